@@ -1,0 +1,1064 @@
+"""pcap / pcapng captures → events, with a record-level IPsec prefilter.
+
+The reader never builds a Python object for a frame it throws away:
+
+1. a record walker (``struct`` over an ``mmap``) collects, per chunk of frames, the data
+   offset, captured length and timestamp of each record into arrays;
+2. numpy reads the link, IP and L4 headers of the whole chunk at fixed offsets and
+   classifies every frame at once: UDP 500/4500, IP protocol 50/51, IP fragments, TCP that
+   belongs (or may belong) to an RFC 8229 stream, everything else;
+3. plain ESP, ESP-in-UDP and NAT keepalives of IPv4 become event columns straight from
+   those arrays; only IKE messages, IPv6, fragments and IKE-over-TCP streams are decoded
+   one by one (:mod:`ikeanalyze.wire`);
+4. every frame is counted once in the InputReport: ``event``, ``other-traffic``,
+   ``continuation`` (an IP fragment whose packet completed in a later frame) or
+   ``truncated``.
+
+Times are UTC (``report.clock = "utc"``); ``ref`` is the 1-based frame number.
+Duplicated capture frames (the same IP packet captured twice within
+:data:`DUPLICATE_WINDOW_S`) keep their rows but carry ``detail = "duplicate-frame"``, so an
+analysis can drop them before it counts retransmissions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import mmap
+import struct
+from array import array
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze import events as ev
+from ikeanalyze.errors import InputError, WireError
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.wire import esp as wesp
+from ikeanalyze.wire import ike as wike
+from ikeanalyze.wire import natt, tcpencap
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+
+CHUNK = 1 << 16  # frames per chunk
+DUPLICATE_WINDOW_S = 0.05  # identical IP packets closer than this are one frame captured twice
+DUPLICATE = "duplicate-frame"
+
+# Link-layer header types (https://www.tcpdump.org/linktypes.html)
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_RAW_DLT12 = 12  # DLT_RAW on most BSDs
+LINKTYPE_RAW_DLT14 = 14  # DLT_RAW on OpenBSD
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
+LINKTYPE_LINUX_SLL2 = 276
+RAW_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_RAW_DLT12, LINKTYPE_RAW_DLT14, LINKTYPE_IPV4, LINKTYPE_IPV6)
+ETHERTYPE_IPV4 = 0x0800
+ETHERTYPE_IPV6 = 0x86DD
+VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+NULL_AF_IPV6 = (24, 28, 30)  # BSD AF_INET6 values (NetBSD/OpenBSD, FreeBSD, macOS)
+
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+IPPROTO_ESP = 50
+IPPROTO_AH = 51
+IPV6_EXT = (0, 43, 60)  # hop-by-hop, routing, destination options
+IPV6_FRAGMENT = 44
+
+PCAP_MAGIC = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1000),
+    b"\xa1\xb2\xc3\xd4": (">", 1000),
+    b"\x4d\x3c\xb2\xa1": ("<", 1),
+    b"\xa1\xb2\x3c\x4d": (">", 1),
+}
+PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_IDB = 1
+PCAPNG_PB = 2
+PCAPNG_SPB = 3
+PCAPNG_EPB = 6
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
+
+TCP_FLAG_WORDS = ((0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"))
+
+
+# ----------------------------------------------------------------------------- records
+@dataclass
+class _Iface:
+    linktype: int
+    name: str | None = None
+    ns_mul: float = 1000.0  # timestamp unit → ns
+    exact: bool = True  # ns_mul is an integer
+
+
+@dataclass
+class _Chunk:
+    """Arrays describing consecutive frames (no per-frame objects)."""
+
+    first_ref: int
+    off: np.ndarray  # data offset of each frame in the buffer
+    cap: np.ndarray  # captured length
+    wire: np.ndarray  # original length
+    ts: np.ndarray  # ns since the epoch (int64)
+    iface: np.ndarray  # interface index
+    opt: np.ndarray  # pcapng EPB: offset of the options, or -1
+    opt_end: np.ndarray
+
+
+def _buffer(blob) -> tuple[object, int]:
+    if blob.data is None and blob.path is not None:
+        try:
+            with open(blob.path, "rb") as f:
+                size = f.seek(0, 2)
+                if size == 0:
+                    return b"", 0
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), size
+        except OSError as exc:
+            raise InputError(blob.name, None, f"cannot read: {exc.strerror or exc}") from exc
+    data = blob.read()
+    return data, len(data)
+
+
+def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
+    head = bytes(buf[:24])
+    if len(head) < 24:
+        raise InputError(report.source, None, "pcap file header cut short")
+    endian, mul = PCAP_MAGIC[head[:4]]
+    snaplen, network = struct.unpack(endian + "II", head[16:24])
+    state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
+    limit = snaplen if snaplen > 0 else 0x40000  # a record longer than the snapshot length is damage
+    rec = struct.Struct(endian + "IIII").unpack_from
+    off, ref = 24, 1
+    while off < size:
+        offs, caps, wires, secs, fracs = array("q"), array("q"), array("q"), array("q"), array("q")
+        first = ref
+        while off < size and len(offs) < CHUNK:
+            if off + 16 > size:
+                state.cut(ref, "capture cut off mid-record")
+                off = size
+                break
+            sec, frac, incl, orig = rec(buf, off)
+            if incl > limit or off + 16 + incl > size:
+                why = (
+                    f"captured length {incl} exceeds the snapshot length {snaplen}"
+                    if incl > limit
+                    else "capture cut off mid-record"
+                )
+                state.cut(ref, why)
+                off = size
+                break
+            offs.append(off + 16)
+            caps.append(incl)
+            wires.append(orig)
+            secs.append(sec)
+            fracs.append(frac)
+            off += 16 + incl
+            ref += 1
+        if offs:
+            n = len(offs)
+            ts = np.frombuffer(secs, np.int64) * 1_000_000_000 + np.frombuffer(fracs, np.int64) * int(mul)
+            yield _Chunk(
+                first,
+                np.frombuffer(offs, np.int64),
+                np.frombuffer(caps, np.int64),
+                np.frombuffer(wires, np.int64),
+                ts,
+                np.zeros(n, np.int32),
+                np.full(n, -1, np.int64),
+                np.full(n, -1, np.int64),
+            )
+
+
+def _tsresol(value: int) -> tuple[float, bool]:
+    if value & 0x80:
+        return 1e9 / (2 ** (value & 0x7F)), False
+    exp = value & 0x7F
+    if exp <= 9:
+        return float(10 ** (9 - exp)), True
+    return 1e9 / 10**exp, False
+
+
+def _options(buf, start: int, end: int, endian: str):
+    """Yield (code, value bytes) of a pcapng options list."""
+    u16 = struct.Struct(endian + "HH").unpack_from
+    while start + 4 <= end:
+        code, length = u16(buf, start)
+        if code == 0:
+            return
+        value = bytes(buf[start + 4 : min(start + 4 + length, end)])
+        yield code, value
+        start += 4 + ((length + 3) & ~3)
+
+
+def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
+    off, ref = 0, 1
+    endian = "<"
+    base = 0  # index of the current section's first interface in state.ifaces
+    state.ifaces = []
+    offs = caps = wires = tss = ifs = opts = ends = None
+    first = 1
+
+    def fresh():
+        return array("q"), array("q"), array("q"), array("q"), array("q"), array("q"), array("q")
+
+    offs, caps, wires, tss, ifs, opts, ends = fresh()
+    while off < size:
+        if off + 12 > size:
+            state.cut(ref, "capture cut off mid-block")
+            break
+        btype_le = struct.unpack_from("<I", buf, off)[0]
+        if btype_le == PCAPNG_SHB:
+            if off + 12 > size:
+                state.cut(ref, "capture cut off mid-block")
+                break
+            bom = bytes(buf[off + 8 : off + 12])
+            endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
+            if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+                state.cut(ref, "pcapng section header with a bad byte-order magic")
+                break
+            base = len(state.ifaces)
+        btype, blen = struct.unpack_from(endian + "II", buf, off)
+        if blen < 12 or blen % 4 or off + blen > size:
+            why = "capture cut off mid-block" if off + blen > size else f"impossible block length {blen}"
+            state.cut(ref, why)
+            break
+        if btype == PCAPNG_EPB:
+            if blen < 32:
+                state.cut(ref, f"enhanced packet block too short ({blen} bytes)")
+                break
+            ifid, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", buf, off + 8)
+            data = off + 28
+            if data + incl > off + blen - 4 or base + ifid >= len(state.ifaces):
+                why = "packet longer than its block" if data + incl > off + blen - 4 else "unknown interface"
+                state.cut(ref, f"malformed enhanced packet block ({why})")
+                break
+            offs.append(data)
+            caps.append(incl)
+            wires.append(orig)
+            tss.append((hi << 32) | lo)
+            ifs.append(base + ifid)
+            opts.append(data + ((incl + 3) & ~3))
+            ends.append(off + blen - 4)
+            ref += 1
+        elif btype == PCAPNG_SPB:
+            (orig,) = struct.unpack_from(endian + "I", buf, off + 8)
+            incl = min(orig, blen - 16)
+            if base >= len(state.ifaces):
+                state.cut(ref, "simple packet block before any interface")
+                break
+            offs.append(off + 12)
+            caps.append(incl)
+            wires.append(orig)
+            tss.append(0)
+            ifs.append(base)
+            opts.append(-1)
+            ends.append(-1)
+            ref += 1
+        elif btype == PCAPNG_PB:
+            ifid, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, off + 8)
+            data = off + 28
+            if data + incl > off + blen - 4 or base + ifid >= len(state.ifaces):
+                state.cut(ref, "malformed packet block")
+                break
+            offs.append(data)
+            caps.append(incl)
+            wires.append(orig)
+            tss.append((hi << 32) | lo)
+            ifs.append(base + ifid)
+            opts.append(-1)
+            ends.append(-1)
+            ref += 1
+        elif btype == PCAPNG_IDB:
+            linktype, _r, _snap = struct.unpack_from(endian + "HHI", buf, off + 8)
+            iface = _Iface(linktype)
+            for code, value in _options(buf, off + 16, off + blen - 4, endian):
+                if code == 2:
+                    iface.name = value.split(b"\0", 1)[0].decode("utf-8", "replace")
+                elif code == 9 and value:
+                    iface.ns_mul, iface.exact = _tsresol(value[0])
+            state.ifaces.append(iface)
+        off += blen
+        if len(offs) >= CHUNK:
+            yield _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state)
+            first = ref
+            offs, caps, wires, tss, ifs, opts, ends = fresh()
+    state.ng_endian = endian
+    if offs:
+        yield _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state)
+
+
+def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
+    raw = np.frombuffer(tss, np.int64)
+    ifidx = np.frombuffer(ifs, np.int64).astype(np.int32)
+    ts = np.zeros(len(raw), np.int64)
+    for i, iface in enumerate(state.ifaces):
+        m = ifidx == i
+        if not m.any():
+            continue
+        if iface.exact:
+            ts[m] = raw[m] * int(iface.ns_mul)
+        else:
+            ts[m] = (raw[m].astype(np.float64) * iface.ns_mul).astype(np.int64)
+    return _Chunk(
+        first,
+        np.frombuffer(offs, np.int64),
+        np.frombuffer(caps, np.int64),
+        np.frombuffer(wires, np.int64),
+        ts,
+        ifidx,
+        np.frombuffer(opts, np.int64),
+        np.frombuffer(ends, np.int64),
+    )
+
+
+# ----------------------------------------------------------------------------- state
+@dataclass
+class _TcpStream:
+    key: tuple
+    client: tuple[str, int] | None = None  # (addr, port) of the initiator
+    confirmed: bool = False
+    rejected: bool = False
+    syn_seq: dict = field(default_factory=dict)  # (addr, port) -> SYN seq
+    reasm: dict = field(default_factory=dict)  # (addr, port) -> StreamReassembler
+    held: list = field(default_factory=list)  # rows waiting for confirmation
+
+
+@dataclass
+class _State:
+    report: InputReport
+    options: object
+    buf: object = None
+    ifaces: list = field(default_factory=list)
+    ng_endian: str = "<"
+    first_ts: int | None = None
+    truncated_at: int | None = None
+    tcp_ports: frozenset = frozenset()
+    tcp_hashes: set = field(default_factory=set)  # hashes of IKE-over-TCP stream candidates
+    streams: dict = field(default_factory=dict)
+    frags: dict = field(default_factory=dict)  # (src, dst, id, proto) -> list of pieces
+    recent: dict = field(default_factory=dict)  # IKE/TCP packet digest -> last ts (ns)
+    prev: tuple | None = None  # previous chunk's TCP frames: (hashes, chunk, indices)
+
+    def cut(self, ref: int, why: str) -> None:
+        self.truncated_at = ref
+        self.report.warn(f"frame {ref}: {why}")
+        self.report.count("truncated")
+        self.report.total += 1
+
+
+class _Rows:
+    """Column lists for events decoded one by one."""
+
+    NAMES = (
+        "ref",
+        "ts",
+        "kind",
+        "iface",
+        "direction",
+        "src",
+        "sport",
+        "dst",
+        "dport",
+        "proto",
+        "length",
+        "tcp_flags",
+        "tcp_seq",
+        "tcp_ack",
+        "transport",
+        "ike_version",
+        "exchange",
+        "response",
+        "msg_id",
+        "ispi",
+        "rspi",
+        "payloads",
+        "notify",
+        "proposals",
+        "esp_spi",
+        "esp_seq",
+        "detail",
+        "text",
+    )
+
+    def __init__(self):
+        self.cols: dict[str, list] = {n: [] for n in self.NAMES}
+        self.n = 0
+
+    def add(self, row: dict) -> None:
+        for name, col in self.cols.items():
+            col.append(row.get(name))
+        self.n += 1
+
+
+# ----------------------------------------------------------------------------- entry point
+def parse(blob, report: InputReport, options) -> pd.DataFrame:
+    """Read a pcap or pcapng capture into the event table (see the module docstring)."""
+    buf, size = _buffer(blob)
+    report.size = size
+    report.clock = "utc"
+    report.unit = "frame"
+    magic = bytes(buf[:4])
+    state = _State(report, options, buf)
+    state.tcp_ports = frozenset(getattr(options, "ike_tcp_ports", ()) or ())
+    if magic in PCAP_MAGIC:
+        report.formats.append("pcap")
+        chunks = _pcap_chunks(buf, size, report, state)
+    elif magic == b"\x0a\x0d\x0d\x0a":
+        report.formats.append("pcapng")
+        chunks = _pcapng_chunks(buf, size, report, state)
+    else:
+        raise InputError(blob.name, None, "not a pcap or pcapng capture")
+    parts: list[pd.DataFrame] = []
+    for chunk in chunks:
+        report.total += len(chunk.off)
+        if state.first_ts is None and len(chunk.ts):
+            state.first_ts = int(chunk.ts[0])
+        parts.extend(_process(chunk, state))
+    parts.extend(_finish(state))
+    out = ev.concat(parts)
+    if len(out):
+        out = out.sort_values("ref", kind="stable", ignore_index=True)
+        out = _mark_esp_duplicates(out)
+    out["source"] = pd.Series([blob.name] * len(out), dtype=ev.DTYPES["source"])
+    out["origin"] = pd.Series(["pcap"] * len(out), dtype=ev.DTYPES["origin"])
+    return out
+
+
+# ----------------------------------------------------------------------------- classification
+def _be16(u8: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return (u8[idx].astype(np.int64) << 8) | u8[idx + 1]
+
+
+def _be32(u8: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return (_be16(u8, idx) << 16) | _be16(u8, idx + 2)
+
+
+def _process(ch: _Chunk, st: _State) -> list[pd.DataFrame]:
+    report = st.report
+    buf = st.buf
+    size = len(buf)
+    u8 = np.frombuffer(buf, np.uint8)
+    n = len(ch.off)
+    off, cap = ch.off, ch.cap
+    last = off + cap  # end of each frame's bytes
+
+    def rd(idx):  # fixed-offset reads past a short frame must never leave the buffer
+        return np.clip(idx, 0, size - 4)
+
+    lt = np.array([st.ifaces[i].linktype for i in range(len(st.ifaces))], np.int64)[ch.iface]
+    l3 = np.full(n, -1, np.int64)
+    etype = np.zeros(n, np.int64)
+    # Ethernet with up to two VLAN tags
+    m = (lt == LINKTYPE_ETHERNET) & (cap >= 14)
+    if m.any():
+        o = off[m]
+        et = _be16(u8, rd(o + 12))
+        base = np.full(len(o), 14, np.int64)
+        for _ in range(2):
+            tag = np.isin(et, VLAN_TPIDS)
+            if not tag.any():
+                break
+            et = np.where(tag, _be16(u8, rd(o + base + 2)), et)
+            base = np.where(tag, base + 4, base)
+        l3[m] = o + base
+        etype[m] = et
+    m = (lt == LINKTYPE_LINUX_SLL) & (cap >= 16)
+    if m.any():
+        l3[m] = off[m] + 16
+        etype[m] = _be16(u8, rd(off[m] + 14))
+    m = (lt == LINKTYPE_LINUX_SLL2) & (cap >= 20)
+    if m.any():
+        l3[m] = off[m] + 20
+        etype[m] = _be16(u8, rd(off[m]))
+    m = np.isin(lt, RAW_LINKTYPES) & (cap >= 1)
+    if m.any():
+        vers = u8[rd(off[m])] >> 4
+        l3[m] = off[m]
+        etype[m] = np.where(vers == 4, ETHERTYPE_IPV4, np.where(vers == 6, ETHERTYPE_IPV6, 0))
+    m = np.isin(lt, (LINKTYPE_NULL, LINKTYPE_LOOP)) & (cap >= 4)
+    if m.any():
+        o = off[m]
+        fam = np.where(u8[rd(o)] != 0, u8[rd(o)], u8[rd(o + 3)]).astype(np.int64)
+        l3[m] = o + 4
+        etype[m] = np.where(fam == 2, ETHERTYPE_IPV4, np.where(np.isin(fam, NULL_AF_IPV6), ETHERTYPE_IPV6, 0))
+
+    has_l3 = (l3 >= 0) & (l3 < last)
+    v4 = has_l3 & (etype == ETHERTYPE_IPV4) & (last - l3 >= 20)
+    v6 = has_l3 & (etype == ETHERTYPE_IPV6) & (last - l3 >= 40)
+    l3c = rd(np.where(has_l3, l3, 0))
+    # IPv4 fields
+    ihl = (u8[l3c] & 0x0F).astype(np.int64) * 4
+    ip_total = _be16(u8, rd(l3c + 2))
+    fragf = _be16(u8, rd(l3c + 6))
+    proto4 = u8[rd(l3c + 9)].astype(np.int64)
+    v4 &= (u8[l3c] >> 4 == 4) & (ihl >= 20)
+    frag4 = v4 & ((fragf & 0x3FFF) != 0)
+    # IPv6
+    nh6 = u8[rd(l3c + 6)].astype(np.int64)
+    plen6 = _be16(u8, rd(l3c + 4))
+    proto = np.where(v4, proto4, np.where(v6, nh6, -1))
+    l4 = np.where(v4, l3 + ihl, l3 + 40)
+    ip_end = np.where(v4, l3 + ip_total, l3 + 40 + plen6)  # end of the IP packet on the wire
+    l4c = rd(np.where(has_l3, l4, 0))
+    sport = _be16(u8, l4c)
+    dport = _be16(u8, rd(l4c + 2))
+    l4_ok = l4 + 4 <= last
+
+    is_udp = (proto == IPPROTO_UDP) & l4_ok
+    is_tcp = (proto == IPPROTO_TCP) & l4_ok
+    port4500 = (sport == IKE_NATT_PORT) | (dport == IKE_NATT_PORT)
+    port500 = (sport == IKE_PORT) | (dport == IKE_PORT)
+    udp_ipsec = is_udp & (port4500 | port500)
+    v6_slow = v6 & (
+        udp_ipsec | np.isin(nh6, (IPPROTO_ESP, IPPROTO_AH, IPV6_FRAGMENT) + IPV6_EXT)
+    )
+    v4_plain = v4 & ~frag4
+    # payload of UDP datagrams
+    upay = l4 + 8
+    ulen = np.maximum(ip_end - upay, 0)
+    b0 = u8[rd(np.where(has_l3, upay, 0))]
+    first4 = _be32(u8, rd(np.where(has_l3, upay, 0)))
+    ucap_ok = upay + 4 <= last
+    keepalive = v4_plain & is_udp & port4500 & (ulen == 1) & (b0 == 0xFF) & (upay < last)
+    nonesp = ucap_ok & (first4 == 0) & (ulen >= 4)
+    udp_esp_fast = v4_plain & is_udp & port4500 & ~keepalive & ~nonesp & (ulen >= 8) & (upay + 8 <= last)
+    esp_fast = v4_plain & (proto4 == IPPROTO_ESP) & (l4 + 8 <= last)
+    slow = (
+        (v4_plain & udp_ipsec & ~keepalive & ~udp_esp_fast)
+        | (v4_plain & (proto4 == IPPROTO_ESP) & ~esp_fast)
+        | (v4_plain & (proto4 == IPPROTO_AH))
+        | frag4
+        | v6_slow
+    )
+    # TCP: RFC 8229 candidates
+    tcp_v = (v4_plain | v6) & is_tcp & ~slow
+    tcp_rows = np.flatnonzero(tcp_v)
+    extra_old: list[tuple[_Chunk, int]] = []
+    if len(tcp_rows):
+        t_l4 = l4[tcp_rows]
+        doff = (u8[rd(t_l4 + 12)] >> 4).astype(np.int64) * 4
+        t_pay = t_l4 + doff
+        t_len = ip_end[tcp_rows] - t_pay
+        pfx = np.zeros(len(tcp_rows), bool)
+        okp = (t_len >= 6) & (t_pay + 6 <= last[tcp_rows])
+        if okp.any():
+            p = t_pay[okp]
+            word = _be32(u8, rd(p))
+            tail = _be16(u8, rd(p + 4))
+            pfx[okp] = (word == 0x494B4554) & (tail == 0x4350)  # "IKETCP"
+        h = _stream_hash(u8, rd, l3[tcp_rows], t_l4, v6[tcp_rows])
+        new = set(h[pfx].tolist())
+        if st.tcp_ports:
+            portm = np.isin(sport[tcp_rows], list(st.tcp_ports)) | np.isin(dport[tcp_rows], list(st.tcp_ports))
+            new |= set(h[portm].tolist())
+        new -= st.tcp_hashes
+        if new and st.prev is not None:
+            ph, pchunk, pidx = st.prev
+            hit = np.isin(ph, list(new))
+            extra_old = [(pchunk, int(i)) for i in pidx[hit]]
+        st.tcp_hashes |= new
+        cand = np.isin(h, list(st.tcp_hashes)) if st.tcp_hashes else np.zeros(len(tcp_rows), bool)
+        slow[tcp_rows[cand]] = True
+        keep = ~cand
+        st.prev = (h[keep], ch, tcp_rows[keep])
+    else:
+        st.prev = None
+
+    fast_esp = esp_fast & ~slow
+    fast_uesp = udp_esp_fast & ~slow
+    fast_ka = keepalive & ~slow
+    is_fast = fast_esp | fast_uesp | fast_ka
+    other = ~(is_fast | slow)
+    report.count("other-traffic", int(other.sum()))
+    report.count("event", int(is_fast.sum()))
+
+    parts = []
+    idx = np.flatnonzero(is_fast)
+    if len(idx):
+        parts.append(_fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport))
+    rows = _Rows()
+    for pchunk, i in extra_old:  # handshake of a stream recognised only in this chunk
+        report.count("other-traffic", -1)
+        _slow_frame(pchunk, i, st, rows, recount=True)
+    for i in np.flatnonzero(slow):
+        _slow_frame(ch, int(i), st, rows)
+    if rows.n:
+        parts.append(_rows_frame(rows, st))
+    return parts
+
+
+def _stream_hash(u8, rd, l3, l4, is6) -> np.ndarray:
+    """A direction-independent 64-bit key of a TCP 4-tuple (collisions are re-checked)."""
+    a = np.where(is6, _be32(u8, rd(l3 + 8)) ^ _be32(u8, rd(l3 + 20)), _be32(u8, rd(l3 + 12)))
+    b = np.where(is6, _be32(u8, rd(l3 + 24)) ^ _be32(u8, rd(l3 + 36)), _be32(u8, rd(l3 + 16)))
+    pa_ = _be16(u8, rd(l4))
+    pb = _be16(u8, rd(l4 + 2))
+    e1 = ((a << 16) | pa_).astype(np.uint64)
+    e2 = ((b << 16) | pb).astype(np.uint64)
+    lo, hi = np.minimum(e1, e2), np.maximum(e1, e2)
+    with np.errstate(over="ignore"):
+        return (lo * np.uint64(0x9E3779B97F4A7C15)) ^ hi
+
+
+# ----------------------------------------------------------------------------- fast rows
+def _ipv4_strings(values: np.ndarray) -> pa.Array:
+    uniq, inv = np.unique(values, return_inverse=True)
+    names = pa.array([str(ipaddress.IPv4Address(int(x))) for x in uniq], pa.string())
+    return names.take(pa.array(inv.astype(np.int64)))
+
+
+def _hex8(values: np.ndarray) -> pa.Array:
+    uniq, inv = np.unique(values, return_inverse=True)
+    names = pa.array([f"{int(x):08x}" for x in uniq], pa.string())
+    return names.take(pa.array(inv.astype(np.int64)))
+
+
+def _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport):
+    n = len(idx)
+    e = fast_esp[idx]
+    u = fast_uesp[idx]
+    k = fast_ka[idx]
+    l3i, l4i = l3[idx], l4[idx]
+    esp_at = np.where(e, l4i, l4i + 8)
+    spi = _be32(u8, rd(esp_at))
+    seq = _be32(u8, rd(esp_at + 4))
+    src = _ipv4_strings(_be32(u8, rd(l3i + 12)))
+    dst = _ipv4_strings(_be32(u8, rd(l3i + 16)))
+    sp = np.where(e, 0, sport[idx])
+    dp = np.where(e, 0, dport[idx])
+    length = np.where(e, ip_end[idx] - l4i, ip_end[idx] - l4i - 8)
+    kind = np.where(k, "nat-keepalive", "esp")
+    transport = np.where(e, "esp", "udp4500")
+    proto = np.where(e, "esp", "udp")
+    mask_spi = pa.array(k)
+    spi_s = pc.if_else(mask_spi, pa.nulls(n, pa.string()), _hex8(spi))
+    seq_a = pc.if_else(mask_spi, pa.nulls(n, pa.int64()), pa.array(seq))
+    sport_a = pc.if_else(pa.array(e), pa.nulls(n, pa.int32()), pa.array(sp.astype(np.int32)))
+    dport_a = pc.if_else(pa.array(e), pa.nulls(n, pa.int32()), pa.array(dp.astype(np.int32)))
+    ends = pc.if_else(pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", sport_a.cast(pa.string()), ""))
+    endd = pc.if_else(pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", dport_a.cast(pa.string()), ""))
+    label = pc.if_else(
+        mask_spi,
+        pa.scalar("NAT-keepalive"),
+        pc.binary_join_element_wise(
+            pc.if_else(pa.array(u), pa.scalar("ESP-in-UDP"), pa.scalar("ESP")),
+            " spi=0x",
+            spi_s,
+            " seq=",
+            seq_a.cast(pa.string()),
+            "",
+        ),
+    )
+    text = pc.binary_join_element_wise(src, ends, " > ", dst, endd, " ", label, "")
+    ts = ch.ts[idx]
+    cols = {
+        "time": pa.array((ts // 1000).astype("datetime64[us]")),
+        "t": (ts - st.first_ts) / 1e9,
+        "ref": ch.first_ref + idx,
+        "kind": kind,
+        "src": src,
+        "dst": dst,
+        "sport": sport_a,
+        "dport": dport_a,
+        "proto": proto,
+        "length": length.astype(np.int32),
+        "transport": transport,
+        "esp_spi": spi_s,
+        "esp_seq": seq_a,
+        "text": text,
+    }
+    _iface_columns(cols, ch, st, idx)
+    return ev.frame(cols, n)
+
+
+def _iface_columns(cols, ch, st, idx) -> None:
+    names = [i.name for i in st.ifaces]
+    if any(names):
+        cols["iface"] = [names[int(i)] for i in ch.iface[idx]]
+    if (ch.opt[idx] >= 0).any():
+        cols["direction"] = [_epb_direction(st, int(ch.opt[i]), int(ch.opt_end[i])) for i in idx]
+
+
+def _epb_direction(st: _State, start: int, end: int) -> str | None:
+    if start < 0:
+        return None
+    for code, value in _options(st.buf, start, end, st.ng_endian):
+        if code == 2 and len(value) >= 4:
+            flags = struct.unpack(st.ng_endian + "I", value[:4])[0]
+            return {1: "in", 2: "out"}.get(flags & 3)
+    return None
+
+
+def _mark_esp_duplicates(out: pd.DataFrame) -> pd.DataFrame:
+    """ESP never repeats a (SPI, sequence) pair: a repeat within the window is a capture duplicate."""
+    esp = out["kind"] == "esp"
+    if not esp.any():
+        return out
+    sub = out.loc[esp, ["src", "dst", "esp_spi", "esp_seq", "transport", "t"]]
+    keys = ["src", "dst", "esp_spi", "esp_seq", "transport"]
+    prev = sub.groupby(keys, dropna=False, sort=False)["t"].shift(1)
+    gap = sub["t"] - prev
+    dup = (gap.notna() & (gap <= DUPLICATE_WINDOW_S)).fillna(False).astype(bool)
+    if dup.any():
+        detail = out["detail"].copy()
+        detail.loc[dup[dup].index] = DUPLICATE
+        out["detail"] = detail
+    return out
+
+
+# ----------------------------------------------------------------------------- slow rows
+def _rows_frame(rows: _Rows, st: _State) -> pd.DataFrame:
+    c = rows.cols
+    ts = np.array(c.pop("ts"), np.int64)
+    cols = dict(c)
+    cols["time"] = pa.array((ts // 1000).astype("datetime64[us]"))
+    cols["t"] = (ts - st.first_ts) / 1e9
+    return ev.frame(cols, rows.n)
+
+
+@dataclass
+class _Pkt:
+    """One decoded frame on the slow path."""
+
+    ref: int
+    ts: int
+    iface: str | None
+    direction: str | None
+    src: str
+    dst: str
+    proto: int
+    ip: bytes  # the L3 packet bytes captured (for duplicate detection)
+    l4: bytes  # the L4 header + payload captured
+    l4_wire_len: int  # L4 length on the wire (from the IP header)
+
+
+def _slow_frame(ch: _Chunk, i: int, st: _State, rows: _Rows, recount: bool = False) -> None:
+    ref = ch.first_ref + i
+    o, c = int(ch.off[i]), int(ch.cap[i])
+    frame = bytes(st.buf[o : o + c])
+    iface = st.ifaces[int(ch.iface[i])]
+    direction = _epb_direction(st, int(ch.opt[i]), int(ch.opt_end[i]))
+    meta = (ref, int(ch.ts[i]), iface.name, direction)
+    l3 = _link(frame, iface.linktype)
+    if l3 is None:
+        st.report.count("other-traffic")
+        return
+    _ip(l3, meta, st, rows)
+
+
+def _link(frame: bytes, linktype: int) -> bytes | None:
+    if linktype == LINKTYPE_ETHERNET:
+        if len(frame) < 14:
+            return None
+        et, base = struct.unpack_from("!H", frame, 12)[0], 14
+        while et in VLAN_TPIDS and len(frame) >= base + 4:
+            et, base = struct.unpack_from("!H", frame, base + 2)[0], base + 4
+        return frame[base:] if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else None
+    if linktype == LINKTYPE_LINUX_SLL:
+        return frame[16:] if len(frame) > 16 else None
+    if linktype == LINKTYPE_LINUX_SLL2:
+        return frame[20:] if len(frame) > 20 else None
+    if linktype in RAW_LINKTYPES:
+        return frame
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        return frame[4:] if len(frame) > 4 else None
+    return None
+
+
+def _ip(l3: bytes, meta, st: _State, rows: _Rows) -> None:
+    ref, ts, ifname, direction = meta
+    if len(l3) >= 20 and l3[0] >> 4 == 4:
+        ihl = (l3[0] & 0x0F) * 4
+        total = struct.unpack_from("!H", l3, 2)[0]
+        ident, fragf = struct.unpack_from("!HH", l3, 4)
+        proto = l3[9]
+        src = str(ipaddress.IPv4Address(l3[12:16]))
+        dst = str(ipaddress.IPv4Address(l3[16:20]))
+        if ihl < 20 or len(l3) < ihl:
+            st.report.count("other-traffic")
+            return
+        body = l3[ihl:total] if total >= ihl else l3[ihl:]
+        wire_len = max(total - ihl, 0)
+        if fragf & 0x3FFF:
+            _fragment(st, rows, meta, (src, dst, ident, proto), src, dst, proto, (fragf & 0x1FFF) * 8,
+                      bool(fragf & 0x2000), body, l3[:ihl], 4)
+            return
+        _l4(st, rows, meta, src, dst, proto, body, wire_len, l3)
+        return
+    if len(l3) >= 40 and l3[0] >> 4 == 6:
+        plen = struct.unpack_from("!H", l3, 4)[0]
+        nh = l3[6]
+        src = str(ipaddress.IPv6Address(l3[8:24]))
+        dst = str(ipaddress.IPv6Address(l3[24:40]))
+        off = 40
+        end = 40 + plen
+        for _ in range(8):
+            if nh in IPV6_EXT and off + 2 <= len(l3):
+                nh, off = l3[off], off + (l3[off + 1] + 1) * 8
+            elif nh == IPV6_FRAGMENT and off + 8 <= len(l3):
+                fnh = l3[off]
+                offm, ident = struct.unpack_from("!HI", l3, off + 2)
+                _fragment(st, rows, meta, (src, dst, ident, fnh), src, dst, fnh, offm & 0xFFF8,
+                          bool(offm & 1), l3[off + 8 : end], None, 6)
+                return
+            else:
+                break
+        _l4(st, rows, meta, src, dst, nh, l3[off:end], max(end - off, 0), l3)
+        return
+    st.report.count("other-traffic")
+
+
+def _fragment(st, rows, meta, key, src, dst, proto, offset, more, data, hdr4, version) -> None:
+    pieces = st.frags.setdefault(key, [])
+    pieces.append((offset, more, data, meta))
+    total = None
+    for off, mf, d, _m in pieces:
+        if not mf:
+            total = off + len(d)
+    if total is None:
+        return
+    covered = 0
+    for off, _mf, d, _m in sorted(pieces, key=lambda p: p[0]):
+        if off > covered:
+            return
+        covered = max(covered, off + len(d))
+    if covered < total:
+        return
+    payload = bytearray(total)
+    for off, _mf, d, _m in sorted(pieces, key=lambda p: p[0]):
+        payload[off : off + len(d)] = d[: total - off]
+    del st.frags[key]
+    before = st.report.accounting.get("event", 0)
+    _l4(st, rows, meta, src, dst, proto, bytes(payload), total, bytes(payload), reassembled=len(pieces))
+    kept = st.report.accounting.get("event", 0) > before
+    st.report.count("continuation" if kept else "other-traffic", len(pieces) - 1)
+
+
+def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, reassembled: int = 0) -> None:
+    ref, ts, ifname, direction = meta
+    base = {
+        "ref": ref,
+        "ts": ts,
+        "iface": ifname,
+        "direction": direction,
+        "src": src,
+        "dst": dst,
+    }
+    if reassembled:
+        base["detail"] = f"reassembled from {reassembled} IP fragments"
+    if proto == IPPROTO_AH and len(body) >= 2:
+        nh, ahlen = body[0], (body[1] + 2) * 4
+        if nh == IPPROTO_ESP:
+            _esp_row(st, rows, base, body[ahlen:], max(wire_len - ahlen, 0), "esp", None, None, ip)
+            return
+        st.report.count("other-traffic")
+        return
+    if proto == IPPROTO_ESP:
+        _esp_row(st, rows, base, body, wire_len, "esp", None, None, ip)
+        return
+    if proto == IPPROTO_UDP and len(body) >= 8:
+        sport, dport, ulen = struct.unpack_from("!HHH", body, 0)
+        payload = body[8:]
+        plen = max(min(wire_len, ulen if ulen >= 8 else wire_len) - 8, 0)
+        payload = payload[:plen]
+        if IKE_NATT_PORT in (sport, dport):
+            what = natt.classify(payload)
+            if what == "nat-keepalive":
+                st.report.count("event")
+                rows.add({**base, "kind": "nat-keepalive", "proto": "udp", "sport": sport, "dport": dport,
+                          "length": plen, "transport": "udp4500",
+                          "text": f"{src}:{sport} > {dst}:{dport} NAT-keepalive"})
+                return
+            if what == "ike":
+                _ike_row(st, rows, base, payload[4:], plen, "udp4500", sport, dport, ip)
+                return
+            _esp_row(st, rows, base, payload, plen, "udp4500", sport, dport, ip)
+            return
+        if IKE_PORT in (sport, dport):
+            _ike_row(st, rows, base, payload, plen, "udp500", sport, dport, ip)
+            return
+    if proto == IPPROTO_TCP and len(body) >= 20:
+        _tcp(st, rows, base, body, wire_len)
+        return
+    st.report.count("other-traffic")
+
+
+def _duplicate(st: _State, ts: int, ip: bytes) -> bool:
+    digest = hashlib.blake2b(ip, digest_size=12).digest()
+    last = st.recent.get(digest)
+    st.recent[digest] = ts
+    if len(st.recent) > 50_000:
+        horizon = ts - int(DUPLICATE_WINDOW_S * 1e9)
+        st.recent = {k: v for k, v in st.recent.items() if v >= horizon}
+    return last is not None and ts - last <= DUPLICATE_WINDOW_S * 1e9
+
+
+def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport, ip, count=True) -> None:
+    row = {**base, "kind": "esp", "proto": "udp" if sport is not None else "esp", "sport": sport, "dport": dport,
+           "length": wire_len, "transport": transport}
+    ends = (f"{base['src']}:{sport} > {base['dst']}:{dport}" if sport is not None
+            else f"{base['src']} > {base['dst']}")
+    try:
+        spi, seq = wesp.header(data)
+        row["esp_spi"], row["esp_seq"] = wesp.spi_hex(spi), seq
+        label = "ESP-in-UDP" if transport == "udp4500" else "ESP" if transport == "esp" else "ESP-in-TCP"
+        row["text"] = f"{ends} {label} spi=0x{spi:08x} seq={seq}"
+    except WireError as exc:
+        row["detail"] = f"ESP header cut short ({exc})"
+        row["text"] = f"{ends} ESP (truncated: {len(data)} bytes)"
+    if count:
+        st.report.count("event")
+    rows.add(row)
+
+
+def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport, ip, count=True) -> None:
+    row = {**base, "kind": "ike", "proto": "tcp" if transport == "tcp" else "udp", "sport": sport,
+           "dport": dport, "length": wire_len, "transport": transport}
+    ends = f"{base['src']}:{sport} > {base['dst']}:{dport}"
+    try:
+        msg = wike.decode(data)
+    except WireError as exc:
+        row["kind"] = "other"
+        row["detail"] = f"IKE not decodable: {exc}"
+        row["text"] = f"{ends} IKE? ({exc})"
+    else:
+        row.update(
+            ike_version=msg.version,
+            exchange=msg.exchange_name,
+            response=msg.response,
+            msg_id=msg.msg_id,
+            ispi=msg.ispi,
+            rspi=msg.rspi,
+            payloads=" ".join(msg.payloads) or None,
+            notify=" ".join(msg.notify) or None,
+            proposals=msg.proposals_summary or None,
+            text=f"{ends} {msg.info()}",
+        )
+        if msg.stopped:
+            row["detail"] = f"stopped: {msg.stopped}"
+    if ip is not None and _duplicate(st, base["ts"], ip):
+        row["detail"] = DUPLICATE
+    if count:
+        st.report.count("event")
+    rows.add(row)
+
+
+# ----------------------------------------------------------------------------- TCP / RFC 8229
+def _tcp(st: _State, rows: _Rows, base: dict, body: bytes, wire_len: int) -> None:
+    sport, dport, seq, ack, offflags = struct.unpack_from("!HHIIH", body, 0)
+    doff = (offflags >> 12) * 4
+    flags = offflags & 0x3F
+    payload = body[doff:wire_len] if doff >= 20 else b""
+    plen = max(wire_len - doff, 0)
+    src, dst = base["src"], base["dst"]
+    a, b = (src, sport), (dst, dport)
+    key = (a, b) if a <= b else (b, a)
+    s = st.streams.get(key)
+    if s is None:
+        s = _TcpStream(key)
+        st.streams[key] = s
+    words = " ".join(w for bit, w in TCP_FLAG_WORDS if flags & bit)
+    if flags & 0x02:  # SYN
+        s.syn_seq[a] = seq
+        if not flags & 0x10 and s.client is None:
+            s.client = a
+    row = {**base, "kind": "tcp", "proto": "tcp", "sport": sport, "dport": dport, "length": plen,
+           "tcp_flags": words, "tcp_seq": seq, "tcp_ack": ack, "transport": "tcp",
+           "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}] seq={seq} ack={ack} len={plen}"}
+    produced: list[dict] = [row]
+    if not s.confirmed and not s.rejected:
+        ported = sport in st.tcp_ports or dport in st.tcp_ports
+        if payload and tcpencap.starts_with_prefix(payload):
+            first_ok = a not in s.syn_seq or ((s.syn_seq[a] + 1) & 0xFFFFFFFF) == seq
+            if first_ok:
+                s.confirmed, s.client = True, a
+            else:
+                s.rejected = True
+        elif payload and not ported:
+            s.rejected = True  # first client payload is not IKETCP: not an RFC 8229 stream
+        elif ported:
+            s.confirmed = True
+            if s.client is None:
+                s.client = b if sport in st.tcp_ports else a
+    if payload and not s.rejected:
+        r = s.reasm.get(a)
+        if r is None:
+            r = tcpencap.StreamReassembler(expect_prefix=None if s.client == a else False)
+            if a in s.syn_seq:
+                r.syn(s.syn_seq[a])
+            s.reasm[a] = r
+        for unit in r.feed(seq, payload, base["ref"]):
+            produced.extend(_framed_rows(st, base, unit, sport, dport))
+        if r.error and not row.get("detail"):
+            row["detail"] = f"RFC 8229 framing: {r.error}"
+    if s.rejected:
+        for held_rows in s.held:
+            st.report.count("other-traffic")
+            del held_rows
+        s.held.clear()
+        st.report.count("other-traffic")
+        return
+    if not s.confirmed:
+        s.held.append(produced)
+        return
+    for held_rows in s.held:
+        st.report.count("event")
+        for r_ in held_rows:
+            rows.add(r_)
+    s.held.clear()
+    st.report.count("event")
+    for r_ in produced:
+        rows.add(r_)
+
+
+def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dport: int) -> list[dict]:
+    ends = f"{base['src']}:{sport} > {base['dst']}:{dport}"
+    if unit.kind == "prefix":
+        return [{**base, "kind": "iketcp-prefix", "proto": "tcp", "sport": sport, "dport": dport, "length": 6,
+                 "transport": "tcp", "text": f"{ends} IKETCP stream prefix (RFC 8229)"}]
+    if unit.kind == "empty":
+        return []
+    tmp = _Rows()
+    if unit.kind == "ike":
+        _ike_row(st, tmp, base, unit.data, len(unit.data), "tcp", sport, dport, None, count=False)
+    else:
+        _esp_row(st, tmp, base, unit.data, len(unit.data), "tcp", sport, dport, None, count=False)
+        tmp.cols["proto"][-1] = "tcp"
+    return [{name: col[0] for name, col in tmp.cols.items()}]
+
+
+# ----------------------------------------------------------------------------- end of input
+def _finish(st: _State) -> list[pd.DataFrame]:
+    rows = _Rows()
+    for s in st.streams.values():
+        for _held in s.held:
+            st.report.count("other-traffic")
+        s.held.clear()
+    for (src, dst, ident, proto), pieces in st.frags.items():
+        first = [p for p in pieces if p[0] == 0]
+        # Keep the pieces as evidence unless the first one shows the packet was not IPsec.
+        ipsec = proto in (IPPROTO_ESP, IPPROTO_AH, IPPROTO_UDP)
+        if first and proto == IPPROTO_UDP and len(first[0][2]) >= 4:
+            sp, dp = struct.unpack_from("!HH", first[0][2], 0)
+            ipsec = bool({sp, dp} & {IKE_PORT, IKE_NATT_PORT})
+        if not ipsec:
+            st.report.count("other-traffic", len(pieces))
+            continue
+        for off, more, data, meta in pieces:
+            ref, ts, ifname, direction = meta
+            st.report.count("event")
+            rows.add({"ref": ref, "ts": ts, "iface": ifname, "direction": direction, "kind": "ip-fragment",
+                      "src": src, "dst": dst, "proto": _proto_name(proto), "length": len(data),
+                      "detail": f"IP fragment id={ident} offset={off} more={'yes' if more else 'no'}; never reassembled",
+                      "text": f"{src} > {dst} IP fragment id={ident} offset={off}{' +' if more else ''} "
+                              f"({_proto_name(proto)}, {len(data)} bytes)"})
+    st.frags.clear()
+    return [_rows_frame(rows, st)] if rows.n else []
+
+
+def _proto_name(proto: int) -> str:
+    return {IPPROTO_UDP: "udp", IPPROTO_TCP: "tcp", IPPROTO_ESP: "esp"}.get(proto, f"ip-proto-{proto}")
