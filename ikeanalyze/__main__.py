@@ -1,0 +1,3 @@
+from ikeanalyze.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""The read-only analysis context every rule receives: events plus views built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from ikeanalyze.analysis import flows as flows_mod
+from ikeanalyze.analysis import iketcp
+from ikeanalyze.ingest import IngestReport
+
+
+@dataclass
+class Context:
+    events: pd.DataFrame
+    ingest: IngestReport
+    local: tuple[str, ...] = ()
+    ike_tcp_ports: tuple[int, ...] = ()
+    extras: dict = field(default_factory=dict)
+
+    @cached_property
+    def wire(self) -> pd.DataFrame:
+        """Packet rows with local/remote sides (see analysis.flows.oriented)."""
+        return flows_mod.oriented(self.events)
+
+    @cached_property
+    def flows(self) -> pd.DataFrame:
+        return flows_mod.build(self.events)
+
+    @cached_property
+    def packet_flows(self) -> pd.DataFrame:
+        """Flows from sources that see every packet (captures, sniffer): the only ones where
+        silence from a peer means something. A debug log never shows ESP."""
+        f = self.flows
+        if f.empty:
+            return f
+        return f[f["origin"].isin(flows_mod.PACKET_ORIGINS)]
+
+    @cached_property
+    def tcp_ike(self) -> list[iketcp.TcpIke]:
+        return iketcp.find(self.events, self.wire)
+
+    def clock(self, source: str) -> str:
+        for r in self.ingest.inputs:
+            if r.source == source:
+                return r.clock
+        return "device"
+
+    def packets(self, flow: pd.Series) -> pd.DataFrame:
+        return flows_mod.packets_of(self.wire, flow)

@@ -1,0 +1,85 @@
+"""Which side of a capture is "local" (the gateway), and in/out for rows that lack it.
+
+A capture has no in/out of its own (pcapng ``epb_flags`` aside). The gateway is found from
+the roles IKE gives the two sides, strongest evidence first:
+
+1. ``--local`` addresses, when the user gave them;
+2. the responder of IKE_SA_INIT (IKEv2: the destination of a request / source of a
+   response; IKEv1: the destination of a first message, responder SPI zero) and the server
+   side of an RFC 8229 stream (the destination of the ``IKETCP`` prefix);
+3. an address that keeps one NAT-T/IKE port (500, 4500, or the IKE-over-TCP port) while
+   talking to several peers — a concentrator, not a client.
+
+NAT-D payloads only carry hashes, so they cannot name an address without the SPIs and
+the addresses they were computed over; they are not used here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+IKE_PORTS = (500, 4500)
+
+
+def infer_local(events: pd.DataFrame, local: tuple[str, ...] = ()) -> set[str]:
+    """Addresses of the local side (the gateway) in ``events``; ``local`` overrides."""
+    if local:
+        return set(local)
+    if events.empty:
+        return set()
+    votes: Counter = Counter()
+    against: Counter = Counter()
+    ike = events[(events["kind"] == "ike") & events["exchange"].notna()]
+    if len(ike):
+        init = ike[ike["exchange"].isin(["SA_INIT", "Identity Protection", "Aggressive"])]
+        v2 = init["ike_version"] == 2
+        resp = init["response"].fillna(False).astype(bool)
+        first_v1 = (~v2) & (init["rspi"] == "0" * 16)
+        for addr in init.loc[v2 & ~resp, "dst"].dropna():
+            votes[addr] += 1
+        for addr in init.loc[v2 & resp, "src"].dropna():
+            votes[addr] += 1
+        for addr in init.loc[v2 & ~resp, "src"].dropna():
+            against[addr] += 1
+        for addr in init.loc[first_v1, "dst"].dropna():
+            votes[addr] += 1
+        for addr in init.loc[first_v1, "src"].dropna():
+            against[addr] += 1
+    for addr in events.loc[events["kind"] == "iketcp-prefix", "dst"].dropna():
+        votes[addr] += 2
+    score = {a: votes[a] - against[a] for a in votes}
+    best = {a for a, s in score.items() if s > 0}
+    if best:
+        return best
+    return _concentrators(events)
+
+
+def _concentrators(events: pd.DataFrame) -> set[str]:
+    """Addresses that keep an IKE port while talking to more than one peer."""
+    udp = events[events["sport"].isin(IKE_PORTS) & events["src"].notna() & events["dst"].notna()]
+    if udp.empty:
+        return set()
+    peers = udp.groupby("src", observed=True)["dst"].nunique()
+    many = peers[peers > 1]
+    return set(many.index) if len(many) else set()
+
+
+def fill_direction(events: pd.DataFrame, local_addrs: set[str] | tuple[str, ...]) -> pd.DataFrame:
+    """Set ``direction`` to in/out where it is null, from the local addresses."""
+    if events.empty or not local_addrs:
+        return events
+    local = list(local_addrs)
+    direction = events["direction"].astype(object).to_numpy(copy=True)
+    unknown = pd.isna(direction)
+    src_local = events["src"].isin(local).fillna(False).to_numpy(dtype=bool)
+    dst_local = events["dst"].isin(local).fillna(False).to_numpy(dtype=bool)
+    direction[unknown & src_local & ~dst_local] = "out"
+    direction[unknown & dst_local & ~src_local] = "in"
+    out = events.copy()
+    out["direction"] = pd.Series(np.where(pd.isna(direction), None, direction), index=events.index).astype(
+        events["direction"].dtype
+    )
+    return out

@@ -1,0 +1,110 @@
+"""Flows: 5-tuple sessions seen from the gateway, with per-direction counts and last-seen.
+
+One row per (origin, proto, local ip, local port, remote ip, remote port). "Local" is the
+side the device (or the capture's gateway) owns: the destination of an inbound packet,
+the source of an outbound one. Rows come only from events that stand for one packet
+(`wire`); each origin keeps its own flows, because a sniffer and a debug log of the same
+traffic would otherwise count every packet twice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+
+FLOW_KEY = ["origin", "proto", "local", "lport", "remote", "rport"]
+# Per-direction counters by kind (column name → kinds).
+COUNTED = {
+    "ike": ("ike", "ike-sent", "ike-received"),
+    "esp": ("esp",),
+    "keepalive": ("nat-keepalive", "nat-keepalive-sent"),
+    "tcp": ("tcp", "iketcp-prefix"),
+    "fragment": ("ip-fragment",),
+}
+PACKET_ORIGINS = ("pcap", "sniffer")
+WELL_KNOWN = (IKE_PORT, IKE_NATT_PORT)
+
+
+def oriented(events: pd.DataFrame) -> pd.DataFrame:
+    """Wire rows with `local`/`remote` sides and a known direction."""
+    wire = events["wire"].fillna(False).astype(bool) & events["src"].notna() & events["dst"].notna()
+    w = events.loc[wire, ["time", "t", "source", "ref", "origin", "kind", "direction", "src", "sport",
+                          "dst", "dport", "proto", "transport", "tunnel", "length", "tcp_flags",
+                          "tcp_seq", "tcp_ack", "text", "exchange", "response", "ispi", "msg_id"]].copy()
+    direction = w["direction"].astype(object).to_numpy()
+    unknown = pd.isna(direction)
+    if unknown.any():
+        # A side on 500/4500 is the gateway's; the other (a NAT-mapped high port) the peer's.
+        sport = w["sport"].fillna(-1).astype(int).to_numpy()
+        dport = w["dport"].fillna(-1).astype(int).to_numpy()
+        s_known = np.isin(sport, WELL_KNOWN)
+        d_known = np.isin(dport, WELL_KNOWN)
+        direction = direction.copy()
+        direction[unknown & d_known & ~s_known] = "in"
+        direction[unknown & s_known & ~d_known] = "out"
+    w["direction"] = pd.array(direction, dtype="string")
+    w = w[w["direction"].notna()]
+    inbound = (w["direction"] == "in").to_numpy()
+    w["local"] = np.where(inbound, w["dst"].astype(object), w["src"].astype(object))
+    w["lport"] = np.where(inbound, w["dport"].astype(object), w["sport"].astype(object))
+    w["remote"] = np.where(inbound, w["src"].astype(object), w["dst"].astype(object))
+    w["rport"] = np.where(inbound, w["sport"].astype(object), w["dport"].astype(object))
+    w["proto"] = w["proto"].astype(object).where(w["proto"].notna(),
+                                                 np.where(w["transport"].astype(object) == "tcp", "tcp", "udp"))
+    for c in ("lport", "rport"):
+        w[c] = pd.array(w[c], dtype="Int64")
+    w["in"] = inbound
+    return w
+
+
+def build(events: pd.DataFrame) -> pd.DataFrame:
+    """The flow table (see module docstring); empty when there are no wire events."""
+    w = oriented(events)
+    if w.empty:
+        return pd.DataFrame(columns=FLOW_KEY + ["packets"])
+    w = w.assign(_order=np.arange(len(w)))
+    w["fid"] = w.groupby(FLOW_KEY, sort=False, dropna=False).ngroup().to_numpy()
+    for name, kinds in COUNTED.items():
+        is_kind = w["kind"].isin(kinds).to_numpy()
+        w[f"{name}_in"] = is_kind & w["in"].to_numpy()
+        w[f"{name}_out"] = is_kind & ~w["in"].to_numpy()
+    w["n_in"] = w["in"].astype(int)
+    w["n_out"] = (~w["in"]).astype(int)
+    g = w.groupby("fid", sort=True)
+    agg = {k: (k, "first") for k in FLOW_KEY}
+    agg.update({
+        "packets": ("ref", "size"),
+        "n_in": ("n_in", "sum"),
+        "n_out": ("n_out", "sum"),
+        "first_t": ("t", "min"),
+        "last_t": ("t", "max"),
+        "first_time": ("time", "min"),
+        "last_time": ("time", "max"),
+        "first_ref": ("ref", "min"),
+        "last_ref": ("ref", "max"),
+        "source": ("source", "first"),
+        "transport": ("transport", "first"),
+        "tunnel": ("tunnel", "first"),
+    })
+    for name in COUNTED:
+        agg[f"{name}_in"] = (f"{name}_in", "sum")
+        agg[f"{name}_out"] = (f"{name}_out", "sum")
+    flows = g.agg(**agg)
+    # The last packet from the peer, and to it: the ones a reader needs to find.
+    for side, mask in (("last_in_", w["in"].to_numpy()), ("last_out_", ~w["in"].to_numpy())):
+        last = w[mask].groupby("fid", sort=True).tail(1).set_index("fid")[["t", "time", "ref", "text"]]
+        flows = flows.join(last.add_prefix(side))
+    flows = flows.reset_index()
+    flows["peer"] = flows["remote"].astype(str) + ":" + flows["rport"].astype(str)
+    flows["local_end"] = flows["local"].astype(str) + ":" + flows["lport"].astype(str)
+    return flows
+
+
+def packets_of(wire: pd.DataFrame, flow: pd.Series) -> pd.DataFrame:
+    """The oriented wire rows of one flow, in input order."""
+    m = np.ones(len(wire), dtype=bool)
+    for k in FLOW_KEY:
+        m &= (wire[k] == flow[k]).fillna(False).to_numpy()
+    return wire[m]

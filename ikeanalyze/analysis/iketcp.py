@@ -1,0 +1,166 @@
+"""IKE over TCP (RFC 8229) connections, from whatever evidence each source has.
+
+A port number alone is not evidence: busy HTTPS on 443 is not IKE. What counts:
+  * a capture: the `IKETCP` stream prefix (the pcap source emits an `iketcp-prefix` event)
+    or IKE messages decoded from the framed stream (transport `tcp`);
+  * sniffer text (no payload): the client's first data segment advances its sequence by
+    exactly 6 — the six bytes `IKETCP` — seen as the next client segment's sequence number
+    or the server's acknowledgement;
+  * IKE debug: `accepts ike tcp-transport(...)`, or `comes A:p->B:q` to a port other than
+    500/4500.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ikeanalyze.diagnosis import Evidence
+
+IKETCP_PREFIX_LEN = len(b"IKETCP")  # RFC 8229 §3: the stream prefix
+
+
+@dataclass
+class TcpIke:
+    client: str
+    cport: int
+    server: str
+    sport: int
+    first_time: pd.Timestamp | None = None  # the connection's first packet (SYN when seen)
+    first_t: float | None = None
+    syn_ref: int | None = None
+    source: str | None = None
+    how: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    sa_init_spi: str | None = None
+    sa_init_length: int | None = None
+
+    @property
+    def peer(self) -> str:
+        return f"{self.client}:{self.cport}"
+
+
+def find(events: pd.DataFrame, wire: pd.DataFrame) -> list[TcpIke]:
+    conns: dict[tuple, TcpIke] = {}
+
+    def conn(client, cport, server, sport) -> TcpIke:
+        key = (client, int(cport), int(sport))
+        if key not in conns:
+            conns[key] = TcpIke(client, int(cport), server, int(sport))
+        return conns[key]
+
+    _from_packets(wire, conn)
+    _from_debug(events, conn)
+    return sorted(conns.values(), key=lambda c: (c.first_t is None, c.first_t or 0, c.client, c.cport))
+
+
+def _ev(row) -> Evidence:
+    return Evidence(str(row.source), int(row.ref), str(row.text), _time(row.time))
+
+
+def _time(v):
+    return None if pd.isna(v) else pd.Timestamp(v)
+
+
+def _from_packets(wire: pd.DataFrame, conn) -> None:
+    tcp = wire[(wire["proto"] == "tcp").fillna(False) | wire["kind"].isin(["iketcp-prefix"])]
+    if tcp.empty:
+        return
+    key = ["origin", "local", "lport", "remote", "rport"]
+    for _, rows in tcp.groupby(key, sort=False, dropna=False):
+        rows = rows.sort_values("ref")
+        inbound = rows["in"].to_numpy()
+        kinds = rows["kind"].astype(object).to_numpy()
+        # The client is the side that sent the SYN; without a SYN, the side on the high port.
+        first = rows.iloc[0]
+        client_in = bool(inbound[0]) if "syn" in _str(first.tcp_flags) else (
+            _int(first.rport) > _int(first.lport))
+        from_client = inbound == client_in
+        how, evidence = [], []
+        prefix = rows[kinds == "iketcp-prefix"]
+        framed = rows[(rows["transport"] == "tcp").fillna(False) & rows["kind"].isin(["ike"]).to_numpy()]
+        if len(prefix):
+            how.append("IKETCP stream prefix")
+            evidence.append(_ev(prefix.iloc[0]))
+        else:
+            hit = _six_byte_advance(rows, from_client)
+            if hit is not None:
+                how.append("the client's first data segment is exactly 6 bytes (the IKETCP prefix)")
+                evidence.extend(_ev(r) for r in hit)
+        if not how:
+            continue
+        c = conn(first.remote if client_in else first.local, first.rport if client_in else first.lport,
+                 first.local if client_in else first.remote, first.lport if client_in else first.rport)
+        c.first_time, c.first_t, c.syn_ref, c.source = _time(first.time), _num(first.t), int(first.ref), str(
+            first.source)
+        syn = rows[rows["tcp_flags"].astype(object).fillna("").str.contains("syn").to_numpy() & from_client]
+        if len(syn):
+            evidence.insert(0, _ev(syn.iloc[0]))
+        if len(framed):
+            m = framed.iloc[0]
+            how.append(f"IKE {_str(m.exchange) or 'message'} decoded from the framed stream")
+            evidence.append(_ev(m))
+            c.sa_init_spi = _str(m.ispi) or None
+        c.how.extend(how)
+        c.evidence.extend(evidence)
+
+
+def _str(v) -> str:
+    return "" if v is None or pd.isna(v) else str(v)
+
+
+def _int(v) -> int:
+    return 0 if v is None or pd.isna(v) else int(v)
+
+
+def _num(v):
+    return None if pd.isna(v) else float(v)
+
+
+def _six_byte_advance(rows: pd.DataFrame, from_client: np.ndarray):
+    """Return the rows proving a 6-byte first client data segment, or None."""
+    flags = rows["tcp_flags"].astype(object).fillna("").to_numpy()
+    seq = rows["tcp_seq"].astype(object).to_numpy()
+    ack = rows["tcp_ack"].astype(object).to_numpy()
+    data_idx = [i for i in range(len(rows)) if from_client[i] and "syn" not in flags[i]
+                and seq[i] is not None and not pd.isna(seq[i])]
+    if not data_idx:
+        return None
+    first = data_idx[0]
+    s1 = int(seq[first])
+    for i in range(first + 1, len(rows)):
+        if from_client[i] and seq[i] is not None and not pd.isna(seq[i]) and "syn" not in flags[i]:
+            if int(seq[i]) - s1 == IKETCP_PREFIX_LEN:
+                return [rows.iloc[first], rows.iloc[i]]
+            break
+    for i in range(first + 1, len(rows)):
+        if not from_client[i] and ack[i] is not None and not pd.isna(ack[i]):
+            if int(ack[i]) - s1 == IKETCP_PREFIX_LEN:
+                return [rows.iloc[first], rows.iloc[i]]
+            break
+    return None
+
+
+def _from_debug(events: pd.DataFrame, conn) -> None:
+    dbg = events[(events["origin"] == "ikedebug").to_numpy()
+                 & ((events["kind"] == "tcp-accepted") | (
+                     events["kind"].isin(["ike-received", "ike-exchange"]) & (events["transport"] == "tcp"))).fillna(
+                     False).to_numpy()]
+    for row in dbg.itertuples():
+        if row.kind == "tcp-accepted":  # printed local -> remote
+            c = conn(row.dst, row.dport, row.src, row.sport)
+            c.how.append("debug: accepts ike tcp-transport")
+        else:
+            if pd.isna(row.src) or pd.isna(row.dport):
+                continue
+            c = conn(row.src, row.sport, row.dst, row.dport)
+            if row.kind == "ike-received":
+                c.how.append(f"debug: comes {row.src}:{row.sport}->{row.dst}:{row.dport}")
+            if isinstance(row.exchange, str) and row.exchange:
+                c.sa_init_spi = c.sa_init_spi or (row.ispi if isinstance(row.ispi, str) else None)
+                if not pd.isna(row.length):
+                    c.sa_init_length = c.sa_init_length or int(row.length)
+        c.evidence.append(_ev(row))
+        c.source = c.source or str(row.source)

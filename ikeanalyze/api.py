@@ -1,0 +1,108 @@
+"""The Python API under every CLI command and the web page: load → diagnose → render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from ikeanalyze import diagnosis as dg
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.ingest import IngestReport
+from ikeanalyze.sources import Blob, LoadOptions
+from ikeanalyze.sources import load as _load
+
+
+def load(inputs: Iterable[str | Blob], options: LoadOptions | None = None) -> tuple[pd.DataFrame, IngestReport]:
+    """Read inputs (paths, directories, globs, ``-``, Blobs) into one event table."""
+    return _load(inputs, options)
+
+
+def focus(events: pd.DataFrame, peer: str | None = None, tunnel: str | None = None) -> pd.DataFrame:
+    """Keep the events of one peer (``IP`` or ``IP:PORT``) and/or one tunnel name.
+
+    Rows without addresses (most debug lines) are kept when their tunnel was seen with
+    that peer; packet rows are kept for a tunnel when they involve an address the tunnel's
+    own lines name."""
+    if not peer and not tunnel:
+        return events
+    keep = np.ones(len(events), dtype=bool)
+    src, dst = events["src"].astype(object), events["dst"].astype(object)
+    if peer:
+        ip, _, port = peer.rpartition(":") if peer.count(":") == 1 else (peer, "", "")
+        ip = ip or peer
+        hit_src = (src == ip).to_numpy()
+        hit_dst = (dst == ip).to_numpy()
+        if port.isdigit():
+            hit_src &= (events["sport"] == int(port)).fillna(False).to_numpy()
+            hit_dst &= (events["dport"] == int(port)).fillna(False).to_numpy()
+        hit = hit_src | hit_dst
+        tunnels = set(events.loc[hit, "tunnel"].dropna().astype(str))
+        keep &= hit | events["tunnel"].isin(tunnels).fillna(False).to_numpy()
+    if tunnel:
+        mine = (events["tunnel"] == tunnel).fillna(False).to_numpy()
+        addrs = (set(events.loc[mine, "src"].dropna().astype(str)) | set(events.loc[mine, "dst"].dropna().astype(str)))
+        local = set(events.loc[mine & (events["direction"] == "out").fillna(False).to_numpy(), "src"].dropna())
+        remote = addrs - local
+        keep &= mine | (src.isin(remote) | dst.isin(remote)).to_numpy()
+    return events[keep].reset_index(drop=True)
+
+
+def diagnose(
+    events: pd.DataFrame,
+    ingest: IngestReport,
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    thresholds: Mapping[str, str] | None = None,
+    options: LoadOptions | None = None,
+    peer: str | None = None,
+    tunnel: str | None = None,
+) -> dg.Diagnosis:
+    """Run the selected rules over the events and tell the incident."""
+    from ikeanalyze import rules
+
+    options = options or LoadOptions()
+    chosen = rules.select(list(select), list(ignore))
+    limits = rules.thresholds_for(dict(thresholds or {}))
+    ctx = Context(focus(events, peer, tunnel), ingest, options.local, options.ike_tcp_ports)
+    findings = list(rules.run(ctx, chosen, limits))
+    for f in findings:
+        f.clock = ctx.clock(f.evidence[0].source) if f.evidence else "device"
+    explains = {r.code: r.explains for r in rules.REGISTRY.values()}
+    ranked = dg.rank(findings, explains)
+    timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms], _opening(ctx))
+    return dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest))
+
+
+def _opening(ctx: Context) -> list[dg.Moment]:
+    """The first packet of each packet-source flow that later matters: where the story starts."""
+    flows = ctx.packet_flows
+    if flows.empty:
+        return []
+    out = []
+    both = flows[(flows["n_in"] > 0) & (flows["n_out"] > 0) & flows["transport"].isin(["udp500", "udp4500", "esp"])]
+    for _, f in both.sort_values("first_ref").head(3).iterrows():
+        rows = ctx.packets(f)
+        r = rows.iloc[0]
+        transport = {"udp4500": "UDP 4500", "udp500": "UDP 500", "tcp": "TCP", "esp": "ESP"}.get(
+            f["transport"], str(f["proto"]).upper())
+        out.append(dg.Moment(None if pd.isna(r.time) else pd.Timestamp(r.time).to_pydatetime(),
+                             None if pd.isna(r.t) else float(r.t),
+                             f"traffic both ways on {transport} between {f['peer']} and {f['local_end']} "
+                             f"({int(f['n_in'])} in, {int(f['n_out'])} out in total)", str(r.source), int(r.ref)))
+    return out
+
+
+def render(diagnosis: dg.Diagnosis, fmt: str = "terminal", out: IO[str] | None = None, **kw) -> str | None:
+    from ikeanalyze import report
+
+    return report.render(diagnosis, fmt, out, **kw)
+
+
+def analyze(inputs: Iterable[str | Blob], options: LoadOptions | None = None, **kw) -> dg.Diagnosis:
+    """load() then diagnose()."""
+    events, ingest = load(inputs, options)
+    return diagnose(events, ingest, options=options, **kw)

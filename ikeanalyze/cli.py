@@ -1,0 +1,224 @@
+"""The command line: parse, call the API, render. The one error boundary for the CLI.
+
+Heavy modules are imported inside the commands so that `ikeanalyze --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ikeanalyze import __version__
+from ikeanalyze.errors import ExitStatus, InputError, UsageError
+
+app = typer.Typer(
+    name="ikeanalyze",
+    help="Diagnose IPsec/IKE problems from captures, FortiGate sniffer text and IKE debug output.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Fmt(str, Enum):
+    terminal = "terminal"
+    json = "json"
+
+
+class EventFmt(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+class Severity(str, Enum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+
+
+class Engine(str, Enum):
+    native = "native"
+    tshark = "tshark"
+
+
+Inputs = Annotated[list[str], typer.Argument(help="Files, directories, globs, or - for stdin.", show_default=False)]
+Select = Annotated[list[str] | None, typer.Option("--select", help="Rules to run: ALL, IKE1, IKE101, or a name.")]
+Ignore = Annotated[list[str] | None, typer.Option("--ignore", help="Rules to skip (same forms as --select).")]
+Threshold = Annotated[list[str] | None, typer.Option(
+    "--threshold", help="Override a rule threshold: CODE.name=VALUE, e.g. IKE102.silence=30s.")]
+Peer = Annotated[str | None, typer.Option("--peer", help="Only this peer: IP or IP:PORT.")]
+Tunnel = Annotated[str | None, typer.Option("--tunnel", help="Only this tunnel (phase-1 name).")]
+Local = Annotated[list[str] | None, typer.Option("--local", help="Address of the local gateway (captures).")]
+TcpPort = Annotated[list[int] | None, typer.Option(
+    "--ike-tcp-port", help="Treat TCP to this port as IKE over TCP even without the IKETCP prefix.")]
+EngineOpt = Annotated[Engine, typer.Option("--engine", help="Capture decoder: native, or tshark (slow).")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback on errors.")]
+
+
+def _fail(message: str, status: ExitStatus = ExitStatus.BAD_INPUT) -> None:
+    typer.echo(f"ikeanalyze: {message}", err=True)
+    raise typer.Exit(int(status))
+
+
+def _guard(debug: bool):
+    """Turn the project's errors into one line and exit 2; anything else too, unless --debug."""
+
+    class Guard:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, exc_type, exc, tb):
+            if exc is None or isinstance(exc, (typer.Exit, SystemExit, KeyboardInterrupt)):
+                return False
+            if debug:
+                return False
+            if isinstance(exc, (InputError, UsageError)):
+                _fail(str(exc))
+            if isinstance(exc, BrokenPipeError):
+                return True
+            _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for details")
+            return True
+
+    return Guard()
+
+
+def _options(local, tcp_ports, engine):
+    from ikeanalyze.sources import LoadOptions
+
+    return LoadOptions(local=tuple(local or ()), ike_tcp_ports=tuple(tcp_ports or ()), engine=engine.value)
+
+
+def _thresholds(items: list[str] | None) -> dict[str, str]:
+    from ikeanalyze.config import file_thresholds
+
+    out = dict(file_thresholds(Path.cwd()))
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise UsageError(f"--threshold expects CODE.name=VALUE, got '{item}'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def analyze(
+    inputs: Inputs,
+    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Report format.")] = Fmt.terminal,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    threshold: Threshold = None,
+    fail_on: Annotated[Severity | None, typer.Option("--fail-on", help="Exit 1 when a finding reaches this.")] = None,
+    peer: Peer = None,
+    tunnel: Tunnel = None,
+    local: Local = None,
+    ike_tcp_port: TcpPort = None,
+    engine: EngineOpt = Engine.native,
+    debug: Debug = False,
+) -> None:
+    """Analyze inputs together as one incident and report the diagnosis."""
+    with _guard(debug):
+        from ikeanalyze import api
+        from ikeanalyze.config import file_selection
+
+        sel, ign = file_selection(Path.cwd())
+        d = api.analyze(inputs, _options(local, ike_tcp_port, engine), select=select or sel,
+                        ignore=ignore or ign, thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
+        color = fmt is Fmt.terminal and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        _write(api.render(d, fmt.value, color=color), output)
+        if fail_on is not None and d.reaches(fail_on.value):
+            raise typer.Exit(int(ExitStatus.FINDINGS))
+
+
+@app.command()
+def events(
+    inputs: Inputs,
+    fmt: Annotated[EventFmt, typer.Option("--format", "-f", help="Table format.")] = EventFmt.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (parquet needs a file).")] = None,
+    peer: Peer = None,
+    tunnel: Tunnel = None,
+    local: Local = None,
+    ike_tcp_port: TcpPort = None,
+    engine: EngineOpt = Engine.native,
+    debug: Debug = False,
+) -> None:
+    """Write the event table (one row per observation) as CSV, JSON lines or Parquet."""
+    with _guard(debug):
+        from ikeanalyze import api, export
+
+        table, _ingest = api.load(inputs, _options(local, ike_tcp_port, engine))
+        table = api.focus(table, peer, tunnel)
+        if fmt is EventFmt.parquet and output is None:
+            raise UsageError("--format parquet needs --output FILE")
+        export.write(table, fmt.value, output)
+
+
+@app.command()
+def rules(
+    docs: Annotated[Path | None, typer.Option("--docs", help="Write docs/rules Markdown into this folder.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="With --docs: fail if the files are out of date.")] = False,
+) -> None:
+    """List rule codes, names, severities and thresholds."""
+    from ikeanalyze.rules import docgen
+
+    if docs is not None:
+        stale = docgen.write(docs, check=check)
+        if stale:
+            _fail(f"rule docs out of date: {', '.join(stale)}; run `ikeanalyze rules --docs {docs}`")
+        return
+    sys.stdout.write(docgen.listing())
+
+
+@app.command()
+def explain(code: Annotated[str, typer.Argument(help="Rule code or name, e.g. IKE101.")]) -> None:
+    """Print a rule's documentation."""
+    from ikeanalyze.rules import REGISTRY, docgen, resolve
+
+    try:
+        codes = resolve([code], "explain")
+    except UsageError as exc:
+        _fail(str(exc))
+    for c in sorted(codes):
+        sys.stdout.write(docgen.markdown(REGISTRY[c]) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ikeanalyze {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version.")] = False,
+) -> None:
+    """Diagnose IPsec/IKE problems from captures, FortiGate sniffer text and IKE debug output."""
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

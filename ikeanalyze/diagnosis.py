@@ -1,0 +1,194 @@
+"""Findings, their evidence, and the Diagnosis: ranked findings plus the incident timeline.
+
+A Diagnosis is what every report renders; it holds no DataFrames, only plain values, so
+the JSON, terminal, Markdown and HTML reports all tell the same story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ikeanalyze.ingest import IngestReport
+
+SEVERITIES = ("info", "warning", "error", "critical")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A pointer into the input: file and line (text) or frame (capture), and what is there."""
+
+    source: str
+    ref: int | None
+    text: str
+    time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of the incident timeline."""
+
+    time: datetime | None
+    t: float | None
+    text: str
+    source: str | None = None
+    ref: int | None = None
+
+
+@dataclass
+class Finding:
+    code: str
+    name: str
+    severity: str
+    title: str
+    message: str
+    fix: str
+    start: datetime | None = None
+    end: datetime | None = None
+    t_start: float | None = None
+    t_end: float | None = None
+    tunnel: str | None = None
+    peer: str | None = None  # ip:port of the remote side
+    evidence: list[Evidence] = field(default_factory=list)
+    timeline: list[Moment] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)  # machine-readable numbers behind the message
+    symptoms: list[Finding] = field(default_factory=list)  # findings this one explains
+    clock: str = "device"  # how to print times: utc | device | relative
+
+    @property
+    def peer_ip(self) -> str | None:
+        if not self.peer:
+            return None
+        ip, _, port = self.peer.rpartition(":")
+        return ip if port.isdigit() and ip else self.peer
+
+
+@dataclass
+class Diagnosis:
+    findings: list[Finding]  # top-level, ranked; symptoms nested under their cause
+    timeline: list[Moment]
+    ingest: IngestReport
+    summary: str
+    next_steps: list[str] = field(default_factory=list)
+
+    def all_findings(self) -> list[Finding]:
+        out = []
+        for f in self.findings:
+            out.append(f)
+            out.extend(f.symptoms)
+        return out
+
+    def reaches(self, severity: str) -> bool:
+        """Does any finding reach ``severity`` (for --fail-on)?"""
+        return any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[severity] for f in self.all_findings())
+
+    def worst(self) -> str | None:
+        fs = self.all_findings()
+        return max((f.severity for f in fs), key=SEVERITY_RANK.__getitem__) if fs else None
+
+
+def human_duration(seconds: float) -> str:
+    """339.4 → '5 min 39 s'; 2.5 → '2.5 s'; 7322 → '2 h 2 min'."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        m, s = divmod(s, 60)
+        return f"{m} min {s} s" if s else f"{m} min"
+    h, rem = divmod(s, 3600)
+    return f"{h} h {rem // 60} min"
+
+
+def clock_text(time: datetime | None, t: float | None, precise: bool = True) -> str:
+    """How a moment is printed: the input's own clock, or seconds from its start."""
+    if time is not None:
+        return time.strftime("%H:%M:%S.%f")[:-3] if precise else time.strftime("%H:%M:%S")
+    if t is not None:
+        return f"+{t:.3f} s"
+    return "(no time)"
+
+
+def rank(findings: list[Finding], explains: dict[str, tuple[str, ...]]) -> list[Finding]:
+    """Group symptoms under their cause (same peer or tunnel) and order the causes.
+
+    ``explains`` maps a code to the codes it explains. A root cause outranks its symptoms
+    whatever their severities; causes are ordered by severity, then by time.
+    """
+    merged = _dedup(findings)
+    by_code: dict[str, list[Finding]] = {}
+    for f in merged:
+        by_code.setdefault(f.code, []).append(f)
+    nested: set[int] = set()
+    for cause in merged:
+        for code in explains.get(cause.code, ()):
+            for sym in by_code.get(code, []):
+                if id(sym) == id(cause) or id(sym) in nested:
+                    continue
+                if _same_subject(cause, sym):
+                    cause.symptoms.append(sym)
+                    nested.add(id(sym))
+    top = [f for f in merged if id(f) not in nested]
+
+    def key(f: Finding):
+        t = f.t_start if f.t_start is not None else float("inf")
+        return (-SEVERITY_RANK[f.severity], -len(f.symptoms), t, f.code)
+
+    top.sort(key=key)
+    for f in top:
+        f.symptoms.sort(key=key)
+    return top
+
+
+def _same_subject(a: Finding, b: Finding) -> bool:
+    if a.peer_ip and b.peer_ip:
+        return a.peer_ip == b.peer_ip
+    if a.tunnel and b.tunnel:
+        return a.tunnel == b.tunnel
+    return not (a.peer_ip or b.peer_ip or a.tunnel or b.tunnel)
+
+
+def _dedup(findings: list[Finding]) -> list[Finding]:
+    """Two sources telling the same finding (a sniffer and a debug of one tunnel) become one
+    finding with the evidence of both; the first (richer, timed) one keeps its message."""
+    out: dict[tuple, Finding] = {}
+    for f in findings:
+        k = (f.code, f.peer or f.tunnel or f.message)
+        if k not in out:
+            out[k] = f
+            continue
+        kept = out[k]
+        seen = {(e.source, e.ref) for e in kept.evidence}
+        kept.evidence.extend(e for e in f.evidence if (e.source, e.ref) not in seen)
+        kept.timeline.extend(f.timeline)
+    return list(out.values())
+
+
+def build_timeline(findings: list[Finding], extra: list[Moment] = ()) -> list[Moment]:
+    moments: dict[tuple, Moment] = {}
+    for m in extra:
+        moments.setdefault((m.time, m.t, m.text), m)
+    for f in findings:
+        for m in f.timeline:
+            moments.setdefault((m.time, m.t, m.text), m)
+    return sorted(moments.values(), key=lambda m: (
+        m.time is None and m.t is None,
+        m.time.timestamp() if m.time is not None else (m.t or 0.0),
+    ))
+
+
+def summarize(findings: list[Finding], ingest: IngestReport) -> str:
+    if not findings:
+        n = sum(r.events for r in ingest.inputs)
+        return f"No problem found in {n} events from {len(ingest.inputs)} input(s)."
+    top = findings[0]
+    parts = [top.message]
+    for s in top.symptoms:
+        if s.code in ("IKE104",):
+            parts.append(s.message)
+    others = [f for f in findings[1:] if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["warning"]]
+    if others:
+        parts.append("Also: " + "; ".join(f"{f.code} {f.title.lower()}" for f in others[:3]) + ".")
+    return " ".join(parts)

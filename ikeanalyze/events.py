@@ -1,0 +1,124 @@
+"""The event table: one row per observation, from any source.
+
+This module is the one place where a column is born: its name, its dtype and, for the
+categorical columns, the vocabulary of values it may hold. Parsers fill plain Python
+lists or arrow arrays per column and call :func:`frame` once per chunk; they never build
+rows as dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+# Column -> arrow type. Order is the order of the table.
+SCHEMA: dict[str, pa.DataType] = {
+    "time": pa.timestamp("us"),  # absolute, in the source's own clock (see IngestReport.clock)
+    "t": pa.float64(),  # seconds since the first timed event of the source
+    "source": pa.string(),  # input name
+    "ref": pa.int64(),  # 1-based line (text) or frame number (capture)
+    "origin": pa.string(),  # pcap | sniffer | ikedebug | authd | snapshot
+    "kind": pa.string(),  # see KINDS
+    "iface": pa.string(),
+    "direction": pa.string(),  # in | out | None (unknown: sniffer `--`, captures before inference)
+    "src": pa.string(),
+    "sport": pa.int32(),
+    "dst": pa.string(),
+    "dport": pa.int32(),
+    "proto": pa.string(),  # udp | tcp | esp | icmp | arp | ip-proto-N
+    "length": pa.int32(),  # L4 payload length (UDP/TCP payload, ESP: IP payload)
+    "tcp_flags": pa.string(),  # space-separated words: syn fin rst psh ack
+    "tcp_seq": pa.int64(),
+    "tcp_ack": pa.int64(),
+    "transport": pa.string(),  # see TRANSPORTS
+    "ike_version": pa.int8(),
+    "exchange": pa.string(),  # IKE exchange name (SA_INIT, AUTH, ... / Identity Protection ...)
+    "response": pa.bool_(),
+    "msg_id": pa.int64(),
+    "ispi": pa.string(),  # 16 lowercase hex digits
+    "rspi": pa.string(),
+    "payloads": pa.string(),  # space-separated payload names in chain order
+    "notify": pa.string(),  # space-separated notify type names
+    "esp_spi": pa.string(),  # 8 lowercase hex digits
+    "esp_seq": pa.int64(),
+    "tunnel": pa.string(),  # FortiGate phase-1 / connection name
+    "vdom": pa.string(),
+    "serial": pa.int64(),  # FortiOS IKE SA serial (debug context `gw:serial:`)
+    "detail": pa.string(),  # kind-specific detail: sent-message type, error text, reason
+    "wire": pa.bool_(),  # the row stands for one packet on the wire (flows count these)
+    "text": pa.string(),  # the raw line (text) or a one-line summary (capture)
+}
+COLUMNS: tuple[str, ...] = tuple(SCHEMA)
+DTYPES: dict[str, pd.ArrowDtype] = {name: pd.ArrowDtype(t) for name, t in SCHEMA.items()}
+
+# The `kind` vocabulary. Packet kinds come from captures and sniffer text; the rest from
+# debug lines. Extend here (and only here) when a new form needs a new kind.
+PACKET_KINDS = frozenset(
+    {"ike", "esp", "nat-keepalive", "tcp", "iketcp-prefix", "ip-fragment", "icmp", "arp", "other"}
+)
+DEBUG_KINDS = frozenset(
+    {
+        "ike-sent",
+        "ike-received",
+        "ike-exchange",
+        "ike-hex",
+        "nat-keepalive-sent",
+        "nat",
+        "dpd",
+        "sa-established",
+        "sa-deleted",
+        "negotiation-failed",
+        "tcp-accepted",
+        "retransmit",
+        "notify",
+        "proposal",
+        "auth",
+        "selectors",
+        "error",
+        "ike-other",
+    }
+)
+OTHER_KINDS = frozenset({"authd", "snapshot"})
+KINDS = PACKET_KINDS | DEBUG_KINDS | OTHER_KINDS
+
+TRANSPORTS = frozenset({"udp500", "udp4500", "tcp", "esp"})
+ORIGINS = frozenset({"pcap", "sniffer", "ikedebug", "authd", "snapshot"})
+
+# The `wire` column says which rows stand for one packet: every capture frame and sniffer
+# header; a debug `comes`/`sent IKE msg` line; the `NAT keep-alive` notice. The `out FF`
+# hex line and a `sent IKE msg (keepalive)` echoing the notice just above it are the same
+# packet again, so they are not wire rows and a keepalive is never counted three times.
+
+
+def frame(columns: Mapping[str, Any], n: int) -> pd.DataFrame:
+    """Build an event table of ``n`` rows from whole columns; missing columns are null."""
+    data: dict[str, Any] = {}
+    for name, typ in SCHEMA.items():
+        col = columns.get(name)
+        if col is None:
+            arr = pa.nulls(n, typ)
+        elif isinstance(col, (pa.Array, pa.ChunkedArray)):
+            arr = col if col.type == typ else col.cast(typ)
+        else:
+            arr = pa.array(col, type=typ)
+        if len(arr) != n:
+            raise ValueError(f"column {name!r} has {len(arr)} rows, expected {n}")
+        data[name] = pd.Series(arr, dtype=DTYPES[name], copy=False)
+    return pd.DataFrame(data, copy=False)
+
+
+def empty() -> pd.DataFrame:
+    """An event table with no rows and every column typed."""
+    return frame({}, 0)
+
+
+def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate event tables, keeping the schema even when there are none."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty()
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    return out.astype(DTYPES, copy=False)

@@ -1,0 +1,95 @@
+"""What each input held: every line or frame is an event or is counted by reason.
+
+The IngestReport is a stage product of its own (Zeek's `weird` log in spirit): reports
+print it, rules (IKE901/IKE902/IKE903) read it, and tests check that its accounting sums
+to the input's total.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+# Reasons a line or frame is not an event. `event` is the one that is.
+REASONS: dict[str, str] = {
+    "event": "starts or carries an event",
+    "continuation": "a wrapped line joined to the record above",
+    "hexdump": "bytes of the packet above (sniffer hex dump)",
+    "blank": "empty line",
+    "prompt": "CLI prompt or echoed command",
+    "banner": "sniffer/debug header or trailer (interfaces=, filters=, packets received ...)",
+    "annotation": "a note written by a person (comment, arrow) with no device output",
+    "other-traffic": "a frame that is not IPsec",
+    "unrecognised": "genuinely none of the known forms",
+    "truncated": "a record cut off by the end of the input",
+}
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class InputReport:
+    """Accounting for one input (a file, stdin, an upload)."""
+
+    source: str
+    unit: str = "line"  # line | frame
+    formats: list[str] = field(default_factory=list)
+    total: int = 0
+    accounting: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    clock: str = "relative"  # utc | device | relative: how to read the `time` column
+    size: int = 0  # bytes
+    examples: list[tuple[int, str]] = field(default_factory=list)  # first unrecognised (ref, text)
+
+    def count(self, reason: str, n: int = 1) -> None:
+        if reason not in REASONS:
+            raise ValueError(f"unknown accounting reason {reason!r}")
+        if n:
+            self.accounting[reason] += n
+
+    def unrecognised(self, ref: int, text: str) -> None:
+        self.count("unrecognised")
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append((ref, text[:200]))
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    @property
+    def events(self) -> int:
+        return self.accounting.get("event", 0)
+
+    @property
+    def balanced(self) -> bool:
+        return sum(self.accounting.values()) == self.total
+
+    def as_dict(self) -> dict:
+        acc = {r: self.accounting.get(r, 0) for r in REASONS}
+        return {
+            "source": self.source,
+            "formats": list(self.formats),
+            "unit": self.unit,
+            "total": self.total,
+            "events": self.events,
+            "accounting": acc,
+            "warnings": list(self.warnings),
+            "clock": self.clock,
+            "bytes": self.size,
+            "unrecognised_examples": [{"ref": r, "text": t} for r, t in self.examples],
+        }
+
+
+@dataclass
+class IngestReport:
+    """Accounting for every input of one analysis."""
+
+    inputs: list[InputReport] = field(default_factory=list)
+
+    def add(self, report: InputReport) -> InputReport:
+        self.inputs.append(report)
+        return report
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{r.source}: {w}" for r in self.inputs for w in r.warnings]

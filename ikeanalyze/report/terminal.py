@@ -1,0 +1,87 @@
+"""The terminal report (rich): what happened first, then findings with their evidence,
+then the timeline and what the inputs held. No business logic here."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ikeanalyze.diagnosis import Diagnosis, Finding, clock_text
+from ikeanalyze.ingest import REASONS
+
+STYLE = {"info": "cyan", "warning": "yellow", "error": "bold red", "critical": "bold white on red"}
+MAX_EVIDENCE = 6
+
+
+def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -> str:
+    buf = io.StringIO()
+    width = width or min(shutil.get_terminal_size((110, 24)).columns, 140)
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False,
+                      soft_wrap=False)
+    worst = d.worst()
+    title = "ikeanalyze — " + (f"{len(d.all_findings())} finding(s), worst: {worst}" if worst else "no findings")
+    console.print(Panel(Text(d.summary), title=title, title_align="left",
+                        border_style=STYLE.get(worst or "info", "cyan")))
+    for i, f in enumerate(d.findings, 1):
+        console.print(_finding(f, str(i)))
+        for j, s in enumerate(f.symptoms, 1):
+            console.print(_finding(s, f"{i}.{j}", symptom_of=f.code), style="dim" if not color else None)
+    if d.timeline:
+        console.print(Text("Timeline", style="bold"))
+        t = Table.grid(padding=(0, 2))
+        for m in d.timeline:
+            where = f"line {m.ref}" if m.ref is not None else ""
+            t.add_row(clock_text(m.time, m.t), m.text, Text(where, style="dim"))
+        console.print(t)
+        console.print()
+    if d.next_steps:
+        console.print(Text("What to collect next", style="bold"))
+        for step in d.next_steps:
+            console.print(f"  • {step}")
+        console.print()
+    console.print(_inputs(d))
+    return buf.getvalue()
+
+
+def _finding(f: Finding, number: str, symptom_of: str | None = None) -> Group:
+    head = Text()
+    head.append(f"{number} ")
+    head.append(f"{f.code} ", style="bold")
+    head.append(f"{f.severity.upper()} ", style=STYLE[f.severity])
+    head.append(f"{f.name}: {f.title}")
+    if symptom_of:
+        head.append(f"  (symptom of {symptom_of})", style="dim")
+    parts = [head, Text("   " + f.message)]
+    for e in f.evidence[:MAX_EVIDENCE]:
+        line = Text("     ")
+        line.append(f"{e.source}:{e.ref}", style="dim")
+        line.append("  " + e.text.strip())
+        parts.append(line)
+    if len(f.evidence) > MAX_EVIDENCE:
+        parts.append(Text(f"     … {len(f.evidence) - MAX_EVIDENCE} more evidence lines (see --format json)",
+                          style="dim"))
+    parts.append(Text("   Fix: " + f.fix, style="green"))
+    parts.append(Text(""))
+    return Group(*parts)
+
+
+def _inputs(d: Diagnosis) -> Table:
+    t = Table(title="Inputs", title_justify="left", show_edge=False, pad_edge=False)
+    t.add_column("input")
+    t.add_column("formats")
+    t.add_column("total", justify="right")
+    t.add_column("events", justify="right")
+    t.add_column("not events (why)")
+    for r in d.ingest.inputs:
+        why = ", ".join(f"{n} {k}" for k, n in r.accounting.items() if k != "event" and n and k in REASONS)
+        t.add_row(r.source, "+".join(r.formats) or "-", f"{r.total} {r.unit}s", str(r.events), why or "none")
+        for ref, text in r.examples:
+            t.add_row("", "", "", "", Text(f"unrecognised {r.unit} {ref}: {text[:80]}", style="dim"))
+        for w in r.warnings:
+            t.add_row("", "", "", "", Text(f"warning: {w}", style="yellow"))
+    return t

@@ -1,0 +1,50 @@
+"""Small helpers every rule uses to build findings from event rows."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration
+from ikeanalyze.rules.registry import REGISTRY
+
+__all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval"]
+
+
+def finding(code: str, message: str, **kw) -> Finding:
+    r = REGISTRY[code]
+    return Finding(code=code, name=r.name, severity=r.severity, title=r.title, message=message,
+                   fix=r.fix, **kw)
+
+
+def timeval(v):
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).to_pydatetime()
+
+
+def tval(v):
+    return None if v is None or pd.isna(v) or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def evidence(row) -> Evidence:
+    return Evidence(str(row.source), int(row.ref), str(row.text), timeval(row.time))
+
+
+def moment(row, text: str) -> Moment:
+    return Moment(timeval(row.time), tval(row.t), text, str(row.source), int(row.ref))
+
+
+def when(row, precise: bool = True) -> str:
+    """`23:34:42.766 (line 20)` — the time as the input printed it, and where to look."""
+    unit = "frame" if str(row.origin) == "pcap" else "line"
+    return f"{clock_text(timeval(row.time), tval(row.t), precise)} ({unit} {int(row.ref)})"
+
+
+def span(a, b) -> float | None:
+    """Seconds between two rows (by their `t`, which shares one clock per source)."""
+    ta, tb = tval(a.t), tval(b.t)
+    if ta is None or tb is None or a.source != b.source:
+        if a.time is not None and b.time is not None and not pd.isna(a.time) and not pd.isna(b.time):
+            return (pd.Timestamp(b.time) - pd.Timestamp(a.time)).total_seconds()
+        return None
+    return tb - ta

@@ -1,0 +1,78 @@
+"""One-way NAT keepalives: keepalives leave for a peer from which nothing arrives.
+
+## What it detects
+NAT-T keepalives (the 1-byte 0xFF datagram of RFC 3948 §2.3 on UDP 4500) that keep
+leaving for a peer while nothing at all arrives from it: at least `min_keepalives` in a
+row, spanning at least `min_silence` seconds since the peer's last packet.
+
+## Why it matters
+Keepalives exist to hold a NAT mapping open; they are never answered, so on their own
+they prove nothing. When they are the only traffic left and the peer, which used to
+send ESP or IKE, has gone quiet, the UDP path is broken in the peer-to-gateway direction
+(or the peer is gone) while the gateway still believes the tunnel is up.
+
+## Evidence
+The peer's last packet, the first and the last unanswered keepalive, their count and the
+time they span.
+
+## Fix
+Find what drops UDP 4500 from the peer: a firewall or NAT session that expired or was
+cleared, UDP blocked upstream (hotel, carrier, captive portal). On the FortiGate, DPD
+(`set dpd on-idle`, `set dpd-retryinterval`) tears such a tunnel down so it can be
+rebuilt; with FortiClient and `transport udp-fallback-tcp`, the user must reconnect for
+TCP (`ike-tcp-port`) to be tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval, when
+from ikeanalyze.rules.registry import rule
+
+KEEPALIVE = ("nat-keepalive", "nat-keepalive-sent")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_keepalives: int = 3  # unanswered keepalives in a row
+    min_silence: float = 25.0  # seconds from the peer's last packet to the last keepalive
+
+
+@rule("IKE101", "oneway-nat-keepalive", severity="warning", thresholds=Thresholds())
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    flows = ctx.packet_flows
+    if flows.empty:
+        return
+    for _, flow in flows[(flows["keepalive_out"] > 0) & (flows["n_in"] > 0)].iterrows():
+        rows = ctx.packets(flow)
+        inbound = rows["in"].to_numpy()
+        last_in_pos = int(np.flatnonzero(inbound)[-1])
+        after = rows.iloc[last_in_pos + 1:]
+        kas = after[after["kind"].isin(KEEPALIVE).to_numpy() & ~after["in"].to_numpy()]
+        if len(kas) < t.min_keepalives:
+            continue
+        last_in, first, last = rows.iloc[last_in_pos], kas.iloc[0], kas.iloc[-1]
+        if last_in.t is None or last.t is None:
+            continue
+        silence = float(last.t) - float(last_in.t)
+        if silence < t.min_silence:
+            continue
+        sent_span = float(last.t) - float(first.t)
+        msg = (f"{flow['local_end']} sent {len(kas)} NAT keepalives to {flow['peer']} over "
+               f"{human_duration(sent_span)} ({when(first)} to {when(last)}) with no reply; "
+               f"last packet from the peer at {when(last_in)}.")
+        yield finding(
+            "IKE101", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            tunnel=flow["tunnel"] if isinstance(flow["tunnel"], str) else None, peer=flow["peer"],
+            evidence=[evidence(last_in), evidence(first), evidence(last)],
+            timeline=[moment(first, f"first unanswered NAT keepalive to {flow['peer']}")],
+            facts={"keepalives": len(kas), "span_s": round(sent_span, 6), "silence_s": round(silence, 6),
+                   "last_in_ref": int(last_in.ref)},
+        )

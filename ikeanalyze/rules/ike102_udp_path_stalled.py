@@ -1,0 +1,76 @@
+"""UDP path stalled: the peer went silent while this side kept sending.
+
+## What it detects
+A UDP 500/4500 session in which the peer sent at least once and then nothing more, while
+this side kept sending (ESP, IKE requests, NAT-T keepalives) for at least `silence`
+seconds and at least `min_packets` packets. Needs a source that sees every packet (a
+capture or sniffer text); a debug log cannot show ESP and is not used for this.
+
+## Why it matters
+The tunnel still looks up on the gateway, but nothing from the peer reaches it: a
+firewall or NAT device on the path dropped the UDP session (state timeout, UDP blocked,
+NAT mapping changed), or the peer itself is gone. Users see a connected VPN that carries
+no traffic until DPD or the IKE SA lifetime tears it down.
+
+## Evidence
+The peer's last packet (time and line/frame), the first and last packet sent after it,
+and how many of each kind (ESP, IKE, keepalives) went unanswered.
+
+## Fix
+Check the UDP 500/4500 session state on every firewall and NAT device between the peers
+(`diagnose sys session filter dport 4500` on a FortiGate in the path), and what changed at
+the time of the last packet. Enable DPD (`set dpd on-idle`) so a dead path is detected and
+the tunnel renegotiates; for FortiClient, `set transport udp-fallback-tcp` with an
+`ike-tcp-port` lets the user reconnect over TCP when UDP is blocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.silence import stalls
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval, when
+from ikeanalyze.rules.registry import rule
+
+KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    silence: float = 30.0  # seconds of one-way sending before the path counts as stalled
+    min_packets: int = 3  # unanswered packets needed
+
+
+@rule("IKE102", "udp-path-stalled", severity="error", thresholds=Thresholds(),
+      explains=("IKE101", "IKE104", "IKE108", "IKE301", "IKE304"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    for s in stalls(ctx, t.silence, t.min_packets):
+        f = s.flow
+        kinds = ", ".join(f"{n} {KIND_WORDS.get(k, k)}" for k, n in s.kinds.most_common())
+        transport = "UDP 4500" if f["transport"] == "udp4500" else "UDP 500"
+        msg = (f"{f['peer']} stopped sending at {when(s.last_in)} while {f['local_end']} kept sending "
+               f"{len(s.unanswered)} packets ({kinds}) for {human_duration(s.silence)} on {transport}; "
+               f"nothing came back.")
+        yield finding(
+            "IKE102", msg,
+            start=timeval(s.last_in.time), end=timeval(s.last_out.time),
+            t_start=tval(s.last_in.t), t_end=tval(s.last_out.t),
+            tunnel=_tunnel(f), peer=f["peer"],
+            evidence=[evidence(s.last_in), evidence(s.first_out), evidence(s.last_out)],
+            timeline=[
+                moment(s.last_in, f"last packet from {f['peer']} on {transport}"),
+                moment(s.last_out, f"still no reply: {len(s.unanswered)} packets sent to {f['peer']} "
+                                   f"since its last packet"),
+            ],
+            facts={"peer": f["peer"], "local": f["local_end"], "transport": f["transport"],
+                   "silence_s": round(s.silence, 6), "unanswered": len(s.unanswered),
+                   "unanswered_by_kind": dict(s.kinds), "last_in_ref": int(s.last_in.ref)},
+        )
+
+
+def _tunnel(flow) -> str | None:
+    v = flow.get("tunnel")
+    return v if isinstance(v, str) else None

@@ -1,0 +1,62 @@
+"""IKE over TCP: an IKE SA_INIT carried in an RFC 8229 TCP stream.
+
+## What it detects
+A TCP connection that carries IKE (RFC 8229): a stream that starts with the `IKETCP`
+prefix, on any port (4500, 5500, 443, ...). In sniffer text, which has no payload, the
+proof is that the client's first data segment is exactly 6 bytes long (the prefix); in
+IKE debug, `accepts ike tcp-transport` or a `comes` to the TCP port. A port number alone
+is never enough.
+
+## Why it matters
+IKE and ESP over TCP are how FortiClient (`transport udp-fallback-tcp` or `tcp`) and
+other clients get through networks that block UDP. It is worth knowing that a tunnel
+runs over TCP: it is slower under loss (TCP-in-TCP), and it usually means UDP failed.
+
+## Evidence
+The client's SYN, the 6-byte prefix segment (or the decoded `IKETCP` bytes), the first
+framed IKE message, and the debug lines that accepted the connection.
+
+## Fix
+Nothing to fix if TCP is intended. If it is a fallback, find out why UDP 500/4500 does
+not work for this client (see IKE102/IKE104), since UDP is the better transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding, Moment, clock_text
+from ikeanalyze.rules.base import finding
+from ikeanalyze.rules.registry import rule
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+@rule("IKE103", "ike-over-tcp", severity="info", thresholds=Thresholds())
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    for c in ctx.tcp_ike:
+        at = ""
+        if c.first_time is not None or c.first_t is not None:
+            unit = "frame" if ctx.clock(c.source or "") == "utc" else "line"
+            at = f" at {clock_text(c.first_time, c.first_t)}"
+            at += f" ({unit} {c.syn_ref})" if c.syn_ref else ""
+        size = f", {c.sa_init_length}-byte SA_INIT" if c.sa_init_length else ""
+        spi = f" (initiator SPI {c.sa_init_spi})" if c.sa_init_spi else ""
+        how = "; ".join(dict.fromkeys(c.how))
+        msg = (f"IKE over TCP (RFC 8229) from {c.client}:{c.cport} to {c.server}:{c.sport}{at}{size}{spi}; "
+               f"evidence: {how}.")
+        timeline = []
+        if c.first_time is not None or c.first_t is not None:
+            timeline.append(Moment(c.first_time, c.first_t,
+                                   f"TCP connection from {c.client}:{c.cport} to {c.server}:{c.sport} "
+                                   f"starts IKE over TCP", c.source, c.syn_ref))
+        yield finding(
+            "IKE103", msg, start=c.first_time, t_start=c.first_t, peer=c.peer, evidence=list(c.evidence),
+            timeline=timeline,
+            facts={"client": f"{c.client}:{c.cport}", "server": f"{c.server}:{c.sport}", "how": list(c.how)},
+        )

@@ -1,0 +1,144 @@
+"""The rule registry: the @rule decorator, thresholds, selection by code/prefix/name.
+
+Code families (stable, public; see docs/rules):
+  IKE1xx transport and reachability · IKE2xx negotiation · IKE3xx liveness and rekey ·
+  IKE9xx input quality.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.errors import UsageError
+
+FAMILIES = {
+    "IKE1": "transport and reachability",
+    "IKE2": "negotiation",
+    "IKE3": "liveness and rekey",
+    "IKE9": "input quality",
+}
+SECTIONS = ("What it detects", "Why it matters", "Evidence", "Fix")
+STATUSES = ("stable", "preview", "removed")
+SEVERITIES = ("info", "warning", "error", "critical")
+CODE = re.compile(r"^IKE\d{3}$")
+# Renamed codes keep working in --select/--ignore lists.
+REDIRECTS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str
+    title: str
+    check: Callable
+    thresholds: object  # a frozen dataclass instance with the defaults
+    doc: str
+    explains: tuple[str, ...] = ()  # codes this rule's finding is the root cause of
+    status: str = "stable"
+
+    @property
+    def family(self) -> str:
+        return FAMILIES[self.code[:4]]
+
+    def section(self, name: str) -> str:
+        m = re.search(rf"^## {re.escape(name)}\n(.*?)(?=^## |\Z)", self.doc, re.S | re.M)
+        return m.group(1).strip() if m else ""
+
+    @property
+    def fix(self) -> str:
+        return " ".join(self.section("Fix").split())
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(code: str, name: str, *, severity: str, thresholds: object, explains: Iterable[str] = (),
+         status: str = "stable") -> Callable:
+    """Register a rule module's check function; validate its contract at import time."""
+
+    def wrap(fn: Callable) -> Callable:
+        module = sys.modules[fn.__module__]
+        doc = module.__doc__ or ""
+        if not CODE.match(code) or code[:4] not in FAMILIES:
+            raise ValueError(f"{code}: rule codes are IKE + 3 digits in a known family")
+        if code in REGISTRY:
+            raise ValueError(f"{code}: registered twice")
+        if severity not in SEVERITIES or status not in STATUSES:
+            raise ValueError(f"{code}: bad severity or status")
+        missing = [s for s in SECTIONS if f"## {s}" not in doc]
+        if missing:
+            raise ValueError(f"{code}: docstring lacks sections {missing}")
+        if not (dataclasses.is_dataclass(thresholds) and type(thresholds).__dataclass_params__.frozen):
+            raise ValueError(f"{code}: thresholds must be a frozen dataclass instance")
+        title = doc.strip().splitlines()[0].rstrip(".")
+        REGISTRY[code] = Rule(code, name, severity, title, fn, thresholds, doc, tuple(explains), status)
+        return fn
+
+    return wrap
+
+
+def resolve(selectors: Iterable[str], where: str) -> set[str]:
+    """`ALL`, a family prefix (`IKE1`), a code (`IKE101`) or a name → codes."""
+    out: set[str] = set()
+    for raw in selectors:
+        for sel in filter(None, (s.strip() for s in raw.split(","))):
+            s = REDIRECTS.get(sel.upper(), sel)
+            up = s.upper()
+            if up == "ALL":
+                out |= set(REGISTRY)
+                continue
+            hits = {c for c in REGISTRY if c.startswith(up) and re.fullmatch(r"IKE\d{0,3}", up)}
+            hits |= {c for c, r in REGISTRY.items() if r.name == s.lower()}
+            if not hits:
+                raise UsageError(f"unknown rule selector '{sel}' in {where}; `ikeanalyze rules` lists codes")
+            out |= hits
+    return out
+
+
+def select(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    chosen = resolve(select, "--select") if list(select) else set(REGISTRY)
+    chosen -= resolve(ignore, "--ignore")
+    return [REGISTRY[c] for c in sorted(chosen) if REGISTRY[c].status != "removed"]
+
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$")
+UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_value(text: str, current: object) -> object:
+    """A threshold value from the command line, typed like its default (`30s`, `2min`, `5`)."""
+    if isinstance(current, bool):
+        return text.lower() in ("1", "true", "yes", "on")
+    if isinstance(current, (int, float)):
+        m = DURATION.match(text)
+        if not m:
+            raise UsageError(f"threshold value '{text}' is not a number or duration")
+        value = float(m.group(1)) * UNITS[m.group(2)]
+        return int(value) if isinstance(current, int) and value.is_integer() else value
+    return text
+
+
+def thresholds_for(overrides: dict[str, str]) -> dict[str, object]:
+    """`{"IKE102.silence": "30s"}` → per-code threshold dataclass instances."""
+    out = {code: r.thresholds for code, r in REGISTRY.items()}
+    for key, value in overrides.items():
+        code, _, name = key.partition(".")
+        code = REDIRECTS.get(code.upper(), code.upper())
+        if code not in REGISTRY:
+            raise UsageError(f"unknown rule '{code}' in --threshold {key}={value}")
+        current = out[code]
+        fields = {f.name for f in dataclasses.fields(current)}
+        if name not in fields:
+            raise UsageError(f"rule {code} has no threshold '{name}' (it has: {', '.join(sorted(fields))})")
+        out[code] = dataclasses.replace(current, **{name: parse_value(value, getattr(current, name))})
+    return out
+
+
+def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
+    for r in rules:
+        yield from r.check(ctx, thresholds.get(r.code, r.thresholds))

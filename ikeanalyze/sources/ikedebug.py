@@ -1,0 +1,214 @@
+"""FortiGate `diagnose debug application ike -1` lines, and the fnbamd/samld lines beside them.
+
+A record is ``[<timestamp> ]ike <ctx>: <message>`` (FORMATS.md §2). The context is split
+once by :data:`PREFIX`; the message is named by the first row of :data:`MESSAGES` that
+matches it. Each row's named groups land in the event columns of the same name
+(`msg_id` is hex in these lines; `hex` is the hex dump of an `in/out/enc/dec` line).
+Adding a line form means adding a row here, not an `elif`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze.sources.regex import groups, matches
+
+TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?"
+IP = r"[0-9A-Fa-f.:]*[0-9A-Fa-f]"
+SPI = r"[0-9a-fA-F]{16}"
+ENDPOINTS = rf"(?P<src>{IP}):(?P<sport>\d+)->(?P<dst>{IP}):(?P<dport>\d+)"
+
+# A physical line starts an IKE debug record when it matches this.
+RECORD_START = rf"^(?:{TS} )?ike (?:V=[^:\s]+:|\d+[: ]|:|[A-Za-z])"
+# The same, anywhere in a line: a prompt or typed keys glued before it, or several records
+# collapsed onto one line by a web copy.
+RECORD_ANYWHERE = rf"(?:{TS} )?ike (?:V=[^:\s]+:|\d+:)"
+
+PREFIX = (
+    rf"^(?:(?P<ts>{TS}) )?ike (?:V=(?P<vdom>[^:\s]+):)?"
+    r"(?:(?P<vdidx>\d+)(?::(?P<gw>[^:\s]*)(?::(?P<serial>\d*)(?::(?P<p2>[^:\s]*)(?::(?P<p2serial>\d*))?)?)?)?)?"
+    r":? ?(?P<msg>.*)$"
+)
+COOKIES = rf"^(?P<c_ispi>{SPI})/(?P<c_rspi>{SPI})$"
+
+# (kind, pattern) in order; the first match wins.
+MESSAGES: list[tuple[str, str]] = [
+    ("ike-received", rf"^(?:IKEv1 Aggressive, )?comes {ENDPOINTS}(?:,ifindex=\d+)?(?:,vrf=\d+)?(?:,len=(?P<length>\d+))?"),
+    ("ike-received", rf"^(?:IKEv1 Aggressive, )?comes (?P<src>{IP}):(?P<sport>\d+)->(?P<dst>{IP})\b"),
+    ("ike-exchange", rf"^IKEv(?P<ike_version>[12]) exchange=(?P<exchange>[A-Za-z_ ]+?) id=(?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?(?: len=(?P<length>\d+))?"),
+    ("nat-keepalive-sent", rf"^sent IKE msg \((?P<detail>keepalive)\): {ENDPOINTS}"),
+    ("ike-sent", rf"^sent IKE msg \((?P<detail>[^)]*)\): {ENDPOINTS}(?:, len=(?P<length>\d+))?(?:, vrf=\d+)?(?:, id=(?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?)?"),
+    ("error", rf"^could not send IKE Packet\((?P<exchange>[^)]*)\):{ENDPOINTS}(?:, len=(?P<length>\d+))?(?:, vrf=\d+)?: (?P<detail>error \d+:.*)$"),
+    ("nat-keepalive-sent", rf"^NAT keep-alive \d+ (?P<src>{IP})->(?P<dst>{IP}):(?P<dport>\d+)"),
+    ("ike-hex", r"^(?P<detail>in|out|enc|dec) +(?P<hex>[0-9A-Fa-f]+)\s*$"),
+    ("tcp-accepted", rf"^accepts ike tcp-transport\(vd=\d+, vrf=\d+, intf=[^,]*, {ENDPOINTS}(?P<detail>.*)$"),
+    ("sa-established", rf"^established IKE SA (?P<ispi>{SPI})/(?P<rspi>{SPI})"),
+    ("sa-established", r"^added IPsec SA: SPIs=(?P<esp_spi>[0-9a-fA-F]+)/(?P<detail>[0-9a-fA-F]+)"),
+    ("sa-established", r"^(?P<detail>set oper up)"),
+    ("negotiation-failed", r"^(?P<detail>negotiation timeout), deleting"),
+    ("negotiation-failed", rf"^(?P<ispi>{SPI})/(?P<rspi>{SPI}) (?P<detail>retransmission timeout)"),
+    ("negotiation-failed", r"^Negotiate SA Error:? ?(?P<detail>.*)$"),
+    ("negotiation-failed", r"^(?P<detail>no (?:SA )?proposal chosen)"),
+    ("negotiation-failed", r"^(?P<detail>PSK auth failed: .*)$"),
+    ("negotiation-failed", r"^(?P<detail>received \S+ error notify response, abort)"),
+    ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|request to establish IPsec SA), .*)$"),
+    ("negotiation-failed", r"^(?P<detail>failed to match peer selectors)"),
+    ("negotiation-failed", r"^(?P<detail>gw validation failed)"),
+    ("retransmit", r"^(?P<detail>retransmission, re-send last message)"),
+    ("dpd", r"^(?P<detail>send IKEv1 DPD probe), seqno (?P<msg_id_dec>\d+)"),
+    ("dpd", r"^(?P<detail>(?:DPD negotiated|VID DPD|.*R-U-THERE.*|.*DPD.*))$"),
+    ("notify", r"^(?:received|processing) notify type (?P<notify>[A-Za-z0-9_]+)"),
+    ("notify", r"^notify msg received: (?P<notify>[A-Za-z0-9_-]+)"),
+    ("nat", r"^(?P<detail>NAT (?:detected|not detected).*|process NAT-D|create NAT-D hash.*|detected NAT|NAT-T float port \d+|selected NAT-T version: .*|reset NAT-T)\s*$"),
+    ("nat", r"^remote port change (?P<sport>\d+) -> (?P<dport>\d+)"),
+    ("sa-deleted", rf"^(?P<detail>schedule[d]? delete of IKE SA) (?P<ispi>{SPI})/(?P<rspi>{SPI})"),
+    ("sa-deleted", r"^(?P<detail>connection expiring due to .*|going to be deleted|deleting|flushing|flushed|deleted|sending SNMP tunnel DOWN trap|deleting IPsec SA.*|delete IPsec SA.*|IPsec SA with SPI \S+ deletion failed.*)\s*$"),
+    ("error", rf"^(?P<detail>invalid IKE request SPI) (?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?"),
+    ("error", r"^(?P<detail>invalid ESP \d+ \(\w+\)) SPI (?P<esp_spi>[0-9a-fA-F]+)"),
+    ("proposal", r"^(?P<detail>incoming proposal:|my proposal(?:, gw \S+)?:|proposal id = \d+:|protocol(?: id)? = .*|encapsulation = .*|type=.*|lifetime=\d+|ISAKMP SA lifetime=\d+|PFS is \w+|SA proposal chosen, matched gateway .*|matched proposal id \d+|trans_id = .*|transform = .*)$"),
+    ("selectors", r"^(?P<detail>TS[ir]_\d+ .*|IPsec SA selectors .*|src \d+ \d+ .*|dst \d+ \d+ .*|phase2 matched by .*|.*narrowing.*)$"),
+    ("auth", r"^(?P<detail>(?:received )?peer identifier .*|re-validate gw ID|gw validation OK|PSK authentication succeeded|authentication (?:OK|succeeded|failed)|.*XAUTH.*|.*EAP.*|peer cert.*|.*certificate.*|peer ID verified|sending CERTREQ.*|received peer certreq.*|received FCT.*|received EMS.*)$"),
+]
+
+# Columns the message groups may fill, with their arrow types.
+GROUP_COLUMNS: dict[str, pa.DataType] = {
+    "src": pa.string(), "sport": pa.int32(), "dst": pa.string(), "dport": pa.int32(),
+    "length": pa.int32(), "ike_version": pa.int8(), "exchange": pa.string(),
+    "ispi": pa.string(), "rspi": pa.string(), "msg_id": pa.int64(), "esp_spi": pa.string(),
+    "notify": pa.string(), "detail": pa.string(), "hex": pa.string(),
+}
+
+
+def _typed(values: np.ndarray, typ: pa.DataType) -> pa.Array:
+    if pa.types.is_integer(typ):
+        return pa.array([None if v is None else int(v) for v in values], typ)
+    return pa.array(list(values), typ)
+
+
+def parse(core: pa.Array) -> dict[str, object]:
+    """Parse IKE debug records (prompt junk removed) into event columns."""
+    n = len(core)
+    pre = groups(core, PREFIX)
+    msg = pc.fill_null(pre["msg"], "")
+    gw = pre["gw"]
+    cookies = groups(gw, COOKIES)
+    is_cookie = pc.is_valid(cookies["c_ispi"])
+    tunnel = pc.if_else(is_cookie, None, gw)
+
+    cols: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in GROUP_COLUMNS}
+    kind = np.full(n, "ike-other", dtype=object)
+    decided = np.zeros(n, dtype=bool)
+    for k, pattern in MESSAGES:
+        m = matches(msg, pattern) & ~decided
+        if not m.any():
+            continue
+        idx = np.flatnonzero(m)
+        sub = msg.take(pa.array(idx))
+        g = groups(sub, pattern)
+        kind[idx] = k
+        for name, values in g.items():
+            if name == "msg_id_dec":
+                vals = values.to_pylist()
+                cols["msg_id"][idx] = [None if v is None else int(v) for v in vals]
+                continue
+            vals = values.to_pylist()
+            if name == "msg_id":
+                vals = [None if v is None else int(v, 16) for v in vals]
+            elif name in ("ispi", "rspi", "esp_spi"):
+                vals = [None if v is None else v.lower() for v in vals]
+            cols[name][idx] = vals
+        decided |= m
+
+    # Cookies in the context name the SA before a gateway is matched.
+    c_i = np.asarray(cookies["c_ispi"].to_pylist(), dtype=object)
+    c_r = np.asarray(cookies["c_rspi"].to_pylist(), dtype=object)
+    fill = (cols["ispi"] == None) & (c_i != None)  # noqa: E711 (object arrays)
+    cols["ispi"][fill] = [v.lower() for v in c_i[fill]]
+    cols["rspi"][fill] = [v.lower() for v in c_r[fill]]
+
+    # A keepalive's `id=` is derived from the 0xFF payload, not an SPI (FORMATS.md §2.2).
+    keep = kind == "nat-keepalive-sent"
+    cols["ispi"][keep] = None
+    cols["rspi"][keep] = None
+    cols["msg_id"][keep] = None
+
+    direction = np.full(n, None, dtype=object)
+    direction[np.isin(kind, ["ike-received", "tcp-accepted"])] = "in"
+    direction[np.isin(kind, ["ike-sent", "nat-keepalive-sent", "error"])] = "out"
+    hexdir = cols["detail"]
+    is_hex = kind == "ike-hex"
+    direction[is_hex & np.isin(hexdir, ["in", "dec"])] = "in"
+    direction[is_hex & np.isin(hexdir, ["out", "enc"])] = "out"
+
+    _join_exchange(kind, cols, direction)
+    transport = _transport(kind, cols)
+
+    out: dict[str, object] = {
+        name: _typed(values, GROUP_COLUMNS[name]) for name, values in cols.items()
+    }
+    out["kind"] = pa.array(kind, pa.string())
+    out["transport"] = pa.array(transport, pa.string())
+    out["direction"] = pa.array(direction, pa.string())
+    out["tunnel"] = tunnel
+    out["vdom"] = pc.coalesce(pre["vdom"], pre["vdidx"])
+    out["serial"] = pc.cast(pre["serial"], pa.int64())
+    out["ts_abs"] = pre["ts"]
+    out["msg"] = msg
+    return out
+
+
+def _join_exchange(kind: np.ndarray, cols: dict[str, np.ndarray], direction: np.ndarray) -> None:
+    """`comes A:p->B:q` is followed by `IKEvN exchange=X id=I/R:M len=L` for the same
+    message: the received row (the packet) gets the header, the exchange row the addresses."""
+    for i in np.flatnonzero(kind == "ike-exchange"):
+        j = i - 1
+        if j < 0 or kind[j] != "ike-received":
+            continue
+        for name in ("ike_version", "exchange", "ispi", "rspi", "msg_id"):
+            if cols[name][j] is None:
+                cols[name][j] = cols[name][i]
+        for name in ("src", "sport", "dst", "dport"):
+            if cols[name][i] is None:
+                cols[name][i] = cols[name][j]
+        direction[i] = "in"
+
+
+def _transport(kind: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
+    """UDP 500, UDP 4500, or TCP: the gateway's own port says which. A `comes` to, or a
+    `sent IKE msg` from, any other port is IKE over TCP (RFC 8229, `ike-tcp-port`)."""
+    n = len(kind)
+    transport = np.full(n, None, dtype=object)
+    received = np.isin(kind, ["ike-received", "ike-exchange"])
+    sent = np.isin(kind, ["ike-sent", "nat-keepalive-sent", "error"])
+    local = np.where(received, cols["dport"], np.where(sent, cols["sport"], None))
+    for i in np.flatnonzero(received | sent | (kind == "tcp-accepted")):
+        port = cols["sport"][i] if kind[i] == "tcp-accepted" else local[i]
+        if port is None:
+            if kind[i] == "nat-keepalive-sent":
+                transport[i] = "udp4500"
+            continue
+        port = int(port)
+        transport[i] = "udp500" if port == 500 else "udp4500" if port == 4500 else "tcp"
+    return transport
+
+
+# fnbamd (`[1757] handle_req-Rcvd auth req ...`, optionally after a date) and samld
+# (`samld_process_request [145]: ...`) lines: authentication daemons beside IKE.
+AUTHD_START = rf"^(?:{TS} )?\[\d+\] \S|^_*(?:samld|fsv_saml|fnbamd)\w* \[\d+\]:|^__\w+ \[\d+\]:|^\*{{4}} .* \*{{4}}$"
+AUTHD = rf"^(?:(?P<ts>{TS}) )?(?:\[(?P<pid>\d+)\] (?P<func>[A-Za-z_][\w]*)-?|(?P<func2>_*\w+) \[\d+\]: ?)?(?P<msg>.*)$"
+
+
+def parse_authd(core: pa.Array) -> dict[str, object]:
+    g = groups(core, AUTHD)
+    return {
+        "kind": pa.array(np.full(len(core), "authd", dtype=object), pa.string()),
+        "detail": pc.coalesce(g["func"], g["func2"]),
+        "ts_abs": g["ts"],
+        "msg": g["msg"],
+    }
+
+
+def is_record(arr: pa.Array) -> np.ndarray:
+    return matches(arr, RECORD_START)

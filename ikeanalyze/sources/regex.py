@@ -1,0 +1,44 @@
+"""Whole-column regex helpers over arrow string arrays (RE2, no Python call per line)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def matches(arr: pa.Array, pattern: str) -> np.ndarray:
+    """Boolean mask of the rows matching ``pattern`` (nulls never match)."""
+    if len(arr) == 0:
+        return np.zeros(0, dtype=bool)
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
+
+
+def groups(arr: pa.Array, pattern: str) -> dict[str, pa.Array]:
+    """Named groups of ``pattern`` as columns; a row that does not match, or a group that
+    did not take part, is null (arrow reports both as empty strings)."""
+    if len(arr) == 0:
+        names = pa.compute.extract_regex(pa.array([""], pa.string()), pattern).type
+        return {f.name: pa.array([], pa.string()) for f in names}
+    st = pc.extract_regex(arr, pattern)
+    valid = st.is_valid()
+    out = {}
+    for i, f in enumerate(st.type):
+        child = st.field(i)
+        out[f.name] = pc.if_else(pc.and_(valid, pc.not_equal(child, "")), child, None)
+    return out
+
+
+def to_int(arr: pa.Array, typ: pa.DataType | None = None) -> pa.Array:
+    """Decimal digit strings → integers (nulls stay null)."""
+    return pc.cast(arr, typ or pa.int64())
+
+
+def hex_to_int(arr: pa.Array) -> pa.Array:
+    """Hex digit strings → int64 (the debug `id=.../...:MSGID` message ids are hex)."""
+    py = arr.to_pylist()
+    return pa.array([None if v is None else int(v, 16) for v in py], pa.int64())
+
+
+def take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
+    return arr.take(pa.array(idx, pa.int64()))

@@ -1,0 +1,311 @@
+"""FortiGate text (sniffer, IKE debug, auth daemons, prompts) → events, line by line.
+
+The format is decided per line, not per file: engineers paste both debugs from one
+console. Each line is named by the first row of :data:`LINE_FORMS` that matches it (whole
+column at once), then the sniffer and debug lines are handed to their parsers. Lines that
+match no form are continuations when the record above them was wrapped, and otherwise
+honestly `unrecognised`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze import events as ev
+from ikeanalyze.errors import InputError
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources import ikedebug, sniffer
+from ikeanalyze.sources.regex import groups, matches
+from ikeanalyze.sources.textclean import clean, decode, split_lines
+
+# Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
+ANNOTATION = r"\s+(?:<-+|<<)(?:\s.*)?$"
+ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
+
+# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `snapshot` are record formats;
+# the rest are accounting reasons (see ingest.REASONS).
+PROMPT = r"^[A-Za-z0-9][\w.-]*(?: \([^)]*\))? [#$](?: .*)?$"
+LINE_FORMS: list[tuple[str, str]] = [
+    ("blank", r"^\s*$"),
+    ("sniffer", sniffer.HEADER_START),
+    ("hexdump", r"^0x[0-9a-fA-F]{4}[\t ]+[0-9a-fA-F]{2,4}(?: [0-9a-fA-F]{2,4})*"),
+    ("ikedebug", ikedebug.RECORD_START),
+    ("authd", ikedebug.AUTHD_START),
+    (
+        "banner",
+        r"^(?:interfaces=\[.*\]|filters=\[.*\]|Using Original Sniffing Mode|Using New Sniffing Mode"
+        r"|pcap_snapshot: .*|pcap_lookupnet: .*|\d+ packets? (?:received by filter|dropped by kernel)"
+        r"|[1-6]: print .*|Type Ctrl-C to stop\S*.*)\s*$",
+    ),
+    ("prompt", PROMPT),
+    # Keys typed blind into a running debug (`de di`, `di de di`: `diagnose debug disable`).
+    ("prompt", r"^\s*(?:(?:di|de|dia|diag|diagnose|deb|debug|dis|disable|en|enable)\s*)+$"),
+    ("annotation", ANNOTATION_ONLY),
+]
+RECORD_FORMATS = ("sniffer", "ikedebug", "authd")
+
+# A hex line wrapped out of an `in/out/enc/dec HEX` record.
+HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
+# A terminal wraps a line at a fixed width: a line this long that is followed by a line of
+# no known form was cut by the terminal, not ended by the device.
+WRAP_MIN = 78
+
+
+def parse(blob, report: InputReport, options) -> pd.DataFrame:
+    data = blob.read()
+    report.size = len(data)
+    if _looks_binary(data):
+        raise InputError(blob.name, None, "not a capture or FortiGate text (binary data)")
+    text, _encoding = decode(data)
+    lines, cut = split_lines(clean(text))
+    return parse_lines(lines, report, cut_off=cut)
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if not head:
+        return False
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False
+    # Control bytes other than tab/newline/CR/ESC/BS/NUL mark a binary file (images, zips).
+    ctrl = sum(1 for b in head if b < 32 and b not in (9, 10, 13, 27, 8, 0))
+    nul = head.count(0)
+    even_nul = head[1::2].count(0)
+    if nul and even_nul > len(head) * 0.4:  # UTF-16 text without BOM
+        return False
+    return ctrl > len(head) * 0.02 or nul > len(head) * 0.1
+
+
+def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) -> pd.DataFrame:
+    n = len(lines)
+    report.total = n
+    if n == 0:
+        return ev.empty()
+    raw = pa.array(lines, pa.large_string())
+    core = pc.utf8_rtrim_whitespace(pc.replace_substring_regex(raw, ANNOTATION, ""))
+    core = pc.utf8_ltrim(core, characters=" \t")
+
+    form = np.full(n, None, dtype=object)
+    todo = np.arange(n)
+    for name, pattern in LINE_FORMS:
+        if not len(todo):
+            break
+        sub = core.take(pa.array(todo))
+        m = matches(sub, pattern)
+        form[todo[m]] = name
+        todo = todo[~m]
+
+    # A prompt or typed keys glued before a debug record (`FG1 # ike 0: comes ...`,
+    # `dike V=root:0: comes ...`): the record starts mid-line.
+    junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
+    if len(junk):
+        sub = core.take(pa.array(junk))
+        g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>{ikedebug.RECORD_ANYWHERE}.*)$")
+        rec = np.asarray(g["rec"].to_pylist(), dtype=object)
+        hit = rec != None  # noqa: E711
+        if hit.any():
+            core_list = None
+            idx = junk[hit]
+            core = _replace(core, idx, rec[hit])
+            form[idx] = "ikedebug"
+            del core_list
+
+    _continuations(form, core, raw)
+
+    # Accounting: every line once.
+    for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation"):
+        report.count(reason, int(np.count_nonzero(form == reason)))
+    unrec = np.flatnonzero(form == None)  # noqa: E711
+    for i in unrec:
+        report.unrecognised(int(i) + 1, lines[i])
+    is_record = np.isin(form, RECORD_FORMATS)
+    report.count("event", int(np.count_nonzero(is_record)))
+
+    parts = []
+    for fmt, parser in FORMAT_PARSERS.items():
+        idx = np.flatnonzero(form == fmt)
+        if not len(idx):
+            continue
+        report.formats.append(fmt)
+        idx, sub_core = _split_collapsed(idx, core) if fmt == "ikedebug" else (idx, core.take(pa.array(idx)))
+        cols = parser(sub_core)
+        cols["ref"] = pa.array(idx + 1, pa.int64())
+        cols["text"] = raw.take(pa.array(idx)).cast(pa.string())
+        cols["origin"] = pa.array(np.full(len(idx), "authd" if fmt == "authd" else fmt, dtype=object), pa.string())
+        parts.append(cols)
+
+    frame = _assemble(parts, report)
+    _truncation(frame, report, lines, cut_off)
+    return frame
+
+
+def _replace(arr: pa.Array, idx: np.ndarray, values: np.ndarray) -> pa.Array:
+    py = arr.to_pylist()
+    for i, v in zip(idx, values):
+        py[i] = v
+    return pa.array(py, pa.large_string())
+
+
+def _split_collapsed(idx: np.ndarray, core: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Several debug records collapsed onto one line (web copies) become several events with
+    the same line number; the line is still counted once."""
+    sub = core.take(pa.array(idx))
+    counts = pc.count_substring_regex(sub, ikedebug.RECORD_ANYWHERE).to_numpy(zero_copy_only=False)
+    if not (counts > 1).any():
+        return idx, sub
+    import re
+
+    start = re.compile(ikedebug.RECORD_ANYWHERE)
+    out_idx, out_text = [], []
+    for i, text, c in zip(idx, sub.to_pylist(), counts):
+        if c <= 1:
+            out_idx.append(i)
+            out_text.append(text)
+            continue
+        cuts = [m.start() for m in start.finditer(text)]
+        # A timestamped record's `ike` is found after its timestamp: cut before the stamp.
+        bounds = [0] + [b for b in cuts if b > 0] + [len(text)]
+        for a, b in zip(bounds, bounds[1:]):
+            piece = text[a:b].strip()
+            if piece:
+                out_idx.append(i)
+                out_text.append(piece)
+    return np.asarray(out_idx), pa.array(out_text, pa.large_string())
+
+
+def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> None:
+    """Name wrapped lines: a line of no known form right after a record that the terminal
+    cut (hex of an `in/out` dump, or any record line at least WRAP_MIN wide), or inside a
+    record the device printed over several lines (a quoted value left open)."""
+    unknown = np.flatnonzero(form == None)  # noqa: E711
+    if not len(unknown):
+        return
+    lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
+    is_hex = matches(core.take(pa.array(unknown)), HEX_CONTINUATION)
+    hexmask = np.zeros(len(form), dtype=bool)
+    hexmask[unknown[is_hex]] = True
+    open_quote = _open_quotes(core, form)
+    for i in unknown:  # few: only lines of no known form
+        j = i - 1
+        if j < 0:
+            continue
+        prev = form[j]
+        if prev not in RECORD_FORMATS and prev != "continuation":
+            continue
+        if hexmask[i] or lens[j] >= WRAP_MIN or open_quote[j]:
+            form[i] = "continuation"
+            open_quote[i] = open_quote[j] and "'" not in str(core[i])
+
+
+def _open_quotes(core: pa.Array, form: np.ndarray) -> np.ndarray:
+    """Records that open a quoted value and do not close it (`data = 'VER=1`)."""
+    opened = matches(core, r"= '[^']*$")
+    return opened & np.isin(form, RECORD_FORMATS)
+
+
+def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa.Array, np.ndarray]:
+    """Parse absolute (`YYYY-MM-DD HH:MM:SS[.ffffff]`) and relative (`S.ffffff`) stamps."""
+    time = pa.nulls(n, pa.timestamp("us"))
+    rel = np.full(n, np.nan)
+    if ts_abs is not None and ts_abs.null_count < n:
+        parts = groups(ts_abs, r"^(?P<sec>\S+ \d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?$")
+        base = pc.strptime(parts["sec"], format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
+        frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(parts["frac"], ""), "000000", ""), 0, 6)
+        micros = pc.cast(frac, pa.int64())
+        time = pc.cast(pc.add(pc.cast(base, pa.int64()), micros), pa.timestamp("us"))
+    if ts_rel is not None and ts_rel.null_count < n:
+        rel = pc.cast(ts_rel, pa.float64()).to_numpy(zero_copy_only=False)
+    return time, rel
+
+
+def _assemble(parts: list[dict], report: InputReport) -> pd.DataFrame:
+    if not parts:
+        return ev.empty()
+    names = set().union(*parts)
+    merged: dict[str, pa.Array] = {}
+    for name in names:
+        arrays = []
+        for p in parts:
+            k = len(p["ref"])
+            a = p.get(name)
+            if a is None:
+                a = pa.nulls(k, ev.SCHEMA.get(name, pa.string()))
+            elif name in ev.SCHEMA and a.type != ev.SCHEMA[name]:
+                a = a.cast(ev.SCHEMA[name])
+            elif name not in ev.SCHEMA and a.type != pa.string():
+                a = a.cast(pa.string())
+            arrays.append(a)
+        merged[name] = pa.concat_arrays(arrays)
+    n = len(merged["ref"])
+    order = pc.sort_indices(merged["ref"], sort_keys=None) if False else np.argsort(
+        merged["ref"].to_numpy(), kind="stable")
+    take = pa.array(order)
+    merged = {k: v.take(take) for k, v in merged.items()}
+
+    time, rel = _times(merged.get("ts_abs"), merged.get("ts_rel"), n)
+    has_abs = pc.is_valid(time).to_numpy(zero_copy_only=False)
+    t = np.full(n, np.nan)
+    if has_abs.any():
+        report.clock = "device"
+        tn = pc.cast(time, pa.int64()).to_numpy(zero_copy_only=False)
+        first = tn[has_abs].min()
+        t[has_abs] = (tn[has_abs] - first) / 1e6
+    has_rel = ~np.isnan(rel)
+    if has_rel.any():
+        t[has_rel] = rel[has_rel] - rel[has_rel].min()
+    merged["time"] = time
+    merged["t"] = pa.array(t, pa.float64(), from_pandas=True)
+
+    merged["wire"] = pa.array(_wire(merged), pa.bool_())
+    return ev.frame(merged, n)
+
+
+def _wire(cols: dict[str, pa.Array]) -> np.ndarray:
+    """Which rows are one packet each (see events.py)."""
+    kind = np.asarray(cols["kind"].to_pylist(), dtype=object)
+    origin = np.asarray(cols["origin"].to_pylist(), dtype=object)
+    wire = (origin == "sniffer") | np.isin(kind, ["ike-received", "ike-sent", "nat-keepalive-sent"])
+    # `sent IKE msg (keepalive)` right after the `NAT keep-alive` notice is the same packet.
+    detail = np.asarray(cols["detail"].to_pylist(), dtype=object)
+    dst = np.asarray(cols["dst"].to_pylist(), dtype=object)
+    dport = np.asarray(cols["dport"].to_pylist(), dtype=object)
+    notice = (kind == "nat-keepalive-sent") & (detail != "keepalive")
+    for i in np.flatnonzero((kind == "nat-keepalive-sent") & (detail == "keepalive")):
+        for j in range(i - 1, max(i - 4, -1), -1):
+            if notice[j] and dst[j] == dst[i] and dport[j] == dport[i]:
+                wire[i] = False
+                break
+            if origin[j] != "ikedebug":
+                break
+    return wire
+
+
+def _truncation(frame: pd.DataFrame, report: InputReport, lines: list[str], cut_off: bool) -> None:
+    """Warn about records the paste cut off: a `sent IKE msg` without its `len=`/`id=`, a
+    line ending in a comma, the last line of a paste with no final newline."""
+    if not len(frame):
+        return
+    text = frame["text"].astype(object).to_numpy()
+    kind = frame["kind"].astype(object).to_numpy()
+    refs = frame["ref"].to_numpy()
+    for i in np.flatnonzero(np.isin(kind, ["ike-sent", "nat-keepalive-sent"])):
+        line = str(text[i]).rstrip()
+        if "sent IKE msg" in line and (line.endswith(",") or " id=" not in line):
+            nxt = int(refs[i])  # the next physical line may be its continuation
+            if nxt < len(lines) and lines[nxt].lstrip().startswith(("vrf=", "id=", "len=")):
+                continue
+            report.warn(f"line {refs[i]}: truncated record: {line[:100].strip()}")
+    if cut_off:
+        report.warn(f"line {len(lines)}: the input ends mid-line (no final newline); the last record may be cut off")
+
+
+FORMAT_PARSERS: dict[str, Callable[[pa.Array], dict]] = {
+    "sniffer": sniffer.parse,
+    "ikedebug": ikedebug.parse,
+    "authd": ikedebug.parse_authd,
+}

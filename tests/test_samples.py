@@ -1,0 +1,47 @@
+"""Every sample produces the diagnosis written by hand in samples/expected/, through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import SAMPLES, analyze_json
+
+EXPECTED = sorted((SAMPLES / "expected").glob("*.json"))
+
+
+def _input_for(expected_path):
+    stem = expected_path.stem
+    matches = [p for p in SAMPLES.iterdir() if p.is_file() and p.name.startswith(stem + ".")]
+    assert len(matches) == 1, f"one input per expected file: {stem}: {matches}"
+    return matches[0]
+
+
+@pytest.mark.parametrize("expected_path", EXPECTED, ids=lambda p: p.stem)
+def test_sample_diagnosis(expected_path):
+    want = json.loads(expected_path.read_text())
+    sample = _input_for(expected_path)
+    got = analyze_json(str(sample.relative_to(SAMPLES.parent)))
+    findings = got["findings"]
+    codes = [f["code"] for f in findings]
+    for w in want["findings"]:
+        match = [f for f in findings if f["code"] == w["code"] and f["peer"] == w.get("peer", f["peer"])]
+        assert match, f"{w['code']} for {w.get('peer')} missing; got {codes}"
+        f = match[0]
+        for key in ("start", "end", "tunnel"):
+            if key in w:
+                assert f[key] == w[key], (w["code"], key, f[key])
+        refs = {e["ref"] for e in f["evidence"]}
+        assert set(w.get("evidence_refs", [])) <= refs, (w["code"], refs)
+        for text in w.get("message_contains", []):
+            assert text in f["message"], (w["code"], text, f["message"])
+        if "gap_s" in w:
+            assert f["facts"]["gap_s"] == pytest.approx(w["gap_s"], abs=1e-6)
+    for prefix in want.get("forbid", []):
+        assert not [c for c in codes if c.startswith(prefix)], (prefix, codes)
+    if "accounting" in want:
+        (inp,) = got["inputs"]
+        acc = dict(inp["accounting"], total=inp["total"])
+        for k, v in want["accounting"].items():
+            assert acc[k] == v, (k, acc)
