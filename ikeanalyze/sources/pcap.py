@@ -1051,14 +1051,38 @@ def _finish(st: _State) -> list[pd.DataFrame]:
         for off, more, data, meta in pieces:
             ref, ts, ifname, direction = meta
             st.report.count("event")
-            rows.add({"ref": ref, "ts": ts, "iface": ifname, "direction": direction, "kind": "ip-fragment",
-                      "src": src, "dst": dst, "proto": _proto_name(proto), "length": len(data),
-                      "detail": f"IP fragment id={ident} offset={off} more={'yes' if more else 'no'}; never reassembled",
-                      "text": f"{src} > {dst} IP fragment id={ident} offset={off}{' +' if more else ''} "
-                              f"({_proto_name(proto)}, {len(data)} bytes)"})
+            row = {"ref": ref, "ts": ts, "iface": ifname, "direction": direction, "kind": "ip-fragment",
+                   "src": src, "dst": dst, "proto": _proto_name(proto), "length": len(data),
+                   "detail": f"IP fragment id={ident} offset={off} more={'yes' if more else 'no'}; never reassembled",
+                   "text": f"{src} > {dst} IP fragment id={ident} offset={off}{' +' if more else ''} "
+                           f"({_proto_name(proto)}, {len(data)} bytes)"}
+            if off == 0 and proto == IPPROTO_UDP and len(data) >= 8:
+                _first_fragment_ike(row, data)
+            rows.add(row)
     st.frags.clear()
     return [_rows_frame(rows, st)] if rows.n else []
 
 
 def _proto_name(proto: int) -> str:
     return {IPPROTO_UDP: "udp", IPPROTO_TCP: "tcp", IPPROTO_ESP: "esp"}.get(proto, f"ip-proto-{proto}")
+
+
+def _first_fragment_ike(row: dict, data: bytes) -> None:
+    """What the first piece of a lost IKE packet still tells: its ports and IKE header."""
+    sport, dport = struct.unpack_from("!HH", data, 0)
+    row.update(sport=sport, dport=dport)
+    payload = data[8:]
+    if IKE_NATT_PORT in (sport, dport):
+        if natt.classify(payload) != "ike":
+            return
+        payload, row["transport"] = payload[4:], "udp4500"
+    else:
+        row["transport"] = "udp500"
+    try:
+        msg = wike.decode(payload)
+    except WireError:
+        return
+    row.update(ike_version=msg.version, exchange=msg.exchange_name, response=msg.response, msg_id=msg.msg_id,
+               ispi=msg.ispi, rspi=msg.rspi, payloads=" ".join(msg.payloads) or None,
+               notify=" ".join(msg.notify) or None)
+    row["text"] += f" {msg.info()}"
