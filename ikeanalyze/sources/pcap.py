@@ -14,9 +14,11 @@ The reader never builds a Python object for a frame it throws away:
    ``continuation`` (an IP fragment whose packet completed in a later frame) or
    ``truncated``.
 
-Times are UTC (``report.clock = "utc"``); ``ref`` is the 1-based frame number.
+Times are UTC (``report.clock = "utc"``); ``t`` counts seconds from the earliest frame (the
+first one unless the file is out of time order); ``ref`` is the 1-based frame number.
 Duplicated capture frames (the same IP packet captured twice within
-:data:`DUPLICATE_WINDOW_S`) keep their rows but carry ``detail = "duplicate-frame"``, so an
+:data:`DUPLICATE_WINDOW_S` and :data:`DUPLICATE_MAX_FRAMES`; ESP: the same SPI and sequence
+number within the window) keep their rows but carry ``detail = "duplicate-frame"``, so an
 analysis can drop them before it counts retransmissions.
 """
 
@@ -44,6 +46,7 @@ from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
 CHUNK = 1 << 16  # frames per chunk
 DUPLICATE_WINDOW_S = 0.05  # identical IP packets closer than this are one frame captured twice
+DUPLICATE_MAX_FRAMES = 4  # ... and no more than this many frames apart
 DUPLICATE = "duplicate-frame"
 
 # Link-layer header types (https://www.tcpdump.org/linktypes.html)
@@ -335,6 +338,7 @@ class _State:
     ifaces: list = field(default_factory=list)
     ng_endian: str = "<"
     first_ts: int | None = None
+    min_ts: int | None = None
     truncated_at: int | None = None
     tcp_ports: frozenset = frozenset()
     tcp_hashes: set = field(default_factory=set)  # hashes of IKE-over-TCP stream candidates
@@ -415,13 +419,18 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     parts: list[pd.DataFrame] = []
     for chunk in chunks:
         report.total += len(chunk.off)
-        if state.first_ts is None and len(chunk.ts):
-            state.first_ts = int(chunk.ts[0])
+        if len(chunk.ts):
+            if state.first_ts is None:
+                state.first_ts = int(chunk.ts[0])
+            low = int(chunk.ts.min())
+            state.min_ts = low if state.min_ts is None else min(state.min_ts, low)
         parts.extend(_process(chunk, state))
     parts.extend(_finish(state))
     out = ev.concat(parts)
     if len(out):
         out = out.sort_values("ref", kind="stable", ignore_index=True)
+        if state.min_ts < state.first_ts:  # frames out of time order: t counts from the earliest
+            out["t"] = out["t"] + (state.first_ts - state.min_ts) / 1e9
         out = _mark_esp_duplicates(out)
     out["source"] = pd.Series([blob.name] * len(out), dtype=ev.DTYPES["source"])
     out["origin"] = pd.Series(["pcap"] * len(out), dtype=ev.DTYPES["origin"])
@@ -513,9 +522,7 @@ def _process(ch: _Chunk, st: _State) -> list[pd.DataFrame]:
     port4500 = (sport == IKE_NATT_PORT) | (dport == IKE_NATT_PORT)
     port500 = (sport == IKE_PORT) | (dport == IKE_PORT)
     udp_ipsec = is_udp & (port4500 | port500)
-    v6_slow = v6 & (
-        udp_ipsec | np.isin(nh6, (IPPROTO_ESP, IPPROTO_AH, IPV6_FRAGMENT) + IPV6_EXT)
-    )
+    v6_slow = v6 & (udp_ipsec | np.isin(nh6, (IPPROTO_ESP, IPPROTO_AH, IPV6_FRAGMENT) + IPV6_EXT))
     v4_plain = v4 & ~frag4
     # payload of UDP datagrams
     upay = l4 + 8
@@ -553,7 +560,9 @@ def _process(ch: _Chunk, st: _State) -> list[pd.DataFrame]:
         h = _stream_hash(u8, rd, l3[tcp_rows], t_l4, v6[tcp_rows])
         new = set(h[pfx].tolist())
         if st.tcp_ports:
-            portm = np.isin(sport[tcp_rows], list(st.tcp_ports)) | np.isin(dport[tcp_rows], list(st.tcp_ports))
+            portm = np.isin(sport[tcp_rows], list(st.tcp_ports)) | np.isin(
+                dport[tcp_rows], list(st.tcp_ports)
+            )
             new |= set(h[portm].tolist())
         new -= st.tcp_hashes
         if new and st.prev is not None:
@@ -579,7 +588,9 @@ def _process(ch: _Chunk, st: _State) -> list[pd.DataFrame]:
     parts = []
     idx = np.flatnonzero(is_fast)
     if len(idx):
-        parts.append(_fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport))
+        parts.append(
+            _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport)
+        )
     rows = _Rows()
     for pchunk, i in extra_old:  # handshake of a stream recognised only in this chunk
         report.count("other-traffic", -1)
@@ -639,8 +650,12 @@ def _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_en
     seq_a = pc.if_else(mask_spi, pa.nulls(n, pa.int64()), pa.array(seq))
     sport_a = pc.if_else(pa.array(e), pa.nulls(n, pa.int32()), pa.array(sp.astype(np.int32)))
     dport_a = pc.if_else(pa.array(e), pa.nulls(n, pa.int32()), pa.array(dp.astype(np.int32)))
-    ends = pc.if_else(pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", sport_a.cast(pa.string()), ""))
-    endd = pc.if_else(pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", dport_a.cast(pa.string()), ""))
+    ends = pc.if_else(
+        pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", sport_a.cast(pa.string()), "")
+    )
+    endd = pc.if_else(
+        pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", dport_a.cast(pa.string()), "")
+    )
     label = pc.if_else(
         mask_spi,
         pa.scalar("NAT-keepalive"),
@@ -784,8 +799,20 @@ def _ip(l3: bytes, meta, st: _State, rows: _Rows) -> None:
         body = l3[ihl:total] if total >= ihl else l3[ihl:]
         wire_len = max(total - ihl, 0)
         if fragf & 0x3FFF:
-            _fragment(st, rows, meta, (src, dst, ident, proto), src, dst, proto, (fragf & 0x1FFF) * 8,
-                      bool(fragf & 0x2000), body, l3[:ihl], 4)
+            _fragment(
+                st,
+                rows,
+                meta,
+                (src, dst, ident, proto),
+                src,
+                dst,
+                proto,
+                (fragf & 0x1FFF) * 8,
+                bool(fragf & 0x2000),
+                body,
+                l3[:ihl],
+                4,
+            )
             return
         _l4(st, rows, meta, src, dst, proto, body, wire_len, l3)
         return
@@ -802,8 +829,20 @@ def _ip(l3: bytes, meta, st: _State, rows: _Rows) -> None:
             elif nh == IPV6_FRAGMENT and off + 8 <= len(l3):
                 fnh = l3[off]
                 offm, ident = struct.unpack_from("!HI", l3, off + 2)
-                _fragment(st, rows, meta, (src, dst, ident, fnh), src, dst, fnh, offm & 0xFFF8,
-                          bool(offm & 1), l3[off + 8 : end], None, 6)
+                _fragment(
+                    st,
+                    rows,
+                    meta,
+                    (src, dst, ident, fnh),
+                    src,
+                    dst,
+                    fnh,
+                    offm & 0xFFF8,
+                    bool(offm & 1),
+                    l3[off + 8 : end],
+                    None,
+                    6,
+                )
                 return
             else:
                 break
@@ -869,9 +908,18 @@ def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, 
             what = natt.classify(payload)
             if what == "nat-keepalive":
                 st.report.count("event")
-                rows.add({**base, "kind": "nat-keepalive", "proto": "udp", "sport": sport, "dport": dport,
-                          "length": plen, "transport": "udp4500",
-                          "text": f"{src}:{sport} > {dst}:{dport} NAT-keepalive"})
+                rows.add(
+                    {
+                        **base,
+                        "kind": "nat-keepalive",
+                        "proto": "udp",
+                        "sport": sport,
+                        "dport": dport,
+                        "length": plen,
+                        "transport": "udp4500",
+                        "text": f"{src}:{sport} > {dst}:{dport} NAT-keepalive",
+                    }
+                )
                 return
             if what == "ike":
                 _ike_row(st, rows, base, payload[4:], plen, "udp4500", sport, dport, ip)
@@ -887,21 +935,41 @@ def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, 
     st.report.count("other-traffic")
 
 
-def _duplicate(st: _State, ts: int, ip: bytes) -> bool:
+def _duplicate(st: _State, ts: int, ref: int, ip: bytes) -> bool:
+    """The same IP packet (every byte, IP ID included) within a few frames and milliseconds.
+
+    A stack that retransmits sends a new IP packet seconds later; a capture that sees a
+    packet twice (two taps, a bridge and its port) records the same bytes back to back.
+    The frame distance guards captures whose timestamps are all equal.
+    """
     digest = hashlib.blake2b(ip, digest_size=12).digest()
     last = st.recent.get(digest)
-    st.recent[digest] = ts
+    st.recent[digest] = (ts, ref)
     if len(st.recent) > 50_000:
         horizon = ts - int(DUPLICATE_WINDOW_S * 1e9)
-        st.recent = {k: v for k, v in st.recent.items() if v >= horizon}
-    return last is not None and ts - last <= DUPLICATE_WINDOW_S * 1e9
+        st.recent = {k: v for k, v in st.recent.items() if v[0] >= horizon}
+    return (
+        last is not None
+        and abs(ts - last[0]) <= DUPLICATE_WINDOW_S * 1e9
+        and ref - last[1] <= DUPLICATE_MAX_FRAMES
+    )
 
 
 def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport, ip, count=True) -> None:
-    row = {**base, "kind": "esp", "proto": "udp" if sport is not None else "esp", "sport": sport, "dport": dport,
-           "length": wire_len, "transport": transport}
-    ends = (f"{base['src']}:{sport} > {base['dst']}:{dport}" if sport is not None
-            else f"{base['src']} > {base['dst']}")
+    row = {
+        **base,
+        "kind": "esp",
+        "proto": "udp" if sport is not None else "esp",
+        "sport": sport,
+        "dport": dport,
+        "length": wire_len,
+        "transport": transport,
+    }
+    ends = (
+        f"{base['src']}:{sport} > {base['dst']}:{dport}"
+        if sport is not None
+        else f"{base['src']} > {base['dst']}"
+    )
     try:
         spi, seq = wesp.header(data)
         row["esp_spi"], row["esp_seq"] = wesp.spi_hex(spi), seq
@@ -916,8 +984,15 @@ def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
 
 
 def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport, ip, count=True) -> None:
-    row = {**base, "kind": "ike", "proto": "tcp" if transport == "tcp" else "udp", "sport": sport,
-           "dport": dport, "length": wire_len, "transport": transport}
+    row = {
+        **base,
+        "kind": "ike",
+        "proto": "tcp" if transport == "tcp" else "udp",
+        "sport": sport,
+        "dport": dport,
+        "length": wire_len,
+        "transport": transport,
+    }
     ends = f"{base['src']}:{sport} > {base['dst']}:{dport}"
     try:
         msg = wike.decode(data)
@@ -940,7 +1015,7 @@ def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         )
         if msg.stopped:
             row["detail"] = f"stopped: {msg.stopped}"
-    if ip is not None and _duplicate(st, base["ts"], ip):
+    if ip is not None and _duplicate(st, base["ts"], base["ref"], ip):
         row["detail"] = DUPLICATE
     if count:
         st.report.count("event")
@@ -966,9 +1041,19 @@ def _tcp(st: _State, rows: _Rows, base: dict, body: bytes, wire_len: int) -> Non
         s.syn_seq[a] = seq
         if not flags & 0x10 and s.client is None:
             s.client = a
-    row = {**base, "kind": "tcp", "proto": "tcp", "sport": sport, "dport": dport, "length": plen,
-           "tcp_flags": words, "tcp_seq": seq, "tcp_ack": ack, "transport": "tcp",
-           "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}] seq={seq} ack={ack} len={plen}"}
+    row = {
+        **base,
+        "kind": "tcp",
+        "proto": "tcp",
+        "sport": sport,
+        "dport": dport,
+        "length": plen,
+        "tcp_flags": words,
+        "tcp_seq": seq,
+        "tcp_ack": ack,
+        "transport": "tcp",
+        "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}] seq={seq} ack={ack} len={plen}",
+    }
     produced: list[dict] = [row]
     if not s.confirmed and not s.rejected:
         ported = sport in st.tcp_ports or dport in st.tcp_ports
@@ -1018,8 +1103,18 @@ def _tcp(st: _State, rows: _Rows, base: dict, body: bytes, wire_len: int) -> Non
 def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dport: int) -> list[dict]:
     ends = f"{base['src']}:{sport} > {base['dst']}:{dport}"
     if unit.kind == "prefix":
-        return [{**base, "kind": "iketcp-prefix", "proto": "tcp", "sport": sport, "dport": dport, "length": 6,
-                 "transport": "tcp", "text": f"{ends} IKETCP stream prefix (RFC 8229)"}]
+        return [
+            {
+                **base,
+                "kind": "iketcp-prefix",
+                "proto": "tcp",
+                "sport": sport,
+                "dport": dport,
+                "length": 6,
+                "transport": "tcp",
+                "text": f"{ends} IKETCP stream prefix (RFC 8229)",
+            }
+        ]
     if unit.kind == "empty":
         return []
     tmp = _Rows()
@@ -1051,11 +1146,20 @@ def _finish(st: _State) -> list[pd.DataFrame]:
         for off, more, data, meta in pieces:
             ref, ts, ifname, direction = meta
             st.report.count("event")
-            row = {"ref": ref, "ts": ts, "iface": ifname, "direction": direction, "kind": "ip-fragment",
-                   "src": src, "dst": dst, "proto": _proto_name(proto), "length": len(data),
-                   "detail": f"IP fragment id={ident} offset={off} more={'yes' if more else 'no'}; never reassembled",
-                   "text": f"{src} > {dst} IP fragment id={ident} offset={off}{' +' if more else ''} "
-                           f"({_proto_name(proto)}, {len(data)} bytes)"}
+            row = {
+                "ref": ref,
+                "ts": ts,
+                "iface": ifname,
+                "direction": direction,
+                "kind": "ip-fragment",
+                "src": src,
+                "dst": dst,
+                "proto": _proto_name(proto),
+                "length": len(data),
+                "detail": f"IP fragment id={ident} offset={off} more={'yes' if more else 'no'}; never reassembled",
+                "text": f"{src} > {dst} IP fragment id={ident} offset={off}{' +' if more else ''} "
+                f"({_proto_name(proto)}, {len(data)} bytes)",
+            }
             if off == 0 and proto == IPPROTO_UDP and len(data) >= 8:
                 _first_fragment_ike(row, data)
             rows.add(row)
@@ -1082,7 +1186,14 @@ def _first_fragment_ike(row: dict, data: bytes) -> None:
         msg = wike.decode(payload)
     except WireError:
         return
-    row.update(ike_version=msg.version, exchange=msg.exchange_name, response=msg.response, msg_id=msg.msg_id,
-               ispi=msg.ispi, rspi=msg.rspi, payloads=" ".join(msg.payloads) or None,
-               notify=" ".join(msg.notify) or None)
+    row.update(
+        ike_version=msg.version,
+        exchange=msg.exchange_name,
+        response=msg.response,
+        msg_id=msg.msg_id,
+        ispi=msg.ispi,
+        rspi=msg.rspi,
+        payloads=" ".join(msg.payloads) or None,
+        notify=" ".join(msg.notify) or None,
+    )
     row["text"] += f" {msg.info()}"

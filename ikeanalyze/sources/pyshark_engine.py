@@ -75,8 +75,20 @@ def tshark_path() -> str:
 
 
 def _run(path: str) -> list[list[str]]:
-    cmd = [tshark_path(), "-n", "-r", path, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
-           "-E", "aggregator=,"]
+    cmd = [
+        tshark_path(),
+        "-n",
+        "-r",
+        path,
+        "-T",
+        "fields",
+        "-E",
+        "separator=\t",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ]
     for f in FIELDS:
         cmd += ["-e", f]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -114,10 +126,36 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
             tmp.flush()
             rows = _run(tmp.name)
     tcp_ports = set(getattr(options, "ike_tcp_ports", ()) or ())
-    cols: dict[str, list] = {k: [] for k in (
-        "ref", "ts", "iface", "kind", "src", "dst", "sport", "dport", "proto", "length", "tcp_flags", "tcp_seq",
-        "tcp_ack", "transport", "ike_version", "exchange", "response", "msg_id", "ispi", "rspi", "payloads",
-        "notify", "esp_spi", "esp_seq", "text")}
+    cols: dict[str, list] = {
+        k: []
+        for k in (
+            "ref",
+            "ts",
+            "iface",
+            "kind",
+            "src",
+            "dst",
+            "sport",
+            "dport",
+            "proto",
+            "length",
+            "tcp_flags",
+            "tcp_seq",
+            "tcp_ack",
+            "transport",
+            "ike_version",
+            "exchange",
+            "response",
+            "msg_id",
+            "ispi",
+            "rspi",
+            "payloads",
+            "notify",
+            "esp_spi",
+            "esp_seq",
+            "text",
+        )
+    }
     first_ts = None
     for r in rows:
         r += [""] * (len(FIELDS) - len(r))
@@ -133,12 +171,25 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
         dst = _first(f["ip.dst"]) or _first(f["ipv6.dst"])
         sport = _int(f["udp.srcport"]) or _int(f["tcp.srcport"])
         dport = _int(f["udp.dstport"]) or _int(f["tcp.dstport"])
-        base = {"ref": int(f["frame.number"]), "ts": ts, "iface": f["frame.interface_name"] or None, "src": src,
-                "dst": dst}
+        base = {
+            "ref": int(f["frame.number"]),
+            "ts": ts,
+            "iface": f["frame.interface_name"] or None,
+            "src": src,
+            "dst": dst,
+        }
         row = None
         if f["udpencap.nat_keepalive"] or f["isakmp.ike.nat_keepalive"]:
-            row = {**base, "kind": "nat-keepalive", "proto": "udp", "sport": sport, "dport": dport, "length": 1,
-                   "transport": "udp4500", "text": f"{src}:{sport} > {dst}:{dport} NAT-keepalive"}
+            row = {
+                **base,
+                "kind": "nat-keepalive",
+                "proto": "udp",
+                "sport": sport,
+                "dport": dport,
+                "length": 1,
+                "transport": "udp4500",
+                "text": f"{src}:{sport} > {dst}:{dport} NAT-keepalive",
+            }
         elif f["isakmp.version"]:
             ver = (_int(f["isakmp.version"], 16) or 0) >> 4
             exch = _int(f["isakmp.exchangetype"]) or 0
@@ -148,29 +199,54 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
             types = [t for t in types if t not in (2, 3)]
             notes = [iana.notify_name(ver, int(x)) for x in f["isakmp.notify.msgtype"].split(",") if x]
             on4500 = 4500 in (sport, dport)
-            row = {**base, "kind": "ike", "proto": "udp", "sport": sport, "dport": dport,
-                   "length": (_int(f["udp.length"]) or 8) - 8, "transport": "udp4500" if on4500 else "udp500",
-                   "ike_version": ver, "exchange": iana.exchange_name(ver, exch),
-                   "response": (f["isakmp.flag_r"] in ("1", "True")) if ver == 2 else None,
-                   "msg_id": _int(f["isakmp.messageid"], 0), "ispi": _first(f["isakmp.ispi"]) or None,
-                   "rspi": _first(f["isakmp.rspi"]) or None,
-                   "payloads": " ".join(iana.payload_name(ver, t) for t in types) or None,
-                   "notify": " ".join(notes) or None}
+            row = {
+                **base,
+                "kind": "ike",
+                "proto": "udp",
+                "sport": sport,
+                "dport": dport,
+                "length": (_int(f["udp.length"]) or 8) - 8,
+                "transport": "udp4500" if on4500 else "udp500",
+                "ike_version": ver,
+                "exchange": iana.exchange_name(ver, exch),
+                "response": (f["isakmp.flag_r"] in ("1", "True")) if ver == 2 else None,
+                "msg_id": _int(f["isakmp.messageid"], 0),
+                "ispi": _first(f["isakmp.ispi"]) or None,
+                "rspi": _first(f["isakmp.rspi"]) or None,
+                "payloads": " ".join(iana.payload_name(ver, t) for t in types) or None,
+                "notify": " ".join(notes) or None,
+            }
             row["text"] = f"{src}:{sport} > {dst}:{dport} IKEv{ver} {row['exchange']} mid={row['msg_id']}"
         elif f["esp.spi"]:
             spi = _int(f["esp.spi"], 0) or 0
             udp = bool(f["udp.srcport"])
-            row = {**base, "kind": "esp", "proto": "udp" if udp else "esp", "sport": sport if udp else None,
-                   "dport": dport if udp else None, "transport": "udp4500" if udp else "esp",
-                   "esp_spi": f"{spi:08x}", "esp_seq": _int(f["esp.sequence"]),
-                   "text": f"{src} > {dst} ESP spi=0x{spi:08x} seq={_int(f['esp.sequence'])}"}
+            row = {
+                **base,
+                "kind": "esp",
+                "proto": "udp" if udp else "esp",
+                "sport": sport if udp else None,
+                "dport": dport if udp else None,
+                "transport": "udp4500" if udp else "esp",
+                "esp_spi": f"{spi:08x}",
+                "esp_seq": _int(f["esp.sequence"]),
+                "text": f"{src} > {dst} ESP spi=0x{spi:08x} seq={_int(f['esp.sequence'])}",
+            }
         elif f["tcp.srcport"] and ({sport, dport} & tcp_ports):
             flags = _int(f["tcp.flags"], 0) or 0
             words = " ".join(w for bit, w in TCP_WORDS if flags & bit)
-            row = {**base, "kind": "tcp", "proto": "tcp", "sport": sport, "dport": dport,
-                   "length": _int(f["tcp.len"]), "tcp_flags": words, "tcp_seq": _int(f["tcp.seq_raw"]),
-                   "tcp_ack": _int(f["tcp.ack_raw"]), "transport": "tcp",
-                   "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}]"}
+            row = {
+                **base,
+                "kind": "tcp",
+                "proto": "tcp",
+                "sport": sport,
+                "dport": dport,
+                "length": _int(f["tcp.len"]),
+                "tcp_flags": words,
+                "tcp_seq": _int(f["tcp.seq_raw"]),
+                "tcp_ack": _int(f["tcp.ack_raw"]),
+                "transport": "tcp",
+                "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}]",
+            }
         if row is None:
             report.count("other-traffic")
             continue

@@ -485,7 +485,14 @@ OAKLEY_ENCRYPTION_ALGS: dict[int, str] = {
     8: "CAMELLIA-CBC",
 }
 # ipsec-registry-4
-OAKLEY_HASH_ALGS: dict[int, str] = {1: "MD5", 2: "SHA", 3: "Tiger", 4: "SHA2-256", 5: "SHA2-384", 6: "SHA2-512"}
+OAKLEY_HASH_ALGS: dict[int, str] = {
+    1: "MD5",
+    2: "SHA",
+    3: "Tiger",
+    4: "SHA2-256",
+    5: "SHA2-384",
+    6: "SHA2-512",
+}
 # ipsec-registry-5 (+ XAUTH / hybrid values from draft-beaulieu-ike-xauth-02, private use)
 OAKLEY_AUTH_METHODS: dict[int, str] = {
     1: "PSK",

@@ -322,7 +322,9 @@ class _Walker:
                 attrs: list[tuple[str, str]] = []
                 keylen = None
                 for atype, value in _attributes(body[toff + 8 : toff + tlen]):
-                    cls = (iana.OAKLEY_ATTRIBUTES if is_p1 else iana.IPSEC_ATTRIBUTES).get(atype, f"attr-{atype}")
+                    cls = (iana.OAKLEY_ATTRIBUTES if is_p1 else iana.IPSEC_ATTRIBUTES).get(
+                        atype, f"attr-{atype}"
+                    )
                     vals = (iana.OAKLEY_VALUES if is_p1 else iana.IPSEC_VALUES).get(atype)
                     if isinstance(value, int):
                         shown = vals.get(value, str(value)) if vals else str(value)

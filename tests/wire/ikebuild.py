@@ -14,7 +14,9 @@ def chain(payloads: list[tuple[int, bytes]], last_next: int = 0) -> bytes:
     return out
 
 
-def message(ispi: bytes, rspi: bytes, exch: int, flags: int, mid: int, payloads, version=0x20, last_next=0) -> bytes:
+def message(
+    ispi: bytes, rspi: bytes, exch: int, flags: int, mid: int, payloads, version=0x20, last_next=0
+) -> bytes:
     body = chain(payloads, last_next)
     first = payloads[0][0] if payloads else 0
     return struct.pack("!8s8sBBBBII", ispi, rspi, first, version, exch, flags, mid, 28 + len(body)) + body

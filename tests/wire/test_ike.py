@@ -9,23 +9,30 @@ from ikeanalyze.wire import iana
 from ikeanalyze.wire.ike import IkeMessage, decode
 from tests.wire.ikebuild import message, notify_v2, sa_v1, sa_v2
 
-I = bytes.fromhex("a88875a8198992a6")
-R = bytes.fromhex("71be8358efae7663")
-Z = bytes(8)
+ISPI = bytes.fromhex("a88875a8198992a6")
+RSPI = bytes.fromhex("71be8358efae7663")
+ZERO = bytes(8)
 
 
 def sa_init_request() -> bytes:
     sa = sa_v2([(1, 12, 256), (2, 5, None), (3, 12, None), (4, 14, None)])
-    return message(I, Z, iana.EXCHANGE_IKE_SA_INIT, 0x08, 0, [
-        (iana.PAYLOAD_SA, sa),
-        (iana.PAYLOAD_KE, struct.pack("!HH", 14, 0) + bytes(256)),
-        (iana.PAYLOAD_NONCE, bytes(32)),
-        (iana.PAYLOAD_NOTIFY, notify_v2(iana.NOTIFY_NAT_DETECTION_SOURCE_IP, bytes(20))),
-        (iana.PAYLOAD_NOTIFY, notify_v2(iana.NOTIFY_NAT_DETECTION_DESTINATION_IP, bytes(20))),
-        (iana.PAYLOAD_VENDOR_ID, bytes.fromhex("afcad71368a1f1c96b8696fc77570100")),
-        (iana.PAYLOAD_VENDOR_ID, bytes.fromhex("b4f01ca951e9da8d0bafbbd34ad3044e")),
-        (iana.PAYLOAD_VENDOR_ID, b"unknown-vendor!!"),
-    ])
+    return message(
+        ISPI,
+        ZERO,
+        iana.EXCHANGE_IKE_SA_INIT,
+        0x08,
+        0,
+        [
+            (iana.PAYLOAD_SA, sa),
+            (iana.PAYLOAD_KE, struct.pack("!HH", 14, 0) + bytes(256)),
+            (iana.PAYLOAD_NONCE, bytes(32)),
+            (iana.PAYLOAD_NOTIFY, notify_v2(iana.NOTIFY_NAT_DETECTION_SOURCE_IP, bytes(20))),
+            (iana.PAYLOAD_NOTIFY, notify_v2(iana.NOTIFY_NAT_DETECTION_DESTINATION_IP, bytes(20))),
+            (iana.PAYLOAD_VENDOR_ID, bytes.fromhex("afcad71368a1f1c96b8696fc77570100")),
+            (iana.PAYLOAD_VENDOR_ID, bytes.fromhex("b4f01ca951e9da8d0bafbbd34ad3044e")),
+            (iana.PAYLOAD_VENDOR_ID, b"unknown-vendor!!"),
+        ],
+    )
 
 
 def test_sa_init_request_fields():
@@ -40,14 +47,17 @@ def test_sa_init_request_fields():
     (p,) = m.proposals
     assert p.protocol == "IKE"
     assert [(t.type, t.name, t.key_length) for t in p.transforms] == [
-        ("ENCR", "AES_CBC", 256), ("PRF", "PRF_HMAC_SHA2_256", None),
-        ("INTEG", "AUTH_HMAC_SHA2_256_128", None), ("DH", "MODP_2048", None)]
+        ("ENCR", "AES_CBC", 256),
+        ("PRF", "PRF_HMAC_SHA2_256", None),
+        ("INTEG", "AUTH_HMAC_SHA2_256_128", None),
+        ("DH", "MODP_2048", None),
+    ]
     assert m.proposals_summary == "#1 IKE: AES_CBC-256 PRF_HMAC_SHA2_256 AUTH_HMAC_SHA2_256_128 MODP_2048"
     assert m.stopped is None
 
 
 def test_invalid_ke_response_is_an_error_notify():
-    msg = message(I, Z, 34, 0x20, 0, [(41, notify_v2(iana.NOTIFY_INVALID_KE_PAYLOAD, b"\x00\x13"))])
+    msg = message(ISPI, ZERO, 34, 0x20, 0, [(41, notify_v2(iana.NOTIFY_INVALID_KE_PAYLOAD, b"\x00\x13"))])
     m = decode(msg)
     assert m.response is True and m.initiator is False
     assert m.notify == ("INVALID_KE_PAYLOAD",) and m.notify_errors == ("INVALID_KE_PAYLOAD",)
@@ -56,7 +66,7 @@ def test_invalid_ke_response_is_an_error_notify():
 def test_exchange_43_intermediate_with_sk():
     """IKE_INTERMEDIATE (RFC 9242), which tshark 4.0 prints as 'Unknown 43': checked by hand."""
     sk = bytes(range(48))
-    msg = message(I, R, 43, 0x08, 1, [(iana.PAYLOAD_SK, sk)], last_next=iana.PAYLOAD_KE)
+    msg = message(ISPI, RSPI, 43, 0x08, 1, [(iana.PAYLOAD_SK, sk)], last_next=iana.PAYLOAD_KE)
     assert msg[18] == 43
     m = decode(msg)
     assert m.exchange == iana.EXCHANGE_IKE_INTERMEDIATE and m.exchange_name == "INTERMEDIATE"
@@ -66,28 +76,46 @@ def test_exchange_43_intermediate_with_sk():
 
 def test_skf_fragment_number_and_total():
     body = struct.pack("!HH", 2, 5) + bytes(40)
-    m = decode(message(I, R, 35, 0x08, 1, [(iana.PAYLOAD_SKF, body)]))
+    m = decode(message(ISPI, RSPI, 35, 0x08, 1, [(iana.PAYLOAD_SKF, body)]))
     assert m.fragment == (2, 5) and m.payloads == ("SKF",) and m.encrypted_first is None
-    first = decode(message(I, R, 35, 0x08, 1, [(iana.PAYLOAD_SKF, struct.pack("!HH", 1, 5) + bytes(8))],
-                           last_next=iana.PAYLOAD_IDI))
+    first = decode(
+        message(
+            ISPI,
+            RSPI,
+            35,
+            0x08,
+            1,
+            [(iana.PAYLOAD_SKF, struct.pack("!HH", 1, 5) + bytes(8))],
+            last_next=iana.PAYLOAD_IDI,
+        )
+    )
     assert first.fragment == (1, 5) and first.encrypted_first == "IDi"
 
 
 def test_ikev1_main_mode_sa_attributes():
     sa = sa_v1([(1, 7), (14, 256), (2, 4), (3, 1), (4, 14), (11, 1), (12, 28800)])
-    msg = message(I, Z, 2, 0, 0, [(1, sa), (13, bytes.fromhex("4a131c81070358455c5728f20e95452f"))], version=0x10)
+    msg = message(
+        ISPI, ZERO, 2, 0, 0, [(1, sa), (13, bytes.fromhex("4a131c81070358455c5728f20e95452f"))], version=0x10
+    )
     m = decode(msg)
     assert m.version == 1 and m.exchange_name == "Identity Protection"
-    assert m.initiator is None and m.response is None  # IKEv1 has no I/R flags
+    assert m.initiator is None and m.response is None  # IKEv1 has no ISPI/RSPI flags
     assert m.payloads == ("SA", "VID") and m.vendor_ids == ("RFC 3947 NAT-T",)
     (t,) = m.proposals[0].transforms
     assert t.name == "KEY_IKE" and t.key_length == 256
-    assert dict(t.attributes) == {"Encryption": "AES-CBC", "Key Length": "256", "Hash": "SHA2-256", "Auth": "PSK",
-                                  "Group": "MODP_2048", "Life Type": "seconds", "Life Duration": "28800"}
+    assert dict(t.attributes) == {
+        "Encryption": "AES-CBC",
+        "Key Length": "256",
+        "Hash": "SHA2-256",
+        "Auth": "PSK",
+        "Group": "MODP_2048",
+        "Life Type": "seconds",
+        "Life Duration": "28800",
+    }
 
 
 def test_ikev1_encrypted_only_first_payload_known():
-    msg = struct.pack("!8s8sBBBBII", I, R, 8, 0x10, 32, 0x01, 0x1234, 28 + 32) + bytes(32)
+    msg = struct.pack("!8s8sBBBBII", ISPI, RSPI, 8, 0x10, 32, 0x01, 0x1234, 28 + 32) + bytes(32)
     m = decode(msg)
     assert m.encrypted and m.payload_types == (8,) and m.payloads == ("HASH",) and m.stopped is None
 
@@ -100,7 +128,11 @@ def test_truncated_message_decodes_what_is_there():
 
 
 def test_payload_length_below_four_stops():
-    msg = struct.pack("!8s8sBBBBII", I, Z, 33, 0x20, 34, 8, 0, 40) + struct.pack("!BBH", 0, 0, 2) + bytes(8)
+    msg = (
+        struct.pack("!8s8sBBBBII", ISPI, ZERO, 33, 0x20, 34, 8, 0, 40)
+        + struct.pack("!BBH", 0, 0, 2)
+        + bytes(8)
+    )
     m = decode(msg)
     assert m.payloads == ("SA",) and "length 2 < 4" in m.stopped
 
@@ -140,12 +172,12 @@ def test_decode_total_on_any_bytes(b):
 def test_decode_total_on_valid_headers(first, version, flags, exch, body, declared):
     """A real header in front of random payload bytes exercises the chain walker itself."""
     length = 28 + len(body) if declared is None else declared
-    _check_total(struct.pack("!8s8sBBBBII", I, R, first, version, exch, flags, 7, length) + body)
+    _check_total(struct.pack("!8s8sBBBBII", ISPI, RSPI, first, version, exch, flags, 7, length) + body)
 
 
 @given(st.lists(st.tuples(st.sampled_from([33, 34, 40, 41, 43]), st.binary(max_size=64)), max_size=8))
 def test_chain_round_trip(payloads):
-    msg = message(I, R, 37, 0x28, 9, payloads)
+    msg = message(ISPI, RSPI, 37, 0x28, 9, payloads)
     m = decode(msg)
     assert m.payload_types == tuple(t for t, _ in payloads)
     assert m.msg_id == 9 and m.response and m.initiator

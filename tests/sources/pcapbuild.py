@@ -1,0 +1,98 @@
+"""Write small pcap/pcapng files in tests: frames built from the protocol layouts."""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+
+ETH = bytes.fromhex("00090f090001") + bytes.fromhex("00090f090002")
+
+
+def ipv4(src: str, dst: str, proto: int, payload: bytes, ident: int = 1, frag: int = 0x4000) -> bytes:
+    hdr = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(payload),
+        ident,
+        frag,
+        64,
+        proto,
+        0,
+        ipaddress.IPv4Address(src).packed,
+        ipaddress.IPv4Address(dst).packed,
+    )
+    return hdr + payload
+
+
+def ipv6(src: str, dst: str, nh: int, payload: bytes) -> bytes:
+    return (
+        struct.pack(
+            "!IHBB16s16s",
+            0x60000000,
+            len(payload),
+            nh,
+            64,
+            ipaddress.IPv6Address(src).packed,
+            ipaddress.IPv6Address(dst).packed,
+        )
+        + payload
+    )
+
+
+def udp(sport: int, dport: int, payload: bytes) -> bytes:
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def tcp(sport: int, dport: int, seq: int, ack: int, flags: int, payload: bytes = b"") -> bytes:
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 64240, 0, 0) + payload
+
+
+def eth(l3: bytes, ethertype: int = 0x0800, vlans: tuple[int, ...] = ()) -> bytes:
+    """Ethernet II; each VLAN tag is a TPID then a TCI, the real ethertype comes last."""
+    tags = b"".join(struct.pack("!HH", tpid, 100 + i) for i, tpid in enumerate(vlans))
+    return ETH + tags + struct.pack("!H", ethertype) + l3
+
+
+def pcap(
+    frames: list[tuple[float, bytes]],
+    linktype: int = 1,
+    nanos: bool = False,
+    big: bool = False,
+    snaplen: int = 65535,
+) -> bytes:
+    e = ">" if big else "<"
+    magic = 0xA1B23C4D if nanos else 0xA1B2C3D4
+    out = struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)
+    for ts, fr in frames:
+        sec = int(ts)
+        frac = round((ts - sec) * (1e9 if nanos else 1e6))
+        out += struct.pack(e + "IIII", sec, frac, len(fr), len(fr)) + fr
+    return out
+
+
+def _opt(code: int, value: bytes) -> bytes:
+    return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def _block(btype: int, body: bytes) -> bytes:
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
+def pcapng(
+    ifaces: list[tuple[int, str, int | None]], packets: list[tuple[int, int, bytes, int | None]]
+) -> bytes:
+    """ifaces: (linktype, name, tsresol byte or None); packets: (iface, ts units, frame, epb_flags or None)."""
+    out = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for lt, name, res in ifaces:
+        opts = _opt(2, name.encode())
+        if res is not None:
+            opts += _opt(9, bytes([res]))
+        out += _block(1, struct.pack("<HHI", lt, 0, 0) + opts + b"\0\0\0\0")
+    for ifid, ts, fr, flags in packets:
+        opts = (_opt(2, struct.pack("<I", flags)) + b"\0\0\0\0") if flags is not None else b""
+        body = struct.pack("<IIIII", ifid, ts >> 32, ts & 0xFFFFFFFF, len(fr), len(fr)) + fr
+        body += b"\0" * (-len(fr) % 4) + opts
+        out += _block(6, body)
+    return out
