@@ -42,6 +42,7 @@ SCHEMA: dict[str, pa.DataType] = {
     "rspi": pa.string(),
     "payloads": pa.string(),  # space-separated payload names in chain order
     "notify": pa.string(),  # space-separated notify type names
+    "proposals": pa.string(),  # SA proposals: "#1 IKE: AES_CBC-256 PRF_HMAC_SHA2_256 ... | #2 ..."
     "esp_spi": pa.string(),  # 8 lowercase hex digits
     "esp_seq": pa.int64(),
     "tunnel": pa.string(),  # FortiGate phase-1 / connection name
