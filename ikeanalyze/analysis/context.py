@@ -9,6 +9,7 @@ import pandas as pd
 
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import iketcp
+from ikeanalyze.analysis import snapshots as snapshots_mod
 from ikeanalyze.ingest import IngestReport
 
 
@@ -41,6 +42,11 @@ class Context:
     @cached_property
     def tcp_ike(self) -> list[iketcp.TcpIke]:
         return iketcp.find(self.events, self.wire)
+
+    @cached_property
+    def snapshots(self) -> snapshots_mod.Snapshots:
+        """State snapshots (tunnel list, gateway list) per tunnel name; see analysis.snapshots."""
+        return snapshots_mod.build(self.events)
 
     def clock(self, source: str) -> str:
         for r in self.ingest.inputs:

@@ -1,0 +1,337 @@
+"""What the FortiGate believed: state snapshots (`diagnose vpn tunnel list`, `diagnose vpn
+ike gateway list`, `get vpn ipsec tunnel summary`) as a per-tunnel view rules can ask.
+
+sources/snapshot.py parsed each block once into the `detail` of its first `snapshot` row;
+this module gathers the blocks (:class:`Block`, in input order), merges the latest block of
+each output per tunnel name into one :class:`TunnelState`, and answers the questions rules
+ask of them. Every answer carries the exact lines that prove it (:meth:`Block.evidence`),
+so a finding can quote `dpd: mode=off` rather than paraphrase it.
+
+A block has the time of the timed lines around it in the paste (sources/snapshot.py
+`inherit_times`); two tunnel-list blocks of one tunnel are "before" and "after", which is
+how `enc` counters are seen to grow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from ikeanalyze.diagnosis import Evidence
+
+# Words FortiOS uses in `status:` of a gateway list IKE SA.
+CONNECTING = "connecting"
+ESTABLISHED = "established"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One logical line of a block: what it shows (`at`), where, and its text."""
+
+    at: str
+    p: int | None  # phase-2 (proxyid) index, for per-SA lines
+    s: int | None  # SA index (tunnel list) or IKE SA index (gateway list)
+    source: str
+    ref: int
+    text: str
+    time: datetime | None
+
+
+@dataclass
+class Block:
+    """One tunnel's block of one output, as the device printed it once."""
+
+    kind: str  # tunnel | gateway | summary
+    tunnel: str | None
+    source: str
+    ref: int  # first line
+    time: datetime | None
+    t: float | None
+    facts: dict
+    lines: list[Line] = field(default_factory=list)
+
+    def evidence(self, at: str, p: int | None = None, s: int | None = None) -> list[Evidence]:
+        """The lines showing ``at`` (optionally of one SA), as finding evidence."""
+        return [Evidence(x.source, x.ref, x.text.strip(), x.time) for x in self.lines
+                if x.at == at and (p is None or x.p == p) and (s is None or x.s == s)]
+
+    @property
+    def header(self) -> Evidence:
+        x = self.lines[0]
+        return Evidence(x.source, x.ref, x.text.strip(), x.time)
+
+    def sas(self) -> list[tuple[int, int, dict]]:
+        """(proxyid index, SA index, SA facts) of a tunnel-list block."""
+        return [(p, s, sa) for p, p2 in enumerate(self.facts.get("proxyids", []))
+                for s, sa in enumerate(p2.get("sas", []))]
+
+
+@dataclass
+class TunnelState:
+    """The latest of each output for one tunnel name, and the history of tunnel lists."""
+
+    name: str
+    tunnel: Block | None = None  # latest `diagnose vpn tunnel list` block
+    gateway: Block | None = None  # latest `diagnose vpn ike gateway list` block
+    summary: Block | None = None  # latest `get vpn ipsec tunnel summary` line
+    history: list[Block] = field(default_factory=list)  # every tunnel-list block, in order
+
+    # -- phase 1 (gateway list)
+    @property
+    def ike_sas(self) -> list[dict]:
+        return list(self.gateway.facts.get("ike_sas", [])) if self.gateway else []
+
+    @property
+    def phase1(self) -> str | None:
+        """`established` when any IKE SA is, `connecting` when all are, else None."""
+        states = [sa.get("status") for sa in self.ike_sas]
+        if ESTABLISHED in states:
+            return ESTABLISHED
+        if states and all(s == CONNECTING for s in states):
+            return CONNECTING
+        return None
+
+    @property
+    def phase1_state(self) -> int | None:
+        return next((sa["state"] for sa in self.ike_sas if "state" in sa), None)
+
+    @property
+    def transport(self) -> str | None:
+        """`TCP`/`UDP` as the gateway list's `transport:` says (7.4+), else None."""
+        if not self.gateway:
+            return None
+        value = self.gateway.facts.get("transport") or next(
+            (sa["transport"] for sa in self.ike_sas if sa.get("transport")), None)
+        return str(value) if value else None
+
+    # -- tunnel list
+    def _t(self, key: str) -> dict:
+        return dict(self.tunnel.facts.get(key) or {}) if self.tunnel else {}
+
+    @property
+    def natt(self) -> dict:
+        """`mode` (none | keepalive | silent ...), `remote_port`, `interval`."""
+        return self._t("natt")
+
+    @property
+    def dpd(self) -> dict:
+        """`mode` (off | on-demand | on-idle), `on`, `status`, `idle`, `retry`, `count`, `seqno`."""
+        return self._t("dpd")
+
+    @property
+    def stat(self) -> dict:
+        """`rxp`, `txp`, `rxb`, `txb`: tunnel packet/byte counters."""
+        return self._t("stat")
+
+    @property
+    def selectors(self) -> list[dict]:
+        if not self.tunnel:
+            return []
+        return [{"proxyid": p2.get("name"), "src": list(p2.get("src", [])), "dst": list(p2.get("dst", []))}
+                for p2 in self.tunnel.facts.get("proxyids", [])]
+
+    @property
+    def sas(self) -> list[dict]:
+        """Per SA: SPIs, enc/dec packets and bytes, npu flag."""
+        if not self.tunnel:
+            return []
+        keys = ("dec_spi", "enc_spi", "dec_pkts", "dec_bytes", "enc_pkts", "enc_bytes", "npu_flag")
+        return [{"proxyid": self.tunnel.facts["proxyids"][p].get("name"), **{k: sa.get(k) for k in keys}}
+                for p, _, sa in self.tunnel.sas()]
+
+    @property
+    def npu(self) -> bool:
+        """`options[...]=npu`: the tunnel's ESP may be offloaded to the NPU."""
+        return bool(self.tunnel and self.tunnel.facts.get("npu"))
+
+    @property
+    def npu_flags(self) -> list[str]:
+        return [str(sa["npu_flag"]) for _, _, sa in (self.tunnel.sas() if self.tunnel else []) if "npu_flag" in sa]
+
+    @property
+    def remote(self) -> str | None:
+        for b in (self.tunnel, self.gateway):
+            if b and b.facts.get("remote"):
+                return str(b.facts["remote"])
+        return None
+
+    def as_dict(self) -> dict:
+        """The facts a report shows (JSON `snapshots[]`)."""
+        latest = [b for b in (self.gateway, self.tunnel, self.summary) if b]
+        return {
+            "tunnel": self.name,
+            "time": _iso(max((b.time for b in latest if b.time is not None), default=None)),
+            "refs": [{"source": b.source, "ref": b.ref, "output": b.kind} for b in latest],
+            "phase1": self.phase1,
+            "phase1_state": self.phase1_state,
+            "local": next((b.facts["local"] for b in latest if b.facts.get("local")), None),
+            "remote": self.remote,
+            "transport": self.transport,
+            "natt": {k: self.natt.get(k) for k in ("mode", "remote_port", "interval")} if self.tunnel else None,
+            "dpd": ({k: self.dpd.get(k) for k in ("mode", "on", "status", "idle", "retry", "count", "seqno")}
+                    if self.tunnel else None),
+            "dpd_sent_recv": [[sa.get("dpd_sent"), sa.get("dpd_recv")] for sa in self.ike_sas if "dpd_sent" in sa],
+            "stat": self.stat or None,
+            "selectors": self.selectors,
+            "sas": self.sas,
+            "npu": self.npu,
+            "summary": ({k: v for k, v in self.summary.facts.items() if k not in ("list", "name")}
+                        if self.summary else None),
+            "snapshots": len(self.history),
+        }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat(timespec="microseconds") if t is not None else None
+
+
+@dataclass
+class Snapshots:
+    blocks: list[Block]
+    tunnels: dict[str, TunnelState]
+
+    def __bool__(self) -> bool:
+        return bool(self.blocks)
+
+    def get(self, tunnel: str | None) -> TunnelState | None:
+        return self.tunnels.get(tunnel) if tunnel else None
+
+    def for_peer(self, ip: str | None) -> list[TunnelState]:
+        """Tunnels whose remote gateway address is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
+        if not ip:
+            return []
+        ip = ip.rsplit(":", 1)[0] if ip.count(":") == 1 else ip
+        return [s for s in self.tunnels.values() if s.remote and s.remote.rsplit(":", 1)[0] == ip]
+
+    def as_list(self) -> list[dict]:
+        return [s.as_dict() for s in self.tunnels.values()]
+
+
+def build(events: pd.DataFrame) -> Snapshots:
+    """Gather the snapshot blocks of an event table (see module docstring)."""
+    rows = events[(events["kind"] == "snapshot").fillna(False).to_numpy()]
+    blocks: dict[tuple[str, int], Block] = {}
+    for r in rows.itertuples(index=False):  # snapshot rows: a few per tunnel, never packets
+        d = json.loads(r.detail) if isinstance(r.detail, str) else {}
+        key = (str(r.source), int(d.get("block", -1)))
+        time = None if pd.isna(r.time) else pd.Timestamp(r.time).to_pydatetime()
+        if "facts" in d:
+            blocks[key] = Block(d["facts"].get("list", "?"), r.tunnel if isinstance(r.tunnel, str) else None,
+                                str(r.source), int(r.ref), time, None if pd.isna(r.t) else float(r.t), d["facts"])
+        b = blocks.get(key)
+        if b is not None:
+            b.lines.append(Line(str(d.get("at")), d.get("p"), d.get("s"), str(r.source), int(r.ref), str(r.text),
+                                time))
+    ordered = sorted(blocks.values(), key=lambda b: (b.time is None, b.time or datetime.min, b.source, b.ref))
+    tunnels: dict[str, TunnelState] = {}
+    for b in ordered:
+        if not b.tunnel:
+            continue
+        st = tunnels.setdefault(b.tunnel, TunnelState(b.tunnel))
+        setattr(st, b.kind, b)  # later blocks replace earlier ones: the latest wins
+        if b.kind == "tunnel":
+            st.history.append(b)
+    return Snapshots(ordered, tunnels)
+
+
+# ---------------------------------------------------------------------------------------
+# Questions rules ask. Each takes the Context (its cached `snapshots` view).
+
+
+@dataclass(frozen=True)
+class OneWay:
+    """An SA whose `enc` counter grew (or is non-zero) while `dec` stayed 0."""
+
+    tunnel: str
+    proxyid: str | None
+    enc_spi: str | None
+    dec_spi: str | None
+    enc_before: int | None  # enc packets in the earliest snapshot of this SA (None: one snapshot)
+    enc_after: int
+    dec: int
+    first: Block | None
+    last: Block
+    evidence: list[Evidence]
+
+    @property
+    def growing(self) -> bool:
+        return self.enc_before is not None and self.enc_after > self.enc_before
+
+
+def esp_one_way(ctx, min_enc: int = 1) -> list[OneWay]:
+    """SAs sending ESP that never decrypted any: `enc:pkts` > 0 (and growing, when two
+    snapshots show it) while `dec:pkts` is 0 in every snapshot of that SA."""
+    out: list[OneWay] = []
+    for st in ctx.snapshots.tunnels.values():
+        if not st.history:
+            continue
+        last = st.history[-1]
+        for p, s, sa in last.sas():
+            enc, dec = sa.get("enc_pkts"), sa.get("dec_pkts")
+            if enc is None or dec is None or dec != 0 or enc < min_enc:
+                continue
+            first, before = _earliest(st.history[:-1], sa.get("enc_spi"))
+            if first is not None and (before is None or before > enc):
+                first, before = None, None  # a different SA reused the SPI; do not compare
+            if first is not None and _ever_decrypted(st.history, sa.get("enc_spi")):
+                continue
+            ev = (first.evidence("counters") if first else []) + last.evidence("counters", p, s)
+            out.append(OneWay(st.name, last.facts["proxyids"][p].get("name"), sa.get("enc_spi"),
+                              sa.get("dec_spi"), before, enc, dec, first, last, ev))
+    return out
+
+
+def _earliest(blocks: list[Block], enc_spi: str | None) -> tuple[Block | None, int | None]:
+    for b in blocks:
+        for _, _, sa in b.sas():
+            if enc_spi and sa.get("enc_spi") == enc_spi and sa.get("enc_pkts") is not None:
+                return b, int(sa["enc_pkts"])
+    return None, None
+
+
+def _ever_decrypted(blocks: list[Block], enc_spi: str | None) -> bool:
+    return any(sa.get("enc_spi") == enc_spi and (sa.get("dec_pkts") or 0) > 0
+               for b in blocks for _, _, sa in b.sas())
+
+
+def npu_offloaded(ctx, tunnel: str | None) -> bool:
+    """Is this tunnel's ESP handled by the NPU, out of the CPU sniffer's sight?
+    `options[...]=npu` allows offload; an SA's `npu_flag=00` says none of it is offloaded
+    yet, any other value (01 enc, 02 dec, 03 both) that some is."""
+    st = ctx.snapshots.get(tunnel)
+    if st is None or not st.npu:
+        return False
+    flags = st.npu_flags
+    return not flags or any(f not in ("00", "0") for f in flags)
+
+
+def npu_tunnels(ctx, peer_ip: str | None = None) -> list[TunnelState]:
+    """Offloaded tunnels, optionally only those to ``peer_ip``."""
+    states = ctx.snapshots.for_peer(peer_ip) if peer_ip else list(ctx.snapshots.tunnels.values())
+    return [s for s in states if npu_offloaded(ctx, s.name)]
+
+
+def dpd_off(ctx, tunnel: str | None) -> bool:
+    """`dpd: mode=off`: nothing will notice a dead peer before the SA expires."""
+    st = ctx.snapshots.get(tunnel)
+    if st is None or not st.dpd:
+        return False
+    return str(st.dpd.get("mode")) == "off"  # `on=0` with a mode only means no probe is due now
+
+
+def phase1_connecting(ctx) -> list[TunnelState]:
+    """Gateways whose every IKE SA is `status: connecting` (phase 1 not up)."""
+    return [s for s in ctx.snapshots.tunnels.values() if s.phase1 == CONNECTING]
+
+
+def transport(ctx, tunnel: str | None) -> str | None:
+    """`TCP` / `UDP` from the gateway list's `transport:` line, when the paste has one."""
+    st = ctx.snapshots.get(tunnel)
+    return st.transport if st else None
+
+
+def tcp_tunnels(ctx) -> list[TunnelState]:
+    return [s for s in ctx.snapshots.tunnels.values() if (s.transport or "").upper().startswith("TCP")]

@@ -1,0 +1,479 @@
+"""FortiGate state snapshots pasted beside the debugs (FORMATS.md §3) → `snapshot` events.
+
+Three outputs say what the FortiGate believes at the moment they were typed:
+
+* `diagnose vpn tunnel list`: one block per tunnel of `key=value` tokens (`name=... ver=1
+  serial=1 <lgw>:<port>-><rgw>:<port> ...`, `stat:`, `dpd:`, `natt:`, one `proxyid=` per
+  phase 2 with its selectors and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
+* `diagnose vpn ike gateway list`: one block per gateway of `key: value` lines, then one
+  `id/spi:` paragraph per IKE SA (`status: connecting, state 3` or `established ...`);
+* `get vpn ipsec tunnel summary`: one line per tunnel (`'name'  selectors(total,up): 1/0 ...`).
+
+A block is found by its first line (:data:`STARTS`) and runs while its lines look like
+that output. Published copies cut lines mid-token (`dst_` / `mtu=1500`, `dp` /
+`d-link=on`, `natt:` / `mode=none`); :func:`claim` joins each physical piece to the
+logical line it belongs to. Accounting (see ingest.REASONS): each logical line the device
+printed is one `snapshot` event; a piece cut off it is a `continuation`; the `list all
+ipsec tunnel` header and `-----` separators are `banner`; echoed commands are `prompt`.
+
+:func:`parse` turns the logical lines into events: every row carries its tunnel name and
+in `detail` a compact JSON object `{"block": n, "at": <what the line shows>}` (`p`/`s`:
+the phase-2 and SA index of per-SA lines); the block's first row also carries `"facts"`,
+the whole block parsed (see analysis/snapshots.py for the view rules use). Addresses go
+to `src`/`sport`/`dst`/`dport` (local → remote) of the row that names them, SPIs to
+`esp_spi` (`dec:`/`enc:` rows) and `ispi`/`rspi` (`id/spi:` rows).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+
+from ikeanalyze.sources.regex import matches
+
+# A line that opens a block, per output.
+TUNNEL_START = r"^name=\S+ ver=\d+\b"
+GATEWAY_START = r"^vd: \S+/\d+\s*$"
+GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
+SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
+STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}"
+# Echoed commands (no prompt before them) and the tunnel list's own header/separators.
+COMMAND = r"^(?:diag(?:nose)?|get|show)\s+vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
+BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?) in vd \d+|-{4,})\s*$"
+
+INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
+
+# Tunnel list: the words that begin a line the device printed (a section label or key).
+TUNNEL_LINE_KEYS = frozenset({
+    "name", "bound_if", "proxyid_num", "parent", "stat", "dpd", "natt", "fec", "proxyid", "src", "dst",
+    "SA", "seqno", "life", "dec", "enc", "ah", "dec:pkts/bytes", "npu_flag", "run_tally",
+})
+LABELS = frozenset({"stat", "dpd", "natt", "fec", "src", "dst", "SA", "life", "dec", "enc"})
+# Every key FortiOS prints in a tunnel list (7.x and 5.6): a cut line is joined without a
+# space when the two halves make one of these (`dp` + `d-link` → `dpd-link`).
+TUNNEL_KEYS = TUNNEL_LINE_KEYS | frozenset({
+    "ver", "serial", "tun_id", "tun_id6", "dst_mtu", "dpd-link", "weight", "lgwy", "tun", "mode", "encap",
+    "run_state", "role", "accept_traffic", "overlay_id", "child_num", "refcnt", "ilast", "olast", "ad",
+    "rxp", "txp", "rxb", "txb", "on", "status", "idle", "retry", "count", "draft", "interval", "remote_port",
+    "egress", "ingress", "proto", "sa", "ref", "options", "type", "soft", "mtu", "expire", "replaywin",
+    "esn", "replaywin_lastseq", "qat", "rekey", "hash_search_len", "itn", "bytes", "timeout", "spi", "esp",
+    "key", "npu_rgwy", "npu_lgwy", "npu_selid", "dec_npuid", "enc_npuid", "index", "remote_location",
+    "network-id", "link-cost",
+})
+GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z][\w/ ()-]*?): ?(?P<value>.*)$")
+ADDR_PAIR = re.compile(r"^(?P<src>[0-9A-Fa-f.:]+):(?P<sport>\d+)->(?P<dst>[0-9A-Fa-f.:]+):(?P<dport>\d+)$")
+GW_ADDR = re.compile(r"^(?P<src>[0-9A-Fa-f.:]+):(?P<sport>\d+) -> (?P<dst>[0-9A-Fa-f.:]+):(?P<dport>\d+)")
+HEX = re.compile(r"^[0-9a-fA-F]+$")
+KV = re.compile(r"^(?P<key>[^=\s]+)=(?P<value>.*)$")
+
+
+def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
+    """Name the lines of every snapshot block in ``form`` (in place). Returns, per line, the
+    separator that joins a `continuation` piece to the logical line above it (`""`: cut
+    mid-token; `" "`: cut between tokens), None elsewhere: text.py joins records with it.
+    Only lines no other form took are claimed; the walk is Python, but it only starts at
+    a block's first line."""
+    sep = np.full(len(form), None, dtype=object)
+    free = np.asarray([f is None for f in form], dtype=bool)
+    if not free.any():
+        return sep
+    sub = core.take(pa.array(np.flatnonzero(free)))
+    cmd = np.zeros(len(form), dtype=bool)
+    cmd[np.flatnonzero(free)] = matches(sub, COMMAND)
+    form[cmd] = "prompt"
+    start = np.zeros(len(form), dtype=bool)
+    start[np.flatnonzero(free)] = matches(sub, STARTS)
+    if not start.any():
+        return sep
+    lines = core.to_pylist()  # joined as we go, to judge where the next piece belongs
+    n = len(lines)
+    i = int(np.flatnonzero(start)[0])
+    kind = None  # the output the current block belongs to: tunnel | gateway | summary
+    head = -1  # row holding the logical line being built
+    while i < n:
+        line = lines[i]
+        f = form[i]
+        if f == "blank":
+            if kind is not None and not _block_goes_on(kind, lines, form, i):
+                kind = None
+            head = -1
+            i += 1
+            continue
+        if f is not None:
+            kind, head = None, -1
+            i += 1
+            continue
+        if start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i)):
+            kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith("'") else "gateway"
+            form[i], head = "snapshot", i
+            _introduction(lines, form, i)
+        elif re.match(BANNER, line) and (kind is not None or _start_follows(start, form, i)):
+            form[i], head = "banner", -1
+            kind = kind or "tunnel"
+        elif kind == "tunnel" and _tunnel_piece(line):
+            head = _tunnel_line(lines, form, sep, i, head)
+        elif kind == "gateway" and line.strip():
+            if GATEWAY_KEY.match(line):
+                form[i], head = "snapshot", i
+            elif head >= 0:
+                lines[head] += line  # a terminal cut: the rest of the same token
+                form[i], sep[i] = "continuation", ""
+            else:
+                kind = None
+        else:
+            kind, head = None, -1
+        i += 1
+    return sep
+
+
+def _introduction(lines: list[str], form: np.ndarray, i: int) -> None:
+    """A short sentence ending in a colon just above a block (`For example:`, as articles
+    and tickets introduce the output) is a person's note about it."""
+    j = i - 1
+    while j >= 0 and form[j] == "blank":
+        j -= 1
+    if j >= 0 and form[j] is None and re.match(INTRODUCTION, lines[j]):
+        form[j] = "annotation"
+
+
+def _tunnel_piece(line: str) -> bool:
+    """Could this line belong to a tunnel list block (key=value tokens, a label, hex)?"""
+    first = line.split(None, 1)[0]
+    return ("=" in first or first.rstrip(":") in LABELS or first.endswith(":") and first[:-1] in TUNNEL_KEYS
+            or bool(HEX.match(first)))
+
+
+def _tunnel_line(lines: list[str], form: np.ndarray, sep: np.ndarray, i: int, head: int) -> int:
+    """Classify one physical tunnel-list line; return the row of the logical line it is in."""
+    line = lines[i]
+    first = line.split(None, 1)[0]
+    key = first.split("=", 1)[0].rstrip(":")
+    if head >= 0:
+        last = lines[head].rsplit(None, 1)[-1]
+        if "=" not in last and last.rstrip(":") not in LABELS and (last + key) in TUNNEL_KEYS:
+            lines[head] += line  # cut mid-key: `dp` + `d-link=on`
+            form[i], sep[i] = "continuation", ""
+            return head
+        if "=" in last and "=" not in first and first.isdigit() and last[-1].isdigit():
+            lines[head] += line  # cut mid-value: `rxp=12` + `34 txp=0`
+            form[i], sep[i] = "continuation", ""
+            return head
+        if last.rstrip(":") in LABELS and last.endswith(":") and "=" in first:
+            lines[head] += " " + line  # the label's values went to the next line: `natt:` + `mode=none`
+            form[i], sep[i] = "continuation", " "
+            return head
+    if key in TUNNEL_LINE_KEYS or first.startswith("dec:pkts"):
+        form[i] = "snapshot"
+        return i
+    if head < 0:
+        form[i] = "snapshot"
+        return i
+    # A wrapped line of more tokens (`accept_traffic=1 overlay_id=0`).
+    lines[head] += " " + line
+    form[i], sep[i] = "continuation", " "
+    return head
+
+
+def _block_goes_on(kind: str, lines: list[str], form: np.ndarray, i: int) -> bool:
+    """After a blank line, does the same block continue (gateway `id/spi:` paragraphs,
+    the blank line 7.x prints inside a tunnel block)?"""
+    j = i + 1
+    while j < len(lines) and form[j] == "blank":
+        j += 1
+    if j >= len(lines) or form[j] is not None:
+        return False
+    nxt = lines[j]
+    if kind == "gateway":
+        m = GATEWAY_KEY.match(nxt)
+        return bool(m) and m.group("key") in ("id/spi", "direction", "status", "name")
+    if kind == "tunnel":
+        first = nxt.split(None, 1)[0]
+        return first.split("=", 1)[0].rstrip(":") in TUNNEL_LINE_KEYS - {"name"}
+    return bool(re.match(SUMMARY_LINE, nxt))
+
+
+def _gateway_follows(lines: list[str], form: np.ndarray, i: int) -> bool:
+    return i + 1 < len(lines) and form[i + 1] is None and lines[i + 1].startswith(("version: ", "interface: "))
+
+
+def _start_follows(start: np.ndarray, form: np.ndarray, i: int) -> bool:
+    """A banner line belongs to a tunnel list only when a block starts within a few lines."""
+    for j in range(i + 1, min(i + 4, len(form))):
+        if start[j]:
+            return True
+        if form[j] not in (None, "blank"):
+            return False
+    return False
+
+
+# ---------------------------------------------------------------------------------------
+# Logical lines → events
+
+
+def parse(core: pa.Array) -> dict[str, object]:
+    """Logical snapshot lines (in input order) → event columns, one row per line."""
+    lines = core.to_pylist()
+    n = len(lines)
+    cols: dict[str, list] = {c: [None] * n for c in
+                             ("tunnel", "vdom", "src", "sport", "dst", "dport", "esp_spi", "ispi", "rspi", "detail")}
+    blocks = _blocks(lines)
+    for b, (kind, rows) in enumerate(blocks):
+        parser = {"tunnel": _tunnel_block, "gateway": _gateway_block, "summary": _summary_block}[kind]
+        facts, marks = parser([lines[r] for r in rows])
+        name = facts.get("name")
+        for k, r in enumerate(rows):
+            mark = marks[k]
+            detail = {"block": b, "at": mark.pop("at")}
+            for key in ("p", "s"):
+                if key in mark:
+                    detail[key] = mark.pop(key)
+            if k == 0:
+                detail["facts"] = facts
+            cols["detail"][r] = json.dumps(detail, separators=(",", ":"), sort_keys=True)
+            cols["tunnel"][r] = name
+            cols["vdom"][r] = facts.get("vdom")
+            for c, v in mark.items():
+                cols[c][r] = v
+    out: dict[str, object] = {
+        "kind": pa.array(["snapshot"] * n, pa.string()),
+        "sport": pa.array(cols.pop("sport"), pa.int32()),
+        "dport": pa.array(cols.pop("dport"), pa.int32()),
+    }
+    for c, v in cols.items():
+        out[c] = pa.array(v, pa.string())
+    return out
+
+
+def _blocks(lines: list[str]) -> list[tuple[str, list[int]]]:
+    out: list[tuple[str, list[int]]] = []
+    for i, line in enumerate(lines):
+        if re.match(TUNNEL_START, line):
+            out.append(("tunnel", [i]))
+        elif re.match(SUMMARY_LINE, line):
+            out.append(("summary", [i]))
+        elif re.match(GATEWAY_START, line) or (re.match(GATEWAY_NAME, line) and not (
+                out and out[-1][0] == "gateway" and lines[out[-1][1][-1]].startswith("vd:"))):
+            out.append(("gateway", [i]))
+        elif out:
+            out[-1][1].append(i)
+        else:  # a stray piece with no block above it (cannot happen after claim)
+            out.append(("gateway", [i]))
+    return out
+
+
+# Values FortiOS prints in hex (or as flag bytes): kept as text, never read as decimals.
+HEX_VALUES = frozenset({"serial", "npu_flag", "options", "seqno", "replaywin_lastseq", "type", "npu_selid"})
+
+
+def _num(v: str | None, key: str = "") -> int | str | None:
+    if v is None:
+        return None
+    return int(v) if v.isdigit() and key not in HEX_VALUES else v
+
+
+def _tokens(text: str) -> tuple[dict, list[str]]:
+    """`a=1 b=2 flag c=x` → ({a: 1, b: 2, c: 'x'}, ['flag'])."""
+    kv: dict = {}
+    bare: list[str] = []
+    for tok in text.replace(",", " ").split():
+        m = KV.match(tok)
+        if m:
+            kv[m.group("key")] = _num(m.group("value"), m.group("key"))
+        else:
+            bare.append(tok)
+    return kv, bare
+
+
+def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
+    facts: dict = {"list": "tunnel", "proxyids": []}
+    marks: list[dict] = []
+    p2: dict | None = None
+    sa: dict | None = None
+    last_key: str | None = None  # `ah=` follows the `dec:`/`enc:` it belongs to
+    for line in lines:
+        first = line.split(None, 1)[0]
+        label = first[:-1] if first.endswith(":") and "=" not in first else None
+        body = line[len(first):].strip() if label else line
+        mark: dict = {}
+        if first.startswith("name="):
+            kv, bare = _tokens(line)
+            facts["name"] = str(kv.pop("name"))
+            _header_options(facts, line)
+            for tok in bare:
+                m = ADDR_PAIR.match(tok)
+                if m:
+                    facts["local"] = f"{m['src']}:{m['sport']}"
+                    facts["remote"] = f"{m['dst']}:{m['dport']}"
+                    mark.update(src=m["src"], sport=int(m["sport"]), dst=m["dst"], dport=int(m["dport"]))
+            facts.update({k: v for k, v in kv.items() if not k.startswith("options")})
+            mark["at"] = "header"
+        elif label in ("stat", "dpd", "natt", "fec"):
+            facts[label], _ = _tokens(body)
+            mark["at"] = label
+        elif first.startswith("proxyid="):
+            kv, bare = _tokens(line)
+            p2 = {"name": str(kv.pop("proxyid")), **kv, "flags": bare, "src": [], "dst": [], "sas": []}
+            facts["proxyids"].append(p2)
+            sa = None
+            mark["at"] = "proxyid"
+            mark["p"] = len(facts["proxyids"]) - 1
+        elif label in ("src", "dst"):
+            p2 = p2 or _anonymous(facts)
+            p2[label].append(body)
+            mark.update(at="selector", p=len(facts["proxyids"]) - 1)
+        elif label in ("SA", "life", "dec", "enc") or first.startswith(("seqno=", "ah=", "dec:pkts", "npu_flag=")):
+            p2 = p2 or _anonymous(facts)
+            if label == "SA" or sa is None:
+                sa = {}
+                p2["sas"].append(sa)
+            mark.update(p=len(facts["proxyids"]) - 1, s=len(p2["sas"]) - 1)
+            if label in ("dec", "enc") and not first.startswith("dec:pkts"):
+                kv, bare = _tokens(body)
+                sa[f"{label}_spi"] = str(kv.get("spi", "")).lower() or None
+                sa[f"{label}_esp"] = kv.get("esp")
+                mark.update(at=f"{label}-key", esp_spi=sa[f"{label}_spi"])
+                last_key = label
+            elif first.startswith("ah="):
+                kv, _ = _tokens(line)
+                sa[f"{last_key or 'dec'}_ah"] = kv.get("ah")
+                mark["at"] = f"{last_key or 'dec'}-key"
+            elif first.startswith("dec:pkts"):
+                counters = re.findall(r"(dec|enc):pkts/bytes=(\d+)/(\d+)", line)
+                for side, pkts, nbytes in counters:
+                    sa[f"{side}_pkts"], sa[f"{side}_bytes"] = int(pkts), int(nbytes)
+                mark["at"] = "counters"
+            elif first.startswith("npu_flag="):
+                kv, _ = _tokens(line)
+                sa.update(kv)
+                mark["at"] = "npu"
+            elif label == "life":
+                kv, _ = _tokens(body)
+                sa["life"] = kv
+                mark["at"] = "life"
+            else:
+                kv, _ = _tokens(body if label else line)
+                sa.update(kv)
+                mark["at"] = "sa"
+        else:
+            kv, bare = _tokens(line)
+            facts.update({k: v for k, v in kv.items() if not k.startswith("options")})
+            _header_options(facts, line)
+            mark["at"] = "header"
+        marks.append(mark)
+    return facts, marks
+
+
+def _header_options(facts: dict, line: str) -> None:
+    opts = _options(line)
+    if opts:
+        facts["options"] = opts
+    facts["npu"] = facts.get("npu", False) or any(o.startswith("npu") for o in opts)
+
+
+def _anonymous(facts: dict) -> dict:
+    p2 = {"name": None, "flags": [], "src": [], "dst": [], "sas": []}
+    facts["proxyids"].append(p2)
+    return p2
+
+
+def _options(line: str) -> list[str]:
+    """`options[0228]=npu frag-rfc run_state=0` → ['npu', 'frag-rfc']: the value and the
+    bare words after it."""
+    m = re.search(r"options\[[0-9a-fA-F]+\]=(\S*)((?:\s+[^=\s]+(?=\s|$))*)", line)
+    if not m:
+        return []
+    return [w for w in [m.group(1), *m.group(2).split()] if w and w != "-"]
+
+
+def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
+    facts: dict = {"list": "gateway", "ike_sas": []}
+    marks: list[dict] = []
+    sa: dict | None = None
+    for line in lines:
+        m = GATEWAY_KEY.match(line)
+        key, value = (m.group("key").strip(), m.group("value").strip()) if m else ("", line.strip())
+        mark: dict = {"at": "header"}
+        if key == "id/spi":
+            parts = value.split()
+            sa = {"serial": _num(parts[0]) if parts else None}
+            if len(parts) > 1 and "/" in parts[1]:
+                ispi, rspi = parts[1].lower().split("/", 1)
+                sa["ispi"], sa["rspi"] = ispi, rspi
+                mark.update(ispi=ispi, rspi=rspi)
+            facts["ike_sas"].append(sa)
+            mark.update(at="ike-sa", s=len(facts["ike_sas"]) - 1)
+        elif sa is not None:
+            mark.update(at=_gateway_sa_fact(sa, key, value), s=len(facts["ike_sas"]) - 1)
+        elif key == "vd":
+            facts["vdom"], _, idx = value.partition("/")
+            facts["vdom_index"] = _num(idx)
+        elif key == "addr":
+            a = GW_ADDR.match(value)
+            if a:
+                facts["local"] = f"{a['src']}:{a['sport']}"
+                facts["remote"] = f"{a['dst']}:{a['dport']}"
+                mark.update(src=a["src"], sport=int(a["sport"]), dst=a["dst"], dport=int(a["dport"]))
+            mark["at"] = "addr"
+        elif key in ("IKE SA", "IPsec SA"):
+            facts["ike_sa_counts" if key == "IKE SA" else "ipsec_sa_counts"] = _counts(value)
+        elif key == "transport":
+            facts["transport"] = value
+            mark["at"] = "transport"
+        elif key:
+            facts[key.replace(" ", "_").replace("-", "_").lower()] = value
+        marks.append(mark)
+    return facts, marks
+
+
+def _gateway_sa_fact(sa: dict, key: str, value: str) -> str:
+    if key == "status":
+        m = re.match(r"^(?P<status>[a-z]+)(?:, state (?P<state>\d+))?", value)
+        if m:
+            sa["status"] = m.group("status")
+            if m.group("state"):
+                sa["state"] = int(m.group("state"))
+        sa["status_text"] = value
+        return "status"
+    if key == "DPD sent/recv":
+        sent, _, recv = value.partition("/")
+        if HEX.match(sent or "-") and HEX.match(recv or "-"):
+            sa["dpd_sent"], sa["dpd_recv"] = int(sent, 16), int(recv, 16)
+        return "dpd"
+    if key == "transport":
+        sa["transport"] = value
+        return "transport"
+    if key:
+        sa[key.replace(" ", "_").replace("/", "_").replace("-", "_").lower()] = value
+    return "ike-sa"
+
+
+def _counts(value: str) -> dict:
+    """`created 2/2  established 2/2  time 0/10500/21000 ms` → {created: '2/2', ...}."""
+    return {k: v for k, v in re.findall(r"([a-z]+) (\S+)", value)}
+
+
+def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
+    m = re.match(r"^'(?P<name>[^']+)'\s+(?P<rest>.*)$", lines[0])
+    facts: dict = {"list": "summary", "name": m.group("name") if m else None}
+    rest = m.group("rest") if m else lines[0]
+    for key, a, b in re.findall(r"([a-z]+)\((?:[a-z]+,[a-z]+)\): (\d+)/(\d+)", rest):
+        facts[key] = [int(a), int(b)]
+    return facts, [{"at": "summary"} for _ in lines]
+
+
+def inherit_times(frame) -> None:
+    """A snapshot has no clock of its own: it happened between the timed lines around it
+    in the paste. Give its rows the time of the last timed line above (or, at the top of a
+    paste, the first one below), in place. Rows are in line order."""
+    if not len(frame) or "origin" not in frame:
+        return
+    snap = (frame["origin"] == "snapshot").fillna(False).to_numpy()
+    if not snap.any():
+        return
+    for col in ("time", "t"):
+        known = frame[col].where(~snap)
+        filled = known.ffill().fillna(known.bfill())
+        frame.loc[snap, col] = filled[snap]
