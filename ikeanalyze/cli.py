@@ -170,6 +170,24 @@ def events(
 
 
 @app.command()
+def convert(
+    inputs: Inputs,
+    output: Annotated[str, typer.Option("--output", "-o", help="OUT.pcapng, OUT.pcap (classic, interfaces merged), or -.")],
+    start: Annotated[str | None, typer.Option("--start", help="Anchor for relative sniffer times (default: the Unix epoch).")] = None,
+    from_ike_debug: Annotated[bool, typer.Option("--from-ike-debug", help="Also write IKE debug in/out hex as UDP packets.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Write FortiGate sniffer hex dumps (verbosity 2/3/5/6) as a pcapng or pcap capture."""
+    with _guard(debug):
+        from ikeanalyze.convert import convert as run
+
+        result = run(inputs, output, start=start, from_ike_debug=from_ike_debug)
+        if result.output == "-":
+            sys.stdout.buffer.write(result.data)
+        typer.echo("\n".join(result.summary()), err=True)
+
+
+@app.command()
 def rules(
     docs: Annotated[Path | None, typer.Option("--docs", help="Write docs/rules Markdown into this folder.")] = None,
     check: Annotated[bool, typer.Option("--check", help="With --docs: fail if the files are out of date.")] = False,

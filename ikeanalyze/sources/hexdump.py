@@ -1,0 +1,449 @@
+"""FortiGate sniffer hex dumps (verbosity 2, 3, 5, 6) → the bytes of each packet.
+
+A dump is the lines after a packet header (FORMATS.md §1.4)::
+
+    2015-06-23 17:01:24.796828 wan1 -- arp who-has 10.108.17.97 tell 10.108.17.129
+    0x0000<TAB> ffff ffff ffff 085b 0ea0 e23a 0806 0001<TAB>.......[...:....
+    0x0030<TAB> 0000 0000 0000 0000 0000 0000          <TAB>............
+    <blank line>
+
+Bytes come only from the hex groups, never from the ASCII column. The canonical layout
+(offset, TAB, space, 39 columns of groups) is decoded for every line at once with numpy
+(a lookup table over fixed columns); copies with tabs turned into spaces, collapsed spaces
+or a mangled ASCII column take a per-line pattern. A blank line, the next header, or any
+other line ends a packet; a dump line whose offset does not continue the packet (a lost
+line) ends it too, and the packet is kept as far as it goes and flagged.
+
+What the dump starts with is read from the bytes, per packet: an Ethernet header
+(verbosity 3/6), possibly with FortiOS's 2-byte internal tag at offset 12 or a
+Fortinet-internal ethertype (0x8890/0x8891/0x8893, normalised as fgt2eth does); an IP
+header (verbosity 2/5, and tunnel interfaces at 3/6); or an ARP header (2/5). The result
+is :class:`ikeanalyze.capture.Frames` plus the line numbers of every packet's header and
+dump, so that decoded events and written captures point back at the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze import capture
+from ikeanalyze import events as ev
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources import sniffer
+from ikeanalyze.sources.regex import groups
+
+# ---------------------------------------------------------------------------- dump lines
+# Canonical: `0x0010<TAB> 00a4 1dc7 ... c0a8<TAB>ascii`: groups in columns 8..46.
+GROUP_FIELD = 8
+GROUP_WIDTH = 39
+DIGIT_COLS = np.array([5 * g + k for g in range(8) for k in range(4)])  # 32 hex digit columns
+SEPARATOR_COLS = np.array([5 * g + 4 for g in range(7)])
+TAB, SPACE, NEWLINE, CR = 9, 32, 10, 13
+# Any other copy of a dump line: offset, blanks, then groups of 4 (a last group of 2).
+DUMP_LINE = re.compile(rb"^[ \t]*0x([0-9a-fA-F]{4})[ \t]+(.*)$")
+GROUP = re.compile(rb"[0-9a-fA-F]{4}|[0-9a-fA-F]{2}")
+MAX_GROUPS = 8  # 16 bytes per line
+
+HEXVAL = np.full(256, 255, np.uint8)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    HEXVAL[_c] = _i
+for _i, _c in enumerate(b"ABCDEF"):
+    HEXVAL[_c] = 10 + _i
+
+HEADER_START = re.compile(sniffer.HEADER_START)
+TRUNCATED = "truncated-ip"
+
+# ---------------------------------------------------------------------------- link layer
+ETH_IPV4, ETH_IPV6, ETH_ARP, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8
+# FortiOS-internal ethertypes seen in `any` dumps; what follows them is an IP packet.
+FORTINET_ETHERTYPES = (0x8890, 0x8891, 0x8893)
+KNOWN_ETHERTYPES = (ETH_IPV4, ETH_IPV6, ETH_ARP, ETH_VLAN, ETH_QINQ, *FORTINET_ETHERTYPES)
+# Ethertypes after which fgt2eth finds the 2-byte internal tag (at offset 12, type at 14).
+TAGGED_ETHERTYPES = (ETH_IPV4, ETH_IPV6, ETH_ARP, 0x8893)
+ETH_HEADER = 14
+ETH_MIN_FRAME = 60  # shorter frames are padded to this on the wire (without FCS)
+SLL_HEADER = 16
+PEEK = 24  # bytes of each frame read for the link-layer decision
+
+
+@dataclass
+class Dumps:
+    """Every packet header of a text that has a dump, with its bytes."""
+
+    header_line: np.ndarray  # 0-based line index of each packet's header
+    first_line: np.ndarray  # 0-based line of its first and last dump line
+    last_line: np.ndarray
+    frames: capture.Frames
+    notes: list[str | None]  # per packet: what is wrong with its dump, if anything
+    headers: int = 0  # packet header lines seen (with or without a dump)
+    dump_lines: int = 0  # dump lines seen
+    orphan_lines: int = 0  # dump lines under no header (or after a lost line)
+    stray_lines: list[int] = field(default_factory=list)  # 0-based: other text between packets
+    normalised: int = 0  # frames whose FortiOS-internal link layer was rewritten
+    relative: bool = False  # timestamps are seconds since the sniffer started
+
+    def __len__(self) -> int:
+        return len(self.header_line)
+
+
+def _line_bounds(u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nl = np.flatnonzero(u8 == NEWLINE)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(u8)]))
+    if len(u8) and u8[-1] == NEWLINE:  # no line after the final newline
+        starts, ends = starts[:-1], ends[:-1]
+    for _ in range(2):  # CRLF, and PuTTY's CR CR LF
+        cr = (ends > starts) & (u8[np.maximum(ends - 1, 0)] == CR)
+        ends = ends - cr
+    return starts.astype(np.int64), ends.astype(np.int64)
+
+
+def _canonical(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+    """Decode canonical dump lines at once: (mask, offsets, nibbles, digit mask)."""
+    n = len(starts)
+    length = ends - starts
+    ok = (length >= GROUP_FIELD + GROUP_WIDTH) & (padded[starts] == ord("0")) & (padded[starts + 1] == ord("x"))
+    ok &= (padded[starts + 6] == TAB) & (padded[starts + 7] == SPACE)
+    tail = starts + GROUP_FIELD + GROUP_WIDTH
+    ok &= (length == GROUP_FIELD + GROUP_WIDTH) | (padded[tail] == TAB)
+    idx = np.flatnonzero(ok)
+    offsets = np.zeros(n, np.int64)
+    if not len(idx):
+        return ok, offsets, np.zeros((0, 32), np.uint8), np.zeros((0, 32), bool), idx
+    s = starts[idx]
+    off_nib = HEXVAL[padded[s[:, None] + 2 + np.arange(4)]]
+    field_chars = padded[s[:, None] + GROUP_FIELD + np.arange(GROUP_WIDTH)]
+    digits = field_chars[:, DIGIT_COLS]
+    nib = HEXVAL[digits]
+    valid = nib != 255
+    good = (off_nib != 255).all(1)
+    good &= (valid | (digits == SPACE)).all(1)
+    good &= (field_chars[:, SEPARATOR_COLS] == SPACE).all(1)
+    good &= (valid[:, :-1] >= valid[:, 1:]).all(1)  # padding only after the last byte
+    good &= valid.sum(1) % 2 == 0
+    off = (off_nib.astype(np.int64) * (16 ** np.arange(3, -1, -1))).sum(1)
+    ok[idx[~good]] = False
+    offsets[idx[good]] = off[good]
+    return ok, offsets, nib[good], valid[good], idx[good]
+
+
+def _loose(line: bytes) -> tuple[int, bytes] | None:
+    """A dump line in any other layout: (offset, bytes) or None."""
+    m = DUMP_LINE.match(line)
+    if not m:
+        return None
+    out = []
+    for tok in m.group(2).replace(b"\t", b" ").split(b" "):
+        if not tok:
+            continue
+        if len(out) < MAX_GROUPS and GROUP.fullmatch(tok):
+            out.append(tok)
+            if len(tok) == 2:  # an odd last byte ends the groups
+                break
+            continue
+        break  # the ASCII column (or anything else) starts here
+    if not out:
+        return None
+    return int(m.group(1), 16), bytes.fromhex(b"".join(out).decode())
+
+
+def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
+    """Find every packet header and dump in ``buf`` (lines separated by ``\\n``).
+
+    ``headers`` may give the header lines already found by the caller (one bool per line).
+    """
+    u8 = np.frombuffer(buf, np.uint8)
+    starts, ends = _line_bounds(u8)
+    n = len(starts)
+    padded = np.concatenate((u8, np.zeros(GROUP_FIELD + GROUP_WIDTH + 8, np.uint8)))
+    canon, offsets, nib, valid, cidx = _canonical(padded, starts, ends)
+    count = np.zeros(n, np.int64)
+    count[cidx] = valid.sum(1) // 2
+    is_dump = canon.copy()
+    loose: dict[int, bytes] = {}
+    # Other dump lines: start with `0x` (or blanks then `0x`) but are not canonical.
+    first = padded[starts]
+    maybe = ~canon & ((first == ord("0")) | (first == SPACE) | (first == TAB)) & (ends > starts)
+    for i in np.flatnonzero(maybe):
+        got = _loose(buf[starts[i] : ends[i]])
+        if got is not None:
+            offsets[i], loose[int(i)] = got
+            count[i] = len(got[1])
+            is_dump[i] = True
+
+    # Header, blank and other lines among the rest.
+    rest = np.flatnonzero(~is_dump)
+    blank = np.zeros(n, bool)
+    if headers is None:
+        headers = np.zeros(n, bool)
+        for i in rest:
+            s = buf[starts[i] : ends[i]].strip()
+            if not s:
+                blank[i] = True
+            elif HEADER_START.match(s.decode("utf-8", "replace")):
+                headers[i] = True
+    else:
+        headers = np.asarray(headers, bool) & ~is_dump
+        short = rest[(ends[rest] - starts[rest]) < 64]
+        for i in short:
+            blank[i] = not buf[starts[i] : ends[i]].strip()
+    stray = np.flatnonzero(~is_dump & ~headers & ~blank)
+
+    # Each dump line belongs to the last header above it if only dump lines lie between.
+    lines = np.arange(n)
+    last_break = np.maximum.accumulate(np.where(~is_dump, lines, -1)) if n else lines
+    dl = np.flatnonzero(is_dump)
+    owner = last_break[dl]
+    owned = (owner >= 0) & headers[np.maximum(owner, 0)]
+    # The offset must continue the packet: bytes so far in this packet.
+    cnt = count[dl]
+    csum = np.cumsum(cnt) - cnt
+    pkt_first = np.zeros(len(dl), np.int64)
+    if len(dl):
+        new = np.concatenate(([True], owner[1:] != owner[:-1]))
+        grp_start = np.maximum.accumulate(np.where(new, np.arange(len(dl)), 0))
+        pkt_first = csum[grp_start]
+        expect = csum - pkt_first
+        bad = (offsets[dl] != expect).astype(np.int64)
+        bad_c = np.cumsum(bad)
+        bad_before = bad_c - bad
+        lost = (bad_c - (bad_before[grp_start])) > 0  # at or after the first bad line of its packet
+        keep = owned & ~lost
+    else:
+        keep = np.zeros(0, bool)
+        grp_start = np.zeros(0, np.int64)
+
+    # Bytes of every dump line, in line order.
+    hb = np.zeros(int(count.sum()) + PEEK, np.uint8)
+    pos = np.concatenate(([0], np.cumsum(count)))[:-1]  # byte offset of each line in hb
+    if len(cidx):
+        flat = nib[valid]
+        by = (flat[0::2] << 4) | flat[1::2]
+        k = count[cidx]
+        dest = np.repeat(pos[cidx], k) + (np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
+        hb[dest] = by
+    for i, b in loose.items():
+        hb[pos[i] : pos[i] + len(b)] = np.frombuffer(b, np.uint8)
+
+    # Packets: runs of kept dump lines with the same owner header.
+    kd = dl[keep]
+    kown = owner[keep]
+    if len(kd):
+        brk = np.concatenate(([True], kown[1:] != kown[:-1]))
+        p_first = kd[brk]
+        p_last = kd[np.concatenate((brk[1:], [True]))]
+        p_header = kown[brk]
+    else:
+        p_first = p_last = p_header = np.zeros(0, np.int64)
+    p_start = pos[p_first] if len(kd) else np.zeros(0, np.int64)
+    p_len = (pos[p_last] + count[p_last] - p_start) if len(kd) else np.zeros(0, np.int64)
+    gap_lines = dl[owned & ~keep]
+    gap_header = set(owner[owned & ~keep].tolist())
+
+    dumps = Dumps(p_header, p_first, p_last, capture.Frames(b"", np.zeros(1, np.int64), np.zeros(0, np.int64),
+                                                               np.zeros(0, np.int64), [], []), [],
+                  headers=int(headers.sum()), dump_lines=len(dl), orphan_lines=int(len(dl) - keep.sum()),
+                  stray_lines=stray.tolist())
+    if not len(kd):
+        return dumps
+    hdr_text = [buf[starts[h] : ends[h]].decode("utf-8", "replace").lstrip(" \t") for h in p_header]
+    _frames(dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets)
+    return dumps
+
+
+def _peek(hb: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
+    return hb[start[:, None] + np.arange(k)].astype(np.int64)
+
+
+def _link(hb: np.ndarray, start: np.ndarray, length: np.ndarray):
+    """Per packet: link type, bytes to cut at offset 12 (internal tag), ethertype rewrite
+    (0 = none), and the length on the wire when the IP header says more than was dumped."""
+    b = _peek(hb, start, PEEK)
+    be16 = lambda i: (b[:, i] << 8) | b[:, i + 1]  # noqa: E731
+    v0 = b[:, 0] >> 4
+    tot0 = be16(2)
+    ip4 = (v0 == 4) & ((b[:, 0] & 15) >= 5) & (tot0 >= 20) & (tot0 >= length)
+    ip6 = (v0 == 6) & (be16(4) + 40 >= length)
+    raw = ip4 | ip6
+    et12, et14 = be16(12), be16(14)
+    inner4, inner6 = (b[:, 14] >> 4) == 4, (b[:, 14] >> 4) == 6
+    eth = np.isin(et12, KNOWN_ETHERTYPES) & (
+        ((et12 == ETH_IPV4) & inner4) | ((et12 == ETH_IPV6) & inner6)
+        | ((et12 == ETH_ARP) & (be16(14) == 1))
+        | np.isin(et12, (ETH_VLAN, ETH_QINQ))
+        | (np.isin(et12, FORTINET_ETHERTYPES) & (inner4 | inner6))
+    )
+    # Both readings possible: an Ethernet frame is as long as its IP packet plus 14 (or
+    # padded to 60); a raw IP dump is exactly its IP packet.
+    inner_tot = be16(16)
+    eth_fits = (inner_tot + ETH_HEADER == length) | ((length == ETH_MIN_FRAME) & (inner_tot + ETH_HEADER < length))
+    eth_fits |= inner_tot + ETH_HEADER > length  # a short dump
+    raw_exact = (ip4 & (tot0 == length)) | (ip6 & (be16(4) + 40 == length))
+    use_eth = eth & ~(raw_exact & ~eth_fits)
+    use_raw = raw & ~use_eth
+    tag_inner4, tag_inner6 = (b[:, 16] >> 4) == 4, (b[:, 16] >> 4) == 6
+    tagged = ~use_eth & ~use_raw & np.isin(et14, TAGGED_ETHERTYPES) & (
+        ((et14 == ETH_IPV4) & tag_inner4) | ((et14 == ETH_IPV6) & tag_inner6)
+        | ((et14 == ETH_ARP) & (be16(16) == 1)) | ((et14 == 0x8893) & (tag_inner4 | tag_inner6)))
+    arp = ~use_eth & ~use_raw & ~tagged & (be16(0) == 1) & (be16(2) == ETH_IPV4) & (b[:, 4] == 6) & (b[:, 5] == 4)
+    linktype = np.where(use_raw, capture.LINKTYPE_RAW,
+                        np.where(arp, capture.LINKTYPE_LINUX_SLL, capture.LINKTYPE_ETHERNET))
+    cut = np.where(tagged, 2, 0)
+    etype = np.where(tagged, et14, et12)
+    inner_v = np.where(tagged, b[:, 16] >> 4, b[:, 14] >> 4)
+    rewrite = np.where(np.isin(etype, FORTINET_ETHERTYPES) & (linktype == capture.LINKTYPE_ETHERNET),
+                       np.where(inner_v == 6, ETH_IPV6, ETH_IPV4), 0)
+    unknown = ~use_eth & ~use_raw & ~tagged & ~arp
+    # Length on the wire, from the IP header, when the dump holds less.
+    l3 = np.where(linktype == capture.LINKTYPE_ETHERNET, ETH_HEADER + cut, 0)
+    l3_peek = np.where(tagged, 16, np.where(linktype == capture.LINKTYPE_ETHERNET, 14, 0))
+    lv = b[np.arange(len(b)), l3_peek] >> 4
+    tot_at = lambda o: (b[np.arange(len(b)), o] << 8) | b[np.arange(len(b)), o + 1]  # noqa: E731
+    ip_len = np.where(lv == 4, tot_at(l3_peek + 2), np.where(lv == 6, tot_at(l3_peek + 4) + 40, 0))
+    ip_eth = np.isin(etype, (ETH_IPV4, ETH_IPV6, *FORTINET_ETHERTYPES)) | (linktype == capture.LINKTYPE_RAW)
+    wire = np.where(ip_eth & ~unknown, np.maximum(length - cut, l3 - cut + ip_len), length - cut)
+    return linktype, cut, rewrite, wire, unknown
+
+
+def _frames(d: Dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets) -> None:
+    n = len(p_start)
+    linktype, cut, rewrite, wire, unknown = _link(hb, p_start, p_len)
+    head = groups(pa.array(hdr_text, pa.string()), sniffer.HEADER)
+    notes: list[str | None] = [None] * n
+    data = hb.tobytes()
+    parts: list[bytes] = []
+    sizes = np.zeros(n, np.int64)
+    changed = (cut > 0) | (rewrite > 0) | (linktype == capture.LINKTYPE_LINUX_SLL)
+    for i in range(n):
+        a = int(p_start[i])
+        fr = data[a : a + int(p_len[i])]
+        if changed[i]:
+            if cut[i]:
+                fr = fr[:12] + fr[14:]
+            if rewrite[i]:
+                fr = fr[:12] + int(rewrite[i]).to_bytes(2, "big") + fr[14:]
+            if linktype[i] == capture.LINKTYPE_LINUX_SLL:
+                fr = capture.sll_header(ETH_ARP, None) + fr
+        parts.append(fr)
+        sizes[i] = len(fr)
+    sll_extra = np.where(linktype == capture.LINKTYPE_LINUX_SLL, SLL_HEADER, 0)
+    wire = np.maximum(wire + sll_extra, sizes)
+    d.normalised = int(np.count_nonzero((cut > 0) | (rewrite > 0)))
+    for i in np.flatnonzero(wire > sizes):
+        notes[i] = f"hex dump holds {sizes[i]} of {wire[i]} bytes"
+    for i in np.flatnonzero(unknown):
+        notes[i] = "dump starts with no known link-layer or IP header; written as Ethernet"
+    for i, text in enumerate(hdr_text):
+        if TRUNCATED in text:
+            notes[i] = "; ".join(x for x in (notes[i], "header says truncated-ip") if x)
+    if gap_header:
+        for i in np.flatnonzero(np.isin(d.header_line, list(gap_header))):
+            lost = gap_lines[gap_lines > d.last_line[i]]
+            at = f"0x{int(offsets[lost[0]]):04x}" if len(lost) else "?"
+            notes[i] = "; ".join(x for x in (notes[i], f"dump breaks off at line {int(lost[0]) + 1 if len(lost) else '?'}"
+                                             f" (offset {at} does not follow)") if x)
+    d.notes = notes
+    ts_us, relative = _timestamps(head)
+    d.relative = relative
+    direction = pc.if_else(pc.equal(head["dir"], "--"), None, head["dir"]).to_pylist()
+    d.frames = capture.Frames(
+        data=b"".join(parts),
+        offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+        ts_us=ts_us,
+        linktype=linktype.astype(np.int64),
+        iface=head["iface"].to_pylist(),
+        direction=direction,
+        orig_len=wire.astype(np.int64),
+        comment=notes,
+    )
+
+
+def _timestamps(head: dict[str, pa.Array]) -> tuple[np.ndarray, bool]:
+    """Header stamps → µs: absolute ones as printed (zone unknown), relative ones as µs
+    since the sniffer started (the caller anchors them)."""
+    n = len(head["ts_abs"])
+    out = np.zeros(n, np.int64)
+    has_abs = pc.is_valid(head["ts_abs"]).to_numpy(zero_copy_only=False)
+    if has_abs.any():
+        parts = groups(head["ts_abs"], r"^(?P<sec>\S+ \d\d:\d\d:\d\d)\.(?P<frac>\d+)$")
+        base = pc.strptime(parts["sec"], format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
+        frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(parts["frac"], ""), "000000", ""), 0, 6)
+        us = pc.add(pc.cast(base, pa.int64()), pc.cast(frac, pa.int64()))
+        out[has_abs] = pc.fill_null(us, 0).to_numpy(zero_copy_only=False)[has_abs]
+    rel = pc.is_valid(head["ts_rel"]).to_numpy(zero_copy_only=False)
+    if rel.any():
+        secs = groups(head["ts_rel"], r"^(?P<s>\d+)\.(?P<f>\d+)$")
+        s = pc.cast(pc.fill_null(secs["s"], "0"), pa.int64()).to_numpy(zero_copy_only=False)
+        f = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(secs["f"], ""), "000000", ""), 0, 6)
+        f = pc.cast(f, pa.int64()).to_numpy(zero_copy_only=False)
+        out[rel] = (s * 1_000_000 + f)[rel]
+    return out, bool(rel.any() and not has_abs.any())
+
+
+# ---------------------------------------------------------------------------- events
+MAX_WARNINGS = 10
+
+
+def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: InputReport) -> pd.DataFrame:
+    """Replace the sniffer header events of packets that have a dump with what the capture
+    decoder reads from their bytes (IKE header and payloads, SPIs, RFC 8229 streams).
+
+    The events keep the header line's number (``ref``), text, interface, direction and
+    time; frames the decoder does not keep (ARP, plain TCP) keep their header event.
+    """
+    if not len(frame) or not np.any(form == "hexdump"):
+        return frame
+    from ikeanalyze.sources import Blob, pcap
+
+    d = scan("\n".join(lines).encode("utf-8", "surrogateescape"), headers=form == "sniffer")
+    _report(d, report)
+    if not len(d):
+        return frame
+    scratch = InputReport("<hexdump>")
+    decoded = pcap.parse(Blob("<hexdump>", None, capture.pcapng(d.frames)), scratch, None)
+    for w in scratch.warnings:  # `frame N: why` → `line L: why`
+        m = re.match(r"frame (\d+): (.*)", w)
+        if m and int(m.group(1)) <= len(d):
+            report.warn(f"line {int(d.header_line[int(m.group(1)) - 1]) + 1}: hex dump: {m.group(2)}")
+        else:
+            report.warn(f"hex dump: {w}")
+    if not len(decoded):
+        return frame
+    pkt = decoded["ref"].to_numpy(np.int64) - 1  # packet index in the dumps
+    hdr = frame[frame["origin"] == "sniffer"].drop_duplicates("ref").set_index("ref")
+    line = d.header_line[pkt] + 1
+    ok = np.isin(line, hdr.index.to_numpy())  # a header line classified otherwise keeps its text
+    decoded, pkt, line = decoded[ok].reset_index(drop=True), pkt[ok], line[ok]
+    if not len(decoded):
+        return frame
+    decoded["ref"] = pd.array(line, dtype=ev.DTYPES["ref"])
+    src = hdr.loc[line]
+    for col in ("time", "t", "iface", "direction", "text", "origin", "source"):
+        decoded[col] = src[col].to_numpy()
+    decoded["wire"] = pd.array(np.ones(len(decoded), bool), dtype=ev.DTYPES["wire"])
+    notes = np.asarray(d.notes, dtype=object)[pkt]
+    flag = pd.notna(notes) & decoded["detail"].isna().to_numpy()
+    if flag.any():
+        detail = decoded["detail"].astype(object).to_numpy()
+        detail[flag] = notes[flag]
+        decoded["detail"] = pd.array(detail, dtype=ev.DTYPES["detail"])
+    keep = frame[~((frame["origin"] == "sniffer") & frame["ref"].isin(line))]
+    out = ev.concat([keep, decoded.astype(ev.DTYPES)])
+    return out.sort_values("ref", kind="stable", ignore_index=True)
+
+
+def _report(d: Dumps, report: InputReport) -> None:
+    """Damaged dumps become warnings naming their lines (the lines are already counted)."""
+    flagged = [(int(h) + 1, note) for h, note in zip(d.header_line, d.notes) if note]
+    for ref, note in flagged[:MAX_WARNINGS]:
+        report.warn(f"line {ref}: {note}")
+    if len(flagged) > MAX_WARNINGS:
+        report.warn(f"{len(flagged) - MAX_WARNINGS} more packets with damaged hex dumps")
+    if d.orphan_lines:
+        report.warn(f"{d.orphan_lines} hex dump lines under no packet header (or after a lost line) were not decoded")
