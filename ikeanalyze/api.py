@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze import diagnosis as dg
+from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.ingest import IngestReport
 from ikeanalyze.sources import Blob, LoadOptions
@@ -74,7 +75,8 @@ def diagnose(
     explains = {r.code: r.explains for r in rules.REGISTRY.values()}
     ranked = dg.rank(findings, explains)
     timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms], _opening(ctx))
-    return dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest))
+    return dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest),
+                        next_steps=snapshots.next_steps(ctx), snapshots=ctx.snapshots.as_list())
 
 
 def _opening(ctx: Context) -> list[dg.Moment]:

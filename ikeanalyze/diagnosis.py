@@ -71,6 +71,7 @@ class Diagnosis:
     ingest: IngestReport
     summary: str
     next_steps: list[str] = field(default_factory=list)
+    snapshots: list[dict] = field(default_factory=list)  # per-tunnel state snapshots (analysis.snapshots)
 
     def all_findings(self) -> list[Finding]:
         out = []

@@ -335,3 +335,42 @@ def transport(ctx, tunnel: str | None) -> str | None:
 
 def tcp_tunnels(ctx) -> list[TunnelState]:
     return [s for s in ctx.snapshots.tunnels.values() if (s.transport or "").upper().startswith("TCP")]
+
+
+def sniffer_esp_one_way(ctx, peer_ip: str) -> tuple[int, int] | None:
+    """(ESP packets out, in) the packet sources saw for ``peer_ip`` when one side is 0."""
+    flows = ctx.packet_flows
+    if flows.empty:
+        return None
+    mine = flows[(flows["remote"].astype(object) == peer_ip).to_numpy()]
+    out, inn = int(mine["esp_out"].sum()), int(mine["esp_in"].sum())
+    if (out or inn) and not (out and inn):
+        return out, inn
+    return None
+
+
+def next_steps(ctx) -> list[str]:
+    """What the snapshots say to collect or trust next. Today: an NPU-offloaded tunnel
+    whose ESP a packet source saw in one direction only: the CPU sniffer does not see
+    offloaded ESP, so that picture is not IKE108 (the rule keeps quiet about it)."""
+    steps: list[str] = []
+    for st in ctx.snapshots.tunnels.values():
+        peer = (st.remote or "").rsplit(":", 1)[0]
+        if not peer or not npu_offloaded(ctx, st.name):
+            continue
+        seen = sniffer_esp_one_way(ctx, peer)
+        if seen is None:
+            continue
+        out, inn = seen
+        b = st.tunnel
+        flags = ", ".join(f"npu_flag={f}" for f in dict.fromkeys(st.npu_flags)) or "no npu_flag line"
+        counters = "; ".join(f"dec {sa['dec_pkts']} / enc {sa['enc_pkts']} packets"
+                             for sa in st.sas if sa.get("dec_pkts") is not None)
+        steps.append(
+            f"The packet capture shows ESP with {peer} one way only ({out} out, {inn} in), but tunnel "
+            f"{st.name} is NPU-offloaded (options {'/'.join(b.facts.get('options', []))}, {flags}; "
+            f"{b.source} line {b.ref}): the CPU sniffer does not see offloaded ESP, so this is not "
+            f"evidence of one-way ESP. Trust the tunnel list counters ({counters or 'none printed'}), "
+            f"repeat `diagnose vpn tunnel list name {st.name}` to see them move, or disable offload "
+            f"(`set npu-offload disable` in the phase 1) while sniffing.")
+    return steps

@@ -4,7 +4,9 @@ Markdown and HTML reports (coverage.py's report model in spirit).
 Schema 1 (keys may be added, never renamed):
   ikeanalyze, schema, summary, inputs[], findings[] (ranked; a symptom names its cause in
   `symptom_of`), timeline[],
-  next_steps[]. Times are ISO 8601 in the input's own clock: UTC captures end in `Z`,
+  next_steps[], snapshots[] (per tunnel: the latest `diagnose vpn tunnel list` / `ike gateway
+  list` / tunnel summary facts, see analysis.snapshots.TunnelState.as_dict).
+  Times are ISO 8601 in the input's own clock: UTC captures end in `Z`,
   device clocks (sniffer `a`/`l`, debug console timestamps) carry no zone; `null` when
   the input has only relative times, and then `t_start`/`t_end` are seconds from its start.
 """
@@ -82,4 +84,5 @@ def build(d: Diagnosis) -> dict:
         "findings": findings(d),
         "timeline": [moment(m, clocks) for m in d.timeline],
         "next_steps": list(d.next_steps),
+        "snapshots": list(d.snapshots),
     }
