@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import ikedebug, sniffer
+from ikeanalyze.sources import hexdump, ikedebug, sniffer
 from ikeanalyze.sources.regex import groups, matches
 from ikeanalyze.sources.textclean import clean, decode, split_lines
 
@@ -140,6 +140,7 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
         parts.append(cols)
 
     frame = _assemble(parts, report)
+    frame = hexdump.attach(frame, lines, form, report)  # packets with bytes: decoded like a capture
     _truncation(frame, report, lines, cut_off)
     return frame
 
