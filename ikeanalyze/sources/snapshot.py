@@ -91,6 +91,9 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     lines = core.to_pylist()  # joined as we go, to judge where the next piece belongs
     n = len(lines)
     i = int(np.flatnonzero(start)[0])
+    # The `list ... in vd N` header and `-----` separator just above the first block.
+    while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
+        i -= 1
     kind = None  # the output the current block belongs to: tunnel | gateway | summary
     head = -1  # row holding the logical line being built
     while i < n:

@@ -20,6 +20,7 @@ from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import hexdump, ikedebug, sniffer
+from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches
 from ikeanalyze.sources.textclean import clean, decode, split_lines
 
@@ -47,7 +48,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("prompt", r"^\s*(?:(?:di|de|dia|diag|diagnose|deb|debug|dis|disable|en|enable)\s*)+$"),
     ("annotation", ANNOTATION_ONLY),
 ]
-RECORD_FORMATS = ("sniffer", "ikedebug", "authd")
+RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "snapshot")
 
 # A hex line wrapped out of an `in/out/enc/dec HEX` record.
 HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
@@ -99,6 +100,8 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
         m = matches(sub, pattern)
         form[todo[m]] = name
         todo = todo[~m]
+    # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
+    state_snapshot.claim(form, core)
 
     # A prompt or typed keys glued before a debug record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`): the record starts mid-line.
@@ -140,6 +143,7 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
         parts.append(cols)
 
     frame = _assemble(parts, report)
+    state_snapshot.inherit_times(frame)
     frame = hexdump.attach(frame, lines, form, report)  # packets with bytes: decoded like a capture
     _truncation(frame, report, lines, cut_off)
     return frame
@@ -309,4 +313,5 @@ FORMAT_PARSERS: dict[str, Callable[[pa.Array], dict]] = {
     "sniffer": sniffer.parse,
     "ikedebug": ikedebug.parse,
     "authd": ikedebug.parse_authd,
+    "snapshot": state_snapshot.parse,
 }
