@@ -161,7 +161,7 @@ def _text_bytes(blob: Blob) -> bytes:
         return data
     text, _enc = decode(data)
     lines, _cut = split_lines(clean(text))
-    return "\n".join(lines).encode("utf-8", "surrogateescape")
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
 def frames_of(blob: Blob, start: datetime, from_ike_debug: bool) -> tuple[capture.Frames, InputSummary, str]:
