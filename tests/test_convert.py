@@ -16,7 +16,6 @@ import pytest
 from ikeanalyze import capture
 from ikeanalyze.convert import convert, udp_packet
 from ikeanalyze.sources import load
-from tests.conftest import run_cli
 from tests.sources.test_hexdump import make_bench, pcap_frames
 
 DATA = Path(__file__).resolve().parent / "data" / "hexdump"
