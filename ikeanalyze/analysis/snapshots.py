@@ -20,7 +20,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from ikeanalyze.diagnosis import Evidence
+from ikeanalyze.diagnosis import Evidence, human_duration
 
 # Words FortiOS uses in `status:` of a gateway list IKE SA.
 CONNECTING = "connecting"
@@ -374,3 +374,57 @@ def next_steps(ctx) -> list[str]:
             f"repeat `diagnose vpn tunnel list name {st.name}` to see them move, or disable offload "
             f"(`set npu-offload disable` in the phase 1) while sniffing.")
     return steps
+
+
+@dataclass(frozen=True)
+class Note:
+    """A sentence a rule appends to its message, with the snapshot lines behind it."""
+
+    tunnel: str
+    text: str
+    evidence: list[Evidence]
+    facts: dict
+
+
+def sa_seconds_left(st: TunnelState) -> int | None:
+    """Seconds until the first phase-2 SA expires, from `life: ... timeout=LEFT/TOTAL`."""
+    left = []
+    for _, _, sa in st.tunnel.sas() if st.tunnel else []:
+        timeout = str((sa.get("life") or {}).get("timeout", ""))
+        head = timeout.split("/", 1)[0]
+        if head.isdigit():
+            left.append(int(head))
+    return min(left) if left else None
+
+
+def dpd_off_note(ctx, peer_ip: str | None) -> Note | None:
+    """Why a tunnel to a silent peer stayed up: `dpd: mode=off` on its tunnel list."""
+    for st in ctx.snapshots.for_peer(peer_ip):
+        if not dpd_off(ctx, st.name):
+            continue
+        ev = st.tunnel.evidence("dpd")
+        where = f" ({ev[0].source} line {ev[0].ref})" if ev else ""
+        left = sa_seconds_left(st)
+        until = "until its SAs expire"
+        if left is not None:
+            until = f"until its phase-2 SA expires ({human_duration(left)} left at the snapshot)"
+        life = st.tunnel.evidence("life")[:1]
+        text = (f"DPD is off on tunnel {st.name} (`dpd: mode=off`{where}), so nothing detects the dead peer: "
+                f"the tunnel stays up {until}.")
+        return Note(st.name, text, ev + life, {"dpd_off": True, "dpd_tunnel": st.name, "sa_seconds_left": left})
+    return None
+
+
+def transport_note(ctx, peer_ip: str | None, ispi: str | None = None) -> Note | None:
+    """A gateway list that says `transport: TCP` for this peer (or this IKE SA) confirms
+    IKE over TCP from the device's own state."""
+    for st in tcp_tunnels(ctx):
+        same_sa = bool(ispi) and any(sa.get("ispi") == ispi for sa in st.ike_sas)
+        same_peer = bool(peer_ip) and bool(st.remote) and st.remote.rsplit(":", 1)[0] == peer_ip
+        if not (same_sa or same_peer):
+            continue
+        ev = st.gateway.evidence("transport")
+        where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
+        text = f"The gateway list confirms it: {st.name} has `transport: {st.transport}`{where}."
+        return Note(st.name, text, ev, {"gateway_transport": st.transport, "gateway": st.name})
+    return None

@@ -14,7 +14,9 @@ no traffic until DPD or the IKE SA lifetime tears it down.
 
 ## Evidence
 The peer's last packet (time and line/frame), the first and last packet sent after it,
-and how many of each kind (ESP, IKE, keepalives) went unanswered.
+and how many of each kind (ESP, IKE, keepalives) went unanswered. When the paste has a
+`diagnose vpn tunnel list` of that peer's tunnel with `dpd: mode=off`, that line (and the
+SA `life:` line): it is why the tunnel stayed up.
 
 ## Fix
 Check the UDP 500/4500 session state on every firewall and NAT device between the peers
@@ -29,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding
@@ -54,12 +57,15 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         msg = (f"{f['peer']} stopped sending at {when(s.last_in)} while {f['local_end']} kept sending "
                f"{len(s.unanswered)} packets ({kinds}) for {human_duration(s.silence)} on {transport}; "
                f"nothing came back.")
+        # A tunnel list with `dpd: mode=off` explains why the tunnel still looks up.
+        dpd = snapshots.dpd_off_note(ctx, str(f["remote"]))
+        msg += f" {dpd.text}" if dpd else ""
         yield finding(
             "IKE102", msg,
             start=timeval(s.last_in.time), end=timeval(s.last_out.time),
             t_start=tval(s.last_in.t), t_end=tval(s.last_out.t),
-            tunnel=_tunnel(f), peer=f["peer"],
-            evidence=[evidence(s.last_in), evidence(s.first_out), evidence(s.last_out)],
+            tunnel=_tunnel(f) or (dpd.tunnel if dpd else None), peer=f["peer"],
+            evidence=[evidence(s.last_in), evidence(s.first_out), evidence(s.last_out)] + (dpd.evidence if dpd else []),
             timeline=[
                 moment(s.last_in, f"last packet from {f['peer']} on {transport}"),
                 moment(s.last_out, f"still no reply: {len(s.unanswered)} packets sent to {f['peer']} "
@@ -67,7 +73,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             ],
             facts={"peer": f["peer"], "local": f["local_end"], "transport": f["transport"],
                    "silence_s": round(s.silence, 6), "unanswered": len(s.unanswered),
-                   "unanswered_by_kind": dict(s.kinds), "last_in_ref": int(s.last_in.ref)},
+                   "unanswered_by_kind": dict(s.kinds), "last_in_ref": int(s.last_in.ref),
+                   **(dpd.facts if dpd else {})},
         )
 
 

@@ -5,7 +5,8 @@ A TCP connection that carries IKE (RFC 8229): a stream that starts with the `IKE
 prefix, on any port (4500, 5500, 443, ...). In sniffer text, which has no payload, the
 proof is that the client's first data segment is exactly 6 bytes long (the prefix); in
 IKE debug, `accepts ike tcp-transport` or a `comes` to the TCP port. A port number alone
-is never enough.
+is never enough. A `diagnose vpn ike gateway list` that says `transport: TCP` (FortiOS
+7.4+) confirms it, or tells it on its own when the paste has nothing else.
 
 ## Why it matters
 IKE and ESP over TCP are how FortiClient (`transport udp-fallback-tcp` or `tcp`) and
@@ -14,7 +15,8 @@ runs over TCP: it is slower under loss (TCP-in-TCP), and it usually means UDP fa
 
 ## Evidence
 The client's SYN, the 6-byte prefix segment (or the decoded `IKETCP` bytes), the first
-framed IKE message, and the debug lines that accepted the connection.
+framed IKE message, the debug lines that accepted the connection, and the gateway list's
+`transport:` line.
 
 ## Fix
 Nothing to fix if TCP is intended. If it is a fallback, find out why UDP 500/4500 does
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.rules.base import finding
@@ -39,6 +42,7 @@ class Thresholds:
 
 @rule("IKE103", "ike-over-tcp", severity="info", thresholds=Thresholds())
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    confirmed: set[str] = set()
     for c in ctx.tcp_ike:
         at = ""
         if c.first_time is not None or c.first_t is not None:
@@ -50,13 +54,34 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         how = "; ".join(dict.fromkeys(c.how))
         msg = (f"IKE over TCP (RFC 8229) from {c.client}:{c.cport} to {c.server}:{c.sport}{at}{size}{spi}; "
                f"evidence: {how}.")
+        state = snapshots.transport_note(ctx, c.client, c.sa_init_spi)
+        confirmed.add(state.tunnel if state else "")
+        msg += f" {state.text}" if state else ""
         timeline = []
         if c.first_time is not None or c.first_t is not None:
             timeline.append(Moment(c.first_time, c.first_t,
                                    f"TCP connection from {c.client}:{c.cport} to {c.server}:{c.sport} "
                                    f"starts IKE over TCP", c.source, c.syn_ref))
         yield finding(
-            "IKE103", msg, start=c.first_time, t_start=c.first_t, peer=c.peer, evidence=list(c.evidence),
-            timeline=timeline,
-            facts={"client": f"{c.client}:{c.cport}", "server": f"{c.server}:{c.sport}", "how": list(c.how)},
+            "IKE103", msg, start=c.first_time, t_start=c.first_t, peer=c.peer,
+            evidence=list(c.evidence) + (state.evidence if state else []), timeline=timeline,
+            facts={"client": f"{c.client}:{c.cport}", "server": f"{c.server}:{c.sport}", "how": list(c.how),
+                   **(state.facts if state else {})},
         )
+    yield from _from_gateway_lists(ctx, confirmed)
+
+
+def _from_gateway_lists(ctx: Context, confirmed: set[str]) -> Iterator[Finding]:
+    """Tunnels only a gateway list shows running over TCP (no packets, no debug of them)."""
+    for st in snapshots.tcp_tunnels(ctx):
+        if st.name in confirmed:
+            continue
+        line = st.gateway.evidence("transport")
+        local, remote = st.gateway.facts.get("local"), st.remote
+        between = f" between {local} and {remote}" if local and remote else ""
+        where = f" ({line[0].source} line {line[0].ref})" if line else ""
+        msg = f"Tunnel {st.name}{between} runs IKE over TCP: its gateway list says `transport: {st.transport}`{where}."
+        yield finding("IKE103", msg, start=st.gateway.time, t_start=st.gateway.t, tunnel=st.name, peer=remote,
+                      evidence=[st.gateway.header] + line,
+                      facts={"gateway": st.name, "gateway_transport": st.transport, "server": local,
+                             "client": remote})

@@ -125,11 +125,11 @@ def test_two_tunnel_lists_joined_pieces_times_and_one_way_counters():
 
 def test_gateway_list_74_transport_tcp():
     events, ingest, ctx = load("handmade_gateway_transport_tcp.txt")
-    st = ctx.snapshots.get("dialup-tcp_0")
-    assert st.transport == "TCP" and snap.transport(ctx, "dialup-tcp_0") == "TCP"
-    assert [s.name for s in snap.tcp_tunnels(ctx)] == ["dialup-tcp_0"]
+    st = ctx.snapshots.get("ipsec_1")
+    assert st.transport == "TCP" and snap.transport(ctx, "ipsec_1") == "TCP"
+    assert [s.name for s in snap.tcp_tunnels(ctx)] == ["ipsec_1"]
     assert st.phase1 == "established"
-    assert st.gateway.facts["local"] == "198.51.100.1:5500" and st.remote == "203.0.113.25:58518"
+    assert st.gateway.facts["local"] == "10.55.3.193:5500" and st.remote == "10.3.2.150:58518"
     assert st.gateway.facts["ike_sa_counts"] == {"created": "1/1", "established": "1/1", "time": "30/30/30"}
     (sa,) = st.ike_sas
     assert (sa["dpd_sent"], sa["dpd_recv"], sa["message_id_sent_recv"]) == (0, 0, "2/3")
