@@ -194,17 +194,34 @@ def _transport(kind: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
     return transport
 
 
-# fnbamd (`[1757] handle_req-Rcvd auth req ...`, optionally after a date) and samld
-# (`samld_process_request [145]: ...`) lines: authentication daemons beside IKE.
-AUTHD_START = rf"^(?:{TS} )?\[\d+\] \S|^_*(?:samld|fsv_saml|fnbamd)\w* \[\d+\]:|^__\w+ \[\d+\]:|^\*{{4}} .* \*{{4}}$"
-AUTHD = rf"^(?:(?P<ts>{TS}) )?(?:\[(?P<pid>\d+)\] (?P<func>[A-Za-z_][\w]*)-?|(?P<func2>_*\w+) \[\d+\]: ?)?(?P<msg>.*)$"
+# Authentication daemons beside IKE: fnbamd (`[1757] handle_req-Rcvd auth req ...`,
+# optionally after a date; `fnbamd_dbg_hex_pnt[50] EAP msg from client (43)-02 64 ...`),
+# samld (`samld_process_request [145]: ...`, `__samld_sp_login_resp [866]: ...`) and the
+# SSL-VPN daemon's SAML lines (`[22973:root:1ee]fsv_saml_login_response:509 No group info`).
+AUTHD_START = (
+    rf"^(?:{TS} )?\[\d+\] \S|^_*(?i:samld|fsv_saml|fnbamd)\w* \[\d+\]:|^__\w+ \[\d+\]:"
+    r"|^[A-Za-z]\w*_\w+\[\d+\] |^\[\d+:[^\]\s]*\][A-Za-z_]\w*:\d+ "
+)
+# The same found mid-line: typed keys (` de2025-01-20 14:31:38 [730] __rad_conn_timeout-...`),
+# a dump cut off by another daemon's line, garbled bytes before a samld function name.
+AUTHD_ANYWHERE = rf"{TS} \[\d+\] [A-Za-z_]|[A-Za-z_]\w*_\w+ \[\d+\]: "
+AUTHD = (
+    rf"^(?:(?P<ts>{TS}) )?(?:\[(?P<pid>\d+)\] (?P<func>[A-Za-z_][\w]*)-?|(?P<func2>_*\w+) \[\d+\]: ?"
+    r"|(?P<func3>\w+)\[\d+\] |\[\d+:[^\]\s]*\](?P<func4>\w+):\d+ )?(?P<msg>(?s:.*))$"
+)
+# An authd record that opens a dump printed over several lines: samld `func [N]:` with
+# nothing after it (then `**** AuthnRequest ****`, XML, `*****`), or an attribute whose
+# XML value the daemon prints with its own line breaks (`Attr: 16, 3179, <lasso:Session`).
+BLOCK_OPEN = r"^_*\w+ \[\d+\]:\s*$|^_*\w+ \[\d+\]:\s+Attr: \d+, \d+, <"
+# An `in/out/enc/dec HEX` record: its wrapped hex lines are continuations.
+HEX_RECORD = rf"^(?:{TS} )?ike \S*:? ?(?:in|out|enc|dec) [0-9A-Fa-f]+\s*$"
 
 
 def parse_authd(core: pa.Array) -> dict[str, object]:
     g = groups(core, AUTHD)
     return {
         "kind": pa.array(np.full(len(core), "authd", dtype=object), pa.string()),
-        "detail": pc.coalesce(g["func"], g["func2"]),
+        "detail": pc.coalesce(g["func"], g["func2"], g["func3"], g["func4"]),
         "ts_abs": g["ts"],
         "msg": g["msg"],
     }

@@ -43,10 +43,22 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|pcap_snapshot: .*|pcap_lookupnet: .*|\d+ packets? (?:received by filter|dropped by kernel)"
         r"|[1-6]: print .*|Type Ctrl-C to stop\S*.*)\s*$",
     ),
+    # What `diagnose debug app X -1` / `diagnose debug info` / `edit <vdom>` print around a
+    # debug session, and the header/trailer a `script(1)` terminal log writes.
+    (
+        "banner",
+        r"^(?:Debug messages will be on for \d+ minutes\.|Current debug duration is \w+\.?"
+        r"|\S+ debugging (?:status:|level is \w+)|timestamp (?:enabled|disabled)|current vf=\S+"
+        r"|<verbose>|Script (?:started|done) on .*)\s*$",
+    ),
     ("prompt", PROMPT),
+    # A shell prompt of the engineer's own machine (`oho@chaos:~/dir$ exit`).
+    ("prompt", r"^[\w.-]+@[\w.-]+:\S*[#$](?: .*)?$"),
     # Keys typed blind into a running debug (`de di`, `di de di`: `diagnose debug disable`).
     ("prompt", r"^\s*(?:(?:di|de|dia|diag|diagnose|deb|debug|dis|disable|en|enable)\s*)+$"),
     ("annotation", ANNOTATION_ONLY),
+    # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
+    ("annotation", r"^#(?:\s|$)"),
 ]
 RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "snapshot")
 
@@ -101,24 +113,25 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
         form[todo[m]] = name
         todo = todo[~m]
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
-    state_snapshot.claim(form, core)
+    snapshot_sep = state_snapshot.claim(form, core)
 
-    # A prompt or typed keys glued before a debug record (`FG1 # ike 0: comes ...`,
-    # `dike V=root:0: comes ...`): the record starts mid-line.
+    # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
+    # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`): the record
+    # starts mid-line.
     junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
     if len(junk):
         sub = core.take(pa.array(junk))
-        g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>{ikedebug.RECORD_ANYWHERE}.*)$")
+        g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}).*)$")
         rec = np.asarray(g["rec"].to_pylist(), dtype=object)
         hit = rec != None  # noqa: E711
         if hit.any():
-            core_list = None
             idx = junk[hit]
             core = _replace(core, idx, rec[hit])
-            form[idx] = "ikedebug"
-            del core_list
+            is_ike = matches(pa.array(list(rec[hit]), pa.large_string()), ikedebug.RECORD_START)
+            form[idx] = np.where(is_ike, "ikedebug", "authd")
 
-    _continuations(form, core, raw)
+    sep = _continuations(form, core, raw)
+    sep = np.where(snapshot_sep != None, snapshot_sep, sep)  # noqa: E711
 
     # Accounting: every line once.
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation"):
@@ -129,22 +142,25 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
     is_record = np.isin(form, RECORD_FORMATS)
     report.count("event", int(np.count_nonzero(is_record)))
 
+    joined, shown = _join_records(form, sep, core, raw)
     parts = []
     for fmt, parser in FORMAT_PARSERS.items():
         idx = np.flatnonzero(form == fmt)
         if not len(idx):
             continue
         report.formats.append(fmt)
-        idx, sub_core = _split_collapsed(idx, core) if fmt == "ikedebug" else (idx, core.take(pa.array(idx)))
+        sub_core, sub_text = joined.take(pa.array(idx)), shown.take(pa.array(idx))
+        if fmt == "ikedebug":
+            idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
         cols = parser(sub_core)
         cols["ref"] = pa.array(idx + 1, pa.int64())
-        cols["text"] = raw.take(pa.array(idx)).cast(pa.string())
+        cols["text"] = sub_text.cast(pa.string())
         cols["origin"] = pa.array(np.full(len(idx), "authd" if fmt == "authd" else fmt, dtype=object), pa.string())
         parts.append(cols)
 
     frame = _assemble(parts, report)
-    state_snapshot.inherit_times(frame)
     frame = hexdump.attach(frame, lines, form, report)  # packets with bytes: decoded like a capture
+    state_snapshot.inherit_times(frame)
     _truncation(frame, report, lines, cut_off)
     return frame
 
@@ -156,55 +172,150 @@ def _replace(arr: pa.Array, idx: np.ndarray, values: np.ndarray) -> pa.Array:
     return pa.array(py, pa.large_string())
 
 
-def _split_collapsed(idx: np.ndarray, core: pa.Array) -> tuple[np.ndarray, pa.Array]:
+def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Several debug records collapsed onto one line (web copies) become several events with
     the same line number; the line is still counted once."""
-    sub = core.take(pa.array(idx))
     counts = pc.count_substring_regex(sub, ikedebug.RECORD_ANYWHERE).to_numpy(zero_copy_only=False)
     if not (counts > 1).any():
-        return idx, sub
+        return idx, sub, text
     import re
 
     start = re.compile(ikedebug.RECORD_ANYWHERE)
-    out_idx, out_text = [], []
-    for i, text, c in zip(idx, sub.to_pylist(), counts):
+    out_idx, out_core, out_text = [], [], []
+    for i, core_i, text_i, c in zip(idx, sub.to_pylist(), text.to_pylist(), counts):
         if c <= 1:
             out_idx.append(i)
-            out_text.append(text)
+            out_core.append(core_i)
+            out_text.append(text_i)
             continue
-        cuts = [m.start() for m in start.finditer(text)]
+        cuts = [m.start() for m in start.finditer(core_i)]
         # A timestamped record's `ike` is found after its timestamp: cut before the stamp.
-        bounds = [0] + [b for b in cuts if b > 0] + [len(text)]
+        bounds = [0] + [b for b in cuts if b > 0] + [len(core_i)]
         for a, b in zip(bounds, bounds[1:]):
-            piece = text[a:b].strip()
+            piece = core_i[a:b].strip()
             if piece:
                 out_idx.append(i)
+                out_core.append(piece)
                 out_text.append(piece)
-    return np.asarray(out_idx), pa.array(out_text, pa.large_string())
+    return np.asarray(out_idx), pa.array(out_core, pa.large_string()), pa.array(out_text, pa.large_string())
 
 
-def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> None:
-    """Name wrapped lines: a line of no known form right after a record that the terminal
-    cut (hex of an `in/out` dump, or any record line at least WRAP_MIN wide), or inside a
-    record the device printed over several lines (a quoted value left open)."""
+def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> np.ndarray:
+    """Name the lines that continue the record above them, and say how each joins it.
+
+    A line of no known form continues the record (or continuation) above it when:
+    * it is hex and the record above is an `in/out/enc/dec HEX` dump (joined as is);
+    * the line above was cut by the terminal: it is as long as the paste's terminal width
+      (the line length at which records are repeatedly followed by such lines; with no
+      repeated width, any record line of at least WRAP_MIN characters) (joined as is);
+    * the record above opened a quoted value it did not close (`data = 'VER=1`), or opened
+      a dump block (samld `func [N]:` with nothing after it, `SP Login Response Msg Body`):
+      joined with a newline, up to the next blank line or line of a known form.
+
+    Returns the join separator per line (None for lines that are not continuations).
+    """
+    n = len(form)
+    sep = np.full(n, None, dtype=object)
     unknown = np.flatnonzero(form == None)  # noqa: E711
     if not len(unknown):
-        return
+        return sep
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
-    is_hex = matches(core.take(pa.array(unknown)), HEX_CONTINUATION)
-    hexmask = np.zeros(len(form), dtype=bool)
-    hexmask[unknown[is_hex]] = True
+    is_hex = np.zeros(n, dtype=bool)
+    is_hex[unknown] = matches(core.take(pa.array(unknown)), HEX_CONTINUATION)
+    hex_record = np.zeros(n, dtype=bool)
+    recs = np.flatnonzero(np.isin(form, RECORD_FORMATS))
+    hex_record[recs] = matches(core.take(pa.array(recs)), ikedebug.HEX_RECORD)
+    opens_block = np.zeros(n, dtype=bool)
+    opens_block[recs] = matches(core.take(pa.array(recs)), ikedebug.BLOCK_OPEN)
     open_quote = _open_quotes(core, form)
+    widths = _wrap_widths(form, lens, unknown)
+
+    def wrapped(j: int) -> bool:
+        return lens[j] in widths if widths else lens[j] >= WRAP_MIN
+
+    # State carried down a record's continuation lines.
+    in_hex = hex_record.copy()
+    in_block = opens_block | open_quote
     for i in unknown:  # few: only lines of no known form
         j = i - 1
-        if j < 0:
+        if j < 0 or not (form[j] in RECORD_FORMATS or form[j] == "continuation"):
             continue
-        prev = form[j]
-        if prev not in RECORD_FORMATS and prev != "continuation":
+        if is_hex[i] and in_hex[j]:
+            sep[i] = ""
+            in_hex[i] = True
+        elif wrapped(j):
+            sep[i] = ""
+            in_hex[i] = in_hex[j] and is_hex[i]
+            in_block[i] = in_block[j]
+        elif in_block[j]:
+            sep[i] = "\n"
+            in_block[i] = not (open_quote[j] and "'" in str(core[i]))
+        else:
             continue
-        if hexmask[i] or lens[j] >= WRAP_MIN or open_quote[j]:
-            form[i] = "continuation"
-            open_quote[i] = open_quote[j] and "'" not in str(core[i])
+        form[i] = "continuation"
+    return sep
+
+
+def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray) -> set[int]:
+    """The terminal width(s) of a paste: the lengths (at least WRAP_MIN) of record lines
+    that are followed, at least twice, by a line of no known form. A terminal wraps at one
+    width, so a long line of any other length ended where the device ended it. A width W
+    also admits W-1 (a wide or dropped character at the wrap point)."""
+    prev = unknown[unknown > 0] - 1
+    prev = prev[np.isin(form[prev], RECORD_FORMATS) | (form[prev] == "continuation")]
+    cand = lens[prev]
+    cand = cand[cand >= WRAP_MIN]
+    if not len(cand):
+        return set()
+    values, counts = np.unique(cand, return_counts=True)
+    widths = {int(v) for v, c in zip(values, counts) if c >= 2}
+    return widths | {w - 1 for w in widths}
+
+
+def _join_records(form: np.ndarray, sep: np.ndarray, core: pa.Array, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Each record's text with its continuation lines joined on, whole column at once.
+
+    Returns (what the parsers read, what the event's `text` shows): the parsers get dump
+    blocks too (joined with newlines); `text` gets only the terminal-wrapped pieces, so an
+    evidence line reads as the device printed it without a page of XML under it."""
+    n = len(form)
+    is_cont = form == "continuation"
+    if not is_cont.any():
+        return core, raw
+    pos = np.arange(n)
+    owner = np.maximum.accumulate(np.where(is_cont, 0, pos))
+    has_cont = np.zeros(n, dtype=bool)
+    has_cont[owner[is_cont]] = True
+    member = has_cont[owner]  # lines of a record that has continuations: contiguous runs
+    lines = np.flatnonzero(member)
+    heads = np.flatnonzero(member & ~is_cont)
+    # The record line keeps its trailing blanks: a terminal may wrap right after a space.
+    tail = groups(raw.take(pa.array(heads)), r"(?P<ws>\s+)$")["ws"]
+    nothing = pa.scalar("", pa.large_string())
+    head_text = pc.binary_join_element_wise(core.take(pa.array(heads)), pc.fill_null(tail, nothing), nothing)
+    conts = np.flatnonzero(is_cont)
+    cont_sep = sep[conts]
+    cont_raw = raw.take(pa.array(conts))
+    cont_hexed = pc.utf8_trim_whitespace(cont_raw)
+    wrap = cont_sep == ""
+    body = pc.if_else(pa.array(wrap), cont_raw, pc.binary_join_element_wise(
+        pa.array(cont_sep.tolist(), pa.large_string()), cont_hexed, nothing))
+    body_shown = pc.if_else(pa.array(wrap), cont_raw, nothing)
+    where = np.full(n, -1, dtype=np.int64)
+    where[heads] = np.arange(len(heads))
+    where[conts] = len(heads) + np.arange(len(conts))
+    order = pa.array(where[lines])
+    offsets = pa.array(np.append(np.flatnonzero(~is_cont[lines]), len(lines)).astype(np.int32))
+
+    def join(head_values: pa.Array, cont_values: pa.Array, base: pa.Array) -> pa.Array:
+        values = pa.concat_arrays([head_values.cast(pa.large_string()), cont_values.cast(pa.large_string())])
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets.cast(pa.int64()), values.take(order)), nothing)
+        # Scatter the joined records back over their head lines.
+        pick = np.arange(n)
+        pick[heads] = n + np.arange(len(heads))
+        return pa.concat_arrays([base.cast(pa.large_string()), pc.utf8_rtrim_whitespace(joined)]).take(pa.array(pick))
+
+    return join(head_text, body, core), join(raw.take(pa.array(heads)), body_shown, raw)
 
 
 def _open_quotes(core: pa.Array, form: np.ndarray) -> np.ndarray:
@@ -277,8 +388,9 @@ def _wire(cols: dict[str, pa.Array]) -> np.ndarray:
     wire = (origin == "sniffer") | np.isin(kind, ["ike-received", "ike-sent", "nat-keepalive-sent"])
     # `sent IKE msg (keepalive)` right after the `NAT keep-alive` notice is the same packet.
     detail = np.asarray(cols["detail"].to_pylist(), dtype=object)
-    dst = np.asarray(cols["dst"].to_pylist(), dtype=object)
-    dport = np.asarray(cols["dport"].to_pylist(), dtype=object)
+    n = len(kind)
+    dst = np.asarray(cols["dst"].to_pylist(), dtype=object) if "dst" in cols else np.full(n, None, dtype=object)
+    dport = np.asarray(cols["dport"].to_pylist(), dtype=object) if "dport" in cols else np.full(n, None, dtype=object)
     notice = (kind == "nat-keepalive-sent") & (detail != "keepalive")
     for i in np.flatnonzero((kind == "nat-keepalive-sent") & (detail == "keepalive")):
         for j in range(i - 1, max(i - 4, -1), -1):
