@@ -134,41 +134,52 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
     snaplen, network = struct.unpack(endian + "II", head[16:24])
     state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
     limit = snaplen if snaplen > 0 else 0x40000  # a record longer than the snapshot length is damage
-    rec = struct.Struct(endian + "IIII").unpack_from
+    u32 = struct.Struct(endian + "I").unpack_from
+    order = "<u4" if endian == "<" else ">u4"
+    u8 = np.frombuffer(buf, np.uint8)
     off, ref = 24, 1
     while off < size:
-        offs, caps, wires, secs, fracs = array("q"), array("q"), array("q"), array("q"), array("q")
+        offs = array("q")
+        append = offs.append
         first = ref
-        while off < size and len(offs) < CHUNK:
+        stop = off
+        # The walk only finds where records start; numpy reads their headers afterwards.
+        while off < size:
             if off + 16 > size:
-                state.cut(ref, "capture cut off mid-record")
-                off = size
+                state.cut(ref + len(offs), "capture cut off mid-record")
+                stop = size
                 break
-            sec, frac, incl, orig = rec(buf, off)
-            if incl > limit or off + 16 + incl > size:
+            incl = u32(buf, off + 8)[0]
+            nxt = off + 16 + incl
+            if incl > limit or nxt > size:
                 why = (
                     f"captured length {incl} exceeds the snapshot length {snaplen}"
                     if incl > limit
                     else "capture cut off mid-record"
                 )
-                state.cut(ref, why)
-                off = size
+                state.cut(ref + len(offs), why)
+                stop = size
                 break
-            offs.append(off + 16)
-            caps.append(incl)
-            wires.append(orig)
-            secs.append(sec)
-            fracs.append(frac)
-            off += 16 + incl
-            ref += 1
+            append(off + 16)
+            off = nxt
+            if len(offs) >= CHUNK:
+                break
+        ref += len(offs)
+        if stop == size:
+            off = size
         if offs:
-            n = len(offs)
-            ts = np.frombuffer(secs, np.int64) * 1_000_000_000 + np.frombuffer(fracs, np.int64) * int(mul)
+            data = np.frombuffer(offs, np.int64)
+            hdr = data - 16
+            # header words: ts_sec, ts_frac, incl_len, orig_len
+            idx = hdr[:, None] + np.arange(16)[None, :]
+            words = u8[idx].copy().view(order).reshape(len(data), 4).astype(np.int64)
+            n = len(data)
+            ts = words[:, 0] * 1_000_000_000 + words[:, 1] * int(mul)
             yield _Chunk(
                 first,
-                np.frombuffer(offs, np.int64),
-                np.frombuffer(caps, np.int64),
-                np.frombuffer(wires, np.int64),
+                data,
+                words[:, 2],
+                words[:, 3],
                 ts,
                 np.zeros(n, np.int32),
                 np.full(n, -1, np.int64),
@@ -1177,9 +1188,14 @@ def _first_fragment_ike(row: dict, data: bytes) -> None:
     row.update(sport=sport, dport=dport)
     payload = data[8:]
     if IKE_NATT_PORT in (sport, dport):
+        row["transport"] = "udp4500"
         if natt.classify(payload) != "ike":
+            if len(payload) >= 4:
+                row["esp_spi"] = bytes(payload[:4]).hex()
+            if len(payload) >= 8:
+                row["esp_seq"] = struct.unpack_from("!I", payload, 4)[0]
             return
-        payload, row["transport"] = payload[4:], "udp4500"
+        payload = payload[4:]
     else:
         row["transport"] = "udp500"
     try:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ikeanalyze.analysis.direction import fill_direction, infer_local
 from ikeanalyze.ingest import IngestReport
@@ -446,3 +448,87 @@ def test_tshark_engine_gives_the_same_table(name):
     pd.testing.assert_frame_equal(
         native[cols].reset_index(drop=True), deep[cols].reset_index(drop=True), check_dtype=False
     )
+
+
+# ----------------------------------------------------------------------------- properties
+@given(st.binary(max_size=600), st.sampled_from([1, 0, 101, 113, 276, 228, 229]))
+@settings(max_examples=150)
+def test_reader_is_total_on_garbage_records(body, linktype):
+    """Any bytes after a pcap header: events or counted damage, never an exception."""
+    data = pb.pcap([], linktype=linktype) + body
+    _events, rep = read(data)
+    assert rep.balanced
+
+
+@given(st.lists(st.binary(min_size=0, max_size=120), max_size=6), st.sampled_from([1, 101, 0]))
+@settings(max_examples=150)
+def test_reader_is_total_on_garbage_frames(frames, linktype):
+    """Well-formed records holding arbitrary frames (IPsec ports forced in half of them)."""
+    built = []
+    for i, fr in enumerate(frames):
+        if i % 2 and len(fr) >= 4:
+            ip = pb.ipv4(CL, GW, 17, pb.udp(4500 if i % 4 == 1 else 500, 500, fr))
+            fr = pb.eth(ip) if linktype == 1 else (struct.pack("<I", 2) + ip if linktype == 0 else ip)
+        built.append((1.0 + i, fr))
+    events, rep = read(pb.pcap(built, linktype=linktype))
+    assert rep.balanced and rep.total == len(frames)
+    assert len(set(events["ref"])) <= len(frames)
+
+
+@given(st.binary(max_size=600))
+@settings(max_examples=150)
+def test_pcapng_reader_is_total_on_garbage_blocks(body):
+    data = pb.pcapng([(1, "port1", None)], []) + body
+    _events, rep = read(data, "t.pcapng")
+    assert rep.balanced
+
+
+@pytest.mark.tshark
+@pytest.mark.skipif(TSHARK is None, reason="tshark binary not installed")
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+def test_esp_and_keepalives_match_tshark(path):
+    """ESP SPI/sequence per frame (outer header) and NAT-keepalive frames, as tshark sees them."""
+    events, _ = load([path])
+    cmd = [
+        TSHARK,
+        "-n",
+        "-r",
+        str(path),
+        "-Y",
+        "esp && !icmp && !icmpv6",
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=f",
+        "-e",
+        "frame.number",
+        "-e",
+        "esp.spi",
+        "-e",
+        "esp.sequence",
+    ]
+    lines = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
+    theirs = {}
+    for line in lines:
+        frame, spi, seq = (line.split("\t") + ["", ""])[:3]
+        theirs[int(frame)] = (f"{int(spi, 16):08x}", int(seq) if seq else None)
+    esp = events[events["esp_spi"].notna()]  # ESP rows, and first fragments of lost ESP-in-UDP
+    ours = {
+        int(r): (s, None if pd.isna(q) else int(q))
+        for r, s, q in zip(esp["ref"], esp["esp_spi"], esp["esp_seq"])
+    }
+    assert ours == theirs
+    cmd = [
+        TSHARK,
+        "-n",
+        "-r",
+        str(path),
+        "-Y",
+        "udpencap.nat_keepalive || isakmp.ike.nat_keepalive",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]
+    keep = {int(x) for x in subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()}
+    assert set(events.loc[events["kind"] == "nat-keepalive", "ref"].astype(int)) == keep
