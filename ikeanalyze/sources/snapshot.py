@@ -41,7 +41,7 @@ GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` lin
 SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
 STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}"
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
-COMMAND = r"^(?:diag(?:nose)?|get|show)\s+vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
+COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
 BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?) in vd \d+|-{4,})\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
@@ -63,7 +63,7 @@ TUNNEL_KEYS = TUNNEL_LINE_KEYS | frozenset({
     "key", "npu_rgwy", "npu_lgwy", "npu_selid", "dec_npuid", "enc_npuid", "index", "remote_location",
     "network-id", "link-cost",
 })
-GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z][\w/ ()-]*?): ?(?P<value>.*)$")
+GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ()-]*?):(?: (?P<value>.*))?$")
 ADDR_PAIR = re.compile(r"^(?P<src>[0-9A-Fa-f.:]+):(?P<sport>\d+)->(?P<dst>[0-9A-Fa-f.:]+):(?P<dport>\d+)$")
 GW_ADDR = re.compile(r"^(?P<src>[0-9A-Fa-f.:]+):(?P<sport>\d+) -> (?P<dst>[0-9A-Fa-f.:]+):(?P<dport>\d+)")
 HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -397,7 +397,7 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
     sa: dict | None = None
     for line in lines:
         m = GATEWAY_KEY.match(line)
-        key, value = (m.group("key").strip(), m.group("value").strip()) if m else ("", line.strip())
+        key, value = (m.group("key").strip(), (m.group("value") or "").strip()) if m else ("", line.strip())
         mark: dict = {"at": "header"}
         if key == "id/spi":
             parts = value.split()
@@ -448,7 +448,7 @@ def _gateway_sa_fact(sa: dict, key: str, value: str) -> str:
     if key == "transport":
         sa["transport"] = value
         return "transport"
-    if key:
+    if key and not key.startswith("SK_") and key != "key":  # session keys: never carried along
         sa[key.replace(" ", "_").replace("/", "_").replace("-", "_").lower()] = value
     return "ike-sa"
 

@@ -200,3 +200,23 @@ def test_no_snapshot_no_cost_to_other_lines():
     lines = ["ike 0: comes 192.0.2.2:500->192.0.2.1:500,ifindex=6...."]
     frame, report = parse_lines(lines)
     assert "snapshot" not in report.formats and (frame["origin"] != "snapshot").all()
+
+
+def test_real_74_gateway_list_inside_an_ike_debug():
+    # A FortiOS 7.4 gateway list typed in the middle of a SAML debug session (the corpus
+    # file the ikedebug tests use; see tests/data/ikedebug/SOURCES.md).
+    events, ingest = ikeanalyze.load([str(DATA / "ikedebug" / "IKE_LOG_SAML_working_2.txt")])
+    ctx = Context(events, ingest)
+    rows = events[events["origin"] == "snapshot"]
+    assert rows["ref"].min() == 772 and rows["ref"].max() == 807 and len(rows) == 35  # 792 is blank
+    st = ctx.snapshots.get("ra-ikev2-saml_0")
+    assert st.transport == "UDP" and snap.tcp_tunnels(ctx) == []
+    assert st.phase1 == "established" and st.remote == "10.21.4.181:500"
+    g = st.gateway.facts
+    assert g["eap_user"] == "vito@svishal.onmicrosoft.com" and g["2fa"] == "no"  # `2FA:` is its own line
+    (sa,) = st.ike_sas
+    assert sa["ispi"] == "d590bed78a09d4b5" and sa["message_id_sent_recv"] == "0/8"
+    assert not any(k.startswith("sk_") for k in sa)  # session keys are not carried into events
+    assert "11bc18488125a1be" not in " ".join(rows["detail"])
+    # The debug around it is still the debug: nothing it owned became a snapshot.
+    assert (events.loc[events["ref"] < 772, "origin"] != "snapshot").all()
