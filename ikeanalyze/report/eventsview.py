@@ -32,7 +32,7 @@ TRANSPORT_NAMES = {"udp500": "UDP 500", "udp4500": "UDP 4500", "tcp": "TCP", "es
 class Limits:
     """How much of a big input the page carries (the rest is counted, not shown)."""
 
-    lanes: int = 12  # chart lanes: those with findings first, then the busiest
+    lanes: int = 16  # chart lanes: the top finding's first, then the next finding's, then the busiest
     table_rows: int = 1500  # event table rows: evidence and its neighbours first
     context_rows: int = 4  # rows shown before and after each evidence row
     text_chars: int = 300  # a raw line longer than this is cut (and says so)
@@ -51,7 +51,10 @@ def _epoch(col: pd.Series) -> np.ndarray:
     return out
 
 
-def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = Limits()) -> dict:
+DEFAULT = Limits()
+
+
+def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -> dict:
     """The events section of the report: axis, lanes, table rows, spans per input."""
     sources = [r.source for r in d.ingest.inputs]
     if events is None or events.empty:
@@ -94,12 +97,15 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = Limits()) 
         g = wire[wire["_draw"]].groupby("_key", sort=False)
         stats = g.agg(n=("_row", "size"), n_in=("in", "sum"), first=("_row", "min"), hits=("_ev", "sum"))
         stats["n_out"] = stats["n"] - stats["n_in"]
-        stats = stats.sort_values(["hits", "n", "first"], ascending=[False, False, True])
-        keep = stats.head(limits.lanes)
-        omitted_lanes = max(0, len(stats) - len(keep))
-        omitted_events = int(stats["n"].iloc[len(keep):].sum()) if omitted_lanes else 0
-        # Draw kept lanes in the order the story happened: by first packet.
-        keep = keep.sort_values("first")
+        chosen = _choose_lanes(d, wire, stats, limits.lanes)
+        keep = stats.loc[chosen]
+        omitted_lanes = len(stats) - len(keep)
+        omitted_events = int(stats["n"].sum() - keep["n"].sum())
+        # A peer's lanes sit together (its UDP lane, then the TCP one it came back on),
+        # peers in the order they first appeared.
+        ip = pd.Series([k.split("|")[0].rsplit(":", 1)[0] for k in keep.index], index=keep.index)
+        keep = keep.assign(_ip_first=keep.groupby(ip.to_numpy())["first"].transform("min").to_numpy())
+        keep = keep.sort_values(["_ip_first", "first"])
         for i, (k, s) in enumerate(keep.iterrows()):
             peer, local, tr = k.split("|")
             rows = wire.loc[wire["_key"] == k, "_row"].to_numpy()
@@ -107,7 +113,7 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = Limits()) 
             lanes.append({"id": f"lane-{i}", "peer": peer, "local": local, "transport": tr,
                           "transport_name": TRANSPORT_NAMES.get(tr, tr.upper()),
                           "n": int(s["n"]), "n_in": int(s["n_in"]), "n_out": int(s["n_out"]),
-                          "has_findings": bool(s["hits"] > 0), "findings": []})
+                          "has_findings": False, "findings": []})
     ev_dir = np.full(len(ev), np.nan)
     drawn = np.zeros(len(ev), dtype=bool)
     if not wire.empty:
@@ -123,6 +129,8 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = Limits()) 
         for (fi, li) in hit[["finding", "lane"]].drop_duplicates().sort_values(["lane", "finding"]).itertuples(
                 index=False):
             lanes[li]["findings"].append(int(fi))
+    for lane in lanes:
+        lane["has_findings"] = bool(lane["findings"])
 
     points = pd.DataFrame({"lane": lane_of, "x": x, "cls": kclass, "in": ev_dir, "row": np.arange(len(ev))})
     points = points[(points["lane"] >= 0) & drawn & np.isfinite(points["x"])]
@@ -157,6 +165,30 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = Limits()) 
         "time": ev["time"],
         "t": ev["t"],
     }
+
+
+def _choose_lanes(d: Diagnosis, wire: pd.DataFrame, stats: pd.DataFrame, cap: int) -> list[str]:
+    """Lanes of the top finding and the findings it explains first, then the next finding's,
+    then the busiest flows, up to ``cap``."""
+    group = [gi for gi, f in enumerate(d.findings) for _ in range(1 + len(f.symptoms))]
+    refs = pd.DataFrame([(group[fi], e.source, e.ref) for fi, f in enumerate(_flat(d)) for e in f.evidence
+                         if e.ref is not None], columns=["group", "source", "ref"])
+    chosen: list[str] = []
+    if not refs.empty:
+        at = pd.DataFrame({"source": wire["source"].astype(object).to_numpy(),
+                           "ref": wire["ref"].astype("int64").to_numpy(), "_key": wire["_key"].to_numpy()})
+        hit = refs.astype({"ref": "int64"}).merge(at, on=["source", "ref"]).drop_duplicates(["group", "_key"])
+        hit = hit[hit["_key"].isin(stats.index)]
+        hit = hit.assign(first=stats.loc[hit["_key"], "first"].to_numpy()).sort_values(["group", "first"])
+        for k in hit["_key"]:
+            if len(chosen) >= cap:
+                break
+            if k not in chosen:
+                chosen.append(k)
+    if len(chosen) < cap:
+        rest = stats.drop(index=chosen).sort_values(["n", "first"], ascending=[False, True])
+        chosen.extend(rest.index[: cap - len(chosen)])
+    return chosen
 
 
 def _flat(d: Diagnosis) -> list:

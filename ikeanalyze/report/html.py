@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from datetime import datetime, timezone
 from importlib import resources
 
 import pandas as pd
-import re
-
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
@@ -64,8 +63,10 @@ def _size(n: int) -> str:
     return f"{n}"
 
 
-def context(d: Diagnosis, events: pd.DataFrame | None = None,
-            limits: eventsview.Limits = eventsview.Limits()) -> dict:
+DEFAULT_LIMITS = eventsview.Limits()
+
+
+def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview.Limits = DEFAULT_LIMITS) -> dict:
     """Everything the template reads (also used by the Markdown report)."""
     m = model.build(d)
     view = eventsview.build(d, events, limits)
