@@ -75,8 +75,10 @@ def diagnose(
     explains = {r.code: r.explains for r in rules.REGISTRY.values()}
     ranked = dg.rank(findings, explains)
     timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms], _opening(ctx))
-    return dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest),
-                        next_steps=snapshots.next_steps(ctx), snapshots=ctx.snapshots.as_list())
+    d = dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest),
+                     next_steps=snapshots.next_steps(ctx), snapshots=ctx.snapshots.as_list())
+    d.events = ctx.events  # the (focused) table it was made from: the HTML chart and event table draw it
+    return d
 
 
 def _opening(ctx: Context) -> list[dg.Moment]:
@@ -102,6 +104,21 @@ def render(diagnosis: dg.Diagnosis, fmt: str = "terminal", out: IO[str] | None =
     from ikeanalyze import report
 
     return report.render(diagnosis, fmt, out, **kw)
+
+
+def redact(diagnosis: dg.Diagnosis) -> dg.Diagnosis:
+    """A copy with addresses, names and secrets replaced by consistent pseudonyms (--redact);
+    its events (``diagnosis.events``) are redacted with the same pseudonyms."""
+    from ikeanalyze import redact as _redact
+
+    return _redact.diagnosis(diagnosis)
+
+
+def redact_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The event table with addresses, names and secrets replaced (``events --redact``)."""
+    from ikeanalyze import redact as _redact
+
+    return _redact.events(events)
 
 
 def analyze(inputs: Iterable[str | Blob], options: LoadOptions | None = None, **kw) -> dg.Diagnosis:

@@ -29,6 +29,8 @@ app = typer.Typer(
 class Fmt(str, Enum):
     terminal = "terminal"
     json = "json"
+    markdown = "markdown"
+    html = "html"
 
 
 class EventFmt(str, Enum):
@@ -61,6 +63,9 @@ TcpPort = Annotated[list[int] | None, typer.Option(
     "--ike-tcp-port", help="Treat TCP to this port as IKE over TCP even without the IKETCP prefix.")]
 EngineOpt = Annotated[Engine, typer.Option("--engine", help="Capture decoder: native, or tshark (slow).")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback on errors.")]
+Redact = Annotated[bool, typer.Option(
+    "--redact", help="Replace IP addresses, user/peer/certificate/host names and secrets with consistent pseudonyms.")]
+HtmlOut = Annotated[Path | None, typer.Option("--html", help="Also write the HTML report to this file.")]
 
 
 def _fail(message: str, status: ExitStatus = ExitStatus.BAD_INPUT) -> None:
@@ -130,6 +135,8 @@ def analyze(
     local: Local = None,
     ike_tcp_port: TcpPort = None,
     engine: EngineOpt = Engine.native,
+    html: HtmlOut = None,
+    redact: Redact = False,
     debug: Debug = False,
 ) -> None:
     """Analyze inputs together as one incident and report the diagnosis."""
@@ -140,8 +147,12 @@ def analyze(
         sel, ign = file_selection(Path.cwd())
         d = api.analyze(inputs, _options(local, ike_tcp_port, engine), select=select or sel,
                         ignore=ignore or ign, thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
+        if redact:
+            d = api.redact(d)
         color = fmt is Fmt.terminal and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         _write(api.render(d, fmt.value, color=color), output)
+        if html is not None:
+            _write(api.render(d, "html"), html)
         if fail_on is not None and d.reaches(fail_on.value):
             raise typer.Exit(int(ExitStatus.FINDINGS))
 
@@ -156,6 +167,7 @@ def events(
     local: Local = None,
     ike_tcp_port: TcpPort = None,
     engine: EngineOpt = Engine.native,
+    redact: Redact = False,
     debug: Debug = False,
 ) -> None:
     """Write the event table (one row per observation) as CSV, JSON lines or Parquet."""
@@ -164,6 +176,8 @@ def events(
 
         table, _ingest = api.load(inputs, _options(local, ike_tcp_port, engine))
         table = api.focus(table, peer, tunnel)
+        if redact:
+            table = api.redact_events(table)
         if fmt is EventFmt.parquet and output is None:
             raise UsageError("--format parquet needs --output FILE")
         export.write(table, fmt.value, output)
