@@ -79,6 +79,8 @@ DEBUG_KINDS = frozenset(
         "auth",
         "selectors",
         "error",
+        "negotiation-start",  # `IPsec SA connect ...`: the device starts a negotiation
+        "ike-fragment",  # IKEv2 fragmentation (RFC 7383): `encrypted fragment 1 of 7 queued`
         "ike-other",
     }
 )
