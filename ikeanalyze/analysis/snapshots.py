@@ -246,6 +246,7 @@ class OneWay:
     """An SA whose `enc` counter grew (or is non-zero) while `dec` stayed 0."""
 
     tunnel: str
+    remote: str | None  # the peer gateway `ip:port` from the tunnel list header
     proxyid: str | None
     enc_spi: str | None
     dec_spi: str | None
@@ -263,10 +264,11 @@ class OneWay:
 
 def esp_one_way(ctx, min_enc: int = 1) -> list[OneWay]:
     """SAs sending ESP that never decrypted any: `enc:pkts` > 0 (and growing, when two
-    snapshots show it) while `dec:pkts` is 0 in every snapshot of that SA."""
+    snapshots show it) while `dec:pkts` is 0 in every snapshot of that SA. Tunnels whose
+    SAs are NPU-offloaded are left out: their counters miss what the NPU handled."""
     out: list[OneWay] = []
     for st in ctx.snapshots.tunnels.values():
-        if not st.history:
+        if not st.history or npu_offloaded(ctx, st.name):
             continue
         last = st.history[-1]
         for p, s, sa in last.sas():
@@ -279,7 +281,7 @@ def esp_one_way(ctx, min_enc: int = 1) -> list[OneWay]:
             if first is not None and _ever_decrypted(st.history, sa.get("enc_spi")):
                 continue
             ev = (first.evidence("counters") if first else []) + last.evidence("counters", p, s)
-            out.append(OneWay(st.name, last.facts["proxyids"][p].get("name"), sa.get("enc_spi"),
+            out.append(OneWay(st.name, st.remote, last.facts["proxyids"][p].get("name"), sa.get("enc_spi"),
                               sa.get("dec_spi"), before, enc, dec, first, last, ev))
     return out
 
@@ -428,3 +430,46 @@ def transport_note(ctx, peer_ip: str | None, ispi: str | None = None) -> Note | 
         text = f"The gateway list confirms it: {st.name} has `transport: {st.transport}`{where}."
         return Note(st.name, text, ev, {"gateway_transport": st.transport, "gateway": st.name})
     return None
+
+
+IKE_KINDS = ("ike", "ike-sent", "ike-received", "ike-exchange", "retransmit", "negotiation-failed")
+
+
+def has_ike_traffic(ctx, st: TunnelState) -> bool:
+    """Any IKE packet or debug line of this gateway (by tunnel name or remote address)."""
+    ev = ctx.events
+    ike = ev["kind"].isin(IKE_KINDS).fillna(False).to_numpy()
+    if not ike.any():
+        return False
+    mine = (ev["tunnel"] == st.name).fillna(False).to_numpy()
+    peer = (st.remote or "").rsplit(":", 1)[0]
+    if peer:
+        mine |= ((ev["src"] == peer) | (ev["dst"] == peer)).fillna(False).to_numpy()
+    return bool((ike & mine).any())
+
+
+def connecting_note(ctx, peer_ip: str | None = None, tunnel: str | None = None) -> Note | None:
+    """A gateway list that shows this gateway's phase 1 still `connecting`."""
+    states = ctx.snapshots.for_peer(peer_ip) if peer_ip else []
+    if tunnel and ctx.snapshots.get(tunnel):
+        states = [ctx.snapshots.get(tunnel), *states]
+    for st in states:
+        if st.phase1 != CONNECTING:
+            continue
+        ev = st.gateway.evidence("status")
+        sa = st.ike_sas[-1]
+        counts = st.gateway.facts.get("ike_sa_counts") or {}
+        created = f", `IKE SA: created {counts['created']}`" if counts.get("created") else ""
+        where = f" ({ev[-1].source} line {ev[-1].ref})" if ev else ""
+        text = (f"The gateway list agrees: phase 1 of {st.name} is `status: {sa.get('status_text', CONNECTING)}`"
+                f"{where}{created}, never established.")
+        return Note(st.name, text, ev[-1:], {"gateway": st.name, "phase1": CONNECTING,
+                                             "phase1_state": st.phase1_state,
+                                             "direction": sa.get("direction")})
+    return None
+
+
+def connecting_without_ike(ctx) -> list[TunnelState]:
+    """Gateways stuck `connecting` of which the paste shows no IKE traffic at all: the
+    snapshot is the only evidence that phase 1 never came up."""
+    return [st for st in phase1_connecting(ctx) if not has_ike_traffic(ctx, st)]

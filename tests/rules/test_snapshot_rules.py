@@ -13,9 +13,10 @@ STATE = DATA / "state"
 SEED = DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt"
 
 
-def without_snapshot(name: str, tmp_path: Path, keep_lines: int) -> str:
-    """The first ``keep_lines`` lines of a state file (the part before the snapshot)."""
-    lines = (STATE / name).read_text(encoding="utf-8").splitlines(keepends=True)[:keep_lines]
+def without_snapshot(name: str, tmp_path: Path, keep_lines: int, first_line: int = 1) -> str:
+    """Lines ``first_line`` .. ``keep_lines`` (1-based) of a state file: its part without
+    the snapshot."""
+    lines = (STATE / name).read_text(encoding="utf-8").splitlines(keepends=True)[first_line - 1:keep_lines]
     out = tmp_path / f"no-snapshot-{name}"
     out.write_text("".join(lines), encoding="utf-8")
     return str(out)
@@ -94,3 +95,57 @@ def test_snapshots_in_the_json(tmp_path):
     assert s["dpd"]["mode"] == "on-demand" and s["natt"]["mode"] == "none"
     assert s["refs"] == [{"source": str(STATE / "handmade_npu_sniffer_oneway.txt"), "ref": 25, "output": "tunnel"}]
     assert s["time"] == "2026-03-03T09:01:00.102522"  # the last sniffer line above it
+
+
+def test_ike108_from_tunnel_list_counters(tmp_path):
+    name = "handmade_esp_oneway_two_lists.txt"
+    # The debug alone (lines 26-31) cannot show ESP: no IKE108.
+    assert codes(ikeanalyze.analyze([without_snapshot(name, tmp_path, 31, 26)], select=["IKE108"]), "IKE108") == []
+
+    (f,) = codes(ikeanalyze.analyze([str(STATE / name)], select=["IKE108"]), "IKE108")
+    assert f.severity == "error" and f.tunnel == "to-branch7" and f.peer == "203.0.113.70:4500"
+    assert "`enc:pkts` of SA to-branch7 (SPI 0xc4e2f9a0) grew from 120 to 348" in f.message
+    assert "`dec:pkts` (SPI 0x7a1c0e52) stays 0" in f.message
+    assert [e.ref for e in f.evidence] == [22, 53]
+    assert f.t_start == 0.0 and f.t_end == 64.0  # the lists' times come from the debug around them
+    assert f.facts["enc_before"] == 120 and f.facts["packets"] == 348 and f.facts["dec_packets"] == 0
+
+
+def test_ike108_counters_of_an_offloaded_sa_are_not_trusted(tmp_path):
+    # The same two lists with the SA offloaded (npu_flag=03): the counters miss what the
+    # NPU handled, so they say nothing about one-way ESP.
+    text = (STATE / "handmade_esp_oneway_two_lists.txt").read_text(encoding="utf-8").replace("npu_flag=00", "npu_flag=03")
+    p = tmp_path / "offloaded.txt"
+    p.write_text(text, encoding="utf-8")
+    assert codes(ikeanalyze.analyze([str(p)], select=["IKE108"]), "IKE108") == []
+
+
+def test_ike105_connecting_gateway_list_joins_the_unanswered_sa_init(tmp_path):
+    name = "handmade_sa_init_retransmits_connecting.txt"
+    (plain,) = codes(ikeanalyze.analyze([without_snapshot(name, tmp_path, 7)], select=["IKE105"]), "IKE105")
+    assert "gateway list" not in plain.message and [e.ref for e in plain.evidence] == [3, 6]
+
+    (f,) = codes(ikeanalyze.analyze([str(STATE / name)], select=["IKE105"]), "IKE105")
+    assert f.message.startswith(plain.message)
+    assert "The gateway list agrees: phase 1 of to-hq is `status: connecting, state 1, started 3s ago`" in f.message
+    assert "`IKE SA: created 1/4`" in f.message
+    assert [e.ref for e in f.evidence] == [3, 6, 24]
+    assert f.facts["phase1"] == "connecting" and f.facts["direction"] == "initiator"
+
+
+def test_ike105_from_a_connecting_initiator_with_no_ike_traffic():
+    d = ikeanalyze.analyze([str(STATE / "handmade_gateway_connecting_initiator.txt")])
+    (f,) = codes(d, "IKE105")
+    assert f.tunnel == "to-hq" and f.peer == "198.51.100.1:500" and f.severity == "error"
+    assert "Phase 1 of to-hq to 198.51.100.1:500 is still `status: connecting, state 1, started 3s ago`" in f.message
+    assert "no IKE traffic" in f.message
+    assert [e.ref for e in f.evidence] == [3, 17, 20]  # `vd:`, `status:`, the tunnel summary line
+    assert codes(d, "IKE903") == []  # a snapshot is IPsec evidence
+
+
+def test_ike105_not_from_a_responder_stuck_connecting():
+    # The article's gateway is the responder (state 3): the first message arrived, so it
+    # is not "unanswered"; the list is still reported in the JSON.
+    d = ikeanalyze.analyze([str(STATE / "05_gateway_list_connecting.txt")])
+    assert codes(d, "IKE105") == []
+    assert [s["phase1"] for s in d.snapshots] == [None, "connecting"]
