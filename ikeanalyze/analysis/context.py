@@ -28,7 +28,11 @@ class Context:
 
     @cached_property
     def flows(self) -> pd.DataFrame:
-        return flows_mod.build(self.events)
+        return flows_mod.build(self.wire)
+
+    @cached_property
+    def _flow_rows(self) -> dict:
+        return flows_mod.index(self.wire)
 
     @cached_property
     def packet_flows(self) -> pd.DataFrame:
@@ -55,4 +59,5 @@ class Context:
         return "device"
 
     def packets(self, flow: pd.Series) -> pd.DataFrame:
-        return flows_mod.packets_of(self.wire, flow)
+        """The oriented wire rows of one flow, in input order."""
+        return self.wire.iloc[self._flow_rows.get(int(flow["fid"]), [])]

@@ -56,16 +56,16 @@ def oriented(events: pd.DataFrame) -> pd.DataFrame:
     for c in ("lport", "rport"):
         w[c] = pd.array(w[c], dtype="Int64")
     w["in"] = inbound
+    w["fid"] = w.groupby(FLOW_KEY, sort=False, dropna=False).ngroup().to_numpy()
     return w
 
 
-def build(events: pd.DataFrame) -> pd.DataFrame:
-    """The flow table (see module docstring); empty when there are no wire events."""
-    w = oriented(events)
+def build(w: pd.DataFrame) -> pd.DataFrame:
+    """The flow table (see module docstring) from the oriented wire rows; one row per
+    `fid`. Empty when there are no wire events."""
     if w.empty:
-        return pd.DataFrame(columns=FLOW_KEY + ["packets"])
+        return pd.DataFrame(columns=FLOW_KEY + ["fid", "packets"])
     w = w.assign(_order=np.arange(len(w)))
-    w["fid"] = w.groupby(FLOW_KEY, sort=False, dropna=False).ngroup().to_numpy()
     for name, kinds in COUNTED.items():
         is_kind = w["kind"].isin(kinds).to_numpy()
         w[f"{name}_in"] = is_kind & w["in"].to_numpy()
@@ -102,9 +102,8 @@ def build(events: pd.DataFrame) -> pd.DataFrame:
     return flows
 
 
-def packets_of(wire: pd.DataFrame, flow: pd.Series) -> pd.DataFrame:
-    """The oriented wire rows of one flow, in input order."""
-    m = np.ones(len(wire), dtype=bool)
-    for k in FLOW_KEY:
-        m &= (wire[k] == flow[k]).fillna(False).to_numpy()
-    return wire[m]
+def index(wire: pd.DataFrame) -> dict[int, np.ndarray]:
+    """fid → positions of its rows in ``wire`` (input order)."""
+    if wire.empty:
+        return {}
+    return wire.groupby("fid", sort=False).indices

@@ -65,11 +65,12 @@ def _time(v):
 
 
 def _from_packets(wire: pd.DataFrame, conn) -> None:
-    tcp = wire[(wire["proto"] == "tcp").fillna(False) | wire["kind"].isin(["iketcp-prefix"])]
+    tcp = wire[((wire["proto"] == "tcp").fillna(False) | wire["kind"].isin(["iketcp-prefix"])).to_numpy()]
     if tcp.empty:
         return
     key = ["origin", "local", "lport", "remote", "rport"]
-    for _, rows in tcp.groupby(key, sort=False, dropna=False):
+    tcp = tcp.assign(_sid=tcp.groupby(key, sort=False, dropna=False).ngroup().to_numpy())
+    for _, rows in tcp[tcp["_sid"].isin(_candidates(tcp))].groupby("_sid", sort=False):
         rows = rows.sort_values("ref")
         inbound = rows["in"].to_numpy()
         kinds = rows["kind"].astype(object).to_numpy()
@@ -105,6 +106,29 @@ def _from_packets(wire: pd.DataFrame, conn) -> None:
             c.sa_init_spi = _str(m.ispi) or None
         c.how.extend(how)
         c.evidence.extend(evidence)
+
+
+def _candidates(tcp: pd.DataFrame) -> set[int]:
+    """Streams that may carry IKE, decided for all streams at once (busy HTTPS must cost
+    nothing): a decoded prefix or framed IKE, or a data segment whose sequence number is
+    another one's plus 6, or is acknowledged as such."""
+    sid = tcp["_sid"].to_numpy()
+    decoded = tcp["kind"].isin(["iketcp-prefix"]).to_numpy() | (
+        (tcp["transport"] == "tcp").fillna(False) & tcp["kind"].isin(["ike", "esp"])).to_numpy()
+    out = set(sid[decoded].tolist())
+    seq = tcp["tcp_seq"].astype("float64").to_numpy()
+    ack = tcp["tcp_ack"].astype("float64").to_numpy()
+    inbound = tcp["in"].to_numpy()
+    has_seq = ~np.isnan(seq)
+    data = pd.DataFrame({"sid": sid[has_seq], "dir": inbound[has_seq],
+                         "want": seq[has_seq] + IKETCP_PREFIX_LEN})
+    same = pd.DataFrame({"sid": sid[has_seq], "dir": inbound[has_seq], "want": seq[has_seq]})
+    has_ack = ~np.isnan(ack)
+    acks = pd.DataFrame({"sid": sid[has_ack], "dir": ~inbound[has_ack], "want": ack[has_ack]})
+    for other in (same, acks):
+        hit = data.merge(other.drop_duplicates(), on=["sid", "dir", "want"], how="inner")
+        out |= set(hit["sid"].tolist())
+    return out
 
 
 def _str(v) -> str:
