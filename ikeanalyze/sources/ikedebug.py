@@ -33,7 +33,8 @@ RECORD_ANYWHERE = rf"(?:{TS} )?ike (?:V=[^:\s]+:|\d+:)"
 PREFIX = (
     rf"^(?:(?P<ts>{TS}) )?ike (?:V=(?P<vdom>[^:\s]+):)?"
     r"(?:(?P<vdidx>\d+)(?::(?P<gw>[^:\s]*)(?::(?P<serial>\d*)(?::(?P<p2>[^:\s]*)(?::(?P<p2serial>\d*))?)?)?)?)?"
-    r":? ?(?P<msg>(?s:.*))$"
+    # Proposal and selector lines are indented for humans: the message starts after the blanks.
+    r":? *(?P<msg>(?s:.*))$"
 )
 COOKIES = rf"^(?P<c_ispi>{SPI})/(?P<c_rspi>{SPI})$"
 
@@ -49,31 +50,42 @@ MESSAGES: list[tuple[str, str]] = [
     ("ike-hex", r"^(?P<detail>in|out|enc|dec) +(?P<hex>[0-9A-Fa-f]+)\s*$"),
     ("tcp-accepted", rf"^accepts ike tcp-transport\(vd=\d+, vrf=\d+, intf=[^,]*, {ENDPOINTS}(?P<detail>.*)$"),
     ("sa-established", rf"^established IKE SA (?P<ispi>{SPI})/(?P<rspi>{SPI})"),
-    ("sa-established", r"^added IPsec SA: SPIs=(?P<esp_spi>[0-9a-fA-F]+)/(?P<detail>[0-9a-fA-F]+)"),
-    ("sa-established", r"^(?P<detail>set oper up)"),
+    ("sa-established", r"^added? IPsec SA: SPIs=(?P<esp_spi>[0-9a-fA-F]+)/(?P<detail>[0-9a-fA-F]+)"),
+    ("sa-established", r"^(?P<detail>set oper up|sending SNMP tunnel UP trap|(?:static )?tunnel up event.*)"),
     ("negotiation-failed", r"^(?P<detail>negotiation timeout), deleting"),
     ("negotiation-failed", rf"^(?P<ispi>{SPI})/(?P<rspi>{SPI}) (?P<detail>retransmission timeout)"),
-    ("negotiation-failed", r"^Negotiate SA Error:? ?(?P<detail>.*)$"),
+    ("negotiation-failed", r"^Negotiate (?:ISAKMP )?SA Error:? ?(?P<detail>.*)$"),
     ("negotiation-failed", r"^(?P<detail>no (?:SA )?proposal chosen)"),
     ("negotiation-failed", r"^(?P<detail>PSK auth failed: .*)$"),
     ("negotiation-failed", r"^(?P<detail>received \S+ error notify response, abort)"),
     ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|request to establish IPsec SA), .*)$"),
-    ("negotiation-failed", r"^(?P<detail>failed to match peer selectors)"),
+    ("negotiation-failed", r"^(?P<detail>failed to match peer selectors|traffic selectors unacceptable)"),
+    ("negotiation-failed", r"^(?P<detail>negotiation failure)\s*$"),
     ("negotiation-failed", r"^(?P<detail>gw validation failed)"),
     ("retransmit", r"^(?P<detail>retransmission, re-send last message)"),
     ("dpd", r"^(?P<detail>send IKEv1 DPD probe), seqno (?P<msg_id_dec>\d+)"),
     ("dpd", r"^(?P<detail>(?:DPD negotiated|VID DPD|.*R-U-THERE.*|.*DPD.*))$"),
-    ("notify", r"^(?:received|processing) notify type (?P<notify>[A-Za-z0-9_]+)"),
+    ("notify", r"^(?:received|processing) (?:p\d )?notify type (?P<notify>[A-Za-z0-9_-]+)"),
     ("notify", r"^notify msg received: (?P<notify>[A-Za-z0-9_-]+)"),
     ("nat", r"^(?P<detail>NAT (?:detected|not detected).*|process NAT-D|create NAT-D hash.*|detected NAT|NAT-T float port \d+|selected NAT-T version: .*|reset NAT-T)\s*$"),
     ("nat", r"^remote port change (?P<sport>\d+) -> (?P<dport>\d+)"),
     ("sa-deleted", rf"^(?P<detail>schedule[d]? delete of IKE SA) (?P<ispi>{SPI})/(?P<rspi>{SPI})"),
-    ("sa-deleted", r"^(?P<detail>connection expiring due to .*|going to be deleted|deleting|flushing|flushed|deleted|sending SNMP tunnel DOWN trap|deleting IPsec SA.*|delete IPsec SA.*|IPsec SA with SPI \S+ deletion failed.*)\s*$"),
+    ("sa-deleted", r"^(?P<detail>connection expiring due to .*|going to be deleted|deleting|flushing|flushed|deleted|sending SNMP tunnel DOWN trap|deleting IPsec SA.*|delete IPsec SA.*|IPsec SA with SPI \S+ deletion failed.*"
+                   r"|processing delete request.*|deleting IKE SA .*|deleted IPsec SA with SPI.*|delete|delete dynamic"
+                   r"|remote selector down event.*|sending SNMP tunnel DOWN trap.*)\s*$"),
     ("error", rf"^(?P<detail>invalid IKE request SPI) (?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?"),
     ("error", r"^(?P<detail>invalid ESP \d+ \(\w+\)) SPI (?P<esp_spi>[0-9a-fA-F]+)"),
-    ("proposal", r"^(?P<detail>incoming proposal:|my proposal(?:, gw \S+)?:|proposal id = \d+:|protocol(?: id)? = .*|encapsulation = .*|type=.*|lifetime=\d+|ISAKMP SA lifetime=\d+|PFS is \w+|SA proposal chosen, matched gateway .*|matched proposal id \d+|trans_id = .*|transform = .*)$"),
-    ("selectors", r"^(?P<detail>TS[ir]_\d+ .*|IPsec SA selectors .*|src \d+ \d+ .*|dst \d+ \d+ .*|phase2 matched by .*|.*narrowing.*)$"),
-    ("auth", r"^(?P<detail>(?:received )?peer identifier .*|re-validate gw ID|gw validation OK|PSK authentication succeeded|authentication (?:OK|succeeded|failed)|.*XAUTH.*|.*EAP.*|peer cert.*|.*certificate.*|peer ID verified|sending CERTREQ.*|received peer certreq.*|received FCT.*|received EMS.*)$"),
+    ("proposal", r"^(?P<detail>(?:incoming|peer|accepted|incoming child SA) proposal:|my proposal(?:, gw \S+)?:|proposal id = \d+:"
+                 r"|protocol(?: id)? = .*|encapsulation = .*|type ?= ?.*|lifetime=\d+.*|ISAKMP SA lifetime=\d+.*|PFS is \w+"
+                 r"|PFS DH group = \d+|SA proposal chosen, matched gateway .*|matched proposal id \d+|trans_id = .*"
+                 r"|transform = .*|negotiation result)\s*$"),
+    ("selectors", r"^(?P<detail>TS[ir]_\d+ .*|IPsec SA selectors .*|src \d+ \d+ .*|dst \d+ \d+ .*|phase2 matched by .*|.*narrowing.*"
+                  r"|comparing selectors|matched by rfc-rule-\d+|add(?:ed)? dynamic IPsec SA (?:selectors|proxyids).*"
+                  r"|using mode-cfg override .*)$"),
+    ("negotiation-start", r"^(?P<detail>IPsec SA connect \d+ \S+->\S+(?: negotiating)?|no suitable IKE_SA, queuing CHILD_SA request and initiating IKE_SA negotiation)\s*$"),
+    ("ike-fragment", r"^(?P<detail>encrypted fragment \d+ of \d+ queued|reassembled fragmented message|splitting payload len=\d+ into \d+ fragments|received fragment \d+ of \d+.*)\s*$"),
+    ("auth", r"^(?P<detail>(?:received )?peer identifier .*|re-validate gw ID|gw validation OK|PSK authentication succeeded|authentication (?:OK|succeeded|failed)|.*XAUTH.*|.*EAP.*|peer cert.*|.*certificate.*|peer ID verified|sending CERTREQ.*|received peer certreq.*|received FCT.*|received EMS.*|Validating X\.509 certificate|signature verification \w+|fnbam cert group matching failed"
+             r"|(?:certificate|peer) validation \w+.*)$"),
 ]
 
 # Columns the message groups may fill, with their arrow types.
