@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis.context import Context
 
 UDP_TRANSPORTS = ("udp500", "udp4500")
@@ -30,32 +32,49 @@ class Stall:
         return Counter(self.unanswered["kind"].astype(object))
 
 
+def tails(ctx: Context) -> pd.DataFrame:
+    """Outbound rows sent after the peer's last packet, for every packet-source flow in
+    which the peer sent at least once (whole-table work; cached on the context)."""
+    cached = ctx.extras.get("silence.tails")
+    if cached is not None:
+        return cached
+    w = ctx.wire
+    if w.empty:
+        out = w.assign(pos=np.zeros(0, dtype=np.int64))
+    else:
+        fid = w["fid"].to_numpy()
+        inbound = w["in"].to_numpy()
+        pos = np.arange(len(w))
+        last_in = np.full(int(fid.max()) + 1, -1, dtype=np.int64)
+        np.maximum.at(last_in, fid[inbound], pos[inbound])
+        packet = w["origin"].isin(flows_mod.PACKET_ORIGINS).to_numpy()
+        mask = packet & ~inbound & (last_in[fid] >= 0) & (pos > last_in[fid])
+        out = w[mask].assign(pos=pos[mask], last_in_pos=last_in[fid[mask]])
+    ctx.extras["silence.tails"] = out
+    return out
+
+
 def stalls(ctx: Context, min_silence: float, min_packets: int) -> list[Stall]:
-    """Flows whose peer sent at least once, then nothing while ≥ ``min_packets`` left for
-    it over ≥ ``min_silence`` seconds (the silence is measured to the last of them)."""
+    """Flows whose peer sent at least once, then nothing while >= ``min_packets`` left for
+    it over >= ``min_silence`` seconds (the silence is measured to the last of them)."""
     out: list[Stall] = []
     flows = ctx.packet_flows
     if flows.empty:
         return out
     udp = flows[flows["transport"].isin(UDP_TRANSPORTS).fillna(False) & (flows["n_in"] > 0)]
-    for _, flow in udp.iterrows():
-        rows = ctx.packets(flow)
-        inbound = rows["in"].to_numpy()
-        last_in_pos = max(i for i in range(len(rows)) if inbound[i])
-        after = rows.iloc[last_in_pos + 1:]
-        after = after[~after["in"].to_numpy()]
-        if len(after) < min_packets:
-            continue
-        last_in = rows.iloc[last_in_pos]
-        last_out = after.iloc[-1]
-        silence = _seconds(last_in, last_out)
-        if silence is None or silence < min_silence:
-            continue
-        out.append(Stall(flow, last_in, after.iloc[0], last_out, after, silence))
+    tail = tails(ctx)
+    tail = tail[tail["fid"].isin(udp["fid"]).to_numpy()]
+    if tail.empty:
+        return out
+    t = tail["t"].astype("float64").to_numpy()
+    stats = pd.DataFrame({"fid": tail["fid"].to_numpy(), "t": t, "last_in_pos": tail["last_in_pos"].to_numpy()})
+    g = stats.groupby("fid").agg(n=("t", "size"), last_t=("t", "max"), last_in_pos=("last_in_pos", "first"))
+    w_t = ctx.wire["t"].astype("float64").to_numpy()
+    g["silence"] = g["last_t"].to_numpy() - w_t[g["last_in_pos"].to_numpy()]
+    hit = g[(g["n"] >= min_packets) & (g["silence"] >= min_silence)]
+    by_fid = udp.set_index("fid")
+    for fid, row in hit.iterrows():
+        rows = tail[(tail["fid"] == fid).to_numpy()]
+        last_in = ctx.wire.iloc[int(row["last_in_pos"])]
+        out.append(Stall(by_fid.loc[fid], last_in, rows.iloc[0], rows.iloc[-1], rows, float(row["silence"])))
     return out
-
-
-def _seconds(a, b) -> float | None:
-    if pd.isna(a.t) or pd.isna(b.t):
-        return None
-    return float(b.t) - float(a.t)

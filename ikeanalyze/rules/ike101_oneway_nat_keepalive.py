@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
+import pandas as pd
 
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.silence import tails
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval, when
 from ikeanalyze.rules.registry import rule
@@ -46,25 +47,23 @@ class Thresholds:
 
 @rule("IKE101", "oneway-nat-keepalive", severity="warning", thresholds=Thresholds())
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
-    flows = ctx.packet_flows
-    if flows.empty:
+    tail = tails(ctx)
+    kas = tail[tail["kind"].isin(KEEPALIVE).to_numpy()]
+    if kas.empty:
         return
-    for _, flow in flows[(flows["keepalive_out"] > 0) & (flows["n_in"] > 0)].iterrows():
-        rows = ctx.packets(flow)
-        inbound = rows["in"].to_numpy()
-        last_in_pos = int(np.flatnonzero(inbound)[-1])
-        after = rows.iloc[last_in_pos + 1:]
-        kas = after[after["kind"].isin(KEEPALIVE).to_numpy() & ~after["in"].to_numpy()]
-        if len(kas) < t.min_keepalives:
+    flows = ctx.packet_flows.set_index("fid")
+    for fid, rows in kas.groupby("fid", sort=False):
+        if len(rows) < t.min_keepalives:
             continue
-        last_in, first, last = rows.iloc[last_in_pos], kas.iloc[0], kas.iloc[-1]
-        if last_in.t is None or last.t is None:
+        flow = flows.loc[fid]
+        last_in, first, last = ctx.wire.iloc[int(rows["last_in_pos"].iloc[0])], rows.iloc[0], rows.iloc[-1]
+        if pd.isna(last_in.t) or pd.isna(last.t):
             continue
         silence = float(last.t) - float(last_in.t)
         if silence < t.min_silence:
             continue
         sent_span = float(last.t) - float(first.t)
-        msg = (f"{flow['local_end']} sent {len(kas)} NAT keepalives to {flow['peer']} over "
+        msg = (f"{flow['local_end']} sent {len(rows)} NAT keepalives to {flow['peer']} over "
                f"{human_duration(sent_span)} ({when(first)} to {when(last)}) with no reply; "
                f"last packet from the peer at {when(last_in)}.")
         yield finding(
@@ -73,6 +72,6 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             tunnel=flow["tunnel"] if isinstance(flow["tunnel"], str) else None, peer=flow["peer"],
             evidence=[evidence(last_in), evidence(first), evidence(last)],
             timeline=[moment(first, f"first unanswered NAT keepalive to {flow['peer']}")],
-            facts={"keepalives": len(kas), "span_s": round(sent_span, 6), "silence_s": round(silence, 6),
+            facts={"keepalives": len(rows), "span_s": round(sent_span, 6), "silence_s": round(silence, 6),
                    "last_in_ref": int(last_in.ref)},
         )
