@@ -77,7 +77,7 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     Only lines no other form took are claimed; the walk is Python, but it only starts at
     a block's first line."""
     sep = np.full(len(form), None, dtype=object)
-    free = np.asarray([f is None for f in form], dtype=bool)
+    free = form == None  # noqa: E711  (elementwise over the object array)
     if not free.any():
         return sep
     sub = core.take(pa.array(np.flatnonzero(free)))
