@@ -149,3 +149,21 @@ def test_ike105_not_from_a_responder_stuck_connecting():
     d = ikeanalyze.analyze([str(STATE / "05_gateway_list_connecting.txt")])
     assert codes(d, "IKE105") == []
     assert [s["phase1"] for s in d.snapshots] == [None, "connecting"]
+
+
+def test_connecting_note_for_ike210_helper():
+    # IKE210 (negotiation-timeout) is not written yet: this is the sentence and evidence it
+    # will add for a gateway whose phase 1 is still `connecting` (here the article's responder).
+    from ikeanalyze.analysis import snapshots
+    from ikeanalyze.analysis.context import Context
+
+    events, ingest = ikeanalyze.load([str(STATE / "05_gateway_list_connecting.txt")])
+    ctx = Context(events, ingest)
+    note = snapshots.connecting_note(ctx, tunnel="to10.189.0.182")
+    assert note.text.startswith("The gateway list agrees: phase 1 of to10.189.0.182 is "
+                                "`status: connecting, state 3, started 15s ago`")
+    assert [e.ref for e in note.evidence] == [18]
+    assert note.facts == {"gateway": "to10.189.0.182", "phase1": "connecting", "phase1_state": 3,
+                          "direction": "responder"}
+    assert snapshots.connecting_note(ctx, tunnel="to10.174.0.182") is None  # no gateway list of it
+    assert [s.name for s in snapshots.connecting_without_ike(ctx)] == ["to10.189.0.182"]
