@@ -220,3 +220,51 @@ def test_real_74_gateway_list_inside_an_ike_debug():
     assert "11bc18488125a1be" not in " ".join(rows["detail"])
     # The debug around it is still the debug: nothing it owned became a snapshot.
     assert (events.loc[events["ref"] < 772, "origin"] != "snapshot").all()
+
+
+def test_two_tunnels_56_and_dialup_layouts():
+    # FortiOS 5.6 layout (FORMATS.md §3: `src: <net>/<mask>:0`, `seqno=` on the SA line) and a
+    # 7.x dial-up instance (`parent=`, `fec:`) in one list, separated by `-----` lines.
+    lines = [
+        "list all ipsec tunnel in vd 0",
+        "------------------------------------------------------",
+        "name=hq ver=1 serial=1 192.0.2.1:0->192.0.2.9:0 lgwy=static tun=intf mode=auto bound_if=5",
+        "proxyid_num=1 child_num=0 refcnt=11 ilast=0 olast=0",
+        "stat: rxp=100 txp=0 rxb=9000 txb=0",
+        "dpd: mode=on-demand on=1 idle=5000ms retry=3 count=0 seqno=0",
+        "natt: mode=none draft=0 interval=0 remote_port=0",
+        "proxyid=hq-p2 proto=0 sa=1 ref=2 serial=1",
+        "src: 0:10.1.1.0/255.255.255.0:0",
+        "dst: 0:10.2.2.0/255.255.255.0:0",
+        "SA: ref=3 options=0000000e type=00 soft=0 mtu=1446 expire=3303/0B replaywin=1024 seqno=d1a80",
+        "life: type=01 bytes=0/0 timeout=3548/3600",
+        "dec: spi=0a0b0c0d esp=3des key=24 00112233445566778899aabbccddeeff0011223344556677",
+        "ah=md5 key=16 00112233445566778899aabbccddeeff",
+        "enc: spi=1a1b1c1d esp=3des key=24 77665544332211000011223344556677889900aabbccddee",
+        "ah=md5 key=16 ffeeddccbbaa99887766554433221100",
+        "dec:pkts/bytes=100/9000, enc:pkts/bytes=0/0",
+        "------------------------------------------------------",
+        "name=dialup_0 ver=2 serial=e 192.0.2.1:4500->198.51.100.77:64916 tun_id=10.10.1.1",
+        "bound_if=5 lgwy=static/1 tun=intf/0 mode=dial_inst/3 encap=none/984 options[03d8]=npu create_dev rgwy-chg",
+        "parent=dialup index=0",
+        "proxyid_num=1 child_num=0 refcnt=12 ilast=3 olast=3 ad=/0",
+        "stat: rxp=1 txp=0 rxb=16402 txb=0",
+        "dpd: mode=on-idle on=1 idle=20000ms retry=3 count=0 seqno=0",
+        "natt: mode=keepalive draft=32 interval=10 remote_port=64916",
+        "fec: egress=0 ingress=0",
+    ]
+    frame, report = parse_lines(lines)
+    assert report.accounting["banner"] == 3 and report.accounting["event"] == len(lines) - 3
+    assert not report.accounting.get("unrecognised") and not report.accounting.get("continuation")
+    details = [json.loads(d) for d in frame["detail"]]
+    hq, dial = (d["facts"] for d in details if "facts" in d)
+    assert hq["name"] == "hq" and hq["remote"] == "192.0.2.9:0" and hq["bound_if"] == 5
+    (sa,) = hq["proxyids"][0]["sas"]
+    assert hq["proxyids"][0]["src"] == ["0:10.1.1.0/255.255.255.0:0"]
+    assert (sa["seqno"], sa["mtu"], sa["dec_pkts"], sa["enc_pkts"]) == ("d1a80", 1446, 100, 0)
+    assert (sa["dec_ah"], sa["enc_ah"]) == ("md5", "md5")
+    assert dial["name"] == "dialup_0" and dial["parent"] == "dialup" and dial["fec"] == {"egress": 0, "ingress": 0}
+    assert dial["natt"]["remote_port"] == 64916 and dial["options"] == ["npu", "create_dev", "rgwy-chg"]
+    assert dial["proxyids"] == []
+    assert frame.loc[frame["ref"] == 19, "dport"].iloc[0] == 64916
+    assert list(frame["tunnel"].unique()) == ["hq", "dialup_0"]
