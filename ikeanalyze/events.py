@@ -124,4 +124,4 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return empty()
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-    return out.astype(DTYPES, copy=False)
+    return out.astype(DTYPES)
