@@ -1,0 +1,117 @@
+"""One test per sniffer header form of FORMATS.md §1 (real lines, copied with provenance:
+seed = the FortiClient article; 30/31/32 = sniftran samples in tests/data/sniffer; others
+are the published examples quoted in FORMATS.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources.text import parse_lines
+
+
+def one(line: str) -> dict:
+    report = InputReport("t")
+    frame = parse_lines([line], report)
+    assert report.accounting["event"] == 1, (line, dict(report.accounting))
+    assert len(frame) == 1
+    row = frame.iloc[0].to_dict()
+    return {k: (None if v is None or (not isinstance(v, str) and v != v) or v is __import__("pandas").NA else v)
+            for k, v in row.items()}
+
+
+CASES = [
+    # (line, expected fields)
+    ("2026-02-26 23:17:23.208180 port2 in 10.3.2.150.59641 -> 10.55.3.193.4500: udp 842",
+     dict(iface="port2", direction="in", src="10.3.2.150", sport=59641, dst="10.55.3.193", dport=4500,
+          proto="udp", length=842, transport="udp4500", kind="esp")),
+    ("2026-02-26 23:34:52.765482 port2 out 10.55.3.193.4500 -> 10.3.2.150.59641: udp 1  << Oneway traffic",
+     dict(direction="out", kind="nat-keepalive", length=1, transport="udp4500")),
+    ("0.342268 10.5.17.111.500 -> 10.5.18.8.500: udp 296",
+     dict(iface=None, direction=None, kind="ike", transport="udp500", length=296)),
+    ("1.165554 10.108.16.207.64108 -> 239.255.255.250.1900: udp 133", dict(kind="other", proto="udp")),
+    ("0.402124 fe80::18f:aba6:cdc7:e96b.64105 -> ff02::c.1900: udp 146 [hlim 1]",
+     dict(src="fe80::18f:aba6:cdc7:e96b", sport=64105, dst="ff02::c", dport=1900, length=146)),
+    ("2026-02-26 23:40:21.594070 port2 in 10.3.2.150.58518 -> 10.55.3.193.5500: syn 309505874 <-- First Sync packet.",
+     dict(proto="tcp", tcp_flags="syn", tcp_seq=309505874, tcp_ack=None, kind="tcp")),
+    ("2026-02-26 23:40:21.594225 port2 out 10.55.3.193.5500 -> 10.3.2.150.58518: syn 3060518285 ack 309505875",
+     dict(tcp_flags="syn ack", tcp_seq=3060518285, tcp_ack=309505875)),
+    ("2026-02-26 23:40:21.595270 port2 in 10.3.2.150.58518 -> 10.55.3.193.5500: ack 3060518286",
+     dict(tcp_flags="ack", tcp_seq=None, tcp_ack=3060518286)),
+    ("2026-02-26 23:40:21.595404 port2 in 10.3.2.150.58518 -> 10.55.3.193.5500: psh 309505875 ack 3060518286",
+     dict(tcp_flags="psh ack", tcp_seq=309505875, tcp_ack=3060518286)),
+    ("0.434878 port1 -- 10.1.1.1.443 -> 10.1.1.2.5000: psh fin 4294708591 ack 380200182 ",
+     dict(iface="port1", direction=None, tcp_flags="psh fin ack", tcp_seq=4294708591, tcp_ack=380200182)),
+    ("1.000001 10.1.1.1.443 -> 10.1.1.2.5000: fin 368871613 ack 1581050557", dict(tcp_flags="fin ack")),
+    ("1.000002 10.1.1.1.443 -> 10.1.1.2.5000: 2698548254 ack 2948658105",
+     dict(tcp_flags="ack", tcp_seq=2698548254, tcp_ack=2948658105)),
+    ("1.000003 10.1.1.1.443 -> 10.1.1.2.5000: rst 2698548254", dict(tcp_flags="rst", tcp_seq=2698548254)),
+    ("12.042087 port2 out 10.1.1.100 -> 10.1.1.200: ip-proto-50 92",
+     dict(proto="esp", kind="esp", transport="esp", length=92, sport=None)),
+    ("1.5 10.1.1.1 -> 224.0.0.1:  ip-proto-2 16", dict(proto="igmp", kind="other", length=16)),
+    ("1.6 10.1.1.10 -> 10.3.3.30: icmp: echo request", dict(proto="icmp", kind="icmp", detail="echo request")),
+    ("2015-06-23 17:01:24.796828 wan1 -- arp who-has 10.108.17.97 tell 10.108.17.129",
+     dict(iface="wan1", direction=None, kind="arp", proto="arp")),
+    ("0.758788 wan1 in arp who-has 10.108.17.33 tell 10.108.16.133", dict(kind="arp", direction="in")),
+    ("3.1 10.108.16.82.500 -> 255.255.255.255.500: udp 2394 (frag 37572:1472@0+)",
+     dict(kind="ip-fragment", transport="udp500", detail="frag id=37572 off=0 more")),
+    ("3.2 10.108.16.82 -> 255.255.255.255:  ip-proto-17 (frag 37572:930@1472)",
+     dict(kind="ip-fragment", detail="frag id=37572 off=1472")),
+    ("\t2.000000 10.1.1.1.4500 -> 10.1.1.2.4500: udp 1", dict(kind="nat-keepalive")),
+]
+
+
+@pytest.mark.parametrize("line,want", CASES, ids=[c[0][:60] for c in CASES])
+def test_header_forms(line, want):
+    row = one(line)
+    for key, value in want.items():
+        assert row[key] == value, (key, row[key], value)
+
+
+def test_relative_and_absolute_times():
+    r = InputReport("t")
+    f = parse_lines(["0.342268 10.5.17.111.500 -> 10.5.18.8.500: udp 296",
+                     "12.042087 10.5.18.8.500 -> 10.5.17.111.500: udp 84"], r)
+    assert r.clock == "relative"
+    assert f["time"].isna().all()
+    assert list(f["t"]) == pytest.approx([0.0, 11.699819])
+    r = InputReport("t")
+    f = parse_lines(["2015-06-23 17:01:24.796828 wan1 -- 10.1.1.1.500 -> 10.1.1.2.500: udp 1",
+                     "2015-06-23 17:01:25.5 wan1 -- 10.1.1.2.500 -> 10.1.1.1.500: udp 2"], r)
+    assert r.clock == "device"
+    assert str(f["time"].iloc[1]) == "2015-06-23 17:01:25.500000"
+    assert f["t"].iloc[1] == pytest.approx(0.703172)
+
+
+def test_banner_prompt_and_trailer_lines_are_not_events():
+    lines = [
+        "FG600C3913802320 (root) # diag sniffer packet wan1 'port not 22' 6 0 a",
+        "Using Original Sniffing Mode",
+        "interfaces=[wan1]",
+        "filters=[port not 22]",
+        "pcap_snapshot: snaplen raised from 0 to 262144",
+        "pcap_lookupnet: port2: no IPv4 address assigned",
+        "61 packets received by filter",
+        "0 packets dropped by kernel",
+        "1: print header of packets",
+        "",
+    ]
+    r = InputReport("t")
+    parse_lines(lines, r)
+    assert r.accounting["prompt"] == 1
+    assert r.accounting["banner"] == 8
+    assert r.accounting["blank"] == 1
+    assert r.balanced
+
+
+def test_hexdump_lines_belong_to_the_packet_above():
+    lines = [
+        "2015-06-23 17:01:24.796828 wan1 -- arp who-has 10.108.17.97 tell 10.108.17.129",
+        "0x0000\t ffff ffff ffff 085b 0ea0 e23a 0806 0001\t.......[...:....",
+        "0x0010\t 0800 0604 0001 085b 0ea0 e23a 0a6c 1181\t.......[...:.l..",
+        "",
+    ]
+    r = InputReport("t")
+    f = parse_lines(lines, r)
+    assert r.accounting["hexdump"] == 2 and r.accounting["event"] == 1 and r.balanced
+    assert list(f["ref"]) == [1]
