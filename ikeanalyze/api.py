@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze import diagnosis as dg
-from ikeanalyze.analysis import snapshots
+from ikeanalyze.analysis import nextsteps, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.ingest import IngestReport
 from ikeanalyze.sources import Blob, LoadOptions
@@ -76,7 +76,8 @@ def diagnose(
     ranked = dg.rank(findings, explains)
     timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms], _opening(ctx))
     d = dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest),
-                     next_steps=snapshots.next_steps(ctx), snapshots=ctx.snapshots.as_list())
+                     next_steps=list(dict.fromkeys(snapshots.next_steps(ctx) + nextsteps.suggest(ctx, ranked))),
+                     snapshots=ctx.snapshots.as_list())
     d.events = ctx.events  # the (focused) table it was made from: the HTML chart and event table draw it
     return d
 

@@ -5,6 +5,20 @@ from ikeanalyze.rules import (  # noqa: F401
     ike102_udp_path_stalled,
     ike103_ike_over_tcp,
     ike104_manual_tcp_fallback,
+    ike105_sa_init_unanswered,
+    ike106_natt_port_blocked,
+    ike107_fragments_lost,
+    ike108_esp_one_way,
+    ike109_network_unreachable,
+    ike110_tcp_transport_broken,
+    ike111_nat_mapping_changed,
+    ike301_dpd_failure,
+    ike302_rekey_failure,
+    ike303_unknown_spi,
+    ike304_ike_retransmissions,
+    ike901_unrecognised_input,
+    ike902_truncated_input,
+    ike903_no_ike_content,
 )
 from ikeanalyze.rules.registry import REGISTRY, Rule, resolve, run, select, thresholds_for
 

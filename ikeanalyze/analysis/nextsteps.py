@@ -1,0 +1,120 @@
+"""What to collect next: when the evidence cannot decide, say so and give the exact commands.
+
+Each check looks at what the inputs *are* (which sources, which clock, which transports a
+sniffer filter let through) and at what the findings could not settle (an unanswered
+request seen from one side only, an encrypted exchange whose notify is hidden, ESP the
+CPU sniffer may not see), and returns one sentence ending in the FortiGate commands that
+would settle it. The Diagnosis carries them as ``next_steps``; the reports print them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+
+# Codes whose story is "something was not answered": only the peer's side can say why.
+UNANSWERED = {"IKE101", "IKE102", "IKE105", "IKE106", "IKE107", "IKE111", "IKE212", "IKE301", "IKE302", "IKE304"}
+NP_NOTE = "np-offload-may-hide-esp"  # set by rules/ike108_esp_one_way.py
+PEER = "<peer>"
+
+
+def debug_commands(peer: str) -> str:
+    return (f"`diagnose vpn ike log filter rem-addr4 {peer}`, `diagnose debug console timestamp enable`, "
+            f"`diagnose debug application ike -1`, `diagnose debug enable`")
+
+
+def sniffer_command(peer: str) -> str:
+    return f"`diagnose sniffer packet any 'host {peer} and (udp port 500 or udp port 4500 or tcp port 5500 or esp)' 6 0 l`"
+
+
+def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
+    """The next steps for this Diagnosis, most useful first, without repeats."""
+    every = [f for top in findings for f in (top, *top.symptoms)]
+    peer = next((f.peer_ip for f in every if f.peer_ip), None) or _only_peer(ctx) or PEER
+    origins = set(ctx.events["origin"].dropna().astype(str)) if len(ctx.events) else set()
+    codes = {f.code for f in findings}  # the causes: a symptom's step is its cause's
+    troubled = any(f.severity in ("warning", "error", "critical") for f in every)
+    out: list[str] = []
+
+    if "ikedebug" in origins and troubled and _untimed_debug(ctx):
+        out.append("The IKE debug has no timestamps, so waits, back-off and the order against other inputs "
+                   "cannot be measured: run `diagnose debug console timestamp enable` before collecting again.")
+    if codes & UNANSWERED:
+        out.append(f"Only this side's view shows what went unanswered; collect the same on {peer} (or at "
+                   f"the firewall in between) to see whether the packets arrive: {sniffer_command(_local_or(ctx))} "
+                   f"there, and {sniffer_command(peer)} here.")
+    if not origins & {"ikedebug"} and (origins & {"pcap", "sniffer"}) and _needs_debug(ctx, every):
+        out.append(f"Packets alone cannot show why IKE failed (IKE_AUTH and later exchanges are encrypted and "
+                   f"hide the notify): collect the IKE debug on the gateway: {debug_commands(peer)}, then "
+                   f"reproduce.")
+    elif "ikedebug" in origins and _several_peers(ctx) and peer != PEER:
+        out.append(f"The debug mixes several peers; filter it to the one that fails with "
+                   f"`diagnose vpn ike log filter rem-addr4 {peer}` before `diagnose debug application ike -1`.")
+    if "ikedebug" in origins and not origins & {"pcap", "sniffer"} and codes & UNANSWERED:
+        out.append(f"The debug cannot show packets lost on the way; run the sniffer at the same time: "
+                   f"{sniffer_command(peer)}.")
+    if "sniffer" in origins and _filter_too_narrow(ctx):
+        out.append(f"The sniffer shows IKE on UDP 500 only: its filter seems to exclude NAT-T (UDP 4500), IKE "
+                   f"over TCP and ESP, where the rest of the story happens. Capture again with {sniffer_command(peer)}.")
+    hidden = ctx.extras.get(NP_NOTE)
+    if hidden:
+        out.append(f"ESP is seen one way only by the CPU sniffer for {', '.join(sorted(set(hidden)))}; with NP "
+                   f"offload the sniffer may miss the other direction. Check `diagnose vpn tunnel list name "
+                   f"<tunnel>` (`npu_flag`, `enc`/`dec` counters) or test with `set npu-offload disable` on the "
+                   f"phase 1.")
+    return list(dict.fromkeys(out))
+
+
+def _untimed_debug(ctx: Context) -> bool:
+    ev = ctx.events
+    dbg = ev[(ev["origin"] == "ikedebug").fillna(False).to_numpy()]
+    return bool(len(dbg)) and bool(dbg["time"].isna().all())
+
+
+def _only_peer(ctx: Context) -> str | None:
+    flows = ctx.flows
+    if flows.empty or "remote" not in flows:
+        return None
+    peers = set(flows["remote"].dropna().astype(str))
+    return peers.pop() if len(peers) == 1 else None
+
+
+def _local_or(ctx: Context) -> str:
+    """The local side's address, for the sniffer command run on the peer."""
+    flows = ctx.flows
+    if flows.empty or "local" not in flows:
+        return "<this gateway>"
+    local = flows["local"].dropna().astype(str).value_counts()
+    return str(local.index[0]) if len(local) else "<this gateway>"
+
+
+def _several_peers(ctx: Context) -> bool:
+    ev = ctx.events
+    dbg = ev[(ev["origin"] == "ikedebug").fillna(False).to_numpy() & (ev["kind"] == "ike-received").fillna(False).to_numpy()]
+    return dbg["src"].dropna().nunique() > 1
+
+
+def _needs_debug(ctx: Context, findings: list[Finding]) -> bool:
+    """A failure is visible, or an IKEv2 negotiation reached its encrypted part and no ESP
+    followed: the reason is inside the encrypted exchanges."""
+    if any(f.severity in ("warning", "error", "critical") for f in findings):
+        return True
+    ev = ctx.events
+    ike = ev[(ev["kind"] == "ike").fillna(False).to_numpy()]
+    if ike.empty:
+        return False
+    encrypted = ike["payloads"].fillna("").astype(str).str.contains(r"\bSKF?\b").any()
+    esp = bool((ev["kind"] == "esp").fillna(False).any())
+    return bool(encrypted and not esp)
+
+
+def _filter_too_narrow(ctx: Context) -> bool:
+    ev = ctx.events
+    sn = ev[(ev["origin"] == "sniffer").fillna(False).to_numpy()]
+    if sn.empty:
+        return False
+    transports = set(sn["transport"].dropna().astype(str))
+    proto = set(sn["proto"].dropna().astype(str))
+    return transports == {"udp500"} and "esp" not in proto and not pd.isna(sn["transport"]).all()

@@ -1,0 +1,372 @@
+"""IKE messages and their SAs: who sent what, which requests were re-sent, which answered.
+
+One row per IKE message seen on the wire, from every source that names the SPIs (a
+decoded capture frame; a debug `comes` line with its `exchange=` line; a debug `sent IKE
+msg` line). Rows are grouped into *sends*: the same message (same source, direction,
+SPI pair, message ID, request/response and, when both are known, length) sent again is
+a retransmission. A capture that recorded one frame twice a few µs apart is not: the pcap
+source marks those `detail = "duplicate-frame"` and they are dropped here.
+
+Each source keeps its own view: a debug log and a capture of the same exchange are never
+merged, so a count is always a count of lines or frames of one input.
+
+Sniffer text without hex dumps names no SPIs; :func:`udp_repeats` finds the same
+`udp <len>` re-sent to port 500 with nothing coming back, which is all such text can show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ikeanalyze.diagnosis import clock_text
+from ikeanalyze.wire.ports import IKE_PORT
+
+DUPLICATE = "duplicate-frame"  # sources/pcap.py marks capture duplicates with this detail
+ZERO_SPI = "0000000000000000"
+MESSAGE_KINDS = ("ike", "ike-sent", "ike-received", "ip-fragment")
+
+# `sent IKE msg (<type>)` → (exchange, response, named retransmission). Rows in order,
+# first match wins; `None` leaves the exchange to be inherited from the original send.
+SENT_TYPES: list[tuple[str, str | None, bool | None, bool]] = [
+    (r"^RETRANSMIT_(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL)$", None, False, True),
+    (r"^(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL)_RESPONSE$", None, True, False),
+    (r"^(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL)$", None, False, False),
+    (r"^NO_PROPOSAL_CHOSEN$", None, True, False),  # an error response to the request it answers
+    (r"^R-U-THERE$", "Informational", None, False),
+    (r"^R-U-THERE-ACK$", "Informational", None, False),
+    (r"^ident_[ir]\d+send$", "Identity Protection", None, False),
+    (r"^agg_[ir]\d+send$", "Aggressive", None, False),
+    (r"^quick_[ir]\d+send$", "Quick Mode", None, False),
+    (r"^cfg_send$", "Transaction", None, False),
+    (r"^CFG_RETRANS$", "Transaction", None, True),
+    (r"(?i)retrans", None, None, True),  # retransmit, P1_RETRANSMIT, CFG_RETRANS, ...
+]
+# Names the debug prints for IKEv2 exchanges, normalised to the wire decoder's names.
+EXCHANGE_ALIASES = {"CREATE_CHILD": "CREATE_CHILD_SA", "Quick": "Quick Mode", "Mode config": "Transaction"}
+FIRST_EXCHANGES = ("SA_INIT", "Identity Protection", "Aggressive")  # messages that start an IKE SA
+
+
+def _sent_type(detail: str | None) -> tuple[str | None, bool | None, bool]:
+    if not detail:
+        return None, None, False
+    for pattern, exch, response, retx in SENT_TYPES:
+        m = re.search(pattern, detail)
+        if m:
+            x = m.groupdict().get("x")
+            return EXCHANGE_ALIASES.get(x, x) if x else exch, response, retx
+    return None, None, False
+
+
+def _received_exchange(name: str | None, version) -> tuple[str | None, bool | None]:
+    """`exchange=AUTH_RESPONSE` is a response; an IKEv2 name without the suffix a request."""
+    if not name:
+        return None, None
+    name = name.strip()
+    if name.endswith("_RESPONSE"):
+        base = name[: -len("_RESPONSE")]
+        return EXCHANGE_ALIASES.get(base, base), True
+    return EXCHANGE_ALIASES.get(name, name), (False if version == 2 else None)
+
+
+def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
+    """IKE messages with SPIs, oriented (``in``/``local``/``remote``), grouped into sends.
+
+    Added columns: ``exch`` (exchange name), ``resp`` (True/False/None), ``fragmented``,
+    ``named_retx`` (the debug line calls it a retransmission), ``send`` (id of the message
+    being sent, shared by its retransmissions), ``attempt`` (0 for the original),
+    ``retransmit`` and ``answered`` (the other side sent a response to this send; for
+    IKEv1, which has no response flag, anything on the same SA afterwards)."""
+    w = wire[wire["kind"].isin(MESSAGE_KINDS).to_numpy() & wire["ispi"].notna().to_numpy()]
+    if w.empty:
+        return _empty()
+    extra = events.loc[w.index, ["rspi", "ike_version", "detail", "payloads", "notify"]]
+    w = w.join(extra)
+    w = w[(w["detail"].astype(object) != DUPLICATE).to_numpy()].copy()
+    if w.empty:
+        return _empty()
+    kind = w["kind"].astype(object).to_numpy()
+    detail = w["detail"].astype(object).to_numpy()
+    exch = w["exchange"].astype(object).to_numpy().copy()
+    resp = np.array([None if pd.isna(v) else bool(v) for v in w["response"].astype(object)], dtype=object)
+    named = np.zeros(len(w), dtype=bool)
+    for i in np.flatnonzero(kind == "ike-sent"):
+        x, r, retx = _sent_type(detail[i])
+        exch[i], resp[i], named[i] = x, r, retx
+    version = w["ike_version"].astype(object).to_numpy()
+    for i in np.flatnonzero(kind == "ike-received"):
+        x, r = _received_exchange(None if pd.isna(exch[i]) else exch[i], None if pd.isna(version[i]) else int(version[i]))
+        exch[i], resp[i] = x, r if r is not None else resp[i]
+    w["exch"] = exch
+    w["resp"] = resp
+    w["named_retx"] = named
+    det = pd.Series(detail, index=w.index).fillna("").astype(str)
+    w["fragmented"] = (w["kind"] == "ip-fragment").to_numpy() | det.str.startswith("reassembled from").to_numpy()
+    w["rspi"] = w["rspi"].astype(object).where(w["rspi"].notna(), ZERO_SPI)
+    w = w.sort_values(["source", "ref"], kind="stable")
+    w["frag"] = _ike_fragments(events, w)
+    _group_sends(w)
+    _answered(w)
+    return w
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=["source", "ref", "t", "time", "direction", "in", "ispi", "rspi", "msg_id", "exch",
+                                 "resp", "send", "attempt", "retransmit", "answered", "fragmented", "named_retx"])
+
+
+FRAGMENT_WIRE = r"\bfrag (\d+)/\d+\b"  # wire decoder summary of an SKF payload (RFC 7383)
+FRAGMENT_IN = r"(?:encrypted )?fragment (\d+) of \d+"  # debug: a received IKE fragment
+FRAGMENT_OUT = r"splitting payload len=\d+ into (\d+) fragments"  # debug: the next N sends are fragments
+
+
+def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
+    """The RFC 7383 fragment number of each message (0 when it is whole): the fragments of
+    one message share its SPIs and message ID and are not retransmissions of each other."""
+    frag = np.zeros(len(w), dtype=np.int64)
+    text = w["text"].fillna("").astype(str)
+    wire_no = text.str.extract(FRAGMENT_WIRE)[0]
+    has = wire_no.notna().to_numpy()
+    frag[has] = wire_no[has].astype(int).to_numpy()
+    dbg = events[(events["origin"] == "ikedebug").fillna(False).to_numpy()]
+    if dbg.empty:
+        return frag
+    dtext = dbg["text"].fillna("").astype(str)
+    kinds = w["kind"].astype(str).to_numpy()
+    src = w["source"].astype(str).to_numpy()
+    refs = w["ref"].astype(int).to_numpy()
+    for _, row in dbg[dtext.str.extract(FRAGMENT_IN)[0].notna().to_numpy()].iterrows():
+        n = int(re.search(FRAGMENT_IN, str(row["text"])).group(1))
+        before = np.flatnonzero((src == str(row["source"])) & (refs < int(row["ref"])) & (kinds == "ike-received"))
+        if len(before):
+            frag[before[-1]] = n
+    for _, row in dbg[dtext.str.extract(FRAGMENT_OUT)[0].notna().to_numpy()].iterrows():
+        total = int(re.search(FRAGMENT_OUT, str(row["text"])).group(1))
+        after = np.flatnonzero((src == str(row["source"])) & (refs > int(row["ref"])) & (kinds == "ike-sent"))
+        for k, i in enumerate(after[:total]):
+            frag[i] = k + 1
+    return frag
+
+
+def _group_sends(w: pd.DataFrame) -> None:
+    """Number the sends: same source, direction, SPIs, message ID and request/response; a
+    change of length (when both are known) is a new message, not a retransmission."""
+    resp_key = w["resp"].map({True: "r", False: "q"}).fillna("?")
+    key = pd.DataFrame({
+        "source": w["source"].astype(str).to_numpy(),
+        "dir": w["direction"].astype(str).to_numpy(),
+        "ispi": w["ispi"].astype(str).to_numpy(),
+        "rspi": w["rspi"].astype(str).to_numpy(),
+        "msg": w["msg_id"].fillna(-1).astype("int64").to_numpy(),
+        "resp": resp_key.to_numpy(),
+        "frag": w["frag"].to_numpy(),
+    }, index=w.index)
+    cols = list(key.columns)
+    gid = key.groupby(cols, sort=False).ngroup()
+    length = w["length"].astype("Float64")
+    prev = length.groupby(gid.to_numpy()).shift(1)
+    changed = (length.notna() & prev.notna() & (length != prev)).fillna(False).astype(bool)
+    variant = changed.astype(int).groupby(gid.to_numpy()).cumsum()
+    send = pd.DataFrame({"g": gid, "v": variant}).groupby(["g", "v"], sort=False).ngroup()
+    w["send"] = send.to_numpy()
+    w["attempt"] = w.groupby("send").cumcount().to_numpy()
+    # A debug line that says "retransmit" is one even when the original was logged earlier
+    # than the capture began.
+    w["retransmit"] = (w["attempt"].to_numpy() > 0) | w["named_retx"].to_numpy()
+
+
+def _answered(w: pd.DataFrame) -> None:
+    """Did the other side answer each send? IKEv2: a response with the same SPI and
+    message ID travelling the other way, after the first attempt. IKEv1 (no response
+    flag): any message on the same SA travelling the other way afterwards."""
+    first_ref = w.groupby("send")["ref"].transform("min").to_numpy()
+    answered = np.zeros(len(w), dtype=bool)
+    src = w["source"].astype(str).to_numpy()
+    ispi = w["ispi"].astype(str).to_numpy()
+    msg = w["msg_id"].fillna(-1).astype("int64").to_numpy()
+    inbound = w["in"].to_numpy().astype(bool)
+    refs = w["ref"].to_numpy()
+    resp = w["resp"].to_numpy()
+    v2 = (w["ike_version"].fillna(0).astype(int).to_numpy() == 2) | pd.notna(resp)
+    last_resp: dict[tuple, int] = {}
+    last_any: dict[tuple, int] = {}
+    for i in range(len(w)):
+        k = (src[i], ispi[i], bool(inbound[i]))
+        last_any[k] = max(last_any.get(k, -1), refs[i])
+        if resp[i] is True:
+            kr = (src[i], ispi[i], msg[i], bool(inbound[i]))
+            last_resp[kr] = max(last_resp.get(kr, -1), refs[i])
+    for i in range(len(w)):
+        other = not inbound[i]
+        if v2[i] and resp[i] is not True:
+            answered[i] = last_resp.get((src[i], ispi[i], msg[i], other), -1) > first_ref[i]
+        elif resp[i] is True:
+            answered[i] = True  # a response needs no answer
+        else:
+            answered[i] = last_any.get((src[i], ispi[i], other), -1) > first_ref[i]
+    w["answered"] = answered
+
+
+@dataclass
+class Send:
+    """One message and its retransmissions, as one source saw them."""
+
+    rows: pd.DataFrame  # the attempts, in input order
+
+    @property
+    def first(self):
+        return self.rows.iloc[0]
+
+    @property
+    def last(self):
+        return self.rows.iloc[-1]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def retransmissions(self) -> int:
+        return int(self.rows["retransmit"].sum())
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.rows["answered"].any())
+
+    @property
+    def exchange(self) -> str | None:
+        ex = self.rows["exch"].dropna()
+        return str(ex.iloc[0]) if len(ex) else None
+
+    @property
+    def request(self) -> bool:
+        return not (self.rows["resp"] == True).any()  # noqa: E712 (object column)
+
+    @property
+    def intervals(self) -> list[float]:
+        t = self.rows["t"].astype(float).to_numpy()
+        return [round(float(x), 6) for x in np.diff(t) if not np.isnan(x)]
+
+    @property
+    def peer(self) -> str:
+        r = self.last
+        return f"{r['remote']}:{int(r['rport'])}" if pd.notna(r["rport"]) else str(r["remote"])
+
+    @property
+    def tunnel(self) -> str | None:
+        t = self.rows["tunnel"].dropna()
+        return str(t.iloc[0]) if len(t) else None
+
+
+def sends(msgs: pd.DataFrame) -> list[Send]:
+    if msgs.empty:
+        return []
+    return [Send(g) for _, g in msgs.groupby("send", sort=False)]
+
+
+def retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int = 1) -> list[Send]:
+    """Requests (and IKEv1 messages) sent again at least ``min_retransmissions`` times."""
+    if msgs.empty:
+        return []
+    counts = msgs.groupby("send")["retransmit"].sum()
+    keep = counts[counts >= min_retransmissions].index
+    out = [Send(g) for _, g in msgs[msgs["send"].isin(keep)].groupby("send", sort=False)]
+    return [s for s in out if s.request]
+
+
+def backoff(intervals: list[float]) -> str:
+    """`exponential` when each wait is clearly longer than the one before (RFC 7296 §2.1
+    asks for an increasing, typically doubling, timer), `constant` when the waits stay
+    within 25 % of each other, else `irregular`; `unknown` with fewer than two waits."""
+    iv = [x for x in intervals if x > 0]
+    if len(iv) < 2:
+        return "unknown"
+    ratios = [b / a for a, b in zip(iv, iv[1:])]
+    if all(r >= 1.4 for r in ratios):
+        return "exponential"
+    if max(iv) <= 1.25 * min(iv):
+        return "constant"
+    return "irregular"
+
+
+@dataclass
+class Repeat:
+    """The same `udp <len>` sent again and again to one peer with nothing coming back."""
+
+    rows: pd.DataFrame
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
+    """Runs of identical-length datagrams to UDP 500 from sources without SPIs (sniffer text
+    without hex dumps), with no packet from that peer on any port in between or after."""
+    w = wire[(wire["origin"] == "sniffer").to_numpy() & (wire["kind"] == "ike").to_numpy()
+             & wire["ispi"].isna().to_numpy()]
+    if w.empty:
+        return []
+    out: list[Repeat] = []
+    peers = wire[(wire["origin"] == "sniffer").to_numpy()]
+    for (source, remote), rows in w.groupby(["source", "remote"], sort=False):
+        inbound_any = peers[(peers["source"] == source).to_numpy() & (peers["remote"] == remote).to_numpy()
+                            & peers["in"].to_numpy()]
+        if len(inbound_any):
+            continue
+        out_rows = rows[~rows["in"].to_numpy() & (rows["rport"] == IKE_PORT).fillna(False).to_numpy()]
+        for _, same in out_rows.groupby("length", sort=False):
+            if len(same) >= min_count:
+                out.append(Repeat(same))
+    return out
+
+
+def of(ctx) -> pd.DataFrame:
+    """The message table of a Context, built once and kept in ``ctx.extras``."""
+    m = ctx.extras.get("ike_messages")
+    if m is None:
+        m = ctx.extras["ike_messages"] = messages(ctx.events, ctx.wire)
+    return m
+
+
+def seconds(a, b) -> float | None:
+    """Seconds between two rows of one source."""
+    if pd.isna(a["t"]) or pd.isna(b["t"]):
+        return None
+    return float(b["t"]) - float(a["t"])
+
+
+def msg_id_text(v) -> str:
+    """IKEv2 message IDs count up from 0; IKEv1's are random 32-bit values, shown as the debug prints them."""
+    if v is None or pd.isna(v):
+        return "?"
+    v = int(v)
+    return str(v) if v < 0x10000 else f"{v:08x}"
+
+
+def where(row) -> str:
+    """`23:34:42.766 (line 20)`, or just `line 20` when the input has no clock."""
+    unit = "frame" if str(row["origin"]) == "pcap" else "line"
+    if pd.isna(row["time"]) and pd.isna(row["t"]):
+        return f"{unit} {int(row['ref'])}"
+    time = None if pd.isna(row["time"]) else pd.Timestamp(row["time"]).to_pydatetime()
+    t = None if pd.isna(row["t"]) else float(row["t"])
+    return f"{clock_text(time, t)} ({unit} {int(row['ref'])})"
+
+
+def waits(intervals: list[float]) -> str:
+    """`, waits 5.0, 10.0 s` — empty when the input had no clock to measure them."""
+    return f", waits {intervals_text(intervals)}" if intervals else ""
+
+
+def intervals_text(intervals: list[float]) -> str:
+    return ", ".join(f"{x:.1f}" if x < 100 else f"{x:.0f}" for x in intervals) + " s"
+
+
+def endpoint(row, side: str = "remote") -> str:
+    """`ip:port` of a row's ``remote`` or ``local`` side (the address alone for ESP)."""
+    port = row["rport" if side == "remote" else "lport"]
+    return f"{row[side]}:{int(port)}" if pd.notna(port) else str(row[side])

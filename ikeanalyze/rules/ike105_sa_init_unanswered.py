@@ -1,0 +1,129 @@
+"""IKE_SA_INIT unanswered: the first message of a negotiation is re-sent and nothing comes back.
+
+## What it detects
+An IKEv2 IKE_SA_INIT request, or the first IKEv1 Main/Aggressive mode message (responder
+SPI still zero), sent at least `min_sends` times (the original and its retransmissions)
+with no message at all coming back on that SA. Read from decoded captures and sniffer hex
+dumps, from IKE debug (`sent IKE msg (SA_INIT)` then `(RETRANSMIT_SA_INIT)` with no
+`comes` for the SPI), and from sniffer text without hex dumps as the same `udp <len>` to
+port 500 repeated while nothing at all arrives from that peer. An IKE debug of the
+responder that keeps receiving and ignoring SA_INIT is left to the rule that names the
+reason it gives (IKE209 and friends).
+
+## Why it matters
+Nothing was negotiated: no proposal, no authentication, not even an error came back. The
+request never reached the peer, the peer's answer never came back, or nothing listens
+there. Proposal, key and certificate settings cannot be the cause yet.
+
+## Evidence
+The first and the last attempt, how many were sent, the waits between them, and the
+peer address and port they went to. A `diagnose vpn ike gateway list` whose IKE SA is
+still `status: connecting` joins the evidence; as initiator with no IKE traffic in the
+paste at all, that line alone is the finding.
+
+## Fix
+Check, in this order: the remote gateway address in the phase-1 settings (`set
+remote-gw`); that the peer is up and has IKE enabled on that interface; that UDP 500
+(and 4500) is allowed both ways on every firewall between (`diagnose sniffer packet any
+'host <peer> and (udp port 500 or udp port 4500)' 6 0 l` on both ends shows where it
+stops); that an upstream NAT or ISP does not block or rewrite IKE. Run the same sniffer on
+the peer to see whether the requests arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis import sas, snapshots
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_sends: int = 2  # the original plus at least one retransmission
+
+
+@rule("IKE105", "sa-init-unanswered", severity="error", thresholds=Thresholds(),
+      explains=("IKE304", "IKE210"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    msgs = sas.of(ctx)
+    for s in sas.sends(msgs):
+        if (s.exchange not in sas.FIRST_EXCHANGES or not s.request or s.answered or s.count < t.min_sends
+                or str(s.first["rspi"]) != sas.ZERO_SPI):
+            continue
+        inbound = bool(s.first["in"])
+        if inbound and str(s.first["origin"]) == "ikedebug":
+            continue  # the responder's own log says why it ignores them
+        yield _with_gateway_list(ctx, _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"])))
+    for r in sas.udp_repeats(ctx.wire, t.min_sends):
+        rows = r.rows
+        yield _with_gateway_list(ctx, _finding(rows, None, sas.endpoint(rows.iloc[0]), None, False, spi=None))
+    yield from _from_gateway_lists(ctx)
+
+
+def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound: bool, spi: str | None) -> Finding:
+    first, last = rows.iloc[0], rows.iloc[-1]
+    n = len(rows)
+    gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+    span = float(last["t"]) - float(first["t"]) if gaps else None
+    what = {"SA_INIT": "IKE_SA_INIT", "Identity Protection": "IKEv1 Main Mode first message",
+            "Aggressive": "IKEv1 Aggressive Mode first message"}.get(exchange or "", f"`udp {first['length']}` datagram")
+    spi_text = f" (initiator SPI {spi})" if spi else ""
+    local = sas.endpoint(first, "local")
+    waits = sas.waits(gaps)
+    over = f" over {human_duration(span)}" if span else ""
+    if inbound:
+        msg = (f"{peer} sent the same {what}{spi_text} {n} times{over} "
+               f"({sas.where(first)} to {sas.where(last)}{waits}) and {local} never answered.")
+    else:
+        msg = (f"{local} sent the same {what}{spi_text} {n} times to {peer}{over} "
+               f"({sas.where(first)} to {sas.where(last)}{waits}); nothing came back.")
+    if exchange is None:
+        msg += " The sniffer text has no payload: a repeated datagram to UDP 500 with no reply is taken as an unanswered first IKE message."
+    return finding(
+        "IKE105", msg,
+        start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+        tunnel=tunnel, peer=peer,
+        evidence=[evidence(first), evidence(last)] if n > 1 else [evidence(first)],
+        timeline=[moment(first, f"first {what} to {peer}" if not inbound else f"first {what} from {peer}"),
+                  moment(last, f"attempt {n}, still no answer")],
+        facts={"sends": n, "intervals_s": gaps, "exchange": exchange, "ispi": spi, "direction": "in" if inbound else "out",
+               "backoff": sas.backoff(gaps)},
+    )
+
+
+def _with_gateway_list(ctx: Context, f: Finding) -> Finding:
+    """A gateway list showing the same phase 1 still `connecting` joins the evidence."""
+    note = snapshots.connecting_note(ctx, f.peer_ip, f.tunnel)
+    if note:
+        f.message += f" {note.text}"
+        f.evidence.extend(note.evidence)
+        f.facts.update(note.facts)
+        f.tunnel = f.tunnel or note.tunnel
+    return f
+
+
+def _from_gateway_lists(ctx: Context) -> Iterator[Finding]:
+    """An initiator's phase 1 stuck `connecting` with no IKE traffic of it in the paste:
+    the gateway list is the only evidence that nothing answered."""
+    for st in snapshots.connecting_without_ike(ctx):
+        sa = st.ike_sas[-1]
+        if sa.get("direction") != "initiator":
+            continue  # a responder received the first message: not unanswered
+        g = st.gateway
+        status = g.evidence("status")[-1:]
+        counts = (g.facts.get("ike_sa_counts") or {}).get("created")
+        tries = f"; `IKE SA: created {counts}`" if counts else ""
+        to = f" to {st.remote}" if st.remote else ""
+        where = f" ({status[0].source} line {status[0].ref})" if status else ""
+        msg = (f"Phase 1 of {st.name}{to} is still `status: {sa.get('status_text')}`{where}{tries}: "
+               f"it never established and the paste shows no IKE traffic with that peer.")
+        summary = st.summary.evidence("summary") if st.summary else []
+        yield finding("IKE105", msg, start=g.time, t_start=g.t, tunnel=st.name, peer=st.remote,
+                      evidence=[g.header] + status + summary,
+                      facts={"gateway": st.name, "phase1": "connecting", "phase1_state": st.phase1_state,
+                             "direction": "initiator", "ike_sa_created": counts, "from": "gateway list"})

@@ -1,0 +1,107 @@
+"""NAT-T port blocked: IKE moved to UDP 4500 after NAT detection, and nothing answers there.
+
+## What it detects
+An IKE SA whose first exchange on UDP 500 was answered (so the peer is there and speaks
+IKE), that then moved to UDP 4500 as NAT traversal requires (RFC 7296 §2.23, RFC 3947),
+and whose requests on 4500 are re-sent at least `min_retransmissions` times while nothing
+at all arrives from the peer on 4500 and the SA never came up. An SA that was established
+over 4500 and later went quiet is a stalled path (IKE102) or a DPD failure (IKE301). The debug lines `NAT detected`, `NAT-T float port
+4500` or NAT_DETECTION notifies are quoted when the input has them.
+
+## Why it matters
+UDP 500 works and UDP 4500 does not: a firewall, ISP or hotel network lets IKE's first
+port through and drops NAT-T. IKE_AUTH (IKEv2) or Main Mode 5/6 (IKEv1) never completes,
+so the tunnel never comes up although the proposals matched.
+
+## Evidence
+The answered exchange on UDP 500, the first and last unanswered message on UDP 4500, how
+many were sent, and the NAT detection lines.
+
+## Fix
+Allow UDP 4500 both ways between the peers (and ESP-in-UDP with it) on every firewall
+and NAT device in the path. If the network cannot allow it, use IKE/ESP over TCP (FortiOS
+`set transport tcp` or `udp-fallback-tcp` with `set ike-tcp-port`). Capture both ends on
+both ports to see where 4500 stops: `diagnose sniffer packet any 'host <peer> and (udp
+port 500 or udp port 4500)' 6 0 l`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_retransmissions: int = 1  # unanswered re-sends on UDP 4500
+
+
+@rule("IKE106", "natt-port-blocked", severity="error", thresholds=Thresholds(),
+      explains=("IKE304", "IKE210", "IKE212"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    msgs = sas.of(ctx)
+    if msgs.empty:
+        return
+    for s in sas.retransmitted_requests(msgs, t.min_retransmissions):
+        first = s.first
+        if bool(first["in"]) or s.answered or first["transport"] != "udp4500":
+            continue
+        same_sa = msgs[(msgs["source"] == first["source"]).to_numpy() & (msgs["ispi"] == first["ispi"]).to_numpy()]
+        on500 = same_sa[(same_sa["transport"] == "udp500").to_numpy()]
+        answered500 = on500[on500["in"].to_numpy().astype(bool)]
+        if answered500.empty or not (~on500["in"].to_numpy().astype(bool)).any():
+            continue  # no answered exchange on 500: that is IKE105's story, not a blocked 4500
+        wire = ctx.wire
+        from_peer_4500 = wire[(wire["source"] == first["source"]).to_numpy() & (wire["remote"] == first["remote"]).to_numpy()
+                              & wire["in"].to_numpy() & (wire["transport"] == "udp4500").fillna(False).to_numpy()]
+        if len(from_peer_4500):
+            continue  # the peer does reach 4500: not blocked (see IKE111 for a changed mapping)
+        if _established(ctx, same_sa, first):
+            continue  # 4500 worked once (the SA came up): a later silence is a stalled path or DPD
+        nat = _nat_lines(ctx, first)
+        last500 = answered500.iloc[-1]
+        msg = (f"{sas.endpoint(first, 'local')} moved IKE SA {first['ispi']} to UDP 4500 after the UDP 500 exchange "
+               f"with {first['remote']} was answered ({sas.where(last500)}), then sent {s.exchange or 'its request'} to "
+               f"{s.peer} {s.count} times ({sas.where(first)} to {sas.where(s.last)}{sas.waits(s.intervals)}) "
+               f"and nothing came back on UDP 4500.")
+        if len(nat):
+            msg += f" NAT was detected: {str(nat.iloc[0].text).strip()[:80]} ({sas.where(nat.iloc[0])})."
+        yield finding(
+            "IKE106", msg,
+            start=timeval(first.time), end=timeval(s.last.time), t_start=tval(first.t), t_end=tval(s.last.t),
+            tunnel=s.tunnel, peer=s.peer,
+            evidence=[evidence(last500)] + [evidence(r) for _, r in nat.head(2).iterrows()]
+            + [evidence(first), evidence(s.last)],
+            timeline=[moment(first, f"IKE moved to UDP 4500 towards {s.peer}: no answer on 4500")],
+            facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": s.intervals,
+                   "exchange": s.exchange, "nat_lines": int(len(nat))},
+        )
+
+
+def _established(ctx: Context, same_sa, first) -> bool:
+    """The SA came up, or an exchange on 4500 was answered before this request."""
+    ev = ctx.events
+    up = (ev["source"] == first["source"]).fillna(False).to_numpy() & (ev["kind"] == "sa-established").fillna(False).to_numpy()
+    up &= (ev["ispi"] == first["ispi"]).fillna(False).to_numpy()
+    before = same_sa[(same_sa["ref"] < int(first["ref"])).to_numpy() & (same_sa["transport"] == "udp4500").to_numpy()]
+    return bool(up.any()) or bool(before["answered"].any())
+
+
+def _nat_lines(ctx: Context, first):
+    """`NAT detected …`, `NAT-T float port 4500` lines of that SA (or its gateway), if any."""
+    ev = ctx.events
+    mask = (ev["source"] == first["source"]).fillna(False).to_numpy() & (ev["kind"] == "nat").fillna(False).to_numpy()
+    mask &= ev["detail"].fillna("").astype(str).str.contains(r"NAT detected|detected NAT|float").to_numpy()
+    mask &= (ev["ref"] <= int(first["ref"])).to_numpy()
+    same = (ev["ispi"] == first["ispi"]).fillna(False).to_numpy()
+    if isinstance(first["tunnel"], str):
+        same |= (ev["tunnel"] == first["tunnel"]).fillna(False).to_numpy()
+    return ev[mask & np.asarray(same)]

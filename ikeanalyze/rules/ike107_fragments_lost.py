@@ -1,0 +1,138 @@
+"""Fragments lost: a large IKE message leaves as IP fragments and is never answered.
+
+## What it detects
+An IKE message too large for one packet (typically IKE_AUTH carrying certificates) that
+is re-sent at least `min_retransmissions` times without an answer, where the message
+went out as IP fragments: reassembled or left-over fragments in a capture, `(frag …)`
+datagrams to UDP 500/4500 in sniffer text, or, in IKE debug, a `sent IKE msg` whose
+`len=` plus IP/UDP headers exceeds `mtu` while no IKE fragmentation (`splitting payload`,
+`encrypted fragment`) was used for it.
+
+## Why it matters
+Many firewalls, NATs and carrier networks drop IP fragments (or only the later ones).
+The first messages of the negotiation are small and pass; the large one never arrives,
+so the exchange times out although everything is configured right. It typically hits
+certificate authentication and EAP, and comes and goes with the network the client uses.
+
+## Evidence
+The first and last attempt, their size, how many fragments (when the input shows them),
+how many attempts and the waits between them.
+
+## Fix
+Enable IKE fragmentation so IKE splits its own messages below the path MTU: IKEv2 RFC
+7383 (`set fragmentation enable` in the phase-1 settings, on by default in recent
+FortiOS; the peer must announce FRAGMENTATION_SUPPORTED too) and IKEv1 vendor
+fragmentation. Lower `set fragmentation-mtu` if the path MTU is small. Otherwise allow IP
+fragments of UDP 500/4500 on the firewalls between, or use smaller certificate chains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+
+IPV4_UDP_HEADERS = 28  # IPv4 header without options (20) + UDP header (8)
+NON_ESP_MARKER = 4  # RFC 3948 §2.2: IKE on UDP 4500 carries four zero bytes first
+IKE_FRAGMENTATION = r"splitting payload|encrypted fragment|fragment \d+ of \d+"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_retransmissions: int = 1  # unanswered re-sends of the large message
+    mtu: int = 1500  # path MTU assumed when the debug shows only the message length
+
+
+@rule("IKE107", "fragments-lost", severity="error", thresholds=Thresholds(),
+      explains=("IKE304", "IKE210", "IKE212", "IKE106"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    msgs = sas.of(ctx)
+    for s in sas.retransmitted_requests(msgs, t.min_retransmissions):
+        first = s.first
+        if s.answered or (bool(first["in"]) and str(first["origin"]) == "ikedebug"):
+            continue
+        frames = bool(s.rows["fragmented"].any())
+        size = _ip_size(first)
+        too_big = size is not None and size > t.mtu and str(first["origin"]) == "ikedebug" and not _ike_fragmented(ctx, first)
+        if not (frames or too_big):
+            continue
+        how = (f"left as IP fragments ({_fragment_note(s.rows)})" if frames
+               else f"needs {size} bytes as one IP packet, more than an MTU of {t.mtu}, and IKE fragmentation was not used")
+        who = f"{s.peer} sent" if bool(first["in"]) else f"{sas.endpoint(first, 'local')} sent"
+        to = "" if bool(first["in"]) else f" to {s.peer}"
+        msg = (f"{who} a {first['length']}-byte {s.exchange or 'IKE'} message{to} {s.count} times "
+               f"({sas.where(first)} to {sas.where(s.last)}{sas.waits(s.intervals)}); it {how}; "
+               f"no answer came. Enable IKE fragmentation (RFC 7383).")
+        yield _finding(s.rows, msg, s.peer, s.tunnel, {"ispi": str(first["ispi"]), "bytes": _int(first["length"]),
+                                                       "ip_bytes": size, "attempts": s.count, "ip_fragments": frames})
+    yield from _sniffer(ctx, t)
+
+
+def _int(v) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ip_size(row) -> int | None:
+    n = _int(row["length"])
+    if n is None:
+        return None
+    return n + IPV4_UDP_HEADERS + (NON_ESP_MARKER if row["transport"] == "udp4500" else 0)
+
+
+def _fragment_note(rows) -> str:
+    notes = rows["detail"].dropna().astype(str)
+    notes = notes[notes.str.contains("fragment")]
+    return str(notes.iloc[0]) if len(notes) else "IP fragments"
+
+
+def _ike_fragmented(ctx: Context, row) -> bool:
+    ev = ctx.events
+    mask = (ev["source"] == row["source"]).fillna(False).to_numpy()
+    mask &= ev["text"].fillna("").astype(str).str.contains(IKE_FRAGMENTATION).to_numpy()
+    mask &= (ev["ispi"] == row["ispi"]).fillna(False).to_numpy() | (ev["tunnel"] == row["tunnel"]).fillna(False).to_numpy()
+    return bool(mask.any())
+
+
+def _sniffer(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    """`udp N (frag id:len@0+)` to UDP 500/4500 repeated with nothing coming back."""
+    w = ctx.wire
+    first_frag = (w["origin"] == "sniffer").to_numpy() & (w["kind"] == "ip-fragment").to_numpy() \
+        & ~w["in"].to_numpy() & w["rport"].isin([IKE_PORT, IKE_NATT_PORT]).fillna(False).to_numpy()
+    frags = w[first_frag]
+    for (source, remote, length), rows in frags.groupby(["source", "remote", "length"], sort=False):
+        if len(rows) < t.min_retransmissions + 1:
+            continue
+        back = w[(w["source"] == source).to_numpy() & (w["remote"] == remote).to_numpy() & w["in"].to_numpy()
+                 & (w["ref"] > int(rows.iloc[0]["ref"])).to_numpy()]
+        if len(back):
+            continue
+        first, last = rows.iloc[0], rows.iloc[-1]
+        gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+        peer = sas.endpoint(first)
+        msg = (f"{sas.endpoint(first, 'local')} sent a {int(length)}-byte UDP datagram to {peer} as IP fragments "
+               f"{len(rows)} times ({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}) and nothing came "
+               f"back from {remote}: the fragments are being dropped on the way. Enable IKE fragmentation (RFC 7383).")
+        yield _finding(rows, msg, peer, None, {"bytes": int(length), "attempts": len(rows), "ip_fragments": True})
+
+
+def _finding(rows, msg: str, peer: str, tunnel: str | None, facts: dict) -> Finding:
+    first, last = rows.iloc[0], rows.iloc[-1]
+    facts["intervals_s"] = [round(float(x), 6) for x in np.diff(rows["t"].astype(float).to_numpy())]
+    return finding(
+        "IKE107", msg,
+        start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+        tunnel=tunnel, peer=peer, evidence=[evidence(first), evidence(last)],
+        timeline=[moment(first, f"large IKE message to {peer} leaves as IP fragments: never answered")],
+        facts=facts,
+    )

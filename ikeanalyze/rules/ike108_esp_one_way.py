@@ -1,0 +1,140 @@
+"""ESP one way: an SA pair carries ESP in one direction only.
+
+## What it detects
+ESP (plain IP protocol 50, or UDP-encapsulated on 4500) between two addresses that
+flows in one direction only: at least `min_packets` packets over at least `min_span`
+seconds one way, and not a single ESP packet the other way on that path during the whole
+input. With a capture that names SPIs, the count is per SPI. A tunnel whose ESP stopped
+in one direction after flowing both ways is IKE102's story (a stalled path), not this one.
+NAT keepalives are one-way by design and are not ESP.
+
+A FortiGate sniffer runs on the CPU: with NP offload (`npu_flag`, `options[...]=npu` in
+`diagnose vpn tunnel list`) it may see only one direction of a healthy tunnel. From
+sniffer text the finding is therefore only `info` unless a tunnel-list snapshot shows the
+tunnel is not offloaded; when a snapshot shows it is, nothing is reported and the next
+steps say how to check.
+
+## Why it matters
+One side encrypts and sends, the other receives nothing, or receives and never sends
+back: a firewall drops ESP (or UDP 4500) one way, the peer has no route or policy for the
+return traffic, or the two sides disagree on the SA (one kept an SA the other deleted).
+Users see a tunnel that is up but passes no traffic.
+
+## Evidence
+The first and last ESP packet of the busy direction, the SPI(s), the packet counts both
+ways and the time span.
+
+## Fix
+Compare `diagnose vpn tunnel list name <tunnel>` on both ends (`enc` counters growing,
+`dec` stuck at 0, or the reverse) and the SPIs; check that the return route and firewall
+policy exist on the side that does not send; check that ESP (protocol 50) or UDP 4500 is
+allowed both ways. For sniffer text, disable NP offload for the test (`set npu-offload
+disable` in the phase-1 settings) or use `diagnose npu` counters before concluding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ikeanalyze.analysis import sas, snapshots
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding, Moment, clock_text
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+NP_NOTE = "np-offload-may-hide-esp"  # ctx.extras key read by analysis.nextsteps
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_packets: int = 10  # ESP packets in the busy direction
+    min_span: float = 5.0  # seconds they span
+
+
+@rule("IKE108", "esp-one-way", severity="error", thresholds=Thresholds())
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    yield from _from_counters(ctx, t)  # `diagnose vpn tunnel list`: enc growing while dec stays 0
+    w = ctx.wire
+    esp = w[(w["kind"] == "esp").to_numpy() & w["origin"].isin(["pcap", "sniffer"]).to_numpy()]
+    if esp.empty:
+        return
+    esp = esp.join(ctx.events.loc[esp.index, ["esp_spi"]])
+    keys = ["source", "local", "remote"]
+    for (_source, local, remote), rows in esp.groupby(keys, sort=False):
+        inbound = rows["in"].to_numpy().astype(bool)
+        if inbound.all() or (~inbound).all():
+            busy = rows
+        else:
+            continue
+        if len(busy) < t.min_packets:
+            continue
+        first, last = busy.iloc[0], busy.iloc[-1]
+        if pd.isna(first.t) or pd.isna(last.t) or float(last.t) - float(first.t) < t.min_span:
+            continue
+        span = float(last.t) - float(first.t)
+        out = not bool(first["in"])
+        origin = str(first["origin"])
+        offload = _offloaded(ctx, str(remote))
+        if origin == "sniffer" and offload is True:
+            continue  # the CPU sniffer cannot see offloaded ESP; analysis.snapshots says what to check
+        spis = sorted(set(busy["esp_spi"].dropna().astype(str)))
+        spi_text = f" on SPI {', '.join('0x' + s for s in spis[:3])}" if spis else ""
+        transport = "UDP 4500" if first["transport"] == "udp4500" else "ESP"
+        direction = f"from {local} to {remote}" if out else f"from {remote} to {local}"
+        back = f"{remote} sent" if out else f"{local} sent"
+        msg = (f"{len(busy)} {transport} packets{spi_text} went {direction} over {human_duration(span)} "
+               f"({sas.where(first)} to {sas.where(last)}); {back} no ESP back on that path.")
+        f = finding(
+            "IKE108", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            tunnel=str(first.tunnel) if isinstance(first.tunnel, str) else None,
+            peer=f"{remote}:{int(first.rport)}" if pd.notna(first.rport) else str(remote),
+            evidence=[evidence(first), evidence(last)],
+            timeline=[moment(first, f"ESP {direction} with nothing coming back")],
+            facts={"packets": len(busy), "direction": "out" if out else "in", "spis": spis, "span_s": round(span, 6),
+                   "np_offload": offload},
+        )
+        if origin == "sniffer" and offload is None:
+            f.severity = "info"
+            f.message += (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check "
+                          "`diagnose vpn tunnel list` (npu_flag, enc/dec counters) before concluding.")
+            ctx.extras.setdefault(NP_NOTE, []).append(str(remote))
+        yield f
+
+
+def _offloaded(ctx: Context, remote: str) -> bool | None:
+    """True/False when a tunnel-list snapshot of that peer says whether ESP is NP-offloaded."""
+    snaps = getattr(ctx, "snapshots", None)
+    if not snaps:
+        return None
+    states = snaps.for_peer(remote)
+    if not states:
+        return None
+    # `options[...]=npu` allows offload; `npu_flag=00` on every SA says nothing is offloaded yet.
+    return any(snapshots.npu_offloaded(ctx, s.name) for s in states)
+
+
+def _from_counters(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    """The device's own count: an SA whose `enc:pkts` grows (or is non-zero) in tunnel-list
+    snapshots while its `dec:pkts` stays 0 (NPU-offloaded SAs are left out: see
+    analysis.snapshots.esp_one_way)."""
+    for ow in snapshots.esp_one_way(ctx, t.min_packets):
+        first, last = ow.first or ow.last, ow.last
+        grew = (f"grew from {ow.enc_before} to {ow.enc_after} between {clock_text(first.time, first.t)} "
+                f"(line {first.ref}) and {clock_text(last.time, last.t)} (line {last.ref})" if ow.growing
+                else f"is {ow.enc_after} (line {last.ref})")
+        to = f" to {ow.remote}" if ow.remote else ""
+        msg = (f"Tunnel {ow.tunnel}{to} encrypts and never decrypts: `enc:pkts` of SA {ow.proxyid} "
+               f"(SPI 0x{ow.enc_spi}) {grew} while `dec:pkts` (SPI 0x{ow.dec_spi}) stays 0; nothing comes "
+               f"back on that SA.")
+        yield finding(
+            "IKE108", msg, start=first.time, end=last.time, t_start=first.t, t_end=last.t,
+            tunnel=ow.tunnel, peer=ow.remote, evidence=list(ow.evidence),
+            timeline=[Moment(last.time, last.t, f"tunnel {ow.tunnel}: {ow.enc_after} packets encrypted, "
+                                                f"none decrypted", last.source, last.ref)],
+            facts={"packets": ow.enc_after, "direction": "out", "spis": [ow.enc_spi], "dec_spi": ow.dec_spi,
+                   "enc_before": ow.enc_before, "dec_packets": ow.dec, "from": "tunnel-list counters"},
+        )

@@ -1,0 +1,93 @@
+"""NAT mapping changed: the peer now arrives from a new address or port, and replies still go to the old one.
+
+## What it detects
+An IKE SA whose peer's messages start arriving from a new address:port (its NAT device
+mapped it anew: a NAT timeout, a new uplink, the float from UDP 500 to 4500 mapped to a
+new public port) while this side keeps sending its messages for that SA to the old
+address:port — at least `min_stale` of them after the change. A float that this side
+follows (`remote port change A -> B`, replies going to the new port) is normal NAT-T
+and is not reported.
+
+## Why it matters
+Every answer goes to a NAT mapping that no longer leads to the peer. The peer sees no
+answers and retransmits, this side answers its retransmissions into the void, and the
+negotiation (or the tunnel) times out although both ends are configured right and the
+path works.
+
+## Evidence
+The last message from the old address:port, the first from the new one, and the
+messages sent to the old one afterwards.
+
+## Fix
+Make the NAT device in front of the peer keep one mapping for IKE: a longer UDP timeout,
+no port randomisation for UDP 500/4500, or a static mapping. Make sure NAT-T keepalives
+are on (`set keepalive` in the phase-1 settings) so the mapping does not expire. Upgrade
+the gateway if it keeps replying to the first mapping after a NAT-T float (the IKEv1
+Aggressive Mode case), and prefer IKEv2 for dial-up clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_stale: int = 1  # messages sent to the old address:port after the peer moved
+
+
+@rule("IKE111", "nat-mapping-changed", severity="warning", thresholds=Thresholds(),
+      explains=("IKE304", "IKE210", "IKE105", "IKE106", "IKE102"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    msgs = sas.of(ctx)
+    if msgs.empty:
+        return
+    ends = msgs["remote"].astype(str) + ":" + msgs["rport"].astype(str)
+    msgs = msgs.assign(_end=ends.to_numpy())
+    for (_source, ispi), rows in msgs.groupby(["source", "ispi"], sort=False):
+        inbound = rows[rows["in"].to_numpy().astype(bool)]
+        if inbound["_end"].nunique() < 2:
+            continue
+        seen = inbound["_end"].to_numpy()
+        for i in range(1, len(inbound)):
+            if seen[i] == seen[i - 1]:
+                continue
+            old, new = seen[i - 1], seen[i]
+            moved = inbound.iloc[i]
+            # Until the peer comes back from the old address:port, sending there is stale.
+            back = inbound.iloc[i:][(inbound.iloc[i:]["_end"] == old).to_numpy()]
+            until = int(back.iloc[0]["ref"]) if len(back) else None
+            after = rows[(rows["ref"] > int(moved["ref"])).to_numpy() & ~rows["in"].to_numpy().astype(bool)]
+            if until is not None:
+                after = after[(after["ref"] < until).to_numpy()]
+            stale = after[(after["_end"] == old).to_numpy()]
+            fresh = after[(after["_end"] == new).to_numpy()]
+            if len(stale) < t.min_stale or len(fresh):
+                continue
+            last_old = inbound.iloc[i - 1]
+            later_in = inbound.iloc[i:]
+            if until is not None:
+                later_in = later_in[(later_in["ref"] < until).to_numpy()]
+            msg = (f"{rows.iloc[0]['remote']} (IKE SA {ispi}) moved from {old} to {new} at {sas.where(moved)}, but "
+                   f"{sas.endpoint(stale.iloc[0], 'local')} kept sending to {old}: {len(stale)} message(s) "
+                   f"({sas.where(stale.iloc[0])} to {sas.where(stale.iloc[-1])}) went to the old NAT mapping while "
+                   f"{len(later_in)} message(s) arrived from {new}.")
+            tunnel = rows["tunnel"].dropna()
+            yield finding(
+                "IKE111", msg,
+                start=timeval(moved.time), end=timeval(stale.iloc[-1].time), t_start=tval(moved.t),
+                t_end=tval(stale.iloc[-1].t), tunnel=str(tunnel.iloc[0]) if len(tunnel) else None, peer=new,
+                evidence=[evidence(last_old), evidence(moved), evidence(stale.iloc[0])]
+                + ([evidence(stale.iloc[-1])] if len(stale) > 1 else []),
+                timeline=[moment(moved, f"peer {rows.iloc[0]['remote']} now arrives from {new}; replies still go to {old}")],
+                facts={"ispi": str(ispi), "old": old, "new": new, "stale_sends": int(len(stale)),
+                       "arrivals_from_new": int(len(later_in))},
+            )
+            break

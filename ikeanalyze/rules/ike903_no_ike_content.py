@@ -1,0 +1,58 @@
+"""No IKE content: the input holds no IKE or IPsec evidence at all.
+
+## What it detects
+Inputs that were read without error but hold no IKE message, ESP packet, NAT-T
+keepalive, IKE-over-TCP stream or IKE debug line: for example only authentication-daemon
+(fnbamd, samld) lines, a sniffer filter that caught only other traffic, or an empty
+paste.
+
+## Why it matters
+No IPsec finding can come from such an input, so a clean report says nothing about the
+tunnel. Findings from other lines (an authentication failure in fnbamd lines) still
+stand, but the IKE side of the story is missing.
+
+## Evidence
+What the input did hold: its accounting by reason and the kinds of events read from it.
+
+## Fix
+Collect the IKE side: `diagnose vpn ike log filter rem-addr4 <peer>`, `diagnose debug
+application ike -1`, `diagnose debug console timestamp enable`, `diagnose debug enable`,
+then reproduce; or a sniffer that includes IKE and ESP: `diagnose sniffer packet any
+'host <peer> and (udp port 500 or udp port 4500 or tcp port 5500 or esp)' 6 0 l`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import finding
+from ikeanalyze.rules.registry import rule
+
+# Event kinds that are not IKE/IPsec evidence on their own. (A `snapshot` is: a tunnel or
+# gateway list says what the tunnel's state was, and IKE103/IKE105/IKE108 read it.)
+NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+@rule("IKE903", "no-ike-content", severity="info", thresholds=Thresholds())
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    ev = ctx.events
+    kinds_by_source = {s: Counter(g["kind"].astype(str)) for s, g in ev.groupby("source", sort=False)} if len(ev) else {}
+    tcp_ike_sources = {c.source for c in ctx.tcp_ike}
+    for r in ctx.ingest.inputs:
+        kinds = kinds_by_source.get(r.source, Counter())
+        if any(k not in NOT_IKE for k in kinds) or r.source in tcp_ike_sources:
+            continue
+        held = ", ".join(f"{v} {k}" for k, v in kinds.most_common()) or "no events"
+        counts = ", ".join(f"{k} {v}" for k, v in r.accounting.items() if v)
+        msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {r.total} {r.unit}s: {counts or 'empty'}): "
+               f"nothing here can show what the tunnel did.")
+        yield finding("IKE903", msg, facts={"source": r.source, "kinds": dict(kinds), "total": r.total})
