@@ -265,7 +265,7 @@ class OneWay:
 def esp_one_way(ctx, min_enc: int = 1) -> list[OneWay]:
     """SAs sending ESP that never decrypted any: `enc:pkts` > 0 (and growing, when two
     snapshots show it) while `dec:pkts` is 0 in every snapshot of that SA. Tunnels whose
-    SAs are NPU-offloaded are left out: their counters miss what the NPU handled."""
+    SAs are NPU-offloaded are left out: their counters may miss what the NPU handled."""
     out: list[OneWay] = []
     for st in ctx.snapshots.tunnels.values():
         if not st.history or npu_offloaded(ctx, st.name):

@@ -166,7 +166,7 @@ def _tunnel_line(lines: list[str], form: np.ndarray, sep: np.ndarray, i: int, he
             return head
         if last.rstrip(":") in LABELS and last.endswith(":") and "=" in first:
             lines[head] += " " + line  # the label's values went to the next line: `natt:` + `mode=none`
-            form[i], sep[i] = "continuation", " "
+            form[i], sep[i] = "continuation", ""  # joined as pasted (`natt:mode=none`): parse() splits it
             return head
     if key in TUNNEL_LINE_KEYS or first.startswith("dec:pkts"):
         form[i] = "snapshot"
@@ -297,6 +297,8 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
     sa: dict | None = None
     last_key: str | None = None  # `ah=` follows the `dec:`/`enc:` it belongs to
     for line in lines:
+        # A label joined to its values without a space where the copy broke the line.
+        line = re.sub(r"^(stat|dpd|natt|fec|life|SA):(?=\S)", r"\1: ", line)
         first = line.split(None, 1)[0]
         label = first[:-1] if first.endswith(":") and "=" not in first else None
         body = line[len(first):].strip() if label else line
