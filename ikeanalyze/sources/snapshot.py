@@ -11,10 +11,13 @@ Three outputs say what the FortiGate believes at the moment they were typed:
 
 A block is found by its first line (:data:`STARTS`) and runs while its lines look like
 that output. Published copies cut lines mid-token (`dst_` / `mtu=1500`, `dp` /
-`d-link=on`, `natt:` / `mode=none`); :func:`claim` joins each physical piece to the
-logical line it belongs to. Accounting (see ingest.REASONS): each logical line the device
+`d-link=on`, `natt:` / `mode=none`); :func:`claim` says which logical line each physical
+piece belongs to and how it joins (`""` mid-token, `" "` between tokens), and text.py's
+record join glues them. Accounting (see ingest.REASONS): each logical line the device
 printed is one `snapshot` event; a piece cut off it is a `continuation`; the `list all
-ipsec tunnel` header and `-----` separators are `banner`; echoed commands are `prompt`.
+ipsec tunnel` header and `-----` separators are `banner`; echoed commands are `prompt`; a
+short sentence ending in a colon just above a block (`For example:`) is `annotation`.
+A snapshot has no clock: :func:`inherit_times` gives it the time of the lines around it.
 
 :func:`parse` turns the logical lines into events: every row carries its tunnel name and
 in `detail` a compact JSON object `{"block": n, "at": <what the line shows>}` (`p`/`s`:
