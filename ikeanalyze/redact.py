@@ -54,7 +54,7 @@ BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}")
 
 # Names: (category, pattern with a group `v` holding the value). Tried in this order.
 NAMES: list[tuple[str, re.Pattern]] = [
-    ("host", re.compile(r"^(?:\s*)(?P<v>[A-Za-z0-9][\w.-]{0,34})(?: \([\w.-]+\))? [#$] ")),  # device prompt
+    ("host", re.compile(r"^(?:\s*)(?P<v>[A-Za-z0-9][\w.-]{0,34})(?: \([\w.-]+\))? [#$](?: |$)")),  # device prompt
     ("host", re.compile(r"\bset hostname \"?(?P<v>[^\"\s]+)")),
     ("host", re.compile(r"\bhostname \"(?P<v>[^\"]+)\"")),
     ("user", re.compile(r"\bXAUTH_USER_NAME '(?P<v>[^']+)'")),

@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.diagnosis import Diagnosis, Finding
+from ikeanalyze.diagnosis import Diagnosis, Finding, human_duration
 from ikeanalyze.report.eventsview import KIND_CLASSES, anchor
 
 WIDTH = 1000
@@ -26,7 +26,7 @@ LANE_GAP = 6
 MAX_MARK = 22  # px from the lane's centre line to the tip of the tallest mark
 BINS = 160
 KIND_NAMES = {"ike": "IKE", "esp": "ESP / UDP data", "keepalive": "NAT keepalive", "tcp": "TCP", "other": "other"}
-TICK_STEPS = (0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+TICK_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
               21600, 43200, 86400)
 
 
@@ -41,8 +41,8 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
     if not axis or not lanes:
         return None
     x0, x1 = axis["x0"], axis["x1"]
-    span = max(x1 - x0, 1e-6)
-    pad = span * 0.01
+    span = x1 - x0
+    pad = span * 0.01 if span > 0 else 1.0  # one moment only: a two-second window around it
     x0, x1 = x0 - pad, x1 + pad
     span = x1 - x0
 
@@ -56,19 +56,23 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
     bw = (X1 - X0) / BINS
 
     out_lanes = []
+    centres = [TOP + li * (LANE_H + LANE_GAP) + LANE_H / 2 for li in range(len(lanes))]
+    all_marks = _marks(pts, x0, span, bw, centres, view, anchors)
     for li, lane in enumerate(lanes):
         top = TOP + li * (LANE_H + LANE_GAP)
-        yc = top + LANE_H / 2
-        p = pts[pts["lane"] == li]
-        marks = _marks(p, x0, span, bw, yc, view, anchors)
+        yc = centres[li]
+        marks = all_marks[li]
         windows, labels = _windows(lane, findings, time_mode, px, top)
         out_lanes.append({
             "id": lane["id"], "top": top, "yc": yc, "h": LANE_H, "marks": marks, "windows": windows,
             "labels": labels, "peer": _clip(lane["peer"], 30), "sub": _clip(
                 f"{lane['transport_name']} ↔ {lane['local']}", 38),
-            "counts": f"{lane['n_in']} in · {lane['n_out']} out", "has_findings": lane["has_findings"],
-            "title": f"{lane['peer']} ↔ {lane['local']} over {lane['transport_name']}: "
-                     f"{lane['n_in']} packets from the peer, {lane['n_out']} to it",
+            "counts": (f"▲ {lane['n_in']} from it · ▼ {lane['n_out']} to it" if lane["guessed"] else
+                       f"{lane['n_in']} in · {lane['n_out']} out"), "has_findings": lane["has_findings"],
+            "title": (f"{lane['peer']} ↔ {lane['local']} over {lane['transport_name']}: "
+                      + (f"{lane['n_in']} packets from {lane['peer']} (above), {lane['n_out']} from {lane['local']} "
+                         "(below); which side is the gateway is not known (--local tells)" if lane["guessed"] else
+                         f"{lane['n_in']} packets from the peer, {lane['n_out']} to it")),
         })
     height = TOP + len(lanes) * (LANE_H + LANE_GAP) + 4
     day = None
@@ -80,8 +84,15 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
         "lanes": out_lanes, "day": day, "time_mode": time_mode,
         "kinds": [(k, KIND_NAMES[k]) for k in KIND_CLASSES if (pts["cls"] == k).any()],
         "lanes_omitted": view["lanes_omitted"], "events_omitted": view["events_omitted_from_lanes"],
-        "untimed": view["untimed"], "bin_seconds": span / BINS,
+        "untimed": view["untimed"], "bin_text": _seconds(span / BINS),
+        "has_windows": any(ln["windows"] for ln in out_lanes),
     }
+
+
+def _seconds(v: float) -> str:
+    if v >= 10:
+        return human_duration(v)
+    return f"{v:.1f} s" if v >= 1 else f"{v * 1000:.3g} ms"
 
 
 def _clip(s: str, n: int) -> str:
@@ -113,42 +124,57 @@ def _when(times, rel, i: int) -> str:
     return "" if pd.isna(t) else f"+{float(t):.3f} s"
 
 
-def _marks(p: pd.DataFrame, x0: float, span: float, bw: float, yc: float, view: dict, anchors: set[str]
-           ) -> list[dict]:
-    """One mark group per (time bin, direction): stacked segments per kind, one hover text."""
-    if p.empty:
-        return []
+def _marks(pts: pd.DataFrame, x0: float, span: float, bw: float, lanes_y: list[float], view: dict,
+           anchors: set[str]) -> list[list[dict]]:
+    """Per lane, one mark per (time bin, direction): stacked segments per kind, one hover text.
+
+    The grouping is whole-column; the Python loop runs over the groups, at most
+    lanes x BINS x 2 x kinds, whatever the size of the input."""
+    out: list[list[dict]] = [[] for _ in lanes_y]
+    if pts.empty:
+        return out
     texts, times, rel, src_index = view["text"], view["time"], view["t"], view["source_index"]
-    b = np.minimum(((p["x"].to_numpy() - x0) / span * BINS).astype(int), BINS - 1)
-    p = p.assign(bin=b, up=p["in"].to_numpy() == 1.0)
-    g = p.groupby(["bin", "up", "cls"], sort=True).agg(n=("row", "size"), first=("row", "min"), last=("row", "max"))
-    out = []
-    for (bin_, up), grp in g.groupby(level=[0, 1], sort=True):  # bounded: BINS x 2 per lane
-        total = int(grp["n"].sum())
-        height = min(MAX_MARK, 10 + 4 * math.log2(total))
-        segs = []
-        offset = 2.0
-        order = sorted(grp.index.get_level_values(2), key=KIND_CLASSES.index)
-        for cls in order:
-            n = int(grp.loc[(bin_, up, cls), "n"])
-            h = max(3.0, height * n / total)
-            y = yc - offset - h if up else yc + offset
-            segs.append({"cls": cls, "y": round(y, 1), "h": round(h, 1)})
-            offset += h
-        first = int(grp["first"].min())
-        last = int(grp["last"].max())
-        direction = "in (from the peer)" if up else "out (to the peer)"
-        if total == 1:
-            unit = "frame" if view["origin"].iloc[first] == "pcap" else "line"
-            title = f"{_when(times, rel, first)} {direction}, {unit} {int(view['ref'].iloc[first])}: {texts.iloc[first]}"
-        else:
-            kinds = ", ".join(f"{int(grp.loc[(bin_, up, c), 'n'])} {KIND_NAMES[c]}" for c in order)
-            title = f"{_when(times, rel, first)}–{_when(times, rel, last)} {direction}: {total} packets ({kinds})"
-        a = anchor(src_index.get(view["source"].iloc[first], 0), int(view["ref"].iloc[first]))
-        href = "#" + a if a in anchors else None
-        out.append({"x": round(X0 + bin_ * bw, 1), "w": round(max(bw - 0.8, 2.5), 1), "segs": segs,
-                    "title": title, "href": href, "row": first})
+    b = np.minimum(((pts["x"].to_numpy() - x0) / span * BINS).astype(int), BINS - 1)
+    p = pts.assign(bin=b, up=pts["in"].to_numpy() == 1.0)
+    g = (p.groupby(["lane", "bin", "up", "cls"], sort=True)
+         .agg(n=("row", "size"), first=("row", "min"), last=("row", "max")).reset_index())
+    g["order"] = g["cls"].map(KIND_CLASSES.index)
+    g = g.sort_values(["lane", "bin", "up", "order"])
+    cur_key, cur = None, None
+    for r in g.itertuples(index=False):
+        key = (r.lane, r.bin, r.up)
+        if key != cur_key:
+            cur_key = key
+            cur = {"lane": int(r.lane), "bin": int(r.bin), "up": bool(r.up), "parts": []}
+            out[int(r.lane)].append(cur)
+        cur["parts"].append((r.cls, int(r.n), int(r.first), int(r.last)))
+    for li, marks in enumerate(out):
+        out[li] = [_mark(m, bw, lanes_y[li], texts, times, rel, src_index, anchors, view) for m in marks]
     return out
+
+
+def _mark(m: dict, bw: float, yc: float, texts, times, rel, src_index, anchors, view) -> dict:
+    total = sum(n for _, n, _, _ in m["parts"])
+    height = min(MAX_MARK, 10 + 4 * math.log2(total))
+    up = m["up"]
+    segs, offset = [], 2.0
+    for cls, n, _, _ in m["parts"]:
+        h = max(3.0, height * n / total)
+        y = yc - offset - h if up else yc + offset
+        segs.append({"cls": cls, "y": round(y, 1), "h": round(h, 1)})
+        offset += h
+    first = min(f for _, _, f, _ in m["parts"])
+    last = max(v for _, _, _, v in m["parts"])
+    direction = "in (from the peer)" if up else "out (to the peer)"
+    if total == 1:
+        unit = "frame" if view["origin"].iloc[first] == "pcap" else "line"
+        title = f"{_when(times, rel, first)} {direction}, {unit} {int(view['ref'].iloc[first])}: {texts.iloc[first]}"
+    else:
+        kinds = ", ".join(f"{n} {KIND_NAMES[c]}" for c, n, _, _ in m["parts"])
+        title = f"{_when(times, rel, first)}–{_when(times, rel, last)} {direction}: {total} packets ({kinds})"
+    a = anchor(src_index.get(view["source"].iloc[first], 0), int(view["ref"].iloc[first]))
+    return {"x": round(X0 + m["bin"] * bw, 1), "w": round(max(bw - 0.8, 2.5), 1), "segs": segs, "title": title,
+            "href": "#" + a if a in anchors else None}
 
 
 def _windows(lane: dict, findings: list[Finding], time_mode: bool, px, top: float) -> tuple[list[dict], list[dict]]:

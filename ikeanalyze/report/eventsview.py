@@ -78,7 +78,7 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
     kclass = pd.Series(kclass, index=pd.unique(kind)).reindex(kind).to_numpy()
 
     # Lanes: the oriented wire rows grouped by peer end + local end + transport.
-    wire = flows_mod.oriented(ev)
+    wire = _oriented(ev)
     lane_of = np.full(len(ev), -1, dtype=int)
     lanes: list[dict] = []
     omitted_lanes = omitted_events = 0
@@ -95,7 +95,8 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
         has_pkt = pd.Series(is_pkt).groupby(wire["_key"].to_numpy()).transform("max").to_numpy(dtype=bool)
         wire = wire.assign(_draw=is_pkt | ~has_pkt)
         g = wire[wire["_draw"]].groupby("_key", sort=False)
-        stats = g.agg(n=("_row", "size"), n_in=("in", "sum"), first=("_row", "min"), hits=("_ev", "sum"))
+        stats = g.agg(n=("_row", "size"), n_in=("in", "sum"), first=("_row", "min"), hits=("_ev", "sum"),
+                      guessed=("guessed", "max"))
         stats["n_out"] = stats["n"] - stats["n_in"]
         chosen = _choose_lanes(d, wire, stats, limits.lanes)
         keep = stats.loc[chosen]
@@ -113,7 +114,7 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
             lanes.append({"id": f"lane-{i}", "peer": peer, "local": local, "transport": tr,
                           "transport_name": TRANSPORT_NAMES.get(tr, tr.upper()),
                           "n": int(s["n"]), "n_in": int(s["n_in"]), "n_out": int(s["n_out"]),
-                          "has_findings": False, "findings": []})
+                          "has_findings": False, "findings": [], "guessed": bool(s["guessed"])})
     ev_dir = np.full(len(ev), np.nan)
     drawn = np.zeros(len(ev), dtype=bool)
     if not wire.empty:
@@ -165,6 +166,32 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
         "time": ev["time"],
         "t": ev["t"],
     }
+
+
+def _oriented(ev: pd.DataFrame) -> pd.DataFrame:
+    """analysis.flows.oriented, plus the packets it cannot orient (a capture between two
+    gateways on UDP 500, no --local): those get a lane per address pair, the lower end
+    standing in for the peer, and `guessed` set so the lane says so."""
+    # A packet source that left `wire` unset still saw packets: every such row is one.
+    packet = ev["origin"].isin(flows_mod.PACKET_ORIGINS).fillna(False).to_numpy()
+    ev = ev.assign(wire=ev["wire"].fillna(pd.Series(packet, index=ev.index)).astype(bool))
+    w = flows_mod.oriented(ev).assign(guessed=False)
+    is_wire = ev["wire"] & ev["src"].notna() & ev["dst"].notna()
+    rest = ev.loc[is_wire.to_numpy() & ~ev.index.isin(w.index), [c for c in w.columns if c in ev.columns]].copy()
+    if rest.empty:
+        return w
+    a = rest["src"].astype(str) + ":" + rest["sport"].astype("Int64").astype(str)
+    b = rest["dst"].astype(str) + ":" + rest["dport"].astype("Int64").astype(str)
+    from_low = (a < b).to_numpy()  # the lower end plays the peer: its packets are drawn as "in"
+    src, dst = rest["src"].astype(object).to_numpy(), rest["dst"].astype(object).to_numpy()
+    sp, dp = rest["sport"].astype(object).to_numpy(), rest["dport"].astype(object).to_numpy()
+    rest["remote"] = np.where(from_low, src, dst)
+    rest["rport"] = pd.array(np.where(from_low, sp, dp), dtype="Int64")
+    rest["local"] = np.where(from_low, dst, src)
+    rest["lport"] = pd.array(np.where(from_low, dp, sp), dtype="Int64")
+    rest["in"] = from_low
+    rest["guessed"] = True
+    return pd.concat([w, rest[[c for c in w.columns if c in rest.columns]]]).sort_index()
 
 
 def _choose_lanes(d: Diagnosis, wire: pd.DataFrame, stats: pd.DataFrame, cap: int) -> list[str]:

@@ -67,7 +67,10 @@ DEFAULT_LIMITS = eventsview.Limits()
 
 
 def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview.Limits = DEFAULT_LIMITS) -> dict:
-    """Everything the template reads (also used by the Markdown report)."""
+    """Everything the template reads (also used by the Markdown report). ``events`` defaults
+    to the table the Diagnosis was made from (api.diagnose keeps it on ``d.events``)."""
+    if events is None:
+        events = getattr(d, "events", None)
     m = model.build(d)
     view = eventsview.build(d, events, limits)
     flat = d.all_findings()
@@ -161,9 +164,7 @@ def _script() -> tuple[str, str]:
 
 
 def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
-    """The report page. ``events`` defaults to the table the Diagnosis was made from."""
-    if events is None:
-        events = getattr(d, "events", None)
+    """The report page (see context() for ``events``)."""
     script, script_hash = _script()
     return environment().get_template("report.html.j2").render(**context(d, events), script=script,
                                                                  script_hash=script_hash)

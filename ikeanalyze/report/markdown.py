@@ -41,8 +41,6 @@ def fence(lines: list[str], info: str = "text") -> list[str]:
 
 
 def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
-    if events is None:
-        events = getattr(d, "events", None)
     c = html.context(d, events)
     m = c["m"]
     out: list[str] = [f"# {md(c['title'])}", ""]
