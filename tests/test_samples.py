@@ -45,3 +45,15 @@ def test_sample_diagnosis(expected_path):
         acc = dict(inp["accounting"], total=inp["total"])
         for k, v in want["accounting"].items():
             assert acc[k] == v, (k, acc)
+
+
+def test_seed_capture_is_rebuilt_byte_for_byte(tmp_path):
+    """samples/…-capture.pcap is exactly what tests/data/seed/make_seed_pcap.py writes."""
+    import subprocess
+    import sys
+
+    from tests.conftest import DATA
+
+    out = tmp_path / "seed.pcap"
+    subprocess.run([sys.executable, str(DATA / "seed" / "make_seed_pcap.py"), str(out)], check=True)
+    assert out.read_bytes() == (SAMPLES / "forticlient-udp-fallback-tcp-capture.pcap").read_bytes()

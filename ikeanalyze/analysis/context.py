@@ -7,6 +7,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from ikeanalyze.analysis import direction
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import iketcp
 from ikeanalyze.analysis import snapshots as snapshots_mod
@@ -23,8 +24,13 @@ class Context:
 
     @cached_property
     def wire(self) -> pd.DataFrame:
-        """Packet rows with local/remote sides (see analysis.flows.oriented)."""
-        return flows_mod.oriented(self.events)
+        """Packet rows with local/remote sides (see analysis.flows.oriented). A capture has
+        no in/out: the gateway's addresses are inferred (or given with --local) first."""
+        events = self.events
+        unknown = events["direction"].isna() & events["wire"].fillna(False).astype(bool)
+        if unknown.any():
+            events = direction.fill_direction(events, direction.infer_local(events, self.local))
+        return flows_mod.oriented(events)
 
     @cached_property
     def flows(self) -> pd.DataFrame:
@@ -51,6 +57,13 @@ class Context:
     def snapshots(self) -> snapshots_mod.Snapshots:
         """State snapshots (tunnel list, gateway list) per tunnel name; see analysis.snapshots."""
         return snapshots_mod.build(self.events)
+
+    def unit(self, source: str | None) -> str:
+        """`line` or `frame`: what a ref counts in that input."""
+        for r in self.ingest.inputs:
+            if r.source == source:
+                return r.unit
+        return "line"
 
     def clock(self, source: str) -> str:
         for r in self.ingest.inputs:

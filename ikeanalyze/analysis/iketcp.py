@@ -104,6 +104,8 @@ def _from_packets(wire: pd.DataFrame, conn) -> None:
             how.append(f"IKE {_str(m.exchange) or 'message'} decoded from the framed stream")
             evidence.append(_ev(m))
             c.sa_init_spi = _str(m.ispi) or None
+            if str(m.exchange) == "SA_INIT" and not pd.isna(m.length):
+                c.sa_init_length = int(m.length)
         c.how.extend(how)
         c.evidence.extend(evidence)
 

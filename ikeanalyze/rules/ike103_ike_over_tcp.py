@@ -46,7 +46,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     for c in ctx.tcp_ike:
         at = ""
         if c.first_time is not None or c.first_t is not None:
-            unit = "frame" if ctx.clock(c.source or "") == "utc" else "line"
+            unit = ctx.unit(c.source)
             at = f" at {clock_text(c.first_time, c.first_t)}"
             at += f" ({unit} {c.syn_ref})" if c.syn_ref else ""
         size = f", {c.sa_init_length}-byte SA_INIT" if c.sa_init_length else ""

@@ -63,7 +63,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             transport = "UDP 4500" if s.flow["transport"] == "udp4500" else "UDP 500"
             syn = clock_text(c.first_time, c.first_t)
             msg = (f"The {transport} path from {s.flow['peer']} died at {when(s.last_in)}; a new IKE SA_INIT "
-                   f"over TCP {c.sport} from {c.client}:{c.cport} started only at {syn} (line {c.syn_ref}), "
+                   f"over TCP {c.sport} from {c.client}:{c.cport} started only at {syn} ({ctx.unit(c.source)} {c.syn_ref}), "
                    f"{human_duration(gap)} later ({gap:.0f} s). The tunnel did not fail over to TCP by itself: "
                    f"the user reconnected by hand.")
             ev = [evidence(s.last_in)] + c.evidence[:2]

@@ -133,6 +133,10 @@ def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.Data
         from ikeanalyze.sources import text as parser
     frame = parser.parse(blob, report, options)
     frame["source"] = pd.array([blob.name] * len(frame), dtype=ev.DTYPES["source"])
+    if frame["wire"].isna().any():
+        # Every packet row of a capture is one packet on the wire (events.py, `wire`).
+        packet = frame["kind"].isin(list(ev.PACKET_KINDS)).fillna(False) & frame["origin"].isin(["pcap", "sniffer"])
+        frame["wire"] = frame["wire"].fillna(packet)
     return frame
 
 
