@@ -73,7 +73,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                f"{s.peer} {s.count} times ({sas.where(first)} to {sas.where(s.last)}{sas.waits(s.intervals)}) "
                f"and nothing came back on UDP 4500.")
         if len(nat):
-            msg += f" NAT was detected: {str(nat.iloc[0].text).strip()[:80]} ({sas.where(nat.iloc[0])})."
+            msg += f" NAT was detected: `{str(nat.iloc[0].detail).strip()}` ({sas.where(nat.iloc[0])})."
         yield finding(
             "IKE106", msg,
             start=timeval(first.time), end=timeval(s.last.time), t_start=tval(first.t), t_end=tval(s.last.t),

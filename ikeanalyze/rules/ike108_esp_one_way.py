@@ -82,7 +82,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             continue  # the CPU sniffer cannot see offloaded ESP; analysis.snapshots says what to check
         spis = sorted(set(busy["esp_spi"].dropna().astype(str)))
         spi_text = f" on SPI {', '.join('0x' + s for s in spis[:3])}" if spis else ""
-        transport = "UDP 4500" if first["transport"] == "udp4500" else "ESP"
+        transport = "ESP-in-UDP (4500)" if first["transport"] == "udp4500" else "ESP"
         direction = f"from {local} to {remote}" if out else f"from {remote} to {local}"
         back = f"{remote} sent" if out else f"{local} sent"
         msg = (f"{len(busy)} {transport} packets{spi_text} went {direction} over {human_duration(span)} "

@@ -57,7 +57,23 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     ports = {IKE_NATT_PORT} | set(ctx.ike_tcp_ports) | {c.sport for c in ctx.tcp_ike}
     tcp = tcp.join(ctx.events.loc[tcp.index, ["detail"]])
     on_port = tcp["lport"].isin(list(ports)).fillna(False).to_numpy() | tcp["rport"].isin(list(ports)).fillna(False).to_numpy()
-    for _key, rows in tcp[on_port].groupby(["source", "local", "lport", "remote", "rport"], sort=False):
+    seen: dict[tuple, Finding] = {}
+    for f, key in _connections(tcp[on_port], ports):
+        if key in seen:  # another connection of the same client to the same server: count it there
+            kept = seen[key]
+            kept.facts["connections"] += 1
+            kept.evidence.extend(e for e in f.evidence if e not in kept.evidence)
+            continue
+        f.facts["connections"] = 1
+        seen[key] = f
+    for f in seen.values():
+        if f.facts["connections"] > 1:
+            f.message += f" {f.facts['connections']} connections from {f.facts['client'].rsplit(':', 1)[0]} failed the same way."
+        yield f
+
+
+def _connections(tcp, ports):
+    for _key, rows in tcp.groupby(["source", "local", "lport", "remote", "rport"], sort=False):
         rows = rows.sort_values("ref")
         flags = rows["tcp_flags"].fillna("").astype(str)
         server_is_local = bool(rows.iloc[0]["lport"] in ports)
@@ -72,7 +88,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             b = bad.iloc[0]
             msg = (f"The TCP connection from {client} to {server} is not IKE over TCP: "
                    f"{str(b.detail)[len(FRAMING):].strip()} ({sas.where(b)}).")
-            yield _finding(rows.iloc[0], b, msg, peer, {"client": client, "server": server, "reason": str(b.detail)})
+            yield (_finding(rows.iloc[0], b, msg, peer, {"client": client, "server": server, "reason": str(b.detail)}),
+                   (client.rsplit(":", 1)[0], server, "framing"))
             continue
         rst = rows[flags.str.contains("rst").to_numpy()]
         if rst.empty:
@@ -90,8 +107,9 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         what = "answering the SYN: nothing listens on that port" if syn_only and by == "the server" else \
             "before the server sent any data"
         msg = f"The TCP connection from {client} to {server} (IKE over TCP) was reset by {by} {what} ({sas.where(r)})."
-        yield _finding(rows.iloc[0], r, msg, peer, {"client": client, "server": server, "reset_by": by,
-                                                    "segments_before": int(len(before))})
+        yield (_finding(rows.iloc[0], r, msg, peer, {"client": client, "server": server, "reset_by": by,
+                                                     "segments_before": int(len(before))}),
+               (client.rsplit(":", 1)[0], server, by))
 
 
 def _finding(first, bad, msg: str, peer: str, facts: dict) -> Finding:

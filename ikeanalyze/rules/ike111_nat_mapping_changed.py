@@ -72,9 +72,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             if len(stale) < t.min_stale or len(fresh):
                 continue
             last_old = inbound.iloc[i - 1]
-            later_in = inbound.iloc[i:]
-            if until is not None:
-                later_in = later_in[(later_in["ref"] < until).to_numpy()]
+            later_in = _arrivals(ctx, moved, new, until)
             msg = (f"{rows.iloc[0]['remote']} (IKE SA {ispi}) moved from {old} to {new} at {sas.where(moved)}, but "
                    f"{sas.endpoint(stale.iloc[0], 'local')} kept sending to {old}: {len(stale)} message(s) "
                    f"({sas.where(stale.iloc[0])} to {sas.where(stale.iloc[-1])}) went to the old NAT mapping while "
@@ -91,3 +89,15 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                        "arrivals_from_new": int(len(later_in))},
             )
             break
+
+
+def _arrivals(ctx: Context, moved, new: str, until: int | None):
+    """Every IKE packet from the new address:port after the move, SPIs printed or not
+    (an IKEv1 debug logs a re-sent first message as a bare `comes` line)."""
+    w = ctx.wire
+    ends = w["remote"].astype(str) + ":" + w["rport"].astype(str)
+    m = (w["source"] == moved["source"]).to_numpy() & w["in"].to_numpy() & (ends == new).to_numpy()
+    m &= w["kind"].isin(["ike", "ike-received"]).to_numpy() & (w["ref"] >= int(moved["ref"])).to_numpy()
+    if until is not None:
+        m &= (w["ref"] < until).to_numpy()
+    return w[m]

@@ -85,7 +85,21 @@ def _ikev1_probes(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             later = later[(later["tunnel"] == tunnel).fillna(True).to_numpy()]
         if len(later):
             continue
-        yield _finding(rows, None, tunnel if isinstance(tunnel, str) else None, f"IKEv1 DPD probe seqno {int(seq)}", None)
+        name = tunnel if isinstance(tunnel, str) else None
+        peer, end = _v1_context(ev, source, name, int(rows.iloc[0]["ref"]), int(rows.iloc[-1]["ref"]))
+        yield _finding(rows, peer, name, f"IKEv1 DPD probe seqno {int(seq)}", end)
+
+
+def _v1_context(ev, source: str, tunnel: str | None, first_ref: int, last_ref: int):
+    """The peer the probes went to (the `sent IKE msg` after them) and the teardown line."""
+    same = (ev["source"] == source).fillna(False).to_numpy()
+    if tunnel:
+        same &= (ev["tunnel"] == tunnel).fillna(False).to_numpy()
+    sent = ev[same & (ev["kind"] == "ike-sent").fillna(False).to_numpy() & (ev["ref"] > first_ref).to_numpy()]
+    peer = f"{sent.iloc[0].dst}:{int(sent.iloc[0].dport)}" if len(sent) and isinstance(sent.iloc[0].dst, str) else None
+    gone = ev[same & ev["kind"].isin(["sa-deleted", "negotiation-failed"]).fillna(False).to_numpy()
+              & (ev["ref"] > last_ref).to_numpy()]
+    return peer, (gone.iloc[0] if len(gone) else None)
 
 
 def _finding(rows, peer: str | None, tunnel: str | None, what: str, end) -> Finding:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import finding
+from ikeanalyze.rules.base import evidence, finding
 from ikeanalyze.rules.registry import rule
 
 # Event kinds that are not IKE/IPsec evidence on their own. (A `snapshot` is: a tunnel or
@@ -55,4 +55,6 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         counts = ", ".join(f"{k} {v}" for k, v in r.accounting.items() if v)
         msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {r.total} {r.unit}s: {counts or 'empty'}): "
                f"nothing here can show what the tunnel did.")
-        yield finding("IKE903", msg, facts={"source": r.source, "kinds": dict(kinds), "total": r.total})
+        rows = ev[(ev["source"] == r.source).to_numpy()].head(2) if len(ev) else ev
+        yield finding("IKE903", msg, evidence=[evidence(row) for row in rows.itertuples()],
+                      facts={"source": r.source, "kinds": dict(kinds), "total": r.total})
