@@ -1,0 +1,75 @@
+"""The Markdown report: the same story as the HTML page, safe to paste into a ticket."""
+
+from __future__ import annotations
+
+import re
+
+from ikeanalyze import api
+from ikeanalyze.report.markdown import fence, md, md_ticks
+from tests.conftest import DATA, SAMPLES, run_cli
+
+SEED = SAMPLES / "forticlient-udp-fallback-tcp.txt"
+HOSTILE = DATA / "report" / "hostile-seed.txt"
+
+
+def _split_fences(text: str) -> tuple[str, str]:
+    """(prose a Markdown renderer parses, text inside fenced blocks)."""
+    prose, fenced, fence_mark = [], [], None
+    for line in text.splitlines():
+        m = re.match(r"^(`{3,})", line)
+        if fence_mark is None and m:
+            fence_mark = m.group(1)
+        elif fence_mark is not None and line.startswith(fence_mark) and line.strip("`") == "":
+            fence_mark = None
+        elif fence_mark is None:
+            prose.append(line)
+        else:
+            fenced.append(line)
+    assert fence_mark is None, "a fence was left open"
+    return "\n".join(prose), "\n".join(fenced)
+
+
+def _outside_fences(text: str) -> str:
+    return _split_fences(text)[0]
+
+
+def test_seed_report_tells_the_story():
+    p = run_cli("analyze", str(SEED), "--format", "markdown")
+    assert p.returncode == 0, p.stderr.decode()
+    text = p.stdout.decode()
+    assert text.startswith("# IPsec incident: UDP path stalled (10.3.2.150:59641)")
+    assert "**Root cause:** IKE102" in text
+    assert "- **When:** 2026-02-26 23:34:42 – 23:40:12 (5 min 30 s)" in text
+    assert "`diagnose sys session filter dport 4500` on a FortiGate" in text  # code spans kept
+    assert "| 23:34:42.766 | last packet from 10.3.2.150:59641 on UDP 4500 | line 20 |" in text
+    assert "| 10.3.2.150:59641 | 10.55.3.193:4500 | UDP 4500 | 6 | 13 | IKE102, IKE104, IKE101 |" in text
+    assert "| 10.3.2.150:58518 | 10.55.3.193:5500 | TCP | 4 | 3 |" in text
+    for code in ("IKE102", "IKE104", "IKE101", "IKE103"):
+        assert re.search(rf"^### \d+\. {code} · ", text, re.M)
+    assert "samples/forticlient-udp-fallback-tcp.txt:36  2026-02-26 23:40:21.594070 port2 in" in text
+    assert "| 42 lines | 38 |" in text and "1 prompt, 3 banner" in text
+    _outside_fences(text)
+
+
+def test_hostile_input_stays_text():
+    text = api.render(api.analyze([str(HOSTILE)]), "markdown")
+    prose, fenced = _split_fences(text)
+    assert "<" not in prose  # no raw markup where Markdown is parsed
+    # The planted markup is quoted as-is, but only inside fences: the unrecognised line and
+    # the evidence line with an annotation.
+    assert "<b>note</b> <script>alert('unrecognised')</script>" in fenced
+    assert """udp 1 <-- </code></li><script>alert("evidence")</script>""" in fenced
+    assert "alert" not in prose.replace("&lt;script&gt;alert(", "")  # prose quotes it only escaped
+
+
+def test_fence_outlasts_backticks_in_the_input():
+    lines = ["ike 0: a line with ``` inside", "and ````` five"]
+    block = fence(lines)
+    assert block[0] == "``````text" and block[-1] == "``````"
+    assert _outside_fences("\n".join(block)) == ""
+
+
+def test_escaping_helpers():
+    assert md("a <b> | *x* _y_ [l](u) `c`") == r"a &lt;b&gt; \| \*x\* \_y\_ \[l\](u) \`c\`"
+    assert md("two\nlines") == "two lines"
+    assert md_ticks("run `diag vpn ike gateway list` on <fw>") == "run `diag vpn ike gateway list` on &lt;fw&gt;"
