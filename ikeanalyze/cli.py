@@ -230,6 +230,22 @@ def explain(code: Annotated[str, typer.Argument(help="Rule code or name, e.g. IK
         sys.stdout.write(docgen.markdown(REGISTRY[c]) + "\n")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless told).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8080,
+    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", help="Refuse larger uploads (413).")] = 200.0,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Analysis processes (default: CPUs, at most 4).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds one analysis may run (504 after).")] = 300.0,
+    auth_token: Annotated[str | None, typer.Option("--auth-token", envvar="IKEANALYZE_AUTH_TOKEN", show_default=False,
+                                                   help="Require this token (Bearer header or the page's login).")] = None,
+) -> None:
+    """Run the upload page and API: a browser form and POST /api/analyze; uploads are deleted after each request."""
+    from ikeanalyze.web.app import Settings, default_workers, run
+
+    run(Settings(max_upload_mb, workers or default_workers(), timeout, auth_token or None), host, port)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"ikeanalyze {__version__}")

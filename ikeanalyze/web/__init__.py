@@ -1,0 +1,1 @@
+"""The upload page and API (`ikeanalyze serve`); needs the `serve` extra."""
