@@ -1,0 +1,98 @@
+"""analysis/sas.py and analysis/nextsteps.py on real inputs (the rule fixtures, see their PROVENANCE.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ikeanalyze
+from ikeanalyze.analysis import nextsteps, sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.sources import LoadOptions
+
+FX = Path(__file__).resolve().parents[1] / "rules" / "fixtures"
+
+
+def context(*paths: Path) -> Context:
+    events, ingest = ikeanalyze.load([str(p) for p in paths])
+    return Context(events, ingest)
+
+
+def test_resent_first_message_from_a_new_port_is_one_send() -> None:
+    # IKE_LOG_retrans.txt: the client's Aggressive Mode message 1 arrives from 49140 (line 7)
+    # and again from 49204 (line 44); the gateway logs its reply once and re-sends it 3 times.
+    m = sas.of(context(FX / "IKE111/fires-replies-to-stale-port/input.txt"))
+    inbound = m[m["in"].astype(bool)]
+    assert inbound["ref"].tolist() == [7, 44]
+    assert inbound["send"].nunique() == 1 and inbound["attempt"].tolist() == [0, 1]
+    out = m[~m["in"].astype(bool)]
+    assert out["ref"].tolist() == [43, 49, 51, 56]
+    assert out["retransmit"].tolist() == [False, True, True, True]
+    assert out["named_retx"].tolist() == [False, True, True, True]
+    assert out["rport"].astype(int).unique().tolist() == [49140]
+
+
+def test_ike_fragments_are_not_retransmissions() -> None:
+    # IKE_Log_cert_auth.txt: IKE_AUTH arrives as 7 RFC 7383 fragments with one message ID.
+    m = sas.of(context(FX / "IKE304/quiet-ike-fragments/input.txt"))
+    auth = m[(m["exch"] == "AUTH") & m["in"].astype(bool) & (m["msg_id"] == 1)]
+    assert sorted(auth["frag"].tolist()) == [1, 2, 3, 4, 5, 6, 7]
+    assert not auth["retransmit"].any()
+
+
+def test_capture_duplicate_is_dropped_and_answers_are_matched() -> None:
+    m = sas.of(context(FX / "IKE304/quiet-pcap-duplicated-frame/input.pcap"))
+    assert len(m) == 2  # the request (frame 1; frame 2 is the same frame captured again) and the response
+    assert m["ref"].tolist() == [1, 3]
+    assert m["answered"].all() and not m["retransmit"].any()
+    resent = sas.retransmitted_requests(sas.of(context(FX / "IKE304/fires-pcap-sa-init-resent/input.pcap")))
+    assert len(resent) == 1 and resent[0].count == 3 and resent[0].answered
+    assert resent[0].intervals == [1.0, 2.0]
+
+
+def test_debug_sent_types_name_exchange_and_role() -> None:
+    m = sas.of(context(FX / "IKE302/fires-create-child-unanswered/input.txt"))
+    assert m["exch"].unique().tolist() == ["CREATE_CHILD_SA"]
+    assert m["resp"].tolist() == [False] * 4
+    assert m["attempt"].tolist() == [0, 1, 2, 3] and not m["answered"].any()
+
+
+def test_backoff_shapes() -> None:
+    assert sas.backoff([2.0, 4.0, 8.0, 16.0]) == "exponential"
+    assert sas.backoff([20.0, 20.0, 20.0]) == "constant"
+    assert sas.backoff([1.0, 5.0, 2.0]) == "irregular"
+    assert sas.backoff([3.0]) == "unknown"
+
+
+def test_next_steps_name_the_commands() -> None:
+    # An untimed debug of an unanswered SA_INIT: timestamps, the peer's view, a sniffer.
+    d = ikeanalyze.analyze([str(FX / "IKE105/fires-retransmit-sa-init/input.txt")])
+    steps = " ".join(d.next_steps)
+    assert "diagnose debug console timestamp enable" in steps
+    assert "diagnose sniffer packet any 'host 2.2.2.254 and (udp port 500 or udp port 4500 or tcp port 5500 or esp)' 6 0 l" in steps
+    # A capture alone: the IKE debug commands, filtered to the peer.
+    d = ikeanalyze.analyze([str(FX / "IKE105/fires-pcap-sa-init-unanswered/input.pcap")])
+    assert any("diagnose vpn ike log filter rem-addr4 198.51.100.2" in s for s in d.next_steps)
+    # A sniffer filter that let only UDP 500 through.
+    d = ikeanalyze.analyze([str(FX / "IKE105/fires-sniffer-udp500-no-reply/input.txt")])
+    assert any("filter seems to exclude" in s for s in d.next_steps)
+    # ESP one way in sniffer text with no snapshot: say NP offload may hide the other direction.
+    d = ikeanalyze.analyze([str(FX / "IKE108/fires-sniffer-esp-out-only/input.txt")])
+    assert any("npu_flag" in s and "198.51.100.2" in s for s in d.next_steps)
+
+
+def test_healthy_timed_input_needs_no_next_step() -> None:
+    ctx = context(FX / "IKE301/quiet-healthy-keepalives-only/input.txt")
+    assert nextsteps.suggest(ctx, []) == []
+
+
+def test_local_option_turns_the_story_around() -> None:
+    # Without --local the capture's gateway is the SA_INIT responder; with the initiator as
+    # local, the same four frames are this side's requests that nothing answered.
+    path = str(FX / "IKE105/fires-pcap-sa-init-unanswered/input.pcap")
+    options = LoadOptions(local=("198.51.100.2",))
+    events, ingest = ikeanalyze.load([path], options)
+    m = sas.messages(events, Context(events, ingest, local=options.local).wire)
+    assert m["direction"].tolist() == ["out"] * 4
+    d = ikeanalyze.analyze([path], options, select=["IKE105"])
+    (f,) = d.all_findings()
+    assert f.message.startswith("198.51.100.2:500 sent the same IKE_SA_INIT") and "nothing came back" in f.message

@@ -1,0 +1,53 @@
+"""The rule registry's contract, checked for every registered rule (whoever wrote it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from ikeanalyze import rules
+from ikeanalyze.rules.registry import CODE, FAMILIES, SECTIONS, SEVERITIES
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+INIT = Path(rules.__file__).read_text(encoding="utf-8")
+ALL = sorted(rules.REGISTRY.values(), key=lambda r: r.code)
+
+
+def test_the_catalogue_is_registered() -> None:
+    # The transport, liveness and input-quality families of RULES.md are all there.
+    codes = set(rules.REGISTRY)
+    for code in ("IKE105", "IKE106", "IKE107", "IKE108", "IKE109", "IKE110", "IKE111",
+                 "IKE301", "IKE302", "IKE303", "IKE304", "IKE901", "IKE902", "IKE903"):
+        assert code in codes, code
+
+
+def test_names_are_unique() -> None:
+    names = [r.name for r in ALL]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+@pytest.mark.parametrize("r", ALL, ids=lambda r: r.code)
+def test_rule_contract(r) -> None:
+    assert CODE.match(r.code) and r.code[:4] in FAMILIES
+    assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", r.name), r.name
+    assert r.severity in SEVERITIES
+    for section in SECTIONS:
+        assert len(r.section(section).split()) >= 5, f"{r.code}: section {section!r} is empty or a stub"
+    assert dataclasses.is_dataclass(r.thresholds) and type(r.thresholds).__dataclass_params__.frozen
+    for code in r.explains:  # a code of RULES.md, registered or still to come
+        assert CODE.match(code) and code[:4] in FAMILIES and code != r.code, f"{r.code} explains {code}"
+    module = r.check.__module__.rsplit(".", 1)[-1]
+    assert module.startswith(r.code.lower() + "_"), f"{r.code}: module {module} is not named after its code"
+    assert re.search(rf"^\s+{module},$", INIT, re.M), f"{module} is not imported in rules/__init__.py"
+
+
+@pytest.mark.parametrize("r", ALL, ids=lambda r: r.code)
+def test_rule_has_fires_and_quiet_fixtures(r) -> None:
+    cases = [p.name for p in (FIXTURES / r.code).iterdir() if p.is_dir()] if (FIXTURES / r.code).is_dir() else []
+    assert any(c.startswith("fires-") for c in cases), f"{r.code}: no fixtures/{r.code}/fires-* case"
+    assert any(c.startswith("quiet-") for c in cases), f"{r.code}: no fixtures/{r.code}/quiet-* case"
+    for c in cases:
+        assert (FIXTURES / r.code / c / "expected.json").is_file(), f"{r.code}/{c}: no expected.json"
