@@ -176,6 +176,9 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     """Several debug records collapsed onto one line (web copies) become several events with
     the same line number; the line is still counted once."""
     counts = pc.count_substring_regex(sub, ikedebug.RECORD_ANYWHERE).to_numpy(zero_copy_only=False)
+    # `ike Negotiate ISAKMP SA Error: ike 0:...: no SA proposal chosen`: one full record
+    # after a daemon-level one that has no context of its own.
+    counts = counts + (~matches(sub, "^" + ikedebug.RECORD_ANYWHERE) & (counts > 0))
     if not (counts > 1).any():
         return idx, sub, text
     import re

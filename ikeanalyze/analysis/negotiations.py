@@ -1,0 +1,854 @@
+"""IKE negotiations as the debug tells them: per IKE SA, its lines, peer, tunnel, proposals.
+
+FortiOS numbers each IKE SA it negotiates (the serial in `ike 0:<gw>:<serial>:`); before a
+gateway is matched the context names the SA by its cookies instead
+(`ike V=root:0:1806c0d9e56d1f66/0000000000000000:60685:`). Every debug line that carries a
+serial belongs to that negotiation; the `comes` / `exchange=` lines, which carry none, are
+tied to it by their initiator SPI. From those lines this view gives each negotiation its
+peer (`ip:port`), its phase-1 name, and the proposal blocks the debug printed
+(`incoming proposal:` / `peer proposal:` versus `my proposal`), parsed into transform sets so
+a rule can name the transform that does not match.
+
+Rules read this view; it never decides whether something is a fault.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ikeanalyze.analysis import sas
+
+DEBUG = "ikedebug"
+
+# Proposal block headers: who the block speaks for.
+PEER_HEADERS = re.compile(r"^(?:incoming proposal|peer proposal|incoming child SA proposal):$")
+LOCAL_HEADERS = re.compile(r"^my proposal(?:, gw \S+)?:$")
+ACCEPTED_HEADERS = re.compile(r"^(?:accepted proposal):$")
+PROPOSAL_ID = re.compile(r"^proposal id = (\d+):$")
+PROTOCOL = re.compile(r"^protocol(?: id)? = ([\w]+)")
+TRANSFORM = re.compile(r"^type ?= ?(?P<type>\w+), val=(?P<val>[^,(]+?)(?:\s*\(key_len = (?P<k1>\d+)\)|, key-len=(?P<k2>\d+))?[\s.]*$")
+TRANS_ID = re.compile(r"^trans_id = (?P<val>\w+?)(?: \(key_len = (?P<k>\d+)\))?[\s.]*$")
+PFS_GROUP = re.compile(r"^PFS DH group = (\d+)")
+SELECTOR = re.compile(r"^(?P<side>TS[ir])_\d+ (?P<sel>\S+)")
+
+# IKEv1 attribute classes and ESP algorithm names, told as the IKEv2 transform types.
+TYPE_NAMES = {
+    "OAKLEY_ENCRYPT_ALG": "ENCR",
+    "OAKLEY_HASH_ALG": "HASH",
+    "OAKLEY_GROUP": "DH_GROUP",
+    "AUTH_METHOD": "AUTH_METHOD",
+    "AUTH_ALG": "INTEGR",
+    "INTEGR": "INTEGR",
+    "ENCR": "ENCR",
+    "PRF": "PRF",
+    "DH_GROUP": "DH_GROUP",
+    "ESN": "ESN",
+}
+PHASE2_PROTOCOLS = ("ESP", "AH", "IPSEC_ESP", "IPSEC_AH")
+
+
+@dataclass
+class Proposal:
+    number: int
+    protocol: str | None = None
+    transforms: dict[str, list[str]] = field(default_factory=dict)  # type -> values in order
+    pfs_disabled: bool = False
+
+    def add(self, typ: str, value: str) -> None:
+        vals = self.transforms.setdefault(typ, [])
+        if value not in vals:
+            vals.append(value)
+
+    def summary(self) -> str:
+        parts = ["/".join(v) for v in self.transforms.values()]
+        if self.pfs_disabled:
+            parts.append("PFS disabled")
+        return " ".join(parts)
+
+
+@dataclass
+class Block:
+    """One printed proposal block: its header line and the proposals under it."""
+
+    side: str  # peer | local | accepted
+    header_ref: int
+    proposals: list[Proposal]
+    selectors: dict[str, list[str]]  # TSi/TSr -> selectors printed in the block
+    refs: list[int]
+
+    @property
+    def phase(self) -> int | None:
+        protos = {p.protocol for p in self.proposals if p.protocol}
+        if protos & set(PHASE2_PROTOCOLS):
+            return 2
+        if protos:
+            return 1
+        return 2 if self.selectors else None
+
+    def values(self, typ: str) -> list[str]:
+        out: list[str] = []
+        for p in self.proposals:
+            for v in p.transforms.get(typ, []):
+                if v not in out:
+                    out.append(v)
+        return out
+
+    def summary(self) -> str:
+        return " | ".join(f"#{p.number} {p.summary()}" for p in self.proposals)
+
+
+@dataclass
+class Negotiation:
+    source: str
+    serial: int
+    rows: pd.DataFrame  # this SA's debug lines (and its `comes`/`exchange=` lines), in line order
+    tunnel: str | None
+    peer: str | None  # ip:port of the remote side
+    ispi: str | None
+    version: int | None
+
+    def lines(self, pattern: str, column: str = "text") -> pd.DataFrame:
+        col = self.rows[column].fillna("").astype(str)
+        return self.rows[col.str.contains(pattern, regex=True).to_numpy()]
+
+    def blocks(self) -> list[Block]:
+        return proposal_blocks(self.rows)
+
+
+def debug_rows(events: pd.DataFrame) -> pd.DataFrame:
+    return events[(events["origin"] == DEBUG).fillna(False).to_numpy()]
+
+
+def negotiations(events: pd.DataFrame) -> list[Negotiation]:
+    """Every IKE SA serial of every debug input, with its lines, peer and tunnel."""
+    ev = debug_rows(events)
+    if ev.empty:
+        return []
+    out: list[Negotiation] = []
+    for source, rows in ev.groupby("source", sort=False):
+        rows = rows.sort_values("ref", kind="stable")
+        serial = rows["serial"]
+        ispi = rows["ispi"].astype(object)
+        # initiator SPI -> serial, from lines that carry both (cookie contexts, `sent IKE msg`).
+        both = rows[serial.notna().to_numpy() & ispi.notna().to_numpy()]
+        by_spi: dict[str, int] = {}
+        for spi, ser in zip(both["ispi"].astype(str), both["serial"].astype(int)):
+            if spi != sas.ZERO_SPI:
+                by_spi.setdefault(spi, ser)
+        assigned = serial.astype(object).where(serial.notna(), None).to_numpy().copy()
+        for i, (s, spi) in enumerate(zip(assigned, ispi.to_numpy())):
+            if s is None and spi is not None and spi in by_spi:
+                assigned[i] = by_spi[spi]
+        rows = rows.assign(_sa=assigned)
+        for ser, grp in rows[rows["_sa"].notna()].groupby("_sa", sort=False):
+            out.append(_negotiation(str(source), int(ser), grp.drop(columns="_sa")))
+    return out
+
+
+def _negotiation(source: str, serial: int, rows: pd.DataFrame) -> Negotiation:
+    tunnel = None
+    named = rows["tunnel"].dropna().astype(str)
+    named = named[~named.str.contains("/", regex=False)]
+    if len(named):
+        tunnel = named.iloc[0]
+    matched = rows["text"].astype(str).str.extract(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")[0].dropna()
+    if tunnel is None and len(matched):
+        tunnel = matched.iloc[0]
+    peer = None
+    recv = rows[rows["kind"].isin(["ike-received", "ike-exchange"]).to_numpy() & rows["src"].notna().to_numpy()]
+    sent = rows[(rows["kind"] == "ike-sent").to_numpy() & rows["dst"].notna().to_numpy()]
+    if len(sent):
+        r = sent.iloc[-1]
+        peer = f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) else str(r.dst)
+    elif len(recv):
+        r = recv.iloc[-1]
+        peer = f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
+    spis = rows["ispi"].dropna().astype(str)
+    spis = spis[spis != sas.ZERO_SPI]
+    versions = rows["ike_version"].dropna()
+    return Negotiation(source, serial, rows, tunnel, peer, spis.iloc[0] if len(spis) else None,
+                       int(versions.iloc[0]) if len(versions) else None)
+
+
+def _message(text: str) -> str:
+    """The message of a debug line, without its `ike <ctx>:` prefix and indentation."""
+    m = re.match(r"^(?:\S+ \S+ )?ike (?:V=[^:\s]+:)?(?:\d+(?::[^:\s]*)*)?:? *", text)
+    return text[m.end():].strip() if m else text.strip()
+
+
+def proposal_blocks(rows: pd.DataFrame) -> list[Block]:
+    """Parse the proposal blocks printed among ``rows`` (one negotiation's lines)."""
+    blocks: list[Block] = []
+    cur: Block | None = None
+    prop: Proposal | None = None
+    for ref, kind, text in zip(rows["ref"], rows["kind"], rows["text"].astype(str)):
+        msg = _message(text)
+        side = ("peer" if PEER_HEADERS.match(msg) else "local" if LOCAL_HEADERS.match(msg)
+                else "accepted" if ACCEPTED_HEADERS.match(msg) else None)
+        if side:
+            cur = Block(side, int(ref), [], {}, [int(ref)])
+            blocks.append(cur)
+            prop = None
+            continue
+        if cur is None or kind not in ("proposal", "selectors"):
+            if cur is not None and kind not in ("proposal", "selectors", "ike-hex"):
+                cur = None  # a block ends at the first line that is not part of it
+            continue
+        cur.refs.append(int(ref))
+        if m := PROPOSAL_ID.match(msg):
+            prop = Proposal(int(m.group(1)))
+            cur.proposals.append(prop)
+            continue
+        if m := SELECTOR.match(msg):
+            cur.selectors.setdefault(m.group("side"), []).append(m.group("sel"))
+            continue
+        if prop is None:
+            continue
+        if m := PROTOCOL.match(msg):
+            prop.protocol = m.group(1)
+        elif msg.startswith("PFS is disabled"):
+            prop.pfs_disabled = True
+        elif m := PFS_GROUP.match(msg):
+            prop.add("DH_GROUP", f"group {m.group(1)}")
+        elif m := TRANS_ID.match(msg):
+            if m.group("val") not in ("KEY_IKE",):
+                prop.add("ENCR", _value(m.group("val").removeprefix("ESP_"), m.group("k")))
+        elif m := TRANSFORM.match(msg):
+            typ = TYPE_NAMES.get(m.group("type"), m.group("type"))
+            prop.add(typ, _value(m.group("val"), m.group("k1") or m.group("k2")))
+    return blocks
+
+
+def _value(val: str, keylen: str | None) -> str:
+    val = val.strip().rstrip(".").strip()
+    return f"{val}-{keylen}" if keylen else val
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    type: str
+    peer: tuple[str, ...]
+    local: tuple[str, ...]
+
+    def text(self) -> str:
+        if self.type == "DH_GROUP" and not self.local:
+            return f"PFS: peer offers DH {'/'.join(self.peer)}, local PFS is disabled"
+        if self.type == "DH_GROUP" and not self.peer:
+            return f"PFS: peer has PFS disabled, local requires DH {'/'.join(self.local)}"
+        return f"{self.type}: peer {'/'.join(self.peer) or 'none'} vs local {'/'.join(self.local) or 'none'}"
+
+
+def mismatches(peer: Block, local: Block) -> list[Mismatch]:
+    """Transform types whose offered values share nothing between the two sides.
+
+    A phase-2 proposal without a DH group means PFS off; one side with and the other
+    without is a PFS mismatch. When every type shares a value but no single proposal pair
+    matches, the mismatch is in the combination and none is named here."""
+    out = []
+    types = list(dict.fromkeys([*peer_types(peer), *peer_types(local)]))
+    for typ in types:
+        pv, lv = peer.values(typ), local.values(typ)
+        if typ == "DH_GROUP" and (pv or lv) and (peer.phase == 2 or local.phase == 2):
+            if not (set(pv) & set(lv)):
+                out.append(Mismatch(typ, tuple(pv), tuple(lv)))
+            continue
+        if pv and lv and not (set(pv) & set(lv)):
+            out.append(Mismatch(typ, tuple(pv), tuple(lv)))
+    return out
+
+
+def peer_types(block: Block) -> list[str]:
+    out: list[str] = []
+    for p in block.proposals:
+        out.extend(t for t in p.transforms if t not in out)
+    return out
+
+
+def last_pair(blocks: list[Block], before: int) -> tuple[Block | None, Block | None]:
+    """The peer and local blocks printed last before line ``before``."""
+    peer = local = None
+    for b in blocks:
+        if b.header_ref > before:
+            break
+        if b.side == "peer":
+            peer = b
+        elif b.side == "local":
+            local = b
+    return peer, local
+
+
+def wire_offer(events: pd.DataFrame, source: str, ispi: str | None, msg_id: int | None = None,
+               direction: str | None = None) -> pd.Series | None:
+    """The decoded request (debug hex dump or capture frame) with ``ispi`` that carried SA
+    proposals: what was offered."""
+    if ispi is None:
+        return None
+    ev = events[(events["source"] == source).to_numpy() & (events["ispi"] == ispi).fillna(False).to_numpy()
+                & events["proposals"].notna().to_numpy()]
+    if direction is not None:
+        ev = ev[(ev["direction"] == direction).fillna(False).to_numpy()]
+    if msg_id is not None:
+        ev = ev[(ev["msg_id"] == msg_id).fillna(False).to_numpy()]
+    ev = ev[~ev["response"].fillna(False).astype(bool).to_numpy()]
+    return ev.iloc[0] if len(ev) else None
+
+
+def peer_text(row) -> str | None:
+    """`ip:port` of the remote side of a packet-like row, by its direction."""
+    if str(row.direction) == "in" and pd.notna(row.src):
+        return f"{row.src}:{int(row.sport)}" if pd.notna(row.sport) else str(row.src)
+    if pd.notna(row.dst):
+        return f"{row.dst}:{int(row.dport)}" if pd.notna(row.dport) else str(row.dst)
+    return None
+
+
+def near(rows: pd.DataFrame, ref: int, before: int = 0, after: int = 0) -> pd.DataFrame:
+    refs = rows["ref"].to_numpy(np.int64)
+    return rows[(refs >= ref - before) & (refs <= ref + after)]
+
+
+# ----------------------------------------------------------------------------- failures
+PHASE1_EXCHANGES = ("SA_INIT", "IKE_SA_INIT", "Identity Protection", "Aggressive", "Main Mode")
+PHASE2_EXCHANGES = ("AUTH", "IKE_AUTH", "CREATE_CHILD", "CREATE_CHILD_SA", "Quick Mode")
+
+
+@dataclass
+class Failure:
+    """One negotiation that failed for a reason a rule names (proposals, selectors, ...)."""
+
+    source: str
+    phase: int | None
+    rows: list  # evidence rows (namedtuples/Series), in line order
+    tunnel: str | None = None
+    peer: str | None = None
+    peer_block: Block | None = None
+    local_block: Block | None = None
+    mismatched: list[Mismatch] = field(default_factory=list)
+    offered: str | None = None  # decoded SA payload of the rejected request
+    offered_row: object = None
+    how: str = ""  # what the evidence is: `no proposal chosen`, NO_PROPOSAL_CHOSEN notify, ...
+    serial: int | None = None
+
+
+def _exchange_before(rows: pd.DataFrame, ref: int) -> str | None:
+    ex = rows[(rows["ref"] <= ref).to_numpy() & rows["exchange"].notna().to_numpy()
+              & rows["kind"].isin(["ike-exchange", "ike-received", "ike-hex", "ike"]).to_numpy()]
+    return str(ex["exchange"].iloc[-1]) if len(ex) else None
+
+
+def phase_of_exchange(exchange: str | None) -> int | None:
+    if exchange is None:
+        return None
+    if exchange in PHASE1_EXCHANGES:
+        return 1
+    if exchange in PHASE2_EXCHANGES:
+        return 2
+    return None
+
+
+def proposal_failures(events: pd.DataFrame) -> list[Failure]:
+    """Negotiations refused for their proposals: the debug's `no proposal chosen` (with
+    the blocks printed before it), a NO_PROPOSAL_CHOSEN notify the device processed, or a
+    decoded response carrying it (capture, hex dump)."""
+    out: list[Failure] = []
+    seen_spi: set[tuple[str, str]] = set()
+    for n in negotiations(events):
+        blocks = n.blocks()
+        fails = n.lines(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
+        fails = fails[fails["kind"].isin(["negotiation-failed", "notify"]).to_numpy()]
+        if fails.empty:
+            continue
+        for (phase, peer_b, local_b), grp in _by_pair(n, fails, blocks):
+            first = grp[0]
+            f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
+            if peer_b and local_b:
+                f.mismatched = mismatches(peer_b, local_b)
+            notify = [r for r in grp if r.kind == "notify"]
+            f.how = "the peer answered NO_PROPOSAL_CHOSEN" if notify else "`no proposal chosen`"
+            if notify:  # we were refused: what did we offer?
+                offer = wire_offer(events, n.source, n.ispi, direction="out")
+                if offer is not None:
+                    f.offered, f.offered_row = str(offer.proposals), offer
+            f.rows = _evidence_rows(events, n, grp, peer_b, local_b, f.mismatched)
+            if f.offered_row is not None:
+                f.rows = [f.offered_row, *f.rows]
+            out.append(f)
+        if n.ispi:
+            seen_spi.add((n.source, n.ispi))
+    out.extend(_wire_failures(events, "NO_PROPOSAL_CHOSEN", seen_spi))
+    return out
+
+
+def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
+    """Failure lines grouped by the proposal blocks they answer (one group per attempt)."""
+    groups: dict[tuple, list] = {}
+    keys: dict[tuple, tuple] = {}
+    for r in fails.itertuples():
+        p, loc = last_pair(blocks, int(r.ref))
+        if p is not None and loc is not None and p.phase != loc.phase:
+            p = loc = None
+        phase = _phase(n, r, p, loc)
+        k = (phase, p.header_ref if p else None, loc.header_ref if loc else None)
+        keys[k] = (phase, p, loc)
+        groups.setdefault(k, []).append(r)
+    return [(keys[k], v) for k, v in groups.items()]
+
+
+def _phase(n: Negotiation, row, peer_b: Block | None, local_b: Block | None) -> int | None:
+    for b in (peer_b, local_b):
+        if b is not None and b.phase:
+            return b.phase
+    detail = "" if pd.isna(row.detail) else str(row.detail)
+    if "SA_INIT" in detail or "ISAKMP" in str(row.text):
+        return 1
+    return phase_of_exchange(_exchange_before(n.rows, int(row.ref)))
+
+
+def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: list[Mismatch]) -> list:
+    want: list[int] = []
+    if peer_b is not None:
+        want.append(peer_b.header_ref)
+        for m in mism:
+            for ref, text in zip(n.rows["ref"], n.rows["text"].astype(str)):
+                if ref in peer_b.refs and re.search(rf"type ?= ?\w*{_type_word(m.type)}\w*, val=", text):
+                    want.append(int(ref))
+                    break
+    if local_b is not None:
+        want.append(local_b.header_ref)
+    want.extend(int(r.ref) for r in fails[:3])
+    rows = n.rows[n.rows["ref"].isin(want).to_numpy()]
+    ev = [r for r in rows.itertuples()]
+    # `Negotiate SA Error: [11909]` right after: daemon-level, no serial of its own.
+    last = int(fails[-1].ref)
+    src = events[(events["source"] == n.source).to_numpy() & (events["origin"] == DEBUG).to_numpy()]
+    err = src[(src["ref"] > last).to_numpy() & (src["ref"] <= last + 2).to_numpy()
+              & src["text"].astype(str).str.contains("Negotiate (?:ISAKMP )?SA Error", regex=True).to_numpy()]
+    ev.extend(err.itertuples())
+    seen: set[int] = set()
+    uniq = []
+    for r in sorted(ev, key=lambda r: (int(r.ref), str(r.text))):
+        key = (int(r.ref), str(r.text))
+        if key not in seen:
+            seen.add(key)
+            uniq.append(r)
+    return uniq
+
+
+def _type_word(typ: str) -> str:
+    return {"ENCR": "ENCR|ENCRYPT", "INTEGR": "INTEGR|AUTH_ALG", "HASH": "HASH", "DH_GROUP": "DH_GROUP|GROUP"}.get(typ, typ)
+
+
+def _wire_failures(events: pd.DataFrame, notify: str, seen_spi: set) -> list[Failure]:
+    """Decoded responses (captures, sniffer hex) carrying ``notify``."""
+    ev = events[(events["origin"] != DEBUG).to_numpy() & events["notify"].fillna("").astype(str)
+                .str.contains(notify, regex=False).to_numpy()]
+    out = []
+    for r in ev.itertuples():
+        if (str(r.source), str(r.ispi)) in seen_spi:
+            continue
+        phase = phase_of_exchange(str(r.exchange) if pd.notna(r.exchange) else None)
+        if phase is None:  # IKEv1 Informational: the phase of the request it answers
+            before = events[(events["source"] == r.source).to_numpy() & (events["ispi"] == r.ispi).fillna(False).to_numpy()
+                            & (events["ref"] < r.ref).to_numpy() & events["exchange"].notna().to_numpy()]
+            phases = [phase_of_exchange(str(x)) for x in before["exchange"]]
+            phases = [p for p in phases if p]
+            phase = phases[-1] if phases else None
+        responder = peer_text(r)
+        # The rejected request went the other way: its sender is the side that offered.
+        offer = wire_offer(events, str(r.source), str(r.ispi) if pd.notna(r.ispi) else None,
+                           msg_id=int(r.msg_id) if pd.notna(r.msg_id) and phase == 2 else None)
+        f = Failure(str(r.source), phase, [r], None, responder, how=f"{notify} notify in a response")
+        if offer is not None:
+            f.offered, f.offered_row = str(offer.proposals), offer
+            f.rows = [offer, r]
+            f.peer = _other_end(offer, r)
+        seen_spi.add((str(r.source), str(r.ispi)))
+        out.append(f)
+    return out
+
+
+def _other_end(request, response) -> str | None:
+    """The peer of a request/response pair as the side that answered (the responder)."""
+    if pd.notna(response.src):
+        return f"{response.src}:{int(response.sport)}" if pd.notna(response.sport) else str(response.src)
+    return None
+
+
+def proposal_message(f: Failure, phase_name: str) -> str:
+    """The sentence IKE201/IKE202 tell: who, which sides, which transform, where."""
+    who = f"from {f.peer}" if f.peer else "from the peer"
+    gw = f" for gateway {f.tunnel}" if f.tunnel else ""
+    last = f.rows[-1] if f.rows else None
+    where = f" ({sas.where(_as_row(last))})" if last is not None else ""
+    if f.peer_block is not None and f.local_block is not None:
+        if f.mismatched:
+            names = "; ".join(m.text() for m in f.mismatched)
+            return (f"The {phase_name} proposals {who}{gw} match none of this side's: {names}. "
+                    f"Peer offered {f.peer_block.summary()}; local accepts {f.local_block.summary()}{where}.")
+        return (f"The {phase_name} proposals {who}{gw} match none of this side's: each transform type has a "
+                f"value in common but no single proposal has them all. Peer offered "
+                f"{f.peer_block.summary()}; local accepts {f.local_block.summary()}{where}.")
+    if f.offered:
+        return (f"The peer {f.peer or ''} refused the {phase_name} proposals{gw} "
+                f"({f.how}){where}. This side offered {f.offered}; the peer's own proposals are not "
+                f"in this input.").replace("peer  refused", "peer refused")
+    return (f"The {phase_name} negotiation {who}{gw} failed on proposals ({f.how}){where}; the "
+            f"proposals themselves are not in this input.")
+
+
+def _as_row(r):
+    """A namedtuple or Series as something `sas.where` can index."""
+    if isinstance(r, pd.Series):
+        return r
+    return pd.Series(r._asdict())
+
+
+def selector_failures(events: pd.DataFrame) -> list[Failure]:
+    """Child SAs refused on traffic selectors: `failed to match peer selectors` /
+    `traffic selectors unacceptable` (responder), TS_UNACCEPTABLE processed (initiator),
+    or a decoded response carrying TS_UNACCEPTABLE."""
+    out: list[Failure] = []
+    seen: set = set()
+    for n in negotiations(events):
+        fails = n.rows[(n.rows["kind"].isin(["negotiation-failed", "notify"]).to_numpy()
+                        & n.rows["text"].astype(str).str.contains(
+                            "failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE",
+                            regex=True).to_numpy())]
+        if fails.empty:
+            continue
+        blocks = [b for b in n.blocks() if b.selectors]
+        first = int(fails["ref"].iloc[0])
+        peer_b = next((b for b in reversed(blocks) if b.side == "peer" and b.header_ref <= first), None)
+        local_b = next((b for b in reversed(blocks) if b.side in ("local", "accepted") and b.header_ref <= first
+                        and (peer_b is None or b.header_ref > peer_b.header_ref)), None)
+        f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
+        f.how = ("the peer answered TS_UNACCEPTABLE" if (fails["kind"] == "notify").all()
+                 else "`failed to match peer selectors`")
+        want = [b.header_ref for b in (peer_b, local_b) if b is not None]
+        want += [r for b in (peer_b, local_b) if b is not None for r in b.refs[1:]]
+        rows = n.rows[n.rows["ref"].isin(want).to_numpy()]
+        f.rows = list(rows.itertuples()) + list(fails.head(3).itertuples())
+        f.rows.sort(key=lambda r: int(r.ref))
+        est = n.rows[(n.rows["kind"] == "sa-established").to_numpy()
+                     & n.rows["text"].astype(str).str.contains("established IKE SA", regex=False).to_numpy()]
+        if len(est):
+            f.rows.append(est.iloc[0])
+        out.append(f)
+        if n.ispi:
+            seen.add((n.source, n.ispi))
+    out.extend(_wire_failures(events, "TS_UNACCEPTABLE", seen))
+    return out
+
+
+def local_selectors(events: pd.DataFrame, source: str, tunnel: str | None) -> list[str]:
+    """Selectors this side printed for a phase 1 (`src 0 7 0:...` / `IPsec SA selectors`)."""
+    if not tunnel:
+        return []
+    ev = events[(events["source"] == source).to_numpy() & (events["tunnel"] == tunnel).fillna(False).to_numpy()
+                & (events["kind"] == "selectors").to_numpy()]
+    sel = ev["text"].astype(str).str.extract(r"\b(?:src|dst) \d+ \d+ (\S+)")[0].dropna()
+    return list(dict.fromkeys(sel))
+
+
+@dataclass
+class Hit:
+    """Debug lines matching a rule's pattern, gathered per peer (or gateway)."""
+
+    source: str
+    peer: str | None
+    tunnel: str | None
+    rows: list  # the matching rows, in line order
+    negotiations: list[Negotiation]
+
+
+def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[str, ...] = (),
+         origins: tuple[str, ...] = (DEBUG,)) -> list[Hit]:
+    """Debug lines whose ``column`` matches ``pattern``, grouped by (source, peer, tunnel)
+    through the negotiation each belongs to; lines outside any negotiation keep their own
+    tunnel and the peer of the nearest `comes` line above them."""
+    ev = events[events["origin"].isin(origins).fillna(False).to_numpy()]
+    if ev.empty:
+        return []
+    col = ev[column].fillna("").astype(str)
+    m = col.str.contains(pattern, regex=True).to_numpy()
+    if kinds:
+        m = m & ev["kind"].isin(kinds).to_numpy()
+    if not m.any():
+        return []
+    matched = ev[m]
+    owner: dict[tuple[str, int], Negotiation] = {}
+    for n in negotiations(events):
+        for ref in n.rows["ref"]:
+            owner.setdefault((n.source, int(ref)), n)
+    out: dict[tuple, Hit] = {}
+    for r in matched.itertuples():
+        n = owner.get((str(r.source), int(r.ref)))
+        if n is not None:
+            peer, tunnel = n.peer, n.tunnel
+        else:
+            tunnel = None if pd.isna(r.tunnel) or "/" in str(r.tunnel) else str(r.tunnel)
+            peer = _peer_above(ev, str(r.source), int(r.ref), tunnel)
+        key = (str(r.source), peer, tunnel)
+        h = out.setdefault(key, Hit(str(r.source), peer, tunnel, [], []))
+        h.rows.append(r)
+        if n is not None and all(n is not x for x in h.negotiations):
+            h.negotiations.append(n)
+    return list(out.values())
+
+
+def _peer_above(ev: pd.DataFrame, source: str, ref: int, tunnel: str | None) -> str | None:
+    src = ev[(ev["source"] == source).to_numpy() & (ev["ref"] <= ref).to_numpy()]
+    if tunnel:  # the gateway's own addressed lines (`IPsec SA connect 6 a->b:0`, `sent IKE msg`)
+        own = src[(src["tunnel"] == tunnel).fillna(False).to_numpy() & src["dst"].notna().to_numpy()]
+        if len(own):
+            r = own.iloc[-1]
+            return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) and int(r.dport) else str(r.dst)
+        conn = src[(src["tunnel"] == tunnel).fillna(False).to_numpy()]["text"].astype(str).str.extract(
+            r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$")
+        conn = conn.dropna(subset=[0])
+        if len(conn):
+            ip, port = conn.iloc[-1]
+            return f"{ip}:{port}" if isinstance(port, str) and port != "0" else ip
+        return None
+    comes = src[(src["kind"] == "ike-received").to_numpy() & src["src"].notna().to_numpy()]
+    if len(comes) and ref - int(comes["ref"].iloc[-1]) <= 3:
+        r = comes.iloc[-1]
+        return f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
+    return None
+
+
+def merge_hits(found: list[Hit]) -> list[Hit]:
+    """Hits of several patterns for the same (source, peer, tunnel) become one."""
+    merged: dict[tuple, Hit] = {}
+    for h in found:
+        key = (h.source, h.peer, h.tunnel)
+        if key in merged:
+            have = {int(r.ref) for r in merged[key].rows}
+            merged[key].rows.extend(r for r in h.rows if int(r.ref) not in have)
+            merged[key].negotiations.extend(n for n in h.negotiations if all(n is not x for x in merged[key].negotiations))
+        else:
+            merged[key] = h
+    for h in merged.values():
+        h.rows.sort(key=lambda r: int(r.ref))
+    return list(merged.values())
+
+
+def context_lines(h: Hit, pattern: str, limit: int = 1) -> list:
+    """Lines of the hit's negotiations matching ``pattern`` (the peer ID it presented, ...)."""
+    out = []
+    for n in h.negotiations:
+        out.extend(n.lines(pattern).itertuples())
+    return out[:limit]
+
+
+def evidence_rows(*groups) -> list:
+    """Rows from several lists, each line once, in line order."""
+    rows: dict[tuple, object] = {}
+    for g in groups:
+        for r in g:
+            rows.setdefault((str(r.source), int(r.ref), str(r.text)), r)
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[0], k[1]))]
+
+
+# ---------------------------------------------------------------------- user authentication
+AUTHD = "authd"
+AUTH_FAILED = (r"(?:XAUTH|EAP) \d+ result FNBAM_(?:DENIED|TIMEOUT|ERROR)|(?:XAUTH|EAP) failed for user"
+               r"|connection expiring due to EAP failure")
+SERVER_TIMEOUT = r"__(?:rad|ldap)_conn_timeout-"
+SAML_FAILED = (r"Failed to process response message|Clock skew issue|No (?:group|user name) info in SAML response"
+               r"|Failed to verify signature|doesn't match configured ACS Url|unknown to #?LassoServer"
+               r"|Invalid assertion with")
+LOGIN_START = r"handle_req-Rcvd auth req|XAUTH_USER_NAME|EAP identity|samld_process_request \[\d+\]: len="
+# fnbamd / samld restarting: its start-up lines.
+DAEMON_START = r"__fnbamd_register_new_ha_events-|fnbamd_cfg_init-|fsm_initialize-Sent ACCT-ON|samld_init"
+
+# (sub-reason, pattern over the login's lines, the line to quote), first match wins
+# (RULES.md IKE208).
+AUTH_REASONS: list[tuple[str, str, str]] = [
+    ("dns-failure", r"Resolved \S+ to (?:0\.0\.0\.0|::)?\s*$|Failed to add addr \S+|DNS (?:lookup|resolution) failed",
+     r"Resolved \S+ to (?:0\.0\.0\.0|::)?\s*$|Failed to add addr|DNS (?:lookup|resolution) failed"),
+    ("radius-group-mismatch", r"RADIUS resp code 2\b(?s:.*)Failed group matching", r"RADIUS resp code 2\b|Failed group matching"),
+    ("radius-unreachable", r"__rad_conn_timeout-|fnbamd_rad_result-Error \(10\)|RADIUS server .* unreachable",
+     r"__rad_conn_timeout-|fnbamd_rad_result-Error|RADIUS server .* unreachable"),
+    ("ldap-unreachable", r"__ldap_conn_timeout-|fnbamd_ldap_result-Error \(10\)", r"__ldap_conn_timeout-|fnbamd_ldap_result-Error"),
+    ("saml-clock-skew", r"Clock skew issue", r"Clock skew issue"),
+    ("saml-signature-invalid", r"Failed to verify signature", r"Failed to verify signature"),
+    ("saml-attribute-mismatch", r"No (?:group|user name) info in SAML response", r"No (?:group|user name) info in SAML response"),
+    ("saml-config-error", r"doesn't match configured ACS Url|RequestDenied|unknown to #?LassoServer|Invalid assertion with"
+                          r"|Failed to process response message",
+     r"doesn't match configured ACS Url|RequestDenied|unknown to #?LassoServer|Invalid assertion with"
+     r"|Failed to process response message"),
+    ("saml-group-mismatch", r"samld_\w+(?s:.*)(?:result FNBAM_DENIED|Failed group matching)",
+     r"Attr: \d+, \d+, 'group'|result FNBAM_DENIED|Failed group matching"),
+    ("user-not-found", r"(?i:user \S+ (?:was )?not found|no such user|unknown user)", r"(?i:not found|no such user|unknown user)"),
+    ("bad-credentials", r"No DN is found|Error starting remote authentication|RADIUS resp code 3\b|Access-Reject"
+                        r"|(?i:invalid credentials|bind failed)|result FNBAM_DENIED",
+     r"No DN is found|Error starting remote authentication|RADIUS resp code 3\b|Access-Reject"
+     r"|(?i:invalid credentials|bind failed)|result FNBAM_DENIED"),
+    ("radius-unreachable", r"rad(?s:.*)result FNBAM_TIMEOUT", r"result FNBAM_TIMEOUT"),
+    ("ldap-unreachable", r"ldap(?s:.*)result FNBAM_TIMEOUT", r"result FNBAM_TIMEOUT"),
+]
+REASON_WORDS = {
+    "dns-failure": "the authentication server's name does not resolve",
+    "radius-group-mismatch": "RADIUS accepted the user but no FortiGate user group matched its attributes",
+    "radius-unreachable": "the RADIUS server never answered",
+    "ldap-unreachable": "the LDAP server could not be reached",
+    "saml-clock-skew": "the SAML assertion is outside its validity window (clock skew)",
+    "saml-signature-invalid": "the SAML response signature does not verify against the IdP certificate",
+    "saml-attribute-mismatch": "the SAML response lacks the configured user-name/group attribute",
+    "saml-config-error": "the SAML SP/IdP settings do not match (ACS URL, entity ID, request denied)",
+    "saml-group-mismatch": "the IdP authenticated the user but the asserted groups match no user group",
+    "user-not-found": "the user does not exist on the authentication server",
+    "bad-credentials": "the credentials were refused (wrong or unknown user name, or wrong password)",
+}
+
+
+@dataclass
+class Login:
+    """One failed user authentication (XAUTH, EAP or SAML) and what the daemons said."""
+
+    source: str
+    anchors: list  # the failure lines (result, failed for user, server timeout, samld error)
+    reason: str | None
+    reason_rows: list
+    user: str | None
+    peer: str | None
+    tunnel: str | None
+    method: str  # XAUTH | EAP | SAML
+    window: tuple[int, int]
+
+
+def failed_logins(events: pd.DataFrame) -> list[Login]:
+    ev = events[events["origin"].isin([DEBUG, AUTHD]).fillna(False).to_numpy()]
+    if ev.empty:
+        return []
+    out: list[Login] = []
+    owner: dict[tuple[str, int], Negotiation] = {}
+    for n in negotiations(events):
+        for ref in n.rows["ref"]:
+            owner.setdefault((n.source, int(ref)), n)
+    for source, rows in ev.groupby("source", sort=False):
+        rows = rows.sort_values("ref", kind="stable")
+        text = rows["text"].fillna("").astype(str)
+        anchor = text.str.contains(AUTH_FAILED).to_numpy() & (rows["origin"] == DEBUG).to_numpy()
+        anchor |= text.str.contains(SERVER_TIMEOUT).to_numpy() | text.str.contains(SAML_FAILED).to_numpy()
+        if not anchor.any():
+            continue
+        refs = rows["ref"].to_numpy(np.int64)
+        starts = refs[text.str.contains(LOGIN_START).to_numpy()]
+        ok = refs[text.str.contains(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded").to_numpy()]
+        groups: list[list] = []
+        saml_err = text.str.contains(SAML_FAILED).to_numpy()
+        for r, is_saml in zip(rows[anchor].itertuples(), saml_err[anchor]):
+            # Same login while no success came between this failure and the previous one;
+            # samld errors a few lines apart from each other are separate requests.
+            prev = groups[-1][-1] if groups else None
+            same = prev is not None and not ((ok > int(prev.ref)) & (ok < int(r.ref))).any()
+            if same and is_saml and re.search(SAML_FAILED, str(prev.text)) and int(r.ref) - int(prev.ref) > 3:
+                same = False
+            if same:
+                groups[-1].append(r)
+            else:
+                groups.append([r])
+        for grp in groups:
+            first, last = int(grp[0].ref), int(grp[-1].ref)
+            before = starts[starts <= first]
+            prior_ok = ok[ok < first]
+            lo = int(before[-1]) if len(before) else max(first - 400, 1)
+            if len(prior_ok) and int(prior_ok[-1]) > lo:
+                lo = int(prior_ok[-1]) + 1
+            hi = last + 5
+            if all(re.search(SAML_FAILED, str(r.text)) for r in grp):
+                lo, hi = first - 1, last + 1  # one samld request: its own lines only
+            window = rows[(refs >= lo) & (refs <= hi)]
+            login = _login(str(source), grp, window, owner, rows)
+            saml_before = rows[(refs < first) & text.str.contains(r"samld_\w+ \[\d+\]", regex=True).to_numpy()]
+            if len(saml_before) and login.reason in (None, "bad-credentials") and "FNBAM_DENIED" in "\n".join(
+                    str(r.text) for r in grp):
+                # The IdP's assertion was accepted earlier (samld), then the EAP login with it
+                # was denied: the asserted groups match no user group.
+                login.reason, login.method = "saml-group-mismatch", "SAML"
+                attrs = rows[(refs < first) & text.str.contains(r"Attr: \d+, \d+, 'group'", regex=True).to_numpy()]
+                login.reason_rows = list(attrs.head(2).itertuples())
+            out.append(login)
+    return out
+
+
+def _login(source: str, grp: list, window: pd.DataFrame, owner, rows: pd.DataFrame) -> Login:
+    blob = "\n".join(window["text"].fillna("").astype(str))
+    reason, reason_rows = None, []
+    wtext = window["text"].fillna("").astype(str)
+    for name, pattern, quote in AUTH_REASONS:
+        if re.search(pattern, blob, re.M):
+            reason = name
+            reason_rows = list(window[wtext.str.contains(quote, regex=True).to_numpy()].head(2).itertuples())
+            break
+    users = re.findall(r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']([^\"']+)[\"']", blob)
+    users += re.findall(r"Rcvd auth req \d+ for (\S+)", blob)
+    method = "SAML" if re.search(r"samld_|fsv_saml", blob) else "EAP" if re.search(r"\bEAP\b", blob) else "XAUTH"
+    peer = tunnel = None
+    ike = [r for r in grp if str(r.origin) == DEBUG]
+    probe = ike[0] if ike else None
+    if probe is None:  # daemon lines only: the IKE negotiation that asked for this login
+        asked = window[(window["origin"] == DEBUG).to_numpy() & window["text"].astype(str)
+                       .str.contains(r"XAUTH|EAP", regex=True).to_numpy()]
+        probe = next(iter(asked.tail(1).itertuples()), None)
+    if probe is not None:
+        n = owner.get((source, int(probe.ref)))
+        if n is not None:
+            peer, tunnel = n.peer, n.tunnel
+        elif pd.notna(probe.tunnel) and "/" not in str(probe.tunnel):
+            tunnel = str(probe.tunnel)
+    if tunnel and peer is None:
+        named = rows[(rows["tunnel"] == tunnel).fillna(False).to_numpy()]
+        for x in named["ref"]:
+            n_ = owner.get((source, int(x)))
+            if n_ is not None and n_.peer:
+                peer = n_.peer
+                break
+    return Login(source, grp, reason, reason_rows, users[0] if users else None, peer, tunnel, method,
+                 (int(window["ref"].min()), int(window["ref"].max())))
+
+
+def daemon_restarts(events: pd.DataFrame) -> pd.DataFrame:
+    """fnbamd / samld start-up lines (the daemon was restarted or crashed and came back)."""
+    ev = events[(events["origin"] == AUTHD).fillna(False).to_numpy()]
+    return ev[ev["text"].fillna("").astype(str).str.contains(DAEMON_START, regex=True).to_numpy()]
+
+
+# ------------------------------------------------------------------ aggressive-mode KE size
+# Diffie-Hellman public value sizes in bytes (RFC 2409, 3526, 5903, 8031).
+DH_SIZES = {"MODP_768": 96, "MODP_1024": 128, "MODP_1536": 192, "MODP_2048": 256, "MODP_3072": 384,
+            "MODP_4096": 512, "MODP_6144": 768, "MODP_8192": 1024, "ECP_256": 64, "ECP_384": 96,
+            "ECP_521": 132, "CURVE25519": 32, "CURVE448": 56}
+KE_V1 = 4  # IKEv1 Key Exchange payload type (RFC 2408 §3.1)
+
+
+def ke_length(hexdump: str) -> int | None:
+    """Length of the KE data in a clear IKEv1 message (bounds-checked walk)."""
+    try:
+        data = bytes.fromhex(hexdump)
+    except ValueError:
+        return None
+    if len(data) < 28:
+        return None
+    off, ptype, seen = 28, data[16], 0
+    while ptype and off + 4 <= len(data) and seen < 64:
+        nxt, plen = data[off], int.from_bytes(data[off + 2:off + 4], "big")
+        if plen < 4:
+            return None
+        if ptype == KE_V1:
+            return plen - 4
+        off, ptype, seen = off + plen, nxt, seen + 1
+    return None
+
+
+def offered_groups(proposals: str | None) -> list[str]:
+    if not proposals:
+        return []
+    found = re.findall(r"Group=(\w+)|\b((?:MODP|ECP)_\d+|CURVE\d+)\b", str(proposals))
+    return list(dict.fromkeys(a or b for a, b in found))

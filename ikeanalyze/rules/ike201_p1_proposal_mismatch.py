@@ -1,0 +1,77 @@
+"""Phase-1 proposals do not match: the IKE SA is refused before anything else happens.
+
+## What it detects
+A phase-1 (IKEv2 IKE_SA_INIT, IKEv1 Main or Aggressive mode) negotiation that ends on
+proposals: the FortiGate debug's `no proposal chosen` / `no SA proposal chosen` after the
+`incoming proposal:` and `my proposal` blocks, a NO_PROPOSAL_CHOSEN notify the device
+processed in answer to its own SA_INIT, or a decoded SA_INIT response carrying it
+(capture, hex dump). When both sides' proposals are printed they are compared transform
+type by transform type (encryption, integrity, PRF/hash, DH group, authentication
+method) and the types with nothing in common are named.
+
+## Why it matters
+Nothing else can start until both ends agree on one proposal: no IKE SA, no tunnel. The
+side that refuses usually logs nothing but `no proposal chosen`, so the mismatch has to
+be read from the two proposal lists.
+
+## Evidence
+The peer's proposal block and the offending transform lines, the local proposal block,
+the `no proposal chosen` line and the `Negotiate SA Error` after it; for a refused
+initiator, the decoded SA payload it sent and the NO_PROPOSAL_CHOSEN it got back.
+
+## Fix
+Make the phase-1 proposals share at least one combination on both ends (`config vpn
+ipsec phase1-interface` → `set proposal`, `set dhgrp`; IKEv1 also `set authmethod`). Prefer
+AES-GCM or AES-CBC with SHA-256 and DH 14 or higher; remove legacy DES/MD5 from the peer.
+When only one side is in the log, run `diagnose debug application ike -1` on the other
+end too (`diagnose vpn ike log filter rem-addr4 <peer>` first) to see its `my proposal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterator[Finding]:
+    groups: dict[tuple, list[ng.Failure]] = {}
+    for f in ng.proposal_failures(ctx.events):
+        if (f.phase or 1) == phase:
+            groups.setdefault((f.source, f.tunnel, f.peer), []).append(f)
+    for fails in groups.values():
+        f = fails[0]
+        message = ng.proposal_message(f, phase_name)
+        others = list(dict.fromkeys(m.text() for g in fails[1:] for m in g.mismatched
+                                    if m not in f.mismatched))
+        if len(fails) > 1:
+            message += f" {len(fails)} attempts failed this way" + (f"; later also {'; '.join(others)}." if others else ".")
+        rows = [r for g in fails for r in g.rows]
+        first, last = rows[0], rows[-1]
+        yield finding(
+            code, message,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            tunnel=f.tunnel, peer=f.peer,
+            evidence=[evidence(r) for r in rows],
+            timeline=[moment(last, f"{phase_name} proposals refused" + (f" ({f.tunnel})" if f.tunnel else ""))],
+            facts={"peer_proposals": f.peer_block.summary() if f.peer_block else None,
+                   "local_proposals": f.local_block.summary() if f.local_block else None,
+                   "mismatched": [m.type for m in f.mismatched],
+                   "offered": f.offered, "attempts": len(fails)},
+        )
+
+
+@rule("IKE201", "p1-proposal-mismatch", severity="error", thresholds=Thresholds(),
+      explains=("IKE210", "IKE304", "IKE105"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    yield from findings_for(ctx, "IKE201", 1, "phase-1")

@@ -1,0 +1,95 @@
+"""Invalid KE payload: the responder wants a different Diffie-Hellman group.
+
+## What it detects
+An INVALID_KE_PAYLOAD notify (RFC 7296 §3.10.1): in the FortiGate debug (`received` or
+`processing notify type INVALID_KE_PAYLOAD`), or in a decoded IKE_SA_INIT /
+CREATE_CHILD_SA response (capture, hex dump). The initiator's KE payload used a DH group
+the responder accepts in its proposals but did not pick; the responder names the group it
+wants. When the initiator then retries with another group and gets a normal answer, the
+finding is only `info`.
+
+## Why it matters
+Each rejection costs a round trip and a new key computation; an initiator that cannot
+switch groups never gets an IKE SA, and some implementations give up after one try.
+
+## Evidence
+The response with INVALID_KE_PAYLOAD and the request it answered, with the DH groups the
+request offered.
+
+## Fix
+Put the same DH group first on both ends (`set dhgrp` in phase 1, and in phase 2 when PFS
+is on), so the initiator's first KE payload is already acceptable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+NOTIFY = "INVALID_KE_PAYLOAD"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+def _groups(proposals: str | None) -> list[str]:
+    if not proposals:
+        return []
+    return list(dict.fromkeys(w for w in str(proposals).replace("|", " ").split()
+                              if w.startswith(("MODP", "ECP", "CURVE", "group"))))
+
+
+@rule("IKE205", "invalid-ke", severity="warning", thresholds=Thresholds(), explains=("IKE304",))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    ev = ctx.events
+    has = ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()
+    rows = ev[has]
+    by_peer: dict[tuple, list] = {}
+    for r in rows.itertuples():
+        if str(r.origin) == ng.DEBUG and r.kind != "notify":
+            continue  # the decoded hex of the same message the `notify` line already names
+        peer = ng.peer_text(r) if str(r.origin) != ng.DEBUG else None
+        if str(r.origin) == ng.DEBUG:
+            h = ng.hits(ev[(ev["source"] == r.source).to_numpy()], NOTIFY, kinds=("notify",))
+            peer = next((x.peer for x in h if any(int(y.ref) == int(r.ref) for y in x.rows)), None)
+        by_peer.setdefault((str(r.source), peer), []).append(r)
+    for (source, peer), hits in by_peer.items():
+        first, last = hits[0], hits[-1]
+        ispis = {str(h.ispi) for h in hits if pd.notna(h.ispi)}
+        offer = next((ng.wire_offer(ev, source, s) for s in ispis if ng.wire_offer(ev, source, s) is not None), None)
+        groups = _groups(offer.proposals if offer is not None else None)
+        # Recovered: a later answer from the same responder without the notify.
+        later = ev[(ev["source"] == source).to_numpy() & (ev["ref"] > int(last.ref)).to_numpy()
+                   & ev["exchange"].isin(["SA_INIT", "IKE_SA_INIT", "SA_INIT_RESPONSE"]).to_numpy()
+                   & ev["response"].fillna(False).astype(bool).to_numpy()
+                   & ~ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()]
+        if peer and len(later):
+            ip = peer.rsplit(":", 1)[0]
+            later = later[((later["src"] == ip) | (later["dst"] == ip)).fillna(False).to_numpy()]
+        recovered = len(later) > 0
+        offered = f" (the request offered {'/'.join(groups)})" if groups else ""
+        msg = (f"{peer or 'The responder'} rejected the initiator's DH group with INVALID_KE_PAYLOAD "
+               f"{len(hits)} time(s){offered}, first at {sas.where(ng._as_row(first))}; "
+               + ("the initiator retried with another group and got an answer."
+                  if recovered else "no successful answer followed in this input."))
+        f = finding(
+            "IKE205", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            peer=peer, evidence=[evidence(r) for r in ng.evidence_rows([offer] if offer is not None else [], hits[:3])],
+            timeline=[moment(first, "DH group rejected (INVALID_KE_PAYLOAD)")],
+            facts={"rejections": len(hits), "offered_groups": groups, "recovered": recovered},
+        )
+        if recovered:
+            f.severity = "info"
+        yield f

@@ -1,0 +1,64 @@
+"""Peer ID mismatch: the peer's identity matches no configured gateway.
+
+## What it detects
+FortiGate debug lines that reject the peer for its identity: `gw validation failed` after
+`re-validate gw ID` (the IKEv2 responder re-checks the gateway with the peer's IDi),
+`peer ID mismatch` / `peer identifier ... does not match`, and IKEv1 `no matching
+gateway` / `peer ID check failed` forms. The identifier the peer presented (`received peer
+identifier FQDN 'admin'`) is quoted.
+
+## Why it matters
+With several dial-up gateways on one interface, FortiOS picks the phase 1 by the peer's
+ID (`set peerid`, `set peertype one`, `set localid` on the client). A wrong ID lands the
+peer on no gateway or on the wrong one, and authentication fails however correct the key
+or certificate is.
+
+## Evidence
+The peer identifier line, the `gw validation failed` line, and the gateway named in the
+context.
+
+## Fix
+Make the peer send the ID the gateway expects (FortiClient: *Local ID*; a FortiGate peer:
+`set localid`), or accept it on this side (`set peertype any`, or `set peertype one` with
+`set peerid <id>`). With several dial-up phase 1s, check which one `matched gateway` chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+REJECTED = (r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
+            r"|no matching gateway|peer ID verification failed")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+@rule("IKE206", "peer-id-mismatch", severity="error", thresholds=Thresholds(),
+      explains=("IKE210", "IKE304", "IKE303"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    for h in ng.hits(ctx.events, REJECTED):
+        ident = ng.context_lines(h, r"peer identifier")
+        first, last = h.rows[0], h.rows[-1]
+        presented = str(ident[0].text).split("peer identifier", 1)[1].strip() if ident else "an ID not in this log"
+        gw = f"gateway {h.tunnel}" if h.tunnel else "any configured gateway"
+        msg = (f"{h.peer or 'The peer'} presented peer identifier {presented}, which does not validate "
+               f"against {gw} ({str(first.text).split(': ')[-1].strip()} at {sas.where(ng._as_row(first))}"
+               + (f", {len(h.rows)} times" if len(h.rows) > 1 else "") + ").")
+        yield finding(
+            "IKE206", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(ident, h.rows[:3])],
+            timeline=[moment(first, f"peer ID {presented} rejected")],
+            facts={"peer_id": presented if ident else None, "failures": len(h.rows)},
+        )

@@ -1,0 +1,88 @@
+"""User authentication failed (XAUTH, EAP or SAML), with the reason the daemons give.
+
+## What it detects
+A failed user login on a dial-up tunnel: `XAUTH <id> result FNBAM_DENIED|TIMEOUT|ERROR`,
+`XAUTH failed for user "..."`, `EAP <id> result FNBAM_DENIED`, `connection expiring due
+to EAP failure`, an authentication server that never answers (fnbamd `__rad_conn_timeout`,
+`__ldap_conn_timeout`), and samld / SSL-VPN SAML errors. The fnbamd and samld lines of the
+same login name the reason, one of: bad-credentials, user-not-found, radius-unreachable,
+ldap-unreachable, dns-failure, radius-group-mismatch, saml-group-mismatch,
+saml-attribute-mismatch, saml-signature-invalid, saml-clock-skew, saml-config-error. A
+login lost to a daemon restart is IKE213, not this.
+
+## Why it matters
+The IKE side worked (phase 1 is up, the PSK or certificate was fine); the user cannot
+connect because of the authentication back end, and FortiClient shows only a generic
+"credential or SSL VPN configuration is wrong" error.
+
+## Evidence
+The result and `failed for user` lines, and the daemon lines that give the reason (`No DN
+is found`, `Connction with ... timed out`, `Resolved ... to 0.0.0.0`, `RADIUS resp code 2`
+then `Failed group matching`, samld errors).
+
+## Fix
+Depends on the reason: check the user name and password (`diagnose test authserver ldap
+<server> <user> <password>`, `diagnose test authserver radius <server> pap <user>
+<password>`); the route, port and firewall to the RADIUS (1812) or LDAP (389/636) server
+and `set remoteauthtimeout`; the server FQDN in DNS (`execute ping <fqdn>`); the group
+match (`config user group` → `config match` against the Fortinet-Group-Name / SAML group
+attribute value); the SAML SP/IdP URLs, entity IDs, IdP certificate and the clocks (NTP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+def lost_to_restart(login: ng.Login, restarts) -> bool:
+    """A daemon start-up between the login's first request and its failure (IKE213)."""
+    refs = restarts[restarts["source"] == login.source]["ref"]
+    first = int(login.anchors[0].ref)
+    return bool(((refs < first) & (refs >= login.window[0] - 2000)).any())
+
+
+@rule("IKE208", "user-auth-failure", severity="error", thresholds=Thresholds(),
+      explains=("IKE210", "IKE304", "IKE212"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    restarts = ng.daemon_restarts(ctx.events)
+    for login in ng.failed_logins(ctx.events):
+        if lost_to_restart(login, restarts):
+            continue
+        first, last = login.anchors[0], login.anchors[-1]
+        reason = login.reason or "unknown"
+        why = ng.REASON_WORDS.get(reason, "the daemons do not say why")
+        quoted = "; ".join(f"`{_msg(r)}` ({sas.where(ng._as_row(r))})" for r in login.reason_rows[:2])
+        who = f'User "{login.user}"' if login.user else "A user"
+        where = (f" on gateway {login.tunnel}" if login.tunnel else "") + (f" from {login.peer}" if login.peer else "")
+        msg = (f"{who} failed {login.method} authentication{where}: {reason} — {why}"
+               + (f"; the daemons say {quoted}" if quoted else "")
+               + f". Failure at {sas.where(ng._as_row(last))}.")
+        yield finding(
+            "IKE208", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            tunnel=login.tunnel, peer=login.peer,
+            evidence=[evidence(r) for r in ng.evidence_rows(login.reason_rows, login.anchors[:3], login.anchors[-1:])],
+            timeline=[moment(last, f"{login.method} login{' of ' + login.user if login.user else ''} failed: {reason}")],
+            facts={"reason": reason, "user": login.user, "method": login.method},
+        )
+
+
+def _msg(row) -> str:
+    text = str(row.text).strip()
+    for sep in ("] ", "]: ", ": "):
+        if sep in text and str(row.origin) == ng.AUTHD:
+            return text.split(sep, 1)[1].strip()[:160]
+    return text.split(": ", 1)[-1].strip()[:160] if str(row.origin) == ng.DEBUG else text[:160]

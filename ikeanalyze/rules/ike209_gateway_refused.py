@@ -1,0 +1,70 @@
+"""The gateway refuses the SA: no firewall policy uses the tunnel, or it is in passive mode.
+
+## What it detects
+FortiGate debug lines where the device itself declines to negotiate: `ignoring IKEv2
+request, no policy configured`, `ignoring request to establish IPsec SA, no policy
+configured` (no firewall policy references the tunnel interface), and `ignoring request to
+establish IPsec SA, gateway is in passive mode` (`set passive-mode enable`: it waits for the
+peer and never initiates).
+
+## Why it matters
+No amount of network or proposal debugging helps: the FortiGate drops the peer's
+SA_INIT (the peer sees only retransmissions and a timeout) or never starts the tunnel.
+
+## Evidence
+The `ignoring ...` lines with the gateway they name, the peer's `comes` lines they answer
+and how many times the peer tried.
+
+## Fix
+No policy: add a firewall policy with the tunnel interface as incoming or outgoing
+interface (`config firewall policy`), even for a dial-up tunnel. Passive mode: `set
+passive-mode disable` on this phase 1, or let the peer initiate (the tunnel comes up when
+the peer sends traffic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+REFUSED = r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+@rule("IKE209", "gateway-refused", severity="error", thresholds=Thresholds(),
+      explains=("IKE210", "IKE304", "IKE105"))
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    for h in ng.hits(ctx.events, REFUSED):
+        first, last = h.rows[0], h.rows[-1]
+        passive = "passive mode" in str(first.text)
+        gw = f"gateway {h.tunnel}" if h.tunnel else "the gateway"
+        if passive:
+            msg = (f"{gw[0].upper() + gw[1:]} is in passive mode: it refused to start the IPsec SA"
+                   + (f" towards {h.peer}" if h.peer else "")
+                   + f" {len(h.rows)} time(s) ({sas.where(ng._as_row(first))}"
+                   + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "")
+                   + ") and waits for the peer to initiate.")
+        else:
+            msg = (f"No firewall policy uses {gw}: the FortiGate ignored "
+                   + (f"{h.peer}'s" if h.peer else "the peer's")
+                   + f" request {len(h.rows)} time(s) (`{str(first.text).split(': ', 1)[-1].strip()}`, "
+                   f"{sas.where(ng._as_row(first))}"
+                   + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + ").")
+        yield finding(
+            "IKE209", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])],
+            timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
+            facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy"},
+        )

@@ -1,0 +1,64 @@
+"""A negotiation was abandoned: `negotiation timeout, deleting`.
+
+## What it detects
+The FortiGate debug's `negotiation timeout, deleting` for an IKE SA (phase 1 or its
+first CHILD SA) that did not complete within the retransmission budget. One finding per
+peer (or gateway), with how many negotiations timed out and the exchange each was in.
+
+## Why it matters
+A timeout is a symptom: the last message was not answered. The root cause is grouped
+above it when the input shows one (unanswered SA_INIT, PSK mismatch on the peer, a client
+that stopped answering EAP, a refused gateway); alone, it says the other side or the path
+lost the exchange.
+
+## Evidence
+The `negotiation timeout` line(s) and the last message this side sent before it.
+
+## Fix
+Look at the finding grouped above it. Without one, debug both ends at the same time
+(`diagnose vpn ike log filter rem-addr4 <peer>`, `diagnose debug application ike -1`) and
+capture `diagnose sniffer packet any 'host <peer> and (udp port 500 or udp port 4500)' 6 0 l`
+to see which message is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis import sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.registry import rule
+
+TIMEOUT = r"negotiation timeout, deleting"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    pass
+
+
+@rule("IKE210", "negotiation-timeout", severity="warning", thresholds=Thresholds())
+def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    for h in ng.hits(ctx.events, TIMEOUT):
+        first, last = h.rows[0], h.rows[-1]
+        sent = []
+        for n in h.negotiations:
+            s = n.rows[(n.rows["kind"] == "ike-sent").to_numpy() & (n.rows["ref"] < int(last.ref)).to_numpy()]
+            if len(s):
+                sent.append(s.iloc[-1])
+        last_sent = f"; the last message sent was `{sent[-1].detail}` at {sas.where(sent[-1])}" if sent else ""
+        gw = f" on gateway {h.tunnel}" if h.tunnel else ""
+        msg = (f"{len(h.rows)} IKE negotiation(s) with {h.peer or 'the peer'}{gw} timed out and were deleted "
+               f"({sas.where(ng._as_row(first))}"
+               + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + f"){last_sent}.")
+        yield finding(
+            "IKE210", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(sent[-1:], h.rows[:3])],
+            timeline=[moment(last, f"negotiation with {h.peer or 'the peer'} timed out")],
+            facts={"timeouts": len(h.rows)},
+        )
