@@ -135,7 +135,8 @@ def rank(findings: list[Finding], explains: dict[str, tuple[str, ...]]) -> list[
 
     def key(f: Finding):
         t = f.t_start if f.t_start is not None else float("inf")
-        return (-SEVERITY_RANK[f.severity], -len(f.symptoms), t, f.code)
+        # Input-quality findings (IKE9xx) describe the evidence, not the network: last.
+        return (f.code.startswith("IKE9"), -SEVERITY_RANK[f.severity], -len(f.symptoms), t, f.code)
 
     top.sort(key=key)
     for f in top:
@@ -189,7 +190,8 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
     for s in top.symptoms:
         if s.code in ("IKE104",):
             parts.append(s.message)
-    others = [f for f in findings[1:] if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["warning"]]
+    others = [f for f in findings[1:] if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["warning"]
+              and not f.code.startswith("IKE9")]
     if others:
         parts.append("Also: " + "; ".join(f"{f.code} {f.title.lower()}" for f in others[:3]) + ".")
     return " ".join(parts)

@@ -7,6 +7,7 @@ import io
 import shutil
 
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -53,21 +54,27 @@ def _finding(f: Finding, number: str, symptom_of: str | None = None) -> Group:
     head.append(f"{number} ")
     head.append(f"{f.code} ", style="bold")
     head.append(f"{f.severity.upper()} ", style=STYLE[f.severity])
-    head.append(f"{f.name}: {f.title}")
+    head.append(f.title)
     if symptom_of:
         head.append(f"  (symptom of {symptom_of})", style="dim")
-    parts = [head, Text("   " + f.message)]
+    parts = [head, Padding(Text(f.message), (0, 0, 0, 3))]
     for e in f.evidence[:MAX_EVIDENCE]:
-        line = Text("     ")
-        line.append(f"{e.source}:{e.ref}", style="dim")
-        line.append("  " + e.text.strip())
-        parts.append(line)
+        # Evidence stays one line each, as in the input; long lines are cut, not wrapped.
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"{_short(e.source)}:{e.ref}", style="dim")
+        line.append("  " + " ".join(e.text.split()))
+        parts.append(Padding(line, (0, 0, 0, 5)))
     if len(f.evidence) > MAX_EVIDENCE:
-        parts.append(Text(f"     … {len(f.evidence) - MAX_EVIDENCE} more evidence lines (see --format json)",
-                          style="dim"))
-    parts.append(Text("   Fix: " + f.fix, style="green"))
+        parts.append(Padding(Text(f"… {len(f.evidence) - MAX_EVIDENCE} more evidence lines (see --format json)",
+                                  style="dim"), (0, 0, 0, 5)))
+    parts.append(Padding(Text("Fix: " + f.fix, style="green"), (0, 0, 0, 3)))
     parts.append(Text(""))
     return Group(*parts)
+
+
+def _short(source: str) -> str:
+    """The input's file name: the full path is in the Inputs table below."""
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _inputs(d: Diagnosis) -> Table:
@@ -80,6 +87,8 @@ def _inputs(d: Diagnosis) -> Table:
     for r in d.ingest.inputs:
         why = ", ".join(f"{n} {k}" for k, n in r.accounting.items() if k != "event" and n and k in REASONS)
         t.add_row(r.source, "+".join(r.formats) or "-", f"{r.total} {r.unit}s", str(r.events), why or "none")
+        if r.clock == "device":
+            t.add_row("", "", "", "", Text("times are the device clock as printed (zone unknown)", style="dim"))
         for ref, text in r.examples:
             t.add_row("", "", "", "", Text(f"unrecognised {r.unit} {ref}: {text[:80]}", style="dim"))
         for w in r.warnings:
