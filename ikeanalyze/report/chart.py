@@ -25,6 +25,9 @@ LANE_H = 58
 LANE_GAP = 6
 MAX_MARK = 22  # px from the lane's centre line to the tip of the tallest mark
 BINS = 160
+GAP_PX = 46  # a cut quiet stretch
+QUIET_SHARE, QUIET_MIN_S = 0.15, 60.0  # what counts as a quiet stretch worth cutting
+TICK_PX = 90
 KIND_NAMES = {"ike": "IKE", "esp": "ESP / UDP data", "keepalive": "NAT keepalive", "tcp": "TCP", "other": "other"}
 TICK_STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
               21600, 43200, 86400)
@@ -44,20 +47,23 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
     span = x1 - x0
     pad = span * 0.01 if span > 0 else 1.0  # one moment only: a two-second window around it
     x0, x1 = x0 - pad, x1 + pad
-    span = x1 - x0
+    pts: pd.DataFrame = view["points"]
+    kt, kp, gaps = _scale(pts["x"].to_numpy(dtype=float), x0, x1)
 
     def px(v: float) -> float:
-        return round(X0 + (v - x0) / span * (X1 - X0), 1)
+        return round(float(np.interp(v, kt, kp)), 1)
 
     time_mode = axis["mode"] == "time"
-    ticks = _ticks(x0, x1, time_mode, px)
-    pts: pd.DataFrame = view["points"]
+    ticks = [t for t in _ticks(kt, kp, time_mode)  # keep the cut's label readable
+             if not any(px(g["t0"]) - 32 < t["x"] < px(g["t1"]) + 32 for g in gaps)]
     anchors = {r["id"] for r in view["rows"] if r.get("id")}
     bw = (X1 - X0) / BINS
+    active = (x1 - x0) - sum(g["t1"] - g["t0"] for g in gaps)
+    per_bin = active / ((X1 - X0) - GAP_PX * len(gaps)) * bw
 
     out_lanes = []
     centres = [TOP + li * (LANE_H + LANE_GAP) + LANE_H / 2 for li in range(len(lanes))]
-    all_marks = _marks(pts, x0, span, bw, centres, view, anchors)
+    all_marks = _marks(pts, kt, kp, bw, centres, view, anchors)
     for li, lane in enumerate(lanes):
         top = TOP + li * (LANE_H + LANE_GAP)
         yc = centres[li]
@@ -84,7 +90,9 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
         "lanes": out_lanes, "day": day, "time_mode": time_mode,
         "kinds": [(k, KIND_NAMES[k]) for k in KIND_CLASSES if (pts["cls"] == k).any()],
         "lanes_omitted": view["lanes_omitted"], "events_omitted": view["events_omitted_from_lanes"],
-        "untimed": view["untimed"], "bin_text": _seconds(span / BINS),
+        "untimed": view["untimed"], "bin_text": _seconds(per_bin),
+        "gaps": [{"x": px(g["t0"]), "w": round(px(g["t1"]) - px(g["t0"]), 1), "label": g["label"],
+                  "title": g["title"]} for g in gaps],
         "has_windows": any(ln["windows"] for ln in out_lanes),
     }
 
@@ -99,21 +107,59 @@ def _clip(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _ticks(x0: float, x1: float, time_mode: bool, px) -> list[dict]:
+def _scale(xs: np.ndarray, x0: float, x1: float) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Time → x as knots for np.interp: linear, except that long quiet stretches (nothing in
+    any lane for more than QUIET_SHARE of the span) are cut to GAP_PX, so a 17-minute lull
+    does not squeeze the minutes that matter into a corner."""
     span = x1 - x0
-    step = next((s for s in TICK_STEPS if span / s <= 8), TICK_STEPS[-1])
-    first = math.ceil(x0 / step) * step
-    out = []
-    v = first
-    while v <= x1 and len(out) < 12:
-        if time_mode:
-            ts = pd.Timestamp(v, unit="s")
-            label = ts.strftime("%H:%M:%S" if step < 60 else "%H:%M") if step >= 1 else ts.strftime("%H:%M:%S.%f")[:-3]
-        else:
-            label = f"+{v:g} s"
-        out.append({"x": px(v), "label": label})
-        v += step
+    u = np.unique(xs[np.isfinite(xs)])
+    edges = np.concatenate(([x0], u, [x1]))
+    d = np.diff(edges)
+    big = np.flatnonzero(d > max(QUIET_SHARE * span, QUIET_MIN_S))
+    if big.size == 0 or big.size * GAP_PX > (X1 - X0) / 3:
+        return np.array([x0, x1]), np.array([float(X0), float(X1)]), []
+    margin = 0.01 * span
+    cuts = [(edges[i] + margin, edges[i + 1] - margin) for i in big]
+    active = span - sum(b - a for a, b in cuts)
+    avail = (X1 - X0) - GAP_PX * len(cuts)
+    kt, kp = [x0], [float(X0)]
+    gaps = []
+    for a, b in cuts:
+        kt.append(a)
+        kp.append(kp[-1] + (a - kt[-2]) / active * avail)
+        kt.append(b)
+        kp.append(kp[-1] + GAP_PX)
+        quiet = edges[np.searchsorted(edges, b)] - edges[np.searchsorted(edges, a) - 1]
+        gaps.append({"t0": a, "t1": b, "label": f"⋯ {human_duration(quiet)} ⋯",
+                     "title": f"no event in these flows for {human_duration(quiet)}: the time axis is cut here"})
+    kt.append(x1)
+    kp.append(float(X1))
+    return np.array(kt), np.array(kp), gaps
+
+
+def _ticks(kt: np.ndarray, kp: np.ndarray, time_mode: bool) -> list[dict]:
+    """Ticks per drawn stretch (between cuts), about one per TICK_PX pixels."""
+    out: list[dict] = []
+    for i in range(0, len(kt) - 1, 2):  # knots come in pairs: a drawn stretch, then a cut
+        a, b, pa, pb = kt[i], kt[i + 1], kp[i], kp[i + 1]
+        room = max(1.0, (pb - pa) / TICK_PX)
+        step = next((s for s in TICK_STEPS if (b - a) / s <= room), TICK_STEPS[-1])
+        v = math.ceil(a / step) * step
+        while v <= b:
+            x = round(pa + (v - a) / (b - a) * (pb - pa), 1) if b > a else pa
+            if not out or x - out[-1]["x"] >= 60:
+                out.append({"x": x, "label": _tick_label(v, step, time_mode)})
+            v += step
     return out
+
+
+def _tick_label(v: float, step: float, time_mode: bool) -> str:
+    if not time_mode:
+        return f"+{v:g} s"
+    ts = pd.Timestamp(v, unit="s")
+    if step >= 60:
+        return ts.strftime("%H:%M")
+    return ts.strftime("%H:%M:%S") if step >= 1 else ts.strftime("%H:%M:%S.%f")[:-3]
 
 
 def _when(times, rel, i: int) -> str:
@@ -124,7 +170,7 @@ def _when(times, rel, i: int) -> str:
     return "" if pd.isna(t) else f"+{float(t):.3f} s"
 
 
-def _marks(pts: pd.DataFrame, x0: float, span: float, bw: float, lanes_y: list[float], view: dict,
+def _marks(pts: pd.DataFrame, kt: np.ndarray, kp: np.ndarray, bw: float, lanes_y: list[float], view: dict,
            anchors: set[str]) -> list[list[dict]]:
     """Per lane, one mark per (time bin, direction): stacked segments per kind, one hover text.
 
@@ -134,7 +180,7 @@ def _marks(pts: pd.DataFrame, x0: float, span: float, bw: float, lanes_y: list[f
     if pts.empty:
         return out
     texts, times, rel, src_index = view["text"], view["time"], view["t"], view["source_index"]
-    b = np.minimum(((pts["x"].to_numpy() - x0) / span * BINS).astype(int), BINS - 1)
+    b = np.clip(((np.interp(pts["x"].to_numpy(dtype=float), kt, kp) - X0) / bw).astype(int), 0, BINS - 1)
     p = pts.assign(bin=b, up=pts["in"].to_numpy() == 1.0)
     g = (p.groupby(["lane", "bin", "up", "cls"], sort=True)
          .agg(n=("row", "size"), first=("row", "min"), last=("row", "max")).reset_index())
