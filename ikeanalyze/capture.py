@@ -62,6 +62,27 @@ class Frames:
         return len(self.offsets) - 1
 
 
+def concat(parts: list[Frames]) -> Frames:
+    """Frames of several tables, in order."""
+    parts = [p for p in parts if len(p)] or parts[:1]
+    if len(parts) == 1:
+        return parts[0]
+    offs, base = [], 0
+    for p in parts:
+        offs.append(p.offsets[:-1] + base)
+        base += int(p.offsets[-1])
+    return Frames(
+        data=b"".join(p.data for p in parts),
+        offsets=np.concatenate(offs + [np.array([base], np.int64)]),
+        ts_us=np.concatenate([p.ts_us for p in parts]),
+        linktype=np.concatenate([p.linktype for p in parts]),
+        iface=[x for p in parts for x in p.iface],
+        direction=[x for p in parts for x in p.direction],
+        orig_len=np.concatenate([p.orig_len if p.orig_len is not None else np.diff(p.offsets) for p in parts]),
+        comment=[x for p in parts for x in (p.comment or [None] * len(p))],
+    )
+
+
 def _opt(code: int, value: bytes) -> bytes:
     return struct.pack("<HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
 

@@ -204,23 +204,7 @@ def frames_of(blob: Blob, start: datetime, from_ike_debug: bool) -> tuple[captur
 
 def merge(parts: list[capture.Frames]) -> capture.Frames:
     """Concatenate frame tables and order them by time (stable: equal times keep input order)."""
-    if len(parts) == 1:
-        f = parts[0]
-    else:
-        offs, base = [], 0
-        for p in parts:
-            offs.append(p.offsets[:-1] + base)
-            base += int(p.offsets[-1])
-        f = capture.Frames(
-            data=b"".join(p.data for p in parts),
-            offsets=np.concatenate(offs + [np.array([base], np.int64)]),
-            ts_us=np.concatenate([p.ts_us for p in parts]),
-            linktype=np.concatenate([p.linktype for p in parts]),
-            iface=[x for p in parts for x in p.iface],
-            direction=[x for p in parts for x in p.direction],
-            orig_len=np.concatenate([p.orig_len if p.orig_len is not None else np.diff(p.offsets) for p in parts]),
-            comment=[x for p in parts for x in (p.comment or [None] * len(p))],
-        )
+    f = capture.concat(parts)
     order = np.argsort(f.ts_us, kind="stable")
     if (order == np.arange(len(order))).all():
         return f

@@ -24,6 +24,7 @@ dump, so that decoded events and written captures point back at the text.
 
 from __future__ import annotations
 
+import binascii
 import re
 from dataclasses import dataclass, field
 
@@ -36,7 +37,7 @@ from ikeanalyze import capture
 from ikeanalyze import events as ev
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import sniffer
-from ikeanalyze.sources.regex import groups
+from ikeanalyze.sources.regex import groups, matches
 
 # ---------------------------------------------------------------------------- dump lines
 # Canonical: `0x0010<TAB> 00a4 1dc7 ... c0a8<TAB>ascii`: groups in columns 8..46.
@@ -56,7 +57,7 @@ for _i, _c in enumerate(b"0123456789abcdef"):
 for _i, _c in enumerate(b"ABCDEF"):
     HEXVAL[_c] = 10 + _i
 
-HEADER_START = re.compile(sniffer.HEADER_START)
+HEADER_ANYWHERE = r"^[ \t]*" + sniffer.HEADER_START.removeprefix("^")  # (a tab-indented copy too)
 TRUNCATED = "truncated-ip"
 
 # ---------------------------------------------------------------------------- link layer
@@ -70,6 +71,7 @@ ETH_HEADER = 14
 ETH_MIN_FRAME = 60  # shorter frames are padded to this on the wire (without FCS)
 SLL_HEADER = 16
 PEEK = 24  # bytes of each frame read for the link-layer decision
+CHUNK_BYTES = 16 << 20  # text scanned per piece
 
 
 @dataclass
@@ -93,7 +95,7 @@ class Dumps:
 
 
 def _line_bounds(u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    nl = np.flatnonzero(u8 == NEWLINE)
+    nl = np.flatnonzero(u8 == NEWLINE)  # (the caller keeps u8 small: one piece of the text)
     starts = np.concatenate(([0], nl + 1))
     ends = np.concatenate((nl, [len(u8)]))
     if len(u8) and u8[-1] == NEWLINE:  # no line after the final newline
@@ -104,33 +106,64 @@ def _line_bounds(u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts.astype(np.int64), ends.astype(np.int64)
 
 
-def _canonical(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-    """Decode canonical dump lines at once: (mask, offsets, nibbles, digit mask)."""
+def _canonical(u8: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+    """Decode canonical dump lines at once: (mask, offsets, line indices, byte rows, counts).
+
+    Full lines (16 bytes: all but the last line of a packet) are copied out of a
+    sliding-window view of the text (40 characters per line, one copy, no index per
+    character), their 32 hex digits picked by a reshape and decoded as one block by
+    ``binascii.unhexlify``. Partial lines, and any block that does not decode, go through a
+    256-entry nibble table (still whole-array)."""
     n = len(starts)
+    width = GROUP_FIELD + GROUP_WIDTH
+    size = len(u8)
     length = ends - starts
-    ok = (length >= GROUP_FIELD + GROUP_WIDTH) & (padded[starts] == ord("0")) & (padded[starts + 1] == ord("x"))
-    ok &= (padded[starts + 6] == TAB) & (padded[starts + 7] == SPACE)
-    tail = starts + GROUP_FIELD + GROUP_WIDTH
-    ok &= (length == GROUP_FIELD + GROUP_WIDTH) | (padded[tail] == TAB)
+
+    def at(k: int) -> np.ndarray:
+        return u8[np.minimum(starts + k, size - 1)] if size else np.zeros(n, np.uint8)
+
+    ok = (length >= width) & (at(0) == ord("0")) & (at(1) == ord("x")) & (at(6) == TAB) & (at(7) == SPACE)
+    ok &= (length == width) | (at(width) == TAB)
     idx = np.flatnonzero(ok)
     offsets = np.zeros(n, np.int64)
-    if not len(idx):
-        return ok, offsets, np.zeros((0, 32), np.uint8), np.zeros((0, 32), bool), idx
     s = starts[idx]
-    off_nib = HEXVAL[padded[s[:, None] + 2 + np.arange(4)]]
-    field_chars = padded[s[:, None] + GROUP_FIELD + np.arange(GROUP_WIDTH)]
-    digits = field_chars[:, DIGIT_COLS]
-    nib = HEXVAL[digits]
-    valid = nib != 255
+    off_nib = HEXVAL[np.lib.stride_tricks.sliding_window_view(u8, 4)[s + 2]] if len(s) else np.zeros((0, 4), np.uint8)
     good = (off_nib != 255).all(1)
-    good &= (valid | (digits == SPACE)).all(1)
-    good &= (field_chars[:, SEPARATOR_COLS] == SPACE).all(1)
-    good &= (valid[:, :-1] >= valid[:, 1:]).all(1)  # padding only after the last byte
-    good &= valid.sum(1) % 2 == 0
-    off = (off_nib.astype(np.int64) * (16 ** np.arange(3, -1, -1))).sum(1)
+    off = off_nib.astype(np.int64) @ (16 ** np.arange(3, -1, -1))
+    out = np.zeros((len(idx), 2 * MAX_GROUPS), np.uint8)
+    count = np.zeros(len(idx), np.int64)
+    full = good & (HEXVAL[u8[np.minimum(s + width - 1, size - 1)]] != 255) & (s + width + 1 <= size)
+    decoded = False
+    if full.any():
+        g = np.lib.stride_tricks.sliding_window_view(u8, 5 * MAX_GROUPS)[s[full] + GROUP_FIELD]
+        g = g.reshape(-1, MAX_GROUPS, 5)
+        if (g[:, :-1, 4] == SPACE).all():
+            try:
+                block = binascii.unhexlify(np.ascontiguousarray(g[:, :, :4]))
+                out[full] = np.frombuffer(block, np.uint8).reshape(-1, 2 * MAX_GROUPS)
+                count[full] = 2 * MAX_GROUPS
+                decoded = True
+            except (binascii.Error, ValueError):
+                decoded = False  # some line is not what it looks like: decode row by row below
+        del g
+    rest = good & ~full if decoded else good
+    if rest.any():
+        r = np.flatnonzero(rest)
+        rows = np.lib.stride_tricks.sliding_window_view(u8, GROUP_WIDTH)[np.minimum(s[r] + GROUP_FIELD, size - GROUP_WIDTH)]
+        digits = rows[:, DIGIT_COLS]
+        nib = HEXVAL[digits]
+        valid = nib != 255
+        fine = (valid | (digits == SPACE)).all(1) & (rows[:, SEPARATOR_COLS] == SPACE).all(1)
+        fine &= (valid[:, :-1] >= valid[:, 1:]).all(1)  # padding only after the last byte
+        c = valid.sum(1)
+        fine &= c % 2 == 0
+        nib[~valid] = 0
+        out[r] = (nib[:, 0::2] << 4) | nib[:, 1::2]
+        count[r] = c // 2
+        good[r[~fine]] = False
     ok[idx[~good]] = False
     offsets[idx[good]] = off[good]
-    return ok, offsets, nib[good], valid[good], idx[good]
+    return ok, offsets, idx[good], out[good], count[good]
 
 
 def _loose(line: bytes) -> tuple[int, bytes] | None:
@@ -157,18 +190,65 @@ def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
     """Find every packet header and dump in ``buf`` (lines separated by ``\\n``).
 
     ``headers`` may give the header lines already found by the caller (one bool per line).
+    Big texts are scanned in pieces of about :data:`CHUNK_BYTES` cut before a line that is
+    not a dump line, so no packet is split and the work arrays stay small.
     """
+    size = len(buf)
+    parts: list[tuple[int, Dumps]] = []
+    a = line0 = 0
+    while True:
+        b = size if size - a <= CHUNK_BYTES else _cut(buf, a + CHUNK_BYTES)
+        chunk = buf[a:b]
+        nlines = chunk.count(b"\n") + (0 if not chunk or chunk.endswith(b"\n") else 1)
+        h = None if headers is None else headers[line0 : line0 + nlines]
+        parts.append((line0, _scan(chunk, h, line0)))
+        line0, a = line0 + nlines, b
+        if a >= size:
+            break
+    return parts[0][1] if len(parts) == 1 else _join(parts)
+
+
+def _cut(buf: bytes, at: int) -> int:
+    """The start of the first line at or after ``at`` that is not a dump line."""
+    while True:
+        p = buf.find(b"\n", at)
+        if p < 0 or p + 1 >= len(buf):
+            return len(buf)
+        nxt = buf[p + 1 : p + 3]
+        if not nxt.startswith((b"0x", b" ", b"\t")):
+            return p + 1
+        at = p + 1
+
+
+def _join(parts: list[tuple[int, Dumps]]) -> Dumps:
+    dumps = [d for _, d in parts]
+    with_packets = [d for d in dumps if len(d)]
+    return Dumps(
+        header_line=np.concatenate([d.header_line + o for o, d in parts]),
+        first_line=np.concatenate([d.first_line + o for o, d in parts]),
+        last_line=np.concatenate([d.last_line + o for o, d in parts]),
+        frames=capture.concat([d.frames for d in dumps]),
+        notes=[x for d in dumps for x in d.notes],
+        headers=sum(d.headers for d in dumps),
+        dump_lines=sum(d.dump_lines for d in dumps),
+        orphan_lines=sum(d.orphan_lines for d in dumps),
+        stray_lines=[x + o for o, d in parts for x in d.stray_lines],
+        normalised=sum(d.normalised for d in dumps),
+        relative=bool(with_packets) and all(d.relative for d in with_packets),
+    )
+
+
+def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> Dumps:
     u8 = np.frombuffer(buf, np.uint8)
     starts, ends = _line_bounds(u8)
     n = len(starts)
-    padded = np.concatenate((u8, np.zeros(GROUP_FIELD + GROUP_WIDTH + 8, np.uint8)))
-    canon, offsets, nib, valid, cidx = _canonical(padded, starts, ends)
+    canon, offsets, cidx, crows, ccount = _canonical(u8, starts, ends)
     count = np.zeros(n, np.int64)
-    count[cidx] = valid.sum(1) // 2
+    count[cidx] = ccount
     is_dump = canon.copy()
     loose: dict[int, bytes] = {}
     # Other dump lines: start with `0x` (or blanks then `0x`) but are not canonical.
-    first = padded[starts]
+    first = u8[np.minimum(starts, max(len(u8) - 1, 0))] if len(u8) else np.zeros(n, np.uint8)
     maybe = ~canon & ((first == ord("0")) | (first == SPACE) | (first == TAB)) & (ends > starts)
     for i in np.flatnonzero(maybe):
         got = _loose(buf[starts[i] : ends[i]])
@@ -177,22 +257,18 @@ def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
             count[i] = len(got[1])
             is_dump[i] = True
 
-    # Header, blank and other lines among the rest.
+    # Header, blank and other lines among the rest, matched by RE2 over a zero-copy arrow
+    # view of the text (each value is one line with its line end).
+    all_lines = _arrow_lines(buf, starts)
     rest = np.flatnonzero(~is_dump)
+    rest_lines = all_lines.take(pa.array(rest))
     blank = np.zeros(n, bool)
+    blank[rest] = matches(rest_lines, r"^\s*$")
     if headers is None:
         headers = np.zeros(n, bool)
-        for i in rest:
-            s = buf[starts[i] : ends[i]].strip()
-            if not s:
-                blank[i] = True
-            elif HEADER_START.match(s.decode("utf-8", "replace")):
-                headers[i] = True
+        headers[rest] = matches(rest_lines, HEADER_ANYWHERE)
     else:
         headers = np.asarray(headers, bool) & ~is_dump
-        short = rest[(ends[rest] - starts[rest]) < 64]
-        for i in short:
-            blank[i] = not buf[starts[i] : ends[i]].strip()
     stray = np.flatnonzero(~is_dump & ~headers & ~blank)
 
     # Each dump line belongs to the last header above it if only dump lines lie between.
@@ -219,17 +295,21 @@ def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
         keep = np.zeros(0, bool)
         grp_start = np.zeros(0, np.int64)
 
-    # Bytes of every dump line, in line order.
-    hb = np.zeros(int(count.sum()) + PEEK, np.uint8)
-    pos = np.concatenate(([0], np.cumsum(count)))[:-1]  # byte offset of each line in hb
-    if len(cidx):
-        flat = nib[valid]
-        by = (flat[0::2] << 4) | flat[1::2]
-        k = count[cidx]
-        dest = np.repeat(pos[cidx], k) + (np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
-        hb[dest] = by
-    for i, b in loose.items():
-        hb[pos[i] : pos[i] + len(b)] = np.frombuffer(b, np.uint8)
+    # Bytes of every dump line: a 16-byte row per dump line, rows in line order. A packet
+    # whose lines are all full but its last is one contiguous run of that array.
+    if len(cidx) == len(dl) and not loose:
+        rows = crows
+    else:
+        rows = np.zeros((len(dl), 2 * MAX_GROUPS), np.uint8)
+        row_of = np.full(n, -1, np.int64)
+        row_of[dl] = np.arange(len(dl))
+        rows[row_of[cidx]] = crows
+        for i, b in loose.items():
+            rows[row_of[i], : len(b)] = np.frombuffer(b, np.uint8)
+    row_index = np.zeros(n, np.int64)
+    row_index[dl] = np.arange(len(dl))
+    pos = np.zeros(n, np.int64)
+    pos[dl] = np.cumsum(cnt) - cnt  # byte offset of each dump line within all dumped bytes
 
     # Packets: runs of kept dump lines with the same owner header.
     kd = dl[keep]
@@ -241,8 +321,23 @@ def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
         p_header = kown[brk]
     else:
         p_first = p_last = p_header = np.zeros(0, np.int64)
-    p_start = pos[p_first] if len(kd) else np.zeros(0, np.int64)
-    p_len = (pos[p_last] + count[p_last] - p_start) if len(kd) else np.zeros(0, np.int64)
+    p_len = (pos[p_last] + count[p_last] - pos[p_first]) if len(kd) else np.zeros(0, np.int64)
+    # Runs with a short line before their last: compact those lines' bytes (rare).
+    full_lines = p_last - p_first  # lines before the last (all dump lines: runs are contiguous)
+    regular = p_len - count[p_last] == full_lines * 2 * MAX_GROUPS
+    hb = rows.reshape(-1)
+    p_start = row_index[p_first] * 2 * MAX_GROUPS
+    if not regular.all():
+        extra = []
+        base = len(hb)
+        for i in np.flatnonzero(~regular):
+            r = row_index[p_first[i] : p_last[i] + 1]
+            k = count[dl[r]]
+            extra.append(np.concatenate([rows[j, :c] for j, c in zip(r, k)]))
+            p_start[i] = base
+            base += len(extra[-1])
+        hb = np.concatenate([hb] + extra)
+    hb = np.concatenate((hb, np.zeros(PEEK, np.uint8)))
     gap_lines = dl[owned & ~keep]
     gap_header = set(owner[owned & ~keep].tolist())
 
@@ -252,9 +347,17 @@ def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
                   stray_lines=stray.tolist())
     if not len(kd):
         return dumps
-    hdr_text = [buf[starts[h] : ends[h]].decode("utf-8", "replace").lstrip(" \t") for h in p_header]
-    _frames(dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets)
+    hdr_text = pa.array([b.decode("utf-8", "replace").strip() for b in all_lines.take(pa.array(p_header)).to_pylist()],
+                        pa.string())
+    _frames(dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets, line0)
     return dumps
+
+
+def _arrow_lines(buf: bytes, starts: np.ndarray) -> pa.Array:
+    """Every line of ``buf`` as a binary array sharing ``buf``'s memory."""
+    offsets = np.concatenate((starts, [len(buf)])).astype(np.int64)
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(starts),
+                                            [None, pa.py_buffer(offsets), pa.py_buffer(buf)])
 
 
 def _peek(hb: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
@@ -311,10 +414,10 @@ def _link(hb: np.ndarray, start: np.ndarray, length: np.ndarray):
     return linktype, cut, rewrite, wire, unknown
 
 
-def _frames(d: Dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets) -> None:
+def _frames(d: Dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets, line0: int) -> None:
     n = len(p_start)
     linktype, cut, rewrite, wire, unknown = _link(hb, p_start, p_len)
-    head = groups(pa.array(hdr_text, pa.string()), sniffer.HEADER)
+    head = groups(hdr_text, sniffer.HEADER)
     notes: list[str | None] = [None] * n
     data = hb.tobytes()
     parts: list[bytes] = []
@@ -339,14 +442,13 @@ def _frames(d: Dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offse
         notes[i] = f"hex dump holds {sizes[i]} of {wire[i]} bytes"
     for i in np.flatnonzero(unknown):
         notes[i] = "dump starts with no known link-layer or IP header; written as Ethernet"
-    for i, text in enumerate(hdr_text):
-        if TRUNCATED in text:
-            notes[i] = "; ".join(x for x in (notes[i], "header says truncated-ip") if x)
+    for i in np.flatnonzero(matches(hdr_text, TRUNCATED)):
+        notes[i] = "; ".join(x for x in (notes[i], "header says truncated-ip") if x)
     if gap_header:
         for i in np.flatnonzero(np.isin(d.header_line, list(gap_header))):
             lost = gap_lines[gap_lines > d.last_line[i]]
             at = f"0x{int(offsets[lost[0]]):04x}" if len(lost) else "?"
-            notes[i] = "; ".join(x for x in (notes[i], f"dump breaks off at line {int(lost[0]) + 1 if len(lost) else '?'}"
+            notes[i] = "; ".join(x for x in (notes[i], f"dump breaks off at line {int(lost[0]) + 1 + line0 if len(lost) else '?'}"
                                              f" (offset {at} does not follow)") if x)
     d.notes = notes
     ts_us, relative = _timestamps(head)
@@ -401,7 +503,7 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
         return frame
     from ikeanalyze.sources import Blob, pcap
 
-    d = scan("\n".join(lines).encode("utf-8", "surrogateescape"), headers=form == "sniffer")
+    d = scan(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"), headers=form == "sniffer")
     _report(d, report)
     if not len(d):
         return frame

@@ -235,3 +235,18 @@ def test_dump_without_ipsec_keeps_its_header_events():
     ev = load_blob(Blob("30.txt", None, data, data[:16]), LoadOptions(), ingest)
     assert len(ev) == 23 and set(ev["kind"]) == {"arp", "other"}
     assert ingest.inputs[0].balanced and ingest.inputs[0].accounting["hexdump"] == 137
+
+
+def test_scanning_in_pieces_changes_nothing(bench, monkeypatch):
+    _, a_txt, _ = bench
+    lines = a_txt.read_text().split("\n")
+    del lines[5 + 3]  # a lost line, so a note carries a line number
+    buf = "\n".join(lines).encode()
+    whole = hx.scan(buf)
+    monkeypatch.setattr(hx, "CHUNK_BYTES", 5000)
+    pieces = hx.scan(buf)
+    assert frame_bytes(pieces) == frame_bytes(whole)
+    assert pieces.header_line.tolist() == whole.header_line.tolist()
+    assert pieces.last_line.tolist() == whole.last_line.tolist()
+    assert pieces.notes == whole.notes and pieces.frames.direction == whole.frames.direction
+    assert (pieces.orphan_lines, pieces.stray_lines) == (whole.orphan_lines, whole.stray_lines)
