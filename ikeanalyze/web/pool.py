@@ -15,7 +15,6 @@ This module does not import starlette: spawned workers import it to find ``_work
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing as mp
 import signal
