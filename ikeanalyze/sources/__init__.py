@@ -11,7 +11,10 @@ import glob
 import gzip
 import io
 import os
+import select
+import stat
 import sys
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,13 @@ PCAP_MAGICS = {
 GZIP_MAGIC = b"\x1f\x8b"
 # Bound on what a .gz may expand to: a zip bomb must end quickly, not fill memory.
 MAX_GUNZIP_BYTES = 4 << 30
+# Logs and captures compress well under this ratio; gzip's ceiling is about 1000:1, reached
+# only by runs of one byte. Past GUNZIP_RATIO_FLOOR of output, more is a bomb.
+GUNZIP_MAX_RATIO = 100
+GUNZIP_RATIO_FLOOR = 64 << 20
+# A named pipe given as a file: how long to wait for its first byte (`<(zcat x.gz)` has it
+# at once; a FIFO that nothing writes to would block the run forever).
+FIFO_WAIT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,8 @@ class Blob:
     path: Path | None = None
     data: bytes | None = None
     head: bytes = field(default=b"", repr=False)
+    notes: list[str] = field(default_factory=list)  # damage found before parsing (a cut .gz)
+    optional: bool = False  # found in a directory: unreadable means skipped, not fatal
 
     def read(self) -> bytes:
         if self.data is None:
@@ -69,17 +81,21 @@ def _is_capture(head: bytes) -> bool:
 def _gunzip(blob: Blob) -> Blob:
     raw = blob.read()
     out = io.BytesIO()
+    limit = min(MAX_GUNZIP_BYTES, max(GUNZIP_RATIO_FLOOR, GUNZIP_MAX_RATIO * len(raw)))
+    notes: list[str] = []
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
             while chunk := gz.read(1 << 20):
                 out.write(chunk)
-                if out.tell() > MAX_GUNZIP_BYTES:
-                    raise InputError(blob.name, None, "gzip expands beyond 4 GiB; refusing")
-    except (OSError, EOFError) as exc:
+                if out.tell() > limit:
+                    raise InputError(blob.name, None, f"gzip of {len(raw)} bytes expands beyond {limit >> 20} MiB "
+                                     "(a compression bomb?); refusing")
+    except (OSError, EOFError, zlib.error) as exc:
         if out.tell() == 0:
             raise InputError(blob.name, None, f"not a readable gzip file ({exc})") from exc
+        notes.append(f"gzip data damaged or cut off after {out.tell()} bytes ({exc}); read what came before")
     data = out.getvalue()
-    return Blob(blob.name, None, data, data[:16])
+    return Blob(blob.name, None, data, data[:16], notes=notes, optional=blob.optional)
 
 
 def expand(inputs: Iterable[str]) -> list[Blob]:
@@ -95,7 +111,7 @@ def expand(inputs: Iterable[str]) -> list[Blob]:
             files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
             if not files:
                 raise InputError(arg, None, "directory holds no readable input")
-            blobs.extend(_blob(f, str(f)) for f in files)
+            blobs.extend(_blob(f, str(f), optional=True) for f in files)
         elif p.exists():
             blobs.append(_blob(p, arg))
         elif any(ch in arg for ch in "*?["):
@@ -109,13 +125,38 @@ def expand(inputs: Iterable[str]) -> list[Blob]:
     return blobs
 
 
-def _blob(path: Path, name: str) -> Blob:
+def _blob(path: Path, name: str, optional: bool = False) -> Blob:
+    # Non-blocking: opening a FIFO that nothing writes to must not hang the run.
     try:
-        with open(path, "rb") as f:
-            head = f.read(16)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise InputError(name, None, f"cannot read: {exc.strerror or exc}") from exc
-    return Blob(name, path, None, head)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode):
+            data = _drain_pipe(fd, name)
+            return Blob(name, None, data, data[:16], optional=optional)
+        if not stat.S_ISREG(mode):
+            raise InputError(name, None, "not a regular file (a device or socket)")
+        head = os.pread(fd, 16, 0)
+    except OSError as exc:
+        raise InputError(name, None, f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    return Blob(name, path, None, head, optional=optional)
+
+
+def _drain_pipe(fd: int, name: str) -> bytes:
+    """A pipe passed as a path (`<(zcat x.gz)`, a FIFO): read it all once data arrives."""
+    poll = select.poll()
+    poll.register(fd, select.POLLIN | select.POLLHUP)
+    if not poll.poll(int(FIFO_WAIT_S * 1000)):
+        raise InputError(name, None, f"a named pipe that nothing wrote to within {FIFO_WAIT_S:g} s")
+    os.set_blocking(fd, True)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.DataFrame:
@@ -123,6 +164,8 @@ def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.Data
     if blob.head[:2] == GZIP_MAGIC:
         blob = _gunzip(blob)
     report = ingest.add(InputReport(blob.name))
+    for note in blob.notes:
+        report.warn(note)
     if _is_capture(blob.head):
         report.unit = "frame"
         if options.engine == "tshark":
@@ -149,6 +192,25 @@ def load(
     for item in inputs:
         blobs.extend([item] if isinstance(item, Blob) else expand([os.fspath(item)]))
     ingest = IngestReport()
-    parts = [load_blob(b, options, ingest) for b in blobs]
+    parts, refused = [], []
+    for b in blobs:
+        try:
+            parts.append(load_blob(b, options, ingest))
+        except InputError as exc:
+            # A screenshot or archive beside the logs in a folder is skipped and said so;
+            # a file named on its own command line that cannot be read stops the run.
+            if not b.optional:
+                raise
+            refused.append(exc)
+            if not ingest.inputs or ingest.inputs[-1].source != b.name:
+                ingest.add(InputReport(b.name))
+            ingest.inputs[-1].warn(f"skipped: {exc.reason}")
+    if refused and not parts:
+        names = "; ".join(f"{e.source} ({e.reason})" for e in refused[:3])
+        more = f"; and {len(refused) - 3} more" if len(refused) > 3 else ""
+        where = os.path.commonpath([e.source for e in refused])
+        where = os.path.dirname(where) if len(refused) == 1 else where
+        raise InputError(where, None,
+                         f"directory holds no readable input: {names}{more}")
     events = ev.concat(parts)
     return events, ingest

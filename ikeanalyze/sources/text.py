@@ -22,7 +22,7 @@ from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import hexdump, ikedebug, sniffer
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches
-from ikeanalyze.sources.textclean import clean, decode, split_lines
+from ikeanalyze.sources.textclean import clean, decode, not_text, split_lines
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
 ANNOTATION = r"\s+(?:<-+|<<)(?:\s.*)?$"
@@ -72,26 +72,12 @@ WRAP_MIN = 78
 def parse(blob, report: InputReport, options) -> pd.DataFrame:
     data = blob.read()
     report.size = len(data)
-    if _looks_binary(data):
-        raise InputError(blob.name, None, "not a capture or FortiGate text (binary data)")
+    why = not_text(data)
+    if why:
+        raise InputError(blob.name, None, f"not a capture or FortiGate text ({why})")
     text, _encoding = decode(data)
     lines, cut = split_lines(clean(text))
     return parse_lines(lines, report, cut_off=cut)
-
-
-def _looks_binary(data: bytes) -> bool:
-    head = data[:8192]
-    if not head:
-        return False
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
-        return False
-    # Control bytes other than tab/newline/CR/ESC/BS/NUL mark a binary file (images, zips).
-    ctrl = sum(1 for b in head if b < 32 and b not in (9, 10, 13, 27, 8, 0))
-    nul = head.count(0)
-    even_nul = head[1::2].count(0)
-    if nul and even_nul > len(head) * 0.4:  # UTF-16 text without BOM
-        return False
-    return ctrl > len(head) * 0.02 or nul > len(head) * 0.1
 
 
 def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) -> pd.DataFrame:

@@ -5,6 +5,9 @@ UTF-16 from Windows tools, CRLF or bare CR, VT100 escapes and backspaces from li
 in the echoed command, NUL bytes, non-breaking spaces from web copies. These are undone
 here, once, so that the parsers see device output. Line numbers are preserved: nothing
 here adds or removes a line break, except that a bare CR counts as a line end.
+
+Every step is linear in the input: a 10 MB line of escapes or backspaces costs one pass
+(the patterns have bounded repeats, backspaces are undone with a stack).
 """
 
 from __future__ import annotations
@@ -12,10 +15,77 @@ from __future__ import annotations
 import codecs
 import re
 
-ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\n]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-BACKSPACE = re.compile(r"[^\x08\n]\x08")
+# CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL|ST`, bounded: an unterminated one must not
+# make every later ESC rescan the rest of the line), and two-byte escapes (`ESC =`, `ESC M`).
+ANSI_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-9;?<=>!]{0,64}[ -/]{0,8}[@-~]|\][^\x07\x1b\n]{0,512}(?:\x07|\x1b\\)|[ -/]{0,4}[0-~])"
+)
+BACKSPACE_RUN = re.compile(r"\x08+")
 # Characters a web page or terminal substitutes for a plain space.
 SPACE_LIKE = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": ""})
+
+# Files people attach by mistake, named so the error says what the file is. Captures and
+# gzip are recognised before text is tried (sources.load_blob).
+MAGIC: list[tuple[bytes, str]] = [
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"BM", "a BMP image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or an Office document); extract the text or capture first"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an OLE2 file (old Office document or Outlook message)"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"BZh", "bzip2-compressed; decompress it first"),
+    (b"\xfd7zXZ\x00", "xz-compressed; decompress it first"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed; decompress it first"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive; extract it first"),
+    (b"Rar!\x1a\x07", "a RAR archive; extract it first"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"snoop\x00\x00\x00", "a snoop capture (convert it to pcap with editcap)"),
+    (b"GMBU", "a Network Monitor capture (convert it to pcap with editcap)"),
+]
+# A sniff of the head decides text or not; more is not needed to tell an image from a log.
+SNIFF_BYTES = 8192
+# Text from a terminal has almost no C0 control bytes besides tab/LF/CR/ESC/BS/NUL.
+MAX_CONTROL_SHARE = 0.02
+MAX_NUL_SHARE = 0.10
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13, 27, 8, 0))
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le'/'utf-16-be' when every other byte is NUL (ASCII text in UTF-16)."""
+    if len(head) < 64:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > len(odd) * 0.8 and even.count(0) < len(even) * 0.05:
+        return "utf-16-le"
+    if even.count(0) > len(even) * 0.8 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    return None
+
+
+def not_text(data: bytes) -> str | None:
+    """Why these bytes are not text a terminal could have held, or None when they may be.
+
+    Known file signatures are named ("a PNG image"); otherwise a head with many control
+    bytes or NULs (outside UTF-16) is "binary data"."""
+    for magic, what in MAGIC:
+        if data.startswith(magic):
+            if magic == b"BM" and len(data) >= 6 and int.from_bytes(data[2:6], "little") != len(data):
+                continue  # `BM` starting a line of text, not a bitmap (whose header holds the file size)
+            return what
+    head = data[:SNIFF_BYTES]
+    if not head or head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if _utf16_without_bom(head):
+        return None
+    ctrl = len(head) - len(head.translate(None, _CONTROL))
+    if ctrl > len(head) * MAX_CONTROL_SHARE or head.count(0) > len(head) * MAX_NUL_SHARE:
+        return "binary data"
+    return None
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -24,14 +94,34 @@ def decode(data: bytes) -> tuple[str, str]:
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace"), "utf-16"
-    # UTF-16 without BOM: every other byte NUL in an ASCII-heavy text.
-    head = data[:4096]
-    if len(head) >= 64 and head[1::2].count(0) > len(head) * 0.4 and head[0::2].count(0) < len(head) * 0.05:
-        return data.decode("utf-16-le", errors="replace"), "utf-16-le"
+    bare16 = _utf16_without_bom(data[:4096])
+    if bare16:
+        return data.decode(bare16, errors="replace"), bare16
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+def _erase(line: str) -> str:
+    """Apply a line's backspaces as the terminal did: each erases the character before it
+    (never across the start of the line). One pass with a stack of pieces."""
+    kept: list[str] = []
+    pos = 0
+    for m in BACKSPACE_RUN.finditer(line):
+        kept.append(line[pos : m.start()])
+        n = m.end() - m.start()
+        while n and kept:
+            last = kept[-1]
+            if len(last) > n:
+                kept[-1] = last[:-n]
+                n = 0
+            else:
+                n -= len(last)
+                kept.pop()
+        pos = m.end()
+    kept.append(line[pos:])
+    return "".join(kept)
 
 
 def clean(text: str) -> str:
@@ -43,12 +133,9 @@ def clean(text: str) -> str:
         # PuTTY logs end lines with CR CR LF; a CR left before LF is not a line of its own.
         text = re.sub(r"\r+\n", "\n", text).replace("\r", "\n")
     if "\x1b" in text:
-        text = ANSI_ESCAPE.sub("", text)
+        text = ANSI_ESCAPE.sub("", text).replace("\x1b", "")
     if "\x08" in text:
-        prev = None
-        while prev != text:  # each pass deletes one character per backspace
-            prev, text = text, BACKSPACE.sub("", text)
-        text = text.replace("\x08", "")
+        text = "\n".join(_erase(line) if "\x08" in line else line for line in text.split("\n"))
     return text.translate(SPACE_LIKE)
 
 
