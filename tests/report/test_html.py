@@ -173,7 +173,7 @@ def test_long_tables_are_bounded_and_say_so():
 def test_many_tunnels_stay_readable(tmp_path):
     """The bench workload (tests/data/make_capture.py): many flows, a few broken tunnels."""
     sniffer = tmp_path / "bench.txt"
-    subprocess.run([sys.executable, str(DATA / "make_capture.py"), "--packets", "4000", "--tunnels", "30",
+    subprocess.run([sys.executable, str(DATA / "make_capture.py"), "--packets", "2000", "--tunnels", "20",
                     "--sniffer", str(sniffer)], check=True, capture_output=True, cwd=ROOT)
     d = api.analyze([str(sniffer)])
     ctx = html.context(d, d.events)
