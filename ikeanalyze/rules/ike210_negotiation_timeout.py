@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
+from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
@@ -55,10 +55,17 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         msg = (f"{len(h.rows)} IKE negotiation(s) with {h.peer or 'the peer'}{gw} timed out and were deleted "
                f"({sas.where(ng._as_row(first))}"
                + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + f"){last_sent}.")
-        yield finding(
+        f = finding(
             "IKE210", msg,
             start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(sent[-1:], h.rows[:3])],
             timeline=[moment(last, f"negotiation with {h.peer or 'the peer'} timed out")],
             facts={"timeouts": len(h.rows)},
         )
+        # A gateway list showing that phase 1 still `connecting` joins the evidence.
+        note = snapshots.connecting_note(ctx, f.peer_ip, f.tunnel)
+        if note:
+            f.message += f" {note.text}"
+            f.evidence.extend(note.evidence)
+            f.facts.update(note.facts)
+        yield f

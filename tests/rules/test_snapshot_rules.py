@@ -167,3 +167,15 @@ def test_connecting_note_for_ike210_helper():
                           "direction": "responder"}
     assert snapshots.connecting_note(ctx, tunnel="to10.174.0.182") is None  # no gateway list of it
     assert [s.name for s in snapshots.connecting_without_ike(ctx)] == ["to10.189.0.182"]
+
+
+def test_ike210_connecting_gateway_list_joins_the_timeout(tmp_path):
+    name = "handmade_negotiation_timeout_connecting.txt"
+    (plain,) = codes(ikeanalyze.analyze([without_snapshot(name, tmp_path, 8)], select=["IKE210"]), "IKE210")
+    assert "gateway list" not in plain.message
+
+    (f,) = codes(ikeanalyze.analyze([str(STATE / name)], select=["IKE210"]), "IKE210")
+    assert f.message.startswith(plain.message) and f.tunnel == "to-hq"
+    assert "The gateway list agrees: phase 1 of to-hq is `status: connecting, state 1" in f.message
+    assert [e.ref for e in f.evidence] == [e.ref for e in plain.evidence] + [25]
+    assert f.facts["phase1"] == "connecting" and f.facts["timeouts"] == 1
