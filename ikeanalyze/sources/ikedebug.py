@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze.errors import WireError
-from ikeanalyze.sources.regex import groups, matches
+from ikeanalyze.sources.regex import groups, int_array, matches, to_int
 from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK
 from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
@@ -100,7 +100,7 @@ GROUP_COLUMNS: dict[str, pa.DataType] = {
 
 def _typed(values: np.ndarray, typ: pa.DataType) -> pa.Array:
     if pa.types.is_integer(typ):
-        return pa.array([None if v is None else int(v) for v in values], typ)
+        return int_array(values, typ)  # a mangled number too big for its column is null
     return pa.array(list(values), typ)
 
 
@@ -128,7 +128,7 @@ def parse(core: pa.Array) -> dict[str, object]:
         for name, values in g.items():
             if name == "msg_id_dec":
                 vals = values.to_pylist()
-                cols["msg_id"][idx] = [None if v is None else int(v) for v in vals]
+                cols["msg_id"][idx] = [None if v is None or len(v) > 20 else int(v) for v in vals]
                 continue
             vals = values.to_pylist()
             if name == "msg_id":
@@ -171,7 +171,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["direction"] = pa.array(direction, pa.string())
     out["tunnel"] = tunnel
     out["vdom"] = pc.coalesce(pre["vdom"], pre["vdidx"])
-    out["serial"] = pc.cast(pre["serial"], pa.int64())
+    out["serial"] = to_int(pre["serial"], pa.int64())
     out["ts_abs"] = pre["ts"]
     out["msg"] = msg
     return out

@@ -30,8 +30,32 @@ def groups(arr: pa.Array, pattern: str) -> dict[str, pa.Array]:
 
 
 def to_int(arr: pa.Array, typ: pa.DataType | None = None) -> pa.Array:
-    """Decimal digit strings → integers (nulls stay null)."""
-    return pc.cast(arr, typ or pa.int64())
+    """Decimal digit strings → integers (nulls stay null); a number the type cannot hold
+    (a mangled paste: a port of 30 digits) is null, not an error."""
+    typ = typ or pa.int64()
+    lo, hi = _bounds(typ)
+    big = pc.cast(arr, pa.float64())  # any length of digits parses as a float
+    # int64's limits are not exact floats: keep a margin so the final cast cannot overflow.
+    margin = 1.0 if hi < 2**53 else 1 - 1e-15
+    fits = pc.and_(pc.less_equal(big, hi * margin), pc.greater_equal(big, lo * margin))
+    return pc.cast(pc.if_else(pc.fill_null(fits, False), arr, None), typ)
+
+
+def int_array(values, typ: pa.DataType) -> pa.Array:
+    """Python ints or digit strings (None for missing) → an arrow integer array; a value
+    the type cannot hold is null, not an error (see :func:`to_int`)."""
+    lo, hi = _bounds(typ)
+    out = []
+    for v in values:
+        if isinstance(v, str):
+            v = int(v) if len(v) <= 20 else None  # longer never fits (and int() caps digits)
+        out.append(v if v is not None and lo <= v <= hi else None)
+    return pa.array(out, typ)
+
+
+def _bounds(typ: pa.DataType) -> tuple[int, int]:
+    info = np.iinfo(typ.to_pandas_dtype())
+    return int(info.min), int(info.max)
 
 
 def hex_to_int(arr: pa.Array) -> pa.Array:

@@ -35,7 +35,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from ikeanalyze.sources.regex import matches
+from ikeanalyze.sources.regex import int_array, matches
 
 # A line that opens a block, per output.
 TUNNEL_START = r"^name=\S+ ver=\d+\b"
@@ -245,8 +245,9 @@ def parse(core: pa.Array) -> dict[str, object]:
                 cols[c][r] = v
     out: dict[str, object] = {
         "kind": pa.array(["snapshot"] * n, pa.string()),
-        "sport": pa.array(cols.pop("sport"), pa.int32()),
-        "dport": pa.array(cols.pop("dport"), pa.int32()),
+        # A mangled number too big for its column is null, not an error.
+        "sport": int_array(cols.pop("sport"), pa.int32()),
+        "dport": int_array(cols.pop("dport"), pa.int32()),
     }
     for c, v in cols.items():
         out[c] = pa.array(v, pa.string())
@@ -277,7 +278,13 @@ HEX_VALUES = frozenset({"serial", "npu_flag", "options", "seqno", "replaywin_las
 def _num(v: str | None, key: str = "") -> int | str | None:
     if v is None:
         return None
-    return int(v) if v.isdigit() and key not in HEX_VALUES else v
+    return _int(v) if v.isascii() and v.isdigit() and key not in HEX_VALUES else v
+
+
+def _int(v: str, base: int = 10) -> int | None:
+    """A counter or port as printed; None for a mangled one longer than any real counter
+    (int() refuses thousands of digits, and no column holds them)."""
+    return int(v, base) if len(v) <= 20 else None
 
 
 def _tokens(text: str) -> tuple[dict, list[str]]:
@@ -315,7 +322,7 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
                 if m:
                     facts["local"] = f"{m['src']}:{m['sport']}"
                     facts["remote"] = f"{m['dst']}:{m['dport']}"
-                    mark.update(src=m["src"], sport=int(m["sport"]), dst=m["dst"], dport=int(m["dport"]))
+                    mark.update(src=m["src"], sport=_int(m["sport"]), dst=m["dst"], dport=_int(m["dport"]))
             facts.update({k: v for k, v in kv.items() if not k.startswith("options")})
             mark["at"] = "header"
         elif label in ("stat", "dpd", "natt", "fec"):
@@ -351,7 +358,7 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
             elif first.startswith("dec:pkts"):
                 counters = re.findall(r"(dec|enc):pkts/bytes=(\d+)/(\d+)", line)
                 for side, pkts, nbytes in counters:
-                    sa[f"{side}_pkts"], sa[f"{side}_bytes"] = int(pkts), int(nbytes)
+                    sa[f"{side}_pkts"], sa[f"{side}_bytes"] = _int(pkts), _int(nbytes)
                 mark["at"] = "counters"
             elif first.startswith("npu_flag="):
                 kv, _ = _tokens(line)
@@ -423,7 +430,7 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
             if a:
                 facts["local"] = f"{a['src']}:{a['sport']}"
                 facts["remote"] = f"{a['dst']}:{a['dport']}"
-                mark.update(src=a["src"], sport=int(a["sport"]), dst=a["dst"], dport=int(a["dport"]))
+                mark.update(src=a["src"], sport=_int(a["sport"]), dst=a["dst"], dport=_int(a["dport"]))
             mark["at"] = "addr"
         elif key in ("IKE SA", "IPsec SA"):
             facts["ike_sa_counts" if key == "IKE SA" else "ipsec_sa_counts"] = _counts(value)
@@ -442,13 +449,13 @@ def _gateway_sa_fact(sa: dict, key: str, value: str) -> str:
         if m:
             sa["status"] = m.group("status")
             if m.group("state"):
-                sa["state"] = int(m.group("state"))
+                sa["state"] = _int(m.group("state"))
         sa["status_text"] = value
         return "status"
     if key == "DPD sent/recv":
         sent, _, recv = value.partition("/")
         if HEX.match(sent or "-") and HEX.match(recv or "-"):
-            sa["dpd_sent"], sa["dpd_recv"] = int(sent, 16), int(recv, 16)
+            sa["dpd_sent"], sa["dpd_recv"] = _int(sent, 16), _int(recv, 16)
         return "dpd"
     if key == "transport":
         sa["transport"] = value
@@ -468,7 +475,7 @@ def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
     facts: dict = {"list": "summary", "name": m.group("name") if m else None}
     rest = m.group("rest") if m else lines[0]
     for key, a, b in re.findall(r"([a-z]+)\((?:[a-z]+,[a-z]+)\): (\d+)/(\d+)", rest):
-        facts[key] = [int(a), int(b)]
+        facts[key] = [_int(a), _int(b)]
     return facts, [{"at": "summary"} for _ in lines]
 
 

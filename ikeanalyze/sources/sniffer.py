@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ikeanalyze.sources.regex import groups, matches
+from ikeanalyze.sources.regex import groups, int_array, matches, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
 TS_ABS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+"
@@ -127,8 +127,10 @@ def parse(core: pa.Array) -> dict[str, object]:
         first = is_frag & ~later
         kind[first] = "ip-fragment"
 
-    sport = pc.cast(addr["sport"], pa.int32()).to_numpy(zero_copy_only=False)
-    dport = pc.cast(addr["dport"], pa.int32()).to_numpy(zero_copy_only=False)
+    # A mangled number too big for its column is null (regex.to_int), not an error.
+    addr["sport"], addr["dport"] = to_int(addr["sport"], pa.int32()), to_int(addr["dport"], pa.int32())
+    sport = addr["sport"].to_numpy(zero_copy_only=False)
+    dport = addr["dport"].to_numpy(zero_copy_only=False)
     cols = {
         "iface": head["iface"],
         "direction": pc.if_else(pc.equal(head["dir"], "--"), None, head["dir"]),
@@ -137,10 +139,10 @@ def parse(core: pa.Array) -> dict[str, object]:
         "sport": addr["sport"],
         "dport": addr["dport"],
         "proto": pa.array(proto, pa.string()),
-        "length": pa.array([None if x is None else int(x) for x in length], pa.int32()),
+        "length": int_array(length, pa.int32()),
         "tcp_flags": pa.array(flags, pa.string()),
-        "tcp_seq": pa.array([None if x is None else int(x) for x in seq], pa.int64()),
-        "tcp_ack": pa.array([None if x is None else int(x) for x in ack], pa.int64()),
+        "tcp_seq": int_array(seq, pa.int64()),
+        "tcp_ack": int_array(ack, pa.int64()),
     }
     kind, transport = classify(kind, proto, sport, dport, cols["length"])
     cols["kind"] = pa.array(kind, pa.string())
