@@ -7,9 +7,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from ikeanalyze.analysis import direction
+from ikeanalyze.analysis import direction, iketcp
 from ikeanalyze.analysis import flows as flows_mod
-from ikeanalyze.analysis import iketcp
 from ikeanalyze.analysis import snapshots as snapshots_mod
 from ikeanalyze.ingest import IngestReport
 
