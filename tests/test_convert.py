@@ -201,3 +201,25 @@ def test_cli_stdout_and_bad_start(cli, tmp_path):
     assert p.returncode == 0 and p.stdout[:4] == b"\x0a\x0d\x0d\x0a"
     p = cli("convert", str(V5), "-o", str(tmp_path / "x.pcapng"), "--start", "yesterday")
     assert p.returncode == 2 and b"--start" in p.stderr
+
+
+def _diagnosis(path: Path) -> list[tuple]:
+    from tests.conftest import analyze_json
+
+    d = analyze_json(str(path))
+    return sorted((f["code"], f["peer"], f["start"].rstrip("Z"), (f.get("end") or "").rstrip("Z"))
+                  for f in d["findings"])
+
+
+def test_dump_capture_and_converted_capture_diagnose_the_same(bench, tmp_path):
+    """`analyze A.txt` (verbosity 6) tells what `analyze A.pcap` tells, and so does the
+    capture `convert A.txt` writes (clock: the text's own, the pcap's UTC: same digits)."""
+    a_pcap, a_txt, truth = bench
+    out = tmp_path / "A.pcapng"
+    convert([str(a_txt)], out)
+    from_text = _diagnosis(a_txt)
+    assert from_text == _diagnosis(a_pcap) == _diagnosis(out)
+    import json
+
+    broken = [t for t in json.loads(truth.read_text())["tunnels"] if t["broken"]]
+    assert broken and {(c, p) for c, p, *_ in from_text} >= {("IKE102", t["client"]) for t in broken}
