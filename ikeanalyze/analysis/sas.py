@@ -261,9 +261,14 @@ class Send:
         return str(t.iloc[0]) if len(t) else None
 
 
-def sends(msgs: pd.DataFrame) -> list[Send]:
+def sends(msgs: pd.DataFrame, min_count: int = 1) -> list[Send]:
+    """Every send, or only those seen at least ``min_count`` times: they are picked over the
+    whole table first, because slicing out one group costs milliseconds and a busy capture
+    holds thousands of single DPD exchanges."""
     if msgs.empty:
         return []
+    if min_count > 1:
+        msgs = msgs[msgs.groupby("send")["send"].transform("size").to_numpy() >= min_count]
     return [Send(g) for _, g in msgs.groupby("send", sort=False)]
 
 
@@ -358,8 +363,9 @@ def where(row) -> str:
 
 
 def waits(intervals: list[float]) -> str:
-    """`, waits 5.0, 10.0 s` — empty when the input had no clock to measure them."""
-    return f", waits {intervals_text(intervals)}" if intervals else ""
+    """`, waits 5.0, 10.0 s` — empty when the input had no clock to measure them (no times,
+    or all frames stamped alike as in some synthetic captures)."""
+    return f", waits {intervals_text(intervals)}" if any(x > 0 for x in intervals) else ""
 
 
 def intervals_text(intervals: list[float]) -> str:

@@ -51,7 +51,7 @@ class Thresholds:
       explains=("IKE304", "IKE210"))
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
-    for s in sas.sends(msgs):
+    for s in sas.sends(msgs, min_count=t.min_sends):
         if (s.exchange not in sas.FIRST_EXCHANGES or not s.request or s.answered or s.count < t.min_sends
                 or str(s.first["rspi"]) != sas.ZERO_SPI):
             continue

@@ -51,6 +51,11 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         return
     ends = msgs["remote"].astype(str) + ":" + msgs["rport"].astype(str)
     msgs = msgs.assign(_end=ends.to_numpy())
+    # Only SAs whose peer arrived from two or more address:ports can have moved: pick them
+    # over the whole table before slicing out any SA.
+    arrived = msgs["_end"].where(msgs["in"].to_numpy().astype(bool))
+    ends_in = arrived.groupby([msgs["source"], msgs["ispi"]], sort=False).transform("nunique")
+    msgs = msgs[ends_in.to_numpy() >= 2]
     for (_source, ispi), rows in msgs.groupby(["source", "ispi"], sort=False):
         inbound = rows[rows["in"].to_numpy().astype(bool)]
         if inbound["_end"].nunique() < 2:

@@ -2,8 +2,9 @@
 
 ## What it detects
 IKE debug `invalid IKE request SPI <ispi>/<rspi>:<msgid>` for an IKE SA that this input
-never saw being negotiated or used, at least `min_messages` times, and ESP errors that
-name an unknown SPI. FortiOS's benign `ignoring invalid SPI, IPsec SA just negotiated`
+never saw being negotiated or used, at least `min_messages` times; ESP errors that name an
+unknown SPI; and, in captures, the INVALID_SPI / INVALID_IKE_SPI notifications (RFC 7296
+§3.10.1) with which a peer says that it does not know the SPI it was sent. FortiOS's benign `ignoring invalid SPI, IPsec SA just negotiated`
 (ESP that raced the new SA) and replay errors are not counted, and neither is a peer
 retransmitting into an SA this input shows being deleted (a symptom of whatever deleted
 it, reported there).
@@ -29,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pandas as pd
+
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
@@ -37,6 +40,7 @@ from ikeanalyze.rules.registry import rule
 
 UNKNOWN_IKE = r"^invalid IKE request SPI"
 UNKNOWN_ESP = r"(?i)(?:unknown|invalid|no SA for) (?:ESP )?SPI|SPI \S+ not found"
+INVALID_SPI_NOTIFY = r"\bINVALID_(?:IKE_)?SPI\b"
 BENIGN = r"(?i)just negotiated|\(replay\)"
 # Rows that only repeat the incoming message itself; any other row with the SPI means this
 # side knew the SA (it processed, answered, established or deleted it).
@@ -51,6 +55,7 @@ class Thresholds:
 @rule("IKE303", "unknown-spi", severity="warning", thresholds=Thresholds())
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     ev = ctx.events
+    yield from _notified(ev)
     errors = ev[(ev["kind"] == "error").fillna(False).to_numpy()]
     if errors.empty:
         return
@@ -73,6 +78,29 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             continue
         yield _finding(rows, f"ESP SPI {spi}" if isinstance(spi, str) else "an unknown ESP SPI", "ESP packets",
                        _peer(rows.iloc[0]))
+
+
+def _notified(ev) -> Iterator[Finding]:
+    """Decoded IKE carrying INVALID_SPI / INVALID_IKE_SPI: its sender does not know an SPI it got."""
+    notes = ev[(ev["kind"] == "ike").fillna(False).to_numpy()
+               & ev["notify"].fillna("").astype(str).str.contains(INVALID_SPI_NOTIFY).to_numpy()]
+    for (_source, src), rows in notes.groupby(["source", "src"], sort=False):
+        first, last = rows.iloc[0], rows.iloc[-1]
+        name = "INVALID_IKE_SPI" if "INVALID_IKE_SPI" in str(first.notify) else "INVALID_SPI"
+        peer = f"{src}:{int(first.sport)}" if pd.notna(first.sport) else str(src)
+        sent = ev[(ev["kind"] == "esp").fillna(False).to_numpy() & (ev["dst"] == src).fillna(False).to_numpy()
+                  & (ev["source"] == first.source).fillna(False).to_numpy()]
+        spis = sorted(set(sent["esp_spi"].dropna().astype(str)))
+        using = f"; the ESP sent to it uses SPI {', '.join('0x' + x for x in spis[:3])}" if spis else ""
+        msg = (f"{peer} sent {len(rows)} {name} notification(s) to {first.dst} ({sas.where(first)} to "
+               f"{sas.where(last)}): it does not know an SPI this side still uses{using}.")
+        yield finding(
+            "IKE303", msg,
+            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t), peer=peer,
+            evidence=[evidence(first)] + ([evidence(last)] if len(rows) > 1 else []),
+            timeline=[moment(first, f"{peer} reports an unknown SPI ({name})")],
+            facts={"messages": int(len(rows)), "what": name, "esp_spis": spis},
+        )
 
 
 def _known_spis(ev) -> set[tuple[str, str]]:

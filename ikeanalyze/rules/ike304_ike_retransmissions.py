@@ -62,7 +62,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             mid = f" msg {sas.msg_id_text(s.first['msg_id'])}" if pd.notna(s.first["msg_id"]) else ""
             iv = s.intervals
             shape = sas.backoff(iv)
-            waits = f" (waits {sas.intervals_text(iv)}: {shape})" if iv else ""
+            label = "" if shape == "unknown" else f": {shape}"
+            waits = f" (waits {sas.intervals_text(iv)}{label})" if any(x > 0 for x in iv) else ""
             answer = "answered in the end" if s.answered else "never answered"
             parts.append(f"{name}{mid} sent {s.count} times{waits}, {answer}")
         more = f"; and {len(group) - 4} more" if len(group) > 4 else ""
