@@ -230,7 +230,10 @@ class Analyzer:
                                "(udp port 500 or udp port 4500 or esp or tcp port 5500).")
         if self.pool.waiting >= WAITING_PER_WORKER * self.pool.size:
             raise Problem(503, "the server is busy with other analyses; try again in a minute", title="Busy")
-        folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        try:
+            folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        except OSError as exc:
+            raise Problem(500, f"cannot create a temporary folder for the upload: {exc}", title="Server problem") from exc
         upload = uploads.Upload()
         try:
             upload = await uploads.receive(request.headers, request.stream(), folder, s.max_bytes)
@@ -245,6 +248,10 @@ class Analyzer:
                           hint="Analyze a shorter capture (the minutes around the incident).") from None
         except WorkerDied as exc:
             raise Problem(500, str(exc), title="The analysis failed") from None
+        except OSError as exc:  # writing the upload: a full disk, a vanished temp folder
+            log.error("cannot store an upload in %s: %s", folder, exc)
+            raise Problem(500, f"cannot store the upload on the server: {exc.strerror or exc}",
+                          title="Server problem") from exc
         finally:
             shutil.rmtree(folder, onerror=_rm_failed)
         if result.status == "bad-input":

@@ -11,8 +11,10 @@ import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -124,8 +126,10 @@ def _stop(server: Server) -> None:
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory):
-    base = tmp_path_factory.mktemp("serve")
+def servers():
+    # Not under pytest's basetemp: pytest keeps only the newest few of those, and another
+    # session started meanwhile (several people test on this machine) may delete it.
+    base = Path(tempfile.mkdtemp(prefix="ikeanalyze-serve-tests-"))
     started = {
         # the ordinary one: the smallest capture limit that still takes every test input but one
         "plain": _launch("plain", base, "--workers", "2", "--max-upload-mb", "0.25", "--timeout", "120"),
@@ -140,6 +144,7 @@ def servers(tmp_path_factory):
     finally:
         for s in started.values():
             _stop(s)
+        shutil.rmtree(base)
 
 
 @pytest.fixture
