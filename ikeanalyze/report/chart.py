@@ -54,19 +54,25 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
         return round(float(np.interp(v, kt, kp)), 1)
 
     time_mode = axis["mode"] == "time"
-    ticks = [t for t in _ticks(kt, kp, time_mode)  # keep the cut's label readable
-             if not any(px(g["t0"]) - 32 < t["x"] < px(g["t1"]) + 32 for g in gaps)]
+    ticks = [t for t in _ticks(kt, kp, time_mode)  # keep the cut's label and the last label readable
+             if not any(px(g["t0"]) - 32 < t["x"] < px(g["t1"]) + 32 for g in gaps) and t["x"] < WIDTH - 34]
     anchors = {r["id"] for r in view["rows"] if r.get("id")}
     bw = (X1 - X0) / BINS
     active = (x1 - x0) - sum(g["t1"] - g["t0"] for g in gaps)
     per_bin = active / ((X1 - X0) - GAP_PX * len(gaps)) * bw
 
     out_lanes = []
-    centres = [TOP + li * (LANE_H + LANE_GAP) + LANE_H / 2 for li in range(len(lanes))]
+    # A lane with no timed packet (a debug log without console timestamps) has nothing to draw.
+    timed = set(pts["lane"].unique().tolist())
+    drawn = [li for li in range(len(lanes)) if li in timed]
+    centres = [0.0] * len(lanes)
+    for pos, li in enumerate(drawn):
+        centres[li] = TOP + pos * (LANE_H + LANE_GAP) + LANE_H / 2
     all_marks = _marks(pts, kt, kp, bw, centres, view, anchors)
-    for li, lane in enumerate(lanes):
-        top = TOP + li * (LANE_H + LANE_GAP)
+    for li in drawn:
+        lane = lanes[li]
         yc = centres[li]
+        top = yc - LANE_H / 2
         marks = all_marks[li]
         windows, labels = _windows(lane, findings, time_mode, px, top)
         out_lanes.append({
@@ -80,7 +86,7 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
                          "(below); which side is the gateway is not known (--local tells)" if lane["guessed"] else
                          f"{lane['n_in']} packets from the peer, {lane['n_out']} to it")),
         })
-    height = TOP + len(lanes) * (LANE_H + LANE_GAP) + 4
+    height = TOP + len(drawn) * (LANE_H + LANE_GAP) + 4
     day = None
     if time_mode:
         a, b = pd.Timestamp(axis["x0"], unit="s"), pd.Timestamp(axis["x1"], unit="s")
@@ -90,7 +96,7 @@ def build(d: Diagnosis, view: dict, findings: list[Finding]) -> dict | None:
         "lanes": out_lanes, "day": day, "time_mode": time_mode,
         "kinds": [(k, KIND_NAMES[k]) for k in KIND_CLASSES if (pts["cls"] == k).any()],
         "lanes_omitted": view["lanes_omitted"], "events_omitted": view["events_omitted_from_lanes"],
-        "untimed": view["untimed"], "bin_text": _seconds(per_bin),
+        "untimed": view["untimed"], "bin_text": _seconds(per_bin), "lanes_untimed": len(lanes) - len(drawn),
         "gaps": [{"x": px(g["t0"]), "w": round(px(g["t1"]) - px(g["t0"]), 1), "label": g["label"],
                   "title": g["title"]} for g in gaps],
         "has_windows": any(ln["windows"] for ln in out_lanes),

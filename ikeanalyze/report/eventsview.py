@@ -138,7 +138,7 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
     untimed = int(((lane_of >= 0) & drawn & ~np.isfinite(x)).sum())
 
     axis = None
-    finite = x[np.isfinite(x)]
+    finite = points["x"].to_numpy(dtype=float)  # the axis spans what the lanes draw
     if finite.size:
         axis = {"mode": "time" if use_time else "relative", "x0": float(finite.min()), "x1": float(finite.max())}
 
