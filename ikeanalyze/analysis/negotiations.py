@@ -14,6 +14,7 @@ Rules read this view; it never decides whether something is a fault.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -49,6 +50,23 @@ TYPE_NAMES = {
     "ESN": "ESN",
 }
 PHASE2_PROTOCOLS = ("ESP", "AH", "IPSEC_ESP", "IPSEC_AH")
+
+# Every rule asks for the same view of the same table: build it once per table.
+_CACHE: dict[tuple[str, int], tuple[pd.DataFrame, object]] = {}
+
+
+def _cached(name: str, events: pd.DataFrame, build):
+    key = (name, id(events))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is events:
+        return hit[1]
+    value = build(events)
+    if len(_CACHE) > 16:
+        _CACHE.clear()
+    _CACHE[key] = (events, value)
+    return value
+
+
 
 
 @dataclass
@@ -110,21 +128,62 @@ class Negotiation:
     peer: str | None  # ip:port of the remote side
     ispi: str | None
     version: int | None
+    _blocks: list | None = field(default=None, repr=False)
 
     def lines(self, pattern: str, column: str = "text") -> pd.DataFrame:
-        col = self.rows[column].fillna("").astype(str)
-        return self.rows[col.str.contains(pattern, regex=True).to_numpy()]
+        rx = _regex(pattern)
+        values = self.rows[column].to_numpy()
+        keep = [i for i, v in enumerate(values) if v is not None and rx.search(str(v))]
+        return self.rows.iloc[keep]
 
     def blocks(self) -> list[Block]:
-        return proposal_blocks(self.rows)
+        if self._blocks is None:
+            self._blocks = proposal_blocks(self.rows)
+        return self._blocks
+
+
+LIGHT_COLUMNS = ("time", "t", "source", "ref", "origin", "kind", "direction", "src", "sport", "dst", "dport",
+                 "ike_version", "exchange", "response", "msg_id", "ispi", "rspi", "notify", "proposals",
+                 "tunnel", "serial", "detail", "text")
+
+
+def light(events: pd.DataFrame) -> pd.DataFrame:
+    """The debug and daemon lines with the columns these views read, as plain Python
+    objects: the views slice them per negotiation many times, and arrow-backed slices of
+    the full table cost a copy of every column each time."""
+    def build(ev):
+        sub = ev[ev["origin"].isin([DEBUG, "authd"]).fillna(False).to_numpy()]
+        sub = sub[[c for c in LIGHT_COLUMNS if c in sub.columns]]
+        return sub.astype(object).where(sub.notna(), None).reset_index(drop=True)
+    return _cached("light", events, build)
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
 
 
 def debug_rows(events: pd.DataFrame) -> pd.DataFrame:
-    return events[(events["origin"] == DEBUG).fillna(False).to_numpy()]
+    return _cached("debug", events, lambda e: light(e)[(light(e)["origin"] == DEBUG).to_numpy()])
 
 
 def negotiations(events: pd.DataFrame) -> list[Negotiation]:
     """Every IKE SA serial of every debug input, with its lines, peer and tunnel."""
+    return _cached("negotiations", events, _negotiations)
+
+
+def owners(events: pd.DataFrame) -> dict[tuple[str, int], Negotiation]:
+    """(source, line) -> the negotiation that line belongs to."""
+    def build(ev):
+        out: dict[tuple[str, int], Negotiation] = {}
+        for n in negotiations(ev):
+            for ref in n.rows["ref"].to_numpy():
+                out.setdefault((n.source, int(ref)), n)
+        return out
+    return _cached("owners", events, build)
+
+
+def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
     ev = debug_rows(events)
     if ev.empty:
         return []
@@ -150,17 +209,14 @@ def negotiations(events: pd.DataFrame) -> list[Negotiation]:
 
 
 def _negotiation(source: str, serial: int, rows: pd.DataFrame) -> Negotiation:
-    tunnel = None
-    named = rows["tunnel"].dropna().astype(str)
-    named = named[~named.str.contains("/", regex=False)]
-    if len(named):
-        tunnel = named.iloc[0]
-    matched = rows["text"].astype(str).str.extract(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")[0].dropna()
-    if tunnel is None and len(matched):
-        tunnel = matched.iloc[0]
+    tunnel = next((str(t) for t in rows["tunnel"].to_numpy() if t is not None and "/" not in str(t)), None)
+    if tunnel is None:
+        rx = _regex(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")
+        tunnel = next((m.group(1) for t in rows["text"].to_numpy() if (m := rx.search(str(t)))), None)
     peer = None
     recv = rows[rows["kind"].isin(["ike-received", "ike-exchange"]).to_numpy() & rows["src"].notna().to_numpy()]
-    sent = rows[(rows["kind"] == "ike-sent").to_numpy() & rows["dst"].notna().to_numpy()]
+    # `sent IKE msg` lines, or the sends that failed (`could not send IKE Packet`): both name the peer.
+    sent = rows[rows["kind"].isin(["ike-sent", "error"]).to_numpy() & rows["dst"].notna().to_numpy()]
     if len(sent):
         r = sent.iloc[-1]
         peer = f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) else str(r.dst)
@@ -351,6 +407,10 @@ def phase_of_exchange(exchange: str | None) -> int | None:
 
 
 def proposal_failures(events: pd.DataFrame) -> list[Failure]:
+    return _cached("proposal_failures", events, _proposal_failures)
+
+
+def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
     """Negotiations refused for their proposals: the debug's `no proposal chosen` (with
     the blocks printed before it), a NO_PROPOSAL_CHOSEN notify the device processed, or a
     decoded response carrying it (capture, hex dump)."""
@@ -412,9 +472,11 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     want: list[int] = []
     if peer_b is not None:
         want.append(peer_b.header_ref)
+        in_block = set(peer_b.refs)
         for m in mism:
-            for ref, text in zip(n.rows["ref"], n.rows["text"].astype(str)):
-                if ref in peer_b.refs and re.search(rf"type ?= ?\w*{_type_word(m.type)}\w*, val=", text):
+            rx = _regex(rf"type ?= ?\w*(?:{_type_word(m.type)})\w*, val=")
+            for ref, text in zip(n.rows["ref"].to_numpy(), n.rows["text"].to_numpy()):
+                if ref in in_block and rx.search(str(text)):
                     want.append(int(ref))
                     break
     if local_b is not None:
@@ -424,7 +486,8 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     ev = [r for r in rows.itertuples()]
     # `Negotiate SA Error: [11909]` right after: daemon-level, no serial of its own.
     last = int(fails[-1].ref)
-    src = events[(events["source"] == n.source).to_numpy() & (events["origin"] == DEBUG).to_numpy()]
+    dbg = debug_rows(events)
+    src = dbg[(dbg["source"] == n.source).to_numpy()]
     err = src[(src["ref"] > last).to_numpy() & (src["ref"] <= last + 2).to_numpy()
               & src["text"].astype(str).str.contains("Negotiate (?:ISAKMP )?SA Error", regex=True).to_numpy()]
     ev.extend(err.itertuples())
@@ -508,6 +571,10 @@ def _as_row(r):
 
 
 def selector_failures(events: pd.DataFrame) -> list[Failure]:
+    return _cached("selector_failures", events, _selector_failures)
+
+
+def _selector_failures(events: pd.DataFrame) -> list[Failure]:
     """Child SAs refused on traffic selectors: `failed to match peer selectors` /
     `traffic selectors unacceptable` (responder), TS_UNACCEPTABLE processed (initiator),
     or a decoded response carrying TS_UNACCEPTABLE."""
@@ -570,7 +637,8 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     """Debug lines whose ``column`` matches ``pattern``, grouped by (source, peer, tunnel)
     through the negotiation each belongs to; lines outside any negotiation keep their own
     tunnel and the peer of the nearest `comes` line above them."""
-    ev = events[events["origin"].isin(origins).fillna(False).to_numpy()]
+    ev = light(events)
+    ev = ev[ev["origin"].isin(origins).to_numpy()]
     if ev.empty:
         return []
     col = ev[column].fillna("").astype(str)
@@ -580,10 +648,7 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     if not m.any():
         return []
     matched = ev[m]
-    owner: dict[tuple[str, int], Negotiation] = {}
-    for n in negotiations(events):
-        for ref in n.rows["ref"]:
-            owner.setdefault((n.source, int(ref)), n)
+    owner = owners(events)
     out: dict[tuple, Hit] = {}
     for r in matched.itertuples():
         n = owner.get((str(r.source), int(r.ref)))
@@ -613,9 +678,10 @@ def _peer_above(ev: pd.DataFrame, source: str, ref: int, tunnel: str | None) -> 
         if len(conn):
             ip, port = conn.iloc[-1]
             return f"{ip}:{port}" if isinstance(port, str) and port != "0" else ip
-        return None
     comes = src[(src["kind"] == "ike-received").to_numpy() & src["src"].notna().to_numpy()]
-    if len(comes) and ref - int(comes["ref"].iloc[-1]) <= 3:
+    # The request a gateway-level line answers: the `comes` just above it (the proposal
+    # dump of a refused SA_INIT may sit in between).
+    if len(comes) and ref - int(comes["ref"].iloc[-1]) <= (80 if tunnel else 3):
         r = comes.iloc[-1]
         return f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
     return None
@@ -723,14 +789,15 @@ class Login:
 
 
 def failed_logins(events: pd.DataFrame) -> list[Login]:
-    ev = events[events["origin"].isin([DEBUG, AUTHD]).fillna(False).to_numpy()]
+    return _cached("logins", events, _failed_logins)
+
+
+def _failed_logins(events: pd.DataFrame) -> list[Login]:
+    ev = light(events)
     if ev.empty:
         return []
     out: list[Login] = []
-    owner: dict[tuple[str, int], Negotiation] = {}
-    for n in negotiations(events):
-        for ref in n.rows["ref"]:
-            owner.setdefault((n.source, int(ref)), n)
+    owner = owners(events)
     for source, rows in ev.groupby("source", sort=False):
         rows = rows.sort_values("ref", kind="stable")
         text = rows["text"].fillna("").astype(str)
@@ -816,7 +883,8 @@ def _login(source: str, grp: list, window: pd.DataFrame, owner, rows: pd.DataFra
 
 def daemon_restarts(events: pd.DataFrame) -> pd.DataFrame:
     """fnbamd / samld start-up lines (the daemon was restarted or crashed and came back)."""
-    ev = events[(events["origin"] == AUTHD).fillna(False).to_numpy()]
+    ev = light(events)
+    ev = ev[(ev["origin"] == AUTHD).to_numpy()]
     return ev[ev["text"].fillna("").astype(str).str.contains(DAEMON_START, regex=True).to_numpy()]
 
 

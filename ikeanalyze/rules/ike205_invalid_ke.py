@@ -59,15 +59,18 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     for r in rows.itertuples():
         if str(r.origin) == ng.DEBUG and r.kind != "notify":
             continue  # the decoded hex of the same message the `notify` line already names
-        peer = ng.peer_text(r) if str(r.origin) != ng.DEBUG else None
+        # On the wire the notify comes from the responder: it is the side that refused.
+        peer = (f"{r.src}:{int(r.sport)}" if str(r.origin) != ng.DEBUG and r.src is not None and not pd.isna(r.src)
+                and not pd.isna(r.sport) else None)
         if str(r.origin) == ng.DEBUG:
             h = ng.hits(ev[(ev["source"] == r.source).to_numpy()], NOTIFY, kinds=("notify",))
             peer = next((x.peer for x in h if any(int(y.ref) == int(r.ref) for y in x.rows)), None)
         by_peer.setdefault((str(r.source), peer), []).append(r)
     for (source, peer), hits in by_peer.items():
         first, last = hits[0], hits[-1]
-        ispis = {str(h.ispi) for h in hits if pd.notna(h.ispi)}
-        offer = next((ng.wire_offer(ev, source, s) for s in ispis if ng.wire_offer(ev, source, s) is not None), None)
+        ispis = list(dict.fromkeys(str(h.ispi) for h in hits if pd.notna(h.ispi)))  # in line order
+        offers = (ng.wire_offer(ev, source, s) for s in ispis)
+        offer = next((o for o in offers if o is not None), None)
         groups = _groups(offer.proposals if offer is not None else None)
         # Recovered: a later answer from the same responder without the notify.
         later = ev[(ev["source"] == source).to_numpy() & (ev["ref"] > int(last.ref)).to_numpy()

@@ -35,6 +35,7 @@ from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
 from ikeanalyze.rules.registry import rule
 
 FAILED = (r"(?i)certificate validation failed|signature verification failed|cert group matching failed"
+          r"|quick_check_cert failed|client cert expired"
           r"|peer ID not verified|unable to get (?:local )?issuer|certificate (?:has )?expired"
           r"|certificate is not yet valid|certificate (?:has been )?revoked|self[- ]signed certificate in"
           r"|untrusted (?:CA|certificate)|no (?:matching|trusted) CA|failed to (?:validate|verify) (?:peer )?cert")
@@ -50,7 +51,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     found = ng.hits(ctx.events, FAILED, origins=(ng.DEBUG, "authd"))
     for h in found:
         first, last = h.rows[0], h.rows[-1]
-        subject = ng.context_lines(h, r"peer cert, subject=")
+        subject = ng.context_lines(h, r"peer cert, subject=|peer identifier")
         why = str(first.text).split(": ", 1)[-1].strip() if str(first.origin) == ng.DEBUG else str(first.text).strip()
         msg = (f"Certificate authentication of {h.peer or 'the peer'}"
                + (f" on gateway {h.tunnel}" if h.tunnel else "")

@@ -57,7 +57,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if size is None or not sizes or size in sizes:
             continue
         fits = [g for g, s in ng.DH_SIZES.items() if s == size]
-        peer = ng.peer_text(r)
+        peer = ng.peer_text(r) if str(r.origin) != ng.DEBUG else ng._peer_above(ng.debug_rows(ev), str(r.source), int(r.ref), None)
         msg = (f"Aggressive mode message from {peer or 'the initiator'} carries a {size}-byte KE payload "
                f"({'/'.join(fits) or 'no known group'}) while its proposals offer {'/'.join(groups)} "
                f"({sas.where(ng._as_row(r))}): the key exchange cannot match the chosen proposal.")
