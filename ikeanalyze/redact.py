@@ -303,7 +303,16 @@ def _global_ok(v: str) -> bool:
 
 # --- applying it to a report ------------------------------------------------------------
 
-TEXT_COLUMNS = ("source", "src", "dst", "text", "detail")
+# Event columns that hold protocol vocabulary, SPIs or configuration names (phase-1 names and
+# interfaces stay so the reader can find the tunnel); every other text column is redacted,
+# including columns added to the schema later.
+KEEP_COLUMNS = frozenset({"origin", "kind", "direction", "proto", "transport", "tcp_flags", "exchange", "ispi",
+                          "rspi", "payloads", "notify", "esp_spi", "vdom", "tunnel", "iface", "proposals"})
+
+
+def _text_columns(events: pd.DataFrame) -> list[str]:
+    return [c for c in events.columns if c not in KEEP_COLUMNS
+            and (pd.api.types.is_string_dtype(events[c]) or events[c].dtype == object)]
 
 
 def redact_strings(strings: Iterable[str], r: Redactor | None = None) -> dict[str, str]:
@@ -319,18 +328,16 @@ def _events_strings(events: pd.DataFrame | None) -> list[str]:
     if events is None or events.empty:
         return []
     out: list[str] = []
-    for c in TEXT_COLUMNS:
-        if c in events:
-            out.extend(events[c].dropna().astype(str).unique().tolist())
+    for c in _text_columns(events):
+        out.extend(events[c].dropna().astype(str).unique().tolist())
     return out
 
 
 def _apply_events(events: pd.DataFrame, table: dict[str, str]) -> pd.DataFrame:
     out = events.copy()
-    for c in TEXT_COLUMNS:
-        if c in out:
-            col = out[c]
-            out[c] = col.map(lambda v: table.get(v, v) if isinstance(v, str) else v).astype(col.dtype)
+    for c in _text_columns(out):
+        col = out[c]
+        out[c] = col.map(lambda v: table.get(v, v) if isinstance(v, str) else v).astype(col.dtype)
     return out
 
 

@@ -215,3 +215,13 @@ def test_cli_writes_html(tmp_path):
     assert out.read_text().startswith("<!DOCTYPE html>")
     p = run_cli("analyze", str(SEED), "--format", "html")
     assert p.returncode == 0 and b"<svg class=\"chart\"" in p.stdout
+
+
+def test_debug_without_timestamps_lists_flows_instead_of_a_chart():
+    """A debug log without console timestamps has flows but no times: no empty lanes."""
+    d = api.analyze([str(DATA / "ikedebug" / "IKE_Log_combined_all.txt")])
+    ctx = html.context(d)
+    assert ctx["chart"] is None and len(ctx["view"]["lanes"]) >= 3
+    page = html.render(d)
+    assert "No chart: the packets of these flows carry no timestamp" in page
+    assert page.count('<td class="mono">') >= 2 * len(ctx["view"]["lanes"])
