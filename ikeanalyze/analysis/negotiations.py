@@ -423,7 +423,6 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
         if fails.empty:
             continue
         for (phase, peer_b, local_b), grp in _by_pair(n, fails, blocks):
-            first = grp[0]
             f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
             if peer_b and local_b:
                 f.mismatched = mismatches(peer_b, local_b)

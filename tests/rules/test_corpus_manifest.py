@@ -12,7 +12,7 @@ yet, that single expectation is an expected failure naming the code, never a ski
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ MINE = ("IKE2",)  # this area's family; others may not be written yet
 LOUD = ("warning", "error", "critical")
 
 
-@lru_cache(maxsize=None)
+@cache
 def findings(name: str) -> dict[str, list]:
     d = ikeanalyze.analyze([str(DATA / name)])
     out: dict[str, list] = {}

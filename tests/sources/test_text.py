@@ -1,0 +1,104 @@
+"""The line classifier: one test per LINE_FORMS row with a real line, and the continuation
+rules (terminal-width wraps, hex dumps, dump blocks, open quotes) on real text.
+
+Lines are copied from tests/data (file:line given); the sniffer lines come from the
+sniftran samples (tests/data/sniffer/SOURCES.md), the debug lines from the IKE debug corpus.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources import text
+from ikeanalyze.sources.textclean import clean, decode, split_lines
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+# (LINE_FORMS row, form, source, line)
+FORMS = [
+    (0, "blank", "sniffer/31_sniffer_v5_any_relative.txt:31", ""),
+    (1, "sniffer", "sniffer/32_sniffer_v1_relative_noiface.txt", "0.402124 arp who-has 10.108.17.33 tell 10.108.16.133"),
+    (2, "hexdump", "sniffer/31_sniffer_v5_any_relative.txt:34",
+     "0x0000\t 0001 0800 0604 0001 000c 29cb 0575 0a6c\t..........)..u.l"),
+    (3, "ikedebug", "ikedebug/IKE_LOG_PFS_mismatch.txt:45", "ike 0:to-FG2:267:eveS2S:85: no proposal chosen"),
+    (4, "authd", "ikedebug/IKE_LOG_V1_ldap_non_working_pswd_1.txt:232",
+     "2025-01-15 08:51:23 [900] __ldap_next_state-No DN is found."),
+    (5, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
+    (6, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
+    (7, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
+    (8, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (9, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    # No input has an arrow note on a line of its own; this is the seed paste's trailing
+    # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
+    (10, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (11, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+]
+
+
+def classify(lines: list[str]) -> np.ndarray:
+    cap = {}
+    orig = text._continuations
+
+    def spy(form, core, raw):
+        sep = orig(form, core, raw)
+        cap["form"] = form.copy()
+        return sep
+
+    text._continuations = spy
+    try:
+        text.parse_lines(lines, InputReport("t"))
+    finally:
+        text._continuations = orig
+    return cap["form"]
+
+
+def test_every_row_is_tested() -> None:
+    assert {r for r, *_ in FORMS} == set(range(len(text.LINE_FORMS)))
+
+
+@pytest.mark.parametrize(("row", "form", "where", "line"), FORMS, ids=[f"row{r[0]}-{r[1]}" for r in FORMS])
+def test_line_form(row: int, form: str, where: str, line: str) -> None:
+    assert text.LINE_FORMS[row][0] == form
+    got = classify([line])
+    assert got[0] == form
+    # The row under test is the first that names it.
+    import re
+    core = re.sub(text.ANNOTATION, "", line).rstrip().lstrip(" \t")
+    first = next(i for i, (_, p) in enumerate(text.LINE_FORMS) if re.search(p, core))
+    assert first == row
+
+
+def _lines(name: str) -> list[str]:
+    t, _ = decode((DATA / name).read_bytes())
+    return split_lines(clean(t))[0]
+
+
+def test_terminal_width_decides_what_is_a_wrap() -> None:
+    lines = _lines("ikedebug/IKE_Log_cert_auth.txt")
+    form = classify(lines)
+    assert form[647] == "continuation"  # `80, vrf=0, id=...` after a 138-wide `len=9`
+    assert form[653] == "banner"  # `OSPFv3 debugging status:` after a 113-wide record: not a wrap
+    assert len(lines[646]) == 138 and len(lines[652]) != 138
+
+
+def test_samld_dump_block_and_fct_data() -> None:
+    form = classify(_lines("ikedebug/IKE_LOG_SAML_bug_1.txt"))
+    assert form[97] == "authd"  # `__samld_sp_create_auth_req [453]:`
+    assert (form[98:109] == "continuation").all()  # `**** AuthnRequest URL ****` ... `*****`
+    form = classify(_lines("ikedebug/IKE_LOG_pwd_psk_mismatch.txt"))
+    assert form[103] == "ikedebug" and (form[104:113] == "continuation").all()  # data = 'VER=1 ... '
+
+
+def test_hex_after_a_blank_line_is_not_a_continuation() -> None:
+    form = classify(_lines("ikedebug/IKE_Log_combined_all.txt"))
+    assert form[1445] == "blank" and form[1447] is None  # honest: orphan hex
+
+
+def test_glued_records_and_typed_keys() -> None:
+    form = classify(["FortiWiFi-61E # ike V=root:0: comes 10.21.4.181:500->10.128.202.142:500,ifindex=6,vrf=0,len=65....",
+                     " de2025-01-20 14:31:38 [730] __rad_conn_timeout-Connction with labDC-radius:10.21.1.101 timed out."])
+    assert list(form) == ["ikedebug", "authd"]
