@@ -8,7 +8,6 @@ fill, and ``options`` the :class:`LoadOptions`. Parsers never diagnose.
 from __future__ import annotations
 
 import glob
-import gzip
 import io
 import os
 import select
@@ -79,18 +78,28 @@ def _is_capture(head: bytes) -> bool:
 
 
 def _gunzip(blob: Blob) -> Blob:
+    """Expand a .gz (every member) with a bound on the output; a stream cut off or damaged
+    part-way keeps what came before it, with a note for the input's warnings."""
     raw = blob.read()
     out = io.BytesIO()
     limit = min(MAX_GUNZIP_BYTES, max(GUNZIP_RATIO_FLOOR, GUNZIP_MAX_RATIO * len(raw)))
     notes: list[str] = []
+    rest = raw
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
-            while chunk := gz.read(1 << 20):
+        while rest.strip(b"\0"):  # members follow each other; NUL padding may trail
+            d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            pending = rest
+            while not d.eof:
+                chunk = d.decompress(pending, 1 << 20)
+                pending = d.unconsumed_tail
+                if not chunk and not pending:
+                    raise EOFError("compressed data ended before the end-of-stream marker")
                 out.write(chunk)
                 if out.tell() > limit:
                     raise InputError(blob.name, None, f"gzip of {len(raw)} bytes expands beyond {limit >> 20} MiB "
                                      "(a compression bomb?); refusing")
-    except (OSError, EOFError, zlib.error) as exc:
+            rest = d.unused_data
+    except (EOFError, zlib.error) as exc:
         if out.tell() == 0:
             raise InputError(blob.name, None, f"not a readable gzip file ({exc})") from exc
         notes.append(f"gzip data damaged or cut off after {out.tell()} bytes ({exc}); read what came before")
