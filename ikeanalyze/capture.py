@@ -61,6 +61,22 @@ class Frames:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def take(self, idx: np.ndarray) -> Frames:
+        """The frames at positions ``idx``, in that order."""
+        offs = self.offsets
+        lens = (offs[1:] - offs[:-1])[idx]
+        data, o = self.data, offs.tolist()
+        return Frames(
+            data=b"".join([data[o[i] : o[i + 1]] for i in idx.tolist()]),
+            offsets=np.concatenate(([0], np.cumsum(lens))).astype(np.int64),
+            ts_us=self.ts_us[idx],
+            linktype=self.linktype[idx],
+            iface=[self.iface[i] for i in idx],
+            direction=[self.direction[i] for i in idx],
+            orig_len=(self.orig_len if self.orig_len is not None else offs[1:] - offs[:-1])[idx],
+            comment=[self.comment[i] for i in idx] if self.comment else [],
+        )
+
 
 def concat(parts: list[Frames]) -> Frames:
     """Frames of several tables, in order."""
@@ -101,41 +117,49 @@ def pcapng(frames: Frames, comment: str | None = None, app: str = "ikeanalyze") 
     out = [_block(SHB, struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1) + opts + _opt(OPT_END, b""))]
     ifids: dict[tuple[str | None, int], int] = {}
     n = len(frames)
-    offs = frames.offsets
-    orig = frames.orig_len if frames.orig_len is not None else np.diff(offs)
+    offs = frames.offsets.tolist()
+    orig = (frames.orig_len if frames.orig_len is not None else np.diff(frames.offsets)).tolist()
     comments = frames.comment or [None] * n
-    hi = (frames.ts_us >> 32).astype(np.int64)
-    lo = (frames.ts_us & 0xFFFFFFFF).astype(np.int64)
+    ts = frames.ts_us.tolist()
+    links = frames.linktype.tolist()
     data = frames.data
     epb_head = struct.Struct("<IIIIIII").pack
-    for i in range(n):
-        key = (frames.iface[i], int(frames.linktype[i]))
+    trailer = struct.Struct("<I").pack
+    flag_opts = {d: _opt(EPB_FLAGS, struct.pack("<I", f)) for d, f in DIRECTION_FLAGS.items()}
+    end = _opt(OPT_END, b"")
+    pads = [b"", b"\0\0\0", b"\0\0", b"\0"]
+    for i in range(n):  # one pass; every per-frame value is a plain Python object here
+        key = (frames.iface[i], links[i])
         ifid = ifids.get(key)
         if ifid is None:
             ifid = ifids[key] = len(ifids)
-            iopts = b""
-            if key[0]:
-                iopts += _opt(IF_NAME, key[0].encode())
-            else:
-                iopts += _opt(IF_DESCRIPTION, b"FortiGate sniffer (no interface name at this verbosity)")
-            iopts += _opt(IF_TSRESOL, b"\x06") + _opt(OPT_END, b"")
-            out.append(_block(IDB, struct.pack("<HHI", key[1], 0, SNAPLEN) + iopts))
-        a, b = int(offs[i]), int(offs[i + 1])
+            out.append(_idb(key))
+        a, b = offs[i], offs[i + 1]
         cap = b - a
-        pad = b"\0" * (-cap % 4)
-        eopts = b""
-        flags = DIRECTION_FLAGS.get(frames.direction[i])
-        if flags:
-            eopts += _opt(EPB_FLAGS, struct.pack("<I", flags))
-        if comments[i]:
-            eopts += _opt(OPT_COMMENT, comments[i].encode())
+        eopts = flag_opts.get(frames.direction[i], b"")
+        c = comments[i]
+        if c:
+            cb = c.encode()
+            eopts += struct.pack("<HH", OPT_COMMENT, len(cb)) + cb + pads[len(cb) % 4]
         if eopts:
-            eopts += _opt(OPT_END, b"")
+            eopts += end
+        pad = pads[cap % 4]
         total = 32 + cap + len(pad) + len(eopts)
-        out.append(epb_head(EPB, total, ifid, int(hi[i]), int(lo[i]), cap, max(int(orig[i]), cap)))
+        t = ts[i]
+        out.append(epb_head(EPB, total, ifid, t >> 32, t & 0xFFFFFFFF, cap, max(orig[i], cap)))
         out.append(data[a:b])
-        out.append(pad + eopts + struct.pack("<I", total))
+        out.append(pad + eopts + trailer(total))
     return b"".join(out)
+
+
+def _idb(key: tuple[str | None, int]) -> bytes:
+    name, linktype = key
+    if name:
+        opts = _opt(IF_NAME, name.encode())
+    else:
+        opts = _opt(IF_DESCRIPTION, b"FortiGate sniffer (no interface name at this verbosity)")
+    opts += _opt(IF_TSRESOL, b"\x06") + _opt(OPT_END, b"")
+    return _block(IDB, struct.pack("<HHI", linktype, 0, SNAPLEN) + opts)
 
 
 def pcap(frames: Frames) -> bytes:

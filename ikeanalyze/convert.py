@@ -208,18 +208,7 @@ def merge(parts: list[capture.Frames]) -> capture.Frames:
     order = np.argsort(f.ts_us, kind="stable")
     if (order == np.arange(len(order))).all():
         return f
-    lens = np.diff(f.offsets)
-    data = b"".join(f.data[int(f.offsets[i]) : int(f.offsets[i + 1])] for i in order)
-    return capture.Frames(
-        data=data,
-        offsets=np.concatenate(([0], np.cumsum(lens[order]))).astype(np.int64),
-        ts_us=f.ts_us[order],
-        linktype=f.linktype[order],
-        iface=[f.iface[i] for i in order],
-        direction=[f.direction[i] for i in order],
-        orig_len=(f.orig_len if f.orig_len is not None else lens)[order],
-        comment=[(f.comment or [None] * len(lens))[i] for i in order],
-    )
+    return f.take(order)
 
 
 # ---------------------------------------------------------------------------- IKE debug

@@ -490,6 +490,8 @@ def _timestamps(head: dict[str, pa.Array]) -> tuple[np.ndarray, bool]:
 
 # ---------------------------------------------------------------------------- events
 MAX_WARNINGS = 10
+# Header kinds whose bytes the capture decoder would only count as other traffic.
+NOT_IPSEC_KINDS = ("arp", "icmp")
 
 
 def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: InputReport) -> pd.DataFrame:
@@ -507,23 +509,31 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
     _report(d, report)
     if not len(d):
         return frame
+    # Only frames whose header could be IPsec go to the decoder (all TCP: IKE over TCP may
+    # use any port); interface, direction and time come from the header rows afterwards.
+    hdr = frame[frame["origin"] == "sniffer"].drop_duplicates("ref").set_index("ref")
+    line_of = d.header_line + 1
+    known = np.isin(line_of, hdr.index.to_numpy())  # a header line classified otherwise keeps its text
+    kind = hdr["kind"].reindex(line_of).astype(object).to_numpy()
+    proto = hdr["proto"].reindex(line_of).astype(object).to_numpy()
+    skip = np.isin(kind, NOT_IPSEC_KINDS) | ((kind == "other") & (proto == "udp"))
+    sel = np.flatnonzero(known & ~skip)
+    if not len(sel):
+        return frame
+    f = d.frames.take(sel)
+    f.iface, f.direction, f.comment = [None] * len(sel), [None] * len(sel), []
     scratch = InputReport("<hexdump>")
-    decoded = pcap.parse(Blob("<hexdump>", None, capture.pcapng(d.frames)), scratch, None)
+    decoded = pcap.parse(Blob("<hexdump>", None, capture.pcapng(f)), scratch, None)
     for w in scratch.warnings:  # `frame N: why` → `line L: why`
         m = re.match(r"frame (\d+): (.*)", w)
-        if m and int(m.group(1)) <= len(d):
-            report.warn(f"line {int(d.header_line[int(m.group(1)) - 1]) + 1}: hex dump: {m.group(2)}")
+        if m and int(m.group(1)) <= len(sel):
+            report.warn(f"line {int(line_of[sel[int(m.group(1)) - 1]])}: hex dump: {m.group(2)}")
         else:
             report.warn(f"hex dump: {w}")
     if not len(decoded):
         return frame
-    pkt = decoded["ref"].to_numpy(np.int64) - 1  # packet index in the dumps
-    hdr = frame[frame["origin"] == "sniffer"].drop_duplicates("ref").set_index("ref")
-    line = d.header_line[pkt] + 1
-    ok = np.isin(line, hdr.index.to_numpy())  # a header line classified otherwise keeps its text
-    decoded, pkt, line = decoded[ok].reset_index(drop=True), pkt[ok], line[ok]
-    if not len(decoded):
-        return frame
+    pkt = sel[decoded["ref"].to_numpy(np.int64) - 1]  # packet index in the dumps
+    line = line_of[pkt]
     decoded["ref"] = pd.array(line, dtype=ev.DTYPES["ref"])
     src = hdr.loc[line]
     for col in ("time", "t", "iface", "direction", "text", "origin", "source"):
