@@ -347,8 +347,11 @@ def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> Dumps:
                   stray_lines=stray.tolist())
     if not len(kd):
         return dumps
-    hdr_text = pa.array([b.decode("utf-8", "replace").strip() for b in all_lines.take(pa.array(p_header)).to_pylist()],
-                        pa.string())
+    raw_hdr = all_lines.take(pa.array(p_header))
+    try:
+        hdr_text = pc.utf8_trim_whitespace(pc.cast(pc.cast(raw_hdr, pa.large_string()), pa.string()))
+    except pa.ArrowInvalid:  # not UTF-8 somewhere: decode line by line, replacing
+        hdr_text = pa.array([b.decode("utf-8", "replace").strip() for b in raw_hdr.to_pylist()], pa.string())
     _frames(dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets, line0)
     return dumps
 
