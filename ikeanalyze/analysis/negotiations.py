@@ -728,8 +728,9 @@ SAML_FAILED = (r"Failed to process response message|Clock skew issue|No (?:group
                r"|Failed to verify signature|doesn't match configured ACS Url|unknown to #?LassoServer"
                r"|Invalid assertion with")
 LOGIN_START = r"handle_req-Rcvd auth req|XAUTH_USER_NAME|EAP identity|samld_process_request \[\d+\]: len="
-# fnbamd / samld restarting: its start-up lines.
-DAEMON_START = r"__fnbamd_register_new_ha_events-|fnbamd_cfg_init-|fsm_initialize-Sent ACCT-ON|samld_init"
+# fnbamd / samld restarting: start-up lines a configuration reload does not print
+# (`fnbamd_cfg_init-` alone is also printed when the configuration changes).
+DAEMON_START = r"__fnbamd_register_new_ha_events-|fsm_initialize-Sent ACCT-ON|samld_init\b"
 
 # (sub-reason, pattern over the login's lines, the line to quote), first match wins
 # (RULES.md IKE208).
@@ -831,6 +832,11 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             if all(re.search(SAML_FAILED, str(r.text)) for r in grp):
                 lo, hi = first - 1, last + 1  # one samld request: its own lines only
             window = rows[(refs >= lo) & (refs <= hi)]
+            if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp):
+                # Only a server that timed out: a login that then succeeds (a second server
+                # answered) is no failure.
+                if ((ok > last) & (ok <= last + 400)).any():
+                    continue
             login = _login(str(source), grp, window, owner, rows)
             saml_before = rows[(refs < first) & text.str.contains(r"samld_\w+ \[\d+\]", regex=True).to_numpy()]
             if len(saml_before) and login.reason in (None, "bad-credentials") and "FNBAM_DENIED" in "\n".join(
@@ -919,3 +925,11 @@ def offered_groups(proposals: str | None) -> list[str]:
         return []
     found = re.findall(r"Group=(\w+)|\b((?:MODP|ECP)_\d+|CURVE\d+)\b", str(proposals))
     return list(dict.fromkeys(a or b for a, b in found))
+
+
+def recovered(h: Hit) -> bool:
+    """Every negotiation of the hit went on to establish its IKE SA after the failing line."""
+    if not h.negotiations:
+        return False
+    last = int(h.rows[-1].ref)
+    return all(any(int(r) > last for r in n.lines(r"established IKE SA")["ref"]) for n in h.negotiations)

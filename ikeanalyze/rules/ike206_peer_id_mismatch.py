@@ -49,6 +49,8 @@ class Thresholds:
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     for h in ng.hits(ctx.events, REJECTED):
         ident = ng.context_lines(h, r"peer identifier")
+        if ng.recovered(h):
+            continue  # another gateway or a retry validated and the IKE SA came up
         first, last = h.rows[0], h.rows[-1]
         presented = str(ident[0].text).split("peer identifier", 1)[1].strip() if ident else "an ID not in this log"
         gw = f"gateway {h.tunnel}" if h.tunnel else "any configured gateway"

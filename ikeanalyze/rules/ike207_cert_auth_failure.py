@@ -50,6 +50,8 @@ class Thresholds:
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     found = ng.hits(ctx.events, FAILED, origins=(ng.DEBUG, "authd"))
     for h in found:
+        if ng.recovered(h):
+            continue  # another gateway or a retry validated and the IKE SA came up
         first, last = h.rows[0], h.rows[-1]
         subject = ng.context_lines(h, r"peer cert, subject=|peer identifier")
         why = str(first.text).split(": ", 1)[-1].strip() if str(first.origin) == ng.DEBUG else str(first.text).strip()
