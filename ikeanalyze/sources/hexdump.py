@@ -95,6 +95,8 @@ class Dumps:
 
 
 def _line_bounds(u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not len(u8):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     nl = np.flatnonzero(u8 == NEWLINE)  # (the caller keeps u8 small: one piece of the text)
     starts = np.concatenate(([0], nl + 1))
     ends = np.concatenate((nl, [len(u8)]))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ikeanalyze import capture
 from ikeanalyze.ingest import IngestReport
@@ -250,3 +252,37 @@ def test_scanning_in_pieces_changes_nothing(bench, monkeypatch):
     assert pieces.last_line.tolist() == whole.last_line.tolist()
     assert pieces.notes == whole.notes and pieces.frames.direction == whole.frames.direction
     assert (pieces.orphan_lines, pieces.stray_lines) == (whole.orphan_lines, whole.stray_lines)
+
+
+HEADER_LINES = ["0.5 port2 in 10.0.0.1.500 -> 10.0.0.2.500: udp 20", "2026-02-26 23:20:03.2 arp who-has 1.2.3.4 tell 1.2.3.5",
+                "1.25 10.0.0.1 -> 10.0.0.2: ip-proto-50 92", "\t3.5 ppp0 out 10.0.0.1.4500 -> 10.0.0.2.4500: udp 1"]
+_hex = st.binary(min_size=0, max_size=16)
+_offset = st.integers(0, 0x200)
+
+
+@st.composite
+def dump_text(draw) -> bytes:
+    out = []
+    for _ in range(draw(st.integers(0, 12))):
+        choice = draw(st.integers(0, 5))
+        if choice == 0:
+            out.append(draw(st.sampled_from(HEADER_LINES)))
+        elif choice in (1, 2):
+            b = draw(_hex)
+            groups = " ".join(b[i : i + 2].hex() for i in range(0, len(b), 2))
+            sep = draw(st.sampled_from(["\t ", " ", "   "]))
+            out.append(f"0x{draw(_offset):04x}{sep}{groups:<39}\t{'.' * len(b)}")
+        elif choice == 3:
+            out.append("")
+        else:
+            out.append(draw(st.text(alphabet="0x 9af\t.-:>#", max_size=60)))
+    return ("\n".join(out) + draw(st.sampled_from(["", "\n", "\r\n"]))).encode()
+
+
+@given(dump_text())
+def test_scan_never_fails_and_accounts_for_every_dump_line(text):
+    d = hx.scan(text)
+    assert len(d) <= d.headers
+    assert len(d.frames.offsets) == len(d) + 1 and d.frames.offsets[-1] == len(d.frames.data)
+    kept = int(sum(d.last_line - d.first_line + 1)) if len(d) else 0
+    assert kept + d.orphan_lines == d.dump_lines
