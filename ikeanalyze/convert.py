@@ -272,9 +272,18 @@ def _debug_frames(buf: bytes, name: str, start: datetime, s: InputSummary) -> tu
     if not frames:
         return _empty(), ""
     base = _us(start)
-    if all(t is not None for t in ts):
-        ts_us = np.array(ts, np.int64)
+    known = [t for t in ts if t is not None]
+    if known:
+        # A hex line without its own stamp (typed keys before `ike`) takes the time of the
+        # frame before it (or after it, at the start).
+        filled, last = [], known[0]
+        for t in ts:
+            last = t if t is not None else last
+            filled.append(last)
+        ts_us = np.array(filled, np.int64)
         note = f"{name}: IKE debug console timestamps as printed (zone not in the text), written as UTC"
+        if len(known) < len(ts):
+            note += f"; {len(ts) - len(known)} hex lines without a stamp take the time of the frame before"
     else:
         ts_us = base + np.arange(len(frames), dtype=np.int64) * NO_TIME_STEP_US
         note = (f"{name}: IKE debug lines have no timestamps; frames are in line order, "

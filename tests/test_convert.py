@@ -223,3 +223,16 @@ def test_dump_capture_and_converted_capture_diagnose_the_same(bench, tmp_path):
 
     broken = [t for t in json.loads(truth.read_text())["tunnels"] if t["broken"]]
     assert broken and {(c, p) for c, p, *_ in from_text} >= {("IKE102", t["client"]) for t in broken}
+
+
+def test_ike_debug_console_timestamps_become_frame_times(tmp_path):
+    lines = DEBUG.read_text().split("\n")
+    stamped = tmp_path / "stamped.txt"
+    # `diagnose debug console timestamp enable`: every line gets the device's date and time
+    stamped.write_text("\n".join(f"2026-02-26 23:17:{i % 60:02d}.{i:06d} {line}" if line.startswith("ike ") else line
+                                 for i, line in enumerate(lines)))
+    res = convert([str(stamped)], tmp_path / "t.pcapng", from_ike_debug=True)
+    back, _ = load([tmp_path / "t.pcapng"])
+    assert res.packets >= 3  # lines with typed keys before `ike` stay unstamped but still pair
+    first_in = lines.index(next(x for x in lines if x.startswith("ike 0: in ")))
+    assert str(back["time"].iloc[0]) == f"2026-02-26 23:17:{first_in % 60:02d}.{first_in:06d}"
