@@ -89,7 +89,7 @@ def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview
         ev = [dict(e, href=link(e["source"], e["ref"]), unit=_unit(d, e["source"])) for e in fm["evidence"]]
         findings.append(dict(fm, anchor=f"finding-{fm['rank']}", evidence=ev[:MAX_EVIDENCE],
                              evidence_more=max(0, len(ev) - MAX_EVIDENCE),
-                             window=_window(f), lanes=[ln["id"] for ln in view["lanes"]
+                             window=_window(f), n_symptoms=len(f.symptoms), lanes=[ln["id"] for ln in view["lanes"]
                                                        if fm["rank"] - 1 in ln["findings"]]))
     timeline = [dict(t, href=link(t["source"], t["ref"]), unit=_unit(d, t["source"]),
                      when=_clock(t)) for t in m["timeline"]]

@@ -225,3 +225,13 @@ def test_debug_without_timestamps_lists_flows_instead_of_a_chart():
     page = html.render(d)
     assert "No chart: the packets of these flows carry no timestamp" in page
     assert page.count('<td class="mono">') >= 2 * len(ctx["view"]["lanes"])
+
+
+def test_many_findings_get_an_index():
+    d = api.analyze([str(DATA / "ikedebug" / "IKE_Log_combined_all.txt")])
+    page = Page(html.render(d))
+    assert "index" in page.ids
+    top = {id(f) for f in d.findings}
+    roots = [f"#finding-{i}" for i, f in enumerate(d.all_findings(), 1) if id(f) in top]
+    links = [a["href"] for a in page.all("a") if a.get("href", "").startswith("#finding-")]
+    assert set(roots) <= set(links) and len(roots) == len(d.findings)
