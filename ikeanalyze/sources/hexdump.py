@@ -547,7 +547,7 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
     notes = np.asarray(d.notes, dtype=object)[pkt]
     flag = pd.notna(notes) & decoded["detail"].isna().to_numpy()
     if flag.any():
-        detail = decoded["detail"].astype(object).to_numpy()
+        detail = decoded["detail"].astype(object).to_numpy(copy=True)  # pandas 3 hands out read-only views
         detail[flag] = notes[flag]
         decoded["detail"] = pd.array(detail, dtype=ev.DTYPES["detail"])
     keep = frame[~((frame["origin"] == "sniffer") & frame["ref"].isin(line))]
