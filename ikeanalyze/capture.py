@@ -115,41 +115,46 @@ def pcapng(frames: Frames, comment: str | None = None, app: str = "ikeanalyze") 
     if comment:
         opts += _opt(OPT_COMMENT, comment.encode())
     out = [_block(SHB, struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1) + opts + _opt(OPT_END, b""))]
-    ifids: dict[tuple[str | None, int], int] = {}
     n = len(frames)
-    offs = frames.offsets.tolist()
-    orig = (frames.orig_len if frames.orig_len is not None else np.diff(frames.offsets)).tolist()
-    comments = frames.comment or [None] * n
-    ts = frames.ts_us.tolist()
-    links = frames.linktype.tolist()
-    data = frames.data
-    epb_head = struct.Struct("<IIIIIII").pack
-    trailer = struct.Struct("<I").pack
-    flag_opts = {d: _opt(EPB_FLAGS, struct.pack("<I", f)) for d, f in DIRECTION_FLAGS.items()}
-    end = _opt(OPT_END, b"")
-    pads = [b"", b"\0\0\0", b"\0\0", b"\0"]
-    for i in range(n):  # one pass; every per-frame value is a plain Python object here
-        key = (frames.iface[i], links[i])
-        ifid = ifids.get(key)
-        if ifid is None:
-            ifid = ifids[key] = len(ifids)
-            out.append(_idb(key))
-        a, b = offs[i], offs[i + 1]
-        cap = b - a
-        eopts = flag_opts.get(frames.direction[i], b"")
+    keys = list(zip(frames.iface, frames.linktype.tolist()))
+    ifids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    out.extend(_idb(k) for k in ifids)
+    head = b"".join(out)
+    if not n:
+        return head
+    offs = frames.offsets
+    cap = np.diff(offs)
+    orig = np.maximum(frames.orig_len if frames.orig_len is not None else cap, cap)
+    flags = np.array([DIRECTION_FLAGS.get(d, 0) for d in frames.direction], np.int64)
+    comments = [c.encode() if c else b"" for c in (frames.comment or [None] * n)]
+    clen = np.array([len(c) for c in comments], np.int64)
+    has_opt = (flags > 0) | (clen > 0)
+    optlen = np.where(flags > 0, 8, 0) + np.where(clen > 0, 4 + clen + (-clen % 4), 0) + np.where(has_opt, 4, 0)
+    total = 28 + cap + (-cap % 4) + optlen + 4
+    start = len(head) + np.concatenate(([0], np.cumsum(total)[:-1]))
+    buf = bytearray(len(head) + int(total.sum()))  # zeros: padding and the end-of-options
+    buf[: len(head)] = head
+    ob = np.frombuffer(buf, np.uint8)
+    ts = frames.ts_us.astype(np.int64)
+    words = np.stack([np.full(n, EPB), total, np.array([ifids[k] for k in keys]), ts >> 32, ts & 0xFFFFFFFF,
+                      cap, orig], axis=1).astype("<u4")
+    ob[(start[:, None] + np.arange(28)).ravel()] = words.view(np.uint8).ravel()
+    ob[(start + total - 4)[:, None] + np.arange(4)] = total.astype("<u4").view(np.uint8).reshape(-1, 4)
+    opt_at = start + 28 + cap + (-cap % 4)
+    fl = np.flatnonzero(flags > 0)
+    if len(fl):  # epb_flags: code 2, length 4, the direction bits
+        flag_words = np.stack([np.full(len(fl), EPB_FLAGS | (4 << 16)), flags[fl]], axis=1).astype("<u4")
+        ob[(opt_at[fl][:, None] + np.arange(8)).ravel()] = flag_words.view(np.uint8).ravel()
+    com_at = opt_at + np.where(flags > 0, 8, 0)
+    mv, data = memoryview(buf), memoryview(frames.data)
+    o, st, cat = offs.tolist(), (start + 28).tolist(), com_at.tolist()
+    for i in range(n):  # the bytes themselves: one slice copy per frame
+        mv[st[i] : st[i] + o[i + 1] - o[i]] = data[o[i] : o[i + 1]]
+    for i in np.flatnonzero(clen > 0).tolist():  # opt_comment: code 1, its length, the text
         c = comments[i]
-        if c:
-            cb = c.encode()
-            eopts += struct.pack("<HH", OPT_COMMENT, len(cb)) + cb + pads[len(cb) % 4]
-        if eopts:
-            eopts += end
-        pad = pads[cap % 4]
-        total = 32 + cap + len(pad) + len(eopts)
-        t = ts[i]
-        out.append(epb_head(EPB, total, ifid, t >> 32, t & 0xFFFFFFFF, cap, max(orig[i], cap)))
-        out.append(data[a:b])
-        out.append(pad + eopts + trailer(total))
-    return b"".join(out)
+        mv[cat[i] : cat[i] + 4] = struct.pack("<HH", OPT_COMMENT, len(c))
+        mv[cat[i] + 4 : cat[i] + 4 + len(c)] = c
+    return bytes(buf)
 
 
 def _idb(key: tuple[str | None, int]) -> bytes:
