@@ -201,9 +201,11 @@ def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
     while True:
         b = size if size - a <= CHUNK_BYTES else _cut(buf, a + CHUNK_BYTES)
         chunk = buf[a:b]
-        nlines = chunk.count(b"\n") + (0 if not chunk or chunk.endswith(b"\n") else 1)
-        h = None if headers is None else headers[line0 : line0 + nlines]
-        parts.append((line0, _scan(chunk, h, line0)))
+        h = None
+        if headers is not None:
+            h = headers[line0 : line0 + chunk.count(b"\n") + (0 if not chunk or chunk.endswith(b"\n") else 1)]
+        dumps, nlines = _scan(chunk, h, line0)
+        parts.append((line0, dumps))
         line0, a = line0 + nlines, b
         if a >= size:
             break
@@ -240,7 +242,8 @@ def _join(parts: list[tuple[int, Dumps]]) -> Dumps:
     )
 
 
-def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> Dumps:
+def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> tuple[Dumps, int]:
+    """One piece of the text: its packets and its number of lines."""
     u8 = np.frombuffer(buf, np.uint8)
     starts, ends = _line_bounds(u8)
     n = len(starts)
@@ -348,14 +351,14 @@ def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> Dumps:
                   headers=int(headers.sum()), dump_lines=len(dl), orphan_lines=int(len(dl) - keep.sum()),
                   stray_lines=stray.tolist())
     if not len(kd):
-        return dumps
+        return dumps, n
     raw_hdr = all_lines.take(pa.array(p_header))
     try:
         hdr_text = pc.utf8_trim_whitespace(pc.cast(pc.cast(raw_hdr, pa.large_string()), pa.string()))
     except pa.ArrowInvalid:  # not UTF-8 somewhere: decode line by line, replacing
         hdr_text = pa.array([b.decode("utf-8", "replace").strip() for b in raw_hdr.to_pylist()], pa.string())
     _frames(dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets, line0)
-    return dumps
+    return dumps, n
 
 
 def _arrow_lines(buf: bytes, starts: np.ndarray) -> pa.Array:
@@ -424,22 +427,30 @@ def _frames(d: Dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offse
     linktype, cut, rewrite, wire, unknown = _link(hb, p_start, p_len)
     head = groups(hdr_text, sniffer.HEADER)
     notes: list[str | None] = [None] * n
-    data = hb.tobytes()
-    parts: list[bytes] = []
-    sizes = np.zeros(n, np.int64)
     changed = (cut > 0) | (rewrite > 0) | (linktype == capture.LINKTYPE_LINUX_SLL)
-    for i in range(n):
-        a = int(p_start[i])
-        fr = data[a : a + int(p_len[i])]
-        if changed[i]:
-            if cut[i]:
-                fr = fr[:12] + fr[14:]
-            if rewrite[i]:
-                fr = fr[:12] + int(rewrite[i]).to_bytes(2, "big") + fr[14:]
-            if linktype[i] == capture.LINKTYPE_LINUX_SLL:
-                fr = capture.sll_header(ETH_ARP, None) + fr
-        parts.append(fr)
-        sizes[i] = len(fr)
+    if not changed.any():  # the common case: every frame as dumped, cut out of hb at once
+        inside = np.zeros(len(hb) + 1, np.int64)
+        np.add.at(inside, p_start, 1)
+        np.add.at(inside, p_start + p_len, -1)
+        framed = b"" if not n else hb[np.cumsum(inside[:-1]) > 0].tobytes()
+        sizes = p_len.astype(np.int64)
+    else:
+        data = hb.tobytes()
+        parts: list[bytes] = []
+        sizes = np.zeros(n, np.int64)
+        for i in range(n):
+            a = int(p_start[i])
+            fr = data[a : a + int(p_len[i])]
+            if changed[i]:
+                if cut[i]:
+                    fr = fr[:12] + fr[14:]
+                if rewrite[i]:
+                    fr = fr[:12] + int(rewrite[i]).to_bytes(2, "big") + fr[14:]
+                if linktype[i] == capture.LINKTYPE_LINUX_SLL:
+                    fr = capture.sll_header(ETH_ARP, None) + fr
+            parts.append(fr)
+            sizes[i] = len(fr)
+        framed = b"".join(parts)
     sll_extra = np.where(linktype == capture.LINKTYPE_LINUX_SLL, SLL_HEADER, 0)
     wire = np.maximum(wire + sll_extra, sizes)
     d.normalised = int(np.count_nonzero((cut > 0) | (rewrite > 0)))
@@ -460,7 +471,7 @@ def _frames(d: Dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offse
     d.relative = relative
     direction = pc.if_else(pc.equal(head["dir"], "--"), None, head["dir"]).to_pylist()
     d.frames = capture.Frames(
-        data=b"".join(parts),
+        data=framed,
         offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
         ts_us=ts_us,
         linktype=linktype.astype(np.int64),
