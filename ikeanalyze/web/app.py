@@ -71,6 +71,7 @@ class Problem(Exception):
     def __init__(self, status: int, message: str, title: str = "Cannot analyze this", hint: str = ""):
         super().__init__(message)
         self.status, self.message, self.title, self.hint = status, message, title, hint
+        self.options: dict[str, str] = {}  # the form's options, to fill the form in again
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -252,13 +253,17 @@ class Analyzer:
             log.error("cannot store an upload in %s: %s", folder, exc)
             raise Problem(500, f"cannot store the upload on the server: {exc.strerror or exc}",
                           title="Server problem") from exc
+        except Problem as p:
+            p.options = upload.options
+            raise
         finally:
             shutil.rmtree(folder, onerror=_rm_failed)
-        if result.status == "bad-input":
-            raise Problem(400, result.message, hint="Accepted: pcap/pcapng captures (optionally gzipped), "
-                          "FortiGate sniffer text and IKE debug text.")
         if result.status != "ok":
-            raise Problem(500, result.message, title="The analysis failed")
+            p = (Problem(400, result.message, hint="Accepted: pcap/pcapng captures (optionally gzipped), "
+                         "FortiGate sniffer text and IKE debug text.") if result.status == "bad-input"
+                 else Problem(500, result.message, title="The analysis failed"))
+            p.options = upload.options
+            raise p
         return result, upload
 
     async def _run(self, request: Request, job: Job) -> Result:
@@ -294,11 +299,10 @@ def create_app(settings: Settings) -> Starlette:
         return page(settings)
 
     async def analyze_page(request: Request) -> Response:
-        upload = uploads.Upload()
         try:
             result, upload = await analyzer(request, ("html", "json"))
         except Problem as p:
-            return _closing(page(settings, p.status, problem=p, options=upload.options), p)
+            return _closing(page(settings, p.status, problem=p, options=p.options), p)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is listening
         return HTMLResponse(report_page(result, [n for n, _ in upload.inputs]),
@@ -357,10 +361,9 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def _closing(response: Response, p: Problem) -> Response:
-    """A refusal sent before the body was all read ends the connection, so that the rest of
-    that body is never taken for the next request."""
-    if p.status in (413, 503):
-        response.headers["connection"] = "close"
+    """An error may be sent before the body was all read (413, a bad form part): end the
+    connection, so that the rest of that body is never taken for the next request."""
+    response.headers["connection"] = "close"
     if p.status == 503:
         response.headers["retry-after"] = "60"
     return response

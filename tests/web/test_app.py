@@ -82,6 +82,11 @@ def test_api_bad_options_are_400_with_the_reason(server):
     assert status == 400 and "IKE1O1" in json.loads(body)["error"]
     status, _, body = server.post_form("/api/analyze", paste="x", local="10.0.0.300")
     assert status == 400 and "10.0.0.300" in json.loads(body)["error"]
+    status, headers, body = server.post_form("/analyze", paste="x", select="IKE1O1", local="10.55.3.193")
+    page = body.decode()
+    assert status == 400 and "unknown rule selector &#39;IKE1O1&#39;" in page
+    assert 'value="IKE1O1"' in page and 'value="10.55.3.193"' in page  # the form comes back filled in
+    assert headers["connection"] == "close"
     assert server.wait_clean() == []
 
 
