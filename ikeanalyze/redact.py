@@ -36,6 +36,7 @@ from ikeanalyze.diagnosis import Diagnosis, Evidence, Finding, Moment
 _IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\d])"
 _IPV6 = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])"
 IP_RE = re.compile(f"(?P<ip>{_IPV4}|{_IPV6})")
+IPV4_RE = re.compile(f"(?P<ip>{_IPV4})")  # most lines: no IPv6 to look for (see _has_v6)
 
 # Secrets: replaced outright, never learned (they are not names a reader follows).
 # (pattern, replacement); the replacement may use the groups.
@@ -83,6 +84,21 @@ NAMES: list[tuple[str, re.Pattern]] = [
     ("dn", re.compile(r"\b(?:CN|OU|O|DC|L|ST|emailAddress|UID|SN|GN)\s*=\s*(?P<v>[^,/'\"=<>]+?)(?=\s*(?:,|/|'|\"|$|<))",
                       re.I)),
 ]
+# A substring (lower case) each NAMES row needs, so the regexes only run on lines that can
+# match: a capture's or sniffer's packet lines hold none of them.
+NAME_HINTS: list[tuple[str, ...]] = [
+    ("#", "$"), ("hostname",), ("hostname",), ("xauth_user_name",), ("user",), ("user",), ("auth req",),
+    ("auth req",), ("user", "uid"), ("authneticating", "authenticating"), ("name '",), ("fct-uid",), ("ems sn",),
+    ("host",), ("domain",), ("peer identifier",), ("peer", "localid", "local-id"), ("subject", "issuer"),
+    ("subject", "issuer"), ("group",), ("fortinet-group-name",), ("server", "svr"), ("name='",), ("ction with",),
+    ("fnbamd_rad_resume", "pausing"), ("nameid", "attributevalue", "audience", "issuer"), ("=",),
+]
+SECRET_HINTS: list[tuple[str, ...]] = [("enc ",), ("sk_",), ("key=",), ("pass", "secret", "psk", "pre-shared",
+                                                                        "preshared"), ("0x",)]
+NAME_GATE = re.compile("|".join(re.escape(h) for hs in NAME_HINTS for h in hs))
+SECRET_GATE = re.compile("|".join(re.escape(h) for hs in SECRET_HINTS for h in hs))
+LONG_TOKEN = re.compile(r"[0-9A-Za-z+/]{40}")
+FQDN_GATE = re.compile(r"[A-Za-z0-9]\.[A-Za-z]{2}")
 EMAIL = re.compile(r"(?<![\w.+-])(?P<local>[\w.%+-]+)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)")
 GUID = re.compile(r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b")
 TLDS = ("com|net|org|edu|gov|mil|int|info|biz|io|uk|de|fr|nl|ch|es|pl|cz|hu|ru|cn|jp|au|nz|ca|"
@@ -143,29 +159,42 @@ class Redactor:
 
     # -- phase 1: know every original address, so that no pseudonym equals one
     def scan(self, texts: Iterable[str]) -> None:
+        found: set[str] = set()
         for s in texts:
-            for m in IP_RE.finditer(s):
-                a = _addr(m.group("ip"))
-                if isinstance(a, ipaddress.IPv4Address):
-                    self.taken24.add(int(a) >> 8)
-                elif a is not None:
-                    self.taken6.add(str(a))
+            found.update(m.group("ip") for m in (IP_RE if _has_v6(s) else IPV4_RE).finditer(s))
+        for text in found:
+            a = _addr(text)
+            if isinstance(a, ipaddress.IPv4Address):
+                self.taken24.add(int(a) >> 8)
+            elif a is not None:
+                self.taken6.add(str(a))
 
     # -- phase 2: replace (and learn names)
     def text(self, s: str) -> str:
         if not s:
             return s
-        for pat, rep in SECRETS:
-            s = pat.sub(rep, s)
-        s = IKE_HEX.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}…[{len(m.group(4)) // 2} bytes redacted]", s)
-        s = LONG_HEX.sub(lambda m: f"[hex, {len(m.group(0)) // 2} bytes redacted]", s)
-        s = BASE64.sub(lambda m: "[base64 redacted]" if not _is_words(m.group(0)) else m.group(0), s)
-        for cat, pat in NAMES:
-            s = pat.sub(lambda m, cat=cat: self._name_sub(m, cat), s)
-        s = EMAIL.sub(self._email, s)
-        s = GUID.sub(lambda m: self.pseudonym("guid", m.group(0).lower()), s)
-        s = FQDN.sub(self._fqdn, s)
-        return IP_RE.sub(lambda m: self.ip(m.group("ip")), s)
+        low = s.lower()
+        if SECRET_GATE.search(low):
+            for (pat, rep), hints in zip(SECRETS, SECRET_HINTS):
+                if any(h in low for h in hints):
+                    s = pat.sub(rep, s)
+        if LONG_TOKEN.search(s):
+            s = IKE_HEX.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}…[{len(m.group(4)) // 2} bytes redacted]",
+                            s)
+            s = LONG_HEX.sub(lambda m: f"[hex, {len(m.group(0)) // 2} bytes redacted]", s)
+            s = BASE64.sub(lambda m: "[base64 redacted]" if not _is_words(m.group(0)) else m.group(0), s)
+        low = s.lower()
+        if NAME_GATE.search(low):
+            for (cat, pat), hints in zip(NAMES, NAME_HINTS):
+                if any(h in low for h in hints):
+                    s = pat.sub(lambda m, cat=cat: self._name_sub(m, cat), s)
+        if "@" in s:
+            s = EMAIL.sub(self._email, s)
+        if s.count("-") >= 4:
+            s = GUID.sub(lambda m: self.pseudonym("guid", m.group(0).lower()), s)
+        if FQDN_GATE.search(s):
+            s = FQDN.sub(self._fqdn, s)
+        return (IP_RE if _has_v6(s) else IPV4_RE).sub(lambda m: self.ip(m.group("ip")), s)
 
     # -- phase 3: a name learned anywhere is replaced everywhere
     def finish(self, s: str) -> str:
@@ -280,6 +309,11 @@ class Redactor:
         return cand
 
 
+def _has_v6(s: str) -> bool:
+    """An IPv6 address has `::` or seven colons; a time of day has two."""
+    return "::" in s or s.count(":") >= 7
+
+
 def _addr(text: str):
     try:
         return ipaddress.ip_address(text)
@@ -337,7 +371,7 @@ def _apply_events(events: pd.DataFrame, table: dict[str, str]) -> pd.DataFrame:
     out = events.copy()
     for c in _text_columns(out):
         col = out[c]
-        out[c] = col.map(lambda v: table.get(v, v) if isinstance(v, str) else v).astype(col.dtype)
+        out[c] = col.map(table).astype(col.dtype)  # every string of the column is a key of `table`
     return out
 
 
