@@ -94,7 +94,9 @@ def build(w: pd.DataFrame) -> pd.DataFrame:
     flows = g.agg(**agg)
     # The last packet from the peer, and to it: the ones a reader needs to find.
     for side, mask in (("last_in_", w["in"].to_numpy()), ("last_out_", ~w["in"].to_numpy())):
-        last = w[mask].groupby("fid", sort=True).tail(1).set_index("fid")[["t", "time", "ref", "text"]]
+        # Columns first, rows second: slicing the whole frame would copy every column's text.
+        cols = w[["fid", "t", "time", "ref", "text"]]
+        last = cols[mask].groupby("fid", sort=True).tail(1).set_index("fid")
         flows = flows.join(last.add_prefix(side))
     flows = flows.reset_index()
     flows["peer"] = flows["remote"].astype(str) + ":" + flows["rport"].astype(str)

@@ -436,6 +436,8 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
             low = int(chunk.ts.min())
             state.min_ts = low if state.min_ts is None else min(state.min_ts, low)
         parts.extend(_process(chunk, state))
+        if len(chunk.off):
+            _release(buf, int(chunk.off[-1]))
     parts.extend(_finish(state))
     out = ev.concat(parts)
     if len(out):
@@ -446,6 +448,17 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     out["source"] = pd.Series([blob.name] * len(out), dtype=ev.DTYPES["source"])
     out["origin"] = pd.Series(["pcap"] * len(out), dtype=ev.DTYPES["origin"])
     return out
+
+
+def _release(buf, upto: int) -> None:
+    """Drop the mapped pages before ``upto`` from this process: read pages of a file mapping
+    count as resident memory, and without this the peak grows with the capture instead of
+    with the chunk. A later read of those bytes (a TCP stream or fragment decoded after its
+    chunk) faults them back in from the file, so nothing changes but the footprint."""
+    if isinstance(buf, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        end = upto - upto % mmap.PAGESIZE
+        if end > 0:
+            buf.madvise(mmap.MADV_DONTNEED, 0, end)
 
 
 # ----------------------------------------------------------------------------- classification

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ikeanalyze.sources.regex import groups, int_array, matches, to_int
+from ikeanalyze.sources.regex import groups, matches, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
 TS_ABS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+"
@@ -67,10 +67,11 @@ def parse(core: pa.Array) -> dict[str, object]:
     l4 = addr["l4"]
 
     proto = np.full(n, None, dtype=object)
-    length = np.full(n, None, dtype=object)
-    flags = np.full(n, None, dtype=object)
-    seq = np.full(n, None, dtype=object)
-    ack = np.full(n, None, dtype=object)
+    # Numbers stay arrow strings until one cast at the end: no Python object per line.
+    length = pa.nulls(n, pa.string())
+    flags = pa.nulls(n, pa.string())
+    seq = pa.nulls(n, pa.string())
+    ack = pa.nulls(n, pa.string())
     detail = np.full(n, None, dtype=object)
     kind = np.full(n, "other", dtype=object)
     decided = ~has_addr
@@ -80,30 +81,28 @@ def parse(core: pa.Array) -> dict[str, object]:
         if not m.any():
             continue
         g = groups(l4, pattern)
+        am = pa.array(m)
         if name == "udp":
             proto[m] = "udp"
-            length[m] = np.asarray(g["length"].to_pylist(), dtype=object)[m]
+            length = pc.if_else(am, g["length"], length)
         elif name == "ip-proto":
             nums = np.asarray(g["pnum"].to_pylist(), dtype=object)[m]
             proto[m] = [PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in nums]
-            length[m] = np.asarray(g["length"].to_pylist(), dtype=object)[m]
+            length = pc.if_else(am, g["length"], length)
         elif name == "icmp":
             proto[m] = "icmp"
             kind[m] = "icmp"
             detail[m] = np.asarray(g["detail"].to_pylist(), dtype=object)[m]
         elif name == "tcp":
             proto[m] = "tcp"
-            words = np.asarray(g["flags"].to_pylist(), dtype=object)[m]
-            a = np.asarray(g["ack"].to_pylist(), dtype=object)[m]
-            fl = []
-            for w, ak in zip(words, a):
-                ws = (w or "").split()
-                if ak is not None:
-                    ws.append("ack")
-                fl.append(" ".join(ws) or None)
-            flags[m] = fl
-            seq[m] = np.asarray(g["seq"].to_pylist(), dtype=object)[m]
-            ack[m] = a
+            # flag words (`syn `, `fin ack`...) plus `ack` when an ack number is printed
+            words = pc.cast(pc.utf8_trim_whitespace(pc.fill_null(g["flags"], "")), pa.string())
+            with_ack = pc.if_else(pc.equal(words, ""), "ack", pc.binary_join_element_wise(words, "ack", " "))
+            words = pc.if_else(pc.is_valid(g["ack"]), with_ack, words)
+            words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
+            flags = pc.if_else(am, words, flags)
+            seq = pc.if_else(am, g["seq"], seq)
+            ack = pc.if_else(am, g["ack"], ack)
         decided |= m
 
     # Lines without addresses: ARP and `truncated-ip`.
@@ -139,10 +138,10 @@ def parse(core: pa.Array) -> dict[str, object]:
         "sport": addr["sport"],
         "dport": addr["dport"],
         "proto": pa.array(proto, pa.string()),
-        "length": int_array(length, pa.int32()),
-        "tcp_flags": pa.array(flags, pa.string()),
-        "tcp_seq": int_array(seq, pa.int64()),
-        "tcp_ack": int_array(ack, pa.int64()),
+        "length": to_int(length, pa.int32()),
+        "tcp_flags": flags,
+        "tcp_seq": to_int(seq, pa.int64()),
+        "tcp_ack": to_int(ack, pa.int64()),
     }
     kind, transport = classify(kind, proto, sport, dport, cols["length"])
     cols["kind"] = pa.array(kind, pa.string())
