@@ -184,6 +184,8 @@ def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.Data
     else:
         from ikeanalyze.sources import text as parser
     frame = parser.parse(blob, report, options)
+    if report.total == 0 and not report.warnings:
+        report.warn("the input is empty")  # say so: an empty upload is not a clean bill of health
     frame["source"] = pd.array([blob.name] * len(frame), dtype=ev.DTYPES["source"])
     if frame["wire"].isna().any():
         # Every packet row of a capture is one packet on the wire (events.py, `wire`).

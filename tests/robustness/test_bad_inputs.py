@@ -252,3 +252,12 @@ def test_an_unexpected_bug_is_one_line_and_debug_shows_the_traceback(tmp_path, m
                         "rerun with --debug for details\n")
     r = CliRunner().invoke(app, ["analyze", str(f), "--debug"])
     assert isinstance(r.exception, IndexError)
+
+
+def test_an_empty_file_is_read_and_said_to_be_empty(tmp_path):
+    f = tmp_path / "paste.txt"
+    f.write_bytes(b"")
+    p = run_cli("analyze", str(f), "--format", "json")
+    assert p.returncode == 0, p.stderr.decode()
+    [inp] = json.loads(p.stdout)["inputs"]
+    assert inp["total"] == 0 and inp["warnings"] == ["the input is empty"]
