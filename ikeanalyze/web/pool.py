@@ -117,6 +117,7 @@ class _Worker:
         try:
             return self.conn.recv()
         except (EOFError, OSError) as exc:
+            self.proc.join(1)  # for its exit code
             raise WorkerDied(f"analysis worker (pid {self.proc.pid}) ended with exit code "
                              f"{self.proc.exitcode}") from exc
 
@@ -172,7 +173,8 @@ class Pool:
         client went away) kills the job too."""
         self.waiting += 1
         try:
-            w = await self._idle.get()
+            while not (w := await self._idle.get()).proc.is_alive():
+                self._replace(w)  # killed from outside while idle (the OOM killer, an operator)
         finally:
             self.waiting -= 1
         try:
@@ -181,7 +183,10 @@ class Pool:
         except asyncio.TimeoutError:
             self._replace(w)
             raise AnalysisTimeout(f"analysis took longer than {timeout:g} s") from None
-        except BaseException:  # cancelled (client gone), died, or a broken pipe: never reuse it
+        except OSError as exc:  # it died while idle: the job could not even be handed over
+            self._replace(w)
+            raise WorkerDied(f"analysis worker (pid {w.proc.pid}) was gone: {exc}") from exc
+        except BaseException:  # cancelled (the client went away) or died mid-job: never reuse it
             self._replace(w)
             raise
         self._idle.put_nowait(w)

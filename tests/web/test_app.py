@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
+import signal
 import socket
 import struct
 import threading
@@ -247,6 +249,28 @@ def test_analysis_over_the_time_limit_is_504_and_the_worker_is_replaced(slow_ser
         assert status == 504, body
         assert json.loads(body)["error"] == "analysis took longer than 0.001 s; the analysis was stopped"
     assert slow_server.wait_clean() == []
+
+
+def _worker_pids(server) -> list[int]:
+    pid = server.proc.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sorted(int(c) for c in children
+                  if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes())
+
+
+def test_a_worker_killed_while_idle_is_replaced_not_used(server):
+    before = _worker_pids(server)
+    assert len(before) == 2
+    os.kill(before[0], signal.SIGKILL)  # as the OOM killer would
+    for _ in range(3):  # the dead worker comes up in the queue within two requests
+        status, _, body = server.post_form("/api/analyze", paste=SEED.read_text(encoding="utf-8"))
+        assert status == 200, body
+    deadline = time.monotonic() + 120
+    while len(_worker_pids(server)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    after = _worker_pids(server)
+    assert len(after) == 2 and before[0] not in after and before[1] in after
+    assert server.wait_clean() == []
 
 
 # -- auth ---------------------------------------------------------------------------------
