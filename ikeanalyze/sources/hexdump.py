@@ -530,8 +530,9 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
     hdr = frame[frame["origin"] == "sniffer"].drop_duplicates("ref").set_index("ref")
     line_of = d.header_line + 1
     known = np.isin(line_of, hdr.index.to_numpy())  # a header line classified otherwise keeps its text
-    kind = hdr["kind"].reindex(line_of).astype(object).to_numpy()
-    proto = hdr["proto"].reindex(line_of).astype(object).to_numpy()
+    # na_value=None: a header with no protocol (`...: pdp 820`) must compare False, not pd.NA.
+    kind = hdr["kind"].reindex(line_of).to_numpy(dtype=object, na_value=None)
+    proto = hdr["proto"].reindex(line_of).to_numpy(dtype=object, na_value=None)
     skip = np.isin(kind, NOT_IPSEC_KINDS) | ((kind == "other") & (proto == "udp"))
     sel = np.flatnonzero(known & ~skip)
     if not len(sel):
