@@ -832,11 +832,10 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             if all(re.search(SAML_FAILED, str(r.text)) for r in grp):
                 lo, hi = first - 1, last + 1  # one samld request: its own lines only
             window = rows[(refs >= lo) & (refs <= hi)]
-            if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp):
-                # Only a server that timed out: a login that then succeeds (a second server
-                # answered) is no failure.
-                if ((ok > last) & (ok <= last + 400)).any():
-                    continue
+            # Only a server that timed out: a login that then succeeds (a second server
+            # answered) is no failure.
+            if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp) and ((ok > last) & (ok <= last + 400)).any():
+                continue
             login = _login(str(source), grp, window, owner, rows)
             saml_before = rows[(refs < first) & text.str.contains(r"samld_\w+ \[\d+\]", regex=True).to_numpy()]
             if len(saml_before) and login.reason in (None, "bad-credentials") and "FNBAM_DENIED" in "\n".join(
