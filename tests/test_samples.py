@@ -57,3 +57,24 @@ def test_seed_capture_is_rebuilt_byte_for_byte(tmp_path):
     out = tmp_path / "seed.pcap"
     subprocess.run([sys.executable, str(DATA / "seed" / "make_seed_pcap.py"), str(out)], check=True)
     assert out.read_bytes() == (SAMPLES / "forticlient-udp-fallback-tcp-capture.pcap").read_bytes()
+
+
+def test_whole_article_tells_the_same_story():
+    """The seed article (prose, configuration, image names and the device output) gives the
+    same findings as the paste of its device output; its prose is honestly unrecognised."""
+    from tests.conftest import DATA
+
+    paste = analyze_json(str(SAMPLES / "forticlient-udp-fallback-tcp.txt"))
+    article = analyze_json(str(DATA / "seed" / "forticlient-udp-fallback-tcp.article.txt"))
+
+    def story(doc):
+        return sorted((f["code"], f["peer"], f["start"], f["end"]) for f in doc["findings"]
+                      if f["code"].startswith("IKE1"))
+
+    assert story(article) == story(paste)
+    assert {c for c, *_ in story(paste)} == {"IKE101", "IKE102", "IKE103", "IKE104"}
+    (inp,) = article["inputs"]
+    assert inp["events"] == 38
+    # the prose and the FortiGate configuration shown in the article are not device output
+    assert inp["accounting"]["unrecognised"] > 40
+    assert "IKE901" in {f["code"] for f in article["findings"]}
