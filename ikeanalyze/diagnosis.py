@@ -182,16 +182,32 @@ def build_timeline(findings: list[Finding], extra: list[Moment] = ()) -> list[Mo
 
 
 def summarize(findings: list[Finding], ingest: IngestReport) -> str:
+    """The incident in a few sentences: the top root cause, its conclusion (IKE104 says what
+    the user lived through), then the other problems grouped by code."""
     if not findings:
         n = sum(r.events for r in ingest.inputs)
         return f"No problem found in {n} events from {len(ingest.inputs)} input(s)."
     top = findings[0]
     parts = [top.message]
-    for s in top.symptoms:
-        if s.code in ("IKE104",):
-            parts.append(s.message)
+    parts.extend(s.message for s in top.symptoms if s.code == "IKE104")
     others = [f for f in findings[1:] if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["warning"]
               and not f.code.startswith("IKE9")]
-    if others:
-        parts.append("Also: " + "; ".join(f"{f.code} {f.title.lower()}" for f in others[:3]) + ".")
+    by_code: dict[str, list[Finding]] = {}
+    for f in others:
+        by_code.setdefault(f.code, []).append(f)
+    bits = []
+    for code, fs in list(by_code.items())[:4]:
+        subjects = list(dict.fromkeys(f.peer_ip or f.tunnel for f in fs if f.peer_ip or f.tunnel))
+        if code == top.code:
+            bits.append(f"the same for {len(subjects) or len(fs)} other peer(s): {_few(subjects)}")
+        elif len(subjects) > 1:
+            bits.append(f"{code} {fs[0].title.lower()} for {len(subjects)} peers: {_few(subjects)}")
+        else:
+            bits.append(f"{code} {fs[0].title.lower()}" + (f" ({subjects[0]})" if subjects else ""))
+    if bits:
+        parts.append("Also: " + "; ".join(bits) + ".")
     return " ".join(parts)
+
+
+def _few(items: list[str], n: int = 4) -> str:
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
