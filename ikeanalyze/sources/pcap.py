@@ -253,7 +253,7 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
             offs.append(data)
             caps.append(incl)
             wires.append(orig)
-            tss.append((hi << 32) | lo)
+            tss.append(_timestamp(hi, lo, ref, report, tss[-1] if tss else 0))
             ifs.append(base + ifid)
             opts.append(data + ((incl + 3) & ~3))
             ends.append(off + blen - 4)
@@ -281,7 +281,7 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
             offs.append(data)
             caps.append(incl)
             wires.append(orig)
-            tss.append((hi << 32) | lo)
+            tss.append(_timestamp(hi, lo, ref, report, tss[-1] if tss else 0))
             ifs.append(base + ifid)
             opts.append(-1)
             ends.append(-1)
@@ -303,6 +303,17 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
     state.ng_endian = endian
     if offs:
         yield _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state)
+
+
+def _timestamp(hi: int, lo: int, ref: int, report: InputReport, previous: int) -> int:
+    """A pcapng 64-bit timestamp. One past int64 is no clock at all (damage): the frame keeps
+    the previous frame's time, so `t` of the rest is not thrown off; said once per file."""
+    if hi < 0x80000000:
+        return (hi << 32) | lo
+    if not any("impossible timestamp" in w for w in report.warnings):
+        report.warn(f"frame {ref}: impossible timestamp (high word {hi:#x}); such frames keep the time "
+                    "of the frame before")
+    return previous
 
 
 def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:

@@ -47,3 +47,14 @@ def test_crasher_reads_cleanly(path):
             return
     else:
         pytest.fail(f"unknown crasher kind {kind!r}")
+
+
+def test_an_impossible_pcapng_timestamp_keeps_the_frame_and_the_clock():
+    data = (CRASHERS / "pcap-pcapng-timestamp-past-int64.pcapng").read_bytes()
+    from ikeanalyze.sources import load
+
+    events, ingest = load([Blob("x.pcapng", None, data, data[:16])])
+    assert list(events["ref"]) == [1, 2, 3]
+    assert list(events["t"]) == [0.0, 0.0, 1.0]  # frame 2 keeps frame 1's time; t is not thrown off
+    assert ingest.inputs[0].warnings == [
+        "frame 2: impossible timestamp (high word 0xeb883c4a); such frames keep the time of the frame before"]

@@ -115,6 +115,7 @@ def test_mutated_text_inputs(case):
 
 @SLOW
 @given(mutated(CAPTURES))
+@example(("crasher.pcapng", (CRASHERS / "pcap-pcapng-timestamp-past-int64.pcapng").read_bytes()))
 def test_mutated_captures(case):
     name, data = case
     load_bytes(data, name)
