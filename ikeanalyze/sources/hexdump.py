@@ -496,7 +496,8 @@ def _timestamps(head: dict[str, pa.Array]) -> tuple[np.ndarray, bool]:
         out[has_abs] = pc.fill_null(us, 0).to_numpy(zero_copy_only=False)[has_abs]
     rel = pc.is_valid(head["ts_rel"]).to_numpy(zero_copy_only=False)
     if rel.any():
-        secs = groups(head["ts_rel"], r"^(?P<s>\d+)\.(?P<f>\d+)$")
+        # At most 12 digits of seconds (31,000 years): a mangled longer stamp reads as 0, not an overflow.
+        secs = groups(head["ts_rel"], r"^(?P<s>\d{1,12})\.(?P<f>\d+)$")
         s = pc.cast(pc.fill_null(secs["s"], "0"), pa.int64()).to_numpy(zero_copy_only=False)
         f = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(secs["f"], ""), "000000", ""), 0, 6)
         f = pc.cast(f, pa.int64()).to_numpy(zero_copy_only=False)
