@@ -10,11 +10,11 @@ Heavy modules (pandas, pyarrow) are imported on first use, so `ikeanalyze --help
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load", "diagnose", "render", "analyze", "redact", "__version__"]
+__all__ = ["load", "diagnose", "render", "analyze", "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("load", "diagnose", "render", "analyze", "focus", "redact"):
+    if name in ("load", "diagnose", "render", "analyze", "focus"):
         from ikeanalyze import api
 
         return getattr(api, name)
