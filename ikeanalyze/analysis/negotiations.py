@@ -472,9 +472,16 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     if peer_b is not None:
         want.append(peer_b.header_ref)
         in_block = set(peer_b.refs)
+        # Only the block's own lines can match: look at that stretch, not the whole SA.
+        refs = n.rows["ref"].to_numpy()
+        span = slice(None)
+        if len(refs) and bool((np.diff(refs.astype(np.int64)) >= 0).all()):
+            span = slice(int(np.searchsorted(refs.astype(np.int64), min(in_block), side="left")),
+                         int(np.searchsorted(refs.astype(np.int64), max(in_block), side="right")))
+        texts = n.rows["text"].to_numpy()
         for m in mism:
             rx = _regex(rf"type ?= ?\w*(?:{_type_word(m.type)})\w*, val=")
-            for ref, text in zip(n.rows["ref"].to_numpy(), n.rows["text"].to_numpy()):
+            for ref, text in zip(refs[span], texts[span]):
                 if ref in in_block and rx.search(str(text)):
                     want.append(int(ref))
                     break
@@ -485,11 +492,10 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     ev = [r for r in rows.itertuples()]
     # `Negotiate SA Error: [11909]` right after: daemon-level, no serial of its own.
     last = int(fails[-1].ref)
-    dbg = debug_rows(events)
-    src = dbg[(dbg["source"] == n.source).to_numpy()]
-    err = src[(src["ref"] > last).to_numpy() & (src["ref"] <= last + 2).to_numpy()
-              & src["text"].astype(str).str.contains("Negotiate (?:ISAKMP )?SA Error", regex=True).to_numpy()]
-    ev.extend(err.itertuples())
+    err = _sa_errors(events).get(n.source)
+    if err is not None:
+        err = err[(err["ref"] > last).to_numpy() & (err["ref"] <= last + 2).to_numpy()]
+        ev.extend(err.itertuples())
     seen: set[int] = set()
     uniq = []
     for r in sorted(ev, key=lambda r: (int(r.ref), str(r.text))):
@@ -498,6 +504,15 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
             seen.add(key)
             uniq.append(r)
     return uniq
+
+
+def _sa_errors(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """source -> its `Negotiate SA Error` debug lines, found once for every failure to look up."""
+    def build(ev):
+        dbg = debug_rows(ev)
+        err = dbg[dbg["text"].astype(str).str.contains("Negotiate (?:ISAKMP )?SA Error", regex=True).to_numpy()]
+        return {str(s): g for s, g in err.groupby("source", sort=False)}
+    return _cached("sa_errors", events, build)
 
 
 def _type_word(typ: str) -> str:
@@ -805,16 +820,19 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
         anchor |= text.str.contains(SERVER_TIMEOUT).to_numpy() | text.str.contains(SAML_FAILED).to_numpy()
         if not anchor.any():
             continue
+        # rows are in line order: every "before/after line N" below is a binary search.
         refs = rows["ref"].to_numpy(np.int64)
         starts = refs[text.str.contains(LOGIN_START).to_numpy()]
         ok = refs[text.str.contains(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded").to_numpy()]
+        saml_refs = refs[text.str.contains(r"samld_\w+ \[\d+\]", regex=True).to_numpy()]
+        attr_pos = np.flatnonzero(text.str.contains(r"Attr: \d+, \d+, 'group'", regex=True).to_numpy())
         groups: list[list] = []
         saml_err = text.str.contains(SAML_FAILED).to_numpy()
         for r, is_saml in zip(rows[anchor].itertuples(), saml_err[anchor]):
             # Same login while no success came between this failure and the previous one;
             # samld errors a few lines apart from each other are separate requests.
             prev = groups[-1][-1] if groups else None
-            same = prev is not None and not ((ok > int(prev.ref)) & (ok < int(r.ref))).any()
+            same = prev is not None and not _any_between(ok, int(prev.ref), int(r.ref))
             if same and is_saml and re.search(SAML_FAILED, str(prev.text)) and int(r.ref) - int(prev.ref) > 3:
                 same = False
             if same:
@@ -823,30 +841,34 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
                 groups.append([r])
         for grp in groups:
             first, last = int(grp[0].ref), int(grp[-1].ref)
-            before = starts[starts <= first]
-            prior_ok = ok[ok < first]
-            lo = int(before[-1]) if len(before) else max(first - 400, 1)
-            if len(prior_ok) and int(prior_ok[-1]) > lo:
-                lo = int(prior_ok[-1]) + 1
+            n_start = np.searchsorted(starts, first, side="right")
+            n_ok = np.searchsorted(ok, first, side="left")
+            lo = int(starts[n_start - 1]) if n_start else max(first - 400, 1)
+            if n_ok and int(ok[n_ok - 1]) > lo:
+                lo = int(ok[n_ok - 1]) + 1
             hi = last + 5
             if all(re.search(SAML_FAILED, str(r.text)) for r in grp):
                 lo, hi = first - 1, last + 1  # one samld request: its own lines only
-            window = rows[(refs >= lo) & (refs <= hi)]
+            window = rows.iloc[np.searchsorted(refs, lo, side="left"):np.searchsorted(refs, hi, side="right")]
             # Only a server that timed out: a login that then succeeds (a second server
             # answered) is no failure.
-            if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp) and ((ok > last) & (ok <= last + 400)).any():
+            if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp) and _any_between(ok, last, last + 401):
                 continue
             login = _login(str(source), grp, window, owner, rows)
-            saml_before = rows[(refs < first) & text.str.contains(r"samld_\w+ \[\d+\]", regex=True).to_numpy()]
-            if len(saml_before) and login.reason in (None, "bad-credentials") and "FNBAM_DENIED" in "\n".join(
-                    str(r.text) for r in grp):
+            if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
+                    and "FNBAM_DENIED" in "\n".join(str(r.text) for r in grp):
                 # The IdP's assertion was accepted earlier (samld), then the EAP login with it
                 # was denied: the asserted groups match no user group.
                 login.reason, login.method = "saml-group-mismatch", "SAML"
-                attrs = rows[(refs < first) & text.str.contains(r"Attr: \d+, \d+, 'group'", regex=True).to_numpy()]
-                login.reason_rows = list(attrs.head(2).itertuples())
+                attrs = rows.iloc[attr_pos[refs[attr_pos] < first][:2]]
+                login.reason_rows = list(attrs.itertuples())
             out.append(login)
     return out
+
+
+def _any_between(sorted_refs: np.ndarray, lo: int, hi: int) -> bool:
+    """Is any of the (ascending) line numbers strictly between ``lo`` and ``hi``?"""
+    return bool(np.searchsorted(sorted_refs, hi, side="left") > np.searchsorted(sorted_refs, lo, side="right"))
 
 
 def _login(source: str, grp: list, window: pd.DataFrame, owner, rows: pd.DataFrame) -> Login:

@@ -138,16 +138,24 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
     kinds = w["kind"].astype(str).to_numpy()
     src = w["source"].astype(str).to_numpy()
     refs = w["ref"].astype(int).to_numpy()
-    for _, row in dbg[dtext.str.extract(FRAGMENT_IN)[0].notna().to_numpy()].iterrows():
-        n = int(re.search(FRAGMENT_IN, str(row["text"])).group(1))
-        before = np.flatnonzero((src == str(row["source"])) & (refs < int(row["ref"])) & (kinds == "ike-received"))
-        if len(before):
-            frag[before[-1]] = n
-    for _, row in dbg[dtext.str.extract(FRAGMENT_OUT)[0].notna().to_numpy()].iterrows():
-        total = int(re.search(FRAGMENT_OUT, str(row["text"])).group(1))
-        after = np.flatnonzero((src == str(row["source"])) & (refs > int(row["ref"])) & (kinds == "ike-sent"))
-        for k, i in enumerate(after[:total]):
-            frag[i] = k + 1
+    # The received / sent messages of each source, as positions in `w` and their lines:
+    # `w` is sorted by (source, ref), so each lookup below is a binary search.
+    recv = {s: np.flatnonzero((src == s) & (kinds == "ike-received")) for s in np.unique(src)}
+    sent = {s: np.flatnonzero((src == s) & (kinds == "ike-sent")) for s in np.unique(src)}
+    dsrc = dbg["source"].astype(str).to_numpy()
+    drefs = dbg["ref"].astype(int).to_numpy()
+    nums = dtext.str.extract(FRAGMENT_IN)[0].to_numpy()
+    for j in np.flatnonzero(pd.notna(nums)):
+        pos = recv.get(dsrc[j], np.empty(0, dtype=np.int64))
+        k = np.searchsorted(refs[pos], drefs[j], side="left")  # the last one before this line
+        if k:
+            frag[pos[k - 1]] = int(nums[j])
+    totals = dtext.str.extract(FRAGMENT_OUT)[0].to_numpy()
+    for j in np.flatnonzero(pd.notna(totals)):
+        pos = sent.get(dsrc[j], np.empty(0, dtype=np.int64))
+        k = np.searchsorted(refs[pos], drefs[j], side="right")  # the next `total` after this line
+        after = pos[k:k + int(totals[j])]
+        frag[after] = np.arange(1, len(after) + 1)
     return frag
 
 

@@ -31,6 +31,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
@@ -61,21 +64,26 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if inbound["_end"].nunique() < 2:
             continue
         seen = inbound["_end"].to_numpy()
-        for i in range(1, len(inbound)):
-            if seen[i] == seen[i - 1]:
-                continue
+        in_refs = inbound["ref"].to_numpy().astype("int64")
+        outbound = rows[~rows["in"].to_numpy().astype(bool)]
+        out_refs = outbound["ref"].to_numpy().astype("int64")
+        out_end = outbound["_end"].to_numpy()
+        # Per address:port, where it occurs (ascending): each move below is then a few
+        # binary searches, not a scan of the SA (a long log repeats the same SA many times).
+        in_at = _positions(seen)
+        out_at = _positions(out_end)
+        ordered = bool((np.diff(out_refs) >= 0).all())
+        for i in np.flatnonzero(seen[1:] != seen[:-1]) + 1:
             old, new = seen[i - 1], seen[i]
             moved = inbound.iloc[i]
+            moved_ref = int(in_refs[i])
             # Until the peer comes back from the old address:port, sending there is stale.
-            back = inbound.iloc[i:][(inbound.iloc[i:]["_end"] == old).to_numpy()]
-            until = int(back.iloc[0]["ref"]) if len(back) else None
-            after = rows[(rows["ref"] > int(moved["ref"])).to_numpy() & ~rows["in"].to_numpy().astype(bool)]
-            if until is not None:
-                after = after[(after["ref"] < until).to_numpy()]
-            stale = after[(after["_end"] == old).to_numpy()]
-            fresh = after[(after["_end"] == new).to_numpy()]
-            if len(stale) < t.min_stale or len(fresh):
+            back = in_at[old][np.searchsorted(in_at[old], i):]
+            until = int(in_refs[back[0]]) if len(back) else None
+            stale_pos = _sent_between(out_at.get(old), out_refs, moved_ref, until, ordered)
+            if len(stale_pos) < t.min_stale or len(_sent_between(out_at.get(new), out_refs, moved_ref, until, ordered)):
                 continue
+            stale = outbound.iloc[stale_pos]
             last_old = inbound.iloc[i - 1]
             later_in = _arrivals(ctx, moved, new, until)
             msg = (f"{rows.iloc[0]['remote']} (IKE SA {ispi}) moved from {old} to {new} at {sas.where(moved)}, but "
@@ -94,6 +102,30 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                        "arrivals_from_new": int(len(later_in))},
             )
             break
+
+
+def _positions(values: np.ndarray) -> dict[str, np.ndarray]:
+    """value -> the ascending positions where it occurs."""
+    codes, uniques = pd.factorize(values)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {u: order[bounds[k]:bounds[k + 1]] for k, u in enumerate(uniques)}
+
+
+def _sent_between(pos: np.ndarray | None, refs: np.ndarray, after: int, until: int | None,
+                  ordered: bool) -> np.ndarray:
+    """Those of ``pos`` whose line is after ``after`` (and before ``until``)."""
+    if pos is None:
+        return np.empty(0, dtype=np.int64)
+    r = refs[pos]
+    if ordered:  # lines ascend with position: a slice
+        lo = np.searchsorted(r, after, side="right")
+        hi = len(r) if until is None else np.searchsorted(r, until, side="left")
+        return pos[lo:max(lo, hi)]
+    keep = r > after
+    if until is not None:
+        keep &= r < until
+    return pos[keep]
 
 
 def _arrivals(ctx: Context, moved, new: str, until: int | None):
