@@ -41,6 +41,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BASE = HERE / "baselines"
+# The workload generator: the unchanged copy the tests use (see benchmarks/baselines/README.md).
+GENERATOR = HERE.parent / "tests" / "data" / "make_capture.py"
 CORPUS = ROOT / "tests" / "data" / "ikedebug"
 FILTER = "udp port 500 or udp port 4500 or ip proto 50 or tcp port 5500"
 MIB = 1024 * 1024
@@ -107,7 +109,7 @@ def make_capture(work: Path, packets: int, verbosity6: bool, tunnels: int | None
     }
     if verbosity6:
         files["sniffer6"] = work / f"sniffer_{tag}_v6.txt"
-    gen = [sys.executable, str(BASE / "make_capture.py"), "--packets", str(packets)]
+    gen = [sys.executable, str(GENERATOR), "--packets", str(packets)]
     if tunnels is not None:  # the tunnels' own traffic alone is ~140k packets with the default 50
         gen += ["--tunnels", str(tunnels)]
     if not (files["pcap"].exists() and files["sniffer"].exists()):

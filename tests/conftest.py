@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,37 @@ def analyze_json(*args: str, **kw) -> dict:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags for Debian's Chromium on a machine with no network but loopback (see env notes).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_browser() -> None:
+    """Skip when Chromium or Playwright is missing, unless IKEANALYZE_REQUIRE_TOOLS (CI)."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is not installed"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "playwright is not installed"
+    if missing:
+        if os.environ.get("IKEANALYZE_REQUIRE_TOOLS"):
+            pytest.fail(f"{missing} and IKEANALYZE_REQUIRE_TOOLS is set")
+        pytest.skip(missing)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright (no browser download)."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

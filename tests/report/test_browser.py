@@ -6,7 +6,6 @@ so there a missing browser fails. Screenshots go to test-artifacts/ (gitignored)
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,6 @@ import pytest
 from ikeanalyze import api
 from tests.conftest import DATA, ROOT, SAMPLES
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts"
 SEED = SAMPLES / "forticlient-udp-fallback-tcp.txt"
 HOSTILE = DATA / "report" / "hostile-seed.txt"
@@ -24,30 +20,7 @@ HOSTILE = DATA / "report" / "hostile-seed.txt"
 pytestmark = pytest.mark.browser
 
 
-def _require_browser():
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is not installed"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "playwright is not installed"
-    if missing:
-        if os.environ.get("IKEANALYZE_REQUIRE_TOOLS"):
-            pytest.fail(f"{missing} and IKEANALYZE_REQUIRE_TOOLS is set")
-        pytest.skip(missing)
 
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 class Visit:

@@ -7,7 +7,6 @@ Skipped only where the browser is missing and IKEANALYZE_REQUIRE_TOOLS is unset.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,35 +15,12 @@ from tests.conftest import DATA, SAMPLES
 from tests.web.conftest import TOKEN
 from tests.web.test_app import png
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PCAP = DATA / "pcap" / "tcpdump_isakmp4500.pcap"
 SEED = SAMPLES / "forticlient-udp-fallback-tcp.txt"
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser():
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is not installed"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "playwright is not installed"
-    if missing:
-        if os.environ.get("IKEANALYZE_REQUIRE_TOOLS"):
-            pytest.fail(f"{missing} and IKEANALYZE_REQUIRE_TOOLS is set")
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 class Tab:
