@@ -129,12 +129,31 @@ class Negotiation:
     ispi: str | None
     version: int | None
     _blocks: list | None = field(default=None, repr=False)
+    _refs: np.ndarray | None = field(default=None, repr=False)
+    _found: dict = field(default_factory=dict, repr=False)  # (pattern, column) -> matching positions
 
     def lines(self, pattern: str, column: str = "text") -> pd.DataFrame:
-        rx = _regex(pattern)
-        values = self.rows[column].to_numpy()
-        keep = [i for i, v in enumerate(values) if v is not None and rx.search(str(v))]
+        keep = self._found.get((pattern, column))
+        if keep is None:
+            rx = _regex(pattern)
+            values = self.rows[column].to_numpy()
+            keep = self._found[(pattern, column)] = [i for i, v in enumerate(values) if v is not None and rx.search(str(v))]
         return self.rows.iloc[keep]
+
+    def positions(self, refs) -> np.ndarray:
+        """Positions of the rows on the given lines, in row order (``rows["ref"].isin(refs)``
+        by binary search: the rows are in line order)."""
+        if self._refs is None:
+            mine = self.rows["ref"].to_numpy().astype(np.int64)
+            # empty when not in line order (or no rows): then the plain scan answers
+            self._refs = mine if len(mine) and bool((np.diff(mine) >= 0).all()) else np.empty(0, dtype=np.int64)
+        mine = self._refs
+        want = np.unique(np.asarray(list(refs), dtype=np.int64))
+        if not len(mine) or not len(want):
+            return np.flatnonzero(self.rows["ref"].isin(list(want)).to_numpy())
+        lo = np.searchsorted(mine, want, side="left")
+        hi = np.searchsorted(mine, want, side="right")
+        return np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
 
     def blocks(self) -> list[Block]:
         if self._blocks is None:
@@ -343,8 +362,9 @@ def wire_offer(events: pd.DataFrame, source: str, ispi: str | None, msg_id: int 
     proposals: what was offered."""
     if ispi is None:
         return None
-    ev = events[(events["source"] == source).to_numpy() & (events["ispi"] == ispi).fillna(False).to_numpy()
-                & events["proposals"].notna().to_numpy()]
+    # The rows with proposals are few: pick them once per table, then search those.
+    ev = _cached("offers", events, lambda e: e[e["proposals"].notna().to_numpy()])
+    ev = ev[(ev["source"] == source).to_numpy() & (ev["ispi"] == ispi).fillna(False).to_numpy()]
     if direction is not None:
         ev = ev[(ev["direction"] == direction).fillna(False).to_numpy()]
     if msg_id is not None:
@@ -488,7 +508,7 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     if local_b is not None:
         want.append(local_b.header_ref)
     want.extend(int(r.ref) for r in fails[:3])
-    rows = n.rows[n.rows["ref"].isin(want).to_numpy()]
+    rows = n.rows.iloc[n.positions(want)]
     ev = [r for r in rows.itertuples()]
     # `Negotiate SA Error: [11909]` right after: daemon-level, no serial of its own.
     last = int(fails[-1].ref)
@@ -664,19 +684,67 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     matched = ev[m]
     owner = owners(events)
     out: dict[tuple, Hit] = {}
+    above: dict[str, _Above] = {}  # per source, built at the first line outside any negotiation
     for r in matched.itertuples():
         n = owner.get((str(r.source), int(r.ref)))
         if n is not None:
             peer, tunnel = n.peer, n.tunnel
         else:
             tunnel = None if pd.isna(r.tunnel) or "/" in str(r.tunnel) else str(r.tunnel)
-            peer = _peer_above(ev, str(r.source), int(r.ref), tunnel)
+            a = above.get(str(r.source))
+            if a is None:
+                a = above[str(r.source)] = _Above(ev, str(r.source))
+            peer = a.peer(int(r.ref), tunnel) if a.ordered else _peer_above(ev, str(r.source), int(r.ref), tunnel)
         key = (str(r.source), peer, tunnel)
         h = out.setdefault(key, Hit(str(r.source), peer, tunnel, [], []))
         h.rows.append(r)
         if n is not None and all(n is not x for x in h.negotiations):
             h.negotiations.append(n)
     return list(out.values())
+
+
+CONNECT_LINE = r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$"
+
+
+class _Above:
+    """:func:`_peer_above` for many lines of one source: the lines are indexed once, so each
+    question is a binary search instead of a scan of the whole input (only when the source's
+    lines are in line order, which `ordered` says; otherwise the scan answers)."""
+
+    def __init__(self, ev: pd.DataFrame, source: str):
+        self.src = ev[(ev["source"] == source).to_numpy()]
+        self.refs = self.src["ref"].to_numpy().astype(np.int64)
+        self.ordered = bool((np.diff(self.refs) >= 0).all())
+        self.tunnel = self.src["tunnel"].to_numpy()
+        self.addressed = self.src["dst"].notna().to_numpy()
+        self.comes = np.flatnonzero((self.src["kind"] == "ike-received").to_numpy() & self.src["src"].notna().to_numpy())
+        self._own: dict[str, np.ndarray] = {}
+        self._conn: dict[str, pd.DataFrame] = {}
+
+    def peer(self, ref: int, tunnel: str | None) -> str | None:
+        k = int(np.searchsorted(self.refs, ref, side="right"))  # lines [0, k) are at or above `ref`
+        if tunnel:
+            own = self._own.get(tunnel)
+            if own is None:
+                named = np.array([t == tunnel for t in self.tunnel], dtype=bool)
+                own = self._own[tunnel] = np.flatnonzero(named & self.addressed)
+                conn = self.src[named]["text"].astype(str).str.extract(CONNECT_LINE)
+                conn.index = np.flatnonzero(named)
+                self._conn[tunnel] = conn.dropna(subset=[0])
+            j = int(np.searchsorted(own, k, side="left"))
+            if j:
+                r = self.src.iloc[own[j - 1]]
+                return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) and int(r.dport) else str(r.dst)
+            conn = self._conn[tunnel]
+            conn = conn[conn.index.to_numpy() < k]
+            if len(conn):
+                ip, port = conn.iloc[-1]
+                return f"{ip}:{port}" if isinstance(port, str) and port != "0" else ip
+        j = int(np.searchsorted(self.comes, k, side="left"))
+        if j and ref - int(self.refs[self.comes[j - 1]]) <= (80 if tunnel else 3):
+            r = self.src.iloc[self.comes[j - 1]]
+            return f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
+        return None
 
 
 def _peer_above(ev: pd.DataFrame, source: str, ref: int, tunnel: str | None) -> str | None:
@@ -686,8 +754,7 @@ def _peer_above(ev: pd.DataFrame, source: str, ref: int, tunnel: str | None) -> 
         if len(own):
             r = own.iloc[-1]
             return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) and int(r.dport) else str(r.dst)
-        conn = src[(src["tunnel"] == tunnel).fillna(False).to_numpy()]["text"].astype(str).str.extract(
-            r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$")
+        conn = src[(src["tunnel"] == tunnel).fillna(False).to_numpy()]["text"].astype(str).str.extract(CONNECT_LINE)
         conn = conn.dropna(subset=[0])
         if len(conn):
             ip, port = conn.iloc[-1]
