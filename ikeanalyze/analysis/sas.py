@@ -16,6 +16,7 @@ Sniffer text without hex dumps names no SPIs; :func:`udp_repeats` finds the same
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -224,11 +225,13 @@ class Send:
 
     rows: pd.DataFrame  # the attempts, in input order
 
-    @property
+    # One row out of an arrow-backed table costs a conversion of every column: rules ask
+    # for these many times, so each is taken once.
+    @functools.cached_property
     def first(self):
         return self.rows.iloc[0]
 
-    @property
+    @functools.cached_property
     def last(self):
         return self.rows.iloc[-1]
 
