@@ -265,8 +265,10 @@ def _transport(kind: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
             if kind[i] == "nat-keepalive-sent":
                 transport[i] = "udp4500"
             continue
-        port = int(port)
-        transport[i] = "udp500" if port == 500 else "udp4500" if port == 4500 else "tcp"
+        port = str(port)
+        if not port.isdigit() or len(port) > 5:  # a mangled line, not a port
+            continue
+        transport[i] = "udp500" if port == "500" else "udp4500" if port == "4500" else "tcp"
     return transport
 
 

@@ -170,7 +170,17 @@ class Pool:
     async def run(self, job: Job, timeout: float) -> Result:
         """Run ``job`` on a free worker; ``timeout`` counts from when a worker takes it
         (waiting for a free worker is not analysis time). Cancelling the caller (the
-        client went away) kills the job too."""
+        client went away) kills the job too. A worker that dies under a job is replaced and
+        the job is tried once more on another: a worker killed while idle can still look
+        alive for a moment, and the job must not pay for it; a job that kills two workers
+        is reported as WorkerDied."""
+        try:
+            return await self._run_once(job, timeout)
+        except WorkerDied as first:
+            log.warning("%s; running the job on another worker", first)
+            return await self._run_once(job, timeout)
+
+    async def _run_once(self, job: Job, timeout: float) -> Result:
         self.waiting += 1
         try:
             while not (w := await self._idle.get()).proc.is_alive():
