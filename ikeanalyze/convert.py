@@ -230,6 +230,9 @@ def _debug_frames(buf: bytes, name: str, start: datetime, s: InputSummary) -> tu
     skipped: dict[str, int] = {}
     frames, ts, dirs, comments = [], [], [], []
     timed = ev["time"].notna().to_numpy()
+    # Microseconds straight from the arrow column: a Timestamp's `.value` is in ns and
+    # overflows for far dates a mangled paste can carry (year 9999).
+    micros = ev["time"].astype("int64[pyarrow]").to_numpy(dtype="int64", na_value=0)
     for i in np.flatnonzero(kind == "ike-hex"):
         line = lines[refs[i] - 1]
         m = DEBUG_HEX.search(line)
@@ -263,7 +266,7 @@ def _debug_frames(buf: bytes, name: str, start: datetime, s: InputSummary) -> tu
         except ValueError:
             skipped["unusable addresses"] = skipped.get("unusable addresses", 0) + 1
             continue
-        ts.append(int(ev["time"].iloc[i].value // 1000) if timed[i] else None)
+        ts.append(int(micros[i]) if timed[i] else None)
         dirs.append(way)
         comments.append(f"{name} line {refs[i]}: IKE debug `{way}` hex")
         s.debug_lines_used += j - refs[i] + 1

@@ -236,3 +236,19 @@ def test_ike_debug_console_timestamps_become_frame_times(tmp_path):
     assert res.packets >= 3  # lines with typed keys before `ike` stay unstamped but still pair
     first_in = lines.index(next(x for x in lines if x.startswith("ike 0: in ")))
     assert str(back["time"].iloc[0]) == f"2026-02-26 23:17:{first_in % 60:02d}.{first_in:06d}"
+
+
+def test_debug_hex_with_a_far_future_console_time_does_not_overflow():
+    """Found by hypothesis in CI: a mangled console stamp read as year 9999 overflowed
+    pandas' nanosecond Timestamp.value; the frame keeps its microseconds."""
+    from datetime import datetime, timezone
+
+    from ikeanalyze import convert
+    from ikeanalyze.sources import Blob
+    from tests.conftest import DATA
+
+    data = (DATA / "ikedebug" / "IKE_LOG_V1_ldap_working.txt").read_bytes().replace(
+        b"2025-01-15 08:43:25.242719", b"9999999999999999999999999-01-15 08:43:25.242719")
+    frames, _summary, _comment = convert.frames_of(Blob("x", None, data, data[:16]),
+                                                   datetime(2026, 1, 1, tzinfo=timezone.utc), True)
+    assert len(frames) > 0
