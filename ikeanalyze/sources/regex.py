@@ -56,13 +56,3 @@ def int_array(values, typ: pa.DataType) -> pa.Array:
 def _bounds(typ: pa.DataType) -> tuple[int, int]:
     info = np.iinfo(typ.to_pandas_dtype())
     return int(info.min), int(info.max)
-
-
-def hex_to_int(arr: pa.Array) -> pa.Array:
-    """Hex digit strings → int64 (the debug `id=.../...:MSGID` message ids are hex)."""
-    py = arr.to_pylist()
-    return pa.array([None if v is None else int(v, 16) for v in py], pa.int64())
-
-
-def take(arr: pa.Array, idx: np.ndarray) -> pa.Array:
-    return arr.take(pa.array(idx, pa.int64()))
