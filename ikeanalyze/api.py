@@ -77,8 +77,7 @@ def diagnose(
     timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms], _opening(ctx))
     d = dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest),
                      next_steps=list(dict.fromkeys(snapshots.next_steps(ctx) + nextsteps.suggest(ctx, ranked))),
-                     snapshots=ctx.snapshots.as_list())
-    d.events = ctx.events  # the (focused) table it was made from: the HTML chart and event table draw it
+                     snapshots=ctx.snapshots.as_list(), events=ctx.events)
     return d
 
 

@@ -72,6 +72,8 @@ class Diagnosis:
     summary: str
     next_steps: list[str] = field(default_factory=list)
     snapshots: list[dict] = field(default_factory=list)  # per-tunnel state snapshots (analysis.snapshots)
+    # The (focused) event table it was made from; the HTML chart and event table draw it.
+    events: object = field(default=None, repr=False, compare=False)
 
     def all_findings(self) -> list[Finding]:
         out = []

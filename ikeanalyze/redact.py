@@ -383,7 +383,7 @@ def events(table: pd.DataFrame) -> pd.DataFrame:
 def diagnosis(d: Diagnosis, table: pd.DataFrame | None = None) -> Diagnosis:
     """A redacted copy of ``d`` (and of its events, kept on ``d.events`` when present)."""
     if table is None:
-        table = getattr(d, "events", None)
+        table = d.events
     strings = _events_strings(table) + list(_diagnosis_strings(d))
     m = redact_strings(strings)
 

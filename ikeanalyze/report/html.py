@@ -70,7 +70,7 @@ def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview
     """Everything the template reads (also used by the Markdown report). ``events`` defaults
     to the table the Diagnosis was made from (api.diagnose keeps it on ``d.events``)."""
     if events is None:
-        events = getattr(d, "events", None)
+        events = d.events
     m = model.build(d)
     view = eventsview.build(d, events, limits)
     flat = d.all_findings()
