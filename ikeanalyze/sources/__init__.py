@@ -187,10 +187,6 @@ def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.Data
     if report.total == 0 and not report.warnings:
         report.warn("the input is empty")  # say so: an empty upload is not a clean bill of health
     frame["source"] = pd.array([blob.name] * len(frame), dtype=ev.DTYPES["source"])
-    if frame["wire"].isna().any():
-        # Every packet row of a capture is one packet on the wire (events.py, `wire`).
-        packet = frame["kind"].isin(list(ev.PACKET_KINDS)).fillna(False) & frame["origin"].isin(["pcap", "sniffer"])
-        frame["wire"] = frame["wire"].fillna(packet)
     return frame
 
 

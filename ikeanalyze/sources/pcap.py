@@ -722,6 +722,7 @@ def _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_en
         "text": text,
     }
     _iface_columns(cols, ch, st, idx)
+    cols["wire"] = np.ones(n, dtype=bool)  # every capture row is one packet (events.py, `wire`)
     return ev.frame(cols, n)
 
 
@@ -767,6 +768,7 @@ def _rows_frame(rows: _Rows, st: _State) -> pd.DataFrame:
     cols = dict(c)
     cols["time"] = pa.array((ts // 1000).astype("datetime64[us]"))
     cols["t"] = (ts - st.first_ts) / 1e9
+    cols["wire"] = np.ones(rows.n, dtype=bool)  # every capture row is one packet (events.py, `wire`)
     return ev.frame(cols, rows.n)
 
 

@@ -259,4 +259,5 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     cols["t"] = ts - (first_ts or 0.0)
     cols["source"] = [blob.name] * n
     cols["origin"] = ["pcap"] * n
+    cols["wire"] = np.ones(n, dtype=bool)  # every capture row is one packet (events.py, `wire`)
     return ev.frame(cols, n)
