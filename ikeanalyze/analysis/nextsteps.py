@@ -33,7 +33,7 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
     """The next steps for this Diagnosis, most useful first, without repeats."""
     every = [f for top in findings for f in (top, *top.symptoms)]
     peer = next((f.peer_ip for f in every if f.peer_ip), None) or _only_peer(ctx) or PEER
-    origins = set(ctx.events["origin"].dropna().astype(str)) if len(ctx.events) else set()
+    origins = {str(o) for o in ctx.events["origin"].dropna().unique()} if len(ctx.events) else set()
     codes = {f.code for f in findings}  # the causes: a symptom's step is its cause's
     troubled = any(f.severity in ("warning", "error", "critical") for f in every)
     out: list[str] = []
@@ -69,8 +69,8 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
 
 def _untimed_debug(ctx: Context) -> bool:
     ev = ctx.events
-    dbg = ev[(ev["origin"] == "ikedebug").fillna(False).to_numpy()]
-    return bool(len(dbg)) and bool(dbg["time"].isna().all())
+    dbg = (ev["origin"] == "ikedebug").fillna(False).to_numpy()
+    return bool(dbg.any()) and bool(ev["time"][dbg].isna().all())
 
 
 def _only_peer(ctx: Context) -> str | None:
@@ -92,8 +92,8 @@ def _local_or(ctx: Context) -> str:
 
 def _several_peers(ctx: Context) -> bool:
     ev = ctx.events
-    dbg = ev[(ev["origin"] == "ikedebug").fillna(False).to_numpy() & (ev["kind"] == "ike-received").fillna(False).to_numpy()]
-    return dbg["src"].dropna().nunique() > 1
+    dbg = (ev["origin"] == "ikedebug").fillna(False).to_numpy() & (ev["kind"] == "ike-received").fillna(False).to_numpy()
+    return ev["src"][dbg].dropna().nunique() > 1
 
 
 def _needs_debug(ctx: Context, findings: list[Finding]) -> bool:
@@ -102,19 +102,20 @@ def _needs_debug(ctx: Context, findings: list[Finding]) -> bool:
     if any(f.severity in ("warning", "error", "critical") for f in findings):
         return True
     ev = ctx.events
-    ike = ev[(ev["kind"] == "ike").fillna(False).to_numpy()]
-    if ike.empty:
+    ike = (ev["kind"] == "ike").fillna(False).to_numpy()
+    if not ike.any():
         return False
-    encrypted = ike["payloads"].fillna("").astype(str).str.contains(r"\bSKF?\b").any()
+    encrypted = ev["payloads"][ike].fillna("").astype(str).str.contains(r"\bSKF?\b").any()
     esp = bool((ev["kind"] == "esp").fillna(False).any())
     return bool(encrypted and not esp)
 
 
 def _filter_too_narrow(ctx: Context) -> bool:
     ev = ctx.events
-    sn = ev[(ev["origin"] == "sniffer").fillna(False).to_numpy()]
-    if sn.empty:
+    mine = (ev["origin"] == "sniffer").fillna(False).to_numpy()
+    if not mine.any():
         return False
-    transports = set(sn["transport"].dropna().astype(str))
-    proto = set(sn["proto"].dropna().astype(str))
+    sn = ev[["transport", "proto"]][mine]  # columns first: slicing every column copies the text
+    transports = {str(x) for x in sn["transport"].dropna().unique()}
+    proto = {str(x) for x in sn["proto"].dropna().unique()}
     return transports == {"udp500"} and "esp" not in proto and not pd.isna(sn["transport"]).all()

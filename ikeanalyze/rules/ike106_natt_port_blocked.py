@@ -50,20 +50,20 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     if msgs.empty:
         return
+    heard_on_4500: set[tuple[str, str]] | None = None
     for s in sas.retransmitted_requests(msgs, t.min_retransmissions):
         first = s.first
         if bool(first["in"]) or s.answered or first["transport"] != "udp4500":
             continue
+        if heard_on_4500 is None:
+            heard_on_4500 = _heard_on_4500(ctx.wire)
+        if (first["source"], first["remote"]) in heard_on_4500:
+            continue  # the peer does reach 4500: not blocked (see IKE111 for a changed mapping)
         same_sa = msgs[(msgs["source"] == first["source"]).to_numpy() & (msgs["ispi"] == first["ispi"]).to_numpy()]
         on500 = same_sa[(same_sa["transport"] == "udp500").to_numpy()]
         answered500 = on500[on500["in"].to_numpy().astype(bool)]
         if answered500.empty or not (~on500["in"].to_numpy().astype(bool)).any():
             continue  # no answered exchange on 500: that is IKE105's story, not a blocked 4500
-        wire = ctx.wire
-        from_peer_4500 = wire[(wire["source"] == first["source"]).to_numpy() & (wire["remote"] == first["remote"]).to_numpy()
-                              & wire["in"].to_numpy() & (wire["transport"] == "udp4500").fillna(False).to_numpy()]
-        if len(from_peer_4500):
-            continue  # the peer does reach 4500: not blocked (see IKE111 for a changed mapping)
         if _established(ctx, same_sa, first):
             continue  # 4500 worked once (the SA came up): a later silence is a stalled path or DPD
         nat = _nat_lines(ctx, first)
@@ -84,6 +84,13 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": s.intervals,
                    "exchange": s.exchange, "nat_lines": int(len(nat))},
         )
+
+
+def _heard_on_4500(wire) -> set[tuple[str, str]]:
+    """(source, remote address) of every peer that sent anything on UDP 4500."""
+    on = wire["in"].to_numpy() & (wire["transport"] == "udp4500").fillna(False).to_numpy()
+    both = wire.loc[on, ["source", "remote"]].drop_duplicates()
+    return set(zip(both["source"].astype(str), both["remote"].astype(str)))
 
 
 def _established(ctx: Context, same_sa, first) -> bool:

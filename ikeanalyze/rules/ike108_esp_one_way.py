@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import sas, snapshots
@@ -62,15 +63,15 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     if esp.empty:
         return
     esp = esp.join(ctx.events.loc[esp.index, ["esp_spi"]])
-    keys = ["source", "local", "remote"]
-    for (_source, local, remote), rows in esp.groupby(keys, sort=False):
-        inbound = rows["in"].to_numpy().astype(bool)
-        if inbound.all() or (~inbound).all():
-            busy = rows
-        else:
-            continue
-        if len(busy) < t.min_packets:
-            continue
+    # Decide on whole columns which paths are one-way and busy; only those become frames.
+    group = esp.groupby(["source", "local", "remote"], sort=False).ngroup().to_numpy()
+    known = group >= 0
+    sizes = np.bincount(group[known])
+    inbound = np.bincount(group[known], weights=esp["in"].to_numpy().astype(bool)[known])
+    chosen = np.flatnonzero(((inbound == 0) | (inbound == sizes)) & (sizes >= t.min_packets))
+    for g in chosen:
+        busy = esp.iloc[np.flatnonzero(group == g)]
+        local, remote = busy["local"].iloc[0], busy["remote"].iloc[0]
         first, last = busy.iloc[0], busy.iloc[-1]
         if pd.isna(first.t) or pd.isna(last.t) or float(last.t) - float(first.t) < t.min_span:
             continue
