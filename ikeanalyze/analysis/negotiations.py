@@ -14,6 +14,7 @@ Rules read this view; it never decides whether something is a fault.
 
 from __future__ import annotations
 
+import collections
 import functools
 import re
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis import sas
+from ikeanalyze.analysis import linesearch, sas
 
 DEBUG = "ikedebug"
 
@@ -61,7 +62,7 @@ def _cached(name: str, events: pd.DataFrame, build):
     if hit is not None and hit[0] is events:
         return hit[1]
     value = build(events)
-    if len(_CACHE) > 16:
+    if len(_CACHE) > 48:  # a handful of views per table; rules may ask about sub-tables too
         _CACHE.clear()
     _CACHE[key] = (events, value)
     return value
@@ -180,6 +181,30 @@ def light(events: pd.DataFrame) -> pd.DataFrame:
 @functools.lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
+
+
+def light_text(events: pd.DataFrame) -> linesearch.Column:
+    """The text of :func:`light`'s rows, for whole-column searches (RE2, Python's answers)."""
+    return _cached("light_text", events, lambda e: linesearch.Column(light(e)["text"].to_numpy()))
+
+
+class _Rows:
+    """Rows of :func:`light` as the namedtuples ``DataFrame.itertuples`` gives, made from
+    columns taken once: ``itertuples`` on a slice costs milliseconds (a new namedtuple
+    class and a pass over every column), and the views quote a few rows at a time."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.cls = collections.namedtuple("Pandas", ["Index", *frame.columns], rename=True)
+        self.cols = [frame.index.tolist(), *(frame[c].tolist() for c in frame.columns)]
+        self.text = ["" if v is None else str(v) for v in frame["text"].tolist()] if "text" in frame else []
+
+    def take(self, positions) -> list:
+        make, cols = self.cls._make, self.cols
+        return [make([c[p] for c in cols]) for p in positions]
+
+
+def light_rows(events: pd.DataFrame) -> _Rows:
+    return _cached("light_rows", events, lambda e: _Rows(light(e)))
 
 
 def debug_rows(events: pd.DataFrame) -> pd.DataFrame:
@@ -598,10 +623,11 @@ def proposal_message(f: Failure, phase_name: str) -> str:
 
 
 def _as_row(r):
-    """A namedtuple or Series as something `sas.where` can index."""
+    """A namedtuple or Series as something `sas.where` can index (a dict: a Series built
+    for one lookup costs more than the lookup)."""
     if isinstance(r, pd.Series):
         return r
-    return pd.Series(r._asdict())
+    return r._asdict()
 
 
 def selector_failures(events: pd.DataFrame) -> list[Failure]:
@@ -880,22 +906,25 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
         return []
     out: list[Login] = []
     owner = owners(events)
+    # Whole-column searches once; each source below takes its rows' share by position.
+    col, tab = light_text(events), light_rows(events)
+    debug = (ev["origin"] == DEBUG).to_numpy()
+    anchor_all = (col.search(AUTH_FAILED) & debug) | col.search(SERVER_TIMEOUT) | col.search(SAML_FAILED)
     for source, rows in ev.groupby("source", sort=False):
         rows = rows.sort_values("ref", kind="stable")
-        text = rows["text"].fillna("").astype(str)
-        anchor = text.str.contains(AUTH_FAILED).to_numpy() & (rows["origin"] == DEBUG).to_numpy()
-        anchor |= text.str.contains(SERVER_TIMEOUT).to_numpy() | text.str.contains(SAML_FAILED).to_numpy()
+        pos = rows.index.to_numpy()
+        anchor = anchor_all[pos]
         if not anchor.any():
             continue
         # rows are in line order: every "before/after line N" below is a binary search.
         refs = rows["ref"].to_numpy(np.int64)
-        starts = refs[text.str.contains(LOGIN_START).to_numpy()]
-        ok = refs[text.str.contains(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded").to_numpy()]
-        saml_refs = refs[text.str.contains(r"samld_\w+ \[\d+\]", regex=True).to_numpy()]
-        attr_pos = np.flatnonzero(text.str.contains(r"Attr: \d+, \d+, 'group'", regex=True).to_numpy())
+        starts = refs[col.search(LOGIN_START)[pos]]
+        ok = refs[col.search(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded")[pos]]
+        saml_refs = refs[col.search(r"samld_\w+ \[\d+\]")[pos]]
+        attr_pos = np.flatnonzero(col.search(r"Attr: \d+, \d+, 'group'")[pos])
         groups: list[list] = []
-        saml_err = text.str.contains(SAML_FAILED).to_numpy()
-        for r, is_saml in zip(rows[anchor].itertuples(), saml_err[anchor]):
+        saml_err = col.search(SAML_FAILED)[pos]
+        for r, is_saml in zip(tab.take(pos[anchor]), saml_err[anchor]):
             # Same login while no success came between this failure and the previous one;
             # samld errors a few lines apart from each other are separate requests.
             prev = groups[-1][-1] if groups else None
@@ -906,6 +935,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
                 groups[-1].append(r)
             else:
                 groups.append([r])
+        named: dict[str, list[int]] | None = None  # tunnel -> its lines, built when first asked
         for grp in groups:
             first, last = int(grp[0].ref), int(grp[-1].ref)
             n_start = np.searchsorted(starts, first, side="right")
@@ -916,19 +946,23 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             hi = last + 5
             if all(re.search(SAML_FAILED, str(r.text)) for r in grp):
                 lo, hi = first - 1, last + 1  # one samld request: its own lines only
-            window = rows.iloc[np.searchsorted(refs, lo, side="left"):np.searchsorted(refs, hi, side="right")]
+            window = pos[np.searchsorted(refs, lo, side="left"):np.searchsorted(refs, hi, side="right")]
             # Only a server that timed out: a login that then succeeds (a second server
             # answered) is no failure.
             if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp) and _any_between(ok, last, last + 401):
                 continue
-            login = _login(str(source), grp, window, owner, rows)
+            if named is None:
+                named = {}
+                for x, t in zip(refs.tolist(), rows["tunnel"].tolist()):
+                    if t is not None:
+                        named.setdefault(t, []).append(x)
+            login = _login(str(source), grp, window, owner, tab, named)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
                     and "FNBAM_DENIED" in "\n".join(str(r.text) for r in grp):
                 # The IdP's assertion was accepted earlier (samld), then the EAP login with it
                 # was denied: the asserted groups match no user group.
                 login.reason, login.method = "saml-group-mismatch", "SAML"
-                attrs = rows.iloc[attr_pos[refs[attr_pos] < first][:2]]
-                login.reason_rows = list(attrs.itertuples())
+                login.reason_rows = tab.take(pos[attr_pos[refs[attr_pos] < first][:2]])
             out.append(login)
     return out
 
@@ -938,14 +972,17 @@ def _any_between(sorted_refs: np.ndarray, lo: int, hi: int) -> bool:
     return bool(np.searchsorted(sorted_refs, hi, side="left") > np.searchsorted(sorted_refs, lo, side="right"))
 
 
-def _login(source: str, grp: list, window: pd.DataFrame, owner, rows: pd.DataFrame) -> Login:
-    blob = "\n".join(window["text"].fillna("").astype(str))
+def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: dict[str, list[int]]) -> Login:
+    """``window``: positions (in :func:`light`) of the login's lines, in line order;
+    ``named``: each tunnel's lines in this source, in line order."""
+    wtext = [tab.text[p] for p in window]
+    blob = "\n".join(wtext)
     reason, reason_rows = None, []
-    wtext = window["text"].fillna("").astype(str)
     for name, pattern, quote in AUTH_REASONS:
         if re.search(pattern, blob, re.M):
             reason = name
-            reason_rows = list(window[wtext.str.contains(quote, regex=True).to_numpy()].head(2).itertuples())
+            rx = _regex(quote)
+            reason_rows = tab.take([p for p, t in zip(window, wtext) if rx.search(t)][:2])
             break
     users = re.findall(r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']([^\"']+)[\"']", blob)
     users += re.findall(r"Rcvd auth req \d+ for (\S+)", blob)
@@ -954,9 +991,9 @@ def _login(source: str, grp: list, window: pd.DataFrame, owner, rows: pd.DataFra
     ike = [r for r in grp if str(r.origin) == DEBUG]
     probe = ike[0] if ike else None
     if probe is None:  # daemon lines only: the IKE negotiation that asked for this login
-        asked = window[(window["origin"] == DEBUG).to_numpy() & window["text"].astype(str)
-                       .str.contains(r"XAUTH|EAP", regex=True).to_numpy()]
-        probe = next(iter(asked.tail(1).itertuples()), None)
+        origin, rx = tab.cols[tab.cls._fields.index("origin")], _regex(r"XAUTH|EAP")
+        asked = [p for p, t in zip(window, wtext) if origin[p] == DEBUG and rx.search(t)]
+        probe = tab.take(asked[-1:])[0] if asked else None
     if probe is not None:
         n = owner.get((source, int(probe.ref)))
         if n is not None:
@@ -964,21 +1001,23 @@ def _login(source: str, grp: list, window: pd.DataFrame, owner, rows: pd.DataFra
         elif pd.notna(probe.tunnel) and "/" not in str(probe.tunnel):
             tunnel = str(probe.tunnel)
     if tunnel and peer is None:
-        named = rows[(rows["tunnel"] == tunnel).fillna(False).to_numpy()]
-        for x in named["ref"]:
+        for x in named.get(tunnel, []):
             n_ = owner.get((source, int(x)))
             if n_ is not None and n_.peer:
                 peer = n_.peer
                 break
+    refs = tab.cols[tab.cls._fields.index("ref")]
+    wrefs = [int(refs[p]) for p in window]
     return Login(source, grp, reason, reason_rows, users[0] if users else None, peer, tunnel, method,
-                 (int(window["ref"].min()), int(window["ref"].max())))
+                 (min(wrefs), max(wrefs)))
 
 
 def daemon_restarts(events: pd.DataFrame) -> pd.DataFrame:
     """fnbamd / samld start-up lines (the daemon was restarted or crashed and came back)."""
-    ev = light(events)
-    ev = ev[(ev["origin"] == AUTHD).to_numpy()]
-    return ev[ev["text"].fillna("").astype(str).str.contains(DAEMON_START, regex=True).to_numpy()]
+    def build(e):
+        ev = light(e)
+        return ev[(ev["origin"] == AUTHD).to_numpy() & light_text(e).search(DAEMON_START)]
+    return _cached("restarts", events, build)
 
 
 # ------------------------------------------------------------------ aggressive-mode KE size

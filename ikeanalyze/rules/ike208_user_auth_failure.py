@@ -34,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
@@ -48,16 +50,25 @@ class Thresholds:
 
 
 def lost_to_restart(login: ng.Login, restarts) -> bool:
-    """A daemon start-up between the login's first request and its failure (IKE213)."""
-    refs = restarts[restarts["source"] == login.source]["ref"]
+    """A daemon start-up between the login's first request and its failure (IKE213).
+    ``restarts``: the start-up lines, or their line numbers per source (ascending)."""
+    if not isinstance(restarts, dict):
+        restarts = restart_refs(restarts)
+    refs = restarts.get(login.source, np.empty(0, dtype=np.int64))
     first = int(login.anchors[0].ref)
-    return bool(((refs < first) & (refs >= login.window[0] - 2000)).any())
+    # any start-up line in [window start - 2000, first)
+    return bool(np.searchsorted(refs, first, side="left") > np.searchsorted(refs, login.window[0] - 2000, side="left"))
+
+
+def restart_refs(restarts) -> dict[str, np.ndarray]:
+    """source -> the line numbers of its daemon start-up lines, ascending."""
+    return {str(s): np.sort(g["ref"].to_numpy(np.int64)) for s, g in restarts.groupby("source", sort=False)}
 
 
 @rule("IKE208", "user-auth-failure", severity="error", thresholds=Thresholds(),
       explains=("IKE210", "IKE304", "IKE212"))
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
-    restarts = ng.daemon_restarts(ctx.events)
+    restarts = restart_refs(ng.daemon_restarts(ctx.events))
     for login in ng.failed_logins(ctx.events):
         if lost_to_restart(login, restarts):
             continue

@@ -52,17 +52,18 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         return
     ev = ctx.events
     logins = ng.failed_logins(ev)
+    # The debug and daemon lines (ng.light), searched as whole columns once.
+    lines, col, tab = ng.light(ev), ng.light_text(ev), ng.light_rows(ev)
     for source, rs in restarts.groupby("source", sort=False):
-        src = ev[(ev["source"] == source).to_numpy() & ev["origin"].isin([ng.DEBUG, ng.AUTHD]).to_numpy()]
-        text = src["text"].fillna("").astype(str)
-        refs = src["ref"].to_numpy(np.int64)
+        mine = np.flatnonzero((lines["source"] == source).to_numpy())
+        refs = lines["ref"].to_numpy()[mine].astype(np.int64)
         first_restart = rs.iloc[0]
         r0 = int(first_restart.ref)
-        pending = src[(refs < r0) & text.str.contains(PENDING, regex=True).to_numpy()]
-        if pending.empty:
+        pending = mine[(refs < r0) & col.search(PENDING)[mine]]
+        if not len(pending):
             continue
-        last_pending = pending.iloc[-1]
-        done = (refs > int(last_pending.ref)) & (refs < r0) & text.str.contains(DONE, regex=True).to_numpy()
+        last_pending = tab.take(pending[-1:])[0]
+        done = (refs > int(last_pending.ref)) & (refs < r0) & col.search(DONE)[mine]
         # `Sent resp` of the samld request itself is not the end of the login: the response
         # to the browser's assertion (cmd=2) is what the restart cut off.
         if done.any() and not str(last_pending.text).count("cmd=2"):
@@ -75,7 +76,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             f" from {fail.peer}" if fail and fail.peer else "")
         msg = (f"The authentication daemon restarted at {sas.where(first_restart)} "
                f"(`{str(first_restart.text).split('] ', 1)[-1][:80]}`) while a login was pending since "
-               f"{sas.where(last_pending)}"
+               f"{sas.where(ng._as_row(last_pending))}"
                + (f"; the login of {user}{where} then failed at {sas.where(ng._as_row(fail.anchors[0]))}"
                   if fail else "; the login never completed in this input")
                + ". The session was lost to the restart, not to the credentials or the configuration.")

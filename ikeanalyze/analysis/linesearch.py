@@ -1,0 +1,62 @@
+"""Python-regex searches over a whole text column, run by arrow's RE2 where the two agree.
+
+The analysis views search the debug text with Python patterns (`re.search` per line is what
+they mean). Over hundreds of thousands of lines a Python call per line dominates the run,
+so the column is searched by `pyarrow.compute` (RE2, one pass in C++). RE2 and Python's
+`re` agree on whether a pattern matches for ASCII text without the line-break and
+separator characters where their `$`, `.` and `\\s` differ (``\\n``, ``\\v``, ``\\x1c``-``\\x1f``);
+the few other lines are searched with `re` itself, so the answer is always Python's.
+A pattern RE2 cannot compile (look-arounds, back-references) is searched with `re` alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Characters on which RE2 and Python's `re` (str patterns) disagree in ASCII text.
+_DIVERGENT = r"[^\x00-\x7f]|[\n\x0b\x1c-\x1f]"
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+class Column:
+    """One text column (None reads as ""), searched many times with different patterns."""
+
+    def __init__(self, values) -> None:
+        arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(
+            np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
+        self.arr = pc.fill_null(arr, "")
+        odd = pc.match_substring_regex(self.arr, _DIVERGENT).to_numpy(zero_copy_only=False)
+        self.odd = np.flatnonzero(odd)
+        self._odd_text: list[str] | None = None
+        self._found: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.arr)
+
+    def search(self, pattern: str) -> np.ndarray:
+        """Boolean mask: does ``re.search(pattern, line)`` find something (read-only, cached)."""
+        hit = self._found.get(pattern)
+        if hit is not None:
+            return hit
+        rx = _regex(pattern)
+        try:
+            hit = pc.match_substring_regex(self.arr, pattern).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:  # a Python-only construct: every line through `re`
+            hit = np.fromiter((rx.search(v) is not None for v in self.arr.to_pylist()), bool, len(self.arr))
+        else:
+            if len(self.odd):
+                if self._odd_text is None:
+                    self._odd_text = self.arr.take(pa.array(self.odd)).to_pylist()
+                hit[self.odd] = [rx.search(v) is not None for v in self._odd_text]
+        hit.flags.writeable = False
+        self._found[pattern] = hit
+        return hit

@@ -1,0 +1,55 @@
+"""linesearch.Column answers exactly what `re.search` answers, line by line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis.linesearch import Column
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "ikedebug"
+
+# Lines where RE2 and Python's `re` would disagree if RE2 alone answered.
+TRICKY = [
+    "ike 0:gw:1: XAUTH 12 result FNBAM_DENIED",
+    "caf\u00e9 1 result FNBAM_DENIED",  # non-ASCII before a word boundary
+    "\u0661\u0662 digits",  # Arabic-Indic digits: Python's \d matches them, RE2's does not
+    "Resolved srv.example to 0.0.0.0\n",  # `$` before a final newline (Python only)
+    "Resolved srv.example to 0.0.0.0\x0b",  # \v is \s for Python, not for RE2
+    "a\x1cb",  # a separator Python counts as whitespace
+    "",
+    None,
+]
+PATTERNS = [
+    ng.AUTH_FAILED, ng.SERVER_TIMEOUT, ng.SAML_FAILED, ng.LOGIN_START, ng.DAEMON_START,
+    r"\d\d", r"\bcaf", r"a\sb", r"to (?:0\.0\.0\.0|::)?\s*$", r"^$",
+    *[p for _, p, q in ng.AUTH_REASONS for p in (p, q)],
+    r"(?<=result )FNBAM",  # a look-behind: RE2 cannot compile it, `re` answers
+]
+
+
+def _expected(lines, pattern):
+    rx = re.compile(pattern)
+    return [rx.search("" if v is None else v) is not None for v in lines]
+
+
+def test_corpus_and_tricky_lines_match_python_re():
+    lines = TRICKY + [line for p in sorted(CORPUS.glob("*.txt")) for line in p.read_text(errors="replace").split("\n")]
+    col = Column(lines)
+    assert len(col.odd) >= 5  # the tricky lines are searched by `re`
+    for pattern in PATTERNS:
+        got = col.search(pattern).tolist()
+        assert got == _expected(lines, pattern), pattern
+    assert col.search(ng.AUTH_FAILED).any()  # the corpus has failed logins
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from("ab 1\u00e9\n\x0b\x1cR:.0\u0661"), max_size=12)),
+                max_size=30))
+def test_any_lines_match_python_re(lines):
+    col = Column(lines)
+    for pattern in (r"\d", r"a\sb", r"\bb", r"0\s*$", r"^a.b", r"(?i:r)", r"\w+$"):
+        assert col.search(pattern).tolist() == _expected(lines, pattern), pattern
