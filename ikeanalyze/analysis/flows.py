@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
@@ -47,14 +49,18 @@ def oriented(events: pd.DataFrame) -> pd.DataFrame:
     w["direction"] = pd.array(direction, dtype="string")
     w = w[w["direction"].notna()]
     inbound = (w["direction"] == "in").to_numpy()
-    w["local"] = np.where(inbound, w["dst"].astype(object), w["src"].astype(object))
-    w["lport"] = np.where(inbound, w["dport"].astype(object), w["sport"].astype(object))
-    w["remote"] = np.where(inbound, w["src"].astype(object), w["dst"].astype(object))
-    w["rport"] = np.where(inbound, w["sport"].astype(object), w["dport"].astype(object))
-    w["proto"] = w["proto"].astype(object).where(w["proto"].notna(),
-                                                 np.where(w["transport"].astype(object) == "tcp", "tcp", "udp"))
-    for c in ("lport", "rport"):
-        w[c] = pd.array(w[c], dtype="Int64")
+    # Sides are picked with arrow/numpy selects over whole columns: no Python object per row.
+    into = pa.array(inbound, pa.bool_())
+    src, dst = pa.array(w["src"].array), pa.array(w["dst"].array)
+    w["local"] = pd.Series(pc.if_else(into, dst, src), index=w.index, dtype=w["src"].dtype)
+    w["remote"] = pd.Series(pc.if_else(into, src, dst), index=w.index, dtype=w["src"].dtype)
+    sport = w["sport"].to_numpy(dtype="float64", na_value=np.nan)
+    dport = w["dport"].to_numpy(dtype="float64", na_value=np.nan)
+    w["lport"] = pd.array(np.where(inbound, dport, sport), dtype="Int64")
+    w["rport"] = pd.array(np.where(inbound, sport, dport), dtype="Int64")
+    guess = pa.array(np.where((w["transport"] == "tcp").fillna(False).to_numpy(), "tcp", "udp"), pa.string())
+    w["proto"] = pd.Series(pc.if_else(pc.is_valid(pa.array(w["proto"].array)), pa.array(w["proto"].array), guess),
+                           index=w.index, dtype=w["proto"].dtype)
     w["in"] = inbound
     w["fid"] = w.groupby(FLOW_KEY, sort=False, dropna=False).ngroup().to_numpy()
     return w
