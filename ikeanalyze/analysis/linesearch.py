@@ -33,6 +33,7 @@ class Column:
     def __init__(self, values) -> None:
         arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(
             np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
+        self.valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)  # False where the value was None
         self.arr = pc.fill_null(arr, "")
         odd = pc.match_substring_regex(self.arr, _DIVERGENT).to_numpy(zero_copy_only=False)
         self.odd = np.flatnonzero(odd)

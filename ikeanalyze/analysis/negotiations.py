@@ -132,14 +132,29 @@ class Negotiation:
     _blocks: list | None = field(default=None, repr=False)
     _refs: np.ndarray | None = field(default=None, repr=False)
     _found: dict = field(default_factory=dict, repr=False)  # (pattern, column) -> matching positions
+    # The table's whole-column text search and row factory (rows are light() rows, their
+    # index is their position there); set by negotiations().
+    _col: linesearch.Column | None = field(default=None, repr=False)
+    _tab: _Rows | None = field(default=None, repr=False)
 
     def lines(self, pattern: str, column: str = "text") -> pd.DataFrame:
         keep = self._found.get((pattern, column))
         if keep is None:
-            rx = _regex(pattern)
-            values = self.rows[column].to_numpy()
-            keep = self._found[(pattern, column)] = [i for i, v in enumerate(values) if v is not None and rx.search(str(v))]
+            if column == "text" and self._col is not None:
+                at = self.rows.index.to_numpy()
+                keep = np.flatnonzero(self._col.search(pattern)[at] & self._col.valid[at])
+            else:
+                rx = _regex(pattern)
+                values = self.rows[column].to_numpy()
+                keep = [i for i, v in enumerate(values) if v is not None and rx.search(str(v))]
+            self._found[(pattern, column)] = keep
         return self.rows.iloc[keep]
+
+    def tuples(self, frame: pd.DataFrame) -> list:
+        """``frame.itertuples()`` for a slice of ``rows``, without its per-call cost."""
+        if self._tab is None:
+            return list(frame.itertuples())
+        return self._tab.take(frame.index.tolist())
 
     def positions(self, refs) -> np.ndarray:
         """Positions of the rows on the given lines, in row order (``rows["ref"].isin(refs)``
@@ -249,6 +264,9 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         rows = rows.assign(_sa=assigned)
         for ser, grp in rows[rows["_sa"].notna()].groupby("_sa", sort=False):
             out.append(_negotiation(str(source), int(ser), grp.drop(columns="_sa")))
+    col, tab = light_text(events), light_rows(events)
+    for n in out:
+        n._col, n._tab = col, tab
     return out
 
 
@@ -274,9 +292,12 @@ def _negotiation(source: str, serial: int, rows: pd.DataFrame) -> Negotiation:
                        int(versions.iloc[0]) if len(versions) else None)
 
 
+MESSAGE_PREFIX = re.compile(r"^(?:\S+ \S+ )?ike (?:V=[^:\s]+:)?(?:\d+(?::[^:\s]*)*)?:? *")
+
+
 def _message(text: str) -> str:
     """The message of a debug line, without its `ike <ctx>:` prefix and indentation."""
-    m = re.match(r"^(?:\S+ \S+ )?ike (?:V=[^:\s]+:)?(?:\d+(?::[^:\s]*)*)?:? *", text)
+    m = MESSAGE_PREFIX.match(text)
     return text[m.end():].strip() if m else text.strip()
 
 
@@ -286,6 +307,12 @@ def proposal_blocks(rows: pd.DataFrame) -> list[Block]:
     cur: Block | None = None
     prop: Proposal | None = None
     for ref, kind, text in zip(rows["ref"], rows["kind"], rows["text"].astype(str)):
+        if "proposal" not in text and (cur is None or kind not in ("proposal", "selectors")):
+            # Neither a block header (each names a proposal) nor a line of the open block:
+            # the same as below, without the message split (most of an SA's lines).
+            if cur is not None and kind not in ("proposal", "selectors", "ike-hex"):
+                cur = None
+            continue
         msg = _message(text)
         side = ("peer" if PEER_HEADERS.match(msg) else "local" if LOCAL_HEADERS.match(msg)
                 else "accepted" if ACCEPTED_HEADERS.match(msg) else None)
@@ -462,11 +489,11 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
     out: list[Failure] = []
     seen_spi: set[tuple[str, str]] = set()
     for n in negotiations(events):
-        blocks = n.blocks()
         fails = n.lines(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
         fails = fails[fails["kind"].isin(["negotiation-failed", "notify"]).to_numpy()]
         if fails.empty:
             continue
+        blocks = n.blocks()
         for (phase, peer_b, local_b), grp in _by_pair(n, fails, blocks):
             f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
             if peer_b and local_b:
@@ -491,7 +518,7 @@ def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
     """Failure lines grouped by the proposal blocks they answer (one group per attempt)."""
     groups: dict[tuple, list] = {}
     keys: dict[tuple, tuple] = {}
-    for r in fails.itertuples():
+    for r in n.tuples(fails):
         p, loc = last_pair(blocks, int(r.ref))
         if p is not None and loc is not None and p.phase != loc.phase:
             p = loc = None
@@ -533,14 +560,13 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     if local_b is not None:
         want.append(local_b.header_ref)
     want.extend(int(r.ref) for r in fails[:3])
-    rows = n.rows.iloc[n.positions(want)]
-    ev = [r for r in rows.itertuples()]
+    ev = n.tuples(n.rows.iloc[n.positions(want)]) if n._tab is None else n._tab.take(n.rows.index[n.positions(want)].tolist())
     # `Negotiate SA Error: [11909]` right after: daemon-level, no serial of its own.
     last = int(fails[-1].ref)
     err = _sa_errors(events).get(n.source)
     if err is not None:
-        err = err[(err["ref"] > last).to_numpy() & (err["ref"] <= last + 2).to_numpy()]
-        ev.extend(err.itertuples())
+        at, eref = err
+        ev.extend(light_rows(events).take(at[(eref > last) & (eref <= last + 2)].tolist()))
     seen: set[int] = set()
     uniq = []
     for r in sorted(ev, key=lambda r: (int(r.ref), str(r.text))):
@@ -551,12 +577,13 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     return uniq
 
 
-def _sa_errors(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """source -> its `Negotiate SA Error` debug lines, found once for every failure to look up."""
+def _sa_errors(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """source -> its `Negotiate SA Error` debug lines (positions in light(), line numbers),
+    found once for every failure to look up."""
     def build(ev):
         dbg = debug_rows(ev)
-        err = dbg[dbg["text"].astype(str).str.contains("Negotiate (?:ISAKMP )?SA Error", regex=True).to_numpy()]
-        return {str(s): g for s, g in err.groupby("source", sort=False)}
+        err = dbg[light_text(ev).search("Negotiate (?:ISAKMP )?SA Error")[dbg.index.to_numpy()]]
+        return {str(s): (g.index.to_numpy(), g["ref"].to_numpy(np.int64)) for s, g in err.groupby("source", sort=False)}
     return _cached("sa_errors", events, build)
 
 
@@ -641,10 +668,8 @@ def _selector_failures(events: pd.DataFrame) -> list[Failure]:
     out: list[Failure] = []
     seen: set = set()
     for n in negotiations(events):
-        fails = n.rows[(n.rows["kind"].isin(["negotiation-failed", "notify"]).to_numpy()
-                        & n.rows["text"].astype(str).str.contains(
-                            "failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE",
-                            regex=True).to_numpy())]
+        fails = n.lines("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE")
+        fails = fails[fails["kind"].isin(["negotiation-failed", "notify"]).to_numpy()]
         if fails.empty:
             continue
         blocks = [b for b in n.blocks() if b.selectors]
@@ -658,7 +683,7 @@ def _selector_failures(events: pd.DataFrame) -> list[Failure]:
         want = [b.header_ref for b in (peer_b, local_b) if b is not None]
         want += [r for b in (peer_b, local_b) if b is not None for r in b.refs[1:]]
         rows = n.rows[n.rows["ref"].isin(want).to_numpy()]
-        f.rows = list(rows.itertuples()) + list(fails.head(3).itertuples())
+        f.rows = n.tuples(rows) + n.tuples(fails.head(3))
         f.rows.sort(key=lambda r: int(r.ref))
         est = n.rows[(n.rows["kind"] == "sa-established").to_numpy()
                      & n.rows["text"].astype(str).str.contains("established IKE SA", regex=False).to_numpy()]
@@ -701,8 +726,10 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     ev = ev[ev["origin"].isin(origins).to_numpy()]
     if ev.empty:
         return []
-    col = ev[column].fillna("").astype(str)
-    m = col.str.contains(pattern, regex=True).to_numpy()
+    if column == "text":
+        m = light_text(events).search(pattern)[ev.index.to_numpy()]
+    else:
+        m = ev[column].fillna("").astype(str).str.contains(pattern, regex=True).to_numpy()
     if kinds:
         m = m & ev["kind"].isin(kinds).to_numpy()
     if not m.any():
@@ -711,7 +738,7 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     owner = owners(events)
     out: dict[tuple, Hit] = {}
     above: dict[str, _Above] = {}  # per source, built at the first line outside any negotiation
-    for r in matched.itertuples():
+    for r in light_rows(events).take(matched.index.tolist()):
         n = owner.get((str(r.source), int(r.ref)))
         if n is not None:
             peer, tunnel = n.peer, n.tunnel
@@ -814,7 +841,7 @@ def context_lines(h: Hit, pattern: str, limit: int = 1) -> list:
     """Lines of the hit's negotiations matching ``pattern`` (the peer ID it presented, ...)."""
     out = []
     for n in h.negotiations:
-        out.extend(n.lines(pattern).itertuples())
+        out.extend(n.tuples(n.lines(pattern)))
     return out[:limit]
 
 
@@ -956,7 +983,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
                 for x, t in zip(refs.tolist(), rows["tunnel"].tolist()):
                     if t is not None:
                         named.setdefault(t, []).append(x)
-            login = _login(str(source), grp, window, owner, tab, named)
+            login = _login(str(source), grp, window, owner, tab, named, col)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
                     and "FNBAM_DENIED" in "\n".join(str(r.text) for r in grp):
                 # The IdP's assertion was accepted earlier (samld), then the EAP login with it
@@ -972,7 +999,8 @@ def _any_between(sorted_refs: np.ndarray, lo: int, hi: int) -> bool:
     return bool(np.searchsorted(sorted_refs, hi, side="left") > np.searchsorted(sorted_refs, lo, side="right"))
 
 
-def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: dict[str, list[int]]) -> Login:
+def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: dict[str, list[int]],
+           col: linesearch.Column) -> Login:
     """``window``: positions (in :func:`light`) of the login's lines, in line order;
     ``named``: each tunnel's lines in this source, in line order."""
     wtext = [tab.text[p] for p in window]
@@ -981,8 +1009,7 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
     for name, pattern, quote in AUTH_REASONS:
         if re.search(pattern, blob, re.M):
             reason = name
-            rx = _regex(quote)
-            reason_rows = tab.take([p for p, t in zip(window, wtext) if rx.search(t)][:2])
+            reason_rows = tab.take(window[col.search(quote)[window]][:2].tolist())
             break
     users = re.findall(r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']([^\"']+)[\"']", blob)
     users += re.findall(r"Rcvd auth req \d+ for (\S+)", blob)
