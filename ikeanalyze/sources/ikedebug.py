@@ -98,9 +98,16 @@ GROUP_COLUMNS: dict[str, pa.DataType] = {
 }
 
 
+# Decimal groups, converted to integers as whole columns (msg_id is hex: converted in Python).
+INT_GROUPS = frozenset(n for n, t in GROUP_COLUMNS.items() if pa.types.is_integer(t) and n != "msg_id")
+
+
 def _typed(values: np.ndarray, typ: pa.DataType) -> pa.Array:
     if pa.types.is_integer(typ):
-        return int_array(values, typ)  # a mangled number too big for its column is null
+        try:  # Python ints (or None) that fit: arrow converts them at once
+            return pa.array(list(values), typ)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+            return int_array(values, typ)  # a mangled number too big for its column is null
     return pa.array(list(values), typ)
 
 
@@ -130,6 +137,8 @@ def parse(core: pa.Array) -> dict[str, object]:
                 vals = values.to_pylist()
                 cols["msg_id"][idx] = [None if v is None or len(v) > 20 else int(v) for v in vals]
                 continue
+            if name in INT_GROUPS:  # decimal digits: converted in arrow, a number too big is null
+                values = to_int(values, GROUP_COLUMNS[name])
             vals = values.to_pylist()
             if name == "msg_id":
                 vals = [None if v is None else int(v, 16) for v in vals]
@@ -189,34 +198,46 @@ def _decode_hex(kind: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     header and no first-payload type, so it cannot be decoded on its own. The `detail`
     keeps the dump's word and says where decoding stopped, if it did.
     """
+    decoded: dict[tuple[str, str], dict[str, object]] = {}  # a re-sent message is dumped again: decode it once
     for i in np.flatnonzero(kind == "ike-hex"):  # one message each; a fraction of the lines
         word, hx = cols["detail"][i], cols["hex"][i] or ""
         if word == "enc":
             cols["detail"][i] = "enc; not decoded: plaintext payload chain before encryption (no IKE header)"
             continue
-        if len(hx) % 2:
-            hx = hx[:-1]
-        data = bytes.fromhex(hx)
-        if data[:4] == NON_ESP_MARKER and len(data) >= 4 + HEADER_LEN:
-            data = data[4:]
-        if word == "dec":
-            data = _decrypted_as_message(data)
-        try:
-            message = decode(data)
-        except WireError as exc:
-            cols["detail"][i] = f"{word}; not decoded: {exc}"
-            continue
-        cols["ike_version"][i] = message.version
-        cols["exchange"][i] = message.exchange_name
-        cols["response"][i] = message.response
-        cols["msg_id"][i] = message.msg_id
-        cols["ispi"][i] = message.ispi
-        cols["rspi"][i] = message.rspi
-        cols["payloads"][i] = " ".join(message.payloads) or None
-        cols["notify"][i] = " ".join(message.notify) or None
-        cols["proposals"][i] = message.proposals_summary or None
-        if message.stopped:
-            cols["detail"][i] = f"{word}; decoding stopped: {message.stopped}"
+        known = decoded.get((word, hx))
+        if known is None:
+            known = decoded[(word, hx)] = _decoded_fields(word, hx)
+        for name, value in known.items():
+            cols[name][i] = value
+
+
+def _decoded_fields(word: str, hx: str) -> dict[str, object]:
+    """The columns one `in/out/dec` dump fills (see :func:`_decode_hex`)."""
+    if len(hx) % 2:
+        hx = hx[:-1]
+    data = bytes.fromhex(hx)
+    if data[:4] == NON_ESP_MARKER and len(data) >= 4 + HEADER_LEN:
+        data = data[4:]
+    if word == "dec":
+        data = _decrypted_as_message(data)
+    try:
+        message = decode(data)
+    except WireError as exc:
+        return {"detail": f"{word}; not decoded: {exc}"}
+    out: dict[str, object] = {
+        "ike_version": message.version,
+        "exchange": message.exchange_name,
+        "response": message.response,
+        "msg_id": message.msg_id,
+        "ispi": message.ispi,
+        "rspi": message.rspi,
+        "payloads": " ".join(message.payloads) or None,
+        "notify": " ".join(message.notify) or None,
+        "proposals": message.proposals_summary or None,
+    }
+    if message.stopped:
+        out["detail"] = f"{word}; decoding stopped: {message.stopped}"
+    return out
 
 
 def _decrypted_as_message(data: bytes) -> bytes:
