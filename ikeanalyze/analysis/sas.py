@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ikeanalyze.analysis import linesearch
 from ikeanalyze.diagnosis import clock_text
 from ikeanalyze.wire.ports import IKE_PORT
 
@@ -127,15 +128,18 @@ FRAGMENT_OUT = r"splitting payload len=\d+ into (\d+) fragments"  # debug: the n
 def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
     """The RFC 7383 fragment number of each message (0 when it is whole): the fragments of
     one message share its SPIs and message ID and are not retransmissions of each other."""
+    from ikeanalyze.analysis import negotiations as ng  # it imports this module
+
     frag = np.zeros(len(w), dtype=np.int64)
-    text = w["text"].fillna("").astype(str)
-    wire_no = text.str.extract(FRAGMENT_WIRE)[0]
-    has = wire_no.notna().to_numpy()
-    frag[has] = wire_no[has].astype(int).to_numpy()
-    dbg = events[(events["origin"] == "ikedebug").fillna(False).to_numpy()]
-    if dbg.empty:
+    wire_no = linesearch.Column(w["text"].fillna("").astype(str).to_numpy()).extract(FRAGMENT_WIRE)
+    has = pd.notna(wire_no)
+    frag[has] = [int(v) for v in wire_no[has]]
+    # The debug lines, searched as one column (the view the IKE2xx analyses share).
+    lines = ng.light(events)
+    dbg = np.flatnonzero((lines["origin"] == "ikedebug").to_numpy()) if len(lines) else np.empty(0, dtype=np.int64)
+    if not len(dbg):
         return frag
-    dtext = dbg["text"].fillna("").astype(str)
+    col = ng.light_text(events)
     kinds = w["kind"].astype(str).to_numpy()
     src = w["source"].astype(str).to_numpy()
     refs = w["ref"].astype(int).to_numpy()
@@ -143,15 +147,15 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
     # `w` is sorted by (source, ref), so each lookup below is a binary search.
     recv = {s: np.flatnonzero((src == s) & (kinds == "ike-received")) for s in np.unique(src)}
     sent = {s: np.flatnonzero((src == s) & (kinds == "ike-sent")) for s in np.unique(src)}
-    dsrc = dbg["source"].astype(str).to_numpy()
-    drefs = dbg["ref"].astype(int).to_numpy()
-    nums = dtext.str.extract(FRAGMENT_IN)[0].to_numpy()
+    dsrc = lines["source"].to_numpy()[dbg].astype(str)
+    drefs = lines["ref"].to_numpy()[dbg].astype(int)
+    nums = col.extract(FRAGMENT_IN)[dbg]
     for j in np.flatnonzero(pd.notna(nums)):
         pos = recv.get(dsrc[j], np.empty(0, dtype=np.int64))
         k = np.searchsorted(refs[pos], drefs[j], side="left")  # the last one before this line
         if k:
             frag[pos[k - 1]] = int(nums[j])
-    totals = dtext.str.extract(FRAGMENT_OUT)[0].to_numpy()
+    totals = col.extract(FRAGMENT_OUT)[dbg]
     for j in np.flatnonzero(pd.notna(totals)):
         pos = sent.get(dsrc[j], np.empty(0, dtype=np.int64))
         k = np.searchsorted(refs[pos], drefs[j], side="right")  # the next `total` after this line
