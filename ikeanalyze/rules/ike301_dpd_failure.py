@@ -48,24 +48,27 @@ class Thresholds:
 
 @rule("IKE301", "dpd-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",))
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    ends = None
     for s in sas.retransmitted_requests(sas.of(ctx), t.min_retransmissions):
         if s.exchange not in DPD_EXCHANGES or s.answered or bool(s.first["in"]):
             continue
         payloads = s.rows["payloads"].dropna().astype(str).unique().tolist()
         if payloads and not set(payloads) <= {p for p in PROBE_PAYLOADS if p}:
             continue  # a visible payload (DELETE, a notify) is not a liveness probe
-        end = _teardown(ctx, s)
+        if ends is None:
+            ev = ctx.events
+            ends = ev[ev["kind"].isin(["negotiation-failed", "sa-deleted"]).to_numpy()]
+        end = _teardown(ends, s)
         yield _finding(s.rows, s.peer, s.tunnel, f"INFORMATIONAL request msg {sas.msg_id_text(s.first['msg_id'])}", end)
     yield from _ikev1_probes(ctx, t)
 
 
-def _teardown(ctx: Context, s: sas.Send):
-    """The debug line that gave the SA up (`<spis> retransmission timeout`, a delete)."""
-    ev = ctx.events
-    same = (ev["source"] == s.first["source"]).fillna(False).to_numpy() & (ev["ref"] > int(s.last["ref"])).to_numpy()
-    spi = (ev["ispi"] == s.first["ispi"]).fillna(False).to_numpy()
-    kinds = ev["kind"].isin(["negotiation-failed", "sa-deleted"]).to_numpy()
-    hit = ev[same & spi & kinds]
+def _teardown(ends, s: sas.Send):
+    """The debug line that gave the SA up (`<spis> retransmission timeout`, a delete), from
+    ``ends``: the events that end a negotiation or delete an SA."""
+    same = (ends["source"] == s.first["source"]).fillna(False).to_numpy() & (ends["ref"] > int(s.last["ref"])).to_numpy()
+    spi = (ends["ispi"] == s.first["ispi"]).fillna(False).to_numpy()
+    hit = ends[same & spi]
     return hit.iloc[0] if len(hit) else None
 
 

@@ -670,8 +670,12 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
 
 def _stream_hash(u8, rd, l3, l4, is6) -> np.ndarray:
     """A direction-independent 64-bit key of a TCP 4-tuple (collisions are re-checked)."""
-    a = np.where(is6, _be32(u8, rd(l3 + 8)) ^ _be32(u8, rd(l3 + 20)), _be32(u8, rd(l3 + 12)))
-    b = np.where(is6, _be32(u8, rd(l3 + 24)) ^ _be32(u8, rd(l3 + 36)), _be32(u8, rd(l3 + 16)))
+    a = _be32(u8, rd(l3 + 12))
+    b = _be32(u8, rd(l3 + 16))
+    if is6.any():  # IPv6 rows fold their 128-bit addresses (read only for those rows)
+        l6 = l3[is6]
+        a[is6] = _be32(u8, rd(l6 + 8)) ^ _be32(u8, rd(l6 + 20))
+        b[is6] = _be32(u8, rd(l6 + 24)) ^ _be32(u8, rd(l6 + 36))
     pa_ = _be16(u8, rd(l4))
     pb = _be16(u8, rd(l4 + 2))
     e1 = ((a << 16) | pa_).astype(np.uint64)
