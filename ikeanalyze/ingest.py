@@ -19,7 +19,7 @@ REASONS: dict[str, str] = {
     "prompt": "CLI prompt or echoed command",
     "banner": "sniffer/debug header or trailer (interfaces=, filters=, packets received ...)",
     "annotation": "a note written by a person (comment, arrow) with no device output",
-    "other-traffic": "a frame that is not IPsec",
+    "other-traffic": "a frame or sniffer packet line that is not IPsec",
     "unrecognised": "genuinely none of the known forms",
     "truncated": "a record cut off by the end of the input",
 }

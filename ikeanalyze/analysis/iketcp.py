@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence
+from ikeanalyze.wire.tcpencap import PREFIX, six_byte_streams
 
-IKETCP_PREFIX_LEN = len(b"IKETCP")  # RFC 8229 §3: the stream prefix
+IKETCP_PREFIX_LEN = len(PREFIX)  # RFC 8229 §3: the stream prefix
+
 
 
 @dataclass
@@ -118,18 +120,9 @@ def _candidates(tcp: pd.DataFrame) -> set[int]:
     decoded = tcp["kind"].isin(["iketcp-prefix"]).to_numpy() | (
         (tcp["transport"] == "tcp").fillna(False) & tcp["kind"].isin(["ike", "esp"])).to_numpy()
     out = set(sid[decoded].tolist())
-    seq = tcp["tcp_seq"].astype("float64").to_numpy()
-    ack = tcp["tcp_ack"].astype("float64").to_numpy()
-    inbound = tcp["in"].to_numpy()
-    has_seq = ~np.isnan(seq)
-    data = pd.DataFrame({"sid": sid[has_seq], "dir": inbound[has_seq],
-                         "want": seq[has_seq] + IKETCP_PREFIX_LEN})
-    same = pd.DataFrame({"sid": sid[has_seq], "dir": inbound[has_seq], "want": seq[has_seq]})
-    has_ack = ~np.isnan(ack)
-    acks = pd.DataFrame({"sid": sid[has_ack], "dir": ~inbound[has_ack], "want": ack[has_ack]})
-    for other in (same, acks):
-        hit = data.merge(other.drop_duplicates(), on=["sid", "dir", "want"], how="inner")
-        out |= set(hit["sid"].tolist())
+    seq = tcp["tcp_seq"].to_numpy(dtype="float64", na_value=np.nan)
+    ack = tcp["tcp_ack"].to_numpy(dtype="float64", na_value=np.nan)
+    out |= set(six_byte_streams(sid, tcp["in"].to_numpy(), seq, ack).tolist())
     return out
 
 

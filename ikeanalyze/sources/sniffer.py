@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze.sources.regex import groups, matches, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+from ikeanalyze.wire.tcpencap import six_byte_streams
 
 TS_ABS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+"
 TS_REL = r"\d+\.\d+"
@@ -38,32 +39,54 @@ ADDRESSES = (
     rf"^(?P<src>{ADDR})(?:\.(?P<sport>\d+))? -> (?P<dst>{ADDR})(?:\.(?P<dport>\d+))?: +(?P<l4>.*)$"
 )
 
-# The L4 summary forms, tried on the text after `src -> dst: `. One row per form; the
-# first that matches names the protocol. Groups map onto event columns.
-L4_FORMS: list[tuple[str, str]] = [
-    ("udp", r"^udp (?P<length>\d+)"),
-    ("ip-proto", r"^ip-proto-(?P<pnum>\d+)(?: (?P<length>\d+))?"),
-    ("icmp", r"^icmp6?: (?P<detail>.*)$"),
-    ("icmp", r"^\[icmp6 sum ok\] icmp6: (?P<detail>.*)$"),
-    ("tcp", r"^(?P<flags>(?:(?:syn|fin|rst|psh|urg) )*)(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?\s*$"),
+# A header line with addresses, in one pass (most lines); HEADER is the fallback for the
+# rest (ARP, `truncated-ip`, `a > b:`), so it runs on few lines.
+LINE = (
+    rf"^(?:(?P<ts_abs>{TS_ABS})|(?P<ts_rel>{TS_REL})) (?:(?P<iface>\S+) (?P<dir>in|out|--) )?"
+    rf"(?P<src>{ADDR})(?:\.(?P<sport>\d+))? -> (?P<dst>{ADDR})(?:\.(?P<dport>\d+))?: +(?P<l4>.*)$"
+)
+
+# The L4 summary forms, tried on the text after `src -> dst: `. One row per form: the
+# prefix picks the lines a form is tried on (first row whose prefix matches; "" = the
+# rest), the pattern's groups map onto event columns.
+L4_FORMS: list[tuple[str, str, str]] = [
+    ("udp", "udp ", r"^udp (?P<length>\d+)"),
+    ("ip-proto", "ip-proto-", r"^ip-proto-(?P<pnum>\d+)(?: (?P<length>\d+))?"),
+    ("icmp", "icmp", r"^icmp6?: (?P<detail>.*)$"),
+    ("icmp", "[icmp6 sum ok] ", r"^\[icmp6 sum ok\] icmp6: (?P<detail>.*)$"),
+    ("tcp", "", r"^(?P<flags>(?:(?:syn|fin|rst|psh|urg) )*)(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?\s*$"),
 ]
 FRAGMENT = r"\(frag (?P<frag_id>\d+):(?P<frag_len>\d+)@(?P<frag_off>\d+)(?P<frag_more>\+)?\)"
+
+# Decided before any field is extracted (a match costs a fraction of an extraction): a
+# datagram or IP-protocol line with no IKE/NAT-T port, no ESP/AH and no fragment is other
+# traffic. TCP is left to the stream test of :func:`ipsec_rows`.
+PLAIN_TRAFFIC = r" -> \S+: +(?:udp|ip-proto-\d+)\b"
+MAYBE_IPSEC = rf"\.(?:{IKE_PORT}|{IKE_NATT_PORT})[ :]|ip-proto-5[01]\b|\(frag "
 
 # IANA protocol numbers the sniffer prints as `ip-proto-N`.
 PROTO_NAMES = {50: "esp", 51: "ah", 17: "udp", 6: "tcp", 1: "icmp", 2: "igmp", 47: "gre", 89: "ospf"}
 
 
-def _fill(target: np.ndarray, mask: np.ndarray, values) -> None:
-    target[mask] = values
+def _scatter(base: pa.Array, idx: np.ndarray, values: pa.Array) -> pa.Array:
+    """``base`` with the rows at ``idx`` replaced by ``values`` (whole arrays)."""
+    pick = np.arange(len(base))
+    pick[idx] = len(base) + np.arange(len(idx))
+    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(pick))
 
 
 def parse(core: pa.Array) -> dict[str, object]:
     """Parse sniffer header lines (annotations already removed) into event columns."""
     n = len(core)
-    head = groups(core, HEADER)
-    body = head["body"]
-    addr = groups(body, ADDRESSES)
+    addr = groups(core, LINE)
     has_addr = pc.is_valid(addr["src"]).to_numpy(zero_copy_only=False)
+    head = {k: addr[k] for k in ("ts_abs", "ts_rel", "iface", "dir")}
+    rest = np.flatnonzero(~has_addr)
+    body = pa.nulls(n, pa.string())
+    if len(rest):
+        other = groups(core.take(pa.array(rest)), HEADER)
+        head = {k: _scatter(v, rest, other[k]) for k, v in head.items()}
+        body = _scatter(body, rest, other["body"])
     l4 = addr["l4"]
 
     proto = np.full(n, None, dtype=object)
@@ -75,24 +98,33 @@ def parse(core: pa.Array) -> dict[str, object]:
     detail = np.full(n, None, dtype=object)
     kind = np.full(n, "other", dtype=object)
     decided = ~has_addr
+    untried = has_addr.copy()
 
-    for name, pattern in L4_FORMS:
-        m = matches(l4, pattern) & ~decided
-        if not m.any():
+    for name, prefix, pattern in L4_FORMS:
+        tried = untried & (pc.fill_null(pc.starts_with(l4, prefix), False).to_numpy(zero_copy_only=False)
+                           if prefix else True)
+        untried &= ~tried
+        rows = np.flatnonzero(tried)
+        if not len(rows):
             continue
-        g = groups(l4, pattern)
-        am = pa.array(m)
+        text = l4.take(pa.array(rows))
+        hit = matches(text, pattern)
+        rows = rows[hit]
+        if not len(rows):
+            continue
+        g = groups(text.filter(pa.array(hit)), pattern)
+        m = np.zeros(n, bool)
+        m[rows] = True
         if name == "udp":
             proto[m] = "udp"
-            length = pc.if_else(am, g["length"], length)
+            length = _scatter(length, rows, g["length"])
         elif name == "ip-proto":
-            nums = np.asarray(g["pnum"].to_pylist(), dtype=object)[m]
-            proto[m] = [PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in nums]
-            length = pc.if_else(am, g["length"], length)
+            proto[m] = [PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in g["pnum"].to_pylist()]
+            length = _scatter(length, rows, g["length"])
         elif name == "icmp":
             proto[m] = "icmp"
             kind[m] = "icmp"
-            detail[m] = np.asarray(g["detail"].to_pylist(), dtype=object)[m]
+            detail[m] = g["detail"].to_pylist()
         elif name == "tcp":
             proto[m] = "tcp"
             # flag words (`syn `, `fin ack`...) plus `ack` when an ack number is printed
@@ -100,16 +132,16 @@ def parse(core: pa.Array) -> dict[str, object]:
             with_ack = pc.if_else(pc.equal(words, ""), "ack", pc.binary_join_element_wise(words, "ack", " "))
             words = pc.if_else(pc.is_valid(g["ack"]), with_ack, words)
             words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
-            flags = pc.if_else(am, words, flags)
-            seq = pc.if_else(am, g["seq"], seq)
-            ack = pc.if_else(am, g["ack"], ack)
+            flags = _scatter(flags, rows, words)
+            seq = _scatter(seq, rows, g["seq"])
+            ack = _scatter(ack, rows, g["ack"])
         decided |= m
 
     # Lines without addresses: ARP and `truncated-ip`.
     arp = matches(body, r"^arp ")
     kind[arp] = "arp"
     proto[arp] = "arp"
-    truncated = matches(body, r"truncated-ip")
+    truncated = matches(body, r"truncated-ip") | matches(l4, r"truncated-ip")
     detail[truncated] = "truncated-ip"
 
     frag = groups(l4, FRAGMENT)
@@ -182,3 +214,46 @@ def classify(kind: np.ndarray, proto: np.ndarray, sport: np.ndarray, dport: np.n
     tcp = proto == "tcp"
     kind[tcp & ~frag] = "tcp"
     return kind, transport
+
+
+def plain_traffic(core: pa.Array) -> np.ndarray:
+    """Header lines that are certainly not IPsec (UDP on other ports, other IP protocols),
+    found with two matches and no extraction; :func:`ipsec_rows` would drop them too."""
+    return matches(core, PLAIN_TRAFFIC) & ~matches(core, MAYBE_IPSEC)
+
+
+def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np.ndarray:
+    """Which parsed header lines can be IPsec evidence; the rest is other traffic, counted
+    but not kept as events, as the capture reader does with frames (busy HTTPS and DNS
+    would otherwise be most of the event table of a sniffer run without a filter).
+
+    Kept: IKE, ESP, AH, NAT-T, fragments, ICMP, ARP, lines without addresses; and TCP of a
+    stream that may carry IKE: one whose client advanced its sequence by exactly 6 (the
+    `IKETCP` prefix, see :func:`ikeanalyze.wire.tcpencap.six_byte_streams`), or any
+    stream on TCP 4500, on an `--ike-tcp-port`, or on a port of such a stream (a reset
+    connection to the IKE-over-TCP port is IKE110's evidence). Dropped: UDP on other
+    ports and other IP protocols, and the remaining TCP."""
+    kind = cols["kind"].to_numpy(zero_copy_only=False)
+    proto = cols["proto"].to_numpy(zero_copy_only=False)
+    keep = ~(((kind == "other") & (proto != None) & (proto != "ah")) | (kind == "tcp"))  # noqa: E711
+    tcp = np.flatnonzero(kind == "tcp")
+    if not len(tcp):
+        return keep
+    take = pa.array(tcp)
+    sport = pc.fill_null(cols["sport"].take(take), -1).to_numpy().astype(np.int64)
+    dport = pc.fill_null(cols["dport"].take(take), -1).to_numpy().astype(np.int64)
+    # Endpoints as integers (address code, port), the stream as its unordered pair.
+    addrs = pc.dictionary_encode(pa.concat_arrays([cols["src"].take(take), cols["dst"].take(take)]))
+    code = pc.fill_null(addrs.indices, -1).to_numpy().astype(np.int64)
+    n = len(tcp)
+    a, b = (code[:n] << 17) | (sport & 0xFFFF), (code[n:] << 17) | (dport & 0xFFFF)
+    _, pair = np.unique(np.concatenate([a, b]), return_inverse=True)
+    lo, hi = np.minimum(pair[:n], pair[n:]), np.maximum(pair[:n], pair[n:])
+    _, sid = np.unique(lo * (2 * n) + hi, return_inverse=True)
+    seq = pc.cast(cols["tcp_seq"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
+    ack = pc.cast(cols["tcp_ack"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
+    streams = six_byte_streams(sid, pair[:n] < pair[n:], seq, ack)
+    in_stream = np.isin(sid, streams)
+    ports = np.unique(np.concatenate([sport[in_stream], dport[in_stream], [IKE_NATT_PORT], list(tcp_ports)]))
+    keep[tcp] = in_stream | np.isin(sport, ports) | np.isin(dport, ports)
+    return keep

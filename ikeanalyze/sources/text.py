@@ -77,10 +77,13 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
         raise InputError(blob.name, None, f"not a capture or FortiGate text ({why})")
     text, _encoding = decode(data)
     lines, cut = split_lines(clean(text))
-    return parse_lines(lines, report, cut_off=cut)
+    return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
 
 
-def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) -> pd.DataFrame:
+def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False, tcp_ports: tuple[int, ...] = (),
+                other_traffic: bool = False) -> pd.DataFrame:
+    """Lines → events. Sniffer lines of traffic that cannot be IPsec are counted as
+    `other-traffic` and not kept (:func:`sniffer.ipsec_rows`), unless ``other_traffic``."""
     n = len(lines)
     report.total = n
     if n == 0:
@@ -105,6 +108,8 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`): the record
     # starts mid-line.
     junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
+    if len(junk):  # most are continuations: split only the lines a record starts in (one fast match)
+        junk = junk[matches(core.take(pa.array(junk)), f"(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE})")]
     if len(junk):
         sub = core.take(pa.array(junk))
         g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}).*)$")
@@ -130,6 +135,7 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
 
     joined, shown = _join_records(form, sep, core, raw)
     parts = []
+    dropped: list[dict] = []  # stamps of lines counted as other traffic: `t` still counts from the first line
     for fmt, parser in FORMAT_PARSERS.items():
         idx = np.flatnonzero(form == fmt)
         if not len(idx):
@@ -138,17 +144,63 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False) ->
         sub_core, sub_text = joined.take(pa.array(idx)), shown.take(pa.array(idx))
         if fmt == "ikedebug":
             idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
+        if fmt == "sniffer" and not other_traffic:
+            idx, sub_core, sub_text = _skip_plain_traffic(idx, sub_core, sub_text, form, report, dropped)
         cols = parser(sub_core)
+        if fmt == "sniffer" and not other_traffic:
+            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, form, tcp_ports, report, dropped)
         cols["ref"] = pa.array(idx + 1, pa.int64())
         cols["text"] = sub_text.cast(pa.string())
         cols["origin"] = pa.array(np.full(len(idx), "authd" if fmt == "authd" else fmt, dtype=object), pa.string())
         parts.append(cols)
 
-    frame = _assemble(parts, report)
+    frame = _assemble(parts, report, dropped)
     frame = hexdump.attach(frame, lines, form, report)  # packets with bytes: decoded like a capture
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, lines, cut_off)
     return frame
+
+
+def _has_dump(idx: np.ndarray, form: np.ndarray) -> np.ndarray:
+    """Header lines (at ``idx``) followed by a hex dump: their bytes decide what they are."""
+    after = np.minimum(idx + 1, len(form) - 1)
+    return (form[after] == "hexdump") & (idx + 1 < len(form))
+
+
+def _skip_plain_traffic(idx: np.ndarray, core: pa.Array, text: pa.Array, form: np.ndarray, report: InputReport,
+                        dropped: list[dict]) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Count the header lines that are certainly other traffic before parsing them (a busy
+    link's DNS and the like is most of an unfiltered sniffer run). Only the first one's
+    stamp is read, for `t`'s origin."""
+    skip = sniffer.plain_traffic(core)
+    skip &= ~_has_dump(idx, form)
+    n = int(np.count_nonzero(skip))
+    if not n:
+        return idx, core, text
+    report.count("event", -n)
+    report.count("other-traffic", n)
+    head = groups(core.take(pa.array(np.flatnonzero(skip)[:1])), sniffer.HEADER)
+    dropped.append({k: head[k].cast(pa.string()) for k in ("ts_abs", "ts_rel")})
+    mask = pa.array(~skip)
+    return idx[~skip], core.filter(mask), text.filter(mask)
+
+
+def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
+                        report: InputReport, dropped: list[dict]) -> tuple[np.ndarray, dict, pa.Array]:
+    """Keep the sniffer rows that can be IPsec evidence; count the others as other traffic
+    (their time stamps go to ``dropped``). A packet with a hex dump stays: its bytes decide
+    (hexdump.attach), not its header."""
+    keep = sniffer.ipsec_rows(cols, tcp_ports)
+    keep |= _has_dump(idx, form)
+    n = int(np.count_nonzero(~keep))
+    if not n:
+        return idx, cols, text
+    report.count("event", -n)
+    report.count("other-traffic", n)
+    gone = pa.array(~keep)
+    dropped.append({k: cols[k].filter(gone).cast(pa.string()) for k in ("ts_abs", "ts_rel")})
+    mask = pa.array(keep)
+    return idx[keep], {k: v.filter(mask) for k, v in cols.items()}, text.filter(mask)
 
 
 def _replace(arr: pa.Array, idx: np.ndarray, values: np.ndarray) -> pa.Array:
@@ -328,9 +380,20 @@ def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa
     return time, rel
 
 
-def _assemble(parts: list[dict], report: InputReport) -> pd.DataFrame:
+def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) -> pd.DataFrame:
     if not parts:
         return ev.empty()
+    # The earliest stamp of the lines not kept: `t` counts from the input's first line.
+    floor_abs, floor_rel = None, None
+    for d in dropped:
+        k = len(d["ts_abs"])
+        d_time, d_rel = _times(d["ts_abs"], d["ts_rel"], k)
+        if pc.count(d_time).as_py():
+            low = pc.min(pc.cast(d_time, pa.int64())).as_py()
+            floor_abs = low if floor_abs is None else min(floor_abs, low)
+        if (~np.isnan(d_rel)).any():
+            low = float(np.nanmin(d_rel))
+            floor_rel = low if floor_rel is None else min(floor_rel, low)
     names = set().union(*parts)
     merged: dict[str, pa.Array] = {}
     for name in names:
@@ -358,11 +421,11 @@ def _assemble(parts: list[dict], report: InputReport) -> pd.DataFrame:
     if has_abs.any():
         report.clock = "device"
         tn = pc.cast(time, pa.int64()).to_numpy(zero_copy_only=False)
-        first = tn[has_abs].min()
+        first = tn[has_abs].min() if floor_abs is None else min(tn[has_abs].min(), floor_abs)
         t[has_abs] = (tn[has_abs] - first) / 1e6
     has_rel = ~np.isnan(rel)
     if has_rel.any():
-        t[has_rel] = rel[has_rel] - rel[has_rel].min()
+        t[has_rel] = rel[has_rel] - (rel[has_rel].min() if floor_rel is None else min(rel[has_rel].min(), floor_rel))
     merged["time"] = time
     merged["t"] = pa.array(t, pa.float64(), from_pandas=True)
 

@@ -18,6 +18,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 PREFIX = b"IKETCP"
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
 MAX_PENDING = 4 << 20  # bytes held out of order before the stream is given up on
@@ -149,3 +151,25 @@ class StreamReassembler:
     def buffered(self) -> int:
         """Bytes of an incomplete message still waiting for more segments."""
         return len(self._buf)
+
+
+def six_byte_streams(sid: np.ndarray, side: np.ndarray, seq: np.ndarray, ack: np.ndarray) -> np.ndarray:
+    """Streams (ids in ``sid``) in which a segment's sequence number is another segment's of
+    the same side plus 6, or the other side acknowledges it as such: the client's first
+    data segment was the `IKETCP` prefix. ``side`` (bool) names the sender; ``seq`` and
+    ``ack`` are floats, NaN where the line has none. Whole arrays, one set lookup."""
+    sid = np.asarray(sid, np.int64)
+    side = np.asarray(side, bool).astype(np.int64)
+    has_seq, has_ack = ~np.isnan(seq), ~np.isnan(ack)
+
+    def key(s, d, value):  # (stream, side, 33-bit number) packed into one int64
+        return (s << 34) | (d << 33) | value.astype(np.int64)
+
+    s_seq = sid[has_seq]
+    want = key(s_seq, side[has_seq], seq[has_seq] + len(PREFIX))
+    have = np.sort(np.concatenate([key(s_seq, side[has_seq], seq[has_seq]),
+                                   key(sid[has_ack], 1 - side[has_ack], ack[has_ack])]))
+    # Membership by binary search in the sorted keys: several times faster than np.isin here.
+    at = np.minimum(np.searchsorted(have, want), max(len(have) - 1, 0))
+    hit = have[at] == want if len(have) else np.zeros(len(want), bool)
+    return np.unique(s_seq[hit])

@@ -12,7 +12,7 @@ from ikeanalyze.sources.text import parse_lines
 
 def one(line: str) -> dict:
     report = InputReport("t")
-    frame = parse_lines([line], report)
+    frame = parse_lines([line], report, other_traffic=True)  # every header form, IPsec or not
     assert report.accounting["event"] == 1, (line, dict(report.accounting))
     assert len(frame) == 1
     row = frame.iloc[0].to_dict()
@@ -115,3 +115,39 @@ def test_hexdump_lines_belong_to_the_packet_above():
     f = parse_lines(lines, r)
     assert r.accounting["hexdump"] == 2 and r.accounting["event"] == 1 and r.balanced
     assert list(f["ref"]) == [1]
+
+
+# Real lines: the seed's IKE-over-TCP connection (a SYN, the 6-byte IKETCP segment, its
+# acknowledgement) beside busy HTTPS and DNS from the benchmark workload's background.
+MIXED = [
+    "2026-02-26 23:20:00.033002 port2 in 172.16.1.113.39950 -> 8.8.8.8.53: udp 40",
+    "2026-02-26 23:20:00.108376 port2 in 172.16.1.139.62207 -> 93.184.194.134.443: psh 1247290244 ack 1962387762",
+    "2026-02-26 23:40:21.594070 port2 in 10.3.2.150.58518 -> 10.55.3.193.5500: syn 309505874",
+    "2026-02-26 23:40:21.594225 port2 out 10.55.3.193.5500 -> 10.3.2.150.58518: syn 3060518285 ack 309505875",
+    "2026-02-26 23:40:21.595404 port2 in 10.3.2.150.58518 -> 10.55.3.193.5500: psh 309505875 ack 3060518286",
+    "2026-02-26 23:40:21.595810 port2 out 10.55.3.193.5500 -> 10.3.2.150.58518: ack 309505881",
+    "2026-02-26 23:40:22.000000 port2 in 10.3.2.150.58519 -> 10.55.3.193.5500: syn 1000",
+    "2026-02-26 23:40:22.000100 port2 out 10.55.3.193.5500 -> 10.3.2.150.58519: rst 0 ack 1001",
+    "2026-02-26 23:40:23.000000 port2 in 10.3.2.150.59641 -> 10.55.3.193.4500: udp 842",
+    "2026-02-26 23:40:23.500000 port2 in 172.16.0.109.49682 -> 93.184.253.149.443: psh 4126453551 ack 1464740131",
+    "1.5 10.1.1.1 -> 224.0.0.1:  ip-proto-2 16",
+]
+
+
+def test_other_traffic_is_counted_not_kept():
+    r = InputReport("t")
+    f = parse_lines(MIXED, r)
+    # DNS, two HTTPS segments and IGMP are other traffic; the IKE-over-TCP stream (seq
+    # advanced by 6 = IKETCP), the reset connection to the same server port and NAT-T stay.
+    assert r.accounting["other-traffic"] == 4 and r.accounting["event"] == 7 and r.balanced
+    assert list(f["ref"]) == [3, 4, 5, 6, 7, 8, 9]
+    # `t` still counts from the first line of the input, a dropped DNS query.
+    assert f["t"].iloc[0] == pytest.approx(1221.561068)
+
+
+def test_other_traffic_kept_on_request_and_for_configured_ports():
+    r = InputReport("t")
+    assert len(parse_lines(MIXED, r, other_traffic=True)) == len(MIXED) and r.accounting["other-traffic"] == 0
+    r = InputReport("t")
+    f = parse_lines(MIXED, r, tcp_ports=(443,))  # `--ike-tcp-port 443`: HTTPS may be IKE
+    assert r.accounting["other-traffic"] == 2 and 2 in set(f["ref"])
