@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ikeanalyze.analysis import linesearch, sas
 
@@ -187,10 +188,14 @@ def light(events: pd.DataFrame) -> pd.DataFrame:
     objects: the views slice them per negotiation many times, and arrow-backed slices of
     the full table cost a copy of every column each time."""
     def build(ev):
-        sub = ev[ev["origin"].isin([DEBUG, "authd"]).fillna(False).to_numpy()]
+        sub = ev[_light_mask(ev)]
         sub = sub[[c for c in LIGHT_COLUMNS if c in sub.columns]]
         return sub.astype(object).where(sub.notna(), None).reset_index(drop=True)
     return _cached("light", events, build)
+
+
+def _light_mask(events: pd.DataFrame) -> np.ndarray:
+    return events["origin"].isin([DEBUG, "authd"]).fillna(False).to_numpy()
 
 
 @functools.lru_cache(maxsize=256)
@@ -199,8 +204,15 @@ def _regex(pattern: str) -> re.Pattern:
 
 
 def light_text(events: pd.DataFrame) -> linesearch.Column:
-    """The text of :func:`light`'s rows, for whole-column searches (RE2, Python's answers)."""
-    return _cached("light_text", events, lambda e: linesearch.Column(light(e)["text"].to_numpy()))
+    """The text of :func:`light`'s rows, for whole-column searches (RE2, Python's answers),
+    taken from the arrow column itself (no Python string per line)."""
+    def build(ev):
+        text = ev["text"]
+        typ = text.dtype.pyarrow_dtype if isinstance(text.dtype, pd.ArrowDtype) else None
+        if typ is None or not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            return linesearch.Column(light(ev)["text"].to_numpy())
+        return linesearch.Column(pa.array(text.array).filter(pa.array(_light_mask(ev))))
+    return _cached("light_text", events, build)
 
 
 class _Rows:
@@ -231,15 +243,39 @@ def negotiations(events: pd.DataFrame) -> list[Negotiation]:
     return _cached("negotiations", events, _negotiations)
 
 
-def owners(events: pd.DataFrame) -> dict[tuple[str, int], Negotiation]:
-    """(source, line) -> the negotiation that line belongs to."""
-    def build(ev):
-        out: dict[tuple[str, int], Negotiation] = {}
-        for n in negotiations(ev):
-            for ref in n.rows["ref"].to_numpy():
-                out.setdefault((n.source, int(ref)), n)
-        return out
-    return _cached("owners", events, build)
+class _Owners:
+    """(source, line) -> the negotiation that line belongs to (the first one listed, when a
+    line collapsed from several records sits in more than one): per source, the lines
+    sorted once and each question a binary search (a dict of every line cost seconds)."""
+
+    def __init__(self, negs: list[Negotiation]):
+        self.negs = negs
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for i, n in enumerate(negs):
+            refs = n.rows["ref"].to_numpy().astype(np.int64)
+            parts.setdefault(n.source, []).append((refs, np.full(len(refs), i, dtype=np.int64)))
+        self.by_source: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for source, chunks in parts.items():
+            refs = np.concatenate([c[0] for c in chunks])
+            which = np.concatenate([c[1] for c in chunks])
+            order = np.lexsort((which, refs))  # by line, then by list order: the first owner first
+            refs, which = refs[order], which[order]
+            first = np.ones(len(refs), dtype=bool)
+            first[1:] = refs[1:] != refs[:-1]
+            self.by_source[source] = (refs[first], which[first])
+
+    def get(self, key: tuple[str, int], default=None) -> Negotiation | None:
+        found = self.by_source.get(key[0])
+        if found is None:
+            return default
+        refs, which = found
+        k = int(np.searchsorted(refs, key[1]))
+        return self.negs[int(which[k])] if k < len(refs) and refs[k] == key[1] else default
+
+
+def owners(events: pd.DataFrame) -> _Owners:
+    """(source, line) -> the negotiation that line belongs to (``.get`` like a dict)."""
+    return _cached("owners", events, lambda ev: _Owners(negotiations(ev)))
 
 
 def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
