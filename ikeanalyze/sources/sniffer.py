@@ -63,6 +63,8 @@ FRAGMENT = r"\(frag (?P<frag_id>\d+):(?P<frag_len>\d+)@(?P<frag_off>\d+)(?P<frag
 # traffic. TCP is left to the stream test of :func:`ipsec_rows`.
 PLAIN_TRAFFIC = r" -> \S+: +(?:udp|ip-proto-\d+)\b"
 MAYBE_IPSEC = rf"\.(?:{IKE_PORT}|{IKE_NATT_PORT})[ :]|ip-proto-5[01]\b|\(frag "
+# What the TCP stream test needs of a TCP line: both endpoints as printed, and the numbers.
+TCP_LINE = r"(?P<a>\S+) -> (?P<b>\S+): +(?:(?:syn|fin|rst|psh|urg) )*(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?\s*$"
 
 # IANA protocol numbers the sniffer prints as `ip-proto-N`.
 PROTO_NAMES = {50: "esp", 51: "ah", 17: "udp", 6: "tcp", 1: "icmp", 2: "igmp", 47: "gre", 89: "ospf"}
@@ -216,10 +218,43 @@ def classify(kind: np.ndarray, proto: np.ndarray, sport: np.ndarray, dport: np.n
     return kind, transport
 
 
-def plain_traffic(core: pa.Array) -> np.ndarray:
-    """Header lines that are certainly not IPsec (UDP on other ports, other IP protocols),
-    found with two matches and no extraction; :func:`ipsec_rows` would drop them too."""
-    return matches(core, PLAIN_TRAFFIC) & ~matches(core, MAYBE_IPSEC)
+def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = ()) -> np.ndarray:
+    """Header lines that are certainly not IPsec, decided before the full parse (a busy
+    link's DNS and HTTPS is most of an unfiltered sniffer run): the decision of
+    :func:`ipsec_rows`, from less. UDP on other ports and other IP protocols: two matches.
+    TCP: one extraction of the two endpoints and the numbers, then the stream test."""
+    maybe = matches(core, MAYBE_IPSEC)
+    out = ~maybe & matches(core, PLAIN_TRAFFIC)
+    # TCP on 500/4500 is kept whatever the test says, but takes part in it: its streams'
+    # ports are ports of IKE over TCP for the other lines too.
+    tcp = np.flatnonzero(~out & matches(core, TCP_LINE))
+    if not len(tcp):
+        return out
+    sub = core.take(pa.array(tcp))
+    g = groups(sub, TCP_LINE)
+    sid, side = _streams(g["a"], g["b"])
+    seq = pc.cast(g["seq"], pa.float64()).to_numpy(zero_copy_only=False)
+    ack = pc.cast(g["ack"], pa.float64()).to_numpy(zero_copy_only=False)
+    in_stream = np.isin(sid, six_byte_streams(sid, side, seq, ack))
+    ports = {IKE_NATT_PORT, *tcp_ports}
+    for end in pa.concat_arrays([g["a"].filter(pa.array(in_stream)), g["b"].filter(pa.array(in_stream))]).to_pylist():
+        port = str(end).rpartition(".")[2].rstrip(":")
+        if port.isdigit():
+            ports.add(int(port))
+    keep = in_stream | matches(sub, rf"\.(?:{'|'.join(str(p) for p in sorted(ports))})(?: ->|:)")
+    out[tcp[~keep & ~maybe[tcp]]] = True
+    return out
+
+
+def _streams(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A TCP line's stream (the unordered pair of its endpoints) and sender side, from the
+    two endpoints as any comparable values (texts `addr.port`, or numbers)."""
+    n = len(a)
+    code = pc.fill_null(pc.dictionary_encode(pa.concat_arrays([a, b.cast(a.type)])).indices, -1)
+    code = code.to_numpy(zero_copy_only=False).astype(np.int64)
+    ca, cb = code[:n], code[n:]
+    _, sid = np.unique(np.minimum(ca, cb) * (2 * n + 1) + np.maximum(ca, cb), return_inverse=True)
+    return sid, ca < cb
 
 
 def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np.ndarray:
@@ -242,17 +277,12 @@ def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np
     take = pa.array(tcp)
     sport = pc.fill_null(cols["sport"].take(take), -1).to_numpy().astype(np.int64)
     dport = pc.fill_null(cols["dport"].take(take), -1).to_numpy().astype(np.int64)
-    # Endpoints as integers (address code, port), the stream as its unordered pair.
-    addrs = pc.dictionary_encode(pa.concat_arrays([cols["src"].take(take), cols["dst"].take(take)]))
-    code = pc.fill_null(addrs.indices, -1).to_numpy().astype(np.int64)
-    n = len(tcp)
-    a, b = (code[:n] << 17) | (sport & 0xFFFF), (code[n:] << 17) | (dport & 0xFFFF)
-    _, pair = np.unique(np.concatenate([a, b]), return_inverse=True)
-    lo, hi = np.minimum(pair[:n], pair[n:]), np.maximum(pair[:n], pair[n:])
-    _, sid = np.unique(lo * (2 * n) + hi, return_inverse=True)
+    ends = [pc.binary_join_element_wise(pc.cast(cols[a].take(take), pa.string()), pc.cast(cols[p].take(take), pa.string()),
+                                        ".") for a, p in (("src", "sport"), ("dst", "dport"))]
+    sid, side = _streams(*ends)
     seq = pc.cast(cols["tcp_seq"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
     ack = pc.cast(cols["tcp_ack"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
-    streams = six_byte_streams(sid, pair[:n] < pair[n:], seq, ack)
+    streams = six_byte_streams(sid, side, seq, ack)
     in_stream = np.isin(sid, streams)
     ports = np.unique(np.concatenate([sport[in_stream], dport[in_stream], [IKE_NATT_PORT], list(tcp_ports)]))
     keep[tcp] = in_stream | np.isin(sport, ports) | np.isin(dport, ports)

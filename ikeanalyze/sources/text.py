@@ -145,7 +145,7 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False, tc
         if fmt == "ikedebug":
             idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
         if fmt == "sniffer" and not other_traffic:
-            idx, sub_core, sub_text = _skip_plain_traffic(idx, sub_core, sub_text, form, report, dropped)
+            idx, sub_core, sub_text = _skip_other_traffic(idx, sub_core, sub_text, form, tcp_ports, report, dropped)
         cols = parser(sub_core)
         if fmt == "sniffer" and not other_traffic:
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, form, tcp_ports, report, dropped)
@@ -167,12 +167,11 @@ def _has_dump(idx: np.ndarray, form: np.ndarray) -> np.ndarray:
     return (form[after] == "hexdump") & (idx + 1 < len(form))
 
 
-def _skip_plain_traffic(idx: np.ndarray, core: pa.Array, text: pa.Array, form: np.ndarray, report: InputReport,
-                        dropped: list[dict]) -> tuple[np.ndarray, pa.Array, pa.Array]:
-    """Count the header lines that are certainly other traffic before parsing them (a busy
-    link's DNS and the like is most of an unfiltered sniffer run). Only the first one's
-    stamp is read, for `t`'s origin."""
-    skip = sniffer.plain_traffic(core)
+def _skip_other_traffic(idx: np.ndarray, core: pa.Array, text: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
+                        report: InputReport, dropped: list[dict]) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Count the header lines that are certainly other traffic before parsing them
+    (:func:`sniffer.other_traffic`). Only the first one's stamp is read, for `t`'s origin."""
+    skip = sniffer.other_traffic(core, tcp_ports)
     skip &= ~_has_dump(idx, form)
     n = int(np.count_nonzero(skip))
     if not n:

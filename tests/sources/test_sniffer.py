@@ -151,3 +151,38 @@ def test_other_traffic_kept_on_request_and_for_configured_ports():
     r = InputReport("t")
     f = parse_lines(MIXED, r, tcp_ports=(443,))  # `--ike-tcp-port 443`: HTTPS may be IKE
     assert r.accounting["other-traffic"] == 2 and 2 in set(f["ref"])
+
+
+def test_early_decision_is_the_parsed_one(tmp_path):
+    """Lines counted as other traffic before parsing (sniffer.other_traffic) are exactly the
+    ones the decision on parsed rows (sniffer.ipsec_rows) drops: on the benchmark day (busy
+    HTTPS and DNS beside dial-up tunnels, some reconnecting over TCP 5500) and the seed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import pyarrow as pa
+
+    from ikeanalyze.sources import sniffer
+
+    make = Path(__file__).resolve().parents[1] / "data" / "make_capture.py"
+    path = tmp_path / "s.txt"
+    subprocess.run([sys.executable, str(make), "--packets", "20000", "--tunnels", "8", "--duration", "1200",
+                    "--sniffer", str(path)], check=True, capture_output=True, timeout=120)
+    seed = Path(__file__).resolve().parents[2] / "samples" / "forticlient-udp-fallback-tcp.txt"
+    lines = path.read_text().splitlines() + MIXED + seed.read_text().splitlines()
+    everything = parse_lines(lines, InputReport("t"), other_traffic=True)
+    pkt = everything[everything["origin"] == "sniffer"]
+    cols = {c: pa.array(pkt[c]) for c in ("kind", "proto", "src", "sport", "dst", "dport", "tcp_seq", "tcp_ack")}
+    want = set(pkt["ref"].to_numpy()[sniffer.ipsec_rows(cols)])
+    r = InputReport("t")
+    kept = parse_lines(lines, r)
+    got = set(kept.loc[kept["origin"] == "sniffer", "ref"])
+    assert got == want
+    assert r.accounting["other-traffic"] == len(pkt) - len(want) > 1000
+    tcp = pkt[pkt["kind"] == "tcp"]
+    kept_tcp = tcp[tcp["ref"].isin(got)]
+    assert 0 < len(kept_tcp) < len(tcp) / 10 and (kept_tcp["dport"].eq(5500) | kept_tcp["sport"].eq(5500)).all()
+    day = len(path.read_text().splitlines())
+    assert np.isin(day + np.arange(3, 9), np.array(sorted(got))).all()  # MIXED's IKE-over-TCP lines
