@@ -133,6 +133,7 @@ class Negotiation:
     _blocks: list | None = field(default=None, repr=False)
     _refs: np.ndarray | None = field(default=None, repr=False)
     _found: dict = field(default_factory=dict, repr=False)  # (pattern, column) -> matching positions
+    _columns: dict = field(default_factory=dict, repr=False)  # column -> rows[column].to_numpy()
     # The table's whole-column text search and row factory (rows are light() rows, their
     # index is their position there); set by negotiations().
     _col: linesearch.Column | None = field(default=None, repr=False)
@@ -157,14 +158,25 @@ class Negotiation:
             return list(frame.itertuples())
         return self._tab.take(frame.index.tolist())
 
+    def column(self, name: str) -> np.ndarray:
+        """``rows[name].to_numpy()``, taken once."""
+        values = self._columns.get(name)
+        if values is None:
+            values = self._columns[name] = self.rows[name].to_numpy()
+        return values
+
+    def sorted_refs(self) -> np.ndarray:
+        """The rows' line numbers (int64) when the rows are in line order, else empty."""
+        if self._refs is None:
+            mine = self.column("ref").astype(np.int64)
+            # empty when not in line order (or no rows): then the plain scan answers
+            self._refs = mine if len(mine) and bool((np.diff(mine) >= 0).all()) else np.empty(0, dtype=np.int64)
+        return self._refs
+
     def positions(self, refs) -> np.ndarray:
         """Positions of the rows on the given lines, in row order (``rows["ref"].isin(refs)``
         by binary search: the rows are in line order)."""
-        if self._refs is None:
-            mine = self.rows["ref"].to_numpy().astype(np.int64)
-            # empty when not in line order (or no rows): then the plain scan answers
-            self._refs = mine if len(mine) and bool((np.diff(mine) >= 0).all()) else np.empty(0, dtype=np.int64)
-        mine = self._refs
+        mine = self.sorted_refs()
         want = np.unique(np.asarray(list(refs), dtype=np.int64))
         if not len(mine) or not len(want):
             return np.flatnonzero(self.rows["ref"].isin(list(want)).to_numpy())
@@ -284,7 +296,9 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         return []
     out: list[Negotiation] = []
     for source, rows in ev.groupby("source", sort=False):
-        rows = rows.sort_values("ref", kind="stable")
+        refs = rows["ref"].to_numpy().astype(np.int64)
+        if len(refs) and not bool((np.diff(refs) >= 0).all()):  # loaded in line order: no copy needed
+            rows = rows.sort_values("ref", kind="stable")
         serial = rows["serial"]
         ispi = rows["ispi"].astype(object)
         # initiator SPI -> serial, from lines that carry both (cookie contexts, `sent IKE msg`).
@@ -297,9 +311,17 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         for i, (s, spi) in enumerate(zip(assigned, ispi.to_numpy())):
             if s is None and spi is not None and spi in by_spi:
                 assigned[i] = by_spi[spi]
-        rows = rows.assign(_sa=assigned)
-        for ser, grp in rows[rows["_sa"].notna()].groupby("_sa", sort=False):
-            out.append(_negotiation(str(source), int(ser), grp.drop(columns="_sa")))
+        # One negotiation per serial, in the order each first appears, its rows in line order.
+        has = np.flatnonzero(np.array([a is not None for a in assigned], dtype=bool))
+        if not len(has):
+            continue
+        keys = np.array([int(a) for a in assigned[has]], dtype=np.int64)
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        members = np.argsort(inverse, kind="stable")
+        bounds = np.cumsum(np.bincount(inverse, minlength=len(first)))
+        for g in np.argsort(first, kind="stable"):
+            pos = has[members[(bounds[g - 1] if g else 0):bounds[g]]]
+            out.append(_negotiation(str(source), int(keys[first[g]]), rows.iloc[pos]))
     col, tab = light_text(events), light_rows(events)
     for n in out:
         n._col, n._tab = col, tab
@@ -350,8 +372,10 @@ def proposal_blocks(rows: pd.DataFrame) -> list[Block]:
                 cur = None
             continue
         msg = _message(text)
-        side = ("peer" if PEER_HEADERS.match(msg) else "local" if LOCAL_HEADERS.match(msg)
-                else "accepted" if ACCEPTED_HEADERS.match(msg) else None)
+        side = None
+        if msg.endswith(":"):  # every header ends so
+            side = ("peer" if PEER_HEADERS.match(msg) else "local" if LOCAL_HEADERS.match(msg)
+                    else "accepted" if ACCEPTED_HEADERS.match(msg) else None)
         if side:
             cur = Block(side, int(ref), [], {}, [int(ref)])
             blocks.append(cur)
@@ -581,12 +605,13 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
         want.append(peer_b.header_ref)
         in_block = set(peer_b.refs)
         # Only the block's own lines can match: look at that stretch, not the whole SA.
-        refs = n.rows["ref"].to_numpy()
+        refs = n.column("ref")
         span = slice(None)
-        if len(refs) and bool((np.diff(refs.astype(np.int64)) >= 0).all()):
-            span = slice(int(np.searchsorted(refs.astype(np.int64), min(in_block), side="left")),
-                         int(np.searchsorted(refs.astype(np.int64), max(in_block), side="right")))
-        texts = n.rows["text"].to_numpy()
+        mine = n.sorted_refs()
+        if len(mine):
+            span = slice(int(np.searchsorted(mine, min(in_block), side="left")),
+                         int(np.searchsorted(mine, max(in_block), side="right")))
+        texts = n.column("text")
         for m in mism:
             rx = _regex(rf"type ?= ?\w*(?:{_type_word(m.type)})\w*, val=")
             for ref, text in zip(refs[span], texts[span]):
