@@ -75,7 +75,6 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         ordered = bool((np.diff(out_refs) >= 0).all())
         for i in np.flatnonzero(seen[1:] != seen[:-1]) + 1:
             old, new = seen[i - 1], seen[i]
-            moved = inbound.iloc[i]
             moved_ref = int(in_refs[i])
             # Until the peer comes back from the old address:port, sending there is stale.
             back = in_at[old][np.searchsorted(in_at[old], i):]
@@ -83,6 +82,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             stale_pos = _sent_between(out_at.get(old), out_refs, moved_ref, until, ordered)
             if len(stale_pos) < t.min_stale or len(_sent_between(out_at.get(new), out_refs, moved_ref, until, ordered)):
                 continue
+            moved = inbound.iloc[i]  # a row of an arrow table: taken only for a finding
             stale = outbound.iloc[stale_pos]
             last_old = inbound.iloc[i - 1]
             later_in = _arrivals(ctx, moved, new, until)

@@ -45,7 +45,9 @@ class Thresholds:
 @rule("IKE903", "no-ike-content", severity="info", thresholds=Thresholds())
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     ev = ctx.events
-    kinds_by_source = {s: Counter(g["kind"].astype(str)) for s, g in ev.groupby("source", sort=False)} if len(ev) else {}
+    # Only the kind column per source, counted from a list (C), not a Series walked in Python.
+    kinds_by_source = ({s: Counter(g.astype(str).tolist()) for s, g in ev.groupby("source", sort=False)["kind"]}
+                       if len(ev) else {})
     tcp_ike_sources = {c.source for c in ctx.tcp_ike}
     for r in ctx.ingest.inputs:
         kinds = kinds_by_source.get(r.source, Counter())
