@@ -1044,7 +1044,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
                 for x, t in zip(refs.tolist(), rows["tunnel"].tolist()):
                     if t is not None:
                         named.setdefault(t, []).append(x)
-            login = _login(str(source), grp, window, owner, tab, named, col)
+            login = _login(str(source), grp, window, owner, tab, named)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
                     and "FNBAM_DENIED" in "\n".join(str(r.text) for r in grp):
                 # The IdP's assertion was accepted earlier (samld), then the EAP login with it
@@ -1060,8 +1060,7 @@ def _any_between(sorted_refs: np.ndarray, lo: int, hi: int) -> bool:
     return bool(np.searchsorted(sorted_refs, hi, side="left") > np.searchsorted(sorted_refs, lo, side="right"))
 
 
-def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: dict[str, list[int]],
-           col: linesearch.Column) -> Login:
+def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: dict[str, list[int]]) -> Login:
     """``window``: positions (in :func:`light`) of the login's lines, in line order;
     ``named``: each tunnel's lines in this source, in line order."""
     wtext = [tab.text[p] for p in window]
@@ -1070,7 +1069,13 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
     for name, pattern, quote in AUTH_REASONS:
         if re.search(pattern, blob, re.M):
             reason = name
-            reason_rows = tab.take(window[col.search(quote)[window]][:2].tolist())
+            rx, quoted = _regex(quote), []
+            for p, t in zip(window.tolist(), wtext):  # the first two lines that say it
+                if rx.search(t):
+                    quoted.append(p)
+                    if len(quoted) == 2:
+                        break
+            reason_rows = tab.take(quoted)
             break
     users = re.findall(r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']([^\"']+)[\"']", blob)
     users += re.findall(r"Rcvd auth req \d+ for (\S+)", blob)
