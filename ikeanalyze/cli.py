@@ -263,6 +263,10 @@ def _root(
 
 
 def main() -> None:
+    # Arrow's default pool (mimalloc) keeps freed memory: on a 1M-line sniffer file the
+    # peak RSS is ~15 % higher and the time no better than with the C library's allocator.
+    # Set before pyarrow is imported (commands import it lazily); the user's choice wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     try:
         app()
     except BrokenPipeError:

@@ -72,6 +72,12 @@ class Blob:
                 raise InputError(self.name, None, f"cannot read: {exc.strerror or exc}") from exc
         return self.data
 
+    def release(self) -> None:
+        """Forget the bytes of a file input (it can be read again): a parser that has made
+        lines of them should not hold the input twice."""
+        if self.path is not None:
+            self.data = None
+
 
 def _is_capture(head: bytes) -> bool:
     return head[:4] in PCAP_MAGICS

@@ -22,7 +22,7 @@ from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import hexdump, ikedebug, sniffer
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches
-from ikeanalyze.sources.textclean import clean, decode, not_text, split_lines
+from ikeanalyze.sources.textclean import clean, decode, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
 ANNOTATION = r"\s+(?:<-+|<<)(?:\s.*)?$"
@@ -76,28 +76,44 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     if why:
         raise InputError(blob.name, None, f"not a capture or FortiGate text ({why})")
     text, _encoding = decode(data)
-    lines, cut = split_lines(clean(text))
+    del data  # the lines are all that is kept: the bytes and the whole text go before parsing
+    blob.release()
+    lines, cut = _split(clean(text))
+    del text
     return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
 
 
-def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False, tcp_ports: tuple[int, ...] = (),
-                other_traffic: bool = False) -> pd.DataFrame:
+def _split(text: str) -> tuple[pa.Array, bool]:
+    """Lines as one arrow array (no Python object per line; see textclean.split_lines for
+    the rule), and whether the text ended without a newline (a cut-off paste?)."""
+    if not text:
+        return pa.array([], pa.large_string()), False
+    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    if lines[len(lines) - 1].as_py() == "":
+        return lines.slice(0, len(lines) - 1), False
+    return lines, True
+
+
+def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool = False,
+                tcp_ports: tuple[int, ...] = (), other_traffic: bool = False) -> pd.DataFrame:
     """Lines → events. Sniffer lines of traffic that cannot be IPsec are counted as
     `other-traffic` and not kept (:func:`sniffer.ipsec_rows`), unless ``other_traffic``."""
     n = len(lines)
     report.total = n
     if n == 0:
         return ev.empty()
-    raw = pa.array(lines, pa.large_string())
-    core = pc.utf8_rtrim_whitespace(pc.replace_substring_regex(raw, ANNOTATION, ""))
-    core = pc.utf8_ltrim(core, characters=" \t")
+    raw = lines.cast(pa.large_string()) if isinstance(lines, pa.Array) else pa.array(lines, pa.large_string())
+    del lines  # one copy of the input: the arrow one
+    # An annotation needs a `<`: most inputs have none, and then no copy is made for it.
+    core = pc.replace_substring_regex(raw, ANNOTATION, "") if pc.any(pc.match_substring(raw, "<")).as_py() else raw
+    core = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(core), characters=" \t")
 
     form = np.full(n, None, dtype=object)
     todo = np.arange(n)
     for name, pattern in LINE_FORMS:
         if not len(todo):
             break
-        sub = core.take(pa.array(todo))
+        sub = core if len(todo) == n else core.take(pa.array(todo))  # no copy of the whole input
         m = matches(sub, pattern)
         form[todo[m]] = name
         todo = todo[~m]
@@ -128,8 +144,8 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False, tc
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation"):
         report.count(reason, int(np.count_nonzero(form == reason)))
     unrec = np.flatnonzero(form == None)  # noqa: E711
-    for i in unrec:
-        report.unrecognised(int(i) + 1, lines[i])
+    for i, line in zip(unrec, raw.take(pa.array(unrec)).to_pylist()):
+        report.unrecognised(int(i) + 1, line)
     is_record = np.isin(form, RECORD_FORMATS)
     report.count("event", int(np.count_nonzero(is_record)))
 
@@ -141,11 +157,13 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False, tc
         if not len(idx):
             continue
         report.formats.append(fmt)
+        if fmt == "sniffer" and not other_traffic:
+            idx = _skip_other_traffic(idx, joined, form, tcp_ports, report, dropped)
+            if not len(idx):
+                continue
         sub_core, sub_text = joined.take(pa.array(idx)), shown.take(pa.array(idx))
         if fmt == "ikedebug":
             idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
-        if fmt == "sniffer" and not other_traffic:
-            idx, sub_core, sub_text = _skip_other_traffic(idx, sub_core, sub_text, form, tcp_ports, report, dropped)
         cols = parser(sub_core)
         if fmt == "sniffer" and not other_traffic:
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, form, tcp_ports, report, dropped)
@@ -155,9 +173,10 @@ def parse_lines(lines: list[str], report: InputReport, cut_off: bool = False, tc
         parts.append(cols)
 
     frame = _assemble(parts, report, dropped)
-    frame = hexdump.attach(frame, lines, form, report)  # packets with bytes: decoded like a capture
+    dumps = raw.to_pylist() if np.any(form == "hexdump") else []
+    frame = hexdump.attach(frame, dumps, form, report)  # packets with bytes: decoded like a capture
     state_snapshot.inherit_times(frame)
-    _truncation(frame, report, lines, cut_off)
+    _truncation(frame, report, raw, cut_off)
     return frame
 
 
@@ -167,21 +186,24 @@ def _has_dump(idx: np.ndarray, form: np.ndarray) -> np.ndarray:
     return (form[after] == "hexdump") & (idx + 1 < len(form))
 
 
-def _skip_other_traffic(idx: np.ndarray, core: pa.Array, text: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
-                        report: InputReport, dropped: list[dict]) -> tuple[np.ndarray, pa.Array, pa.Array]:
-    """Count the header lines that are certainly other traffic before parsing them
-    (:func:`sniffer.other_traffic`). Only the first one's stamp is read, for `t`'s origin."""
-    skip = sniffer.other_traffic(core, tcp_ports)
+def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
+                        report: InputReport, dropped: list[dict]) -> np.ndarray:
+    """The sniffer header lines (``idx``) left for parsing: the ones that are certainly
+    other traffic are counted before any field is read (:func:`sniffer.other_traffic`),
+    and only the first one's stamp is read, for `t`'s origin."""
+    if 2 * len(idx) > len(joined):  # mostly sniffer: test every line rather than copy most of them
+        skip = sniffer.other_traffic(joined, tcp_ports)[idx]
+    else:
+        skip = sniffer.other_traffic(joined.take(pa.array(idx)), tcp_ports)
     skip &= ~_has_dump(idx, form)
     n = int(np.count_nonzero(skip))
     if not n:
-        return idx, core, text
+        return idx
     report.count("event", -n)
     report.count("other-traffic", n)
-    head = groups(core.take(pa.array(np.flatnonzero(skip)[:1])), sniffer.HEADER)
+    head = groups(joined.take(pa.array(idx[np.flatnonzero(skip)[:1]])), sniffer.HEADER)
     dropped.append({k: head[k].cast(pa.string()) for k in ("ts_abs", "ts_rel")})
-    mask = pa.array(~skip)
-    return idx[~skip], core.filter(mask), text.filter(mask)
+    return idx[~skip]
 
 
 def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
@@ -453,7 +475,7 @@ def _wire(cols: dict[str, pa.Array]) -> np.ndarray:
     return wire
 
 
-def _truncation(frame: pd.DataFrame, report: InputReport, lines: list[str], cut_off: bool) -> None:
+def _truncation(frame: pd.DataFrame, report: InputReport, lines: pa.Array, cut_off: bool) -> None:
     """Warn about records the paste cut off: a `sent IKE msg` without its `len=`/`id=`, a
     line ending in a comma, the last line of a paste with no final newline."""
     if not len(frame):
@@ -465,7 +487,7 @@ def _truncation(frame: pd.DataFrame, report: InputReport, lines: list[str], cut_
         line = str(text[i]).rstrip()
         if "sent IKE msg" in line and (line.endswith(",") or " id=" not in line):
             nxt = int(refs[i])  # the next physical line may be its continuation
-            if nxt < len(lines) and lines[nxt].lstrip().startswith(("vrf=", "id=", "len=")):
+            if nxt < len(lines) and lines[nxt].as_py().lstrip().startswith(("vrf=", "id=", "len=")):
                 continue
             report.warn(f"line {refs[i]}: truncated record: {line[:100].strip()}")
     if cut_off:

@@ -189,6 +189,16 @@ def test_clean_keeps_the_line_count(text):
     assert not any(c in line for line in lines for c in "\x00\x08\x1b\r\n")
 
 
+@given(st.text())
+def test_arrow_split_is_split_lines(text):
+    """The text parser splits into one arrow array; it cuts where split_lines cuts."""
+    from ikeanalyze.sources.text import _split
+
+    text = clean(text)
+    lines, cut = _split(text)
+    assert (lines.to_pylist(), cut) == split_lines(text)
+
+
 @given(st.binary())
 def test_decode_and_sniff_are_total(data):
     text, encoding = decode(data)
