@@ -287,8 +287,25 @@ def sends(msgs: pd.DataFrame, min_count: int = 1) -> list[Send]:
     return [Send(g) for _, g in msgs.groupby("send", sort=False)]
 
 
+# (id(msgs), min) -> (msgs, its retransmitted requests): several rules ask about the same
+# message table, and a Send's first/last rows (taken once each) are then shared by them.
+_RESENT: dict[tuple[int, int], tuple[pd.DataFrame, list]] = {}
+
+
 def retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int = 1) -> list[Send]:
     """Requests (and IKEv1 messages) sent again at least ``min_retransmissions`` times."""
+    key = (id(msgs), min_retransmissions)
+    hit = _RESENT.get(key)
+    if hit is not None and hit[0] is msgs:
+        return list(hit[1])
+    out = _retransmitted_requests(msgs, min_retransmissions)
+    if len(_RESENT) > 8:
+        _RESENT.clear()
+    _RESENT[key] = (msgs, out)
+    return list(out)
+
+
+def _retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int) -> list[Send]:
     if msgs.empty:
         return []
     counts = msgs.groupby("send")["retransmit"].sum()
