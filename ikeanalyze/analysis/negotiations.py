@@ -807,7 +807,7 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
             tunnel = None if pd.isna(r.tunnel) or "/" in str(r.tunnel) else str(r.tunnel)
             a = above.get(str(r.source))
             if a is None:
-                a = above[str(r.source)] = _Above(ev, str(r.source))
+                a = above[str(r.source)] = _Above(ev, str(r.source), light_rows(events))
             peer = a.peer(int(r.ref), tunnel) if a.ordered else _peer_above(ev, str(r.source), int(r.ref), tunnel)
         key = (str(r.source), peer, tunnel)
         h = out.setdefault(key, Hit(str(r.source), peer, tunnel, [], []))
@@ -825,8 +825,11 @@ class _Above:
     question is a binary search instead of a scan of the whole input (only when the source's
     lines are in line order, which `ordered` says; otherwise the scan answers)."""
 
-    def __init__(self, ev: pd.DataFrame, source: str):
+    def __init__(self, ev: pd.DataFrame, source: str, tab: _Rows | None = None):
         self.src = ev[(ev["source"] == source).to_numpy()]
+        # light() rows: one row as a namedtuple from the row factory, not an iloc
+        self._row = ((lambda k: tab.take([self.src.index[k]])[0]) if tab is not None
+                     else (lambda k: self.src.iloc[k]))
         self.refs = self.src["ref"].to_numpy().astype(np.int64)
         self.ordered = bool((np.diff(self.refs) >= 0).all())
         self.tunnel = self.src["tunnel"].to_numpy()
@@ -847,7 +850,7 @@ class _Above:
                 self._conn[tunnel] = conn.dropna(subset=[0])
             j = int(np.searchsorted(own, k, side="left"))
             if j:
-                r = self.src.iloc[own[j - 1]]
+                r = self._row(own[j - 1])
                 return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) and int(r.dport) else str(r.dst)
             conn = self._conn[tunnel]
             conn = conn[conn.index.to_numpy() < k]
@@ -856,7 +859,7 @@ class _Above:
                 return f"{ip}:{port}" if isinstance(port, str) and port != "0" else ip
         j = int(np.searchsorted(self.comes, k, side="left"))
         if j and ref - int(self.refs[self.comes[j - 1]]) <= (80 if tunnel else 3):
-            r = self.src.iloc[self.comes[j - 1]]
+            r = self._row(self.comes[j - 1])
             return f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
         return None
 
