@@ -230,18 +230,22 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = ()) -> np.ndarray
     tcp = np.flatnonzero(~out & matches(core, TCP_LINE))
     if not len(tcp):
         return out
-    sub = core.take(pa.array(tcp))
-    g = groups(sub, TCP_LINE)
-    sid, side = _streams(g["a"], g["b"])
-    seq = pc.cast(g["seq"], pa.float64()).to_numpy(zero_copy_only=False)
-    ack = pc.cast(g["ack"], pa.float64()).to_numpy(zero_copy_only=False)
+    # The fields as extracted (every line matched: endpoints are never empty) rather than
+    # regex.groups' null-for-empty copies of them: this runs on every TCP line of the input.
+    found = pc.extract_regex(core.take(pa.array(tcp)), TCP_LINE)
+    a, b = found.field("a"), found.field("b")
+    seq, ack = (pc.cast(pc.if_else(pc.equal(x, ""), None, x), pa.float64()).to_numpy(zero_copy_only=False)
+                for x in (found.field("seq"), found.field("ack")))
+    del found
+    sid, side = _streams(a, b)
     in_stream = np.isin(sid, six_byte_streams(sid, side, seq, ack))
     ports = {IKE_NATT_PORT, *tcp_ports}
-    for end in pa.concat_arrays([g["a"].filter(pa.array(in_stream)), g["b"].filter(pa.array(in_stream))]).to_pylist():
-        port = str(end).rpartition(".")[2].rstrip(":")
+    for end in pa.concat_arrays([a.filter(pa.array(in_stream)), b.filter(pa.array(in_stream))]).to_pylist():
+        port = end.rpartition(".")[2]
         if port.isdigit():
             ports.add(int(port))
-    keep = in_stream | matches(sub, rf"\.(?:{'|'.join(str(p) for p in sorted(ports))})(?: ->|:)")
+    on_port = rf"\.(?:{'|'.join(str(p) for p in sorted(ports))})$"
+    keep = in_stream | matches(a, on_port) | matches(b, on_port)
     out[tcp[~keep & ~maybe[tcp]]] = True
     return out
 

@@ -76,19 +76,25 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     if why:
         raise InputError(blob.name, None, f"not a capture or FortiGate text ({why})")
     text, _encoding = decode(data)
-    del data  # the lines are all that is kept: the bytes and the whole text go before parsing
+    # The lines are all that is kept: each earlier form of the input goes as soon as the
+    # next exists (the bytes, the decoded text, its UTF-8 for arrow).
+    del data
     blob.release()
-    lines, cut = _split(clean(text))
+    utf8 = clean(text).encode("utf-8")
     del text
+    lines, cut = _split(utf8)
+    del utf8
     return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
 
 
-def _split(text: str) -> tuple[pa.Array, bool]:
-    """Lines as one arrow array (no Python object per line; see textclean.split_lines for
-    the rule), and whether the text ended without a newline (a cut-off paste?)."""
-    if not text:
+def _split(utf8: bytes) -> tuple[pa.Array, bool]:
+    """Lines of cleaned UTF-8 text as one arrow array (no Python object per line; the same
+    cuts as textclean.split_lines), and whether the text ended without a newline (a
+    cut-off paste?). The bytes are read in place, not copied."""
+    if not utf8:
         return pa.array([], pa.large_string()), False
-    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+    whole = pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(utf8)], np.int64)), pa.py_buffer(utf8))
+    lines = pc.split_pattern(whole, "\n").flatten()
     if lines[len(lines) - 1].as_py() == "":
         return lines.slice(0, len(lines) - 1), False
     return lines, True

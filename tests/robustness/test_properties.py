@@ -195,7 +195,7 @@ def test_arrow_split_is_split_lines(text):
     from ikeanalyze.sources.text import _split
 
     text = clean(text)
-    lines, cut = _split(text)
+    lines, cut = _split(text.encode("utf-8"))
     assert (lines.to_pylist(), cut) == split_lines(text)
 
 
