@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -68,6 +69,37 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback 
 Redact = Annotated[bool, typer.Option(
     "--redact", help="Replace IP addresses, user/peer/certificate/host names and secrets with consistent pseudonyms.")]
 HtmlOut = Annotated[Path | None, typer.Option("--html", help="Also write the HTML report to this file.")]
+
+
+# Inputs this big take about a second or more: show what is being done meanwhile.
+PROGRESS_MIN_BYTES = 16 * 1024 * 1024
+
+
+@contextmanager
+def _progress(inputs: list[str]):
+    """A transient status line on stderr (a TTY only) while big inputs are read, analysed
+    and rendered; yields ``say(text)``, ``say(None)`` ends it. Nothing is imported, and
+    nothing shown, for small inputs or when stderr is a pipe or file."""
+    size = sum(os.path.getsize(p) for p in inputs if p != "-" and os.path.isfile(p))
+    if not sys.stderr.isatty() or size < PROGRESS_MIN_BYTES:
+        yield lambda text: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("", spinner="dots") as status:
+        def say(text: str | None) -> None:
+            if text is None:
+                status.stop()
+            else:
+                status.update(f"ikeanalyze: {text}")
+
+        yield say
+
+
+def _describe(inputs: list[str]) -> str:
+    size = sum(os.path.getsize(p) for p in inputs if p != "-" and os.path.isfile(p))
+    names = ", ".join(os.path.basename(p) for p in inputs[:2]) + (f" and {len(inputs) - 2} more" if len(inputs) > 2 else "")
+    return f"{names} ({size / 1024 / 1024:,.0f} MiB)" if size else names
 
 
 def _fail(message: str, status: ExitStatus = ExitStatus.BAD_INPUT) -> None:
@@ -142,19 +174,27 @@ def analyze(
     debug: Debug = False,
 ) -> None:
     """Analyze inputs together as one incident and report the diagnosis."""
-    with _guard(debug):
+    with _guard(debug), _progress(inputs) as say:
         from ikeanalyze import api
         from ikeanalyze.config import file_selection
 
         sel, ign = file_selection(Path.cwd())
-        d = api.analyze(inputs, _options(local, ike_tcp_port, engine), select=select or sel,
-                        ignore=ignore or ign, thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
+        options = _options(local, ike_tcp_port, engine)
+        say(f"reading {_describe(inputs)}")
+        events, ingest = api.load(inputs, options)
+        say(f"analysing {len(events):,} events")
+        d = api.diagnose(events, ingest, options=options, select=select or sel, ignore=ignore or ign,
+                         thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
+        say("writing the report")
         if redact:
             d = api.redact(d)
         color = fmt is Fmt.terminal and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        _write(api.render(d, fmt.value, color=color), output)
+        text = api.render(d, fmt.value, color=color)
+        html_text = api.render(d, "html") if html is not None else None
+        say(None)  # the status line is gone before the report is printed
+        _write(text, output)
         if html is not None:
-            _write(api.render(d, "html"), html)
+            _write(html_text, html)
         if fail_on is not None and d.reaches(fail_on.value):
             raise typer.Exit(int(ExitStatus.FINDINGS))
 

@@ -137,3 +137,40 @@ def test_version_and_help():
     assert run_cli("--version").stdout.decode().startswith("ikeanalyze ")
     p = run_cli("--help")
     assert p.returncode == 0 and "analyze" in p.stdout.decode()
+
+
+def test_progress_status_only_on_a_terminal(tmp_path):
+    """A big input shows what is being done on a terminal's stderr, and nothing when stderr
+    is a pipe; the report itself is the same."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    path, out = tmp_path / "day.txt", tmp_path / "r.json"
+    subprocess.run([sys.executable, str(ROOT / "tests" / "data" / "make_capture.py"), "--packets", "200000",
+                    "--tunnels", "3", "--sniffer", str(path)], check=True, capture_output=True, timeout=300)
+    assert path.stat().st_size >= 16 * 1024 * 1024  # cli.PROGRESS_MIN_BYTES
+    leader, follower = pty.openpty()
+    p = subprocess.run([sys.executable, "-m", "ikeanalyze", "analyze", str(path), "--format", "json", "-o", str(out)],
+                       stderr=follower, stdout=subprocess.PIPE, cwd=ROOT, timeout=300)
+    os.close(follower)
+    seen = b""
+    while select.select([leader], [], [], 1)[0]:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal's other end is closed and drained
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert p.returncode == 0
+    screen = seen.decode(errors="replace")
+    assert "ikeanalyze: reading day.txt" in screen and "analysing" in screen and "events" in screen
+    assert "IKE102" in {f["code"] for f in json.loads(out.read_text())["findings"]}
+    piped = run_cli("analyze", str(path), "--format", "json", "-o", str(out))
+    assert piped.returncode == 0 and piped.stderr == b""
