@@ -139,6 +139,7 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
     order = "<u4" if endian == "<" else ">u4"
     u8 = np.frombuffer(buf, np.uint8)
     off, ref = 24, 1
+    last_header, longest = size - 16, limit + 16
     while off < size:
         offs = array("q")
         append = offs.append
@@ -147,16 +148,15 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
         # The walk only finds where records start; numpy reads their headers afterwards.
         # It is the one sequential step of the reader, so it does as little as it can.
         for _ in range(CHUNK):
-            if off >= size:
-                break
-            if off + 16 > size:
-                state.cut(ref + len(offs), "capture cut off mid-record")
-                stop = size
+            if off > last_header:  # the end, or a record header cut off
+                if off < size:
+                    state.cut(ref + len(offs), "capture cut off mid-record")
+                    stop = size
                 break
             at = off + 8
-            incl = words32[at & 3][at >> 2]
-            nxt = at + 8 + incl
-            if incl > limit or nxt > size:
+            nxt = at + 8 + words32[at & 3][at >> 2]
+            if nxt > size or nxt > off + longest:
+                incl = nxt - off - 16
                 why = (
                     f"captured length {incl} exceeds the snapshot length {snaplen}"
                     if incl > limit
