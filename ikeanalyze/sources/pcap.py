@@ -31,6 +31,7 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass, field
+from socket import inet_ntoa
 
 import numpy as np
 import pandas as pd
@@ -688,7 +689,7 @@ def _stream_hash(u8, rd, l3, l4, is6) -> np.ndarray:
 # ----------------------------------------------------------------------------- fast rows
 def _ipv4_strings(values: np.ndarray) -> pa.Array:
     uniq, inv = np.unique(values, return_inverse=True)
-    names = pa.array([str(ipaddress.IPv4Address(int(x))) for x in uniq], pa.string())
+    names = pa.array([inet_ntoa(int(x).to_bytes(4, "big")) for x in uniq], pa.string())
     return names.take(pa.array(inv.astype(np.int64)))
 
 
@@ -863,8 +864,8 @@ def _ip(l3: bytes, meta, st: _State, rows: _Rows) -> None:
         total = struct.unpack_from("!H", l3, 2)[0]
         ident, fragf = struct.unpack_from("!HH", l3, 4)
         proto = l3[9]
-        src = str(ipaddress.IPv4Address(l3[12:16]))
-        dst = str(ipaddress.IPv4Address(l3[16:20]))
+        src = inet_ntoa(l3[12:16])  # dotted quad, as ipaddress prints it, at a fraction of the cost
+        dst = inet_ntoa(l3[16:20])
         if ihl < 20 or len(l3) < ihl:
             st.report.count("other-traffic")
             return
