@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze.sources.regex import groups, matches, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
-from ikeanalyze.wire.tcpencap import six_byte_streams
+from ikeanalyze.wire.tcpencap import six_byte_hits
 
 TS_ABS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+"
 TS_REL = r"\d+\.\d+"
@@ -238,9 +238,10 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = ()) -> np.ndarray
                 for x in (found.field("seq"), found.field("ack")))
     del found
     sid, side = _streams(a, b)
-    in_stream = np.isin(sid, six_byte_streams(sid, side, seq, ack))
+    hits = six_byte_hits(sid, side, seq, ack)
+    in_stream = np.isin(sid, np.unique(sid[hits]))
     ports = {IKE_NATT_PORT, *tcp_ports}
-    for end in pa.concat_arrays([a.filter(pa.array(in_stream)), b.filter(pa.array(in_stream))]).to_pylist():
+    for end in b.filter(pa.array(hits)).to_pylist():  # where the client sent its prefix: the server
         port = end.rpartition(".")[2]
         if port.isdigit():
             ports.add(int(port))
@@ -268,9 +269,9 @@ def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np
 
     Kept: IKE, ESP, AH, NAT-T, fragments, ICMP, ARP, lines without addresses; and TCP of a
     stream that may carry IKE: one whose client advanced its sequence by exactly 6 (the
-    `IKETCP` prefix, see :func:`ikeanalyze.wire.tcpencap.six_byte_streams`), or any
-    stream on TCP 4500, on an `--ike-tcp-port`, or on a port of such a stream (a reset
-    connection to the IKE-over-TCP port is IKE110's evidence). Dropped: UDP on other
+    `IKETCP` prefix, see :func:`ikeanalyze.wire.tcpencap.six_byte_hits`), or any
+    stream on TCP 4500, on an `--ike-tcp-port`, or on the server port of such a stream (a
+    reset connection to the IKE-over-TCP port is IKE110's evidence). Dropped: UDP on other
     ports and other IP protocols, and the remaining TCP."""
     kind = cols["kind"].to_numpy(zero_copy_only=False)
     proto = cols["proto"].to_numpy(zero_copy_only=False)
@@ -286,8 +287,8 @@ def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np
     sid, side = _streams(*ends)
     seq = pc.cast(cols["tcp_seq"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
     ack = pc.cast(cols["tcp_ack"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
-    streams = six_byte_streams(sid, side, seq, ack)
-    in_stream = np.isin(sid, streams)
-    ports = np.unique(np.concatenate([sport[in_stream], dport[in_stream], [IKE_NATT_PORT], list(tcp_ports)]))
+    hits = six_byte_hits(sid, side, seq, ack)
+    in_stream = np.isin(sid, np.unique(sid[hits]))
+    ports = np.unique(np.concatenate([dport[hits], [IKE_NATT_PORT], list(tcp_ports)]))
     keep[tcp] = in_stream | np.isin(sport, ports) | np.isin(dport, ports)
     return keep

@@ -154,10 +154,15 @@ class StreamReassembler:
 
 
 def six_byte_streams(sid: np.ndarray, side: np.ndarray, seq: np.ndarray, ack: np.ndarray) -> np.ndarray:
-    """Streams (ids in ``sid``) in which a segment's sequence number is another segment's of
-    the same side plus 6, or the other side acknowledges it as such: the client's first
-    data segment was the `IKETCP` prefix. ``side`` (bool) names the sender; ``seq`` and
-    ``ack`` are floats, NaN where the line has none. Whole arrays, one set lookup."""
+    """Streams (ids in ``sid``) with a :func:`six_byte_hits` segment."""
+    return np.unique(np.asarray(sid)[six_byte_hits(sid, side, seq, ack)])
+
+
+def six_byte_hits(sid: np.ndarray, side: np.ndarray, seq: np.ndarray, ack: np.ndarray) -> np.ndarray:
+    """Per segment: its sequence number plus 6 is another segment's of the same side in the
+    same stream, or the other side acknowledges it as such: it was the `IKETCP` prefix, and
+    its sender is the client. ``side`` (bool) names the sender; ``seq`` and ``ack`` are
+    floats, NaN where the line has none. Whole arrays, one binary search."""
     sid = np.asarray(sid, np.int64)
     side = np.asarray(side, bool).astype(np.int64)
     has_seq, has_ack = ~np.isnan(seq), ~np.isnan(ack)
@@ -171,5 +176,6 @@ def six_byte_streams(sid: np.ndarray, side: np.ndarray, seq: np.ndarray, ack: np
                                    key(sid[has_ack], 1 - side[has_ack], ack[has_ack])]))
     # Membership by binary search in the sorted keys: several times faster than np.isin here.
     at = np.minimum(np.searchsorted(have, want), max(len(have) - 1, 0))
-    hit = have[at] == want if len(have) else np.zeros(len(want), bool)
-    return np.unique(s_seq[hit])
+    out = np.zeros(len(sid), bool)
+    out[np.flatnonzero(has_seq)] = have[at] == want if len(have) else False
+    return out
