@@ -82,3 +82,22 @@ def test_any_segmentation_and_order_gives_the_same_messages(cuts, rnd):
     for n, (off, seg) in enumerate(segs):
         units += r.feed(42 + off, seg, n + 1)
     assert [(u.kind, u.data) for u in units] == [("prefix", b""), ("ike", IKE), ("esp", ESP), ("ike", IKE)]
+
+
+def test_six_byte_hits_on_the_seed_connection():
+    """The seed's TCP 5500 connection without payload (sniffer verbosity 4): the client's
+    first data segment (seq 309505875) is acknowledged as 309505881, six bytes on; the busy
+    HTTPS stream beside it (a 1448-byte advance) is not IKE."""
+    import numpy as np
+
+    from ikeanalyze.wire.tcpencap import six_byte_hits, six_byte_streams
+
+    nan = float("nan")
+    sid = np.array([0, 0, 0, 0, 1, 1])
+    side = np.array([True, False, True, False, True, True])  # True: the client sent it
+    seq = np.array([309505874, 3060518285, 309505875, nan, 1000, 2448], float)
+    ack = np.array([nan, 309505875, 3060518286, 309505881, nan, nan], float)
+    assert list(six_byte_hits(sid, side, seq, ack)) == [False, False, True, False, False, False]
+    assert list(six_byte_streams(sid, side, seq, ack)) == [0]
+    # The acknowledgement must come from the other side: the client's own ack proves nothing.
+    assert not six_byte_hits(sid, np.ones(6, bool), seq, ack).any()
