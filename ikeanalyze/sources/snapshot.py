@@ -91,8 +91,14 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     start[np.flatnonzero(free)] = matches(sub, STARTS)
     if not start.any():
         return sep
-    lines = core.to_pylist()  # joined as we go, to judge where the next piece belongs
+    lines = _Lines(core)  # joined as we go, to judge where the next piece belongs
     n = len(lines)
+    # Outside a block only a block's first line, a gateway's bare `name:` line or a tunnel
+    # list banner changes anything: the walk jumps from one such line to the next (a loose
+    # prefix test, a superset of GATEWAY_NAME and BANNER; a long debug is mostly skipped).
+    worth = np.zeros(len(form), dtype=bool)
+    worth[np.flatnonzero(free)] = matches(sub, r"^(?:name: |list |-{4})")
+    worth = np.flatnonzero(worth | start)
     i = int(np.flatnonzero(start)[0])
     # The `list ... in vd N` header and `-----` separator just above the first block.
     while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
@@ -100,6 +106,11 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     kind = None  # the output the current block belongs to: tunnel | gateway | summary
     head = -1  # row holding the logical line being built
     while i < n:
+        if kind is None:
+            k = int(np.searchsorted(worth, i))
+            if k == len(worth):
+                break
+            i = int(worth[k])
         line = lines[i]
         f = form[i]
         if f == "blank":
@@ -133,6 +144,28 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             kind, head = None, -1
         i += 1
     return sep
+
+
+class _Lines:
+    """The lines of ``core`` as Python strings, made one by one as the walk reads them (it
+    reads few of a long input); the logical lines it joins are kept here."""
+
+    def __init__(self, core: pa.Array):
+        self.core, self.text = core, {}
+
+    def __len__(self) -> int:
+        return len(self.core)
+
+    def __getitem__(self, i: int) -> str:
+        if i < 0:
+            i += len(self.core)
+        line = self.text.get(i)
+        if line is None:
+            line = self.text[i] = self.core[i].as_py()
+        return line
+
+    def __setitem__(self, i: int, line: str) -> None:
+        self.text[i] = line
 
 
 def _introduction(lines: list[str], form: np.ndarray, i: int) -> None:
