@@ -244,28 +244,31 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     # `ike Negotiate ISAKMP SA Error: ike 0:...: no SA proposal chosen`: one full record
     # after a daemon-level one that has no context of its own.
     counts = counts + (~matches(sub, "^" + ikedebug.RECORD_ANYWHERE) & (counts > 0))
-    if not (counts > 1).any():
+    multi = np.flatnonzero(counts > 1)
+    if not len(multi):
         return idx, sub, text
     import re
 
     start = re.compile(ikedebug.RECORD_ANYWHERE)
-    out_idx, out_core, out_text = [], [], []
-    for i, core_i, text_i, c in zip(idx, sub.to_pylist(), text.to_pylist(), counts):
-        if c <= 1:
-            out_idx.append(i)
-            out_core.append(core_i)
-            out_text.append(text_i)
-            continue
-        cuts = [m.start() for m in start.finditer(core_i)]
+    pieces: list[str] = []
+    reps = np.ones(len(sub), dtype=np.int64)
+    for k, line in zip(multi, sub.take(pa.array(multi)).to_pylist()):  # only the collapsed lines
+        cuts = [m.start() for m in start.finditer(line)]
         # A timestamped record's `ike` is found after its timestamp: cut before the stamp.
-        bounds = [0] + [b for b in cuts if b > 0] + [len(core_i)]
-        for a, b in zip(bounds, bounds[1:]):
-            piece = core_i[a:b].strip()
-            if piece:
-                out_idx.append(i)
-                out_core.append(piece)
-                out_text.append(piece)
-    return np.asarray(out_idx), pa.array(out_core, pa.large_string()), pa.array(out_text, pa.large_string())
+        bounds = [0] + [b for b in cuts if b > 0] + [len(line)]
+        mine = [p for p in (line[a:b].strip() for a, b in zip(bounds, bounds[1:])) if p]
+        pieces.extend(mine)
+        reps[k] = len(mine)
+    # Every other line stays as it is; a collapsed one is replaced by its pieces, in place.
+    owner = np.repeat(np.arange(len(sub)), reps)
+    pick = owner.copy()
+    is_multi = np.zeros(len(sub), dtype=bool)
+    is_multi[multi] = True
+    pick[is_multi[owner]] = len(sub) + np.arange(len(pieces))
+    extra = pa.array(pieces, pa.large_string())
+    take = pa.array(pick)
+    return (idx[owner], pa.concat_arrays([sub.cast(pa.large_string()), extra]).take(take),
+            pa.concat_arrays([text.cast(pa.large_string()), extra]).take(take))
 
 
 def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> np.ndarray:
@@ -462,21 +465,28 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
 
 def _wire(cols: dict[str, pa.Array]) -> np.ndarray:
     """Which rows are one packet each (see events.py)."""
-    kind = np.asarray(cols["kind"].to_pylist(), dtype=object)
-    origin = np.asarray(cols["origin"].to_pylist(), dtype=object)
-    wire = (origin == "sniffer") | np.isin(kind, ["ike-received", "ike-sent", "nat-keepalive-sent"])
+    def mask(arr: pa.Array) -> np.ndarray:
+        return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+
+    kind, origin = cols["kind"], cols["origin"]
+    wire = mask(pc.equal(origin, "sniffer")) | mask(pc.is_in(kind, pa.array(["ike-received", "ike-sent",
+                                                                           "nat-keepalive-sent"])))
     # `sent IKE msg (keepalive)` right after the `NAT keep-alive` notice is the same packet.
-    detail = np.asarray(cols["detail"].to_pylist(), dtype=object)
-    n = len(kind)
-    dst = np.asarray(cols["dst"].to_pylist(), dtype=object) if "dst" in cols else np.full(n, None, dtype=object)
-    dport = np.asarray(cols["dport"].to_pylist(), dtype=object) if "dport" in cols else np.full(n, None, dtype=object)
-    notice = (kind == "nat-keepalive-sent") & (detail != "keepalive")
-    for i in np.flatnonzero((kind == "nat-keepalive-sent") & (detail == "keepalive")):
+    sent = mask(pc.equal(kind, "nat-keepalive-sent"))
+    echo = sent & mask(pc.equal(cols["detail"], "keepalive"))
+    notice = sent & ~echo
+    if not echo.any():
+        return wire
+
+    def at(name: str, j: int):
+        return cols[name][j].as_py() if name in cols else None
+
+    for i in np.flatnonzero(echo):  # few: only the echoes, each against the 3 rows above it
         for j in range(i - 1, max(i - 4, -1), -1):
-            if notice[j] and dst[j] == dst[i] and dport[j] == dport[i]:
+            if notice[j] and at("dst", j) == at("dst", i) and at("dport", j) == at("dport", i):
                 wire[i] = False
                 break
-            if origin[j] != "ikedebug":
+            if at("origin", j) != "ikedebug":
                 break
     return wire
 

@@ -102,3 +102,20 @@ def test_glued_records_and_typed_keys() -> None:
     form = classify(["FortiWiFi-61E # ike V=root:0: comes 10.21.4.181:500->10.128.202.142:500,ifindex=6,vrf=0,len=65....",
                      " de2025-01-20 14:31:38 [730] __rad_conn_timeout-Connction with labDC-radius:10.21.1.101 timed out."])
     assert list(form) == ["ikedebug", "authd"]
+
+
+def test_collapsed_debug_records_are_split_on_their_line():
+    """A web copy that put a daemon-level record and a full one on one line (FORMATS.md):
+    two events with the same line number, the line counted once; lines around it stay."""
+    from ikeanalyze.ingest import InputReport
+    from ikeanalyze.sources.text import parse_lines
+
+    lines = [
+        "ike 0:vpn1:27: sent IKE msg (ident_i1send): 10.0.0.1:500->10.0.0.2:500, len=380, id=aa/0",
+        "ike Negotiate ISAKMP SA Error: ike 0:vpn1:27: no SA proposal chosen",
+        "ike 0:vpn1:27: comes 10.0.0.2:500->10.0.0.1:500,ifindex=4,vrf=0....",
+    ]
+    r = InputReport("t")
+    f = parse_lines(lines, r)
+    assert list(f["ref"]) == [1, 2, 2, 3] and r.accounting["event"] == 3 and r.balanced
+    assert f["text"].iloc[1] == "ike Negotiate ISAKMP SA Error:" and f["text"].iloc[2].startswith("ike 0:vpn1:27: no SA")
