@@ -1,4 +1,5 @@
-"""Whole-column regex helpers over arrow string arrays (RE2, no Python call per line)."""
+"""Whole-column helpers over arrow string arrays: RE2 matching and extraction with no Python
+call per line, and row replacement."""
 
 from __future__ import annotations
 
@@ -56,3 +57,12 @@ def int_array(values, typ: pa.DataType) -> pa.Array:
 def _bounds(typ: pa.DataType) -> tuple[int, int]:
     info = np.iinfo(typ.to_pandas_dtype())
     return int(info.min), int(info.max)
+
+
+def scatter(base: pa.Array, idx: np.ndarray, values) -> pa.Array:
+    """``base`` with the rows at ``idx`` replaced by ``values`` (an arrow array or a
+    sequence): one take over the whole column, no Python object per row."""
+    pick = np.arange(len(base))
+    pick[idx] = len(base) + np.arange(len(idx))
+    new = values.cast(base.type) if isinstance(values, pa.Array) else pa.array(list(values), base.type)
+    return pa.concat_arrays([base, new]).take(pa.array(pick))

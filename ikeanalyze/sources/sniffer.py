@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ikeanalyze.sources.regex import groups, matches, to_int
+from ikeanalyze.sources.regex import groups, matches, scatter, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 from ikeanalyze.wire.tcpencap import six_byte_hits
 
@@ -70,13 +70,6 @@ TCP_LINE = r"(?P<a>\S+) -> (?P<b>\S+): +(?:(?:syn|fin|rst|psh|urg) )*(?P<seq>\d+
 PROTO_NAMES = {50: "esp", 51: "ah", 17: "udp", 6: "tcp", 1: "icmp", 2: "igmp", 47: "gre", 89: "ospf"}
 
 
-def _scatter(base: pa.Array, idx: np.ndarray, values: pa.Array) -> pa.Array:
-    """``base`` with the rows at ``idx`` replaced by ``values`` (whole arrays)."""
-    pick = np.arange(len(base))
-    pick[idx] = len(base) + np.arange(len(idx))
-    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(pick))
-
-
 def parse(core: pa.Array) -> dict[str, object]:
     """Parse sniffer header lines (annotations already removed) into event columns."""
     n = len(core)
@@ -87,8 +80,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     body = pa.nulls(n, pa.string())
     if len(rest):
         other = groups(core.take(pa.array(rest)), HEADER)
-        head = {k: _scatter(v, rest, other[k]) for k, v in head.items()}
-        body = _scatter(body, rest, other["body"])
+        head = {k: scatter(v, rest, other[k]) for k, v in head.items()}
+        body = scatter(body, rest, other["body"])
     l4 = addr["l4"]
 
     proto = np.full(n, None, dtype=object)
@@ -119,10 +112,10 @@ def parse(core: pa.Array) -> dict[str, object]:
         m[rows] = True
         if name == "udp":
             proto[m] = "udp"
-            length = _scatter(length, rows, g["length"])
+            length = scatter(length, rows, g["length"])
         elif name == "ip-proto":
             proto[m] = [PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in g["pnum"].to_pylist()]
-            length = _scatter(length, rows, g["length"])
+            length = scatter(length, rows, g["length"])
         elif name == "icmp":
             proto[m] = "icmp"
             kind[m] = "icmp"
@@ -134,9 +127,9 @@ def parse(core: pa.Array) -> dict[str, object]:
             with_ack = pc.if_else(pc.equal(words, ""), "ack", pc.binary_join_element_wise(words, "ack", " "))
             words = pc.if_else(pc.is_valid(g["ack"]), with_ack, words)
             words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
-            flags = _scatter(flags, rows, words)
-            seq = _scatter(seq, rows, g["seq"])
-            ack = _scatter(ack, rows, g["ack"])
+            flags = scatter(flags, rows, words)
+            seq = scatter(seq, rows, g["seq"])
+            ack = scatter(ack, rows, g["ack"])
         decided |= m
 
     # Lines without addresses: ARP and `truncated-ip`.

@@ -21,7 +21,7 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import hexdump, ikedebug, sniffer
 from ikeanalyze.sources import snapshot as state_snapshot
-from ikeanalyze.sources.regex import groups, matches
+from ikeanalyze.sources.regex import groups, matches, scatter
 from ikeanalyze.sources.textclean import clean, decode, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
@@ -139,7 +139,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         hit = rec != None  # noqa: E711
         if hit.any():
             idx = junk[hit]
-            core = _replace(core, idx, rec[hit])
+            core = scatter(core.cast(pa.large_string()), idx, rec[hit])
             is_ike = matches(pa.array(list(rec[hit]), pa.large_string()), ikedebug.RECORD_START)
             form[idx] = np.where(is_ike, "ikedebug", "authd")
 
@@ -228,13 +228,6 @@ def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, form: np.nd
     dropped.append({k: cols[k].filter(gone).cast(pa.string()) for k in ("ts_abs", "ts_rel")})
     mask = pa.array(keep)
     return idx[keep], {k: v.filter(mask) for k, v in cols.items()}, text.filter(mask)
-
-
-def _replace(arr: pa.Array, idx: np.ndarray, values: np.ndarray) -> pa.Array:
-    py = arr.to_pylist()
-    for i, v in zip(idx, values):
-        py[i] = v
-    return pa.array(py, pa.large_string())
 
 
 def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
