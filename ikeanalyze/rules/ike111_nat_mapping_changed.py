@@ -59,15 +59,24 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     arrived = msgs["_end"].where(msgs["in"].to_numpy().astype(bool))
     ends_in = arrived.groupby([msgs["source"], msgs["ispi"]], sort=False).transform("nunique")
     msgs = msgs[ends_in.to_numpy() >= 2]
-    for (_source, ispi), rows in msgs.groupby(["source", "ispi"], sort=False):
-        inbound = rows[rows["in"].to_numpy().astype(bool)]
-        if inbound["_end"].nunique() < 2:
+    if msgs.empty:
+        return
+    # One SA at a time on numpy columns; pandas rows are taken only for a finding.
+    group = msgs.groupby(["source", "ispi"], sort=False).ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(group.max() + 2))
+    is_in = msgs["in"].to_numpy().astype(bool)
+    end_all, ref_all, ispi_all = msgs["_end"].to_numpy(), msgs["ref"].to_numpy().astype("int64"), msgs["ispi"].to_numpy()
+    for g in range(group.max() + 1):
+        pos = order[bounds[g]:bounds[g + 1]]
+        in_pos, out_pos = pos[is_in[pos]], pos[~is_in[pos]]
+        seen = end_all[in_pos]
+        if len(set(seen)) < 2:
             continue
-        seen = inbound["_end"].to_numpy()
-        in_refs = inbound["ref"].to_numpy().astype("int64")
-        outbound = rows[~rows["in"].to_numpy().astype(bool)]
-        out_refs = outbound["ref"].to_numpy().astype("int64")
-        out_end = outbound["_end"].to_numpy()
+        ispi = ispi_all[pos[0]]
+        in_refs = ref_all[in_pos]
+        out_refs = ref_all[out_pos]
+        out_end = end_all[out_pos]
         # Per address:port, where it occurs (ascending): each move below is then a few
         # binary searches, not a scan of the SA (a long log repeats the same SA many times).
         in_at = _positions(seen)
@@ -82,9 +91,10 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             stale_pos = _sent_between(out_at.get(old), out_refs, moved_ref, until, ordered)
             if len(stale_pos) < t.min_stale or len(_sent_between(out_at.get(new), out_refs, moved_ref, until, ordered)):
                 continue
-            moved = inbound.iloc[i]  # a row of an arrow table: taken only for a finding
-            stale = outbound.iloc[stale_pos]
-            last_old = inbound.iloc[i - 1]
+            rows = msgs.iloc[pos]  # the SA's rows: taken only for a finding
+            moved = msgs.iloc[in_pos[i]]
+            stale = msgs.iloc[out_pos[stale_pos]]
+            last_old = msgs.iloc[in_pos[i - 1]]
             later_in = _arrivals(ctx, moved, new, until)
             msg = (f"{rows.iloc[0]['remote']} (IKE SA {ispi}) moved from {old} to {new} at {sas.where(moved)}, but "
                    f"{sas.endpoint(stale.iloc[0], 'local')} kept sending to {old}: {len(stale)} message(s) "
