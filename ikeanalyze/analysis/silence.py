@@ -73,8 +73,9 @@ def stalls(ctx: Context, min_silence: float, min_packets: int) -> list[Stall]:
     g["silence"] = g["last_t"].to_numpy() - w_t[g["last_in_pos"].to_numpy()]
     hit = g[(g["n"] >= min_packets) & (g["silence"] >= min_silence)]
     by_fid = udp.set_index("fid")
+    fids = tail["fid"].to_numpy()
     for fid, row in hit.iterrows():
-        rows = tail[(tail["fid"] == fid).to_numpy()]
+        rows = tail.iloc[np.flatnonzero(fids == fid)]
         last_in = ctx.wire.iloc[int(row["last_in_pos"])]
         out.append(Stall(by_fid.loc[fid], last_in, rows.iloc[0], rows.iloc[-1], rows, float(row["silence"])))
     return out

@@ -76,19 +76,18 @@ def _connections(tcp, ports):
     for _key, rows in tcp.groupby(["source", "local", "lport", "remote", "rport"], sort=False):
         rows = rows.sort_values("ref")
         flags = rows["tcp_flags"].fillna("").astype(str)
-        server_is_local = bool(rows.iloc[0]["lport"] in ports)
+        first = rows.iloc[0]  # one row object: each iloc builds a Series of every column
+        server_is_local = bool(first["lport"] in ports)
         from_server = ~rows["in"].to_numpy().astype(bool) if server_is_local else rows["in"].to_numpy().astype(bool)
-        client = f"{rows.iloc[0]['remote']}:{int(rows.iloc[0]['rport'])}" if server_is_local else \
-            f"{rows.iloc[0]['local']}:{int(rows.iloc[0]['lport'])}"
-        server = f"{rows.iloc[0]['local']}:{int(rows.iloc[0]['lport'])}" if server_is_local else \
-            f"{rows.iloc[0]['remote']}:{int(rows.iloc[0]['rport'])}"
+        here, there = f"{first['local']}:{int(first['lport'])}", f"{first['remote']}:{int(first['rport'])}"
+        client, server = (there, here) if server_is_local else (here, there)
         peer = client if server_is_local else server
         bad = rows[rows["detail"].fillna("").astype(str).str.startswith(FRAMING).to_numpy()]
         if len(bad):
             b = bad.iloc[0]
             msg = (f"The TCP connection from {client} to {server} is not IKE over TCP: "
                    f"{str(b.detail)[len(FRAMING):].strip()} ({sas.where(b)}).")
-            yield (_finding(rows.iloc[0], b, msg, peer, {"client": client, "server": server, "reason": str(b.detail)}),
+            yield (_finding(first, b, msg, peer, {"client": client, "server": server, "reason": str(b.detail)}),
                    (client.rsplit(":", 1)[0], server, "framing"))
             continue
         rst = rows[flags.str.contains("rst").to_numpy()]
@@ -107,7 +106,7 @@ def _connections(tcp, ports):
         what = "answering the SYN: nothing listens on that port" if syn_only and by == "the server" else \
             "before the server sent any data"
         msg = f"The TCP connection from {client} to {server} (IKE over TCP) was reset by {by} {what} ({sas.where(r)})."
-        yield (_finding(rows.iloc[0], r, msg, peer, {"client": client, "server": server, "reset_by": by,
+        yield (_finding(first, r, msg, peer, {"client": client, "server": server, "reset_by": by,
                                                      "segments_before": int(len(before))}),
                (client.rsplit(":", 1)[0], server, by))
 
