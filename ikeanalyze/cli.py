@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -80,8 +80,7 @@ def _progress(inputs: list[str]):
     """A transient status line on stderr (a TTY only) while big inputs are read, analysed
     and rendered; yields ``say(text)``, ``say(None)`` ends it. Nothing is imported, and
     nothing shown, for small inputs or when stderr is a pipe or file."""
-    size = sum(os.path.getsize(p) for p in inputs if p != "-" and os.path.isfile(p))
-    if not sys.stderr.isatty() or size < PROGRESS_MIN_BYTES:
+    if not sys.stderr.isatty() or _input_bytes(inputs) < PROGRESS_MIN_BYTES:
         yield lambda text: None
         return
     from rich.console import Console
@@ -96,8 +95,18 @@ def _progress(inputs: list[str]):
         yield say
 
 
+def _input_bytes(inputs: list[str]) -> int:
+    """The size of the inputs that are plain files (directories, globs and stdin count 0;
+    an unreadable one is the loader's to report)."""
+    total = 0
+    for p in inputs:
+        with suppress(OSError):
+            total += os.path.getsize(p) if p != "-" and os.path.isfile(p) else 0
+    return total
+
+
 def _describe(inputs: list[str]) -> str:
-    size = sum(os.path.getsize(p) for p in inputs if p != "-" and os.path.isfile(p))
+    size = _input_bytes(inputs)
     names = ", ".join(os.path.basename(p) for p in inputs[:2]) + (f" and {len(inputs) - 2} more" if len(inputs) > 2 else "")
     return f"{names} ({size / 1024 / 1024:,.0f} MiB)" if size else names
 

@@ -6,7 +6,9 @@ tcpdump-like but FortiOS-specific (FORMATS.md §1): the port follows the address
 dot, TCP prints flag words but no flag word for a bare data/ack segment, ESP is
 `ip-proto-50 LEN`, NAT-T traffic is plain `udp LEN` on port 4500.
 
-Every field is extracted for the whole column at once with RE2 patterns.
+Every field is extracted for the whole column at once with RE2 patterns. Lines of traffic
+that cannot be IPsec are counted, not kept: most are found before this parse
+(:func:`other_traffic`), the rest after it (:func:`ipsec_rows`), by the same rules.
 """
 
 from __future__ import annotations
@@ -34,9 +36,6 @@ HEADER_START = (
 HEADER = (
     rf"^(?:(?P<ts_abs>{TS_ABS})|(?P<ts_rel>{TS_REL})) (?:(?P<iface>\S+) (?P<dir>in|out|--) )?"
     rf"(?P<body>.*)$"
-)
-ADDRESSES = (
-    rf"^(?P<src>{ADDR})(?:\.(?P<sport>\d+))? -> (?P<dst>{ADDR})(?:\.(?P<dport>\d+))?: +(?P<l4>.*)$"
 )
 
 # A header line with addresses, in one pass (most lines); HEADER is the fallback for the
@@ -92,7 +91,6 @@ def parse(core: pa.Array) -> dict[str, object]:
     ack = pa.nulls(n, pa.string())
     detail = np.full(n, None, dtype=object)
     kind = np.full(n, "other", dtype=object)
-    decided = ~has_addr
     untried = has_addr.copy()
 
     for name, prefix, pattern in L4_FORMS:
@@ -130,7 +128,6 @@ def parse(core: pa.Array) -> dict[str, object]:
             flags = scatter(flags, rows, words)
             seq = scatter(seq, rows, g["seq"])
             ack = scatter(ack, rows, g["ack"])
-        decided |= m
 
     # Lines without addresses: ARP and `truncated-ip`.
     arp = matches(body, r"^arp ")
