@@ -26,22 +26,16 @@ not work for this client (see IKE102/IKE104), since UDP is the better transport.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.rules.base import finding
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE103", "ike-over-tcp", severity="info", thresholds=Thresholds())
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE103", "ike-over-tcp", severity="info")
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     confirmed: set[str] = set()
     for c in ctx.tcp_ike:
         at = ""

@@ -28,7 +28,6 @@ admin HTTPS) listens on that port and that no proxy or deep inspection sits in t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pandas as pd
 
@@ -36,19 +35,14 @@ from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT
 
 FRAMING = "RFC 8229 framing:"  # sources/pcap.py marks a broken stream with this detail
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE110", "tcp-transport-broken", severity="error", thresholds=Thresholds(), explains=("IKE105",))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE110", "tcp-transport-broken", severity="error", explains=("IKE105",))
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     w = ctx.wire
     tcp = w[(w["proto"] == "tcp").fillna(False).to_numpy()]
     if tcp.empty:

@@ -30,18 +30,12 @@ end too (`diagnose vpn ike log filter rem-addr4 <peer>` first) to see its `my pr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    pass
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 
 def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterator[Finding]:
@@ -71,7 +65,7 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
         )
 
 
-@rule("IKE201", "p1-proposal-mismatch", severity="error", thresholds=Thresholds(),
+@rule("IKE201", "p1-proposal-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE105"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     yield from findings_for(ctx, "IKE201", 1, "phase-1")

@@ -25,20 +25,14 @@ phase-2 the peer actually matched (`diagnose vpn tunnel list name <phase1>`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.ike201_p1_proposal_mismatch import findings_for
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE202", "p2-proposal-mismatch", severity="error", thresholds=Thresholds(),
+@rule("IKE202", "p2-proposal-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE302"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     yield from findings_for(ctx, "IKE202", 2, "phase-2")

@@ -25,19 +25,13 @@ address groups with `set src-addr-type name`). Compare with `diagnose vpn tunnel
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    pass
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 
 def _sel(block) -> str:
@@ -46,9 +40,9 @@ def _sel(block) -> str:
     return "; ".join(f"{side} {', '.join(v)}" for side, v in block.selectors.items())
 
 
-@rule("IKE203", "ts-mismatch", severity="error", thresholds=Thresholds(),
+@rule("IKE203", "ts-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE302"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     for f in ng.selector_failures(ctx.events):
         first, last = f.rows[0], f.rows[-1]
         fail = next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), last)

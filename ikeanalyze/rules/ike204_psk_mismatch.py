@@ -25,28 +25,22 @@ dial-up peer that matched a different phase 1 than expected (check `peer identif
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 PSK_FAILED = r"PSK auth failed|probable pre-shared (?:key|secret) mismatch"
 AUTH_FAILED_NOTIFY = r"notify type AUTHENTICATION_FAILED"
 USES_PSK = r"PRESHARED_KEY|PSK|pre-shared"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE204", "psk-mismatch", severity="error", thresholds=Thresholds(),
+@rule("IKE204", "psk-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE303", "IKE302"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     found = ng.hits(ctx.events, PSK_FAILED)
     for h in ng.hits(ctx.events, AUTH_FAILED_NOTIFY, kinds=("notify",)):
         # A peer's AUTHENTICATION_FAILED is a PSK mismatch only when PSK was the method.

@@ -24,7 +24,6 @@ is on), so the initiator's first KE payload is already acceptable.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pandas as pd
 
@@ -33,14 +32,9 @@ from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 NOTIFY = "INVALID_KE_PAYLOAD"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    pass
 
 
 def _groups(proposals: str | None) -> list[str]:
@@ -50,8 +44,8 @@ def _groups(proposals: str | None) -> list[str]:
                               if w.startswith(("MODP", "ECP", "CURVE", "group"))))
 
 
-@rule("IKE205", "invalid-ke", severity="warning", thresholds=Thresholds(), explains=("IKE304",))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE205", "invalid-ke", severity="warning", explains=("IKE304",))
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     ev = ctx.events
     has = ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()
     rows = ev[has]

@@ -26,27 +26,21 @@ Make the peer send the ID the gateway expects (FortiClient: *Local ID*; a FortiG
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 REJECTED = (r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
             r"|no matching gateway|peer ID verification failed")
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE206", "peer-id-mismatch", severity="error", thresholds=Thresholds(),
+@rule("IKE206", "peer-id-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE303"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     for h in ng.hits(ctx.events, REJECTED):
         ident = ng.context_lines(h, r"peer identifier")
         if ng.recovered(h):

@@ -25,14 +25,13 @@ uses (`config user peer` → `set ca`, `set subject`, `set cn`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 FAILED = (r"(?i)certificate validation failed|signature verification failed|cert group matching failed"
           r"|quick_check_cert failed|client cert expired"
@@ -41,13 +40,8 @@ FAILED = (r"(?i)certificate validation failed|signature verification failed|cert
           r"|untrusted (?:CA|certificate)|no (?:matching|trusted) CA|failed to (?:validate|verify) (?:peer )?cert")
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE207", "cert-auth-failure", severity="error", thresholds=Thresholds(), explains=("IKE210", "IKE304"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE207", "cert-auth-failure", severity="error", explains=("IKE210", "IKE304"))
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     found = ng.hits(ctx.events, FAILED, origins=(ng.DEBUG, "authd"))
     for h in found:
         if ng.recovered(h):

@@ -32,7 +32,6 @@ attribute value); the SAML SP/IdP URLs, entity IDs, IdP certificate and the cloc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,12 +40,7 @@ from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    pass
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 
 def lost_to_restart(login: ng.Login, restarts) -> bool:
@@ -65,9 +59,9 @@ def restart_refs(restarts) -> dict[str, np.ndarray]:
     return {str(s): np.sort(g["ref"].to_numpy(np.int64)) for s, g in restarts.groupby("source", sort=False)}
 
 
-@rule("IKE208", "user-auth-failure", severity="error", thresholds=Thresholds(),
+@rule("IKE208", "user-auth-failure", severity="error",
       explains=("IKE210", "IKE304", "IKE212"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     restarts = restart_refs(ng.daemon_restarts(ctx.events))
     for login in ng.failed_logins(ctx.events):
         if lost_to_restart(login, restarts):

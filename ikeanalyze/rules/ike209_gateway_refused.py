@@ -25,26 +25,20 @@ the peer sends traffic).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 REFUSED = r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE209", "gateway-refused", severity="error", thresholds=Thresholds(),
+@rule("IKE209", "gateway-refused", severity="error",
       explains=("IKE210", "IKE304", "IKE105"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     for h in ng.hits(ctx.events, REFUSED):
         first, last = h.rows[0], h.rows[-1]
         passive = "passive mode" in str(first.text)

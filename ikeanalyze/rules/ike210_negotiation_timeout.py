@@ -24,25 +24,19 @@ to see which message is lost.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 TIMEOUT = r"negotiation timeout, deleting"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE210", "negotiation-timeout", severity="warning", thresholds=Thresholds())
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE210", "negotiation-timeout", severity="warning")
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     for h in ng.hits(ctx.events, TIMEOUT):
         first, last = h.rows[0], h.rows[-1]
         sent = []

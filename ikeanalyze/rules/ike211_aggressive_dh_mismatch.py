@@ -24,26 +24,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 HEX = r"(?:in|out) ([0-9A-Fa-f]+)\s*$"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE211", "aggressive-dh-mismatch", severity="error", thresholds=Thresholds(),
+@rule("IKE211", "aggressive-dh-mismatch", severity="error",
       explains=("IKE201", "IKE210", "IKE304"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     ev = ctx.events
     agg = ev[(ev["exchange"] == "Aggressive").fillna(False).to_numpy() & ev["proposals"].notna().to_numpy()
              & (ev["rspi"] == "0000000000000000").fillna(False).to_numpy()]

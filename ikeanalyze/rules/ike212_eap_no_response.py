@@ -27,26 +27,20 @@ rejected the gateway's authentication (PSK or certificate mismatch). Check the p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 EAP_REQUEST = r"EAP identity request|sending EAP request|EAP \d+ result FNBAM_CHALLENGED"
 TIMEOUT = r"negotiation timeout, deleting"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE212", "eap-no-response", severity="error", thresholds=Thresholds(), explains=("IKE210", "IKE304"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE212", "eap-no-response", severity="error", explains=("IKE210", "IKE304"))
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     ev = ctx.events
     for n in ng.negotiations(ev):
         eap = n.lines(EAP_REQUEST)

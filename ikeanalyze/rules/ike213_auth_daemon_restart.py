@@ -24,7 +24,6 @@ fixes the crash, and open a TAC case with this debug if it repeats.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,20 +32,15 @@ from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 PENDING = r"samld_process_request \[\d+\]: len=|handle_req-Rcvd auth req|(?:XAUTH|EAP) \d+ pending"
 DONE = r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded|samld_send_common_reply \[\d+\]: Sent resp"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE213", "auth-daemon-restart", severity="error", thresholds=Thresholds(),
+@rule("IKE213", "auth-daemon-restart", severity="error",
       explains=("IKE208", "IKE210", "IKE212", "IKE304", "IKE303"))
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     restarts = ng.daemon_restarts(ctx.events)
     if restarts.empty:
         return

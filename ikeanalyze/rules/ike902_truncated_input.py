@@ -25,24 +25,18 @@ wrapping.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Evidence, Finding
 from ikeanalyze.rules.base import finding
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 CUT_WORDS = ("truncated", "cut off", "too short", "malformed")
 HEDGED = "may be cut off"  # a missing final newline alone: reported by the input report, not here
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE902", "truncated-input", severity="warning", thresholds=Thresholds())
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE902", "truncated-input", severity="warning")
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     for r in ctx.ingest.inputs:
         cuts = [w for w in r.warnings if any(x in w for x in CUT_WORDS) and HEDGED not in w]
         n = r.accounting.get("truncated", 0)

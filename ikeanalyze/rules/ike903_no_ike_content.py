@@ -25,25 +25,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding
-from ikeanalyze.rules.registry import rule
+from ikeanalyze.rules.registry import NoThresholds, rule
 
 # Event kinds that are not IKE/IPsec evidence on their own. (A `snapshot` is: a tunnel or
 # gateway list says what the tunnel's state was, and IKE103/IKE105/IKE108 read it.)
 NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp"})
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    pass
-
-
-@rule("IKE903", "no-ike-content", severity="info", thresholds=Thresholds())
-def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+@rule("IKE903", "no-ike-content", severity="info")
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     ev = ctx.events
     # Only the kind column per source, counted from a list (C), not a Series walked in Python.
     kinds_by_source = ({s: Counter(g.astype(str).tolist()) for s, g in ev.groupby("source", sort=False)["kind"]}

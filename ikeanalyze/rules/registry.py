@@ -57,7 +57,12 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(code: str, name: str, *, severity: str, thresholds: object, explains: Iterable[str] = (),
+@dataclass(frozen=True)
+class NoThresholds:
+    """The thresholds of a rule that has none (the default of :func:`rule`)."""
+
+
+def rule(code: str, name: str, *, severity: str, thresholds: object = NoThresholds(), explains: Iterable[str] = (),
          status: str = "stable") -> Callable:
     """Register a rule module's check function; validate its contract at import time."""
 
