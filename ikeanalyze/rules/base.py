@@ -12,7 +12,12 @@ from ikeanalyze.rules.registry import REGISTRY
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval"]
 
 
-def finding(code: str, message: str, **kw) -> Finding:
+def finding(code: str, message: str, *, between=None, **kw) -> Finding:
+    """The rule's Finding; ``between=(first, last)`` sets its start and end (times and `t`)
+    from the first and last rows it is about."""
+    if between is not None:
+        a, b = between
+        kw.update(start=timeval(a.time), end=timeval(b.time), t_start=tval(a.t), t_end=tval(b.t))
     r = REGISTRY[code]
     return Finding(code=code, name=r.name, severity=r.severity, title=r.title, message=message,
                    fix=r.fix, **kw)

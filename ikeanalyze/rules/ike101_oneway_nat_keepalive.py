@@ -33,7 +33,7 @@ import pandas as pd
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import tails
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval, when
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, when
 from ikeanalyze.rules.registry import rule
 
 KEEPALIVE = ("nat-keepalive", "nat-keepalive-sent")
@@ -68,7 +68,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                f"last packet from the peer at {when(last_in)}.")
         yield finding(
             "IKE101", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=flow["tunnel"] if isinstance(flow["tunnel"], str) else None, peer=flow["peer"],
             evidence=[evidence(last_in), evidence(first), evidence(last)],
             timeline=[moment(first, f"first unanswered NAT keepalive to {flow['peer']}")],

@@ -35,7 +35,7 @@ from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval, when
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, when
 from ikeanalyze.rules.registry import rule
 
 KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
@@ -62,8 +62,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         msg += f" {dpd.text}" if dpd else ""
         yield finding(
             "IKE102", msg,
-            start=timeval(s.last_in.time), end=timeval(s.last_out.time),
-            t_start=tval(s.last_in.t), t_end=tval(s.last_out.t),
+            between=(s.last_in, s.last_out),
             tunnel=_tunnel(f) or (dpd.tunnel if dpd else None), peer=f["peer"],
             evidence=[evidence(s.last_in), evidence(s.first_out), evidence(s.last_out)] + (dpd.evidence if dpd else []),
             timeline=[

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
 
@@ -86,7 +86,7 @@ def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound:
         msg += " The sniffer text has no payload: a repeated datagram to UDP 500 with no reply is taken as an unanswered first IKE message."
     return finding(
         "IKE105", msg,
-        start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+        between=(first, last),
         tunnel=tunnel, peer=peer,
         evidence=[evidence(first), evidence(last)] if n > 1 else [evidence(first)],
         timeline=[moment(first, f"first {what} to {peer}" if not inbound else f"first {what} from {peer}"),

@@ -35,7 +35,7 @@ import numpy as np
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
 
@@ -76,7 +76,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             msg += f" NAT was detected: `{str(nat.iloc[0].detail).strip()}` ({sas.where(nat.iloc[0])})."
         yield finding(
             "IKE106", msg,
-            start=timeval(first.time), end=timeval(s.last.time), t_start=tval(first.t), t_end=tval(s.last.t),
+            between=(first, s.last),
             tunnel=s.tunnel, peer=s.peer,
             evidence=[evidence(last500)] + [evidence(r) for _, r in nat.head(2).iterrows()]
             + [evidence(first), evidence(s.last)],

@@ -36,7 +36,7 @@ import numpy as np
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
@@ -131,7 +131,7 @@ def _finding(rows, msg: str, peer: str, tunnel: str | None, facts: dict) -> Find
     facts["intervals_s"] = [round(float(x), 6) for x in np.diff(rows["t"].astype(float).to_numpy())]
     return finding(
         "IKE107", msg,
-        start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+        between=(first, last),
         tunnel=tunnel, peer=peer, evidence=[evidence(first), evidence(last)],
         timeline=[moment(first, f"large IKE message to {peer} leaves as IP fragments: never answered")],
         facts=facts,

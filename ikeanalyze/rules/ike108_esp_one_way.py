@@ -43,7 +43,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
 NP_NOTE = "np-offload-may-hide-esp"  # ctx.extras key read by analysis.nextsteps
@@ -90,7 +90,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                f"({sas.where(first)} to {sas.where(last)}); {back} no ESP back on that path.")
         f = finding(
             "IKE108", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=str(first.tunnel) if isinstance(first.tunnel, str) else None,
             peer=f"{remote}:{int(first.rport)}" if pd.notna(first.rport) else str(remote),
             evidence=[evidence(first), evidence(last)],

@@ -34,7 +34,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span
 from ikeanalyze.rules.registry import rule
 
 UNREACHABLE = r"(?i)network is unreachable|no route to host|host is unreachable"
@@ -67,7 +67,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         tunnel = rows["tunnel"].dropna()
         yield finding(
             "IKE109", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=str(tunnel.iloc[0]) if len(tunnel) else None, peer=peer,
             evidence=[evidence(first)] + ([evidence(last)] if len(rows) > 1 else []),
             timeline=[moment(first, f"IKE to {peer} cannot be sent: {error}")],

@@ -34,7 +34,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT
 
@@ -108,7 +108,7 @@ def _connections(tcp, ports):
 def _finding(first, bad, msg: str, peer: str, facts: dict) -> Finding:
     return finding(
         "IKE110", msg,
-        start=timeval(first.time), end=timeval(bad.time), t_start=tval(first.t), t_end=tval(bad.t),
+        between=(first, bad),
         tunnel=str(first.tunnel) if isinstance(first.tunnel, str) and not pd.isna(first.tunnel) else None,
         peer=peer, evidence=[evidence(first)] + ([evidence(bad)] if int(bad.ref) != int(first.ref) else []),
         timeline=[moment(bad, f"IKE over TCP from {facts['client']} fails")],

@@ -37,7 +37,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
 
@@ -103,8 +103,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             tunnel = rows["tunnel"].dropna()
             yield finding(
                 "IKE111", msg,
-                start=timeval(moved.time), end=timeval(stale.iloc[-1].time), t_start=tval(moved.t),
-                t_end=tval(stale.iloc[-1].t), tunnel=str(tunnel.iloc[0]) if len(tunnel) else None, peer=new,
+                between=(moved, stale.iloc[-1]), tunnel=str(tunnel.iloc[0]) if len(tunnel) else None, peer=new,
                 evidence=[evidence(last_old), evidence(moved), evidence(stale.iloc[0])]
                 + ([evidence(stale.iloc[-1])] if len(stale) > 1 else []),
                 timeline=[moment(moved, f"peer {rows.iloc[0]['remote']} now arrives from {new}; replies still go to {old}")],

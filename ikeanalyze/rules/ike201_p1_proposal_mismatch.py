@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 
@@ -54,7 +54,7 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
         first, last = rows[0], rows[-1]
         yield finding(
             code, message,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=f.tunnel, peer=f.peer,
             evidence=[evidence(r) for r in rows],
             timeline=[moment(last, f"{phase_name} proposals refused" + (f" ({f.tunnel})" if f.tunnel else ""))],

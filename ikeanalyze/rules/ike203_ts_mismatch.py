@@ -30,7 +30,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 
@@ -64,7 +64,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
         yield finding(
             "IKE203", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=f.tunnel, peer=f.peer, evidence=[evidence(r) for r in f.rows],
             timeline=[moment(fail, f"traffic selectors refused{gw}")],
             facts={"peer_selectors": f.peer_block.selectors if f.peer_block else None,

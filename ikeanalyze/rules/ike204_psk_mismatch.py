@@ -30,7 +30,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 PSK_FAILED = r"PSK auth failed|probable pre-shared (?:key|secret) mismatch"
@@ -69,7 +69,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         ev_rows = sorted({int(r.ref): r for r in [*ident[:1], *rows[:3], *rows[-1:]]}.values(), key=lambda r: int(r.ref))
         yield finding(
             "IKE204", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ev_rows],
             timeline=[moment(first, f"PSK authentication of {who} failed")],
             facts={"attempts": attempts},

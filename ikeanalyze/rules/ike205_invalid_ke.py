@@ -31,7 +31,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 NOTIFY = "INVALID_KE_PAYLOAD"
@@ -82,7 +82,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                   if recovered else "no successful answer followed in this input."))
         f = finding(
             "IKE205", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             peer=peer, evidence=[evidence(r) for r in ng.evidence_rows([offer] if offer is not None else [], hits[:3])],
             timeline=[moment(first, "DH group rejected (INVALID_KE_PAYLOAD)")],
             facts={"rejections": len(hits), "offered_groups": groups, "recovered": recovered},

@@ -31,7 +31,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 REJECTED = (r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
@@ -53,7 +53,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                + (f", {len(h.rows)} times" if len(h.rows) > 1 else "") + ").")
         yield finding(
             "IKE206", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(ident, h.rows[:3])],
             timeline=[moment(first, f"peer ID {presented} rejected")],
             facts={"peer_id": presented if ident else None, "failures": len(h.rows)},

@@ -30,7 +30,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 FAILED = (r"(?i)certificate validation failed|signature verification failed|cert group matching failed"
@@ -55,7 +55,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                + (f" ({len(h.rows)} failing lines)" if len(h.rows) > 1 else "") + ".")
         yield finding(
             "IKE207", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(subject, h.rows[:3])],
             timeline=[moment(first, "peer certificate refused")],
             facts={"failures": len(h.rows)},

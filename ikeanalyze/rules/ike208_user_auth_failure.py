@@ -39,7 +39,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 
@@ -77,7 +77,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                + f". Failure at {sas.where(ng._as_row(last))}.")
         yield finding(
             "IKE208", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=login.tunnel, peer=login.peer,
             evidence=[evidence(r) for r in ng.evidence_rows(login.reason_rows, login.anchors[:3], login.anchors[-1:])],
             timeline=[moment(last, f"{login.method} login{' of ' + login.user if login.user else ''} failed: {reason}")],

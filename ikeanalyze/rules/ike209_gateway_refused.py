@@ -30,7 +30,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 REFUSED = r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)"
@@ -57,7 +57,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + ").")
         yield finding(
             "IKE209", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])],
             timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
             facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy"},

@@ -29,7 +29,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 TIMEOUT = r"negotiation timeout, deleting"
@@ -51,7 +51,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + f"){last_sent}.")
         f = finding(
             "IKE210", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(sent[-1:], h.rows[:3])],
             timeline=[moment(last, f"negotiation with {h.peer or 'the peer'} timed out")],
             facts={"timeouts": len(h.rows)},

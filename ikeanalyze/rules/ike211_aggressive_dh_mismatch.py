@@ -29,7 +29,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 HEX = r"(?:in|out) ([0-9A-Fa-f]+)\s*$"
@@ -56,7 +56,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                f"({'/'.join(fits) or 'no known group'}) while its proposals offer {'/'.join(groups)} "
                f"({sas.where(ng._as_row(r))}): the key exchange cannot match the chosen proposal.")
         yield finding(
-            "IKE211", msg, start=timeval(r.time), end=timeval(r.time), t_start=tval(r.t), t_end=tval(r.t),
+            "IKE211", msg, between=(r, r),
             tunnel=None if str(r.tunnel) in ("None", "<NA>") else str(r.tunnel), peer=peer,
             evidence=[evidence(r)], timeline=[moment(r, "aggressive-mode KE for another DH group")],
             facts={"ke_bytes": size, "offered": groups},

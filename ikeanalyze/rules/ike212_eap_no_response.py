@@ -32,7 +32,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 EAP_REQUEST = r"EAP identity request|sending EAP request|EAP \d+ result FNBAM_CHALLENGED"
@@ -74,7 +74,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                "(pre-shared key or certificate) or the user never completed the login.")
         yield finding(
             "IKE212", msg,
-            start=timeval(req.time), end=timeval(end.time), t_start=tval(req.t), t_end=tval(end.t),
+            between=(req, end),
             tunnel=n.tunnel, peer=n.peer, evidence=[evidence(r) for r in ng.evidence_rows([req, last_sent, end])],
             timeline=[moment(last_sent, f"EAP request sent to {n.peer or 'the client'}; no answer follows")],
             facts={"waited_s": waited},

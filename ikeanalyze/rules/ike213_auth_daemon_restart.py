@@ -31,7 +31,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 PENDING = r"samld_process_request \[\d+\]: len=|handle_req-Rcvd auth req|(?:XAUTH|EAP) \d+ pending"
@@ -77,7 +77,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         last = fail.anchors[-1] if fail else rs.iloc[-1]
         yield finding(
             "IKE213", msg,
-            start=timeval(last_pending.time), end=timeval(last.time), t_start=tval(last_pending.t), t_end=tval(last.t),
+            between=(last_pending, last),
             tunnel=fail.tunnel if fail else None, peer=fail.peer if fail else None,
             evidence=[evidence(r) for r in ng.evidence_rows([last_pending], list(rs.head(2).itertuples()), fail_rows)],
             timeline=[moment(first_restart, "authentication daemon restarted mid-login")],

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
 DPD_EXCHANGES = ("INFORMATIONAL", "Informational")
@@ -118,8 +118,7 @@ def _finding(rows, peer: str | None, tunnel: str | None, what: str, end) -> Find
     ev_rows = [first, last] + ([end] if end is not None else [])
     return finding(
         "IKE301", msg,
-        start=timeval(first.time), end=timeval((end if end is not None else last).time),
-        t_start=tval(first.t), t_end=tval((end if end is not None else last).t),
+        between=(first, end if end is not None else last),
         tunnel=tunnel, peer=peer, evidence=[evidence(r) for r in ev_rows],
         timeline=[moment(first, f"first unanswered DPD probe{to}")]
         + ([moment(end, "SA given up after unanswered DPD probes")] if end is not None else []),

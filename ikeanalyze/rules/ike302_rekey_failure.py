@@ -33,7 +33,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
 REKEY_EXCHANGES = ("CREATE_CHILD_SA", "Quick Mode")
@@ -61,7 +61,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                f"({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}); no response came.")
         yield finding(
             "IKE302", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=s.tunnel, peer=s.peer, evidence=[evidence(first), evidence(last)],
             timeline=[moment(first, f"{s.exchange} request on IKE SA {first['ispi']}: no response")],
             facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": gaps,

@@ -35,7 +35,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
 UNKNOWN_IKE = r"^invalid IKE request SPI"
@@ -96,7 +96,7 @@ def _notified(ev) -> Iterator[Finding]:
                f"{sas.where(last)}): it does not know an SPI this side still uses{using}.")
         yield finding(
             "IKE303", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t), peer=peer,
+            between=(first, last), peer=peer,
             evidence=[evidence(first)] + ([evidence(last)] if len(rows) > 1 else []),
             timeline=[moment(first, f"{peer} reports an unknown SPI ({name})")],
             facts={"messages": int(len(rows)), "what": name, "esp_spis": spis},
@@ -117,7 +117,7 @@ def _finding(rows, what: str, unit: str, peer: str | None) -> Finding:
     tunnel = rows["tunnel"].dropna()
     return finding(
         "IKE303", msg,
-        start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+        between=(first, last),
         tunnel=str(tunnel.iloc[0]) if len(tunnel) else None, peer=peer,
         evidence=[evidence(first)] + ([evidence(last)] if len(rows) > 1 else []),
         timeline=[moment(first, f"{unit} for unknown {what}")],

@@ -36,7 +36,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval
+from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
 
@@ -75,7 +75,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             msg += " The waits do not grow: RFC 7296 §2.1 expects an exponentially increasing timer."
         yield finding(
             "IKE304", msg,
-            start=timeval(first.time), end=timeval(last.time), t_start=tval(first.t), t_end=tval(last.t),
+            between=(first, last),
             tunnel=worst.tunnel, peer=peer,
             evidence=[evidence(worst.first)] + [evidence(s.last) for s in group[:3]],
             timeline=[moment(worst.first, f"{worst.exchange or 'IKE message'} to {peer} first sent; "
