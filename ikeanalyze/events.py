@@ -125,6 +125,13 @@ def from_table(tab: pa.Table) -> pd.DataFrame:
     )
 
 
+def columns(rows: list[dict]) -> dict[str, list]:
+    """Rows made one by one (a dict each, only the fields they have) as whole columns, for
+    :func:`table`/:func:`frame`, which null the columns no row has."""
+    names = dict.fromkeys(name for row in rows for name in row)
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
 def frame(columns: Mapping[str, Any], n: int) -> pd.DataFrame:
     """Build an event table of ``n`` rows from whole columns; missing columns are null."""
     return from_table(table(columns, n))

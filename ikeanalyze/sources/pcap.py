@@ -403,47 +403,18 @@ class _State:
 
 
 class _Rows:
-    """Column lists for events decoded one by one."""
-
-    NAMES = (
-        "ref",
-        "ts",
-        "kind",
-        "iface",
-        "direction",
-        "src",
-        "sport",
-        "dst",
-        "dport",
-        "proto",
-        "length",
-        "tcp_flags",
-        "tcp_seq",
-        "tcp_ack",
-        "transport",
-        "ike_version",
-        "exchange",
-        "response",
-        "msg_id",
-        "ispi",
-        "rspi",
-        "payloads",
-        "notify",
-        "proposals",
-        "esp_spi",
-        "esp_seq",
-        "detail",
-        "text",
-    )
+    """Events decoded one by one, a dict each (with `ts`, ns since the epoch); they become
+    columns once, in :func:`_rows_frame`, and the columns no row has are null there."""
 
     def __init__(self):
-        self.cols: dict[str, list] = {n: [] for n in self.NAMES}
-        self.n = 0
+        self.rows: list[dict] = []
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
 
     def add(self, row: dict) -> None:
-        for name, col in self.cols.items():
-            col.append(row.get(name))
-        self.n += 1
+        self.rows.append(row)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -799,9 +770,8 @@ def _mark_esp_duplicates(out: pd.DataFrame) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- slow rows
 def _rows_frame(rows: _Rows, st: _State) -> pa.Table:
-    c = rows.cols
-    ts = np.array(c.pop("ts"), np.int64)
-    cols = dict(c)
+    cols = ev.columns(rows.rows)
+    ts = np.array(cols.pop("ts"), np.int64)
     cols["time"] = pa.array((ts // 1000).astype("datetime64[us]"))
     cols["t"] = (ts - st.first_ts) / 1e9
     cols["wire"] = np.ones(rows.n, dtype=bool)  # every capture row is one packet (events.py, `wire`)
@@ -1195,8 +1165,8 @@ def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dpor
         _ike_row(st, tmp, base, unit.data, len(unit.data), "tcp", sport, dport, None, count=False)
     else:
         _esp_row(st, tmp, base, unit.data, len(unit.data), "tcp", sport, dport, None, count=False)
-        tmp.cols["proto"][-1] = "tcp"
-    return [{name: col[0] for name, col in tmp.cols.items()}]
+        tmp.rows[-1]["proto"] = "tcp"
+    return tmp.rows[:1]
 
 
 # ----------------------------------------------------------------------------- end of input

@@ -126,36 +126,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
             tmp.flush()
             rows = _run(tmp.name)
     tcp_ports = set(getattr(options, "ike_tcp_ports", ()) or ())
-    cols: dict[str, list] = {
-        k: []
-        for k in (
-            "ref",
-            "ts",
-            "iface",
-            "kind",
-            "src",
-            "dst",
-            "sport",
-            "dport",
-            "proto",
-            "length",
-            "tcp_flags",
-            "tcp_seq",
-            "tcp_ack",
-            "transport",
-            "ike_version",
-            "exchange",
-            "response",
-            "msg_id",
-            "ispi",
-            "rspi",
-            "payloads",
-            "notify",
-            "esp_spi",
-            "esp_seq",
-            "text",
-        )
-    }
+    events: list[dict] = []
     first_ts = None
     for r in rows:
         r += [""] * (len(FIELDS) - len(r))
@@ -251,10 +222,10 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
             report.count("other-traffic")
             continue
         report.count("event")
-        for k, col in cols.items():
-            col.append(row.get(k))
-    n = len(cols["ref"])
-    ts = np.array(cols.pop("ts"), np.float64)
+        events.append(row)
+    n = len(events)
+    cols = ev.columns(events)
+    ts = np.array(cols.pop("ts", []), np.float64)
     cols["time"] = pd.to_datetime(ts, unit="s").as_unit("us").to_numpy() if n else []
     cols["t"] = ts - (first_ts or 0.0)
     cols["source"] = [blob.name] * n
