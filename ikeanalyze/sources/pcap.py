@@ -239,22 +239,20 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
     endian = "<"
     base = 0  # index of the current section's first interface in state.ifaces
     state.ifaces = []
-    offs = caps = wires = tss = ifs = opts = ends = None
     first = 1
 
-    def fresh():
-        return array("q"), array("q"), array("q"), array("q"), array("q"), array("q"), array("q")
+    def fresh() -> list[array]:
+        # per packet: data offset, captured and original length, raw timestamp, interface,
+        # options start and end (-1: none) -- the arguments of _ng_chunk, in order
+        return [array("q") for _ in range(7)]
 
-    offs, caps, wires, tss, ifs, opts, ends = fresh()
+    cols = fresh()
     while off < size:
         if off + 12 > size:
             state.cut(ref, "capture cut off mid-block")
             break
         btype_le = struct.unpack_from("<I", buf, off)[0]
         if btype_le == PCAPNG_SHB:
-            if off + 12 > size:
-                state.cut(ref, "capture cut off mid-block")
-                break
             bom = bytes(buf[off + 8 : off + 12])
             endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
             if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
@@ -266,6 +264,7 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
             why = "capture cut off mid-block" if off + blen > size else f"impossible block length {blen}"
             state.cut(ref, why)
             break
+        packet = None
         if btype == PCAPNG_EPB:
             if blen < 32:
                 state.cut(ref, f"enhanced packet block too short ({blen} bytes)")
@@ -276,42 +275,23 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 why = "packet longer than its block" if data + incl > off + blen - 4 else "unknown interface"
                 state.cut(ref, f"malformed enhanced packet block ({why})")
                 break
-            offs.append(data)
-            caps.append(incl)
-            wires.append(orig)
-            tss.append(_timestamp(hi, lo, ref, report, tss[-1] if tss else 0))
-            ifs.append(base + ifid)
-            opts.append(data + ((incl + 3) & ~3))
-            ends.append(off + blen - 4)
-            ref += 1
+            packet = (data, incl, orig, _timestamp(hi, lo, ref, report, cols[3][-1] if cols[3] else 0), base + ifid,
+                      data + ((incl + 3) & ~3), off + blen - 4)
         elif btype == PCAPNG_SPB:
             (orig,) = struct.unpack_from(endian + "I", buf, off + 8)
             incl = min(orig, blen - 16)
             if base >= len(state.ifaces):
                 state.cut(ref, "simple packet block before any interface")
                 break
-            offs.append(off + 12)
-            caps.append(incl)
-            wires.append(orig)
-            tss.append(0)
-            ifs.append(base)
-            opts.append(-1)
-            ends.append(-1)
-            ref += 1
+            packet = (off + 12, incl, orig, 0, base, -1, -1)
         elif btype == PCAPNG_PB:
             ifid, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, off + 8)
             data = off + 28
             if data + incl > off + blen - 4 or base + ifid >= len(state.ifaces):
                 state.cut(ref, "malformed packet block")
                 break
-            offs.append(data)
-            caps.append(incl)
-            wires.append(orig)
-            tss.append(_timestamp(hi, lo, ref, report, tss[-1] if tss else 0))
-            ifs.append(base + ifid)
-            opts.append(-1)
-            ends.append(-1)
-            ref += 1
+            packet = (data, incl, orig, _timestamp(hi, lo, ref, report, cols[3][-1] if cols[3] else 0), base + ifid,
+                      -1, -1)
         elif btype == PCAPNG_IDB:
             linktype, _r, _snap = struct.unpack_from(endian + "HHI", buf, off + 8)
             iface = _Iface(linktype)
@@ -322,13 +302,17 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                     iface.ns_mul, iface.exact = _tsresol(value[0])
             state.ifaces.append(iface)
         off += blen
-        if len(offs) >= CHUNK:
-            yield _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state)
-            first = ref
-            offs, caps, wires, tss, ifs, opts, ends = fresh()
+        if packet is not None:
+            for col, value in zip(cols, packet):
+                col.append(value)
+            ref += 1
+            if len(cols[0]) >= CHUNK:
+                yield _ng_chunk(first, *cols, state)
+                first = ref
+                cols = fresh()
     state.ng_endian = endian
-    if offs:
-        yield _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state)
+    if cols[0]:
+        yield _ng_chunk(first, *cols, state)
 
 
 def _timestamp(hi: int, lo: int, ref: int, report: InputReport, previous: int) -> int:
@@ -1044,18 +1028,7 @@ def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         row["detail"] = f"IKE not decodable: {exc}"
         row["text"] = f"{ends} IKE? ({exc})"
     else:
-        row.update(
-            ike_version=msg.version,
-            exchange=msg.exchange_name,
-            response=msg.response,
-            msg_id=msg.msg_id,
-            ispi=msg.ispi,
-            rspi=msg.rspi,
-            payloads=" ".join(msg.payloads) or None,
-            notify=" ".join(msg.notify) or None,
-            proposals=msg.proposals_summary or None,
-            text=f"{ends} {msg.info()}",
-        )
+        row.update(_ike_fields(msg), proposals=msg.proposals_summary or None, text=f"{ends} {msg.info()}")
         if msg.stopped:
             row["detail"] = f"stopped: {msg.stopped}"
     if ip is not None and _duplicate(st, base["ts"], base["ref"], ip):
@@ -1214,6 +1187,13 @@ def _proto_name(proto: int) -> str:
     return {IPPROTO_UDP: "udp", IPPROTO_TCP: "tcp", IPPROTO_ESP: "esp"}.get(proto, f"ip-proto-{proto}")
 
 
+def _ike_fields(msg: wike.IkeMessage) -> dict:
+    """The event columns an IKE header fills."""
+    return {"ike_version": msg.version, "exchange": msg.exchange_name, "response": msg.response,
+            "msg_id": msg.msg_id, "ispi": msg.ispi, "rspi": msg.rspi,
+            "payloads": " ".join(msg.payloads) or None, "notify": " ".join(msg.notify) or None}
+
+
 def _first_fragment_ike(row: dict, data: bytes) -> None:
     """What the first piece of a lost IKE packet still tells: its ports and IKE header."""
     sport, dport = struct.unpack_from("!HH", data, 0)
@@ -1234,14 +1214,5 @@ def _first_fragment_ike(row: dict, data: bytes) -> None:
         msg = wike.decode(payload)
     except WireError:
         return
-    row.update(
-        ike_version=msg.version,
-        exchange=msg.exchange_name,
-        response=msg.response,
-        msg_id=msg.msg_id,
-        ispi=msg.ispi,
-        rspi=msg.rspi,
-        payloads=" ".join(msg.payloads) or None,
-        notify=" ".join(msg.notify) or None,
-    )
+    row.update(_ike_fields(msg))
     row["text"] += f" {msg.info()}"
