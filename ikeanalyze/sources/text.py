@@ -489,16 +489,15 @@ def _truncation(frame: pd.DataFrame, report: InputReport, lines: pa.Array, cut_o
     line ending in a comma, the last line of a paste with no final newline."""
     if not len(frame):
         return
-    text = frame["text"].astype(object).to_numpy()
-    kind = frame["kind"].astype(object).to_numpy()
-    refs = frame["ref"].to_numpy()
-    for i in np.flatnonzero(np.isin(kind, ["ike-sent", "nat-keepalive-sent"])):
-        line = str(text[i]).rstrip()
+    sent = frame["kind"].isin(["ike-sent", "nat-keepalive-sent"]).fillna(False).to_numpy()
+    # Only the sent-message rows become Python strings.
+    for ref, text in zip(frame["ref"].to_numpy()[sent], frame["text"][sent].tolist()):
+        line = str(text).rstrip()
         if "sent IKE msg" in line and (line.endswith(",") or " id=" not in line):
-            nxt = int(refs[i])  # the next physical line may be its continuation
+            nxt = int(ref)  # the next physical line may be its continuation
             if nxt < len(lines) and lines[nxt].as_py().lstrip().startswith(("vrf=", "id=", "len=")):
                 continue
-            report.warn(f"line {refs[i]}: truncated record: {line[:100].strip()}")
+            report.warn(f"line {ref}: truncated record: {line[:100].strip()}")
     if cut_off:
         report.warn(f"line {len(lines)}: the input ends mid-line (no final newline); the last record may be cut off")
 
