@@ -89,22 +89,14 @@ def _tshark_ike(path: Path) -> list[dict]:
         "udpencap.non_esp_marker",
         "_ws.malformed",
     ]
-    cmd = [
-        TSHARK,
-        "-n",
-        "-r",
-        str(path),
-        "-Y",
-        "isakmp && !isakmp.ike.nat_keepalive && !icmp && !icmpv6",
-        "-T",
-        "fields",
-        "-E",
-        "separator=/t",
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-    ]
+    return _tshark_fields(path, "isakmp && !isakmp.ike.nat_keepalive && !icmp && !icmpv6", fields)
+
+
+def _tshark_fields(path: Path, display_filter: str, fields: list[str], occurrence: str = "a") -> list[dict]:
+    """The fields tshark prints for each frame that passes the display filter (every
+    occurrence joined by commas, or only the first with ``occurrence="f"``)."""
+    cmd = [TSHARK, "-n", "-r", str(path), "-Y", display_filter, "-T", "fields", "-E", "separator=/t",
+           "-E", f"occurrence={occurrence}", "-E", "aggregator=,"]
     for f in fields:
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -489,46 +481,16 @@ def test_pcapng_reader_is_total_on_garbage_blocks(body):
 def test_esp_and_keepalives_match_tshark(path):
     """ESP SPI/sequence per frame (outer header) and NAT-keepalive frames, as tshark sees them."""
     events, _ = load([path])
-    cmd = [
-        TSHARK,
-        "-n",
-        "-r",
-        str(path),
-        "-Y",
-        "esp && !icmp && !icmpv6",
-        "-T",
-        "fields",
-        "-E",
-        "occurrence=f",
-        "-e",
-        "frame.number",
-        "-e",
-        "esp.spi",
-        "-e",
-        "esp.sequence",
-    ]
-    lines = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
     theirs = {}
-    for line in lines:
-        frame, spi, seq = (line.split("\t") + ["", ""])[:3]
-        theirs[int(frame)] = (f"{int(spi, 16):08x}", int(seq) if seq else None)
+    for row in _tshark_fields(path, "esp && !icmp && !icmpv6", ["frame.number", "esp.spi", "esp.sequence"], "f"):
+        seq = row.get("esp.sequence")
+        theirs[int(row["frame.number"])] = (f"{int(row['esp.spi'], 16):08x}", int(seq) if seq else None)
     esp = events[events["esp_spi"].notna()]  # ESP rows, and first fragments of lost ESP-in-UDP
     ours = {
         int(r): (s, None if pd.isna(q) else int(q))
         for r, s, q in zip(esp["ref"], esp["esp_spi"], esp["esp_seq"])
     }
     assert ours == theirs
-    cmd = [
-        TSHARK,
-        "-n",
-        "-r",
-        str(path),
-        "-Y",
-        "udpencap.nat_keepalive || isakmp.ike.nat_keepalive",
-        "-T",
-        "fields",
-        "-e",
-        "frame.number",
-    ]
-    keep = {int(x) for x in subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()}
+    keep = {int(r["frame.number"]) for r in _tshark_fields(path, "udpencap.nat_keepalive || isakmp.ike.nat_keepalive",
+                                                            ["frame.number"])}
     assert set(events.loc[events["kind"] == "nat-keepalive", "ref"].astype(int)) == keep
