@@ -72,37 +72,50 @@ def _from_packets(wire: pd.DataFrame, conn) -> None:
         return
     key = ["origin", "local", "lport", "remote", "rport"]
     tcp = tcp.assign(_sid=tcp.groupby(key, sort=False, dropna=False).ngroup().to_numpy())
-    for _, rows in tcp[tcp["_sid"].isin(_candidates(tcp))].groupby("_sid", sort=False):
-        rows = rows.sort_values("ref")
-        inbound = rows["in"].to_numpy()
-        kinds = rows["kind"].astype(object).to_numpy()
+    tcp = tcp[tcp["_sid"].isin(_candidates(tcp)).to_numpy()]
+    if tcp.empty:
+        return
+    # Candidate streams are few, but each may be long: columns become arrays once and each
+    # stream is a set of positions; only evidence rows become pandas rows.
+    order = pd.unique(tcp["_sid"].to_numpy())  # streams in the order they begin
+    tcp = tcp.iloc[np.argsort(tcp["ref"].to_numpy(), kind="stable")]
+    sid = tcp["_sid"].to_numpy()
+    inbound_all = tcp["in"].to_numpy()
+    kinds = tcp["kind"].astype(object).to_numpy()
+    framed_all = ((tcp["transport"] == "tcp").fillna(False) & (tcp["kind"] == "ike").fillna(False)).to_numpy()
+    flags_all = tcp["tcp_flags"].astype(object).fillna("").to_numpy()
+    seq_all = tcp["tcp_seq"].to_numpy(dtype="float64", na_value=np.nan)
+    ack_all = tcp["tcp_ack"].to_numpy(dtype="float64", na_value=np.nan)
+    for stream in order:
+        pos = np.flatnonzero(sid == stream)
+        inbound = inbound_all[pos]
+        flags = flags_all[pos]
         # The client is the side that sent the SYN; without a SYN, the side on the high port.
-        first = rows.iloc[0]
-        client_in = bool(inbound[0]) if "syn" in _str(first.tcp_flags) else (
-            _int(first.rport) > _int(first.lport))
+        first = tcp.iloc[pos[0]]
+        client_in = bool(inbound[0]) if "syn" in flags[0] else (_int(first.rport) > _int(first.lport))
         from_client = inbound == client_in
         how, evidence = [], []
-        prefix = rows[kinds == "iketcp-prefix"]
-        framed = rows[(rows["transport"] == "tcp").fillna(False) & rows["kind"].isin(["ike"]).to_numpy()]
+        prefix = pos[kinds[pos] == "iketcp-prefix"]
+        framed = pos[framed_all[pos]]
         if len(prefix):
             how.append("IKETCP stream prefix")
-            evidence.append(_ev(prefix.iloc[0]))
+            evidence.append(_ev(tcp.iloc[prefix[0]]))
         else:
-            hit = _six_byte_advance(rows, from_client)
+            hit = _six_byte_advance(flags, seq_all[pos], ack_all[pos], from_client)
             if hit is not None:
                 how.append("the client's first data segment is exactly 6 bytes (the IKETCP prefix)")
-                evidence.extend(_ev(r) for r in hit)
+                evidence.extend(_ev(tcp.iloc[pos[i]]) for i in hit)
         if not how:
             continue
         c = conn(first.remote if client_in else first.local, first.rport if client_in else first.lport,
                  first.local if client_in else first.remote, first.lport if client_in else first.rport)
         c.first_time, c.first_t, c.syn_ref, c.source = _time(first.time), _num(first.t), int(first.ref), str(
             first.source)
-        syn = rows[rows["tcp_flags"].astype(object).fillna("").str.contains("syn").to_numpy() & from_client]
+        syn = pos[np.array(["syn" in f for f in flags], bool) & from_client]
         if len(syn):
-            evidence.insert(0, _ev(syn.iloc[0]))
+            evidence.insert(0, _ev(tcp.iloc[syn[0]]))
         if len(framed):
-            m = framed.iloc[0]
+            m = tcp.iloc[framed[0]]
             how.append(f"IKE {_str(m.exchange) or 'message'} decoded from the framed stream")
             evidence.append(_ev(m))
             c.sa_init_spi = _str(m.ispi) or None
@@ -138,27 +151,21 @@ def _num(v):
     return None if pd.isna(v) else float(v)
 
 
-def _six_byte_advance(rows: pd.DataFrame, from_client: np.ndarray):
-    """Return the rows proving a 6-byte first client data segment, or None."""
-    flags = rows["tcp_flags"].astype(object).fillna("").to_numpy()
-    seq = rows["tcp_seq"].astype(object).to_numpy()
-    ack = rows["tcp_ack"].astype(object).to_numpy()
-    data_idx = [i for i in range(len(rows)) if from_client[i] and "syn" not in flags[i]
-                and seq[i] is not None and not pd.isna(seq[i])]
-    if not data_idx:
+def _six_byte_advance(flags: np.ndarray, seq: np.ndarray, ack: np.ndarray,
+                      from_client: np.ndarray) -> list[int] | None:
+    """Positions (in the stream) of the two segments proving a 6-byte first client data
+    segment, or None. ``seq``/``ack`` are floats, NaN where the segment has none."""
+    data = np.flatnonzero(from_client & ~np.isnan(seq) & np.array(["syn" not in f for f in flags], bool))
+    if not len(data):
         return None
-    first = data_idx[0]
-    s1 = int(seq[first])
-    for i in range(first + 1, len(rows)):
-        if from_client[i] and seq[i] is not None and not pd.isna(seq[i]) and "syn" not in flags[i]:
-            if int(seq[i]) - s1 == IKETCP_PREFIX_LEN:
-                return [rows.iloc[first], rows.iloc[i]]
-            break
-    for i in range(first + 1, len(rows)):
-        if not from_client[i] and ack[i] is not None and not pd.isna(ack[i]):
-            if int(ack[i]) - s1 == IKETCP_PREFIX_LEN:
-                return [rows.iloc[first], rows.iloc[i]]
-            break
+    first = int(data[0])
+    s1 = seq[first]
+    if len(data) > 1 and seq[data[1]] - s1 == IKETCP_PREFIX_LEN:  # the client's next data segment
+        return [first, int(data[1])]
+    acks = np.flatnonzero(~from_client & ~np.isnan(ack))
+    acks = acks[acks > first]
+    if len(acks) and ack[acks[0]] - s1 == IKETCP_PREFIX_LEN:  # the server's first acknowledgement after it
+        return [first, int(acks[0])]
     return None
 
 

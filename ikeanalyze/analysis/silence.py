@@ -24,12 +24,9 @@ class Stall:
     last_in: object  # the peer's last packet (a row of ctx.wire)
     first_out: object  # the first unanswered packet
     last_out: object  # the last unanswered packet
-    unanswered: pd.DataFrame  # outbound rows after last_in
+    unanswered: int  # outbound packets after last_in
+    kinds: Counter  # their kinds
     silence: float | None  # seconds from last_in to last_out
-
-    @property
-    def kinds(self) -> Counter:
-        return Counter(self.unanswered["kind"].astype(object))
 
 
 def tails(ctx: Context) -> pd.DataFrame:
@@ -58,24 +55,41 @@ def stalls(ctx: Context, min_silence: float, min_packets: int) -> list[Stall]:
     """Flows whose peer sent at least once, then nothing while >= ``min_packets`` left for
     it over >= ``min_silence`` seconds (the silence is measured to the last of them)."""
     out: list[Stall] = []
-    flows = ctx.packet_flows
-    if flows.empty:
+    per_flow = _per_flow(ctx)
+    if per_flow is None:
         return out
-    udp = flows[flows["transport"].isin(UDP_TRANSPORTS).fillna(False) & (flows["n_in"] > 0)]
-    tail = tails(ctx)
-    tail = tail[tail["fid"].isin(udp["fid"]).to_numpy()]
-    if tail.empty:
-        return out
-    t = tail["t"].astype("float64").to_numpy()
-    stats = pd.DataFrame({"fid": tail["fid"].to_numpy(), "t": t, "last_in_pos": tail["last_in_pos"].to_numpy()})
-    g = stats.groupby("fid").agg(n=("t", "size"), last_t=("t", "max"), last_in_pos=("last_in_pos", "first"))
-    w_t = ctx.wire["t"].astype("float64").to_numpy()
-    g["silence"] = g["last_t"].to_numpy() - w_t[g["last_in_pos"].to_numpy()]
+    udp, tail, g = per_flow
     hit = g[(g["n"] >= min_packets) & (g["silence"] >= min_silence)]
+    if hit.empty:
+        return out
     by_fid = udp.set_index("fid")
     fids = tail["fid"].to_numpy()
+    kinds = tail["kind"].astype(object).to_numpy()
     for fid, row in hit.iterrows():
-        rows = tail.iloc[np.flatnonzero(fids == fid)]
+        rows = np.flatnonzero(fids == fid)
         last_in = ctx.wire.iloc[int(row["last_in_pos"])]
-        out.append(Stall(by_fid.loc[fid], last_in, rows.iloc[0], rows.iloc[-1], rows, float(row["silence"])))
+        out.append(Stall(by_fid.loc[fid], last_in, tail.iloc[rows[0]], tail.iloc[rows[-1]], len(rows),
+                         Counter(kinds[rows]), float(row["silence"])))
     return out
+
+
+def _per_flow(ctx: Context):
+    """(UDP flows whose peer sent, their tails, per-flow count/last time/silence), once per
+    context: IKE102 and IKE104 ask with different thresholds, which only filter it."""
+    if "silence.per_flow" in ctx.extras:
+        return ctx.extras["silence.per_flow"]
+    result = None
+    flows = ctx.packet_flows
+    if not flows.empty:
+        udp = flows[flows["transport"].isin(UDP_TRANSPORTS).fillna(False) & (flows["n_in"] > 0)]
+        tail = tails(ctx)
+        tail = tail[tail["fid"].isin(udp["fid"]).to_numpy()]
+        if not tail.empty:
+            t = tail["t"].astype("float64").to_numpy()
+            stats = pd.DataFrame({"fid": tail["fid"].to_numpy(), "t": t, "last_in_pos": tail["last_in_pos"].to_numpy()})
+            g = stats.groupby("fid").agg(n=("t", "size"), last_t=("t", "max"), last_in_pos=("last_in_pos", "first"))
+            w_t = ctx.wire["t"].astype("float64").to_numpy()
+            g["silence"] = g["last_t"].to_numpy() - w_t[g["last_in_pos"].to_numpy()]
+            result = (udp, tail, g)
+    ctx.extras["silence.per_flow"] = result
+    return result

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis.context import Context
@@ -52,17 +53,24 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     if kas.empty:
         return
     flows = ctx.packet_flows.set_index("fid")
-    for fid, rows in kas.groupby("fid", sort=False):
+    # Per flow by positions: only the rows a finding quotes become pandas rows.
+    fids = kas["fid"].to_numpy()
+    kt = kas["t"].to_numpy(dtype="float64", na_value=np.nan)
+    last_in_pos = kas["last_in_pos"].to_numpy()
+    wt = ctx.wire["t"].to_numpy(dtype="float64", na_value=np.nan)
+    for fid in pd.unique(fids):
+        rows = np.flatnonzero(fids == fid)
         if len(rows) < t.min_keepalives:
             continue
-        flow = flows.loc[fid]
-        last_in, first, last = ctx.wire.iloc[int(rows["last_in_pos"].iloc[0])], rows.iloc[0], rows.iloc[-1]
-        if pd.isna(last_in.t) or pd.isna(last.t):
+        t_in, t_first, t_last = wt[last_in_pos[rows[0]]], kt[rows[0]], kt[rows[-1]]
+        if np.isnan(t_in) or np.isnan(t_last):
             continue
-        silence = float(last.t) - float(last_in.t)
+        silence = float(t_last - t_in)
         if silence < t.min_silence:
             continue
-        sent_span = float(last.t) - float(first.t)
+        flow = flows.loc[fid]
+        last_in, first, last = ctx.wire.iloc[int(last_in_pos[rows[0]])], kas.iloc[rows[0]], kas.iloc[rows[-1]]
+        sent_span = float(t_last - t_first)
         msg = (f"{flow['local_end']} sent {len(rows)} NAT keepalives to {flow['peer']} over "
                f"{human_duration(sent_span)} ({when(first)} to {when(last)}) with no reply; "
                f"last packet from the peer at {when(last_in)}.")

@@ -55,7 +55,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         kinds = ", ".join(f"{n} {KIND_WORDS.get(k, k)}" for k, n in s.kinds.most_common())
         transport = "UDP 4500" if f["transport"] == "udp4500" else "UDP 500"
         msg = (f"{f['peer']} stopped sending at {when(s.last_in)} while {f['local_end']} kept sending "
-               f"{len(s.unanswered)} packets ({kinds}) for {human_duration(s.silence)} on {transport}; "
+               f"{s.unanswered} packets ({kinds}) for {human_duration(s.silence)} on {transport}; "
                f"nothing came back.")
         # A tunnel list with `dpd: mode=off` explains why the tunnel still looks up.
         dpd = snapshots.dpd_off_note(ctx, str(f["remote"]))
@@ -67,11 +67,11 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             evidence=[evidence(s.last_in), evidence(s.first_out), evidence(s.last_out)] + (dpd.evidence if dpd else []),
             timeline=[
                 moment(s.last_in, f"last packet from {f['peer']} on {transport}"),
-                moment(s.last_out, f"still no reply: {len(s.unanswered)} packets sent to {f['peer']} "
+                moment(s.last_out, f"still no reply: {s.unanswered} packets sent to {f['peer']} "
                                    f"since its last packet"),
             ],
             facts={"peer": f["peer"], "local": f["local_end"], "transport": f["transport"],
-                   "silence_s": round(s.silence, 6), "unanswered": len(s.unanswered),
+                   "silence_s": round(s.silence, 6), "unanswered": s.unanswered,
                    "unanswered_by_kind": dict(s.kinds), "last_in_ref": int(s.last_in.ref),
                    **(dpd.facts if dpd else {})},
         )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import sas
@@ -67,41 +68,48 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
 
 
 def _connections(tcp, ports):
-    for _key, rows in tcp.groupby(["source", "local", "lport", "remote", "rport"], sort=False):
-        rows = rows.sort_values("ref")
-        flags = rows["tcp_flags"].fillna("").astype(str)
-        first = rows.iloc[0]  # one row object: each iloc builds a Series of every column
+    # Per connection by positions into whole-column arrays: only quoted rows become pandas rows.
+    sid = tcp.groupby(["source", "local", "lport", "remote", "rport"], sort=False).ngroup()
+    sid = sid.fillna(-1).to_numpy().astype(np.int64)
+    ref = tcp["ref"].to_numpy()
+    inbound = tcp["in"].to_numpy().astype(bool)
+    flags = tcp["tcp_flags"].fillna("").astype(str)
+    is_rst = flags.str.contains("rst").to_numpy()
+    has_ack = flags.str.contains("ack").to_numpy()
+    sends_data = flags.str.contains("psh").to_numpy() | (tcp["length"].fillna(0).astype(int) > 0).to_numpy()
+    is_bad = tcp["detail"].fillna("").astype(str).str.startswith(FRAMING).to_numpy()
+    for conn in range(int(sid.max()) + 1 if len(sid) else 0):
+        pos = np.flatnonzero(sid == conn)
+        pos = pos[np.argsort(ref[pos], kind="stable")]
+        first = tcp.iloc[pos[0]]
         server_is_local = bool(first["lport"] in ports)
-        from_server = ~rows["in"].to_numpy().astype(bool) if server_is_local else rows["in"].to_numpy().astype(bool)
+        from_server = ~inbound[pos] if server_is_local else inbound[pos]
         here, there = f"{first['local']}:{int(first['lport'])}", f"{first['remote']}:{int(first['rport'])}"
         client, server = (there, here) if server_is_local else (here, there)
         peer = client if server_is_local else server
-        bad = rows[rows["detail"].fillna("").astype(str).str.startswith(FRAMING).to_numpy()]
+        bad = pos[is_bad[pos]]
         if len(bad):
-            b = bad.iloc[0]
+            b = tcp.iloc[bad[0]]
             msg = (f"The TCP connection from {client} to {server} is not IKE over TCP: "
                    f"{str(b.detail)[len(FRAMING):].strip()} ({sas.where(b)}).")
             yield (_finding(first, b, msg, peer, {"client": client, "server": server, "reason": str(b.detail)}),
                    (client.rsplit(":", 1)[0], server, "framing"))
             continue
-        rst = rows[flags.str.contains("rst").to_numpy()]
-        if rst.empty:
+        resets = np.flatnonzero(is_rst[pos])
+        if not len(resets):
             continue
-        r = rst.iloc[0]
-        before = rows[(rows["ref"] < int(r["ref"])).to_numpy()]
-        b_flags = before["tcp_flags"].fillna("").astype(str)
-        b_server = from_server[: len(before)]
-        server_data = before[b_server & (b_flags.str.contains("psh").to_numpy()
-                                         | (before["length"].fillna(0).astype(int) > 0).to_numpy())]
-        if len(server_data):
+        at = int(resets[0])  # the first reset, as a position in the connection
+        before = pos[ref[pos] < ref[pos[at]]]
+        if (from_server[: len(before)] & sends_data[before]).any():
             continue  # the server talked: a reset after that is a close, not a broken transport
-        by = "the server" if from_server[rows.index.get_loc(r.name)] else "the client"
-        syn_only = not (b_flags.str.contains("ack").any())
+        r = tcp.iloc[pos[at]]
+        by = "the server" if from_server[at] else "the client"
+        syn_only = not has_ack[before].any()
         what = "answering the SYN: nothing listens on that port" if syn_only and by == "the server" else \
             "before the server sent any data"
         msg = f"The TCP connection from {client} to {server} (IKE over TCP) was reset by {by} {what} ({sas.where(r)})."
         yield (_finding(first, r, msg, peer, {"client": client, "server": server, "reset_by": by,
-                                                     "segments_before": int(len(before))}),
+                                              "segments_before": int(len(before))}),
                (client.rsplit(":", 1)[0], server, by))
 
 
