@@ -196,31 +196,30 @@ def _answered(w: pd.DataFrame) -> None:
     message ID travelling the other way, after the first attempt. IKEv1 (no response
     flag): any message on the same SA travelling the other way afterwards."""
     first_ref = w.groupby("send")["ref"].transform("min").to_numpy()
-    answered = np.zeros(len(w), dtype=bool)
     src = w["source"].astype(str).to_numpy()
     ispi = w["ispi"].astype(str).to_numpy()
     msg = w["msg_id"].fillna(-1).astype("int64").to_numpy()
     inbound = w["in"].to_numpy().astype(bool)
     refs = w["ref"].to_numpy()
     resp = w["resp"].to_numpy()
+    is_resp = resp == True  # noqa: E712 (an object array of True/False/None)
     v2 = (w["ike_version"].fillna(0).astype(int).to_numpy() == 2) | pd.notna(resp)
-    last_resp: dict[tuple, int] = {}
-    last_any: dict[tuple, int] = {}
-    for i in range(len(w)):
-        k = (src[i], ispi[i], bool(inbound[i]))
-        last_any[k] = max(last_any.get(k, -1), refs[i])
-        if resp[i] is True:
-            kr = (src[i], ispi[i], msg[i], bool(inbound[i]))
-            last_resp[kr] = max(last_resp.get(kr, -1), refs[i])
-    for i in range(len(w)):
-        other = not inbound[i]
-        if v2[i] and resp[i] is not True:
-            answered[i] = last_resp.get((src[i], ispi[i], msg[i], other), -1) > first_ref[i]
-        elif resp[i] is True:
-            answered[i] = True  # a response needs no answer
-        else:
-            answered[i] = last_any.get((src[i], ispi[i], other), -1) > first_ref[i]
+    # The last ref each side sent on an SA (any message, and responses per message ID),
+    # looked up for the other side of every row: whole-column group maxima.
+    keys = pd.DataFrame({"src": src, "ispi": ispi, "msg": msg, "in": inbound, "ref": refs})
+    last_any = _last_ref(keys, ["src", "ispi", "in"], [src, ispi, ~inbound])
+    last_resp = _last_ref(keys[is_resp], ["src", "ispi", "msg", "in"], [src, ispi, msg, ~inbound])
+    answered = np.where(v2 & ~is_resp, last_resp > first_ref, is_resp | (last_any > first_ref))
     w["answered"] = answered
+
+
+def _last_ref(keys: pd.DataFrame, by: list[str], lookup: list[np.ndarray]) -> np.ndarray:
+    """The greatest ``ref`` of the rows of ``keys`` in the group named by each ``lookup``
+    row (-1 where there is none)."""
+    if keys.empty:
+        return np.full(len(lookup[0]), -1, dtype=np.int64)
+    last = keys.groupby(by)["ref"].max()
+    return last.reindex(pd.MultiIndex.from_arrays(lookup)).fillna(-1).to_numpy().astype(np.int64)
 
 
 @dataclass
