@@ -14,9 +14,11 @@ that cannot be IPsec are counted, not kept: most are found before this parse
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ikeanalyze.sources import spans
 from ikeanalyze.sources.regex import groups, matches, scatter, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 from ikeanalyze.wire.tcpencap import six_byte_hits
@@ -64,6 +66,17 @@ PLAIN_TRAFFIC = r" -> \S+: +(?:udp|ip-proto-\d+)\b"
 MAYBE_IPSEC = rf"\.(?:{IKE_PORT}|{IKE_NATT_PORT})[ :]|ip-proto-5[01]\b|\(frag "
 # What the TCP stream test needs of a TCP line: both endpoints as printed, and the numbers.
 TCP_LINE = r"(?P<a>\S+) -> (?P<b>\S+): +(?:(?:syn|fin|rst|psh|urg) )*(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?\s*$"
+
+# The shape of nearly every line of a busy sniffer run (verbosity 4 and up, IPv4, TCP or
+# UDP): :func:`other_traffic` reads these lines' fields by position. Narrower than the
+# grammar above on purpose, so that on these lines MAYBE_IPSEC can match only at a port
+# (the fraction has 6 digits, the interface no dot) and every number is exact as a float
+# (at most 10 digits).
+FAST_ENDPOINT = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,5}"
+FAST_TCP = r"(?:(?:syn|fin|rst|psh|urg) )*(?:\d{1,10} ack \d{1,10}|\d{1,10}|ack \d{1,10})"
+FAST_LINE = (rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{{6}} [\w-]+ (?:in|out|--) "
+             rf"{FAST_ENDPOINT} -> {FAST_ENDPOINT}: (?:udp \d{{1,10}}|{FAST_TCP})$")
+_IPSEC_UDP = [IKE_PORT, IKE_NATT_PORT]
 
 # IANA protocol numbers the sniffer prints as `ip-proto-N`.
 PROTO_NAMES = {50: "esp", 51: "ah", 17: "udp", 6: "tcp", 1: "icmp", 2: "igmp", 47: "gre", 89: "ospf"}
@@ -208,48 +221,125 @@ def classify(kind: np.ndarray, proto: np.ndarray, sport: np.ndarray, dport: np.n
     return kind, transport
 
 
-def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = ()) -> np.ndarray:
-    """Header lines that are certainly not IPsec, decided before the full parse (a busy
-    link's DNS and HTTPS is most of an unfiltered sniffer run): the decision of
-    :func:`ipsec_rows`, from less. UDP on other ports and other IP protocols: two matches.
-    TCP: one extraction of the two endpoints and the numbers, then the stream test."""
-    maybe = matches(core, MAYBE_IPSEC)
-    out = ~maybe & matches(core, PLAIN_TRAFFIC)
-    # TCP on 500/4500 is kept whatever the test says, but takes part in it: its streams'
-    # ports are ports of IKE over TCP for the other lines too.
-    tcp = np.flatnonzero(~out & matches(core, TCP_LINE))
+def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndarray | None = None,
+                  fast: np.ndarray | None = None) -> np.ndarray:
+    """Which header lines (``rows`` of ``core``, default all) are certainly not IPsec,
+    decided before the full parse (a busy link's DNS and HTTPS is most of an unfiltered
+    sniffer run): the decision of :func:`ipsec_rows`, from less.
+
+    Lines of the common shape (:data:`FAST_LINE`) have their endpoints, ports and numbers
+    read by byte position (:mod:`ikeanalyze.sources.spans`); the others by the patterns
+    (UDP on other ports and other IP protocols: two matches; TCP: one extraction of the two
+    endpoints and the numbers). Then the stream test runs on the TCP lines of both.
+    ``fast``: which rows match FAST_LINE, when the caller knows already."""
+    rows = np.arange(len(core)) if rows is None else np.asarray(rows, np.int64)
+    out = np.zeros(len(rows), bool)
+    if not len(rows):
+        return out
+    if fast is None:
+        fast = _on_rows(core, rows, lambda a: matches(a, FAST_LINE))
+    f = _fast_fields(core, rows[fast])
+    s = _slow_fields(core.take(pa.array(rows[~fast])))
+    f_at, s_at = np.flatnonzero(fast), np.flatnonzero(~fast)
+    out[f_at] = f["plain"] & ~f["maybe"]
+    out[s_at] = s["plain"] & ~s["maybe"]
+    tcp = np.concatenate([f_at[f["tcp"]], s_at[s["tcp"]]])
     if not len(tcp):
         return out
-    # The fields as extracted (every line matched: endpoints are never empty) rather than
-    # regex.groups' null-for-empty copies of them: this runs on every TCP line of the input.
-    found = pc.extract_regex(core.take(pa.array(tcp)), TCP_LINE)
-    a, b = found.field("a"), found.field("b")
-    seq, ack = (pc.cast(pc.if_else(pc.equal(x, ""), None, x), pa.float64()).to_numpy(zero_copy_only=False)
-                for x in (found.field("seq"), found.field("ack")))
-    del found
-    sid, side = _streams(a, b)
+    # Endpoint texts, as numbers equal exactly when the texts are: both lanes in one space.
+    ca, sa, cb, sb = spans.texts_ids([f["src"], s["src"], f["dst"], s["dst"]])
+    ca, cb = np.concatenate([ca, sa]), np.concatenate([cb, sb])
+    sid, side = _pairs(ca, cb)
+    seq, ack = (np.concatenate([f[k], s[k]]) for k in ("seq", "ack"))
     hits = six_byte_hits(sid, side, seq, ack)
     in_stream = np.isin(sid, np.unique(sid[hits]))
     ports = {IKE_NATT_PORT, *tcp_ports}
-    for end in b.filter(pa.array(hits)).to_pylist():  # where the client sent its prefix: the server
-        port = end.rpartition(".")[2]
+    n_fast = len(f["seq"])
+    for i in np.flatnonzero(hits):  # where the client sent its prefix: the server
+        port = (f["dst_text"](i) if i < n_fast else s["dst_text"](i - n_fast)).rpartition(".")[2]
         if port.isdigit():
             ports.add(int(port))
-    on_port = rf"\.(?:{'|'.join(str(p) for p in sorted(ports))})$"
-    keep = in_stream | matches(a, on_port) | matches(b, on_port)
-    out[tcp[~keep & ~maybe[tcp]]] = True
+    on_port = np.concatenate([f["on_port"](ports), s["on_port"](ports)])
+    keep = in_stream | on_port
+    maybe = np.concatenate([f["maybe"][f["tcp"]], s["maybe"][s["tcp"]]])
+    out[tcp[~keep & ~maybe]] = True
     return out
 
 
-def _streams(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _on_rows(core: pa.Array, rows: np.ndarray, fn) -> np.ndarray:
+    """``fn`` (a whole-column function) of the lines at ``rows``: run on the whole column
+    when they are most of it (a take would copy most of the text), else on their copy."""
+    if 2 * len(rows) > len(core):
+        return fn(core)[rows]
+    return fn(core.take(pa.array(rows)))
+
+
+def _fast_fields(core: pa.Array, rows: np.ndarray) -> dict:
+    """What the decision needs of :data:`FAST_LINE` lines, by byte position: the pattern
+    has proved the shape, so `src` is the word before the one ` -> `, `dst` runs from after
+    it to the first `:`, and a TCP line ends in its sequence number or in `ack` and the
+    acknowledged one. MAYBE_IPSEC can match only at the two ports, so it is a test of
+    how the endpoints end (as is the stream test's port test)."""
+    b = spans.Bytes(core)
+    start, end = b.start[rows], b.end[rows]
+    arrow = start + _on_rows(core, rows, lambda a: pc.find_substring(a, " -> ").to_numpy(zero_copy_only=False))
+    src0 = spans.rfind(b, arrow, 24, ord(" ")) + 1  # an endpoint has at most 21 bytes
+    dst0 = arrow + 4
+    colon = spans.find(b, dst0, 24, ord(":"))
+    plain = spans.starts(b, colon + 2, b"udp ")
+    maybe = np.zeros(len(rows), bool)
+    for port in _IPSEC_UDP:
+        maybe |= spans.ends(b, arrow, b".%d" % port) | spans.ends(b, colon, b".%d" % port)
+    tcp = ~plain
+    start, end, src0, dst0, colon, arrow = (x[tcp] for x in (start, end, src0, dst0, colon, arrow))
+    last, n = spans.number_before(b, end, start)
+    acked = spans.starts(b, end - n - 4, b"ack ")
+    before, _ = spans.number_before(b, end - n - 5, start)  # `SEQ ack ACK`: a space between
+    seq = np.where(acked, before, last)
+    ack = np.where(acked, last, np.nan)
+
+    def on_port(ports: set[int]) -> np.ndarray:  # `\.(?:PORTS)$` of either endpoint
+        out = np.zeros(len(arrow), bool)
+        for port in ports:
+            out |= spans.ends(b, arrow, b".%d" % port) | spans.ends(b, colon, b".%d" % port)
+        return out
+
+    return {"plain": plain, "maybe": maybe, "tcp": tcp, "src": (b, src0, arrow), "dst": (b, dst0, colon),
+            "seq": seq, "ack": ack, "on_port": on_port, "dst_text": lambda i: b.text(dst0[i], colon[i])}
+
+
+def _slow_fields(sub: pa.Array) -> dict:
+    """What the decision needs of the other lines, by the patterns."""
+    maybe = matches(sub, MAYBE_IPSEC)
+    plain = matches(sub, PLAIN_TRAFFIC)
+    tcp = ~(plain & ~maybe) & matches(sub, TCP_LINE)
+    # The fields as extracted (every line matched: endpoints are never empty) rather than
+    # regex.groups' null-for-empty copies of them.
+    found = pc.extract_regex(sub.filter(pa.array(tcp)), TCP_LINE) if tcp.any() else None
+    if found is None:
+        empty = pa.array([], pa.large_string())
+        a = b = empty
+        seq = ack = np.zeros(0)
+    else:
+        a, b = found.field("a").cast(pa.large_string()), found.field("b").cast(pa.large_string())
+        seq, ack = (pc.cast(pc.if_else(pc.equal(x, ""), None, x), pa.float64()).to_numpy(zero_copy_only=False)
+                    for x in (found.field("seq"), found.field("ack")))
+    ba, bb = spans.Bytes(a), spans.Bytes(b)
+
+    def on_port(ports: set[int]) -> np.ndarray:
+        pattern = rf"\.(?:{'|'.join(str(p) for p in sorted(ports))})$"
+        return matches(a, pattern) | matches(b, pattern)
+
+    return {"plain": plain, "maybe": maybe, "tcp": tcp, "src": (ba, ba.start, ba.end), "dst": (bb, bb.start, bb.end),
+            "seq": seq, "ack": ack, "on_port": on_port, "dst_text": lambda i: b[int(i)].as_py()}
+
+
+def _pairs(ca: np.ndarray, cb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A TCP line's stream (the unordered pair of its endpoints) and sender side, from the
-    two endpoints as any comparable values (texts `addr.port`, or numbers)."""
-    n = len(a)
-    code = pc.fill_null(pc.dictionary_encode(pa.concat_arrays([a, b.cast(a.type)])).indices, -1)
-    code = code.to_numpy(zero_copy_only=False).astype(np.int64)
-    ca, cb = code[:n], code[n:]
-    _, sid = np.unique(np.minimum(ca, cb) * (2 * n + 1) + np.maximum(ca, cb), return_inverse=True)
-    return sid, ca < cb
+    two endpoints' ids."""
+    m = int(max(ca.max(), cb.max())) + 1
+    sid, _ = pd.factorize(np.minimum(ca, cb) * m + np.maximum(ca, cb))
+    return sid.astype(np.int64), ca < cb
 
 
 def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np.ndarray:
@@ -274,7 +364,8 @@ def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np
     dport = pc.fill_null(cols["dport"].take(take), -1).to_numpy().astype(np.int64)
     ends = [pc.binary_join_element_wise(pc.cast(cols[a].take(take), pa.string()), pc.cast(cols[p].take(take), pa.string()),
                                         ".") for a, p in (("src", "sport"), ("dst", "dport"))]
-    sid, side = _streams(*ends)
+    ba, bb = (spans.Bytes(e) for e in ends)
+    sid, side = _pairs(*spans.texts_ids([(ba, ba.start, ba.end), (bb, bb.start, bb.end)]))
     seq = pc.cast(cols["tcp_seq"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
     ack = pc.cast(cols["tcp_ack"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
     hits = six_byte_hits(sid, side, seq, ack)

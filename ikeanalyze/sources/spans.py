@@ -1,0 +1,189 @@
+"""Fields of text lines found by byte position, for all lines at once, with numpy.
+
+An arrow string column is two buffers: where each line starts (offsets) and the UTF-8 bytes.
+RE2 decides *whether* a line has a shape quickly (a DFA pass), but extracting its groups
+runs the NFA, about ten times slower; on a sniffer run of a million lines that was most of
+the load. Once a pattern has proved a line's shape, its fields sit between bytes that are
+easy to find (the ` -> `, the `:` after an address, the digits at the end), and their
+values are read here 8 bytes at a time (a gather of uint64 at any byte offset, every byte
+of the word tested at once): a handful of gathers per line instead of a Python object or
+a regex engine per line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+WORD = 8
+# Bytes before the start and past the end of the data read as zero (up to this many): the
+# first and last lines' words may reach there.
+_PAD = 64
+
+
+class Bytes:
+    """The UTF-8 bytes of a string column, readable in 8-byte words at any offset."""
+
+    def __init__(self, arr: pa.Array) -> None:
+        if not pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.large_string())
+        offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        data = arr.buffers()[2]
+        self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+        self.start = offsets[:-1]
+        self.end = offsets[1:]
+        n = len(self.data)
+        self._words = _word_view(self.data)
+        # The first and last bytes again, between zeros, for the words that reach past
+        # either end of the data.
+        self._head = _word_view(np.concatenate([np.zeros(_PAD, np.uint8), self.data[:_PAD], np.zeros(_PAD, np.uint8)]))
+        self._tail_at = max(n - _PAD, 0)
+        self._tail = _word_view(np.concatenate([self.data[self._tail_at :], np.zeros(_PAD, np.uint8)]))
+
+    def words(self, at: np.ndarray) -> np.ndarray:
+        """The 8 bytes from each offset in ``at`` (at most _PAD before the start or past the
+        end, which read as zeros), as uint64: byte 0 lowest (little-endian)."""
+        at = np.asarray(at, np.int64)
+        last = len(self.data) - WORD  # the last offset a whole word can be read from
+        out = self._words[np.clip(at, 0, max(last, 0))] if last >= 0 else np.zeros(len(at), np.uint64)
+        past = at > last
+        if past.any():
+            out[past] = self._tail[at[past] - self._tail_at]
+        before = at < 0
+        if before.any():
+            out[before] = self._head[at[before] + _PAD]
+        return out
+
+    def text(self, start: int, end: int) -> str:
+        return self.data[start:end].tobytes().decode("utf-8", "surrogateescape")
+
+
+def _word_view(data: np.ndarray) -> np.ndarray:
+    """uint64 at every byte offset of ``data`` (a strided view, no copy)."""
+    return np.ndarray((max(len(data) - WORD + 1, 0),), "<u8", data, strides=(1,))
+
+
+# Bytes of a word are tested all at once (SWAR): a test leaves the high bit of each byte
+# set where the byte passes, and nothing carries from one byte into the next.
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH = np.uint64(0x8080808080808080)
+_ONES = np.uint64(0x0101010101010101)
+
+
+# _LOW_BYTES[k]: the mask of a word's first k bytes.
+_LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(WORD + 1)], np.uint64)
+
+
+def _equal_bits(w: np.ndarray, byte: int) -> np.ndarray:
+    """High bit of each byte of ``w`` that equals ``byte``."""
+    x = w ^ (_ONES * np.uint64(byte))  # the wanted byte becomes 0
+    return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
+
+
+def _nondigit_bits(w: np.ndarray) -> np.ndarray:
+    """High bit of each byte of ``w`` that is not an ASCII digit."""
+    x = w ^ (_ONES * np.uint64(0x30))  # digits become 0..9, every other byte something else
+    return (((x & _LOW7) + (_ONES * np.uint64(0x80 - 10))) | x) & _HIGH
+
+
+def _highest(bits: np.ndarray) -> np.ndarray:
+    """Index of the last flagged byte (-1 when none). A flagged word is exact as a float to
+    its top bit (its set bits are 8 apart), so the float's exponent is the bit's index."""
+    top = np.frexp(bits.astype(np.float64))[1] - 1
+    return np.where(bits != 0, (top - 7) // 8, -1)
+
+
+def _lowest(bits: np.ndarray) -> np.ndarray:
+    """Index of the first flagged byte (8 when none)."""
+    low = np.frexp((bits & (~bits + np.uint64(1))).astype(np.float64))[1] - 1
+    return np.where(bits != 0, (low - 7) // 8, 8)
+
+
+def find(b: Bytes, at: np.ndarray, width: int, byte: int) -> np.ndarray:
+    """Per row, the offset of the first ``byte`` in ``[at, at + width)`` (-1 when none)."""
+    at = np.asarray(at, np.int64)
+    out = np.full(len(at), -1, np.int64)
+    for k in range(width - WORD, -1, -WORD):  # the first word that has one wins
+        i = _lowest(_equal_bits(b.words(at + k), byte))
+        out = np.where(i < WORD, at + k + i, out)
+    return out
+
+
+def rfind(b: Bytes, end: np.ndarray, width: int, byte: int) -> np.ndarray:
+    """Per row, the offset of the last ``byte`` in ``[end - width, end)`` (-1 when none)."""
+    end = np.asarray(end, np.int64)
+    out = np.full(len(end), -1, np.int64)
+    for k in range(width, 0, -WORD):  # the last word that has one wins
+        i = _highest(_equal_bits(b.words(end - k), byte))
+        out = np.where(i >= 0, end - k + i, out)
+    return out
+
+
+def starts(b: Bytes, at: np.ndarray, text: bytes) -> np.ndarray:
+    """Per row, whether the bytes from ``at`` are ``text`` (at most 8 bytes)."""
+    mask = np.uint64((1 << 8 * len(text)) - 1)
+    return (b.words(at) & mask) == np.uint64(int.from_bytes(text, "little"))
+
+
+def ends(b: Bytes, end: np.ndarray, text: bytes) -> np.ndarray:
+    """Per row, whether the bytes before ``end`` are ``text`` (at most 8 bytes)."""
+    return starts(b, np.asarray(end, np.int64) - len(text), text)
+
+
+def _eight_digits(d: np.ndarray) -> np.ndarray:
+    """Digit values (0..9, one per byte, first digit in the lowest byte) → the number:
+    pairs, then quads, then the eight, each step one multiply (as simdjson does)."""
+    d = ((d & np.uint64(0x0F0F0F0F0F0F0F0F)) * np.uint64(10 * 256 + 1)) >> np.uint64(8)
+    d = ((d & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(100 * 65536 + 1)) >> np.uint64(16)
+    return ((d & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(10000 * 2**32 + 1)) >> np.uint64(32)
+
+
+def number_before(b: Bytes, end: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The run of decimal digits that ends at each ``end`` (exclusive) and begins no earlier
+    than ``start``: its length (0 when the byte before ``end`` is not a digit) and its value
+    as float64 (NaN for no digits).
+    Exact up to 15 digits; a run of 16 or more is reported as 16 long, for the caller to
+    leave to its slow path."""
+    end = np.asarray(end, np.int64)
+    value = np.zeros(len(end), np.uint64)
+    length = np.zeros(len(end), np.int64)
+    going = np.ones(len(end), bool)  # every digit so far: the run may go on in the word before
+    for k in (WORD, 2 * WORD):  # the last 8 bytes, then the 8 before them
+        w = b.words(end - k)
+        n = np.where(going, WORD - 1 - _highest(_nondigit_bits(w)), 0)  # trailing digits of this word
+        n = np.minimum(n, np.clip(end - start - (k - WORD), 0, WORD))  # none before ``start``
+        keep = np.where(n > 0, ~np.uint64(0) << (np.uint64(8) * (WORD - n).astype(np.uint64)), np.uint64(0))
+        digits = _eight_digits((w ^ (_ONES * np.uint64(0x30))) & keep)
+        value += digits * np.uint64(10) ** length.astype(np.uint64)
+        length += n
+        going &= n == WORD
+    return np.where(length > 0, value.astype(np.float64), np.nan), length
+
+
+def texts_ids(parts: list[tuple[Bytes, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """One integer per text, equal exactly when the bytes are equal, for texts given as
+    (bytes, start, end) ranges of one or more columns. Each text is packed into words
+    (zero-padded to the longest), hashed to one int64 and factorised; the packing is then
+    checked against each group's member, so a hash collision cannot merge two texts."""
+    longest = max((int((e - s).max()) if len(s) else 0) for _, s, e in parts)
+    nwords = max(1, -(-longest // WORD))
+    packed = []
+    for b, s, e in parts:
+        cols = []
+        for k in range(nwords):
+            have = np.clip(e - s - k * WORD, 0, WORD)  # bytes of the text in this word
+            cols.append(b.words(s + k * WORD) & _LOW_BYTES[have])
+        packed.append(np.stack(cols, axis=1))
+    words = np.concatenate(packed)
+    mix = np.zeros(len(words), np.uint64)
+    for k in range(nwords):  # FNV-style: xor in one word at a time, multiply by a large odd number
+        mix = (mix ^ words[:, k]) * np.uint64(0x100000001B3 + 2 * k)
+    ids, _ = pd.factorize(mix.view(np.int64))
+    ids = ids.astype(np.int64)
+    rep = np.zeros(ids.max() + 1 if len(ids) else 0, np.int64)
+    rep[ids] = np.arange(len(ids))  # any member of each group
+    if not (words == words[rep[ids]]).all():  # a collision: group the packed texts exactly
+        _, ids = np.unique(np.ascontiguousarray(words).view(f"V{nwords * WORD}").ravel(), return_inverse=True)
+        ids = ids.astype(np.int64).ravel()
+    return np.split(ids, np.cumsum([len(s) for _, s, _ in parts])[:-1])

@@ -1,0 +1,63 @@
+"""spans: byte-position helpers against plain Python on random lines (each line's fields
+must not run into the line before it, nor past the data's ends)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+import pyarrow as pa
+
+from ikeanalyze.sources import spans
+
+
+def _lines(seed: int, n: int = 3000) -> list[str]:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        digits = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(0, 18)))
+        out.append(rnd.choice(["psh ", "ack ", ": ", "x", "", "0 ", "1.2.3.4.500 -> "]) + digits
+                   + rnd.choice(["", "", " :", ":"]))
+    return out
+
+
+def test_number_before_is_the_trailing_digit_run():
+    lines = _lines(1)
+    b = spans.Bytes(pa.array(lines, pa.large_string()))
+    value, length = spans.number_before(b, b.end, b.start)
+    for i, line in enumerate(lines):
+        run = re.search(r"\d*$", line).group()
+        assert length[i] == min(len(run), 16), line
+        if 0 < len(run) < 16:
+            assert value[i] == float(int(run)), line
+        if not run:
+            assert np.isnan(value[i])
+
+
+def test_find_rfind_starts_ends_match_bytes_methods():
+    lines = _lines(2) + ["a", ""]
+    b = spans.Bytes(pa.array(lines, pa.large_string()))
+    data = b.data.tobytes()
+    first = spans.find(b, b.start, 24, ord(" "))
+    last = spans.rfind(b, b.end, 24, ord(" "))
+    udp = spans.starts(b, b.start, b"psh ")
+    port = spans.ends(b, b.end, b".500")
+    for i in range(len(lines)):
+        s, e = int(b.start[i]), int(b.end[i])
+        assert first[i] == data.find(b" ", s, s + 24)
+        assert last[i] == data.rfind(b" ", max(e - 24, 0), e)
+        assert udp[i] == data[s:].startswith(b"psh ")
+        assert port[i] == data[:e].endswith(b".500")
+
+
+def test_texts_ids_equal_exactly_when_texts_are():
+    texts = ["10.0.0.1.500", "10.0.0.1.500", "10.0.0.1.5000", "", "fe80::18f:aba6:cdc7:e96b.64105", "10.0.0.1.50"]
+    other = ["10.0.0.1.5000", "x", "fe80::18f:aba6:cdc7:e96b.64105"]
+    b1, b2 = (spans.Bytes(pa.array(t, pa.large_string())) for t in (texts, other))
+    ids1, ids2 = spans.texts_ids([(b1, b1.start, b1.end), (b2, b2.start, b2.end)])
+    every = texts + other
+    ids = np.concatenate([ids1, ids2])
+    for i in range(len(every)):
+        for j in range(len(every)):
+            assert (ids[i] == ids[j]) == (every[i] == every[j])
