@@ -140,48 +140,45 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
     order = "<u4" if endian == "<" else ">u4"
     u8 = np.frombuffer(buf, np.uint8)
     off, ref = 24, 1
-    last_header, longest = size - 16, limit + 16
+    last_header = size - 16
     while off < size:
         offs = array("q")
         append = offs.append
-        first = ref
-        stop = off
-        # The walk only finds where records start; numpy reads their headers afterwards.
-        # It is the one sequential step of the reader, so it does as little as it can.
+        # The walk only finds where records start; numpy reads and checks their headers
+        # afterwards. It is the one sequential step of the reader, so it does as little as
+        # it can: a damaged length is caught below, and sends the walk past `last_header`.
         for _ in range(CHUNK):
-            if off > last_header:  # the end, or a record header cut off
-                if off < size:
-                    state.cut(ref + len(offs), "capture cut off mid-record")
-                    stop = size
+            if off > last_header:
                 break
+            append(off)
             at = off + 8
-            nxt = at + 8 + words32[at & 3][at >> 2]
-            if nxt > size or nxt > off + longest:
-                incl = nxt - off - 16
-                why = (
-                    f"captured length {incl} exceeds the snapshot length {snaplen}"
-                    if incl > limit
-                    else "capture cut off mid-record"
-                )
-                state.cut(ref + len(offs), why)
-                stop = size
-                break
-            append(off + 16)
-            off = nxt
-        ref += len(offs)
-        if stop == size:
-            off = size
-        if offs:
-            data = np.frombuffer(offs, np.int64)
-            hdr = data - 16
-            # header words: ts_sec, ts_frac, incl_len, orig_len
-            idx = hdr[:, None] + np.arange(16)[None, :]
-            words = u8[idx].copy().view(order).reshape(len(data), 4).astype(np.int64)
-            n = len(data)
+            off = at + 8 + words32[at & 3][at >> 2]
+        if not offs:
+            break
+        hdr = np.frombuffer(offs, np.int64)
+        # header words: ts_sec, ts_frac, incl_len, orig_len
+        idx = hdr[:, None] + np.arange(16)[None, :]
+        words = u8[idx].copy().view(order).reshape(len(hdr), 4).astype(np.int64)
+        incl = words[:, 2]
+        bad = (incl > limit) | (hdr + 16 + incl > size)
+        stop = bool(bad.any())
+        if stop:
+            j = int(np.argmax(bad))
+            why = (f"captured length {int(incl[j])} exceeds the snapshot length {snaplen}" if incl[j] > limit
+                   else "capture cut off mid-record")
+            state.cut(ref + j, why)
+            hdr, words = hdr[:j], words[:j]
+        elif last_header < off < size:  # a record header cut off
+            state.cut(ref + len(hdr), "capture cut off mid-record")
+            stop = True
+        first = ref
+        ref += len(hdr)
+        if len(hdr):
+            n = len(hdr)
             ts = words[:, 0] * 1_000_000_000 + words[:, 1] * int(mul)
             yield _Chunk(
                 first,
-                data,
+                hdr + 16,
                 words[:, 2],
                 words[:, 3],
                 ts,
@@ -189,6 +186,8 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
                 np.full(n, -1, np.int64),
                 np.full(n, -1, np.int64),
             )
+        if stop:
+            break
 
 
 class _SwappedWords:
