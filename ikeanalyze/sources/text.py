@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import hexdump, ikedebug, sniffer
+from ikeanalyze.sources import hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, scatter
-from ikeanalyze.sources.textclean import clean, decode, not_text
+from ikeanalyze.sources.textclean import clean_utf8, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
 ANNOTATION = r"\s+(?:<-+|<<)(?:\s.*)?$"
@@ -75,16 +75,32 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     why = not_text(data)
     if why:
         raise InputError(blob.name, None, f"not a capture or FortiGate text ({why})")
-    text, _encoding = decode(data)
     # The lines are all that is kept: each earlier form of the input goes as soon as the
-    # next exists (the bytes, the decoded text, its UTF-8 for arrow).
+    # next exists (the bytes, the cleaned UTF-8 for arrow).
+    utf8 = clean_utf8(data)
     del data
     blob.release()
-    utf8 = clean(text).encode("utf-8")
-    del text
     lines, cut = _split(utf8)
     del utf8
     return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
+
+
+def _core(raw: pa.Array) -> pa.Array:
+    """The lines without annotations and without blanks at their ends. Only the lines that
+    may have either are changed (a `<`; a space or tab first; a control, space or non-ASCII
+    byte last, which may be Unicode whitespace): most inputs need no copy of their text."""
+    b = spans.Bytes(raw)
+    if (b.data[b.start[0] : b.end[-1]] == ord("<")).any():
+        raw = pc.replace_substring_regex(raw, ANNOTATION, "")
+        b = spans.Bytes(raw)
+    some = b.end > b.start
+    head = b.words(b.start) & np.uint64(0xFF)
+    tail = b.words(b.end - 1) & np.uint64(0xFF)
+    rows = np.flatnonzero(some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80)))
+    if not len(rows):
+        return raw
+    trimmed = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(raw.take(pa.array(rows))), characters=" \t")
+    return scatter(raw, rows, trimmed)
 
 
 def _split(utf8: bytes) -> tuple[pa.Array, bool]:
@@ -116,12 +132,14 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         return ev.empty()
     raw = lines.cast(pa.large_string()) if isinstance(lines, pa.Array) else pa.array(lines, pa.large_string())
     del lines  # one copy of the input: the arrow one
-    # An annotation needs a `<`: most inputs have none, and then no copy is made for it.
-    core = pc.replace_substring_regex(raw, ANNOTATION, "") if pc.any(pc.match_substring(raw, "<")).as_py() else raw
-    core = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(core), characters=" \t")
+    core = _core(raw)
 
     form = np.full(n, None, dtype=object)
-    todo = np.arange(n)
+    # Most lines of a sniffer run have one shape (sniffer.FAST_LINE, a narrower
+    # HEADER_START that no blank line matches): named first, the forms are tried on the rest.
+    fast = matches(core, sniffer.FAST_LINE)
+    form[fast] = "sniffer"
+    todo = np.flatnonzero(~fast)
     for name, pattern in LINE_FORMS:
         if not len(todo):
             break
@@ -170,7 +188,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             continue
         report.formats.append(fmt)
         if fmt == "sniffer" and not other_traffic:
-            idx = _skip_other_traffic(idx, joined, form, tcp_ports, report, dropped)
+            # A record's joined text is its line's unless continuation lines follow it.
+            same = np.append(form[1:] != "continuation", True)
+            idx = _skip_other_traffic(idx, joined, form, tcp_ports, report, dropped, (fast & same)[idx])
             if not len(idx):
                 continue
         sub_core, sub_text = joined.take(pa.array(idx)), shown.take(pa.array(idx))
@@ -199,14 +219,12 @@ def _has_dump(idx: np.ndarray, form: np.ndarray) -> np.ndarray:
 
 
 def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
-                        report: InputReport, dropped: list[dict]) -> np.ndarray:
+                        report: InputReport, dropped: list[dict], fast: np.ndarray) -> np.ndarray:
     """The sniffer header lines (``idx``) left for parsing: the ones that are certainly
     other traffic are counted before any field is read (:func:`sniffer.other_traffic`),
-    and only the first one's stamp is read, for `t`'s origin."""
-    if 2 * len(idx) > len(joined):  # mostly sniffer: test every line rather than copy most of them
-        skip = sniffer.other_traffic(joined, tcp_ports)[idx]
-    else:
-        skip = sniffer.other_traffic(joined.take(pa.array(idx)), tcp_ports)
+    and only the first one's stamp is read, for `t`'s origin. ``fast``: which of them
+    are known to match sniffer.FAST_LINE."""
+    skip = sniffer.other_traffic(joined, tcp_ports, rows=idx, fast=fast)
     skip &= ~_has_dump(idx, form)
     n = int(np.count_nonzero(skip))
     if not n:

@@ -144,6 +144,16 @@ def clean(text: str) -> str:
     return text
 
 
+def clean_utf8(data: bytes) -> bytes:
+    """Bytes → cleaned UTF-8 (decode, clean, encode). ASCII without NUL, CR, ESC or BS is
+    that already (no BOM, no UTF-16, nothing to clean: the space-like characters are not
+    ASCII), and is returned as it is: no decoded copy of a large log."""
+    if data.isascii() and not any(c in data for c in (b"\x00", b"\r", b"\x1b", b"\x08")):
+        return data
+    text, _encoding = decode(data)
+    return clean(text).encode("utf-8")
+
+
 def split_lines(text: str) -> tuple[list[str], bool]:
     """Split into lines; the flag says the text ended without a newline (cut-off paste?)."""
     if not text:
