@@ -667,20 +667,17 @@ def _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_en
     sp = np.where(e, 0, sport[idx])
     dp = np.where(e, 0, dport[idx])
     length = np.where(e, ip_end[idx] - l4i, ip_end[idx] - l4i - 8)
-    kind = np.where(k, "nat-keepalive", "esp")
-    transport = np.where(e, "esp", "udp4500")
-    proto = np.where(e, "esp", "udp")
-    mask_spi = pa.array(k)
+    mask_spi, plain = pa.array(k), pa.array(e)
+    # Constant words by arrow selects: numpy string arrays would cost a conversion each.
+    kind = pc.if_else(mask_spi, "nat-keepalive", "esp")
+    transport = pc.if_else(plain, "esp", "udp4500")
+    proto = pc.if_else(plain, "esp", "udp")
     spi_s = pc.if_else(mask_spi, pa.nulls(n, pa.string()), _hex8(spi))
     seq_a = pc.if_else(mask_spi, pa.nulls(n, pa.int64()), pa.array(seq))
-    sport_a = pc.if_else(pa.array(e), pa.nulls(n, pa.int32()), pa.array(sp.astype(np.int32)))
-    dport_a = pc.if_else(pa.array(e), pa.nulls(n, pa.int32()), pa.array(dp.astype(np.int32)))
-    ends = pc.if_else(
-        pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", sport_a.cast(pa.string()), "")
-    )
-    endd = pc.if_else(
-        pa.array(e), pa.scalar(""), pc.binary_join_element_wise(":", dport_a.cast(pa.string()), "")
-    )
+    sport_a = pc.if_else(plain, pa.nulls(n, pa.int32()), pa.array(sp.astype(np.int32)))
+    dport_a = pc.if_else(plain, pa.nulls(n, pa.int32()), pa.array(dp.astype(np.int32)))
+    ends = pc.if_else(plain, pa.scalar(""), pc.binary_join_element_wise(":", sport_a.cast(pa.string()), ""))
+    endd = pc.if_else(plain, pa.scalar(""), pc.binary_join_element_wise(":", dport_a.cast(pa.string()), ""))
     label = pc.if_else(
         mask_spi,
         pa.scalar("NAT-keepalive"),
