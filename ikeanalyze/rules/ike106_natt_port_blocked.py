@@ -51,22 +51,28 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     if msgs.empty:
         return
     heard_on_4500: set[tuple[str, str]] | None = None
+    per_sa: dict | None = None
     for s in sas.retransmitted_requests(msgs, t.min_retransmissions):
-        first = s.first
-        if bool(first["in"]) or s.answered or first["transport"] != "udp4500":
+        rows = s.rows  # two cells before the first row: a row of a fresh frame costs every column
+        if bool(rows["in"].iat[0]) or rows["transport"].iat[0] != "udp4500" or s.answered:
             continue
+        first = s.first
         if heard_on_4500 is None:
+            # Asked of whole columns once, on the first candidate: a long log has many.
             heard_on_4500 = _heard_on_4500(ctx.wire)
+            per_sa = msgs.groupby([msgs["source"].astype(str), msgs["ispi"].astype(str)], sort=False).indices
+            established = _established_sas(ctx)
+            nat_all = _nat_events(ctx)
         if (first["source"], first["remote"]) in heard_on_4500:
             continue  # the peer does reach 4500: not blocked (see IKE111 for a changed mapping)
-        same_sa = msgs[(msgs["source"] == first["source"]).to_numpy() & (msgs["ispi"] == first["ispi"]).to_numpy()]
+        same_sa = msgs.iloc[per_sa.get((str(first["source"]), str(first["ispi"])), [])]
         on500 = same_sa[(same_sa["transport"] == "udp500").to_numpy()]
         answered500 = on500[on500["in"].to_numpy().astype(bool)]
         if answered500.empty or not (~on500["in"].to_numpy().astype(bool)).any():
             continue  # no answered exchange on 500: that is IKE105's story, not a blocked 4500
-        if _established(ctx, same_sa, first):
+        if _established(established, same_sa, first):
             continue  # 4500 worked once (the SA came up): a later silence is a stalled path or DPD
-        nat = _nat_lines(ctx, first)
+        nat = _nat_lines(nat_all, first)
         last500 = answered500.iloc[-1]
         msg = (f"{sas.endpoint(first, 'local')} moved IKE SA {first['ispi']} to UDP 4500 after the UDP 500 exchange "
                f"with {first['remote']} was answered ({sas.where(last500)}), then sent {s.exchange or 'its request'} to "
@@ -93,22 +99,32 @@ def _heard_on_4500(wire) -> set[tuple[str, str]]:
     return set(zip(both["source"].astype(str), both["remote"].astype(str)))
 
 
-def _established(ctx: Context, same_sa, first) -> bool:
+def _established_sas(ctx: Context) -> set[tuple[str, str]]:
+    """(source, initiator SPI) of every SA the input shows coming up."""
+    ev = ctx.events
+    up = ev.loc[(ev["kind"] == "sa-established").fillna(False).to_numpy() & ev["ispi"].notna().to_numpy(),
+                ["source", "ispi"]]
+    return set(zip(up["source"].astype(str), up["ispi"].astype(str)))
+
+
+def _established(established: set[tuple[str, str]], same_sa, first) -> bool:
     """The SA came up, or an exchange on 4500 was answered before this request."""
-    ev = ctx.events
-    up = (ev["source"] == first["source"]).fillna(False).to_numpy() & (ev["kind"] == "sa-established").fillna(False).to_numpy()
-    up &= (ev["ispi"] == first["ispi"]).fillna(False).to_numpy()
     before = same_sa[(same_sa["ref"] < int(first["ref"])).to_numpy() & (same_sa["transport"] == "udp4500").to_numpy()]
-    return bool(up.any()) or bool(before["answered"].any())
+    return (str(first["source"]), str(first["ispi"])) in established or bool(before["answered"].any())
 
 
-def _nat_lines(ctx: Context, first):
-    """`NAT detected …`, `NAT-T float port 4500` lines of that SA (or its gateway), if any."""
+def _nat_events(ctx: Context):
+    """Every `NAT detected …` / `NAT-T float port 4500` line of the input."""
     ev = ctx.events
-    mask = (ev["source"] == first["source"]).fillna(False).to_numpy() & (ev["kind"] == "nat").fillna(False).to_numpy()
-    mask &= ev["detail"].fillna("").astype(str).str.contains(r"NAT detected|detected NAT|float").to_numpy()
-    mask &= (ev["ref"] <= int(first["ref"])).to_numpy()
-    same = (ev["ispi"] == first["ispi"]).fillna(False).to_numpy()
+    mask = (ev["kind"] == "nat").fillna(False).to_numpy()
+    nat = ev[mask]
+    return nat[nat["detail"].fillna("").astype(str).str.contains(r"NAT detected|detected NAT|float").to_numpy()]
+
+
+def _nat_lines(nat, first):
+    """The NAT lines of that SA (or its gateway) up to the request, if any."""
+    mask = (nat["source"] == first["source"]).fillna(False).to_numpy() & (nat["ref"] <= int(first["ref"])).to_numpy()
+    same = (nat["ispi"] == first["ispi"]).fillna(False).to_numpy()
     if isinstance(first["tunnel"], str):
-        same |= (ev["tunnel"] == first["tunnel"]).fillna(False).to_numpy()
-    return ev[mask & np.asarray(same)]
+        same |= (nat["tunnel"] == first["tunnel"]).fillna(False).to_numpy()
+    return nat[mask & np.asarray(same)]
