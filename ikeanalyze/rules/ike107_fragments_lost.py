@@ -56,9 +56,10 @@ class Thresholds:
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     for s in sas.retransmitted_requests(msgs, t.min_retransmissions):
-        first = s.first
-        if s.answered or (bool(first["in"]) and str(first["origin"]) == "ikedebug"):
+        rows = s.rows  # two cells before the first row: a row of a fresh frame costs every column
+        if s.answered or (bool(rows["in"].iat[0]) and str(rows["origin"].iat[0]) == "ikedebug"):
             continue
+        first = s.first
         frames = bool(s.rows["fragmented"].any())
         size = _ip_size(first)
         too_big = size is not None and size > t.mtu and str(first["origin"]) == "ikedebug" and not _ike_fragmented(ctx, first)
