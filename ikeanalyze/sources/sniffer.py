@@ -78,6 +78,15 @@ FAST_LINE = (rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{{6}} [\w-]+ (?:in|out|--) 
              rf"{FAST_ENDPOINT} -> {FAST_ENDPOINT}: (?:udp \d{{1,10}}|{FAST_TCP})$")
 _IPSEC_UDP = [IKE_PORT, IKE_NATT_PORT]
 
+# FAST_LINE by byte tests (:func:`fast_shape`), field by field. The stamp is fixed width.
+_STAMP = "DDDD-DD-DD DD:DD:DD.DDDDDD "
+_IFACE_MAX = 15  # `[\w-]+` is searched for in 16 bytes; a longer name is left to RE2
+# The direction words (with the space after them) as little-endian integers, and their masks.
+_DIRECTIONS = [(b"in ", "in"), (b"out ", "out"), (b"-- ", None)]
+_ENDPOINT_MAX = 21  # `\d{1,3}` x 4 and `\d{1,5}` with the dots between them
+# TCP flag words as the sniffer prints them, each with its space: 4 bytes.
+_FLAG_WORDS = [b"syn ", b"fin ", b"rst ", b"psh ", b"urg "]
+
 # IANA protocol numbers the sniffer prints as `ip-proto-N`.
 PROTO_NAMES = {50: "esp", 51: "ah", 17: "udp", 6: "tcp", 1: "icmp", 2: "igmp", 47: "gre", 89: "ospf"}
 
@@ -189,6 +198,69 @@ def parse(core: pa.Array) -> dict[str, object]:
     return cols
 
 
+def parse_rows(core: pa.Array, rows: np.ndarray, shape: FastShape, lane: np.ndarray) -> dict[str, pa.Array]:
+    """:func:`parse` of the lines ``rows`` of ``core``; the ones in ``lane`` (proved by
+    ``shape``, with the same text in ``core``) from their fields by position, no pattern."""
+    slow = rows[~lane]
+    if not lane.any():
+        return parse(core.take(pa.array(slow)))
+    fast = _shape_columns(core, rows[lane], shape)
+    if not len(slow):
+        return fast
+    cols = parse(core.take(pa.array(slow)))
+    # Back in line order: the slow lines' rows first, then the fast ones'.
+    order = np.empty(len(rows), np.int64)
+    order[np.flatnonzero(~lane)] = np.arange(len(slow))
+    order[np.flatnonzero(lane)] = len(slow) + np.arange(len(rows) - len(slow))
+    take = pa.array(order)
+    return {k: pa.concat_arrays([v, fast[k].cast(v.type)]).take(take) for k, v in cols.items()}
+
+
+def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[str, pa.Array]:
+    """:func:`parse`'s columns of proved lines, from ``shape``'s offsets and values."""
+    at = shape.slot[rows]
+    b = spans.Bytes(core)
+    start = b.start[rows]
+    src0, dst0 = start + shape.src0[at], start + shape.dst0[at]
+    src_end, dst_end = src0 + shape.src_len[at], dst0 + shape.dst_len[at]
+    sport, dport = shape.sport[at], shape.dport[at]
+    udp = shape.udp[at]
+    proto = np.where(udp, "udp", "tcp").astype(object)
+    length = shape.length[at]
+    length = pa.array(np.where(length <= np.iinfo(np.int32).max, length, np.nan), pa.float64(),
+                      from_pandas=True).cast(pa.int32())
+    seq, ack = (pa.array(shape.__dict__[k][at], pa.float64(), from_pandas=True).cast(pa.int64()) for k in ("seq", "ack"))
+    # Flag words as printed (without the space after the last), then `ack` if a number is acknowledged.
+    l4 = dst_end + 2
+    flags_len = shape.flags_len[at]
+    words = spans.slices(b, l4, l4 + np.maximum(flags_len - 1, 0))
+    acked = pa.array(~np.isnan(shape.ack[at]))
+    ack_text, space = pa.scalar("ack", pa.large_string()), pa.scalar(" ", pa.large_string())
+    with_ack = pc.if_else(pc.equal(words, ""), ack_text, pc.binary_join_element_wise(words, ack_text, space))
+    flags = pc.if_else(acked, with_ack, words)
+    flags = pc.if_else(pc.or_(pc.equal(flags, ""), pa.array(udp)), pa.scalar(None, pa.large_string()), flags)
+    kind, transport = classify(np.full(len(rows), "other", dtype=object), proto, sport, dport, length)
+    names = pa.array([name for _, name in _DIRECTIONS], pa.string())  # `--`: no direction
+    return {
+        "iface": spans.slices(b, start + len(_STAMP), start + len(_STAMP) + shape.iface_len[at]),
+        "direction": names.take(pa.array(shape.direction[at])),
+        "src": spans.slices(b, src0, src_end - shape.sport_len[at] - 1),
+        "dst": spans.slices(b, dst0, dst_end - shape.dport_len[at] - 1),
+        "sport": pa.array(sport, pa.int32()),
+        "dport": pa.array(dport, pa.int32()),
+        "proto": pa.array(proto, pa.string()),
+        "length": length,
+        "tcp_flags": flags,
+        "tcp_seq": seq,
+        "tcp_ack": ack,
+        "kind": pa.array(kind, pa.string()),
+        "transport": pa.array(transport, pa.string()),
+        "detail": pa.nulls(len(rows), pa.string()),
+        "ts_abs": spans.slices(b, start, start + len(_STAMP) - 1),
+        "ts_rel": pa.nulls(len(rows), pa.large_string()),
+    }
+
+
 def classify(kind: np.ndarray, proto: np.ndarray, sport: np.ndarray, dport: np.ndarray,
              length: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Name what a packet header line is, from protocol, ports and length alone.
@@ -221,42 +293,190 @@ def classify(kind: np.ndarray, proto: np.ndarray, sport: np.ndarray, dport: np.n
     return kind, transport
 
 
+def _le(text: bytes) -> np.uint64:
+    return np.uint64(int.from_bytes(text, "little"))
+
+
+def _prefix(w: np.ndarray, text: bytes) -> np.ndarray:
+    return (w & np.uint64((1 << 8 * len(text)) - 1)) == _le(text)
+
+
+class FastShape:
+    """The lines proved to match :data:`FAST_LINE` by byte tests, and their fields.
+
+    ``line``: their row numbers; the other arrays are per proved line. Offsets are from
+    the line's start, so they hold in any array that has the same line text (the joined
+    records of text.py). ``src``/``dst``: the endpoints' 3 words, zero past their ends."""
+
+    def __init__(self, n: int, line: np.ndarray, fields: dict[str, np.ndarray]) -> None:
+        self.line = line
+        self.slot = np.full(n, -1, np.int64)  # row number -> index into the fields, or -1
+        self.slot[line] = np.arange(len(line))
+        self.__dict__.update(fields)
+
+
+def fast_shape(core: pa.Array) -> tuple[np.ndarray, FastShape]:
+    """Which lines match :data:`FAST_LINE`, decided by byte tests 8 bytes at a time (a
+    tenth of the RE2 pass over the text) with RE2 only for the few lines the tests leave
+    open; and the fields of the lines the tests proved (:class:`FastShape`).
+
+    The tests follow the pattern token by token, each from where the last ended, within
+    the line: the stamp (fixed width: a line that fails it cannot match), the interface
+    and direction, two endpoints (digits and dots: four dots, no empty group, groups of at
+    most 3 digits and a port of at most 5) each followed by its separator, then `udp N` or
+    TCP flag words and numbers up to the line's end. A line they cannot prove (an interface
+    over 15 bytes, more than two flag words) is tried by RE2."""
+    b = spans.Bytes(core)
+    n = len(core)
+    # In blocks of lines: the temporaries stay in cache (whole-column temporaries of a
+    # million rows cost more in page faults than in arithmetic).
+    parts = [_prove(b, np.arange(k, min(k + _BLOCK, n))) for k in range(0, n, _BLOCK)]
+    maybe = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    ok = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, bool)
+    proved, rest = maybe[ok], maybe[~ok]
+    fast = np.zeros(n, bool)
+    fast[proved] = True
+    if len(rest):
+        fast[rest] = matches(core.take(pa.array(rest)), FAST_LINE)
+    fields = {k: (np.concatenate([p[2][k] for p in parts]) if parts else np.zeros(0))
+              for k in (parts[0][2] if parts else ())}
+    return fast, FastShape(n, proved, fields)
+
+
+_BLOCK = 1 << 15
+
+
+def _prove(b: spans.Bytes, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`fast_shape` for one block of rows: (rows whose stamp fits, which of those
+    are proved, the proved ones' fields)."""
+    maybe = rows[spans.fits(b, b.start[rows], _STAMP)]
+    s, e = b.start[maybe], b.end[maybe]
+    ok = np.ones(len(maybe), bool)
+
+    # Interface: `[\w-]+` up to the first space, in 16 bytes.
+    at = s + len(_STAMP)
+    head = [b.words(at), b.words(at + 8)]
+    space = spans.bitmask([spans.equal_bits(w, ord(" ")) for w in head])
+    iface = spans.lowest_bit(space)
+    bad = spans.bitmask([~spans.word_bits(w) & np.uint64(0x8080808080808080) for w in head])
+    ok &= (iface >= 1) & (iface <= _IFACE_MAX)
+    ok &= (bad & ((np.uint64(1) << np.minimum(iface, 16).astype(np.uint64)) - np.uint64(1))) == 0
+    at = at + iface + 1
+    d = b.words(at)
+    dir_len = np.zeros(len(maybe), np.int64)
+    direction = np.full(len(maybe), -1, np.int8)
+    for code, (text, _name) in enumerate(_DIRECTIONS):
+        hit = _prefix(d, text) & (dir_len == 0)
+        dir_len[hit], direction[hit] = len(text), code
+    ok &= dir_len > 0
+    src0 = at + dir_len
+    src_len, sport, sport_len, src_w = _fast_endpoint(b, src0)
+    ok &= (src_len > 0) & _prefix(b.words(src0 + src_len), b" -> ")
+    dst0 = src0 + src_len + 4
+    dst_len, dport, dport_len, dst_w = _fast_endpoint(b, dst0)
+    ok &= (dst_len > 0) & _prefix(b.words(dst0 + dst_len), b": ")
+
+    # `udp N` or TCP: (flag word )* then `SEQ ack ACK`, `SEQ` or `ack ACK`, to the end.
+    l4 = dst0 + dst_len + 2
+    u = b.words(l4)
+    last, last_len = spans.number_before(b, e, l4)
+    udp = _prefix(u, b"udp ")
+    udp_ok = udp & (last_len == e - l4 - 4)
+    p1 = e - last_len
+    acked = (p1 - 4 >= l4) & spans.starts(b, p1 - 4, b"ack ")
+    q = np.where(acked, p1 - 4, p1)
+    before, before_len = spans.number_before(b, q - 1, l4)
+    with_seq = acked & (q - 1 > l4) & spans.starts(b, q - 1, b" ") & (before_len > 0)
+    flags_end = np.where(with_seq, q - 1 - before_len, q)
+    flags_len = flags_end - l4
+    words_ok = [np.zeros(len(u), bool), np.zeros(len(u), bool)]
+    for k in range(2):
+        chunk = (u >> np.uint64(32 * k)) & np.uint64(0xFFFFFFFF)
+        for word in _FLAG_WORDS:
+            words_ok[k] |= chunk == _le(word)
+    tcp_ok = ~udp & ((flags_len == 0) | ((flags_len == 4) & words_ok[0]) | ((flags_len == 8) & words_ok[0] & words_ok[1]))
+    tcp_ok &= ~with_seq | (before_len <= 10)
+    ok &= (last_len >= 1) & (last_len <= 10) & (udp_ok | tcp_ok)
+
+    pick = np.flatnonzero(ok)
+    rel = lambda x: (x - s)[pick]  # noqa: E731  (offsets from the line's start)
+    fields = {
+        "iface_len": iface[pick], "direction": direction[pick],
+        "src0": rel(src0), "src_len": src_len[pick], "dst0": rel(dst0), "dst_len": dst_len[pick],
+        "sport": sport[pick], "sport_len": sport_len[pick], "dport": dport[pick], "dport_len": dport_len[pick],
+        "src_low": src_w[0][pick], "src_high": src_w[1][pick], "dst_low": dst_w[0][pick], "dst_high": dst_w[1][pick],
+        "udp": udp[pick], "length": np.where(udp, last, np.nan)[pick],
+        "seq": np.where(acked | udp, np.where(with_seq, before, np.nan), last)[pick],
+        "ack": np.where(acked, last, np.nan)[pick], "flags_len": flags_len[pick],
+    }
+    return maybe, ok, fields
+
+
+def _fast_endpoint(b: spans.Bytes, at: np.ndarray):
+    """FAST_ENDPOINT at each offset: (length, 0 where there is none; port value; port
+    digits; the text's exact code as two int64, :func:`spans.nibbles` of its 3 words)."""
+    w = [b.words(at + 8 * k) for k in range(3)]
+    dots = spans.bitmask([spans.equal_bits(x, ord(".")) for x in w])
+    digits = spans.bitmask([spans.digit_bits(x) for x in w])
+    size = spans.lowest_bit(~(dots | digits) & np.uint64(0xFFFFFF))  # the first other byte
+    size = np.minimum(size, 24)
+    inside = (np.uint64(1) << size.astype(np.uint64)) - np.uint64(1)
+    dots &= inside
+    digits &= inside
+    last_dot = spans.highest_bit(dots)
+    run4 = digits & (digits >> np.uint64(1)) & (digits >> np.uint64(2)) & (digits >> np.uint64(3))
+    run6 = run4 & (digits >> np.uint64(4)) & (digits >> np.uint64(5))
+    before_last = (np.uint64(1) << np.maximum(last_dot, 0).astype(np.uint64)) - np.uint64(1)
+    ok = ((np.bitwise_count(dots) == 4) & ((dots & np.uint64(1)) == 0) & ((dots & (dots >> np.uint64(1))) == 0)
+          & (last_dot < size - 1) & ((run4 & before_last) == 0) & (run6 == 0) & (size <= _ENDPOINT_MAX))
+    size = np.where(ok, size, 0)
+    port_len = np.where(ok, size - last_dot - 1, 0)
+    port = spans.small_number_before(b, at + size, port_len)
+    # The text as 4 bits a byte (digits and dots): an exact code in two integers.
+    low = spans.nibbles(w[0], size) | (spans.nibbles(w[1], size - 8) << np.uint64(32))
+    high = spans.nibbles(w[2], size - 16)
+    return size, port, port_len, (low.view(np.int64), high.view(np.int64))
+
+
 def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndarray | None = None,
-                  fast: np.ndarray | None = None) -> np.ndarray:
+                  fast: np.ndarray | None = None, shape: FastShape | None = None) -> np.ndarray:
     """Which header lines (``rows`` of ``core``, default all) are certainly not IPsec,
     decided before the full parse (a busy link's DNS and HTTPS is most of an unfiltered
     sniffer run): the decision of :func:`ipsec_rows`, from less.
 
-    Lines of the common shape (:data:`FAST_LINE`) have their endpoints, ports and numbers
-    read by byte position (:mod:`ikeanalyze.sources.spans`); the others by the patterns
-    (UDP on other ports and other IP protocols: two matches; TCP: one extraction of the two
-    endpoints and the numbers). Then the stream test runs on the TCP lines of both.
-    ``fast``: which rows match FAST_LINE, when the caller knows already."""
+    Lines proved to have the common shape (:func:`fast_shape`) come with their endpoints,
+    ports and numbers; the others are read by the patterns (UDP on other ports and other IP
+    protocols: two matches; TCP: one extraction of the two endpoints and the numbers). Then
+    the stream test runs on the TCP lines of both. ``fast`` and ``shape``: which rows may
+    use ``shape`` (the caller's :func:`fast_shape` of an array with the same text at
+    those rows), when the caller has them."""
     rows = np.arange(len(core)) if rows is None else np.asarray(rows, np.int64)
     out = np.zeros(len(rows), bool)
     if not len(rows):
         return out
-    if fast is None:
-        fast = _on_rows(core, rows, lambda a: matches(a, FAST_LINE))
-    f = _fast_fields(core, rows[fast])
-    s = _slow_fields(core.take(pa.array(rows[~fast])))
-    f_at, s_at = np.flatnonzero(fast), np.flatnonzero(~fast)
+    if shape is None:
+        _, shape = fast_shape(core)
+        fast = None
+    slot = shape.slot[rows]
+    lane = slot >= 0 if fast is None else (slot >= 0) & fast
+    f = _shape_fields(shape, slot[lane])
+    s = _slow_fields(core.take(pa.array(rows[~lane])))
+    f_at, s_at = np.flatnonzero(lane), np.flatnonzero(~lane)
     out[f_at] = f["plain"] & ~f["maybe"]
     out[s_at] = s["plain"] & ~s["maybe"]
     tcp = np.concatenate([f_at[f["tcp"]], s_at[s["tcp"]]])
     if not len(tcp):
         return out
-    # Endpoint texts, as numbers equal exactly when the texts are: both lanes in one space.
-    ca, sa, cb, sb = spans.texts_ids([f["src"], s["src"], f["dst"], s["dst"]])
-    ca, cb = np.concatenate([ca, sa]), np.concatenate([cb, sb])
-    sid, side = _pairs(ca, cb)
+    # Endpoint texts as exact codes (two integers each), both lanes in one space.
+    ends = [np.concatenate([f[k], s[k]]) for k in ("src_low", "src_high", "dst_low", "dst_high")]
+    sid, side = _streams(*ends)
     seq, ack = (np.concatenate([f[k], s[k]]) for k in ("seq", "ack"))
     hits = six_byte_hits(sid, side, seq, ack)
     in_stream = np.isin(sid, np.unique(sid[hits]))
     ports = {IKE_NATT_PORT, *tcp_ports}
     n_fast = len(f["seq"])
     for i in np.flatnonzero(hits):  # where the client sent its prefix: the server
-        port = (f["dst_text"](i) if i < n_fast else s["dst_text"](i - n_fast)).rpartition(".")[2]
+        port = (str(f["dport"][i]) if i < n_fast else s["dst_text"](i - n_fast).rpartition(".")[2])
         if port.isdigit():
             ports.add(int(port))
     on_port = np.concatenate([f["on_port"](ports), s["on_port"](ports)])
@@ -266,46 +486,28 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndar
     return out
 
 
-def _on_rows(core: pa.Array, rows: np.ndarray, fn) -> np.ndarray:
-    """``fn`` (a whole-column function) of the lines at ``rows``: run on the whole column
-    when they are most of it (a take would copy most of the text), else on their copy."""
-    if 2 * len(rows) > len(core):
-        return fn(core)[rows]
-    return fn(core.take(pa.array(rows)))
+def _on_port(port: np.ndarray, digits: np.ndarray, wanted) -> np.ndarray:
+    """Whether an endpoint's text ends in `.P` for a P in ``wanted``, from its port's value
+    and number of digits (`.0500` does not end in `.500`)."""
+    out = np.zeros(len(port), bool)
+    for p in wanted:
+        out |= (port == p) & (digits == len(str(p)))
+    return out
 
 
-def _fast_fields(core: pa.Array, rows: np.ndarray) -> dict:
-    """What the decision needs of :data:`FAST_LINE` lines, by byte position: the pattern
-    has proved the shape, so `src` is the word before the one ` -> `, `dst` runs from after
-    it to the first `:`, and a TCP line ends in its sequence number or in `ack` and the
-    acknowledged one. MAYBE_IPSEC can match only at the two ports, so it is a test of
-    how the endpoints end (as is the stream test's port test)."""
-    b = spans.Bytes(core)
-    start, end = b.start[rows], b.end[rows]
-    arrow = start + _on_rows(core, rows, lambda a: pc.find_substring(a, " -> ").to_numpy(zero_copy_only=False))
-    src0 = spans.rfind(b, arrow, 24, ord(" ")) + 1  # an endpoint has at most 21 bytes
-    dst0 = arrow + 4
-    colon = spans.find(b, dst0, 24, ord(":"))
-    plain = spans.starts(b, colon + 2, b"udp ")
-    maybe = np.zeros(len(rows), bool)
-    for port in _IPSEC_UDP:
-        maybe |= spans.ends(b, arrow, b".%d" % port) | spans.ends(b, colon, b".%d" % port)
+def _shape_fields(shape: FastShape, at: np.ndarray) -> dict:
+    """What the decision needs of the proved lines (``at``: their slots in ``shape``)."""
+    sport, dport = shape.sport[at], shape.dport[at]
+    slen, dlen = shape.sport_len[at], shape.dport_len[at]
+    plain = shape.udp[at]
+    maybe = _on_port(sport, slen, _IPSEC_UDP) | _on_port(dport, dlen, _IPSEC_UDP)
     tcp = ~plain
-    start, end, src0, dst0, colon, arrow = (x[tcp] for x in (start, end, src0, dst0, colon, arrow))
-    last, n = spans.number_before(b, end, start)
-    acked = spans.starts(b, end - n - 4, b"ack ")
-    before, _ = spans.number_before(b, end - n - 5, start)  # `SEQ ack ACK`: a space between
-    seq = np.where(acked, before, last)
-    ack = np.where(acked, last, np.nan)
-
-    def on_port(ports: set[int]) -> np.ndarray:  # `\.(?:PORTS)$` of either endpoint
-        out = np.zeros(len(arrow), bool)
-        for port in ports:
-            out |= spans.ends(b, arrow, b".%d" % port) | spans.ends(b, colon, b".%d" % port)
-        return out
-
-    return {"plain": plain, "maybe": maybe, "tcp": tcp, "src": (b, src0, arrow), "dst": (b, dst0, colon),
-            "seq": seq, "ack": ack, "on_port": on_port, "dst_text": lambda i: b.text(dst0[i], colon[i])}
+    t = at[tcp]
+    sport, dport, slen, dlen = sport[tcp], dport[tcp], slen[tcp], dlen[tcp]
+    return {"plain": plain, "maybe": maybe, "tcp": tcp, "seq": shape.seq[t], "ack": shape.ack[t],
+            "src_low": shape.src_low[t], "src_high": shape.src_high[t],
+            "dst_low": shape.dst_low[t], "dst_high": shape.dst_high[t], "dport": dport,
+            "on_port": lambda ports: _on_port(sport, slen, ports) | _on_port(dport, dlen, ports)}
 
 
 def _slow_fields(sub: pa.Array) -> dict:
@@ -324,14 +526,68 @@ def _slow_fields(sub: pa.Array) -> dict:
         a, b = found.field("a").cast(pa.large_string()), found.field("b").cast(pa.large_string())
         seq, ack = (pc.cast(pc.if_else(pc.equal(x, ""), None, x), pa.float64()).to_numpy(zero_copy_only=False)
                     for x in (found.field("seq"), found.field("ack")))
-    ba, bb = spans.Bytes(a), spans.Bytes(b)
+    (a_low, a_high), (b_low, b_high) = _text_codes([a, b])
 
     def on_port(ports: set[int]) -> np.ndarray:
         pattern = rf"\.(?:{'|'.join(str(p) for p in sorted(ports))})$"
         return matches(a, pattern) | matches(b, pattern)
 
-    return {"plain": plain, "maybe": maybe, "tcp": tcp, "src": (ba, ba.start, ba.end), "dst": (bb, bb.start, bb.end),
-            "seq": seq, "ack": ack, "on_port": on_port, "dst_text": lambda i: b[int(i)].as_py()}
+    return {"plain": plain, "maybe": maybe, "tcp": tcp, "src_low": a_low, "src_high": a_high,
+            "dst_low": b_low, "dst_high": b_high, "seq": seq, "ack": ack, "on_port": on_port,
+            "dst_text": lambda i: b[int(i)].as_py()}
+
+
+def _text_codes(texts: list[pa.Array]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Endpoint texts → exact codes in the space of :func:`_fast_endpoint`'s: digits and
+    dots up to 24 bytes by :func:`spans.nibbles` (high part >= 0); any other text by
+    its id among those (high part -1)."""
+    out, other = [], []
+    for arr in texts:
+        b = spans.Bytes(arr)
+        size = b.end - b.start
+        w = [b.words(b.start + 8 * k) for k in range(3)]
+        bad = spans.bitmask([~(spans.digit_bits(x) | spans.equal_bits(x, ord("."))) & np.uint64(0x8080808080808080)
+                             for x in w])
+        plain = (size <= 24) & ((bad & ((np.uint64(1) << np.minimum(size, 24).astype(np.uint64)) - np.uint64(1))) == 0)
+        low = (spans.nibbles(w[0], size) | (spans.nibbles(w[1], size - 8) << np.uint64(32))).view(np.int64)
+        high = spans.nibbles(w[2], size - 16).view(np.int64)
+        high = np.where(plain, high, -1)
+        out.append((low, high))
+        other.append((b, b.start[~plain], b.end[~plain]))
+    ids = spans.texts_ids(other)
+    for (low, high), i in zip(out, ids):
+        low[high < 0] = i
+    return out
+
+
+def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of two int64 columns (equal inputs, equal hashes; the callers check
+    the converse)."""
+    h = (x.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ (y.view(np.uint64) + np.uint64(0x632BE59BD9B4E019))
+    h = (h ^ (h >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+    return h ^ (h >> np.uint64(29))
+
+
+def _streams(a_low: np.ndarray, a_high: np.ndarray, b_low: np.ndarray, b_high: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """A TCP line's stream (the unordered pair of its endpoints, given as exact codes) and
+    sender side. The pair is hashed and the hashes factorised; then every line's pair is
+    compared with its group's first: a hash collision falls back to exact grouping."""
+    ha, hb = _mix(a_low, a_high), _mix(b_low, b_high)
+    side = ha < hb
+    sid, _ = pd.factorize(_mix(np.where(side, ha, hb).view(np.int64), np.where(side, hb, ha).view(np.int64)))
+    sid = sid.astype(np.int64)
+    first = np.zeros(sid.max() + 1 if len(sid) else 0, np.int64)
+    first[sid[::-1]] = np.arange(len(sid))[::-1]
+    rep = first[sid]
+    ends = [np.where(side, a, b) for a, b in ((a_low, b_low), (a_high, b_high))]
+    ends += [np.where(side, b, a) for a, b in ((a_low, b_low), (a_high, b_high))]
+    if all((e == e[rep]).all() for e in ends):
+        return sid, side
+    _, ids = np.unique(np.stack([np.concatenate([a_low, b_low]), np.concatenate([a_high, b_high])], axis=1),
+                       axis=0, return_inverse=True)
+    ids = ids.ravel().astype(np.int64)
+    return _pairs(ids[: len(a_low)], ids[len(a_low) :])
 
 
 def _pairs(ca: np.ndarray, cb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

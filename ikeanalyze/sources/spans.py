@@ -46,6 +46,8 @@ class Bytes:
         end, which read as zeros), as uint64: byte 0 lowest (little-endian)."""
         at = np.asarray(at, np.int64)
         last = len(self.data) - WORD  # the last offset a whole word can be read from
+        if len(at) and at.min() >= 0 and at.max() <= last:  # nearly always: one gather
+            return self._words[at]
         out = self._words[np.clip(at, 0, max(last, 0))] if last >= 0 else np.zeros(len(at), np.uint64)
         past = at > last
         if past.any():
@@ -57,6 +59,17 @@ class Bytes:
 
     def text(self, start: int, end: int) -> str:
         return self.data[start:end].tobytes().decode("utf-8", "surrogateescape")
+
+
+def slices(b: Bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
+    """The texts ``[start, end)`` of ``b`` (byte offsets, per row) as a new string column:
+    one gather of their bytes."""
+    start = np.asarray(start, np.int64)
+    size = np.maximum(np.asarray(end, np.int64) - start, 0)
+    offsets = np.zeros(len(size) + 1, np.int64)
+    np.cumsum(size, out=offsets[1:])
+    pick = np.arange(offsets[-1]) + np.repeat(start - offsets[:-1], size)
+    return pa.LargeStringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(b.data[pick]))
 
 
 def _word_view(data: np.ndarray) -> np.ndarray:
@@ -100,6 +113,94 @@ def _lowest(bits: np.ndarray) -> np.ndarray:
     return np.where(bits != 0, (low - 7) // 8, 8)
 
 
+def _range_bits(w: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """High bit of each byte of ``w`` in ``[lo, hi]`` (1 <= lo <= hi < 0x80)."""
+    x = w & _LOW7  # no carry out of a byte; the high bit is tested on its own below
+    return (x + _ONES * np.uint64(0x80 - lo)) & ~(x + _ONES * np.uint64(0x7F - hi)) & ~w & _HIGH
+
+
+def digit_bits(w: np.ndarray) -> np.ndarray:
+    """High bit of each byte of ``w`` that is an ASCII digit (RE2's ``\\d``)."""
+    return _range_bits(w, 0x30, 0x39)
+
+
+def word_bits(w: np.ndarray) -> np.ndarray:
+    """High bit of each byte of ``w`` in RE2's ``[\\w-]`` (ASCII letters, digits, `_`, `-`)."""
+    return (_range_bits(w, 0x30, 0x39) | _range_bits(w | (_ONES * np.uint64(0x20)), 0x61, 0x7A)
+            | _equal_bits(w, ord("_")) | _equal_bits(w, ord("-")))
+
+
+def equal_bits(w: np.ndarray, byte: int) -> np.ndarray:
+    """High bit of each byte of ``w`` that equals ``byte``."""
+    return _equal_bits(w, byte)
+
+
+_GATHER = np.uint64(0x0102040810204080)
+
+
+def bitmask(flagged: list[np.ndarray]) -> np.ndarray:
+    """Flagged words (high bit per byte, as the tests above leave them) of consecutive
+    8-byte runs → one integer, bit ``i`` for byte ``i`` (at most 6 words: exact in a
+    float, for :func:`lowest_bit`). One multiply per word gathers its 8 flags."""
+    out = np.zeros(len(flagged[0]), np.uint64)
+    for k, f in enumerate(flagged):
+        out |= (((f >> np.uint64(7)) * _GATHER) >> np.uint64(56)) << np.uint64(8 * k)
+    return out
+
+
+def lowest_bit(x: np.ndarray) -> np.ndarray:
+    """Index of the lowest set bit of each ``x`` (< 2**53), ``none`` where x is 0: 64."""
+    low = x & (~x + np.uint64(1))
+    return np.where(x != 0, np.frexp(low.astype(np.float64))[1] - 1, 64)
+
+
+def highest_bit(x: np.ndarray) -> np.ndarray:
+    """Index of the highest set bit of each ``x`` (< 2**53), -1 where x is 0."""
+    return np.where(x != 0, np.frexp(x.astype(np.float64))[1] - 1, -1)
+
+
+def fits(b: Bytes, at: np.ndarray, shape: str) -> np.ndarray:
+    """Per row, whether the bytes from ``at`` have ``shape``: ``D`` is any ASCII digit,
+    every other character itself (ASCII)."""
+    ok = np.ones(len(at), bool)
+    for k in range(0, len(shape), WORD):
+        part = shape[k : k + WORD]
+        lit_mask = lit = digits = 0
+        for i, ch in enumerate(part):
+            if ch == "D":
+                digits |= 0x80 << 8 * i
+            else:
+                lit_mask |= 0xFF << 8 * i
+                lit |= ord(ch) << 8 * i
+        w = b.words(at + k)
+        ok &= (w & np.uint64(lit_mask)) == np.uint64(lit)
+        ok &= (_nondigit_bits(w) & np.uint64(digits)) == 0
+    return ok
+
+
+def masked(w: np.ndarray, have: np.ndarray) -> np.ndarray:
+    """``w`` with only its first ``have`` bytes (0..8, per row) kept."""
+    return w & _LOW_BYTES[np.clip(have, 0, WORD)]
+
+
+def nibbles(w: np.ndarray, have: np.ndarray) -> np.ndarray:
+    """The first ``have`` bytes (0..8, per row) of ``w`` as 4 bits each, packed into 32
+    bits: each byte's low 4 bits plus one, so that a digit or a dot is never 0 and a byte
+    past ``have`` always is. An exact code of up to 8 bytes of digits and dots."""
+    x = masked((w & np.uint64(0x0F0F0F0F0F0F0F0F)) + _ONES, have)
+    x = (x | (x >> np.uint64(4))) & np.uint64(0x00FF00FF00FF00FF)
+    x = (x | (x >> np.uint64(8))) & np.uint64(0x0000FFFF0000FFFF)
+    return (x | (x >> np.uint64(16))) & np.uint64(0xFFFFFFFF)
+
+
+def small_number_before(b: Bytes, end: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The value of the ``n`` (1..8, per row) decimal digits before each ``end``, which the
+    caller has proved are digits: one word read."""
+    w = b.words(np.asarray(end, np.int64) - WORD) ^ (_ONES * np.uint64(0x30))
+    keep = ~np.uint64(0) << (np.uint64(8) * (WORD - np.asarray(n)).astype(np.uint64))
+    return _eight_digits(w & np.where(np.asarray(n) > 0, keep, np.uint64(0))).astype(np.int64)
+
+
 def find(b: Bytes, at: np.ndarray, width: int, byte: int) -> np.ndarray:
     """Per row, the offset of the first ``byte`` in ``[at, at + width)`` (-1 when none)."""
     at = np.asarray(at, np.int64)
@@ -139,6 +240,13 @@ def _eight_digits(d: np.ndarray) -> np.ndarray:
     return ((d & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(10000 * 2**32 + 1)) >> np.uint64(32)
 
 
+# _TOP_DIGITS[m]: for a word whose non-digit bytes are the bits of m, how many of its last
+# bytes are digits. _TOP_BYTES[k]: the mask of a word's last k bytes.
+_TOP_DIGITS = np.array([8 if m == 0 else 7 - (m.bit_length() - 1) for m in range(256)], np.int64)
+_TOP_BYTES = np.array([((1 << 8 * k) - 1) << 8 * (WORD - k) for k in range(WORD + 1)], np.uint64)
+_POW10 = np.array([10**k for k in range(2 * WORD + 1)], np.uint64)
+
+
 def number_before(b: Bytes, end: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The run of decimal digits that ends at each ``end`` (exclusive) and begins no earlier
     than ``start``: its length (0 when the byte before ``end`` is not a digit) and its value
@@ -151,11 +259,10 @@ def number_before(b: Bytes, end: np.ndarray, start: np.ndarray) -> tuple[np.ndar
     going = np.ones(len(end), bool)  # every digit so far: the run may go on in the word before
     for k in (WORD, 2 * WORD):  # the last 8 bytes, then the 8 before them
         w = b.words(end - k)
-        n = np.where(going, WORD - 1 - _highest(_nondigit_bits(w)), 0)  # trailing digits of this word
+        n = np.where(going, _TOP_DIGITS[bitmask([_nondigit_bits(w)])], 0)  # trailing digits of this word
         n = np.minimum(n, np.clip(end - start - (k - WORD), 0, WORD))  # none before ``start``
-        keep = np.where(n > 0, ~np.uint64(0) << (np.uint64(8) * (WORD - n).astype(np.uint64)), np.uint64(0))
-        digits = _eight_digits((w ^ (_ONES * np.uint64(0x30))) & keep)
-        value += digits * np.uint64(10) ** length.astype(np.uint64)
+        digits = _eight_digits((w ^ (_ONES * np.uint64(0x30))) & _TOP_BYTES[n])
+        value += digits * _POW10[length]
         length += n
         going &= n == WORD
     return np.where(length > 0, value.astype(np.float64), np.nan), length

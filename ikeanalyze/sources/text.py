@@ -137,7 +137,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     form = np.full(n, None, dtype=object)
     # Most lines of a sniffer run have one shape (sniffer.FAST_LINE, a narrower
     # HEADER_START that no blank line matches): named first, the forms are tried on the rest.
-    fast = matches(core, sniffer.FAST_LINE)
+    fast, shape = sniffer.fast_shape(core)
     form[fast] = "sniffer"
     todo = np.flatnonzero(~fast)
     for name, pattern in LINE_FORMS:
@@ -187,16 +187,21 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         if not len(idx):
             continue
         report.formats.append(fmt)
-        if fmt == "sniffer" and not other_traffic:
+        if fmt == "sniffer":
             # A record's joined text is its line's unless continuation lines follow it.
-            same = np.append(form[1:] != "continuation", True)
-            idx = _skip_other_traffic(idx, joined, form, tcp_ports, report, dropped, (fast & same)[idx])
-            if not len(idx):
-                continue
-        sub_core, sub_text = joined.take(pa.array(idx)), shown.take(pa.array(idx))
-        if fmt == "ikedebug":
-            idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
-        cols = parser(sub_core)
+            same = fast & np.append(form[1:] != "continuation", True)
+            if not other_traffic:
+                idx = _skip_other_traffic(idx, joined, form, tcp_ports, report, dropped, same[idx], shape)
+                if not len(idx):
+                    continue
+        sub_text = shown.take(pa.array(idx))
+        if fmt == "sniffer":
+            cols = sniffer.parse_rows(joined, idx, shape, same[idx] & (shape.slot[idx] >= 0))
+        else:
+            sub_core = joined.take(pa.array(idx))
+            if fmt == "ikedebug":
+                idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
+            cols = parser(sub_core)
         if fmt == "sniffer" and not other_traffic:
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, form, tcp_ports, report, dropped)
         cols["ref"] = pa.array(idx + 1, pa.int64())
@@ -219,12 +224,13 @@ def _has_dump(idx: np.ndarray, form: np.ndarray) -> np.ndarray:
 
 
 def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
-                        report: InputReport, dropped: list[dict], fast: np.ndarray) -> np.ndarray:
+                        report: InputReport, dropped: list[dict], fast: np.ndarray,
+                        shape: sniffer.FastShape) -> np.ndarray:
     """The sniffer header lines (``idx``) left for parsing: the ones that are certainly
     other traffic are counted before any field is read (:func:`sniffer.other_traffic`),
     and only the first one's stamp is read, for `t`'s origin. ``fast``: which of them
-    are known to match sniffer.FAST_LINE."""
-    skip = sniffer.other_traffic(joined, tcp_ports, rows=idx, fast=fast)
+    may use ``shape`` (sniffer.fast_shape of the lines before joining)."""
+    skip = sniffer.other_traffic(joined, tcp_ports, rows=idx, fast=fast, shape=shape)
     skip &= ~_has_dump(idx, form)
     n = int(np.count_nonzero(skip))
     if not n:
@@ -457,10 +463,10 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
             arrays.append(a)
         merged[name] = pa.concat_arrays(arrays)
     n = len(merged["ref"])
-    order = pc.sort_indices(merged["ref"], sort_keys=None) if False else np.argsort(
-        merged["ref"].to_numpy(), kind="stable")
-    take = pa.array(order)
-    merged = {k: v.take(take) for k, v in merged.items()}
+    ref = merged["ref"].to_numpy()
+    if (np.diff(ref) < 0).any():  # one format, or formats that did not interleave: in order already
+        take = pa.array(np.argsort(ref, kind="stable"))
+        merged = {k: v.take(take) for k, v in merged.items()}
 
     time, rel = _times(merged.get("ts_abs"), merged.get("ts_rel"), n)
     has_abs = pc.is_valid(time).to_numpy(zero_copy_only=False)

@@ -1,0 +1,77 @@
+"""sniffer.fast_shape: the byte tests name exactly the lines FAST_LINE matches, and the
+fields read by position are the ones the patterns extract (sniffer.parse), on lines made
+to sit near every edge of the pattern."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pyarrow as pa
+
+from ikeanalyze.sources import sniffer
+from ikeanalyze.sources.regex import matches
+
+
+def _pick(rnd: random.Random, valid: list, invalid: list, p: float = 0.04):
+    return rnd.choice(invalid if rnd.random() < p else valid)
+
+
+def _endpoint(rnd: random.Random) -> str:
+    groups = [str(rnd.choice([0, 1, 10, 172, 255, 999, rnd.randint(0, 300)])) for _ in range(4)]
+    if rnd.random() < 0.05:
+        groups[rnd.randrange(4)] = rnd.choice(["", "0001", "01", "1234", "a"])
+    port = str(rnd.choice([500, 4500, 53, 443, 0, 65535, 99999, rnd.randint(0, 70000)]))
+    if rnd.random() < 0.05:
+        port = rnd.choice(["", "0500", "123456", "500x"])
+    text = ".".join(groups) + ("." + port if rnd.random() > 0.01 else "")
+    return text if rnd.random() > 0.01 else text.replace(".", ":", 1)
+
+
+def _l4(rnd: random.Random) -> str:
+    num = lambda: str(rnd.choice([0, 1, 4294967295, 9999999999, 12345678901, rnd.randint(0, 10**10)]))  # noqa: E731
+    flags = "".join(rnd.choice(["syn ", "fin ", "rst ", "psh ", "urg ", "ack ", "syn  "]) for _ in range(rnd.choice([0, 0, 1, 2, 3])))
+    return _pick(rnd, [f"udp {num()}", f"{flags}{num()}", f"{flags}{num()} ack {num()}", f"{flags}ack {num()}"],
+                 [f"udp {num()} x", "udp ", f"{flags}{num()}ack {num()}", f"{flags}", "ip-proto-50 92", f"{flags}{num()} "], 0.1)
+
+
+def _lines(seed: int, n: int = 4000) -> list[str]:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        stamp = _pick(rnd, ["2026-02-26 23:20:00.002257"],
+                      ["2026-02-26 23:20:00.00225", "2026-02-26 23:20:00.0022577", "2026-0x-26 23:20:00.002257", "0.002257"])
+        iface = _pick(rnd, ["port2", "wan1", "a", "_-x9", "internal-vlan10"], ["internal-vlan100", "port2.1", "", "p\u00e9"])
+        direction = _pick(rnd, ["in", "out", "--"], ["inn", "", "in "])
+        sep = _pick(rnd, [" -> "], [" ->  ", " > "])
+        colon = _pick(rnd, [": "], [":  ", " : "])
+        line = f"{stamp} {iface} {direction} {_endpoint(rnd)}{sep}{_endpoint(rnd)}{colon}{_l4(rnd)}"
+        out.append(line if rnd.random() > 0.01 else line[: rnd.randrange(len(line) + 1)])
+    return out
+
+
+def test_fast_shape_is_fast_line():
+    lines = _lines(1)
+    core = pa.array(lines, pa.large_string())
+    fast, shape = sniffer.fast_shape(core)
+    want = matches(core, sniffer.FAST_LINE)
+    assert (fast == want).all(), [lines[i] for i in np.flatnonzero(fast != want)[:5]]
+    assert 0.2 * want.sum() < len(shape.line) <= want.sum()  # most are proved without RE2
+    assert set(shape.line) <= set(np.flatnonzero(want))
+
+
+def test_fields_by_position_are_the_parsed_ones():
+    lines = _lines(2)
+    core = pa.array(lines, pa.large_string())
+    _, shape = sniffer.fast_shape(core)
+    rows = shape.line
+    got = sniffer.parse_rows(core, rows, shape, np.ones(len(rows), bool))
+    want = sniffer.parse(core.take(pa.array(rows)))
+    assert set(got) == set(want)
+    for k, v in want.items():
+        assert got[k].cast(v.type).to_pylist() == v.to_pylist(), k
+    # and mixed: every other line by the patterns
+    lane = np.arange(len(rows)) % 2 == 0
+    mixed = sniffer.parse_rows(core, rows, shape, lane)
+    for k, v in want.items():
+        assert mixed[k].cast(v.type).to_pylist() == v.to_pylist(), k
