@@ -218,7 +218,7 @@ def parse_rows(core: pa.Array, rows: np.ndarray, shape: FastShape, lane: np.ndar
 
 def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[str, pa.Array]:
     """:func:`parse`'s columns of proved lines, from ``shape``'s offsets and values."""
-    at = shape.slot[rows]
+    at = rows
     b = spans.Bytes(core)
     start = b.start[rows]
     src0, dst0 = start + shape.src0[at], start + shape.dst0[at]
@@ -301,18 +301,27 @@ def _prefix(w: np.ndarray, text: bytes) -> np.ndarray:
     return (w & np.uint64((1 << 8 * len(text)) - 1)) == _le(text)
 
 
+# FastShape's fields and their types: small ones, as a million lines' worth of each is
+# written (offsets within a line fit 8 bits: every token is searched for in a few words).
+_SHAPE_FIELDS = {
+    "iface_len": np.uint8, "direction": np.int8, "src0": np.uint8, "src_len": np.uint8, "dst0": np.uint8,
+    "dst_len": np.uint8, "sport": np.int32, "sport_len": np.int8, "dport": np.int32, "dport_len": np.int8,
+    "src_low": np.int64, "src_high": np.int64, "dst_low": np.int64, "dst_high": np.int64,
+    "udp": bool, "length": np.float64, "seq": np.float64, "ack": np.float64, "flags_len": np.int8,
+}
+
+
 class FastShape:
-    """The lines proved to match :data:`FAST_LINE` by byte tests, and their fields.
+    """The lines proved to match :data:`FAST_LINE` by byte tests (``proved``, per line),
+    and their fields (:data:`_SHAPE_FIELDS`, per line; meaningless where not proved).
+    Offsets are from the line's start, so they hold in any array that has the same line
+    text (the joined records of text.py). ``*_low``/``*_high``: the endpoints' texts as
+    exact codes (:func:`spans.nibbles`)."""
 
-    ``line``: their row numbers; the other arrays are per proved line. Offsets are from
-    the line's start, so they hold in any array that has the same line text (the joined
-    records of text.py). ``src``/``dst``: the endpoints' 3 words, zero past their ends."""
-
-    def __init__(self, n: int, line: np.ndarray, fields: dict[str, np.ndarray]) -> None:
-        self.line = line
-        self.slot = np.full(n, -1, np.int64)  # row number -> index into the fields, or -1
-        self.slot[line] = np.arange(len(line))
-        self.__dict__.update(fields)
+    def __init__(self, n: int) -> None:
+        self.proved = np.zeros(n, bool)
+        # np.zeros maps pages only when written: an input without such lines costs nothing.
+        self.__dict__.update({k: np.zeros(n, t) for k, t in _SHAPE_FIELDS.items()})
 
 
 def fast_shape(core: pa.Array) -> tuple[np.ndarray, FastShape]:
@@ -328,27 +337,23 @@ def fast_shape(core: pa.Array) -> tuple[np.ndarray, FastShape]:
     over 15 bytes, more than two flag words) is tried by RE2."""
     b = spans.Bytes(core)
     n = len(core)
+    shape = FastShape(n)
     # In blocks of lines: the temporaries stay in cache (whole-column temporaries of a
     # million rows cost more in page faults than in arithmetic).
-    parts = [_prove(b, np.arange(k, min(k + _BLOCK, n))) for k in range(0, n, _BLOCK)]
-    maybe = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    ok = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, bool)
-    proved, rest = maybe[ok], maybe[~ok]
-    fast = np.zeros(n, bool)
-    fast[proved] = True
+    rest = [_prove(b, np.arange(k, min(k + _BLOCK, n)), shape) for k in range(0, n, _BLOCK)]
+    rest = np.concatenate(rest) if rest else np.zeros(0, np.int64)
+    fast = shape.proved.copy()
     if len(rest):
         fast[rest] = matches(core.take(pa.array(rest)), FAST_LINE)
-    fields = {k: (np.concatenate([p[2][k] for p in parts]) if parts else np.zeros(0))
-              for k in (parts[0][2] if parts else ())}
-    return fast, FastShape(n, proved, fields)
+    return fast, shape
 
 
 _BLOCK = 1 << 15
 
 
-def _prove(b: spans.Bytes, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """:func:`fast_shape` for one block of rows: (rows whose stamp fits, which of those
-    are proved, the proved ones' fields)."""
+def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
+    """:func:`fast_shape` for one block of rows: the proved ones' fields into ``shape``;
+    returns the rows left to RE2 (the stamp fits, the rest was not proved)."""
     maybe = rows[spans.fits(b, b.start[rows], _STAMP)]
     s, e = b.start[maybe], b.end[maybe]
     ok = np.ones(len(maybe), bool)
@@ -398,18 +403,22 @@ def _prove(b: spans.Bytes, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, di
     tcp_ok &= ~with_seq | (before_len <= 10)
     ok &= (last_len >= 1) & (last_len <= 10) & (udp_ok | tcp_ok)
 
-    pick = np.flatnonzero(ok)
-    rel = lambda x: (x - s)[pick]  # noqa: E731  (offsets from the line's start)
+    if ok.all():  # the common case: every line of the block, no copies
+        pick, at = slice(None), maybe
+    else:
+        pick = np.flatnonzero(ok)
+        at = maybe[pick]
     fields = {
-        "iface_len": iface[pick], "direction": direction[pick],
-        "src0": rel(src0), "src_len": src_len[pick], "dst0": rel(dst0), "dst_len": dst_len[pick],
-        "sport": sport[pick], "sport_len": sport_len[pick], "dport": dport[pick], "dport_len": dport_len[pick],
-        "src_low": src_w[0][pick], "src_high": src_w[1][pick], "dst_low": dst_w[0][pick], "dst_high": dst_w[1][pick],
-        "udp": udp[pick], "length": np.where(udp, last, np.nan)[pick],
-        "seq": np.where(acked | udp, np.where(with_seq, before, np.nan), last)[pick],
-        "ack": np.where(acked, last, np.nan)[pick], "flags_len": flags_len[pick],
+        "iface_len": iface, "direction": direction, "src0": src0 - s, "src_len": src_len, "dst0": dst0 - s,
+        "dst_len": dst_len, "sport": sport, "sport_len": sport_len, "dport": dport, "dport_len": dport_len,
+        "src_low": src_w[0], "src_high": src_w[1], "dst_low": dst_w[0], "dst_high": dst_w[1],
+        "udp": udp, "length": np.where(udp, last, np.nan), "seq": np.where(acked | udp, np.where(with_seq, before, np.nan), last),
+        "ack": np.where(acked, last, np.nan), "flags_len": flags_len,
     }
-    return maybe, ok, fields
+    shape.proved[at] = True
+    for k, v in fields.items():
+        shape.__dict__[k][at] = v[pick]
+    return maybe[~ok]
 
 
 def _fast_endpoint(b: spans.Bytes, at: np.ndarray):
@@ -457,9 +466,8 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndar
     if shape is None:
         _, shape = fast_shape(core)
         fast = None
-    slot = shape.slot[rows]
-    lane = slot >= 0 if fast is None else (slot >= 0) & fast
-    f = _shape_fields(shape, slot[lane])
+    lane = shape.proved[rows] if fast is None else shape.proved[rows] & fast
+    f = _shape_fields(shape, rows[lane])
     s = _slow_fields(core.take(pa.array(rows[~lane])))
     f_at, s_at = np.flatnonzero(lane), np.flatnonzero(~lane)
     out[f_at] = f["plain"] & ~f["maybe"]
@@ -496,7 +504,7 @@ def _on_port(port: np.ndarray, digits: np.ndarray, wanted) -> np.ndarray:
 
 
 def _shape_fields(shape: FastShape, at: np.ndarray) -> dict:
-    """What the decision needs of the proved lines (``at``: their slots in ``shape``)."""
+    """What the decision needs of the proved lines ``at``."""
     sport, dport = shape.sport[at], shape.dport[at]
     slen, dlen = shape.sport_len[at], shape.dport_len[at]
     plain = shape.udp[at]

@@ -61,6 +61,20 @@ class Bytes:
         return self.data[start:end].tobytes().decode("utf-8", "surrogateescape")
 
 
+_SCAN = 1 << 20  # bytes per step of a scan: its temporaries stay small (no page faults)
+
+
+def positions(data: np.ndarray, byte: int) -> np.ndarray:
+    """Offsets of every ``byte`` in ``data`` (uint8)."""
+    found = [np.flatnonzero(data[k : k + _SCAN] == byte) + k for k in range(0, len(data), _SCAN)]
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+def contains(data: np.ndarray, byte: int) -> bool:
+    """Whether ``byte`` occurs in ``data`` (uint8)."""
+    return any((data[k : k + _SCAN] == byte).any() for k in range(0, len(data), _SCAN))
+
+
 def slices(b: Bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
     """The texts ``[start, end)`` of ``b`` (byte offsets, per row) as a new string column:
     one gather of their bytes."""

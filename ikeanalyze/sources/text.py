@@ -90,7 +90,7 @@ def _core(raw: pa.Array) -> pa.Array:
     may have either are changed (a `<`; a space or tab first; a control, space or non-ASCII
     byte last, which may be Unicode whitespace): most inputs need no copy of their text."""
     b = spans.Bytes(raw)
-    if (b.data[b.start[0] : b.end[-1]] == ord("<")).any():
+    if spans.contains(b.data[b.start[0] : b.end[-1]], ord("<")):
         raw = pc.replace_substring_regex(raw, ANNOTATION, "")
         b = spans.Bytes(raw)
     some = b.end > b.start
@@ -111,7 +111,7 @@ def _split(utf8: bytes) -> tuple[pa.Array, bool]:
         return pa.array([], pa.large_string()), False
     # Newline offsets by numpy and the text without its newlines by one bytes.replace: a
     # third of the time of arrow's split_pattern on the same text.
-    nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
+    nl = spans.positions(np.frombuffer(utf8, np.uint8), 10)
     cut = utf8[-1:] != b"\n"
     n = len(nl) + cut
     offsets = np.empty(n + 1, np.int64)
@@ -168,62 +168,87 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             form[idx] = np.where(is_ike, "ikedebug", "authd")
 
     sep = _continuations(form, core, raw)
-    sep = np.where(snapshot_sep != None, snapshot_sep, sep)  # noqa: E711
+    claimed = snapshot_sep != None  # noqa: E711
+    if claimed.any():
+        sep = np.where(claimed, snapshot_sep, sep)
 
+    # The forms are final: from here on they are read as integer codes (one pass over the
+    # Python strings instead of one per question).
+    forms = _Forms(form)
     # Accounting: every line once.
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation"):
-        report.count(reason, int(np.count_nonzero(form == reason)))
-    unrec = np.flatnonzero(form == None)  # noqa: E711
+        report.count(reason, forms.count(reason))
+    unrec = np.flatnonzero(forms.mask(None))
     for i, line in zip(unrec, raw.take(pa.array(unrec)).to_pylist()):
         report.unrecognised(int(i) + 1, line)
-    is_record = np.isin(form, RECORD_FORMATS)
-    report.count("event", int(np.count_nonzero(is_record)))
+    report.count("event", sum(forms.count(f) for f in RECORD_FORMATS))
 
-    joined, shown = _join_records(form, sep, core, raw)
+    is_cont, is_hex = forms.mask("continuation"), forms.mask("hexdump")
+    joined, shown = _join_records(is_cont, sep, core, raw)
     parts = []
     dropped: list[dict] = []  # stamps of lines counted as other traffic: `t` still counts from the first line
     for fmt, parser in FORMAT_PARSERS.items():
-        idx = np.flatnonzero(form == fmt)
-        if not len(idx):
+        if not forms.count(fmt):
             continue
+        idx = np.flatnonzero(forms.mask(fmt))
         report.formats.append(fmt)
         if fmt == "sniffer":
             # A record's joined text is its line's unless continuation lines follow it.
-            same = fast & np.append(form[1:] != "continuation", True)
+            same = fast & np.append(~is_cont[1:], True)
             if not other_traffic:
-                idx = _skip_other_traffic(idx, joined, form, tcp_ports, report, dropped, same[idx], shape)
+                idx = _skip_other_traffic(idx, joined, is_hex, tcp_ports, report, dropped, same[idx], shape)
                 if not len(idx):
                     continue
         sub_text = shown.take(pa.array(idx))
         if fmt == "sniffer":
-            cols = sniffer.parse_rows(joined, idx, shape, same[idx] & (shape.slot[idx] >= 0))
+            cols = sniffer.parse_rows(joined, idx, shape, same[idx] & shape.proved[idx])
         else:
             sub_core = joined.take(pa.array(idx))
             if fmt == "ikedebug":
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
             cols = parser(sub_core)
         if fmt == "sniffer" and not other_traffic:
-            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, form, tcp_ports, report, dropped)
+            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, tcp_ports, report, dropped)
         cols["ref"] = pa.array(idx + 1, pa.int64())
         cols["text"] = sub_text.cast(pa.string())
-        cols["origin"] = pa.array(np.full(len(idx), "authd" if fmt == "authd" else fmt, dtype=object), pa.string())
+        cols["origin"] = pa.repeat(pa.scalar(fmt, pa.string()), len(idx))
         parts.append(cols)
 
     frame = _assemble(parts, report, dropped)
-    dumps = raw.to_pylist() if np.any(form == "hexdump") else []
+    dumps = raw.to_pylist() if is_hex.any() else []
     frame = hexdump.attach(frame, dumps, form, report)  # packets with bytes: decoded like a capture
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, raw, cut_off)
     return frame
 
 
-def _has_dump(idx: np.ndarray, form: np.ndarray) -> np.ndarray:
+class _Forms:
+    """Line forms (names, None for none) as integer codes, for whole-column questions."""
+
+    def __init__(self, form: np.ndarray) -> None:
+        self.code, names = pd.factorize(form)  # None -> -1
+        self.names = {name: k for k, name in enumerate(names)}
+        self.counts = np.bincount(self.code + 1, minlength=len(names) + 1)
+
+    def _code(self, name: str | None) -> int | None:
+        return -1 if name is None else self.names.get(name)
+
+    def count(self, name: str | None) -> int:
+        k = self._code(name)
+        return 0 if k is None else int(self.counts[k + 1])
+
+    def mask(self, name: str | None) -> np.ndarray:
+        k = self._code(name)
+        return np.zeros(len(self.code), bool) if k is None else self.code == k
+
+
+def _has_dump(idx: np.ndarray, is_hex: np.ndarray) -> np.ndarray:
     """Header lines (at ``idx``) followed by a hex dump: their bytes decide what they are."""
-    after = np.minimum(idx + 1, len(form) - 1)
-    return (form[after] == "hexdump") & (idx + 1 < len(form))
+    after = np.minimum(idx + 1, len(is_hex) - 1)
+    return is_hex[after] & (idx + 1 < len(is_hex))
 
 
-def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
+def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, tcp_ports: tuple[int, ...],
                         report: InputReport, dropped: list[dict], fast: np.ndarray,
                         shape: sniffer.FastShape) -> np.ndarray:
     """The sniffer header lines (``idx``) left for parsing: the ones that are certainly
@@ -231,7 +256,7 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, form: np.ndarray, tcp
     and only the first one's stamp is read, for `t`'s origin. ``fast``: which of them
     may use ``shape`` (sniffer.fast_shape of the lines before joining)."""
     skip = sniffer.other_traffic(joined, tcp_ports, rows=idx, fast=fast, shape=shape)
-    skip &= ~_has_dump(idx, form)
+    skip &= ~_has_dump(idx, is_hex)
     n = int(np.count_nonzero(skip))
     if not n:
         return idx
@@ -242,13 +267,13 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, form: np.ndarray, tcp
     return idx[~skip]
 
 
-def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, form: np.ndarray, tcp_ports: tuple[int, ...],
+def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.ndarray, tcp_ports: tuple[int, ...],
                         report: InputReport, dropped: list[dict]) -> tuple[np.ndarray, dict, pa.Array]:
     """Keep the sniffer rows that can be IPsec evidence; count the others as other traffic
     (their time stamps go to ``dropped``). A packet with a hex dump stays: its bytes decide
     (hexdump.attach), not its header."""
     keep = sniffer.ipsec_rows(cols, tcp_ports)
-    keep |= _has_dump(idx, form)
+    keep |= _has_dump(idx, is_hex)
     n = int(np.count_nonzero(~keep))
     if not n:
         return idx, cols, text
@@ -366,14 +391,14 @@ def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray) -> set
     return widths | {w - 1 for w in widths}
 
 
-def _join_records(form: np.ndarray, sep: np.ndarray, core: pa.Array, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Each record's text with its continuation lines joined on, whole column at once.
+def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Each record's text with its continuation lines (``is_cont``) joined on, whole
+    column at once.
 
     Returns (what the parsers read, what the event's `text` shows): the parsers get dump
     blocks too (joined with newlines); `text` gets only the terminal-wrapped pieces, so an
     evidence line reads as the device printed it without a page of XML under it."""
-    n = len(form)
-    is_cont = form == "continuation"
+    n = len(is_cont)
     if not is_cont.any():
         return core, raw
     pos = np.arange(n)
