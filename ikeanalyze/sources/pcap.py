@@ -42,8 +42,8 @@ from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError, WireError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.wire import esp as wesp
+from ikeanalyze.wire import iana, natt, tcpencap
 from ikeanalyze.wire import ike as wike
-from ikeanalyze.wire import natt, tcpencap
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
 CHUNK = 1 << 16  # frames per chunk
@@ -602,9 +602,13 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     fast_uesp = udp_esp_fast & ~slow
     fast_ka = keepalive & ~slow
     is_fast = fast_esp | fast_uesp | fast_ka
-    other = ~(is_fast | slow)
+    # Most IKE messages of a busy day are encrypted IKEv2 exchanges (DPD, rekeys): a header
+    # and one SK payload, whose every field sits at a fixed offset.
+    sealed = slow & _sealed_ike(u8, rd, v4_plain & is_udp & port4500, l3, l4, ip_end, last, ip_total, ihl)
+    slow &= ~sealed
+    other = ~(is_fast | slow | sealed)
     report.count("other-traffic", int(other.sum()))
-    report.count("event", int(is_fast.sum()))
+    report.count("event", int(is_fast.sum()) + int(sealed.sum()))
 
     parts = []
     idx = np.flatnonzero(is_fast)
@@ -616,11 +620,102 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     for pchunk, i in extra_old:  # handshake of a stream recognised only in this chunk
         report.count("other-traffic", -1)
         _slow_frame(pchunk, i, st, rows, recount=True)
-    for i in np.flatnonzero(slow):
-        _slow_frame(ch, int(i), st, rows)
+    # Frame order, as the duplicate check keeps a window of recent IKE packets.
+    dup = []
+    for i in np.flatnonzero(slow | sealed):
+        if sealed[i]:
+            dup.append(_duplicate(st, int(ch.ts[i]), ch.first_ref + int(i), bytes(buf[l3[i] : last[i]])))
+        else:
+            _slow_frame(ch, int(i), st, rows)
     if rows.n:
         parts.append(_rows_frame(rows, st))
+    idx = np.flatnonzero(sealed)
+    if len(idx):
+        parts.append(_sealed_frame(ch, st, u8, idx, l3, l4, sport, dport, np.array(dup, bool)))
     return parts
+
+
+# IKEv2 header (RFC 7296 §3.1) fields, as offsets from the start of the IKE message.
+IKE_NEXT, IKE_VERSION, IKE_EXCHANGE, IKE_FLAGS, IKE_MSG_ID, IKE_LENGTH = 16, 17, 18, 19, 20, 24
+
+
+def _sealed_ike(u8, rd, cand, l3, l4, ip_end, last, ip_total, ihl) -> np.ndarray:
+    """UDP 4500 datagrams, whole in the capture, carrying an IKEv2 message that is its header
+    and one SK payload ending exactly where the message does: what the general decoder would
+    find in them is fixed by a few header fields (see :func:`_sealed_frame`)."""
+    out = np.zeros(len(cand), bool)
+    c = np.flatnonzero(cand & (ip_end <= last) & (ip_total >= ihl + 8))
+    if not len(c):
+        return out
+    wire_len = ip_total[c] - ihl[c]
+    ulen = _be16(u8, rd(l4[c] + 4))
+    ike = l4[c] + 12  # after the UDP header and the non-ESP marker
+    size = ulen - 12
+    ok = (ulen == wire_len) & (size >= wike.HEADER_LEN + 4)
+    ok &= _be32(u8, rd(l4[c] + 8)) == 0  # non-ESP marker (RFC 3948)
+    ok &= (u8[rd(ike + IKE_VERSION)] >> 4 == 2) & (u8[rd(ike + IKE_NEXT)] == iana.PAYLOAD_SK)
+    ok &= _be32(u8, rd(ike + IKE_LENGTH)) == size
+    sk_len = _be16(u8, rd(ike + wike.HEADER_LEN + 2))
+    ok &= (sk_len >= 4) & (wike.HEADER_LEN + sk_len == size)
+    out[c[ok]] = True
+    return out
+
+
+def _names(values: np.ndarray, name) -> pa.Array:
+    uniq, inv = np.unique(values, return_inverse=True)
+    return pa.array([name(int(x)) for x in uniq], pa.string()).take(pa.array(inv.astype(np.int64)))
+
+
+def _sealed_frame(ch, st, u8, idx, l3, l4, sport, dport, dup) -> pa.Table:
+    """The rows :func:`_ike_row` makes of :func:`_sealed_ike` messages, from whole columns:
+    the same fields and the same one-line summary as :meth:`IkeMessage.info`."""
+    n = len(idx)
+    ike = l4[idx] + 12
+    plen = _be16(u8, l4[idx] + 4) - 8  # the UDP payload, marker included, as _ike_row counts it
+    exch = _names(u8[ike + IKE_EXCHANGE], lambda x: iana.exchange_name(2, x))
+    flags = u8[ike + IKE_FLAGS]
+    response = (flags & iana.FLAG_V2_RESPONSE) != 0
+    initiator = (flags & iana.FLAG_V2_INITIATOR) != 0
+    msg_id = _be32(u8, ike + IKE_MSG_ID)
+    ispi = pa.array([bytes(u8[o : o + 8]).hex() for o in ike], pa.string())
+    rspi = pa.array([bytes(u8[o + 8 : o + 16]).hex() for o in ike], pa.string())
+    inner_no = u8[ike + wike.HEADER_LEN]
+    inner = pc.if_else(pa.array(inner_no != 0), pc.binary_join_element_wise(
+        " inner=", _names(inner_no, lambda x: iana.payload_name(2, x)), ""), "")
+    src = _ipv4_strings(_be32(u8, l3[idx] + 12))
+    dst = _ipv4_strings(_be32(u8, l3[idx] + 16))
+    sp, dp = pa.array(sport[idx].astype(np.int32)), pa.array(dport[idx].astype(np.int32))
+    sk = iana.payload_name(2, iana.PAYLOAD_SK)
+    text = pc.binary_join_element_wise(
+        src, ":", sp.cast(pa.string()), " > ", dst, ":", dp.cast(pa.string()), " IKEv2 ", exch, " ",
+        pc.if_else(pa.array(response), "response", "request"), " ", pc.if_else(pa.array(initiator), "(I)", "(R)"),
+        " mid=", pa.array(msg_id).cast(pa.string()), " ", ispi, "/", rspi, f" [{sk}]", inner, "")
+    ts = ch.ts[idx]
+    cols = {
+        "time": pa.array((ts // 1000).astype("datetime64[us]")),
+        "t": (ts - st.first_ts) / 1e9,
+        "ref": ch.first_ref + idx,
+        "kind": pa.repeat("ike", n),
+        "src": src,
+        "dst": dst,
+        "sport": sp,
+        "dport": dp,
+        "proto": pa.repeat("udp", n),
+        "length": plen.astype(np.int32),
+        "transport": pa.repeat("udp4500", n),
+        "ike_version": np.full(n, 2, np.int8),
+        "exchange": exch,
+        "response": response,
+        "msg_id": msg_id,
+        "ispi": ispi,
+        "rspi": rspi,
+        "payloads": pa.repeat(sk, n),
+        "detail": pc.if_else(pa.array(dup), DUPLICATE, pa.scalar(None, pa.string())),
+        "text": text,
+    }
+    _iface_columns(cols, ch, st, idx)
+    cols["wire"] = np.ones(n, dtype=bool)  # every capture row is one packet (events.py, `wire`)
+    return ev.table(cols, n)
 
 
 def _stream_hash(u8, rd, l3, l4, is6) -> np.ndarray:

@@ -157,6 +157,27 @@ def test_duplicated_capture_frames_are_marked_not_retransmissions():
     assert (ev2["detail"] != "duplicate-frame").fillna(True).all()
 
 
+SEALED_CAPTURES = ["suricata-verify_detect-bypass-udp_input.pcap", "scapy_ikev2_nat_t.pcapng",
+                   "tcpdump_isakmp4500.pcap", "tcpdump_ikev2four.pcap"]
+
+
+def test_sealed_ike_rows_are_what_the_decoder_makes(monkeypatch):
+    """Encrypted IKEv2 on UDP 4500 is read from fixed offsets (pcap._sealed_frame): the rows,
+    duplicate marks and accounting must be exactly those of the general decoder."""
+    from ikeanalyze.sources import pcap
+
+    seen = 0
+    for name in SEALED_CAPTURES:
+        fast, fast_ingest = load([DATA / "pcap" / name])
+        with monkeypatch.context() as m:
+            m.setattr(pcap, "_sealed_ike", lambda u8, rd, cand, *a: cand & False)
+            slow, slow_ingest = load([DATA / "pcap" / name])
+        pd.testing.assert_frame_equal(fast, slow)
+        assert fast_ingest.inputs[0].accounting == slow_ingest.inputs[0].accounting
+        seen += int((fast["payloads"] == "SK").fillna(False).sum())
+    assert seen >= 40  # the fast path was taken, and on duplicates too (bypass-udp: every frame twice)
+
+
 def test_ip_fragments_reassembled_and_counted_once():
     events, ingest = load([DATA / "pcap" / "libreswan_espfrags1.pcap"])
     rep = ingest.inputs[0]
