@@ -35,17 +35,14 @@ def oriented(events: pd.DataFrame) -> pd.DataFrame:
     w = events.loc[wire, ["time", "t", "source", "ref", "origin", "kind", "direction", "src", "sport",
                           "dst", "dport", "proto", "transport", "tunnel", "length", "tcp_flags",
                           "tcp_seq", "tcp_ack", "text", "exchange", "response", "ispi", "msg_id"]].copy()
-    direction = w["direction"].astype(object).to_numpy()
-    unknown = pd.isna(direction)
-    if unknown.any():
+    direction = pa.array(w["direction"].array)
+    if direction.null_count:
         # A side on 500/4500 is the gateway's; the other (a NAT-mapped high port) the peer's.
-        sport = w["sport"].fillna(-1).astype(int).to_numpy()
-        dport = w["dport"].fillna(-1).astype(int).to_numpy()
-        s_known = np.isin(sport, WELL_KNOWN)
-        d_known = np.isin(dport, WELL_KNOWN)
-        direction = direction.copy()
-        direction[unknown & d_known & ~s_known] = "in"
-        direction[unknown & s_known & ~d_known] = "out"
+        s_known = np.isin(w["sport"].fillna(-1).astype(int).to_numpy(), WELL_KNOWN)
+        d_known = np.isin(w["dport"].fillna(-1).astype(int).to_numpy(), WELL_KNOWN)
+        guess = pc.if_else(pa.array(d_known & ~s_known), "in",
+                           pc.if_else(pa.array(s_known & ~d_known), "out", pa.scalar(None, pa.string())))
+        direction = pc.coalesce(direction, guess)
     w["direction"] = pd.array(direction, dtype="string")
     w = w[w["direction"].notna()]
     inbound = (w["direction"] == "in").to_numpy()
@@ -58,7 +55,7 @@ def oriented(events: pd.DataFrame) -> pd.DataFrame:
     dport = w["dport"].to_numpy(dtype="float64", na_value=np.nan)
     w["lport"] = pd.array(np.where(inbound, dport, sport), dtype="Int64")
     w["rport"] = pd.array(np.where(inbound, sport, dport), dtype="Int64")
-    guess = pa.array(np.where((w["transport"] == "tcp").fillna(False).to_numpy(), "tcp", "udp"), pa.string())
+    guess = pc.if_else(pc.fill_null(pc.equal(pa.array(w["transport"].array), "tcp"), False), "tcp", "udp")
     w["proto"] = pd.Series(pc.if_else(pc.is_valid(pa.array(w["proto"].array)), pa.array(w["proto"].array), guess),
                            index=w.index, dtype=w["proto"].dtype)
     w["in"] = inbound
