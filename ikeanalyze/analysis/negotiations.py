@@ -184,6 +184,19 @@ class Negotiation:
         hi = np.searchsorted(mine, want, side="right")
         return np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
 
+    def exchange_before(self, ref: int) -> str | None:
+        """``_exchange_before(rows, ref)``: the exchange of the last message line at or
+        above line ``ref`` (the lines that name one picked once, then a binary search)."""
+        if not len(self.sorted_refs()):
+            return _exchange_before(self.rows, ref)
+        if "exchanges" not in self._columns:
+            at = np.flatnonzero(pd.notna(self.column("exchange")) & np.isin(
+                self.column("kind"), ["ike-exchange", "ike-received", "ike-hex", "ike"]))
+            self._columns["exchanges"] = (self.sorted_refs()[at], self.column("exchange")[at])
+        refs, names = self._columns["exchanges"]
+        k = int(np.searchsorted(refs, ref, side="right"))
+        return str(names[k - 1]) if k else None
+
     def blocks(self) -> list[Block]:
         if self._blocks is None:
             self._blocks = proposal_blocks(self.rows)
@@ -200,10 +213,47 @@ def light(events: pd.DataFrame) -> pd.DataFrame:
     objects: the views slice them per negotiation many times, and arrow-backed slices of
     the full table cost a copy of every column each time."""
     def build(ev):
-        sub = ev[_light_mask(ev)]
-        sub = sub[[c for c in LIGHT_COLUMNS if c in sub.columns]]
-        return sub.astype(object).where(sub.notna(), None).reset_index(drop=True)
+        mask = _light_mask(ev)
+        names = [c for c in LIGHT_COLUMNS if c in ev.columns]
+        if not all(isinstance(ev[c].dtype, pd.ArrowDtype) for c in names):
+            sub = ev[mask][names]
+            return sub.astype(object).where(sub.notna(), None).reset_index(drop=True)
+        keep = pa.array(mask)
+        return pd.DataFrame({c: _objects(_arrow(ev[c]).filter(keep), c != "text")
+                             for c in names}, dtype=object, copy=False)
     return _cached("light", events, build)
+
+
+def _arrow(column: pd.Series) -> pa.ChunkedArray:
+    arr = pa.array(column.array)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+def _objects(arr: pa.ChunkedArray, vocabulary: bool = True) -> np.ndarray:
+    """An arrow column as the Python objects ``astype(object)`` gives (None where missing),
+    converted by numpy a column at a time; a time stamp is boxed once per distinct value
+    (debug lines share their second), and so is a string of a ``vocabulary`` column (kinds,
+    sources, tunnels: a few values over many rows)."""
+    typ = arr.type
+    missing = arr.is_null().to_numpy(zero_copy_only=False)
+    if pa.types.is_timestamp(typ):
+        stamps = arr.cast(pa.int64()).fill_null(0).to_numpy()
+        distinct, at = np.unique(stamps, return_inverse=True)
+        boxed = pd.to_datetime(distinct, unit=typ.unit).astype(object).to_numpy()
+        out = boxed[at]
+    elif pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ):
+        zero = False if pa.types.is_boolean(typ) else 0
+        out = arr.fill_null(zero).to_numpy().astype(object)  # numpy boxes to Python int/float/bool
+    elif vocabulary and (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        codes = arr.combine_chunks().dictionary_encode()
+        words = codes.dictionary.to_numpy(zero_copy_only=False)
+        out = words[codes.indices.fill_null(0).to_numpy()] if len(words) else np.full(len(arr), None, dtype=object)
+    else:
+        out = arr.to_numpy()
+        out = out.astype(object) if out.dtype != object else out.copy()
+    if missing.any():
+        out[missing] = None
+    return out
 
 
 def _light_mask(events: pd.DataFrame) -> np.ndarray:
@@ -299,20 +349,22 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         refs = rows["ref"].to_numpy().astype(np.int64)
         if len(refs) and not bool((np.diff(refs) >= 0).all()):  # loaded in line order: no copy needed
             rows = rows.sort_values("ref", kind="stable")
-        serial = rows["serial"]
-        ispi = rows["ispi"].astype(object)
+        # light() columns hold Python objects (None when missing): read them as arrays.
+        serial = rows["serial"].to_numpy()
+        ispi = rows["ispi"].to_numpy()
+        has_serial, has_spi = pd.notna(serial), pd.notna(ispi)
         # initiator SPI -> serial, from lines that carry both (cookie contexts, `sent IKE msg`).
-        both = rows[serial.notna().to_numpy() & ispi.notna().to_numpy()]
         by_spi: dict[str, int] = {}
-        for spi, ser in zip(both["ispi"].astype(str), both["serial"].astype(int)):
-            if spi != sas.ZERO_SPI:
-                by_spi.setdefault(spi, ser)
-        assigned = serial.astype(object).where(serial.notna(), None).to_numpy().copy()
-        for i, (s, spi) in enumerate(zip(assigned, ispi.to_numpy())):
-            if s is None and spi is not None and spi in by_spi:
-                assigned[i] = by_spi[spi]
+        for spi, ser in zip(ispi[has_serial & has_spi].tolist(), serial[has_serial & has_spi].tolist()):
+            if str(spi) != sas.ZERO_SPI:
+                by_spi.setdefault(str(spi), int(ser))
+        assigned = np.where(has_serial, serial, None)
+        for i in np.flatnonzero(~has_serial & has_spi):
+            found = by_spi.get(ispi[i])
+            if found is not None:
+                assigned[i] = found
         # One negotiation per serial, in the order each first appears, its rows in line order.
-        has = np.flatnonzero(np.array([a is not None for a in assigned], dtype=bool))
+        has = np.flatnonzero(pd.notna(assigned))
         if not len(has):
             continue
         keys = np.array([int(a) for a in assigned[has]], dtype=np.int64)
@@ -334,20 +386,19 @@ def _negotiation(source: str, serial: int, rows: pd.DataFrame) -> Negotiation:
         rx = _regex(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")
         tunnel = next((m.group(1) for t in rows["text"].to_numpy() if (m := rx.search(str(t)))), None)
     peer = None
-    recv = rows[rows["kind"].isin(["ike-received", "ike-exchange"]).to_numpy() & rows["src"].notna().to_numpy()]
+    kind = rows["kind"].to_numpy()
     # `sent IKE msg` lines, or the sends that failed (`could not send IKE Packet`): both name the peer.
-    sent = rows[rows["kind"].isin(["ike-sent", "error"]).to_numpy() & rows["dst"].notna().to_numpy()]
+    sent = np.flatnonzero(np.isin(kind, ["ike-sent", "error"]) & pd.notna(rows["dst"].to_numpy()))
+    recv = np.flatnonzero(np.isin(kind, ["ike-received", "ike-exchange"]) & pd.notna(rows["src"].to_numpy()))
     if len(sent):
-        r = sent.iloc[-1]
-        peer = f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) else str(r.dst)
+        addr, port = rows["dst"].to_numpy()[sent[-1]], rows["dport"].to_numpy()[sent[-1]]
+        peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
     elif len(recv):
-        r = recv.iloc[-1]
-        peer = f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
-    spis = rows["ispi"].dropna().astype(str)
-    spis = spis[spis != sas.ZERO_SPI]
-    versions = rows["ike_version"].dropna()
-    return Negotiation(source, serial, rows, tunnel, peer, spis.iloc[0] if len(spis) else None,
-                       int(versions.iloc[0]) if len(versions) else None)
+        addr, port = rows["src"].to_numpy()[recv[-1]], rows["sport"].to_numpy()[recv[-1]]
+        peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
+    ispi = next((str(v) for v in rows["ispi"].to_numpy() if pd.notna(v) and str(v) != sas.ZERO_SPI), None)
+    version = next((int(v) for v in rows["ike_version"].to_numpy() if pd.notna(v)), None)
+    return Negotiation(source, serial, rows, tunnel, peer, ispi, version)
 
 
 MESSAGE_PREFIX = re.compile(r"^(?:\S+ \S+ )?ike (?:V=[^:\s]+:)?(?:\d+(?::[^:\s]*)*)?:? *")
@@ -359,19 +410,53 @@ def _message(text: str) -> str:
     return text[m.end():].strip() if m else text.strip()
 
 
+@functools.lru_cache(maxsize=4096)
+def _proposal_line(msg: str) -> tuple:
+    """What one line inside a proposal block says, as (what, value...): the same lines are
+    printed for every negotiation, so each is read once."""
+    if m := PROPOSAL_ID.match(msg):
+        return ("id", int(m.group(1)))
+    if m := SELECTOR.match(msg):
+        return ("selector", m.group("side"), m.group("sel"))
+    if m := PROTOCOL.match(msg):
+        return ("protocol", m.group(1))
+    if msg.startswith("PFS is disabled"):
+        return ("pfs-disabled",)
+    if m := PFS_GROUP.match(msg):
+        return ("transform", "DH_GROUP", f"group {m.group(1)}")
+    if m := TRANS_ID.match(msg):
+        if m.group("val") in ("KEY_IKE",):
+            return ("nothing",)
+        return ("transform", "ENCR", _value(m.group("val").removeprefix("ESP_"), m.group("k")))
+    if m := TRANSFORM.match(msg):
+        typ = TYPE_NAMES.get(m.group("type"), m.group("type"))
+        return ("transform", typ, _value(m.group("val"), m.group("k1") or m.group("k2")))
+    return ("nothing",)
+
+
 def proposal_blocks(rows: pd.DataFrame) -> list[Block]:
     """Parse the proposal blocks printed among ``rows`` (one negotiation's lines)."""
     blocks: list[Block] = []
     cur: Block | None = None
     prop: Proposal | None = None
-    for ref, kind, text in zip(rows["ref"], rows["kind"], rows["text"].astype(str)):
-        if "proposal" not in text and (cur is None or kind not in ("proposal", "selectors")):
-            # Neither a block header (each names a proposal) nor a line of the open block:
-            # the same as below, without the message split (most of an SA's lines).
-            if cur is not None and kind not in ("proposal", "selectors", "ike-hex"):
-                cur = None
+    kinds = rows["kind"].to_numpy()
+    texts = [str(t) for t in rows["text"].to_numpy()]
+    named = np.fromiter(("proposal" in t for t in texts), dtype=bool, count=len(texts))
+    in_block = np.isin(kinds, ["proposal", "selectors"])
+    # Only lines that name a proposal (every block header does) or may be part of an open
+    # block are read one by one. Any other line ends an open block, unless it is a hex dump
+    # printed inside it: those count, per line read, whether one came since the last.
+    ends = np.cumsum(~named & ~in_block & (kinds != "ike-hex")).tolist()
+    ended = 0
+    refs, kinds, read = rows["ref"].tolist(), kinds.tolist(), np.flatnonzero(named | in_block).tolist()
+    named = named.tolist()
+    for i in read:
+        if ends[i] != ended:
+            cur, ended = None, ends[i]
+        ref, kind = refs[i], kinds[i]
+        if not named[i] and cur is None:
             continue
-        msg = _message(text)
+        msg = _message(texts[i])
         side = None
         if msg.endswith(":"):  # every header ends so
             side = ("peer" if PEER_HEADERS.match(msg) else "local" if LOCAL_HEADERS.match(msg)
@@ -386,27 +471,20 @@ def proposal_blocks(rows: pd.DataFrame) -> list[Block]:
                 cur = None  # a block ends at the first line that is not part of it
             continue
         cur.refs.append(int(ref))
-        if m := PROPOSAL_ID.match(msg):
-            prop = Proposal(int(m.group(1)))
+        what, *value = _proposal_line(msg)
+        if what == "id":
+            prop = Proposal(value[0])
             cur.proposals.append(prop)
+        elif what == "selector":
+            cur.selectors.setdefault(value[0], []).append(value[1])
+        elif prop is None:
             continue
-        if m := SELECTOR.match(msg):
-            cur.selectors.setdefault(m.group("side"), []).append(m.group("sel"))
-            continue
-        if prop is None:
-            continue
-        if m := PROTOCOL.match(msg):
-            prop.protocol = m.group(1)
-        elif msg.startswith("PFS is disabled"):
+        elif what == "protocol":
+            prop.protocol = value[0]
+        elif what == "pfs-disabled":
             prop.pfs_disabled = True
-        elif m := PFS_GROUP.match(msg):
-            prop.add("DH_GROUP", f"group {m.group(1)}")
-        elif m := TRANS_ID.match(msg):
-            if m.group("val") not in ("KEY_IKE",):
-                prop.add("ENCR", _value(m.group("val").removeprefix("ESP_"), m.group("k")))
-        elif m := TRANSFORM.match(msg):
-            typ = TYPE_NAMES.get(m.group("type"), m.group("type"))
-            prop.add(typ, _value(m.group("val"), m.group("k1") or m.group("k2")))
+        elif what == "transform":
+            prop.add(*value)
     return blocks
 
 
@@ -596,7 +674,7 @@ def _phase(n: Negotiation, row, peer_b: Block | None, local_b: Block | None) -> 
     detail = "" if pd.isna(row.detail) else str(row.detail)
     if "SA_INIT" in detail or "ISAKMP" in str(row.text):
         return 1
-    return phase_of_exchange(_exchange_before(n.rows, int(row.ref)))
+    return phase_of_exchange(n.exchange_before(int(row.ref)))
 
 
 def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: list[Mismatch]) -> list:
@@ -784,7 +862,10 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     through the negotiation each belongs to; lines outside any negotiation keep their own
     tunnel and the peer of the nearest `comes` line above them."""
     ev = light(events)
-    ev = ev[ev["origin"].isin(origins).to_numpy()]
+    if tuple(origins) == (DEBUG,):
+        ev = debug_rows(events)  # the same rows, taken once per table
+    elif not {DEBUG, AUTHD} <= set(origins):  # light() holds only these two origins
+        ev = ev[ev["origin"].isin(origins).to_numpy()]
     if ev.empty:
         return []
     if column == "text":
@@ -807,7 +888,7 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
             tunnel = None if pd.isna(r.tunnel) or "/" in str(r.tunnel) else str(r.tunnel)
             a = above.get(str(r.source))
             if a is None:
-                a = above[str(r.source)] = _Above(ev, str(r.source), light_rows(events))
+                a = above[str(r.source)] = _Above(ev, str(r.source), light_rows(events), light_text(events))
             peer = a.peer(int(r.ref), tunnel) if a.ordered else _peer_above(ev, str(r.source), int(r.ref), tunnel)
         key = (str(r.source), peer, tunnel)
         h = out.setdefault(key, Hit(str(r.source), peer, tunnel, [], []))
@@ -825,8 +906,11 @@ class _Above:
     question is a binary search instead of a scan of the whole input (only when the source's
     lines are in line order, which `ordered` says; otherwise the scan answers)."""
 
-    def __init__(self, ev: pd.DataFrame, source: str, tab: _Rows | None = None):
-        self.src = ev[(ev["source"] == source).to_numpy()]
+    def __init__(self, ev: pd.DataFrame, source: str, tab: _Rows | None = None,
+                 col: linesearch.Column | None = None):
+        mine = (ev["source"] == source).to_numpy()
+        self.src = ev if mine.all() else ev[mine]  # one source: no copy
+        self.col = col  # light()'s text, when ``ev`` holds light() rows
         # light() rows: one row as a namedtuple from the row factory, not an iloc
         self._row = ((lambda k: tab.take([self.src.index[k]])[0]) if tab is not None
                      else (lambda k: self.src.iloc[k]))
@@ -843,25 +927,33 @@ class _Above:
         if tunnel:
             own = self._own.get(tunnel)
             if own is None:
-                named = np.array([t == tunnel for t in self.tunnel], dtype=bool)
+                named = self.tunnel == tunnel
                 own = self._own[tunnel] = np.flatnonzero(named & self.addressed)
-                conn = self.src[named]["text"].astype(str).str.extract(CONNECT_LINE)
-                conn.index = np.flatnonzero(named)
-                self._conn[tunnel] = conn.dropna(subset=[0])
+                self._conn[tunnel] = self._connects(named)
             j = int(np.searchsorted(own, k, side="left"))
             if j:
                 r = self._row(own[j - 1])
                 return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) and int(r.dport) else str(r.dst)
-            conn = self._conn[tunnel]
-            conn = conn[conn.index.to_numpy() < k]
-            if len(conn):
-                ip, port = conn.iloc[-1]
+            at, found = self._conn[tunnel]
+            j = int(np.searchsorted(at, k, side="left"))
+            if j:
+                ip, port = found[j - 1]
                 return f"{ip}:{port}" if isinstance(port, str) and port != "0" else ip
         j = int(np.searchsorted(self.comes, k, side="left"))
         if j and ref - int(self.refs[self.comes[j - 1]]) <= (80 if tunnel else 3):
             r = self._row(self.comes[j - 1])
             return f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
         return None
+
+    def _connects(self, named: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+        """The ``named`` lines that say where a connection goes (CONNECT_LINE): their
+        positions, ascending, and (ip, port or None) of each."""
+        at = np.flatnonzero(named)
+        if self.col is not None:  # the column search picks the lines; `re` reads the few
+            at = at[self.col.search(CONNECT_LINE)[self.src.index.to_numpy()[at]]]
+        rx, texts = _regex(CONNECT_LINE), self.src["text"].to_numpy()
+        found = [(k, m.groups()) for k in at.tolist() if (m := rx.search(str(texts[k])))]
+        return np.array([k for k, _ in found], dtype=np.int64), [g for _, g in found]
 
 
 def _peer_above(ev: pd.DataFrame, source: str, ref: int, tunnel: str | None) -> str | None:
@@ -1026,7 +1118,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
                 groups[-1].append(r)
             else:
                 groups.append([r])
-        named: dict[str, list[int]] | None = None  # tunnel -> its lines, built when first asked
+        named = _Named(refs, rows["tunnel"].to_numpy())
         for grp in groups:
             first, last = int(grp[0].ref), int(grp[-1].ref)
             n_start = np.searchsorted(starts, first, side="right")
@@ -1042,11 +1134,6 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             # answered) is no failure.
             if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp) and _any_between(ok, last, last + 401):
                 continue
-            if named is None:
-                named = {}
-                for x, t in zip(refs.tolist(), rows["tunnel"].tolist()):
-                    if t is not None:
-                        named.setdefault(t, []).append(x)
             login = _login(str(source), grp, window, owner, tab, named)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
                     and "FNBAM_DENIED" in "\n".join(str(r.text) for r in grp):
@@ -1063,10 +1150,30 @@ def _any_between(sorted_refs: np.ndarray, lo: int, hi: int) -> bool:
     return bool(np.searchsorted(sorted_refs, hi, side="left") > np.searchsorted(sorted_refs, lo, side="right"))
 
 
-def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: dict[str, list[int]]) -> Login:
+class _Named:
+    """tunnel -> its lines in one source, in line order (``.get`` like a dict), each
+    tunnel's taken from the column when first asked: most logins never ask."""
+
+    def __init__(self, refs: np.ndarray, tunnels: np.ndarray):
+        self.refs, self.tunnels, self.found = refs, tunnels, {}
+
+    def get(self, tunnel: str, default=None) -> list[int]:
+        if tunnel not in self.found:
+            self.found[tunnel] = self.refs[self.tunnels == tunnel].tolist()
+        return self.found[tunnel] or default
+
+
+# Patterns naming a login's user, in order: the first found is the login's.
+LOGIN_USERS = (r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']([^\"']+)[\"']",
+               r"Rcvd auth req \d+ for (\S+)")
+
+
+def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: _Named) -> Login:
     """``window``: positions (in :func:`light`) of the login's lines, in line order;
     ``named``: each tunnel's lines in this source, in line order."""
-    wtext = [tab.text[p] for p in window]
+    lo, hi = int(window[0]), int(window[-1])
+    # One source's lines are usually one run of light(): a slice, not a lookup per line.
+    wtext = tab.text[lo:hi + 1] if hi - lo + 1 == len(window) else [tab.text[p] for p in window]
     blob = "\n".join(wtext)
     reason, reason_rows = None, []
     for name, pattern, quote in AUTH_REASONS:
@@ -1080,9 +1187,10 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
                         break
             reason_rows = tab.take(quoted)
             break
-    users = re.findall(r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']([^\"']+)[\"']", blob)
-    users += re.findall(r"Rcvd auth req \d+ for (\S+)", blob)
-    method = "SAML" if re.search(r"samld_|fsv_saml", blob) else "EAP" if re.search(r"\bEAP\b", blob) else "XAUTH"
+    user = next((m.group(1) for pattern in LOGIN_USERS if (m := _regex(pattern).search(blob))), None)
+    # Literal words: `in` finds them without a regex pass over the text.
+    method = ("SAML" if "samld_" in blob or "fsv_saml" in blob
+              else "EAP" if "EAP" in blob and re.search(r"\bEAP\b", blob) else "XAUTH")
     peer = tunnel = None
     ike = [r for r in grp if str(r.origin) == DEBUG]
     probe = ike[0] if ike else None
@@ -1102,10 +1210,8 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
             if n_ is not None and n_.peer:
                 peer = n_.peer
                 break
-    refs = tab.cols[tab.cls._fields.index("ref")]
-    wrefs = [int(refs[p]) for p in window]
-    return Login(source, grp, reason, reason_rows, users[0] if users else None, peer, tunnel, method,
-                 (min(wrefs), max(wrefs)))
+    refs = tab.cols[tab.cls._fields.index("ref")]  # ascending along the window
+    return Login(source, grp, reason, reason_rows, user, peer, tunnel, method, (int(refs[lo]), int(refs[hi])))
 
 
 def daemon_restarts(events: pd.DataFrame) -> pd.DataFrame:

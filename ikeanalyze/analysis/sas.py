@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -222,21 +222,43 @@ def _last_ref(keys: pd.DataFrame, by: list[str], lookup: list[np.ndarray]) -> np
     return last.reindex(pd.MultiIndex.from_arrays(lookup)).fillna(-1).to_numpy().astype(np.int64)
 
 
+class _RowMaker:
+    """``frame.iloc[k]`` for rows of a table of mixed column types, from its columns taken
+    once: pandas' own finds the common type of every column again for each row (about a
+    millisecond on the message table)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.columns = frame.columns
+        self.values = [frame.iloc[:, j]._values for j in range(frame.shape[1])]
+        self.at = dict(zip(frame.index.tolist(), range(len(frame))))
+        self.mixed = len(frame.dtypes.unique()) > 1
+
+    def row(self, label) -> pd.Series:
+        k = self.at[label]
+        return pd.Series([v[k] for v in self.values], index=self.columns, dtype=object, name=label)
+
+
 @dataclass
 class Send:
     """One message and its retransmissions, as one source saw them."""
 
     rows: pd.DataFrame  # the attempts, in input order
+    maker: _RowMaker | None = field(default=None, repr=False)  # rows of the table ``rows`` is part of
 
     # One row out of an arrow-backed table costs a conversion of every column: rules ask
     # for these many times, so each is taken once.
     @functools.cached_property
     def first(self):
-        return self.rows.iloc[0]
+        return self._row(0)
 
     @functools.cached_property
     def last(self):
-        return self.rows.iloc[-1]
+        return self._row(-1)
+
+    def _row(self, k: int):
+        if self.maker is None or not self.maker.mixed:
+            return self.rows.iloc[k]
+        return self.maker.row(self.rows.index[k])
 
     @property
     def count(self) -> int:
@@ -283,7 +305,8 @@ def sends(msgs: pd.DataFrame, min_count: int = 1) -> list[Send]:
         return []
     if min_count > 1:
         msgs = msgs[msgs.groupby("send")["send"].transform("size").to_numpy() >= min_count]
-    return [Send(g) for _, g in msgs.groupby("send", sort=False)]
+    maker = _RowMaker(msgs)
+    return [Send(g, maker) for _, g in msgs.groupby("send", sort=False)]
 
 
 # (id(msgs), min) -> (msgs, its retransmitted requests): several rules ask about the same
@@ -309,7 +332,8 @@ def _retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int) -> lis
         return []
     counts = msgs.groupby("send")["retransmit"].sum()
     keep = counts[counts >= min_retransmissions].index
-    out = [Send(g) for _, g in msgs[msgs["send"].isin(keep)].groupby("send", sort=False)]
+    maker = _RowMaker(msgs)
+    out = [Send(g, maker) for _, g in msgs[msgs["send"].isin(keep)].groupby("send", sort=False)]
     return [s for s in out if s.request]
 
 

@@ -105,7 +105,7 @@ def _notified(ev) -> Iterator[Finding]:
 
 def _known_spis(ev) -> set[tuple[str, str]]:
     mask = ev["ispi"].notna().to_numpy() & ~ev["kind"].isin(MESSAGE_ECHOES).fillna(False).to_numpy()
-    sub = ev.loc[mask, ["source", "ispi"]].astype(str)
+    sub = ev.loc[mask, ["source", "ispi"]].drop_duplicates().astype(str)  # few distinct pairs, many rows
     return set(zip(sub["source"], sub["ispi"]))
 
 
