@@ -59,18 +59,20 @@ class Thresholds:
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     yield from _from_counters(ctx, t)  # `diagnose vpn tunnel list`: enc growing while dec stays 0
     w = ctx.wire
-    esp = w[(w["kind"] == "esp").to_numpy() & w["origin"].isin(["pcap", "sniffer"]).to_numpy()]
-    if esp.empty:
+    pos = np.flatnonzero((w["kind"] == "esp").to_numpy() & w["origin"].isin(["pcap", "sniffer"]).to_numpy())
+    if not len(pos):
         return
-    esp = esp.join(ctx.events.loc[esp.index, ["esp_spi"]])
-    # Decide on whole columns which paths are one-way and busy; only those become frames.
-    group = esp.groupby(["source", "local", "remote"], sort=False).ngroup().to_numpy()
+    # Decide on the key columns which paths are one-way and busy; only those become frames
+    # (most of a capture is ESP: a frame of it all would copy every column).
+    group = w[["source", "local", "remote"]].iloc[pos].groupby(["source", "local", "remote"], sort=False).ngroup()
+    group = group.to_numpy()
     known = group >= 0
     sizes = np.bincount(group[known])
-    inbound = np.bincount(group[known], weights=esp["in"].to_numpy().astype(bool)[known])
+    inbound = np.bincount(group[known], weights=w["in"].to_numpy().astype(bool)[pos][known])
     chosen = np.flatnonzero(((inbound == 0) | (inbound == sizes)) & (sizes >= t.min_packets))
     for g in chosen:
-        busy = esp.iloc[np.flatnonzero(group == g)]
+        busy = w.iloc[pos[group == g]]
+        busy = busy.join(ctx.events.loc[busy.index, ["esp_spi"]])
         local, remote = busy["local"].iloc[0], busy["remote"].iloc[0]
         first, last = busy.iloc[0], busy.iloc[-1]
         if pd.isna(first.t) or pd.isna(last.t) or float(last.t) - float(first.t) < t.min_span:

@@ -26,6 +26,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding
@@ -39,9 +42,9 @@ NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp"})
 @rule("IKE903", "no-ike-content", severity="info")
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     ev = ctx.events
-    # Only the kind column per source, counted from a list (C), not a Series walked in Python.
-    kinds_by_source = ({s: Counter(g.astype(str).tolist()) for s, g in ev.groupby("source", sort=False)["kind"]}
-                       if len(ev) else {})
+    # Only the kind column per source, counted by arrow (in order of first appearance, as a
+    # Counter of the values would be), not a Python string per event.
+    kinds_by_source = ({s: _count(g) for s, g in ev.groupby("source", sort=False)["kind"]} if len(ev) else {})
     tcp_ike_sources = {c.source for c in ctx.tcp_ike}
     for r in ctx.ingest.inputs:
         kinds = kinds_by_source.get(r.source, Counter())
@@ -54,3 +57,9 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         rows = ev[(ev["source"] == r.source).to_numpy()].head(2) if len(ev) else ev
         yield finding("IKE903", msg, evidence=[evidence(row) for row in rows.itertuples()],
                       facts={"source": r.source, "kinds": dict(kinds), "total": r.total})
+
+
+def _count(kinds) -> Counter:
+    counts = pc.value_counts(pa.array(kinds.array))
+    return Counter({("<NA>" if v is None else v): n for v, n in zip(counts.field("values").to_pylist(),
+                                                                     counts.field("counts").to_pylist())})
