@@ -13,6 +13,8 @@ that cannot be IPsec are counted, not kept: most are found before this parse
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -306,7 +308,7 @@ def _prefix(w: np.ndarray, text: bytes) -> np.ndarray:
 _SHAPE_FIELDS = {
     "iface_len": np.uint8, "direction": np.int8, "src0": np.uint8, "src_len": np.uint8, "dst0": np.uint8,
     "dst_len": np.uint8, "sport": np.int32, "sport_len": np.int8, "dport": np.int32, "dport_len": np.int8,
-    "src_low": np.int64, "src_high": np.int64, "dst_low": np.int64, "dst_high": np.int64,
+    "pair": np.int64,
     "udp": bool, "length": np.float64, "seq": np.float64, "ack": np.float64, "flags_len": np.int8,
 }
 
@@ -315,8 +317,8 @@ class FastShape:
     """The lines proved to match :data:`FAST_LINE` by byte tests (``proved``, per line),
     and their fields (:data:`_SHAPE_FIELDS`, per line; meaningless where not proved).
     Offsets are from the line's start, so they hold in any array that has the same line
-    text (the joined records of text.py). ``*_low``/``*_high``: the endpoints' texts as
-    exact codes (:func:`spans.nibbles`)."""
+    text (the joined records of text.py). ``pair``: the hash of the two endpoints' texts
+    (:func:`_pair_hash` of :func:`_text_hash`)."""
 
     def __init__(self, n: int) -> None:
         self.proved = np.zeros(n, bool)
@@ -358,27 +360,15 @@ def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
     s, e = b.start[maybe], b.end[maybe]
     ok = np.ones(len(maybe), bool)
 
-    # Interface: `[\w-]+` up to the first space, in 16 bytes.
     at = s + len(_STAMP)
-    head = [b.words(at), b.words(at + 8)]
-    space = spans.bitmask([spans.equal_bits(w, ord(" ")) for w in head])
-    iface = spans.lowest_bit(space)
-    bad = spans.bitmask([~spans.word_bits(w) & np.uint64(0x8080808080808080) for w in head])
-    ok &= (iface >= 1) & (iface <= _IFACE_MAX)
-    ok &= (bad & ((np.uint64(1) << np.minimum(iface, 16).astype(np.uint64)) - np.uint64(1))) == 0
+    iface, dir_len, direction, good = _iface_direction(b, at)
+    ok &= good
     at = at + iface + 1
-    d = b.words(at)
-    dir_len = np.zeros(len(maybe), np.int64)
-    direction = np.full(len(maybe), -1, np.int8)
-    for code, (text, _name) in enumerate(_DIRECTIONS):
-        hit = _prefix(d, text) & (dir_len == 0)
-        dir_len[hit], direction[hit] = len(text), code
-    ok &= dir_len > 0
     src0 = at + dir_len
-    src_len, sport, sport_len, src_w = _fast_endpoint(b, src0)
+    src_len, sport, sport_len, src_h = _fast_endpoint(b, src0)
     ok &= (src_len > 0) & _prefix(b.words(src0 + src_len), b" -> ")
     dst0 = src0 + src_len + 4
-    dst_len, dport, dport_len, dst_w = _fast_endpoint(b, dst0)
+    dst_len, dport, dport_len, dst_h = _fast_endpoint(b, dst0)
     ok &= (dst_len > 0) & _prefix(b.words(dst0 + dst_len), b": ")
 
     # `udp N` or TCP: (flag word )* then `SEQ ack ACK`, `SEQ` or `ack ACK`, to the end.
@@ -403,15 +393,15 @@ def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
     tcp_ok &= ~with_seq | (before_len <= 10)
     ok &= (last_len >= 1) & (last_len <= 10) & (udp_ok | tcp_ok)
 
-    if ok.all():  # the common case: every line of the block, no copies
-        pick, at = slice(None), maybe
+    if ok.all() and len(maybe) == len(rows):  # the common case: every line of the block, no copies
+        pick, at = slice(None), slice(rows[0], rows[-1] + 1)
     else:
         pick = np.flatnonzero(ok)
         at = maybe[pick]
     fields = {
         "iface_len": iface, "direction": direction, "src0": src0 - s, "src_len": src_len, "dst0": dst0 - s,
         "dst_len": dst_len, "sport": sport, "sport_len": sport_len, "dport": dport, "dport_len": dport_len,
-        "src_low": src_w[0], "src_high": src_w[1], "dst_low": dst_w[0], "dst_high": dst_w[1],
+        "pair": _pair_hash(src_h, dst_h)[0],
         "udp": udp, "length": np.where(udp, last, np.nan), "seq": np.where(acked | udp, np.where(with_seq, before, np.nan), last),
         "ack": np.where(acked, last, np.nan), "flags_len": flags_len,
     }
@@ -421,17 +411,62 @@ def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
     return maybe[~ok]
 
 
+_IFACE_DIRECTION = re.compile(rb"[\w-]{1,%d} (in|out|--) " % _IFACE_MAX)
+
+
+def _iface_direction(b: spans.Bytes, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`[\\w-]+ (?:in|out|--) ` at each offset, in 16 bytes: (interface length, direction
+    length with its space, direction code, whether it is there). A capture comes from a
+    few interfaces and two directions: the rows whose bytes up to the second space are
+    those of a row already seen are decided by one Python match of that row (up to
+    _KEYS of them); the others byte by byte."""
+    n = len(at)
+    head = [b.words(at), b.words(at + 8)]
+    space = spans.bitmask([spans.equal_bits(w, ord(" ")) for w in head])
+    iface = spans.lowest_bit(space)
+    end = spans.lowest_bit(space & (space - np.uint64(1))) + 1  # past the second space
+    key = [spans.masked(w, end - 8 * k) for k, w in enumerate(head)]
+    dir_len = np.zeros(n, np.int64)
+    direction = np.full(n, -1, np.int8)
+    todo = np.ones(n, bool)
+    keyed = end <= 16  # the key holds the direction too
+    for _ in range(_KEYS if n else 0):
+        if not todo.any():
+            return iface, dir_len, direction, dir_len > 0
+        i = int(np.argmax(todo & keyed))
+        if not (todo[i] and keyed[i]):
+            break
+        same = todo & (key[0] == key[0][i]) & (key[1] == key[1][i])
+        m = _IFACE_DIRECTION.fullmatch((key[0][i : i + 1].tobytes() + key[1][i : i + 1].tobytes())[: int(end[i])])
+        if m:
+            word = next(k for k, (text, _) in enumerate(_DIRECTIONS) if text == m.group(1) + b" ")
+            dir_len[same], direction[same] = len(m.group(1)) + 1, word
+        todo &= ~same
+    bad = spans.bitmask([~spans.word_bits(w) & np.uint64(0x8080808080808080) for w in head])
+    ok = (iface >= 1) & (iface <= _IFACE_MAX)
+    ok &= (bad & ((np.uint64(1) << np.minimum(iface, 16).astype(np.uint64)) - np.uint64(1))) == 0
+    d = b.words(at + iface + 1)
+    for code, (text, _name) in enumerate(_DIRECTIONS):
+        hit = todo & ok & _prefix(d, text) & (dir_len == 0)
+        dir_len[hit], direction[hit] = len(text), code
+    return iface, dir_len, direction, dir_len > 0
+
+
+_KEYS = 8
+
+
 def _fast_endpoint(b: spans.Bytes, at: np.ndarray):
     """FAST_ENDPOINT at each offset: (length, 0 where there is none; port value; port
-    digits; the text's exact code as two int64, :func:`spans.nibbles` of its 3 words)."""
+    digits; :func:`_text_hash` of the text)."""
     w = [b.words(at + 8 * k) for k in range(3)]
-    dots = spans.bitmask([spans.equal_bits(x, ord(".")) for x in w])
-    digits = spans.bitmask([spans.digit_bits(x) for x in w])
-    size = spans.lowest_bit(~(dots | digits) & np.uint64(0xFFFFFF))  # the first other byte
-    size = np.minimum(size, 24)
+    # Every byte before the first that is neither a digit nor a dot is one of them.
+    dot_bits = [spans.equal_bits(x, ord(".")) for x in w]
+    dots = spans.bitmask(dot_bits)
+    other = spans.bitmask([spans.nondigit_bits(x) & ~d for x, d in zip(w, dot_bits)])
+    size = np.minimum(spans.lowest_bit(other & np.uint64(0xFFFFFF)), 24)
     inside = (np.uint64(1) << size.astype(np.uint64)) - np.uint64(1)
     dots &= inside
-    digits &= inside
+    digits = inside & ~dots
     last_dot = spans.highest_bit(dots)
     run4 = digits & (digits >> np.uint64(1)) & (digits >> np.uint64(2)) & (digits >> np.uint64(3))
     run6 = run4 & (digits >> np.uint64(4)) & (digits >> np.uint64(5))
@@ -441,10 +476,26 @@ def _fast_endpoint(b: spans.Bytes, at: np.ndarray):
     size = np.where(ok, size, 0)
     port_len = np.where(ok, size - last_dot - 1, 0)
     port = spans.small_number_before(b, at + size, port_len)
-    # The text as 4 bits a byte (digits and dots): an exact code in two integers.
-    low = spans.nibbles(w[0], size) | (spans.nibbles(w[1], size - 8) << np.uint64(32))
-    high = spans.nibbles(w[2], size - 16)
-    return size, port, port_len, (low.view(np.int64), high.view(np.int64))
+    return size, port, port_len, _text_hash(w, size)
+
+
+# Odd multipliers of _text_hash, one per word of a text (a text of 8 * len bytes at most
+# goes through the fast lane; the slow lane's longer ones use the last for the rest).
+_WORD_KEYS = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)]
+
+
+def _text_hash(words: list[np.ndarray], size: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of texts of ``size`` bytes given as their words (at least 3; those
+    past the 3rd count only where the text reaches them, so a text has one hash however
+    many words its column was read in): each word masked to the text and multiplied by
+    its own odd key, summed with the size, then mixed. Equal texts, equal hashes; callers
+    check the converse."""
+    h = size.astype(np.uint64)
+    for k, w in enumerate(words):
+        term = spans.masked(w, size - 8 * k) * _WORD_KEYS[min(k, 3)] + np.uint64(k)
+        h = h + (term if k < 3 else np.where(size > 8 * k, term, np.uint64(0)))
+    h = (h ^ (h >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+    return h ^ (h >> np.uint64(29))
 
 
 def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndarray | None = None,
@@ -467,7 +518,7 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndar
         _, shape = fast_shape(core)
         fast = None
     lane = shape.proved[rows] if fast is None else shape.proved[rows] & fast
-    f = _shape_fields(shape, rows[lane])
+    f = _shape_fields(shape, rows[lane], spans.Bytes(core))
     s = _slow_fields(core.take(pa.array(rows[~lane])))
     f_at, s_at = np.flatnonzero(lane), np.flatnonzero(~lane)
     out[f_at] = f["plain"] & ~f["maybe"]
@@ -475,15 +526,24 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndar
     tcp = np.concatenate([f_at[f["tcp"]], s_at[s["tcp"]]])
     if not len(tcp):
         return out
-    # Endpoint texts as exact codes (two integers each), both lanes in one space.
-    ends = [np.concatenate([f[k], s[k]]) for k in ("src_low", "src_high", "dst_low", "dst_high")]
-    sid, side = _streams(*ends)
-    seq, ack = (np.concatenate([f[k], s[k]]) for k in ("seq", "ack"))
-    hits = six_byte_hits(sid, side, seq, ack)
-    in_stream = np.isin(sid, np.unique(sid[hits]))
+    # Streams, from the endpoint texts as exact codes (two integers each), both lanes in one
+    # space. A stream of one line has no other segment to be tested against (most of a busy
+    # link's HTTPS in a short run): only lines whose endpoint pair's hash occurs again are
+    # grouped exactly and tested.
+    n_fast = int(np.count_nonzero(f["tcp"]))
+    again = np.flatnonzero(_repeated(np.concatenate([f["pair"], s["pair"]])))
+    a_f, a_s = again[again < n_fast], again[again >= n_fast] - n_fast
+
+    def col(k: str) -> np.ndarray:  # a field of the lines in ``again``
+        return np.concatenate([f["of"](k, a_f), s[k][a_s]])
+
+    sid, side = _streams(*(col(k) for k in _ENDPOINT_CODES))
+    hit = six_byte_hits(sid, side, col("seq"), col("ack"))
+    hits = again[hit]
+    in_stream = np.zeros(len(tcp), bool)
+    in_stream[again] = np.isin(sid, np.unique(sid[hit]))
     ports = {IKE_NATT_PORT, *tcp_ports}
-    n_fast = len(f["seq"])
-    for i in np.flatnonzero(hits):  # where the client sent its prefix: the server
+    for i in hits:  # where the client sent its prefix: the server
         port = (str(f["dport"][i]) if i < n_fast else s["dst_text"](i - n_fast).rpartition(".")[2])
         if port.isdigit():
             ports.add(int(port))
@@ -503,8 +563,8 @@ def _on_port(port: np.ndarray, digits: np.ndarray, wanted) -> np.ndarray:
     return out
 
 
-def _shape_fields(shape: FastShape, at: np.ndarray) -> dict:
-    """What the decision needs of the proved lines ``at``."""
+def _shape_fields(shape: FastShape, at: np.ndarray, b: spans.Bytes) -> dict:
+    """What the decision needs of the proved lines ``at`` (of ``b``)."""
     sport, dport = shape.sport[at], shape.dport[at]
     slen, dlen = shape.sport_len[at], shape.dport_len[at]
     plain = shape.udp[at]
@@ -512,10 +572,20 @@ def _shape_fields(shape: FastShape, at: np.ndarray) -> dict:
     tcp = ~plain
     t = at[tcp]
     sport, dport, slen, dlen = sport[tcp], dport[tcp], slen[tcp], dlen[tcp]
-    return {"plain": plain, "maybe": maybe, "tcp": tcp, "seq": shape.seq[t], "ack": shape.ack[t],
-            "src_low": shape.src_low[t], "src_high": shape.src_high[t],
-            "dst_low": shape.dst_low[t], "dst_high": shape.dst_high[t], "dport": dport,
+
+    def of(k: str, i: np.ndarray) -> np.ndarray:  # a field of the TCP lines ``i``; codes from their text
+        if k not in _ENDPOINT_CODES:
+            return shape.__dict__[k][t[i]]
+        end = "src" if k.startswith("src") else "dst"
+        start = b.start[t[i]] + shape.__dict__[end + "0"][t[i]]
+        low, high = _text_codes([spans.slices(b, start, start + shape.__dict__[end + "_len"][t[i]])])[0]
+        return low if k.endswith("low") else high
+
+    return {"plain": plain, "maybe": maybe, "tcp": tcp, "pair": shape.pair[t], "dport": dport, "of": of,
             "on_port": lambda ports: _on_port(sport, slen, ports) | _on_port(dport, dlen, ports)}
+
+
+_ENDPOINT_CODES = ("src_low", "src_high", "dst_low", "dst_high")
 
 
 def _slow_fields(sub: pa.Array) -> dict:
@@ -535,14 +605,23 @@ def _slow_fields(sub: pa.Array) -> dict:
         seq, ack = (pc.cast(pc.if_else(pc.equal(x, ""), None, x), pa.float64()).to_numpy(zero_copy_only=False)
                     for x in (found.field("seq"), found.field("ack")))
     (a_low, a_high), (b_low, b_high) = _text_codes([a, b])
+    pair, _ = _pair_hash(*(_hash_texts(x) for x in (a, b)))
 
     def on_port(ports: set[int]) -> np.ndarray:
         pattern = rf"\.(?:{'|'.join(str(p) for p in sorted(ports))})$"
         return matches(a, pattern) | matches(b, pattern)
 
-    return {"plain": plain, "maybe": maybe, "tcp": tcp, "src_low": a_low, "src_high": a_high,
+    return {"plain": plain, "maybe": maybe, "tcp": tcp, "pair": pair, "src_low": a_low, "src_high": a_high,
             "dst_low": b_low, "dst_high": b_high, "seq": seq, "ack": ack, "on_port": on_port,
             "dst_text": lambda i: b[int(i)].as_py()}
+
+
+def _hash_texts(arr: pa.Array) -> np.ndarray:
+    """:func:`_text_hash` of a string column."""
+    b = spans.Bytes(arr)
+    size = b.end - b.start
+    nwords = max(3, -(-int(size.max()) // 8) if len(size) else 0)
+    return _text_hash([b.words(b.start + 8 * k) for k in range(nwords)], size)
 
 
 def _text_codes(texts: list[pa.Array]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -569,11 +648,30 @@ def _text_codes(texts: list[pa.Array]) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of two int64 columns (equal inputs, equal hashes; the callers check
-    the converse)."""
+    """A 64-bit hash of two 64-bit integer columns (equal inputs, equal hashes; the
+    callers check the converse)."""
     h = (x.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ (y.view(np.uint64) + np.uint64(0x632BE59BD9B4E019))
     h = (h ^ (h >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
     return h ^ (h >> np.uint64(29))
+
+
+def _pair_hash(ha: np.ndarray, hb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A hash of the unordered pair of two endpoints (given by their hashes), and which
+    side the first is on (the same partition of a stream's lines as any exact ordering;
+    when the two hashes tie, :func:`_streams` finds out and groups exactly)."""
+    side = ha < hb
+    return _mix(np.minimum(ha, hb).view(np.int64), np.maximum(ha, hb).view(np.int64)).view(np.int64), side
+
+
+def _repeated(x: np.ndarray) -> np.ndarray:
+    """Which values of ``x`` occur more than once (one sort, no hash table)."""
+    s = np.sort(x)
+    twice = s[1:][s[1:] == s[:-1]]
+    if not len(twice):
+        return np.zeros(len(x), bool)
+    twice = np.unique(twice)
+    at = np.minimum(np.searchsorted(twice, x), len(twice) - 1)
+    return twice[at] == x
 
 
 def _streams(a_low: np.ndarray, a_high: np.ndarray, b_low: np.ndarray, b_high: np.ndarray
@@ -581,9 +679,8 @@ def _streams(a_low: np.ndarray, a_high: np.ndarray, b_low: np.ndarray, b_high: n
     """A TCP line's stream (the unordered pair of its endpoints, given as exact codes) and
     sender side. The pair is hashed and the hashes factorised; then every line's pair is
     compared with its group's first: a hash collision falls back to exact grouping."""
-    ha, hb = _mix(a_low, a_high), _mix(b_low, b_high)
-    side = ha < hb
-    sid, _ = pd.factorize(_mix(np.where(side, ha, hb).view(np.int64), np.where(side, hb, ha).view(np.int64)))
+    pair, side = _pair_hash(_mix(a_low, a_high), _mix(b_low, b_high))
+    sid, _ = pd.factorize(pair)
     sid = sid.astype(np.int64)
     first = np.zeros(sid.max() + 1 if len(sid) else 0, np.int64)
     first[sid[::-1]] = np.arange(len(sid))[::-1]

@@ -82,8 +82,13 @@ def slices(b: Bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
     size = np.maximum(np.asarray(end, np.int64) - start, 0)
     offsets = np.zeros(len(size) + 1, np.int64)
     np.cumsum(size, out=offsets[1:])
-    pick = np.arange(offsets[-1]) + np.repeat(start - offsets[:-1], size)
-    return pa.LargeStringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(b.data[pick]))
+    nwords = max(-(-int(size.max()) // WORD) if len(size) else 0, 1)
+    if nwords <= 4:  # short fields: their words side by side, then the bytes inside each field
+        block = np.stack([b.words(start + WORD * k) for k in range(nwords)], axis=1).view(np.uint8)
+        data = block[np.arange(WORD * nwords) < size[:, None]]
+    else:
+        data = b.data[np.arange(offsets[-1]) + np.repeat(start - offsets[:-1], size)]
+    return pa.LargeStringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _word_view(data: np.ndarray) -> np.ndarray:
@@ -131,6 +136,11 @@ def _range_bits(w: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """High bit of each byte of ``w`` in ``[lo, hi]`` (1 <= lo <= hi < 0x80)."""
     x = w & _LOW7  # no carry out of a byte; the high bit is tested on its own below
     return (x + _ONES * np.uint64(0x80 - lo)) & ~(x + _ONES * np.uint64(0x7F - hi)) & ~w & _HIGH
+
+
+def nondigit_bits(w: np.ndarray) -> np.ndarray:
+    """High bit of each byte of ``w`` that is not an ASCII digit."""
+    return _nondigit_bits(w)
 
 
 def digit_bits(w: np.ndarray) -> np.ndarray:
@@ -208,11 +218,10 @@ def nibbles(w: np.ndarray, have: np.ndarray) -> np.ndarray:
 
 
 def small_number_before(b: Bytes, end: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """The value of the ``n`` (1..8, per row) decimal digits before each ``end``, which the
+    """The value of the ``n`` (0..8, per row) decimal digits before each ``end``, which the
     caller has proved are digits: one word read."""
     w = b.words(np.asarray(end, np.int64) - WORD) ^ (_ONES * np.uint64(0x30))
-    keep = ~np.uint64(0) << (np.uint64(8) * (WORD - np.asarray(n)).astype(np.uint64))
-    return _eight_digits(w & np.where(np.asarray(n) > 0, keep, np.uint64(0))).astype(np.int64)
+    return _eight_digits(w & _TOP_BYTES[n]).astype(np.int64)
 
 
 def find(b: Bytes, at: np.ndarray, width: int, byte: int) -> np.ndarray:

@@ -443,12 +443,25 @@ def _open_quotes(core: pa.Array, form: np.ndarray) -> np.ndarray:
     return opened & np.isin(form, RECORD_FORMATS)
 
 
+STAMP = r"^(?P<sec>\S+ \d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?$"
+# The common case of STAMP, whose groups sit at fixed places (sec: 0-19, frac: 20-26).
+STAMP_FIXED = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$"
+
+
 def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa.Array, np.ndarray]:
     """Parse absolute (`YYYY-MM-DD HH:MM:SS[.ffffff]`) and relative (`S.ffffff`) stamps."""
     time = pa.nulls(n, pa.timestamp("us"))
     rel = np.full(n, np.nan)
     if ts_abs is not None and ts_abs.null_count < n:
-        parts = groups(ts_abs, r"^(?P<sec>\S+ \d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?$")
+        ts_abs = ts_abs.cast(pa.string())
+        # The stamps of a sniffer run have one width: cut by position (what the pattern
+        # would find there), the pattern only for the others.
+        fixed = matches(ts_abs, STAMP_FIXED)
+        parts = {"sec": pc.utf8_slice_codeunits(ts_abs, 0, 19), "frac": pc.utf8_slice_codeunits(ts_abs, 20, 26)}
+        rest = np.flatnonzero(~fixed)
+        if len(rest):
+            found = groups(ts_abs.take(pa.array(rest)), STAMP)
+            parts = {k: scatter(v, rest, found[k]) for k, v in parts.items()}
         base = pc.strptime(parts["sec"], format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
         frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(parts["frac"], ""), "000000", ""), 0, 6)
         micros = pc.cast(frac, pa.int64())
@@ -486,7 +499,7 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
             elif name not in ev.SCHEMA and a.type != pa.string():
                 a = a.cast(pa.string())
             arrays.append(a)
-        merged[name] = pa.concat_arrays(arrays)
+        merged[name] = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
     n = len(merged["ref"])
     ref = merged["ref"].to_numpy()
     if (np.diff(ref) < 0).any():  # one format, or formats that did not interleave: in order already

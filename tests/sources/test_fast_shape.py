@@ -74,3 +74,16 @@ def test_fields_by_position_are_the_parsed_ones():
     mixed = sniffer.parse_rows(core, rows, shape, lane)
     for k, v in want.items():
         assert mixed[k].cast(v.type).to_pylist() == v.to_pylist(), k
+
+
+def test_interfaces_decided_by_key_as_byte_by_byte(monkeypatch):
+    """The rows decided by a seen interface-and-direction key are the ones the byte tests
+    decide, with the same fields."""
+    core = pa.array(_lines(3), pa.large_string())
+    fast, shape = sniffer.fast_shape(core)
+    monkeypatch.setattr(sniffer, "_KEYS", 0)
+    fast0, shape0 = sniffer.fast_shape(core)
+    assert (fast == fast0).all() and (shape.proved == shape0.proved).all()
+    for k in sniffer._SHAPE_FIELDS:
+        a, b = getattr(shape, k)[shape.proved], getattr(shape0, k)[shape.proved]
+        assert ((a == b) | ((a != a) & (b != b))).all(), k
