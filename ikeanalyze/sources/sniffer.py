@@ -221,8 +221,8 @@ def parse_rows(core: pa.Array, rows: np.ndarray, shape: FastShape, lane: np.ndar
 def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[str, pa.Array]:
     """:func:`parse`'s columns of proved lines, from ``shape``'s offsets and values."""
     at = rows
-    b = spans.Bytes(core)
-    start = b.start[rows]
+    b = spans.Bytes(core.take(pa.array(rows)))  # the lines side by side: their bytes are read many times
+    start = b.start
     src0, dst0 = start + shape.src0[at], start + shape.dst0[at]
     src_end, dst_end = src0 + shape.src_len[at], dst0 + shape.dst_len[at]
     sport, dport = shape.sport[at], shape.dport[at]

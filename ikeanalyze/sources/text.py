@@ -174,7 +174,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 
     # The forms are final: from here on they are read as integer codes (one pass over the
     # Python strings instead of one per question).
-    forms = _Forms(form)
+    forms = _Forms(form, fast)
     # Accounting: every line once.
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation"):
         report.count(reason, forms.count(reason))
@@ -225,8 +225,13 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 class _Forms:
     """Line forms (names, None for none) as integer codes, for whole-column questions."""
 
-    def __init__(self, form: np.ndarray) -> None:
-        self.code, names = pd.factorize(form)  # None -> -1
+    def __init__(self, form: np.ndarray, sniffer_lines: np.ndarray) -> None:
+        """``sniffer_lines``: lines known to be `sniffer` (most of a busy run; no later
+        step renames a named line): only the others are read."""
+        rest = np.flatnonzero(~sniffer_lines)
+        codes, names = pd.factorize(np.append(form[rest], "sniffer"))  # None -> -1
+        self.code = np.full(len(form), codes[-1], codes.dtype)
+        self.code[rest] = codes[:-1]
         self.names = {name: k for k, name in enumerate(names)}
         self.counts = np.bincount(self.code + 1, minlength=len(names) + 1)
 
