@@ -284,12 +284,24 @@ class _Rows:
 
     def __init__(self, frame: pd.DataFrame):
         self.cls = collections.namedtuple("Pandas", ["Index", *frame.columns], rename=True)
-        self.cols = [frame.index.tolist(), *(frame[c].tolist() for c in frame.columns)]
-        self.text = ["" if v is None else str(v) for v in frame["text"].tolist()] if "text" in frame else []
+        # light() columns hold Python objects already: their arrays serve, not lists of them.
+        self.cols = [frame.index.tolist(), *(_values(frame[c]) for c in frame.columns)]
+        self.text = []
+        if "text" in frame:
+            text = frame["text"].to_numpy()
+            if text.dtype != object or not all(type(v) is str for v in text):
+                text = ["" if v is None else str(v) for v in frame["text"].tolist()]
+            self.text = text
 
     def take(self, positions) -> list:
         make, cols = self.cls._make, self.cols
         return [make([c[p] for c in cols]) for p in positions]
+
+
+def _values(column: pd.Series):
+    """``column.tolist()``, or the column's own array when it holds the same objects."""
+    values = column.to_numpy()
+    return values if values.dtype == object else column.tolist()
 
 
 def light_rows(events: pd.DataFrame) -> _Rows:

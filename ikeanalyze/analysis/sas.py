@@ -52,7 +52,10 @@ EXCHANGE_ALIASES = {"CREATE_CHILD": "CREATE_CHILD_SA", "Quick": "Quick Mode", "M
 FIRST_EXCHANGES = ("SA_INIT", "Identity Protection", "Aggressive")  # messages that start an IKE SA
 
 
+@functools.lru_cache(maxsize=1024)
 def _sent_type(detail: str | None) -> tuple[str | None, bool | None, bool]:
+    """(exchange, response, named retransmission) of a `sent IKE msg (<type>)`; the same
+    few types name every send, so each is read once."""
     if not detail:
         return None, None, False
     for pattern, exch, response, retx in SENT_TYPES:
@@ -303,10 +306,52 @@ def sends(msgs: pd.DataFrame, min_count: int = 1) -> list[Send]:
     holds thousands of single DPD exchanges."""
     if msgs.empty:
         return []
-    if min_count > 1:
-        msgs = msgs[msgs.groupby("send")["send"].transform("size").to_numpy() >= min_count]
-    maker = _RowMaker(msgs)
-    return [Send(g, maker) for _, g in msgs.groupby("send", sort=False)]
+    groups = _groups(msgs)
+    return [groups.send(k) for k in np.flatnonzero(groups.size >= min_count)]
+
+
+class _Groups:
+    """The sends of one message table, each sliced out (a millisecond apiece) only when a
+    rule first asks for it, then shared by every rule that asks again."""
+
+    def __init__(self, msgs: pd.DataFrame):
+        self.msgs = msgs
+        ids = msgs["send"].to_numpy()
+        self.keys = pd.unique(ids)  # in the order each is first seen, as groupby(sort=False)
+        self.order = np.argsort(ids, kind="stable")
+        ordered = ids[self.order]
+        self.lo = np.searchsorted(ordered, self.keys, side="left")
+        self.size = np.searchsorted(ordered, self.keys, side="right") - self.lo
+        self.at = {key: k for k, key in enumerate(self.keys.tolist())}
+        self.made: dict[int, Send] = {}
+        self.maker: _RowMaker | None = None
+        self.grouped: pd.DataFrame | None = None
+
+    def send(self, k: int) -> Send:
+        """The ``k``-th send (in first-seen order)."""
+        found = self.made.get(k)
+        if found is None:
+            if self.maker is None:
+                self.maker = _RowMaker(self.msgs)
+                self.grouped = self.msgs.take(self.order)  # each send's rows one after another
+            rows = self.grouped.iloc[self.lo[k]:self.lo[k] + self.size[k]]  # a view, as groupby's
+            found = self.made[k] = Send(rows, self.maker)
+        return found
+
+
+# id(msgs) -> (msgs, its _Groups).
+_GROUPS: dict[int, tuple[pd.DataFrame, _Groups]] = {}
+
+
+def _groups(msgs: pd.DataFrame) -> _Groups:
+    hit = _GROUPS.get(id(msgs))
+    if hit is not None and hit[0] is msgs:
+        return hit[1]
+    out = _Groups(msgs)
+    if len(_GROUPS) > 8:
+        _GROUPS.clear()
+    _GROUPS[id(msgs)] = (msgs, out)
+    return out
 
 
 # (id(msgs), min) -> (msgs, its retransmitted requests): several rules ask about the same
@@ -331,10 +376,9 @@ def _retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int) -> lis
     if msgs.empty:
         return []
     counts = msgs.groupby("send")["retransmit"].sum()
-    keep = counts[counts >= min_retransmissions].index
-    maker = _RowMaker(msgs)
-    out = [Send(g, maker) for _, g in msgs[msgs["send"].isin(keep)].groupby("send", sort=False)]
-    return [s for s in out if s.request]
+    groups = _groups(msgs)
+    keep = sorted(groups.at[key] for key in counts[counts >= min_retransmissions].index.tolist())
+    return [s for s in (groups.send(k) for k in keep) if s.request]
 
 
 def backoff(intervals: list[float]) -> str:

@@ -9,6 +9,8 @@ Adding a line form means adding a row here, not an `elif`.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -114,8 +116,10 @@ def _typed(values: np.ndarray, typ: pa.DataType) -> pa.Array:
 def parse(core: pa.Array) -> dict[str, object]:
     """Parse IKE debug records (prompt junk removed) into event columns."""
     n = len(core)
-    pre = groups(core, PREFIX)
-    msg = pc.fill_null(pre["msg"], "")
+    found = pc.extract_regex(core, PREFIX)
+    # The message as matched (an empty one is ""): no second pass over the text for it.
+    msg = pc.fill_null(pc.struct_field(found, "msg"), "")
+    pre = _fields(found, ("ts", "vdom", "vdidx", "gw", "serial"))
     gw = pre["gw"]
     cookies = groups(gw, COOKIES)
     is_cookie = pc.is_valid(cookies["c_ispi"])
@@ -123,12 +127,11 @@ def parse(core: pa.Array) -> dict[str, object]:
 
     cols: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in GROUP_COLUMNS}
     kind = np.full(n, "ike-other", dtype=object)
-    decided = np.zeros(n, dtype=bool)
-    for k, pattern in MESSAGES:
-        m = matches(msg, pattern) & ~decided
-        if not m.any():
+    row = _first_row(msg)
+    for r, (k, pattern) in enumerate(MESSAGES):
+        idx = np.flatnonzero(row == r)
+        if not len(idx):
             continue
-        idx = np.flatnonzero(m)
         sub = msg.take(pa.array(idx))
         g = groups(sub, pattern)
         kind[idx] = k
@@ -145,7 +148,6 @@ def parse(core: pa.Array) -> dict[str, object]:
             elif name in ("ispi", "rspi", "esp_spi"):
                 vals = [None if v is None else v.lower() for v in vals]
             cols[name][idx] = vals
-        decided |= m
 
     # Cookies in the context name the SA before a gateway is matched.
     c_i = np.asarray(cookies["c_ispi"].to_pylist(), dtype=object)
@@ -183,6 +185,41 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["serial"] = to_int(pre["serial"], pa.int64())
     out["ts_abs"] = pre["ts"]
     out["msg"] = msg
+    return out
+
+
+def _fields(found: pa.StructArray, names: tuple[str, ...]) -> dict[str, pa.Array]:
+    """Named groups of an ``extract_regex`` result as :func:`regex.groups` gives them: null
+    where the row did not match or the group took no part (arrow gives "")."""
+    valid = found.is_valid()
+    out = {}
+    for name in names:
+        child = pc.struct_field(found, name)
+        out[name] = pc.if_else(pc.and_(valid, pc.not_equal(child, "")), child, None)
+    return out
+
+
+# MESSAGES patterns without their group names, for whole-table tests of several at once.
+_PLAIN = [re.sub(r"\(\?P<\w+>", "(?:", pattern) for _, pattern in MESSAGES]
+
+
+def _first_row(msg: pa.Array, lo: int = 0, hi: int = len(MESSAGES)) -> np.ndarray:
+    """Per message, the index of the first MESSAGES row (from ``lo`` to ``hi``) it matches,
+    -1 for none. Rows are halved: one test of the union of the first half says which half
+    to look in, so a message meets about log2(rows) patterns, not every row before its own
+    (a pass costs about the same for one pattern or many)."""
+    out = np.full(len(msg), -1, dtype=np.int64)
+    if not len(msg):
+        return out
+    if hi - lo == 1:
+        out[matches(msg, MESSAGES[lo][1])] = lo
+        return out
+    mid = (lo + hi) // 2
+    first = matches(msg, "(?:" + "|".join(_PLAIN[lo:mid]) + ")")
+    for part, a, b in ((first, lo, mid), (~first, mid, hi)):
+        at = np.flatnonzero(part)
+        if len(at):
+            out[at] = _first_row(msg if len(at) == len(msg) else msg.take(pa.array(at)), a, b)
     return out
 
 
