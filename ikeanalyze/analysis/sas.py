@@ -267,25 +267,30 @@ class Send:
     def count(self) -> int:
         return len(self.rows)
 
-    @property
+    # The rows never change and several rules ask the same: each answer is worked out once.
+    @functools.cached_property
     def retransmissions(self) -> int:
         return int(self.rows["retransmit"].sum())
 
-    @property
+    @functools.cached_property
     def answered(self) -> bool:
         return bool(self.rows["answered"].any())
 
-    @property
+    @functools.cached_property
     def exchange(self) -> str | None:
         ex = self.rows["exch"].dropna()
         return str(ex.iloc[0]) if len(ex) else None
 
-    @property
+    @functools.cached_property
     def request(self) -> bool:
         return not (self.rows["resp"] == True).any()  # noqa: E712 (object column)
 
     @property
     def intervals(self) -> list[float]:
+        return list(self._intervals)  # a list of its own for each caller
+
+    @functools.cached_property
+    def _intervals(self) -> list[float]:
         t = self.rows["t"].astype(float).to_numpy()
         return [round(float(x), 6) for x in np.diff(t) if not np.isnan(x)]
 
@@ -294,7 +299,7 @@ class Send:
         r = self.last
         return f"{r['remote']}:{int(r['rport'])}" if pd.notna(r["rport"]) else str(r["remote"])
 
-    @property
+    @functools.cached_property
     def tunnel(self) -> str | None:
         t = self.rows["tunnel"].dropna()
         return str(t.iloc[0]) if len(t) else None

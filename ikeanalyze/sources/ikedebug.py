@@ -354,12 +354,15 @@ HEX_RECORD = rf"^(?:{TS} )?ike \S*:? ?(?:in|out|enc|dec) [0-9A-Fa-f]+\s*$"
 
 
 def parse_authd(core: pa.Array) -> dict[str, object]:
-    g = groups(core, AUTHD)
+    found = pc.extract_regex(core, AUTHD)
+    g = _fields(found, ("func", "func2", "func3", "func4", "ts"))
+    msg = pc.struct_field(found, "msg")
     return {
         "kind": pa.array(np.full(len(core), "authd", dtype=object), pa.string()),
         "detail": pc.coalesce(g["func"], g["func2"], g["func3"], g["func4"]),
         "ts_abs": g["ts"],
-        "msg": g["msg"],
+        # An empty message is null, as the other groups: only those rows are copied.
+        "msg": pc.if_else(pc.equal(msg, ""), None, msg) if pc.any(pc.equal(msg, "")).as_py() else msg,
     }
 
 
