@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -27,10 +28,25 @@ def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
+PREFETCH_MAX = 32  # patterns in one union pass (Column.prefetch)
+
+
+@functools.lru_cache(maxsize=256)
+def _re2_reads(pattern: str) -> bool:
+    """Can RE2 compile ``pattern`` (no look-arounds, back-references, ...)?"""
+    try:
+        pc.match_substring_regex(pa.array([""]), pattern)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 class Column:
     """One text column (None reads as ""), searched many times with different patterns."""
 
-    def __init__(self, values) -> None:
+    def __init__(self, values, batch: Sequence[str] = ()) -> None:
+        """``batch``: patterns to search for together at the first search (:meth:`prefetch`),
+        the ones the column's readers are known to ask for."""
         arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(
             np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
         self.valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)  # False where the value was None
@@ -39,6 +55,7 @@ class Column:
         self.odd = np.flatnonzero(odd)
         self._odd_text: list[str] | None = None
         self._found: dict[str, np.ndarray] = {}
+        self.batch = batch
 
     def __len__(self) -> int:
         return len(self.arr)
@@ -48,16 +65,48 @@ class Column:
         hit = self._found.get(pattern)
         if hit is not None:
             return hit
+        if self.batch:
+            batch, self.batch = self.batch, ()
+            self.prefetch([*batch, pattern])
+            hit = self._found.get(pattern)
+            if hit is not None:
+                return hit
         rx = _regex(pattern)
         try:
             hit = pc.match_substring_regex(self.arr, pattern).to_numpy(zero_copy_only=False)
         except pa.ArrowInvalid:  # a Python-only construct: every line through `re`
             hit = np.fromiter((rx.search(v) is not None for v in self.arr.to_pylist()), bool, len(self.arr))
-        else:
-            if len(self.odd):
-                if self._odd_text is None:
-                    self._odd_text = self.arr.take(pa.array(self.odd)).to_pylist()
-                hit[self.odd] = [rx.search(v) is not None for v in self._odd_text]
+            return self._keep(pattern, hit, odd=False)
+        return self._keep(pattern, hit)
+
+    def prefetch(self, patterns) -> None:
+        """Search for several patterns at once: one pass of their union over the column
+        finds the lines any of them can match (RE2 takes about as long for a union as for
+        one pattern), then each pattern is searched in those lines only."""
+        todo = [p for p in dict.fromkeys(patterns) if p not in self._found and _re2_reads(p)]
+        # A union of many patterns can outgrow RE2's DFA memory (then it runs much slower):
+        # a few dozen at a time.
+        for k in range(0, len(todo) if len(todo) > 1 else 0, PREFETCH_MAX):
+            chunk = todo[k:k + PREFETCH_MAX]
+            try:
+                union = pc.match_substring_regex(self.arr, "|".join(f"(?:{p})" for p in chunk))
+            except pa.ArrowInvalid:  # clashing group names: each is searched alone when asked
+                continue
+            at = np.flatnonzero(union.to_numpy(zero_copy_only=False))
+            lines = self.arr.take(pa.array(at))
+            for p in chunk:
+                hit = np.zeros(len(self.arr), dtype=bool)
+                hit[at] = pc.match_substring_regex(lines, p).to_numpy(zero_copy_only=False)
+                self._keep(p, hit)
+
+    def _keep(self, pattern: str, hit: np.ndarray, odd: bool = True) -> np.ndarray:
+        """Cache the mask of ``pattern``, with `re`'s answers for the lines where RE2's may
+        differ (``odd``: the mask is RE2's)."""
+        if odd and len(self.odd):
+            if self._odd_text is None:
+                self._odd_text = self.arr.take(pa.array(self.odd)).to_pylist()
+            rx = _regex(pattern)
+            hit[self.odd] = [rx.search(v) is not None for v in self._odd_text]
         hit.flags.writeable = False
         self._found[pattern] = hit
         return hit

@@ -53,6 +53,20 @@ TYPE_NAMES = {
 }
 PHASE2_PROTOCOLS = ("ESP", "AH", "IPSEC_ESP", "IPSEC_AH")
 
+# Patterns the views and rules search the debug text for (:func:`light_text`), each
+# registered where it is defined (:func:`text_search`): a table's first search runs them
+# all in one pass of their union (linesearch.Column.prefetch), which about as long as one
+# of them alone. A pattern not registered is still searched, on its own pass.
+TEXT_SEARCHES: list[str] = []
+
+
+def text_search(pattern: str) -> str:
+    """Register ``pattern`` as one the debug text is searched for; returns it."""
+    if pattern not in TEXT_SEARCHES:
+        TEXT_SEARCHES.append(pattern)
+    return pattern
+
+
 # Every rule asks for the same view of the same table: build it once per table.
 _CACHE: dict[tuple[str, int], tuple[pd.DataFrame, object]] = {}
 
@@ -272,8 +286,8 @@ def light_text(events: pd.DataFrame) -> linesearch.Column:
         text = ev["text"]
         typ = text.dtype.pyarrow_dtype if isinstance(text.dtype, pd.ArrowDtype) else None
         if typ is None or not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
-            return linesearch.Column(light(ev)["text"].to_numpy())
-        return linesearch.Column(pa.array(text.array).filter(pa.array(_light_mask(ev))))
+            return linesearch.Column(light(ev)["text"].to_numpy(), batch=TEXT_SEARCHES)
+        return linesearch.Column(pa.array(text.array).filter(pa.array(_light_mask(ev))), batch=TEXT_SEARCHES)
     return _cached("light_text", events, build)
 
 
@@ -590,6 +604,13 @@ def near(rows: pd.DataFrame, ref: int, before: int = 0, after: int = 0) -> pd.Da
 
 
 # ----------------------------------------------------------------------------- failures
+PROPOSAL_REFUSED = text_search(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
+SELECTORS_REFUSED = text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE")
+SA_ERROR = text_search("Negotiate (?:ISAKMP )?SA Error")
+ESTABLISHED = text_search(r"established IKE SA")
+# The message view (sas) reads fragment numbers in the same text.
+text_search(sas.FRAGMENT_IN)
+text_search(sas.FRAGMENT_OUT)
 PHASE1_EXCHANGES = ("SA_INIT", "IKE_SA_INIT", "Identity Protection", "Aggressive", "Main Mode")
 PHASE2_EXCHANGES = ("AUTH", "IKE_AUTH", "CREATE_CHILD", "CREATE_CHILD_SA", "Quick Mode")
 
@@ -639,7 +660,7 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
     out: list[Failure] = []
     seen_spi: set[tuple[str, str]] = set()
     for n in negotiations(events):
-        fails = n.lines(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
+        fails = n.lines(PROPOSAL_REFUSED)
         fails = fails[fails["kind"].isin(["negotiation-failed", "notify"]).to_numpy()]
         if fails.empty:
             continue
@@ -733,7 +754,7 @@ def _sa_errors(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]
     found once for every failure to look up."""
     def build(ev):
         dbg = debug_rows(ev)
-        err = dbg[light_text(ev).search("Negotiate (?:ISAKMP )?SA Error")[dbg.index.to_numpy()]]
+        err = dbg[light_text(ev).search(SA_ERROR)[dbg.index.to_numpy()]]
         return {str(s): (g.index.to_numpy(), g["ref"].to_numpy(np.int64)) for s, g in err.groupby("source", sort=False)}
     return _cached("sa_errors", events, build)
 
@@ -819,7 +840,7 @@ def _selector_failures(events: pd.DataFrame) -> list[Failure]:
     out: list[Failure] = []
     seen: set = set()
     for n in negotiations(events):
-        fails = n.lines("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE")
+        fails = n.lines(SELECTORS_REFUSED)
         fails = fails[fails["kind"].isin(["negotiation-failed", "notify"]).to_numpy()]
         if fails.empty:
             continue
@@ -910,7 +931,7 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     return list(out.values())
 
 
-CONNECT_LINE = r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$"
+CONNECT_LINE = text_search(r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$")
 
 
 class _Above:
@@ -1031,9 +1052,15 @@ SAML_FAILED = (r"Failed to process response message|Clock skew issue|No (?:group
                r"|Failed to verify signature|doesn't match configured ACS Url|unknown to #?LassoServer"
                r"|Invalid assertion with")
 LOGIN_START = r"handle_req-Rcvd auth req|XAUTH_USER_NAME|EAP identity|samld_process_request \[\d+\]: len="
+LOGIN_OK = r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded"
+SAML_LINE = r"samld_\w+ \[\d+\]"
+SAML_GROUP_ATTR = r"Attr: \d+, \d+, 'group'"
+# The lines failed_logins() reads.
+LOGIN_PATTERNS = tuple(map(text_search, (AUTH_FAILED, SERVER_TIMEOUT, SAML_FAILED, LOGIN_START, LOGIN_OK,
+                                         SAML_LINE, SAML_GROUP_ATTR)))
 # fnbamd / samld restarting: start-up lines a configuration reload does not print
 # (`fnbamd_cfg_init-` alone is also printed when the configuration changes).
-DAEMON_START = r"__fnbamd_register_new_ha_events-|fsm_initialize-Sent ACCT-ON|samld_init\b"
+DAEMON_START = text_search(r"__fnbamd_register_new_ha_events-|fsm_initialize-Sent ACCT-ON|samld_init\b")
 
 # (sub-reason, pattern over the login's lines, the line to quote), first match wins
 # (RULES.md IKE208).
@@ -1114,9 +1141,9 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
         # rows are in line order: every "before/after line N" below is a binary search.
         refs = rows["ref"].to_numpy(np.int64)
         starts = refs[col.search(LOGIN_START)[pos]]
-        ok = refs[col.search(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded")[pos]]
-        saml_refs = refs[col.search(r"samld_\w+ \[\d+\]")[pos]]
-        attr_pos = np.flatnonzero(col.search(r"Attr: \d+, \d+, 'group'")[pos])
+        ok = refs[col.search(LOGIN_OK)[pos]]
+        saml_refs = refs[col.search(SAML_LINE)[pos]]
+        attr_pos = np.flatnonzero(col.search(SAML_GROUP_ATTR)[pos])
         groups: list[list] = []
         saml_err = col.search(SAML_FAILED)[pos]
         for r, is_saml in zip(tab.take(pos[anchor]), saml_err[anchor]):
@@ -1273,4 +1300,4 @@ def recovered(h: Hit) -> bool:
     if not h.negotiations:
         return False
     last = int(h.rows[-1].ref)
-    return all(any(int(r) > last for r in n.lines(r"established IKE SA")["ref"]) for n in h.negotiations)
+    return all(any(int(r) > last for r in n.lines(ESTABLISHED)["ref"]) for n in h.negotiations)

@@ -33,9 +33,11 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-PSK_FAILED = r"PSK auth failed|probable pre-shared (?:key|secret) mismatch"
-AUTH_FAILED_NOTIFY = r"notify type AUTHENTICATION_FAILED"
-USES_PSK = r"PRESHARED_KEY|PSK|pre-shared"
+PSK_FAILED = ng.text_search(r"PSK auth failed|probable pre-shared (?:key|secret) mismatch")
+AUTH_FAILED_NOTIFY = ng.text_search(r"notify type AUTHENTICATION_FAILED")
+NOT_PSK = ng.text_search(r"(?i)certificate|EAP")
+PEER_ID = ng.text_search(r"peer identifier")
+USES_PSK = ng.text_search(r"PRESHARED_KEY|PSK|pre-shared")
 
 
 @rule("IKE204", "psk-mismatch", severity="error",
@@ -44,7 +46,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     found = ng.hits(ctx.events, PSK_FAILED)
     for h in ng.hits(ctx.events, AUTH_FAILED_NOTIFY, kinds=("notify",)):
         # A peer's AUTHENTICATION_FAILED is a PSK mismatch only when PSK was the method.
-        if any(len(n.lines(USES_PSK)) and not len(n.lines(r"(?i)certificate|EAP")) for n in h.negotiations):
+        if any(len(n.lines(USES_PSK)) and not len(n.lines(NOT_PSK)) for n in h.negotiations):
             found.append(h)
     merged: dict[tuple, ng.Hit] = {}
     for h in found:
@@ -58,7 +60,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         attempts = len(rows)
         ident = []
         for n in h.negotiations:
-            ident += [r for r in n.lines(r"peer identifier").itertuples()]
+            ident += [r for r in n.lines(PEER_ID).itertuples()]
         first, last = rows[0], rows[-1]
         who = h.peer or "the peer"
         gw = f" on gateway {h.tunnel}" if h.tunnel else ""

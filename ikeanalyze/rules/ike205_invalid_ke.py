@@ -34,7 +34,7 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-NOTIFY = "INVALID_KE_PAYLOAD"
+NOTIFY = ng.text_search("INVALID_KE_PAYLOAD")
 
 
 def _groups(proposals: str | None) -> list[str]:

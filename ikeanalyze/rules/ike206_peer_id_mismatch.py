@@ -34,8 +34,8 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-REJECTED = (r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
-            r"|no matching gateway|peer ID verification failed")
+REJECTED = ng.text_search(r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
+                          r"|no matching gateway|peer ID verification failed")
 
 
 @rule("IKE206", "peer-id-mismatch", severity="error",

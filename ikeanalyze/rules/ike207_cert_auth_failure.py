@@ -33,11 +33,11 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-FAILED = (r"(?i)certificate validation failed|signature verification failed|cert group matching failed"
-          r"|quick_check_cert failed|client cert expired"
-          r"|peer ID not verified|unable to get (?:local )?issuer|certificate (?:has )?expired"
-          r"|certificate is not yet valid|certificate (?:has been )?revoked|self[- ]signed certificate in"
-          r"|untrusted (?:CA|certificate)|no (?:matching|trusted) CA|failed to (?:validate|verify) (?:peer )?cert")
+FAILED = ng.text_search(r"(?i)certificate validation failed|signature verification failed|cert group matching failed"
+                        r"|quick_check_cert failed|client cert expired"
+                        r"|peer ID not verified|unable to get (?:local )?issuer|certificate (?:has )?expired"
+                        r"|certificate is not yet valid|certificate (?:has been )?revoked|self[- ]signed certificate in"
+                        r"|untrusted (?:CA|certificate)|no (?:matching|trusted) CA|failed to (?:validate|verify) (?:peer )?cert")
 
 
 @rule("IKE207", "cert-auth-failure", severity="error", explains=("IKE210", "IKE304"))

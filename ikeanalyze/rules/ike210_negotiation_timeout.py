@@ -32,7 +32,7 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-TIMEOUT = r"negotiation timeout, deleting"
+TIMEOUT = ng.text_search(r"negotiation timeout, deleting")
 
 
 @rule("IKE210", "negotiation-timeout", severity="warning")

@@ -35,8 +35,8 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-EAP_REQUEST = r"EAP identity request|sending EAP request|EAP \d+ result FNBAM_CHALLENGED"
-TIMEOUT = r"negotiation timeout, deleting"
+EAP_REQUEST = ng.text_search(r"EAP identity request|sending EAP request|EAP \d+ result FNBAM_CHALLENGED")
+TIMEOUT = ng.text_search(r"negotiation timeout, deleting")
 
 
 @rule("IKE212", "eap-no-response", severity="error", explains=("IKE210", "IKE304"))

@@ -34,8 +34,8 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-PENDING = r"samld_process_request \[\d+\]: len=|handle_req-Rcvd auth req|(?:XAUTH|EAP) \d+ pending"
-DONE = r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded|samld_send_common_reply \[\d+\]: Sent resp"
+PENDING = ng.text_search(r"samld_process_request \[\d+\]: len=|handle_req-Rcvd auth req|(?:XAUTH|EAP) \d+ pending")
+DONE = ng.text_search(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded|samld_send_common_reply \[\d+\]: Sent resp")
 
 
 @rule("IKE213", "auth-daemon-restart", severity="error",

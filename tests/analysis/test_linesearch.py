@@ -53,3 +53,27 @@ def test_any_lines_match_python_re(lines):
     col = Column(lines)
     for pattern in (r"\d", r"a\sb", r"\bb", r"0\s*$", r"^a.b", r"(?i:r)", r"\w+$"):
         assert col.search(pattern).tolist() == _expected(lines, pattern), pattern
+
+
+def test_prefetched_patterns_match_python_re():
+    """Several patterns searched at once (one pass of their union, then only the lines it
+    found) answer as each searched alone; a pattern RE2 cannot read leaves them to search()."""
+    lines = TRICKY + [line for p in sorted(CORPUS.glob("*.txt")) for line in p.read_text(errors="replace").split("\n")]
+    for group in (PATTERNS[:-1], PATTERNS):
+        col = Column(lines)
+        col.prefetch(group)
+        for pattern in group:
+            assert col.search(pattern).tolist() == _expected(lines, pattern), pattern
+    assert ng.LOGIN_OK in ng.LOGIN_PATTERNS
+
+
+def test_registered_searches_answer_as_alone():
+    """The patterns views and rules register are searched in one batch at the first search
+    of the debug text; each answers as `re` does."""
+    import ikeanalyze.rules  # noqa: F401  (the rule modules register their patterns)
+
+    lines = TRICKY + [line for p in sorted(CORPUS.glob("*.txt")) for line in p.read_text(errors="replace").split("\n")]
+    col = Column(lines, batch=ng.TEXT_SEARCHES)
+    assert len(ng.TEXT_SEARCHES) > 20
+    for pattern in [ng.AUTH_FAILED, *ng.TEXT_SEARCHES]:
+        assert col.search(pattern).tolist() == _expected(lines, pattern), pattern
