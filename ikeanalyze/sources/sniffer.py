@@ -6,8 +6,10 @@ tcpdump-like but FortiOS-specific (FORMATS.md §1): the port follows the address
 dot, TCP prints flag words but no flag word for a bare data/ack segment, ESP is
 `ip-proto-50 LEN`, NAT-T traffic is plain `udp LEN` on port 4500.
 
-Every field is extracted for the whole column at once with RE2 patterns. Lines of traffic
-that cannot be IPsec are counted, not kept: most are found before this parse
+Every field is extracted for the whole column at once with RE2 patterns, except on lines
+of the common shape (:data:`FAST_LINE`, nearly all of a busy run), which byte tests 8
+bytes at a time prove and read by position (:func:`fast_shape`). Lines of traffic that
+cannot be IPsec are counted, not kept: most are found before this parse
 (:func:`other_traffic`), the rest after it (:func:`ipsec_rows`), by the same rules.
 """
 
@@ -308,7 +310,7 @@ def _prefix(w: np.ndarray, text: bytes) -> np.ndarray:
 _SHAPE_FIELDS = {
     "iface_len": np.uint8, "direction": np.int8, "src0": np.uint8, "src_len": np.uint8, "dst0": np.uint8,
     "dst_len": np.uint8, "sport": np.int32, "sport_len": np.int8, "dport": np.int32, "dport_len": np.int8,
-    "pair": np.int64,
+    "pair": np.int64, "maybe": bool, "sport_c": np.int32, "dport_c": np.int32,
     "udp": bool, "length": np.float64, "seq": np.float64, "ack": np.float64, "flags_len": np.int8,
 }
 
@@ -318,7 +320,9 @@ class FastShape:
     and their fields (:data:`_SHAPE_FIELDS`, per line; meaningless where not proved).
     Offsets are from the line's start, so they hold in any array that has the same line
     text (the joined records of text.py). ``pair``: the hash of the two endpoints' texts
-    (:func:`_pair_hash` of :func:`_text_hash`)."""
+    (:func:`_pair_hash` of :func:`_text_hash`); ``maybe``: MAYBE_IPSEC matches (an
+    endpoint ends in `.500` or `.4500`); ``*port_c``: the port where the endpoint's text
+    ends in `.` and its decimal form, else -1 (`.0500`)."""
 
     def __init__(self, n: int) -> None:
         self.proved = np.zeros(n, bool)
@@ -351,11 +355,19 @@ def fast_shape(core: pa.Array) -> tuple[np.ndarray, FastShape]:
 
 
 _BLOCK = 1 << 15
+# How far from a line's start or end :func:`_prove` may read: up to ~40 bytes before its
+# end (the two numbers), up to ~160 past its start (each token is looked for where the
+# last ended, even past a short line's end: stamp, 16 bytes of interface, direction, two
+# endpoints of 24 bytes, separators, a word of `udp`/flags).
+_REACH = 200
 
 
 def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
     """:func:`fast_shape` for one block of rows: the proved ones' fields into ``shape``;
     returns the rows left to RE2 (the stamp fits, the rest was not proved)."""
+    # Every read below is within _REACH bytes of a line's start or end.
+    if len(rows):
+        b = b.within(int(b.start[rows[0]]) - _REACH, int(max(b.end[rows[-1]], b.start[rows[-1]] + _REACH)) + _REACH)
     maybe = rows[spans.fits(b, b.start[rows], _STAMP)]
     s, e = b.start[maybe], b.end[maybe]
     ok = np.ones(len(maybe), bool)
@@ -401,7 +413,8 @@ def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
     fields = {
         "iface_len": iface, "direction": direction, "src0": src0 - s, "src_len": src_len, "dst0": dst0 - s,
         "dst_len": dst_len, "sport": sport, "sport_len": sport_len, "dport": dport, "dport_len": dport_len,
-        "pair": _pair_hash(src_h, dst_h)[0],
+        "pair": _pair_hash(src_h, dst_h)[0], "sport_c": _canonical(sport, sport_len), "dport_c": _canonical(dport, dport_len),
+        "maybe": _on_port(sport, sport_len, _IPSEC_UDP) | _on_port(dport, dport_len, _IPSEC_UDP),
         "udp": udp, "length": np.where(udp, last, np.nan), "seq": np.where(acked | udp, np.where(with_seq, before, np.nan), last),
         "ack": np.where(acked, last, np.nan), "flags_len": flags_len,
     }
@@ -544,7 +557,7 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndar
     in_stream[again] = np.isin(sid, np.unique(sid[hit]))
     ports = {IKE_NATT_PORT, *tcp_ports}
     for i in hits:  # where the client sent its prefix: the server
-        port = (str(f["dport"][i]) if i < n_fast else s["dst_text"](i - n_fast).rpartition(".")[2])
+        port = (str(f["of"]("dport", i)) if i < n_fast else s["dst_text"](i - n_fast).rpartition(".")[2])
         if port.isdigit():
             ports.add(int(port))
     on_port = np.concatenate([f["on_port"](ports), s["on_port"](ports)])
@@ -552,6 +565,14 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndar
     maybe = np.concatenate([f["maybe"][f["tcp"]], s["maybe"][s["tcp"]]])
     out[tcp[~keep & ~maybe]] = True
     return out
+
+
+def _canonical(port: np.ndarray, digits: np.ndarray) -> np.ndarray:
+    """``port`` where it was printed in ``digits`` digits without leading zeros, else -1."""
+    width = np.ones(len(port), np.int64)
+    for step in (10, 100, 1000, 10000):
+        width += port >= step
+    return np.where(width == digits, port, -1)
 
 
 def _on_port(port: np.ndarray, digits: np.ndarray, wanted) -> np.ndarray:
@@ -565,13 +586,10 @@ def _on_port(port: np.ndarray, digits: np.ndarray, wanted) -> np.ndarray:
 
 def _shape_fields(shape: FastShape, at: np.ndarray, b: spans.Bytes) -> dict:
     """What the decision needs of the proved lines ``at`` (of ``b``)."""
-    sport, dport = shape.sport[at], shape.dport[at]
-    slen, dlen = shape.sport_len[at], shape.dport_len[at]
     plain = shape.udp[at]
-    maybe = _on_port(sport, slen, _IPSEC_UDP) | _on_port(dport, dlen, _IPSEC_UDP)
     tcp = ~plain
     t = at[tcp]
-    sport, dport, slen, dlen = sport[tcp], dport[tcp], slen[tcp], dlen[tcp]
+    sport, dport = shape.sport_c[t], shape.dport_c[t]
 
     def of(k: str, i: np.ndarray) -> np.ndarray:  # a field of the TCP lines ``i``; codes from their text
         if k not in _ENDPOINT_CODES:
@@ -581,8 +599,8 @@ def _shape_fields(shape: FastShape, at: np.ndarray, b: spans.Bytes) -> dict:
         low, high = _text_codes([spans.slices(b, start, start + shape.__dict__[end + "_len"][t[i]])])[0]
         return low if k.endswith("low") else high
 
-    return {"plain": plain, "maybe": maybe, "tcp": tcp, "pair": shape.pair[t], "dport": dport, "of": of,
-            "on_port": lambda ports: _on_port(sport, slen, ports) | _on_port(dport, dlen, ports)}
+    return {"plain": plain, "maybe": shape.maybe[at], "tcp": tcp, "pair": shape.pair[t], "of": of,
+            "on_port": lambda ports: np.isin(sport, list(ports)) | np.isin(dport, list(ports))}
 
 
 _ENDPOINT_CODES = ("src_low", "src_high", "dst_low", "dst_high")

@@ -12,6 +12,8 @@ a regex engine per line.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -19,7 +21,7 @@ import pyarrow as pa
 WORD = 8
 # Bytes before the start and past the end of the data read as zero (up to this many): the
 # first and last lines' words may reach there.
-_PAD = 64
+_PAD = 256
 
 
 class Bytes:
@@ -56,6 +58,16 @@ class Bytes:
         if before.any():
             out[before] = self._head[at[before] + _PAD]
         return out
+
+    def within(self, lo: int, hi: int) -> Bytes:
+        """This column, for reads the caller has proved start in ``[lo, hi]`` (offsets of
+        whole words): :meth:`words` without its bounds tests. Itself when that range is not
+        all readable."""
+        if lo < 0 or hi > len(self.data) - WORD:
+            return self
+        trusted = copy.copy(self)
+        trusted.words = self._words.__getitem__
+        return trusted
 
     def text(self, start: int, end: int) -> str:
         return self.data[start:end].tobytes().decode("utf-8", "surrogateescape")
@@ -263,9 +275,7 @@ def _eight_digits(d: np.ndarray) -> np.ndarray:
     return ((d & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(10000 * 2**32 + 1)) >> np.uint64(32)
 
 
-# _TOP_DIGITS[m]: for a word whose non-digit bytes are the bits of m, how many of its last
-# bytes are digits. _TOP_BYTES[k]: the mask of a word's last k bytes.
-_TOP_DIGITS = np.array([8 if m == 0 else 7 - (m.bit_length() - 1) for m in range(256)], np.int64)
+# _TOP_BYTES[k]: the mask of a word's last k bytes.
 _TOP_BYTES = np.array([((1 << 8 * k) - 1) << 8 * (WORD - k) for k in range(WORD + 1)], np.uint64)
 _POW10 = np.array([10**k for k in range(2 * WORD + 1)], np.uint64)
 
@@ -277,18 +287,20 @@ def number_before(b: Bytes, end: np.ndarray, start: np.ndarray) -> tuple[np.ndar
     Exact up to 15 digits; a run of 16 or more is reported as 16 long, for the caller to
     leave to its slow path."""
     end = np.asarray(end, np.int64)
-    value = np.zeros(len(end), np.uint64)
-    length = np.zeros(len(end), np.int64)
-    going = np.ones(len(end), bool)  # every digit so far: the run may go on in the word before
-    for k in (WORD, 2 * WORD):  # the last 8 bytes, then the 8 before them
-        w = b.words(end - k)
-        n = np.where(going, _TOP_DIGITS[bitmask([_nondigit_bits(w)])], 0)  # trailing digits of this word
-        n = np.minimum(n, np.clip(end - start - (k - WORD), 0, WORD))  # none before ``start``
-        digits = _eight_digits((w ^ (_ONES * np.uint64(0x30))) & _TOP_BYTES[n])
-        value += digits * _POW10[length]
-        length += n
-        going &= n == WORD
+    last, before = b.words(end - WORD), b.words(end - 2 * WORD)  # the 16 bytes before ``end``
+    # Trailing digits of the 16 bytes, from their non-digit bytes (bit 8 + i: byte i of
+    # ``last``), by one table look-up; none before ``start``.
+    nondigit = bitmask([_nondigit_bits(before), _nondigit_bits(last)])
+    length = np.minimum(_TOP_RUN16[nondigit], np.clip(end - start, 0, 2 * WORD))
+    low = np.minimum(length, WORD)
+    value = _eight_digits((last ^ (_ONES * np.uint64(0x30))) & _TOP_BYTES[low])
+    high = _eight_digits((before ^ (_ONES * np.uint64(0x30))) & _TOP_BYTES[length - low])
+    value += high * _POW10[low]
     return np.where(length > 0, value.astype(np.float64), np.nan), length
+
+
+# _TOP_RUN16[m]: how many of the 16 bytes whose non-digits are the bits of m end in digits.
+_TOP_RUN16 = (15 - (np.frexp(np.arange(1 << 16, dtype=np.float64))[1] - 1)).astype(np.int8)  # m = 0: 16
 
 
 def texts_ids(parts: list[tuple[Bytes, np.ndarray, np.ndarray]]) -> list[np.ndarray]:

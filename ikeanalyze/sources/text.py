@@ -261,7 +261,8 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, t
     and only the first one's stamp is read, for `t`'s origin. ``fast``: which of them
     may use ``shape`` (sniffer.fast_shape of the lines before joining)."""
     skip = sniffer.other_traffic(joined, tcp_ports, rows=idx, fast=fast, shape=shape)
-    skip &= ~_has_dump(idx, is_hex)
+    if is_hex.any():
+        skip &= ~_has_dump(idx, is_hex)
     n = int(np.count_nonzero(skip))
     if not n:
         return idx

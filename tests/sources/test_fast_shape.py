@@ -5,6 +5,7 @@ to sit near every edge of the pattern."""
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -87,3 +88,45 @@ def test_interfaces_decided_by_key_as_byte_by_byte(monkeypatch):
     for k in sniffer._SHAPE_FIELDS:
         a, b = getattr(shape, k)[shape.proved], getattr(shape0, k)[shape.proved]
         assert ((a == b) | ((a != a) & (b != b))).all(), k
+
+
+def test_early_decision_on_edge_lines_is_the_parsed_one():
+    """Other traffic decided from the fields by position is what the decision on parsed
+    rows (sniffer.ipsec_rows) drops, on the edge lines and on streams whose client sent 6
+    bytes (`IKETCP`), by either lane."""
+    from ikeanalyze.ingest import InputReport
+    from ikeanalyze.sources.text import parse_lines
+
+    stamp = "2026-02-26 23:20:00.002257 port2 in "
+    streams = []
+    for k, (c, srv) in enumerate([("10.0.0.1.40000", "10.9.9.9.5500"), ("10.0.0.01.40001", "10.9.9.9.0443"),
+                                  ("10.0.0.2.40002", "10.9.9.9.443")]):
+        first = "" if k != 1 else "0.5 "  # one stream by the patterns' lane
+        streams += [f"{first or stamp}{c} -> {srv}: psh 1000 ack 7", f"{stamp}{srv} -> {c}: psh 7 ack 1006",
+                    f"{stamp}{c} -> {srv}: psh 1006 ack 7"]
+    # Lines of the common shape, ports without leading zeros: on others (`udp ` without a
+    # length, `.0500`) the two decisions have always differed (the early one reads the
+    # text, the other the parsed numbers).
+    edge = [line for line in _lines(4) if re.match(sniffer.FAST_LINE, line) and not re.search(r"\.0\d+[ :]", line[27:])]
+    lines = edge + streams + [f"{stamp}10.0.0.3.4 -> 10.9.9.9.8443: syn 5"]
+    everything = parse_lines(lines, InputReport("t"), other_traffic=True)
+    pkt = everything[everything["origin"] == "sniffer"]
+    cols = {c: pa.array(pkt[c]) for c in ("kind", "proto", "src", "sport", "dst", "dport", "tcp_seq", "tcp_ack")}
+    want = set(pkt["ref"].to_numpy()[sniffer.ipsec_rows(cols)])
+    kept = parse_lines(lines, InputReport("t"))
+    got = set(kept.loc[kept["origin"] == "sniffer", "ref"])
+    assert got == want
+    n = len(lines) - len(streams) - 1
+    assert {n + 1, n + 4, n + 7} <= got and len(lines) not in got  # 5500, 0443 and 443 by the prefix; no prefix
+
+
+def test_lines_at_the_ends_of_the_data():
+    """The byte tests read past a short line (each token where the last ended): the first
+    and last lines of the data read zeros there, in any block."""
+    stamp = "2026-02-26 23:20:00.002257 "
+    for line in [stamp, stamp + "x", stamp + "a" * 40, stamp + "a in " + "1" * 30, stamp + "p in 1.2.3.4.5 -> 1.2.3.4.6: 1"]:
+        for n in (1, 5, 40000):
+            for lines in (["x"] * (n - 1) + [line], [line] + ["x"] * (n - 1)):
+                core = pa.array(lines, pa.large_string())
+                fast, _ = sniffer.fast_shape(core)
+                assert (fast == matches(core, sniffer.FAST_LINE)).all(), line
