@@ -229,7 +229,6 @@ def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[s
     src_end, dst_end = src0 + shape.src_len[at], dst0 + shape.dst_len[at]
     sport, dport = shape.sport[at], shape.dport[at]
     udp = shape.udp[at]
-    proto = np.where(udp, "udp", "tcp").astype(object)
     length = shape.length[at]
     length = pa.array(np.where(length <= np.iinfo(np.int32).max, length, np.nan), pa.float64(),
                       from_pandas=True).cast(pa.int32())
@@ -243,7 +242,9 @@ def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[s
     with_ack = pc.if_else(pc.equal(words, ""), ack_text, pc.binary_join_element_wise(words, ack_text, space))
     flags = pc.if_else(acked, with_ack, words)
     flags = pc.if_else(pc.or_(pc.equal(flags, ""), pa.array(udp)), pa.scalar(None, pa.large_string()), flags)
-    kind, transport = classify(np.full(len(rows), "other", dtype=object), proto, sport, dport, length)
+    lens = pc.fill_null(length, -1).to_numpy(zero_copy_only=False)
+    no = np.zeros(len(rows), bool)
+    kind, transport = _classes(udp, no, ~udp, no, sport, dport, lens)
     names = pa.array([name for _, name in _DIRECTIONS], pa.string())  # `--`: no direction
     return {
         "iface": spans.slices(b, start + len(_STAMP), start + len(_STAMP) + shape.iface_len[at]),
@@ -252,13 +253,14 @@ def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[s
         "dst": spans.slices(b, dst0, dst_end - shape.dport_len[at] - 1),
         "sport": pa.array(sport, pa.int32()),
         "dport": pa.array(dport, pa.int32()),
-        "proto": pa.array(proto, pa.string()),
+        "proto": pa.array(["tcp", "udp"], pa.string()).take(pa.array(udp.astype(np.int8))),
         "length": length,
         "tcp_flags": flags,
         "tcp_seq": seq,
         "tcp_ack": ack,
-        "kind": pa.array(kind, pa.string()),
-        "transport": pa.array(transport, pa.string()),
+        "kind": pa.array(_CLASS_KINDS + ["other"], pa.string()).take(pa.array(kind % (len(_CLASS_KINDS) + 1))),
+        "transport": pa.array(_CLASS_TRANSPORTS + [None], pa.string()).take(
+            pa.array(transport % (len(_CLASS_TRANSPORTS) + 1))),  # -1: the last
         "detail": pa.nulls(len(rows), pa.string()),
         "ts_abs": spans.slices(b, start, start + len(_STAMP) - 1),
         "ts_rel": pa.nulls(len(rows), pa.large_string()),
@@ -274,26 +276,35 @@ def classify(kind: np.ndarray, proto: np.ndarray, sport: np.ndarray, dport: np.n
     hex dump decodes it (IKE over 4500 is rare next to ESP after the tunnel is up).
     """
     n = len(kind)
-    kind = kind.copy()
-    transport = np.full(n, None, dtype=object)
     lens = pc.fill_null(length, -1).to_numpy(zero_copy_only=False)
     sp = np.where(np.isnan(sport.astype(float)), -1, sport.astype(float)) if n else sport
     dp = np.where(np.isnan(dport.astype(float)), -1, dport.astype(float)) if n else dport
-    udp = proto == "udp"
+    k, t = _classes(proto == "udp", proto == "esp", proto == "tcp", kind == "ip-fragment", sp, dp, lens)
+    kind = np.where(k >= 0, np.array(_CLASS_KINDS + [None], dtype=object)[k], kind)
+    transport = np.array(_CLASS_TRANSPORTS + [None], dtype=object)[t]
+    return kind, transport
+
+
+# classify's names, as the codes _classes gives (-1: the kind stays, no transport).
+_CLASS_KINDS = ["ike", "nat-keepalive", "esp", "tcp"]
+_CLASS_TRANSPORTS = ["udp500", "udp4500", "esp"]
+
+
+def _classes(udp: np.ndarray, esp: np.ndarray, tcp: np.ndarray, frag: np.ndarray, sp: np.ndarray,
+             dp: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`classify` as codes into _CLASS_KINDS and _CLASS_TRANSPORTS."""
     on500 = udp & ((sp == IKE_PORT) | (dp == IKE_PORT))
     on4500 = udp & ((sp == IKE_NATT_PORT) | (dp == IKE_NATT_PORT)) & ~on500
-    frag = kind == "ip-fragment"
-    kind[on500 & ~frag] = "ike"
-    transport[on500] = "udp500"
     keep = on4500 & (lens == 1) & ~frag
-    kind[keep] = "nat-keepalive"
-    kind[on4500 & ~keep & ~frag] = "esp"
-    transport[on4500] = "udp4500"
-    esp = proto == "esp"
-    kind[esp & ~frag] = "esp"
-    transport[esp] = "esp"
-    tcp = proto == "tcp"
-    kind[tcp & ~frag] = "tcp"
+    kind = np.full(len(udp), -1, np.int64)
+    kind[on500 & ~frag] = 0
+    kind[keep] = 1
+    kind[(on4500 & ~keep & ~frag) | (esp & ~frag)] = 2
+    kind[tcp & ~frag] = 3
+    transport = np.full(len(udp), -1, np.int64)
+    transport[on500] = 0
+    transport[on4500] = 1
+    transport[esp] = 2
     return kind, transport
 
 

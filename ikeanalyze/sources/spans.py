@@ -97,7 +97,10 @@ def slices(b: Bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
     nwords = max(-(-int(size.max()) // WORD) if len(size) else 0, 1)
     if nwords <= 4:  # short fields: their words side by side, then the bytes inside each field
         block = np.stack([b.words(start + WORD * k) for k in range(nwords)], axis=1).view(np.uint8)
-        data = block[np.arange(WORD * nwords) < size[:, None]]
+        if size[0] == size.min() == size.max():  # one width (time stamps): a slice of each row
+            data = np.ascontiguousarray(block[:, : size[0]])
+        else:
+            data = block[np.arange(WORD * nwords) < size[:, None]]
     else:
         data = b.data[np.arange(offsets[-1]) + np.repeat(start - offsets[:-1], size)]
     return pa.LargeStringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(data))
