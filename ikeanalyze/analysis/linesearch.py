@@ -82,22 +82,31 @@ class Column:
     def prefetch(self, patterns) -> None:
         """Search for several patterns at once: one pass of their union over the column
         finds the lines any of them can match (RE2 takes about as long for a union as for
-        one pattern), then each pattern is searched in those lines only."""
+        one pattern), then the patterns are halved and each half's union searched in those
+        lines only, down to single patterns."""
         todo = [p for p in dict.fromkeys(patterns) if p not in self._found and _re2_reads(p)]
         # A union of many patterns can outgrow RE2's DFA memory (then it runs much slower):
         # a few dozen at a time.
         for k in range(0, len(todo) if len(todo) > 1 else 0, PREFETCH_MAX):
             chunk = todo[k:k + PREFETCH_MAX]
             try:
-                union = pc.match_substring_regex(self.arr, "|".join(f"(?:{p})" for p in chunk))
+                found = self._narrow(np.arange(len(self.arr)), self.arr, chunk)
             except pa.ArrowInvalid:  # clashing group names: each is searched alone when asked
                 continue
-            at = np.flatnonzero(union.to_numpy(zero_copy_only=False))
-            lines = self.arr.take(pa.array(at))
-            for p in chunk:
+            for p, at in found.items():
                 hit = np.zeros(len(self.arr), dtype=bool)
-                hit[at] = pc.match_substring_regex(lines, p).to_numpy(zero_copy_only=False)
+                hit[at] = True
                 self._keep(p, hit)
+
+    def _narrow(self, at: np.ndarray, lines: pa.Array, patterns: list[str]) -> dict[str, np.ndarray]:
+        """Positions (among ``at``, whose text is ``lines``) where each pattern matches (RE2)."""
+        if len(patterns) == 1:
+            return {patterns[0]: at[pc.match_substring_regex(lines, patterns[0]).to_numpy(zero_copy_only=False)]}
+        if len(patterns) > 2 or len(at) == len(self.arr):  # two patterns: each alone costs the same
+            any_ = pc.match_substring_regex(lines, "|".join(f"(?:{p})" for p in patterns)).to_numpy(zero_copy_only=False)
+            at, lines = at[any_], lines.filter(pa.array(any_))
+        half = len(patterns) // 2
+        return {**self._narrow(at, lines, patterns[:half]), **self._narrow(at, lines, patterns[half:])}
 
     def _keep(self, pattern: str, hit: np.ndarray, odd: bool = True) -> np.ndarray:
         """Cache the mask of ``pattern``, with `re`'s answers for the lines where RE2's may
