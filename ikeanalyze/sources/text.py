@@ -492,6 +492,10 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
             low = float(np.nanmin(d_rel))
             floor_rel = low if floor_rel is None else min(floor_rel, low)
     names = set().union(*parts)
+    ref = np.concatenate([p["ref"].to_numpy(zero_copy_only=False) for p in parts])
+    n = len(ref)
+    # One format, or formats that did not interleave, are in line order already.
+    order = pa.array(np.argsort(ref, kind="stable")) if (np.diff(ref) < 0).any() else None
     merged: dict[str, pa.Array] = {}
     for name in names:
         arrays = []
@@ -505,12 +509,10 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
             elif name not in ev.SCHEMA and a.type != pa.string():
                 a = a.cast(pa.string())
             arrays.append(a)
-        merged[name] = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
-    n = len(merged["ref"])
-    ref = merged["ref"].to_numpy()
-    if (np.diff(ref) < 0).any():  # one format, or formats that did not interleave: in order already
-        take = pa.array(np.argsort(ref, kind="stable"))
-        merged = {k: v.take(take) for k, v in merged.items()}
+        if order is None:
+            merged[name] = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
+        else:  # taken from the parts as they are: no concatenated copy first
+            merged[name] = pa.chunked_array(arrays).take(order).combine_chunks()
 
     time, rel = _times(merged.get("ts_abs"), merged.get("ts_rel"), n)
     has_abs = pc.is_valid(time).to_numpy(zero_copy_only=False)
