@@ -296,17 +296,17 @@ def _decrypted_as_message(data: bytes) -> bytes:
 def _join_exchange(kind: np.ndarray, cols: dict[str, np.ndarray], direction: np.ndarray) -> None:
     """`comes A:p->B:q` is followed by `IKEvN exchange=X id=I/R:M len=L` for the same
     message: the received row (the packet) gets the header, the exchange row the addresses."""
-    for i in np.flatnonzero(kind == "ike-exchange"):
-        j = i - 1
-        if j < 0 or kind[j] != "ike-received":
-            continue
-        for name in ("ike_version", "exchange", "ispi", "rspi", "msg_id"):
-            if cols[name][j] is None:
-                cols[name][j] = cols[name][i]
-        for name in ("src", "sport", "dst", "dport"):
-            if cols[name][i] is None:
-                cols[name][i] = cols[name][j]
-        direction[i] = "in"
+    ex = np.flatnonzero(kind == "ike-exchange")
+    ex = ex[ex > 0]
+    pair = kind[ex - 1] == "ike-received"  # each pair is two rows of its own: whole columns at once
+    i, j = ex[pair], ex[pair] - 1
+    for to, frm, names in ((j, i, ("ike_version", "exchange", "ispi", "rspi", "msg_id")),
+                           (i, j, ("src", "sport", "dst", "dport"))):
+        for name in names:
+            col = cols[name]
+            empty = np.equal(col[to], None)
+            col[to[empty]] = col[frm[empty]]
+    direction[i] = "in"
 
 
 def _transport(kind: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
@@ -316,17 +316,19 @@ def _transport(kind: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
     transport = np.full(n, None, dtype=object)
     received = np.isin(kind, ["ike-received", "ike-exchange"])
     sent = np.isin(kind, ["ike-sent", "nat-keepalive-sent", "error"])
-    local = np.where(received, cols["dport"], np.where(sent, cols["sport"], None))
-    for i in np.flatnonzero(received | sent | (kind == "tcp-accepted")):
-        port = cols["sport"][i] if kind[i] == "tcp-accepted" else local[i]
-        if port is None:
-            if kind[i] == "nat-keepalive-sent":
-                transport[i] = "udp4500"
-            continue
-        port = str(port)
-        if not port.isdigit() or len(port) > 5:  # a mangled line, not a port
-            continue
-        transport[i] = "udp500" if port == "500" else "udp4500" if port == "4500" else "tcp"
+    accepted = kind == "tcp-accepted"
+    port = np.where(accepted, cols["sport"], np.where(received, cols["dport"], np.where(sent, cols["sport"], None)))
+    rows = np.flatnonzero((received | sent | accepted) & np.not_equal(port, None))
+    transport[np.flatnonzero(np.equal(port, None) & (kind == "nat-keepalive-sent"))] = "udp4500"
+    values = port[rows]
+    if not all(type(v) is int for v in values):  # ports are parsed integers; anything else by its text
+        for r, text in zip(rows.tolist(), map(str, values)):
+            if text.isdigit() and len(text) <= 5:
+                transport[r] = "udp500" if text == "500" else "udp4500" if text == "4500" else "tcp"
+        return transport
+    values = np.asarray(values, dtype=np.int64)
+    ok = (values >= 0) & (values <= 99999)  # five digits at most: more is a mangled line, not a port
+    transport[rows[ok]] = np.where(values[ok] == 500, "udp500", np.where(values[ok] == 4500, "udp4500", "tcp"))
     return transport
 
 
