@@ -380,10 +380,11 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         ispi = rows["ispi"].to_numpy()
         has_serial, has_spi = pd.notna(serial), pd.notna(ispi)
         # initiator SPI -> serial, from lines that carry both (cookie contexts, `sent IKE msg`).
-        by_spi: dict[str, int] = {}
-        for spi, ser in zip(ispi[has_serial & has_spi].tolist(), serial[has_serial & has_spi].tolist()):
-            if str(spi) != sas.ZERO_SPI:
-                by_spi.setdefault(str(spi), int(ser))
+        both = np.flatnonzero(has_serial & has_spi)
+        spis = np.array([str(v) for v in ispi[both]], dtype=object)
+        both, spis = both[spis != sas.ZERO_SPI], spis[spis != sas.ZERO_SPI]
+        once = ~pd.Index(spis).duplicated()  # the first serial each SPI is seen with
+        by_spi: dict[str, int] = dict(zip(spis[once].tolist(), [int(v) for v in serial[both[once]]]))
         assigned = np.where(has_serial, serial, None)
         for i in np.flatnonzero(~has_serial & has_spi):
             found = by_spi.get(ispi[i])
@@ -393,7 +394,7 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         has = np.flatnonzero(pd.notna(assigned))
         if not len(has):
             continue
-        keys = np.array([int(a) for a in assigned[has]], dtype=np.int64)
+        keys = np.array([int(a) for a in assigned[has].tolist()], dtype=np.int64)
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         members = np.argsort(inverse, kind="stable")
         bounds = np.cumsum(np.bincount(inverse, minlength=len(first)))
