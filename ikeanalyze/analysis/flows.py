@@ -99,7 +99,9 @@ def build(w: pd.DataFrame) -> pd.DataFrame:
     for side, mask in (("last_in_", w["in"].to_numpy()), ("last_out_", ~w["in"].to_numpy())):
         # Columns first, rows second: slicing the whole frame would copy every column's text.
         cols = w[["fid", "t", "time", "ref", "text"]]
-        last = cols[mask].groupby("fid", sort=True).tail(1).set_index("fid")
+        pos = np.flatnonzero(mask)
+        _fids, from_end = np.unique(w["fid"].to_numpy()[pos][::-1], return_index=True)  # each flow's last row
+        last = cols.iloc[pos[len(pos) - 1 - from_end]].set_index("fid")
         flows = flows.join(last.add_prefix(side))
     flows = flows.reset_index()
     flows["peer"] = flows["remote"].astype(str) + ":" + flows["rport"].astype(str)
