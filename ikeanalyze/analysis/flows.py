@@ -68,19 +68,17 @@ def build(w: pd.DataFrame) -> pd.DataFrame:
     `fid`. Empty when there are no wire events."""
     if w.empty:
         return pd.DataFrame(columns=FLOW_KEY + ["fid", "packets"])
-    w = w.assign(_order=np.arange(len(w)))
+    inbound = w["in"].to_numpy().astype(bool)
+    # Counters as weights of one bincount each (a pandas sum per column costs ~6 ms here).
+    counts = {"n_in": inbound, "n_out": ~inbound}
     for name, kinds in COUNTED.items():
         is_kind = w["kind"].isin(kinds).to_numpy()
-        w[f"{name}_in"] = is_kind & w["in"].to_numpy()
-        w[f"{name}_out"] = is_kind & ~w["in"].to_numpy()
-    w["n_in"] = w["in"].astype(int)
-    w["n_out"] = (~w["in"]).astype(int)
+        counts[f"{name}_in"] = is_kind & inbound
+        counts[f"{name}_out"] = is_kind & ~inbound
     g = w.groupby("fid", sort=True)
     agg = {k: (k, "first") for k in FLOW_KEY}
     agg.update({
         "packets": ("ref", "size"),
-        "n_in": ("n_in", "sum"),
-        "n_out": ("n_out", "sum"),
         "first_t": ("t", "min"),
         "last_t": ("t", "max"),
         "first_time": ("time", "min"),
@@ -91,10 +89,12 @@ def build(w: pd.DataFrame) -> pd.DataFrame:
         "transport": ("transport", "first"),
         "tunnel": ("tunnel", "first"),
     })
-    for name in COUNTED:
-        agg[f"{name}_in"] = (f"{name}_in", "sum")
-        agg[f"{name}_out"] = (f"{name}_out", "sum")
     flows = g.agg(**agg)
+    fid, at = w["fid"].to_numpy(), flows.index.to_numpy()
+    for name, hit in counts.items():
+        flows[name] = np.bincount(fid, weights=hit, minlength=int(at.max()) + 1)[at].astype(np.int64)
+    flows = flows[list(agg)[:len(FLOW_KEY) + 1] + ["n_in", "n_out"] + list(agg)[len(FLOW_KEY) + 1:]
+                  + list(counts)[2:]]
     # The last packet from the peer, and to it: the ones a reader needs to find.
     for side, mask in (("last_in_", w["in"].to_numpy()), ("last_out_", ~w["in"].to_numpy())):
         # Columns first, rows second: slicing the whole frame would copy every column's text.
