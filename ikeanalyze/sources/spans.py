@@ -91,10 +91,12 @@ def slices(b: Bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
     """The texts ``[start, end)`` of ``b`` (byte offsets, per row) as a new string column:
     one gather of their bytes."""
     start = np.asarray(start, np.int64)
+    if not len(start):
+        return pa.array([], pa.large_string())
     size = np.maximum(np.asarray(end, np.int64) - start, 0)
     offsets = np.zeros(len(size) + 1, np.int64)
     np.cumsum(size, out=offsets[1:])
-    nwords = max(-(-int(size.max()) // WORD) if len(size) else 0, 1)
+    nwords = max(-(-int(size.max()) // WORD), 1)
     if nwords <= 4:  # short fields: their words side by side, then the bytes inside each field
         block = np.stack([b.words(start + WORD * k) for k in range(nwords)], axis=1).view(np.uint8)
         if size[0] == size.min() == size.max():  # one width (time stamps): a slice of each row
