@@ -154,6 +154,8 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
             at = off + 8
             off = at + 8 + words32[at & 3][at >> 2]
         if not offs:
+            if off < size:  # cut inside the first record's header
+                state.cut(ref, "capture cut off mid-record")
             break
         hdr = np.frombuffer(offs, np.int64)
         # header words: ts_sec, ts_frac, incl_len, orig_len
