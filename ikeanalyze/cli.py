@@ -5,7 +5,6 @@ Heavy modules are imported inside the commands so that `ikeanalyze --help` start
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from contextlib import contextmanager, suppress
@@ -321,7 +320,7 @@ class _FastExit:
     ready = False
 
 
-_FAST_EXIT = _FastExit()
+_FAST_EXIT = _FastExit()  # cleared by main(), set by analyze
 
 
 def main() -> None:
@@ -329,6 +328,7 @@ def main() -> None:
     # peak RSS is ~15 % higher and the time no better than with the C library's allocator.
     # Set before pyarrow is imported (commands import it lazily); the user's choice wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    _FAST_EXIT.ready = False
     try:
         app()
     except BrokenPipeError:
@@ -343,7 +343,7 @@ def main() -> None:
                 print(code, file=sys.stderr)
             code = 0 if code is None else 1
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # a reader gone, or a stream closed above
+            with suppress(OSError, ValueError):  # a reader gone, or a stream closed above
                 stream.flush()
         os._exit(code)
 

@@ -93,8 +93,9 @@ def build(w: pd.DataFrame) -> pd.DataFrame:
     fid, at = w["fid"].to_numpy(), flows.index.to_numpy()
     for name, hit in counts.items():
         flows[name] = np.bincount(fid, weights=hit, minlength=int(at.max()) + 1)[at].astype(np.int64)
-    flows = flows[list(agg)[:len(FLOW_KEY) + 1] + ["n_in", "n_out"] + list(agg)[len(FLOW_KEY) + 1:]
-                  + list(counts)[2:]]
+    order = [*FLOW_KEY, "packets", "n_in", "n_out", *(k for k in agg if k not in FLOW_KEY and k != "packets"),
+             *(k for k in counts if k not in ("n_in", "n_out"))]
+    flows = flows[order]
     # The last packet from the peer, and to it: the ones a reader needs to find.
     for side, mask in (("last_in_", w["in"].to_numpy()), ("last_out_", ~w["in"].to_numpy())):
         # Columns first, rows second: slicing the whole frame would copy every column's text.

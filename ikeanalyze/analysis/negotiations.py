@@ -954,7 +954,7 @@ class _Above:
         self.addressed = self.src["dst"].notna().to_numpy()
         self.comes = np.flatnonzero((self.src["kind"] == "ike-received").to_numpy() & self.src["src"].notna().to_numpy())
         self._own: dict[str, np.ndarray] = {}
-        self._conn: dict[str, pd.DataFrame] = {}
+        self._conn: dict[str, tuple[np.ndarray, list[tuple]]] = {}  # tunnel -> _connects()
 
     def peer(self, ref: int, tunnel: str | None) -> str | None:
         k = int(np.searchsorted(self.refs, ref, side="right"))  # lines [0, k) are at or above `ref`

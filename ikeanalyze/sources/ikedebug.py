@@ -200,7 +200,9 @@ def _fields(found: pa.StructArray, names: tuple[str, ...]) -> dict[str, pa.Array
 
 
 # MESSAGES patterns without their group names, for whole-table tests of several at once.
-_PLAIN = [re.sub(r"\(\?P<\w+>", "(?:", pattern) for _, pattern in MESSAGES]
+# Each wrapped in its own group: a union of them must not let one row's flags (`(?i)`) or
+# alternation reach into the next.
+_PLAIN = ["(?:" + re.sub(r"\(\?P<\w+>", "(?:", pattern) + ")" for _, pattern in MESSAGES]
 
 
 def _first_row(msg: pa.Array, lo: int = 0, hi: int = len(MESSAGES)) -> np.ndarray:
