@@ -637,8 +637,8 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     return parts
 
 
-# IKEv2 header (RFC 7296 §3.1) fields, as offsets from the start of the IKE message.
-IKE_NEXT, IKE_VERSION, IKE_EXCHANGE, IKE_FLAGS, IKE_MSG_ID, IKE_LENGTH = 16, 17, 18, 19, 20, 24
+# UDP header and the non-ESP marker before an IKE message on 4500 (RFC 3948 §2.2).
+NATT_IKE_OFFSET = 8 + len(natt.NON_ESP_MARKER)
 
 
 def _sealed_ike(u8, rd, cand, l3, l4, ip_end, last, ip_total, ihl) -> np.ndarray:
@@ -651,12 +651,12 @@ def _sealed_ike(u8, rd, cand, l3, l4, ip_end, last, ip_total, ihl) -> np.ndarray
         return out
     wire_len = ip_total[c] - ihl[c]
     ulen = _be16(u8, rd(l4[c] + 4))
-    ike = l4[c] + 12  # after the UDP header and the non-ESP marker
-    size = ulen - 12
+    ike = l4[c] + NATT_IKE_OFFSET
+    size = ulen - NATT_IKE_OFFSET
     ok = (ulen == wire_len) & (size >= wike.HEADER_LEN + 4)
     ok &= _be32(u8, rd(l4[c] + 8)) == 0  # non-ESP marker (RFC 3948)
-    ok &= (u8[rd(ike + IKE_VERSION)] >> 4 == 2) & (u8[rd(ike + IKE_NEXT)] == iana.PAYLOAD_SK)
-    ok &= _be32(u8, rd(ike + IKE_LENGTH)) == size
+    ok &= (u8[rd(ike + wike.AT_VERSION)] >> 4 == 2) & (u8[rd(ike + wike.AT_NEXT)] == iana.PAYLOAD_SK)
+    ok &= _be32(u8, rd(ike + wike.AT_LENGTH)) == size
     sk_len = _be16(u8, rd(ike + wike.HEADER_LEN + 2))
     ok &= (sk_len >= 4) & (wike.HEADER_LEN + sk_len == size)
     out[c[ok]] = True
@@ -672,13 +672,13 @@ def _sealed_frame(ch, st, u8, idx, l3, l4, sport, dport, dup) -> pa.Table:
     """The rows :func:`_ike_row` makes of :func:`_sealed_ike` messages, from whole columns:
     the same fields and the same one-line summary as :meth:`IkeMessage.info`."""
     n = len(idx)
-    ike = l4[idx] + 12
+    ike = l4[idx] + NATT_IKE_OFFSET
     plen = _be16(u8, l4[idx] + 4) - 8  # the UDP payload, marker included, as _ike_row counts it
-    exch = _names(u8[ike + IKE_EXCHANGE], lambda x: iana.exchange_name(2, x))
-    flags = u8[ike + IKE_FLAGS]
+    exch = _names(u8[ike + wike.AT_EXCHANGE], lambda x: iana.exchange_name(2, x))
+    flags = u8[ike + wike.AT_FLAGS]
     response = (flags & iana.FLAG_V2_RESPONSE) != 0
     initiator = (flags & iana.FLAG_V2_INITIATOR) != 0
-    msg_id = _be32(u8, ike + IKE_MSG_ID)
+    msg_id = _be32(u8, ike + wike.AT_MSG_ID)
     ispi = pa.array([bytes(u8[o : o + 8]).hex() for o in ike], pa.string())
     rspi = pa.array([bytes(u8[o + 8 : o + 16]).hex() for o in ike], pa.string())
     inner_no = u8[ike + wike.HEADER_LEN]

@@ -18,6 +18,9 @@ from ikeanalyze.wire import iana
 
 HEADER_LEN = 28
 _HEADER = struct.Struct("!8s8sBBBBII")
+# Byte offsets of the header fields after the two SPIs (RFC 7296 §3.1), for readers that
+# take them from many messages at once.
+AT_NEXT, AT_VERSION, AT_EXCHANGE, AT_FLAGS, AT_MSG_ID, AT_LENGTH = 16, 17, 18, 19, 20, 24
 _GENERIC = struct.Struct("!BBH")
 MAX_PAYLOADS = 256  # a chain longer than this is a loop or garbage
 
