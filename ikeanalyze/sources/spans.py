@@ -69,8 +69,6 @@ class Bytes:
         trusted.words = self._words.__getitem__
         return trusted
 
-    def text(self, start: int, end: int) -> str:
-        return self.data[start:end].tobytes().decode("utf-8", "surrogateescape")
 
 
 _SCAN = 1 << 20  # bytes per step of a scan: its temporaries stay small (no page faults)
@@ -124,40 +122,22 @@ _ONES = np.uint64(0x0101010101010101)
 _LOW_BYTES = np.array([(1 << 8 * k) - 1 for k in range(WORD + 1)], np.uint64)
 
 
-def _equal_bits(w: np.ndarray, byte: int) -> np.ndarray:
+def equal_bits(w: np.ndarray, byte: int) -> np.ndarray:
     """High bit of each byte of ``w`` that equals ``byte``."""
     x = w ^ (_ONES * np.uint64(byte))  # the wanted byte becomes 0
     return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
 
 
-def _nondigit_bits(w: np.ndarray) -> np.ndarray:
+def nondigit_bits(w: np.ndarray) -> np.ndarray:
     """High bit of each byte of ``w`` that is not an ASCII digit."""
     x = w ^ (_ONES * np.uint64(0x30))  # digits become 0..9, every other byte something else
     return (((x & _LOW7) + (_ONES * np.uint64(0x80 - 10))) | x) & _HIGH
-
-
-def _highest(bits: np.ndarray) -> np.ndarray:
-    """Index of the last flagged byte (-1 when none). A flagged word is exact as a float to
-    its top bit (its set bits are 8 apart), so the float's exponent is the bit's index."""
-    top = np.frexp(bits.astype(np.float64))[1] - 1
-    return np.where(bits != 0, (top - 7) // 8, -1)
-
-
-def _lowest(bits: np.ndarray) -> np.ndarray:
-    """Index of the first flagged byte (8 when none)."""
-    low = np.frexp((bits & (~bits + np.uint64(1))).astype(np.float64))[1] - 1
-    return np.where(bits != 0, (low - 7) // 8, 8)
 
 
 def _range_bits(w: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """High bit of each byte of ``w`` in ``[lo, hi]`` (1 <= lo <= hi < 0x80)."""
     x = w & _LOW7  # no carry out of a byte; the high bit is tested on its own below
     return (x + _ONES * np.uint64(0x80 - lo)) & ~(x + _ONES * np.uint64(0x7F - hi)) & ~w & _HIGH
-
-
-def nondigit_bits(w: np.ndarray) -> np.ndarray:
-    """High bit of each byte of ``w`` that is not an ASCII digit."""
-    return _nondigit_bits(w)
 
 
 def digit_bits(w: np.ndarray) -> np.ndarray:
@@ -168,12 +148,7 @@ def digit_bits(w: np.ndarray) -> np.ndarray:
 def word_bits(w: np.ndarray) -> np.ndarray:
     """High bit of each byte of ``w`` in RE2's ``[\\w-]`` (ASCII letters, digits, `_`, `-`)."""
     return (_range_bits(w, 0x30, 0x39) | _range_bits(w | (_ONES * np.uint64(0x20)), 0x61, 0x7A)
-            | _equal_bits(w, ord("_")) | _equal_bits(w, ord("-")))
-
-
-def equal_bits(w: np.ndarray, byte: int) -> np.ndarray:
-    """High bit of each byte of ``w`` that equals ``byte``."""
-    return _equal_bits(w, byte)
+            | equal_bits(w, ord("_")) | equal_bits(w, ord("-")))
 
 
 _GATHER = np.uint64(0x0102040810204080)
@@ -215,7 +190,7 @@ def fits(b: Bytes, at: np.ndarray, shape: str) -> np.ndarray:
                 lit |= ord(ch) << 8 * i
         w = b.words(at + k)
         ok &= (w & np.uint64(lit_mask)) == np.uint64(lit)
-        ok &= (_nondigit_bits(w) & np.uint64(digits)) == 0
+        ok &= (nondigit_bits(w) & np.uint64(digits)) == 0
     return ok
 
 
@@ -241,35 +216,10 @@ def small_number_before(b: Bytes, end: np.ndarray, n: np.ndarray) -> np.ndarray:
     return _eight_digits(w & _TOP_BYTES[n]).astype(np.int64)
 
 
-def find(b: Bytes, at: np.ndarray, width: int, byte: int) -> np.ndarray:
-    """Per row, the offset of the first ``byte`` in ``[at, at + width)`` (-1 when none)."""
-    at = np.asarray(at, np.int64)
-    out = np.full(len(at), -1, np.int64)
-    for k in range(width - WORD, -1, -WORD):  # the first word that has one wins
-        i = _lowest(_equal_bits(b.words(at + k), byte))
-        out = np.where(i < WORD, at + k + i, out)
-    return out
-
-
-def rfind(b: Bytes, end: np.ndarray, width: int, byte: int) -> np.ndarray:
-    """Per row, the offset of the last ``byte`` in ``[end - width, end)`` (-1 when none)."""
-    end = np.asarray(end, np.int64)
-    out = np.full(len(end), -1, np.int64)
-    for k in range(width, 0, -WORD):  # the last word that has one wins
-        i = _highest(_equal_bits(b.words(end - k), byte))
-        out = np.where(i >= 0, end - k + i, out)
-    return out
-
-
 def starts(b: Bytes, at: np.ndarray, text: bytes) -> np.ndarray:
     """Per row, whether the bytes from ``at`` are ``text`` (at most 8 bytes)."""
     mask = np.uint64((1 << 8 * len(text)) - 1)
     return (b.words(at) & mask) == np.uint64(int.from_bytes(text, "little"))
-
-
-def ends(b: Bytes, end: np.ndarray, text: bytes) -> np.ndarray:
-    """Per row, whether the bytes before ``end`` are ``text`` (at most 8 bytes)."""
-    return starts(b, np.asarray(end, np.int64) - len(text), text)
 
 
 def _eight_digits(d: np.ndarray) -> np.ndarray:
@@ -295,7 +245,7 @@ def number_before(b: Bytes, end: np.ndarray, start: np.ndarray) -> tuple[np.ndar
     last, before = b.words(end - WORD), b.words(end - 2 * WORD)  # the 16 bytes before ``end``
     # Trailing digits of the 16 bytes, from their non-digit bytes (bit 8 + i: byte i of
     # ``last``), by one table look-up; none before ``start``.
-    nondigit = bitmask([_nondigit_bits(before), _nondigit_bits(last)])
+    nondigit = bitmask([nondigit_bits(before), nondigit_bits(last)])
     length = np.minimum(_TOP_RUN16[nondigit], np.clip(end - start, 0, 2 * WORD))
     low = np.minimum(length, WORD)
     value = _eight_digits((last ^ (_ONES * np.uint64(0x30))) & _TOP_BYTES[low])
