@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze.errors import WireError
-from ikeanalyze.sources.regex import groups, int_array, matches, to_int
+from ikeanalyze.sources.regex import fields, groups, int_array, matches, to_int
 from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK
 from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
@@ -119,7 +119,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     found = pc.extract_regex(core, PREFIX)
     # The message as matched (an empty one is ""): no second pass over the text for it.
     msg = pc.fill_null(pc.struct_field(found, "msg"), "")
-    pre = _fields(found, ("ts", "vdom", "vdidx", "gw", "serial"))
+    pre = fields(found, ("ts", "vdom", "vdidx", "gw", "serial"))
     gw = pre["gw"]
     cookies = groups(gw, COOKIES)
     is_cookie = pc.is_valid(cookies["c_ispi"])
@@ -185,17 +185,6 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["serial"] = to_int(pre["serial"], pa.int64())
     out["ts_abs"] = pre["ts"]
     out["msg"] = msg
-    return out
-
-
-def _fields(found: pa.StructArray, names: tuple[str, ...]) -> dict[str, pa.Array]:
-    """Named groups of an ``extract_regex`` result as :func:`regex.groups` gives them: null
-    where the row did not match or the group took no part (arrow gives "")."""
-    valid = found.is_valid()
-    out = {}
-    for name in names:
-        child = pc.struct_field(found, name)
-        out[name] = pc.if_else(pc.and_(valid, pc.not_equal(child, "")), child, None)
     return out
 
 
@@ -359,7 +348,7 @@ HEX_RECORD = rf"^(?:{TS} )?ike \S*:? ?(?:in|out|enc|dec) [0-9A-Fa-f]+\s*$"
 
 def parse_authd(core: pa.Array) -> dict[str, object]:
     found = pc.extract_regex(core, AUTHD)
-    g = _fields(found, ("func", "func2", "func3", "func4", "ts"))
+    g = fields(found, ("func", "func2", "func3", "func4", "ts"))
     msg = pc.struct_field(found, "msg")
     return {
         "kind": pa.array(np.full(len(core), "authd", dtype=object), pa.string()),

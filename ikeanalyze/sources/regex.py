@@ -22,11 +22,17 @@ def groups(arr: pa.Array, pattern: str) -> dict[str, pa.Array]:
         names = pa.compute.extract_regex(pa.array([""], pa.string()), pattern).type
         return {f.name: pa.array([], pa.string()) for f in names}
     st = pc.extract_regex(arr, pattern)
-    valid = st.is_valid()
+    return fields(st, tuple(f.name for f in st.type))
+
+
+def fields(found: pa.StructArray, names: tuple[str, ...]) -> dict[str, pa.Array]:
+    """Named groups of an ``extract_regex`` result: null where the row did not match or the
+    group took no part (arrow gives "" for both)."""
+    valid = found.is_valid()
     out = {}
-    for i, f in enumerate(st.type):
-        child = st.field(i)
-        out[f.name] = pc.if_else(pc.and_(valid, pc.not_equal(child, "")), child, None)
+    for name in names:
+        child = pc.struct_field(found, name)
+        out[name] = pc.if_else(pc.and_(valid, pc.not_equal(child, "")), child, None)
     return out
 
 
