@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ikeanalyze.analysis import linesearch, sas
+from ikeanalyze.analysis.tablecache import per_table
 
 DEBUG = "ikedebug"
 
@@ -65,24 +66,6 @@ def text_search(pattern: str) -> str:
     if pattern not in TEXT_SEARCHES:
         TEXT_SEARCHES.append(pattern)
     return pattern
-
-
-# Every rule asks for the same view of the same table: build it once per table.
-_CACHE: dict[tuple[str, int], tuple[pd.DataFrame, object]] = {}
-
-
-def _cached(name: str, events: pd.DataFrame, build):
-    key = (name, id(events))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is events:
-        return hit[1]
-    value = build(events)
-    if len(_CACHE) > 48:  # a handful of views per table; rules may ask about sub-tables too
-        _CACHE.clear()
-    _CACHE[key] = (events, value)
-    return value
-
-
 
 
 @dataclass
@@ -235,7 +218,7 @@ def light(events: pd.DataFrame) -> pd.DataFrame:
         keep = pa.array(mask)
         return pd.DataFrame({c: _objects(_arrow(ev[c]).filter(keep), c != "text")
                              for c in names}, dtype=object, copy=False)
-    return _cached("light", events, build)
+    return per_table("light", events, build)
 
 
 def _arrow(column: pd.Series) -> pa.ChunkedArray:
@@ -288,7 +271,7 @@ def light_text(events: pd.DataFrame) -> linesearch.Column:
         if typ is None or not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
             return linesearch.Column(light(ev)["text"].to_numpy(), batch=TEXT_SEARCHES)
         return linesearch.Column(pa.array(text.array).filter(pa.array(_light_mask(ev))), batch=TEXT_SEARCHES)
-    return _cached("light_text", events, build)
+    return per_table("light_text", events, build)
 
 
 class _Rows:
@@ -319,16 +302,16 @@ def _values(column: pd.Series):
 
 
 def light_rows(events: pd.DataFrame) -> _Rows:
-    return _cached("light_rows", events, lambda e: _Rows(light(e)))
+    return per_table("light_rows", events, lambda e: _Rows(light(e)))
 
 
 def debug_rows(events: pd.DataFrame) -> pd.DataFrame:
-    return _cached("debug", events, lambda e: light(e)[(light(e)["origin"] == DEBUG).to_numpy()])
+    return per_table("debug", events, lambda e: light(e)[(light(e)["origin"] == DEBUG).to_numpy()])
 
 
 def negotiations(events: pd.DataFrame) -> list[Negotiation]:
     """Every IKE SA serial of every debug input, with its lines, peer and tunnel."""
-    return _cached("negotiations", events, _negotiations)
+    return per_table("negotiations", events, _negotiations)
 
 
 class _Owners:
@@ -363,7 +346,7 @@ class _Owners:
 
 def owners(events: pd.DataFrame) -> _Owners:
     """(source, line) -> the negotiation that line belongs to (``.get`` like a dict)."""
-    return _cached("owners", events, lambda ev: _Owners(negotiations(ev)))
+    return per_table("owners", events, lambda ev: _Owners(negotiations(ev)))
 
 
 def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
@@ -580,7 +563,7 @@ def wire_offer(events: pd.DataFrame, source: str, ispi: str | None, msg_id: int 
     if ispi is None:
         return None
     # The rows with proposals are few: pick them once per table, then search those.
-    ev = _cached("offers", events, lambda e: e[e["proposals"].notna().to_numpy()])
+    ev = per_table("offers", events, lambda e: e[e["proposals"].notna().to_numpy()])
     ev = ev[(ev["source"] == source).to_numpy() & (ev["ispi"] == ispi).fillna(False).to_numpy()]
     if direction is not None:
         ev = ev[(ev["direction"] == direction).fillna(False).to_numpy()]
@@ -651,7 +634,7 @@ def phase_of_exchange(exchange: str | None) -> int | None:
 
 
 def proposal_failures(events: pd.DataFrame) -> list[Failure]:
-    return _cached("proposal_failures", events, _proposal_failures)
+    return per_table("proposal_failures", events, _proposal_failures)
 
 
 def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
@@ -757,7 +740,7 @@ def _sa_errors(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]
         dbg = debug_rows(ev)
         err = dbg[light_text(ev).search(SA_ERROR)[dbg.index.to_numpy()]]
         return {str(s): (g.index.to_numpy(), g["ref"].to_numpy(np.int64)) for s, g in err.groupby("source", sort=False)}
-    return _cached("sa_errors", events, build)
+    return per_table("sa_errors", events, build)
 
 
 def _type_word(typ: str) -> str:
@@ -831,7 +814,7 @@ def _as_row(r):
 
 
 def selector_failures(events: pd.DataFrame) -> list[Failure]:
-    return _cached("selector_failures", events, _selector_failures)
+    return per_table("selector_failures", events, _selector_failures)
 
 
 def _selector_failures(events: pd.DataFrame) -> list[Failure]:
@@ -1120,7 +1103,7 @@ class Login:
 
 
 def failed_logins(events: pd.DataFrame) -> list[Login]:
-    return _cached("logins", events, _failed_logins)
+    return per_table("logins", events, _failed_logins)
 
 
 def _failed_logins(events: pd.DataFrame) -> list[Login]:
@@ -1259,7 +1242,7 @@ def daemon_restarts(events: pd.DataFrame) -> pd.DataFrame:
     def build(e):
         ev = light(e)
         return ev[(ev["origin"] == AUTHD).to_numpy() & light_text(e).search(DAEMON_START)]
-    return _cached("restarts", events, build)
+    return per_table("restarts", events, build)
 
 
 # ------------------------------------------------------------------ aggressive-mode KE size

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import linesearch
+from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import clock_text
 from ikeanalyze.wire.ports import IKE_PORT
 
@@ -344,37 +345,15 @@ class _Groups:
         return found
 
 
-# id(msgs) -> (msgs, its _Groups).
-_GROUPS: dict[int, tuple[pd.DataFrame, _Groups]] = {}
-
-
 def _groups(msgs: pd.DataFrame) -> _Groups:
-    hit = _GROUPS.get(id(msgs))
-    if hit is not None and hit[0] is msgs:
-        return hit[1]
-    out = _Groups(msgs)
-    if len(_GROUPS) > 8:
-        _GROUPS.clear()
-    _GROUPS[id(msgs)] = (msgs, out)
-    return out
-
-
-# (id(msgs), min) -> (msgs, its retransmitted requests): several rules ask about the same
-# message table, and a Send's first/last rows (taken once each) are then shared by them.
-_RESENT: dict[tuple[int, int], tuple[pd.DataFrame, list]] = {}
+    return per_table("sas.groups", msgs, _Groups)
 
 
 def retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int = 1) -> list[Send]:
     """Requests (and IKEv1 messages) sent again at least ``min_retransmissions`` times."""
-    key = (id(msgs), min_retransmissions)
-    hit = _RESENT.get(key)
-    if hit is not None and hit[0] is msgs:
-        return list(hit[1])
-    out = _retransmitted_requests(msgs, min_retransmissions)
-    if len(_RESENT) > 8:
-        _RESENT.clear()
-    _RESENT[key] = (msgs, out)
-    return list(out)
+    # Shared by the rules that ask, so a Send's first/last rows are taken once each.
+    return list(per_table(("sas.resent", min_retransmissions), msgs,
+                          lambda m: _retransmitted_requests(m, min_retransmissions)))
 
 
 def _retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int) -> list[Send]:
