@@ -923,14 +923,12 @@ class _Above:
     question is a binary search instead of a scan of the whole input (only when the source's
     lines are in line order, which `ordered` says; otherwise the scan answers)."""
 
-    def __init__(self, ev: pd.DataFrame, source: str, tab: _Rows | None = None,
-                 col: linesearch.Column | None = None):
+    def __init__(self, ev: pd.DataFrame, source: str, tab: _Rows, col: linesearch.Column | None = None):
         mine = (ev["source"] == source).to_numpy()
         self.src = ev if mine.all() else ev[mine]  # one source: no copy
-        self.col = col  # light()'s text, when ``ev`` holds light() rows
-        # light() rows: one row as a namedtuple from the row factory, not an iloc
-        self._row = ((lambda k: tab.take([self.src.index[k]])[0]) if tab is not None
-                     else (lambda k: self.src.iloc[k]))
+        self.col = col  # light()'s text
+        # One row as a namedtuple from light()'s row factory, not an iloc.
+        self._row = lambda k: tab.take([self.src.index[k]])[0]
         self.refs = self.src["ref"].to_numpy().astype(np.int64)
         self.ordered = bool((np.diff(self.refs) >= 0).all())
         self.tunnel = self.src["tunnel"].to_numpy()
