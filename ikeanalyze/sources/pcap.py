@@ -387,21 +387,6 @@ class _State:
         self.report.total += 1
 
 
-class _Rows:
-    """Events decoded one by one, a dict each (with `ts`, ns since the epoch); they become
-    columns once, in :func:`_rows_frame`, and the columns no row has are null there."""
-
-    def __init__(self):
-        self.rows: list[dict] = []
-
-    @property
-    def n(self) -> int:
-        return len(self.rows)
-
-    def add(self, row: dict) -> None:
-        self.rows.append(row)
-
-
 # ----------------------------------------------------------------------------- entry point
 def parse(blob, report: InputReport, options) -> pd.DataFrame:
     """Read a pcap or pcapng capture into the event table (see the module docstring)."""
@@ -618,7 +603,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
         parts.append(
             _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport)
         )
-    rows = _Rows()
+    rows = []
     for pchunk, i in extra_old:  # handshake of a stream recognised only in this chunk
         report.count("other-traffic", -1)
         _slow_frame(pchunk, i, st, rows, recount=True)
@@ -629,7 +614,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
             dup.append(_duplicate(st, int(ch.ts[i]), ch.first_ref + int(i), bytes(buf[l3[i] : last[i]])))
         else:
             _slow_frame(ch, int(i), st, rows)
-    if rows.n:
+    if len(rows):
         parts.append(_rows_frame(rows, st))
     idx = np.flatnonzero(sealed)
     if len(idx):
@@ -846,13 +831,15 @@ def _mark_esp_duplicates(out: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- slow rows
-def _rows_frame(rows: _Rows, st: _State) -> pa.Table:
-    cols = ev.columns(rows.rows)
+def _rows_frame(rows: list[dict], st: _State) -> pa.Table:
+    """Events decoded one by one, a dict each (with `ts`, ns since the epoch), as columns at
+    once; the columns no row has are null."""
+    cols = ev.columns(rows)
     ts = np.array(cols.pop("ts"), np.int64)
     cols["time"] = pa.array((ts // 1000).astype("datetime64[us]"))
     cols["t"] = (ts - st.first_ts) / 1e9
-    cols["wire"] = np.ones(rows.n, dtype=bool)  # every capture row is one packet (events.py, `wire`)
-    return ev.table(cols, rows.n)
+    cols["wire"] = np.ones(len(rows), dtype=bool)  # every capture row is one packet (events.py, `wire`)
+    return ev.table(cols, len(rows))
 
 
 @dataclass
@@ -871,7 +858,7 @@ class _Pkt:
     l4_wire_len: int  # L4 length on the wire (from the IP header)
 
 
-def _slow_frame(ch: _Chunk, i: int, st: _State, rows: _Rows, recount: bool = False) -> None:
+def _slow_frame(ch: _Chunk, i: int, st: _State, rows: list[dict], recount: bool = False) -> None:
     ref = ch.first_ref + i
     o, c = int(ch.off[i]), int(ch.cap[i])
     frame = bytes(st.buf[o : o + c])
@@ -904,7 +891,7 @@ def _link(frame: bytes, linktype: int) -> bytes | None:
     return None
 
 
-def _ip(l3: bytes, meta, st: _State, rows: _Rows) -> None:
+def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
     ref, ts, ifname, direction = meta
     if len(l3) >= 20 and l3[0] >> 4 == 4:
         ihl = (l3[0] & 0x0F) * 4
@@ -1028,7 +1015,7 @@ def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, 
             what = natt.classify(payload)
             if what == "nat-keepalive":
                 st.report.count("event")
-                rows.add(
+                rows.append(
                     {
                         **base,
                         "kind": "nat-keepalive",
@@ -1100,7 +1087,7 @@ def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         row["text"] = f"{ends} ESP (truncated: {len(data)} bytes)"
     if count:
         st.report.count("event")
-    rows.add(row)
+    rows.append(row)
 
 
 def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport, ip, count=True) -> None:
@@ -1128,11 +1115,11 @@ def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         row["detail"] = DUPLICATE
     if count:
         st.report.count("event")
-    rows.add(row)
+    rows.append(row)
 
 
 # ----------------------------------------------------------------------------- TCP / RFC 8229
-def _tcp(st: _State, rows: _Rows, base: dict, body: bytes, wire_len: int) -> None:
+def _tcp(st: _State, rows: list[dict], base: dict, body: bytes, wire_len: int) -> None:
     sport, dport, seq, ack, offflags = struct.unpack_from("!HHIIH", body, 0)
     doff = (offflags >> 12) * 4
     flags = offflags & 0x3F
@@ -1202,11 +1189,11 @@ def _tcp(st: _State, rows: _Rows, base: dict, body: bytes, wire_len: int) -> Non
     for held_rows in s.held:
         st.report.count("event")
         for r_ in held_rows:
-            rows.add(r_)
+            rows.append(r_)
     s.held.clear()
     st.report.count("event")
     for r_ in produced:
-        rows.add(r_)
+        rows.append(r_)
 
 
 def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dport: int) -> list[dict]:
@@ -1226,18 +1213,18 @@ def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dpor
         ]
     if unit.kind == "empty":
         return []
-    tmp = _Rows()
+    tmp = []
     if unit.kind == "ike":
         _ike_row(st, tmp, base, unit.data, len(unit.data), "tcp", sport, dport, None, count=False)
     else:
         _esp_row(st, tmp, base, unit.data, len(unit.data), "tcp", sport, dport, None, count=False)
-        tmp.rows[-1]["proto"] = "tcp"
-    return tmp.rows[:1]
+        tmp[-1]["proto"] = "tcp"
+    return tmp[:1]
 
 
 # ----------------------------------------------------------------------------- end of input
 def _finish(st: _State) -> list[pa.Table]:
-    rows = _Rows()
+    rows = []
     for s in st.streams.values():
         for _held in s.held:
             st.report.count("other-traffic")
@@ -1271,9 +1258,9 @@ def _finish(st: _State) -> list[pa.Table]:
             }
             if off == 0 and proto == IPPROTO_UDP and len(data) >= 8:
                 _first_fragment_ike(row, data)
-            rows.add(row)
+            rows.append(row)
     st.frags.clear()
-    return [_rows_frame(rows, st)] if rows.n else []
+    return [_rows_frame(rows, st)] if len(rows) else []
 
 
 def _proto_name(proto: int) -> str:
