@@ -208,6 +208,9 @@ def tasks_for(files: dict[str, Path], ikedebug: Path, args) -> list[Task]:
     pcap = files["pcap"]
     t = [
         Task("analyze pcap", "pcap", analyze(pcap)),
+        # The default uses a read-ahead worker on 2+ CPUs (ikeanalyze/readahead.py): the
+        # one-process figure, for comparison.
+        Task("analyze pcap --jobs 1", "pcap", analyze(pcap) + ["--jobs", "1"]),
         Task("dpkt loop", "pcap", [py, str(BASE / "baseline_dpkt.py"), str(pcap)]),
         Task("tcpdump", "pcap", ["tcpdump", "-r", str(pcap), "-w", os.devnull, FILTER]),
         Task("analyze sniffer v4", "sniffer", analyze(files["sniffer"])),

@@ -69,6 +69,10 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the Python traceback 
 Redact = Annotated[bool, typer.Option(
     "--redact", help="Replace IP addresses, user/peer/certificate/host names and secrets with consistent pseudonyms.")]
 HtmlOut = Annotated[Path | None, typer.Option("--html", help="Also write the HTML report to this file.")]
+Jobs = Annotated[int, typer.Option(
+    "--jobs", "-j", min=1, metavar="N",
+    help="Processes to use: with 2 or more (and 2 or more CPUs), a worker reads large captures ahead while "
+         "the analysis starts up.")]
 
 
 # Inputs this big take about a second or more: show what is being done meanwhile.
@@ -180,10 +184,15 @@ def analyze(
     engine: EngineOpt = Engine.native,
     html: HtmlOut = None,
     redact: Redact = False,
+    jobs: Jobs = 2,
     debug: Debug = False,
 ) -> None:
     """Analyze inputs together as one incident and report the diagnosis."""
     with _guard(debug), _progress(inputs) as say:
+        if engine is Engine.native:  # before pandas is imported: the worker needs none of it
+            from ikeanalyze import readahead
+
+            readahead.start(inputs, jobs)
         from ikeanalyze import api
         from ikeanalyze.config import file_selection
 

@@ -28,7 +28,6 @@ import hashlib
 import ipaddress
 import mmap
 import struct
-import sys
 from array import array
 from dataclasses import dataclass, field
 from socket import inet_ntoa
@@ -39,8 +38,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze import events as ev
+from ikeanalyze import readahead
 from ikeanalyze.errors import InputError, WireError
 from ikeanalyze.ingest import InputReport
+from ikeanalyze.readahead import PCAP_MAGIC
 from ikeanalyze.wire import esp as wesp
 from ikeanalyze.wire import iana, natt, tcpencap
 from ikeanalyze.wire import ike as wike
@@ -75,12 +76,6 @@ IPPROTO_AH = 51
 IPV6_EXT = (0, 43, 60)  # hop-by-hop, routing, destination options
 IPV6_FRAGMENT = 44
 
-PCAP_MAGIC = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1000),
-    b"\xa1\xb2\xc3\xd4": (">", 1000),
-    b"\x4d\x3c\xb2\xa1": ("<", 1),
-    b"\xa1\xb2\x3c\x4d": (">", 1),
-}
 PCAPNG_SHB = 0x0A0D0D0A
 PCAPNG_IDB = 1
 PCAPNG_PB = 2
@@ -128,7 +123,10 @@ def _buffer(blob) -> tuple[object, int]:
     return data, len(data)
 
 
-def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
+def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tuple | None = None):
+    """Chunks of up to CHUNK records. ``walked``: the record offsets and the offset after
+    the last, found by a read-ahead worker (:mod:`ikeanalyze.readahead`); else the walk is
+    done here, chunk by chunk. The headers are checked the same way after either."""
     head = bytes(buf[:24])
     if len(head) < 24:
         raise InputError(report.source, None, "pcap file header cut short")
@@ -136,23 +134,21 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
     snaplen, network = struct.unpack(endian + "II", head[16:24])
     state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
     limit = snaplen if snaplen > 0 else 0x40000  # a record longer than the snapshot length is damage
-    words32 = _u32_views(buf, size, endian)
+    words32 = readahead.u32_views(buf, size, endian)
     order = "<u4" if endian == "<" else ">u4"
     u8 = np.frombuffer(buf, np.uint8)
-    off, ref = 24, 1
+    off, ref, k = 24, 1, 0
     last_header = size - 16
     while off < size:
-        offs = array("q")
-        append = offs.append
         # The walk only finds where records start; numpy reads and checks their headers
-        # afterwards. It is the one sequential step of the reader, so it does as little as
-        # it can: a damaged length is caught below, and sends the walk past `last_header`.
-        for _ in range(CHUNK):
-            if off > last_header:
-                break
-            append(off)
-            at = off + 8
-            off = at + 8 + words32[at & 3][at >> 2]
+        # below (a damaged length is caught there, and sends the walk past `last_header`).
+        if walked is None:
+            offs, off = readahead.walk(words32, off, last_header, CHUNK)
+        else:
+            found, end = walked
+            offs = found[k : k + CHUNK]
+            k += len(offs)
+            off = found[k] if k < len(found) else end
         if not offs:
             if off < size:  # cut inside the first record's header
                 state.cut(ref, "capture cut off mid-record")
@@ -190,28 +186,6 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State):
             )
         if stop:
             break
-
-
-class _SwappedWords:
-    """32-bit words of the other byte order, at byte offsets ``k + 4*j`` (rare: a capture
-    written on a machine of the other endianness)."""
-
-    def __init__(self, buf, k: int, endian: str):
-        self.unpack, self.buf, self.k = struct.Struct(endian + "I").unpack_from, buf, k
-
-    def __getitem__(self, j: int) -> int:
-        return self.unpack(self.buf, self.k + 4 * j)[0]
-
-
-def _u32_views(buf, size: int, endian: str) -> list:
-    """Four word views of the buffer, one per alignment: the word at byte offset ``o`` is
-    ``views[o & 3][o >> 2]``. In the machine's byte order these are memoryview casts, whose
-    indexing costs a fraction of a ``struct.unpack_from`` call."""
-    native = (endian == "<") == (sys.byteorder == "little")
-    mv = memoryview(buf)
-    if native:
-        return [mv[k : k + (size - k) // 4 * 4].cast("I") if size > k else mv[0:0].cast("I") for k in range(4)]
-    return [_SwappedWords(buf, k, endian) for k in range(4)]
 
 
 def _tsresol(value: int) -> tuple[float, bool]:
@@ -399,7 +373,8 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     state.tcp_ports = frozenset(getattr(options, "ike_tcp_ports", ()) or ())
     if magic in PCAP_MAGIC:
         report.formats.append("pcap")
-        chunks = _pcap_chunks(buf, size, report, state)
+        walked = readahead.take(blob.path) if blob.data is None else None
+        chunks = _pcap_chunks(buf, size, report, state, walked)
     elif magic == b"\x0a\x0d\x0d\x0a":
         report.formats.append("pcapng")
         chunks = _pcapng_chunks(buf, size, report, state)
