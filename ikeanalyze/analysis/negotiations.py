@@ -305,8 +305,13 @@ def light_rows(events: pd.DataFrame) -> _Rows:
     return per_table("light_rows", events, lambda e: _Rows(light(e)))
 
 
+def _debug_mask(events: pd.DataFrame) -> np.ndarray:
+    """Which rows of :func:`light` are debug lines (the others are daemon lines)."""
+    return per_table("debug_mask", events, lambda e: (light(e)["origin"] == DEBUG).to_numpy())
+
+
 def debug_rows(events: pd.DataFrame) -> pd.DataFrame:
-    return per_table("debug", events, lambda e: light(e)[(light(e)["origin"] == DEBUG).to_numpy()])
+    return per_table("debug", events, lambda e: light(e)[_debug_mask(e)])
 
 
 def negotiations(events: pd.DataFrame) -> list[Negotiation]:
@@ -1044,12 +1049,24 @@ LOGIN_PATTERNS = tuple(map(text_search, (AUTH_FAILED, SERVER_TIMEOUT, SAML_FAILE
 # (`fnbamd_cfg_init-` alone is also printed when the configuration changes).
 DAEMON_START = text_search(r"__fnbamd_register_new_ha_events-|fsm_initialize-Sent ACCT-ON|samld_init\b")
 
+# Patterns `first(?s:.*)later` of AUTH_REASONS -> (first, later): the two halves are
+# searched line by line (_reason).
+_THEN: dict[str, tuple[str, str]] = {}
+
+
+def _then(first: str, later: str) -> str:
+    """The pattern ``first``, then anywhere after it in the login's lines ``later``."""
+    pattern = f"{first}(?s:.*){later}"
+    _THEN[pattern] = (first, later)
+    return pattern
+
+
 # (sub-reason, pattern over the login's lines, the line to quote), first match wins
 # (RULES.md IKE208).
 AUTH_REASONS: list[tuple[str, str, str]] = [
     ("dns-failure", r"Resolved \S+ to (?:0\.0\.0\.0|::)?\s*$|Failed to add addr \S+|DNS (?:lookup|resolution) failed",
      r"Resolved \S+ to (?:0\.0\.0\.0|::)?\s*$|Failed to add addr|DNS (?:lookup|resolution) failed"),
-    ("radius-group-mismatch", r"RADIUS resp code 2\b(?s:.*)Failed group matching", r"RADIUS resp code 2\b|Failed group matching"),
+    ("radius-group-mismatch", _then(r"RADIUS resp code 2\b", "Failed group matching"), r"RADIUS resp code 2\b|Failed group matching"),
     ("radius-unreachable", r"__rad_conn_timeout-|fnbamd_rad_result-Error \(10\)|RADIUS server .* unreachable",
      r"__rad_conn_timeout-|fnbamd_rad_result-Error|RADIUS server .* unreachable"),
     ("ldap-unreachable", r"__ldap_conn_timeout-|fnbamd_ldap_result-Error \(10\)", r"__ldap_conn_timeout-|fnbamd_ldap_result-Error"),
@@ -1060,15 +1077,15 @@ AUTH_REASONS: list[tuple[str, str, str]] = [
                           r"|Failed to process response message",
      r"doesn't match configured ACS Url|RequestDenied|unknown to #?LassoServer|Invalid assertion with"
      r"|Failed to process response message"),
-    ("saml-group-mismatch", r"samld_\w+(?s:.*)(?:result FNBAM_DENIED|Failed group matching)",
+    ("saml-group-mismatch", _then(r"samld_\w+", "(?:result FNBAM_DENIED|Failed group matching)"),
      r"Attr: \d+, \d+, 'group'|result FNBAM_DENIED|Failed group matching"),
     ("user-not-found", r"(?i:user \S+ (?:was )?not found|no such user|unknown user)", r"(?i:not found|no such user|unknown user)"),
     ("bad-credentials", r"No DN is found|Error starting remote authentication|RADIUS resp code 3\b|Access-Reject"
                         r"|(?i:invalid credentials|bind failed)|result FNBAM_DENIED",
      r"No DN is found|Error starting remote authentication|RADIUS resp code 3\b|Access-Reject"
      r"|(?i:invalid credentials|bind failed)|result FNBAM_DENIED"),
-    ("radius-unreachable", r"rad(?s:.*)result FNBAM_TIMEOUT", r"result FNBAM_TIMEOUT"),
-    ("ldap-unreachable", r"ldap(?s:.*)result FNBAM_TIMEOUT", r"result FNBAM_TIMEOUT"),
+    ("radius-unreachable", _then("rad", "result FNBAM_TIMEOUT"), r"result FNBAM_TIMEOUT"),
+    ("ldap-unreachable", _then("ldap", "result FNBAM_TIMEOUT"), r"result FNBAM_TIMEOUT"),
 ]
 REASON_WORDS = {
     "dns-failure": "the authentication server's name does not resolve",
@@ -1112,52 +1129,55 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
     owner = owners(events)
     # Whole-column searches once; each source below takes its rows' share by position.
     col, tab = light_text(events), light_rows(events)
-    debug = (ev["origin"] == DEBUG).to_numpy()
-    anchor_all = (col.search(AUTH_FAILED) & debug) | col.search(SERVER_TIMEOUT) | col.search(SAML_FAILED)
-    for source, rows in ev.groupby("source", sort=False):
-        rows = rows.sort_values("ref", kind="stable")
-        pos = rows.index.to_numpy()
+    saml_all, timeout_all = col.search(SAML_FAILED), col.search(SERVER_TIMEOUT)
+    anchor_all = (col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all
+    codes, _ = pd.factorize(ev["source"].to_numpy())
+    all_refs, all_tunnels = ev["ref"].to_numpy(), ev["tunnel"].to_numpy()
+    for code in range(codes.max() + 1):
+        pos = np.flatnonzero(codes == code)
         anchor = anchor_all[pos]
         if not anchor.any():
             continue
         # rows are in line order: every "before/after line N" below is a binary search.
-        refs = rows["ref"].to_numpy(np.int64)
+        refs = all_refs[pos].astype(np.int64)
+        order = np.argsort(refs, kind="stable")
+        pos, refs, anchor = pos[order], refs[order], anchor[order]
+        source = str(ev["source"].iat[pos[0]])
         starts = refs[col.search(LOGIN_START)[pos]]
         ok = refs[col.search(LOGIN_OK)[pos]]
         saml_refs = refs[col.search(SAML_LINE)[pos]]
         attr_pos = np.flatnonzero(col.search(SAML_GROUP_ATTR)[pos])
-        groups: list[list] = []
-        saml_err = col.search(SAML_FAILED)[pos]
-        for r, is_saml in zip(tab.take(pos[anchor]), saml_err[anchor]):
+        groups: list[list[int]] = []  # positions in light() of each login's failure lines
+        for p, ref in zip(pos[anchor].tolist(), refs[anchor].tolist()):
             # Same login while no success came between this failure and the previous one;
             # samld errors a few lines apart from each other are separate requests.
             prev = groups[-1][-1] if groups else None
-            same = prev is not None and not _any_between(ok, int(prev.ref), int(r.ref))
-            if same and is_saml and re.search(SAML_FAILED, str(prev.text)) and int(r.ref) - int(prev.ref) > 3:
+            same = prev is not None and not _any_between(ok, int(all_refs[prev]), ref)
+            if same and saml_all[p] and saml_all[prev] and ref - int(all_refs[prev]) > 3:
                 same = False
             if same:
-                groups[-1].append(r)
+                groups[-1].append(p)
             else:
-                groups.append([r])
-        named = _Named(refs, rows["tunnel"].to_numpy())
-        for grp in groups:
-            first, last = int(grp[0].ref), int(grp[-1].ref)
+                groups.append([p])
+        named = _Named(refs, all_tunnels[pos])
+        for at in groups:
+            first, last = int(all_refs[at[0]]), int(all_refs[at[-1]])
             n_start = np.searchsorted(starts, first, side="right")
             n_ok = np.searchsorted(ok, first, side="left")
             lo = int(starts[n_start - 1]) if n_start else max(first - 400, 1)
             if n_ok and int(ok[n_ok - 1]) > lo:
                 lo = int(ok[n_ok - 1]) + 1
             hi = last + 5
-            if all(re.search(SAML_FAILED, str(r.text)) for r in grp):
+            if saml_all[at].all():
                 lo, hi = first - 1, last + 1  # one samld request: its own lines only
             window = pos[np.searchsorted(refs, lo, side="left"):np.searchsorted(refs, hi, side="right")]
             # Only a server that timed out: a login that then succeeds (a second server
             # answered) is no failure.
-            if all(re.search(SERVER_TIMEOUT, str(r.text)) for r in grp) and _any_between(ok, last, last + 401):
+            if timeout_all[at].all() and _any_between(ok, last, last + 401):
                 continue
-            login = _login(str(source), grp, window, owner, tab, named)
+            login = _login(source, tab.take(at), window, owner, tab, named, col)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
-                    and "FNBAM_DENIED" in "\n".join(str(r.text) for r in grp):
+                    and "FNBAM_DENIED" in "\n".join(str(r.text) for r in login.anchors):
                 # The IdP's assertion was accepted earlier (samld), then the EAP login with it
                 # was denied: the asserted groups match no user group.
                 login.reason, login.method = "saml-group-mismatch", "SAML"
@@ -1185,33 +1205,68 @@ class _Named:
 
 
 # Patterns naming a login's user, in order: the first found is the login's.
-LOGIN_USERS = (r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']([^\"']+)[\"']",
+USER_NAMED = r"(?:failed for user|XAUTH_USER_NAME|succeeded for user) [\"']"  # how the first one starts
+LOGIN_USERS = (USER_NAMED + r"([^\"']+)[\"']",
                r"Rcvd auth req \d+ for (\S+)")
+# The lines that can decide a login's reason, quote or user (_reason, _user): each reason's
+# pattern (a line at a time: `$` also before a line's own breaks, as in the joined lines),
+# the later half of a `_then` pattern, each quote, the user patterns. Any other line of a
+# login only matters as the first half of a `_then` pattern.
+REASON_LINES = text_search("|".join(dict.fromkeys(
+    [f"(?m:{_THEN[p][1]})" if p in _THEN else f"(?m:{p})" for _, p, _ in AUTH_REASONS]
+    + [f"(?:{q})" for _, _, q in AUTH_REASONS] + [USER_NAMED, f"(?:{LOGIN_USERS[1]})"])))
 
 
-def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: _Named) -> Login:
+def _reason(window: np.ndarray, wtext: list[str], cand: list[int]) -> tuple[str | None, list[int]]:
+    """The first AUTH_REASONS pattern found in the login's lines joined (``wtext``, at
+    ``window`` in light()) and the first two lines saying it, read from the lines that can
+    decide it (``cand``, indexes into ``wtext``): a pattern without `(?s:.*)` matches
+    within one line of the joined text, so one of the lines matches it alone; `first(?s:.*)later`
+    matches when a line before the last `later` line has `first`, or that line has both."""
+    for name, pattern, quote in AUTH_REASONS:
+        if pattern in _THEN:
+            first, later = (_regex(p) for p in _THEN[pattern])
+            last = next((k for k in reversed(cand) if later.search(wtext[k])), None)
+            found = last is not None and (any(first.search(t) for t in wtext[:last])
+                                          or _regex(f"(?m:{pattern})").search(wtext[last]) is not None)
+        else:
+            rx = _regex(f"(?m:{pattern})")
+            found = any(rx.search(wtext[k]) for k in cand)
+        if found:
+            rx = _regex(quote)
+            return name, [int(window[k]) for k in cand if rx.search(wtext[k])][:2]
+    return None, []
+
+
+def _user(wtext: list[str], cand: list[int]) -> str | None:
+    """The first LOGIN_USERS match in the login's lines joined: the first pattern may run
+    past the end of the line it starts on (a quote closed on a later line); within that
+    line it finds what the joined lines do."""
+    named, first, second = _regex(USER_NAMED), *(_regex(p) for p in LOGIN_USERS)
+    k = next((k for k in cand if named.search(wtext[k])), None)
+    if k is not None:
+        m = first.search(wtext[k]) or first.search("\n".join(wtext[k:]))
+        if m:
+            return m.group(1)
+    return next((m.group(1) for k in cand if (m := second.search(wtext[k]))), None)
+
+
+def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: _Named,
+           col: linesearch.Column) -> Login:
     """``window``: positions (in :func:`light`) of the login's lines, in line order;
     ``named``: each tunnel's lines in this source, in line order."""
     lo, hi = int(window[0]), int(window[-1])
     # One source's lines are usually one run of light(): a slice, not a lookup per line.
     wtext = tab.text[lo:hi + 1] if hi - lo + 1 == len(window) else [tab.text[p] for p in window]
-    blob = "\n".join(wtext)
-    reason, reason_rows = None, []
-    for name, pattern, quote in AUTH_REASONS:
-        if re.search(pattern, blob, re.M):
-            reason = name
-            rx, quoted = _regex(quote), []
-            for p, t in zip(window.tolist(), wtext):  # the first two lines that say it
-                if rx.search(t):
-                    quoted.append(p)
-                    if len(quoted) == 2:
-                        break
-            reason_rows = tab.take(quoted)
-            break
-    user = next((m.group(1) for pattern in LOGIN_USERS if (m := _regex(pattern).search(blob))), None)
-    # Literal words: `in` finds them without a regex pass over the text.
-    method = ("SAML" if "samld_" in blob or "fsv_saml" in blob
-              else "EAP" if "EAP" in blob and re.search(r"\bEAP\b", blob) else "XAUTH")
+    cand = np.flatnonzero(col.search(REASON_LINES)[window]).tolist()
+    reason, quoted = _reason(window, wtext, cand)
+    reason_rows = tab.take(quoted)
+    user = _user(wtext, cand)
+    # Literal words: `in` finds them without a regex pass over the text; a samld line
+    # (searched already) says `samld_` without reading the window's (long) lines.
+    eap = _regex(r"\bEAP\b")
+    method = ("SAML" if col.search(SAML_LINE)[window].any() or any("samld_" in t or "fsv_saml" in t for t in wtext)
+              else "EAP" if any("EAP" in t and eap.search(t) for t in wtext) else "XAUTH")
     peer = tunnel = None
     ike = [r for r in grp if str(r.origin) == DEBUG]
     probe = ike[0] if ike else None
