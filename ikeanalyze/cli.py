@@ -142,6 +142,15 @@ def _guard(debug: bool):
     return Guard()
 
 
+def _read_ahead(inputs: list[str], engine: Engine, jobs: int) -> None:
+    """Start the read-ahead workers (ikeanalyze.readahead); called before pandas is
+    imported, which is what they overlap."""
+    if engine is Engine.native:
+        from ikeanalyze import readahead
+
+        readahead.start(inputs, jobs)
+
+
 def _options(local, tcp_ports, engine):
     from ikeanalyze.sources import LoadOptions
 
@@ -189,10 +198,7 @@ def analyze(
 ) -> None:
     """Analyze inputs together as one incident and report the diagnosis."""
     with _guard(debug), _progress(inputs) as say:
-        if engine is Engine.native:  # before pandas is imported: the worker needs none of it
-            from ikeanalyze import readahead
-
-            readahead.start(inputs, jobs)
+        _read_ahead(inputs, engine, jobs)
         from ikeanalyze import api
         from ikeanalyze.config import file_selection
 
@@ -229,10 +235,12 @@ def events(
     ike_tcp_port: TcpPort = None,
     engine: EngineOpt = Engine.native,
     redact: Redact = False,
+    jobs: Jobs = 2,
     debug: Debug = False,
 ) -> None:
     """Write the event table (one row per observation) as CSV, JSON lines or Parquet."""
     with _guard(debug):
+        _read_ahead(inputs, engine, jobs)
         from ikeanalyze import api, export
 
         table, _ingest = api.load(inputs, _options(local, ike_tcp_port, engine))

@@ -140,3 +140,20 @@ def test_cli_jobs_do_not_change_the_report(tmp_path, monkeypatch):
         reports.append(report)
     assert not readahead._PENDING  # the --jobs 2 run's worker was taken
     assert reports[0] == reports[1] and reports[0]["inputs"][0]["total"] > 0
+
+
+def test_cli_events_with_a_worker_writes_the_same_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(readahead, "MIN_BYTES", 0)
+    path = tmp_path / "t.pcap"
+    path.write_bytes((DATA / "pcap" / "tcpdump_ikev2four.pcap").read_bytes())
+    started, start = [], readahead.start
+    monkeypatch.setattr(readahead, "start", lambda paths, jobs: started.append(start(paths, jobs)) or started[-1])
+    tables = []
+    for jobs in ("2", "1"):
+        out = tmp_path / f"j{jobs}.csv"
+        result = CliRunner().invoke(app, ["events", str(path), "-o", str(out), "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        assert not readahead._PENDING  # taken by the reader
+        tables.append(out.read_text())
+    assert started == [1, 0]
+    assert tables[0] == tables[1] and tables[0].count("\n") > 2
