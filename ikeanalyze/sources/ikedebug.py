@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze.errors import WireError
-from ikeanalyze.sources.regex import fields, groups, int_array, matches, to_int
+from ikeanalyze.sources import spans
+from ikeanalyze.sources.regex import fields, groups, int_array, matches, take_joined, texts, to_int
 from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK
 from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
@@ -116,10 +117,7 @@ def _typed(values: np.ndarray, typ: pa.DataType) -> pa.Array:
 def parse(core: pa.Array) -> dict[str, object]:
     """Parse IKE debug records (prompt junk removed) into event columns."""
     n = len(core)
-    found = pc.extract_regex(core, PREFIX)
-    # The message as matched (an empty one is ""): no second pass over the text for it.
-    msg = pc.fill_null(pc.struct_field(found, "msg"), "")
-    pre = fields(found, ("ts", "vdom", "vdidx", "gw", "serial"))
+    pre, msg = _prefix(core)
     gw = pre["gw"]
     cookies = groups(gw, COOKIES)
     is_cookie = pc.is_valid(cookies["c_ispi"])
@@ -186,6 +184,113 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["ts_abs"] = pre["ts"]
     out["msg"] = msg
     return out
+
+
+# PREFIX read by byte position (:func:`_prefix`): its stamp, and how far a field is read
+# (longer ones are left to PREFIX).
+_STAMP = "DDDD-DD-DD DD:DD:DD"
+_FIELD_WORDS = 6
+_HIGH = np.uint64(0x8080808080808080)
+
+
+def _name_end(w: np.ndarray) -> np.ndarray:
+    """Bytes that end a `[^:\\s]` run (RE2's ``\\s``: tab, LF, FF, CR, space)."""
+    return (spans.equal_bits(w, ord(":")) | spans.equal_bits(w, ord(" ")) | spans.equal_bits(w, 9)
+            | spans.equal_bits(w, 10) | spans.equal_bits(w, 12) | spans.equal_bits(w, 13))
+
+
+def _not_space(w: np.ndarray) -> np.ndarray:
+    return spans.equal_bits(w, ord(" ")) ^ _HIGH
+
+
+def _run(b: spans.Bytes, at: np.ndarray, end: np.ndarray, stop, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the ``rows`` (0 for the others), the length of the run of bytes from ``at`` up to
+    the first byte ``stop`` flags or ``end``; and where the run goes on past _FIELD_WORDS
+    words (not measured). Word by word, each on the rows the words before did not end."""
+    length = np.zeros(len(at), np.int64)
+    length[rows] = np.maximum(end[rows] - at[rows], 0)
+    todo = rows[length[rows] > 0]
+    for k in range(_FIELD_WORDS):
+        if not len(todo):
+            break
+        first = spans.lowest_bit(spans.bitmask([stop(b.words(at[todo] + spans.WORD * k))]))
+        hit = first < spans.WORD
+        length[todo[hit]] = np.minimum(length[todo[hit]], spans.WORD * k + first[hit])
+        todo = todo[~hit & (length[todo] > spans.WORD * (k + 1))]
+    long = np.zeros(len(at), bool)
+    long[todo] = True
+    return length, long
+
+
+def _byte_is(b: spans.Bytes, at: np.ndarray, end: np.ndarray, byte: int) -> np.ndarray:
+    return (at < end) & ((b.words(at) & np.uint64(0xFF)) == byte)
+
+
+def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    """PREFIX's fields (ts, vdom, vdidx, gw, serial: null where empty or absent) and the
+    message ("" where PREFIX does not match), read by byte position.
+
+    PREFIX is a row of optional fields, each a greedy run ended by a byte class, and its
+    message runs to the line's end: it matches by one walk from the line's start, each
+    field taken when its first byte is there (only the stamp can fail after it began, and
+    then no `ike` can follow). The walk is that of every line at once, a field at a time;
+    the few lines it cannot finish (a field over _FIELD_WORDS words, a stamp fraction
+    as long) are extracted by PREFIX itself. RE2's extraction runs its slowest engine over
+    the whole line for the message; this reads a few words per line."""
+    b = spans.Bytes(core)
+    s, e = b.start, b.end
+    n = len(s)
+    slow = np.zeros(n, bool)
+    # `TS ` (a fraction optional) or nothing, then `ike `.
+    stamp = (e - s >= 20) & spans.fits(b, s, _STAMP)
+    dot = stamp & _byte_is(b, s + 19, e, ord("."))
+    frac, long = _run(b, s + 20, e, spans.nondigit_bits, np.flatnonzero(dot))
+    slow |= long
+    ts_end = np.where(dot & (frac > 0), s + 20 + frac, s + 19)
+    stamp = stamp & _byte_is(b, ts_end, e, ord(" "))
+    at = np.where(stamp, ts_end + 1, s)
+    ok = (e - at >= 4) & spans.starts(b, at, b"ike ")
+    at = at + 4
+    ranges = {"ts": (stamp & ok, s, ts_end)}
+    # `V=vdom:`
+    has = ok & (e - at >= 2) & spans.starts(b, at, b"V=")
+    length, long = _run(b, at + 2, e, _name_end, np.flatnonzero(has))
+    slow |= long
+    has = has & (length > 0) & _byte_is(b, at + 2 + length, e, ord(":"))
+    ranges["vdom"] = (has, at + 2, at + 2 + length)
+    at = np.where(has, at + 3 + length, at)
+    # `vdidx`, then `:gw`, `:serial`, (`:p2`, `:p2serial`), each only after the one before.
+    length, long = _run(b, at, e, spans.nondigit_bits, np.flatnonzero(ok))
+    slow |= long
+    has = ok & (length > 0)
+    ranges["vdidx"] = (has, at, at + length)
+    at = np.where(has, at + length, at)
+    for name, stop in (("gw", _name_end), ("serial", spans.nondigit_bits), ("p2", _name_end),
+                       ("p2serial", spans.nondigit_bits)):
+        has = has & _byte_is(b, at, e, ord(":"))
+        length, long = _run(b, at + 1, e, stop, np.flatnonzero(has))
+        slow |= long
+        ranges[name] = (has & (length > 0), at + 1, at + 1 + length)
+        at = np.where(has, at + 1 + length, at)
+    # `:? *`, and the message is the rest of the line.
+    at = np.where(ok & _byte_is(b, at, e, ord(":")), at + 1, at)
+    spaced = ok & _byte_is(b, at, e, ord(" "))
+    length, long = _run(b, at, e, _not_space, np.flatnonzero(spaced))
+    slow |= long
+    at = np.where(ok, at + length, e)
+
+    out = {name: texts(b, start, end, has) for name, (has, start, end) in ranges.items()
+           if name in ("ts", "vdom", "vdidx", "gw", "serial")}
+    rest = np.flatnonzero(slow)
+    if len(rest):
+        found = pc.extract_regex(core.take(pa.array(rest)), PREFIX)
+        pick = np.arange(n)
+        pick[rest] = n + np.arange(len(rest))
+        for name, values in fields(found, tuple(out)).items():
+            out[name] = take_joined([out[name], values.cast(out[name].type)], pick)
+        msg_len = pc.binary_length(pc.fill_null(pc.struct_field(found, "msg"), "")).to_numpy(zero_copy_only=False)
+        at[rest] = e[rest] - msg_len
+    return out, texts(b, at, e)
 
 
 # MESSAGES patterns without their group names, for whole-table tests of several at once.

@@ -21,7 +21,7 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
-from ikeanalyze.sources.regex import groups, matches, scatter
+from ikeanalyze.sources.regex import groups, matches, scatter, take_joined
 from ikeanalyze.sources.textclean import clean_utf8, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
@@ -88,18 +88,23 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
 def _core(raw: pa.Array) -> pa.Array:
     """The lines without annotations and without blanks at their ends. Only the lines that
     may have either are changed (a `<`; a space or tab first; a control, space or non-ASCII
-    byte last, which may be Unicode whitespace): most inputs need no copy of their text."""
+    byte last, which may be Unicode whitespace), in one copy of the text; the others stay
+    as they are (the pattern and the trims leave such a line unchanged)."""
     b = spans.Bytes(raw)
-    if spans.contains(b.data[b.start[0] : b.end[-1]], ord("<")):
-        raw = pc.replace_substring_regex(raw, ANNOTATION, "")
-        b = spans.Bytes(raw)
     some = b.end > b.start
     head = b.words(b.start) & np.uint64(0xFF)
     tail = b.words(b.end - 1) & np.uint64(0xFF)
-    rows = np.flatnonzero(some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80)))
+    trim = some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80))
+    # The lines holding a `<`, found from where the `<`s are (no pattern run on the others).
+    lt = np.searchsorted(b.end, spans.positions(b.data[b.start[0] : b.end[-1]], ord("<")) + b.start[0], side="right")
+    trim[lt] = True
+    rows = np.flatnonzero(trim)
     if not len(rows):
         return raw
-    trimmed = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(raw.take(pa.array(rows))), characters=" \t")
+    sub = raw.take(pa.array(rows))
+    if len(lt):
+        sub = pc.replace_substring_regex(sub, ANNOTATION, "")
+    trimmed = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(sub), characters=" \t")
     return scatter(raw, rows, trimmed)
 
 
@@ -320,9 +325,8 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     is_multi[multi] = True
     pick[is_multi[owner]] = len(sub) + np.arange(len(pieces))
     extra = pa.array(pieces, pa.large_string())
-    take = pa.array(pick)
-    return (idx[owner], pa.concat_arrays([sub.cast(pa.large_string()), extra]).take(take),
-            pa.concat_arrays([text.cast(pa.large_string()), extra]).take(take))
+    return (idx[owner], take_joined([sub.cast(pa.large_string()), extra], pick),
+            take_joined([text.cast(pa.large_string()), extra], pick))
 
 
 def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> np.ndarray:
@@ -429,16 +433,16 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array, raw: pa.
     where = np.full(n, -1, dtype=np.int64)
     where[heads] = np.arange(len(heads))
     where[conts] = len(heads) + np.arange(len(conts))
-    order = pa.array(where[lines])
+    order = where[lines]
     offsets = pa.array(np.append(np.flatnonzero(~is_cont[lines]), len(lines)).astype(np.int32))
 
     def join(head_values: pa.Array, cont_values: pa.Array, base: pa.Array) -> pa.Array:
-        values = pa.concat_arrays([head_values.cast(pa.large_string()), cont_values.cast(pa.large_string())])
-        joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets.cast(pa.int64()), values.take(order)), nothing)
+        values = take_joined([head_values.cast(pa.large_string()), cont_values.cast(pa.large_string())], order)
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets.cast(pa.int64()), values), nothing)
         # Scatter the joined records back over their head lines.
         pick = np.arange(n)
         pick[heads] = n + np.arange(len(heads))
-        return pa.concat_arrays([base.cast(pa.large_string()), pc.utf8_rtrim_whitespace(joined)]).take(pa.array(pick))
+        return take_joined([base.cast(pa.large_string()), pc.utf8_rtrim_whitespace(joined)], pick)
 
     return join(head_text, body, core), join(raw.take(pa.array(heads)), body_shown, raw)
 
@@ -491,7 +495,9 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
         if (~np.isnan(d_rel)).any():
             low = float(np.nanmin(d_rel))
             floor_rel = low if floor_rel is None else min(floor_rel, low)
-    names = set().union(*parts)
+    # Columns the event table does not hold (the debug message, its hex) are not merged:
+    # only the stamps, which become `time` and `t`.
+    names = {name for name in set().union(*parts) if name in ev.SCHEMA or name in ("ts_abs", "ts_rel")}
     ref = np.concatenate([p["ref"].to_numpy(zero_copy_only=False) for p in parts])
     n = len(ref)
     # One format, or formats that did not interleave, are in line order already.
@@ -512,7 +518,7 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
         if order is None:
             merged[name] = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
         else:  # taken from the parts as they are: no concatenated copy first
-            merged[name] = pa.chunked_array(arrays).take(order).combine_chunks()
+            merged[name] = take_joined(arrays, order)
 
     time, rel = _times(merged.get("ts_abs"), merged.get("ts_rel"), n)
     has_abs = pc.is_valid(time).to_numpy(zero_copy_only=False)

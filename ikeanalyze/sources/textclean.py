@@ -15,6 +15,9 @@ from __future__ import annotations
 import codecs
 import re
 
+import numpy as np
+import pyarrow as pa
+
 # CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL|ST`, bounded: an unterminated one must not
 # make every later ESC rescan the rest of the line), and two-byte escapes (`ESC =`, `ESC M`).
 ANSI_ESCAPE = re.compile(
@@ -23,6 +26,12 @@ ANSI_ESCAPE = re.compile(
 BACKSPACE_RUN = re.compile(r"\x08+")
 # Characters a web page or terminal substitutes for a plain space.
 SPACE_LIKE = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": ""}
+# The same in UTF-8: valid UTF-8 holds one of these byte runs only as that character, and
+# also once its ASCII bytes are taken out (a continuation byte never follows an ASCII one).
+_SPACE_LIKE_UTF8 = {k.encode(): v.encode() for k, v in SPACE_LIKE.items()}
+_ASCII = bytes(range(128))
+# Bytes that only `clean` undoes (NUL, CR, escapes, backspaces).
+_DEBRIS = (b"\x00", b"\r", b"\x1b", b"\x08")
 
 # Files people attach by mistake, named so the error says what the file is. Captures and
 # gzip are recognised before text is tried (sources.load_blob).
@@ -145,13 +154,32 @@ def clean(text: str) -> str:
 
 
 def clean_utf8(data: bytes) -> bytes:
-    """Bytes → cleaned UTF-8 (decode, clean, encode). ASCII without NUL, CR, ESC or BS is
-    that already (no BOM, no UTF-16, nothing to clean: the space-like characters are not
-    ASCII), and is returned as it is: no decoded copy of a large log."""
-    if data.isascii() and not any(c in data for c in (b"\x00", b"\r", b"\x1b", b"\x08")):
-        return data
+    """Bytes → cleaned UTF-8 (decode, clean, encode). Valid UTF-8 without NUL, CR, ESC or BS
+    (so no UTF-16 either) needs only its space-like characters replaced, which is done on
+    the bytes: no decoded copy of a large log (arrow's UTF-8 check costs a twentieth of
+    Python's decode). ASCII has none of them: returned as it is."""
+    if not any(c in data for c in _DEBRIS):
+        if data.isascii():
+            return data
+        if _is_utf8(data):
+            wide = data.translate(None, _ASCII)  # searched instead of the whole text: a tenth of the time
+            for char, space in _SPACE_LIKE_UTF8.items():  # a leading BOM too, as decode + clean drop it
+                if char in wide:
+                    data = data.replace(char, space)
+            return data
     text, _encoding = decode(data)
     return clean(text).encode("utf-8")
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (as Python's strict decode decides)."""
+    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], np.int64)),
+                                                          pa.py_buffer(data)])
+    try:
+        blob.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def split_lines(text: str) -> tuple[list[str], bool]:
