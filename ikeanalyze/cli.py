@@ -72,7 +72,7 @@ HtmlOut = Annotated[Path | None, typer.Option("--html", help="Also write the HTM
 Jobs = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, metavar="N",
     help="Processes to use: with 2 or more (and 2 or more CPUs), a worker reads large captures ahead while "
-         "the analysis starts up.")]
+         "the analysis starts up, and sniffer text is read by two processes.")]
 
 
 # Inputs this big take about a second or more: show what is being done meanwhile.
@@ -199,13 +199,14 @@ def analyze(
     """Analyze inputs together as one incident and report the diagnosis."""
     with _guard(debug), _progress(inputs) as say:
         _read_ahead(inputs, engine, jobs)
-        from ikeanalyze import api
+        from ikeanalyze import api, parallel
         from ikeanalyze.config import file_selection
 
         sel, ign = file_selection(Path.cwd())
         options = _options(local, ike_tcp_port, engine)
         say(f"reading {_describe(inputs)}")
-        events, ingest = api.load(inputs, options)
+        with parallel.jobs(jobs):
+            events, ingest = api.load(inputs, options)
         say(f"analysing {len(events):,} events")
         d = api.diagnose(events, ingest, options=options, select=select or sel, ignore=ignore or ign,
                          thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
@@ -241,9 +242,10 @@ def events(
     """Write the event table (one row per observation) as CSV, JSON lines or Parquet."""
     with _guard(debug):
         _read_ahead(inputs, engine, jobs)
-        from ikeanalyze import api, export
+        from ikeanalyze import api, export, parallel
 
-        table, _ingest = api.load(inputs, _options(local, ike_tcp_port, engine))
+        with parallel.jobs(jobs):
+            table, _ingest = api.load(inputs, _options(local, ike_tcp_port, engine))
         table = api.focus(table, peer, tunnel)
         if redact:
             table = api.redact_events(table)

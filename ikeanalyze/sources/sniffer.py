@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ikeanalyze import parallel
 from ikeanalyze.sources import spans
 from ikeanalyze.sources.regex import groups, matches, scatter, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
@@ -335,10 +336,11 @@ class FastShape:
     endpoint ends in `.500` or `.4500`); ``*port_c``: the port where the endpoint's text
     ends in `.` and its decimal form, else -1 (`.0500`)."""
 
-    def __init__(self, n: int) -> None:
-        self.proved = np.zeros(n, bool)
-        # np.zeros maps pages only when written: an input without such lines costs nothing.
-        self.__dict__.update({k: np.zeros(n, t) for k, t in _SHAPE_FIELDS.items()})
+    def __init__(self, n: int, shared: bool = False) -> None:
+        """``shared``: in memory a forked child fills too (:func:`parallel.zeros`)."""
+        # Pages are mapped only when written: an input without such lines costs nothing.
+        self.proved = parallel.zeros(n, bool, shared)
+        self.__dict__.update({k: parallel.zeros(n, t, shared) for k, t in _SHAPE_FIELDS.items()})
 
 
 def fast_shape(core: pa.Array) -> tuple[np.ndarray, FastShape]:
@@ -354,10 +356,13 @@ def fast_shape(core: pa.Array) -> tuple[np.ndarray, FastShape]:
     over 15 bytes, more than two flag words) is tried by RE2."""
     b = spans.Bytes(core)
     n = len(core)
-    shape = FastShape(n)
+    split = parallel.enabled(n)
+    shape = FastShape(n, shared=split)
     # In blocks of lines: the temporaries stay in cache (whole-column temporaries of a
-    # million rows cost more in page faults than in arithmetic).
-    rest = [_prove(b, np.arange(k, min(k + _BLOCK, n)), shape) for k in range(0, n, _BLOCK)]
+    # million rows cost more in page faults than in arithmetic). Blocks are independent:
+    # with --jobs, a forked child proves half of them.
+    rest = parallel.halves(range(0, n, _BLOCK), lambda ks: [_prove(b, np.arange(k, min(k + _BLOCK, n)), shape)
+                                                             for k in ks], split)
     rest = np.concatenate(rest) if rest else np.zeros(0, np.int64)
     fast = shape.proved.copy()
     if len(rest):

@@ -1,0 +1,105 @@
+"""ikeanalyze.parallel: work split with a forked child gives what one process gives, and a
+child that fails is redone here; the sniffer reader's byte tests are the same split."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from ikeanalyze import parallel
+from ikeanalyze.ingest import IngestReport
+from ikeanalyze.sources import Blob, LoadOptions, load_blob, sniffer
+from tests.sources.test_fast_shape import _lines
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def split(monkeypatch):
+    """Split at any size, as on a machine with two CPUs."""
+    monkeypatch.setattr(parallel, "MIN_ROWS", 0)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    with parallel.jobs(2):
+        yield
+
+
+def _square_into(out: np.ndarray):
+    """Work over blocks of 10 rows: squares into ``out``, returns the block's pid and sum."""
+    def work(blocks):
+        res = []
+        for k in blocks:
+            out[k : k + 10] = np.arange(k, k + 10) ** 2
+            res.append((os.getpid(), int(out[k : k + 10].sum())))
+        return res
+    return work
+
+
+def test_halves_share_writes_and_return_in_order(split):
+    assert parallel.enabled(1)
+    out = parallel.zeros(100, np.int64, shared=True)
+    res = parallel.halves(range(0, 100, 10), _square_into(out), split=True)
+    assert (out == np.arange(100) ** 2).all()  # the child's half reached this process
+    assert [s for _, s in res] == [int((np.arange(k, k + 10) ** 2).sum()) for k in range(0, 100, 10)]
+    pids = {p for p, _ in res}
+    assert os.getpid() in pids and len(pids) == 2
+
+
+def test_a_failed_child_is_redone_here(split):
+    parent = os.getpid()
+    out = parallel.zeros(100, np.int64, shared=True)
+    square = _square_into(out)
+
+    def fragile(blocks):
+        if os.getpid() != parent:
+            raise MemoryError("the child fails")
+        return square(blocks)
+
+    res = parallel.halves(range(0, 100, 10), fragile, split=True)
+    assert (out == np.arange(100) ** 2).all() and {p for p, _ in res} == {parent}
+
+
+def test_not_split_without_jobs_or_a_second_cpu(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_ROWS", 0)
+    assert not parallel.enabled(10)  # --jobs 1 is the default outside the CLI
+    with parallel.jobs(2):
+        monkeypatch.setattr(parallel.os, "cpu_count", lambda: 1)
+        assert not parallel.enabled(10)
+        monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+        assert parallel.enabled(10)
+        monkeypatch.setattr(parallel, "MIN_ROWS", 11)
+        assert not parallel.enabled(10)
+    monkeypatch.setattr(parallel, "MIN_ROWS", 0)
+    assert not parallel.enabled(10)  # the block restored --jobs 1
+
+
+def test_fast_shape_split_is_the_same(monkeypatch):
+    lines = pa.array(_lines(7, 5000) * 20, pa.large_string())  # 100k lines: 4 blocks
+    serial_fast, serial = sniffer.fast_shape(lines)
+    monkeypatch.setattr(parallel, "MIN_ROWS", 0)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(parallel.os, "fork", lambda: forks.append(1) or fork())
+    with parallel.jobs(2):
+        fast, shape = sniffer.fast_shape(lines)
+    assert forks == [1]
+    assert (fast == serial_fast).all() and serial.proved.sum() > 30_000
+    for name, value in vars(serial).items():
+        np.testing.assert_array_equal(getattr(shape, name), value, err_msg=name)  # NaN equals NaN
+
+
+def test_sniffer_text_reads_the_same_split(split):
+    data = b"".join((DATA / "sniffer" / name).read_bytes() for name in sorted(os.listdir(DATA / "sniffer"))
+                    if name.endswith(".txt")) * 3
+    frames = []
+    for jobs in (1, 2):
+        with parallel.jobs(jobs):
+            ingest = IngestReport()
+            frames.append((load_blob(Blob("s.txt", None, data, data[:16]), LoadOptions(), ingest), ingest.inputs[0]))
+    pd.testing.assert_frame_equal(frames[0][0], frames[1][0])
+    assert frames[0][1].accounting == frames[1][1].accounting and len(frames[0][0]) > 100
