@@ -14,6 +14,7 @@ Rules read this view; it never decides whether something is a fault.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import functools
 import re
@@ -122,11 +123,13 @@ class Block:
 class Negotiation:
     source: str
     serial: int
-    rows: pd.DataFrame  # this SA's debug lines (and its `comes`/`exchange=` lines), in line order
+    at: np.ndarray  # positions in light() of this SA's debug lines (and its `comes`/`exchange=` lines), in line order
     tunnel: str | None
     peer: str | None  # ip:port of the remote side
     ispi: str | None
     version: int | None
+    _frame: pd.DataFrame | None = field(default=None, repr=False)  # light()
+    _rows: pd.DataFrame | None = field(default=None, repr=False)
     _blocks: list | None = field(default=None, repr=False)
     _refs: np.ndarray | None = field(default=None, repr=False)
     _found: dict = field(default_factory=dict, repr=False)  # (pattern, column) -> matching positions
@@ -136,18 +139,24 @@ class Negotiation:
     _col: linesearch.Column | None = field(default=None, repr=False)
     _tab: _Rows | None = field(default=None, repr=False)
 
+    @property
+    def rows(self) -> pd.DataFrame:
+        """Its lines as light() rows (index: their position there), taken when first asked:
+        most negotiations are only searched, through their positions."""
+        if self._rows is None:
+            self._rows = self._frame.iloc[self.at]
+        return self._rows
+
     def lines(self, pattern: str, column: str = "text") -> pd.DataFrame:
         keep = self._found.get((pattern, column))
         if keep is None:
             if column == "text" and self._col is not None:
-                at = self.rows.index.to_numpy()
-                keep = np.flatnonzero(self._col.search(pattern)[at] & self._col.valid[at])
+                keep = np.flatnonzero(self._col.search(pattern)[self.at] & self._col.valid[self.at])
             else:
                 rx = _regex(pattern)
-                values = self.rows[column].to_numpy()
-                keep = [i for i, v in enumerate(values) if v is not None and rx.search(str(v))]
+                keep = [i for i, v in enumerate(self.column(column)) if v is not None and rx.search(str(v))]
             self._found[(pattern, column)] = keep
-        return self.rows.iloc[keep]
+        return self._frame.iloc[self.at[keep]]
 
     def tuples(self, frame: pd.DataFrame) -> list:
         """``frame.itertuples()`` for a slice of ``rows``, without its per-call cost."""
@@ -159,7 +168,7 @@ class Negotiation:
         """``rows[name].to_numpy()``, taken once."""
         values = self._columns.get(name)
         if values is None:
-            values = self._columns[name] = self.rows[name].to_numpy()
+            values = self._columns[name] = self._frame[name].to_numpy()[self.at]
         return values
 
     def sorted_refs(self) -> np.ndarray:
@@ -196,7 +205,7 @@ class Negotiation:
 
     def blocks(self) -> list[Block]:
         if self._blocks is None:
-            self._blocks = proposal_blocks(self.rows)
+            self._blocks = proposal_blocks(pd.DataFrame({c: self.column(c) for c in ("ref", "kind", "text")}))
         return self._blocks
 
 
@@ -328,7 +337,7 @@ class _Owners:
         self.negs = negs
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         for i, n in enumerate(negs):
-            refs = n.rows["ref"].to_numpy().astype(np.int64)
+            refs = n.column("ref").astype(np.int64)
             parts.setdefault(n.source, []).append((refs, np.full(len(refs), i, dtype=np.int64)))
         self.by_source: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for source, chunks in parts.items():
@@ -355,24 +364,25 @@ def owners(events: pd.DataFrame) -> _Owners:
 
 
 def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
-    ev = debug_rows(events)
-    if ev.empty:
+    lines = light(events)
+    dbg = np.flatnonzero(_debug_mask(events))
+    if not len(dbg):
         return []
     out: list[Negotiation] = []
-    for source, rows in ev.groupby("source", sort=False):
-        refs = rows["ref"].to_numpy().astype(np.int64)
-        if len(refs) and not bool((np.diff(refs) >= 0).all()):  # loaded in line order: no copy needed
-            rows = rows.sort_values("ref", kind="stable")
-        # light() columns hold Python objects (None when missing): read them as arrays.
-        serial = rows["serial"].to_numpy()
-        ispi = rows["ispi"].to_numpy()
+    # light() columns hold Python objects (None when missing): read them as arrays.
+    facts = _Facts(events, lines)
+    codes, sources = pd.factorize(lines["source"].to_numpy()[dbg])  # in order of appearance
+    for code, source in enumerate(sources):
+        at = dbg[codes == code]
+        refs = facts.ref[at].astype(np.int64)
+        if len(refs) and not bool((np.diff(refs) >= 0).all()):  # loaded in line order: no sort needed
+            at = at[np.argsort(refs, kind="stable")]
+        serial, ispi = facts.serial[at], facts.ispi[at]
         has_serial, has_spi = pd.notna(serial), pd.notna(ispi)
         # initiator SPI -> serial, from lines that carry both (cookie contexts, `sent IKE msg`).
-        both = np.flatnonzero(has_serial & has_spi)
-        spis = np.array([str(v) for v in ispi[both]], dtype=object)
-        both, spis = both[spis != sas.ZERO_SPI], spis[spis != sas.ZERO_SPI]
-        once = ~pd.Index(spis).duplicated()  # the first serial each SPI is seen with
-        by_spi: dict[str, int] = dict(zip(spis[once].tolist(), [int(v) for v in serial[both[once]]]))
+        both = np.flatnonzero(has_serial & has_spi & facts.spi_set[at])
+        once = ~pd.Index(ispi[both]).duplicated()  # the first serial each SPI is seen with
+        by_spi: dict[str, int] = dict(zip(ispi[both[once]].tolist(), serial[both[once]].astype(np.int64).tolist()))
         assigned = np.where(has_serial, serial, None)
         for i in np.flatnonzero(~has_serial & has_spi):
             found = by_spi.get(ispi[i])
@@ -382,38 +392,74 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         has = np.flatnonzero(pd.notna(assigned))
         if not len(has):
             continue
-        keys = np.array([int(a) for a in assigned[has].tolist()], dtype=np.int64)
+        keys = assigned[has].astype(np.int64)
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         members = np.argsort(inverse, kind="stable")
         bounds = np.cumsum(np.bincount(inverse, minlength=len(first)))
         for g in np.argsort(first, kind="stable"):
             pos = has[members[(bounds[g - 1] if g else 0):bounds[g]]]
-            out.append(_negotiation(str(source), int(keys[first[g]]), rows.iloc[pos]))
+            out.append(facts.negotiation(str(source), int(keys[first[g]]), at[pos]))
     col, tab = light_text(events), light_rows(events)
     for n in out:
         n._col, n._tab = col, tab
     return out
 
 
-def _negotiation(source: str, serial: int, rows: pd.DataFrame) -> Negotiation:
-    tunnel = next((str(t) for t in rows["tunnel"].to_numpy() if t is not None and "/" not in str(t)), None)
-    if tunnel is None:
-        rx = _regex(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")
-        tunnel = next((m.group(1) for t in rows["text"].to_numpy() if (m := rx.search(str(t)))), None)
-    peer = None
-    kind = rows["kind"].to_numpy()
-    # `sent IKE msg` lines, or the sends that failed (`could not send IKE Packet`): both name the peer.
-    sent = np.flatnonzero(np.isin(kind, ["ike-sent", "error"]) & pd.notna(rows["dst"].to_numpy()))
-    recv = np.flatnonzero(np.isin(kind, ["ike-received", "ike-exchange"]) & pd.notna(rows["src"].to_numpy()))
-    if len(sent):
-        addr, port = rows["dst"].to_numpy()[sent[-1]], rows["dport"].to_numpy()[sent[-1]]
-        peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
-    elif len(recv):
-        addr, port = rows["src"].to_numpy()[recv[-1]], rows["sport"].to_numpy()[recv[-1]]
-        peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
-    ispi = next((str(v) for v in rows["ispi"].to_numpy() if pd.notna(v) and str(v) != sas.ZERO_SPI), None)
-    version = next((int(v) for v in rows["ike_version"].to_numpy() if pd.notna(v)), None)
-    return Negotiation(source, serial, rows, tunnel, peer, ispi, version)
+GATEWAY_NAMED = text_search(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")
+
+
+class _Facts:
+    """What names a negotiation (tunnel, peer, SPI, version), as masks over light() taken
+    once: a negotiation's is then its first or last line the mask picks."""
+
+    def __init__(self, events: pd.DataFrame, lines: pd.DataFrame):
+        self.events, self.frame = events, lines
+        self.ref, self.serial, self.ispi = (lines[c].to_numpy() for c in ("ref", "serial", "ispi"))
+        self.spi_set = _each_value(self.ispi, lambda v: str(v) != sas.ZERO_SPI)
+        self.named = _each_value(lines["tunnel"].to_numpy(), lambda v: "/" not in str(v))
+        kind = lines["kind"].to_numpy()
+        # `sent IKE msg` lines, or the sends that failed (`could not send IKE Packet`): both name the peer.
+        self.sent = ((kind == "ike-sent") | (kind == "error")) & pd.notna(lines["dst"].to_numpy())
+        self.recv = ((kind == "ike-received") | (kind == "ike-exchange")) & pd.notna(lines["src"].to_numpy())
+        self.versioned = pd.notna(lines["ike_version"].to_numpy())
+
+    def negotiation(self, source: str, serial: int, at: np.ndarray) -> Negotiation:
+        lines = self.frame
+        k = self._first(self.named, at)
+        if k is not None:
+            tunnel = str(lines["tunnel"].iat[k])
+        else:
+            k = self._first(light_text(self.events).search(GATEWAY_NAMED), at)
+            tunnel = _regex(GATEWAY_NAMED).search(light_rows(self.events).text[k]).group(1) if k is not None else None
+        peer = None
+        if (k := self._last(self.sent, at)) is not None:
+            addr, port = lines["dst"].iat[k], lines["dport"].iat[k]
+            peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
+        elif (k := self._last(self.recv, at)) is not None:
+            addr, port = lines["src"].iat[k], lines["sport"].iat[k]
+            peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
+        k = self._first(self.spi_set, at)
+        ispi = str(self.ispi[k]) if k is not None else None
+        k = self._first(self.versioned, at)
+        version = int(lines["ike_version"].iat[k]) if k is not None else None
+        return Negotiation(source, serial, at, tunnel, peer, ispi, version, _frame=lines)
+
+    @staticmethod
+    def _first(mask: np.ndarray, at: np.ndarray) -> int | None:
+        found = np.flatnonzero(mask[at])
+        return int(at[found[0]]) if len(found) else None
+
+    @staticmethod
+    def _last(mask: np.ndarray, at: np.ndarray) -> int | None:
+        found = np.flatnonzero(mask[at])
+        return int(at[found[-1]]) if len(found) else None
+
+
+def _each_value(values: np.ndarray, test) -> np.ndarray:
+    """``test(v)`` for each value (False where missing), decided once per distinct value."""
+    codes, distinct = pd.factorize(values)
+    ok = np.array([bool(test(v)) for v in distinct] + [False])
+    return ok[codes]  # code -1 (missing) reads the final False
 
 
 MESSAGE_PREFIX = re.compile(r"^(?:\S+ \S+ )?ike (?:V=[^:\s]+:)?(?:\d+(?::[^:\s]*)*)?:? *")
@@ -548,17 +594,25 @@ def peer_types(block: Block) -> list[str]:
     return out
 
 
-def last_pair(blocks: list[Block], before: int) -> tuple[Block | None, Block | None]:
-    """The peer and local blocks printed last before line ``before``."""
-    peer = local = None
-    for b in blocks:
-        if b.header_ref > before:
-            break
-        if b.side == "peer":
-            peer = b
-        elif b.side == "local":
-            local = b
-    return peer, local
+class _LastPair:
+    """The peer and local blocks printed last before a line. A negotiation's blocks are in
+    line order (its rows are): the answer is the pair after the blocks whose header is at
+    or above that line, found by binary search."""
+
+    def __init__(self, blocks: list[Block]):
+        self.heads = [b.header_ref for b in blocks]
+        self.pairs: list[tuple[Block | None, Block | None]] = []
+        peer = local = None
+        for b in blocks:
+            if b.side == "peer":
+                peer = b
+            elif b.side == "local":
+                local = b
+            self.pairs.append((peer, local))
+
+    def __call__(self, before: int) -> tuple[Block | None, Block | None]:
+        k = bisect.bisect_right(self.heads, before)
+        return self.pairs[k - 1] if k else (None, None)
 
 
 def wire_offer(events: pd.DataFrame, source: str, ispi: str | None, msg_id: int | None = None,
@@ -678,8 +732,9 @@ def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
     """Failure lines grouped by the proposal blocks they answer (one group per attempt)."""
     groups: dict[tuple, list] = {}
     keys: dict[tuple, tuple] = {}
+    last_pair = _LastPair(blocks)
     for r in n.tuples(fails):
-        p, loc = last_pair(blocks, int(r.ref))
+        p, loc = last_pair(int(r.ref))
         if p is not None and loc is not None and p.phase != loc.phase:
             p = loc = None
         phase = _phase(n, r, p, loc)
@@ -721,7 +776,7 @@ def _evidence_rows(events, n: Negotiation, fails: list, peer_b, local_b, mism: l
     if local_b is not None:
         want.append(local_b.header_ref)
     want.extend(int(r.ref) for r in fails[:3])
-    ev = n.tuples(n.rows.iloc[n.positions(want)]) if n._tab is None else n._tab.take(n.rows.index[n.positions(want)].tolist())
+    ev = n.tuples(n.rows.iloc[n.positions(want)]) if n._tab is None else n._tab.take(n.at[n.positions(want)].tolist())
     # `Negotiate SA Error: [11909]` right after: daemon-level, no serial of its own.
     last = int(fails[-1].ref)
     err = _sa_errors(events).get(n.source)
@@ -742,9 +797,11 @@ def _sa_errors(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]
     """source -> its `Negotiate SA Error` debug lines (positions in light(), line numbers),
     found once for every failure to look up."""
     def build(ev):
-        dbg = debug_rows(ev)
-        err = dbg[light_text(ev).search(SA_ERROR)[dbg.index.to_numpy()]]
-        return {str(s): (g.index.to_numpy(), g["ref"].to_numpy(np.int64)) for s, g in err.groupby("source", sort=False)}
+        lines = light(ev)
+        at = np.flatnonzero(light_text(ev).search(SA_ERROR) & _debug_mask(ev))
+        refs = lines["ref"].to_numpy()[at].astype(np.int64)
+        codes, sources = pd.factorize(lines["source"].to_numpy()[at])
+        return {str(s): (at[codes == c], refs[codes == c]) for c, s in enumerate(sources)}
     return per_table("sa_errors", events, build)
 
 
