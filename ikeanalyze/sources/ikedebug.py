@@ -172,8 +172,9 @@ def parse(core: pa.Array) -> dict[str, object]:
     _join_exchange(kind, cols, direction)
     transport = _transport(kind, cols)
 
+    # The hex dump is not an event column: it was decoded into them (_decode_hex).
     out: dict[str, object] = {
-        name: _typed(values, GROUP_COLUMNS[name]) for name, values in cols.items()
+        name: _typed(values, GROUP_COLUMNS[name]) for name, values in cols.items() if name != "hex"
     }
     out["kind"] = pa.array(kind, pa.string())
     out["transport"] = pa.array(transport, pa.string())
@@ -182,7 +183,6 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["vdom"] = pc.coalesce(pre["vdom"], pre["vdidx"])
     out["serial"] = to_int(pre["serial"], pa.int64())
     out["ts_abs"] = pre["ts"]
-    out["msg"] = msg
     return out
 
 
@@ -299,23 +299,26 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 _PLAIN = ["(?:" + re.sub(r"\(\?P<\w+>", "(?:", pattern) + ")" for _, pattern in MESSAGES]
 
 
-def _first_row(msg: pa.Array, lo: int = 0, hi: int = len(MESSAGES)) -> np.ndarray:
-    """Per message, the index of the first MESSAGES row (from ``lo`` to ``hi``) it matches,
-    -1 for none. Rows are halved: one test of the union of the first half says which half
-    to look in, so a message meets about log2(rows) patterns, not every row before its own
-    (a pass costs about the same for one pattern or many)."""
-    out = np.full(len(msg), -1, dtype=np.int64)
-    if not len(msg):
-        return out
+def _first_row(msg: pa.Array, rows: np.ndarray | None = None, lo: int = 0, hi: int = len(MESSAGES)) -> np.ndarray:
+    """Per message (of ``rows``, default all), the index of the first MESSAGES row (from
+    ``lo`` to ``hi``) it matches, -1 for none. Rows are halved: one test of the union of
+    the first half says which half to look in, so a message meets about log2(rows)
+    patterns, not every row before its own (a pass costs about the same for one pattern
+    or many). A half is copied out only when it is under half of the array it is in: a
+    copy of the messages costs more than a pass over the ones not asked about."""
+    if rows is None:
+        rows = np.arange(len(msg))
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    if len(rows) * 2 <= len(msg):
+        msg, rows = msg.take(pa.array(rows)), np.arange(len(rows))
     if hi - lo == 1:
-        out[matches(msg, MESSAGES[lo][1])] = lo
-        return out
+        return np.where(matches(msg, MESSAGES[lo][1])[rows], lo, -1)
     mid = (lo + hi) // 2
-    first = matches(msg, "(?:" + "|".join(_PLAIN[lo:mid]) + ")")
+    first = matches(msg, "(?:" + "|".join(_PLAIN[lo:mid]) + ")")[rows]
+    out = np.empty(len(rows), dtype=np.int64)
     for part, a, b in ((first, lo, mid), (~first, mid, hi)):
-        at = np.flatnonzero(part)
-        if len(at):
-            out[at] = _first_row(msg if len(at) == len(msg) else msg.take(pa.array(at)), a, b)
+        out[part] = _first_row(msg, rows[part], a, b)
     return out
 
 
@@ -439,9 +442,12 @@ AUTHD_START = (
 # The same found mid-line: typed keys (` de2025-01-20 14:31:38 [730] __rad_conn_timeout-...`),
 # a dump cut off by another daemon's line, garbled bytes before a samld function name.
 AUTHD_ANYWHERE = rf"{TS} \[\d+\] [A-Za-z_]|[A-Za-z_]\w*_\w+ \[\d+\]: "
+# The head of an authd record: its stamp and the daemon's function. The message after it
+# is not an event column (the record's text is), so it is not extracted: RE2 extracts
+# groups by its slowest engine, over every byte a group spans.
 AUTHD = (
     rf"^(?:(?P<ts>{TS}) )?(?:\[(?P<pid>\d+)\] (?P<func>[A-Za-z_][\w]*)-?|(?P<func2>_*\w+) \[\d+\]: ?"
-    r"|(?P<func3>\w+)\[\d+\] |\[\d+:[^\]\s]*\](?P<func4>\w+):\d+ )?(?P<msg>(?s:.*))$"
+    r"|(?P<func3>\w+)\[\d+\] |\[\d+:[^\]\s]*\](?P<func4>\w+):\d+ )?"
 )
 # An authd record that opens a dump printed over several lines: samld `func [N]:` with
 # nothing after it (then `**** AuthnRequest ****`, XML, `*****`), or an attribute whose
@@ -452,15 +458,11 @@ HEX_RECORD = rf"^(?:{TS} )?ike \S*:? ?(?:in|out|enc|dec) [0-9A-Fa-f]+\s*$"
 
 
 def parse_authd(core: pa.Array) -> dict[str, object]:
-    found = pc.extract_regex(core, AUTHD)
-    g = fields(found, ("func", "func2", "func3", "func4", "ts"))
-    msg = pc.struct_field(found, "msg")
+    g = groups(core, AUTHD)
     return {
-        "kind": pa.array(np.full(len(core), "authd", dtype=object), pa.string()),
+        "kind": pa.repeat(pa.scalar("authd", pa.string()), len(core)),
         "detail": pc.coalesce(g["func"], g["func2"], g["func3"], g["func4"]),
         "ts_abs": g["ts"],
-        # An empty message is null, as the other groups: only those rows are copied.
-        "msg": pc.if_else(pc.equal(msg, ""), None, msg) if pc.any(pc.equal(msg, "")).as_py() else msg,
     }
 
 

@@ -62,6 +62,8 @@ LINE_FORMS: list[tuple[str, str]] = [
 ]
 RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "snapshot")
 
+# A record that opens a quoted value and does not close it (`data = 'VER=1`).
+OPEN_QUOTE = r"= '[^']*$"
 # A hex line wrapped out of an `in/out/enc/dec HEX` record.
 HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
 # A terminal wraps a line at a fixed width: a line this long that is followed by a line of
@@ -145,11 +147,12 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     fast, shape = sniffer.fast_shape(core)
     form[fast] = "sniffer"
     todo = np.flatnonzero(~fast)
+    # The lines of no form (wrapped hex, dumps: long) leave after one pass of all forms.
+    todo = todo[_matches_at(core, todo, "|".join(f"(?:{pattern})" for _, pattern in LINE_FORMS))]
     for name, pattern in LINE_FORMS:
         if not len(todo):
             break
-        sub = core if len(todo) == n else core.take(pa.array(todo))  # no copy of the whole input
-        m = matches(sub, pattern)
+        m = _matches_at(core, todo, pattern)
         form[todo[m]] = name
         todo = todo[~m]
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
@@ -189,7 +192,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     report.count("event", sum(forms.count(f) for f in RECORD_FORMATS))
 
     is_cont, is_hex = forms.mask("continuation"), forms.mask("hexdump")
-    joined, shown = _join_records(is_cont, sep, core, raw)
+    heads, head_core, head_shown = _join_records(is_cont, sep, core, raw)
+    if forms.count("sniffer"):  # the sniffer reads the whole column (rows by index)
+        joined = _lines(core, heads, head_core, np.arange(n)) if len(heads) else core
     parts = []
     dropped: list[dict] = []  # stamps of lines counted as other traffic: `t` still counts from the first line
     for fmt, parser in FORMAT_PARSERS.items():
@@ -204,11 +209,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                 idx = _skip_other_traffic(idx, joined, is_hex, tcp_ports, report, dropped, same[idx], shape)
                 if not len(idx):
                     continue
-        sub_text = shown.take(pa.array(idx))
+        sub_text = _lines(raw, heads, head_shown, idx)
         if fmt == "sniffer":
             cols = sniffer.parse_rows(joined, idx, shape, same[idx] & shape.proved[idx])
         else:
-            sub_core = joined.take(pa.array(idx))
+            sub_core = _lines(core, heads, head_core, idx)
             if fmt == "ikedebug":
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
             cols = parser(sub_core)
@@ -225,6 +230,14 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, raw, cut_off)
     return frame
+
+
+def _matches_at(arr: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
+    """:func:`matches` of the ``rows`` of ``arr``: a pass over the whole column when they
+    are most of it (a copy of them would cost more than the lines the pass need not read)."""
+    if len(rows) * 2 > len(arr):
+        return matches(arr, pattern)[rows]
+    return matches(arr.take(pa.array(rows)), pattern)
 
 
 class _Forms:
@@ -299,10 +312,19 @@ def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.
 def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Several debug records collapsed onto one line (web copies) become several events with
     the same line number; the line is still counted once."""
-    counts = pc.count_substring_regex(sub, ikedebug.RECORD_ANYWHERE).to_numpy(zero_copy_only=False)
+    anywhere = ikedebug.RECORD_ANYWHERE
+    at_start = matches(sub, "^" + anywhere)
+    # Records are counted only on the lines that may hold two: one more after the one they
+    # start with, or any when they start with none (few); every other line holds one at most.
+    others = np.flatnonzero(~at_start)
+    maybe = matches(sub, f"^(?:{anywhere})(?s:.*){anywhere}")
+    maybe[others] = matches(sub.take(pa.array(others)), anywhere)
+    maybe = np.flatnonzero(maybe)
+    counts = np.zeros(len(sub), np.int64)
+    counts[maybe] = pc.count_substring_regex(sub.take(pa.array(maybe)), anywhere).to_numpy(zero_copy_only=False)
     # `ike Negotiate ISAKMP SA Error: ike 0:...: no SA proposal chosen`: one full record
     # after a daemon-level one that has no context of its own.
-    counts = counts + (~matches(sub, "^" + ikedebug.RECORD_ANYWHERE) & (counts > 0))
+    counts = counts + (~at_start & (counts > 0))
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return idx, sub, text
@@ -351,37 +373,43 @@ def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> np.ndarra
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     is_hex = np.zeros(n, dtype=bool)
     is_hex[unknown] = matches(core.take(pa.array(unknown)), HEX_CONTINUATION)
+    # A chain of continuations starts at a record line followed by a line of no known
+    # form: only those records are asked how they end.
+    heads = unknown[unknown > 0] - 1
+    heads = heads[np.isin(form[heads], RECORD_FORMATS)]
+    head_text = core.take(pa.array(heads))
     hex_record = np.zeros(n, dtype=bool)
-    recs = np.flatnonzero(np.isin(form, RECORD_FORMATS))
-    hex_record[recs] = matches(core.take(pa.array(recs)), ikedebug.HEX_RECORD)
+    hex_record[heads] = matches(head_text, ikedebug.HEX_RECORD)
     opens_block = np.zeros(n, dtype=bool)
-    opens_block[recs] = matches(core.take(pa.array(recs)), ikedebug.BLOCK_OPEN)
-    open_quote = _open_quotes(core, form)
+    opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
+    open_quote = np.zeros(n, dtype=bool)
+    open_quote[heads] = matches(head_text, OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown)
+    wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
 
-    def wrapped(j: int) -> bool:
-        return lens[j] in widths if widths else lens[j] >= WRAP_MIN
-
-    # State carried down a record's continuation lines.
-    in_hex = hex_record.copy()
-    in_block = opens_block | open_quote
-    for i in unknown:  # few: only lines of no known form
+    # State carried down a record's continuation lines, read as Python lists: the walk
+    # goes line by line (each line's state is that of the line above).
+    in_hex, in_block = hex_record.tolist(), (opens_block | open_quote).tolist()
+    hexes, wraps, quotes = is_hex.tolist(), wrapped.tolist(), open_quote.tolist()
+    joins = set(RECORD_FORMATS) | {"continuation"}
+    names = form.tolist()
+    for i in unknown.tolist():  # few: only lines of no known form
         j = i - 1
-        if j < 0 or not (form[j] in RECORD_FORMATS or form[j] == "continuation"):
+        if j < 0 or names[j] not in joins:
             continue
-        if is_hex[i] and in_hex[j]:
+        if hexes[i] and in_hex[j]:
             sep[i] = ""
             in_hex[i] = True
-        elif wrapped(j):
+        elif wraps[j]:
             sep[i] = ""
-            in_hex[i] = in_hex[j] and is_hex[i]
+            in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j]
         elif in_block[j]:
             sep[i] = "\n"
-            in_block[i] = not (open_quote[j] and "'" in str(core[i]))
+            in_block[i] = not (quotes[j] and "'" in str(core[i]))
         else:
             continue
-        form[i] = "continuation"
+        form[i] = names[i] = "continuation"
     return sep
 
 
@@ -401,16 +429,20 @@ def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray) -> set
     return widths | {w - 1 for w in widths}
 
 
-def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Each record's text with its continuation lines (``is_cont``) joined on, whole
-    column at once.
+def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array,
+                  raw: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """The records that continuation lines (``is_cont``) follow, with those lines joined
+    on, whole column at once: (the records' line numbers, what the parsers read, what the
+    event's `text` shows), for :func:`_lines`.
 
-    Returns (what the parsers read, what the event's `text` shows): the parsers get dump
-    blocks too (joined with newlines); `text` gets only the terminal-wrapped pieces, so an
-    evidence line reads as the device printed it without a page of XML under it."""
+    The parsers get dump blocks too (joined with newlines); `text` gets only the
+    terminal-wrapped pieces, so an evidence line reads as the device printed it without a
+    page of XML under it."""
     n = len(is_cont)
+    nothing = pa.scalar("", pa.large_string())
     if not is_cont.any():
-        return core, raw
+        none = pa.array([], pa.large_string())
+        return np.zeros(0, np.int64), none, none
     pos = np.arange(n)
     owner = np.maximum.accumulate(np.where(is_cont, 0, pos))
     has_cont = np.zeros(n, dtype=bool)
@@ -418,9 +450,9 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array, raw: pa.
     member = has_cont[owner]  # lines of a record that has continuations: contiguous runs
     lines = np.flatnonzero(member)
     heads = np.flatnonzero(member & ~is_cont)
+    head_raw = raw.take(pa.array(heads))
     # The record line keeps its trailing blanks: a terminal may wrap right after a space.
-    tail = groups(raw.take(pa.array(heads)), r"(?P<ws>\s+)$")["ws"]
-    nothing = pa.scalar("", pa.large_string())
+    tail = groups(head_raw, r"(?P<ws>\s+)$")["ws"]
     head_text = pc.binary_join_element_wise(core.take(pa.array(heads)), pc.fill_null(tail, nothing), nothing)
     conts = np.flatnonzero(is_cont)
     cont_sep = sep[conts]
@@ -434,23 +466,22 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array, raw: pa.
     where[heads] = np.arange(len(heads))
     where[conts] = len(heads) + np.arange(len(conts))
     order = where[lines]
-    offsets = pa.array(np.append(np.flatnonzero(~is_cont[lines]), len(lines)).astype(np.int32))
+    offsets = pa.array(np.append(np.flatnonzero(~is_cont[lines]), len(lines)).astype(np.int64))
 
-    def join(head_values: pa.Array, cont_values: pa.Array, base: pa.Array) -> pa.Array:
+    def join(head_values: pa.Array, cont_values: pa.Array) -> pa.Array:
         values = take_joined([head_values.cast(pa.large_string()), cont_values.cast(pa.large_string())], order)
-        joined = pc.binary_join(pa.LargeListArray.from_arrays(offsets.cast(pa.int64()), values), nothing)
-        # Scatter the joined records back over their head lines.
-        pick = np.arange(n)
-        pick[heads] = n + np.arange(len(heads))
-        return take_joined([base.cast(pa.large_string()), pc.utf8_rtrim_whitespace(joined)], pick)
+        return pc.utf8_rtrim_whitespace(pc.binary_join(pa.LargeListArray.from_arrays(offsets, values), nothing))
 
-    return join(head_text, body, core), join(raw.take(pa.array(heads)), body_shown, raw)
+    return heads, join(head_text, body), join(head_raw, body_shown)
 
 
-def _open_quotes(core: pa.Array, form: np.ndarray) -> np.ndarray:
-    """Records that open a quoted value and do not close it (`data = 'VER=1`)."""
-    opened = matches(core, r"= '[^']*$")
-    return opened & np.isin(form, RECORD_FORMATS)
+def _lines(base: pa.Array, heads: np.ndarray, joined: pa.Array, idx: np.ndarray) -> pa.Array:
+    """The lines ``idx`` of ``base``, a record among them (``heads``) with its continuation
+    lines joined on (``joined``, from :func:`_join_records`): one copy of just those rows."""
+    at = np.searchsorted(heads, idx)
+    hit = at < len(heads)
+    hit[hit] = heads[at[hit]] == idx[hit]
+    return take_joined([base.cast(pa.large_string()), joined], np.where(hit, len(base) + at, idx))
 
 
 STAMP = r"^(?P<sec>\S+ \d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?$"
