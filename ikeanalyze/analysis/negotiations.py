@@ -241,6 +241,11 @@ def _objects(arr: pa.ChunkedArray, vocabulary: bool = True) -> np.ndarray:
     (debug lines share their second), and so is a string of a ``vocabulary`` column (kinds,
     sources, tunnels: a few values over many rows)."""
     typ = arr.type
+    if 2 * arr.null_count > len(arr):  # mostly missing (addresses, SPIs on debug lines): convert the rest only
+        out = np.full(len(arr), None, dtype=object)
+        present = arr.is_valid()
+        out[present.to_numpy(zero_copy_only=False)] = _objects(arr.filter(present), vocabulary)
+        return out
     missing = arr.is_null().to_numpy(zero_copy_only=False)
     if pa.types.is_timestamp(typ):
         stamps = arr.cast(pa.int64()).fill_null(0).to_numpy()
@@ -940,26 +945,28 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     """Debug lines whose ``column`` matches ``pattern``, grouped by (source, peer, tunnel)
     through the negotiation each belongs to; lines outside any negotiation keep their own
     tunnel and the peer of the nearest `comes` line above them."""
-    ev = light(events)
+    lines = light(events)
+    # The rows searched, as a mask over light(): the debug rows need no table of their own.
     if tuple(origins) == (DEBUG,):
-        ev = debug_rows(events)  # the same rows, taken once per table
-    elif not {DEBUG, AUTHD} <= set(origins):  # light() holds only these two origins
-        ev = ev[ev["origin"].isin(origins).to_numpy()]
-    if ev.empty:
+        sel = _debug_mask(events)
+    elif {DEBUG, AUTHD} <= set(origins):  # light() holds only these two origins
+        sel = np.ones(len(lines), dtype=bool)
+    else:
+        sel = lines["origin"].isin(origins).to_numpy()
+    if not sel.any():
         return []
     if column == "text":
-        m = light_text(events).search(pattern)[ev.index.to_numpy()]
+        m = light_text(events).search(pattern) & sel
     else:
-        m = ev[column].fillna("").astype(str).str.contains(pattern, regex=True).to_numpy()
+        m = sel & lines[column].fillna("").astype(str).str.contains(pattern, regex=True).to_numpy()
     if kinds:
-        m = m & ev["kind"].isin(kinds).to_numpy()
+        m = m & lines["kind"].isin(kinds).to_numpy()
     if not m.any():
         return []
-    matched = ev[m]
     owner = owners(events)
     out: dict[tuple, Hit] = {}
     above: dict[str, _Above] = {}  # per source, built at the first line outside any negotiation
-    for r in light_rows(events).take(matched.index.tolist()):
+    for r in light_rows(events).take(np.flatnonzero(m).tolist()):
         n = owner.get((str(r.source), int(r.ref)))
         if n is not None:
             peer, tunnel = n.peer, n.tunnel
@@ -967,8 +974,9 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
             tunnel = None if pd.isna(r.tunnel) or "/" in str(r.tunnel) else str(r.tunnel)
             a = above.get(str(r.source))
             if a is None:
-                a = above[str(r.source)] = _Above(ev, str(r.source), light_rows(events), light_text(events))
-            peer = a.peer(int(r.ref), tunnel) if a.ordered else _peer_above(ev, str(r.source), int(r.ref), tunnel)
+                at = np.flatnonzero(sel & (lines["source"].to_numpy() == str(r.source)))
+                a = above[str(r.source)] = _Above(lines, at, light_rows(events), light_text(events))
+            peer = a.peer(int(r.ref), tunnel) if a.ordered else _peer_above(lines[sel], str(r.source), int(r.ref), tunnel)
         key = (str(r.source), peer, tunnel)
         h = out.setdefault(key, Hit(str(r.source), peer, tunnel, [], []))
         h.rows.append(r)
@@ -985,17 +993,17 @@ class _Above:
     question is a binary search instead of a scan of the whole input (only when the source's
     lines are in line order, which `ordered` says; otherwise the scan answers)."""
 
-    def __init__(self, ev: pd.DataFrame, source: str, tab: _Rows, col: linesearch.Column | None = None):
-        mine = (ev["source"] == source).to_numpy()
-        self.src = ev if mine.all() else ev[mine]  # one source: no copy
-        self.col = col  # light()'s text
+    def __init__(self, lines: pd.DataFrame, at: np.ndarray, tab: _Rows, col: linesearch.Column):
+        """``lines``: light(); ``at``: the positions there of one source's searched lines."""
+        self.at, self.col = at, col
         # One row as a namedtuple from light()'s row factory, not an iloc.
-        self._row = lambda k: tab.take([self.src.index[k]])[0]
-        self.refs = self.src["ref"].to_numpy().astype(np.int64)
+        self._row = lambda k: tab.take([self.at[k]])[0]
+        self.text = tab.text
+        self.refs = lines["ref"].to_numpy()[at].astype(np.int64)
         self.ordered = bool((np.diff(self.refs) >= 0).all())
-        self.tunnel = self.src["tunnel"].to_numpy()
-        self.addressed = self.src["dst"].notna().to_numpy()
-        self.comes = np.flatnonzero((self.src["kind"] == "ike-received").to_numpy() & self.src["src"].notna().to_numpy())
+        self.tunnel = lines["tunnel"].to_numpy()[at]
+        self.addressed = pd.notna(lines["dst"].to_numpy()[at])
+        self.comes = np.flatnonzero((lines["kind"].to_numpy()[at] == "ike-received") & pd.notna(lines["src"].to_numpy()[at]))
         self._own: dict[str, np.ndarray] = {}
         self._conn: dict[str, tuple[np.ndarray, list[tuple]]] = {}  # tunnel -> _connects()
 
@@ -1026,10 +1034,9 @@ class _Above:
         """The ``named`` lines that say where a connection goes (CONNECT_LINE): their
         positions, ascending, and (ip, port or None) of each."""
         at = np.flatnonzero(named)
-        if self.col is not None:  # the column search picks the lines; `re` reads the few
-            at = at[self.col.search(CONNECT_LINE)[self.src.index.to_numpy()[at]]]
-        rx, texts = _regex(CONNECT_LINE), self.src["text"].to_numpy()
-        found = [(k, m.groups()) for k in at.tolist() if (m := rx.search(str(texts[k])))]
+        at = at[self.col.search(CONNECT_LINE)[self.at[at]]]  # the column search picks the lines; `re` reads the few
+        rx = _regex(CONNECT_LINE)
+        found = [(k, m.groups()) for k in at.tolist() if (m := rx.search(self.text[self.at[k]]))]
         return np.array([k for k, _ in found], dtype=np.int64), [g for _, g in found]
 
 
