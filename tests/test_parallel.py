@@ -103,3 +103,48 @@ def test_sniffer_text_reads_the_same_split(split):
             frames.append((load_blob(Blob("s.txt", None, data, data[:16]), LoadOptions(), ingest), ingest.inputs[0]))
     pd.testing.assert_frame_equal(frames[0][0], frames[1][0])
     assert frames[0][1].accounting == frames[1][1].accounting and len(frames[0][0]) > 100
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# The samples and one firing fixture per rule (every rule fires somewhere among them).
+REPORT_INPUTS = sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in (".txt", ".pcap")) + sorted(
+    next(iter(sorted(d.glob("fires-*/input*"))), None) or next(iter(sorted(d.glob("*/input*"))))
+    for d in (ROOT / "tests" / "rules" / "fixtures").glob("IKE*"))
+
+
+def _report(path: Path) -> dict:
+    import io
+    import json
+
+    from ikeanalyze import api
+
+    buf = io.StringIO()
+    api.render(api.analyze([str(path)], LoadOptions()), "json", buf)
+    report = json.loads(buf.getvalue())
+    report.pop("generated_at", None)
+    return report
+
+
+@pytest.mark.parametrize("path", REPORT_INPUTS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_rules_split_give_the_same_report(path, split, monkeypatch):
+    from ikeanalyze.rules import registry
+
+    with parallel.jobs(1):
+        serial = _report(path)
+    monkeypatch.setattr(registry, "SPLIT_MIN_EVENTS", 0)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(parallel.os, "fork", lambda: forks.append(1) or fork())
+    assert _report(path) == serial
+    assert forks  # the rules were split (and maybe the sniffer lines)
+
+
+def test_a_note_left_by_a_rule_in_the_child_reaches_the_next_steps(split, monkeypatch):
+    """IKE108 (every other rule runs in the child; it is the 8th) leaves the NP-offload
+    note that the next steps turn into advice."""
+    from ikeanalyze.rules import REGISTRY, registry
+
+    assert sorted(REGISTRY).index("IKE108") % 2 == 1
+    monkeypatch.setattr(registry, "SPLIT_MIN_EVENTS", 0)
+    report = _report(ROOT / "tests" / "rules" / "fixtures" / "IKE108" / "fires-sniffer-esp-out-only" / "input.txt")
+    assert any("NP offload the sniffer may miss the other direction" in s for s in report["next_steps"])
