@@ -72,7 +72,7 @@ HtmlOut = Annotated[Path | None, typer.Option("--html", help="Also write the HTM
 Jobs = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, metavar="N",
     help="Processes to use: with 2 or more (and 2 or more CPUs), a worker reads large captures ahead while "
-         "the analysis starts up; sniffer text is read, and the rules run, by two processes.")]
+         "the analysis starts up, and sniffer text is read by two processes.")]
 
 
 # Inputs this big take about a second or more: show what is being done meanwhile.
@@ -207,9 +207,9 @@ def analyze(
         say(f"reading {_describe(inputs)}")
         with parallel.jobs(jobs):
             events, ingest = api.load(inputs, options)
-            say(f"analysing {len(events):,} events")
-            d = api.diagnose(events, ingest, options=options, select=select or sel, ignore=ignore or ign,
-                             thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
+        say(f"analysing {len(events):,} events")
+        d = api.diagnose(events, ingest, options=options, select=select or sel, ignore=ignore or ign,
+                         thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
         say("writing the report")
         if redact:
             d = api.redact(d)

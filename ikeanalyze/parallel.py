@@ -1,5 +1,5 @@
-"""Work split across two processes, for the steps that dominate a big input and are made
-of independent parts: the byte tests of sniffer lines (blocks of rows), the rules.
+"""Row-block work split across two processes, for the whole-column steps that dominate a
+big input and treat every block of rows alike (the byte tests of sniffer lines).
 
 With ``--jobs 2`` or more (the CLI sets it with :func:`jobs`), a second CPU and
 ``os.fork``, :func:`halves` runs the second half of the blocks in a forked child while
@@ -9,10 +9,8 @@ through a pipe. Otherwise (and for small inputs, where a fork costs more than it
 everything runs here, the same way. A child that fails is not trusted: its half is done
 again here.
 
-The child reads what this process built before the fork and returns its results: it
-never changes what this process sees except through :func:`zeros` arrays. Arrow's thread
-pools re-create themselves in a forked child (atfork handlers, Arrow >= 11) and the CLI
-gives arrow the C library's allocator, so arrow kernels are safe in the child too.
+The child runs only numpy over arrays this process already holds: no arrow kernels, no
+threads of its own, nothing that might wait on a lock another thread held at the fork.
 """
 
 from __future__ import annotations
@@ -42,11 +40,9 @@ def jobs(n: int) -> Iterator[None]:
         _JOBS = before
 
 
-def enabled(rows: int, least: int | None = None) -> bool:
-    """Whether work over ``rows`` rows is split (``least``: the size below which it is not
-    worth it, default MIN_ROWS)."""
-    least = MIN_ROWS if least is None else least
-    return _JOBS >= 2 and rows >= least and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
+def enabled(rows: int) -> bool:
+    """Whether work over ``rows`` rows is split."""
+    return _JOBS >= 2 and rows >= MIN_ROWS and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
 
 
 def zeros(n: int, dtype, shared: bool) -> np.ndarray:
@@ -57,21 +53,12 @@ def zeros(n: int, dtype, shared: bool) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, n * np.dtype(dtype).itemsize), dtype, n)
 
 
-def halves(items: Sequence, work: Callable[[Sequence], list], split: bool, interleave: bool = False) -> list:
-    """``work(items)``, with half of ``items`` done by a forked child when ``split`` (see
-    :func:`enabled`): the second half, or with ``interleave`` every other item (for items
-    of uneven cost in no particular order). ``work`` returns one picklable result per item,
-    in order; anything else it produces must go to :func:`zeros` arrays made with
-    ``shared``."""
+def halves(items: Sequence, work: Callable[[Sequence], list], split: bool) -> list:
+    """``work(items)``, with the second half of ``items`` done by a forked child when
+    ``split`` (see :func:`enabled`). ``work`` returns one picklable result per item, in
+    order; anything else it produces must go to :func:`zeros` arrays made with ``shared``."""
     if not split or len(items) < 2:
         return work(items)
-    if interleave:
-        order = [*range(0, len(items), 2), *range(1, len(items), 2)]
-        done = halves([items[i] for i in order], work, split)
-        out = [None] * len(items)
-        for i, result in zip(order, done):
-            out[i] = result
-        return out
     mid = len(items) // 2
     read, write = os.pipe()
     pid = os.fork()

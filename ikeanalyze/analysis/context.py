@@ -19,11 +19,7 @@ class Context:
     ingest: IngestReport
     local: tuple[str, ...] = ()
     ike_tcp_ports: tuple[int, ...] = ()
-    # Views built on demand by the analyses (a cache: anything in it can be rebuilt).
     extras: dict = field(default_factory=dict)
-    # What rules leave for the next steps, as lists they append to (not a cache: the rule
-    # runner carries a forked child's notes back, rules.registry.run).
-    notes: dict[str, list] = field(default_factory=dict)
 
     @cached_property
     def wire(self) -> pd.DataFrame:
@@ -60,11 +56,6 @@ class Context:
     def snapshots(self) -> snapshots_mod.Snapshots:
         """State snapshots (tunnel list, gateway list) per tunnel name; see analysis.snapshots."""
         return snapshots_mod.build(self.events)
-
-    def shared_views(self) -> None:
-        """Build the views most rules read (before the rule runner forks: built once)."""
-        for view in ("wire", "flows", "_flow_rows", "packet_flows", "tcp_ike", "snapshots"):
-            getattr(self, view)
 
     def unit(self, source: str | None) -> str:
         """`line` or `frame`: what a ref counts in that input."""

@@ -58,7 +58,7 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
     if "sniffer" in origins and _filter_too_narrow(ctx):
         out.append(f"The sniffer shows IKE on UDP 500 only: its filter seems to exclude NAT-T (UDP 4500), IKE "
                    f"over TCP and ESP, where the rest of the story happens. Capture again with {sniffer_command(peer)}.")
-    hidden = ctx.notes.get(NP_NOTE)
+    hidden = ctx.extras.get(NP_NOTE)
     if hidden:
         out.append(f"ESP is seen one way only by the CPU sniffer for {', '.join(sorted(set(hidden)))}; with NP "
                    f"offload the sniffer may miss the other direction. Check `diagnose vpn tunnel list name "

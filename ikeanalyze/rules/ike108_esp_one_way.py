@@ -46,7 +46,7 @@ from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
-NP_NOTE = "np-offload-may-hide-esp"  # ctx.notes key read by analysis.nextsteps
+NP_NOTE = "np-offload-may-hide-esp"  # ctx.extras key read by analysis.nextsteps
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             f.severity = "info"
             f.message += (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check "
                           "`diagnose vpn tunnel list` (npu_flag, enc/dec counters) before concluding.")
-            ctx.notes.setdefault(NP_NOTE, []).append(str(remote))
+            ctx.extras.setdefault(NP_NOTE, []).append(str(remote))
         yield f
 
 

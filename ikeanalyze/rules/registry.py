@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ikeanalyze.errors import UsageError
@@ -144,32 +144,6 @@ def thresholds_for(overrides: dict[str, str]) -> dict[str, object]:
     return out
 
 
-# Events below which a fork costs more than running half the rules saves.
-SPLIT_MIN_EVENTS = 50_000
-
-
-def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> list:
-    """Every finding of ``rules``, in rule order. Rules only read the context (and append
-    to ``ctx.notes``): with --jobs, a big event table, the context's shared views are built
-    first and a forked child runs every other rule (:func:`ikeanalyze.parallel.halves`);
-    each process builds the views only its rules need."""
-    from ikeanalyze import parallel
-
-    def check(some: list[Rule]) -> list[tuple[list, dict]]:
-        out = []
-        for r in some:
-            had = {k: len(v) for k, v in ctx.notes.items()}
-            found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
-            out.append((found, {k: v[had.get(k, 0):] for k, v in ctx.notes.items() if len(v) > had.get(k, 0)}))
-        return out
-
-    split = parallel.enabled(len(ctx.events), SPLIT_MIN_EVENTS)
-    if split:
-        ctx.shared_views()
-    results = parallel.halves(rules, check, split, interleave=True)
-    # Notes in rule order, whichever process left them.
-    ctx.notes.clear()
-    for _, notes in results:
-        for key, items in notes.items():
-            ctx.notes.setdefault(key, []).extend(items)
-    return [f for found, _ in results for f in found]
+def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
+    for r in rules:
+        yield from r.check(ctx, thresholds.get(r.code, r.thresholds))
