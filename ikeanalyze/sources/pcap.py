@@ -2,8 +2,10 @@
 
 The reader never builds a Python object for a frame it throws away:
 
-1. a record walker (``struct`` over an ``mmap``) collects, per chunk of frames, the data
-   offset, captured length and timestamp of each record into arrays;
+1. a record walker (word views over an ``mmap``; for a large pcap, a read-ahead worker
+   while the analysis starts up, :mod:`ikeanalyze.readahead`) finds where records start,
+   and numpy reads the data offset, captured length and timestamp of each record of a
+   chunk of frames into arrays;
 2. numpy reads the link, IP and L4 headers of the whole chunk at fixed offsets and
    classifies every frame at once: UDP 500/4500, IP protocol 50/51, IP fragments, TCP that
    belongs (or may belong) to an RFC 8229 stream, everything else;
