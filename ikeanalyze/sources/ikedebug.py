@@ -91,6 +91,17 @@ MESSAGES: list[tuple[str, str]] = [
              r"|(?:certificate|peer) validation \w+.*)$"),
 ]
 
+# The kind of each MESSAGES row, then that of a message no row matches.
+_KINDS = np.array([kind for kind, _ in MESSAGES] + ["ike-other"], dtype=object)
+# COOKIES's length: two SPIs and a slash.
+_COOKIES_LEN = 2 * 16 + 1
+
+
+def _kind_in(row: np.ndarray, *kinds: str) -> np.ndarray:
+    """Which messages (their MESSAGES row, -1 for none) are of one of ``kinds``."""
+    return np.isin(_KINDS, kinds)[row]
+
+
 # Columns the message groups may fill, with their arrow types.
 GROUP_COLUMNS: dict[str, pa.DataType] = {
     "src": pa.string(), "sport": pa.int32(), "dst": pa.string(), "dport": pa.int32(),
@@ -119,20 +130,24 @@ def parse(core: pa.Array) -> dict[str, object]:
     n = len(core)
     pre, msg = _prefix(core)
     gw = pre["gw"]
-    cookies = groups(gw, COOKIES)
-    is_cookie = pc.is_valid(cookies["c_ispi"])
-    tunnel = pc.if_else(is_cookie, None, gw)
+    # Cookies (two SPIs and a slash) in place of a gateway name: only names of that length
+    # are asked.
+    maybe = np.flatnonzero(pc.fill_null(pc.equal(pc.binary_length(gw), _COOKIES_LEN), False).to_numpy(zero_copy_only=False))
+    cookies = groups(gw.take(pa.array(maybe)), COOKIES)
+    cookie_rows = maybe[pc.is_valid(cookies["c_ispi"]).to_numpy(zero_copy_only=False)]
+    is_cookie = np.zeros(n, dtype=bool)
+    is_cookie[cookie_rows] = True
+    tunnel = pc.if_else(pa.array(is_cookie), None, gw)
 
     cols: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in GROUP_COLUMNS}
-    kind = np.full(n, "ike-other", dtype=object)
     row = _first_row(msg)
-    for r, (k, pattern) in enumerate(MESSAGES):
+    kind = _KINDS[row]  # row -1 (none): the last, ike-other
+    for r, (_, pattern) in enumerate(MESSAGES):
         idx = np.flatnonzero(row == r)
         if not len(idx):
             continue
         sub = msg.take(pa.array(idx))
         g = groups(sub, pattern)
-        kind[idx] = k
         for name, values in g.items():
             if name == "msg_id_dec":
                 vals = values.to_pylist()
@@ -148,27 +163,27 @@ def parse(core: pa.Array) -> dict[str, object]:
             cols[name][idx] = vals
 
     # Cookies in the context name the SA before a gateway is matched.
-    c_i = np.asarray(cookies["c_ispi"].to_pylist(), dtype=object)
-    c_r = np.asarray(cookies["c_rspi"].to_pylist(), dtype=object)
-    fill = (cols["ispi"] == None) & (c_i != None)  # noqa: E711 (object arrays)
-    cols["ispi"][fill] = [v.lower() for v in c_i[fill]]
-    cols["rspi"][fill] = [v.lower() for v in c_r[fill]]
+    c_i = np.asarray(cookies["c_ispi"].drop_null().to_pylist(), dtype=object)
+    c_r = np.asarray(cookies["c_rspi"].drop_null().to_pylist(), dtype=object)
+    fill = cols["ispi"][cookie_rows] == None  # noqa: E711 (object arrays)
+    cols["ispi"][cookie_rows[fill]] = [v.lower() for v in c_i[fill]]
+    cols["rspi"][cookie_rows[fill]] = [v.lower() for v in c_r[fill]]
 
     # A keepalive's `id=` is derived from the 0xFF payload, not an SPI (FORMATS.md §2.2).
-    keep = kind == "nat-keepalive-sent"
+    keep = _kind_in(row, "nat-keepalive-sent")
     cols["ispi"][keep] = None
     cols["rspi"][keep] = None
     cols["msg_id"][keep] = None
 
     direction = np.full(n, None, dtype=object)
-    direction[np.isin(kind, ["ike-received", "tcp-accepted"])] = "in"
-    direction[np.isin(kind, ["ike-sent", "nat-keepalive-sent", "error"])] = "out"
-    hexdir = cols["detail"]
-    is_hex = kind == "ike-hex"
-    direction[is_hex & np.isin(hexdir, ["in", "dec"])] = "in"
-    direction[is_hex & np.isin(hexdir, ["out", "enc"])] = "out"
+    direction[_kind_in(row, "ike-received", "tcp-accepted")] = "in"
+    direction[_kind_in(row, "ike-sent", "nat-keepalive-sent", "error")] = "out"
+    hexes = np.flatnonzero(_kind_in(row, "ike-hex"))
+    hexdir = cols["detail"][hexes]
+    direction[hexes[np.isin(hexdir, ["in", "dec"])]] = "in"
+    direction[hexes[np.isin(hexdir, ["out", "enc"])]] = "out"
 
-    _decode_hex(kind, cols)
+    _decode_hex(hexes, cols)
     _join_exchange(kind, cols, direction)
     transport = _transport(kind, cols)
 
@@ -176,7 +191,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     out: dict[str, object] = {
         name: _typed(values, GROUP_COLUMNS[name]) for name, values in cols.items() if name != "hex"
     }
-    out["kind"] = pa.array(kind, pa.string())
+    out["kind"] = pa.DictionaryArray.from_arrays(pa.array(row % len(_KINDS), pa.int32()),
+                                                 pa.array(_KINDS, pa.string())).cast(pa.string())
     out["transport"] = pa.array(transport, pa.string())
     out["direction"] = pa.array(direction, pa.string())
     out["tunnel"] = tunnel
@@ -322,8 +338,8 @@ def _first_row(msg: pa.Array, rows: np.ndarray | None = None, lo: int = 0, hi: i
     return out
 
 
-def _decode_hex(kind: np.ndarray, cols: dict[str, np.ndarray]) -> None:
-    """Decode the `in/out/enc/dec HEX` dumps (wrapped lines already joined) with the wire
+def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+    """Decode the `in/out/enc/dec HEX` dumps (at ``rows``) (wrapped lines already joined) with the wire
     decoder: header, payload chain, notifies, proposals.
 
     What FortiOS prints (checked against the corpus): `in`/`out` are the whole IKE message
@@ -335,16 +351,21 @@ def _decode_hex(kind: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     keeps the dump's word and says where decoding stopped, if it did.
     """
     decoded: dict[tuple[str, str], dict[str, object]] = {}  # a re-sent message is dumped again: decode it once
-    for i in np.flatnonzero(kind == "ike-hex"):  # one message each; a fraction of the lines
-        word, hx = cols["detail"][i], cols["hex"][i] or ""
+    found = []
+    for word, hx in zip(cols["detail"][rows].tolist(), cols["hex"][rows].tolist()):  # a fraction of the lines
         if word == "enc":
-            cols["detail"][i] = "enc; not decoded: plaintext payload chain before encryption (no IKE header)"
+            found.append(_ENC)
             continue
-        known = decoded.get((word, hx))
+        known = decoded.get((word, hx or ""))
         if known is None:
-            known = decoded[(word, hx)] = _decoded_fields(word, hx)
-        for name, value in known.items():
-            cols[name][i] = value
+            known = decoded[(word, hx or "")] = _decoded_fields(word, hx or "")
+        found.append(known)
+    for name in {name for known in found for name in known}:  # a column at a time
+        have = [k for k, known in enumerate(found) if name in known]
+        cols[name][rows[have]] = [found[k][name] for k in have]
+
+
+_ENC = {"detail": "enc; not decoded: plaintext payload chain before encryption (no IKE header)"}
 
 
 def _decoded_fields(word: str, hx: str) -> dict[str, object]:

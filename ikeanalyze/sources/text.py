@@ -161,6 +161,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`): the record
     # starts mid-line.
+    patched = _Patched(core)
     junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
     if len(junk):  # most are continuations: split only the lines a record starts in (one fast match)
         junk = junk[matches(core.take(pa.array(junk)), f"(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE})")]
@@ -171,11 +172,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         hit = rec != None  # noqa: E711
         if hit.any():
             idx = junk[hit]
-            core = scatter(core.cast(pa.large_string()), idx, rec[hit])
-            is_ike = matches(pa.array(list(rec[hit]), pa.large_string()), ikedebug.RECORD_START)
-            form[idx] = np.where(is_ike, "ikedebug", "authd")
+            glued = pa.array(list(rec[hit]), pa.large_string())
+            patched = patched.patch(idx, glued)
+            form[idx] = np.where(matches(glued, ikedebug.RECORD_START), "ikedebug", "authd")
 
-    sep = _continuations(form, core, raw)
+    sep = _continuations(form, patched, raw)
     claimed = snapshot_sep != None  # noqa: E711
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
@@ -192,9 +193,10 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     report.count("event", sum(forms.count(f) for f in RECORD_FORMATS))
 
     is_cont, is_hex = forms.mask("continuation"), forms.mask("hexdump")
-    heads, head_core, head_shown = _join_records(is_cont, sep, core, raw)
-    if forms.count("sniffer"):  # the sniffer reads the whole column (rows by index)
-        joined = _lines(core, heads, head_core, np.arange(n)) if len(heads) else core
+    heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw)
+    records, shown = patched.patch(heads, head_core), _Patched(raw).patch(heads, head_shown)
+    # The sniffer reads the whole column (rows by index).
+    joined = records.whole() if forms.count("sniffer") else None
     parts = []
     dropped: list[dict] = []  # stamps of lines counted as other traffic: `t` still counts from the first line
     for fmt, parser in FORMAT_PARSERS.items():
@@ -209,11 +211,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                 idx = _skip_other_traffic(idx, joined, is_hex, tcp_ports, report, dropped, same[idx], shape)
                 if not len(idx):
                     continue
-        sub_text = _lines(raw, heads, head_shown, idx)
+        sub_text = shown.take(idx)
         if fmt == "sniffer":
             cols = sniffer.parse_rows(joined, idx, shape, same[idx] & shape.proved[idx])
         else:
-            sub_core = _lines(core, heads, head_core, idx)
+            sub_core = records.take(idx)
             if fmt == "ikedebug":
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
             cols = parser(sub_core)
@@ -224,6 +226,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         cols["origin"] = pa.repeat(pa.scalar(fmt, pa.string()), len(idx))
         parts.append(cols)
 
+    del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
     frame = _assemble(parts, report, dropped)
     dumps = raw.to_pylist() if is_hex.any() else []
     frame = hexdump.attach(frame, dumps, form, report)  # packets with bytes: decoded like a capture
@@ -314,12 +317,10 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     the same line number; the line is still counted once."""
     anywhere = ikedebug.RECORD_ANYWHERE
     at_start = matches(sub, "^" + anywhere)
-    # Records are counted only on the lines that may hold two: one more after the one they
-    # start with, or any when they start with none (few); every other line holds one at most.
-    others = np.flatnonzero(~at_start)
-    maybe = matches(sub, f"^(?:{anywhere})(?s:.*){anywhere}")
-    maybe[others] = matches(sub.take(pa.array(others)), anywhere)
-    maybe = np.flatnonzero(maybe)
+    # Records are counted only on the lines that may hold two: `ike ` twice, or once in a
+    # line that does not start with a record (every record has its own `ike `).
+    words = _occurrences(spans.Bytes(sub), b"ike ")
+    maybe = np.flatnonzero((words >= 2) | (~at_start & (words >= 1)))
     counts = np.zeros(len(sub), np.int64)
     counts[maybe] = pc.count_substring_regex(sub.take(pa.array(maybe)), anywhere).to_numpy(zero_copy_only=False)
     # `ike Negotiate ISAKMP SA Error: ike 0:...: no SA proposal chosen`: one full record
@@ -351,7 +352,34 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
             take_joined([text.cast(pa.large_string()), extra], pick))
 
 
-def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> np.ndarray:
+def _occurrences(b: spans.Bytes, literal: bytes) -> np.ndarray:
+    """Per row of a string column (``b``: its bytes), how many times ``literal`` (up to 8
+    bytes) starts in it and ends in it: a compare of the word at every byte offset, in
+    steps (no regex, no copy of the text)."""
+    n = len(b.start)
+    if not n:
+        return np.zeros(0, np.int64)
+    size = len(literal)
+    key, mask = np.uint64(int.from_bytes(literal, "little")), np.uint64((1 << 8 * size) - 1)
+    lo, hi = int(b.start[0]), int(b.end[-1]) - size + 1  # offsets where it may start
+    whole = len(b.data) - spans.WORD + 1  # offsets a whole word can be read from
+    found = []
+    for k in range(lo, hi, _STEP):
+        stop = min(k + _STEP, hi)
+        inner = max(min(stop, whole), k)
+        words = np.ndarray((inner - k,), "<u8", b.data, k, (1,))
+        if stop > inner:  # the last bytes: read past the end as zeros
+            words = np.concatenate([words, b.words(np.arange(inner, stop))])
+        found.append(np.flatnonzero((words & mask) == key) + k)
+    at = np.concatenate(found) if found else np.zeros(0, np.int64)
+    row = np.searchsorted(b.end, at, side="right")
+    return np.bincount(row[at + size <= b.end[np.minimum(row, n - 1)]], minlength=n)
+
+
+_STEP = 1 << 20  # bytes per step of a scan: its temporaries stay in cache
+
+
+def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
     A line of no known form continues the record (or continuation) above it when:
@@ -372,12 +400,12 @@ def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> np.ndarra
         return sep
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     is_hex = np.zeros(n, dtype=bool)
-    is_hex[unknown] = matches(core.take(pa.array(unknown)), HEX_CONTINUATION)
+    is_hex[unknown] = matches(core.take(unknown), HEX_CONTINUATION)
     # A chain of continuations starts at a record line followed by a line of no known
     # form: only those records are asked how they end.
     heads = unknown[unknown > 0] - 1
     heads = heads[np.isin(form[heads], RECORD_FORMATS)]
-    head_text = core.take(pa.array(heads))
+    head_text = core.take(heads)
     hex_record = np.zeros(n, dtype=bool)
     hex_record[heads] = matches(head_text, ikedebug.HEX_RECORD)
     opens_block = np.zeros(n, dtype=bool)
@@ -393,23 +421,27 @@ def _continuations(form: np.ndarray, core: pa.Array, raw: pa.Array) -> np.ndarra
     hexes, wraps, quotes = is_hex.tolist(), wrapped.tolist(), open_quote.tolist()
     joins = set(RECORD_FORMATS) | {"continuation"}
     names = form.tolist()
+    conts, seps = [], []  # written to the arrays at once
     for i in unknown.tolist():  # few: only lines of no known form
         j = i - 1
         if j < 0 or names[j] not in joins:
             continue
         if hexes[i] and in_hex[j]:
-            sep[i] = ""
+            seps.append("")
             in_hex[i] = True
         elif wraps[j]:
-            sep[i] = ""
+            seps.append("")
             in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j]
         elif in_block[j]:
-            sep[i] = "\n"
-            in_block[i] = not (quotes[j] and "'" in str(core[i]))
+            seps.append("\n")
+            in_block[i] = not (quotes[j] and "'" in core.line(i))
         else:
             continue
-        form[i] = names[i] = "continuation"
+        conts.append(i)
+        names[i] = "continuation"
+    form[conts] = "continuation"
+    sep[conts] = seps
     return sep
 
 
@@ -429,11 +461,11 @@ def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray) -> set
     return widths | {w - 1 for w in widths}
 
 
-def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array,
+def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched,
                   raw: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """The records that continuation lines (``is_cont``) follow, with those lines joined
     on, whole column at once: (the records' line numbers, what the parsers read, what the
-    event's `text` shows), for :func:`_lines`.
+    event's `text` shows), to patch the lines with (:class:`_Patched`).
 
     The parsers get dump blocks too (joined with newlines); `text` gets only the
     terminal-wrapped pieces, so an evidence line reads as the device printed it without a
@@ -453,7 +485,7 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array,
     head_raw = raw.take(pa.array(heads))
     # The record line keeps its trailing blanks: a terminal may wrap right after a space.
     tail = groups(head_raw, r"(?P<ws>\s+)$")["ws"]
-    head_text = pc.binary_join_element_wise(core.take(pa.array(heads)), pc.fill_null(tail, nothing), nothing)
+    head_text = pc.binary_join_element_wise(core.take(heads), pc.fill_null(tail, nothing), nothing)
     conts = np.flatnonzero(is_cont)
     cont_sep = sep[conts]
     cont_raw = raw.take(pa.array(conts))
@@ -475,13 +507,46 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: pa.Array,
     return heads, join(head_text, body), join(head_raw, body_shown)
 
 
-def _lines(base: pa.Array, heads: np.ndarray, joined: pa.Array, idx: np.ndarray) -> pa.Array:
-    """The lines ``idx`` of ``base``, a record among them (``heads``) with its continuation
-    lines joined on (``joined``, from :func:`_join_records`): one copy of just those rows."""
-    at = np.searchsorted(heads, idx)
-    hit = at < len(heads)
-    hit[hit] = heads[at[hit]] == idx[hit]
-    return take_joined([base.cast(pa.large_string()), joined], np.where(hit, len(base) + at, idx))
+class _Patched:
+    """A column of lines with some rows replaced (a record freed of the prompt glued before
+    it, a record with its continuation lines joined on). Rows are taken from the column
+    and the replacements at once: the column is never copied whole to patch a few rows."""
+
+    def __init__(self, base: pa.Array, rows: np.ndarray | None = None, values: pa.Array | None = None) -> None:
+        self.base = base.cast(pa.large_string())
+        self.rows = np.zeros(0, np.int64) if rows is None else rows  # sorted
+        self.values = values
+
+    def patch(self, rows: np.ndarray, values: pa.Array) -> _Patched:
+        """These lines, the ``rows`` (sorted) replaced by ``values`` (over any earlier patch)."""
+        if not len(rows):
+            return self
+        values = values.cast(pa.large_string())
+        if not len(self.rows):
+            return _Patched(self.base, rows, values)
+        kept = np.flatnonzero(~np.isin(self.rows, rows))
+        merged = np.concatenate([self.rows[kept], rows])
+        order = np.argsort(merged, kind="stable")
+        pick = np.concatenate([kept, len(self.values) + np.arange(len(rows))])[order]
+        return _Patched(self.base, merged[order], take_joined([self.values, values], pick))
+
+    def take(self, idx: np.ndarray) -> pa.Array:
+        """The lines ``idx`` as a new column."""
+        if not len(self.rows):
+            return self.base.take(pa.array(idx, pa.int64()))
+        at = np.searchsorted(self.rows, idx)
+        hit = at < len(self.rows)
+        hit[hit] = self.rows[at[hit]] == idx[hit]
+        return take_joined([self.base, self.values], np.where(hit, len(self.base) + at, idx))
+
+    def whole(self) -> pa.Array:
+        return self.take(np.arange(len(self.base))) if len(self.rows) else self.base
+
+    def line(self, i: int) -> str:
+        at = int(np.searchsorted(self.rows, i))
+        if at < len(self.rows) and self.rows[at] == i:
+            return self.values[at].as_py()
+        return self.base[i].as_py()
 
 
 STAMP = r"^(?P<sec>\S+ \d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?$"
@@ -499,7 +564,7 @@ def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa
         # would find there), the pattern only for the others.
         fixed = matches(ts_abs, STAMP_FIXED)
         parts = {"sec": pc.utf8_slice_codeunits(ts_abs, 0, 19), "frac": pc.utf8_slice_codeunits(ts_abs, 20, 26)}
-        rest = np.flatnonzero(~fixed)
+        rest = np.flatnonzero(~fixed & pc.is_valid(ts_abs).to_numpy(zero_copy_only=False))  # a null stays null
         if len(rest):
             found = groups(ts_abs.take(pa.array(rest)), STAMP)
             parts = {k: scatter(v, rest, found[k]) for k, v in parts.items()}
@@ -533,12 +598,12 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
     n = len(ref)
     # One format, or formats that did not interleave, are in line order already.
     order = pa.array(np.argsort(ref, kind="stable")) if (np.diff(ref) < 0).any() else None
+    sizes = [len(p["ref"]) for p in parts]
     merged: dict[str, pa.Array] = {}
     for name in names:
         arrays = []
-        for p in parts:
-            k = len(p["ref"])
-            a = p.get(name)
+        for p, k in zip(parts, sizes):
+            a = p.pop(name, None)  # a part's column goes once merged (the text: the size of the input)
             if a is None:
                 a = pa.nulls(k, ev.SCHEMA.get(name, pa.string()))
             elif name in ev.SCHEMA and a.type != ev.SCHEMA[name]:

@@ -1,0 +1,64 @@
+"""Byte-level readers of the text load agree with what they replace: ikedebug._prefix with
+PREFIX (its fields and message), text._occurrences with a count of the literal, and
+textclean.clean_utf8's UTF-8 path with decode + clean; on lines made to sit near every
+edge of the patterns."""
+
+from __future__ import annotations
+
+import random
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from ikeanalyze.sources import ikedebug, spans, text, textclean
+from ikeanalyze.sources.regex import fields
+
+FIELDS = ("ts", "vdom", "vdidx", "gw", "serial")
+STAMPS = ["", "2024-03-12 18:07:06 ", "2024-03-12 18:07:06.761429 ", "2016-05-26 07:49:06.1 ",
+          "2024-03-12 18:07:06.", "2024-03-12 18:07:06.12x ", "2024-03-12 18:07:06." + "1" * 60 + " ",
+          "2024-03-12 18:07:0 ", "2024-03-12T18:07:06 "]
+PIECES = ["ike ", "ike", ":", "::", "V=", "root", "0", "12", "60244", " ", "   ", "\t", "\n", "\x0b", "\x0c", "\r",
+          "to-FG2", "ikev1-radius_0", "1806c0d9e56d1f66/0000000000000000", "é", ".", "x" * 50, "9" * 50,
+          "comes 1.1.1.1:500->2.2.2.2:500", "in ABCDEF0123", ""]
+
+
+def _debug_lines(seed: int, n: int = 3000) -> list[str]:
+    rnd = random.Random(seed)
+    heads = ["ike ", "ike ", "ike ", "ike", "ikx ", "ike  "]
+    return [rnd.choice(STAMPS) + rnd.choice(heads) + "".join(rnd.choice(PIECES) for _ in range(rnd.randint(0, 10)))
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_prefix_reads_what_prefix_extracts(seed):
+    arr = pa.array(_debug_lines(seed), pa.large_string())
+    for sub in (arr, arr.slice(17, 1000)):  # a slice: offsets not from 0
+        got, msg = ikedebug._prefix(sub)
+        found = pc.extract_regex(sub, ikedebug.PREFIX)
+        want = fields(found, FIELDS)
+        for name in FIELDS:
+            assert got[name].to_pylist() == want[name].to_pylist(), name
+        assert msg.to_pylist() == pc.fill_null(pc.struct_field(found, "msg"), "").to_pylist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_occurrences_counts_the_literal(seed):
+    rnd = random.Random(seed)
+    lines = ["".join(rnd.choice(["ike ", "ike", "ik", "e ", " ", "x", "é", "ike V=root:"]) for _ in range(rnd.randint(0, 8)))
+             for _ in range(2000)]
+    arr = pa.array(lines, pa.large_string())
+    for sub in (arr, arr.slice(3, 500)):
+        counts = text._occurrences(spans.Bytes(sub), b"ike ")
+        assert counts.tolist() == [line.count("ike ") for line in sub.to_pylist()]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_clean_utf8_equals_decode_and_clean(seed):
+    rnd = random.Random(seed)
+    parts = [b"a", b" ", b"\n", "\u00a0".encode(), "\u200b".encode(), "\ufeff".encode(), "\u202f".encode(),
+             "\u2007".encode(), "\u0151".encode(), b"\xc3", b"\xa9", b"\xe2", b"\x80", b"\x00", b"\r", b"\x1b[K", b"\x08"]
+    for _ in range(3000):
+        data = b"".join(rnd.choice(parts) for _ in range(rnd.randint(0, 12)))
+        decoded, _ = textclean.decode(data)
+        assert textclean.clean_utf8(data) == textclean.clean(decoded).encode("utf-8"), data
