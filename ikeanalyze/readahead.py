@@ -115,7 +115,7 @@ def start(paths: list[str], jobs: int) -> int:
             if magic not in PCAP_MAGIC:
                 continue
             # At most one record per 16 bytes; untouched pages of the mapping cost nothing.
-            shared = mmap.mmap(-1, 8 * (_SLOTS + (st.st_size - FILE_HEADER) // RECORD_HEADER + 1))
+            shared = mmap.mmap(-1, 8 * (_SLOTS + max(st.st_size - FILE_HEADER, 0) // RECORD_HEADER + 1))
             pid = os.fork()
             if pid == 0:  # the worker: walk, publish, leave without running the parent's exit code
                 code = 1

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from ikeanalyze import readahead
 from ikeanalyze.cli import app
+from ikeanalyze.errors import InputError
 from ikeanalyze.sources import LoadOptions, load, pcap
 from tests.sources import pcapbuild as pb
 
@@ -81,6 +82,12 @@ def test_cut_off_and_damaged_captures_read_the_same(tmp_path, any_size):
         path.write_bytes(data[:cut])
         _same(path, any_size)
         assert _load(path)[1][1]["truncated"] == 1
+    head = tmp_path / "head.pcap"  # cut inside the file header: the one-line error, the worker reaped
+    head.write_bytes(data[:6])
+    assert readahead.start([str(head)], jobs=2) == 1
+    with pytest.raises(InputError, match="pcap file header cut short"):
+        _load(head)
+    assert not readahead._PENDING and any_size[-1] is not None
     damaged = bytearray(data)
     struct.pack_into("<I", damaged, 24 + 8, 0x7FFFFFF0)  # the first record's captured length
     path = tmp_path / "damaged.pcap"
