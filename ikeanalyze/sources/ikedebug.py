@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze.errors import WireError
 from ikeanalyze.sources import spans
-from ikeanalyze.sources.regex import fields, groups, int_array, matches, take_joined, texts, to_int
+from ikeanalyze.sources.regex import fields, groups, int_array, matches, take_joined, to_int
 from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK
 from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
@@ -295,7 +295,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     slow |= long
     at = np.where(ok, at + length, e)
 
-    out = {name: texts(b, start, end, has) for name, (has, start, end) in ranges.items()
+    out = {name: spans.texts(b, start, end, has) for name, (has, start, end) in ranges.items()
            if name in ("ts", "vdom", "vdidx", "gw", "serial")}
     rest = np.flatnonzero(slow)
     if len(rest):
@@ -306,7 +306,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
             out[name] = take_joined([out[name], values.cast(out[name].type)], pick)
         msg_len = pc.binary_length(pc.fill_null(pc.struct_field(found, "msg"), "")).to_numpy(zero_copy_only=False)
         at[rest] = e[rest] - msg_len
-    return out, texts(b, at, e)
+    return out, spans.texts(b, at, e)
 
 
 # MESSAGES patterns without their group names, for whole-table tests of several at once.

@@ -7,8 +7,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ikeanalyze.sources import spans
-
 
 def matches(arr: pa.Array, pattern: str) -> np.ndarray:
     """Boolean mask of the rows matching ``pattern`` (nulls never match)."""
@@ -82,27 +80,3 @@ def take_joined(arrays: list[pa.Array], index: np.ndarray | pa.Array) -> pa.Arra
     fresh memory, costs more than the take)."""
     out = pa.chunked_array(arrays).take(index if isinstance(index, pa.Array) else pa.array(index))
     return out.chunk(0) if out.num_chunks == 1 else out.combine_chunks()
-
-
-def texts(b, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    """The texts ``[start, end)`` (byte offsets, per row) of a string column (``b``: its
-    spans.Bytes) as a new large_string column, null where not ``valid``. Built as arrow
-    string views of the column's bytes (the first bytes in the view, or where they are),
-    which arrow copies out at once: no Python object or regex per row, no byte index."""
-    n = len(start)
-    if len(b.data) >= 2**31:  # a view's offset is 32-bit
-        out = spans.slices(b, start, end)
-        return out if valid is None else pc.if_else(pa.array(valid), out, pa.scalar(None, out.type))
-    length = np.maximum(np.asarray(end, np.int64) - start, 0)
-    inline = length <= _INLINE
-    views = np.empty((n, 2), np.uint64)
-    # Bytes 0-3 the length, 4-7 the first bytes; 8-15 the next bytes (inline) or buffer 0's offset.
-    views[:, 0] = length.astype(np.uint64) | (spans.masked(b.words(start), np.minimum(length, 4)) << np.uint64(32))
-    views[:, 1] = np.where(inline, spans.masked(b.words(start + 4), length - 4),
-                           start.astype(np.uint64) << np.uint64(32))
-    bitmap = None if valid is None else pa.array(valid, pa.bool_()).buffers()[1]
-    view = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views), pa.py_buffer(b.data)])
-    return view.cast(pa.large_string())
-
-
-_INLINE = 12  # the longest text a string view holds itself

@@ -17,6 +17,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 WORD = 8
 # Bytes before the start and past the end of the data read as zero (up to this many): the
@@ -284,3 +285,51 @@ def texts_ids(parts: list[tuple[Bytes, np.ndarray, np.ndarray]]) -> list[np.ndar
         _, ids = np.unique(np.ascontiguousarray(words).view(f"V{nwords * WORD}").ravel(), return_inverse=True)
         ids = ids.astype(np.int64).ravel()
     return np.split(ids, np.cumsum([len(s) for _, s, _ in parts])[:-1])
+
+
+def occurrences(b: Bytes, literal: bytes) -> np.ndarray:
+    """Per row of a string column (``b``: its bytes), how many times ``literal`` (up to 8
+    bytes) starts in it and ends in it: a compare of the word at every byte offset, in
+    steps (no regex, no copy of the text)."""
+    n = len(b.start)
+    if not n:
+        return np.zeros(0, np.int64)
+    size = len(literal)
+    key, mask = np.uint64(int.from_bytes(literal, "little")), np.uint64((1 << 8 * size) - 1)
+    lo, hi = int(b.start[0]), int(b.end[-1]) - size + 1  # offsets where it may start
+    whole = len(b.data) - WORD + 1  # offsets a whole word can be read from
+    found = []
+    for k in range(lo, hi, _SCAN):
+        stop = min(k + _SCAN, hi)
+        inner = max(min(stop, whole), k)
+        words = np.ndarray((inner - k,), "<u8", b.data, k, (1,))
+        if stop > inner:  # the last bytes: read past the end as zeros
+            words = np.concatenate([words, b.words(np.arange(inner, stop))])
+        found.append(np.flatnonzero((words & mask) == key) + k)
+    at = np.concatenate(found) if found else np.zeros(0, np.int64)
+    row = np.searchsorted(b.end, at, side="right")
+    return np.bincount(row[at + size <= b.end[np.minimum(row, n - 1)]], minlength=n)
+
+
+def texts(b: Bytes, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """The texts ``[start, end)`` (byte offsets, per row) of a string column (``b``: its
+    Bytes) as a new large_string column, null where not ``valid``. Built as arrow
+    string views of the column's bytes (the first bytes in the view, or where they are),
+    which arrow copies out at once: no Python object or regex per row, no byte index."""
+    n = len(start)
+    if len(b.data) >= 2**31:  # a view's offset is 32-bit
+        out = slices(b, start, end)
+        return out if valid is None else pc.if_else(pa.array(valid), out, pa.scalar(None, out.type))
+    length = np.maximum(np.asarray(end, np.int64) - start, 0)
+    inline = length <= _INLINE
+    views = np.empty((n, 2), np.uint64)
+    # Bytes 0-3 the length, 4-7 the first bytes; 8-15 the next bytes (inline) or buffer 0's offset.
+    views[:, 0] = length.astype(np.uint64) | (masked(b.words(start), np.minimum(length, 4)) << np.uint64(32))
+    views[:, 1] = np.where(inline, masked(b.words(start + 4), length - 4),
+                           start.astype(np.uint64) << np.uint64(32))
+    bitmap = None if valid is None else pa.array(valid, pa.bool_()).buffers()[1]
+    view = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views), pa.py_buffer(b.data)])
+    return view.cast(pa.large_string())
+
+
+_INLINE = 12  # the longest text a string view holds itself

@@ -319,7 +319,7 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     at_start = matches(sub, "^" + anywhere)
     # Records are counted only on the lines that may hold two: `ike ` twice, or once in a
     # line that does not start with a record (every record has its own `ike `).
-    words = _occurrences(spans.Bytes(sub), b"ike ")
+    words = spans.occurrences(spans.Bytes(sub), b"ike ")
     maybe = np.flatnonzero((words >= 2) | (~at_start & (words >= 1)))
     counts = np.zeros(len(sub), np.int64)
     counts[maybe] = pc.count_substring_regex(sub.take(pa.array(maybe)), anywhere).to_numpy(zero_copy_only=False)
@@ -350,33 +350,6 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     extra = pa.array(pieces, pa.large_string())
     return (idx[owner], take_joined([sub.cast(pa.large_string()), extra], pick),
             take_joined([text.cast(pa.large_string()), extra], pick))
-
-
-def _occurrences(b: spans.Bytes, literal: bytes) -> np.ndarray:
-    """Per row of a string column (``b``: its bytes), how many times ``literal`` (up to 8
-    bytes) starts in it and ends in it: a compare of the word at every byte offset, in
-    steps (no regex, no copy of the text)."""
-    n = len(b.start)
-    if not n:
-        return np.zeros(0, np.int64)
-    size = len(literal)
-    key, mask = np.uint64(int.from_bytes(literal, "little")), np.uint64((1 << 8 * size) - 1)
-    lo, hi = int(b.start[0]), int(b.end[-1]) - size + 1  # offsets where it may start
-    whole = len(b.data) - spans.WORD + 1  # offsets a whole word can be read from
-    found = []
-    for k in range(lo, hi, _STEP):
-        stop = min(k + _STEP, hi)
-        inner = max(min(stop, whole), k)
-        words = np.ndarray((inner - k,), "<u8", b.data, k, (1,))
-        if stop > inner:  # the last bytes: read past the end as zeros
-            words = np.concatenate([words, b.words(np.arange(inner, stop))])
-        found.append(np.flatnonzero((words & mask) == key) + k)
-    at = np.concatenate(found) if found else np.zeros(0, np.int64)
-    row = np.searchsorted(b.end, at, side="right")
-    return np.bincount(row[at + size <= b.end[np.minimum(row, n - 1)]], minlength=n)
-
-
-_STEP = 1 << 20  # bytes per step of a scan: its temporaries stay in cache
 
 
 def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:

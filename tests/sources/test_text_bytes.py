@@ -1,5 +1,5 @@
 """Byte-level readers of the text load agree with what they replace: ikedebug._prefix with
-PREFIX (its fields and message), text._occurrences with a count of the literal, and
+PREFIX (its fields and message), spans.occurrences with a count of the literal, and
 textclean.clean_utf8's UTF-8 path with decode + clean; on lines made to sit near every
 edge of the patterns."""
 
@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ikeanalyze.sources import ikedebug, spans, text, textclean
+from ikeanalyze.sources import ikedebug, spans, textclean
 from ikeanalyze.sources.regex import fields
 
 FIELDS = ("ts", "vdom", "vdidx", "gw", "serial")
@@ -49,7 +49,7 @@ def test_occurrences_counts_the_literal(seed):
              for _ in range(2000)]
     arr = pa.array(lines, pa.large_string())
     for sub in (arr, arr.slice(3, 500)):
-        counts = text._occurrences(spans.Bytes(sub), b"ike ")
+        counts = spans.occurrences(spans.Bytes(sub), b"ike ")
         assert counts.tolist() == [line.count("ike ") for line in sub.to_pylist()]
 
 
