@@ -93,13 +93,18 @@ def test_fast_shape_split_is_the_same(monkeypatch):
         np.testing.assert_array_equal(getattr(shape, name), value, err_msg=name)  # NaN equals NaN
 
 
-def test_sniffer_text_reads_the_same_split(split):
+def test_sniffer_text_reads_the_same_split(split, monkeypatch):
     data = b"".join((DATA / "sniffer" / name).read_bytes() for name in sorted(os.listdir(DATA / "sniffer"))
                     if name.endswith(".txt")) * 3
+    monkeypatch.setattr(sniffer, "_BLOCK", 64)  # ~1.4k lines: blocks enough for two halves
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(parallel.os, "fork", lambda: forks.append(1) or fork())
     frames = []
     for jobs in (1, 2):
         with parallel.jobs(jobs):
             ingest = IngestReport()
             frames.append((load_blob(Blob("s.txt", None, data, data[:16]), LoadOptions(), ingest), ingest.inputs[0]))
+        assert len(forks) == jobs - 1  # split only with two jobs
     pd.testing.assert_frame_equal(frames[0][0], frames[1][0])
     assert frames[0][1].accounting == frames[1][1].accounting and len(frames[0][0]) > 100
