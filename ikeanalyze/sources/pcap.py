@@ -43,7 +43,7 @@ from ikeanalyze import events as ev
 from ikeanalyze import readahead
 from ikeanalyze.errors import InputError, WireError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.readahead import PCAP_MAGIC
+from ikeanalyze.readahead import FILE_HEADER, PCAP_MAGIC, RECORD_HEADER
 from ikeanalyze.wire import esp as wesp
 from ikeanalyze.wire import iana, natt, tcpencap
 from ikeanalyze.wire import ike as wike
@@ -129,18 +129,18 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tup
     """Chunks of up to CHUNK records. ``walked``: the record offsets and the offset after
     the last, found by a read-ahead worker (:mod:`ikeanalyze.readahead`); else the walk is
     done here, chunk by chunk. The headers are checked the same way after either."""
-    head = bytes(buf[:24])
-    if len(head) < 24:
+    head = bytes(buf[:FILE_HEADER])
+    if len(head) < FILE_HEADER:
         raise InputError(report.source, None, "pcap file header cut short")
     endian, mul = PCAP_MAGIC[head[:4]]
     snaplen, network = struct.unpack(endian + "II", head[16:24])
     state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
     limit = snaplen if snaplen > 0 else 0x40000  # a record longer than the snapshot length is damage
-    words32 = readahead.u32_views(buf, size, endian)
+    words32 = readahead.u32_views(buf, size, endian) if walked is None else None
     order = "<u4" if endian == "<" else ">u4"
     u8 = np.frombuffer(buf, np.uint8)
-    off, ref, k = 24, 1, 0
-    last_header = size - 16
+    off, ref, k = FILE_HEADER, 1, 0
+    last_header = size - RECORD_HEADER
     while off < size:
         # The walk only finds where records start; numpy reads and checks their headers
         # below (a damaged length is caught there, and sends the walk past `last_header`).
@@ -151,16 +151,12 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tup
             offs = found[k : k + CHUNK]
             k += len(offs)
             off = found[k] if k < len(found) else end
-        if not offs:
-            if off < size:  # cut inside the first record's header
-                state.cut(ref, "capture cut off mid-record")
-            break
         hdr = np.frombuffer(offs, np.int64)
         # header words: ts_sec, ts_frac, incl_len, orig_len
-        idx = hdr[:, None] + np.arange(16)[None, :]
+        idx = hdr[:, None] + np.arange(RECORD_HEADER)[None, :]
         words = u8[idx].copy().view(order).reshape(len(hdr), 4).astype(np.int64)
         incl = words[:, 2]
-        bad = (incl > limit) | (hdr + 16 + incl > size)
+        bad = (incl > limit) | (hdr + RECORD_HEADER + incl > size)
         stop = bool(bad.any())
         if stop:
             j = int(np.argmax(bad))
@@ -168,7 +164,7 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tup
                    else "capture cut off mid-record")
             state.cut(ref + j, why)
             hdr, words = hdr[:j], words[:j]
-        elif last_header < off < size:  # a record header cut off
+        elif last_header < off < size:  # a record header cut off (the first one too: no records)
             state.cut(ref + len(hdr), "capture cut off mid-record")
             stop = True
         first = ref
@@ -178,7 +174,7 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tup
             ts = words[:, 0] * 1_000_000_000 + words[:, 1] * int(mul)
             yield _Chunk(
                 first,
-                hdr + 16,
+                hdr + RECORD_HEADER,
                 words[:, 2],
                 words[:, 3],
                 ts,
