@@ -206,17 +206,12 @@ def parse(core: pa.Array) -> dict[str, object]:
 # (longer ones are left to PREFIX).
 _STAMP = "DDDD-DD-DD DD:DD:DD"
 _FIELD_WORDS = 6
-_HIGH = np.uint64(0x8080808080808080)
 
 
 def _name_end(w: np.ndarray) -> np.ndarray:
     """Bytes that end a `[^:\\s]` run (RE2's ``\\s``: tab, LF, FF, CR, space)."""
     return (spans.equal_bits(w, ord(":")) | spans.equal_bits(w, ord(" ")) | spans.equal_bits(w, 9)
             | spans.equal_bits(w, 10) | spans.equal_bits(w, 12) | spans.equal_bits(w, 13))
-
-
-def _not_space(w: np.ndarray) -> np.ndarray:
-    return spans.equal_bits(w, ord(" ")) ^ _HIGH
 
 
 def _run(b: spans.Bytes, at: np.ndarray, end: np.ndarray, stop, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -291,7 +286,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     # `:? *`, and the message is the rest of the line.
     at = np.where(ok & _byte_is(b, at, e, ord(":")), at + 1, at)
     spaced = ok & _byte_is(b, at, e, ord(" "))
-    length, long = _run(b, at, e, _not_space, np.flatnonzero(spaced))
+    length, long = _run(b, at, e, lambda w: spans.unequal_bits(w, ord(" ")), np.flatnonzero(spaced))
     slow |= long
     at = np.where(ok, at + length, e)
 
@@ -441,12 +436,7 @@ def _transport(kind: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
     rows = np.flatnonzero((received | sent | accepted) & np.not_equal(port, None))
     transport[np.flatnonzero(np.equal(port, None) & (kind == "nat-keepalive-sent"))] = "udp4500"
     values = port[rows]
-    if not all(type(v) is int for v in values):  # ports are parsed integers; anything else by its text
-        for r, text in zip(rows.tolist(), map(str, values)):
-            if text.isdigit() and len(text) <= 5:
-                transport[r] = "udp500" if text == "500" else "udp4500" if text == "4500" else "tcp"
-        return transport
-    values = np.asarray(values, dtype=np.int64)
+    values = np.asarray(values, dtype=np.int64)  # parsed integers (regex.to_int), or None: not in rows
     ok = (values >= 0) & (values <= 99999)  # five digits at most: more is a mangled line, not a port
     transport[rows[ok]] = np.where(values[ok] == 500, "udp500", np.where(values[ok] == 4500, "udp4500", "tcp"))
     return transport

@@ -81,11 +81,6 @@ def positions(data: np.ndarray, byte: int) -> np.ndarray:
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
-def contains(data: np.ndarray, byte: int) -> bool:
-    """Whether ``byte`` occurs in ``data`` (uint8)."""
-    return any((data[k : k + _SCAN] == byte).any() for k in range(0, len(data), _SCAN))
-
-
 def slices(b: Bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
     """The texts ``[start, end)`` of ``b`` (byte offsets, per row) as a new string column:
     one gather of their bytes."""
@@ -127,6 +122,11 @@ def equal_bits(w: np.ndarray, byte: int) -> np.ndarray:
     """High bit of each byte of ``w`` that equals ``byte``."""
     x = w ^ (_ONES * np.uint64(byte))  # the wanted byte becomes 0
     return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
+
+
+def unequal_bits(w: np.ndarray, byte: int) -> np.ndarray:
+    """High bit of each byte of ``w`` that is not ``byte``."""
+    return equal_bits(w, byte) ^ _HIGH
 
 
 def nondigit_bits(w: np.ndarray) -> np.ndarray:
