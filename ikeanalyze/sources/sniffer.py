@@ -322,7 +322,7 @@ def _prefix(w: np.ndarray, text: bytes) -> np.ndarray:
 _SHAPE_FIELDS = {
     "iface_len": np.uint8, "direction": np.int8, "src0": np.uint8, "src_len": np.uint8, "dst0": np.uint8,
     "dst_len": np.uint8, "sport": np.int32, "sport_len": np.int8, "dport": np.int32, "dport_len": np.int8,
-    "pair": np.int64, "maybe": bool, "sport_c": np.int32, "dport_c": np.int32,
+    "pair": np.int64, "maybe": bool,
     "udp": bool, "length": np.float64, "seq": np.float64, "ack": np.float64, "flags_len": np.int8,
 }
 
@@ -333,8 +333,7 @@ class FastShape:
     Offsets are from the line's start, so they hold in any array that has the same line
     text (the joined records of text.py). ``pair``: the hash of the two endpoints' texts
     (:func:`_pair_hash` of :func:`_text_hash`); ``maybe``: MAYBE_IPSEC matches (an
-    endpoint ends in `.500` or `.4500`); ``*port_c``: the port where the endpoint's text
-    ends in `.` and its decimal form, else -1 (`.0500`)."""
+    endpoint ends in `.500` or `.4500`)."""
 
     def __init__(self, n: int, shared: bool = False) -> None:
         """``shared``: in memory a forked child fills too (:func:`parallel.zeros`)."""
@@ -429,7 +428,7 @@ def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
     fields = {
         "iface_len": iface, "direction": direction, "src0": src0 - s, "src_len": src_len, "dst0": dst0 - s,
         "dst_len": dst_len, "sport": sport, "sport_len": sport_len, "dport": dport, "dport_len": dport_len,
-        "pair": _pair_hash(src_h, dst_h)[0], "sport_c": _canonical(sport, sport_len), "dport_c": _canonical(dport, dport_len),
+        "pair": _pair_hash(src_h, dst_h)[0],
         "maybe": _on_port(sport, sport_len, _IPSEC_UDP) | _on_port(dport, dport_len, _IPSEC_UDP),
         "udp": udp, "length": np.where(udp, last, np.nan), "seq": np.where(acked | udp, np.where(with_seq, before, np.nan), last),
         "ack": np.where(acked, last, np.nan), "flags_len": flags_len,
@@ -583,14 +582,6 @@ def other_traffic(core: pa.Array, tcp_ports: tuple[int, ...] = (), rows: np.ndar
     return out
 
 
-def _canonical(port: np.ndarray, digits: np.ndarray) -> np.ndarray:
-    """``port`` where it was printed in ``digits`` digits without leading zeros, else -1."""
-    width = np.ones(len(port), np.int64)
-    for step in (10, 100, 1000, 10000):
-        width += port >= step
-    return np.where(width == digits, port, -1)
-
-
 def _on_port(port: np.ndarray, digits: np.ndarray, wanted) -> np.ndarray:
     """Whether an endpoint's text ends in `.P` for a P in ``wanted``, from its port's value
     and number of digits (`.0500` does not end in `.500`)."""
@@ -605,7 +596,7 @@ def _shape_fields(shape: FastShape, at: np.ndarray, b: spans.Bytes) -> dict:
     plain = shape.udp[at]
     tcp = ~plain
     t = at[tcp]
-    sport, dport = shape.sport_c[t], shape.dport_c[t]
+    ends = [(shape.sport[t], shape.sport_len[t]), (shape.dport[t], shape.dport_len[t])]
 
     def of(k: str, i: np.ndarray) -> np.ndarray:  # a field of the TCP lines ``i``; codes from their text
         if k not in _ENDPOINT_CODES:
@@ -616,7 +607,7 @@ def _shape_fields(shape: FastShape, at: np.ndarray, b: spans.Bytes) -> dict:
         return low if k.endswith("low") else high
 
     return {"plain": plain, "maybe": shape.maybe[at], "tcp": tcp, "pair": shape.pair[t], "of": of,
-            "on_port": lambda ports: np.isin(sport, list(ports)) | np.isin(dport, list(ports))}
+            "on_port": lambda ports: _on_port(*ends[0], ports) | _on_port(*ends[1], ports)}
 
 
 _ENDPOINT_CODES = ("src_low", "src_high", "dst_low", "dst_high")
