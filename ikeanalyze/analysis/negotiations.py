@@ -1107,8 +1107,8 @@ LOGIN_OK = r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded"
 SAML_LINE = r"samld_\w+ \[\d+\]"
 SAML_GROUP_ATTR = r"Attr: \d+, \d+, 'group'"
 # The lines failed_logins() reads.
-LOGIN_PATTERNS = tuple(map(text_search, (AUTH_FAILED, SERVER_TIMEOUT, SAML_FAILED, LOGIN_START, LOGIN_OK,
-                                         SAML_LINE, SAML_GROUP_ATTR)))
+for _pattern in (AUTH_FAILED, SERVER_TIMEOUT, SAML_FAILED, LOGIN_START, LOGIN_OK, SAML_LINE, SAML_GROUP_ATTR):
+    text_search(_pattern)
 # fnbamd / samld restarting: start-up lines a configuration reload does not print
 # (`fnbamd_cfg_init-` alone is also printed when the configuration changes).
 DAEMON_START = text_search(r"__fnbamd_register_new_ha_events-|fsm_initialize-Sent ACCT-ON|samld_init\b")

@@ -64,7 +64,20 @@ def test_prefetched_patterns_match_python_re():
         col.prefetch(group)
         for pattern in group:
             assert col.search(pattern).tolist() == _expected(lines, pattern), pattern
-    assert ng.LOGIN_OK in ng.LOGIN_PATTERNS
+
+
+def test_debug_text_searches_the_registered_batch_at_once():
+    """light_text's column runs every registered pattern RE2 reads at its first search."""
+    import ikeanalyze.rules  # noqa: F401  (the rule modules register their patterns)
+    from ikeanalyze.analysis.linesearch import _re2_reads
+    from ikeanalyze.sources import LoadOptions, load
+
+    events, _ = load([str(p) for p in sorted(CORPUS.glob("*.txt"))[:2]], LoadOptions())
+    col = ng.light_text(events)
+    col.search(ng.LOGIN_OK)
+    readable = [p for p in ng.TEXT_SEARCHES if _re2_reads(p)]
+    assert ng.LOGIN_OK in ng.TEXT_SEARCHES and len(readable) > 20
+    assert set(readable) <= set(col._found) and not col.batch
 
 
 def test_registered_searches_answer_as_alone():
