@@ -50,6 +50,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     has = ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()
     rows = ev[has]
     by_peer: dict[tuple, list] = {}
+    debug_peers: dict[tuple, str | None] | None = None  # (source, ref) of a debug notify -> its peer
     for r in rows.itertuples():
         if str(r.origin) == ng.DEBUG and r.kind != "notify":
             continue  # the decoded hex of the same message the `notify` line already names
@@ -57,8 +58,10 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         peer = (f"{r.src}:{int(r.sport)}" if str(r.origin) != ng.DEBUG and r.src is not None and not pd.isna(r.src)
                 and not pd.isna(r.sport) else None)
         if str(r.origin) == ng.DEBUG:
-            h = ng.hits(ev[(ev["source"] == r.source).to_numpy()], NOTIFY, kinds=("notify",))
-            peer = next((x.peer for x in h if any(int(y.ref) == int(r.ref) for y in x.rows)), None)
+            if debug_peers is None:  # one search of the whole table (hits() groups per source)
+                debug_peers = {(h.source, int(y.ref)): h.peer for h in ng.hits(ev, NOTIFY, kinds=("notify",))
+                               for y in h.rows}
+            peer = debug_peers.get((str(r.source), int(r.ref)))
         by_peer.setdefault((str(r.source), peer), []).append(r)
     for (source, peer), hits in by_peer.items():
         first, last = hits[0], hits[-1]
