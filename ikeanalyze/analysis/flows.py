@@ -97,11 +97,11 @@ def build(w: pd.DataFrame) -> pd.DataFrame:
              *(k for k in counts if k not in ("n_in", "n_out"))]
     flows = flows[order]
     # The last packet from the peer, and to it: the ones a reader needs to find.
-    for side, mask in (("last_in_", w["in"].to_numpy()), ("last_out_", ~w["in"].to_numpy())):
-        # Columns first, rows second: slicing the whole frame would copy every column's text.
-        cols = w[["fid", "t", "time", "ref", "text"]]
+    # Columns first, rows second: slicing the whole frame would copy every column's text.
+    cols = w[["fid", "t", "time", "ref", "text"]]
+    for side, mask in (("last_in_", inbound), ("last_out_", ~inbound)):
         pos = np.flatnonzero(mask)
-        _fids, from_end = np.unique(w["fid"].to_numpy()[pos][::-1], return_index=True)  # each flow's last row
+        _fids, from_end = np.unique(fid[pos][::-1], return_index=True)  # each flow's last row
         last = cols.iloc[pos[len(pos) - 1 - from_end]].set_index("fid")
         flows = flows.join(last.add_prefix(side))
     flows = flows.reset_index()

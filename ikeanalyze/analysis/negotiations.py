@@ -966,6 +966,7 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     owner = owners(events)
     out: dict[tuple, Hit] = {}
     above: dict[str, _Above] = {}  # per source, built at the first line outside any negotiation
+    searched: pd.DataFrame | None = None  # lines[sel], for sources whose lines are out of order
     for r in light_rows(events).take(np.flatnonzero(m).tolist()):
         n = owner.get((str(r.source), int(r.ref)))
         if n is not None:
@@ -976,7 +977,11 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
             if a is None:
                 at = np.flatnonzero(sel & (lines["source"].to_numpy() == str(r.source)))
                 a = above[str(r.source)] = _Above(lines, at, light_rows(events), light_text(events))
-            peer = a.peer(int(r.ref), tunnel) if a.ordered else _peer_above(lines[sel], str(r.source), int(r.ref), tunnel)
+            if a.ordered:
+                peer = a.peer(int(r.ref), tunnel)
+            else:
+                searched = lines[sel] if searched is None else searched
+                peer = _peer_above(searched, str(r.source), int(r.ref), tunnel)
         key = (str(r.source), peer, tunnel)
         h = out.setdefault(key, Hit(str(r.source), peer, tunnel, [], []))
         h.rows.append(r)
