@@ -30,6 +30,21 @@ def _regex(pattern: str) -> re.Pattern:
 
 PREFETCH_MAX = 32  # patterns in one union pass (Column.prefetch)
 
+# Patterns the views and rules search the debug text for, each registered where it is
+# defined (:func:`text_search`): the debug text's column (negotiations.light_text) takes
+# them as its batch, so its first search runs them all in one pass of their union
+# (Column.prefetch), about as long as one of them alone. A pattern not registered is
+# still searched, on its own pass.
+TEXT_SEARCHES: list[str] = []
+
+
+def text_search(pattern: str) -> str:
+    """Register ``pattern`` as one the debug text is searched for; returns it."""
+    if pattern not in TEXT_SEARCHES:
+        TEXT_SEARCHES.append(pattern)
+    return pattern
+
+
 
 @functools.lru_cache(maxsize=256)
 def _re2_reads(pattern: str) -> bool:

@@ -55,20 +55,6 @@ TYPE_NAMES = {
 }
 PHASE2_PROTOCOLS = ("ESP", "AH", "IPSEC_ESP", "IPSEC_AH")
 
-# Patterns the views and rules search the debug text for (:func:`light_text`), each
-# registered where it is defined (:func:`text_search`): a table's first search runs them
-# all in one pass of their union (linesearch.Column.prefetch), which about as long as one
-# of them alone. A pattern not registered is still searched, on its own pass.
-TEXT_SEARCHES: list[str] = []
-
-
-def text_search(pattern: str) -> str:
-    """Register ``pattern`` as one the debug text is searched for; returns it."""
-    if pattern not in TEXT_SEARCHES:
-        TEXT_SEARCHES.append(pattern)
-    return pattern
-
-
 @dataclass
 class Proposal:
     number: int
@@ -283,8 +269,8 @@ def light_text(events: pd.DataFrame) -> linesearch.Column:
         text = ev["text"]
         typ = text.dtype.pyarrow_dtype if isinstance(text.dtype, pd.ArrowDtype) else None
         if typ is None or not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
-            return linesearch.Column(light(ev)["text"].to_numpy(), batch=TEXT_SEARCHES)
-        return linesearch.Column(pa.array(text.array).filter(pa.array(_light_mask(ev))), batch=TEXT_SEARCHES)
+            return linesearch.Column(light(ev)["text"].to_numpy(), batch=linesearch.TEXT_SEARCHES)
+        return linesearch.Column(pa.array(text.array).filter(pa.array(_light_mask(ev))), batch=linesearch.TEXT_SEARCHES)
     return per_table("light_text", events, build)
 
 
@@ -410,7 +396,7 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
     return out
 
 
-GATEWAY_NAMED = text_search(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")
+GATEWAY_NAMED = linesearch.text_search(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")
 
 
 class _Facts:
@@ -652,13 +638,10 @@ def near(rows: pd.DataFrame, ref: int, before: int = 0, after: int = 0) -> pd.Da
 
 
 # ----------------------------------------------------------------------------- failures
-PROPOSAL_REFUSED = text_search(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
-SELECTORS_REFUSED = text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE")
-SA_ERROR = text_search("Negotiate (?:ISAKMP )?SA Error")
-ESTABLISHED = text_search(r"established IKE SA")
-# The message view (sas) reads fragment numbers in the same text.
-text_search(sas.FRAGMENT_IN)
-text_search(sas.FRAGMENT_OUT)
+PROPOSAL_REFUSED = linesearch.text_search(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
+SELECTORS_REFUSED = linesearch.text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE")
+SA_ERROR = linesearch.text_search("Negotiate (?:ISAKMP )?SA Error")
+ESTABLISHED = linesearch.text_search(r"established IKE SA")
 PHASE1_EXCHANGES = ("SA_INIT", "IKE_SA_INIT", "Identity Protection", "Aggressive", "Main Mode")
 PHASE2_EXCHANGES = ("AUTH", "IKE_AUTH", "CREATE_CHILD", "CREATE_CHILD_SA", "Quick Mode")
 
@@ -990,7 +973,7 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     return list(out.values())
 
 
-CONNECT_LINE = text_search(r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$")
+CONNECT_LINE = linesearch.text_search(r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$")
 
 
 class _Above:
@@ -1113,10 +1096,10 @@ SAML_LINE = r"samld_\w+ \[\d+\]"
 SAML_GROUP_ATTR = r"Attr: \d+, \d+, 'group'"
 # The lines failed_logins() reads.
 for _pattern in (AUTH_FAILED, SERVER_TIMEOUT, SAML_FAILED, LOGIN_START, LOGIN_OK, SAML_LINE, SAML_GROUP_ATTR):
-    text_search(_pattern)
+    linesearch.text_search(_pattern)
 # fnbamd / samld restarting: start-up lines a configuration reload does not print
 # (`fnbamd_cfg_init-` alone is also printed when the configuration changes).
-DAEMON_START = text_search(r"__fnbamd_register_new_ha_events-|fsm_initialize-Sent ACCT-ON|samld_init\b")
+DAEMON_START = linesearch.text_search(r"__fnbamd_register_new_ha_events-|fsm_initialize-Sent ACCT-ON|samld_init\b")
 
 # Patterns `first(?s:.*)later` of AUTH_REASONS -> (first, later): the two halves are
 # searched line by line (_reason).
@@ -1281,7 +1264,7 @@ LOGIN_USERS = (USER_NAMED + r"([^\"']+)[\"']",
 # pattern (a line at a time: `$` also before a line's own breaks, as in the joined lines),
 # the later half of a `_then` pattern, each quote, the user patterns. Any other line of a
 # login only matters as the first half of a `_then` pattern.
-REASON_LINES = text_search("|".join(dict.fromkeys(
+REASON_LINES = linesearch.text_search("|".join(dict.fromkeys(
     [f"(?m:{_THEN[p][1]})" if p in _THEN else f"(?m:{p})" for _, p, _ in AUTH_REASONS]
     + [f"(?:{q})" for _, _, q in AUTH_REASONS] + [USER_NAMED, f"(?:{LOGIN_USERS[1]})"])))
 

@@ -125,8 +125,9 @@ def _empty() -> pd.DataFrame:
 
 
 FRAGMENT_WIRE = r"\bfrag (\d+)/\d+\b"  # wire decoder summary of an SKF payload (RFC 7383)
-FRAGMENT_IN = r"(?:encrypted )?fragment (\d+) of \d+"  # debug: a received IKE fragment
-FRAGMENT_OUT = r"splitting payload len=\d+ into (\d+) fragments"  # debug: the next N sends are fragments
+# debug: a received IKE fragment; the next N sends are fragments
+FRAGMENT_IN = linesearch.text_search(r"(?:encrypted )?fragment (\d+) of \d+")
+FRAGMENT_OUT = linesearch.text_search(r"splitting payload len=\d+ into (\d+) fragments")
 
 
 def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:

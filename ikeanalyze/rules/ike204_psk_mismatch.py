@@ -26,18 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-PSK_FAILED = ng.text_search(r"PSK auth failed|probable pre-shared (?:key|secret) mismatch")
-AUTH_FAILED_NOTIFY = ng.text_search(r"notify type AUTHENTICATION_FAILED")
-NOT_PSK = ng.text_search(r"(?i)certificate|EAP")
-PEER_ID = ng.text_search(r"peer identifier")
-USES_PSK = ng.text_search(r"PRESHARED_KEY|PSK|pre-shared")
+PSK_FAILED = linesearch.text_search(r"PSK auth failed|probable pre-shared (?:key|secret) mismatch")
+AUTH_FAILED_NOTIFY = linesearch.text_search(r"notify type AUTHENTICATION_FAILED")
+NOT_PSK = linesearch.text_search(r"(?i)certificate|EAP")
+PEER_ID = linesearch.text_search(r"peer identifier")
+USES_PSK = linesearch.text_search(r"PRESHARED_KEY|PSK|pre-shared")
 
 
 @rule("IKE204", "psk-mismatch", severity="error",

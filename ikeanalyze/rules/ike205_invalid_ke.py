@@ -27,14 +27,14 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-NOTIFY = ng.text_search("INVALID_KE_PAYLOAD")
+NOTIFY = linesearch.text_search("INVALID_KE_PAYLOAD")
 
 
 def _groups(proposals: str | None) -> list[str]:

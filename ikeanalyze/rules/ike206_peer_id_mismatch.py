@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-REJECTED = ng.text_search(r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
+REJECTED = linesearch.text_search(r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
                           r"|no matching gateway|peer ID verification failed")
 
 

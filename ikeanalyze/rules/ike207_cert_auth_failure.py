@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-FAILED = ng.text_search(r"(?i)certificate validation failed|signature verification failed|cert group matching failed"
+FAILED = linesearch.text_search(r"(?i)certificate validation failed|signature verification failed|cert group matching failed"
                         r"|quick_check_cert failed|client cert expired"
                         r"|peer ID not verified|unable to get (?:local )?issuer|certificate (?:has )?expired"
                         r"|certificate is not yet valid|certificate (?:has been )?revoked|self[- ]signed certificate in"

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-REFUSED = ng.text_search(r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)")
+REFUSED = linesearch.text_search(r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)")
 
 
 @rule("IKE209", "gateway-refused", severity="error",

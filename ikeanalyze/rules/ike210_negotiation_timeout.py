@@ -25,14 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import linesearch, sas, snapshots
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-TIMEOUT = ng.text_search(r"negotiation timeout, deleting")
+TIMEOUT = linesearch.text_search(r"negotiation timeout, deleting")
 
 
 @rule("IKE210", "negotiation-timeout", severity="warning")

@@ -28,15 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-EAP_REQUEST = ng.text_search(r"EAP identity request|sending EAP request|EAP \d+ result FNBAM_CHALLENGED")
-TIMEOUT = ng.text_search(r"negotiation timeout, deleting")
+EAP_REQUEST = linesearch.text_search(r"EAP identity request|sending EAP request|EAP \d+ result FNBAM_CHALLENGED")
+TIMEOUT = linesearch.text_search(r"negotiation timeout, deleting")
 
 
 @rule("IKE212", "eap-no-response", severity="error", explains=("IKE210", "IKE304"))

@@ -27,15 +27,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-PENDING = ng.text_search(r"samld_process_request \[\d+\]: len=|handle_req-Rcvd auth req|(?:XAUTH|EAP) \d+ pending")
-DONE = ng.text_search(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded|samld_send_common_reply \[\d+\]: Sent resp")
+PENDING = linesearch.text_search(r"samld_process_request \[\d+\]: len=|handle_req-Rcvd auth req|(?:XAUTH|EAP) \d+ pending")
+DONE = linesearch.text_search(r"result FNBAM_SUCCESS|(?:XAUTH|EAP) succeeded|samld_send_common_reply \[\d+\]: Sent resp")
 
 
 @rule("IKE213", "auth-daemon-restart", severity="error",

@@ -8,6 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ikeanalyze.analysis import linesearch
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.linesearch import Column
 
@@ -75,8 +76,8 @@ def test_debug_text_searches_the_registered_batch_at_once():
     events, _ = load([str(p) for p in sorted(CORPUS.glob("*.txt"))[:2]], LoadOptions())
     col = ng.light_text(events)
     col.search(ng.LOGIN_OK)
-    readable = [p for p in ng.TEXT_SEARCHES if _re2_reads(p)]
-    assert ng.LOGIN_OK in ng.TEXT_SEARCHES and len(readable) > 20
+    readable = [p for p in linesearch.TEXT_SEARCHES if _re2_reads(p)]
+    assert ng.LOGIN_OK in linesearch.TEXT_SEARCHES and len(readable) > 20
     assert set(readable) <= set(col._found) and not col.batch
 
 
@@ -86,7 +87,7 @@ def test_registered_searches_answer_as_alone():
     import ikeanalyze.rules  # noqa: F401  (the rule modules register their patterns)
 
     lines = TRICKY + [line for p in sorted(CORPUS.glob("*.txt")) for line in p.read_text(errors="replace").split("\n")]
-    col = Column(lines, batch=ng.TEXT_SEARCHES)
-    assert len(ng.TEXT_SEARCHES) > 20
-    for pattern in [ng.AUTH_FAILED, *ng.TEXT_SEARCHES]:
+    col = Column(lines, batch=linesearch.TEXT_SEARCHES)
+    assert len(linesearch.TEXT_SEARCHES) > 20
+    for pattern in [ng.AUTH_FAILED, *linesearch.TEXT_SEARCHES]:
         assert col.search(pattern).tolist() == _expected(lines, pattern), pattern
