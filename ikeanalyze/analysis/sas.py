@@ -323,13 +323,11 @@ class _Groups:
 
     def __init__(self, msgs: pd.DataFrame):
         self.msgs = msgs
-        ids = msgs["send"].to_numpy()
-        self.keys = pd.unique(ids)  # in the order each is first seen, as groupby(sort=False)
-        self.order = np.argsort(ids, kind="stable")
-        ordered = ids[self.order]
-        self.lo = np.searchsorted(ordered, self.keys, side="left")
-        self.size = np.searchsorted(ordered, self.keys, side="right") - self.lo
-        self.at = {key: k for k, key in enumerate(self.keys.tolist())}
+        # Sends numbered in the order each is first seen, as groupby(sort=False).
+        self.codes = pd.factorize(msgs["send"].to_numpy())[0]
+        self.size = np.bincount(self.codes)
+        self.order = np.argsort(self.codes, kind="stable")
+        self.lo = np.cumsum(self.size) - self.size
         self.made: dict[int, Send] = {}
         self.maker: _RowMaker | None = None
         self.grouped: pd.DataFrame | None = None
@@ -360,10 +358,9 @@ def retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int = 1) -> 
 def _retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int) -> list[Send]:
     if msgs.empty:
         return []
-    counts = msgs.groupby("send")["retransmit"].sum()
     groups = _groups(msgs)
-    keep = sorted(groups.at[key] for key in counts[counts >= min_retransmissions].index.tolist())
-    return [s for s in (groups.send(k) for k in keep) if s.request]
+    counts = np.bincount(groups.codes, weights=msgs["retransmit"].to_numpy(), minlength=len(groups.size))
+    return [s for s in (groups.send(k) for k in np.flatnonzero(counts >= min_retransmissions)) if s.request]
 
 
 def backoff(intervals: list[float]) -> str:
