@@ -237,7 +237,7 @@ def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[s
     # Flag words as printed (without the space after the last), then `ack` if a number is acknowledged.
     l4 = dst_end + 2
     flags_len = shape.flags_len[at]
-    words = spans.slices(b, l4, l4 + np.maximum(flags_len - 1, 0))
+    words = spans.texts(b, l4, l4 + np.maximum(flags_len - 1, 0))
     acked = pa.array(~np.isnan(shape.ack[at]))
     ack_text, space = pa.scalar("ack", pa.large_string()), pa.scalar(" ", pa.large_string())
     with_ack = pc.if_else(pc.equal(words, ""), ack_text, pc.binary_join_element_wise(words, ack_text, space))
@@ -248,10 +248,10 @@ def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[s
     kind, transport = _classes(udp, no, ~udp, no, sport, dport, lens)
     names = pa.array([name for _, name in _DIRECTIONS], pa.string())  # `--`: no direction
     return {
-        "iface": spans.slices(b, start + len(_STAMP), start + len(_STAMP) + shape.iface_len[at]),
+        "iface": spans.texts(b, start + len(_STAMP), start + len(_STAMP) + shape.iface_len[at]),
         "direction": names.take(pa.array(shape.direction[at])),
-        "src": spans.slices(b, src0, src_end - shape.sport_len[at] - 1),
-        "dst": spans.slices(b, dst0, dst_end - shape.dport_len[at] - 1),
+        "src": spans.texts(b, src0, src_end - shape.sport_len[at] - 1),
+        "dst": spans.texts(b, dst0, dst_end - shape.dport_len[at] - 1),
         "sport": pa.array(sport, pa.int32()),
         "dport": pa.array(dport, pa.int32()),
         "proto": pa.array(["tcp", "udp"], pa.string()).take(pa.array(udp.astype(np.int8))),
@@ -263,7 +263,7 @@ def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[s
         "transport": pa.array(_CLASS_TRANSPORTS + [None], pa.string()).take(
             pa.array(transport % (len(_CLASS_TRANSPORTS) + 1))),  # -1: the last
         "detail": pa.nulls(len(rows), pa.string()),
-        "ts_abs": spans.slices(b, start, start + len(_STAMP) - 1),
+        "ts_abs": spans.texts(b, start, start + len(_STAMP) - 1),
         "ts_rel": pa.nulls(len(rows), pa.large_string()),
     }
 
@@ -603,7 +603,7 @@ def _shape_fields(shape: FastShape, at: np.ndarray, b: spans.Bytes) -> dict:
             return shape.__dict__[k][t[i]]
         end = "src" if k.startswith("src") else "dst"
         start = b.start[t[i]] + shape.__dict__[end + "0"][t[i]]
-        low, high = _text_codes([spans.slices(b, start, start + shape.__dict__[end + "_len"][t[i]])])[0]
+        low, high = _text_codes([spans.texts(b, start, start + shape.__dict__[end + "_len"][t[i]])])[0]
         return low if k.endswith("low") else high
 
     return {"plain": plain, "maybe": shape.maybe[at], "tcp": tcp, "pair": shape.pair[t], "of": of,

@@ -81,17 +81,15 @@ def positions(data: np.ndarray, byte: int) -> np.ndarray:
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
-def slices(b: Bytes, start: np.ndarray, end: np.ndarray) -> pa.Array:
-    """The texts ``[start, end)`` of ``b`` (byte offsets, per row) as a new string column:
-    one gather of their bytes."""
-    start = np.asarray(start, np.int64)
+def _gather(b: Bytes, start: np.ndarray, size: np.ndarray) -> pa.Array:
+    """The texts of ``size`` bytes from ``start`` as a new string column: one gather of
+    their bytes (short texts: their words side by side, then the bytes inside each)."""
     if not len(start):
         return pa.array([], pa.large_string())
-    size = np.maximum(np.asarray(end, np.int64) - start, 0)
     offsets = np.zeros(len(size) + 1, np.int64)
     np.cumsum(size, out=offsets[1:])
     nwords = max(-(-int(size.max()) // WORD), 1)
-    if nwords <= 4:  # short fields: their words side by side, then the bytes inside each field
+    if nwords <= 4:
         block = np.stack([b.words(start + WORD * k) for k in range(nwords)], axis=1).view(np.uint8)
         if size[0] == size.min() == size.max():  # one width (time stamps): a slice of each row
             data = np.ascontiguousarray(block[:, : size[0]])
@@ -313,14 +311,16 @@ def occurrences(b: Bytes, literal: bytes) -> np.ndarray:
 
 def texts(b: Bytes, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """The texts ``[start, end)`` (byte offsets, per row) of a string column (``b``: its
-    Bytes) as a new large_string column, null where not ``valid``. Built as arrow
-    string views of the column's bytes (the first bytes in the view, or where they are),
-    which arrow copies out at once: no Python object or regex per row, no byte index."""
+    Bytes) as a new large_string column, null where not ``valid``. No Python object or
+    regex per row: texts of up to two words are gathered word by word (the faster way for
+    them); longer ones are built as arrow string views of the column's bytes (the first
+    bytes in the view, or where they are), which arrow copies out at once."""
+    start = np.asarray(start, np.int64)
     n = len(start)
-    if len(b.data) >= 2**31:  # a view's offset is 32-bit
-        out = slices(b, start, end)
-        return out if valid is None else pc.if_else(pa.array(valid), out, pa.scalar(None, out.type))
     length = np.maximum(np.asarray(end, np.int64) - start, 0)
+    if len(b.data) >= 2**31 or (valid is None and n and length.max() <= _GATHER_MAX):  # a view's offset is 32-bit
+        out = _gather(b, start, length)
+        return out if valid is None else pc.if_else(pa.array(valid), out, pa.scalar(None, out.type))
     inline = length <= _INLINE
     views = np.empty((n, 2), np.uint64)
     # Bytes 0-3 the length, 4-7 the first bytes; 8-15 the next bytes (inline) or buffer 0's offset.
@@ -332,4 +332,5 @@ def texts(b: Bytes, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None
     return view.cast(pa.large_string())
 
 
+_GATHER_MAX = 2 * WORD  # measured: gathering words is faster up to here, string views beyond
 _INLINE = 12  # the longest text a string view holds itself

@@ -8,6 +8,8 @@ import re
 
 import numpy as np
 import pyarrow as pa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ikeanalyze.sources import spans
 
@@ -54,3 +56,18 @@ def test_texts_ids_equal_exactly_when_texts_are():
     for i in range(len(every)):
         for j in range(len(every)):
             assert (ids[i] == ids[j]) == (every[i] == every[j])
+
+
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=30), st.data())
+def test_texts_are_the_byte_ranges_either_way(lines, data):
+    """Short ranges are gathered word by word and longer ones built as string views; both
+    give the bytes of the range, null where not valid."""
+    arr = pa.array(lines, pa.large_string())
+    b = spans.Bytes(arr)
+    cut = [sorted(data.draw(st.tuples(st.integers(0, len(x)), st.integers(0, len(x))))) for x in lines]
+    lo = np.array([len(x[:i].encode()) for x, (i, _) in zip(lines, cut)]) + b.start
+    hi = np.array([len(x[:j].encode()) for x, (_, j) in zip(lines, cut)]) + b.start
+    want = [x[i:j] for x, (i, j) in zip(lines, cut)]
+    assert spans.texts(b, lo, hi).to_pylist() == want
+    valid = np.array(data.draw(st.lists(st.booleans(), min_size=len(lines), max_size=len(lines))))
+    assert spans.texts(b, lo, hi, valid).to_pylist() == [w if v else None for w, v in zip(want, valid)]
