@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze.errors import WireError
 from ikeanalyze.sources import spans
-from ikeanalyze.sources.regex import fields, groups, int_array, matches, take_joined, to_int
+from ikeanalyze.sources.regex import fields, groups, int_array, matches, matches_at, take_joined, to_int
 from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK
 from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
@@ -315,18 +315,15 @@ def _first_row(msg: pa.Array, rows: np.ndarray | None = None, lo: int = 0, hi: i
     ``lo`` to ``hi``) it matches, -1 for none. Rows are halved: one test of the union of
     the first half says which half to look in, so a message meets about log2(rows)
     patterns, not every row before its own (a pass costs about the same for one pattern
-    or many). A half is copied out only when it is under half of the array it is in: a
-    copy of the messages costs more than a pass over the ones not asked about."""
+    or many)."""
     if rows is None:
         rows = np.arange(len(msg))
     if not len(rows):
         return np.zeros(0, dtype=np.int64)
-    if len(rows) * 2 <= len(msg):
-        msg, rows = msg.take(pa.array(rows)), np.arange(len(rows))
     if hi - lo == 1:
-        return np.where(matches(msg, MESSAGES[lo][1])[rows], lo, -1)
+        return np.where(matches_at(msg, rows, MESSAGES[lo][1]), lo, -1)
     mid = (lo + hi) // 2
-    first = matches(msg, "(?:" + "|".join(_PLAIN[lo:mid]) + ")")[rows]
+    first = matches_at(msg, rows, "(?:" + "|".join(_PLAIN[lo:mid]) + ")")
     out = np.empty(len(rows), dtype=np.int64)
     for part, a, b in ((first, lo, mid), (~first, mid, hi)):
         out[part] = _first_row(msg, rows[part], a, b)

@@ -15,6 +15,14 @@ def matches(arr: pa.Array, pattern: str) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
 
 
+def matches_at(arr: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
+    """:func:`matches` of the ``rows`` of ``arr``: a pass over the whole column when they
+    are most of it (a copy of them would cost more than the lines the pass need not read)."""
+    if len(rows) * 2 > len(arr):
+        return matches(arr, pattern)[rows]
+    return matches(arr.take(pa.array(rows)), pattern)
+
+
 def groups(arr: pa.Array, pattern: str) -> dict[str, pa.Array]:
     """Named groups of ``pattern`` as columns; a row that does not match, or a group that
     did not take part, is null (arrow reports both as empty strings)."""

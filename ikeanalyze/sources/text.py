@@ -21,7 +21,7 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
-from ikeanalyze.sources.regex import groups, matches, scatter, take_joined
+from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import clean_utf8, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
@@ -148,11 +148,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     form[fast] = "sniffer"
     todo = np.flatnonzero(~fast)
     # The lines of no form (wrapped hex, dumps: long) leave after one pass of all forms.
-    todo = todo[_matches_at(core, todo, "|".join(f"(?:{pattern})" for _, pattern in LINE_FORMS))]
+    todo = todo[matches_at(core, todo, "|".join(f"(?:{pattern})" for _, pattern in LINE_FORMS))]
     for name, pattern in LINE_FORMS:
         if not len(todo):
             break
-        m = _matches_at(core, todo, pattern)
+        m = matches_at(core, todo, pattern)
         form[todo[m]] = name
         todo = todo[~m]
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
@@ -233,14 +233,6 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, raw, cut_off)
     return frame
-
-
-def _matches_at(arr: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
-    """:func:`matches` of the ``rows`` of ``arr``: a pass over the whole column when they
-    are most of it (a copy of them would cost more than the lines the pass need not read)."""
-    if len(rows) * 2 > len(arr):
-        return matches(arr, pattern)[rows]
-    return matches(arr.take(pa.array(rows)), pattern)
 
 
 class _Forms:
