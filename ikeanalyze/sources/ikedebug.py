@@ -140,8 +140,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     tunnel = pc.if_else(pa.array(is_cookie), None, gw)
 
     cols: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in GROUP_COLUMNS}
-    row = _first_row(msg)
-    kind = _KINDS[row]  # row -1 (none): the last, ike-other
+    row = _first_row(msg)  # -1 (none): _KINDS' last, ike-other
     for r, (_, pattern) in enumerate(MESSAGES):
         idx = np.flatnonzero(row == r)
         if not len(idx):
@@ -184,8 +183,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     direction[hexes[np.isin(hexdir, ["out", "enc"])]] = "out"
 
     _decode_hex(hexes, cols)
-    _join_exchange(kind, cols, direction)
-    transport = _transport(kind, cols)
+    _join_exchange(row, cols, direction)
+    transport = _transport(row, cols)
 
     # The hex dump is not an event column: it was decoded into them (_decode_hex).
     out: dict[str, object] = {
@@ -270,18 +269,20 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     has = has & (length > 0) & _byte_is(b, at + 2 + length, e, ord(":"))
     ranges["vdom"] = (has, at + 2, at + 2 + length)
     at = np.where(has, at + 3 + length, at)
-    # `vdidx`, then `:gw`, `:serial`, (`:p2`, `:p2serial`), each only after the one before.
+    # `vdidx`, then `:gw`, `:serial`, (`:p2`, `:p2serial`: walked past, not kept), each
+    # only after the one before.
     length, long = _run(b, at, e, spans.nondigit_bits, np.flatnonzero(ok))
     slow |= long
     has = ok & (length > 0)
     ranges["vdidx"] = (has, at, at + length)
     at = np.where(has, at + length, at)
-    for name, stop in (("gw", _name_end), ("serial", spans.nondigit_bits), ("p2", _name_end),
-                       ("p2serial", spans.nondigit_bits)):
+    for name, stop in (("gw", _name_end), ("serial", spans.nondigit_bits), (None, _name_end),
+                       (None, spans.nondigit_bits)):
         has = has & _byte_is(b, at, e, ord(":"))
         length, long = _run(b, at + 1, e, stop, np.flatnonzero(has))
         slow |= long
-        ranges[name] = (has & (length > 0), at + 1, at + 1 + length)
+        if name:
+            ranges[name] = (has & (length > 0), at + 1, at + 1 + length)
         at = np.where(has, at + 1 + length, at)
     # `:? *`, and the message is the rest of the line.
     at = np.where(ok & _byte_is(b, at, e, ord(":")), at + 1, at)
@@ -290,8 +291,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     slow |= long
     at = np.where(ok, at + length, e)
 
-    out = {name: spans.texts(b, start, end, has) for name, (has, start, end) in ranges.items()
-           if name in ("ts", "vdom", "vdidx", "gw", "serial")}
+    out = {name: spans.texts(b, start, end, has) for name, (has, start, end) in ranges.items()}
     rest = np.flatnonzero(slow)
     if len(rest):
         found = pc.extract_regex(core.take(pa.array(rest)), PREFIX)
@@ -405,12 +405,12 @@ def _decrypted_as_message(data: bytes) -> bytes:
     return data
 
 
-def _join_exchange(kind: np.ndarray, cols: dict[str, np.ndarray], direction: np.ndarray) -> None:
+def _join_exchange(row: np.ndarray, cols: dict[str, np.ndarray], direction: np.ndarray) -> None:
     """`comes A:p->B:q` is followed by `IKEvN exchange=X id=I/R:M len=L` for the same
     message: the received row (the packet) gets the header, the exchange row the addresses."""
-    ex = np.flatnonzero(kind == "ike-exchange")
+    ex = np.flatnonzero(_kind_in(row, "ike-exchange"))
     ex = ex[ex > 0]
-    pair = kind[ex - 1] == "ike-received"  # each pair is two rows of its own: whole columns at once
+    pair = _kind_in(row[ex - 1], "ike-received")  # each pair is two rows of its own: whole columns at once
     i, j = ex[pair], ex[pair] - 1
     for to, frm, names in ((j, i, ("ike_version", "exchange", "ispi", "rspi", "msg_id")),
                            (i, j, ("src", "sport", "dst", "dport"))):
@@ -421,17 +421,17 @@ def _join_exchange(kind: np.ndarray, cols: dict[str, np.ndarray], direction: np.
     direction[i] = "in"
 
 
-def _transport(kind: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
+def _transport(row: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
     """UDP 500, UDP 4500, or TCP: the gateway's own port says which. A `comes` to, or a
     `sent IKE msg` from, any other port is IKE over TCP (RFC 8229, `ike-tcp-port`)."""
-    n = len(kind)
+    n = len(row)
     transport = np.full(n, None, dtype=object)
-    received = np.isin(kind, ["ike-received", "ike-exchange"])
-    sent = np.isin(kind, ["ike-sent", "nat-keepalive-sent", "error"])
-    accepted = kind == "tcp-accepted"
+    received = _kind_in(row, "ike-received", "ike-exchange")
+    sent = _kind_in(row, "ike-sent", "nat-keepalive-sent", "error")
+    accepted = _kind_in(row, "tcp-accepted")
     port = np.where(accepted, cols["sport"], np.where(received, cols["dport"], np.where(sent, cols["sport"], None)))
     rows = np.flatnonzero((received | sent | accepted) & np.not_equal(port, None))
-    transport[np.flatnonzero(np.equal(port, None) & (kind == "nat-keepalive-sent"))] = "udp4500"
+    transport[np.flatnonzero(np.equal(port, None) & _kind_in(row, "nat-keepalive-sent"))] = "udp4500"
     values = port[rows]
     values = np.asarray(values, dtype=np.int64)  # parsed integers (regex.to_int), or None: not in rows
     ok = (values >= 0) & (values <= 99999)  # five digits at most: more is a mangled line, not a port
