@@ -752,8 +752,10 @@ def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np
                                         ".") for a, p in (("src", "sport"), ("dst", "dport"))]
     ba, bb = (spans.Bytes(e) for e in ends)
     sid, side = _pairs(*spans.texts_ids([(ba, ba.start, ba.end), (bb, bb.start, bb.end)]))
-    seq = pc.cast(cols["tcp_seq"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
-    ack = pc.cast(cols["tcp_ack"].take(take), pa.float64()).to_numpy(zero_copy_only=False)
+    # As floats, like the early decision's (a mangled paste's 19-digit number is not exact,
+    # and must not stop the analysis: an unchecked cast).
+    seq, ack = (pc.cast(cols[k].take(take), pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+                for k in ("tcp_seq", "tcp_ack"))
     hits = six_byte_hits(sid, side, seq, ack)
     in_stream = np.isin(sid, np.unique(sid[hits]))
     ports = np.unique(np.concatenate([dport[hits], [IKE_NATT_PORT], list(tcp_ports)]))
