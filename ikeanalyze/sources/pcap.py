@@ -511,10 +511,15 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     b0 = u8[rd(np.where(has_l3, upay, 0))]
     first4 = _be32(u8, rd(np.where(has_l3, upay, 0)))
     ucap_ok = upay + 4 <= last
-    keepalive = v4_plain & is_udp & port4500 & (ulen == 1) & (b0 == 0xFF) & (upay < last)
+    # The fast rows take lengths from the IP header: only where the UDP header agrees (no
+    # padding inside IP, no offload's zero total length); the general decoder reads the others.
+    udp_agrees = _be16(u8, rd(l4c + 4)) == ip_end - l4
+    keepalive = v4_plain & is_udp & port4500 & udp_agrees & (ulen == 1) & (b0 == 0xFF) & (upay < last)
     nonesp = ucap_ok & (first4 == 0) & (ulen >= 4)
-    udp_esp_fast = v4_plain & is_udp & port4500 & ~keepalive & ~nonesp & (ulen >= 8) & (upay + 8 <= last)
-    esp_fast = v4_plain & (proto4 == IPPROTO_ESP) & (l4 + 8 <= last)
+    udp_esp_fast = (v4_plain & is_udp & port4500 & udp_agrees & ~keepalive & ~nonesp & (ulen >= 8)
+                    & (upay + 8 <= last))
+    # The SPI and sequence inside the IP packet, not read from the link's padding.
+    esp_fast = v4_plain & (proto4 == IPPROTO_ESP) & (l4 + 8 <= np.minimum(last, ip_end))
     slow = (
         (v4_plain & udp_ipsec & ~keepalive & ~udp_esp_fast)
         | (v4_plain & (proto4 == IPPROTO_ESP) & ~esp_fast)

@@ -178,6 +178,32 @@ def test_sealed_ike_rows_are_what_the_decoder_makes(monkeypatch):
     assert seen >= 40  # the fast path was taken, and on duplicates too (bypass-udp: every frame twice)
 
 
+def test_fast_rows_leave_frames_whose_lengths_disagree_to_the_decoder():
+    """ESP, ESP-in-UDP and keepalive rows are read at fixed offsets with the IP header's
+    length; a frame whose IP and UDP headers disagree, or whose ESP header lies past the IP
+    packet's end, gets the general decoder's answer (found by differential fuzzing)."""
+    esp = struct.pack("!II", 0x11223344, 7) + bytes(16)
+    offload = bytearray(pb.ipv4(CL, GW, 50, esp))
+    offload[2:4] = b"\0\0"  # segmentation offload: total length 0, the packet all there
+    padded_link = pb.ipv4(CL, GW, 50, esp[:4]) + bytes(20)  # 4 ESP bytes, then the link's padding
+    padded_ip = pb.ipv4(CL, GW, 17, pb.udp(4500, 4500, b"\xff") + bytes(3))  # UDP says 1 byte
+    short_udp = bytearray(pb.udp(4500, 4500, esp))
+    short_udp[4:6] = struct.pack("!H", 9)  # UDP says 1 byte, IP carries 24
+    cases = [
+        (offload, ("esp", 0, "11223344", 7)),
+        (padded_link, ("esp", 4, None, None)),
+        (padded_ip, ("nat-keepalive", 1, None, None)),
+        (pb.ipv4(CL, GW, 17, bytes(short_udp)), ("esp", 1, None, None)),
+    ]
+    for frame, (kind, length, spi, seq) in cases:
+        events, rep = read(pb.pcap([(1.0, pb.eth(bytes(frame)))]))
+        row = events.iloc[0]
+        assert (row["kind"], row["length"]) == (kind, length)
+        assert (None if pd.isna(row["esp_spi"]) else row["esp_spi"]) == spi
+        assert (None if pd.isna(row["esp_seq"]) else row["esp_seq"]) == seq
+        assert rep.balanced
+
+
 def test_ip_fragments_reassembled_and_counted_once():
     events, ingest = load([DATA / "pcap" / "libreswan_espfrags1.pcap"])
     rep = ingest.inputs[0]
