@@ -153,10 +153,11 @@ class TunnelState:
 
     @property
     def remote(self) -> str | None:
-        for b in (self.tunnel, self.gateway):
-            if b and b.facts.get("remote"):
-                return str(b.facts["remote"])
-        return None
+        return _address("remote", (self.tunnel, self.gateway))
+
+    @property
+    def local(self) -> str | None:
+        return _address("local", (self.gateway, self.tunnel, self.summary))
 
     def as_dict(self) -> dict:
         """The facts a report shows (JSON `snapshots[]`)."""
@@ -167,7 +168,7 @@ class TunnelState:
             "refs": [{"source": b.source, "ref": b.ref, "output": b.kind} for b in latest],
             "phase1": self.phase1,
             "phase1_state": self.phase1_state,
-            "local": next((b.facts["local"] for b in latest if b.facts.get("local")), None),
+            "local": self.local,
             "remote": self.remote,
             "transport": self.transport,
             "natt": {k: self.natt.get(k) for k in ("mode", "remote_port", "interval")} if self.tunnel else None,
@@ -182,6 +183,14 @@ class TunnelState:
                         if self.summary else None),
             "snapshots": len(self.history),
         }
+
+
+def _address(key: str, blocks: tuple[Block | None, ...]) -> str | None:
+    """``key``'s address from the first block that has one with a port: `tunnel list`
+    prints port 0 where no NAT-T port is in use (`202.106.1.1:0->101.100.1.1:0`) while
+    `ike gateway list` prints the IKE port; port 0 only when no block has another."""
+    found = [str(b.facts[key]) for b in blocks if b and b.facts.get(key)]
+    return next((a for a in found if not a.endswith(":0")), found[0] if found else None)
 
 
 def _iso(t: datetime | None) -> str | None:

@@ -179,3 +179,13 @@ def test_ike210_connecting_gateway_list_joins_the_timeout(tmp_path):
     assert "The gateway list agrees: phase 1 of to-hq is `status: connecting, state 1" in f.message
     assert [e.ref for e in f.evidence] == [e.ref for e in plain.evidence] + [25]
     assert f.facts["phase1"] == "connecting" and f.facts["timeouts"] == 1
+
+
+def test_merged_snapshot_takes_addresses_with_their_ports():
+    """A tunnel list prints ports 0 without NAT-T, the gateway list the IKE port: the merged
+    tunnel's local and remote both carry the port (not 202.106.1.1:500 -> 101.100.1.1:0)."""
+    d = ikeanalyze.analyze([str(STATE / "handbook_gateway_and_tunnel_list_ports.txt")])
+    (s,) = d.snapshots
+    assert s["tunnel"] == "VPN-to-Side1" and [r["output"] for r in s["refs"]] == ["gateway", "tunnel"]
+    assert (s["local"], s["remote"]) == ("202.106.1.1:500", "101.100.1.1:500")
+    assert s["natt"]["mode"] == "none" and s["sas"][0]["enc_spi"] == "2e03e37b"
