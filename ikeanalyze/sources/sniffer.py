@@ -67,10 +67,13 @@ FRAGMENT = r"\(frag (?P<frag_id>\d+):(?P<frag_len>\d+)@(?P<frag_off>\d+)(?P<frag
 # Decided before any field is extracted (a match costs a fraction of an extraction): a
 # datagram or IP-protocol line with no IKE/NAT-T port, no ESP/AH and no fragment is other
 # traffic. TCP is left to the stream test of :func:`ipsec_rows`.
-PLAIN_TRAFFIC = r" -> \S+: +(?:udp|ip-proto-\d+)\b"
+# Read at the line's first arrow (a joined continuation may hold another packet);
+# `ip-proto-6` is TCP whose header the sniffer could not print: left to the TCP test.
+PLAIN_TRAFFIC = r"^[^>]*? -> \S+: +(?:udp|ip-proto-(?:[0-57-9]|\d\d+))\b"
 MAYBE_IPSEC = rf"\.(?:{IKE_PORT}|{IKE_NATT_PORT})[ :]|ip-proto-5[01]\b|\(frag "
 # What the TCP stream test needs of a TCP line: both endpoints as printed, and the numbers.
-TCP_LINE = r"(?P<a>\S+) -> (?P<b>\S+): +(?:(?:syn|fin|rst|psh|urg) )*(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?\s*$"
+TCP_LINE = (r"^[^>]*?(?P<a>\S+) -> (?P<b>\S+): +"
+            r"(?:ip-proto-6 \d+|(?:(?:syn|fin|rst|psh|urg) )*(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?)\s*$")
 
 # The shape of nearly every line of a busy sniffer run (verbosity 4 and up, IPv4, TCP or
 # UDP): :func:`other_traffic` reads these lines' fields by position. Narrower than the

@@ -186,3 +186,27 @@ def test_early_decision_is_the_parsed_one(tmp_path):
     assert 0 < len(kept_tcp) < len(tcp) / 10 and (kept_tcp["dport"].eq(5500) | kept_tcp["sport"].eq(5500)).all()
     day = len(path.read_text().splitlines())
     assert np.isin(day + np.arange(3, 9), np.array(sorted(got))).all()  # MIXED's IKE-over-TCP lines
+
+
+def test_early_decision_reads_the_first_packet_of_a_joined_line():
+    """A long line and a next one the join takes as its continuation (a paste that cut the
+    next line's date): the early decision reads the first packet's protocol, as the parser
+    does, not a `udp` or TCP numbers in the continuation (found by differential fuzzing)."""
+    first = "2026-02-03 16:34:15.355474 port2 in 151.28.24.160 -> 255.1.243.182: icmp: echo request, id 4660, seq 5"
+    for cont in ("23:40:21.594070 port2 in 10.3.2.150.53 -> 8.8.8.8.53: udp 40",
+                 "23:40:21.594070 port2 in 10.3.2.150.40000 -> 8.8.8.8.443: psh 1 ack 1"):
+        r = InputReport("t")
+        kept = parse_lines([first, cont], r)
+        assert list(kept["kind"]) == ["icmp"] and list(kept["dst"]) == ["255.1.243.182"], cont
+        assert r.accounting.get("other-traffic", 0) == 0 and r.accounting["continuation"] == 1
+
+
+def test_tcp_the_sniffer_could_not_print_is_kept_on_an_ike_tcp_port():
+    """`ip-proto-6 N` is TCP whose header the sniffer did not print: kept on an
+    `--ike-tcp-port`, other traffic elsewhere, as the decision on parsed rows says."""
+    line = "2026-02-07 11:13:11.537345 port2 out 10.0.0.1.443 -> 10.0.0.2.40000: ip-proto-6 60"
+    for ports, kept_rows in (((443,), 1), ((), 0)):
+        r = InputReport("t")
+        kept = parse_lines([line], r, tcp_ports=ports)
+        assert len(kept) == kept_rows and r.accounting.get("other-traffic", 0) == 1 - kept_rows, ports
+        assert list(kept["proto"]) == ["tcp"] * kept_rows
