@@ -412,7 +412,7 @@ def _join_exchange(row: np.ndarray, cols: dict[str, np.ndarray], direction: np.n
     ex = ex[ex > 0]
     pair = _kind_in(row[ex - 1], "ike-received")  # each pair is two rows of its own: whole columns at once
     i, j = ex[pair], ex[pair] - 1
-    for to, frm, names in ((j, i, ("ike_version", "exchange", "ispi", "rspi", "msg_id")),
+    for to, frm, names in ((j, i, ("ike_version", "exchange", "ispi", "rspi", "msg_id", "length")),
                            (i, j, ("src", "sport", "dst", "dport"))):
         for name in names:
             col = cols[name]

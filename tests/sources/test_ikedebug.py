@@ -206,3 +206,15 @@ def test_wrapped_hex_is_joined_before_decoding() -> None:
     out = ev[(ev["kind"] == "ike-hex") & (ev["ref"] == 632)].iloc[0]
     assert out["exchange"] == "AUTH" and out["response"] and out["msg_id"] == 1
     assert "stopped" not in str(out["detail"])
+
+
+PUBLIC = DATA.parent / "ikedebug_public"  # see its SOURCES.md
+
+
+def test_received_message_takes_its_length_from_the_exchange_line() -> None:
+    # ikev1-main-psk-mismatch.txt lines 37-38 and 49-50: `comes` has no len=, its
+    # `exchange=` line has: Main Mode messages 3 and 5 are 380 and 108 bytes.
+    lines = (PUBLIC / "ikev1-main-psk-mismatch.txt").read_text(encoding="utf-8").splitlines()
+    ev = text.parse_lines([lines[36], lines[37], lines[48], lines[49]], InputReport("t"))
+    assert ev["kind"].tolist() == ["ike-received", "ike-exchange"] * 2
+    assert ev["length"].tolist() == [380, 380, 108, 108]
