@@ -23,7 +23,10 @@ from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
 
 TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?"
-IP = r"[0-9A-Fa-f.:]*[0-9A-Fa-f]"
+# Public pastes redact IPv4 addresses a letter or three per octet (`x.x.x.x`,
+# `XXX.XXX.XXX.XXX`, `Y.Y.Y.Y`; FORMATS.md §2): the address columns then hold that text.
+REDACTED_IP = r"(?:[xXyYzZ]{1,3}\.){3}[xXyYzZ]{1,3}"
+IP = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]*[0-9A-Fa-f])"
 SPI = r"[0-9a-fA-F]{16}"
 ENDPOINTS = rf"(?P<src>{IP}):(?P<sport>\d+)->(?P<dst>{IP}):(?P<dport>\d+)"
 
