@@ -65,7 +65,7 @@ MESSAGES: list[tuple[str, str]] = [
     ("negotiation-failed", r"^(?P<detail>PSK auth failed: .*)$"),
     ("negotiation-failed", r"^(?P<detail>received \S+ error notify response, abort)"),
     ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|request to establish IPsec SA), .*)$"),
-    ("negotiation-failed", r"^(?P<detail>failed to match peer selectors|traffic selectors unacceptable)"),
+    ("negotiation-failed", r"^(?P<detail>failed to match peer selectors|traffic selectors unacceptable|no matching phase2 found)"),
     ("negotiation-failed", r"^(?P<detail>negotiation failure)\s*$"),
     ("negotiation-failed", r"^(?P<detail>gw validation failed)"),
     ("retransmit", r"^(?P<detail>retransmission, re-send last message)"),
@@ -87,7 +87,8 @@ MESSAGES: list[tuple[str, str]] = [
                  r"|transform = .*|negotiation result)\s*$"),
     ("selectors", r"^(?P<detail>TS[ir]_\d+ .*|IPsec SA selectors .*|src \d+ \d+ .*|dst \d+ \d+ .*|phase2 matched by .*|.*narrowing.*"
                   r"|comparing selectors|matched by rfc-rule-\d+|add(?:ed)? dynamic IPsec SA (?:selectors|proxyids).*"
-                  r"|using mode-cfg override .*)$"),
+                  r"|using mode-cfg override .*|specified selectors mismatch|(?:peer|mine): type=\d+/\d+, local=.*"
+                  r"|peer proposal is: .*)$"),
     ("negotiation-start", r"^(?P<detail>IPsec SA connect \d+ \S+->\S+(?: negotiating)?|no suitable IKE_SA, queuing CHILD_SA request and initiating IKE_SA negotiation)\s*$"),
     ("ike-fragment", r"^(?P<detail>encrypted fragment \d+ of \d+ queued|reassembled fragmented message|splitting payload len=\d+ into \d+ fragments|received fragment \d+ of \d+.*)\s*$"),
     ("auth", r"^(?P<detail>(?:received )?peer identifier .*|re-validate gw ID|gw validation OK|PSK authentication succeeded|authentication (?:OK|succeeded|failed)|.*XAUTH.*|.*EAP.*|peer cert.*|.*certificate.*|peer ID verified|sending CERTREQ.*|received peer certreq.*|received FCT.*|received EMS.*|Validating X\.509 certificate|signature verification \w+|fnbam cert group matching failed"

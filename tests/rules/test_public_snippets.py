@@ -21,6 +21,22 @@ def findings(name: str) -> dict:
     return out
 
 
+def test_ikev1_quick_mode_selector_mismatch_is_ike203_with_both_selector_sets() -> None:
+    got = findings("ikev1-quick-selectors-mismatch.txt")
+    assert set(got) == {"IKE203"}
+    (f,) = got["IKE203"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "`no matching phase2 found` at line 70" in f.message
+    # The peer's pair (line 68) and this side's phase 2 (line 69), and the network that differs.
+    assert "proposed local 0:192.168.0.0-192.168.0.255:0; remote 0:192.168.1.0-192.168.1.255:0" in f.message
+    assert "this side's phase 2 has local 0:192.168.0.0-192.168.0.255:0; remote 0:192.168.10.0-192.168.10.255:0" in f.message
+    assert ("they differ in the remote network: peer 0:192.168.1.0-192.168.1.255:0 vs this side "
+            "0:192.168.10.0-192.168.10.255:0") in f.message
+    assert [e.ref for e in f.evidence] == [68, 69, 70, 52]  # `established IKE SA` last
+    assert f.facts["peer_selectors"] == {"local": ["0:192.168.0.0-192.168.0.255:0"],
+                                         "remote": ["0:192.168.1.0-192.168.1.255:0"]}
+
+
 @pytest.mark.parametrize("fmt", ["json", "markdown", "html", "terminal"])
 def test_redacted_peer_is_kept_and_every_report_renders(fmt: str, tmp_path: Path) -> None:
     events, _ = ikeanalyze.load([str(DATA / "ikev1-redacted-peer-numbered.txt")])

@@ -235,3 +235,18 @@ def test_received_message_takes_its_length_from_the_exchange_line() -> None:
     ev = text.parse_lines([lines[36], lines[37], lines[48], lines[49]], InputReport("t"))
     assert ev["kind"].tolist() == ["ike-received", "ike-exchange"] * 2
     assert ev["length"].tolist() == [380, 380, 108, 108]
+
+
+@pytest.mark.parametrize(("name", "ref", "kind", "detail"), [
+    ("ikev1-quick-selectors-mismatch.txt", 65, "selectors",
+     "peer proposal is: peer:0:192.168.1.0-192.168.1.255:0, me:0:192.168.0.0-192.168.0.255:0"),
+    ("ikev1-quick-selectors-mismatch.txt", 67, "selectors", "specified selectors mismatch"),
+    ("ikev1-quick-selectors-mismatch.txt", 68, "selectors",
+     "peer: type=7/7, local=0:192.168.0.0-192.168.0.255:0, remote=0:192.168.1.0-192.168.1.255:0"),
+    ("ikev1-quick-selectors-mismatch.txt", 69, "selectors",
+     "mine: type=7/7, local=0:192.168.0.0-192.168.0.255:0, remote=0:192.168.10.0-192.168.10.255:0"),
+    ("ikev1-quick-selectors-mismatch.txt", 70, "negotiation-failed", "no matching phase2 found"),
+])
+def test_ikev1_refusal_lines(name: str, ref: int, kind: str, detail: str) -> None:
+    ev = parse(_public_line(name, ref))
+    assert (ev.iloc[0]["kind"], ev.iloc[0]["detail"]) == (kind, detail)
