@@ -649,6 +649,11 @@ PROPOSAL_REFUSED = linesearch.text_search(r"no (?:SA )?proposal chosen|notify ty
 SELECTORS_REFUSED = linesearch.text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE"
                                            "|no matching phase2 found")
 linesearch.text_search(V1_SELECTORS)
+# The peer's identity refused (IKE206). FortiOS then often ends the negotiation with its
+# generic `Negotiate ISAKMP SA Error: ... no SA proposal chosen`, which is not a proposal
+# mismatch.
+ID_REJECTED = linesearch.text_search(r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
+                                     r"|no matching gateway|peer ID verification failed|ignoring IKE request, incorrect ID")
 SA_ERROR = linesearch.text_search("Negotiate (?:ISAKMP )?SA Error")
 ESTABLISHED = linesearch.text_search(r"established IKE SA")
 PHASE1_EXCHANGES = ("SA_INIT", "IKE_SA_INIT", "Identity Protection", "Aggressive", "Main Mode")
@@ -706,6 +711,8 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
             continue
         blocks = n.blocks()
         for (phase, peer_b, local_b), grp in _by_pair(n, fails, blocks):
+            if peer_b is None and local_b is None and _after_id_rejection(events, n, grp):
+                continue  # the generic error after a refused peer ID (IKE206), no proposals compared
             f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
             if peer_b and local_b:
                 f.mismatched = mismatches(peer_b, local_b)
@@ -723,6 +730,45 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
             seen_spi.add((n.source, n.ispi))
     out.extend(_wire_failures(events, "NO_PROPOSAL_CHOSEN", seen_spi))
     return out
+
+
+def _after_id_rejection(events: pd.DataFrame, n: Negotiation, grp: list) -> bool:
+    """Did a peer-ID rejection (ID_REJECTED) come in this negotiation's stretch of the log,
+    before its failure lines ``grp``? The rejection is often printed at gateway level
+    (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`, no serial): then one naming
+    another gateway does not count."""
+    found = _id_rejections(events).get(n.source)
+    if found is None:
+        return False
+    refs, tunnels = found
+    lo, hi = int(n.column("ref")[0]), int(grp[0].ref)
+    at = np.arange(np.searchsorted(refs, lo, side="left"), np.searchsorted(refs, hi, side="right"))
+    return any(tunnels[k] is None or n.tunnel is None or tunnels[k] == n.tunnel for k in at.tolist())
+
+
+def _id_rejections(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, list]]:
+    """source -> its ID_REJECTED debug lines: line numbers (ascending) and each one's
+    gateway (None for a cookie context or none)."""
+    def build(ev):
+        lines = light(ev)
+        at = np.flatnonzero(light_text(ev).search(ID_REJECTED) & _debug_mask(ev))
+        out: dict[str, tuple[np.ndarray, list]] = {}
+        for source in dict.fromkeys(lines["source"].to_numpy()[at].tolist()):
+            mine = at[lines["source"].to_numpy()[at] == source]
+            refs = lines["ref"].to_numpy()[mine].astype(np.int64)
+            order = np.argsort(refs, kind="stable")
+            tunnels = [None if t is None or "/" in str(t) else str(t) for t in lines["tunnel"].to_numpy()[mine[order]]]
+            out[str(source)] = (refs[order], tunnels)
+        return out
+    return per_table("id_rejections", events, build)
+
+
+def enclosing(events: pd.DataFrame, source: str, ref: int) -> list[Negotiation]:
+    """The negotiations of ``source`` whose lines span line ``ref`` (first to last): the
+    ones a gateway-level line without a serial may speak for, latest started first."""
+    found = [n for n in negotiations(events) if n.source == source and len(n.at)
+             and int(n.column("ref")[0]) <= ref <= int(n.column("ref")[-1])]
+    return sorted(found, key=lambda n: -int(n.column("ref")[0]))
 
 
 def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):

@@ -64,7 +64,7 @@ MESSAGES: list[tuple[str, str]] = [
     ("negotiation-failed", r"^(?P<detail>no (?:SA )?proposal chosen)"),
     ("negotiation-failed", r"^(?P<detail>PSK auth failed: .*)$"),
     ("negotiation-failed", r"^(?P<detail>received \S+ error notify response, abort)"),
-    ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|request to establish IPsec SA), .*)$"),
+    ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|IKE request|request to establish IPsec SA), .*)$"),
     ("negotiation-failed", r"^(?P<detail>failed to match peer selectors|traffic selectors unacceptable|no matching phase2 found)"),
     ("negotiation-failed", r"^(?P<detail>negotiation failure)\s*$"),
     ("negotiation-failed", r"^(?P<detail>gw validation failed)"),

@@ -37,6 +37,16 @@ def test_ikev1_quick_mode_selector_mismatch_is_ike203_with_both_selector_sets() 
                                          "remote": ["0:192.168.1.0-192.168.1.255:0"]}
 
 
+def test_peer_id_refused_is_ike206_and_the_generic_proposal_error_is_not_ike201() -> None:
+    got = findings("ikev1-aggressive-peer-id-mismatch.txt")
+    assert "IKE201" not in got
+    (f,) = got["IKE206"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "presented peer identifier IPV4_ADDR 200.1.1.2" in f.message
+    assert "ignoring IKE request, incorrect ID. at line 20" in f.message
+    assert [e.ref for e in f.evidence] == [15, 20]
+
+
 @pytest.mark.parametrize("fmt", ["json", "markdown", "html", "terminal"])
 def test_redacted_peer_is_kept_and_every_report_renders(fmt: str, tmp_path: Path) -> None:
     events, _ = ikeanalyze.load([str(DATA / "ikev1-redacted-peer-numbered.txt")])

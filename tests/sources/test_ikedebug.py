@@ -246,6 +246,7 @@ def test_received_message_takes_its_length_from_the_exchange_line() -> None:
     ("ikev1-quick-selectors-mismatch.txt", 69, "selectors",
      "mine: type=7/7, local=0:192.168.0.0-192.168.0.255:0, remote=0:192.168.10.0-192.168.10.255:0"),
     ("ikev1-quick-selectors-mismatch.txt", 70, "negotiation-failed", "no matching phase2 found"),
+    ("ikev1-aggressive-peer-id-mismatch.txt", 20, "negotiation-failed", "ignoring IKE request, incorrect ID."),
 ])
 def test_ikev1_refusal_lines(name: str, ref: int, kind: str, detail: str) -> None:
     ev = parse(_public_line(name, ref))
