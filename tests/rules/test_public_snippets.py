@@ -47,6 +47,29 @@ def test_peer_id_refused_is_ike206_and_the_generic_proposal_error_is_not_ike201(
     assert [e.ref for e in f.evidence] == [15, 20]
 
 
+def test_received_authentication_failed_is_ike204_naming_key_and_local_id() -> None:
+    got = findings("ikev2-initiator-authentication-failed.txt")
+    (f,) = got["IKE204"]
+    assert f.tunnel == "IPSECVPN_Test" and f.peer is None
+    assert f.message.startswith("The peer on gateway IPSECVPN_Test refused this side's authentication: it answered "
+                                "this side's IKE_AUTH with AUTHENTICATION_FAILED 1 time(s), first at line 4")
+    assert "local ID" in f.message and "pre-shared key is assumed" in f.message
+    assert f.facts == {"attempts": 1, "refused_by": "peer", "method": "psk (assumed)"}
+    assert "IKE903" not in got
+
+
+def test_ikev1_main_mode_psk_mismatch_is_worded_for_ikev1_and_has_no_retransmissions() -> None:
+    got = findings("ikev1-main-psk-mismatch.txt")
+    # Main Mode messages 3 (len=380, line 38) and 5 (len=108, line 50) share SPIs and
+    # message ID 0: two messages, not one sent twice.
+    assert "IKE304" not in got
+    (f,) = got["IKE204"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "IKE_AUTH" not in f.message
+    assert "Main Mode message 5" in f.message and "probable pre-shared secret mismatch" in f.message
+    assert "1 time(s), first at line 55" in f.message
+
+
 @pytest.mark.parametrize("fmt", ["json", "markdown", "html", "terminal"])
 def test_redacted_peer_is_kept_and_every_report_renders(fmt: str, tmp_path: Path) -> None:
     events, _ = ikeanalyze.load([str(DATA / "ikev1-redacted-peer-numbered.txt")])
