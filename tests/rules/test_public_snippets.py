@@ -70,6 +70,20 @@ def test_ikev1_main_mode_psk_mismatch_is_worded_for_ikev1_and_has_no_retransmiss
     assert "1 time(s), first at line 55" in f.message
 
 
+def test_near_misses_keep_their_proposal_codes() -> None:
+    # Proposals compared and refused, no peer ID refused: the generic error is IKE201 here.
+    got = findings("ikev1-main-p1-proposal-mismatch.txt")
+    assert set(got) == {"IKE201"}
+    (f,) = got["IKE201"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "HASH: peer SHA2_512 vs local SHA2_256/SHA" in f.message
+    # Quick mode whose selectors matched a phase 2 (`peer proposal is:`, `matched phase2`)
+    # and whose proposals did not: IKE202, not IKE203.
+    got = findings("ikev1-quick-p2-proposal-mismatch.txt")
+    assert set(got) == {"IKE202"}
+    assert "INTEGR: peer SHA1/SHA2_256 vs local SHA2_512" in got["IKE202"][0].message
+
+
 @pytest.mark.parametrize("fmt", ["json", "markdown", "html", "terminal"])
 def test_redacted_peer_is_kept_and_every_report_renders(fmt: str, tmp_path: Path) -> None:
     events, _ = ikeanalyze.load([str(DATA / "ikev1-redacted-peer-numbered.txt")])
