@@ -52,7 +52,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         presented = str(ident[0].text).split("peer identifier", 1)[1].strip() if ident else "an ID not in this log"
         gw = f"gateway {h.tunnel}" if h.tunnel else "any configured gateway"
         msg = (f"{h.peer or 'The peer'} presented peer identifier {presented}, which does not validate "
-               f"against {gw} ({str(first.text).split(': ')[-1].strip()} at {sas.where(ng._as_row(first))}"
+               f"against {gw} ({str(first.text).split(': ')[-1].strip().rstrip('.')} at {sas.where(ng._as_row(first))}"
                + (f", {len(h.rows)} times" if len(h.rows) > 1 else "") + ").")
         yield finding(
             "IKE206", msg,

@@ -43,7 +43,7 @@ def test_peer_id_refused_is_ike206_and_the_generic_proposal_error_is_not_ike201(
     (f,) = got["IKE206"]
     assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
     assert "presented peer identifier IPV4_ADDR 200.1.1.2" in f.message
-    assert "ignoring IKE request, incorrect ID. at line 20" in f.message
+    assert "(ignoring IKE request, incorrect ID at line 20)" in f.message
     assert [e.ref for e in f.evidence] == [15, 20]
 
 
