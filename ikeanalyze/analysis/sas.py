@@ -201,10 +201,11 @@ def _group_sends(w: pd.DataFrame) -> None:
     # The step of each send, decided once per distinct `sent IKE msg (<type>)`.
     codes, types = pd.factorize(w["detail"].astype(object).to_numpy())
     steps = np.array([_step(v) for v in types] + [None], dtype=object)[codes]
-    sent = (w["kind"].astype(object) == "ike-sent").to_numpy()
-    step = pd.Series(np.where(sent, steps, None), index=w.index, dtype=object)
-    prev_step = step.groupby(gid.to_numpy()).shift(1)
-    changed |= (step.notna() & prev_step.notna() & (step != prev_step)).to_numpy()
+    steps = np.where((w["kind"].astype(object) == "ike-sent").to_numpy(), steps, None)
+    if pd.notna(steps).any():  # IKEv1 debug sends only
+        step = pd.Series(steps, index=w.index, dtype=object)
+        prev_step = step.groupby(gid.to_numpy()).shift(1)
+        changed |= (step.notna() & prev_step.notna() & (step != prev_step)).to_numpy()
     variant = changed.astype(int).groupby(gid.to_numpy()).cumsum()
     send = pd.DataFrame({"g": gid, "v": variant}).groupby(["g", "v"], sort=False).ngroup()
     w["send"] = send.to_numpy()
