@@ -39,6 +39,11 @@ TRANSFORM = re.compile(r"^type ?= ?(?P<type>\w+), val=(?P<val>[^,(]+?)(?:\s*\(ke
 TRANS_ID = re.compile(r"^trans_id = (?P<val>\w+?)(?: \(key_len = (?P<k>\d+)\))?[\s.]*$")
 PFS_GROUP = re.compile(r"^PFS DH group = (\d+)")
 SELECTOR = re.compile(r"^(?P<side>TS[ir])_\d+ (?P<sel>\S+)")
+# IKEv1 quick mode, responder: each configured phase 2 the peer's ID payloads were compared
+# with and did not match, as the peer's pair and this side's (`mine`), both seen from this
+# side: `peer: type=7/7, local=0:192.168.0.0-192.168.0.255:0, remote=0:192.168.1.0-...:0`.
+V1_SELECTORS = r"\b(?:peer|mine): type=\S+, local=\S+, remote=\S+"
+V1_SELECTOR = re.compile(r"(?P<side>peer|mine): type=\S+, local=(?P<local>\S+), remote=(?P<remote>\S+)\s*$")
 
 # IKEv1 attribute classes and ESP algorithm names, told as the IKEv2 transform types.
 TYPE_NAMES = {
@@ -639,7 +644,16 @@ def near(rows: pd.DataFrame, ref: int, before: int = 0, after: int = 0) -> pd.Da
 
 # ----------------------------------------------------------------------------- failures
 PROPOSAL_REFUSED = linesearch.text_search(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
-SELECTORS_REFUSED = linesearch.text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE")
+# `no matching phase2 found`: an IKEv1 quick-mode responder whose phase 2s all refused the
+# peer's selectors (`specified selectors mismatch` before it names each one compared).
+SELECTORS_REFUSED = linesearch.text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE"
+                                           "|no matching phase2 found")
+linesearch.text_search(V1_SELECTORS)
+# The peer's identity refused (IKE206). FortiOS then often ends the negotiation with its
+# generic `Negotiate ISAKMP SA Error: ... no SA proposal chosen`, which is not a proposal
+# mismatch.
+ID_REJECTED = linesearch.text_search(r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
+                                     r"|no matching gateway|peer ID verification failed|ignoring IKE request, incorrect ID")
 SA_ERROR = linesearch.text_search("Negotiate (?:ISAKMP )?SA Error")
 ESTABLISHED = linesearch.text_search(r"established IKE SA")
 PHASE1_EXCHANGES = ("SA_INIT", "IKE_SA_INIT", "Identity Protection", "Aggressive", "Main Mode")
@@ -697,6 +711,8 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
             continue
         blocks = n.blocks()
         for (phase, peer_b, local_b), grp in _by_pair(n, fails, blocks):
+            if peer_b is None and local_b is None and _after_id_rejection(events, n, grp):
+                continue  # the generic error after a refused peer ID (IKE206), no proposals compared
             f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
             if peer_b and local_b:
                 f.mismatched = mismatches(peer_b, local_b)
@@ -714,6 +730,45 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
             seen_spi.add((n.source, n.ispi))
     out.extend(_wire_failures(events, "NO_PROPOSAL_CHOSEN", seen_spi))
     return out
+
+
+def _after_id_rejection(events: pd.DataFrame, n: Negotiation, grp: list) -> bool:
+    """Did a peer-ID rejection (ID_REJECTED) come in this negotiation's stretch of the log,
+    before its failure lines ``grp``? The rejection is often printed at gateway level
+    (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`, no serial): then one naming
+    another gateway does not count."""
+    found = _id_rejections(events).get(n.source)
+    if found is None:
+        return False
+    refs, tunnels = found
+    lo, hi = int(n.column("ref")[0]), int(grp[0].ref)
+    at = np.arange(np.searchsorted(refs, lo, side="left"), np.searchsorted(refs, hi, side="right"))
+    return any(tunnels[k] is None or n.tunnel is None or tunnels[k] == n.tunnel for k in at.tolist())
+
+
+def _id_rejections(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, list]]:
+    """source -> its ID_REJECTED debug lines: line numbers (ascending) and each one's
+    gateway (None for a cookie context or none)."""
+    def build(ev):
+        lines = light(ev)
+        at = np.flatnonzero(light_text(ev).search(ID_REJECTED) & _debug_mask(ev))
+        out: dict[str, tuple[np.ndarray, list]] = {}
+        for source in dict.fromkeys(lines["source"].to_numpy()[at].tolist()):
+            mine = at[lines["source"].to_numpy()[at] == source]
+            refs = lines["ref"].to_numpy()[mine].astype(np.int64)
+            order = np.argsort(refs, kind="stable")
+            tunnels = [None if t is None or "/" in str(t) else str(t) for t in lines["tunnel"].to_numpy()[mine[order]]]
+            out[str(source)] = (refs[order], tunnels)
+        return out
+    return per_table("id_rejections", events, build)
+
+
+def enclosing(events: pd.DataFrame, source: str, ref: int) -> list[Negotiation]:
+    """The negotiations of ``source`` whose lines span line ``ref`` (first to last): the
+    ones a gateway-level line without a serial may speak for, latest started first."""
+    found = [n for n in negotiations(events) if n.source == source and len(n.at)
+             and int(n.column("ref")[0]) <= ref <= int(n.column("ref")[-1])]
+    return sorted(found, key=lambda n: -int(n.column("ref")[0]))
 
 
 def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
@@ -883,8 +938,11 @@ def _selector_failures(events: pd.DataFrame) -> list[Failure]:
         peer_b = next((b for b in reversed(blocks) if b.side == "peer" and b.header_ref <= first), None)
         local_b = next((b for b in reversed(blocks) if b.side in ("local", "accepted") and b.header_ref <= first
                         and (peer_b is None or b.header_ref > peer_b.header_ref)), None)
+        if peer_b is None and local_b is None:
+            peer_b, local_b = _v1_selector_blocks(n, first)
         f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
         f.how = ("the peer answered TS_UNACCEPTABLE" if (fails["kind"] == "notify").all()
+                 else "`no matching phase2 found`" if "no matching phase2 found" in str(fails["text"].iloc[0])
                  else "`failed to match peer selectors`")
         want = [b.header_ref for b in (peer_b, local_b) if b is not None]
         want += [r for b in (peer_b, local_b) if b is not None for r in b.refs[1:]]
@@ -900,6 +958,25 @@ def _selector_failures(events: pd.DataFrame) -> list[Failure]:
             seen.add((n.source, n.ispi))
     out.extend(_wire_failures(events, "TS_UNACCEPTABLE", seen))
     return out
+
+
+def _v1_selector_blocks(n: Negotiation, before: int) -> tuple[Block | None, Block | None]:
+    """The IKEv1 `peer:` / `mine:` selector lines (V1_SELECTORS) of a negotiation above line
+    ``before``, as a peer block and a local block keyed `local` / `remote` (this side's
+    view): the peer's proposal, and every phase 2 of this side it was compared with."""
+    rows = n.tuples(n.lines(V1_SELECTORS))
+    out: dict[str, Block] = {}
+    for r in rows:
+        if int(r.ref) > before or not (m := V1_SELECTOR.search(str(r.text))):
+            continue
+        side = "peer" if m.group("side") == "peer" else "local"
+        b = out.setdefault(side, Block(side, int(r.ref), [], {}, []))
+        b.refs.append(int(r.ref))
+        for key in ("local", "remote"):
+            vals = b.selectors.setdefault(key, [])
+            if m.group(key) not in vals:
+                vals.append(m.group(key))
+    return out.get("peer"), out.get("local")
 
 
 def local_selectors(events: pd.DataFrame, source: str, tunnel: str | None) -> list[str]:

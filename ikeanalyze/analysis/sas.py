@@ -169,9 +169,20 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
     return frag
 
 
+# `sent IKE msg (ident_r2send)`: the IKEv1 exchange step a debug send names. Main and
+# Aggressive mode messages share SPIs and message ID 0 (Quick mode's two initiator
+# messages share theirs), so the step, like the length, tells one message from the next.
+STEP = re.compile(r"^(?:ident|agg|quick)_[ir]\d+send$")
+
+
+def _step(detail) -> str | None:
+    return detail if isinstance(detail, str) and STEP.match(detail) else None
+
+
 def _group_sends(w: pd.DataFrame) -> None:
     """Number the sends: same source, direction, SPIs, message ID and request/response; a
-    change of length (when both are known) is a new message, not a retransmission."""
+    change of length or of IKEv1 exchange step (each when both are known) is a new
+    message, not a retransmission."""
     resp_key = w["resp"].map({True: "r", False: "q"}).fillna("?")
     key = pd.DataFrame({
         "source": w["source"].astype(str).to_numpy(),
@@ -187,6 +198,14 @@ def _group_sends(w: pd.DataFrame) -> None:
     length = w["length"].astype("Float64")
     prev = length.groupby(gid.to_numpy()).shift(1)
     changed = (length.notna() & prev.notna() & (length != prev)).fillna(False).astype(bool)
+    # The step of each send, decided once per distinct `sent IKE msg (<type>)`.
+    codes, types = pd.factorize(w["detail"].astype(object).to_numpy())
+    steps = np.array([_step(v) for v in types] + [None], dtype=object)[codes]
+    steps = np.where((w["kind"].astype(object) == "ike-sent").to_numpy(), steps, None)
+    if pd.notna(steps).any():  # IKEv1 debug sends only
+        step = pd.Series(steps, index=w.index, dtype=object)
+        prev_step = step.groupby(gid.to_numpy()).shift(1)
+        changed |= (step.notna() & prev_step.notna() & (step != prev_step)).to_numpy()
     variant = changed.astype(int).groupby(gid.to_numpy()).cumsum()
     send = pd.DataFrame({"g": gid, "v": variant}).groupby(["g", "v"], sort=False).ngroup()
     w["send"] = send.to_numpy()

@@ -3,16 +3,20 @@
 ## What it detects
 A CHILD SA (phase 2) refused on its traffic selectors: the responder's `failed to match
 peer selectors` / `traffic selectors unacceptable`, the initiator's `processing notify
-type TS_UNACCEPTABLE`, or a decoded IKE_AUTH / CREATE_CHILD_SA response carrying
-TS_UNACCEPTABLE. The peer's proposed selectors (`TSi_0 0:20.0.0.0-20.255.255.255:0`) and
-this side's, when the debug prints them, are quoted side by side.
+type TS_UNACCEPTABLE`, a decoded IKE_AUTH / CREATE_CHILD_SA response carrying
+TS_UNACCEPTABLE, or an IKEv1 quick-mode responder's `no matching phase2 found` (after
+`specified selectors mismatch` for each phase 2 it tried). The peer's proposed selectors
+(`TSi_0 0:20.0.0.0-20.255.255.255:0`; IKEv1 `peer: type=7/7, local=..., remote=...`) and
+this side's (IKEv1 `mine: ...`), when the debug prints them, are quoted side by side, with
+the network that differs.
 
 ## Why it matters
 The IKE SA often comes up (`established IKE SA` even appears after TS_UNACCEPTABLE), so
 the tunnel looks half up, but no ESP SA exists for that traffic and nothing passes.
 
 ## Evidence
-The peer's `TSi`/`TSr` lines, this side's accepted or configured selectors when printed,
+The peer's `TSi`/`TSr` (IKEv1 `peer:`) lines, this side's accepted or configured selectors
+(IKEv1 `mine:`) when printed,
 the failure line, and `established IKE SA` when the IKE SA survived.
 
 ## Fix
@@ -40,6 +44,21 @@ def _sel(block) -> str:
     return "; ".join(f"{side} {', '.join(v)}" for side, v in block.selectors.items())
 
 
+def _v1(f) -> bool:
+    """Selectors from the IKEv1 `peer:` / `mine:` lines (keyed local/remote)."""
+    return f.peer_block is not None and set(f.peer_block.selectors) == {"local", "remote"}
+
+
+def _differ(f) -> str:
+    """Which of the pair differs: the peer's value against every phase 2 compared."""
+    if f.local_block is None:
+        return ""
+    parts = [f"{key} network: peer {', '.join(theirs)} vs this side {', '.join(f.local_block.selectors.get(key, []))}"
+             for key, theirs in f.peer_block.selectors.items()
+             if not set(theirs) & set(f.local_block.selectors.get(key, []))]
+    return f"; they differ in the {' and the '.join(parts)}" if parts else ""
+
+
 @rule("IKE203", "ts-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE302"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
@@ -50,7 +69,13 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         peer = f.peer or "the peer"
         mine = _sel(f.local_block) or ", ".join(ng.local_selectors(ctx.events, f.source, f.tunnel))
         theirs = _sel(f.peer_block)
-        if theirs:
+        if theirs and _v1(f):
+            # IKEv1 prints both pairs from this side's view (local = this side's network).
+            msg = (f"Phase-2 traffic selectors{gw} do not match ({f.how} at {sas.where(ng._as_row(fail))}): "
+                   f"{peer} proposed {theirs} (as seen from this side); "
+                   + (f"this side's phase 2 has {mine}" if f.local_block is not None else "no local phase 2 is printed")
+                   + _differ(f) + ".")
+        elif theirs:
             msg = (f"Phase-2 traffic selectors{gw} do not match ({f.how} at {sas.where(ng._as_row(fail))}): "
                    f"{peer} proposed {theirs}; "
                    + (f"this side has {mine}." if mine else

@@ -1,10 +1,13 @@
-"""Pre-shared key mismatch: both ends reach IKE_AUTH, and the keys do not agree.
+"""Pre-shared key mismatch: both ends reach authentication, and the keys do not agree.
 
 ## What it detects
 The FortiGate debug's `PSK auth failed: probable pre-shared key mismatch` (IKEv2), the
-IKEv1 `probable pre-shared secret mismatch` (also as `Negotiate SA Error: ...`), and an
-AUTHENTICATION_FAILED notify received for a negotiation whose authentication method is a
-pre-shared key. One finding per peer, with how many attempts failed.
+IKEv1 `probable pre-shared secret mismatch` (also as `Negotiate SA Error: ...`; in Main
+Mode the peer's message 5, encrypted with keys derived from the secret, fails to parse),
+and an AUTHENTICATION_FAILED notify received for a negotiation that does not use
+certificates or EAP: the peer refused this side's AUTH payload (a pre-shared key, printed
+or assumed: FortiOS prints certificate lines when it signs). One finding per peer, with
+how many attempts failed; the message is worded by IKE version.
 
 ## Why it matters
 Everything before authentication worked (reachability, NAT-T, proposals), so the tunnel
@@ -12,14 +15,17 @@ fails late and the peer's retransmissions and timeouts look like a network probl
 peer keeps retrying with the same key until someone changes one of them.
 
 ## Evidence
-The `PSK auth failed` / `authentication failed` lines, the peer identifier it presented,
-and the failure count.
+The `PSK auth failed` / `probable pre-shared secret mismatch` / `received notify type
+AUTHENTICATION_FAILED` lines, the peer identifier it presented, and the failure count.
 
 ## Fix
 Set the same key on both ends (`config vpn ipsec phase1-interface` → `edit <name>` → `set
 psksecret <key>`); watch for trailing spaces, characters the peer's UI mangles, and a
 dial-up peer that matched a different phase 1 than expected (check `peer identifier` /
-`matched gateway` lines, or `set peerid` / `set localid`).
+`matched gateway` lines, or `set peerid` / `set localid`). When the peer sent
+AUTHENTICATION_FAILED, also make this side's local ID what the peer expects (`set
+localid-type address|fqdn` and `set localid <value>`; third-party peers such as Azure
+or Sophos often reject FortiOS's default ID); the peer's own log says which of the two.
 """
 
 from __future__ import annotations
@@ -40,19 +46,48 @@ PEER_ID = linesearch.text_search(r"peer identifier")
 USES_PSK = linesearch.text_search(r"PRESHARED_KEY|PSK|pre-shared")
 
 
+# How IKEv1 tells the phase-1 exchange, and what the key protects there.
+V1_MODES = {
+    "Identity Protection": ("Main Mode", "the peer's Main Mode message 5 (its ID and HASH, encrypted with keys "
+                                         "derived from the pre-shared secret) did not decrypt or verify"),
+    "Aggressive": ("Aggressive Mode", "the peer's Aggressive Mode HASH did not verify with this side's pre-shared secret"),
+}
+
+
+def _version(h: ng.Hit) -> int | None:
+    v = next((n.version for n in h.negotiations if n.version), None)
+    if v is None and any("pre-shared secret" in str(r.text) for r in h.rows):
+        return 1  # the IKEv1 wording of the failure line
+    return v
+
+
+def _what(h: ng.Hit, first) -> str:
+    """What failed, in the words of the IKE version."""
+    if _version(h) != 1:
+        return "IKE_AUTH failed PSK verification"
+    exchange = next((x for n in h.negotiations if (x := n.exchange_before(int(first.ref)))), None)
+    mode, what = V1_MODES.get(exchange, (None, None))
+    if what is None:
+        return "IKEv1 phase-1 authentication failed with this side's pre-shared secret"
+    return f"{what} (`probable pre-shared secret mismatch`, IKEv1 {mode})"
+
+
 @rule("IKE204", "psk-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE303", "IKE302"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     found = ng.hits(ctx.events, PSK_FAILED)
     for h in ng.hits(ctx.events, AUTH_FAILED_NOTIFY, kinds=("notify",)):
-        # A peer's AUTHENTICATION_FAILED is a PSK mismatch only when PSK was the method.
-        if any(len(n.lines(USES_PSK)) and not len(n.lines(NOT_PSK)) for n in h.negotiations):
+        # The peer refused this side's AUTH. Certificates or EAP in the negotiation make it
+        # another rule's story; otherwise the method is a pre-shared key, printed or not
+        # (FortiOS prints certificate lines when it signs).
+        if not any(len(n.lines(NOT_PSK)) for n in h.negotiations):
             found.append(h)
     merged: dict[tuple, ng.Hit] = {}
     for h in found:
         key = (h.source, h.peer, h.tunnel)
         if key in merged:
             merged[key].rows.extend(r for r in h.rows if r not in merged[key].rows)
+            merged[key].negotiations.extend(n for n in h.negotiations if all(n is not x for x in merged[key].negotiations))
         else:
             merged[key] = h
     for h in merged.values():
@@ -65,14 +100,27 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         who = h.peer or "the peer"
         gw = f" on gateway {h.tunnel}" if h.tunnel else ""
         ids = f", presenting {ident[0].text.split('peer identifier', 1)[1].strip()}" if ident else ""
-        msg = (f"Pre-shared key mismatch with {who}{gw}{ids}: IKE_AUTH failed PSK verification "
-               f"{attempts} time(s), first at {sas.where(ng._as_row(first))}, last at "
-               f"{sas.where(ng._as_row(last))}.")
+        where = f"first at {sas.where(ng._as_row(first))}, last at {sas.where(ng._as_row(last))}"
+        facts: dict[str, object] = {"attempts": attempts}
+        if any(r.kind != "notify" for r in rows):  # this side found the keys differ
+            msg = f"Pre-shared key mismatch with {who}{gw}{ids}: {_what(h, first)} {attempts} time(s), {where}."
+        else:  # the peer refused this side's AUTH: its key, or this side's ID
+            shown = any(len(n.lines(USES_PSK)) for n in h.negotiations)
+            asked = "answered this side's IKE_AUTH with" if _version(h) != 1 else "sent"
+            msg = (f"{who[0].upper()}{who[1:]}{gw} refused this side's authentication: it {asked} AUTHENTICATION_FAILED "
+                   f"{attempts} time(s), {where}. The pre-shared keys differ, or the peer does not accept this "
+                   f"side's local ID (`set localid-type` / `set localid`, the peer's peer-ID setting); the peer's "
+                   f"own log says which. "
+                   + ("The negotiation used a pre-shared key." if shown else
+                      "The authentication method is not in this log; with no certificate or EAP lines a "
+                      "pre-shared key is assumed."))
+            facts.update(refused_by="peer", method="psk" if shown else "psk (assumed)")
         ev_rows = sorted({int(r.ref): r for r in [*ident[:1], *rows[:3], *rows[-1:]]}.values(), key=lambda r: int(r.ref))
         yield finding(
             "IKE204", msg,
             between=(first, last),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ev_rows],
-            timeline=[moment(first, f"PSK authentication of {who} failed")],
-            facts={"attempts": attempts},
+            timeline=[moment(first, f"PSK authentication of {who} failed" if "refused_by" not in facts
+                             else f"{who} refused this side's authentication")],
+            facts=facts,
         )

@@ -4,7 +4,9 @@
 FortiGate debug lines that reject the peer for its identity: `gw validation failed` after
 `re-validate gw ID` (the IKEv2 responder re-checks the gateway with the peer's IDi),
 `peer ID mismatch` / `peer identifier ... does not match`, and IKEv1 `no matching
-gateway` / `peer ID check failed` forms. The identifier the peer presented (`received peer
+gateway` / `peer ID check failed` / `ignoring IKE request, incorrect ID.` forms. FortiOS
+often ends such a negotiation with its generic `Negotiate ISAKMP SA Error: ... no SA
+proposal chosen`; with no proposals compared that line is a consequence, not IKE201. The identifier the peer presented (`received peer
 identifier FQDN 'admin'`) is quoted.
 
 ## Why it matters
@@ -27,21 +29,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-REJECTED = linesearch.text_search(r"gw validation failed|peer ID mismatch|peer (?:ID|identifier).*(?:does not match|mismatch|check failed)"
-                          r"|no matching gateway|peer ID verification failed")
-
 
 @rule("IKE206", "peer-id-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE303"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
-    for h in ng.hits(ctx.events, REJECTED):
+    for h in ng.hits(ctx.events, ng.ID_REJECTED):
+        if not h.negotiations:
+            # A gateway-level line (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`)
+            # speaks for the negotiation whose lines surround it.
+            h.negotiations = ng.enclosing(ctx.events, h.source, int(h.rows[0].ref))[:1]
         ident = ng.context_lines(h, r"peer identifier")
         if ng.recovered(h):
             continue  # another gateway or a retry validated and the IKE SA came up
@@ -49,7 +52,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         presented = str(ident[0].text).split("peer identifier", 1)[1].strip() if ident else "an ID not in this log"
         gw = f"gateway {h.tunnel}" if h.tunnel else "any configured gateway"
         msg = (f"{h.peer or 'The peer'} presented peer identifier {presented}, which does not validate "
-               f"against {gw} ({str(first.text).split(': ')[-1].strip()} at {sas.where(ng._as_row(first))}"
+               f"against {gw} ({str(first.text).split(': ')[-1].strip().rstrip('.')} at {sas.where(ng._as_row(first))}"
                + (f", {len(h.rows)} times" if len(h.rows) > 1 else "") + ").")
         yield finding(
             "IKE206", msg,

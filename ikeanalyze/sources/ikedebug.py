@@ -23,7 +23,10 @@ from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
 
 TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?"
-IP = r"[0-9A-Fa-f.:]*[0-9A-Fa-f]"
+# Public pastes redact IPv4 addresses a letter or three per octet (`x.x.x.x`,
+# `XXX.XXX.XXX.XXX`, `Y.Y.Y.Y`; FORMATS.md §2): the address columns then hold that text.
+REDACTED_IP = r"(?:[xXyYzZ]{1,3}\.){3}[xXyYzZ]{1,3}"
+IP = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]*[0-9A-Fa-f])"
 SPI = r"[0-9a-fA-F]{16}"
 ENDPOINTS = rf"(?P<src>{IP}):(?P<sport>\d+)->(?P<dst>{IP}):(?P<dport>\d+)"
 
@@ -61,8 +64,8 @@ MESSAGES: list[tuple[str, str]] = [
     ("negotiation-failed", r"^(?P<detail>no (?:SA )?proposal chosen)"),
     ("negotiation-failed", r"^(?P<detail>PSK auth failed: .*)$"),
     ("negotiation-failed", r"^(?P<detail>received \S+ error notify response, abort)"),
-    ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|request to establish IPsec SA), .*)$"),
-    ("negotiation-failed", r"^(?P<detail>failed to match peer selectors|traffic selectors unacceptable)"),
+    ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|IKE request|request to establish IPsec SA), .*)$"),
+    ("negotiation-failed", r"^(?P<detail>failed to match peer selectors|traffic selectors unacceptable|no matching phase2 found)"),
     ("negotiation-failed", r"^(?P<detail>negotiation failure)\s*$"),
     ("negotiation-failed", r"^(?P<detail>gw validation failed)"),
     ("retransmit", r"^(?P<detail>retransmission, re-send last message)"),
@@ -84,7 +87,8 @@ MESSAGES: list[tuple[str, str]] = [
                  r"|transform = .*|negotiation result)\s*$"),
     ("selectors", r"^(?P<detail>TS[ir]_\d+ .*|IPsec SA selectors .*|src \d+ \d+ .*|dst \d+ \d+ .*|phase2 matched by .*|.*narrowing.*"
                   r"|comparing selectors|matched by rfc-rule-\d+|add(?:ed)? dynamic IPsec SA (?:selectors|proxyids).*"
-                  r"|using mode-cfg override .*)$"),
+                  r"|using mode-cfg override .*|specified selectors mismatch|(?:peer|mine): type=\d+/\d+, local=.*"
+                  r"|peer proposal is: .*)$"),
     ("negotiation-start", r"^(?P<detail>IPsec SA connect \d+ \S+->\S+(?: negotiating)?|no suitable IKE_SA, queuing CHILD_SA request and initiating IKE_SA negotiation)\s*$"),
     ("ike-fragment", r"^(?P<detail>encrypted fragment \d+ of \d+ queued|reassembled fragmented message|splitting payload len=\d+ into \d+ fragments|received fragment \d+ of \d+.*)\s*$"),
     ("auth", r"^(?P<detail>(?:received )?peer identifier .*|re-validate gw ID|gw validation OK|PSK authentication succeeded|authentication (?:OK|succeeded|failed)|.*XAUTH.*|.*EAP.*|peer cert.*|.*certificate.*|peer ID verified|sending CERTREQ.*|received peer certreq.*|received FCT.*|received EMS.*|Validating X\.509 certificate|signature verification \w+|fnbam cert group matching failed"
@@ -412,7 +416,7 @@ def _join_exchange(row: np.ndarray, cols: dict[str, np.ndarray], direction: np.n
     ex = ex[ex > 0]
     pair = _kind_in(row[ex - 1], "ike-received")  # each pair is two rows of its own: whole columns at once
     i, j = ex[pair], ex[pair] - 1
-    for to, frm, names in ((j, i, ("ike_version", "exchange", "ispi", "rspi", "msg_id")),
+    for to, frm, names in ((j, i, ("ike_version", "exchange", "ispi", "rspi", "msg_id", "length")),
                            (i, j, ("src", "sport", "dst", "dport"))):
         for name in names:
             col = cols[name]

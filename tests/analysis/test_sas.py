@@ -96,3 +96,31 @@ def test_local_option_turns_the_story_around() -> None:
     d = ikeanalyze.analyze([path], options, select=["IKE105"])
     (f,) = d.all_findings()
     assert f.message.startswith("198.51.100.2:500 sent the same IKE_SA_INIT") and "nothing came back" in f.message
+
+
+PUBLIC = Path(__file__).resolve().parents[1] / "data" / "ikedebug_public"
+
+
+def test_ikev1_main_mode_messages_are_not_retransmissions_of_each_other() -> None:
+    # ikev1-main-psk-mismatch.txt: the peer's Main Mode messages 1, 3 (len=380) and 5
+    # (len=108) (lines 1, 37, 49), the last two with the same SPIs and message ID 0.
+    m = sas.of(context(PUBLIC / "ikev1-main-psk-mismatch.txt"))
+    inbound = m[m["in"].astype(bool)]
+    assert inbound["ref"].tolist() == [1, 37, 49]
+    assert inbound["send"].nunique() == 3 and not inbound["retransmit"].any()
+    assert not sas.retransmitted_requests(m)
+
+
+def test_ikev1_sends_of_different_steps_are_different_messages(tmp_path: Path) -> None:
+    # `sent IKE msg (ident_r1send)` and `(ident_r2send)` lines of ikev1-main-psk-mismatch.txt
+    # (lines 36, 47) with their `len=` taken off: the step names the message. A named
+    # retransmission of the second is still one.
+    lines = (PUBLIC / "ikev1-main-psk-mismatch.txt").read_text(encoding="utf-8").splitlines()
+    r1, r2 = (lines[k].replace(", len=192", "").replace(", len=380", "") for k in (35, 46))
+    again = r2.replace("(ident_r2send)", "(P1_RETRANSMIT)")
+    path = tmp_path / "steps.txt"
+    path.write_text("\n".join([r1, r2, r2, again]) + "\n", encoding="utf-8")
+    m = sas.of(context(path))
+    assert m["ref"].tolist() == [1, 2, 3, 4]
+    assert m["send"].tolist()[1:] == [m["send"].iloc[1]] * 3 and m["send"].iloc[0] != m["send"].iloc[1]
+    assert m["retransmit"].tolist() == [False, False, True, True]

@@ -206,3 +206,48 @@ def test_wrapped_hex_is_joined_before_decoding() -> None:
     out = ev[(ev["kind"] == "ike-hex") & (ev["ref"] == 632)].iloc[0]
     assert out["exchange"] == "AUTH" and out["response"] and out["msg_id"] == 1
     assert "stopped" not in str(out["detail"])
+
+
+PUBLIC = DATA.parent / "ikedebug_public"  # see its SOURCES.md
+
+
+def _public_line(name: str, ref: int) -> str:
+    return (PUBLIC / name).read_text(encoding="utf-8").splitlines()[ref - 1]
+
+
+@pytest.mark.parametrize("peer", ["XXX.XXX.XXX.XXX", "x.x.x.x", "Y.Y.Y.Y", "xx.XX.yy.z"])
+def test_redacted_addresses_stay_in_the_address_columns(peer: str) -> None:
+    # ikev1-redacted-peer-numbered.txt line 1 (pastebin numbering and prompt taken off), with
+    # the other redactions public pastes use (FORMATS.md §2: `x.x.x.x`, `Y.Y.Y.Y`).
+    line = _public_line("ikev1-redacted-peer-numbered.txt", 1).split("# ", 1)[1].replace("XXX.XXX.XXX.XXX", peer)
+    ev = parse(line)
+    assert list(ev["kind"]) == ["ike-received"]
+    assert (ev.iloc[0]["src"], ev.iloc[0]["sport"], ev.iloc[0]["dst"], ev.iloc[0]["dport"]) == (peer, 500, "192.168.68.99", 500)
+    sent = parse(f"ike 0:VPN-to-SH:17: sent IKE msg (ident_r1send): 192.168.68.99:500->{peer}:500, len=192, vrf=0, "
+                 "id=dd4a4831edc1e725/7d0c610fb77157ce")
+    assert sent.iloc[0]["kind"] == "ike-sent" and sent.iloc[0]["dst"] == peer and sent.iloc[0]["transport"] == "udp500"
+
+
+def test_received_message_takes_its_length_from_the_exchange_line() -> None:
+    # ikev1-main-psk-mismatch.txt lines 37-38 and 49-50: `comes` has no len=, its
+    # `exchange=` line has: Main Mode messages 3 and 5 are 380 and 108 bytes.
+    lines = (PUBLIC / "ikev1-main-psk-mismatch.txt").read_text(encoding="utf-8").splitlines()
+    ev = text.parse_lines([lines[36], lines[37], lines[48], lines[49]], InputReport("t"))
+    assert ev["kind"].tolist() == ["ike-received", "ike-exchange"] * 2
+    assert ev["length"].tolist() == [380, 380, 108, 108]
+
+
+@pytest.mark.parametrize(("name", "ref", "kind", "detail"), [
+    ("ikev1-quick-selectors-mismatch.txt", 65, "selectors",
+     "peer proposal is: peer:0:192.168.1.0-192.168.1.255:0, me:0:192.168.0.0-192.168.0.255:0"),
+    ("ikev1-quick-selectors-mismatch.txt", 67, "selectors", "specified selectors mismatch"),
+    ("ikev1-quick-selectors-mismatch.txt", 68, "selectors",
+     "peer: type=7/7, local=0:192.168.0.0-192.168.0.255:0, remote=0:192.168.1.0-192.168.1.255:0"),
+    ("ikev1-quick-selectors-mismatch.txt", 69, "selectors",
+     "mine: type=7/7, local=0:192.168.0.0-192.168.0.255:0, remote=0:192.168.10.0-192.168.10.255:0"),
+    ("ikev1-quick-selectors-mismatch.txt", 70, "negotiation-failed", "no matching phase2 found"),
+    ("ikev1-aggressive-peer-id-mismatch.txt", 20, "negotiation-failed", "ignoring IKE request, incorrect ID."),
+])
+def test_ikev1_refusal_lines(name: str, ref: int, kind: str, detail: str) -> None:
+    ev = parse(_public_line(name, ref))
+    assert (ev.iloc[0]["kind"], ev.iloc[0]["detail"]) == (kind, detail)

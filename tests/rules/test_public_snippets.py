@@ -1,0 +1,97 @@
+"""Public FortiGate IKE debug snippets (tests/data/ikedebug_public/, see its SOURCES.md):
+the diagnosis an expert gives for each, run with every rule, and the codes it must not
+give (a generic FortiOS line read as the root cause, a retransmission that is not one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ikeanalyze
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "ikedebug_public"
+
+
+def findings(name: str) -> dict:
+    d = ikeanalyze.analyze([str(DATA / name)])
+    out: dict = {}
+    for f in d.all_findings():
+        out.setdefault(f.code, []).append(f)
+    return out
+
+
+def test_ikev1_quick_mode_selector_mismatch_is_ike203_with_both_selector_sets() -> None:
+    got = findings("ikev1-quick-selectors-mismatch.txt")
+    assert set(got) == {"IKE203"}
+    (f,) = got["IKE203"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "`no matching phase2 found` at line 70" in f.message
+    # The peer's pair (line 68) and this side's phase 2 (line 69), and the network that differs.
+    assert "proposed local 0:192.168.0.0-192.168.0.255:0; remote 0:192.168.1.0-192.168.1.255:0" in f.message
+    assert "this side's phase 2 has local 0:192.168.0.0-192.168.0.255:0; remote 0:192.168.10.0-192.168.10.255:0" in f.message
+    assert ("they differ in the remote network: peer 0:192.168.1.0-192.168.1.255:0 vs this side "
+            "0:192.168.10.0-192.168.10.255:0") in f.message
+    assert [e.ref for e in f.evidence] == [68, 69, 70, 52]  # `established IKE SA` last
+    assert f.facts["peer_selectors"] == {"local": ["0:192.168.0.0-192.168.0.255:0"],
+                                         "remote": ["0:192.168.1.0-192.168.1.255:0"]}
+
+
+def test_peer_id_refused_is_ike206_and_the_generic_proposal_error_is_not_ike201() -> None:
+    got = findings("ikev1-aggressive-peer-id-mismatch.txt")
+    assert "IKE201" not in got
+    (f,) = got["IKE206"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "presented peer identifier IPV4_ADDR 200.1.1.2" in f.message
+    assert "(ignoring IKE request, incorrect ID at line 20)" in f.message
+    assert [e.ref for e in f.evidence] == [15, 20]
+
+
+def test_received_authentication_failed_is_ike204_naming_key_and_local_id() -> None:
+    got = findings("ikev2-initiator-authentication-failed.txt")
+    (f,) = got["IKE204"]
+    assert f.tunnel == "IPSECVPN_Test" and f.peer is None
+    assert f.message.startswith("The peer on gateway IPSECVPN_Test refused this side's authentication: it answered "
+                                "this side's IKE_AUTH with AUTHENTICATION_FAILED 1 time(s), first at line 4")
+    assert "local ID" in f.message and "pre-shared key is assumed" in f.message
+    assert f.facts == {"attempts": 1, "refused_by": "peer", "method": "psk (assumed)"}
+    assert "IKE903" not in got
+
+
+def test_ikev1_main_mode_psk_mismatch_is_worded_for_ikev1_and_has_no_retransmissions() -> None:
+    got = findings("ikev1-main-psk-mismatch.txt")
+    # Main Mode messages 3 (len=380, line 38) and 5 (len=108, line 50) share SPIs and
+    # message ID 0: two messages, not one sent twice.
+    assert "IKE304" not in got
+    (f,) = got["IKE204"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "IKE_AUTH" not in f.message
+    assert "Main Mode message 5" in f.message and "probable pre-shared secret mismatch" in f.message
+    assert "1 time(s), first at line 55" in f.message
+
+
+def test_near_misses_keep_their_proposal_codes() -> None:
+    # Proposals compared and refused, no peer ID refused: the generic error is IKE201 here.
+    got = findings("ikev1-main-p1-proposal-mismatch.txt")
+    assert set(got) == {"IKE201"}
+    (f,) = got["IKE201"]
+    assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
+    assert "HASH: peer SHA2_512 vs local SHA2_256/SHA" in f.message
+    # Quick mode whose selectors matched a phase 2 (`peer proposal is:`, `matched phase2`)
+    # and whose proposals did not: IKE202, not IKE203.
+    got = findings("ikev1-quick-p2-proposal-mismatch.txt")
+    assert set(got) == {"IKE202"}
+    assert "INTEGR: peer SHA1/SHA2_256 vs local SHA2_512" in got["IKE202"][0].message
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "html", "terminal"])
+def test_redacted_peer_is_kept_and_every_report_renders(fmt: str, tmp_path: Path) -> None:
+    events, _ = ikeanalyze.load([str(DATA / "ikev1-redacted-peer-numbered.txt")])
+    comes = events[events["kind"] == "ike-received"].iloc[0]
+    assert (comes["src"], comes["sport"], comes["dst"], comes["transport"]) == ("XXX.XXX.XXX.XXX", 500, "192.168.68.99", "udp500")
+    assert comes["length"] == 280  # from its `exchange=` line
+    d = ikeanalyze.analyze([str(DATA / "ikev1-redacted-peer-numbered.txt")])
+    out = tmp_path / f"report.{fmt}"
+    with out.open("w", encoding="utf-8") as fh:
+        ikeanalyze.render(d, fmt, fh)
+    assert out.stat().st_size > 0
