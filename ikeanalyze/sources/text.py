@@ -24,8 +24,11 @@ from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import clean_utf8, not_text
 
-# Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
-ANNOTATION = r"\s+(?:<-+|<<)(?:\s.*)?$"
+# Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`. A note
+# runs to the end of its line, or to the next record when a web copy collapsed several
+# records onto one line (`... <Public IP> <----- Sophos public IP. ... ike 0: in D4A1...`):
+# the record is kept (the replacement puts back group 1, the blank and record start).
+ANNOTATION = (rf"\s+(?:<-+|<<)(?:\s.*?)?(\s(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE})|$)")
 ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
 
 # (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `snapshot` are record formats;
@@ -105,7 +108,7 @@ def _core(raw: pa.Array) -> pa.Array:
         return raw
     sub = raw.take(pa.array(rows))
     if len(lt):
-        sub = pc.replace_substring_regex(sub, ANNOTATION, "")
+        sub = pc.replace_substring_regex(sub, ANNOTATION, r"\1")
     trimmed = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(sub), characters=" \t")
     return scatter(raw, rows, trimmed)
 

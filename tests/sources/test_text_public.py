@@ -1,0 +1,49 @@
+"""Forms of FortiGate text found in public snippets (web, PDF and markdown copies), each with
+its real lines from tests/data/text_public (provenance in SOURCES.md there)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources import text
+from ikeanalyze.sources.textclean import clean, decode, split_lines
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "text_public"
+
+
+def _lines(name: str) -> list[str]:
+    t, _ = decode((DATA / name).read_bytes())
+    return split_lines(clean(t))[0]
+
+
+def _parse(lines: list[str]):
+    report = InputReport("t")
+    frame = text.parse_lines(lines, report)
+    assert report.balanced
+    return frame, report
+
+
+def test_collapsed_web_copy_is_split_past_an_arrow_note() -> None:
+    """A KB page put a whole IKEv2 debug in one table cell, after prose holding an arrow note
+    (`<Public IP> <----- Sophos/Arista public IP.`): the note ends at the next record, so the
+    records after it are found and split (they used to go with the note: 0 events)."""
+    frame, report = _parse(_lines("kb181232_ikev2_authfail_collapsed.txt"))
+    assert report.accounting["event"] == 1 and report.accounting["unrecognised"] == 0
+    assert list(frame["ref"]) == [1] * 5
+    assert list(frame["kind"]) == ["ike-exchange", "ike-other", "ike-hex", "ike-other", "notify"]
+    assert frame["exchange"].iloc[0] == "AUTH_RESPONSE" and frame["ispi"].iloc[0] == "554498e2804b4c46"
+    assert frame["tunnel"].iloc[4] == "IPSECVPN_Test" and frame["notify"].iloc[4] == "AUTHENTICATION_FAILED"
+    assert frame["text"].iloc[3] == "ike 0:IPSECVPN_Test:1535625: initiator received AUTH msg"
+    assert not frame["text"].str.contains("Sophos/Arista").any()
+
+
+def test_arrow_note_still_ends_its_line() -> None:
+    """Without a record after it, a note still runs to the end of the line."""
+    core = text._core(pa.array(["2.1 port2 out 10.0.0.1.4500 -> 10.0.0.2.4500: udp 1  << Oneway traffic",
+                                "ike 0:vpn: set oper up <-- ike 0 is the vdom index, not a record"]))
+    assert core.to_pylist() == ["2.1 port2 out 10.0.0.1.4500 -> 10.0.0.2.4500: udp 1", "ike 0:vpn: set oper up"]
+    assert pc.utf8_length(core).to_pylist()[0] == 51
