@@ -47,3 +47,17 @@ def test_arrow_note_still_ends_its_line() -> None:
                                 "ike 0:vpn: set oper up <-- ike 0 is the vdom index, not a record"]))
     assert core.to_pylist() == ["2.1 port2 out 10.0.0.1.4500 -> 10.0.0.2.4500: udp 1", "ike 0:vpn: set oper up"]
     assert pc.utf8_length(core).to_pylist()[0] == 51
+
+
+def test_sniffer_esp_with_spi_and_sequence() -> None:
+    """7.x prints ESP as `ESP(spi=0x2e03e37b,seq=0x2)` (no length): an ESP event with its SPI
+    (8 lowercase hex digits, as from a capture) and sequence number, not kind `other`."""
+    frame, report = _parse(_lines("handbook_cisco_ikev2_sniffer_esp.txt"))
+    assert report.accounting["event"] == 8 and report.accounting["unrecognised"] == 0
+    esp = frame[frame["kind"] == "esp"]
+    assert list(esp["ref"]) == [6, 7, 10, 11]
+    assert list(esp["direction"]) == ["out", "in", "out", "in"]
+    assert list(esp["esp_spi"]) == ["2e03e37b", "148a8320", "2e03e37b", "148a8320"]
+    assert list(esp["esp_seq"]) == [2, 1, 3, 2]
+    assert set(esp["proto"]) == {"esp"} and set(esp["transport"]) == {"esp"} and esp["wire"].all()
+    assert list(esp["src"][:2]) == ["202.106.1.1", "101.100.1.1"] and esp["sport"].isna().all()
