@@ -37,8 +37,10 @@ import pyarrow as pa
 
 from ikeanalyze.sources.regex import int_array, matches
 
-# A line that opens a block, per output.
-TUNNEL_START = r"^name=\S+ ver=\d+\b"
+# A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
+# after the name (7.x, most 5.6), or straight the gateways (5.6: `name=to_FGT1
+# 10.2.2.100:0->10.1.1.100:0 lgwy=dyn ...`).
+TUNNEL_START = r"^name=\S+ (?:ver=\d+\b|[0-9A-Fa-f.:]+:\d+->[0-9A-Fa-f.:]+:\d+(?:\s|$))"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
 SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
@@ -339,7 +341,13 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
     p2: dict | None = None
     sa: dict | None = None
     last_key: str | None = None  # `ah=` follows the `dec:`/`enc:` it belongs to
-    for line in lines:
+    pieces: list[str] = []
+    rows: list[int] = []  # the line each piece is of
+    for k, line in enumerate(lines):
+        for piece in _pieces(line):
+            pieces.append(piece)
+            rows.append(k)
+    for line in pieces:
         # A label joined to its values without a space where the copy broke the line.
         line = re.sub(r"^(stat|dpd|natt|fec|life|SA):(?=\S)", r"\1: ", line)
         first = line.split(None, 1)[0]
@@ -411,7 +419,32 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
             _header_options(facts, line)
             mark["at"] = "header"
         marks.append(mark)
-    return facts, marks
+    return facts, _merge_marks(marks, rows, len(lines))
+
+
+# A section label inside a line, before one of its keys (`... seqno=21 natt: mode=none` or,
+# joined, `natt:mode=none`): where a PDF copy moved the start of the next line. Not
+# `dec:pkts/bytes=`, a key of its own.
+_KEY_WORDS = "|".join(re.escape(k) for k in sorted(TUNNEL_KEYS, key=len, reverse=True))
+INNER_LABEL = re.compile(rf"\s+(?=(?:stat|dpd|natt|fec|SA|life|dec|enc):\s*(?:{_KEY_WORDS})=)")
+
+
+def _pieces(line: str) -> list[str]:
+    """The device's lines in one logical line: cut before a section label inside it."""
+    return INNER_LABEL.split(line) if ":" in line[1:] else [line]
+
+
+def _merge_marks(marks: list[dict], rows: list[int], n: int) -> list[dict]:
+    """One mark per line from the marks of its pieces: the first piece's, with what the
+    others add (an SPI, addresses) where it has none."""
+    out: list[dict | None] = [None] * n
+    for k, mark in zip(rows, marks):
+        if out[k] is None:
+            out[k] = mark
+        else:
+            for key, value in mark.items():
+                out[k].setdefault(key, value)
+    return out
 
 
 def _header_options(facts: dict, line: str) -> None:

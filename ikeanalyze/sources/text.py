@@ -359,6 +359,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
       a dump block (samld `func [N]:` with nothing after it, `SP Login Response Msg Body`):
       joined with a newline, up to the next blank line or line of a known form.
 
+    A snapshot block's lines are not asked: the block's walk (snapshot.claim, which named
+    them and their `continuation` pieces) already took every line that belongs to it, so
+    the line after one (a PDF page footer) is not a wrap of it.
+
     Returns the join separator per line (None for lines that are not continuations).
     """
     n = len(form)
@@ -366,13 +370,14 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     unknown = np.flatnonzero(form == None)  # noqa: E711
     if not len(unknown):
         return sep
+    claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     is_hex = np.zeros(n, dtype=bool)
     is_hex[unknown] = matches(core.take(unknown), HEX_CONTINUATION)
     # A chain of continuations starts at a record line followed by a line of no known
     # form: only those records are asked how they end.
     heads = unknown[unknown > 0] - 1
-    heads = heads[np.isin(form[heads], RECORD_FORMATS)]
+    heads = heads[np.isin(form[heads], RECORD_FORMATS) & ~claimed[heads]]
     head_text = core.take(heads)
     hex_record = np.zeros(n, dtype=bool)
     hex_record[heads] = matches(head_text, ikedebug.HEX_RECORD)
@@ -380,7 +385,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
     open_quote = np.zeros(n, dtype=bool)
     open_quote[heads] = matches(head_text, OPEN_QUOTE)
-    widths = _wrap_widths(form, lens, unknown)
+    widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
 
     # State carried down a record's continuation lines, read as Python lists: the walk
@@ -392,7 +397,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     conts, seps = [], []  # written to the arrays at once
     for i in unknown.tolist():  # few: only lines of no known form
         j = i - 1
-        if j < 0 or names[j] not in joins:
+        if j < 0 or names[j] not in joins or claimed[j]:
             continue
         if hexes[i] and in_hex[j]:
             seps.append("")
@@ -413,13 +418,14 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     return sep
 
 
-def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray) -> set[int]:
+def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray) -> set[int]:
     """The terminal width(s) of a paste: the lengths (at least WRAP_MIN) of record lines
     that are followed, at least twice, by a line of no known form. A terminal wraps at one
     width, so a long line of any other length ended where the device ended it. A width W
-    also admits W-1 (a wide or dropped character at the wrap point)."""
+    also admits W-1 (a wide or dropped character at the wrap point). Lines of a snapshot
+    block (``claimed``) do not count: what follows them is not theirs."""
     prev = unknown[unknown > 0] - 1
-    prev = prev[np.isin(form[prev], RECORD_FORMATS) | (form[prev] == "continuation")]
+    prev = prev[(np.isin(form[prev], RECORD_FORMATS) | (form[prev] == "continuation")) & ~claimed[prev]]
     cand = lens[prev]
     cand = cand[cand >= WRAP_MIN]
     if not len(cand):

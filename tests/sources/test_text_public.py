@@ -3,6 +3,7 @@ its real lines from tests/data/text_public (provenance in SOURCES.md there)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -61,3 +62,25 @@ def test_sniffer_esp_with_spi_and_sequence() -> None:
     assert list(esp["esp_seq"]) == [2, 1, 3, 2]
     assert set(esp["proto"]) == {"esp"} and set(esp["transport"]) == {"esp"} and esp["wire"].all()
     assert list(esp["src"][:2]) == ["202.106.1.1", "101.100.1.1"] and esp["sport"].isna().all()
+
+
+def test_tunnel_list_56_header_without_ver_and_pdf_breaks() -> None:
+    """FortiOS 5.6 prints `name=<p1> <lgw>:<port>-><rgw>:<port> lgwy=...` (no `ver=`/
+    `serial=`): a tunnel block all the same. The PDF moved `natt:` to the end of the `dpd:`
+    line; the two sections are read apart. The page footer after the block is not a wrap of
+    its last line."""
+    frame, report = _parse(_lines("fortios563_transparent_tunnel_list_pdf.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["continuation"], acc["banner"], acc["prompt"], acc["unrecognised"]) == (12, 1, 2, 1, 3)
+    assert (frame["kind"] == "snapshot").all() and (frame["tunnel"] == "to_FGT1").all()
+    assert list(frame["ref"]) == [4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16]
+    head = frame.iloc[0]
+    assert (head["src"], head["sport"], head["dst"], head["dport"]) == ("10.2.2.100", 0, "10.1.1.100", 0)
+    facts = json.loads(head["detail"])["facts"]
+    assert facts["lgwy"] == "dyn" and facts["local"] == "10.2.2.100:0" and facts["remote"] == "10.1.1.100:0"
+    assert facts["dpd"] == {"mode": "active", "on": 1, "idle": "5000ms", "retry": 3, "count": 0, "seqno": "21"}
+    assert facts["natt"] == {"mode": "none", "draft": 0, "interval": 0, "remote_port": 0}
+    (p2,) = facts["proxyids"]
+    assert p2["sa"] == 1 and p2["sas"][0]["dec_spi"] == "c1a8e951" and p2["sas"][0]["enc_spi"] == "322067b4"
+    assert list(frame["esp_spi"].dropna()) == ["c1a8e951", "322067b4"]
+    assert frame["text"].iloc[-1].endswith("d3c269ae8b61")  # not `...8b61Transparent Mode for FortiOS 5.6.3`
