@@ -33,7 +33,13 @@ ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
 
 # (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `snapshot` are record formats;
 # the rest are accounting reasons (see ingest.REASONS).
-PROMPT = r"^[A-Za-z0-9][\w.-]*(?: \([^)]*\))? [#$](?: .*)?$"
+# The FortiGate prompt, `FGT-BJ # cmd` or glued `FGT-BJ# cmd` / `WEST-DC1 (Interim)# get ...`:
+# the hostname, an optional VDOM or mode in parentheses, `#` (`$`: read-only admin, always
+# after a blank), then a blank or the end. With no blank after the `#` either
+# (`FGT#diagnose ...`, a web copy's markup taken out, see BOLD) only before a command word:
+# a wrapped URL (`xmlenc#sha256"/>...`) is not a prompt.
+CLI_COMMAND = r"(?:dia\w*|get|show|conf\w*|exe\w*|fnsysctl)\b"
+PROMPT = rf"^[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)$"
 LINE_FORMS: list[tuple[str, str]] = [
     ("blank", r"^\s*$"),
     ("sniffer", sniffer.HEADER_START),

@@ -84,3 +84,27 @@ def test_tunnel_list_56_header_without_ver_and_pdf_breaks() -> None:
     assert p2["sa"] == 1 and p2["sas"][0]["dec_spi"] == "c1a8e951" and p2["sas"][0]["enc_spi"] == "322067b4"
     assert list(frame["esp_spi"].dropna()) == ["c1a8e951", "322067b4"]
     assert frame["text"].iloc[-1].endswith("d3c269ae8b61")  # not `...8b61Transparent Mode for FortiOS 5.6.3`
+
+
+def test_prompts_with_no_blank_before_the_hash() -> None:
+    """`FGT-BJ# diagnose ...`, `FGT# diagnose ...` and `WEST-DC1 (Interim)# diagnose ...` are
+    prompts as `FGT-BJ # ...` is (they were unrecognised); a record glued to one is read."""
+    _, report = _parse(_lines("handbook_sniffer_prompt_no_blank.txt"))
+    assert (report.accounting["prompt"], report.accounting["event"], report.accounting["unrecognised"]) == (1, 3, 0)
+    frame, report = _parse(_lines("azure_apipa_debug_prompt_no_blank.txt"))
+    acc = report.accounting
+    assert (acc["prompt"], acc["banner"], acc["event"], acc["unrecognised"]) == (2, 1, 2, 0)
+    assert list(frame["ref"]) == [4, 5] and (frame["origin"] == "ikedebug").all()
+    lines = _lines("advpn745_markdown_bold_gwlist_dialuplist.txt")
+    assert lines[35] == "WEST-DC1 (Interim)# diagnose vpn tunnel dialup-list EDGE_INET1"
+    _, report = _parse(lines[35:36])
+    assert report.accounting["prompt"] == 1
+
+
+def test_a_hash_inside_wrapped_text_is_not_a_prompt() -> None:
+    """Without a blank after the `#`, only a command word makes a prompt: a wrapped URL in a
+    samld dump (tests/data/ikedebug/IKE_LOG_SAML_working.txt:86, 321) stays a continuation."""
+    lines = _lines("../ikedebug/IKE_LOG_SAML_working.txt")
+    for ref in (86, 321, 322):
+        core = text._core(pa.array([lines[ref - 1]]))
+        assert not pc.match_substring_regex(core, text.PROMPT)[0].as_py(), lines[ref - 1][:40]
