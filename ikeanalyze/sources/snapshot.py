@@ -47,7 +47,7 @@ SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
 STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}"
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
-BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?) in vd \d+|-{4,})\s*$"
+BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+|-{4,})\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
 

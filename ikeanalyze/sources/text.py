@@ -30,6 +30,14 @@ from ikeanalyze.sources.textclean import clean_utf8, not_text
 # the record is kept (the replacement puts back group 1, the blank and record start).
 ANNOTATION = (rf"\s+(?:<-+|<<)(?:\s.*?)?(\s(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE})|$)")
 ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
+# Markdown emphasis a web copy wrapped around a record (`*12.650762 wan1 out ... udp 716*`)
+# or around a value in it (`**name: EDGE_INET1_1**`, `name=**EDGE_INET1_1** ver=2`,
+# `FGT#**diagnose sniffer packet ...**`): the markers go, the text stays. Bold (`**x**`) is
+# taken anywhere, italics (`*x*`) only around a whole line; the text inside must begin and
+# end with a character that is neither a blank nor a `*`, so a rule of stars
+# (`**** AuthnRequest URL ****`) or a lone `*` in a message is left alone.
+BOLD = r"\*\*([^*\s](?:[^*]*[^*\s])?)\*\*"
+ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 
 # (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `snapshot` are record formats;
 # the rest are accounting reasons (see ingest.REASONS).
@@ -97,18 +105,22 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
 
 
 def _core(raw: pa.Array) -> pa.Array:
-    """The lines without annotations and without blanks at their ends. Only the lines that
-    may have either are changed (a `<`; a space or tab first; a control, space or non-ASCII
-    byte last, which may be Unicode whitespace), in one copy of the text; the others stay
-    as they are (the pattern and the trims leave such a line unchanged)."""
+    """The lines without annotations, markdown emphasis and blanks at their ends. Only the
+    lines that may have any are changed (a `<` or `*`; a space or tab first; a control,
+    space or non-ASCII byte last, which may be Unicode whitespace), in one copy of the
+    text; the others stay as they are (the patterns and the trims leave such a line
+    unchanged)."""
     b = spans.Bytes(raw)
     some = b.end > b.start
     head = b.words(b.start) & np.uint64(0xFF)
     tail = b.words(b.end - 1) & np.uint64(0xFF)
     trim = some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80))
     # The lines holding a `<`, found from where the `<`s are (no pattern run on the others).
-    lt = np.searchsorted(b.end, spans.positions(b.data[b.start[0] : b.end[-1]], ord("<")) + b.start[0], side="right")
+    text = b.data[b.start[0] : b.end[-1]]
+    lt = np.searchsorted(b.end, spans.positions(text, ord("<")) + b.start[0], side="right")
     trim[lt] = True
+    star = np.searchsorted(b.end, spans.positions(text, ord("*")) + b.start[0], side="right")
+    trim[star] = True
     rows = np.flatnonzero(trim)
     if not len(rows):
         return raw
@@ -116,6 +128,8 @@ def _core(raw: pa.Array) -> pa.Array:
     if len(lt):
         sub = pc.replace_substring_regex(sub, ANNOTATION, r"\1")
     trimmed = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(sub), characters=" \t")
+    if len(star):
+        trimmed = pc.replace_substring_regex(pc.replace_substring_regex(trimmed, BOLD, r"\1"), ITALIC_LINE, r"\1")
     return scatter(raw, rows, trimmed)
 
 

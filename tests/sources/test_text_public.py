@@ -86,6 +86,45 @@ def test_tunnel_list_56_header_without_ver_and_pdf_breaks() -> None:
     assert frame["text"].iloc[-1].endswith("d3c269ae8b61")  # not `...8b61Transparent Mode for FortiOS 5.6.3`
 
 
+def test_markdown_italics_around_sniffer_lines() -> None:
+    """A markdown page put each packet line in italics (`*12.650762 wan1 out ... udp 716*`,
+    indented, trailing blanks) and the command in bold after a prompt with no blank
+    (`FGT#**diagnose sniffer packet ...**`): the markers go, the packets are read (they
+    were 5 unrecognised lines, and IKE903 said there was no IKE content)."""
+    frame, report = _parse(_lines("cndoc_sniffer_markdown_italic.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["blank"], acc["unrecognised"]) == (4, 1, 4, 0)
+    assert list(frame["ref"]) == [3, 5, 7, 9]
+    assert set(frame["kind"]) == {"ike"} and set(frame["transport"]) == {"udp500"}
+    assert list(frame["direction"]) == ["out", "in", "out", "in"]
+    assert list(frame["length"]) == [716, 192, 380, 380]
+    assert list(frame["src"][:2]) == ["119.100.1.35", "202.106.2.1"] and frame["t"].iloc[3] == 12.665846 - 12.650762
+    assert frame["text"].iloc[0].strip() == "*12.650762 wan1 out 119.100.1.35.500 -> 202.106.2.1.500: udp 716*"  # as pasted
+
+
+def test_markdown_bold_inside_state_lists() -> None:
+    """Bold around a gateway list's `key: value` (`**name: EDGE_INET1_1**`,
+    `**tun_id: 10.0.0.6**/::10.0.0.8`) and inside tunnel-list tokens (`name=**EDGE_INET1_1**`):
+    the lines belong to their blocks, the names carry no `*`, and both lists merge into one
+    tunnel (the gateway list was lost and the tunnel named `**EDGE_INET1_1**`)."""
+    import ikeanalyze
+    from ikeanalyze.analysis import snapshots
+
+    path = str(DATA / "advpn745_markdown_bold_gwlist_dialuplist.txt")
+    frame, ingest = ikeanalyze.load([path])
+    acc = ingest.inputs[0].accounting
+    assert (acc["event"], acc["continuation"], acc["prompt"], acc["banner"]) == (54, 0, 1, 2)
+    assert [line for _, line in ingest.inputs[0].examples] == ["../.."]  # a web page's elision: honest
+    assert set(frame["tunnel"]) == {"EDGE_INET1_1"}
+    gateway, tunnel = (json.loads(d)["facts"] for d in frame["detail"] if "facts" in json.loads(d))
+    assert gateway["name"] == "EDGE_INET1_1" and gateway["tun_id"] == "10.0.0.6/::10.0.0.8"
+    assert gateway["peer_id"] == "WEST-BR2_INET1" and gateway["ike_sas"][0]["status"] == "established"
+    assert tunnel["name"] == "EDGE_INET1_1" and tunnel["tun_id"] == "10.0.0.6"
+    (merged,) = snapshots.build(frame).tunnels.values()
+    assert merged.name == "EDGE_INET1_1" and merged.phase1 == "established"
+    assert merged.gateway is not None and merged.tunnel is not None
+
+
 def test_prompts_with_no_blank_before_the_hash() -> None:
     """`FGT-BJ# diagnose ...`, `FGT# diagnose ...` and `WEST-DC1 (Interim)# diagnose ...` are
     prompts as `FGT-BJ # ...` is (they were unrecognised); a record glued to one is read."""
@@ -108,3 +147,5 @@ def test_a_hash_inside_wrapped_text_is_not_a_prompt() -> None:
     for ref in (86, 321, 322):
         core = text._core(pa.array([lines[ref - 1]]))
         assert not pc.match_substring_regex(core, text.PROMPT)[0].as_py(), lines[ref - 1][:40]
+    _, report = _parse(_lines("cndoc_sniffer_markdown_italic.txt")[:1])
+    assert report.accounting["prompt"] == 1  # `FGT#**diagnose sniffer packet ...**`
