@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import hexdump, ikedebug, sniffer, spans
+from ikeanalyze.sources import flow, hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import clean_utf8, not_text
@@ -39,21 +39,24 @@ ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
 BOLD = r"\*\*([^*\s](?:[^*]*[^*\s])?)\*\*"
 ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 
-# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `snapshot` are record formats;
+# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `flow`, `snapshot` are record formats;
 # the rest are accounting reasons (see ingest.REASONS).
 # The FortiGate prompt, `FGT-BJ # cmd` or glued `FGT-BJ# cmd` / `WEST-DC1 (Interim)# get ...`:
 # the hostname, an optional VDOM or mode in parentheses, `#` (`$`: read-only admin, always
 # after a blank), then a blank or the end. With no blank after the `#` either
 # (`FGT#diagnose ...`, a web copy's markup taken out, see BOLD) only before a command word:
-# a wrapped URL (`xmlenc#sha256"/>...`) is not a prompt.
+# a wrapped URL (`xmlenc#sha256"/>...`) is not a prompt. A page that cut the hostname off
+# keeps `#diagnose debug flow trace start 5` / `# diagnose sniffer ...`: a `#` and a command.
 CLI_COMMAND = r"(?:dia\w*|get|show|conf\w*|exe\w*|fnsysctl)\b"
-PROMPT = rf"^[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)$"
+PROMPT = (rf"^(?:[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)"
+          rf"|# ?{CLI_COMMAND}.*)$")
 LINE_FORMS: list[tuple[str, str]] = [
     ("blank", r"^\s*$"),
     ("sniffer", sniffer.HEADER_START),
     ("hexdump", r"^0x[0-9a-fA-F]{4}[\t ]+[0-9a-fA-F]{2,4}(?: [0-9a-fA-F]{2,4})*"),
     ("ikedebug", ikedebug.RECORD_START),
     ("authd", ikedebug.AUTHD_START),
+    ("flow", flow.START),
     (
         "banner",
         r"^(?:interfaces=\[.*\]|filters=\[.*\]|Using Original Sniffing Mode|Using New Sniffing Mode"
@@ -77,7 +80,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
     ("annotation", r"^#(?:\s|$)"),
 ]
-RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "snapshot")
+RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot")
 
 # A record that opens a quoted value and does not close it (`data = 'VER=1`).
 OPEN_QUOTE = r"= '[^']*$"
@@ -374,7 +377,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     * it is hex and the record above is an `in/out/enc/dec HEX` dump (joined as is);
     * the line above was cut by the terminal: it is as long as the paste's terminal width
       (the line length at which records are repeatedly followed by such lines; with no
-      repeated width, any record line of at least WRAP_MIN characters) (joined as is);
+      repeated width, any record line of at least WRAP_MIN characters), and is not a
+      `debug flow` line that closed its quoted message (joined as is);
     * the record above opened a quoted value it did not close (`data = 'VER=1`), or opened
       a dump block (samld `func [N]:` with nothing after it, `SP Login Response Msg Body`):
       joined with a newline, up to the next blank line or line of a known form.
@@ -407,6 +411,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     open_quote[heads] = matches(head_text, OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
+    # A trace line that closed its quoted message ended where the device ended it.
+    traces = heads[form[heads] == "flow"]
+    wrapped[traces[matches(core.take(traces), flow.COMPLETE)]] = False
 
     # State carried down a record's continuation lines, read as Python lists: the walk
     # goes line by line (each line's state is that of the line above).
@@ -678,5 +685,6 @@ FORMAT_PARSERS: dict[str, Callable[[pa.Array], dict]] = {
     "sniffer": sniffer.parse,
     "ikedebug": ikedebug.parse,
     "authd": ikedebug.parse_authd,
+    "flow": flow.parse,
     "snapshot": state_snapshot.parse,
 }

@@ -149,3 +149,25 @@ def test_a_hash_inside_wrapped_text_is_not_a_prompt() -> None:
         assert not pc.match_substring_regex(core, text.PROMPT)[0].as_py(), lines[ref - 1][:40]
     _, report = _parse(_lines("cndoc_sniffer_markdown_italic.txt")[:1])
     assert report.accounting["prompt"] == 1  # `FGT#**diagnose sniffer packet ...**`
+
+
+def test_debug_flow_trace_lines() -> None:
+    """`diagnose debug flow` trace lines are their own form (`flow` events, they were
+    unrecognised): the time, `func: msg` as detail, the VDOM, and the tunnel where a line
+    names the IPsec interface the packet enters or came from (`tun_id` not 0.0.0.0); the
+    lines that show the packet in IPsec are kind `flow-ipsec`. The commands echoed after a
+    bare `#` are prompts; the closing markdown fence is not a wrap of the last trace line."""
+    frame, report = _parse(_lines("handbook_debug_flow_ipsec.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["blank"], acc["unrecognised"], acc["continuation"]) == (13, 5, 2, 3, 0)
+    assert (frame["origin"] == "flow").all() and list(frame["ref"]) == [*range(8, 16), *range(18, 23)]
+    assert list(frame["kind"]) == ["flow"] * 4 + ["flow-ipsec"] * 5 + ["flow"] * 4
+    assert list(frame["tunnel"].iloc[4:9].fillna("-")) == ["VPN-to-SH", "VPN-to-SH", "-", "-", "VPN-to-SH"]
+    assert frame["detail"].iloc[6] == "esp_output4: IPsec encrypt/auth"
+    assert frame["detail"].iloc[12] == "fw_forward_dirty_handler: state=00010200, state2=00000000, npu_state=05040000"
+    assert list(frame["vdom"].dropna()) == ["root", "root"]
+    assert str(frame["time"].iloc[0]) == "2022-12-30 17:50:12" and frame["src"].isna().all()
+    frame, report = _parse(_lines("advpn745_debug_flow_no_stamp.txt"))  # no stamp, no `id=`
+    assert report.accounting["event"] == 7 and frame["time"].isna().all()
+    assert list(frame["kind"]) == ["flow-ipsec"] + ["flow"] * 5 + ["flow-ipsec"]
+    assert list(frame["tunnel"].dropna()) == ["EDGE_INET1", "EDGE_INET1"]
