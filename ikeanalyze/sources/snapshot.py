@@ -2,9 +2,10 @@
 
 Three outputs say what the FortiGate believes at the moment they were typed:
 
-* `diagnose vpn tunnel list`: one block per tunnel of `key=value` tokens (`name=... ver=1
-  serial=1 <lgw>:<port>-><rgw>:<port> ...`, `stat:`, `dpd:`, `natt:`, one `proxyid=` per
-  phase 2 with its selectors and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
+* `diagnose vpn tunnel list` (and `dialup-list`): one block per tunnel of `key=value`
+  tokens (`name=... ver=1 serial=1 <lgw>:<port>-><rgw>:<port> ...`, or in 5.6 without
+  `ver=`/`serial=`, `stat:`, `dpd:`, `natt:`, one `proxyid=` per phase 2 with its selectors
+  and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
 * `diagnose vpn ike gateway list`: one block per gateway of `key: value` lines, then one
   `id/spi:` paragraph per IKE SA (`status: connecting, state 3` or `established ...`);
 * `get vpn ipsec tunnel summary`: one line per tunnel (`'name'  selectors(total,up): 1/0 ...`).
