@@ -2,9 +2,10 @@
 
 ## What it detects
 Inputs that were read without error but hold no IKE message, ESP packet, NAT-T
-keepalive, IKE-over-TCP stream or IKE debug line: for example only authentication-daemon
-(fnbamd, samld) lines, a sniffer filter that caught only other traffic, or an empty
-paste.
+keepalive, IKE-over-TCP stream, IKE debug line, state snapshot or `debug flow` line
+showing a packet in IPsec: for example only authentication-daemon (fnbamd, samld) lines,
+a sniffer filter that caught only other traffic, a flow trace of packets that never
+reach an IPsec interface, or an empty paste.
 
 ## Why it matters
 No IPsec finding can come from such an input, so a clean report says nothing about the
@@ -35,8 +36,10 @@ from ikeanalyze.rules.base import evidence, finding
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 # Event kinds that are not IKE/IPsec evidence on their own. (A `snapshot` is: a tunnel or
-# gateway list says what the tunnel's state was, and IKE103/IKE105/IKE108 read it.)
-NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp"})
+# gateway list says what the tunnel's state was, and IKE103/IKE105/IKE108 read it. So is a
+# `flow-ipsec` trace line: the packet entered, left or came from an IPsec tunnel; a `flow`
+# line, a packet's session, route or policy, is not.)
+NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp", "flow"})
 
 
 @rule("IKE903", "no-ike-content", severity="info")

@@ -2,9 +2,10 @@
 
 Three outputs say what the FortiGate believes at the moment they were typed:
 
-* `diagnose vpn tunnel list`: one block per tunnel of `key=value` tokens (`name=... ver=1
-  serial=1 <lgw>:<port>-><rgw>:<port> ...`, `stat:`, `dpd:`, `natt:`, one `proxyid=` per
-  phase 2 with its selectors and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
+* `diagnose vpn tunnel list` (and `dialup-list`): one block per tunnel of `key=value`
+  tokens (`name=... ver=1 serial=1 <lgw>:<port>-><rgw>:<port> ...`, or in 5.6 without
+  `ver=`/`serial=`, `stat:`, `dpd:`, `natt:`, one `proxyid=` per phase 2 with its selectors
+  and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
 * `diagnose vpn ike gateway list`: one block per gateway of `key: value` lines, then one
   `id/spi:` paragraph per IKE SA (`status: connecting, state 3` or `established ...`);
 * `get vpn ipsec tunnel summary`: one line per tunnel (`'name'  selectors(total,up): 1/0 ...`).
@@ -37,15 +38,17 @@ import pyarrow as pa
 
 from ikeanalyze.sources.regex import int_array, matches
 
-# A line that opens a block, per output.
-TUNNEL_START = r"^name=\S+ ver=\d+\b"
+# A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
+# after the name (7.x, most 5.6), or straight the gateways (5.6: `name=to_FGT1
+# 10.2.2.100:0->10.1.1.100:0 lgwy=dyn ...`).
+TUNNEL_START = r"^name=\S+ (?:ver=\d+\b|[0-9A-Fa-f.:]+:\d+->[0-9A-Fa-f.:]+:\d+(?:\s|$))"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
 SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
 STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}"
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
-BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?) in vd \d+|-{4,})\s*$"
+BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+|-{4,})\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
 
@@ -339,7 +342,13 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
     p2: dict | None = None
     sa: dict | None = None
     last_key: str | None = None  # `ah=` follows the `dec:`/`enc:` it belongs to
-    for line in lines:
+    pieces: list[str] = []
+    rows: list[int] = []  # the line each piece is of
+    for k, line in enumerate(lines):
+        for piece in _pieces(line):
+            pieces.append(piece)
+            rows.append(k)
+    for line in pieces:
         # A label joined to its values without a space where the copy broke the line.
         line = re.sub(r"^(stat|dpd|natt|fec|life|SA):(?=\S)", r"\1: ", line)
         first = line.split(None, 1)[0]
@@ -411,7 +420,32 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
             _header_options(facts, line)
             mark["at"] = "header"
         marks.append(mark)
-    return facts, marks
+    return facts, _merge_marks(marks, rows, len(lines))
+
+
+# A section label inside a line, before one of its keys (`... seqno=21 natt: mode=none` or,
+# joined, `natt:mode=none`): where a PDF copy moved the start of the next line. Not
+# `dec:pkts/bytes=`, a key of its own.
+_KEY_WORDS = "|".join(re.escape(k) for k in sorted(TUNNEL_KEYS, key=len, reverse=True))
+INNER_LABEL = re.compile(rf"\s+(?=(?:stat|dpd|natt|fec|SA|life|dec|enc):\s*(?:{_KEY_WORDS})=)")
+
+
+def _pieces(line: str) -> list[str]:
+    """The device's lines in one logical line: cut before a section label inside it."""
+    return INNER_LABEL.split(line) if ":" in line[1:] else [line]
+
+
+def _merge_marks(marks: list[dict], rows: list[int], n: int) -> list[dict]:
+    """One mark per line from the marks of its pieces: the first piece's, with what the
+    others add (an SPI, addresses) where it has none."""
+    out: list[dict | None] = [None] * n
+    for k, mark in zip(rows, marks):
+        if out[k] is None:
+            out[k] = mark
+        else:
+            for key, value in mark.items():
+                out[k].setdefault(key, value)
+    return out
 
 
 def _header_options(facts: dict, line: str) -> None:

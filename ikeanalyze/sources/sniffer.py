@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze import parallel
 from ikeanalyze.sources import spans
-from ikeanalyze.sources.regex import groups, matches, scatter, to_int
+from ikeanalyze.sources.regex import groups, hex_to_int, matches, scatter, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 from ikeanalyze.wire.tcpencap import six_byte_hits
 
@@ -58,6 +58,9 @@ LINE = (
 L4_FORMS: list[tuple[str, str, str]] = [
     ("udp", "udp ", r"^udp (?P<length>\d+)"),
     ("ip-proto", "ip-proto-", r"^ip-proto-(?P<pnum>\d+)(?: (?P<length>\d+))?"),
+    # 7.x builds print ESP as tcpdump does, with its SPI and sequence number in hex (and no
+    # length): `1.981265 port1 out 202.106.1.1 -> 101.100.1.1: ESP(spi=0x2e03e37b,seq=0x2)`.
+    ("esp", "ESP(", r"^ESP\(spi=0x(?P<spi>[0-9A-Fa-f]{1,8}),seq=0x(?P<eseq>[0-9A-Fa-f]{1,16})\)"),
     ("icmp", "icmp", r"^icmp6?: (?P<detail>.*)$"),
     ("icmp", "[icmp6 sum ok] ", r"^\[icmp6 sum ok\] icmp6: (?P<detail>.*)$"),
     ("tcp", "", r"^(?P<flags>(?:(?:syn|fin|rst|psh|urg) )*)(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?\s*$"),
@@ -121,6 +124,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     ack = pa.nulls(n, pa.string())
     detail = np.full(n, None, dtype=object)
     kind = np.full(n, "other", dtype=object)
+    esp_spi = pa.nulls(n, pa.string())
+    esp_seq = pa.nulls(n, pa.int64())
     untried = has_addr.copy()
 
     for name, prefix, pattern in L4_FORMS:
@@ -144,6 +149,12 @@ def parse(core: pa.Array) -> dict[str, object]:
         elif name == "ip-proto":
             proto[m] = [PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in g["pnum"].to_pylist()]
             length = scatter(length, rows, g["length"])
+        elif name == "esp":
+            # Raw ESP (IP protocol 50); with ports it is ESP in UDP (NAT-T), as on a capture.
+            proto[m] = np.where(pc.is_valid(addr["sport"].take(pa.array(rows))).to_numpy(zero_copy_only=False),
+                                "udp", "esp")
+            esp_spi = scatter(esp_spi, rows, pc.utf8_lpad(pc.utf8_lower(g["spi"]), 8, "0"))
+            esp_seq = scatter(esp_seq, rows, hex_to_int(g["eseq"]))
         elif name == "icmp":
             proto[m] = "icmp"
             kind[m] = "icmp"
@@ -201,6 +212,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     cols["kind"] = pa.array(kind, pa.string())
     cols["transport"] = pa.array(transport, pa.string())
     cols["detail"] = pa.array(detail, pa.string())
+    cols["esp_spi"] = esp_spi
+    cols["esp_seq"] = esp_seq
     cols["ts_abs"] = head["ts_abs"]
     cols["ts_rel"] = head["ts_rel"]
     return cols
@@ -266,6 +279,8 @@ def _shape_columns(core: pa.Array, rows: np.ndarray, shape: FastShape) -> dict[s
         "transport": pa.array(_CLASS_TRANSPORTS + [None], pa.string()).take(
             pa.array(transport % (len(_CLASS_TRANSPORTS) + 1))),  # -1: the last
         "detail": pa.nulls(len(rows), pa.string()),
+        "esp_spi": pa.nulls(len(rows), pa.string()),
+        "esp_seq": pa.nulls(len(rows), pa.int64()),
         "ts_abs": spans.texts(b, start, start + len(_STAMP) - 1),
         "ts_rel": pa.nulls(len(rows), pa.large_string()),
     }

@@ -19,24 +19,44 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import hexdump, ikedebug, sniffer, spans
+from ikeanalyze.sources import flow, hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import clean_utf8, not_text
 
-# Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`.
-ANNOTATION = r"\s+(?:<-+|<<)(?:\s.*)?$"
+# Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`. A note
+# runs to the end of its line, or to the next record when a web copy collapsed several
+# records onto one line (`... <Public IP> <----- Sophos public IP. ... ike 0: in D4A1...`):
+# the record is kept (the replacement puts back group 1, the blank and record start).
+ANNOTATION = (rf"\s+(?:<-+|<<)(?:\s.*?)?(\s(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE})|$)")
 ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
+# Markdown emphasis a web copy wrapped around a record (`*12.650762 wan1 out ... udp 716*`)
+# or around a value in it (`**name: EDGE_INET1_1**`, `name=**EDGE_INET1_1** ver=2`,
+# `FGT#**diagnose sniffer packet ...**`): the markers go, the text stays. Bold (`**x**`) is
+# taken anywhere, italics (`*x*`) only around a whole line; the text inside must begin and
+# end with a character that is neither a blank nor a `*`, so a rule of stars
+# (`**** AuthnRequest URL ****`) or a lone `*` in a message is left alone.
+BOLD = r"\*\*([^*\s](?:[^*]*[^*\s])?)\*\*"
+ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 
-# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `snapshot` are record formats;
+# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `flow`, `snapshot` are record formats;
 # the rest are accounting reasons (see ingest.REASONS).
-PROMPT = r"^[A-Za-z0-9][\w.-]*(?: \([^)]*\))? [#$](?: .*)?$"
+# The FortiGate prompt, `FGT-BJ # cmd` or glued `FGT-BJ# cmd` / `WEST-DC1 (Interim)# get ...`:
+# the hostname, an optional VDOM or mode in parentheses, `#` (`$`: read-only admin, always
+# after a blank), then a blank or the end. With no blank after the `#` either
+# (`FGT#diagnose ...`, a web copy's markup taken out, see BOLD) only before a command word:
+# a wrapped URL (`xmlenc#sha256"/>...`) is not a prompt. A page that cut the hostname off
+# keeps `#diagnose debug flow trace start 5` / `# diagnose sniffer ...`: a `#` and a command.
+CLI_COMMAND = r"(?:dia\w*|get|show|conf\w*|exe\w*|fnsysctl)\b"
+PROMPT = (rf"^(?:[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)"
+          rf"|# ?{CLI_COMMAND}.*)$")
 LINE_FORMS: list[tuple[str, str]] = [
     ("blank", r"^\s*$"),
     ("sniffer", sniffer.HEADER_START),
     ("hexdump", r"^0x[0-9a-fA-F]{4}[\t ]+[0-9a-fA-F]{2,4}(?: [0-9a-fA-F]{2,4})*"),
     ("ikedebug", ikedebug.RECORD_START),
     ("authd", ikedebug.AUTHD_START),
+    ("flow", flow.START),
     (
         "banner",
         r"^(?:interfaces=\[.*\]|filters=\[.*\]|Using Original Sniffing Mode|Using New Sniffing Mode"
@@ -60,7 +80,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
     ("annotation", r"^#(?:\s|$)"),
 ]
-RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "snapshot")
+RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot")
 
 # A record that opens a quoted value and does not close it (`data = 'VER=1`).
 OPEN_QUOTE = r"= '[^']*$"
@@ -88,25 +108,31 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
 
 
 def _core(raw: pa.Array) -> pa.Array:
-    """The lines without annotations and without blanks at their ends. Only the lines that
-    may have either are changed (a `<`; a space or tab first; a control, space or non-ASCII
-    byte last, which may be Unicode whitespace), in one copy of the text; the others stay
-    as they are (the pattern and the trims leave such a line unchanged)."""
+    """The lines without annotations, markdown emphasis and blanks at their ends. Only the
+    lines that may have any are changed (a `<` or `*`; a space or tab first; a control,
+    space or non-ASCII byte last, which may be Unicode whitespace), in one copy of the
+    text; the others stay as they are (the patterns and the trims leave such a line
+    unchanged)."""
     b = spans.Bytes(raw)
     some = b.end > b.start
     head = b.words(b.start) & np.uint64(0xFF)
     tail = b.words(b.end - 1) & np.uint64(0xFF)
     trim = some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80))
     # The lines holding a `<`, found from where the `<`s are (no pattern run on the others).
-    lt = np.searchsorted(b.end, spans.positions(b.data[b.start[0] : b.end[-1]], ord("<")) + b.start[0], side="right")
+    text = b.data[b.start[0] : b.end[-1]]
+    lt = np.searchsorted(b.end, spans.positions(text, ord("<")) + b.start[0], side="right")
     trim[lt] = True
+    star = np.searchsorted(b.end, spans.positions(text, ord("*")) + b.start[0], side="right")
+    trim[star] = True
     rows = np.flatnonzero(trim)
     if not len(rows):
         return raw
     sub = raw.take(pa.array(rows))
     if len(lt):
-        sub = pc.replace_substring_regex(sub, ANNOTATION, "")
+        sub = pc.replace_substring_regex(sub, ANNOTATION, r"\1")
     trimmed = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(sub), characters=" \t")
+    if len(star):
+        trimmed = pc.replace_substring_regex(pc.replace_substring_regex(trimmed, BOLD, r"\1"), ITALIC_LINE, r"\1")
     return scatter(raw, rows, trimmed)
 
 
@@ -351,10 +377,15 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     * it is hex and the record above is an `in/out/enc/dec HEX` dump (joined as is);
     * the line above was cut by the terminal: it is as long as the paste's terminal width
       (the line length at which records are repeatedly followed by such lines; with no
-      repeated width, any record line of at least WRAP_MIN characters) (joined as is);
+      repeated width, any record line of at least WRAP_MIN characters), and is not a
+      `debug flow` line that closed its quoted message (joined as is);
     * the record above opened a quoted value it did not close (`data = 'VER=1`), or opened
       a dump block (samld `func [N]:` with nothing after it, `SP Login Response Msg Body`):
       joined with a newline, up to the next blank line or line of a known form.
+
+    A snapshot block's lines are not asked: the block's walk (snapshot.claim, which named
+    them and their `continuation` pieces) already took every line that belongs to it, so
+    the line after one (a PDF page footer) is not a wrap of it.
 
     Returns the join separator per line (None for lines that are not continuations).
     """
@@ -363,13 +394,14 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     unknown = np.flatnonzero(form == None)  # noqa: E711
     if not len(unknown):
         return sep
+    claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     is_hex = np.zeros(n, dtype=bool)
     is_hex[unknown] = matches(core.take(unknown), HEX_CONTINUATION)
     # A chain of continuations starts at a record line followed by a line of no known
     # form: only those records are asked how they end.
     heads = unknown[unknown > 0] - 1
-    heads = heads[np.isin(form[heads], RECORD_FORMATS)]
+    heads = heads[np.isin(form[heads], RECORD_FORMATS) & ~claimed[heads]]
     head_text = core.take(heads)
     hex_record = np.zeros(n, dtype=bool)
     hex_record[heads] = matches(head_text, ikedebug.HEX_RECORD)
@@ -377,8 +409,11 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
     open_quote = np.zeros(n, dtype=bool)
     open_quote[heads] = matches(head_text, OPEN_QUOTE)
-    widths = _wrap_widths(form, lens, unknown)
+    widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
+    # A trace line that closed its quoted message ended where the device ended it.
+    traces = heads[form[heads] == "flow"]
+    wrapped[traces[matches(core.take(traces), flow.COMPLETE)]] = False
 
     # State carried down a record's continuation lines, read as Python lists: the walk
     # goes line by line (each line's state is that of the line above).
@@ -389,7 +424,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     conts, seps = [], []  # written to the arrays at once
     for i in unknown.tolist():  # few: only lines of no known form
         j = i - 1
-        if j < 0 or names[j] not in joins:
+        if j < 0 or names[j] not in joins or claimed[j]:
             continue
         if hexes[i] and in_hex[j]:
             seps.append("")
@@ -410,13 +445,14 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     return sep
 
 
-def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray) -> set[int]:
+def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray) -> set[int]:
     """The terminal width(s) of a paste: the lengths (at least WRAP_MIN) of record lines
     that are followed, at least twice, by a line of no known form. A terminal wraps at one
     width, so a long line of any other length ended where the device ended it. A width W
-    also admits W-1 (a wide or dropped character at the wrap point)."""
+    also admits W-1 (a wide or dropped character at the wrap point). Lines of a snapshot
+    block (``claimed``) do not count: what follows them is not theirs."""
     prev = unknown[unknown > 0] - 1
-    prev = prev[np.isin(form[prev], RECORD_FORMATS) | (form[prev] == "continuation")]
+    prev = prev[(np.isin(form[prev], RECORD_FORMATS) | (form[prev] == "continuation")) & ~claimed[prev]]
     cand = lens[prev]
     cand = cand[cand >= WRAP_MIN]
     if not len(cand):
@@ -649,5 +685,6 @@ FORMAT_PARSERS: dict[str, Callable[[pa.Array], dict]] = {
     "sniffer": sniffer.parse,
     "ikedebug": ikedebug.parse,
     "authd": ikedebug.parse_authd,
+    "flow": flow.parse,
     "snapshot": state_snapshot.parse,
 }

@@ -48,6 +48,10 @@ CASES = [
     ("1.000003 10.1.1.1.443 -> 10.1.1.2.5000: rst 2698548254", dict(tcp_flags="rst", tcp_seq=2698548254)),
     ("12.042087 port2 out 10.1.1.100 -> 10.1.1.200: ip-proto-50 92",
      dict(proto="esp", kind="esp", transport="esp", length=92, sport=None)),
+    # 7.x: ESP printed with its SPI and sequence (tests/data/text_public/handbook_cisco_ikev2_sniffer_esp.txt:6).
+    ("1.981265 port1 out 202.106.1.1 -> 101.100.1.1: ESP(spi=0x2e03e37b,seq=0x2)",
+     dict(iface="port1", direction="out", src="202.106.1.1", dst="101.100.1.1", sport=None, proto="esp",
+          kind="esp", transport="esp", esp_spi="2e03e37b", esp_seq=2, length=None)),
     ("1.5 10.1.1.1 -> 224.0.0.1:  ip-proto-2 16", dict(proto="igmp", kind="other", length=16)),
     ("1.6 10.1.1.10 -> 10.3.3.30: icmp: echo request", dict(proto="icmp", kind="icmp", detail="echo request")),
     ("2015-06-23 17:01:24.796828 wan1 -- arp who-has 10.108.17.97 tell 10.108.17.129",

@@ -27,15 +27,18 @@ FORMS = [
     (3, "ikedebug", "ikedebug/IKE_LOG_PFS_mismatch.txt:45", "ike 0:to-FG2:267:eveS2S:85: no proposal chosen"),
     (4, "authd", "ikedebug/IKE_LOG_V1_ldap_non_working_pswd_1.txt:232",
      "2025-01-15 08:51:23 [900] __ldap_next_state-No DN is found."),
-    (5, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
-    (6, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
-    (7, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
-    (8, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
-    (9, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (5, "flow", "text_public/handbook_debug_flow_ipsec.txt:12",
+     "2022-12-30 17:50:12 id=20085 trace_id=1 func=ipsecdev_hard_start_xmit line=669 "
+     'msg="enter IPSec interface VPN-to-SH, tun_id=0.0.0.0"'),
+    (6, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
+    (7, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
+    (8, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
+    (9, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (10, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (10, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
-    (11, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (11, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (12, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
 ]
 
 

@@ -1,0 +1,69 @@
+"""FortiGate `diagnose debug flow trace` lines → `flow` events.
+
+Engineers paste the packet-flow trace beside the IKE debug and the sniffer to show where a
+packet went (public handbooks and notes; FORMATS.md has no section yet):
+
+    2022-12-30 17:50:12 id=20085 trace_id=1 func=ipsecdev_hard_start_xmit line=669 msg="enter IPSec interface VPN-to-SH, tun_id=0.0.0.0"
+    trace_id=1 func=print_pkt_detail line=5942 msg="vd-root:0 received a packet(proto=1, 10.0.1.101:48564->10.0.2.101:2048) tun_id=10.0.0.4 from EDGE_INET1. type=8, ..."
+
+The stamp (`diagnose debug console timestamp enable`), `id=` and `func=`/`line=` (`diagnose
+debug flow show function-name enable`) are optional. The addresses in a trace are the
+packet's, inside the tunnel, not the gateways': they are not put in src/dst. Kept: the
+time, the message (`detail`, after its function), the VDOM, and the tunnel when the line
+names the IPsec interface the packet enters or came from. A line that shows the packet
+in IPsec (:data:`TUNNEL_NAMES`, or IPsec/ESP in its function or message:
+`esp_output4 ... "IPsec encrypt/auth"`) is kind `flow-ipsec`, IPsec evidence; the others
+(session, route, policy) are kind `flow`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze.sources.regex import groups, matches
+
+TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?"
+# A line that starts a trace record (used by the line classifier).
+START = rf"^(?:{TS} )?(?:id=\d+ )?trace_id=\d+ (?:func=\S+ )?(?:line=\d+ )?msg="
+LINE = (rf"^(?:(?P<ts_abs>{TS}) )?(?:id=\d+ )?trace_id=\d+ (?:func=(?P<func>\S+) )?(?:line=\d+ )?"
+        r"msg=(?P<msg>.*)$")
+
+# A trace line whose message is closed: whole, whatever its length (not cut by a terminal).
+COMPLETE = r"msg=\".*\"\s*$"
+
+# Messages that name the IPsec interface (the phase-1 name) a packet enters, in order.
+TUNNEL_NAMES = [
+    r"^\"?enter IPSec interface (?P<tunnel>[^,\s\"]+)",
+    r"^\"?output to IPSec tunnel (?P<tunnel>[^,\s\"]+)",
+]
+# `vd-root:0 received a packet(...) tun_id=200.1.1.2 from VPN-to-SH.`: came in from a tunnel
+# when the tunnel id is not 0.0.0.0.
+RECEIVED = r"^\"?vd-(?P<vdom>[^:\s]+):\d+ received a packet\(.*\) tun_id=(?P<tun_id>\S+) from (?P<iface>\S+?)\.?(?:\s|\"|$)"
+IPSEC = r"(?i)ipsec|\besp"
+
+
+def parse(core: pa.Array) -> dict[str, object]:
+    """Trace lines → event columns."""
+    n = len(core)
+    g = groups(core.cast(pa.string()), LINE)
+    msg = pc.fill_null(g["msg"], "")
+    func = g["func"]
+    tunnel = pa.nulls(n, pa.string())
+    for pattern in TUNNEL_NAMES:
+        tunnel = pc.coalesce(tunnel, groups(msg, pattern)["tunnel"])
+    got = groups(msg, RECEIVED)
+    from_tunnel = pc.and_(pc.is_valid(got["tun_id"]), pc.not_equal(pc.fill_null(got["tun_id"], ""), "0.0.0.0"))
+    tunnel = pc.coalesce(tunnel, pc.if_else(from_tunnel, got["iface"], pa.scalar(None, pa.string())))
+    ipsec = matches(msg, IPSEC) | matches(pc.fill_null(func, ""), IPSEC) | pc.is_valid(tunnel).to_numpy(zero_copy_only=False)
+    text = pc.utf8_trim(msg, '"')
+    detail = pc.if_else(pc.is_valid(func), pc.binary_join_element_wise(func, text, ": "), text)
+    return {
+        "kind": pa.array(np.where(ipsec, "flow-ipsec", "flow"), pa.string()),
+        "tunnel": tunnel,
+        "vdom": got["vdom"],
+        "detail": detail.cast(pa.string()),
+        "ts_abs": g["ts_abs"],
+        "ts_rel": pa.nulls(n, pa.string()),
+    }

@@ -1,0 +1,22 @@
+"""regex: whole-column helpers against plain Python."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ikeanalyze.sources.regex import hex_to_int
+
+HEXISH = st.one_of(st.none(), st.text(alphabet="0123456789abcdefABCDEFxg ", max_size=18))
+
+
+@given(st.lists(HEXISH, max_size=40), st.integers(0, 3))
+def test_hex_to_int_is_int_base_16(values, cut):
+    """Each row as Python's int(x, 16) of 1-15 hex digits; anything else null; slices too."""
+    arr = pa.array(values, pa.string()).slice(min(cut, len(values)))
+    want = [int(v, 16) if v is not None and re.fullmatch(r"[0-9A-Fa-f]{1,15}", v) else None
+            for v in values[min(cut, len(values)):]]
+    assert hex_to_int(arr).to_pylist() == want

@@ -1,0 +1,173 @@
+"""Forms of FortiGate text found in public snippets (web, PDF and markdown copies), each with
+its real lines from tests/data/text_public (provenance in SOURCES.md there)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources import text
+from ikeanalyze.sources.textclean import clean, decode, split_lines
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "text_public"
+
+
+def _lines(name: str) -> list[str]:
+    t, _ = decode((DATA / name).read_bytes())
+    return split_lines(clean(t))[0]
+
+
+def _parse(lines: list[str]):
+    report = InputReport("t")
+    frame = text.parse_lines(lines, report)
+    assert report.balanced
+    return frame, report
+
+
+def test_collapsed_web_copy_is_split_past_an_arrow_note() -> None:
+    """A KB page put a whole IKEv2 debug in one table cell, after prose holding an arrow note
+    (`<Public IP> <----- Sophos/Arista public IP.`): the note ends at the next record, so the
+    records after it are found and split (they used to go with the note: 0 events)."""
+    frame, report = _parse(_lines("kb181232_ikev2_authfail_collapsed.txt"))
+    assert report.accounting["event"] == 1 and report.accounting["unrecognised"] == 0
+    assert list(frame["ref"]) == [1] * 5
+    assert list(frame["kind"]) == ["ike-exchange", "ike-other", "ike-hex", "ike-other", "notify"]
+    assert frame["exchange"].iloc[0] == "AUTH_RESPONSE" and frame["ispi"].iloc[0] == "554498e2804b4c46"
+    assert frame["tunnel"].iloc[4] == "IPSECVPN_Test" and frame["notify"].iloc[4] == "AUTHENTICATION_FAILED"
+    assert frame["text"].iloc[3] == "ike 0:IPSECVPN_Test:1535625: initiator received AUTH msg"
+    assert not frame["text"].str.contains("Sophos/Arista").any()
+
+
+def test_arrow_note_still_ends_its_line() -> None:
+    """Without a record after it, a note still runs to the end of the line."""
+    core = text._core(pa.array(["2.1 port2 out 10.0.0.1.4500 -> 10.0.0.2.4500: udp 1  << Oneway traffic",
+                                "ike 0:vpn: set oper up <-- ike 0 is the vdom index, not a record"]))
+    assert core.to_pylist() == ["2.1 port2 out 10.0.0.1.4500 -> 10.0.0.2.4500: udp 1", "ike 0:vpn: set oper up"]
+    assert pc.utf8_length(core).to_pylist()[0] == 51
+
+
+def test_sniffer_esp_with_spi_and_sequence() -> None:
+    """7.x prints ESP as `ESP(spi=0x2e03e37b,seq=0x2)` (no length): an ESP event with its SPI
+    (8 lowercase hex digits, as from a capture) and sequence number, not kind `other`."""
+    frame, report = _parse(_lines("handbook_cisco_ikev2_sniffer_esp.txt"))
+    assert report.accounting["event"] == 8 and report.accounting["unrecognised"] == 0
+    esp = frame[frame["kind"] == "esp"]
+    assert list(esp["ref"]) == [6, 7, 10, 11]
+    assert list(esp["direction"]) == ["out", "in", "out", "in"]
+    assert list(esp["esp_spi"]) == ["2e03e37b", "148a8320", "2e03e37b", "148a8320"]
+    assert list(esp["esp_seq"]) == [2, 1, 3, 2]
+    assert set(esp["proto"]) == {"esp"} and set(esp["transport"]) == {"esp"} and esp["wire"].all()
+    assert list(esp["src"][:2]) == ["202.106.1.1", "101.100.1.1"] and esp["sport"].isna().all()
+
+
+def test_tunnel_list_56_header_without_ver_and_pdf_breaks() -> None:
+    """FortiOS 5.6 prints `name=<p1> <lgw>:<port>-><rgw>:<port> lgwy=...` (no `ver=`/
+    `serial=`): a tunnel block all the same. The PDF moved `natt:` to the end of the `dpd:`
+    line; the two sections are read apart. The page footer after the block is not a wrap of
+    its last line."""
+    frame, report = _parse(_lines("fortios563_transparent_tunnel_list_pdf.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["continuation"], acc["banner"], acc["prompt"], acc["unrecognised"]) == (12, 1, 2, 1, 3)
+    assert (frame["kind"] == "snapshot").all() and (frame["tunnel"] == "to_FGT1").all()
+    assert list(frame["ref"]) == [4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16]
+    head = frame.iloc[0]
+    assert (head["src"], head["sport"], head["dst"], head["dport"]) == ("10.2.2.100", 0, "10.1.1.100", 0)
+    facts = json.loads(head["detail"])["facts"]
+    assert facts["lgwy"] == "dyn" and facts["local"] == "10.2.2.100:0" and facts["remote"] == "10.1.1.100:0"
+    assert facts["dpd"] == {"mode": "active", "on": 1, "idle": "5000ms", "retry": 3, "count": 0, "seqno": "21"}
+    assert facts["natt"] == {"mode": "none", "draft": 0, "interval": 0, "remote_port": 0}
+    (p2,) = facts["proxyids"]
+    assert p2["sa"] == 1 and p2["sas"][0]["dec_spi"] == "c1a8e951" and p2["sas"][0]["enc_spi"] == "322067b4"
+    assert list(frame["esp_spi"].dropna()) == ["c1a8e951", "322067b4"]
+    assert frame["text"].iloc[-1].endswith("d3c269ae8b61")  # not `...8b61Transparent Mode for FortiOS 5.6.3`
+
+
+def test_markdown_italics_around_sniffer_lines() -> None:
+    """A markdown page put each packet line in italics (`*12.650762 wan1 out ... udp 716*`,
+    indented, trailing blanks) and the command in bold after a prompt with no blank
+    (`FGT#**diagnose sniffer packet ...**`): the markers go, the packets are read (they
+    were 5 unrecognised lines, and IKE903 said there was no IKE content)."""
+    frame, report = _parse(_lines("cndoc_sniffer_markdown_italic.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["blank"], acc["unrecognised"]) == (4, 1, 4, 0)
+    assert list(frame["ref"]) == [3, 5, 7, 9]
+    assert set(frame["kind"]) == {"ike"} and set(frame["transport"]) == {"udp500"}
+    assert list(frame["direction"]) == ["out", "in", "out", "in"]
+    assert list(frame["length"]) == [716, 192, 380, 380]
+    assert list(frame["src"][:2]) == ["119.100.1.35", "202.106.2.1"] and frame["t"].iloc[3] == 12.665846 - 12.650762
+    assert frame["text"].iloc[0].strip() == "*12.650762 wan1 out 119.100.1.35.500 -> 202.106.2.1.500: udp 716*"  # as pasted
+
+
+def test_markdown_bold_inside_state_lists() -> None:
+    """Bold around a gateway list's `key: value` (`**name: EDGE_INET1_1**`,
+    `**tun_id: 10.0.0.6**/::10.0.0.8`) and inside tunnel-list tokens (`name=**EDGE_INET1_1**`):
+    the lines belong to their blocks, the names carry no `*`, and both lists merge into one
+    tunnel (the gateway list was lost and the tunnel named `**EDGE_INET1_1**`)."""
+    import ikeanalyze
+    from ikeanalyze.analysis import snapshots
+
+    path = str(DATA / "advpn745_markdown_bold_gwlist_dialuplist.txt")
+    frame, ingest = ikeanalyze.load([path])
+    acc = ingest.inputs[0].accounting
+    assert (acc["event"], acc["continuation"], acc["prompt"], acc["banner"]) == (54, 0, 1, 2)
+    assert [line for _, line in ingest.inputs[0].examples] == ["../.."]  # a web page's elision: honest
+    assert set(frame["tunnel"]) == {"EDGE_INET1_1"}
+    gateway, tunnel = (json.loads(d)["facts"] for d in frame["detail"] if "facts" in json.loads(d))
+    assert gateway["name"] == "EDGE_INET1_1" and gateway["tun_id"] == "10.0.0.6/::10.0.0.8"
+    assert gateway["peer_id"] == "WEST-BR2_INET1" and gateway["ike_sas"][0]["status"] == "established"
+    assert tunnel["name"] == "EDGE_INET1_1" and tunnel["tun_id"] == "10.0.0.6"
+    (merged,) = snapshots.build(frame).tunnels.values()
+    assert merged.name == "EDGE_INET1_1" and merged.phase1 == "established"
+    assert merged.gateway is not None and merged.tunnel is not None
+
+
+def test_prompts_with_no_blank_before_the_hash() -> None:
+    """`FGT-BJ# diagnose ...`, `FGT# diagnose ...` and `WEST-DC1 (Interim)# diagnose ...` are
+    prompts as `FGT-BJ # ...` is (they were unrecognised); a record glued to one is read."""
+    _, report = _parse(_lines("handbook_sniffer_prompt_no_blank.txt"))
+    assert (report.accounting["prompt"], report.accounting["event"], report.accounting["unrecognised"]) == (1, 3, 0)
+    frame, report = _parse(_lines("azure_apipa_debug_prompt_no_blank.txt"))
+    acc = report.accounting
+    assert (acc["prompt"], acc["banner"], acc["event"], acc["unrecognised"]) == (2, 1, 2, 0)
+    assert list(frame["ref"]) == [4, 5] and (frame["origin"] == "ikedebug").all()
+    lines = _lines("advpn745_markdown_bold_gwlist_dialuplist.txt")
+    assert lines[35] == "WEST-DC1 (Interim)# diagnose vpn tunnel dialup-list EDGE_INET1"
+    _, report = _parse(lines[35:36])
+    assert report.accounting["prompt"] == 1
+
+
+def test_a_hash_inside_wrapped_text_is_not_a_prompt() -> None:
+    """Without a blank after the `#`, only a command word makes a prompt: a wrapped URL in a
+    samld dump (tests/data/ikedebug/IKE_LOG_SAML_working.txt:86, 321) stays a continuation."""
+    lines = _lines("../ikedebug/IKE_LOG_SAML_working.txt")
+    for ref in (86, 321, 322):
+        core = text._core(pa.array([lines[ref - 1]]))
+        assert not pc.match_substring_regex(core, text.PROMPT)[0].as_py(), lines[ref - 1][:40]
+    _, report = _parse(_lines("cndoc_sniffer_markdown_italic.txt")[:1])
+    assert report.accounting["prompt"] == 1  # `FGT#**diagnose sniffer packet ...**`
+
+
+def test_debug_flow_trace_lines() -> None:
+    """`diagnose debug flow` trace lines are their own form (`flow` events, they were
+    unrecognised): the time, `func: msg` as detail, the VDOM, and the tunnel where a line
+    names the IPsec interface the packet enters or came from (`tun_id` not 0.0.0.0); the
+    lines that show the packet in IPsec are kind `flow-ipsec`. The commands echoed after a
+    bare `#` are prompts; the closing markdown fence is not a wrap of the last trace line."""
+    frame, report = _parse(_lines("handbook_debug_flow_ipsec.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["blank"], acc["unrecognised"], acc["continuation"]) == (13, 5, 2, 3, 0)
+    assert (frame["origin"] == "flow").all() and list(frame["ref"]) == [*range(8, 16), *range(18, 23)]
+    assert list(frame["kind"]) == ["flow"] * 4 + ["flow-ipsec"] * 5 + ["flow"] * 4
+    assert list(frame["tunnel"].iloc[4:9].fillna("-")) == ["VPN-to-SH", "VPN-to-SH", "-", "-", "VPN-to-SH"]
+    assert frame["detail"].iloc[6] == "esp_output4: IPsec encrypt/auth"
+    assert frame["detail"].iloc[12] == "fw_forward_dirty_handler: state=00010200, state2=00000000, npu_state=05040000"
+    assert list(frame["vdom"].dropna()) == ["root", "root"]
+    assert str(frame["time"].iloc[0]) == "2022-12-30 17:50:12" and frame["src"].isna().all()
+    frame, report = _parse(_lines("advpn745_debug_flow_no_stamp.txt"))  # no stamp, no `id=`
+    assert report.accounting["event"] == 7 and frame["time"].isna().all()
+    assert list(frame["kind"]) == ["flow-ipsec"] + ["flow"] * 5 + ["flow-ipsec"]
+    assert list(frame["tunnel"].dropna()) == ["EDGE_INET1", "EDGE_INET1"]
