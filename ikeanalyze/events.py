@@ -85,11 +85,12 @@ DEBUG_KINDS = frozenset(
         "ike-other",
     }
 )
-OTHER_KINDS = frozenset({"authd", "snapshot"})
+# `flow`: a `diagnose debug flow` trace line; `flow-ipsec`: one that shows the packet in IPsec.
+OTHER_KINDS = frozenset({"authd", "snapshot", "flow", "flow-ipsec"})
 KINDS = PACKET_KINDS | DEBUG_KINDS | OTHER_KINDS
 
 TRANSPORTS = frozenset({"udp500", "udp4500", "tcp", "esp"})
-ORIGINS = frozenset({"pcap", "sniffer", "ikedebug", "authd", "snapshot"})
+ORIGINS = frozenset({"pcap", "sniffer", "ikedebug", "authd", "snapshot", "flow"})
 
 # The `wire` column says which rows stand for one packet: every capture frame and sniffer
 # header; a debug `comes`/`sent IKE msg` line; the `NAT keep-alive` notice. The `out FF`

@@ -13,6 +13,7 @@ import pytest
 
 from ikeanalyze import ingest as ingest_mod
 from ikeanalyze.api import load
+from ikeanalyze.events import KINDS, ORIGINS
 from tests.conftest import run_cli
 from tests.robustness.helpers import check_books, input_files, rel
 
@@ -49,8 +50,10 @@ def test_the_corpus_is_all_here():
 
 @pytest.mark.parametrize("path", FILES, ids=[rel(p) for p in FILES])
 def test_accounting_sums_to_the_files_own_count(path):
-    _events, ingest = load([str(path)])
+    events, ingest = load([str(path)])
     check_books(ingest)
+    # Every kind and origin is one the schema names (ikeanalyze/events.py).
+    assert set(events["kind"].dropna()) <= KINDS and set(events["origin"].dropna()) <= ORIGINS
     [report] = ingest.inputs
     data = path.read_bytes()
     if data[:4] in CAPTURE_MAGIC or data[:4] == PCAPNG_MAGIC:
