@@ -36,6 +36,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
+from ikeanalyze.sources.ikedebug import REDACTED_IP
 from ikeanalyze.sources.regex import int_array, matches
 
 # A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
@@ -70,8 +71,10 @@ TUNNEL_KEYS = TUNNEL_LINE_KEYS | frozenset({
     "network-id", "link-cost",
 })
 GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ()-]*?):(?: (?P<value>.*))?$")
-ADDR_PAIR = re.compile(r"^(?P<src>[0-9A-Fa-f.:]+):(?P<sport>\d+)->(?P<dst>[0-9A-Fa-f.:]+):(?P<dport>\d+)$")
-GW_ADDR = re.compile(r"^(?P<src>[0-9A-Fa-f.:]+):(?P<sport>\d+) -> (?P<dst>[0-9A-Fa-f.:]+):(?P<dport>\d+)")
+# An address as printed, or redacted in a published paste (`x.x.x.x`, as the debug lines).
+_ADDR = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]+)"
+ADDR_PAIR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+)->(?P<dst>{_ADDR}):(?P<dport>\d+)$")
+GW_ADDR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+) -> (?P<dst>{_ADDR}):(?P<dport>\d+)")
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 KV = re.compile(r"^(?P<key>[^=\s]+)=(?P<value>.*)$")
 

@@ -268,3 +268,17 @@ def test_two_tunnels_56_and_dialup_layouts():
     assert dial["proxyids"] == []
     assert frame.loc[frame["ref"] == 19, "dport"].iloc[0] == 64916
     assert list(frame["tunnel"].unique()) == ["hq", "dialup_0"]
+
+
+def test_redacted_gateway_addresses_are_kept():
+    """A gateway list as a forum post published it (reddit r/fortinet, 2023-12-11), the
+    addresses redacted: `addr: x.x.x.x:500 -> x.x.x.x:500` still gives both ends and ports."""
+    lines = ["vd: root/0", "name: xxxx", "version: 1", "interface: ppp1 75", "addr: x.x.x.x:500 -> x.x.x.x:500",
+             "created: 7s ago", "IKE SA: created 2/2", "IPsec SA: created 0/0",
+             "id/spi: 207251 a92425779a0aef14/3d6a6f1d25d6e362", "direction: responder",
+             "status: connecting, state 3, started 7s ago"]
+    events = text.parse_lines(lines, InputReport("t"))
+    ctx = Context(events, None, (), ())
+    g = ctx.snapshots.get("xxxx").gateway
+    assert (g.facts["local"], g.facts["remote"]) == ("x.x.x.x:500", "x.x.x.x:500")
+    assert ctx.snapshots.get("xxxx").phase1 == "connecting"
