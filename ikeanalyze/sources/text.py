@@ -79,6 +79,8 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("annotation", ANNOTATION_ONLY),
     # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
     ("annotation", r"^#(?:\s|$)"),
+    # The code fence around a paste in a web page or chat (```, ```text, ~~~).
+    ("annotation", r"^\s*(?:```|~~~)[\w+-]*\s*$"),
 ]
 RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot")
 

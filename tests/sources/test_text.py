@@ -39,6 +39,7 @@ FORMS = [
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
     (11, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
     (12, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (13, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
 ]
 
 
