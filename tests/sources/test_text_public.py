@@ -156,10 +156,12 @@ def test_debug_flow_trace_lines() -> None:
     unrecognised): the time, `func: msg` as detail, the VDOM, and the tunnel where a line
     names the IPsec interface the packet enters or came from (`tun_id` not 0.0.0.0); the
     lines that show the packet in IPsec are kind `flow-ipsec`. The commands echoed after a
-    bare `#` are prompts; the closing markdown fence is not a wrap of the last trace line."""
+    bare `#` are prompts; the closing markdown fence is an annotation, not a wrap of the last
+    trace line."""
     frame, report = _parse(_lines("handbook_debug_flow_ipsec.txt"))
     acc = report.accounting
-    assert (acc["event"], acc["prompt"], acc["blank"], acc["unrecognised"], acc["continuation"]) == (13, 5, 2, 3, 0)
+    assert (acc["event"], acc["prompt"], acc["blank"], acc["annotation"], acc["unrecognised"],
+            acc["continuation"]) == (13, 5, 2, 1, 2, 0)
     assert (frame["origin"] == "flow").all() and list(frame["ref"]) == [*range(8, 16), *range(18, 23)]
     assert list(frame["kind"]) == ["flow"] * 4 + ["flow-ipsec"] * 5 + ["flow"] * 4
     assert list(frame["tunnel"].iloc[4:9].fillna("-")) == ["VPN-to-SH", "VPN-to-SH", "-", "-", "VPN-to-SH"]
