@@ -42,7 +42,9 @@ from ikeanalyze.sources.regex import int_array, matches
 # A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
 # after the name (7.x, most 5.6), or straight the gateways (5.6: `name=to_FGT1
 # 10.2.2.100:0->10.1.1.100:0 lgwy=dyn ...`).
-TUNNEL_START = r"^name=\S+ (?:ver=\d+\b|[0-9A-Fa-f.:]+:\d+->[0-9A-Fa-f.:]+:\d+(?:\s|$))"
+# An address as printed, or redacted in a published paste (`x.x.x.x`, as the debug lines).
+_ADDR = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]+)"
+TUNNEL_START = rf"^name=\S+ (?:ver=\d+\b|{_ADDR}:\d+->{_ADDR}:\d+(?:\s|$))"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
 SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
@@ -71,8 +73,6 @@ TUNNEL_KEYS = TUNNEL_LINE_KEYS | frozenset({
     "network-id", "link-cost",
 })
 GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ()-]*?):(?: (?P<value>.*))?$")
-# An address as printed, or redacted in a published paste (`x.x.x.x`, as the debug lines).
-_ADDR = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]+)"
 ADDR_PAIR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+)->(?P<dst>{_ADDR}):(?P<dport>\d+)$")
 GW_ADDR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+) -> (?P<dst>{_ADDR}):(?P<dport>\d+)")
 HEX = re.compile(r"^[0-9a-fA-F]+$")

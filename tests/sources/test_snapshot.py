@@ -282,3 +282,14 @@ def test_redacted_gateway_addresses_are_kept():
     g = ctx.snapshots.get("xxxx").gateway
     assert (g.facts["local"], g.facts["remote"]) == ("x.x.x.x:500", "x.x.x.x:500")
     assert ctx.snapshots.get("xxxx").phase1 == "connecting"
+
+
+def test_redacted_56_tunnel_header_opens_its_block():
+    """The 5.6 tunnel-list header (no ver=/serial=) takes the same addresses as the other
+    forms, redacted ones too."""
+    lines = ["name=to_FGT1 x.x.x.x:0->y.y.y.y:0 lgwy=dyn tun=tunnel mode=auto bound_if=0",
+             "proxyid_num=1 child_num=0 refcnt=5 ilast=0 olast=0", "stat: rxp=0 txp=0 rxb=0 txb=0"]
+    events = text.parse_lines(lines, InputReport("t"))
+    ctx = Context(events, None, (), ())
+    t = ctx.snapshots.get("to_FGT1").tunnel
+    assert (t.facts["local"], t.facts["remote"]) == ("x.x.x.x:0", "y.y.y.y:0")
