@@ -6,8 +6,8 @@ FortiGate debug lines that reject the peer for its identity: `gw validation fail
 `peer ID mismatch` / `peer identifier ... does not match`, and IKEv1 `no matching
 gateway` / `peer ID check failed` / `ignoring IKE request, incorrect ID.` forms. FortiOS
 often ends such a negotiation with its generic `Negotiate ISAKMP SA Error: ... no SA
-proposal chosen`; with no proposals compared that line is a consequence, not IKE201. The identifier the peer presented (`received peer
-identifier FQDN 'admin'`) is quoted.
+proposal chosen`; with no proposals compared that line is a consequence, not IKE201.
+The identifier the peer presented (`received peer identifier FQDN 'admin'`) is quoted.
 
 ## Why it matters
 With several dial-up gateways on one interface, FortiOS picks the phase 1 by the peer's
