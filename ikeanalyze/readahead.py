@@ -2,15 +2,17 @@
 main process starts up.
 
 The walk (where each record starts: one header read per frame, strictly in order) is the
-one sequential pure-Python step of the capture reader, about 0.4 s per million frames.
+one sequential pure-Python step of the capture reader, about 0.4-0.9 s per million frames.
 The start-up of an analysis (importing pandas, pyarrow and the rules) takes about 0.5 s
 and needs nothing from the capture. With ``--jobs 2`` or more (the default) on a machine
 with two or more CPUs, `ikeanalyze analyze` forks one worker per large pcap named on its command
 line before it imports anything heavy; the worker writes the record offsets into memory
-shared with the main process, and :func:`ikeanalyze.sources.pcap.parse` takes them
-instead of walking. The reader checks every header itself after either walk, so the
-events are the same; when anything is off (no worker, the worker failed, the file changed
-since the fork) the reader walks in-process.
+shared with the main process and reports on a pipe how many it has written, batch by
+batch, and :func:`ikeanalyze.sources.pcap.parse` takes them as they come instead of
+walking: the reader decodes the first chunks while the worker walks the rest. The reader
+checks every header itself after either walk, so the events are the same; when anything
+is off (no worker, the file changed since the fork) the reader walks in-process, and where
+the worker stopped early (it failed) the reader walks on from there.
 
 This module imports only the standard library: it runs before pandas is loaded.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import signal
 import stat
 import struct
 import sys
@@ -41,6 +44,7 @@ MIN_BYTES = 64 << 20
 BATCH = 1 << 16
 # The shared block: count, end offset, done flag, then the offsets (int64 each).
 _SLOTS = 3
+_COUNT = struct.Struct("q")  # a progress report on the pipe: the offsets written so far
 
 
 def u32_views(buf, size: int, endian: str) -> list:
@@ -86,6 +90,7 @@ def walk(words32: list, off: int, last_header: int, limit: int) -> tuple[array, 
 class _Worker:
     pid: int
     shared: mmap.mmap
+    progress: int  # the read end of the pipe the worker reports its count on
 
 
 _PENDING: dict[tuple, _Worker] = {}
@@ -116,22 +121,29 @@ def start(paths: list[str], jobs: int) -> int:
                 continue
             # At most one record per 16 bytes; untouched pages of the mapping cost nothing.
             shared = mmap.mmap(-1, 8 * (_SLOTS + max(st.st_size - FILE_HEADER, 0) // RECORD_HEADER + 1))
+            r, w = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker: walk, publish, leave without running the parent's exit code
                 code = 1
                 try:
-                    _walk_file(path, PCAP_MAGIC[magic][0], shared)
+                    os.close(r)
+                    for other in _PENDING.values():
+                        os.close(other.progress)
+                    _walk_file(path, PCAP_MAGIC[magic][0], shared, w)
                     code = 0
                 finally:
                     os._exit(code)
-            _PENDING[_identity(st)] = _Worker(pid, shared)
+            os.close(w)  # the worker's end: the pipe reads empty once it exits
+            _PENDING[_identity(st)] = _Worker(pid, shared, r)
             started += 1
     return started
 
 
-def _walk_file(path: str, endian: str, shared: mmap.mmap) -> None:
-    """The worker's job: every record offset of ``path`` into ``shared``, then the count,
-    the end offset and the done flag."""
+def _walk_file(path: str, endian: str, shared: mmap.mmap, progress: int) -> None:
+    """The worker's job: every record offset of ``path`` into ``shared``, the count so far
+    on the ``progress`` pipe after each batch, and at the end the count, the end offset and
+    the done flag. (A count is written after its offsets, by a system call: the reader that
+    has read it sees them.)"""
     out = memoryview(shared).cast("q")
     with open(path, "rb") as f:
         size = f.seek(0, 2)
@@ -142,6 +154,8 @@ def _walk_file(path: str, endian: str, shared: mmap.mmap) -> None:
         offs, off = walk(words32, off, size - RECORD_HEADER, BATCH)
         out[_SLOTS + n : _SLOTS + n + len(offs)] = memoryview(offs)
         n += len(offs)
+        if len(offs) == BATCH:
+            os.write(progress, _COUNT.pack(n))
         if hasattr(mmap, "MADV_DONTNEED") and offs:  # read pages count as this process's memory
             end = offs[-1] - offs[-1] % mmap.PAGESIZE
             if end > 0:
@@ -149,12 +163,60 @@ def _walk_file(path: str, endian: str, shared: mmap.mmap) -> None:
         if len(offs) < BATCH:
             break
     out[0], out[1], out[2] = n, off, 1
+    os.write(progress, _COUNT.pack(n))
 
 
-def take(path: str | None) -> tuple[memoryview, int] | None:
-    """The record offsets a worker found for ``path`` and the offset after the last, or
-    None (no worker for this file as it is now, or the worker did not finish). Waits for
-    the worker."""
+class Walk:
+    """A worker's walk as it goes: ``offsets[:count]`` are record offsets (in file
+    order) the worker has published; :meth:`wait` blocks until there are more."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
+        self.offsets = memoryview(worker.shared).cast("q")[_SLOTS:]
+        self.count = 0
+        self.finished = False  # the worker has exited
+        self.complete = False  # ... after walking to the end of the file
+
+    def wait(self, want: int) -> int:
+        """Block until at least ``want`` offsets are published or the worker has exited;
+        returns the count published (less than ``want`` only at the end of the walk, or
+        where the worker stopped early: see ``complete``)."""
+        while self.count < want and not self.finished:
+            try:
+                got = os.read(self._worker.progress, 8 * 1024)  # whole counts: each write is 8 bytes
+            except OSError:
+                got = b""
+            if got:
+                self.count = _COUNT.unpack_from(got, len(got) - 8)[0]
+            else:
+                self._reap()
+        return self.count
+
+    def close(self) -> None:
+        """Stop the worker if it is still walking (the reader stopped early: damage, an
+        error) and reap it."""
+        if not self.finished:
+            with suppress(OSError):
+                os.kill(self._worker.pid, signal.SIGKILL)
+            self._reap()
+
+    def _reap(self) -> None:
+        self.finished = True
+        with suppress(OSError):
+            os.close(self._worker.progress)
+        try:
+            _, status = os.waitpid(self._worker.pid, 0)
+        except ChildProcessError:
+            return
+        out = memoryview(self._worker.shared).cast("q")
+        self.complete = status == 0 and out[2] == 1
+        if self.complete:
+            self.count = out[0]
+
+
+def take(path: str | None) -> Walk | None:
+    """The walk of the worker started for ``path`` (None: no worker for this file as it
+    is now), to be read as it goes."""
     if path is None:
         return None
     try:
@@ -162,14 +224,4 @@ def take(path: str | None) -> tuple[memoryview, int] | None:
     except OSError:
         return None
     worker = _PENDING.pop(key, None)
-    if worker is None:
-        return None
-    try:
-        _, status = os.waitpid(worker.pid, 0)
-    except ChildProcessError:
-        return None
-    out = memoryview(worker.shared).cast("q")
-    if status != 0 or out[2] != 1:
-        return None
-    n = out[0]
-    return out[_SLOTS : _SLOTS + n], out[1]
+    return None if worker is None else Walk(worker)

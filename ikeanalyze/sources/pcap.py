@@ -125,18 +125,28 @@ def _buffer(blob) -> tuple[object, int]:
     return data, len(data)
 
 
-def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tuple | None = None):
-    """Chunks of up to CHUNK records. ``walked``: the record offsets and the offset after
-    the last, found by a read-ahead worker (:mod:`ikeanalyze.readahead`); else the walk is
-    done here, chunk by chunk. The headers are checked the same way after either."""
-    head = bytes(buf[:FILE_HEADER])
-    if len(head) < FILE_HEADER:
-        raise InputError(report.source, None, "pcap file header cut short")
-    endian, mul = PCAP_MAGIC[head[:4]]
-    snaplen, network = struct.unpack(endian + "II", head[16:24])
-    state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
+def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: readahead.Walk | None = None):
+    """Chunks of up to CHUNK records. ``walked``: a read-ahead worker's walk
+    (:mod:`ikeanalyze.readahead`), taken chunk by chunk as the worker publishes it; else,
+    or from where a worker stopped early, the walk is done here. The headers are checked
+    the same way after either."""
+    try:
+        head = bytes(buf[:FILE_HEADER])
+        if len(head) < FILE_HEADER:
+            raise InputError(report.source, None, "pcap file header cut short")
+        endian, mul = PCAP_MAGIC[head[:4]]
+        snaplen, network = struct.unpack(endian + "II", head[16:24])
+        state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
+        yield from _pcap_records(buf, size, state, walked, endian, mul, snaplen)
+    finally:
+        if walked is not None:  # the reader stopped early (damage, an error): the worker too
+            walked.close()
+
+
+def _pcap_records(buf, size: int, state: _State, walked: readahead.Walk | None, endian: str, mul: int,
+                  snaplen: int):
     limit = snaplen if snaplen > 0 else 0x40000  # a record longer than the snapshot length is damage
-    words32 = readahead.u32_views(buf, size, endian) if walked is None else None
+    words32 = None
     order = "<u4" if endian == "<" else ">u4"
     u8 = np.frombuffer(buf, np.uint8)
     off, ref, k = FILE_HEADER, 1, 0
@@ -144,18 +154,25 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tup
     while off < size:
         # The walk only finds where records start; numpy reads and checks their headers
         # below (a damaged length is caught there, and sends the walk past `last_header`).
-        if walked is None:
-            offs, off = readahead.walk(words32, off, last_header, CHUNK)
-        else:
-            found, end = walked
-            offs = found[k : k + CHUNK]
+        offs = None
+        if walked is not None:
+            have = walked.wait(k + CHUNK)
+            offs = walked.offsets[k : min(have, k + CHUNK)]
             k += len(offs)
-            off = found[k] if k < len(found) else end
+            if not len(offs) and not walked.complete:  # the worker stopped early: walk on here
+                walked, offs = None, None
+        if offs is None:
+            words32 = words32 or readahead.u32_views(buf, size, endian)
+            offs, _ = readahead.walk(words32, off, last_header, CHUNK)
         hdr = np.frombuffer(offs, np.int64)
+        if not len(hdr):
+            off = max(off, last_header + 1)  # no record starts before the end
         # header words: ts_sec, ts_frac, incl_len, orig_len
         idx = hdr[:, None] + np.arange(RECORD_HEADER)[None, :]
         words = u8[idx].copy().view(order).reshape(len(hdr), 4).astype(np.int64)
         incl = words[:, 2]
+        if len(hdr):  # where the walk goes next, as it computes it
+            off = int(hdr[-1]) + RECORD_HEADER + int(incl[-1])
         bad = (incl > limit) | (hdr + RECORD_HEADER + incl > size)
         stop = bool(bad.any())
         if stop:

@@ -95,6 +95,29 @@ def test_cut_off_and_damaged_captures_read_the_same(tmp_path, any_size):
     _same(path, any_size)
 
 
+def test_a_worker_that_fails_mid_walk_is_walked_on_from_where_it_stopped(tmp_path, any_size, monkeypatch):
+    """The reader takes what the worker published before it failed, then walks the rest."""
+    path = tmp_path / "t.pcap"
+    path.write_bytes((DATA / "pcap" / "tcpdump_isakmp4500.pcap").read_bytes())
+    calls, walk = [], readahead.walk
+
+    def failing(*args):  # runs in the forked worker: two batches, then a crash
+        calls.append(1)
+        if len(calls) > 2:
+            raise RuntimeError("worker died")
+        return walk(*args)
+
+    monkeypatch.setattr(readahead, "walk", failing)
+    assert readahead.start([str(path)], jobs=2) == 1
+    monkeypatch.setattr(readahead, "walk", walk)  # the reader's own walk works
+    ahead = _load(path)
+    got = any_size[-1]
+    assert got is not None and got.finished and not got.complete and got.count == 4
+    plain = _load(path)
+    pd.testing.assert_frame_equal(ahead[0], plain[0])
+    assert ahead[1] == plain[1] and plain[1][0] > 4
+
+
 def test_big_endian_and_nanosecond_captures(tmp_path, any_size):
     frames = [(1772148000.5 + i, pb.eth(pb.ipv4("10.0.0.1", "10.0.0.2", 17, pb.udp(4500, 4500, b"\xff"))))
               for i in range(5)]
