@@ -436,83 +436,119 @@ def _release(buf, upto: int) -> None:
 
 
 # ----------------------------------------------------------------------------- classification
-def _be16(u8: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return (u8[idx].astype(np.int64) << 8) | u8[idx + 1]
+# Bytes read from the start of each header by one gather (_window): the link header up to a
+# second VLAN tag's type; IPv4 up to the protocol (IPv6: next header); UDP up to the first
+# payload word, TCP up to the data offset.
+LINK_WINDOW = 22
+IP_WINDOW = 10
+L4_WINDOW = 16
 
 
-def _be32(u8: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return (_be16(u8, idx) << 16) | _be16(u8, idx + 2)
+def _window(u8: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes at each of ``starts`` as an (n, width) array: one gather of
+    ``width``-byte items, where a fixed-offset read per field costs one pass over the rows
+    per field. Bytes past the end of the buffer read as 0. A window may run past its frame
+    into the next record, as any fixed-offset read may: the callers' length checks decide
+    which fields count."""
+    size = len(u8)
+    n = len(starts)
+    lim = size - width
+    if lim < 0:  # a buffer shorter than one window: every row from a zero-padded copy
+        pad = np.zeros(2 * width, np.uint8)
+        pad[:size] = u8
+        return pad[np.clip(starts, 0, width)[:, None] + np.arange(width)]
+    items = np.ndarray((lim + 1,), dtype=f"V{width}", buffer=u8, strides=(1,))
+    out = items[np.clip(starts, 0, lim)].view(np.uint8).reshape(n, width)
+    late = np.flatnonzero(starts > lim)
+    if len(late):  # the last bytes of the buffer: from a copy padded with zeros
+        pad = np.zeros(2 * width, np.uint8)
+        pad[:width] = u8[lim:]
+        out[late] = pad[np.minimum(starts[late] - lim, width)[:, None] + np.arange(width)]
+    return out
+
+
+def _u16(win: np.ndarray, at: int) -> np.ndarray:
+    """Big-endian 16-bit field at byte ``at`` of each window row."""
+    return (win[:, at].astype(np.int64) << 8) | win[:, at + 1]
+
+
+def _u32(win: np.ndarray, at: int) -> np.ndarray:
+    return (_u16(win, at) << 16) | _u16(win, at + 2)
+
+
+_TCP_PREFIX = np.frombuffer(tcpencap.PREFIX, np.uint8)  # RFC 8229 stream prefix, as a window row
 
 
 def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     report = st.report
     buf = st.buf
-    size = len(buf)
     u8 = np.frombuffer(buf, np.uint8)
     n = len(ch.off)
     off, cap = ch.off, ch.cap
     last = off + cap  # end of each frame's bytes
 
-    def rd(idx):  # fixed-offset reads past a short frame must never leave the buffer
-        return np.clip(idx, 0, size - 4)
-
     lt = np.array([st.ifaces[i].linktype for i in range(len(st.ifaces))], np.int64)[ch.iface]
     l3 = np.full(n, -1, np.int64)
     etype = np.zeros(n, np.int64)
+    # Each header's fields come from one gather of its first bytes per frame (_window).
+    link = _window(u8, off, LINK_WINDOW)
     # Ethernet with up to two VLAN tags
     m = (lt == LINKTYPE_ETHERNET) & (cap >= 14)
     if m.any():
-        o = off[m]
-        et = _be16(u8, rd(o + 12))
-        base = np.full(len(o), 14, np.int64)
+        lw = link[m]
+        et = _u16(lw, 12)
+        base = np.full(len(lw), 14, np.int64)
         for _ in range(2):
             tag = np.isin(et, VLAN_TPIDS)
             if not tag.any():
                 break
-            et = np.where(tag, _be16(u8, rd(o + base + 2)), et)
+            et = np.where(tag, np.where(base == 14, _u16(lw, 16), _u16(lw, 20)), et)
             base = np.where(tag, base + 4, base)
-        l3[m] = o + base
+        l3[m] = off[m] + base
         etype[m] = et
     m = (lt == LINKTYPE_LINUX_SLL) & (cap >= 16)
     if m.any():
         l3[m] = off[m] + 16
-        etype[m] = _be16(u8, rd(off[m] + 14))
+        etype[m] = _u16(link[m], 14)
     m = (lt == LINKTYPE_LINUX_SLL2) & (cap >= 20)
     if m.any():
         l3[m] = off[m] + 20
-        etype[m] = _be16(u8, rd(off[m]))
+        etype[m] = _u16(link[m], 0)
     m = np.isin(lt, RAW_LINKTYPES) & (cap >= 1)
     if m.any():
-        vers = u8[rd(off[m])] >> 4
+        vers = link[m, 0] >> 4
         l3[m] = off[m]
         etype[m] = np.where(vers == 4, ETHERTYPE_IPV4, np.where(vers == 6, ETHERTYPE_IPV6, 0))
     m = np.isin(lt, (LINKTYPE_NULL, LINKTYPE_LOOP)) & (cap >= 4)
     if m.any():
-        o = off[m]
-        fam = np.where(u8[rd(o)] != 0, u8[rd(o)], u8[rd(o + 3)]).astype(np.int64)
-        l3[m] = o + 4
+        lw = link[m]
+        fam = np.where(lw[:, 0] != 0, lw[:, 0], lw[:, 3]).astype(np.int64)
+        l3[m] = off[m] + 4
         etype[m] = np.where(fam == 2, ETHERTYPE_IPV4, np.where(np.isin(fam, NULL_AF_IPV6), ETHERTYPE_IPV6, 0))
+    del link
 
     has_l3 = (l3 >= 0) & (l3 < last)
     v4 = has_l3 & (etype == ETHERTYPE_IPV4) & (last - l3 >= 20)
     v6 = has_l3 & (etype == ETHERTYPE_IPV6) & (last - l3 >= 40)
-    l3c = rd(np.where(has_l3, l3, 0))
+    ip = _window(u8, np.where(has_l3, l3, 0), IP_WINDOW)
     # IPv4 fields
-    ihl = (u8[l3c] & 0x0F).astype(np.int64) * 4
-    ip_total = _be16(u8, rd(l3c + 2))
-    fragf = _be16(u8, rd(l3c + 6))
-    proto4 = u8[rd(l3c + 9)].astype(np.int64)
-    v4 &= (u8[l3c] >> 4 == 4) & (ihl >= 20)
+    ihl = (ip[:, 0] & 0x0F).astype(np.int64) * 4
+    ip_total = _u16(ip, 2)
+    fragf = _u16(ip, 6)
+    proto4 = ip[:, 9].astype(np.int64)
+    v4 &= (ip[:, 0] >> 4 == 4) & (ihl >= 20)
     frag4 = v4 & ((fragf & 0x3FFF) != 0)
     # IPv6
-    nh6 = u8[rd(l3c + 6)].astype(np.int64)
-    plen6 = _be16(u8, rd(l3c + 4))
+    nh6 = ip[:, 6].astype(np.int64)
+    plen6 = _u16(ip, 4)
+    del ip
     proto = np.where(v4, proto4, np.where(v6, nh6, -1))
     l4 = np.where(v4, l3 + ihl, l3 + 40)
     ip_end = np.where(v4, l3 + ip_total, l3 + 40 + plen6)  # end of the IP packet on the wire
-    l4c = rd(np.where(has_l3, l4, 0))
-    sport = _be16(u8, l4c)
-    dport = _be16(u8, rd(l4c + 2))
+    # UDP: ports, length, the payload's first word; TCP: ports, data offset
+    trans = _window(u8, np.where(has_l3, l4, 0), L4_WINDOW)
+    sport = _u16(trans, 0)
+    dport = _u16(trans, 2)
     l4_ok = l4 + 4 <= last
 
     is_udp = (proto == IPPROTO_UDP) & l4_ok
@@ -525,12 +561,12 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     # payload of UDP datagrams
     upay = l4 + 8
     ulen = np.maximum(ip_end - upay, 0)
-    b0 = u8[rd(np.where(has_l3, upay, 0))]
-    first4 = _be32(u8, rd(np.where(has_l3, upay, 0)))
+    b0 = trans[:, 8]
+    first4 = _u32(trans, 8)
     ucap_ok = upay + 4 <= last
     # The fast rows take lengths from the IP header: only where the UDP header agrees (no
     # padding inside IP, no offload's zero total length); the general decoder reads the others.
-    udp_agrees = _be16(u8, rd(l4c + 4)) == ip_end - l4
+    udp_agrees = _u16(trans, 4) == ip_end - l4
     keepalive = v4_plain & is_udp & port4500 & udp_agrees & (ulen == 1) & (b0 == 0xFF) & (upay < last)
     nonesp = ucap_ok & (first4 == 0) & (ulen >= 4)
     udp_esp_fast = (v4_plain & is_udp & port4500 & udp_agrees & ~keepalive & ~nonesp & (ulen >= 8)
@@ -550,17 +586,15 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     extra_old: list[tuple[_Chunk, int]] = []
     if len(tcp_rows):
         t_l4 = l4[tcp_rows]
-        doff = (u8[rd(t_l4 + 12)] >> 4).astype(np.int64) * 4
+        doff = (trans[tcp_rows, 12] >> 4).astype(np.int64) * 4
         t_pay = t_l4 + doff
         t_len = ip_end[tcp_rows] - t_pay
         pfx = np.zeros(len(tcp_rows), bool)
-        okp = (t_len >= 6) & (t_pay + 6 <= last[tcp_rows])
+        k = len(tcpencap.PREFIX)
+        okp = (t_len >= k) & (t_pay + k <= last[tcp_rows])
         if okp.any():
-            p = t_pay[okp]
-            word = _be32(u8, rd(p))
-            tail = _be16(u8, rd(p + 4))
-            pfx[okp] = (word == 0x494B4554) & (tail == 0x4350)  # "IKETCP"
-        h = _stream_hash(u8, rd, l3[tcp_rows], t_l4, v6[tcp_rows])
+            pfx[okp] = (_window(u8, t_pay[okp], k) == _TCP_PREFIX).all(axis=1)
+        h = _stream_hash(u8, l3[tcp_rows], sport[tcp_rows], dport[tcp_rows], v6[tcp_rows])
         new = set(h[pfx].tolist())
         if st.tcp_ports:
             portm = np.isin(sport[tcp_rows], list(st.tcp_ports)) | np.isin(
@@ -586,7 +620,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     is_fast = fast_esp | fast_uesp | fast_ka
     # Most IKE messages of a busy day are encrypted IKEv2 exchanges (DPD, rekeys): a header
     # and one SK payload, whose every field sits at a fixed offset.
-    sealed = slow & _sealed_ike(u8, rd, v4_plain & is_udp & port4500, l3, l4, ip_end, last, ip_total, ihl)
+    sealed = slow & _sealed_ike(u8, v4_plain & is_udp & port4500, l4, ip_end, last, ip_total, ihl)
     slow &= ~sealed
     other = ~(is_fast | slow | sealed)
     report.count("other-traffic", int(other.sum()))
@@ -596,7 +630,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     idx = np.flatnonzero(is_fast)
     if len(idx):
         parts.append(
-            _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport)
+            _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport)
         )
     rows = []
     for pchunk, i in extra_old:  # handshake of a stream recognised only in this chunk
@@ -619,9 +653,11 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
 
 # UDP header and the non-ESP marker before an IKE message on 4500 (RFC 3948 §2.2).
 NATT_IKE_OFFSET = 8 + len(natt.NON_ESP_MARKER)
+# ... then the IKE header and the first payload's generic header: all a sealed message's row reads.
+SEALED_WINDOW = NATT_IKE_OFFSET + wike.HEADER_LEN + 4
 
 
-def _sealed_ike(u8, rd, cand, l3, l4, ip_end, last, ip_total, ihl) -> np.ndarray:
+def _sealed_ike(u8, cand, l4, ip_end, last, ip_total, ihl) -> np.ndarray:
     """UDP 4500 datagrams, whole in the capture, carrying an IKEv2 message that is its header
     and one SK payload ending exactly where the message does: what the general decoder would
     find in them is fixed by a few header fields (see :func:`_sealed_frame`)."""
@@ -629,15 +665,16 @@ def _sealed_ike(u8, rd, cand, l3, l4, ip_end, last, ip_total, ihl) -> np.ndarray
     c = np.flatnonzero(cand & (ip_end <= last) & (ip_total >= ihl + 8))
     if not len(c):
         return out
+    w = _window(u8, l4[c], SEALED_WINDOW)  # inside the frame wherever `ok` holds below
     wire_len = ip_total[c] - ihl[c]
-    ulen = _be16(u8, rd(l4[c] + 4))
-    ike = l4[c] + NATT_IKE_OFFSET
+    ulen = _u16(w, 4)
     size = ulen - NATT_IKE_OFFSET
+    ike = NATT_IKE_OFFSET
     ok = (ulen == wire_len) & (size >= wike.HEADER_LEN + 4)
-    ok &= _be32(u8, rd(l4[c] + 8)) == 0  # non-ESP marker (RFC 3948)
-    ok &= (u8[rd(ike + wike.AT_VERSION)] >> 4 == 2) & (u8[rd(ike + wike.AT_NEXT)] == iana.PAYLOAD_SK)
-    ok &= _be32(u8, rd(ike + wike.AT_LENGTH)) == size
-    sk_len = _be16(u8, rd(ike + wike.HEADER_LEN + 2))
+    ok &= _u32(w, 8) == 0  # non-ESP marker (RFC 3948)
+    ok &= (w[:, ike + wike.AT_VERSION] >> 4 == 2) & (w[:, ike + wike.AT_NEXT] == iana.PAYLOAD_SK)
+    ok &= _u32(w, ike + wike.AT_LENGTH) == size
+    sk_len = _u16(w, ike + wike.HEADER_LEN + 2)
     ok &= (sk_len >= 4) & (wike.HEADER_LEN + sk_len == size)
     out[c[ok]] = True
     return out
@@ -652,20 +689,21 @@ def _sealed_frame(ch, st, u8, idx, l3, l4, sport, dport, dup) -> pa.Table:
     """The rows :func:`_ike_row` makes of :func:`_sealed_ike` messages, from whole columns:
     the same fields and the same one-line summary as :meth:`IkeMessage.info`."""
     n = len(idx)
-    ike = l4[idx] + NATT_IKE_OFFSET
-    plen = _be16(u8, l4[idx] + 4) - 8  # the UDP payload, marker included, as _ike_row counts it
-    exch = _names(u8[ike + wike.AT_EXCHANGE], lambda x: iana.exchange_name(2, x))
-    flags = u8[ike + wike.AT_FLAGS]
+    w = _window(u8, l4[idx], SEALED_WINDOW)
+    ike = NATT_IKE_OFFSET
+    plen = _u16(w, 4) - 8  # the UDP payload, marker included, as _ike_row counts it
+    exch = _names(w[:, ike + wike.AT_EXCHANGE], lambda x: iana.exchange_name(2, x))
+    flags = w[:, ike + wike.AT_FLAGS]
     response = (flags & iana.FLAG_V2_RESPONSE) != 0
     initiator = (flags & iana.FLAG_V2_INITIATOR) != 0
-    msg_id = _be32(u8, ike + wike.AT_MSG_ID)
-    ispi = pa.array([bytes(u8[o : o + 8]).hex() for o in ike], pa.string())
-    rspi = pa.array([bytes(u8[o + 8 : o + 16]).hex() for o in ike], pa.string())
-    inner_no = u8[ike + wike.HEADER_LEN]
+    msg_id = _u32(w, ike + wike.AT_MSG_ID)
+    ispi = _hex_strings(w[:, ike : ike + 8])
+    rspi = _hex_strings(w[:, ike + 8 : ike + 16])
+    inner_no = w[:, ike + wike.HEADER_LEN]
     inner = pc.if_else(pa.array(inner_no != 0), pc.binary_join_element_wise(
         " inner=", _names(inner_no, lambda x: iana.payload_name(2, x)), ""), "")
-    src = _ipv4_strings(_be32(u8, l3[idx] + 12))
-    dst = _ipv4_strings(_be32(u8, l3[idx] + 16))
+    addr = _window(u8, l3[idx] + 12, 8)
+    src, dst = _ipv4_strings(_u32(addr, 0)), _ipv4_strings(_u32(addr, 4))
     sp, dp = pa.array(sport[idx].astype(np.int32)), pa.array(dport[idx].astype(np.int32))
     sk = iana.payload_name(2, iana.PAYLOAD_SK)
     text = pc.binary_join_element_wise(
@@ -700,16 +738,14 @@ def _sealed_frame(ch, st, u8, idx, l3, l4, sport, dport, dup) -> pa.Table:
     return ev.table(cols, n)
 
 
-def _stream_hash(u8, rd, l3, l4, is6) -> np.ndarray:
+def _stream_hash(u8, l3, pa_, pb, is6) -> np.ndarray:
     """A direction-independent 64-bit key of a TCP 4-tuple (collisions are re-checked)."""
-    a = _be32(u8, rd(l3 + 12))
-    b = _be32(u8, rd(l3 + 16))
+    addr = _window(u8, l3 + 12, 8)
+    a, b = _u32(addr, 0), _u32(addr, 4)
     if is6.any():  # IPv6 rows fold their 128-bit addresses (read only for those rows)
-        l6 = l3[is6]
-        a[is6] = _be32(u8, rd(l6 + 8)) ^ _be32(u8, rd(l6 + 20))
-        b[is6] = _be32(u8, rd(l6 + 24)) ^ _be32(u8, rd(l6 + 36))
-    pa_ = _be16(u8, rd(l4))
-    pb = _be16(u8, rd(l4 + 2))
+        w6 = _window(u8, l3[is6] + 8, 32)
+        a[is6] = _u32(w6, 0) ^ _u32(w6, 12)
+        b[is6] = _u32(w6, 16) ^ _u32(w6, 28)
     e1 = ((a << 16) | pa_).astype(np.uint64)
     e2 = ((b << 16) | pb).astype(np.uint64)
     lo, hi = np.minimum(e1, e2), np.maximum(e1, e2)
@@ -724,23 +760,36 @@ def _ipv4_strings(values: np.ndarray) -> pa.Array:
     return names.take(pa.array(inv.astype(np.int64)))
 
 
+# Two lowercase hex digits per byte value, as one 16-bit item (memory order = text order).
+_HEX_PAIRS = np.frombuffer(bytes.fromhex("").join(f"{i:02x}".encode() for i in range(256)), np.uint16)
+
+
+def _hex_strings(rows: np.ndarray) -> pa.Array:
+    """Each row of bytes (an (n, k) uint8 array) as its lowercase hex string, built as one
+    buffer: no Python object per row."""
+    n, k = rows.shape
+    text = np.ascontiguousarray(_HEX_PAIRS[rows]).view(np.uint8)
+    offsets = np.arange(0, 2 * k * n + 1, 2 * k, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
+
+
 def _hex8(values: np.ndarray) -> pa.Array:
     uniq, inv = np.unique(values, return_inverse=True)
     names = pa.array([f"{int(x):08x}" for x in uniq], pa.string())
     return names.take(pa.array(inv.astype(np.int64)))
 
 
-def _fast_frame(ch, st, u8, rd, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport):
+def _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport):
     n = len(idx)
     e = fast_esp[idx]
     u = fast_uesp[idx]
     k = fast_ka[idx]
     l3i, l4i = l3[idx], l4[idx]
     esp_at = np.where(e, l4i, l4i + 8)
-    spi = _be32(u8, rd(esp_at))
-    seq = _be32(u8, rd(esp_at + 4))
-    src = _ipv4_strings(_be32(u8, rd(l3i + 12)))
-    dst = _ipv4_strings(_be32(u8, rd(l3i + 16)))
+    esp = _window(u8, esp_at, 8)
+    spi, seq = _u32(esp, 0), _u32(esp, 4)
+    addr = _window(u8, l3i + 12, 8)
+    src, dst = _ipv4_strings(_u32(addr, 0)), _ipv4_strings(_u32(addr, 4))
     sp = np.where(e, 0, sport[idx])
     dp = np.where(e, 0, dport[idx])
     length = np.where(e, ip_end[idx] - l4i, ip_end[idx] - l4i - 8)

@@ -170,7 +170,7 @@ def test_sealed_ike_rows_are_what_the_decoder_makes(monkeypatch):
     for name in SEALED_CAPTURES:
         fast, fast_ingest = load([DATA / "pcap" / name])
         with monkeypatch.context() as m:
-            m.setattr(pcap, "_sealed_ike", lambda u8, rd, cand, *a: cand & False)
+            m.setattr(pcap, "_sealed_ike", lambda u8, cand, *a: cand & False)
             slow, slow_ingest = load([DATA / "pcap" / name])
         pd.testing.assert_frame_equal(fast, slow)
         assert fast_ingest.inputs[0].accounting == slow_ingest.inputs[0].accounting
@@ -541,3 +541,21 @@ def test_esp_and_keepalives_match_tshark(path):
     keep = {int(r["frame.number"]) for r in _tshark_fields(path, "udpencap.nat_keepalive || isakmp.ike.nat_keepalive",
                                                             ["frame.number"])}
     assert set(events.loc[events["kind"] == "nat-keepalive", "ref"].astype(int)) == keep
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=64), st.lists(st.integers(-8, 80), max_size=20), st.integers(1, 24))
+def test_header_windows_are_the_bytes_at_each_start(data, starts, width):
+    """pcap._window (one gather per header) reads what slicing reads, 0 past the buffer's
+    end, at any start: inside, near the end, past it, or before it (clipped to 0)."""
+    import numpy as np
+
+    from ikeanalyze.sources.pcap import _window
+
+    u8 = np.frombuffer(data, np.uint8)
+    got = _window(u8, np.array(starts, np.int64), width)
+    assert got.shape == (len(starts), width)
+    for row, s in zip(got, starts):
+        s = max(s, 0)
+        want = data[s : s + width]
+        assert bytes(row) == want + bytes(width - len(want))
