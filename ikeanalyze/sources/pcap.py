@@ -881,6 +881,8 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
         if ihl < 20 or len(l3) < ihl:
             st.report.count("other-traffic")
             return
+        if total == 0:  # segmentation offload leaves the length 0: the packet is what was captured
+            total = len(l3)
         body = l3[ihl:total] if total >= ihl else l3[ihl:]
         wire_len = max(total - ihl, 0)
         if fragf & 0x3FFF:

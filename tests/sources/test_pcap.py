@@ -21,6 +21,7 @@ from ikeanalyze.sources import Blob, LoadOptions, load, load_blob
 from ikeanalyze.wire import iana
 from ikeanalyze.wire.ike import decode
 from tests.sources import pcapbuild as pb
+from tests.sources import synthcaps
 from tests.wire.ikebuild import message, notify_v2, sa_v2
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -190,7 +191,7 @@ def test_fast_rows_leave_frames_whose_lengths_disagree_to_the_decoder():
     short_udp = bytearray(pb.udp(4500, 4500, esp))
     short_udp[4:6] = struct.pack("!H", 9)  # UDP says 1 byte, IP carries 24
     cases = [
-        (offload, ("esp", 0, "11223344", 7)),
+        (offload, ("esp", 24, "11223344", 7)),  # the packet as captured (see synth_offload_udp.pcap)
         (padded_link, ("esp", 4, None, None)),
         (padded_ip, ("nat-keepalive", 1, None, None)),
         (pb.ipv4(CL, GW, 17, bytes(short_udp)), ("esp", 1, None, None)),
@@ -202,6 +203,24 @@ def test_fast_rows_leave_frames_whose_lengths_disagree_to_the_decoder():
         assert (None if pd.isna(row["esp_spi"]) else row["esp_spi"]) == spi
         assert (None if pd.isna(row["esp_seq"]) else row["esp_seq"]) == seq
         assert rep.balanced
+
+
+def test_synthetic_captures_are_what_their_builder_writes():
+    """The synth_* captures are generated (tests/sources/synthcaps.py, SOURCES.md): the files
+    in the folder must be the builder's output, byte for byte."""
+    for name, data in synthcaps.build().items():
+        assert (DATA / "pcap" / name).read_bytes() == data, name
+
+
+def test_zero_ip_total_length_is_offload_not_an_empty_packet():
+    """A host with segmentation offload captures its own IPv4 packets with total length 0
+    (synth_offload_udp.pcap; tshark reads them whole): IKE, ESP-in-UDP and keepalives too."""
+    events, rep = load([DATA / "pcap" / "synth_offload_udp.pcap"])
+    assert rep.inputs[0].accounting == {"event": 5}
+    assert list(events["kind"]) == ["ike", "ike", "esp", "nat-keepalive", "esp"]
+    assert list(events["exchange"][:2]) == ["SA_INIT", "AUTH"]
+    assert list(events["esp_spi"].dropna()) == ["c0de0015", "c0de0016"]
+    assert list(events["length"]) == [len(synthcaps.sa_init()), 4 + len(synthcaps.ike_auth(300)), 56, 1, 56]
 
 
 def test_ip_fragments_reassembled_and_counted_once():

@@ -1,0 +1,73 @@
+"""Synthetic captures in tests/data/pcap (``synth_*``): forms that real firewalls and hosts write
+and that the public captures lack, built from the protocol layouts so that tshark can judge them
+(the tshark-oracle tests in test_pcap.py read every capture in that folder).
+
+``python -m tests.sources.synthcaps`` writes them; test_pcap.py checks that the files are
+exactly what this module builds.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from tests.sources import pcapbuild as pb
+from tests.wire.ikebuild import message, notify_v2, sa_v2
+
+OUT = Path(__file__).resolve().parent.parent / "data" / "pcap"
+CL, GW = "10.3.2.7", "10.55.3.193"
+ISPI, RSPI = bytes.fromhex("5a5a000011112222"), bytes.fromhex("3c3c444455556666")
+T0 = 1772148000.0
+
+
+def sa_init(resp: bool = False) -> bytes:
+    return message(ISPI, RSPI if resp else bytes(8), 34, 0x20 if resp else 0x08, 0, [
+        (33, sa_v2([(1, 12, 256), (2, 5, None), (3, 12, None), (4, 14, None)])),
+        (34, struct.pack("!HH", 14, 0) + bytes(64)),
+        (40, bytes(32)),
+        (41, notify_v2(16388, bytes(20))),  # NAT_DETECTION_SOURCE_IP
+    ])
+
+
+def ike_auth(size: int, resp: bool = False, mid: int = 1) -> bytes:
+    """An IKE_AUTH of one SK payload (IV, ciphertext, ICV as opaque bytes) of ``size`` bytes."""
+    body = (bytes(range(256)) * (size // 256 + 1))[:size]
+    return message(ISPI, RSPI, 35, 0x20 if resp else 0x08, mid, [(46, body)], last_next=35)
+
+
+def esp(spi: int, seq: int, n: int = 48) -> bytes:
+    return struct.pack("!II", spi, seq) + bytes(n)
+
+
+def _zero_total_length(ip: bytes) -> bytes:
+    return ip[:2] + b"\0\0" + ip[4:]
+
+
+def offload_udp() -> bytes:
+    """IPv4 total length 0, as a host with segmentation offload captures its own packets: IKE on
+    500 and 4500, ESP-in-UDP, a NAT keepalive and plain ESP, each whole in the frame."""
+    u = pb.udp
+    packets = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(300))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0015, 2))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 50, esp(0xC0DE0016, 3)),
+    ]
+    frames = [pb.eth(_zero_total_length(p)) for p in packets]
+    return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
+
+
+CAPTURES = {
+    "synth_offload_udp.pcap": offload_udp,
+}
+
+
+def build() -> dict[str, bytes]:
+    return {name: make() for name, make in CAPTURES.items()}
+
+
+if __name__ == "__main__":
+    for name, data in build().items():
+        (OUT / name).write_bytes(data)
+        print(OUT / name)
