@@ -792,8 +792,9 @@ def _epb_direction(st: _State, start: int, end: int) -> str | None:
 
 
 def _mark_esp_duplicates(out: pd.DataFrame) -> pd.DataFrame:
-    """ESP never repeats a (SPI, sequence) pair: a repeat within the window is a capture duplicate."""
-    esp = out["kind"] == "esp"
+    """ESP never repeats a (SPI, sequence) pair: a repeat within the window is a capture duplicate.
+    Rows whose header was cut short have no pair to compare."""
+    esp = (out["kind"] == "esp") & out["esp_spi"].notna() & out["esp_seq"].notna()
     if not esp.any():
         return out
     sub = out.loc[esp, ["src", "dst", "esp_spi", "esp_seq", "transport", "t"]]

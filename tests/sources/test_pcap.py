@@ -560,3 +560,11 @@ def test_esp_and_keepalives_match_tshark(path):
     keep = {int(r["frame.number"]) for r in _tshark_fields(path, "udpencap.nat_keepalive || isakmp.ike.nat_keepalive",
                                                             ["frame.number"])}
     assert set(events.loc[events["kind"] == "nat-keepalive", "ref"].astype(int)) == keep
+
+
+def test_esp_rows_cut_short_are_not_duplicates_of_each_other():
+    """Rows without an SPI and sequence number share no (SPI, sequence) pair: keep the reason."""
+    frames = [(1.0 + i / 1000, pb.eth(pb.ipv4(CL, GW, 17, pb.udp(4500, 4500, b"\x12\x34")))) for i in range(3)]
+    events, rep = read(pb.pcap(frames))
+    assert list(events["kind"]) == ["esp"] * 3 and rep.balanced
+    assert events["detail"].str.startswith("ESP header cut short").all()
