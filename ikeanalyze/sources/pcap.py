@@ -1065,6 +1065,8 @@ def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         row["text"] = f"{ends} {label} spi=0x{spi:08x} seq={seq}"
     except WireError as exc:
         row["detail"] = f"ESP header cut short ({exc})"
+        if len(data) >= 4:  # the SPI before the cut still names the SA
+            row["esp_spi"] = bytes(data[:4]).hex()
         row["text"] = f"{ends} ESP (truncated: {len(data)} bytes)"
     if count:
         st.report.count("event")

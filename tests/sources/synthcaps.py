@@ -58,8 +58,30 @@ def offload_udp() -> bytes:
     return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
 
 
+def snaplen_cut() -> bytes:
+    """A capture with a short snapshot length, as taken to count ESP: each frame is cut where
+    the snapshot length falls, some inside the ESP header (after the SPI) or the IKE message."""
+    u = pb.udp
+    snap = 96
+    frames = [
+        (pb.eth(pb.ipv4(CL, GW, 17, u(500, 500, sa_init()))), snap),
+        (pb.eth(pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0021, 7)))), 14 + 20 + 8 + 6),
+        (pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0022, 8))), 14 + 20 + 6),
+        (pb.eth(pb.ipv4(GW, CL, 17, u(4500, 4500, esp(0xC0DE0023, 9, 1400)))), snap),
+        (pb.eth(pb.ipv4(GW, CL, 17, u(4500, 4500, b"\xff"))), snap),
+        (pb.eth(pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(900, resp=True)))), snap),
+        (pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0022, 10))), 14 + 20 + 6),
+    ]
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snap, 1)
+    for i, (frame, cut) in enumerate(frames):
+        kept = frame[:cut]
+        out += struct.pack("<IIII", int(T0) + i, 0, len(kept), len(frame)) + kept
+    return out
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
+    "synth_snaplen.pcap": snaplen_cut,
 }
 
 

@@ -192,7 +192,7 @@ def test_fast_rows_leave_frames_whose_lengths_disagree_to_the_decoder():
     short_udp[4:6] = struct.pack("!H", 9)  # UDP says 1 byte, IP carries 24
     cases = [
         (offload, ("esp", 24, "11223344", 7)),  # the packet as captured (see synth_offload_udp.pcap)
-        (padded_link, ("esp", 4, None, None)),
+        (padded_link, ("esp", 4, "11223344", None)),  # the SPI is inside the IP packet, the sequence not
         (padded_ip, ("nat-keepalive", 1, None, None)),
         (pb.ipv4(CL, GW, 17, bytes(short_udp)), ("esp", 1, None, None)),
     ]
@@ -221,6 +221,15 @@ def test_zero_ip_total_length_is_offload_not_an_empty_packet():
     assert list(events["exchange"][:2]) == ["SA_INIT", "AUTH"]
     assert list(events["esp_spi"].dropna()) == ["c0de0015", "c0de0016"]
     assert list(events["length"]) == [len(synthcaps.sa_init()), 4 + len(synthcaps.ike_auth(300)), 56, 1, 56]
+
+
+def test_esp_header_cut_after_the_spi_keeps_the_spi():
+    """A snapshot length that falls inside the ESP header leaves the SPI (tshark shows it)."""
+    events, rep = load([DATA / "pcap" / "synth_snaplen.pcap"])
+    esp = events[events["kind"] == "esp"]
+    assert list(esp["esp_spi"]) == ["c0de0021", "c0de0022", "c0de0023", "c0de0022"]
+    assert list(esp["esp_seq"].fillna(-1)) == [-1, -1, 9, -1]
+    assert esp["detail"].fillna("").str.startswith("ESP header cut short").tolist() == [True, True, False, True]
 
 
 def test_ip_fragments_reassembled_and_counted_once():
