@@ -543,6 +543,14 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
             word = _be32(u8, rd(p))
             tail = _be16(u8, rd(p + 4))
             pfx[okp] = (word == 0x494B4554) & (tail == 0x4350)  # "IKETCP"
+        # A segment of fewer bytes may hold the prefix's beginning (tcpencap.begins_prefix).
+        part = (t_len >= 1) & (t_len < len(tcpencap.PREFIX)) & (t_pay + t_len <= last[tcp_rows])
+        if part.any():
+            at, n = t_pay[part], t_len[part]
+            begins = np.ones(len(at), bool)
+            for k, byte in enumerate(tcpencap.PREFIX[:-1]):
+                begins &= (n <= k) | (u8[rd(at + k)] == byte)
+            pfx[np.flatnonzero(part)[begins]] = True
         h = _stream_hash(u8, rd, l3[tcp_rows], t_l4, v6[tcp_rows])
         new = set(h[pfx].tolist())
         if st.tcp_ports:
@@ -1134,12 +1142,15 @@ def _tcp(st: _State, rows: list[dict], base: dict, body: bytes, wire_len: int) -
         "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}] seq={seq} ack={ack} len={plen}",
     }
     produced: list[dict] = [row]
+    ported = sport in st.tcp_ports or dport in st.tcp_ports
     if not s.confirmed and not s.rejected:
-        ported = sport in st.tcp_ports or dport in st.tcp_ports
-        if payload and tcpencap.starts_with_prefix(payload):
+        whole = bool(payload) and tcpencap.starts_with_prefix(payload)
+        if payload and s.client == a and a in s.reasm and s.reasm[a].awaiting_prefix:
+            pass  # more of a prefix split across segments: decided once fed, below
+        elif whole or (payload and tcpencap.begins_prefix(payload)):
             first_ok = a not in s.syn_seq or ((s.syn_seq[a] + 1) & 0xFFFFFFFF) == seq
             if first_ok:
-                s.confirmed, s.client = True, a
+                s.confirmed, s.client = whole or ported, a
             else:
                 s.rejected = True
         elif payload and not ported:
@@ -1157,6 +1168,9 @@ def _tcp(st: _State, rows: list[dict], base: dict, body: bytes, wire_len: int) -
             s.reasm[a] = r
         for unit in r.feed(seq, payload, base["ref"]):
             produced.extend(_framed_rows(st, base, unit, sport, dport))
+        if not s.confirmed and s.client == a:  # a split prefix: completed, or not a prefix after all
+            s.confirmed = r.prefix_seen
+            s.rejected = not (r.prefix_seen or r.awaiting_prefix)
         if r.error and not row.get("detail"):
             row["detail"] = f"RFC 8229 framing: {r.error}"
     if s.rejected:

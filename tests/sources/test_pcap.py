@@ -362,6 +362,58 @@ def test_rfc8229_prefix_and_message_in_one_segment_any_port():
     assert list(events[events["kind"] == "ike"]["ref"]) == [4, 5]
 
 
+def _split_prefix_story(cut: int, first: bytes = b"") -> list[tuple[float, bytes]]:
+    """A client whose first bytes (the IKETCP prefix and a framed SA_INIT, unless ``first`` says
+    otherwise) are split after ``cut`` bytes, the first part retransmitted; the responder's reply
+    twice; an IKE_AUTH and an ESP packet in two segments captured out of order, then a
+    retransmission overlapping both."""
+    c, g = (CL, 40003), (GW, 4500)
+    cs, gs = 1000, 5000
+
+    def framed(body: bytes) -> bytes:
+        return struct.pack("!H", 2 + len(body)) + body
+
+    first = first or b"IKETCP" + framed(b"\0\0\0\0" + sa_init())
+    reply = framed(b"\0\0\0\0" + sa_init(True))
+    auth = message(ISPI, RSPI, 35, 0x08, 1, [(46, bytes(1500))], last_next=35)
+    second = framed(b"\0\0\0\0" + auth) + framed(struct.pack("!II", 0xC0DE0020, 1) + bytes(40))
+    at, ack = cs + 1 + len(first), gs + 1 + len(reply)
+
+    def seg(a, b, seq, ack, flags, data=b""):
+        return pb.eth(pb.ipv4(a[0], b[0], 6, pb.tcp(a[1], b[1], seq, ack, flags, data)))
+
+    segs = [
+        seg(c, g, cs, 0, 0x02), seg(g, c, gs, cs + 1, 0x12), seg(c, g, cs + 1, gs + 1, 0x10),
+        seg(c, g, cs + 1, gs + 1, 0x18, first[:cut]),
+        seg(c, g, cs + 1, gs + 1, 0x18, first[:cut]),  # retransmitted before the rest came
+        seg(c, g, cs + 1 + cut, gs + 1, 0x18, first[cut:]),
+        seg(g, c, gs + 1, at, 0x18, reply),
+        seg(g, c, gs + 1, at, 0x18, reply),
+        seg(c, g, at + 1000, ack, 0x18, second[1000:]),  # out of order
+        seg(c, g, at, ack, 0x18, second[:1000]),
+        seg(c, g, at + 500, ack, 0x18, second[500:1500]),
+    ]
+    return [(1.0 + i / 100, f) for i, f in enumerate(segs)]
+
+
+@pytest.mark.parametrize("cut", [1, 3, 5])
+def test_rfc8229_prefix_split_across_segments(cut):
+    """RFC 8229 §3 does not keep the 6-byte prefix in one segment; the stream is IKE over TCP
+    once the rest of the prefix follows (tshark 4.0 has no RFC 8229 dissector: checked here)."""
+    events, rep = read(pb.pcap(_split_prefix_story(cut)))
+    assert rep.balanced and rep.accounting == {"event": 11}
+    framed = events[events["kind"] != "tcp"]
+    assert list(zip(framed["ref"], framed["kind"])) == [
+        (6, "iketcp-prefix"), (6, "ike"), (7, "ike"), (10, "ike"), (10, "esp")]
+    assert list(framed["exchange"].dropna()) == ["SA_INIT", "SA_INIT", "AUTH"]
+    assert framed["esp_spi"].dropna().tolist() == ["c0de0020"]
+
+
+def test_a_stream_that_only_begins_like_the_prefix_is_other_traffic():
+    events, rep = read(pb.pcap(_split_prefix_story(3, first=b"IKE" + b"A" * 40)))
+    assert events.empty and rep.accounting == {"other-traffic": 11}
+
+
 def test_https_without_prefix_is_other_traffic_unless_port_given():
     c, g = ("172.16.0.9", 5555), ("93.184.1.1", 443)
     frames = [
