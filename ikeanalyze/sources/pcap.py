@@ -95,6 +95,7 @@ class _Iface:
     name: str | None = None
     ns_mul: float = 1000.0  # timestamp unit → ns
     exact: bool = True  # ns_mul is an integer
+    endian: str = "<"  # byte order of its pcapng section (options of its packets are in it)
 
 
 @dataclass
@@ -267,7 +268,7 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                       -1, -1)
         elif btype == PCAPNG_IDB:
             linktype, _r, _snap = struct.unpack_from(endian + "HHI", buf, off + 8)
-            iface = _Iface(linktype)
+            iface = _Iface(linktype, endian=endian)
             for code, value in _options(buf, off + 16, off + blen - 4, endian):
                 if code == 2:
                     iface.name = value.split(b"\0", 1)[0].decode("utf-8", "replace")
@@ -283,7 +284,6 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 yield _ng_chunk(first, *cols, state)
                 first = ref
                 cols = fresh()
-    state.ng_endian = endian
     if cols[0]:
         yield _ng_chunk(first, *cols, state)
 
@@ -341,7 +341,6 @@ class _State:
     options: object
     buf: object = None
     ifaces: list = field(default_factory=list)
-    ng_endian: str = "<"
     first_ts: int | None = None
     min_ts: int | None = None
     truncated_at: int | None = None
@@ -786,15 +785,18 @@ def _iface_columns(cols, ch, st, idx) -> None:
     if any(names):
         cols["iface"] = [names[int(i)] for i in ch.iface[idx]]
     if (ch.opt[idx] >= 0).any():
-        cols["direction"] = [_epb_direction(st, int(ch.opt[i]), int(ch.opt_end[i])) for i in idx]
+        cols["direction"] = [_epb_direction(st, ch, int(i)) for i in idx]
 
 
-def _epb_direction(st: _State, start: int, end: int) -> str | None:
+def _epb_direction(st: _State, ch: _Chunk, i: int) -> str | None:
+    """The direction in a pcapng packet's epb_flags option, read in its section's byte order."""
+    start, end = int(ch.opt[i]), int(ch.opt_end[i])
     if start < 0:
         return None
-    for code, value in _options(st.buf, start, end, st.ng_endian):
+    endian = st.ifaces[int(ch.iface[i])].endian
+    for code, value in _options(st.buf, start, end, endian):
         if code == 2 and len(value) >= 4:
-            flags = struct.unpack(st.ng_endian + "I", value[:4])[0]
+            flags = struct.unpack(endian + "I", value[:4])[0]
             return {1: "in", 2: "out"}.get(flags & 3)
     return None
 
@@ -850,7 +852,7 @@ def _slow_frame(ch: _Chunk, i: int, st: _State, rows: list[dict], recount: bool 
     o, c = int(ch.off[i]), int(ch.cap[i])
     frame = bytes(st.buf[o : o + c])
     iface = st.ifaces[int(ch.iface[i])]
-    direction = _epb_direction(st, int(ch.opt[i]), int(ch.opt_end[i]))
+    direction = _epb_direction(st, ch, i)
     meta = (ref, int(ch.ts[i]), iface.name, direction)
     l3 = _link(frame, iface.linktype)
     if l3 is None:

@@ -79,9 +79,81 @@ def snaplen_cut() -> bytes:
     return out
 
 
+def _ng_block(e: str, btype: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack(e + "II", btype, 12 + len(body)) + body + struct.pack(e + "I", 12 + len(body))
+
+
+def _ng_opt(e: str, code: int, value: bytes) -> bytes:
+    return struct.pack(e + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def ng_section(e: str, ifaces: list[tuple[int, str, bytes]], packets: list[tuple]) -> bytes:
+    """One pcapng section in byte order ``e``. ifaces: (link type, name, more IDB options);
+    packets: ("epb", interface, timestamp units, frame, epb_flags or None) or ("spb", frame)."""
+    out = _ng_block(e, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for linktype, name, options in ifaces:
+        opts = _ng_opt(e, 2, name.encode()) + options + b"\0" * 4
+        out += _ng_block(e, 1, struct.pack(e + "HHI", linktype, 0, 262144) + opts)
+    for kind, *rest in packets:
+        if kind == "spb":
+            (frame,) = rest
+            out += _ng_block(e, 3, struct.pack(e + "I", len(frame)) + frame)
+            continue
+        ifid, ts, frame, flags = rest
+        body = struct.pack(e + "IIIII", ifid, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame))
+        body += frame + b"\0" * (-len(frame) % 4)
+        if flags is not None:
+            body += _ng_opt(e, 2, struct.pack(e + "I", flags)) + b"\0" * 4
+        out += _ng_block(e, 6, body)
+    return out
+
+
+def _sll(l3: bytes, pkttype: int = 0) -> bytes:
+    return struct.pack("!HHH8sH", pkttype, 1, 6, bytes(8), 0x0800) + l3
+
+
+def _sll2(l3: bytes, pkttype: int = 0) -> bytes:
+    return struct.pack("!HHIHBB8s", 0x0800, 0, 3, 1, pkttype, 6, bytes(8)) + l3
+
+
+def sections() -> bytes:
+    """A little-endian section then a big-endian one (pcapng lets each section have its own
+    byte order), interfaces of several link types and timestamp resolutions, epb_flags."""
+    u = pb.udp
+    init, resp = pb.ipv4(CL, GW, 17, u(500, 500, sa_init())), pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True)))
+    keepalive = pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff"))
+    auth = pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(200, resp=True)))
+    sec = int(T0)
+    first = ng_section("<", [
+        (1, "port1", b""),  # microseconds
+        (101, "wan1", _ng_opt("<", 9, bytes([9]))),  # nanoseconds
+        (113, "any", _ng_opt("<", 9, bytes([0x80 | 20]))),  # 2^-20 s
+        (276, "any2", _ng_opt("<", 9, bytes([3]))),  # milliseconds
+    ], [
+        ("epb", 0, sec * 10**6 + 1, pb.eth(init), 2),
+        ("epb", 1, sec * 10**9 + 2_000_000, resp, 1),
+        ("epb", 2, (sec << 20) + (1 << 15), _sll(keepalive, pkttype=4), None),
+        ("epb", 3, sec * 1000 + 40, _sll2(pb.ipv4(CL, GW, 50, esp(0xC0DE0031, 1))), 2),
+        ("epb", 0, sec * 10**6 + 50_000, pb.eth(pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0032, 5)))), 2),
+        ("epb", 2, (sec << 20) + (1 << 19), _sll(auth), None),
+    ])
+    second = ng_section(">", [
+        (1, "port9", _ng_opt(">", 9, bytes([6]))),
+        (229, "raw6", _ng_opt(">", 9, bytes([9]))),
+    ], [
+        ("epb", 0, sec * 10**6 + 600_000, pb.eth(init), 2),
+        ("epb", 1, sec * 10**9 + 700_000_000,
+         pb.ipv6("2001:db8::7", "2001:db8:55::1", 17, u(500, 500, sa_init())), 2),
+        ("epb", 0, sec * 10**6 + 800_000, pb.eth(resp), 1),
+    ])
+    return first + second
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
     "synth_snaplen.pcap": snaplen_cut,
+    "synth_sections.pcapng": sections,
 }
 
 
