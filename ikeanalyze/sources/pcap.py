@@ -83,6 +83,9 @@ PCAPNG_IDB = 1
 PCAPNG_PB = 2
 PCAPNG_SPB = 3
 PCAPNG_EPB = 6
+IF_TSRESOL = 9  # pcapng interface options (draft-ietf-opsawg-pcapng §4.2)
+IF_TSOFFSET = 14
+UNTIMED = -1  # raw timestamp of a packet without one (see _carry_time)
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 TCP_FLAG_WORDS = ((0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"))
@@ -96,6 +99,7 @@ class _Iface:
     ns_mul: float = 1000.0  # timestamp unit → ns
     exact: bool = True  # ns_mul is an integer
     endian: str = "<"  # byte order of its pcapng section (options of its packets are in it)
+    offset_ns: int = 0  # if_tsoffset: seconds the interface's timestamps count from
 
 
 @dataclass
@@ -249,7 +253,7 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 why = "packet longer than its block" if data + incl > off + blen - 4 else "unknown interface"
                 state.cut(ref, f"malformed enhanced packet block ({why})")
                 break
-            packet = (data, incl, orig, _timestamp(hi, lo, ref, report, cols[3][-1] if cols[3] else 0), base + ifid,
+            packet = (data, incl, orig, _timestamp(hi, lo, ref, report), base + ifid,
                       data + ((incl + 3) & ~3), off + blen - 4)
         elif btype == PCAPNG_SPB:
             (orig,) = struct.unpack_from(endian + "I", buf, off + 8)
@@ -257,23 +261,24 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
             if base >= len(state.ifaces):
                 state.cut(ref, "simple packet block before any interface")
                 break
-            packet = (off + 12, incl, orig, 0, base, -1, -1)
+            packet = (off + 12, incl, orig, UNTIMED, base, -1, -1)  # a simple packet block has no time
         elif btype == PCAPNG_PB:
             ifid, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, off + 8)
             data = off + 28
             if data + incl > off + blen - 4 or base + ifid >= len(state.ifaces):
                 state.cut(ref, "malformed packet block")
                 break
-            packet = (data, incl, orig, _timestamp(hi, lo, ref, report, cols[3][-1] if cols[3] else 0), base + ifid,
-                      -1, -1)
+            packet = (data, incl, orig, _timestamp(hi, lo, ref, report), base + ifid, -1, -1)
         elif btype == PCAPNG_IDB:
             linktype, _r, _snap = struct.unpack_from(endian + "HHI", buf, off + 8)
             iface = _Iface(linktype, endian=endian)
             for code, value in _options(buf, off + 16, off + blen - 4, endian):
                 if code == 2:
                     iface.name = value.split(b"\0", 1)[0].decode("utf-8", "replace")
-                elif code == 9 and value:
+                elif code == IF_TSRESOL and value:
                     iface.ns_mul, iface.exact = _tsresol(value[0])
+                elif code == IF_TSOFFSET and len(value) == 8:
+                    iface.offset_ns = struct.unpack(endian + "q", value)[0] * 1_000_000_000
             state.ifaces.append(iface)
         off += blen
         if packet is not None:
@@ -288,15 +293,16 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
         yield _ng_chunk(first, *cols, state)
 
 
-def _timestamp(hi: int, lo: int, ref: int, report: InputReport, previous: int) -> int:
+def _timestamp(hi: int, lo: int, ref: int, report: InputReport) -> int:
     """A pcapng 64-bit timestamp. One past int64 is no clock at all (damage): the frame keeps
-    the previous frame's time, so `t` of the rest is not thrown off; said once per file."""
+    the previous frame's time (:func:`_carry_time`), so `t` of the rest is not thrown off;
+    said once per file."""
     if hi < 0x80000000:
         return (hi << 32) | lo
     if not any("impossible timestamp" in w for w in report.warnings):
         report.warn(f"frame {ref}: impossible timestamp (high word {hi:#x}); such frames keep the time "
                     "of the frame before")
-    return previous
+    return UNTIMED
 
 
 def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
@@ -308,9 +314,14 @@ def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
         if not m.any():
             continue
         if iface.exact:
-            ts[m] = raw[m] * int(iface.ns_mul)
+            ts[m] = raw[m] * int(iface.ns_mul) + iface.offset_ns
         else:
-            ts[m] = (raw[m].astype(np.float64) * iface.ns_mul).astype(np.int64)
+            ts[m] = (raw[m].astype(np.float64) * iface.ns_mul).astype(np.int64) + iface.offset_ns
+    untimed = raw == UNTIMED
+    if untimed.any():
+        ts = _carry_time(ts, untimed, state.last_ts)
+    if len(ts):
+        state.last_ts = int(ts[-1])
     return _Chunk(
         first,
         np.frombuffer(offs, np.int64),
@@ -321,6 +332,18 @@ def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
         np.frombuffer(opts, np.int64),
         np.frombuffer(ends, np.int64),
     )
+
+
+def _carry_time(ts: np.ndarray, untimed: np.ndarray, before: int | None) -> np.ndarray:
+    """Frames without a time (simple packet blocks, impossible timestamps) take the previous
+    frame's (``before``: the last of the chunk before), or the next one's if none came before:
+    a time of 0 would make `t` count from 1970 for every other frame."""
+    idx = np.arange(len(ts))
+    prev = np.maximum.accumulate(np.where(untimed, -1, idx))
+    nxt = np.minimum.accumulate(np.where(untimed, len(ts), idx)[::-1])[::-1]
+    if before is None:
+        before = int(ts[nxt[0]]) if nxt[0] < len(ts) else 0
+    return np.where(prev >= 0, ts[np.maximum(prev, 0)], before)
 
 
 # ----------------------------------------------------------------------------- state
@@ -343,6 +366,7 @@ class _State:
     ifaces: list = field(default_factory=list)
     first_ts: int | None = None
     min_ts: int | None = None
+    last_ts: int | None = None  # time of the last pcapng frame read (for frames without one)
     truncated_at: int | None = None
     tcp_ports: frozenset = frozenset()
     tcp_hashes: set = field(default_factory=set)  # hashes of IKE-over-TCP stream candidates

@@ -150,10 +150,27 @@ def sections() -> bytes:
     return first + second
 
 
+def clockless() -> bytes:
+    """Timestamps counted from an interface's if_tsoffset (a device counting from its boot
+    time, as pcapng allows), and simple packet blocks, which carry no timestamp at all."""
+    u = pb.udp
+    boot = int(T0) - 3600
+    ifaces = [(1, "eth0", _ng_opt("<", 14, struct.pack("<q", boot)))]  # microseconds since boot
+    packets = [
+        ("spb", pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0041, 1)))),
+        ("epb", 0, 3600 * 10**6, pb.eth(pb.ipv4(CL, GW, 17, u(500, 500, sa_init()))), 2),
+        ("epb", 0, 3600 * 10**6 + 20_000, pb.eth(pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True)))), 1),
+        ("spb", pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0041, 2)))),
+        ("epb", 0, 3601 * 10**6, pb.eth(pb.ipv4(GW, CL, 50, esp(0xC0DE0042, 1))), 1),
+    ]
+    return ng_section("<", ifaces, packets)
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
     "synth_snaplen.pcap": snaplen_cut,
     "synth_sections.pcapng": sections,
+    "synth_clockless.pcapng": clockless,
 }
 
 

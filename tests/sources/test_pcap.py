@@ -171,6 +171,18 @@ def test_pcapng_sections_keep_their_own_byte_order():
     assert list(events["kind"]) == ["ike", "ike", "nat-keepalive", "esp", "esp", "ike", "ike", "ike", "ike"]
 
 
+def test_pcapng_frames_without_a_time_and_interface_time_offsets():
+    """if_tsoffset counts an interface's timestamps from a base; a simple packet block has no
+    timestamp and takes its neighbour's, instead of 1970 (which made `t` of every other frame
+    count from 1970)."""
+    events, rep = load([DATA / "pcap" / "synth_clockless.pcapng"])
+    assert rep.inputs[0].accounting == {"event": 5} and not rep.inputs[0].warnings
+    start = pd.Timestamp(synthcaps.T0, unit="s")
+    assert list(events["time"]) == [start, start, start + pd.Timedelta("20ms"), start + pd.Timedelta("20ms"),
+                                    start + pd.Timedelta("1s")]
+    assert list(events["t"]) == [0.0, 0.0, 0.02, 0.02, 1.0]
+
+
 def test_duplicated_capture_frames_are_marked_not_retransmissions():
     """suricata-verify detect-bypass-udp: every frame captured twice ~10 us apart."""
     events, _ = load([DATA / "pcap" / "suricata-verify_detect-bypass-udp_input.pcap"])
