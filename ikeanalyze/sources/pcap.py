@@ -65,6 +65,9 @@ LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
+# The pcap header's link-type word keeps the link type in its low 16 bits; above them it may say
+# that frames end with an FCS, and how long (draft-ietf-opsawg-pcap §4: the F bit and FCS len).
+LINKTYPE_MASK = 0xFFFF
 RAW_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_RAW_DLT12, LINKTYPE_RAW_DLT14, LINKTYPE_IPV4, LINKTYPE_IPV6)
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
@@ -139,7 +142,7 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: tup
         raise InputError(report.source, None, "pcap file header cut short")
     endian, mul = PCAP_MAGIC[head[:4]]
     snaplen, network = struct.unpack(endian + "II", head[16:24])
-    state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
+    state.ifaces = [_Iface(network & LINKTYPE_MASK, None, float(mul), True)]
     limit = snaplen if snaplen > 0 else 0x40000  # a record longer than the snapshot length is damage
     words32 = readahead.u32_views(buf, size, endian) if walked is None else None
     order = "<u4" if endian == "<" else ">u4"

@@ -166,11 +166,30 @@ def clockless() -> bytes:
     return ng_section("<", ifaces, packets)
 
 
+def fcs_linktype() -> bytes:
+    """A pcap whose header says, above the link type (Ethernet), that every frame ends with a
+    4-byte FCS (the F bit, FCS length 2 in 16-bit words), as some capture hardware writes."""
+    u = pb.udp
+    packets = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0051, 1))),
+        pb.ipv4(GW, CL, 50, esp(0xC0DE0052, 1)),
+    ]
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1 | 0x04000000 | 2 << 28)
+    for i, ip in enumerate(packets):
+        frame = pb.eth(ip) + struct.pack("<I", 0x5EED0000 + i)  # the FCS (not checked by readers)
+        out += struct.pack("<IIII", int(T0), i * 1000, len(frame), len(frame)) + frame
+    return out
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
     "synth_snaplen.pcap": snaplen_cut,
     "synth_sections.pcapng": sections,
     "synth_clockless.pcapng": clockless,
+    "synth_fcs_linktype.pcap": fcs_linktype,
 }
 
 

@@ -309,6 +309,13 @@ def test_link_types_vlan_sll_null_raw_ipv6():
         assert rep.balanced
 
 
+def test_pcap_link_type_word_with_fcs_bits():
+    """Bits above the pcap link type say that frames carry an FCS: the link type is the low 16."""
+    events, rep = load([DATA / "pcap" / "synth_fcs_linktype.pcap"])
+    assert rep.inputs[0].accounting == {"event": 5}
+    assert list(events["kind"]) == ["ike", "ike", "nat-keepalive", "esp", "esp"]
+
+
 def test_pcap_timestamps_ns_big_endian_and_other_traffic():
     frames = [
         (1772148000.123456789, pb.eth(pb.ipv4(CL, GW, 17, pb.udp(500, 500, sa_init())))),
