@@ -72,6 +72,7 @@ RAW_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_RAW_DLT12, LINKTYPE_RAW_DLT14, LINKTYPE_
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+VLAN_MAX_TAGS = 4  # stacked tags read (802.1Q, QinQ, a provider's and a customer's stack)
 NULL_AF_IPV6 = (24, 28, 30)  # BSD AF_INET6 values (NetBSD/OpenBSD, FreeBSD, macOS)
 
 IPPROTO_TCP = 6
@@ -468,13 +469,13 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     lt = np.array([st.ifaces[i].linktype for i in range(len(st.ifaces))], np.int64)[ch.iface]
     l3 = np.full(n, -1, np.int64)
     etype = np.zeros(n, np.int64)
-    # Ethernet with up to two VLAN tags
+    # Ethernet with up to VLAN_MAX_TAGS VLAN tags
     m = (lt == LINKTYPE_ETHERNET) & (cap >= 14)
     if m.any():
         o = off[m]
         et = _be16(u8, rd(o + 12))
         base = np.full(len(o), 14, np.int64)
-        for _ in range(2):
+        for _ in range(VLAN_MAX_TAGS):
             tag = np.isin(et, VLAN_TPIDS)
             if not tag.any():
                 break
@@ -893,7 +894,9 @@ def _link(frame: bytes, linktype: int) -> bytes | None:
         if len(frame) < 14:
             return None
         et, base = struct.unpack_from("!H", frame, 12)[0], 14
-        while et in VLAN_TPIDS and len(frame) >= base + 4:
+        for _ in range(VLAN_MAX_TAGS):
+            if et not in VLAN_TPIDS or len(frame) < base + 4:
+                break
             et, base = struct.unpack_from("!H", frame, base + 2)[0], base + 4
         return frame[base:] if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else None
     if linktype == LINKTYPE_LINUX_SLL:

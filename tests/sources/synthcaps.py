@@ -184,12 +184,30 @@ def fcs_linktype() -> bytes:
     return out
 
 
+def vlan_stacks() -> bytes:
+    """IPsec under one, two, three and four stacked VLAN tags (802.1Q; 802.1ad QinQ; a
+    provider's stack over a customer's)."""
+    u = pb.udp
+    packets = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 50, esp(0xC0DE0061, 1)),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0062, 1))),
+        pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(200, resp=True))),
+        pb.ipv6("2001:db8::7", "2001:db8:55::1", 50, esp(0xC0DE0063, 1)),
+    ]
+    stacks = [(0x8100,), (0x88A8, 0x8100), (0x88A8, 0x8100, 0x8100), (0x9100, 0x88A8, 0x8100, 0x8100)]
+    frames = [pb.eth(ip, 0x86DD if ip[0] >> 4 == 6 else 0x0800, vlans=tags) for tags in stacks for ip in packets]
+    return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
     "synth_snaplen.pcap": snaplen_cut,
     "synth_sections.pcapng": sections,
     "synth_clockless.pcapng": clockless,
     "synth_fcs_linktype.pcap": fcs_linktype,
+    "synth_vlan_stacks.pcap": vlan_stacks,
 }
 
 

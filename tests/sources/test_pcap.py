@@ -309,6 +309,13 @@ def test_link_types_vlan_sll_null_raw_ipv6():
         assert rep.balanced
 
 
+def test_stacked_vlan_tags():
+    """Up to four stacked VLAN tags, on the whole-chunk classification and the decoder alike."""
+    events, rep = load([DATA / "pcap" / "synth_vlan_stacks.pcap"])
+    assert rep.inputs[0].accounting == {"event": 24}
+    assert list(events["kind"]) == ["ike", "nat-keepalive", "esp", "esp", "ike", "esp"] * 4
+
+
 def test_pcap_link_type_word_with_fcs_bits():
     """Bits above the pcap link type say that frames carry an FCS: the link type is the low 16."""
     events, rep = load([DATA / "pcap" / "synth_fcs_linktype.pcap"])
