@@ -73,6 +73,12 @@ ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 VLAN_MAX_TAGS = 4  # stacked tags read (802.1Q, QinQ, a provider's and a customer's stack)
+# PPPoE session stage (RFC 2516 §4): a 6-byte header, then the PPP protocol number (RFC 1661
+# §2; IANA PPP DLL protocol numbers) of the packet it carries.
+ETHERTYPE_PPPOE_SESSION = 0x8864
+PPPOE_HEADER = 6
+PPP_IP, PPP_IPV6 = 0x0021, 0x0057
+PPP_ETHERTYPES = {PPP_IP: ETHERTYPE_IPV4, PPP_IPV6: ETHERTYPE_IPV6}
 NULL_AF_IPV6 = (24, 28, 30)  # BSD AF_INET6 values (NetBSD/OpenBSD, FreeBSD, macOS)
 
 IPPROTO_TCP = 6
@@ -503,6 +509,11 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
         l3[m] = o + 4
         etype[m] = np.where(fam == 2, ETHERTYPE_IPV4, np.where(np.isin(fam, NULL_AF_IPV6), ETHERTYPE_IPV6, 0))
 
+    m = etype == ETHERTYPE_PPPOE_SESSION  # under Ethernet or a Linux cooked header
+    if m.any():
+        ppp = _be16(u8, rd(l3[m] + PPPOE_HEADER))
+        etype[m] = np.where(ppp == PPP_IP, ETHERTYPE_IPV4, np.where(ppp == PPP_IPV6, ETHERTYPE_IPV6, 0))
+        l3[m] += PPPOE_HEADER + 2
     has_l3 = (l3 >= 0) & (l3 < last)
     v4 = has_l3 & (etype == ETHERTYPE_IPV4) & (last - l3 >= 20)
     v6 = has_l3 & (etype == ETHERTYPE_IPV6) & (last - l3 >= 40)
@@ -898,16 +909,27 @@ def _link(frame: bytes, linktype: int) -> bytes | None:
             if et not in VLAN_TPIDS or len(frame) < base + 4:
                 break
             et, base = struct.unpack_from("!H", frame, base + 2)[0], base + 4
+        et, base = _pppoe(frame, et, base)
         return frame[base:] if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else None
-    if linktype == LINKTYPE_LINUX_SLL:
-        return frame[16:] if len(frame) > 16 else None
-    if linktype == LINKTYPE_LINUX_SLL2:
-        return frame[20:] if len(frame) > 20 else None
+    if linktype == LINKTYPE_LINUX_SLL and len(frame) > 16:
+        _et, base = _pppoe(frame, struct.unpack_from("!H", frame, 14)[0], 16)
+        return frame[base:]
+    if linktype == LINKTYPE_LINUX_SLL2 and len(frame) > 20:
+        _et, base = _pppoe(frame, struct.unpack_from("!H", frame, 0)[0], 20)
+        return frame[base:]
     if linktype in RAW_LINKTYPES:
         return frame
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         return frame[4:] if len(frame) > 4 else None
     return None
+
+
+def _pppoe(frame: bytes, et: int, base: int) -> tuple[int, int]:
+    """The ethertype and offset of the packet a PPPoE session frame carries (else as given)."""
+    if et == ETHERTYPE_PPPOE_SESSION and len(frame) >= base + PPPOE_HEADER + 2:
+        ppp = struct.unpack_from("!H", frame, base + PPPOE_HEADER)[0]
+        return PPP_ETHERTYPES.get(ppp, 0), base + PPPOE_HEADER + 2
+    return et, base
 
 
 def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:

@@ -201,6 +201,38 @@ def vlan_stacks() -> bytes:
     return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
 
 
+def _pppoe(ip: bytes, ppp: int = 0x0021) -> bytes:
+    """A PPPoE session header (RFC 2516 §4: version/type 0x11, code 0, session, length) and the
+    PPP protocol number."""
+    return struct.pack("!BBHHH", 0x11, 0, 0x2A17, len(ip) + 2, ppp) + ip
+
+
+def pppoe() -> bytes:
+    """IPsec on a PPPoE link (a DSL firewall's WAN), seen from the Ethernet side, under a VLAN
+    tag, and by Linux cooked captures v1 and v2; LCP and discovery frames are other traffic."""
+    u = pb.udp
+    v4 = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 50, esp(0xC0DE0071, 1)),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0072, 1))),
+        pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(200, resp=True))),
+    ]
+    v6 = pb.ipv6("2001:db8::7", "2001:db8:55::1", 50, esp(0xC0DE0073, 1))
+    eth = [pb.ETH + struct.pack("!H", 0x8864) + _pppoe(ip) for ip in v4]
+    eth.append(pb.ETH + struct.pack("!H", 0x8864) + _pppoe(v6, 0x0057))
+    eth.append(pb.ETH + struct.pack("!HHH", 0x8100, 7, 0x8864) + _pppoe(v4[3]))
+    eth.append(pb.ETH + struct.pack("!H", 0x8864) + _pppoe(bytes.fromhex("090100082a2a2a2a"), 0xC021))  # LCP echo
+    eth.append(pb.ETH + struct.pack("!H", 0x8863) + struct.pack("!BBHH", 0x11, 0x09, 0, 0))  # PADI
+    sll = struct.pack("!HHH8sH", 4, 1, 6, bytes(8), 0x8864) + _pppoe(v4[4])
+    sll2 = struct.pack("!HHIHBB8s", 0x8864, 0, 3, 1, 4, 6, bytes(8)) + _pppoe(v4[5])
+    sec = int(T0) * 10**6
+    packets = [("epb", 0, sec + i * 1000, f, None) for i, f in enumerate(eth)]
+    packets += [("epb", 1, sec + 20_000, sll, None), ("epb", 2, sec + 21_000, sll2, None)]
+    return ng_section("<", [(1, "wan1", b""), (113, "any", b""), (276, "any", b"")], packets)
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
     "synth_snaplen.pcap": snaplen_cut,
@@ -208,6 +240,7 @@ CAPTURES = {
     "synth_clockless.pcapng": clockless,
     "synth_fcs_linktype.pcap": fcs_linktype,
     "synth_vlan_stacks.pcap": vlan_stacks,
+    "synth_pppoe.pcapng": pppoe,
 }
 
 

@@ -316,6 +316,16 @@ def test_stacked_vlan_tags():
     assert list(events["kind"]) == ["ike", "nat-keepalive", "esp", "esp", "ike", "esp"] * 4
 
 
+def test_pppoe_sessions():
+    """IPsec inside PPPoE session frames (RFC 2516) under Ethernet, a VLAN tag or a Linux cooked
+    header; PPP control and PPPoE discovery frames are other traffic."""
+    events, rep = load([DATA / "pcap" / "synth_pppoe.pcapng"])
+    assert rep.inputs[0].accounting == {"event": 10, "other-traffic": 2}
+    assert list(events["kind"]) == ["ike", "ike", "nat-keepalive", "esp", "esp", "ike", "esp", "esp", "esp", "ike"]
+    assert list(events["ref"]) == [1, 2, 3, 4, 5, 6, 7, 8, 11, 12]
+    assert events["src"].iloc[6] == "2001:db8::7"
+
+
 def test_pcap_link_type_word_with_fcs_bits():
     """Bits above the pcap link type say that frames carry an FCS: the link type is the low 16."""
     events, rep = load([DATA / "pcap" / "synth_fcs_linktype.pcap"])
