@@ -65,10 +65,20 @@ LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
+# The pcap header's link-type word keeps the link type in its low 16 bits; above them it may say
+# that frames end with an FCS, and how long (draft-ietf-opsawg-pcap §4: the F bit and FCS len).
+LINKTYPE_MASK = 0xFFFF
 RAW_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_RAW_DLT12, LINKTYPE_RAW_DLT14, LINKTYPE_IPV4, LINKTYPE_IPV6)
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
+VLAN_MAX_TAGS = 4  # stacked tags read (802.1Q, QinQ, a provider's and a customer's stack)
+# PPPoE session stage (RFC 2516 §4): a 6-byte header, then the PPP protocol number (RFC 1661
+# §2; IANA PPP DLL protocol numbers) of the packet it carries.
+ETHERTYPE_PPPOE_SESSION = 0x8864
+PPPOE_HEADER = 6
+PPP_IP, PPP_IPV6 = 0x0021, 0x0057
+PPP_ETHERTYPES = {PPP_IP: ETHERTYPE_IPV4, PPP_IPV6: ETHERTYPE_IPV6}
 NULL_AF_IPV6 = (24, 28, 30)  # BSD AF_INET6 values (NetBSD/OpenBSD, FreeBSD, macOS)
 
 IPPROTO_TCP = 6
@@ -83,6 +93,9 @@ PCAPNG_IDB = 1
 PCAPNG_PB = 2
 PCAPNG_SPB = 3
 PCAPNG_EPB = 6
+IF_TSRESOL = 9  # pcapng interface options (draft-ietf-opsawg-pcapng §4.2)
+IF_TSOFFSET = 14
+UNTIMED = -1  # raw timestamp of a packet without one (see _carry_time)
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 TCP_FLAG_WORDS = ((0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"))
@@ -95,6 +108,8 @@ class _Iface:
     name: str | None = None
     ns_mul: float = 1000.0  # timestamp unit → ns
     exact: bool = True  # ns_mul is an integer
+    endian: str = "<"  # byte order of its pcapng section (options of its packets are in it)
+    offset_ns: int = 0  # if_tsoffset: seconds the interface's timestamps count from
 
 
 @dataclass
@@ -136,7 +151,7 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: rea
             raise InputError(report.source, None, "pcap file header cut short")
         endian, mul = PCAP_MAGIC[head[:4]]
         snaplen, network = struct.unpack(endian + "II", head[16:24])
-        state.ifaces = [_Iface(network & 0x0FFFFFFF, None, float(mul), True)]
+        state.ifaces = [_Iface(network & LINKTYPE_MASK, None, float(mul), True)]
         yield from _pcap_records(buf, size, state, walked, endian, mul, snaplen)
     finally:
         if walked is not None:  # the reader stopped early (damage, an error): the worker too
@@ -265,7 +280,7 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 why = "packet longer than its block" if data + incl > off + blen - 4 else "unknown interface"
                 state.cut(ref, f"malformed enhanced packet block ({why})")
                 break
-            packet = (data, incl, orig, _timestamp(hi, lo, ref, report, cols[3][-1] if cols[3] else 0), base + ifid,
+            packet = (data, incl, orig, _timestamp(hi, lo, ref, report), base + ifid,
                       data + ((incl + 3) & ~3), off + blen - 4)
         elif btype == PCAPNG_SPB:
             (orig,) = struct.unpack_from(endian + "I", buf, off + 8)
@@ -273,23 +288,24 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
             if base >= len(state.ifaces):
                 state.cut(ref, "simple packet block before any interface")
                 break
-            packet = (off + 12, incl, orig, 0, base, -1, -1)
+            packet = (off + 12, incl, orig, UNTIMED, base, -1, -1)  # a simple packet block has no time
         elif btype == PCAPNG_PB:
             ifid, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, off + 8)
             data = off + 28
             if data + incl > off + blen - 4 or base + ifid >= len(state.ifaces):
                 state.cut(ref, "malformed packet block")
                 break
-            packet = (data, incl, orig, _timestamp(hi, lo, ref, report, cols[3][-1] if cols[3] else 0), base + ifid,
-                      -1, -1)
+            packet = (data, incl, orig, _timestamp(hi, lo, ref, report), base + ifid, -1, -1)
         elif btype == PCAPNG_IDB:
             linktype, _r, _snap = struct.unpack_from(endian + "HHI", buf, off + 8)
-            iface = _Iface(linktype)
+            iface = _Iface(linktype, endian=endian)
             for code, value in _options(buf, off + 16, off + blen - 4, endian):
                 if code == 2:
                     iface.name = value.split(b"\0", 1)[0].decode("utf-8", "replace")
-                elif code == 9 and value:
+                elif code == IF_TSRESOL and value:
                     iface.ns_mul, iface.exact = _tsresol(value[0])
+                elif code == IF_TSOFFSET and len(value) == 8:
+                    iface.offset_ns = struct.unpack(endian + "q", value)[0] * 1_000_000_000
             state.ifaces.append(iface)
         off += blen
         if packet is not None:
@@ -300,20 +316,20 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 yield _ng_chunk(first, *cols, state)
                 first = ref
                 cols = fresh()
-    state.ng_endian = endian
     if cols[0]:
         yield _ng_chunk(first, *cols, state)
 
 
-def _timestamp(hi: int, lo: int, ref: int, report: InputReport, previous: int) -> int:
+def _timestamp(hi: int, lo: int, ref: int, report: InputReport) -> int:
     """A pcapng 64-bit timestamp. One past int64 is no clock at all (damage): the frame keeps
-    the previous frame's time, so `t` of the rest is not thrown off; said once per file."""
+    the previous frame's time (:func:`_carry_time`), so `t` of the rest is not thrown off;
+    said once per file."""
     if hi < 0x80000000:
         return (hi << 32) | lo
     if not any("impossible timestamp" in w for w in report.warnings):
         report.warn(f"frame {ref}: impossible timestamp (high word {hi:#x}); such frames keep the time "
                     "of the frame before")
-    return previous
+    return UNTIMED
 
 
 def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
@@ -325,9 +341,14 @@ def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
         if not m.any():
             continue
         if iface.exact:
-            ts[m] = raw[m] * int(iface.ns_mul)
+            ts[m] = raw[m] * int(iface.ns_mul) + iface.offset_ns
         else:
-            ts[m] = (raw[m].astype(np.float64) * iface.ns_mul).astype(np.int64)
+            ts[m] = (raw[m].astype(np.float64) * iface.ns_mul).astype(np.int64) + iface.offset_ns
+    untimed = raw == UNTIMED
+    if untimed.any():
+        ts = _carry_time(ts, untimed, state.last_ts)
+    if len(ts):
+        state.last_ts = int(ts[-1])
     return _Chunk(
         first,
         np.frombuffer(offs, np.int64),
@@ -338,6 +359,18 @@ def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
         np.frombuffer(opts, np.int64),
         np.frombuffer(ends, np.int64),
     )
+
+
+def _carry_time(ts: np.ndarray, untimed: np.ndarray, before: int | None) -> np.ndarray:
+    """Frames without a time (simple packet blocks, impossible timestamps) take the previous
+    frame's (``before``: the last of the chunk before), or the next one's if none came before:
+    a time of 0 would make `t` count from 1970 for every other frame."""
+    idx = np.arange(len(ts))
+    prev = np.maximum.accumulate(np.where(untimed, -1, idx))
+    nxt = np.minimum.accumulate(np.where(untimed, len(ts), idx)[::-1])[::-1]
+    if before is None:
+        before = int(ts[nxt[0]]) if nxt[0] < len(ts) else 0
+    return np.where(prev >= 0, ts[np.maximum(prev, 0)], before)
 
 
 # ----------------------------------------------------------------------------- state
@@ -358,9 +391,9 @@ class _State:
     options: object
     buf: object = None
     ifaces: list = field(default_factory=list)
-    ng_endian: str = "<"
     first_ts: int | None = None
     min_ts: int | None = None
+    last_ts: int | None = None  # time of the last pcapng frame read (for frames without one)
     truncated_at: int | None = None
     tcp_ports: frozenset = frozenset()
     tcp_hashes: set = field(default_factory=set)  # hashes of IKE-over-TCP stream candidates
@@ -436,10 +469,10 @@ def _release(buf, upto: int) -> None:
 
 
 # ----------------------------------------------------------------------------- classification
-# Bytes read from the start of each header by one gather (_window): the link header up to a
-# second VLAN tag's type; IPv4 up to the protocol (IPv6: next header); UDP up to the first
+# Bytes read from the start of each header by one gather (_window): the link header up to the
+# last VLAN tag's type; IPv4 up to the protocol (IPv6: next header); UDP up to the first
 # payload word, TCP up to the data offset.
-LINK_WINDOW = 22
+LINK_WINDOW = 14 + 4 * VLAN_MAX_TAGS
 IP_WINDOW = 10
 L4_WINDOW = 16
 
@@ -492,17 +525,17 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     etype = np.zeros(n, np.int64)
     # Each header's fields come from one gather of its first bytes per frame (_window).
     link = _window(u8, off, LINK_WINDOW)
-    # Ethernet with up to two VLAN tags
+    # Ethernet with up to VLAN_MAX_TAGS VLAN tags
     m = (lt == LINKTYPE_ETHERNET) & (cap >= 14)
     if m.any():
         lw = link[m]
         et = _u16(lw, 12)
         base = np.full(len(lw), 14, np.int64)
-        for _ in range(2):
+        for j in range(VLAN_MAX_TAGS):
             tag = np.isin(et, VLAN_TPIDS)
             if not tag.any():
                 break
-            et = np.where(tag, np.where(base == 14, _u16(lw, 16), _u16(lw, 20)), et)
+            et = np.where(tag, _u16(lw, 14 + 4 * j + 2), et)  # a row still tagged has read j tags
             base = np.where(tag, base + 4, base)
         l3[m] = off[m] + base
         etype[m] = et
@@ -527,6 +560,11 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
         etype[m] = np.where(fam == 2, ETHERTYPE_IPV4, np.where(np.isin(fam, NULL_AF_IPV6), ETHERTYPE_IPV6, 0))
     del link
 
+    m = etype == ETHERTYPE_PPPOE_SESSION  # under Ethernet or a Linux cooked header
+    if m.any():
+        ppp = _u16(_window(u8, l3[m] + PPPOE_HEADER, 2), 0)
+        etype[m] = np.where(ppp == PPP_IP, ETHERTYPE_IPV4, np.where(ppp == PPP_IPV6, ETHERTYPE_IPV6, 0))
+        l3[m] += PPPOE_HEADER + 2
     has_l3 = (l3 >= 0) & (l3 < last)
     v4 = has_l3 & (etype == ETHERTYPE_IPV4) & (last - l3 >= 20)
     v6 = has_l3 & (etype == ETHERTYPE_IPV6) & (last - l3 >= 40)
@@ -594,6 +632,13 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
         okp = (t_len >= k) & (t_pay + k <= last[tcp_rows])
         if okp.any():
             pfx[okp] = (_window(u8, t_pay[okp], k) == _TCP_PREFIX).all(axis=1)
+        # A segment of fewer bytes may hold the prefix's beginning (tcpencap.begins_prefix).
+        part = (t_len >= 1) & (t_len < k) & (t_pay + t_len <= last[tcp_rows])
+        if part.any():
+            got = t_len[part]
+            w = _window(u8, t_pay[part], k - 1)
+            begins = ((w == _TCP_PREFIX[:-1]) | (np.arange(k - 1) >= got[:, None])).all(axis=1)
+            pfx[np.flatnonzero(part)[begins]] = True
         h = _stream_hash(u8, l3[tcp_rows], sport[tcp_rows], dport[tcp_rows], v6[tcp_rows])
         new = set(h[pfx].tolist())
         if st.tcp_ports:
@@ -844,22 +889,26 @@ def _iface_columns(cols, ch, st, idx) -> None:
     if any(names):
         cols["iface"] = [names[int(i)] for i in ch.iface[idx]]
     if (ch.opt[idx] >= 0).any():
-        cols["direction"] = [_epb_direction(st, int(ch.opt[i]), int(ch.opt_end[i])) for i in idx]
+        cols["direction"] = [_epb_direction(st, ch, int(i)) for i in idx]
 
 
-def _epb_direction(st: _State, start: int, end: int) -> str | None:
+def _epb_direction(st: _State, ch: _Chunk, i: int) -> str | None:
+    """The direction in a pcapng packet's epb_flags option, read in its section's byte order."""
+    start, end = int(ch.opt[i]), int(ch.opt_end[i])
     if start < 0:
         return None
-    for code, value in _options(st.buf, start, end, st.ng_endian):
+    endian = st.ifaces[int(ch.iface[i])].endian
+    for code, value in _options(st.buf, start, end, endian):
         if code == 2 and len(value) >= 4:
-            flags = struct.unpack(st.ng_endian + "I", value[:4])[0]
+            flags = struct.unpack(endian + "I", value[:4])[0]
             return {1: "in", 2: "out"}.get(flags & 3)
     return None
 
 
 def _mark_esp_duplicates(out: pd.DataFrame) -> pd.DataFrame:
-    """ESP never repeats a (SPI, sequence) pair: a repeat within the window is a capture duplicate."""
-    esp = out["kind"] == "esp"
+    """ESP never repeats a (SPI, sequence) pair: a repeat within the window is a capture duplicate.
+    Rows whose header was cut short have no pair to compare."""
+    esp = (out["kind"] == "esp") & out["esp_spi"].notna() & out["esp_seq"].notna()
     if not esp.any():
         return out
     sub = out.loc[esp, ["src", "dst", "esp_spi", "esp_seq", "transport", "t"]]
@@ -907,7 +956,7 @@ def _slow_frame(ch: _Chunk, i: int, st: _State, rows: list[dict], recount: bool 
     o, c = int(ch.off[i]), int(ch.cap[i])
     frame = bytes(st.buf[o : o + c])
     iface = st.ifaces[int(ch.iface[i])]
-    direction = _epb_direction(st, int(ch.opt[i]), int(ch.opt_end[i]))
+    direction = _epb_direction(st, ch, i)
     meta = (ref, int(ch.ts[i]), iface.name, direction)
     l3 = _link(frame, iface.linktype)
     if l3 is None:
@@ -921,18 +970,31 @@ def _link(frame: bytes, linktype: int) -> bytes | None:
         if len(frame) < 14:
             return None
         et, base = struct.unpack_from("!H", frame, 12)[0], 14
-        while et in VLAN_TPIDS and len(frame) >= base + 4:
+        for _ in range(VLAN_MAX_TAGS):
+            if et not in VLAN_TPIDS or len(frame) < base + 4:
+                break
             et, base = struct.unpack_from("!H", frame, base + 2)[0], base + 4
+        et, base = _pppoe(frame, et, base)
         return frame[base:] if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else None
-    if linktype == LINKTYPE_LINUX_SLL:
-        return frame[16:] if len(frame) > 16 else None
-    if linktype == LINKTYPE_LINUX_SLL2:
-        return frame[20:] if len(frame) > 20 else None
+    if linktype == LINKTYPE_LINUX_SLL and len(frame) > 16:
+        _et, base = _pppoe(frame, struct.unpack_from("!H", frame, 14)[0], 16)
+        return frame[base:]
+    if linktype == LINKTYPE_LINUX_SLL2 and len(frame) > 20:
+        _et, base = _pppoe(frame, struct.unpack_from("!H", frame, 0)[0], 20)
+        return frame[base:]
     if linktype in RAW_LINKTYPES:
         return frame
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         return frame[4:] if len(frame) > 4 else None
     return None
+
+
+def _pppoe(frame: bytes, et: int, base: int) -> tuple[int, int]:
+    """The ethertype and offset of the packet a PPPoE session frame carries (else as given)."""
+    if et == ETHERTYPE_PPPOE_SESSION and len(frame) >= base + PPPOE_HEADER + 2:
+        ppp = struct.unpack_from("!H", frame, base + PPPOE_HEADER)[0]
+        return PPP_ETHERTYPES.get(ppp, 0), base + PPPOE_HEADER + 2
+    return et, base
 
 
 def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
@@ -947,6 +1009,8 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
         if ihl < 20 or len(l3) < ihl:
             st.report.count("other-traffic")
             return
+        if total == 0:  # segmentation offload leaves the length 0: the packet is what was captured
+            total = len(l3)
         body = l3[ihl:total] if total >= ihl else l3[ihl:]
         wire_len = max(total - ihl, 0)
         if fragf & 0x3FFF:
@@ -1128,6 +1192,8 @@ def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         row["text"] = f"{ends} {label} spi=0x{spi:08x} seq={seq}"
     except WireError as exc:
         row["detail"] = f"ESP header cut short ({exc})"
+        if len(data) >= 4:  # the SPI before the cut still names the SA
+            row["esp_spi"] = bytes(data[:4]).hex()
         row["text"] = f"{ends} ESP (truncated: {len(data)} bytes)"
     if count:
         st.report.count("event")
@@ -1195,12 +1261,15 @@ def _tcp(st: _State, rows: list[dict], base: dict, body: bytes, wire_len: int) -
         "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}] seq={seq} ack={ack} len={plen}",
     }
     produced: list[dict] = [row]
+    ported = sport in st.tcp_ports or dport in st.tcp_ports
     if not s.confirmed and not s.rejected:
-        ported = sport in st.tcp_ports or dport in st.tcp_ports
-        if payload and tcpencap.starts_with_prefix(payload):
+        whole = bool(payload) and tcpencap.starts_with_prefix(payload)
+        if payload and s.client == a and a in s.reasm and s.reasm[a].awaiting_prefix:
+            pass  # more of a prefix split across segments: decided once fed, below
+        elif whole or (payload and tcpencap.begins_prefix(payload)):
             first_ok = a not in s.syn_seq or ((s.syn_seq[a] + 1) & 0xFFFFFFFF) == seq
             if first_ok:
-                s.confirmed, s.client = True, a
+                s.confirmed, s.client = whole or ported, a
             else:
                 s.rejected = True
         elif payload and not ported:
@@ -1218,6 +1287,9 @@ def _tcp(st: _State, rows: list[dict], base: dict, body: bytes, wire_len: int) -
             s.reasm[a] = r
         for unit in r.feed(seq, payload, base["ref"]):
             produced.extend(_framed_rows(st, base, unit, sport, dport))
+        if not s.confirmed and s.client == a:  # a split prefix: completed, or not a prefix after all
+            s.confirmed = r.prefix_seen
+            s.rejected = not (r.prefix_seen or r.awaiting_prefix)
         if r.error and not row.get("detail"):
             row["detail"] = f"RFC 8229 framing: {r.error}"
     if s.rejected:

@@ -32,6 +32,12 @@ def starts_with_prefix(payload: bytes | memoryview) -> bool:
     return bytes(payload[: len(PREFIX)]) == PREFIX
 
 
+def begins_prefix(payload: bytes | memoryview) -> bool:
+    """Is a first client payload shorter than the prefix its beginning (``IKE`` of ``IKETCP``)?
+    §3 does not keep the prefix in one segment: the rest comes in the next."""
+    return 0 < len(payload) < len(PREFIX) and PREFIX.startswith(bytes(payload))
+
+
 @dataclass(frozen=True, slots=True)
 class Framed:
     """One unit found in the stream: the prefix, or a framed IKE/ESP message."""
@@ -146,6 +152,11 @@ class StreamReassembler:
             self._buf_start += pos
         self.delivered = self._buf_start
         return out
+
+    @property
+    def awaiting_prefix(self) -> bool:
+        """The stream so far is the beginning of a prefix split across segments."""
+        return not self._started and self.expect_prefix is not False and begins_prefix(self._buf)
 
     @property
     def buffered(self) -> int:

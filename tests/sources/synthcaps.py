@@ -1,0 +1,254 @@
+"""Synthetic captures in tests/data/pcap (``synth_*``): forms that real firewalls and hosts write
+and that the public captures lack, built from the protocol layouts so that tshark can judge them
+(the tshark-oracle tests in test_pcap.py read every capture in that folder).
+
+``python -m tests.sources.synthcaps`` writes them; test_pcap.py checks that the files are
+exactly what this module builds.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from tests.sources import pcapbuild as pb
+from tests.wire.ikebuild import message, notify_v2, sa_v2
+
+OUT = Path(__file__).resolve().parent.parent / "data" / "pcap"
+CL, GW = "10.3.2.7", "10.55.3.193"
+ISPI, RSPI = bytes.fromhex("5a5a000011112222"), bytes.fromhex("3c3c444455556666")
+T0 = 1772148000.0
+
+
+def sa_init(resp: bool = False) -> bytes:
+    return message(ISPI, RSPI if resp else bytes(8), 34, 0x20 if resp else 0x08, 0, [
+        (33, sa_v2([(1, 12, 256), (2, 5, None), (3, 12, None), (4, 14, None)])),
+        (34, struct.pack("!HH", 14, 0) + bytes(64)),
+        (40, bytes(32)),
+        (41, notify_v2(16388, bytes(20))),  # NAT_DETECTION_SOURCE_IP
+    ])
+
+
+def ike_auth(size: int, resp: bool = False, mid: int = 1) -> bytes:
+    """An IKE_AUTH of one SK payload (IV, ciphertext, ICV as opaque bytes) of ``size`` bytes."""
+    body = (bytes(range(256)) * (size // 256 + 1))[:size]
+    return message(ISPI, RSPI, 35, 0x20 if resp else 0x08, mid, [(46, body)], last_next=35)
+
+
+def esp(spi: int, seq: int, n: int = 48) -> bytes:
+    return struct.pack("!II", spi, seq) + bytes(n)
+
+
+def _zero_total_length(ip: bytes) -> bytes:
+    return ip[:2] + b"\0\0" + ip[4:]
+
+
+def offload_udp() -> bytes:
+    """IPv4 total length 0, as a host with segmentation offload captures its own packets: IKE on
+    500 and 4500, ESP-in-UDP, a NAT keepalive and plain ESP, each whole in the frame."""
+    u = pb.udp
+    packets = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(300))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0015, 2))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 50, esp(0xC0DE0016, 3)),
+    ]
+    frames = [pb.eth(_zero_total_length(p)) for p in packets]
+    return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
+
+
+def snaplen_cut() -> bytes:
+    """A capture with a short snapshot length, as taken to count ESP: each frame is cut where
+    the snapshot length falls, some inside the ESP header (after the SPI) or the IKE message."""
+    u = pb.udp
+    snap = 96
+    frames = [
+        (pb.eth(pb.ipv4(CL, GW, 17, u(500, 500, sa_init()))), snap),
+        (pb.eth(pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0021, 7)))), 14 + 20 + 8 + 6),
+        (pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0022, 8))), 14 + 20 + 6),
+        (pb.eth(pb.ipv4(GW, CL, 17, u(4500, 4500, esp(0xC0DE0023, 9, 1400)))), snap),
+        (pb.eth(pb.ipv4(GW, CL, 17, u(4500, 4500, b"\xff"))), snap),
+        (pb.eth(pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(900, resp=True)))), snap),
+        (pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0022, 10))), 14 + 20 + 6),
+    ]
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snap, 1)
+    for i, (frame, cut) in enumerate(frames):
+        kept = frame[:cut]
+        out += struct.pack("<IIII", int(T0) + i, 0, len(kept), len(frame)) + kept
+    return out
+
+
+def _ng_block(e: str, btype: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack(e + "II", btype, 12 + len(body)) + body + struct.pack(e + "I", 12 + len(body))
+
+
+def _ng_opt(e: str, code: int, value: bytes) -> bytes:
+    return struct.pack(e + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def ng_section(e: str, ifaces: list[tuple[int, str, bytes]], packets: list[tuple]) -> bytes:
+    """One pcapng section in byte order ``e``. ifaces: (link type, name, more IDB options);
+    packets: ("epb", interface, timestamp units, frame, epb_flags or None) or ("spb", frame)."""
+    out = _ng_block(e, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for linktype, name, options in ifaces:
+        opts = _ng_opt(e, 2, name.encode()) + options + b"\0" * 4
+        out += _ng_block(e, 1, struct.pack(e + "HHI", linktype, 0, 262144) + opts)
+    for kind, *rest in packets:
+        if kind == "spb":
+            (frame,) = rest
+            out += _ng_block(e, 3, struct.pack(e + "I", len(frame)) + frame)
+            continue
+        ifid, ts, frame, flags = rest
+        body = struct.pack(e + "IIIII", ifid, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame))
+        body += frame + b"\0" * (-len(frame) % 4)
+        if flags is not None:
+            body += _ng_opt(e, 2, struct.pack(e + "I", flags)) + b"\0" * 4
+        out += _ng_block(e, 6, body)
+    return out
+
+
+def _sll(l3: bytes, pkttype: int = 0) -> bytes:
+    return struct.pack("!HHH8sH", pkttype, 1, 6, bytes(8), 0x0800) + l3
+
+
+def _sll2(l3: bytes, pkttype: int = 0) -> bytes:
+    return struct.pack("!HHIHBB8s", 0x0800, 0, 3, 1, pkttype, 6, bytes(8)) + l3
+
+
+def sections() -> bytes:
+    """A little-endian section then a big-endian one (pcapng lets each section have its own
+    byte order), interfaces of several link types and timestamp resolutions, epb_flags."""
+    u = pb.udp
+    init, resp = pb.ipv4(CL, GW, 17, u(500, 500, sa_init())), pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True)))
+    keepalive = pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff"))
+    auth = pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(200, resp=True)))
+    sec = int(T0)
+    first = ng_section("<", [
+        (1, "port1", b""),  # microseconds
+        (101, "wan1", _ng_opt("<", 9, bytes([9]))),  # nanoseconds
+        (113, "any", _ng_opt("<", 9, bytes([0x80 | 20]))),  # 2^-20 s
+        (276, "any2", _ng_opt("<", 9, bytes([3]))),  # milliseconds
+    ], [
+        ("epb", 0, sec * 10**6 + 1, pb.eth(init), 2),
+        ("epb", 1, sec * 10**9 + 2_000_000, resp, 1),
+        ("epb", 2, (sec << 20) + (1 << 15), _sll(keepalive, pkttype=4), None),
+        ("epb", 3, sec * 1000 + 40, _sll2(pb.ipv4(CL, GW, 50, esp(0xC0DE0031, 1))), 2),
+        ("epb", 0, sec * 10**6 + 50_000, pb.eth(pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0032, 5)))), 2),
+        ("epb", 2, (sec << 20) + (1 << 19), _sll(auth), None),
+    ])
+    second = ng_section(">", [
+        (1, "port9", _ng_opt(">", 9, bytes([6]))),
+        (229, "raw6", _ng_opt(">", 9, bytes([9]))),
+    ], [
+        ("epb", 0, sec * 10**6 + 600_000, pb.eth(init), 2),
+        ("epb", 1, sec * 10**9 + 700_000_000,
+         pb.ipv6("2001:db8::7", "2001:db8:55::1", 17, u(500, 500, sa_init())), 2),
+        ("epb", 0, sec * 10**6 + 800_000, pb.eth(resp), 1),
+    ])
+    return first + second
+
+
+def clockless() -> bytes:
+    """Timestamps counted from an interface's if_tsoffset (a device counting from its boot
+    time, as pcapng allows), and simple packet blocks, which carry no timestamp at all."""
+    u = pb.udp
+    boot = int(T0) - 3600
+    ifaces = [(1, "eth0", _ng_opt("<", 14, struct.pack("<q", boot)))]  # microseconds since boot
+    packets = [
+        ("spb", pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0041, 1)))),
+        ("epb", 0, 3600 * 10**6, pb.eth(pb.ipv4(CL, GW, 17, u(500, 500, sa_init()))), 2),
+        ("epb", 0, 3600 * 10**6 + 20_000, pb.eth(pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True)))), 1),
+        ("spb", pb.eth(pb.ipv4(CL, GW, 50, esp(0xC0DE0041, 2)))),
+        ("epb", 0, 3601 * 10**6, pb.eth(pb.ipv4(GW, CL, 50, esp(0xC0DE0042, 1))), 1),
+    ]
+    return ng_section("<", ifaces, packets)
+
+
+def fcs_linktype() -> bytes:
+    """A pcap whose header says, above the link type (Ethernet), that every frame ends with a
+    4-byte FCS (the F bit, FCS length 2 in 16-bit words), as some capture hardware writes."""
+    u = pb.udp
+    packets = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0051, 1))),
+        pb.ipv4(GW, CL, 50, esp(0xC0DE0052, 1)),
+    ]
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1 | 0x04000000 | 2 << 28)
+    for i, ip in enumerate(packets):
+        frame = pb.eth(ip) + struct.pack("<I", 0x5EED0000 + i)  # the FCS (not checked by readers)
+        out += struct.pack("<IIII", int(T0), i * 1000, len(frame), len(frame)) + frame
+    return out
+
+
+def vlan_stacks() -> bytes:
+    """IPsec under one, two, three and four stacked VLAN tags (802.1Q; 802.1ad QinQ; a
+    provider's stack over a customer's)."""
+    u = pb.udp
+    packets = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 50, esp(0xC0DE0061, 1)),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0062, 1))),
+        pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(200, resp=True))),
+        pb.ipv6("2001:db8::7", "2001:db8:55::1", 50, esp(0xC0DE0063, 1)),
+    ]
+    stacks = [(0x8100,), (0x88A8, 0x8100), (0x88A8, 0x8100, 0x8100), (0x9100, 0x88A8, 0x8100, 0x8100)]
+    frames = [pb.eth(ip, 0x86DD if ip[0] >> 4 == 6 else 0x0800, vlans=tags) for tags in stacks for ip in packets]
+    return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
+
+
+def _pppoe(ip: bytes, ppp: int = 0x0021) -> bytes:
+    """A PPPoE session header (RFC 2516 §4: version/type 0x11, code 0, session, length) and the
+    PPP protocol number."""
+    return struct.pack("!BBHHH", 0x11, 0, 0x2A17, len(ip) + 2, ppp) + ip
+
+
+def pppoe() -> bytes:
+    """IPsec on a PPPoE link (a DSL firewall's WAN), seen from the Ethernet side, under a VLAN
+    tag, and by Linux cooked captures v1 and v2; LCP and discovery frames are other traffic."""
+    u = pb.udp
+    v4 = [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 50, esp(0xC0DE0071, 1)),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE0072, 1))),
+        pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(200, resp=True))),
+    ]
+    v6 = pb.ipv6("2001:db8::7", "2001:db8:55::1", 50, esp(0xC0DE0073, 1))
+    eth = [pb.ETH + struct.pack("!H", 0x8864) + _pppoe(ip) for ip in v4]
+    eth.append(pb.ETH + struct.pack("!H", 0x8864) + _pppoe(v6, 0x0057))
+    eth.append(pb.ETH + struct.pack("!HHH", 0x8100, 7, 0x8864) + _pppoe(v4[3]))
+    eth.append(pb.ETH + struct.pack("!H", 0x8864) + _pppoe(bytes.fromhex("090100082a2a2a2a"), 0xC021))  # LCP echo
+    eth.append(pb.ETH + struct.pack("!H", 0x8863) + struct.pack("!BBHH", 0x11, 0x09, 0, 0))  # PADI
+    sll = struct.pack("!HHH8sH", 4, 1, 6, bytes(8), 0x8864) + _pppoe(v4[4])
+    sll2 = struct.pack("!HHIHBB8s", 0x8864, 0, 3, 1, 4, 6, bytes(8)) + _pppoe(v4[5])
+    sec = int(T0) * 10**6
+    packets = [("epb", 0, sec + i * 1000, f, None) for i, f in enumerate(eth)]
+    packets += [("epb", 1, sec + 20_000, sll, None), ("epb", 2, sec + 21_000, sll2, None)]
+    return ng_section("<", [(1, "wan1", b""), (113, "any", b""), (276, "any", b"")], packets)
+
+
+CAPTURES = {
+    "synth_offload_udp.pcap": offload_udp,
+    "synth_snaplen.pcap": snaplen_cut,
+    "synth_sections.pcapng": sections,
+    "synth_clockless.pcapng": clockless,
+    "synth_fcs_linktype.pcap": fcs_linktype,
+    "synth_vlan_stacks.pcap": vlan_stacks,
+    "synth_pppoe.pcapng": pppoe,
+}
+
+
+def build() -> dict[str, bytes]:
+    return {name: make() for name, make in CAPTURES.items()}
+
+
+if __name__ == "__main__":
+    for name, data in build().items():
+        (OUT / name).write_bytes(data)
+        print(OUT / name)
