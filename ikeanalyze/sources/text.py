@@ -86,6 +86,24 @@ RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot")
 
 # A record that opens a quoted value and does not close it (`data = 'VER=1`).
 OPEN_QUOTE = r"= '[^']*$"
+# Time stamps a terminal client writes before every line of its session log (SecureCRT's
+# and KiTTY's custom log data, MobaXterm, Tera Term's "Timestamp", ZOC, moreutils `ts`):
+# not device output, and every line behind one would match no form. Each row is one
+# client's shape; a line that starts with one is read without it (clean_stamps). The
+# device's own stamps (`2026-02-26 23:34:42.208180 port2 ...`, `2016-05-26 07:49:06 ike
+# ...`) have none of these shapes: no brackets, no `T`, no month name first.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_HMS = r"\d{1,2}:\d\d:\d\d(?:[.,]\d{1,9})?"
+CLIENT_STAMPS: list[tuple[str, str]] = [
+    ("[date time]", rf"\[\d{{4}}[-/.]\d\d[-/.]\d\d[ T_]{_HMS}(?: ?(?:Z|[+-]\d\d:?\d\d))?\]"),
+    ("[d/m/y time]", rf"\[\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}[ ,]+{_HMS}(?: ?[AaPp][Mm])?\]"),
+    ("[time]", rf"\[{_HMS}(?: ?[AaPp][Mm])?\]"),
+    ("[weekday month day time year]", rf"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) {_MONTH} [ \d]\d {_HMS} \d{{4}}\]"),
+    ("ISO 8601", rf"\d{{4}}-\d\d-\d\dT{_HMS}(?:Z|[+-]\d\d:?\d\d)?"),
+    ("month day time", rf"{_MONTH} [ \d]\d {_HMS}"),
+]
+CLIENT_STAMP = "^(?:" + "|".join(f"(?:{p})" for _, p in CLIENT_STAMPS) + r")(?:[ \t]|$)"
+
 # A hex line wrapped out of an `in/out/enc/dec HEX` record.
 HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
 # A terminal wraps a line at a fixed width: a line this long that is followed by a line of
@@ -107,6 +125,39 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     lines, cut = _split(utf8)
     del utf8
     return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
+
+
+def clean_stamps(raw: pa.Array, report: InputReport) -> pa.Array:
+    """The lines without the time stamp a terminal client wrote before each (CLIENT_STAMPS),
+    said once in the input's warnings. Only lines whose first bytes may start one are
+    matched (a `[`; a digit with `T` ten bytes on; a capital with a blank four bytes on);
+    a stamp without brackets is taken only when most lines have one (a wrapped XML line
+    may begin with `2025-01-25T19:14:33Z`)."""
+    if not len(raw):
+        return raw
+    b = spans.Bytes(raw)
+    head = b.words(b.start)
+    first = head & np.uint64(0xFF)
+    fourth = (head >> np.uint64(24)) & np.uint64(0xFF)
+    eleventh = (b.words(b.start + 8) >> np.uint64(16)) & np.uint64(0xFF)
+    digit = (first >= ord("0")) & (first <= ord("9"))
+    capital = (first >= ord("A")) & (first <= ord("Z"))
+    bracket = first == ord("[")
+    rows = np.flatnonzero(bracket | (digit & (eleventh == ord("T"))) | (capital & (fourth == ord(" "))))
+    if not len(rows):
+        return raw
+    sub = raw.take(pa.array(rows))
+    hit = matches(sub, CLIENT_STAMP)
+    bare = hit & ~bracket[rows]
+    if bare.sum() * 2 < len(raw):
+        hit &= ~bare
+    if not hit.any():
+        return raw
+    rows, sub = rows[hit], sub.filter(pa.array(hit))
+    example = sub[0].as_py()[:40]
+    report.warn(f"{len(rows)} line(s) begin with a time stamp added by the terminal client "
+                f"(line {rows[0] + 1}: {example!r}); read without it")
+    return scatter(raw, rows, pc.replace_substring_regex(sub, CLIENT_STAMP, "", max_replacements=1))
 
 
 def _core(raw: pa.Array) -> pa.Array:
@@ -167,6 +218,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         return ev.empty()
     raw = lines.cast(pa.large_string()) if isinstance(lines, pa.Array) else pa.array(lines, pa.large_string())
     del lines  # one copy of the input: the arrow one
+    raw = clean_stamps(raw, report)
     core = _core(raw)
 
     form = np.full(n, None, dtype=object)

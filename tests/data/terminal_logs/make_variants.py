@@ -1,0 +1,56 @@
+"""Write the terminal-log variants in this folder from pastes the tests already hold.
+
+Each variant is a clean paste as a terminal client or a copy from a screen delivers it
+(SOURCES.md beside this file says which damage each shows and which paste it comes from).
+Only the damage named is added; the device's text is not changed otherwise.
+
+Usage: python tests/data/terminal_logs/make_variants.py   (rewrites the files; deterministic)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent
+SEED = DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt"
+TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
+
+DEVICE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)")
+DAYS = {"2026-02-26": "Thu"}
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def stamped(text_lines: list[str], form: str, start: str = "2026-02-26 23:17:20") -> list[str]:
+    """Each line behind the time its client logged it: the device's own time where the
+    line has one (the client's clock to the second), else the last one seen."""
+    day, clock = start.split()
+    out = []
+    for line in text_lines:
+        m = DEVICE_STAMP.match(line)
+        if m:
+            day, clock = m.group(1), m.group(2)
+        if form == "securecrt":  # SecureCRT custom log data "[%Y-%M-%D %h:%m:%s] "
+            out.append(f"[{day} {clock}] {line}")
+        else:  # Tera Term "Timestamp" log option
+            y, mo, d = day.split("-")
+            month = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[int(mo) - 1]
+            out.append(f"[{DAYS[day]} {month} {d} {clock}.000 {y}] {line}")
+    return out
+
+
+def write(name: str, text_lines: list[str], eol: str = "\n", encoding: str = "utf-8") -> None:
+    (HERE / name).write_bytes((eol.join(text_lines) + eol).encode(encoding))
+
+
+def main() -> None:
+    write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
+    write("tunnel-list.teraterm-stamps.txt", stamped(lines(TUNNEL_LIST), "teraterm"), "\r\n")
+
+
+if __name__ == "__main__":
+    main()

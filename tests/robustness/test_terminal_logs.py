@@ -1,0 +1,66 @@
+"""Pastes as terminal clients and screen copies deliver them read as the clean paste does.
+
+Each variant in tests/data/terminal_logs/ (SOURCES.md there: which damage, which paste) is
+compared with the paste it was made from: the same events with the same fields, line for
+line, and the same findings.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ikeanalyze import api
+from ikeanalyze.sources import Blob
+from tests.robustness.helpers import TESTS, check_books
+
+DATA = TESTS / "data"
+LOGS = DATA / "terminal_logs"
+FIELDS = ["ref", "kind", "origin", "time", "src", "sport", "dst", "dport", "transport", "exchange",
+          "msg_id", "ispi", "rspi", "length", "tcp_flags", "tunnel", "detail"]
+
+
+def _load(path=None, data: bytes | None = None, name: str = "paste.txt"):
+    data = path.read_bytes() if data is None else data
+    events, ingest = api.load([Blob(name, None, data, data[:16])])
+    check_books(ingest)
+    return events, ingest
+
+
+def _table(events, fields=FIELDS):
+    sub = events[fields].astype(object)
+    return sub.where(sub.notna(), None).values.tolist()
+
+
+def _codes(events, ingest) -> list[tuple]:
+    d = api.diagnose(events, ingest)
+    return sorted((f.code, f.tunnel or "", f.peer or "") for f in d.findings)
+
+
+@pytest.mark.parametrize("variant, base", [
+    ("seed.securecrt-stamps.txt", "seed/forticlient-udp-fallback-tcp.paste.txt"),
+    ("tunnel-list.teraterm-stamps.txt", "state/35_tunnel_list_dpd_disabled.txt"),
+])
+def test_client_time_stamps_before_every_line_are_not_device_output(variant, base):
+    """SecureCRT/Tera Term/MobaXterm/`ts` write the client's time before every logged line:
+    every sniffer, snapshot, prompt and banner line was unrecognised (the sniffer lines of
+    the seed: no IKE101/102/104; a tunnel list: no snapshot). Read without them, and said."""
+    got, got_ingest = _load(LOGS / variant)
+    want, want_ingest = _load(DATA / base)
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert dict(report.accounting) == dict(clean.accounting)
+    assert _table(got) == _table(want)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+    assert any("time stamp added by the terminal client" in w for w in report.warnings)
+
+
+def test_a_time_stamp_starting_a_few_wrapped_lines_is_kept():
+    """A stamp without brackets is the client's only when most lines carry one: a wrapped
+    SAML line may begin with the assertion's own `IssueInstant` time."""
+    lines = (DATA / "ikedebug" / "IKE_LOG_SAML_working.txt").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if 'IssueInstant="' in line)
+    cut = lines[at].index('IssueInstant="') + len('IssueInstant="')
+    wrapped = lines[:at] + [lines[at][:cut], lines[at][cut:]] + lines[at + 1:]
+    assert wrapped[at + 1][:4].isdigit() and wrapped[at + 1][10] == "T"
+    _, ingest = _load(data=("\n".join(wrapped) + "\n").encode())
+    [report] = ingest.inputs
+    assert not any("terminal client" in w for w in report.warnings)
