@@ -64,3 +64,24 @@ def test_a_time_stamp_starting_a_few_wrapped_lines_is_kept():
     _, ingest = _load(data=("\n".join(wrapped) + "\n").encode())
     [report] = ingest.inputs
     assert not any("terminal client" in w for w in report.warnings)
+
+
+def test_a_windows_1252_line_in_a_utf8_paste_leaves_the_other_lines_utf8():
+    """One line typed in a Windows editor made the whole file Latin-1: the paste's UTF-8
+    non-breaking spaces became `Â ` and the lines holding them stopped matching (the seed
+    lost IKE104). Each line is read in its own encoding."""
+    got, got_ingest = _load(LOGS / "seed.cp1252-note.txt")
+    want, want_ingest = _load(DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting - clean.accounting == {"annotation": 1}
+    shifted = want.assign(ref=want["ref"] + 1)
+    assert _table(got) == _table(shifted)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_windows_1252_punctuation_reads_as_typed():
+    from ikeanalyze.sources.textclean import decode
+
+    text, _ = decode((LOGS / "seed.cp1252-note.txt").read_bytes())
+    assert text.splitlines()[0] == "# Kunde Büro Zürich: Tunnel fällt um 23:35 aus – erst “Connect” hilft"
+    assert "\u00a0" in text and "Â" not in text

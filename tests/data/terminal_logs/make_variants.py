@@ -48,6 +48,9 @@ def write(name: str, text_lines: list[str], eol: str = "\n", encoding: str = "ut
 
 
 def main() -> None:
+    # The engineer's note, typed in a Windows editor (Windows-1252) above the UTF-8 paste.
+    note = "# Kunde Büro Zürich: Tunnel fällt um 23:35 aus – erst “Connect” hilft\n".encode("cp1252")
+    (HERE / "seed.cp1252-note.txt").write_bytes(note + SEED.read_bytes())
     write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
     write("tunnel-list.teraterm-stamps.txt", stamped(lines(TUNNEL_LIST), "teraterm"), "\r\n")
 
