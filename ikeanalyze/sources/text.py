@@ -559,7 +559,13 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched,
         values = take_joined([head_values.cast(pa.large_string()), cont_values.cast(pa.large_string())], order)
         return pc.utf8_rtrim_whitespace(pc.binary_join(pa.LargeListArray.from_arrays(offsets, values), nothing))
 
-    return heads, join(head_text, body), join(head_raw, body_shown)
+    records = join(head_text, body)
+    # A note the terminal wrapped onto a continuation line (`... 5500: syn 30` / `9505874
+    # <-- First Sync packet.`): taken out of the joined record as out of a line (_core).
+    noted = np.flatnonzero(pc.match_substring(records, "<").to_numpy(zero_copy_only=False))
+    if len(noted):
+        records = scatter(records, noted, pc.replace_substring_regex(records.take(pa.array(noted)), ANNOTATION, r"\1"))
+    return heads, records, join(head_raw, body_shown)
 
 
 class _Patched:

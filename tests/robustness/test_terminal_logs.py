@@ -85,3 +85,14 @@ def test_windows_1252_punctuation_reads_as_typed():
     text, _ = decode((LOGS / "seed.cp1252-note.txt").read_bytes())
     assert text.splitlines()[0] == "# Kunde Büro Zürich: Tunnel fällt um 23:35 aus – erst “Connect” hilft"
     assert "\u00a0" in text and "Â" not in text
+
+
+def test_a_note_wrapped_onto_the_next_line_is_not_read_as_the_record():
+    """An 80-column terminal put the seed's `<-- First Sync packet.` note on the wrapped
+    piece of the SYN line: the joined record kept the note, the SYN read as `other`, and
+    IKE104 (the manual fallback to TCP) was lost."""
+    got, got_ingest = _load(LOGS / "seed.wrap80.txt")
+    want, want_ingest = _load(DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt")
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)

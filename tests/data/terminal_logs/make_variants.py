@@ -43,6 +43,17 @@ def stamped(text_lines: list[str], form: str, start: str = "2026-02-26 23:17:20"
     return out
 
 
+def wrapped(text_lines: list[str], width: int) -> list[str]:
+    """As copied from a terminal window ``width`` columns wide that breaks long lines."""
+    out = []
+    for line in text_lines:
+        while len(line) > width:
+            out.append(line[:width])
+            line = line[width:]
+        out.append(line)
+    return out
+
+
 def write(name: str, text_lines: list[str], eol: str = "\n", encoding: str = "utf-8") -> None:
     (HERE / name).write_bytes((eol.join(text_lines) + eol).encode(encoding))
 
@@ -51,6 +62,7 @@ def main() -> None:
     # The engineer's note, typed in a Windows editor (Windows-1252) above the UTF-8 paste.
     note = "# Kunde Büro Zürich: Tunnel fällt um 23:35 aus – erst “Connect” hilft\n".encode("cp1252")
     (HERE / "seed.cp1252-note.txt").write_bytes(note + SEED.read_bytes())
+    write("seed.wrap80.txt", wrapped(lines(SEED), 80))
     write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
     write("tunnel-list.teraterm-stamps.txt", stamped(lines(TUNNEL_LIST), "teraterm"), "\r\n")
 
