@@ -302,7 +302,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         if fmt == "sniffer" and not other_traffic:
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, tcp_ports, report, dropped)
         cols["ref"] = pa.array(idx + 1, pa.int64())
-        cols["text"] = sub_text.cast(pa.string())
+        # Without the blanks a line ends in (a screen copy pads every line to the window's
+        # width): the views search this text with patterns anchored at its end.
+        cols["text"] = pc.utf8_rtrim_whitespace(sub_text).cast(pa.string())
         cols["origin"] = pa.repeat(pa.scalar(fmt, pa.string()), len(idx))
         parts.append(cols)
 

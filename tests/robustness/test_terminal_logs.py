@@ -96,3 +96,13 @@ def test_a_note_wrapped_onto_the_next_line_is_not_read_as_the_record():
     fields = [f for f in FIELDS if f != "ref"]
     assert _table(got, fields) == _table(want, fields)
     assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_lines_padded_with_blanks_to_the_window_width():
+    """A console copy pads every line to the window's width: the views search the event
+    text with patterns anchored at its end, and `IPsec SA connect 4 2.2.2.254->1.1.1.254:0`
+    followed by blanks no longer named the peer the gateway refused (IKE209)."""
+    got, got_ingest = _load(LOGS / "passive-mode.padded132.txt")
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_passive_mode.txt")
+    assert _table(got, FIELDS + ["text"]) == _table(want, FIELDS + ["text"])
+    assert _codes(got, got_ingest) == _codes(want, want_ingest) == [("IKE209", "eveS2S", "1.1.1.254")]

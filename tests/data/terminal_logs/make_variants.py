@@ -15,6 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent
 SEED = DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt"
+PASSIVE = DATA / "ikedebug" / "IKE_LOG_passive_mode.txt"
 TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
 
 DEVICE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)")
@@ -63,6 +64,8 @@ def main() -> None:
     note = "# Kunde Büro Zürich: Tunnel fällt um 23:35 aus – erst “Connect” hilft\n".encode("cp1252")
     (HERE / "seed.cp1252-note.txt").write_bytes(note + SEED.read_bytes())
     write("seed.wrap80.txt", wrapped(lines(SEED), 80))
+    # A copy from a Windows console window: every line padded with blanks to its width.
+    write("passive-mode.padded132.txt", [line.ljust(132) for line in wrapped(lines(PASSIVE), 132)], "\r\n")
     write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
     write("tunnel-list.teraterm-stamps.txt", stamped(lines(TUNNEL_LIST), "teraterm"), "\r\n")
 
