@@ -51,6 +51,10 @@ SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
 STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}"
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
+# The CLI's pager (`config system console` / `set output more`) after each screenful: a
+# `prompt` line (text.LINE_FORMS). In a session log the key pressed erases it with CR,
+# blanks, CR, which leaves a line of blanks after it. Neither ends the block it cuts.
+PAGER = r"^\s*--More--\s*$"
 BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+|-{4,})\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
@@ -109,6 +113,8 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     # The `list ... in vd N` header and `-----` separator just above the first block.
     while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
         i -= 1
+    prompts = np.flatnonzero(form == "prompt")
+    pager = set(prompts[matches(core.take(pa.array(prompts)), PAGER)].tolist()) if len(prompts) else set()
     kind = None  # the output the current block belongs to: tunnel | gateway | summary
     head = -1  # row holding the logical line being built
     while i < n:
@@ -117,6 +123,12 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             if k == len(worth):
                 break
             i = int(worth[k])
+        if i in pager:  # the block goes on after the pager and the blanks that erased it
+            i += 1
+            while i < n and form[i] == "blank":
+                i += 1
+            head = -1
+            continue
         line = lines[i]
         f = form[i]
         if f == "blank":

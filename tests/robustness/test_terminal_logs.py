@@ -106,3 +106,22 @@ def test_lines_padded_with_blanks_to_the_window_width():
     want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_passive_mode.txt")
     assert _table(got, FIELDS + ["text"]) == _table(want, FIELDS + ["text"])
     assert _codes(got, got_ingest) == _codes(want, want_ingest) == [("IKE209", "eveS2S", "1.1.1.254")]
+
+
+def test_the_cli_pager_does_not_cut_a_snapshot():
+    """`--More--` after each screenful of a paged `gateway list`/`tunnel list` (and the
+    blanks that erase it in a session log) were unrecognised and ended the block: the
+    gateway's `message-id`, `lifetime` and `DPD sent/recv` lines after it were lost."""
+    got, got_ingest = _load(LOGS / "lists.putty-paged.txt")
+    want, want_ingest = _load(DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting["unrecognised"] == 0 and report.accounting["prompt"] == clean.accounting["prompt"] + 2
+    assert report.events == clean.events
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)
+
+    def snapshots(events, ingest):
+        return [{k: v for k, v in s.items() if k != "refs"} for s in api.diagnose(events, ingest).snapshots]
+
+    assert snapshots(got, got_ingest) == snapshots(want, want_ingest)
+    assert snapshots(got, got_ingest)[0]["dpd_sent_recv"] == [[12, 12]]

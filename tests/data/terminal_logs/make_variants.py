@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent
 SEED = DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt"
 PASSIVE = DATA / "ikedebug" / "IKE_LOG_passive_mode.txt"
+LISTS = DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt"
 TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
 
 DEVICE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)")
@@ -55,6 +56,18 @@ def wrapped(text_lines: list[str], width: int) -> list[str]:
     return out
 
 
+def paged(text_lines: list[str], height: int = 24) -> list[str]:
+    """As a session log records output the CLI paged (`config system console` / `set output
+    more`): after each screenful `--More-- `, and once a key is pressed the prompt erased
+    with CR, blanks, CR before the next line."""
+    out = []
+    for k, line in enumerate(text_lines):
+        if k and k % (height - 1) == 0:
+            line = "--More-- \r         \r" + line
+        out.append(line)
+    return out
+
+
 def write(name: str, text_lines: list[str], eol: str = "\n", encoding: str = "utf-8") -> None:
     (HERE / name).write_bytes((eol.join(text_lines) + eol).encode(encoding))
 
@@ -64,6 +77,8 @@ def main() -> None:
     note = "# Kunde Büro Zürich: Tunnel fällt um 23:35 aus – erst “Connect” hilft\n".encode("cp1252")
     (HERE / "seed.cp1252-note.txt").write_bytes(note + SEED.read_bytes())
     write("seed.wrap80.txt", wrapped(lines(SEED), 80))
+    dedented = [line[3:] if line.startswith("   ") else line.strip() for line in lines(LISTS)]
+    write("lists.putty-paged.txt", paged(dedented), "\r\n")
     # A copy from a Windows console window: every line padded with blanks to its width.
     write("passive-mode.padded132.txt", [line.ljust(132) for line in wrapped(lines(PASSIVE), 132)], "\r\n")
     write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
