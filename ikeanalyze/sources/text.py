@@ -9,6 +9,7 @@ honestly `unrecognised`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -85,6 +86,9 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("annotation", r"^\s*(?:```|~~~)[\w+-]*\s*$"),
 ]
 RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot")
+# Forms of device output (and of the command that printed it): a cut-off last line after
+# one of these (blank lines between) is a piece of a record.
+CUT_AFTER = (*RECORD_FORMATS, "continuation", "hexdump", "prompt", "banner")
 
 # A record that opens a quoted value and does not close it (`data = 'VER=1`).
 OPEN_QUOTE = r"= '[^']*$"
@@ -270,6 +274,12 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation"):
         report.count(reason, forms.count(reason))
     unrec = np.flatnonzero(forms.mask(None))
+    # A paste cut mid-line inside device output (`2025-01-15 0`, `vd: `, `0x03d0`) ends in a
+    # piece of a record, not in a line of an unknown form.
+    if cut_off and len(unrec) and unrec[-1] == n - 1 and _after_device_output(form, raw, n - 1):
+        unrec, cut_off = unrec[:-1], False
+        report.count("truncated")
+        report.warn(f"line {n}: truncated record at the end of the input: {raw[n - 1].as_py()[:100].strip()!r}")
     for i, line in zip(unrec, raw.take(pa.array(unrec)).to_pylist()):
         report.unrecognised(int(i) + 1, line)
     report.count("event", sum(forms.count(f) for f in RECORD_FORMATS))
@@ -317,6 +327,18 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, raw, cut_off)
     return frame
+
+
+def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:
+    """Is line ``i`` a piece of device output: right after a line of a CUT_AFTER form, or
+    after blank lines below one (between two sniffer packets) when it starts as records
+    do (a time, `ike`, a dump offset), not as a person's closing note does?"""
+    j = i - 1
+    while j >= 0 and form[j] == "blank":
+        j -= 1
+    if j < 0 or form[j] not in CUT_AFTER:
+        return False
+    return j == i - 1 or re.match(r"\s*(?:\d|ike\b|0x)", raw[i].as_py()) is not None
 
 
 class _Forms:
@@ -405,8 +427,6 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return idx, sub, text
-    import re
-
     start = re.compile(ikedebug.RECORD_ANYWHERE)
     pieces: list[str] = []
     reps = np.ones(len(sub), dtype=np.int64)

@@ -125,3 +125,29 @@ def test_the_cli_pager_does_not_cut_a_snapshot():
 
     assert snapshots(got, got_ingest) == snapshots(want, want_ingest)
     assert snapshots(got, got_ingest)[0]["dpd_sent_recv"] == [[12, 12]]
+
+
+@pytest.mark.parametrize("variant, tail", [
+    ("local-pwd.cut-mid-stamp.txt", "2025-01-15 0"),
+    ("sniffer-v6.cut-mid-header.txt", "2015-06-23 17:01:31.113209 wan1 -- fe80::11"),
+])
+def test_a_paste_cut_mid_line_ends_in_a_truncated_record(variant, tail):
+    """The piece of a record a cut leaves at the end was counted unrecognised (IKE901,
+    'report the format') beside a hedged 'may be cut off'; it is a truncated record (IKE902
+    names the line)."""
+    events, ingest = _load(LOGS / variant)
+    [report] = ingest.inputs
+    assert report.accounting["truncated"] == 1 and report.accounting["unrecognised"] == 0
+    assert any(w.startswith(f"line {report.total}: truncated record") and tail in w for w in report.warnings)
+    codes = {code for code, _, _ in _codes(events, ingest)}
+    assert "IKE902" in codes and "IKE901" not in codes
+
+
+def test_prose_cut_off_is_still_unrecognised():
+    """Only a piece after device output is a cut record; a note without a final newline is
+    a line of no known form."""
+    data = (DATA / "ikedebug" / "saml_config_issues.txt").read_bytes().rstrip(b"\n") + b"\n\nThanks, the customer"
+    _, ingest = _load(data=data)
+    [report] = ingest.inputs
+    assert report.accounting["truncated"] == 0
+    assert report.examples[-1] == (report.total, "Thanks, the customer")

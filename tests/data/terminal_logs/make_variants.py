@@ -17,6 +17,8 @@ DATA = HERE.parent
 SEED = DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt"
 PASSIVE = DATA / "ikedebug" / "IKE_LOG_passive_mode.txt"
 LISTS = DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt"
+LOCAL_PWD = DATA / "ikedebug" / "IKE_LOG_V1_local_pwd_non_working_2.txt"
+SNIFFER_V6 = DATA / "sniffer" / "30_sniffer_v6_abs_terminal_noise.txt"
 TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
 
 DEVICE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)")
@@ -79,6 +81,11 @@ def main() -> None:
     write("seed.wrap80.txt", wrapped(lines(SEED), 80))
     dedented = [line[3:] if line.startswith("   ") else line.strip() for line in lines(LISTS)]
     write("lists.putty-paged.txt", paged(dedented), "\r\n")
+    # Copied while still being written (or a scroll-back that ran out): cut mid-line.
+    data = LOCAL_PWD.read_bytes()
+    (HERE / "local-pwd.cut-mid-stamp.txt").write_bytes(data[: len(data) // 2])
+    data = SNIFFER_V6.read_bytes()
+    (HERE / "sniffer-v6.cut-mid-header.txt").write_bytes(data[: len(data) * 9 // 10])
     # A copy from a Windows console window: every line padded with blanks to its width.
     write("passive-mode.padded132.txt", [line.ljust(132) for line in wrapped(lines(PASSIVE), 132)], "\r\n")
     write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
