@@ -55,6 +55,9 @@ COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ips
 # `prompt` line (text.LINE_FORMS). In a session log the key pressed erases it with CR,
 # blanks, CR, which leaves a line of blanks after it. Neither ends the block it cuts.
 PAGER = r"^\s*--More--\s*$"
+# A terminal cuts lines at its width, 80 columns or more: a line of a block at least this
+# long may go on in the next line, whatever that starts with (text.WRAP_MIN).
+WRAP_MIN = 78
 BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+|-{4,})\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
@@ -150,6 +153,12 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             kind = kind or "tunnel"
         elif kind == "tunnel" and _tunnel_piece(line):
             head = _tunnel_line(lines, form, sep, i, head)
+        elif kind in ("tunnel", "summary") and head >= 0 and form[i - 1] in ("snapshot", "continuation") \
+                and lines.width(i - 1) >= WRAP_MIN and _token_rest(line):
+            # The rest of a token a terminal cut at its width (`... options[0228]=npu f` /
+            # `rag-rfc run_state=0 role=primary`, `... tx(pkt,err): 69` / `/2`).
+            lines[head] += line
+            form[i], sep[i] = "continuation", ""
         elif kind == "gateway" and line.strip():
             if GATEWAY_KEY.match(line):
                 form[i], head = "snapshot", i
@@ -185,6 +194,10 @@ class _Lines:
     def __setitem__(self, i: int, line: str) -> None:
         self.text[i] = line
 
+    def width(self, i: int) -> int:
+        """The length of physical line ``i`` (not of the logical line joined there)."""
+        return len(self.core[i].as_py())
+
 
 def _introduction(lines: list[str], form: np.ndarray, i: int) -> None:
     """A short sentence ending in a colon just above a block (`For example:`, as articles
@@ -201,6 +214,13 @@ def _tunnel_piece(line: str) -> bool:
     first = line.split(None, 1)[0]
     return ("=" in first or first.rstrip(":") in LABELS or first.endswith(":") and first[:-1] in TUNNEL_KEYS
             or bool(HEX.match(first)))
+
+
+def _token_rest(line: str) -> bool:
+    """Can ``line`` be the rest of a cut token and the line's further tokens: one short word,
+    or words holding a `key=value` (a PDF page footer after a block is neither)."""
+    words = line.split()
+    return len(words) == 1 and len(line) <= 16 or any("=" in w for w in words[1:])
 
 
 def _tunnel_line(lines: list[str], form: np.ndarray, sep: np.ndarray, i: int, head: int) -> int:

@@ -108,6 +108,10 @@ def test_lines_padded_with_blanks_to_the_window_width():
     assert _codes(got, got_ingest) == _codes(want, want_ingest) == [("IKE209", "eveS2S", "1.1.1.254")]
 
 
+def _snapshots(events, ingest):
+    return [{k: v for k, v in s.items() if k != "refs"} for s in api.diagnose(events, ingest).snapshots]
+
+
 def test_the_cli_pager_does_not_cut_a_snapshot():
     """`--More--` after each screenful of a paged `gateway list`/`tunnel list` (and the
     blanks that erase it in a session log) were unrecognised and ended the block: the
@@ -119,12 +123,8 @@ def test_the_cli_pager_does_not_cut_a_snapshot():
     assert report.events == clean.events
     fields = [f for f in FIELDS if f != "ref"]
     assert _table(got, fields) == _table(want, fields)
-
-    def snapshots(events, ingest):
-        return [{k: v for k, v in s.items() if k != "refs"} for s in api.diagnose(events, ingest).snapshots]
-
-    assert snapshots(got, got_ingest) == snapshots(want, want_ingest)
-    assert snapshots(got, got_ingest)[0]["dpd_sent_recv"] == [[12, 12]]
+    assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)
+    assert _snapshots(got, got_ingest)[0]["dpd_sent_recv"] == [[12, 12]]
 
 
 @pytest.mark.parametrize("variant, tail", [
@@ -151,3 +151,15 @@ def test_prose_cut_off_is_still_unrecognised():
     [report] = ingest.inputs
     assert report.accounting["truncated"] == 0
     assert report.examples[-1] == (report.total, "Thanks, the customer")
+
+
+def test_a_tunnel_list_cut_by_an_80_column_terminal_inside_a_token():
+    """`... options[0228]=npu f` / `rag-rfc  run_state=0 ...`: a piece starting inside a
+    value-less word (no `key=`) ended the tunnel block, and the rest of the tunnel (its
+    selectors, SAs and counters) was unrecognised; a line of the block cut at the
+    terminal's width goes on in the next line whatever it starts with."""
+    got, got_ingest = _load(LOGS / "lists.wrap80.txt")
+    want, want_ingest = _load(DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting["unrecognised"] == 0 and report.events == clean.events
+    assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)

@@ -81,6 +81,7 @@ def main() -> None:
     write("seed.wrap80.txt", wrapped(lines(SEED), 80))
     dedented = [line[3:] if line.startswith("   ") else line.strip() for line in lines(LISTS)]
     write("lists.putty-paged.txt", paged(dedented), "\r\n")
+    write("lists.wrap80.txt", wrapped(dedented, 80))
     # Copied while still being written (or a scroll-back that ran out): cut mid-line.
     data = LOCAL_PWD.read_bytes()
     (HERE / "local-pwd.cut-mid-stamp.txt").write_bytes(data[: len(data) // 2])
