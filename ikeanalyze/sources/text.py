@@ -487,6 +487,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
     open_quote = np.zeros(n, dtype=bool)
     open_quote[heads] = matches(head_text, OPEN_QUOTE)
+    # A quote may open in the wrapped piece of a record (`... FCC request len =` / ` 205,
+    # data = 'VER=1`): the dump block then follows that piece.
+    opens_in_piece = np.zeros(n, dtype=bool)
+    opens_in_piece[unknown] = matches(core.take(unknown), OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
     # A trace line that closed its quoted message ended where the device ended it.
@@ -497,6 +501,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # goes line by line (each line's state is that of the line above).
     in_hex, in_block = hex_record.tolist(), (opens_block | open_quote).tolist()
     hexes, wraps, quotes = is_hex.tolist(), wrapped.tolist(), open_quote.tolist()
+    piece_quotes = opens_in_piece.tolist()
     joins = set(RECORD_FORMATS) | {"continuation"}
     names = form.tolist()
     conts, seps = [], []  # written to the arrays at once
@@ -510,7 +515,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif wraps[j]:
             seps.append("")
             in_hex[i] = in_hex[j] and hexes[i]
-            in_block[i] = in_block[j]
+            in_block[i] = in_block[j] or piece_quotes[i]
+            quotes[i] = quotes[i] or piece_quotes[i]
         elif in_block[j]:
             seps.append("\n")
             in_block[i] = not (quotes[j] and "'" in core.line(i))

@@ -163,3 +163,15 @@ def test_a_tunnel_list_cut_by_an_80_column_terminal_inside_a_token():
     [report], [clean] = got_ingest.inputs, want_ingest.inputs
     assert report.accounting["unrecognised"] == 0 and report.events == clean.events
     assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)
+
+
+def test_a_quote_opened_in_a_wrapped_piece_takes_its_dump_block():
+    """`... FCC request len =` / ` 205, data = 'VER=1` / `FCTVER=...`: the quote opens in
+    the piece the terminal wrapped, and the dump lines under it were unrecognised."""
+    got, got_ingest = _load(LOGS / "ldap-fcc.wrap80.txt")
+    want, want_ingest = _load(LOGS / "ldap-fcc.excerpt.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert clean.accounting["unrecognised"] == report.accounting["unrecognised"] == 0
+    assert report.events == clean.events
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)

@@ -17,6 +17,7 @@ DATA = HERE.parent
 SEED = DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt"
 PASSIVE = DATA / "ikedebug" / "IKE_LOG_passive_mode.txt"
 LISTS = DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt"
+LDAP = DATA / "ikedebug" / "IKE_LOG_V1_ldap_working.txt"
 LOCAL_PWD = DATA / "ikedebug" / "IKE_LOG_V1_local_pwd_non_working_2.txt"
 SNIFFER_V6 = DATA / "sniffer" / "30_sniffer_v6_abs_terminal_noise.txt"
 TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
@@ -82,6 +83,9 @@ def main() -> None:
     dedented = [line[3:] if line.startswith("   ") else line.strip() for line in lines(LISTS)]
     write("lists.putty-paged.txt", paged(dedented), "\r\n")
     write("lists.wrap80.txt", wrapped(dedented, 80))
+    fcc = lines(LDAP)[470:488]  # lines 471-488: the FortiClient FCC request and reply, unwrapped
+    write("ldap-fcc.excerpt.txt", fcc)
+    write("ldap-fcc.wrap80.txt", wrapped(fcc, 80))
     # Copied while still being written (or a scroll-back that ran out): cut mid-line.
     data = LOCAL_PWD.read_bytes()
     (HERE / "local-pwd.cut-mid-stamp.txt").write_bytes(data[: len(data) // 2])
