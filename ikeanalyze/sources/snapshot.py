@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from ikeanalyze.sources.ikedebug import REDACTED_IP
 from ikeanalyze.sources.regex import int_array, matches
+from ikeanalyze.sources.textclean import WRAP_MIN
 
 # A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
 # after the name (7.x, most 5.6), or straight the gateways (5.6: `name=to_FGT1
@@ -55,9 +56,6 @@ COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ips
 # `prompt` line (text.LINE_FORMS). In a session log the key pressed erases it with CR,
 # blanks, CR, which leaves a line of blanks after it. Neither ends the block it cuts.
 PAGER = r"^\s*--More--\s*$"
-# A terminal cuts lines at its width, 80 columns or more: a line of a block at least this
-# long may go on in the next line, whatever that starts with (text.WRAP_MIN).
-WRAP_MIN = 78
 BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+|-{4,})\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"

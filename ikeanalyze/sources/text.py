@@ -23,7 +23,7 @@ from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import flow, hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
-from ikeanalyze.sources.textclean import clean_utf8, not_text
+from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`. A note
 # runs to the end of its line, or to the next record when a web copy collapsed several
@@ -112,9 +112,8 @@ CLIENT_STAMP = "^(?:" + "|".join(f"(?:{p})" for _, p in CLIENT_STAMPS) + r")(?:[
 
 # A hex line wrapped out of an `in/out/enc/dec HEX` record.
 HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
-# A terminal wraps a line at a fixed width: a line this long that is followed by a line of
-# no known form was cut by the terminal, not ended by the device.
-WRAP_MIN = 78
+# A line of at least WRAP_MIN (textclean) followed by a line of no known form was cut by
+# the terminal, not ended by the device.
 
 
 def parse(blob, report: InputReport, options) -> pd.DataFrame:
@@ -267,6 +266,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
 
+    # A header cut before its addresses end is a record only when its rest follows.
+    if cut_off and form[n - 1] == "sniffer" and matches(patched.take(np.array([n - 1])), sniffer.HEADER_CUT)[0]:
+        form[n - 1] = None
     # The forms are final: from here on they are read as integer codes (one pass over the
     # Python strings instead of one per question).
     forms = _Forms(form, fast)
@@ -300,7 +302,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             # A record's joined text is its line's unless continuation lines follow it.
             same = fast & np.append(~is_cont[1:], True)
             if not other_traffic:
-                idx = _skip_other_traffic(idx, joined, is_hex, tcp_ports, report, dropped, same[idx], shape)
+                idx = _skip_other_traffic(idx, joined, is_hex, is_cont, tcp_ports, report, dropped, same[idx], shape)
                 if not len(idx):
                     continue
         sub_text = shown.take(idx)
@@ -312,7 +314,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
             cols = parser(sub_core)
         if fmt == "sniffer" and not other_traffic:
-            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, tcp_ports, report, dropped)
+            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped)
         cols["ref"] = pa.array(idx + 1, pa.int64())
         # Without the blanks a line ends in (a screen copy pads every line to the window's
         # width): the views search this text with patterns anchored at its end.
@@ -366,14 +368,18 @@ class _Forms:
         return np.zeros(len(self.code), bool) if k is None else self.code == k
 
 
-def _has_dump(idx: np.ndarray, is_hex: np.ndarray) -> np.ndarray:
-    """Header lines (at ``idx``) followed by a hex dump: their bytes decide what they are."""
-    after = np.minimum(idx + 1, len(is_hex) - 1)
-    return is_hex[after] & (idx + 1 < len(is_hex))
+def _has_dump(idx: np.ndarray, is_hex: np.ndarray, is_cont: np.ndarray) -> np.ndarray:
+    """Header lines (at ``idx``) followed by a hex dump (after the continuation lines of a
+    header the terminal wrapped): their bytes decide what they are."""
+    n = len(is_hex)
+    # The first line at or after each line that is not a continuation.
+    nxt = np.minimum.accumulate(np.where(is_cont, n, np.arange(n))[::-1])[::-1]
+    after = nxt[np.minimum(idx + 1, n - 1)]
+    return (idx + 1 < n) & (after < n) & is_hex[np.minimum(after, n - 1)]
 
 
-def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, tcp_ports: tuple[int, ...],
-                        report: InputReport, dropped: list[dict], fast: np.ndarray,
+def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, is_cont: np.ndarray,
+                        tcp_ports: tuple[int, ...], report: InputReport, dropped: list[dict], fast: np.ndarray,
                         shape: sniffer.FastShape) -> np.ndarray:
     """The sniffer header lines (``idx``) left for parsing: the ones that are certainly
     other traffic are counted before any field is read (:func:`sniffer.other_traffic`),
@@ -381,7 +387,7 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, t
     may use ``shape`` (sniffer.fast_shape of the lines before joining)."""
     skip = sniffer.other_traffic(joined, tcp_ports, rows=idx, fast=fast, shape=shape)
     if is_hex.any():
-        skip &= ~_has_dump(idx, is_hex)
+        skip &= ~_has_dump(idx, is_hex, is_cont)
     n = int(np.count_nonzero(skip))
     if not n:
         return idx
@@ -392,13 +398,14 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, t
     return idx[~skip]
 
 
-def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.ndarray, tcp_ports: tuple[int, ...],
-                        report: InputReport, dropped: list[dict]) -> tuple[np.ndarray, dict, pa.Array]:
+def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.ndarray, is_cont: np.ndarray,
+                        tcp_ports: tuple[int, ...], report: InputReport,
+                        dropped: list[dict]) -> tuple[np.ndarray, dict, pa.Array]:
     """Keep the sniffer rows that can be IPsec evidence; count the others as other traffic
     (their time stamps go to ``dropped``). A packet with a hex dump stays: its bytes decide
     (hexdump.attach), not its header."""
     keep = sniffer.ipsec_rows(cols, tcp_ports)
-    keep |= _has_dump(idx, is_hex)
+    keep |= _has_dump(idx, is_hex, is_cont)
     n = int(np.count_nonzero(~keep))
     if not n:
         return idx, cols, text

@@ -33,6 +33,10 @@ _ASCII = bytes(range(128))
 # Bytes that only `clean` undoes (NUL, CR, escapes, backspaces).
 _DEBRIS = (b"\x00", b"\r", b"\x1b", b"\x08")
 
+# A terminal wraps lines at a fixed width (80 columns or more, less a character at the wrap
+# point): a line of a record at least this long may go on in the next line.
+WRAP_MIN = 78
+
 # Files people attach by mistake, named so the error says what the file is. Captures and
 # gzip are recognised before text is tried (sources.load_blob).
 MAGIC: list[tuple[bytes, str]] = [

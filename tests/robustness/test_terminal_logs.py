@@ -175,3 +175,38 @@ def test_a_quote_opened_in_a_wrapped_piece_takes_its_dump_block():
     assert report.events == clean.events
     fields = [f for f in FIELDS if f != "ref"]
     assert _table(got, fields) == _table(want, fields)
+
+
+def test_a_sniffer_header_cut_before_its_colon_keeps_its_packet_and_dump():
+    """An 80-column window broke v6 headers on a long interface name inside the addresses:
+    the header no longer looked like one, so every packet line was unrecognised and no hex
+    dump had a header (0 events, IKE903). The cut header is a record, its piece a
+    continuation, and the dump under the piece is the packet's."""
+    got, got_ingest = _load(LOGS / "bench-v6.wrap80.txt")
+    want, want_ingest = _load(LOGS / "bench-v6.excerpt.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting["unrecognised"] == 0 and report.events == clean.events == 15
+    fields = [f for f in FIELDS if f != "ref"] + ["iface", "direction", "esp_spi", "payloads"]
+    assert _table(got, fields) == _table(want, fields)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_convert_reads_the_dump_under_a_wrapped_sniffer_header():
+    """`convert` (sniffer text → pcapng) found no packet under a wrapped header: the piece
+    between the header and its dump left every dump without a header."""
+    from datetime import datetime, timezone
+
+    from ikeanalyze.convert import frames_of
+
+    def frames(name):
+        data = (LOGS / name).read_bytes()
+        f, summary, _ = frames_of(Blob(name, None, data, data[:16]), datetime(2026, 1, 1, tzinfo=timezone.utc), False)
+        return f, summary
+
+    got, got_summary = frames("bench-v6.wrap80.txt")
+    want, want_summary = frames("bench-v6.excerpt.txt")
+    assert len(got) == len(want) == 15
+    assert list(got.ts_us) == list(want.ts_us)
+    assert [got.data[a:b] for a, b in zip(got.offsets, got.offsets[1:])] == \
+        [want.data[a:b] for a, b in zip(want.offsets, want.offsets[1:])]
+    assert (got_summary.headers, got_summary.stray_lines) == (want_summary.headers, want_summary.stray_lines)

@@ -17,6 +17,7 @@ DATA = HERE.parent
 SEED = DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt"
 PASSIVE = DATA / "ikedebug" / "IKE_LOG_passive_mode.txt"
 LISTS = DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt"
+BENCH_V6 = DATA.parent.parent / "samples" / "bench-dialup-udp-stall-v6.txt"
 LDAP = DATA / "ikedebug" / "IKE_LOG_V1_ldap_working.txt"
 LOCAL_PWD = DATA / "ikedebug" / "IKE_LOG_V1_local_pwd_non_working_2.txt"
 SNIFFER_V6 = DATA / "sniffer" / "30_sniffer_v6_abs_terminal_noise.txt"
@@ -86,6 +87,11 @@ def main() -> None:
     fcc = lines(LDAP)[470:488]  # lines 471-488: the FortiClient FCC request and reply, unwrapped
     write("ldap-fcc.excerpt.txt", fcc)
     write("ldap-fcc.wrap80.txt", wrapped(fcc, 80))
+    # The first 24 packets of the v6 sample, sniffed on a VLAN interface with a longer name:
+    # its headers are 86-89 characters, and an 80-column window breaks them.
+    v6 = [line.replace(" port2 ", " wan1_vlan2048 ") for line in lines(BENCH_V6)[:598]]
+    write("bench-v6.excerpt.txt", v6)
+    write("bench-v6.wrap80.txt", wrapped(v6, 80))
     # Copied while still being written (or a scroll-back that ran out): cut mid-line.
     data = LOCAL_PWD.read_bytes()
     (HERE / "local-pwd.cut-mid-stamp.txt").write_bytes(data[: len(data) // 2])
