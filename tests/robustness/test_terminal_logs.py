@@ -210,3 +210,27 @@ def test_convert_reads_the_dump_under_a_wrapped_sniffer_header():
     assert [got.data[a:b] for a, b in zip(got.offsets, got.offsets[1:])] == \
         [want.data[a:b] for a, b in zip(want.offsets, want.offsets[1:])]
     assert (got_summary.headers, got_summary.stray_lines) == (want_summary.headers, want_summary.stray_lines)
+
+
+def test_overlapping_copies_of_one_debug_are_read_once():
+    """Two copies out of one scroll-back that overlap: every message in the overlap was
+    read twice and looked retransmitted (IKE304 on a healthy tunnel). A stamped debug line
+    repeated word for word after the time went back is counted `duplicate`, and said."""
+    got, got_ingest = _load(LOGS / "ldap.overlapping-copies.txt")
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_V1_ldap_working.txt")
+    [report] = got_ingest.inputs
+    assert report.accounting["duplicate"] == 41
+    assert any("repeat earlier lines word for word" in w and "from line 121 to 180" in w for w in report.warnings)
+    ike = got[got["origin"] == "ikedebug"]
+    assert _table(ike, [f for f in FIELDS if f != "ref"]) == \
+        _table(want[want["origin"] == "ikedebug"], [f for f in FIELDS if f != "ref"])
+    assert _codes(got, got_ingest) == _codes(want, want_ingest) == []
+
+
+def test_a_line_printed_twice_in_one_second_is_not_a_duplicate():
+    """Without a step back in time, the same stamped line twice is the device's."""
+    lines = (LOGS / "local-pwd.cut-mid-stamp.txt").read_text().splitlines()[:-1]
+    at = next(i for i, line in enumerate(lines) if " ike " in line and line[:4].isdigit())
+    data = ("\n".join(lines[: at + 1] + [lines[at]] + lines[at + 1:]) + "\n").encode()
+    _, ingest = _load(data=data)
+    assert ingest.inputs[0].accounting["duplicate"] == 0

@@ -92,6 +92,9 @@ def main() -> None:
     v6 = [line.replace(" port2 ", " wan1_vlan2048 ") for line in lines(BENCH_V6)[:598]]
     write("bench-v6.excerpt.txt", v6)
     write("bench-v6.wrap80.txt", wrapped(v6, 80))
+    # Two copies out of one scroll-back that overlap (lines 1-120, then 51 to the end).
+    ldap = lines(LDAP)
+    write("ldap.overlapping-copies.txt", ldap[:120] + ldap[50:])
     # Copied while still being written (or a scroll-back that ran out): cut mid-line.
     data = LOCAL_PWD.read_bytes()
     (HERE / "local-pwd.cut-mid-stamp.txt").write_bytes(data[: len(data) // 2])
