@@ -165,6 +165,42 @@ def clean_stamps(raw: pa.Array, report: InputReport) -> pa.Array:
     return scatter(raw, rows, pc.replace_substring_regex(sub, CLIENT_STAMP, "", max_replacements=1))
 
 
+def clean_margins(raw: pa.Array) -> pa.Array:
+    """The lines without the blanks a document put before or after every one of them (a
+    code block indented by 4 blanks or a tab, markdown's two blanks for a line break): when
+    every line that is not blank starts (ends) with blanks, the fewest any of them has go
+    from each. The rest of a line a terminal wrapped then joins as the device printed it
+    (`... vrf` + `=0, id=...`, not `vrf    =0`). Decided from the lines' first and last
+    bytes: a paste with one line at the margin costs nothing more."""
+    if not len(raw):
+        return raw
+    b = spans.Bytes(raw)
+    some = b.end > b.start
+    if not some.any():
+        return raw
+    head = b.words(b.start[some]) & np.uint64(0xFF)
+    tail = b.words(b.end[some] - 1) & np.uint64(0xFF)
+    lead = bool(np.all((head == ord(" ")) | (head == ord("\t"))))
+    trail = bool(np.all((tail == ord(" ")) | (tail == ord("\t"))))
+    if not (lead or trail):
+        return raw
+    lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
+    body = pc.utf8_length(pc.utf8_trim(raw, characters=" \t")).to_numpy(zero_copy_only=False)
+    text = body > 0  # not blank
+    if not text.any():
+        return raw
+    if lead:
+        left = lens - pc.utf8_length(pc.utf8_ltrim(raw, characters=" \t")).to_numpy(zero_copy_only=False)
+        k = int(left[text].min())
+        raw = pc.utf8_slice_codeunits(raw, k) if k else raw
+        lens = lens - np.minimum(lens, k)
+    if trail:
+        right = lens - pc.utf8_length(pc.utf8_rtrim(raw, characters=" \t")).to_numpy(zero_copy_only=False)
+        k = int(right[text].min())
+        raw = pc.utf8_slice_codeunits(raw, 0, -k) if k else raw
+    return raw
+
+
 def _core(raw: pa.Array) -> pa.Array:
     """The lines without annotations, markdown emphasis and blanks at their ends. Only the
     lines that may have any are changed (a `<` or `*`; a space or tab first; a control,
@@ -223,7 +259,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         return ev.empty()
     raw = lines.cast(pa.large_string()) if isinstance(lines, pa.Array) else pa.array(lines, pa.large_string())
     del lines  # one copy of the input: the arrow one
-    raw = clean_stamps(raw, report)
+    raw = clean_margins(clean_stamps(raw, report))
     core = _core(raw)
 
     form = np.full(n, None, dtype=object)

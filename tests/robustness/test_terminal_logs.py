@@ -32,8 +32,9 @@ def _table(events, fields=FIELDS):
 
 
 def _codes(events, ingest) -> list[tuple]:
+    """Every finding, the symptoms ranked under a root cause too."""
     d = api.diagnose(events, ingest)
-    return sorted((f.code, f.tunnel or "", f.peer or "") for f in d.findings)
+    return sorted((f.code, f.tunnel or "", f.peer or "") for f in [*d.findings, *(s for f in d.findings for s in f.symptoms)])
 
 
 @pytest.mark.parametrize("variant, base", [
@@ -234,3 +235,17 @@ def test_a_line_printed_twice_in_one_second_is_not_a_duplicate():
     data = ("\n".join(lines[: at + 1] + [lines[at]] + lines[at + 1:]) + "\n").encode()
     _, ingest = _load(data=data)
     assert ingest.inputs[0].accounting["duplicate"] == 0
+
+
+@pytest.mark.parametrize("variant", ["radius-dns.tab-indented.txt", "radius-dns.markdown-breaks.txt"])
+def test_a_margin_a_document_put_on_every_line_leaves_wrapped_records_whole(variant):
+    """A wrapped debug pasted into a document: the piece `=0, id=b04c.../...:a9fb71de`
+    under `... len=92, vrf` came with the document's tab (or the record with markdown's two
+    trailing blanks), the joined record read `vrf\\t=0` (`vrf  =0`), lost its SPIs, and the
+    CFG retransmissions no longer made IKE304."""
+    got, got_ingest = _load(LOGS / variant)
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_V1_radius_DNS_Issues.txt")
+    assert dict(got_ingest.inputs[0].accounting) == dict(want_ingest.inputs[0].accounting)
+    assert _table(got, FIELDS + ["text"]) == _table(want, FIELDS + ["text"])
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+    assert "IKE304" in {code for code, _, _ in _codes(got, got_ingest)}

@@ -19,6 +19,7 @@ PASSIVE = DATA / "ikedebug" / "IKE_LOG_passive_mode.txt"
 LISTS = DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt"
 BENCH_V6 = DATA.parent.parent / "samples" / "bench-dialup-udp-stall-v6.txt"
 LDAP = DATA / "ikedebug" / "IKE_LOG_V1_ldap_working.txt"
+RADIUS_DNS = DATA / "ikedebug" / "IKE_LOG_V1_radius_DNS_Issues.txt"
 LOCAL_PWD = DATA / "ikedebug" / "IKE_LOG_V1_local_pwd_non_working_2.txt"
 SNIFFER_V6 = DATA / "sniffer" / "30_sniffer_v6_abs_terminal_noise.txt"
 TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
@@ -95,6 +96,11 @@ def main() -> None:
     # Two copies out of one scroll-back that overlap (lines 1-120, then 51 to the end).
     ldap = lines(LDAP)
     write("ldap.overlapping-copies.txt", ldap[:120] + ldap[50:])
+    # A debug a terminal wrapped at its width, then pasted into a document: every line of a
+    # markdown code block indented by a tab, or ending in markdown's two-blank line break.
+    radius = lines(RADIUS_DNS)
+    write("radius-dns.tab-indented.txt", ["\t" + line if line else line for line in radius])
+    write("radius-dns.markdown-breaks.txt", [line + "  " if line else line for line in radius])
     # Copied while still being written (or a scroll-back that ran out): cut mid-line.
     data = LOCAL_PWD.read_bytes()
     (HERE / "local-pwd.cut-mid-stamp.txt").write_bytes(data[: len(data) // 2])
