@@ -38,6 +38,7 @@ from ikeanalyze import events as ev
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import sniffer
 from ikeanalyze.sources.regex import groups, matches
+from ikeanalyze.sources.textclean import WRAP_MIN
 
 # ---------------------------------------------------------------------------- dump lines
 # Canonical: `0x0010<TAB> 00a4 1dc7 ... c0a8<TAB>ascii`: groups in columns 8..46.
@@ -58,6 +59,7 @@ for _i, _c in enumerate(b"ABCDEF"):
     HEXVAL[_c] = 10 + _i
 
 HEADER_ANYWHERE = r"^[ \t]*" + sniffer.HEADER_START.removeprefix("^")  # (a tab-indented copy too)
+HEADER_CUT_ANYWHERE = r"^[ \t]*" + sniffer.HEADER_CUT.removeprefix("^")
 TRUNCATED = "truncated-ip"
 
 # ---------------------------------------------------------------------------- link layer
@@ -274,6 +276,16 @@ def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> tuple[Dumps, in
         headers[rest] = matches(rest_lines, HEADER_ANYWHERE)
     else:
         headers = np.asarray(headers, bool) & ~is_dump
+    # A header a terminal wrapped (cut before the `:` ending its addresses, or as long as a
+    # terminal's width) goes on in the line after it: the dump follows that piece, which
+    # stands for the header below.
+    piece = np.zeros(n, bool)
+    piece[1:] = headers[:-1] & ~is_dump[1:] & ~headers[1:] & ~blank[1:]  # (few: asked further)
+    heads = np.flatnonzero(piece) - 1
+    if len(heads):
+        long = ends[heads] - starts[heads] >= WRAP_MIN
+        piece[heads + 1] = long | matches(all_lines.take(pa.array(heads)), HEADER_CUT_ANYWHERE)
+        headers |= piece
     stray = np.flatnonzero(~is_dump & ~headers & ~blank)
 
     # Each dump line belongs to the last header above it if only dump lines lie between.
@@ -348,11 +360,17 @@ def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> tuple[Dumps, in
 
     dumps = Dumps(p_header, p_first, p_last, capture.Frames(b"", np.zeros(1, np.int64), np.zeros(0, np.int64),
                                                                np.zeros(0, np.int64), [], []), [],
-                  headers=int(headers.sum()), dump_lines=len(dl), orphan_lines=int(len(dl) - keep.sum()),
-                  stray_lines=stray.tolist())
+                  headers=int(headers.sum() - piece.sum()), dump_lines=len(dl),
+                  orphan_lines=int(len(dl) - keep.sum()), stray_lines=stray.tolist())
     if not len(kd):
         return dumps, n
     raw_hdr = all_lines.take(pa.array(p_header))
+    wrapped = piece[p_header]
+    if wrapped.any():  # the header is its cut line and the piece, joined
+        dumps.header_line = p_header = np.where(wrapped, p_header - 1, p_header)
+        cut_text = pc.utf8_rtrim(all_lines.take(pa.array(p_header)).cast(pa.large_string()), characters="\r\n")
+        joined = pc.binary_join_element_wise(cut_text, raw_hdr.cast(pa.large_string()), pa.scalar("", pa.large_string()))
+        raw_hdr = pc.if_else(pa.array(wrapped), joined, raw_hdr.cast(pa.large_string())).cast(pa.large_binary())
     try:
         hdr_text = pc.utf8_trim_whitespace(pc.cast(pc.cast(raw_hdr, pa.large_string()), pa.string()))
     except pa.ArrowInvalid:  # not UTF-8 somewhere: decode line by line, replacing

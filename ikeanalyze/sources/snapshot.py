@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from ikeanalyze.sources.ikedebug import REDACTED_IP
 from ikeanalyze.sources.regex import int_array, matches
+from ikeanalyze.sources.textclean import WRAP_MIN
 
 # A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
 # after the name (7.x, most 5.6), or straight the gateways (5.6: `name=to_FGT1
@@ -51,6 +52,10 @@ SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
 STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}"
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
+# The CLI's pager (`config system console` / `set output more`) after each screenful: a
+# `prompt` line (text.LINE_FORMS). In a session log the key pressed erases it with CR,
+# blanks, CR, which leaves a line of blanks after it. Neither ends the block it cuts.
+PAGER = r"^\s*--More--\s*$"
 BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+|-{4,})\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
@@ -109,6 +114,8 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     # The `list ... in vd N` header and `-----` separator just above the first block.
     while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
         i -= 1
+    prompts = np.flatnonzero(form == "prompt")
+    pager = set(prompts[matches(core.take(pa.array(prompts)), PAGER)].tolist()) if len(prompts) else set()
     kind = None  # the output the current block belongs to: tunnel | gateway | summary
     head = -1  # row holding the logical line being built
     while i < n:
@@ -117,6 +124,12 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             if k == len(worth):
                 break
             i = int(worth[k])
+        if i in pager:  # the block goes on after the pager and the blanks that erased it
+            i += 1
+            while i < n and form[i] == "blank":
+                i += 1
+            head = -1
+            continue
         line = lines[i]
         f = form[i]
         if f == "blank":
@@ -138,6 +151,12 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             kind = kind or "tunnel"
         elif kind == "tunnel" and _tunnel_piece(line):
             head = _tunnel_line(lines, form, sep, i, head)
+        elif kind in ("tunnel", "summary") and head >= 0 and form[i - 1] in ("snapshot", "continuation") \
+                and lines.width(i - 1) >= WRAP_MIN and _token_rest(line):
+            # The rest of a token a terminal cut at its width (`... options[0228]=npu f` /
+            # `rag-rfc run_state=0 role=primary`, `... tx(pkt,err): 69` / `/2`).
+            lines[head] += line
+            form[i], sep[i] = "continuation", ""
         elif kind == "gateway" and line.strip():
             if GATEWAY_KEY.match(line):
                 form[i], head = "snapshot", i
@@ -173,6 +192,10 @@ class _Lines:
     def __setitem__(self, i: int, line: str) -> None:
         self.text[i] = line
 
+    def width(self, i: int) -> int:
+        """The length of physical line ``i`` (not of the logical line joined there)."""
+        return len(self.core[i].as_py())
+
 
 def _introduction(lines: list[str], form: np.ndarray, i: int) -> None:
     """A short sentence ending in a colon just above a block (`For example:`, as articles
@@ -189,6 +212,13 @@ def _tunnel_piece(line: str) -> bool:
     first = line.split(None, 1)[0]
     return ("=" in first or first.rstrip(":") in LABELS or first.endswith(":") and first[:-1] in TUNNEL_KEYS
             or bool(HEX.match(first)))
+
+
+def _token_rest(line: str) -> bool:
+    """Can ``line`` be the rest of a cut token and the line's further tokens: one short word,
+    or words holding a `key=value` (a PDF page footer after a block is neither)."""
+    words = line.split()
+    return len(words) == 1 and len(line) <= 16 or any("=" in w for w in words[1:])
 
 
 def _tunnel_line(lines: list[str], form: np.ndarray, sep: np.ndarray, i: int, head: int) -> int:

@@ -35,9 +35,14 @@ IPV6 = r"[0-9A-Fa-f]*:[0-9A-Fa-f:]*"
 ADDR = rf"(?:{IPV4}|{IPV6})"
 
 # A line starts a sniffer packet record when it matches this (used by the line classifier).
+# The second form is a header a terminal cut at its width before the `:` that ends the
+# addresses (`... FGT_AWS_Tun_primary in 10.3.2.2.500 -> 10.55.3.193.50`): the rest
+# follows as a continuation line.
+CUT_TAIL = rf"{ADDR}(?:\.\d*)?(?: -?>?(?: {ADDR}(?:\.\d*)?)?)?\s*$"
+HEADER_CUT = rf"^(?:{TS_ABS}|{TS_REL}) (?:\S+ (?:in|out|--) )?{CUT_TAIL}"
 HEADER_START = (
     rf"^(?:{TS_ABS}|{TS_REL}) (?:\S+ (?:in|out|--) )?"
-    rf"(?:{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?:|arp |truncated-ip|\S+ > \S+:)"
+    rf"(?:{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?:|arp |truncated-ip|\S+ > \S+:|{CUT_TAIL})"
 )
 
 HEADER = (

@@ -9,6 +9,7 @@ honestly `unrecognised`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -22,7 +23,7 @@ from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import flow, hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
-from ikeanalyze.sources.textclean import clean_utf8, not_text
+from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`. A note
 # runs to the end of its line, or to the next record when a web copy collapsed several
@@ -72,6 +73,8 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|<verbose>|Script (?:started|done) on .*)\s*$",
     ),
     ("prompt", PROMPT),
+    # The CLI's pager after a screenful of a paged command (`tunnel list`, `show`).
+    ("prompt", r"^\s*--More--\s*$"),
     # A shell prompt of the engineer's own machine (`oho@chaos:~/dir$ exit`).
     ("prompt", r"^[\w.-]+@[\w.-]+:\S*[#$](?: .*)?$"),
     # Keys typed blind into a running debug (`de di`, `di de di`: `diagnose debug disable`).
@@ -83,14 +86,34 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("annotation", r"^\s*(?:```|~~~)[\w+-]*\s*$"),
 ]
 RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot")
+# Forms of device output (and of the command that printed it): a cut-off last line after
+# one of these (blank lines between) is a piece of a record.
+CUT_AFTER = (*RECORD_FORMATS, "continuation", "hexdump", "prompt", "banner")
 
 # A record that opens a quoted value and does not close it (`data = 'VER=1`).
 OPEN_QUOTE = r"= '[^']*$"
+# Time stamps a terminal client writes before every line of its session log (SecureCRT's
+# and KiTTY's custom log data, MobaXterm, Tera Term's "Timestamp", ZOC, moreutils `ts`):
+# not device output, and every line behind one would match no form. Each row is one
+# client's shape; a line that starts with one is read without it (clean_stamps). The
+# device's own stamps (`2026-02-26 23:34:42.208180 port2 ...`, `2016-05-26 07:49:06 ike
+# ...`) have none of these shapes: no brackets, no `T`, no month name first.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_HMS = r"\d{1,2}:\d\d:\d\d(?:[.,]\d{1,9})?"
+CLIENT_STAMPS: list[tuple[str, str]] = [
+    ("[date time]", rf"\[\d{{4}}[-/.]\d\d[-/.]\d\d[ T_]{_HMS}(?: ?(?:Z|[+-]\d\d:?\d\d))?\]"),
+    ("[d/m/y time]", rf"\[\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}[ ,]+{_HMS}(?: ?[AaPp][Mm])?\]"),
+    ("[time]", rf"\[{_HMS}(?: ?[AaPp][Mm])?\]"),
+    ("[weekday month day time year]", rf"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) {_MONTH} [ \d]\d {_HMS} \d{{4}}\]"),
+    ("ISO 8601", rf"\d{{4}}-\d\d-\d\dT{_HMS}(?:Z|[+-]\d\d:?\d\d)?"),
+    ("month day time", rf"{_MONTH} [ \d]\d {_HMS}"),
+]
+CLIENT_STAMP = "^(?:" + "|".join(f"(?:{p})" for _, p in CLIENT_STAMPS) + r")(?:[ \t]|$)"
+
 # A hex line wrapped out of an `in/out/enc/dec HEX` record.
 HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
-# A terminal wraps a line at a fixed width: a line this long that is followed by a line of
-# no known form was cut by the terminal, not ended by the device.
-WRAP_MIN = 78
+# A line of at least WRAP_MIN (textclean) followed by a line of no known form was cut by
+# the terminal, not ended by the device.
 
 
 def parse(blob, report: InputReport, options) -> pd.DataFrame:
@@ -107,6 +130,75 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     lines, cut = _split(utf8)
     del utf8
     return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
+
+
+def clean_stamps(raw: pa.Array, report: InputReport) -> pa.Array:
+    """The lines without the time stamp a terminal client wrote before each (CLIENT_STAMPS),
+    said once in the input's warnings. Only lines whose first bytes may start one are
+    matched (a `[`; a digit with `T` ten bytes on; a capital with a blank four bytes on);
+    a stamp without brackets is taken only when most lines have one (a wrapped XML line
+    may begin with `2025-01-25T19:14:33Z`)."""
+    if not len(raw):
+        return raw
+    b = spans.Bytes(raw)
+    head = b.words(b.start)
+    first = head & np.uint64(0xFF)
+    fourth = (head >> np.uint64(24)) & np.uint64(0xFF)
+    eleventh = (b.words(b.start + 8) >> np.uint64(16)) & np.uint64(0xFF)
+    digit = (first >= ord("0")) & (first <= ord("9"))
+    capital = (first >= ord("A")) & (first <= ord("Z"))
+    bracket = first == ord("[")
+    rows = np.flatnonzero(bracket | (digit & (eleventh == ord("T"))) | (capital & (fourth == ord(" "))))
+    if not len(rows):
+        return raw
+    sub = raw.take(pa.array(rows))
+    hit = matches(sub, CLIENT_STAMP)
+    bare = hit & ~bracket[rows]
+    if bare.sum() * 2 < len(raw):
+        hit &= ~bare
+    if not hit.any():
+        return raw
+    rows, sub = rows[hit], sub.filter(pa.array(hit))
+    example = sub[0].as_py()[:40]
+    report.warn(f"{len(rows)} line(s) begin with a time stamp added by the terminal client "
+                f"(line {rows[0] + 1}: {example!r}); read without it")
+    return scatter(raw, rows, pc.replace_substring_regex(sub, CLIENT_STAMP, "", max_replacements=1))
+
+
+def clean_margins(raw: pa.Array) -> pa.Array:
+    """The lines without the blanks a document put before or after every one of them (a
+    code block indented by 4 blanks or a tab, markdown's two blanks for a line break): when
+    every line that is not blank starts (ends) with blanks, the fewest any of them has go
+    from each. The rest of a line a terminal wrapped then joins as the device printed it
+    (`... vrf` + `=0, id=...`, not `vrf    =0`). Decided from the lines' first and last
+    bytes: a paste with one line at the margin costs nothing more."""
+    if not len(raw):
+        return raw
+    b = spans.Bytes(raw)
+    some = b.end > b.start
+    if not some.any():
+        return raw
+    head = b.words(b.start[some]) & np.uint64(0xFF)
+    tail = b.words(b.end[some] - 1) & np.uint64(0xFF)
+    lead = bool(np.all((head == ord(" ")) | (head == ord("\t"))))
+    trail = bool(np.all((tail == ord(" ")) | (tail == ord("\t"))))
+    if not (lead or trail):
+        return raw
+    lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
+    body = pc.utf8_length(pc.utf8_trim(raw, characters=" \t")).to_numpy(zero_copy_only=False)
+    text = body > 0  # not blank
+    if not text.any():
+        return raw
+    if lead:
+        left = lens - pc.utf8_length(pc.utf8_ltrim(raw, characters=" \t")).to_numpy(zero_copy_only=False)
+        k = int(left[text].min())
+        raw = pc.utf8_slice_codeunits(raw, k) if k else raw
+        lens = lens - np.minimum(lens, k)
+    if trail:
+        right = lens - pc.utf8_length(pc.utf8_rtrim(raw, characters=" \t")).to_numpy(zero_copy_only=False)
+        k = int(right[text].min())
+        raw = pc.utf8_slice_codeunits(raw, 0, -k) if k else raw
+    return raw
 
 
 def _core(raw: pa.Array) -> pa.Array:
@@ -167,6 +259,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         return ev.empty()
     raw = lines.cast(pa.large_string()) if isinstance(lines, pa.Array) else pa.array(lines, pa.large_string())
     del lines  # one copy of the input: the arrow one
+    raw = clean_margins(clean_stamps(raw, report))
     core = _core(raw)
 
     form = np.full(n, None, dtype=object)
@@ -209,13 +302,23 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
 
+    _duplicates(form, patched, report)
+    # A header cut before its addresses end is a record only when its rest follows.
+    if cut_off and form[n - 1] == "sniffer" and matches(patched.take(np.array([n - 1])), sniffer.HEADER_CUT)[0]:
+        form[n - 1] = None
     # The forms are final: from here on they are read as integer codes (one pass over the
     # Python strings instead of one per question).
     forms = _Forms(form, fast)
     # Accounting: every line once.
-    for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation"):
+    for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation", "duplicate"):
         report.count(reason, forms.count(reason))
     unrec = np.flatnonzero(forms.mask(None))
+    # A paste cut mid-line inside device output (`2025-01-15 0`, `vd: `, `0x03d0`) ends in a
+    # piece of a record, not in a line of an unknown form.
+    if cut_off and len(unrec) and unrec[-1] == n - 1 and _after_device_output(form, raw, n - 1):
+        unrec, cut_off = unrec[:-1], False
+        report.count("truncated")
+        report.warn(f"line {n}: truncated record at the end of the input: {raw[n - 1].as_py()[:100].strip()!r}")
     for i, line in zip(unrec, raw.take(pa.array(unrec)).to_pylist()):
         report.unrecognised(int(i) + 1, line)
     report.count("event", sum(forms.count(f) for f in RECORD_FORMATS))
@@ -236,7 +339,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             # A record's joined text is its line's unless continuation lines follow it.
             same = fast & np.append(~is_cont[1:], True)
             if not other_traffic:
-                idx = _skip_other_traffic(idx, joined, is_hex, tcp_ports, report, dropped, same[idx], shape)
+                idx = _skip_other_traffic(idx, joined, is_hex, is_cont, tcp_ports, report, dropped, same[idx], shape)
                 if not len(idx):
                     continue
         sub_text = shown.take(idx)
@@ -248,9 +351,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
             cols = parser(sub_core)
         if fmt == "sniffer" and not other_traffic:
-            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, tcp_ports, report, dropped)
+            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped)
         cols["ref"] = pa.array(idx + 1, pa.int64())
-        cols["text"] = sub_text.cast(pa.string())
+        # Without the blanks a line ends in (a screen copy pads every line to the window's
+        # width): the views search this text with patterns anchored at its end.
+        cols["text"] = pc.utf8_rtrim_whitespace(sub_text).cast(pa.string())
         cols["origin"] = pa.repeat(pa.scalar(fmt, pa.string()), len(idx))
         parts.append(cols)
 
@@ -261,6 +366,59 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, raw, cut_off)
     return frame
+
+
+# An IKE debug line's time stamp (`diagnose debug console timestamp enable`): microseconds
+# in 7.x, seconds in older builds.
+DEBUG_STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})? "
+
+
+def _duplicates(form: np.ndarray, core: _Patched, report: InputReport) -> None:
+    """Name `duplicate` the IKE debug lines that repeat an earlier line word for word, its
+    time stamp included, when the stamps went back in time between the two: a paste
+    put together from overlapping copies of one scroll-back. Read twice, every message in
+    the overlap looked retransmitted (IKE304). A line repeated with no step back in time
+    (the same line printed twice in one second or microsecond) is kept."""
+    rows = np.flatnonzero(form == "ikedebug")
+    if len(rows) < 2:
+        return
+    text = core.take(rows)
+    stamped = matches(text, DEBUG_STAMP)
+    if stamped.sum() < 2:
+        return
+    rows, text = rows[stamped], text.filter(pa.array(stamped))
+    # `YYYY-MM-DD HH:MM:SS` and the microseconds (000000 for a stamp in seconds): compared
+    # as text, a stamp in seconds is not taken for a step back.
+    fraction = pc.if_else(pc.equal(pc.utf8_slice_codeunits(text, 19, 20), "."),
+                          pc.utf8_slice_codeunits(text, 20, 26), pa.scalar("000000", pa.large_string()))
+    stamps = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, 19), fraction, pa.scalar("", pa.large_string()))
+    stamps = stamps.to_numpy(zero_copy_only=False).astype("S25")
+    back = np.zeros(len(rows), np.int64)
+    back[1:] = stamps[1:] < stamps[:-1]
+    if not back.any():
+        return
+    steps = np.cumsum(back)  # steps back in time up to each line
+    codes, _ = pd.factorize(text.to_numpy(zero_copy_only=False))
+    _, first = np.unique(codes, return_index=True)
+    dup = steps > steps[first[codes]]
+    if not dup.any():
+        return
+    lines = rows[dup] + 1
+    form[rows[dup]] = "duplicate"
+    report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
+                "word, time stamps included, after the time went back (overlapping pastes?): each read once")
+
+
+def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:
+    """Is line ``i`` a piece of device output: right after a line of a CUT_AFTER form, or
+    after blank lines below one (between two sniffer packets) when it starts as records
+    do (a time, `ike`, a dump offset), not as a person's closing note does?"""
+    j = i - 1
+    while j >= 0 and form[j] == "blank":
+        j -= 1
+    if j < 0 or form[j] not in CUT_AFTER:
+        return False
+    return j == i - 1 or re.match(r"\s*(?:\d|ike\b|0x)", raw[i].as_py()) is not None
 
 
 class _Forms:
@@ -288,14 +446,18 @@ class _Forms:
         return np.zeros(len(self.code), bool) if k is None else self.code == k
 
 
-def _has_dump(idx: np.ndarray, is_hex: np.ndarray) -> np.ndarray:
-    """Header lines (at ``idx``) followed by a hex dump: their bytes decide what they are."""
-    after = np.minimum(idx + 1, len(is_hex) - 1)
-    return is_hex[after] & (idx + 1 < len(is_hex))
+def _has_dump(idx: np.ndarray, is_hex: np.ndarray, is_cont: np.ndarray) -> np.ndarray:
+    """Header lines (at ``idx``) followed by a hex dump (after the continuation lines of a
+    header the terminal wrapped): their bytes decide what they are."""
+    n = len(is_hex)
+    # The first line at or after each line that is not a continuation.
+    nxt = np.minimum.accumulate(np.where(is_cont, n, np.arange(n))[::-1])[::-1]
+    after = nxt[np.minimum(idx + 1, n - 1)]
+    return (idx + 1 < n) & (after < n) & is_hex[np.minimum(after, n - 1)]
 
 
-def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, tcp_ports: tuple[int, ...],
-                        report: InputReport, dropped: list[dict], fast: np.ndarray,
+def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, is_cont: np.ndarray,
+                        tcp_ports: tuple[int, ...], report: InputReport, dropped: list[dict], fast: np.ndarray,
                         shape: sniffer.FastShape) -> np.ndarray:
     """The sniffer header lines (``idx``) left for parsing: the ones that are certainly
     other traffic are counted before any field is read (:func:`sniffer.other_traffic`),
@@ -303,7 +465,7 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, t
     may use ``shape`` (sniffer.fast_shape of the lines before joining)."""
     skip = sniffer.other_traffic(joined, tcp_ports, rows=idx, fast=fast, shape=shape)
     if is_hex.any():
-        skip &= ~_has_dump(idx, is_hex)
+        skip &= ~_has_dump(idx, is_hex, is_cont)
     n = int(np.count_nonzero(skip))
     if not n:
         return idx
@@ -314,13 +476,14 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, t
     return idx[~skip]
 
 
-def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.ndarray, tcp_ports: tuple[int, ...],
-                        report: InputReport, dropped: list[dict]) -> tuple[np.ndarray, dict, pa.Array]:
+def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.ndarray, is_cont: np.ndarray,
+                        tcp_ports: tuple[int, ...], report: InputReport,
+                        dropped: list[dict]) -> tuple[np.ndarray, dict, pa.Array]:
     """Keep the sniffer rows that can be IPsec evidence; count the others as other traffic
     (their time stamps go to ``dropped``). A packet with a hex dump stays: its bytes decide
     (hexdump.attach), not its header."""
     keep = sniffer.ipsec_rows(cols, tcp_ports)
-    keep |= _has_dump(idx, is_hex)
+    keep |= _has_dump(idx, is_hex, is_cont)
     n = int(np.count_nonzero(~keep))
     if not n:
         return idx, cols, text
@@ -349,8 +512,6 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return idx, sub, text
-    import re
-
     start = re.compile(ikedebug.RECORD_ANYWHERE)
     pieces: list[str] = []
     reps = np.ones(len(sub), dtype=np.int64)
@@ -411,6 +572,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
     open_quote = np.zeros(n, dtype=bool)
     open_quote[heads] = matches(head_text, OPEN_QUOTE)
+    # A quote may open in the wrapped piece of a record (`... FCC request len =` / ` 205,
+    # data = 'VER=1`): the dump block then follows that piece.
+    opens_in_piece = np.zeros(n, dtype=bool)
+    opens_in_piece[unknown] = matches(core.take(unknown), OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
     # A trace line that closed its quoted message ended where the device ended it.
@@ -421,6 +586,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # goes line by line (each line's state is that of the line above).
     in_hex, in_block = hex_record.tolist(), (opens_block | open_quote).tolist()
     hexes, wraps, quotes = is_hex.tolist(), wrapped.tolist(), open_quote.tolist()
+    piece_quotes = opens_in_piece.tolist()
     joins = set(RECORD_FORMATS) | {"continuation"}
     names = form.tolist()
     conts, seps = [], []  # written to the arrays at once
@@ -434,7 +600,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif wraps[j]:
             seps.append("")
             in_hex[i] = in_hex[j] and hexes[i]
-            in_block[i] = in_block[j]
+            in_block[i] = in_block[j] or piece_quotes[i]
+            quotes[i] = quotes[i] or piece_quotes[i]
         elif in_block[j]:
             seps.append("\n")
             in_block[i] = not (quotes[j] and "'" in core.line(i))
@@ -507,7 +674,13 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched,
         values = take_joined([head_values.cast(pa.large_string()), cont_values.cast(pa.large_string())], order)
         return pc.utf8_rtrim_whitespace(pc.binary_join(pa.LargeListArray.from_arrays(offsets, values), nothing))
 
-    return heads, join(head_text, body), join(head_raw, body_shown)
+    records = join(head_text, body)
+    # A note the terminal wrapped onto a continuation line (`... 5500: syn 30` / `9505874
+    # <-- First Sync packet.`): taken out of the joined record as out of a line (_core).
+    noted = np.flatnonzero(pc.match_substring(records, "<").to_numpy(zero_copy_only=False))
+    if len(noted):
+        records = scatter(records, noted, pc.replace_substring_regex(records.take(pa.array(noted)), ANNOTATION, r"\1"))
+    return heads, records, join(head_raw, body_shown)
 
 
 class _Patched:

@@ -33,6 +33,10 @@ _ASCII = bytes(range(128))
 # Bytes that only `clean` undoes (NUL, CR, escapes, backspaces).
 _DEBRIS = (b"\x00", b"\r", b"\x1b", b"\x08")
 
+# A terminal wraps lines at a fixed width (80 columns or more, less a character at the wrap
+# point): a line of a record at least this long may go on in the next line.
+WRAP_MIN = 78
+
 # Files people attach by mistake, named so the error says what the file is. Captures and
 # gzip are recognised before text is tried (sources.load_blob).
 MAGIC: list[tuple[bytes, str]] = [
@@ -98,7 +102,9 @@ def not_text(data: bytes) -> str | None:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Bytes → text and the encoding used. Never fails: Latin-1 is the last resort."""
+    """Bytes → text and the encoding used. Never fails: a line that is not UTF-8 is read as
+    Windows-1252 (Latin-1 for the five bytes that code leaves undefined), each line on its
+    own (:func:`_decode_lines`)."""
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -109,7 +115,40 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        return _decode_lines(data), "utf-8/cp1252"
+
+
+# Lines decoded together in a text that is not all UTF-8 (:func:`_decode_lines`).
+DECODE_BLOCK = 1 << 16
+# Bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) read as Latin-1 does.
+codecs.register_error("ikeanalyze-latin1", lambda exc: (exc.object[exc.start : exc.end].decode("latin-1"), exc.end))
+
+
+def _decode_lines(data: bytes) -> str:
+    """UTF-8 text in which some lines are not: those lines read as Windows-1252, the others
+    as UTF-8. Pastes are put together from several places (a note typed in a Windows
+    editor, two logs concatenated): one Latin-1 byte must not turn every UTF-8 non-breaking
+    space of the rest into `Â `. Blocks of whole lines are decoded at once; only a block
+    that holds a bad line is read line by line."""
+    parts: list[str] = []
+    pos, n = 0, len(data)
+    while pos < n:
+        end = data.find(b"\n", min(pos + DECODE_BLOCK, n))
+        end = n if end < 0 else end + 1
+        block = data[pos:end]
+        try:
+            parts.append(block.decode("utf-8"))
+        except UnicodeDecodeError:
+            parts.append("\n".join(_decode_line(line) for line in block.split(b"\n")))
+        pos = end
+    return "".join(parts)
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors="ikeanalyze-latin1")
 
 
 def _erase(line: str) -> str:

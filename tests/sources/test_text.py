@@ -33,13 +33,14 @@ FORMS = [
     (6, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
     (7, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
     (8, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
-    (9, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
-    (10, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (9, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
+    (10, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (11, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (11, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
-    (12, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (13, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    (12, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (13, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (14, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
 ]
 
 

@@ -1,0 +1,251 @@
+"""Pastes as terminal clients and screen copies deliver them read as the clean paste does.
+
+Each variant in tests/data/terminal_logs/ (SOURCES.md there: which damage, which paste) is
+compared with the paste it was made from: the same events with the same fields, line for
+line, and the same findings.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ikeanalyze import api
+from ikeanalyze.sources import Blob
+from tests.robustness.helpers import TESTS, check_books
+
+DATA = TESTS / "data"
+LOGS = DATA / "terminal_logs"
+FIELDS = ["ref", "kind", "origin", "time", "src", "sport", "dst", "dport", "transport", "exchange",
+          "msg_id", "ispi", "rspi", "length", "tcp_flags", "tunnel", "detail"]
+
+
+def _load(path=None, data: bytes | None = None, name: str = "paste.txt"):
+    data = path.read_bytes() if data is None else data
+    events, ingest = api.load([Blob(name, None, data, data[:16])])
+    check_books(ingest)
+    return events, ingest
+
+
+def _table(events, fields=FIELDS):
+    sub = events[fields].astype(object)
+    return sub.where(sub.notna(), None).values.tolist()
+
+
+def _codes(events, ingest) -> list[tuple]:
+    """Every finding, the symptoms ranked under a root cause too."""
+    d = api.diagnose(events, ingest)
+    return sorted((f.code, f.tunnel or "", f.peer or "") for f in [*d.findings, *(s for f in d.findings for s in f.symptoms)])
+
+
+@pytest.mark.parametrize("variant, base", [
+    ("seed.securecrt-stamps.txt", "seed/forticlient-udp-fallback-tcp.paste.txt"),
+    ("tunnel-list.teraterm-stamps.txt", "state/35_tunnel_list_dpd_disabled.txt"),
+])
+def test_client_time_stamps_before_every_line_are_not_device_output(variant, base):
+    """SecureCRT/Tera Term/MobaXterm/`ts` write the client's time before every logged line:
+    every sniffer, snapshot, prompt and banner line was unrecognised (the sniffer lines of
+    the seed: no IKE101/102/104; a tunnel list: no snapshot). Read without them, and said."""
+    got, got_ingest = _load(LOGS / variant)
+    want, want_ingest = _load(DATA / base)
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert dict(report.accounting) == dict(clean.accounting)
+    assert _table(got) == _table(want)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+    assert any("time stamp added by the terminal client" in w for w in report.warnings)
+
+
+def test_a_time_stamp_starting_a_few_wrapped_lines_is_kept():
+    """A stamp without brackets is the client's only when most lines carry one: a wrapped
+    SAML line may begin with the assertion's own `IssueInstant` time."""
+    lines = (DATA / "ikedebug" / "IKE_LOG_SAML_working.txt").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if 'IssueInstant="' in line)
+    cut = lines[at].index('IssueInstant="') + len('IssueInstant="')
+    wrapped = lines[:at] + [lines[at][:cut], lines[at][cut:]] + lines[at + 1:]
+    assert wrapped[at + 1][:4].isdigit() and wrapped[at + 1][10] == "T"
+    _, ingest = _load(data=("\n".join(wrapped) + "\n").encode())
+    [report] = ingest.inputs
+    assert not any("terminal client" in w for w in report.warnings)
+
+
+def test_a_windows_1252_line_in_a_utf8_paste_leaves_the_other_lines_utf8():
+    """One line typed in a Windows editor made the whole file Latin-1: the paste's UTF-8
+    non-breaking spaces became `Â ` and the lines holding them stopped matching (the seed
+    lost IKE104). Each line is read in its own encoding."""
+    got, got_ingest = _load(LOGS / "seed.cp1252-note.txt")
+    want, want_ingest = _load(DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting - clean.accounting == {"annotation": 1}
+    shifted = want.assign(ref=want["ref"] + 1)
+    assert _table(got) == _table(shifted)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_windows_1252_punctuation_reads_as_typed():
+    from ikeanalyze.sources.textclean import decode
+
+    text, _ = decode((LOGS / "seed.cp1252-note.txt").read_bytes())
+    assert text.splitlines()[0] == "# Kunde Büro Zürich: Tunnel fällt um 23:35 aus – erst “Connect” hilft"
+    assert "\u00a0" in text and "Â" not in text
+
+
+def test_a_note_wrapped_onto_the_next_line_is_not_read_as_the_record():
+    """An 80-column terminal put the seed's `<-- First Sync packet.` note on the wrapped
+    piece of the SYN line: the joined record kept the note, the SYN read as `other`, and
+    IKE104 (the manual fallback to TCP) was lost."""
+    got, got_ingest = _load(LOGS / "seed.wrap80.txt")
+    want, want_ingest = _load(DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt")
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_lines_padded_with_blanks_to_the_window_width():
+    """A console copy pads every line to the window's width: the views search the event
+    text with patterns anchored at its end, and `IPsec SA connect 4 2.2.2.254->1.1.1.254:0`
+    followed by blanks no longer named the peer the gateway refused (IKE209)."""
+    got, got_ingest = _load(LOGS / "passive-mode.padded132.txt")
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_passive_mode.txt")
+    assert _table(got, FIELDS + ["text"]) == _table(want, FIELDS + ["text"])
+    assert _codes(got, got_ingest) == _codes(want, want_ingest) == [("IKE209", "eveS2S", "1.1.1.254")]
+
+
+def _snapshots(events, ingest):
+    return [{k: v for k, v in s.items() if k != "refs"} for s in api.diagnose(events, ingest).snapshots]
+
+
+def test_the_cli_pager_does_not_cut_a_snapshot():
+    """`--More--` after each screenful of a paged `gateway list`/`tunnel list` (and the
+    blanks that erase it in a session log) were unrecognised and ended the block: the
+    gateway's `message-id`, `lifetime` and `DPD sent/recv` lines after it were lost."""
+    got, got_ingest = _load(LOGS / "lists.putty-paged.txt")
+    want, want_ingest = _load(DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting["unrecognised"] == 0 and report.accounting["prompt"] == clean.accounting["prompt"] + 2
+    assert report.events == clean.events
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)
+    assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)
+    assert _snapshots(got, got_ingest)[0]["dpd_sent_recv"] == [[12, 12]]
+
+
+@pytest.mark.parametrize("variant, tail", [
+    ("local-pwd.cut-mid-stamp.txt", "2025-01-15 0"),
+    ("sniffer-v6.cut-mid-header.txt", "2015-06-23 17:01:31.113209 wan1 -- fe80::11"),
+])
+def test_a_paste_cut_mid_line_ends_in_a_truncated_record(variant, tail):
+    """The piece of a record a cut leaves at the end was counted unrecognised (IKE901,
+    'report the format') beside a hedged 'may be cut off'; it is a truncated record (IKE902
+    names the line)."""
+    events, ingest = _load(LOGS / variant)
+    [report] = ingest.inputs
+    assert report.accounting["truncated"] == 1 and report.accounting["unrecognised"] == 0
+    assert any(w.startswith(f"line {report.total}: truncated record") and tail in w for w in report.warnings)
+    codes = {code for code, _, _ in _codes(events, ingest)}
+    assert "IKE902" in codes and "IKE901" not in codes
+
+
+def test_prose_cut_off_is_still_unrecognised():
+    """Only a piece after device output is a cut record; a note without a final newline is
+    a line of no known form."""
+    data = (DATA / "ikedebug" / "saml_config_issues.txt").read_bytes().rstrip(b"\n") + b"\n\nThanks, the customer"
+    _, ingest = _load(data=data)
+    [report] = ingest.inputs
+    assert report.accounting["truncated"] == 0
+    assert report.examples[-1] == (report.total, "Thanks, the customer")
+
+
+def test_a_tunnel_list_cut_by_an_80_column_terminal_inside_a_token():
+    """`... options[0228]=npu f` / `rag-rfc  run_state=0 ...`: a piece starting inside a
+    value-less word (no `key=`) ended the tunnel block, and the rest of the tunnel (its
+    selectors, SAs and counters) was unrecognised; a line of the block cut at the
+    terminal's width goes on in the next line whatever it starts with."""
+    got, got_ingest = _load(LOGS / "lists.wrap80.txt")
+    want, want_ingest = _load(DATA / "state" / "handbook_gateway_and_tunnel_list_ports.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting["unrecognised"] == 0 and report.events == clean.events
+    assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)
+
+
+def test_a_quote_opened_in_a_wrapped_piece_takes_its_dump_block():
+    """`... FCC request len =` / ` 205, data = 'VER=1` / `FCTVER=...`: the quote opens in
+    the piece the terminal wrapped, and the dump lines under it were unrecognised."""
+    got, got_ingest = _load(LOGS / "ldap-fcc.wrap80.txt")
+    want, want_ingest = _load(LOGS / "ldap-fcc.excerpt.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert clean.accounting["unrecognised"] == report.accounting["unrecognised"] == 0
+    assert report.events == clean.events
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)
+
+
+def test_a_sniffer_header_cut_before_its_colon_keeps_its_packet_and_dump():
+    """An 80-column window broke v6 headers on a long interface name inside the addresses:
+    the header no longer looked like one, so every packet line was unrecognised and no hex
+    dump had a header (0 events, IKE903). The cut header is a record, its piece a
+    continuation, and the dump under the piece is the packet's."""
+    got, got_ingest = _load(LOGS / "bench-v6.wrap80.txt")
+    want, want_ingest = _load(LOGS / "bench-v6.excerpt.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting["unrecognised"] == 0 and report.events == clean.events == 15
+    fields = [f for f in FIELDS if f != "ref"] + ["iface", "direction", "esp_spi", "payloads"]
+    assert _table(got, fields) == _table(want, fields)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_convert_reads_the_dump_under_a_wrapped_sniffer_header():
+    """`convert` (sniffer text → pcapng) found no packet under a wrapped header: the piece
+    between the header and its dump left every dump without a header."""
+    from datetime import datetime, timezone
+
+    from ikeanalyze.convert import frames_of
+
+    def frames(name):
+        data = (LOGS / name).read_bytes()
+        f, summary, _ = frames_of(Blob(name, None, data, data[:16]), datetime(2026, 1, 1, tzinfo=timezone.utc), False)
+        return f, summary
+
+    got, got_summary = frames("bench-v6.wrap80.txt")
+    want, want_summary = frames("bench-v6.excerpt.txt")
+    assert len(got) == len(want) == 15
+    assert list(got.ts_us) == list(want.ts_us)
+    assert [got.data[a:b] for a, b in zip(got.offsets, got.offsets[1:])] == \
+        [want.data[a:b] for a, b in zip(want.offsets, want.offsets[1:])]
+    assert (got_summary.headers, got_summary.stray_lines) == (want_summary.headers, want_summary.stray_lines)
+
+
+def test_overlapping_copies_of_one_debug_are_read_once():
+    """Two copies out of one scroll-back that overlap: every message in the overlap was
+    read twice and looked retransmitted (IKE304 on a healthy tunnel). A stamped debug line
+    repeated word for word after the time went back is counted `duplicate`, and said."""
+    got, got_ingest = _load(LOGS / "ldap.overlapping-copies.txt")
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_V1_ldap_working.txt")
+    [report] = got_ingest.inputs
+    assert report.accounting["duplicate"] == 41
+    assert any("repeat earlier lines word for word" in w and "from line 121 to 180" in w for w in report.warnings)
+    ike = got[got["origin"] == "ikedebug"]
+    assert _table(ike, [f for f in FIELDS if f != "ref"]) == \
+        _table(want[want["origin"] == "ikedebug"], [f for f in FIELDS if f != "ref"])
+    assert _codes(got, got_ingest) == _codes(want, want_ingest) == []
+
+
+def test_a_line_printed_twice_in_one_second_is_not_a_duplicate():
+    """Without a step back in time, the same stamped line twice is the device's."""
+    lines = (LOGS / "local-pwd.cut-mid-stamp.txt").read_text().splitlines()[:-1]
+    at = next(i for i, line in enumerate(lines) if " ike " in line and line[:4].isdigit())
+    data = ("\n".join(lines[: at + 1] + [lines[at]] + lines[at + 1:]) + "\n").encode()
+    _, ingest = _load(data=data)
+    assert ingest.inputs[0].accounting["duplicate"] == 0
+
+
+@pytest.mark.parametrize("variant", ["radius-dns.tab-indented.txt", "radius-dns.markdown-breaks.txt"])
+def test_a_margin_a_document_put_on_every_line_leaves_wrapped_records_whole(variant):
+    """A wrapped debug pasted into a document: the piece `=0, id=b04c.../...:a9fb71de`
+    under `... len=92, vrf` came with the document's tab (or the record with markdown's two
+    trailing blanks), the joined record read `vrf\\t=0` (`vrf  =0`), lost its SPIs, and the
+    CFG retransmissions no longer made IKE304."""
+    got, got_ingest = _load(LOGS / variant)
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_V1_radius_DNS_Issues.txt")
+    assert dict(got_ingest.inputs[0].accounting) == dict(want_ingest.inputs[0].accounting)
+    assert _table(got, FIELDS + ["text"]) == _table(want, FIELDS + ["text"])
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+    assert "IKE304" in {code for code, _, _ in _codes(got, got_ingest)}
