@@ -112,8 +112,6 @@ CLIENT_STAMP = "^(?:" + "|".join(f"(?:{p})" for _, p in CLIENT_STAMPS) + r")(?:[
 
 # A hex line wrapped out of an `in/out/enc/dec HEX` record.
 HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
-# A line of at least WRAP_MIN (textclean) followed by a line of no known form was cut by
-# the terminal, not ended by the device.
 
 
 def parse(blob, report: InputReport, options) -> pd.DataFrame:
