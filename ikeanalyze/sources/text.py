@@ -74,7 +74,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     ),
     ("prompt", PROMPT),
     # The CLI's pager after a screenful of a paged command (`tunnel list`, `show`).
-    ("prompt", r"^\s*--More--\s*$"),
+    ("prompt", state_snapshot.PAGER),
     # A shell prompt of the engineer's own machine (`oho@chaos:~/dir$ exit`).
     ("prompt", r"^[\w.-]+@[\w.-]+:\S*[#$](?: .*)?$"),
     # Keys typed blind into a running debug (`de di`, `di de di`: `diagnose debug disable`).
