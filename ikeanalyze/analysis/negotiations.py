@@ -42,7 +42,7 @@ SELECTOR = re.compile(r"^(?P<side>TS[ir])_\d+ (?P<sel>\S+)")
 # IKEv1 quick mode, responder: each configured phase 2 the peer's ID payloads were compared
 # with and did not match, as the peer's pair and this side's (`mine`), both seen from this
 # side: `peer: type=7/7, local=0:192.168.0.0-192.168.0.255:0, remote=0:192.168.1.0-...:0`.
-V1_SELECTORS = r"\b(?:peer|mine): type=\S+, local=\S+, remote=\S+"
+V1_SELECTORS = linesearch.text_search(r"\b(?:peer|mine): type=\S+, local=\S+, remote=\S+")
 V1_SELECTOR = re.compile(r"(?P<side>peer|mine): type=\S+, local=(?P<local>\S+), remote=(?P<remote>\S+)\s*$")
 
 # IKEv1 attribute classes and ESP algorithm names, told as the IKEv2 transform types.
@@ -648,7 +648,6 @@ PROPOSAL_REFUSED = linesearch.text_search(r"no (?:SA )?proposal chosen|notify ty
 # peer's selectors (`specified selectors mismatch` before it names each one compared).
 SELECTORS_REFUSED = linesearch.text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE"
                                            "|no matching phase2 found")
-linesearch.text_search(V1_SELECTORS)
 # The peer's identity refused (IKE206). FortiOS then often ends the negotiation with its
 # generic `Negotiate ISAKMP SA Error: ... no SA proposal chosen`, which is not a proposal
 # mismatch.
@@ -753,8 +752,9 @@ def _id_rejections(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, list]]:
         lines = light(ev)
         at = np.flatnonzero(light_text(ev).search(ID_REJECTED) & _debug_mask(ev))
         out: dict[str, tuple[np.ndarray, list]] = {}
-        for source in dict.fromkeys(lines["source"].to_numpy()[at].tolist()):
-            mine = at[lines["source"].to_numpy()[at] == source]
+        src = lines["source"].to_numpy()[at]
+        for source in dict.fromkeys(src.tolist()):
+            mine = at[src == source]
             refs = lines["ref"].to_numpy()[mine].astype(np.int64)
             order = np.argsort(refs, kind="stable")
             tunnels = [None if t is None or "/" in str(t) else str(t) for t in lines["tunnel"].to_numpy()[mine[order]]]
