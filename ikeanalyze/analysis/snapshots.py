@@ -255,7 +255,7 @@ class OneWay:
     """An SA whose `enc` counter grew (or is non-zero) while `dec` stayed 0."""
 
     tunnel: str
-    remote: str | None  # the peer gateway `ip:port` from the tunnel list header
+    remote: str | None  # the peer gateway `ip:port` (a block that prints a port: tunnel or gateway list)
     proxyid: str | None
     enc_spi: str | None
     dec_spi: str | None

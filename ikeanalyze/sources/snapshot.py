@@ -218,7 +218,7 @@ def _token_rest(line: str) -> bool:
     """Can ``line`` be the rest of a cut token and the line's further tokens: one short word,
     or words holding a `key=value` (a PDF page footer after a block is neither)."""
     words = line.split()
-    return len(words) == 1 and len(line) <= 16 or any("=" in w for w in words[1:])
+    return (len(words) == 1 and len(line) <= 16) or any("=" in w for w in words[1:])
 
 
 def _tunnel_line(lines: list[str], form: np.ndarray, sep: np.ndarray, i: int, head: int) -> int:
