@@ -172,11 +172,12 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
 # `sent IKE msg (ident_r2send)`: the IKEv1 exchange step a debug send names. Main and
 # Aggressive mode messages share SPIs and message ID 0 (Quick mode's two initiator
 # messages share theirs), so the step, like the length, tells one message from the next.
-STEP = re.compile(r"^(?:ident|agg|quick)_[ir]\d+send$")
+# The steps are the SENT_TYPES rows of these exchanges (a named retransmission is none).
+STEP_EXCHANGES = ("Identity Protection", "Aggressive", "Quick Mode")
 
 
 def _step(detail) -> str | None:
-    return detail if isinstance(detail, str) and STEP.match(detail) else None
+    return detail if isinstance(detail, str) and _sent_type(detail)[0] in STEP_EXCHANGES else None
 
 
 def _group_sends(w: pd.DataFrame) -> None:
