@@ -39,10 +39,10 @@ ADDR = rf"(?:{IPV4}|{IPV6})"
 # addresses (`... FGT_AWS_Tun_primary in 10.3.2.2.500 -> 10.55.3.193.50`): the rest
 # follows as a continuation line.
 CUT_TAIL = rf"{ADDR}(?:\.\d*)?(?: -?>?(?: {ADDR}(?:\.\d*)?)?)?\s*$"
-HEADER_CUT = rf"^(?:{TS_ABS}|{TS_REL}) (?:\S+ (?:in|out|--) )?{CUT_TAIL}"
+_STAMP_IFACE = rf"^(?:{TS_ABS}|{TS_REL}) (?:\S+ (?:in|out|--) )?"  # what every header starts with
+HEADER_CUT = _STAMP_IFACE + CUT_TAIL
 HEADER_START = (
-    rf"^(?:{TS_ABS}|{TS_REL}) (?:\S+ (?:in|out|--) )?"
-    rf"(?:{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?:|arp |truncated-ip|\S+ > \S+:|{CUT_TAIL})"
+    _STAMP_IFACE + rf"(?:{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?:|arp |truncated-ip|\S+ > \S+:|{CUT_TAIL})"
 )
 
 HEADER = (
