@@ -69,17 +69,16 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         peer = f.peer or "the peer"
         mine = _sel(f.local_block) or ", ".join(ng.local_selectors(ctx.events, f.source, f.tunnel))
         theirs = _sel(f.peer_block)
-        if theirs and _v1(f):
-            # IKEv1 prints both pairs from this side's view (local = this side's network).
+        if theirs:
             msg = (f"Phase-2 traffic selectors{gw} do not match ({f.how} at {sas.where(ng._as_row(fail))}): "
-                   f"{peer} proposed {theirs} (as seen from this side); "
-                   + (f"this side's phase 2 has {mine}" if f.local_block is not None else "no local phase 2 is printed")
-                   + _differ(f) + ".")
-        elif theirs:
-            msg = (f"Phase-2 traffic selectors{gw} do not match ({f.how} at {sas.where(ng._as_row(fail))}): "
-                   f"{peer} proposed {theirs}; "
-                   + (f"this side has {mine}." if mine else
-                      "no local phase 2 accepts them (this side's selectors are not printed)."))
+                   f"{peer} proposed {theirs}")
+            if _v1(f):  # IKEv1 prints both pairs from this side's view (local = this side's network)
+                msg += (" (as seen from this side); "
+                        + (f"this side's phase 2 has {mine}" if f.local_block is not None else "no local phase 2 is printed")
+                        + _differ(f) + ".")
+            else:
+                msg += ("; " + (f"this side has {mine}." if mine else
+                                "no local phase 2 accepts them (this side's selectors are not printed)."))
         else:
             msg = (f"{peer} rejected this side's phase-2 traffic selectors{gw} ({f.how} at "
                    f"{sas.where(ng._as_row(fail))})"
