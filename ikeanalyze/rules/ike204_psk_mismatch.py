@@ -87,7 +87,11 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         key = (h.source, h.peer, h.tunnel)
         if key in merged:
             merged[key].rows.extend(r for r in h.rows if r not in merged[key].rows)
-            merged[key].negotiations.extend(n for n in h.negotiations if all(n is not x for x in merged[key].negotiations))
+            known = {id(x) for x in merged[key].negotiations}
+            for n in h.negotiations:
+                if id(n) not in known:
+                    known.add(id(n))
+                    merged[key].negotiations.append(n)
         else:
             merged[key] = h
     for h in merged.values():
