@@ -106,9 +106,11 @@ def human_duration(seconds: float) -> str:
 
 
 def clock_text(time: datetime | None, t: float | None, precise: bool = True) -> str:
-    """How a moment is printed: the input's own clock, or seconds from its start."""
+    """How a moment is printed: the input's own clock, or seconds from its start. A clock
+    that tells whole seconds only (older debug stamps, a terminal client's) gets no `.000`."""
     if time is not None:
-        return time.strftime("%H:%M:%S.%f")[:-3] if precise else time.strftime("%H:%M:%S")
+        whole = not precise or not time.microsecond
+        return time.strftime("%H:%M:%S") if whole else time.strftime("%H:%M:%S.%f")[:-3]
     if t is not None:
         return f"+{t:.3f} s"
     return "(no time)"
