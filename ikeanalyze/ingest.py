@@ -39,7 +39,7 @@ class InputReport:
     total: int = 0
     accounting: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
-    clock: str = "relative"  # utc | device | relative: how to read the `time` column
+    clock: str = "relative"  # utc | device | client | relative: how to read the `time` column
     size: int = 0  # bytes
     examples: list[tuple[int, str]] = field(default_factory=list)  # first unrecognised (ref, text)
 

@@ -7,7 +7,8 @@ Schema 1 (keys may be added, never renamed):
   next_steps[], snapshots[] (per tunnel: the latest `diagnose vpn tunnel list` / `ike gateway
   list` / tunnel summary facts, see analysis.snapshots.TunnelState.as_dict).
   Times are ISO 8601 in the input's own clock: UTC captures end in `Z`,
-  device clocks (sniffer `a`/`l`, debug console timestamps) carry no zone; `null` when
+  device clocks (sniffer `a`/`l`, debug console timestamps) and a terminal client's
+  stamps (an input whose lines print no time) carry no zone; `null` when
   the input has only relative times, and then `t_start`/`t_end` are seconds from its start.
 """
 

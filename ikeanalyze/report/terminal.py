@@ -77,6 +77,11 @@ def _short(source: str) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+CLOCK_NOTES = {
+    "device": "times are the device clock as printed (zone unknown)",
+    "client": "times are the terminal client's stamps: when lines reached the screen (zone unknown)",
+}
+
 def _inputs(d: Diagnosis) -> Table:
     t = Table(title="Inputs", title_justify="left", show_edge=False, pad_edge=False)
     t.add_column("input")
@@ -87,8 +92,8 @@ def _inputs(d: Diagnosis) -> Table:
     for r in d.ingest.inputs:
         why = ", ".join(f"{n} {k}" for k, n in r.accounting.items() if k != "event" and n and k in REASONS)
         t.add_row(r.source, "+".join(r.formats) or "-", f"{r.total} {r.unit}s", str(r.events), why or "none")
-        if r.clock == "device":
-            t.add_row("", "", "", "", Text("times are the device clock as printed (zone unknown)", style="dim"))
+        if r.clock in CLOCK_NOTES:
+            t.add_row("", "", "", "", Text(CLOCK_NOTES[r.clock], style="dim"))
         for ref, text in r.examples:
             t.add_row("", "", "", "", Text(f"unrecognised {r.unit} {ref}: {text[:80]}", style="dim"))
         for w in r.warnings:

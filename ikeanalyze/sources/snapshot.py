@@ -582,13 +582,17 @@ def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
 def inherit_times(frame) -> None:
     """A snapshot has no clock of its own: it happened between the timed lines around it
     in the paste. Give its rows the time of the last timed line above (or, at the top of a
-    paste, the first one below), in place. Rows are in line order."""
+    paste, the first one below), in place. Rows are in line order. A row the terminal
+    client's stamp already timed keeps that time."""
     if not len(frame) or "origin" not in frame:
         return
     snap = (frame["origin"] == "snapshot").fillna(False).to_numpy()
     if not snap.any():
         return
     for col in ("time", "t"):
+        need = snap & frame[col].isna().to_numpy()
+        if not need.any():
+            continue
         known = frame[col].where(~snap)
         filled = known.ffill().fillna(known.bfill())
-        frame.loc[snap, col] = filled[snap]
+        frame.loc[need, col] = filled[need]

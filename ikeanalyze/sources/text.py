@@ -109,6 +109,17 @@ CLIENT_STAMPS: list[tuple[str, str]] = [
     ("month day time", rf"{_MONTH} [ \d]\d {_HMS}"),
 ]
 CLIENT_STAMP = "^(?:" + "|".join(f"(?:{p})" for _, p in CLIENT_STAMPS) + r")(?:[ \t]|$)"
+# The client stamps that carry a whole date, read as times: the clock of an input whose
+# device lines print none (an IKE debug without `diagnose debug console timestamp enable`).
+# Each row: the pattern, with groups y, mon (digits or an English month), d, hms, frac. A
+# stamp of day and month in either order, or of no date, tells no time.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+CLIENT_TIMES: list[tuple[str, str]] = [
+    ("[date time], ISO 8601", r"^\[?(?P<y>\d{4})[-/.](?P<mon>\d\d)[-/.](?P<d>\d\d)[ T_]"
+                              r"(?P<hms>\d{1,2}:\d\d:\d\d)(?:[.,](?P<frac>\d{1,9}))?"),
+    ("[weekday month day time year]", rf"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>{_MONTH}) (?P<d>[ \d]\d) "
+                                      r"(?P<hms>\d{1,2}:\d\d:\d\d)(?:[.,](?P<frac>\d{1,9}))? (?P<y>\d{4})\]"),
+]
 
 # A hex line wrapped out of an `in/out/enc/dec HEX` record.
 HEX_CONTINUATION = r"^[0-9A-Fa-f]{8,}\s*$"
@@ -130,14 +141,15 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
 
 
-def clean_stamps(raw: pa.Array, report: InputReport) -> pa.Array:
+def clean_stamps(raw: pa.Array, report: InputReport) -> tuple[pa.Array, pa.Array | None]:
     """The lines without the time stamp a terminal client wrote before each (CLIENT_STAMPS),
-    said once in the input's warnings. Only lines whose first bytes may start one are
-    matched (a `[`; a digit with `T` ten bytes on; a capital with a blank four bytes on);
-    a stamp without brackets is taken only when most lines have one (a wrapped XML line
-    may begin with `2025-01-25T19:14:33Z`)."""
+    said once in the input's warnings, and the times those stamps tell (:func:`client_times`;
+    None when no line has one). Only lines whose first bytes may start one are matched (a
+    `[`; a digit with `T` ten bytes on; a capital with a blank four bytes on); a stamp
+    without brackets is taken only when most lines have one (a wrapped XML line may begin
+    with `2025-01-25T19:14:33Z`)."""
     if not len(raw):
-        return raw
+        return raw, None
     b = spans.Bytes(raw)
     head = b.words(b.start)
     first = head & np.uint64(0xFF)
@@ -148,19 +160,45 @@ def clean_stamps(raw: pa.Array, report: InputReport) -> pa.Array:
     bracket = first == ord("[")
     rows = np.flatnonzero(bracket | (digit & (eleventh == ord("T"))) | (capital & (fourth == ord(" "))))
     if not len(rows):
-        return raw
+        return raw, None
     sub = raw.take(pa.array(rows))
     hit = matches(sub, CLIENT_STAMP)
     bare = hit & ~bracket[rows]
     if bare.sum() * 2 < len(raw):
         hit &= ~bare
     if not hit.any():
-        return raw
+        return raw, None
     rows, sub = rows[hit], sub.filter(pa.array(hit))
     example = sub[0].as_py()[:40]
     report.warn(f"{len(rows)} line(s) begin with a time stamp added by the terminal client "
                 f"(line {rows[0] + 1}: {example!r}); read without it")
-    return scatter(raw, rows, pc.replace_substring_regex(sub, CLIENT_STAMP, "", max_replacements=1))
+    times = pa.nulls(len(raw), pa.timestamp("us"))
+    told = client_times(sub)
+    if told.null_count < len(told):
+        times = scatter(times, rows, told)
+    return scatter(raw, rows, pc.replace_substring_regex(sub, CLIENT_STAMP, "", max_replacements=1)), times
+
+
+def client_times(stamped: pa.Array) -> pa.Array:
+    """The time each line's client stamp tells (CLIENT_TIMES), null where it tells none: as
+    printed, in the zone of the engineer's computer (not said)."""
+    out = pa.nulls(len(stamped), pa.timestamp("us"))
+    for _, pattern in CLIENT_TIMES:
+        rows = np.flatnonzero(matches(stamped, pattern))
+        if not len(rows):
+            continue
+        g = {k: v.cast(pa.string()) for k, v in groups(stamped.take(pa.array(rows)), pattern).items()}
+        mon = g["mon"]
+        named = pc.index_in(mon, pa.array(_MONTHS))
+        if named.null_count < len(named):  # an English month: its number
+            mon = pc.utf8_lpad(pc.cast(pc.add(named, 1), pa.string()), 2, "0")
+        day = pc.replace_substring(g["d"], " ", "0")
+        text = pc.binary_join_element_wise(g["y"], mon, day, pc.utf8_lpad(g["hms"], 8, "0"), "")
+        base = pc.strptime(text, format="%Y%m%d%H:%M:%S", unit="us", error_is_null=True)
+        frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(g["frac"], ""), "000000", ""), 0, 6)
+        told = pc.cast(pc.add(pc.cast(base, pa.int64()), pc.cast(frac, pa.int64())), pa.timestamp("us"))
+        out = scatter(out, rows, told)  # the rows' patterns exclude each other
+    return out
 
 
 def clean_margins(raw: pa.Array) -> pa.Array:
@@ -257,7 +295,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         return ev.empty()
     raw = lines.cast(pa.large_string()) if isinstance(lines, pa.Array) else pa.array(lines, pa.large_string())
     del lines  # one copy of the input: the arrow one
-    raw = clean_margins(clean_stamps(raw, report))
+    raw, told = clean_stamps(raw, report)
+    raw = clean_margins(raw)
     core = _core(raw)
 
     form = np.full(n, None, dtype=object)
@@ -358,7 +397,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         parts.append(cols)
 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
-    frame = _assemble(parts, report, dropped)
+    frame = _assemble(parts, report, dropped, told)
     dumps = raw.to_pylist() if is_hex.any() else []
     frame = hexdump.attach(frame, dumps, form, report)  # packets with bytes: decoded like a capture
     state_snapshot.inherit_times(frame)
@@ -751,7 +790,11 @@ def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa
     return time, rel
 
 
-def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) -> pd.DataFrame:
+def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = (),
+              told: pa.Array | None = None) -> pd.DataFrame:
+    """The parsers' columns as one event table in line order, with `time` and `t` from the
+    device's stamps, or from the terminal client's (``told``, per line) when the device's
+    lines print none."""
     if not parts:
         return ev.empty()
     # The earliest stamp of the lines not kept: `t` counts from the input's first line.
@@ -801,11 +844,34 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = ()) 
     has_rel = ~np.isnan(rel)
     if has_rel.any():
         t[has_rel] = rel[has_rel] - (rel[has_rel].min() if floor_rel is None else min(rel[has_rel].min(), floor_rel))
+    if not (has_abs.any() or has_rel.any() or floor_abs is not None or floor_rel is not None):
+        time, t = _client_clock(told, ref, report, t)
     merged["time"] = time
     merged["t"] = pa.array(t, pa.float64(), from_pandas=True)
 
     merged["wire"] = pa.array(_wire(merged), pa.bool_())
     return ev.frame(merged, n)
+
+
+def _client_clock(told: pa.Array | None, ref: np.ndarray, report: InputReport,
+                  t: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """`time` and `t` of an input with no device time from its client's stamps: better than
+    none for waits and order (a debug without console timestamps in a SecureCRT log), but
+    when lines reached the terminal, often only to the second. Said in the warnings."""
+    time = pa.nulls(len(ref), pa.timestamp("us"))
+    if told is None or told.null_count == len(told):
+        return time, t
+    time = told.take(pa.array(ref - 1))
+    us = pc.cast(time, pa.int64()).to_numpy(zero_copy_only=False)
+    has = pc.is_valid(time).to_numpy(zero_copy_only=False)
+    if not has.any():
+        return time, t
+    t = t.copy()
+    t[has] = (us[has] - us[has].min()) / 1e6
+    report.clock = "client"
+    report.warn(f"the lines print no device time: times are the terminal client's stamps "
+                f"({int(has.sum())} event(s)), when each line reached the screen")
+    return time, t
 
 
 def _wire(cols: dict[str, pa.Array]) -> np.ndarray:

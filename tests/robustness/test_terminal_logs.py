@@ -49,9 +49,35 @@ def test_client_time_stamps_before_every_line_are_not_device_output(variant, bas
     want, want_ingest = _load(DATA / base)
     [report], [clean] = got_ingest.inputs, want_ingest.inputs
     assert dict(report.accounting) == dict(clean.accounting)
-    assert _table(got) == _table(want)
+    untimed = want["time"].isna().all()  # the tunnel list prints no time: the client's is its clock
+    fields = [f for f in FIELDS if f != "time"] if untimed else FIELDS
+    assert _table(got, fields) == _table(want, fields)
     assert _codes(got, got_ingest) == _codes(want, want_ingest)
     assert any("time stamp added by the terminal client" in w for w in report.warnings)
+    assert report.clock == ("client" if untimed else clean.clock)
+
+
+def test_a_debug_without_device_time_takes_the_terminal_clients_clock():
+    """A debug without `console timestamp enable`, logged by MobaXterm with a date on every
+    line: the client's stamps time its events (to the second), so waits are measured and
+    the report does not ask for timestamps; the findings are those of the clean log."""
+    got, got_ingest = _load(LOGS / "retrans.mobaxterm-stamps.txt")
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_retrans.txt")
+    assert want["time"].isna().all()
+    [report] = got_ingest.inputs
+    assert report.clock == "client"
+    assert any("times are the terminal client's stamps (58 event(s))" in w for w in report.warnings)
+    fields = [f for f in FIELDS if f != "time"]
+    assert _table(got, fields) == _table(want, fields)
+    stamps = {i + 1: line[1:20] for i, line in enumerate((LOGS / "retrans.mobaxterm-stamps.txt").read_text().splitlines())}
+    assert [str(x) for x in got["time"]] == [stamps[r] for r in got["ref"]]
+    assert got["t"].iloc[0] == 0 and got["t"].is_monotonic_increasing and got["t"].iloc[-1] == 8.0  # 09:12:01 to 09:12:09
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+    d = api.diagnose(got, got_ingest)
+    [late] = [f for f in d.all_findings() if f.code == "IKE304" and "193.248.63.133:500 re-sent" in f.message]
+    assert "(waits 2.0, 1.0, 3.0 s" in late.message
+    assert "09:12:05 (line 49)" in next(f for f in d.all_findings() if f.code == "IKE111").message
+    assert not any("no timestamps" in step for step in d.next_steps)
 
 
 def test_a_time_stamp_starting_a_few_wrapped_lines_is_kept():

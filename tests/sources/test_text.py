@@ -124,3 +124,22 @@ def test_collapsed_debug_records_are_split_on_their_line():
     f = parse_lines(lines, r)
     assert list(f["ref"]) == [1, 2, 2, 3] and r.accounting["event"] == 3 and r.balanced
     assert f["text"].iloc[1] == "ike Negotiate ISAKMP SA Error:" and f["text"].iloc[2].startswith("ike 0:vpn1:27: no SA")
+
+
+@pytest.mark.parametrize(("stamp", "told"), [
+    ("[2026-02-26 23:34:42] ", "2026-02-26 23:34:42"),                  # SecureCRT, MobaXterm
+    ("[2026/02/26 09:05:03.250] ", "2026-02-26 09:05:03.250000"),        # KiTTY, fractions
+    ("2026-02-26T23:34:42.123456Z ", "2026-02-26 23:34:42.123456"),      # ISO 8601 (`ts -s`-like)
+    ("[Thu Feb  5 23:17:20.000 2026] ", "2026-02-05 23:17:20"),          # Tera Term, space-padded day
+    ("[26/02/2026 23:34:42] ", None),                                    # day and month: either order
+    ("[23:34:42] ", None),                                               # no date
+    ("Feb 26 23:34:42 ", None),                                          # no year
+])
+def test_client_stamps_tell_a_time_only_with_a_whole_date(stamp: str, told: str | None) -> None:
+    import pyarrow as pa
+
+    lines = [stamp + "ike 0: comes 10.3.2.150:500->10.55.3.193:500,ifindex=4...."] * 3
+    raw, times = text.clean_stamps(pa.array(lines, pa.large_string()), InputReport("paste.txt"))
+    assert raw.to_pylist()[0].startswith("ike 0: comes")
+    got = times.to_pylist()
+    assert [None if v is None else str(v) for v in got] == [told] * 3

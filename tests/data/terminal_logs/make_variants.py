@@ -10,6 +10,7 @@ Usage: python tests/data/terminal_logs/make_variants.py   (rewrites the files; d
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -23,6 +24,7 @@ RADIUS_DNS = DATA / "ikedebug" / "IKE_LOG_V1_radius_DNS_Issues.txt"
 LOCAL_PWD = DATA / "ikedebug" / "IKE_LOG_V1_local_pwd_non_working_2.txt"
 SNIFFER_V6 = DATA / "sniffer" / "30_sniffer_v6_abs_terminal_noise.txt"
 TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
+RETRANS = DATA / "ikedebug" / "IKE_LOG_retrans.txt"
 
 DEVICE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)")
 DAYS = {"2026-02-26": "Thu"}
@@ -47,6 +49,18 @@ def stamped(text_lines: list[str], form: str, start: str = "2026-02-26 23:17:20"
             y, mo, d = day.split("-")
             month = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[int(mo) - 1]
             out.append(f"[{DAYS[day]} {month} {d} {clock}.000 {y}] {line}")
+    return out
+
+
+def ticking(text_lines: list[str], start: str = "2026-03-04 09:12:00") -> list[str]:
+    """Each line behind MobaXterm's `[YYYY-MM-DD HH:MM:SS] ` stamp, for a log that prints no
+    time of its own: an invented clock, one second later at every message received or sent."""
+    clock = datetime.fromisoformat(start)
+    out = []
+    for line in text_lines:
+        if re.search(r"\bcomes |sent IKE msg", line):
+            clock += timedelta(seconds=1)
+        out.append(f"[{clock:%Y-%m-%d %H:%M:%S}] {line}")
     return out
 
 
@@ -110,6 +124,7 @@ def main() -> None:
     write("passive-mode.padded132.txt", [line.ljust(132) for line in wrapped(lines(PASSIVE), 132)], "\r\n")
     write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
     write("tunnel-list.teraterm-stamps.txt", stamped(lines(TUNNEL_LIST), "teraterm"), "\r\n")
+    write("retrans.mobaxterm-stamps.txt", ticking(lines(RETRANS)), "\r\n")
 
 
 if __name__ == "__main__":
