@@ -219,7 +219,8 @@ def _debug_frames(buf: bytes, name: str, start: datetime, s: InputSummary) -> tu
     lines = buf.decode("utf-8", "surrogateescape").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    ev = text.parse_lines(lines, InputReport(name))
+    report = InputReport(name)
+    ev = text.parse_lines(lines, report)
     s.debug_lines_used = 0
     if not len(ev):
         return _empty(), ""
@@ -284,7 +285,9 @@ def _debug_frames(buf: bytes, name: str, start: datetime, s: InputSummary) -> tu
             last = t if t is not None else last
             filled.append(last)
         ts_us = np.array(filled, np.int64)
-        note = f"{name}: IKE debug console timestamps as printed (zone not in the text), written as UTC"
+        clock = ("the terminal client's time stamps (the debug prints none)" if report.clock == "client"
+                 else "IKE debug console timestamps")
+        note = f"{name}: {clock} as printed (zone not in the text), written as UTC"
         if len(known) < len(ts):
             note += f"; {len(ts) - len(known)} hex lines without a stamp take the time of the frame before"
     else:

@@ -238,6 +238,18 @@ def test_ike_debug_console_timestamps_become_frame_times(tmp_path):
     assert str(back["time"].iloc[0]) == f"2026-02-26 23:17:{first_in % 60:02d}.{first_in:06d}"
 
 
+def test_a_terminal_clients_stamps_time_the_frames_of_a_debug_that_prints_none(tmp_path):
+    """MobaXterm's dated stamp on every line of a debug without console timestamps: the
+    frames take the client's times (not 1 us apart from --start), and the comment says so."""
+    logs = Path(__file__).resolve().parent / "data" / "terminal_logs"
+    res = convert([str(logs / "retrans.mobaxterm-stamps.txt")], tmp_path / "t.pcapng", from_ike_debug=True)
+    back, _ = load([tmp_path / "t.pcapng"])
+    assert res.packets == 6
+    assert [str(t) for t in back["time"]] == ["2026-03-04 09:12:01", "2026-03-04 09:12:02", "2026-03-04 09:12:04",
+                                              "2026-03-04 09:12:04", "2026-03-04 09:12:05", "2026-03-04 09:12:08"]
+    assert b"the terminal client's time stamps (the debug prints none)" in (tmp_path / "t.pcapng").read_bytes()
+
+
 def test_debug_hex_with_a_far_future_console_time_does_not_overflow():
     """Found by hypothesis in CI: a mangled console stamp read as year 9999 overflowed
     pandas' nanosecond Timestamp.value; the frame keeps its microseconds."""
