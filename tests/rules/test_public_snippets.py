@@ -112,3 +112,14 @@ def test_collapsed_healthy_dialup_lists_give_no_diagnosis() -> None:
     d = ikeanalyze.analyze([str(TEXT / "docs_dialup_gwlist_tunnel_list_collapsed.txt")])
     assert {f.code for f in d.all_findings()} == {"IKE901"}  # the `- ` between the two items
 
+
+def test_peer_id_refused_on_gateway_level_lines_quotes_the_id_above() -> None:
+    """No IKE SA serial on the lines (`ike 0:CBS-VPN: ...`): the DN the peer presented two
+    lines above the refusal is still the ID quoted (it said "an ID not in this log")."""
+    got = findings("ikev2-cert-dn-gw-validation-failed-no-serial.txt")
+    (f,) = got["IKE206"]
+    assert f.tunnel == "CBS-VPN"
+    assert f.message == ("The peer presented peer identifier DER_ASN1_DN 'CN = FortiGate VPN Client', which does "
+                         "not validate against gateway CBS-VPN (gw validation failed at line 5).")
+    assert [e.ref for e in f.evidence] == [4, 5]
+    assert f.facts["peer_id"] == "DER_ASN1_DN 'CN = FortiGate VPN Client'"
