@@ -1150,6 +1150,21 @@ def context_lines(h: Hit, pattern: str, limit: int = 1) -> list:
     return out[:limit]
 
 
+def gateway_lines_before(events: pd.DataFrame, row, pattern: str, within: int = 20, limit: int = 1) -> list:
+    """Lines of ``row``'s gateway in its source, at most ``within`` lines above it and
+    matching ``pattern``, nearest first: the context of a gateway-level line in an excerpt
+    that prints no IKE SA serial (`ike 0:CBS-VPN: received peer identifier ...` then
+    `ike 0:CBS-VPN: gw validation failed`), where no negotiation holds both."""
+    tunnel = getattr(row, "tunnel", None)
+    if tunnel is None or pd.isna(tunnel) or not len(events):
+        return []
+    ref = int(row.ref)
+    near = events[(events["source"] == row.source) & (events["tunnel"] == tunnel)
+                  & (events["ref"] < ref) & (events["ref"] >= ref - within)]
+    near = near[near["text"].str.contains(pattern, regex=True, na=False)]
+    return list(near.iloc[::-1].head(limit).itertuples())
+
+
 def evidence_rows(*groups) -> list:
     """Rows from several lists, each line once, in line order."""
     rows: dict[tuple, object] = {}

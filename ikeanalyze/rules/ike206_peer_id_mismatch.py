@@ -45,7 +45,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             # A gateway-level line (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`)
             # speaks for the negotiation whose lines surround it.
             h.negotiations = ng.enclosing(ctx.events, h.source, int(h.rows[0].ref))[:1]
-        ident = ng.context_lines(h, r"peer identifier")
+        ident = (ng.context_lines(h, r"peer identifier")
+                 or ng.gateway_lines_before(ctx.events, h.rows[0], r"peer identifier"))
         if ng.recovered(h):
             continue  # another gateway or a retry validated and the IKE SA came up
         first, last = h.rows[0], h.rows[-1]

@@ -49,7 +49,14 @@ TUNNEL_START = rf"^name=\S+ (?:ver=\d+\b|{_ADDR}:\d+->{_ADDR}:\d+(?:\s|$))"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
 SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
-STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}"
+# A web copy (docs pages, PDFs turned to text) may collapse a whole block onto one line,
+# after the sentence that introduced it: `... should return the following:vd: root/0 name:
+# for_client_0 version: 1 interface: port1 15 addr: ...`, `...:list all ipsec tunnel in vd 0
+# = = name=for_client_0 ver=1 serial=3 ...`. Such a line opens a block wherever the block's
+# first words stand in it; :func:`unfold` cuts it back into the device's lines.
+GATEWAY_COLLAPSED = r"(?:^|[\s:*`])vd: \S+/\d+ +(?:\*\*)?name: \S+ "
+TUNNEL_COLLAPSED = r"[\s:]name=\S+ ver=\d+ serial=\w+ "
+STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
 # The CLI's pager (`config system console` / `set output more`) after each screenful: a
@@ -79,7 +86,8 @@ TUNNEL_KEYS = TUNNEL_LINE_KEYS | frozenset({
 })
 GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ()-]*?):(?: (?P<value>.*))?$")
 ADDR_PAIR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+)->(?P<dst>{_ADDR}):(?P<dport>\d+)$")
-GW_ADDR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+) -> (?P<dst>{_ADDR}):(?P<dport>\d+)")
+# (A web copy may drop a blank around the arrow: `addr: 172.20.120.123:4500 ->172.20.120.254:64916`.)
+GW_ADDR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+) ?-> ?(?P<dst>{_ADDR}):(?P<dport>\d+)")
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 KV = re.compile(r"^(?P<key>[^=\s]+)=(?P<value>.*)$")
 
@@ -146,6 +154,11 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith("'") else "gateway"
             form[i], head = "snapshot", i
             _introduction(lines, form, i)
+            collapsed = _collapsed(line)
+            if collapsed:
+                # A whole block on one line: no terminal cut continues it (the next line
+                # may go on with the block's further `key: value` lines).
+                kind, head = collapsed, -1
         elif re.match(BANNER, line) and (kind is not None or _start_follows(start, form, i)):
             form[i], head = "banner", -1
             kind = kind or "tunnel"
@@ -270,6 +283,17 @@ def _block_goes_on(kind: str, lines: list[str], form: np.ndarray, i: int) -> boo
     return bool(re.match(SUMMARY_LINE, nxt))
 
 
+def _collapsed(line: str) -> str | None:
+    """The output a collapsed block on ``line`` belongs to (tunnel | gateway), or None."""
+    if re.match(TUNNEL_START, line) or re.match(GATEWAY_START, line):
+        return None
+    if re.search(TUNNEL_COLLAPSED, line):
+        return "tunnel"
+    if re.search(GATEWAY_COLLAPSED, line):
+        return "gateway"
+    return None
+
+
 def _gateway_follows(lines: list[str], form: np.ndarray, i: int) -> bool:
     return i + 1 < len(lines) and form[i + 1] is None and lines[i + 1].startswith(("version: ", "interface: "))
 
@@ -282,6 +306,71 @@ def _start_follows(start: np.ndarray, form: np.ndarray, i: int) -> bool:
         if form[j] not in (None, "blank"):
             return False
     return False
+
+
+# ---------------------------------------------------------------------------------------
+# Collapsed lines → the device's lines
+
+# The keys a gateway list prints (5.6 to 7.6), one per line. A line holding two or more of
+# them, each after a blank or markdown bold (`**`), is several lines a web copy joined.
+GATEWAY_KEYS = (
+    "vd", "name", "version", "interface", "addr", "tun_id", "remote_location", "network-id", "transport",
+    "virtual-interface-addr", "created", "eap-user", "xauth-user", "2FA", "peer-id", "peer-id-auth",
+    "FortiClient UID", "assigned IPv4 address", "nat", "pending-queue", "PPK", "IKE SA", "IPsec SA",
+    "id/spi", "direction", "status", "proposal", "child", "SK_ei", "SK_er", "SK_ai", "SK_ar", "key",
+    "message-id sent/recv", "QKD", "PQC-KEM (IKE)", "PQC-KEM (all IPsec)", "lifetime/rekey",
+    "DPD sent/recv",
+)
+_GW_KEYS = "|".join(re.escape(k) for k in sorted(GATEWAY_KEYS, key=len, reverse=True))
+GATEWAY_KEY_AT = re.compile(rf"(?:^|(?<=[\s:]))(?=(?:{_GW_KEYS}): )")
+# Taking out the bold a copy put around some lines (`ago**eap-user: ipsec**`, text.BOLD)
+# glues a key to the value before it: in a collapsed line a key of four or more letters is
+# also cut after a letter or digit (`592s agoeap-user: ipsec`, `port1 3addr: ...`).
+_GLUED_KEYS = "|".join(re.escape(k) for k in sorted(GATEWAY_KEYS, key=len, reverse=True) if len(k) >= 4)
+GATEWAY_CUT = re.compile(rf"(?:^|(?<=[\s:]))(?=(?:{_GW_KEYS}): )|(?<=[A-Za-z0-9])(?=(?:{_GLUED_KEYS}): )")
+# The words that begin a tunnel list line (and `ah=`, the second line of a key): a
+# collapsed tunnel line is cut before each, after a blank.
+TUNNEL_CUT = re.compile(
+    r"(?<=\s)(?=name=\S+ (?:ver|serial)=|(?:bound_if|proxyid_num|parent|proxyid|ah|npu_flag|run_tally)="
+    r"|dec:pkts/bytes=|(?:stat|dpd|natt|fec|src|dst|SA|life|dec|enc):\s)")
+
+
+def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Snapshot lines a web copy collapsed (a block, or several of a gateway's `key: value`
+    lines, on one line) become the device's lines, each an event with the line's number;
+    the line is still counted once. What stood before the block's first key (the sentence
+    that introduced it, `list all ipsec tunnel in vd 0`) and markdown bold are dropped."""
+    lines = sub.to_pylist()
+    pieces: list[list[str]] = []
+    for line in lines:
+        pieces.append(_unfold_line(line) or [line])
+    reps = np.array([len(p) for p in pieces], dtype=np.int64)
+    if (reps == 1).all() and all(p[0] is line for p, line in zip(pieces, lines)):
+        return idx, sub, text
+    flat = [x for p in pieces for x in p]
+    owner = np.repeat(np.arange(len(lines)), reps)
+    shown = text.to_pylist()
+    # A line cut into pieces shows each piece; any other keeps the text it had.
+    shown_flat = [x if reps[k] > 1 or x is not lines[k] else shown[k] for k, x in zip(owner, flat)]
+    return (idx[owner], pa.array(flat, pa.large_string()), pa.array(shown_flat, pa.large_string()))
+
+
+def _unfold_line(line: str) -> list[str] | None:
+    kind = _collapsed(line)
+    if kind == "tunnel":
+        start = re.search(TUNNEL_COLLAPSED, line).start() + 1
+        cut = TUNNEL_CUT
+    elif kind == "gateway" or len(GATEWAY_KEY_AT.findall(line)) >= 2:
+        m = re.search(GATEWAY_COLLAPSED, line)
+        start = m.start() + (m.group(0)[0] != "v") if m else 0
+        cut = GATEWAY_CUT
+    else:
+        return None
+    out = [p.strip().strip("*").strip() for p in cut.split(line[start:])]
+    # A tunnel header whose blank before `ver=` the copy lost (`name=for_clientver=1 serial=2`).
+    out = [re.sub(r"^(name=\S+?)(ver=\d+ )", r"\1 \2", p) if kind == "tunnel" and " ver=" not in p else p
+           for p in out]
+    return [p for p in out if p] or None
 
 
 # ---------------------------------------------------------------------------------------

@@ -386,6 +386,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             sub_core = records.take(idx)
             if fmt == "ikedebug":
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
+            elif fmt == "snapshot":
+                idx, sub_core, sub_text = state_snapshot.unfold(idx, sub_core, sub_text)
             cols = parser(sub_core)
         if fmt == "sniffer" and not other_traffic:
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped)

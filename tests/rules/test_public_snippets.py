@@ -95,3 +95,31 @@ def test_redacted_peer_is_kept_and_every_report_renders(fmt: str, tmp_path: Path
     with out.open("w", encoding="utf-8") as fh:
         ikeanalyze.render(d, fmt, fh)
     assert out.stat().st_size > 0
+
+
+TEXT = Path(__file__).resolve().parents[1] / "data" / "text_public"
+
+
+def test_collapsed_gateway_list_over_tcp_is_ike103_not_an_input_without_ipsec() -> None:
+    d = ikeanalyze.analyze([str(TEXT / "docs_ikev2_tcp5500_gwlist_collapsed_bold.txt")])
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE103"}
+    assert got["IKE103"].message.startswith("Tunnel v2_psk-120_0 between 10.152.35.150:5500 and "
+                                            "10.152.35.193:54854 runs IKE over TCP")
+
+
+def test_collapsed_healthy_dialup_lists_give_no_diagnosis() -> None:
+    d = ikeanalyze.analyze([str(TEXT / "docs_dialup_gwlist_tunnel_list_collapsed.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}  # the `- ` between the two items
+
+
+def test_peer_id_refused_on_gateway_level_lines_quotes_the_id_above() -> None:
+    """No IKE SA serial on the lines (`ike 0:CBS-VPN: ...`): the DN the peer presented two
+    lines above the refusal is still the ID quoted (it said "an ID not in this log")."""
+    got = findings("ikev2-cert-dn-gw-validation-failed-no-serial.txt")
+    (f,) = got["IKE206"]
+    assert f.tunnel == "CBS-VPN"
+    assert f.message == ("The peer presented peer identifier DER_ASN1_DN 'CN = FortiGate VPN Client', which does "
+                         "not validate against gateway CBS-VPN (gw validation failed at line 5).")
+    assert [e.ref for e in f.evidence] == [4, 5]
+    assert f.facts["peer_id"] == "DER_ASN1_DN 'CN = FortiGate VPN Client'"

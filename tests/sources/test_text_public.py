@@ -173,3 +173,35 @@ def test_debug_flow_trace_lines() -> None:
     assert report.accounting["event"] == 7 and frame["time"].isna().all()
     assert list(frame["kind"]) == ["flow-ipsec"] + ["flow"] * 5 + ["flow-ipsec"]
     assert list(frame["tunnel"].dropna()) == ["EDGE_INET1", "EDGE_INET1"]
+
+
+def test_gateway_list_collapsed_onto_its_introduction_with_glued_bold() -> None:
+    """A docs page put the first keys of a gateway list on the sentence that introduces it,
+    with bold glued to the values before it (`ago**eap-user: ipsec**`): the line is one
+    snapshot event per key it holds (it was 29 unrecognised lines, and IKE903 said the
+    input held no IPsec evidence)."""
+    frame, report = _parse(_lines("docs_ikev2_tcp5500_gwlist_collapsed_bold.txt"))
+    assert report.accounting["unrecognised"] == 0
+    first = frame[frame["ref"] == 1]
+    assert list(first["text"]) == ["vd: root/0", "name: v2_psk-120_0", "version: 2", "interface: port1 3",
+                                   "addr: 10.152.35.150:5500 -> 10.152.35.193:54854", "tun_id: 9.5.6.7/::10.0.0.23"]
+    assert list(frame[frame["ref"] == 4]["text"]) == ["created: 592s ago", "eap-user: ipsec", "2FA: no"]
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert (facts["transport"], facts["local"], facts["remote"]) == ("TCP", "10.152.35.150:5500", "10.152.35.193:54854")
+    assert facts["eap_user"] == "ipsec" and facts["ike_sas"][0]["status"] == "established"
+
+
+def test_gateway_and_tunnel_lists_each_collapsed_onto_one_line() -> None:
+    """A docs page collapsed a gateway list and a tunnel list of two blocks onto one line
+    each: the device's lines come back (the second tunnel's name glued to `ver=` too)."""
+    frame, report = _parse(_lines("docs_dialup_gwlist_tunnel_list_collapsed.txt"))
+    assert report.accounting == {**report.accounting, "event": 2, "unrecognised": 1}  # line 2: `- `
+    gw = json.loads(frame["detail"].iloc[0])["facts"]
+    assert (gw["name"], gw["local"], gw["remote"]) == ("for_client_0", "172.20.120.123:4500", "172.20.120.254:64916")
+    assert gw["ike_sas"][0]["dpd_recv"] == 0xA0E
+    tunnels = frame[frame["text"].str.startswith("name=")]
+    assert list(tunnels["ref"]) == [3, 3] and list(tunnels["tunnel"]) == ["for_client_0", "for_client"]
+    first = json.loads(tunnels["detail"].iloc[0])["facts"]
+    assert first["natt"]["remote_port"] == 64916 and first["stat"]["rxp"] == 1
+    (sa,) = first["proxyids"][0]["sas"]
+    assert (sa["dec_spi"], sa["enc_spi"], sa["dec_pkts"], sa["enc_pkts"]) == ("36274d14", "8b154deb", 1, 0)
