@@ -1,4 +1,4 @@
-"""No IKE content: the input holds no IKE or IPsec evidence at all.
+"""No IKE content: the input holds no IKE or IPsec evidence that ikeanalyze can read.
 
 ## What it detects
 Inputs that were read without error but hold no IKE message, ESP packet, NAT-T
@@ -11,6 +11,10 @@ reach an IPsec interface, or an empty paste.
 No IPsec finding can come from such an input, so a clean report says nothing about the
 tunnel. Findings from other lines (an authentication failure in fnbamd lines) still
 stand, but the IKE side of the story is missing.
+
+When some lines are of no form ikeanalyze knows, the finding does not claim there is no
+evidence: those lines may be IKE output of another kind (another vendor's log, a format
+this version does not read), so it says what it could not read, with the first such line.
 
 ## Evidence
 What the input did hold: its accounting by reason and the kinds of events read from it.
@@ -55,8 +59,16 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             continue
         held = ", ".join(f"{v} {k}" for k, v in kinds.most_common()) or "no events"
         counts = ", ".join(f"{k} {v}" for k, v in r.accounting.items() if v)
-        msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {r.total} {r.unit}s: {counts or 'empty'}): "
-               f"nothing here can show what the tunnel did.")
+        unread = r.accounting.get("unrecognised", 0)
+        if unread:
+            first = f" (first: {r.unit} {r.examples[0][0]}: {r.examples[0][1][:80]!r})" if r.examples else ""
+            msg = (f"{r.source} holds no IKE or IPsec evidence that ikeanalyze can read ({held}; {r.total} "
+                   f"{r.unit}s: {counts}): {unread} {r.unit}s are of no form it knows{first}. If they are IKE or "
+                   f"IPsec output of another kind (another vendor's log, a format this version does not read), "
+                   f"they were not looked at; nothing read here shows what the tunnel did.")
+        else:
+            msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {r.total} {r.unit}s: {counts or 'empty'}): "
+                   f"nothing here can show what the tunnel did.")
         rows = ev[(ev["source"] == r.source).to_numpy()].head(2) if len(ev) else ev
         yield finding("IKE903", msg, evidence=[evidence(row) for row in rows.itertuples()],
                       facts={"source": r.source, "kinds": dict(kinds), "total": r.total})
