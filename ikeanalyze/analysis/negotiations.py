@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import collections
 import functools
+import heapq
 import re
 from dataclasses import dataclass, field
 
@@ -357,6 +358,84 @@ class _Owners:
 def owners(events: pd.DataFrame) -> _Owners:
     """(source, line) -> the negotiation that line belongs to (``.get`` like a dict)."""
     return per_table("owners", events, lambda ev: _Owners(negotiations(ev)))
+
+
+def running(events: pd.DataFrame, source: str, refs: list[int],
+            tunnels: list[str | None]) -> list[Negotiation | None]:
+    """The negotiation each serial-less line of ``source`` speaks for (one line per
+    ``refs[i]``, naming gateway ``tunnels[i]`` or none), or None.
+
+    A debug line with a serial (or the SPI of one) belongs to that negotiation (:func:`owners`).
+    A line without one (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`) speaks for
+    the negotiation that was running when it was printed: of the same source, started at
+    or before the line and not yet finished (its first line at or above it, its last at or
+    below), for the same gateway (a line or negotiation whose gateway is not known yet,
+    a cookie context, matches any), and of those the latest started (the first listed on
+    a tie). This is the one rule for such lines: hits(), IKE206 and the proposal failures
+    after a refused ID read it from here.
+    """
+    spans = per_table("spans", events, _Spans)
+    return spans.running(source, np.asarray(refs, dtype=np.int64), tunnels)
+
+
+class _Spans:
+    """Per source, every negotiation's first and last line and gateway, in order of their
+    first lines: a batch of lines is attributed in one sweep (each negotiation enters a
+    heap once at its first line and leaves it once past its last), not by a scan of every
+    negotiation per line."""
+
+    def __init__(self, events: pd.DataFrame):
+        self.negs = negotiations(events)
+        parts: dict[str, list[int]] = {}
+        for i, n in enumerate(self.negs):
+            if len(n.at):
+                parts.setdefault(n.source, []).append(i)
+        self.by_source: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for source, idx in parts.items():
+            which = np.asarray(idx, dtype=np.int64)
+            first = np.array([int(self.negs[i].column("ref")[0]) for i in idx], dtype=np.int64)
+            last = np.array([int(self.negs[i].column("ref")[-1]) for i in idx], dtype=np.int64)
+            tunnel = np.array([self.negs[i].tunnel for i in idx], dtype=object)
+            order = np.argsort(first, kind="stable")  # by first line, then by list order
+            self.by_source[source] = (first[order], last[order], tunnel[order], which[order])
+
+    def running(self, source: str, refs: np.ndarray, tunnels: list[str | None]) -> list[Negotiation | None]:
+        out: list[Negotiation | None] = [None] * len(refs)
+        found = self.by_source.get(source)
+        if found is None or not len(refs):
+            return out
+        first, last, tunnel, which = found
+        named = np.array([t is not None for t in tunnels], dtype=bool)
+        groups = {None: np.flatnonzero(~named)} if (~named).any() else {}
+        for t in dict.fromkeys(t for t in tunnels if t is not None):
+            groups[t] = np.flatnonzero(named & (np.asarray(tunnels, dtype=object) == t))
+        for t, at in groups.items():
+            ok = np.ones(len(first), dtype=bool) if t is None else np.array([x is None or x == t for x in tunnel])
+            pick = _latest_running(first[ok], last[ok], refs[at])
+            for q, k in zip(at.tolist(), pick.tolist()):
+                if k >= 0:
+                    out[q] = self.negs[int(which[ok][k])]
+        return out
+
+
+def _latest_running(first: np.ndarray, last: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """For each of ``refs``: the index of the latest started span (``first`` ascending)
+    with ``first <= ref <= last``, or -1. The lines are taken in line order; a span joins a
+    heap (latest start on top) once it has started, and leaves it once the lines have
+    passed its last (for good: the lines only go down)."""
+    out = np.full(len(refs), -1, dtype=np.int64)
+    heap: list[tuple[int, int]] = []
+    j = 0
+    for q in np.argsort(refs, kind="stable").tolist():
+        ref = int(refs[q])
+        while j < len(first) and first[j] <= ref:
+            heapq.heappush(heap, (-int(first[j]), j))  # (a tie: the one listed first on top)
+            j += 1
+        while heap and last[heap[0][1]] < ref:
+            heapq.heappop(heap)
+        if heap:
+            out[q] = heap[0][1]
+    return out
 
 
 def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
@@ -732,24 +811,24 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
 
 
 def _after_id_rejection(events: pd.DataFrame, n: Negotiation, grp: list) -> bool:
-    """Did a peer-ID rejection (ID_REJECTED) come in this negotiation's stretch of the log,
-    before its failure lines ``grp``? The rejection is often printed at gateway level
-    (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`, no serial): then one naming
-    another gateway does not count."""
+    """Did a peer-ID rejection (ID_REJECTED) of this negotiation come before its failure
+    lines ``grp``? The rejection is often printed at gateway level (`ike 0:VPN-to-SH:
+    ignoring IKE request, incorrect ID.`, no serial): it is the negotiation's when
+    :func:`running` says so."""
     found = _id_rejections(events).get(n.source)
     if found is None:
         return False
-    refs, tunnels = found
+    refs, speaks_for = found
     lo, hi = int(n.column("ref")[0]), int(grp[0].ref)
-    at = np.arange(np.searchsorted(refs, lo, side="left"), np.searchsorted(refs, hi, side="right"))
-    return any(tunnels[k] is None or n.tunnel is None or tunnels[k] == n.tunnel for k in at.tolist())
+    return any(speaks_for[k] is n for k in range(int(np.searchsorted(refs, lo)), int(np.searchsorted(refs, hi, side="right"))))
 
 
 def _id_rejections(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, list]]:
-    """source -> its ID_REJECTED debug lines: line numbers (ascending) and each one's
-    gateway (None for a cookie context or none)."""
+    """source -> its ID_REJECTED debug lines: line numbers (ascending) and the negotiation
+    each speaks for (its own, or for a serial-less line the one :func:`running`), or None."""
     def build(ev):
         lines = light(ev)
+        owner = owners(ev)
         at = np.flatnonzero(light_text(ev).search(ID_REJECTED) & _debug_mask(ev))
         out: dict[str, tuple[np.ndarray, list]] = {}
         src = lines["source"].to_numpy()[at]
@@ -757,18 +836,20 @@ def _id_rejections(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, list]]:
             mine = at[src == source]
             refs = lines["ref"].to_numpy()[mine].astype(np.int64)
             order = np.argsort(refs, kind="stable")
-            tunnels = [None if t is None or "/" in str(t) else str(t) for t in lines["tunnel"].to_numpy()[mine[order]]]
-            out[str(source)] = (refs[order], tunnels)
+            refs = refs[order]
+            speaks_for = [owner.get((str(source), int(r))) for r in refs.tolist()]
+            loose = [k for k, x in enumerate(speaks_for) if x is None]
+            tunnels = [_gateway(t) for t in lines["tunnel"].to_numpy()[mine[order]]]
+            for k, x in zip(loose, running(ev, str(source), refs[loose].tolist(), [tunnels[k] for k in loose])):
+                speaks_for[k] = x
+            out[str(source)] = (refs, speaks_for)
         return out
     return per_table("id_rejections", events, build)
 
 
-def enclosing(events: pd.DataFrame, source: str, ref: int) -> list[Negotiation]:
-    """The negotiations of ``source`` whose lines span line ``ref`` (first to last): the
-    ones a gateway-level line without a serial may speak for, latest started first."""
-    found = [n for n in negotiations(events) if n.source == source and len(n.at)
-             and int(n.column("ref")[0]) <= ref <= int(n.column("ref")[-1])]
-    return sorted(found, key=lambda n: -int(n.column("ref")[0]))
+def _gateway(tunnel) -> str | None:
+    """A line's gateway name: None when it has none or names a cookie context (`a/b`)."""
+    return None if tunnel is None or pd.isna(tunnel) or "/" in str(tunnel) else str(tunnel)
 
 
 def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
@@ -1003,8 +1084,9 @@ class Hit:
 def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[str, ...] = (),
          origins: tuple[str, ...] = (DEBUG,)) -> list[Hit]:
     """Debug lines whose ``column`` matches ``pattern``, grouped by (source, peer, tunnel)
-    through the negotiation each belongs to; lines outside any negotiation keep their own
-    tunnel and the peer of the nearest `comes` line above them."""
+    through the negotiation each belongs to. A line outside any negotiation keeps its own
+    gateway; it comes with the negotiation it speaks for (:func:`running`) and that one's
+    peer, or else the peer of its gateway's lines or of the nearest `comes` line above."""
     lines = light(events)
     # The rows searched, as a mask over light(): the debug rows need no table of their own.
     if tuple(origins) == (DEBUG,):
@@ -1023,21 +1105,27 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
         m = m & lines["kind"].isin(kinds).to_numpy()
     if not m.any():
         return []
+    rows = light_rows(events).take(np.flatnonzero(m).tolist())
     owner = owners(events)
+    own = [owner.get((str(r.source), int(r.ref))) for r in rows]
+    speaks_for = _running_rows(events, rows, own)
     out: dict[tuple, Hit] = {}
     above: dict[str, _Above] = {}  # per source, built at the first line outside any negotiation
     searched: pd.DataFrame | None = None  # lines[sel], for sources whose lines are out of order
-    for r in light_rows(events).take(np.flatnonzero(m).tolist()):
-        n = owner.get((str(r.source), int(r.ref)))
+    for r, n, n_running in zip(rows, own, speaks_for):
         if n is not None:
             peer, tunnel = n.peer, n.tunnel
         else:
-            tunnel = None if pd.isna(r.tunnel) or "/" in str(r.tunnel) else str(r.tunnel)
+            # A serial-less line: its own gateway, and the peer of the negotiation it speaks
+            # for; without one, the peer its gateway's lines (or a `comes` just above) name.
+            tunnel = _gateway(r.tunnel)
             a = above.get(str(r.source))
             if a is None:
                 at = np.flatnonzero(sel & (lines["source"].to_numpy() == str(r.source)))
                 a = above[str(r.source)] = _Above(lines, at, light_rows(events), light_text(events))
-            if a.ordered:
+            if n_running is not None and n_running.peer is not None:
+                peer = n_running.peer
+            elif a.ordered:
                 peer = a.peer(int(r.ref), tunnel)
             else:
                 searched = lines[sel] if searched is None else searched
@@ -1045,9 +1133,25 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
         key = (str(r.source), peer, tunnel)
         h = out.setdefault(key, Hit(str(r.source), peer, tunnel, [], []))
         h.rows.append(r)
+        n = n if n is not None else n_running
         if n is not None and all(n is not x for x in h.negotiations):
             h.negotiations.append(n)
     return list(out.values())
+
+
+def _running_rows(events: pd.DataFrame, rows: list, own: list) -> list:
+    """For the rows no negotiation owns (``own[i]`` None), the one :func:`running` says
+    they speak for; None for the others."""
+    out: list = [None] * len(rows)
+    loose: dict[str, list[int]] = {}
+    for i, (r, n) in enumerate(zip(rows, own)):
+        if n is None:
+            loose.setdefault(str(r.source), []).append(i)
+    for source, at in loose.items():
+        found = running(events, source, [int(rows[i].ref) for i in at], [_gateway(rows[i].tunnel) for i in at])
+        for i, n in zip(at, found):
+            out[i] = n
+    return out
 
 
 CONNECT_LINE = linesearch.text_search(r"(?:IPsec SA connect \d+|created connection: \S+ \d+) \S+->([0-9a-fA-F.:]+?)(?::(\d+))?\.?$")

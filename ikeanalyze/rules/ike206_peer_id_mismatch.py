@@ -40,11 +40,9 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 @rule("IKE206", "peer-id-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE303"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
+    # A gateway-level line (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`) comes
+    # with the negotiation it speaks for (negotiations.running), whose peer identifier is quoted.
     for h in ng.hits(ctx.events, ng.ID_REJECTED):
-        if not h.negotiations:
-            # A gateway-level line (`ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.`)
-            # speaks for the negotiation whose lines surround it.
-            h.negotiations = ng.enclosing(ctx.events, h.source, int(h.rows[0].ref))[:1]
         ident = (ng.context_lines(h, r"peer identifier")
                  or ng.gateway_lines_before(ctx.events, h.rows[0], r"peer identifier"))
         if ng.recovered(h):

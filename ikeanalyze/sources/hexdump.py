@@ -37,7 +37,7 @@ from ikeanalyze import capture
 from ikeanalyze import events as ev
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import sniffer
-from ikeanalyze.sources.regex import groups, matches
+from ikeanalyze.sources.regex import groups, matches, scatter
 from ikeanalyze.sources.textclean import WRAP_MIN
 
 # ---------------------------------------------------------------------------- dump lines
@@ -190,23 +190,31 @@ def _loose(line: bytes) -> tuple[int, bytes] | None:
     return int(m.group(1), 16), bytes.fromhex(b"".join(out).decode())
 
 
-def scan(buf: bytes, headers: np.ndarray | None = None) -> Dumps:
+def scan(buf: bytes, headers: np.ndarray | None = None, pieces: np.ndarray | None = None) -> Dumps:
     """Find every packet header and dump in ``buf`` (lines separated by ``\\n``).
 
-    ``headers`` may give the header lines already found by the caller (one bool per line).
+    ``headers`` may give the header lines already found by the caller (one bool per line),
+    and ``pieces`` the lines that continue the record above them (the text source decided
+    that with the paste's measured terminal width, text._continuations): a header's dump
+    then follows its last piece. Without ``pieces`` (a caller that reads no line forms:
+    `convert`), a header cut before the `:` ending its addresses or as long as a terminal's
+    width takes the line after it as its piece (:func:`_fixed_pieces`).
     Big texts are scanned in pieces of about :data:`CHUNK_BYTES` cut before a line that is
-    not a dump line, so no packet is split and the work arrays stay small.
+    not a dump line (nor a header's piece), so no packet is split and the work arrays stay
+    small.
     """
     size = len(buf)
     parts: list[tuple[int, Dumps]] = []
     a = line0 = 0
     while True:
         b = size if size - a <= CHUNK_BYTES else _cut(buf, a + CHUNK_BYTES)
+        while pieces is not None and b < size and pieces[line0 + buf.count(b"\n", a, b)]:
+            b = _cut(buf, b)  # a header's piece stays with it: cut further on
         chunk = buf[a:b]
-        h = None
-        if headers is not None:
-            h = headers[line0 : line0 + chunk.count(b"\n") + (0 if not chunk or chunk.endswith(b"\n") else 1)]
-        dumps, nlines = _scan(chunk, h, line0)
+        nlines = chunk.count(b"\n") + (0 if not chunk or chunk.endswith(b"\n") else 1)
+        h = None if headers is None else headers[line0 : line0 + nlines]
+        c = None if pieces is None else pieces[line0 : line0 + nlines]
+        dumps, nlines = _scan(chunk, h, c, line0)
         parts.append((line0, dumps))
         line0, a = line0 + nlines, b
         if a >= size:
@@ -244,7 +252,8 @@ def _join(parts: list[tuple[int, Dumps]]) -> Dumps:
     )
 
 
-def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> tuple[Dumps, int]:
+def _scan(buf: bytes, headers: np.ndarray | None, pieces: np.ndarray | None,
+          line0: int) -> tuple[Dumps, int]:
     """One piece of the text: its packets and its number of lines."""
     u8 = np.frombuffer(buf, np.uint8)
     starts, ends = _line_bounds(u8)
@@ -276,16 +285,15 @@ def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> tuple[Dumps, in
         headers[rest] = matches(rest_lines, HEADER_ANYWHERE)
     else:
         headers = np.asarray(headers, bool) & ~is_dump
-    # A header a terminal wrapped (cut before the `:` ending its addresses, or as long as a
-    # terminal's width) goes on in the line after it: the dump follows that piece, which
-    # stands for the header below.
-    piece = np.zeros(n, bool)
-    piece[1:] = headers[:-1] & ~is_dump[1:] & ~headers[1:] & ~blank[1:]  # (few: asked further)
-    heads = np.flatnonzero(piece) - 1
-    if len(heads):
-        long = ends[heads] - starts[heads] >= WRAP_MIN
-        piece[heads + 1] = long | matches(all_lines.take(pa.array(heads)), HEADER_CUT_ANYWHERE)
-        headers |= piece
+    # A header a terminal wrapped goes on in the line(s) after it: the dump follows its last
+    # piece, which stands for the header below (root: the header line of each piece).
+    if pieces is None:
+        piece = _fixed_pieces(headers, is_dump, blank, ends - starts, all_lines)
+    else:
+        piece = np.asarray(pieces, bool) & ~is_dump & ~headers
+    root = np.maximum.accumulate(np.where(piece, -1, np.arange(n))) if n else np.zeros(0, np.int64)
+    piece &= headers[np.maximum(root, 0)] & (root >= 0)  # pieces of other records are not a header's
+    headers |= piece
     stray = np.flatnonzero(~is_dump & ~headers & ~blank)
 
     # Each dump line belongs to the last header above it if only dump lines lie between.
@@ -366,17 +374,40 @@ def _scan(buf: bytes, headers: np.ndarray | None, line0: int) -> tuple[Dumps, in
         return dumps, n
     raw_hdr = all_lines.take(pa.array(p_header))
     wrapped = piece[p_header]
-    if wrapped.any():  # the header is its cut line and the piece, joined
-        dumps.header_line = p_header = np.where(wrapped, p_header - 1, p_header)
-        cut_text = pc.utf8_rtrim(all_lines.take(pa.array(p_header)).cast(pa.large_string()), characters="\r\n")
-        joined = pc.binary_join_element_wise(cut_text, raw_hdr.cast(pa.large_string()), pa.scalar("", pa.large_string()))
-        raw_hdr = pc.if_else(pa.array(wrapped), joined, raw_hdr.cast(pa.large_string())).cast(pa.large_binary())
+    if wrapped.any():  # the header is its cut line and its pieces, joined
+        first = root[p_header[wrapped]]
+        joined = _joined_lines(all_lines, first, p_header[wrapped])
+        dumps.header_line = p_header = np.where(wrapped, root[p_header], p_header)
+        raw_hdr = scatter(raw_hdr.cast(pa.large_string()), np.flatnonzero(wrapped), joined).cast(pa.large_binary())
     try:
         hdr_text = pc.utf8_trim_whitespace(pc.cast(pc.cast(raw_hdr, pa.large_string()), pa.string()))
     except pa.ArrowInvalid:  # not UTF-8 somewhere: decode line by line, replacing
         hdr_text = pa.array([b.decode("utf-8", "replace").strip() for b in raw_hdr.to_pylist()], pa.string())
     _frames(dumps, hb, p_start, p_len, hdr_text, gap_header, gap_lines, offsets, line0)
     return dumps, n
+
+
+def _fixed_pieces(headers: np.ndarray, is_dump: np.ndarray, blank: np.ndarray, length: np.ndarray,
+                  all_lines: pa.Array) -> np.ndarray:
+    """The header pieces of a text whose line forms are not known (no terminal width was
+    measured): the line after a header cut before the `:` ending its addresses, or after a
+    header at least WRAP_MIN characters long, when it is no dump, header or blank line."""
+    piece = np.zeros(len(headers), bool)
+    piece[1:] = headers[:-1] & ~is_dump[1:] & ~headers[1:] & ~blank[1:]  # (few: asked further)
+    heads = np.flatnonzero(piece) - 1
+    if len(heads):
+        long = length[heads] >= WRAP_MIN
+        piece[heads + 1] = long | matches(all_lines.take(pa.array(heads)), HEADER_CUT_ANYWHERE)
+    return piece
+
+
+def _joined_lines(all_lines: pa.Array, first: np.ndarray, last: np.ndarray) -> pa.Array:
+    """Lines ``first[i]`` to ``last[i]`` joined into one, each without its line end."""
+    counts = last - first + 1
+    rows = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    text = pc.utf8_rtrim(all_lines.take(pa.array(rows)).cast(pa.large_string()), characters="\r\n")
+    offsets = pa.array(np.concatenate(([0], np.cumsum(counts))).astype(np.int64))
+    return pc.binary_join(pa.LargeListArray.from_arrays(offsets, text), pa.scalar("", pa.large_string()))
 
 
 def _arrow_lines(buf: bytes, starts: np.ndarray) -> pa.Array:
@@ -540,7 +571,10 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
         return frame
     from ikeanalyze.sources import Blob, pcap
 
-    d = scan(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"), headers=form == "sniffer")
+    # The text source named the header lines and the lines continuing them (measured
+    # terminal width): the dumps are read with its decisions, not made again.
+    d = scan(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"), headers=form == "sniffer",
+             pieces=form == "continuation")
     _report(d, report)
     if not len(d):
         return frame

@@ -7,6 +7,7 @@ line, and the same findings.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from ikeanalyze import api
@@ -275,3 +276,50 @@ def test_a_margin_a_document_put_on_every_line_leaves_wrapped_records_whole(vari
     assert _table(got, FIELDS + ["text"]) == _table(want, FIELDS + ["text"])
     assert _codes(got, got_ingest) == _codes(want, want_ingest)
     assert "IKE304" in {code for code, _, _ in _codes(got, got_ingest)}
+
+
+def _wide_paste(iface: str, between: str) -> bytes:
+    """As copied from a 132-column window: an IKE debug whose `in`/`out` hex lines the
+    window broke at 132 (the paste's measured terminal width), then the first two packets
+    of the bench excerpt with their interface named ``iface`` (headers shorter than 132:
+    left whole), and ``between`` printed between the first header and its dump."""
+    debug = []
+    for line in (DATA / "hexdump" / "IKE_LOG_V2_PSK.txt").read_text().splitlines():
+        debug += [line[k : k + 132] for k in range(0, len(line), 132)] or [line]
+    packets = [line.replace("wan1_vlan2048", iface) for line in (LOGS / "bench-v6.excerpt.txt").read_text().splitlines()[:93]]
+    return ("\n".join(debug + packets[:5] + [between] + packets[5:]) + "\n").encode()
+
+
+@pytest.mark.parametrize("between", [
+    "ike 0: comes 10.3.2.2:500->10.55.3.193:500,ifindex=7,vrf=0....",  # the debug, printed into the sniffer's output
+    "first SA_INIT from the client",  # a person's note, no marker
+])
+def test_a_long_sniffer_header_left_whole_by_a_wide_window_takes_no_piece(between):
+    """The text source measured the window (132 columns), read the 84-character header as
+    whole and the line under it as a line of its own (an IKE debug event, or unrecognised
+    in the books); the dump scan decided again, took that line for the header's wrapped
+    piece because the header had 78+ characters, and decoded the dump under it as the
+    header's packet. A 75-character header in the same place kept its text event and its
+    dump was reported under no header. Now the text source's decision holds for both: the
+    line under a header that is not its piece ends the packet (hexdump's rule for any
+    other line), whatever the header's length."""
+    seen = {}
+    for iface in ("wan1", "wan1_vlan2048"):  # headers of 75 and 84 characters
+        events, ingest = _load(data=_wide_paste(iface, between))
+        [report] = ingest.inputs
+        sniff = events[events["origin"] == "sniffer"]
+        assert len(sniff) == 2
+        first, second = sniff.iloc[0], sniff.iloc[1]
+        assert str(first["text"]).endswith(f"{iface} in 10.3.2.2.500 -> 10.55.3.193.500: udp 820")
+        # the header's own event, read from its text: no bytes decoded under it
+        assert pd.isna(first["exchange"]) and pd.isna(first["ispi"]) and first["length"] == 820
+        below = events[events["ref"] == int(first["ref"]) + 1]
+        if between.startswith("ike "):
+            assert list(below["origin"]) == ["ikedebug"] and list(below["kind"]) == ["ike-received"]
+        else:
+            assert below.empty and report.accounting["unrecognised"] == 1
+        assert "54 hex dump lines under no packet header (or after a lost line) were not decoded" in report.warnings
+        # the next packet, its dump right under its header, is decoded
+        assert (second["exchange"], second["ispi"], second["length"]) == ("SA_INIT", "5534030e5878b49a", 440)
+        seen[iface] = (_table(events, [f for f in FIELDS if f != "tunnel"]), dict(report.accounting))
+    assert seen["wan1"] == seen["wan1_vlan2048"]

@@ -254,6 +254,59 @@ def test_scanning_in_pieces_changes_nothing(bench, monkeypatch):
     assert (pieces.orphan_lines, pieces.stray_lines) == (whole.orphan_lines, whole.stray_lines)
 
 
+LOGS = DATA / "terminal_logs"
+
+
+def _with_pieces(lines: list[str]) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """Text, header lines and the lines continuing them (as the text source names them:
+    every line between a header and its dump)."""
+    header = np.array([bool(re.match(r"\d{4}-\d\d-\d\d \d", x)) for x in lines])
+    other = np.array([not (x.startswith("0x") or not x.strip()) for x in lines]) & ~header
+    root = np.maximum.accumulate(np.where(other, -1, np.arange(len(lines))))
+    pieces = other & (root >= 0) & header[np.maximum(root, 0)]
+    return ("\n".join(lines) + "\n").encode(), header, pieces
+
+
+def _headers_broken(width: int) -> list[str]:
+    """The bench excerpt's lines, its packet headers broken every ``width`` characters."""
+    lines = []
+    for x in cleaned(LOGS / "bench-v6.excerpt.txt").decode().splitlines():
+        lines += [x[k : k + width] for k in range(0, len(x), width)] if x[:4].isdigit() else [x]
+    return lines
+
+
+def test_a_header_continued_on_several_lines_keeps_its_dump():
+    """The scan follows the pieces the text source names, however many: a header broken
+    twice (every 35 characters) is the header of the dump below its last piece."""
+    whole = hx.scan(cleaned(LOGS / "bench-v6.excerpt.txt"))
+    lines = _headers_broken(35)
+    buf, header, pieces = _with_pieces(lines)
+    assert pieces.sum() == 2 * header.sum()  # 84-88 characters: three lines each
+    d = hx.scan(buf, headers=header, pieces=pieces)
+    assert len(d) == len(whole) == 15 and d.orphan_lines == 0 and d.headers == 15
+    assert frame_bytes(d) == frame_bytes(whole)
+    assert [lines[h] for h in d.header_line] == [lines[h] for h in np.flatnonzero(header)]
+    assert d.frames.ts_us.tolist() == whole.frames.ts_us.tolist() and d.frames.iface == whole.frames.iface
+    assert not np.isin(np.flatnonzero(pieces), d.stray_lines).any()
+
+
+def test_scanning_in_pieces_keeps_a_header_with_its_piece(monkeypatch):
+    """A piece of the text is cut before a line that is not a dump line: the piece of a
+    wrapped header is such a line, and stays with its header."""
+    lines = _headers_broken(35)  # (each piece starts with no blank: a place to cut)
+    buf, header, pieces = _with_pieces(lines)
+    whole = hx.scan(buf, headers=header, pieces=pieces)
+    assert len(whole) == 15 and whole.orphan_lines == 0
+    starts = np.cumsum([0] + [len(x) + 1 for x in lines])
+    for size in starts[np.flatnonzero(header)[:4]] + 10:  # a piece of the text ending inside a header line
+        assert hx._cut(buf, int(size)) in starts[np.flatnonzero(pieces)]
+        monkeypatch.setattr(hx, "CHUNK_BYTES", int(size))
+        got = hx.scan(buf, headers=header, pieces=pieces)
+        assert frame_bytes(got) == frame_bytes(whole)
+        assert got.header_line.tolist() == whole.header_line.tolist()
+        assert (got.orphan_lines, got.stray_lines, got.headers) == (whole.orphan_lines, whole.stray_lines, whole.headers)
+
+
 HEADER_LINES = ["0.5 port2 in 10.0.0.1.500 -> 10.0.0.2.500: udp 20", "2026-02-26 23:20:03.2 arp who-has 1.2.3.4 tell 1.2.3.5",
                 "1.25 10.0.0.1 -> 10.0.0.2: ip-proto-50 92", "\t3.5 ppp0 out 10.0.0.1.4500 -> 10.0.0.2.4500: udp 1"]
 _hex = st.binary(min_size=0, max_size=16)

@@ -1,0 +1,76 @@
+"""analysis/negotiations.py: which negotiation a debug line without a serial speaks for."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ikeanalyze import api
+from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.sources import Blob
+
+# Two dial-up peers negotiating at once with two gateways, in the lines FortiOS prints for
+# an IKEv1 aggressive-mode responder (tests/data/ikedebug_public/ikev1-aggressive-peer-
+# id-mismatch.txt): VPN-to-SH refuses its peer's ID at gateway level (line 9, no serial)
+# while VPN-to-BJ's negotiation, started later, is still running and then comes up.
+TWO_GATEWAYS = """\
+ike 0: comes 200.1.1.2:500->100.1.1.2:500,ifindex=10,vrf=0....
+ike 0: IKEv1 exchange=Aggressive id=e6280452ac6300c3/0000000000000000 len=720 vrf=0
+ike 0:e6280452ac6300c3/0000000000000000:24: responder: aggressive mode get 1st message...
+ike 0:VPN-to-SH:24: peer identifier IPV4_ADDR 200.1.1.2
+ike 0: comes 198.51.100.7:500->100.1.1.2:500,ifindex=10,vrf=0....
+ike 0: IKEv1 exchange=Aggressive id=0a1b2c3d4e5f6071/0000000000000000 len=720 vrf=0
+ike 0:0a1b2c3d4e5f6071/0000000000000000:25: responder: aggressive mode get 1st message...
+ike 0:VPN-to-BJ:25: peer identifier FQDN 'bj-fgt'
+ike 0:VPN-to-SH: ignoring IKE request, incorrect ID.
+ike 0:VPN-to-SH:24: negotiation failure
+ike Negotiate ISAKMP SA Error: ike 0:VPN-to-SH:24: no SA proposal chosen
+ike 0:VPN-to-BJ:25: established IKE SA 0a1b2c3d4e5f6071/9a8b7c6d5e4f3021
+"""
+
+
+def _load(text: str):
+    data = text.encode()
+    return api.load([Blob("two-gateways.txt", None, data, data[:16])])
+
+
+def test_a_serial_less_line_speaks_for_the_running_negotiation_of_its_gateway() -> None:
+    events, _ = _load(TWO_GATEWAYS)
+    serial = lambda found: [None if n is None else n.serial for n in found]  # noqa: E731
+    # line 9: both are running (24 from line 1, 25 from line 5); its gateway picks
+    assert serial(ng.running(events, "two-gateways.txt", [9, 9], ["VPN-to-SH", "VPN-to-BJ"])) == [24, 25]
+    # a line naming no gateway: the latest started of the running ones
+    assert serial(ng.running(events, "two-gateways.txt", [9], [None])) == [25]
+    # before any negotiation started, after its gateway's finished (24 ends at line 11), another source
+    assert serial(ng.running(events, "two-gateways.txt", [0, 12, 12], ["VPN-to-SH", "VPN-to-SH", "VPN-to-BJ"])) == [None, None, 25]
+    assert serial(ng.running(events, "other.txt", [9], [None])) == [None]
+
+
+def test_a_refused_peer_id_is_told_with_the_negotiation_of_its_own_gateway() -> None:
+    """IKE206 took the negotiation whose lines surround the gateway-level rejection,
+    whichever gateway: VPN-to-BJ's, which came up, so the refusal read as recovered and no
+    finding was made (nor IKE201: the generic `no SA proposal chosen` after it was dropped
+    as the rejection's consequence). The rejection is VPN-to-SH's; its peer and the
+    identifier it presented are told."""
+    events, ingest = _load(TWO_GATEWAYS)
+    found = {f.code: f for f in api.diagnose(events, ingest).findings}
+    assert set(found) == {"IKE206"}
+    f = found["IKE206"]
+    assert (f.tunnel, f.peer) == ("VPN-to-SH", "200.1.1.2:500")
+    assert "presented peer identifier IPV4_ADDR 200.1.1.2" in f.message and "line 9" in f.message
+    assert [e.ref for e in f.evidence] == [4, 9]
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 15)), max_size=12),
+       st.lists(st.integers(0, 60), max_size=12))
+def test_the_sweep_picks_the_latest_started_span_that_holds_the_line(spans, refs) -> None:
+    spans = sorted(((a, a + d) for a, d in spans), key=lambda s: s[0])
+    first = np.array([a for a, _ in spans], dtype=np.int64)
+    last = np.array([b for _, b in spans], dtype=np.int64)
+    got = ng._latest_running(first, last, np.array(refs, dtype=np.int64)).tolist()
+    want = []
+    for r in refs:
+        holding = [k for k, (a, b) in enumerate(spans) if a <= r <= b]
+        want.append(max(holding, key=lambda k: (spans[k][0], -k)) if holding else -1)
+    assert got == want
