@@ -339,7 +339,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
 
-    _duplicates(form, patched, report)
+    _duplicates(form, patched, report, told)
     # A header cut before its addresses end is a record only when its rest follows.
     if cut_off and form[n - 1] == "sniffer" and matches(patched.take(np.array([n - 1])), sniffer.HEADER_CUT)[0]:
         form[n - 1] = None
@@ -412,32 +412,47 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 DEBUG_STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})? "
 
 
-def _duplicates(form: np.ndarray, core: _Patched, report: InputReport) -> None:
+def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.Array | None = None) -> None:
     """Name `duplicate` the IKE debug lines that repeat an earlier line word for word, its
     time stamp included, when the stamps went back in time between the two: a paste
     put together from overlapping copies of one scroll-back. Read twice, every message in
     the overlap looked retransmitted (IKE304). A line repeated with no step back in time
-    (the same line printed twice in one second or microsecond) is kept."""
+    (the same line printed twice in one second or microsecond) is kept. A debug that
+    prints no stamp is compared with the terminal client's (``told``, per line), if any."""
     rows = np.flatnonzero(form == "ikedebug")
     if len(rows) < 2:
         return
     text = core.take(rows)
     stamped = matches(text, DEBUG_STAMP)
-    if stamped.sum() < 2:
+    whose = "time stamps"
+    if stamped.sum() >= 2:
+        rows, text = rows[stamped], text.filter(pa.array(stamped))
+        # `YYYY-MM-DD HH:MM:SS` and the microseconds (000000 for a stamp in seconds):
+        # compared as text, a stamp in seconds is not taken for a step back.
+        fraction = pc.if_else(pc.equal(pc.utf8_slice_codeunits(text, 19, 20), "."),
+                              pc.utf8_slice_codeunits(text, 20, 26), pa.scalar("000000", pa.large_string()))
+        stamps = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, 19), fraction,
+                                             pa.scalar("", pa.large_string()))
+        stamps = stamps.to_numpy(zero_copy_only=False).astype("S25")
+        codes, _ = pd.factorize(text.to_numpy(zero_copy_only=False))  # the stamp is in the text
+    elif told is not None and told.null_count < len(told):
+        when = told.take(pa.array(rows))
+        ok = pc.is_valid(when).to_numpy(zero_copy_only=False)
+        if ok.sum() < 2:
+            return
+        rows, text = rows[ok], text.filter(pa.array(ok))
+        stamps = pc.cast(when.filter(pa.array(ok)), pa.int64()).to_numpy()
+        words, _ = pd.factorize(text.to_numpy(zero_copy_only=False))
+        _, codes = np.unique(np.stack([words, stamps], axis=1), axis=0, return_inverse=True)
+        codes = codes.ravel()
+        whose = "the terminal client's time stamps"
+    else:
         return
-    rows, text = rows[stamped], text.filter(pa.array(stamped))
-    # `YYYY-MM-DD HH:MM:SS` and the microseconds (000000 for a stamp in seconds): compared
-    # as text, a stamp in seconds is not taken for a step back.
-    fraction = pc.if_else(pc.equal(pc.utf8_slice_codeunits(text, 19, 20), "."),
-                          pc.utf8_slice_codeunits(text, 20, 26), pa.scalar("000000", pa.large_string()))
-    stamps = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, 19), fraction, pa.scalar("", pa.large_string()))
-    stamps = stamps.to_numpy(zero_copy_only=False).astype("S25")
     back = np.zeros(len(rows), np.int64)
     back[1:] = stamps[1:] < stamps[:-1]
     if not back.any():
         return
     steps = np.cumsum(back)  # steps back in time up to each line
-    codes, _ = pd.factorize(text.to_numpy(zero_copy_only=False))
     _, first = np.unique(codes, return_index=True)
     dup = steps > steps[first[codes]]
     if not dup.any():
@@ -445,7 +460,7 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport) -> None:
     lines = rows[dup] + 1
     form[rows[dup]] = "duplicate"
     report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
-                "word, time stamps included, after the time went back (overlapping pastes?): each read once")
+                f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
 
 
 def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:

@@ -255,6 +255,19 @@ def test_overlapping_copies_of_one_debug_are_read_once():
     assert _codes(got, got_ingest) == _codes(want, want_ingest) == []
 
 
+def test_overlapping_copies_of_a_client_stamped_debug_are_read_once():
+    """The same, for a debug that prints no time but whose terminal client stamped every
+    line: the client's stamp tells the copies apart. Read twice, the overlap's re-sends
+    counted 6 sends with a wait of -2.0 s."""
+    got, got_ingest = _load(LOGS / "retrans.mobaxterm-overlapping-copies.txt")
+    want, want_ingest = _load(LOGS / "retrans.mobaxterm-stamps.txt")
+    [report] = got_ingest.inputs
+    assert report.accounting["duplicate"] == 21
+    assert any("from line 51 to 71" in w and "the terminal client's time stamps included" in w for w in report.warnings)
+    assert _table(got, [f for f in FIELDS if f != "ref"]) == _table(want, [f for f in FIELDS if f != "ref"])
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
 def test_a_line_printed_twice_in_one_second_is_not_a_duplicate():
     """Without a step back in time, the same stamped line twice is the device's."""
     lines = (LOGS / "local-pwd.cut-mid-stamp.txt").read_text().splitlines()[:-1]

@@ -125,6 +125,10 @@ def main() -> None:
     write("seed.securecrt-stamps.txt", stamped(lines(SEED), "securecrt"), "\r\n")
     write("tunnel-list.teraterm-stamps.txt", stamped(lines(TUNNEL_LIST), "teraterm"), "\r\n")
     write("retrans.mobaxterm-stamps.txt", ticking(lines(RETRANS)), "\r\n")
+    # The same session log copied twice out of its scroll-back, overlapping: its lines 1-50,
+    # then 30 to the end (lines 30-50, with the NAT-T float and the first re-sends, twice).
+    moba = ticking(lines(RETRANS))
+    write("retrans.mobaxterm-overlapping-copies.txt", moba[:50] + moba[29:], "\r\n")
 
 
 if __name__ == "__main__":
