@@ -386,9 +386,10 @@ def _retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int) -> lis
 def backoff(intervals: list[float]) -> str:
     """`exponential` when each wait is clearly longer than the one before (RFC 7296 §2.1
     asks for an increasing, typically doubling, timer), `constant` when the waits stay
-    within 25 % of each other, else `irregular`; `unknown` with fewer than two waits."""
+    within 25 % of each other, else `irregular`; `unknown` with fewer than two waits, or
+    when the times go back (lines pasted out of time order tell no timer)."""
     iv = [x for x in intervals if x > 0]
-    if len(iv) < 2:
+    if len(iv) < 2 or any(x < 0 for x in intervals):
         return "unknown"
     ratios = [b / a for a, b in zip(iv, iv[1:])]
     if all(r >= 1.4 for r in ratios):
@@ -470,7 +471,10 @@ def waits(intervals: list[float]) -> str:
 
 
 def intervals_text(intervals: list[float]) -> str:
-    return ", ".join(f"{x:.1f}" if x < 100 else f"{x:.0f}" for x in intervals) + " s"
+    text = ", ".join(f"{x:.1f}" if x < 100 else f"{x:.0f}" for x in intervals) + " s"
+    # A negative wait is no wait: the lines were pasted out of time order, and saying so is
+    # what the reader needs before trusting any of them.
+    return text + "; the times go back, so the lines are not in time order" if any(x < 0 for x in intervals) else text
 
 
 def endpoint(row, side: str = "remote") -> str:

@@ -61,6 +61,12 @@ def test_backoff_shapes() -> None:
     assert sas.backoff([20.0, 20.0, 20.0]) == "constant"
     assert sas.backoff([1.0, 5.0, 2.0]) == "irregular"
     assert sas.backoff([3.0]) == "unknown"
+    assert sas.backoff([2.0, -2.0, 2.0, 1.0, 3.0]) == "unknown"  # out of time order: no timer to judge
+
+
+def test_waits_that_go_back_say_the_lines_are_out_of_time_order() -> None:
+    assert sas.intervals_text([2.0, 4.0]) == "2.0, 4.0 s"
+    assert sas.intervals_text([2.0, -2.0, 2.0]) == "2.0, -2.0, 2.0 s; the times go back, so the lines are not in time order"
 
 
 def test_next_steps_name_the_commands() -> None:
