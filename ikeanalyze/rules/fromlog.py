@@ -160,9 +160,16 @@ def moments(events: pd.DataFrame) -> list[Moment]:
     rows = rows[rows["kind"].isin(list(STATES)).to_numpy()].head(MAX_MOMENTS)
     out = []
     for r in rows.itertuples():
-        what = str(r.detail) if pd.notna(r.detail) else STATES[r.kind]
+        state = STATES[r.kind]
+        what = f" ({r.detail})" if pd.notna(r.detail) and str(r.detail) != f"tunnel-{state}" else ""
         name = f"tunnel {r.tunnel}" if pd.notna(r.tunnel) else "tunnel"
         peer = _peer(r)
-        out.append(Moment(timeval(r.time), tval(r.t), f"event log: {name} {STATES[r.kind]} ({what})"
-                          + (f" with {peer}" if peer else ""), str(r.source), int(r.ref)))
+        text = str(r.text)
+        # A tunnel-down line counts what the tunnel carried (37138: duration, sentbyte, rcvdbyte).
+        lived = [f"{v} {unit}" for key, unit in (("duration", "s up"), ("sentbyte", "bytes sent"),
+                                                 ("rcvdbyte", "bytes received"))
+                 if state == "down" and (v := field(text, key)) is not None]
+        out.append(Moment(timeval(r.time), tval(r.t), f"event log: {name} {state}{what}"
+                          + (f" with {peer}" if peer else "") + (f" after {', '.join(lived)}" if lived else ""),
+                          str(r.source), int(r.ref)))
     return out

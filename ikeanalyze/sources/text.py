@@ -163,7 +163,9 @@ def clean_stamps(raw: pa.Array, report: InputReport) -> tuple[pa.Array, pa.Array
     if not len(rows):
         return raw, None
     sub = raw.take(pa.array(rows))
-    hit = matches(sub, CLIENT_STAMP)
+    # A syslog header before an event-log record (`Jul  1 07:03:38 10.255.252.1 date=...`) is
+    # the collector's, part of the record as forwarded: the record tells its own time.
+    hit = matches(sub, CLIENT_STAMP) & ~matches(sub, eventlog.RECORD_START)
     bare = hit & ~bracket[rows]
     if bare.sum() * 2 < len(raw):
         hit &= ~bare

@@ -62,6 +62,8 @@ def test_syslog_header_and_unquoted_values() -> None:
     assert ev["dst"].tolist() == ["x.x.x.x", "x.x.x.x"]  # the poster's redaction, kept as text
     assert [str(t) for t in ev["time"]] == ["2020-07-01 09:03:38", "2020-07-01 10:58:17"]  # date=/time=, not the header
     assert report.accounting.get("unrecognised", 0) == 0
+    assert ev["text"].iloc[0].startswith("Jul  1 07:03:38 10.255.252.1 date=")  # the header is kept, not a client stamp
+    assert not report.warnings
 
 
 def test_priority_header_and_wrapped_line() -> None:
@@ -127,8 +129,12 @@ def test_healthy_log_raises_nothing() -> None:
         assert "IKE903" not in codes(d)
     d = api.analyze([str(LOGS / "tunnel-up-syslog.log")], LoadOptions())
     ups = [m.text for m in d.timeline if m.text.startswith("event log:")]
-    assert ups == ["event log: tunnel xxx up (tunnel-up) with x.x.x.x:15561",
-                   "event log: tunnel xxx up (tunnel-up) with x.x.x.x:45972"]
+    assert ups == ["event log: tunnel xxx up with x.x.x.x:15561", "event log: tunnel xxx up with x.x.x.x:45972"]
+    d = api.analyze([str(LOGS / "tunnel-down-faz.log")], LoadOptions())
+    downs = [m.text for m in d.timeline if m.text.startswith("event log:")]
+    assert downs == ["event log: tunnel IronMTN down (delete_phase1_sa) with 24.96.53.122:4500",
+                     "event log: tunnel IronMTN_3 down with 24.96.53.122:4500 after 35 s up, 0 bytes sent, "
+                     "0 bytes received"]
 
 
 def test_mixed_paste_tells_one_story() -> None:
@@ -147,3 +153,15 @@ def test_mixed_paste_tells_one_story() -> None:
     assert ("paste.txt", n) in [(e.source, e.ref) for e in f.evidence]
     assert f.facts["event_log_lines"] == 1
     assert "IKE903" not in codes(d)
+
+
+def test_redact_hides_log_names() -> None:
+    # The real 37124 line with an XAUTH user and failure put in (no published one found).
+    line = (P1_ERROR.replace('xauthuser="N/A"', 'xauthuser="vito"')
+            .replace("peer SA proposal not match local policy", "XAUTH authentication failure"))
+    d = api.redact(diagnose(line))
+    shown = " ".join([f.message for f in d.all_findings()] + [e.text for f in d.all_findings() for e in f.evidence])
+    assert "vito" not in shown and "66.97.178.25" not in shown
+    assert "IKE208" in codes(d)
+    faz = api.redact(api.analyze([str(LOGS / "tunnel-down-faz.log")], LoadOptions()))
+    assert "FG100ETK18004310" not in api.render(faz, "json")
