@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.diagnosis import Finding, Moment, _same_subject
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval, when
 
@@ -29,15 +30,21 @@ class Cause:
     pattern: str  # searched in `detail` (`<action> <status>: <reason>`)
     says: str  # what it means, for the message
     phase: int | None = None  # only lines of this phase (logid or `stage`), None: any
+    # FortiOS's generic wording, also printed after a refused peer ID (IKE206): not told
+    # when a debug in the input refused an ID for that gateway (or one not named).
+    generic: bool = False
 
 
 # First match wins. Reasons as FortiOS writes them (FortiOS Log Message Reference; article
 # 194213 for `probable pre-shared secret mismatch`), and the debug's wording where a log
 # quotes it (`no SA proposal chosen`).
-PROPOSALS = r"peer SA proposal not match local policy|no (?:SA )?proposal chosen"
+PROPOSALS = r"peer SA proposal not match local policy"
+NO_PROPOSAL = r"no (?:SA )?proposal chosen"
 CAUSES: list[Cause] = [
     Cause("IKE201", PROPOSALS, "the phase-1 proposals do not match", phase=1),
     Cause("IKE202", PROPOSALS, "the phase-2 proposals do not match", phase=2),
+    Cause("IKE201", NO_PROPOSAL, "the phase-1 proposals do not match", phase=1, generic=True),
+    Cause("IKE202", NO_PROPOSAL, "the phase-2 proposals do not match", phase=2, generic=True),
     Cause("IKE204", r"(?i)pre-shared (?:key|secret) mismatch|PSK auth failed", "the pre-shared keys differ"),
     Cause("IKE206", r"(?i)peer ID (?:mismatch|verification failed)|no matching gateway|gw validation failed"
                     r"|incorrect ID", "the peer's ID matches no gateway"),
@@ -96,8 +103,18 @@ def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
             continue
         for r in rows[hit.to_numpy()].itertuples():
             key = (str(r.source), _peer(r), None if pd.isna(r.tunnel) else str(r.tunnel))
+            if c.generic and _id_refused(events, key[2]):
+                continue
             groups.setdefault(key, (c, []))[1].append(r)
     return list(groups.values())
+
+
+def _id_refused(events: pd.DataFrame, tunnel: str | None) -> bool:
+    """Did a debug in the input refuse a peer ID for ``tunnel`` (any, when None)?"""
+    for _, tunnels in ng._id_rejections(events).values():
+        if any(t is None or tunnel is None or t == tunnel for t in tunnels):
+            return True
+    return False
 
 
 def _peer(r) -> str | None:

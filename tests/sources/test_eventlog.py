@@ -165,3 +165,16 @@ def test_redact_hides_log_names() -> None:
     assert "IKE208" in codes(d)
     faz = api.redact(api.analyze([str(LOGS / "tunnel-down-faz.log")], LoadOptions()))
     assert "FG100ETK18004310" not in api.render(faz, "json")
+
+
+def test_generic_no_proposal_after_refused_id_is_not_a_proposal_mismatch() -> None:
+    """A published debug refusing the peer's ID (then FortiOS's generic `no SA proposal
+    chosen`) and the real 37124 line with that generic reason, the debug's peer and gateway:
+    IKE206 from the debug, no IKE201 from the log."""
+    debug = (DATA / "ikedebug_public/ikev1-aggressive-peer-id-mismatch.txt").read_text()
+    log = (P1_ERROR.replace("remip=66.97.178.25", "remip=200.1.1.2").replace('vpntunnel="N/A"', 'vpntunnel="VPN-to-SH"')
+           .replace("peer SA proposal not match local policy", "no SA proposal chosen"))
+    d = diagnose(debug + log + "\n")
+    assert "IKE206" in codes(d) and "IKE201" not in codes(d)
+    alone = diagnose(log)  # without the debug, the log's word is all there is
+    assert codes(alone) == ["IKE201"]
