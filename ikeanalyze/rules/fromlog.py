@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import Finding, Moment, _same_subject
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval, when
 
@@ -77,10 +78,12 @@ def phase(text: str) -> int | None:
 
 
 def _rows(events: pd.DataFrame) -> pd.DataFrame:
-    if not len(events):
-        return events
-    return events[(events["origin"] == ORIGIN).fillna(False).to_numpy()
-                  & (events["kind"] != "log-other").fillna(False).to_numpy()]
+    """The VPN event-log rows (taken once per table: every rule asks)."""
+    def build(ev: pd.DataFrame) -> pd.DataFrame:
+        if not len(ev):
+            return ev
+        return ev[(ev["origin"] == ORIGIN).fillna(False).to_numpy() & (ev["kind"] != "log-other").fillna(False).to_numpy()]
+    return per_table("eventlog_rows", events, build)
 
 
 def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
