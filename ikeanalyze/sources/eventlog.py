@@ -18,7 +18,6 @@ status, reason, xauthuser, tunnelip, duration, sentbyte, rcvdbyte, nextstat).
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -73,19 +72,17 @@ def _value(core: pa.Array, name: str) -> pa.Array:
 
 def parse(core: pa.Array) -> dict[str, object]:
     """Event-log records → event columns (kind, detail, time, tunnel, addresses, cookies)."""
-    n = len(core)
     v = {name: _value(core, name) for name in KEYS}
     out: dict[str, object] = {col: v[name] for name, col in KEYS.items() if col is not None}
     for port in ("sport", "dport"):
         out[port] = to_int(out[port], pa.int32())
 
-    subtype = pc.fill_null(v["subtype"], "").to_numpy(zero_copy_only=False)
-    action = pc.fill_null(v["action"], "").to_numpy(zero_copy_only=False)
-    status = pc.fill_null(v["status"], "").to_numpy(zero_copy_only=False)
-    kind = np.array([ACTION_KINDS.get(a, "vpn-log") for a in action], dtype=object)
-    kind[np.isin(status, list(FAILED_STATUSES))] = "vpn-error"
-    kind[subtype != "vpn"] = "log-other"
-    out["kind"] = pa.array(kind, pa.string())
+    # Kinds by table, whole column: the action's row of ACTION_KINDS (its last for none).
+    names = pa.array([*ACTION_KINDS.values(), "vpn-log"], pa.string())
+    row = pc.fill_null(pc.index_in(v["action"], pa.array(list(ACTION_KINDS), pa.string())), len(ACTION_KINDS))
+    kind = pc.take(names, row)
+    kind = pc.if_else(pc.fill_null(pc.is_in(v["status"], pa.array(sorted(FAILED_STATUSES))), False), "vpn-error", kind)
+    out["kind"] = pc.if_else(pc.fill_null(pc.equal(v["subtype"], "vpn"), False), kind, "log-other")
 
     # `negotiate negotiate_error: peer SA proposal not match local policy`, `tunnel-up`.
     head = pc.binary_join_element_wise(pc.fill_null(v["action"], ""), pc.fill_null(v["status"], ""), " ")
@@ -97,11 +94,11 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["ispi"], out["rspi"] = pc.utf8_lower(cookies["i"]), pc.utf8_lower(cookies["r"])
     version = groups(pc.fill_null(v["version"], ""), r"^IKEv(?P<v>[12])$")["v"]
     out["ike_version"] = to_int(version, pa.int8())
-    out["ts_abs"] = _stamp(v["date"], v["time"], v["eventtime"], n)
+    out["ts_abs"] = _stamp(v["date"], v["time"], v["eventtime"])
     return out
 
 
-def _stamp(date: pa.Array, time: pa.Array, eventtime: pa.Array, n: int) -> pa.Array:
+def _stamp(date: pa.Array, time: pa.Array, eventtime: pa.Array) -> pa.Array:
     """`YYYY-MM-DD HH:MM:SS[.ffffff]`: the device's clock as the line prints it (date and
     time, as the debug's console stamps are), the fraction of a second from `eventtime`
     when it holds one (19 digits: ns, 16: us, 13: ms; 10 digits are whole seconds)."""
