@@ -56,9 +56,10 @@ CAUSES: list[Cause] = [
     Cause("IKE210", r"(?i)negotiation timeout|negotiate_timeout", "the negotiation timed out"),
 ]
 # logid (last five digits) -> phase, from the Log Message Reference: 37121
-# MESGID_NEG_GENERIC_P1_ERROR, 37124 MESGID_NEG_I_P1_ERROR, 37127/37128 progress phase 1,
-# 37123 MESGID_NEG_GENERIC_P2_ERROR, 37129 progress phase 2. `stage=` says it where present.
-LOGID_PHASE = {"37121": 1, "37124": 1, "37127": 1, "37128": 1, "37123": 2, "37129": 2}
+# MESGID_NEG_GENERIC_P1_ERROR, 37124 MESGID_NEG_I_P1_ERROR, 37127 MESGID_NEG_PROGRESS_P1_NOTIF,
+# 37128 MESGID_NEG_PROGRESS_P1_ERROR, 37123 MESGID_NEG_GENERIC_P2_ERROR. `stage=` (on the
+# progress lines) says it where present.
+LOGID_PHASE = {"37121": 1, "37124": 1, "37127": 1, "37128": 1, "37123": 2}
 FIELD = r'(?:^|\s){}=(?:"([^"]*)"|([^\s"]*))'
 
 
