@@ -74,7 +74,10 @@ def diagnose(
         f.clock = ctx.clock(f.evidence[0].source) if f.evidence else "device"
     explains = {r.code: r.explains for r in rules.REGISTRY.values()}
     ranked = dg.rank(findings, explains)
-    timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms], _opening(ctx))
+    from ikeanalyze.rules import fromlog
+
+    timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms],
+                                 _opening(ctx) + fromlog.moments(ctx.events))
     d = dg.Diagnosis(ranked, timeline, ingest, dg.summarize(ranked, ingest),
                      next_steps=list(dict.fromkeys(snapshots.next_steps(ctx) + nextsteps.suggest(ctx, ranked))),
                      snapshots=ctx.snapshots.as_list(), events=ctx.events)

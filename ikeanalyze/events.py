@@ -20,7 +20,7 @@ SCHEMA: dict[str, pa.DataType] = {
     "t": pa.float64(),  # seconds since the first timed event of the source
     "source": pa.string(),  # input name
     "ref": pa.int64(),  # 1-based line (text) or frame number (capture)
-    "origin": pa.string(),  # pcap | sniffer | ikedebug | authd | snapshot
+    "origin": pa.string(),  # pcap | sniffer | ikedebug | authd | snapshot | flow | eventlog
     "kind": pa.string(),  # see KINDS
     "iface": pa.string(),
     "direction": pa.string(),  # in | out | None (unknown: sniffer `--`, captures before inference)
@@ -87,10 +87,15 @@ DEBUG_KINDS = frozenset(
 )
 # `flow`: a `diagnose debug flow` trace line; `flow-ipsec`: one that shows the packet in IPsec.
 OTHER_KINDS = frozenset({"authd", "snapshot", "flow", "flow-ipsec"})
-KINDS = PACKET_KINDS | DEBUG_KINDS | OTHER_KINDS
+# FortiGate event-log lines (sources/eventlog.py): a VPN line by its action and status
+# (`vpn-error`: the status says it failed), `log-other` a line of another subtype.
+EVENTLOG_KINDS = frozenset(
+    {"vpn-negotiate", "vpn-error", "vpn-up", "vpn-down", "vpn-stats", "vpn-dpd", "vpn-log", "log-other"}
+)
+KINDS = PACKET_KINDS | DEBUG_KINDS | OTHER_KINDS | EVENTLOG_KINDS
 
 TRANSPORTS = frozenset({"udp500", "udp4500", "tcp", "esp"})
-ORIGINS = frozenset({"pcap", "sniffer", "ikedebug", "authd", "snapshot", "flow"})
+ORIGINS = frozenset({"pcap", "sniffer", "ikedebug", "authd", "snapshot", "flow", "eventlog"})
 
 # The `wire` column says which rows stand for one packet: every capture frame and sniffer
 # header; a debug `comes`/`sent IKE msg` line; the `NAT keep-alive` notice. The `out FF`

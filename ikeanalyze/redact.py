@@ -59,6 +59,11 @@ NAMES: list[tuple[str, re.Pattern]] = [
     ("host", re.compile(r"\bset hostname \"?(?P<v>[^\"\s]+)")),
     ("host", re.compile(r"\bhostname \"(?P<v>[^\"]+)\"")),
     ("user", re.compile(r"\bXAUTH_USER_NAME '(?P<v>[^']+)'")),
+    # FortiGate event-log fields (`user="vito"`, `xauthuser=`, `useralt=`, `devname=`, `devid=`);
+    # `N/A` is FortiOS' empty value.
+    ("user", re.compile(r'\b(?:xauth)?user(?:alt)?="(?!N/A")(?P<v>[^"]+)"')),
+    ("group", re.compile(r'\b(?:xauth)?group="(?!N/A")(?P<v>[^"]+)"')),
+    ("host", re.compile(r'\bdev(?:name|id)="?(?!N/A)(?P<v>[^"\s]+)')),
     ("user", re.compile(r"\b[Uu]ser(?:name)? \"(?P<v>[^\"]+)\"")),
     ("user", re.compile(r"\b[Uu]ser(?:name)? '(?P<v>[^']+)'")),
     ("user", re.compile(r"\bRcvd auth req \d+ for (?P<v>\S+) in ")),
@@ -87,7 +92,8 @@ NAMES: list[tuple[str, re.Pattern]] = [
 # A substring (lower case) each NAMES row needs, so the regexes only run on lines that can
 # match: a capture's or sniffer's packet lines hold none of them.
 NAME_HINTS: list[tuple[str, ...]] = [
-    ("#", "$"), ("hostname",), ("hostname",), ("xauth_user_name",), ("user",), ("user",), ("auth req",),
+    ("#", "$"), ("hostname",), ("hostname",), ("xauth_user_name",), ("user=", "useralt="), ("group=",),
+    ("devname=", "devid="), ("user",), ("user",), ("auth req",),
     ("auth req",), ("user", "uid"), ("authneticating", "authenticating"), ("name '",), ("fct-uid",), ("ems sn",),
     ("host",), ("domain",), ("peer identifier",), ("peer", "localid", "local-id"), ("subject", "issuer"),
     ("subject", "issuer"), ("group",), ("fortinet-group-name",), ("server", "svr"), ("name='",), ("ction with",),

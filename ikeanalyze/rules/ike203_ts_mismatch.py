@@ -9,6 +9,9 @@ TS_UNACCEPTABLE, or an IKEv1 quick-mode responder's `no matching phase2 found` (
 (`TSi_0 0:20.0.0.0-20.255.255.255:0`; IKEv1 `peer: type=7/7, local=..., remote=...`) and
 this side's (IKEv1 `mine: ...`), when the debug prints them, are quoted side by side, with
 the network that differs.
+A FortiGate event-log line stating the same cause (a reason of unmatched selectors or phase 2 (`no matching phase2 found`)) is told too, with the
+log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
+finding, not a second one (rules/fromlog.py).
 
 ## Why it matters
 The IKE SA often comes up (`established IKE SA` even appears after TS_UNACCEPTABLE), so

@@ -8,6 +8,9 @@ and an AUTHENTICATION_FAILED notify received for a negotiation that does not use
 certificates or EAP: the peer refused this side's AUTH payload (a pre-shared key, printed
 or assumed: FortiOS prints certificate lines when it signs). One finding per peer, with
 how many attempts failed; the message is worded by IKE version.
+A FortiGate event-log line stating the same cause (a reason of `pre-shared key|secret mismatch`) is told too, with the
+log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
+finding, not a second one (rules/fromlog.py).
 
 ## Why it matters
 Everything before authentication worked (reachability, NAT-T, proposals), so the tunnel

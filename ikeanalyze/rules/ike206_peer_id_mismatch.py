@@ -8,6 +8,9 @@ gateway` / `peer ID check failed` / `ignoring IKE request, incorrect ID.` forms.
 often ends such a negotiation with its generic `Negotiate ISAKMP SA Error: ... no SA
 proposal chosen`; with no proposals compared that line is a consequence, not IKE201.
 The identifier the peer presented (`received peer identifier FQDN 'admin'`) is quoted.
+A FortiGate event-log line stating the same cause (a reason of peer ID verification failed or no matching gateway) is told too, with the
+log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
+finding, not a second one (rules/fromlog.py).
 
 ## Why it matters
 With several dial-up gateways on one interface, FortiOS picks the phase 1 by the peer's

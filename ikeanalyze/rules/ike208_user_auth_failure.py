@@ -9,6 +9,9 @@ same login name the reason, one of: bad-credentials, user-not-found, radius-unre
 ldap-unreachable, dns-failure, radius-group-mismatch, saml-group-mismatch,
 saml-attribute-mismatch, saml-signature-invalid, saml-clock-skew, saml-config-error. A
 login lost to a daemon restart is IKE213, not this.
+A FortiGate event-log line stating the same cause (an XAUTH authentication failure (the user from `xauthuser=`)) is told too, with the
+log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
+finding, not a second one (rules/fromlog.py).
 
 ## Why it matters
 The IKE side worked (phase 1 is up, the PSK or certificate was fine); the user cannot

@@ -4,6 +4,9 @@
 The FortiGate debug's `negotiation timeout, deleting` for an IKE SA (phase 1 or its
 first CHILD SA) that did not complete within the retransmission budget. One finding per
 peer (or gateway), with how many negotiations timed out and the exchange each was in.
+A FortiGate event-log line stating the same cause (a reason of `negotiation timeout`) is told too, with the
+log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
+finding, not a second one (rules/fromlog.py).
 
 ## Why it matters
 A timeout is a symptom: the last message was not answered. The root cause is grouped

@@ -8,6 +8,9 @@ response; in IKE debug `sent IKE msg (RETRANSMIT_INFORMATIONAL)` for one message
 IKEv1 `send IKEv1 DPD probe, seqno N` repeated for one sequence number with no
 `R-U-THERE-ACK`. The `retransmission timeout` or delete lines that end the SA are part of
 the evidence when the input has them.
+A FortiGate event-log line stating the same cause (`status="dpd_failure"`) is told too, with the
+log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
+finding, not a second one (rules/fromlog.py).
 
 ## Why it matters
 The peer stopped answering on the IKE SA: it rebooted, lost the SA, or the path between

@@ -43,7 +43,8 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 # gateway list says what the tunnel's state was, and IKE103/IKE105/IKE108 read it. So is a
 # `flow-ipsec` trace line: the packet entered, left or came from an IPsec tunnel; a `flow`
 # line, a packet's session, route or policy, is not.)
-NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp", "flow"})
+# A FortiGate event-log line of another subtype than `vpn` (`log-other`) is not either.
+NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp", "flow", "log-other"})
 
 
 @rule("IKE903", "no-ike-content", severity="info")

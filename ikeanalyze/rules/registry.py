@@ -145,5 +145,11 @@ def thresholds_for(overrides: dict[str, str]) -> dict[str, object]:
 
 
 def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
+    """Each rule's findings, then those of its cause that only a FortiGate event log states
+    (rules/fromlog.py: the log's lines join the rule's finding of the same peer or tunnel)."""
+    from ikeanalyze.rules import fromlog  # imports rules.base, which imports this module
+
     for r in rules:
-        yield from r.check(ctx, thresholds.get(r.code, r.thresholds))
+        found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
+        yield from found
+        yield from fromlog.add(ctx, r.code, found)

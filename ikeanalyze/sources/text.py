@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import flow, hexdump, ikedebug, sniffer, spans
+from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
@@ -40,7 +40,7 @@ ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
 BOLD = r"\*\*([^*\s](?:[^*]*[^*\s])?)\*\*"
 ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 
-# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `flow`, `snapshot` are record formats;
+# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `flow`, `eventlog`, `snapshot` are record formats;
 # the rest are accounting reasons (see ingest.REASONS).
 # The FortiGate prompt, `FGT-BJ # cmd` or glued `FGT-BJ# cmd` / `WEST-DC1 (Interim)# get ...`:
 # the hostname, an optional VDOM or mode in parentheses, `#` (`$`: read-only admin, always
@@ -58,6 +58,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("ikedebug", ikedebug.RECORD_START),
     ("authd", ikedebug.AUTHD_START),
     ("flow", flow.START),
+    ("eventlog", eventlog.RECORD_START),
     (
         "banner",
         r"^(?:interfaces=\[.*\]|filters=\[.*\]|Using Original Sniffing Mode|Using New Sniffing Mode"
@@ -85,7 +86,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     # The code fence around a paste in a web page or chat (```, ```text, ~~~).
     ("annotation", r"^\s*(?:```|~~~)[\w+-]*\s*$"),
 ]
-RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot")
+RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot", "eventlog")
 # Forms of device output (and of the command that printed it): a cut-off last line after
 # one of these (blank lines between) is a piece of a record.
 CUT_AFTER = (*RECORD_FORMATS, "continuation", "hexdump", "prompt", "banner")
@@ -162,7 +163,9 @@ def clean_stamps(raw: pa.Array, report: InputReport) -> tuple[pa.Array, pa.Array
     if not len(rows):
         return raw, None
     sub = raw.take(pa.array(rows))
-    hit = matches(sub, CLIENT_STAMP)
+    # A syslog header before an event-log record (`Jul  1 07:03:38 10.255.252.1 date=...`) is
+    # the collector's, part of the record as forwarded: the record tells its own time.
+    hit = matches(sub, CLIENT_STAMP) & ~matches(sub, eventlog.RECORD_START)
     bare = hit & ~bracket[rows]
     if bare.sum() * 2 < len(raw):
         hit &= ~bare
@@ -943,4 +946,5 @@ FORMAT_PARSERS: dict[str, Callable[[pa.Array], dict]] = {
     "authd": ikedebug.parse_authd,
     "flow": flow.parse,
     "snapshot": state_snapshot.parse,
+    "eventlog": eventlog.parse,
 }

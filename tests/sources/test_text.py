@@ -30,17 +30,18 @@ FORMS = [
     (5, "flow", "text_public/handbook_debug_flow_ipsec.txt:12",
      "2022-12-30 17:50:12 id=20085 trace_id=1 func=ipsecdev_hard_start_xmit line=669 "
      'msg="enter IPSec interface VPN-to-SH, tun_id=0.0.0.0"'),
-    (6, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
-    (7, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
-    (8, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
-    (9, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
-    (10, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
-    (11, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (6, "eventlog", "eventlog/tunnel-down-faz.log:2", (DATA / "eventlog/tunnel-down-faz.log").read_text().splitlines()[1]),
+    (7, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
+    (8, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
+    (9, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
+    (10, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
+    (11, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (12, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (12, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
-    (13, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (14, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    (13, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (14, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (15, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
 ]
 
 

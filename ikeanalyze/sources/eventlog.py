@@ -1,0 +1,108 @@
+"""FortiGate event-log lines (`execute log display`, the GUI's raw download, syslog and
+FortiAnalyzer forwarding): ``date=... time=... logid="0101037124" type="event" subtype="vpn"
+... vpntunnel="to-branch" status="negotiate_error" reason="..."``.
+
+A record is a run of ``key=value`` pairs (a value quoted or not; a quoted one may hold
+blanks), after an optional syslog header (``<189>``, ``Jul  1 07:03:38 10.255.252.1 ``).
+Each key this module reads is taken whole column by one pattern of its own
+(:data:`KEYS`); the event's kind comes from the tables :data:`ACTION_KINDS` and
+:data:`FAILED_STATUSES`, not from a chain of tests. What the log says went wrong is kept in
+`detail` as ``<action> <status>: <reason>``; which rule a reason speaks for is the
+analysis' business (analysis/eventlog.py).
+
+Field names and logids: FortiOS Log Message Reference (docs.fortinet.com, 6.0-7.6),
+e.g. 37124 MESGID_NEG_I_P1_ERROR "IPsec phase 1 error", 37138 MESGID_CONN_UPDOWN "IPsec
+connection status changed" (fields remip, locip, remport, locport, cookies, vpntunnel,
+status, reason, xauthuser, tunnelip, duration, sentbyte, rcvdbyte, nextstat).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze.sources.regex import groups, to_int
+
+# A physical line starts an event-log record when it matches this: an optional syslog
+# priority, up to eight header words without `=` (a syslog time and host, a FortiAnalyzer
+# prefix), then `date=YYYY-MM-DD time=HH:MM:SS`.
+RECORD_START = (r"^(?:<\d{1,3}>\d? ?)?(?:[^=\s]+ +){0,8}date=\"?\d{4}-\d\d-\d\d\"? +"
+                r"time=\"?\d\d:\d\d:\d\d\"?(?:\s|$)")
+
+# One pattern per key read: the value quoted (blanks allowed) or bare (to the next blank).
+# A key is found only at the line's start or after a blank (`devname=` is not `name=`).
+def _key(name: str) -> str:
+    return rf"(?:^|\s){name}=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*))"
+
+
+# key -> (event column or None for one read here only)
+KEYS: dict[str, str | None] = {
+    "date": None, "time": None, "eventtime": None, "logid": None, "type": None, "subtype": None,
+    "action": None, "status": None, "reason": None, "vd": "vdom", "vpntunnel": "tunnel",
+    "remip": "dst", "remport": "dport", "locip": "src", "locport": "sport", "cookies": None, "version": None,
+}
+# FortiOS' empty value.
+NONE_VALUES = ("N/A", "")
+
+# The event's kind by `action` (FortiOS Log Message Reference: MESGID_* of the vpn
+# category); a VPN line of another action is `vpn-log`, a line of another subtype
+# `log-other` (not IKE evidence: IKE903 still speaks of an input that holds only those).
+ACTION_KINDS: dict[str, str] = {
+    "negotiate": "vpn-negotiate",
+    "tunnel-up": "vpn-up",
+    "phase2-up": "vpn-up",
+    "install_sa": "vpn-up",
+    "tunnel-down": "vpn-down",
+    "phase2-down": "vpn-down",
+    "delete_phase1_sa": "vpn-down",
+    "delete_ipsec_sa": "vpn-down",
+    "tunnel-stats": "vpn-stats",
+    "dpd": "vpn-dpd",
+}
+# A line whose status says it failed is an error, whatever its action.
+FAILED_STATUSES = frozenset({"negotiate_error", "failure", "failed", "dpd_failure", "error", "esp_error",
+                             "timeout", "negotiate_timeout"})
+
+
+def _value(core: pa.Array, name: str) -> pa.Array:
+    g = groups(core, _key(name))
+    value = pc.coalesce(g["q"], g["b"]).cast(pa.string())
+    return pc.if_else(pc.is_in(value, pa.array(NONE_VALUES)), pa.scalar(None, pa.string()), value)
+
+
+def parse(core: pa.Array) -> dict[str, object]:
+    """Event-log records → event columns (kind, detail, time, tunnel, addresses, cookies)."""
+    v = {name: _value(core, name) for name in KEYS}
+    out: dict[str, object] = {col: v[name] for name, col in KEYS.items() if col is not None}
+    for port in ("sport", "dport"):
+        out[port] = to_int(out[port], pa.int32())
+
+    # Kinds by table, whole column: the action's row of ACTION_KINDS (its last for none).
+    names = pa.array([*ACTION_KINDS.values(), "vpn-log"], pa.string())
+    row = pc.fill_null(pc.index_in(v["action"], pa.array(list(ACTION_KINDS), pa.string())), len(ACTION_KINDS))
+    kind = pc.take(names, row)
+    kind = pc.if_else(pc.fill_null(pc.is_in(v["status"], pa.array(sorted(FAILED_STATUSES))), False), "vpn-error", kind)
+    out["kind"] = pc.if_else(pc.fill_null(pc.equal(v["subtype"], "vpn"), False), kind, "log-other")
+
+    # `negotiate negotiate_error: peer SA proposal not match local policy`, `tunnel-up`.
+    head = pc.binary_join_element_wise(pc.fill_null(v["action"], ""), pc.fill_null(v["status"], ""), " ")
+    head = pc.utf8_trim(head, " ")
+    detail = pc.if_else(pc.is_valid(v["reason"]), pc.binary_join_element_wise(head, v["reason"], ": "), head)
+    out["detail"] = pc.if_else(pc.equal(detail, ""), pa.scalar(None, pa.string()), detail)
+
+    cookies = groups(pc.fill_null(v["cookies"], ""), r"^(?P<i>[0-9a-fA-F]{16})/(?P<r>[0-9a-fA-F]{16})$")
+    out["ispi"], out["rspi"] = pc.utf8_lower(cookies["i"]), pc.utf8_lower(cookies["r"])
+    version = groups(pc.fill_null(v["version"], ""), r"^IKEv(?P<v>[12])$")["v"]
+    out["ike_version"] = to_int(version, pa.int8())
+    out["ts_abs"] = _stamp(v["date"], v["time"], v["eventtime"])
+    return out
+
+
+def _stamp(date: pa.Array, time: pa.Array, eventtime: pa.Array) -> pa.Array:
+    """`YYYY-MM-DD HH:MM:SS[.ffffff]`: the device's clock as the line prints it (date and
+    time, as the debug's console stamps are), the fraction of a second from `eventtime`
+    when it holds one (19 digits: ns, 16: us, 13: ms; 10 digits are whole seconds)."""
+    base = pc.binary_join_element_wise(date, time, " ")
+    frac = groups(pc.fill_null(eventtime, ""), r"^\d{10}(?P<f>\d{3}|\d{6}|\d{9})$")["f"]
+    frac = pc.utf8_slice_codeunits(frac, 0, 6)
+    return pc.if_else(pc.is_valid(frac), pc.binary_join_element_wise(base, frac, "."), base)
