@@ -815,7 +815,7 @@ def _after_id_rejection(events: pd.DataFrame, n: Negotiation, grp: list) -> bool
     lines ``grp``? The rejection is often printed at gateway level (`ike 0:VPN-to-SH:
     ignoring IKE request, incorrect ID.`, no serial): it is the negotiation's when
     :func:`running` says so."""
-    found = _id_rejections(events).get(n.source)
+    found = id_rejections(events).get(n.source)
     if found is None:
         return False
     refs, speaks_for = found
@@ -823,7 +823,7 @@ def _after_id_rejection(events: pd.DataFrame, n: Negotiation, grp: list) -> bool
     return any(speaks_for[k] is n for k in range(int(np.searchsorted(refs, lo)), int(np.searchsorted(refs, hi, side="right"))))
 
 
-def _id_rejections(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, list]]:
+def id_rejections(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, list]]:
     """source -> its ID_REJECTED debug lines: line numbers (ascending) and the negotiation
     each speaks for (its own, or for a serial-less line the one :func:`running`), or None."""
     def build(ev):

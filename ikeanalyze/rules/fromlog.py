@@ -114,9 +114,10 @@ def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
 
 
 def _id_refused(events: pd.DataFrame, tunnel: str | None) -> bool:
-    """Did a debug in the input refuse a peer ID for ``tunnel`` (any, when None)?"""
-    for _, tunnels in ng._id_rejections(events).values():
-        if any(t is None or tunnel is None or t == tunnel for t in tunnels):
+    """Did a debug in the input refuse a peer ID for ``tunnel`` (any, when None)? Each
+    refusal speaks for a negotiation (negotiations.running), whose gateway may be unknown."""
+    for _, speaks_for in ng.id_rejections(events).values():
+        if any(n is None or n.tunnel is None or tunnel is None or n.tunnel == tunnel for n in speaks_for):
             return True
     return False
 
