@@ -8,7 +8,7 @@ Each key this module reads is taken whole column by one pattern of its own
 (:data:`KEYS`); the event's kind comes from the tables :data:`ACTION_KINDS` and
 :data:`FAILED_STATUSES`, not from a chain of tests. What the log says went wrong is kept in
 `detail` as ``<action> <status>: <reason>``; which rule a reason speaks for is the
-analysis' business (analysis/eventlog.py).
+rules' business (rules/fromlog.py).
 
 Field names and logids: FortiOS Log Message Reference (docs.fortinet.com, 6.0-7.6),
 e.g. 37124 MESGID_NEG_I_P1_ERROR "IPsec phase 1 error", 37138 MESGID_CONN_UPDOWN "IPsec
