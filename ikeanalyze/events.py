@@ -20,7 +20,7 @@ SCHEMA: dict[str, pa.DataType] = {
     "t": pa.float64(),  # seconds since the first timed event of the source
     "source": pa.string(),  # input name
     "ref": pa.int64(),  # 1-based line (text) or frame number (capture)
-    "origin": pa.string(),  # pcap | sniffer | ikedebug | authd | snapshot
+    "origin": pa.string(),  # pcap | sniffer | tcpdump | ikedebug | authd | snapshot | flow
     "kind": pa.string(),  # see KINDS
     "iface": pa.string(),
     "direction": pa.string(),  # in | out | None (unknown: sniffer `--`, captures before inference)
@@ -90,7 +90,7 @@ OTHER_KINDS = frozenset({"authd", "snapshot", "flow", "flow-ipsec"})
 KINDS = PACKET_KINDS | DEBUG_KINDS | OTHER_KINDS
 
 TRANSPORTS = frozenset({"udp500", "udp4500", "tcp", "esp"})
-ORIGINS = frozenset({"pcap", "sniffer", "ikedebug", "authd", "snapshot", "flow"})
+ORIGINS = frozenset({"pcap", "sniffer", "tcpdump", "ikedebug", "authd", "snapshot", "flow"})
 
 # The `wire` column says which rows stand for one packet: every capture frame and sniffer
 # header; a debug `comes`/`sent IKE msg` line; the `NAT keep-alive` notice. The `out FF`
