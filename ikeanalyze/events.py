@@ -20,7 +20,7 @@ SCHEMA: dict[str, pa.DataType] = {
     "t": pa.float64(),  # seconds since the first timed event of the source
     "source": pa.string(),  # input name
     "ref": pa.int64(),  # 1-based line (text) or frame number (capture)
-    "origin": pa.string(),  # pcap | sniffer | ikedebug | authd | snapshot | flow | eventlog
+    "origin": pa.string(),  # pcap | sniffer | tcpdump | ikedebug | authd | snapshot | flow | eventlog
     "kind": pa.string(),  # see KINDS
     "iface": pa.string(),
     "direction": pa.string(),  # in | out | None (unknown: sniffer `--`, captures before inference)
@@ -95,7 +95,7 @@ EVENTLOG_KINDS = frozenset(
 KINDS = PACKET_KINDS | DEBUG_KINDS | OTHER_KINDS | EVENTLOG_KINDS
 
 TRANSPORTS = frozenset({"udp500", "udp4500", "tcp", "esp"})
-ORIGINS = frozenset({"pcap", "sniffer", "ikedebug", "authd", "snapshot", "flow", "eventlog"})
+ORIGINS = frozenset({"pcap", "sniffer", "tcpdump", "ikedebug", "authd", "snapshot", "flow", "eventlog"})
 
 # The `wire` column says which rows stand for one packet: every capture frame and sniffer
 # header; a debug `comes`/`sent IKE msg` line; the `NAT keep-alive` notice. The `out FF`

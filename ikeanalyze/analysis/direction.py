@@ -6,7 +6,9 @@ the roles IKE gives the two sides, strongest evidence first:
 1. ``--local`` addresses, when the user gave them;
 2. the responder of IKE_SA_INIT (IKEv2: the destination of a request / source of a
    response; IKEv1: the destination of a first message, responder SPI zero) and the server
-   side of an RFC 8229 stream (the destination of the ``IKETCP`` prefix);
+   side of an RFC 8229 stream (the destination of the ``IKETCP`` prefix; in packet text,
+   which shows no bytes, of the client's first data segment when the stream's sequence
+   numbers advance by exactly its 6 bytes);
 3. an address that keeps one NAT-T/IKE port (500, 4500, or the IKE-over-TCP port) while
    talking to several peers — a concentrator, not a client.
 
@@ -20,6 +22,9 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+
+from ikeanalyze.analysis.flows import HEADER_ORIGINS
+from ikeanalyze.wire.tcpencap import six_byte_hits
 
 IKE_PORTS = (500, 4500)
 
@@ -50,11 +55,30 @@ def infer_local(events: pd.DataFrame, local: tuple[str, ...] = ()) -> set[str]:
             against[addr] += 1
     for addr in events.loc[events["kind"] == "iketcp-prefix", "dst"].dropna():
         votes[addr] += 2
+    for addr in _six_byte_servers(events):
+        votes[addr] += 2
     score = {a: votes[a] - against[a] for a in votes}
     best = {a for a, s in score.items() if s > 0}
     if best:
         return best
     return _concentrators(events)
+
+
+def _six_byte_servers(events: pd.DataFrame) -> list[str]:
+    """Packet text without direction (tcpdump, a sniffer's `--`): the destination of each
+    TCP segment whose sequence number plus 6 is the same sender's next one, or is
+    acknowledged as such (:func:`ikeanalyze.wire.tcpencap.six_byte_hits`): the server of
+    an RFC 8229 stream, as the decoded prefix of a capture names it."""
+    tcp = events[(events["proto"] == "tcp").fillna(False).to_numpy() & events["direction"].isna().to_numpy()
+                 & events["origin"].isin(HEADER_ORIGINS).to_numpy() & events["src"].notna().to_numpy()]
+    if tcp.empty:
+        return []
+    a = tcp["src"].astype(str) + "." + tcp["sport"].astype(str)
+    b = tcp["dst"].astype(str) + "." + tcp["dport"].astype(str)
+    sid, _ = pd.factorize(np.where(a < b, a + " " + b, b + " " + a))
+    seq, ack = (tcp[k].to_numpy(dtype="float64", na_value=np.nan) for k in ("tcp_seq", "tcp_ack"))
+    hits = six_byte_hits(sid, (a < b).to_numpy(), seq, ack)
+    return tcp["dst"][hits].astype(str).tolist()
 
 
 def _concentrators(events: pd.DataFrame) -> set[str]:

@@ -25,7 +25,9 @@ COUNTED = {
     "tcp": ("tcp", "iketcp-prefix"),
     "fragment": ("ip-fragment",),
 }
-PACKET_ORIGINS = ("pcap", "sniffer")
+PACKET_ORIGINS = ("pcap", "sniffer", "tcpdump")  # sources that see every packet on their wire
+# Packet text: one header line a packet, its bytes not shown (SPIs and IKE lengths often unknown).
+HEADER_ORIGINS = ("sniffer", "tcpdump")
 WELL_KNOWN = (IKE_PORT, IKE_NATT_PORT)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.diagnosis import Finding
 
 # Codes whose story is "something was not answered": only the peer's side can say why.
@@ -45,14 +46,14 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
         out.append(f"Only this side's view shows what went unanswered; collect the same on {peer} (or at "
                    f"the firewall in between) to see whether the packets arrive: {sniffer_command(_local_or(ctx))} "
                    f"there, and {sniffer_command(peer)} here.")
-    if not origins & {"ikedebug"} and (origins & {"pcap", "sniffer"}) and _needs_debug(ctx, every):
+    if not origins & {"ikedebug"} and (origins & set(PACKET_ORIGINS)) and _needs_debug(ctx, every):
         out.append(f"Packets alone cannot show why IKE failed (IKE_AUTH and later exchanges are encrypted and "
                    f"hide the notify): collect the IKE debug on the gateway: {debug_commands(peer)}, then "
                    f"reproduce.")
     elif "ikedebug" in origins and _several_peers(ctx) and peer != PEER:
         out.append(f"The debug mixes several peers; filter it to the one that fails with "
                    f"`diagnose vpn ike log filter rem-addr4 {peer}` before `diagnose debug application ike -1`.")
-    if "ikedebug" in origins and not origins & {"pcap", "sniffer"} and codes & UNANSWERED:
+    if "ikedebug" in origins and not origins & set(PACKET_ORIGINS) and codes & UNANSWERED:
         out.append(f"The debug cannot show packets lost on the way; run the sniffer at the same time: "
                    f"{sniffer_command(peer)}.")
     if "sniffer" in origins and _filter_too_narrow(ctx):

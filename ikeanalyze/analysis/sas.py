@@ -12,6 +12,8 @@ merged, so a count is always a count of lines or frames of one input.
 
 Sniffer text without hex dumps names no SPIs; :func:`udp_repeats` finds the same
 `udp <len>` re-sent to port 500 with nothing coming back, which is all such text can show.
+tcpdump text names the exchange and flags but (without `-vv`) no SPIs: the same first
+message re-sent to a side that sent nothing back.
 """
 
 from __future__ import annotations
@@ -401,9 +403,11 @@ def backoff(intervals: list[float]) -> str:
 
 @dataclass
 class Repeat:
-    """The same `udp <len>` sent again and again to one peer with nothing coming back."""
+    """The same `udp <len>` (or, in tcpdump text, the same first IKE message) sent again and
+    again to one peer with nothing coming back."""
 
     rows: pd.DataFrame
+    exchange: str | None = None  # as the text named it; None: only a `udp <len>` is known
 
     @property
     def count(self) -> int:
@@ -416,7 +420,7 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     w = wire[(wire["origin"] == "sniffer").to_numpy() & (wire["kind"] == "ike").to_numpy()
              & wire["ispi"].isna().to_numpy()]
     if w.empty:
-        return []
+        return _first_message_repeats(wire, min_count)
     out: list[Repeat] = []
     # Peers heard from on any port, once: asking the whole wire table per peer cost ~10 ms each.
     heard = wire.loc[(wire["origin"] == "sniffer").to_numpy() & wire["in"].to_numpy(), ["source", "remote"]]
@@ -428,6 +432,24 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
         for _, same in out_rows.groupby("length", sort=False):
             if len(same) >= min_count:
                 out.append(Repeat(same))
+    return out + _first_message_repeats(wire, min_count)
+
+
+def _first_message_repeats(wire: pd.DataFrame, min_count: int) -> list[Repeat]:
+    """tcpdump text without SPIs: the same first message (an IKE_SA_INIT request, an IKEv1
+    Main or Aggressive Mode message) sent by one side to the other again and again, when the
+    other sent nothing at all in that input. Either side may be the local one: tcpdump runs
+    on either end."""
+    text = (wire["origin"] == "tcpdump").to_numpy()
+    w = wire[text & (wire["kind"] == "ike").to_numpy() & wire["ispi"].isna().to_numpy()
+             & wire["exchange"].isin(FIRST_EXCHANGES).to_numpy() & ~wire["response"].fillna(False).astype(bool).to_numpy()]
+    if w.empty:
+        return []
+    senders = set(zip(wire.loc[text, "source"].astype(object), wire.loc[text, "src"].astype(object)))
+    out = []
+    for (source, _src, dst, exchange), rows in w.groupby(["source", "src", "dst", "exchange"], sort=False):
+        if (source, dst) not in senders and len(rows) >= min_count:
+            out.append(Repeat(rows, str(exchange)))
     return out
 
 

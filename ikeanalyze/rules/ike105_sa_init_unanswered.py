@@ -61,7 +61,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         yield _with_gateway_list(ctx, _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"])))
     for r in sas.udp_repeats(ctx.wire, t.min_sends):
         rows = r.rows
-        yield _with_gateway_list(ctx, _finding(rows, None, sas.endpoint(rows.iloc[0]), None, False, spi=None))
+        inbound = bool(rows.iloc[0]["in"])
+        yield _with_gateway_list(ctx, _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None))
     yield from _from_gateway_lists(ctx)
 
 

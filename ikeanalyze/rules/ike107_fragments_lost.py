@@ -35,6 +35,7 @@ import numpy as np
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.flows import HEADER_ORIGINS
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
@@ -108,7 +109,7 @@ def _ike_fragmented(ctx: Context, row) -> bool:
 def _sniffer(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     """`udp N (frag id:len@0+)` to UDP 500/4500 repeated with nothing coming back."""
     w = ctx.wire
-    first_frag = (w["origin"] == "sniffer").to_numpy() & (w["kind"] == "ip-fragment").to_numpy() \
+    first_frag = w["origin"].isin(HEADER_ORIGINS).to_numpy() & (w["kind"] == "ip-fragment").to_numpy() \
         & ~w["in"].to_numpy() & w["rport"].isin([IKE_PORT, IKE_NATT_PORT]).fillna(False).to_numpy()
     frags = w[first_frag]
     for (source, remote, length), rows in frags.groupby(["source", "remote", "length"], sort=False):

@@ -42,6 +42,7 @@ import pandas as pd
 
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
@@ -59,7 +60,7 @@ class Thresholds:
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     yield from _from_counters(ctx, t)  # `diagnose vpn tunnel list`: enc growing while dec stays 0
     w = ctx.wire
-    pos = np.flatnonzero((w["kind"] == "esp").to_numpy() & w["origin"].isin(["pcap", "sniffer"]).to_numpy())
+    pos = np.flatnonzero((w["kind"] == "esp").to_numpy() & w["origin"].isin(PACKET_ORIGINS).to_numpy())
     if not len(pos):
         return
     # Decide on the key columns which paths are one-way and busy; only those become frames

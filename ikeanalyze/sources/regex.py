@@ -3,6 +3,8 @@ call per line, and row replacement."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -105,3 +107,27 @@ def take_joined(arrays: list[pa.Array], index: np.ndarray | pa.Array) -> pa.Arra
     fresh memory, costs more than the take)."""
     out = pa.chunked_array(arrays).take(index if isinstance(index, pa.Array) else pa.array(index))
     return out.chunk(0) if out.num_chunks == 1 else out.combine_chunks()
+
+
+def forms(text: pa.Array, table: list[tuple[str, str, str]], untried: np.ndarray,
+          exclusive: bool = True) -> Iterator[tuple[str, np.ndarray, dict[str, pa.Array]]]:
+    """Rows of ``text`` by form: for each ``(name, prefix, pattern)`` of ``table`` in order,
+    the rows still ``untried`` that start with ``prefix`` ("" = any) and match ``pattern``,
+    with its named groups (the rows' values). A row matched by a form is not tried again;
+    with ``exclusive``, neither is one whose prefix picked a form its pattern then did not
+    match (the prefix names the one form to try). ``untried`` is updated in place."""
+    for name, prefix, pattern in table:
+        tried = untried & (pc.fill_null(pc.starts_with(text, prefix), False).to_numpy(zero_copy_only=False)
+                           if prefix else True)
+        if exclusive:
+            untried &= ~tried
+        rows = np.flatnonzero(tried)
+        if not len(rows):
+            continue
+        sub = text.take(pa.array(rows))
+        hit = matches(sub, pattern)
+        rows = rows[hit]
+        if not len(rows):
+            continue
+        untried[rows] = False
+        yield name, rows, groups(sub.filter(pa.array(hit)), pattern)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze import parallel
 from ikeanalyze.sources import spans
-from ikeanalyze.sources.regex import groups, hex_to_int, matches, scatter, to_int
+from ikeanalyze.sources.regex import forms, groups, hex_to_int, matches, scatter, to_int
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 from ikeanalyze.wire.tcpencap import six_byte_hits
 
@@ -133,19 +133,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     esp_seq = pa.nulls(n, pa.int64())
     untried = has_addr.copy()
 
-    for name, prefix, pattern in L4_FORMS:
-        tried = untried & (pc.fill_null(pc.starts_with(l4, prefix), False).to_numpy(zero_copy_only=False)
-                           if prefix else True)
-        untried &= ~tried
-        rows = np.flatnonzero(tried)
-        if not len(rows):
-            continue
-        text = l4.take(pa.array(rows))
-        hit = matches(text, pattern)
-        rows = rows[hit]
-        if not len(rows):
-            continue
-        g = groups(text.filter(pa.array(hit)), pattern)
+    for name, rows, g in forms(l4, L4_FORMS, untried):
         m = np.zeros(n, bool)
         m[rows] = True
         if name == "udp":

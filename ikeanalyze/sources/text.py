@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans
+from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
@@ -40,7 +40,7 @@ ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
 BOLD = r"\*\*([^*\s](?:[^*]*[^*\s])?)\*\*"
 ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 
-# (name, pattern) in order. `sniffer`, `ikedebug`, `authd`, `flow`, `eventlog`, `snapshot` are record formats;
+# (name, pattern) in order. `sniffer`, `tcpdump`, `ikedebug`, `authd`, `flow`, `eventlog`, `snapshot` are record formats;
 # the rest are accounting reasons (see ingest.REASONS).
 # The FortiGate prompt, `FGT-BJ # cmd` or glued `FGT-BJ# cmd` / `WEST-DC1 (Interim)# get ...`:
 # the hostname, an optional VDOM or mode in parentheses, `#` (`$`: read-only admin, always
@@ -53,6 +53,9 @@ PROMPT = (rf"^(?:[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}
           rf"|# ?{CLI_COMMAND}.*)$")
 LINE_FORMS: list[tuple[str, str]] = [
     ("blank", r"^\s*$"),
+    # Before the sniffer: its legacy `\S+ > \S+:` form would take tcpdump's `-tt -e` lines
+    # (`1700000000.1 aa:bb:.. > cc:dd:.., ethertype IPv4 ...`); tcpdump's never take a sniffer's.
+    ("tcpdump", tcpdump.HEADER_START),
     ("sniffer", sniffer.HEADER_START),
     ("hexdump", r"^0x[0-9a-fA-F]{4}[\t ]+[0-9a-fA-F]{2,4}(?: [0-9a-fA-F]{2,4})*"),
     ("ikedebug", ikedebug.RECORD_START),
@@ -86,7 +89,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     # The code fence around a paste in a web page or chat (```, ```text, ~~~).
     ("annotation", r"^\s*(?:```|~~~)[\w+-]*\s*$"),
 ]
-RECORD_FORMATS = ("sniffer", "ikedebug", "authd", "flow", "snapshot", "eventlog")
+RECORD_FORMATS = ("sniffer", "tcpdump", "ikedebug", "authd", "flow", "snapshot", "eventlog")
 # Forms of device output (and of the command that printed it): a cut-off last line after
 # one of these (blank lines between) is a piece of a record.
 CUT_AFTER = (*RECORD_FORMATS, "continuation", "hexdump", "prompt", "banner")
@@ -392,8 +395,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             elif fmt == "snapshot":
                 idx, sub_core, sub_text = state_snapshot.unfold(idx, sub_core, sub_text)
             cols = parser(sub_core)
-        if fmt == "sniffer" and not other_traffic:
-            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped)
+        if fmt in OTHER_TRAFFIC and not other_traffic:
+            idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped,
+                                                      OTHER_TRAFFIC[fmt])
         cols["ref"] = pa.array(idx + 1, pa.int64())
         # Without the blanks a line ends in (a screen copy pads every line to the window's
         # width): the views search this text with patterns anchored at its end.
@@ -534,12 +538,13 @@ def _skip_other_traffic(idx: np.ndarray, joined: pa.Array, is_hex: np.ndarray, i
 
 
 def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.ndarray, is_cont: np.ndarray,
-                        tcp_ports: tuple[int, ...], report: InputReport,
-                        dropped: list[dict]) -> tuple[np.ndarray, dict, pa.Array]:
-    """Keep the sniffer rows that can be IPsec evidence; count the others as other traffic
-    (their time stamps go to ``dropped``). A packet with a hex dump stays: its bytes decide
-    (hexdump.attach), not its header."""
-    keep = sniffer.ipsec_rows(cols, tcp_ports)
+                        tcp_ports: tuple[int, ...], report: InputReport, dropped: list[dict],
+                        ipsec_rows: Callable[[dict, tuple[int, ...]], np.ndarray] = sniffer.ipsec_rows,
+                        ) -> tuple[np.ndarray, dict, pa.Array]:
+    """Keep the packet rows that can be IPsec evidence (``ipsec_rows``, the format's own
+    test); count the others as other traffic (their time stamps go to ``dropped``). A
+    packet with a hex dump stays: its bytes decide (hexdump.attach), not its header."""
+    keep = ipsec_rows(cols, tcp_ports)
     keep |= _has_dump(idx, is_hex, is_cont)
     n = int(np.count_nonzero(~keep))
     if not n:
@@ -601,7 +606,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
       `debug flow` line that closed its quoted message (joined as is);
     * the record above opened a quoted value it did not close (`data = 'VER=1`), or opened
       a dump block (samld `func [N]:` with nothing after it, `SP Login Response Msg Body`):
-      joined with a newline, up to the next blank line or line of a known form.
+      joined with a newline, up to the next blank line or line of a known form;
+    * it is indented under a tcpdump packet: with `-v`, the addresses and summary under an
+      IPv4 `IP (tos ...)` line (joined as is), then the lines of payload detail (joined
+      with a newline).
 
     A snapshot block's lines are not asked: the block's walk (snapshot.claim, which named
     them and their `continuation` pieces) already took every line that belongs to it, so
@@ -639,9 +647,18 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     traces = heads[form[heads] == "flow"]
     wrapped[traces[matches(core.take(traces), flow.COMPLETE)]] = False
 
+    packets = heads[form[heads] == "tcpdump"]
+    in_tcpdump = np.zeros(n, dtype=bool)
+    in_tcpdump[packets] = True
+    v_head = np.zeros(n, dtype=bool)
+    v_head[packets] = matches(core.take(packets), tcpdump.V_LINE)
+    indented = np.zeros(n, dtype=bool)
+    indented[unknown] = matches(raw.take(pa.array(unknown)), r"^[ \t]")
+
     # State carried down a record's continuation lines, read as Python lists: the walk
     # goes line by line (each line's state is that of the line above).
     in_hex, in_block = hex_record.tolist(), (opens_block | open_quote).tolist()
+    in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
     hexes, wraps, quotes = is_hex.tolist(), wrapped.tolist(), open_quote.tolist()
     piece_quotes = opens_in_piece.tolist()
     joins = set(RECORD_FORMATS) | {"continuation"}
@@ -651,7 +668,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         j = i - 1
         if j < 0 or names[j] not in joins or claimed[j]:
             continue
-        if hexes[i] and in_hex[j]:
+        if in_packet[j] and indents[i]:
+            seps.append("" if v_heads[j] else "\n")
+            in_packet[i] = True
+        elif hexes[i] and in_hex[j]:
             seps.append("")
             in_hex[i] = True
         elif wraps[j]:
@@ -900,7 +920,7 @@ def _wire(cols: dict[str, pa.Array]) -> np.ndarray:
         return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
 
     kind, origin = cols["kind"], cols["origin"]
-    wire = mask(pc.equal(origin, "sniffer")) | mask(pc.is_in(kind, pa.array(["ike-received", "ike-sent",
+    wire = mask(pc.is_in(origin, pa.array(list(OTHER_TRAFFIC)))) | mask(pc.is_in(kind, pa.array(["ike-received", "ike-sent",
                                                                            "nat-keepalive-sent"])))
     # `sent IKE msg (keepalive)` right after the `NAT keep-alive` notice is the same packet.
     sent = mask(pc.equal(kind, "nat-keepalive-sent"))
@@ -940,8 +960,16 @@ def _truncation(frame: pd.DataFrame, report: InputReport, lines: pa.Array, cut_o
         report.warn(f"line {len(lines)}: the input ends mid-line (no final newline); the last record may be cut off")
 
 
+# Packet formats whose lines of traffic that cannot be IPsec are counted, not kept: each
+# with its own test of which rows to keep.
+OTHER_TRAFFIC: dict[str, Callable[[dict, tuple[int, ...]], np.ndarray]] = {
+    "sniffer": sniffer.ipsec_rows,
+    "tcpdump": tcpdump.ipsec_rows,
+}
+
 FORMAT_PARSERS: dict[str, Callable[[pa.Array], dict]] = {
     "sniffer": sniffer.parse,
+    "tcpdump": tcpdump.parse,
     "ikedebug": ikedebug.parse,
     "authd": ikedebug.parse_authd,
     "flow": flow.parse,

@@ -2,7 +2,8 @@
 rules (terminal-width wraps, hex dumps, dump blocks, open quotes) on real text.
 
 Lines are copied from tests/data (file:line given); the sniffer lines come from the
-sniftran samples (tests/data/sniffer/SOURCES.md), the debug lines from the IKE debug corpus.
+sniftran samples (tests/data/sniffer/SOURCES.md), the debug lines from the IKE debug corpus,
+the tcpdump line from tests/data/tcpdump_text (its SOURCES.md).
 """
 
 from __future__ import annotations
@@ -21,27 +22,29 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 # (LINE_FORMS row, form, source, line)
 FORMS = [
     (0, "blank", "sniffer/31_sniffer_v5_any_relative.txt:31", ""),
-    (1, "sniffer", "sniffer/32_sniffer_v1_relative_noiface.txt", "0.402124 arp who-has 10.108.17.33 tell 10.108.16.133"),
-    (2, "hexdump", "sniffer/31_sniffer_v5_any_relative.txt:34",
+    (1, "tcpdump", "tcpdump_text/forticlient-udp-stall.txt:12",
+     "23:34:52.765482 IP 10.55.3.193.4500 > 10.3.2.150.59641: isakmp-nat-keep-alive"),
+    (2, "sniffer", "sniffer/32_sniffer_v1_relative_noiface.txt", "0.402124 arp who-has 10.108.17.33 tell 10.108.16.133"),
+    (3, "hexdump", "sniffer/31_sniffer_v5_any_relative.txt:34",
      "0x0000\t 0001 0800 0604 0001 000c 29cb 0575 0a6c\t..........)..u.l"),
-    (3, "ikedebug", "ikedebug/IKE_LOG_PFS_mismatch.txt:45", "ike 0:to-FG2:267:eveS2S:85: no proposal chosen"),
-    (4, "authd", "ikedebug/IKE_LOG_V1_ldap_non_working_pswd_1.txt:232",
+    (4, "ikedebug", "ikedebug/IKE_LOG_PFS_mismatch.txt:45", "ike 0:to-FG2:267:eveS2S:85: no proposal chosen"),
+    (5, "authd", "ikedebug/IKE_LOG_V1_ldap_non_working_pswd_1.txt:232",
      "2025-01-15 08:51:23 [900] __ldap_next_state-No DN is found."),
-    (5, "flow", "text_public/handbook_debug_flow_ipsec.txt:12",
+    (6, "flow", "text_public/handbook_debug_flow_ipsec.txt:12",
      "2022-12-30 17:50:12 id=20085 trace_id=1 func=ipsecdev_hard_start_xmit line=669 "
      'msg="enter IPSec interface VPN-to-SH, tun_id=0.0.0.0"'),
-    (6, "eventlog", "eventlog/tunnel-down-faz.log:2", (DATA / "eventlog/tunnel-down-faz.log").read_text().splitlines()[1]),
-    (7, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
-    (8, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
-    (9, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
-    (10, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
-    (11, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
-    (12, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (7, "eventlog", "eventlog/tunnel-down-faz.log:2", (DATA / "eventlog/tunnel-down-faz.log").read_text().splitlines()[1]),
+    (8, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
+    (9, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
+    (10, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
+    (11, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
+    (12, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (13, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (13, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
-    (14, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (15, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    (14, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (15, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (16, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
 ]
 
 

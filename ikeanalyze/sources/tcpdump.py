@@ -1,0 +1,315 @@
+"""Plain `tcpdump` text (4.9–4.99, `-n` or not): the other end's view of the wire.
+
+An engineer on the peer (strongSwan/libreswan on Linux, a Palo Alto or Check Point expert
+shell, a jump host on the path) pastes what `tcpdump -i <if> udp port 500 or udp port 4500
+or esp` printed. Each packet line becomes the same event columns the FortiGate sniffer's
+header lines give (:mod:`ikeanalyze.sources.sniffer`), plus what tcpdump's own printers
+name: the IKE version, exchange, I/R flags and message id (print-isakmp.c), the ESP SPI
+and sequence number (print-esp.c), the NAT-T demultiplexing of UDP 4500 (print-udp.c).
+
+The grammar differs from the sniffer's in ways that keep the two apart: tcpdump writes
+`src > dst:` where the sniffer writes `src -> dst:`, and it always names the network
+layer (`IP`, `IP6`, `ethertype IPv4 (0x0800)` with `-e`) before the addresses.
+
+Every field is extracted for the whole column with RE2 patterns: one for the line
+(:data:`LINE`), then the summary forms of :data:`L4_FORMS`, each tried on the lines its
+prefix picks, as in the sniffer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ikeanalyze.sources import sniffer
+from ikeanalyze.sources.regex import forms, groups, hex_to_int, matches, scatter, to_int
+from ikeanalyze.wire import iana
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+
+# Time stamps: default `HH:MM:SS.ffffff` (time of day; `-ttt`/`-ttttt` deltas print the same
+# shape), `-tttt` `YYYY-MM-DD HH:MM:SS.ffffff`, `-tt` seconds since the epoch; `-t` none.
+STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<ts_tod>\d\d:\d\d:\d\d\.\d+)"
+         r"|(?P<ts_epoch>\d+\.\d+)) +")
+# `-i any` (Linux cooked capture): `eth0  In  IP ...` (SLL2: the interface, then the packet
+# type padded to 3) or ` In  IP ...` (SLL1: the type only).
+COOKED = r"(?:(?P<iface>[\w.@:-]+) +)?(?P<dir>In|Out|B|M|P) +"
+# The network layer as tcpdump names it: `IP `/`IP6 ` (with `-v`, IPv6's header fields in
+# parentheses on the same line); with `-e` the link-level header ends in
+# `ethertype IPv4 (0x0800), length N: ` and no `IP` follows.
+LINK = r"[\w:.>, -]*?ethertype IPv[46] \(0x[0-9a-fA-F]{4}\), length \d+: "
+# With `-v`, the IP header's fields in parentheses follow (`IP (tos 0x0, ttl 64, ...,
+# proto UDP (17), length 404)`); IPv4's addresses then go on the next, indented line, which
+# the text reader joins on (blanks kept).
+IP_FIELDS = r"\((?:[^()]|\([^()]*\))*\)"
+NET = rf"(?:{LINK}|IP6? )(?:{IP_FIELDS} +)?"
+# `src > dst: summary`; the checksum note of `-v` (`[bad udp cksum 0x0765 -> 0xf5df!]`,
+# `[udp sum ok]`, `[no cksum]`) is not part of the summary.
+# A snapped packet's summary may follow two blanks (`10.3.2.7 > 10.55.3.193:  [|esp]`).
+# The summary ends at the line's end, or at the first of the lines of payload detail
+# `-v` prints under it (joined with newlines).
+ENDPOINTS = r"(?P<a>[^\s>]+) > (?P<b>\S+):(?: +(?:\[(?:bad udp cksum [^\]]*|udp sum ok|no cksum)\] )?(?P<l4>[^\n]*))?(?:\n|$)"
+LINE = rf"^(?:{STAMP})?(?:{COOKED})?{NET}{ENDPOINTS}"
+# ARP has no addresses in `a > b` form: `ARP, Request who-has 192.1.2.23 tell 192.1.2.254, length 28`.
+ARP = rf"^(?:{STAMP})?(?:{COOKED})?(?:{LINK.replace('IPv[46]', 'ARP')})?ARP, "
+
+# The first line of an IPv4 packet with `-v`: the addresses follow on the next line.
+V_HEAD = rf"(?:{LINK}|IP )(?:{IP_FIELDS})\s*$"
+V_LINE = rf"^(?:{STAMP})?(?:{COOKED})?{V_HEAD}"
+# A line starts a tcpdump packet record when it matches this (used by the line classifier).
+# Never a sniffer line: those have `->` between the addresses and no `IP`/`ethertype` word.
+HEADER_START = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{NET}[^\s>]+ > \S+:(?: |$)"
+                rf"|(?:{LINK.replace('IPv[46]', 'ARP')})?ARP, |{V_HEAD})")
+
+# The summary forms, tried on the text after `src > dst: `. One row per form: the prefix
+# picks the lines a form is tried on (first row whose prefix matches), the pattern's groups
+# map onto event columns.
+IKE_HEADER = (r"isakmp(?: (?P<major>\d)\.\d+)?(?: msgid (?P<msgid>[0-9a-f]{8})?)?"
+              r"(?: cookie (?P<ispi>[0-9a-f]{16})->(?P<rspi>[0-9a-f]{16}))?:"
+              r"(?: phase (?P<phase>1|2/others) (?P<role>[IR?]) (?P<v1x>[\w-]+|#\d+)(?:\[(?P<v1flags>[EC]*)\])?"
+              r"| (?P<sa>parent_sa|child_sa) +(?P<v2x>[\w-]+|#\d+)(?P<v2br>\[(?P<v2flags>[IVR]*)\])?)?")
+ESP = (r"ESP\(spi=0x(?P<spi>[0-9A-Fa-f]{1,8}),seq=0x(?P<eseq>[0-9A-Fa-f]{1,16})\)"
+       r"(?:, length (?P<length>\d+))?")
+L4_FORMS: list[tuple[str, str, str]] = [
+    ("keepalive", "isakmp-nat-keep-alive", r"^isakmp-nat-keep-alive"),
+    ("ike", "isakmp", rf"^{IKE_HEADER}"),
+    ("ike", "NONESP-encap: ", rf"^NONESP-encap: {IKE_HEADER}"),
+    ("ike", "NONESP-encap: ", r"^NONESP-encap: (?P<snapped>\[\|isakmp\])"),  # snapped to the marker
+    ("ike", "[|isakmp]", r"^(?P<snapped>\[\|isakmp\])"),
+    ("esp-in-udp", "UDP-encap: ", rf"^UDP-encap: +(?:{ESP}|\[\|esp\])"),
+    ("esp", "ESP(", rf"^{ESP}"),
+    ("esp", "[|esp]", r"^\[\|esp\]"),  # snapped before the SPI
+    # Authentication header around ESP (both protocols), or around anything else.
+    ("esp", "AH(", rf"^AH\([^)]*\): {ESP}"),
+    ("ah", "AH(", r"^AH\("),
+    ("udp", "UDP, ", r"^UDP, (?:bad )?length (?P<length>\d+)"),
+    ("tcp", "Flags [", r"^Flags \[(?P<tflags>[^\]]*)\](?:, cksum 0x[0-9a-f]+ \([^)]*\))?(?:, seq (?P<seq>\d+)(?::\d+)?)?"
+                       r"(?:, ack (?P<ack>\d+))?"
+                       r"(?:.*, length (?P<length>\d+))?"),
+    ("icmp", "ICMP", r"^ICMP6?,? (?P<detail>.*?)(?:, length (?P<length>\d+))?$"),
+    ("ip-proto", "ip-proto-", r"^ip-proto-(?P<pnum>\d+)(?: (?P<length>\d+))?"),
+]
+# Forms whose endpoints end in a port (`198.51.100.1.500`, `gw.example.net.isakmp`).
+PORTED = ("keepalive", "ike", "esp-in-udp", "udp", "tcp")
+# An endpoint with its port; the second is for lines of other forms, where only a numeric
+# address followed by a numeric port can be told from an address alone.
+PORTED_ENDPOINT = r"^(?P<addr>.+)\.(?P<port>\d+|[A-Za-z][\w-]*)$"
+NUMERIC_ENDPOINT = r"^(?P<addr>\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:]*)\.(?P<port>\d+)$"
+# Port names tcpdump prints without `-n` (from /etc/services), for the ports IKE uses.
+# (`ipsec-msft` is 4500's name in some services files.)
+PORT_NAMES = {"isakmp": IKE_PORT, "ipsec-nat-t": IKE_NATT_PORT, "ipsec-msft": IKE_NATT_PORT}
+
+# tcpdump's exchange-type names (print-isakmp.c `etypestr`) → IANA exchange numbers; an
+# unnamed type prints as `#N`.
+ETYPES = {"none": 0, "base": iana.EXCHANGE_V1_BASE, "ident": iana.EXCHANGE_V1_IDENTITY_PROTECTION,
+          "auth": iana.EXCHANGE_V1_AUTH_ONLY, "agg": iana.EXCHANGE_V1_AGGRESSIVE,
+          "inf": iana.EXCHANGE_V1_INFORMATIONAL, "oakley-quick": iana.EXCHANGE_V1_QUICK_MODE,
+          "oakley-newgroup": iana.EXCHANGE_V1_NEW_GROUP_MODE, "ikev2_init": iana.EXCHANGE_IKE_SA_INIT,
+          "ikev2_auth": iana.EXCHANGE_IKE_AUTH, "child_sa": iana.EXCHANGE_CREATE_CHILD_SA,
+          "inf2": iana.EXCHANGE_INFORMATIONAL}
+# TCP flag characters as tcpdump prints them in `Flags [...]`, and the sniffer's words.
+TCP_FLAGS = [("S", "syn"), ("F", "fin"), ("R", "rst"), ("P", "psh"), ("U", "urg"), (".", "ack")]
+DIRECTIONS = {"In": "in", "Out": "out"}
+
+
+def parse(core: pa.Array) -> dict[str, object]:
+    """Parse tcpdump packet lines (annotations already removed) into event columns."""
+    n = len(core)
+    line = {k: v.cast(pa.string()) for k, v in groups(core, LINE).items()}
+    l4 = line["l4"]
+    has_addr = pc.is_valid(line["a"]).to_numpy(zero_copy_only=False)
+
+    form = np.full(n, None, dtype=object)
+    proto = np.full(n, None, dtype=object)
+    kind = np.full(n, "other", dtype=object)
+    detail = np.full(n, None, dtype=object)
+    length = pa.nulls(n, pa.string())
+    flags = pa.nulls(n, pa.string())
+    seq = pa.nulls(n, pa.string())
+    ack = pa.nulls(n, pa.string())
+    esp_spi = pa.nulls(n, pa.string())
+    esp_seq = pa.nulls(n, pa.int64())
+    ike = {k: pa.nulls(n, pa.string()) for k in ("major", "msgid", "ispi", "rspi", "phase", "v1x", "v2x", "v2br", "v2flags")}
+    untried = has_addr.copy()
+
+    # Several forms share a prefix (`NONESP-encap: `, `AH(`): a line goes on to the next
+    # form until one matches.
+    for name, rows, g in forms(l4, L4_FORMS, untried, exclusive=False):
+        form[rows] = name
+        if "length" in g:
+            length = scatter(length, rows, g["length"])
+        if name in ("ike", "keepalive", "udp", "esp-in-udp"):
+            proto[rows] = "udp"
+        if name == "ike":
+            kind[rows] = "ike"
+            for k in ike:
+                if k in g:
+                    ike[k] = scatter(ike[k], rows, g[k])
+        elif name == "keepalive":
+            kind[rows] = "nat-keepalive"
+            length = scatter(length, rows, pa.repeat(pa.scalar("1"), len(rows)))  # RFC 3948 §2.3: the 0xFF byte
+        elif name in ("esp", "esp-in-udp"):
+            kind[rows] = "esp"
+            proto[rows] = "esp" if name == "esp" else "udp"
+            if "spi" in g:
+                esp_spi = scatter(esp_spi, rows, pc.utf8_lpad(pc.utf8_lower(g["spi"]), 8, "0"))
+                esp_seq = scatter(esp_seq, rows, hex_to_int(g["eseq"]))
+        elif name == "icmp":
+            proto[rows] = "icmp"
+            kind[rows] = "icmp"
+            detail[rows] = g["detail"].to_pylist()
+        elif name == "ah":
+            proto[rows] = "ah"
+        elif name == "ip-proto":
+            proto[rows] = [sniffer.PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in g["pnum"].to_pylist()]
+        elif name == "tcp":
+            proto[rows] = "tcp"
+            flags = scatter(flags, rows, _flag_words(g["tflags"]))
+            seq = scatter(seq, rows, g["seq"])
+            ack = scatter(ack, rows, g["ack"])
+
+    arp = matches(core, ARP) & ~has_addr
+    kind[arp] = "arp"
+    proto[arp] = "arp"
+
+    # Old builds print fragments as the sniffer does: `(frag 1234:1480@0+)`.
+    frag = groups(l4, sniffer.FRAGMENT)
+    is_frag = pc.is_valid(frag["frag_id"]).to_numpy(zero_copy_only=False)
+    if is_frag.any():
+        parts = zip(*(frag[k].filter(pa.array(is_frag)).to_pylist() for k in ("frag_id", "frag_off", "frag_more")))
+        detail[is_frag] = [f"frag id={i} off={o}{' more' if mr else ''}" for i, o, mr in parts]
+        kind[is_frag] = "ip-fragment"
+
+    src, sport = _endpoints(line["a"], form)
+    dst, dport = _endpoints(line["b"], form)
+    cols = {
+        "iface": line["iface"],
+        "direction": pc.index_in(line["dir"], pa.array(list(DIRECTIONS))).cast(pa.int64()),
+        "src": src,
+        "dst": dst,
+        "sport": sport,
+        "dport": dport,
+        "proto": pa.array(proto, pa.string()),
+        "length": to_int(length, pa.int32()),
+        "tcp_flags": flags,
+        "tcp_seq": to_int(seq, pa.int64()),
+        "tcp_ack": to_int(ack, pa.int64()),
+    }
+    cols["direction"] = pa.array(list(DIRECTIONS.values()) + [None], pa.string()).take(
+        pc.fill_null(cols["direction"], len(DIRECTIONS)))
+    sp = sport.to_numpy(zero_copy_only=False)
+    dp = dport.to_numpy(zero_copy_only=False)
+    named, transport = sniffer.classify(kind.copy(), proto, sp, dp, cols["length"])
+    # What tcpdump named (IKE, NAT keepalive, ESP) stays named; the rest by ports and length.
+    kind = np.where(np.isin(kind, ["ike", "nat-keepalive", "esp", "icmp", "arp", "ip-fragment"]), kind, named)
+    cols["kind"] = pa.array(kind, pa.string())
+    cols["transport"] = pa.array(transport, pa.string())
+    cols["detail"] = pa.array(detail, pa.string())
+    cols["esp_spi"] = esp_spi
+    cols["esp_seq"] = esp_seq
+    cols.update(_ike_columns(ike))
+    # The stamps of every line (an ARP line has no addresses for LINE to find).
+    cols.update(_times({k: v.cast(pa.string()) for k, v in groups(core, rf"^{STAMP}").items()}))
+    return cols
+
+
+def _flag_words(chars: pa.Array) -> pa.Array:
+    """`Flags [P.]` → `psh ack` (the sniffer's words, in its order); `[none]` → null."""
+    words = None
+    for char, word in TCP_FLAGS:
+        has = pc.fill_null(pc.match_substring(chars, char), False)
+        piece = pc.if_else(has, pa.scalar(word), pa.scalar(""))
+        words = piece if words is None else pc.binary_join_element_wise(words, piece, " ")
+    words = pc.utf8_trim(words, " ")
+    words = pc.replace_substring_regex(words, "  +", " ")
+    return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
+
+
+def _endpoints(text: pa.Array, form: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """An endpoint column → address and port columns. Lines of a form with ports are split
+    at the last dot (a host name may hold dots, a port may be a service name); the others
+    only where a numeric address is followed by a numeric port."""
+    ported = pa.array(np.isin(form, PORTED))
+    split = groups(text, PORTED_ENDPOINT)
+    numeric = groups(text, NUMERIC_ENDPOINT)
+    addr = pc.if_else(ported, split["addr"], numeric["addr"])
+    port = pc.if_else(ported, split["port"], numeric["port"])
+    addr = pc.coalesce(addr, text)
+    number = to_int(pc.if_else(pc.fill_null(pc.match_substring_regex(port, r"^\d+$"), False), port, None), pa.int32())
+    names = pa.array(list(PORT_NAMES))
+    by_name = pa.array(list(PORT_NAMES.values()), pa.int32()).take(pc.index_in(port, names))
+    return addr.cast(pa.string()), pc.coalesce(number, by_name)
+
+
+def _ike_columns(ike: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """IKE version, exchange name, response flag, message id and SPIs from what
+    print-isakmp.c printed: `isakmp 2.0 msgid 00000001 cookie I->R: child_sa  ikev2_auth[R]`
+    (`-vv`) down to `isakmp: phase 1 I ident` (IKEv1 form) or `isakmp: parent_sa ikev2_init[I]`."""
+    n = len(ike["major"])
+    named = pc.coalesce(ike["v1x"], ike["v2x"])
+    # The version as printed (`-v`), else the form: `phase N` is IKEv1, `parent_sa`/`child_sa` IKEv2.
+    by_form = pc.if_else(pc.is_valid(ike["phase"]), pa.scalar("1"),
+                         pc.if_else(pc.is_valid(ike["v2x"]), pa.scalar("2"), pa.scalar(None, pa.string())))
+    version = to_int(pc.coalesce(ike["major"], by_form), pa.int8())
+    number = pc.coalesce(
+        pa.array(list(ETYPES.values()), pa.int64()).take(pc.index_in(named, pa.array(list(ETYPES)))),
+        to_int(pc.if_else(pc.fill_null(pc.starts_with(named, "#"), False), pc.utf8_slice_codeunits(named, 1), None)),
+    )
+    exchange = [None if v is None or x is None else iana.exchange_name(v, x)
+                for v, x in zip(version.to_pylist(), number.to_pylist())]
+    # IKEv2 (RFC 7296 §3.1): the brackets hold the flags set, `I` (sent by the original
+    # initiator), `V`, `R` (a response); no brackets: none set, a request from the original
+    # responder. Old builds printed no `R` (tests/ikev2four.out: `ikev2_init[]` for the
+    # responder's answers): empty brackets tell nothing. IKEv1 has no response flag (its
+    # `I`/`R` is tcpdump's guess of the sender's role from the cookies).
+    has_r = pc.fill_null(pc.match_substring(ike["v2flags"], "R"), False)
+    empty = pc.fill_null(pc.equal(ike["v2br"], "[]"), False)
+    response = pc.if_else(pc.and_(pc.is_valid(ike["v2x"]), pc.invert(empty)), has_r, pa.scalar(None, pa.bool_()))
+    return {
+        "ike_version": version,
+        "exchange": pa.array(exchange, pa.string()) if n else pa.array([], pa.string()),
+        "response": response,
+        "msg_id": hex_to_int(ike["msgid"], 8),
+        "ispi": ike["ispi"],
+        "rspi": ike["rspi"],
+    }
+
+
+def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """The stamps as the text parser reads them: `ts_abs` (`YYYY-MM-DD HH:MM:SS.ffffff`) for
+    `-tttt` and `-tt` (the epoch is UTC), `ts_rel` (seconds) for a time of day, which
+    carries no date: counted from midnight, a day added where the clock goes back by more
+    than half a day. Stamps that start at 00:00:00.000000 and go back are `-ttt` deltas:
+    their running sum."""
+    dated = pc.binary_join_element_wise(line["ts_date"], line["ts_hms"], " ")
+    epoch = pc.cast(line["ts_epoch"], pa.float64())
+    from_epoch = pc.strftime(pc.cast(pc.cast(pc.round(pc.multiply(epoch, 1e6)), pa.int64()), pa.timestamp("us")),
+                             format="%Y-%m-%d %H:%M:%S")
+    ts_abs = pc.coalesce(dated, from_epoch)
+    tod = line["ts_tod"]
+    rel = pa.nulls(len(tod), pa.string())
+    has = np.flatnonzero(pc.is_valid(tod).to_numpy(zero_copy_only=False))
+    if len(has):
+        t = tod.take(pa.array(has))
+        hms = [pc.cast(pc.utf8_slice_codeunits(t, a, b), pa.float64()).to_numpy() for a, b in ((0, 2), (3, 5), (6, 99))]
+        sec = hms[0] * 3600 + hms[1] * 60 + hms[2]
+        back = np.diff(sec) < 0
+        if sec[0] == 0 and back.any() and not (np.diff(sec)[back] < -43200).all():
+            sec = np.cumsum(sec)
+        else:
+            sec = sec + 86400 * np.concatenate([[0], np.cumsum(np.diff(sec) < -43200)])
+        rel = scatter(rel, has, pa.array([f"{s:.6f}" for s in sec], pa.string()))
+    return {"ts_abs": ts_abs.cast(pa.string()), "ts_rel": rel}
+
+
+def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np.ndarray:
+    """Which parsed lines can be IPsec evidence: the sniffer's test
+    (:func:`sniffer.ipsec_rows`), and a line whose summary tcpdump printed for another
+    protocol (`53 > ...: 1234+ A? ...`: no IKE, ESP, UDP or TCP form) only on an IKE port."""
+    keep = sniffer.ipsec_rows(cols, tcp_ports)
+    kind = cols["kind"].to_numpy(zero_copy_only=False)
+    unnamed = (kind == "other") & ~pc.is_valid(cols["proto"]).to_numpy(zero_copy_only=False) \
+        & pc.is_valid(cols["src"]).to_numpy(zero_copy_only=False)
+    ports = [pc.fill_null(pc.is_in(cols[k], pa.array([IKE_PORT, IKE_NATT_PORT], pa.int32())), False)
+             .to_numpy(zero_copy_only=False) for k in ("sport", "dport")]
+    return keep & ~(unnamed & ~ports[0] & ~ports[1])

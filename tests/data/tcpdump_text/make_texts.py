@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Write the tcpdump text inputs of this folder by running the real `tcpdump` (4.99.3 here)
+on captures already in tests/data/pcap and samples/, and on three small captures made here
+from them or with dpkt (`-i any` framing of the sample story; a real IKE_SA_INIT re-sent
+with nothing coming back; an ICMP port unreachable for UDP 4500/500).
+
+Run from the repository root: python tests/data/tcpdump_text/make_texts.py
+Times are printed in UTC (TZ=UTC) so that `-tttt` matches the captures' own clock.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+from pathlib import Path
+
+import dpkt
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+STORY = ROOT / "samples" / "forticlient-udp-fallback-tcp-capture.pcap"
+NATT = ROOT / "tests" / "data" / "pcap" / "scapy_ikev2_nat_t.pcapng"
+JOY = ROOT / "tests" / "data" / "pcap" / "joy_ikev2.pcap"
+GATEWAY = bytes([10, 55, 3, 193])
+
+
+def tcpdump(capture: Path, *flags: str) -> str:
+    out = subprocess.run(["tcpdump", *flags, "-r", str(capture)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "TZ": "UTC"})
+    return out.stdout
+
+
+def cooked(path: Path) -> None:
+    """The sample story as `tcpdump -i any` records it (Linux cooked v2): each IP packet with
+    the direction as seen from the gateway (out: from 10.55.3.193)."""
+    with open(STORY, "rb") as f, open(path, "wb") as g:
+        w = dpkt.pcap.Writer(g, linktype=276)  # LINKTYPE_LINUX_SLL2
+        for ts, buf in dpkt.pcap.Reader(f):
+            eth = dpkt.ethernet.Ethernet(buf)
+            out = eth.data.src == GATEWAY
+            head = struct.pack(">HHIHBB8s", 0x0800, 0, 2, 1, 4 if out else 0, 6, eth.src + b"\0\0")
+            w.writepkt(head + bytes(eth.data), ts)
+
+
+def unanswered(path: Path) -> None:
+    """The first frame of joy_ikev2.pcap (an IKE_SA_INIT request) sent 4 times, 2, 4 and 8 s
+    apart, and nothing else: the responder never answers."""
+    with open(JOY, "rb") as f, open(path, "wb") as g:
+        ts, frame = next(iter(dpkt.pcap.Reader(f)))
+        w = dpkt.pcap.Writer(g)
+        for wait in (0, 2, 4, 8):
+            ts += wait
+            w.writepkt(frame, ts)
+
+
+def unreachable(path: Path) -> None:
+    """A client's NAT keepalive and IKE datagram, each answered by a router's ICMP port
+    unreachable quoting it."""
+    def ip(src: str, dst: str, proto: int, data) -> dpkt.ip.IP:
+        pkt = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=proto, data=data, ttl=64)
+        pkt.len = 20 + len(bytes(data))
+        return pkt
+
+    def eth(pkt: dpkt.ip.IP) -> bytes:
+        return bytes(dpkt.ethernet.Ethernet(src=b"\x02\0\0\0\0\x01", dst=b"\x02\0\0\0\0\x02", type=0x0800, data=pkt))
+
+    with open(path, "wb") as g:
+        w = dpkt.pcap.Writer(g)
+        for i, (dport, payload) in enumerate([(4500, b"\xff"), (500, b"\0" * 28)]):
+            udp = dpkt.udp.UDP(sport=59325, dport=dport, data=payload)
+            udp.ulen = 8 + len(payload)
+            inner = ip("192.168.20.10", "172.16.10.1", 17, udp)
+            w.writepkt(eth(inner), 1772147843.0 + i)
+            icmp = dpkt.icmp.ICMP(type=3, code=3, data=dpkt.icmp.ICMP.Unreach(data=bytes(inner)[:28]))
+            w.writepkt(eth(ip("10.10.0.254", "192.168.20.10", 1, icmp)), 1772147843.0001 + i)
+
+
+def main() -> None:
+    texts = {
+        "forticlient-udp-stall.txt": (STORY, "-n"),
+        "forticlient-udp-stall.tttt.txt": (STORY, "-n", "-tttt"),
+        "forticlient-udp-stall.tt-e.txt": (STORY, "-n", "-tt", "-e"),
+        "forticlient-udp-stall.names.txt": (STORY,),
+        "forticlient-udp-stall.v.txt": (STORY, "-n", "-v", "-tttt"),
+        "ikev2-natt-healthy.txt": (NATT, "-n", "-tttt"),
+        "ikev2-natt-healthy.vv.txt": (NATT, "-n", "-vv", "-c", "6"),
+    }
+    for name, (capture, *flags) in texts.items():
+        (HERE / name).write_text(tcpdump(capture, *flags))
+    any_cap = HERE / "forticlient-udp-stall.any.pcap"
+    cooked(any_cap)
+    (HERE / "forticlient-udp-stall.any.txt").write_text(tcpdump(any_cap, "-n"))
+    icmp_cap = HERE / "icmp-unreachable.pcap"
+    unreachable(icmp_cap)
+    (HERE / "icmp-unreachable.txt").write_text(tcpdump(icmp_cap, "-n"))
+    silent_cap = HERE / "sa-init-unanswered.pcap"
+    unanswered(silent_cap)
+    (HERE / "sa-init-unanswered.txt").write_text(tcpdump(silent_cap, "-n", "-tttt"))
+    for cap in (any_cap, icmp_cap, silent_cap):
+        cap.unlink()  # the texts are the test data; the captures are made again by this script
+
+
+if __name__ == "__main__":
+    main()

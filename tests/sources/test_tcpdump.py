@@ -1,0 +1,202 @@
+"""tcpdump text (ikeanalyze.sources.tcpdump): one test per summary form and per line
+framing, on real tcpdump output (tests/data/tcpdump_text, provenance in its SOURCES.md),
+and the two packet-text grammars kept apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources import sniffer, tcpdump
+from ikeanalyze.sources.regex import matches
+from ikeanalyze.sources.text import parse_lines
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TEXT = DATA / "tcpdump_text"
+
+
+def rows(name: str) -> tuple[pd.DataFrame, InputReport]:
+    report = InputReport(name)
+    lines = (TEXT / name).read_text().splitlines()
+    return parse_lines(lines, report, other_traffic=True), report
+
+
+def row(frame: pd.DataFrame, ref: int) -> dict:
+    r = frame[frame["ref"] == ref]
+    assert len(r) == 1, (ref, frame["ref"].tolist())
+    return {k: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v)
+            for k, v in r.iloc[0].to_dict().items()}
+
+
+def has(got: dict, **want) -> None:
+    for k, v in want.items():
+        assert got[k] == v, (k, got[k], v, got["text"])
+
+
+# (file, line, expected fields): a row per form of the summary and of the line's framing.
+CASES = [
+    # print-esp.c, ESP in UDP (print-udp.c demultiplexing UDP 4500)
+    ("forticlient-udp-stall.txt", 1,
+     dict(origin="tcpdump", kind="esp", src="10.3.2.150", sport=59641, dst="10.55.3.193", dport=4500, proto="udp",
+          length=842, transport="udp4500", esp_spi="c3a5e101", esp_seq=1, direction=None, wire=True)),
+    # isakmp-nat-keep-alive: the 1-byte 0xFF datagram (RFC 3948 §2.3)
+    ("forticlient-udp-stall.txt", 12,
+     dict(kind="nat-keepalive", src="10.55.3.193", sport=4500, dst="10.3.2.150", dport=59641, length=1,
+          transport="udp4500")),
+    # TCP: `Flags [S]`, `[S.]`, `[P.], seq 1:7` (relative numbers), `[.], ack 7`
+    ("forticlient-udp-stall.txt", 20, dict(kind="tcp", proto="tcp", tcp_flags="syn", tcp_seq=309505874, tcp_ack=None,
+                                           length=0, dport=5500)),
+    ("forticlient-udp-stall.txt", 21, dict(tcp_flags="syn ack", tcp_seq=3060518285, tcp_ack=309505875)),
+    ("forticlient-udp-stall.txt", 23, dict(tcp_flags="psh ack", tcp_seq=1, tcp_ack=1, length=6)),
+    ("forticlient-udp-stall.txt", 24, dict(tcp_flags="ack", tcp_seq=None, tcp_ack=7, length=0)),
+    # without -n: service names for the ports
+    ("forticlient-udp-stall.names.txt", 12, dict(kind="nat-keepalive", sport=4500, dport=59641)),
+    # -i any (Linux cooked v2): interface and direction
+    ("forticlient-udp-stall.any.txt", 1, dict(iface="ifb0", direction="in", kind="esp", src="10.3.2.150")),
+    ("forticlient-udp-stall.any.txt", 2, dict(direction="out", kind="esp", src="10.55.3.193", esp_spi="5a7f0b22")),
+    # -e: the link-level header before the addresses; -tt: epoch seconds (UTC)
+    ("forticlient-udp-stall.tt-e.txt", 12,
+     dict(kind="nat-keepalive", src="10.55.3.193", time=pd.Timestamp("2026-02-26 23:34:52.765482"))),
+    # -tttt: date and time
+    ("forticlient-udp-stall.tttt.txt", 8, dict(kind="esp", time=pd.Timestamp("2026-02-26 23:34:42.766021"))),
+    # -v (IPv4): the addresses on the next line, joined to the `IP (tos ...)` line
+    ("forticlient-udp-stall.v.txt", 23, dict(kind="nat-keepalive", src="10.55.3.193", dport=59641,
+                                             time=pd.Timestamp("2026-02-26 23:34:52.765482"))),
+    ("forticlient-udp-stall.v.txt", 45, dict(kind="tcp", tcp_flags="psh ack", tcp_seq=1, length=6)),
+    # print-isakmp.c, IKEv2 in UDP 4500 after the non-ESP marker: `NONESP-encap: isakmp: parent_sa ikev2_init[I]`
+    ("ikev2-natt-healthy.txt", 1,
+     dict(kind="ike", ike_version=2, exchange="SA_INIT", response=False, src="192.168.245.131", sport=10954,
+          dport=4500, transport="udp4500", ispi=None)),
+    ("ikev2-natt-healthy.txt", 2, dict(kind="ike", exchange="SA_INIT", response=True, sport=4500)),
+    ("ikev2-natt-healthy.txt", 3, dict(kind="ike", exchange="AUTH", response=False)),
+    # -vv: version, message ID and the SPIs (`cookie I->R`), the checksum note skipped
+    ("ikev2-natt-healthy.vv.txt", 1,
+     dict(kind="ike", ike_version=2, exchange="SA_INIT", msg_id=0, ispi="89922c915f35570e", rspi="0" * 16)),
+    ("ikev2-natt-healthy.vv.txt", 17,
+     dict(kind="ike", exchange="SA_INIT", response=True, ispi="89922c915f35570e", rspi="98d56d32e2a04742")),
+    # ICMP port unreachable for UDP 4500 / 500
+    ("icmp-unreachable.txt", 2, dict(kind="icmp", proto="icmp", src="10.10.0.254", dst="192.168.20.10",
+                                     detail="172.16.10.1 udp port 4500 unreachable", length=36)),
+    ("icmp-unreachable.txt", 4, dict(kind="icmp", detail="172.16.10.1 udp port 500 unreachable")),
+    # tcpdump's own test outputs
+    ("tcpdump-repo-esp0.txt", 1, dict(kind="esp", proto="esp", transport="esp", esp_spi="12345678", esp_seq=1,
+                                      length=None, time=None)),
+    ("tcpdump-repo-espudp1.txt", 2, dict(kind="esp", proto="udp", esp_spi="12345678", esp_seq=2, length=116)),
+    ("tcpdump-repo-ikev2four.txt", 1, dict(kind="ike", ike_version=2, exchange="SA_INIT", response=False, msg_id=None)),
+    # a build that printed no R flag: empty brackets tell nothing
+    ("tcpdump-repo-ikev2four.txt", 21, dict(kind="ike", exchange="SA_INIT", response=None)),
+    ("tcpdump-repo-ikev2pI2.txt", 1,
+     dict(kind="ike", exchange="AUTH", response=False, msg_id=0, ispi="0001020304050607", rspi="c02e7a3031a03188")),
+]
+
+
+@pytest.mark.parametrize("name,ref,want", CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
+def test_form(name, ref, want):
+    frame, _ = rows(name)
+    has(row(frame, ref), **want)
+
+
+@pytest.mark.parametrize("line,want", [
+    # IKEv1 (print-isakmp.c `phase 1 I ident`; the `I`/`R` is the sender's role, not a flag)
+    ("00:00:00.000000 IP 192.1.2.254.500 > 192.1.2.23.500: isakmp: phase 1 I ident",
+     dict(ike_version=1, exchange="Identity Protection", response=None)),
+    ("00:00:00.000000 IP 192.1.2.254.4500 > 192.1.2.23.4500: NONESP-encap: isakmp: phase 2/others I oakley-quick[E]",
+     dict(ike_version=1, exchange="Quick Mode", transport="udp4500", kind="ike")),
+    # IPv6, `-e`
+    ("1498562616.007545 b4:0c:25:05:8e:10 > 08:5b:0e:3c:11:5d, ethertype IPv6 (0x86dd), length 186: "
+     "2003:51:6012::2.500 > 2003:51:6012::4.500: isakmp: phase 1 I ident",
+     dict(src="2003:51:6012::2", sport=500, dst="2003:51:6012::4", ike_version=1)),
+    # AH around ESP; ESP snapped before its SPI
+    ("2008-06-21 12:38:46.994809 IP 10.0.0.1 > 10.0.0.2: AH(spi=0x8179b705,seq=0x1,icv=0x27cfc0a5e43d69b3728ec5b0): "
+     "ESP(spi=0x48dac2e4,seq=0x1), length 136", dict(kind="esp", proto="esp", esp_spi="48dac2e4", length=136)),
+    ("2026-02-26 23:20:02.000000 IP 10.3.2.7 > 10.55.3.193:  [|esp]", dict(kind="esp", proto="esp", esp_spi=None)),
+    ("2026-02-26 23:20:01.000000 IP 10.3.2.7.4500 > 10.55.3.193.4500: UDP-encap:  [|esp]", dict(kind="esp", proto="udp")),
+    # IKE snapped: only the marker
+    ("20:56:48.914609 IP 10.0.1.98.4500 > 165.105.75.15.4500: NONESP-encap: [|isakmp]", dict(kind="ike", exchange=None)),
+    # host names and `ipsec-msft` (4500's name in some services files)
+    ("10:22:26.513637 IP cpe-72-231-173-41.nycap.res.rr.com.ipsec-msft > rpi-wl-854.dynamic.rpi.edu.ipsec-msft: "
+     "isakmp-nat-keep-alive",
+     dict(kind="nat-keepalive", src="cpe-72-231-173-41.nycap.res.rr.com", sport=4500, dport=4500)),
+    # IKEv2 INFORMATIONAL answered by the original initiator: `[IR]` is a response
+    ("12:21:24.447581 IP 192.168.1.2.500 > 192.168.1.1.500: isakmp: child_sa  inf2[IR]",
+     dict(exchange="INFORMATIONAL", response=True)),
+    # an unnamed exchange type prints as `#N`
+    ("16:22:41.001814 IP 16.0.128.20.500 > 12.251.225.45.49152: isakmp: phase 2/others ? #16[]",
+     dict(ike_version=1, exchange="exchange-16")),
+    # SLL1 with -e: the packet type right after the stamp
+    ("23:17:23.286816 Out 00:09:0f:09:00:01 ethertype IPv4 (0x0800), length 408: 10.55.3.193.4500 > "
+     "10.3.2.150.59641: UDP-encap: ESP(spi=0x5a7f0b22,seq=0x1), length 364", dict(direction="out", iface=None)),
+    # `-t`: no stamp
+    ("IP 10.3.2.150.59641 > 10.55.3.193.ipsec-nat-t: UDP-encap: ESP(spi=0xc3a5e101,seq=0x1), length 842",
+     dict(kind="esp", dport=4500, time=None, t=None)),
+])
+def test_line(line, want):
+    report = InputReport("t")
+    frame = parse_lines([line], report, other_traffic=True)
+    assert report.accounting["event"] == 1, dict(report.accounting)
+    has(row(frame, 1), **want)
+
+
+def test_arp_and_other_traffic():
+    """ARP is kept as the sniffer keeps it; DNS and other UDP are counted, not kept."""
+    lines = ["00:00:00.000000 ARP, Request who-has 192.1.2.23 tell 192.1.2.254, length 28",
+             "08:31:20.728487 IP 192.168.20.10.59325 > 172.16.10.1.53: 30583+ TXT CHAOS? version.bind. (30)",
+             "08:31:20.728915 IP 192.168.20.10.59325 > 172.16.10.1.138: UDP, length 0",
+             "08:31:20.729349 IP 192.168.20.10.59325 > 172.16.10.1.500: isakmp: phase 1 I ident"]
+    report = InputReport("t")
+    frame = parse_lines(lines, report)
+    assert frame["kind"].tolist() == ["arp", "ike"]
+    assert report.accounting["other-traffic"] == 2 and report.accounting["unrecognised"] == 0
+
+
+def test_time_of_day_counts_from_the_first_line():
+    """The default stamp has no date: `t` from the first line, over midnight; `time` unknown."""
+    lines = ["23:59:59.500000 IP 10.0.0.1.4500 > 10.0.0.2.4500: isakmp-nat-keep-alive",
+             "00:00:09.500000 IP 10.0.0.1.4500 > 10.0.0.2.4500: isakmp-nat-keep-alive"]
+    frame = parse_lines(lines, InputReport("t"))
+    assert frame["t"].tolist() == [0.0, 10.0]
+    assert frame["time"].isna().all()
+
+
+def test_delta_stamps_are_summed():
+    """`-ttt` prints the time since the previous packet (from 00:00:00.000000)."""
+    lines = ["00:00:00.000000 IP 10.0.0.1.4500 > 10.0.0.2.4500: isakmp-nat-keep-alive",
+             "00:00:10.000000 IP 10.0.0.1.4500 > 10.0.0.2.4500: isakmp-nat-keep-alive",
+             "00:00:02.500000 IP 10.0.0.1.4500 > 10.0.0.2.4500: isakmp-nat-keep-alive"]
+    frame = parse_lines(lines, InputReport("t"))
+    assert frame["t"].tolist() == [0.0, 10.0, 12.5]
+
+
+def _lines(folder: str) -> pa.Array:
+    out = []
+    for p in sorted((DATA / folder).glob("*.txt")):
+        out.extend(p.read_text(encoding="utf-8", errors="replace").splitlines())
+    return pa.array(out, pa.large_string())
+
+
+@pytest.mark.parametrize("folder", ["sniffer", "ikedebug", "ikedebug_public", "text_public", "terminal_logs", "state",
+                                    "hexdump", "seed"])
+def test_tcpdump_claims_no_fortigate_line(folder):
+    """FortiGate text (`a -> b:` sniffer lines, debug, lists) is never read as tcpdump."""
+    lines = _lines(folder)
+    assert len(lines)
+    hit = matches(lines, tcpdump.HEADER_START)
+    assert not hit.any(), lines.filter(pa.array(hit))[:3]
+
+
+def test_sniffer_claims_no_tcpdump_line():
+    """Every packet line of the tcpdump inputs is named tcpdump, none sniffer: the sniffer's
+    own patterns take none of them except the legacy `a > b:` form, which LINE_FORMS tries
+    after tcpdump's."""
+    for p in sorted(TEXT.glob("*.txt")):
+        report = InputReport(p.name)
+        frame = parse_lines(p.read_text().splitlines(), report, other_traffic=True)
+        assert report.formats == ["tcpdump"], (p.name, report.formats)
+        assert report.accounting["unrecognised"] == 0, (p.name, report.unrecognised_examples)
+        assert set(frame["origin"]) == {"tcpdump"}
+    lines = pa.array((TEXT / "forticlient-udp-stall.txt").read_text().splitlines())
+    assert not matches(lines, sniffer.HEADER_START).any()

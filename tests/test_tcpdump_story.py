@@ -1,0 +1,106 @@
+"""tcpdump text end to end: the paste an engineer takes on the other end of the tunnel gives
+the wire diagnosis its capture gives. The texts are tcpdump 4.99.3's own output for the
+captures named (tests/data/tcpdump_text/SOURCES.md), so each story is checked twice: read
+as the capture and read as the text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from ikeanalyze import api
+from ikeanalyze.sources import LoadOptions
+from tests.conftest import ROOT, analyze_json
+
+TEXT = ROOT / "tests" / "data" / "tcpdump_text"
+STORY = ROOT / "samples" / "forticlient-udp-fallback-tcp-capture.pcap"
+CODES = {"IKE101", "IKE102", "IKE103", "IKE104"}
+
+
+def findings(path) -> dict:
+    d = api.analyze([str(path)], LoadOptions())
+    return {f.code: f for f in d.all_findings()}
+
+
+def same(a, b, refs: bool = True, times: bool = True) -> None:
+    """Two findings say the same: peer, window, numbers (and evidence lines, when the text
+    has one line a packet, as the capture has one frame)."""
+    assert a.peer == b.peer
+    assert a.t_start == pytest.approx(b.t_start) and (a.t_end is None) == (b.t_end is None)
+    if times:
+        assert (a.start, a.end) == (b.start, b.end)
+    facts = dict(a.facts) if refs else {k: v for k, v in a.facts.items() if not k.endswith("_ref")}
+    other = dict(b.facts) if refs else {k: v for k, v in b.facts.items() if not k.endswith("_ref")}
+    if a.code == "IKE103":  # the capture decodes the prefix and the framed SA_INIT; the text only shows the 6 bytes
+        facts.pop("how"), other.pop("how")
+    assert facts == other
+    if refs:
+        assert [e.ref for e in a.evidence] == [e.ref for e in b.evidence]
+
+
+@pytest.fixture(scope="module")
+def capture():
+    got = findings(STORY)
+    assert set(got) == CODES
+    return got
+
+
+@pytest.mark.parametrize("name,refs,times", [
+    ("forticlient-udp-stall.tttt.txt", True, True),  # -tttt
+    ("forticlient-udp-stall.tt-e.txt", True, True),  # -tt -e
+    ("forticlient-udp-stall.any.txt", True, False),  # -i any: In/Out given; time of day only
+    ("forticlient-udp-stall.txt", True, False),  # default stamps: time of day, no date
+    ("forticlient-udp-stall.names.txt", True, False),  # without -n
+    ("forticlient-udp-stall.v.txt", False, True),  # -v: two lines a packet
+])
+def test_udp_stall_story_as_capture(capture, name, refs, times):
+    got = findings(TEXT / name)
+    assert set(got) == CODES
+    for code in CODES:
+        same(got[code], capture[code], refs=refs, times=times)
+    if not times:
+        assert got["IKE101"].start is None  # no date in the stamps: no clock is made up
+
+
+def test_udp_stall_story_through_the_cli():
+    """IKE101/IKE102 with the addresses, ports, counts and times of the paste."""
+    got = analyze_json("tests/data/tcpdump_text/forticlient-udp-stall.tttt.txt")
+    by = {f["code"]: f for f in got["findings"]}
+    for f in got["findings"]:
+        for s in f.get("symptoms", []):
+            by[s["code"]] = s
+    assert {"IKE101", "IKE102"} <= set(by), list(by)
+    k = by["IKE101"]
+    assert k["peer"] == "10.3.2.150:59641"
+    assert k["facts"]["keepalives"] == 8
+    assert ("10.55.3.193:4500 sent 8 NAT keepalives to 10.3.2.150:59641 over 5 min 20 s "
+            "(23:34:52.765 (line 12) to 23:40:12.765 (line 19)) with no reply; last packet from the peer at "
+            "23:34:42.766 (line 9)") in k["message"]
+    s = by["IKE102"]
+    assert s["peer"] == "10.3.2.150:59641"
+    assert s["facts"]["unanswered_by_kind"] == {"esp": 2, "nat-keepalive": 8}
+    assert "stopped sending at 23:34:42.766 (line 9)" in s["message"]
+    assert got["inputs"][0]["formats"] == ["tcpdump"]
+    assert "IKE903" not in by and "IKE901" not in by
+
+
+def test_healthy_natt_exchange_is_quiet():
+    """IKEv2 over NAT-T with ESP both ways: no finding from the text, as none from the capture."""
+    assert findings(ROOT / "tests" / "data" / "pcap" / "scapy_ikev2_nat_t.pcapng") == {}
+    assert findings(TEXT / "ikev2-natt-healthy.txt") == {}
+    assert findings(TEXT / "ikev2-natt-healthy.vv.txt") == {}
+
+
+def test_unanswered_sa_init():
+    """The same IKE_SA_INIT request 4 times, nothing back: IKE105 as from the capture (which
+    also names the SPI, that tcpdump prints only with -vv)."""
+    got = findings(TEXT / "sa-init-unanswered.txt")
+    assert set(got) == {"IKE105"}
+    f = got["IKE105"]
+    assert f.peer == "192.168.1.14:500"
+    assert f.facts["sends"] == 4 and f.facts["intervals_s"] == [2.0, 4.0, 8.0] and f.facts["exchange"] == "SA_INIT"
+    assert f.facts["direction"] == "in"
+    assert (f.start, f.end) == (datetime(2016, 8, 21, 16, 54, 25, 676667), datetime(2016, 8, 21, 16, 54, 39, 676667))
+    assert "192.168.1.14:500 sent the same IKE_SA_INIT 4 times over 14 s" in f.message
+    assert "192.168.1.2:500 never answered" in f.message
