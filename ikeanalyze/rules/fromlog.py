@@ -15,12 +15,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.tablecache import per_table
-from ikeanalyze.diagnosis import Finding, Moment, _same_subject
+from ikeanalyze.diagnosis import Finding, Moment
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval, when
+from ikeanalyze.sources import regex
 
 ORIGIN = "eventlog"
 
@@ -46,20 +50,23 @@ CAUSES: list[Cause] = [
     Cause("IKE202", PROPOSALS, "the phase-2 proposals do not match", phase=2),
     Cause("IKE201", NO_PROPOSAL, "the phase-1 proposals do not match", phase=1, generic=True),
     Cause("IKE202", NO_PROPOSAL, "the phase-2 proposals do not match", phase=2, generic=True),
-    Cause("IKE204", r"(?i)pre-shared (?:key|secret) mismatch|PSK auth failed", "the pre-shared keys differ"),
-    Cause("IKE206", r"(?i)peer ID (?:mismatch|verification failed)|no matching gateway|gw validation failed"
-                    r"|incorrect ID", "the peer's ID matches no gateway"),
-    Cause("IKE203", r"(?i)no matching (?:IPsec )?selectors?|failed to match peer selectors|TS_UNACCEPTABLE"
-                    r"|no matching phase ?2", "the phase-2 selectors do not match"),
-    Cause("IKE301", r"\bdpd_failure\b|(?i)dpd (?:failed|failure|timeout)", "dead peer detection failed"),
-    Cause("IKE208", r"(?i)xauth\S* \S*fail|xauth (?:authentication )?fail", "XAUTH user authentication failed"),
-    Cause("IKE210", r"(?i)negotiation timeout|negotiate_timeout", "the negotiation timed out"),
+    Cause("IKE204", r"(?i:pre-shared (?:key|secret) mismatch|PSK auth failed)", "the pre-shared keys differ"),
+    Cause("IKE206", r"(?i:peer ID (?:mismatch|verification failed)|no matching gateway|gw validation failed"
+                    r"|incorrect ID)", "the peer's ID matches no gateway"),
+    Cause("IKE203", r"(?i:no matching (?:IPsec )?selectors?|failed to match peer selectors|TS_UNACCEPTABLE"
+                    r"|no matching phase ?2)", "the phase-2 selectors do not match"),
+    Cause("IKE301", r"\bdpd_failure\b|(?i:dpd (?:failed|failure|timeout))", "dead peer detection failed"),
+    Cause("IKE208", r"(?i:xauth\S* \S*fail|xauth (?:authentication )?fail)", "XAUTH user authentication failed"),
+    Cause("IKE210", r"(?i:negotiation timeout|negotiate_timeout)", "the negotiation timed out"),
 ]
 # logid (last five digits) -> phase, from the Log Message Reference: 37121
 # MESGID_NEG_GENERIC_P1_ERROR, 37124 MESGID_NEG_I_P1_ERROR, 37127 MESGID_NEG_PROGRESS_P1_NOTIF,
 # 37128 MESGID_NEG_PROGRESS_P1_ERROR, 37123 MESGID_NEG_GENERIC_P2_ERROR. `stage=` (on the
 # progress lines) says it where present.
 LOGID_PHASE = {"37121": 1, "37124": 1, "37127": 1, "37128": 1, "37123": 2}
+# `stage=1`/`stage="2"` and the logid's last five digits, read as columns.
+STAGE = r'(?:^|\s)stage="?(?P<stage>[12])"?(?:\s|$)'
+LOGID = r'(?:^|\s)logid="?\d*(?P<logid>\d{5})"?(?:\s|$)'
 FIELD = r'(?:^|\s){}=(?:"([^"]*)"|([^\s"]*))'
 
 
@@ -68,14 +75,6 @@ def field(text: str, name: str) -> str | None:
     m = re.search(FIELD.format(name), text)
     value = None if m is None else (m.group(1) if m.group(1) is not None else m.group(2))
     return None if value in (None, "", "N/A") else value
-
-
-def phase(text: str) -> int | None:
-    stage = field(text, "stage")
-    if stage in ("1", "2"):
-        return int(stage)
-    logid = field(text, "logid") or ""
-    return LOGID_PHASE.get(logid[-5:])
 
 
 def _rows(events: pd.DataFrame) -> pd.DataFrame:
@@ -87,29 +86,45 @@ def _rows(events: pd.DataFrame) -> pd.DataFrame:
     return per_table("eventlog_rows", events, build)
 
 
+def _assigned(events: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The log rows that state a cause, and each one's row of CAUSES (the first that
+    matches it): decided once per table, whole columns (RE2), for every rule that asks."""
+    def build(ev: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        rows = _rows(ev)
+        rows = rows[rows["detail"].notna().to_numpy()] if len(rows) else rows
+        if not len(rows):
+            return rows, np.zeros(0, np.int64)
+        detail = pa.array(rows["detail"].astype(str).tolist(), pa.string())
+        text = pa.array(rows["text"].astype(str).tolist(), pa.string())
+        stage = pc.cast(regex.groups(text, STAGE)["stage"], pa.int64()).to_numpy(zero_copy_only=False)
+        logid = regex.groups(text, LOGID)["logid"].to_pylist()
+        by_logid = np.array([LOGID_PHASE.get(x or "", np.nan) for x in logid], dtype=float)
+        ph = np.where(np.isnan(stage), by_logid, stage)
+        ph = np.where(np.isnan(ph), 1, ph)  # a log that does not say: phase 1
+        which = np.full(len(rows), -1, np.int64)
+        for k, c in enumerate(CAUSES):  # in order: a line is the first cause's that matches it
+            hit = (which < 0) & regex.matches(detail, c.pattern)
+            if c.phase is not None:
+                hit &= ph == c.phase
+            which[hit] = k
+        keep = which >= 0
+        return rows[keep], which[keep]
+    return per_table("eventlog_causes", events, build)
+
+
 def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
     """The log lines that state ``code``'s cause, grouped by (source, peer, tunnel)."""
-    rows = _rows(events)
-    rows = rows[rows["detail"].notna().to_numpy()] if len(rows) else rows
-    mine = [c for c in CAUSES if c.code == code]
-    if not len(rows) or not mine:
+    if not any(c.code == code for c in CAUSES):
         return []
-    detail = rows["detail"].astype(str)
-    ph = rows["text"].astype(str).map(phase).fillna(1)  # a log that does not say: phase 1
-    taken = pd.Series(False, index=rows.index)
+    rows, which = _assigned(events)
+    mine = np.flatnonzero(np.array([CAUSES[k].code == code for k in which], dtype=bool)) if len(which) else which
     groups: dict[tuple, tuple[Cause, list]] = {}
-    for c in CAUSES:  # in order: a line is the first cause's that matches it
-        hit = detail.str.contains(c.pattern, regex=True) & ~taken
-        if c.phase is not None:
-            hit &= ph.eq(c.phase)
-        taken |= hit
-        if c.code != code:
+    for r, k in zip(rows.iloc[mine].itertuples(), which[mine].tolist()):
+        c = CAUSES[k]
+        key = (str(r.source), _peer(r), None if pd.isna(r.tunnel) else str(r.tunnel))
+        if c.generic and _id_refused(events, key[2]):
             continue
-        for r in rows[hit.to_numpy()].itertuples():
-            key = (str(r.source), _peer(r), None if pd.isna(r.tunnel) else str(r.tunnel))
-            if c.generic and _id_refused(events, key[2]):
-                continue
-            groups.setdefault(key, (c, []))[1].append(r)
+        groups.setdefault(key, (c, []))[1].append(r)
     return list(groups.values())
 
 
@@ -130,17 +145,78 @@ def _peer(r) -> str | None:
 
 def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
     """The findings of ``code`` the event log tells. A cause the rule found already (same
-    peer or tunnel) gets the log's lines as evidence; the others become findings."""
-    for cause, rows in causes(ctx.events, code):
+    peer or tunnel, or the same IKE SA: the log's `cookies` in its evidence) gets the log's
+    lines as evidence; the others become findings."""
+    told = causes(ctx.events, code)
+    if not told:
+        return
+    index = _Subjects(found)
+    for cause, rows in told:
         f = _finding(code, cause, rows)
-        same = next((g for g in found if _same_subject(g, f)), None)
+        spis = {str(r.ispi) for r in rows if pd.notna(r.ispi)}
+        same = index.same(f, spis)
         if same is not None:
             seen = {(e.source, e.ref) for e in same.evidence}
             same.evidence.extend(e for e in f.evidence if (e.source, e.ref) not in seen)
-            same.facts["event_log_lines"] = len(rows)
+            same.facts["event_log_lines"] = same.facts.get("event_log_lines", 0) + len(rows)
             continue
+        index.add(f)
         found.append(f)
         yield f
+
+
+class _Subjects:
+    """Findings by what they are about, for :func:`diagnosis._same_subject`'s question
+    asked of many log findings at once: by peer, by tunnel, by the IKE SA SPIs their
+    evidence lines name, and (for a finding that names no peer: a debug finding of a
+    gateway) by the addresses its evidence lines name. The first finding (in list order)
+    that answers wins."""
+
+    def __init__(self, found: list[Finding]) -> None:
+        self.order: dict[int, int] = {}
+        self.by_peer: dict[str, Finding] = {}
+        self.by_tunnel: dict[str, Finding] = {}  # any finding naming the tunnel
+        self.peerless_by_tunnel: dict[str, Finding] = {}
+        self.bare: Finding | None = None
+        self.by_spi: dict[str, Finding] = {}
+        self.peerless_by_addr: dict[str, Finding] = {}
+        for g in found:
+            self.add(g)
+
+    def add(self, g: Finding) -> None:
+        self.order.setdefault(id(g), len(self.order))
+        if g.peer_ip:
+            self.by_peer.setdefault(g.peer_ip, g)
+        if g.tunnel:
+            self.by_tunnel.setdefault(g.tunnel, g)
+            if not g.peer_ip:
+                self.peerless_by_tunnel.setdefault(g.tunnel, g)
+        if not (g.peer_ip or g.tunnel) and self.bare is None:
+            self.bare = g
+        for e in g.evidence:
+            text = str(e.text).lower()
+            for spi in SPI.findall(text):
+                self.by_spi.setdefault(spi, g)
+            if not g.peer_ip:
+                for addr in IPV4.findall(text):
+                    self.peerless_by_addr.setdefault(addr, g)
+
+    def same(self, f: Finding, spis: set[str]) -> Finding | None:
+        if f.peer_ip:
+            candidates = [self.by_peer.get(f.peer_ip), f.tunnel and self.peerless_by_tunnel.get(f.tunnel),
+                          self.peerless_by_addr.get(f.peer_ip)]
+        elif f.tunnel:
+            candidates = [self.by_tunnel.get(f.tunnel)]
+        else:
+            candidates = [self.bare]
+        candidates += [self.by_spi.get(s) for s in spis]
+        found = [g for g in candidates if g is not None and g is not f]
+        return min(found, key=lambda g: self.order[id(g)]) if found else None
+
+
+# An IKE SA SPI as the debug and the log's `cookies` print it.
+SPI = re.compile(r"\b[0-9a-f]{16}\b")
+IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 
 
 def _finding(code: str, cause: Cause, rows: list) -> Finding:

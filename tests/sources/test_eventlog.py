@@ -178,3 +178,27 @@ def test_generic_no_proposal_after_refused_id_is_not_a_proposal_mismatch() -> No
     assert "IKE206" in codes(d) and "IKE201" not in codes(d)
     alone = diagnose(log)  # without the debug, the log's word is all there is
     assert codes(alone) == ["IKE201"]
+
+
+@pytest.mark.parametrize(("cookies", "remip", "joined"), [
+    ("d6d9c13fc16ecf9d/0000000000000000", "203.0.113.77", True),   # the debug negotiation's IKE SA
+    ("75da2b97aacbbfef/0000000000000000", "203.0.113.77", False),  # another IKE SA, another peer
+])
+def test_a_log_line_joins_the_debug_finding_of_its_ike_sa(cookies: str, remip: str, joined: bool) -> None:
+    """The corpus debug of a phase-1 proposal mismatch on gateway `ipsec` names no peer for
+    that negotiation (d6d9c13fc16ecf9d), and the real 37124 line says `vpntunnel="N/A"`:
+    neither peer nor tunnel ties them. The log's `cookies` naming the debug's IKE SA does:
+    one IKE201 with the log line as evidence. Another IKE SA stays a finding of its own."""
+    debug = (DATA / "ikedebug/IKE_SAMPLE_LOG.txt").read_text().rstrip("\n") + "\n"  # the file ends mid-line
+    log = P1_ERROR.replace('cookies="75da2b97aacbbfef/0000000000000000"', f'cookies="{cookies}"') \
+        .replace("remip=66.97.178.25", f"remip={remip}")
+    d = diagnose(debug + log + "\n")
+    found = [f for f in d.all_findings() if f.code == "IKE201"]
+    n = len(debug.splitlines()) + 1
+    if joined:
+        [f] = found
+        assert "event log" not in f.message and f.facts["event_log_lines"] == 1
+        assert ("paste.txt", n) in [(e.source, e.ref) for e in f.evidence]
+    else:
+        assert len(found) == 2
+        assert any(f.message.startswith("The FortiGate's event log says") and f.peer == f"{remip}:500" for f in found)
