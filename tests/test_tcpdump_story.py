@@ -104,3 +104,17 @@ def test_unanswered_sa_init():
     assert (f.start, f.end) == (datetime(2016, 8, 21, 16, 54, 25, 676667), datetime(2016, 8, 21, 16, 54, 39, 676667))
     assert "192.168.1.14:500 sent the same IKE_SA_INIT 4 times over 14 s" in f.message
     assert "192.168.1.2:500 never answered" in f.message
+
+
+def test_an_icmp_unreachable_is_no_answer_to_sa_init(tmp_path):
+    """The same four requests and then one ICMP port-unreachable from the responder: the
+    requests are still unanswered (found by a review: any packet from the responder, ICMP
+    included, hid IKE105, while the same capture read as pcap reported it)."""
+    lines = (TEXT / "sa-init-unanswered.txt").read_text().splitlines()
+    sends = [x for x in lines if "ikev2_init" in x]
+    day, clock, _ = sends[-1].split(" ", 2)  # `-tttt`: 2016-08-21 16:54:39.676667
+    icmp = f"{day} {clock[:9]}900000 IP 192.168.1.2 > 192.168.1.14: ICMP 192.168.1.2 udp port 500 unreachable, length 36"
+    paste = tmp_path / "with-icmp.txt"
+    paste.write_text("\n".join(sends + [icmp]) + "\n")
+    got = findings(paste)
+    assert "IKE105" in got and got["IKE105"].facts["sends"] == 4

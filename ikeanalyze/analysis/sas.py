@@ -438,14 +438,15 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
 def _first_message_repeats(wire: pd.DataFrame, min_count: int) -> list[Repeat]:
     """tcpdump text without SPIs: the same first message (an IKE_SA_INIT request, an IKEv1
     Main or Aggressive Mode message) sent by one side to the other again and again, when the
-    other sent nothing at all in that input. Either side may be the local one: tcpdump runs
-    on either end."""
+    other sent no IKE message at all in that input (an ICMP unreachable or ESP of an old SA
+    from it is no answer). Either side may be the local one: tcpdump runs on either end."""
     text = (wire["origin"] == "tcpdump").to_numpy()
     w = wire[text & (wire["kind"] == "ike").to_numpy() & wire["ispi"].isna().to_numpy()
              & wire["exchange"].isin(FIRST_EXCHANGES).to_numpy() & ~wire["response"].fillna(False).astype(bool).to_numpy()]
     if w.empty:
         return []
-    senders = set(zip(wire.loc[text, "source"].astype(object), wire.loc[text, "src"].astype(object)))
+    ike = text & (wire["kind"] == "ike").fillna(False).to_numpy()
+    senders = set(zip(wire.loc[ike, "source"].astype(object), wire.loc[ike, "src"].astype(object)))
     out = []
     for (source, _src, dst, exchange), rows in w.groupby(["source", "src", "dst", "exchange"], sort=False):
         if (source, dst) not in senders and len(rows) >= min_count:
