@@ -118,3 +118,19 @@ def test_an_icmp_unreachable_is_no_answer_to_sa_init(tmp_path):
     paste.write_text("\n".join(sends + [icmp]) + "\n")
     got = findings(paste)
     assert "IKE105" in got and got["IKE105"].facts["sends"] == 4
+
+
+def test_what_tcpdump_prints_around_its_packets_is_banner(tmp_path):
+    """tcpdump 4.99.3's own lines (as it printed them here, on stderr and stdout) around a
+    live run and a file read: banners, not unrecognised lines (IKE901 on every paste)."""
+    sends = [x for x in (TEXT / "sa-init-unanswered.txt").read_text().splitlines() if "ikev2_init" in x]
+    around = ["tcpdump: verbose output suppressed, use -v[v]... for full protocol decode",
+              "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes",
+              "reading from file sa-init.pcap, link-type EN10MB (Ethernet), snapshot length 65535"]
+    trailer = ["^C", "4 packets captured", "4 packets received by filter", "0 packets dropped by kernel"]
+    paste = tmp_path / "live.txt"
+    paste.write_text("\n".join(around + sends + trailer) + "\n")
+    events, ingest = api.load([str(paste)], LoadOptions())
+    [report] = ingest.inputs
+    assert report.accounting["banner"] == 7 and report.accounting["unrecognised"] == 0
+    assert report.accounting["event"] == 4

@@ -65,8 +65,12 @@ LINE_FORMS: list[tuple[str, str]] = [
     (
         "banner",
         r"^(?:interfaces=\[.*\]|filters=\[.*\]|Using Original Sniffing Mode|Using New Sniffing Mode"
-        r"|pcap_snapshot: .*|pcap_lookupnet: .*|\d+ packets? (?:received by filter|dropped by kernel)"
-        r"|[1-6]: print .*|Type Ctrl-C to stop\S*.*)\s*$",
+        r"|pcap_snapshot: .*|pcap_lookupnet: .*|\d+ packets? (?:received by filter|dropped by (?:kernel|interface))"
+        r"|[1-6]: print .*|Type Ctrl-C to stop\S*.*"
+        # tcpdump's own (4.9-4.99): the decode note, what it reads, the count at the end, and
+        # the terminal's echo of the Ctrl-C that stopped it.
+        r"|tcpdump: (?:verbose output suppressed|listening on|data link type)\b.*"
+        r"|(?:listening on|reading from file) \S+, link-type .*|\d+ packets? captured|\^C)\s*$",
     ),
     # What `diagnose debug app X -1` / `diagnose debug info` / `edit <vdom>` print around a
     # debug session, and the header/trailer a `script(1)` terminal log writes.
