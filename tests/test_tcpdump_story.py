@@ -134,3 +134,26 @@ def test_what_tcpdump_prints_around_its_packets_is_banner(tmp_path):
     [report] = ingest.inputs
     assert report.accounting["banner"] == 7 and report.accounting["unrecognised"] == 0
     assert report.accounting["event"] == 4
+
+
+@pytest.mark.parametrize("name", ["synth_vlan_stacks", "tcpdump_ikev2four", "suricata-verify_IKEv2_SA_INIT_2-8-weak",
+                                  "tcpdump_isakmp4500"])
+def test_link_headers_of_other_links_are_read(name, tmp_path):
+    """`-e` on 802.1Q/QinQ, BSD loopback, raw IP and Ethernet with ARP (found by a review:
+    every line of the first three was unrecognised, and IKE903 said there was no IPsec
+    evidence): the same packets as without `-e` (tcpdump run here on the same capture)."""
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("tcpdump"):
+        pytest.fail("tcpdump is needed (CI installs it)")
+    plain = tmp_path / f"{name}.n.txt"
+    plain.write_text(subprocess.run(["tcpdump", "-n", "-r", str(ROOT / "tests/data/pcap" / f"{name}.pcap")],
+                                    capture_output=True, text=True, check=True,
+                                    env={**os.environ, "TZ": "UTC"}).stdout)
+    cols = ["kind", "src", "sport", "dst", "dport", "proto", "exchange", "response", "esp_spi", "esp_seq"]
+    got, got_in = api.load([str(TEXT / f"{name}.e.txt")], LoadOptions())
+    want, want_in = api.load([str(plain)], LoadOptions())
+    assert got_in.inputs[0].accounting["unrecognised"] == 0
+    assert got[cols].astype(object).fillna("").values.tolist() == want[cols].astype(object).fillna("").values.tolist()

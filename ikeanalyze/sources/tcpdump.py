@@ -37,7 +37,11 @@ COOKED = r"(?:(?P<iface>[\w.@:-]+) +)?(?P<dir>In|Out|B|M|P) +"
 # The network layer as tcpdump names it: `IP `/`IP6 ` (with `-v`, IPv6's header fields in
 # parentheses on the same line); with `-e` the link-level header ends in
 # `ethertype IPv4 (0x0800), length N: ` and no `IP` follows.
-LINK = r"[\w:.>, -]*?ethertype IPv[46] \(0x[0-9a-fA-F]{4}\), length \d+: "
+# 802.1Q/QinQ tags come between (`ethertype 802.1Q (0x8100), length 258: vlan 100, p 0,
+# ethertype IPv4 (0x0800), `, the length only after the first ethertype); BSD loopback
+# prints `AF IPv4 (2), length 408: `; a raw-IP link `ip: `.
+LINK = (r"(?:[\w:.>, -]*?(?:ethertype 802\.1Q\S* \(0x[0-9a-fA-F]{4}\), (?:length \d+: )?vlan \d+, p \d+, )*"
+        r"ethertype IPv[46] \(0x[0-9a-fA-F]{4}\), (?:length \d+: )?|AF IPv[46] \(\d+\), length \d+: |ip6?: )")
 # With `-v`, the IP header's fields in parentheses follow (`IP (tos 0x0, ttl 64, ...,
 # proto UDP (17), length 404)`); IPv4's addresses then go on the next, indented line, which
 # the text reader joins on (blanks kept).
@@ -51,7 +55,10 @@ NET = rf"(?:{LINK}|IP6? )(?:{IP_FIELDS} +)?"
 ENDPOINTS = r"(?P<a>[^\s>]+) > (?P<b>\S+):(?: +(?:\[(?:bad udp cksum [^\]]*|udp sum ok|no cksum)\] )?(?P<l4>[^\n]*))?(?:\n|$)"
 LINE = rf"^(?:{STAMP})?(?:{COOKED})?{NET}{ENDPOINTS}"
 # ARP has no addresses in `a > b` form: `ARP, Request who-has 192.1.2.23 tell 192.1.2.254, length 28`.
-ARP = rf"^(?:{STAMP})?(?:{COOKED})?(?:{LINK.replace('IPv[46]', 'ARP')})?ARP, "
+# With `-e` the link header names ARP and the summary follows (`..., ethertype ARP (0x0806),
+# length 42: Request who-has ...`).
+LINK_ARP = r"[\w:.>, -]*?ethertype ARP \(0x0806\), length \d+: "
+ARP = rf"^(?:{STAMP})?(?:{COOKED})?(?:{LINK_ARP}(?:ARP, )?|ARP, )"
 
 # The first line of an IPv4 packet with `-v`: the addresses follow on the next line.
 V_HEAD = rf"(?:{LINK}|IP )(?:{IP_FIELDS})\s*$"
@@ -59,7 +66,7 @@ V_LINE = rf"^(?:{STAMP})?(?:{COOKED})?{V_HEAD}"
 # A line starts a tcpdump packet record when it matches this (used by the line classifier).
 # Never a sniffer line: those have `->` between the addresses and no `IP`/`ethertype` word.
 HEADER_START = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{NET}[^\s>]+ > \S+:(?: |$)"
-                rf"|(?:{LINK.replace('IPv[46]', 'ARP')})?ARP, |{V_HEAD})")
+                rf"|{LINK_ARP}(?:ARP, )?|ARP, |{V_HEAD})")
 
 # The summary forms, tried on the text after `src > dst: `. One row per form: the prefix
 # picks the lines a form is tried on (first row whose prefix matches), the pattern's groups

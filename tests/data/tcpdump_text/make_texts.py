@@ -20,7 +20,8 @@ import dpkt
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 STORY = ROOT / "samples" / "forticlient-udp-fallback-tcp-capture.pcap"
-NATT = ROOT / "tests" / "data" / "pcap" / "scapy_ikev2_nat_t.pcapng"
+PCAPS = ROOT / "tests" / "data" / "pcap"
+NATT = PCAPS / "scapy_ikev2_nat_t.pcapng"
 JOY = ROOT / "tests" / "data" / "pcap" / "joy_ikev2.pcap"
 GATEWAY = bytes([10, 55, 3, 193])
 
@@ -85,6 +86,11 @@ def main() -> None:
         "forticlient-udp-stall.v.txt": (STORY, "-n", "-v", "-tttt"),
         "ikev2-natt-healthy.txt": (NATT, "-n", "-tttt"),
         "ikev2-natt-healthy.vv.txt": (NATT, "-n", "-vv", "-c", "6"),
+        # `-e` on other links: 802.1Q/QinQ tags, BSD loopback, raw IP, Ethernet with ARP.
+        "synth_vlan_stacks.e.txt": (PCAPS / "synth_vlan_stacks.pcap", "-n", "-e"),
+        "tcpdump_ikev2four.e.txt": (PCAPS / "tcpdump_ikev2four.pcap", "-n", "-e"),
+        "suricata-verify_IKEv2_SA_INIT_2-8-weak.e.txt": (PCAPS / "suricata-verify_IKEv2_SA_INIT_2-8-weak.pcap", "-n", "-e"),
+        "tcpdump_isakmp4500.e.txt": (PCAPS / "tcpdump_isakmp4500.pcap", "-n", "-e"),
     }
     for name, (capture, *flags) in texts.items():
         (HERE / name).write_text(tcpdump(capture, *flags))
