@@ -157,3 +157,12 @@ def test_link_headers_of_other_links_are_read(name, tmp_path):
     want, want_in = api.load([str(plain)], LoadOptions())
     assert got_in.inputs[0].accounting["unrecognised"] == 0
     assert got[cols].astype(object).fillna("").values.tolist() == want[cols].astype(object).fillna("").values.tolist()
+
+
+def test_next_steps_ask_the_tcpdump_host_for_tcpdump():
+    """An unanswered SA_INIT seen only in tcpdump text: the capture to repeat on this side is
+    tcpdump's (with dates), not the FortiGate sniffer; the other end still gets the sniffer."""
+    d = api.analyze([str(TEXT / "sa-init-unanswered.txt")], LoadOptions())
+    [step] = [s for s in d.next_steps if s.startswith("Only this side's view")]
+    assert "there, and `tcpdump -ni any -tttt 'host 192.168.1.14 and (udp port 500" in step
+    assert "`diagnose sniffer packet any 'host 192.168.1.2 and" in step

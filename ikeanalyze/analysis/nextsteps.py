@@ -30,6 +30,10 @@ def sniffer_command(peer: str) -> str:
     return f"`diagnose sniffer packet any 'host {peer} and (udp port 500 or udp port 4500 or tcp port 5500 or esp)' 6 0 l`"
 
 
+def tcpdump_command(peer: str) -> str:
+    return f"`tcpdump -ni any -tttt 'host {peer} and (udp port 500 or udp port 4500 or tcp port 4500 or tcp port 5500 or esp)'`"
+
+
 def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
     """The next steps for this Diagnosis, most useful first, without repeats."""
     every = [f for top in findings for f in (top, *top.symptoms)]
@@ -43,9 +47,12 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
         out.append("The IKE debug has no timestamps, so waits, back-off and the order against other inputs "
                    "cannot be measured: run `diagnose debug console timestamp enable` before collecting again.")
     if codes & UNANSWERED:
+        # Packets seen only by tcpdump were captured on a host that is no FortiGate (the
+        # peer's Linux, a jump host): the same again there is tcpdump, with its date.
+        here = tcpdump_command(peer) if origins & set(PACKET_ORIGINS) == {"tcpdump"} else sniffer_command(peer)
         out.append(f"Only this side's view shows what went unanswered; collect the same on {peer} (or at "
                    f"the firewall in between) to see whether the packets arrive: {sniffer_command(_local_or(ctx))} "
-                   f"there, and {sniffer_command(peer)} here.")
+                   f"there, and {here} here.")
     if not origins & {"ikedebug"} and (origins & set(PACKET_ORIGINS)) and _needs_debug(ctx, every):
         out.append(f"Packets alone cannot show why IKE failed (IKE_AUTH and later exchanges are encrypted and "
                    f"hide the notify): collect the IKE debug on the gateway: {debug_commands(peer)}, then "
