@@ -107,6 +107,23 @@ _FLAG_WORDS = [b"syn ", b"fin ", b"rst ", b"psh ", b"urg "]
 PROTO_NAMES = {50: "esp", 51: "ah", 17: "udp", 6: "tcp", 1: "icmp", 2: "igmp", 47: "gre", 89: "ospf"}
 
 
+def esp_ids(g: dict[str, pa.Array]) -> tuple[pa.Array, pa.Array]:
+    """An `ESP(spi=0x...,seq=0x...)` match's SPI (8 lowercase hex digits) and sequence number."""
+    return pc.utf8_lpad(pc.utf8_lower(g["spi"]), 8, "0"), hex_to_int(g["eseq"])
+
+
+def fragments(l4: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """The rows whose summary holds `(frag id:len@off[+])` (:data:`FRAGMENT`), and each one's
+    detail `frag id=... off=...[ more]`."""
+    frag = groups(l4, FRAGMENT)
+    is_frag = pc.is_valid(frag["frag_id"]).to_numpy(zero_copy_only=False)
+    if not is_frag.any():
+        return is_frag, []
+    sel = pa.array(is_frag)
+    parts = zip(*(frag[k].filter(sel).to_pylist() for k in ("frag_id", "frag_off", "frag_more")))
+    return is_frag, [f"frag id={i} off={o}{' more' if more else ''}" for i, o, more in parts]
+
+
 def parse(core: pa.Array) -> dict[str, object]:
     """Parse sniffer header lines (annotations already removed) into event columns."""
     n = len(core)
@@ -146,8 +163,8 @@ def parse(core: pa.Array) -> dict[str, object]:
             # Raw ESP (IP protocol 50); with ports it is ESP in UDP (NAT-T), as on a capture.
             proto[m] = np.where(pc.is_valid(addr["sport"].take(pa.array(rows))).to_numpy(zero_copy_only=False),
                                 "udp", "esp")
-            esp_spi = scatter(esp_spi, rows, pc.utf8_lpad(pc.utf8_lower(g["spi"]), 8, "0"))
-            esp_seq = scatter(esp_seq, rows, hex_to_int(g["eseq"]))
+            spi, eseq = esp_ids(g)
+            esp_spi, esp_seq = scatter(esp_spi, rows, spi), scatter(esp_seq, rows, eseq)
         elif name == "icmp":
             proto[m] = "icmp"
             kind[m] = "icmp"
@@ -170,19 +187,10 @@ def parse(core: pa.Array) -> dict[str, object]:
     truncated = matches(body, r"truncated-ip") | matches(l4, r"truncated-ip")
     detail[truncated] = "truncated-ip"
 
-    frag = groups(l4, FRAGMENT)
-    is_frag = pc.is_valid(frag["frag_id"]).to_numpy(zero_copy_only=False)
-    if is_frag.any():
-        off = np.asarray(frag["frag_off"].to_pylist(), dtype=object)
-        more = np.asarray(frag["frag_more"].to_pylist(), dtype=object)
-        fid = np.asarray(frag["frag_id"].to_pylist(), dtype=object)
-        detail[is_frag] = [f"frag id={i} off={o}{' more' if mr else ''}" for i, o, mr in
-                           zip(fid[is_frag], off[is_frag], more[is_frag])]
-        # `ip-proto-17 (frag ...)`: a later fragment carries the protocol but no length
-        later = is_frag & np.array([o not in (None, "0") for o in off])
-        kind[later] = "ip-fragment"
-        first = is_frag & ~later
-        kind[first] = "ip-fragment"
+    # A first fragment and a later one (`ip-proto-17 (frag ...)`: the protocol, no length) alike.
+    is_frag, notes = fragments(l4)
+    detail[is_frag] = notes
+    kind[is_frag] = "ip-fragment"
 
     # A mangled number too big for its column is null (regex.to_int), not an error.
     addr["sport"], addr["dport"] = to_int(addr["sport"], pa.int32()), to_int(addr["dport"], pa.int32())

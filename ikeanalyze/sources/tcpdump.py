@@ -159,8 +159,8 @@ def parse(core: pa.Array) -> dict[str, object]:
             kind[rows] = "esp"
             proto[rows] = "esp" if name == "esp" else "udp"
             if "spi" in g:
-                esp_spi = scatter(esp_spi, rows, pc.utf8_lpad(pc.utf8_lower(g["spi"]), 8, "0"))
-                esp_seq = scatter(esp_seq, rows, hex_to_int(g["eseq"]))
+                spi, eseq = sniffer.esp_ids(g)
+                esp_spi, esp_seq = scatter(esp_spi, rows, spi), scatter(esp_seq, rows, eseq)
         elif name == "icmp":
             proto[rows] = "icmp"
             kind[rows] = "icmp"
@@ -180,12 +180,9 @@ def parse(core: pa.Array) -> dict[str, object]:
     proto[arp] = "arp"
 
     # Old builds print fragments as the sniffer does: `(frag 1234:1480@0+)`.
-    frag = groups(l4, sniffer.FRAGMENT)
-    is_frag = pc.is_valid(frag["frag_id"]).to_numpy(zero_copy_only=False)
-    if is_frag.any():
-        parts = zip(*(frag[k].filter(pa.array(is_frag)).to_pylist() for k in ("frag_id", "frag_off", "frag_more")))
-        detail[is_frag] = [f"frag id={i} off={o}{' more' if mr else ''}" for i, o, mr in parts]
-        kind[is_frag] = "ip-fragment"
+    is_frag, notes = sniffer.fragments(l4)
+    detail[is_frag] = notes
+    kind[is_frag] = "ip-fragment"
 
     src, sport = _endpoints(line["a"], form)
     dst, dport = _endpoints(line["b"], form)
