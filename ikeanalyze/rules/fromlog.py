@@ -59,6 +59,7 @@ CAUSES: list[Cause] = [
     Cause("IKE208", r"(?i:xauth\S* \S*fail|xauth (?:authentication )?fail)", "XAUTH user authentication failed"),
     Cause("IKE210", r"(?i:negotiation timeout|negotiate_timeout)", "the negotiation timed out"),
 ]
+CODES = np.array([c.code for c in CAUSES])  # each row's code, to pick a rule's rows by index
 # logid (last five digits) -> phase, from the Log Message Reference: 37121
 # MESGID_NEG_GENERIC_P1_ERROR, 37124 MESGID_NEG_I_P1_ERROR, 37127 MESGID_NEG_PROGRESS_P1_NOTIF,
 # 37128 MESGID_NEG_PROGRESS_P1_ERROR, 37123 MESGID_NEG_GENERIC_P2_ERROR. `stage=` (on the
@@ -117,13 +118,17 @@ def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
     if not any(c.code == code for c in CAUSES):
         return []
     rows, which = _assigned(events)
-    mine = np.flatnonzero(np.array([CAUSES[k].code == code for k in which], dtype=bool)) if len(which) else which
+    mine = np.flatnonzero(CODES[which] == code)
     groups: dict[tuple, tuple[Cause, list]] = {}
+    refused: dict[str | None, bool] = {}  # per gateway: asked once, not once per line
     for r, k in zip(rows.iloc[mine].itertuples(), which[mine].tolist()):
         c = CAUSES[k]
         key = (str(r.source), _peer(r), None if pd.isna(r.tunnel) else str(r.tunnel))
-        if c.generic and _id_refused(events, key[2]):
-            continue
+        if c.generic:
+            if key[2] not in refused:
+                refused[key[2]] = _id_refused(events, key[2])
+            if refused[key[2]]:
+                continue
         groups.setdefault(key, (c, []))[1].append(r)
     return list(groups.values())
 
