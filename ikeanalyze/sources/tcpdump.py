@@ -188,7 +188,9 @@ def parse(core: pa.Array) -> dict[str, object]:
     dst, dport = _endpoints(line["b"], form)
     cols = {
         "iface": line["iface"],
-        "direction": pc.index_in(line["dir"], pa.array(list(DIRECTIONS))).cast(pa.int64()),
+        # `In`/`Out` of `-i any` (DIRECTIONS); `B`, `M`, `P` and no word: unknown.
+        "direction": pa.array([*DIRECTIONS.values(), None], pa.string()).take(
+            pc.fill_null(pc.index_in(line["dir"], pa.array(list(DIRECTIONS))), len(DIRECTIONS))),
         "src": src,
         "dst": dst,
         "sport": sport,
@@ -199,8 +201,6 @@ def parse(core: pa.Array) -> dict[str, object]:
         "tcp_seq": to_int(seq, pa.int64()),
         "tcp_ack": to_int(ack, pa.int64()),
     }
-    cols["direction"] = pa.array(list(DIRECTIONS.values()) + [None], pa.string()).take(
-        pc.fill_null(cols["direction"], len(DIRECTIONS)))
     sp = sport.to_numpy(zero_copy_only=False)
     dp = dport.to_numpy(zero_copy_only=False)
     named, transport = sniffer.classify(kind.copy(), proto, sp, dp, cols["length"])
