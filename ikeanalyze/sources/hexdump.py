@@ -37,7 +37,7 @@ from ikeanalyze import capture
 from ikeanalyze import events as ev
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import sniffer
-from ikeanalyze.sources.regex import groups, matches, scatter
+from ikeanalyze.sources.regex import fraction_us, groups, matches, scatter
 from ikeanalyze.sources.textclean import WRAP_MIN
 
 # ---------------------------------------------------------------------------- dump lines
@@ -540,16 +540,14 @@ def _timestamps(head: dict[str, pa.Array]) -> tuple[np.ndarray, bool]:
     if has_abs.any():
         parts = groups(head["ts_abs"], r"^(?P<sec>\S+ \d\d:\d\d:\d\d)\.(?P<frac>\d+)$")
         base = pc.strptime(parts["sec"], format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
-        frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(parts["frac"], ""), "000000", ""), 0, 6)
-        us = pc.add(pc.cast(base, pa.int64()), pc.cast(frac, pa.int64()))
+        us = pc.add(pc.cast(base, pa.int64()), fraction_us(parts["frac"]))
         out[has_abs] = pc.fill_null(us, 0).to_numpy(zero_copy_only=False)[has_abs]
     rel = pc.is_valid(head["ts_rel"]).to_numpy(zero_copy_only=False)
     if rel.any():
         # At most 12 digits of seconds (31,000 years): a mangled longer stamp reads as 0, not an overflow.
         secs = groups(head["ts_rel"], r"^(?P<s>\d{1,12})\.(?P<f>\d+)$")
         s = pc.cast(pc.fill_null(secs["s"], "0"), pa.int64()).to_numpy(zero_copy_only=False)
-        f = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(secs["f"], ""), "000000", ""), 0, 6)
-        f = pc.cast(f, pa.int64()).to_numpy(zero_copy_only=False)
+        f = fraction_us(secs["f"]).to_numpy(zero_copy_only=False)
         out[rel] = (s * 1_000_000 + f)[rel]
     return out, bool(rel.any() and not has_abs.any())
 

@@ -75,6 +75,13 @@ def hex_to_int(arr: pa.Array, width: int = 15) -> pa.Array:
     return pa.array(number, pa.int64(), mask=~ok)
 
 
+def fraction_us(digits: pa.Array) -> pa.Array:
+    """The digits after a seconds' point (`766087`, `5`, null for none) as microseconds
+    (int64): padded or cut to six digits, as every stamp form here writes them."""
+    six = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(digits, ""), "000000", ""), 0, 6)
+    return pc.cast(six, pa.int64())
+
+
 def int_array(values, typ: pa.DataType) -> pa.Array:
     """Python ints or digit strings (None for missing) → an arrow integer array; a value
     the type cannot hold is null, not an error (see :func:`to_int`)."""

@@ -22,7 +22,7 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
-from ikeanalyze.sources.regex import groups, matches, matches_at, scatter, take_joined
+from ikeanalyze.sources.regex import fraction_us, groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`. A note
@@ -205,8 +205,7 @@ def client_times(stamped: pa.Array) -> pa.Array:
         day = pc.replace_substring(g["d"], " ", "0")
         text = pc.binary_join_element_wise(g["y"], mon, day, pc.utf8_lpad(g["hms"], 8, "0"), "")
         base = pc.strptime(text, format="%Y%m%d%H:%M:%S", unit="us", error_is_null=True)
-        frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(g["frac"], ""), "000000", ""), 0, 6)
-        told = pc.cast(pc.add(pc.cast(base, pa.int64()), pc.cast(frac, pa.int64())), pa.timestamp("us"))
+        told = pc.cast(pc.add(pc.cast(base, pa.int64()), fraction_us(g["frac"])), pa.timestamp("us"))
         out = scatter(out, rows, told)  # the rows' patterns exclude each other
     return out
 
@@ -826,9 +825,7 @@ def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa
             found = groups(ts_abs.take(pa.array(rest)), STAMP)
             parts = {k: scatter(v, rest, found[k]) for k, v in parts.items()}
         base = pc.strptime(parts["sec"], format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
-        frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(pc.fill_null(parts["frac"], ""), "000000", ""), 0, 6)
-        micros = pc.cast(frac, pa.int64())
-        time = pc.cast(pc.add(pc.cast(base, pa.int64()), micros), pa.timestamp("us"))
+        time = pc.cast(pc.add(pc.cast(base, pa.int64()), fraction_us(parts["frac"])), pa.timestamp("us"))
     if ts_rel is not None and ts_rel.null_count < n:
         rel = pc.cast(ts_rel, pa.float64()).to_numpy(zero_copy_only=False)
     return time, rel
