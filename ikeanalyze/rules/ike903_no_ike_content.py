@@ -63,10 +63,14 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         unread = r.accounting.get("unrecognised", 0)
         if unread:
             first = f" (first: {r.unit} {r.examples[0][0]}: {r.examples[0][1][:80]!r})" if r.examples else ""
+            what, unseen = ((f"{unread} frames are on a link layer it does not decode{first}",
+                             "If they carry IKE or IPsec, it was not looked at")
+                            if r.unit == "frame" else
+                            (f"{unread} {r.unit}s are of no form it knows{first}",
+                             "If they are IKE or IPsec output of another kind (another vendor's log, a format this "
+                             "version does not read), they were not looked at"))
             msg = (f"{r.source} holds no IKE or IPsec evidence that ikeanalyze can read ({held}; {r.total} "
-                   f"{r.unit}s: {counts}): {unread} {r.unit}s are of no form it knows{first}. If they are IKE or "
-                   f"IPsec output of another kind (another vendor's log, a format this version does not read), "
-                   f"they were not looked at; nothing read here shows what the tunnel did.")
+                   f"{r.unit}s: {counts}): {what}. {unseen}; nothing read here shows what the tunnel did.")
         else:
             msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {r.total} {r.unit}s: {counts or 'empty'}): "
                    f"nothing here can show what the tunnel did.")

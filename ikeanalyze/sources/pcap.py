@@ -33,6 +33,7 @@ import struct
 from array import array
 from dataclasses import dataclass, field
 from socket import inet_ntoa
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze import readahead
 from ikeanalyze.errors import InputError, WireError
-from ikeanalyze.ingest import InputReport
+from ikeanalyze.ingest import MAX_EXAMPLES, InputReport
 from ikeanalyze.readahead import FILE_HEADER, PCAP_MAGIC, RECORD_HEADER
 from ikeanalyze.wire import esp as wesp
 from ikeanalyze.wire import iana, natt, tcpencap
@@ -65,6 +66,15 @@ LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
+LINKTYPE_PPP = 9
+LINKTYPE_PPP_HDLC = 50  # PPP in HDLC-like framing (RFC 1662)
+LINKTYPE_PPP_ETHER = 51  # PPPoE session frames without their Ethernet header
+LINKTYPE_C_HDLC = 104  # Cisco HDLC: address, control, then an ethertype
+LINKTYPE_IEEE802_11 = 105
+LINKTYPE_ENC = 109  # OpenBSD enc(4): 12-byte header, then the IP packet
+LINKTYPE_PFLOG = 117
+LINKTYPE_RADIOTAP = 127  # radiotap header, then an 802.11 frame
+LINKTYPE_NFLOG = 239  # Linux netfilter log: a family byte, then TLVs, one of them the packet
 # The pcap header's link-type word keeps the link type in its low 16 bits; above them it may say
 # that frames end with an FCS, and how long (draft-ietf-opsawg-pcap §4: the F bit and FCS len).
 LINKTYPE_MASK = 0xFFFF
@@ -80,6 +90,31 @@ PPPOE_HEADER = 6
 PPP_IP, PPP_IPV6 = 0x0021, 0x0057
 PPP_ETHERTYPES = {PPP_IP: ETHERTYPE_IPV4, PPP_IPV6: ETHERTYPE_IPV6}
 NULL_AF_IPV6 = (24, 28, 30)  # BSD AF_INET6 values (NetBSD/OpenBSD, FreeBSD, macOS)
+AF_INET = 2
+LINUX_AF_INET6 = 10
+HDLC_ADDRESS_CONTROL = 0xFF03  # PPP's all-stations address and UI control (RFC 1662 §3.1)
+# 802.11 data frames (IEEE 802.11-2020 §9.2.4.1): frame control's type 2; a QoS subtype adds
+# 2 bytes, both DS bits a fourth address, QoS with the +HTC/order bit an HT control field;
+# a protected frame's body is encrypted. The body starts with an LLC/SNAP header.
+WLAN_TYPE_DATA = 2
+WLAN_LLC_SNAP = bytes.fromhex("aaaa03000000")
+NFULA_PAYLOAD = 9  # the NFLOG TLV holding the packet (linux/netfilter/nfnetlink_log.h)
+NFLOG_MAX_TLVS = 16
+# Tunnels whose inner packet is read as if captured bare (ERSPAN, VXLAN and Geneve carry port
+# mirrors and cloud traffic taps; MPLS a carrier's core; GRE and IP-in-IP site links).
+ETHERTYPE_MPLS = (0x8847, 0x8848)  # unicast, multicast (RFC 3032)
+MPLS_MAX_LABELS = 8
+ETHERTYPE_TEB = 0x6558  # transparent Ethernet bridging: an Ethernet frame inside GRE or Geneve
+ETHERTYPE_ERSPAN2 = 0x88BE  # ERSPAN type II (8-byte header; type I: none, GRE without sequence)
+ETHERTYPE_ERSPAN3 = 0x22EB  # ERSPAN type III (12-byte header, 8 more with the O bit)
+IPPROTO_IPIP = 4
+IPPROTO_IPV6_IN_IP = 41
+IPPROTO_GRE = 47
+UDP_VXLAN = 4789  # RFC 7348
+UDP_GENEVE = 6081  # RFC 8926
+TUNNEL_DEPTH = 3  # tunnels inside tunnels read
+TUNNEL_NAMES = {"mpls": "MPLS", "gre": "GRE", "teb": "Ethernet-over-GRE", "erspan": "ERSPAN",
+                "ipip": "IP-in-IP", "vxlan": "VXLAN", "geneve": "Geneve"}
 
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
@@ -400,7 +435,7 @@ class _State:
     streams: dict = field(default_factory=dict)
     frags: dict = field(default_factory=dict)  # (src, dst, id, proto) -> list of pieces
     recent: dict = field(default_factory=dict)  # IKE/TCP packet digest -> last ts (ns)
-    prev: tuple | None = None  # previous chunk's TCP frames: (hashes, chunk, indices)
+    prev: tuple | None = None  # previous chunk's TCP frames: (hashes, chunk, indices, IP offsets)
 
     def cut(self, ref: int, why: str) -> None:
         self.truncated_at = ref
@@ -509,84 +544,289 @@ def _u32(win: np.ndarray, at: int) -> np.ndarray:
     return (_u16(win, at) << 16) | _u16(win, at + 2)
 
 
-_TCP_PREFIX = np.frombuffer(tcpencap.PREFIX, np.uint8)  # RFC 8229 stream prefix, as a window row
+def _u16le(win: np.ndarray, at: int) -> np.ndarray:
+    """Little-endian 16-bit field (radiotap, and NFLOG's TLVs in the capturing host's order)."""
+    return win[:, at].astype(np.int64) | (win[:, at + 1].astype(np.int64) << 8)
 
 
-def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
-    report = st.report
-    buf = st.buf
-    u8 = np.frombuffer(buf, np.uint8)
-    n = len(ch.off)
-    off, cap = ch.off, ch.cap
-    last = off + cap  # end of each frame's bytes
+# ----------------------------------------------------------------------------- link layers
+# Each reader takes the offsets where its frames start and returns, per frame, where the
+# network-layer packet starts and its ethertype (0: not IP, the frame is other traffic).
+def _ethernet(u8: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ethernet II with up to VLAN_MAX_TAGS stacked VLAN tags."""
+    lw = _window(u8, start, LINK_WINDOW)
+    et = _u16(lw, 12)
+    base = np.full(len(lw), 14, np.int64)
+    for j in range(VLAN_MAX_TAGS):
+        tag = np.isin(et, VLAN_TPIDS)
+        if not tag.any():
+            break
+        et = np.where(tag, _u16(lw, 14 + 4 * j + 2), et)  # a row still tagged has read j tags
+        base = np.where(tag, base + 4, base)
+    return start + base, et
 
-    lt = np.array([st.ifaces[i].linktype for i in range(len(st.ifaces))], np.int64)[ch.iface]
+
+def _by_version(first: np.ndarray) -> np.ndarray:
+    """The ethertype of a packet whose first byte this is, by its IP version nibble."""
+    v = first >> 4
+    return np.where(v == 4, ETHERTYPE_IPV4, np.where(v == 6, ETHERTYPE_IPV6, 0))
+
+
+def _ppp_ethertype(proto: np.ndarray) -> np.ndarray:
+    return np.where(proto == PPP_IP, ETHERTYPE_IPV4, np.where(proto == PPP_IPV6, ETHERTYPE_IPV6, 0))
+
+
+def _af_ethertype(family: np.ndarray, v6_values: tuple[int, ...]) -> np.ndarray:
+    return np.where(family == AF_INET, ETHERTYPE_IPV4, np.where(np.isin(family, v6_values), ETHERTYPE_IPV6, 0))
+
+
+def _raw(u8, start):
+    return start, _by_version(_window(u8, start, 1)[:, 0])
+
+
+def _null(u8, start):
+    """BSD loopback: the address family as a 4-byte word in the capturing host's order."""
+    w = _window(u8, start, 4)
+    return start + 4, _af_ethertype(np.where(w[:, 0] != 0, w[:, 0], w[:, 3]).astype(np.int64), NULL_AF_IPV6)
+
+
+def _ppp(u8, start):
+    """PPP, with or without the HDLC address and control bytes (address/control compression)."""
+    w = _window(u8, start, 4)
+    hdlc = _u16(w, 0) == HDLC_ADDRESS_CONTROL
+    return start + np.where(hdlc, 4, 2), _ppp_ethertype(np.where(hdlc, _u16(w, 2), _u16(w, 0)))
+
+
+def _ppp_ether(u8, start):
+    return start + PPPOE_HEADER + 2, _ppp_ethertype(_u16(_window(u8, start + PPPOE_HEADER, 2), 0))
+
+
+def _enc(u8, start):
+    return start + 12, _by_version(_window(u8, start + 12, 1)[:, 0])
+
+
+def _pflog(u8, start):
+    """pflog: the header's length (padded to 4 bytes) and address family in its first bytes."""
+    w = _window(u8, start, 2)
+    return start + ((w[:, 0].astype(np.int64) + 3) & ~3), _af_ethertype(w[:, 1].astype(np.int64), NULL_AF_IPV6)
+
+
+def _wlan(u8, start):
+    """802.11: unprotected data frames with an LLC/SNAP header; other frames are not IP."""
+    w = _window(u8, start, 2)
+    fc0, fc1 = w[:, 0].astype(np.int64), w[:, 1].astype(np.int64)
+    qos = (fc0 & 0x80) != 0
+    hdr = 24 + np.where((fc1 & 3) == 3, 6, 0) + np.where(qos, 2, 0) + np.where(qos & ((fc1 & 0x80) != 0), 4, 0)
+    llc = _window(u8, start + hdr, len(WLAN_LLC_SNAP) + 2)
+    data = (((fc0 >> 2) & 3) == WLAN_TYPE_DATA) & ((fc0 & 0x40) == 0) & ((fc1 & 0x40) == 0)  # no null, no WEP/WPA
+    snap = (llc[:, : len(WLAN_LLC_SNAP)] == np.frombuffer(WLAN_LLC_SNAP, np.uint8)).all(axis=1)
+    return start + hdr + len(WLAN_LLC_SNAP) + 2, np.where(data & snap, _u16(llc, len(WLAN_LLC_SNAP)), 0)
+
+
+def _radiotap(u8, start):
+    return _wlan(u8, start + _u16le(_window(u8, start, 4), 2))
+
+
+def _nflog(u8, start):
+    """NFLOG: the family byte, then TLVs (length, type) until the one that holds the packet."""
+    family = _window(u8, start, 1)[:, 0].astype(np.int64)
+    l3 = np.full(len(start), -1, np.int64)
+    pos = start + 4
+    todo = np.arange(len(start))
+    for _ in range(NFLOG_MAX_TLVS):
+        if not len(todo):
+            break
+        w = _window(u8, pos[todo], 4)
+        size, kind = _u16le(w, 0), _u16le(w, 2) & 0x3FFF  # without the netlink attribute flags
+        hit = kind == NFULA_PAYLOAD
+        l3[todo[hit]] = pos[todo[hit]] + 4
+        pos[todo] += (size + 3) & ~3
+        todo = todo[~hit & (size >= 4)]
+    return l3, np.where(l3 >= 0, _af_ethertype(family, (LINUX_AF_INET6,)), 0)
+
+
+def _fixed(header: int, ethertype_at: int):
+    """A link header of fixed length that names the packet's ethertype at a fixed offset."""
+    def read(u8, start):
+        return start + header, _u16(_window(u8, start + ethertype_at, 2), 0)
+    return read
+
+
+LINK_READERS = {
+    LINKTYPE_ETHERNET: _ethernet,
+    LINKTYPE_LINUX_SLL: _fixed(16, 14),
+    LINKTYPE_LINUX_SLL2: _fixed(20, 0),
+    LINKTYPE_C_HDLC: _fixed(4, 2),
+    **dict.fromkeys(RAW_LINKTYPES, _raw),
+    LINKTYPE_NULL: _null,
+    LINKTYPE_LOOP: _null,
+    LINKTYPE_PPP: _ppp,
+    LINKTYPE_PPP_HDLC: _ppp,
+    LINKTYPE_PPP_ETHER: _ppp_ether,
+    LINKTYPE_ENC: _enc,
+    LINKTYPE_PFLOG: _pflog,
+    LINKTYPE_IEEE802_11: _wlan,
+    LINKTYPE_RADIOTAP: _radiotap,
+    LINKTYPE_NFLOG: _nflog,
+}
+
+
+def _link_layer(u8, off, lt, report: InputReport, first_ref: int):
+    """Where each frame's network-layer packet starts, its ethertype, and whether the frame's
+    link type is one this reader decodes (the others are counted unrecognised, with a warning:
+    their frames were not looked at, which is not the same as holding no IPsec)."""
+    n = len(off)
     l3 = np.full(n, -1, np.int64)
     etype = np.zeros(n, np.int64)
-    # Each header's fields come from one gather of its first bytes per frame (_window).
-    link = _window(u8, off, LINK_WINDOW)
-    # Ethernet with up to VLAN_MAX_TAGS VLAN tags
-    m = (lt == LINKTYPE_ETHERNET) & (cap >= 14)
-    if m.any():
-        lw = link[m]
-        et = _u16(lw, 12)
-        base = np.full(len(lw), 14, np.int64)
-        for j in range(VLAN_MAX_TAGS):
-            tag = np.isin(et, VLAN_TPIDS)
-            if not tag.any():
-                break
-            et = np.where(tag, _u16(lw, 14 + 4 * j + 2), et)  # a row still tagged has read j tags
-            base = np.where(tag, base + 4, base)
-        l3[m] = off[m] + base
-        etype[m] = et
-    m = (lt == LINKTYPE_LINUX_SLL) & (cap >= 16)
-    if m.any():
-        l3[m] = off[m] + 16
-        etype[m] = _u16(link[m], 14)
-    m = (lt == LINKTYPE_LINUX_SLL2) & (cap >= 20)
-    if m.any():
-        l3[m] = off[m] + 20
-        etype[m] = _u16(link[m], 0)
-    m = np.isin(lt, RAW_LINKTYPES) & (cap >= 1)
-    if m.any():
-        vers = link[m, 0] >> 4
-        l3[m] = off[m]
-        etype[m] = np.where(vers == 4, ETHERTYPE_IPV4, np.where(vers == 6, ETHERTYPE_IPV6, 0))
-    m = np.isin(lt, (LINKTYPE_NULL, LINKTYPE_LOOP)) & (cap >= 4)
-    if m.any():
-        lw = link[m]
-        fam = np.where(lw[:, 0] != 0, lw[:, 0], lw[:, 3]).astype(np.int64)
-        l3[m] = off[m] + 4
-        etype[m] = np.where(fam == 2, ETHERTYPE_IPV4, np.where(np.isin(fam, NULL_AF_IPV6), ETHERTYPE_IPV6, 0))
-    del link
-
+    known = np.ones(n, bool)
+    for t in np.unique(lt).tolist():
+        rows = np.flatnonzero(lt == t)
+        reader = LINK_READERS.get(t)
+        if reader is None:
+            known[rows] = False
+            report.warn(f"link type {t} is not one ikeanalyze decodes (https://www.tcpdump.org/linktypes.html): "
+                        f"its frames are counted unrecognised, not read")
+            for i in rows[:MAX_EXAMPLES].tolist():
+                report.unrecognised(first_ref + i, f"a frame of link type {t}")
+            report.count("unrecognised", len(rows) - min(len(rows), MAX_EXAMPLES))
+            continue
+        l3[rows], etype[rows] = reader(u8, off[rows])
     m = etype == ETHERTYPE_PPPOE_SESSION  # under Ethernet or a Linux cooked header
     if m.any():
         ppp = _u16(_window(u8, l3[m] + PPPOE_HEADER, 2), 0)
-        etype[m] = np.where(ppp == PPP_IP, ETHERTYPE_IPV4, np.where(ppp == PPP_IPV6, ETHERTYPE_IPV6, 0))
+        etype[m] = _ppp_ethertype(ppp)
         l3[m] += PPPOE_HEADER + 2
+    return l3, etype, known
+
+
+_TCP_PREFIX = np.frombuffer(tcpencap.PREFIX, np.uint8)  # RFC 8229 stream prefix, as a window row
+
+
+class _Headers(NamedTuple):
+    """The IP and transport header fields of every frame of a chunk, read at fixed offsets."""
+
+    has_l3: np.ndarray
+    v4: np.ndarray
+    v6: np.ndarray
+    ihl: np.ndarray
+    ip_total: np.ndarray
+    frag4: np.ndarray  # an IPv4 fragment (not the whole packet)
+    proto4: np.ndarray
+    nh6: np.ndarray
+    proto: np.ndarray  # IPv4 protocol or IPv6 next header; -1 when not IP
+    l4: np.ndarray
+    ip_end: np.ndarray  # end of the IP packet on the wire
+    trans: np.ndarray  # L4_WINDOW bytes at l4
+    sport: np.ndarray
+    dport: np.ndarray
+
+
+def _headers(u8, l3, etype, last) -> _Headers:
     has_l3 = (l3 >= 0) & (l3 < last)
     v4 = has_l3 & (etype == ETHERTYPE_IPV4) & (last - l3 >= 20)
     v6 = has_l3 & (etype == ETHERTYPE_IPV6) & (last - l3 >= 40)
     ip = _window(u8, np.where(has_l3, l3, 0), IP_WINDOW)
-    # IPv4 fields
     ihl = (ip[:, 0] & 0x0F).astype(np.int64) * 4
     ip_total = _u16(ip, 2)
     fragf = _u16(ip, 6)
     proto4 = ip[:, 9].astype(np.int64)
     v4 &= (ip[:, 0] >> 4 == 4) & (ihl >= 20)
     frag4 = v4 & ((fragf & 0x3FFF) != 0)
-    # IPv6
     nh6 = ip[:, 6].astype(np.int64)
     plen6 = _u16(ip, 4)
     del ip
     proto = np.where(v4, proto4, np.where(v6, nh6, -1))
     l4 = np.where(v4, l3 + ihl, l3 + 40)
-    ip_end = np.where(v4, l3 + ip_total, l3 + 40 + plen6)  # end of the IP packet on the wire
+    ip_end = np.where(v4, l3 + ip_total, l3 + 40 + plen6)
     # UDP: ports, length, the payload's first word; TCP: ports, data offset
     trans = _window(u8, np.where(has_l3, l4, 0), L4_WINDOW)
-    sport = _u16(trans, 0)
-    dport = _u16(trans, 2)
+    return _Headers(has_l3, v4, v6, ihl, ip_total, frag4, proto4, nh6, proto, l4, ip_end, trans,
+                    _u16(trans, 0), _u16(trans, 2))
+
+
+def _decapsulate(u8, l3, etype, last, h: _Headers, report: InputReport) -> bool:
+    """Point the rows of tunnel packets (MPLS, GRE with IP, Ethernet or ERSPAN inside, IP-in-IP,
+    VXLAN, Geneve) at the packet they carry, in place; False when the chunk has none. The
+    inner packet is the one between the IPsec peers (the outer one is the mirror's or the
+    carrier's); a tunnel whose inner packet is not IP leaves the row other traffic."""
+    whole = (h.v4 & ~h.frag4) | h.v6
+    mpls = np.flatnonzero(h.has_l3 & np.isin(etype, ETHERTYPE_MPLS))
+    ipip = np.flatnonzero(whole & np.isin(h.proto, (IPPROTO_IPIP, IPPROTO_IPV6_IN_IP)))
+    gre = np.flatnonzero(whole & (h.proto == IPPROTO_GRE))
+    udp = whole & (h.proto == IPPROTO_UDP)
+    vxlan = np.flatnonzero(udp & (h.dport == UDP_VXLAN))
+    geneve = np.flatnonzero(udp & (h.dport == UDP_GENEVE))
+    if not (len(mpls) or len(ipip) or len(gre) or len(vxlan) or len(geneve)):
+        return False
+    seen = []
+    if len(mpls):
+        # Labels until the one with the bottom-of-stack bit; the payload's version nibble then.
+        w = _window(u8, l3[mpls], 4 * MPLS_MAX_LABELS + 1)
+        bottom = (w[:, 2 : 4 * MPLS_MAX_LABELS : 4] & 1) != 0
+        depth = np.argmax(bottom, axis=1) + 1
+        first = w[np.arange(len(mpls)), 4 * depth]
+        l3[mpls] += 4 * depth
+        etype[mpls] = np.where(bottom.any(axis=1), _by_version(first), 0)
+        seen.append("mpls")
+    if len(ipip):
+        l3[ipip] = h.l4[ipip]
+        etype[ipip] = np.where(h.proto[ipip] == IPPROTO_IPIP, ETHERTYPE_IPV4, ETHERTYPE_IPV6)
+        seen.append("ipip")
+    if len(gre):
+        # RFC 2784/2890: checksum, key and sequence number words follow when their bits are set.
+        w = h.trans[gre]
+        flags, ptype = _u16(w, 0), _u16(w, 2)
+        inner = h.l4[gre] + 4 + 4 * (((flags >> 15) & 1) + ((flags >> 13) & 1) + ((flags >> 12) & 1))
+        ip_inside = np.isin(ptype, (ETHERTYPE_IPV4, ETHERTYPE_IPV6))
+        erspan3_opt = _window(u8, inner + 11, 1)[:, 0] & 1  # the O bit: a platform sub-header follows
+        # Where an Ethernet frame starts inside (TEB; ERSPAN II after its header, type I without one)
+        eth_at = np.select(
+            [ptype == ETHERTYPE_TEB, (ptype == ETHERTYPE_ERSPAN2) & ((flags & 0x1000) != 0),
+             ptype == ETHERTYPE_ERSPAN2, ptype == ETHERTYPE_ERSPAN3],
+            [inner, inner + 8, inner, inner + 12 + 8 * erspan3_opt], -1)
+        version_ok = (flags & 7) == 0  # version 1 is PPTP's enhanced GRE, PPP inside
+        new_l3, new_et = np.where(ip_inside, inner, -1), np.where(ip_inside & version_ok, ptype, 0)
+        eth = np.flatnonzero((eth_at >= 0) & version_ok)
+        if len(eth):
+            new_l3[eth], new_et[eth] = _ethernet(u8, eth_at[eth])
+            seen += [name for name, types in (("teb", (ETHERTYPE_TEB,)), ("erspan", (ETHERTYPE_ERSPAN2, ETHERTYPE_ERSPAN3)))
+                     if np.isin(ptype[eth], types).any()]
+        l3[gre], etype[gre] = new_l3, new_et
+        seen.append("gre")
+    if len(vxlan):
+        l3[vxlan], etype[vxlan] = _ethernet(u8, h.l4[vxlan] + 16)
+        seen.append("vxlan")
+    if len(geneve):
+        w = _window(u8, h.l4[geneve] + 8, 4)
+        inner = h.l4[geneve] + 16 + 4 * (w[:, 0].astype(np.int64) & 0x3F)  # option length, in words
+        ptype = _u16(w, 2)
+        e_l3, e_et = _ethernet(u8, inner)
+        teb = ptype == ETHERTYPE_TEB
+        l3[geneve] = np.where(teb, e_l3, inner)
+        etype[geneve] = np.where(teb, e_et, np.where(np.isin(ptype, (ETHERTYPE_IPV4, ETHERTYPE_IPV6)), ptype, 0))
+        seen.append("geneve")
+    for name in seen:  # the input's formats then read as a stack: pcap+ERSPAN+GRE
+        if TUNNEL_NAMES[name] not in report.formats:
+            report.formats.append(TUNNEL_NAMES[name])
+    return True
+
+
+def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
+    report = st.report
+    buf = st.buf
+    u8 = np.frombuffer(buf, np.uint8)
+    off, cap = ch.off, ch.cap
+    last = off + cap  # end of each frame's bytes
+
+    lt = np.array([st.ifaces[i].linktype for i in range(len(st.ifaces))], np.int64)[ch.iface]
+    l3, etype, known = _link_layer(u8, off, lt, report, ch.first_ref)
+    # A tunnel's rows are read again at the packet they carry (rare: one more pass when any).
+    for depth in range(TUNNEL_DEPTH + 1):
+        h = _headers(u8, l3, etype, last)
+        if depth == TUNNEL_DEPTH or not _decapsulate(u8, l3, etype, last, h, report):
+            break
+    v4, v6, ihl, ip_total, frag4, proto4, nh6 = h.v4, h.v6, h.ihl, h.ip_total, h.frag4, h.proto4, h.nh6
+    proto, l4, ip_end, trans, sport, dport = h.proto, h.l4, h.ip_end, h.trans, h.sport, h.dport
     l4_ok = l4 + 4 <= last
 
     is_udp = (proto == IPPROTO_UDP) & l4_ok
@@ -621,7 +861,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     # TCP: RFC 8229 candidates
     tcp_v = (v4_plain | v6) & is_tcp & ~slow
     tcp_rows = np.flatnonzero(tcp_v)
-    extra_old: list[tuple[_Chunk, int]] = []
+    extra_old: list[tuple[_Chunk, int, int]] = []
     if len(tcp_rows):
         t_l4 = l4[tcp_rows]
         doff = (trans[tcp_rows, 12] >> 4).astype(np.int64) * 4
@@ -648,14 +888,14 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
             new |= set(h[portm].tolist())
         new -= st.tcp_hashes
         if new and st.prev is not None:
-            ph, pchunk, pidx = st.prev
+            ph, pchunk, pidx, pl3 = st.prev
             hit = np.isin(ph, list(new))
-            extra_old = [(pchunk, int(i)) for i in pidx[hit]]
+            extra_old = [(pchunk, int(i), int(o)) for i, o in zip(pidx[hit], pl3[hit])]
         st.tcp_hashes |= new
         cand = np.isin(h, list(st.tcp_hashes)) if st.tcp_hashes else np.zeros(len(tcp_rows), bool)
         slow[tcp_rows[cand]] = True
         keep = ~cand
-        st.prev = (h[keep], ch, tcp_rows[keep])
+        st.prev = (h[keep], ch, tcp_rows[keep], l3[tcp_rows[keep]])
     else:
         st.prev = None
 
@@ -667,7 +907,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     # and one SK payload, whose every field sits at a fixed offset.
     sealed = slow & _sealed_ike(u8, v4_plain & is_udp & port4500, l4, ip_end, last, ip_total, ihl)
     slow &= ~sealed
-    other = ~(is_fast | slow | sealed)
+    other = ~(is_fast | slow | sealed) & known
     report.count("other-traffic", int(other.sum()))
     report.count("event", int(is_fast.sum()) + int(sealed.sum()))
 
@@ -678,16 +918,16 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
             _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport)
         )
     rows = []
-    for pchunk, i in extra_old:  # handshake of a stream recognised only in this chunk
+    for pchunk, i, at in extra_old:  # handshake of a stream recognised only in this chunk
         report.count("other-traffic", -1)
-        _slow_frame(pchunk, i, st, rows, recount=True)
+        _slow_frame(pchunk, i, at, st, rows)
     # Frame order, as the duplicate check keeps a window of recent IKE packets.
     dup = []
     for i in np.flatnonzero(slow | sealed):
         if sealed[i]:
             dup.append(_duplicate(st, int(ch.ts[i]), ch.first_ref + int(i), bytes(buf[l3[i] : last[i]])))
         else:
-            _slow_frame(ch, int(i), st, rows)
+            _slow_frame(ch, int(i), int(l3[i]), st, rows)
     if len(rows):
         parts.append(_rows_frame(rows, st))
     idx = np.flatnonzero(sealed)
@@ -951,50 +1191,12 @@ class _Pkt:
     l4_wire_len: int  # L4 length on the wire (from the IP header)
 
 
-def _slow_frame(ch: _Chunk, i: int, st: _State, rows: list[dict], recount: bool = False) -> None:
+def _slow_frame(ch: _Chunk, i: int, at: int, st: _State, rows: list[dict]) -> None:
+    """Decode frame ``i`` of ``ch`` one field at a time, from its network-layer packet at ``at``
+    (found for the whole chunk by _link_layer and _decapsulate)."""
     ref = ch.first_ref + i
-    o, c = int(ch.off[i]), int(ch.cap[i])
-    frame = bytes(st.buf[o : o + c])
-    iface = st.ifaces[int(ch.iface[i])]
-    direction = _epb_direction(st, ch, i)
-    meta = (ref, int(ch.ts[i]), iface.name, direction)
-    l3 = _link(frame, iface.linktype)
-    if l3 is None:
-        st.report.count("other-traffic")
-        return
-    _ip(l3, meta, st, rows)
-
-
-def _link(frame: bytes, linktype: int) -> bytes | None:
-    if linktype == LINKTYPE_ETHERNET:
-        if len(frame) < 14:
-            return None
-        et, base = struct.unpack_from("!H", frame, 12)[0], 14
-        for _ in range(VLAN_MAX_TAGS):
-            if et not in VLAN_TPIDS or len(frame) < base + 4:
-                break
-            et, base = struct.unpack_from("!H", frame, base + 2)[0], base + 4
-        et, base = _pppoe(frame, et, base)
-        return frame[base:] if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else None
-    if linktype == LINKTYPE_LINUX_SLL and len(frame) > 16:
-        _et, base = _pppoe(frame, struct.unpack_from("!H", frame, 14)[0], 16)
-        return frame[base:]
-    if linktype == LINKTYPE_LINUX_SLL2 and len(frame) > 20:
-        _et, base = _pppoe(frame, struct.unpack_from("!H", frame, 0)[0], 20)
-        return frame[base:]
-    if linktype in RAW_LINKTYPES:
-        return frame
-    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
-        return frame[4:] if len(frame) > 4 else None
-    return None
-
-
-def _pppoe(frame: bytes, et: int, base: int) -> tuple[int, int]:
-    """The ethertype and offset of the packet a PPPoE session frame carries (else as given)."""
-    if et == ETHERTYPE_PPPOE_SESSION and len(frame) >= base + PPPOE_HEADER + 2:
-        ppp = struct.unpack_from("!H", frame, base + PPPOE_HEADER)[0]
-        return PPP_ETHERTYPES.get(ppp, 0), base + PPPOE_HEADER + 2
-    return et, base
+    meta = (ref, int(ch.ts[i]), st.ifaces[int(ch.iface[i])].name, _epb_direction(st, ch, i))
+    _ip(bytes(st.buf[at : int(ch.off[i]) + int(ch.cap[i])]), meta, st, rows)
 
 
 def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:

@@ -58,6 +58,7 @@ FIELDS = (
     "isakmp.ike.nat_keepalive",
     "icmp.type",
     "icmpv6.type",
+    "frame.protocols",
 )
 TCP_WORDS = ((0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"))
 
@@ -101,8 +102,13 @@ def _first(v: str) -> str:
     return v.split(",", 1)[0] if v else ""
 
 
-def _int(v: str, base: int = 10) -> int | None:
-    v = _first(v)
+def _last(v: str) -> str:
+    """The innermost occurrence (a tunnel's inner header follows its outer one)."""
+    return v.rsplit(",", 1)[-1] if v else ""
+
+
+def _int(v: str, base: int = 10, pick=_first) -> int | None:
+    v = pick(v)
     if not v:
         return None
     try:
@@ -138,10 +144,16 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
         if f["icmp.type"] or f["icmpv6.type"]:
             report.count("other-traffic")
             continue
-        src = _first(f["ip.src"]) or _first(f["ipv6.src"])
-        dst = _first(f["ip.dst"]) or _first(f["ipv6.dst"])
-        sport = _int(f["udp.srcport"]) or _int(f["tcp.srcport"])
-        dport = _int(f["udp.dstport"]) or _int(f["tcp.dstport"])
+        # Inside a tunnel (GRE, ERSPAN, VXLAN, MPLS...) the packet between the peers is the
+        # innermost one, as the native reader takes it.
+        protocols = f["frame.protocols"].split(":")
+        ips = [i for i, p in enumerate(protocols) if p in ("ip", "ipv6")]
+        fam = protocols[ips[-1]] if ips else "ip"
+        inner = protocols[ips[-1] + 1:] if ips else protocols
+        src = _last(f[f"{fam}.src"]) or _last(f["ip.src"]) or _last(f["ipv6.src"])
+        dst = _last(f[f"{fam}.dst"]) or _last(f["ip.dst"]) or _last(f["ipv6.dst"])
+        sport = _int(f["udp.srcport"], pick=_last) or _int(f["tcp.srcport"], pick=_last)
+        dport = _int(f["udp.dstport"], pick=_last) or _int(f["tcp.dstport"], pick=_last)
         base = {
             "ref": int(f["frame.number"]),
             "ts": ts,
@@ -176,7 +188,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
                 "proto": "udp",
                 "sport": sport,
                 "dport": dport,
-                "length": (_int(f["udp.length"]) or 8) - 8,
+                "length": (_int(f["udp.length"], pick=_last) or 8) - 8,
                 "transport": "udp4500" if on4500 else "udp500",
                 "ike_version": ver,
                 "exchange": iana.exchange_name(ver, exch),
@@ -190,7 +202,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
             row["text"] = f"{src}:{sport} > {dst}:{dport} IKEv{ver} {row['exchange']} mid={row['msg_id']}"
         elif f["esp.spi"]:
             spi = _int(f["esp.spi"], 0) or 0
-            udp = bool(f["udp.srcport"])
+            udp = "udp" in inner  # ESP in UDP of its own, not an outer tunnel's UDP
             row = {
                 **base,
                 "kind": "esp",

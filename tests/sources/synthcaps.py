@@ -233,6 +233,139 @@ def pppoe() -> bytes:
     return ng_section("<", [(1, "wan1", b""), (113, "any", b""), (276, "any", b"")], packets)
 
 
+def _ipsec_packets(spi: int) -> list[bytes]:
+    """IKE both ways on 500, a NAT keepalive, ESP, ESP-in-UDP, an IKE_AUTH answer on 4500 and
+    ESP over IPv6: the packets each link type or tunnel below carries."""
+    u = pb.udp
+    return [
+        pb.ipv4(CL, GW, 17, u(500, 500, sa_init())),
+        pb.ipv4(GW, CL, 17, u(500, 500, sa_init(True))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+        pb.ipv4(CL, GW, 50, esp(spi, 1)),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(spi + 1, 1))),
+        pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(200, resp=True))),
+        pb.ipv6("2001:db8::7", "2001:db8:55::1", 50, esp(spi + 2, 1)),
+    ]
+
+
+def _version_type(ip: bytes) -> int:
+    return 0x86DD if ip[0] >> 4 == 6 else 0x0800
+
+
+def _wlan(ip: bytes, qos: bool, protected: bool = False) -> bytes:
+    """An 802.11 data frame to the AP (QoS data or plain data), LLC/SNAP, the packet."""
+    fc0 = 0x88 if qos else 0x08
+    fc1 = 0x01 | (0x40 if protected else 0)
+    hdr = struct.pack("<BBH", fc0, fc1, 0x2C) + bytes.fromhex("00090f090001" "0013e8aabbcc" "00090f090001")
+    hdr += struct.pack("<H", 0x10) + (struct.pack("<H", 0) if qos else b"")
+    return hdr + bytes.fromhex("aaaa03000000") + struct.pack("!H", _version_type(ip)) + ip
+
+
+def _nflog(ip: bytes) -> bytes:
+    """NFLOG (Linux `tcpdump -i nflog:N`): family, version, group; TLVs in the host's (little)
+    byte order: the packet header, a prefix, then the payload."""
+    def tlv(kind: int, value: bytes) -> bytes:
+        return struct.pack("<HH", 4 + len(value), kind) + value + bytes(-len(value) % 4)
+    family = 10 if ip[0] >> 4 == 6 else 2
+    return (struct.pack("!BBH", family, 0, 5) + tlv(1, struct.pack("!HBB", _version_type(ip), 3, 0))
+            + tlv(10, b"ipsec\0") + tlv(9, ip))
+
+
+def _pflog(ip: bytes) -> bytes:
+    """OpenBSD pflog: a 61-byte header padded to 64 (length, family, action, reason, interface,
+    ruleset, rule numbers, ids, direction)."""
+    family = 24 if ip[0] >> 4 == 6 else 2
+    hdr = struct.pack("!BBBB16s16sIIIiIiB3s", 61, family, 0, 0, b"em0", b"", 1, 0xFFFFFFFF, 0, 0, 0, 0, 1, b"")
+    return hdr[:61] + bytes(3) + ip
+
+
+def link_types() -> bytes:
+    """The same IPsec packets on link types the public captures lack: Cisco HDLC (a router's
+    serial WAN), PPP with and without HDLC address/control, PPP in HDLC framing, PPPoE without
+    Ethernet, 802.11 QoS and plain data frames (a laptop's Wi-Fi) bare and under radiotap,
+    NFLOG and pflog (host firewalls' logs), OpenBSD enc(4); a protected 802.11 frame and an
+    802.11 beacon are other traffic."""
+    ips = _ipsec_packets(0xC0DE0081)
+    v4 = ips[:6]
+    links = [
+        (104, "serial0", [struct.pack("!BBH", 0x0F, 0x00, _version_type(ip)) + ip for ip in ips]),
+        (9, "ppp0", [bytes.fromhex("ff03") + struct.pack("!H", 0x21) + ip for ip in v4]
+         + [struct.pack("!H", 0x57) + ips[6]]),
+        (50, "ppp1", [bytes.fromhex("ff03") + struct.pack("!H", 0x21) + ip for ip in v4[:2]]),
+        (51, "pppoe0", [_pppoe(ip) for ip in v4[2:4]]),
+        (105, "wlan0", [_wlan(ip, qos=True) for ip in ips] + [_wlan(v4[0], qos=False), _wlan(v4[3], True, True),
+                        bytes.fromhex("80000000ffffffffffff0013e8aabbcc0013e8aabbcc1000") + bytes(12)]),
+        (127, "wlan0mon", [struct.pack("<BBHI", 0, 0, 8, 0) + _wlan(ip, qos=True) for ip in v4[:3]]),
+        (239, "nflog:5", [_nflog(ip) for ip in ips]),
+        (117, "pflog0", [_pflog(ip) for ip in (v4[0], v4[3], ips[6])]),
+        (109, "enc0", [struct.pack("<III", 2, 0xC0DE0081, 0) + ip for ip in v4[3:5]]),
+    ]
+    sec = int(T0) * 10**6
+    packets = [("epb", k, sec + 1000 * (100 * k + i), f, None)
+               for k, (_lt, _name, frames) in enumerate(links) for i, f in enumerate(frames)]
+    return ng_section("<", [(lt, name, b"") for lt, name, _f in links], packets)
+
+
+def _gre(proto: int, inner: bytes, key: int | None = None, seq: int | None = None) -> bytes:
+    flags = (0x2000 if key is not None else 0) | (0x1000 if seq is not None else 0)
+    return (struct.pack("!HH", flags, proto) + (struct.pack("!I", key) if key is not None else b"")
+            + (struct.pack("!I", seq) if seq is not None else b"") + inner)
+
+
+def tunnels() -> bytes:
+    """IPsec packets seen inside tunnels, as mirrors, carriers and site links deliver them:
+    MPLS (one and two labels), GRE with IPv4 and with IPv6 inside (key and sequence number),
+    Ethernet over GRE, ERSPAN type II and III (a switch's remote port mirror), IP-in-IP and
+    IPv6-in-IPv4, VXLAN and Geneve (a cloud traffic mirror; Geneve with an option), VXLAN
+    inside GRE. Other traffic: DNS inside VXLAN, PPTP's enhanced GRE, MPLS with a label stack
+    that never ends within the frame."""
+    ips = _ipsec_packets(0xC0DE0091)
+    mirror_a, mirror_b = "192.0.2.10", "192.0.2.20"
+    u = pb.udp
+
+    def outer(proto: int, body: bytes) -> bytes:
+        return pb.eth(pb.ipv4(mirror_a, mirror_b, proto, body))
+
+    def mpls(labels: list[int], ip: bytes) -> bytes:
+        stack = b"".join(struct.pack("!I", (lab << 12) | (1 << 8 if k == len(labels) - 1 else 0) | 64)
+                         for k, lab in enumerate(labels))
+        return pb.eth(stack + ip, 0x8847)
+
+    def erspan2(frame: bytes, seq: int) -> bytes:
+        return _gre(0x88BE, struct.pack("!HHI", 0x1000 | 100, 0x0000 | 7, 0) + frame, seq=seq)
+
+    def erspan3(frame: bytes, seq: int, platform: bool) -> bytes:
+        hdr = struct.pack("!HHIHH", 0x2000 | 100, 7, 0x12345678, 0, 1 if platform else 0)
+        return _gre(0x22EB, hdr + (struct.pack("!II", 0x00010000, 42) if platform else b"") + frame, seq=seq)
+
+    def vxlan(frame: bytes) -> bytes:
+        return u(49152, 4789, struct.pack("!II", 0x08000000, 5001 << 8) + frame)
+
+    def geneve(frame: bytes) -> bytes:
+        option = struct.pack("!HBB", 0x0104, 0x01, 1) + struct.pack("!I", 77)  # class, type, length 1 word
+        return u(49153, 6081, struct.pack("!BBHI", len(option) // 4, 0, 0x6558, 7 << 8) + option + frame)
+
+    def eth_of(ip: bytes) -> bytes:
+        return pb.eth(ip, _version_type(ip))
+
+    frames = [mpls([16001], ip) for ip in ips[:4]]
+    frames += [mpls([16001, 24005], ip) for ip in ips[4:]]
+    frames += [outer(47, _gre(_version_type(ip), ip)) for ip in ips[:3]]
+    frames += [outer(47, _gre(_version_type(ip), ip, key=9, seq=i)) for i, ip in enumerate(ips[3:])]
+    frames += [outer(47, _gre(0x6558, eth_of(ip))) for ip in ips[:2]]
+    frames += [outer(47, erspan2(eth_of(ip), i)) for i, ip in enumerate(ips)]
+    frames += [outer(47, erspan3(eth_of(ip), i, platform=i % 2 == 1)) for i, ip in enumerate(ips[:4])]
+    frames += [outer(4, ip) for ip in ips[:6]] + [outer(41, ips[6])]
+    frames += [outer(17, vxlan(eth_of(ip))) for ip in ips]
+    frames += [outer(17, geneve(eth_of(ip))) for ip in ips]
+    frames += [outer(47, _gre(0x0800, pb.ipv4(mirror_b, mirror_a, 17, vxlan(eth_of(ips[3])))))]
+    dns = pb.ipv4(CL, "10.0.0.53", 17, u(53000, 53, bytes.fromhex("abcd01000001000000000000") + b"\x03www\0\0\1\0\1"))
+    frames += [outer(17, vxlan(eth_of(dns))),
+               outer(47, struct.pack("!HHHH", 0x3001, 0x880B, 4, 7) + struct.pack("!I", 1) + bytes(4)),
+               pb.eth(b"".join(struct.pack("!I", (100 + k) << 12 | 64) for k in range(9)) + ips[0], 0x8847)]
+    return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
     "synth_snaplen.pcap": snaplen_cut,
@@ -241,6 +374,8 @@ CAPTURES = {
     "synth_fcs_linktype.pcap": fcs_linktype,
     "synth_vlan_stacks.pcap": vlan_stacks,
     "synth_pppoe.pcapng": pppoe,
+    "synth_link_types.pcapng": link_types,
+    "synth_tunnels.pcap": tunnels,
 }
 
 
