@@ -7,12 +7,15 @@ fill, and ``options`` the :class:`LoadOptions`. Parsers never diagnose.
 
 from __future__ import annotations
 
+import bz2
 import glob
 import io
+import lzma
 import os
 import select
 import stat
 import sys
+import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,6 +36,9 @@ PCAP_MAGICS = {
     b"\x0a\x0d\x0d\x0a",  # pcapng section header block
 }
 GZIP_MAGIC = b"\x1f\x8b"
+# Compressed inputs expanded before their format is detected (magic, codec name).
+COMPRESSED = ((GZIP_MAGIC, "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a file's local header; an empty archive's end record
 # Bound on what a .gz may expand to: a zip bomb must end quickly, not fill memory.
 MAX_GUNZIP_BYTES = 4 << 30
 # Logs and captures compress well under this ratio; gzip's ceiling is about 1000:1, reached
@@ -61,7 +67,8 @@ class Blob:
     data: bytes | None = None
     head: bytes = field(default=b"", repr=False)
     notes: list[str] = field(default_factory=list)  # damage found before parsing (a cut .gz)
-    optional: bool = False  # found in a directory: unreadable means skipped, not fatal
+    optional: bool = False  # found in a directory or an archive: unreadable means skipped, not fatal
+    archive: str | None = None  # the ZIP archive it came out of
 
     def read(self) -> bytes:
         if self.data is None:
@@ -83,9 +90,37 @@ def _is_capture(head: bytes) -> bool:
     return head[:4] in PCAP_MAGICS
 
 
-def _gunzip(blob: Blob) -> Blob:
-    """Expand a .gz (every member) with a bound on the output; a stream cut off or damaged
-    part-way keeps what came before it, with a note for the input's warnings."""
+class _Stream:
+    """One compressed member: zlib's and bz2/lzma's decompressors behind one interface."""
+
+    def __init__(self, codec: str) -> None:
+        self._d = {"gzip": lambda: zlib.decompressobj(zlib.MAX_WBITS | 16), "bzip2": bz2.BZ2Decompressor,
+                   "xz": lzma.LZMADecompressor}[codec]()
+        self._zlib = codec == "gzip"
+
+    @property
+    def eof(self) -> bool:
+        return self._d.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._d.unused_data
+
+    def read(self, pending: bytes, size: int) -> tuple[bytes, bytes, bool]:
+        """Up to ``size`` bytes of output, the input still to feed, and whether the stream
+        is starved (no output, all input taken, not at its end: the data was cut off)."""
+        out = self._d.decompress(pending, size)
+        if self._zlib:  # zlib hands back what it did not take; bz2 and lzma buffer it
+            tail = self._d.unconsumed_tail
+            return out, tail, not out and not tail and not self._d.eof
+        return out, b"", not out and self._d.needs_input and not self._d.eof
+
+
+def _decompress(blob: Blob) -> Blob:
+    """Expand a gzip, bzip2 or xz input (every member) with a bound on the output; a stream
+    cut off or damaged part-way keeps what came before it, with a note for the input's
+    warnings."""
+    codec = next(name for magic, name in COMPRESSED if blob.head.startswith(magic))
     raw = blob.read()
     out = io.BytesIO()
     limit = min(MAX_GUNZIP_BYTES, max(GUNZIP_RATIO_FLOOR, GUNZIP_MAX_RATIO * len(raw)))
@@ -93,24 +128,55 @@ def _gunzip(blob: Blob) -> Blob:
     rest = raw
     try:
         while rest.strip(b"\0"):  # members follow each other; NUL padding may trail
-            d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            d = _Stream(codec)
             pending = rest
             while not d.eof:
-                chunk = d.decompress(pending, 1 << 20)
-                pending = d.unconsumed_tail
-                if not chunk and not pending:
+                chunk, pending, starved = d.read(pending, 1 << 20)
+                if starved:
                     raise EOFError("compressed data ended before the end-of-stream marker")
                 out.write(chunk)
                 if out.tell() > limit:
-                    raise InputError(blob.name, None, f"gzip of {len(raw)} bytes expands beyond {limit >> 20} MiB "
-                                     "(a compression bomb?); refusing")
+                    raise InputError(blob.name, None, f"{codec} of {len(raw)} bytes expands beyond "
+                                     f"{limit >> 20} MiB (a compression bomb?); refusing")
             rest = d.unused_data
-    except (EOFError, zlib.error) as exc:
+    except (EOFError, zlib.error, OSError, lzma.LZMAError) as exc:
         if out.tell() == 0:
-            raise InputError(blob.name, None, f"not a readable gzip file ({exc})") from exc
-        notes.append(f"gzip data damaged or cut off after {out.tell()} bytes ({exc}); read what came before")
+            raise InputError(blob.name, None, f"not a readable {codec} file ({exc})") from exc
+        notes.append(f"{codec} data damaged or cut off after {out.tell()} bytes ({exc}); read what came before")
     data = out.getvalue()
     return Blob(blob.name, None, data, data[:16], notes=notes, optional=blob.optional)
+
+
+def _zip_members(blob: Blob) -> list[Blob]:
+    """The files of a ZIP archive (evidence a customer sent as one attachment), each an input
+    of its own named ``archive.zip:member``; folders, macOS resource forks and hidden files
+    are left out. Sizes are bounded as a compressed input's are."""
+    raw = blob.read()
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            names = [i for i in z.infolist() if not i.is_dir()
+                     and not i.filename.startswith("__MACOSX/") and not Path(i.filename).name.startswith(".")]
+            if any(i.filename == "[Content_Types].xml" for i in names):
+                raise InputError(blob.name, None, "an Office document, not an archive of evidence; "
+                                 "export the text or capture first")
+            limit = min(MAX_GUNZIP_BYTES, max(GUNZIP_RATIO_FLOOR, GUNZIP_MAX_RATIO * len(raw)))
+            members, total = [], 0
+            for info in names:
+                with z.open(info) as f:
+                    data = f.read(limit - total + 1)
+                total += len(data)
+                if total > limit:
+                    raise InputError(blob.name, None, f"ZIP of {len(raw)} bytes expands beyond {limit >> 20} MiB "
+                                     "(a compression bomb?); refusing")
+                members.append(Blob(f"{blob.name}:{info.filename}", None, data, data[:16], optional=True,
+                                    archive=blob.name))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError,
+            zlib.error, OSError, lzma.LZMAError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks
+        raise InputError(blob.name, None, f"a ZIP archive that cannot be read ({exc}); extract it first") from exc
+    if not members:
+        raise InputError(blob.name, None, "a ZIP archive with no files in it")
+    return members
 
 
 def expand(inputs: Iterable[str]) -> list[Blob]:
@@ -176,8 +242,8 @@ def _drain_pipe(fd: int, name: str) -> bytes:
 
 def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.DataFrame:
     """Parse one input into events, adding its accounting to ``ingest``."""
-    if blob.head[:2] == GZIP_MAGIC:
-        blob = _gunzip(blob)
+    if any(blob.head.startswith(magic) for magic, _codec in COMPRESSED):
+        blob = _decompress(blob)
     report = ingest.add(InputReport(blob.name))
     for note in blob.notes:
         report.warn(note)
@@ -205,9 +271,14 @@ def load(
     for item in inputs:
         blobs.extend([item] if isinstance(item, Blob) else expand([os.fspath(item)]))
     ingest = IngestReport()
-    parts, refused = [], []
-    for b in blobs:
+    parts, refused, archives = [], [], set()
+    blobs.reverse()  # a stack, so that an archive's files are read in its place
+    while blobs:
+        b = blobs.pop()
         try:
+            if b.head.startswith(ZIP_MAGICS) and b.archive is None:  # (a ZIP inside one is refused as binary)
+                blobs.extend(reversed(_zip_members(b)))
+                continue
             parts.append(load_blob(b, options, ingest))
         except InputError as exc:
             # A screenshot or archive beside the logs in a folder is skipped and said so;
@@ -215,12 +286,15 @@ def load(
             if not b.optional:
                 raise
             refused.append(exc)
+            archives.add(b.archive)
             if not ingest.inputs or ingest.inputs[-1].source != b.name:
                 ingest.add(InputReport(b.name))
             ingest.inputs[-1].warn(f"skipped: {exc.reason}")
     if refused and not parts:
         names = "; ".join(f"{e.source} ({e.reason})" for e in refused[:3])
         more = f"; and {len(refused) - 3} more" if len(refused) > 3 else ""
+        if len(archives) == 1 and None not in archives:
+            raise InputError(archives.pop(), None, f"archive holds no readable input: {names}{more}")
         where = os.path.commonpath([e.source for e in refused])
         where = os.path.dirname(where) if len(refused) == 1 else where
         raise InputError(where, None,

@@ -6,12 +6,16 @@ Inputs damaged part-way exit 0, keep every event before the damage, and warn whe
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import json
+import lzma
 import os
 import re
 import struct
 import threading
+import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +94,14 @@ def _dir(files: dict[str, bytes]) -> Callable[[Path], str]:
     return make
 
 
+def _zip(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
 def _fifo(tmp: Path) -> str:
     os.mkfifo(tmp / "pipe")
     return str(tmp / "pipe")
@@ -111,9 +123,19 @@ REFUSED = [
     Bad("PNG image", _file("screenshot.txt", _png()), r"not a capture or FortiGate text \(a PNG image\)"),
     Bad("PDF", _file("ticket.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
         r"not a capture or FortiGate text \(a PDF document\)"),
-    Bad("Word document", _file("notes.docx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(100)),
-        r"not a capture or FortiGate text \(a ZIP archive \(or an Office document\); "
-        r"extract the text or capture first\)"),
+    Bad("ZIP header and nothing behind it", _file("notes.zip", b"PK\x03\x04\x14\x00\x06\x00" + bytes(100)),
+        r"a ZIP archive that cannot be read \(.+\); extract it first"),
+    Bad("Word document", _file("notes.docx", _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"})),
+        r"an Office document, not an archive of evidence; export the text or capture first"),
+    Bad("empty ZIP", _file("empty.zip", _zip({})), r"a ZIP archive with no files in it"),
+    Bad("ZIP of a screenshot only", _file("ticket.zip", _zip({"shot.png": _png(), "__MACOSX/._shot.png": b"x"})),
+        r"archive holds no readable input: .*ticket\.zip:shot\.png \(not a capture or FortiGate text "
+        r"\(a PNG image\)\)"),
+    Bad("ZIP bomb", _file("bomb.zip", _zip({"a.txt": bytes(200 << 20)})),
+        r"ZIP of \d+ bytes expands beyond 64 MiB \(a compression bomb\?\); refusing"),
+    Bad("xz bomb", _file("bomb.txt.xz", lzma.compress(bytes(200 << 20))),
+        r"xz of \d+ bytes expands beyond 64 MiB \(a compression bomb\?\); refusing"),
+    Bad("not bzip2 after all", _file("log.bz2", b"BZh9" + bytes(40)), r"not a readable bzip2 file \(.+\)"),
     Bad("all NUL bytes", _file("zeros.log", bytes(4096)), r"not a capture or FortiGate text \(binary data\)"),
     Bad("pcap header cut", _file("cut.pcap", PCAP[:10]), "pcap file header cut short"),
     Bad("not gzip after all", _file("log.gz", b"\x1f\x8b\x08\x00" + bytes(12) + b"garbage"),
@@ -170,6 +192,10 @@ DAMAGED = [
             [1, 2], r"line 2: truncated record: .*sent IKE msg \(SA_INIT_RESPONSE\)"),
     Damaged("gzip cut off", "paste.txt.gz", gzip.compress((SNIFFER * 400).encode())[:-200], list(range(1, 4)),
             r"gzip data damaged or cut off after \d+ bytes"),
+    Damaged("bzip2 cut off", "paste.txt.bz2", bz2.compress((SNIFFER * 4000).encode())[:-200], list(range(1, 4)),
+            r"bzip2 data damaged or cut off after \d+ bytes"),
+    Damaged("xz cut off", "paste.txt.xz", lzma.compress((SNIFFER * 4000).encode())[:-200], list(range(1, 4)),
+            r"xz data damaged or cut off after \d+ bytes"),
 ]
 
 
@@ -187,6 +213,37 @@ def test_damaged_inputs_keep_what_came_before(tmp_path, case):
     events, _ = load([str(f)])
     refs = sorted(set(events["ref"].astype(int)))
     assert refs[: len(case.refs)] == case.refs
+
+
+def test_a_zip_of_evidence_is_read_file_by_file(tmp_path):
+    """A customer's ZIP (a sniffer paste, a compressed capture, a screenshot, macOS leftovers):
+    each file is an input named archive.zip:file, analysed together; the screenshot is skipped
+    with a warning; compressed members are expanded as files are."""
+    f = tmp_path / "ticket-4711.zip"
+    f.write_bytes(_zip({"evidence/sniffer.txt": SNIFFER.encode(), "evidence/capture.pcap.gz": gzip.compress(PCAP),
+                        "evidence/screenshot.png": _png(), "__MACOSX/evidence/._sniffer.txt": b"\0\5",
+                        "evidence/.DS_Store": b"\0"}))
+    p = run_cli("analyze", str(f), "--format", "json")
+    assert p.returncode == 0, p.stderr.decode()
+    inputs = {i["source"]: i for i in json.loads(p.stdout)["inputs"]}
+    assert set(inputs) == {f"{f}:evidence/sniffer.txt", f"{f}:evidence/capture.pcap.gz", f"{f}:evidence/screenshot.png"}
+    assert inputs[f"{f}:evidence/sniffer.txt"]["events"] == 3
+    assert inputs[f"{f}:evidence/capture.pcap.gz"]["unit"] == "frame"
+    assert inputs[f"{f}:evidence/capture.pcap.gz"]["events"] == inputs[f"{f}:evidence/capture.pcap.gz"]["total"] > 0
+    assert any("skipped" in w and "PNG" in w for w in inputs[f"{f}:evidence/screenshot.png"]["warnings"])
+
+
+def test_bzip2_and_xz_inputs_read_as_their_contents(tmp_path):
+    for name, data in (("paste.txt.bz2", bz2.compress(SNIFFER.encode())), ("paste.txt.xz", lzma.compress(SNIFFER.encode())),
+                       ("capture.pcap.xz", lzma.compress(PCAP))):
+        f = tmp_path / name
+        f.write_bytes(data)
+        plain = tmp_path / name.rsplit(".", 1)[0]
+        plain.write_bytes(bz2.decompress(data) if name.endswith("bz2") else lzma.decompress(data))
+        events, ingest = load([str(f)])
+        same, _ = load([str(plain)])
+        assert len(events) > 0 and not ingest.inputs[0].warnings
+        assert events.drop(columns="source").equals(same.drop(columns="source")), name
 
 
 def test_directory_with_a_screenshot_beside_the_log_reads_the_log(tmp_path):
