@@ -3,8 +3,9 @@
 ``decode(data)`` reads one IKE message (without the 4-byte non-ESP marker) and returns an
 :class:`IkeMessage`. It decodes as far as the bytes allow: a malformed or truncated message
 still yields the header and the payloads before the damage, and ``stopped`` says where and
-why decoding ended. Only when not even the 28-byte header is there does it raise
-:class:`~ikeanalyze.errors.WireError`. Never ``IndexError`` or ``struct.error``: every read
+why decoding ended; a header cut short (a capture's snapshot length) still gives the
+message's SPIs, exchange and flags when their 20 bytes are there. Only with less does it
+raise :class:`~ikeanalyze.errors.WireError`. Never ``IndexError`` or ``struct.error``: every read
 is bounds-checked (see the hypothesis property in tests/wire/test_ike.py).
 """
 
@@ -23,6 +24,14 @@ _HEADER = struct.Struct("!8s8sBBBBII")
 AT_NEXT, AT_VERSION, AT_EXCHANGE, AT_FLAGS, AT_MSG_ID, AT_LENGTH = 16, 17, 18, 19, 20, 24
 _GENERIC = struct.Struct("!BBH")
 MAX_PAYLOADS = 256  # a chain longer than this is a loop or garbage
+# A header cut by a capture's snapshot length still names its message when the SPIs, next
+# payload, version, exchange and flags are there (tcpdump's old default of 68 bytes leaves 26
+# bytes of IKE on UDP 500, 22 on 4500).
+MIN_CUT_HEADER = 20
+_CUT_HEADER = struct.Struct("!8s8sBBBB")
+# Exchanges whose message ID is 0 by protocol: IKEv2 IKE_SA_INIT (RFC 7296 §2.2), IKEv1 phase 1
+# Identity Protection and Aggressive (RFC 2408 §3.1, RFC 2409 §5).
+ZERO_MESSAGE_ID = {2: frozenset({34}), 1: frozenset({2, 4})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +76,10 @@ class IkeMessage:
     flags: int
     initiator: bool | None  # IKEv2 I flag; None for IKEv1 (no such flag)
     response: bool | None  # IKEv2 R flag; None for IKEv1 (not knowable from one message)
-    msg_id: int
+    msg_id: int | None  # None only when a cut header lost it (see MIN_CUT_HEADER)
     ispi: str  # 16 lowercase hex digits
     rspi: str
-    length: int  # from the header
+    length: int | None  # from the header; None when the header was cut before it
     first_payload: int
     payload_types: tuple[int, ...] = ()
     payloads: tuple[str, ...] = ()  # names in chain order
@@ -128,6 +137,8 @@ def header(data: bytes | memoryview) -> tuple:
 def decode(data: bytes | memoryview) -> IkeMessage:
     """Decode one IKE message as far as it goes (see the module docstring)."""
     data = bytes(data)
+    if MIN_CUT_HEADER <= len(data) < HEADER_LEN:
+        return _cut_header(data)
     ispi, rspi, first, ver, exch, flags, msg_id, length = header(data)
     major, minor = ver >> 4, ver & 0x0F
     fields: dict = {
@@ -148,6 +159,26 @@ def decode(data: bytes | memoryview) -> IkeMessage:
         return IkeMessage(**fields, stopped=f"offset 17: unknown IKE version {major}.{minor}")
     _Walker(data, major, first, length, flags, fields).walk()
     return IkeMessage(**fields)
+
+
+def _cut_header(data: bytes) -> IkeMessage:
+    """What a header cut before its end still says: the message's SPIs, exchange and flags;
+    its message ID when those bytes are there, or 0 where the exchange fixes it."""
+    ispi, rspi, first, ver, exch, flags = _CUT_HEADER.unpack_from(data, 0)
+    major = ver >> 4
+    msg_id = struct.unpack_from("!I", data, AT_MSG_ID)[0] if len(data) >= AT_LENGTH else None
+    why = f"offset {len(data)}: IKE header cut short ({len(data)} of {HEADER_LEN} bytes there"
+    if msg_id is None and exch in ZERO_MESSAGE_ID.get(major, ()):
+        msg_id, why = 0, why + "; message ID 0, as the exchange has it"
+    v2 = major == 2
+    return IkeMessage(
+        version=major, minor=ver & 0x0F, exchange=exch, exchange_name=iana.exchange_name(major, exch), flags=flags,
+        initiator=bool(flags & iana.FLAG_V2_INITIATOR) if v2 else None,
+        response=bool(flags & iana.FLAG_V2_RESPONSE) if v2 else None,
+        msg_id=msg_id, ispi=ispi.hex(), rspi=rspi.hex(), length=None, first_payload=first,
+        encrypted=bool(v2 and first in (iana.PAYLOAD_SK, iana.PAYLOAD_SKF)) or bool(
+            major == 1 and flags & iana.FLAG_V1_ENCRYPTION),
+        stopped=why + ")")
 
 
 class _Walker:

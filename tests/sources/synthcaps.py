@@ -233,6 +233,28 @@ def pppoe() -> bytes:
     return ng_section("<", [(1, "wan1", b""), (113, "any", b""), (276, "any", b"")], packets)
 
 
+def snaplen68() -> bytes:
+    """tcpdump's old default snapshot length, 68 bytes: 26 bytes of IKE on UDP 500 (the header
+    but its length), 22 on 4500 after the non-ESP marker (no message ID). A client's SA_INIT
+    sent four times unanswered; an exchange of another IKE SA on 4500, ESP and a keepalive."""
+    u = pb.udp
+    packets = [pb.ipv4(CL, GW, 17, u(500, 500, sa_init()), ident=i) for i in range(4)]
+    other_sa = bytes.fromhex("7e7e000077778888") + bytes.fromhex("1d1d0000aaaabbbb")  # another IKE SA's SPIs
+    packets += [
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\0\0\0\0" + other_sa + ike_auth(300, mid=4)[16:])),
+        pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + other_sa + ike_auth(200, resp=True, mid=4)[16:])),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE00B1, 1))),
+        pb.ipv4(CL, GW, 17, u(4500, 4500, b"\xff")),
+    ]
+    times = [0, 1, 3, 7, 20, 20.1, 21, 30]
+    out = bytearray(pb.pcap([], snaplen=68))
+    for t, ip in zip(times, packets):
+        frame = pb.eth(ip)
+        out += struct.pack("<IIII", int(T0 + t), round((T0 + t) % 1 * 1e6), min(68, len(frame)), len(frame))
+        out += frame[:68]
+    return bytes(out)
+
+
 def _ipsec_packets(spi: int) -> list[bytes]:
     """IKE both ways on 500, a NAT keepalive, ESP, ESP-in-UDP, an IKE_AUTH answer on 4500 and
     ESP over IPv6: the packets each link type or tunnel below carries."""
@@ -376,6 +398,7 @@ CAPTURES = {
     "synth_pppoe.pcapng": pppoe,
     "synth_link_types.pcapng": link_types,
     "synth_tunnels.pcap": tunnels,
+    "synth_snaplen68.pcap": snaplen68,
 }
 
 

@@ -415,6 +415,24 @@ def test_a_link_type_not_decoded_is_unread_not_other_traffic():
     assert "not looked at" in by_code["IKE903"].message and "holds no IKE or IPsec evidence (" not in by_code["IKE903"].message
 
 
+def test_ike_headers_cut_by_a_68_byte_snapshot_still_tell_the_story():
+    """tcpdump's old default snapshot length leaves 26 bytes of IKE on UDP 500 and 22 on 4500:
+    the messages keep their exchange, SPIs and flags (and the SA_INIT its message ID 0), so the
+    unanswered SA_INIT is found as in a whole capture; the cut is said per row."""
+    path = DATA / "pcap" / "synth_snaplen68.pcap"
+    events, ingest = load([path])
+    assert ingest.inputs[0].accounting == {"event": 8}
+    ike = events[events["kind"] == "ike"]
+    assert list(ike["exchange"]) == ["SA_INIT"] * 4 + ["AUTH", "AUTH"]
+    assert list(ike["msg_id"].astype(object).where(ike["msg_id"].notna(), None)) == [0, 0, 0, 0, None, None]
+    assert ike["detail"].str.contains("IKE header cut short (", regex=False).all()
+    from ikeanalyze import api
+
+    d = api.diagnose(events, ingest)
+    [f] = [f for f in d.findings if f.code == "IKE105"]
+    assert (f.facts["sends"], f.facts["intervals_s"], f.facts["ispi"]) == (4, [1.0, 2.0, 4.0], "5a5a000011112222")
+
+
 def test_pcap_link_type_word_with_fcs_bits():
     """Bits above the pcap link type say that frames carry an FCS: the link type is the low 16."""
     events, rep = load([DATA / "pcap" / "synth_fcs_linktype.pcap"])

@@ -139,15 +139,31 @@ def test_payload_length_below_four_stops():
 
 def test_short_header_raises_wire_error():
     with pytest.raises(WireError) as exc:
-        decode(b"\x00" * 27)
-    assert exc.value.offset == 27
+        decode(b"\x00" * 19)
+    assert exc.value.offset == 19
+
+
+@pytest.mark.parametrize("cut", range(20, 28))
+def test_a_header_cut_by_the_snapshot_length_still_names_its_message(cut):
+    """20 bytes hold the SPIs, next payload, version, exchange and flags; 24 the message ID.
+    An IKE_SA_INIT's message ID is 0 by RFC 7296 §2.2 even when its bytes were not captured;
+    another exchange's is unknown (None), not made up."""
+    init = decode(sa_init_request()[:cut])
+    assert (init.exchange_name, init.ispi, init.initiator, init.response) == ("SA_INIT", ISPI.hex(), True, False)
+    assert init.msg_id == 0 and init.length is None and init.payloads == ()
+    assert init.stopped.startswith(f"offset {cut}: IKE header cut short ({cut} of 28")
+    assert ("message ID 0, as the exchange has it" in init.stopped) == (cut < 24)
+    auth = struct.pack("!8s8sBBBBII", ISPI, RSPI, 46, 0x20, 35, 0x08, 7, 300)[:cut]
+    m = decode(auth)
+    assert (m.exchange_name, m.rspi, m.msg_id, m.encrypted) == ("AUTH", RSPI.hex(), 7 if cut >= 24 else None, True)
+    m.info()
 
 
 def _check_total(data: bytes) -> None:
     try:
         m = decode(data)
     except WireError as exc:
-        assert len(data) < 28 and exc.offset == len(data)
+        assert len(data) < 20 and exc.offset == len(data)
         return
     assert isinstance(m, IkeMessage)
     assert len(m.payloads) == len(m.payload_types)
