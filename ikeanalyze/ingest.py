@@ -42,6 +42,14 @@ class InputReport:
     clock: str = "relative"  # utc | device | client | relative: how to read the `time` column
     size: int = 0  # bytes
     examples: list[tuple[int, str]] = field(default_factory=list)  # first unrecognised (ref, text)
+    lost: int = 0  # packets the capture itself says it dropped (kernel, interface, pcapng statistics)
+
+    def lose(self, n: int, why: str) -> None:
+        """The capture says it dropped ``n`` packets (``why``: where it says so)."""
+        if n > 0:
+            self.lost += n
+            self.warn(f"{why}: the capture lost {n} packets, so a packet missing from it may still have "
+                      f"crossed the wire")
 
     def count(self, reason: str, n: int = 1) -> None:
         if reason not in REASONS:

@@ -166,3 +166,26 @@ def test_next_steps_ask_the_tcpdump_host_for_tcpdump():
     [step] = [s for s in d.next_steps if s.startswith("Only this side's view")]
     assert "there, and `tcpdump -ni any -tttt 'host 192.168.1.14 and (udp port 500" in step
     assert "`diagnose sniffer packet any 'host 192.168.1.2 and" in step
+
+
+@pytest.mark.parametrize("dropped", [0, 3])
+def test_packets_the_capture_dropped_weaken_what_never_came(tmp_path, dropped):
+    """`N packets dropped by kernel` at the end of a run: the capture is not the whole wire, so
+    the findings built on packets that never came say so (with the count), and the input warns;
+    findings of what was seen (IKE over TCP) and a run that dropped nothing are unchanged."""
+    paste = tmp_path / "stall.txt"
+    trailer = f"^C\n{2000 + dropped} packets captured\n{2000 + dropped} packets received by filter\n" \
+              f"{dropped} packets dropped by kernel\n"
+    paste.write_text((TEXT / "forticlient-udp-stall.txt").read_text() + trailer)
+    got = findings(paste)
+    assert set(got) == CODES
+    [report] = api.load([str(paste)], LoadOptions())[1].inputs
+    for code in ("IKE101", "IKE102", "IKE104"):
+        caveat = "Caveat: the capture itself lost packets" in got[code].message
+        assert caveat == bool(dropped), code
+        assert got[code].facts.get("capture_lost") == ({str(paste): 3} if dropped else None)
+    assert "Caveat" not in got["IKE103"].message
+    lines = len(paste.read_text().splitlines())
+    assert [w for w in report.warnings if "dropped" in w] == ([
+        f"line {lines}: 3 packets dropped by kernel: the capture lost 3 packets, so a packet missing from it "
+        f"may still have crossed the wire"] if dropped else [])

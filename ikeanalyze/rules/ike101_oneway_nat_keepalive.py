@@ -46,7 +46,7 @@ class Thresholds:
     min_silence: float = 25.0  # seconds from the peer's last packet to the last keepalive
 
 
-@rule("IKE101", "oneway-nat-keepalive", severity="warning", thresholds=Thresholds())
+@rule("IKE101", "oneway-nat-keepalive", severity="warning", thresholds=Thresholds(), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     tail = tails(ctx)
     kas = tail[tail["kind"].isin(KEEPALIVE).to_numpy()]

@@ -40,7 +40,7 @@ class Thresholds:
     min_packets: int = 1
 
 
-@rule("IKE104", "manual-tcp-fallback", severity="warning", thresholds=Thresholds())
+@rule("IKE104", "manual-tcp-fallback", severity="warning", thresholds=Thresholds(), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     tcp = ctx.tcp_ike
     if not tcp:

@@ -48,7 +48,7 @@ class Thresholds:
 
 
 @rule("IKE105", "sa-init-unanswered", severity="error", thresholds=Thresholds(),
-      explains=("IKE304", "IKE210"))
+      explains=("IKE304", "IKE210"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     for s in sas.sends(msgs, min_count=t.min_sends):

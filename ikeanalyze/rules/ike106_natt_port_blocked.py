@@ -45,7 +45,7 @@ class Thresholds:
 
 
 @rule("IKE106", "natt-port-blocked", severity="error", thresholds=Thresholds(),
-      explains=("IKE304", "IKE210", "IKE212"))
+      explains=("IKE304", "IKE210", "IKE212"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     if msgs.empty:

@@ -53,7 +53,7 @@ class Thresholds:
 
 
 @rule("IKE107", "fragments-lost", severity="error", thresholds=Thresholds(),
-      explains=("IKE304", "IKE210", "IKE212", "IKE106"))
+      explains=("IKE304", "IKE210", "IKE212", "IKE106"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     for s in sas.retransmitted_requests(msgs, t.min_retransmissions):

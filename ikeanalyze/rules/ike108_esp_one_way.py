@@ -56,7 +56,7 @@ class Thresholds:
     min_span: float = 5.0  # seconds they span
 
 
-@rule("IKE108", "esp-one-way", severity="error", thresholds=Thresholds())
+@rule("IKE108", "esp-one-way", severity="error", thresholds=Thresholds(), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     yield from _from_counters(ctx, t)  # `diagnose vpn tunnel list`: enc growing while dec stays 0
     w = ctx.wire

@@ -49,7 +49,7 @@ class Thresholds:
     min_retransmissions: int = 2  # unanswered re-sends of one probe
 
 
-@rule("IKE301", "dpd-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",))
+@rule("IKE301", "dpd-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     ends = None
     for s in sas.retransmitted_requests(sas.of(ctx), t.min_retransmissions):

@@ -44,7 +44,7 @@ class Thresholds:
     min_retransmissions: int = 1  # unanswered re-sends of one rekey request
 
 
-@rule("IKE302", "rekey-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",))
+@rule("IKE302", "rekey-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     for s in sas.retransmitted_requests(sas.of(ctx), t.min_retransmissions):
         if s.exchange not in REKEY_EXCHANGES or s.answered:

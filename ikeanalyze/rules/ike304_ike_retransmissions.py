@@ -45,7 +45,7 @@ class Thresholds:
     min_retransmissions: int = 1  # re-sends of one message before it is reported
 
 
-@rule("IKE304", "ike-retransmissions", severity="warning", thresholds=Thresholds())
+@rule("IKE304", "ike-retransmissions", severity="warning", thresholds=Thresholds(), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     resent = sas.retransmitted_requests(sas.of(ctx), t.min_retransmissions)
     by_sa: dict[tuple, list[sas.Send]] = {}

@@ -40,6 +40,7 @@ class Rule:
     doc: str
     explains: tuple[str, ...] = ()  # codes this rule's finding is the root cause of
     status: str = "stable"
+    absence: bool = False  # its evidence is packets that never came: a capture's own losses weaken it
 
     @property
     def family(self) -> str:
@@ -63,7 +64,7 @@ class NoThresholds:
 
 
 def rule(code: str, name: str, *, severity: str, thresholds: object = NoThresholds(), explains: Iterable[str] = (),
-         status: str = "stable") -> Callable:
+         status: str = "stable", absence: bool = False) -> Callable:
     """Register a rule module's check function; validate its contract at import time."""
 
     def wrap(fn: Callable) -> Callable:
@@ -81,7 +82,7 @@ def rule(code: str, name: str, *, severity: str, thresholds: object = NoThreshol
         if not (dataclasses.is_dataclass(thresholds) and type(thresholds).__dataclass_params__.frozen):
             raise ValueError(f"{code}: thresholds must be a frozen dataclass instance")
         title = doc.strip().splitlines()[0].rstrip(".")
-        REGISTRY[code] = Rule(code, name, severity, title, fn, thresholds, doc, tuple(explains), status)
+        REGISTRY[code] = Rule(code, name, severity, title, fn, thresholds, doc, tuple(explains), status, absence)
         return fn
 
     return wrap
@@ -149,7 +150,21 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
     (rules/fromlog.py: the log's lines join the rule's finding of the same peer or tunnel)."""
     from ikeanalyze.rules import fromlog  # imports rules.base, which imports this module
 
+    lost = {i.source: i.lost for i in ctx.ingest.inputs if i.lost}
     for r in rules:
         found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
+        if r.absence and lost:
+            for f in found:
+                _caveat(f, lost)
         yield from found
         yield from fromlog.add(ctx, r.code, found)
+
+
+def _caveat(finding, lost: dict[str, int]) -> None:
+    """Say so in a finding built on packets that never came when its capture dropped some."""
+    sources = sorted({e.source for e in finding.evidence if e.source in lost})
+    if sources:
+        said = ", ".join(f"{s} ({lost[s]})" for s in sources)
+        finding.message += (f" Caveat: the capture itself lost packets ({said}); part of what is missing here may "
+                            f"have crossed the wire.")
+        finding.facts["capture_lost"] = {s: lost[s] for s in sources}

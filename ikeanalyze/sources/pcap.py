@@ -128,6 +128,8 @@ PCAPNG_IDB = 1
 PCAPNG_PB = 2
 PCAPNG_SPB = 3
 PCAPNG_EPB = 6
+PCAPNG_ISB = 5  # interface statistics: what the capturing host counted received and dropped
+ISB_IFDROP, ISB_OSDROP = 5, 7  # dropped by the interface, by the OS (draft-ietf-opsawg-pcapng §4.6)
 IF_TSRESOL = 9  # pcapng interface options (draft-ietf-opsawg-pcapng §4.2)
 IF_TSOFFSET = 14
 UNTIMED = -1  # raw timestamp of a packet without one (see _carry_time)
@@ -287,6 +289,8 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
         return [array("q") for _ in range(7)]
 
     cols = fresh()
+    pb_drops: dict[int, int] = {}  # interface -> packets the obsolete packet blocks say were lost
+    isb_drops: dict[int, int] = {}  # interface -> dropped, from its last statistics block
     while off < size:
         if off + 12 > size:
             state.cut(ref, "capture cut off mid-block")
@@ -325,7 +329,9 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 break
             packet = (off + 12, incl, orig, UNTIMED, base, -1, -1)  # a simple packet block has no time
         elif btype == PCAPNG_PB:
-            ifid, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, off + 8)
+            ifid, drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, off + 8)
+            if drops not in (0, 0xFFFF):  # lost since the previous packet (0xFFFF: not known)
+                pb_drops[base + ifid] = pb_drops.get(base + ifid, 0) + drops
             data = off + 28
             if data + incl > off + blen - 4 or base + ifid >= len(state.ifaces):
                 state.cut(ref, "malformed packet block")
@@ -342,6 +348,13 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 elif code == IF_TSOFFSET and len(value) == 8:
                     iface.offset_ns = struct.unpack(endian + "q", value)[0] * 1_000_000_000
             state.ifaces.append(iface)
+        elif btype == PCAPNG_ISB and blen >= 24:
+            (ifid,) = struct.unpack_from(endian + "I", buf, off + 8)
+            counts = {code: struct.unpack(endian + "Q", value)[0]
+                      for code, value in _options(buf, off + 20, off + blen - 4, endian)
+                      if code in (ISB_IFDROP, ISB_OSDROP) and len(value) == 8}
+            if counts:  # counters since the capture began: the last block of an interface holds
+                isb_drops[base + ifid] = sum(counts.values())
         off += blen
         if packet is not None:
             for col, value in zip(cols, packet):
@@ -353,6 +366,10 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 cols = fresh()
     if cols[0]:
         yield _ng_chunk(first, *cols, state)
+    for i, n in sorted({**pb_drops, **isb_drops}.items()):
+        name = state.ifaces[i].name if i < len(state.ifaces) and state.ifaces[i].name else f"#{i}"
+        report.lose(n, f"interface {name}: {n} packets dropped "
+                       f"({'pcapng interface statistics' if i in isb_drops else 'packet blocks'})")
 
 
 def _timestamp(hi: int, lo: int, ref: int, report: InputReport) -> int:

@@ -358,6 +358,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # Accounting: every line once.
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation", "duplicate"):
         report.count(reason, forms.count(reason))
+    _capture_losses(forms.mask("banner"), raw, report)
     unrec = np.flatnonzero(forms.mask(None))
     # A paste cut mid-line inside device output (`2025-01-15 0`, `vd: `, `0x03d0`) ends in a
     # piece of a record, not in a line of an unknown form.
@@ -471,6 +472,21 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
     form[rows[dup]] = "duplicate"
     report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
+
+
+# The count a sniffer or tcpdump prints when it stops (`12 packets dropped by kernel`).
+DROP_COUNT = r"^\s*(?P<n>\d+) packets? dropped by (?P<by>kernel|interface)\s*$"
+
+
+def _capture_losses(banner: np.ndarray, raw: pa.Array, report: InputReport) -> None:
+    """Packets a sniffer or tcpdump run says it dropped: the capture is not the whole wire."""
+    idx = np.flatnonzero(banner)
+    if not len(idx):
+        return
+    found = pc.extract_regex(raw.take(pa.array(idx)), DROP_COUNT)
+    for i, hit in zip(idx.tolist(), found.to_pylist()):
+        if hit is not None:
+            report.lose(int(hit["n"]), f"line {i + 1}: {hit['n']} packets dropped by {hit['by']}")
 
 
 def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:

@@ -433,6 +433,28 @@ def test_ike_headers_cut_by_a_68_byte_snapshot_still_tell_the_story():
     assert (f.facts["sends"], f.facts["intervals_s"], f.facts["ispi"]) == (4, [1.0, 2.0, 4.0], "5a5a000011112222")
 
 
+def test_pcapng_interface_statistics_with_drops_are_a_warning():
+    """dumpcap ends a pcapng with an interface statistics block: packets the interface or the
+    OS dropped (the last block of an interface counts since the start) are said, per interface;
+    none dropped is no warning. The obsolete packet block's drop count is summed likewise."""
+    frame = pb.eth(pb.ipv4(CL, GW, 50, synthcaps.esp(0xC0DE00C1, 1)))
+
+    def isb(ifid: int, ifdrop: int, osdrop: int) -> bytes:
+        opts = pb._opt(5, struct.pack("<Q", ifdrop)) + pb._opt(7, struct.pack("<Q", osdrop)) + b"\0\0\0\0"
+        return pb._block(5, struct.pack("<III", ifid, 0, 0) + opts)
+
+    base = pb.pcapng([(1, "port1", None), (1, "port2", None)], [(0, 10**15, frame, None), (1, 10**15 + 5, frame, None)])
+    _events, rep = read(base + isb(0, 1, 1) + isb(0, 4, 3) + isb(1, 0, 0), "dumpcap.pcapng")
+    assert rep.lost == 7 and rep.warnings == [
+        "interface port1: 7 packets dropped (pcapng interface statistics): the capture lost 7 packets, so a packet "
+        "missing from it may still have crossed the wire"]
+    _events, rep = read(base + isb(0, 0, 0), "clean.pcapng")
+    assert rep.lost == 0 and not rep.warnings
+    old_pb = pb._block(2, struct.pack("<HHIIII", 0, 9, 0, 0, len(frame), len(frame)) + frame + bytes(-len(frame) % 4))
+    _events, rep = read(pb.pcapng([(1, "eth0", None)], []) + old_pb, "old.pcapng")
+    assert rep.lost == 9 and rep.accounting == {"event": 1}
+
+
 def test_pcap_link_type_word_with_fcs_bits():
     """Bits above the pcap link type say that frames carry an FCS: the link type is the low 16."""
     events, rep = load([DATA / "pcap" / "synth_fcs_linktype.pcap"])
