@@ -728,7 +728,6 @@ class _Headers(NamedTuple):
     ihl: np.ndarray
     ip_total: np.ndarray
     frag4: np.ndarray  # an IPv4 fragment (not the whole packet)
-    proto4: np.ndarray
     nh6: np.ndarray
     proto: np.ndarray  # IPv4 protocol or IPv6 next header; -1 when not IP
     l4: np.ndarray
@@ -757,7 +756,7 @@ def _headers(u8, l3, etype, last) -> _Headers:
     ip_end = np.where(v4, l3 + ip_total, l3 + 40 + plen6)
     # UDP: ports, length, the payload's first word; TCP: ports, data offset
     trans = _window(u8, np.where(has_l3, l4, 0), L4_WINDOW)
-    return _Headers(has_l3, v4, v6, ihl, ip_total, frag4, proto4, nh6, proto, l4, ip_end, trans,
+    return _Headers(has_l3, v4, v6, ihl, ip_total, frag4, nh6, proto, l4, ip_end, trans,
                     _u16(trans, 0), _u16(trans, 2))
 
 
@@ -842,7 +841,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
         h = _headers(u8, l3, etype, last)
         if depth == TUNNEL_DEPTH or not _decapsulate(u8, l3, etype, last, h, report):
             break
-    v4, v6, ihl, ip_total, frag4, proto4, nh6 = h.v4, h.v6, h.ihl, h.ip_total, h.frag4, h.proto4, h.nh6
+    v4, v6, ihl, ip_total, frag4, nh6 = h.v4, h.v6, h.ihl, h.ip_total, h.frag4, h.nh6
     proto, l4, ip_end, trans, sport, dport = h.proto, h.l4, h.ip_end, h.trans, h.sport, h.dport
     l4_ok = l4 + 4 <= last
 
@@ -851,8 +850,10 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     port4500 = (sport == IKE_NATT_PORT) | (dport == IKE_NATT_PORT)
     port500 = (sport == IKE_PORT) | (dport == IKE_PORT)
     udp_ipsec = is_udp & (port4500 | port500)
-    v6_slow = v6 & (udp_ipsec | np.isin(nh6, (IPPROTO_ESP, IPPROTO_AH, IPV6_FRAGMENT) + IPV6_EXT))
     v4_plain = v4 & ~frag4
+    # A whole packet whose transport header follows the IP header (IPv6: the fixed header's
+    # next header is UDP or ESP itself; extension headers and fragments take the decoder).
+    ip_plain = v4_plain | v6
     # payload of UDP datagrams
     upay = l4 + 8
     ulen = np.maximum(ip_end - upay, 0)
@@ -862,21 +863,21 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     # The fast rows take lengths from the IP header: only where the UDP header agrees (no
     # padding inside IP, no offload's zero total length); the general decoder reads the others.
     udp_agrees = _u16(trans, 4) == ip_end - l4
-    keepalive = v4_plain & is_udp & port4500 & udp_agrees & (ulen == 1) & (b0 == 0xFF) & (upay < last)
+    keepalive = ip_plain & is_udp & port4500 & udp_agrees & (ulen == 1) & (b0 == 0xFF) & (upay < last)
     nonesp = ucap_ok & (first4 == 0) & (ulen >= 4)
-    udp_esp_fast = (v4_plain & is_udp & port4500 & udp_agrees & ~keepalive & ~nonesp & (ulen >= 8)
+    udp_esp_fast = (ip_plain & is_udp & port4500 & udp_agrees & ~keepalive & ~nonesp & (ulen >= 8)
                     & (upay + 8 <= last))
     # The SPI and sequence inside the IP packet, not read from the link's padding.
-    esp_fast = v4_plain & (proto4 == IPPROTO_ESP) & (l4 + 8 <= np.minimum(last, ip_end))
+    esp_fast = ip_plain & (proto == IPPROTO_ESP) & (l4 + 8 <= np.minimum(last, ip_end))
     slow = (
-        (v4_plain & udp_ipsec & ~keepalive & ~udp_esp_fast)
-        | (v4_plain & (proto4 == IPPROTO_ESP) & ~esp_fast)
-        | (v4_plain & (proto4 == IPPROTO_AH))
+        (ip_plain & udp_ipsec & ~keepalive & ~udp_esp_fast)
+        | (ip_plain & (proto == IPPROTO_ESP) & ~esp_fast)
+        | (ip_plain & (proto == IPPROTO_AH))
         | frag4
-        | v6_slow
+        | (v6 & np.isin(nh6, (IPV6_FRAGMENT,) + IPV6_EXT))
     )
     # TCP: RFC 8229 candidates
-    tcp_v = (v4_plain | v6) & is_tcp & ~slow
+    tcp_v = ip_plain & is_tcp & ~slow
     tcp_rows = np.flatnonzero(tcp_v)
     extra_old: list[tuple[_Chunk, int, int]] = []
     if len(tcp_rows):
@@ -932,7 +933,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     idx = np.flatnonzero(is_fast)
     if len(idx):
         parts.append(
-            _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport)
+            _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport, v6)
         )
     rows = []
     for pchunk, i, at in extra_old:  # handshake of a stream recognised only in this chunk
@@ -1062,6 +1063,15 @@ def _ipv4_strings(values: np.ndarray) -> pa.Array:
     return names.take(pa.array(inv.astype(np.int64)))
 
 
+def _ipv6_strings(rows: np.ndarray) -> pa.Array:
+    """Each 16-byte row as the address ipaddress prints (compressed), one string per distinct
+    address."""
+    keys = np.ascontiguousarray(rows).view("V16").ravel()
+    uniq, inv = np.unique(keys, return_inverse=True)
+    names = pa.array([str(ipaddress.IPv6Address(bytes(x))) for x in uniq], pa.string())
+    return names.take(pa.array(inv.astype(np.int64)))
+
+
 # Two lowercase hex digits per byte value, as one 16-bit item (memory order = text order).
 _HEX_PAIRS = np.frombuffer(bytes.fromhex("").join(f"{i:02x}".encode() for i in range(256)), np.uint16)
 
@@ -1081,7 +1091,7 @@ def _hex8(values: np.ndarray) -> pa.Array:
     return names.take(pa.array(inv.astype(np.int64)))
 
 
-def _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport):
+def _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, sport, dport, v6):
     n = len(idx)
     e = fast_esp[idx]
     u = fast_uesp[idx]
@@ -1092,6 +1102,12 @@ def _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, s
     spi, seq = _u32(esp, 0), _u32(esp, 4)
     addr = _window(u8, l3i + 12, 8)
     src, dst = _ipv4_strings(_u32(addr, 0)), _ipv4_strings(_u32(addr, 4))
+    six = v6[idx]
+    if six.any():  # IPv6 rows: their 16-byte addresses replace what the IPv4 offsets read
+        mask = pa.array(six)
+        addr6 = _window(u8, l3i[six] + 8, 32)
+        src = pc.replace_with_mask(src, mask, _ipv6_strings(addr6[:, :16]))
+        dst = pc.replace_with_mask(dst, mask, _ipv6_strings(addr6[:, 16:]))
     sp = np.where(e, 0, sport[idx])
     dp = np.where(e, 0, dport[idx])
     length = np.where(e, ip_end[idx] - l4i, ip_end[idx] - l4i - 8)
