@@ -19,6 +19,7 @@ prefix picks, as in the sniffer.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -94,8 +95,26 @@ L4_FORMS: list[tuple[str, str, str]] = [
                        r"(?:, ack (?P<ack>\d+))?"
                        r"(?:.*, length (?P<length>\d+))?"),
     ("icmp", "ICMP", r"^ICMP6?,? (?P<detail>.*?)(?:, length (?P<length>\d+))?$"),
+    # A later IP fragment (offset > 0): no transport header to print, so the protocol alone,
+    # by number (`-n`) or by its /etc/protocols name, and no length (print-ip.c; the
+    # protocol of a whole packet tcpdump has no printer for is followed by its length).
+    ("later-fragment", "ip-proto-", r"^ip-proto-(?P<pnum>\d+)$"),
     ("ip-proto", "ip-proto-", r"^ip-proto-(?P<pnum>\d+)(?: (?P<length>\d+))?"),
+    ("later-fragment", "", rf"^(?P<pname>{'|'.join(sniffer.PROTO_NAMES.values())})$"),
 ]
+# IP fragments. The first prints as a whole packet would, cut where its bytes end (or with
+# `UDP, bad length`), a later one as the protocol alone (the `later-fragment` forms above):
+# without `-v` a later piece is told by its form, and its first piece is the line before it
+# from the same source to the same destination, of its protocol. `-v` prints the IP
+# header's numbers (`IP (tos 0x0, ttl 64, id 100, offset 1480, flags [none], proto UDP
+# (17), length 652)`; the TTL only when not 0, padded to 3 in 3.9); builds before that appended
+# `(frag id:len@off[+])` to the summary (:data:`sniffer.FRAGMENT`).
+V_FRAGMENT = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{LINK}|IP )\(tos 0x[0-9a-f]+\S*(?:, ttl +\d+)?, "
+              r"id (?P<frag_id>\d+), offset (?P<frag_off>\d+), flags \[(?P<frag_flags>[^\]]*)\]")
+# What a fragment's pieces can carry of IPsec (UDP 500/4500, ESP, AH); pieces of other
+# protocols are other traffic, as in the capture reader.
+FRAGMENT_PROTOS = ("udp", "esp", "ah")
+
 # Forms whose endpoints end in a port (`198.51.100.1.500`, `gw.example.net.isakmp`).
 PORTED = ("keepalive", "ike", "esp-in-udp", "udp", "tcp")
 # An endpoint with its port; the second is for lines of other forms, where only a numeric
@@ -167,8 +186,10 @@ def parse(core: pa.Array) -> dict[str, object]:
             detail[rows] = g["detail"].to_pylist()
         elif name == "ah":
             proto[rows] = "ah"
-        elif name == "ip-proto":
+        elif name == "ip-proto" or (name == "later-fragment" and "pnum" in g):
             proto[rows] = [sniffer.PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in g["pnum"].to_pylist()]
+        elif name == "later-fragment":
+            proto[rows] = g["pname"].to_pylist()
         elif name == "tcp":
             proto[rows] = "tcp"
             flags = scatter(flags, rows, _flag_words(g["tflags"]))
@@ -179,13 +200,11 @@ def parse(core: pa.Array) -> dict[str, object]:
     kind[arp] = "arp"
     proto[arp] = "arp"
 
-    # Old builds print fragments as the sniffer does: `(frag 1234:1480@0+)`.
-    is_frag, notes = sniffer.fragments(l4)
-    detail[is_frag] = notes
-    kind[is_frag] = "ip-fragment"
-
     src, sport = _endpoints(line["a"], form)
     dst, dport = _endpoints(line["b"], form)
+    is_frag, notes = _fragments(core, l4, form == "later-fragment", proto, src, dst, sport, dport)
+    detail[is_frag] = notes
+    kind[is_frag] = "ip-fragment"
     cols = {
         "iface": line["iface"],
         # `In`/`Out` of `-i any` (DIRECTIONS); `B`, `M`, `P` and no word: unknown.
@@ -243,6 +262,55 @@ def _endpoints(text: pa.Array, form: np.ndarray) -> tuple[pa.Array, pa.Array]:
     names = pa.array(list(PORT_NAMES))
     by_name = pa.array(list(PORT_NAMES.values()), pa.int32()).take(pc.index_in(port, names))
     return addr.cast(pa.string()), pc.coalesce(number, by_name)
+
+
+def _fragments(core: pa.Array, l4: pa.Array, later_form: np.ndarray, proto: np.ndarray, src: pa.Array, dst: pa.Array,
+               sport: pa.Array, dport: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """The rows that are pieces of a fragmented IP packet of a protocol that may be IPsec
+    (:data:`FRAGMENT_PROTOS`), and each one's detail (the sniffer's `frag id=... off=...[
+    more]`; without `-v`, `frag off=0 more` for a first piece, `frag off>0` for a later one).
+    A UDP packet whose first piece shows ports other than IKE's is other traffic, with all
+    its pieces, as in the capture reader."""
+    n = len(core)
+    # The IP header's numbers are looked for only on `-v` lines (a substring test first).
+    with_ip = np.flatnonzero(pc.fill_null(pc.match_substring(core, ", offset "), False).to_numpy(zero_copy_only=False))
+    found = groups(core.take(pa.array(with_ip)), V_FRAGMENT)
+    v = {k: scatter(pa.nulls(n, pa.string()), with_ip, found[k]) for k in found}
+    old = groups(l4, sniffer.FRAGMENT)
+    ident = pc.coalesce(v["frag_id"], old["frag_id"])
+    offset = pc.cast(to_int(pc.coalesce(v["frag_off"], old["frag_off"])), pa.float64()).to_numpy(zero_copy_only=False)
+    more = pc.fill_null(pc.coalesce(pc.match_substring(v["frag_flags"], "+"),
+                                    pc.if_else(pc.is_valid(old["frag_id"]), pc.is_valid(old["frag_more"]), None)),
+                        False).to_numpy(zero_copy_only=False)
+    later = later_form | (offset > 0)
+    numbered = pc.is_valid(ident).to_numpy(zero_copy_only=False)
+    first = (offset == 0) & more
+    # A later piece's first: the last line before it in its packet (same source and
+    # destination and, when printed, IP id) that may be one: a numbered first piece, or,
+    # where the pieces are not numbered, any line that is not a later piece, of the later
+    # one's protocol or of one tcpdump did not name (`NFS request ...` is UDP's printer).
+    candidate = first | (~numbered & ~later & pc.is_valid(src).to_numpy(zero_copy_only=False))
+    if not (later.any() or first.any()):
+        return np.zeros(n, bool), []
+    key = pd.Series(pc.binary_join_element_wise(*(pc.fill_null(pc.cast(a, pa.string()), "") for a in (src, dst, ident)),
+                                                "|"))
+    before = pd.Series(np.where(candidate, np.arange(n), np.nan)).groupby(key.to_numpy()).ffill().to_numpy()
+    linked = later & ~np.isnan(before)
+    head = np.full(n, -1)
+    head[linked] = before[linked].astype(np.int64)
+    linked &= (proto[head] == proto) | pd.isna(proto[head])
+    first[head[linked]] = True
+    head = np.where(linked, head, np.where(first, np.arange(n), -1))  # each piece's first, where known
+    # The first piece names the ports: a packet with a port, none of them IKE's, is not IPsec.
+    sp, dp = (pc.fill_null(p, -1).to_numpy(zero_copy_only=False) for p in (sport, dport))
+    other_ports = ((sp >= 0) | (dp >= 0)) & ~np.isin(sp, (IKE_PORT, IKE_NATT_PORT)) & ~np.isin(dp, (IKE_PORT, IKE_NATT_PORT))
+    not_ipsec = (head >= 0) & other_ports[head]
+    is_frag = (later | first) & (np.isin(proto, FRAGMENT_PROTOS) | pd.isna(proto)) & ~not_ipsec
+    rows = np.flatnonzero(is_frag)
+    ids = ident.take(pa.array(rows)).to_pylist()
+    notes = [f"frag id={i} off={int(offset[r])}{' more' if more[r] else ''}" if i is not None
+             else ("frag off>0" if later[r] else "frag off=0 more") for r, i in zip(rows, ids)]
+    return is_frag, notes
 
 
 def _ike_columns(ike: dict[str, pa.Array]) -> dict[str, pa.Array]:

@@ -91,6 +91,24 @@ CASES = [
     ("tcpdump-repo-ikev2four.txt", 21, dict(kind="ike", exchange="SA_INIT", response=None)),
     ("tcpdump-repo-ikev2pI2.txt", 1,
      dict(kind="ike", exchange="AUTH", response=False, msg_id=0, ispi="0001020304050607", rspi="c02e7a3031a03188")),
+    # IP fragments (print-ip.c): a later piece is the protocol alone (`ip-proto-17`, `udp`
+    # without -n); its first is the line before it between the same addresses, as printed
+    # whole; -v numbers both (`id 100, offset 1480, flags [none]`)
+    ("fragmented-auth-unanswered.txt", 3,
+     dict(kind="ip-fragment", proto="udp", sport=4500, dport=4500, transport="udp4500", exchange="AUTH",
+          response=False, detail="frag off=0 more")),
+    ("fragmented-auth-unanswered.txt", 4,
+     dict(kind="ip-fragment", proto="udp", src="198.51.100.2", sport=None, dst="192.0.2.1", dport=None,
+          transport=None, detail="frag off>0")),
+    ("fragmented-auth-unanswered.names.txt", 4, dict(kind="ip-fragment", proto="udp", detail="frag off>0")),
+    ("fragmented-auth-unanswered.v.txt", 7,
+     dict(kind="ip-fragment", exchange="AUTH", msg_id=1, dport=4500, detail="frag id=100 off=0 more")),
+    ("fragmented-auth-unanswered.v.txt", 9, dict(kind="ip-fragment", proto="udp", detail="frag id=100 off=1480")),
+    ("fragmented-auth-unanswered.vv.txt", 7, dict(kind="ip-fragment", ispi="1122334455667788", msg_id=1)),
+    # ESP as IP fragments (ip-proto-50): the first piece with its SPI and sequence number
+    ("libreswan_espfrags1.txt", 1,
+     dict(kind="ip-fragment", proto="esp", esp_spi="12345678", esp_seq=0x16, detail="frag off=0 more")),
+    ("libreswan_espfrags1.txt", 2, dict(kind="ip-fragment", proto="esp", esp_spi=None, detail="frag off>0")),
 ]
 
 
@@ -151,6 +169,17 @@ def test_arp_and_other_traffic():
     frame = parse_lines(lines, report)
     assert frame["kind"].tolist() == ["arp", "ike"]
     assert report.accounting["other-traffic"] == 2 and report.accounting["unrecognised"] == 0
+
+
+@pytest.mark.parametrize("name", ["fragmented-nfs.txt", "fragmented-nfs.v.txt"])
+def test_fragments_of_other_udp_are_other_traffic(name):
+    """A UDP datagram whose first piece shows ports other than IKE's (NFS here) is other
+    traffic with all its pieces, as the capture reader counts them."""
+    frame, report = rows(name)
+    assert frame["kind"].tolist() == ["other"] * 3 and report.accounting["unrecognised"] == 0
+    report = InputReport(name)
+    assert parse_lines((TEXT / name).read_text().splitlines(), report).empty
+    assert report.accounting["other-traffic"] == 3
 
 
 def test_time_of_day_counts_from_the_first_line():

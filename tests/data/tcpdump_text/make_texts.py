@@ -23,6 +23,8 @@ STORY = ROOT / "samples" / "forticlient-udp-fallback-tcp-capture.pcap"
 PCAPS = ROOT / "tests" / "data" / "pcap"
 NATT = PCAPS / "scapy_ikev2_nat_t.pcapng"
 JOY = ROOT / "tests" / "data" / "pcap" / "joy_ikev2.pcap"
+# An IKE_AUTH of 2104 bytes sent 3 times as two IP fragments each, never answered.
+FRAGMENTED = ROOT / "tests" / "rules" / "fixtures" / "IKE107" / "fires-pcap-fragmented-auth-unanswered" / "input.pcap"
 GATEWAY = bytes([10, 55, 3, 193])
 
 
@@ -77,6 +79,22 @@ def unreachable(path: Path) -> None:
             w.writepkt(eth(ip("10.10.0.254", "192.168.20.10", 1, icmp)), 1772147843.0001 + i)
 
 
+def other_fragments(path: Path) -> None:
+    """A 3000-byte UDP datagram to port 2049 (NFS) as three IPv4 fragments: not IPsec."""
+    udp = dpkt.udp.UDP(sport=800, dport=2049, data=bytes(2992))
+    udp.ulen = 3000
+    body = bytes(udp)
+    with open(path, "wb") as g:
+        w = dpkt.pcap.Writer(g)
+        for i, off in enumerate(range(0, len(body), 1480)):
+            piece = body[off:off + 1480]
+            pkt = dpkt.ip.IP(src=socket.inet_aton("192.0.2.10"), dst=socket.inet_aton("192.0.2.20"), p=17, id=4242,
+                             mf=int(off + len(piece) < len(body)), offset=off // 8, ttl=64, data=piece)
+            pkt.len = 20 + len(piece)
+            frame = dpkt.ethernet.Ethernet(src=b"\x02\0\0\0\0\x01", dst=b"\x02\0\0\0\0\x02", type=0x0800, data=pkt)
+            w.writepkt(bytes(frame), 1772147843.0 + 0.0001 * i)
+
+
 def main() -> None:
     texts = {
         "forticlient-udp-stall.txt": (STORY, "-n"),
@@ -91,6 +109,12 @@ def main() -> None:
         "tcpdump_ikev2four.e.txt": (PCAPS / "tcpdump_ikev2four.pcap", "-n", "-e"),
         "suricata-verify_IKEv2_SA_INIT_2-8-weak.e.txt": (PCAPS / "suricata-verify_IKEv2_SA_INIT_2-8-weak.pcap", "-n", "-e"),
         "tcpdump_isakmp4500.e.txt": (PCAPS / "tcpdump_isakmp4500.pcap", "-n", "-e"),
+        # IP fragments: a later piece is `ip-proto-17` (`udp` without -n); -v numbers them.
+        "fragmented-auth-unanswered.txt": (FRAGMENTED, "-n"),
+        "fragmented-auth-unanswered.names.txt": (FRAGMENTED,),
+        "fragmented-auth-unanswered.v.txt": (FRAGMENTED, "-n", "-v"),
+        "fragmented-auth-unanswered.vv.txt": (FRAGMENTED, "-n", "-vv"),
+        "libreswan_espfrags1.txt": (PCAPS / "libreswan_espfrags1.pcap", "-n"),  # ESP as IP fragments
     }
     for name, (capture, *flags) in texts.items():
         (HERE / name).write_text(tcpdump(capture, *flags))
@@ -103,7 +127,11 @@ def main() -> None:
     silent_cap = HERE / "sa-init-unanswered.pcap"
     unanswered(silent_cap)
     (HERE / "sa-init-unanswered.txt").write_text(tcpdump(silent_cap, "-n", "-tttt"))
-    for cap in (any_cap, icmp_cap, silent_cap):
+    nfs_cap = HERE / "fragmented-nfs.pcap"
+    other_fragments(nfs_cap)
+    (HERE / "fragmented-nfs.txt").write_text(tcpdump(nfs_cap, "-n"))
+    (HERE / "fragmented-nfs.v.txt").write_text(tcpdump(nfs_cap, "-n", "-v"))
+    for cap in (any_cap, icmp_cap, silent_cap, nfs_cap):
         cap.unlink()  # the texts are the test data; the captures are made again by this script
 
 
