@@ -53,6 +53,11 @@ def capture():
     ("forticlient-udp-stall.txt", True, False),  # default stamps: time of day, no date
     ("forticlient-udp-stall.names.txt", True, False),  # without -n
     ("forticlient-udp-stall.v.txt", False, True),  # -v: two lines a packet
+    ("forticlient-udp-stall.ttt.txt", True, False),  # -ttt: since the previous packet
+    ("forticlient-udp-stall.ttttt.txt", True, False),  # -ttttt: since the first
+    # two packets 21 µs apart in the other order: `-00:00:00.000021`; -ttttt goes back once
+    ("forticlient-udp-stall-reordered.ttt.txt", True, False),
+    ("forticlient-udp-stall-reordered.ttttt.txt", True, False),
 ])
 def test_udp_stall_story_as_capture(capture, name, refs, times):
     got = findings(TEXT / name)
@@ -126,6 +131,17 @@ def test_unanswered_sa_init():
     assert (f.start, f.end) == (datetime(2016, 8, 21, 16, 54, 25, 676667), datetime(2016, 8, 21, 16, 54, 39, 676667))
     assert "192.168.1.14:500 sent the same IKE_SA_INIT 4 times over 14 s" in f.message
     assert "192.168.1.2:500 never answered" in f.message
+
+
+def test_unanswered_sa_init_with_stamps_since_the_first():
+    """`-ttttt` of the same requests: the waits of the capture, no clock, and a warning that
+    stamps which only grow could also be `-ttt` (see tests/sources/test_tcpdump.py)."""
+    d = api.analyze([str(TEXT / "sa-init-unanswered.ttttt.txt")], LoadOptions())
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE105"} and got["IKE105"].facts["intervals_s"] == [2.0, 4.0, 8.0]
+    assert got["IKE105"].start is None
+    [report] = d.ingest.inputs
+    assert report.clock == "relative" and len(report.warnings) == 1 and "-ttttt" in report.warnings[0]
 
 
 def test_an_icmp_unreachable_is_no_answer_to_sa_init(tmp_path):

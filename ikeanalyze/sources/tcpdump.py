@@ -28,10 +28,27 @@ from ikeanalyze.sources.regex import forms, groups, hex_to_int, matches, scatter
 from ikeanalyze.wire import iana
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
-# Time stamps: default `HH:MM:SS.ffffff` (time of day; `-ttt`/`-ttttt` deltas print the same
-# shape), `-tttt` `YYYY-MM-DD HH:MM:SS.ffffff`, `-tt` seconds since the epoch; `-t` none.
-STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<ts_tod>\d\d:\d\d:\d\d\.\d+)"
+# Time stamps: default `HH:MM:SS.ffffff` (time of day), `-tttt` `YYYY-MM-DD HH:MM:SS.ffffff`,
+# `-tt` seconds since the epoch; `-t` none. `-ttt` (since the previous packet) and `-ttttt`
+# (since the first) print the time of day's shape from 00:00:00.000000, in 4.99 after a
+# blank, or after `-` for a packet older than the one it is counted from, with the hours
+# wrapped at 24 (4.9: not wrapped); which of the three a paste holds is decided from all of
+# its stamps (:func:`_stamp_form`).
+STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<ts_tod>-?\d{2,}:\d\d:\d\d\.\d+)"
          r"|(?P<ts_epoch>\d+\.\d+)) +")
+CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
+# How the stamps of the time of day's shape are told apart. A clock goes back only where it
+# passes midnight (by nearly a day), and a capture's reordered packets by little (`-ttttt`
+# too, which otherwise only grows); `-ttt` goes back about every other line.
+HALF_DAY = 43200.0  # a step back by more passed midnight (or 24 h of `-ttttt`)
+REORDERED = 1.0  # s: a step back by more is no capture's reordering
+DELTA_FALLS = 0.05  # `-ttt` when at least this share of the steps go back
+SURE_FALLS = 3  # and no doubt left when they go back this many times (fewer: reordered `-ttttt`?)
+# Stamps that only grow could still be `-ttt` of ever longer waits (a retransmission's
+# back-off). `-ttttt` of a conversation shows packets within a millisecond of each other
+# after the first second (a request and its answer, a burst); `-ttt` could only show that
+# as two equal waits, a clock's tick or two.
+BURST = 1e-3
 # `-i any` (Linux cooked capture): `eth0  In  IP ...` (SLL2: the interface, then the packet
 # type padded to 3) or ` In  IP ...` (SLL1: the type only).
 COOKED = r"(?:(?P<iface>[\w.@:-]+) +)?(?P<dir>In|Out|B|M|P) +"
@@ -349,10 +366,9 @@ def _ike_columns(ike: dict[str, pa.Array]) -> dict[str, pa.Array]:
 
 def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
     """The stamps as the text parser reads them: `ts_abs` (`YYYY-MM-DD HH:MM:SS.ffffff`) for
-    `-tttt` and `-tt` (the epoch is UTC), `ts_rel` (seconds) for a time of day, which
-    carries no date: counted from midnight, a day added where the clock goes back by more
-    than half a day. Stamps that start at 00:00:00.000000 and go back are `-ttt` deltas:
-    their running sum."""
+    `-tttt` and `-tt` (the epoch is UTC), `ts_rel` (seconds, no clock) for the others: a
+    time of day (no date: a day added where it goes back by more than half a day) and
+    `-ttttt` as printed, `-ttt` summed; ``warnings`` when the form was a guess."""
     dated = pc.binary_join_element_wise(line["ts_date"], line["ts_hms"], " ")
     epoch = pc.cast(line["ts_epoch"], pa.float64())
     from_epoch = pc.strftime(pc.cast(pc.cast(pc.round(pc.multiply(epoch, 1e6)), pa.int64()), pa.timestamp("us")),
@@ -360,18 +376,57 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
     ts_abs = pc.coalesce(dated, from_epoch)
     tod = line["ts_tod"]
     rel = pa.nulls(len(tod), pa.string())
+    warnings: list[str] = []
     has = np.flatnonzero(pc.is_valid(tod).to_numpy(zero_copy_only=False))
     if len(has):
-        t = tod.take(pa.array(has))
-        hms = [pc.cast(pc.utf8_slice_codeunits(t, a, b), pa.float64()).to_numpy() for a, b in ((0, 2), (3, 5), (6, 99))]
-        sec = hms[0] * 3600 + hms[1] * 60 + hms[2]
-        back = np.diff(sec) < 0
-        if sec[0] == 0 and back.any() and not (np.diff(sec)[back] < -43200).all():
+        g = groups(tod.take(pa.array(has)), CLOCK)
+        h, m, sec = (pc.cast(g[k], pa.float64()).to_numpy(zero_copy_only=False) for k in ("h", "m", "s"))
+        signed = pc.is_valid(g["sign"]).to_numpy(zero_copy_only=False)
+        sec = np.where(signed, -1, 1) * (h * 3600 + m * 60 + sec)
+        form, note = _stamp_form(sec, bool(signed.any()))
+        if note:
+            warnings.append(note)
+        if form == "-ttt":
             sec = np.cumsum(sec)
         else:
-            sec = sec + 86400 * np.concatenate([[0], np.cumsum(np.diff(sec) < -43200)])
+            sec = sec + 86400 * np.concatenate([[0], np.cumsum(np.diff(sec) < -HALF_DAY)])
         rel = scatter(rel, has, pa.array([f"{s:.6f}" for s in sec], pa.string()))
-    return {"ts_abs": ts_abs.cast(pa.string()), "ts_rel": rel}
+    return {"ts_abs": ts_abs.cast(pa.string()), "ts_rel": rel, "warnings": warnings}
+
+
+def _stamp_form(sec: np.ndarray, signed: bool) -> tuple[str, str | None]:
+    """Which of `time of day`, `-ttt` and `-ttttt` the stamps ``sec`` (seconds as printed,
+    in line order) are, and what to say when that is a guess. Deltas start at 00:00:00 or
+    print a sign; `-ttt` goes back often, or by more than a capture reorders without
+    passing midnight (`-ttttt` and a time of day go back only so)."""
+    step = np.diff(sec)
+    back = (step < 0) & (step > -HALF_DAY)
+    far = back & (step < -REORDERED)
+    if not (signed or sec[0] == 0 or far.any()):
+        return "time of day", None
+    if far.any():
+        if signed or sec[0] == 0:
+            return "-ttt", None
+        return "-ttt", (f"the tcpdump stamps go back by up to {_span(-step[far].min())} without passing midnight: "
+                        f"read as -ttt (the time since the previous packet) from a paste that starts after its "
+                        f"first line; times are counted from the first line shown")
+    if back.any() and back.sum() >= DELTA_FALLS * len(step):
+        if back.sum() >= SURE_FALLS:
+            return "-ttt", None
+        return "-ttt", (f"the {len(sec)} tcpdump stamps start at {_span(sec[0])} and go back {int(back.sum())} time(s), "
+                        f"by at most {_span(-step[back].min())}: read as -ttt (the time since the previous packet); "
+                        f"if they were printed with -ttttt (since the first packet) of reordered packets, the last "
+                        f"packet came {_span(sec[-1])} after the first, not {_span(float(np.sum(sec)))}")
+    burst = (step >= 0) & (step < BURST) & (sec[1:] >= 1)
+    if len(step) >= 2 and not back.any() and not burst.any():
+        return "-ttttt", (f"the {len(sec)} tcpdump stamps start at {_span(sec[0])} and only grow: read as -ttttt (the "
+                          f"time since the first packet); if they were printed with -ttt (since the previous packet), "
+                          f"the last packet came {_span(float(np.sum(sec)))} after the first, not {_span(sec[-1])}")
+    return "-ttttt", None
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + " s"
 
 
 def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np.ndarray:

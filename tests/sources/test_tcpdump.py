@@ -200,6 +200,55 @@ def test_delta_stamps_are_summed():
     assert frame["t"].tolist() == [0.0, 10.0, 12.5]
 
 
+def _times(name: str) -> tuple[list[float], InputReport]:
+    frame, report = rows(name)
+    assert frame["time"].isna().all() and report.clock == "relative"
+    return frame["t"].tolist(), report
+
+
+@pytest.mark.parametrize("name", ["forticlient-udp-stall.ttt.txt", "forticlient-udp-stall.ttttt.txt",
+                                  "forticlient-udp-stall-reordered.ttt.txt", "forticlient-udp-stall-reordered.ttttt.txt"])
+def test_delta_stamps_give_the_capture_times(name):
+    """`-ttt` (since the previous packet: summed) and `-ttttt` (since the first: as printed),
+    told apart from the whole input, give the times `-tttt` gives for the same capture (no
+    clock: relative). The reordered capture has two packets 21 µs apart in the other order:
+    `-ttt` prints `-00:00:00.000021` (found by a review: the line was taken for a
+    continuation, and every later time was 21 µs late), `-ttttt` goes back once (the run was
+    summed as `-ttt`: 8314 s for the 12th packet instead of 1049 s)."""
+    got, report = _times(name)
+    frame, _ = rows("forticlient-udp-stall.tttt.txt")
+    want = ((frame["time"] - frame["time"].iloc[0]).dt.total_seconds()).tolist()
+    if "reordered" in name:
+        want[2], want[3] = want[3], want[2]
+    assert got == pytest.approx(want, abs=1e-6)
+    assert report.warnings == []
+
+
+@pytest.mark.parametrize("name,want,other", [("sa-init-unanswered.ttttt.txt", [0, 2, 6, 14], "22 s"),
+                                             ("sa-init-unanswered.ttt.txt", [0, 2, 4, 8], "14 s")])
+def test_stamps_that_only_grow_are_a_guess(name, want, other):
+    """Waits of 2, 4 and 8 s print as `-ttt` 0, 2, 4, 8 and as `-ttttt` 0, 2, 6, 14: both only
+    grow, so either reading fits. They are read as `-ttttt` (right for the second, wrong for
+    the first), and the warning gives the other reading's span."""
+    got, report = _times(name)
+    assert got == want
+    [note] = report.warnings
+    assert "only grow: read as -ttttt" in note and f"the last packet came {other} after the first" in note
+
+
+def test_a_delta_paste_without_its_first_line_is_summed():
+    """`-ttt` copied from its second line on: no 00:00:00 to start from, but the stamps go
+    back by more than a second without passing midnight, which no clock does."""
+    lines = (TEXT / "forticlient-udp-stall.ttt.txt").read_text().splitlines()[1:]
+    report = InputReport("t")
+    got = parse_lines(lines, report)["t"].tolist()
+    frame, _ = rows("forticlient-udp-stall.tttt.txt")
+    want = ((frame["time"] - frame["time"].iloc[1]).dt.total_seconds()).tolist()[1:]
+    assert got == pytest.approx(want, abs=1e-6)
+    [note] = report.warnings
+    assert "read as -ttt" in note and "starts after its first line" in note
+
+
 def _lines(folder: str) -> pa.Array:
     out = []
     for p in sorted((DATA / folder).glob("*.txt")):

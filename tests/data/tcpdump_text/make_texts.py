@@ -79,6 +79,17 @@ def unreachable(path: Path) -> None:
             w.writepkt(eth(ip("10.10.0.254", "192.168.20.10", 1, icmp)), 1772147843.0001 + i)
 
 
+def reordered(path: Path) -> None:
+    """The sample story with frames 3 and 4 (21 µs apart) in the other order, as a capture
+    taken on several queues can hold them: -ttt prints the second as `-00:00:00.000021`."""
+    with open(STORY, "rb") as f, open(path, "wb") as g:
+        frames = list(dpkt.pcap.Reader(f))
+        frames[2], frames[3] = frames[3], frames[2]
+        w = dpkt.pcap.Writer(g, nano=False)
+        for ts, buf in frames:
+            w.writepkt(buf, ts)
+
+
 def other_fragments(path: Path) -> None:
     """A 3000-byte UDP datagram to port 2049 (NFS) as three IPv4 fragments: not IPsec."""
     udp = dpkt.udp.UDP(sport=800, dport=2049, data=bytes(2992))
@@ -102,6 +113,9 @@ def main() -> None:
         "forticlient-udp-stall.tt-e.txt": (STORY, "-n", "-tt", "-e"),
         "forticlient-udp-stall.names.txt": (STORY,),
         "forticlient-udp-stall.v.txt": (STORY, "-n", "-v", "-tttt"),
+        # Deltas: since the previous packet, since the first.
+        "forticlient-udp-stall.ttt.txt": (STORY, "-n", "-ttt"),
+        "forticlient-udp-stall.ttttt.txt": (STORY, "-n", "-ttttt"),
         "ikev2-natt-healthy.txt": (NATT, "-n", "-tttt"),
         "ikev2-natt-healthy.vv.txt": (NATT, "-n", "-vv", "-c", "6"),
         # `-e` on other links: 802.1Q/QinQ tags, BSD loopback, raw IP, Ethernet with ARP.
@@ -127,11 +141,17 @@ def main() -> None:
     silent_cap = HERE / "sa-init-unanswered.pcap"
     unanswered(silent_cap)
     (HERE / "sa-init-unanswered.txt").write_text(tcpdump(silent_cap, "-n", "-tttt"))
+    for flag in ("-ttt", "-ttttt"):  # waits of 2, 4, 8 s: both forms only grow
+        (HERE / f"sa-init-unanswered.{flag[1:]}.txt").write_text(tcpdump(silent_cap, "-n", flag))
+    swapped_cap = HERE / "forticlient-udp-stall-reordered.pcap"
+    reordered(swapped_cap)
+    for flag in ("-ttt", "-ttttt"):
+        (HERE / f"forticlient-udp-stall-reordered.{flag[1:]}.txt").write_text(tcpdump(swapped_cap, "-n", flag))
     nfs_cap = HERE / "fragmented-nfs.pcap"
     other_fragments(nfs_cap)
     (HERE / "fragmented-nfs.txt").write_text(tcpdump(nfs_cap, "-n"))
     (HERE / "fragmented-nfs.v.txt").write_text(tcpdump(nfs_cap, "-n", "-v"))
-    for cap in (any_cap, icmp_cap, silent_cap, nfs_cap):
+    for cap in (any_cap, icmp_cap, silent_cap, nfs_cap, swapped_cap):
         cap.unlink()  # the texts are the test data; the captures are made again by this script
 
 
