@@ -90,22 +90,30 @@ def test_udp_stall_story_through_the_cli():
     assert "IKE903" not in by and "IKE901" not in by
 
 
-FRAGMENTED = ROOT / "tests" / "rules" / "fixtures" / "IKE107" / "fires-pcap-fragmented-auth-unanswered" / "input.pcap"
+IKE107_CASES = ROOT / "tests" / "rules" / "fixtures" / "IKE107"
+FRAGMENTED = IKE107_CASES / "fires-pcap-fragmented-auth-unanswered" / "input.pcap"
+FRAGMENTED6 = IKE107_CASES / "fires-pcap-fragmented-auth-unanswered-ipv6" / "input.pcap"
 
 
-@pytest.mark.parametrize("name", ["fragmented-auth-unanswered.txt", "fragmented-auth-unanswered.names.txt",
-                                  "fragmented-auth-unanswered.v.txt", "fragmented-auth-unanswered.vv.txt"])
-def test_fragmented_auth_story_as_capture(name):
+@pytest.mark.parametrize("capture,name,peer", [
+    (FRAGMENTED, "fragmented-auth-unanswered.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.names.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.v.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.vv.txt", "198.51.100.2:4500"),
+    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.txt", "2001:db8:100::2:4500"),
+    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.v.txt", "2001:db8:100::2:4500"),
+])
+def test_fragmented_auth_story_as_capture(capture, name, peer):
     """An IKE_AUTH sent 3 times as two IP fragments, never answered: IKE107 from the text as
     from the capture (found by a review: tcpdump 4.99 prints a later piece as `ip-proto-17`
-    and the first as a whole packet, so the text showed no fragment and IKE107 stayed
-    quiet). The capture reassembles the pieces and names the SPIs and the size; the text
-    (without -vv) names the exchange only, and IKE304 needs the SPIs."""
-    want = findings(FRAGMENTED)
+    (IPv6: `frag (1232|880)`) and the first as a whole packet, so the text showed no
+    fragment and IKE107 stayed quiet). The capture reassembles the pieces and names the SPIs
+    and the size; the text (without -vv) names the exchange only, and IKE304 needs the SPIs."""
+    want = findings(capture)
     got = findings(TEXT / name)
     assert set(got) == (set(want) if name.endswith(".vv.txt") else {"IKE107"})
     a, b = got["IKE107"], want["IKE107"]
-    assert a.peer == b.peer == "198.51.100.2:4500"
+    assert a.peer == b.peer == peer
     assert a.t_start == pytest.approx(b.t_start, abs=1e-3) and a.t_end == pytest.approx(b.t_end, abs=1e-3)
     assert a.facts["attempts"] == b.facts["attempts"] == 3 and a.facts["ip_fragments"] is True
     assert a.facts["intervals_s"] == pytest.approx(b.facts["intervals_s"])

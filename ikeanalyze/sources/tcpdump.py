@@ -126,6 +126,11 @@ L4_FORMS: list[tuple[str, str, str]] = [
 # header's numbers (`IP (tos 0x0, ttl 64, id 100, offset 1480, flags [none], proto UDP
 # (17), length 652)`; the TTL only when not 0, padded to 3 in 3.9); builds before that appended
 # `(frag id:len@off[+])` to the summary (:data:`sniffer.FRAGMENT`).
+# IPv6 (print-frag6.c) prints the fragment header in the summary, with its id only with -v:
+# `frag (0|1232) 4500 > 4500: NONESP-encap: isakmp: ...` (a first piece: its transport's
+# summary follows, the ports without the addresses), `frag (0x00000064:1232|880)`.
+V6_FRAGMENT = (r"^frag \((?:0x(?P<v6id>[0-9a-f]+):)?(?P<v6off>\d+)\|\d+\)"
+               r"(?: (?:(?P<v6sport>[\w-]+) > (?P<v6dport>[\w-]+): )?(?P<v6rest>.+))?$")
 V_FRAGMENT = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{LINK}|IP )\(tos 0x[0-9a-f]+\S*(?:, ttl +\d+)?, "
               r"id (?P<frag_id>\d+), offset (?P<frag_off>\d+), flags \[(?P<frag_flags>[^\]]*)\]")
 # What a fragment's pieces can carry of IPsec (UDP 500/4500, ESP, AH); pieces of other
@@ -159,7 +164,12 @@ def parse(core: pa.Array) -> dict[str, object]:
     """Parse tcpdump packet lines (annotations already removed) into event columns."""
     n = len(core)
     line = {k: v.cast(pa.string()) for k, v in groups(core, LINE).items()}
-    l4 = line["l4"]
+    # An IPv6 fragment's summary starts with its fragment header; a first piece's own
+    # follows, its ports before it: read as `a.port > b.port: summary`.
+    v6 = groups(line["l4"], V6_FRAGMENT)
+    for end, port in (("a", "v6sport"), ("b", "v6dport")):
+        line[end] = pc.if_else(pc.is_valid(v6[port]), pc.binary_join_element_wise(line[end], v6[port], "."), line[end])
+    l4 = pc.if_else(pc.is_valid(v6["v6off"]), v6["v6rest"], line["l4"])
     has_addr = pc.is_valid(line["a"]).to_numpy(zero_copy_only=False)
 
     form = np.full(n, None, dtype=object)
@@ -219,7 +229,7 @@ def parse(core: pa.Array) -> dict[str, object]:
 
     src, sport = _endpoints(line["a"], form)
     dst, dport = _endpoints(line["b"], form)
-    is_frag, notes = _fragments(core, l4, form == "later-fragment", proto, src, dst, sport, dport)
+    is_frag, notes = _fragments(core, l4, v6, form == "later-fragment", proto, src, dst, sport, dport)
     detail[is_frag] = notes
     kind[is_frag] = "ip-fragment"
     cols = {
@@ -281,8 +291,8 @@ def _endpoints(text: pa.Array, form: np.ndarray) -> tuple[pa.Array, pa.Array]:
     return addr.cast(pa.string()), pc.coalesce(number, by_name)
 
 
-def _fragments(core: pa.Array, l4: pa.Array, later_form: np.ndarray, proto: np.ndarray, src: pa.Array, dst: pa.Array,
-               sport: pa.Array, dport: pa.Array) -> tuple[np.ndarray, list[str]]:
+def _fragments(core: pa.Array, l4: pa.Array, v6: dict[str, pa.Array], later_form: np.ndarray, proto: np.ndarray,
+               src: pa.Array, dst: pa.Array, sport: pa.Array, dport: pa.Array) -> tuple[np.ndarray, list[str]]:
     """The rows that are pieces of a fragmented IP packet of a protocol that may be IPsec
     (:data:`FRAGMENT_PROTOS`), and each one's detail (the sniffer's `frag id=... off=...[
     more]`; without `-v`, `frag off=0 more` for a first piece, `frag off>0` for a later one).
@@ -294,10 +304,13 @@ def _fragments(core: pa.Array, l4: pa.Array, later_form: np.ndarray, proto: np.n
     found = groups(core.take(pa.array(with_ip)), V_FRAGMENT)
     v = {k: scatter(pa.nulls(n, pa.string()), with_ip, found[k]) for k in found}
     old = groups(l4, sniffer.FRAGMENT)
-    ident = pc.coalesce(v["frag_id"], old["frag_id"])
-    offset = pc.cast(to_int(pc.coalesce(v["frag_off"], old["frag_off"])), pa.float64()).to_numpy(zero_copy_only=False)
+    ident = pc.coalesce(v["frag_id"], old["frag_id"], pc.cast(hex_to_int(v6["v6id"], 8), pa.string()))
+    offset = pc.cast(to_int(pc.coalesce(v["frag_off"], old["frag_off"], v6["v6off"])), pa.float64()
+                     ).to_numpy(zero_copy_only=False)
+    # IPv6 prints no M flag: a fragment header at offset 0 is a first piece.
     more = pc.fill_null(pc.coalesce(pc.match_substring(v["frag_flags"], "+"),
-                                    pc.if_else(pc.is_valid(old["frag_id"]), pc.is_valid(old["frag_more"]), None)),
+                                    pc.if_else(pc.is_valid(old["frag_id"]), pc.is_valid(old["frag_more"]), None),
+                                    pc.if_else(pc.is_valid(v6["v6off"]), pc.equal(v6["v6off"], "0"), None)),
                         False).to_numpy(zero_copy_only=False)
     later = later_form | (offset > 0)
     numbered = pc.is_valid(ident).to_numpy(zero_copy_only=False)
@@ -325,8 +338,8 @@ def _fragments(core: pa.Array, l4: pa.Array, later_form: np.ndarray, proto: np.n
     is_frag = (later | first) & (np.isin(proto, FRAGMENT_PROTOS) | pd.isna(proto)) & ~not_ipsec
     rows = np.flatnonzero(is_frag)
     ids = ident.take(pa.array(rows)).to_pylist()
-    notes = [f"frag id={i} off={int(offset[r])}{' more' if more[r] else ''}" if i is not None
-             else ("frag off>0" if later[r] else "frag off=0 more") for r, i in zip(rows, ids)]
+    notes = [f"frag {f'id={i} ' if i is not None else ''}off={int(offset[r])}{' more' if more[r] else ''}"
+             if offset[r] == offset[r] else ("frag off>0" if later[r] else "frag off=0 more") for r, i in zip(rows, ids)]
     return is_frag, notes
 
 

@@ -105,6 +105,13 @@ CASES = [
      dict(kind="ip-fragment", exchange="AUTH", msg_id=1, dport=4500, detail="frag id=100 off=0 more")),
     ("fragmented-auth-unanswered.v.txt", 9, dict(kind="ip-fragment", proto="udp", detail="frag id=100 off=1480")),
     ("fragmented-auth-unanswered.vv.txt", 7, dict(kind="ip-fragment", ispi="1122334455667788", msg_id=1)),
+    # IPv6 (print-frag6.c): the fragment header in the summary, a first piece's ports after it
+    ("fragmented-auth-unanswered-ipv6.txt", 3,
+     dict(kind="ip-fragment", src="2001:db8:100::2", sport=4500, dst="2001:db8::1", dport=4500, transport="udp4500",
+          exchange="AUTH", detail="frag off=0 more")),
+    ("fragmented-auth-unanswered-ipv6.txt", 4, dict(kind="ip-fragment", sport=None, detail="frag off=1232")),
+    ("fragmented-auth-unanswered-ipv6.v.txt", 5, dict(kind="ip-fragment", msg_id=1, detail="frag id=100 off=0 more")),
+    ("fragmented-auth-unanswered-ipv6.v.txt", 6, dict(kind="ip-fragment", detail="frag id=100 off=1232")),
     # ESP as IP fragments (ip-proto-50): the first piece with its SPI and sequence number
     ("libreswan_espfrags1.txt", 1,
      dict(kind="ip-fragment", proto="esp", esp_spi="12345678", esp_seq=0x16, detail="frag off=0 more")),

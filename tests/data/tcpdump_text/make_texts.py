@@ -25,6 +25,7 @@ NATT = PCAPS / "scapy_ikev2_nat_t.pcapng"
 JOY = ROOT / "tests" / "data" / "pcap" / "joy_ikev2.pcap"
 # An IKE_AUTH of 2104 bytes sent 3 times as two IP fragments each, never answered.
 FRAGMENTED = ROOT / "tests" / "rules" / "fixtures" / "IKE107" / "fires-pcap-fragmented-auth-unanswered" / "input.pcap"
+FRAGMENTED6 = FRAGMENTED.parents[1] / "fires-pcap-fragmented-auth-unanswered-ipv6" / "input.pcap"  # over IPv6
 GATEWAY = bytes([10, 55, 3, 193])
 
 
@@ -128,6 +129,9 @@ def main() -> None:
         "fragmented-auth-unanswered.names.txt": (FRAGMENTED,),
         "fragmented-auth-unanswered.v.txt": (FRAGMENTED, "-n", "-v"),
         "fragmented-auth-unanswered.vv.txt": (FRAGMENTED, "-n", "-vv"),
+        # IPv6: `frag (0|1232) 4500 > 4500: ...`, `frag (1232|880)`; -v: the id
+        "fragmented-auth-unanswered-ipv6.txt": (FRAGMENTED6, "-n"),
+        "fragmented-auth-unanswered-ipv6.v.txt": (FRAGMENTED6, "-n", "-v"),
         "libreswan_espfrags1.txt": (PCAPS / "libreswan_espfrags1.pcap", "-n"),  # ESP as IP fragments
     }
     for name, (capture, *flags) in texts.items():
