@@ -118,6 +118,7 @@ def test_fragmented_auth_story_as_capture(capture, name, peer):
     assert a.facts["attempts"] == b.facts["attempts"] == 3 and a.facts["ip_fragments"] is True
     assert a.facts["intervals_s"] == pytest.approx(b.facts["intervals_s"])
     assert "AUTH message" in a.message and "RFC 7383" in a.message
+    assert "(IP fragments)" not in a.message  # -vv: no capture's note to quote (was `as IP fragments (IP fragments)`)
 
 
 def test_healthy_natt_exchange_is_quiet():

@@ -67,7 +67,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         too_big = size is not None and size > t.mtu and str(first["origin"]) == "ikedebug" and not _ike_fragmented(ctx, first)
         if not (frames or too_big):
             continue
-        how = (f"left as IP fragments ({_fragment_note(s.rows)})" if frames
+        note = _fragment_note(s.rows)
+        how = (f"left as IP fragments{f' ({note})' if note else ''}" if frames
                else f"needs {size} bytes as one IP packet, more than an MTU of {t.mtu}, and IKE fragmentation was not used")
         who = f"{s.peer} sent" if bool(first["in"]) else f"{sas.endpoint(first, 'local')} sent"
         to = "" if bool(first["in"]) else f" to {s.peer}"
@@ -95,10 +96,11 @@ def _ip_size(row) -> int | None:
     return n + IPV4_UDP_HEADERS + (NON_ESP_MARKER if row["transport"] == "udp4500" else 0)
 
 
-def _fragment_note(rows) -> str:
+def _fragment_note(rows) -> str | None:
+    """How a capture saw the pieces (`reassembled from 2 IP fragments`); packet text has no such note."""
     notes = rows["detail"].dropna().astype(str)
     notes = notes[notes.str.contains("fragment")]
-    return str(notes.iloc[0]) if len(notes) else "IP fragments"
+    return str(notes.iloc[0]) if len(notes) else None
 
 
 def _ike_fragmented(ctx: Context, row) -> bool:
