@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze.sources import sniffer
-from ikeanalyze.sources.regex import forms, groups, hex_to_int, matches, scatter, to_int
+from ikeanalyze.sources.regex import forms, groups, groups_at, hex_to_int, matches, scatter, to_int
 from ikeanalyze.wire import iana
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
@@ -166,7 +166,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     line = {k: v.cast(pa.string()) for k, v in groups(core, LINE).items()}
     # An IPv6 fragment's summary starts with its fragment header; a first piece's own
     # follows, its ports before it: read as `a.port > b.port: summary`.
-    v6 = groups(line["l4"], V6_FRAGMENT)
+    frag6 = np.flatnonzero(pc.fill_null(pc.starts_with(line["l4"], "frag ("), False).to_numpy(zero_copy_only=False))
+    v6 = groups_at(line["l4"], frag6, V6_FRAGMENT)
     for end, port in (("a", "v6sport"), ("b", "v6dport")):
         line[end] = pc.if_else(pc.is_valid(v6[port]), pc.binary_join_element_wise(line[end], v6[port], "."), line[end])
     l4 = pc.if_else(pc.is_valid(v6["v6off"]), v6["v6rest"], line["l4"])
@@ -301,8 +302,7 @@ def _fragments(core: pa.Array, l4: pa.Array, v6: dict[str, pa.Array], later_form
     n = len(core)
     # The IP header's numbers are looked for only on `-v` lines (a substring test first).
     with_ip = np.flatnonzero(pc.fill_null(pc.match_substring(core, ", offset "), False).to_numpy(zero_copy_only=False))
-    found = groups(core.take(pa.array(with_ip)), V_FRAGMENT)
-    v = {k: scatter(pa.nulls(n, pa.string()), with_ip, found[k]) for k in found}
+    v = groups_at(core, with_ip, V_FRAGMENT)
     old = groups(l4, sniffer.FRAGMENT)
     ident = pc.coalesce(v["frag_id"], old["frag_id"], pc.cast(hex_to_int(v6["v6id"], 8), pa.string()))
     offset = pc.cast(to_int(pc.coalesce(v["frag_off"], old["frag_off"], v6["v6off"])), pa.float64()
