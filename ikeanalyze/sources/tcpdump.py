@@ -296,7 +296,8 @@ def _fragments(core: pa.Array, l4: pa.Array, v6: dict[str, pa.Array], later_form
                src: pa.Array, dst: pa.Array, sport: pa.Array, dport: pa.Array) -> tuple[np.ndarray, list[str]]:
     """The rows that are pieces of a fragmented IP packet of a protocol that may be IPsec
     (:data:`FRAGMENT_PROTOS`), and each one's detail (the sniffer's `frag id=... off=...[
-    more]`; without `-v`, `frag off=0 more` for a first piece, `frag off>0` for a later one).
+    more]`, without the id where it is not printed; without `-v`, IPv4 prints no offset:
+    `frag off=0 more` for a first piece, `frag off>0` for a later one).
     A UDP packet whose first piece shows ports other than IKE's is other traffic, with all
     its pieces, as in the capture reader."""
     n = len(core)
@@ -415,7 +416,10 @@ def _stamp_form(sec: np.ndarray, signed: bool) -> tuple[str, str | None]:
     step = np.diff(sec)
     back = (step < 0) & (step > -HALF_DAY)
     far = back & (step < -REORDERED)
-    if not (signed or sec[0] == 0 or far.any()):
+    often = back.any() and back.sum() >= DELTA_FALLS * len(step)
+    # Without a 00:00:00 or a sign, a clock that goes back once (two pastes one after the
+    # other, a clock stepped back) is still a clock: deltas go back often, and far.
+    if not (signed or sec[0] == 0 or (far.any() and often)):
         return "time of day", None
     if far.any():
         if signed or sec[0] == 0:
@@ -423,7 +427,7 @@ def _stamp_form(sec: np.ndarray, signed: bool) -> tuple[str, str | None]:
         return "-ttt", (f"the tcpdump stamps go back by up to {_span(-step[far].min())} without passing midnight: "
                         f"read as -ttt (the time since the previous packet) from a paste that starts after its "
                         f"first line; times are counted from the first line shown")
-    if back.any() and back.sum() >= DELTA_FALLS * len(step):
+    if often:
         if back.sum() >= SURE_FALLS:
             return "-ttt", None
         return "-ttt", (f"the {len(sec)} tcpdump stamps start at {_span(sec[0])} and go back {int(back.sum())} time(s), "

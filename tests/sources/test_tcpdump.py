@@ -256,6 +256,16 @@ def test_a_delta_paste_without_its_first_line_is_summed():
     assert "read as -ttt" in note and "starts after its first line" in note
 
 
+def test_a_clock_that_goes_back_once_stays_a_clock():
+    """The same default-stamp paste twice in a row (a scroll-back copied twice): the time of
+    day goes back by 23 minutes once, which `-ttt` copied without its first line would do
+    on every other line; read as the clock it is, no warning."""
+    lines = (TEXT / "forticlient-udp-stall.txt").read_text().splitlines()
+    report = InputReport("t")
+    t = parse_lines(lines * 2, report)["t"].tolist()
+    assert t[:len(t) // 2] == t[len(t) // 2:] and report.warnings == []
+
+
 def _lines(folder: str) -> pa.Array:
     out = []
     for p in sorted((DATA / folder).glob("*.txt")):
