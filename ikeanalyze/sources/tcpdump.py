@@ -99,7 +99,7 @@ L4_FORMS: list[tuple[str, str, str]] = [
     ("keepalive", "isakmp-nat-keep-alive", r"^isakmp-nat-keep-alive"),
     ("ike", "isakmp", rf"^{IKE_HEADER}"),
     ("ike", "NONESP-encap: ", rf"^NONESP-encap: {IKE_HEADER}"),
-    ("ike", "NONESP-encap: ", r"^NONESP-encap: (?P<snapped>\[\|isakmp\])"),  # snapped to the marker
+    ("ike", "NONESP-encap: ", r"^NONESP-encap: +(?P<snapped>\[\|isakmp\])"),  # snapped to the marker (4.99: 2 blanks)
     ("ike", "[|isakmp]", r"^(?P<snapped>\[\|isakmp\])"),
     ("esp-in-udp", "UDP-encap: ", rf"^UDP-encap: +(?:{ESP}|\[\|esp\])"),
     ("esp", "ESP(", rf"^{ESP}"),

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Write the tcpdump text inputs of this folder by running the real `tcpdump` (4.99.3 here)
-on captures already in tests/data/pcap and samples/, and on three small captures made here
-from them or with dpkt (`-i any` framing of the sample story; a real IKE_SA_INIT re-sent
-with nothing coming back; an ICMP port unreachable for UDP 4500/500).
+on captures already in tests/data/pcap, samples/ and tests/rules/fixtures/, and on small
+captures made here from them or with dpkt (`-i any` framing of the sample story; a real
+IKE_SA_INIT re-sent with nothing coming back; an ICMP port unreachable for UDP 4500/500;
+two frames of the story reordered; a fragmented NFS datagram; frames cut at a snapshot
+length).
 
 Run from the repository root: python tests/data/tcpdump_text/make_texts.py
 Times are printed in UTC (TZ=UTC) so that `-tttt` matches the captures' own clock.
@@ -91,6 +93,15 @@ def reordered(path: Path) -> None:
             w.writepkt(buf, ts)
 
 
+def snapped(path: Path, capture: Path, snaplen: int) -> None:
+    """``capture`` as a capture with a snapshot length of ``snaplen`` bytes would hold it:
+    each frame cut there, its length on the wire kept in its record header."""
+    with open(capture, "rb") as f, open(path, "wb") as g:
+        dpkt.pcap.Writer(g, snaplen=snaplen)  # the file header
+        for ts, buf in dpkt.pcap.Reader(f):
+            g.write(struct.pack("<IIII", int(ts), round(ts % 1 * 1e6), min(len(buf), snaplen), len(buf)) + buf[:snaplen])
+
+
 def other_fragments(path: Path) -> None:
     """A 3000-byte UDP datagram to port 2049 (NFS) as three IPv4 fragments: not IPsec."""
     udp = dpkt.udp.UDP(sport=800, dport=2049, data=bytes(2992))
@@ -155,7 +166,10 @@ def main() -> None:
     other_fragments(nfs_cap)
     (HERE / "fragmented-nfs.txt").write_text(tcpdump(nfs_cap, "-n"))
     (HERE / "fragmented-nfs.v.txt").write_text(tcpdump(nfs_cap, "-n", "-v"))
-    for cap in (any_cap, icmp_cap, silent_cap, nfs_cap, swapped_cap):
+    snap_cap = HERE / "fragmented-auth-unanswered.snapped.pcap"  # 64 bytes a frame: `NONESP-encap:  [|isakmp]`
+    snapped(snap_cap, FRAGMENTED, 64)
+    (HERE / "fragmented-auth-unanswered.snapped.txt").write_text(tcpdump(snap_cap, "-n"))
+    for cap in (any_cap, icmp_cap, silent_cap, nfs_cap, swapped_cap, snap_cap):
         cap.unlink()  # the texts are the test data; the captures are made again by this script
 
 
