@@ -100,6 +100,7 @@ FRAGMENTED6 = IKE107_CASES / "fires-pcap-fragmented-auth-unanswered-ipv6" / "inp
     (FRAGMENTED, "fragmented-auth-unanswered.names.txt", "198.51.100.2:4500"),
     (FRAGMENTED, "fragmented-auth-unanswered.v.txt", "198.51.100.2:4500"),
     (FRAGMENTED, "fragmented-auth-unanswered.vv.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.ttt.txt", "198.51.100.2:4500"),  # since the previous packet
     (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.txt", "2001:db8:100::2:4500"),
     (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.v.txt", "2001:db8:100::2:4500"),
 ])

@@ -140,6 +140,7 @@ def main() -> None:
         "fragmented-auth-unanswered.names.txt": (FRAGMENTED,),
         "fragmented-auth-unanswered.v.txt": (FRAGMENTED, "-n", "-v"),
         "fragmented-auth-unanswered.vv.txt": (FRAGMENTED, "-n", "-vv"),
+        "fragmented-auth-unanswered.ttt.txt": (FRAGMENTED, "-n", "-ttt"),
         # IPv6: `frag (0|1232) 4500 > 4500: ...`, `frag (1232|880)`; -v: the id
         "fragmented-auth-unanswered-ipv6.txt": (FRAGMENTED6, "-n"),
         "fragmented-auth-unanswered-ipv6.v.txt": (FRAGMENTED6, "-n", "-v"),
