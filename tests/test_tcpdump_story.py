@@ -53,6 +53,11 @@ def capture():
     ("forticlient-udp-stall.txt", True, False),  # default stamps: time of day, no date
     ("forticlient-udp-stall.names.txt", True, False),  # without -n
     ("forticlient-udp-stall.v.txt", False, True),  # -v: two lines a packet
+    ("forticlient-udp-stall.ttt.txt", True, False),  # -ttt: since the previous packet
+    ("forticlient-udp-stall.ttttt.txt", True, False),  # -ttttt: since the first
+    # two packets 21 µs apart in the other order: `-00:00:00.000021`; -ttttt goes back once
+    ("forticlient-udp-stall-reordered.ttt.txt", True, False),
+    ("forticlient-udp-stall-reordered.ttttt.txt", True, False),
 ])
 def test_udp_stall_story_as_capture(capture, name, refs, times):
     got = findings(TEXT / name)
@@ -85,6 +90,38 @@ def test_udp_stall_story_through_the_cli():
     assert "IKE903" not in by and "IKE901" not in by
 
 
+IKE107_CASES = ROOT / "tests" / "rules" / "fixtures" / "IKE107"
+FRAGMENTED = IKE107_CASES / "fires-pcap-fragmented-auth-unanswered" / "input.pcap"
+FRAGMENTED6 = IKE107_CASES / "fires-pcap-fragmented-auth-unanswered-ipv6" / "input.pcap"
+
+
+@pytest.mark.parametrize("capture,name,peer", [
+    (FRAGMENTED, "fragmented-auth-unanswered.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.names.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.v.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.vv.txt", "198.51.100.2:4500"),
+    (FRAGMENTED, "fragmented-auth-unanswered.ttt.txt", "198.51.100.2:4500"),  # since the previous packet
+    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.txt", "2001:db8:100::2:4500"),
+    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.v.txt", "2001:db8:100::2:4500"),
+])
+def test_fragmented_auth_story_as_capture(capture, name, peer):
+    """An IKE_AUTH sent 3 times as two IP fragments, never answered: IKE107 from the text as
+    from the capture (found by a review: tcpdump 4.99 prints a later piece as `ip-proto-17`
+    (IPv6: `frag (1232|880)`) and the first as a whole packet, so the text showed no
+    fragment and IKE107 stayed quiet). The capture reassembles the pieces and names the SPIs
+    and the size; the text (without -vv) names the exchange only, and IKE304 needs the SPIs."""
+    want = findings(capture)
+    got = findings(TEXT / name)
+    assert set(got) == (set(want) if name.endswith(".vv.txt") else {"IKE107"})
+    a, b = got["IKE107"], want["IKE107"]
+    assert a.peer == b.peer == peer
+    assert a.t_start == pytest.approx(b.t_start, abs=1e-3) and a.t_end == pytest.approx(b.t_end, abs=1e-3)
+    assert a.facts["attempts"] == b.facts["attempts"] == 3 and a.facts["ip_fragments"] is True
+    assert a.facts["intervals_s"] == pytest.approx(b.facts["intervals_s"])
+    assert "AUTH message" in a.message and "RFC 7383" in a.message
+    assert "(IP fragments)" not in a.message  # -vv: no capture's note to quote (was `as IP fragments (IP fragments)`)
+
+
 def test_healthy_natt_exchange_is_quiet():
     """IKEv2 over NAT-T with ESP both ways: no finding from the text, as none from the capture."""
     assert findings(ROOT / "tests" / "data" / "pcap" / "scapy_ikev2_nat_t.pcapng") == {}
@@ -104,6 +141,17 @@ def test_unanswered_sa_init():
     assert (f.start, f.end) == (datetime(2016, 8, 21, 16, 54, 25, 676667), datetime(2016, 8, 21, 16, 54, 39, 676667))
     assert "192.168.1.14:500 sent the same IKE_SA_INIT 4 times over 14 s" in f.message
     assert "192.168.1.2:500 never answered" in f.message
+
+
+def test_unanswered_sa_init_with_stamps_since_the_first():
+    """`-ttttt` of the same requests: the waits of the capture, no clock, and a warning that
+    stamps which only grow could also be `-ttt` (see tests/sources/test_tcpdump.py)."""
+    d = api.analyze([str(TEXT / "sa-init-unanswered.ttttt.txt")], LoadOptions())
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE105"} and got["IKE105"].facts["intervals_s"] == [2.0, 4.0, 8.0]
+    assert got["IKE105"].start is None
+    [report] = d.ingest.inputs
+    assert report.clock == "relative" and len(report.warnings) == 1 and "-ttttt" in report.warnings[0]
 
 
 def test_an_icmp_unreachable_is_no_answer_to_sa_init(tmp_path):

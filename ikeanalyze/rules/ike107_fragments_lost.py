@@ -4,7 +4,8 @@
 An IKE message too large for one packet (typically IKE_AUTH carrying certificates) that
 is re-sent at least `min_retransmissions` times without an answer, where the message
 went out as IP fragments: reassembled or left-over fragments in a capture, `(frag …)`
-datagrams to UDP 500/4500 in sniffer text, or, in IKE debug, a `sent IKE msg` whose
+datagrams to UDP 500/4500 in sniffer text, first fragments of one IKE message in tcpdump
+text (either way: tcpdump runs on either end), or, in IKE debug, a `sent IKE msg` whose
 `len=` plus IP/UDP headers exceeds `mtu` while no IKE fragmentation (`splitting payload`,
 `encrypted fragment`) was used for it.
 
@@ -66,11 +67,14 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         too_big = size is not None and size > t.mtu and str(first["origin"]) == "ikedebug" and not _ike_fragmented(ctx, first)
         if not (frames or too_big):
             continue
-        how = (f"left as IP fragments ({_fragment_note(s.rows)})" if frames
+        note = _fragment_note(s.rows)
+        how = (f"left as IP fragments{f' ({note})' if note else ''}" if frames
                else f"needs {size} bytes as one IP packet, more than an MTU of {t.mtu}, and IKE fragmentation was not used")
         who = f"{s.peer} sent" if bool(first["in"]) else f"{sas.endpoint(first, 'local')} sent"
         to = "" if bool(first["in"]) else f" to {s.peer}"
-        msg = (f"{who} a {first['length']}-byte {s.exchange or 'IKE'} message{to} {s.count} times "
+        n = _int(first["length"])  # tcpdump text prints no IKE length
+        what = f"a {n}-byte {s.exchange or 'IKE'}" if n is not None else f"the same {s.exchange or 'IKE'}"
+        msg = (f"{who} {what} message{to} {s.count} times "
                f"({sas.where(first)} to {sas.where(s.last)}{sas.waits(s.intervals)}); it {how}; "
                f"no answer came. Enable IKE fragmentation (RFC 7383).")
         yield _finding(s.rows, msg, s.peer, s.tunnel, {"ispi": str(first["ispi"]), "bytes": _int(first["length"]),
@@ -92,10 +96,11 @@ def _ip_size(row) -> int | None:
     return n + IPV4_UDP_HEADERS + (NON_ESP_MARKER if row["transport"] == "udp4500" else 0)
 
 
-def _fragment_note(rows) -> str:
+def _fragment_note(rows) -> str | None:
+    """How a capture saw the pieces (`reassembled from 2 IP fragments`); packet text has no such note."""
     notes = rows["detail"].dropna().astype(str)
     notes = notes[notes.str.contains("fragment")]
-    return str(notes.iloc[0]) if len(notes) else "IP fragments"
+    return str(notes.iloc[0]) if len(notes) else None
 
 
 def _ike_fragmented(ctx: Context, row) -> bool:
@@ -107,25 +112,34 @@ def _ike_fragmented(ctx: Context, row) -> bool:
 
 
 def _sniffer(ctx: Context, t: Thresholds) -> Iterator[Finding]:
-    """`udp N (frag id:len@0+)` to UDP 500/4500 repeated with nothing coming back."""
+    """`udp N (frag id:len@0+)` to UDP 500/4500 repeated with nothing coming back; in
+    tcpdump text, which runs on either end (see sas._first_message_repeats), the first
+    piece of the same IKE message (exchange and message ID as printed) sent either way.
+    A first piece that names its SPIs (`-vv`) is an IKE message of :func:`check`'s."""
     w = ctx.wire
-    first_frag = w["origin"].isin(HEADER_ORIGINS).to_numpy() & (w["kind"] == "ip-fragment").to_numpy() \
-        & ~w["in"].to_numpy() & w["rport"].isin([IKE_PORT, IKE_NATT_PORT]).fillna(False).to_numpy()
+    sent = ~w["in"].to_numpy() | (w["origin"] == "tcpdump").to_numpy()
+    first_frag = w["origin"].isin(HEADER_ORIGINS).to_numpy() & (w["kind"] == "ip-fragment").to_numpy() & sent \
+        & w["dport"].isin([IKE_PORT, IKE_NATT_PORT]).fillna(False).to_numpy() & w["ispi"].isna().to_numpy()
     frags = w[first_frag]
-    for (source, remote, length), rows in frags.groupby(["source", "remote", "length"], sort=False):
+    for (source, remote, inbound, length, exchange, _), rows in frags.groupby(
+            ["source", "remote", "in", "length", "exchange", "msg_id"], sort=False, dropna=False):
         if len(rows) < t.min_retransmissions + 1:
             continue
-        back = w[(w["source"] == source).to_numpy() & (w["remote"] == remote).to_numpy() & w["in"].to_numpy()
+        back = w[(w["source"] == source).to_numpy() & (w["remote"] == remote).to_numpy() & (w["in"] != inbound).to_numpy()
                  & (w["ref"] > int(rows.iloc[0]["ref"])).to_numpy()]
         if len(back):
             continue
         first, last = rows.iloc[0], rows.iloc[-1]
         gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
-        peer = sas.endpoint(first)
-        msg = (f"{sas.endpoint(first, 'local')} sent a {int(length)}-byte UDP datagram to {peer} as IP fragments "
+        peer, local = sas.endpoint(first), sas.endpoint(first, "local")
+        sender, receiver, silent = (peer, local, first["local"]) if inbound else (local, peer, remote)
+        size = _int(length)
+        what = (f"a {size}-byte UDP datagram" if size is not None
+                else f"the same {exchange} message" if isinstance(exchange, str) else "the same UDP datagram")
+        msg = (f"{sender} sent {what} to {receiver} as IP fragments "
                f"{len(rows)} times ({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}) and nothing came "
-               f"back from {remote}: the fragments are being dropped on the way. Enable IKE fragmentation (RFC 7383).")
-        yield _finding(rows, msg, peer, None, {"bytes": int(length), "attempts": len(rows), "ip_fragments": True})
+               f"back from {silent}: the fragments are being dropped on the way. Enable IKE fragmentation (RFC 7383).")
+        yield _finding(rows, msg, peer, None, {"bytes": size, "attempts": len(rows), "ip_fragments": True})
 
 
 def _finding(rows, msg: str, peer: str, tunnel: str | None, facts: dict) -> Finding:

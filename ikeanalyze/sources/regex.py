@@ -35,6 +35,14 @@ def groups(arr: pa.Array, pattern: str) -> dict[str, pa.Array]:
     return fields(st, tuple(f.name for f in st.type))
 
 
+def groups_at(arr: pa.Array, rows: np.ndarray, pattern: str) -> dict[str, pa.Array]:
+    """:func:`groups` of the ``rows`` of ``arr`` (picked by a cheaper test), the other rows
+    null: the pattern runs on those rows only."""
+    n = len(arr)
+    found = groups(arr.take(pa.array(rows, pa.int64())), pattern)
+    return {k: scatter(pa.nulls(n, pa.string()), rows, v) for k, v in found.items()}
+
+
 def fields(found: pa.StructArray, names: tuple[str, ...]) -> dict[str, pa.Array]:
     """Named groups of an ``extract_regex`` result: null where the row did not match or the
     group took no part (arrow gives "" for both)."""

@@ -19,18 +19,36 @@ prefix picks, as in the sniffer.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze.sources import sniffer
-from ikeanalyze.sources.regex import forms, groups, hex_to_int, matches, scatter, to_int
+from ikeanalyze.sources.regex import forms, groups, groups_at, hex_to_int, matches, scatter, to_int
 from ikeanalyze.wire import iana
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
-# Time stamps: default `HH:MM:SS.ffffff` (time of day; `-ttt`/`-ttttt` deltas print the same
-# shape), `-tttt` `YYYY-MM-DD HH:MM:SS.ffffff`, `-tt` seconds since the epoch; `-t` none.
-STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<ts_tod>\d\d:\d\d:\d\d\.\d+)"
+# Time stamps: default `HH:MM:SS.ffffff` (time of day), `-tttt` `YYYY-MM-DD HH:MM:SS.ffffff`,
+# `-tt` seconds since the epoch; `-t` none. `-ttt` (since the previous packet) and `-ttttt`
+# (since the first) print the time of day's shape from 00:00:00.000000, in 4.99 after a
+# blank, or after `-` for a packet older than the one it is counted from, with the hours
+# wrapped at 24 (4.9: not wrapped); which of the three a paste holds is decided from all of
+# its stamps (:func:`_stamp_form`).
+STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<ts_tod>-?\d{2,}:\d\d:\d\d\.\d+)"
          r"|(?P<ts_epoch>\d+\.\d+)) +")
+CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
+# How the stamps of the time of day's shape are told apart. A clock goes back only where it
+# passes midnight (by nearly a day), and a capture's reordered packets by little (`-ttttt`
+# too, which otherwise only grows); `-ttt` goes back about every other line.
+HALF_DAY = 43200.0  # a step back by more passed midnight (or 24 h of `-ttttt`)
+REORDERED = 1.0  # s: a step back by more is no capture's reordering
+DELTA_FALLS = 0.05  # `-ttt` when at least this share of the steps go back
+SURE_FALLS = 3  # and no doubt left when they go back this many times (fewer: reordered `-ttttt`?)
+# Stamps that only grow could still be `-ttt` of ever longer waits (a retransmission's
+# back-off). `-ttttt` of a conversation shows packets within a millisecond of each other
+# after the first second (a request and its answer, a burst); `-ttt` could only show that
+# as two equal waits, a clock's tick or two.
+BURST = 1e-3
 # `-i any` (Linux cooked capture): `eth0  In  IP ...` (SLL2: the interface, then the packet
 # type padded to 3) or ` In  IP ...` (SLL1: the type only).
 COOKED = r"(?:(?P<iface>[\w.@:-]+) +)?(?P<dir>In|Out|B|M|P) +"
@@ -81,7 +99,7 @@ L4_FORMS: list[tuple[str, str, str]] = [
     ("keepalive", "isakmp-nat-keep-alive", r"^isakmp-nat-keep-alive"),
     ("ike", "isakmp", rf"^{IKE_HEADER}"),
     ("ike", "NONESP-encap: ", rf"^NONESP-encap: {IKE_HEADER}"),
-    ("ike", "NONESP-encap: ", r"^NONESP-encap: (?P<snapped>\[\|isakmp\])"),  # snapped to the marker
+    ("ike", "NONESP-encap: ", r"^NONESP-encap: +(?P<snapped>\[\|isakmp\])"),  # snapped to the marker (4.99: 2 blanks)
     ("ike", "[|isakmp]", r"^(?P<snapped>\[\|isakmp\])"),
     ("esp-in-udp", "UDP-encap: ", rf"^UDP-encap: +(?:{ESP}|\[\|esp\])"),
     ("esp", "ESP(", rf"^{ESP}"),
@@ -94,8 +112,31 @@ L4_FORMS: list[tuple[str, str, str]] = [
                        r"(?:, ack (?P<ack>\d+))?"
                        r"(?:.*, length (?P<length>\d+))?"),
     ("icmp", "ICMP", r"^ICMP6?,? (?P<detail>.*?)(?:, length (?P<length>\d+))?$"),
+    # A later IP fragment (offset > 0): no transport header to print, so the protocol alone,
+    # by number (`-n`) or by its /etc/protocols name, and no length (print-ip.c; the
+    # protocol of a whole packet tcpdump has no printer for is followed by its length).
+    ("later-fragment", "ip-proto-", r"^ip-proto-(?P<pnum>\d+)$"),
     ("ip-proto", "ip-proto-", r"^ip-proto-(?P<pnum>\d+)(?: (?P<length>\d+))?"),
+    ("later-fragment", "", rf"^(?P<pname>{'|'.join(sniffer.PROTO_NAMES.values())})$"),
 ]
+# IP fragments. The first prints as a whole packet would, cut where its bytes end (or with
+# `UDP, bad length`), a later one as the protocol alone (the `later-fragment` forms above):
+# without `-v` a later piece is told by its form, and its first piece is the line before it
+# from the same source to the same destination, of its protocol. `-v` prints the IP
+# header's numbers (`IP (tos 0x0, ttl 64, id 100, offset 1480, flags [none], proto UDP
+# (17), length 652)`; the TTL only when not 0, padded to 3 in 3.9); builds before that appended
+# `(frag id:len@off[+])` to the summary (:data:`sniffer.FRAGMENT`).
+# IPv6 (print-frag6.c) prints the fragment header in the summary, with its id only with -v:
+# `frag (0|1232) 4500 > 4500: NONESP-encap: isakmp: ...` (a first piece: its transport's
+# summary follows, the ports without the addresses), `frag (0x00000064:1232|880)`.
+V6_FRAGMENT = (r"^frag \((?:0x(?P<v6id>[0-9a-f]+):)?(?P<v6off>\d+)\|\d+\)"
+               r"(?: (?:(?P<v6sport>[\w-]+) > (?P<v6dport>[\w-]+): )?(?P<v6rest>.+))?$")
+V_FRAGMENT = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{LINK}|IP )\(tos 0x[0-9a-f]+\S*(?:, ttl +\d+)?, "
+              r"id (?P<frag_id>\d+), offset (?P<frag_off>\d+), flags \[(?P<frag_flags>[^\]]*)\]")
+# What a fragment's pieces can carry of IPsec (UDP 500/4500, ESP, AH); pieces of other
+# protocols are other traffic, as in the capture reader.
+FRAGMENT_PROTOS = ("udp", "esp", "ah")
+
 # Forms whose endpoints end in a port (`198.51.100.1.500`, `gw.example.net.isakmp`).
 PORTED = ("keepalive", "ike", "esp-in-udp", "udp", "tcp")
 # An endpoint with its port; the second is for lines of other forms, where only a numeric
@@ -123,7 +164,13 @@ def parse(core: pa.Array) -> dict[str, object]:
     """Parse tcpdump packet lines (annotations already removed) into event columns."""
     n = len(core)
     line = {k: v.cast(pa.string()) for k, v in groups(core, LINE).items()}
-    l4 = line["l4"]
+    # An IPv6 fragment's summary starts with its fragment header; a first piece's own
+    # follows, its ports before it: read as `a.port > b.port: summary`.
+    frag6 = np.flatnonzero(pc.fill_null(pc.starts_with(line["l4"], "frag ("), False).to_numpy(zero_copy_only=False))
+    v6 = groups_at(line["l4"], frag6, V6_FRAGMENT)
+    for end, port in (("a", "v6sport"), ("b", "v6dport")):
+        line[end] = pc.if_else(pc.is_valid(v6[port]), pc.binary_join_element_wise(line[end], v6[port], "."), line[end])
+    l4 = pc.if_else(pc.is_valid(v6["v6off"]), v6["v6rest"], line["l4"])
     has_addr = pc.is_valid(line["a"]).to_numpy(zero_copy_only=False)
 
     form = np.full(n, None, dtype=object)
@@ -167,8 +214,10 @@ def parse(core: pa.Array) -> dict[str, object]:
             detail[rows] = g["detail"].to_pylist()
         elif name == "ah":
             proto[rows] = "ah"
-        elif name == "ip-proto":
+        elif name == "ip-proto" or (name == "later-fragment" and "pnum" in g):
             proto[rows] = [sniffer.PROTO_NAMES.get(int(x), f"ip-proto-{x}") for x in g["pnum"].to_pylist()]
+        elif name == "later-fragment":
+            proto[rows] = g["pname"].to_pylist()
         elif name == "tcp":
             proto[rows] = "tcp"
             flags = scatter(flags, rows, _flag_words(g["tflags"]))
@@ -179,13 +228,11 @@ def parse(core: pa.Array) -> dict[str, object]:
     kind[arp] = "arp"
     proto[arp] = "arp"
 
-    # Old builds print fragments as the sniffer does: `(frag 1234:1480@0+)`.
-    is_frag, notes = sniffer.fragments(l4)
-    detail[is_frag] = notes
-    kind[is_frag] = "ip-fragment"
-
     src, sport = _endpoints(line["a"], form)
     dst, dport = _endpoints(line["b"], form)
+    is_frag, notes = _fragments(core, l4, v6, form == "later-fragment", proto, src, dst, sport, dport)
+    detail[is_frag] = notes
+    kind[is_frag] = "ip-fragment"
     cols = {
         "iface": line["iface"],
         # `In`/`Out` of `-i any` (DIRECTIONS); `B`, `M`, `P` and no word: unknown.
@@ -245,6 +292,58 @@ def _endpoints(text: pa.Array, form: np.ndarray) -> tuple[pa.Array, pa.Array]:
     return addr.cast(pa.string()), pc.coalesce(number, by_name)
 
 
+def _fragments(core: pa.Array, l4: pa.Array, v6: dict[str, pa.Array], later_form: np.ndarray, proto: np.ndarray,
+               src: pa.Array, dst: pa.Array, sport: pa.Array, dport: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """The rows that are pieces of a fragmented IP packet of a protocol that may be IPsec
+    (:data:`FRAGMENT_PROTOS`), and each one's detail (the sniffer's `frag id=... off=...[
+    more]`, without the id where it is not printed; without `-v`, IPv4 prints no offset:
+    `frag off=0 more` for a first piece, `frag off>0` for a later one).
+    A UDP packet whose first piece shows ports other than IKE's is other traffic, with all
+    its pieces, as in the capture reader."""
+    n = len(core)
+    # The IP header's numbers are looked for only on `-v` lines (a substring test first).
+    with_ip = np.flatnonzero(pc.fill_null(pc.match_substring(core, ", offset "), False).to_numpy(zero_copy_only=False))
+    v = groups_at(core, with_ip, V_FRAGMENT)
+    old = groups(l4, sniffer.FRAGMENT)
+    ident = pc.coalesce(v["frag_id"], old["frag_id"], pc.cast(hex_to_int(v6["v6id"], 8), pa.string()))
+    offset = pc.cast(to_int(pc.coalesce(v["frag_off"], old["frag_off"], v6["v6off"])), pa.float64()
+                     ).to_numpy(zero_copy_only=False)
+    # IPv6 prints no M flag: a fragment header at offset 0 is a first piece.
+    more = pc.fill_null(pc.coalesce(pc.match_substring(v["frag_flags"], "+"),
+                                    pc.if_else(pc.is_valid(old["frag_id"]), pc.is_valid(old["frag_more"]), None),
+                                    pc.if_else(pc.is_valid(v6["v6off"]), pc.equal(v6["v6off"], "0"), None)),
+                        False).to_numpy(zero_copy_only=False)
+    later = later_form | (offset > 0)
+    numbered = pc.is_valid(ident).to_numpy(zero_copy_only=False)
+    first = (offset == 0) & more
+    # A later piece's first: the last line before it in its packet (same source and
+    # destination and, when printed, IP id) that may be one: a numbered first piece, or,
+    # where the pieces are not numbered, any line that is not a later piece, of the later
+    # one's protocol or of one tcpdump did not name (`NFS request ...` is UDP's printer).
+    candidate = first | (~numbered & ~later & pc.is_valid(src).to_numpy(zero_copy_only=False))
+    if not (later.any() or first.any()):
+        return np.zeros(n, bool), []
+    key = pd.Series(pc.binary_join_element_wise(*(pc.fill_null(pc.cast(a, pa.string()), "") for a in (src, dst, ident)),
+                                                "|"))
+    before = pd.Series(np.where(candidate, np.arange(n), np.nan)).groupby(key.to_numpy()).ffill().to_numpy()
+    linked = later & ~np.isnan(before)
+    head = np.full(n, -1)
+    head[linked] = before[linked].astype(np.int64)
+    linked &= (proto[head] == proto) | pd.isna(proto[head])
+    first[head[linked]] = True
+    head = np.where(linked, head, np.where(first, np.arange(n), -1))  # each piece's first, where known
+    # The first piece names the ports: a packet with a port, none of them IKE's, is not IPsec.
+    sp, dp = (pc.fill_null(p, -1).to_numpy(zero_copy_only=False) for p in (sport, dport))
+    other_ports = ((sp >= 0) | (dp >= 0)) & ~np.isin(sp, (IKE_PORT, IKE_NATT_PORT)) & ~np.isin(dp, (IKE_PORT, IKE_NATT_PORT))
+    not_ipsec = (head >= 0) & other_ports[head]
+    is_frag = (later | first) & (np.isin(proto, FRAGMENT_PROTOS) | pd.isna(proto)) & ~not_ipsec
+    rows = np.flatnonzero(is_frag)
+    ids = ident.take(pa.array(rows)).to_pylist()
+    notes = [f"frag {f'id={i} ' if i is not None else ''}off={int(offset[r])}{' more' if more[r] else ''}"
+             if offset[r] == offset[r] else ("frag off>0" if later[r] else "frag off=0 more") for r, i in zip(rows, ids)]
+    return is_frag, notes
+
+
 def _ike_columns(ike: dict[str, pa.Array]) -> dict[str, pa.Array]:
     """IKE version, exchange name, response flag, message id and SPIs from what
     print-isakmp.c printed: `isakmp 2.0 msgid 00000001 cookie I->R: child_sa  ikev2_auth[R]`
@@ -281,10 +380,9 @@ def _ike_columns(ike: dict[str, pa.Array]) -> dict[str, pa.Array]:
 
 def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
     """The stamps as the text parser reads them: `ts_abs` (`YYYY-MM-DD HH:MM:SS.ffffff`) for
-    `-tttt` and `-tt` (the epoch is UTC), `ts_rel` (seconds) for a time of day, which
-    carries no date: counted from midnight, a day added where the clock goes back by more
-    than half a day. Stamps that start at 00:00:00.000000 and go back are `-ttt` deltas:
-    their running sum."""
+    `-tttt` and `-tt` (the epoch is UTC), `ts_rel` (seconds, no clock) for the others: a
+    time of day (no date: a day added where it goes back by more than half a day) and
+    `-ttttt` as printed, `-ttt` summed; ``warnings`` when the form was a guess."""
     dated = pc.binary_join_element_wise(line["ts_date"], line["ts_hms"], " ")
     epoch = pc.cast(line["ts_epoch"], pa.float64())
     from_epoch = pc.strftime(pc.cast(pc.cast(pc.round(pc.multiply(epoch, 1e6)), pa.int64()), pa.timestamp("us")),
@@ -292,18 +390,60 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
     ts_abs = pc.coalesce(dated, from_epoch)
     tod = line["ts_tod"]
     rel = pa.nulls(len(tod), pa.string())
+    warnings: list[str] = []
     has = np.flatnonzero(pc.is_valid(tod).to_numpy(zero_copy_only=False))
     if len(has):
-        t = tod.take(pa.array(has))
-        hms = [pc.cast(pc.utf8_slice_codeunits(t, a, b), pa.float64()).to_numpy() for a, b in ((0, 2), (3, 5), (6, 99))]
-        sec = hms[0] * 3600 + hms[1] * 60 + hms[2]
-        back = np.diff(sec) < 0
-        if sec[0] == 0 and back.any() and not (np.diff(sec)[back] < -43200).all():
+        g = groups(tod.take(pa.array(has)), CLOCK)
+        h, m, sec = (pc.cast(g[k], pa.float64()).to_numpy(zero_copy_only=False) for k in ("h", "m", "s"))
+        signed = pc.is_valid(g["sign"]).to_numpy(zero_copy_only=False)
+        sec = np.where(signed, -1, 1) * (h * 3600 + m * 60 + sec)
+        form, note = _stamp_form(sec, bool(signed.any()))
+        if note:
+            warnings.append(note)
+        if form == "-ttt":
             sec = np.cumsum(sec)
         else:
-            sec = sec + 86400 * np.concatenate([[0], np.cumsum(np.diff(sec) < -43200)])
+            sec = sec + 86400 * np.concatenate([[0], np.cumsum(np.diff(sec) < -HALF_DAY)])
         rel = scatter(rel, has, pa.array([f"{s:.6f}" for s in sec], pa.string()))
-    return {"ts_abs": ts_abs.cast(pa.string()), "ts_rel": rel}
+    return {"ts_abs": ts_abs.cast(pa.string()), "ts_rel": rel, "warnings": warnings}
+
+
+def _stamp_form(sec: np.ndarray, signed: bool) -> tuple[str, str | None]:
+    """Which of `time of day`, `-ttt` and `-ttttt` the stamps ``sec`` (seconds as printed,
+    in line order) are, and what to say when that is a guess. Deltas start at 00:00:00 or
+    print a sign; `-ttt` goes back often, or by more than a capture reorders without
+    passing midnight (`-ttttt` and a time of day go back only so)."""
+    step = np.diff(sec)
+    back = (step < 0) & (step > -HALF_DAY)
+    far = back & (step < -REORDERED)
+    often = back.any() and back.sum() >= DELTA_FALLS * len(step)
+    # Without a 00:00:00 or a sign, a clock that goes back once (two pastes one after the
+    # other, a clock stepped back) is still a clock: deltas go back often, and far.
+    if not (signed or sec[0] == 0 or (far.any() and often)):
+        return "time of day", None
+    if far.any():
+        if signed or sec[0] == 0:
+            return "-ttt", None
+        return "-ttt", (f"the tcpdump stamps go back by up to {_span(-step[far].min())} without passing midnight: "
+                        f"read as -ttt (the time since the previous packet) from a paste that starts after its "
+                        f"first line; times are counted from the first line shown")
+    if often:
+        if back.sum() >= SURE_FALLS:
+            return "-ttt", None
+        return "-ttt", (f"the {len(sec)} tcpdump stamps start at {_span(sec[0])} and go back {int(back.sum())} time(s), "
+                        f"by at most {_span(-step[back].min())}: read as -ttt (the time since the previous packet); "
+                        f"if they were printed with -ttttt (since the first packet) of reordered packets, the last "
+                        f"packet came {_span(sec[-1])} after the first, not {_span(float(np.sum(sec)))}")
+    burst = (step >= 0) & (step < BURST) & (sec[1:] >= 1)
+    if len(step) >= 2 and not back.any() and not burst.any():
+        return "-ttttt", (f"the {len(sec)} tcpdump stamps start at {_span(sec[0])} and only grow: read as -ttttt (the "
+                          f"time since the first packet); if they were printed with -ttt (since the previous packet), "
+                          f"the last packet came {_span(float(np.sum(sec)))} after the first, not {_span(sec[-1])}")
+    return "-ttttt", None
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + " s"
 
 
 def ipsec_rows(cols: dict[str, pa.Array], tcp_ports: tuple[int, ...] = ()) -> np.ndarray:

@@ -399,6 +399,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             elif fmt == "snapshot":
                 idx, sub_core, sub_text = state_snapshot.unfold(idx, sub_core, sub_text)
             cols = parser(sub_core)
+            for note in cols.pop("warnings", ()):  # what a parser read from the whole input and had to guess
+                report.warn(note)
         if fmt in OTHER_TRAFFIC and not other_traffic:
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped,
                                                       OTHER_TRAFFIC[fmt])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ikeanalyze.sources.regex import hex_to_int
+from ikeanalyze.sources.regex import groups, groups_at, hex_to_int
 
 HEXISH = st.one_of(st.none(), st.text(alphabet="0123456789abcdefABCDEFxg ", max_size=18))
 
@@ -20,3 +21,14 @@ def test_hex_to_int_is_int_base_16(values, cut):
     want = [int(v, 16) if v is not None and re.fullmatch(r"[0-9A-Fa-f]{1,15}", v) else None
             for v in values[min(cut, len(values)):]]
     assert hex_to_int(arr).to_pylist() == want
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="ab1 ", max_size=6)), max_size=30), st.data())
+def test_groups_at_is_groups_of_those_rows(values, data):
+    """The rows asked for as :func:`groups` gives them; every other row null."""
+    rows = sorted(data.draw(st.sets(st.integers(0, max(len(values) - 1, 0)), max_size=len(values))))
+    arr = pa.array(values, pa.string())
+    pattern = r"^(?P<x>a+)(?P<y>1)?"
+    whole, got = groups(arr, pattern), groups_at(arr, np.array(rows, dtype=np.int64), pattern)
+    for k in ("x", "y"):
+        assert got[k].to_pylist() == [v if i in rows else None for i, v in enumerate(whole[k].to_pylist())]

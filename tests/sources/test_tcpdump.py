@@ -91,6 +91,34 @@ CASES = [
     ("tcpdump-repo-ikev2four.txt", 21, dict(kind="ike", exchange="SA_INIT", response=None)),
     ("tcpdump-repo-ikev2pI2.txt", 1,
      dict(kind="ike", exchange="AUTH", response=False, msg_id=0, ispi="0001020304050607", rspi="c02e7a3031a03188")),
+    # IP fragments (print-ip.c): a later piece is the protocol alone (`ip-proto-17`, `udp`
+    # without -n); its first is the line before it between the same addresses, as printed
+    # whole; -v numbers both (`id 100, offset 1480, flags [none]`)
+    ("fragmented-auth-unanswered.txt", 3,
+     dict(kind="ip-fragment", proto="udp", sport=4500, dport=4500, transport="udp4500", exchange="AUTH",
+          response=False, detail="frag off=0 more")),
+    ("fragmented-auth-unanswered.txt", 4,
+     dict(kind="ip-fragment", proto="udp", src="198.51.100.2", sport=None, dst="192.0.2.1", dport=None,
+          transport=None, detail="frag off>0")),
+    ("fragmented-auth-unanswered.names.txt", 4, dict(kind="ip-fragment", proto="udp", detail="frag off>0")),
+    ("fragmented-auth-unanswered.v.txt", 7,
+     dict(kind="ip-fragment", exchange="AUTH", msg_id=1, dport=4500, detail="frag id=100 off=0 more")),
+    ("fragmented-auth-unanswered.v.txt", 9, dict(kind="ip-fragment", proto="udp", detail="frag id=100 off=1480")),
+    ("fragmented-auth-unanswered.vv.txt", 7, dict(kind="ip-fragment", ispi="1122334455667788", msg_id=1)),
+    # snapped after the non-ESP marker: 4.99 prints two blanks before `[|isakmp]`
+    ("fragmented-auth-unanswered.snapped.txt", 3,
+     dict(kind="ip-fragment", proto="udp", dport=4500, transport="udp4500", exchange=None, detail="frag off=0 more")),
+    # IPv6 (print-frag6.c): the fragment header in the summary, a first piece's ports after it
+    ("fragmented-auth-unanswered-ipv6.txt", 3,
+     dict(kind="ip-fragment", src="2001:db8:100::2", sport=4500, dst="2001:db8::1", dport=4500, transport="udp4500",
+          exchange="AUTH", detail="frag off=0 more")),
+    ("fragmented-auth-unanswered-ipv6.txt", 4, dict(kind="ip-fragment", sport=None, detail="frag off=1232")),
+    ("fragmented-auth-unanswered-ipv6.v.txt", 5, dict(kind="ip-fragment", msg_id=1, detail="frag id=100 off=0 more")),
+    ("fragmented-auth-unanswered-ipv6.v.txt", 6, dict(kind="ip-fragment", detail="frag id=100 off=1232")),
+    # ESP as IP fragments (ip-proto-50): the first piece with its SPI and sequence number
+    ("libreswan_espfrags1.txt", 1,
+     dict(kind="ip-fragment", proto="esp", esp_spi="12345678", esp_seq=0x16, detail="frag off=0 more")),
+    ("libreswan_espfrags1.txt", 2, dict(kind="ip-fragment", proto="esp", esp_spi=None, detail="frag off>0")),
 ]
 
 
@@ -153,6 +181,17 @@ def test_arp_and_other_traffic():
     assert report.accounting["other-traffic"] == 2 and report.accounting["unrecognised"] == 0
 
 
+@pytest.mark.parametrize("name", ["fragmented-nfs.txt", "fragmented-nfs.v.txt"])
+def test_fragments_of_other_udp_are_other_traffic(name):
+    """A UDP datagram whose first piece shows ports other than IKE's (NFS here) is other
+    traffic with all its pieces, as the capture reader counts them."""
+    frame, report = rows(name)
+    assert frame["kind"].tolist() == ["other"] * 3 and report.accounting["unrecognised"] == 0
+    report = InputReport(name)
+    assert parse_lines((TEXT / name).read_text().splitlines(), report).empty
+    assert report.accounting["other-traffic"] == 3
+
+
 def test_time_of_day_counts_from_the_first_line():
     """The default stamp has no date: `t` from the first line, over midnight; `time` unknown."""
     lines = ["23:59:59.500000 IP 10.0.0.1.4500 > 10.0.0.2.4500: isakmp-nat-keep-alive",
@@ -169,6 +208,65 @@ def test_delta_stamps_are_summed():
              "00:00:02.500000 IP 10.0.0.1.4500 > 10.0.0.2.4500: isakmp-nat-keep-alive"]
     frame = parse_lines(lines, InputReport("t"))
     assert frame["t"].tolist() == [0.0, 10.0, 12.5]
+
+
+def _times(name: str) -> tuple[list[float], InputReport]:
+    frame, report = rows(name)
+    assert frame["time"].isna().all() and report.clock == "relative"
+    return frame["t"].tolist(), report
+
+
+@pytest.mark.parametrize("name", ["forticlient-udp-stall.ttt.txt", "forticlient-udp-stall.ttttt.txt",
+                                  "forticlient-udp-stall-reordered.ttt.txt", "forticlient-udp-stall-reordered.ttttt.txt"])
+def test_delta_stamps_give_the_capture_times(name):
+    """`-ttt` (since the previous packet: summed) and `-ttttt` (since the first: as printed),
+    told apart from the whole input, give the times `-tttt` gives for the same capture (no
+    clock: relative). The reordered capture has two packets 21 µs apart in the other order:
+    `-ttt` prints `-00:00:00.000021` (found by a review: the line was taken for a
+    continuation, and every later time was 21 µs late), `-ttttt` goes back once (the run was
+    summed as `-ttt`: 8314 s for the 12th packet instead of 1049 s)."""
+    got, report = _times(name)
+    frame, _ = rows("forticlient-udp-stall.tttt.txt")
+    want = ((frame["time"] - frame["time"].iloc[0]).dt.total_seconds()).tolist()
+    if "reordered" in name:
+        want[2], want[3] = want[3], want[2]
+    assert got == pytest.approx(want, abs=1e-6)
+    assert report.warnings == []
+
+
+@pytest.mark.parametrize("name,want,other", [("sa-init-unanswered.ttttt.txt", [0, 2, 6, 14], "22 s"),
+                                             ("sa-init-unanswered.ttt.txt", [0, 2, 4, 8], "14 s")])
+def test_stamps_that_only_grow_are_a_guess(name, want, other):
+    """Waits of 2, 4 and 8 s print as `-ttt` 0, 2, 4, 8 and as `-ttttt` 0, 2, 6, 14: both only
+    grow, so either reading fits. They are read as `-ttttt` (right for the second, wrong for
+    the first), and the warning gives the other reading's span."""
+    got, report = _times(name)
+    assert got == want
+    [note] = report.warnings
+    assert "only grow: read as -ttttt" in note and f"the last packet came {other} after the first" in note
+
+
+def test_a_delta_paste_without_its_first_line_is_summed():
+    """`-ttt` copied from its second line on: no 00:00:00 to start from, but the stamps go
+    back by more than a second without passing midnight, which no clock does."""
+    lines = (TEXT / "forticlient-udp-stall.ttt.txt").read_text().splitlines()[1:]
+    report = InputReport("t")
+    got = parse_lines(lines, report)["t"].tolist()
+    frame, _ = rows("forticlient-udp-stall.tttt.txt")
+    want = ((frame["time"] - frame["time"].iloc[1]).dt.total_seconds()).tolist()[1:]
+    assert got == pytest.approx(want, abs=1e-6)
+    [note] = report.warnings
+    assert "read as -ttt" in note and "starts after its first line" in note
+
+
+def test_a_clock_that_goes_back_once_stays_a_clock():
+    """The same default-stamp paste twice in a row (a scroll-back copied twice): the time of
+    day goes back by 23 minutes once, which `-ttt` copied without its first line would do
+    on every other line; read as the clock it is, no warning."""
+    lines = (TEXT / "forticlient-udp-stall.txt").read_text().splitlines()
+    report = InputReport("t")
+    t = parse_lines(lines * 2, report)["t"].tolist()
+    assert t[:len(t) // 2] == t[len(t) // 2:] and report.warnings == []
 
 
 def _lines(folder: str) -> pa.Array:
