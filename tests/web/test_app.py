@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import socket
 import struct
 import threading
 import time
+import zipfile
 import zlib
 from html import unescape
 from pathlib import Path
@@ -69,6 +71,21 @@ def test_api_paste_and_capture_together(server):
     ike104 = next(f for f in doc["findings"] if f["code"] == "IKE104")
     assert ike104["peer"] == "10.3.2.150:59641"
     assert {e["source"] for e in ike104["evidence"]} == {"paste"}
+    assert server.wait_clean() == []
+
+
+def test_api_reads_a_zip_of_evidence_file_by_file(server):
+    """A customer's ZIP uploaded as is: each file an input named upload.zip:file, read
+    together, and nothing left in the server's TMPDIR."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("case/capture.pcap", PCAP.read_bytes())
+        z.writestr("case/paste.txt", SEED.read_bytes())
+    status, _, body = server.post_form("/api/analyze", files=[("case.zip", buf.getvalue())])
+    assert status == 200, body
+    doc = json.loads(body)
+    assert [i["source"] for i in doc["inputs"]] == ["case.zip:case/capture.pcap", "case.zip:case/paste.txt"]
+    assert SEED_CODES | {"IKE304"} <= set(codes(doc))
     assert server.wait_clean() == []
 
 
