@@ -30,7 +30,7 @@ import numpy as np
 from ikeanalyze import capture
 from ikeanalyze.errors import InputError, UsageError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import PCAP_MAGICS, Blob, expand, hexdump
+from ikeanalyze.sources import PCAP_MAGICS, Blob, expand, hexdump, unpacked
 from ikeanalyze.sources.textclean import clean, decode, split_lines
 from ikeanalyze.wire.natt import NON_ESP_MARKER
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
@@ -128,7 +128,8 @@ def convert(
         raise UsageError(f"unknown capture format '{fmt}' (pcapng or pcap)")
     blobs: list[Blob] = []
     for item in inputs:
-        blobs.extend([item] if isinstance(item, Blob) else expand([str(item)]))
+        for blob in [item] if isinstance(item, Blob) else expand([str(item)]):
+            blobs.extend(unpacked(blob))  # a .gz/.bz2/.xz, a ZIP's files: as `analyze` reads them
     parts, summaries, comments = [], [], []
     for blob in blobs:
         frames, summary, comment = frames_of(blob, start_dt, from_ike_debug)

@@ -105,6 +105,28 @@ def test_converted_pcapng_reads_back_with_interfaces_and_directions(bench, tmp_p
 
 # ---------------------------------------------------------------------------- real corpus dumps
 @tshark_test
+def test_compressed_and_zipped_dumps_convert_as_the_plain_text(tmp_path):
+    """A dump sent as .gz, .bz2, .xz or inside a ZIP converts to the packets of the plain file,
+    as `analyze` reads those inputs."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    plain = convert([str(V6)], None)
+    text = V6.read_bytes()
+    for name, data in (("d.txt.gz", gzip.compress(text)), ("d.txt.bz2", bz2.compress(text)),
+                       ("d.txt.xz", lzma.compress(text))):
+        (tmp_path / name).write_bytes(data)
+    with zipfile.ZipFile(tmp_path / "case.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("sniffer/d.txt", text)
+    for name in ("d.txt.gz", "d.txt.bz2", "d.txt.xz", "case.zip"):
+        res = convert([str(tmp_path / name)], None, fmt="pcap")
+        assert res.packets == plain.packets == 23, name
+        assert res.data == convert([str(V6)], None, fmt="pcap").data, name
+    assert convert([str(tmp_path / "case.zip")], None).inputs[0].source == f"{tmp_path / 'case.zip'}:sniffer/d.txt"
+
+
 def test_v6_corpus_dump_with_crlf_and_backspaces_converts(tmp_path):
     out = tmp_path / "30.pcapng"
     res = convert([str(V6)], out)

@@ -240,10 +240,21 @@ def _drain_pipe(fd: int, name: str) -> bytes:
     return b"".join(chunks)
 
 
+def opened(blob: Blob) -> Blob:
+    """The input with its compression (gzip, bzip2, xz) undone; as it is when it has none."""
+    return _decompress(blob) if any(blob.head.startswith(magic) for magic, _codec in COMPRESSED) else blob
+
+
+def unpacked(blob: Blob) -> list[Blob]:
+    """The inputs a file holds: a ZIP archive's files, else itself; each one opened."""
+    if blob.head.startswith(ZIP_MAGICS) and blob.archive is None:
+        return [opened(member) for member in _zip_members(blob)]
+    return [opened(blob)]
+
+
 def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.DataFrame:
     """Parse one input into events, adding its accounting to ``ingest``."""
-    if any(blob.head.startswith(magic) for magic, _codec in COMPRESSED):
-        blob = _decompress(blob)
+    blob = opened(blob)
     report = ingest.add(InputReport(blob.name))
     for note in blob.notes:
         report.warn(note)
