@@ -338,6 +338,13 @@ def phase1_connecting(ctx) -> list[TunnelState]:
     return [s for s in ctx.snapshots.tunnels.values() if s.phase1 == CONNECTING]
 
 
+def dpd_failed(ctx) -> list[TunnelState]:
+    """Tunnels whose latest tunnel list says `dpd: ... status=fail`: the device itself
+    declares that dead peer detection failed (FortiOS 7.4.4+/7.6 keeps such a tunnel
+    `status=up` but marks its interface inactive, article 416613)."""
+    return [s for s in ctx.snapshots.tunnels.values() if str(s.dpd.get("status") or "") == "fail"]
+
+
 def transport(ctx, tunnel: str | None) -> str | None:
     """`TCP` / `UDP` from the gateway list's `transport:` line, when the paste has one."""
     st = ctx.snapshots.get(tunnel)

@@ -123,3 +123,27 @@ def test_peer_id_refused_on_gateway_level_lines_quotes_the_id_above() -> None:
                          "not validate against gateway CBS-VPN (gw validation failed at line 5).")
     assert [e.ref for e in f.evidence] == [4, 5]
     assert f.facts["peer_id"] == "DER_ASN1_DN 'CN = FortiGate VPN Client'"
+
+
+def test_tunnel_list_dpd_status_fail_is_ike301_naming_the_still_up_tunnel(tmp_path: Path) -> None:
+    """Article 416613: `dpd: ... status=fail` on a tunnel still `status=up` (7.4.4+ marks its
+    interface inactive). Before, the tunnel list was read but nothing was said."""
+    name = "kb416613_tunnel_list_dpd_fail_still_up.txt"
+    d = ikeanalyze.analyze([str(TEXT / name)])
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE301", "IKE901"}  # IKE901: the article's prose and routing-table lines
+    f = got["IKE301"]
+    assert (f.tunnel, f.peer) == ("IPSec", "10.10.88.246:4500")
+    assert f.message.startswith("Dead peer detection failed on tunnel IPSec to 10.10.88.246:4500: its tunnel list "
+                                "shows `dpd: mode=on-idle on=1 status=fail`")
+    assert "still `status=up` (line 32)" in f.message
+    assert "1198 packets received, 0 sent (`stat:`), `ilast=0 olast=36`" in f.message
+    assert ("an earlier tunnel list (line 13) had `status=ok` with the remote gateway at 10.10.88.247:4500, "
+            "now 10.10.88.246:4500") in f.message
+    assert [e.ref for e in f.evidence] == [32, 37, 36, 18]
+    assert f.facts["dpd_status"] == "fail" and f.facts["txp"] == 0
+    # The working scenario alone (`status=ok`) is quiet.
+    working = tmp_path / "working.txt"
+    working.write_text("".join((TEXT / name).read_text(encoding="utf-8").splitlines(keepends=True)[:20]),
+                       encoding="utf-8")
+    assert "IKE301" not in {f.code for f in ikeanalyze.analyze([str(working)]).all_findings()}
