@@ -153,7 +153,7 @@ class TunnelState:
 
     @property
     def remote(self) -> str | None:
-        return _address("remote", (self.tunnel, self.gateway))
+        return _address("remote", (self.tunnel, self.gateway, self.summary))
 
     @property
     def local(self) -> str | None:

@@ -8,7 +8,9 @@ Three outputs say what the FortiGate believes at the moment they were typed:
   and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
 * `diagnose vpn ike gateway list`: one block per gateway of `key: value` lines, then one
   `id/spi:` paragraph per IKE SA (`status: connecting, state 3` or `established ...`);
-* `get vpn ipsec tunnel summary`: one line per tunnel (`'name'  selectors(total,up): 1/0 ...`).
+* `get vpn ipsec tunnel summary`: one line per tunnel, the remote gateway after the name
+  (`'T2' 172.16.203.2:0  selectors(total,up): 1/1  rx(pkt,err): 0/0  tx(pkt,err): 0/4`; older
+  builds print no address: `'to-hq'  selectors(total,up): 1/0 ...`).
 
 A block is found by its first line (:data:`STARTS`) and runs while its lines look like
 that output. Published copies cut lines mid-token (`dst_` / `mtu=1500`, `dp` /
@@ -48,7 +50,7 @@ _ADDR = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]+)"
 TUNNEL_START = rf"^name=\S+ (?:ver=\d+\b|{_ADDR}:\d+->{_ADDR}:\d+(?:\s|$))"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
-SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
+SUMMARY_LINE = rf"^'[^']+'\s+(?:{_ADDR}:\d+\s+)?selectors\(total,up\):"
 # A web copy (docs pages, PDFs turned to text) may collapse a whole block onto one line,
 # after the sentence that introduced it: `... should return the following:vd: root/0 name:
 # for_client_0 version: 1 interface: port1 15 addr: ...`, `...:list all ipsec tunnel in vd 0
@@ -56,7 +58,13 @@ SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
 # first words stand in it; :func:`unfold` cuts it back into the device's lines.
 GATEWAY_COLLAPSED = r"(?:^|[\s:*`])vd: \S+/\d+ +(?:\*\*)?name: \S+ "
 TUNNEL_COLLAPSED = r"[\s:]name=\S+ ver=\d+ serial=\w+ "
-STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
+# A tunnel summary collapsed after its command (`Check the IPsec tunnel summary: # get vpn
+# ipsec tunnel summary 'T2' 172.16.203.2:0 selectors(total,up): 1/1 ... 'T3' ...`): each
+# tunnel's line starts at its quoted name.
+SUMMARY_AT = rf"(?<=\s)(?='[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):)"
+SUMMARY_COLLAPSED = rf"\s'[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):"
+STARTS = (rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
+          rf"|{SUMMARY_COLLAPSED}")
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
 # The CLI's pager (`config system console` / `set output more`) after each screenful: a
@@ -284,13 +292,15 @@ def _block_goes_on(kind: str, lines: list[str], form: np.ndarray, i: int) -> boo
 
 
 def _collapsed(line: str) -> str | None:
-    """The output a collapsed block on ``line`` belongs to (tunnel | gateway), or None."""
+    """The output a collapsed block on ``line`` belongs to (tunnel | gateway | summary), or None."""
     if re.match(TUNNEL_START, line) or re.match(GATEWAY_START, line):
         return None
     if re.search(TUNNEL_COLLAPSED, line):
         return "tunnel"
     if re.search(GATEWAY_COLLAPSED, line):
         return "gateway"
+    if re.search(SUMMARY_COLLAPSED, line):
+        return "summary"
     return None
 
 
@@ -357,6 +367,13 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
 
 def _unfold_line(line: str) -> list[str] | None:
     kind = _collapsed(line)
+    if kind == "summary":
+        # Each tunnel's line ends with its `tx(pkt,err): N/N`: prose after the last is dropped.
+        pieces = re.split(SUMMARY_AT, line)
+        if not re.match(SUMMARY_LINE, line):
+            pieces = pieces[1:]  # the sentence and command before the first tunnel's line
+        out = [re.sub(r"(tx\(pkt,err\): *\d+/\d+).*$", r"\1", p.strip()) for p in pieces]
+        return [p for p in out if p] or None
     if kind == "tunnel":
         start = re.search(TUNNEL_COLLAPSED, line).start() + 1
         cut = TUNNEL_CUT
@@ -660,12 +677,16 @@ def _counts(value: str) -> dict:
 
 
 def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
-    m = re.match(r"^'(?P<name>[^']+)'\s+(?P<rest>.*)$", lines[0])
+    m = re.match(rf"^'(?P<name>[^']+)'\s+(?:(?P<dst>{_ADDR}):(?P<dport>\d+)\s+)?(?P<rest>.*)$", lines[0])
     facts: dict = {"list": "summary", "name": m.group("name") if m else None}
     rest = m.group("rest") if m else lines[0]
-    for key, a, b in re.findall(r"([a-z]+)\((?:[a-z]+,[a-z]+)\): (\d+)/(\d+)", rest):
+    for key, a, b in re.findall(r"([a-z]+)\((?:[a-z]+,[a-z]+)\): *(\d+)/(\d+)", rest):
         facts[key] = [_int(a), _int(b)]
-    return facts, [{"at": "summary"} for _ in lines]
+    marks = [{"at": "summary"} for _ in lines]
+    if m and m.group("dst"):  # the remote gateway (port 0 where no NAT-T port is in use)
+        facts["remote"] = f"{m.group('dst')}:{m.group('dport')}"
+        marks[0].update(dst=m.group("dst"), dport=_int(m.group("dport")))
+    return facts, marks
 
 
 def inherit_times(frame) -> None:

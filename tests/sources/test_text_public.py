@@ -205,3 +205,34 @@ def test_gateway_and_tunnel_lists_each_collapsed_onto_one_line() -> None:
     assert first["natt"]["remote_port"] == 64916 and first["stat"]["rxp"] == 1
     (sa,) = first["proxyids"][0]["sas"]
     assert (sa["dec_spi"], sa["enc_spi"], sa["dec_pkts"], sa["enc_pkts"]) == ("36274d14", "8b154deb", 1, 0)
+
+
+def test_tunnel_summary_lines_with_the_remote_gateway() -> None:
+    """`get vpn ipsec tunnel summary` as 6.x/7.x print it, the remote gateway between the
+    name and `selectors(total,up):`; the `# FGT100 (hub)` notes in the fence are annotations.
+    Every line was unrecognised and IKE903 said the input held no IPsec evidence."""
+    frame, report = _parse(_lines("sdwan_readme_tunnel_summary_with_remote.txt"))
+    assert report.accounting == {**report.accounting, "event": 7, "unrecognised": 1}  # line 1: the sentence
+    rows = frame[frame["kind"] == "snapshot"]
+    assert list(rows["ref"]) == [5, 6, 7, 8, 14, 15, 16]
+    assert list(rows["tunnel"]) == ["VPN1_0", "VPN1_1", "VPN2_0", "VPN2_1", "HUB1-VPN1_0", "HUB1-VPN1", "HUB1-VPN2"]
+    assert list(rows["dst"]) == ["100.64.15.1", "100.64.13.1", "100.64.16.1", "100.64.14.1",
+                                 "100.64.15.1", "100.64.11.1", "100.64.12.1"]
+    assert set(rows["dport"]) == {0}
+    facts = json.loads(rows["detail"].iloc[-1])["facts"]
+    assert facts == {"list": "summary", "name": "HUB1-VPN2", "remote": "100.64.12.1:0", "selectors": [1, 1],
+                     "rx": [72112, 0], "tx": [72115, 6181]}
+
+
+def test_tunnel_summary_collapsed_after_its_command() -> None:
+    """A docs page collapsed a whole summary onto one line after the step that runs it
+    (`Check the IPsec tunnel summary: # get vpn ipsec tunnel summary 'T2' ...`) and the
+    sentence after it (`The backup overlay, T5, is down.`): one event per tunnel."""
+    frame, report = _parse(_lines("docs_sdwan_tunnel_summary_collapsed.txt"))
+    assert report.accounting == {**report.accounting, "event": 1, "unrecognised": 2}  # `- `, the next step
+    rows = frame[frame["kind"] == "snapshot"]
+    assert list(rows["ref"]) == [2] * 5
+    assert list(rows["tunnel"]) == ["T2", "T3", "T4", "T5", "T1"]
+    assert rows["text"].iloc[-1] == "'T1' 172.16.208.2:0 selectors(total,up): 1/1 rx(pkt,err): 0/0 tx(pkt,err): 0/4"
+    t5 = json.loads(rows["detail"].iloc[3])["facts"]
+    assert (t5["remote"], t5["selectors"], t5["tx"]) == ("172.16.210.2:0", [1, 0], [0, 4])
