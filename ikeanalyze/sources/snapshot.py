@@ -181,11 +181,11 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
         elif kind == "gateway" and line.strip():
             if GATEWAY_KEY.match(line):
                 form[i], head = "snapshot", i
-            elif head >= 0:
+            elif head >= 0 and (lines.width(i - 1) >= WRAP_MIN or len(line.split()) == 1):
                 lines[head] += line  # a terminal cut: the rest of the same token
                 form[i], sep[i] = "continuation", ""
-            else:
-                kind = None
+            else:  # a sentence typed under the block (`Is the above configuration correct? ...`)
+                kind, head = None, -1
         else:
             kind, head = None, -1
         i += 1

@@ -236,3 +236,18 @@ def test_tunnel_summary_collapsed_after_its_command() -> None:
     assert rows["text"].iloc[-1] == "'T1' 172.16.208.2:0 selectors(total,up): 1/1 rx(pkt,err): 0/0 tx(pkt,err): 0/4"
     t5 = json.loads(rows["detail"].iloc[3])["facts"]
     assert (t5["remote"], t5["selectors"], t5["tx"]) == ("172.16.210.2:0", [1, 0], [0, 4])
+
+
+def test_sentence_under_a_gateway_list_is_not_joined_to_its_last_line() -> None:
+    """A forum post typed its question right under the block (`status: connecting, state 3,
+    started 7s ago` / `Is the above configuration correct? ...`): the sentence is the
+    poster's, not the rest of a value a terminal cut (it was glued onto the status). The
+    wrapped VID hex of the debug below still joins its records."""
+    frame, report = _parse(_lines("reddit_gwlist_connecting_prose_below.txt"))
+    assert report.accounting == {**report.accounting, "unrecognised": 4, "continuation": 5}
+    status = frame[(frame["kind"] == "snapshot") & frame["text"].str.startswith("status:")]
+    assert list(status["text"]) == ["status: connecting, state 3, started 7s ago"] * 2
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert [(sa["ispi"], sa["status_text"]) for sa in facts["ike_sas"]] == [
+        ("a92425779a0aef14", "connecting, state 3, started 7s ago"),
+        ("b436eb61b2c7a141", "connecting, state 3, started 7s ago")]
