@@ -368,10 +368,11 @@ def sniffer_esp_one_way(ctx, peer_ip: str) -> tuple[int, int] | None:
 
 
 def next_steps(ctx) -> list[str]:
-    """What the snapshots say to collect or trust next. Today: an NPU-offloaded tunnel
-    whose ESP a packet source saw in one direction only: the CPU sniffer does not see
+    """What the snapshots say to collect or trust next: a tunnel the snapshots show down
+    with nothing else in the input about it (:func:`down_unexplained`); an NPU-offloaded
+    tunnel whose ESP a packet source saw in one direction only: the CPU sniffer does not see
     offloaded ESP, so that picture is not IKE108 (the rule keeps quiet about it)."""
-    steps: list[str] = []
+    steps: list[str] = [_down_step(st) for st in down_unexplained(ctx)]
     for st in ctx.snapshots.tunnels.values():
         peer = (st.remote or "").rsplit(":", 1)[0]
         if not peer or not npu_offloaded(ctx, st.name):
@@ -483,6 +484,52 @@ def connecting_note(ctx, peer_ip: str | None = None, tunnel: str | None = None) 
                                              "phase1_state": st.phase1_state,
                                              "direction": sa.get("direction")})
     return None
+
+
+def selectors_down(st: TunnelState) -> tuple[int, int] | None:
+    """(total, up) from the tunnel summary when fewer phase-2 selectors are up than exist."""
+    sel = st.summary.facts.get("selectors") if st.summary else None
+    if isinstance(sel, list) and len(sel) == 2 and all(isinstance(x, int) for x in sel) and sel[1] < sel[0]:
+        return sel[0], sel[1]
+    return None
+
+
+def down_unexplained(ctx) -> list[TunnelState]:
+    """Tunnels a snapshot shows down (`selectors(total,up): 1/0`, or phase 1 `connecting`)
+    of which the input holds no IKE traffic: nothing here says why. An initiator stuck
+    `connecting` is left to IKE105 (its gateway list is that rule's evidence)."""
+    out = []
+    for st in ctx.snapshots.tunnels.values():
+        if not (selectors_down(st) or st.phase1 == CONNECTING):
+            continue
+        if st.phase1 == CONNECTING and st.ike_sas and st.ike_sas[-1].get("direction") == "initiator":
+            continue
+        if not has_ike_traffic(ctx, st):
+            out.append(st)
+    return out
+
+
+def _down_step(st: TunnelState) -> str:
+    said = []
+    sel = selectors_down(st)
+    if sel:
+        ev = st.summary.evidence("summary")
+        where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
+        said.append(f"{sel[1]} of {sel[0]} phase-2 selector(s) up (`selectors(total,up): {sel[0]}/{sel[1]}`{where})")
+    if st.phase1 == CONNECTING:
+        ev = st.gateway.evidence("status")
+        where = f" (line {ev[-1].ref})" if ev else ""
+        sa = st.ike_sas[-1]
+        role = f" as {sa['direction']}" if sa.get("direction") else ""
+        said.append(f"phase 1 still `status: {sa.get('status_text', CONNECTING)}`{role}{where}")
+    peer = (st.remote or "").rsplit(":", 1)[0]
+    gw = "" if st.gateway else f"`diagnose vpn ike gateway list name {st.name}` (is phase 1 up?) and "
+    filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
+    to = f" (remote gateway {peer})" if peer else ""
+    return (f"Tunnel {st.name}{to} is down: {' and '.join(said)}; no IKE exchange of it in the input says why. "
+            f"Collect {gw}the IKE debug while it negotiates: {filt}, `diagnose debug console timestamp enable`, "
+            f"`diagnose debug application ike -1`, `diagnose debug enable`, then "
+            f"`diagnose vpn ike gateway clear name {st.name}` to start a negotiation.")
 
 
 def connecting_without_ike(ctx) -> list[TunnelState]:

@@ -147,3 +147,30 @@ def test_tunnel_list_dpd_status_fail_is_ike301_naming_the_still_up_tunnel(tmp_pa
     working.write_text("".join((TEXT / name).read_text(encoding="utf-8").splitlines(keepends=True)[:20]),
                        encoding="utf-8")
     assert "IKE301" not in {f.code for f in ikeanalyze.analyze([str(working)]).all_findings()}
+
+
+def test_a_tunnel_the_summary_shows_down_gets_the_commands_that_would_say_why() -> None:
+    """docs.fortinet.com: `The backup overlay, T5, is down.` (`selectors(total,up): 1/0`).
+    No IKE line of T5 in the input, so no finding can say why; the report said only "No
+    problem found". It now says which tunnel is down and what to collect."""
+    d = ikeanalyze.analyze([str(TEXT / "docs_sdwan_tunnel_summary_collapsed.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel T5 (remote gateway 172.16.210.2) is down: 0 of 1 phase-2 selector(s) up "
+                           "(`selectors(total,up): 1/0`, ")
+    assert "docs_sdwan_tunnel_summary_collapsed.txt line 2" in step
+    assert "`diagnose vpn ike gateway list name T5`" in step and "rem-addr4 172.16.210.2" in step
+    # All up: nothing to say.
+    healthy = ikeanalyze.analyze([str(TEXT / "sdwan_readme_tunnel_summary_with_remote.txt")])
+    assert not [s for s in healthy.next_steps if s.startswith("Tunnel ")]
+
+
+def test_a_responder_stuck_connecting_with_a_debug_too_short_gets_the_full_debug_asked() -> None:
+    """r/fortinet: two responder IKE SAs `connecting, state 3`, a debug that stops after
+    message 1; the thread's answer was to run the full debug."""
+    d = ikeanalyze.analyze([str(TEXT / "reddit_gwlist_connecting_prose_below.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel xxxx (remote gateway x.x.x.x) is down: phase 1 still "
+                           "`status: connecting, state 3, started 7s ago` as responder (line 15); ")
+    assert "gateway list name" not in step  # it is in the paste
