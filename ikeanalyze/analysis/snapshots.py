@@ -22,6 +22,8 @@ import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence, human_duration
 
+# The outputs a TunnelState keeps the latest block of (sources/snapshot.py `list`).
+OUTPUTS = ("tunnel", "gateway", "summary")
 # Words FortiOS uses in `status:` of a gateway list IKE SA.
 CONNECTING = "connecting"
 ESTABLISHED = "established"
@@ -237,8 +239,8 @@ def build(events: pd.DataFrame) -> Snapshots:
     ordered = sorted(blocks.values(), key=lambda b: (b.time is None, b.time or datetime.min, b.source, b.ref))
     tunnels: dict[str, TunnelState] = {}
     for b in ordered:
-        if not b.tunnel:
-            continue
+        if not b.tunnel or b.kind not in OUTPUTS:
+            continue  # `diagnose vpn ike config` / `ike status`: not the tunnel's state
         st = tunnels.setdefault(b.tunnel, TunnelState(b.tunnel))
         setattr(st, b.kind, b)  # later blocks replace earlier ones: the latest wins
         if b.kind == "tunnel":

@@ -92,7 +92,19 @@ TUNNEL_KEYS = TUNNEL_LINE_KEYS | frozenset({
     "key", "npu_rgwy", "npu_lgwy", "npu_selid", "dec_npuid", "enc_npuid", "index", "remote_location",
     "network-id", "link-cost",
 })
-GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ()-]*?):(?: (?P<value>.*))?$")
+GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ().-]*?):(?: (?P<value>.*))?$")
+# `diagnose vpn ike config` and `diagnose vpn ike status` print blocks that open as a
+# gateway list does (`vd: root/0`, `name: ...`): told apart by keys only they print (the
+# configured phase 1: `status.admin`, `mode`, `phase2s`; the counters of `ike status`:
+# `connection: 1/1687`), they are not the gateway's state and never replace its list. A
+# `phase2s:` entry is one line per phase 2 (`  P2 proto 0 src 0.0.0.0/0.0.0.0:0 dst ...`).
+OTHER_GATEWAY_OUTPUTS: list[tuple[str, frozenset[str]]] = [
+    ("ike-config", frozenset({"status.admin", "status.operational", "phase2s", "type", "mode", "auth", "dhgrp",
+                              "xauth", "xauth-group", "distance", "priority", "policies", "policy"})),
+    ("ike-status", frozenset({"connection"})),
+]
+GATEWAY_LIST_KEYS = frozenset({"addr", "created", "id/spi", "tun_id", "direction"})
+PHASE2S_LINE = r"^\s*\S+ proto \d+ src \S+ dst \S+"
 ADDR_PAIR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+)->(?P<dst>{_ADDR}):(?P<dport>\d+)$")
 # (A web copy may drop a blank around the arrow: `addr: 172.20.120.123:4500 ->172.20.120.254:64916`.)
 GW_ADDR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+) ?-> ?(?P<dst>{_ADDR}):(?P<dport>\d+)")
@@ -179,7 +191,7 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             lines[head] += line
             form[i], sep[i] = "continuation", ""
         elif kind == "gateway" and line.strip():
-            if GATEWAY_KEY.match(line):
+            if GATEWAY_KEY.match(line) or re.match(PHASE2S_LINE, line):
                 form[i], head = "snapshot", i
             elif head >= 0 and (lines.width(i - 1) >= WRAP_MIN or len(line.split()) == 1):
                 lines[head] += line  # a terminal cut: the rest of the same token
@@ -612,6 +624,7 @@ def _options(line: str) -> list[str]:
 def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
     facts: dict = {"list": "gateway", "ike_sas": []}
     marks: list[dict] = []
+    keys: set[str] = set()
     sa: dict | None = None
     for line in lines:
         m = GATEWAY_KEY.match(line)
@@ -646,6 +659,9 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
         elif key:
             facts[key.replace(" ", "_").replace("-", "_").lower()] = value
         marks.append(mark)
+        keys.add(key)
+    if not keys & GATEWAY_LIST_KEYS:
+        facts["list"] = next((name for name, only in OTHER_GATEWAY_OUTPUTS if keys & only), "gateway")
     return facts, marks
 
 

@@ -251,3 +251,30 @@ def test_sentence_under_a_gateway_list_is_not_joined_to_its_last_line() -> None:
     assert [(sa["ispi"], sa["status_text"]) for sa in facts["ike_sas"]] == [
         ("a92425779a0aef14", "connecting, state 3, started 7s ago"),
         ("b436eb61b2c7a141", "connecting, state 3, started 7s ago")]
+
+
+def test_ike_config_and_ike_status_blocks_are_not_the_gateway_list() -> None:
+    """`diagnose vpn ike status detailed` and `diagnose vpn ike config` open as a gateway
+    list does (`vd: root/0` / `name: ...`); their keys say what they are. Their lines are
+    read (`status.admin: up`, the `phase2s:` entry were unrecognised) and neither is taken
+    for the gateway's state."""
+    frame, report = _parse(_lines("forum_aws_ike_status_config_gwlist.txt"))
+    assert report.accounting == {**report.accounting, "event": 42, "prompt": 4, "unrecognised": 1}
+    heads = frame[frame["detail"].str.contains('"facts"', regex=False).fillna(False)]
+    lists = [(int(r), json.loads(d)["facts"]["list"]) for r, d in zip(heads["ref"], heads["detail"])]
+    assert lists == [(3, "ike-status"), (10, "ike-config"), (32, "gateway")]
+    config = json.loads(heads["detail"].iloc[1])["facts"]
+    assert (config["status.operational"], config["mode"]) == ("down", "main")
+
+
+def test_ike_config_after_the_gateway_list_leaves_phase1_connecting(tmp_path) -> None:
+    """Pasted after the gateway list, the `ike config` block took its place as "the latest
+    gateway list" and the phase-1 state (`connecting`) was lost."""
+    import ikeanalyze
+
+    lines = (DATA / "forum_aws_ike_status_config_gwlist.txt").read_text(encoding="utf-8").splitlines()
+    moved = tmp_path / "gwlist-then-config.txt"
+    moved.write_text("\n".join(lines[:1] + lines[31:47] + lines[1:31] + lines[47:]) + "\n", encoding="utf-8")
+    (st,) = ikeanalyze.analyze([str(moved)]).snapshots
+    assert (st["tunnel"], st["phase1"], st["phase1_state"]) == ("VPN_to_AWS_VGW", "connecting", 3)
+    assert st["refs"] == [{"source": str(moved), "ref": 2, "output": "gateway"}]
