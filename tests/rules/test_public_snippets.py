@@ -174,3 +174,15 @@ def test_a_responder_stuck_connecting_with_a_debug_too_short_gets_the_full_debug
     assert step.startswith("Tunnel xxxx (remote gateway x.x.x.x) is down: phase 1 still "
                            "`status: connecting, state 3, started 7s ago` as responder (line 15); ")
     assert "gateway list name" not in step  # it is in the paste
+
+
+def test_fortios4_no_matching_gateway_log_is_ike206() -> None:
+    d = ikeanalyze.analyze([str(TEXT / "forum_fos4_log_one_field_per_line.txt")])
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE206", "IKE901"}
+    f = got["IKE206"]
+    assert f.peer == "xxx:1049"
+    assert f.message.startswith("The FortiGate's event log says the peer's ID matches no gateway with xxx:1049 "
+                                "(local end xxx:500): logid 0101037124 \"IPsec phase 1 error\", "
+                                "`no matching gateway for new request`, 1 time(s), first at 13:08:51 (line 2).")
+    assert f.facts["logid"] == "0101037124"

@@ -278,3 +278,18 @@ def test_ike_config_after_the_gateway_list_leaves_phase1_connecting(tmp_path) ->
     (st,) = ikeanalyze.analyze([str(moved)]).snapshots
     assert (st["tunnel"], st["phase1"], st["phase1_state"]) == ("VPN_to_AWS_VGW", "connecting", 3)
     assert st["refs"] == [{"source": str(moved), "ref": 2, "output": "gateway"}]
+
+
+def test_fortios4_log_record_broken_at_every_field() -> None:
+    """A 4.x record (`2012-07-20 13:08:51 log_id=... subtype=ipsec ... rem_ip=... error_reason=no
+    matching gateway for new request`) that a copy broke into a line per field: one event,
+    read with the old names; it was 22 unrecognised lines (IKE903)."""
+    frame, report = _parse(_lines("forum_fos4_log_one_field_per_line.txt"))
+    assert report.accounting == {**report.accounting, "event": 1, "continuation": 19, "unrecognised": 2}
+    (row,) = frame.itertuples()
+    assert (row.ref, row.origin, row.kind) == (2, "eventlog", "vpn-error")
+    assert (row.src, row.sport, row.dst, row.dport, row.vdom) == ("xxx", 500, "xxx", 1049, "root")
+    assert row.detail == "negotiate negotiate_error: no matching gateway for new request"
+    assert str(row.time) == "2012-07-20 13:08:51"
+    assert row.text.startswith("2012-07-20 13:08:51 log_id=0101037124  type=event subtype=ipsec pri=error")
+    assert row.text.endswith("error_reason=no matching gateway for new request peer_notif=INITIAL-CONTACT")
