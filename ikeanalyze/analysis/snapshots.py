@@ -496,13 +496,22 @@ def selectors_down(st: TunnelState) -> tuple[int, int] | None:
     return None
 
 
+def no_phase2_sa(st: TunnelState) -> list[Evidence]:
+    """The `proxyid=... sa=0` lines of a tunnel list in which no phase 2 has an SA."""
+    p2s = st.tunnel.facts.get("proxyids", []) if st.tunnel else []
+    if not p2s or any(p2.get("sa") != 0 or p2.get("sas") for p2 in p2s):
+        return []
+    return st.tunnel.evidence("proxyid")
+
+
 def down_unexplained(ctx) -> list[TunnelState]:
-    """Tunnels a snapshot shows down (`selectors(total,up): 1/0`, or phase 1 `connecting`)
-    of which the input holds no IKE traffic: nothing here says why. An initiator stuck
-    `connecting` is left to IKE105 (its gateway list is that rule's evidence)."""
+    """Tunnels a snapshot shows down (`selectors(total,up): 1/0`, a tunnel list whose every
+    `proxyid=` has `sa=0`, or phase 1 `connecting`) of which the input holds no IKE traffic:
+    nothing here says why. An initiator stuck `connecting` is left to IKE105 (its gateway
+    list is that rule's evidence)."""
     out = []
     for st in ctx.snapshots.tunnels.values():
-        if not (selectors_down(st) or st.phase1 == CONNECTING):
+        if not (selectors_down(st) or no_phase2_sa(st) or st.phase1 == CONNECTING):
             continue
         if st.phase1 == CONNECTING and st.ike_sas and st.ike_sas[-1].get("direction") == "initiator":
             continue
@@ -518,6 +527,10 @@ def _down_step(st: TunnelState) -> str:
         ev = st.summary.evidence("summary")
         where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
         said.append(f"{sel[1]} of {sel[0]} phase-2 selector(s) up (`selectors(total,up): {sel[0]}/{sel[1]}`{where})")
+    elif no_phase2_sa(st):
+        ev = no_phase2_sa(st)
+        shown = " ".join(ev[0].text.split()[:4])
+        said.append(f"no phase-2 SA in its tunnel list (`{shown}`, {ev[0].source} line {ev[0].ref})")
     if st.phase1 == CONNECTING:
         ev = st.gateway.evidence("status")
         where = f" (line {ev[-1].ref})" if ev else ""

@@ -186,3 +186,17 @@ def test_fortios4_no_matching_gateway_log_is_ike206() -> None:
                                 "(local end xxx:500): logid 0101037124 \"IPsec phase 1 error\", "
                                 "`no matching gateway for new request`, 1 time(s), first at 13:08:51 (line 2).")
     assert f.facts["logid"] == "0101037124"
+
+
+def test_a_tunnel_list_with_no_phase2_sa_gets_the_commands_that_would_say_why() -> None:
+    """Every `proxyid=` of the tunnel list has `sa=0` and no IKE line of it is in the input."""
+    d = ikeanalyze.analyze([str(TEXT / "notes_p81_tunnel_list_no_sa_tunnel_details.txt")])
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel Perimeter81 (remote gateway 131.226.32.161) is down: no phase-2 SA in its "
+                           "tunnel list (`proxyid=Perimeter81 proto=0 sa=0 ref=2`, ")
+    assert "line 11); no IKE exchange of it in the input says why" in step
+    assert "`diagnose vpn ike gateway list name Perimeter81` (is phase 1 up?)" in step
+    # Tunnel lists whose phase 2 has its SA (`sa=1`): no such step.
+    other = ikeanalyze.analyze([str(TEXT / "fortios563_transparent_tunnel_list_pdf.txt"),
+                                str(TEXT / "docs_dialup_gwlist_tunnel_list_collapsed.txt")])
+    assert not [s for s in other.next_steps if s.startswith("Tunnel ")]
