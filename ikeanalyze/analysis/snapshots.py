@@ -23,7 +23,7 @@ import pandas as pd
 from ikeanalyze.diagnosis import Evidence, human_duration
 
 # The outputs a TunnelState keeps the latest block of (sources/snapshot.py `list`).
-OUTPUTS = ("tunnel", "gateway", "summary")
+OUTPUTS = ("tunnel", "gateway", "summary", "details")
 # Words FortiOS uses in `status:` of a gateway list IKE SA.
 CONNECTING = "connecting"
 ESTABLISHED = "established"
@@ -79,6 +79,7 @@ class TunnelState:
     tunnel: Block | None = None  # latest `diagnose vpn tunnel list` block
     gateway: Block | None = None  # latest `diagnose vpn ike gateway list` block
     summary: Block | None = None  # latest `get vpn ipsec tunnel summary` line
+    details: Block | None = None  # latest `get vpn ipsec tunnel details` block
     history: list[Block] = field(default_factory=list)  # every tunnel-list block, in order
 
     # -- phase 1 (gateway list)
@@ -155,15 +156,15 @@ class TunnelState:
 
     @property
     def remote(self) -> str | None:
-        return _address("remote", (self.tunnel, self.gateway, self.summary))
+        return _address("remote", (self.tunnel, self.gateway, self.details, self.summary))
 
     @property
     def local(self) -> str | None:
-        return _address("local", (self.gateway, self.tunnel, self.summary))
+        return _address("local", (self.gateway, self.tunnel, self.details, self.summary))
 
     def as_dict(self) -> dict:
         """The facts a report shows (JSON `snapshots[]`)."""
-        latest = [b for b in (self.gateway, self.tunnel, self.summary) if b]
+        latest = [b for b in (self.gateway, self.tunnel, self.summary, self.details) if b]
         return {
             "tunnel": self.name,
             "time": _iso(max((b.time for b in latest if b.time is not None), default=None)),
@@ -497,11 +498,17 @@ def selectors_down(st: TunnelState) -> tuple[int, int] | None:
 
 
 def no_phase2_sa(st: TunnelState) -> list[Evidence]:
-    """The `proxyid=... sa=0` lines of a tunnel list in which no phase 2 has an SA."""
-    p2s = st.tunnel.facts.get("proxyids", []) if st.tunnel else []
-    if not p2s or any(p2.get("sa") != 0 or p2.get("sas") for p2 in p2s):
+    """The `proxyid=... sa=0` lines of a tunnel list in which no phase 2 has an SA (or,
+    without a tunnel list, the `tunnel details` selectors none of which has an `SA`)."""
+    if st.tunnel:
+        p2s = st.tunnel.facts.get("proxyids", [])
+        if not p2s or any(p2.get("sa") != 0 or p2.get("sas") for p2 in p2s):
+            return []
+        return st.tunnel.evidence("proxyid")
+    sels = st.details.facts.get("selectors", []) if st.details else []
+    if not sels or any(sel.get("sas") for sel in sels):
         return []
-    return st.tunnel.evidence("proxyid")
+    return [e for e in st.details.evidence("selector") if e.text.startswith("name:")]
 
 
 def down_unexplained(ctx) -> list[TunnelState]:
@@ -530,7 +537,8 @@ def _down_step(st: TunnelState) -> str:
     elif no_phase2_sa(st):
         ev = no_phase2_sa(st)
         shown = " ".join(ev[0].text.split()[:4])
-        said.append(f"no phase-2 SA in its tunnel list (`{shown}`, {ev[0].source} line {ev[0].ref})")
+        where = "its tunnel list" if st.tunnel else "`get vpn ipsec tunnel details` (no `SA` under its selectors)"
+        said.append(f"no phase-2 SA in {where} (`{shown}`, {ev[0].source} line {ev[0].ref})")
     if st.phase1 == CONNECTING:
         ev = st.gateway.evidence("status")
         where = f" (line {ev[-1].ref})" if ev else ""

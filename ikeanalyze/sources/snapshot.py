@@ -8,6 +8,10 @@ Three outputs say what the FortiGate believes at the moment they were typed:
   and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
 * `diagnose vpn ike gateway list`: one block per gateway of `key: value` lines, then one
   `id/spi:` paragraph per IKE SA (`status: connecting, state 3` or `established ...`);
+* `get vpn ipsec tunnel details`: one indented block per tunnel under a bare `gateway` line
+  (`  name: 'to-hq'`, `  local-gateway: 10.0.0.1:0 (static)`, `  remote-gateway: ...`,
+  `  rx  packets: 0  bytes: 0  errors: 0`, `  dpd: on-idle/unnegotiated`, then `  selectors`
+  with each phase 2's `name:`/`src:`/`dst:` and an `SA` paragraph per SA);
 * `get vpn ipsec tunnel summary`: one line per tunnel, the remote gateway after the name
   (`'T2' 172.16.203.2:0  selectors(total,up): 1/1  rx(pkt,err): 0/0  tx(pkt,err): 0/4`; older
   builds print no address: `'to-hq'  selectors(total,up): 1/0 ...`).
@@ -50,6 +54,11 @@ _ADDR = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]+)"
 TUNNEL_START = rf"^name=\S+ (?:ver=\d+\b|{_ADDR}:\d+->{_ADDR}:\d+(?:\s|$))"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
+# `get vpn ipsec tunnel details`: a bare `gateway` line, its (indented) `name: '<tunnel>'`
+# next, then `key: value` lines and the bare section words (the indent is a margin to text.py).
+DETAILS_START = r"^gateway\s*$"
+DETAILS_NAME = r"^\s*name: '[^']*'\s*$"
+DETAILS_LINE = r"^\s*(?:[A-Za-z][\w/ ()-]*?:(?: .*)?|selectors|SA|inbound|outbound)\s*$"
 SUMMARY_LINE = rf"^'[^']+'\s+(?:{_ADDR}:\d+\s+)?selectors\(total,up\):"
 # A web copy (docs pages, PDFs turned to text) may collapse a whole block onto one line,
 # after the sentence that introduced it: `... should return the following:vd: root/0 name:
@@ -128,7 +137,9 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     form[cmd] = "prompt"
     start = np.zeros(len(form), dtype=bool)
     start[np.flatnonzero(free)] = matches(sub, STARTS)
-    if not start.any():
+    details = np.zeros(len(form), dtype=bool)  # `tunnel details` opens on a bare word: asked apart
+    details[np.flatnonzero(free)] = matches(sub, DETAILS_START)
+    if not (start.any() or details.any()):
         return sep
     lines = _Lines(core)  # joined as we go, to judge where the next piece belongs
     n = len(lines)
@@ -136,9 +147,9 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     # list banner changes anything: the walk jumps from one such line to the next (a loose
     # prefix test, a superset of GATEWAY_NAME and BANNER; a long debug is mostly skipped).
     worth = np.zeros(len(form), dtype=bool)
-    worth[np.flatnonzero(free)] = matches(sub, r"^(?:name: |list |-{4})")
+    worth[np.flatnonzero(free)] = matches(sub, r"^(?:name: |list |-{4}|gateway\s*$)")
     worth = np.flatnonzero(worth | start)
-    i = int(np.flatnonzero(start)[0])
+    i = int(np.flatnonzero(start | details)[0])
     # The `list ... in vd N` header and `-----` separator just above the first block.
     while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
         i -= 1
@@ -170,7 +181,15 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             kind, head = None, -1
             i += 1
             continue
-        if start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i)):
+        details_line = kind == "details" and not start[i] and re.match(DETAILS_LINE, line)
+        if re.match(DETAILS_START, line) and i + 1 < n and form[i + 1] is None \
+                and re.match(DETAILS_NAME, lines[i + 1]):
+            kind = "details"
+            form[i], head = "snapshot", i
+            _introduction(lines, form, i)
+        elif details_line:
+            form[i], head = "snapshot", i
+        elif start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i)):
             kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith("'") else "gateway"
             form[i], head = "snapshot", i
             _introduction(lines, form, i)
@@ -300,6 +319,8 @@ def _block_goes_on(kind: str, lines: list[str], form: np.ndarray, i: int) -> boo
     if kind == "tunnel":
         first = nxt.split(None, 1)[0]
         return first.split("=", 1)[0].rstrip(":") in TUNNEL_LINE_KEYS - {"name"}
+    if kind == "details":
+        return bool(re.match(DETAILS_START, nxt))
     return bool(re.match(SUMMARY_LINE, nxt))
 
 
@@ -414,7 +435,8 @@ def parse(core: pa.Array) -> dict[str, object]:
                              ("tunnel", "vdom", "src", "sport", "dst", "dport", "esp_spi", "ispi", "rspi", "detail")}
     blocks = _blocks(lines)
     for b, (kind, rows) in enumerate(blocks):
-        parser = {"tunnel": _tunnel_block, "gateway": _gateway_block, "summary": _summary_block}[kind]
+        parser = {"tunnel": _tunnel_block, "gateway": _gateway_block, "summary": _summary_block,
+                  "details": _details_block}[kind]
         facts, marks = parser([lines[r] for r in rows])
         name = facts.get("name")
         for k, r in enumerate(rows):
@@ -448,6 +470,10 @@ def _blocks(lines: list[str]) -> list[tuple[str, list[int]]]:
             out.append(("tunnel", [i]))
         elif re.match(SUMMARY_LINE, line):
             out.append(("summary", [i]))
+        elif re.match(DETAILS_START, line):
+            out.append(("details", [i]))
+        elif out and out[-1][0] == "details":
+            out[-1][1].append(i)  # its `name: '...'` lines are not a gateway list's
         elif re.match(GATEWAY_START, line) or (re.match(GATEWAY_NAME, line) and not (
                 out and out[-1][0] == "gateway" and lines[out[-1][1][-1]].startswith("vd:"))):
             out.append(("gateway", [i]))
@@ -690,6 +716,55 @@ def _gateway_sa_fact(sa: dict, key: str, value: str) -> str:
 def _counts(value: str) -> dict:
     """`created 2/2  established 2/2  time 0/10500/21000 ms` → {created: '2/2', ...}."""
     return {k: v for k, v in re.findall(r"([a-z]+) (\S+)", value)}
+
+
+DETAILS_COUNTERS = re.compile(r"^(?P<dir>rx|tx) +packets: (?P<packets>\d+) +bytes: (?P<bytes>\d+) +errors: (?P<errors>\d+)")
+
+
+def _details_block(lines: list[str]) -> tuple[dict, list[dict]]:
+    """`get vpn ipsec tunnel details`: the tunnel's keys, its counters, and per phase 2
+    (`selectors`) its name, selectors and the number of `SA` paragraphs under it."""
+    facts: dict = {"list": "details", "selectors": []}
+    marks: list[dict] = []
+    sel: dict | None = None
+    for line in lines[1:]:
+        text = line.strip()
+        key, _, value = text.partition(": ")
+        mark: dict = {"at": "header"}
+        counters = DETAILS_COUNTERS.match(text)
+        if text == "selectors":
+            facts["in_selectors"] = True
+        elif counters:
+            facts[counters["dir"]] = {k: _int(counters[k]) for k in ("packets", "bytes", "errors")}
+            mark["at"] = "counters"
+        elif facts.get("in_selectors") and key == "name":
+            sel = {"name": value.strip("'"), "sas": 0}
+            facts["selectors"].append(sel)
+            mark.update(at="selector", p=len(facts["selectors"]) - 1)
+        elif sel is not None and text == "SA":
+            sel["sas"] += 1
+            mark.update(at="sa", p=len(facts["selectors"]) - 1)
+        elif sel is not None:
+            if key in ("src", "dst"):
+                sel[key] = value
+            mark.update(at="selector", p=len(facts["selectors"]) - 1)
+        elif key in ("local-gateway", "remote-gateway"):
+            a = re.match(rf"^(?P<ip>{_ADDR}):(?P<port>\d+)", value)
+            side = "local" if key == "local-gateway" else "remote"
+            if a:
+                facts[side] = f"{a['ip']}:{a['port']}"
+                mark.update({"src" if side == "local" else "dst": a["ip"],
+                             "sport" if side == "local" else "dport": _int(a["port"])})
+            mark["at"] = "addr"
+        elif key == "name":
+            facts["name"] = value.strip("'")
+        elif key:
+            facts[key.replace("-", "_")] = value
+            if key == "dpd":
+                mark["at"] = "dpd"
+        marks.append(mark)
+    facts.pop("in_selectors", None)
+    return facts, [{"at": "header"}] + marks
 
 
 def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:

@@ -200,3 +200,16 @@ def test_a_tunnel_list_with_no_phase2_sa_gets_the_commands_that_would_say_why() 
     other = ikeanalyze.analyze([str(TEXT / "fortios563_transparent_tunnel_list_pdf.txt"),
                                 str(TEXT / "docs_dialup_gwlist_tunnel_list_collapsed.txt")])
     assert not [s for s in other.next_steps if s.startswith("Tunnel ")]
+
+
+def test_tunnel_details_alone_with_no_sa_names_the_tunnel_down(tmp_path: Path) -> None:
+    lines = (TEXT / "notes_p81_tunnel_list_no_sa_tunnel_details.txt").read_text(encoding="utf-8").splitlines()
+    only = tmp_path / "details.txt"
+    only.write_text("\n".join(lines[25:]) + "\n", encoding="utf-8")  # the `tunnel details` fence
+    d = ikeanalyze.analyze([str(only)])
+    assert not d.all_findings()
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel Perimeter81 (remote gateway 131.226.32.161) is down: no phase-2 SA in "
+                           "`get vpn ipsec tunnel details` (no `SA` under its selectors) (`name: 'Perimeter81'`, ")
+    assert (d.snapshots[0]["refs"], d.snapshots[0]["remote"]) == (
+        [{"source": str(only), "ref": 2, "output": "details"}], "131.226.32.161:0")

@@ -293,3 +293,22 @@ def test_fortios4_log_record_broken_at_every_field() -> None:
     assert str(row.time) == "2012-07-20 13:08:51"
     assert row.text.startswith("2012-07-20 13:08:51 log_id=0101037124  type=event subtype=ipsec pri=error")
     assert row.text.endswith("error_reason=no matching gateway for new request peer_notif=INITIAL-CONTACT")
+
+
+def test_tunnel_details_block() -> None:
+    """`get vpn ipsec tunnel details` (a bare `gateway` line, indented `key: value` lines, a
+    `selectors` section): one snapshot event per line (16 lines were unrecognised), its
+    `name: '...'` lines not taken for a gateway list."""
+    frame, report = _parse(_lines("notes_p81_tunnel_list_no_sa_tunnel_details.txt"))
+    assert report.accounting == {**report.accounting, "event": 26, "unrecognised": 5}  # the notes
+    rows = frame[frame["ref"] >= 27]
+    assert list(rows["ref"]) == list(range(27, 43)) and set(rows["tunnel"]) == {"Perimeter81"}
+    facts = json.loads(rows["detail"].iloc[0])["facts"]
+    assert facts == {"list": "details", "name": "Perimeter81", "type": "route-based", "local": "172.31.29.79:0",
+                     "remote": "131.226.32.161:0", "mode": "ike-v2", "interface": "'port1' (3)",
+                     "rx": {"packets": 0, "bytes": 0, "errors": 0}, "tx": {"packets": 0, "bytes": 0, "errors": 1},
+                     "dpd": "on-idle/unnegotiated",
+                     "selectors": [{"name": "Perimeter81", "sas": 0, "src": "0:0.0.0.0/0.0.0.0:0",
+                                    "dst": "0:0.0.0.0/0.0.0.0:0"}]}
+    remote = rows[rows["text"].str.contains("remote-gateway")]
+    assert (remote["dst"].iloc[0], remote["dport"].iloc[0]) == ("131.226.32.161", 0)
