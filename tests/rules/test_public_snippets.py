@@ -213,3 +213,17 @@ def test_tunnel_details_alone_with_no_sa_names_the_tunnel_down(tmp_path: Path) -
                            "`get vpn ipsec tunnel details` (no `SA` under its selectors) (`name: 'Perimeter81'`, ")
     assert (d.snapshots[0]["refs"], d.snapshots[0]["remote"]) == (
         [{"source": str(only), "ref": 2, "output": "details"}], "131.226.32.161:0")
+
+
+def test_peer_refused_this_sides_proposals_is_worded_as_this_side_initiating() -> None:
+    """`received SA_INIT error notify response, abort`: this side offered, the peer refused.
+    It said "The phase-1 negotiation from the peer ... failed on proposals (the peer answered
+    NO_PROPOSAL_CHOSEN)" (the peer initiated nothing)."""
+    got = findings("ikev2-initiator-no-proposal-chosen-azure-md.txt")
+    assert set(got) == {"IKE201", "IKE901"}  # IKE901: the bullets' prose
+    (f,) = got["IKE201"]
+    assert f.tunnel == "40F_Azure_Tunn"
+    assert f.message.startswith("The peer refused this side's phase-1 proposals for gateway 40F_Azure_Tunn "
+                                "(the peer answered NO_PROPOSAL_CHOSEN) (line 5); neither side's proposals are in "
+                                "this input.")
+    assert f.facts["attempts"] == 2  # and the `Negotiate SA Error` of line 15
