@@ -101,8 +101,9 @@ def parse(core: pa.Array) -> dict[str, object]:
     """Event-log records → event columns (kind, detail, time, tunnel, addresses, cookies)."""
     v = {name: _value(core, name) for name in KEYS}
     out: dict[str, object] = {col: v[name] for name, col in KEYS.items() if col is not None}
-    for port in ("sport", "dport"):
-        out[port] = to_int(out[port], pa.int32())
+    for port in ("sport", "dport"):  # digits only: a mangled line may hold `locport=outintf=`
+        digits = pc.fill_null(pc.match_substring_regex(out[port], r"^\d+$"), False)
+        out[port] = to_int(pc.if_else(digits, out[port], pa.scalar(None, pa.string())), pa.int32())
 
     # Kinds by table, whole column: the action's row of ACTION_KINDS (its last for none).
     names = pa.array([*ACTION_KINDS.values(), "vpn-log"], pa.string())
