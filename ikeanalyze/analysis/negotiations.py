@@ -987,6 +987,10 @@ def proposal_message(f: Failure, phase_name: str) -> str:
         return (f"The peer {f.peer or ''} refused the {phase_name} proposals{gw} "
                 f"({f.how}){where}. This side offered {f.offered}; the peer's own proposals are not "
                 f"in this input.").replace("peer  refused", "peer refused")
+    if f.how.startswith("the peer answered"):  # this side offered: `received ... error notify response`
+        by = f"The peer {f.peer}" if f.peer else "The peer"
+        return (f"{by} refused this side's {phase_name} proposals{gw} ({f.how}){where}; neither side's "
+                f"proposals are in this input.")
     return (f"The {phase_name} negotiation {who}{gw} failed on proposals ({f.how}){where}; the "
             f"proposals themselves are not in this input.")
 

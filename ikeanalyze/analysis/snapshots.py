@@ -22,6 +22,8 @@ import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence, human_duration
 
+# The outputs a TunnelState keeps the latest block of (sources/snapshot.py `list`).
+OUTPUTS = ("tunnel", "gateway", "summary", "details")
 # Words FortiOS uses in `status:` of a gateway list IKE SA.
 CONNECTING = "connecting"
 ESTABLISHED = "established"
@@ -77,6 +79,7 @@ class TunnelState:
     tunnel: Block | None = None  # latest `diagnose vpn tunnel list` block
     gateway: Block | None = None  # latest `diagnose vpn ike gateway list` block
     summary: Block | None = None  # latest `get vpn ipsec tunnel summary` line
+    details: Block | None = None  # latest `get vpn ipsec tunnel details` block
     history: list[Block] = field(default_factory=list)  # every tunnel-list block, in order
 
     # -- phase 1 (gateway list)
@@ -153,15 +156,15 @@ class TunnelState:
 
     @property
     def remote(self) -> str | None:
-        return _address("remote", (self.tunnel, self.gateway))
+        return _address("remote", (self.tunnel, self.gateway, self.details, self.summary))
 
     @property
     def local(self) -> str | None:
-        return _address("local", (self.gateway, self.tunnel, self.summary))
+        return _address("local", (self.gateway, self.tunnel, self.details, self.summary))
 
     def as_dict(self) -> dict:
         """The facts a report shows (JSON `snapshots[]`)."""
-        latest = [b for b in (self.gateway, self.tunnel, self.summary) if b]
+        latest = [b for b in (self.gateway, self.tunnel, self.summary, self.details) if b]
         return {
             "tunnel": self.name,
             "time": _iso(max((b.time for b in latest if b.time is not None), default=None)),
@@ -237,8 +240,8 @@ def build(events: pd.DataFrame) -> Snapshots:
     ordered = sorted(blocks.values(), key=lambda b: (b.time is None, b.time or datetime.min, b.source, b.ref))
     tunnels: dict[str, TunnelState] = {}
     for b in ordered:
-        if not b.tunnel:
-            continue
+        if not b.tunnel or b.kind not in OUTPUTS:
+            continue  # `diagnose vpn ike config` / `ike status`: not the tunnel's state
         st = tunnels.setdefault(b.tunnel, TunnelState(b.tunnel))
         setattr(st, b.kind, b)  # later blocks replace earlier ones: the latest wins
         if b.kind == "tunnel":
@@ -338,6 +341,13 @@ def phase1_connecting(ctx) -> list[TunnelState]:
     return [s for s in ctx.snapshots.tunnels.values() if s.phase1 == CONNECTING]
 
 
+def dpd_failed(ctx) -> list[TunnelState]:
+    """Tunnels whose latest tunnel list says `dpd: ... status=fail`: the device itself
+    declares that dead peer detection failed (FortiOS 7.4.4+/7.6 keeps such a tunnel
+    `status=up` but marks its interface inactive, article 416613)."""
+    return [s for s in ctx.snapshots.tunnels.values() if str(s.dpd.get("status") or "") == "fail"]
+
+
 def transport(ctx, tunnel: str | None) -> str | None:
     """`TCP` / `UDP` from the gateway list's `transport:` line, when the paste has one."""
     st = ctx.snapshots.get(tunnel)
@@ -361,10 +371,11 @@ def sniffer_esp_one_way(ctx, peer_ip: str) -> tuple[int, int] | None:
 
 
 def next_steps(ctx) -> list[str]:
-    """What the snapshots say to collect or trust next. Today: an NPU-offloaded tunnel
-    whose ESP a packet source saw in one direction only: the CPU sniffer does not see
+    """What the snapshots say to collect or trust next: a tunnel the snapshots show down
+    with nothing else in the input about it (:func:`down_unexplained`); an NPU-offloaded
+    tunnel whose ESP a packet source saw in one direction only: the CPU sniffer does not see
     offloaded ESP, so that picture is not IKE108 (the rule keeps quiet about it)."""
-    steps: list[str] = []
+    steps: list[str] = [_down_step(st) for st in down_unexplained(ctx)]
     for st in ctx.snapshots.tunnels.values():
         peer = (st.remote or "").rsplit(":", 1)[0]
         if not peer or not npu_offloaded(ctx, st.name):
@@ -476,6 +487,72 @@ def connecting_note(ctx, peer_ip: str | None = None, tunnel: str | None = None) 
                                              "phase1_state": st.phase1_state,
                                              "direction": sa.get("direction")})
     return None
+
+
+def selectors_down(st: TunnelState) -> tuple[int, int] | None:
+    """(total, up) from the tunnel summary when fewer phase-2 selectors are up than exist."""
+    sel = st.summary.facts.get("selectors") if st.summary else None
+    if isinstance(sel, list) and len(sel) == 2 and all(isinstance(x, int) for x in sel) and sel[1] < sel[0]:
+        return sel[0], sel[1]
+    return None
+
+
+def no_phase2_sa(st: TunnelState) -> list[Evidence]:
+    """The `proxyid=... sa=0` lines of a tunnel list in which no phase 2 has an SA (or,
+    without a tunnel list, the `tunnel details` selectors none of which has an `SA`)."""
+    if st.tunnel:
+        p2s = st.tunnel.facts.get("proxyids", [])
+        if not p2s or any(p2.get("sa") != 0 or p2.get("sas") for p2 in p2s):
+            return []
+        return st.tunnel.evidence("proxyid")
+    sels = st.details.facts.get("selectors", []) if st.details else []
+    if not sels or any(sel.get("sas") for sel in sels):
+        return []
+    return [e for e in st.details.evidence("selector") if e.text.startswith("name:")]
+
+
+def down_unexplained(ctx) -> list[TunnelState]:
+    """Tunnels a snapshot shows down (`selectors(total,up): 1/0`, a tunnel list whose every
+    `proxyid=` has `sa=0`, or phase 1 `connecting`) of which the input holds no IKE traffic:
+    nothing here says why. An initiator stuck `connecting` is left to IKE105 (its gateway
+    list is that rule's evidence)."""
+    out = []
+    for st in ctx.snapshots.tunnels.values():
+        if not (selectors_down(st) or no_phase2_sa(st) or st.phase1 == CONNECTING):
+            continue
+        if st.phase1 == CONNECTING and st.ike_sas and st.ike_sas[-1].get("direction") == "initiator":
+            continue
+        if not has_ike_traffic(ctx, st):
+            out.append(st)
+    return out
+
+
+def _down_step(st: TunnelState) -> str:
+    said = []
+    sel = selectors_down(st)
+    if sel:
+        ev = st.summary.evidence("summary")
+        where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
+        said.append(f"{sel[1]} of {sel[0]} phase-2 selector(s) up (`selectors(total,up): {sel[0]}/{sel[1]}`{where})")
+    elif no_phase2_sa(st):
+        ev = no_phase2_sa(st)
+        shown = " ".join(ev[0].text.split()[:4])
+        where = "its tunnel list" if st.tunnel else "`get vpn ipsec tunnel details` (no `SA` under its selectors)"
+        said.append(f"no phase-2 SA in {where} (`{shown}`, {ev[0].source} line {ev[0].ref})")
+    if st.phase1 == CONNECTING:
+        ev = st.gateway.evidence("status")
+        where = f" (line {ev[-1].ref})" if ev else ""
+        sa = st.ike_sas[-1]
+        role = f" as {sa['direction']}" if sa.get("direction") else ""
+        said.append(f"phase 1 still `status: {sa.get('status_text', CONNECTING)}`{role}{where}")
+    peer = (st.remote or "").rsplit(":", 1)[0]
+    gw = "" if st.gateway else f"`diagnose vpn ike gateway list name {st.name}` (is phase 1 up?) and "
+    filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
+    to = f" (remote gateway {peer})" if peer else ""
+    return (f"Tunnel {st.name}{to} is down: {' and '.join(said)}; no IKE exchange of it in the input says why. "
+            f"Collect {gw}the IKE debug while it negotiates: {filt}, `diagnose debug console timestamp enable`, "
+            f"`diagnose debug application ike -1`, `diagnose debug enable`, then "
+            f"`diagnose vpn ike gateway clear name {st.name}` to start a negotiation.")
 
 
 def connecting_without_ike(ctx) -> list[TunnelState]:

@@ -24,7 +24,7 @@ from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import Finding, Moment
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval, when
-from ikeanalyze.sources import regex
+from ikeanalyze.sources import eventlog, regex
 
 ORIGIN = "eventlog"
 
@@ -67,13 +67,13 @@ CODES = np.array([c.code for c in CAUSES])  # each row's code, to pick a rule's 
 LOGID_PHASE = {"37121": 1, "37124": 1, "37127": 1, "37128": 1, "37123": 2}
 # `stage=1`/`stage="2"` and the logid's last five digits, read as columns.
 STAGE = r'(?:^|\s)stage="?(?P<stage>[12])"?(?:\s|$)'
-LOGID = r'(?:^|\s)logid="?\d*(?P<logid>\d{5})"?(?:\s|$)'
-FIELD = r'(?:^|\s){}=(?:"([^"]*)"|([^\s"]*))'
+LOGID = r'(?:^|\s)log_?id="?\d*(?P<logid>\d{5})"?(?:\s|$)'
+FIELD = r'(?:^|\s)(?:{})=(?:"([^"]*)"|([^\s"]*))'
 
 
 def field(text: str, name: str) -> str | None:
     """A key's value in one event-log line (None for absent or FortiOS' `N/A`)."""
-    m = re.search(FIELD.format(name), text)
+    m = re.search(FIELD.format(eventlog.key_names(name)), text)
     value = None if m is None else (m.group(1) if m.group(1) is not None else m.group(2))
     return None if value in (None, "", "N/A") else value
 

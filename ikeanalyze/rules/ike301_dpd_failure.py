@@ -10,7 +10,11 @@ IKEv1 `send IKEv1 DPD probe, seqno N` repeated for one sequence number with no
 the evidence when the input has them.
 A FortiGate event-log line stating the same cause (`status="dpd_failure"`) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
-finding, not a second one (rules/fromlog.py).
+finding, not a second one (rules/fromlog.py). So is a `diagnose vpn tunnel list` block whose
+`dpd:` line says `status=fail`: the device's own verdict, which FortiOS 7.4.4+ and 7.6 print
+while the tunnel stays `status=up` (its interface is marked inactive and routes through it
+go inactive: Fortinet article 416613); beside a debug finding of the same tunnel or peer it
+joins that finding.
 
 ## Why it matters
 The peer stopped answering on the IKE SA: it rebooted, lost the SA, or the path between
@@ -20,13 +24,18 @@ design), are not failures and are never reported here.
 
 ## Evidence
 The first and the last unanswered probe, the number of attempts and the waits between
-them, and the line that tore the SA down when there is one.
+them, and the line that tore the SA down when there is one. From a tunnel list: its header
+(`status=up` or not), the `dpd:` line, the `stat:` counters, and an earlier tunnel list of
+the same tunnel whose DPD was still `ok` (and its remote address, when it was another).
 
 ## Fix
 Find why the peer is silent: see the transport finding grouped above this one (a stalled
 UDP path, a changed NAT mapping). If the path is fine, check the peer itself (rebooted,
 SA flushed, DPD disabled there). On FortiGate, `set dpd on-idle`, `set dpd-retrycount` and
 `set dpd-retryinterval` in the phase-1 settings control how fast a dead peer is detected.
+A tunnel list with `dpd: ... status=fail` on a tunnel that is still up: run
+`diagnose debug application ike -1` (filtered on the peer) to see the probes and whether
+the peer answers them, and `diagnose vpn ike gateway clear name <tunnel>` to renegotiate.
 """
 
 from __future__ import annotations
@@ -34,9 +43,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ikeanalyze.analysis import sas
+from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, Moment
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
@@ -51,6 +60,20 @@ class Thresholds:
 
 @rule("IKE301", "dpd-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    found = list(_debug_probes(ctx, t))
+    for st in snapshots.dpd_failed(ctx):
+        same = [f for f in found if f.tunnel == st.name or (f.peer_ip and f.peer_ip == _ip(st.remote))]
+        if same:  # the debug shows the probes: the tunnel list is more evidence of that finding
+            text, ev, facts = _from_tunnel_list(st)
+            same[0].message += f" The tunnel list agrees: tunnel {st.name} shows {text}"
+            same[0].evidence.extend(ev)
+            same[0].facts.update(facts)
+        else:
+            found.append(_tunnel_list_finding(st))
+    yield from found
+
+
+def _debug_probes(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     ends = None
     for s in sas.retransmitted_requests(sas.of(ctx), t.min_retransmissions):
         if s.exchange not in DPD_EXCHANGES or s.answered or bool(s.first["in"]):
@@ -127,3 +150,50 @@ def _finding(rows, peer: str | None, tunnel: str | None, what: str, end) -> Find
         + ([moment(end, "SA given up after unanswered DPD probes")] if end is not None else []),
         facts={"probes": n, "intervals_s": gaps, "torn_down": end is not None},
     )
+
+
+def _ip(addr: str | None) -> str | None:
+    return addr.rsplit(":", 1)[0] if addr and addr.count(":") == 1 else addr
+
+
+def _from_tunnel_list(st: snapshots.TunnelState) -> tuple[str, list, dict]:
+    """What a tunnel list with `dpd: ... status=fail` says, in words and lines."""
+    b = st.tunnel
+    dpd_ev = b.evidence("dpd")
+    where = f" ({dpd_ev[0].source} line {dpd_ev[0].ref})" if dpd_ev else ""
+    d = st.dpd
+    shown = " ".join(f"{k}={d[k]}" for k in ("mode", "on", "status") if d.get(k) is not None)
+    status = b.facts.get("status")
+    text = f"`dpd: {shown}`{where}"
+    if status == "up":
+        text += (f" while the tunnel is still `status=up` (line {b.ref}): FortiOS (7.4.4 and later) keeps such a tunnel "
+                 f"but marks its interface inactive, so routes through it go inactive and traffic stops")
+    stat = st.stat
+    if stat.get("rxp") is not None and stat.get("txp") is not None:
+        text += f"; its counters: {stat['rxp']} packets received, {stat['txp']} sent (`stat:`)"
+        last = [f"{k}={b.facts[k]}" for k in ("ilast", "olast") if b.facts.get(k) is not None]
+        if last:
+            text += f", `{' '.join(last)}`"
+    ok = [h for h in st.history[:-1] if str((h.facts.get("dpd") or {}).get("status")) == "ok"]
+    ev = [b.header] + dpd_ev + b.evidence("stat")
+    facts = {"from": "tunnel list", "dpd_status": d.get("status"), "tunnel_status": status,
+             "rxp": stat.get("rxp"), "txp": stat.get("txp")}
+    if ok:
+        before = ok[-1]
+        text += f"; an earlier tunnel list (line {before.ref}) had `status=ok`"
+        moved = before.facts.get("remote")
+        if moved and moved != b.facts.get("remote"):
+            text += f" with the remote gateway at {moved}, now {b.facts.get('remote')}"
+            facts["earlier_remote"] = moved
+        ev += before.evidence("dpd")
+    return text + ".", ev, facts
+
+
+def _tunnel_list_finding(st: snapshots.TunnelState) -> Finding:
+    b = st.tunnel
+    text, ev, facts = _from_tunnel_list(st)
+    to = f" to {st.remote}" if st.remote else ""
+    msg = f"Dead peer detection failed on tunnel {st.name}{to}: its tunnel list shows {text}"
+    return finding("IKE301", msg, start=b.time, t_start=b.t, tunnel=st.name, peer=st.remote, evidence=ev,
+                   timeline=[Moment(b.time, b.t, f"tunnel list: DPD failed on {st.name}", b.source, b.ref)],
+                   facts=facts)

@@ -26,13 +26,38 @@ from ikeanalyze.sources.regex import groups, to_int
 # A physical line starts an event-log record when it matches this: an optional syslog
 # priority, up to eight header words without `=` (a syslog time and host, a FortiAnalyzer
 # prefix), then `date=YYYY-MM-DD time=HH:MM:SS`.
-RECORD_START = (r"^(?:<\d{1,3}>\d? ?)?(?:[^=\s]+ +){0,8}date=\"?\d{4}-\d\d-\d\d\"? +"
-                r"time=\"?\d\d:\d\d:\d\d\"?(?:\s|$)")
+# FortiOS 4.x-5.0 `execute log display` printed the time bare before the fields instead,
+# and named them with underscores: `2012-07-20 13:08:51 log_id=0101037124 type=event
+# subtype=ipsec pri=error ... rem_ip=... vpn_tunnel="N/A" status=negotiate_error
+# error_reason=no matching gateway for new request` (a bare reason of several words).
+OLD_STAMP = r"^(?:<\d{1,3}>\d? ?)?(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d) +log_id="
+RECORD_START = (r"^(?:<\d{1,3}>\d? ?)?(?:(?:[^=\s]+ +){0,8}date=\"?\d{4}-\d\d-\d\d\"? +"
+                r"time=\"?\d\d:\d\d:\d\d\"?(?:\s|$)|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +log_id=)")
+# A line of the record a copy broke at each field (`type=event `, `rem_ip=xxx`, ...): it
+# starts with a key and joins the record above.
+FIELD_LINE = r"^[a-z][a-z_]*="
+
+# The 4.x-5.0 names of the keys read (see OLD_STAMP).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "logid": ("log_id",), "remip": ("rem_ip",), "locip": ("loc_ip",), "remport": ("rem_port",),
+    "locport": ("loc_port",), "vpntunnel": ("vpn_tunnel",), "reason": ("error_reason",),
+    "xauthuser": ("xauth_user",),
+}
+# Keys whose bare value may run over several words, up to the next `key=` (4.x `error_reason`).
+WORDS = frozenset({"reason"})
+
+
+def key_names(name: str) -> str:
+    """``name`` and its old spellings, as a regex alternation."""
+    return "|".join((name, *ALIASES.get(name, ())))
+
 
 # One pattern per key read: the value quoted (blanks allowed) or bare (to the next blank).
 # A key is found only at the line's start or after a blank (`devname=` is not `name=`).
 def _key(name: str) -> str:
-    return rf"(?:^|\s){name}=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*))"
+    if name in WORDS:  # words without `=`, each ending at a blank or the line's end
+        return rf"(?:^|\s)(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*(?: +[^\s\"=]+)*)(?:\s|$))"
+    return rf"(?:^|\s)(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*))"
 
 
 # key -> (event column or None for one read here only)
@@ -43,6 +68,8 @@ KEYS: dict[str, str | None] = {
 }
 # FortiOS' empty value.
 NONE_VALUES = ("N/A", "")
+# `subtype` of VPN lines: `vpn` (5.2+), `ipsec` (4.x-5.0).
+VPN_SUBTYPES = ("vpn", "ipsec")
 
 # The event's kind by `action` (FortiOS Log Message Reference: MESGID_* of the vpn
 # category); a VPN line of another action is `vpn-log`, a line of another subtype
@@ -74,15 +101,16 @@ def parse(core: pa.Array) -> dict[str, object]:
     """Event-log records → event columns (kind, detail, time, tunnel, addresses, cookies)."""
     v = {name: _value(core, name) for name in KEYS}
     out: dict[str, object] = {col: v[name] for name, col in KEYS.items() if col is not None}
-    for port in ("sport", "dport"):
-        out[port] = to_int(out[port], pa.int32())
+    for port in ("sport", "dport"):  # digits only: a mangled line may hold `locport=outintf=`
+        digits = pc.fill_null(pc.match_substring_regex(out[port], r"^\d+$"), False)
+        out[port] = to_int(pc.if_else(digits, out[port], pa.scalar(None, pa.string())), pa.int32())
 
     # Kinds by table, whole column: the action's row of ACTION_KINDS (its last for none).
     names = pa.array([*ACTION_KINDS.values(), "vpn-log"], pa.string())
     row = pc.fill_null(pc.index_in(v["action"], pa.array(list(ACTION_KINDS), pa.string())), len(ACTION_KINDS))
     kind = pc.take(names, row)
     kind = pc.if_else(pc.fill_null(pc.is_in(v["status"], pa.array(sorted(FAILED_STATUSES))), False), "vpn-error", kind)
-    out["kind"] = pc.if_else(pc.fill_null(pc.equal(v["subtype"], "vpn"), False), kind, "log-other")
+    out["kind"] = pc.if_else(pc.fill_null(pc.is_in(v["subtype"], pa.array(VPN_SUBTYPES)), False), kind, "log-other")
 
     # `negotiate negotiate_error: peer SA proposal not match local policy`, `tunnel-up`.
     head = pc.binary_join_element_wise(pc.fill_null(v["action"], ""), pc.fill_null(v["status"], ""), " ")
@@ -94,7 +122,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["ispi"], out["rspi"] = pc.utf8_lower(cookies["i"]), pc.utf8_lower(cookies["r"])
     version = groups(pc.fill_null(v["version"], ""), r"^IKEv(?P<v>[12])$")["v"]
     out["ike_version"] = to_int(version, pa.int8())
-    out["ts_abs"] = _stamp(v["date"], v["time"], v["eventtime"])
+    old = {k: col.cast(pa.string()) for k, col in groups(core, OLD_STAMP).items()}
+    out["ts_abs"] = _stamp(pc.coalesce(v["date"], old["date"]), pc.coalesce(v["time"], old["time"]), v["eventtime"])
     return out
 
 

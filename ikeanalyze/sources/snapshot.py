@@ -8,7 +8,13 @@ Three outputs say what the FortiGate believes at the moment they were typed:
   and SAs: SPIs, `dec:pkts/bytes=.., enc:pkts/bytes=..`, `npu_flag=`);
 * `diagnose vpn ike gateway list`: one block per gateway of `key: value` lines, then one
   `id/spi:` paragraph per IKE SA (`status: connecting, state 3` or `established ...`);
-* `get vpn ipsec tunnel summary`: one line per tunnel (`'name'  selectors(total,up): 1/0 ...`).
+* `get vpn ipsec tunnel details`: one indented block per tunnel under a bare `gateway` line
+  (`  name: 'to-hq'`, `  local-gateway: 10.0.0.1:0 (static)`, `  remote-gateway: ...`,
+  `  rx  packets: 0  bytes: 0  errors: 0`, `  dpd: on-idle/unnegotiated`, then `  selectors`
+  with each phase 2's `name:`/`src:`/`dst:` and an `SA` paragraph per SA);
+* `get vpn ipsec tunnel summary`: one line per tunnel, the remote gateway after the name
+  (`'T2' 172.16.203.2:0  selectors(total,up): 1/1  rx(pkt,err): 0/0  tx(pkt,err): 0/4`; older
+  builds print no address: `'to-hq'  selectors(total,up): 1/0 ...`).
 
 A block is found by its first line (:data:`STARTS`) and runs while its lines look like
 that output. Published copies cut lines mid-token (`dst_` / `mtu=1500`, `dp` /
@@ -48,7 +54,12 @@ _ADDR = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]+)"
 TUNNEL_START = rf"^name=\S+ (?:ver=\d+\b|{_ADDR}:\d+->{_ADDR}:\d+(?:\s|$))"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
-SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
+# `get vpn ipsec tunnel details`: a bare `gateway` line, its (indented) `name: '<tunnel>'`
+# next, then `key: value` lines and the bare section words (the indent is a margin to text.py).
+DETAILS_START = r"^gateway\s*$"
+DETAILS_NAME = r"^\s*name: '[^']*'\s*$"
+DETAILS_LINE = r"^\s*(?:[A-Za-z][\w/ ()-]*?:(?: .*)?|selectors|SA|inbound|outbound)\s*$"
+SUMMARY_LINE = rf"^'[^']+'\s+(?:{_ADDR}:\d+\s+)?selectors\(total,up\):"
 # A web copy (docs pages, PDFs turned to text) may collapse a whole block onto one line,
 # after the sentence that introduced it: `... should return the following:vd: root/0 name:
 # for_client_0 version: 1 interface: port1 15 addr: ...`, `...:list all ipsec tunnel in vd 0
@@ -56,7 +67,13 @@ SUMMARY_LINE = r"^'[^']+'\s+selectors\(total,up\):"
 # first words stand in it; :func:`unfold` cuts it back into the device's lines.
 GATEWAY_COLLAPSED = r"(?:^|[\s:*`])vd: \S+/\d+ +(?:\*\*)?name: \S+ "
 TUNNEL_COLLAPSED = r"[\s:]name=\S+ ver=\d+ serial=\w+ "
-STARTS = rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
+# A tunnel summary collapsed after its command (`Check the IPsec tunnel summary: # get vpn
+# ipsec tunnel summary 'T2' 172.16.203.2:0 selectors(total,up): 1/1 ... 'T3' ...`): each
+# tunnel's line starts at its quoted name.
+SUMMARY_AT = rf"(?<=\s)(?='[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):)"
+SUMMARY_COLLAPSED = rf"\s'[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):"
+STARTS = (rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
+          rf"|{SUMMARY_COLLAPSED}")
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
 # The CLI's pager (`config system console` / `set output more`) after each screenful: a
@@ -84,7 +101,19 @@ TUNNEL_KEYS = TUNNEL_LINE_KEYS | frozenset({
     "key", "npu_rgwy", "npu_lgwy", "npu_selid", "dec_npuid", "enc_npuid", "index", "remote_location",
     "network-id", "link-cost",
 })
-GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ()-]*?):(?: (?P<value>.*))?$")
+GATEWAY_KEY = re.compile(r"^(?P<key>[A-Za-z0-9][\w/ ().-]*?):(?: (?P<value>.*))?$")
+# `diagnose vpn ike config` and `diagnose vpn ike status` print blocks that open as a
+# gateway list does (`vd: root/0`, `name: ...`): told apart by keys only they print (the
+# configured phase 1: `status.admin`, `mode`, `phase2s`; the counters of `ike status`:
+# `connection: 1/1687`), they are not the gateway's state and never replace its list. A
+# `phase2s:` entry is one line per phase 2 (`  P2 proto 0 src 0.0.0.0/0.0.0.0:0 dst ...`).
+OTHER_GATEWAY_OUTPUTS: list[tuple[str, frozenset[str]]] = [
+    ("ike-config", frozenset({"status.admin", "status.operational", "phase2s", "type", "mode", "auth", "dhgrp",
+                              "xauth", "xauth-group", "distance", "priority", "policies", "policy"})),
+    ("ike-status", frozenset({"connection"})),
+]
+GATEWAY_LIST_KEYS = frozenset({"addr", "created", "id/spi", "tun_id", "direction"})
+PHASE2S_LINE = r"^\s*\S+ proto \d+ src \S+ dst \S+"
 ADDR_PAIR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+)->(?P<dst>{_ADDR}):(?P<dport>\d+)$")
 # (A web copy may drop a blank around the arrow: `addr: 172.20.120.123:4500 ->172.20.120.254:64916`.)
 GW_ADDR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+) ?-> ?(?P<dst>{_ADDR}):(?P<dport>\d+)")
@@ -108,7 +137,9 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     form[cmd] = "prompt"
     start = np.zeros(len(form), dtype=bool)
     start[np.flatnonzero(free)] = matches(sub, STARTS)
-    if not start.any():
+    details = np.zeros(len(form), dtype=bool)  # `tunnel details` opens on a bare word: asked apart
+    details[np.flatnonzero(free)] = matches(sub, DETAILS_START)
+    if not (start.any() or details.any()):
         return sep
     lines = _Lines(core)  # joined as we go, to judge where the next piece belongs
     n = len(lines)
@@ -116,9 +147,9 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     # list banner changes anything: the walk jumps from one such line to the next (a loose
     # prefix test, a superset of GATEWAY_NAME and BANNER; a long debug is mostly skipped).
     worth = np.zeros(len(form), dtype=bool)
-    worth[np.flatnonzero(free)] = matches(sub, r"^(?:name: |list |-{4})")
+    worth[np.flatnonzero(free)] = matches(sub, r"^(?:name: |list |-{4}|gateway\s*$)")
     worth = np.flatnonzero(worth | start)
-    i = int(np.flatnonzero(start)[0])
+    i = int(np.flatnonzero(start | details)[0])
     # The `list ... in vd N` header and `-----` separator just above the first block.
     while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
         i -= 1
@@ -150,7 +181,15 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             kind, head = None, -1
             i += 1
             continue
-        if start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i)):
+        details_line = kind == "details" and not start[i] and re.match(DETAILS_LINE, line)
+        if re.match(DETAILS_START, line) and i + 1 < n and form[i + 1] is None \
+                and re.match(DETAILS_NAME, lines[i + 1]):
+            kind = "details"
+            form[i], head = "snapshot", i
+            _introduction(lines, form, i)
+        elif details_line:
+            form[i], head = "snapshot", i
+        elif start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i)):
             kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith("'") else "gateway"
             form[i], head = "snapshot", i
             _introduction(lines, form, i)
@@ -171,13 +210,13 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             lines[head] += line
             form[i], sep[i] = "continuation", ""
         elif kind == "gateway" and line.strip():
-            if GATEWAY_KEY.match(line):
+            if GATEWAY_KEY.match(line) or re.match(PHASE2S_LINE, line):
                 form[i], head = "snapshot", i
-            elif head >= 0:
+            elif head >= 0 and (lines.width(i - 1) >= WRAP_MIN or len(line.split()) == 1):
                 lines[head] += line  # a terminal cut: the rest of the same token
                 form[i], sep[i] = "continuation", ""
-            else:
-                kind = None
+            else:  # a sentence typed under the block (`Is the above configuration correct? ...`)
+                kind, head = None, -1
         else:
             kind, head = None, -1
         i += 1
@@ -280,17 +319,21 @@ def _block_goes_on(kind: str, lines: list[str], form: np.ndarray, i: int) -> boo
     if kind == "tunnel":
         first = nxt.split(None, 1)[0]
         return first.split("=", 1)[0].rstrip(":") in TUNNEL_LINE_KEYS - {"name"}
+    if kind == "details":
+        return bool(re.match(DETAILS_START, nxt))
     return bool(re.match(SUMMARY_LINE, nxt))
 
 
 def _collapsed(line: str) -> str | None:
-    """The output a collapsed block on ``line`` belongs to (tunnel | gateway), or None."""
+    """The output a collapsed block on ``line`` belongs to (tunnel | gateway | summary), or None."""
     if re.match(TUNNEL_START, line) or re.match(GATEWAY_START, line):
         return None
     if re.search(TUNNEL_COLLAPSED, line):
         return "tunnel"
     if re.search(GATEWAY_COLLAPSED, line):
         return "gateway"
+    if re.search(SUMMARY_COLLAPSED, line):
+        return "summary"
     return None
 
 
@@ -357,6 +400,13 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
 
 def _unfold_line(line: str) -> list[str] | None:
     kind = _collapsed(line)
+    if kind == "summary":
+        # Each tunnel's line ends with its `tx(pkt,err): N/N`: prose after the last is dropped.
+        pieces = re.split(SUMMARY_AT, line)
+        if not re.match(SUMMARY_LINE, line):
+            pieces = pieces[1:]  # the sentence and command before the first tunnel's line
+        out = [re.sub(r"(tx\(pkt,err\): *\d+/\d+).*$", r"\1", p.strip()) for p in pieces]
+        return [p for p in out if p] or None
     if kind == "tunnel":
         start = re.search(TUNNEL_COLLAPSED, line).start() + 1
         cut = TUNNEL_CUT
@@ -385,7 +435,8 @@ def parse(core: pa.Array) -> dict[str, object]:
                              ("tunnel", "vdom", "src", "sport", "dst", "dport", "esp_spi", "ispi", "rspi", "detail")}
     blocks = _blocks(lines)
     for b, (kind, rows) in enumerate(blocks):
-        parser = {"tunnel": _tunnel_block, "gateway": _gateway_block, "summary": _summary_block}[kind]
+        parser = {"tunnel": _tunnel_block, "gateway": _gateway_block, "summary": _summary_block,
+                  "details": _details_block}[kind]
         facts, marks = parser([lines[r] for r in rows])
         name = facts.get("name")
         for k, r in enumerate(rows):
@@ -419,6 +470,10 @@ def _blocks(lines: list[str]) -> list[tuple[str, list[int]]]:
             out.append(("tunnel", [i]))
         elif re.match(SUMMARY_LINE, line):
             out.append(("summary", [i]))
+        elif re.match(DETAILS_START, line):
+            out.append(("details", [i]))
+        elif out and out[-1][0] == "details":
+            out[-1][1].append(i)  # its `name: '...'` lines are not a gateway list's
         elif re.match(GATEWAY_START, line) or (re.match(GATEWAY_NAME, line) and not (
                 out and out[-1][0] == "gateway" and lines[out[-1][1][-1]].startswith("vd:"))):
             out.append(("gateway", [i]))
@@ -595,6 +650,7 @@ def _options(line: str) -> list[str]:
 def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
     facts: dict = {"list": "gateway", "ike_sas": []}
     marks: list[dict] = []
+    keys: set[str] = set()
     sa: dict | None = None
     for line in lines:
         m = GATEWAY_KEY.match(line)
@@ -629,6 +685,9 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
         elif key:
             facts[key.replace(" ", "_").replace("-", "_").lower()] = value
         marks.append(mark)
+        keys.add(key)
+    if not keys & GATEWAY_LIST_KEYS:
+        facts["list"] = next((name for name, only in OTHER_GATEWAY_OUTPUTS if keys & only), "gateway")
     return facts, marks
 
 
@@ -659,13 +718,66 @@ def _counts(value: str) -> dict:
     return {k: v for k, v in re.findall(r"([a-z]+) (\S+)", value)}
 
 
+DETAILS_COUNTERS = re.compile(r"^(?P<dir>rx|tx) +packets: (?P<packets>\d+) +bytes: (?P<bytes>\d+) +errors: (?P<errors>\d+)")
+
+
+def _details_block(lines: list[str]) -> tuple[dict, list[dict]]:
+    """`get vpn ipsec tunnel details`: the tunnel's keys, its counters, and per phase 2
+    (`selectors`) its name, selectors and the number of `SA` paragraphs under it."""
+    facts: dict = {"list": "details", "selectors": []}
+    marks: list[dict] = []
+    sel: dict | None = None
+    for line in lines[1:]:
+        text = line.strip()
+        key, _, value = text.partition(": ")
+        mark: dict = {"at": "header"}
+        counters = DETAILS_COUNTERS.match(text)
+        if text == "selectors":
+            facts["in_selectors"] = True
+        elif counters:
+            facts[counters["dir"]] = {k: _int(counters[k]) for k in ("packets", "bytes", "errors")}
+            mark["at"] = "counters"
+        elif facts.get("in_selectors") and key == "name":
+            sel = {"name": value.strip("'"), "sas": 0}
+            facts["selectors"].append(sel)
+            mark.update(at="selector", p=len(facts["selectors"]) - 1)
+        elif sel is not None and text == "SA":
+            sel["sas"] += 1
+            mark.update(at="sa", p=len(facts["selectors"]) - 1)
+        elif sel is not None:
+            if key in ("src", "dst"):
+                sel[key] = value
+            mark.update(at="selector", p=len(facts["selectors"]) - 1)
+        elif key in ("local-gateway", "remote-gateway"):
+            a = re.match(rf"^(?P<ip>{_ADDR}):(?P<port>\d+)", value)
+            side = "local" if key == "local-gateway" else "remote"
+            if a:
+                facts[side] = f"{a['ip']}:{a['port']}"
+                mark.update({"src" if side == "local" else "dst": a["ip"],
+                             "sport" if side == "local" else "dport": _int(a["port"])})
+            mark["at"] = "addr"
+        elif key == "name":
+            facts["name"] = value.strip("'")
+        elif key:
+            facts[key.replace("-", "_")] = value
+            if key == "dpd":
+                mark["at"] = "dpd"
+        marks.append(mark)
+    facts.pop("in_selectors", None)
+    return facts, [{"at": "header"}] + marks
+
+
 def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
-    m = re.match(r"^'(?P<name>[^']+)'\s+(?P<rest>.*)$", lines[0])
+    m = re.match(rf"^'(?P<name>[^']+)'\s+(?:(?P<dst>{_ADDR}):(?P<dport>\d+)\s+)?(?P<rest>.*)$", lines[0])
     facts: dict = {"list": "summary", "name": m.group("name") if m else None}
     rest = m.group("rest") if m else lines[0]
-    for key, a, b in re.findall(r"([a-z]+)\((?:[a-z]+,[a-z]+)\): (\d+)/(\d+)", rest):
+    for key, a, b in re.findall(r"([a-z]+)\((?:[a-z]+,[a-z]+)\): *(\d+)/(\d+)", rest):
         facts[key] = [_int(a), _int(b)]
-    return facts, [{"at": "summary"} for _ in lines]
+    marks = [{"at": "summary"} for _ in lines]
+    if m and m.group("dst"):  # the remote gateway (port 0 where no NAT-T port is in use)
+        facts["remote"] = f"{m.group('dst')}:{m.group('dport')}"
+        marks[0].update(dst=m.group("dst"), dport=_int(m.group("dport")))
+    return facts, marks
 
 
 def inherit_times(frame) -> None:

@@ -371,7 +371,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     report.count("event", sum(forms.count(f) for f in RECORD_FORMATS))
 
     is_cont, is_hex = forms.mask("continuation"), forms.mask("hexdump")
-    heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw)
+    heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw, forms.mask("eventlog"))
     records, shown = patched.patch(heads, head_core), _Patched(raw).patch(heads, head_shown)
     # The sniffer reads the whole column (rows by index).
     joined = records.whole() if forms.count("sniffer") else None
@@ -630,7 +630,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
       joined with a newline, up to the next blank line or line of a known form;
     * it is indented under a tcpdump packet: with `-v`, the addresses and summary under an
       IPv4 `IP (tos ...)` line (joined as is), then the lines of payload detail (joined
-      with a newline).
+      with a newline);
+    * it starts with a `key=` under an event-log record (a copy that broke the record at
+      each field: `log_id=0101037124 ` / `type=event ` / `rem_ip=xxx`; joined with a blank).
 
     A snapshot block's lines are not asked: the block's walk (snapshot.claim, which named
     them and their `continuation` pieces) already took every line that belongs to it, so
@@ -675,6 +677,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     v_head[packets] = matches(core.take(packets), tcpdump.V_LINE)
     indented = np.zeros(n, dtype=bool)
     indented[unknown] = matches(raw.take(pa.array(unknown)), r"^[ \t]")
+    in_log = (form == "eventlog").tolist()
+    field_line = np.zeros(n, dtype=bool)
+    field_line[unknown] = matches(core.take(unknown), eventlog.FIELD_LINE)
+    fields = field_line.tolist()
 
     # State carried down a record's continuation lines, read as Python lists: the walk
     # goes line by line (each line's state is that of the line above).
@@ -695,6 +701,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif hexes[i] and in_hex[j]:
             seps.append("")
             in_hex[i] = True
+        elif fields[i] and in_log[j]:
+            seps.append(" ")
+            in_log[i] = True
         elif wraps[j]:
             seps.append("")
             in_hex[i] = in_hex[j] and hexes[i]
@@ -730,14 +739,15 @@ def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claime
 
 
 def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched,
-                  raw: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
+                  raw: pa.Array, whole: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """The records that continuation lines (``is_cont``) follow, with those lines joined
     on, whole column at once: (the records' line numbers, what the parsers read, what the
     event's `text` shows), to patch the lines with (:class:`_Patched`).
 
     The parsers get dump blocks too (joined with newlines); `text` gets only the
     terminal-wrapped pieces, so an evidence line reads as the device printed it without a
-    page of XML under it."""
+    page of XML under it; records of ``whole`` (event-log lines, whose fields a copy may
+    have broken onto lines of their own) show every piece."""
     n = len(is_cont)
     nothing = pa.scalar("", pa.large_string())
     if not is_cont.any():
@@ -761,7 +771,7 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched,
     wrap = cont_sep == ""
     body = pc.if_else(pa.array(wrap), cont_raw, pc.binary_join_element_wise(
         pa.array(cont_sep.tolist(), pa.large_string()), cont_hexed, nothing))
-    body_shown = pc.if_else(pa.array(wrap), cont_raw, nothing)
+    body_shown = pc.if_else(pa.array(wrap), cont_raw, pc.if_else(pa.array(whole[owner[conts]]), body, nothing))
     where = np.full(n, -1, dtype=np.int64)
     where[heads] = np.arange(len(heads))
     where[conts] = len(heads) + np.arange(len(conts))

@@ -109,6 +109,7 @@ def mutated(draw, files) -> tuple[str, bytes]:
 @example(("crasher.txt", (CRASHERS / "text-hexdump-cut-dump-readonly.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-hexdump-header-without-protocol.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-hexdump-relative-time-overflow.txt").read_bytes()))
+@example(("crasher.txt", (CRASHERS / "text-eventlog-port-not-digits.txt").read_bytes()))
 def test_mutated_text_inputs(case):
     name, data = case
     load_bytes(data, name)

@@ -123,3 +123,107 @@ def test_peer_id_refused_on_gateway_level_lines_quotes_the_id_above() -> None:
                          "not validate against gateway CBS-VPN (gw validation failed at line 5).")
     assert [e.ref for e in f.evidence] == [4, 5]
     assert f.facts["peer_id"] == "DER_ASN1_DN 'CN = FortiGate VPN Client'"
+
+
+def test_tunnel_list_dpd_status_fail_is_ike301_naming_the_still_up_tunnel(tmp_path: Path) -> None:
+    """Article 416613: `dpd: ... status=fail` on a tunnel still `status=up` (7.4.4+ marks its
+    interface inactive). Before, the tunnel list was read but nothing was said."""
+    name = "kb416613_tunnel_list_dpd_fail_still_up.txt"
+    d = ikeanalyze.analyze([str(TEXT / name)])
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE301", "IKE901"}  # IKE901: the article's prose and routing-table lines
+    f = got["IKE301"]
+    assert (f.tunnel, f.peer) == ("IPSec", "10.10.88.246:4500")
+    assert f.message.startswith("Dead peer detection failed on tunnel IPSec to 10.10.88.246:4500: its tunnel list "
+                                "shows `dpd: mode=on-idle on=1 status=fail`")
+    assert "still `status=up` (line 32)" in f.message
+    assert "1198 packets received, 0 sent (`stat:`), `ilast=0 olast=36`" in f.message
+    assert ("an earlier tunnel list (line 13) had `status=ok` with the remote gateway at 10.10.88.247:4500, "
+            "now 10.10.88.246:4500") in f.message
+    assert [e.ref for e in f.evidence] == [32, 37, 36, 18]
+    assert f.facts["dpd_status"] == "fail" and f.facts["txp"] == 0
+    # The working scenario alone (`status=ok`) is quiet.
+    working = tmp_path / "working.txt"
+    working.write_text("".join((TEXT / name).read_text(encoding="utf-8").splitlines(keepends=True)[:20]),
+                       encoding="utf-8")
+    assert "IKE301" not in {f.code for f in ikeanalyze.analyze([str(working)]).all_findings()}
+
+
+def test_a_tunnel_the_summary_shows_down_gets_the_commands_that_would_say_why() -> None:
+    """docs.fortinet.com: `The backup overlay, T5, is down.` (`selectors(total,up): 1/0`).
+    No IKE line of T5 in the input, so no finding can say why; the report said only "No
+    problem found". It now says which tunnel is down and what to collect."""
+    d = ikeanalyze.analyze([str(TEXT / "docs_sdwan_tunnel_summary_collapsed.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel T5 (remote gateway 172.16.210.2) is down: 0 of 1 phase-2 selector(s) up "
+                           "(`selectors(total,up): 1/0`, ")
+    assert "docs_sdwan_tunnel_summary_collapsed.txt line 2" in step
+    assert "`diagnose vpn ike gateway list name T5`" in step and "rem-addr4 172.16.210.2" in step
+    # All up: nothing to say.
+    healthy = ikeanalyze.analyze([str(TEXT / "sdwan_readme_tunnel_summary_with_remote.txt")])
+    assert not [s for s in healthy.next_steps if s.startswith("Tunnel ")]
+
+
+def test_a_responder_stuck_connecting_with_a_debug_too_short_gets_the_full_debug_asked() -> None:
+    """r/fortinet: two responder IKE SAs `connecting, state 3`, a debug that stops after
+    message 1; the thread's answer was to run the full debug."""
+    d = ikeanalyze.analyze([str(TEXT / "reddit_gwlist_connecting_prose_below.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel xxxx (remote gateway x.x.x.x) is down: phase 1 still "
+                           "`status: connecting, state 3, started 7s ago` as responder (line 15); ")
+    assert "gateway list name" not in step  # it is in the paste
+
+
+def test_fortios4_no_matching_gateway_log_is_ike206() -> None:
+    d = ikeanalyze.analyze([str(TEXT / "forum_fos4_log_one_field_per_line.txt")])
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE206", "IKE901"}
+    f = got["IKE206"]
+    assert f.peer == "xxx:1049"
+    assert f.message.startswith("The FortiGate's event log says the peer's ID matches no gateway with xxx:1049 "
+                                "(local end xxx:500): logid 0101037124 \"IPsec phase 1 error\", "
+                                "`no matching gateway for new request`, 1 time(s), first at 13:08:51 (line 2).")
+    assert f.facts["logid"] == "0101037124"
+
+
+def test_a_tunnel_list_with_no_phase2_sa_gets_the_commands_that_would_say_why() -> None:
+    """Every `proxyid=` of the tunnel list has `sa=0` and no IKE line of it is in the input."""
+    d = ikeanalyze.analyze([str(TEXT / "notes_p81_tunnel_list_no_sa_tunnel_details.txt")])
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel Perimeter81 (remote gateway 131.226.32.161) is down: no phase-2 SA in its "
+                           "tunnel list (`proxyid=Perimeter81 proto=0 sa=0 ref=2`, ")
+    assert "line 11); no IKE exchange of it in the input says why" in step
+    assert "`diagnose vpn ike gateway list name Perimeter81` (is phase 1 up?)" in step
+    # Tunnel lists whose phase 2 has its SA (`sa=1`): no such step.
+    other = ikeanalyze.analyze([str(TEXT / "fortios563_transparent_tunnel_list_pdf.txt"),
+                                str(TEXT / "docs_dialup_gwlist_tunnel_list_collapsed.txt")])
+    assert not [s for s in other.next_steps if s.startswith("Tunnel ")]
+
+
+def test_tunnel_details_alone_with_no_sa_names_the_tunnel_down(tmp_path: Path) -> None:
+    lines = (TEXT / "notes_p81_tunnel_list_no_sa_tunnel_details.txt").read_text(encoding="utf-8").splitlines()
+    only = tmp_path / "details.txt"
+    only.write_text("\n".join(lines[25:]) + "\n", encoding="utf-8")  # the `tunnel details` fence
+    d = ikeanalyze.analyze([str(only)])
+    assert not d.all_findings()
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel Perimeter81 (remote gateway 131.226.32.161) is down: no phase-2 SA in "
+                           "`get vpn ipsec tunnel details` (no `SA` under its selectors) (`name: 'Perimeter81'`, ")
+    assert (d.snapshots[0]["refs"], d.snapshots[0]["remote"]) == (
+        [{"source": str(only), "ref": 2, "output": "details"}], "131.226.32.161:0")
+
+
+def test_peer_refused_this_sides_proposals_is_worded_as_this_side_initiating() -> None:
+    """`received SA_INIT error notify response, abort`: this side offered, the peer refused.
+    It said "The phase-1 negotiation from the peer ... failed on proposals (the peer answered
+    NO_PROPOSAL_CHOSEN)" (the peer initiated nothing)."""
+    got = findings("ikev2-initiator-no-proposal-chosen-azure-md.txt")
+    assert set(got) == {"IKE201", "IKE901"}  # IKE901: the bullets' prose
+    (f,) = got["IKE201"]
+    assert f.tunnel == "40F_Azure_Tunn"
+    assert f.message.startswith("The peer refused this side's phase-1 proposals for gateway 40F_Azure_Tunn "
+                                "(the peer answered NO_PROPOSAL_CHOSEN) (line 5); neither side's proposals are in "
+                                "this input.")
+    assert f.facts["attempts"] == 2  # and the `Negotiate SA Error` of line 15

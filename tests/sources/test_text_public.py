@@ -205,3 +205,110 @@ def test_gateway_and_tunnel_lists_each_collapsed_onto_one_line() -> None:
     assert first["natt"]["remote_port"] == 64916 and first["stat"]["rxp"] == 1
     (sa,) = first["proxyids"][0]["sas"]
     assert (sa["dec_spi"], sa["enc_spi"], sa["dec_pkts"], sa["enc_pkts"]) == ("36274d14", "8b154deb", 1, 0)
+
+
+def test_tunnel_summary_lines_with_the_remote_gateway() -> None:
+    """`get vpn ipsec tunnel summary` as 6.x/7.x print it, the remote gateway between the
+    name and `selectors(total,up):`; the `# FGT100 (hub)` notes in the fence are annotations.
+    Every line was unrecognised and IKE903 said the input held no IPsec evidence."""
+    frame, report = _parse(_lines("sdwan_readme_tunnel_summary_with_remote.txt"))
+    assert report.accounting == {**report.accounting, "event": 7, "unrecognised": 1}  # line 1: the sentence
+    rows = frame[frame["kind"] == "snapshot"]
+    assert list(rows["ref"]) == [5, 6, 7, 8, 14, 15, 16]
+    assert list(rows["tunnel"]) == ["VPN1_0", "VPN1_1", "VPN2_0", "VPN2_1", "HUB1-VPN1_0", "HUB1-VPN1", "HUB1-VPN2"]
+    assert list(rows["dst"]) == ["100.64.15.1", "100.64.13.1", "100.64.16.1", "100.64.14.1",
+                                 "100.64.15.1", "100.64.11.1", "100.64.12.1"]
+    assert set(rows["dport"]) == {0}
+    facts = json.loads(rows["detail"].iloc[-1])["facts"]
+    assert facts == {"list": "summary", "name": "HUB1-VPN2", "remote": "100.64.12.1:0", "selectors": [1, 1],
+                     "rx": [72112, 0], "tx": [72115, 6181]}
+
+
+def test_tunnel_summary_collapsed_after_its_command() -> None:
+    """A docs page collapsed a whole summary onto one line after the step that runs it
+    (`Check the IPsec tunnel summary: # get vpn ipsec tunnel summary 'T2' ...`) and the
+    sentence after it (`The backup overlay, T5, is down.`): one event per tunnel."""
+    frame, report = _parse(_lines("docs_sdwan_tunnel_summary_collapsed.txt"))
+    assert report.accounting == {**report.accounting, "event": 1, "unrecognised": 2}  # `- `, the next step
+    rows = frame[frame["kind"] == "snapshot"]
+    assert list(rows["ref"]) == [2] * 5
+    assert list(rows["tunnel"]) == ["T2", "T3", "T4", "T5", "T1"]
+    assert rows["text"].iloc[-1] == "'T1' 172.16.208.2:0 selectors(total,up): 1/1 rx(pkt,err): 0/0 tx(pkt,err): 0/4"
+    t5 = json.loads(rows["detail"].iloc[3])["facts"]
+    assert (t5["remote"], t5["selectors"], t5["tx"]) == ("172.16.210.2:0", [1, 0], [0, 4])
+
+
+def test_sentence_under_a_gateway_list_is_not_joined_to_its_last_line() -> None:
+    """A forum post typed its question right under the block (`status: connecting, state 3,
+    started 7s ago` / `Is the above configuration correct? ...`): the sentence is the
+    poster's, not the rest of a value a terminal cut (it was glued onto the status). The
+    wrapped VID hex of the debug below still joins its records."""
+    frame, report = _parse(_lines("reddit_gwlist_connecting_prose_below.txt"))
+    assert report.accounting == {**report.accounting, "unrecognised": 4, "continuation": 5}
+    status = frame[(frame["kind"] == "snapshot") & frame["text"].str.startswith("status:")]
+    assert list(status["text"]) == ["status: connecting, state 3, started 7s ago"] * 2
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert [(sa["ispi"], sa["status_text"]) for sa in facts["ike_sas"]] == [
+        ("a92425779a0aef14", "connecting, state 3, started 7s ago"),
+        ("b436eb61b2c7a141", "connecting, state 3, started 7s ago")]
+
+
+def test_ike_config_and_ike_status_blocks_are_not_the_gateway_list() -> None:
+    """`diagnose vpn ike status detailed` and `diagnose vpn ike config` open as a gateway
+    list does (`vd: root/0` / `name: ...`); their keys say what they are. Their lines are
+    read (`status.admin: up`, the `phase2s:` entry were unrecognised) and neither is taken
+    for the gateway's state."""
+    frame, report = _parse(_lines("forum_aws_ike_status_config_gwlist.txt"))
+    assert report.accounting == {**report.accounting, "event": 42, "prompt": 4, "unrecognised": 1}
+    heads = frame[frame["detail"].str.contains('"facts"', regex=False).fillna(False)]
+    lists = [(int(r), json.loads(d)["facts"]["list"]) for r, d in zip(heads["ref"], heads["detail"])]
+    assert lists == [(3, "ike-status"), (10, "ike-config"), (32, "gateway")]
+    config = json.loads(heads["detail"].iloc[1])["facts"]
+    assert (config["status.operational"], config["mode"]) == ("down", "main")
+
+
+def test_ike_config_after_the_gateway_list_leaves_phase1_connecting(tmp_path) -> None:
+    """Pasted after the gateway list, the `ike config` block took its place as "the latest
+    gateway list" and the phase-1 state (`connecting`) was lost."""
+    import ikeanalyze
+
+    lines = (DATA / "forum_aws_ike_status_config_gwlist.txt").read_text(encoding="utf-8").splitlines()
+    moved = tmp_path / "gwlist-then-config.txt"
+    moved.write_text("\n".join(lines[:1] + lines[31:47] + lines[1:31] + lines[47:]) + "\n", encoding="utf-8")
+    (st,) = ikeanalyze.analyze([str(moved)]).snapshots
+    assert (st["tunnel"], st["phase1"], st["phase1_state"]) == ("VPN_to_AWS_VGW", "connecting", 3)
+    assert st["refs"] == [{"source": str(moved), "ref": 2, "output": "gateway"}]
+
+
+def test_fortios4_log_record_broken_at_every_field() -> None:
+    """A 4.x record (`2012-07-20 13:08:51 log_id=... subtype=ipsec ... rem_ip=... error_reason=no
+    matching gateway for new request`) that a copy broke into a line per field: one event,
+    read with the old names; it was 22 unrecognised lines (IKE903)."""
+    frame, report = _parse(_lines("forum_fos4_log_one_field_per_line.txt"))
+    assert report.accounting == {**report.accounting, "event": 1, "continuation": 19, "unrecognised": 2}
+    (row,) = frame.itertuples()
+    assert (row.ref, row.origin, row.kind) == (2, "eventlog", "vpn-error")
+    assert (row.src, row.sport, row.dst, row.dport, row.vdom) == ("xxx", 500, "xxx", 1049, "root")
+    assert row.detail == "negotiate negotiate_error: no matching gateway for new request"
+    assert str(row.time) == "2012-07-20 13:08:51"
+    assert row.text.startswith("2012-07-20 13:08:51 log_id=0101037124  type=event subtype=ipsec pri=error")
+    assert row.text.endswith("error_reason=no matching gateway for new request peer_notif=INITIAL-CONTACT")
+
+
+def test_tunnel_details_block() -> None:
+    """`get vpn ipsec tunnel details` (a bare `gateway` line, indented `key: value` lines, a
+    `selectors` section): one snapshot event per line (16 lines were unrecognised), its
+    `name: '...'` lines not taken for a gateway list."""
+    frame, report = _parse(_lines("notes_p81_tunnel_list_no_sa_tunnel_details.txt"))
+    assert report.accounting == {**report.accounting, "event": 26, "unrecognised": 5}  # the notes
+    rows = frame[frame["ref"] >= 27]
+    assert list(rows["ref"]) == list(range(27, 43)) and set(rows["tunnel"]) == {"Perimeter81"}
+    facts = json.loads(rows["detail"].iloc[0])["facts"]
+    assert facts == {"list": "details", "name": "Perimeter81", "type": "route-based", "local": "172.31.29.79:0",
+                     "remote": "131.226.32.161:0", "mode": "ike-v2", "interface": "'port1' (3)",
+                     "rx": {"packets": 0, "bytes": 0, "errors": 0}, "tx": {"packets": 0, "bytes": 0, "errors": 1},
+                     "dpd": "on-idle/unnegotiated",
+                     "selectors": [{"name": "Perimeter81", "sas": 0, "src": "0:0.0.0.0/0.0.0.0:0",
+                                    "dst": "0:0.0.0.0/0.0.0.0:0"}]}
+    remote = rows[rows["text"].str.contains("remote-gateway")]
+    assert (remote["dst"].iloc[0], remote["dport"].iloc[0]) == ("131.226.32.161", 0)
