@@ -87,6 +87,8 @@ VLAN_MAX_TAGS = 4  # stacked tags read (802.1Q, QinQ, a provider's and a custome
 # §2; IANA PPP DLL protocol numbers) of the packet it carries.
 ETHERTYPE_PPPOE_SESSION = 0x8864
 PPPOE_HEADER = 6
+GRE_ROUTING_PRESENT = 0x4000  # RFC 1701 §2.1: source route entries follow the sequence number
+GRE_MAX_SRES = 8
 PPP_IP, PPP_IPV6 = 0x0021, 0x0057
 PPP_ETHERTYPES = {PPP_IP: ETHERTYPE_IPV4, PPP_IPV6: ETHERTYPE_IPV6}
 NULL_AF_IPV6 = (24, 28, 30)  # BSD AF_INET6 values (NetBSD/OpenBSD, FreeBSD, macOS)
@@ -188,7 +190,7 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: rea
             raise InputError(report.source, None, "pcap file header cut short")
         endian, mul = PCAP_MAGIC[head[:4]]
         snaplen, network = struct.unpack(endian + "II", head[16:24])
-        state.ifaces = [_Iface(network & LINKTYPE_MASK, None, float(mul), True)]
+        state.ifaces = [_Iface(network & LINKTYPE_MASK, None, float(mul), True, endian)]
         yield from _pcap_records(buf, size, state, walked, endian, mul, snaplen)
     finally:
         if walked is not None:  # the reader stopped early (damage, an error): the worker too
@@ -562,7 +564,7 @@ def _u32(win: np.ndarray, at: int) -> np.ndarray:
 
 
 def _u16le(win: np.ndarray, at: int) -> np.ndarray:
-    """Little-endian 16-bit field (radiotap, and NFLOG's TLVs in the capturing host's order)."""
+    """Little-endian 16-bit field (radiotap; NFLOG's TLVs from a little-endian host)."""
     return win[:, at].astype(np.int64) | (win[:, at + 1].astype(np.int64) << 8)
 
 
@@ -580,7 +582,18 @@ def _ethernet(u8: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray
             break
         et = np.where(tag, _u16(lw, 14 + 4 * j + 2), et)  # a row still tagged has read j tags
         base = np.where(tag, base + 4, base)
-    return start + base, et
+    return _pppoe(u8, start + base, et)
+
+
+def _pppoe(u8: np.ndarray, l3: np.ndarray, et: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A PPPoE session header (RFC 2516) after a link header: the PPP packet it carries, read
+    wherever an ethertype is (an outer frame, a Linux cooked header, an Ethernet in a tunnel)."""
+    m = et == ETHERTYPE_PPPOE_SESSION
+    if m.any():
+        l3, et = l3.copy(), et.copy()
+        et[m] = _ppp_ethertype(_u16(_window(u8, l3[m] + PPPOE_HEADER, 2), 0))
+        l3[m] += PPPOE_HEADER + 2
+    return l3, et
 
 
 def _by_version(first: np.ndarray) -> np.ndarray:
@@ -644,8 +657,10 @@ def _radiotap(u8, start):
     return _wlan(u8, start + _u16le(_window(u8, start, 4), 2))
 
 
-def _nflog(u8, start):
-    """NFLOG: the family byte, then TLVs (length, type) until the one that holds the packet."""
+def _nflog(u8, start, endian: str):
+    """NFLOG: the family byte, then TLVs (length, type) until the one that holds the packet.
+    The TLVs are in the capturing host's byte order, the capture file's own."""
+    u16 = _u16le if endian == "<" else _u16
     family = _window(u8, start, 1)[:, 0].astype(np.int64)
     l3 = np.full(len(start), -1, np.int64)
     pos = start + 4
@@ -654,7 +669,7 @@ def _nflog(u8, start):
         if not len(todo):
             break
         w = _window(u8, pos[todo], 4)
-        size, kind = _u16le(w, 0), _u16le(w, 2) & 0x3FFF  # without the netlink attribute flags
+        size, kind = u16(w, 0), u16(w, 2) & 0x3FFF  # without the netlink attribute flags
         hit = kind == NFULA_PAYLOAD
         l3[todo[hit]] = pos[todo[hit]] + 4
         pos[todo] += (size + 3) & ~3
@@ -665,7 +680,7 @@ def _nflog(u8, start):
 def _fixed(header: int, ethertype_at: int):
     """A link header of fixed length that names the packet's ethertype at a fixed offset."""
     def read(u8, start):
-        return start + header, _u16(_window(u8, start + ethertype_at, 2), 0)
+        return _pppoe(u8, start + header, _u16(_window(u8, start + ethertype_at, 2), 0))
     return read
 
 
@@ -686,9 +701,11 @@ LINK_READERS = {
     LINKTYPE_RADIOTAP: _radiotap,
     LINKTYPE_NFLOG: _nflog,
 }
+# Link types whose headers are in the capturing host's byte order: their reader is told it.
+HOST_ORDER_LINKTYPES = frozenset({LINKTYPE_NFLOG})
 
 
-def _link_layer(u8, off, lt, report: InputReport, first_ref: int):
+def _link_layer(u8, off, lt, big, report: InputReport, first_ref: int):
     """Where each frame's network-layer packet starts, its ethertype, and whether the frame's
     link type is one this reader decodes (the others are counted unrecognised, with a warning:
     their frames were not looked at, which is not the same as holding no IPsec)."""
@@ -696,8 +713,8 @@ def _link_layer(u8, off, lt, report: InputReport, first_ref: int):
     l3 = np.full(n, -1, np.int64)
     etype = np.zeros(n, np.int64)
     known = np.ones(n, bool)
-    for t in np.unique(lt).tolist():
-        rows = np.flatnonzero(lt == t)
+    for t, b in set(zip(lt.tolist(), big.tolist())) if len(lt) else ():
+        rows = np.flatnonzero((lt == t) & (big == b))
         reader = LINK_READERS.get(t)
         if reader is None:
             known[rows] = False
@@ -707,12 +724,8 @@ def _link_layer(u8, off, lt, report: InputReport, first_ref: int):
                 report.unrecognised(first_ref + i, f"a frame of link type {t}")
             report.count("unrecognised", len(rows) - min(len(rows), MAX_EXAMPLES))
             continue
-        l3[rows], etype[rows] = reader(u8, off[rows])
-    m = etype == ETHERTYPE_PPPOE_SESSION  # under Ethernet or a Linux cooked header
-    if m.any():
-        ppp = _u16(_window(u8, l3[m] + PPPOE_HEADER, 2), 0)
-        etype[m] = _ppp_ethertype(ppp)
-        l3[m] += PPPOE_HEADER + 2
+        order = (">" if b else "<",) if t in HOST_ORDER_LINKTYPES else ()
+        l3[rows], etype[rows] = reader(u8, off[rows], *order)
     return l3, etype, known
 
 
@@ -760,6 +773,24 @@ def _headers(u8, l3, etype, last) -> _Headers:
                     _u16(trans, 0), _u16(trans, 2))
 
 
+def _gre_routing_end(u8, pos: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Where RFC 1701's routing field ends: source route entries (address family, offset,
+    length, then that many bytes) until the null entry; -1 where none ends within the frame."""
+    out = np.full(len(pos), -1, np.int64)
+    pos = pos.copy()
+    todo = np.arange(len(pos))
+    for _ in range(GRE_MAX_SRES):
+        w = _window(u8, pos[todo], 4)
+        family, length = _u16(w, 0), w[:, 3].astype(np.int64)
+        null = (family == 0) & (length == 0)
+        out[todo[null]] = pos[todo[null]] + 4
+        pos[todo] += 4 + length
+        todo = todo[~null & (pos[todo] < last[todo])]
+        if not len(todo):
+            break
+    return out
+
+
 def _decapsulate(u8, l3, etype, last, h: _Headers, report: InputReport) -> bool:
     """Point the rows of tunnel packets (MPLS, GRE with IP, Ethernet or ERSPAN inside, IP-in-IP,
     VXLAN, Geneve) at the packet they carry, in place; False when the chunk has none. The
@@ -792,7 +823,11 @@ def _decapsulate(u8, l3, etype, last, h: _Headers, report: InputReport) -> bool:
         # RFC 2784/2890: checksum, key and sequence number words follow when their bits are set.
         w = h.trans[gre]
         flags, ptype = _u16(w, 0), _u16(w, 2)
-        inner = h.l4[gre] + 4 + 4 * (((flags >> 15) & 1) + ((flags >> 13) & 1) + ((flags >> 12) & 1))
+        # RFC 1701: the checksum and offset word is there when either C or R is set.
+        inner = h.l4[gre] + 4 + 4 * ((((flags >> 14) & 3) != 0) + ((flags >> 13) & 1) + ((flags >> 12) & 1))
+        routed = np.flatnonzero((flags & GRE_ROUTING_PRESENT) != 0)
+        if len(routed):
+            inner[routed] = _gre_routing_end(u8, inner[routed], last[gre[routed]])
         ip_inside = np.isin(ptype, (ETHERTYPE_IPV4, ETHERTYPE_IPV6))
         erspan3_opt = _window(u8, inner + 11, 1)[:, 0] & 1  # the O bit: a platform sub-header follows
         # Where an Ethernet frame starts inside (TEB; ERSPAN II after its header, type I without one)
@@ -800,7 +835,8 @@ def _decapsulate(u8, l3, etype, last, h: _Headers, report: InputReport) -> bool:
             [ptype == ETHERTYPE_TEB, (ptype == ETHERTYPE_ERSPAN2) & ((flags & 0x1000) != 0),
              ptype == ETHERTYPE_ERSPAN2, ptype == ETHERTYPE_ERSPAN3],
             [inner, inner + 8, inner, inner + 12 + 8 * erspan3_opt], -1)
-        version_ok = (flags & 7) == 0  # version 1 is PPTP's enhanced GRE, PPP inside
+        ip_inside &= inner >= 0
+        version_ok = ((flags & 7) == 0) & (inner >= 0)  # version 1 is PPTP's enhanced GRE, PPP inside
         new_l3, new_et = np.where(ip_inside, inner, -1), np.where(ip_inside & version_ok, ptype, 0)
         eth = np.flatnonzero((eth_at >= 0) & version_ok)
         if len(eth):
@@ -834,8 +870,9 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     off, cap = ch.off, ch.cap
     last = off + cap  # end of each frame's bytes
 
-    lt = np.array([st.ifaces[i].linktype for i in range(len(st.ifaces))], np.int64)[ch.iface]
-    l3, etype, known = _link_layer(u8, off, lt, report, ch.first_ref)
+    lt = np.array([f.linktype for f in st.ifaces], np.int64)[ch.iface]
+    big = np.array([f.endian == ">" for f in st.ifaces], bool)[ch.iface]
+    l3, etype, known = _link_layer(u8, off, lt, big, report, ch.first_ref)
     # A tunnel's rows are read again at the packet they carry (rare: one more pass when any).
     for depth in range(TUNNEL_DEPTH + 1):
         h = _headers(u8, l3, etype, last)

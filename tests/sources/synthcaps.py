@@ -283,11 +283,11 @@ def _wlan(ip: bytes, qos: bool, protected: bool = False) -> bytes:
     return hdr + bytes.fromhex("aaaa03000000") + struct.pack("!H", _version_type(ip)) + ip
 
 
-def _nflog(ip: bytes) -> bytes:
-    """NFLOG (Linux `tcpdump -i nflog:N`): family, version, group; TLVs in the host's (little)
-    byte order: the packet header, a prefix, then the payload."""
+def _nflog(ip: bytes, e: str = "<") -> bytes:
+    """NFLOG (Linux `tcpdump -i nflog:N`): family, version, group; TLVs in the host's byte
+    order (``e``): the packet header, a prefix, then the payload."""
     def tlv(kind: int, value: bytes) -> bytes:
-        return struct.pack("<HH", 4 + len(value), kind) + value + bytes(-len(value) % 4)
+        return struct.pack(e + "HH", 4 + len(value), kind) + value + bytes(-len(value) % 4)
     family = 10 if ip[0] >> 4 == 6 else 2
     return (struct.pack("!BBH", family, 0, 5) + tlv(1, struct.pack("!HBB", _version_type(ip), 3, 0))
             + tlv(10, b"ipsec\0") + tlv(9, ip))
@@ -306,7 +306,8 @@ def link_types() -> bytes:
     serial WAN), PPP with and without HDLC address/control, PPP in HDLC framing, PPPoE without
     Ethernet, 802.11 QoS and plain data frames (a laptop's Wi-Fi) bare and under radiotap,
     NFLOG and pflog (host firewalls' logs), OpenBSD enc(4); a protected 802.11 frame and an
-    802.11 beacon are other traffic."""
+    802.11 beacon are other traffic. A second, big-endian section holds NFLOG from a big-endian
+    host (its TLVs in that order)."""
     ips = _ipsec_packets(0xC0DE0081)
     v4 = ips[:6]
     links = [
@@ -325,7 +326,9 @@ def link_types() -> bytes:
     sec = int(T0) * 10**6
     packets = [("epb", k, sec + 1000 * (100 * k + i), f, None)
                for k, (_lt, _name, frames) in enumerate(links) for i, f in enumerate(frames)]
-    return ng_section("<", [(lt, name, b"") for lt, name, _f in links], packets)
+    big = [("epb", 0, sec + 2_000_000 + 1000 * i, _nflog(ip, ">"), None) for i, ip in enumerate(ips)]
+    return ng_section("<", [(lt, name, b"") for lt, name, _f in links], packets) + ng_section(
+        ">", [(239, "nflog:6", b"")], big)
 
 
 def _gre(proto: int, inner: bytes, key: int | None = None, seq: int | None = None) -> bytes:
@@ -334,12 +337,20 @@ def _gre(proto: int, inner: bytes, key: int | None = None, seq: int | None = Non
             + (struct.pack("!I", seq) if seq is not None else b"") + inner)
 
 
+def _gre_routed(proto: int, inner: bytes) -> bytes:
+    """RFC 1701 GRE with the routing bit: checksum and offset word, one IP source route entry
+    (family, offset, length, two addresses), the null entry, then the packet."""
+    sre = struct.pack("!HBB", 0x0800, 0, 8) + bytes([192, 0, 2, 1, 192, 0, 2, 2])
+    return struct.pack("!HHHH", 0x4000, proto, 0, 0) + sre + struct.pack("!HBB", 0, 0, 0) + inner
+
+
 def tunnels() -> bytes:
     """IPsec packets seen inside tunnels, as mirrors, carriers and site links deliver them:
     MPLS (one and two labels), GRE with IPv4 and with IPv6 inside (key and sequence number),
     Ethernet over GRE, ERSPAN type II and III (a switch's remote port mirror), IP-in-IP and
     IPv6-in-IPv4, VXLAN and Geneve (a cloud traffic mirror; Geneve with an option), VXLAN
-    inside GRE. Other traffic: DNS inside VXLAN, PPTP's enhanced GRE, MPLS with a label stack
+    inside GRE, PPPoE inside VXLAN (a mirrored DSL uplink), GRE with RFC 1701 routing entries.
+    Other traffic: DNS inside VXLAN, PPTP's enhanced GRE, MPLS with a label stack
     that never ends within the frame."""
     ips = _ipsec_packets(0xC0DE0091)
     mirror_a, mirror_b = "192.0.2.10", "192.0.2.20"
@@ -381,6 +392,8 @@ def tunnels() -> bytes:
     frames += [outer(17, vxlan(eth_of(ip))) for ip in ips]
     frames += [outer(17, geneve(eth_of(ip))) for ip in ips]
     frames += [outer(47, _gre(0x0800, pb.ipv4(mirror_b, mirror_a, 17, vxlan(eth_of(ips[3])))))]
+    frames += [outer(17, vxlan(pb.ETH + struct.pack("!H", 0x8864) + _pppoe(ip))) for ip in ips[2:4]]
+    frames += [outer(47, _gre_routed(_version_type(ip), ip)) for ip in ips[:2]]
     dns = pb.ipv4(CL, "10.0.0.53", 17, u(53000, 53, bytes.fromhex("abcd01000001000000000000") + b"\x03www\0\0\1\0\1"))
     frames += [outer(17, vxlan(eth_of(dns))),
                outer(47, struct.pack("!HHHH", 0x3001, 0x880B, 4, 7) + struct.pack("!I", 1) + bytes(4)),

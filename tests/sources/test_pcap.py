@@ -395,30 +395,32 @@ def _packets(events: pd.DataFrame) -> list[tuple]:
 
 def test_link_types_carry_the_same_events_as_ethernet():
     """Cisco HDLC, PPP with and without address/control, PPP in HDLC framing, PPPoE without
-    Ethernet, 802.11 QoS and plain data, radiotap, NFLOG, pflog and enc(4) frames give the
+    Ethernet, 802.11 QoS and plain data, radiotap, NFLOG (little- and big-endian hosts), pflog and enc(4) frames give the
     events the same packets give on Ethernet; a protected 802.11 frame and a beacon are other
     traffic."""
     events, ingest = load([DATA / "pcap" / "synth_link_types.pcapng"])
     rep = ingest.inputs[0]
-    assert rep.accounting == {"event": 41, "other-traffic": 2} and rep.total == 43 and not rep.warnings
+    assert rep.accounting == {"event": 48, "other-traffic": 2} and rep.total == 50 and not rep.warnings
     assert set(events["ref"]).isdisjoint({27, 28})
     eth = _as_on_ethernet(0xC0DE0081)
     expected = {"serial0": eth, "ppp0": eth, "ppp1": eth[:2], "pppoe0": eth[2:4], "wlan0": eth + eth[:1],
-                "wlan0mon": eth[:3], "nflog:5": eth, "pflog0": [eth[0], eth[3], eth[6]], "enc0": eth[3:5]}
+                "wlan0mon": eth[:3], "nflog:5": eth, "pflog0": [eth[0], eth[3], eth[6]], "enc0": eth[3:5],
+                "nflog:6": eth}  # the big-endian section's NFLOG: TLVs in that host's order
     for iface, want in expected.items():
         assert _packets(events[events["iface"] == iface]) == want, iface
 
 
 def test_tunnels_are_read_at_the_packet_they_carry():
     """MPLS, GRE (IPv4/IPv6 inside, key and sequence), Ethernet over GRE, ERSPAN II and III,
-    IP-in-IP, IPv6-in-IPv4, VXLAN, Geneve with an option and VXLAN inside GRE: the events are
+    IP-in-IP, IPv6-in-IPv4, VXLAN, Geneve with an option, VXLAN inside GRE, PPPoE inside VXLAN
+    and GRE with RFC 1701 source route entries: the events are
     those of the inner packets, between the IPsec peers, not the mirror's addresses. DNS
     inside VXLAN, PPTP's GRE and an MPLS stack with no bottom label are other traffic."""
     events, ingest = load([DATA / "pcap" / "synth_tunnels.pcap"])
     rep = ingest.inputs[0]
-    assert rep.accounting == {"event": 49, "other-traffic": 3} and rep.total == 52
+    assert rep.accounting == {"event": 53, "other-traffic": 3} and rep.total == 56
     eth = _as_on_ethernet(0xC0DE0091)
-    want = eth + eth + eth[:2] + eth + eth[:4] + eth + eth + eth + [eth[3]]
+    want = eth + eth + eth[:2] + eth + eth[:4] + eth + eth + eth + [eth[3]] + eth[2:4] + eth[:2]
     assert _packets(events) == want
     assert not set(events["src"]) & {"192.0.2.10", "192.0.2.20"}
     assert set(rep.formats) == {"pcap", "MPLS", "GRE", "Ethernet-over-GRE", "ERSPAN", "IP-in-IP", "VXLAN", "Geneve"}
