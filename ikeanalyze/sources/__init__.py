@@ -12,6 +12,7 @@ import glob
 import io
 import lzma
 import os
+import re
 import select
 import stat
 import sys
@@ -39,6 +40,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Compressed inputs expanded before their format is detected (magic, codec name).
 COMPRESSED = ((GZIP_MAGIC, "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a file's local header; an empty archive's end record
+ZIP_FLAG_ENCRYPTED = 0x1  # APPNOTE.TXT 4.4.4, general purpose bit 0
+ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 # Bound on what a .gz may expand to: a zip bomb must end quickly, not fill memory.
 MAX_GUNZIP_BYTES = 4 << 30
 # Logs and captures compress well under this ratio; gzip's ceiling is about 1000:1, reached
@@ -69,6 +72,7 @@ class Blob:
     notes: list[str] = field(default_factory=list)  # damage found before parsing (a cut .gz)
     optional: bool = False  # found in a directory or an archive: unreadable means skipped, not fatal
     archive: str | None = None  # the ZIP archive it came out of
+    refusal: str | None = None  # why its bytes cannot be had (an encrypted ZIP entry): read, it says so
 
     def read(self) -> bytes:
         if self.data is None:
@@ -97,6 +101,7 @@ class _Stream:
         self._d = {"gzip": lambda: zlib.decompressobj(zlib.MAX_WBITS | 16), "bzip2": bz2.BZ2Decompressor,
                    "xz": lzma.LZMADecompressor}[codec]()
         self._zlib = codec == "gzip"
+        self.wants_input = True
 
     @property
     def eof(self) -> bool:
@@ -106,14 +111,18 @@ class _Stream:
     def unused_data(self) -> bytes:
         return self._d.unused_data
 
-    def read(self, pending: bytes, size: int) -> tuple[bytes, bytes, bool]:
-        """Up to ``size`` bytes of output, the input still to feed, and whether the stream
-        is starved (no output, all input taken, not at its end: the data was cut off)."""
+    def read(self, pending, size: int) -> tuple[bytes, bytes]:
+        """Up to ``size`` bytes of output, and the input it did not take."""
         out = self._d.decompress(pending, size)
-        if self._zlib:  # zlib hands back what it did not take; bz2 and lzma buffer it
-            tail = self._d.unconsumed_tail
-            return out, tail, not out and not tail and not self._d.eof
-        return out, b"", not out and self._d.needs_input and not self._d.eof
+        tail = self._d.unconsumed_tail if self._zlib else b""  # bz2 and lzma buffer it themselves
+        self.wants_input = not tail if self._zlib else self._d.needs_input
+        return out, tail
+
+
+_NOT_NUL = re.compile(rb"[^\0]")
+# Input is fed a slice at a time: zlib copies what it did not take on every call, so feeding
+# it the whole rest of a large file would copy the file once per MiB of output.
+FEED_BYTES = 1 << 20
 
 
 def _decompress(blob: Blob) -> Blob:
@@ -121,28 +130,37 @@ def _decompress(blob: Blob) -> Blob:
     cut off or damaged part-way keeps what came before it, with a note for the input's
     warnings."""
     codec = next(name for magic, name in COMPRESSED if blob.head.startswith(magic))
-    raw = blob.read()
+    raw = memoryview(blob.read())
     out = io.BytesIO()
     limit = min(MAX_GUNZIP_BYTES, max(GUNZIP_RATIO_FLOOR, GUNZIP_MAX_RATIO * len(raw)))
     notes: list[str] = []
-    rest = raw
+    pos = 0
     try:
-        while rest.strip(b"\0"):  # members follow each other; NUL padding may trail
+        while m := _NOT_NUL.search(raw, pos):  # members follow each other; NUL padding may sit between
+            pos = m.start()
             d = _Stream(codec)
-            pending = rest
+            pending = b""
             while not d.eof:
-                chunk, pending, starved = d.read(pending, 1 << 20)
-                if starved:
-                    raise EOFError("compressed data ended before the end-of-stream marker")
+                if d.wants_input and not pending:
+                    if pos >= len(raw):
+                        raise EOFError("the input ends before the stream's end-of-stream marker")
+                    pending, pos = raw[pos : pos + FEED_BYTES], min(pos + FEED_BYTES, len(raw))
+                chunk, pending = d.read(pending, 1 << 20)
                 out.write(chunk)
                 if out.tell() > limit:
                     raise InputError(blob.name, None, f"{codec} of {len(raw)} bytes expands beyond "
                                      f"{limit >> 20} MiB (a compression bomb?); refusing")
-            rest = d.unused_data
+            pos -= len(d.unused_data) + len(pending)  # what came after this member's end
     except (EOFError, zlib.error, OSError, lzma.LZMAError) as exc:
+        cut = isinstance(exc, EOFError)
         if out.tell() == 0:
-            raise InputError(blob.name, None, f"not a readable {codec} file ({exc})") from exc
-        notes.append(f"{codec} data damaged or cut off after {out.tell()} bytes ({exc}); read what came before")
+            # bzip2 gives nothing until a whole block (up to 900 kB) is in: a cut file then
+            # has no readable part, which is not the same as not being bzip2.
+            what = (f"{codec} file cut off after {len(raw)} bytes, before any of its content could be read"
+                    if cut else f"not a readable {codec} file ({exc})")
+            raise InputError(blob.name, None, what) from exc
+        notes.append(f"{codec} data {'cut off' if cut else 'damaged'} after {out.tell()} bytes "
+                     f"of content ({exc}); read what came before")
     data = out.getvalue()
     return Blob(blob.name, None, data, data[:16], notes=notes, optional=blob.optional)
 
@@ -162,17 +180,24 @@ def _zip_members(blob: Blob) -> list[Blob]:
             limit = min(MAX_GUNZIP_BYTES, max(GUNZIP_RATIO_FLOOR, GUNZIP_MAX_RATIO * len(raw)))
             members, total = [], 0
             for info in names:
+                name = f"{blob.name}:{info.filename}"
+                if info.flag_bits & ZIP_FLAG_ENCRYPTED or info.compress_type not in ZIP_METHODS:
+                    # This file cannot be read here; the archive's others can, and are.
+                    why = ("encrypted (a password-protected ZIP entry); extract it with its password"
+                           if info.flag_bits & ZIP_FLAG_ENCRYPTED else
+                           f"stored with ZIP compression method {info.compress_type}, which Python's "
+                           "zipfile does not read; extract it first")
+                    members.append(Blob(name, None, b"", b"", optional=True, archive=blob.name, refusal=why))
+                    continue
                 with z.open(info) as f:
                     data = f.read(limit - total + 1)
                 total += len(data)
                 if total > limit:
                     raise InputError(blob.name, None, f"ZIP of {len(raw)} bytes expands beyond {limit >> 20} MiB "
                                      "(a compression bomb?); refusing")
-                members.append(Blob(f"{blob.name}:{info.filename}", None, data, data[:16], optional=True,
-                                    archive=blob.name))
+                members.append(Blob(name, None, data, data[:16], optional=True, archive=blob.name))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError,
             zlib.error, OSError, lzma.LZMAError) as exc:
-        # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks
         raise InputError(blob.name, None, f"a ZIP archive that cannot be read ({exc}); extract it first") from exc
     if not members:
         raise InputError(blob.name, None, "a ZIP archive with no files in it")
@@ -242,6 +267,8 @@ def _drain_pipe(fd: int, name: str) -> bytes:
 
 def opened(blob: Blob) -> Blob:
     """The input with its compression (gzip, bzip2, xz) undone; as it is when it has none."""
+    if blob.refusal:
+        raise InputError(blob.name, None, blob.refusal)
     return _decompress(blob) if any(blob.head.startswith(magic) for magic, _codec in COMPRESSED) else blob
 
 
