@@ -112,6 +112,7 @@ ETHERTYPE_ERSPAN3 = 0x22EB  # ERSPAN type III (12-byte header, 8 more with the O
 IPPROTO_IPIP = 4
 IPPROTO_IPV6_IN_IP = 41
 IPPROTO_GRE = 47
+TUNNEL_PROTOS = (IPPROTO_IPIP, IPPROTO_IPV6_IN_IP, IPPROTO_GRE)
 UDP_VXLAN = 4789  # RFC 7348
 UDP_GENEVE = 6081  # RFC 8926
 TUNNEL_DEPTH = 3  # tunnels inside tunnels read
@@ -1359,9 +1360,36 @@ def _fragment(st, rows, meta, key, src, dst, proto, offset, more, data, hdr4, ve
         payload[off : off + len(d)] = d[: total - off]
     del st.frags[key]
     before = st.report.accounting.get("event", 0)
-    _l4(st, rows, meta, src, dst, proto, bytes(payload), total, bytes(payload), reassembled=len(pieces))
+    inner = _carried(st.report, proto, bytes(payload))
+    if inner is None:
+        _l4(st, rows, meta, src, dst, proto, bytes(payload), total, bytes(payload), reassembled=len(pieces))
+    elif inner:
+        _ip(inner, meta, st, rows)
+    else:
+        st.report.count("other-traffic")
     kept = st.report.accounting.get("event", 0) > before
     st.report.count("continuation" if kept else "other-traffic", len(pieces) - 1)
+
+
+def _carried(report: InputReport, proto: int, payload: bytes) -> bytes | None:
+    """The packet a reassembled tunnel packet carries (GRE, IP-in-IP, VXLAN, Geneve: a mirror's
+    or a carrier's packet, fragmented because the mirrored frame was full size): found by the
+    same _decapsulate that whole packets take, over a one-row chunk. None when the payload is
+    no tunnel's; empty when the tunnel carries no IP packet."""
+    port = struct.unpack_from("!H", payload, 2)[0] if len(payload) >= 4 else -1
+    if not (proto in TUNNEL_PROTOS or (proto == IPPROTO_UDP and port in (UDP_VXLAN, UDP_GENEVE))):
+        return None
+    if len(payload) > 0xFFFF - 20:
+        return b""
+    # An IPv4 header around it (the outer addresses play no part in what is inside).
+    buf = struct.pack("!BBHIBBH8x", 0x45, 0, 20 + len(payload), 0, 64, proto, 0) + payload
+    u8 = np.frombuffer(buf, np.uint8)
+    l3, etype, last = np.zeros(1, np.int64), np.full(1, ETHERTYPE_IPV4, np.int64), np.full(1, len(buf), np.int64)
+    for _ in range(TUNNEL_DEPTH):
+        if not _decapsulate(u8, l3, etype, last, _headers(u8, l3, etype, last), report):
+            break
+    ip = int(l3[0]) > 0 and int(etype[0]) in (ETHERTYPE_IPV4, ETHERTYPE_IPV6)
+    return buf[int(l3[0]) : int(last[0])] if ip else b""
 
 
 def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, reassembled: int = 0) -> None:

@@ -401,6 +401,37 @@ def tunnels() -> bytes:
     return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
 
 
+def _fragments(src: str, dst: str, proto: int, body: bytes, size: int, ident: int) -> list[bytes]:
+    """``body`` sent from ``src`` as IPv4 fragments of ``size`` bytes (a multiple of 8)."""
+    return [pb.ipv4(src, dst, proto, body[at : at + size], ident, (0x2000 if at + size < len(body) else 0) | at // 8)
+            for at in range(0, len(body), size)]
+
+
+def _fragments6(src: str, dst: str, nh: int, body: bytes, size: int, ident: int) -> list[bytes]:
+    """The same over IPv6: a fragment header (RFC 8200 §4.5) in each piece."""
+    return [pb.ipv6(src, dst, 44, struct.pack("!BBHI", nh, 0, at | (1 if at + size < len(body) else 0), ident)
+                    + body[at : at + size]) for at in range(0, len(body), size)]
+
+
+def tunnel_fragments() -> bytes:
+    """Tunnel packets fragmented on the outer IP (a mirror adds its header to a full-size frame,
+    the path's MTU splits it): GRE with an IKE_AUTH inside, VXLAN with a full-size ESP-in-UDP
+    packet, IP-in-IP with an IKE_AUTH whose fragments arrive in reverse order, and GRE over
+    IPv6 with ESP. The events are the inner packets', after reassembly."""
+    mirror_a, mirror_b = "192.0.2.10", "192.0.2.20"
+    u = pb.udp
+    auth = pb.ipv4(CL, GW, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(1380)))
+    big_esp = pb.ipv4(CL, GW, 17, u(4500, 4500, esp(0xC0DE00B1, 7, 1400)))
+    auth_r = pb.ipv4(GW, CL, 17, u(4500, 4500, b"\0\0\0\0" + ike_auth(1200, resp=True)))
+    esp6 = pb.ipv4(CL, GW, 50, esp(0xC0DE00B2, 9, 1420))
+    vx = u(49152, 4789, struct.pack("!II", 0x08000000, 5001 << 8) + pb.eth(big_esp))
+    frames = [pb.eth(f) for f in _fragments(mirror_a, mirror_b, 47, _gre(0x0800, auth), 1184, 0x1001)]
+    frames += [pb.eth(f) for f in _fragments(mirror_a, mirror_b, 17, vx, 1024, 0x1002)]
+    frames += [pb.eth(f) for f in reversed(_fragments(mirror_b, mirror_a, 4, auth_r, 512, 0x1003))]
+    frames += [pb.eth(f, 0x86DD) for f in _fragments6("2001:db8::10", "2001:db8::20", 47, _gre(0x0800, esp6), 1232, 0x1004)]
+    return pb.pcap([(T0 + i / 100, f) for i, f in enumerate(frames)])
+
+
 CAPTURES = {
     "synth_offload_udp.pcap": offload_udp,
     "synth_snaplen.pcap": snaplen_cut,
@@ -412,6 +443,7 @@ CAPTURES = {
     "synth_link_types.pcapng": link_types,
     "synth_tunnels.pcap": tunnels,
     "synth_snaplen68.pcap": snaplen68,
+    "synth_tunnel_fragments.pcap": tunnel_fragments,
 }
 
 

@@ -426,6 +426,21 @@ def test_tunnels_are_read_at_the_packet_they_carry():
     assert set(rep.formats) == {"pcap", "MPLS", "GRE", "Ethernet-over-GRE", "ERSPAN", "IP-in-IP", "VXLAN", "Geneve"}
 
 
+def test_fragmented_tunnel_packets_are_read_after_reassembly():
+    """A mirror's GRE, VXLAN, IP-in-IP and GRE-over-IPv6 packets split by the outer IP: the
+    event is the inner packet's (addresses, ports, SPIs), on the frame that completed it; the
+    other fragments are its continuation, and tshark reads the same (the oracle tests)."""
+    events, ingest = load([DATA / "pcap" / "synth_tunnel_fragments.pcap"])
+    rep = ingest.inputs[0]
+    assert rep.accounting == {"event": 4, "continuation": 5} and not rep.warnings
+    assert list(events["ref"]) == [2, 4, 7, 9]
+    assert list(events["kind"]) == ["ike", "esp", "ike", "esp"]
+    assert list(events["src"]) == [CL, CL, GW, CL] and list(events["dst"]) == [GW, GW, CL, GW]
+    assert list(events["esp_spi"].dropna()) == ["c0de00b1", "c0de00b2"]
+    assert list(events["exchange"].dropna()) == ["AUTH", "AUTH"] and list(events["response"].dropna()) == [False, True]
+    assert {"GRE", "VXLAN", "IP-in-IP"} <= set(rep.formats)
+
+
 def test_a_link_type_not_decoded_is_unread_not_other_traffic():
     """Frames of a link type the reader does not decode were not looked at: counted
     unrecognised with examples and a warning, so IKE901 names them and IKE903 does not claim
