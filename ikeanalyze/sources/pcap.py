@@ -714,7 +714,7 @@ def _link_layer(u8, off, lt, big, report: InputReport, first_ref: int):
     l3 = np.full(n, -1, np.int64)
     etype = np.zeros(n, np.int64)
     known = np.ones(n, bool)
-    for t, b in set(zip(lt.tolist(), big.tolist())) if len(lt) else ():
+    for t, b in sorted(set(zip(lt.tolist(), big.tolist()))):
         rows = np.flatnonzero((lt == t) & (big == b))
         reader = LINK_READERS.get(t)
         if reader is None:
