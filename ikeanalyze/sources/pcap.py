@@ -714,8 +714,10 @@ def _link_layer(u8, off, lt, big, report: InputReport, first_ref: int):
     l3 = np.full(n, -1, np.int64)
     etype = np.zeros(n, np.int64)
     known = np.ones(n, bool)
-    for t, b in sorted(set(zip(lt.tolist(), big.tolist()))):
-        rows = np.flatnonzero((lt == t) & (big == b))
+    kind = lt * 2 + big  # a link type and the byte order of the section it came in
+    for k in np.unique(kind).tolist():
+        t, b = k >> 1, k & 1
+        rows = np.flatnonzero(kind == k)
         reader = LINK_READERS.get(t)
         if reader is None:
             known[rows] = False
