@@ -51,6 +51,11 @@ ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 CLI_COMMAND = r"(?:dia\w*|get|show|conf\w*|exe\w*|fnsysctl)\b"
 PROMPT = (rf"^(?:[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)"
           rf"|# ?{CLI_COMMAND}.*)$")
+# `diagnose` in any abbreviation the CLI takes (`di`, `dia`, `diag`, ...), `get`, `show`, `execute`,
+# each followed by a branch of the CLI that troubleshooting uses.
+BARE_COMMAND = (r"^\s*(?:di(?:a(?:g(?:n(?:o(?:se?)?)?)?)?)?\s+(?:vpn|deb\w*|sni\w*|sys\w*|netlink|firewall|hardware|test|ip)"
+                r"|get\s+(?:vpn|router|system|hardware)|show\s+(?:vpn|full-configuration|system|firewall|router)"
+                r"|exe(?:c(?:u(?:te?)?)?)?\s+(?:log|ping\S*|traceroute\S*|vpn))\b.*$")
 LINE_FORMS: list[tuple[str, str]] = [
     ("blank", r"^\s*$"),
     # Before the sniffer: its legacy `\S+ > \S+:` form would take tcpdump's `-tt -e` lines
@@ -87,6 +92,9 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("prompt", r"^[\w.-]+@[\w.-]+:\S*[#$](?: .*)?$"),
     # Keys typed blind into a running debug (`de di`, `di de di`: `diagnose debug disable`).
     ("prompt", r"^\s*(?:(?:di|de|dia|diag|diagnose|deb|debug|dis|disable|en|enable)\s*)+$"),
+    # A CLI command shown without the prompt before it, as Fortinet's articles print them
+    # (`dia vpn tunnel list`, `get router info routing-table database`): an echoed command.
+    ("prompt", BARE_COMMAND),
     ("annotation", ANNOTATION_ONLY),
     # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
     ("annotation", r"^#(?:\s|$)"),

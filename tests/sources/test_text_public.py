@@ -312,3 +312,16 @@ def test_tunnel_details_block() -> None:
                                     "dst": "0:0.0.0.0/0.0.0.0:0"}]}
     remote = rows[rows["text"].str.contains("remote-gateway")]
     assert (remote["dst"].iloc[0], remote["dport"].iloc[0]) == ("131.226.32.161", 0)
+
+
+def test_command_printed_without_its_prompt_is_an_echoed_command() -> None:
+    """A KB article prints the command bare, abbreviated as typed (`dia vpn tunnel list`), above
+    a 7.x tunnel list whose header lines a web copy cut mid-word (`dst_` / `mtu=1500`): the
+    command is counted as a prompt, not as an unrecognised line (it was: IKE901 named it),
+    and the block is read whole."""
+    frame, report = _parse(_lines("kb357095_tunnel_list_bare_dia_command.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["banner"], acc["continuation"], acc["unrecognised"]) == (10, 1, 2, 2, 0)
+    assert (frame["kind"] == "snapshot").all() and (frame["tunnel"] == "S2S").all()
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert facts["dst_mtu"] == 1500 and facts["accept_traffic"] == 1 and facts["options"] == ["npu", "frag-rfc"]
