@@ -188,6 +188,20 @@ def test_fortios4_no_matching_gateway_log_is_ike206() -> None:
     assert f.facts["logid"] == "0101037124"
 
 
+def test_fortios4_alert_mail_proposal_mismatch_in_prose_is_ike201() -> None:
+    """The 4.x records a forum post ran into its paragraph: phase 1 (`stage=1`, logid 37124)
+    refused for `peer SA proposal not match local policy`, told without the forum's blanks."""
+    d = ikeanalyze.analyze([str(TEXT / "forum_fos4_alert_mail_logs_in_prose.txt")])
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE201"}
+    f = got["IKE201"]
+    assert (f.tunnel, f.peer) == ("IPSec-VPN", "(client' s public ip):885")
+    assert f.message.startswith("The FortiGate's event log says the phase-1 proposals do not match with "
+                                "(client' s public ip):885 on gateway IPSec-VPN (local end (gateway ip):500): "
+                                "logid 0101037124 \"IPsec phase 1 error\", `peer SA proposal not match local "
+                                "policy`, 1 time(s), first at 12:47:27 (line 1).")
+
+
 def test_a_tunnel_list_with_no_phase2_sa_gets_the_commands_that_would_say_why() -> None:
     """Every `proxyid=` of the tunnel list has `sa=0` and no IKE line of it is in the input."""
     d = ikeanalyze.analyze([str(TEXT / "notes_p81_tunnel_list_no_sa_tunnel_details.txt")])

@@ -325,3 +325,23 @@ def test_command_printed_without_its_prompt_is_an_echoed_command() -> None:
     assert (frame["kind"] == "snapshot").all() and (frame["tunnel"] == "S2S").all()
     facts = json.loads(frame["detail"].iloc[0])["facts"]
     assert facts["dst_mtu"] == 1500 and facts["accept_traffic"] == 1 and facts["options"] == ["npu", "frag-rfc"]
+
+
+def test_fortios4_alert_mail_records_collapsed_into_prose() -> None:
+    """A forum post ran two 4.x alert-mail records into its paragraph (`... from the fortigate
+    unit:    Message meets Alert condition  date=2010-10-11 time=12:47:27 ... log_id=...`): both
+    are events of that line, the prose before them is not; the blank the forum put inside
+    each quoted value is not part of it, and a value replaced by a description in
+    parentheses is read whole. The line was unrecognised (IKE903)."""
+    frame, report = _parse(_lines("forum_fos4_alert_mail_logs_in_prose.txt"))
+    assert dict(report.accounting) == {"event": 1}
+    assert list(frame["ref"]) == [1, 1] and set(frame["origin"]) == {"eventlog"}
+    assert list(frame["kind"]) == ["vpn-error", "vpn-error"]
+    assert list(frame["detail"]) == ["negotiate failure",
+                                     "negotiate negotiate_error: peer SA proposal not match local policy"]
+    assert set(frame["tunnel"]) == {"IPSec-VPN"} and set(frame["vdom"]) == {"root"}
+    assert set(frame["dst"]) == {"(client' s public ip)"} and set(frame["dport"]) == {885}
+    assert set(frame["ispi"]) == {"23585904a0094a6a"} and set(frame["rspi"]) == {"0000000000000000"}
+    assert [str(t) for t in frame["time"]] == ["2010-10-11 12:47:27"] * 2
+    assert frame["text"].iloc[0].startswith("date=2010-10-11 time=12:47:27 devname=(devname) device_id=(device_id)")
+    assert frame["text"].iloc[1].startswith("date=2010-10-11 time=12:47:27 devname=(devname) device_id=F(device_id)")
