@@ -241,3 +241,20 @@ def test_peer_refused_this_sides_proposals_is_worded_as_this_side_initiating() -
                                 "(the peer answered NO_PROPOSAL_CHOSEN) (line 5); neither side's proposals are in "
                                 "this input.")
     assert f.facts["attempts"] == 2  # and the `Negotiate SA Error` of line 15
+
+
+def test_session_resume_answered_and_re_sent_is_not_reported_unanswered() -> None:
+    """The gateway answered the peer's SESSION_RESUME (`sent IKE msg (SESSION_RESUME_RESPONSE)`)
+    and answered its re-send again (`detected retransmit, resend last message`, `sent IKE msg
+    (retransmit)`): the peer's retransmission was answered, and the gateway's re-sent
+    response is no retransmitted request of its own. It was `never answered`, with the
+    gateway's re-send as evidence of a request."""
+    got = findings("ikev2-session-resume-retransmit-gw-validation-failed.txt")
+    assert set(got) == {"IKE206", "IKE304"}
+    (f,) = got["IKE304"]
+    assert f.message == ("10.232.1.1:500 re-sent to 10.201.238.101:500 on IKE SA 5bdb0bc399c5bcf7: SESSION_RESUME "
+                         "sent 2 times, answered in the end (1 retransmissions in all).")
+    assert [e.ref for e in f.evidence] == [1, 6]
+    assert f.facts["direction"] == "in" and f.facts["sends"][0]["answered"] is True
+    (g,) = got["IKE206"]
+    assert [e.ref for e in g.evidence] == [12, 14] and g.tunnel == "DC2_MPLS1"
