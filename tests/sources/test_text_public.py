@@ -345,3 +345,16 @@ def test_fortios4_alert_mail_records_collapsed_into_prose() -> None:
     assert [str(t) for t in frame["time"]] == ["2010-10-11 12:47:27"] * 2
     assert frame["text"].iloc[0].startswith("date=2010-10-11 time=12:47:27 devname=(devname) device_id=(device_id)")
     assert frame["text"].iloc[1].startswith("date=2010-10-11 time=12:47:27 devname=(devname) device_id=F(device_id)")
+
+
+def test_get_vpn_ike_gateway_counters_with_colons() -> None:
+    """`get vpn ike gateway <name>` prints the gateway list's block with its counters as
+    `IKE SA  created: 2/2  established: 2/2  time: ...`: read as the `IKE SA: created 2/2 ...`
+    counters are (they were a key `ike_sa__created` holding the rest of the line)."""
+    frame, report = _parse(_lines("blog_get_vpn_ike_gateway_counts_colons.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["annotation"], acc["unrecognised"]) == (28, 1, 2, 0)
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert facts["ike_sa_counts"] == {"created": "2/2", "established": "2/2", "time": "300/10955/21610"}
+    assert facts["ipsec_sa_counts"] == {"created": "2/2", "established": "2/2", "time": "0/10805/21610"}
+    assert "ike_sa__created" not in facts and [sa["status"] for sa in facts["ike_sas"]] == ["established"] * 2
