@@ -88,6 +88,7 @@ INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
 TUNNEL_LINE_KEYS = frozenset({
     "name", "bound_if", "proxyid_num", "parent", "stat", "dpd", "natt", "fec", "proxyid", "src", "dst",
     "SA", "seqno", "life", "dec", "enc", "ah", "dec:pkts/bytes", "npu_flag", "run_tally",
+    "encap-addr",  # GRE/VXLAN over IPsec (`encap=GRE/549`): `encap-addr: 100.1.1.2->200.1.1.2`
 })
 LABELS = frozenset({"stat", "dpd", "natt", "fec", "src", "dst", "SA", "life", "dec", "enc"})
 # Every key FortiOS prints in a tunnel list (7.x and 5.6): a cut line is joined without a

@@ -358,3 +358,19 @@ def test_get_vpn_ike_gateway_counters_with_colons() -> None:
     assert facts["ike_sa_counts"] == {"created": "2/2", "established": "2/2", "time": "300/10955/21610"}
     assert facts["ipsec_sa_counts"] == {"created": "2/2", "established": "2/2", "time": "0/10805/21610"}
     assert "ike_sa__created" not in facts and [sa["status"] for sa in facts["ike_sas"]] == ["established"] * 2
+
+
+def test_gre_over_ipsec_tunnel_list_encap_addr_line() -> None:
+    """A GRE-over-IPsec tunnel prints `encap-addr: <local>-><remote>` in its block: a line of
+    the block, and the block goes on after it (it ended there: the 27 lines from it on were
+    unrecognised and the tunnel had no phase 2)."""
+    frame, report = _parse(_lines("handbook_gre_over_ipsec_tunnel_list_encap_addr.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["unrecognised"], acc["blank"]) == (29, 0, 1)
+    assert (frame["kind"] == "snapshot").all() and (frame["tunnel"] == "VPN-to-SH").all()
+    assert frame["text"].iloc[2] == "encap-addr: 100.1.1.2->200.1.1.2"
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert facts["encap"] == "GRE/549"
+    (p2,) = facts["proxyids"]
+    assert (p2["proto"], p2["sa"], len(p2["sas"])) == (47, 2, 2)
+    assert p2["src"] == ["47:0.0.0.0-255.255.255.255:0"]
