@@ -37,9 +37,9 @@ MESSAGE_KINDS = ("ike", "ike-sent", "ike-received", "ip-fragment")
 # `sent IKE msg (<type>)` → (exchange, response, named retransmission). Rows in order,
 # first match wins; `None` leaves the exchange to be inherited from the original send.
 SENT_TYPES: list[tuple[str, str | None, bool | None, bool]] = [
-    (r"^RETRANSMIT_(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL)$", None, False, True),
-    (r"^(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL)_RESPONSE$", None, True, False),
-    (r"^(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL)$", None, False, False),
+    (r"^RETRANSMIT_(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL|SESSION_RESUME)$", None, False, True),
+    (r"^(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL|SESSION_RESUME)_RESPONSE$", None, True, False),
+    (r"^(?P<x>SA_INIT|AUTH|CREATE_CHILD|INFORMATIONAL|SESSION_RESUME)$", None, False, False),
     (r"^NO_PROPOSAL_CHOSEN$", None, True, False),  # an error response to the request it answers
     (r"^R-U-THERE$", "Informational", None, False),
     (r"^R-U-THERE-ACK$", "Informational", None, False),
@@ -186,7 +186,18 @@ def _group_sends(w: pd.DataFrame) -> None:
     """Number the sends: same source, direction, SPIs, message ID and request/response; a
     change of length or of IKEv1 exchange step (each when both are known) is a new
     message, not a retransmission."""
-    resp_key = w["resp"].map({True: "r", False: "q"}).fillna("?")
+    resp = w["resp"]
+    # A named re-send that says no exchange (`sent IKE msg (retransmit)` after `detected
+    # retransmit, resend last message`) is the last message sent on its SA and message ID
+    # again, request or response: it takes that message's direction of the exchange.
+    unsaid = w["named_retx"].to_numpy() & resp.isna().to_numpy()
+    if unsaid.any():
+        same = [w["source"].astype(str), w["direction"].astype(str), w["ispi"].astype(str),
+                w["rspi"].astype(str), w["msg_id"].fillna(-1).astype("int64")]
+        last = resp.astype(object).groupby(same, sort=False).ffill()
+        resp = resp.where(~unsaid, last)
+        w["resp"] = resp
+    resp_key = resp.map({True: "r", False: "q"}).fillna("?")
     key = pd.DataFrame({
         "source": w["source"].astype(str).to_numpy(),
         "dir": w["direction"].astype(str).to_numpy(),

@@ -74,7 +74,7 @@ FIELD = r'(?:^|\s)(?:{})=(?:"([^"]*)"|([^\s"]*))'
 def field(text: str, name: str) -> str | None:
     """A key's value in one event-log line (None for absent or FortiOS' `N/A`)."""
     m = re.search(FIELD.format(eventlog.key_names(name)), text)
-    value = None if m is None else (m.group(1) if m.group(1) is not None else m.group(2))
+    value = None if m is None else (m.group(1).strip() if m.group(1) is not None else m.group(2))
     return None if value in (None, "", "N/A") else value
 
 

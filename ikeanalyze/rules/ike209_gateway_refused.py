@@ -13,7 +13,8 @@ SA_INIT (the peer sees only retransmissions and a timeout) or never starts the t
 
 ## Evidence
 The `ignoring ...` lines with the gateway they name, the peer's `comes` lines they answer
-and how many times the peer tried.
+and how many times the peer tried; for this side's own start, the peer its `IPsec SA
+connect` lines name (a refusal whose connect line the paste cut off counts with them).
 
 ## Fix
 No policy: add a firewall policy with the tunnel interface as incoming or outgoing
@@ -24,6 +25,7 @@ the peer sends traffic).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from ikeanalyze.analysis import linesearch, sas
@@ -36,10 +38,32 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 REFUSED = linesearch.text_search(r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)")
 
 
+# The tunnel's own start (`IPsec SA connect` from traffic or auto-negotiate), refused on this side.
+OWN_START = "ignoring request to establish IPsec SA"
+
+
+def _folded(hits: list[ng.Hit]) -> list[ng.Hit]:
+    """A refusal that names no peer (a paste that starts after its `IPsec SA connect` line)
+    joins the refusals of its gateway when those name one peer."""
+    groups: dict[tuple, list[ng.Hit]] = {}
+    for h in hits:
+        groups.setdefault((h.source, h.tunnel), []).append(h)
+    out = []
+    for group in groups.values():
+        named = [h for h in group if h.peer]
+        if len(named) == 1 and len(group) > 1 and group[0].tunnel:
+            rows = sorted((r for h in group for r in h.rows), key=lambda r: int(r.ref))
+            out.append(dataclasses.replace(named[0], rows=rows,
+                                           negotiations=[n for h in group for n in h.negotiations]))
+        else:
+            out.extend(group)
+    return sorted(out, key=lambda h: int(h.rows[0].ref))
+
+
 @rule("IKE209", "gateway-refused", severity="error",
       explains=("IKE210", "IKE304", "IKE105"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
-    for h in ng.hits(ctx.events, REFUSED):
+    for h in _folded(ng.hits(ctx.events, REFUSED)):
         first, last = h.rows[0], h.rows[-1]
         passive = "passive mode" in str(first.text)
         gw = f"gateway {h.tunnel}" if h.tunnel else "the gateway"
@@ -49,6 +73,12 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                    + f" {len(h.rows)} time(s) ({sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "")
                    + ") and waits for the peer to initiate.")
+        elif OWN_START in str(first.text):  # its own `IPsec SA connect`, not the peer's request
+            msg = (f"No firewall policy uses {gw}: the FortiGate refused to start the IPsec SA"
+                   + (f" towards {h.peer}" if h.peer else "")
+                   + f" {len(h.rows)} time(s) (`{str(first.text).split(': ', 1)[-1].strip()}`, "
+                   f"{sas.where(ng._as_row(first))}"
+                   + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + ").")
         else:
             msg = (f"No firewall policy uses {gw}: the FortiGate ignored "
                    + (f"{h.peer}'s" if h.peer else "the peer's")

@@ -33,6 +33,12 @@ from ikeanalyze.sources.regex import groups, to_int
 OLD_STAMP = r"^(?:<\d{1,3}>\d? ?)?(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d) +log_id="
 RECORD_START = (r"^(?:<\d{1,3}>\d? ?)?(?:(?:[^=\s]+ +){0,8}date=\"?\d{4}-\d\d-\d\d\"? +"
                 r"time=\"?\d\d:\d\d:\d\d\"?(?:\s|$)|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +log_id=)")
+# A record that does not start its line: a web copy ran it into the prose before it, or
+# collapsed several onto one line (a forum's copy of FortiOS 4.x alert mail: `... from the
+# fortigate unit:    Message meets Alert condition  date=2010-10-11 time=12:47:27
+# devname=(devname) ... log_id=0101037128 ...    Message meets Alert condition  date=...`).
+# Found at `date=... time=...` where a `logid`/`log_id` follows on the line.
+RECORD_ANYWHERE = (r"\bdate=\"?\d{4}-\d\d-\d\d\"? +time=\"?\d\d:\d\d:\d\d\"?\s(?:[^\n]*?\s)?log_?id=")
 # A line of the record a copy broke at each field (`type=event `, `rem_ip=xxx`, ...): it
 # starts with a key and joins the record above.
 FIELD_LINE = r"^[a-z][a-z_]*="
@@ -57,7 +63,12 @@ def key_names(name: str) -> str:
 def _key(name: str) -> str:
     if name in WORDS:  # words without `=`, each ending at a blank or the line's end
         return rf"(?:^|\s)(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*(?: +[^\s\"=]+)*)(?:\s|$))"
-    return rf"(?:^|\s)(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*))"
+    return rf"(?:^|\s)(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>{PLACEHOLDER}|[^\s\"]*))"
+
+
+# A value a poster replaced by its description in parentheses (`rem_ip=(client' s public ip)`):
+# the whole description, not its first word.
+PLACEHOLDER = r"\([^()=\"]*\)"
 
 
 # key -> (event column or None for one read here only)
@@ -93,7 +104,8 @@ FAILED_STATUSES = frozenset({"negotiate_error", "failure", "failed", "dpd_failur
 
 def _value(core: pa.Array, name: str) -> pa.Array:
     g = groups(core, _key(name))
-    value = pc.coalesce(g["q"], g["b"]).cast(pa.string())
+    # A quoted value without the blanks a forum's copy put inside the quotes (`vd=" root"`).
+    value = pc.coalesce(pc.utf8_trim_whitespace(g["q"]), g["b"]).cast(pa.string())
     return pc.if_else(pc.is_in(value, pa.array(NONE_VALUES)), pa.scalar(None, pa.string()), value)
 
 

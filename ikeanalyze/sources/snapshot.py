@@ -88,6 +88,7 @@ INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
 TUNNEL_LINE_KEYS = frozenset({
     "name", "bound_if", "proxyid_num", "parent", "stat", "dpd", "natt", "fec", "proxyid", "src", "dst",
     "SA", "seqno", "life", "dec", "enc", "ah", "dec:pkts/bytes", "npu_flag", "run_tally",
+    "encap-addr",  # GRE/VXLAN over IPsec (`encap=GRE/549`): `encap-addr: 100.1.1.2->200.1.1.2`
 })
 LABELS = frozenset({"stat", "dpd", "natt", "fec", "src", "dst", "SA", "life", "dec", "enc"})
 # Every key FortiOS prints in a tunnel list (7.x and 5.6): a cut line is joined without a
@@ -112,6 +113,8 @@ OTHER_GATEWAY_OUTPUTS: list[tuple[str, frozenset[str]]] = [
                               "xauth", "xauth-group", "distance", "priority", "policies", "policy"})),
     ("ike-status", frozenset({"connection"})),
 ]
+# `get vpn ike gateway`'s form of the counters' key (`IKE SA  created: 2/2 ...`).
+SA_COUNTS_KEY = re.compile(r"^(?:IKE|IPsec) SA +created$")
 GATEWAY_LIST_KEYS = frozenset({"addr", "created", "id/spi", "tun_id", "direction"})
 PHASE2S_LINE = r"^\s*\S+ proto \d+ src \S+ dst \S+"
 ADDR_PAIR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+)->(?P<dst>{_ADDR}):(?P<dport>\d+)$")
@@ -677,8 +680,10 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
                 facts["remote"] = f"{a['dst']}:{a['dport']}"
                 mark.update(src=a["src"], sport=_int(a["sport"]), dst=a["dst"], dport=_int(a["dport"]))
             mark["at"] = "addr"
-        elif key in ("IKE SA", "IPsec SA"):
-            facts["ike_sa_counts" if key == "IKE SA" else "ipsec_sa_counts"] = _counts(value)
+        elif key in ("IKE SA", "IPsec SA") or SA_COUNTS_KEY.match(key):
+            # `get vpn ike gateway` prints `IKE SA  created: 2/2  established: 2/2  time: ...`.
+            counts = _counts(value if key in ("IKE SA", "IPsec SA") else f"created: {value}")
+            facts["ike_sa_counts" if key.startswith("IKE") else "ipsec_sa_counts"] = counts
         elif key == "transport":
             facts["transport"] = value
             mark["at"] = "transport"
@@ -714,8 +719,9 @@ def _gateway_sa_fact(sa: dict, key: str, value: str) -> str:
 
 
 def _counts(value: str) -> dict:
-    """`created 2/2  established 2/2  time 0/10500/21000 ms` → {created: '2/2', ...}."""
-    return {k: v for k, v in re.findall(r"([a-z]+) (\S+)", value)}
+    """`created 2/2  established 2/2  time 0/10500/21000 ms` (or with a colon after each
+    word, as `get vpn ike gateway` prints them) → {created: '2/2', ...}."""
+    return {k: v for k, v in re.findall(r"([a-z]+):? (\S+)", value)}
 
 
 DETAILS_COUNTERS = re.compile(r"^(?P<dir>rx|tx) +packets: (?P<packets>\d+) +bytes: (?P<bytes>\d+) +errors: (?P<errors>\d+)")

@@ -51,6 +51,13 @@ ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 CLI_COMMAND = r"(?:dia\w*|get|show|conf\w*|exe\w*|fnsysctl)\b"
 PROMPT = (rf"^(?:[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)"
           rf"|# ?{CLI_COMMAND}.*)$")
+# `diagnose` in any abbreviation the CLI takes (`di`, `dia`, `diag`, ...), `get`, `show`, `execute`,
+# each followed by a branch of the CLI that troubleshooting uses.
+BARE_COMMAND = (r"^\s*(?:di(?:a(?:g(?:n(?:o(?:se?)?)?)?)?)?\s+(?:vpn|deb\w*|sni\w*|sys\w*|netlink|firewall|hardware|test|ip)"
+                r"|get\s+(?:vpn|router|system|hardware)|show\s+(?:vpn|full-configuration|system|firewall|router)"
+                r"|exe(?:c(?:u(?:te?)?)?)?\s+(?:log|ping\S*|traceroute\S*|vpn))\b.*$")
+# A record glued after a prompt, typed keys or prose (see parse_lines).
+GLUED = f"(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}|{eventlog.RECORD_ANYWHERE})"
 LINE_FORMS: list[tuple[str, str]] = [
     ("blank", r"^\s*$"),
     # Before the sniffer: its legacy `\S+ > \S+:` form would take tcpdump's `-tt -e` lines
@@ -87,6 +94,9 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("prompt", r"^[\w.-]+@[\w.-]+:\S*[#$](?: .*)?$"),
     # Keys typed blind into a running debug (`de di`, `di de di`: `diagnose debug disable`).
     ("prompt", r"^\s*(?:(?:di|de|dia|diag|diagnose|deb|debug|dis|disable|en|enable)\s*)+$"),
+    # A CLI command shown without the prompt before it, as Fortinet's articles print them
+    # (`dia vpn tunnel list`, `get router info routing-table database`): an echoed command.
+    ("prompt", BARE_COMMAND),
     ("annotation", ANNOTATION_ONLY),
     # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
     ("annotation", r"^#(?:\s|$)"),
@@ -331,17 +341,18 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     patched = _Patched(core)
     junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
     if len(junk):  # most are continuations: split only the lines a record starts in (one fast match)
-        junk = junk[matches(core.take(pa.array(junk)), f"(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE})")]
+        junk = junk[matches(core.take(pa.array(junk)), GLUED)]
     if len(junk):
         sub = core.take(pa.array(junk))
-        g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}).*)$")
+        g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>{GLUED}.*)$")
         rec = np.asarray(g["rec"].to_pylist(), dtype=object)
         hit = rec != None  # noqa: E711
         if hit.any():
             idx = junk[hit]
             glued = pa.array(list(rec[hit]), pa.large_string())
             patched = patched.patch(idx, glued)
-            form[idx] = np.where(matches(glued, ikedebug.RECORD_START), "ikedebug", "authd")
+            form[idx] = np.where(matches(glued, ikedebug.RECORD_START), "ikedebug",
+                                 np.where(matches(glued, "^" + eventlog.RECORD_ANYWHERE), "eventlog", "authd"))
 
     sep = _continuations(form, patched, raw)
     claimed = snapshot_sep != None  # noqa: E711
@@ -396,6 +407,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             sub_core = records.take(idx)
             if fmt == "ikedebug":
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
+            elif fmt == "eventlog":
+                idx, sub_core, sub_text = _split_log_records(idx, sub_core, sub_text)
             elif fmt == "snapshot":
                 idx, sub_core, sub_text = state_snapshot.unfold(idx, sub_core, sub_text)
             cols = parser(sub_core)
@@ -578,6 +591,15 @@ def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.
     return idx[keep], {k: v.filter(mask) for k, v in cols.items()}, text.filter(mask)
 
 
+def _split_log_records(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Several event-log records collapsed onto one line become several events of that line."""
+    counts = pc.count_substring_regex(sub, eventlog.RECORD_ANYWHERE).to_numpy(zero_copy_only=False)
+    multi = np.flatnonzero(counts > 1)
+    if not len(multi):
+        return idx, sub, text
+    return _replace_by_pieces(idx, sub, text, multi, re.compile(eventlog.RECORD_ANYWHERE))
+
+
 def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Several debug records collapsed onto one line (web copies) become several events with
     the same line number; the line is still counted once."""
@@ -595,7 +617,13 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return idx, sub, text
-    start = re.compile(ikedebug.RECORD_ANYWHERE)
+    return _replace_by_pieces(idx, sub, text, multi, re.compile(ikedebug.RECORD_ANYWHERE))
+
+
+def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np.ndarray,
+                       start: re.Pattern) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """The lines ``multi`` of ``sub`` cut before each match of ``start`` (but the first
+    character), each piece an event of its line."""
     pieces: list[str] = []
     reps = np.ones(len(sub), dtype=np.int64)
     for k, line in zip(multi, sub.take(pa.array(multi)).to_pylist()):  # only the collapsed lines

@@ -188,6 +188,20 @@ def test_fortios4_no_matching_gateway_log_is_ike206() -> None:
     assert f.facts["logid"] == "0101037124"
 
 
+def test_fortios4_alert_mail_proposal_mismatch_in_prose_is_ike201() -> None:
+    """The 4.x records a forum post ran into its paragraph: phase 1 (`stage=1`, logid 37124)
+    refused for `peer SA proposal not match local policy`, told without the forum's blanks."""
+    d = ikeanalyze.analyze([str(TEXT / "forum_fos4_alert_mail_logs_in_prose.txt")])
+    got = {f.code: f for f in d.all_findings()}
+    assert set(got) == {"IKE201"}
+    f = got["IKE201"]
+    assert (f.tunnel, f.peer) == ("IPSec-VPN", "(client' s public ip):885")
+    assert f.message.startswith("The FortiGate's event log says the phase-1 proposals do not match with "
+                                "(client' s public ip):885 on gateway IPSec-VPN (local end (gateway ip):500): "
+                                "logid 0101037124 \"IPsec phase 1 error\", `peer SA proposal not match local "
+                                "policy`, 1 time(s), first at 12:47:27 (line 1).")
+
+
 def test_a_tunnel_list_with_no_phase2_sa_gets_the_commands_that_would_say_why() -> None:
     """Every `proxyid=` of the tunnel list has `sa=0` and no IKE line of it is in the input."""
     d = ikeanalyze.analyze([str(TEXT / "notes_p81_tunnel_list_no_sa_tunnel_details.txt")])
@@ -227,3 +241,35 @@ def test_peer_refused_this_sides_proposals_is_worded_as_this_side_initiating() -
                                 "(the peer answered NO_PROPOSAL_CHOSEN) (line 5); neither side's proposals are in "
                                 "this input.")
     assert f.facts["attempts"] == 2  # and the `Negotiate SA Error` of line 15
+
+
+def test_session_resume_answered_and_re_sent_is_not_reported_unanswered() -> None:
+    """The gateway answered the peer's SESSION_RESUME (`sent IKE msg (SESSION_RESUME_RESPONSE)`)
+    and answered its re-send again (`detected retransmit, resend last message`, `sent IKE msg
+    (retransmit)`): the peer's retransmission was answered, and the gateway's re-sent
+    response is no retransmitted request of its own. It was `never answered`, with the
+    gateway's re-send as evidence of a request."""
+    got = findings("ikev2-session-resume-retransmit-gw-validation-failed.txt")
+    assert set(got) == {"IKE206", "IKE304"}
+    (f,) = got["IKE304"]
+    assert f.message == ("10.232.1.1:500 re-sent to 10.201.238.101:500 on IKE SA 5bdb0bc399c5bcf7: SESSION_RESUME "
+                         "sent 2 times, answered in the end (1 retransmissions in all).")
+    assert [e.ref for e in f.evidence] == [1, 6]
+    assert f.facts["direction"] == "in" and f.facts["sends"][0]["answered"] is True
+    (g,) = got["IKE206"]
+    assert [e.ref for e in g.evidence] == [12, 14] and g.tunnel == "DC2_MPLS1"
+
+
+def test_own_start_refused_for_no_policy_is_one_finding_towards_the_peer() -> None:
+    """`ignoring request to establish IPsec SA, no policy configured` refuses this side's own
+    `IPsec SA connect`, not a request of the peer; the first refusal, whose connect line the
+    copy cut off, counts with the 7 that name 2.2.2.254. It was `ignored the peer's request 1
+    time(s)` plus `the same for 1 other peer(s): 2.2.2.254`."""
+    got = findings("ikev2-initiator-no-policy-connect-cut.txt")
+    assert set(got) == {"IKE209"}
+    (f,) = got["IKE209"]
+    assert (f.tunnel, f.peer) == ("to-FG2", "2.2.2.254")
+    assert f.message == ("No firewall policy uses gateway to-FG2: the FortiGate refused to start the IPsec SA towards "
+                         "2.2.2.254 8 time(s) (`ignoring request to establish IPsec SA, no policy configured`, "
+                         "line 1 to line 15).")
+    assert f.facts == {"refusals": 8, "reason": "no-policy"}

@@ -40,11 +40,12 @@ FORMS = [
     (11, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
     (12, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
     (13, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (14, "prompt", "text_public/kb357095_tunnel_list_bare_dia_command.txt:1", "dia vpn tunnel list"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (14, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
-    (15, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (16, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    (15, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (16, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (17, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
 ]
 
 

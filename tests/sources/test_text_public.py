@@ -312,3 +312,65 @@ def test_tunnel_details_block() -> None:
                                     "dst": "0:0.0.0.0/0.0.0.0:0"}]}
     remote = rows[rows["text"].str.contains("remote-gateway")]
     assert (remote["dst"].iloc[0], remote["dport"].iloc[0]) == ("131.226.32.161", 0)
+
+
+def test_command_printed_without_its_prompt_is_an_echoed_command() -> None:
+    """A KB article prints the command bare, abbreviated as typed (`dia vpn tunnel list`), above
+    a 7.x tunnel list whose header lines a web copy cut mid-word (`dst_` / `mtu=1500`): the
+    command is counted as a prompt, not as an unrecognised line (it was: IKE901 named it),
+    and the block is read whole."""
+    frame, report = _parse(_lines("kb357095_tunnel_list_bare_dia_command.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["banner"], acc["continuation"], acc["unrecognised"]) == (10, 1, 2, 2, 0)
+    assert (frame["kind"] == "snapshot").all() and (frame["tunnel"] == "S2S").all()
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert facts["dst_mtu"] == 1500 and facts["accept_traffic"] == 1 and facts["options"] == ["npu", "frag-rfc"]
+
+
+def test_fortios4_alert_mail_records_collapsed_into_prose() -> None:
+    """A forum post ran two 4.x alert-mail records into its paragraph (`... from the fortigate
+    unit:    Message meets Alert condition  date=2010-10-11 time=12:47:27 ... log_id=...`): both
+    are events of that line, the prose before them is not; the blank the forum put inside
+    each quoted value is not part of it, and a value replaced by a description in
+    parentheses is read whole. The line was unrecognised (IKE903)."""
+    frame, report = _parse(_lines("forum_fos4_alert_mail_logs_in_prose.txt"))
+    assert dict(report.accounting) == {"event": 1}
+    assert list(frame["ref"]) == [1, 1] and set(frame["origin"]) == {"eventlog"}
+    assert list(frame["kind"]) == ["vpn-error", "vpn-error"]
+    assert list(frame["detail"]) == ["negotiate failure",
+                                     "negotiate negotiate_error: peer SA proposal not match local policy"]
+    assert set(frame["tunnel"]) == {"IPSec-VPN"} and set(frame["vdom"]) == {"root"}
+    assert set(frame["dst"]) == {"(client' s public ip)"} and set(frame["dport"]) == {885}
+    assert set(frame["ispi"]) == {"23585904a0094a6a"} and set(frame["rspi"]) == {"0000000000000000"}
+    assert [str(t) for t in frame["time"]] == ["2010-10-11 12:47:27"] * 2
+    assert frame["text"].iloc[0].startswith("date=2010-10-11 time=12:47:27 devname=(devname) device_id=(device_id)")
+    assert frame["text"].iloc[1].startswith("date=2010-10-11 time=12:47:27 devname=(devname) device_id=F(device_id)")
+
+
+def test_get_vpn_ike_gateway_counters_with_colons() -> None:
+    """`get vpn ike gateway <name>` prints the gateway list's block with its counters as
+    `IKE SA  created: 2/2  established: 2/2  time: ...`: read as the `IKE SA: created 2/2 ...`
+    counters are (they were a key `ike_sa__created` holding the rest of the line)."""
+    frame, report = _parse(_lines("blog_get_vpn_ike_gateway_counts_colons.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["annotation"], acc["unrecognised"]) == (28, 1, 2, 0)
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert facts["ike_sa_counts"] == {"created": "2/2", "established": "2/2", "time": "300/10955/21610"}
+    assert facts["ipsec_sa_counts"] == {"created": "2/2", "established": "2/2", "time": "0/10805/21610"}
+    assert "ike_sa__created" not in facts and [sa["status"] for sa in facts["ike_sas"]] == ["established"] * 2
+
+
+def test_gre_over_ipsec_tunnel_list_encap_addr_line() -> None:
+    """A GRE-over-IPsec tunnel prints `encap-addr: <local>-><remote>` in its block: a line of
+    the block, and the block goes on after it (it ended there: the 27 lines from it on were
+    unrecognised and the tunnel had no phase 2)."""
+    frame, report = _parse(_lines("handbook_gre_over_ipsec_tunnel_list_encap_addr.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["unrecognised"], acc["blank"]) == (29, 0, 1)
+    assert (frame["kind"] == "snapshot").all() and (frame["tunnel"] == "VPN-to-SH").all()
+    assert frame["text"].iloc[2] == "encap-addr: 100.1.1.2->200.1.1.2"
+    facts = json.loads(frame["detail"].iloc[0])["facts"]
+    assert facts["encap"] == "GRE/549"
+    (p2,) = facts["proxyids"]
+    assert (p2["proto"], p2["sa"], len(p2["sas"])) == (47, 2, 2)
+    assert p2["src"] == ["47:0.0.0.0-255.255.255.255:0"]
