@@ -647,8 +647,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         return sep
     claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
+    unknown_text = core.take(unknown)  # taken once: three tests below read these lines
     is_hex = np.zeros(n, dtype=bool)
-    is_hex[unknown] = matches(core.take(unknown), HEX_CONTINUATION)
+    is_hex[unknown] = matches(unknown_text, HEX_CONTINUATION)
     # A chain of continuations starts at a record line followed by a line of no known
     # form: only those records are asked how they end.
     heads = unknown[unknown > 0] - 1
@@ -663,7 +664,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # A quote may open in the wrapped piece of a record (`... FCC request len =` / ` 205,
     # data = 'VER=1`): the dump block then follows that piece.
     opens_in_piece = np.zeros(n, dtype=bool)
-    opens_in_piece[unknown] = matches(core.take(unknown), OPEN_QUOTE)
+    opens_in_piece[unknown] = matches(unknown_text, OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
     # A trace line that closed its quoted message ended where the device ended it.
@@ -679,7 +680,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     indented[unknown] = matches(raw.take(pa.array(unknown)), r"^[ \t]")
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
-    field_line[unknown] = matches(core.take(unknown), eventlog.FIELD_LINE)
+    field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
+    del unknown_text
     fields = field_line.tolist()
 
     # State carried down a record's continuation lines, read as Python lists: the walk
