@@ -447,7 +447,7 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
         stamps = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, 19), fraction,
                                              pa.scalar("", pa.large_string()))
         stamps = stamps.to_numpy(zero_copy_only=False).astype("S25")
-        codes, _ = pd.factorize(text.to_numpy(zero_copy_only=False))  # the stamp is in the text
+        codes = _line_codes(text)  # the stamp is in the text
     elif told is not None and told.null_count < len(told):
         when = told.take(pa.array(rows))
         ok = pc.is_valid(when).to_numpy(zero_copy_only=False)
@@ -455,7 +455,7 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
             return
         rows, text = rows[ok], text.filter(pa.array(ok))
         stamps = pc.cast(when.filter(pa.array(ok)), pa.int64()).to_numpy()
-        words, _ = pd.factorize(text.to_numpy(zero_copy_only=False))
+        words = _line_codes(text)
         _, codes = np.unique(np.stack([words, stamps], axis=1), axis=0, return_inverse=True)
         codes = codes.ravel()
         whose = "the terminal client's time stamps"
@@ -474,6 +474,12 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
     form[rows[dup]] = "duplicate"
     report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
+
+
+def _line_codes(text: pa.Array) -> np.ndarray:
+    """One integer per distinct line (equal lines, equal codes), from arrow's hash table:
+    no Python string per line (a missing line is -1, as pandas.factorize gives)."""
+    return text.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 # The count a sniffer or tcpdump prints when it stops (`12 packets dropped by kernel`).
