@@ -28,6 +28,36 @@ def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
+_SCAN = 1 << 20  # bytes per step of the byte scan below: its temporaries stay small
+
+
+def _divergent_rows(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Rows of a string column (no nulls) that :data:`_DIVERGENT` matches, found in its
+    UTF-8 bytes: a character past ASCII is bytes >= 0x80 only, the controls are single
+    bytes. Three numpy compares per byte take a third of RE2's unanchored pass."""
+    out: list[np.ndarray] = []
+    base = 0
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        buf = chunk.buffers()[2] if len(chunk) else None
+        if buf is not None:
+            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+            offsets = np.frombuffer(chunk.buffers()[1], width)[chunk.offset : chunk.offset + len(chunk) + 1]
+            lo = int(offsets[0])
+            data = np.frombuffer(buf, np.uint8)[lo : int(offsets[-1])]
+            hits = []
+            for k in range(0, len(data), _SCAN):
+                d = data[k : k + _SCAN]
+                # >= 0x80; \n, \x0b; \x1c-\x1f (uint8 wraps below the base: those compare large)
+                odd = (d >= 0x80) | ((d - np.uint8(0x0A)) < 2) | ((d - np.uint8(0x1C)) < 4)
+                hits.append(np.flatnonzero(odd) + (lo + k))
+            if hits:
+                # The row holding a byte: the last whose start is at or before it.
+                at = np.searchsorted(offsets, np.concatenate(hits), side="right") - 1
+                out.append(np.unique(at) + base)
+        base += len(chunk)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
 PREFETCH_MAX = 32  # patterns in one union pass (Column.prefetch)
 
 # Patterns the views and rules search the debug text for, each registered where it is
@@ -66,8 +96,7 @@ class Column:
             np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
         self.valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)  # False where the value was None
         self.arr = pc.fill_null(arr, "")
-        odd = pc.match_substring_regex(self.arr, _DIVERGENT).to_numpy(zero_copy_only=False)
-        self.odd = np.flatnonzero(odd)
+        self.odd = _divergent_rows(self.arr)
         self._odd_text: list[str] | None = None
         self._found: dict[str, np.ndarray] = {}
         self.batch = batch

@@ -121,12 +121,13 @@ INT_GROUPS = frozenset(n for n, t in GROUP_COLUMNS.items() if pa.types.is_intege
 
 
 def _typed(values: np.ndarray, typ: pa.DataType) -> pa.Array:
+    # The object array itself, not a list of it: arrow reads its items in place.
     if pa.types.is_integer(typ):
         try:  # Python ints (or None) that fit: arrow converts them at once
-            return pa.array(list(values), typ)
+            return pa.array(values, typ)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
             return int_array(values, typ)  # a mangled number too big for its column is null
-    return pa.array(list(values), typ)
+    return pa.array(values, typ)
 
 
 def parse(core: pa.Array) -> dict[str, object]:

@@ -109,10 +109,17 @@ def _bounds(typ: pa.DataType) -> tuple[int, int]:
 
 def scatter(base: pa.Array, idx: np.ndarray, values) -> pa.Array:
     """``base`` with the rows at ``idx`` replaced by ``values`` (an arrow array or a
-    sequence): one take over the whole column, no Python object per row."""
+    sequence): one pass over the whole column, no Python object per row."""
+    new = values.cast(base.type) if isinstance(values, pa.Array) else pa.array(list(values), base.type)
+    idx = np.asarray(idx)
+    if isinstance(base, pa.Array) and (np.diff(idx) > 0).all():  # rows in order, each once: the usual case
+        # A masked replace copies the kept rows in runs; a take of two chunks resolves the
+        # chunk of every row (3-4 times slower on a 50 MB column).
+        mask = np.zeros(len(base), dtype=bool)
+        mask[idx] = True
+        return pc.replace_with_mask(base, pa.array(mask), new)
     pick = np.arange(len(base))
     pick[idx] = len(base) + np.arange(len(idx))
-    new = values.cast(base.type) if isinstance(values, pa.Array) else pa.array(list(values), base.type)
     return take_joined([base, new], pick)
 
 

@@ -404,11 +404,16 @@ def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
         b = b.within(int(b.start[rows[0]]) - _REACH, int(max(b.end[rows[-1]], b.start[rows[-1]] + _REACH)) + _REACH)
     maybe = rows[spans.fits(b, b.start[rows], _STAMP)]
     s, e = b.start[maybe], b.end[maybe]
-    ok = np.ones(len(maybe), bool)
 
     at = s + len(_STAMP)
     iface, dir_len, direction, good = _iface_direction(b, at)
-    ok &= good
+    # Without an interface name and direction after the stamp a line cannot match (an IKE
+    # debug line: `... ike 0:gw:...`): it is neither read further nor left to RE2, unless
+    # its name may be longer than the bytes tested (then RE2 decides).
+    unread = maybe[~good & (iface > _IFACE_MAX)]
+    if not good.all():
+        maybe, s, e, at, iface, dir_len, direction = (v[good] for v in (maybe, s, e, at, iface, dir_len, direction))
+    ok = np.ones(len(maybe), bool)
     at = at + iface + 1
     src0 = at + dir_len
     src_len, sport, sport_len, src_h = _fast_endpoint(b, src0)
@@ -455,7 +460,7 @@ def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
     shape.proved[at] = True
     for k, v in fields.items():
         shape.__dict__[k][at] = v[pick]
-    return maybe[~ok]
+    return np.union1d(unread, maybe[~ok])
 
 
 _IFACE_DIRECTION = re.compile(rb"[\w-]{1,%d} (in|out|--) " % _IFACE_MAX)

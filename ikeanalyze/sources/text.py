@@ -460,7 +460,7 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
         stamps = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, 19), fraction,
                                              pa.scalar("", pa.large_string()))
         stamps = stamps.to_numpy(zero_copy_only=False).astype("S25")
-        codes, _ = pd.factorize(text.to_numpy(zero_copy_only=False))  # the stamp is in the text
+        codes = _line_codes(text)  # the stamp is in the text
     elif told is not None and told.null_count < len(told):
         when = told.take(pa.array(rows))
         ok = pc.is_valid(when).to_numpy(zero_copy_only=False)
@@ -468,7 +468,7 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
             return
         rows, text = rows[ok], text.filter(pa.array(ok))
         stamps = pc.cast(when.filter(pa.array(ok)), pa.int64()).to_numpy()
-        words, _ = pd.factorize(text.to_numpy(zero_copy_only=False))
+        words = _line_codes(text)
         _, codes = np.unique(np.stack([words, stamps], axis=1), axis=0, return_inverse=True)
         codes = codes.ravel()
         whose = "the terminal client's time stamps"
@@ -487,6 +487,12 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
     form[rows[dup]] = "duplicate"
     report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
+
+
+def _line_codes(text: pa.Array) -> np.ndarray:
+    """One integer per distinct line (equal lines, equal codes), from arrow's hash table:
+    no Python string per line (a missing line is -1, as pandas.factorize gives)."""
+    return text.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 # The count a sniffer or tcpdump prints when it stops (`12 packets dropped by kernel`).
@@ -675,8 +681,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         return sep
     claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
+    unknown_text = core.take(unknown)  # taken once: three tests below read these lines
     is_hex = np.zeros(n, dtype=bool)
-    is_hex[unknown] = matches(core.take(unknown), HEX_CONTINUATION)
+    is_hex[unknown] = matches(unknown_text, HEX_CONTINUATION)
     # A chain of continuations starts at a record line followed by a line of no known
     # form: only those records are asked how they end.
     heads = unknown[unknown > 0] - 1
@@ -691,7 +698,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # A quote may open in the wrapped piece of a record (`... FCC request len =` / ` 205,
     # data = 'VER=1`): the dump block then follows that piece.
     opens_in_piece = np.zeros(n, dtype=bool)
-    opens_in_piece[unknown] = matches(core.take(unknown), OPEN_QUOTE)
+    opens_in_piece[unknown] = matches(unknown_text, OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
     # A trace line that closed its quoted message ended where the device ended it.
@@ -707,7 +714,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     indented[unknown] = matches(raw.take(pa.array(unknown)), r"^[ \t]")
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
-    field_line[unknown] = matches(core.take(unknown), eventlog.FIELD_LINE)
+    field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
+    del unknown_text
     fields = field_line.tolist()
 
     # State carried down a record's continuation lines, read as Python lists: the walk

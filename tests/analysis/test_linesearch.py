@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,3 +94,18 @@ def test_registered_searches_answer_as_alone():
     assert len(linesearch.TEXT_SEARCHES) > 20
     for pattern in [ng.AUTH_FAILED, *linesearch.TEXT_SEARCHES]:
         assert col.search(pattern).tolist() == _expected(lines, pattern), pattern
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("a \n\x0b\x0c\r\x1b\x1c\x1f\x7f\u00e9\u20ac\U0001f600"),
+                        max_size=6), max_size=20),
+       st.booleans(), st.integers(0, 3))
+def test_divergent_rows_are_re2s(lines, large, cut):
+    """The byte scan names the rows RE2's `_DIVERGENT` pass names, in plain, large, sliced
+    and chunked string columns."""
+    arr = pa.array(lines, pa.large_string() if large else pa.string())
+    arr = arr.slice(min(cut, len(arr)))
+    expected = np.flatnonzero(pc.match_substring_regex(arr, linesearch._DIVERGENT).to_numpy(zero_copy_only=False))
+    assert linesearch._divergent_rows(arr).tolist() == expected.tolist()
+    if len(arr) > 1:
+        chunked = pa.chunked_array([arr.slice(0, 1), arr.slice(1)])
+        assert linesearch._divergent_rows(chunked).tolist() == expected.tolist()

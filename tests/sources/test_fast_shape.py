@@ -60,6 +60,21 @@ def test_fast_shape_is_fast_line():
     assert 0.8 * want.sum() < shape.proved.sum() and not (shape.proved & ~want).any()  # most without RE2
 
 
+def test_fast_shape_is_fast_line_on_other_stamped_lines():
+    """Lines with a sniffer stamp and no interface and direction after it (IKE debug with
+    time stamps, names just under and over the tested width) are decided as RE2 decides."""
+    stamp = "2026-02-26 23:20:00.002257 "
+    tails = ["ike 0:gw:1: comes 1.2.3.4:500->5.6.7.8:500,ifindex=7....", "ike 0: in 1.2.3.4.500 -> 5.6.7.8.500: udp 1",
+             "port2 inn 1.2.3.4.500 -> 5.6.7.8.500: udp 1", "", " ", "-- in 1.2.3.4.500 -> 5.6.7.8.500: udp 1",
+             "a" * 15 + " in 1.2.3.4.500 -> 5.6.7.8.500: udp 1", "a" * 16 + " in 1.2.3.4.500 -> 5.6.7.8.500: udp 1",
+             "a" * 16 + " x", "p.2 in 1.2.3.4.500 -> 5.6.7.8.500: udp 1", "port2", "port2 ", "port2 in", "port2 in "]
+    lines = [stamp + t for t in tails] + [stamp + t for t in reversed(tails)] + _lines(4, 200)
+    core = pa.array(lines, pa.large_string())
+    fast, _ = sniffer.fast_shape(core)
+    want = matches(core, sniffer.FAST_LINE)
+    assert (fast == want).all(), [lines[i] for i in np.flatnonzero(fast != want)[:5]]
+
+
 def test_fields_by_position_are_the_parsed_ones():
     lines = _lines(2)
     core = pa.array(lines, pa.large_string())

@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ikeanalyze.sources.regex import groups, groups_at, hex_to_int
+from ikeanalyze.sources.regex import groups, groups_at, hex_to_int, scatter
 
 HEXISH = st.one_of(st.none(), st.text(alphabet="0123456789abcdefABCDEFxg ", max_size=18))
 
@@ -32,3 +32,20 @@ def test_groups_at_is_groups_of_those_rows(values, data):
     whole, got = groups(arr, pattern), groups_at(arr, np.array(rows, dtype=np.int64), pattern)
     for k in ("x", "y"):
         assert got[k].to_pylist() == [v if i in rows else None for i, v in enumerate(whole[k].to_pylist())]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=12), st.data(),
+       st.sampled_from([pa.string(), pa.large_string()]))
+def test_scatter_replaces_those_rows(values, data, typ):
+    """Rows in order (the masked replace) or not (the take) give what a Python loop gives,
+    in sliced columns too."""
+    base = pa.array(values, typ).slice(1) if values else pa.array(values, typ)
+    rows = data.draw(st.lists(st.integers(0, max(len(base) - 1, 0)), unique=True, max_size=len(base)))
+    if data.draw(st.booleans()):
+        rows.sort()
+    new = [data.draw(st.one_of(st.none(), st.text(max_size=3))) for _ in rows]
+    want = base.to_pylist()
+    for r, v in zip(rows, new):
+        want[r] = v
+    got = scatter(base, np.array(rows, dtype=np.int64), pa.array(new, typ))
+    assert got.type == base.type and got.to_pylist() == want
