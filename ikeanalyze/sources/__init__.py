@@ -129,7 +129,7 @@ def _decompress(blob: Blob) -> Blob:
     """Expand a gzip, bzip2 or xz input (every member) with a bound on the output; a stream
     cut off or damaged part-way keeps what came before it, with a note for the input's
     warnings."""
-    codec = next(name for magic, name in COMPRESSED if blob.head.startswith(magic))
+    magic, codec = next((magic, name) for magic, name in COMPRESSED if blob.head.startswith(magic))
     raw = memoryview(blob.read())
     out = io.BytesIO()
     limit = min(MAX_GUNZIP_BYTES, max(GUNZIP_RATIO_FLOOR, GUNZIP_MAX_RATIO * len(raw)))
@@ -138,6 +138,10 @@ def _decompress(blob: Blob) -> Blob:
     try:
         while m := _NOT_NUL.search(raw, pos):  # members follow each other; NUL padding may sit between
             pos = m.start()
+            if pos and raw[pos : pos + len(magic)] != magic:
+                # Not another member: a tool's trailer or a copy's junk, not a cut stream.
+                notes.append(f"{len(raw) - pos} bytes after the last {codec} stream are not {codec}; ignored")
+                break
             d = _Stream(codec)
             pending = b""
             while not d.eof:

@@ -38,7 +38,7 @@ RECORD_START = (r"^(?:<\d{1,3}>\d? ?)?(?:(?:[^=\s]+ +){0,8}date=\"?\d{4}-\d\d-\d
 # fortigate unit:    Message meets Alert condition  date=2010-10-11 time=12:47:27
 # devname=(devname) ... log_id=0101037128 ...    Message meets Alert condition  date=...`).
 # Found at `date=... time=...` where a `logid`/`log_id` follows on the line.
-RECORD_ANYWHERE = (r"\bdate=\"?\d{4}-\d\d-\d\d\"? +time=\"?\d\d:\d\d:\d\d\"?\s(?:[^\n]*?\s)?log_?id=")
+RECORD_ANYWHERE = (r"\bdate=\"?\d{4}-\d\d-\d\d\"? +time=\"?\d\d:\d\d:\d\d\"?\s(?:[^\n]*?\s)??log_?id=")
 # A line of the record a copy broke at each field (`type=event `, `rem_ip=xxx`, ...): it
 # starts with a key and joins the record above.
 FIELD_LINE = r"^[a-z][a-z_]*="

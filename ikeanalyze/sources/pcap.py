@@ -136,6 +136,7 @@ ISB_IFDROP, ISB_OSDROP = 5, 7  # dropped by the interface, by the OS (draft-ietf
 IF_TSRESOL = 9  # pcapng interface options (draft-ietf-opsawg-pcapng §4.2)
 IF_TSOFFSET = 14
 UNTIMED = -1  # raw timestamp of a packet without one (see _carry_time)
+FAR_NS = 4.1e18  # ns after 1970: 2099-12-04; a time (or if_tsoffset) past it is a damaged block
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 TCP_FLAG_WORDS = ((0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"))
@@ -381,25 +382,36 @@ def _timestamp(hi: int, lo: int, ref: int, report: InputReport) -> int:
     said once per file."""
     if hi < 0x80000000:
         return (hi << 32) | lo
-    if not any("impossible timestamp" in w for w in report.warnings):
-        report.warn(f"frame {ref}: impossible timestamp (high word {hi:#x}); such frames keep the time "
-                    "of the frame before")
+    _impossible(report, ref, f"high word {hi:#x}")
     return UNTIMED
+
+
+def _impossible(report: InputReport, ref: int, why: str) -> None:
+    if not any("impossible timestamp" in w for w in report.warnings):
+        report.warn(f"frame {ref}: impossible timestamp ({why}); such frames keep the time of the frame before")
 
 
 def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
     raw = np.frombuffer(tss, np.int64)
     ifidx = np.frombuffer(ifs, np.int64).astype(np.int32)
     ts = np.zeros(len(raw), np.int64)
+    untimed = raw == UNTIMED
     for i, iface in enumerate(state.ifaces):
         m = ifidx == i
         if not m.any():
             continue
+        # A time or offset past int64 nanoseconds (a damaged block, a coarse if_tsresol) would
+        # wrap around silently: such frames keep the time of the frame before.
+        far = ~(np.abs(raw.astype(np.float64) * iface.ns_mul) < FAR_NS) | (abs(iface.offset_ns) >= FAR_NS)
+        if (m & far & ~untimed).any():
+            _impossible(state.report, first + int(np.flatnonzero(m & far & ~untimed)[0]),
+                        "later than 2099 at its interface's resolution")
+            untimed |= m & far
+        m &= ~far
         if iface.exact:
             ts[m] = raw[m] * int(iface.ns_mul) + iface.offset_ns
         else:
             ts[m] = (raw[m].astype(np.float64) * iface.ns_mul).astype(np.int64) + iface.offset_ns
-    untimed = raw == UNTIMED
     if untimed.any():
         ts = _carry_time(ts, untimed, state.last_ts)
     if len(ts):
@@ -651,7 +663,7 @@ def _wlan(u8, start):
     llc = _window(u8, start + hdr, len(WLAN_LLC_SNAP) + 2)
     data = (((fc0 >> 2) & 3) == WLAN_TYPE_DATA) & ((fc0 & 0x40) == 0) & ((fc1 & 0x40) == 0)  # no null, no WEP/WPA
     snap = (llc[:, : len(WLAN_LLC_SNAP)] == np.frombuffer(WLAN_LLC_SNAP, np.uint8)).all(axis=1)
-    return start + hdr + len(WLAN_LLC_SNAP) + 2, np.where(data & snap, _u16(llc, len(WLAN_LLC_SNAP)), 0)
+    return _pppoe(u8, start + hdr + len(WLAN_LLC_SNAP) + 2, np.where(data & snap, _u16(llc, len(WLAN_LLC_SNAP)), 0))
 
 
 def _radiotap(u8, start):

@@ -23,6 +23,8 @@ WORD = 8
 # Bytes before the start and past the end of the data read as zero (up to this many): the
 # first and last lines' words may reach there.
 _PAD = 256
+# texts_ids packs texts up to this long into words; longer ones (no address is) by their bytes.
+PACKED_MAX = 64
 
 
 class Bytes:
@@ -261,17 +263,22 @@ def texts_ids(parts: list[tuple[Bytes, np.ndarray, np.ndarray]]) -> list[np.ndar
     """One integer per text, equal exactly when the bytes are equal, for texts given as
     (bytes, start, end) ranges of one or more columns. Each text is packed into words
     (zero-padded to the longest), hashed to one int64 and factorised; the packing is then
-    checked against each group's member, so a hash collision cannot merge two texts."""
-    longest = max((int((e - s).max()) if len(s) else 0) for _, s, e in parts)
-    nwords = max(1, -(-longest // WORD))
+    checked against each group's member, so a hash collision cannot merge two texts.
+    Texts longer than PACKED_MAX (no address is; a mangled line's 5000-digit one) are
+    grouped by their bytes instead: packing them would cost a word per 8 bytes on every row."""
+    sizes = np.concatenate([np.asarray(e - s, np.int64) for _, s, e in parts])
+    long = sizes > PACKED_MAX
+    nwords = max(1, -(-int(sizes[~long].max(initial=0)) // WORD))
     packed = []
     for b, s, e in parts:
         cols = []
         for k in range(nwords):
             have = np.clip(e - s - k * WORD, 0, WORD)  # bytes of the text in this word
-            cols.append(b.words(s + k * WORD) & _LOW_BYTES[have])
+            # A text that ended reads at its end (masked to nothing), never past the data.
+            cols.append(b.words(np.minimum(s + k * WORD, e)) & _LOW_BYTES[have])
         packed.append(np.stack(cols, axis=1))
     words = np.concatenate(packed)
+    words[long] = 0
     mix = np.zeros(len(words), np.uint64)
     for k in range(nwords):  # FNV-style: xor in one word at a time, multiply by a large odd number
         mix = (mix ^ words[:, k]) * np.uint64(0x100000001B3 + 2 * k)
@@ -282,6 +289,9 @@ def texts_ids(parts: list[tuple[Bytes, np.ndarray, np.ndarray]]) -> list[np.ndar
     if not (words == words[rep[ids]]).all():  # a collision: group the packed texts exactly
         _, ids = np.unique(np.ascontiguousarray(words).view(f"V{nwords * WORD}").ravel(), return_inverse=True)
         ids = ids.astype(np.int64).ravel()
+    if long.any():  # after every packed text's id
+        texts = [bytes(b.data[a:z]) for b, s, e in parts for a, z in zip(s, e) if z - a > PACKED_MAX]
+        ids[long] = ids.max() + 1 + pd.factorize(pd.Series(texts, dtype=object))[0]
     return np.split(ids, np.cumsum([len(s) for _, s, _ in parts])[:-1])
 
 

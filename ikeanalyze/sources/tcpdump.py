@@ -41,6 +41,7 @@ CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
 # passes midnight (by nearly a day), and a capture's reordered packets by little (`-ttttt`
 # too, which otherwise only grows); `-ttt` goes back about every other line.
 HALF_DAY = 43200.0  # a step back by more passed midnight (or 24 h of `-ttttt`)
+LAST_EPOCH = 253402300799.0  # 9999-12-31 23:59:59 UTC: a later `-tt` stamp is a mangled line, not a time
 REORDERED = 1.0  # s: a step back by more is no capture's reordering
 DELTA_FALLS = 0.05  # `-ttt` when at least this share of the steps go back
 SURE_FALLS = 3  # and no doubt left when they go back this many times (fewer: reordered `-ttttt`?)
@@ -385,12 +386,17 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
     `-ttttt` as printed, `-ttt` summed; ``warnings`` when the form was a guess."""
     dated = pc.binary_join_element_wise(line["ts_date"], line["ts_hms"], " ")
     epoch = pc.cast(line["ts_epoch"], pa.float64())
+    warnings: list[str] = []
+    # Far stamps would overflow the microsecond cast: such a line keeps no time, and says so.
+    far = pc.sum(pc.greater(epoch, LAST_EPOCH)).as_py() or 0
+    if far:
+        warnings.append(f"{far} line(s) with an epoch stamp past the year 9999 (a mangled line); they keep no time")
+        epoch = pc.if_else(pc.less_equal(epoch, LAST_EPOCH), epoch, pa.scalar(None, pa.float64()))
     from_epoch = pc.strftime(pc.cast(pc.cast(pc.round(pc.multiply(epoch, 1e6)), pa.int64()), pa.timestamp("us")),
                              format="%Y-%m-%d %H:%M:%S")
     ts_abs = pc.coalesce(dated, from_epoch)
     tod = line["ts_tod"]
     rel = pa.nulls(len(tod), pa.string())
-    warnings: list[str] = []
     has = np.flatnonzero(pc.is_valid(tod).to_numpy(zero_copy_only=False))
     if len(has):
         g = groups(tod.take(pa.array(has)), CLOCK)

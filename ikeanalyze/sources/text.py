@@ -603,7 +603,9 @@ def _split_log_records(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[
     multi = np.flatnonzero(counts > 1)
     if not len(multi):
         return idx, sub, text
-    return _replace_by_pieces(idx, sub, text, multi, re.compile(eventlog.RECORD_ANYWHERE))
+    # The line is a record from its first character (a syslog header or `Message meets Alert
+    # condition` before `date=` is the first record's): the first cut is at 0.
+    return _replace_by_pieces(idx, sub, text, multi, re.compile(eventlog.RECORD_ANYWHERE), head_is_record=True)
 
 
 def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
@@ -627,13 +629,13 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
 
 
 def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np.ndarray,
-                       start: re.Pattern) -> tuple[np.ndarray, pa.Array, pa.Array]:
+                       start: re.Pattern, head_is_record: bool = False) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """The lines ``multi`` of ``sub`` cut before each match of ``start`` (but the first
-    character), each piece an event of its line."""
+    character; with ``head_is_record``, but the first match), each piece an event of its line."""
     pieces: list[str] = []
     reps = np.ones(len(sub), dtype=np.int64)
     for k, line in zip(multi, sub.take(pa.array(multi)).to_pylist()):  # only the collapsed lines
-        cuts = [m.start() for m in start.finditer(line)]
+        cuts = [m.start() for m in start.finditer(line)][1 if head_is_record else 0:]
         # A timestamped record's `ike` is found after its timestamp: cut before the stamp.
         bounds = [0] + [b for b in cuts if b > 0] + [len(line)]
         mine = [p for p in (line[a:b].strip() for a, b in zip(bounds, bounds[1:])) if p]

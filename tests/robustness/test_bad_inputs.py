@@ -370,3 +370,18 @@ def test_an_empty_file_is_read_and_said_to_be_empty(tmp_path):
     assert p.returncode == 0, p.stderr.decode()
     [inp] = json.loads(p.stdout)["inputs"]
     assert inp["total"] == 0 and inp["warnings"] == ["the input is empty"]
+
+
+def test_junk_after_the_last_compressed_stream_is_not_a_cut_stream(tmp_path):
+    """Bytes after a complete stream that do not start another (a tool's trailer, a copy's
+    junk) are ignored with a note saying how many, not reported as a stream cut off."""
+    for name, pack in (("paste.txt.gz", gzip.compress), ("paste.txt.bz2", bz2.compress), ("paste.txt.xz", lzma.compress)):
+        f = tmp_path / name
+        f.write_bytes(pack(SNIFFER.encode()) + b"\0\0" + b"-- end of attachment --\n")
+        plain = tmp_path / "paste.txt"
+        plain.write_text(SNIFFER)
+        events, ingest = load([str(f)])
+        same, _ = load([str(plain)])
+        codec = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}[name.rsplit(".", 1)[1]]
+        assert ingest.inputs[0].warnings == [f"24 bytes after the last {codec} stream are not {codec}; ignored"], name
+        assert events.drop(columns="source").equals(same.drop(columns="source")), name

@@ -58,3 +58,15 @@ def test_an_impossible_pcapng_timestamp_keeps_the_frame_and_the_clock():
     assert list(events["t"]) == [0.0, 0.0, 1.0]  # frame 2 keeps frame 1's time; t is not thrown off
     assert ingest.inputs[0].warnings == [
         "frame 2: impossible timestamp (high word 0xeb883c4a); such frames keep the time of the frame before"]
+
+
+def test_an_epoch_stamp_past_year_9999_keeps_the_line_without_a_time():
+    data = (CRASHERS / "text-tcpdump-epoch-past-year-9999.txt").read_bytes()
+    from ikeanalyze.sources import load
+
+    events, ingest = load([Blob("x.txt", None, data, data[:16])])
+    assert list(events["ref"]) == [1, 2]
+    assert events["time"].isna().tolist() == [True, False]
+    assert str(events["time"].iloc[1]) == "2023-11-14 22:13:20.286816"
+    assert ingest.inputs[0].warnings == [
+        "1 line(s) with an epoch stamp past the year 9999 (a mangled line); they keep no time"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
 import re
 from datetime import datetime, timezone
 
@@ -27,7 +28,8 @@ TEXTS = [p for p in SMALL if p.suffix == ".txt"]
 CAPTURES = [p for p in SMALL if p.suffix != ".txt"]
 CAPTURE_MAGICS = [b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
                   b"\x0a\x0d\x0d\x0a"]
-SLOW = settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# IKEANALYZE_FUZZ_EXAMPLES: a longer local hunt (e.g. 2000) with the same tests.
+SLOW = settings(max_examples=int(os.environ.get("IKEANALYZE_FUZZ_EXAMPLES", 80)), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
@@ -110,6 +112,8 @@ def mutated(draw, files) -> tuple[str, bytes]:
 @example(("crasher.txt", (CRASHERS / "text-hexdump-header-without-protocol.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-hexdump-relative-time-overflow.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-eventlog-port-not-digits.txt").read_bytes()))
+@example(("crasher.txt", (CRASHERS / "text-tcpdump-epoch-past-year-9999.txt").read_bytes()))
+@example(("crasher.txt", (CRASHERS / "text-tcpdump-address-5000-digits.txt").read_bytes()))
 def test_mutated_text_inputs(case):
     name, data = case
     load_bytes(data, name)
@@ -169,6 +173,7 @@ def test_gzip_cut_anywhere_gives_a_prefix(payload, cut):
 
 @SLOW
 @given(mutated(TEXTS))
+@example(("crasher.txt", (CRASHERS / "text-tcpdump-address-5000-digits.txt").read_bytes()))
 def test_convert_mutated_text(case):
     name, data = case
     try:

@@ -202,3 +202,15 @@ def test_a_log_line_joins_the_debug_finding_of_its_ike_sa(cookies: str, remip: s
     else:
         assert len(found) == 2
         assert any(f.message.startswith("The FortiGate's event log says") and f.peer == f"{remip}:500" for f in found)
+
+
+def test_records_run_together_split_where_logid_follows_time_at_once() -> None:
+    # The first record's `logid=` comes straight after `time=`: a greedy search for it ran on
+    # to the second record's `log_id=` and swallowed that record whole.
+    line = ('Message meets Alert condition date=2024-01-05 time=10:00:00 logid=0101037124 type=event '
+            'subtype=vpn msg="a"   Message date=2024-01-05 time=10:00:01 log_id=0101037125 vd=" root"')
+    ev, report = events([line])
+    assert dict(report.accounting) == {"event": 1}  # one line, two events of it
+    assert list(ev["ref"]) == [1, 1] and list(ev["kind"]) == ["vpn-log", "log-other"]
+    assert ev["text"].iloc[0].startswith("Message meets Alert condition date=2024-01-05 time=10:00:00 logid=")
+    assert [str(t) for t in ev["time"]] == ["2024-01-05 10:00:00", "2024-01-05 10:00:01"]

@@ -207,6 +207,20 @@ def test_pcapng_frames_without_a_time_and_interface_time_offsets():
     assert list(events["t"]) == [0.0, 0.0, 0.02, 0.02, 1.0]
 
 
+def test_pcapng_times_past_int64_nanoseconds_keep_the_time_before():
+    """A time that does not fit int64 nanoseconds once scaled (10**12 at if_tsresol seconds,
+    from a damaged block) wrapped around silently: the frame keeps the time of the frame
+    before, said once."""
+    frame = pb.eth(pb.ipv4(CL, GW, 17, pb.udp(500, 500, sa_init())))
+    t0 = int(synthcaps.T0)
+    data = pb.pcapng([(1, "wan1", 0)], [(0, t0, frame, None), (0, 10**12, frame, None), (0, t0 + 1, frame, None)])
+    events, rep = read(data, "t.pcapng")
+    assert rep.accounting == {"event": 3}
+    assert list(events["t"]) == [0.0, 0.0, 1.0]
+    assert rep.warnings == ["frame 2: impossible timestamp (later than 2099 at its interface's resolution); "
+                            "such frames keep the time of the frame before"]
+
+
 def test_duplicated_capture_frames_are_marked_not_retransmissions():
     """suricata-verify detect-bypass-udp: every frame captured twice ~10 us apart."""
     events, _ = load([DATA / "pcap" / "suricata-verify_detect-bypass-udp_input.pcap"])
@@ -391,6 +405,23 @@ def _as_on_ethernet(spi: int) -> list[tuple]:
 
 def _packets(events: pd.DataFrame) -> list[tuple]:
     return list(events[PACKET_COLS].astype(object).itertuples(index=False, name=None))
+
+
+def test_pppoe_over_wifi_and_radiotap():
+    """PPPoE session frames in 802.11 data (LLC/SNAP ethertype 0x8864), bare and under a
+    radiotap header: the packets they carry, as on Ethernet."""
+    ips = synthcaps._ipsec_packets(0xC0DE0081)
+
+    def wlan_pppoe(ip: bytes) -> bytes:
+        frame = synthcaps._wlan(ip, qos=True)
+        snap = frame.find(bytes.fromhex("aaaa03000000")) + 6
+        return frame[:snap] + struct.pack("!H", 0x8864) + synthcaps._pppoe(ip, 0x0057 if ip[0] >> 4 == 6 else 0x0021)
+
+    expected = _as_on_ethernet(0xC0DE0081)
+    for linktype, head in ((105, b""), (127, struct.pack("<BBHI", 0, 0, 8, 0))):
+        events, rep = read(pb.pcap([(1.0 + i, head + wlan_pppoe(ip)) for i, ip in enumerate(ips)], linktype))
+        assert rep.accounting == {"event": len(ips)}
+        assert _packets(events) == expected
 
 
 def test_link_types_carry_the_same_events_as_ethernet():

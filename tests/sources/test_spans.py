@@ -47,8 +47,11 @@ def test_starts_matches_bytes_startswith():
 
 
 def test_texts_ids_equal_exactly_when_texts_are():
-    texts = ["10.0.0.1.500", "10.0.0.1.500", "10.0.0.1.5000", "", "fe80::18f:aba6:cdc7:e96b.64105", "10.0.0.1.50"]
-    other = ["10.0.0.1.5000", "x", "fe80::18f:aba6:cdc7:e96b.64105"]
+    # and texts longer than PACKED_MAX (a mangled line's 5000-digit address), last in the
+    # data so that a short text's packing would read past its end
+    texts = ["10.0.0.1.500", "9" * 5000, "10.0.0.1.500", "10.0.0.1.5000", "", "fe80::18f:aba6:cdc7:e96b.64105",
+             "9" * 4999 + "8", "10.0.0.1.50"]
+    other = ["10.0.0.1.5000", "9" * 5000, "x", "fe80::18f:aba6:cdc7:e96b.64105", ""]
     b1, b2 = (spans.Bytes(pa.array(t, pa.large_string())) for t in (texts, other))
     ids1, ids2 = spans.texts_ids([(b1, b1.start, b1.end), (b2, b2.start, b2.end)])
     every = texts + other
