@@ -23,6 +23,7 @@ import numpy as np
 PREFIX = b"IKETCP"
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
 MAX_PENDING = 4 << 20  # bytes held out of order before the stream is given up on
+TCP_SEQ_SPACE = 1 << 32  # RFC 9293 §3.4: sequence numbers are 32 bits
 
 Kind = Literal["prefix", "ike", "esp", "empty"]
 
@@ -176,7 +177,8 @@ def six_byte_hits(sid: np.ndarray, side: np.ndarray, seq: np.ndarray, ack: np.nd
     floats, NaN where the line has none. Whole arrays, one binary search."""
     sid = np.asarray(sid, np.int64)
     side = np.asarray(side, bool).astype(np.int64)
-    has_seq, has_ack = ~np.isnan(seq), ~np.isnan(ack)
+    # A TCP sequence number has 32 bits: a bigger one is a mangled line's, and read as none.
+    has_seq, has_ack = (seq >= 0) & (seq < TCP_SEQ_SPACE), (ack >= 0) & (ack < TCP_SEQ_SPACE)
 
     def key(s, d, value):  # (stream, side, 33-bit number) packed into one int64
         return (s << 34) | (d << 33) | value.astype(np.int64)

@@ -101,3 +101,21 @@ def test_six_byte_hits_on_the_seed_connection():
     assert list(six_byte_streams(sid, side, seq, ack)) == [0]
     # The acknowledgement must come from the other side: the client's own ack proves nothing.
     assert not six_byte_hits(sid, np.ones(6, bool), seq, ack).any()
+
+
+
+def test_six_byte_hits_read_no_number_past_32_bits():
+    """A mangled line's sequence number past 2**32 is none: packed as one it ran into the
+    stream's bits (here stream 0's 2**34 + 5 read as stream 1's 5, six short of its 11) and
+    a 25-digit one did not fit int64 at all."""
+    import numpy as np
+
+    from ikeanalyze.wire.tcpencap import six_byte_hits
+
+    nan = float("nan")
+    sid = np.array([0, 1, 0])
+    side = np.array([True, True, False])
+    seq = np.array([2.0**34 + 5, 11, 1e25])
+    ack = np.array([nan, nan, 1e25])
+    with np.errstate(invalid="raise"):
+        assert list(six_byte_hits(sid, side, seq, ack)) == [False, False, False]
