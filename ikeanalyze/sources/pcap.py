@@ -405,9 +405,11 @@ def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
         far = ~(np.abs(raw.astype(np.float64) * iface.ns_mul) < FAR_NS) | (abs(iface.offset_ns) >= FAR_NS)
         if (m & far & ~untimed).any():
             _impossible(state.report, first + int(np.flatnonzero(m & far & ~untimed)[0]),
-                        "later than 2099 at its interface's resolution")
+                        "later than 2099 by its interface's resolution and time offset")
             untimed |= m & far
         m &= ~far
+        if not m.any():
+            continue
         if iface.exact:
             ts[m] = raw[m] * int(iface.ns_mul) + iface.offset_ns
         else:

@@ -41,6 +41,7 @@ CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
 # passes midnight (by nearly a day), and a capture's reordered packets by little (`-ttttt`
 # too, which otherwise only grows); `-ttt` goes back about every other line.
 HALF_DAY = 43200.0  # a step back by more passed midnight (or 24 h of `-ttttt`)
+LAST_HOUR = 1e6  # a time of day or `-ttt`/`-ttttt` delta past a million hours (114 years) is a mangled line
 LAST_EPOCH = 253402300799.0  # 9999-12-31 23:59:59 UTC: a later `-tt` stamp is a mangled line, not a time
 REORDERED = 1.0  # s: a step back by more is no capture's reordering
 DELTA_FALLS = 0.05  # `-ttt` when at least this share of the steps go back
@@ -402,6 +403,12 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
         g = groups(tod.take(pa.array(has)), CLOCK)
         h, m, sec = (pc.cast(g[k], pa.float64()).to_numpy(zero_copy_only=False) for k in ("h", "m", "s"))
         signed = pc.is_valid(g["sign"]).to_numpy(zero_copy_only=False)
+        far = ~(h <= LAST_HOUR)  # NaN too: a line mangled past any clock keeps no time
+        if far.any():
+            warnings.append(f"{int(far.sum())} line(s) with a clock past {LAST_HOUR:.0f} hours (a mangled line); "
+                            "they keep no time")
+            has, h, m, sec, signed = has[~far], h[~far], m[~far], sec[~far], signed[~far]
+    if len(has):
         sec = np.where(signed, -1, 1) * (h * 3600 + m * 60 + sec)
         form, note = _stamp_form(sec, bool(signed.any()))
         if note:

@@ -113,6 +113,7 @@ def mutated(draw, files) -> tuple[str, bytes]:
 @example(("crasher.txt", (CRASHERS / "text-hexdump-relative-time-overflow.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-eventlog-port-not-digits.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-tcpdump-epoch-past-year-9999.txt").read_bytes()))
+@example(("crasher.txt", (CRASHERS / "text-tcpdump-clock-5000-digit-hours.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-tcpdump-address-5000-digits.txt").read_bytes()))
 def test_mutated_text_inputs(case):
     name, data = case
@@ -122,6 +123,7 @@ def test_mutated_text_inputs(case):
 @SLOW
 @given(mutated(CAPTURES))
 @example(("crasher.pcapng", (CRASHERS / "pcap-pcapng-timestamp-past-int64.pcapng").read_bytes()))
+@example(("crasher.pcapng", (CRASHERS / "pcap-pcapng-tsoffset-past-int64.pcapng").read_bytes()))
 def test_mutated_captures(case):
     name, data = case
     load_bytes(data, name)

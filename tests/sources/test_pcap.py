@@ -217,7 +217,7 @@ def test_pcapng_times_past_int64_nanoseconds_keep_the_time_before():
     events, rep = read(data, "t.pcapng")
     assert rep.accounting == {"event": 3}
     assert list(events["t"]) == [0.0, 0.0, 1.0]
-    assert rep.warnings == ["frame 2: impossible timestamp (later than 2099 at its interface's resolution); "
+    assert rep.warnings == ["frame 2: impossible timestamp (later than 2099 by its interface's resolution and time offset); "
                             "such frames keep the time of the frame before"]
 
 
