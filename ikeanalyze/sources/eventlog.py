@@ -59,11 +59,15 @@ def key_names(name: str) -> str:
 
 
 # One pattern per key read: the value quoted (blanks allowed) or bare (to the next blank).
-# A key is found only at the line's start or after a blank (`devname=` is not `name=`).
+# A key is found only at the line's start, after a blank (`devname=` is not `name=`) or
+# after a syslog priority (`<189>date=...`, a raw syslog record).
+KEY_BEFORE = r"(?:^<\d{1,3}>|^|\s)"
+
+
 def _key(name: str) -> str:
     if name in WORDS:  # words without `=`, each ending at a blank or the line's end
-        return rf"(?:^|\s)(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*(?: +[^\s\"=]+)*)(?:\s|$))"
-    return rf"(?:^|\s)(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>{PLACEHOLDER}|[^\s\"]*))"
+        return rf"{KEY_BEFORE}(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>[^\s\"]*(?: +[^\s\"=]+)*)(?:\s|$))"
+    return rf"{KEY_BEFORE}(?:{key_names(name)})=(?:\"(?P<q>[^\"]*)\"|(?P<b>{PLACEHOLDER}|[^\s\"]*))"
 
 
 # A value a poster replaced by its description in parentheses (`rem_ip=(client' s public ip)`):

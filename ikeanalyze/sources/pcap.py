@@ -350,7 +350,12 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                 elif code == IF_TSRESOL and value:
                     iface.ns_mul, iface.exact = _tsresol(value[0])
                 elif code == IF_TSOFFSET and len(value) == 8:
-                    iface.offset_ns = struct.unpack(endian + "q", value)[0] * 1_000_000_000
+                    seconds = struct.unpack(endian + "q", value)[0]
+                    if abs(seconds) * 1e9 < FAR_NS:
+                        iface.offset_ns = seconds * 1_000_000_000
+                    else:  # a damaged option: the frames' own times are still good relative to each other
+                        report.warn(f"interface {len(state.ifaces)}: impossible if_tsoffset ({seconds} s, past 2099); "
+                                    f"its times are read without it")
             state.ifaces.append(iface)
         elif btype == PCAPNG_ISB and blen >= 24:
             (ifid,) = struct.unpack_from(endian + "I", buf, off + 8)
@@ -400,9 +405,10 @@ def _ng_chunk(first, offs, caps, wires, tss, ifs, opts, ends, state) -> _Chunk:
         m = ifidx == i
         if not m.any():
             continue
-        # A time or offset past int64 nanoseconds (a damaged block, a coarse if_tsresol) would
-        # wrap around silently: such frames keep the time of the frame before.
-        far = ~(np.abs(raw.astype(np.float64) * iface.ns_mul) < FAR_NS) | (abs(iface.offset_ns) >= FAR_NS)
+        # A time past int64 nanoseconds (a damaged block, a coarse if_tsresol) would wrap
+        # around silently: such frames keep the time of the frame before. (An offset past
+        # 2099 was dropped with the interface block; offset + time stays within int64.)
+        far = ~(np.abs(raw.astype(np.float64) * iface.ns_mul) < FAR_NS)
         if (m & far & ~untimed).any():
             _impossible(state.report, first + int(np.flatnonzero(m & far & ~untimed)[0]),
                         "later than 2099 by its interface's resolution and time offset")

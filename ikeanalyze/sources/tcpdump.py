@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ikeanalyze import events as ev
 from ikeanalyze.sources import sniffer
 from ikeanalyze.sources.regex import forms, groups, groups_at, hex_to_int, matches, scatter, to_int
 from ikeanalyze.wire import iana
@@ -42,7 +43,7 @@ CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
 # too, which otherwise only grows); `-ttt` goes back about every other line.
 HALF_DAY = 43200.0  # a step back by more passed midnight (or 24 h of `-ttttt`)
 LAST_HOUR = 1e6  # a time of day or `-ttt`/`-ttttt` delta past a million hours (114 years) is a mangled line
-LAST_EPOCH = 253402300799.0  # 9999-12-31 23:59:59 UTC: a later `-tt` stamp is a mangled line, not a time
+LAST_EPOCH = ev.TIME_MAX_US / 1e6  # 2262-04-11, the last time the event table holds: a later `-tt` stamp is mangled
 REORDERED = 1.0  # s: a step back by more is no capture's reordering
 DELTA_FALLS = 0.05  # `-ttt` when at least this share of the steps go back
 SURE_FALLS = 3  # and no doubt left when they go back this many times (fewer: reordered `-ttttt`?)
@@ -391,7 +392,7 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
     # Far stamps would overflow the microsecond cast: such a line keeps no time, and says so.
     far = pc.sum(pc.greater(epoch, LAST_EPOCH)).as_py() or 0
     if far:
-        warnings.append(f"{far} line(s) with an epoch stamp past the year 9999 (a mangled line); they keep no time")
+        warnings.append(f"{far} line(s) with an epoch stamp past the year 2262 (a mangled line); they keep no time")
         epoch = pc.if_else(pc.less_equal(epoch, LAST_EPOCH), epoch, pa.scalar(None, pa.float64()))
     from_epoch = pc.strftime(pc.cast(pc.cast(pc.round(pc.multiply(epoch, 1e6)), pa.int64()), pa.timestamp("us")),
                              format="%Y-%m-%d %H:%M:%S")

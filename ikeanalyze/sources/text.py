@@ -897,6 +897,20 @@ def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa
     return time, rel
 
 
+def _within_range(time: pa.Array, ref: np.ndarray | None = None, report: InputReport | None = None) -> pa.Array:
+    """``time`` without the stamps the event table cannot hold (ev.TIME_MIN_US/MAX_US: a
+    year like 3000 or 0201 is a mangled line); said once in ``report`` with the first line."""
+    us = pc.cast(time, pa.int64())
+    far = pc.fill_null(pc.or_(pc.less(us, ev.TIME_MIN_US), pc.greater(us, ev.TIME_MAX_US)), False)
+    n_far = pc.sum(far).as_py() or 0
+    if not n_far:
+        return time
+    if report is not None:
+        first = int(ref[np.flatnonzero(far.to_numpy(zero_copy_only=False))[0]])
+        report.warn(f"{n_far} line(s) stamped outside 1677-2262 (line {first}: a mangled stamp); they keep no time")
+    return pc.if_else(far, pa.scalar(None, pa.timestamp("us")), time)
+
+
 def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = (),
               told: pa.Array | None = None) -> pd.DataFrame:
     """The parsers' columns as one event table in line order, with `time` and `t` from the
@@ -909,6 +923,7 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = (),
     for d in dropped:
         k = len(d["ts_abs"])
         d_time, d_rel = _times(d["ts_abs"], d["ts_rel"], k)
+        d_time = _within_range(d_time)
         if pc.count(d_time).as_py():
             low = pc.min(pc.cast(d_time, pa.int64())).as_py()
             floor_abs = low if floor_abs is None else min(floor_abs, low)
@@ -941,6 +956,7 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = (),
             merged[name] = take_joined(arrays, order)
 
     time, rel = _times(merged.get("ts_abs"), merged.get("ts_rel"), n)
+    time = _within_range(time, ref, report)
     has_abs = pc.is_valid(time).to_numpy(zero_copy_only=False)
     t = np.full(n, np.nan)
     if has_abs.any():
@@ -968,7 +984,7 @@ def _client_clock(told: pa.Array | None, ref: np.ndarray, report: InputReport,
     time = pa.nulls(len(ref), pa.timestamp("us"))
     if told is None or told.null_count == len(told):
         return time, t
-    time = told.take(pa.array(ref - 1))
+    time = _within_range(told.take(pa.array(ref - 1)), ref, report)
     us = pc.cast(time, pa.int64()).to_numpy(zero_copy_only=False)
     has = pc.is_valid(time).to_numpy(zero_copy_only=False)
     if not has.any():

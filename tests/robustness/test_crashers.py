@@ -60,7 +60,7 @@ def test_an_impossible_pcapng_timestamp_keeps_the_frame_and_the_clock():
         "frame 2: impossible timestamp (high word 0xeb883c4a); such frames keep the time of the frame before"]
 
 
-def test_an_epoch_stamp_past_year_9999_keeps_the_line_without_a_time():
+def test_an_epoch_stamp_past_year_2262_keeps_the_line_without_a_time():
     data = (CRASHERS / "text-tcpdump-epoch-past-year-9999.txt").read_bytes()
     from ikeanalyze.sources import load
 
@@ -69,4 +69,52 @@ def test_an_epoch_stamp_past_year_9999_keeps_the_line_without_a_time():
     assert events["time"].isna().tolist() == [True, False]
     assert str(events["time"].iloc[1]) == "2023-11-14 22:13:20.286816"
     assert ingest.inputs[0].warnings == [
-        "1 line(s) with an epoch stamp past the year 9999 (a mangled line); they keep no time"]
+        "1 line(s) with an epoch stamp past the year 2262 (a mangled line); they keep no time"]
+
+
+REPORTED = [p for p in FILES if p.name.split("-", 1)[0] in ("text", "pcap")]
+
+
+@pytest.mark.parametrize("path", REPORTED, ids=[p.name for p in REPORTED])
+def test_crasher_reports_in_every_format(path):
+    """What a mangled input loads into must also reach every report: a time the table holds
+    but a report's arithmetic could not (a `-tt` stamp in 2286 crashed the HTML chart)."""
+    from ikeanalyze import api
+
+    data = path.read_bytes()
+    try:
+        events, ingest = api.load([Blob(path.name, None, data, data[:16])])
+    except InputError:
+        return
+    d = api.diagnose(events, ingest)
+    for fmt in ("terminal", "json", "markdown", "html"):
+        assert api.render(d, fmt)
+
+
+FAR_STAMPS = {
+    # a `-tt` epoch with one digit mangled: 2286, within year 9999 but past what pandas holds
+    "tcpdump-epoch-2286": ("9999999999.208180 IP 10.0.0.1.500 > 10.0.0.2.500: isakmp: phase 1 I ident\n"
+                           "1700000001.208180 IP 10.0.0.2.500 > 10.0.0.1.500: isakmp: phase 1 R ident\n",
+                           "1 line(s) with an epoch stamp past the year 2262 (a mangled line); they keep no time"),
+    "tcpdump-date-3000": ("3000-01-01 10:00:00.000000 IP 10.0.0.1.500 > 10.0.0.2.500: isakmp: phase 1 I ident\n"
+                          "2024-01-01 10:00:01.208180 IP 10.0.0.2.500 > 10.0.0.1.500: isakmp: phase 1 R ident\n",
+                          "1 line(s) stamped outside 1677-2262 (line 1: a mangled stamp); they keep no time"),
+    "sniffer-year-0201": ("2024-01-01 10:00:00.000000 port1 in 10.0.0.1.500 -> 10.0.0.2.500: udp 300\n"
+                          "0201-01-01 10:00:01.000000 port1 out 10.0.0.2.500 -> 10.0.0.1.500: udp 300\n",
+                          "1 line(s) stamped outside 1677-2262 (line 2: a mangled stamp); they keep no time"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAR_STAMPS))
+def test_a_stamp_the_table_cannot_hold_keeps_no_time_and_every_report_renders(name):
+    from ikeanalyze import api
+
+    text, warning = FAR_STAMPS[name]
+    data = text.encode()
+    events, ingest = api.load([Blob("x.txt", None, data, data[:16])])
+    assert len(events) == 2 and events["time"].isna().sum() == 1
+    assert not events["t"].isna().all() and events["t"].max() < 2
+    assert ingest.inputs[0].warnings == [warning]
+    d = api.diagnose(events, ingest)
+    for fmt in ("terminal", "json", "markdown", "html"):
+        assert api.render(d, fmt)

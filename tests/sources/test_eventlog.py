@@ -7,6 +7,7 @@ was found for most failure reasons: those cases take the real 37124 line and rep
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from ikeanalyze.sources import Blob, LoadOptions, text
 DATA = Path(__file__).resolve().parent.parent / "data"
 LOGS = DATA / "eventlog"
 P1_ERROR = (LOGS / "proposal-mismatch-p1.log").read_text().splitlines()[0]
+P1_TIME = " ".join(re.search(r"\bdate=(\S+) time=(\S+)", P1_ERROR).groups())
 
 
 def events(lines: list[str]):
@@ -73,6 +75,7 @@ def test_priority_header_and_wrapped_line() -> None:
     assert len(ev) == 1 and ev["kind"].iloc[0] == "vpn-error"
     assert ev["detail"].iloc[0].endswith("peer SA proposal not match local policy")
     assert report.accounting.get("continuation") == 1
+    assert str(ev["time"].iloc[0]).startswith(P1_TIME)  # the date= right after `<189>` is a key too
 
 
 def test_other_subtype_is_not_ike_evidence() -> None:
@@ -213,4 +216,15 @@ def test_records_run_together_split_where_logid_follows_time_at_once() -> None:
     assert dict(report.accounting) == {"event": 1}  # one line, two events of it
     assert list(ev["ref"]) == [1, 1] and list(ev["kind"]) == ["vpn-log", "log-other"]
     assert ev["text"].iloc[0].startswith("Message meets Alert condition date=2024-01-05 time=10:00:00 logid=")
+    assert [str(t) for t in ev["time"]] == ["2024-01-05 10:00:00", "2024-01-05 10:00:01"]
+
+
+def test_syslog_records_run_together_each_keep_their_time() -> None:
+    # Raw syslog records, each after its `<PRI>`, run into one line by a copy.
+    line = ('<189>date=2024-01-05 time=10:00:00 devname="FG" logid="0101037124" type="event" subtype="vpn" '
+            'msg="a" <189>date=2024-01-05 time=10:00:01 devname="FG" logid="0101037125" type="event" '
+            'subtype="vpn" msg="b"')
+    ev, report = events([line])
+    assert dict(report.accounting) == {"event": 1}
+    assert list(ev["ref"]) == [1, 1] and list(ev["kind"]) == ["vpn-log", "vpn-log"]
     assert [str(t) for t in ev["time"]] == ["2024-01-05 10:00:00", "2024-01-05 10:00:01"]

@@ -221,6 +221,17 @@ def test_pcapng_times_past_int64_nanoseconds_keep_the_time_before():
                             "such frames keep the time of the frame before"]
 
 
+def test_pcapng_impossible_interface_time_offset_is_ignored_not_the_times():
+    """An if_tsoffset past 2099 (a damaged interface block) is dropped with a warning; the
+    frames keep their own times and gaps. (It used to mark every frame of the interface
+    impossible: all at t=0, shown as 1970.)"""
+    path = Path(__file__).parents[1] / "robustness" / "crashers" / "pcap-pcapng-tsoffset-past-int64.pcapng"
+    events, rep = load([path])
+    assert list(events["t"]) == [0.0, 0.0, 0.02, 0.02, 1.0]
+    assert rep.inputs[0].warnings == ["interface 0: impossible if_tsoffset (1101283772176 s, past 2099); "
+                                      "its times are read without it"]
+
+
 def test_duplicated_capture_frames_are_marked_not_retransmissions():
     """suricata-verify detect-bypass-udp: every frame captured twice ~10 us apart."""
     events, _ = load([DATA / "pcap" / "suricata-verify_detect-bypass-udp_input.pcap"])
