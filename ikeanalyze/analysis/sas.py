@@ -446,6 +446,27 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     return out + _first_message_repeats(wire, min_count)
 
 
+def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
+    """Sniffer text that shows no in/out (verbosity 1-3 on one interface, a `--`) and tells
+    nothing of which side is the gateway (its rows are not in ``wire``): the same
+    `udp <len>` from one address to another's UDP 500 again and again, with nothing at all
+    from the other in that input. Either side may be the local one."""
+    sniffer = (events["origin"] == "sniffer").fillna(False).to_numpy()
+    loose = sniffer & events["direction"].isna().to_numpy() & ~events.index.isin(wire.index)
+    m = (loose & (events["kind"] == "ike").fillna(False).to_numpy() & events["ispi"].isna().to_numpy()
+         & (events["dport"] == IKE_PORT).fillna(False).to_numpy())
+    if not m.any():
+        return []
+    said = events.loc[sniffer & events["src"].notna().to_numpy(), ["source", "src"]]
+    senders = set(zip(said["source"].astype(object), said["src"].astype(object)))
+    out = []
+    rows = events[m]
+    for (source, _src, dst, _len), same in rows.groupby(["source", "src", "dst", "length"], sort=False):
+        if (source, dst) not in senders and len(same) >= min_count:
+            out.append(Repeat(same))
+    return out
+
+
 def _first_message_repeats(wire: pd.DataFrame, min_count: int) -> list[Repeat]:
     """tcpdump text without SPIs: the same first message (an IKE_SA_INIT request, an IKEv1
     Main or Aggressive Mode message) sent by one side to the other again and again, when the

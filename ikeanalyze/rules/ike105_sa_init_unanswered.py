@@ -6,7 +6,9 @@ SPI still zero), sent at least `min_sends` times (the original and its retransmi
 with no message at all coming back on that SA. Read from decoded captures and sniffer hex
 dumps, from IKE debug (`sent IKE msg (SA_INIT)` then `(RETRANSMIT_SA_INIT)` with no
 `comes` for the SPI), and from sniffer text without hex dumps as the same `udp <len>` to
-port 500 repeated while nothing at all arrives from that peer. An IKE debug of the
+port 500 repeated while nothing at all arrives from that peer (at verbosity 1-3 the text
+shows no in/out: when nothing tells which side is this FortiGate, the finding says what
+each possibility means and `--local` settles it). An IKE debug of the
 responder that keeps receiving and ignoring SA_INIT is left to the rule that names the
 reason it gives (IKE209 and friends).
 
@@ -63,7 +65,37 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         rows = r.rows
         inbound = bool(rows.iloc[0]["in"])
         yield _with_gateway_list(ctx, _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None))
+    for r in sas.unoriented_repeats(ctx.events, ctx.wire, t.min_sends):
+        yield _unoriented_finding(r.rows)
     yield from _from_gateway_lists(ctx)
+
+
+def _unoriented_finding(rows) -> Finding:
+    """A repeat from sniffer text with no in/out: told from both sides, since the text does
+    not say which one is this FortiGate."""
+    first, last = rows.iloc[0], rows.iloc[-1]
+    n = len(rows)
+    gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+    span = float(last["t"]) - float(first["t"]) if gaps else None
+    sender, silent = f"{first['src']}:{int(first['sport'])}", f"{first['dst']}:{int(first['dport'])}"
+    over = f" over {human_duration(span)}" if span else ""
+    msg = (f"{sender} sent the same `udp {first['length']}` datagram {n} times to {silent}{over} "
+           f"({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}); nothing at all came back from "
+           f"{first['dst']}. The sniffer text shows no in/out, so which of the two is this FortiGate is not known "
+           f"(`--local ADDRESS` tells): if it is {first['src']}, the peer never answered or its answers never "
+           f"arrived; if it is {first['dst']}, this FortiGate ignored the requests (its IKE debug says why). "
+           "The text has no payload: a repeated datagram to UDP 500 with no reply is taken as an unanswered "
+           "first IKE message.")
+    return finding(
+        "IKE105", msg,
+        between=(first, last),
+        peer=silent,
+        evidence=[evidence(first), evidence(last)],
+        timeline=[moment(first, f"first `udp {first['length']}` from {sender} to {silent}"),
+                  moment(last, f"attempt {n}, still nothing from {first['dst']}")],
+        facts={"sends": n, "intervals_s": gaps, "exchange": None, "ispi": None, "direction": None,
+               "sender": sender, "backoff": sas.backoff(gaps)},
+    )
 
 
 def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound: bool, spi: str | None) -> Finding:

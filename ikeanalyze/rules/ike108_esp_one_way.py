@@ -12,7 +12,9 @@ A FortiGate sniffer runs on the CPU: with NP offload (`npu_flag`, `options[...]=
 `diagnose vpn tunnel list`) it may see only one direction of a healthy tunnel. From
 sniffer text the finding is therefore only `info` unless a tunnel-list snapshot shows the
 tunnel is not offloaded; when a snapshot shows it is, nothing is reported and the next
-steps say how to check.
+steps say how to check. Sniffer text at verbosity 1-3 shows no in/out: when nothing tells
+which side is this FortiGate, the finding names the sender and the silent side as they
+are printed and says that `--local` settles which is which.
 
 ## Why it matters
 One side encrypts and sends, the other receives nothing, or receives and never sends
@@ -59,6 +61,7 @@ class Thresholds:
 @rule("IKE108", "esp-one-way", severity="error", thresholds=Thresholds(), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     yield from _from_counters(ctx, t)  # `diagnose vpn tunnel list`: enc growing while dec stays 0
+    yield from _unoriented(ctx, t)
     w = ctx.wire
     pos = np.flatnonzero((w["kind"] == "esp").to_numpy() & w["origin"].isin(PACKET_ORIGINS).to_numpy())
     if not len(pos):
@@ -106,6 +109,43 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             f.message += (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check "
                           "`diagnose vpn tunnel list` (npu_flag, enc/dec counters) before concluding.")
             ctx.extras.setdefault(NP_NOTE, []).append(str(remote))
+        yield f
+
+
+def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    """Sniffer text with no in/out (verbosity 1-3 on one interface, a `--`) where nothing
+    tells which side is this FortiGate (its rows are not in ``ctx.wire``): ESP from one
+    address to another and none back, told from both sides."""
+    ev = ctx.events
+    m = ((ev["origin"] == "sniffer").fillna(False).to_numpy() & (ev["kind"] == "esp").fillna(False).to_numpy()
+         & ev["direction"].isna().to_numpy() & ~ev.index.isin(ctx.wire.index) & ev["src"].notna().to_numpy())
+    if not m.any():
+        return
+    esp = ev.loc[m, ["source", "ref", "origin", "time", "t", "src", "dst", "transport", "text"]]
+    pairs = set(zip(esp["source"].astype(object), esp["src"].astype(object), esp["dst"].astype(object)))
+    for (source, src, dst), busy in esp.groupby(["source", "src", "dst"], sort=False):
+        if (source, dst, src) in pairs or len(busy) < t.min_packets:
+            continue
+        first, last = busy.iloc[0], busy.iloc[-1]
+        if pd.isna(first.t) or pd.isna(last.t) or float(last.t) - float(first.t) < t.min_span:
+            continue
+        span = float(last.t) - float(first.t)
+        transport = "ESP-in-UDP (4500)" if first["transport"] == "udp4500" else "ESP"
+        msg = (f"{len(busy)} {transport} packets went from {src} to {dst} over {human_duration(span)} "
+               f"({sas.where(first)} to {sas.where(last)}); {dst} sent no ESP back on that path. The sniffer text "
+               f"shows no in/out, so which of the two is this FortiGate is not known (`--local ADDRESS` tells). "
+               "The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check `diagnose vpn tunnel "
+               "list` (npu_flag, enc/dec counters) before concluding.")
+        f = finding(
+            "IKE108", msg,
+            between=(first, last),
+            peer=str(dst),
+            evidence=[evidence(first), evidence(last)],
+            timeline=[moment(first, f"ESP from {src} to {dst} with nothing coming back")],
+            facts={"packets": len(busy), "direction": None, "sender": str(src), "spis": [],
+                   "span_s": round(span, 6), "np_offload": None},
+        )
+        f.severity = "info"  # as for any sniffer text: NP offload may hide the other direction
         yield f
 
 

@@ -129,6 +129,28 @@ def test_mutated_captures(case):
     load_bytes(data, name)
 
 
+# Fewer: each example runs every rule and renders four reports.
+REPORTED = settings(SLOW, max_examples=max(SLOW.max_examples // 4, 10))
+
+
+@REPORTED
+@given(mutated(TEXTS + CAPTURES))
+@example(("crasher.txt", b"9999999999.208180 IP 10.0.0.1.500 > 10.0.0.2.500: isakmp: phase 1 I ident\n"
+                         b"1700000001.208180 IP 10.0.0.2.500 > 10.0.0.1.500: isakmp: phase 1 R ident\n"))
+def test_mutated_inputs_reach_every_report(case):
+    """Whatever a mangled input loads into, every rule and every report format takes it."""
+    from ikeanalyze import api
+
+    name, data = case
+    try:
+        events, ingest = api.load([Blob(name, None, data, data[:16])])
+    except InputError:
+        return
+    d = api.diagnose(events, ingest)
+    for fmt in ("terminal", "json", "markdown", "html"):
+        assert api.render(d, fmt)
+
+
 @SLOW
 @given(st.lists(st.text(max_size=300), max_size=40), st.sampled_from(["\n", "\r\n", "\r", "\r\r\n"]))
 def test_any_text(lines, eol):
