@@ -8,6 +8,10 @@ and an AUTHENTICATION_FAILED notify received for a negotiation that does not use
 certificates or EAP: the peer refused this side's AUTH payload (a pre-shared key, printed
 or assumed: FortiOS prints certificate lines when it signs). One finding per peer, with
 how many attempts failed; the message is worded by IKE version.
+When neither end states it, the IKEv1 initiator's view is told as a probable mismatch
+(severity warning): Main Mode message 5, the first one encrypted with keys derived from
+the secret, sent again and again and never answered after the peer answered messages 1
+and 3 on the same SA (not with certificate, EAP or XAUTH lines in the negotiation).
 A FortiGate event-log line stating the same cause (a reason of `pre-shared key|secret mismatch`) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
@@ -131,3 +135,51 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                              else f"{who} refused this side's authentication")],
             facts=facts,
         )
+    if not merged:
+        yield from _main_mode_5_unanswered(ctx)
+
+
+# FortiOS names an initiator's Main Mode sends ident_i1send, i2send, i3send: messages 1, 3, 5.
+MM5_SEND = "ident_i3send"
+
+
+def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
+    """The initiator's view of an IKEv1 key mismatch, when nothing states one: Main Mode
+    message 5 (the first encrypted one) sent again and again and never answered, though the
+    peer answered messages 1 and 3 on the same SA. A responder that cannot decrypt or verify
+    it drops it without a word."""
+    msgs = sas.of(ctx)
+    if msgs.empty:
+        return
+    for s in sas.sends(msgs, min_count=2):
+        first = s.first
+        if (s.answered or not s.request or s.exchange != "Identity Protection" or bool(first["in"])
+                or str(first["origin"]) != "ikedebug" or str(first["detail"]) != MM5_SEND):
+            continue
+        same_sa = msgs[(msgs["source"] == first["source"]).to_numpy() & (msgs["ispi"] == first["ispi"]).to_numpy()
+                       & msgs["in"].to_numpy().astype(bool) & (msgs["ref"] < first["ref"]).to_numpy()]
+        if len(same_sa) < 2:
+            continue  # message 4 never came: that is a lost answer, not a key that failed
+        negotiation = ctx.events[(ctx.events["source"] == first["source"]).to_numpy()
+                                 & (ctx.events["ref"] <= int(s.last["ref"])).to_numpy()
+                                 & (ctx.events["ref"] >= int(same_sa["ref"].min())).to_numpy()]
+        if negotiation["text"].fillna("").astype(str).str.contains(r"(?i)certificate|\bEAP\b|XAUTH").any():
+            continue  # signed with a certificate: another rule's story
+        gw = f" on gateway {s.tunnel}" if s.tunnel else ""
+        msg = (f"Probable pre-shared key mismatch with {s.peer}{gw}: this side's Main Mode message 5 (its ID and "
+               f"HASH, encrypted with keys derived from the pre-shared secret) was sent {s.count} times "
+               f"({sas.where(first)} to {sas.where(s.last)}) and never answered, although the peer answered "
+               f"messages 1 and 3 on the same SA (message 4 at {sas.where(same_sa.iloc[-1])}). A responder that cannot "
+               f"decrypt or verify message 5 drops it without a word: the keys differ, or (the same from this "
+               f"side) the responder matched another phase 1 or rejects this side's ID. The peer's IKE debug "
+               f"says which (`probable pre-shared secret mismatch`).")
+        f = finding(
+            "IKE204", msg,
+            between=(first, s.last),
+            tunnel=s.tunnel, peer=s.peer,
+            evidence=[evidence(same_sa.iloc[-1]), evidence(first), evidence(s.last)],
+            timeline=[moment(first, f"Main Mode message 5 to {s.peer}, never answered")],
+            facts={"attempts": s.count, "inferred_from": "main-mode-5-unanswered", "method": "psk (assumed)"},
+        )
+        f.severity = "warning"  # inferred from silence, not stated by either end
+        yield f
