@@ -473,6 +473,7 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
         codes = codes.ravel()
         whose = "the terminal client's time stamps"
     else:
+        _pasted_twice(rows, text, form, report)
         return
     back = np.zeros(len(rows), np.int64)
     back[1:] = stamps[1:] < stamps[:-1]
@@ -487,6 +488,45 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
     form[rows[dup]] = "duplicate"
     report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
+
+
+# A line FortiOS prints once per IKE SA (its SPIs are random 64-bit numbers): seen twice
+# in a debug with no stamps, the text around it was pasted twice.
+ONCE_PER_SA = r"\bestablished IKE SA [0-9a-fA-F]{16}/[0-9a-fA-F]{16}\s*$"
+PASTED_TWICE_MIN = 8  # lines a repeated block must run to be taken for a second copy
+
+
+def _pasted_twice(rows: np.ndarray, text: pa.Array, form: np.ndarray, report: InputReport) -> None:
+    """Name `duplicate` the IKE debug lines of a second copy of the same text, in a debug
+    that prints no stamps: around each line printed once per IKE SA that appears again,
+    the lines that repeat the first copy word for word at the same distance (at least
+    PASTED_TWICE_MIN of them). Read twice, the copy's messages looked retransmitted and its
+    addresses changed (IKE304, IKE111)."""
+    anchor = np.flatnonzero(matches(text, ONCE_PER_SA))
+    if len(anchor) < 2:
+        return
+    codes = _line_codes(text)
+    seen: dict[int, int] = {}
+    dup = np.zeros(len(rows), bool)
+    for a in anchor:
+        first = seen.setdefault(int(codes[a]), int(a))
+        if first == a or dup[a]:
+            continue
+        d = a - first
+        lo, hi = a, a
+        while lo - 1 - d >= 0 and lo - 1 > first and codes[lo - 1] == codes[lo - 1 - d]:
+            lo -= 1
+        while hi + 1 < len(rows) and codes[hi + 1] == codes[hi + 1 - d]:
+            hi += 1
+        if hi - lo + 1 >= PASTED_TWICE_MIN:
+            dup[lo : hi + 1] = True
+    if not dup.any():
+        return
+    lines = rows[dup] + 1
+    form[rows[dup]] = "duplicate"
+    report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
+                f"word, with an IKE SA established twice under the same SPIs (the same text pasted twice?): "
+                f"each read once")
 
 
 def _line_codes(text: pa.Array) -> np.ndarray:

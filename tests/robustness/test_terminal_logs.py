@@ -268,6 +268,30 @@ def test_overlapping_copies_of_a_client_stamped_debug_are_read_once():
     assert _codes(got, got_ingest) == _codes(want, want_ingest)
 
 
+def test_an_unstamped_debug_pasted_twice_is_read_once():
+    """A debug that prints no time, pasted twice with a prompt between: read twice, the
+    second copy's SA_INIT to port 500 after the first's NAT-T float looked like a NAT
+    mapping change (a false IKE111 root cause) and its sends like retransmissions. The
+    `established IKE SA` line of the same SPIs, printed once per SA, tells the copies apart."""
+    one = (DATA / "ikedebug" / "IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt").read_bytes()
+    want, want_ingest = _load(data=one)
+    got, got_ingest = _load(data=one + b"\nFG1 # \n" + one)
+    [report] = got_ingest.inputs
+    debug_lines = int((want["origin"] == "ikedebug").sum())
+    assert report.accounting["duplicate"] >= debug_lines - 2
+    assert any("an IKE SA established twice under the same SPIs" in w for w in report.warnings)
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
+    assert "IKE111" not in {c for c, _, _ in _codes(got, got_ingest)}
+
+
+def test_a_debug_whose_sa_is_established_once_has_no_duplicate():
+    """Retransmitted lines and repeated DPD blocks are the device's: without a repeated
+    `established IKE SA` nothing is taken for a second copy."""
+    one = (DATA / "ikedebug" / "IKE_LOG_retrans.txt").read_bytes()
+    _, ingest = _load(data=one)
+    assert ingest.inputs[0].accounting.get("duplicate", 0) == 0
+
+
 def test_a_line_printed_twice_in_one_second_is_not_a_duplicate():
     """Without a step back in time, the same stamped line twice is the device's."""
     lines = (LOGS / "local-pwd.cut-mid-stamp.txt").read_text().splitlines()[:-1]
