@@ -19,7 +19,9 @@ there. Proposal, key and certificate settings cannot be the cause yet.
 
 ## Evidence
 The first and the last attempt, how many were sent, the waits between them, and the
-peer address and port they went to. A `diagnose vpn ike gateway list` whose IKE SA is
+peer address and port they went to. With an input from the other end (its sniffer or
+debug, given on the same command line), how many of the requests arrived there and how many
+answers it sent: where they were lost, on the way there or on the way back. A `diagnose vpn ike gateway list` whose IKE SA is
 still `status: connecting` joins the evidence; as initiator with no IKE traffic in the
 paste at all, that line alone is the finding.
 
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
@@ -60,11 +63,13 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         inbound = bool(s.first["in"])
         if inbound and str(s.first["origin"]) == "ikedebug":
             continue  # the responder's own log says why it ignores them
-        yield _with_gateway_list(ctx, _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"])))
+        f = _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"]))
+        yield _with_gateway_list(ctx, _with_other_end(ctx, f, s.first, inbound))
     for r in sas.udp_repeats(ctx.wire, t.min_sends):
         rows = r.rows
         inbound = bool(rows.iloc[0]["in"])
-        yield _with_gateway_list(ctx, _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None))
+        f = _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None)
+        yield _with_gateway_list(ctx, _with_other_end(ctx, f, rows.iloc[0], inbound))
     for r in sas.unoriented_repeats(ctx.events, ctx.wire, t.min_sends):
         yield _unoriented_finding(r.rows)
     yield from _from_gateway_lists(ctx)
@@ -127,6 +132,23 @@ def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound:
         facts={"sends": n, "intervals_s": gaps, "exchange": exchange, "ispi": spi, "direction": "in" if inbound else "out",
                "backoff": sas.backoff(gaps)},
     )
+
+
+IKE_KINDS = ("ike", "ike-received", "ike-sent")  # a packet's, a debug's
+
+
+def _with_other_end(ctx: Context, f: Finding, first, inbound: bool) -> Finding:
+    """Where the requests were lost, when an input from the peer's side is there too."""
+    if inbound:
+        return f
+    local, remote = str(first["local"]), str(first["remote"])
+    end = other_end(ctx.wire, str(first["source"]), local, remote, IKE_KINDS)
+    if end is None:
+        return f
+    f.message += told(end, local, remote, "requests", "answer(s)")
+    f.evidence += [evidence(r) for r in (end.arrived.head(1), end.answered.head(1)) for r in r.itertuples()]
+    f.facts.update(end.facts())
+    return f
 
 
 def _with_gateway_list(ctx: Context, f: Finding) -> Finding:

@@ -24,7 +24,9 @@ Users see a tunnel that is up but passes no traffic.
 
 ## Evidence
 The first and last ESP packet of the busy direction, the SPI(s), the packet counts both
-ways and the time span.
+ways and the time span. With an input from the other end (its own sniffer or capture),
+how many of the packets arrived there and how many it sent back: ESP it sent that never
+arrived here was lost on the return path, and is no sniffer blind spot (severity error).
 
 ## Fix
 Compare `diagnose vpn tunnel list name <tunnel>` on both ends (`enc` counters growing,
@@ -45,6 +47,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
+from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
@@ -104,6 +107,13 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             facts={"packets": len(busy), "direction": "out" if out else "in", "spis": spis, "span_s": round(span, 6),
                    "np_offload": offload},
         )
+        end = other_end(w, str(first["source"]), str(local), str(remote), ("esp",)) if out else None
+        if end is not None:
+            f.message += told(end, str(local), str(remote), "ESP packets", "ESP packet(s)")
+            f.evidence += [evidence(r) for r in (end.arrived.head(1), end.answered.head(1)) for r in r.itertuples()]
+            f.facts.update(end.facts())
+            if len(end.answered):
+                offload = False  # the other end's own capture saw its ESP leave: not a sniffer blind spot
         if origin == "sniffer" and offload is None:
             f.severity = "info"
             f.message += (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check "
