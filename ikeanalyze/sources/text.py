@@ -394,6 +394,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         idx = np.flatnonzero(forms.mask(fmt))
         report.formats.append(fmt)
         if fmt == "sniffer":
+            idx, collapsed = _collapsed_sniffer(idx, fast, joined, shown, tcp_ports, report, other_traffic)
+            if collapsed is not None:
+                parts.append(collapsed)
             # A record's joined text is its line's unless continuation lines follow it.
             same = fast & np.append(~is_cont[1:], True)
             if not other_traffic:
@@ -635,6 +638,47 @@ def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.
     dropped.append({k: cols[k].filter(gone).cast(pa.string()) for k in ("ts_abs", "ts_rel")})
     mask = pa.array(keep)
     return idx[keep], {k: v.filter(mask) for k, v in cols.items()}, text.filter(mask)
+
+
+def _collapsed_sniffer(idx: np.ndarray, fast: np.ndarray, joined: pa.Array, shown: _Patched,
+                       tcp_ports: tuple[int, ...], report: InputReport,
+                       other_traffic: bool) -> tuple[np.ndarray, dict | None]:
+    """Sniffer lines holding several packet records run together (a web copy that lost its
+    line breaks): each record is an event of that line, read by the patterns (not the
+    byte tests, which prove one record per line). Returns the other lines, and the
+    collapsed ones' columns. A line stays one line in the books: `other-traffic` only
+    when every record on it is. Lines the byte tests proved (``fast``) hold one record
+    each: only the others are looked at."""
+    rest = idx[~fast[idx]]
+    if not len(rest):
+        return idx, None
+    sub = joined.take(pa.array(rest))
+    maybe = np.flatnonzero(spans.occurrences(spans.Bytes(sub), b" -> ") >= 2)
+    if not len(maybe):
+        return idx, None
+    counts = pc.count_substring_regex(sub.take(pa.array(maybe)), sniffer.RECORD_ANYWHERE)
+    lines = rest[maybe[counts.to_numpy(zero_copy_only=False) >= 2]]
+    if not len(lines):
+        return idx, None
+    owner, core, text = _replace_by_pieces(lines, joined.take(pa.array(lines)), shown.take(lines),
+                                           np.arange(len(lines)), re.compile(sniffer.RECORD_ANYWHERE),
+                                           head_is_record=True)
+    report.warn(f"{len(lines)} sniffer line(s) hold several packet records run together (a web copy?), "
+                f"{len(owner)} records in all, the first on line {lines[0] + 1}: each is read as an event of its line")
+    cols = sniffer.parse(core)
+    for note in cols.pop("warnings", ()):
+        report.warn(note)
+    if not other_traffic:
+        keep = sniffer.ipsec_rows(cols, tcp_ports)
+        gone = len(lines) - len(np.unique(owner[keep]))  # lines with no record kept
+        report.count("event", -gone)
+        report.count("other-traffic", gone)
+        mask = pa.array(keep)
+        owner, text, cols = owner[keep], text.filter(mask), {k: v.filter(mask) for k, v in cols.items()}
+    cols["ref"] = pa.array(owner + 1, pa.int64())
+    cols["text"] = pc.utf8_rtrim_whitespace(text).cast(pa.string())
+    cols["origin"] = pa.repeat(pa.scalar("sniffer", pa.string()), len(owner))
+    return np.setdiff1d(idx, lines, assume_unique=True), cols
 
 
 def _split_log_records(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
