@@ -5,7 +5,10 @@ An IKE SA whose first exchange on UDP 500 was answered (so the peer is there and
 IKE), that then moved to UDP 4500 as NAT traversal requires (RFC 7296 §2.23, RFC 3947),
 and whose requests on 4500 are re-sent at least `min_retransmissions` times while nothing
 at all arrives from the peer on 4500 and the SA never came up. An SA that was established
-over 4500 and later went quiet is a stalled path (IKE102) or a DPD failure (IKE301). The debug lines `NAT detected`, `NAT-T float port
+over 4500 and later went quiet is a stalled path (IKE102) or a DPD failure (IKE301).
+From sniffer text without hex dumps (no SPIs): an exchange of this side's on UDP 500 that
+the peer answered, then within NATT_MOVE_S the same `udp <len>` to the peer's UDP 4500
+re-sent, and not one packet from the peer on 4500 in the whole input. The debug lines `NAT detected`, `NAT-T float port
 4500` or NAT_DETECTION notifies are quoted when the input has them.
 
 ## Why it matters
@@ -37,6 +40,7 @@ from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
+from ikeanalyze.wire.ports import IKE_NATT_PORT
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Thresholds:
 @rule("IKE106", "natt-port-blocked", severity="error", thresholds=Thresholds(),
       explains=("IKE304", "IKE210", "IKE212"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    yield from _from_sniffer_text(ctx, t)
     msgs = sas.of(ctx)
     if msgs.empty:
         return
@@ -89,6 +94,57 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             timeline=[moment(first, f"IKE moved to UDP 4500 towards {s.peer}: no answer on 4500")],
             facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": s.intervals,
                    "exchange": s.exchange, "nat_lines": int(len(nat))},
+        )
+
+
+# IKE moves to 4500 with its very next request, at once: a first datagram on 4500 later than
+# this after the answer on 500 is something else (ESP of an SA that came up, a rekey).
+NATT_MOVE_S = 5.0
+
+
+def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    """Sniffer text without hex dumps (no SPIs, no exchange names): an exchange on UDP 500
+    answered by the peer, then the same `udp <len>` to the peer's UDP 4500 sent again and
+    again, and not one packet from the peer on 4500 in the whole input."""
+    w = ctx.wire
+    text = ((w["origin"] == "sniffer").fillna(False).to_numpy() & w["ispi"].isna().to_numpy()
+            & w["transport"].isin(["udp500", "udp4500"]).to_numpy())
+    if not text.any():
+        return
+    rows = w[text]
+    inbound = rows["in"].to_numpy().astype(bool)
+    heard = set(zip(rows["source"][inbound & (rows["transport"] == "udp4500").to_numpy()].astype(str),
+                    rows["remote"][inbound & (rows["transport"] == "udp4500").to_numpy()].astype(str)))
+    sent = rows[~inbound & (rows["transport"] == "udp4500").to_numpy() & (rows["length"] > 1).fillna(False).to_numpy()
+                & (rows["rport"] == IKE_NATT_PORT).fillna(False).to_numpy()]
+    for (source, remote, length), same in sent.groupby(["source", "remote", "length"], sort=False):
+        if (str(source), str(remote)) in heard or len(same) < t.min_retransmissions + 1:
+            continue
+        if same["text"].astype(str).str.contains("(frag ", regex=False).any():
+            continue  # sent as IP fragments: lost fragments are IKE107's story, not a blocked port
+        first, last = same.iloc[0], same.iloc[-1]
+        on500 = rows[(rows["source"] == source).to_numpy() & (rows["remote"] == remote).to_numpy()
+                     & (rows["transport"] == "udp500").to_numpy() & (rows["ref"] < first["ref"]).to_numpy()]
+        answered = on500[on500["in"].to_numpy().astype(bool)]
+        if answered.empty or on500["in"].to_numpy().astype(bool).all():
+            continue  # no exchange of this side's on 500 that the peer answered: IKE105's story
+        moved = float(first["t"]) - float(answered["t"].iloc[-1])
+        if not 0 <= moved <= NATT_MOVE_S:
+            continue  # not IKE's next request: ESP or a later exchange of an SA that came up before
+        gaps = [round(float(x), 6) for x in same["t"].astype(float).diff().dropna()]
+        peer = sas.endpoint(first)
+        msg = (f"{sas.endpoint(first, 'local')} moved to UDP 4500 after its UDP 500 exchange with {remote} was "
+               f"answered ({sas.where(answered.iloc[-1])}), then sent the same `udp {length}` datagram to {peer} "
+               f"{len(same)} times ({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}) and nothing at all came "
+               f"back on UDP 4500. The sniffer text has no payload: a datagram repeated on 4500 right after an "
+               f"answered exchange on 500 is taken as IKE's next request after NAT-T moved it there.")
+        yield finding(
+            "IKE106", msg,
+            between=(first, last),
+            peer=peer,
+            evidence=[evidence(answered.iloc[-1]), evidence(first), evidence(last)],
+            timeline=[moment(first, f"IKE moved to UDP 4500 towards {peer}: no answer on 4500")],
+            facts={"ispi": None, "attempts": len(same), "intervals_s": gaps, "exchange": None, "nat_lines": 0},
         )
 
 
