@@ -80,12 +80,13 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|(?:listening on|reading from file) \S+, link-type .*|\d+ packets? captured|\^C)\s*$",
     ),
     # What `diagnose debug app X -1` / `diagnose debug info` / `edit <vdom>` print around a
-    # debug session, and the header/trailer a `script(1)` terminal log writes.
+    # debug session, and the header/trailer a `script(1)` terminal log writes, and the line
+    # PuTTY (KiTTY) writes at the top of a session log (`=~=~=~=...= PuTTY log 2024.05.02 ...`).
     (
         "banner",
         r"^(?:Debug messages will be on for \d+ minutes\.|Current debug duration is \w+\.?"
         r"|\S+ debugging (?:status:|level is \w+)|timestamp (?:enabled|disabled)|current vf=\S+"
-        r"|<verbose>|Script (?:started|done) on .*)\s*$",
+        r"|<verbose>|Script (?:started|done) on .*|=~=(?:~=)+ ?(?:PuTTY|KiTTY) log .*)\s*$",
     ),
     ("prompt", PROMPT),
     # The CLI's pager after a screenful of a paged command (`tunnel list`, `show`).

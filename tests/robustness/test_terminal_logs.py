@@ -12,7 +12,7 @@ import pytest
 
 from ikeanalyze import api
 from ikeanalyze.sources import Blob
-from tests.robustness.helpers import TESTS, check_books
+from tests.robustness.helpers import ROOT, TESTS, check_books
 
 DATA = TESTS / "data"
 LOGS = DATA / "terminal_logs"
@@ -360,3 +360,16 @@ def test_a_long_sniffer_header_left_whole_by_a_wide_window_takes_no_piece(betwee
         assert (second["exchange"], second["ispi"], second["length"]) == ("SA_INIT", "5534030e5878b49a", 440)
         seen[iface] = (_table(events, [f for f in FIELDS if f != "tunnel"]), dict(report.accounting))
     assert seen["wan1"] == seen["wan1_vlan2048"]
+
+
+def test_a_putty_session_log_header_is_a_banner():
+    """PuTTY's (and KiTTY's) session log starts with its own line: not device output, not
+    unrecognised (which raised IKE901 on every PuTTY log)."""
+    seed = (ROOT / "samples" / "forticlient-udp-fallback-tcp.txt").read_bytes()
+    want, want_ingest = _load(data=seed)
+    head = b"=~=~=~=~=~=~=~=~=~=~=~= PuTTY log 2026.02.26 23:17:00 =~=~=~=~=~=~=~=~=~=~=~=\r\n"
+    got, got_ingest = _load(data=head + seed)
+    [report] = got_ingest.inputs
+    assert report.accounting.get("unrecognised", 0) == 0
+    assert report.accounting["banner"] == want_ingest.inputs[0].accounting.get("banner", 0) + 1
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
