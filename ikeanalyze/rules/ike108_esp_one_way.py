@@ -177,9 +177,12 @@ def _from_counters(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     analysis.snapshots.esp_one_way)."""
     for ow in snapshots.esp_one_way(ctx, t.min_packets):
         first, last = ow.first or ow.last, ow.last
+        # The lines the counters are on (the evidence), not the blocks' first lines.
+        at_first = ow.evidence[0].ref if ow.first and ow.evidence else first.ref
+        at_last = ow.evidence[-1].ref if ow.evidence else last.ref
         grew = (f"grew from {ow.enc_before} to {ow.enc_after} between {clock_text(first.time, first.t)} "
-                f"(line {first.ref}) and {clock_text(last.time, last.t)} (line {last.ref})" if ow.growing
-                else f"is {ow.enc_after} (line {last.ref})")
+                f"(line {at_first}) and {clock_text(last.time, last.t)} (line {at_last})" if ow.growing
+                else f"is {ow.enc_after} (line {at_last})")
         to = f" to {ow.remote}" if ow.remote else ""
         msg = (f"Tunnel {ow.tunnel}{to} encrypts and never decrypts: `enc:pkts` of SA {ow.proxyid} "
                f"(SPI 0x{ow.enc_spi}) {grew} while `dec:pkts` (SPI 0x{ow.dec_spi}) stays 0; nothing comes "

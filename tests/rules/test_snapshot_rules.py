@@ -107,6 +107,7 @@ def test_ike108_from_tunnel_list_counters(tmp_path):
     assert "`enc:pkts` of SA to-branch7 (SPI 0xc4e2f9a0) grew from 120 to 348" in f.message
     assert "`dec:pkts` (SPI 0x7a1c0e52) stays 0" in f.message
     assert [e.ref for e in f.evidence] == [22, 53]
+    assert "(line 22) and 10:16:05 (line 53)" in f.message  # the counters' lines, not the blocks' first
     assert f.t_start == 0.0 and f.t_end == 64.0  # the lists' times come from the debug around them
     assert f.facts["enc_before"] == 120 and f.facts["packets"] == 348 and f.facts["dec_packets"] == 0
 
