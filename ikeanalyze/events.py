@@ -15,10 +15,12 @@ import pandas as pd
 import pyarrow as pa
 
 # The times the table holds, in microseconds since 1970: pandas' nanosecond range
-# (1677-09-21 to 2262-04-11), which every report's time arithmetic uses. A stamp outside
-# it is a mangled line, not a time (sources/text.py keeps such a line without one).
-TIME_MIN_US = pd.Timestamp.min.value // 1000 + 1
-TIME_MAX_US = pd.Timestamp.max.value // 1000
+# (1677-09-21 to 2262-04-11), which every report's time arithmetic uses, less a day at
+# each end for that arithmetic (a chart's ticks round outwards). A stamp outside it is a
+# mangled line, not a time (sources/text.py keeps such a line without one).
+_DAY_US = 86_400_000_000
+TIME_MIN_US = pd.Timestamp.min.value // 1000 + _DAY_US
+TIME_MAX_US = pd.Timestamp.max.value // 1000 - _DAY_US
 
 # Column -> arrow type. Order is the order of the table.
 SCHEMA: dict[str, pa.DataType] = {

@@ -46,8 +46,9 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
     if "ikedebug" in origins and troubled and _untimed_debug(ctx):
         out.append("The IKE debug has no timestamps, so waits, back-off and the order against other inputs "
                    "cannot be measured: run `diagnose debug console timestamp enable` before collecting again.")
-    # Unless the input from the other end is there already (analysis.otherend).
-    if codes & UNANSWERED and not any(f.facts.get("other_end") for f in every):
+    # Unless the input from the other end of every such peer is there already (analysis.otherend).
+    seen_from_both = {f.peer_ip for f in every if f.facts.get("other_end")}
+    if codes & UNANSWERED and any(f.peer_ip not in seen_from_both for f in every if f.code in UNANSWERED):
         # Packets seen only by tcpdump were captured on a host that is no FortiGate (the
         # peer's Linux, a jump host): the same again there is tcpdump, with its date.
         here = tcpdump_command(peer) if origins & set(PACKET_ORIGINS) == {"tcpdump"} else sniffer_command(peer)

@@ -1,8 +1,13 @@
 """What another input saw of a conversation one input shows unanswered: the capture or
 sniffer run at the other end, which the next steps ask for ("collect the same on the
-peer"). An input is at the other end when its own local side is this one's remote and its
-remote this one's local (its `in`/`out` as its sniffer printed them, or as inferred). A NAT
-between the two that changes an address hides the match: then nothing is said.
+peer").
+
+An input is at the other end when its own printed in/out (a sniffer's, a debug's
+`comes`/`sent`) puts ``remote`` on its local side for this pair, and never ``local``: an
+input that also sees ``local`` as its own side is from this end, or from a firewall in
+between, and tells nothing of the peer. Only its packets within the finding's time (give
+or take CLOCK_SLACK_S, for two devices' clocks) count. A NAT between the two that changes
+an address, or clocks further apart than that, hide the match: then nothing is said.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+CLOCK_SLACK_S = 120.0
+
 
 @dataclass
 class OtherEnd:
     sources: list[str]
     arrived: pd.DataFrame  # packets from this side that reached the other end, in input order
-    answered: pd.DataFrame  # packets the other end sent back
+    answered: pd.DataFrame  # packets the other end sent back in that time
 
     def facts(self) -> dict:
         """The finding's facts: ``other_end`` (counts) and ``other_end_inputs`` (names)."""
@@ -24,32 +31,57 @@ class OtherEnd:
                 "other_end_inputs": self.sources}
 
 
-def other_end(wire: pd.DataFrame, source: str, local: str, remote: str, kinds: tuple[str, ...]) -> OtherEnd | None:
-    """The rows of ``kinds`` between ``local`` and ``remote`` in the inputs other than
-    ``source`` that see them from ``remote``'s side; None when no input does."""
-    if wire.empty:
+def other_end(wire: pd.DataFrame, events: pd.DataFrame, rows: pd.DataFrame, kinds: tuple[str, ...],
+              same_length: bool) -> OtherEnd | None:
+    """What the inputs at the other end saw of ``rows`` (this end's packets to the peer,
+    all of one source, local and remote): the packets of ``kinds`` between the two there,
+    in the rows' time; with ``same_length``, only arrivals of the rows' lengths (an IKE
+    request keeps its length through NAT). None when no input is at the other end."""
+    if wire.empty or rows.empty:
         return None
-    w = wire[(wire["source"] != source).to_numpy() & (wire["local"] == remote).fillna(False).to_numpy()
-             & (wire["remote"] == local).fillna(False).to_numpy() & wire["kind"].isin(kinds).to_numpy()]
-    if w.empty:
+    first, last = rows.iloc[0], rows.iloc[-1]
+    source, local, remote = str(first["source"]), str(first["local"]), str(first["remote"])
+    if pd.isna(first["time"]) or pd.isna(last["time"]):
         return None
+    others = (wire["source"] != source).to_numpy()
+    pair = others & (((wire["local"] == remote) & (wire["remote"] == local))
+                     | ((wire["local"] == local) & (wire["remote"] == remote))).fillna(False).to_numpy()
+    if not pair.any():
+        return None
+    w = wire[pair]
+    printed = events.loc[w.index, "direction"].notna().to_numpy()
+    this_side = set(w["source"][(w["local"] == local).to_numpy() | ~printed].astype(str))
+    slack = pd.Timedelta(seconds=CLOCK_SLACK_S)
+    when = (w["time"] >= first["time"] - slack) & (w["time"] <= last["time"] + slack)
+    far = (w["local"] == remote).to_numpy() & when.fillna(False).to_numpy() & w["kind"].isin(kinds).to_numpy()
+    far &= ~w["source"].astype(str).isin(this_side).to_numpy()
+    if not far.any():
+        return None
+    w = w[far]
     inbound = w["in"].to_numpy().astype(bool)
-    return OtherEnd(sorted({str(s) for s in w["source"]}), w[inbound], w[~inbound])
+    arrived = inbound
+    if same_length:
+        lengths = set(rows["length"].dropna().astype(int))
+        arrived = inbound & w["length"].isin(lengths).fillna(False).to_numpy()
+    return OtherEnd(sorted({str(s) for s in w["source"]}), w[arrived], w[~inbound])
 
 
-def told(end: OtherEnd, local: str, remote: str, what: str, back: str) -> str:
-    """The sentence a finding adds: where the packets were lost, from both ends' view."""
+def told(end: OtherEnd, local: str, remote: str, what: str, back: str, maybe_unseen: bool = False) -> str:
+    """The sentence a finding adds: where the packets were lost, from both ends' view.
+    ``maybe_unseen``: this end's view is a CPU sniffer that NP offload may blind to what
+    comes back."""
     from ikeanalyze.analysis.sas import where  # sas imports the rules' helpers
 
     names = ", ".join(end.sources)
+    said = f" The input from the other end ({names}) shows, in the same minutes,"
     if len(end.arrived) and len(end.answered):
-        return (f" The input from the other end ({names}) shows {len(end.arrived)} of the {what} arriving at "
-                f"{remote} (first at {where(end.arrived.iloc[0])}) and {len(end.answered)} {back} sent back "
-                f"(first at {where(end.answered.iloc[0])}): {remote} sends back, and what it sends is lost on the "
-                f"way to {local} (a firewall, NAT or ISP filter on the return path).")
+        lost = (f"either it is lost on the way to {local} or {local}'s NP offload keeps it from the CPU sniffer"
+                if maybe_unseen else f"what it sends is lost on the way to {local} (a firewall, NAT or ISP "
+                f"filter on the return path)")
+        return (f"{said} {len(end.arrived)} {what} arriving at {remote} (first at {where(end.arrived.iloc[0])}) and "
+                f"{len(end.answered)} {back} sent back (first at {where(end.answered.iloc[0])}): {remote} sends "
+                f"back, and {lost}.")
     if len(end.arrived):
-        return (f" The input from the other end ({names}) shows {len(end.arrived)} of the {what} arriving at "
-                f"{remote} (first at {where(end.arrived.iloc[0])}) and nothing sent back: {remote} receives them "
-                f"and does not answer (its own IKE debug says why).")
-    return (f" The input from the other end ({names}) shows none of the {what} arriving at {remote}: they are "
-            f"lost on the way there.")
+        return (f"{said} {len(end.arrived)} {what} arriving at {remote} (first at {where(end.arrived.iloc[0])}) and "
+                f"nothing sent back: {remote} receives them and does not answer (its own IKE debug says why).")
+    return f"{said} none of these {what} arriving at {remote}: they are lost on the way there."

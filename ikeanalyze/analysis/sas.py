@@ -519,6 +519,13 @@ def where(row) -> str:
     return f"{clock_text(time, t)} ({unit} {int(row['ref'])})"
 
 
+def span(first, last) -> float | None:
+    """Seconds from ``first`` to ``last`` (rows), None when either has no `t` (an untimed
+    input, or a line whose stamp was mangled past what the table holds)."""
+    a, b = first["t"], last["t"]
+    return None if pd.isna(a) or pd.isna(b) else float(b) - float(a)
+
+
 def waits(intervals: list[float]) -> str:
     """`, waits 5.0, 10.0 s` — empty when the input had no clock to measure them (no times,
     or all frames stamped alike as in some synthetic captures)."""

@@ -20,8 +20,9 @@ there. Proposal, key and certificate settings cannot be the cause yet.
 ## Evidence
 The first and the last attempt, how many were sent, the waits between them, and the
 peer address and port they went to. With an input from the other end (its sniffer or
-debug, given on the same command line), how many of the requests arrived there and how many
-answers it sent: where they were lost, on the way there or on the way back. A `diagnose vpn ike gateway list` whose IKE SA is
+debug, given on the same command line; its own in/out must put the peer on its side, and
+only its packets from the same minutes count), how many requests of that length arrived
+there and how many answers it sent: where they were lost, on the way there or back. A `diagnose vpn ike gateway list` whose IKE SA is
 still `status: connecting` joins the evidence; as initiator with no IKE traffic in the
 paste at all, that line alone is the finding.
 
@@ -64,12 +65,12 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if inbound and str(s.first["origin"]) == "ikedebug":
             continue  # the responder's own log says why it ignores them
         f = _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"]))
-        yield _with_gateway_list(ctx, _with_other_end(ctx, f, s.first, inbound))
+        yield _with_gateway_list(ctx, _with_other_end(ctx, f, s.rows, inbound))
     for r in sas.udp_repeats(ctx.wire, t.min_sends):
         rows = r.rows
         inbound = bool(rows.iloc[0]["in"])
         f = _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None)
-        yield _with_gateway_list(ctx, _with_other_end(ctx, f, rows.iloc[0], inbound))
+        yield _with_gateway_list(ctx, _with_other_end(ctx, f, rows, inbound))
     for r in sas.unoriented_repeats(ctx.events, ctx.wire, t.min_sends):
         yield _unoriented_finding(r.rows)
     yield from _from_gateway_lists(ctx)
@@ -81,7 +82,7 @@ def _unoriented_finding(rows) -> Finding:
     first, last = rows.iloc[0], rows.iloc[-1]
     n = len(rows)
     gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
-    span = float(last["t"]) - float(first["t"]) if gaps else None
+    span = sas.span(first, last) if gaps else None
     sender, silent = f"{first['src']}:{int(first['sport'])}", f"{first['dst']}:{int(first['dport'])}"
     over = f" over {human_duration(span)}" if span else ""
     msg = (f"{sender} sent the same `udp {first['length']}` datagram {n} times to {silent}{over} "
@@ -107,7 +108,7 @@ def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound:
     first, last = rows.iloc[0], rows.iloc[-1]
     n = len(rows)
     gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
-    span = float(last["t"]) - float(first["t"]) if gaps else None
+    span = sas.span(first, last) if gaps else None
     what = {"SA_INIT": "IKE_SA_INIT", "Identity Protection": "IKEv1 Main Mode first message",
             "Aggressive": "IKEv1 Aggressive Mode first message"}.get(exchange or "", f"`udp {first['length']}` datagram")
     spi_text = f" (initiator SPI {spi})" if spi else ""
@@ -137,15 +138,15 @@ def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound:
 IKE_KINDS = ("ike", "ike-received", "ike-sent")  # a packet's, a debug's
 
 
-def _with_other_end(ctx: Context, f: Finding, first, inbound: bool) -> Finding:
+def _with_other_end(ctx: Context, f: Finding, rows, inbound: bool) -> Finding:
     """Where the requests were lost, when an input from the peer's side is there too."""
     if inbound:
         return f
-    local, remote = str(first["local"]), str(first["remote"])
-    end = other_end(ctx.wire, str(first["source"]), local, remote, IKE_KINDS)
+    end = other_end(ctx.wire, ctx.events, rows, IKE_KINDS, same_length=True)
     if end is None:
         return f
-    f.message += told(end, local, remote, "requests", "answer(s)")
+    first = rows.iloc[0]
+    f.message += told(end, str(first["local"]), str(first["remote"]), "request(s) of that length", "answer(s)")
     f.evidence += [evidence(r) for r in (end.arrived.head(1), end.answered.head(1)) for r in r.itertuples()]
     f.facts.update(end.facts())
     return f

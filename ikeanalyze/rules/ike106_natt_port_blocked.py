@@ -128,8 +128,8 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         answered = on500[on500["in"].to_numpy().astype(bool)]
         if answered.empty or on500["in"].to_numpy().astype(bool).all():
             continue  # no exchange of this side's on 500 that the peer answered: IKE105's story
-        moved = float(first["t"]) - float(answered["t"].iloc[-1])
-        if not 0 <= moved <= NATT_MOVE_S:
+        moved = sas.span(answered.iloc[-1], first)
+        if moved is None or not 0 <= moved <= NATT_MOVE_S:
             continue  # not IKE's next request: ESP or a later exchange of an SA that came up before
         gaps = [round(float(x), 6) for x in same["t"].astype(float).diff().dropna()]
         peer = sas.endpoint(first)

@@ -25,8 +25,9 @@ Users see a tunnel that is up but passes no traffic.
 ## Evidence
 The first and last ESP packet of the busy direction, the SPI(s), the packet counts both
 ways and the time span. With an input from the other end (its own sniffer or capture),
-how many of the packets arrived there and how many it sent back: ESP it sent that never
-arrived here was lost on the return path, and is no sniffer blind spot (severity error).
+from the same minutes, how many of the packets arrived there and how many it sent back:
+ESP it sent that never showed here was lost on the return path or, when this end's view
+is a CPU sniffer, may be hidden by NP offload (the severity stays as above).
 
 ## Fix
 Compare `diagnose vpn tunnel list name <tunnel>` on both ends (`enc` counters growing,
@@ -107,13 +108,12 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             facts={"packets": len(busy), "direction": "out" if out else "in", "spis": spis, "span_s": round(span, 6),
                    "np_offload": offload},
         )
-        end = other_end(w, str(first["source"]), str(local), str(remote), ("esp",)) if out else None
+        end = other_end(w, ctx.events, busy, ("esp",), same_length=False) if out else None
         if end is not None:
-            f.message += told(end, str(local), str(remote), "ESP packets", "ESP packet(s)")
+            f.message += told(end, str(local), str(remote), "ESP packet(s)", "ESP packet(s)",
+                              maybe_unseen=origin == "sniffer" and offload is None)
             f.evidence += [evidence(r) for r in (end.arrived.head(1), end.answered.head(1)) for r in r.itertuples()]
             f.facts.update(end.facts())
-            if len(end.answered):
-                offload = False  # the other end's own capture saw its ESP leave: not a sniffer blind spot
         if origin == "sniffer" and offload is None:
             f.severity = "info"
             f.message += (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check "

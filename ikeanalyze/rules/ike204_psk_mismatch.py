@@ -11,7 +11,10 @@ how many attempts failed; the message is worded by IKE version.
 When neither end states it, the IKEv1 initiator's view is told as a probable mismatch
 (severity warning): Main Mode message 5, the first one encrypted with keys derived from
 the secret, sent again and again and never answered after the peer answered messages 1
-and 3 on the same SA (not with certificate, EAP or XAUTH lines in the negotiation).
+and 3 on the same SA. Not when message 5 moved to UDP 4500 (NAT-T: a blocked port,
+IKE106, looks the same), is larger than an ID and a hash (certificates), was sent fewer
+than 3 times with no `negotiation timeout` (the paste may end before the answer), or the
+negotiation has certificate, EAP or XAUTH lines.
 A FortiGate event-log line stating the same cause (a reason of `pre-shared key|secret mismatch`) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
@@ -38,6 +41,8 @@ or Sophos often reject FortiOS's default ID); the peer's own log says which of t
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+import pandas as pd
 
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
@@ -141,6 +146,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
 
 # FortiOS names an initiator's Main Mode sends ident_i1send, i2send, i3send: messages 1, 3, 5.
 MM5_SEND = "ident_i3send"
+MM5_MIN_SENDS = 3  # sends of message 5 without a `negotiation timeout` line to say the SA gave up
+MM5_PSK_MAX = 400  # bytes: message 5 with an ID and a hash (FortiOS: 60-110); certificates make it 1000+
 
 
 def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
@@ -160,11 +167,18 @@ def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
                        & msgs["in"].to_numpy().astype(bool) & (msgs["ref"] < first["ref"]).to_numpy()]
         if len(same_sa) < 2:
             continue  # message 4 never came: that is a lost answer, not a key that failed
+        if str(first["transport"]) != str(same_sa["transport"].iloc[-1]):
+            continue  # moved to 4500 by NAT-T: a blocked port (IKE106) looks just the same
+        if pd.notna(first["length"]) and int(first["length"]) > MM5_PSK_MAX:
+            continue  # too big for an ID and a hash: certificates, and maybe lost fragments
         negotiation = ctx.events[(ctx.events["source"] == first["source"]).to_numpy()
                                  & (ctx.events["ref"] <= int(s.last["ref"])).to_numpy()
                                  & (ctx.events["ref"] >= int(same_sa["ref"].min())).to_numpy()]
-        if negotiation["text"].fillna("").astype(str).str.contains(r"(?i)certificate|\bEAP\b|XAUTH").any():
+        said = negotiation["text"].fillna("").astype(str)
+        if said.str.contains(r"(?i)certificate|\bEAP\b|XAUTH").any():
             continue  # signed with a certificate: another rule's story
+        if s.count < MM5_MIN_SENDS and not said.str.contains("negotiation timeout").any():
+            continue  # the paste may just end before the answer
         gw = f" on gateway {s.tunnel}" if s.tunnel else ""
         msg = (f"Probable pre-shared key mismatch with {s.peer}{gw}: this side's Main Mode message 5 (its ID and "
                f"HASH, encrypted with keys derived from the pre-shared secret) was sent {s.count} times "

@@ -135,7 +135,7 @@ def _finding(rows, peer: str | None, tunnel: str | None, what: str, end) -> Find
     first, last = rows.iloc[0], rows.iloc[-1]
     n = len(rows)
     gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
-    span = float(last["t"]) - float(first["t"]) if gaps else None
+    span = sas.span(first, last) if gaps else None
     to = f" to {peer}" if peer else f" on {tunnel}" if tunnel else ""
     over = f" over {human_duration(span)}" if span else ""
     waits = sas.waits(gaps)

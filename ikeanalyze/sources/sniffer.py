@@ -47,7 +47,7 @@ HEADER_START = (
 
 # Where a packet record starts inside a line: several run together on one line is a web
 # copy that lost its line breaks (text.py reads each as an event of that line).
-RECORD_ANYWHERE = rf"(?:{TS_ABS}|\b\d+\.\d{{6}}) (?:[\w-]+ (?:in|out|--) )?{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?: "
+RECORD_ANYWHERE = rf"(?:{TS_ABS}|\b\d+\.\d{{6}}) (?:[\w.:@-]+ (?:in|out|--) )?{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?: "
 
 HEADER = (
     rf"^(?:(?P<ts_abs>{TS_ABS})|(?P<ts_rel>{TS_REL})) (?:(?P<iface>\S+) (?P<dir>in|out|--) )?"

@@ -29,3 +29,29 @@ def test_an_input_from_the_same_end_is_not_the_other_end(tmp_path):
     d = ikeanalyze.analyze([str(TWO_ENDS / "input-a.txt"), str(later)])
     found = [f for f in d.all_findings() if f.code == "IKE105"]
     assert found and not any("other_end" in f.facts for f in found)
+
+
+def _other_end_facts(tmp_path, text: str):
+    other = tmp_path / "other.txt"
+    other.write_text(text)
+    d = ikeanalyze.analyze([str(TWO_ENDS / "input-a.txt"), str(other)])
+    [f] = [f for f in d.all_findings() if f.code == "IKE105"]
+    return f.facts.get("other_end"), d.next_steps
+
+
+def test_a_firewall_in_between_is_not_the_other_end(tmp_path):
+    # A transit firewall's sniffer sees the requests come in on one port and leave on another:
+    # it has 198.51.100.1 on its own side too, so it says nothing of what 192.0.2.9 did.
+    rows = []
+    for t in ("00.120310", "02.120320", "06.120330", "14.120340"):
+        rows += [f"2024-05-02 10:00:{t} port1 in 198.51.100.1.500 -> 192.0.2.9.500: udp 448",
+                 f"2024-05-02 10:00:{t} port2 out 198.51.100.1.500 -> 192.0.2.9.500: udp 448"]
+    facts, steps = _other_end_facts(tmp_path, "\n".join(rows) + "\n")
+    assert facts is None
+    assert any(s.startswith("Only this side's view") for s in steps)
+
+
+def test_the_peers_capture_of_another_day_is_not_the_other_end(tmp_path):
+    b = (TWO_ENDS / "input-b.txt").read_text().replace("2024-05-02", "2024-05-03")
+    facts, _ = _other_end_facts(tmp_path, b)
+    assert facts is None
