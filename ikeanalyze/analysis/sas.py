@@ -451,10 +451,15 @@ def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int 
     nothing of which side is the gateway (its rows are not in ``wire``): the same
     `udp <len>` from one address to another's UDP 500 again and again, with nothing at all
     from the other in that input. Either side may be the local one."""
+    unknown = events["direction"].isna().to_numpy()  # most sniffer text prints in/out: done
+    if not unknown.any():
+        return []
     sniffer = (events["origin"] == "sniffer").fillna(False).to_numpy()
-    loose = sniffer & events["direction"].isna().to_numpy() & ~events.index.isin(wire.index)
-    m = (loose & (events["kind"] == "ike").fillna(False).to_numpy() & events["ispi"].isna().to_numpy()
+    m = (unknown & sniffer & (events["kind"] == "ike").fillna(False).to_numpy() & events["ispi"].isna().to_numpy()
          & (events["dport"] == IKE_PORT).fillna(False).to_numpy())
+    if not m.any():
+        return []
+    m = m & ~events.index.isin(wire.index)
     if not m.any():
         return []
     said = events.loc[sniffer & events["src"].notna().to_numpy(), ["source", "src"]]

@@ -127,8 +127,13 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     tells which side is this FortiGate (its rows are not in ``ctx.wire``): ESP from one
     address to another and none back, told from both sides."""
     ev = ctx.events
-    m = ((ev["origin"] == "sniffer").fillna(False).to_numpy() & (ev["kind"] == "esp").fillna(False).to_numpy()
-         & ev["direction"].isna().to_numpy() & ~ev.index.isin(ctx.wire.index) & ev["src"].notna().to_numpy())
+    m = ev["direction"].isna().to_numpy().copy()  # most sniffer text prints in/out: nothing more to ask
+    if not m.any():
+        return
+    m &= (ev["origin"] == "sniffer").fillna(False).to_numpy() & (ev["kind"] == "esp").fillna(False).to_numpy()
+    if not m.any():
+        return
+    m &= ~ev.index.isin(ctx.wire.index) & ev["src"].notna().to_numpy()
     if not m.any():
         return
     esp = ev.loc[m, ["source", "ref", "origin", "time", "t", "src", "dst", "transport", "text"]]
