@@ -1039,6 +1039,8 @@ def _assemble(parts: list[dict], report: InputReport, dropped: list[dict] = (),
             merged[name] = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
         else:  # taken from the parts as they are: no concatenated copy first
             merged[name] = take_joined(arrays, order)
+    if order is not None:
+        ref = ref[order.to_numpy()]  # the merged rows' lines, for what is looked up by line below
 
     time, rel = _times(merged.get("ts_abs"), merged.get("ts_rel"), n)
     time = _within_range(time, ref, report)

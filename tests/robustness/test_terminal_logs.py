@@ -373,3 +373,21 @@ def test_a_putty_session_log_header_is_a_banner():
     assert report.accounting.get("unrecognised", 0) == 0
     assert report.accounting["banner"] == want_ingest.inputs[0].accounting.get("banner", 0) + 1
     assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_client_times_follow_their_lines_when_formats_interleave():
+    """A debug that prints no time, its lines stamped by the terminal client, with a tunnel
+    list pasted in the middle: the formats' rows are merged into line order, and each row
+    keeps the time of its own line (the merge used to look the client's times up in the
+    formats' order, so rows after the list took other lines' times)."""
+    import re
+
+    debug = (LOGS / "retrans.mobaxterm-stamps.txt").read_text().splitlines()
+    block = (DATA / "state" / "35_tunnel_list_dpd_disabled.txt").read_text().splitlines()
+    stamped = [f"[2026-03-04 09:12:0{1 + i % 2}] {line}" for i, line in enumerate(block)]
+    lines = debug[:20] + stamped + debug[20:]
+    events, ingest = _load(data=("\n".join(lines) + "\n").encode())
+    assert ingest.inputs[0].clock == "client"
+    assert {"ikedebug", "snapshot"} <= set(events["origin"])
+    own = [pd.Timestamp(re.match(r"\[([^\]]+)\]", lines[r - 1]).group(1)) for r in events["ref"]]
+    assert list(events["time"]) == own
