@@ -237,3 +237,12 @@ def test_packet_records_run_together_on_one_line_are_each_read():
 def _events(lines):
     report = InputReport("x.txt")
     return parse_lines(lines, report), report
+
+
+def test_a_note_inside_records_run_together_ends_at_the_next_record():
+    line = ("2026-02-26 23:40:21.594070 port2 in 10.3.2.150.500 -> 10.55.3.193.500: udp 448 "
+            "<-- First SA_INIT. 2026-02-26 23:40:21.594225 port2 out 10.55.3.193.500 -> "
+            "10.3.2.150.500: udp 432")
+    ev, report = _events([line])
+    assert list(ev["length"]) == [448, 432] and list(ev["direction"]) == ["in", "out"] and list(ev["ref"]) == [1, 1]
+    assert report.accounting["event"] == 1
