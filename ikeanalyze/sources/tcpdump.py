@@ -38,6 +38,10 @@ from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<ts_tod>-?\d{2,}:\d\d:\d\d\.\d+)"
          r"|(?P<ts_epoch>\d+\.\d+)) +")
 CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
+# Where a stamped packet line starts inside a line: several run together on one line is a
+# web copy that lost its line breaks (text.py reads each as an event of that line).
+RECORD_ANYWHERE = (r"(?:\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}|\b\d\d:\d\d:\d\d\.\d{6}|\b\d{9,10}\.\d{6}) +"
+                   r"(?:[\w.@:-]+ +)?(?:(?:In|Out|B|M|P) +)?IP6? ")
 # How the stamps of the time of day's shape are told apart. A clock goes back only where it
 # passes midnight (by nearly a day), and a capture's reordered packets by little (`-ttttt`
 # too, which otherwise only grows); `-ttt` goes back about every other line.

@@ -414,6 +414,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                 idx, sub_core, sub_text = _split_collapsed(idx, sub_core, sub_text)
             elif fmt == "eventlog":
                 idx, sub_core, sub_text = _split_log_records(idx, sub_core, sub_text)
+            elif fmt == "tcpdump":
+                idx, sub_core, sub_text = _split_tcpdump_records(idx, sub_core, sub_text, report)
             elif fmt == "snapshot":
                 idx, sub_core, sub_text = state_snapshot.unfold(idx, sub_core, sub_text)
             cols = parser(sub_core)
@@ -634,8 +636,10 @@ def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.
     n = int(np.count_nonzero(~keep))
     if not n:
         return idx, cols, text
-    report.count("event", -n)
-    report.count("other-traffic", n)
+    # Lines, not rows: a line of several records (a web copy) is other traffic only when all are.
+    gone = n if len(idx) < 2 or (np.diff(idx) > 0).all() else len(np.setdiff1d(idx[~keep], idx[keep]))
+    report.count("event", -gone)
+    report.count("other-traffic", gone)
     gone = pa.array(~keep)
     dropped.append({k: cols[k].filter(gone).cast(pa.string()) for k in ("ts_abs", "ts_rel")})
     mask = pa.array(keep)
@@ -681,6 +685,25 @@ def _collapsed_sniffer(idx: np.ndarray, fast: np.ndarray, joined: pa.Array, show
     cols["text"] = pc.utf8_rtrim_whitespace(text).cast(pa.string())
     cols["origin"] = pa.repeat(pa.scalar("sniffer", pa.string()), len(owner))
     return np.setdiff1d(idx, lines, assume_unique=True), cols
+
+
+def _split_tcpdump_records(idx: np.ndarray, sub: pa.Array, text: pa.Array,
+                           report: InputReport) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Several stamped tcpdump packet lines run together on one line (a web copy) become
+    several events of that line; they are parsed with the others, so the stamp form is
+    decided over all of them."""
+    maybe = np.flatnonzero(spans.occurrences(spans.Bytes(sub), b"IP") >= 2)
+    if not len(maybe):
+        return idx, sub, text
+    counts = pc.count_substring_regex(sub.take(pa.array(maybe)), tcpdump.RECORD_ANYWHERE)
+    multi = maybe[counts.to_numpy(zero_copy_only=False) >= 2]
+    if not len(multi):
+        return idx, sub, text
+    out = _replace_by_pieces(idx, sub, text, multi, re.compile(tcpdump.RECORD_ANYWHERE), head_is_record=True)
+    report.warn(f"{len(multi)} tcpdump line(s) hold several packet lines run together (a web copy?), "
+                f"{len(out[0]) - len(idx) + len(multi)} in all, the first on line {idx[multi[0]] + 1}: "
+                f"each is read as an event of its line")
+    return out
 
 
 def _split_log_records(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:

@@ -298,3 +298,19 @@ def test_sniffer_claims_no_tcpdump_line():
         assert set(frame["origin"]) == {"tcpdump"}
     lines = pa.array((TEXT / "forticlient-udp-stall.txt").read_text().splitlines())
     assert not matches(lines, sniffer.HEADER_START).any()
+
+
+@pytest.mark.parametrize("name", ["forticlient-udp-stall.txt", "forticlient-udp-stall.tttt.txt",
+                                  "forticlient-udp-stall.ttt.txt", "forticlient-udp-stall.any.txt"])
+def test_stamped_packet_lines_run_together_are_each_read(name):
+    """A web copy that lost the line breaks: each stamped packet line on a line is an event
+    of it (only the first was read), parsed with the others so the stamp form (`-ttt`
+    deltas) is decided over all of them; the books count lines."""
+    lines = [ln for ln in (DATA / "tcpdump_text" / name).read_text().splitlines() if " IP " in ln]
+    collapsed = [" ".join(lines[i:i + 3]) for i in range(0, len(lines), 3)]
+    want, got = parse_lines(lines, InputReport("a")), parse_lines(collapsed, report := InputReport("b"))
+    cols = ["kind", "src", "sport", "dst", "dport", "length", "time", "t", "esp_spi", "direction"]
+    assert got[cols].astype(str).values.tolist() == want[cols].astype(str).values.tolist()
+    assert list(got["ref"]) == [i // 3 + 1 for i in range(len(lines))]
+    assert report.total == len(collapsed) == sum(report.accounting.values())
+    assert any("hold several packet lines run together" in w for w in report.warnings)
