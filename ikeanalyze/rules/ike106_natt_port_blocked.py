@@ -116,7 +116,12 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     on4500 = (w["transport"] == "udp4500").fillna(False).to_numpy()
     pairs = w.loc[text & inbound & on4500, ["source", "remote"]].drop_duplicates()
     heard = set(zip(pairs["source"].astype(str), pairs["remote"].astype(str)))
-    answering = w["remote"].isin(pairs["remote"].unique()).fillna(False).to_numpy()
+    # A pair, not an address: another input's working 4500 (last week's) hides nothing here.
+    if pairs["source"].nunique() <= 1 and w["source"].nunique() <= 1:  # one input: the address is the pair
+        answering = w["remote"].isin(pairs["remote"].unique()).fillna(False).to_numpy()
+    else:
+        keys = w["source"].astype(str) + " " + w["remote"].astype(str)
+        answering = keys.isin({f"{a} {b}" for a, b in heard}).to_numpy()
     cand = (text & ~inbound & ~answering & on4500 & (w["length"] > 1).fillna(False).to_numpy()
             & (w["rport"] == IKE_NATT_PORT).fillna(False).to_numpy())
     if not cand.any():

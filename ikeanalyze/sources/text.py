@@ -30,7 +30,7 @@ from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
 # records onto one line (`... <Public IP> <----- Sophos public IP. ... ike 0: in D4A1...`):
 # the record is kept (the replacement puts back group 1, the blank and record start).
 ANNOTATION = (rf"\s+(?:<-+|<<)(?:\s.*?)?(\s(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}"
-              rf"|{sniffer.RECORD_ANYWHERE})|$)")
+              rf"|{sniffer.RECORD_ANYWHERE}|{tcpdump.RECORD_ANYWHERE})|$)")
 ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
 # Markdown emphasis a web copy wrapped around a record (`*12.650762 wan1 out ... udp 716*`)
 # or around a value in it (`**name: EDGE_INET1_1**`, `name=**EDGE_INET1_1** ver=2`,

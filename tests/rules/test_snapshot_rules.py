@@ -190,3 +190,15 @@ def test_merged_snapshot_takes_addresses_with_their_ports():
     assert s["tunnel"] == "VPN-to-Side1" and [r["output"] for r in s["refs"]] == ["gateway", "tunnel"]
     assert (s["local"], s["remote"]) == ("202.106.1.1:500", "101.100.1.1:500")
     assert s["natt"]["mode"] == "none" and s["sas"][0]["enc_spi"] == "2e03e37b"
+
+
+def test_ike106_sniffer_text_another_inputs_working_4500_hides_nothing(tmp_path):
+    """Last week's capture, where the peer answered on 4500, is another input: today's
+    unanswered 4500 still fires (a review found the peer's address alone was asked)."""
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "IKE106"
+    week = tmp_path / "lastweek.txt"
+    week.write_text((fixtures / "quiet-sniffer-text-4500-answered" / "input.txt").read_text()
+                    .replace("2024-05-02", "2024-04-25"))
+    d = ikeanalyze.analyze([str(fixtures / "fires-sniffer-text-4500-unanswered" / "input.txt"), str(week)],
+                           select=["IKE106"])
+    assert [f.peer for f in d.all_findings() if f.code == "IKE106"] == ["192.0.2.9:4500"]

@@ -314,3 +314,11 @@ def test_stamped_packet_lines_run_together_are_each_read(name):
     assert list(got["ref"]) == [i // 3 + 1 for i in range(len(lines))]
     assert report.total == len(collapsed) == sum(report.accounting.values())
     assert any("hold several packet lines run together" in w for w in report.warnings)
+
+
+def test_a_note_inside_packet_lines_run_together_ends_at_the_next_line():
+    line = ("12:34:56.123456 IP 10.0.0.1.500 > 10.0.0.2.500: isakmp: phase 1 I ident <-- first "
+            "12:34:57.123456 IP 10.0.0.2.500 > 10.0.0.1.500: isakmp: phase 1 R ident")
+    ev = parse_lines([line], report := InputReport("x"))
+    assert list(ev["src"]) == ["10.0.0.1", "10.0.0.2"] and list(ev["ref"]) == [1, 1]
+    assert report.accounting["event"] == 1
