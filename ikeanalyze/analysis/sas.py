@@ -524,6 +524,11 @@ def where(row) -> str:
     return f"{clock_text(time, t)} ({unit} {int(row['ref'])})"
 
 
+def gaps(rows: pd.DataFrame) -> list[float]:
+    """Seconds between consecutive rows (by `t`, to the microsecond); rows without `t` give none."""
+    return [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+
+
 def span(first, last) -> float | None:
     """Seconds from ``first`` to ``last`` (rows), None when either has no `t` (an untimed
     input, or a line whose stamp was mangled past what the table holds)."""

@@ -81,7 +81,7 @@ def _unoriented_finding(rows) -> Finding:
     not say which one is this FortiGate."""
     first, last = rows.iloc[0], rows.iloc[-1]
     n = len(rows)
-    gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+    gaps = sas.gaps(rows)
     span = sas.span(first, last) if gaps else None
     sender, silent = f"{first['src']}:{int(first['sport'])}", f"{first['dst']}:{int(first['dport'])}"
     over = f" over {human_duration(span)}" if span else ""
@@ -107,7 +107,7 @@ def _unoriented_finding(rows) -> Finding:
 def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound: bool, spi: str | None) -> Finding:
     first, last = rows.iloc[0], rows.iloc[-1]
     n = len(rows)
-    gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+    gaps = sas.gaps(rows)
     span = sas.span(first, last) if gaps else None
     what = {"SA_INIT": "IKE_SA_INIT", "Identity Protection": "IKEv1 Main Mode first message",
             "Aggressive": "IKEv1 Aggressive Mode first message"}.get(exchange or "", f"`udp {first['length']}` datagram")

@@ -143,7 +143,7 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         moved = sas.span(answered.iloc[-1], first)
         if moved is None or not 0 <= moved <= NATT_MOVE_S:
             continue  # not IKE's next request: ESP or a later exchange of an SA that came up before
-        gaps = [round(float(x), 6) for x in same["t"].astype(float).diff().dropna()]
+        gaps = sas.gaps(same)
         peer = sas.endpoint(first)
         msg = (f"{sas.endpoint(first, 'local')} moved to UDP 4500 after its UDP 500 exchange with {remote} was "
                f"answered ({sas.where(answered.iloc[-1])}), then sent the same `udp {length}` datagram to {peer} "

@@ -130,7 +130,7 @@ def _sniffer(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if len(back):
             continue
         first, last = rows.iloc[0], rows.iloc[-1]
-        gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+        gaps = sas.gaps(rows)
         peer, local = sas.endpoint(first), sas.endpoint(first, "local")
         sender, receiver, silent = (peer, local, first["local"]) if inbound else (local, peer, remote)
         size = _int(length)

@@ -134,7 +134,7 @@ def _v1_context(ev, source: str, tunnel: str | None, first_ref: int, last_ref: i
 def _finding(rows, peer: str | None, tunnel: str | None, what: str, end) -> Finding:
     first, last = rows.iloc[0], rows.iloc[-1]
     n = len(rows)
-    gaps = [round(float(x), 6) for x in rows["t"].astype(float).diff().dropna()]
+    gaps = sas.gaps(rows)
     span = sas.span(first, last) if gaps else None
     to = f" to {peer}" if peer else f" on {tunnel}" if tunnel else ""
     over = f" over {human_duration(span)}" if span else ""
