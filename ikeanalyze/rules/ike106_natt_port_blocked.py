@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
@@ -114,14 +115,9 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         return
     inbound = w["in"].to_numpy().astype(bool)
     on4500 = (w["transport"] == "udp4500").fillna(False).to_numpy()
-    pairs = w.loc[text & inbound & on4500, ["source", "remote"]].drop_duplicates()
-    heard = set(zip(pairs["source"].astype(str), pairs["remote"].astype(str)))
-    # A pair, not an address: another input's working 4500 (last week's) hides nothing here.
-    if pairs["source"].nunique() <= 1 and w["source"].nunique() <= 1:  # one input: the address is the pair
-        answering = w["remote"].isin(pairs["remote"].unique()).fillna(False).to_numpy()
-    else:
-        keys = w["source"].astype(str) + " " + w["remote"].astype(str)
-        answering = keys.isin({f"{a} {b}" for a, b in heard}).to_numpy()
+    # A (source, peer) pair, not an address: another input's working 4500 hides nothing here.
+    heard = _heard_on_4500(w)
+    answering = pd.MultiIndex.from_arrays([w["source"].astype(str), w["remote"].astype(str)]).isin(list(heard))
     cand = (text & ~inbound & ~answering & on4500 & (w["length"] > 1).fillna(False).to_numpy()
             & (w["rport"] == IKE_NATT_PORT).fillna(False).to_numpy())
     if not cand.any():
@@ -130,7 +126,7 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     rows = w[text & (w["transport"] == "udp500").fillna(False).to_numpy()
              & w["remote"].isin(sent["remote"].unique()).fillna(False).to_numpy()]
     for (source, remote, length), same in sent.groupby(["source", "remote", "length"], sort=False):
-        if (str(source), str(remote)) in heard or len(same) < t.min_retransmissions + 1:
+        if len(same) < t.min_retransmissions + 1:
             continue
         if same["text"].astype(str).str.contains("(frag ", regex=False).any():
             continue  # sent as IP fragments: lost fragments are IKE107's story, not a blocked port
