@@ -658,12 +658,7 @@ def _collapsed_sniffer(idx: np.ndarray, fast: np.ndarray, joined: pa.Array, show
     rest = idx[~fast[idx]]
     if not len(rest):
         return idx, None
-    sub = joined.take(pa.array(rest))
-    maybe = np.flatnonzero(spans.occurrences(spans.Bytes(sub), b" -> ") >= 2)
-    if not len(maybe):
-        return idx, None
-    counts = pc.count_substring_regex(sub.take(pa.array(maybe)), sniffer.RECORD_ANYWHERE)
-    lines = rest[maybe[counts.to_numpy(zero_copy_only=False) >= 2]]
+    lines = rest[_run_together(joined.take(pa.array(rest)), sniffer.RECORD_ANYWHERE, b" -> ")]
     if not len(lines):
         return idx, None
     owner, core, text = _replace_by_pieces(lines, joined.take(pa.array(lines)), shown.take(lines),
@@ -687,16 +682,26 @@ def _collapsed_sniffer(idx: np.ndarray, fast: np.ndarray, joined: pa.Array, show
     return np.setdiff1d(idx, lines, assume_unique=True), cols
 
 
+def _run_together(sub: pa.Array, anywhere: str, hint: bytes | None = None) -> np.ndarray:
+    """The rows of ``sub`` where ``anywhere`` (a record's start) matches twice or more:
+    records a web copy ran together. With ``hint``, only the rows holding those bytes
+    twice are matched (most lines hold one record)."""
+    rows = None
+    if hint is not None:
+        rows = np.flatnonzero(spans.occurrences(spans.Bytes(sub), hint) >= 2)
+        if not len(rows):
+            return rows
+        sub = sub.take(pa.array(rows))
+    many = np.flatnonzero(pc.count_substring_regex(sub, anywhere).to_numpy(zero_copy_only=False) >= 2)
+    return many if rows is None else rows[many]
+
+
 def _split_tcpdump_records(idx: np.ndarray, sub: pa.Array, text: pa.Array,
                            report: InputReport) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Several stamped tcpdump packet lines run together on one line (a web copy) become
     several events of that line; they are parsed with the others, so the stamp form is
     decided over all of them."""
-    maybe = np.flatnonzero(spans.occurrences(spans.Bytes(sub), b"IP") >= 2)
-    if not len(maybe):
-        return idx, sub, text
-    counts = pc.count_substring_regex(sub.take(pa.array(maybe)), tcpdump.RECORD_ANYWHERE)
-    multi = maybe[counts.to_numpy(zero_copy_only=False) >= 2]
+    multi = _run_together(sub, tcpdump.RECORD_ANYWHERE, b"IP")
     if not len(multi):
         return idx, sub, text
     out = _replace_by_pieces(idx, sub, text, multi, re.compile(tcpdump.RECORD_ANYWHERE), head_is_record=True)
@@ -708,8 +713,7 @@ def _split_tcpdump_records(idx: np.ndarray, sub: pa.Array, text: pa.Array,
 
 def _split_log_records(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Several event-log records collapsed onto one line become several events of that line."""
-    counts = pc.count_substring_regex(sub, eventlog.RECORD_ANYWHERE).to_numpy(zero_copy_only=False)
-    multi = np.flatnonzero(counts > 1)
+    multi = _run_together(sub, eventlog.RECORD_ANYWHERE)
     if not len(multi):
         return idx, sub, text
     # The line is a record from its first character (a syslog header or `Message meets Alert
