@@ -284,11 +284,13 @@ def test_an_unstamped_debug_pasted_twice_is_read_once():
     assert "IKE111" not in {c for c, _, _ in _codes(got, got_ingest)}
 
 
-def test_a_debug_whose_sa_is_established_once_has_no_duplicate():
-    """Retransmitted lines and repeated DPD blocks are the device's: without a repeated
-    `established IKE SA` nothing is taken for a second copy."""
-    one = (DATA / "ikedebug" / "IKE_LOG_retrans.txt").read_bytes()
-    _, ingest = _load(data=one)
+def test_a_second_negotiation_that_prints_the_same_lines_is_no_duplicate():
+    """The same negotiation run again prints the same lines but new SPIs: its
+    `established IKE SA` line differs, so nothing is taken for a second copy."""
+    one = (DATA / "ikedebug" / "IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt").read_bytes()
+    again = one.replace(b"c59ac85a384d0bf5", b"d17e0c4b9a2f6e31").replace(b"C59AC85A384D0BF5", b"D17E0C4B9A2F6E31")
+    assert again != one and b"established IKE SA d17e0c4b9a2f6e31/" in again
+    _, ingest = _load(data=one + b"\nFG1 # \n" + again)
     assert ingest.inputs[0].accounting.get("duplicate", 0) == 0
 
 
