@@ -20,8 +20,8 @@ REASONS: dict[str, str] = {
     "banner": "sniffer/debug header or trailer (interfaces=, filters=, packets received ...)",
     "annotation": "a note written by a person (comment, arrow) with no device output",
     "other-traffic": "a frame or sniffer packet line that is not IPsec",
-    "duplicate": "an IKE debug line repeating an earlier one word for word, time stamp included, "
-                 "after the time went back (overlapping pastes)",
+    "duplicate": "an IKE debug or sniffer line repeating an earlier one word for word, time stamp included, "
+                 "after the time went back (overlapping pastes), or a second copy of an unstamped debug",
     "unrecognised": "genuinely none of the known forms",
     "truncated": "a record cut off by the end of the input",
 }

@@ -432,7 +432,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         parts.append(cols)
 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
-    frame = _assemble(parts, report, dropped, told)
+    frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
     dumps = raw.to_pylist() if is_hex.any() else []
     frame = hexdump.attach(frame, dumps, form, report)  # packets with bytes: decoded like a capture
     state_snapshot.inherit_times(frame)
@@ -482,19 +482,56 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
     else:
         _pasted_twice(rows, text, form, report)
         return
-    back = np.zeros(len(rows), np.int64)
-    back[1:] = stamps[1:] < stamps[:-1]
-    if not back.any():
-        return
-    steps = np.cumsum(back)  # steps back in time up to each line
-    _, first = np.unique(codes, return_index=True)
-    dup = steps > steps[first[codes]]
-    if not dup.any():
+    dup = _repeated_after_step_back(stamps, codes)
+    if dup is None:
         return
     lines = rows[dup] + 1
     form[rows[dup]] = "duplicate"
     report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
+
+
+def _repeated_after_step_back(stamps: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """Which rows repeat an earlier row (equal ``codes``) with a step back in ``stamps``
+    between the two: the second copy of an overlap. None when nothing is repeated so."""
+    back = np.zeros(len(stamps), np.int64)
+    back[1:] = stamps[1:] < stamps[:-1]
+    if not back.any():
+        return None
+    steps = np.cumsum(back)  # steps back in time up to each row
+    _, first = np.unique(codes, return_index=True)
+    dup = steps > steps[first[codes]]
+    return dup if dup.any() else None
+
+
+def _sniffer_repeats(frame: pd.DataFrame, report: InputReport) -> pd.DataFrame:
+    """The events without the sniffer lines that repeat an earlier one word for word, time
+    stamp included, after the stamps went back: two overlapping scroll-backs of one run
+    pasted together. Read twice, every packet of the overlap looked sent twice (a
+    retransmitted SA_INIT, ESP counted double). A second run of the sniffer restarts its
+    relative clock too, but prints other packets: its lines are kept.
+
+    Asked of the parsed table, where `t` is already a number: a paste with no step back
+    (nearly every one) costs one comparison of neighbours."""
+    sniff = np.flatnonzero((frame["origin"] == "sniffer").to_numpy(dtype=bool, na_value=False))
+    t = frame["t"].to_numpy(dtype=float, na_value=np.nan)[sniff]
+    sniff, t = sniff[~np.isnan(t)], t[~np.isnan(t)]
+    if len(t) < 2 or not (np.diff(t) < 0).any():
+        return frame
+    text = pa.array(frame["text"].array).take(pa.array(sniff))
+    dup = _repeated_after_step_back(t, _line_codes(text))
+    if dup is None:
+        return frame
+    ref = frame["ref"].to_numpy(dtype=np.int64)
+    # A line is a duplicate when every event read from it is (records run together on one line).
+    lines = np.setdiff1d(ref[sniff[dup]], ref[sniff[~dup]])
+    if not len(lines):
+        return frame
+    report.count("event", -len(lines))
+    report.count("duplicate", len(lines))
+    report.warn(f"{len(lines)} sniffer line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
+                f"word, time stamps included, after the time went back (overlapping pastes?): each read once")
+    return frame[~np.isin(ref, lines)].reset_index(drop=True)
 
 
 # A line FortiOS prints once per IKE SA (its SPIs are random 64-bit numbers): seen twice

@@ -7,6 +7,8 @@ line, and the same findings.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -393,3 +395,52 @@ def test_client_times_follow_their_lines_when_formats_interleave():
     assert {"ikedebug", "snapshot"} <= set(events["origin"])
     own = [pd.Timestamp(re.match(r"\[([^\]]+)\]", lines[r - 1]).group(1)) for r in events["ref"]]
     assert list(events["time"]) == own
+
+
+def test_overlapping_copies_of_a_sniffer_paste_are_read_once():
+    """Two copies of one scroll-back that overlap (the seed's lines 1-27, then 16 to the
+    end): the overlap's packets were read twice, the peer's last packet cited at its second
+    copy. A sniffer line repeated word for word after the time went back is counted
+    `duplicate`, and said; the findings are the seed's, with its later lines 12 further on."""
+    got, got_ingest = _load(LOGS / "seed.overlapping-copies.txt")
+    want, want_ingest = _load(DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert report.accounting["duplicate"] == 12
+    assert report.events == clean.events == 38
+    assert any("12 sniffer line(s) from line 28 to 39 repeat earlier lines" in w for w in report.warnings)
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)
+
+    def messages(events, ingest, shift=0):
+        d = api.diagnose(events, ingest)
+        return sorted((f.code, re.sub(r"\(line (\d+)\)", lambda m: f"(line {int(m[1]) + shift * (int(m[1]) >= 28)})",
+                                      f.message)) for f in [*d.findings, *(s for f in d.findings for s in f.symptoms)])
+
+    assert messages(got, got_ingest) == messages(want, want_ingest, shift=12)
+    assert {c for c, _ in messages(got, got_ingest)} >= {"IKE101", "IKE102", "IKE104"}
+
+
+def test_a_second_sniffer_run_restarting_its_clock_is_no_duplicate():
+    """`diagnose sniffer packet` run twice with relative stamps: the second run's clock
+    starts again near 0, a step back in time, but it prints other packets: every line is
+    read."""
+    lines = (DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt").read_text().splitlines()
+
+    def relative(rows, start):
+        base = pd.Timestamp(start)
+        out = []
+        for line in rows:
+            stamp, rest = line[:26], line[26:]
+            out.append(f"{(pd.Timestamp(stamp) - base).total_seconds():.6f}{rest}")
+        return out
+
+    sniffer = [line for line in lines if line[:4] == "2026"]
+    first, second = sniffer[:16], sniffer[16:]  # up to 23:35:32, from 23:39:52
+    data = "\n".join(["interfaces=[any]", *relative(first, "2026-02-26 23:17:20"), "",
+                      "kvm81 # diagnose sniffer packet any 'port 4500 or port 5500' 4", "interfaces=[any]",
+                      *relative(second, "2026-02-26 23:39:50")]) + "\n"
+    events, ingest = _load(data=data.encode())
+    [report] = ingest.inputs
+    assert report.accounting["duplicate"] == 0
+    assert report.events == len(sniffer) == int((events["origin"] == "sniffer").sum())
+    assert (events["t"].diff() < 0).sum() == 1  # the step back is there

@@ -129,6 +129,10 @@ def main() -> None:
     # then 30 to the end (lines 30-50, with the NAT-T float and the first re-sends, twice).
     moba = ticking(lines(RETRANS))
     write("retrans.mobaxterm-overlapping-copies.txt", moba[:50] + moba[29:], "\r\n")
+    # The seed copied twice out of one scroll-back, overlapping: lines 1-27, then 16 to the
+    # end (the UDP 4500 answers and the first one-way keepalives, twice).
+    seed = lines(SEED)
+    write("seed.overlapping-copies.txt", seed[:27] + seed[15:])
 
 
 if __name__ == "__main__":
