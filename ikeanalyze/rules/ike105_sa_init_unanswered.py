@@ -79,14 +79,10 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
 def _unoriented_finding(rows) -> Finding:
     """A repeat from sniffer text with no in/out: told from both sides, since the text does
     not say which one is this FortiGate."""
-    first, last = rows.iloc[0], rows.iloc[-1]
-    n = len(rows)
-    gaps = sas.gaps(rows)
-    span = sas.span(first, last) if gaps else None
+    first, last, n, gaps, when = _repeat(rows)
     sender, silent = f"{first['src']}:{int(first['sport'])}", f"{first['dst']}:{int(first['dport'])}"
-    over = f" over {human_duration(span)}" if span else ""
-    msg = (f"{sender} sent the same `udp {first['length']}` datagram {n} times to {silent}{over} "
-           f"({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}); nothing at all came back from "
+    msg = (f"{sender} sent the same `udp {first['length']}` datagram {n} times to {silent}{when}; "
+           f"nothing at all came back from "
            f"{first['dst']}. The sniffer text shows no in/out, so which of the two is this FortiGate is not known "
            f"(`--local ADDRESS` tells): if it is {first['src']}, the peer never answered or its answers never "
            f"arrived; if it is {first['dst']}, this FortiGate ignored the requests (its IKE debug says why). "
@@ -104,23 +100,26 @@ def _unoriented_finding(rows) -> Finding:
     )
 
 
-def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound: bool, spi: str | None) -> Finding:
+def _repeat(rows) -> tuple:
+    """The sends ``rows`` of one request: first, last, how many, the waits between them,
+    and when, as the messages say it (` over 7 s (23:00:01 (line 4) to ...; waits 1, 2 s)`)."""
     first, last = rows.iloc[0], rows.iloc[-1]
-    n = len(rows)
     gaps = sas.gaps(rows)
     span = sas.span(first, last) if gaps else None
+    over = f" over {human_duration(span)}" if span else ""
+    return first, last, len(rows), gaps, f"{over} ({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)})"
+
+
+def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound: bool, spi: str | None) -> Finding:
+    first, last, n, gaps, when = _repeat(rows)
     what = {"SA_INIT": "IKE_SA_INIT", "Identity Protection": "IKEv1 Main Mode first message",
             "Aggressive": "IKEv1 Aggressive Mode first message"}.get(exchange or "", f"`udp {first['length']}` datagram")
     spi_text = f" (initiator SPI {spi})" if spi else ""
     local = sas.endpoint(first, "local")
-    waits = sas.waits(gaps)
-    over = f" over {human_duration(span)}" if span else ""
     if inbound:
-        msg = (f"{peer} sent the same {what}{spi_text} {n} times{over} "
-               f"({sas.where(first)} to {sas.where(last)}{waits}) and {local} never answered.")
+        msg = f"{peer} sent the same {what}{spi_text} {n} times{when} and {local} never answered."
     else:
-        msg = (f"{local} sent the same {what}{spi_text} {n} times to {peer}{over} "
-               f"({sas.where(first)} to {sas.where(last)}{waits}); nothing came back.")
+        msg = f"{local} sent the same {what}{spi_text} {n} times to {peer}{when}; nothing came back."
     if exchange is None:
         msg += " The sniffer text has no payload: a repeated datagram to UDP 500 with no reply is taken as an unanswered first IKE message."
     return finding(

@@ -54,6 +54,8 @@ from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
 NP_NOTE = "np-offload-may-hide-esp"  # ctx.extras key read by analysis.nextsteps
+NP_CAVEAT = (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check `diagnose vpn tunnel "
+             "list` (npu_flag, enc/dec counters) before concluding.")
 
 
 @dataclass(frozen=True)
@@ -85,29 +87,17 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         first, last = busy.iloc[0], busy.iloc[-1]
         if pd.isna(first.t) or pd.isna(last.t) or float(last.t) - float(first.t) < t.min_span:
             continue
-        span = float(last.t) - float(first.t)
         out = not bool(first["in"])
         origin = str(first["origin"])
         offload = _offloaded(ctx, str(remote))
         if origin == "sniffer" and offload is True:
             continue  # the CPU sniffer cannot see offloaded ESP; analysis.snapshots says what to check
         spis = sorted(set(busy["esp_spi"].dropna().astype(str)))
-        spi_text = f" on SPI {', '.join('0x' + s for s in spis[:3])}" if spis else ""
-        transport = "ESP-in-UDP (4500)" if first["transport"] == "udp4500" else "ESP"
-        direction = f"from {local} to {remote}" if out else f"from {remote} to {local}"
-        back = f"{remote} sent" if out else f"{local} sent"
-        msg = (f"{len(busy)} {transport} packets{spi_text} went {direction} over {human_duration(span)} "
-               f"({sas.where(first)} to {sas.where(last)}); {back} no ESP back on that path.")
-        f = finding(
-            "IKE108", msg,
-            between=(first, last),
-            tunnel=str(first.tunnel) if isinstance(first.tunnel, str) else None,
-            peer=f"{remote}:{int(first.rport)}" if pd.notna(first.rport) else str(remote),
-            evidence=[evidence(first), evidence(last)],
-            timeline=[moment(first, f"ESP {direction} with nothing coming back")],
-            facts={"packets": len(busy), "direction": "out" if out else "in", "spis": spis, "span_s": round(span, 6),
-                   "np_offload": offload},
-        )
+        sender, receiver = (local, remote) if out else (remote, local)
+        f = _one_way(busy, str(sender), str(receiver), spis,
+                     peer=f"{remote}:{int(first.rport)}" if pd.notna(first.rport) else str(remote),
+                     tunnel=str(first.tunnel) if isinstance(first.tunnel, str) else None,
+                     direction="out" if out else "in", np_offload=offload)
         end = other_end(w, ctx.events, busy, ("esp",), same_length=False) if out else None
         if end is not None:
             f.message += told(end, str(local), str(remote), "ESP packet(s)", "ESP packet(s)",
@@ -116,8 +106,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             f.facts.update(end.facts())
         if origin == "sniffer" and offload is None:
             f.severity = "info"
-            f.message += (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check "
-                          "`diagnose vpn tunnel list` (npu_flag, enc/dec counters) before concluding.")
+            f.message += NP_CAVEAT
             ctx.extras.setdefault(NP_NOTE, []).append(str(remote))
         yield f
 
@@ -144,24 +133,32 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         first, last = busy.iloc[0], busy.iloc[-1]
         if pd.isna(first.t) or pd.isna(last.t) or float(last.t) - float(first.t) < t.min_span:
             continue
-        span = float(last.t) - float(first.t)
-        transport = "ESP-in-UDP (4500)" if first["transport"] == "udp4500" else "ESP"
-        msg = (f"{len(busy)} {transport} packets went from {src} to {dst} over {human_duration(span)} "
-               f"({sas.where(first)} to {sas.where(last)}); {dst} sent no ESP back on that path. The sniffer text "
-               f"shows no in/out, so which of the two is this FortiGate is not known (`--local ADDRESS` tells). "
-               "The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check `diagnose vpn tunnel "
-               "list` (npu_flag, enc/dec counters) before concluding.")
-        f = finding(
-            "IKE108", msg,
-            between=(first, last),
-            peer=str(dst),
-            evidence=[evidence(first), evidence(last)],
-            timeline=[moment(first, f"ESP from {src} to {dst} with nothing coming back")],
-            facts={"packets": len(busy), "direction": None, "sender": str(src), "spis": [],
-                   "span_s": round(span, 6), "np_offload": None},
-        )
+        f = _one_way(busy, str(src), str(dst), [], peer=str(dst), tunnel=None, direction=None, np_offload=None)
+        f.message += (" The sniffer text shows no in/out, so which of the two is this FortiGate is not known "
+                      "(`--local ADDRESS` tells)." + NP_CAVEAT)
         f.severity = "info"  # as for any sniffer text: NP offload may hide the other direction
         yield f
+
+
+def _one_way(busy: pd.DataFrame, sender: str, receiver: str, spis: list[str], peer: str, tunnel: str | None,
+             direction: str | None, np_offload: bool | None) -> Finding:
+    """The finding of ESP ``busy`` (timed rows of one path) from ``sender`` to ``receiver``
+    with none back; ``direction`` None when the text did not tell which end is this one."""
+    first, last = busy.iloc[0], busy.iloc[-1]
+    span = float(last.t) - float(first.t)
+    spi_text = f" on SPI {', '.join('0x' + s for s in spis[:3])}" if spis else ""
+    transport = "ESP-in-UDP (4500)" if first["transport"] == "udp4500" else "ESP"
+    msg = (f"{len(busy)} {transport} packets{spi_text} went from {sender} to {receiver} over {human_duration(span)} "
+           f"({sas.where(first)} to {sas.where(last)}); {receiver} sent no ESP back on that path.")
+    return finding(
+        "IKE108", msg,
+        between=(first, last),
+        tunnel=tunnel, peer=peer,
+        evidence=[evidence(first), evidence(last)],
+        timeline=[moment(first, f"ESP from {sender} to {receiver} with nothing coming back")],
+        facts={"packets": len(busy), "direction": direction, **({"sender": sender} if direction is None else {}),
+               "spis": spis, "span_s": round(span, 6), "np_offload": np_offload},
+    )
 
 
 def _offloaded(ctx: Context, remote: str) -> bool | None:
