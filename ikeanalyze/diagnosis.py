@@ -126,16 +126,30 @@ def rank(findings: list[Finding], explains: dict[str, tuple[str, ...]]) -> list[
     by_code: dict[str, list[Finding]] = {}
     for f in merged:
         by_code.setdefault(f.code, []).append(f)
-    nested: set[int] = set()
+    parent: dict[int, Finding] = {}  # symptom -> its cause
+
+    def above(f: Finding) -> set[int]:
+        up = set()
+        while id(f) in parent:
+            f = parent[id(f)]
+            up.add(id(f))
+        return up
+
     for cause in merged:
         for code in explains.get(cause.code, ()):
             for sym in by_code.get(code, []):
-                if id(sym) == id(cause) or id(sym) in nested:
+                # A finding explained by one of its own symptoms would leave the report with both.
+                if id(sym) == id(cause) or id(sym) in parent or id(sym) in above(cause):
                     continue
                 if _same_subject(cause, sym):
                     cause.symptoms.append(sym)
-                    nested.add(id(sym))
-    top = [f for f in merged if id(f) not in nested]
+                    parent[id(sym)] = cause
+    top = [f for f in merged if id(f) not in parent]
+    for f in top:
+        # The reports show one level: a symptom of a symptom is listed under the root cause.
+        f.symptoms = _descendants(f)
+        for s in f.symptoms:
+            s.symptoms = []
 
     def key(f: Finding):
         t = f.t_start if f.t_start is not None else float("inf")
@@ -148,6 +162,14 @@ def rank(findings: list[Finding], explains: dict[str, tuple[str, ...]]) -> list[
     return top
 
 
+def _descendants(f: Finding) -> list[Finding]:
+    out = []
+    for s in f.symptoms:
+        out.append(s)
+        out.extend(_descendants(s))
+    return out
+
+
 def _same_subject(a: Finding, b: Finding) -> bool:
     if a.peer_ip and b.peer_ip:
         return a.peer_ip == b.peer_ip
@@ -156,20 +178,43 @@ def _same_subject(a: Finding, b: Finding) -> bool:
     return not (a.peer_ip or b.peer_ip or a.tunnel or b.tunnel)
 
 
+# Facts that name what a finding is about beyond its peer: two findings of one code and
+# peer that name different values are two stories (two IKE SAs, two users, two gateways).
+IDENTITY_FACTS = ("ispi", "user", "gateway")
+SAME_STORY_SLACK_S = 1.0  # a sniffer and a debug stamp one packet up to this far apart
+
+
 def _dedup(findings: list[Finding]) -> list[Finding]:
     """Two sources telling the same finding (a sniffer and a debug of one tunnel) become one
-    finding with the evidence of both; the first (richer, timed) one keeps its message."""
-    out: dict[tuple, Finding] = {}
+    finding with the evidence of both; the first (richer, timed) one keeps its message.
+    Findings of one code and peer that tell different stories (another tunnel, IKE SA or
+    user, or another time) all stay."""
+    out: dict[tuple, list[Finding]] = {}
     for f in findings:
-        k = (f.code, f.peer or f.tunnel or f.message)
-        if k not in out:
-            out[k] = f
+        same = out.setdefault((f.code, f.peer or f.tunnel or f.message), [])
+        kept = next((k for k in same if _same_story(k, f)), None)
+        if kept is None:
+            same.append(f)
             continue
-        kept = out[k]
         seen = {(e.source, e.ref) for e in kept.evidence}
         kept.evidence.extend(e for e in f.evidence if (e.source, e.ref) not in seen)
         kept.timeline.extend(f.timeline)
-    return list(out.values())
+    return [f for same in out.values() for f in same]
+
+
+def _same_story(a: Finding, b: Finding) -> bool:
+    """Could ``a`` and ``b`` (one code, one peer) be one thing seen twice?"""
+    if a.tunnel and b.tunnel and a.tunnel != b.tunnel:
+        return False
+    for key in IDENTITY_FACTS:
+        va, vb = a.facts.get(key), b.facts.get(key)
+        if va and vb and va != vb:
+            return False
+    if None in (a.start, b.start):
+        return True  # one has no clock to compare: the peer says it
+    a_end, b_end = a.end or a.start, b.end or b.start
+    return (a.start - b_end).total_seconds() <= SAME_STORY_SLACK_S and \
+        (b.start - a_end).total_seconds() <= SAME_STORY_SLACK_S
 
 
 def build_timeline(findings: list[Finding], extra: list[Moment] = ()) -> list[Moment]:

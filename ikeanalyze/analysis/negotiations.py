@@ -1401,10 +1401,12 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
         attr_pos = np.flatnonzero(col.search(SAML_GROUP_ATTR)[pos])
         groups: list[list[int]] = []  # positions in light() of each login's failure lines
         for p, ref in zip(pos[anchor].tolist(), refs[anchor].tolist()):
-            # Same login while no success came between this failure and the previous one;
-            # samld errors a few lines apart from each other are separate requests.
+            # Same login while neither a success nor a new login's start (the user trying
+            # again, another user) came between this failure and the previous one; samld
+            # errors a few lines apart from each other are separate requests.
             prev = groups[-1][-1] if groups else None
-            same = prev is not None and not _any_between(ok, int(all_refs[prev]), ref)
+            same = prev is not None and not _any_between(ok, int(all_refs[prev]), ref) \
+                and not _any_between(starts, int(all_refs[prev]), ref)
             if same and saml_all[p] and saml_all[prev] and ref - int(all_refs[prev]) > 3:
                 same = False
             if same:

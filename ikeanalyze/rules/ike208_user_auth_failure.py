@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
@@ -45,21 +46,36 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
+# A login pending longer than this cannot have been cut by the restart (FortiClient gives
+# up within a minute or two): a restart hours or months before is another session's.
+PENDING_MAX_S = 600
+
 
 def lost_to_restart(login: ng.Login, restarts) -> bool:
     """A daemon start-up between the login's first request and its failure (IKE213).
-    ``restarts``: the start-up lines, or their line numbers per source (ascending)."""
+    ``restarts``: the start-up lines, or their line numbers and times per source (ascending)."""
     if not isinstance(restarts, dict):
         restarts = restart_refs(restarts)
-    refs = restarts.get(login.source, np.empty(0, dtype=np.int64))
+    refs, times = restarts.get(login.source, (np.empty(0, dtype=np.int64), np.empty(0, "datetime64[us]")))
     first = int(login.anchors[0].ref)
     # any start-up line in [window start - 2000, first)
-    return bool(np.searchsorted(refs, first, side="left") > np.searchsorted(refs, login.window[0] - 2000, side="left"))
+    lo, hi = np.searchsorted(refs, login.window[0] - 2000, side="left"), np.searchsorted(refs, first, side="left")
+    if hi <= lo:
+        return False
+    at = pd.Timestamp(login.anchors[0].time) if pd.notna(login.anchors[0].time) else None
+    last = times[hi - 1]
+    if at is None or np.isnat(last):
+        return True
+    return (at.to_datetime64() - last) / np.timedelta64(1, "s") <= PENDING_MAX_S
 
 
-def restart_refs(restarts) -> dict[str, np.ndarray]:
-    """source -> the line numbers of its daemon start-up lines, ascending."""
-    return {str(s): np.sort(g["ref"].to_numpy(np.int64)) for s, g in restarts.groupby("source", sort=False)}
+def restart_refs(restarts) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """source -> the line numbers of its daemon start-up lines, ascending, and their times."""
+    out = {}
+    for s, g in restarts.groupby("source", sort=False):
+        g = g.sort_values("ref", kind="stable")
+        out[str(s)] = (g["ref"].to_numpy(np.int64), g["time"].to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")))
+    return out
 
 
 @rule("IKE208", "user-auth-failure", severity="error",

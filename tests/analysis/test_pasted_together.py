@@ -1,0 +1,112 @@
+"""Real logs pasted together in one file (an engineer's SSH session of a morning) give the
+findings of each log read alone: one log's user, gateway, IKE SA or cause is not taken for
+another's, and no finding of either is lost in the merge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ikeanalyze import api
+from ikeanalyze.diagnosis import Finding, rank
+from ikeanalyze.sources import Blob
+from tests.robustness.helpers import TESTS
+
+DEBUG = TESTS / "data" / "ikedebug"
+
+
+def _diagnose(*names: str):
+    data = b"".join(b"FGT60F # diagnose debug enable\n" + (DEBUG / n).read_bytes().rstrip(b"\n") + b"\n"
+                    for n in names)
+    events, ingest = api.load([Blob("session.txt", None, data, data[:16])])
+    return api.diagnose(events, ingest)
+
+
+def _all(d) -> list[Finding]:
+    return [x for f in d.findings for x in (f, *f.symptoms)]
+
+
+def _logins(d) -> list[tuple]:
+    return sorted((f.code, f.facts.get("user"), f.tunnel, f.facts.get("reason")) for f in _all(d)
+                  if f.code in ("IKE208", "IKE213"))
+
+
+def test_two_users_failing_one_after_the_other_are_two_findings():
+    """`vito` fails on an unreachable LDAP server; three minutes later `vitoo` (a typo) is
+    refused. Read as one login, the second failure was blamed on the LDAP timeout under the
+    first user's name, and `vitoo`'s finding was lost."""
+    alone = [_logins(_diagnose(n)) for n in ("IKE_LOG_V1_ldap_non_reachable_2.txt",
+                                             "IKE_LOG_V1_ldap_non_working_pswd_1.txt")]
+    together = _logins(_diagnose("IKE_LOG_V1_ldap_non_reachable_2.txt", "IKE_LOG_V1_ldap_non_working_pswd_1.txt"))
+    assert together == sorted(alone[0] + alone[1])
+    assert {(u, r) for _, u, _, r in together} == {("vito", "ldap-unreachable"), ("vitoo", "bad-credentials")}
+
+
+def test_failures_on_two_gateways_keep_their_own_user_and_reason():
+    """A local-password failure on ra-ikev1, then a RADIUS group mismatch of another user on
+    another gateway: merged, the first's user and gateway got the second's reason."""
+    together = _logins(_diagnose("IKE_LOG_V1_local_pwd_non_working_2.txt", "IKE_LOG_pwd_radius_auth_cert.txt"))
+    assert together == [("IKE208", "alanvan.beek@allianceautomation.com.au", "AzureAUEUserVPN", "radius-group-mismatch"),
+                        ("IKE208", "vpnuserasd", "ra-ikev1", "bad-credentials")]
+
+
+def test_a_daemon_restart_months_before_does_not_hide_a_login_failure():
+    """A SAML login lost to an fnbamd restart (2024-09-25), then an LDAP login failing on an
+    unreachable server (2025-01-15): the restart explains the first only."""
+    alone = _logins(_diagnose("IKE_LOG_V1_ldap_non_reachable_2.txt"))
+    together = _logins(_diagnose("IKE_LOG_SAML_bug_1.txt", "IKE_LOG_V1_ldap_non_reachable_2.txt"))
+    assert ("IKE208", "vito", "ikev1-ldap", "ldap-unreachable") in alone
+    assert set(alone) < set(together)
+    assert any(code == "IKE213" for code, *_ in together)
+
+
+def test_the_same_user_trying_again_is_a_second_login():
+    """One continuous RADIUS session: the first XAUTH fails on DNS, the user tries again and
+    the now-resolved server never answers. Both causes are reported."""
+    reasons = {r for _, u, _, r in _logins(_diagnose("IKE_LOG_V1_radius_DNS_Issues.txt",
+                                                     "IKE_LOG_V1_radius_not_reachable.txt"))}
+    assert reasons == {"dns-failure", "radius-unreachable"}
+
+
+def test_two_gateways_with_one_peer_keep_their_proposal_mismatches():
+    """The corpus's compilation of ~14 sessions: gateways eveS2S and DialUp-wan both refuse
+    1.1.1.254's phase-1 proposals; the second was merged into the first and lost."""
+    d = _diagnose("IKE_Log_combined_all.txt")
+    assert {f.tunnel for f in _all(d) if f.code == "IKE201" and f.peer == "1.1.1.254:500"} == {"eveS2S", "DialUp-wan"}
+
+
+def test_retransmissions_on_two_ike_sas_of_one_peer_are_two_findings():
+    """IKE_LOG_V2_PSK and IKE_LOG_peer_id: AUTH re-sent on IKE SA b84babe9e6a4abf9, then on
+    0bba3c1cc48194fd, to the same peer; merged, the second SA's lines were cited under the
+    first's message."""
+    d = _diagnose("IKE_LOG_V2_PSK.txt", "IKE_LOG_peer_id.txt")
+    sas = sorted(f.facts["ispi"] for f in _all(d) if f.code == "IKE304" and f.peer == "1.1.1.254:4500")
+    assert sas == ["0bba3c1cc48194fd", "b84babe9e6a4abf9"]
+
+
+def _f(code, peer="10.0.0.1:500", start=None, end=None, tunnel=None, **facts) -> Finding:
+    return Finding(code, code, "error", code, f"{code} {facts}", "", start=start, end=end, tunnel=tunnel, peer=peer,
+                   facts=facts)
+
+
+def test_one_story_told_by_a_sniffer_and_a_debug_is_one_finding():
+    at = datetime(2026, 2, 26, 23, 34, 42)
+    debug, sniffer = _f("IKE105", start=at, end=at, tunnel="to-hq", ispi="aa"), _f("IKE105", start=at, end=at)
+    assert rank([debug, sniffer], {}) == [debug]
+    later = _f("IKE105", start=datetime(2026, 2, 26, 23, 50), end=datetime(2026, 2, 26, 23, 51))
+    assert len(rank([_f("IKE105", start=at, end=at), later], {})) == 2  # the same peer, another time
+    assert len(rank([_f("IKE105", ispi="aa"), _f("IKE105", ispi="bb")], {})) == 2  # another IKE SA
+    assert len(rank([_f("IKE201", tunnel="a"), _f("IKE201", tunnel="b")], {})) == 2  # another gateway
+
+
+def test_a_symptom_of_a_symptom_reaches_the_report():
+    """IKE201 explains IKE105, which explains IKE304: the IKE304 was nested under IKE105
+    and the reports, which show one level, never showed it."""
+    cause, middle, leaf = _f("IKE201"), _f("IKE105"), _f("IKE304")
+    top = rank([cause, middle, leaf], {"IKE201": ("IKE105",), "IKE105": ("IKE304",)})
+    assert top == [cause] and cause.symptoms == [middle, leaf] and middle.symptoms == []
+
+
+def test_findings_that_explain_each_other_both_stay():
+    a, b = _f("IKE105"), _f("IKE304")
+    top = rank([a, b], {"IKE105": ("IKE304",), "IKE304": ("IKE105",)})
+    assert top == [a] and a.symptoms == [b]
