@@ -34,6 +34,11 @@ class Fmt(str, Enum):
     json = "json"
     markdown = "markdown"
     html = "html"
+    text = "text"  # the names engineers type first: read as terminal and markdown
+    md = "md"
+
+
+FORMAT_ALIASES = {Fmt.text: Fmt.terminal, Fmt.md: Fmt.markdown}
 
 
 class EventFmt(str, Enum):
@@ -136,6 +141,8 @@ def _guard(debug: bool):
                 _fail(str(exc))
             if isinstance(exc, BrokenPipeError):
                 return True
+            if isinstance(exc, OSError) and exc.filename:  # an output folder missing, no permission, disk full
+                _fail(f"{exc.filename}: {exc.strerror or exc}")
             _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for details")
             return True
 
@@ -180,7 +187,8 @@ def _write(text: str, output: Path | None) -> None:
 @app.command()
 def analyze(
     inputs: Inputs,
-    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Report format.")] = Fmt.terminal,
+    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Report format (text = terminal, md = markdown).")
+                   ] = Fmt.terminal,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     select: Select = None,
     ignore: Ignore = None,
@@ -197,6 +205,7 @@ def analyze(
     debug: Debug = False,
 ) -> None:
     """Analyze inputs together as one incident and report the diagnosis."""
+    fmt = FORMAT_ALIASES.get(fmt, fmt)
     with _guard(debug), _progress(inputs) as say:
         _read_ahead(inputs, engine, jobs)
         from ikeanalyze import api, parallel

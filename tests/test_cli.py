@@ -65,6 +65,23 @@ def test_missing_file_is_one_line_exit_2():
     assert err.strip() == "ikeanalyze: no-such-file.pcap: no such file"
 
 
+def test_an_output_folder_that_does_not_exist_is_one_line_exit_2(tmp_path):
+    """The user's mistake, said as one: not an "internal error"."""
+    for cmd in (("analyze", SEED, "-f", "json"), ("events", SEED)):
+        p = run_cli(*cmd, "-o", str(tmp_path / "missing" / "out.txt"))
+        err = p.stderr.decode()
+        assert p.returncode == 2 and err.count("\n") == 1, err
+        assert "missing/out.txt: No such file or directory" in err and "internal" not in err
+
+
+def test_format_names_engineers_type_first():
+    """`--format text` and `md` are the terminal and Markdown reports."""
+    assert run_cli("analyze", SEED, "-f", "text").stdout == run_cli("analyze", SEED, "-f", "terminal").stdout
+    md = run_cli("analyze", SEED, "-f", "md")
+    assert md.returncode == 0 and md.stdout == run_cli("analyze", SEED, "-f", "markdown").stdout
+    assert md.stdout.startswith(b"# IPsec incident")
+
+
 def test_binary_garbage_is_one_line_exit_2(tmp_path):
     junk = tmp_path / "image.png"
     junk.write_bytes(bytes(range(256)) * 40)
