@@ -1064,12 +1064,17 @@ def _v1_selector_blocks(n: Negotiation, before: int) -> tuple[Block | None, Bloc
     return out.get("peer"), out.get("local")
 
 
-def local_selectors(events: pd.DataFrame, source: str, tunnel: str | None) -> list[str]:
-    """Selectors this side printed for a phase 1 (`src 0 7 0:...` / `IPsec SA selectors`)."""
+def local_selectors(events: pd.DataFrame, source: str, tunnel: str | None, serials: set[int] = frozenset()) -> list[str]:
+    """Selectors this side printed for a phase 1 (`src 0 7 0:...` / `IPsec SA selectors`);
+    of those IKE SA ``serials`` only when they are known: another IKE SA of the gateway (an
+    earlier session pasted before) proposed its own."""
     if not tunnel:
         return []
-    ev = events[(events["source"] == source).to_numpy() & (events["tunnel"] == tunnel).fillna(False).to_numpy()
-                & (events["kind"] == "selectors").to_numpy()]
+    m = (events["source"] == source).to_numpy() & (events["tunnel"] == tunnel).fillna(False).to_numpy() \
+        & (events["kind"] == "selectors").to_numpy()
+    if serials:
+        m &= events["serial"].isin(list(serials)).fillna(False).to_numpy()
+    ev = events[m]
     sel = ev["text"].astype(str).str.extract(r"\b(?:src|dst) \d+ \d+ (\S+)")[0].dropna()
     return list(dict.fromkeys(sel))
 

@@ -14,9 +14,11 @@ __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "t
 
 def finding(code: str, message: str, *, between=None, **kw) -> Finding:
     """The rule's Finding; ``between=(first, last)`` sets its start and end (times and `t`)
-    from the first and last rows it is about."""
+    from the first and last rows it is about, the earlier one first."""
     if between is not None:
         a, b = between
+        if tval(a.t) is not None and tval(b.t) is not None and tval(a.t) > tval(b.t):
+            a, b = b, a  # a capture out of time order (merged files): the span still runs forward
         kw.update(start=timeval(a.time), end=timeval(b.time), t_start=tval(a.t), t_end=tval(b.t))
     r = REGISTRY[code]
     return Finding(code=code, name=r.name, severity=r.severity, title=r.title, message=message,

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
+
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
@@ -70,7 +72,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         fail = next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), last)
         gw = f" on gateway {f.tunnel}" if f.tunnel else ""
         peer = f.peer or "the peer"
-        mine = _sel(f.local_block) or ", ".join(ng.local_selectors(ctx.events, f.source, f.tunnel))
+        serials = {int(r.serial) for r in f.rows if pd.notna(r.serial)}
+        mine = _sel(f.local_block) or ", ".join(ng.local_selectors(ctx.events, f.source, f.tunnel, serials))
         theirs = _sel(f.peer_block)
         if theirs:
             msg = (f"Phase-2 traffic selectors{gw} do not match ({f.how} at {sas.where(ng._as_row(fail))}): "

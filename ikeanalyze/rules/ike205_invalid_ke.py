@@ -64,6 +64,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             peer = debug_peers.get((str(r.source), int(r.ref)))
         by_peer.setdefault((str(r.source), peer), []).append(r)
     for (source, peer), hits in by_peer.items():
+        # In time order: a capture merged from several files may not be.
+        hits.sort(key=lambda h: (pd.isna(h.t), 0.0 if pd.isna(h.t) else float(h.t)))
         first, last = hits[0], hits[-1]
         ispis = list(dict.fromkeys(str(h.ispi) for h in hits if pd.notna(h.ispi)))  # in line order
         offers = (ng.wire_offer(ev, source, s) for s in ispis)

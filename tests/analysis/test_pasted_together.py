@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from ikeanalyze import api
 from ikeanalyze.diagnosis import Finding, rank
 from ikeanalyze.sources import Blob
@@ -110,3 +112,31 @@ def test_findings_that_explain_each_other_both_stay():
     a, b = _f("IKE105"), _f("IKE304")
     top = rank([a, b], {"IKE105": ("IKE304",), "IKE304": ("IKE105",)})
     assert top == [a] and a.symptoms == [b]
+
+
+def test_selectors_of_an_earlier_ike_sa_are_not_quoted_as_the_refused_ones():
+    """A healthy session (IKE SA serial 34538 proposing 0.0.0.0/0) pasted before the one the
+    peer answers TS_UNACCEPTABLE (serial 34097, which prints no selectors): the refusal was
+    said to be of 0.0.0.0/0, the earlier session's selectors."""
+    def ike203(d):
+        [f] = [f for f in _all(d) if f.code == "IKE203"]
+        return f
+
+    alone = ike203(_diagnose("IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt"))
+    together = ike203(_diagnose("IKE_LOG_V2.txt", "IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt"))
+    assert "the selectors proposed are not in this log" in alone.message
+    assert "the selectors proposed are not in this log" in together.message
+    assert together.facts["local_selectors"] is None
+
+
+def test_a_capture_out_of_time_order_still_tells_the_first_refusal_first():
+    """ndpi_ipsec_isakmp_esp.pcap (capinfos: strict time order False): the INVALID_KE of
+    frame 619 (11:54:38.167) came before frame 263's (19:48:05.495). The finding said "first
+    at frame 263" and its span ran backwards (-28407 s in the HTML and Markdown reports)."""
+    import ikeanalyze
+
+    d = ikeanalyze.analyze([str(TESTS / "data" / "pcap" / "ndpi_ipsec_isakmp_esp.pcap")])
+    [f] = [f for f in d.all_findings() if f.code == "IKE205" and f.peer == "109.237.187.193:500"]
+    assert "first at 11:54:38.167 (frame 619)" in f.message
+    assert f.start < f.end and (f.end - f.start).total_seconds() == pytest.approx(28407.328, abs=0.01)
+    assert f.t_start < f.t_end
