@@ -8,7 +8,9 @@ to EAP failure`, an authentication server that never answers (fnbamd `__rad_conn
 same login name the reason, one of: bad-credentials, user-not-found, radius-unreachable,
 ldap-unreachable, dns-failure, radius-group-mismatch, saml-group-mismatch,
 saml-attribute-mismatch, saml-signature-invalid, saml-clock-skew, saml-config-error. A
-login lost to a daemon restart is IKE213, not this.
+login lost to a daemon restart is IKE213, not this. A login whose only lines are the
+server's timeouts, with no result after them, is told as waiting on the server, not as
+failed: the input ended first (`facts.pending`).
 A FortiGate event-log line stating the same cause (an XAUTH authentication failure (the user from `xauthuser=`)) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
@@ -34,6 +36,7 @@ attribute value); the SAML SP/IdP URLs, entity IDs, IdP certificate and the cloc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -91,17 +94,31 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         quoted = "; ".join(f"`{_msg(r)}` ({sas.where(ng._as_row(r))})" for r in login.reason_rows[:2])
         who = f'User "{login.user}"' if login.user else "A user"
         where = (f" on gateway {login.tunnel}" if login.tunnel else "") + (f" from {login.peer}" if login.peer else "")
-        msg = (f"{who} failed {login.method} authentication{where}: {reason} — {why}"
-               + (f"; the daemons say {quoted}" if quoted else "")
-               + f". Failure at {sas.where(ng._as_row(last))}.")
+        if _still_waiting(login):
+            # Only the server's timeouts and no result line: the login had not failed yet
+            # in this input (remoteauthtimeout may still be running), or its end was cut off.
+            msg = (f"{who}'s {login.method} login{where} got no answer from the authentication server: "
+                   f"{reason} — {why}" + (f"; the daemons say {quoted}" if quoted else "")
+                   + f". The server timed out {len(login.anchors)} time(s), from {sas.where(ng._as_row(first))} "
+                   f"to {sas.where(ng._as_row(last))}, and the input shows no result for the login after that "
+                   "(still pending, or cut off).")
+        else:
+            msg = (f"{who} failed {login.method} authentication{where}: {reason} — {why}"
+                   + (f"; the daemons say {quoted}" if quoted else "")
+                   + f". Failure at {sas.where(ng._as_row(last))}.")
         yield finding(
             "IKE208", msg,
             between=(first, last),
             tunnel=login.tunnel, peer=login.peer,
             evidence=[evidence(r) for r in ng.evidence_rows(login.reason_rows, login.anchors[:3], login.anchors[-1:])],
             timeline=[moment(last, f"{login.method} login{' of ' + login.user if login.user else ''} failed: {reason}")],
-            facts={"reason": reason, "user": login.user, "method": login.method},
+            facts={"reason": reason, "user": login.user, "method": login.method, "pending": _still_waiting(login)},
         )
+
+
+def _still_waiting(login: ng.Login) -> bool:
+    """Are the login's failure lines only server timeouts (no result line of its own)?"""
+    return all(re.search(ng.SERVER_TIMEOUT, str(r.text)) for r in login.anchors)
 
 
 def _msg(row) -> str:
