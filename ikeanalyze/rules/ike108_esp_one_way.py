@@ -14,7 +14,9 @@ sniffer text the finding is therefore only `info` unless a tunnel-list snapshot 
 tunnel is not offloaded; when a snapshot shows it is, nothing is reported and the next
 steps say how to check. Sniffer text at verbosity 1-3 shows no in/out: when nothing tells
 which side is this FortiGate, the finding names the sender and the silent side as they
-are printed and says that `--local` settles which is which.
+are printed and says that `--local` settles which is which. A capture of ESP with no IKE
+in it (and no `--local`) is told the same way, at severity warning: a capture point that
+sees one direction only looks the same.
 
 ## Why it matters
 One side encrypts and sends, the other receives nothing, or receives and never sends
@@ -112,20 +114,21 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
 
 
 def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
-    """Sniffer text with no in/out (verbosity 1-3 on one interface, a `--`) where nothing
-    tells which side is this FortiGate (its rows are not in ``ctx.wire``): ESP from one
-    address to another and none back, told from both sides."""
+    """Packets where nothing tells which side is this one (their rows are not in
+    ``ctx.wire``): sniffer text with no in/out (verbosity 1-3 on one interface, a `--`), a
+    capture of ESP with no IKE and no ``--local``. ESP from one address to another and none
+    back, told from both sides."""
     ev = ctx.events
     m = ev["direction"].isna().to_numpy().copy()  # most sniffer text prints in/out: nothing more to ask
     if not m.any():
         return
-    m &= (ev["origin"] == "sniffer").fillna(False).to_numpy() & (ev["kind"] == "esp").fillna(False).to_numpy()
+    m &= ev["origin"].isin(PACKET_ORIGINS).to_numpy() & (ev["kind"] == "esp").fillna(False).to_numpy()
     if not m.any():
         return
     m &= ~ev.index.isin(ctx.wire.index) & ev["src"].notna().to_numpy()
     if not m.any():
         return
-    esp = ev.loc[m, ["source", "ref", "origin", "time", "t", "src", "dst", "transport", "text"]]
+    esp = ev.loc[m, ["source", "ref", "origin", "time", "t", "src", "dst", "transport", "text", "esp_spi"]]
     pairs = set(zip(esp["source"].astype(object), esp["src"].astype(object), esp["dst"].astype(object)))
     for (source, src, dst), busy in esp.groupby(["source", "src", "dst"], sort=False):
         if (source, dst, src) in pairs or len(busy) < t.min_packets:
@@ -133,10 +136,18 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         first, last = busy.iloc[0], busy.iloc[-1]
         if pd.isna(first.t) or pd.isna(last.t) or float(last.t) - float(first.t) < t.min_span:
             continue
-        f = _one_way(busy, str(src), str(dst), [], peer=str(dst), tunnel=None, direction=None, np_offload=None)
-        f.message += (" The sniffer text shows no in/out, so which of the two is this FortiGate is not known "
-                      "(`--local ADDRESS` tells)." + NP_CAVEAT)
-        f.severity = "info"  # as for any sniffer text: NP offload may hide the other direction
+        spis = sorted(set(busy["esp_spi"].dropna().astype(str)))
+        f = _one_way(busy, str(src), str(dst), spis, peer=str(dst), tunnel=None, direction=None, np_offload=None)
+        if str(first["origin"]) == "sniffer":
+            f.message += (" The sniffer text shows no in/out, so which of the two is this FortiGate is not known "
+                          "(`--local ADDRESS` tells)." + NP_CAVEAT)
+            f.severity = "info"  # as for any sniffer text: NP offload may hide the other direction
+        else:
+            f.message += (" The capture has no IKE to tell which of the two is this side (`--local ADDRESS` "
+                          f"tells): if it is {src}, {dst} sends nothing back or its ESP is lost on the way; if it "
+                          f"is {dst}, it receives the tunnel's traffic and never answers. A capture point that "
+                          "sees one direction only (a SPAN of one port, asymmetric routing) looks the same.")
+            f.severity = "warning"
         yield f
 
 
