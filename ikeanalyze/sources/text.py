@@ -802,6 +802,9 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
             take_joined([text.cast(pa.large_string()), extra], pick))
 
 
+DATED_START = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S"
+
+
 def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
@@ -867,6 +870,11 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
     field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
+    # A line that opens with a whole date and time is a record of its own that no form
+    # read (cut off mid-line: a scroll-back's or the paste's end), not a wrapped piece:
+    # joined on, it became the record's tail (`udp 1` read `udp 12026`).
+    dated = np.zeros(n, dtype=bool)
+    dated[unknown] = matches(unknown_text, DATED_START)
     del unknown_text
     fields = field_line.tolist()
 
@@ -874,7 +882,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # goes line by line (each line's state is that of the line above).
     in_hex, in_block = hex_record.tolist(), (opens_block | open_quote).tolist()
     in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
-    hexes, wraps, quotes = is_hex.tolist(), wrapped.tolist(), open_quote.tolist()
+    hexes, wraps, quotes = is_hex.tolist(), (wrapped & ~np.roll(dated, -1)).tolist(), open_quote.tolist()
     piece_quotes = opens_in_piece.tolist()
     joins = set(RECORD_FORMATS) | {"continuation"}
     names = form.tolist()

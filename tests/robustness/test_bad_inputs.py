@@ -193,12 +193,13 @@ DAMAGED = [
             b"ike 0:dialup:12: comes 198.51.100.7:500->203.0.113.1:500,ifindex=7,vrf=0....\n"
             b"ike 0:dialup:12: sent IKE msg (SA_INIT_RESPONSE): 203.0.113.1:500->198.51.100.7:500,\n",
             [1, 2], r"line 2: truncated record: .*sent IKE msg \(SA_INIT_RESPONSE\)"),
+    # Each one's content ends inside a packet line (`... 198.51.100.`): truncated, not a wrap.
     Damaged("gzip cut off", "paste.txt.gz", gzip.compress((SNIFFER * 400).encode())[:-200], list(range(1, 4)),
-            r"gzip data cut off after \d+ bytes of content"),
+            r"gzip data cut off after \d+ bytes of content", truncated=1),
     Damaged("bzip2 cut off", "paste.txt.bz2", bz2.compress((SNIFFER * 4000).encode())[:-200], list(range(1, 4)),
-            r"bzip2 data cut off after \d+ bytes of content"),
+            r"bzip2 data cut off after \d+ bytes of content", truncated=1),
     Damaged("xz cut off", "paste.txt.xz", lzma.compress((SNIFFER * 4000).encode())[:-200], list(range(1, 4)),
-            r"xz data cut off after \d+ bytes of content"),
+            r"xz data cut off after \d+ bytes of content", truncated=1),
 ]
 
 

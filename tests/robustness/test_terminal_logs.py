@@ -444,3 +444,32 @@ def test_a_second_sniffer_run_restarting_its_clock_is_no_duplicate():
     assert report.accounting["duplicate"] == 0
     assert report.events == len(sniffer) == int((events["origin"] == "sniffer").sum())
     assert (events["t"].diff() < 0).sum() == 1  # the step back is there
+
+
+def test_a_sniffer_line_cut_mid_line_is_not_the_tail_of_the_packet_above():
+    """The paste ends inside a packet line: with no repeated line width to go by, the piece
+    was taken for a terminal wrap of the line above and joined on (`udp 1` read
+    `udp 12026-02-26 23:40:12…`: a keepalive counted as ESP, and no IKE902). A piece that
+    opens with a whole date and time is a record of its own, cut off."""
+    seed = (DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt").read_text().splitlines()
+    lines = seed[:4] + seed[15:27] + [seed[32]]  # the sniffer's lines from 23:34:38 to 23:39:52
+    assert all(line[:4] == "2026" for line in lines[4:])
+    whole, _ = _load(data=("\n".join(lines) + "\n").encode())
+    cut = "\n".join(lines[:-1] + [lines[-1][:62]]).encode()  # `... -> 10.3.`: cut inside an address
+    got, ingest = _load(data=cut)
+    [report] = ingest.inputs
+    assert report.accounting["truncated"] == 1 and report.accounting["continuation"] == 0
+    fields = ["ref", "kind", "length", "text"]
+    assert _table(got, fields) == _table(whole, fields)[:-1]  # every line above reads as before
+    assert "IKE902" in {c for c, _, _ in _codes(got, ingest)}
+
+
+def test_overlapping_sniffer_copies_joined_at_a_cut_line_are_still_read_once():
+    """The first scroll-back ends mid-line and the second starts earlier: the cut piece is
+    unrecognised, the packet above it keeps its length, and the overlap is `duplicate`."""
+    lines = (DATA / "seed" / "forticlient-udp-fallback-tcp.paste.txt").read_text().splitlines()
+    data = ("\n".join(lines[:24] + [lines[24][:45]] + lines[15:]) + "\n").encode()
+    got, ingest = _load(data=data)
+    [report] = ingest.inputs
+    assert report.accounting["unrecognised"] == 1 and report.accounting["duplicate"] == 9
+    assert got.loc[got["ref"] == 24, "length"].tolist() == [1]
