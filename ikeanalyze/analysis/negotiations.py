@@ -1321,8 +1321,11 @@ def _then(first: str, later: str) -> str:
 # (sub-reason, pattern over the login's lines, the line to quote), first match wins
 # (RULES.md IKE208).
 AUTH_REASONS: list[tuple[str, str, str]] = [
-    ("dns-failure", r"Resolved \S+ to (?:0\.0\.0\.0|::)?\s*$|Failed to add addr \S+|DNS (?:lookup|resolution) failed",
-     r"Resolved \S+ to (?:0\.0\.0\.0|::)?\s*$|Failed to add addr|DNS (?:lookup|resolution) failed"),
+    # The IPv4 answer decides: fnbamd asks for AAAA too and, with none, prints `to ::` and
+    # `Failed to add addr` on every healthy login to a server named by FQDN. 7.x ends the
+    # line with `, cur stack size:N`.
+    ("dns-failure", r"Resolved \S+ to (?:0\.0\.0\.0)?(?:,|\s*$)|DNS (?:lookup|resolution) failed",
+     r"Resolved \S+ to (?:0\.0\.0\.0)?(?:,|\s*$)|DNS (?:lookup|resolution) failed"),
     ("radius-group-mismatch", _then(r"RADIUS resp code 2\b", "Failed group matching"), r"RADIUS resp code 2\b|Failed group matching"),
     ("radius-unreachable", r"__rad_conn_timeout-|fnbamd_rad_result-Error \(10\)|RADIUS server .* unreachable",
      r"__rad_conn_timeout-|fnbamd_rad_result-Error|RADIUS server .* unreachable"),

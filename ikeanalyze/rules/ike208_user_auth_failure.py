@@ -23,7 +23,8 @@ connect because of the authentication back end, and FortiClient shows only a gen
 ## Evidence
 The result and `failed for user` lines, and the daemon lines that give the reason (`No DN
 is found`, `Connction with ... timed out`, `Resolved ... to 0.0.0.0`, `RADIUS resp code 2`
-then `Failed group matching`, samld errors).
+then `Failed group matching`, samld errors). An empty IPv6 answer (`Resolved ... to ::`,
+`Failed to add addr`) is printed on healthy logins too, and is not a DNS failure.
 
 ## Fix
 Depends on the reason: check the user name and password (`diagnose test authserver ldap

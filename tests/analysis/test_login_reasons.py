@@ -61,3 +61,30 @@ def test_examples():
         window, reason, user = _fast(wtext)
         assert reason == _joined_reason(window, wtext), wtext
         assert user == _joined_user(wtext), wtext
+
+
+# Real fnbamd lines (github.com/lvannstruth-ftnt/fgt-ike-debugger: IKE_LOG_pwd_radius_auth.txt
+# lines 165-176, a healthy login; IKE_LOG_V1_ldap_non_reachable_1.txt line 215).
+AAAA_EMPTY = ["[1066] __fnbamd_rad_dns_cb-Resolved labDC-radius:labsrvdc1.van.fortilab.net to 10.21.1.100, cur stack size:-1",
+              "[1066] __fnbamd_rad_dns_cb-Resolved labDC-radius:labsrvdc1.van.fortilab.net to ::, cur stack size:0",
+              "[1031] __auth_ctx_svr_push-Failed to add addr labsrvdc1.van.fortilab.net from rad 'labDC-radius'"]
+NO_A = ("2025-01-15 08:45:17 [1515] __fnbamd_ldap_dns_cb-Resolved labDC-ldap:labsrvdc12.van.fortilab.net to 0.0.0.0, "
+        "cur stack size:-1")
+
+
+def test_an_empty_ipv6_answer_is_no_dns_failure():
+    """fnbamd asks for the server's AAAA too and prints `to ::` and `Failed to add addr` on
+    every login to a server named by FQDN: a RADIUS reject after them is bad credentials."""
+    lines = AAAA_EMPTY + ["[1210] fnbamd_rad_validate_pkt-RADIUS resp code 3"]
+    window, reason, _ = _fast(lines)
+    assert reason[0] == "bad-credentials"
+    assert _joined_reason(window, lines)[0] == "bad-credentials"
+
+
+def test_a_name_resolving_to_nothing_on_7x_is_a_dns_failure():
+    """FortiOS 7.x ends the line with `, cur stack size:N`: the pattern anchored at the line's
+    end found no reason at all (`unknown`)."""
+    lines = ["[1515] fnbamd_dns_parse_resp-req 0x25: wrong dns format, qr=1, opcode=0, qdc=1, ancount=0", NO_A,
+             "[1306] __ldap_try_next_server-No more server to try.", "[1084] fnbamd_ldap_result-Error (5) for req 7991"]
+    window, reason, _ = _fast(lines)
+    assert reason == ("dns-failure", [101])
