@@ -50,7 +50,8 @@ MESSAGES: list[tuple[str, str]] = [
     ("ike-received", rf"^(?:IKEv1 Aggressive, )?comes (?P<src>{IP}):(?P<sport>\d+)->(?P<dst>{IP})\b"),
     ("ike-exchange", rf"^IKEv(?P<ike_version>[12]) exchange=(?P<exchange>[A-Za-z_ ]+?) id=(?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?(?: len=(?P<length>\d+))?"),
     ("nat-keepalive-sent", rf"^sent IKE msg \((?P<detail>keepalive)\): {ENDPOINTS}"),
-    ("ike-sent", rf"^sent IKE msg \((?P<detail>[^)]*)\): {ENDPOINTS}(?:, len=(?P<length>\d+))?(?:, vrf=\d+)?(?:, id=(?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?)?"),
+    # A terminal that wrapped the line at a field's blank drops it: `vrf=0,` / `id=...` joins as `vrf=0,id=`.
+    ("ike-sent", rf"^sent IKE msg \((?P<detail>[^)]*)\): {ENDPOINTS}(?:, ?len=(?P<length>\d+))?(?:, ?vrf=\d+)?(?:, ?id=(?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?)?"),
     ("error", rf"^could not send IKE Packet\((?P<exchange>[^)]*)\):{ENDPOINTS}(?:, len=(?P<length>\d+))?(?:, vrf=\d+)?: (?P<detail>error \d+:.*)$"),
     ("nat-keepalive-sent", rf"^NAT keep-alive \d+ (?P<src>{IP})->(?P<dst>{IP}):(?P<dport>\d+)"),
     ("ike-hex", r"^(?P<detail>in|out|enc|dec) +(?P<hex>[0-9A-Fa-f]+)\s*$"),

@@ -208,6 +208,16 @@ def test_wrapped_hex_is_joined_before_decoding() -> None:
     assert "stopped" not in str(out["detail"])
 
 
+def test_a_send_wrapped_at_the_blank_before_its_id_keeps_the_id() -> None:
+    """Lines 157-158: `... len=92, vrf=0,` / `id=caeb1a6f92c607c1/...:03819577`: the terminal
+    broke the line at the blank and dropped it. Read without its SPIs and message ID, the
+    first send was not counted with its retransmissions (IKE304 said 3 sends, waits 4, 8 s)."""
+    ev = _load("IKE_LOG_V1_local_pwd_non_working_2.txt")
+    sent = ev[(ev["kind"] == "ike-sent") & ev["ref"].isin([157, 161])]
+    assert sent["ispi"].tolist() == ["caeb1a6f92c607c1"] * 2 and sent["msg_id"].tolist() == [0x03819577] * 2
+    assert sent["length"].tolist() == [92, 92]
+
+
 PUBLIC = DATA.parent / "ikedebug_public"  # see its SOURCES.md
 
 
