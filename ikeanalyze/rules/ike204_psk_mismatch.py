@@ -14,7 +14,11 @@ the secret, sent again and again and never answered after the peer answered mess
 and 3 on the same SA. Not when message 5 moved to UDP 4500 (NAT-T: a blocked port,
 IKE106, looks the same), is larger than an ID and a hash (certificates), was sent fewer
 than 3 times with no `negotiation timeout` (the paste may end before the answer), or the
-negotiation has certificate, EAP or XAUTH lines.
+negotiation has certificate, EAP or XAUTH lines. The IKEv1 Aggressive Mode responder's view
+is told the same way: after this side's message 2 (`agg_r1send`) the initiator sends no
+message 3 but encrypted Informationals on the same SA that this side never decrypts (no
+`dec` line): the initiator could not verify this side's hash and said so with keys of
+its own.
 A FortiGate event-log line stating the same cause (a reason of `pre-shared key|secret mismatch`) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
@@ -142,6 +146,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         )
     if not merged:
         yield from _main_mode_5_unanswered(ctx)
+        yield from _aggressive_hash_unreadable(ctx)
 
 
 # FortiOS names an initiator's Main Mode sends ident_i1send, i2send, i3send: messages 1, 3, 5.
@@ -196,4 +201,64 @@ def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
             facts={"attempts": s.count, "inferred_from": "main-mode-5-unanswered", "method": "psk (assumed)"},
         )
         f.severity = "warning"  # inferred from silence, not stated by either end
+        yield f
+
+
+AM2_SEND = "agg_r1send"  # the responder's Aggressive Mode message 2 (its hash, and the keys' material)
+
+
+def _aggressive_hash_unreadable(ctx: Context) -> Iterator[Finding]:
+    """The IKEv1 Aggressive Mode responder's view of a key mismatch, when nothing states
+    one: after this side's message 2 the initiator sends no message 3 but encrypted
+    Informationals on the same SA that this side never decrypts (no `dec` line). The
+    initiator could not verify this side's hash (its keys come from another pre-shared key)
+    and said so in a notify encrypted with those keys."""
+    ev = ctx.events
+    sent = ev[(ev["kind"] == "ike-sent").to_numpy() & (ev["detail"] == AM2_SEND).fillna(False).to_numpy()]
+    if sent.empty:
+        return
+    for (source, ispi, rspi), mine in sent.groupby(["source", "ispi", "rspi"], sort=False, observed=True):
+        am2 = mine.iloc[0]
+        sa = ev[(ev["source"] == source).to_numpy() & (ev["ispi"] == ispi).fillna(False).to_numpy()
+                & (ev["ref"] > int(am2["ref"])).to_numpy()]
+        on_sa = sa[(sa["rspi"] == rspi).fillna(False).to_numpy()]
+        got = on_sa[(on_sa["kind"] == "ike-received").to_numpy()]
+        infos = got[(got["exchange"] == "Informational").fillna(False).to_numpy()]
+        if infos.empty or (got["exchange"] == "Aggressive").any():
+            continue  # message 3 came: the hashes verified
+        decrypted = on_sa[(on_sa["kind"] == "ike-hex").to_numpy()
+                          & on_sa["detail"].fillna("").astype(str).str.startswith("dec").to_numpy()
+                          & on_sa["msg_id"].isin(infos["msg_id"].dropna().tolist()).to_numpy()]
+        if not decrypted.empty:
+            continue  # a notify this side could read: it says what it is
+        said = ev[(ev["source"] == source).to_numpy() & (ev["ref"] >= int(am2["ref"]) - 100).to_numpy()
+                  & (ev["ref"] <= int(sa["ref"].max())).to_numpy()]["text"].fillna("").astype(str)
+        if said.str.contains(r"(?i)certificate|\bEAP\b").any():
+            continue  # signed with a certificate: another rule's story
+        first = infos.iloc[0]
+        peer = f"{first['src']}:{int(first['sport'])}" if pd.notna(first["src"]) and pd.notna(first["sport"]) else None
+        again = int(((sa["kind"] == "ike-received") & (sa["exchange"] == "Aggressive").fillna(False)).sum())
+        timeout = said.str.contains("negotiation timeout").any()
+        tunnel = str(am2["tunnel"]) if pd.notna(am2["tunnel"]) else None
+        gw = f" on gateway {tunnel}" if tunnel else ""
+        msg = (f"Probable pre-shared key mismatch with {peer or 'the peer'}{gw}: after this side's Aggressive Mode "
+               f"answer (message 2, {sas.where(am2)}) the peer sent no message 3 but {len(infos)} encrypted "
+               f"Informational message(s) on the same SA that this side could not decrypt ({sas.where(first)}"
+               + (f" to {sas.where(infos.iloc[-1])}" if len(infos) > 1 else "") + ")"
+               + (f", and sent its message 1 again {again} time(s)" if again else "")
+               + ("; the negotiation timed out" if timeout else "")
+               + ". In Aggressive Mode the initiator checks the responder's hash first; keys derived from another "
+               "pre-shared key fail it, and the initiator's notify, encrypted with its own keys, cannot be read "
+               "here. The initiator's log (FortiClient: `probable pre-shared key mismatch`) says it outright.")
+        f = finding(
+            "IKE204", msg,
+            between=(am2, infos.iloc[-1]),
+            tunnel=tunnel, peer=peer,
+            evidence=[evidence(am2), evidence(first)] + ([evidence(infos.iloc[-1])] if len(infos) > 1 else []),
+            timeline=[moment(first, f"encrypted Informational from {peer or 'the peer'} instead of message 3: "
+                                    "not decrypted")],
+            facts={"attempts": len(infos), "inferred_from": "aggressive-mode-notify-unreadable",
+                   "method": "psk (assumed)"},
+        )
+        f.severity = "warning"  # inferred: neither end states it
         yield f
