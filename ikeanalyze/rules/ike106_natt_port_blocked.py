@@ -8,7 +8,9 @@ at all arrives from the peer on 4500 and the SA never came up. An SA that was es
 over 4500 and later went quiet is a stalled path (IKE102) or a DPD failure (IKE301).
 From sniffer text without hex dumps (no SPIs): an exchange of this side's on UDP 500 that
 the peer answered, then within NATT_MOVE_S the same `udp <len>` to the peer's UDP 4500
-re-sent, and not one packet from the peer on 4500 in the whole input. The debug lines `NAT detected`, `NAT-T float port
+re-sent, and not one packet from the peer on 4500 in the whole input. From an IKEv2
+responder's debug (severity warning, inferred): SA_INIT answered on UDP 500 after `NAT
+detected`, then nothing more of that SA before `negotiation timeout`. The debug lines `NAT detected`, `NAT-T float port
 4500` or NAT_DETECTION notifies are quoted when the input has them.
 
 ## Why it matters
@@ -53,6 +55,7 @@ class Thresholds:
       explains=("IKE304", "IKE210", "IKE212"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     yield from _from_sniffer_text(ctx, t)
+    yield from _responder_view(ctx)
     msgs = sas.of(ctx)
     if msgs.empty:
         return
@@ -192,3 +195,54 @@ def _nat_lines(nat, first):
     if isinstance(first["tunnel"], str):
         same |= (nat["tunnel"] == first["tunnel"]).fillna(False).to_numpy()
     return nat[mask & np.asarray(same)]
+
+
+def _responder_view(ctx: Context) -> Iterator[Finding]:
+    """The IKEv2 responder's view: it answered SA_INIT on UDP 500 after detecting NAT, so the
+    initiator's next message belongs on UDP 4500, and nothing more of that SA arrived before
+    the negotiation timed out (the initiator's side shows its IKE_AUTH re-sent to 4500)."""
+    ev = ctx.events
+    sent = ev[(ev["kind"] == "ike-sent").to_numpy() & (ev["detail"] == "SA_INIT_RESPONSE").fillna(False).to_numpy()
+              & (ev["transport"] == "udp500").fillna(False).to_numpy()]
+    if sent.empty:
+        return
+    nat_all = _nat_events(ctx)
+    nat_all = nat_all[nat_all["detail"].astype(str).str.contains("NAT detected").to_numpy()]
+    failed = ev[(ev["kind"] == "negotiation-failed").to_numpy()
+                & ev["detail"].fillna("").astype(str).str.contains("negotiation timeout").to_numpy()]
+    if nat_all.empty or failed.empty:
+        return
+    for _, r in sent.iterrows():
+        if pd.isna(r.serial):
+            continue
+        mine = (nat_all["source"] == r.source).to_numpy() & (nat_all["serial"] == r.serial).fillna(False).to_numpy() \
+            & (nat_all["ref"] < r.ref).to_numpy()
+        nat = nat_all[mine]
+        end = failed[(failed["source"] == r.source).to_numpy() & (failed["serial"] == r.serial).fillna(False).to_numpy()
+                     & (failed["ref"] > r.ref).to_numpy()]
+        if nat.empty or end.empty:
+            continue
+        later = ev[(ev["source"] == r.source).to_numpy() & (ev["ref"] > r.ref).to_numpy()
+                   & (ev["ref"] < int(end["ref"].iloc[0])).to_numpy() & (ev["kind"] == "ike-received").to_numpy()
+                   & (ev["ispi"] == r.ispi).fillna(False).to_numpy()]
+        if not later.empty:
+            continue  # the initiator's next message came (on 500 or 4500)
+        local, remote = f"{r.src}:{int(r.sport)}", f"{r.dst}:{int(r.dport)}"
+        timeout = end.iloc[0]
+        gw = f" on gateway {r.tunnel}" if isinstance(r.tunnel, str) else ""
+        msg = (f"{local} answered {remote}'s IKE_SA_INIT{gw} ({sas.where(r)}) after detecting NAT "
+               f"(`{nat.iloc[-1]['detail']}`, {sas.where(nat.iloc[-1])}), so the initiator's next message (IKE_AUTH) "
+               f"belongs on UDP 4500; nothing more of IKE SA {r.ispi} arrived before the negotiation timed out "
+               f"({sas.where(timeout)}). UDP 4500 from {r.dst} to {r.src} is probably blocked on the way (the "
+               "initiator's log would show its IKE_AUTH re-sent to port 4500), unless the initiator gave up after "
+               "SA_INIT on its own.")
+        f = finding(
+            "IKE106", msg,
+            between=(r, timeout),
+            tunnel=r.tunnel if isinstance(r.tunnel, str) else None, peer=f"{r.dst}:4500",
+            evidence=[evidence(nat.iloc[-1]), evidence(r), evidence(timeout)],
+            timeline=[moment(r, f"SA_INIT answered with NAT detected; nothing from {r.dst} on 4500 after it")],
+            facts={"view": "responder", "ispi": str(r.ispi), "nat_lines": len(nat)},
+        )
+        f.severity = "warning"  # inferred from silence: the initiator's side tells for sure
+        yield f
