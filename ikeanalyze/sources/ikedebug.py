@@ -449,9 +449,13 @@ def _transport(row: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
 # optionally after a date; `fnbamd_dbg_hex_pnt[50] EAP msg from client (43)-02 64 ...`),
 # samld (`samld_process_request [145]: ...`, `__samld_sp_login_resp [866]: ...`) and the
 # SSL-VPN daemon's SAML lines (`[22973:root:1ee]fsv_saml_login_response:509 No group info`).
+# The EAP proxy (FortiGate's own RADIUS/EAP server for local users, hostapd-derived) prints
+# `RADIUS SRV: ...`, `EAP-MSCHAPV2: ...`, `CTRL-EVENT-EAP-...` and `eap_comm_... 748 -- ...`.
+EAP_PROXY = r"RADIUS SRV|EAP(?:-[\w-]+)?|CTRL-EVENT-[A-Z-]+|e(?:ap|p)_\w+"
 AUTHD_START = (
     rf"^(?:{TS} )?\[\d+\] \S|^_*(?i:samld|fsv_saml|fnbamd)\w* \[\d+\]:|^__\w+ \[\d+\]:"
     r"|^[A-Za-z]\w*_\w+\[\d+\] |^\[\d+:[^\]\s]*\][A-Za-z_]\w*:\d+ "
+    r"|^(?:RADIUS SRV|EAP(?:-[\w-]+)?): |^CTRL-EVENT-[A-Z]+-[A-Z-]+\b|^e(?:ap|p)_\w+ \d+\b"
 )
 # The same found mid-line: typed keys (` de2025-01-20 14:31:38 [730] __rad_conn_timeout-...`),
 # a dump cut off by another daemon's line, garbled bytes before a samld function name.
@@ -461,12 +465,13 @@ AUTHD_ANYWHERE = rf"{TS} \[\d+\] [A-Za-z_]|[A-Za-z_]\w*_\w+ \[\d+\]: "
 # groups by its slowest engine, over every byte a group spans.
 AUTHD = (
     rf"^(?:(?P<ts>{TS}) )?(?:\[(?P<pid>\d+)\] (?P<func>[A-Za-z_][\w]*)-?|(?P<func2>_*\w+) \[\d+\]: ?"
-    r"|(?P<func3>\w+)\[\d+\] |\[\d+:[^\]\s]*\](?P<func4>\w+):\d+ )?"
+    r"|(?P<func3>\w+)\[\d+\] |\[\d+:[^\]\s]*\](?P<func4>\w+):\d+ "
+    rf"|(?P<func5>{EAP_PROXY})(?:: | \d+\b|\b))?"
 )
 # An authd record that opens a dump printed over several lines: samld `func [N]:` with
 # nothing after it (then `**** AuthnRequest ****`, XML, `*****`), or an attribute whose
 # XML value the daemon prints with its own line breaks (`Attr: 16, 3179, <lasso:Session`).
-BLOCK_OPEN = r"^_*\w+ \[\d+\]:\s*$|^_*\w+ \[\d+\]:\s+Attr: \d+, \d+, <"
+BLOCK_OPEN = r"^_*\w+ \[\d+\]:\s*$|^_*\w+ \[\d+\]:\s+Attr: \d+, \d+, <|hexdump(?:_ascii)?\(len=\d+\):\s*$"
 # An `in/out/enc/dec HEX` record: its wrapped hex lines are continuations.
 HEX_RECORD = rf"^(?:{TS} )?ike \S*:? ?(?:in|out|enc|dec) [0-9A-Fa-f]+\s*$"
 
@@ -475,7 +480,7 @@ def parse_authd(core: pa.Array) -> dict[str, object]:
     g = groups(core, AUTHD)
     return {
         "kind": pa.repeat(pa.scalar("authd", pa.string()), len(core)),
-        "detail": pc.coalesce(g["func"], g["func2"], g["func3"], g["func4"]),
+        "detail": pc.coalesce(g["func"], g["func2"], g["func3"], g["func4"], g["func5"]),
         "ts_abs": g["ts"],
     }
 

@@ -261,3 +261,20 @@ def test_received_message_takes_its_length_from_the_exchange_line() -> None:
 def test_ikev1_refusal_lines(name: str, ref: int, kind: str, detail: str) -> None:
     ev = parse(_public_line(name, ref))
     assert (ev.iloc[0]["kind"], ev.iloc[0]["detail"]) == (kind, detail)
+
+
+def test_the_eap_proxy_lines_are_daemon_records_with_their_dumps() -> None:
+    """The EAP proxy (a FortiGate's own RADIUS/EAP server for local users) prints beside
+    fnbamd; its 121 lines in this log were unrecognised, the decisive `Invalid NT-Response`
+    among them. Only hex lines whose `hexdump(len=N):` head another daemon's line pushed
+    away (the daemons interleave) stay unrecognised."""
+    from ikeanalyze.api import load
+
+    ev, ingest = load([str(PUBLIC / "eap-proxy-local-user-invalid-nt-response.txt")])
+    [report] = ingest.inputs
+    heads = {4: "RADIUS SRV", 31: "CTRL-EVENT-EAP-STARTED", 167: "EAP-MSCHAPV2", 141: "eap_comm_session_add"}
+    for ref, detail in heads.items():
+        [row] = ev[ev["ref"] == ref].itertuples()
+        assert (row.origin, row.detail) == ("authd", detail), ref
+    assert ev.loc[ev["ref"] == 4, "text"].iloc[0].count("\n") == 0  # the dump is joined to the parser's copy only
+    assert report.accounting["unrecognised"] == 13 and report.accounting["continuation"] == 28
