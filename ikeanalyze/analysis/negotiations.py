@@ -1341,8 +1341,8 @@ AUTH_REASONS: list[tuple[str, str, str]] = [
      r"Attr: \d+, \d+, 'group'|result FNBAM_DENIED|Failed group matching"),
     ("user-not-found", r"(?i:user \S+ (?:was )?not found|no such user|unknown user)", r"(?i:not found|no such user|unknown user)"),
     ("bad-credentials", r"No DN is found|Error starting remote authentication|RADIUS resp code 3\b|Access-Reject"
-                        r"|(?i:invalid credentials|bind failed)|result FNBAM_DENIED",
-     r"No DN is found|Error starting remote authentication|RADIUS resp code 3\b|Access-Reject"
+                        r"|(?i:invalid credentials|bind failed)|Invalid NT-Response|result FNBAM_DENIED",
+     r"No DN is found|Error starting remote authentication|Invalid NT-Response|RADIUS resp code 3\b|Access-Reject"
      r"|(?i:invalid credentials|bind failed)|result FNBAM_DENIED"),
     ("radius-unreachable", _then("rad", "result FNBAM_TIMEOUT"), r"result FNBAM_TIMEOUT"),
     ("ldap-unreachable", _then("ldap", "result FNBAM_TIMEOUT"), r"result FNBAM_TIMEOUT"),

@@ -88,3 +88,11 @@ def test_a_name_resolving_to_nothing_on_7x_is_a_dns_failure():
              "[1306] __ldap_try_next_server-No more server to try.", "[1084] fnbamd_ldap_result-Error (5) for req 7991"]
     window, reason, _ = _fast(lines)
     assert reason == ("dns-failure", [101])
+
+
+def test_the_eap_proxys_invalid_nt_response_is_quoted_for_bad_credentials():
+    """A local user's wrong password through the EAP proxy: its own line says it first."""
+    lines = ["EAP-MSCHAPV2: Invalid NT-Response", "[1210] fnbamd_rad_validate_pkt-RADIUS resp code 3"]
+    window, reason, _ = _fast(lines)
+    assert reason == ("bad-credentials", [100, 101])
+    assert _joined_reason(window, lines) == reason
