@@ -152,6 +152,18 @@ def test_ike105_not_from_a_responder_stuck_connecting():
     assert [s["phase1"] for s in d.snapshots] == [None, "connecting"]
 
 
+def test_no_finding_over_a_tunnel_shown_down_is_not_no_problem():
+    """The snapshot shows to10.189.0.182 down (0 of 1 selectors up, phase 1 connecting as
+    responder) and no rule can tell why: the headline said "No problem found"."""
+    d = ikeanalyze.analyze([str(STATE / "05_gateway_list_connecting.txt")])
+    assert not d.findings
+    assert d.summary.startswith("No rule found a cause in 13 events, but the snapshot shows 1 tunnel(s) down: "
+                                "to10.189.0.182.")
+    assert "No problem found" not in d.summary
+    healthy = ikeanalyze.analyze([str(STATE / "35_tunnel_list_dpd_disabled.txt")])
+    assert healthy.summary.startswith("No problem found")
+
+
 def test_connecting_note_for_ike210_helper():
     # IKE210 (negotiation-timeout) is not written yet: this is the sentence and evidence it
     # will add for a gateway whose phase 1 is still `connecting` (here the article's responder).
