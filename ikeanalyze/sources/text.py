@@ -483,12 +483,47 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
         _pasted_twice(rows, text, form, report)
         return
     dup = _repeated_after_step_back(stamps, codes)
+    if whose == "time stamps" and (stamps[1:] < stamps[:-1]).any():
+        _authd_repeats(form, core, report, rows[1:][stamps[1:] < stamps[:-1]])
     if dup is None:
         return
     lines = rows[dup] + 1
     form[rows[dup]] = "duplicate"
     report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
+
+
+def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps: np.ndarray) -> None:
+    """The daemons' lines (fnbamd `2025-01-15 08:48:43 [594] ...`) of a second copy: around
+    each line where the debug's stamps went back (``steps``), the lines that repeat the
+    first copy word for word at the same distance. Read twice, a login's failure was cited
+    at its copy. (fnbamd stamps whole seconds and prints the same line many times a second:
+    a line's repeat alone would not tell a copy from the daemon's own.)"""
+    if not (form == "authd").any():
+        return
+    n = len(form)
+    codes = _line_codes(core.whole())
+    uniq, idx = np.unique(codes, return_index=True)
+    first_at = np.zeros(int(uniq.max()) + 1, np.int64)
+    first_at[uniq] = idx
+    copy = np.zeros(n, dtype=bool)
+    for p in steps.tolist():
+        q = int(first_at[codes[p]])
+        if q >= p:
+            continue
+        ahead = min(p - q, n - p)
+        eq = codes[p:p + ahead] == codes[q:q + ahead]
+        fwd = ahead if eq.all() else int(np.argmin(eq))
+        behind = min(q, p - q - fwd) if fwd < p - q else 0
+        eq = codes[p - behind:p][::-1] == codes[q - behind:q][::-1]
+        back = behind if eq.all() else int(np.argmin(eq))
+        copy[p - back:p + fwd] = True
+    dup = np.flatnonzero(copy & (form == "authd"))
+    if not len(dup):
+        return
+    form[dup] = "duplicate"
+    report.warn(f"{len(dup)} authentication daemon line(s) from line {dup[0] + 1} to {dup[-1] + 1} repeat the lines of "
+                "an earlier copy word for word, time stamps included (overlapping pastes?): each read once")
 
 
 def _repeated_after_step_back(stamps: np.ndarray, codes: np.ndarray) -> np.ndarray | None:

@@ -242,6 +242,10 @@ def test_convert_reads_the_dump_under_a_wrapped_sniffer_header():
     assert (got_summary.headers, got_summary.stray_lines) == (want_summary.headers, want_summary.stray_lines)
 
 
+def clean_events(name: str) -> int:
+    return _load(DATA / "ikedebug" / name)[1].inputs[0].events
+
+
 def test_overlapping_copies_of_one_debug_are_read_once():
     """Two copies out of one scroll-back that overlap: every message in the overlap was
     read twice and looked retransmitted (IKE304 on a healthy tunnel). A stamped debug line
@@ -249,8 +253,10 @@ def test_overlapping_copies_of_one_debug_are_read_once():
     got, got_ingest = _load(LOGS / "ldap.overlapping-copies.txt")
     want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_V1_ldap_working.txt")
     [report] = got_ingest.inputs
-    assert report.accounting["duplicate"] == 41
+    assert report.accounting["duplicate"] == 41 + 10  # the overlap's IKE lines, then its fnbamd lines
     assert any("repeat earlier lines word for word" in w and "from line 121 to 180" in w for w in report.warnings)
+    assert any("10 authentication daemon line(s) from line 181 to 190" in w for w in report.warnings)
+    assert report.events == clean_events("IKE_LOG_V1_ldap_working.txt")
     ike = got[got["origin"] == "ikedebug"]
     assert _table(ike, [f for f in FIELDS if f != "ref"]) == \
         _table(want[want["origin"] == "ikedebug"], [f for f in FIELDS if f != "ref"])
@@ -473,3 +479,19 @@ def test_overlapping_sniffer_copies_joined_at_a_cut_line_are_still_read_once():
     [report] = ingest.inputs
     assert report.accounting["unrecognised"] == 1 and report.accounting["duplicate"] == 9
     assert got.loc[got["ref"] == 24, "length"].tolist() == [1]
+
+
+def test_overlapping_copies_of_a_debug_with_daemon_lines_read_the_daemons_once():
+    """Lines 151-250 of an LDAP-unreachable login pasted twice: only the 11 stamped IKE lines
+    of the overlap were counted `duplicate`; its ~80 fnbamd lines were read again, and the
+    login's failure was cited at the copy of `__ldap_conn_timeout` (line 256, not 179)."""
+    lines = (DATA / "ikedebug" / "IKE_LOG_V1_ldap_non_reachable_2.txt").read_text().splitlines()
+    got, got_ingest = _load(data=("\n".join(lines[:250] + lines[150:]) + "\n").encode())
+    want, want_ingest = _load(DATA / "ikedebug" / "IKE_LOG_V1_ldap_non_reachable_2.txt")
+    [report] = got_ingest.inputs
+    assert any("authentication daemon line(s) from line 251 to 350" in w for w in report.warnings)
+    assert report.events == want_ingest.inputs[0].events
+    assert _table(got[got["ref"] <= 250], FIELDS) == _table(want[want["ref"] <= 250], FIELDS)
+    [f] = [f for f in api.diagnose(got, got_ingest).all_findings() if f.code == "IKE208"]
+    assert "Failure at 08:48:43.420 (line 179)" in f.message
+    assert _codes(got, got_ingest) == _codes(want, want_ingest)
