@@ -454,15 +454,27 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
             at = at[np.argsort(refs, kind="stable")]
         serial, ispi = facts.serial[at], facts.ispi[at]
         has_serial, has_spi = pd.notna(serial), pd.notna(ispi)
-        # initiator SPI -> serial, from lines that carry both (cookie contexts, `sent IKE msg`).
+        # A line with an SPI and no serial (`comes`, `exchange=`) belongs to the serial of the
+        # next line that carries both (cookie contexts, `sent IKE msg`), else the last before:
+        # a peer that re-sends SA_INIT with one SPI starts a new serial each time.
         both = np.flatnonzero(has_serial & has_spi & facts.spi_set[at])
-        once = ~pd.Index(ispi[both]).duplicated()  # the first serial each SPI is seen with
-        by_spi: dict[str, int] = dict(zip(ispi[both[once]].tolist(), serial[both[once]].astype(np.int64).tolist()))
         assigned = np.where(has_serial, serial, None)
-        for i in np.flatnonzero(~has_serial & has_spi):
-            found = by_spi.get(ispi[i])
-            if found is not None:
-                assigned[i] = found
+        loose = np.flatnonzero(~has_serial & has_spi)
+        if len(both) and len(loose):
+            spi_code, _ = pd.factorize(ispi)
+            span = len(at) + 1
+            keyed = spi_code[both].astype(np.int64) * span + both
+            order = np.argsort(keyed, kind="stable")
+            keyed, both = keyed[order], both[order]
+            want = spi_code[loose].astype(np.int64) * span + loose
+            j = np.searchsorted(keyed, want)
+            nxt = np.minimum(j, len(both) - 1)
+            prv = np.maximum(j - 1, 0)
+            same_next = (j < len(both)) & (keyed[nxt] // span == want // span)
+            same_prev = (j > 0) & (keyed[prv] // span == want // span)
+            pick = np.where(same_next, nxt, prv)
+            ok = same_next | same_prev
+            assigned[loose[ok]] = serial[both[pick[ok]]]
         # One negotiation per serial, in the order each first appears, its rows in line order.
         has = np.flatnonzero(pd.notna(assigned))
         if not len(has):

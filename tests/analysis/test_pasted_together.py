@@ -140,3 +140,15 @@ def test_a_capture_out_of_time_order_still_tells_the_first_refusal_first():
     assert "first at 11:54:38.167 (frame 619)" in f.message
     assert f.start < f.end and (f.end - f.start).total_seconds() == pytest.approx(28407.328, abs=0.01)
     assert f.t_start < f.t_end
+
+
+def test_a_peer_resending_sa_init_with_one_spi_keeps_its_port_after_an_earlier_session():
+    """The PFS-mismatch session (2.2.2.254 on 4500) pasted before the no-policy one, where
+    2.2.2.254 sends SA_INIT on 500 three times with one SPI: each re-send opens a new serial,
+    but the `comes` lines were all given to the first, so the later refusals took the
+    gateway's older port (4500) and the finding split in two."""
+    alone = [f for f in _all(_diagnose("IKE_LOG_V2_policy_not_found.txt")) if f.code == "IKE209"]
+    together = [f for f in _all(_diagnose("IKE_LOG_PFS_mismatch.txt", "IKE_LOG_V2_policy_not_found.txt"))
+                if f.code == "IKE209"]
+    assert [(f.peer, f.facts["refusals"]) for f in alone] == [("2.2.2.254:500", 3)]
+    assert [(f.peer, f.facts["refusals"]) for f in together] == [("2.2.2.254:500", 3)]
