@@ -51,8 +51,12 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
         message = ng.proposal_message(f, phase_name)
         others = list(dict.fromkeys(m.text() for g in fails[1:] for m in g.mismatched
                                     if m not in f.mismatched))
-        if len(fails) > 1:
-            message += f" {len(fails)} attempts failed this way" + (f"; later also {'; '.join(others)}." if others else ".")
+        # Attempts that failed on the first one's mismatches: "this way" counts only those.
+        alike = sum(1 for g in fails if not g.mismatched or all(m in g.mismatched for m in f.mismatched))
+        if len(fails) > 1 and alike > 1:
+            message += f" {alike} attempts failed this way" + (f"; later also {'; '.join(others)}." if others else ".")
+        elif len(fails) > 1:
+            message += f" {len(fails)} attempts failed" + (f"; later also {'; '.join(others)}." if others else ".")
         rows = [r for g in fails for r in g.rows]
         first, last = rows[0], rows[-1]
         yield finding(
