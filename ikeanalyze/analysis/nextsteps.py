@@ -56,7 +56,11 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
                    f"the firewall in between) to see whether the packets arrive: {sniffer_command(_local_or(ctx))} "
                    f"there, and {here} here.")
     if not origins & {"ikedebug"} and (origins & set(PACKET_ORIGINS)) and _needs_debug(ctx, every):
-        out.append(f"Packets alone cannot show why IKE failed (IKE_AUTH and later exchanges are encrypted and "
+        failed = any(f.severity in ("warning", "error", "critical") for f in every)
+        lead = ("Packets alone cannot show why IKE failed" if failed else
+                "The IKE negotiation reached its encrypted exchanges and no ESP followed in the capture: if the "
+                "tunnel did not come up, packets alone cannot show why")
+        out.append(f"{lead} (IKE_AUTH and later exchanges are encrypted and "
                    f"hide the notify): collect the IKE debug on the gateway: {debug_commands(peer)}, then "
                    f"reproduce.")
     elif "ikedebug" in origins and _several_peers(ctx) and peer != PEER:

@@ -152,3 +152,15 @@ def test_a_peer_resending_sa_init_with_one_spi_keeps_its_port_after_an_earlier_s
                 if f.code == "IKE209"]
     assert [(f.peer, f.facts["refusals"]) for f in alone] == [("2.2.2.254:500", 3)]
     assert [(f.peer, f.facts["refusals"]) for f in together] == [("2.2.2.254:500", 3)]
+
+
+def test_a_capture_where_nothing_failed_is_not_told_why_ike_failed():
+    """joy_ikev2.pcap: an IKEv2 negotiation up to its encrypted exchanges, then the capture
+    ends: nothing is known to have failed, and the next step must not say it did."""
+    import ikeanalyze
+
+    d = ikeanalyze.analyze([str(TESTS / "data" / "pcap" / "joy_ikev2.pcap")])
+    assert not [f for f in d.all_findings() if f.severity != "info"]
+    [step] = [s for s in d.next_steps if "packets alone cannot show why" in s.lower()]
+    assert step.startswith("The IKE negotiation reached its encrypted exchanges and no ESP followed")
+    assert "why IKE failed" not in step
