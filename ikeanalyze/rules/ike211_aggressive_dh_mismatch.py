@@ -5,7 +5,10 @@ An IKEv1 Aggressive Mode first message (decoded from the debug's `in`/`out` hex 
 capture) whose Key Exchange payload length does not fit the Diffie-Hellman group of any
 proposal in its own SA payload (a 1536-bit MODP value is 192 bytes, 2048-bit 256 bytes,
 ...). In aggressive mode the KE is sent before a proposal is chosen, so its group must be
-the one every proposal names.
+the one every proposal names. Also when the KE fits one of several groups offered, this
+side's debug shows it chose a proposal of another group (`negotiation result`), and then
+`compute DH shared secret request queued` again and again: the DH computation is stuck
+(Fortinet KB 189924).
 
 ## Why it matters
 The responder computes the shared secret with the chosen proposal's group and the
@@ -48,16 +51,55 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         size = ng.ke_length(m.group(1))
         groups = ng.offered_groups(r.proposals)
         sizes = {ng.DH_SIZES[g] for g in groups if g in ng.DH_SIZES}
-        if size is None or not sizes or size in sizes:
+        if size is None or not sizes:
             continue
         fits = [g for g, s in ng.DH_SIZES.items() if s == size]
+        chosen = _chosen_group(ev, r) if size in sizes and len(sizes) > 1 else None
+        if size in sizes and (chosen is None or ng.DH_SIZES.get(chosen[0]) == size):
+            continue  # the KE fits the group the responder chose (or the only one offered)
         peer = ng.peer_text(r) if str(r.origin) != ng.DEBUG else ng._peer_above(ng.debug_rows(ev), str(r.source), int(r.ref), None)
         msg = (f"Aggressive mode message from {peer or 'the initiator'} carries a {size}-byte KE payload "
                f"({'/'.join(fits) or 'no known group'}) while its proposals offer {'/'.join(groups)} "
-               f"({sas.where(ng._as_row(r))}): the key exchange cannot match the chosen proposal.")
+               f"({sas.where(ng._as_row(r))})")
+        evidence_rows = [r]
+        if chosen is None:
+            msg += ": the key exchange cannot match the chosen proposal."
+        else:
+            msg += (f", and this side chose a {chosen[0]} proposal ({sas.where(ng._as_row(chosen[1]))}): its DH computation "
+                    f"cannot use the initiator's {'/'.join(fits)} key, and the debug shows it stuck (`{STUCK_DH}` "
+                    "again and again). Aggressive mode sends the KE before a proposal is chosen, so every proposal "
+                    "must name the KE's group.")
+            evidence_rows.append(chosen[1])
         yield finding(
             "IKE211", msg, between=(r, r),
             tunnel=None if str(r.tunnel) in ("None", "<NA>") else str(r.tunnel), peer=peer,
-            evidence=[evidence(r)], timeline=[moment(r, "aggressive-mode KE for another DH group")],
-            facts={"ke_bytes": size, "offered": groups},
+            evidence=[evidence(x) for x in evidence_rows],
+            timeline=[moment(r, "aggressive-mode KE for another DH group")],
+            facts={"ke_bytes": size, "offered": groups, "chosen": chosen[0] if chosen else None},
         )
+
+
+STUCK_DH = "compute DH shared secret request queued"  # FortiOS retrying a DH it cannot finish
+STUCK_MIN = 3
+
+
+def _chosen_group(ev, r) -> tuple[str, object] | None:
+    """The DH group of the proposal this side chose for the SA of ``r`` (the debug's
+    `negotiation result` block), as DH_SIZES names it, with its line, when the debug then
+    shows the DH computation stuck (STUCK_DH again and again: the known issue of a KE for
+    one offered group and a proposal chosen for another); None otherwise."""
+    rows = ev[(ev["source"] == r.source).to_numpy() & (ev["ref"] > r.ref).to_numpy()
+              & (ev["ref"] <= r.ref + 200).to_numpy()]
+    text = rows["text"].fillna("").astype(str)
+    if int(text.str.contains(STUCK_DH, regex=False).sum()) < STUCK_MIN:
+        return None
+    mine = rows[(rows["ispi"] == r.ispi).fillna(False).to_numpy()]
+    after = False
+    for x in mine.itertuples():
+        line = str(x.text)
+        if "negotiation result" in line:
+            after = True
+        elif after and (m := re.search(r"type=OAKLEY_GROUP, val=([A-Z]+)_?(\d+)", line)):
+            name = f"{m.group(1)}_{m.group(2)}"
+            return (name, x) if name in ng.DH_SIZES else None
+    return None
