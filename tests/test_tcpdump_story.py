@@ -84,7 +84,7 @@ def test_udp_stall_story_through_the_cli():
             "23:34:42.766 (line 9)") in k["message"]
     s = by["IKE102"]
     assert s["peer"] == "10.3.2.150:59641"
-    assert s["facts"]["unanswered_by_kind"] == {"esp": 2, "nat-keepalive": 8}
+    assert s["facts"]["unanswered_by_kind"] == {"nat-keepalive": 8}  # the 2 ESP right after it are replies
     assert "stopped sending at 23:34:42.766 (line 9)" in s["message"]
     assert got["inputs"][0]["formats"] == ["tcpdump"]
     assert "IKE903" not in by and "IKE901" not in by

@@ -18,6 +18,9 @@ from ikeanalyze.analysis.context import Context
 UDP_TRANSPORTS = ("udp500", "udp4500")
 
 
+REPLY_S = 0.5  # seconds after the peer's last packet within which this side's packets answer it
+
+
 @dataclass
 class Stall:
     flow: pd.Series
@@ -46,6 +49,9 @@ def tails(ctx: Context) -> pd.DataFrame:
         np.maximum.at(last_in, fid[inbound], pos[inbound])
         packet = w["origin"].isin(flows_mod.PACKET_ORIGINS).to_numpy()
         mask = packet & ~inbound & (last_in[fid] >= 0) & (pos > last_in[fid])
+        # What left within REPLY_S of the peer's last packet answered it: not a send into silence.
+        t = w["t"].astype("float64").to_numpy()
+        mask &= ~(t - t[np.maximum(last_in[fid], 0)] <= REPLY_S)
         out = w[mask].assign(pos=pos[mask], last_in_pos=last_in[fid[mask]])
     ctx.extras["silence.tails"] = out
     return out

@@ -3,8 +3,10 @@
 ## What it detects
 A UDP 500/4500 session in which the peer sent at least once and then nothing more, while
 this side kept sending (ESP, IKE requests, NAT-T keepalives) for at least `silence`
-seconds and at least `min_packets` packets. Needs a source that sees every packet (a
-capture or sniffer text); a debug log cannot show ESP and is not used for this.
+seconds and at least `min_packets` packets. What this side sent within half a second of
+the peer's last packet answered it, and is not counted as sent into the silence. Needs a
+source that sees every packet (a capture or sniffer text); a debug log cannot show ESP and
+is not used for this.
 
 ## Why it matters
 The tunnel still looks up on the gateway, but nothing from the peer reaches it: a
