@@ -210,8 +210,10 @@ def _same_story(a: Finding, b: Finding) -> bool:
         va, vb = a.facts.get(key), b.facts.get(key)
         if va and vb and va != vb:
             return False
-    if None in (a.start, b.start):
-        return True  # one has no clock to compare: the peer says it
+    if None in (a.start, b.start) or not ({e.source for e in a.evidence} & {e.source for e in b.evidence}):
+        # One has no clock, or they come from different inputs, whose clocks may differ
+        # (a capture in UTC, a FortiGate's debug in its local time): the peer says it.
+        return True
     a_end, b_end = a.end or a.start, b.end or b.start
     return (a.start - b_end).total_seconds() <= SAME_STORY_SLACK_S and \
         (b.start - a_end).total_seconds() <= SAME_STORY_SLACK_S

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from ikeanalyze import api
-from ikeanalyze.diagnosis import Finding, rank
+from ikeanalyze.diagnosis import Evidence, Finding, rank
 from ikeanalyze.sources import Blob
 from tests.robustness.helpers import TESTS
 
@@ -85,9 +85,9 @@ def test_retransmissions_on_two_ike_sas_of_one_peer_are_two_findings():
     assert sas == ["0bba3c1cc48194fd", "b84babe9e6a4abf9"]
 
 
-def _f(code, peer="10.0.0.1:500", start=None, end=None, tunnel=None, **facts) -> Finding:
+def _f(code, peer="10.0.0.1:500", start=None, end=None, tunnel=None, source="paste.txt", **facts) -> Finding:
     return Finding(code, code, "error", code, f"{code} {facts}", "", start=start, end=end, tunnel=tunnel, peer=peer,
-                   facts=facts)
+                   facts=facts, evidence=[Evidence(source, 1, "")])
 
 
 def test_one_story_told_by_a_sniffer_and_a_debug_is_one_finding():
@@ -96,6 +96,8 @@ def test_one_story_told_by_a_sniffer_and_a_debug_is_one_finding():
     assert rank([debug, sniffer], {}) == [debug]
     later = _f("IKE105", start=datetime(2026, 2, 26, 23, 50), end=datetime(2026, 2, 26, 23, 51))
     assert len(rank([_f("IKE105", start=at, end=at), later], {})) == 2  # the same peer, another time
+    # Another input's clock may be another zone (a capture in UTC, the debug in local time).
+    assert len(rank([_f("IKE105", start=at, end=at), _f("IKE105", start=later.start, source="capture.pcap")], {})) == 1
     assert len(rank([_f("IKE105", ispi="aa"), _f("IKE105", ispi="bb")], {})) == 2  # another IKE SA
     assert len(rank([_f("IKE201", tunnel="a"), _f("IKE201", tunnel="b")], {})) == 2  # another gateway
 
