@@ -202,40 +202,47 @@ def _responder_view(ctx: Context) -> Iterator[Finding]:
     initiator's next message belongs on UDP 4500, and nothing more of that SA arrived before
     the negotiation timed out (the initiator's side shows its IKE_AUTH re-sent to 4500)."""
     ev = ctx.events
-    sent = ev[(ev["kind"] == "ike-sent").to_numpy() & (ev["detail"] == "SA_INIT_RESPONSE").fillna(False).to_numpy()
-              & (ev["transport"] == "udp500").fillna(False).to_numpy()]
+    cols = ["source", "ref", "serial", "detail", "time", "t", "text", "origin", "src", "sport", "dst", "dport",
+            "tunnel", "ispi"]  # the rows below are sliced per candidate: not every column
+    sent = ev.loc[(ev["kind"] == "ike-sent").to_numpy() & (ev["detail"] == "SA_INIT_RESPONSE").fillna(False).to_numpy()
+                  & (ev["transport"] == "udp500").fillna(False).to_numpy() & ev["serial"].notna().to_numpy(), cols]
     if sent.empty:
         return
-    nat_all = _nat_events(ctx)
-    nat_all = nat_all[nat_all["detail"].astype(str).str.contains("NAT detected").to_numpy()]
-    failed = ev[(ev["kind"] == "negotiation-failed").to_numpy()
-                & ev["detail"].fillna("").astype(str).str.contains("negotiation timeout").to_numpy()]
+    nat_all = _nat_events(ctx)[cols]
+    nat_all = nat_all[nat_all["detail"].astype(str).str.contains("NAT detected").to_numpy()
+                      & nat_all["serial"].notna().to_numpy()]
+    failed = ev.loc[(ev["kind"] == "negotiation-failed").to_numpy() & ev["serial"].notna().to_numpy(), cols]
+    failed = failed[failed["detail"].fillna("").astype(str).str.contains("negotiation timeout").to_numpy()]
     if nat_all.empty or failed.empty:
         return
+    # Looked up per (source, serial) and (source, SPI): a long log answers many SA_INITs,
+    # and only those of a negotiation that both detected NAT and timed out are asked.
+    nat_of = nat_all.groupby([nat_all["source"].astype(str), nat_all["serial"].astype("int64")]).indices
+    end_of = failed.groupby([failed["source"].astype(str), failed["serial"].astype("int64")]).indices
+    keys = pd.MultiIndex.from_arrays([sent["source"].astype(str), sent["serial"].astype("int64")])
+    sent = sent[keys.isin(list(set(nat_of) & set(end_of)))]
+    if sent.empty:
+        return
+    got = ev[(ev["kind"] == "ike-received").to_numpy() & ev["ispi"].isin(sent["ispi"].unique()).to_numpy()]
+    got_refs = {k: np.sort(g["ref"].to_numpy(np.int64))
+                for k, g in got.groupby([got["source"].astype(str), got["ispi"].astype(str)])}
     for _, r in sent.iterrows():
-        if pd.isna(r.serial):
-            continue
-        mine = (nat_all["source"] == r.source).to_numpy() & (nat_all["serial"] == r.serial).fillna(False).to_numpy() \
-            & (nat_all["ref"] < r.ref).to_numpy()
-        nat = nat_all[mine]
-        end = failed[(failed["source"] == r.source).to_numpy() & (failed["serial"] == r.serial).fillna(False).to_numpy()
-                     & (failed["ref"] > r.ref).to_numpy()]
+        key = (str(r.source), int(r.serial))
+        nat, end = nat_all.iloc[nat_of[key]], failed.iloc[end_of[key]]
+        nat, end = nat[nat["ref"] < r.ref], end[end["ref"] > r.ref]
         if nat.empty or end.empty:
             continue
-        later = ev[(ev["source"] == r.source).to_numpy() & (ev["ref"] > r.ref).to_numpy()
-                   & (ev["ref"] < int(end["ref"].iloc[0])).to_numpy() & (ev["kind"] == "ike-received").to_numpy()
-                   & (ev["ispi"] == r.ispi).fillna(False).to_numpy()]
-        if not later.empty:
-            continue  # the initiator's next message came (on 500 or 4500)
-        local, remote = f"{r.src}:{int(r.sport)}", f"{r.dst}:{int(r.dport)}"
+        refs = got_refs.get((str(r.source), str(r.ispi)), np.empty(0, np.int64))
         timeout = end.iloc[0]
+        if np.searchsorted(refs, int(timeout["ref"])) > np.searchsorted(refs, int(r.ref), side="right"):
+            continue  # the initiator's next message came (on 500 or 4500)
         gw = f" on gateway {r.tunnel}" if isinstance(r.tunnel, str) else ""
-        msg = (f"{local} answered {remote}'s IKE_SA_INIT{gw} ({sas.where(r)}) after detecting NAT "
-               f"(`{nat.iloc[-1]['detail']}`, {sas.where(nat.iloc[-1])}), so the initiator's next message (IKE_AUTH) "
-               f"belongs on UDP 4500; nothing more of IKE SA {r.ispi} arrived before the negotiation timed out "
-               f"({sas.where(timeout)}). UDP 4500 from {r.dst} to {r.src} is probably blocked on the way (the "
-               "initiator's log would show its IKE_AUTH re-sent to port 4500), unless the initiator gave up after "
-               "SA_INIT on its own.")
+        msg = (f"{r.src}:{int(r.sport)} answered {r.dst}:{int(r.dport)}'s IKE_SA_INIT{gw} ({sas.where(r)}) after "
+               f"detecting NAT (`{nat.iloc[-1]['detail']}`, {sas.where(nat.iloc[-1])}), so the initiator's next "
+               f"message (IKE_AUTH) belongs on UDP 4500; nothing more of IKE SA {r.ispi} arrived before the "
+               f"negotiation timed out ({sas.where(timeout)}). UDP 4500 from {r.dst} to {r.src} is probably "
+               "blocked on the way (the initiator's log would show its IKE_AUTH re-sent to port 4500), unless the "
+               "initiator gave up after SA_INIT on its own.")
         f = finding(
             "IKE106", msg,
             between=(r, timeout),

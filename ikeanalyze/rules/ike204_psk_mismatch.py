@@ -217,10 +217,12 @@ def _aggressive_hash_unreadable(ctx: Context) -> Iterator[Finding]:
     sent = ev[(ev["kind"] == "ike-sent").to_numpy() & (ev["detail"] == AM2_SEND).fillna(False).to_numpy()]
     if sent.empty:
         return
+    # The rows of those SAs, taken once: a long log has many aggressive-mode answers.
+    of_sas = ev[ev["ispi"].isin(sent["ispi"].dropna().unique()).to_numpy()]
     for (source, ispi, rspi), mine in sent.groupby(["source", "ispi", "rspi"], sort=False, observed=True):
         am2 = mine.iloc[0]
-        sa = ev[(ev["source"] == source).to_numpy() & (ev["ispi"] == ispi).fillna(False).to_numpy()
-                & (ev["ref"] > int(am2["ref"])).to_numpy()]
+        sa = of_sas[(of_sas["source"] == source).to_numpy() & (of_sas["ispi"] == ispi).fillna(False).to_numpy()
+                    & (of_sas["ref"] > int(am2["ref"])).to_numpy()]
         on_sa = sa[(sa["rspi"] == rspi).fillna(False).to_numpy()]
         got = on_sa[(on_sa["kind"] == "ike-received").to_numpy()]
         infos = got[(got["exchange"] == "Informational").fillna(False).to_numpy()]

@@ -28,8 +28,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import numpy as np
+
+from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -44,6 +46,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     ev = ctx.events
     agg = ev[(ev["exchange"] == "Aggressive").fillna(False).to_numpy() & ev["proposals"].notna().to_numpy()
              & (ev["rspi"] == "0000000000000000").fillna(False).to_numpy()]
+    stuck: dict[str, np.ndarray] | None = None
     for r in agg.itertuples():
         m = re.search(HEX, str(r.text))
         if not m:
@@ -54,7 +57,12 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if size is None or not sizes:
             continue
         fits = [g for g, s in ng.DH_SIZES.items() if s == size]
-        chosen = _chosen_group(ev, r) if size in sizes and len(sizes) > 1 else None
+        if size in sizes and len(sizes) > 1:
+            if stuck is None:  # one search of the debug, on the first candidate (most logs have none)
+                stuck = _stuck_refs(ctx)
+            chosen = _chosen_group(ev, r, stuck)
+        else:
+            chosen = None
         if size in sizes and (chosen is None or ng.DH_SIZES.get(chosen[0]) == size):
             continue  # the KE fits the group the responder chose (or the only one offered)
         peer = ng.peer_text(r) if str(r.origin) != ng.DEBUG else ng._peer_above(ng.debug_rows(ev), str(r.source), int(r.ref), None)
@@ -79,21 +87,31 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         )
 
 
-STUCK_DH = "compute DH shared secret request queued"  # FortiOS retrying a DH it cannot finish
+STUCK_DH = linesearch.text_search("compute DH shared secret request queued")  # FortiOS retrying a DH it cannot finish
 STUCK_MIN = 3
 
 
-def _chosen_group(ev, r) -> tuple[str, object] | None:
+def _stuck_refs(ctx: Context) -> dict[str, np.ndarray]:
+    """source -> the line numbers (ascending) of its STUCK_DH lines."""
+    lines = ng.light(ctx.events)
+    hit = ng.light_text(ctx.events).search(STUCK_DH)
+    if not hit.any():
+        return {}
+    found = lines[hit]
+    return {str(src): np.sort(g["ref"].to_numpy(np.int64)) for src, g in found.groupby("source", sort=False)}
+
+
+def _chosen_group(ev, r, stuck: dict[str, np.ndarray]) -> tuple[str, object] | None:
     """The DH group of the proposal this side chose for the SA of ``r`` (the debug's
     `negotiation result` block), as DH_SIZES names it, with its line, when the debug then
-    shows the DH computation stuck (STUCK_DH again and again: the known issue of a KE for
-    one offered group and a proposal chosen for another); None otherwise."""
-    rows = ev[(ev["source"] == r.source).to_numpy() & (ev["ref"] > r.ref).to_numpy()
-              & (ev["ref"] <= r.ref + 200).to_numpy()]
-    text = rows["text"].fillna("").astype(str)
-    if int(text.str.contains(STUCK_DH, regex=False).sum()) < STUCK_MIN:
+    shows the DH computation stuck (STUCK_DH again and again within 200 lines: the known
+    issue of a KE for one offered group and a proposal chosen for another); None otherwise."""
+    refs = stuck.get(str(r.source))
+    if refs is None or np.searchsorted(refs, int(r.ref) + 200, side="right") - np.searchsorted(
+            refs, int(r.ref), side="right") < STUCK_MIN:
         return None
-    mine = rows[(rows["ispi"] == r.ispi).fillna(False).to_numpy()]
+    mine = ev[(ev["source"] == r.source).to_numpy() & (ev["ispi"] == r.ispi).fillna(False).to_numpy()
+              & (ev["ref"] > r.ref).to_numpy() & (ev["ref"] <= r.ref + 200).to_numpy()]
     after = False
     for x in mine.itertuples():
         line = str(x.text)
