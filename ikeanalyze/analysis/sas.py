@@ -168,7 +168,36 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
         k = np.searchsorted(refs[pos], drefs[j], side="right")  # the next `total` after this line
         after = pos[k:k + int(totals[j])]
         frag[after] = np.arange(1, len(after) + 1)
+    _fragments_from_hex(events, frag, refs, recv, sent)
     return frag
+
+
+SKF_HEX = re.compile(r"\b(in|out) ([0-9A-Fa-f]{72,})")
+SKF_PAYLOAD = "35"  # RFC 7383 Encrypted and Authenticated Fragment (53), as the IKE header's next payload
+
+
+def _fragments_from_hex(events: pd.DataFrame, frag: np.ndarray, refs: np.ndarray, recv: dict, sent: dict) -> None:
+    """Fragment numbers the debug's `in`/`out` hex of an SKF message carries (its Fragment
+    Number field, bytes 32-33), for messages no fragment line numbered: after an SA is
+    deleted FortiOS prints no `fragment N of M` for re-sent fragments, only their hex, and
+    each fragment had looked like a re-send of the first."""
+    skf = events.loc[(events["kind"] == "ike-hex").to_numpy() & (events["payloads"] == "SKF").fillna(False).to_numpy(),
+                     ["source", "ref", "text"]]
+    for r in skf.itertuples():
+        m = SKF_HEX.search(str(r.text))
+        if not m or m.group(2)[32:34] != SKF_PAYLOAD:
+            continue
+        number = int(m.group(2)[64:68], 16)
+        if m.group(1) == "in":  # printed after its `comes` line
+            pos = recv.get(str(r.source), np.empty(0, dtype=np.int64))
+            k = int(np.searchsorted(refs[pos], int(r.ref), side="left"))
+            at = pos[k - 1] if k else None
+        else:  # printed before its `sent IKE msg` line
+            pos = sent.get(str(r.source), np.empty(0, dtype=np.int64))
+            k = int(np.searchsorted(refs[pos], int(r.ref), side="right"))
+            at = pos[k] if k < len(pos) else None
+        if at is not None and not frag[at]:
+            frag[at] = number
 
 
 # `sent IKE msg (ident_r2send)`: the IKEv1 exchange step a debug send names. Main and

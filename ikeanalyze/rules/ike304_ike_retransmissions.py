@@ -7,7 +7,9 @@ dumps, and IKE debug (`sent IKE msg (RETRANSMIT_*)`, `(retransmit)`, `(P1_RETRAN
 `(CFG_RETRANS)`, or the same `comes … exchange=… id=` arriving again). One finding per
 IKE SA and direction, with the count, the waits between attempts and whether they grow
 like the exponential back-off RFC 7296 §2.1 asks for. The same frame captured twice a few
-microseconds apart is a capture duplicate, not a retransmission.
+microseconds apart is a capture duplicate, not a retransmission. The RFC 7383 fragments of
+one message (numbered by the debug's `fragment N of M` lines, the capture, or the Fragment
+Number in the `in`/`out` hex) are one message: a 7-fragment AUTH sent 3 times is told once.
 
 ## Why it matters
 A retransmission means the sender did not get the answer it waited for: the request or
@@ -53,6 +55,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         by_sa.setdefault((str(s.first["source"]), str(s.first["ispi"]), bool(s.first["in"])), []).append(s)
     for (_source, ispi, inbound), group in by_sa.items():
         group.sort(key=lambda s: int(s.first["ref"]))
+        group, fragments = _one_per_message(group)
         worst = max(group, key=lambda s: s.count)
         first, last = group[0].first, max((s.last for s in group), key=lambda r: int(r["ref"]))
         local, peer = sas.endpoint(worst.first, "local"), worst.peer
@@ -60,6 +63,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         for s in group[:4]:
             name = s.exchange or "message"
             mid = f" msg {sas.msg_id_text(s.first['msg_id'])}" if pd.notna(s.first["msg_id"]) else ""
+            n_frag = fragments.get(id(s), 0)
+            mid += f" ({n_frag} fragments)" if n_frag > 1 else ""
             iv = s.intervals
             shape = sas.backoff(iv)
             label = "" if shape == "unknown" else f": {shape}"
@@ -86,3 +91,23 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                    "sends": [{"exchange": s.exchange, "attempts": s.count, "intervals_s": s.intervals,
                               "backoff": sas.backoff(s.intervals), "answered": s.answered} for s in group]},
         )
+
+
+def _one_per_message(group: list) -> tuple[list, dict[int, int]]:
+    """The sends of ``group`` with the RFC 7383 fragments of one message told once (by its
+    first fragment, re-sent as often as the message was), and how many fragments each has.
+    A 7-fragment AUTH sent 3 times is one message re-sent twice, not 7 messages."""
+    out, fragments, first_of = [], {}, {}
+    for s in group:
+        frag = s.first.get("frag", 0)
+        frag = 0 if pd.isna(frag) else int(frag)
+        if not frag:
+            out.append(s)
+            continue
+        key = (s.exchange, s.first["msg_id"], bool(s.first["resp"]) if pd.notna(s.first["resp"]) else None)
+        if key not in first_of:
+            first_of[key] = s
+            out.append(s)
+        kept = first_of[key]
+        fragments[id(kept)] = max(fragments.get(id(kept), 0), frag)
+    return out, fragments
