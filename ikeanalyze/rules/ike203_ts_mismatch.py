@@ -31,6 +31,7 @@ address groups with `set src-addr-type name`). Compare with `diagnose vpn tunnel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pandas as pd
@@ -91,7 +92,13 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                    + (f"; this side proposed {mine}." if mine else
                       "; the selectors proposed are not in this log (the peer's debug shows what it expected)."))
         if any("established IKE SA" in str(r.text) for r in f.rows):
-            msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
+            up = _children_up(ctx.events, f.source, serials)
+            if up:
+                names = ", ".join(dict.fromkeys(name for name, _ in up))
+                msg += (f" The IKE SA itself was established and {len(up)} other phase 2(s) of it came up ({names}; "
+                        f"line {up[0][1]}): only the refused selectors carry no traffic.")
+            else:
+                msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
         yield finding(
             "IKE203", msg,
             between=(first, last),
@@ -100,3 +107,20 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             facts={"peer_selectors": f.peer_block.selectors if f.peer_block else None,
                    "local_selectors": mine or None},
         )
+
+
+ADDED_CHILD = re.compile(r":([^:\s]+):\d+: added IPsec SA")
+
+
+def _children_up(events, source: str, serials: set[int]) -> list[tuple[str, int]]:
+    """The phase 2s installed under those IKE SA ``serials`` (`added IPsec SA`): name, line."""
+    if not serials:
+        return []
+    ev = events[(events["source"] == source).to_numpy() & (events["kind"] == "sa-established").to_numpy()
+                & events["serial"].isin(list(serials)).fillna(False).to_numpy()]
+    out = []
+    for r in ev.itertuples():
+        m = ADDED_CHILD.search(str(r.text))
+        if m:
+            out.append((m.group(1), int(r.ref)))
+    return out
