@@ -95,7 +95,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         quoted = "; ".join(f"`{_msg(r)}` ({sas.where(ng._as_row(r))})" for r in login.reason_rows[:2])
         who = f'User "{login.user}"' if login.user else "A user"
         where = (f" on gateway {login.tunnel}" if login.tunnel else "") + (f" from {login.peer}" if login.peer else "")
-        if _still_waiting(login):
+        pending = _still_waiting(login)
+        if pending:
             # Only the server's timeouts and no result line: the login had not failed yet
             # in this input (remoteauthtimeout may still be running), or its end was cut off.
             msg = (f"{who}'s {login.method} login{where} got no answer from the authentication server: "
@@ -113,7 +114,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             tunnel=login.tunnel, peer=login.peer,
             evidence=[evidence(r) for r in ng.evidence_rows(login.reason_rows, login.anchors[:3], login.anchors[-1:])],
             timeline=[moment(last, f"{login.method} login{' of ' + login.user if login.user else ''} failed: {reason}")],
-            facts={"reason": reason, "user": login.user, "method": login.method, "pending": _still_waiting(login)},
+            facts={"reason": reason, "user": login.user, "method": login.method, "pending": pending},
         )
 
 

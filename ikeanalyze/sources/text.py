@@ -483,8 +483,9 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
         _pasted_twice(rows, text, form, report)
         return
     dup = _repeated_after_step_back(stamps, codes)
-    if whose == "time stamps" and (stamps[1:] < stamps[:-1]).any():
-        _authd_repeats(form, core, report, rows[1:][stamps[1:] < stamps[:-1]])
+    stepped = stamps[1:] < stamps[:-1]
+    if whose == "time stamps" and stepped.any():
+        _authd_repeats(form, core, report, rows[1:][stepped])
     if dup is None:
         return
     lines = rows[dup] + 1
@@ -837,9 +838,6 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
             take_joined([text.cast(pa.large_string()), extra], pick))
 
 
-DATED_START = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S"
-
-
 def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
@@ -909,7 +907,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # read (cut off mid-line: a scroll-back's or the paste's end), not a wrapped piece:
     # joined on, it became the record's tail (`udp 1` read `udp 12026`).
     dated = np.zeros(n, dtype=bool)
-    dated[unknown] = matches(unknown_text, DATED_START)
+    dated[unknown] = matches(unknown_text, DEBUG_STAMP)  # a sniffer's stamp has the same shape
     del unknown_text
     fields = field_line.tolist()
 
