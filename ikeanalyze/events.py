@@ -51,6 +51,7 @@ SCHEMA: dict[str, pa.DataType] = {
     "payloads": pa.string(),  # space-separated payload names in chain order
     "notify": pa.string(),  # space-separated notify type names
     "proposals": pa.string(),  # SA proposals: "#1 IKE: AES_CBC-256 PRF_HMAC_SHA2_256 ... | #2 ..."
+    "selectors": pa.string(),  # IKEv2 traffic selectors: "TSi 0:10.0.1.0-10.0.1.255:0; TSr ..."
     "esp_spi": pa.string(),  # 8 lowercase hex digits
     "esp_seq": pa.int64(),
     "tunnel": pa.string(),  # FortiGate phase-1 / connection name

@@ -89,6 +89,7 @@ class Block:
     proposals: list[Proposal]
     selectors: dict[str, list[str]]  # TSi/TSr -> selectors printed in the block
     refs: list[int]
+    child: int | None = None  # the phase-2 serial in its header's context (see CHILD)
 
     @property
     def phase(self) -> int | None:
@@ -203,7 +204,7 @@ class Negotiation:
 
 LIGHT_COLUMNS = ("time", "t", "source", "ref", "origin", "kind", "direction", "src", "sport", "dst", "dport",
                  "ike_version", "exchange", "response", "msg_id", "ispi", "rspi", "notify", "proposals",
-                 "tunnel", "serial", "detail", "text")
+                 "selectors", "tunnel", "serial", "detail", "text")
 
 
 def light(events: pd.DataFrame) -> pd.DataFrame:
@@ -552,6 +553,54 @@ def _each_value(values: np.ndarray, test) -> np.ndarray:
 MESSAGE_PREFIX = re.compile(r"^(?:\S+ \S+ )?ike (?:V=[^:\s]+:)?(?:\d+(?::[^:\s]*)*)?:? *")
 
 
+# The context of a phase-2 line: `ike 0:gw:IKE-SA-serial:[phase-2 name:]phase-2 serial: ...`
+# (`ike V=root:0:eveS2S:8536:eveS2S-1-4:3255: no proposal chosen`; a responder's
+# `eveS2S:8536::3254:` before a phase 2 is matched; an initiator's `to-FG2:50719:80 initiating`).
+CHILD = re.compile(r"^(?:\S+ \S+ )?ike (?:V=[^:\s]+:)?\d+:[^:\s]+:\d+:(?:(?P<name>[^:\s]*):)?(?P<child>\d+)(?=[:\s])")
+# The initiator's line naming the phase 2 an answer is for, just before it acts on the answer.
+FOUND_CHILD = r"found child SA SPI [0-9a-fA-F]+"
+
+
+def child_of(text) -> tuple[str | None, int | None]:
+    """The phase-2 name (None when not yet matched) and serial in a debug line's context."""
+    m = CHILD.match(str(text))
+    return (m.group("name") or None, int(m.group("child"))) if m else (None, None)
+
+
+def _failure_child(n: Negotiation, row) -> tuple[str | None, int | None]:
+    """The phase 2 a failure line is about: its own context, or for an initiator's
+    `processing notify type ...` (IKE SA context only) the `found child SA SPI` line
+    printed after the answer came in and before the notify."""
+    name, child = child_of(row.text)
+    if child is not None:
+        return name, child
+    ref = int(row.ref)
+    found = [int(r) for r in n.lines(FOUND_CHILD)["ref"] if int(r) < ref]
+    if not found:
+        return None, None
+    refs, kinds = n.column("ref"), n.column("kind")
+    answers = refs[np.isin(kinds, ["ike-exchange", "ike-received"]) & (refs.astype(np.int64) < ref)]
+    if len(answers) and int(answers.max()) > found[-1]:
+        return None, None  # another message came in after it: that line was about an earlier answer
+    hit = n.lines(FOUND_CHILD)
+    return child_of(hit[hit["ref"] == found[-1]]["text"].iloc[0])
+
+
+def _request(n: Negotiation, ref: int):
+    """This side's request that the answer before line ``ref`` refused, when the debug
+    dumped it (`enc`): the row holding its decoded proposals and traffic selectors."""
+    refs = n.column("ref").astype(np.int64)
+    ids, resp = n.column("msg_id"), n.column("response")
+    answered = [k for k in np.flatnonzero(refs < ref) if resp[k] is True and ids[k] is not None]
+    if not answered:
+        return None
+    msg_id = ids[answered[-1]]
+    sel, props = n.column("selectors"), n.column("proposals")
+    asked = [k for k in np.flatnonzero(refs < ref) if ids[k] == msg_id and resp[k] is False
+             and (sel[k] is not None or props[k] is not None)]
+    return n.tuples(n.rows.iloc[[asked[-1]]])[0] if asked else None
+
+
 def _message(text: str) -> str:
     """The message of a debug line, without its `ike <ctx>:` prefix and indentation."""
     m = MESSAGE_PREFIX.match(text)
@@ -610,7 +659,7 @@ def proposal_blocks(rows: pd.DataFrame) -> list[Block]:
             side = ("peer" if PEER_HEADERS.match(msg) else "local" if LOCAL_HEADERS.match(msg)
                     else "accepted" if ACCEPTED_HEADERS.match(msg) else None)
         if side:
-            cur = Block(side, int(ref), [], {}, [int(ref)])
+            cur = Block(side, int(ref), [], {}, [int(ref)], child_of(texts[i])[1])
             blocks.append(cur)
             prop = None
             continue
@@ -766,6 +815,8 @@ class Failure:
     offered_row: object = None
     how: str = ""  # what the evidence is: `no proposal chosen`, NO_PROPOSAL_CHOSEN notify, ...
     serial: int | None = None
+    child: str | None = None  # the phase 2 refused, when the debug names it
+    proposed: str | None = None  # traffic selectors of the refused request, decoded from its `enc` dump
 
 
 def _exchange_before(rows: pd.DataFrame, ref: int) -> str | None:
@@ -800,16 +851,19 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
         if fails.empty:
             continue
         blocks = n.blocks()
-        for (phase, peer_b, local_b), grp in _by_pair(n, fails, blocks):
+        for (phase, peer_b, local_b, child), grp in _by_pair(n, fails, blocks):
             if peer_b is None and local_b is None and _after_id_rejection(events, n, grp):
                 continue  # the generic error after a refused peer ID (IKE206), no proposals compared
-            f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
+            f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial,
+                        child=child if phase == 2 else None)
             if peer_b and local_b:
                 f.mismatched = mismatches(peer_b, local_b)
             notify = [r for r in grp if r.kind == "notify"]
             f.how = "the peer answered NO_PROPOSAL_CHOSEN" if notify else "`no proposal chosen`"
-            if notify:  # we were refused: what did we offer?
-                offer = wire_offer(events, n.source, n.ispi, direction="out")
+            if notify:  # we were refused: what did we offer? The request refused, else the first offer.
+                offer = _request(n, int(notify[0].ref)) if phase == 2 else None
+                if offer is None or offer.proposals is None:
+                    offer = wire_offer(events, n.source, n.ispi, direction="out")
                 if offer is not None:
                     f.offered, f.offered_row = str(offer.proposals), offer
             f.rows = _evidence_rows(events, n, grp, peer_b, local_b, f.mismatched)
@@ -865,17 +919,21 @@ def _gateway(tunnel) -> str | None:
 
 
 def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
-    """Failure lines grouped by the proposal blocks they answer (one group per attempt)."""
+    """Failure lines grouped by the proposal blocks they answer (one group per attempt),
+    each with the phase 2 it is about when the debug names one: another phase 2's blocks
+    printed in between are not this failure's."""
     groups: dict[tuple, list] = {}
     keys: dict[tuple, tuple] = {}
-    last_pair = _LastPair(blocks)
+    pairs: dict[int | None, _LastPair] = {}
     for r in n.tuples(fails):
+        name, child = _failure_child(n, r)
+        last_pair = pairs.get(child) or pairs.setdefault(child, _LastPair(_of_child(blocks, child)))
         p, loc = last_pair(int(r.ref))
         if p is not None and loc is not None and p.phase != loc.phase:
             p = loc = None
         phase = _phase(n, r, p, loc)
-        k = (phase, p.header_ref if p else None, loc.header_ref if loc else None)
-        keys[k] = (phase, p, loc)
+        k = (phase, p.header_ref if p else None, loc.header_ref if loc else None, child)
+        keys[k] = (phase, p, loc, keys.get(k, (None,) * 4)[3] or name)
         groups.setdefault(k, []).append(r)
     return [(keys[k], v) for k, v in groups.items()]
 
@@ -984,7 +1042,7 @@ def _other_end(request, response) -> str | None:
 def proposal_message(f: Failure, phase_name: str) -> str:
     """The sentence IKE201/IKE202 tell: who, which sides, which transform, where."""
     who = f"from {f.peer}" if f.peer else "from the peer"
-    gw = f" for gateway {f.tunnel}" if f.tunnel else ""
+    gw = (f" for gateway {f.tunnel}" if f.tunnel else "") + (f" (phase 2 {f.child})" if f.child else "")
     last = f.rows[-1] if f.rows else None
     where = f" ({sas.where(_as_row(last))})" if last is not None else ""
     if f.peer_block is not None and f.local_block is not None:
@@ -1030,31 +1088,53 @@ def _selector_failures(events: pd.DataFrame) -> list[Failure]:
         fails = fails[fails["kind"].isin(["negotiation-failed", "notify"]).to_numpy()]
         if fails.empty:
             continue
-        blocks = [b for b in n.blocks() if b.selectors]
-        first = int(fails["ref"].iloc[0])
-        peer_b = next((b for b in reversed(blocks) if b.side == "peer" and b.header_ref <= first), None)
-        local_b = next((b for b in reversed(blocks) if b.side in ("local", "accepted") and b.header_ref <= first
-                        and (peer_b is None or b.header_ref > peer_b.header_ref)), None)
-        if peer_b is None and local_b is None:
-            peer_b, local_b = _v1_selector_blocks(n, first)
-        f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial)
-        f.how = ("the peer answered TS_UNACCEPTABLE" if (fails["kind"] == "notify").all()
-                 else "`no matching phase2 found`" if "no matching phase2 found" in str(fails["text"].iloc[0])
-                 else "`failed to match peer selectors`")
-        want = [b.header_ref for b in (peer_b, local_b) if b is not None]
-        want += [r for b in (peer_b, local_b) if b is not None for r in b.refs[1:]]
-        rows = n.rows[n.rows["ref"].isin(want).to_numpy()]
-        f.rows = n.tuples(rows) + n.tuples(fails.head(3))
-        f.rows.sort(key=lambda r: int(r.ref))
-        est = n.rows[(n.rows["kind"] == "sa-established").to_numpy()
-                     & n.rows["text"].astype(str).str.contains("established IKE SA", regex=False).to_numpy()]
-        if len(est):
-            f.rows.append(est.iloc[0])
-        out.append(f)
+        # One failure per phase 2 refused: an IKE SA with several phase 2s may lose more than one.
+        per_child: dict[int | None, list] = {}
+        names: dict[int | None, str | None] = {}
+        for r in n.tuples(fails):
+            name, child = _failure_child(n, r)
+            per_child.setdefault(child, []).append(r)
+            names[child] = names.get(child) or name
+        for child, grp in per_child.items():
+            out.append(_selector_failure(n, child, names[child], grp))
         if n.ispi:
             seen.add((n.source, n.ispi))
     out.extend(_wire_failures(events, "TS_UNACCEPTABLE", seen))
     return out
+
+
+def _of_child(blocks: list[Block], child: int | None) -> list[Block]:
+    """The blocks of phase 2 ``child`` (all when it is not known): a phase 2's blocks are
+    printed in its own context; those without one are the IKE SA's (phase 1)."""
+    return blocks if child is None else [b for b in blocks if b.child == child]
+
+
+def _selector_failure(n: Negotiation, child: int | None, name: str | None, grp: list) -> Failure:
+    blocks = _of_child([b for b in n.blocks() if b.selectors], child)
+    first = int(grp[0].ref)
+    peer_b = next((b for b in reversed(blocks) if b.side == "peer" and b.header_ref <= first), None)
+    local_b = next((b for b in reversed(blocks) if b.side in ("local", "accepted") and b.header_ref <= first
+                    and (peer_b is None or b.header_ref > peer_b.header_ref)), None)
+    if peer_b is None and local_b is None:
+        peer_b, local_b = _v1_selector_blocks(n, first)
+    f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial, child=name)
+    f.how = ("the peer answered TS_UNACCEPTABLE" if all(r.kind == "notify" for r in grp)
+             else "`no matching phase2 found`" if "no matching phase2 found" in str(grp[0].text)
+             else "`failed to match peer selectors`")
+    want = [b.header_ref for b in (peer_b, local_b) if b is not None]
+    want += [r for b in (peer_b, local_b) if b is not None for r in b.refs[1:]]
+    f.rows = n.tuples(n.rows[n.rows["ref"].isin(want).to_numpy()]) + list(grp[:3])
+    if peer_b is None and grp[0].kind == "notify":  # refused: what did this side ask for?
+        asked = _request(n, first)
+        if asked is not None and asked.selectors is not None:
+            f.proposed = str(asked.selectors)
+            f.rows.append(asked)
+    f.rows.sort(key=lambda r: int(r.ref))
+    est = n.rows[(n.rows["kind"] == "sa-established").to_numpy()
+                 & n.rows["text"].astype(str).str.contains("established IKE SA", regex=False).to_numpy()]
+    if len(est):
+        f.rows.append(est.iloc[0])
+    return f
 
 
 def _v1_selector_blocks(n: Negotiation, before: int) -> tuple[Block | None, Block | None]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ikeanalyze.analysis import negotiations as ng
+from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -53,7 +54,12 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
                                     if m not in f.mismatched))
         # Attempts that failed on the first one's mismatches: "this way" counts only those.
         alike = sum(1 for g in fails if not g.mismatched or all(m in g.mismatched for m in f.mismatched))
-        if len(fails) > 1 and alike > 1:
+        children = list(dict.fromkeys(g.child for g in fails if g.child))
+        if len(children) > 1:  # several phase 2s of one tunnel refused, not one retried
+            message += (f" {len(fails)} phase 2s were refused: "
+                        + ", ".join(f"{g.child or 'unnamed'} ({sas.where(ng._as_row(g.rows[-1]))})" for g in fails)
+                        + (f"; later also {'; '.join(others)}." if others else "."))
+        elif len(fails) > 1 and alike > 1:
             message += f" {alike} attempts failed this way" + (f"; later also {'; '.join(others)}." if others else ".")
         elif len(fails) > 1:
             message += f" {len(fails)} attempts failed" + (f"; later also {'; '.join(others)}." if others else ".")

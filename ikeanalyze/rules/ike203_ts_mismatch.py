@@ -8,7 +8,9 @@ TS_UNACCEPTABLE, or an IKEv1 quick-mode responder's `no matching phase2 found` (
 `specified selectors mismatch` for each phase 2 it tried). The peer's proposed selectors
 (`TSi_0 0:20.0.0.0-20.255.255.255:0`; IKEv1 `peer: type=7/7, local=..., remote=...`) and
 this side's (IKEv1 `mine: ...`), when the debug prints them, are quoted side by side, with
-the network that differs.
+the network that differs. An initiator's debug prints no selectors for a refused request:
+they are decoded from the request's `enc` dump. Each phase 2 an IKE SA lost is named (its
+serial in the debug context tells which lines are its own), in one finding per IKE SA.
 A FortiGate event-log line stating the same cause (a reason of unmatched selectors or phase 2 (`no matching phase2 found`)) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
@@ -68,45 +70,93 @@ def _differ(f) -> str:
 @rule("IKE203", "ts-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE302"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
+    per_sa: dict[tuple, list[ng.Failure]] = {}
     for f in ng.selector_failures(ctx.events):
-        first, last = f.rows[0], f.rows[-1]
-        fail = next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), last)
-        gw = f" on gateway {f.tunnel}" if f.tunnel else ""
-        peer = f.peer or "the peer"
-        serials = {int(r.serial) for r in f.rows if pd.notna(r.serial)}
-        mine = _sel(f.local_block) or ", ".join(ng.local_selectors(ctx.events, f.source, f.tunnel, serials))
-        theirs = _sel(f.peer_block)
-        if theirs:
-            msg = (f"Phase-2 traffic selectors{gw} do not match ({f.how} at {sas.where(ng._as_row(fail))}): "
-                   f"{peer} proposed {theirs}")
-            if _v1(f):  # IKEv1 prints both pairs from this side's view (local = this side's network)
-                msg += (" (as seen from this side); "
-                        + (f"this side's phase 2 has {mine}" if f.local_block is not None else "no local phase 2 is printed")
-                        + _differ(f) + ".")
-            else:
-                msg += ("; " + (f"this side has {mine}." if mine else
-                                "no local phase 2 accepts them (this side's selectors are not printed)."))
+        key = (f.source, f.serial, f.tunnel, f.peer) if f.serial is not None else (id(f),)
+        per_sa.setdefault(key, []).append(f)
+    for fails in per_sa.values():
+        yield _finding(ctx, fails)
+
+
+def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
+    """One finding per IKE SA: each phase 2 it lost on selectors, in line order."""
+    f0 = fails[0]
+    gw = f" on gateway {f0.tunnel}" if f0.tunnel else ""
+    msg = _told(ctx, f0, gw) if len(fails) == 1 else _each(ctx, fails, gw)
+    rows = sorted({(int(r.ref), str(r.text)): r for f in fails for r in f.rows}.values(), key=lambda r: int(r.ref))
+    serials = {int(r.serial) for r in rows if pd.notna(r.serial)}
+    if any("established IKE SA" in str(r.text) for r in rows):
+        up = _children_up(ctx.events, f0.source, serials)
+        if up:
+            names = ", ".join(dict.fromkeys(name for name, _ in up))
+            msg += (f" The IKE SA itself was established and {len(up)} other phase 2(s) of it came up ({names}; "
+                    f"line {up[0][1]}): only the refused selectors carry no traffic.")
         else:
-            msg = (f"{peer} rejected this side's phase-2 traffic selectors{gw} ({f.how} at "
-                   f"{sas.where(ng._as_row(fail))})"
-                   + (f"; this side proposed {mine}." if mine else
-                      "; the selectors proposed are not in this log (the peer's debug shows what it expected)."))
-        if any("established IKE SA" in str(r.text) for r in f.rows):
-            up = _children_up(ctx.events, f.source, serials)
-            if up:
-                names = ", ".join(dict.fromkeys(name for name, _ in up))
-                msg += (f" The IKE SA itself was established and {len(up)} other phase 2(s) of it came up ({names}; "
-                        f"line {up[0][1]}): only the refused selectors carry no traffic.")
-            else:
-                msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
-        yield finding(
-            "IKE203", msg,
-            between=(first, last),
-            tunnel=f.tunnel, peer=f.peer, evidence=[evidence(r) for r in f.rows],
-            timeline=[moment(fail, f"traffic selectors refused{gw}")],
-            facts={"peer_selectors": f.peer_block.selectors if f.peer_block else None,
-                   "local_selectors": mine or None},
-        )
+            msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
+    fail_rows = [next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), f.rows[-1]) for f in fails]
+    return finding(
+        "IKE203", msg,
+        between=(rows[0], rows[-1]),
+        tunnel=f0.tunnel, peer=f0.peer, evidence=[evidence(r) for r in rows],
+        timeline=[moment(r, f"traffic selectors refused{gw}" + (f" ({f.child})" if f.child else ""))
+                  for f, r in zip(fails, fail_rows)],
+        facts={"peer_selectors": f0.peer_block.selectors if f0.peer_block else None,
+               "local_selectors": _mine(ctx, f0) or None,
+               "proposed": f0.proposed,
+               "refused": [{"phase2": f.child, "peer_selectors": f.peer_block.selectors if f.peer_block else None,
+                            "proposed": f.proposed} for f in fails]},
+    )
+
+
+def _mine(ctx: Context, f: ng.Failure) -> str:
+    serials = {int(r.serial) for r in f.rows if pd.notna(r.serial)}
+    return _sel(f.local_block) or ", ".join(ng.local_selectors(ctx.events, f.source, f.tunnel, serials))
+
+
+def _each(ctx: Context, fails: list[ng.Failure], gw: str) -> str:
+    """Several phase 2s of one IKE SA refused: each one's selectors, then what this side has."""
+    parts = []
+    for k, f in enumerate(fails, 1):
+        fail = next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), f.rows[-1])
+        at = f"{f.how} at {sas.where(ng._as_row(fail))}"
+        which = f"phase 2 {f.child}: " if f.child else ""
+        if f.peer_block is not None:
+            parts.append(f"({k}) {which}{f.peer or 'the peer'} proposed {_sel(f.peer_block)} ({at})")
+        elif f.proposed:
+            parts.append(f"({k}) {which}this side proposed {f.proposed} ({at})")
+        else:
+            parts.append(f"({k}) {which}refused ({at})")
+    msg = f"{len(fails)} phase 2s{gw} were refused on their traffic selectors: " + "; ".join(parts) + "."
+    mine = list(dict.fromkeys(m for m in (_mine(ctx, f) for f in fails if f.peer_block is not None) if m))
+    if mine:
+        msg += f" This side has {' / '.join(mine)}."
+    if any(f.proposed for f in fails):
+        msg += " This side's selectors are decoded from its requests; the peer's debug shows what it expected."
+    return msg
+
+
+def _told(ctx: Context, f: ng.Failure, gw: str) -> str:
+    """What one refused phase 2 shows: who proposed which selectors, against what."""
+    fail = next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), f.rows[-1])
+    peer = f.peer or "the peer"
+    which = f" for phase 2 {f.child}" if f.child else ""
+    mine = _mine(ctx, f)
+    theirs = _sel(f.peer_block)
+    at = f"{f.how} at {sas.where(ng._as_row(fail))}"
+    if theirs:
+        msg = f"Phase-2 traffic selectors{gw}{which} do not match ({at}): {peer} proposed {theirs}"
+        if _v1(f):  # IKEv1 prints both pairs from this side's view (local = this side's network)
+            return msg + (" (as seen from this side); "
+                          + (f"this side's phase 2 has {mine}" if f.local_block is not None else "no local phase 2 is printed")
+                          + _differ(f) + ".")
+        return msg + "; " + (f"this side has {mine}." if mine else
+                             "no local phase 2 accepts them (this side's selectors are not printed).")
+    if f.proposed:
+        return (f"{peer} rejected this side's phase-2 traffic selectors{gw}{which} ({at}): this side proposed "
+                f"{f.proposed} (decoded from its request); the peer's debug shows what it expected.")
+    return (f"{peer} rejected this side's phase-2 traffic selectors{gw}{which} ({at})"
+            + (f"; this side proposed {mine}." if mine else
+               "; the selectors proposed are not in this log (the peer's debug shows what it expected)."))
 
 
 ADDED_CHILD = re.compile(r":([^:\s]+):\d+: added IPsec SA")

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ikeanalyze.errors import WireError
 from ikeanalyze.sources import spans
 from ikeanalyze.sources.regex import fields, groups, int_array, matches, matches_at, take_joined, to_int
-from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK
+from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK, PAYLOAD_SKF
 from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
 
@@ -113,7 +113,7 @@ GROUP_COLUMNS: dict[str, pa.DataType] = {
     "length": pa.int32(), "ike_version": pa.int8(), "exchange": pa.string(),
     "ispi": pa.string(), "rspi": pa.string(), "msg_id": pa.int64(), "esp_spi": pa.string(),
     "notify": pa.string(), "detail": pa.string(), "hex": pa.string(),
-    "response": pa.bool_(), "payloads": pa.string(), "proposals": pa.string(),
+    "response": pa.bool_(), "payloads": pa.string(), "proposals": pa.string(), "selectors": pa.string(),
 }
 
 
@@ -345,35 +345,43 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     the IKE header, then for IKEv2 an SK payload header of length 4 whose next-payload
     names the first inner payload, then the inner payloads (for IKEv1 the header still
     has its E flag); `enc` is the plaintext payload chain before encryption, with no IKE
-    header and no first-payload type, so it cannot be decoded on its own. The `detail`
-    keeps the dump's word and says where decoding stopped, if it did.
+    header and no first-payload type: it is read under the header of the `out` dump that
+    follows it (the same message encrypted), whose SK/SKF payload (IKEv2) or header
+    (IKEv1) names the first payload. The `detail` keeps the dump's word and says where
+    decoding stopped, if it did.
     """
-    decoded: dict[tuple[str, str], dict[str, object]] = {}  # a re-sent message is dumped again: decode it once
+    decoded: dict[tuple[str, str, str], dict[str, object]] = {}  # a re-sent message is dumped again: decode it once
     found = []
-    for word, hx in zip(cols["detail"][rows].tolist(), cols["hex"][rows].tolist()):  # a fraction of the lines
+    words, hexes = cols["detail"][rows].tolist(), cols["hex"][rows].tolist()
+    for k, (word, hx) in enumerate(zip(words, hexes)):  # a fraction of the lines
+        head = ""
         if word == "enc":
-            found.append(_ENC)
-            continue
-        known = decoded.get((word, hx or ""))
+            head = next((h or "" for w, h in zip(words[k + 1:k + 2], hexes[k + 1:k + 2]) if w == "out"), "")
+            if not head:
+                found.append(_ENC)
+                continue
+        known = decoded.get((word, hx or "", head))
         if known is None:
-            known = decoded[(word, hx or "")] = _decoded_fields(word, hx or "")
+            known = decoded[(word, hx or "", head)] = _decoded_fields(word, hx or "", head)
         found.append(known)
     for name in {name for known in found for name in known}:  # a column at a time
         have = [k for k, known in enumerate(found) if name in known]
         cols[name][rows[have]] = [found[k][name] for k in have]
 
 
-_ENC = {"detail": "enc; not decoded: plaintext payload chain before encryption (no IKE header)"}
+_ENC = {"detail": "enc; not decoded: plaintext payload chain before encryption, and no `out` dump of the "
+                  "encrypted message after it to take the IKE header from"}
 
 
-def _decoded_fields(word: str, hx: str) -> dict[str, object]:
-    """The columns one `in/out/dec` dump fills (see :func:`_decode_hex`)."""
-    if len(hx) % 2:
-        hx = hx[:-1]
-    data = bytes.fromhex(hx)
-    if data[:4] == NON_ESP_MARKER and len(data) >= 4 + HEADER_LEN:
-        data = data[4:]
-    if word == "dec":
+def _decoded_fields(word: str, hx: str, head: str = "") -> dict[str, object]:
+    """The columns one `in/out/dec` dump fills, or an `enc` dump under the `out` dump
+    ``head`` (see :func:`_decode_hex`)."""
+    data = _bytes(hx)
+    if word == "enc":
+        data = _plaintext_as_message(data, _bytes(head))
+        if data is None:
+            return _ENC
+    elif word == "dec":
         data = _decrypted_as_message(data)
     try:
         message = decode(data)
@@ -389,10 +397,42 @@ def _decoded_fields(word: str, hx: str) -> dict[str, object]:
         "payloads": " ".join(message.payloads) or None,
         "notify": " ".join(message.notify) or None,
         "proposals": message.proposals_summary or None,
+        "selectors": "; ".join(message.selectors) or None,
     }
     if message.stopped:
         out["detail"] = f"{word}; decoding stopped: {message.stopped}"
     return out
+
+
+def _bytes(hx: str) -> bytes:
+    """A dump's bytes, without the RFC 3948 non-ESP marker."""
+    data = bytes.fromhex(hx[:len(hx) - len(hx) % 2])
+    if data[:4] == NON_ESP_MARKER and len(data) >= 4 + HEADER_LEN:
+        data = data[4:]
+    return data
+
+
+def _plaintext_as_message(chain: bytes, sent: bytes) -> bytes | None:
+    """An `enc` payload chain as a message the decoder reads in clear, under the header of
+    the encrypted message ``sent``: IKEv2 takes the first payload from its SK/SKF payload
+    and drops the chain's padding (RFC 7296 §3.14: the last byte counts the pad bytes
+    before it); IKEv1's header names the first payload itself. None when ``sent`` is not
+    an encrypted message."""
+    if len(sent) < HEADER_LEN + 4 or not chain:
+        return None
+    version = sent[17] >> 4
+    if version == 2 and sent[16] in (PAYLOAD_SK, PAYLOAD_SKF):
+        first = sent[HEADER_LEN]
+        pad = chain[-1] + 1
+        if pad < len(chain):
+            chain = chain[:-pad]
+        flags = sent[19]
+    elif version == 1 and sent[19] & FLAG_V1_ENCRYPTION:
+        first, flags = sent[16], sent[19] & ~FLAG_V1_ENCRYPTION & 0xFF
+    else:
+        return None
+    length = (HEADER_LEN + len(chain)).to_bytes(4, "big")
+    return sent[:16] + bytes([first, sent[17], sent[18], flags]) + sent[20:24] + length + chain
 
 
 def _decrypted_as_message(data: bytes) -> bytes:

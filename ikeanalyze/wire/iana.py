@@ -76,6 +76,12 @@ PAYLOAD_GSA = 51
 PAYLOAD_KD = 52
 PAYLOAD_SKF = 53  # RFC 7383
 PAYLOAD_PS = 54
+
+# Traffic selector types (RFC 7296 §3.13.1; IANA "IKEv2 Traffic Selector Types"): the
+# address ranges, with the length of one address.
+TS_IPV4_ADDR_RANGE = 7
+TS_IPV6_ADDR_RANGE = 8
+TS_ADDRESS_BYTES = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}
 PAYLOADS_V2: dict[int, str] = {
     PAYLOAD_SA: "SA",
     PAYLOAD_KE: "KE",

@@ -11,6 +11,7 @@ is bounds-checked (see the hypothesis property in tests/wire/test_ike.py).
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 from dataclasses import dataclass
 
@@ -91,6 +92,9 @@ class IkeMessage:
     fragment: tuple[int, int] | None = None  # (number, total): IKEv2 SKF (RFC 7383)
     encrypted_first: str | None = None  # SK/SKF inner first payload name
     encrypted: bool = False  # IKEv2 SK/SKF present, or IKEv1 E flag set
+    # IKEv2 traffic selectors in FortiOS's debug form, one entry per TS payload:
+    # "TSi 0:10.0.1.0-10.0.1.255:0, 17:10.0.2.1-10.0.2.1:500" (protocol:first-last:port)
+    selectors: tuple[str, ...] = ()
     stopped: str | None = None  # where/why decoding stopped early, None when complete
 
     @property
@@ -201,6 +205,7 @@ class _Walker:
         self.fragment: tuple[int, int] | None = None
         self.encrypted_first: str | None = None
         self.encrypted = False
+        self.selectors: list[str] = []
 
     def stop(self, why: str) -> None:
         if self.stopped is None or self.stopped.startswith("truncated: header"):
@@ -269,6 +274,7 @@ class _Walker:
         f["fragment"] = self.fragment
         f["encrypted_first"] = self.encrypted_first
         f["encrypted"] = self.encrypted
+        f["selectors"] = tuple(self.selectors)
         f["stopped"] = self.stopped
 
     # -- payload bodies -------------------------------------------------------------
@@ -283,6 +289,8 @@ class _Walker:
                 self.ke_group = struct.unpack_from("!H", body, 0)[0]
             elif ptype == iana.PAYLOAD_VENDOR_ID:
                 self.vids.append(iana.vendor_name(body))
+            elif ptype in (iana.PAYLOAD_TSI, iana.PAYLOAD_TSR):
+                self.traffic_selectors("TSi" if ptype == iana.PAYLOAD_TSI else "TSr", body, off + 4)
             elif ptype == iana.PAYLOAD_SKF:
                 if len(body) >= 4:
                     self.fragment = struct.unpack_from("!HH", body, 0)
@@ -330,6 +338,28 @@ class _Walker:
             off += plen
             if last == 0:
                 break
+
+    def traffic_selectors(self, side: str, body: bytes, base: int) -> None:
+        """A TSi/TSr payload (RFC 7296 §3.13): a count, then typed selectors."""
+        if len(body) < 4:
+            self.stop(f"offset {base}: {side} payload too short for its selector count")
+            return
+        count, off, found = body[0], 4, []
+        while len(found) < count and off + 8 <= len(body):
+            typ, proto, slen, first_port, last_port = struct.unpack_from("!BBHHH", body, off)
+            size = iana.TS_ADDRESS_BYTES.get(typ)
+            if size is None or slen != 8 + 2 * size or off + slen > len(body):
+                self.stop(f"offset {base + off}: {side} selector of type {typ}, length {slen}, not read")
+                break
+            lo = ipaddress.ip_address(body[off + 8: off + 8 + size])
+            hi = ipaddress.ip_address(body[off + 8 + size: off + slen])
+            # FortiOS prints the whole port range as 0, one port as itself.
+            port = "0" if (first_port, last_port) == (0, 0xFFFF) else (
+                str(first_port) if first_port == last_port else f"{first_port}-{last_port}")
+            found.append(f"{proto}:{lo}-{hi}:{port}")
+            off += slen
+        if found:
+            self.selectors.append(f"{side} {', '.join(found)}")
 
     def sa_v1(self, body: bytes, base: int) -> None:
         if len(body) < 8:

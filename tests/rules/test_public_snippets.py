@@ -32,7 +32,7 @@ def test_ikev1_quick_mode_selector_mismatch_is_ike203_with_both_selector_sets() 
     assert "this side's phase 2 has local 0:192.168.0.0-192.168.0.255:0; remote 0:192.168.10.0-192.168.10.255:0" in f.message
     assert ("they differ in the remote network: peer 0:192.168.1.0-192.168.1.255:0 vs this side "
             "0:192.168.10.0-192.168.10.255:0") in f.message
-    assert [e.ref for e in f.evidence] == [68, 69, 70, 52]  # `established IKE SA` last
+    assert [e.ref for e in f.evidence] == [52, 68, 69, 70]  # in line order: `established IKE SA` first
     assert f.facts["peer_selectors"] == {"local": ["0:192.168.0.0-192.168.0.255:0"],
                                          "remote": ["0:192.168.1.0-192.168.1.255:0"]}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import ikeanalyze
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import ikedebug, text
 
@@ -186,10 +187,30 @@ def test_dec_hex_reads_the_inner_payloads() -> None:
     assert wire["payloads"] == "SK"  # the `in` line is the encrypted message
 
 
-def test_enc_hex_says_why_it_is_not_decoded() -> None:
+def test_enc_is_read_under_the_header_of_the_out_dump_after_it() -> None:
+    """`enc` is the payload chain before encryption: the `out` dump after it (line 49) gives
+    the IKE header and, in its SK payload, the first payload's type."""
     ev = _load("IKE_LOG_PFS_mismatch.txt")
     enc = ev[(ev["kind"] == "ike-hex") & (ev["ref"] == 48)].iloc[0]
-    assert enc["detail"].startswith("enc; not decoded: plaintext payload chain")
+    assert (enc["exchange"], enc["response"], enc["msg_id"]) == ("CREATE_CHILD_SA", True, 8)
+    assert (enc["payloads"], enc["notify"]) == ("N", "NO_PROPOSAL_CHOSEN")
+    assert enc["detail"] == "enc"  # the padding (07 06 ... 01 07) is not read as payload
+
+
+def test_enc_traffic_selectors_are_decoded() -> None:
+    ev = _load("IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt")
+    enc = ev[(ev["kind"] == "ike-hex") & (ev["ref"] == 51)].iloc[0]
+    assert enc["exchange"] == "AUTH" and not enc["response"]
+    assert enc["selectors"] == "TSi 0:20.0.0.0-20.255.255.255:0; TSr 0:0.0.0.0-255.255.255.255:0"
+
+
+def test_enc_without_an_out_dump_after_it_says_why_it_is_not_decoded(tmp_path) -> None:
+    p = tmp_path / "enc.txt"
+    p.write_text("ike 0:to-FG2:267: enc 000000080000000E0706050403020107\n"
+                 "ike 0:to-FG2:267:85: no proposal chosen\n")
+    ev, _ = ikeanalyze.load([str(p)])
+    enc = ev[ev["kind"] == "ike-hex"].iloc[0]
+    assert enc["detail"].startswith("enc; not decoded: plaintext payload chain before encryption")
     assert pd.isna(enc["exchange"])
 
 

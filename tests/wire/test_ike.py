@@ -92,6 +92,31 @@ def test_skf_fragment_number_and_total():
     assert first.fragment == (1, 5) and first.encrypted_first == "IDi"
 
 
+def _ts(kind: int, proto: int, ports: tuple[int, int], first: bytes, last: bytes) -> bytes:
+    return struct.pack("!BBHHH", kind, proto, 8 + len(first) + len(last), *ports) + first + last
+
+
+def test_traffic_selectors_in_fortios_form():
+    """RFC 7296 §3.13: IPv4 and IPv6 ranges, the whole port range printed as 0 as FortiOS does."""
+    v4 = _ts(iana.TS_IPV4_ADDR_RANGE, 0, (0, 65535), bytes([192, 168, 40, 0]), bytes([192, 168, 40, 255]))
+    one_port = _ts(iana.TS_IPV4_ADDR_RANGE, 17, (500, 500), bytes([10, 0, 0, 1]), bytes([10, 0, 0, 1]))
+    v6 = _ts(iana.TS_IPV6_ADDR_RANGE, 6, (1024, 2048), bytes.fromhex("20010db8" + "00" * 12),
+             bytes.fromhex("20010db8" + "ff" * 12))
+    m = decode(message(ISPI, RSPI, 36, 0x08, 2, [
+        (iana.PAYLOAD_TSI, bytes([2, 0, 0, 0]) + v4 + one_port),
+        (iana.PAYLOAD_TSR, bytes([1, 0, 0, 0]) + v6),
+    ]))
+    assert m.payloads == ("TSi", "TSr") and m.stopped is None
+    assert m.selectors == ("TSi 0:192.168.40.0-192.168.40.255:0, 17:10.0.0.1-10.0.0.1:500",
+                           "TSr 6:2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff:1024-2048")
+
+
+def test_a_traffic_selector_of_unknown_type_stops_there():
+    bad = _ts(9, 0, (0, 65535), bytes(4), bytes(4))
+    m = decode(message(ISPI, RSPI, 36, 0x08, 2, [(iana.PAYLOAD_TSI, bytes([1, 0, 0, 0]) + bad)]))
+    assert m.selectors == () and "TSi selector of type 9" in m.stopped
+
+
 def test_ikev1_main_mode_sa_attributes():
     sa = sa_v1([(1, 7), (14, 256), (2, 4), (3, 1), (4, 14), (11, 1), (12, 28800)])
     msg = message(
