@@ -91,6 +91,11 @@ def diagnose(
     return d
 
 
+def _end(address, port) -> str:
+    """`address:port`, or the address alone for ESP (no port)."""
+    return str(address) if pd.isna(port) else f"{address}:{int(port)}"
+
+
 def _opening(ctx: Context) -> list[dg.Moment]:
     """The first packet of each packet-source flow that later matters: where the story starts."""
     flows = ctx.packet_flows
@@ -105,7 +110,8 @@ def _opening(ctx: Context) -> list[dg.Moment]:
             f["transport"], str(f["proto"]).upper())
         out.append(dg.Moment(None if pd.isna(r.time) else pd.Timestamp(r.time).to_pydatetime(),
                              None if pd.isna(r.t) else float(r.t),
-                             f"traffic both ways on {transport} between {f['peer']} and {f['local_end']} "
+                             f"traffic both ways on {transport} between {_end(f['remote'], f['rport'])} and "
+                             f"{_end(f['local'], f['lport'])} "
                              f"({int(f['n_in'])} in, {int(f['n_out'])} out in total)", str(r.source), int(r.ref)))
     return out
 

@@ -374,3 +374,14 @@ def test_gre_over_ipsec_tunnel_list_encap_addr_line() -> None:
     (p2,) = facts["proxyids"]
     assert (p2["proto"], p2["sa"], len(p2["sas"])) == (47, 2, 2)
     assert p2["src"] == ["47:0.0.0.0-255.255.255.255:0"]
+
+
+def test_esp_both_ways_opens_the_timeline_with_addresses_without_ports() -> None:
+    """ESP has no ports: the timeline's first line said `between nan and nan` (a port-less
+    end formatted as address:port)."""
+    import ikeanalyze
+
+    d = ikeanalyze.analyze([str(DATA / "handbook_cisco_ikev1_sniffer_esp_md_indented.txt")])
+    texts = [m.text for m in d.timeline]
+    assert "traffic both ways on ESP between 101.100.1.1 and 202.106.1.1 (5 in, 5 out in total)" in texts
+    assert not any("nan" in t for t in texts)
