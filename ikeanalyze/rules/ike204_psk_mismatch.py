@@ -4,7 +4,8 @@
 The FortiGate debug's `PSK auth failed: probable pre-shared key mismatch` (IKEv2), the
 IKEv1 `probable pre-shared secret mismatch` (also as `Negotiate SA Error: ...`; in Main
 Mode the peer's message 5, encrypted with keys derived from the secret, fails to parse),
-and an AUTHENTICATION_FAILED notify received for a negotiation that does not use
+and an AUTHENTICATION_FAILED notify received (the debug's `notify type` line, or the
+decrypted answer's `dec` dump when that line is not in the input) for a negotiation that does not use
 certificates or EAP: the peer refused this side's AUTH payload (a pre-shared key, printed
 or assumed: FortiOS prints certificate lines when it signs). One finding per peer, with
 how many attempts failed; the message is worded by IKE version.
@@ -92,7 +93,8 @@ def _what(h: ng.Hit, first) -> str:
       explains=("IKE210", "IKE304", "IKE303", "IKE302"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     found = ng.hits(ctx.events, PSK_FAILED)
-    for h in ng.hits(ctx.events, AUTH_FAILED_NOTIFY, kinds=("notify",)):
+    told = ng.hits(ctx.events, AUTH_FAILED_NOTIFY, kinds=("notify",))
+    for h in told + _decoded_refusals(ctx, told):
         # The peer refused this side's AUTH. Certificates or EAP in the negotiation make it
         # another rule's story; otherwise the method is a pre-shared key, printed or not
         # (FortiOS prints certificate lines when it signs).
@@ -122,7 +124,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         ids = f", presenting {ident[0].text.split('peer identifier', 1)[1].strip()}" if ident else ""
         where = f"first at {sas.where(ng._as_row(first))}, last at {sas.where(ng._as_row(last))}"
         facts: dict[str, object] = {"attempts": attempts}
-        if any(r.kind != "notify" for r in rows):  # this side found the keys differ
+        if any(r.kind not in ("notify", "ike-hex") for r in rows):  # this side found the keys differ
             msg = f"Pre-shared key mismatch with {who}{gw}{ids}: {_what(h, first)} {attempts} time(s), {where}."
         else:  # the peer refused this side's AUTH: its key, or this side's ID
             shown = any(len(n.lines(USES_PSK)) for n in h.negotiations)
@@ -147,6 +149,19 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     if not merged:
         yield from _main_mode_5_unanswered(ctx)
         yield from _aggressive_hash_unreadable(ctx)
+
+
+def _decoded_refusals(ctx: Context, told: list[ng.Hit]) -> list[ng.Hit]:
+    """AUTHENTICATION_FAILED in a decrypted answer from the peer (`dec` dump) of a
+    negotiation whose `received notify type` line is not in the input (a paste cut just
+    before it, a build that does not print it)."""
+    said = {id(n) for h in told for n in h.negotiations}
+    out = []
+    for h in ng.hits(ctx.events, r"\bAUTHENTICATION_FAILED\b", column="notify", kinds=("ike-hex",)):
+        h.rows = [r for r in h.rows if str(r.direction) == "in"]
+        if h.rows and h.negotiations and not any(id(n) in said for n in h.negotiations):
+            out.append(h)
+    return out
 
 
 # FortiOS names an initiator's Main Mode sends ident_i1send, i2send, i3send: messages 1, 3, 5.

@@ -58,6 +58,23 @@ def test_received_authentication_failed_is_ike204_naming_key_and_local_id() -> N
     assert "IKE903" not in got
 
 
+def test_authentication_failed_in_the_decrypted_answer_alone_is_ike204(tmp_path) -> None:
+    """A paste cut before `received notify type AUTHENTICATION_FAILED` (KB 304205's web copy
+    ends there) still has the `dec` dump of the answer carrying it: the refusal is found
+    there, once, not "No problem found"."""
+    lines = (DATA / "ikev2-initiator-authentication-failed.txt").read_text().splitlines(keepends=True)
+    cut = tmp_path / "cut.txt"
+    cut.write_text("".join(x for x in lines if "notify type AUTHENTICATION_FAILED" not in x))
+    d = ikeanalyze.analyze([str(cut)])
+    (f,) = [f for f in d.all_findings() if f.code == "IKE204"]
+    assert f.message.startswith("The peer on gateway IPSECVPN_Test refused this side's authentication: it answered "
+                                "this side's IKE_AUTH with AUTHENTICATION_FAILED 1 time(s), first at line 2")
+    assert [e.text.split(": ", 1)[1][:4] for e in f.evidence] == ["dec "]
+    # With the line there, the dump does not count as a second refusal.
+    (g,) = findings("ikev2-initiator-authentication-failed.txt")["IKE204"]
+    assert g.facts["attempts"] == 1
+
+
 def test_ikev1_main_mode_psk_mismatch_is_worded_for_ikev1_and_has_no_retransmissions() -> None:
     got = findings("ikev1-main-psk-mismatch.txt")
     # Main Mode messages 3 (len=380, line 38) and 5 (len=108, line 50) share SPIs and
