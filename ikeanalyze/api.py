@@ -79,16 +79,22 @@ def diagnose(
     timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms],
                                  _opening(ctx) + fromlog.moments(ctx.events))
     summary = dg.summarize(ranked, ingest)
-    down = [st.name for st in snapshots.down_unexplained(ctx)]
-    if not ranked and down:
-        # "No problem found" over a tunnel the snapshot shows down would mislead at 2 a.m.
+    down = [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := snapshots.partly_down(st)) else "")
+            for st in snapshots.down_unexplained(ctx)]
+    if down and all(f.code.startswith(INPUT_CODES) for f in ranked):
+        # "No problem found" (or a note on unread lines) over a tunnel the snapshot shows
+        # down would mislead at 2 a.m.
         summary = (f"No rule found a cause in {sum(r.events for r in ingest.inputs)} events, but the snapshot shows "
                    f"{len(down)} tunnel(s) down: {', '.join(down[:5])}{' …' if len(down) > 5 else ''}. "
-                   "What to collect next says what would tell why.")
+                   "What to collect next says what would tell why." + (f" {summary}" if ranked else ""))
     d = dg.Diagnosis(ranked, timeline, ingest, summary,
                      next_steps=list(dict.fromkeys(snapshots.next_steps(ctx) + nextsteps.suggest(ctx, ranked))),
                      snapshots=ctx.snapshots.as_list(), events=ctx.events)
     return d
+
+
+# Findings about the input itself (unread lines, a cut-off paste), not about a tunnel.
+INPUT_CODES = "IKE9"
 
 
 def _end(address, port) -> str:

@@ -147,8 +147,10 @@ class TunnelState:
 
     @property
     def npu(self) -> bool:
-        """`options[...]=npu`: the tunnel's ESP may be offloaded to the NPU."""
-        return bool(self.tunnel and self.tunnel.facts.get("npu"))
+        """`options[...]=npu`, or an SA whose `npu_flag` shows offload (FortiOS 5.x lists
+        print no `options[]`): the tunnel's ESP may be offloaded to the NPU."""
+        return bool(self.tunnel and self.tunnel.facts.get("npu")) or any(
+            f not in ("00", "0") for f in self.npu_flags)
 
     @property
     def npu_flags(self) -> list[str]:
@@ -268,6 +270,7 @@ class OneWay:
     first: Block | None
     last: Block
     evidence: list[Evidence]
+    npu_flag: str | None = None  # the SA's, when printed
 
     @property
     def growing(self) -> bool:
@@ -276,16 +279,17 @@ class OneWay:
 
 def esp_one_way(ctx, min_enc: int = 1) -> list[OneWay]:
     """SAs sending ESP that never decrypted any: `enc:pkts` > 0 (and growing, when two
-    snapshots show it) while `dec:pkts` is 0 in every snapshot of that SA. Tunnels whose
-    SAs are NPU-offloaded are left out: their counters may miss what the NPU handled."""
+    snapshots show it) while `dec:pkts` is 0 in every snapshot of that SA. An SA whose
+    inbound side is (or may be) NPU-offloaded is left out: its `dec` counter may miss what
+    the NPU decrypted. The outbound side does not matter: `enc` above 0 is proof enough."""
     out: list[OneWay] = []
     for st in ctx.snapshots.tunnels.values():
-        if not st.history or npu_offloaded(ctx, st.name):
+        if not st.history:
             continue
         last = st.history[-1]
         for p, s, sa in last.sas():
             enc, dec = sa.get("enc_pkts"), sa.get("dec_pkts")
-            if enc is None or dec is None or dec != 0 or enc < min_enc:
+            if enc is None or dec is None or dec != 0 or enc < min_enc or not _decrypts_counted(st, sa):
                 continue
             first, before = _earliest(st.history[:-1], sa.get("enc_spi"))
             if first is not None and (before is None or before > enc):
@@ -294,8 +298,25 @@ def esp_one_way(ctx, min_enc: int = 1) -> list[OneWay]:
                 continue
             ev = (first.evidence("counters") if first else []) + last.evidence("counters", p, s)
             out.append(OneWay(st.name, st.remote, last.facts["proxyids"][p].get("name"), sa.get("enc_spi"),
-                              sa.get("dec_spi"), before, enc, dec, first, last, ev))
+                              sa.get("dec_spi"), before, enc, dec, first, last, ev,
+                              str(sa["npu_flag"]) if "npu_flag" in sa else None))
     return out
+
+
+# npu_flag bits: 01 the outbound (encrypting) SA is offloaded, 02 the inbound one.
+NPU_INBOUND = 0x02
+
+
+def _decrypts_counted(st: TunnelState, sa: dict) -> bool:
+    """Is the SA's `dec:pkts` the CPU's whole count? Not when its inbound side is
+    offloaded (npu_flag 02, 03), nor when offload is allowed and no flag is printed."""
+    flag = sa.get("npu_flag")
+    if flag is None:
+        return not st.npu
+    try:
+        return not int(str(flag), 16) & NPU_INBOUND
+    except ValueError:
+        return False
 
 
 def _earliest(blocks: list[Block], enc_spi: str | None) -> tuple[Block | None, int | None]:
@@ -498,17 +519,23 @@ def selectors_down(st: TunnelState) -> tuple[int, int] | None:
 
 
 def no_phase2_sa(st: TunnelState) -> list[Evidence]:
-    """The `proxyid=... sa=0` lines of a tunnel list in which no phase 2 has an SA (or,
-    without a tunnel list, the `tunnel details` selectors none of which has an `SA`)."""
+    """The `proxyid=... sa=0` lines of a tunnel list: of every phase 2 when none has an SA,
+    else of those without one beside others that are up (see :func:`phase2s_up`). Without a
+    tunnel list, the `tunnel details` selectors when none has an `SA`."""
     if st.tunnel:
         p2s = st.tunnel.facts.get("proxyids", [])
-        if not p2s or any(p2.get("sa") != 0 or p2.get("sas") for p2 in p2s):
-            return []
-        return st.tunnel.evidence("proxyid")
+        down = [p for p, p2 in enumerate(p2s) if p2.get("sa") == 0 and not p2.get("sas")]
+        return [e for p in down for e in st.tunnel.evidence("proxyid", p)]
     sels = st.details.facts.get("selectors", []) if st.details else []
     if not sels or any(sel.get("sas") for sel in sels):
         return []
     return [e for e in st.details.evidence("selector") if e.text.startswith("name:")]
+
+
+def phase2s_up(st: TunnelState) -> list[str]:
+    """The names of the tunnel list's phase 2s that have an SA."""
+    p2s = st.tunnel.facts.get("proxyids", []) if st.tunnel else []
+    return [str(p2.get("name")) for p2 in p2s if p2.get("sa") != 0 or p2.get("sas")]
 
 
 def down_unexplained(ctx) -> list[TunnelState]:
@@ -534,6 +561,13 @@ def _down_step(st: TunnelState) -> str:
         ev = st.summary.evidence("summary")
         where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
         said.append(f"{sel[1]} of {sel[0]} phase-2 selector(s) up (`selectors(total,up): {sel[0]}/{sel[1]}`{where})")
+    elif no_phase2_sa(st) and phase2s_up(st):
+        ev = no_phase2_sa(st)
+        shown = "; ".join(f"`{' '.join(e.text.split()[:4])}`, line {e.ref}" for e in ev)
+        up = ", ".join(phase2s_up(st))
+        said.append(f"{len(ev)} phase 2(s) without an SA in its tunnel list ({shown}) while {up} "
+                    f"{'is' if len(phase2s_up(st)) == 1 else 'are'} up: phase 1 is up, these selectors did not "
+                    f"negotiate (does the peer have the mirror selectors?)")
     elif no_phase2_sa(st):
         ev = no_phase2_sa(st)
         shown = " ".join(ev[0].text.split()[:4])
@@ -546,13 +580,28 @@ def _down_step(st: TunnelState) -> str:
         role = f" as {sa['direction']}" if sa.get("direction") else ""
         said.append(f"phase 1 still `status: {sa.get('status_text', CONNECTING)}`{role}{where}")
     peer = (st.remote or "").rsplit(":", 1)[0]
-    gw = "" if st.gateway else f"`diagnose vpn ike gateway list name {st.name}` (is phase 1 up?) and "
     filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
     to = f" (remote gateway {peer})" if peer else ""
+    debug = f"{filt}, `diagnose debug console timestamp enable`, `diagnose debug application ike -1`, `diagnose debug enable`"
+    partly = partly_down(st)
+    if partly:
+        # Clearing the gateway would also drop the phase 2s that work: start only the others.
+        starts = " and ".join(f"`diagnose vpn tunnel up {name} {st.name}`" for name in partly)
+        return (f"Tunnel {st.name}{to} is partly down: {' and '.join(said)}; no IKE exchange of it in the input says "
+                f"why. Collect the IKE debug while that phase 2 negotiates: {debug}, then {starts} to start it "
+                f"(`diagnose vpn ike gateway clear` would also drop the phase 2s that are up).")
+    gw = "" if st.gateway else f"`diagnose vpn ike gateway list name {st.name}` (is phase 1 up?) and "
     return (f"Tunnel {st.name}{to} is down: {' and '.join(said)}; no IKE exchange of it in the input says why. "
-            f"Collect {gw}the IKE debug while it negotiates: {filt}, `diagnose debug console timestamp enable`, "
-            f"`diagnose debug application ike -1`, `diagnose debug enable`, then "
+            f"Collect {gw}the IKE debug while it negotiates: {debug}, then "
             f"`diagnose vpn ike gateway clear name {st.name}` to start a negotiation.")
+
+
+def partly_down(st: TunnelState) -> list[str]:
+    """The phase 2s of a tunnel list without an SA when others of it are up (else empty)."""
+    if not st.tunnel or not phase2s_up(st):
+        return []
+    return [str(p2.get("name")) for p2 in st.tunnel.facts.get("proxyids", [])
+            if p2.get("sa") == 0 and not p2.get("sas")]
 
 
 def connecting_without_ike(ctx) -> list[TunnelState]:

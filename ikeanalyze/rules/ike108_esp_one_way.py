@@ -200,6 +200,9 @@ def _from_counters(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         msg = (f"Tunnel {ow.tunnel}{to} encrypts and never decrypts: `enc:pkts` of SA {ow.proxyid} "
                f"(SPI 0x{ow.enc_spi}) {grew} while `dec:pkts` (SPI 0x{ow.dec_spi}) stays 0; nothing comes "
                f"back on that SA.")
+        if ow.npu_flag in ("01", "1"):
+            msg += (f" The SA's `npu_flag={ow.npu_flag}`: only the outbound SA is offloaded, so inbound ESP would be "
+                    f"decrypted by the CPU and counted: none arrived.")
         yield finding(
             "IKE108", msg, start=first.time, end=last.time, t_start=first.t, t_end=last.t,
             tunnel=ow.tunnel, peer=ow.remote, evidence=list(ow.evidence),

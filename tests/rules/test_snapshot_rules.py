@@ -214,3 +214,32 @@ def test_ike106_sniffer_text_another_inputs_working_4500_hides_nothing(tmp_path)
     d = ikeanalyze.analyze([str(fixtures / "fires-sniffer-text-4500-unanswered" / "input.txt"), str(week)],
                            select=["IKE106"])
     assert [f.peer for f in d.all_findings() if f.code == "IKE106"] == ["192.0.2.9:4500"]
+
+
+def test_ike108_counters_of_an_sa_whose_inbound_side_is_not_offloaded_are_trusted():
+    """`npu_flag=01`: only the outbound SA is on the NPU, so `dec:pkts=0` is the CPU's own
+    count of inbound ESP. The spoke sent 12 and decrypted none; offload had silenced it."""
+    d = ikeanalyze.analyze([str(DATA / "text_public" / "handbook_dialup_spoke_npu_flag_01_oneway.txt")])
+    (f,) = codes(d, "IKE108")
+    assert f.tunnel == "SPOKE1" and f.peer == "100.1.1.2:500" and f.severity == "error"
+    assert "`enc:pkts` of SA SPOKE1 (SPI 0xa7d1cc77) is 12 (line 203)" in f.message
+    assert "`npu_flag=01`: only the outbound SA is offloaded" in f.message
+    # HUB_1's `npu_flag=02` SA (inbound offloaded) decrypted 2 and encrypted none: not one-way out.
+    assert all(x.tunnel != "HUB_1" for x in codes(d, "IKE108"))
+
+
+def test_one_phase2_down_beside_another_up_is_told_and_only_it_is_restarted():
+    """A 5.x tunnel list: `PHASE2_NAME` has an SA, `SSLVPN-to-GridWay` has `sa=0`. Nothing
+    was said (every phase 2 had to be down); clearing the gateway would drop the working one."""
+    d = ikeanalyze.analyze([str(DATA / "text_public" / "wiki_fos52_tunnel_list_one_of_two_phase2_down.txt")])
+    (step,) = [s for s in d.next_steps if "VPN_NAME" in s]
+    assert step.startswith("Tunnel VPN_NAME (remote gateway y.y.y.y) is partly down: 1 phase 2(s) without an SA "
+                           "in its tunnel list (`proxyid=SSLVPN-to-GridWay proto=0 sa=0 ref=1`, line 25) while "
+                           "PHASE2_NAME is up")
+    assert "`diagnose vpn tunnel up SSLVPN-to-GridWay VPN_NAME`" in step
+    assert "gateway clear name" not in step
+    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: "
+                                "VPN_NAME (phase 2 SSLVPN-to-GridWay only).")
+    # 5.x prints no `options[...]=npu`: the SA's `npu_flag=03` says the tunnel is offloaded.
+    (snap,) = d.snapshots
+    assert snap["npu"] is True
