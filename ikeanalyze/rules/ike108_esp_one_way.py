@@ -18,6 +18,12 @@ are printed and says that `--local` settles which is which. A capture of ESP wit
 in it (and no `--local`) is told the same way, at severity warning: a capture point that
 sees one direction only looks the same.
 
+From `diagnose vpn tunnel list` alone: an SA whose `enc:pkts` reaches `min_packets` (or
+grows between two lists) while its `dec:pkts` stays 0, unless its inbound side is
+NP-offloaded (`npu_flag=02`/`03`, or offload allowed and no flag printed), where `dec`
+counts only what the CPU decrypted. `npu_flag=01` offloads the outbound SA only: `dec`
+is then the whole count.
+
 ## Why it matters
 One side encrypts and sends, the other receives nothing, or receives and never sends
 back: a firewall drops ESP (or UDP 4500) one way, the peer has no route or policy for the
@@ -186,8 +192,8 @@ def _offloaded(ctx: Context, remote: str) -> bool | None:
 
 def _from_counters(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     """The device's own count: an SA whose `enc:pkts` grows (or is non-zero) in tunnel-list
-    snapshots while its `dec:pkts` stays 0 (NPU-offloaded SAs are left out: see
-    analysis.snapshots.esp_one_way)."""
+    snapshots while its `dec:pkts` stays 0 (SAs whose inbound side is NPU-offloaded are
+    left out: see analysis.snapshots.esp_one_way)."""
     for ow in snapshots.esp_one_way(ctx, t.min_packets):
         first, last = ow.first or ow.last, ow.last
         # The lines the counters are on (the evidence), not the blocks' first lines.
