@@ -1218,20 +1218,32 @@ def _wire(cols: dict[str, pa.Array]) -> np.ndarray:
     return wire
 
 
+# How far below a `sent IKE msg` broken after a comma its rest may be: a published copy
+# puts a blank line or an author's note between the halves.
+REST_WITHIN = 3
+# The SPIs of `id=` cut short: fewer than 16 hex digits each.
+CUT_SPIS = re.compile(r"\bid=(?![0-9a-fA-F]{16}/[0-9a-fA-F]{16}(?![0-9a-fA-F]))")
+
+
 def _truncation(frame: pd.DataFrame, report: InputReport, lines: pa.Array, cut_off: bool) -> None:
-    """Warn about records the paste cut off: a `sent IKE msg` without its `len=`/`id=`, a
-    line ending in a comma, the last line of a paste with no final newline."""
+    """Warn about records the paste cut off: a `sent IKE msg` without its `len=`/`id=` (a
+    line ending in a comma whose rest is not just below it), or whose SPIs stop short, and
+    the last line of a paste with no final newline."""
     if not len(frame):
         return
     sent = frame["kind"].isin(["ike-sent", "nat-keepalive-sent"]).fillna(False).to_numpy()
     # Only the sent-message rows become Python strings.
     for ref, text in zip(frame["ref"].to_numpy()[sent], frame["text"][sent].tolist()):
         line = str(text).rstrip()
-        if "sent IKE msg" in line and (line.endswith(",") or " id=" not in line):
-            nxt = int(ref)  # the next physical line may be its continuation
-            if nxt < len(lines) and lines[nxt].as_py().lstrip().startswith(("vrf=", "id=", "len=")):
-                continue
+        if "sent IKE msg" not in line:
+            continue
+        if line.endswith(",") or " id=" not in line:
+            below = [lines[k].as_py().lstrip() for k in range(int(ref), min(int(ref) + REST_WITHIN, len(lines)))]
+            if any(x.startswith(("vrf=", "id=", "len=")) for x in below):
+                continue  # its rest is just below (lines[ref] is the line after line `ref`)
             report.warn(f"line {ref}: truncated record: {line[:100].strip()}")
+        elif CUT_SPIS.search(line):
+            report.warn(f"line {ref}: truncated record (its SPIs stop short): {line[-60:].strip()}")
     if cut_off:
         report.warn(f"line {len(lines)}: the input ends mid-line (no final newline); the last record may be cut off")
 

@@ -193,6 +193,12 @@ DAMAGED = [
             b"ike 0:dialup:12: comes 198.51.100.7:500->203.0.113.1:500,ifindex=7,vrf=0....\n"
             b"ike 0:dialup:12: sent IKE msg (SA_INIT_RESPONSE): 203.0.113.1:500->198.51.100.7:500,\n",
             [1, 2], r"line 2: truncated record: .*sent IKE msg \(SA_INIT_RESPONSE\)"),
+    # A web copy that ends inside the responder SPI, with a newline after it (KB 271355's).
+    Damaged("debug paste cut inside an SPI", "debug.txt",
+            b"ike 0:dialup:12: comes 198.51.100.7:500->203.0.113.1:500,ifindex=7,vrf=0....\n"
+            b"ike 0:dialup:12: sent IKE msg (AUTH): 203.0.113.1:4500->198.51.100.7:4500, len=216, "
+            b"id=65d3ae182a9bf8e4/53cd353c74a28\n",
+            [1, 2], r"line 2: truncated record \(its SPIs stop short\): .*id=65d3ae182a9bf8e4/53cd353c74a28"),
     # Each one's content ends inside a packet line (`... 198.51.100.`): truncated, not a wrap.
     Damaged("gzip cut off", "paste.txt.gz", gzip.compress((SNIFFER * 400).encode())[:-200], list(range(1, 4)),
             r"gzip data cut off after \d+ bytes of content", truncated=1),

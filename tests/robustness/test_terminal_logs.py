@@ -495,3 +495,19 @@ def test_overlapping_copies_of_a_debug_with_daemon_lines_read_the_daemons_once()
     [f] = [f for f in api.diagnose(got, got_ingest).all_findings() if f.code == "IKE208"]
     assert "Failure at 08:48:43.420 (line 179)" in f.message
     assert _codes(got, got_ingest) == _codes(want, want_ingest)
+
+
+def test_a_note_between_the_halves_of_a_broken_record_is_not_a_cut(tmp_path):
+    """A handbook walkthrough broke `sent IKE msg ... vrf=0,` from its `id=...` and put its
+    own note between them: the record goes on two lines below, the log is whole (it was
+    headlined as cut off, IKE902, over a healthy negotiation)."""
+    p = tmp_path / "annotated.txt"
+    p.write_text(
+        "ike 0:VPN-to-SH:8: sent IKE msg (SA_INIT_RESPONSE): 100.1.1.2:500->200.1.1.2:500, len=424, vrf=0, \n"
+        "\n"
+        "生成IKE SA和会话秘钥\n"
+        "id=0640897749c18520/79d668275e8fab85\n"
+        "ike 0:VPN-to-SH:8: established IKE SA 0640897749c18520/79d668275e8fab85\n", encoding="utf-8")
+    d = api.analyze([str(p)])
+    assert not [w for w in d.ingest.inputs[0].warnings if "truncated" in w]
+    assert "IKE902" not in {f.code for f in d.all_findings()}
