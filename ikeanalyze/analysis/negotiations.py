@@ -575,30 +575,39 @@ def _failure_child(n: Negotiation, row) -> tuple[str | None, int | None]:
     if child is not None:
         return name, child
     ref = int(row.ref)
-    found = [int(r) for r in n.lines(FOUND_CHILD)["ref"] if int(r) < ref]
+    found = [r for r in n.tuples(n.lines(FOUND_CHILD)) if int(r.ref) < ref]
     if not found:
         return None, None
-    refs, kinds = n.column("ref"), n.column("kind")
-    answers = refs[np.isin(kinds, ["ike-exchange", "ike-received"]) & (refs.astype(np.int64) < ref)]
-    if len(answers) and int(answers.max()) > found[-1]:
+    refs = n.column("ref").astype(np.int64)
+    answers = refs[np.isin(n.column("kind"), ["ike-exchange", "ike-received"]) & (refs < ref)]
+    if len(answers) and int(answers.max()) > int(found[-1].ref):
         return None, None  # another message came in after it: that line was about an earlier answer
-    hit = n.lines(FOUND_CHILD)
-    return child_of(hit[hit["ref"] == found[-1]]["text"].iloc[0])
+    return child_of(found[-1].text)
+
+
+def _per_child(n: Negotiation, fails: pd.DataFrame) -> list[tuple[int | None, str | None, list]]:
+    """A negotiation's failure lines grouped by the phase 2 each is about (see
+    :func:`_failure_child`): (phase-2 serial, its name when a line names it, the lines)."""
+    rows: dict[int | None, list] = {}
+    names: dict[int | None, str | None] = {}
+    for r in n.tuples(fails):
+        name, child = _failure_child(n, r)
+        rows.setdefault(child, []).append(r)
+        names[child] = names.get(child) or name
+    return [(child, names[child], grp) for child, grp in rows.items()]
 
 
 def _request(n: Negotiation, ref: int):
     """This side's request that the answer before line ``ref`` refused, when the debug
     dumped it (`enc`): the row holding its decoded proposals and traffic selectors."""
-    refs = n.column("ref").astype(np.int64)
+    before = n.column("ref").astype(np.int64) < ref
     ids, resp = n.column("msg_id"), n.column("response")
-    answered = [k for k in np.flatnonzero(refs < ref) if resp[k] is True and ids[k] is not None]
-    if not answered:
+    answered = np.flatnonzero(before & (resp == True) & pd.notna(ids))  # noqa: E712 (object arrays)
+    if not len(answered):
         return None
-    msg_id = ids[answered[-1]]
-    sel, props = n.column("selectors"), n.column("proposals")
-    asked = [k for k in np.flatnonzero(refs < ref) if ids[k] == msg_id and resp[k] is False
-             and (sel[k] is not None or props[k] is not None)]
-    return n.tuples(n.rows.iloc[[asked[-1]]])[0] if asked else None
+    dumped = pd.notna(n.column("selectors")) | pd.notna(n.column("proposals"))
+    asked = np.flatnonzero(before & (ids == ids[answered[-1]]) & (resp == False) & dumped)  # noqa: E712
+    return n.tuples(n.rows.iloc[asked[-1:]])[0] if len(asked) else None
 
 
 def _message(text: str) -> str:
@@ -924,17 +933,16 @@ def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
     printed in between are not this failure's."""
     groups: dict[tuple, list] = {}
     keys: dict[tuple, tuple] = {}
-    pairs: dict[int | None, _LastPair] = {}
-    for r in n.tuples(fails):
-        name, child = _failure_child(n, r)
-        last_pair = pairs.get(child) or pairs.setdefault(child, _LastPair(_of_child(blocks, child)))
-        p, loc = last_pair(int(r.ref))
-        if p is not None and loc is not None and p.phase != loc.phase:
-            p = loc = None
-        phase = _phase(n, r, p, loc)
-        k = (phase, p.header_ref if p else None, loc.header_ref if loc else None, child)
-        keys[k] = (phase, p, loc, keys.get(k, (None,) * 4)[3] or name)
-        groups.setdefault(k, []).append(r)
+    for child, name, grp in _per_child(n, fails):
+        last_pair = _LastPair(_of_child(blocks, child))
+        for r in grp:
+            p, loc = last_pair(int(r.ref))
+            if p is not None and loc is not None and p.phase != loc.phase:
+                p = loc = None
+            phase = _phase(n, r, p, loc)
+            k = (phase, p.header_ref if p else None, loc.header_ref if loc else None, child)
+            keys[k] = (phase, p, loc, name)
+            groups.setdefault(k, []).append(r)
     return [(keys[k], v) for k, v in groups.items()]
 
 
@@ -1089,14 +1097,7 @@ def _selector_failures(events: pd.DataFrame) -> list[Failure]:
         if fails.empty:
             continue
         # One failure per phase 2 refused: an IKE SA with several phase 2s may lose more than one.
-        per_child: dict[int | None, list] = {}
-        names: dict[int | None, str | None] = {}
-        for r in n.tuples(fails):
-            name, child = _failure_child(n, r)
-            per_child.setdefault(child, []).append(r)
-            names[child] = names.get(child) or name
-        for child, grp in per_child.items():
-            out.append(_selector_failure(n, child, names[child], grp))
+        out.extend(_selector_failure(n, child, name, grp) for child, name, grp in _per_child(n, fails))
         if n.ispi:
             seen.add((n.source, n.ispi))
     out.extend(_wire_failures(events, "TS_UNACCEPTABLE", seen))
@@ -1130,10 +1131,10 @@ def _selector_failure(n: Negotiation, child: int | None, name: str | None, grp: 
             f.proposed = str(asked.selectors)
             f.rows.append(asked)
     f.rows.sort(key=lambda r: int(r.ref))
-    est = n.rows[(n.rows["kind"] == "sa-established").to_numpy()
-                 & n.rows["text"].astype(str).str.contains("established IKE SA", regex=False).to_numpy()]
+    est = n.lines(ESTABLISHED)
+    est = est[(est["kind"] == "sa-established").to_numpy()]
     if len(est):
-        f.rows.append(est.iloc[0])
+        f.rows.append(n.tuples(est.iloc[:1])[0])
     return f
 
 
