@@ -82,7 +82,8 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
     """One finding per IKE SA: each phase 2 it lost on selectors, in line order."""
     f0 = fails[0]
     gw = f" on gateway {f0.tunnel}" if f0.tunnel else ""
-    msg = _told(ctx, f0, gw) if len(fails) == 1 else _each(ctx, fails, gw)
+    mines = [_mine(ctx, f) for f in fails]  # each a search of the whole table: once per failure
+    msg = _told(f0, gw, mines[0]) if len(fails) == 1 else _each(fails, gw, mines)
     rows = sorted({(int(r.ref), str(r.text)): r for f in fails for r in f.rows}.values(), key=lambda r: int(r.ref))
     serials = {int(r.serial) for r in rows if pd.notna(r.serial)}
     if any("established IKE SA" in str(r.text) for r in rows):
@@ -93,32 +94,36 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
                     f"line {up[0][1]}): only the refused selectors carry no traffic.")
         else:
             msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
-    fail_rows = [next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), f.rows[-1]) for f in fails]
     return finding(
         "IKE203", msg,
         between=(rows[0], rows[-1]),
         tunnel=f0.tunnel, peer=f0.peer, evidence=[evidence(r) for r in rows],
         timeline=[moment(r, f"traffic selectors refused{gw}" + (f" ({f.child})" if f.child else ""))
-                  for f, r in zip(fails, fail_rows)],
+                  for f, r in zip(fails, map(_failed_at, fails))],
         facts={"peer_selectors": f0.peer_block.selectors if f0.peer_block else None,
-               "local_selectors": _mine(ctx, f0) or None,
+               "local_selectors": mines[0] or None,
                "proposed": f0.proposed,
                "refused": [{"phase2": f.child, "peer_selectors": f.peer_block.selectors if f.peer_block else None,
                             "proposed": f.proposed} for f in fails]},
     )
 
 
+def _failed_at(f: ng.Failure):
+    """The failure's own line (the refusal), else its last evidence row."""
+    return next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), f.rows[-1])
+
+
 def _mine(ctx: Context, f: ng.Failure) -> str:
+    """This side's selectors: its printed block, else what it printed for that IKE SA."""
     serials = {int(r.serial) for r in f.rows if pd.notna(r.serial)}
     return _sel(f.local_block) or ", ".join(ng.local_selectors(ctx.events, f.source, f.tunnel, serials))
 
 
-def _each(ctx: Context, fails: list[ng.Failure], gw: str) -> str:
+def _each(fails: list[ng.Failure], gw: str, mines: list[str]) -> str:
     """Several phase 2s of one IKE SA refused: each one's selectors, then what this side has."""
     parts = []
     for k, f in enumerate(fails, 1):
-        fail = next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), f.rows[-1])
-        at = f"{f.how} at {sas.where(ng._as_row(fail))}"
+        at = f"{f.how} at {sas.where(ng._as_row(_failed_at(f)))}"
         which = f"phase 2 {f.child}: " if f.child else ""
         if f.peer_block is not None:
             parts.append(f"({k}) {which}{f.peer or 'the peer'} proposed {_sel(f.peer_block)} ({at})")
@@ -127,7 +132,7 @@ def _each(ctx: Context, fails: list[ng.Failure], gw: str) -> str:
         else:
             parts.append(f"({k}) {which}refused ({at})")
     msg = f"{len(fails)} phase 2s{gw} were refused on their traffic selectors: " + "; ".join(parts) + "."
-    mine = list(dict.fromkeys(m for m in (_mine(ctx, f) for f in fails if f.peer_block is not None) if m))
+    mine = list(dict.fromkeys(m for f, m in zip(fails, mines) if f.peer_block is not None and m))
     if mine:
         msg += f" This side has {' / '.join(mine)}."
     if any(f.proposed for f in fails):
@@ -135,14 +140,12 @@ def _each(ctx: Context, fails: list[ng.Failure], gw: str) -> str:
     return msg
 
 
-def _told(ctx: Context, f: ng.Failure, gw: str) -> str:
-    """What one refused phase 2 shows: who proposed which selectors, against what."""
-    fail = next((r for r in f.rows if r.kind in ("negotiation-failed", "notify")), f.rows[-1])
+def _told(f: ng.Failure, gw: str, mine: str) -> str:
+    """What one refused phase 2 shows: who proposed which selectors, against what (``mine``)."""
     peer = f.peer or "the peer"
     which = f" for phase 2 {f.child}" if f.child else ""
-    mine = _mine(ctx, f)
     theirs = _sel(f.peer_block)
-    at = f"{f.how} at {sas.where(ng._as_row(fail))}"
+    at = f"{f.how} at {sas.where(ng._as_row(_failed_at(f)))}"
     if theirs:
         msg = f"Phase-2 traffic selectors{gw}{which} do not match ({at}): {peer} proposed {theirs}"
         if _v1(f):  # IKEv1 prints both pairs from this side's view (local = this side's network)
