@@ -356,7 +356,7 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     for k, (word, hx) in enumerate(zip(words, hexes)):  # a fraction of the lines
         head = ""
         if word == "enc":
-            head = next((h or "" for w, h in zip(words[k + 1:k + 2], hexes[k + 1:k + 2]) if w == "out"), "")
+            head = (hexes[k + 1] or "") if k + 1 < len(words) and words[k + 1] == "out" else ""
             if not head:
                 found.append(_ENC)
                 continue
@@ -371,6 +371,8 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
 
 _ENC = {"detail": "enc; not decoded: plaintext payload chain before encryption, and no `out` dump of the "
                   "encrypted message after it to take the IKE header from"}
+_ENC_UNDER_CLEAR = {"detail": "enc; not decoded: plaintext payload chain before encryption, and the `out` dump "
+                              "after it is not an encrypted message"}
 
 
 def _decoded_fields(word: str, hx: str, head: str = "") -> dict[str, object]:
@@ -380,7 +382,7 @@ def _decoded_fields(word: str, hx: str, head: str = "") -> dict[str, object]:
     if word == "enc":
         data = _plaintext_as_message(data, _bytes(head))
         if data is None:
-            return _ENC
+            return _ENC_UNDER_CLEAR
     elif word == "dec":
         data = _decrypted_as_message(data)
     try:
@@ -397,7 +399,7 @@ def _decoded_fields(word: str, hx: str, head: str = "") -> dict[str, object]:
         "payloads": " ".join(message.payloads) or None,
         "notify": " ".join(message.notify) or None,
         "proposals": message.proposals_summary or None,
-        "selectors": "; ".join(message.selectors) or None,
+        "selectors": message.selectors_summary or None,
     }
     if message.stopped:
         out["detail"] = f"{word}; decoding stopped: {message.stopped}"

@@ -1541,7 +1541,7 @@ def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         row["text"] = f"{ends} IKE? ({exc})"
     else:
         row.update(_ike_fields(msg), proposals=msg.proposals_summary or None,
-                   selectors="; ".join(msg.selectors) or None, text=f"{ends} {msg.info()}")
+                   selectors=msg.selectors_summary or None, text=f"{ends} {msg.info()}")
         if msg.stopped:
             row["detail"] = f"stopped: {msg.stopped}"
     if ip is not None and _duplicate(st, base["ts"], base["ref"], ip):

@@ -102,6 +102,11 @@ class IkeMessage:
         return " | ".join(p.summary() for p in self.proposals)
 
     @property
+    def selectors_summary(self) -> str:
+        """The event table's `selectors`: "TSi ...; TSr ..."."""
+        return "; ".join(self.selectors)
+
+    @property
     def notify_errors(self) -> tuple[str, ...]:
         limit = iana.NOTIFY_V2_ERROR_MAX if self.version == 2 else iana.NOTIFY_V1_ERROR_MAX
         return tuple(n for t, n in zip(self.notify_types, self.notify) if 0 < t <= limit)
