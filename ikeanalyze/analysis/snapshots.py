@@ -523,24 +523,29 @@ def no_phase2_sa(st: TunnelState) -> list[Evidence]:
     else of those without one beside others that are up (see :func:`phase2s_up`). Without a
     tunnel list, the `tunnel details` selectors when none has an `SA`."""
     if st.tunnel:
-        p2s = st.tunnel.facts.get("proxyids", [])
-        down = [p for p, p2 in enumerate(p2s) if p2.get("sa") == 0 and not p2.get("sas")]
-        return [e for p in down for e in st.tunnel.evidence("proxyid", p)]
+        return [e for p in _without_sa(st) for e in st.tunnel.evidence("proxyid", p)]
     sels = st.details.facts.get("selectors", []) if st.details else []
     if not sels or any(sel.get("sas") for sel in sels):
         return []
     return [e for e in st.details.evidence("selector") if e.text.startswith("name:")]
 
 
+def _without_sa(st: TunnelState) -> list[int]:
+    """Indexes of the tunnel list's phase 2s (`proxyid=`) that have no SA."""
+    p2s = st.tunnel.facts.get("proxyids", []) if st.tunnel else []
+    return [p for p, p2 in enumerate(p2s) if p2.get("sa") == 0 and not p2.get("sas")]
+
+
 def phase2s_up(st: TunnelState) -> list[str]:
     """The names of the tunnel list's phase 2s that have an SA."""
     p2s = st.tunnel.facts.get("proxyids", []) if st.tunnel else []
-    return [str(p2.get("name")) for p2 in p2s if p2.get("sa") != 0 or p2.get("sas")]
+    down = set(_without_sa(st))
+    return [str(p2.get("name")) for p, p2 in enumerate(p2s) if p not in down]
 
 
 def down_unexplained(ctx) -> list[TunnelState]:
-    """Tunnels a snapshot shows down (`selectors(total,up): 1/0`, a tunnel list whose every
-    `proxyid=` has `sa=0`, or phase 1 `connecting`) of which the input holds no IKE traffic:
+    """Tunnels a snapshot shows down, wholly or partly (`selectors(total,up): 1/0`, a
+    tunnel list with a `proxyid=` at `sa=0`, or phase 1 `connecting`) of which the input holds no IKE traffic:
     nothing here says why. An initiator stuck `connecting` is left to IKE105 (its gateway
     list is that rule's evidence)."""
     out = []
@@ -561,15 +566,12 @@ def _down_step(st: TunnelState) -> str:
         ev = st.summary.evidence("summary")
         where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
         said.append(f"{sel[1]} of {sel[0]} phase-2 selector(s) up (`selectors(total,up): {sel[0]}/{sel[1]}`{where})")
-    elif no_phase2_sa(st) and phase2s_up(st):
-        ev = no_phase2_sa(st)
+    elif (ev := no_phase2_sa(st)) and (up := phase2s_up(st)):
         shown = "; ".join(f"`{' '.join(e.text.split()[:4])}`, line {e.ref}" for e in ev)
-        up = ", ".join(phase2s_up(st))
-        said.append(f"{len(ev)} phase 2(s) without an SA in its tunnel list ({shown}) while {up} "
-                    f"{'is' if len(phase2s_up(st)) == 1 else 'are'} up: phase 1 is up, these selectors did not "
+        said.append(f"{len(ev)} phase 2(s) without an SA in its tunnel list ({shown}) while {', '.join(up)} "
+                    f"{'is' if len(up) == 1 else 'are'} up: phase 1 is up, these selectors did not "
                     f"negotiate (does the peer have the mirror selectors?)")
-    elif no_phase2_sa(st):
-        ev = no_phase2_sa(st)
+    elif ev:
         shown = " ".join(ev[0].text.split()[:4])
         where = "its tunnel list" if st.tunnel else "`get vpn ipsec tunnel details` (no `SA` under its selectors)"
         said.append(f"no phase-2 SA in {where} (`{shown}`, {ev[0].source} line {ev[0].ref})")
@@ -598,10 +600,10 @@ def _down_step(st: TunnelState) -> str:
 
 def partly_down(st: TunnelState) -> list[str]:
     """The phase 2s of a tunnel list without an SA when others of it are up (else empty)."""
-    if not st.tunnel or not phase2s_up(st):
+    if not phase2s_up(st):
         return []
-    return [str(p2.get("name")) for p2 in st.tunnel.facts.get("proxyids", [])
-            if p2.get("sa") == 0 and not p2.get("sas")]
+    p2s = st.tunnel.facts.get("proxyids", [])
+    return [str(p2s[p].get("name")) for p in _without_sa(st)]
 
 
 def connecting_without_ike(ctx) -> list[TunnelState]:
