@@ -1221,7 +1221,9 @@ def _wire(cols: dict[str, pa.Array]) -> np.ndarray:
 # How far below a `sent IKE msg` broken after a comma its rest may be: a published copy
 # puts a blank line or an author's note between the halves.
 REST_WITHIN = 3
-# The SPIs of `id=` cut short: fewer than 16 hex digits each.
+# A `sent IKE msg` whose fields end as they should: its `id=` with two whole SPIs. The
+# others (no `id=`, SPIs cut short, a line ending in a comma) are looked at one by one.
+WHOLE_SENT = r"\bid=[0-9a-fA-F]{16}/[0-9a-fA-F]{16}(?:[^0-9a-fA-F]|$)"
 CUT_SPIS = re.compile(r"\bid=(?![0-9a-fA-F]{16}/[0-9a-fA-F]{16}(?![0-9a-fA-F]))")
 
 
@@ -1231,9 +1233,11 @@ def _truncation(frame: pd.DataFrame, report: InputReport, lines: pa.Array, cut_o
     the last line of a paste with no final newline."""
     if not len(frame):
         return
-    sent = frame["kind"].isin(["ike-sent", "nat-keepalive-sent"]).fillna(False).to_numpy()
-    # Only the sent-message rows become Python strings.
-    for ref, text in zip(frame["ref"].to_numpy()[sent], frame["text"][sent].tolist()):
+    sent = np.flatnonzero(frame["kind"].isin(["ike-sent", "nat-keepalive-sent"]).fillna(False).to_numpy())
+    texts = pa.array(frame["text"].array).take(pa.array(sent))
+    # Only the sent-message rows that may be cut become Python strings.
+    odd = sent[~matches(texts, WHOLE_SENT) | matches(texts, r",\s*$")]
+    for ref, text in zip(frame["ref"].to_numpy()[odd], frame["text"].take(odd).tolist()):
         line = str(text).rstrip()
         if "sent IKE msg" not in line:
             continue
