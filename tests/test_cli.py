@@ -21,6 +21,14 @@ def test_analyze_terminal_tells_the_seed_story():
     assert "Traceback" not in out + p.stderr.decode()
 
 
+def test_terminal_timeline_counts_frames_of_a_capture():
+    # A capture's refs are frame numbers, as the HTML and Markdown reports say; the terminal said "line".
+    p = run_cli("analyze", "tests/rules/fixtures/IKE108/fires-pcap-esp-no-ike/input.pcap")
+    out = p.stdout.decode()
+    timeline = out.split("Timeline", 1)[1].split("Inputs", 1)[0]
+    assert "frame 1" in timeline and "frame 11" in timeline and "line" not in timeline, timeline
+
+
 def test_analyze_reads_stdin():
     data = (SAMPLES / "forticlient-udp-fallback-tcp.txt").read_bytes()
     p = run_cli("analyze", "-", "--format", "json", stdin=data)

@@ -86,12 +86,12 @@ def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview
 
     findings = []
     for f, fm in zip(flat, m["findings"]):
-        ev = [dict(e, href=link(e["source"], e["ref"]), unit=_unit(d, e["source"])) for e in fm["evidence"]]
+        ev = [dict(e, href=link(e["source"], e["ref"]), unit=model.unit(d, e["source"])) for e in fm["evidence"]]
         findings.append(dict(fm, anchor=f"finding-{fm['rank']}", evidence=ev[:MAX_EVIDENCE],
                              evidence_more=max(0, len(ev) - MAX_EVIDENCE),
                              window=_window(f), n_symptoms=len(f.symptoms), lanes=[ln["id"] for ln in view["lanes"]
                                                        if fm["rank"] - 1 in ln["findings"]]))
-    timeline = [dict(t, href=link(t["source"], t["ref"]), unit=_unit(d, t["source"]),
+    timeline = [dict(t, href=link(t["source"], t["ref"]), unit=model.unit(d, t["source"]),
                      when=_clock(t)) for t in m["timeline"]]
     top = flat[0] if flat else None
     inputs = []
@@ -116,13 +116,6 @@ def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview
         "lane_names": {ln["id"]: f"{ln['peer']} ↔ {ln['local']} ({ln['transport_name']})" for ln in view["lanes"]},
         "title": _title(d),
     }
-
-
-def _unit(d: Diagnosis, source: str | None) -> str:
-    for r in d.ingest.inputs:
-        if r.source == source:
-            return r.unit
-    return "line"
 
 
 def _clock(t: dict) -> str:

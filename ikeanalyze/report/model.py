@@ -29,6 +29,14 @@ def iso(time: datetime | None, clock: str = "device") -> str | None:
     return text + "Z" if clock == "utc" else text
 
 
+def unit(d: Diagnosis, source: str | None) -> str:
+    """What a ref counts in ``source``: `frame` for a capture, `line` for text."""
+    for r in d.ingest.inputs:
+        if r.source == source:
+            return r.unit
+    return "line"
+
+
 def _num(v: float | None) -> float | None:
     return None if v is None else round(float(v), 6)
 

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ikeanalyze.diagnosis import Diagnosis, Finding, clock_text
 from ikeanalyze.ingest import REASONS
+from ikeanalyze.report.model import unit
 
 STYLE = {"info": "cyan", "warning": "yellow", "error": "bold red", "critical": "bold white on red"}
 MAX_EVIDENCE = 6
@@ -36,7 +37,7 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
         console.print(Text("Timeline", style="bold"))
         t = Table.grid(padding=(0, 2))
         for m in d.timeline:
-            where = f"line {m.ref}" if m.ref is not None else ""
+            where = f"{unit(d, m.source)} {m.ref}" if m.ref is not None else ""
             t.add_row(clock_text(m.time, m.t), m.text, Text(where, style="dim"))
         console.print(t)
         console.print()
