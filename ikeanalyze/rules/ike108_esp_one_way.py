@@ -8,6 +8,12 @@ input. With a capture that names SPIs, the count is per SPI. A tunnel whose ESP 
 in one direction after flowing both ways is IKE102's story (a stalled path), not this one.
 NAT keepalives are one-way by design and are not ESP.
 
+A short sample is told too, at severity info: when every ESP packet of an input goes one
+way on one path (at least `min_sample_packets` over at least `min_sample_span` seconds)
+but too few or too briefly for the thresholds above, or with the addresses cut from the
+text (a redacted paste: `port7 out -> ESP(spi=...)`), the finding says so and asks for a
+longer capture instead of letting the report say no problem was found.
+
 A FortiGate sniffer runs on the CPU: with NP offload (`npu_flag`, `options[...]=npu` in
 `diagnose vpn tunnel list`) it may see only one direction of a healthy tunnel. From
 sniffer text the finding is therefore only `info` unless a tunnel-list snapshot shows the
@@ -49,6 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -70,12 +77,15 @@ NP_CAVEAT = (" The FortiGate sniffer may miss one direction of an NP-offloaded t
 class Thresholds:
     min_packets: int = 10  # ESP packets in the busy direction
     min_span: float = 5.0  # seconds they span
+    min_sample_packets: int = 5  # an input's ESP, all one way, below the two above: told at info
+    min_sample_span: float = 1.0  # seconds that short sample spans
 
 
 @rule("IKE108", "esp-one-way", severity="error", thresholds=Thresholds(), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     yield from _from_counters(ctx, t)  # `diagnose vpn tunnel list`: enc growing while dec stays 0
     yield from _unoriented(ctx, t)
+    yield from _short_sample(ctx, t)
     w = ctx.wire
     pos = np.flatnonzero((w["kind"] == "esp").to_numpy() & w["origin"].isin(PACKET_ORIGINS).to_numpy())
     if not len(pos):
@@ -154,6 +164,66 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                           f"is {dst}, it receives the tunnel's traffic and never answers. A capture point that "
                           "sees one direction only (a SPAN of one port, asymmetric routing) looks the same.")
             f.severity = "warning"
+        yield f
+
+
+SAMPLE_COLUMNS = ["source", "ref", "origin", "time", "t", "iface", "direction", "src", "dst", "transport", "text",
+                  "esp_spi"]
+
+
+def _short_sample(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    """An input whose ESP all goes one way on one path, too little of it for the thresholds
+    (or with no addresses, which the paths above need): a KB's or a forum's few lines of
+    outbound-only ESP are the very sample an engineer pastes to show the fault."""
+    ev = ctx.events
+    m = (ev["kind"] == "esp").fillna(False).to_numpy()
+    if not m.any():
+        return
+    m &= ev["origin"].isin(PACKET_ORIGINS).to_numpy()
+    if not m.any():
+        return
+    esp = ev.loc[m, SAMPLE_COLUMNS]
+    for _, busy in esp.groupby("source", sort=False):
+        one_way = (busy["direction"].nunique(dropna=False) == 1 and busy["src"].nunique(dropna=False) == 1
+                   and busy["dst"].nunique(dropna=False) == 1)
+        first, last = busy.iloc[0], busy.iloc[-1]
+        out = first["direction"] == "out" if pd.notna(first["direction"]) else None
+        if not one_way or (out is None and pd.isna(first["src"])) or pd.isna(first.t) or pd.isna(last.t):
+            continue  # ESP both ways, or nothing tells its way
+        if ((busy["transport"] == "udp4500").to_numpy() & busy["esp_spi"].isna().to_numpy()).any():
+            continue  # sniffer text's `udp N` on 4500 may be IKE after NAT-T moved there (IKE106's story)
+        span = float(last.t) - float(first.t)
+        addressed = pd.notna(first["src"])
+        if len(busy) < t.min_sample_packets or span < t.min_sample_span:
+            continue
+        if addressed and len(busy) >= t.min_packets and span >= t.min_span:
+            continue  # the paths above tell it
+        remote = (first["dst"] if out is not False else first["src"]) if addressed else None
+        sniffer = str(first["origin"]) == "sniffer"
+        if sniffer and remote is not None and _offloaded(ctx, str(remote)) is True:
+            continue  # as above: the CPU sniffer cannot see offloaded ESP
+        spis = sorted(set(busy["esp_spi"].dropna().astype(str)))
+        spi_text = f" on SPI {', '.join('0x' + s for s in spis[:3])}" if spis else ""
+        iface = f" {first['iface']}" if pd.notna(first["iface"]) else ""
+        way = (f"from {first['src']} to {first['dst']}" if addressed
+               else f"{'out of' if out else 'into'}{iface or ' this FortiGate'} (the text shows no addresses)")
+        msg = (f"Only {len(busy)} ESP packets{spi_text}, over {human_duration(span)} ({sas.where(first)} to "
+               f"{sas.where(last)}), and every ESP packet of {PurePath(str(first['source'])).name} went {way}: none came back. Too short "
+               f"a sample to call the path one-way ({t.min_packets} packets over {human_duration(t.min_span)} are "
+               f"needed); capture longer, both directions, before concluding.")
+        if sniffer:
+            msg += NP_CAVEAT
+            ctx.extras.setdefault(NP_NOTE, []).append(str(remote) if remote is not None else f"{iface.strip()} ESP")
+        f = finding(
+            "IKE108", msg,
+            between=(first, last),
+            peer=str(remote) if remote is not None else None,
+            evidence=[evidence(first), evidence(last)],
+            timeline=[moment(first, f"ESP {way.split(' (')[0]} with nothing coming back (a short sample)")],
+            facts={"packets": len(busy), "direction": None if out is None else ("out" if out else "in"),
+                   "spis": spis, "span_s": round(span, 6), "np_offload": None, "short_sample": True},
+        )
+        f.severity = "info"
         yield f
 
 
