@@ -141,15 +141,20 @@ class Negotiation:
         return self._rows
 
     def lines(self, pattern: str, column: str = "text") -> pd.DataFrame:
+        return self._frame.iloc[self.at[self.where(pattern, column)]]
+
+    def where(self, pattern: str, column: str = "text") -> np.ndarray:
+        """Positions among its rows of those whose ``column`` matches ``pattern``, found once."""
         keep = self._found.get((pattern, column))
         if keep is None:
             if column == "text" and self._col is not None:
                 keep = np.flatnonzero(self._col.search(pattern)[self.at] & self._col.valid[self.at])
             else:
                 rx = _regex(pattern)
-                keep = [i for i, v in enumerate(self.column(column)) if v is not None and rx.search(str(v))]
+                keep = np.array([i for i, v in enumerate(self.column(column)) if v is not None and rx.search(str(v))],
+                                dtype=np.int64)
             self._found[(pattern, column)] = keep
-        return self._frame.iloc[self.at[keep]]
+        return keep
 
     def tuples(self, frame: pd.DataFrame) -> list:
         """``frame.itertuples()`` for a slice of ``rows``, without its per-call cost."""
@@ -575,14 +580,27 @@ def _failure_child(n: Negotiation, row) -> tuple[str | None, int | None]:
     if child is not None:
         return name, child
     ref = int(row.ref)
-    found = [r for r in n.tuples(n.lines(FOUND_CHILD)) if int(r.ref) < ref]
-    if not found:
+    found_refs, found_texts, answer_refs = _child_lines(n)
+    before = np.flatnonzero(found_refs < ref)
+    if not len(before):
         return None, None
-    refs = n.column("ref").astype(np.int64)
-    answers = refs[np.isin(n.column("kind"), ["ike-exchange", "ike-received"]) & (refs < ref)]
-    if len(answers) and int(answers.max()) > int(found[-1].ref):
+    last = before[-1]
+    answers = answer_refs[answer_refs < ref]
+    if len(answers) and int(answers.max()) > int(found_refs[last]):
         return None, None  # another message came in after it: that line was about an earlier answer
-    return child_of(found[-1].text)
+    return child_of(found_texts[last])
+
+
+def _child_lines(n: Negotiation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A negotiation's `found child SA SPI` lines (refs, texts, in row order) and the lines
+    of the messages that came in, asked once per negotiation: every failure line asks."""
+    got = n._columns.get("child-lines")
+    if got is None:
+        keep = n.where(FOUND_CHILD)
+        refs = n.column("ref").astype(np.int64)
+        answers = refs[np.isin(n.column("kind"), ["ike-exchange", "ike-received"])]
+        got = n._columns["child-lines"] = (refs[keep], n.column("text")[keep], answers)
+    return got
 
 
 def _per_child(n: Negotiation, fails: pd.DataFrame) -> list[tuple[int | None, str | None, list]]:
