@@ -16,6 +16,10 @@ When some lines are of no form ikeanalyze knows, the finding does not claim ther
 evidence: those lines may be IKE output of another kind (another vendor's log, a format
 this version does not read), so it says what it could not read, with the first such line.
 
+A sniffer on a tunnel interface (how the FortiOS docs show that a tunnel passes
+traffic) sees the traffic inside the tunnel, never its IKE or ESP: such packets are told
+per interface, with the echo requests and replies among them, as what the input does show.
+
 ## Evidence
 What the input did hold: its accounting by reason and the kinds of events read from it.
 
@@ -69,14 +73,48 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                             (f"{unread} {r.unit}s are of no form it knows{first}",
                              "If they are IKE or IPsec output of another kind (another vendor's log, a format this "
                              "version does not read), they were not looked at"))
+        mine = ev[(ev["source"] == r.source).to_numpy()] if len(ev) else ev
+        inner = _inner_traffic(mine)
+        if unread:
             msg = (f"{r.source} holds no IKE or IPsec evidence that ikeanalyze can read ({held}; {r.total} "
-                   f"{r.unit}s: {counts}): {what}. {unseen}; nothing read here shows what the tunnel did.")
+                   f"{r.unit}s: {counts}): {what}. {unseen}; "
+                   + (inner or "nothing read here shows what the tunnel did."))
         else:
             msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {r.total} {r.unit}s: {counts or 'empty'}): "
-                   f"nothing here can show what the tunnel did.")
-        rows = ev[(ev["source"] == r.source).to_numpy()].head(2) if len(ev) else ev
+                   + (inner or "nothing here can show what the tunnel did."))
+        rows = mine.head(2)
         yield finding("IKE903", msg, evidence=[evidence(row) for row in rows.itertuples()],
                       facts={"source": r.source, "kinds": dict(kinds), "total": r.total})
+
+
+PACKETS = ("sniffer", "tcpdump", "pcap")  # origins whose rows are packets on an interface
+ECHO = {"echo request": "request", "echo reply": "reply"}
+
+
+def _inner_traffic(rows) -> str:
+    """What the packets that are not IKE or ESP show, per interface: a sniffer on a tunnel
+    interface (the docs' own way to show a tunnel passes traffic) sees the traffic inside
+    the tunnel, never its IKE or ESP. Empty when there are none."""
+    pkts = rows[rows["origin"].isin(PACKETS).to_numpy() & rows["kind"].isin(("icmp", "tcp")).to_numpy()
+                & rows["iface"].notna().to_numpy()]
+    if pkts.empty:
+        return ""
+    per = []
+    for iface, g in pkts.groupby("iface", sort=False):
+        ways = g["direction"].value_counts()
+        per.append(f"{iface} ({int(ways.get('out', 0))} out, {int(ways.get('in', 0))} in)")
+    echo = pkts["detail"].astype(object).map(ECHO).value_counts()
+    asked, answered = int(echo.get("request", 0)), int(echo.get("reply", 0))
+    pings = (f" ({_n(asked, 'echo request')}, {_n(answered, 'echo reply', 'echo replies')})"
+             if asked or answered else "")
+    kinds = " and ".join(k.upper() for k in dict.fromkeys(pkts["kind"].astype(str)))
+    return (f"its {_n(len(pkts), f'{kinds} packet')}{pings} crossed {', '.join(per)}. If these are tunnel interfaces, that is "
+            f"traffic inside the tunnel, not the IKE or ESP that carries it: it shows whether the tunnel passes "
+            f"traffic, not why it fails.")
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def _count(kinds) -> Counter:
