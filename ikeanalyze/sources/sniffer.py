@@ -34,16 +34,14 @@ IPV4 = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 IPV6 = r"[0-9A-Fa-f]*:[0-9A-Fa-f:]*"
 ADDR = rf"(?:{IPV4}|{IPV6})"
 
-# A line starts a sniffer packet record when it matches this (used by the line classifier).
-# The second form is a header a terminal cut at its width before the `:` that ends the
-# addresses (`... FGT_AWS_Tun_primary in 10.3.2.2.500 -> 10.55.3.193.50`): the rest
-# follows as a continuation line.
+# A header a terminal cut at its width before the `:` that ends the addresses (`...
+# FGT_AWS_Tun_primary in 10.3.2.2.500 -> 10.55.3.193.50`): the rest follows as a
+# continuation line.
 CUT_TAIL = rf"{ADDR}(?:\.\d*)?(?: -?>?(?: {ADDR}(?:\.\d*)?)?)?\s*$"
-_STAMP_IFACE = rf"^(?:{TS_ABS}|{TS_REL}) (?:\S+ (?:in|out|--) )?"  # what every header starts with
+_STAMP = rf"^(?:{TS_ABS}|{TS_REL}) "
+_IFACE_DIR = r"\S+ (?:in|out|--) "
+_STAMP_IFACE = rf"{_STAMP}(?:{_IFACE_DIR})?"  # what every header starts with
 HEADER_CUT = _STAMP_IFACE + CUT_TAIL
-HEADER_START = (
-    _STAMP_IFACE + rf"(?:{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?:|arp |truncated-ip|\S+ > \S+:|{CUT_TAIL})"
-)
 
 # Where a packet record starts inside a line: several run together on one line is a web
 # copy that lost its line breaks (text.py reads each as an event of that line).
@@ -75,6 +73,29 @@ L4_FORMS: list[tuple[str, str, str]] = [
     ("tcp", "", r"^(?P<flags>(?:(?:syn|fin|rst|psh|urg) )*)(?P<seq>\d+)?(?: ?ack (?P<ack>\d+))?\s*$"),
 ]
 FRAGMENT = r"\(frag (?P<frag_id>\d+):(?P<frag_len>\d+)@(?P<frag_off>\d+)(?P<frag_more>\+)?\)"
+
+# A header whose addresses the author took out, as KB articles and forum pastes do:
+# `2021-11-03 19:20:31.343034 port7 out -> ESP(spi=0xac6e0cbe,seq=0x4e)`. Its summary is
+# read like any other (:data:`REDACTED_BODY`); src and dst stay empty. Only with the
+# interface and direction (verbosity 4 and up) and a summary that starts like one of
+# :data:`L4_FORMS` (TCP: flag words or numbers), so that prose with an arrow is not a packet.
+REDACTED_BODY = r"^-> (?P<l4>.*)$"
+
+
+def _redacted_start() -> str:
+    """The start of a header without addresses: `<iface> <dir> -> ` and a summary's start."""
+    starts = [re.escape(prefix) for _, prefix, _ in L4_FORMS if prefix]
+    starts.append(r"(?:(?:syn|fin|rst|psh|urg) )*(?:\d+|ack \d)")
+    return rf"{_IFACE_DIR}-> (?:{'|'.join(starts)})"
+
+
+# A line starts a sniffer packet record when it matches this (used by the line classifier):
+# a header with addresses, without (ARP, `truncated-ip`, redacted), in the legacy `a > b:`
+# form, or cut at the terminal's width (CUT_TAIL).
+HEADER_START = (
+    _STAMP + rf"(?:(?:{_IFACE_DIR})?(?:{ADDR}(?:\.\d+)? -> {ADDR}(?:\.\d+)?:|arp |truncated-ip|\S+ > \S+:"
+    rf"|{CUT_TAIL})|{_redacted_start()})"
+)
 
 # Decided before any field is extracted (a match costs a fraction of an extraction): a
 # datagram or IP-protocol line with no IKE/NAT-T port, no ESP/AH and no fragment is other
@@ -136,11 +157,16 @@ def parse(core: pa.Array) -> dict[str, object]:
     head = {k: addr[k] for k in ("ts_abs", "ts_rel", "iface", "dir")}
     rest = np.flatnonzero(~has_addr)
     body = pa.nulls(n, pa.string())
+    l4 = addr["l4"]
+    has_l4 = has_addr.copy()
     if len(rest):
         other = groups(core.take(pa.array(rest)), HEADER)
         head = {k: scatter(v, rest, other[k]) for k, v in head.items()}
         body = scatter(body, rest, other["body"])
-    l4 = addr["l4"]
+        # A header without its addresses: the summary after the bare arrow.
+        bare = groups(other["body"], REDACTED_BODY)["l4"]
+        l4 = scatter(l4, rest, bare)
+        has_l4[rest] = pc.is_valid(bare).to_numpy(zero_copy_only=False)
 
     proto = np.full(n, None, dtype=object)
     # Numbers stay arrow strings until one cast at the end: no Python object per line.
@@ -152,7 +178,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     kind = np.full(n, "other", dtype=object)
     esp_spi = pa.nulls(n, pa.string())
     esp_seq = pa.nulls(n, pa.int64())
-    untried = has_addr.copy()
+    untried = has_l4
 
     for name, rows, g in forms(l4, L4_FORMS, untried):
         m = np.zeros(n, bool)

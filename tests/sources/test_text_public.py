@@ -385,3 +385,20 @@ def test_esp_both_ways_opens_the_timeline_with_addresses_without_ports() -> None
     texts = [m.text for m in d.timeline]
     assert "traffic both ways on ESP between 101.100.1.1 and 202.106.1.1 (5 in, 5 out in total)" in texts
     assert not any("nan" in t for t in texts)
+
+
+def test_sniffer_lines_with_the_addresses_taken_out() -> None:
+    """A KB article removed the addresses of its sniffer lines (`port7 out ->
+    ESP(spi=0xac6e0cbe,seq=0x4e)`): each is an ESP event with its time, interface,
+    direction, SPI and sequence number, and no addresses (they were unrecognised: the
+    report said the input held no IPsec evidence)."""
+    frame, report = _parse(_lines("kb208035_np6_esp_out_only_redacted.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["unrecognised"]) == (9, 1, 2)
+    assert list(frame["ref"]) == list(range(9, 18))
+    assert set(frame["kind"]) == {"esp"} and set(frame["transport"]) == {"esp"} and set(frame["proto"]) == {"esp"}
+    assert set(frame["iface"]) == {"port7"} and set(frame["direction"]) == {"out"}
+    assert set(frame["esp_spi"]) == {"ac6e0cbe"} and list(frame["esp_seq"]) == list(range(0x4E, 0x57))
+    assert frame["src"].isna().all() and frame["dst"].isna().all() and frame["sport"].isna().all()
+    assert str(frame["time"].iloc[0]) == "2021-11-03 19:20:31.343034" and frame["t"].iloc[-1] == 3.771543
+
