@@ -846,7 +846,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     * the line above was cut by the terminal: it is as long as the paste's terminal width
       (the line length at which records are repeatedly followed by such lines; with no
       repeated width, any record line of at least WRAP_MIN characters), and is not a
-      `debug flow` line that closed its quoted message (joined as is);
+      `debug flow` line that closed its quoted message, and the line has no less margin
+      than the record (a page indents a block's lines alike; joined as is);
     * the record above opened a quoted value it did not close (`data = 'VER=1`), or opened
       a dump block (samld `func [N]:` with nothing after it, `SP Login Response Msg Body`):
       joined with a newline, up to the next blank line or line of a known form;
@@ -900,6 +901,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     v_head[packets] = matches(core.take(packets), tcpdump.V_LINE)
     indented = np.zeros(n, dtype=bool)
     indented[unknown] = matches(raw.take(pa.array(unknown)), r"^[ \t]")
+    margin = _margins(raw, unknown)
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
     field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
@@ -917,6 +919,12 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
     hexes, wraps, quotes = is_hex.tolist(), (wrapped & ~np.roll(dated, -1)).tolist(), open_quote.tolist()
     piece_quotes = opens_in_piece.tolist()
+    # A document indents every line of a code block alike, a terminal's wrapped rest of a
+    # line included: a line with less margin than the record above it (a chain's record, for
+    # the pieces after the first, which may start with the blank the wrap fell on) is the
+    # page's prose after the block (`  • On the cloud FortiGate-VM, run ...` under a packet
+    # line indented 4), not the record's rest.
+    edge = margin.tolist()
     joins = set(RECORD_FORMATS) | {"continuation"}
     names = form.tolist()
     conts, seps = [], []  # written to the arrays at once
@@ -933,7 +941,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif fields[i] and in_log[j]:
             seps.append(" ")
             in_log[i] = True
-        elif wraps[j]:
+        elif wraps[j] and edge[i] >= edge[j]:
             seps.append("")
             in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j] or piece_quotes[i]
@@ -945,9 +953,21 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
             continue
         conts.append(i)
         names[i] = "continuation"
+        edge[i] = edge[j]
     form[conts] = "continuation"
     sep[conts] = seps
     return sep
+
+
+def _margins(raw: pa.Array, unknown: np.ndarray) -> np.ndarray:
+    """The number of blanks each of the lines ``unknown``, and each line above one, starts
+    with (0 for the other lines: only those are asked)."""
+    out = np.zeros(len(raw), np.int64)
+    rows = np.union1d(unknown, unknown[unknown > 0] - 1)
+    sub = raw.take(pa.array(rows))
+    out[rows] = (pc.utf8_length(sub).to_numpy(zero_copy_only=False)
+                 - pc.utf8_length(pc.utf8_ltrim(sub, characters=" \t")).to_numpy(zero_copy_only=False))
+    return out
 
 
 def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray) -> set[int]:

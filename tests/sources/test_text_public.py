@@ -402,3 +402,18 @@ def test_sniffer_lines_with_the_addresses_taken_out() -> None:
     assert frame["src"].isna().all() and frame["dst"].isna().all() and frame["sport"].isna().all()
     assert str(frame["time"].iloc[0]) == "2021-11-03 19:20:31.343034" and frame["t"].iloc[-1] == 3.771543
 
+
+def test_prose_with_less_margin_than_a_packet_line_is_not_its_wrap() -> None:
+    """A docs page indented its sniffer runs 4 blanks, under `  • ` bullets and before the
+    next step's sentence at the margin. The packet lines are long enough to have been
+    wrapped, but the lines after them are outside the indented block: unrecognised, and
+    the packets' summaries end where the device ended them (`echo reply`, not `echo reply
+    • On the cloud FortiGate-VM, ...`)."""
+    frame, report = _parse(_lines("docs745_aws_sniffer_two_units_bullets.txt"))
+    acc = report.accounting
+    assert acc.get("continuation", 0) == 0 and (acc["event"], acc["unrecognised"]) == (8, 5)
+    assert list(frame["ref"]) == [10, 11, 12, 13, 20, 21, 22, 23]
+    request, reply = "echo request", "echo reply"
+    assert list(frame["detail"]) == [request, request, reply, reply, request, reply, request, reply]
+    assert [r for r, _ in report.examples] == [1, 3, 4, 14, 24]
+
