@@ -72,7 +72,7 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("eventlog", eventlog.RECORD_START),
     (
         "banner",
-        r"^(?:interfaces=\[.*\]|filters=\[.*\]|Using Original Sniffing Mode|Using New Sniffing Mode"
+        r"^(?:interfaces=\[.*\]|filters=\[.*\]|Using (?:Original|New) Sniffing Mode\.?"
         r"|pcap_snapshot: .*|pcap_lookupnet: .*|\d+ packets? (?:received by filter|dropped by (?:kernel|interface))"
         r"|[1-6]: print .*|Type Ctrl-C to stop\S*.*"
         # tcpdump's own (4.9-4.99): the decode note, what it reads, the count at the end, and

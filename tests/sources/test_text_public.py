@@ -417,3 +417,11 @@ def test_prose_with_less_margin_than_a_packet_line_is_not_its_wrap() -> None:
     assert list(frame["detail"]) == [request, request, reply, reply, request, reply, request, reply]
     assert [r for r, _ in report.examples] == [1, 3, 4, 14, 24]
 
+
+def test_sniffing_mode_banner_with_a_period() -> None:
+    """The hub printed its banner `Using Original Sniffing Mode.` with a period: a banner
+    line, as without one."""
+    frame, report = _parse(_lines("kb_vxlan_hub_sniffer_banner_period.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["banner"], acc.get("unrecognised", 0)) == (8, 1, 3, 0)
+    assert list(frame["iface"][:2]) == ["Vxlan1", "Vxlan2"]
