@@ -75,7 +75,7 @@ L4_FORMS: list[tuple[str, str, str]] = [
 FRAGMENT = r"\(frag (?P<frag_id>\d+):(?P<frag_len>\d+)@(?P<frag_off>\d+)(?P<frag_more>\+)?\)"
 
 # A header whose addresses the author took out, as KB articles and forum pastes do:
-# `2021-11-03 19:20:31.343034 port7 out -> ESP(spi=0xac6e0cbe,seq=0x4e)`. Its summary is
+# `2024-04-18 09:12:05.120400 port3 out -> ESP(spi=0x5e1f0a27,seq=0x1a)`. Its summary is
 # read like any other (:data:`REDACTED_BODY`); src and dst stay empty. Only with the
 # interface and direction (verbosity 4 and up) and a summary that starts like one of
 # :data:`L4_FORMS` (TCP: flag words or numbers), so that prose with an arrow is not a packet.

@@ -62,11 +62,11 @@ CASES = [
     ("3.2 10.108.16.82 -> 255.255.255.255:  ip-proto-17 (frag 37572:930@1472)",
      dict(kind="ip-fragment", detail="frag id=37572 off=1472")),
     ("\t2.000000 10.1.1.1.4500 -> 10.1.1.2.4500: udp 1", dict(kind="nat-keepalive")),
-    # Addresses taken out by the author (tests/data/text_public/kb208035_np6_esp_out_only_redacted.txt:9),
+    # Addresses taken out by the author (tests/data/text_public/handwritten_np_esp_out_only_redacted.txt:9),
     # and the same redaction of other summaries.
-    ("2021-11-03 19:20:31.343034 port7 out -> ESP(spi=0xac6e0cbe,seq=0x4e)",
-     dict(iface="port7", direction="out", src=None, dst=None, sport=None, proto="esp", kind="esp", transport="esp",
-          esp_spi="ac6e0cbe", esp_seq=0x4E)),
+    ("2024-04-18 09:12:05.120400 port3 out -> ESP(spi=0x5e1f0a27,seq=0x1a)",
+     dict(iface="port3", direction="out", src=None, dst=None, sport=None, proto="esp", kind="esp", transport="esp",
+          esp_spi="5e1f0a27", esp_seq=0x1A)),
     ("2.0 port1 in -> icmp: echo request", dict(iface="port1", direction="in", src=None, kind="icmp",
                                                detail="echo request")),
     ("2.1 port1 out -> ip-proto-50 92", dict(src=None, proto="esp", kind="esp", length=92)),
@@ -260,9 +260,9 @@ def test_an_arrow_without_addresses_before_no_summary_is_not_a_packet():
     """The header without addresses needs the interface and direction and a summary of a
     known form after the arrow: prose with an arrow stays unrecognised."""
     r = InputReport("t")
-    lines = ["2021-11-03 19:20:34.000000 port7 out -> whatever the author wrote",
+    lines = ["2024-04-18 09:12:04.000000 port3 out -> whatever the author wrote",
              "7.0 -> ESP(spi=0x1,seq=0x1) after the upgrade", "1.5 upgrade in -> then what",
-             "2021-11-03 19:20:35.114577 port7 out -> ESP(spi=0xac6e0cbe,seq=0x56)"]
+             "2024-04-18 09:12:09.201700 port3 out -> ESP(spi=0x5e1f0a27,seq=0x22)"]
     assert list(parse_lines(lines, r)["ref"]) == [4] and r.accounting["unrecognised"] == 3
 
 
@@ -270,6 +270,6 @@ def test_tcp_and_udp_without_addresses_are_other_traffic():
     """Without its ports nothing tells a redacted TCP or UDP line from other traffic: counted
     as such (the stream test has no endpoints to group)."""
     r = InputReport("t")
-    lines = ["2021-11-03 19:20:32.200000 port1 out -> udp 116", "2021-11-03 19:20:32.300000 port1 out -> syn 12345",
-             "2021-11-03 19:20:32.400000 port1 in -> 12346 ack 999"]
+    lines = ["2024-04-18 09:12:06.200000 port1 out -> udp 116", "2024-04-18 09:12:06.300000 port1 out -> syn 12345",
+             "2024-04-18 09:12:06.400000 port1 in -> 12346 ack 999"]
     assert parse_lines(lines, r).empty and r.accounting["other-traffic"] == 3 and r.balanced

@@ -388,28 +388,28 @@ def test_esp_both_ways_opens_the_timeline_with_addresses_without_ports() -> None
 
 
 def test_sniffer_lines_with_the_addresses_taken_out() -> None:
-    """A KB article removed the addresses of its sniffer lines (`port7 out ->
-    ESP(spi=0xac6e0cbe,seq=0x4e)`): each is an ESP event with its time, interface,
+    """KB articles remove the addresses of their sniffer lines (`port3 out ->
+    ESP(spi=0x5e1f0a27,seq=0x1a)`): each is an ESP event with its time, interface,
     direction, SPI and sequence number, and no addresses (they were unrecognised: the
     report said the input held no IPsec evidence)."""
-    frame, report = _parse(_lines("kb208035_np6_esp_out_only_redacted.txt"))
+    frame, report = _parse(_lines("handwritten_np_esp_out_only_redacted.txt"))
     acc = report.accounting
     assert (acc["event"], acc["prompt"], acc["unrecognised"]) == (9, 1, 2)
     assert list(frame["ref"]) == list(range(9, 18))
     assert set(frame["kind"]) == {"esp"} and set(frame["transport"]) == {"esp"} and set(frame["proto"]) == {"esp"}
-    assert set(frame["iface"]) == {"port7"} and set(frame["direction"]) == {"out"}
-    assert set(frame["esp_spi"]) == {"ac6e0cbe"} and list(frame["esp_seq"]) == list(range(0x4E, 0x57))
+    assert set(frame["iface"]) == {"port3"} and set(frame["direction"]) == {"out"}
+    assert set(frame["esp_spi"]) == {"5e1f0a27"} and list(frame["esp_seq"]) == list(range(0x1A, 0x23))
     assert frame["src"].isna().all() and frame["dst"].isna().all() and frame["sport"].isna().all()
-    assert str(frame["time"].iloc[0]) == "2021-11-03 19:20:31.343034" and frame["t"].iloc[-1] == 3.771543
+    assert str(frame["time"].iloc[0]) == "2024-04-18 09:12:05.120400" and frame["t"].iloc[-1] == 4.0813
 
 
 def test_prose_with_less_margin_than_a_packet_line_is_not_its_wrap() -> None:
-    """A docs page indented its sniffer runs 4 blanks, under `  • ` bullets and before the
+    """Docs pages indent their sniffer runs 4 blanks, under `  • ` bullets and before the
     next step's sentence at the margin. The packet lines are long enough to have been
     wrapped, but the lines after them are outside the indented block: unrecognised, and
     the packets' summaries end where the device ended them (`echo reply`, not `echo reply
-    • On the cloud FortiGate-VM, ...`)."""
-    frame, report = _parse(_lines("docs745_aws_sniffer_two_units_bullets.txt"))
+    • On the branch FortiGate, ...`)."""
+    frame, report = _parse(_lines("handwritten_sniffer_indented_bullets.txt"))
     acc = report.accounting
     assert acc.get("continuation", 0) == 0 and (acc["event"], acc["unrecognised"]) == (8, 5)
     assert list(frame["ref"]) == [10, 11, 12, 13, 20, 21, 22, 23]
