@@ -81,6 +81,7 @@ class TunnelState:
     summary: Block | None = None  # latest `get vpn ipsec tunnel summary` line
     details: Block | None = None  # latest `get vpn ipsec tunnel details` block
     history: list[Block] = field(default_factory=list)  # every tunnel-list block, in order
+    blocks: list[Block] = field(default_factory=list)  # every block of this tunnel, of any output, in order
 
     # -- phase 1 (gateway list)
     @property
@@ -141,8 +142,7 @@ class TunnelState:
         """Per SA: SPIs, enc/dec packets and bytes, npu flag."""
         if not self.tunnel:
             return []
-        keys = ("dec_spi", "enc_spi", "dec_pkts", "dec_bytes", "enc_pkts", "enc_bytes", "npu_flag")
-        return [{"proxyid": self.tunnel.facts["proxyids"][p].get("name"), **{k: sa.get(k) for k in keys}}
+        return [{"proxyid": self.tunnel.facts["proxyids"][p].get("name"), **{k: sa.get(k) for k in SA_KEYS}}
                 for p, _, sa in self.tunnel.sas()]
 
     @property
@@ -165,8 +165,12 @@ class TunnelState:
         return _address("local", (self.gateway, self.tunnel, self.details, self.summary))
 
     def as_dict(self) -> dict:
-        """The facts a report shows (JSON `snapshots[]`)."""
+        """The facts a report shows (JSON `snapshots[]`, docs/json.md). DPD, counters,
+        selectors and SAs come from the tunnel list or, without one, from `tunnel details`."""
         latest = [b for b in (self.gateway, self.tunnel, self.summary, self.details) if b]
+        shown = _details_view(self.details) if self.details and not self.tunnel else {
+            "dpd": {k: self.dpd.get(k) for k in DPD_KEYS} if self.tunnel else None,
+            "stat": self.stat or None, "selectors": self.selectors, "sas": self.sas}
         return {
             "tunnel": self.name,
             "time": _iso(max((b.time for b in latest if b.time is not None), default=None)),
@@ -177,17 +181,40 @@ class TunnelState:
             "remote": self.remote,
             "transport": self.transport,
             "natt": {k: self.natt.get(k) for k in ("mode", "remote_port", "interval")} if self.tunnel else None,
-            "dpd": ({k: self.dpd.get(k) for k in ("mode", "on", "status", "idle", "retry", "count", "seqno")}
-                    if self.tunnel else None),
             "dpd_sent_recv": [[sa.get("dpd_sent"), sa.get("dpd_recv")] for sa in self.ike_sas if "dpd_sent" in sa],
-            "stat": self.stat or None,
-            "selectors": self.selectors,
-            "sas": self.sas,
+            **shown,
             "npu": self.npu,
             "summary": ({k: v for k, v in self.summary.facts.items() if k not in ("list", "name")}
                         if self.summary else None),
-            "snapshots": len(self.history),
+            "snapshots": len(self.blocks),
         }
+
+
+# The tunnel list's `dpd:` keys a report shows; SA keys of a report's `sas[]`.
+DPD_KEYS = ("mode", "on", "status", "idle", "retry", "count", "seqno")
+SA_KEYS = ("dec_spi", "enc_spi", "dec_pkts", "dec_bytes", "enc_pkts", "enc_bytes", "npu_flag")
+
+
+def _details_view(b: Block) -> dict:
+    """A report's `dpd`, `stat`, `selectors` and `sas` from a `tunnel details` block, in the
+    tunnel list's names where both outputs print the fact: its `rx`/`tx` packets and bytes
+    are `stat`'s `rxp`/`txp`/`rxb`/`txb` (the errors are `rx_errors`/`tx_errors`, printed by
+    no tunnel list), an SA's `inbound`/`outbound` SPIs its `dec_spi`/`enc_spi`. It prints no
+    per-SA counters or npu flag (null) and says whether the peer agreed to DPD (`negotiated`)."""
+    f = b.facts
+    rx, tx = f.get("rx") or {}, f.get("tx") or {}
+    stat = {"rxp": rx.get("packets"), "txp": tx.get("packets"), "rxb": rx.get("bytes"), "txb": tx.get("bytes"),
+            "rx_errors": rx.get("errors"), "tx_errors": tx.get("errors")}
+    dpd = f.get("dpd") if isinstance(f.get("dpd"), dict) else None
+    sels = f.get("selectors", [])
+    return {
+        "dpd": {**{k: dpd.get(k) for k in DPD_KEYS}, "negotiated": dpd.get("negotiated")} if dpd else None,
+        "stat": stat if rx or tx else None,
+        "selectors": [{"proxyid": sel.get("name"), "src": [sel["src"]] if sel.get("src") else [],
+                       "dst": [sel["dst"]] if sel.get("dst") else []} for sel in sels],
+        "sas": [{"proxyid": sel.get("name"), **{k: sa.get(k) for k in SA_KEYS}}
+                for sel in sels for sa in sel.get("sas", [])],
+    }
 
 
 def _address(key: str, blocks: tuple[Block | None, ...]) -> str | None:
@@ -246,6 +273,7 @@ def build(events: pd.DataFrame) -> Snapshots:
             continue  # `diagnose vpn ike config` / `ike status`: not the tunnel's state
         st = tunnels.setdefault(b.tunnel, TunnelState(b.tunnel))
         setattr(st, b.kind, b)  # later blocks replace earlier ones: the latest wins
+        st.blocks.append(b)
         if b.kind == "tunnel":
             st.history.append(b)
     return Snapshots(ordered, tunnels)

@@ -11,7 +11,8 @@ Three outputs say what the FortiGate believes at the moment they were typed:
 * `get vpn ipsec tunnel details`: one indented block per tunnel under a bare `gateway` line
   (`  name: 'to-hq'`, `  local-gateway: 10.0.0.1:0 (static)`, `  remote-gateway: ...`,
   `  rx  packets: 0  bytes: 0  errors: 0`, `  dpd: on-idle/unnegotiated`, then `  selectors`
-  with each phase 2's `name:`/`src:`/`dst:` and an `SA` paragraph per SA);
+  with each phase 2's `name:`/`src:`/`dst:` and an `SA` paragraph per SA, its SPIs under
+  `inbound`/`outbound`; `get vpn ipsec tunnel name X` prints the same block);
 * `get vpn ipsec tunnel summary`: one line per tunnel, the remote gateway after the name
   (`'T2' 172.16.203.2:0  selectors(total,up): 1/1  rx(pkt,err): 0/0  tx(pkt,err): 0/4`; older
   builds print no address: `'to-hq'  selectors(total,up): 1/0 ...`).
@@ -31,7 +32,8 @@ in `detail` a compact JSON object `{"block": n, "at": <what the line shows>}` (`
 the phase-2 and SA index of per-SA lines); the block's first row also carries `"facts"`,
 the whole block parsed (see analysis/snapshots.py for the view rules use). Addresses go
 to `src`/`sport`/`dst`/`dport` (local → remote) of the row that names them, SPIs to
-`esp_spi` (`dec:`/`enc:` rows) and `ispi`/`rspi` (`id/spi:` rows).
+`esp_spi` (`dec:`/`enc:` rows, the `spi:` rows of `tunnel details`) and `ispi`/`rspi`
+(`id/spi:` rows).
 """
 
 from __future__ import annotations
@@ -725,14 +727,24 @@ def _counts(value: str) -> dict:
 
 
 DETAILS_COUNTERS = re.compile(r"^(?P<dir>rx|tx) +packets: (?P<packets>\d+) +bytes: (?P<bytes>\d+) +errors: (?P<errors>\d+)")
+# An `SA` paragraph of `tunnel details` prints its two halves under `inbound` and `outbound`,
+# each with the SPI that ESP of that direction carries: the tunnel list's `dec:` and `enc:`
+# SPIs, named as there. The `enc:`/`auth:` lines under them print the session keys: never
+# carried along.
+DETAILS_SA_HALVES = {"inbound": "dec", "outbound": "enc"}
+DETAILS_SESSION_KEYS = frozenset({"enc", "auth"})
+# `dpd: on-demand/negotiated  idle: 20000ms  retry: 3  count: 0` or `dpd: disabled`: the mode,
+# whether the peer agreed to DPD, then `key: value` pairs.
+DETAILS_DPD = re.compile(r"^(?P<mode>[\w-]+)(?:/(?P<negotiated>\w+))?(?P<rest>.*)$")
 
 
 def _details_block(lines: list[str]) -> tuple[dict, list[dict]]:
-    """`get vpn ipsec tunnel details`: the tunnel's keys, its counters, and per phase 2
-    (`selectors`) its name, selectors and the number of `SA` paragraphs under it."""
+    """`get vpn ipsec tunnel details`: the tunnel's keys, its counters, its DPD, and per phase 2
+    (`selectors`) its name, selectors and one SA per `SA` paragraph (its keys and SPIs)."""
     facts: dict = {"list": "details", "selectors": []}
     marks: list[dict] = []
     sel: dict | None = None
+    half: str | None = None  # `dec` under `inbound`, `enc` under `outbound` of the current SA
     for line in lines[1:]:
         text = line.strip()
         key, _, value = text.partition(": ")
@@ -744,12 +756,19 @@ def _details_block(lines: list[str]) -> tuple[dict, list[dict]]:
             facts[counters["dir"]] = {k: _int(counters[k]) for k in ("packets", "bytes", "errors")}
             mark["at"] = "counters"
         elif facts.get("in_selectors") and key == "name":
-            sel = {"name": value.strip("'"), "sas": 0}
+            sel, half = {"name": value.strip("'"), "sas": []}, None
             facts["selectors"].append(sel)
             mark.update(at="selector", p=len(facts["selectors"]) - 1)
         elif sel is not None and text == "SA":
-            sel["sas"] += 1
-            mark.update(at="sa", p=len(facts["selectors"]) - 1)
+            sel["sas"].append({})
+            half = None
+            mark.update(at="sa", p=len(facts["selectors"]) - 1, s=len(sel["sas"]) - 1)
+        elif sel is not None and sel["sas"]:
+            half = DETAILS_SA_HALVES.get(text, half)
+            mark.update(at=_details_sa_fact(sel["sas"][-1], half, key, value), p=len(facts["selectors"]) - 1,
+                        s=len(sel["sas"]) - 1)
+            if mark["at"] == f"{half}-key":
+                mark["esp_spi"] = sel["sas"][-1][f"{half}_spi"]
         elif sel is not None:
             if key in ("src", "dst"):
                 sel[key] = value
@@ -764,13 +783,38 @@ def _details_block(lines: list[str]) -> tuple[dict, list[dict]]:
             mark["at"] = "addr"
         elif key == "name":
             facts["name"] = value.strip("'")
+        elif key == "dpd":
+            facts["dpd"] = _details_dpd(value)
+            mark["at"] = "dpd"
         elif key:
             facts[key.replace("-", "_")] = value
-            if key == "dpd":
-                mark["at"] = "dpd"
         marks.append(mark)
     facts.pop("in_selectors", None)
     return facts, [{"at": "header"}] + marks
+
+
+def _details_sa_fact(sa: dict, half: str | None, key: str, value: str) -> str:
+    """One line of an `SA` paragraph into ``sa``; returns what the line shows."""
+    if half and key == "spi" and HEX.match(value.strip()):
+        sa[f"{half}_spi"] = value.strip().lower()
+        return f"{half}-key"  # as the tunnel list's `dec: spi=...` line
+    if key in DETAILS_SESSION_KEYS or not value:
+        return "sa"  # `inbound`/`outbound`, or a session key
+    sa[key.replace(" ", "_").replace("/", "_").replace("-", "_").lower()] = _num(value.strip())
+    return "sa"
+
+
+def _details_dpd(value: str) -> dict:
+    """`on-demand/negotiated  idle: 20000ms  retry: 3  count: 0` → {mode: 'on-demand',
+    negotiated: True, idle: '20000ms', retry: 3, count: 0}; `disabled` → {mode: 'disabled'}."""
+    m = DETAILS_DPD.match(value.strip())
+    if not m:
+        return {"mode": value.strip()}
+    out: dict = {"mode": m["mode"]}
+    if m["negotiated"]:
+        out["negotiated"] = m["negotiated"] == "negotiated"
+    out.update({k: _num(v) for k, v in re.findall(r"(\w+): (\S+)", m["rest"])})
+    return out
 
 
 def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:

@@ -244,6 +244,29 @@ def test_tunnel_details_alone_with_no_sa_names_the_tunnel_down(tmp_path: Path) -
                            "`get vpn ipsec tunnel details` (no `SA` under its selectors) (`name: 'Perimeter81'`, ")
     assert (d.snapshots[0]["refs"], d.snapshots[0]["remote"]) == (
         [{"source": str(only), "ref": 2, "output": "details"}], "131.226.32.161:0")
+    # The report's snapshot is the block's: its counters (1 tx error), DPD, selector, no SA.
+    s = d.snapshots[0]
+    assert s["stat"] == {"rxp": 0, "txp": 0, "rxb": 0, "txb": 0, "rx_errors": 0, "tx_errors": 1}
+    assert (s["dpd"]["mode"], s["dpd"]["negotiated"], s["sas"], s["snapshots"]) == ("on-idle", False, [], 1)
+    assert s["selectors"] == [{"proxyid": "Perimeter81", "src": ["0:0.0.0.0/0.0.0.0:0"],
+                               "dst": ["0:0.0.0.0/0.0.0.0:0"]}]
+
+
+def test_tunnel_details_alone_fill_the_reports_snapshot() -> None:
+    """`get vpn ipsec tunnel details` with no tunnel list: the JSON snapshot held
+    `"stat": null, "selectors": [], "sas": [], "dpd": null, "snapshots": 0` although the block
+    prints all of them; now its counters (with the 3 tx errors), DPD, selector and the SA's
+    SPIs, and the block counted."""
+    path = TEXT / "rulab_tunnel_details_tx_errors.txt"
+    (s,) = ikeanalyze.analyze([str(path)]).snapshots
+    assert s["stat"] == {"rxp": 2259, "txp": 2290, "rxb": 274212, "txb": 144180, "rx_errors": 0, "tx_errors": 3}
+    assert (s["dpd"]["mode"], s["snapshots"], s["refs"]) == ("disabled", 1, [{"source": str(path), "ref": 5,
+                                                                              "output": "details"}])
+    assert s["selectors"] == [{"proxyid": "FGW1", "src": ["0:0.0.0.0/0.0.0.0:0"], "dst": ["0:0.0.0.0/0.0.0.0:0"]}]
+    assert [(sa["proxyid"], sa["dec_spi"], sa["enc_spi"], sa["dec_pkts"]) for sa in s["sas"]] == [
+        ("FGW1", "6a4b83ce", "d0942fbb", None)]
+    (two,) = ikeanalyze.analyze([str(TEXT / "blog_get_vpn_ipsec_tunnel_name_two_sas.txt")]).snapshots
+    assert [sa["enc_spi"] for sa in two["sas"]] == ["09387f45", "03b2b08e"] and two["dpd"]["retry"] == 3
 
 
 def test_peer_refused_this_sides_proposals_is_worded_as_this_side_initiating() -> None:

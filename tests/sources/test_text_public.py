@@ -307,11 +307,31 @@ def test_tunnel_details_block() -> None:
     assert facts == {"list": "details", "name": "Perimeter81", "type": "route-based", "local": "172.31.29.79:0",
                      "remote": "131.226.32.161:0", "mode": "ike-v2", "interface": "'port1' (3)",
                      "rx": {"packets": 0, "bytes": 0, "errors": 0}, "tx": {"packets": 0, "bytes": 0, "errors": 1},
-                     "dpd": "on-idle/unnegotiated",
-                     "selectors": [{"name": "Perimeter81", "sas": 0, "src": "0:0.0.0.0/0.0.0.0:0",
+                     "dpd": {"mode": "on-idle", "negotiated": False},
+                     "selectors": [{"name": "Perimeter81", "sas": [], "src": "0:0.0.0.0/0.0.0.0:0",
                                     "dst": "0:0.0.0.0/0.0.0.0:0"}]}
     remote = rows[rows["text"].str.contains("remote-gateway")]
     assert (remote["dst"].iloc[0], remote["dport"].iloc[0]) == ("131.226.32.161", 0)
+
+
+def test_tunnel_details_sas_with_their_spis() -> None:
+    """`get vpn ipsec tunnel name X` prints a `tunnel details` block: each `SA` paragraph is
+    one SA whose `inbound`/`outbound` SPIs are the tunnel list's `dec`/`enc` SPIs (they were
+    only counted), on the rows that print them as `esp_spi`; the session keys under them
+    (`enc:  aes-gc  fe03...`) are never carried into the facts."""
+    frame, report = _parse(_lines("blog_get_vpn_ipsec_tunnel_name_two_sas.txt"))
+    rows = frame[frame["kind"] == "snapshot"]
+    first = rows["detail"].iloc[0]
+    facts = json.loads(first)["facts"]
+    (sel,) = facts["selectors"]
+    assert [(sa["dec_spi"], sa["enc_spi"]) for sa in sel["sas"]] == [("83391146", "09387f45"),
+                                                                   ("83391147", "03b2b08e")]
+    assert sel["sas"][1]["lifetime_rekey"] == "3600/2844" and sel["sas"][1]["npu_acceleration"] == "none"
+    assert facts["dpd"] == {"mode": "on-demand", "negotiated": True, "idle": "20000ms", "retry": 3, "count": 0}
+    assert "fe03aea03aa08dee" not in first and "enc" not in sel["sas"][0]
+    spis = rows[rows["esp_spi"].notna()]
+    assert list(zip(spis["ref"], spis["esp_spi"])) == [(28, "83391146"), (32, "09387f45"), (43, "83391147"),
+                                                       (47, "03b2b08e")]
 
 
 def test_command_printed_without_its_prompt_is_an_echoed_command() -> None:
