@@ -56,6 +56,9 @@ SCHEMA: dict[str, pa.DataType] = {
     "esp_seq": pa.int64(),
     "tunnel": pa.string(),  # FortiGate phase-1 / connection name
     "vdom": pa.string(),
+    # The FortiGate that printed a text line, where the paste's CLI prompts name one: the
+    # hostname of the last prompt above it (`FGT-2` of `FGT-2 (Secondary) # get ...`).
+    "device": pa.string(),
     "serial": pa.int64(),  # FortiOS IKE SA serial (debug context `gw:serial:`)
     "detail": pa.string(),  # kind-specific detail: sent-message type, error text, reason
     "wire": pa.bool_(),  # the row stands for one packet on the wire (flows count these)

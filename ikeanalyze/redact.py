@@ -348,6 +348,9 @@ def _global_ok(v: str) -> bool:
 # including columns added to the schema later.
 KEEP_COLUMNS = frozenset({"origin", "kind", "direction", "proto", "transport", "tcp_flags", "exchange", "ispi",
                           "rspi", "payloads", "notify", "esp_spi", "vdom", "tunnel", "iface", "proposals"})
+# Event columns whose every value is a name of one category: taken as such (the line that
+# named it, a prompt, is no event to learn it from) and replaced wherever else it appears.
+NAME_COLUMNS = {"device": "host"}
 
 
 def _text_columns(events: pd.DataFrame) -> list[str]:
@@ -355,13 +358,23 @@ def _text_columns(events: pd.DataFrame) -> list[str]:
             and (pd.api.types.is_string_dtype(events[c]) or events[c].dtype == object)]
 
 
-def redact_strings(strings: Iterable[str], r: Redactor | None = None) -> dict[str, str]:
-    """Original → redacted for a set of strings, through all three phases."""
+def redact_strings(strings: Iterable[str], r: Redactor | None = None,
+                   names: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
+    """Original → redacted for a set of strings, through all three phases; ``names``:
+    (category, value) known to be names, each its own pseudonym."""
     r = r or Redactor()
+    known = {v: r.pseudonym(cat, v) for cat, v in names}
     uniq = list(dict.fromkeys(s for s in strings if isinstance(s, str)))
     r.scan(uniq)
     first = [r.text(s) for s in uniq]
-    return {s: r.finish(t) for s, t in zip(uniq, first)}
+    return {**{s: r.finish(t) for s, t in zip(uniq, first)}, **known}
+
+
+def _events_names(events: pd.DataFrame | None) -> list[tuple[str, str]]:
+    if events is None or events.empty:
+        return []
+    return [(cat, v) for c, cat in NAME_COLUMNS.items() if c in events.columns
+            for v in events[c].dropna().astype(str).unique().tolist()]
 
 
 def _events_strings(events: pd.DataFrame | None) -> list[str]:
@@ -383,7 +396,7 @@ def _apply_events(events: pd.DataFrame, table: dict[str, str]) -> pd.DataFrame:
 
 def events(table: pd.DataFrame) -> pd.DataFrame:
     """The event table with names, addresses and secrets replaced (`events --redact`)."""
-    return _apply_events(table, redact_strings(_events_strings(table)))
+    return _apply_events(table, redact_strings(_events_strings(table), names=_events_names(table)))
 
 
 def diagnosis(d: Diagnosis, table: pd.DataFrame | None = None) -> Diagnosis:
@@ -391,7 +404,7 @@ def diagnosis(d: Diagnosis, table: pd.DataFrame | None = None) -> Diagnosis:
     if table is None:
         table = d.events
     strings = _events_strings(table) + list(_diagnosis_strings(d))
-    m = redact_strings(strings)
+    m = redact_strings(strings, names=_events_names(table))
 
     def s(v):
         return m.get(v, v) if isinstance(v, str) else v

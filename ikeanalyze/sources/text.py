@@ -49,9 +49,14 @@ ITALIC_LINE = r"^\*{1,3}([^*\s](?:.*[^*\s])?)\*{1,3}$"
 # (`FGT#diagnose ...`, a web copy's markup taken out, see BOLD) only before a command word:
 # a wrapped URL (`xmlenc#sha256"/>...`) is not a prompt. A page that cut the hostname off
 # keeps `#diagnose debug flow trace start 5` / `# diagnose sniffer ...`: a `#` and a command.
+# Prompts of several devices aligned in a paste (`FGT-3 (Primary)   # get ...` under
+# `FGT-2 (Secondary) # get ...`) have blanks before the `#`: after a parenthesis, before a command.
 CLI_COMMAND = r"(?:dia\w*|get|show|conf\w*|exe\w*|fnsysctl)\b"
-PROMPT = (rf"^(?:[A-Za-z0-9][\w.-]*(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)"
-          rf"|# ?{CLI_COMMAND}.*)$")
+HOSTNAME = r"[A-Za-z0-9][\w.-]*"
+PROMPT = (rf"^(?:{HOSTNAME}(?: \([^)]*\))?(?: ?#(?:\s.*)?|#{CLI_COMMAND}.*| \$(?: .*)?)"
+          rf"|{HOSTNAME} \([^)]*\) +# +{CLI_COMMAND}.*|# ?{CLI_COMMAND}.*)$")
+# The device a prompt names: its hostname (`FGT-2` of `FGT-2 (Secondary) # get ...`).
+PROMPT_HOST = rf"^(?P<host>{HOSTNAME})(?: \([^)]*\))? *[#$]"
 # `diagnose` in any abbreviation the CLI takes (`di`, `dia`, `diag`, ...), `get`, `show`, `execute`,
 # each followed by a branch of the CLI that troubleshooting uses.
 BARE_COMMAND = (r"^\s*(?:di(?:a(?:g(?:n(?:o(?:se?)?)?)?)?)?\s+(?:vpn|deb\w*|sni\w*|sys\w*|netlink|firewall|hardware|test|ip)"
@@ -383,6 +388,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         report.unrecognised(int(i) + 1, line)
     report.count("event", sum(forms.count(f) for f in RECORD_FORMATS))
 
+    devices = _Devices(core, forms.mask("prompt"))
     is_cont, is_hex = forms.mask("continuation"), forms.mask("hexdump")
     heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw, forms.mask("eventlog"))
     records, shown = patched.patch(heads, head_core), _Patched(raw).patch(heads, head_shown)
@@ -425,6 +431,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped,
                                                       OTHER_TRAFFIC[fmt])
         cols["ref"] = pa.array(idx + 1, pa.int64())
+        if devices:
+            cols["device"] = devices.at(idx)
         # Without the blanks a line ends in (a screen copy pads every line to the window's
         # width): the views search this text with patterns anchored at its end.
         cols["text"] = pc.utf8_rtrim_whitespace(sub_text).cast(pa.string())
@@ -640,6 +648,29 @@ def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:
     if j < 0 or form[j] not in CUT_AFTER:
         return False
     return j == i - 1 or re.match(r"\s*(?:\d|ike\b|0x)", raw[i].as_py()) is not None
+
+
+class _Devices:
+    """The device each line was printed by, where the paste's prompts name one: the hostname
+    of the last prompt above it (`FGT-2` of `FGT-2 (Secondary) # get ...`). A prompt without
+    a hostname (`# diagnose ...`), a shell prompt or the pager leave it as it was."""
+
+    def __init__(self, core: pa.Array, prompt: np.ndarray) -> None:
+        self.rows, self.hosts = np.zeros(0, np.int64), np.zeros(0, dtype=object)
+        rows = np.flatnonzero(prompt)
+        if not len(rows):
+            return
+        hosts = np.asarray(groups(core.take(pa.array(rows)), PROMPT_HOST)["host"].to_pylist(), dtype=object)
+        named = hosts != None  # noqa: E711  (elementwise over the object array)
+        self.rows, self.hosts = rows[named], hosts[named]
+
+    def __bool__(self) -> bool:
+        return bool(len(self.rows))
+
+    def at(self, idx: np.ndarray) -> pa.Array:
+        """The device of lines ``idx`` (null above the first named prompt)."""
+        k = np.searchsorted(self.rows, idx, side="right") - 1
+        return pa.array(np.where(k >= 0, self.hosts[np.maximum(k, 0)], None), pa.string())
 
 
 class _Forms:

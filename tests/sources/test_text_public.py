@@ -334,6 +334,19 @@ def test_tunnel_details_sas_with_their_spis() -> None:
                                                        (47, "03b2b08e")]
 
 
+def test_prompts_of_two_ha_members_name_the_device_of_the_lines_below() -> None:
+    """Summaries of one tunnel from two HA members, each under its prompt: the prompt aligned
+    with blanks before the `#` (`FGT-3 (Primary)   # get ...`, line 21) is a prompt (it was
+    unrecognised), and each line carries the hostname of the prompt above it."""
+    frame, report = _parse(_lines("lab76_ha_members_tunnel_summaries.txt"))
+    assert (report.accounting["prompt"], report.accounting["event"]) == (3, 3)
+    assert 21 not in [ref for ref, _ in report.examples]
+    assert list(zip(frame["ref"], frame["device"])) == [(14, "FGT-2"), (22, "FGT-3"), (24, "FGT-2")]
+    # Lines above any prompt that names a device have none.
+    frame, _ = _parse(_lines("rulab_tunnel_details_tx_errors.txt"))
+    assert frame["device"].isna().all()
+
+
 def test_command_printed_without_its_prompt_is_an_echoed_command() -> None:
     """A KB article prints the command bare, abbreviated as typed (`dia vpn tunnel list`), above
     a 7.x tunnel list whose header lines a web copy cut mid-word (`dst_` / `mtu=1500`): the
