@@ -46,7 +46,7 @@ class Line:
 class Block:
     """One tunnel's block of one output, as the device printed it once."""
 
-    kind: str  # tunnel | gateway | summary
+    kind: str  # tunnel | gateway | summary | details
     tunnel: str | None
     source: str
     ref: int  # first line
@@ -54,6 +54,7 @@ class Block:
     t: float | None
     facts: dict
     lines: list[Line] = field(default_factory=list)
+    device: str | None = None  # the hostname of the prompt above it (events' `device`), if any
 
     def evidence(self, at: str, p: int | None = None, s: int | None = None) -> list[Evidence]:
         """The lines showing ``at`` (optionally of one SA), as finding evidence."""
@@ -73,9 +74,11 @@ class Block:
 
 @dataclass
 class TunnelState:
-    """The latest of each output for one tunnel name, and the history of tunnel lists."""
+    """The latest of each output for one tunnel name (of one device, when the paste holds
+    several devices' outputs: see :func:`build`), and the history of tunnel lists."""
 
     name: str
+    device: str | None = None  # set only when the input's prompts name more than one device
     tunnel: Block | None = None  # latest `diagnose vpn tunnel list` block
     gateway: Block | None = None  # latest `diagnose vpn ike gateway list` block
     summary: Block | None = None  # latest `get vpn ipsec tunnel summary` line
@@ -173,6 +176,7 @@ class TunnelState:
             "stat": self.stat or None, "selectors": self.selectors, "sas": self.sas}
         return {
             "tunnel": self.name,
+            "device": self.device,
             "time": _iso(max((b.time for b in latest if b.time is not None), default=None)),
             "refs": [{"source": b.source, "ref": b.ref, "output": b.kind} for b in latest],
             "phase1": self.phase1,
@@ -232,13 +236,16 @@ def _iso(t: datetime | None) -> str | None:
 @dataclass
 class Snapshots:
     blocks: list[Block]
-    tunnels: dict[str, TunnelState]
+    tunnels: dict[tuple[str | None, str], TunnelState]  # by (device, tunnel name); device: see build
+    latest: dict[str, TunnelState] = field(default_factory=dict)  # by name: the state of its latest block
 
     def __bool__(self) -> bool:
         return bool(self.blocks)
 
     def get(self, tunnel: str | None) -> TunnelState | None:
-        return self.tunnels.get(tunnel) if tunnel else None
+        """The state of the tunnel named ``tunnel``; of several devices', the one whose
+        block of it came last (what a rule asking by name alone saw before devices were told apart)."""
+        return self.latest.get(tunnel) if tunnel else None
 
     def for_peer(self, ip: str | None) -> list[TunnelState]:
         """Tunnels whose remote gateway address is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
@@ -261,22 +268,31 @@ def build(events: pd.DataFrame) -> Snapshots:
         time = None if pd.isna(r.time) else pd.Timestamp(r.time).to_pydatetime()
         if "facts" in d:
             blocks[key] = Block(d["facts"].get("list", "?"), r.tunnel if isinstance(r.tunnel, str) else None,
-                                str(r.source), int(r.ref), time, None if pd.isna(r.t) else float(r.t), d["facts"])
+                                str(r.source), int(r.ref), time, None if pd.isna(r.t) else float(r.t), d["facts"],
+                                device=r.device if isinstance(r.device, str) else None)
         b = blocks.get(key)
         if b is not None:
             b.lines.append(Line(str(d.get("at")), d.get("p"), d.get("s"), str(r.source), int(r.ref), str(r.text),
                                 time))
     ordered = sorted(blocks.values(), key=lambda b: (b.time is None, b.time or datetime.min, b.source, b.ref))
-    tunnels: dict[str, TunnelState] = {}
+    # Outputs of several devices (an HA pair's members, each under its own prompt) are kept
+    # apart: one member's block never replaces another's. With one device named, or none,
+    # a tunnel's state is keyed by its name alone, as a block without a prompt above it
+    # is most likely that device's.
+    per_device = len({b.device for b in ordered if b.device and b.kind in OUTPUTS}) > 1
+    tunnels: dict[tuple[str | None, str], TunnelState] = {}
+    latest: dict[str, TunnelState] = {}
     for b in ordered:
         if not b.tunnel or b.kind not in OUTPUTS:
             continue  # `diagnose vpn ike config` / `ike status`: not the tunnel's state
-        st = tunnels.setdefault(b.tunnel, TunnelState(b.tunnel))
+        device = b.device if per_device else None
+        st = tunnels.setdefault((device, b.tunnel), TunnelState(b.tunnel, device))
         setattr(st, b.kind, b)  # later blocks replace earlier ones: the latest wins
         st.blocks.append(b)
+        latest[b.tunnel] = st
         if b.kind == "tunnel":
             st.history.append(b)
-    return Snapshots(ordered, tunnels)
+    return Snapshots(ordered, tunnels, latest)
 
 
 # ---------------------------------------------------------------------------------------
@@ -612,6 +628,7 @@ def _down_step(st: TunnelState) -> str:
     peer = (st.remote or "").rsplit(":", 1)[0]
     filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
     to = f" (remote gateway {peer})" if peer else ""
+    to = f" on {st.device}{to}" if st.device else to  # one of several devices in the paste
     debug = f"{filt}, `diagnose debug console timestamp enable`, `diagnose debug application ike -1`, `diagnose debug enable`"
     partly = partly_down(st)
     if partly:

@@ -172,3 +172,13 @@ def test_a_name_gets_one_pseudonym_everywhere():
     m = redact_strings(lines, r)
     pseudonym = r.names["mallory"]
     assert all(pseudonym in m[s] and "mallory" not in m[s] for s in lines)
+
+
+def test_device_hostnames_from_prompts_are_redacted():
+    """The `device` column and the per-device snapshots hold the prompts' hostnames, which no
+    event line holds to learn them from: they are host names all the same."""
+    path = DATA / "text_public" / "lab76_ha_members_tunnel_summaries.txt"
+    d = api.redact(api.analyze([str(path)]))
+    assert sorted(s["device"] for s in d.snapshots) == ["host-1", "host-2"]
+    table = api.redact_events(api.load([str(path)])[0])
+    assert set(table["device"]) == {"host-1", "host-2"}

@@ -269,6 +269,37 @@ def test_tunnel_details_alone_fill_the_reports_snapshot() -> None:
     assert [sa["enc_spi"] for sa in two["sas"]] == ["09387f45", "03b2b08e"] and two["dpd"]["retry"] == 3
 
 
+def test_summaries_of_two_ha_members_are_kept_per_device(tmp_path: Path) -> None:
+    """Three summaries of `to-fgt101` from two HA members: the tunnel was one snapshot, the
+    secondary's last line (0/0 counters) overwriting the primary's live SA (97/97 packets, 2
+    tx errors). Now one per device (the prompt's hostname), each member's latest line kept."""
+    d = ikeanalyze.analyze([str(TEXT / "lab76_ha_members_tunnel_summaries.txt")])
+    got = {s["device"]: (s["tunnel"], s["summary"], [r["ref"] for r in s["refs"]], s["snapshots"])
+           for s in d.snapshots}
+    assert got == {
+        "FGT-3": ("to-fgt101", {"remote": "10.30.99.101:0", "selectors": [1, 1], "rx": [97, 0], "tx": [97, 2]},
+                  [22], 1),
+        "FGT-2": ("to-fgt101", {"remote": "10.30.99.101:500", "selectors": [1, 1], "rx": [0, 0], "tx": [0, 0]},
+                  [24], 2),
+    }
+    assert not [s for s in d.next_steps if s.startswith("Tunnel ")]  # both members' latest: 1/1
+    # The first summary alone on the secondary is its latest state: down, and said of it.
+    lines = (TEXT / "lab76_ha_members_tunnel_summaries.txt").read_text(encoding="utf-8").splitlines()
+    first = tmp_path / "ha.txt"
+    first.write_text("\n".join(lines[:22]) + "\n", encoding="utf-8")  # up to the primary's summary
+    d = ikeanalyze.analyze([str(first)])
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel to-fgt101 on FGT-2 (remote gateway 10.30.99.101) is down: 0 of 1 phase-2 "
+                           "selector(s) up")
+
+
+def test_one_device_named_by_its_prompt_keeps_one_state_per_tunnel() -> None:
+    """A paste whose prompts name one device (`FG60F (root) # get vpn ipsec tunnel name ...`):
+    its lines carry the device, but the tunnels are keyed by name alone, as before."""
+    (s,) = ikeanalyze.analyze([str(TEXT / "blog_get_vpn_ipsec_tunnel_name_two_sas.txt")]).snapshots
+    assert (s["tunnel"], s["device"]) == ("vpn-to-mikrotik", None)
+
+
 def test_peer_refused_this_sides_proposals_is_worded_as_this_side_initiating() -> None:
     """`received SA_INIT error notify response, abort`: this side offered, the peer refused.
     It said "The phase-1 negotiation from the peer ... failed on proposals (the peer answered
