@@ -61,7 +61,9 @@ GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` lin
 DETAILS_START = r"^gateway\s*$"
 DETAILS_NAME = r"^\s*name: '[^']*'\s*$"
 DETAILS_LINE = r"^\s*(?:[A-Za-z][\w/ ()-]*?:(?: .*)?|selectors|SA|inbound|outbound)\s*$"
-SUMMARY_LINE = rf"^'[^']+'\s+(?:{_ADDR}:\d+\s+)?selectors\(total,up\):"
+# A summary pasted into a script or config as a comment keeps a `#` before each line
+# (`#'mesh1-1' 100.100.103.2:0  selectors(total,up): 1/0 ...`).
+SUMMARY_LINE = rf"^#?'[^']+'\s+(?:{_ADDR}:\d+\s+)?selectors\(total,up\):"
 # A web copy (docs pages, PDFs turned to text) may collapse a whole block onto one line,
 # after the sentence that introduced it: `... should return the following:vd: root/0 name:
 # for_client_0 version: 1 interface: port1 15 addr: ...`, `...:list all ipsec tunnel in vd 0
@@ -82,7 +84,11 @@ COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ips
 # `prompt` line (text.LINE_FORMS). In a session log the key pressed erases it with CR,
 # blanks, CR, which leaves a line of blanks after it. Neither ends the block it cuts.
 PAGER = r"^\s*--More--\s*$"
-BANNER = r"^(?:list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+|-{4,})\s*$"
+LIST_HEADER = r"list (?:all ipsec tunnel|ipsec tunnel by names?|all instance of tunnel \S+) in vd \d+"
+BANNER = rf"^(?:{LIST_HEADER}|-{{4,}})\s*$"
+# The header glued by a web copy to the sentence that introduced it (`... The system should
+# return the following:list all ipsec tunnel in vd 0`), just above the separator or block.
+BANNER_GLUED = rf"\S:\s*{LIST_HEADER}\s*$"
 
 INTRODUCTION = r"^[A-Z][A-Za-z ,'()-]{0,60}:\s*$"
 
@@ -195,7 +201,7 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
         elif details_line:
             form[i], head = "snapshot", i
         elif start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i)):
-            kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith("'") else "gateway"
+            kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith(("'", "#'")) else "gateway"
             form[i], head = "snapshot", i
             _introduction(lines, form, i)
             collapsed = _collapsed(line)
@@ -205,6 +211,8 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
                 kind, head = collapsed, -1
         elif re.match(BANNER, line) and (kind is not None or _start_follows(start, form, i)):
             form[i], head = "banner", -1
+            if i > 0 and form[i - 1] is None and re.search(BANNER_GLUED, lines[i - 1]):
+                form[i - 1] = "banner"
             kind = kind or "tunnel"
         elif kind == "tunnel" and _tunnel_piece(line):
             head = _tunnel_line(lines, form, sep, i, head)
@@ -818,7 +826,7 @@ def _details_dpd(value: str) -> dict:
 
 
 def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
-    m = re.match(rf"^'(?P<name>[^']+)'\s+(?:(?P<dst>{_ADDR}):(?P<dport>\d+)\s+)?(?P<rest>.*)$", lines[0])
+    m = re.match(rf"^#?'(?P<name>[^']+)'\s+(?:(?P<dst>{_ADDR}):(?P<dport>\d+)\s+)?(?P<rest>.*)$", lines[0])
     facts: dict = {"list": "summary", "name": m.group("name") if m else None}
     rest = m.group("rest") if m else lines[0]
     for key, a, b in re.findall(r"([a-z]+)\((?:[a-z]+,[a-z]+)\): *(\d+)/(\d+)", rest):

@@ -347,6 +347,29 @@ def test_prompts_of_two_ha_members_name_the_device_of_the_lines_below() -> None:
     assert frame["device"].isna().all()
 
 
+def test_tunnel_list_header_glued_to_its_introducing_sentence_is_a_banner() -> None:
+    """A docs page's web copy glued each `list all ipsec tunnel in vd 0` onto the step's
+    sentence (`... should return the following:list all ipsec tunnel in vd 0`) just above
+    the list's `----`: a banner line (it was unrecognised); the blocks below read as before."""
+    frame, report = _parse(_lines("docs70_advpn_tunnel_list_header_glued_to_sentence.txt"))
+    assert not {4, 39} & {ref for ref, _ in report.examples}
+    assert (report.accounting["banner"], report.accounting["unrecognised"]) == (8, 10)
+    heads = frame[frame["detail"].str.contains('"facts"')]
+    assert list(zip(heads["ref"], heads["tunnel"])) == [(6, "spoke1"), (25, "spoke1_backup"), (42, "spoke1"),
+                                                        (61, "spoke1_backup"), (71, "spoke1_0")]
+
+
+def test_tunnel_summary_pasted_as_comments() -> None:
+    """A summary kept in a script as comments, a `#` before each line: its lines are the
+    tunnels' summaries (all 14 lines were unrecognised, and the input said to hold no IPsec
+    evidence); the script's next line is not joined to the last one."""
+    frame, report = _parse(_lines("tcl_comment_tunnel_summary_hash_prefixed.txt"))
+    assert (report.accounting["event"], report.accounting["unrecognised"]) == (2, 12)
+    facts = [json.loads(d)["facts"] for d in frame["detail"]]
+    assert [(f["name"], f["remote"], f["selectors"], f["tx"]) for f in facts] == [
+        ("mesh2-1", "100.100.104.2:0", [1, 1], [1672, 0]), ("mesh1-1", "100.100.103.2:0", [1, 0], [0, 5])]
+
+
 def test_command_printed_without_its_prompt_is_an_echoed_command() -> None:
     """A KB article prints the command bare, abbreviated as typed (`dia vpn tunnel list`), above
     a 7.x tunnel list whose header lines a web copy cut mid-word (`dst_` / `mtu=1500`): the
