@@ -64,7 +64,9 @@ def diagnose(
 ) -> dg.Diagnosis:
     """Run the selected rules over the events and tell the incident."""
     from ikeanalyze import rules
+    from ikeanalyze.analysis import tablecache
 
+    tablecache.forget()  # the views of earlier analyses: their tables are freed, and none can be mixed in
     options = options or LoadOptions()
     chosen = rules.select(list(select), list(ignore))
     limits = rules.thresholds_for(dict(thresholds or {}))
