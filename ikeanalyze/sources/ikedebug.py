@@ -30,15 +30,23 @@ IP = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]*[0-9A-Fa-f])"
 SPI = r"[0-9a-fA-F]{16}"
 ENDPOINTS = rf"(?P<src>{IP}):(?P<sport>\d+)->(?P<dst>{IP}):(?P<dport>\d+)"
 
-# A physical line starts an IKE debug record when it matches this.
-RECORD_START = rf"^(?:{TS} )?ike (?:V=[^:\s]+:|\d+[: ]|:|[A-Za-z])"
+# Authors who quote a debug line elide a number of its context they think beside the point
+# (`ike ...:to-fgt1: ignoring request ...`, the VDOM index; `ike 0:to-fgt1:...: ...`, the
+# serial) with three dots or the ellipsis character: the field is there, its value unknown.
+ELIDED = "(?:\\.\\.\\.|\u2026)"  # the character itself: read by RE2 and by Python's re
+# A physical line starts an IKE debug record when it matches this. A record with no
+# context (`ike Negotiate SA Error: ...`, `ike shrank heap by 159744 bytes`) starts with a
+# word; prose wrapped before a word `ike` (`ike gateway clear` brings it back to `1/1`.`)
+# is told from it by the markdown code span it quotes: the daemon prints no backquote.
+RECORD_START = rf"^(?:{TS} )?ike (?:V=[^:\s]+:|\d+[: ]|:|{ELIDED}:|[A-Za-z][^`]*$)"
 # The same, anywhere in a line: a prompt or typed keys glued before it, or several records
 # collapsed onto one line by a web copy.
 RECORD_ANYWHERE = rf"(?:{TS} )?ike (?:V=[^:\s]+:|\d+:)"
 
 PREFIX = (
     rf"^(?:(?P<ts>{TS}) )?ike (?:V=(?P<vdom>[^:\s]+):)?"
-    r"(?:(?P<vdidx>\d+)(?::(?P<gw>[^:\s]*)(?::(?P<serial>\d*)(?::(?P<p2>[^:\s]*)(?::(?P<p2serial>\d*))?)?)?)?)?"
+    rf"(?:(?:(?P<vdidx>\d+)|{ELIDED})(?::(?P<gw>[^:\s]*)(?::(?:{ELIDED}|(?P<serial>\d*))(?::(?P<p2>[^:\s]*)"
+    rf"(?::(?:{ELIDED}|(?P<p2serial>\d*)))?)?)?)?)?"
     # Proposal and selector lines are indented for humans: the message starts after the blanks.
     r":? *(?P<msg>(?s:.*))$"
 )
@@ -136,14 +144,17 @@ def parse(core: pa.Array) -> dict[str, object]:
     n = len(core)
     pre, msg = _prefix(core)
     gw = pre["gw"]
-    # Cookies (two SPIs and a slash) in place of a gateway name: only names of that length
-    # are asked.
-    maybe = np.flatnonzero(pc.fill_null(pc.equal(pc.binary_length(gw), _COOKIES_LEN), False).to_numpy(zero_copy_only=False))
+    # Cookies (two SPIs and a slash) in place of a gateway name, or an elision (ELIDED):
+    # no tunnel's name. Only names of those lengths are asked.
+    gw_len = pc.fill_null(pc.binary_length(gw), 0).to_numpy(zero_copy_only=False)
+    maybe = np.flatnonzero(gw_len == _COOKIES_LEN)
     cookies = groups(gw.take(pa.array(maybe)), COOKIES)
     cookie_rows = maybe[pc.is_valid(cookies["c_ispi"]).to_numpy(zero_copy_only=False)]
-    is_cookie = np.zeros(n, dtype=bool)
-    is_cookie[cookie_rows] = True
-    tunnel = pc.if_else(pa.array(is_cookie), None, gw)
+    no_name = np.zeros(n, dtype=bool)
+    no_name[cookie_rows] = True
+    short = np.flatnonzero(gw_len == _ELISION_LEN)
+    no_name[short[np.isin(gw.take(pa.array(short)).to_numpy(zero_copy_only=False), _ELISION_NAMES)]] = True
+    tunnel = pc.if_else(pa.array(no_name), None, gw)
 
     cols: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in GROUP_COLUMNS}
     row = _first_row(msg)  # -1 (none): _KINDS' last, ike-other
@@ -242,6 +253,17 @@ def _byte_is(b: spans.Bytes, at: np.ndarray, end: np.ndarray, byte: int) -> np.n
     return (at < end) & ((b.words(at) & np.uint64(0xFF)) == byte)
 
 
+# ELIDED's two spellings: the same length in UTF-8.
+_ELISION_NAMES = ["...", "\u2026"]
+_ELISIONS = tuple(e.encode() for e in _ELISION_NAMES)
+_ELISION_LEN = 3
+
+
+def _elided(b: spans.Bytes, at: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Whether an elision (ELIDED) starts at ``at``."""
+    return (end - at >= _ELISION_LEN) & (spans.starts(b, at, _ELISIONS[0]) | spans.starts(b, at, _ELISIONS[1]))
+
+
 def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     """PREFIX's fields (ts, vdom, vdidx, gw, serial: null where empty or absent) and the
     message ("" where PREFIX does not match), read by byte position.
@@ -276,12 +298,14 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     ranges["vdom"] = (has, at + 2, at + 2 + length)
     at = np.where(has, at + 3 + length, at)
     # `vdidx`, then `:gw`, `:serial`, (`:p2`, `:p2serial`: walked past, not kept), each
-    # only after the one before.
+    # only after the one before. A number may be elided (ELIDED): walked past, null.
     length, long = _run(b, at, e, spans.nondigit_bits, np.flatnonzero(ok))
     slow |= long
     has = ok & (length > 0)
     ranges["vdidx"] = (has, at, at + length)
-    at = np.where(has, at + length, at)
+    elided = ok & ~has & _elided(b, at, e)
+    has = has | elided  # (a new array: the range above keeps the digits only)
+    at = np.where(has, at + np.where(elided, _ELISION_LEN, length), at)
     for name, stop in (("gw", _name_end), ("serial", spans.nondigit_bits), (None, _name_end),
                        (None, spans.nondigit_bits)):
         has = has & _byte_is(b, at, e, ord(":"))
@@ -289,6 +313,8 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
         slow |= long
         if name:
             ranges[name] = (has & (length > 0), at + 1, at + 1 + length)
+        if stop is spans.nondigit_bits:
+            length = np.where(has & (length == 0) & _elided(b, at + 1, e), _ELISION_LEN, length)
         at = np.where(has, at + 1 + length, at)
     # `:? *`, and the message is the rest of the line.
     at = np.where(ok & _byte_is(b, at, e, ord(":")), at + 1, at)

@@ -20,7 +20,7 @@ STAMPS = ["", "2024-03-12 18:07:06 ", "2024-03-12 18:07:06.761429 ", "2016-05-26
           "2024-03-12 18:07:0 ", "2024-03-12T18:07:06 "]
 PIECES = ["ike ", "ike", ":", "::", "V=", "root", "0", "12", "60244", " ", "   ", "\t", "\n", "\x0b", "\x0c", "\r",
           "to-FG2", "ikev1-radius_0", "1806c0d9e56d1f66/0000000000000000", "é", ".", "x" * 50, "9" * 50,
-          "comes 1.1.1.1:500->2.2.2.2:500", "in ABCDEF0123", ""]
+          "comes 1.1.1.1:500->2.2.2.2:500", "in ABCDEF0123", "", "...", "\u2026", ".."]
 
 
 def _debug_lines(seed: int, n: int = 3000) -> list[str]:
@@ -30,9 +30,14 @@ def _debug_lines(seed: int, n: int = 3000) -> list[str]:
             for _ in range(n)]
 
 
+# Contexts with a number elided (ikedebug.ELIDED) in each place, and near-misses.
+ELIDED_CONTEXTS = [f"ike {v}:{g}:{s}: x" for v in ("...", "\u2026", "..", "0", "V=root:...") for g in ("to-fgt1", "...", "")
+                   for s in ("...", "\u2026", "12", "", "...x", "....")]
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_prefix_reads_what_prefix_extracts(seed):
-    arr = pa.array(_debug_lines(seed), pa.large_string())
+    arr = pa.array(_debug_lines(seed) + ELIDED_CONTEXTS, pa.large_string())
     for sub in (arr, arr.slice(17, 1000)):  # a slice: offsets not from 0
         got, msg = ikedebug._prefix(sub)
         found = pc.extract_regex(sub, ikedebug.PREFIX)

@@ -481,3 +481,19 @@ def test_sniffing_mode_banner_with_a_period() -> None:
     acc = report.accounting
     assert (acc["event"], acc["prompt"], acc["banner"], acc.get("unrecognised", 0)) == (8, 1, 3, 0)
     assert list(frame["iface"][:2]) == ["Vxlan1", "Vxlan2"]
+
+
+def test_elided_context_number_is_a_record_and_prose_starting_with_ike_is_not() -> None:
+    """An author quoting a debug line elided its VDOM index (`ike ...:to-fgt1: ignoring
+    request to establish IPsec SA, no policy configured`): an IKE event of gateway to-fgt1
+    with no VDOM (it was unrecognised, and IKE209 missed the refusal). A wrapped prose line
+    that starts with the word `ike` and quotes markdown code (`ike gateway clear` brings it
+    back ...`) is not a record (it was an `ike-other` event)."""
+    frame, report = _parse(_lines("lab76_elided_vdom_no_policy_prose_ike_word.txt"))
+    refused = frame[frame["ref"] == 6]
+    assert list(refused["kind"]) == ["negotiation-failed"]
+    assert refused["tunnel"].iloc[0] == "to-fgt1"
+    assert refused["vdom"].isna().all() and refused["serial"].isna().all()
+    assert refused["detail"].iloc[0] == "ignoring request to establish IPsec SA, no policy configured"
+    assert 53 not in set(frame["ref"])
+    assert list(frame[frame["origin"] == "ikedebug"]["ref"]) == [6, 43, 44, 45, 48]
