@@ -542,6 +542,23 @@ AUTHD = (
 BLOCK_OPEN = r"^_*\w+ \[\d+\]:\s*$|^_*\w+ \[\d+\]:\s+Attr: \d+, \d+, <|hexdump(?:_ascii)?\(len=\d+\):\s*$"
 # An `in/out/enc/dec HEX` record: its wrapped hex lines are continuations.
 HEX_RECORD = rf"^(?:{TS} )?ike \S*:? ?(?:in|out|enc|dec) [0-9A-Fa-f]+\s*$"
+# The same with every byte on the lines below (`ike 0:IPSECVPN_Zscaler:1094499: out `, a
+# blank line, ` 65D3AE18...`: a web copy broke it after the word).
+HEX_OPEN = rf"^(?:{TS} )?ike \S*:? ?(?:in|out|enc|dec)\s*$"
+# Records a web copy broke at a blank and the shape of their rest, on the line below or
+# after the blank line(s) the copy put at every break: (how the record ends, how its rest
+# begins, the separator that joins them). A dump's bytes are asked by HEX_RECORD/HEX_OPEN.
+RESTS: list[tuple[str, str, str]] = [
+    # `sent IKE msg (AUTH):` / `10.17.4.132:4500->103.9.225.1:4500, len=240, vrf=0, id=...`
+    (r"\bsent IKE msg \([^)]*\):\s*$", rf"^{IP}:\d+->{IP}:\d+\b", " "),
+    # `IKEv2 exchange=AUTH_RESPONSE` / `id=d877b92d9f8675a0/5929808be8170f37:00000001 len=80`
+    (r"\bIKEv[12] exchange=[A-Za-z_ ]*[A-Za-z_]\s*$", rf"^id={SPI}/{SPI}\b", " "),
+    # `..., id=d877b92d9f8675a0/5929808be8170f37:0000` / `0001`: the message id cut inside
+    # its 8 digits (the two parts must make 8: MSG_ID_DIGITS).
+    (rf"\bid={SPI}/{SPI}:[0-9A-Fa-f]{{1,7}}\s*$", r"^[0-9A-Fa-f]{1,7}\s*$", ""),
+]
+# Digits of a message id in `id=I/R:M` (`:00000001`, IKEv1 `:eb88c9a9`).
+MSG_ID_DIGITS = 8
 
 
 def parse_authd(core: pa.Array) -> dict[str, object]:

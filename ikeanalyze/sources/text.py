@@ -361,7 +361,10 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             form[idx] = np.where(matches(glued, ikedebug.RECORD_START), "ikedebug",
                                  np.where(matches(glued, "^" + eventlog.RECORD_ANYWHERE), "eventlog", "authd"))
 
-    sep = _continuations(form, patched, raw)
+    sep, bridged = _continuations(form, patched, raw)
+    # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
+    # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
+    spaced = sep == " "
     claimed = snapshot_sep != None  # noqa: E711
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
@@ -390,7 +393,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 
     devices = _Devices(core, forms.mask("prompt"))
     is_cont, is_hex = forms.mask("continuation"), forms.mask("hexdump")
-    heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw, forms.mask("eventlog"))
+    heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw, forms.mask("eventlog"), bridged, spaced)
     records, shown = patched.patch(heads, head_core), _Patched(raw).patch(heads, head_shown)
     # The sniffer reads the whole column (rows by index).
     joined = records.whole() if forms.count("sniffer") else None
@@ -888,31 +891,52 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
       IPv4 `IP (tos ...)` line (joined as is), then the lines of payload detail (joined
       with a newline);
     * it starts with a `key=` under an event-log record (a copy that broke the record at
-      each field: `log_id=0101037124 ` / `type=event ` / `rem_ip=xxx`; joined with a blank).
+      each field: `log_id=0101037124 ` / `type=event ` / `rem_ip=xxx`; joined with a blank);
+    * it is the rest of an IKE debug record a web copy broke at a blank (ikedebug.RESTS:
+      the addresses and fields under `sent IKE msg (AUTH):`, the `id=` under `IKEv2
+      exchange=AUTH_RESPONSE`, the digits of a message id cut short), or hex under a dump
+      whose bytes it continues; such a piece may also come after up to BLANKS_WITHIN blank
+      lines (a copy that put one at every break): the blanks stay `blank` lines of the
+      record (``bridged``).
 
     A snapshot block's lines are not asked: the block's walk (snapshot.claim, which named
     them and their `continuation` pieces) already took every line that belongs to it, so
     the line after one (a PDF page footer) is not a wrap of it.
 
-    Returns the join separator per line (None for lines that are not continuations).
+    Returns the join separator per line (None for lines that are not continuations), and
+    which blank lines are bridged.
     """
     n = len(form)
     sep = np.full(n, None, dtype=object)
+    bridged = np.zeros(n, dtype=bool)
     unknown = np.flatnonzero(form == None)  # noqa: E711
     if not len(unknown):
-        return sep
+        return sep, bridged
     claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     unknown_text = core.take(unknown)  # taken once: three tests below read these lines
     is_hex = np.zeros(n, dtype=bool)
     is_hex[unknown] = matches(unknown_text, HEX_CONTINUATION)
+    rests = _rests(form, raw, unknown, unknown_text, is_hex)
     # A chain of continuations starts at a record line followed by a line of no known
-    # form: only those records are asked how they end.
+    # form (or by blank lines and the rest of the record): only those records are asked
+    # how they end.
     heads = unknown[unknown > 0] - 1
+    if rests:  # (a mask, not np.union1d: that sorts every head)
+        more = np.zeros(n, dtype=bool)
+        more[heads] = True
+        more[[j for j, _ in rests.values()]] = True
+        heads = np.flatnonzero(more)
     heads = heads[np.isin(form[heads], RECORD_FORMATS) & ~claimed[heads]]
     head_text = core.take(heads)
     hex_record = np.zeros(n, dtype=bool)
     hex_record[heads] = matches(head_text, ikedebug.HEX_RECORD)
+    hex_open = np.zeros(n, dtype=bool)
+    bare = np.flatnonzero(~hex_record[heads])  # (most heads followed by hex are dumps with bytes)
+    hex_open[heads[bare]] = matches(head_text.take(pa.array(bare)), ikedebug.HEX_OPEN)
+    # A dump's first bytes under its word: joined with a blank unless the word's line ends in one.
+    opened = np.flatnonzero(hex_open)
+    spaced_open = set(opened[~_ends_blank(raw.take(pa.array(opened, pa.int64())))].tolist())
     opens_block = np.zeros(n, dtype=bool)
     opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
     open_quote = np.zeros(n, dtype=bool)
@@ -948,7 +972,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
 
     # State carried down a record's continuation lines, read as Python lists: the walk
     # goes line by line (each line's state is that of the line above).
-    in_hex, in_block = hex_record.tolist(), (opens_block | open_quote).tolist()
+    in_hex, in_block = (hex_record | hex_open).tolist(), (opens_block | open_quote).tolist()
     in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
     hexes, wraps, quotes = is_hex.tolist(), (wrapped & ~np.roll(dated, -1)).tolist(), open_quote.tolist()
     piece_quotes = opens_in_piece.tolist()
@@ -964,12 +988,20 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     for i in unknown.tolist():  # few: only lines of no known form
         j = i - 1
         if j < 0 or names[j] not in joins or claimed[j]:
-            continue
-        if in_packet[j] and indents[i]:
+            # After blank lines: only the rest of a record (found by shape) or a dump's hex.
+            if i not in rests:
+                continue
+            j, rest = rests[i]
+            if names[j] not in joins or claimed[j] or not (rest is not None or (hexes[i] and in_hex[j])):
+                continue
+            seps.append((" " if j in spaced_open else "") if rest is None else rest)
+            in_hex[i] = rest is None
+            bridged[j + 1:i] = True
+        elif in_packet[j] and indents[i]:
             seps.append("" if v_heads[j] else "\n")
             in_packet[i] = True
         elif hexes[i] and in_hex[j]:
-            seps.append("")
+            seps.append("")  # (" " under a dump word with no bytes: set below)
             in_hex[i] = True
         elif fields[i] and in_log[j]:
             seps.append(" ")
@@ -982,6 +1014,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif in_block[j]:
             seps.append("\n")
             in_block[i] = not (quotes[j] and "'" in core.line(i))
+        elif i in rests and rests[i][0] == j:
+            seps.append(rests[i][1])
         else:
             continue
         conts.append(i)
@@ -989,7 +1023,70 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         edge[i] = edge[j]
     form[conts] = "continuation"
     sep[conts] = seps
-    return sep
+    below = [j + 1 for j in spaced_open if j + 1 < n and sep[j + 1] == ""]
+    sep[below] = " "
+    return sep, bridged
+
+
+# How many blank lines a web copy may have put between a record and its rest.
+BLANKS_WITHIN = 2
+
+
+def _ends_blank(lines: pa.Array) -> np.ndarray:
+    """Whether each line ends in a blank."""
+    return pc.utf8_length(lines).to_numpy(zero_copy_only=False) > pc.utf8_length(
+        pc.utf8_rtrim_whitespace(lines)).to_numpy(zero_copy_only=False)
+
+
+def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: pa.Array,
+           is_hex: np.ndarray) -> dict[int, tuple[int, str | None]]:
+    """Lines of no known form that may be the rest of the record above them, right below
+    it or after up to BLANKS_WITHIN blank lines: per such line, the line it would join
+    (the first above it that is not blank) and the separator of the ikedebug.RESTS row
+    whose shapes the two lines have ("" where that line ends in a blank already), or
+    None for hex after blank lines (joined if that line is in a dump).
+
+    Only lines after a blank line, or of a message id's last digits (ikedebug.RESTS' last
+    row), are asked: most lines of no known form (wrapped hex, dumps) are neither."""
+    later = unknown > 0
+    after_blank = unknown[later][form[unknown[later] - 1] == "blank"]
+    size = pc.binary_length(unknown_text).to_numpy(zero_copy_only=False)
+    short = np.flatnonzero(later & (size > 0) & (size < ikedebug.MSG_ID_DIGITS))
+    short = unknown[short[matches(unknown_text.take(pa.array(short)), ikedebug.RESTS[-1][1])]]
+    cand = np.union1d(after_blank, short)
+    if not len(cand):
+        return {}
+    # The line each would join: blank lines above it walked past (a few; the cheap case first).
+    owner = cand - 1
+    for _ in range(BLANKS_WITHIN):
+        up = (owner > 0) & (form[owner] == "blank")
+        owner = np.where(up, owner - 1, owner)
+    keep = form[owner] != "blank"
+    cand, owner = cand[keep], owner[keep]
+    if not len(cand):  # (more blank lines above each than a copy puts at a break)
+        return {}
+    # (Not taken from ``core``: a take from the patched column costs as much as the column.
+    # The owners' own lines cleaned as ``core`` is; their glued prompts, if any, are not
+    # at the end the patterns read.)
+    piece_text = unknown_text.take(pa.array(np.searchsorted(unknown, cand)))
+    owner_raw = raw.take(pa.array(owner))
+    owner_text = _core(owner_raw)
+    ends_blank = dict(zip(owner.tolist(), _ends_blank(owner_raw).tolist()))
+    found: dict[int, tuple[int, str | None]] = {}
+    hexed = is_hex[cand] & (cand - 1 != owner)  # a dump's hex after blank lines (right below: the walk's own test)
+    for i, j in zip(cand[hexed].tolist(), owner[hexed].tolist()):
+        found[i] = (j, None)
+    for end, start, joiner in ikedebug.RESTS:
+        hit = matches(owner_text, end) & matches(piece_text, start)
+        if end == ikedebug.RESTS[-1][0] and hit.any():  # a message id's two parts make its digits
+            rows = np.flatnonzero(hit)
+            cut = pc.utf8_length(pc.extract_regex(owner_text.take(pa.array(rows)), r":(?P<d>[0-9A-Fa-f]+)\s*$")
+                                 .field("d")).to_numpy(zero_copy_only=False)
+            rest = pc.utf8_length(pc.utf8_trim_whitespace(piece_text.take(pa.array(rows)))).to_numpy(zero_copy_only=False)
+            hit[rows[cut + rest != ikedebug.MSG_ID_DIGITS]] = False
+        for i, j in zip(cand[hit].tolist(), owner[hit].tolist()):
+            found.setdefault(i, (j, "" if joiner == " " and ends_blank[j] else joiner))
+    return found
 
 
 def _margins(raw: pa.Array, unknown: np.ndarray) -> np.ndarray:
@@ -1020,26 +1117,27 @@ def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claime
     return widths | {w - 1 for w in widths}
 
 
-def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched,
-                  raw: pa.Array, whole: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.Array, whole: np.ndarray,
+                  bridged: np.ndarray, shown: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """The records that continuation lines (``is_cont``) follow, with those lines joined
     on, whole column at once: (the records' line numbers, what the parsers read, what the
-    event's `text` shows), to patch the lines with (:class:`_Patched`).
+    event's `text` shows), to patch the lines with (:class:`_Patched`). The ``bridged``
+    blank lines between a record and its rest are in neither.
 
     The parsers get dump blocks too (joined with newlines); `text` gets only the
-    terminal-wrapped pieces, so an evidence line reads as the device printed it without a
-    page of XML under it; records of ``whole`` (event-log lines, whose fields a copy may
-    have broken onto lines of their own) show every piece."""
+    terminal-wrapped pieces and the ``shown`` ones, so an evidence line reads as the
+    device printed it without a page of XML under it; records of ``whole`` (event-log
+    lines, whose fields a copy may have broken onto lines of their own) show every piece."""
     n = len(is_cont)
     nothing = pa.scalar("", pa.large_string())
     if not is_cont.any():
         none = pa.array([], pa.large_string())
         return np.zeros(0, np.int64), none, none
     pos = np.arange(n)
-    owner = np.maximum.accumulate(np.where(is_cont, 0, pos))
+    owner = np.maximum.accumulate(np.where(is_cont | bridged, 0, pos))
     has_cont = np.zeros(n, dtype=bool)
     has_cont[owner[is_cont]] = True
-    member = has_cont[owner]  # lines of a record that has continuations: contiguous runs
+    member = has_cont[owner] & ~bridged  # lines of a record that has continuations: runs, but for bridged blanks
     lines = np.flatnonzero(member)
     heads = np.flatnonzero(member & ~is_cont)
     head_raw = raw.take(pa.array(heads))
@@ -1053,7 +1151,7 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched,
     wrap = cont_sep == ""
     body = pc.if_else(pa.array(wrap), cont_raw, pc.binary_join_element_wise(
         pa.array(cont_sep.tolist(), pa.large_string()), cont_hexed, nothing))
-    body_shown = pc.if_else(pa.array(wrap), cont_raw, pc.if_else(pa.array(whole[owner[conts]]), body, nothing))
+    body_shown = pc.if_else(pa.array(wrap), cont_raw, pc.if_else(pa.array(whole[owner[conts]] | shown[conts]), body, nothing))
     where = np.full(n, -1, dtype=np.int64)
     where[heads] = np.arange(len(heads))
     where[conts] = len(heads) + np.arange(len(conts))

@@ -299,3 +299,27 @@ def test_the_eap_proxy_lines_are_daemon_records_with_their_dumps() -> None:
         assert (row.origin, row.detail) == ("authd", detail), ref
     assert ev.loc[ev["ref"] == 4, "text"].iloc[0].count("\n") == 0  # the dump is joined to the parser's copy only
     assert report.accounting["unrecognised"] == 13 and report.accounting["continuation"] == 28
+
+
+def test_records_broken_with_a_blank_line_at_each_break_are_joined() -> None:
+    """A web copy broke debug records at a blank and put a blank line at each break
+    (tests/data/ikedebug_forms/SOURCES.md): the rest of `sent IKE msg (AUTH):`, of `IKEv2
+    exchange=AUTH_RESPONSE` and of the `in` dump, and the end of a message id cut short
+    (`:0000` / `0001`), join their records, which read as the device printed them: the
+    AUTH request and its response both carry message id 1. Before, the two records had
+    no addresses, SPIs or ids, their rests were unrecognised, and the dump was cut short."""
+    name = "web_copy_blank_line_at_each_break.txt"
+    lines = (DATA.parent / "ikedebug_forms" / name).read_text(encoding="utf-8").splitlines()
+    device = (DATA / "IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt").read_text(encoding="utf-8").splitlines()[54:61]
+    report = InputReport(name)
+    frame = text.parse_lines(lines, report)
+    assert report.balanced and not report.warnings
+    assert {k: v for k, v in report.accounting.items() if v} == {"event": 7, "blank": 3, "continuation": 5}
+    assert list(frame["ref"]) == [1, 5, 6, 9, 13, 14, 15]
+    assert list(frame["text"]) == device
+    sent, exchange, dump = (frame[frame["ref"] == r].iloc[0] for r in (1, 6, 9))
+    assert (sent["kind"], sent["src"], sent["dport"], sent["length"]) == ("ike-sent", "1.1.1.254", 4500, 272)
+    assert (exchange["kind"], exchange["exchange"], exchange["length"]) == ("ike-exchange", "AUTH_RESPONSE", 144)
+    assert (dump["kind"], dump["detail"], dump["exchange"], dump["response"]) == ("ike-hex", "in", "AUTH", True)
+    for row in (sent, exchange, dump):
+        assert (row["ispi"], row["rspi"], row["msg_id"]) == ("c59ac85a384d0bf5", "a4ea9f5b1426cb8f", 1)

@@ -54,9 +54,9 @@ def classify(lines: list[str]) -> np.ndarray:
     orig = text._continuations
 
     def spy(form, core, raw):
-        sep = orig(form, core, raw)
+        out = orig(form, core, raw)
         cap["form"] = form.copy()
-        return sep
+        return out
 
     text._continuations = spy
     try:
@@ -148,3 +148,15 @@ def test_client_stamps_tell_a_time_only_with_a_whole_date(stamp: str, told: str 
     assert raw.to_pylist()[0].startswith("ike 0: comes")
     got = times.to_pylist()
     assert [None if v is None else str(v) for v in got] == [told] * 3
+
+
+def test_a_line_below_more_blank_lines_than_a_copy_puts_at_a_break() -> None:
+    """The opening of a web copy of Fortinet KB 408078 (prose, three blank lines, prose):
+    no line above the second sentence within reach is anything but blank, so nothing can
+    be its record (this crashed the search for records broken at a blank)."""
+    lines = ["Example, if the parameter is enabled:", "", " ", "", "xAuth enabled on FortiClient:",
+             "ike 0:gw:1: sent IKE msg (AUTH):", "", "", "", "10.0.0.1:4500->10.0.0.2:4500, len=240"]
+    report = InputReport("t")
+    frame = text.parse_lines(lines, report)
+    assert report.balanced and report.accounting["unrecognised"] == 3 and report.accounting["blank"] == 6
+    assert list(frame["ref"]) == [6] and frame["src"].isna().all()

@@ -497,3 +497,19 @@ def test_elided_context_number_is_a_record_and_prose_starting_with_ike_is_not() 
     assert refused["detail"].iloc[0] == "ignoring request to establish IPsec SA, no policy configured"
     assert 53 not in set(frame["ref"])
     assert list(frame[frame["origin"] == "ikedebug"]["ref"]) == [6, 43, 44, 45, 48]
+
+
+def test_dump_whose_bytes_follow_a_blank_line_is_decoded() -> None:
+    """A web copy broke `ike 0:IPSECVPN_Zscaler:1094499: out ` from its bytes and put a
+    blank line between: the hex is the dump's (a continuation; the blank stays blank), so
+    the `out` dump decodes (IKEv2 AUTH, message 1) and the `enc` above it is read under
+    its header. They were an `ike-other` event and an unrecognised line."""
+    frame, report = _parse(_lines("kb271355_zscaler_out_dump_after_blank.txt"))
+    assert report.accounting["continuation"] == 1 and report.accounting["blank"] == 4
+    assert report.accounting["unrecognised"] == 2  # the sentence before, the `ikee` line
+    assert 13 not in set(frame["ref"])
+    out = frame[frame["ref"] == 11].iloc[0]
+    assert out["kind"] == "ike-hex" and out["detail"] == "out"
+    assert (out["exchange"], out["msg_id"], out["ispi"], out["rspi"]) == ("AUTH", 1, "65d3ae182a9bf8e4", "53cd353c74a2861e")
+    enc = frame[frame["ref"] == 8].iloc[0]
+    assert enc["payloads"] == "IDi N AUTH N SA TSi TSr"
