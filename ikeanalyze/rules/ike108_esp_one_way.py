@@ -182,14 +182,21 @@ def _short_sample(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     m &= ev["origin"].isin(PACKET_ORIGINS).to_numpy()
     if not m.any():
         return
-    esp = ev.loc[m, SAMPLE_COLUMNS]
-    for _, busy in esp.groupby("source", sort=False):
-        one_way = (busy["direction"].nunique(dropna=False) == 1 and busy["src"].nunique(dropna=False) == 1
-                   and busy["dst"].nunique(dropna=False) == 1)
+    rows = np.flatnonzero(m)
+    sources = ev["source"].iloc[rows]
+    names = sources.unique()
+    for name in names:
+        at = rows if len(names) == 1 else rows[(sources == name).to_numpy()]
+        # One way on one path, decided on the key columns first: most inputs' ESP goes both
+        # ways (a capture's ESP is most of its events; a frame of it all would copy every column).
+        if len(at) < t.min_sample_packets or any(ev[c].iloc[at].nunique(dropna=False) != 1
+                                                 for c in ("direction", "src", "dst")):
+            continue
+        busy = ev.iloc[at, [ev.columns.get_loc(c) for c in SAMPLE_COLUMNS]]
         first, last = busy.iloc[0], busy.iloc[-1]
         out = first["direction"] == "out" if pd.notna(first["direction"]) else None
-        if not one_way or (out is None and pd.isna(first["src"])) or pd.isna(first.t) or pd.isna(last.t):
-            continue  # ESP both ways, or nothing tells its way
+        if (out is None and pd.isna(first["src"])) or pd.isna(first.t) or pd.isna(last.t):
+            continue  # nothing tells its way
         if ((busy["transport"] == "udp4500").to_numpy() & busy["esp_spi"].isna().to_numpy()).any():
             continue  # sniffer text's `udp N` on 4500 may be IKE after NAT-T moved there (IKE106's story)
         span = float(last.t) - float(first.t)
