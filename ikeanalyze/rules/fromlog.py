@@ -11,6 +11,7 @@ that finding instead of a second one (:func:`add`).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,14 +61,19 @@ CAUSES: list[Cause] = [
     Cause("IKE210", r"(?i:negotiation timeout|negotiate_timeout)", "the negotiation timed out"),
 ]
 CODES = np.array([c.code for c in CAUSES])  # each row's code, to pick a rule's rows by index
-# logid (last five digits) -> phase, from the Log Message Reference: 37121
-# MESGID_NEG_GENERIC_P1_ERROR, 37124 MESGID_NEG_I_P1_ERROR, 37127 MESGID_NEG_PROGRESS_P1_NOTIF,
-# 37128 MESGID_NEG_PROGRESS_P1_ERROR, 37123 MESGID_NEG_GENERIC_P2_ERROR. `stage=` (on the
+# logid (last five digits) -> phase, from the Log Message Reference (MESGID_NEG_*, vpn
+# category): 37120 GENERIC_P1_NOTIF, 37121 GENERIC_P1_ERROR, 37124 I_P1_ERROR, 37127
+# PROGRESS_P1_NOTIF, 37128 PROGRESS_P1_ERROR; 37122 GENERIC_P2_NOTIF, 37123 GENERIC_P2_ERROR,
+# 37125 I_P2_ERROR, 37129 PROGRESS_P2_NOTIF, 37130 PROGRESS_P2_ERROR. `stage=` (on the
 # progress lines) says it where present.
-LOGID_PHASE = {"37121": 1, "37124": 1, "37127": 1, "37128": 1, "37123": 2}
-# `stage=1`/`stage="2"` and the logid's last five digits, read as columns.
+LOGID_PHASE = {"37120": 1, "37121": 1, "37124": 1, "37127": 1, "37128": 1,
+               "37122": 2, "37123": 2, "37125": 2, "37129": 2, "37130": 2}
+# How a line says its phase, first that answers wins: its `stage`, its logid (LOGID_PHASE),
+# then the words of its `logdesc`/`msg` (`"IPsec phase 2 error"`, `"progress IPsec phase 2"`:
+# what a logid of another build or a re-typed one still says). A line that says none is phase 1.
 STAGE = r'(?:^|\s)stage="?(?P<stage>[12])"?(?:\s|$)'
 LOGID = r'(?:^|\s)log_?id="?\d*(?P<logid>\d{5})"?(?:\s|$)'
+PHASE_WORDS = r'(?:^|\s)(?:logdesc|msg)="[^"]*?\b(?i:phase) ?(?P<phase>[12])\b'
 FIELD = r'(?:^|\s)(?:{})=(?:"([^"]*)"|([^\s"]*))'
 
 
@@ -100,7 +106,9 @@ def _assigned(events: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         stage = pc.cast(regex.groups(text, STAGE)["stage"], pa.int64()).to_numpy(zero_copy_only=False)
         logid = regex.groups(text, LOGID)["logid"].to_pylist()
         by_logid = np.array([LOGID_PHASE.get(x or "", np.nan) for x in logid], dtype=float)
+        by_words = pc.cast(regex.groups(text, PHASE_WORDS)["phase"], pa.int64()).to_numpy(zero_copy_only=False)
         ph = np.where(np.isnan(stage), by_logid, stage)
+        ph = np.where(np.isnan(ph), by_words, ph)
         ph = np.where(np.isnan(ph), 1, ph)  # a log that does not say: phase 1
         which = np.full(len(rows), -1, np.int64)
         for k, c in enumerate(CAUSES):  # in order: a line is the first cause's that matches it
@@ -156,16 +164,27 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
     if not told:
         return
     index = _Subjects(found)
+    made: dict[int, tuple[Cause, list]] = {}  # the findings made here from the log: their lines
     for cause, rows in told:
         f = _finding(code, cause, rows)
         spis = {str(r.ispi) for r in rows if pd.notna(r.ispi)}
         same = index.same(f, spis)
+        if same is not None and id(same) in made:
+            # Another group of lines (another tunnel name, the peer without its port) of a
+            # finding the log made: told again from all its lines, so its count, window and
+            # evidence are those of the lines it lists.
+            first_cause, before = made[id(same)]
+            joined = sorted(before + rows, key=lambda r: (str(r.source), int(r.ref)))
+            made[id(same)] = (first_cause, joined)
+            vars(same).update(vars(_finding(code, first_cause, joined)))
+            continue
         if same is not None:
             seen = {(e.source, e.ref) for e in same.evidence}
             same.evidence.extend(e for e in f.evidence if (e.source, e.ref) not in seen)
             same.facts["event_log_lines"] = same.facts.get("event_log_lines", 0) + len(rows)
             continue
         index.add(f)
+        made[id(f)] = (cause, rows)
         found.append(f)
         yield f
 
@@ -233,21 +252,49 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
     desc = field(text, "logdesc") or field(text, "msg")
     reason = str(first.detail).split(": ", 1)[-1]
     who = peer or "the peer"
-    gw = f" on gateway {tunnel}" if tunnel else ""
+    gw = (f" in phase 2 of tunnel {tunnel}" if cause.phase == 2 else f" on gateway {tunnel}") if tunnel else ""
     user = field(text, "xauthuser") or field(text, "user")
     by = f" for user {user}" if code == "IKE208" and user else ""
     times = f"{len(rows)} time(s), first at {when(first)}" + (f", last at {when(last)}" if len(rows) > 1 else "")
+    selectors = _selectors(text)
     msg = (f"The FortiGate's event log says {cause.says} with {who}{gw}{by}"
            + (f" (local end {local})" if local else "")
            + f": logid {logid or '?'}" + (f" \"{desc}\"" if desc else "") + f", `{reason}`, {times}. "
-           "The log names the cause but not the values on each side: "
+           + (f"The line names the phase 2's selectors (srcaddr/dstaddr, the proxy IDs) "
+              f"{selectors[0]} <-> {selectors[1]}: compare them with the peer's, mirrored; FortiOS "
+              "logs selectors that do not match (IKE203) with the same words. " if selectors else "")
+           + "The log names the cause but not the values on each side: "
            "`diagnose debug application ike -1` (filtered on the peer) shows them.")
     facts = {"source": "event log", "logid": logid, "reason": reason, "lines": len(rows)}
+    if cause.phase is not None:
+        facts["phase"] = cause.phase
+    if selectors:
+        facts["selectors"] = {"local": selectors[0], "remote": selectors[1]}
     ev_rows = rows[:3] + ([last] if len(rows) > 3 else [])
     return finding(code, msg, between=(first, last), tunnel=tunnel, peer=peer,
                    evidence=[evidence(r) for r in ev_rows],
                    timeline=[moment(first, f"event log: {cause.says}" + (f" ({tunnel})" if tunnel else ""))],
                    facts=facts)
+
+
+# The phase 2's own addresses a line may carry (`srcaddr="10.10.0.0/255.255.0.0"
+# dstaddr="172.16.20.0/255.255.255.0"`): its selectors, local then remote.
+SELECTOR_KEYS = ("srcaddr", "dstaddr")
+
+
+def _selectors(text: str) -> tuple[str, str] | None:
+    """The line's selectors as prefixes (`10.10.0.0/16`), both or none; a value that is not
+    an address or network is shown as logged."""
+    values = [field(text, key) for key in SELECTOR_KEYS]
+    if None in values:
+        return None
+    out = []
+    for v in values:
+        try:
+            out.append(str(ipaddress.ip_network(v, strict=False)))
+        except ValueError:  # a range (`10.0.0.1-10.0.0.9`), a name: as the log prints it
+            out.append(v)
+    return out[0], out[1]
 
 
 # Tunnel state changes of the log, for the incident timeline.

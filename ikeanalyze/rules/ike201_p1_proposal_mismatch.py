@@ -8,7 +8,7 @@ processed in answer to its own SA_INIT, or a decoded SA_INIT response carrying i
 (capture, hex dump). When both sides' proposals are printed they are compared transform
 type by transform type (encryption, integrity, PRF/hash, DH group, authentication
 method) and the types with nothing in common are named.
-A FortiGate event-log line stating the same cause (`reason="peer SA proposal not match local policy"` on a phase-1 logid (37121, 37124, 37127, 37128) or `stage=1`) is told too, with the
+A FortiGate event-log line stating the same cause (`reason="peer SA proposal not match local policy"` on a phase-1 line: `stage=1`, a phase-1 logid (37120, 37121, 37124, 37127, 37128), or a `logdesc`/`msg` saying phase 1; a line that says no phase counts as phase 1) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
 

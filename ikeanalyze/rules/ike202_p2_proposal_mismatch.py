@@ -7,8 +7,9 @@ proposal:` / `my proposal:` blocks with ESP/AH protocols, a NO_PROPOSAL_CHOSEN n
 an IKE_AUTH or CREATE_CHILD_SA response, or a decoded response carrying it. The two
 sides' transforms are compared type by type; a DH group on one side against `PFS is
 disabled` on the other is named as a PFS mismatch.
-A FortiGate event-log line stating the same cause (`reason="peer SA proposal not match local policy"` on a phase-2 logid (37123) or `stage=2`) is told too, with the
-log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
+A FortiGate event-log line stating the same cause (`reason="peer SA proposal not match local policy"` on a phase-2 line: `stage=2`, a phase-2 logid (37122, 37123, 37125, 37129, 37130), or a `logdesc`/`msg` saying phase 2) is told too, with the
+log's numbers, and with the selectors the line carries (`srcaddr`/`dstaddr`) to compare with
+the peer's; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
 
 ## Why it matters

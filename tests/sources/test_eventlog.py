@@ -125,6 +125,36 @@ def test_cause(code: str, swap: dict, says: str) -> None:
     assert says in f.message and "66.97.178.25:500" in f.message and "(line 1)" in f.message
 
 
+@pytest.mark.parametrize(("swap", "code"), [
+    # 37130 MESGID_NEG_PROGRESS_P2_ERROR: phase 2 by its logid.
+    ({'logid="0101037124"': 'logid="0101037130"', "IPsec phase 1 error": "Progress IPsec phase 2"}, "IKE202"),
+    # A logid the table does not hold: the words of its `logdesc` say the phase.
+    ({'logid="0101037124"': 'logid="0101037999"', "IPsec phase 1 error": "IPsec phase 2 error"}, "IKE202"),
+    ({'logid="0101037124"': 'logid="0101037999"'}, "IKE201"),
+])
+def test_phase_of_a_proposal_error_from_logid_then_words(swap: dict, code: str) -> None:
+    # The real 37124 line with its logid (and logdesc) replaced: no published 37130 line found.
+    line = P1_ERROR
+    for old, new in swap.items():
+        assert old in line
+        line = line.replace(old, new)
+    assert codes(diagnose(line)) == [code]
+
+
+def test_log_lines_of_one_peer_in_two_groups_make_one_finding_counting_both() -> None:
+    """The real 37124 line, and again 6 s later without `remport` and for a dial-up instance
+    (no published pair found): grouped apart (peer with and without its port, two tunnel
+    names), joined as one finding of the same peer, which counts and shows both lines (it
+    said `1 time(s)` over two lines of evidence)."""
+    later = (P1_ERROR.replace("time=14:56:10", "time=14:56:16").replace(" remport=500", "")
+             .replace('vpntunnel="N/A"', 'vpntunnel="dialup_0"'))
+    d = diagnose(P1_ERROR + "\n" + later + "\n")
+    [f] = d.all_findings()
+    assert f.code == "IKE201" and f.facts["lines"] == 2
+    assert [e.ref for e in f.evidence] == [1, 2]
+    assert "2 time(s), first at 14:56:10.250 (line 1), last at 14:56:16" in f.message
+
+
 def test_healthy_log_raises_nothing() -> None:
     for name in ("tunnel-up-syslog.log", "tunnel-down-faz.log"):
         d = api.analyze([str(LOGS / name)], LoadOptions())
