@@ -100,7 +100,7 @@ DEBUG_KINDS = frozenset(
 # `flow`: a `diagnose debug flow` trace line; `flow-ipsec`: one that shows the packet in IPsec.
 OTHER_KINDS = frozenset({"authd", "snapshot", "flow", "flow-ipsec"})
 # FortiGate event-log lines (sources/eventlog.py): a VPN line by its action and status
-# (`vpn-error`: the status says it failed), `log-other` a line of another subtype.
+# (`vpn-error`: the status says it failed), `log-other` a line of another subtype or an SSL-VPN one.
 EVENTLOG_KINDS = frozenset(
     {"vpn-negotiate", "vpn-error", "vpn-up", "vpn-down", "vpn-stats", "vpn-dpd", "vpn-log", "log-other"}
 )

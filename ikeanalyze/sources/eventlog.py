@@ -21,7 +21,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ikeanalyze.sources.regex import groups, to_int
+from ikeanalyze.sources.regex import groups, matches, to_int
 
 # A physical line starts an event-log record when it matches this: an optional syslog
 # priority, up to eight header words without `=` (a syslog time and host, a FortiAnalyzer
@@ -80,6 +80,7 @@ KEYS: dict[str, str | None] = {
     "date": None, "time": None, "eventtime": None, "logid": None, "type": None, "subtype": None,
     "action": None, "status": None, "reason": None, "vd": "vdom", "vpntunnel": "tunnel",
     "remip": "dst", "remport": "dport", "locip": "src", "locport": "sport", "cookies": None, "version": None,
+    "tunneltype": None,
 }
 # FortiOS' empty value.
 NONE_VALUES = ("N/A", "")
@@ -87,8 +88,9 @@ NONE_VALUES = ("N/A", "")
 VPN_SUBTYPES = ("vpn", "ipsec")
 
 # The event's kind by `action` (FortiOS Log Message Reference: MESGID_* of the vpn
-# category); a VPN line of another action is `vpn-log`, a line of another subtype
-# `log-other` (not IKE evidence: IKE903 still speaks of an input that holds only those).
+# category); a VPN line of another action is `vpn-log`, a line of another subtype or an
+# SSL-VPN line (SSL_VPN) `log-other` (not IKE evidence: IKE903 still speaks of an input that
+# holds only those).
 ACTION_KINDS: dict[str, str] = {
     "negotiate": "vpn-negotiate",
     "tunnel-up": "vpn-up",
@@ -101,6 +103,17 @@ ACTION_KINDS: dict[str, str] = {
     "tunnel-stats": "vpn-stats",
     "dpd": "vpn-dpd",
 }
+# SSL-VPN lines share subtype `vpn` with IPsec (`logdesc="SSL VPN tunnel up"
+# action="tunnel-up" tunneltype="ssl-tunnel"`): not IKE/IPsec, so `log-other` (kept, out of
+# the IPsec timeline and findings). A line is SSL-VPN when one of its keys says so:
+# (key, pattern of its value). Logids (last five digits, Log Message Reference): 39424-39426
+# LOG_ID_EVENT_SSL_VPN_USER_* (tunnel up/down, login fail), 39936-39953
+# LOG_ID_EVENT_SSL_VPN_SESSION_* (new connection, tunnel up/down/stats, ...).
+SSL_VPN: list[tuple[str, str]] = [
+    ("tunneltype", r"^ssl"),  # `ssl`, `ssl-tunnel`, `ssl-web`
+    ("action", r"^ssl-"),  # `ssl-new-con`, `ssl-login-fail`, `ssl-exit-error`, ...
+    ("logid", r"(?:3942[4-6]|399(?:3[6-9]|4\d|5[0-3]))$"),
+]
 # A line whose status says it failed is an error, whatever its action.
 FAILED_STATUSES = frozenset({"negotiate_error", "failure", "failed", "dpd_failure", "error", "esp_error",
                              "timeout", "negotiate_timeout"})
@@ -126,7 +139,10 @@ def parse(core: pa.Array) -> dict[str, object]:
     row = pc.fill_null(pc.index_in(v["action"], pa.array(list(ACTION_KINDS), pa.string())), len(ACTION_KINDS))
     kind = pc.take(names, row)
     kind = pc.if_else(pc.fill_null(pc.is_in(v["status"], pa.array(sorted(FAILED_STATUSES))), False), "vpn-error", kind)
-    out["kind"] = pc.if_else(pc.fill_null(pc.is_in(v["subtype"], pa.array(VPN_SUBTYPES)), False), kind, "log-other")
+    vpn = pc.fill_null(pc.is_in(v["subtype"], pa.array(VPN_SUBTYPES)), False).to_numpy(zero_copy_only=False)
+    for key, pattern in SSL_VPN:
+        vpn &= ~matches(v[key], pattern)
+    out["kind"] = pc.if_else(pa.array(vpn), kind, "log-other")
 
     # `negotiate negotiate_error: peer SA proposal not match local policy`, `tunnel-up`.
     head = pc.binary_join_element_wise(pc.fill_null(v["action"], ""), pc.fill_null(v["status"], ""), " ")

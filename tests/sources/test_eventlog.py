@@ -170,6 +170,25 @@ def test_healthy_log_raises_nothing() -> None:
                      "0 bytes received"]
 
 
+def test_sslvpn_lines_are_not_ipsec_events() -> None:
+    """Elastic's syslog test stream mixes IPsec and SSL-VPN records of one device: the SSL-VPN
+    new connection (39943, `tunneltype="ssl"`) and tunnel up (39947, `action="tunnel-up"
+    tunneltype="ssl-tunnel"`, from the IPsec peer's address) are `log-other`, not `vpn-log`
+    and `vpn-up`: no `tunnel up` in the IPsec timeline above the phase-1 error. Kept as
+    events all the same (every line is one)."""
+    ev, report = events((LOGS / "elastic-syslog-ipsec-sslvpn.log").read_text().splitlines())
+    assert report.accounting.get("event") == 10 and len(ev) == 10
+    assert list(ev["kind"].iloc[8:10]) == ["log-other", "log-other"]
+    assert list(ev["kind"].iloc[1:3]) == ["vpn-error", "vpn-negotiate"]  # the IPsec lines stay
+    d = api.analyze([str(LOGS / "elastic-syslog-ipsec-sslvpn.log")], LoadOptions())
+    said = [m.text for m in d.timeline if m.text.startswith("event log:")]
+    assert said == ["event log: the phase-1 proposals do not match"]
+    # An SSL-VPN login failure alone (`action="ssl-login-fail" tunneltype="ssl-web"`, 39426,
+    # wrapped over 4 lines) is no IPsec evidence.
+    d = api.analyze([str(LOGS / "sslvpn-login-fail-wrapped.txt")], LoadOptions())
+    assert codes(d) == ["IKE903"]
+
+
 def test_mixed_paste_tells_one_story() -> None:
     """A published debug of a phase-1 proposal mismatch (200.1.1.2, gateway VPN-to-SH) and
     the real 37124 line with its addresses and tunnel set to that negotiation's: one IKE201,
