@@ -25,8 +25,13 @@ import pyarrow.compute as pc
 from ikeanalyze.sources.regex import groups, matches
 
 TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?"
-# A line that starts a trace record (used by the line classifier).
-START = rf"^(?:{TS} )?(?:id=\d+ )?trace_id=\d+ (?:func=\S+ )?(?:line=\d+ )?msg="
+# A trace record, where it starts; START: a line that starts with one (the line classifier).
+RECORD = rf"(?:{TS} )?(?:id=\d+ )?trace_id=\d+ (?:func=\S+ )?(?:line=\d+ )?msg="
+START = "^" + RECORD
+# One glued after the prompt the trace was started from (`FG1 # id=20085 trace_id=2
+# func=print_pkt_detail ...`: the console prints the first record right after it): found
+# after a blank, so a word ending in `id=` (`xid=`) is not taken for one.
+RECORD_ANYWHERE = rf"\s{RECORD}"
 LINE = (rf"^(?:(?P<ts_abs>{TS}) )?(?:id=\d+ )?trace_id=\d+ (?:func=(?P<func>\S+) )?(?:line=\d+ )?"
         r"msg=(?P<msg>.*)$")
 

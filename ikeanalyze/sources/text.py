@@ -63,7 +63,7 @@ BARE_COMMAND = (r"^\s*(?:di(?:a(?:g(?:n(?:o(?:se?)?)?)?)?)?\s+(?:vpn|deb\w*|sni\
                 r"|get\s+(?:vpn|router|system|hardware)|show\s+(?:vpn|full-configuration|system|firewall|router)"
                 r"|exe(?:c(?:u(?:te?)?)?)?\s+(?:log|ping\S*|traceroute\S*|vpn))\b.*$")
 # A record glued after a prompt, typed keys or prose (see parse_lines).
-GLUED = f"(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}|{eventlog.RECORD_ANYWHERE})"
+GLUED = f"(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}|{eventlog.RECORD_ANYWHERE}|{flow.RECORD_ANYWHERE})"
 LINE_FORMS: list[tuple[str, str]] = [
     ("blank", r"^\s*$"),
     # Before the sniffer: its legacy `\S+ > \S+:` form would take tcpdump's `-tt -e` lines
@@ -343,8 +343,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     snapshot_sep = state_snapshot.claim(form, core)
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
-    # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`): the record
-    # starts mid-line.
+    # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
+    # trace_id=2 func=...`): the record starts mid-line (a trace record after the blank its
+    # pattern starts with).
     patched = _Patched(core)
     junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
     if len(junk):  # most are continuations: split only the lines a record starts in (one fast match)
@@ -356,10 +357,10 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         hit = rec != None  # noqa: E711
         if hit.any():
             idx = junk[hit]
-            glued = pa.array(list(rec[hit]), pa.large_string())
+            glued = pc.utf8_ltrim_whitespace(pa.array(list(rec[hit]), pa.large_string()))
             patched = patched.patch(idx, glued)
-            form[idx] = np.where(matches(glued, ikedebug.RECORD_START), "ikedebug",
-                                 np.where(matches(glued, "^" + eventlog.RECORD_ANYWHERE), "eventlog", "authd"))
+            form[idx] = np.select([matches(glued, ikedebug.RECORD_START), matches(glued, "^" + eventlog.RECORD_ANYWHERE),
+                                   matches(glued, flow.START)], ["ikedebug", "eventlog", "flow"], "authd")
 
     sep, bridged = _continuations(form, patched, raw)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy

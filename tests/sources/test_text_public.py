@@ -175,6 +175,25 @@ def test_debug_flow_trace_lines() -> None:
     assert list(frame["tunnel"].dropna()) == ["EDGE_INET1", "EDGE_INET1"]
 
 
+def test_debug_flow_record_glued_to_the_prompt() -> None:
+    """The console prints a trace's first record right after the prompt the trace was started
+    from (`FGTAZ-VM01 # id=20085 trace_id=2 func=print_pkt_detail ...`): the record is read,
+    as one of the IKE debug after a prompt is (the line was counted `prompt` and the one
+    record with the packet's original source and ingress interface was lost)."""
+    frame, report = _parse(_lines("forum_ippool_snat_flow_glued_prompt.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["prompt"], acc["unrecognised"]) == (7, 2, 0)
+    assert list(frame["ref"]) == list(range(3, 10)) and (frame["origin"] == "flow").all()
+    assert frame["detail"].iloc[0].startswith("print_pkt_detail: vd-root:0 received a packet(proto=1, "
+                                              "10.0.1.6:7390->192.168.110.11:2048) tun_id=0.0.0.0 from port2.")
+    assert frame["vdom"].iloc[0] == "root"
+    frame, report = _parse(_lines("blog_ecmp_flow_glued_prompt_fence.txt"))  # in a markdown fence
+    acc = report.accounting
+    assert (acc["event"], acc.get("prompt", 0), acc["annotation"], acc["unrecognised"]) == (8, 0, 2, 1)
+    assert list(frame["ref"]) == list(range(3, 11))
+    assert list(frame["tunnel"].dropna()) == ["link2", "link2"]
+
+
 def test_gateway_list_collapsed_onto_its_introduction_with_glued_bold() -> None:
     """A docs page put the first keys of a gateway list on the sentence that introduces it,
     with bold glued to the values before it (`ago**eap-user: ipsec**`): the line is one
