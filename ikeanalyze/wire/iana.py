@@ -646,6 +646,59 @@ VENDOR_ID_PREFIXES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# --------------------------------------------------------------------------- EAP
+# IKEv2 carries EAP (RFC 7296 §2.16) and FortiOS relays it to RADIUS; fnbamd prints the
+# packets in hex. https://www.iana.org/assignments/eap-numbers/eap-numbers.xhtml
+# "Packet Codes" (RFC 3748 §4):
+EAP_CODE_REQUEST = 1
+EAP_CODE_RESPONSE = 2
+EAP_CODE_SUCCESS = 3
+EAP_CODE_FAILURE = 4
+EAP_CODES: dict[int, str] = {EAP_CODE_REQUEST: "Request", EAP_CODE_RESPONSE: "Response",
+                             EAP_CODE_SUCCESS: "Success", EAP_CODE_FAILURE: "Failure"}
+# "Method Types" (RFC 3748 §5): the registry's names, except where the short name an
+# engineer meets in NPS, FortiOS and FortiClient differs (in brackets: the registry's).
+EAP_TYPE_IDENTITY = 1
+EAP_TYPE_NOTIFICATION = 2
+EAP_TYPE_NAK = 3  # "Legacy Nak" (RFC 3748 §5.3.1): the methods the peer wants instead
+EAP_TYPE_MD5_CHALLENGE = 4
+EAP_TYPE_OTP = 5
+EAP_TYPE_GTC = 6
+EAP_TYPE_TLS = 13
+EAP_TYPE_TTLS = 21
+EAP_TYPE_PEAP = 25
+EAP_TYPE_MS_EAP_AUTHENTICATION = 26  # the type Microsoft registered for EAP-MSCHAPv2; NPS and FortiClient send it
+EAP_TYPE_MSCHAP_V2 = 29
+EAP_TYPE_FAST = 43
+EAP_TYPE_PWD = 52
+EAP_TYPE_TEAP = 55
+EAP_TYPE_EXPANDED = 254  # Expanded Types (RFC 3748 §5.7): a vendor ID and type follow
+EAP_METHODS: dict[int, str] = {
+    EAP_TYPE_IDENTITY: "Identity",
+    EAP_TYPE_NOTIFICATION: "Notification",
+    EAP_TYPE_NAK: "Nak",
+    EAP_TYPE_MD5_CHALLENGE: "MD5-Challenge",
+    EAP_TYPE_OTP: "OTP",  # One-Time Password (OTP)
+    EAP_TYPE_GTC: "GTC",  # Generic Token Card (GTC)
+    EAP_TYPE_TLS: "EAP-TLS",
+    EAP_TYPE_TTLS: "EAP-TTLS",
+    EAP_TYPE_PEAP: "PEAP",
+    EAP_TYPE_MS_EAP_AUTHENTICATION: "EAP-MSCHAPv2",  # MS-EAP-Authentication
+    EAP_TYPE_MSCHAP_V2: "EAP-MSCHAP-V2",
+    EAP_TYPE_FAST: "EAP-FAST",
+    EAP_TYPE_PWD: "EAP-pwd",
+    EAP_TYPE_TEAP: "TEAP",
+    EAP_TYPE_EXPANDED: "Expanded Type",
+}
+# Methods that are not an authentication method: a Request of one of these offers nothing.
+EAP_NOT_METHODS = frozenset({EAP_TYPE_IDENTITY, EAP_TYPE_NOTIFICATION, EAP_TYPE_NAK})
+
+
+def eap_method_name(mtype: int) -> str:
+    """A method type's name with its number (``PEAP (type 25)``)."""
+    return f"{EAP_METHODS.get(mtype, 'EAP method')} (type {mtype})"
+
+
 def vendor_name(vid: bytes) -> str:
     """A known vendor ID's name, else ``vid:<hex>`` (first 16 bytes)."""
     name = VENDOR_IDS.get(vid)
