@@ -12,9 +12,10 @@ from ikeanalyze.rules.registry import REGISTRY
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval"]
 
 
-def finding(code: str, message: str, *, between=None, **kw) -> Finding:
+def finding(code: str, message: str, *, between=None, fix: str | None = None, **kw) -> Finding:
     """The rule's Finding; ``between=(first, last)`` sets its start and end (times and `t`)
-    from the first and last rows it is about, the earlier one first."""
+    from the first and last rows it is about, the earlier one first. ``fix``: the step for
+    this finding's cause when the rule knows it, instead of the rule's Fix section."""
     if between is not None:
         a, b = between
         if tval(a.t) is not None and tval(b.t) is not None and tval(a.t) > tval(b.t):
@@ -22,7 +23,7 @@ def finding(code: str, message: str, *, between=None, **kw) -> Finding:
         kw.update(start=timeval(a.time), end=timeval(b.time), t_start=tval(a.t), t_end=tval(b.t))
     r = REGISTRY[code]
     return Finding(code=code, name=r.name, severity=r.severity, title=r.title, message=message,
-                   fix=r.fix, **kw)
+                   fix=fix or r.fix, **kw)
 
 
 def timeval(v):

@@ -12,7 +12,8 @@ holding one or more ``input*`` files (any format the tool reads) and ``expected.
 
 Every key but ``findings`` is optional, and so is every key of a finding: what is given
 must match (times within a millisecond, facts as a subset, evidence refs as a list in
-order). A ``fires-`` case must produce exactly as many findings of the code as it lists,
+order). ``message_excludes`` lists words the message must not hold, ``fix_contains``
+words the finding's fix must hold (a rule that words the fix by the cause it found). A ``fires-`` case must produce exactly as many findings of the code as it lists,
 sorted by start; a ``quiet-`` case must produce none (its ``findings`` is ``[]``).
 """
 
@@ -55,6 +56,10 @@ def check_finding(f, want: dict, where: str) -> None:
         assert [e.ref for e in f.evidence] == want["evidence_refs"], f"{where}: evidence {f.evidence}"
     for text in want.get("message_contains", ()):
         assert text in f.message, f"{where}: {text!r} not in message {f.message!r}"
+    for text in want.get("message_excludes", ()):
+        assert text not in f.message, f"{where}: {text!r} in message {f.message!r}"
+    for text in want.get("fix_contains", ()):
+        assert text in f.fix, f"{where}: {text!r} not in fix {f.fix!r}"
     for key, value in want.get("facts", {}).items():
         assert f.facts.get(key) == value, f"{where}: facts[{key!r}] {f.facts.get(key)!r} != {value!r}"
 
