@@ -27,6 +27,9 @@ import pyarrow as pa
 
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis.tablecache import per_table
+from ikeanalyze.errors import WireError
+from ikeanalyze.wire import eap
+from ikeanalyze.wire.iana import EAP_CODE_FAILURE
 
 DEBUG = "ikedebug"
 
@@ -1470,7 +1473,26 @@ REASON_WORDS = {
     "saml-group-mismatch": "the IdP authenticated the user but the asserted groups match no user group",
     "user-not-found": "the user does not exist on the authentication server",
     "bad-credentials": "the credentials were refused (wrong or unknown user name, or wrong password)",
+    "eap-method-rejected": "the client refused the EAP method the RADIUS server offered, and the server rejected "
+                           "the login: no password was tried",
 }
+# Reasons read from the EAP packets fnbamd prints rather than from a line's words
+# (_eap_refusal): the RADIUS reject that ends them reads like a refused password.
+EAP_METHOD_REJECTED = "eap-method-rejected"
+# fnbamd's print of an EAP packet it relays between the client and the RADIUS server.
+EAP_HEX = linesearch.text_search(r"EAP msg from (client|server) \(\d+\)-((?:[0-9A-Fa-f]{2} ?)+)")
+# FortiOS moving a negotiation to another phase 1 once the peer ID picks it (dial-up
+# gateways sharing an interface): `ike V=root:0:ra: change phase1 profile to ra-radius`.
+PROFILE_CHANGE = linesearch.text_search(r"change phase1 profile to ([^\s:]+)")
+
+
+@dataclass
+class EapRefusal:
+    """The client's Nak of the method the server offered, with no other offer after it."""
+
+    offered: int | None  # the method type the server's last Request before the Nak offered
+    asked: tuple[int, ...]  # the method types the Nak asks for instead, in the client's order
+    at: list[int]  # positions in light() of the offer, the Nak and the server's Failure (those present)
 
 
 @dataclass
@@ -1486,6 +1508,7 @@ class Login:
     tunnel: str | None
     method: str  # XAUTH | EAP | SAML
     window: tuple[int, int]
+    eap: EapRefusal | None = None  # set when the reason is eap-method-rejected
 
 
 def failed_logins(events: pd.DataFrame) -> list[Login]:
@@ -1502,6 +1525,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
     col, tab = light_text(events), light_rows(events)
     saml_all, timeout_all = col.search(SAML_FAILED), col.search(SERVER_TIMEOUT)
     anchor_all = (col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all
+    moved_to = col.extract(PROFILE_CHANGE)
     codes, _ = pd.factorize(ev["source"].to_numpy())
     all_refs, all_tunnels = ev["ref"].to_numpy(), ev["tunnel"].to_numpy()
     for code in range(codes.max() + 1):
@@ -1533,6 +1557,9 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             else:
                 groups.append([p])
         named = _Named(refs, all_tunnels[pos])
+        moved: dict[str, int] = {}  # phase 1 -> the first line that moved a negotiation to it
+        for p in np.flatnonzero(pd.notna(moved_to[pos])).tolist():
+            moved.setdefault(str(moved_to[pos[p]]), int(refs[p]))
         for at in groups:
             first, last = int(all_refs[at[0]]), int(all_refs[at[-1]])
             n_start = np.searchsorted(starts, first, side="right")
@@ -1548,7 +1575,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             # answered) is no failure.
             if timeout_all[at].all() and _any_between(ok, last, last + 401):
                 continue
-            login = _login(source, tab.take(at), window, owner, tab, named, col)
+            login = _login(source, tab.take(at), window, owner, tab, named, col, moved)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
                     and "FNBAM_DENIED" in "\n".join(str(r.text) for r in login.anchors):
                 # The IdP's assertion was accepted earlier (samld), then the EAP login with it
@@ -1625,14 +1652,18 @@ def _user(wtext: list[str], cand: list[int]) -> str | None:
 
 
 def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named: _Named,
-           col: linesearch.Column) -> Login:
+           col: linesearch.Column, moved: dict[str, int]) -> Login:
     """``window``: positions (in :func:`light`) of the login's lines, in line order;
-    ``named``: each tunnel's lines in this source, in line order."""
+    ``named``: each tunnel's lines in this source, in line order; ``moved``: phase 1 ->
+    the first `change phase1 profile to` it in this source."""
     lo, hi = int(window[0]), int(window[-1])
     # One source's lines are usually one run of light(): a slice, not a lookup per line.
     wtext = tab.text[lo:hi + 1] if hi - lo + 1 == len(window) else [tab.text[p] for p in window]
     cand = np.flatnonzero(col.search(REASON_LINES)[window]).tolist()
     reason, quoted = _reason(window, wtext, cand)
+    refusal = _eap_refusal(window, wtext, col) if reason in (None, "bad-credentials") else None
+    if refusal is not None:
+        reason, quoted = EAP_METHOD_REJECTED, refusal.at
     reason_rows = tab.take(quoted)
     user = _user(wtext, cand)
     # Literal words: `in` finds them without a regex pass over the text; a samld line
@@ -1651,6 +1682,11 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
         n = owner.get((source, int(probe.ref)))
         if n is not None:
             peer, tunnel = n.peer, n.tunnel
+            # The negotiation started on one phase 1 and was moved to the one its failure
+            # line names: the login ran there (its user group, its authentication server).
+            own = str(probe.tunnel) if pd.notna(probe.tunnel) else None
+            if own and own != tunnel and moved.get(own, int(probe.ref)) < int(probe.ref):
+                tunnel = own
         elif pd.notna(probe.tunnel) and "/" not in str(probe.tunnel):
             tunnel = str(probe.tunnel)
     if tunnel and peer is None:
@@ -1660,7 +1696,36 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
                 peer = n_.peer
                 break
     refs = tab.cols[tab.cls._fields.index("ref")]  # ascending along the window
-    return Login(source, grp, reason, reason_rows, user, peer, tunnel, method, (int(refs[lo]), int(refs[hi])))
+    return Login(source, grp, reason, reason_rows, user, peer, tunnel, method, (int(refs[lo]), int(refs[hi])),
+                 eap=refusal)
+
+
+def _eap_refusal(window: np.ndarray, wtext: list[str], col: linesearch.Column) -> EapRefusal | None:
+    """The login's last client Nak (RFC 3748 §5.3.1) when the server offered no method
+    after it: the exchange ended on the client refusing the server's method, before any
+    credential of a method was sent. A server that answers the Nak with another offer
+    (PEAP refused, EAP-MSCHAPv2 offered) goes on to a real password check: no refusal."""
+    hexed = np.flatnonzero(col.search(EAP_HEX)[window]).tolist()
+    if not hexed:
+        return None
+    rx = _regex(EAP_HEX)
+    offer: tuple[int, int] | None = None  # (method, k) of the server's last offer
+    refusal: EapRefusal | None = None
+    for k in hexed:
+        m = rx.search(wtext[k])
+        try:
+            pkt = eap.parse(bytes.fromhex(m.group(2).replace(" ", "")))
+        except (ValueError, WireError):
+            continue  # a print cut inside the header says nothing about the methods
+        if m.group(1) == "server":
+            if pkt.offered is not None:
+                offer, refusal = (pkt.offered, k), None
+            elif pkt.code == EAP_CODE_FAILURE and refusal is not None:
+                refusal.at.append(int(window[k]))
+        elif pkt.nak is not None:
+            refusal = EapRefusal(offer[0] if offer else None, pkt.nak,
+                                 ([int(window[offer[1]])] if offer else []) + [int(window[k])])
+    return refusal
 
 
 def daemon_restarts(events: pd.DataFrame) -> pd.DataFrame:

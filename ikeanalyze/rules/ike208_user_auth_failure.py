@@ -7,7 +7,11 @@ to EAP failure`, an authentication server that never answers (fnbamd `__rad_conn
 `__ldap_conn_timeout`), and samld / SSL-VPN SAML errors. The fnbamd and samld lines of the
 same login name the reason, one of: bad-credentials, user-not-found, radius-unreachable,
 ldap-unreachable, dns-failure, radius-group-mismatch, saml-group-mismatch,
-saml-attribute-mismatch, saml-signature-invalid, saml-clock-skew, saml-config-error. A
+saml-attribute-mismatch, saml-signature-invalid, saml-clock-skew, saml-config-error,
+eap-method-rejected. The last is read from the EAP packets fnbamd prints (`EAP msg from
+server (6)-01 ED 00 06 19 20` is a Request offering type 25, PEAP): the client answered the
+server's offer with a Nak (type 3) asking for other methods, the server offered none of
+them and rejected the login, so no password was ever checked. A
 login lost to a daemon restart is IKE213, not this. A login whose only lines are the
 server's timeouts, with no result after them, is told as waiting on the server, not as
 failed: the input ended first (`facts.pending`).
@@ -24,7 +28,10 @@ connect because of the authentication back end, and FortiClient shows only a gen
 The result and `failed for user` lines, and the daemon lines that give the reason (`No DN
 is found`, `Connction with ... timed out`, `Resolved ... to 0.0.0.0`, `RADIUS resp code 2`
 then `Failed group matching`, samld errors). An empty IPv6 answer (`Resolved ... to ::`,
-`Failed to add addr`) is printed on healthy logins too, and is not a DNS failure.
+`Failed to add addr`) is printed on healthy logins too, and is not a DNS failure. For
+eap-method-rejected: the server's offer, the client's Nak and the server's EAP Failure,
+decoded (method names from the IANA EAP registry). The gateway named is the phase 1 the
+login ran on: after `change phase1 profile to <name>` the new one.
 
 ## Fix
 Depends on the reason: check the user name and password (`diagnose test authserver ldap
@@ -33,6 +40,8 @@ Depends on the reason: check the user name and password (`diagnose test authserv
 and `set remoteauthtimeout`; the server FQDN in DNS (`execute ping <fqdn>`); the group
 match (`config user group` → `config match` against the Fortinet-Group-Name / SAML group
 attribute value); the SAML SP/IdP URLs, entity IDs, IdP certificate and the clocks (NTP).
+For eap-method-rejected the finding gives its own step: allow the method the client asks for
+in the RADIUS server's policy for this FortiGate, or make the client use the one offered.
 """
 
 from __future__ import annotations
@@ -49,6 +58,18 @@ from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
+from ikeanalyze.wire.iana import EAP_METHODS, eap_method_name
+
+# The step for a reason whose cause is one setting, instead of the Fix section's list of
+# every reason's; formatted with the finding's names (_fix).
+REASON_FIX = {
+    ng.EAP_METHOD_REJECTED: (
+        "Make the client and the RADIUS server agree on an EAP method: allow {asked} in the RADIUS "
+        "server's policy for this FortiGate (Microsoft NPS: the network policy's Constraints → "
+        "Authentication Methods → EAP Types), or configure the client for {offered} if it supports it. The password was never "
+        "sent, so resetting it or a `diagnose test authserver radius <server> pap <user> <password>` "
+        "test will not show this fault."),
+}
 
 # A login pending longer than this cannot have been cut by the restart (FortiClient gives
 # up within a minute or two): a restart hours or months before is another session's.
@@ -93,6 +114,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         reason = login.reason or "unknown"
         why = ng.REASON_WORDS.get(reason, "the daemons do not say why")
         quoted = "; ".join(f"`{_msg(r)}` ({sas.where(ng._as_row(r))})" for r in login.reason_rows[:2])
+        if login.eap is not None:
+            why, quoted = _refusal_words(login), ""
         who = f'User "{login.user}"' if login.user else "A user"
         where = (f" on gateway {login.tunnel}" if login.tunnel else "") + (f" from {login.peer}" if login.peer else "")
         pending = _still_waiting(login)
@@ -114,8 +137,41 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             tunnel=login.tunnel, peer=login.peer,
             evidence=[evidence(r) for r in ng.evidence_rows(login.reason_rows, login.anchors[:3], login.anchors[-1:])],
             timeline=[moment(last, f"{login.method} login{' of ' + login.user if login.user else ''} failed: {reason}")],
-            facts={"reason": reason, "user": login.user, "method": login.method, "pending": pending},
+            facts={"reason": reason, "user": login.user, "method": login.method, "pending": pending}
+            | _eap_facts(login),
+            fix=_fix(login),
         )
+
+
+def _names(types) -> str:
+    return " or ".join(eap_method_name(t) for t in types) or "no other method"
+
+
+def _refusal_words(login: ng.Login) -> str:
+    """What the decoded EAP packets say, each with its line."""
+    r, rows = login.eap, login.reason_rows
+    at = [sas.where(ng._as_row(x)) for x in rows]
+    offered = (f"{EAP_METHODS.get(r.offered, 'EAP method')} (type {r.offered}, {at.pop(0)})"
+               if r.offered is not None else "a method")
+    nak = at.pop(0)
+    return (f"the RADIUS server offered {offered}, the client refused it with a Nak asking for "
+            f"{_names(r.asked)} ({nak}), and the server offered nothing else and rejected the login"
+            + (f" ({at[0]})" if at else "") + ": no password was tried")
+
+
+def _eap_facts(login: ng.Login) -> dict:
+    if login.eap is None:
+        return {}
+    return {"eap_offered": login.eap.offered, "eap_asked": list(login.eap.asked)}
+
+
+def _fix(login: ng.Login) -> str | None:
+    template = REASON_FIX.get(login.reason or "")
+    if template is None:
+        return None
+    r = login.eap
+    offered = eap_method_name(r.offered) if r is not None and r.offered is not None else "the method the server offers"
+    return template.format(asked=_names(r.asked) if r is not None else "the client's method", offered=offered)
 
 
 def _still_waiting(login: ng.Login) -> bool:
