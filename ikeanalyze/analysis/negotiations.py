@@ -1392,6 +1392,43 @@ def gateway_lines_before(events: pd.DataFrame, row, pattern: str, within: int = 
     return list(near.iloc[::-1].head(limit).itertuples())
 
 
+# fnbamd taking a certificate to check: the start of one request's lines.
+CERT_REQUEST = linesearch.text_search(r"handle_req-Rcvd auth_cert req")
+# An IKE request for an SA this side no longer has (deleted, or never made).
+UNKNOWN_SA_REQUEST = linesearch.text_search(r"invalid IKE request SPI")
+
+
+def daemon_lines_before(events: pd.DataFrame, row, pattern: str, start: str = CERT_REQUEST,
+                        within: int = 400) -> list:
+    """fnbamd/samld lines of ``row``'s source matching ``pattern``, in line order, from the
+    last ``start`` line above ``row`` (or ``within`` lines above it) down to ``row``: the
+    daemon's own account of the request the IKE line reports the result of. The daemon
+    prints no IKE SA serial, so only the order of the lines ties them."""
+    lines = light(events)
+    col = light_text(events)
+    mine = (lines["source"].to_numpy() == str(row.source)) & (lines["origin"].to_numpy() == AUTHD)
+    refs = lines["ref"].to_numpy().astype(np.int64)
+    ref = int(row.ref)
+    above = mine & (refs < ref)
+    starts = refs[above & col.search(start)]
+    lo = int(starts.max()) if len(starts) else ref - within
+    at = np.flatnonzero(above & (refs >= lo) & col.search(pattern))
+    return light_rows(events).take(at[np.argsort(refs[at], kind="stable")].tolist())
+
+
+def unanswered_after(h: Hit, ref: int) -> list:
+    """When the hit's negotiations sent nothing after line ``ref`` and the peer's requests
+    then met `invalid IKE request SPI` (the SA was deleted without a word to the peer): those
+    lines, in line order; else []."""
+    out = []
+    for n in h.negotiations:
+        refs, kinds = n.column("ref").astype(np.int64), n.column("kind")
+        if bool(((refs > ref) & (kinds == "ike-sent")).any()):
+            return []
+        out.extend(r for r in n.tuples(n.lines(UNKNOWN_SA_REQUEST)) if int(r.ref) > ref)
+    return sorted(out, key=lambda r: int(r.ref))
+
+
 def evidence_rows(*groups) -> list:
     """Rows from several lists, each line once, in line order."""
     rows: dict[tuple, object] = {}
