@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ikeanalyze.analysis import linesearch
 from ikeanalyze.analysis.tablecache import per_table
@@ -116,6 +118,7 @@ def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
     w["rspi"] = w["rspi"].astype(object).where(w["rspi"].notna(), ZERO_SPI)
     w = w.sort_values(["source", "ref"], kind="stable")
     w["frag"] = _ike_fragments(events, w)
+    w["content"] = _contents(events, w)
     _group_sends(w)
     _answered(w)
     return w
@@ -123,7 +126,8 @@ def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["source", "ref", "t", "time", "direction", "in", "ispi", "rspi", "msg_id", "exch",
-                                 "resp", "send", "attempt", "retransmit", "answered", "fragmented", "named_retx"])
+                                 "resp", "send", "attempt", "retransmit", "answered", "fragmented", "named_retx",
+                                 "content"])
 
 
 FRAGMENT_WIRE = r"\bfrag (\d+)/\d+\b"  # wire decoder summary of an SKF payload (RFC 7383)
@@ -169,7 +173,42 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
         after = pos[k:k + int(totals[j])]
         frag[after] = np.arange(1, len(after) + 1)
     _fragments_from_hex(events, frag, refs, recv, sent)
+    _fragments_by_order(w, frag)
     return frag
+
+
+def _fragments_by_order(w: pd.DataFrame, frag: np.ndarray) -> None:
+    """Number the unnumbered copies of a message that was seen in numbered fragments: after
+    an SA is deleted FortiOS prints no `fragment N of M` for the peer's re-sent fragments,
+    and a paste without the `in` hex keeps only their `comes … len=` lines. Such copies
+    (same side, SPIs, message ID and request/response, after the numbered ones) are the
+    fragments again in their order: the k-th is fragment (k mod M) + 1, taken only when
+    its length is that fragment's (a lost fragment leaves the rest unnumbered)."""
+    if not frag.any():
+        return
+    key = pd.DataFrame({
+        "source": w["source"].astype(str).to_numpy(), "dir": w["direction"].astype(str).to_numpy(),
+        "ispi": w["ispi"].astype(str).to_numpy(), "rspi": w["rspi"].astype(str).to_numpy(),
+        "msg": w["msg_id"].fillna(-1).astype("int64").to_numpy(),
+        "resp": w["resp"].map({True: "r", False: "q"}).fillna("?").to_numpy(),
+    })
+    gid = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
+    numbered = frag > 0
+    most = pd.Series(frag).groupby(gid).transform("max").to_numpy()
+    refs = w["ref"].astype("int64").to_numpy()
+    first_ref = pd.Series(np.where(numbered, refs, np.iinfo(np.int64).max)).groupby(gid).transform("min").to_numpy()
+    todo = ~numbered & (most > 1) & (refs > first_ref)
+    if not todo.any():
+        return
+    at = np.flatnonzero(todo)
+    guess = pd.Series(np.ones(len(at), dtype=np.int64)).groupby(gid[at]).cumsum().to_numpy() - 1
+    guess = guess % most[at] + 1
+    length = w["length"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    known = pd.DataFrame({"g": gid[numbered], "f": frag[numbered], "len": length[numbered]}) \
+        .dropna().drop_duplicates(["g", "f"]).set_index(["g", "f"])["len"]
+    want = known.reindex(pd.MultiIndex.from_arrays([gid[at], guess])).to_numpy()
+    same = np.isnan(want) | np.isnan(length[at]) | (want == length[at])
+    frag[at[same]] = guess[same]
 
 
 SKF_HEX = re.compile(r"\b(in|out) ([0-9A-Fa-f]{72,})")
@@ -200,6 +239,72 @@ def _fragments_from_hex(events: pd.DataFrame, frag: np.ndarray, refs: np.ndarray
             frag[at] = number
 
 
+# The bytes of a message as the debug's `out`/`in` hex prints them. A retransmission is
+# the same bytes sent again; two messages that share SPIs and a message ID (FortiOS
+# reuses 0x0f for a child SA's Delete and then the IKE SA's Delete when it tears the SA
+# down) differ after the header: IV and ciphertext, or the payloads of a clear message.
+# The first bytes (header, SK payload header, IV) tell them apart; a hex cut short of
+# them is not compared.
+CONTENT_HEX_CHARS = 2 * 80  # header (28 bytes) + SK header (4) + IV (16) + ciphertext
+MESSAGE_HEX = rf"\b(?:in|out) (?P<hex>[0-9A-Fa-f]{{{CONTENT_HEX_CHARS}}})"
+HEX_LINE_READ = 400  # characters of a hex line read: its prefix (stamp, context) and CONTENT_HEX_CHARS
+HEX_DETAILS = ("in", "out")  # the records of a message's bytes (`enc`/`dec` are its clear payloads)
+
+
+def _contents(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
+    """A number per distinct content of each debug message whose `out`/`in` hex is in the
+    input (-1 where it is not): an `out` record is printed just before its `sent IKE msg`
+    line, an `in` record just after its `comes` and `exchange=` lines, with the same SPIs
+    and message ID."""
+    content = np.full(len(w), -1, dtype=np.int64)
+    hexes = events.loc[(events["kind"] == "ike-hex").to_numpy() & events["ispi"].notna().to_numpy()
+                       & events["detail"].isin(HEX_DETAILS).to_numpy(),
+                       ["source", "ref", "direction", "ispi", "msg_id", "text"]]
+    if hexes.empty:
+        return content
+    # Only the start of each line is read: a hex record runs to thousands of characters.
+    text = pc.utf8_slice_codeunits(pa.array(hexes["text"].array), 0, HEX_LINE_READ)
+    found = pc.extract_regex(text, MESSAGE_HEX).field("hex")  # null: a hex cut short of CONTENT_HEX_CHARS
+    whole = pc.is_valid(found).to_numpy(zero_copy_only=False)
+    if not whole.any():
+        return content
+    hexes = hexes[whole]
+    sig = pd.factorize(pc.utf8_upper(found.filter(pa.array(whole))).to_numpy(zero_copy_only=False))[0]
+    # Each message's place in one (source, ref) order: sources numbered, refs below 2**40.
+    sources = pd.Index(pd.unique(w["source"].astype(str)))
+    def place(source: pd.Series, ref: pd.Series) -> np.ndarray:
+        code = sources.get_indexer(source.astype(str))
+        return np.where(code < 0, -1, code.astype(np.int64) * (1 << 40) + ref.astype("int64").to_numpy())
+    at = place(w["source"], w["ref"])
+    hex_at = place(hexes["source"], hexes["ref"])
+    kinds = w["kind"].astype(str).to_numpy()
+    ispi = w["ispi"].astype(str).to_numpy()
+    msg = w["msg_id"].fillna(-1).astype("int64").to_numpy()
+    hex_ispi = hexes["ispi"].astype(str).to_numpy()
+    hex_msg = hexes["msg_id"].fillna(-1).astype("int64").to_numpy()
+    hex_dir = hexes["direction"].astype(str).to_numpy()
+    for direction, kind, side in (("out", "ike-sent", "right"), ("in", "ike-received", "left")):
+        mine = np.flatnonzero(kinds == kind)
+        pick = np.flatnonzero((hex_dir == direction) & (hex_at >= 0))
+        if not len(mine) or not len(pick):
+            continue
+        k = np.searchsorted(at[mine], hex_at[pick], side=side)
+        k = k if direction == "out" else k - 1  # the next send; the last arrival before
+        ok = (k >= 0) & (k < len(mine))
+        pick, k = pick[ok], k[ok]
+        row = mine[k]
+        # An IKEv1 debug send names no message ID (its hex says 0 for Main/Aggressive mode).
+        same = (ispi[row] == hex_ispi[pick]) & ((msg[row] == hex_msg[pick]) | (msg[row] < 0)) \
+            & (at[row] // (1 << 40) == hex_at[pick] // (1 << 40))
+        # The record nearest its message wins: the last `out` before a send, the first `in` after an arrival.
+        order = np.argsort(hex_at[pick[same]], kind="stable")
+        rows, sigs = row[same][order], sig[pick[same]][order]
+        if direction == "in":
+            rows, sigs = rows[::-1], sigs[::-1]
+        content[rows] = sigs  # numpy keeps the last write of a repeated index
+    return content
+
+
 # `sent IKE msg (ident_r2send)`: the IKEv1 exchange step a debug send names. Main and
 # Aggressive mode messages share SPIs and message ID 0 (Quick mode's two initiator
 # messages share theirs), so the step, like the length, tells one message from the next.
@@ -213,8 +318,8 @@ def _step(detail) -> str | None:
 
 def _group_sends(w: pd.DataFrame) -> None:
     """Number the sends: same source, direction, SPIs, message ID and request/response; a
-    change of length or of IKEv1 exchange step (each when both are known) is a new
-    message, not a retransmission."""
+    change of length, of IKEv1 exchange step or of the bytes the debug's hex shows (each
+    when both are known) is a new message, not a retransmission."""
     resp = w["resp"]
     # A named re-send that says no exchange (`sent IKE msg (retransmit)` after `detected
     # retransmit, resend last message`) is the last message sent on its SA and message ID
@@ -249,6 +354,11 @@ def _group_sends(w: pd.DataFrame) -> None:
         step = pd.Series(steps, index=w.index, dtype=object)
         prev_step = step.groupby(gid.to_numpy()).shift(1)
         changed |= (step.notna() & prev_step.notna() & (step != prev_step)).to_numpy()
+    # The bytes, against the last copy of the group whose bytes are known.
+    content = pd.Series(w["content"].to_numpy(), index=w.index).where(w["content"].to_numpy() >= 0)
+    if content.notna().any():
+        prev_content = content.groupby(gid.to_numpy()).ffill().groupby(gid.to_numpy()).shift(1)
+        changed |= (content.notna() & prev_content.notna() & (content != prev_content)).to_numpy()
     variant = changed.astype(int).groupby(gid.to_numpy()).cumsum()
     send = pd.DataFrame({"g": gid, "v": variant}).groupby(["g", "v"], sort=False).ngroup()
     w["send"] = send.to_numpy()
@@ -408,6 +518,34 @@ class _Groups:
 
 def _groups(msgs: pd.DataFrame) -> _Groups:
     return per_table("sas.groups", msgs, _Groups)
+
+
+def answers(msgs: pd.DataFrame, s: Send) -> np.ndarray:
+    """Which attempts of ``s`` the other side answered before the next attempt (or at
+    all, for the last): a response with the same message ID (IKEv2), any message on the SA
+    (IKEv1). A request re-sent after an answer is one whose answer was lost or refused."""
+    first = s.first
+    other = msgs[(msgs["source"].astype(str) == str(first["source"])).to_numpy()
+                 & (msgs["ispi"].astype(str) == str(first["ispi"])).to_numpy()
+                 & (msgs["in"].to_numpy().astype(bool) != bool(first["in"]))]
+    v2 = pd.notna(first["resp"]) or (pd.notna(first.get("ike_version")) and int(first["ike_version"]) == 2)
+    if v2:
+        other = other[(other["resp"] == True).to_numpy()  # noqa: E712 (object column)
+                      & (other["msg_id"].fillna(-1).astype("int64") == (-1 if pd.isna(first["msg_id"]) else int(first["msg_id"]))).to_numpy()]
+    refs = s.rows["ref"].astype("int64").to_numpy()
+    if other.empty:
+        return np.zeros(len(refs), dtype=bool)
+    bounds = np.append(refs, np.iinfo(np.int64).max)
+    got = np.searchsorted(np.sort(other["ref"].astype("int64").to_numpy()), bounds)
+    return np.diff(got) > 0
+
+
+def sa_tunnel(msgs: pd.DataFrame, source: str, ispi: str) -> str | None:
+    """The tunnel any message of an IKE SA names (a `comes` line names none; the
+    daemon's lines about the same SA do)."""
+    t = msgs.loc[(msgs["source"].astype(str) == source).to_numpy() & (msgs["ispi"].astype(str) == ispi).to_numpy(),
+                 "tunnel"].dropna()
+    return str(t.iloc[0]) if len(t) else None
 
 
 def retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int = 1) -> list[Send]:
