@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import sas
@@ -40,6 +41,8 @@ from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
+
+MAX_TOLD = 4  # re-sent messages told in one finding's message; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -49,18 +52,23 @@ class Thresholds:
 
 @rule("IKE304", "ike-retransmissions", severity="warning", thresholds=Thresholds(), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
-    resent = sas.retransmitted_requests(sas.of(ctx), t.min_retransmissions)
+    msgs = sas.of(ctx)
+    resent = sas.retransmitted_requests(msgs, t.min_retransmissions)
     by_sa: dict[tuple, list[sas.Send]] = {}
     for s in resent:
         by_sa.setdefault((str(s.first["source"]), str(s.first["ispi"]), bool(s.first["in"])), []).append(s)
-    for (_source, ispi, inbound), group in by_sa.items():
+    for (source, ispi, inbound), group in by_sa.items():
         group.sort(key=lambda s: int(s.first["ref"]))
         group, fragments = _one_per_message(group)
         worst = max(group, key=lambda s: s.count)
         first, last = group[0].first, max((s.last for s in group), key=lambda r: int(r["ref"]))
         local, peer = sas.endpoint(worst.first, "local"), worst.peer
-        parts = []
-        for s in group[:4]:
+        parts, told = [], []
+        for s in group:
+            answered = sas.answers(msgs, s)
+            told.append(int(answered.sum()))
+            if len(parts) == MAX_TOLD:
+                continue
             name = s.exchange or "message"
             mid = f" msg {sas.msg_id_text(s.first['msg_id'])}" if pd.notna(s.first["msg_id"]) else ""
             n_frag = fragments.get(id(s), 0)
@@ -69,28 +77,62 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             shape = sas.backoff(iv)
             label = "" if shape == "unknown" else f": {shape}"
             waits = f" (waits {sas.intervals_text(iv)}{label})" if any(x > 0 for x in iv) else ""
-            answer = "answered in the end" if s.answered else "never answered"
-            parts.append(f"{name}{mid} sent {s.count} times{waits}, {answer}")
-        more = f"; and {len(group) - 4} more" if len(group) > 4 else ""
+            parts.append(f"{name}{mid} {_sent(s)}{waits}, {_answer(s, answered)}")
+        more = f"; and {len(group) - MAX_TOLD} more" if len(group) > MAX_TOLD else ""
         who = f"{peer} re-sent to {local}" if inbound else f"{local} re-sent to {peer}"
         total = sum(s.retransmissions for s in group)
         msg = f"{who} on IKE SA {ispi}: " + "; ".join(parts) + more + f" ({total} retransmissions in all)."
         shapes = {sas.backoff(s.intervals) for s in group} - {"unknown"}
         if not inbound and shapes and "exponential" not in shapes and any(len(s.intervals) >= 2 for s in group):
             msg += " The waits do not grow: RFC 7296 §2.1 expects an exponentially increasing timer."
+        rows = [worst.first] + [s.last for s in group[:3]]
+        rows = [r for k, r in enumerate(rows) if int(r["ref"]) not in {int(x["ref"]) for x in rows[:k]}]
         yield finding(
             "IKE304", msg,
             between=(first, last),
-            tunnel=worst.tunnel, peer=peer,
-            evidence=[evidence(worst.first)] + [evidence(s.last) for s in group[:3]],
+            tunnel=worst.tunnel or sas.sa_tunnel(msgs, source, ispi), peer=peer,
+            evidence=[evidence(r) for r in rows],
             timeline=[moment(worst.first, f"{worst.exchange or 'IKE message'} to {peer} first sent; "
                                           f"{worst.count} attempts in all (last {sas.where(worst.last)})")]
-            if not inbound else [],
+            if not inbound and not _before_input(worst) else [],
             facts={"ispi": ispi, "direction": "in" if inbound else "out", "messages": len(group),
-                   "retransmissions": total,
+                   "retransmissions": total, "resent_by": peer if inbound else local,
                    "sends": [{"exchange": s.exchange, "attempts": s.count, "intervals_s": s.intervals,
-                              "backoff": sas.backoff(s.intervals), "answered": s.answered} for s in group]},
+                              "backoff": sas.backoff(s.intervals), "answered": s.answered, "answers": n,
+                              "first_send_in_input": not _before_input(s)} for s, n in zip(group, told)]},
         )
+
+
+def _before_input(s: sas.Send) -> bool:
+    """The first attempt the input holds is itself a named retransmission (`P1_RETRANSMIT`,
+    `RETRANSMIT_AUTH`): the original was sent before the input begins."""
+    return bool(s.first["named_retx"])
+
+
+def _sent(s: sas.Send) -> str:
+    """`sent 3 times`, or `re-sent 2 times (its first send is before the input)`: a copy the
+    debug calls a retransmission is not the first send, even when it is the first line."""
+    if _before_input(s):
+        return f"re-sent {_times(s.count)} (its first send is before the input)"
+    return f"sent {_times(s.count)}"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _answer(s: sas.Send, answered: np.ndarray) -> str:
+    """Whether the other side answered, and when: a request re-sent after it was answered
+    means the answer was lost or refused (an IKEv1 initiator re-sends message 1 when it
+    cannot accept message 2), not that the exchange succeeded."""
+    n = int(answered.sum())
+    if not n:
+        return "never answered"
+    if n == len(answered) and n > 1:
+        return "answered every time and re-sent anyway (the answers were lost or not accepted)"
+    if n == 1 and answered[-1]:
+        return "answered after the last attempt"
+    return f"answered {n} of {len(answered)} times"
 
 
 def _one_per_message(group: list) -> tuple[list, dict[int, int]]:

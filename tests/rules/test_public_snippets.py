@@ -324,7 +324,8 @@ def test_session_resume_answered_and_re_sent_is_not_reported_unanswered() -> Non
     assert set(got) == {"IKE206", "IKE304"}
     (f,) = got["IKE304"]
     assert f.message == ("10.232.1.1:500 re-sent to 10.201.238.101:500 on IKE SA 5bdb0bc399c5bcf7: SESSION_RESUME "
-                         "sent 2 times, answered in the end (1 retransmissions in all).")
+                         "sent 2 times, answered every time and re-sent anyway (the answers were lost or not accepted) "
+                         "(1 retransmissions in all).")
     assert [e.ref for e in f.evidence] == [1, 6]
     assert f.facts["direction"] == "in" and f.facts["sends"][0]["answered"] is True
     (g,) = got["IKE206"]
