@@ -7,20 +7,33 @@ answered: from decoded captures and sniffer hex dumps, and from IKE debug
 (`sent IKE msg (RETRANSMIT_CREATE_CHILD)`, or the same `exchange=CREATE_CHILD` / `Quick`
 arriving again).
 
+When nothing at all came from the peer on that IKE SA after the request, the finding says
+so: a peer that refuses the rekey (proposal or PFS mismatch) answers with an error notify
+(NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD); silence points at a dead or unreachable peer, or
+one that lost the IKE SA. The outcome lines that follow in the debug (the child SA's hard
+expiry and the tunnel going down, the IKE SA given up on `retransmission timeout` and
+expired) are named with their times, in the message and the timeline.
+
 ## Why it matters
-The IKE SA itself is up (the exchange is protected by it), but the new child SA does not
-come: when the old one expires, traffic stops. Typical causes are a peer that lost the
-IKE SA (reboot, HA failover, one side's IKE SA expired first), a PFS or proposal
-difference that only shows at rekey, or a path that drops the larger rekey messages.
+The IKE SA carries the exchange, but the new child SA does not come: when the old one
+expires, traffic stops, and when the IKE SA's own retransmissions run out it is deleted.
+Typical causes are a peer that lost the IKE SA (reboot, HA failover, one side's IKE SA
+expired first) or stopped answering, a PFS or proposal difference that only shows at
+rekey, or a path that drops the larger rekey messages.
 
 ## Evidence
-The first and the last attempt, how many, the waits between them, and the peer.
+The first and the last attempt, how many, the waits between them, and the peer; whether
+anything came from the peer afterwards; the tunnel-down and IKE SA deletion lines.
 
 ## Fix
 Compare the phase-2 proposals and PFS (DH group) settings of both ends; make the IKE SA
 lifetime of the initiating side shorter than the peer's; check the peer's IKE debug at the
 time of the rekey (`diagnose vpn ike log filter rem-addr4 <peer>` then
 `diagnose debug application ike -1`). If the path drops large UDP packets, see IKE107.
+When nothing at all came from the peer after the request, start with the peer instead:
+check that it is up and reachable and still holds the IKE SA (`diagnose vpn ike gateway
+list name <phase1>` on the peer), and capture both ends (`diagnose sniffer packet any
+'host <peer> and (udp port 500 or udp port 4500)' 6 0 l`).
 """
 
 from __future__ import annotations
@@ -28,15 +41,32 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis import sas
+from ikeanalyze.analysis import linesearch, sas
+from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
 REKEY_EXCHANGES = ("CREATE_CHILD_SA", "Quick Mode")
+
+# The fix when nothing came back: the last sentences of the docstring's Fix section.
+SILENT_FIX = ("Check that the peer is up and reachable and still holds the IKE SA (`diagnose vpn ike gateway "
+              "list name <phase1>` on the peer), and capture both ends (`diagnose sniffer packet any 'host <peer> "
+              "and (udp port 500 or udp port 4500)' 6 0 l`); a proposal or PFS mismatch would have been answered "
+              "with an error notify.")
+
+# What the debug says happened after an unanswered rekey, on the same gateway: (what it
+# means, pattern); the first line of each after the first attempt is told.
+OUTCOMES: list[tuple[str, str]] = [
+    ("the child SA hard-expired", linesearch.text_search(r"IPsec SA \S+ hard expired")),
+    ("the tunnel went down", linesearch.text_search(r"sending SNMP tunnel DOWN trap|static tunnel down event")),
+    ("the IKE SA was given up (`retransmission timeout`)", linesearch.text_search(r"retransmission timeout")),
+    ("the IKE SA was expired", linesearch.text_search(r"expiring IKE SA")),
+]
 
 
 @dataclass(frozen=True)
@@ -58,12 +88,54 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         who = f"{s.peer} sent" if bool(first["in"]) else f"{local} sent"
         to = f" to {local}" if bool(first["in"]) else f" to {s.peer}"
         msg = (f"{who} {s.exchange}{mid} on IKE SA {first['ispi']}{to} {s.count} times{over} "
-               f"({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}); no response came.")
-        yield finding(
+               f"({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}); no response came")
+        silent = not bool(first["in"]) and not _heard_after(sas.of(ctx), first)
+        if silent:
+            msg += (f", and nothing else came from {s.peer} on that IKE SA afterwards: a refused rekey (proposal "
+                    "or PFS mismatch) is answered with an error notify, so the peer is down or unreachable, "
+                    "or no longer holds the IKE SA")
+        after = _outcomes(ctx, first, s.tunnel) if not bool(first["in"]) else []
+        if after:
+            msg += "; then " + ", ".join(f"{text} at {sas.where(r)}" for text, r in after)
+        msg += "."
+        f = finding(
             "IKE302", msg,
-            between=(first, last),
-            tunnel=s.tunnel, peer=s.peer, evidence=[evidence(first), evidence(last)],
-            timeline=[moment(first, f"{s.exchange} request on IKE SA {first['ispi']}: no response")],
+            between=(first, after[-1][1] if after else last),
+            tunnel=s.tunnel, peer=s.peer,
+            evidence=[evidence(first), evidence(last)] + [evidence(r) for _, r in after],
+            timeline=[moment(first, f"{s.exchange} request on IKE SA {first['ispi']}: no response"
+                                    + (f", nothing from {s.peer}" if silent else ""))]
+            + [moment(r, text[0].upper() + text[1:]) for text, r in after],
             facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": gaps,
-                   "backoff": sas.backoff(gaps)},
+                   "backoff": sas.backoff(gaps), "peer_silent": silent,
+                   "outcomes": [{"what": text, "ref": int(r.ref)} for text, r in after]},
         )
+        if silent:  # the proposal comparison is for a peer that answered
+            f.fix = SILENT_FIX
+        yield f
+
+
+def _heard_after(msgs: pd.DataFrame, first) -> bool:
+    """Did any IKE message come from the peer on this IKE SA after the request?"""
+    return bool(((msgs["source"].astype(str) == str(first["source"])).to_numpy()
+                 & (msgs["ispi"].astype(str) == str(first["ispi"])).to_numpy()
+                 & msgs["in"].to_numpy().astype(bool)
+                 & (msgs["ref"].astype("int64") > int(first["ref"])).to_numpy()).any())
+
+
+def _outcomes(ctx: Context, first, tunnel: str | None) -> list[tuple[str, object]]:
+    """The first line of each of :data:`OUTCOMES` after ``first`` on its gateway, in line order."""
+    if not tunnel:
+        return []
+    lines = ng.light(ctx.events)
+    if not len(lines):
+        return []
+    col = ng.light_text(ctx.events)
+    mine = ((lines["source"] == first["source"]) & (lines["tunnel"] == tunnel)).to_numpy() \
+        & (lines["ref"].astype("int64") > int(first["ref"])).to_numpy()
+    found = []
+    for text, pattern in OUTCOMES:
+        at = np.flatnonzero(mine & col.search(pattern))
+        if len(at):
+            found.append((text, lines.iloc[at[0]]))
+    return sorted(found, key=lambda f: int(f[1]["ref"]))
