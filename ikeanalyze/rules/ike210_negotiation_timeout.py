@@ -8,6 +8,10 @@ A FortiGate event-log line stating the same cause (a reason of `negotiation time
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
 
+When the gateway's remote address was still 0.0.0.0 (its FQDN had not resolved: the
+debug later prints `remote gateway IP address changed 0.0.0.0-><address>`), the finding
+says so: the negotiation that timed out had no peer to reach.
+
 ## Why it matters
 A timeout is a symptom: the last message was not answered. The root cause is grouped
 above it when the input shows one (unanswered SA_INIT, PSK mismatch on the peer, a client
@@ -21,12 +25,17 @@ The `negotiation timeout` line(s) and the last message this side sent before it.
 Look at the finding grouped above it. Without one, debug both ends at the same time
 (`diagnose vpn ike log filter rem-addr4 <peer>`, `diagnose debug application ike -1`) and
 capture `diagnose sniffer packet any 'host <peer> and (udp port 500 or udp port 4500)' 6 0 l`
-to see which message is lost.
+to see which message is lost. When the gateway's name had not resolved (the finding says
+so), check DNS resolution of the peer's FQDN on the FortiGate (`execute ping <fqdn>`, the
+DNS servers in `config system dns`) and the phase 1's `set remotegw-ddns <fqdn>`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
 
 from ikeanalyze.analysis import linesearch, sas, snapshots
 from ikeanalyze.analysis import negotiations as ng
@@ -36,6 +45,14 @@ from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 TIMEOUT = linesearch.text_search(r"negotiation timeout, deleting")
+# A dial-out gateway named by FQDN (DDNS) starts with remote address 0.0.0.0 until the
+# name resolves; the debug prints the change, and the DNS request before it names the FQDN.
+UNRESOLVED = linesearch.text_search(r"remote gateway IP address changed 0\.0\.0\.0->")
+DNS_REQUEST = r"sending DNS request for remote peer (\S+)"
+linesearch.text_search(DNS_REQUEST)
+UNRESOLVED_FIX = ("Check DNS resolution of the peer's FQDN on the FortiGate (`execute ping <fqdn>`, the DNS "
+                  "servers in `config system dns`) and the phase 1's `set remotegw-ddns <fqdn>`: the negotiation "
+                  "ran before the name resolved, with remote address 0.0.0.0.")
 
 
 @rule("IKE210", "negotiation-timeout", severity="warning")
@@ -59,6 +76,12 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             timeline=[moment(last, f"negotiation with {h.peer or 'the peer'} timed out")],
             facts={"timeouts": len(h.rows)},
         )
+        ddns = _unresolved(ctx, first, h.tunnel)
+        if ddns:
+            f.message += ddns[0]
+            f.evidence.extend(evidence(r) for r in ddns[1])
+            f.facts["unresolved_fqdn"] = ddns[2]
+            f.fix = UNRESOLVED_FIX
         # A gateway list showing that phase 1 still `connecting` joins the evidence.
         note = snapshots.connecting_note(ctx, f.peer_ip, f.tunnel)
         if note:
@@ -66,3 +89,27 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             f.evidence.extend(note.evidence)
             f.facts.update(note.facts)
         yield f
+
+
+def _unresolved(ctx: Context, first, tunnel: str | None) -> tuple[str, list, str | None] | None:
+    """The gateway's remote address was 0.0.0.0 at the timeout: the first `remote gateway
+    IP address changed 0.0.0.0->` of its gateway comes after it. (sentence, rows, FQDN)"""
+    if not tunnel:
+        return None
+    lines = ng.light(ctx.events)
+    col = ng.light_text(ctx.events)
+    mine = ((lines["source"] == first.source) & (lines["tunnel"] == tunnel)).to_numpy()
+    changed = np.flatnonzero(mine & col.search(UNRESOLVED))
+    if not len(changed) or int(lines["ref"].iloc[changed[0]]) < int(first.ref):
+        return None
+    change = lines.iloc[changed[0]]
+    names = col.extract(DNS_REQUEST)
+    asked = np.flatnonzero(mine & pd.notna(names))
+    asked = asked[lines["ref"].to_numpy()[asked].astype(int) <= int(change["ref"])]
+    fqdn = str(names[asked[-1]]) if len(asked) else None
+    rows = ([lines.iloc[asked[-1]]] if len(asked) else []) + [change]
+    name = f"its name {fqdn} ({sas.where(rows[0])})" if fqdn else "its name"
+    text = (f" The gateway's remote address was still 0.0.0.0 until {sas.where(change)} (`remote gateway IP "
+            f"address changed 0.0.0.0->…`): {name} had not resolved when the negotiation started, so it had "
+            "no peer to reach.")
+    return text, rows, fqdn
