@@ -130,9 +130,9 @@ def _empty() -> pd.DataFrame:
                                  "content"])
 
 
-FRAGMENT_WIRE = r"\bfrag (\d+)/\d+\b"  # wire decoder summary of an SKF payload (RFC 7383)
+FRAGMENT_WIRE = r"\bfrag (\d+)/(\d+)\b"  # wire decoder summary of an SKF payload (RFC 7383)
 # debug: a received IKE fragment; the next N sends are fragments
-FRAGMENT_IN = linesearch.text_search(r"(?:encrypted )?fragment (\d+) of \d+")
+FRAGMENT_IN = linesearch.text_search(r"(?:encrypted )?fragment (\d+) of (\d+)")
 FRAGMENT_OUT = linesearch.text_search(r"splitting payload len=\d+ into (\d+) fragments")
 
 
@@ -142,13 +142,18 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
     from ikeanalyze.analysis import negotiations as ng  # it imports this module
 
     frag = np.zeros(len(w), dtype=np.int64)
-    wire_no = linesearch.Column(w["text"].fillna("").astype(str).to_numpy()).extract(FRAGMENT_WIRE)
+    total = np.zeros(len(w), dtype=np.int64)  # how many fragments the message has, where said
+    wire_col = linesearch.Column(w["text"].fillna("").astype(str).to_numpy())
+    wire_no = wire_col.extract(FRAGMENT_WIRE)
     has = pd.notna(wire_no)
     frag[has] = [int(v) for v in wire_no[has]]
+    wire_of = wire_col.extract(FRAGMENT_WIRE, 2)
+    total[has] = [int(v) for v in wire_of[has]]
     # The debug lines, searched as one column (the view the IKE2xx analyses share).
     lines = ng.light(events)
     dbg = np.flatnonzero((lines["origin"] == "ikedebug").to_numpy()) if len(lines) else np.empty(0, dtype=np.int64)
     if not len(dbg):
+        _fragments_by_order(w, frag, total)
         return frag
     col = ng.light_text(events)
     kinds = w["kind"].astype(str).to_numpy()
@@ -161,29 +166,32 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
     dsrc = lines["source"].to_numpy()[dbg].astype(str)
     drefs = lines["ref"].to_numpy()[dbg].astype(int)
     nums = col.extract(FRAGMENT_IN)[dbg]
+    of = col.extract(FRAGMENT_IN, 2)[dbg]
     for j in np.flatnonzero(pd.notna(nums)):
         pos = recv.get(dsrc[j], np.empty(0, dtype=np.int64))
         k = np.searchsorted(refs[pos], drefs[j], side="left")  # the last one before this line
         if k:
-            frag[pos[k - 1]] = int(nums[j])
+            frag[pos[k - 1]], total[pos[k - 1]] = int(nums[j]), int(of[j])
     totals = col.extract(FRAGMENT_OUT)[dbg]
     for j in np.flatnonzero(pd.notna(totals)):
         pos = sent.get(dsrc[j], np.empty(0, dtype=np.int64))
         k = np.searchsorted(refs[pos], drefs[j], side="right")  # the next `total` after this line
         after = pos[k:k + int(totals[j])]
         frag[after] = np.arange(1, len(after) + 1)
-    _fragments_from_hex(events, frag, refs, recv, sent)
-    _fragments_by_order(w, frag)
+        total[after] = int(totals[j])
+    _fragments_from_hex(events, frag, total, refs, recv, sent)
+    _fragments_by_order(w, frag, total)
     return frag
 
 
-def _fragments_by_order(w: pd.DataFrame, frag: np.ndarray) -> None:
+def _fragments_by_order(w: pd.DataFrame, frag: np.ndarray, total: np.ndarray) -> None:
     """Number the unnumbered copies of a message that was seen in numbered fragments: after
     an SA is deleted FortiOS prints no `fragment N of M` for the peer's re-sent fragments,
     and a paste without the `in` hex keeps only their `comes … len=` lines. Such copies
     (same side, SPIs, message ID and request/response, after the numbered ones) are the
     fragments again in their order: the k-th is fragment (k mod M) + 1, taken only when
-    its length is that fragment's (a lost fragment leaves the rest unnumbered)."""
+    all M fragments were numbered before (a paste cut mid-message tells no order) and its
+    length is that fragment's (a lost fragment leaves the rest unnumbered)."""
     if not frag.any():
         return
     key = pd.DataFrame({
@@ -194,10 +202,11 @@ def _fragments_by_order(w: pd.DataFrame, frag: np.ndarray) -> None:
     })
     gid = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
     numbered = frag > 0
-    most = pd.Series(frag).groupby(gid).transform("max").to_numpy()
+    most = pd.Series(total).groupby(gid).transform("max").to_numpy()
+    seen = pd.Series(np.where(numbered, frag, np.nan)).groupby(gid).transform("nunique").to_numpy()
     refs = w["ref"].astype("int64").to_numpy()
     first_ref = pd.Series(np.where(numbered, refs, np.iinfo(np.int64).max)).groupby(gid).transform("min").to_numpy()
-    todo = ~numbered & (most > 1) & (refs > first_ref)
+    todo = ~numbered & (most > 1) & (seen == most) & (refs > first_ref)
     if not todo.any():
         return
     at = np.flatnonzero(todo)
@@ -215,9 +224,10 @@ SKF_HEX = re.compile(r"\b(in|out) ([0-9A-Fa-f]{72,})")
 SKF_PAYLOAD = "35"  # RFC 7383 Encrypted and Authenticated Fragment (53), as the IKE header's next payload
 
 
-def _fragments_from_hex(events: pd.DataFrame, frag: np.ndarray, refs: np.ndarray, recv: dict, sent: dict) -> None:
+def _fragments_from_hex(events: pd.DataFrame, frag: np.ndarray, total: np.ndarray, refs: np.ndarray,
+                        recv: dict, sent: dict) -> None:
     """Fragment numbers the debug's `in`/`out` hex of an SKF message carries (its Fragment
-    Number field, bytes 32-33), for messages no fragment line numbered: after an SA is
+    Number field, bytes 32-33, and Total Fragments, bytes 34-35), for messages no fragment line numbered: after an SA is
     deleted FortiOS prints no `fragment N of M` for re-sent fragments, only their hex, and
     each fragment had looked like a re-send of the first."""
     skf = events.loc[(events["kind"] == "ike-hex").to_numpy() & (events["payloads"] == "SKF").fillna(False).to_numpy(),
@@ -236,7 +246,7 @@ def _fragments_from_hex(events: pd.DataFrame, frag: np.ndarray, refs: np.ndarray
             k = int(np.searchsorted(refs[pos], int(r.ref), side="right"))
             at = pos[k] if k < len(pos) else None
         if at is not None and not frag[at]:
-            frag[at] = number
+            frag[at], total[at] = number, int(m.group(2)[68:72], 16)
 
 
 # The bytes of a message as the debug's `out`/`in` hex prints them. A retransmission is
