@@ -14,11 +14,16 @@ names the IPsec interface the packet enters or came from. A line that shows the 
 in IPsec (:data:`TUNNEL_NAMES`, or IPsec/ESP in its function or message:
 `esp_output4 ... "IPsec encrypt/auth"`) is kind `flow-ipsec`, IPsec evidence; the others
 (session, route, policy) are kind `flow`.
+
+A trace (`trace_id`) names its tunnel once; its later lines (`IPsec encrypt/auth`, `send
+to ...`, `No matching IPsec selector, drop`) carry that tunnel too (:func:`_carried`), so
+`--tunnel` keeps a whole trace and a rule can say which tunnel dropped a packet.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,17 +37,24 @@ START = "^" + RECORD
 # func=print_pkt_detail ...`: the console prints the first record right after it): found
 # after a blank, so a word ending in `id=` (`xid=`) is not taken for one.
 RECORD_ANYWHERE = rf"\s{RECORD}"
-LINE = (rf"^(?:(?P<ts_abs>{TS}) )?(?:id=\d+ )?trace_id=\d+ (?:func=(?P<func>\S+) )?(?:line=\d+ )?"
+LINE = (rf"^(?:(?P<ts_abs>{TS}) )?(?:id=\d+ )?trace_id=(?P<trace_id>\d+) (?:func=(?P<func>\S+) )?(?:line=\d+ )?"
         r"msg=(?P<msg>.*)$")
 
 # A trace line whose message is closed: whole, whatever its length (not cut by a terminal).
 COMPLETE = r"msg=\".*\"\s*$"
 
-# Messages that name the IPsec interface (the phase-1 name) a packet enters, in order.
+# Messages that name the IPsec interface (the phase-1 name) a packet enters, in order: 6.2+
+# `enter IPSec interface VPN-IPSEC, tun_id=0.0.0.0`; 4.x-6.0 `enter IPsec interface-HO_port1_2`
+# (a hyphen, no blank). Read at the start of the message or after a later record's `msg=`
+# (a web copy that ran a trace's records onto one line: the line is one event).
+AT_MSG = r"(?:^|\bmsg=)\"?"
 TUNNEL_NAMES = [
-    r"^\"?enter IPSec interface (?P<tunnel>[^,\s\"]+)",
-    r"^\"?output to IPSec tunnel (?P<tunnel>[^,\s\"]+)",
+    rf"{AT_MSG}enter IP[sS]ec interface[ -](?P<tunnel>[^,\s\"]+)",
+    rf"{AT_MSG}output to IPSec tunnel (?P<tunnel>[^,\s\"]+)",
 ]
+# The first line of a packet's trace (`vd-root:0 received a packet(...)`, 4.x `vd-root
+# received a packet(...)`): a trace_id printed again after it is another packet's.
+PACKET_START = r"^\"?vd-\S+ received a packet\("
 # `vd-root:0 received a packet(...) tun_id=200.1.1.2 from VPN-to-SH.`: came in from a tunnel
 # when the tunnel id is not 0.0.0.0.
 RECEIVED = r"^\"?vd-(?P<vdom>[^:\s]+):\d+ received a packet\(.*\) tun_id=(?P<tun_id>\S+) from (?P<iface>\S+?)\.?(?:\s|\"|$)"
@@ -62,6 +74,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     from_tunnel = pc.and_(pc.is_valid(got["tun_id"]), pc.not_equal(pc.fill_null(got["tun_id"], ""), "0.0.0.0"))
     tunnel = pc.coalesce(tunnel, pc.if_else(from_tunnel, got["iface"], pa.scalar(None, pa.string())))
     ipsec = matches(msg, IPSEC) | matches(pc.fill_null(func, ""), IPSEC) | pc.is_valid(tunnel).to_numpy(zero_copy_only=False)
+    tunnel = _carried(tunnel, g["trace_id"], matches(msg, PACKET_START))
     text = pc.utf8_trim(msg, '"')
     detail = pc.if_else(pc.is_valid(func), pc.binary_join_element_wise(func, text, ": "), text)
     return {
@@ -72,3 +85,17 @@ def parse(core: pa.Array) -> dict[str, object]:
         "ts_abs": g["ts_abs"],
         "ts_rel": pa.nulls(n, pa.string()),
     }
+
+
+def _carried(tunnel: pa.Array, trace_id: pa.Array, starts: np.ndarray) -> pa.Array:
+    """The tunnel a packet's trace named, on its later lines too: per trace (its `trace_id`,
+    and how many packets of that id began above, as ids start again after a reboot), the
+    last tunnel named on or above each line. A line above the one naming it keeps none
+    (the route and policy lines of a packet on its way in are not yet the tunnel's)."""
+    if not len(tunnel) or tunnel.null_count == len(tunnel):
+        return tunnel
+    trace = pd.Series(trace_id.to_numpy(zero_copy_only=False), dtype=object)
+    packet = pd.Series(starts).groupby(trace, sort=False, dropna=False).cumsum()
+    named = pd.Series(tunnel.to_numpy(zero_copy_only=False), dtype=object)
+    filled = named.groupby([trace, packet], sort=False, dropna=False).ffill()
+    return pa.array(filled.to_numpy(), pa.string(), from_pandas=True)

@@ -154,17 +154,19 @@ def test_a_hash_inside_wrapped_text_is_not_a_prompt() -> None:
 def test_debug_flow_trace_lines() -> None:
     """`diagnose debug flow` trace lines are their own form (`flow` events, they were
     unrecognised): the time, `func: msg` as detail, the VDOM, and the tunnel where a line
-    names the IPsec interface the packet enters or came from (`tun_id` not 0.0.0.0); the
-    lines that show the packet in IPsec are kind `flow-ipsec`. The commands echoed after a
-    bare `#` are prompts; the closing markdown fence is an annotation, not a wrap of the last
-    trace line."""
+    names the IPsec interface the packet enters or came from (`tun_id` not 0.0.0.0), and on
+    the trace's later lines; the lines that show the packet in IPsec are kind `flow-ipsec`.
+    The commands echoed after a bare `#` are prompts; the closing markdown fence is an
+    annotation, not a wrap of the last trace line."""
     frame, report = _parse(_lines("handbook_debug_flow_ipsec.txt"))
     acc = report.accounting
     assert (acc["event"], acc["prompt"], acc["blank"], acc["annotation"], acc["unrecognised"],
             acc["continuation"]) == (13, 5, 2, 1, 2, 0)
     assert (frame["origin"] == "flow").all() and list(frame["ref"]) == [*range(8, 16), *range(18, 23)]
     assert list(frame["kind"]) == ["flow"] * 4 + ["flow-ipsec"] * 5 + ["flow"] * 4
-    assert list(frame["tunnel"].iloc[4:9].fillna("-")) == ["VPN-to-SH", "VPN-to-SH", "-", "-", "VPN-to-SH"]
+    # Trace 1 names its tunnel at `enter IPSec interface` (line 12): its encrypt and send lines
+    # carry it, its route and policy lines above do not; trace 2 came from the tunnel (line 18).
+    assert list(frame["tunnel"].fillna("-")) == ["-"] * 4 + ["VPN-to-SH"] * 9
     assert frame["detail"].iloc[6] == "esp_output4: IPsec encrypt/auth"
     assert frame["detail"].iloc[12] == "fw_forward_dirty_handler: state=00010200, state2=00000000, npu_state=05040000"
     assert list(frame["vdom"].dropna()) == ["root", "root"]
@@ -172,7 +174,33 @@ def test_debug_flow_trace_lines() -> None:
     frame, report = _parse(_lines("advpn745_debug_flow_no_stamp.txt"))  # no stamp, no `id=`
     assert report.accounting["event"] == 7 and frame["time"].isna().all()
     assert list(frame["kind"]) == ["flow-ipsec"] + ["flow"] * 5 + ["flow-ipsec"]
-    assert list(frame["tunnel"].dropna()) == ["EDGE_INET1", "EDGE_INET1"]
+    assert list(frame["tunnel"].dropna()) == ["EDGE_INET1"] * 7
+
+
+def test_debug_flow_tunnel_of_older_builds_and_of_the_drop_line() -> None:
+    """FortiOS 4.x-6.0 print `enter IPsec interface-NAME` (a hyphen, no blank): the tunnel is
+    NAME (it was empty), and the trace's later `No matching IPsec selector, drop` line
+    carries it, so `--tunnel` keeps the drop. A trace_id printed again after another
+    `received a packet` is another packet: it does not inherit the first one's tunnel."""
+    frame, report = _parse(_lines("qa_fos4_flow_interface_hyphen_no_func.txt"))  # 620B, no `func=`
+    assert report.accounting["event"] == 4
+    assert list(frame["tunnel"].fillna("-")) == ["-", "-", "XXX_P2P", "XXX_P2P"]
+    assert frame["detail"].iloc[3] == "No matching IPsec selector, drop"
+    frame, _ = _parse(_lines("kb_sdwan_sla_flow_no_selector_blank_broken.txt"))
+    flow = frame[frame["origin"] == "flow"]
+    assert list(flow["tunnel"].fillna("-")) == ["-", "-", "HO_port1_2", "HO_port1_2", "-", "-", "HO_port2_3",
+                                                "HO_port2_3"]
+    lines = _lines("qa_fos4_flow_interface_hyphen_no_func.txt")
+    frame, _ = _parse(lines + [lines[1]])  # trace_id=368 again: a new packet
+    assert list(frame["tunnel"].fillna("-")) == ["-", "-", "XXX_P2P", "XXX_P2P", "-"]
+
+
+def test_debug_flow_records_run_onto_one_line_name_their_tunnel() -> None:
+    """A forum copy ran a trace's four records onto one line: it is one event, and the
+    `enter IPsec interface-L2L` inside it (after the second record's `msg=`) names its tunnel."""
+    frame, report = _parse(_lines("forum_snat_l2l_flow_collapsed.txt"))
+    assert report.accounting["event"] == 1 and list(frame["ref"]) == [2]
+    assert frame["kind"].iloc[0] == "flow-ipsec" and frame["tunnel"].iloc[0] == "L2L"
 
 
 def test_debug_flow_record_glued_to_the_prompt() -> None:
@@ -191,7 +219,7 @@ def test_debug_flow_record_glued_to_the_prompt() -> None:
     acc = report.accounting
     assert (acc["event"], acc.get("prompt", 0), acc["annotation"], acc["unrecognised"]) == (8, 0, 2, 1)
     assert list(frame["ref"]) == list(range(3, 11))
-    assert list(frame["tunnel"].dropna()) == ["link2", "link2"]
+    assert list(frame["tunnel"].dropna()) == ["link2"] * 4  # enter, output, encrypt, send
 
 
 def test_gateway_list_collapsed_onto_its_introduction_with_glued_bold() -> None:
