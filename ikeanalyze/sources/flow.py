@@ -59,6 +59,12 @@ PACKET_START = r"^\"?vd-\S+ received a packet\("
 # when the tunnel id is not 0.0.0.0.
 RECEIVED = r"^\"?vd-(?P<vdom>[^:\s]+):\d+ received a packet\(.*\) tun_id=(?P<tun_id>\S+) from (?P<iface>\S+?)\.?(?:\s|\"|$)"
 IPSEC = r"(?i)ipsec|\besp"
+# A record a web copy broke at a blank, and the shape of its rest (sources/text.py joins
+# them, as for ikedebug.RESTS): (how the record ends, how its rest begins, the separator).
+RESTS: list[tuple[str, str, str]] = [
+    # `... func=ipsec_common_output4 line=804 msg=` / blank / `"No matching IPsec selector, drop"`
+    (r"^(?:\S+ )*trace_id=\d+ .*\bmsg=\s*$", r'^"[^"]*"', ""),
+]
 
 
 def parse(core: pa.Array) -> dict[str, object]:

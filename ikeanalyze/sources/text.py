@@ -895,8 +895,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
       each field: `log_id=0101037124 ` / `type=event ` / `rem_ip=xxx`; joined with a blank);
     * it is the rest of an IKE debug record a web copy broke at a blank (ikedebug.RESTS:
       the addresses and fields under `sent IKE msg (AUTH):`, the `id=` under `IKEv2
-      exchange=AUTH_RESPONSE`, the digits of a message id cut short), or hex under a dump
-      whose bytes it continues; such a piece may also come after up to BLANKS_WITHIN blank
+      exchange=AUTH_RESPONSE`, the digits of a message id cut short; flow.RESTS: a trace
+      record's quoted message under its `msg=`), or hex under a dump whose bytes it continues; such a piece may also come after up to BLANKS_WITHIN blank
       lines (a copy that put one at every break): the blanks stay `blank` lines of the
       record (``bridged``).
 
@@ -1043,8 +1043,8 @@ def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: p
            is_hex: np.ndarray) -> dict[int, tuple[int, str | None]]:
     """Lines of no known form that may be the rest of the record above them, right below
     it or after up to BLANKS_WITHIN blank lines: per such line, the line it would join
-    (the first above it that is not blank) and the separator of the ikedebug.RESTS row
-    whose shapes the two lines have ("" where that line ends in a blank already), or
+    (the first above it that is not blank) and the separator of the ikedebug.RESTS (or
+    flow.RESTS) row whose shapes the two lines have ("" where that line ends in a blank already), or
     None for hex after blank lines (joined if that line is in a dump).
 
     Only lines after a blank line, or of a message id's last digits (ikedebug.RESTS' last
@@ -1077,7 +1077,7 @@ def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: p
     hexed = is_hex[cand] & (cand - 1 != owner)  # a dump's hex after blank lines (right below: the walk's own test)
     for i, j in zip(cand[hexed].tolist(), owner[hexed].tolist()):
         found[i] = (j, None)
-    for end, start, joiner in ikedebug.RESTS:
+    for end, start, joiner in (*ikedebug.RESTS, *flow.RESTS):
         hit = matches(owner_text, end) & matches(piece_text, start)
         if end == ikedebug.RESTS[-1][0] and hit.any():  # a message id's two parts make its digits
             rows = np.flatnonzero(hit)

@@ -188,6 +188,7 @@ def test_debug_flow_tunnel_of_older_builds_and_of_the_drop_line() -> None:
     assert frame["detail"].iloc[3] == "No matching IPsec selector, drop"
     frame, _ = _parse(_lines("kb_sdwan_sla_flow_no_selector_blank_broken.txt"))
     flow = frame[frame["origin"] == "flow"]
+    assert list(flow["ref"]) == [15, 17, 19, 21, 25, 27, 29, 31]
     assert list(flow["tunnel"].fillna("-")) == ["-", "-", "HO_port1_2", "HO_port1_2", "-", "-", "HO_port2_3",
                                                 "HO_port2_3"]
     lines = _lines("qa_fos4_flow_interface_hyphen_no_func.txt")
@@ -560,3 +561,16 @@ def test_dump_whose_bytes_follow_a_blank_line_is_decoded() -> None:
     assert (out["exchange"], out["msg_id"], out["ispi"], out["rspi"]) == ("AUTH", 1, "65d3ae182a9bf8e4", "53cd353c74a2861e")
     enc = frame[frame["ref"] == 8].iloc[0]
     assert enc["payloads"] == "IDi N AUTH N SA TSi TSr"
+
+
+def test_debug_flow_message_a_web_copy_put_below_its_record() -> None:
+    """A KB's web copy broke a trace record after `msg=` and put its quoted message after a
+    blank line, in bold (`... line=804 msg=` / blank / `**"No matching IPsec selector,
+    drop"**<-----`): the message joins its record (it was an unrecognised line, and the
+    record's message was empty), the blank stays a blank line."""
+    frame, report = _parse(_lines("kb_sdwan_sla_flow_no_selector_blank_broken.txt"))
+    acc = report.accounting
+    assert (acc["continuation"], acc["unrecognised"], acc["blank"]) == (1, 0, 15)
+    drop = frame[frame["ref"] == 21].iloc[0]
+    assert "No matching IPsec selector, drop" in drop["detail"] and drop["tunnel"] == "HO_port1_2"
+    assert drop["text"].endswith('msg=**"No matching IPsec selector, drop"**<-----')
