@@ -22,6 +22,8 @@ def test_the_catalogue_is_registered() -> None:
     for code in ("IKE105", "IKE106", "IKE107", "IKE108", "IKE109", "IKE110", "IKE111",
                  "IKE301", "IKE302", "IKE303", "IKE304", "IKE901", "IKE902", "IKE903"):
         assert code in codes, code
+    # Negotiation: a packet no phase-2 selector takes, dropped at the tunnel interface (hunt 4).
+    assert (rules.REGISTRY["IKE214"].name, rules.REGISTRY["IKE214"].severity) == ("no-selector-match", "error")
 
 
 def test_names_are_unique() -> None:

@@ -1,0 +1,151 @@
+"""Traffic dropped entering an IPsec tunnel: no phase-2 selector matches the packet.
+
+## What it detects
+A `diagnose debug flow` trace that ends in `No matching IPsec selector, drop`: the packet
+was routed to the tunnel interface (`enter IPSec interface X`, older builds `enter IPsec
+interface-X`), but its source and destination, after NAT, fall in none of the tunnel's
+phase-2 selectors, so the FortiGate dropped it before encryption. One finding per tunnel
+(per trace when the trace names none), with each dropped packet as the trace shows it:
+protocol, source and destination, the source after SNAT (`SNAT 10.0.1.6->10.0.11.17`),
+where it came from (`from local`: the FortiGate sent it itself). When the input also holds
+the tunnel's `diagnose vpn tunnel list`, its selectors (`src:`/`dst:` under each
+`proxyid=`) are compared with the packet, and the side that falls outside is named.
+(Selectors the two peers disagree on, refused during the negotiation, are IKE203; here
+the phase 2 is up and the packet fits none of its selectors.)
+
+## Why it matters
+The tunnel looks healthy: phase 1 and phase 2 are up, the tunnel list shows SAs and
+counters, routing and the firewall policy send the packet to the tunnel. Yet this traffic
+never leaves: no ESP goes out for it, the peer sees nothing, and an SD-WAN performance SLA
+over the tunnel goes down (its routes withdrawn) while the tunnel is up.
+
+## Evidence
+Per dropped packet: the trace's `received a packet(...)` line, its SNAT/DNAT line, the line
+naming the tunnel and the drop line; the tunnel list's header and selector lines when the
+input has them. How many traces were dropped on the tunnel.
+
+## Fix
+Make the packet fit a phase-2 selector, or a selector fit the packet: compare the packet
+as the trace shows it after NAT with `diagnose vpn tunnel list name <phase1>` and add or
+widen a phase 2 (`config vpn ipsec phase2-interface`, `set src-subnet` / `set dst-subnet`
+or address groups), then mirror it on the peer. If the source is translated (SNAT, IP
+pool), the local selector must hold the translated address: change the IP pool or the
+selector so they agree; if the trace shows no SNAT where one was meant, check that the
+policy the packet hits towards the tunnel has `set nat enable` with the `ippool`. Traffic
+the FortiGate sends itself (`from local`: SD-WAN SLA probes, `execute ping`, BGP, logging)
+leaves with the outgoing interface's address: give it a source inside the selector (`set
+source <address>` in the SD-WAN `health-check`, `execute ping-options source`, the
+service's `source-ip`) or give the tunnel interface an address inside the selector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from ikeanalyze.analysis import flowtrace, sas
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.registry import NoThresholds, rule
+
+# Packets and traces told in a finding's message and evidence; the count says the rest.
+MAX_SHOWN = 3
+# Distinct packets listed in the finding's facts (`distinct_packets` counts them all).
+MAX_FACTS = 50
+# What the tunnel list's selectors say of the packet (flowtrace.verdict), for the message.
+VERDICTS = {
+    "source": "the source {src} is outside every phase-2 source selector (the destination is inside)",
+    "destination": "the destination {dst} is outside every phase-2 destination selector (the source is inside)",
+    "both": "both the source {src} and the destination {dst} are outside them",
+    "pair": "the source and the destination are each inside some phase 2, but not the same one",
+    "port": "the addresses are inside, the protocol or port is not",
+    "inside": ("they cover this packet: the list is from another moment than the trace, or the phase 2 "
+               "that holds it had no SA when the packet came"),
+    None: "the packet's addresses cannot be compared with them (not shown or redacted in the trace)",
+}
+
+# What the message says of a dropped packet, in order: (when it applies, what it says).
+NOTES: list[tuple[Callable[[flowtrace.Drop], object], str]] = [
+    (lambda d: d.local, "sent by the FortiGate itself: `from local`"),
+    (lambda d: not d.local and d.iface, "received on {iface}"),
+    (lambda d: d.snat, "source translated by SNAT from {src}"),
+    (lambda d: d.dnat, "destination translated by DNAT from {dst}"),
+    (lambda d: not (d.snat or d.dnat), "no NAT in the trace"),
+]
+
+
+@rule("IKE214", "no-selector-match", severity="error")
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
+    groups: dict[tuple, list[flowtrace.Drop]] = {}
+    for d in flowtrace.drops(ctx.events):
+        groups.setdefault((d.source, d.reason, d.tunnel or f"trace {d.trace_id}"), []).append(d)
+    for drops in groups.values():
+        yield _finding(ctx, drops)
+
+
+def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
+    first, last = drops[0], drops[-1]
+    tunnel = first.tunnel
+    packets: dict[tuple, flowtrace.Drop] = {}
+    for d in drops:
+        packets.setdefault((d.proto, d.out_src, d.out_dst, d.snat, d.local), d)
+    shown = list(packets.values())[:MAX_SHOWN]
+    more = len(packets) - len(shown)
+    ids = ", ".join(d.trace_id for d in drops[:MAX_SHOWN]) + (", …" if len(drops) > MAX_SHOWN else "")
+    span = _where(first.row) + (f" to {_where(last.row)}" if len(drops) > 1 else "")
+    where = f"IPsec tunnel {tunnel}" if tunnel else "an IPsec tunnel the trace does not name"
+    msg = (f"{len(drops)} traced packet(s) entering {where} dropped before encryption "
+           f"(`No matching IPsec selector, drop`, trace_id {ids}, {span}): no phase-2 selector matches "
+           + "; ".join(_packet(d) for d in shown) + (f"; and {more} other packet(s)" if more else "") + ".")
+    st = ctx.snapshots.get(tunnel) if tunnel else None
+    selectors = st.selectors if st else []
+    verdicts = [flowtrace.verdict(selectors, d) for d in shown] if selectors else []
+    if selectors:
+        listed = ", ".join(f"phase 2 {p['proxyid']} (src {_sels(p['src'])}, dst {_sels(p['dst'])})" for p in selectors)
+        said = [VERDICTS[v].format(src=d.out_src, dst=d.out_dst) for v, d in zip(verdicts, shown)]
+        if len(said) > 1:
+            said = [f"for {d.out_src} → {d.out_dst}, {v}" for v, d in zip(said, shown)]
+        msg += f" Its tunnel list (line {st.tunnel.header.ref}) has {listed}: {'; '.join(said)}."
+    elif tunnel:
+        msg += (f" The input holds no tunnel list of {tunnel}: compare the packet with `diagnose vpn tunnel "
+                f"list name {tunnel}` (`src:`/`dst:` under each `proxyid=`).")
+    ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
+    if st and st.tunnel:
+        ev += [st.tunnel.header, *st.tunnel.evidence("selector")]
+    return finding(
+        "IKE214", msg,
+        between=(first.row, last.row), tunnel=tunnel, evidence=ev,
+        timeline=[moment(first.row, f"a packet entering {tunnel or 'an IPsec tunnel'} dropped: "
+                                    "no phase-2 selector matches it")],
+        facts={"traces": len(drops), "reason": first.reason,
+               "distinct_packets": len(packets), "packets": [_fact(d) for d in list(packets.values())[:MAX_FACTS]],
+               "selectors": selectors, "outside": verdicts[0] if verdicts else None},
+    )
+
+
+def _packet(d: flowtrace.Drop) -> str:
+    """`ICMP 10.40.16.57 → 172.31.128.20 (sent by the FortiGate itself: `from local`; no NAT in the trace)`."""
+    proto = f"{d.proto_name} " if d.proto_name else ""
+    src = d.address("src") if d.out_src else "(source not shown)"
+    dst = d.address("dst") if d.out_dst else "(destination not shown)"
+    notes = [text.format(iface=d.iface, src=d.received("src"), dst=d.received("dst")) for when, text in NOTES if when(d)]
+    return f"{proto}{src} → {dst} ({'; '.join(notes)})"
+
+
+def _fact(d: flowtrace.Drop) -> dict:
+    return {"proto": d.proto, "src": d.out_src, "dst": d.out_dst, "sport": d.sport, "dport": d.dport,
+            "received_src": d.received("src"), "received_dst": d.received("dst"), "from": d.iface, "snat": d.snat,
+            "dnat": d.dnat}
+
+
+def _sels(values: list[str]) -> str:
+    """Selectors as networks (`172.31.192.0/20`), as printed when not read."""
+    out = []
+    for v in values:
+        s = flowtrace.selector(v)
+        out.append(s.shown if s else v)
+    return ", ".join(out) or "(none)"
+
+
+def _where(row) -> str:
+    return sas.where(row._asdict())
