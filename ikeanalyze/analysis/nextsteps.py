@@ -17,6 +17,9 @@ from ikeanalyze.diagnosis import Finding
 
 # Codes whose story is "something was not answered": only the peer's side can say why.
 UNANSWERED = {"IKE101", "IKE102", "IKE105", "IKE106", "IKE107", "IKE111", "IKE212", "IKE301", "IKE302", "IKE304"}
+# Codes whose cause the input shows outside IKE (a packet dropped before encryption: IKE is
+# up): the IKE debug cannot add to them, so they do not call for it.
+NOT_IKE = frozenset({"IKE214"})
 NP_NOTE = "np-offload-may-hide-esp"  # set by rules/ike108_esp_one_way.py
 PEER = "<peer>"
 
@@ -55,8 +58,9 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
         out.append(f"Only this side's view shows what went unanswered; collect the same on {peer} (or at "
                    f"the firewall in between) to see whether the packets arrive: {sniffer_command(_local_or(ctx))} "
                    f"there, and {here} here.")
-    if not origins & {"ikedebug"} and (origins & set(PACKET_ORIGINS)) and _needs_debug(ctx, every):
-        failed = any(f.severity in ("warning", "error", "critical") for f in every)
+    of_ike = [f for f in every if f.code not in NOT_IKE]
+    if not origins & {"ikedebug"} and (origins & set(PACKET_ORIGINS)) and _needs_debug(ctx, of_ike):
+        failed = any(f.severity in ("warning", "error", "critical") for f in of_ike)
         lead = ("Packets alone cannot show why IKE failed" if failed else
                 "The IKE negotiation reached its encrypted exchanges and no ESP followed in the capture: if the "
                 "tunnel did not come up, packets alone cannot show why")

@@ -86,6 +86,15 @@ def test_next_steps_name_the_commands() -> None:
     assert any("npu_flag" in s and "198.51.100.2" in s for s in d.next_steps)
 
 
+def test_a_drop_before_encryption_does_not_ask_for_the_ike_debug() -> None:
+    """Tunnel lists, a sniffer of SLA probes and flow traces dropping them (IKE214): the
+    tunnels are up, so "packets alone cannot show why IKE failed" (with the probes' inner
+    destination as the peer to filter on) is not a step to take."""
+    d = ikeanalyze.analyze([str(FX / "IKE214/fires-sla-probes-outside-selectors/input.txt")])
+    assert [f.code for f in d.findings][:2] == ["IKE214", "IKE214"]
+    assert not any("IKE failed" in s or "rem-addr4 172.31.128.20" in s for s in d.next_steps), d.next_steps
+
+
 def test_healthy_timed_input_needs_no_next_step() -> None:
     ctx = context(FX / "IKE301/quiet-healthy-keepalives-only/input.txt")
     assert nextsteps.suggest(ctx, []) == []
