@@ -73,6 +73,21 @@ NOTES: list[tuple[Callable[[flowtrace.Drop], object], str]] = [
     (lambda d: not (d.snat or d.dnat), "no NAT in the trace"),
 ]
 
+# The step for the cause the trace shows (finding(fix=)); other drops get the Fix section.
+FIXES = {
+    "local": ("The dropped packets are the FortiGate's own (`from local`): they carry the source it picked "
+              "({src}, usually the outgoing interface's address), outside the selector, and no firewall "
+              "policy's NAT applies to them. Give them a source inside the selector: "
+              "`set source <address>` in the SD-WAN `health-check` (SLA probes), `execute ping-options source "
+              "<address>` (ping), the service's `source-ip`; or give the tunnel interface an address inside "
+              "the selector; or add a phase 2 for {src} (`config vpn ipsec phase2-interface`), mirrored on "
+              "the peer."),
+    "snat": ("The source is translated before the tunnel (SNAT {src_in} → {src}): the local selector must hold "
+             "the translated address. Make the phase 2's `src-subnet` cover what the IP pool gives, or change "
+             "the IP pool (or the policy's NAT) so it translates into the selector; mirror the phase 2 on the "
+             "peer."),
+}
+
 
 @rule("IKE214", "no-selector-match", severity="error")
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
@@ -112,9 +127,11 @@ def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
     ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
     if st and st.tunnel:
         ev += [st.tunnel.header, *st.tunnel.evidence("selector")]
+    cause = "snat" if first.snat else "local" if all(d.local for d in drops) else None
+    fix = FIXES[cause].format(src=first.out_src, src_in=first.received("src")) if cause else None
     return finding(
         "IKE214", msg,
-        between=(first.row, last.row), tunnel=tunnel, evidence=ev,
+        between=(first.row, last.row), tunnel=tunnel, evidence=ev, fix=fix,
         timeline=[moment(first.row, f"a packet entering {tunnel or 'an IPsec tunnel'} dropped: "
                                     "no phase-2 selector matches it")],
         facts={"traces": len(drops), "reason": first.reason,
