@@ -530,32 +530,53 @@ def _groups(msgs: pd.DataFrame) -> _Groups:
     return per_table("sas.groups", msgs, _Groups)
 
 
+class _SaIndex:
+    """The rows of each IKE SA of a message table and the columns :func:`answers` and
+    :func:`sa_tunnel` read, taken once per table: every retransmitted send asks."""
+
+    def __init__(self, msgs: pd.DataFrame) -> None:
+        keys = [msgs["source"].astype(str).to_numpy(), msgs["ispi"].astype(str).to_numpy()]
+        self.rows = pd.Series(np.arange(len(msgs))).groupby(keys, sort=False).indices if len(msgs) else {}
+        self.inbound = msgs["in"].to_numpy().astype(bool)
+        self.response = (msgs["resp"] == True).to_numpy()  # noqa: E712 (object column)
+        self.msg_id = msgs["msg_id"].fillna(-1).astype("int64").to_numpy()
+        self.ref = msgs["ref"].astype("int64").to_numpy()
+        self.tunnel = msgs["tunnel"].to_numpy()
+
+    def of(self, source, ispi) -> np.ndarray:
+        return self.rows.get((str(source), str(ispi)), np.empty(0, dtype=np.int64))
+
+
+def _sa_index(msgs: pd.DataFrame) -> _SaIndex:
+    return per_table("sas.sa_index", msgs, _SaIndex)
+
+
 def answers(msgs: pd.DataFrame, s: Send) -> np.ndarray:
     """Which attempts of ``s`` the other side answered before the next attempt (or at
     all, for the last): a response with the same message ID (IKEv2), any message on the SA
     (IKEv1). A request re-sent after an answer is one whose answer was lost or refused."""
     first = s.first
-    other = msgs[(msgs["source"].astype(str) == str(first["source"])).to_numpy()
-                 & (msgs["ispi"].astype(str) == str(first["ispi"])).to_numpy()
-                 & (msgs["in"].to_numpy().astype(bool) != bool(first["in"]))]
+    ix = _sa_index(msgs)
+    other = ix.of(first["source"], first["ispi"])
+    other = other[ix.inbound[other] != bool(first["in"])]
     v2 = pd.notna(first["resp"]) or (pd.notna(first.get("ike_version")) and int(first["ike_version"]) == 2)
     if v2:
-        other = other[(other["resp"] == True).to_numpy()  # noqa: E712 (object column)
-                      & (other["msg_id"].fillna(-1).astype("int64") == (-1 if pd.isna(first["msg_id"]) else int(first["msg_id"]))).to_numpy()]
+        mid = -1 if pd.isna(first["msg_id"]) else int(first["msg_id"])
+        other = other[ix.response[other] & (ix.msg_id[other] == mid)]
     refs = s.rows["ref"].astype("int64").to_numpy()
-    if other.empty:
+    if not len(other):
         return np.zeros(len(refs), dtype=bool)
     bounds = np.append(refs, np.iinfo(np.int64).max)
-    got = np.searchsorted(np.sort(other["ref"].astype("int64").to_numpy()), bounds)
+    got = np.searchsorted(np.sort(ix.ref[other]), bounds)
     return np.diff(got) > 0
 
 
 def sa_tunnel(msgs: pd.DataFrame, source: str, ispi: str) -> str | None:
     """The tunnel any message of an IKE SA names (a `comes` line names none; the
     daemon's lines about the same SA do)."""
-    t = msgs.loc[(msgs["source"].astype(str) == source).to_numpy() & (msgs["ispi"].astype(str) == ispi).to_numpy(),
-                 "tunnel"].dropna()
-    return str(t.iloc[0]) if len(t) else None
+    ix = _sa_index(msgs)
+    named = [t for t in ix.tunnel[ix.of(source, ispi)] if isinstance(t, str)]
+    return named[0] if named else None
 
 
 def retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int = 1) -> list[Send]:
