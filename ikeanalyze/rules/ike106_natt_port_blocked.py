@@ -223,7 +223,8 @@ def _responder_view(ctx: Context) -> Iterator[Finding]:
     sent = sent[keys.isin(list(set(nat_of) & set(end_of)))]
     if sent.empty:
         return
-    got = ev[(ev["kind"] == "ike-received").to_numpy() & ev["ispi"].isin(sent["ispi"].unique()).to_numpy()]
+    got = ev.loc[(ev["kind"] == "ike-received").to_numpy() & ev["ispi"].isin(sent["ispi"].unique()).to_numpy(),
+                 ["source", "ispi", "ref"]]  # the keys and lines only: not every column of every arrival
     got_refs = {k: np.sort(g["ref"].to_numpy(np.int64))
                 for k, g in got.groupby([got["source"].astype(str), got["ispi"].astype(str)])}
     for _, r in sent.iterrows():
