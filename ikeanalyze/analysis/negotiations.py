@@ -813,7 +813,8 @@ def near(rows: pd.DataFrame, ref: int, before: int = 0, after: int = 0) -> pd.Da
 
 
 # ----------------------------------------------------------------------------- failures
-PROPOSAL_REFUSED = linesearch.text_search(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response")
+PROPOSAL_REFUSED = linesearch.text_search(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response"
+                                          r"|no (?:matching|suitable) proposal found|peer SA proposal not match local policy")
 # `no matching phase2 found`: an IKEv1 quick-mode responder whose phase 2s all refused the
 # peer's selectors (`specified selectors mismatch` before it names each one compared).
 SELECTORS_REFUSED = linesearch.text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE"
@@ -889,7 +890,10 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
             if peer_b and local_b:
                 f.mismatched = mismatches(peer_b, local_b)
             notify = [r for r in grp if r.kind == "notify"]
-            f.how = "the peer answered NO_PROPOSAL_CHOSEN" if notify else "`no proposal chosen`"
+            said = next((str(r.detail) for r in grp if r.kind == "negotiation-failed" and isinstance(r.detail, str)), "")
+            # Quoted as the line says it where it is not the usual `no (SA) proposal chosen`.
+            f.how = ("the peer answered NO_PROPOSAL_CHOSEN" if notify else
+                     f"`{said}`" if said and "proposal chosen" not in said else "`no proposal chosen`")
             if notify:  # we were refused: what did we offer? The request refused, else the first offer.
                 offer = _request(n, int(notify[0].ref)) if phase == 2 else None
                 if offer is None or offer.proposals is None:

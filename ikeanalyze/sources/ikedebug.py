@@ -70,7 +70,10 @@ MESSAGES: list[tuple[str, str]] = [
     ("negotiation-failed", r"^(?P<detail>negotiation timeout), deleting"),
     ("negotiation-failed", rf"^(?P<ispi>{SPI})/(?P<rspi>{SPI}) (?P<detail>retransmission timeout)"),
     ("negotiation-failed", r"^Negotiate (?:ISAKMP )?SA Error:? ?(?P<detail>.*)$"),
-    ("negotiation-failed", r"^(?P<detail>no (?:SA )?proposal chosen)"),
+    # The refusal in the words of other builds and of the event log's reason (`no matching
+    # proposal found`, `peer SA proposal not match local policy`) is the same failure.
+    ("negotiation-failed", r"^(?P<detail>no (?:SA )?proposal chosen|no (?:matching|suitable) proposal found"
+                           r"|peer SA proposal not match local policy)"),
     ("negotiation-failed", r"^(?P<detail>PSK auth failed: .*)$"),
     ("negotiation-failed", r"^(?P<detail>received \S+ error notify response, abort)"),
     ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|IKE request|request to establish IPsec SA), .*)$"),
