@@ -80,7 +80,7 @@ KEYS: dict[str, str | None] = {
     "date": None, "time": None, "eventtime": None, "logid": None, "type": None, "subtype": None,
     "action": None, "status": None, "reason": None, "vd": "vdom", "vpntunnel": "tunnel",
     "remip": "dst", "remport": "dport", "locip": "src", "locport": "sport", "cookies": None, "version": None,
-    "tunneltype": None,
+    "tunneltype": None, "devname": "device",
 }
 # FortiOS' empty value.
 NONE_VALUES = ("N/A", "")

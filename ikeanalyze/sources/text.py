@@ -435,8 +435,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             idx, cols, sub_text = _drop_other_traffic(idx, cols, sub_text, is_hex, is_cont, tcp_ports, report, dropped,
                                                       OTHER_TRAFFIC[fmt])
         cols["ref"] = pa.array(idx + 1, pa.int64())
-        if devices:
-            cols["device"] = devices.at(idx)
+        if devices:  # the record's own name for its device (an event log's `devname`) first
+            cols["device"] = (pc.coalesce(cols["device"], devices.at(idx)) if "device" in cols
+                              else devices.at(idx))
         # Without the blanks a line ends in (a screen copy pads every line to the window's
         # width): the views search this text with patterns anchored at its end.
         cols["text"] = pc.utf8_rtrim_whitespace(sub_text).cast(pa.string())

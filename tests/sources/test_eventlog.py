@@ -55,6 +55,14 @@ def test_analyzer_export_and_tunnel_down() -> None:
     assert ev["detail"].tolist() == ["delete_phase1_sa", "tunnel-down"]
     assert str(ev["time"].iloc[0]) == "2019-07-17 21:43:17"  # eventtime in whole seconds: no fraction
     assert ev["dport"].tolist() == [4500, 4500]
+    # The logging FortiGate (`devname`): logs of several devices in one export are told apart.
+    assert ev["device"].tolist() == ["FG100ETK18004310", "FG100ETK18004310"]
+
+
+def test_devname_beats_the_prompt_above() -> None:
+    """A log shown under a CLI prompt names its own device; lines the prompt printed keep the prompt's."""
+    ev, _ = events(["FGT-HQ # execute log display", *(LOGS / "tunnel-down-faz.log").read_text().splitlines()])
+    assert ev["device"].tolist() == ["FG100ETK18004310", "FG100ETK18004310"]
 
 
 def test_syslog_header_and_unquoted_values() -> None:
