@@ -10,9 +10,11 @@ NAT keepalives are one-way by design and are not ESP.
 
 A short sample is told too, at severity info: when every ESP packet of an input goes one
 way on one path (at least `min_sample_packets` over at least `min_sample_span` seconds)
-but too few or too briefly for the thresholds above, or with the addresses cut from the
-text (a redacted paste: `port7 out -> ESP(spi=...)`), the finding says so and asks for a
-longer capture instead of letting the report say no problem was found.
+but too few or too briefly for the thresholds above, the finding says so and asks for a
+longer capture instead of letting the report say no problem was found. With the addresses
+cut from the text (a redacted paste: `port3 out -> ESP(spi=...)`) the paths above cannot
+tell it at all: it is told the same way at info, as a short sample or, above the thresholds,
+with the tunnel counters as the way to name the peer.
 
 A FortiGate sniffer runs on the CPU: with NP offload (`npu_flag`, `options[...]=npu` in
 `diagnose vpn tunnel list`) it may see only one direction of a healthy tunnel. From
@@ -214,10 +216,15 @@ def _short_sample(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         iface = f" {first['iface']}" if pd.notna(first["iface"]) else ""
         way = (f"from {first['src']} to {first['dst']}" if addressed
                else f"{'out of' if out else 'into'}{iface or ' this FortiGate'} (the text shows no addresses)")
-        msg = (f"Only {len(busy)} ESP packets{spi_text}, over {human_duration(span)} ({sas.where(first)} to "
-               f"{sas.where(last)}), and every ESP packet of {PurePath(str(first['source'])).name} went {way}: none came back. Too short "
-               f"a sample to call the path one-way ({t.min_packets} packets over {human_duration(t.min_span)} are "
-               f"needed); capture longer, both directions, before concluding.")
+        # Without addresses a sample above the thresholds lands here too: it is not short.
+        short = len(busy) < t.min_packets or span < t.min_span
+        msg = (f"{'Only ' if short else ''}{len(busy)} ESP packets{spi_text}, over {human_duration(span)} "
+               f"({sas.where(first)} to {sas.where(last)}), and every ESP packet of "
+               f"{PurePath(str(first['source'])).name} went {way}: none came back. "
+               + (f"Too short a sample to call the path one-way ({t.min_packets} packets over "
+                  f"{human_duration(t.min_span)} are needed); capture longer, both directions, before concluding."
+                  if short else "Without the addresses the peer cannot be named: compare the tunnel's `enc`/`dec` "
+                  "counters (`diagnose vpn tunnel list`) to tell which tunnel it is."))
         if sniffer:
             msg += NP_CAVEAT
             ctx.extras.setdefault(NP_NOTE, []).append(str(remote) if remote is not None else f"{iface.strip()} ESP")
@@ -228,7 +235,7 @@ def _short_sample(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             evidence=[evidence(first), evidence(last)],
             timeline=[moment(first, f"ESP {way.split(' (')[0]} with nothing coming back (a short sample)")],
             facts={"packets": len(busy), "direction": None if out is None else ("out" if out else "in"),
-                   "spis": spis, "span_s": round(span, 6), "np_offload": None, "short_sample": True},
+                   "spis": spis, "span_s": round(span, 6), "np_offload": None, "short_sample": short},
         )
         f.severity = "info"
         yield f
