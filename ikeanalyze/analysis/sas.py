@@ -531,8 +531,9 @@ def _groups(msgs: pd.DataFrame) -> _Groups:
 
 
 class _SaIndex:
-    """The rows of each IKE SA of a message table and the columns :func:`answers` and
-    :func:`sa_tunnel` read, taken once per table: every retransmitted send asks."""
+    """The rows of each IKE SA of a message table and the columns :func:`answers`,
+    :func:`came_in_after` and :func:`sa_tunnel` read, taken once per table: every
+    retransmitted send asks."""
 
     def __init__(self, msgs: pd.DataFrame) -> None:
         keys = [msgs["source"].astype(str).to_numpy(), msgs["ispi"].astype(str).to_numpy()]
@@ -569,6 +570,13 @@ def answers(msgs: pd.DataFrame, s: Send) -> np.ndarray:
     bounds = np.append(refs, np.iinfo(np.int64).max)
     got = np.searchsorted(np.sort(ix.ref[other]), bounds)
     return np.diff(got) > 0
+
+
+def came_in_after(msgs: pd.DataFrame, row) -> bool:
+    """Did any message come in on ``row``'s IKE SA (same source and initiator SPI) after it?"""
+    ix = _sa_index(msgs)
+    on_sa = ix.of(row["source"], row["ispi"])
+    return bool((ix.inbound[on_sa] & (ix.ref[on_sa] > int(row["ref"]))).any())
 
 
 def sa_tunnel(msgs: pd.DataFrame, source: str, ispi: str) -> str | None:

@@ -76,7 +76,8 @@ class Thresholds:
 
 @rule("IKE302", "rekey-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
-    for s in sas.retransmitted_requests(sas.of(ctx), t.min_retransmissions):
+    msgs = sas.of(ctx)
+    for s in sas.retransmitted_requests(msgs, t.min_retransmissions):
         if s.exchange not in REKEY_EXCHANGES or s.answered:
             continue
         first, last = s.first, s.last
@@ -89,7 +90,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         to = f" to {local}" if bool(first["in"]) else f" to {s.peer}"
         msg = (f"{who} {s.exchange}{mid} on IKE SA {first['ispi']}{to} {s.count} times{over} "
                f"({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}); no response came")
-        silent = not bool(first["in"]) and not _heard_after(sas.of(ctx), first)
+        silent = not bool(first["in"]) and not sas.came_in_after(msgs, first)
         if silent:
             msg += (f", and nothing else came from {s.peer} on that IKE SA afterwards: a refused rekey (proposal "
                     "or PFS mismatch) is answered with an error notify, so the peer is down or unreachable, "
@@ -113,14 +114,6 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if silent:  # the proposal comparison is for a peer that answered
             f.fix = SILENT_FIX
         yield f
-
-
-def _heard_after(msgs: pd.DataFrame, first) -> bool:
-    """Did any IKE message come from the peer on this IKE SA after the request?"""
-    return bool(((msgs["source"].astype(str) == str(first["source"])).to_numpy()
-                 & (msgs["ispi"].astype(str) == str(first["ispi"])).to_numpy()
-                 & msgs["in"].to_numpy().astype(bool)
-                 & (msgs["ref"].astype("int64") > int(first["ref"])).to_numpy()).any())
 
 
 def _outcomes(ctx: Context, first, tunnel: str | None) -> list[tuple[str, object]]:
