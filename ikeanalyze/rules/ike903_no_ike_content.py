@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding
 from ikeanalyze.rules.registry import NoThresholds, rule
@@ -87,7 +88,6 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                       facts={"source": r.source, "kinds": dict(kinds), "total": r.total})
 
 
-PACKETS = ("sniffer", "tcpdump", "pcap")  # origins whose rows are packets on an interface
 ECHO = {"echo request": "request", "echo reply": "reply"}
 
 
@@ -95,7 +95,7 @@ def _inner_traffic(rows) -> str:
     """What the packets that are not IKE or ESP show, per interface: a sniffer on a tunnel
     interface (the docs' own way to show a tunnel passes traffic) sees the traffic inside
     the tunnel, never its IKE or ESP. Empty when there are none."""
-    pkts = rows[rows["origin"].isin(PACKETS).to_numpy() & rows["kind"].isin(("icmp", "tcp")).to_numpy()
+    pkts = rows[rows["origin"].isin(PACKET_ORIGINS).to_numpy() & rows["kind"].isin(("icmp", "tcp")).to_numpy()
                 & rows["iface"].notna().to_numpy()]
     if pkts.empty:
         return ""
