@@ -203,7 +203,7 @@ def _short_sample(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             continue  # sniffer text's `udp N` on 4500 may be IKE after NAT-T moved there (IKE106's story)
         span = float(last.t) - float(first.t)
         addressed = pd.notna(first["src"])
-        if len(busy) < t.min_sample_packets or span < t.min_sample_span:
+        if span < t.min_sample_span:  # (too few packets was left out above)
             continue
         if addressed and len(busy) >= t.min_packets and span >= t.min_span:
             continue  # the paths above tell it
