@@ -99,7 +99,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if after:
             msg += "; then " + ", ".join(f"{text} at {sas.where(r)}" for text, r in after)
         msg += "."
-        f = finding(
+        yield finding(
             "IKE302", msg,
             between=(first, after[-1][1] if after else last),
             tunnel=s.tunnel, peer=s.peer,
@@ -110,10 +110,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": gaps,
                    "backoff": sas.backoff(gaps), "peer_silent": silent,
                    "outcomes": [{"what": text, "ref": int(r.ref)} for text, r in after]},
+            fix=SILENT_FIX if silent else None,  # the proposal comparison is for a peer that answered
         )
-        if silent:  # the proposal comparison is for a peer that answered
-            f.fix = SILENT_FIX
-        yield f
 
 
 def _outcomes(ctx: Context, first, tunnel: str | None) -> list[tuple[str, object]]:
