@@ -262,9 +262,15 @@ _ELISIONS = tuple(e.encode() for e in _ELISION_NAMES)
 _ELISION_LEN = 3
 
 
-def _elided(b: spans.Bytes, at: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Whether an elision (ELIDED) starts at ``at``."""
-    return (end - at >= _ELISION_LEN) & (spans.starts(b, at, _ELISIONS[0]) | spans.starts(b, at, _ELISIONS[1]))
+def _elided(b: spans.Bytes, at: np.ndarray, end: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Whether an elision (ELIDED) starts at ``at``, asked on the rows ``where`` only (False
+    elsewhere): the few that lack the number there, not every debug line."""
+    out = np.zeros(len(at), bool)
+    rows = np.flatnonzero(where)
+    if len(rows):
+        a, e = at[rows], end[rows]
+        out[rows] = (e - a >= _ELISION_LEN) & (spans.starts(b, a, _ELISIONS[0]) | spans.starts(b, a, _ELISIONS[1]))
+    return out
 
 
 def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
@@ -306,7 +312,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     slow |= long
     has = ok & (length > 0)
     ranges["vdidx"] = (has, at, at + length)
-    elided = ok & ~has & _elided(b, at, e)
+    elided = _elided(b, at, e, ok & ~has)
     has = has | elided  # (a new array: the range above keeps the digits only)
     at = np.where(has, at + np.where(elided, _ELISION_LEN, length), at)
     for name, stop in (("gw", _name_end), ("serial", spans.nondigit_bits), (None, _name_end),
@@ -317,7 +323,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
         if name:
             ranges[name] = (has & (length > 0), at + 1, at + 1 + length)
         if stop is spans.nondigit_bits:
-            length = np.where(has & (length == 0) & _elided(b, at + 1, e), _ELISION_LEN, length)
+            length = np.where(_elided(b, at + 1, e, has & (length == 0)), _ELISION_LEN, length)
         at = np.where(has, at + 1 + length, at)
     # `:? *`, and the message is the rest of the line.
     at = np.where(ok & _byte_is(b, at, e, ord(":")), at + 1, at)
