@@ -706,6 +706,11 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
     return facts, marks
 
 
+def _sa_key(key: str) -> str:
+    """An SA line's key as a fact name: lower case, its blanks, `/` and `-` as `_`."""
+    return key.replace(" ", "_").replace("/", "_").replace("-", "_").lower()
+
+
 def _gateway_sa_fact(sa: dict, key: str, value: str) -> str:
     if key == "status":
         m = re.match(r"^(?P<status>[a-z]+)(?:, state (?P<state>\d+))?", value)
@@ -724,7 +729,7 @@ def _gateway_sa_fact(sa: dict, key: str, value: str) -> str:
         sa["transport"] = value
         return "transport"
     if key and not key.startswith("SK_") and key != "key":  # session keys: never carried along
-        sa[key.replace(" ", "_").replace("/", "_").replace("-", "_").lower()] = value
+        sa[_sa_key(key)] = value
     return "ike-sa"
 
 
@@ -808,7 +813,7 @@ def _details_sa_fact(sa: dict, half: str | None, key: str, value: str) -> str:
         return f"{half}-key"  # as the tunnel list's `dec: spi=...` line
     if key in DETAILS_SESSION_KEYS or not value:
         return "sa"  # `inbound`/`outbound`, or a session key
-    sa[key.replace(" ", "_").replace("/", "_").replace("-", "_").lower()] = _num(value.strip())
+    sa[_sa_key(key)] = _num(value.strip())
     return "sa"
 
 
