@@ -996,20 +996,20 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
             j, rest = rests[i]
             if names[j] not in joins or claimed[j] or not (rest is not None or (hexes[i] and in_hex[j])):
                 continue
-            seps.append((" " if j in spaced_open else "") if rest is None else rest)
+            seps.append(_hex_gap(j, spaced_open) if rest is None else rest)
             in_hex[i] = rest is None
             bridged[j + 1:i] = True
         elif in_packet[j] and indents[i]:
             seps.append("" if v_heads[j] else "\n")
             in_packet[i] = True
         elif hexes[i] and in_hex[j]:
-            seps.append("")  # (" " under a dump word with no bytes: set below)
+            seps.append(_hex_gap(j, spaced_open))
             in_hex[i] = True
         elif fields[i] and in_log[j]:
             seps.append(" ")
             in_log[i] = True
         elif wraps[j] and edge[i] >= edge[j]:
-            seps.append("")
+            seps.append(_hex_gap(j, spaced_open))
             in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j] or piece_quotes[i]
             quotes[i] = quotes[i] or piece_quotes[i]
@@ -1025,9 +1025,13 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         edge[i] = edge[j]
     form[conts] = "continuation"
     sep[conts] = seps
-    below = [j + 1 for j in spaced_open if j + 1 < n and sep[j + 1] == ""]
-    sep[below] = " "
     return sep, bridged
+
+
+def _hex_gap(j: int, spaced_open: set[int]) -> str:
+    """The separator of a piece joined as is onto line ``j``: a blank after a dump's word
+    with no bytes and no blank of its own (``spaced_open``), else none."""
+    return " " if j in spaced_open else ""
 
 
 # How many blank lines a web copy may have put between a record and its rest.
