@@ -202,7 +202,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     direction[hexes[np.isin(hexdir, ["in", "dec"])]] = "in"
     direction[hexes[np.isin(hexdir, ["out", "enc"])]] = "out"
 
-    _decode_hex(hexes, cols)
+    _decode_hex(hexes, cols, _sa_of(gw, pre["serial"], hexes))
     _join_exchange(row, cols, direction)
     transport = _transport(row, cols)
 
@@ -371,7 +371,13 @@ def _first_row(msg: pa.Array, rows: np.ndarray | None = None, lo: int = 0, hi: i
     return out
 
 
-def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+def _sa_of(gw: pa.Array, serial: pa.Array, rows: np.ndarray) -> list[tuple[object, object]]:
+    """The (gateway, serial) context of each of ``rows``: which IKE SA's line it is."""
+    take = pa.array(rows, pa.int64())
+    return list(zip(gw.take(take).to_pylist(), serial.take(take).to_pylist()))
+
+
+def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray], sa: list[tuple[object, object]]) -> None:
     """Decode the `in/out/enc/dec HEX` dumps (at ``rows``) (wrapped lines already joined) with the wire
     decoder: header, payload chain, notifies, proposals.
 
@@ -382,7 +388,9 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     has its E flag); `enc` is the plaintext payload chain before encryption, with no IKE
     header and no first-payload type: it is read under the header of the `out` dump that
     follows it (the same message encrypted), whose SK/SKF payload (IKEv2) or header
-    (IKEv1) names the first payload. The `detail` keeps the dump's word and says where
+    (IKEv1) names the first payload. That `out` must be the next dump and carry the same
+    gateway and serial (``sa``): another SA's message, interleaved by a busy daemon, would
+    lend its header (exchange, SPIs, message id) to a message it is not. The `detail` keeps the dump's word and says where
     decoding stopped, if it did.
     """
     decoded: dict[tuple[str, str, str], dict[str, object]] = {}  # a re-sent message is dumped again: decode it once
@@ -391,7 +399,8 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
     for k, (word, hx) in enumerate(zip(words, hexes)):  # a fraction of the lines
         head = ""
         if word == "enc":
-            head = (hexes[k + 1] or "") if k + 1 < len(words) and words[k + 1] == "out" else ""
+            paired = k + 1 < len(words) and words[k + 1] == "out" and sa[k + 1] == sa[k]
+            head = (hexes[k + 1] or "") if paired else ""
             if not head:
                 found.append(_ENC)
                 continue
@@ -405,7 +414,7 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray]) -> None:
 
 
 _ENC = {"detail": "enc; not decoded: plaintext payload chain before encryption, and no `out` dump of the "
-                  "encrypted message after it to take the IKE header from"}
+                  "encrypted message after it (the same SA's next dump) to take the IKE header from"}
 _ENC_UNDER_CLEAR = {"detail": "enc; not decoded: plaintext payload chain before encryption, and the `out` dump "
                               "after it is not an encrypted message"}
 

@@ -214,6 +214,23 @@ def test_enc_without_an_out_dump_after_it_says_why_it_is_not_decoded(tmp_path) -
     assert pd.isna(enc["exchange"])
 
 
+def test_enc_is_not_read_under_another_sas_out_dump(tmp_path) -> None:
+    """A busy daemon interleaves SAs: the `out` dump after this `enc` is gateway vpn-b's
+    message (an AUTH of SPI 1122...), not the encryption of vpn-a's N(NO_PROPOSAL_CHOSEN).
+    Read under it, the refusal became an AUTH of vpn-b's SA."""
+    other = bytes.fromhex("1122334455667788" "99aabbccddeeff00") + bytes([0x2E, 0x20, 0x23, 0x20]) + \
+        (1).to_bytes(4, "big") + (36).to_bytes(4, "big") + bytes([0, 0, 0, 8, 0, 0, 0, 0])
+    p = tmp_path / "enc.txt"
+    p.write_text("ike 0:vpn-a:41: enc 000000080000000E0706050403020107\n"
+                 f"ike 0:vpn-b:42: out {other.hex().upper()}\n"
+                 "ike 0:vpn-a:41:7: no proposal chosen\n")
+    ev, _ = ikeanalyze.load([str(p)])
+    enc, out = ev[ev["kind"] == "ike-hex"].itertuples()
+    assert enc.detail.startswith("enc; not decoded: plaintext payload chain before encryption")
+    assert pd.isna(enc.exchange) and pd.isna(enc.ispi)
+    assert (out.exchange, out.ispi, out.msg_id) == ("AUTH", "1122334455667788", 1)
+
+
 def test_ikev1_dec_clears_the_encryption_flag_and_says_where_it_stopped() -> None:
     ev = _load("IKE_LOG_V1_ldap_working.txt")
     dec = ev[(ev["kind"] == "ike-hex") & (ev["ref"] == 71)].iloc[0]
