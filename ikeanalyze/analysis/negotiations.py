@@ -136,6 +136,11 @@ class Negotiation:
     _tab: _Rows | None = field(default=None, repr=False)
 
     @property
+    def numbered(self) -> bool:
+        """Whether FortiOS printed its serial (else :func:`_unnumbered` told it apart)."""
+        return self.serial >= 0
+
+    @property
     def rows(self) -> pd.DataFrame:
         """Its lines as light() rows (index: their position there), taken when first asked:
         most negotiations are only searched, through their positions."""
@@ -487,6 +492,8 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
         # One negotiation per serial, in the order each first appears, its rows in line order.
         has = np.flatnonzero(pd.notna(assigned))
         if not len(has):
+            has = _unnumbered(assigned, facts.frame["tunnel"].to_numpy()[at], ispi, facts.named[at])
+        if not len(has):
             continue
         keys = assigned[has].astype(np.int64)
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
@@ -499,6 +506,27 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
     for n in out:
         n._col, n._tab = col, tab
     return out
+
+
+def _unnumbered(assigned: np.ndarray, tunnel: np.ndarray, ispi: np.ndarray, named: np.ndarray) -> np.ndarray:
+    """A source none of whose debug lines carries an IKE SA serial (`ike 0:VPN-Customer:
+    no SA proposal chosen`, as guides and blogs trim their pastes): its negotiations are
+    told by gateway, a new one where a line names an initiator SPI other than the last
+    one of that gateway. Each gets a negative serial (:attr:`Negotiation.numbered` is
+    False), which no line carries; the rows given one are returned, like the rows of
+    printed serials."""
+    key = -1
+    for gw in dict.fromkeys(tunnel[named].tolist()):
+        rows = np.flatnonzero(named & (tunnel == gw))
+        spis = ispi[rows]
+        spi_at = np.flatnonzero(pd.notna(spis) & (spis != sas.ZERO_SPI))
+        new = np.zeros(len(rows), dtype=bool)
+        if len(spi_at):
+            changed = np.r_[False, spis[spi_at][1:] != spis[spi_at][:-1]]
+            new[spi_at[changed]] = True
+        assigned[rows] = key - np.cumsum(new)
+        key -= int(new.sum()) + 1
+    return np.flatnonzero(pd.notna(assigned))
 
 
 GATEWAY_NAMED = linesearch.text_search(r"(?:matched gateway|my proposal, gw) ([^\s:]+)")
@@ -885,7 +913,7 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
         for (phase, peer_b, local_b, child), grp in _by_pair(n, fails, blocks):
             if peer_b is None and local_b is None and _after_id_rejection(events, n, grp):
                 continue  # the generic error after a refused peer ID (IKE206), no proposals compared
-            f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial,
+            f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial if n.numbered else None,
                         child=child if phase == 2 else None)
             if peer_b and local_b:
                 f.mismatched = mismatches(peer_b, local_b)
@@ -1143,7 +1171,7 @@ def _selector_failure(n: Negotiation, child: int | None, name: str | None, grp: 
                     and (peer_b is None or b.header_ref > peer_b.header_ref)), None)
     if peer_b is None and local_b is None:
         peer_b, local_b = _v1_selector_blocks(n, first)
-    f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial, child=name)
+    f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial if n.numbered else None, child=name)
     f.how = ("the peer answered TS_UNACCEPTABLE" if all(r.kind == "notify" for r in grp)
              else "`no matching phase2 found`" if "no matching phase2 found" in str(grp[0].text)
              else "`failed to match peer selectors`")
@@ -1240,11 +1268,13 @@ def hits(events: pd.DataFrame, pattern: str, column: str = "text", kinds: tuple[
     above: dict[str, _Above] = {}  # per source, built at the first line outside any negotiation
     searched: pd.DataFrame | None = None  # lines[sel], for sources whose lines are out of order
     for r, n, n_running in zip(rows, own, speaks_for):
-        if n is not None:
+        if n is not None and (n.peer is not None or n.numbered):
             peer, tunnel = n.peer, n.tunnel
         else:
             # A serial-less line: its own gateway, and the peer of the negotiation it speaks
             # for; without one, the peer its gateway's lines (or a `comes` just above) name.
+            # So too a line of an input that prints no serials, when the gateway's
+            # negotiation told apart without them names no peer (`IPsec SA connect` only).
             tunnel = _gateway(r.tunnel)
             a = above.get(str(r.source))
             if a is None:

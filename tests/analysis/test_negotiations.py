@@ -74,3 +74,31 @@ def test_the_sweep_picks_the_latest_started_span_that_holds_the_line(spans, refs
         holding = [k for k, (a, b) in enumerate(spans) if a <= r <= b]
         want.append(max(holding, key=lambda k: (spans[k][0], -k)) if holding else -1)
     assert got == want
+
+
+# A paste that prints no IKE SA serial on any line (guides and blogs trim them): gateway
+# GW-A negotiates twice (a new initiator SPI at line 4), GW-B once, interleaved.
+WITHOUT_SERIALS = """\
+ike 0:GW-A: comes 203.0.113.5:500->198.51.100.2:500,ifindex=5....
+ike 0:GW-A: IKEv2 exchange=SA_INIT id=1111aaaa2222bbbb/0000000000000000 len=340
+ike 0:GW-B: IPsec SA connect 5 198.51.100.2->192.0.2.77:0
+ike 0:GW-A: comes 203.0.113.5:500->198.51.100.2:500,ifindex=5....
+ike 0:GW-A: IKEv2 exchange=SA_INIT id=3333cccc4444dddd/0000000000000000 len=340
+ike 0:GW-B: sent IKE msg (SA_INIT): 198.51.100.2:500->192.0.2.77:500, len=300, id=5555eeee6666ffff/0000000000000000
+ike 0:GW-A: no SA proposal chosen
+"""
+
+
+def test_a_paste_without_serials_has_its_negotiations_told_apart_by_gateway_and_spi() -> None:
+    events, _ = _load(WITHOUT_SERIALS)
+    negs = ng.negotiations(events)
+    told = [(n.tunnel, n.peer, n.ispi, n.column("ref").tolist(), n.numbered) for n in negs]
+    assert told == [("GW-A", "203.0.113.5:500", "1111aaaa2222bbbb", [1, 2], False),  # in order of first lines
+                    ("GW-B", "192.0.2.77:500", "5555eeee6666ffff", [3, 6], False),
+                    ("GW-A", "203.0.113.5:500", "3333cccc4444dddd", [4, 5, 7], False)]
+    assert len({n.serial for n in negs}) == 3 and all(n.serial < 0 for n in negs)
+
+
+def test_a_paste_with_serials_keeps_them() -> None:
+    events, _ = _load(TWO_GATEWAYS)
+    assert [(n.serial, n.numbered) for n in ng.negotiations(events)] == [(24, True), (25, True)]
