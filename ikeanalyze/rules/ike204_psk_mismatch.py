@@ -3,7 +3,8 @@
 ## What it detects
 The FortiGate debug's `PSK auth failed: probable pre-shared key mismatch` (IKEv2), the
 IKEv1 `probable pre-shared secret mismatch` (also as `Negotiate SA Error: ...`; in Main
-Mode the peer's message 5, encrypted with keys derived from the secret, fails to parse),
+Mode the peer's message 5, or 6 when this side initiated, encrypted with keys derived
+from the secret, fails to parse),
 and an AUTHENTICATION_FAILED notify received (the debug's `notify type` line, or the
 decrypted answer's `dec` dump when that line is not in the input) for a negotiation that does not use
 certificates or EAP: the peer refused this side's AUTH payload (a pre-shared key, printed
@@ -78,14 +79,22 @@ def _version(h: ng.Hit) -> int | None:
     return v
 
 
+# This side's Main Mode message 5 sent: it is the initiator, and the peer's encrypted
+# ID and HASH are message 6.
+MM_INITIATOR = linesearch.text_search(r"sent IKE msg \(ident_i3send\)")
+
+
 def _what(h: ng.Hit, first) -> str:
-    """What failed, in the words of the IKE version."""
+    """What failed, in the words of the IKE version (and, in Main Mode, of this side's role)."""
     if _version(h) != 1:
         return "IKE_AUTH failed PSK verification"
     exchange = next((x for n in h.negotiations if (x := n.exchange_before(int(first.ref)))), None)
     mode, what = V1_MODES.get(exchange, (None, None))
     if what is None:
         return "IKEv1 phase-1 authentication failed with this side's pre-shared secret"
+    if exchange == "Identity Protection" and any(
+            (n.column("ref")[n.where(MM_INITIATOR)] < int(first.ref)).any() for n in h.negotiations):
+        what = what.replace("message 5", "message 6")
     return f"{what} (`probable pre-shared secret mismatch`, IKEv1 {mode})"
 
 
