@@ -926,6 +926,8 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
                 offer = _request(n, int(notify[0].ref)) if phase == 2 else None
                 if offer is None or offer.proposals is None:
                     offer = wire_offer(events, n.source, n.ispi, direction="out")
+                    if offer is not None and phase == 2 and not _phase2_offer(str(offer.proposals)):
+                        offer = None  # the SA_INIT's IKE proposals: not what the refused phase 2 offered
                 if offer is not None:
                     f.offered, f.offered_row = str(offer.proposals), offer
             f.rows = _evidence_rows(events, n, grp, peer_b, local_b, f.mismatched)
@@ -1091,6 +1093,11 @@ def _wire_failures(events: pd.DataFrame, notify: str, seen_spi: set) -> list[Fai
         seen_spi.add((str(r.source), str(r.ispi)))
         out.append(f)
     return out
+
+
+def _phase2_offer(proposals: str) -> bool:
+    """Whether a decoded offer (``#1 ESP: ... | #2 ...``) proposes a phase-2 protocol."""
+    return any(f" {proto}:" in f" {proposals}" for proto in PHASE2_PROTOCOLS)
 
 
 def _other_end(request, response) -> str | None:
