@@ -323,13 +323,13 @@ def test_session_resume_answered_and_re_sent_is_not_reported_unanswered() -> Non
     got = findings("ikev2-session-resume-retransmit-gw-validation-failed.txt")
     assert set(got) == {"IKE206", "IKE304"}
     (f,) = got["IKE304"]
-    assert f.message == ("10.232.1.1:500 re-sent to 10.201.238.101:500 on IKE SA 5bdb0bc399c5bcf7: SESSION_RESUME "
+    assert f.message == ("198.51.100.200:500 re-sent to 192.0.2.44:500 on IKE SA f707560e01167d59: SESSION_RESUME "
                          "sent 2 times, answered every time and re-sent anyway (the answers were lost or not accepted) "
                          "(1 retransmissions in all).")
     assert [e.ref for e in f.evidence] == [1, 6]
     assert f.facts["direction"] == "in" and f.facts["sends"][0]["answered"] is True
     (g,) = got["IKE206"]
-    assert [e.ref for e in g.evidence] == [12, 14] and g.tunnel == "DC2_MPLS1"
+    assert [e.ref for e in g.evidence] == [12, 14] and g.tunnel == "HQ_UNDERLAY2"
 
 
 def test_own_start_refused_for_no_policy_is_one_finding_towards_the_peer() -> None:
