@@ -335,13 +335,14 @@ def test_session_resume_answered_and_re_sent_is_not_reported_unanswered() -> Non
 def test_own_start_refused_for_no_policy_is_one_finding_towards_the_peer() -> None:
     """`ignoring request to establish IPsec SA, no policy configured` refuses this side's own
     `IPsec SA connect`, not a request of the peer; the first refusal, whose connect line the
-    copy cut off, counts with the 7 that name 2.2.2.254. It was `ignored the peer's request 1
-    time(s)` plus `the same for 1 other peer(s): 2.2.2.254`."""
+    excerpt cut off, counts with the 6 that name 203.0.113.150. It was `ignored the peer's
+    request 1 time(s)` plus `the same for 1 other peer(s): <the connect lines' peer>`."""
     got = findings("ikev2-initiator-no-policy-connect-cut.txt")
     assert set(got) == {"IKE209"}
     (f,) = got["IKE209"]
-    assert (f.tunnel, f.peer) == ("to-FG2", "2.2.2.254")
-    assert f.message == ("No firewall policy uses gateway to-FG2: the FortiGate refused to start the IPsec SA towards "
-                         "2.2.2.254 8 time(s) (`ignoring request to establish IPsec SA, no policy configured`, "
-                         "line 1 to line 15).")
-    assert f.facts == {"refusals": 8, "reason": "no-policy"}
+    assert (f.tunnel, f.peer) == ("dc-wan2", "203.0.113.150")
+    assert f.message == ("No firewall policy uses gateway dc-wan2: the FortiGate refused to start the IPsec SA towards "
+                         "203.0.113.150 7 time(s) (`ignoring request to establish IPsec SA, no policy configured`, "
+                         "line 1 to line 13).")
+    assert f.facts == {"refusals": 7, "reason": "no-policy"}
+    assert [e.ref for e in f.evidence][:3] == [1, 3, 5] and f.evidence[-1].ref == 13
