@@ -303,19 +303,23 @@ def test_ikev1_refusal_lines(name: str, ref: int, kind: str, detail: str) -> Non
 
 def test_the_eap_proxy_lines_are_daemon_records_with_their_dumps() -> None:
     """The EAP proxy (a FortiGate's own RADIUS/EAP server for local users) prints beside
-    fnbamd; its 121 lines in this log were unrecognised, the decisive `Invalid NT-Response`
-    among them. Only hex lines whose `hexdump(len=N):` head another daemon's line pushed
-    away (the daemons interleave) stay unrecognised."""
+    fnbamd; its lines were unrecognised (121 in the lab log this input's story follows), the
+    decisive `Invalid NT-Response` among them. Only hex lines whose `hexdump(len=N):` head
+    another daemon's line pushed away (the daemons interleave: lines 15 and 176) or lost
+    (lines 113-119) stay unrecognised, with the excerpt's cut first line and three fnbamd
+    lines of no known form (lines 146, 162, 163)."""
     from ikeanalyze.api import load
 
     ev, ingest = load([str(PUBLIC / "eap-proxy-local-user-invalid-nt-response.txt")])
     [report] = ingest.inputs
-    heads = {4: "RADIUS SRV", 31: "CTRL-EVENT-EAP-STARTED", 167: "EAP-MSCHAPV2", 141: "eap_comm_session_add"}
+    heads = {4: "RADIUS SRV", 32: "CTRL-EVENT-EAP-STARTED", 168: "EAP-MSCHAPV2", 142: "eap_comm_session_add"}
     for ref, detail in heads.items():
         [row] = ev[ev["ref"] == ref].itertuples()
         assert (row.origin, row.detail) == ("authd", detail), ref
+    assert ev.loc[ev["ref"] == 168, "text"].iloc[0] == "EAP-MSCHAPV2: Invalid NT-Response"
     assert ev.loc[ev["ref"] == 4, "text"].iloc[0].count("\n") == 0  # the dump is joined to the parser's copy only
-    assert report.accounting["unrecognised"] == 13 and report.accounting["continuation"] == 28
+    assert report.accounting["unrecognised"] == 13 and report.accounting["continuation"] == 29
+    assert [ref for ref, _ in report.examples] == [1, 15, 113, 114, 115]
 
 
 def test_records_broken_with_a_blank_line_at_each_break_are_joined() -> None:
