@@ -1483,6 +1483,9 @@ def evidence_rows(*groups) -> list:
 AUTHD = "authd"
 AUTH_FAILED = (r"(?:XAUTH|EAP) \d+ result FNBAM_(?:DENIED|TIMEOUT|ERROR)|(?:XAUTH|EAP) failed for user"
                r"|connection expiring due to EAP failure")
+# The FortiGate's own EAP server (the EAP proxy, hostapd's code, for local users) checking
+# an MSCHAPv2 answer: the password is wrong, whether or not the `ike` result line follows.
+EAP_PROXY_FAILED = r"EAP-MSCHAPV2: Invalid NT-Response"
 SERVER_TIMEOUT = r"__(?:rad|ldap)_conn_timeout-"
 SAML_FAILED = (r"Failed to process response message|Clock skew issue|No (?:group|user name) info in SAML response"
                r"|Failed to verify signature|doesn't match configured ACS Url|unknown to #?LassoServer"
@@ -1602,7 +1605,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
     # Whole-column searches once; each source below takes its rows' share by position.
     col, tab = light_text(events), light_rows(events)
     saml_all, timeout_all = col.search(SAML_FAILED), col.search(SERVER_TIMEOUT)
-    anchor_all = (col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all
+    anchor_all = (col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all | col.search(EAP_PROXY_FAILED)
     moved_to = col.extract(PROFILE_CHANGE)
     codes, _ = pd.factorize(ev["source"].to_numpy())
     all_refs, all_tunnels = ev["ref"].to_numpy(), ev["tunnel"].to_numpy()
@@ -1755,6 +1758,8 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
     if probe is None:  # daemon lines only: the IKE negotiation that asked for this login
         origin, rx = tab.cols[tab.cls._fields.index("origin")], _regex(r"XAUTH|EAP")
         asked = [p for p, t in zip(window, wtext) if origin[p] == DEBUG and rx.search(t)]
+        if not asked:  # the EAP proxy's own verdict: the `ike` line that handed it the answer is above
+            asked = _asked_above(tab, int(window[0]), source, rx)
         probe = tab.take(asked[-1:])[0] if asked else None
     if probe is not None:
         n = owner.get((source, int(probe.ref)))
@@ -1776,6 +1781,24 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
     refs = tab.cols[tab.cls._fields.index("ref")]  # ascending along the window
     return Login(source, grp, reason, reason_rows, user, peer, tunnel, method, (int(refs[lo]), int(refs[hi])),
                  eap=refusal)
+
+
+# How far above a login's window an `ike` line handing the EAP answer over is looked for:
+# the EAP proxy prints its state machine (some 60 lines per answer) in between.
+ASKED_ABOVE = 200
+
+
+def _asked_above(tab: _Rows, start: int, source: str, rx: re.Pattern) -> list[int]:
+    """The last debug line of ``source`` matching ``rx`` within ASKED_ABOVE rows above
+    position ``start`` of light(), as a one-position list (or empty)."""
+    fields = tab.cls._fields
+    origin, sources = tab.cols[fields.index("origin")], tab.cols[fields.index("source")]
+    for p in range(start - 1, max(start - ASKED_ABOVE, 0) - 1, -1):
+        if sources[p] != source:
+            break
+        if origin[p] == DEBUG and rx.search(tab.text[p]):
+            return [p]
+    return []
 
 
 def _eap_refusal(window: np.ndarray, wtext: list[str], col: linesearch.Column) -> EapRefusal | None:

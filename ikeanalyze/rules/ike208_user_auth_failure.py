@@ -3,7 +3,9 @@
 ## What it detects
 A failed user login on a dial-up tunnel: `XAUTH <id> result FNBAM_DENIED|TIMEOUT|ERROR`,
 `XAUTH failed for user "..."`, `EAP <id> result FNBAM_DENIED`, `connection expiring due
-to EAP failure`, an authentication server that never answers (fnbamd `__rad_conn_timeout`,
+to EAP failure`, the FortiGate's own EAP server (the EAP proxy, for local users) refusing an
+MSCHAPv2 answer (`EAP-MSCHAPV2: Invalid NT-Response`: a wrong password, with or without the
+`ike` result line after it), an authentication server that never answers (fnbamd `__rad_conn_timeout`,
 `__ldap_conn_timeout`), and samld / SSL-VPN SAML errors. The fnbamd and samld lines of the
 same login name the reason, one of: bad-credentials, user-not-found, radius-unreachable,
 ldap-unreachable, dns-failure, radius-group-mismatch, saml-group-mismatch,

@@ -346,3 +346,19 @@ def test_own_start_refused_for_no_policy_is_one_finding_towards_the_peer() -> No
                          "line 1 to line 13).")
     assert f.facts == {"refusals": 7, "reason": "no-policy"}
     assert [e.ref for e in f.evidence][:3] == [1, 3, 5] and f.evidence[-1].ref == 13
+
+
+def test_the_eap_proxys_invalid_nt_response_is_a_wrong_password() -> None:
+    """The FortiGate's own EAP server (local user) rejects the MSCHAPv2 answer, `EAP-MSCHAPV2:
+    Invalid NT-Response`, and the excerpt ends before the `ike` result line: the login
+    failed on its password. It was only IKE901 (the lines the parser could not read). The
+    gateway and peer are those of the `ike` lines that handed the EAP answer over, above
+    the fnbamd session that fetched the local password."""
+    got = findings("eap-proxy-local-user-invalid-nt-response.txt")
+    assert set(got) == {"IKE208", "IKE901"}
+    (f,) = got["IKE208"]
+    assert (f.tunnel, f.peer) == ("eap-dialup", "198.51.100.143:62211")
+    assert f.facts == {"reason": "bad-credentials", "user": "tnakamura", "method": "EAP", "pending": False}
+    assert "the daemons say `Invalid NT-Response` (line 168)" in f.message
+    assert [e.ref for e in f.evidence] == [168]
+
