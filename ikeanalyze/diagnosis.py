@@ -212,7 +212,12 @@ def _same_story(a: Finding, b: Finding) -> bool:
         va, vb = a.facts.get(key), b.facts.get(key)
         if va and vb and va != vb:
             return False
-    if None in (a.start, b.start) or not ({e.source for e in a.evidence} & {e.source for e in b.evidence}):
+    shared = {e.source for e in a.evidence} & {e.source for e in b.evidence}
+    if shared and a.facts.get("reason") and b.facts.get("reason") and a.facts["reason"] != b.facts["reason"]:
+        # One input giving two causes (passive mode, then no policy) tells two things. Across
+        # inputs the words differ (an event log's reason against a rule's name for it).
+        return False
+    if None in (a.start, b.start) or not shared:
         # One has no clock, or they come from different inputs, whose clocks may differ
         # (a capture in UTC, a FortiGate's debug in its local time): the peer says it.
         return True

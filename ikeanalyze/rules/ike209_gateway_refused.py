@@ -42,12 +42,30 @@ REFUSED = linesearch.text_search(r"ignoring (?:IKEv[12] request|request to estab
 OWN_START = "ignoring request to establish IPsec SA"
 
 
+def _kind(row) -> str:
+    """Which refusal a line is: passive mode, this side's own start without a policy, or
+    the peer's request without one (each is its own finding, with its own words and fix)."""
+    text = str(row.text)
+    return "passive" if "passive mode" in text else "own" if OWN_START in text else "peer"
+
+
+def _by_kind(hits: list[ng.Hit]) -> list[ng.Hit]:
+    """Each hit split by the kind of refusal its lines are (:func:`_kind`)."""
+    out = []
+    for h in hits:
+        kinds: dict[str, list] = {}
+        for r in h.rows:
+            kinds.setdefault(_kind(r), []).append(r)
+        out.extend(dataclasses.replace(h, rows=rows) for rows in kinds.values())
+    return out
+
+
 def _folded(hits: list[ng.Hit]) -> list[ng.Hit]:
     """A refusal that names no peer (a paste that starts after its `IPsec SA connect` line)
-    joins the refusals of its gateway when those name one peer."""
+    joins the refusals of its gateway, of the same kind, when those name one peer."""
     groups: dict[tuple, list[ng.Hit]] = {}
     for h in hits:
-        groups.setdefault((h.source, h.tunnel), []).append(h)
+        groups.setdefault((h.source, h.tunnel, _kind(h.rows[0])), []).append(h)
     out = []
     for group in groups.values():
         named = [h for h in group if h.peer]
@@ -63,9 +81,9 @@ def _folded(hits: list[ng.Hit]) -> list[ng.Hit]:
 @rule("IKE209", "gateway-refused", severity="error",
       explains=("IKE210", "IKE304", "IKE105"))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
-    for h in _folded(ng.hits(ctx.events, REFUSED)):
+    for h in _folded(_by_kind(ng.hits(ctx.events, REFUSED))):
         first, last = h.rows[0], h.rows[-1]
-        passive = "passive mode" in str(first.text)
+        passive = _kind(first) == "passive"
         gw = f"gateway {h.tunnel}" if h.tunnel else "the gateway"
         if passive:
             msg = (f"{gw[0].upper() + gw[1:]} is in passive mode: it refused to start the IPsec SA"
@@ -73,7 +91,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                    + f" {len(h.rows)} time(s) ({sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "")
                    + ") and waits for the peer to initiate.")
-        elif OWN_START in str(first.text):  # its own `IPsec SA connect`, not the peer's request
+        elif _kind(first) == "own":  # its own `IPsec SA connect`, not the peer's request
             msg = (f"No firewall policy uses {gw}: the FortiGate refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
                    + f" {len(h.rows)} time(s) (`{str(first.text).split(': ', 1)[-1].strip()}`, "

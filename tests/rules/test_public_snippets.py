@@ -362,3 +362,15 @@ def test_the_eap_proxys_invalid_nt_response_is_a_wrong_password() -> None:
     assert "the daemons say `Invalid NT-Response` (line 168)" in f.message
     assert [e.ref for e in f.evidence] == [168]
 
+
+def test_refusals_of_two_kinds_on_one_gateway_are_two_findings(tmp_path) -> None:
+    """The last refusal says passive mode, the others no policy: two causes, two fixes. The
+    passive-mode line was counted as an eighth `no policy configured`."""
+    lines = (DATA / "ikev2-initiator-no-policy-connect-cut.txt").read_text(encoding="utf-8").splitlines()
+    lines[12] = lines[12].replace("no policy configured", "gateway is in passive mode")
+    p = tmp_path / "two-kinds.txt"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    d = ikeanalyze.analyze([str(p)])
+    got = sorted((f.facts["reason"], f.facts["refusals"], [e.ref for e in f.evidence])
+                 for f in d.all_findings() if f.code == "IKE209")
+    assert got == [("no-policy", 6, [1, 3, 5, 11]), ("passive-mode", 1, [13])]
