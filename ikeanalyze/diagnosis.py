@@ -182,7 +182,7 @@ def _same_subject(a: Finding, b: Finding) -> bool:
 # peer that name different values are two stories (two IKE SAs, two users, two gateways).
 # `resent_by` (IKE304): the client's re-sent requests and this side's re-sent answers on
 # one IKE SA are two stories.
-IDENTITY_FACTS = ("ispi", "user", "gateway", "resent_by")
+IDENTITY_FACTS = ("ispi", "user", "gateway", "resent_by", "device")
 SAME_STORY_SLACK_S = 1.0  # a sniffer and a debug stamp one packet up to this far apart
 
 
@@ -256,7 +256,11 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
     bits = []
     for code, fs in list(by_code.items())[:4]:
         subjects = list(dict.fromkeys(f.peer_ip or f.tunnel for f in fs if f.peer_ip or f.tunnel))
-        if code == top.code:
+        devices = list(dict.fromkeys(str(f.facts["device"]) for f in fs if f.facts.get("device")))
+        if code == top.code and len(devices) == len(fs) and top.facts.get("device") not in devices:
+            # Another FortiGate's log (one export of several devices), maybe of the same peer.
+            bits.append(f"the same on {len(devices)} other FortiGate(s): {_few(devices)}")
+        elif code == top.code:
             bits.append(f"the same for {len(subjects) or len(fs)} other peer(s): {_few(subjects)}")
         elif len(subjects) > 1:
             bits.append(f"{code} {fs[0].title.lower()} for {len(subjects)} peers: {_few(subjects)}")

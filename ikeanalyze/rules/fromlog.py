@@ -122,7 +122,7 @@ def _assigned(events: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
-    """The log lines that state ``code``'s cause, grouped by (source, peer, tunnel)."""
+    """The log lines that state ``code``'s cause, grouped by (source, device, peer, tunnel)."""
     if not any(c.code == code for c in CAUSES):
         return []
     rows, which = _assigned(events)
@@ -131,11 +131,14 @@ def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
     refused: dict[str | None, bool] = {}  # per gateway: asked once, not once per line
     for r, k in zip(rows.iloc[mine].itertuples(), which[mine].tolist()):
         c = CAUSES[k]
-        key = (str(r.source), _peer(r), None if pd.isna(r.tunnel) else str(r.tunnel))
+        tunnel = None if pd.isna(r.tunnel) else str(r.tunnel)
+        # The logging FortiGate (`devname`) too: branches of one export failing towards one
+        # hub are one finding each, not one hub peer failing N times.
+        key = (str(r.source), _device(r), _peer(r), tunnel)
         if c.generic:
-            if key[2] not in refused:
-                refused[key[2]] = _id_refused(events, key[2])
-            if refused[key[2]]:
+            if tunnel not in refused:
+                refused[tunnel] = _id_refused(events, tunnel)
+            if refused[tunnel]:
                 continue
         groups.setdefault(key, (c, []))[1].append(r)
     return list(groups.values())
@@ -148,6 +151,18 @@ def _id_refused(events: pd.DataFrame, tunnel: str | None) -> bool:
         if any(n is None or n.tunnel is None or tunnel is None or n.tunnel == tunnel for n in speaks_for):
             return True
     return False
+
+
+def _device(r) -> str | None:
+    """The FortiGate that logged the line (`devname`, else the prompt's host name)."""
+    device = getattr(r, "device", None)
+    if device is None or pd.isna(device) or REDACTED.fullmatch(str(device)):
+        return None
+    return str(device)
+
+
+# A value a poster blanked out (`devname=(devname)`, `<hostname>`): no FortiGate's name.
+REDACTED = re.compile(r"\(.*\)|<.*>|\[.*\]")
 
 
 def _peer(r) -> str | None:
@@ -169,6 +184,8 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
         f = _finding(code, cause, rows)
         spis = {str(r.ispi) for r in rows if pd.notna(r.ispi)}
         same = index.same(f, spis)
+        if same is not None and id(same) in made and _device(made[id(same)][1][0]) != _device(rows[0]):
+            same = None  # another FortiGate's lines of the same peer: its own finding
         if same is not None and id(same) in made:
             # Another group of lines (another tunnel name, the peer without its port) of a
             # finding the log made: told again from all its lines, so its count, window and
@@ -252,12 +269,14 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
     desc = field(text, "logdesc") or field(text, "msg")
     reason = str(first.detail).split(": ", 1)[-1]
     who = peer or "the peer"
+    device = _device(first)
     gw = (f" in phase 2 of tunnel {tunnel}" if cause.phase == 2 else f" on gateway {tunnel}") if tunnel else ""
     user = field(text, "xauthuser") or field(text, "user")
     by = f" for user {user}" if code == "IKE208" and user else ""
     times = f"{len(rows)} time(s), first at {when(first)}" + (f", last at {when(last)}" if len(rows) > 1 else "")
     selectors = _selectors(text)
-    msg = (f"The FortiGate's event log says {cause.says} with {who}{gw}{by}"
+    msg = ((f"The event log of FortiGate {device}" if device else "The FortiGate's event log")
+           + f" says {cause.says} with {who}{gw}{by}"
            + (f" (local end {local})" if local else "")
            + f": logid {logid or '?'}" + (f" \"{desc}\"" if desc else "") + f", `{reason}`, {times}. "
            + (f"The line names the phase 2's selectors (srcaddr/dstaddr, the proxy IDs) "
@@ -266,6 +285,8 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
            + "The log names the cause but not the values on each side: "
            "`diagnose debug application ike -1` (filtered on the peer) shows them.")
     facts = {"source": "event log", "logid": logid, "reason": reason, "lines": len(rows)}
+    if device:
+        facts["device"] = device
     if cause.phase is not None:
         facts["phase"] = cause.phase
     if selectors:

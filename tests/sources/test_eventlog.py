@@ -163,6 +163,19 @@ def test_log_lines_of_one_peer_in_two_groups_make_one_finding_counting_both() ->
     assert "2 time(s), first at 14:56:10.250 (line 1), last at 14:56:16" in f.message
 
 
+def test_two_fortigates_logging_one_peer_are_two_findings_and_the_summary_names_the_other() -> None:
+    """The same line from another FortiGate of the export (`devname`): its own finding, not
+    one more time of the first device's (the fixture IKE204/fires-eventlog-two-fortigates-
+    one-hub has the counts); the summary says which other FortiGate, not the same peer again."""
+    one = P1_ERROR.replace("logid=", 'devname="FGT-EAST" logid=', 1)
+    two = one.replace("FGT-EAST", "FGT-WEST").replace("time=14:56:10", "time=14:56:12")
+    d = diagnose(one + "\n" + two + "\n")
+    got = [(f.code, f.facts["device"], f.facts["lines"]) for f in d.all_findings()]
+    assert got == [("IKE201", "FGT-EAST", 1), ("IKE201", "FGT-WEST", 1)]
+    assert d.summary.startswith("The event log of FortiGate FGT-EAST says the phase-1 proposals do not match")
+    assert d.summary.endswith("Also: the same on 1 other FortiGate(s): FGT-WEST.")
+
+
 def test_healthy_log_raises_nothing() -> None:
     for name in ("tunnel-up-syslog.log", "tunnel-down-faz.log"):
         d = api.analyze([str(LOGS / name)], LoadOptions())
