@@ -30,6 +30,7 @@ from ikeanalyze.rules import (  # noqa: F401
     ike302_rekey_failure,
     ike303_unknown_spi,
     ike304_ike_retransmissions,
+    ike305_esp_integrity_failure,
     ike901_unrecognised_input,
     ike902_truncated_input,
     ike903_no_ike_content,

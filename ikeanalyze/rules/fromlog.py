@@ -39,11 +39,17 @@ class Cause:
     # FortiOS's generic wording, also printed after a refused peer ID (IKE206): not told
     # when a debug in the input refused an ID for that gateway (or one not named).
     generic: bool = False
+    # What to look at next, where the IKE debug would not show it (ESP is not IKE).
+    then: str = ("The log names the cause but not the values on each side: "
+                 "`diagnose debug application ike -1` (filtered on the peer) shows them.")
 
 
 # First match wins. Reasons as FortiOS writes them (FortiOS Log Message Reference; article
 # 194213 for `probable pre-shared secret mismatch`), and the debug's wording where a log
 # quotes it (`no SA proposal chosen`).
+# The ESP errors' next step: the SAs both ends hold (the IKE debug does not see ESP).
+ESP_THEN = ("Compare the SPI with the SAs both ends list for the tunnel (`diagnose vpn tunnel list name "
+            "<tunnel>`); `diagnose vpn ike gateway clear name <tunnel>` renegotiates them.")
 PROPOSALS = r"peer SA proposal not match local policy"
 NO_PROPOSAL = r"no (?:SA )?proposal chosen"
 CAUSES: list[Cause] = [
@@ -59,6 +65,11 @@ CAUSES: list[Cause] = [
     Cause("IKE301", r"\bdpd_failure\b|(?i:dpd (?:failed|failure|timeout))", "dead peer detection failed"),
     Cause("IKE208", r"(?i:xauth\S* \S*fail|xauth (?:authentication )?fail)", "XAUTH user authentication failed"),
     Cause("IKE210", r"(?i:negotiation timeout|negotiate_timeout)", "the negotiation timed out"),
+    # 37131 MESGID_ESP_ERROR: `error_num="Invalid ESP packet detected (HMAC validation failed)."`.
+    Cause("IKE305", r"(?i:HMAC validation failed)", "ESP packets from the peer failed their integrity check (HMAC)",
+          then=ESP_THEN),
+    Cause("IKE303", r"(?i:ESP packet with unknown SPI)", "ESP packets arrived for an SPI no SA here knows",
+          then=ESP_THEN),
 ]
 CODES = np.array([c.code for c in CAUSES])  # each row's code, to pick a rule's rows by index
 # logid (last five digits) -> phase, from the Log Message Reference (MESGID_NEG_*, vpn
@@ -275,6 +286,7 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
     by = f" for user {user}" if code == "IKE208" and user else ""
     times = f"{len(rows)} time(s), first at {when(first)}" + (f", last at {when(last)}" if len(rows) > 1 else "")
     selectors = _selectors(text)
+    spis = list(dict.fromkeys(str(r.esp_spi).lower() for r in rows if pd.notna(getattr(r, "esp_spi", None))))
     msg = ((f"The event log of FortiGate {device}" if device else "The FortiGate's event log")
            + f" says {cause.says} with {who}{gw}{by}"
            + (f" (local end {local})" if local else "")
@@ -282,11 +294,13 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
            + (f"The line names the phase 2's selectors (srcaddr/dstaddr, the proxy IDs) "
               f"{selectors[0]} <-> {selectors[1]}: compare them with the peer's, mirrored; FortiOS "
               "logs selectors that do not match (IKE203) with the same words. " if selectors else "")
-           + "The log names the cause but not the values on each side: "
-           "`diagnose debug application ike -1` (filtered on the peer) shows them.")
+           + (f"SPI {', '.join('0x' + x for x in spis)}. " if spis else "")
+           + cause.then)
     facts = {"source": "event log", "logid": logid, "reason": reason, "lines": len(rows)}
     if device:
         facts["device"] = device
+    if spis:
+        facts["esp_spis"] = spis
     if cause.phase is not None:
         facts["phase"] = cause.phase
     if selectors:

@@ -46,7 +46,7 @@ FIELD_LINE = r"^[a-z][a-z_]*="
 # The 4.x-5.0 names of the keys read (see OLD_STAMP).
 ALIASES: dict[str, tuple[str, ...]] = {
     "logid": ("log_id",), "remip": ("rem_ip",), "locip": ("loc_ip",), "remport": ("rem_port",),
-    "locport": ("loc_port",), "vpntunnel": ("vpn_tunnel",), "reason": ("error_reason",),
+    "locport": ("loc_port",), "vpntunnel": ("vpn_tunnel",), "reason": ("error_reason", "error_num"),
     "xauthuser": ("xauth_user",),
 }
 # Keys whose bare value may run over several words, up to the next `key=` (4.x `error_reason`).
@@ -80,7 +80,7 @@ KEYS: dict[str, str | None] = {
     "date": None, "time": None, "eventtime": None, "logid": None, "type": None, "subtype": None,
     "action": None, "status": None, "reason": None, "vd": "vdom", "vpntunnel": "tunnel",
     "remip": "dst", "remport": "dport", "locip": "src", "locport": "sport", "cookies": None, "version": None,
-    "tunneltype": None, "devname": "device",
+    "tunneltype": None, "devname": "device", "spi": "esp_spi",
 }
 # FortiOS' empty value.
 NONE_VALUES = ("N/A", "")

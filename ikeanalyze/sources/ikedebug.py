@@ -92,7 +92,8 @@ MESSAGES: list[tuple[str, str]] = [
                    r"|processing delete request.*|deleting IKE SA .*|deleted IPsec SA with SPI.*|delete|delete dynamic"
                    r"|remote selector down event.*|sending SNMP tunnel DOWN trap.*)\s*$"),
     ("error", rf"^(?P<detail>invalid IKE request SPI) (?P<ispi>{SPI})/(?P<rspi>{SPI})(?::(?P<msg_id>[0-9a-fA-F]+))?"),
-    ("error", r"^(?P<detail>invalid ESP \d+ \(\w+\)) SPI (?P<esp_spi>[0-9a-fA-F]+)"),
+    # `invalid ESP 1 (HMAC) SPI fe2c9989 seq 0000c10f 9  192.0.2.1->198.51.100.2`: the packet's sender first.
+    ("error", rf"^(?P<detail>invalid ESP \d+ \(\w+\)) SPI (?P<esp_spi>[0-9a-fA-F]+)(?:.*?\s(?P<src>{IP})->(?P<dst>{IP})\s*$)?"),
     ("proposal", r"^(?P<detail>(?:incoming|peer|accepted|incoming child SA) proposal:|my proposal(?:, gw \S+)?:|proposal id = \d+:"
                  r"|protocol(?: id)? = .*|encapsulation = .*|type ?= ?.*|lifetime=\d+.*|ISAKMP SA lifetime=\d+.*|PFS is \w+"
                  r"|PFS DH group = \d+|SA proposal chosen, matched gateway .*|matched proposal id \d+|trans_id = .*"
@@ -197,6 +198,9 @@ def parse(core: pa.Array) -> dict[str, object]:
     direction = np.full(n, None, dtype=object)
     direction[_kind_in(row, "ike-received", "tcp-accepted")] = "in"
     direction[_kind_in(row, "ike-sent", "nat-keepalive-sent", "error")] = "out"
+    # `invalid IKE request SPI …`, `invalid ESP 1 (HMAC) …`: errors of what arrived.
+    errors = np.flatnonzero(_kind_in(row, "error"))
+    direction[errors[[str(d).startswith("invalid ") for d in cols["detail"][errors]]]] = "in"
     hexes = np.flatnonzero(_kind_in(row, "ike-hex"))
     hexdir = cols["detail"][hexes]
     direction[hexes[np.isin(hexdir, ["in", "dec"])]] = "in"

@@ -344,3 +344,16 @@ def test_records_broken_with_a_blank_line_at_each_break_are_joined() -> None:
     assert (dump["kind"], dump["detail"], dump["exchange"], dump["response"]) == ("ike-hex", "in", "AUTH", True)
     for row in (sent, exchange, dump):
         assert (row["ispi"], row["rspi"], row["msg_id"]) == ("c59ac85a384d0bf5", "a4ea9f5b1426cb8f", 1)
+
+
+def test_an_esp_integrity_error_names_its_sender_and_is_incoming(tmp_path) -> None:
+    """`invalid ESP 1 (HMAC) SPI … seq … 9  src->dst` (Fortinet article 230343's form): the
+    packet that failed arrived from src; an `invalid …` error is of what came in."""
+    p = tmp_path / "hmac.txt"
+    p.write_text("ike 1:vpn-x: invalid ESP 1 (HMAC) SPI 0a1b2c3d seq 0000001f 9  198.51.100.9->192.0.2.4\n"
+                 "ike 0: invalid IKE request SPI 1122334455667788/99aabbccddeeff00:00000002\n")
+    ev, _ = ikeanalyze.load([str(p)])
+    esp, ike = ev.itertuples()
+    assert (esp.kind, esp.esp_spi, esp.src, esp.dst, esp.direction) == ("error", "0a1b2c3d", "198.51.100.9",
+                                                                        "192.0.2.4", "in")
+    assert (ike.kind, ike.direction) == ("error", "in")
