@@ -949,6 +949,13 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     opens_in_piece[unknown] = matches(unknown_text, OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
+    # An event-log record is long by nature: with no terminal width to go by, only a piece
+    # that holds a `key=value` of the record is its wrapped rest, not the prose after it.
+    guessed = np.zeros(n, dtype=bool)
+    if not widths:
+        guessed[heads[form[heads] == "eventlog"]] = True
+    has_field = np.zeros(n, dtype=bool)
+    has_field[unknown] = matches(unknown_text, r"[a-z_]=")
     # A trace line that closed its quoted message ended where the device ended it.
     traces = heads[form[heads] == "flow"]
     wrapped[traces[matches(core.take(traces), flow.COMPLETE)]] = False
@@ -971,6 +978,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     dated[unknown] = matches(unknown_text, DEBUG_STAMP)  # a sniffer's stamp has the same shape
     del unknown_text
     fields = field_line.tolist()
+    log_guess, field_piece = guessed.tolist(), has_field.tolist()
 
     # State carried down a record's continuation lines, read as Python lists: the walk
     # goes line by line (each line's state is that of the line above).
@@ -1008,7 +1016,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif fields[i] and in_log[j]:
             seps.append(" ")
             in_log[i] = True
-        elif wraps[j] and edge[i] >= edge[j]:
+        elif wraps[j] and edge[i] >= edge[j] and (field_piece[i] or not log_guess[j]):
             seps.append(_hex_gap(j, spaced_open))
             in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j] or piece_quotes[i]

@@ -176,6 +176,19 @@ def test_two_fortigates_logging_one_peer_are_two_findings_and_the_summary_names_
     assert d.summary.endswith("Also: the same on 1 other FortiGate(s): FGT-WEST.")
 
 
+def test_prose_after_a_long_log_line_is_not_its_wrapped_rest() -> None:
+    """A page's sentence under the log line it quotes: with no terminal width in the paste,
+    a long event-log line is not taken as wrapped unless the next piece holds a `key=`
+    (the sentence was joined to the record as a continuation)."""
+    prose = "This is the output of the command 'diag vpn tunnel list' on the FortiGate."
+    ev, ingest = api.load([Blob("kb.txt", data=(P1_ERROR + "\n" + prose + "\n").encode())])
+    [report] = ingest.inputs
+    assert report.accounting["continuation"] == 0 and report.accounting["unrecognised"] == 1
+    cut = P1_ERROR.index("remip=") + 12  # inside the address: a terminal's wrap, its rest holding fields
+    wrapped = P1_ERROR[:cut] + "\n" + P1_ERROR[cut:] + "\n"
+    ev, ingest = api.load([Blob("wrapped.txt", data=wrapped.encode())])
+    assert ingest.inputs[0].accounting["continuation"] == 1 and ev["text"].iloc[0] == P1_ERROR
+
 def test_healthy_log_raises_nothing() -> None:
     for name in ("tunnel-up-syslog.log", "tunnel-down-faz.log"):
         d = api.analyze([str(LOGS / name)], LoadOptions())
