@@ -887,6 +887,8 @@ def _exchange_before(rows: pd.DataFrame, ref: int) -> str | None:
 def phase_of_exchange(exchange: str | None) -> int | None:
     if exchange is None:
         return None
+    # FortiOS names an answer by its request's exchange (`exchange=AUTH_RESPONSE`).
+    exchange = exchange.removesuffix("_RESPONSE")
     if exchange in PHASE1_EXCHANGES:
         return 1
     if exchange in PHASE2_EXCHANGES:
