@@ -541,9 +541,10 @@ def _transport(row: np.ndarray, cols: dict[str, np.ndarray]) -> np.ndarray:
 # SSL-VPN daemon's SAML lines (`[22973:root:1ee]fsv_saml_login_response:509 No group info`).
 # The EAP proxy (FortiGate's own RADIUS/EAP server for local users, hostapd-derived) prints
 # `RADIUS SRV: ...`, `EAP-MSCHAPV2: ...`, `CTRL-EVENT-EAP-...` and `eap_comm_... 748 -- ...`.
+# A paste may align the functions after pids of several widths (`[438]  ldap_start-...`).
 EAP_PROXY = r"RADIUS SRV|EAP(?:-[\w-]+)?|CTRL-EVENT-[A-Z-]+|e(?:ap|p)_\w+"
 AUTHD_START = (
-    rf"^(?:{TS} )?\[\d+\] \S|^_*(?i:samld|fsv_saml|fnbamd)\w* \[\d+\]:|^__\w+ \[\d+\]:"
+    rf"^(?:{TS} )?\[\d+\] +\S|^_*(?i:samld|fsv_saml|fnbamd)\w* \[\d+\]:|^__\w+ \[\d+\]:"
     r"|^[A-Za-z]\w*_\w+\[\d+\] |^\[\d+:[^\]\s]*\][A-Za-z_]\w*:\d+ "
     r"|^(?:RADIUS SRV|EAP(?:-[\w-]+)?): |^CTRL-EVENT-[A-Z]+-[A-Z-]+\b|^e(?:ap|p)_\w+ \d+\b"
 )
@@ -554,7 +555,7 @@ AUTHD_ANYWHERE = rf"{TS} \[\d+\] [A-Za-z_]|[A-Za-z_]\w*_\w+ \[\d+\]: "
 # is not an event column (the record's text is), so it is not extracted: RE2 extracts
 # groups by its slowest engine, over every byte a group spans.
 AUTHD = (
-    rf"^(?:(?P<ts>{TS}) )?(?:\[(?P<pid>\d+)\] (?P<func>[A-Za-z_][\w]*)-?|(?P<func2>_*\w+) \[\d+\]: ?"
+    rf"^(?:(?P<ts>{TS}) )?(?:\[(?P<pid>\d+)\] +(?P<func>[A-Za-z_][\w]*)-?|(?P<func2>_*\w+) \[\d+\]: ?"
     r"|(?P<func3>\w+)\[\d+\] |\[\d+:[^\]\s]*\](?P<func4>\w+):\d+ "
     rf"|(?P<func5>{EAP_PROXY})(?:: | \d+\b|\b))?"
 )

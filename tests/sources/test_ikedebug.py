@@ -357,3 +357,16 @@ def test_an_esp_integrity_error_names_its_sender_and_is_incoming(tmp_path) -> No
     assert (esp.kind, esp.esp_spi, esp.src, esp.dst, esp.direction) == ("error", "0a1b2c3d", "198.51.100.9",
                                                                         "192.0.2.4", "in")
     assert (ike.kind, ike.direction) == ("error", "in")
+
+
+def test_fnbamd_lines_aligned_after_their_pids_are_daemon_records(tmp_path) -> None:
+    """A paste that aligned fnbamd's functions after pids of several widths (`[438]  ldap_...`)
+    left those lines unrecognised."""
+    p = tmp_path / "aligned.txt"
+    p.write_text("[1032] __ldap_auth_ctx_prep-Invalid credential\n"
+                 "[438]  ldap_start-Failed to init ldap ctx for LDAP-HQ\n"
+                 "[906]  __rad_rxtx-Sent radius req to server 'EAP_PROXY'\n")
+    ev, ingest = ikeanalyze.load([str(p)])
+    assert ev["origin"].tolist() == ["authd"] * 3
+    assert ev["detail"].tolist() == ["__ldap_auth_ctx_prep", "ldap_start", "__rad_rxtx"]
+    assert ingest.inputs[0].accounting["unrecognised"] == 0
