@@ -295,12 +295,15 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
               f"{selectors[0]} <-> {selectors[1]}: compare them with the peer's, mirrored; FortiOS "
               "logs selectors that do not match (IKE203) with the same words. " if selectors else "")
            + (f"SPI {', '.join('0x' + x for x in spis)}. " if spis else "")
+           + (UNMATCHED.format(who=who) if code == "IKE201" and tunnel is None else "")
            + cause.then)
     facts = {"source": "event log", "logid": logid, "reason": reason, "lines": len(rows)}
     if device:
         facts["device"] = device
     if spis:
         facts["esp_spis"] = spis
+    if code == "IKE201" and tunnel is None:
+        facts["tunnel_matched"] = False
     if cause.phase is not None:
         facts["phase"] = cause.phase
     if selectors:
@@ -330,6 +333,14 @@ def _selectors(text: str) -> tuple[str, str] | None:
         except ValueError:  # a range (`10.0.0.1-10.0.0.9`), a name: as the log prints it
             out.append(v)
     return out[0], out[1]
+
+
+# A phase-1 error naming no tunnel (`vpntunnel="N/A"`): the peer was refused before it was
+# matched to a phase 1, as internet scanners are, day in day out.
+UNMATCHED = ("The line names no tunnel (`vpntunnel=N/A`): the peer was not matched to a phase 1 (a dial-up "
+             "gateway, or none). If {who} is not a peer you expect (scanners try common proposals on UDP 500), "
+             "this is noise: allow IKE only from known peers with a local-in policy; if it is, compare its "
+             "proposals with those of the phase 1 meant for it. ")
 
 
 # Tunnel state changes of the log, for the incident timeline.

@@ -189,6 +189,17 @@ def test_prose_after_a_long_log_line_is_not_its_wrapped_rest() -> None:
     ev, ingest = api.load([Blob("wrapped.txt", data=wrapped.encode())])
     assert ingest.inputs[0].accounting["continuation"] == 1 and ev["text"].iloc[0] == P1_ERROR
 
+def test_a_phase1_error_naming_no_tunnel_says_the_peer_matched_no_phase1() -> None:
+    """`vpntunnel="N/A"`: the peer was refused before any phase 1 took it (internet scanners
+    are, all day): the finding says so and asks whether the peer is expected, instead of only
+    telling to align proposals with it. A line naming its tunnel does not."""
+    [f] = diagnose(P1_ERROR + "\n").all_findings()
+    assert f.facts["tunnel_matched"] is False
+    assert "The line names no tunnel (`vpntunnel=N/A`): the peer was not matched to a phase 1" in f.message
+    assert "If 66.97.178.25:500 is not a peer you expect" in f.message
+    [g] = diagnose(P1_ERROR.replace('vpntunnel="N/A"', 'vpntunnel="to-hq"') + "\n").all_findings()
+    assert "tunnel_matched" not in g.facts and "names no tunnel" not in g.message
+
 def test_healthy_log_raises_nothing() -> None:
     for name in ("tunnel-up-syslog.log", "tunnel-down-faz.log"):
         d = api.analyze([str(LOGS / name)], LoadOptions())
