@@ -38,6 +38,15 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 REFUSED = linesearch.text_search(r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)")
 
 
+# Each refusal's own step: the Fix section names both, a finding needs only its cause's.
+FIXES = {
+    "passive": ("`set passive-mode disable` on this phase 1 (`config vpn ipsec phase1-interface`), or let the peer "
+                "initiate: the tunnel comes up when the peer sends traffic."),
+    "no-policy": ("Add a firewall policy with the tunnel interface as incoming or outgoing interface (`config "
+                  "firewall policy`), even for a dial-up tunnel."),
+}
+
+
 # The tunnel's own start (`IPsec SA connect` from traffic or auto-negotiate), refused on this side.
 OWN_START = "ignoring request to establish IPsec SA"
 
@@ -109,4 +118,5 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])],
             timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
             facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy"},
+            fix=FIXES["passive" if passive else "no-policy"],
         )

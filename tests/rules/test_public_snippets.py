@@ -374,3 +374,6 @@ def test_refusals_of_two_kinds_on_one_gateway_are_two_findings(tmp_path) -> None
     got = sorted((f.facts["reason"], f.facts["refusals"], [e.ref for e in f.evidence])
                  for f in d.all_findings() if f.code == "IKE209")
     assert got == [("no-policy", 6, [1, 3, 5, 11]), ("passive-mode", 1, [13])]
+    fixes = {f.facts["reason"]: f.fix for f in d.all_findings() if f.code == "IKE209"}
+    assert fixes["no-policy"].startswith("Add a firewall policy") and "passive" not in fixes["no-policy"]
+    assert fixes["passive-mode"].startswith("`set passive-mode disable`") and "firewall policy" not in fixes["passive-mode"]
