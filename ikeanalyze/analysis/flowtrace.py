@@ -23,13 +23,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ikeanalyze.analysis import sas
 from ikeanalyze.sources.regex import groups
 
 # What a drop at the IPsec interface says, per reason the view reports (searched as a
 # literal in the rows of kind `flow-ipsec`).
 DROPS: dict[str, str] = {
     "no-selector": "No matching IPsec selector",
+    # A dial-up parent interface picks the instance whose tunnel ID is the route's next hop;
+    # with none, the packet enters with tun_id 0.0.0.0 and its trace ends there (a static
+    # tunnel prints the same line, then encrypts: only a trace that ends on it counts).
+    "no-instance": "tun_id=0.0.0.0",
 }
+# Reasons whose line is a drop only when the packet's trace ends on it.
+LAST_LINE_ONLY = frozenset({"no-instance"})
+# The route a trace found (`find a route: flag=00000000 gw-10.201.1.2 via EDGE_INET1`).
+ROUTE = r"find a route: flag=\S+ gw-(?P<gw>[^\s\"]+) via (?P<via>[^\s\"]+)"
 TRACE_ID = r"\btrace_id=(?P<trace_id>\d+)"
 # The packet a trace follows; the source and destination are split at their last colon
 # (an IPv6 address has colons of its own).
@@ -68,6 +77,7 @@ class Drop:
     dnat: str | None = None
     snat_from: str | None = None  # the source before SNAT as the NAT line prints it
     dnat_from: str | None = None
+    route_gw: str | None = None  # the next hop of the route the trace found, if it printed one
     rows: list = field(default_factory=list)  # the trace's lines that prove the above, in order
 
     def received(self, side: str) -> str | None:
@@ -79,6 +89,11 @@ class Drop:
     def out_src(self) -> str | None:
         """The source the selectors are matched against (after SNAT)."""
         return self.snat or self.src
+
+    @property
+    def where(self) -> str:
+        """`16:02:41 (line 8)`: when and where its drop line is."""
+        return sas.where(self.row._asdict())
 
     @property
     def out_dst(self) -> str | None:
@@ -139,6 +154,10 @@ def _drops(rows: pd.DataFrame, reason_at: dict) -> list[Drop]:
     gid = pd.Series(started).groupby([*by, pd.Series(ordinal)], sort=False, dropna=False).ngroup().to_numpy()
     traces = pd.Series(np.arange(len(rows))).groupby(gid, sort=False).indices
     at = np.flatnonzero(rows.index.isin(list(reason_at)))
+    at = np.array([pos for pos in at if reason_at[rows.index[pos]] not in LAST_LINE_ONLY
+                   or int(traces[gid[pos]].max()) == pos], dtype=np.int64)
+    if not len(at):
+        return []
     # Each drop's trace, up to the drop line; the patterns read those lines only.
     mine = {int(pos): [int(i) for i in traces[gid[pos]] if i <= pos] for pos in at}
     asked = np.unique(np.concatenate([np.array(t, np.int64) for t in mine.values()]))
@@ -146,6 +165,7 @@ def _drops(rows: pd.DataFrame, reason_at: dict) -> list[Drop]:
     local = {int(i): k for k, i in enumerate(asked)}
     pkt = {k: v.to_numpy(zero_copy_only=False) for k, v in groups(sub, PACKET).items()}
     nat = {k: {g: v.to_numpy(zero_copy_only=False) for g, v in groups(sub, p).items()} for k, p in NAT.items()}
+    route = groups(sub, ROUTE)["gw"].to_numpy(zero_copy_only=False)
     out, shown_of = [], []
     for pos, trace in mine.items():
         d = Drop(reason_at[rows.index[pos]], str(source[pos]), str(tid[pos]) if tid[pos] is not None else "?",
@@ -163,6 +183,11 @@ def _drops(rows: pd.DataFrame, reason_at: dict) -> list[Drop]:
                 setattr(d, name, found["after"][local[hit]])
                 setattr(d, f"{name}_from", found["before"][local[hit]])
                 shown.append(hit)
+        hop = next((i for i in reversed(trace) if route[local[i]] is not None), None)
+        if hop is not None:
+            d.route_gw = route[local[hop]]
+            if d.reason in LAST_LINE_ONLY:  # the next hop is that finding's point
+                shown.append(hop)
         named = next((i for i in trace if tunnel[i] is not None), None)
         if named is not None:
             shown.append(named)

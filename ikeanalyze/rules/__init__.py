@@ -26,6 +26,7 @@ from ikeanalyze.rules import (  # noqa: F401
     ike212_eap_no_response,
     ike213_auth_daemon_restart,
     ike214_no_selector_match,
+    ike215_no_tunnel_instance,
     ike301_dpd_failure,
     ike302_rekey_failure,
     ike303_unknown_spi,

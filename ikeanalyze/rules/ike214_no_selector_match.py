@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ikeanalyze.analysis import flowtrace, sas
+from ikeanalyze.analysis import flowtrace
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -93,6 +93,8 @@ FIXES = {
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     groups: dict[tuple, list[flowtrace.Drop]] = {}
     for d in flowtrace.drops(ctx.events):
+        if d.reason != "no-selector":
+            continue  # (a dial-up parent with no instance for the next hop: IKE215)
         groups.setdefault((d.source, d.reason, d.tunnel or f"trace {d.trace_id}"), []).append(d)
     for drops in groups.values():
         yield _finding(ctx, drops)
@@ -107,7 +109,7 @@ def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
     shown = list(packets.values())[:MAX_SHOWN]
     more = len(packets) - len(shown)
     ids = ", ".join(d.trace_id for d in drops[:MAX_SHOWN]) + (", …" if len(drops) > MAX_SHOWN else "")
-    span = _where(first.row) + (f" to {_where(last.row)}" if len(drops) > 1 else "")
+    span = first.where + (f" to {last.where}" if len(drops) > 1 else "")
     where = f"IPsec tunnel {tunnel}" if tunnel else "an IPsec tunnel the trace does not name"
     msg = (f"{len(drops)} traced packet(s) entering {where} dropped before encryption "
            f"(`No matching IPsec selector, drop`, trace_id {ids}, {span}): no phase-2 selector matches "
@@ -164,5 +166,3 @@ def _sels(values: list[str]) -> str:
     return ", ".join(out) or "(none)"
 
 
-def _where(row) -> str:
-    return sas.where(row._asdict())

@@ -1,0 +1,106 @@
+"""Traffic routed into a dial-up tunnel interface finds no tunnel instance for its next hop.
+
+## What it detects
+A `diagnose debug flow` trace that ends at `enter IPSec interface X, tun_id=0.0.0.0` (no
+`IPsec encrypt`, no `send to` after it), where X is a dial-up phase 1: the input shows
+instances of it (a tunnel list's `name=X_1 ... parent=X ... tun_id=...`) or packets
+arriving from it with a tunnel ID (`received a packet(...) tun_id=10.0.0.4 from X`). A hub
+sends such traffic into the instance whose tunnel ID is the route's next hop; here none
+has it. One finding per interface, naming the route's next hop (`find a route: ... gw-N via
+X`) and the instances' tunnel IDs when the input has them. (A static tunnel prints the same
+`tun_id=0.0.0.0` line and then encrypts: only a trace that ends on it, on a dial-up
+interface, counts.)
+
+## Why it matters
+The hub drops the packet silently: no ESP leaves, nothing is logged, the spoke never sees
+it. ADVPN and dial-up designs with dynamic routing (BGP over the overlay) hit this when the
+next hop of the learned routes (the spoke's overlay or loopback address) is not what the
+hub knows as any instance's tunnel ID: spoke-to-spoke traffic through the hub, and the
+shortcuts that traffic should trigger, never happen, while every tunnel shows up.
+
+## Evidence
+The trace's `received a packet(...)` line, its route line (the next hop) and the line it
+ends on; the tunnel list's header of each instance of the interface, with its `tun_id`.
+
+## Fix
+Make the route's next hop an instance's tunnel ID. Let the hub give the spokes their
+overlay addresses (`set mode-cfg enable` with an `ipv4-start-ip`/`ipv4-end-ip` range on the
+hub's phase 1), or have the spokes tell theirs (`set exchange-interface-ip enable` on both
+ends, and the BGP next hop the spoke's tunnel interface address); then compare the next
+hop in `get router info routing-table details <destination>` with the `tun_id` of
+`diagnose vpn tunnel list` (or `diagnose vpn ike gateway list`) for the instances of the
+interface.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ikeanalyze.analysis import flowtrace
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.snapshots import TunnelState
+from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.registry import NoThresholds, rule
+
+MAX_SHOWN = 3  # traces and instances told in the message; the facts hold the counts
+# A dial-up instance's name: its parent's and a number (`EDGE_INET1_1`).
+INSTANCE = r"^{parent}_\d+$"
+
+
+@rule("IKE215", "no-tunnel-instance", severity="error")
+def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
+    groups: dict[tuple, list[flowtrace.Drop]] = {}
+    for d in flowtrace.drops(ctx.events):
+        if d.reason == "no-instance" and d.tunnel:
+            groups.setdefault((d.source, d.tunnel), []).append(d)
+    for (_source, parent), drops in groups.items():
+        instances = _instances(ctx, parent)
+        if instances or _arrives_with_tunnel_id(ctx, parent):
+            yield _finding(parent, drops, instances)
+
+
+def _instances(ctx: Context, parent: str) -> list[TunnelState]:
+    """The tunnel-list states of the dial-up instances of ``parent``."""
+    named = re.compile(INSTANCE.format(parent=re.escape(parent)))
+    return [st for st in ctx.snapshots.tunnels.values()
+            if st.tunnel is not None and (st.tunnel.facts.get("parent") == parent or named.match(st.name))]
+
+
+def _arrives_with_tunnel_id(ctx: Context, parent: str) -> bool:
+    """Does a trace show a packet received from ``parent`` with a tunnel ID (an instance's)?"""
+    ev = ctx.events
+    flow = ev[(ev["origin"] == "flow").fillna(False).to_numpy()]
+    text = flow["text"].astype(str)
+    got = text.str.contains(f"from {parent}", regex=False) & text.str.contains(r"tun_id=(?!0\.0\.0\.0)\d", regex=True)
+    return bool(got.any())
+
+
+def _finding(parent: str, drops: list[flowtrace.Drop], instances: list[TunnelState]) -> Finding:
+    first, last = drops[0], drops[-1]
+    hops = list(dict.fromkeys(d.route_gw for d in drops if d.route_gw))
+    ids = {st.name: str(st.tunnel.facts.get("tun_id")) for st in instances if st.tunnel.facts.get("tun_id")}
+    span = first.where + (f" to {last.where}" if len(drops) > 1 else "")
+    told = list(dict.fromkeys(f"{d.proto_name or 'a packet'} {d.address('src')} → {d.address('dst')}" for d in drops))
+    packets = "; ".join(told[:MAX_SHOWN]) + (f"; and {len(told) - MAX_SHOWN} other packet(s)" if len(told) > MAX_SHOWN else "")
+    msg = (f"{len(drops)} traced packet(s) routed into dial-up tunnel interface {parent} entered it with "
+           f"tun_id=0.0.0.0 and went no further ({span}: {packets}): no instance of {parent} has the route's next hop"
+           + (f" {', '.join(hops)}" if hops else "") + " as its tunnel ID, so the hub cannot pick the tunnel to send "
+           "them into and drops them without a word.")
+    if ids:
+        listed = ", ".join(f"{name} tun_id={tid}" for name, tid in list(ids.items())[:MAX_SHOWN])
+        more = f" and {len(ids) - MAX_SHOWN} more" if len(ids) > MAX_SHOWN else ""
+        msg += f" Its instances in the tunnel list: {listed}{more}."
+    elif not instances:
+        msg += (f" The input holds no tunnel list of its instances: compare the next hop with the `tun_id` of "
+                f"`diagnose vpn tunnel list` for {parent}_N.")
+    ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
+    ev += [st.tunnel.header for st in instances[:MAX_SHOWN]]
+    return finding(
+        "IKE215", msg,
+        between=(first.row, last.row), tunnel=parent, evidence=ev,
+        timeline=[moment(first.row, f"a packet routed into {parent} finds no tunnel instance"
+                         + (f" for next hop {hops[0]}" if hops else ""))],
+        facts={"traces": len(drops), "next_hops": hops, "instances": ids},
+    )
