@@ -62,7 +62,9 @@ CAUSES: list[Cause] = [
                     r"|incorrect ID)", "the peer's ID matches no gateway"),
     Cause("IKE203", r"(?i:no matching (?:IPsec )?selectors?|failed to match peer selectors|TS_UNACCEPTABLE"
                     r"|no matching phase ?2)", "the phase-2 selectors do not match"),
-    Cause("IKE301", r"\bdpd_failure\b|(?i:dpd (?:failed|failure|timeout))", "dead peer detection failed"),
+    Cause("IKE301", r"\bdpd_failure\b|(?i:dpd (?:failed|failure|timeout))", "dead peer detection failed",
+          then=("The log says the peer stopped answering the probes, not why: the IKE debug (filtered on the "
+                "peer) shows the probes and any answer, and a sniffer on both ends shows where they are lost.")),
     Cause("IKE208", r"(?i:xauth\S* \S*fail|xauth (?:authentication )?fail)", "XAUTH user authentication failed"),
     Cause("IKE210", r"(?i:negotiation timeout|negotiate_timeout)", "the negotiation timed out"),
     # 37131 MESGID_ESP_ERROR: `error_num="Invalid ESP packet detected (HMAC validation failed)."`.
@@ -278,7 +280,7 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
     local = f"{first.src}:{int(first.sport)}" if pd.notna(first.src) and pd.notna(first.sport) else None
     logid = field(text, "logid")
     desc = field(text, "logdesc") or field(text, "msg")
-    reason = str(first.detail).split(": ", 1)[-1]
+    reason = _said(str(first.detail))
     who = peer or "the peer"
     device = _device(first)
     gw = (f" in phase 2 of tunnel {tunnel}" if cause.phase == 2 else f" on gateway {tunnel}") if tunnel else ""
@@ -318,6 +320,15 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
 # The phase 2's own addresses a line may carry (`srcaddr="10.10.0.0/255.255.0.0"
 # dstaddr="172.16.20.0/255.255.255.0"`): its selectors, local then remote.
 SELECTOR_KEYS = ("srcaddr", "dstaddr")
+
+
+def _said(detail: str) -> str:
+    """What the line says of its cause: its reason, else its action and status as logged
+    (`action=dpd status=dpd_failure`, where `detail` reads `dpd dpd_failure`)."""
+    if ": " in detail:
+        return detail.split(": ", 1)[1]
+    action, _, status = detail.partition(" ")
+    return f"action={action} status={status}" if status else detail
 
 
 def _selectors(text: str) -> tuple[str, str] | None:

@@ -29,8 +29,8 @@ them, and the line that tore the SA down when there is one. From a tunnel list: 
 the same tunnel whose DPD was still `ok` (and its remote address, when it was another).
 
 ## Fix
-Find why the peer is silent: see the transport finding grouped above this one (a stalled
-UDP path, a changed NAT mapping). If the path is fine, check the peer itself (rebooted,
+Find why the peer is silent: a transport finding grouped above this one, when there is
+one, says where (a stalled UDP path, a changed NAT mapping). If the path is fine, check the peer itself (rebooted,
 SA flushed, DPD disabled there). On FortiGate, `set dpd on-idle`, `set dpd-retrycount` and
 `set dpd-retryinterval` in the phase-1 settings control how fast a dead peer is detected.
 A tunnel list with `dpd: ... status=fail` on a tunnel that is still up: run

@@ -114,8 +114,12 @@ CAUSES = [
     ("IKE206", {"peer SA proposal not match local policy": "peer ID verification failed"}, "ID matches no gateway"),
     ("IKE203", {"peer SA proposal not match local policy": "no matching phase2 found"}, "selectors do not match"),
     ("IKE210", {"peer SA proposal not match local policy": "negotiation timeout"}, "timed out"),
+    # No reason: the line's action and status as logged; the next step is the probes, not proposals.
     ("IKE301", {'action="negotiate"': 'action="dpd"', 'status="negotiate_error"': 'status="dpd_failure"',
-                ' reason="peer SA proposal not match local policy"': ""}, "dead peer detection failed"),
+                ' reason="peer SA proposal not match local policy"': ""},
+     "dead peer detection failed with 66.97.178.25:500 (local end 12.188.176.140:500): logid 0101037124 "
+     "\"IPsec phase 1 error\", `action=dpd status=dpd_failure`, 1 time(s), first at 14:56:10.250 (line 1). "
+     "The log says the peer stopped answering the probes, not why"),
     ("IKE208", {'xauthuser="N/A"': 'xauthuser="vito"',
                 "peer SA proposal not match local policy": "XAUTH authentication failure"}, "for user vito"),
 ]
