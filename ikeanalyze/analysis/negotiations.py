@@ -542,8 +542,10 @@ class _Facts:
         self.spi_set = _each_value(self.ispi, lambda v: str(v) != sas.ZERO_SPI)
         self.named = _each_value(lines["tunnel"].to_numpy(), lambda v: "/" not in str(v))
         kind = lines["kind"].to_numpy()
-        # `sent IKE msg` lines, or the sends that failed (`could not send IKE Packet`): both name the peer.
-        self.sent = ((kind == "ike-sent") | (kind == "error")) & pd.notna(lines["dst"].to_numpy())
+        # `sent IKE msg` lines, or the sends that failed (`could not send IKE Packet`): both name the
+        # peer. Not the errors of what arrived (`invalid ESP ... src->dst`): their `dst` is this side.
+        out = lines["direction"].to_numpy() == "out"
+        self.sent = ((kind == "ike-sent") | ((kind == "error") & out)) & pd.notna(lines["dst"].to_numpy())
         self.recv = ((kind == "ike-received") | (kind == "ike-exchange")) & pd.notna(lines["src"].to_numpy())
         self.versioned = pd.notna(lines["ike_version"].to_numpy())
 

@@ -102,3 +102,15 @@ def test_a_paste_without_serials_has_its_negotiations_told_apart_by_gateway_and_
 def test_a_paste_with_serials_keeps_them() -> None:
     events, _ = _load(TWO_GATEWAYS)
     assert [(n.serial, n.numbered) for n in ng.negotiations(events)] == [(24, True), (25, True)]
+
+
+def test_an_esp_error_of_what_arrived_does_not_name_the_peer() -> None:
+    """`invalid ESP ... src->dst` carries this side's address as `dst`: as a `sent` line it
+    made 203.0.113.20, the FortiGate itself, the negotiation's peer (IKE210 named it)."""
+    events, _ = _load(
+        "ike 0:to-branch9:12: invalid ESP 1 (HMAC) SPI 8c41d2a7 seq 00000a1f 9  198.51.100.77->203.0.113.20\n"
+        "ike 0:to-branch9:12: sent IKE msg (CREATE_CHILD): 203.0.113.20:4500->198.51.100.77:4500, len=300, "
+        "id=5e1f0c2d3b4a6978/a1b2c3d4e5f60718:00000009\n"
+        "ike 0:to-branch9:12: invalid ESP 1 (HMAC) SPI 8c41d2a7 seq 00000a2d 9  198.51.100.77->203.0.113.20\n")
+    [n] = ng.negotiations(events)
+    assert n.peer == "198.51.100.77:4500"
