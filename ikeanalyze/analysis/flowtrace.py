@@ -24,16 +24,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ikeanalyze.analysis import sas
-from ikeanalyze.sources.regex import groups
+from ikeanalyze.analysis.tablecache import per_table
+from ikeanalyze.sources.regex import groups, matches
 
-# What a drop at the IPsec interface says, per reason the view reports (searched as a
-# literal in the rows of kind `flow-ipsec`).
+# What a drop at the IPsec interface says, per reason the view reports (a pattern searched
+# in the rows of kind `flow-ipsec`; a line that says several is the first one's).
 DROPS: dict[str, str] = {
-    "no-selector": "No matching IPsec selector",
+    "no-selector": r"No matching IPsec selector",
     # A dial-up parent interface picks the instance whose tunnel ID is the route's next hop;
     # with none, the packet enters with tun_id 0.0.0.0 and its trace ends there (a static
-    # tunnel prints the same line, then encrypts: only a trace that ends on it counts).
-    "no-instance": "tun_id=0.0.0.0",
+    # tunnel prints the same line, then encrypts: only a trace that ends on it counts, and on
+    # a line a copy collapsed, only as the line's last record).
+    "no-instance": r"enter IP[sS]ec interface[ -][^,\s\"]+, tun_id=0\.0\.0\.0\"?\s*$",
 }
 # Reasons whose line is a drop only when the packet's trace ends on it.
 LAST_LINE_ONLY = frozenset({"no-instance"})
@@ -118,23 +120,29 @@ class Drop:
 
 
 def drops(events: pd.DataFrame) -> list[Drop]:
-    """Every traced packet dropped at an IPsec interface, in input order."""
+    """Every traced packet dropped at an IPsec interface, in input order (found once per
+    table: IKE214 and IKE215 both ask)."""
+    return per_table("flow_drops", events, _all_drops)
+
+
+def _all_drops(events: pd.DataFrame) -> list[Drop]:
     if not len(events):
         return []
     ipsec = np.flatnonzero((events["kind"] == "flow-ipsec").fillna(False).to_numpy())
     if not len(ipsec):
         return []
     text = pa.array(events["text"].iloc[ipsec].array).cast(pa.large_string())
-    reasons = {r: pc.fill_null(pc.match_substring(text, lit), False).to_numpy(zero_copy_only=False)
-               for r, lit in DROPS.items()}
-    hit = np.logical_or.reduce(list(reasons.values()))
+    which = np.full(len(ipsec), -1, dtype=np.int64)
+    for k, pattern in enumerate(DROPS.values()):  # in order: the first reason a line says is its
+        which[(which < 0) & matches(text, pattern)] = k
+    hit = which >= 0
     if not hit.any():
         return []
     sources = set(events["source"].iloc[ipsec[hit]])
     mask = (events["origin"] == "flow").fillna(False).to_numpy() & events["source"].isin(sources).to_numpy()
     rows = events[mask]
-    reason_at = {int(i): r for r, m in reasons.items() for i in ipsec[m]}
-    return _drops(rows, {events.index[i]: r for i, r in reason_at.items()})
+    names = list(DROPS)
+    return _drops(rows, {events.index[i]: names[k] for i, k in zip(ipsec[hit], which[hit])})
 
 
 def _drops(rows: pd.DataFrame, reason_at: dict) -> list[Drop]:

@@ -2,14 +2,17 @@
 
 ## What it detects
 A `diagnose debug flow` trace that ends at `enter IPSec interface X, tun_id=0.0.0.0` (no
-`IPsec encrypt`, no `send to` after it), where X is a dial-up phase 1: the input shows
-instances of it (a tunnel list's `name=X_1 ... parent=X ... tun_id=...`) or packets
-arriving from it with a tunnel ID (`received a packet(...) tun_id=10.0.0.4 from X`). A hub
-sends such traffic into the instance whose tunnel ID is the route's next hop; here none
-has it. One finding per interface, naming the route's next hop (`find a route: ... gw-N via
-X`) and the instances' tunnel IDs when the input has them. (A static tunnel prints the same
-`tun_id=0.0.0.0` line and then encrypts: only a trace that ends on it, on a dial-up
-interface, counts.)
+`IPsec encrypt`, no `send to` after it), where X is a dial-up phase 1: a tunnel list in
+the input shows its instances (`name=X_1 ... parent=X ... tun_id=...`, or `mode=dial_inst`
+on an `X_<n>` name). A hub sends such traffic into the instance whose tunnel ID is the
+route's next hop; here none has it. One finding per interface, naming the route's next
+hop (`find a route: ... gw-N via X`) and the instances' tunnel IDs. With no tunnel list but
+packets arriving from X with a tunnel ID (`received a packet(...) tun_id=10.0.0.4 from
+X`), it is told at severity info, as a question: a static tunnel receives with a tunnel ID
+too (its remote gateway's), and a paste cut after the `enter` line ends the same way.
+(A static tunnel prints the same `tun_id=0.0.0.0` line and then encrypts: only a trace
+that ends on it counts. Not when an instance in the list has the next hop: the list and
+the trace were taken at other times.)
 
 ## Why it matters
 The hub drops the packet silently: no ESP leaves, nothing is logged, the spoke never sees
@@ -45,6 +48,12 @@ from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 MAX_SHOWN = 3  # traces and instances told in the message; the facts hold the counts
+# A tunnel list's `mode=` of a dial-up instance (`mode=dial_inst/3`).
+DIAL_INSTANCE = "dial_inst"
+# The first line of a packet's trace (sources/flow.py names its tunnel when it came from one).
+RECEIVED = "received a packet("
+# A route's next hop when it names none (`gw-0.0.0.0 via X`).
+NO_HOP = "0.0.0.0"
 # A dial-up instance's name: its parent's and a number (`EDGE_INET1_1`).
 INSTANCE = r"^{parent}_\d+$"
 
@@ -55,39 +64,54 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     for d in flowtrace.drops(ctx.events):
         if d.reason == "no-instance" and d.tunnel:
             groups.setdefault((d.source, d.tunnel), []).append(d)
-    for (_source, parent), drops in groups.items():
+    for (source, parent), drops in groups.items():
         instances = _instances(ctx, parent)
-        if instances or _arrives_with_tunnel_id(ctx, parent):
-            yield _finding(parent, drops, instances)
+        ids = {st.name: str(st.tunnel.facts["tun_id"]) for st in instances if st.tunnel.facts.get("tun_id")}
+        if set(ids.values()) & {d.route_gw for d in drops}:
+            continue  # an instance has the next hop now: the list and the trace disagree (taken at other times)
+        if instances:
+            yield _finding(parent, drops, instances, ids)
+        elif _arrives_with_tunnel_id(ctx, source, parent):
+            f = _finding(parent, drops, instances, ids)
+            # A static tunnel also receives with a tunnel ID (its remote gateway's), and a
+            # paste cut after its `enter` line ends the same way: said as a question.
+            f.severity = "info"
+            f.message += (f" Nothing here lists {parent}'s instances, so this holds if {parent} is a dial-up "
+                          f"phase 1; if it is a static tunnel, the trace was only cut there.")
+            yield f
 
 
 def _instances(ctx: Context, parent: str) -> list[TunnelState]:
-    """The tunnel-list states of the dial-up instances of ``parent``."""
+    """The tunnel-list states of the dial-up instances of ``parent`` (`parent=` names it, or
+    `mode=dial_inst` on an `<parent>_<n>` name)."""
     named = re.compile(INSTANCE.format(parent=re.escape(parent)))
-    return [st for st in ctx.snapshots.tunnels.values()
-            if st.tunnel is not None and (st.tunnel.facts.get("parent") == parent or named.match(st.name))]
+    return [st for st in ctx.snapshots.tunnels.values() if st.tunnel is not None and (
+        st.tunnel.facts.get("parent") == parent
+        or (str(st.tunnel.facts.get("mode", "")).startswith(DIAL_INSTANCE) and named.match(st.name)))]
 
 
-def _arrives_with_tunnel_id(ctx: Context, parent: str) -> bool:
-    """Does a trace show a packet received from ``parent`` with a tunnel ID (an instance's)?"""
+def _arrives_with_tunnel_id(ctx: Context, source: str, parent: str) -> bool:
+    """Does a trace of ``source`` show a packet received from ``parent`` with a tunnel ID?
+    (sources/flow.py names the tunnel of such a line, and only of such a line.)"""
     ev = ctx.events
-    flow = ev[(ev["origin"] == "flow").fillna(False).to_numpy()]
-    text = flow["text"].astype(str)
-    got = text.str.contains(f"from {parent}", regex=False) & text.str.contains(r"tun_id=(?!0\.0\.0\.0)\d", regex=True)
-    return bool(got.any())
+    mine = (ev["origin"] == "flow").fillna(False).to_numpy() & (ev["source"] == source).to_numpy() \
+        & (ev["tunnel"] == parent).fillna(False).to_numpy()
+    return bool(ev.loc[mine, "text"].astype(str).str.contains(RECEIVED, regex=False).any())
 
 
-def _finding(parent: str, drops: list[flowtrace.Drop], instances: list[TunnelState]) -> Finding:
+def _finding(parent: str, drops: list[flowtrace.Drop], instances: list[TunnelState], ids: dict[str, str]) -> Finding:
     first, last = drops[0], drops[-1]
     hops = list(dict.fromkeys(d.route_gw for d in drops if d.route_gw))
-    ids = {st.name: str(st.tunnel.facts.get("tun_id")) for st in instances if st.tunnel.facts.get("tun_id")}
+    real = [h for h in hops if h != NO_HOP]
     span = first.where + (f" to {last.where}" if len(drops) > 1 else "")
     told = list(dict.fromkeys(f"{d.proto_name or 'a packet'} {d.address('src')} → {d.address('dst')}" for d in drops))
     packets = "; ".join(told[:MAX_SHOWN]) + (f"; and {len(told) - MAX_SHOWN} other packet(s)" if len(told) > MAX_SHOWN else "")
+    why = (f"no instance of {parent} has the route's next hop {', '.join(real)} as its tunnel ID" if real else
+           f"the route names no next hop ({'gw-' + NO_HOP if hops else 'none printed'}), so there is no tunnel ID "
+           f"to pick an instance of {parent} by")
     msg = (f"{len(drops)} traced packet(s) routed into dial-up tunnel interface {parent} entered it with "
-           f"tun_id=0.0.0.0 and went no further ({span}: {packets}): no instance of {parent} has the route's next hop"
-           + (f" {', '.join(hops)}" if hops else "") + " as its tunnel ID, so the hub cannot pick the tunnel to send "
-           "them into and drops them without a word.")
+           f"tun_id=0.0.0.0 and went no further ({span}: {packets}): {why}, so the hub cannot pick the tunnel to "
+           "send them into and drops them without a word.")
     if ids:
         listed = ", ".join(f"{name} tun_id={tid}" for name, tid in list(ids.items())[:MAX_SHOWN])
         more = f" and {len(ids) - MAX_SHOWN} more" if len(ids) > MAX_SHOWN else ""
@@ -101,6 +125,6 @@ def _finding(parent: str, drops: list[flowtrace.Drop], instances: list[TunnelSta
         "IKE215", msg,
         between=(first.row, last.row), tunnel=parent, evidence=ev,
         timeline=[moment(first.row, f"a packet routed into {parent} finds no tunnel instance"
-                         + (f" for next hop {hops[0]}" if hops else ""))],
+                         + (f" for next hop {real[0]}" if real else ""))],
         facts={"traces": len(drops), "next_hops": hops, "instances": ids},
     )
