@@ -42,6 +42,9 @@ class Cause:
     # What to look at next, where the IKE debug would not show it (ESP is not IKE).
     then: str = ("The log names the cause but not the values on each side: "
                  "`diagnose debug application ike -1` (filtered on the peer) shows them.")
+    # Lines of one peer needed to tell it: a few ESP packets for an SPI just replaced are
+    # routine around a rekey (the rule's own `min_messages` says the same of the debug).
+    min_lines: int = 1
 
 
 # First match wins. Reasons as FortiOS writes them (FortiOS Log Message Reference; article
@@ -71,7 +74,7 @@ CAUSES: list[Cause] = [
     Cause("IKE305", r"(?i:HMAC validation failed)", "ESP packets from the peer failed their integrity check (HMAC)",
           then=ESP_THEN),
     Cause("IKE303", r"(?i:ESP packet with unknown SPI)", "ESP packets arrived for an SPI no SA here knows",
-          then=ESP_THEN),
+          then=ESP_THEN, min_lines=2),
 ]
 CODES = np.array([c.code for c in CAUSES])  # each row's code, to pick a rule's rows by index
 # logid (last five digits) -> phase, from the Log Message Reference (MESGID_NEG_*, vpn
@@ -154,7 +157,7 @@ def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
             if refused[tunnel]:
                 continue
         groups.setdefault(key, (c, []))[1].append(r)
-    return list(groups.values())
+    return [(c, rows) for c, rows in groups.values() if len(rows) >= c.min_lines]
 
 
 def _id_refused(events: pd.DataFrame, tunnel: str | None) -> bool:

@@ -8,6 +8,10 @@ unknown SPI; and, in captures, the INVALID_SPI / INVALID_IKE_SPI notifications (
 (ESP that raced the new SA) and replay errors are not counted, and neither is a peer
 retransmitting into an SA this input shows being deleted (a symptom of whatever deleted
 it, reported there).
+A FortiGate event-log line stating the same cause (logid 37131 "IPsec ESP",
+`error_num="Received ESP packet with unknown SPI."`, at least two of one peer) is told too,
+with the log's numbers and the SPI; beside a debug of the same peer or tunnel it is more
+evidence of that finding, not a second one (rules/fromlog.py).
 
 ## Why it matters
 The peer still uses an SA that this side has lost: after a reboot, an HA failover without
