@@ -181,8 +181,9 @@ def _same_subject(a: Finding, b: Finding) -> bool:
 # Facts that name what a finding is about beyond its peer: two findings of one code and
 # peer that name different values are two stories (two IKE SAs, two users, two gateways).
 # `resent_by` (IKE304): the client's re-sent requests and this side's re-sent answers on
-# one IKE SA are two stories.
-IDENTITY_FACTS = ("ispi", "user", "gateway", "resent_by", "device")
+# one IKE SA are two stories; so are this side's refused starts and the peer's refused
+# requests (IKE209 `started_by`), and two FortiGates' logs (`device`).
+IDENTITY_FACTS = ("ispi", "user", "gateway", "resent_by", "device", "started_by")
 SAME_STORY_SLACK_S = 1.0  # a sniffer and a debug stamp one packet up to this far apart
 
 

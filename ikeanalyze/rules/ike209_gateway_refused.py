@@ -92,7 +92,8 @@ def _folded(hits: list[ng.Hit]) -> list[ng.Hit]:
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     for h in _folded(_by_kind(ng.hits(ctx.events, REFUSED))):
         first, last = h.rows[0], h.rows[-1]
-        passive = _kind(first) == "passive"
+        kind = _kind(first)
+        passive = kind == "passive"
         gw = f"gateway {h.tunnel}" if h.tunnel else "the gateway"
         if passive:
             msg = (f"{gw[0].upper() + gw[1:]} is in passive mode: it refused to start the IPsec SA"
@@ -100,7 +101,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                    + f" {len(h.rows)} time(s) ({sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "")
                    + ") and waits for the peer to initiate.")
-        elif _kind(first) == "own":  # its own `IPsec SA connect`, not the peer's request
+        elif kind == "own":  # its own `IPsec SA connect`, not the peer's request
             msg = (f"No firewall policy uses {gw}: the FortiGate refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
                    + f" {len(h.rows)} time(s) (`{str(first.text).split(': ', 1)[-1].strip()}`, "
@@ -117,6 +118,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             between=(first, last),
             tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])],
             timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
-            facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy"},
+            facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy",
+                   "started_by": "peer" if kind == "peer" else "this side"},
             fix=FIXES["passive" if passive else "no-policy"],
         )

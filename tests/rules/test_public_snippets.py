@@ -377,3 +377,21 @@ def test_refusals_of_two_kinds_on_one_gateway_are_two_findings(tmp_path) -> None
     fixes = {f.facts["reason"]: f.fix for f in d.all_findings() if f.code == "IKE209"}
     assert fixes["no-policy"].startswith("Add a firewall policy") and "passive" not in fixes["no-policy"]
     assert fixes["passive-mode"].startswith("`set passive-mode disable`") and "firewall policy" not in fixes["passive-mode"]
+
+
+def test_own_starts_and_the_peers_requests_refused_are_two_findings(tmp_path) -> None:
+    """This side's refused starts and the peer's refused request, interleaved: both `no
+    policy`, but two stories (the dedup merged them: '2 time(s)' with the peer's line as
+    evidence)."""
+    p = tmp_path / "both.txt"
+    p.write_text(
+        "2025-05-01 10:00:00 ike 0:dc-wan2:net-3: IPsec SA connect 11 192.0.2.77->203.0.113.150:0\n"
+        "2025-05-01 10:00:00 ike 0:dc-wan2: ignoring request to establish IPsec SA, no policy configured\n"
+        "2025-05-01 10:00:02 ike 0: comes 203.0.113.150:500->192.0.2.77:500,ifindex=5....\n"
+        "2025-05-01 10:00:02 ike 0: IKEv2 exchange=SA_INIT id=8a7f3c2e11d04b9a/0000000000000000 len=340\n"
+        "2025-05-01 10:00:02 ike 0:dc-wan2: ignoring IKEv2 request, no policy configured\n"
+        "2025-05-01 10:00:05 ike 0:dc-wan2:net-4: IPsec SA connect 11 192.0.2.77->203.0.113.150:0\n"
+        "2025-05-01 10:00:05 ike 0:dc-wan2: ignoring request to establish IPsec SA, no policy configured\n")
+    got = sorted((f.facts["started_by"], f.facts["refusals"], [e.ref for e in f.evidence])
+                 for f in ikeanalyze.analyze([str(p)]).all_findings() if f.code == "IKE209")
+    assert got == [("peer", 1, [5]), ("this side", 2, [2, 7])]
