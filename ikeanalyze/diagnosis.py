@@ -258,7 +258,8 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
     for code, fs in list(by_code.items())[:4]:
         subjects = list(dict.fromkeys(f.peer_ip or f.tunnel for f in fs if f.peer_ip or f.tunnel))
         devices = list(dict.fromkeys(str(f.facts["device"]) for f in fs if f.facts.get("device")))
-        if code == top.code and len(devices) == len(fs) and top.facts.get("device") not in devices:
+        if code == top.code and top.facts.get("device") and len(devices) == len(fs) \
+                and top.facts["device"] not in devices:
             # Another FortiGate's log (one export of several devices), maybe of the same peer.
             bits.append(f"the same on {len(devices)} other FortiGate(s): {_few(devices)}")
         elif code == top.code:

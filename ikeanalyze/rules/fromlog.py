@@ -196,11 +196,14 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
         return
     index = _Subjects(found)
     made: dict[int, tuple[Cause, list]] = {}  # the findings made here from the log: their lines
+    by_device: dict[tuple, Finding] = {}  # (device, peer IP or tunnel) -> the finding made of its lines
     for cause, rows in told:
         f = _finding(code, cause, rows)
         spis = {str(r.ispi) for r in rows if pd.notna(r.ispi)}
-        same = index.same(f, spis)
-        if same is not None and id(same) in made and _device(made[id(same)][1][0]) != _device(rows[0]):
+        device = _device(rows[0])
+        mine = [by_device.get((device, s)) for s in (f.peer_ip, f.tunnel) if s]
+        same = next((g for g in mine if g is not None), None) or index.same(f, spis)
+        if same is not None and id(same) in made and _device(made[id(same)][1][0]) != device:
             same = None  # another FortiGate's lines of the same peer: its own finding
         if same is not None and id(same) in made:
             # Another group of lines (another tunnel name, the peer without its port) of a
@@ -218,6 +221,9 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
             continue
         index.add(f)
         made[id(f)] = (cause, rows)
+        for s in (f.peer_ip, f.tunnel):
+            if s:
+                by_device.setdefault((device, s), f)
         found.append(f)
         yield f
 

@@ -204,6 +204,30 @@ def test_a_phase1_error_naming_no_tunnel_says_the_peer_matched_no_phase1() -> No
     [g] = diagnose(P1_ERROR.replace('vpntunnel="N/A"', 'vpntunnel="to-hq"') + "\n").all_findings()
     assert "tunnel_matched" not in g.facts and "names no tunnel" not in g.message
 
+def test_a_devices_lines_grouped_apart_join_its_own_finding_not_the_other_devices() -> None:
+    """FGT-WEST's second line lacks `remport` (grouped apart from its first): it joins
+    FGT-WEST's finding, which counts both; it made a third finding."""
+    one = P1_ERROR.replace("logid=", 'devname="FGT-EAST" logid=', 1)
+    two = one.replace("FGT-EAST", "FGT-WEST").replace("time=14:56:10", "time=14:56:12")
+    three = two.replace("time=14:56:12", "time=14:56:40").replace(" remport=500", "")
+    d = diagnose("\n".join([one, two, three]) + "\n")
+    got = [(f.facts["device"], f.facts["lines"], [e.ref for e in f.evidence]) for f in d.all_findings()]
+    assert got == [("FGT-EAST", 1, [1]), ("FGT-WEST", 2, [2, 3])]
+
+
+def test_the_summary_names_other_fortigates_only_when_the_top_finding_names_its_own() -> None:
+    """A debug's finding (no device) above a log's of another peer: 'the same for 1 other
+    peer(s)', not 'on 1 other FortiGate(s)' (it may be the same FortiGate)."""
+    debug = ("2025-03-04 09:00:00 ike 0:to-hq:5: sent IKE msg (ident_i3send): 192.0.2.1:500->198.51.100.20:500, "
+             "len=76, id=5b1d0e7a9c3f2d11/a40c6e3b9d7f1208\n"
+             "2025-03-04 09:00:00 ike 0:to-hq:5: probable pre-shared secret mismatch\n")
+    log = (P1_ERROR.replace("logid=", 'devname="FGT-HQ" logid=', 1)
+           .replace("peer SA proposal not match local policy", "probable pre-shared secret mismatch"))
+    d = api.analyze([Blob("debug.txt", data=debug.encode()), Blob("log.txt", data=(log + "\n").encode())],
+                    LoadOptions())
+    assert [f.code for f in d.findings] == ["IKE204", "IKE204"]
+    assert d.summary.endswith("Also: the same for 1 other peer(s): 66.97.178.25.")
+
 def test_healthy_log_raises_nothing() -> None:
     for name in ("tunnel-up-syslog.log", "tunnel-down-faz.log"):
         d = api.analyze([str(LOGS / name)], LoadOptions())
