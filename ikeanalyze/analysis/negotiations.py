@@ -511,21 +511,19 @@ def _negotiations(events: pd.DataFrame) -> list[Negotiation]:
 def _unnumbered(assigned: np.ndarray, tunnel: np.ndarray, ispi: np.ndarray, named: np.ndarray) -> np.ndarray:
     """A source none of whose debug lines carries an IKE SA serial (`ike 0:VPN-Customer:
     no SA proposal chosen`, as guides and blogs trim their pastes): its negotiations are
-    told by gateway, a new one where a line names an initiator SPI other than the last
-    one of that gateway. Each gets a negative serial (:attr:`Negotiation.numbered` is
-    False), which no line carries; the rows given one are returned, like the rows of
+    told by gateway and initiator SPI, a line without an SPI going with the last one its
+    gateway's lines named (the first one, above that): two clients of one dial-up gateway
+    interleaved stay two negotiations. Each gets a negative serial (:attr:`Negotiation.numbered`
+    is False), which no line carries; the rows given one are returned, like the rows of
     printed serials."""
     key = -1
     for gw in dict.fromkeys(tunnel[named].tolist()):
         rows = np.flatnonzero(named & (tunnel == gw))
-        spis = ispi[rows]
-        spi_at = np.flatnonzero(pd.notna(spis) & (spis != sas.ZERO_SPI))
-        new = np.zeros(len(rows), dtype=bool)
-        if len(spi_at):
-            changed = np.r_[False, spis[spi_at][1:] != spis[spi_at][:-1]]
-            new[spi_at[changed]] = True
-        assigned[rows] = key - np.cumsum(new)
-        key -= int(new.sum()) + 1
+        spis = pd.Series(ispi[rows], dtype=object)
+        spis = spis.where(spis.notna() & (spis != sas.ZERO_SPI)).ffill().bfill()
+        codes, uniques = pd.factorize(spis, use_na_sentinel=False)
+        assigned[rows] = key - codes
+        key -= len(uniques)
     return np.flatnonzero(pd.notna(assigned))
 
 

@@ -114,3 +114,19 @@ def test_an_esp_error_of_what_arrived_does_not_name_the_peer() -> None:
         "ike 0:to-branch9:12: invalid ESP 1 (HMAC) SPI 8c41d2a7 seq 00000a2d 9  198.51.100.77->203.0.113.20\n")
     [n] = ng.negotiations(events)
     assert n.peer == "198.51.100.77:4500"
+
+
+def test_two_clients_of_one_gateway_interleaved_without_serials_stay_two_negotiations() -> None:
+    """SPIs A, B, then A again on one dial-up gateway: A's later lines rejoin A (they made a
+    third negotiation)."""
+    events, _ = _load(
+        "ike 0:DIAL: comes 203.0.113.10:500->198.51.100.2:500,ifindex=5....\n"
+        "ike 0:DIAL: IKEv2 exchange=SA_INIT id=1111aaaa2222bbbb/0000000000000000 len=340\n"
+        "ike 0:DIAL: comes 203.0.113.20:500->198.51.100.2:500,ifindex=5....\n"
+        "ike 0:DIAL: IKEv2 exchange=SA_INIT id=3333cccc4444dddd/0000000000000000 len=340\n"
+        "ike 0:DIAL: no SA proposal chosen\n"
+        "ike 0:DIAL: sent IKE msg (SA_INIT_RESPONSE): 198.51.100.2:500->203.0.113.10:500, len=340, "
+        "id=1111aaaa2222bbbb/9b07c1e5a3d2f468\n")
+    told = [(n.ispi, n.peer, n.column("ref").tolist()) for n in ng.negotiations(events)]
+    assert told == [("1111aaaa2222bbbb", "203.0.113.10:500", [1, 2, 6]),
+                    ("3333cccc4444dddd", "203.0.113.20:500", [3, 4, 5])]
