@@ -115,6 +115,9 @@ RECORD_FORMATS = ("sniffer", "tcpdump", "ikedebug", "authd", "flow", "snapshot",
 # one of these (blank lines between) is a piece of a record.
 CUT_AFTER = (*RECORD_FORMATS, "continuation", "hexdump", "prompt", "banner")
 
+# Two `key=value` pairs in a row: a piece of an event-log record, not a sentence that
+# quotes one setting (`I then set psk=newsecret on the hub`).
+LOG_FIELDS = r"(?:^|\s)[a-z][a-z_]*=\S*\s+[a-z][a-z_]*="
 # A record that opens a quoted value and does not close it (`data = 'VER=1`).
 OPEN_QUOTE = r"= '[^']*$"
 # Time stamps a terminal client writes before every line of its session log (SecureCRT's
@@ -955,7 +958,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     if not widths:
         guessed[heads[form[heads] == "eventlog"]] = True
     has_field = np.zeros(n, dtype=bool)
-    has_field[unknown] = matches(unknown_text, r"[a-z_]=")
+    has_field[unknown] = matches(unknown_text, LOG_FIELDS)
     # A trace line that closed its quoted message ended where the device ended it.
     traces = heads[form[heads] == "flow"]
     wrapped[traces[matches(core.take(traces), flow.COMPLETE)]] = False
@@ -1016,8 +1019,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif fields[i] and in_log[j]:
             seps.append(" ")
             in_log[i] = True
+            log_guess[i] = log_guess[j]
         elif wraps[j] and edge[i] >= edge[j] and (field_piece[i] or not log_guess[j]):
             seps.append(_hex_gap(j, spaced_open))
+            log_guess[i] = log_guess[j]  # (the record's next piece is asked the same)
             in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j] or piece_quotes[i]
             quotes[i] = quotes[i] or piece_quotes[i]

@@ -192,6 +192,11 @@ def test_prose_after_a_long_log_line_is_not_its_wrapped_rest() -> None:
     wrapped = P1_ERROR[:cut] + "\n" + P1_ERROR[cut:] + "\n"
     ev, ingest = api.load([Blob("wrapped.txt", data=wrapped.encode())])
     assert ingest.inputs[0].accounting["continuation"] == 1 and ev["text"].iloc[0] == P1_ERROR
+    # A sentence quoting one setting is no piece of the record, nor is prose after its last piece.
+    quoting = "I then set psk=newsecret on the hub and the tunnel still fails with the same error every time"
+    for body in (P1_ERROR + "\n" + quoting + "\n", wrapped + quoting + "\n"):
+        ev, ingest = api.load([Blob("kb.txt", data=body.encode())])
+        assert ingest.inputs[0].accounting["unrecognised"] == 1 and ev["text"].iloc[0] == P1_ERROR
 
 def test_a_phase1_error_naming_no_tunnel_says_the_peer_matched_no_phase1() -> None:
     """`vpntunnel="N/A"`: the peer was refused before any phase 1 took it (internet scanners
