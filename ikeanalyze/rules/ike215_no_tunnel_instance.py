@@ -12,7 +12,8 @@ X`), it is told at severity info, as a question: a static tunnel receives with a
 too (its remote gateway's), and a paste cut after the `enter` line ends the same way.
 (A static tunnel prints the same `tun_id=0.0.0.0` line and then encrypts: only a trace
 that ends on it counts. Not when an instance in the list has the next hop: the list and
-the trace were taken at other times.)
+the trace were taken at other times. The list quoted is the one nearest the dropped
+packets: a paste of before and after a fix lists an instance twice.)
 
 ## Why it matters
 The hub drops the packet silently: no ESP leaves, nothing is logged, the spoke never sees
@@ -42,7 +43,7 @@ from collections.abc import Iterator
 
 from ikeanalyze.analysis import flowtrace
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.analysis.snapshots import TunnelState
+from ikeanalyze.analysis.snapshots import Block, TunnelState
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
@@ -66,13 +67,14 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             groups.setdefault((d.source, d.tunnel), []).append(d)
     for (source, parent), drops in groups.items():
         instances = _instances(ctx, parent)
-        ids = {st.name: str(st.tunnel.facts["tun_id"]) for st in instances if st.tunnel.facts.get("tun_id")}
+        lists = [_in_force(st, drops[0]) for st in instances]
+        ids = {st.name: str(b.facts["tun_id"]) for st, b in zip(instances, lists) if b.facts.get("tun_id")}
         if set(ids.values()) & {d.route_gw for d in drops}:
             continue  # an instance has the next hop now: the list and the trace disagree (taken at other times)
         if instances:
-            yield _finding(parent, drops, instances, ids)
+            yield _finding(parent, drops, lists, ids)
         elif _arrives_with_tunnel_id(ctx, source, parent):
-            f = _finding(parent, drops, instances, ids)
+            f = _finding(parent, drops, lists, ids)
             # A static tunnel also receives with a tunnel ID (its remote gateway's), and a
             # paste cut after its `enter` line ends the same way: said as a question.
             f.severity = "info"
@@ -90,6 +92,15 @@ def _instances(ctx: Context, parent: str) -> list[TunnelState]:
         or (str(st.tunnel.facts.get("mode", "")).startswith(DIAL_INSTANCE) and named.match(st.name)))]
 
 
+def _in_force(st: TunnelState, drop: flowtrace.Drop) -> Block:
+    """The tunnel list of an instance nearest the dropped packet: its last block of the
+    trace's input above the trace, else its first below it, else its latest. (A paste of
+    before and after a fix lists the instance twice, and the later list has the next hop.)"""
+    mine = [b for b in st.history if b.source == drop.source]
+    before = [b for b in mine if b.ref < int(drop.row.ref)]
+    return before[-1] if before else mine[0] if mine else st.tunnel
+
+
 def _arrives_with_tunnel_id(ctx: Context, source: str, parent: str) -> bool:
     """Does a trace of ``source`` show a packet received from ``parent`` with a tunnel ID?
     (sources/flow.py names the tunnel of such a line, and only of such a line.)"""
@@ -99,7 +110,7 @@ def _arrives_with_tunnel_id(ctx: Context, source: str, parent: str) -> bool:
     return bool(ev.loc[mine, "text"].astype(str).str.contains(RECEIVED, regex=False).any())
 
 
-def _finding(parent: str, drops: list[flowtrace.Drop], instances: list[TunnelState], ids: dict[str, str]) -> Finding:
+def _finding(parent: str, drops: list[flowtrace.Drop], lists: list[Block], ids: dict[str, str]) -> Finding:
     first, last = drops[0], drops[-1]
     hops = list(dict.fromkeys(d.route_gw for d in drops if d.route_gw))
     real = [h for h in hops if h != NO_HOP]
@@ -116,11 +127,11 @@ def _finding(parent: str, drops: list[flowtrace.Drop], instances: list[TunnelSta
         listed = ", ".join(f"{name} tun_id={tid}" for name, tid in list(ids.items())[:MAX_SHOWN])
         more = f" and {len(ids) - MAX_SHOWN} more" if len(ids) > MAX_SHOWN else ""
         msg += f" Its instances in the tunnel list: {listed}{more}."
-    elif not instances:
+    elif not lists:
         msg += (f" The input holds no tunnel list of its instances: compare the next hop with the `tun_id` of "
                 f"`diagnose vpn tunnel list` for {parent}_N.")
     ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
-    ev += [st.tunnel.header for st in instances[:MAX_SHOWN]]
+    ev += [b.header for b in lists[:MAX_SHOWN]]
     return finding(
         "IKE215", msg,
         between=(first.row, last.row), tunnel=parent, evidence=ev,
