@@ -1488,6 +1488,10 @@ AUTH_FAILED = (r"(?:XAUTH|EAP) \d+ result FNBAM_(?:DENIED|TIMEOUT|ERROR)|(?:XAUT
 # The FortiGate's own EAP server (the EAP proxy, hostapd's code, for local users) checking
 # an MSCHAPv2 answer: the password is wrong, whether or not the `ike` result line follows.
 EAP_PROXY_FAILED = r"EAP-MSCHAPV2: Invalid NT-Response"
+# An EAP login (MSCHAPv2) of a user whose group is on an LDAP server: fnbamd has no password
+# to bind with (`__ldap_auth_ctx_prep-Invalid credential`), gives up LDAP and hands the
+# login to the EAP proxy, which does not know the user: no result line may ever come.
+LDAP_NO_PASSWORD = r"__ldap_auth_ctx_prep-Invalid credential"
 SERVER_TIMEOUT = r"__(?:rad|ldap)_conn_timeout-"
 SAML_FAILED = (r"Failed to process response message|Clock skew issue|No (?:group|user name) info in SAML response"
                r"|Failed to verify signature|doesn't match configured ACS Url|unknown to #?LassoServer"
@@ -1518,6 +1522,7 @@ def _then(first: str, later: str) -> str:
 # (sub-reason, pattern over the login's lines, the line to quote), first match wins
 # (RULES.md IKE208).
 AUTH_REASONS: list[tuple[str, str, str]] = [
+    ("ldap-no-password", LDAP_NO_PASSWORD, rf"{LDAP_NO_PASSWORD}|Loaded RADIUS server 'EAP_PROXY'"),
     # The IPv4 answer decides: fnbamd asks for AAAA too and, with none, prints `to ::` and
     # `Failed to add addr` on every healthy login to a server named by FQDN. 7.x ends the
     # line with `, cur stack size:N`.
@@ -1545,6 +1550,9 @@ AUTH_REASONS: list[tuple[str, str, str]] = [
     ("ldap-unreachable", _then("ldap", "result FNBAM_TIMEOUT"), r"result FNBAM_TIMEOUT"),
 ]
 REASON_WORDS = {
+    "ldap-no-password": "the user's group is on an LDAP server, and an EAP (MSCHAPv2) login gives the FortiGate no "
+                        "password to bind to LDAP with: fnbamd gave up LDAP and passed the login to its built-in EAP "
+                        "proxy, which does not know the user",
     "dns-failure": "the authentication server's name does not resolve",
     "radius-group-mismatch": "RADIUS accepted the user but no FortiGate user group matched its attributes",
     "radius-unreachable": "the RADIUS server never answered",
@@ -1607,7 +1615,8 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
     # Whole-column searches once; each source below takes its rows' share by position.
     col, tab = light_text(events), light_rows(events)
     saml_all, timeout_all = col.search(SAML_FAILED), col.search(SERVER_TIMEOUT)
-    anchor_all = (col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all | col.search(EAP_PROXY_FAILED)
+    anchor_all = ((col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all
+                  | col.search(EAP_PROXY_FAILED) | col.search(LDAP_NO_PASSWORD))
     moved_to = col.extract(PROFILE_CHANGE)
     codes, _ = pd.factorize(ev["source"].to_numpy())
     all_refs, all_tunnels = ev["ref"].to_numpy(), ev["tunnel"].to_numpy()
@@ -1763,6 +1772,8 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
         if not asked:  # the EAP proxy's own verdict: the `ike` line that handed it the answer is above
             asked = _asked_above(tab, int(window[0]), source, rx)
         probe = tab.take(asked[-1:])[0] if asked else None
+        if probe is not None and method == "XAUTH" and "EAP" in str(probe.text):
+            method = "EAP"  # the daemon lines name no method (`'EAP_PROXY'`); the handing line does
     if probe is not None:
         n = owner.get((source, int(probe.ref)))
         if n is not None:

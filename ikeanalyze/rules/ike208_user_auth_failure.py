@@ -10,7 +10,10 @@ MSCHAPv2 answer (`EAP-MSCHAPV2: Invalid NT-Response`: a wrong password, with or 
 same login name the reason, one of: bad-credentials, user-not-found, radius-unreachable,
 ldap-unreachable, dns-failure, radius-group-mismatch, saml-group-mismatch,
 saml-attribute-mismatch, saml-signature-invalid, saml-clock-skew, saml-config-error,
-eap-method-rejected. The last is read from the EAP packets fnbamd prints (`EAP msg from
+eap-method-rejected, ldap-no-password. The last is fnbamd's `__ldap_auth_ctx_prep-Invalid
+credential` in an EAP login: the user's group is on LDAP, an MSCHAPv2 answer gives no
+password to bind with, and the login goes to the EAP proxy, which does not know the user
+(the client may only see its retransmissions go unanswered). The last is read from the EAP packets fnbamd prints (`EAP msg from
 server (6)-01 ED 00 06 19 20` is a Request offering type 25, PEAP): the client answered the
 server's offer with a Nak (type 3) asking for other methods, the server offered none of
 them and rejected the login, so no password was ever checked. A
@@ -65,6 +68,11 @@ from ikeanalyze.wire.iana import EAP_METHODS, eap_method_name
 # The step for a reason whose cause is one setting, instead of the Fix section's list of
 # every reason's; formatted with the finding's names (_fix).
 REASON_FIX = {
+    "ldap-no-password": (
+        "An EAP-MSCHAPv2 answer cannot be checked against LDAP: it carries no password to bind with. Put a RADIUS "
+        "server in front of the directory (Microsoft NPS for Active Directory) and use it in the user group, or "
+        "use local users or certificates for IKEv2 dial-up; IKEv1 with XAuth carries the password and can use "
+        "LDAP. A `diagnose test authserver ldap` test passes and will not show this fault."),
     ng.EAP_METHOD_REJECTED: (
         "Make the client and the RADIUS server agree on an EAP method: allow {asked} in the RADIUS "
         "server's policy for this FortiGate (Microsoft NPS: the network policy's Constraints → "
