@@ -200,7 +200,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     direction[_kind_in(row, "ike-sent", "nat-keepalive-sent", "error")] = "out"
     # `invalid IKE request SPI …`, `invalid ESP 1 (HMAC) …`: errors of what arrived.
     errors = np.flatnonzero(_kind_in(row, "error"))
-    direction[errors[[str(d).startswith("invalid ") for d in cols["detail"][errors]]]] = "in"
+    arrived = pc.starts_with(pa.array(cols["detail"][errors], pa.string()), "invalid ")
+    direction[errors[pc.fill_null(arrived, False).to_numpy(zero_copy_only=False)]] = "in"
     hexes = np.flatnonzero(_kind_in(row, "ike-hex"))
     hexdir = cols["detail"][hexes]
     direction[hexes[np.isin(hexdir, ["in", "dec"])]] = "in"
@@ -381,6 +382,14 @@ def _sa_of(gw: pa.Array, serial: pa.Array, rows: np.ndarray) -> list[tuple[objec
     return list(zip(gw.take(take).to_pylist(), serial.take(take).to_pylist()))
 
 
+def _same_sa(a: tuple[object, object], b: tuple[object, object]) -> bool:
+    """Two (gateway, serial) contexts of one IKE SA: the serial decides where both print one
+    (a dial-up gateway is renamed `ra` → `ra_0` mid-negotiation), else the gateway too."""
+    if a[1] is not None and b[1] is not None:
+        return a[1] == b[1]
+    return a == b
+
+
 def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray], sa: list[tuple[object, object]]) -> None:
     """Decode the `in/out/enc/dec HEX` dumps (at ``rows``) (wrapped lines already joined) with the wire
     decoder: header, payload chain, notifies, proposals.
@@ -403,7 +412,7 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray], sa: list[tuple[ob
     for k, (word, hx) in enumerate(zip(words, hexes)):  # a fraction of the lines
         head = ""
         if word == "enc":
-            paired = k + 1 < len(words) and words[k + 1] == "out" and sa[k + 1] == sa[k]
+            paired = k + 1 < len(words) and words[k + 1] == "out" and _same_sa(sa[k], sa[k + 1])
             head = (hexes[k + 1] or "") if paired else ""
             if not head:
                 found.append(_ENC)

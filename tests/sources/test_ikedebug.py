@@ -370,3 +370,17 @@ def test_fnbamd_lines_aligned_after_their_pids_are_daemon_records(tmp_path) -> N
     assert ev["origin"].tolist() == ["authd"] * 3
     assert ev["detail"].tolist() == ["__ldap_auth_ctx_prep", "ldap_start", "__rad_rxtx"]
     assert ingest.inputs[0].accounting["unrecognised"] == 0
+
+
+def test_enc_is_read_under_the_out_of_its_serial_when_the_gateway_was_renamed(tmp_path) -> None:
+    """A dial-up gateway renamed mid-negotiation (`ra` → `ra_0`): the `out` dump after the
+    `enc` has the other name and the same serial, so it is the same SA's message."""
+    head = bytes.fromhex("a1a2a3a4a5a6a7a8" "b1b2b3b4b5b6b7b8") + bytes([0x2E, 0x20, 0x23, 0x20]) + \
+        (1).to_bytes(4, "big") + (36).to_bytes(4, "big") + bytes([0x29, 0, 0, 8, 0, 0, 0, 0])
+    p = tmp_path / "renamed.txt"
+    p.write_text("ike 0:ra:77: enc 000000080000000E0706050403020107\n"
+                 f"ike 0:ra_0:77: out {head.hex().upper()}\n")
+    ev, _ = ikeanalyze.load([str(p)])
+    enc = ev[ev["kind"] == "ike-hex"].iloc[0]
+    assert (enc["exchange"], enc["response"], enc["notify"], enc["ispi"]) == ("AUTH", True, "NO_PROPOSAL_CHOSEN",
+                                                                              "a1a2a3a4a5a6a7a8")
