@@ -70,6 +70,9 @@ V1_MODES = {
                                          "derived from the pre-shared secret) did not decrypt or verify"),
     "Aggressive": ("Aggressive Mode", "the peer's Aggressive Mode HASH did not verify with this side's pre-shared secret"),
 }
+# Main Mode when this side initiated: the peer's ID and HASH come in message 6.
+V1_MM_INITIATOR = ("the peer's Main Mode message 6 (its ID and HASH, encrypted with keys derived from the "
+                   "pre-shared secret) did not decrypt or verify")
 
 
 def _version(h: ng.Hit) -> int | None:
@@ -79,9 +82,9 @@ def _version(h: ng.Hit) -> int | None:
     return v
 
 
-# This side's Main Mode message 5 sent: it is the initiator, and the peer's encrypted
-# ID and HASH are message 6.
-MM_INITIATOR = linesearch.text_search(r"sent IKE msg \(ident_i3send\)")
+# This side's Main Mode sends as the initiator (ident_i1send, i2send, i3send): the peer's
+# encrypted ID and HASH are then message 6.
+MM_INITIATOR = linesearch.text_search(r"sent IKE msg \(ident_i\d+send\)")
 
 
 def _what(h: ng.Hit, first) -> str:
@@ -92,9 +95,10 @@ def _what(h: ng.Hit, first) -> str:
     mode, what = V1_MODES.get(exchange, (None, None))
     if what is None:
         return "IKEv1 phase-1 authentication failed with this side's pre-shared secret"
-    if exchange == "Identity Protection" and any(
-            (n.column("ref")[n.where(MM_INITIATOR)] < int(first.ref)).any() for n in h.negotiations):
-        what = what.replace("message 5", "message 6")
+    ref = int(first.ref)
+    mine = [n for n in h.negotiations if len(n.sorted_refs()) and n.sorted_refs()[0] <= ref <= n.sorted_refs()[-1]]
+    if exchange == "Identity Protection" and any((n.column("ref")[n.where(MM_INITIATOR)] < ref).any() for n in mine):
+        what = V1_MM_INITIATOR  # (an earlier negotiation of the hit that initiated is another's role)
     return f"{what} (`probable pre-shared secret mismatch`, IKEv1 {mode})"
 
 
