@@ -93,13 +93,13 @@ class Drop:
         return self.snat or self.src
 
     @property
+    def out_dst(self) -> str | None:
+        return self.dnat or self.dst
+
+    @property
     def where(self) -> str:
         """`16:02:41 (line 8)`: when and where its drop line is."""
         return sas.where(self.row._asdict())
-
-    @property
-    def out_dst(self) -> str | None:
-        return self.dnat or self.dst
 
     @property
     def local(self) -> bool:

@@ -169,6 +169,10 @@ def _id_refused(events: pd.DataFrame, tunnel: str | None) -> bool:
     return False
 
 
+# A value a poster blanked out (`devname=(devname)`, `<hostname>`): no FortiGate's name.
+REDACTED = re.compile(r"\(.*\)|<.*>|\[.*\]")
+
+
 def _device(r) -> str | None:
     """The FortiGate that logged the line (`devname`, else the prompt's host name)."""
     device = getattr(r, "device", None)
@@ -176,9 +180,6 @@ def _device(r) -> str | None:
         return None
     return str(device)
 
-
-# A value a poster blanked out (`devname=(devname)`, `<hostname>`): no FortiGate's name.
-REDACTED = re.compile(r"\(.*\)|<.*>|\[.*\]")
 
 
 def _peer(r) -> str | None:
@@ -357,7 +358,7 @@ def _selectors(text: str) -> tuple[str, str] | None:
 
 # A phase-1 error naming no tunnel (`vpntunnel="N/A"`): the peer was refused before it was
 # matched to a phase 1, as internet scanners are, day in day out.
-UNMATCHED = ("The line names no tunnel (`vpntunnel=N/A`): the peer was not matched to a phase 1 (a dial-up "
+UNMATCHED = ("The line names no tunnel (`vpntunnel` N/A or absent): the peer was not matched to a phase 1 (a dial-up "
              "gateway, or none). If {who} is not a peer you expect (scanners try common proposals on UDP 500), "
              "this is noise: allow IKE only from known peers with a local-in policy; if it is, compare its "
              "proposals with those of the phase 1 meant for it. ")

@@ -42,6 +42,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pandas as pd
+
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
@@ -74,7 +76,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         yield _finding(rows)
 
 
-def _finding(rows) -> Finding:
+def _finding(rows: pd.DataFrame) -> Finding:
     first, last = rows.iloc[0], rows.iloc[-1]
     spis = list(dict.fromkeys(str(s) for s in rows["esp_spi"].dropna()))
     peer = str(first.src) if isinstance(first.src, str) and first.src else None

@@ -43,7 +43,9 @@ RECORD_ANYWHERE = (r"\bdate=\"?\d{4}-\d\d-\d\d\"? +time=\"?\d\d:\d\d:\d\d\"?\s(?
 # starts with a key and joins the record above.
 FIELD_LINE = r"^[a-z][a-z_]*="
 
-# The 4.x-5.0 names of the keys read (see OLD_STAMP).
+# Other names of the keys read: the 4.x-5.0 ones (see OLD_STAMP), and `error_num`, the reason
+# of the ESP error log (37131 MESGID_ESP_ERROR, every version). A record with two is read by
+# the first on its line.
 ALIASES: dict[str, tuple[str, ...]] = {
     "logid": ("log_id",), "remip": ("rem_ip",), "locip": ("loc_ip",), "remport": ("rem_port",),
     "locport": ("loc_port",), "vpntunnel": ("vpn_tunnel",), "reason": ("error_reason", "error_num"),

@@ -204,7 +204,7 @@ def test_a_phase1_error_naming_no_tunnel_says_the_peer_matched_no_phase1() -> No
     telling to align proposals with it. A line naming its tunnel does not."""
     [f] = diagnose(P1_ERROR + "\n").all_findings()
     assert f.facts["tunnel_matched"] is False
-    assert "The line names no tunnel (`vpntunnel=N/A`): the peer was not matched to a phase 1" in f.message
+    assert "The line names no tunnel (`vpntunnel` N/A or absent): the peer was not matched to a phase 1" in f.message
     assert "If 66.97.178.25:500 is not a peer you expect" in f.message
     [g] = diagnose(P1_ERROR.replace('vpntunnel="N/A"', 'vpntunnel="to-hq"') + "\n").all_findings()
     assert "tunnel_matched" not in g.facts and "names no tunnel" not in g.message
