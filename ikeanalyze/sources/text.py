@@ -25,13 +25,15 @@ from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import fraction_us, groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
 
-# Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`. A note
+# Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`, `← 卡在這`
+# (the arrow character, as CJK and other blogs write it). A note
 # runs to the end of its line, or to the next record when a web copy collapsed several
 # records onto one line (`... <Public IP> <----- Sophos public IP. ... ike 0: in D4A1...`):
 # the record is kept (the replacement puts back group 1, the blank and record start).
-ANNOTATION = (rf"\s+(?:<-+|<<)(?:\s.*?)?(\s(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}"
+ANNOTATION = (rf"\s+(?:<-+|<<|[←⟵])(?:\s.*?)?(\s(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}"
               rf"|{sniffer.RECORD_ANYWHERE}|{tcpdump.RECORD_ANYWHERE})|$)")
-ANNOTATION_ONLY = r"^\s*(?:<-+|<<)"
+ANNOTATION_ONLY = r"^\s*(?:<-+|<<|[←⟵])"
+ARROW_LEAD = "←".encode()[0]
 # Markdown emphasis a web copy wrapped around a record (`*12.650762 wan1 out ... udp 716*`)
 # or around a value in it (`**name: EDGE_INET1_1**`, `name=**EDGE_INET1_1** ver=2`,
 # `FGT#**diagnose sniffer packet ...**`): the markers go, the text stays. Bold (`**x**`) is
@@ -279,7 +281,10 @@ def _core(raw: pa.Array) -> pa.Array:
     trim = some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80))
     # The lines holding a `<`, found from where the `<`s are (no pattern run on the others).
     text = b.data[b.start[0] : b.end[-1]]
-    lt = np.searchsorted(b.end, spans.positions(text, ord("<")) + b.start[0], side="right")
+    # (and of the arrow characters' first UTF-8 byte, 0xE2: `←` is E2 86 90; two scans of one
+    # byte each are ten times faster than one scan for either)
+    marks = np.union1d(spans.positions(text, ord("<")), spans.positions(text, ARROW_LEAD))
+    lt = np.searchsorted(b.end, marks + b.start[0], side="right")
     trim[lt] = True
     star = np.searchsorted(b.end, spans.positions(text, ord("*")) + b.start[0], side="right")
     trim[star] = True
@@ -1184,7 +1189,7 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     records = join(head_text, body)
     # A note the terminal wrapped onto a continuation line (`... 5500: syn 30` / `9505874
     # <-- First Sync packet.`): taken out of the joined record as out of a line (_core).
-    noted = np.flatnonzero(pc.match_substring(records, "<").to_numpy(zero_copy_only=False))
+    noted = np.flatnonzero(pc.match_substring_regex(records, "[<←⟵]").to_numpy(zero_copy_only=False))
     if len(noted):
         records = scatter(records, noted, pc.replace_substring_regex(records.take(pa.array(noted)), ANNOTATION, r"\1"))
     return heads, records, join(head_raw, body_shown)

@@ -384,3 +384,15 @@ def test_enc_is_read_under_the_out_of_its_serial_when_the_gateway_was_renamed(tm
     enc = ev[ev["kind"] == "ike-hex"].iloc[0]
     assert (enc["exchange"], enc["response"], enc["notify"], enc["ispi"]) == ("AUTH", True, "NO_PROPOSAL_CHOSEN",
                                                                               "a1a2a3a4a5a6a7a8")
+
+
+def test_arrow_character_notes_are_annotations(tmp_path) -> None:
+    """`← 卡在這` after a record, as CJK blogs annotate their pastes, is a note like `<--`:
+    the record reads without it (it was `ike-other`, the note part of its message)."""
+    p = tmp_path / "arrows.txt"
+    p.write_text("ike 0:ra-eap:88: gw validation OK      ← 身分驗證過了\n"
+                 "ike 0:ra-eap:88: responder preparing EAP identity request   ← asks for the account\n"
+                 "← the client stops here\n", encoding="utf-8")
+    ev, ingest = ikeanalyze.load([str(p)])
+    assert ev["detail"].tolist() == ["gw validation OK", "responder preparing EAP identity request"]
+    assert ingest.inputs[0].accounting["annotation"] == 1
