@@ -1000,6 +1000,14 @@ def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
             k = (phase, p.header_ref if p else None, loc.header_ref if loc else None, child)
             keys[k] = (phase, p, loc, name)
             groups.setdefault(k, []).append(r)
+    # A failure line whose phase nothing tells (a NO_PROPOSAL_CHOSEN notify of a negotiation
+    # whose exchange line the paste has not tied to it) with no blocks of its own is the same
+    # attempt as the one failure line of a known phase and no blocks beside it (`received
+    # SA_INIT error notify response, abort`): one attempt, not two.
+    for k in [k for k in groups if k[0] is None and k[1] is None and k[2] is None]:
+        into = [j for j in groups if j[0] is not None and j[1] is None and j[2] is None and j[3] == k[3]]
+        if len(into) == 1:
+            groups[into[0]] = sorted(groups.pop(k) + groups[into[0]], key=lambda r: int(r.ref))
     return [(keys[k], v) for k, v in groups.items()]
 
 

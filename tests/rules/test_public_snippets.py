@@ -309,9 +309,12 @@ def test_peer_refused_this_sides_proposals_is_worded_as_this_side_initiating() -
     (f,) = got["IKE201"]
     assert f.tunnel == "40F_Azure_Tunn"
     assert f.message.startswith("The peer refused this side's phase-1 proposals for gateway 40F_Azure_Tunn "
-                                "(the peer answered NO_PROPOSAL_CHOSEN) (line 5); neither side's proposals are in "
+                                "(the peer answered NO_PROPOSAL_CHOSEN) (line 6); neither side's proposals are in "
                                 "this input.")
-    assert f.facts["attempts"] == 2  # and the `Negotiate SA Error` of line 15
+    # One attempt: the notify (line 5), whose exchange line carries no `id=` to give it a
+    # phase, and `received SA_INIT error notify response, abort` (line 6) are one refusal
+    # (they were two attempts, "2 attempts failed this way").
+    assert f.facts["attempts"] == 1 and [e.ref for e in f.evidence] == [5, 6]
 
 
 def test_session_resume_answered_and_re_sent_is_not_reported_unanswered() -> None:
