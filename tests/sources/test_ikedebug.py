@@ -392,7 +392,8 @@ def test_arrow_character_notes_are_annotations(tmp_path) -> None:
     p = tmp_path / "arrows.txt"
     p.write_text("ike 0:ra-eap:88: gw validation OK      ← 身分驗證過了\n"
                  "ike 0:ra-eap:88: responder preparing EAP identity request   ← asks for the account\n"
-                 "← the client stops here\n", encoding="utf-8")
+                 "← the client stops here\n"
+                 "ike 0:ra-eap:88: gw validation OK ←no blank after the arrow\n", encoding="utf-8")
     ev, ingest = ikeanalyze.load([str(p)])
-    assert ev["detail"].tolist() == ["gw validation OK", "responder preparing EAP identity request"]
+    assert ev["detail"].tolist() == ["gw validation OK", "responder preparing EAP identity request", "gw validation OK"]
     assert ingest.inputs[0].accounting["annotation"] == 1
