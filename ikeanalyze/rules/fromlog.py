@@ -197,13 +197,13 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
         return
     index = _Subjects(found)
     made: dict[int, tuple[Cause, list]] = {}  # the findings made here from the log: their lines
-    by_device: dict[tuple, Finding] = {}  # (device, peer IP or tunnel) -> the finding made of its lines
+    by_device: dict[tuple, Finding] = {}  # (device, peer IP, else tunnel) -> the finding made of its lines
     for cause, rows in told:
         f = _finding(code, cause, rows)
         spis = {str(r.ispi) for r in rows if pd.notna(r.ispi)}
         device = _device(rows[0])
-        mine = [by_device.get((device, s)) for s in (f.peer_ip, f.tunnel) if s]
-        same = next((g for g in mine if g is not None), None) or index.same(f, spis)
+        # (by its peer, or by its tunnel only when it names no peer: two dial-up clients of one tunnel are two)
+        same = by_device.get((device, f.peer_ip or f.tunnel)) or index.same(f, spis)
         if same is not None and id(same) in made and _device(made[id(same)][1][0]) != device:
             same = None  # another FortiGate's lines of the same peer: its own finding
         if same is not None and id(same) in made:
@@ -222,9 +222,7 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
             continue
         index.add(f)
         made[id(f)] = (cause, rows)
-        for s in (f.peer_ip, f.tunnel):
-            if s:
-                by_device.setdefault((device, s), f)
+        by_device.setdefault((device, f.peer_ip or f.tunnel), f)
         found.append(f)
         yield f
 

@@ -197,6 +197,11 @@ def test_prose_after_a_long_log_line_is_not_its_wrapped_rest() -> None:
     for body in (P1_ERROR + "\n" + quoting + "\n", wrapped + quoting + "\n"):
         ev, ingest = api.load([Blob("kb.txt", data=body.encode())])
         assert ingest.inputs[0].accounting["unrecognised"] == 1 and ev["text"].iloc[0] == P1_ERROR
+    # A last piece holding one quoted field (after a value with blanks) is still the record's.
+    record = P1_ERROR[:P1_ERROR.index(" fctuid=")]  # ends `... policy" peer_notif="NOT-APPLICABLE"`
+    cut = record.index("not match local policy")
+    ev, ingest = api.load([Blob("w.txt", data=(record[:cut] + "\n" + record[cut:] + "\n").encode())])
+    assert ingest.inputs[0].accounting["continuation"] == 1 and ev["text"].iloc[0] == record
 
 def test_a_phase1_error_naming_no_tunnel_says_the_peer_matched_no_phase1() -> None:
     """`vpntunnel="N/A"`: the peer was refused before any phase 1 took it (internet scanners
@@ -232,6 +237,16 @@ def test_the_summary_names_other_fortigates_only_when_the_top_finding_names_its_
                     LoadOptions())
     assert [f.code for f in d.findings] == ["IKE204", "IKE204"]
     assert d.summary.endswith("Also: the same for 1 other peer(s): 66.97.178.25.")
+
+def test_two_dial_up_clients_of_one_tunnel_are_two_findings() -> None:
+    """One FortiGate, one dial-up tunnel, two clients failing their PSK: two peers, two
+    findings (the per-device index took the tunnel for the peer and made them one)."""
+    one = (P1_ERROR.replace("logid=", 'devname="FGT-HUB" logid=', 1).replace('vpntunnel="N/A"', 'vpntunnel="dialup"')
+           .replace("peer SA proposal not match local policy", "probable pre-shared secret mismatch"))
+    two = (one.replace("remip=66.97.178.25", "remip=198.51.100.20").replace("time=14:56:10", "time=14:56:40")
+           .replace("75da2b97aacbbfef", "0e1d2c3b4a596877"))  # its own IKE SA
+    got = [(f.code, f.peer) for f in diagnose(one + "\n" + two + "\n").all_findings()]
+    assert got == [("IKE204", "66.97.178.25:500"), ("IKE204", "198.51.100.20:500")]
 
 def test_healthy_log_raises_nothing() -> None:
     for name in ("tunnel-up-syslog.log", "tunnel-down-faz.log"):
