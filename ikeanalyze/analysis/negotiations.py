@@ -1500,6 +1500,7 @@ EAP_PROXY_FAILED = r"EAP-MSCHAPV2: Invalid NT-Response"
 # to bind with (`__ldap_auth_ctx_prep-Invalid credential`), gives up LDAP and hands the
 # login to the EAP proxy, which does not know the user: no result line may ever come.
 LDAP_NO_PASSWORD = r"__ldap_auth_ctx_prep-Invalid credential"
+LDAP_NO_PASSWORD_REASON = "ldap-no-password"
 SERVER_TIMEOUT = r"__(?:rad|ldap)_conn_timeout-"
 SAML_FAILED = (r"Failed to process response message|Clock skew issue|No (?:group|user name) info in SAML response"
                r"|Failed to verify signature|doesn't match configured ACS Url|unknown to #?LassoServer"
@@ -1530,7 +1531,7 @@ def _then(first: str, later: str) -> str:
 # (sub-reason, pattern over the login's lines, the line to quote), first match wins
 # (RULES.md IKE208).
 AUTH_REASONS: list[tuple[str, str, str]] = [
-    ("ldap-no-password", LDAP_NO_PASSWORD, rf"{LDAP_NO_PASSWORD}|Loaded RADIUS server 'EAP_PROXY'"),
+    (LDAP_NO_PASSWORD_REASON, LDAP_NO_PASSWORD, rf"{LDAP_NO_PASSWORD}|Loaded RADIUS server 'EAP_PROXY'"),
     # The IPv4 answer decides: fnbamd asks for AAAA too and, with none, prints `to ::` and
     # `Failed to add addr` on every healthy login to a server named by FQDN. 7.x ends the
     # line with `, cur stack size:N`.
@@ -1623,8 +1624,9 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
     # Whole-column searches once; each source below takes its rows' share by position.
     col, tab = light_text(events), light_rows(events)
     saml_all, timeout_all = col.search(SAML_FAILED), col.search(SERVER_TIMEOUT)
+    handed = col.search(LDAP_NO_PASSWORD)  # a hand-over, not a verdict: the EAP proxy may still accept the user
     anchor_all = ((col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all
-                  | col.search(EAP_PROXY_FAILED) | col.search(LDAP_NO_PASSWORD))
+                  | col.search(EAP_PROXY_FAILED) | handed)
     moved_to = col.extract(PROFILE_CHANGE)
     codes, _ = pd.factorize(ev["source"].to_numpy())
     all_refs, all_tunnels = ev["ref"].to_numpy(), ev["tunnel"].to_numpy()
@@ -1673,7 +1675,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             window = pos[np.searchsorted(refs, lo, side="left"):np.searchsorted(refs, hi, side="right")]
             # Only a server that timed out: a login that then succeeds (a second server
             # answered) is no failure.
-            if timeout_all[at].all() and _any_between(ok, last, last + 401):
+            if (timeout_all | handed)[at].all() and _any_between(ok, last, last + 401):
                 continue
             login = _login(source, tab.take(at), window, owner, tab, named, col, moved)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
@@ -1717,13 +1719,15 @@ REASON_LINES = linesearch.text_search("|".join(dict.fromkeys(
     + [f"(?:{q})" for _, _, q in AUTH_REASONS] + [USER_NAMED, f"(?:{LOGIN_USERS[1]})"])))
 
 
-def _reason(window: np.ndarray, wtext: list[str], cand: list[int]) -> tuple[str | None, list[int]]:
+def _reason(window: np.ndarray, wtext: list[str], cand: list[int], skip: str | None = None) -> tuple[str | None, list[int]]:
     """The first AUTH_REASONS pattern found in the login's lines joined (``wtext``, at
     ``window`` in light()) and the first two lines saying it, read from the lines that can
     decide it (``cand``, indexes into ``wtext``): a pattern without `(?s:.*)` matches
     within one line of the joined text, so one of the lines matches it alone; `first(?s:.*)later`
     matches when a line before the last `later` line has `first`, or that line has both."""
     for name, pattern, quote in AUTH_REASONS:
+        if name == skip:
+            continue
         if pattern in _THEN:
             first, later = (_regex(p) for p in _THEN[pattern])
             last = next((k for k in reversed(cand) if later.search(wtext[k])), None)
@@ -1780,7 +1784,7 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
         if not asked:  # the EAP proxy's own verdict: the `ike` line that handed it the answer is above
             asked = _asked_above(tab, int(window[0]), source, rx)
         probe = tab.take(asked[-1:])[0] if asked else None
-        if probe is not None and method == "XAUTH" and "EAP" in str(probe.text):
+        if probe is not None and method == "XAUTH" and eap.search(str(probe.text).split(": ", 1)[-1]):
             method = "EAP"  # the daemon lines name no method (`'EAP_PROXY'`); the handing line does
     if probe is not None:
         n = owner.get((source, int(probe.ref)))
@@ -1799,6 +1803,11 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
             if n_ is not None and n_.peer:
                 peer = n_.peer
                 break
+    if reason == LDAP_NO_PASSWORD_REASON and (method != "EAP" or any(EAP_PROXY_FAILED in t for t in wtext)):
+        # Not the EAP hand-over's story: an XAUTH login binds with its password, and the EAP
+        # proxy's own verdict on the password says more.
+        reason, quoted = _reason(window, wtext, cand, skip=LDAP_NO_PASSWORD_REASON)
+        reason_rows = tab.take(quoted)
     refs = tab.cols[tab.cls._fields.index("ref")]  # ascending along the window
     return Login(source, grp, reason, reason_rows, user, peer, tunnel, method, (int(refs[lo]), int(refs[hi])),
                  eap=refusal)
