@@ -67,7 +67,9 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             groups.setdefault((d.source, d.tunnel), []).append(d)
     for (source, parent), drops in groups.items():
         instances = _instances(ctx, parent)
-        lists = [_in_force(st, drops[0]) for st in instances]
+        until = _next_trace(ctx, source, int(drops[-1].row.ref))
+        lists = [_in_force(st, drops[0], until) for st in instances]
+        instances, lists = [st for st, b in zip(instances, lists) if b], [b for b in lists if b]
         ids = {st.name: str(b.facts["tun_id"]) for st, b in zip(instances, lists) if b.facts.get("tun_id")}
         if set(ids.values()) & {d.route_gw for d in drops}:
             continue  # an instance has the next hop now: the list and the trace disagree (taken at other times)
@@ -92,13 +94,29 @@ def _instances(ctx: Context, parent: str) -> list[TunnelState]:
         or (str(st.tunnel.facts.get("mode", "")).startswith(DIAL_INSTANCE) and named.match(st.name)))]
 
 
-def _in_force(st: TunnelState, drop: flowtrace.Drop) -> Block:
+def _in_force(st: TunnelState, drop: flowtrace.Drop, until: float) -> Block | None:
     """The tunnel list of an instance nearest the dropped packet: its last block of the
-    trace's input above the trace, else its first below it, else its latest. (A paste of
-    before and after a fix lists the instance twice, and the later list has the next hop.)"""
+    trace's input above the trace, else its first below it and above the input's next
+    trace (``until``), else its latest when the input lists it nowhere (another input's).
+    None for an instance listed only after that next trace: a paste of before and after a
+    fix lists, after the fix, instances (or tun_ids) that did not exist at the drop."""
     mine = [b for b in st.history if b.source == drop.source]
     before = [b for b in mine if b.ref < int(drop.row.ref)]
-    return before[-1] if before else mine[0] if mine else st.tunnel
+    if before:
+        return before[-1]
+    if mine:
+        return mine[0] if mine[0].ref < until else None
+    return st.tunnel
+
+
+def _next_trace(ctx: Context, source: str, after: int) -> float:
+    """The line of ``source``'s first packet trace that starts below line ``after`` (inf: none)."""
+    ev = ctx.events
+    mine = (ev["origin"] == "flow").fillna(False).to_numpy() & (ev["source"] == source).to_numpy() \
+        & (ev["ref"] > after).to_numpy()
+    rows = ev.loc[mine, ["ref", "text"]]
+    starts = rows.loc[rows["text"].astype(str).str.contains(RECEIVED, regex=False), "ref"]
+    return float(starts.min()) if len(starts) else float("inf")
 
 
 def _arrives_with_tunnel_id(ctx: Context, source: str, parent: str) -> bool:
