@@ -263,7 +263,10 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
             # Another FortiGate's log (one export of several devices), maybe of the same peer.
             bits.append(f"the same on {len(devices)} other FortiGate(s): {_few(devices)}")
         elif code == top.code:
-            bits.append(f"the same for {len(subjects) or len(fs)} other peer(s): {_few(subjects)}")
+            own = top.peer_ip or top.tunnel
+            others = [x for x in subjects if x != own]
+            bits.append(f"the same for {len(others)} other peer(s): {_few(others)}" if others
+                        else f"{len(fs)} more {code} finding(s)" + (" of the same peer" if own else ""))
         elif len(subjects) > 1:
             bits.append(f"{code} {fs[0].title.lower()} for {len(subjects)} peers: {_few(subjects)}")
         else:

@@ -96,7 +96,7 @@ def _what(h: ng.Hit, first) -> str:
     if what is None:
         return "IKEv1 phase-1 authentication failed with this side's pre-shared secret"
     ref = int(first.ref)
-    mine = [n for n in h.negotiations if len(n.sorted_refs()) and n.sorted_refs()[0] <= ref <= n.sorted_refs()[-1]]
+    mine = [n for n in h.negotiations if ref in n.column("ref")]  # the negotiation of the failure line
     if exchange == "Identity Protection" and any((n.column("ref")[n.where(MM_INITIATOR)] < ref).any() for n in mine):
         what = V1_MM_INITIATOR  # (an earlier negotiation of the hit that initiated is another's role)
     return f"{what} (`probable pre-shared secret mismatch`, IKEv1 {mode})"

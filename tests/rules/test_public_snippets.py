@@ -398,3 +398,12 @@ def test_own_starts_and_the_peers_requests_refused_are_two_findings(tmp_path) ->
     got = sorted((f.facts["started_by"], f.facts["refusals"], [e.ref for e in f.evidence])
                  for f in ikeanalyze.analyze([str(p)]).all_findings() if f.code == "IKE209")
     assert got == [("peer", 1, [5]), ("this side", 2, [2, 7])]
+    assert ikeanalyze.analyze([str(p)]).summary.endswith("Also: 1 more IKE209 finding(s) of the same peer.")
+
+
+def test_both_ends_initiating_main_mode_words_the_first_failure_by_its_own_role() -> None:
+    """The first failure (line 14) is of responder negotiation 8, inside the span of this
+    side's initiator negotiation 7: 'message 5' (the spanning initiator made it 6)."""
+    (f,) = findings("ikev1-main-both-ends-initiate-psk-mismatch.txt")["IKE204"]
+    assert "the peer's Main Mode message 5 (its ID and HASH" in f.message
+    assert "2 time(s), first at 09:00:01 (line 14), last at 09:00:02 (line 20)" in f.message
