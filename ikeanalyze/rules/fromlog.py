@@ -198,6 +198,7 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
     index = _Subjects(found)
     made: dict[int, tuple[Cause, list]] = {}  # the findings made here from the log: their lines
     by_device: dict[tuple, Finding] = {}  # (device, peer IP, else tunnel) -> the finding made of its lines
+    joined_by: dict[int, str | None] = {}  # a debug's finding -> the FortiGate whose log lines joined it
     for cause, rows in told:
         f = _finding(code, cause, rows)
         spis = {str(r.ispi) for r in rows if pd.notna(r.ispi)}
@@ -215,10 +216,15 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
             made[id(same)] = (first_cause, joined)
             vars(same).update(vars(_finding(code, first_cause, joined)))
             continue
-        if same is not None:
+        if same is not None and joined_by.setdefault(id(same), device) == device:
+            # More evidence of a debug's finding: from one FortiGate's log (the first that
+            # joins it, presumably the debug's own); another FortiGate's lines of the same
+            # peer are a finding of their own.
             seen = {(e.source, e.ref) for e in same.evidence}
             same.evidence.extend(e for e in f.evidence if (e.source, e.ref) not in seen)
             same.facts["event_log_lines"] = same.facts.get("event_log_lines", 0) + len(rows)
+            if device:  # (what keeps the other FortiGate's finding apart in the dedup)
+                same.facts.setdefault("device", device)
             continue
         index.add(f)
         made[id(f)] = (cause, rows)

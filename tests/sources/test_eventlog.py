@@ -248,6 +248,23 @@ def test_two_dial_up_clients_of_one_tunnel_are_two_findings() -> None:
     got = [(f.code, f.peer) for f in diagnose(one + "\n" + two + "\n").all_findings()]
     assert got == [("IKE204", "66.97.178.25:500"), ("IKE204", "198.51.100.20:500")]
 
+def test_a_second_fortigates_log_lines_do_not_join_a_debug_finding_of_the_same_peer() -> None:
+    """A debug's IKE204 of peer 66.97.178.25, and two FortiGates' logs of that peer: the
+    first FortiGate's lines join the debug's finding (which then names that FortiGate), the
+    other's are their own finding (both joined it, and FGT-B was never named)."""
+    debug = ("2024-12-20 14:56:09 ike 0:to-hq:5: sent IKE msg (ident_r2send): 12.188.176.140:500->66.97.178.25:500, "
+             "len=292, id=75da2b97aacbbfef/1a2b3c4d5e6f7081\n"
+             "2024-12-20 14:56:10 ike 0:to-hq:5: probable pre-shared secret mismatch\n")
+    psk = P1_ERROR.replace("peer SA proposal not match local policy", "probable pre-shared secret mismatch")
+    a = psk.replace("logid=", 'devname="FGT-A" logid=', 1)
+    b = a.replace("FGT-A", "FGT-B").replace("locip=12.188.176.140", "locip=12.188.176.141").replace(
+        "75da2b97aacbbfef", "0e1d2c3b4a596877")
+    d = api.analyze([Blob("debug.txt", data=debug.encode()), Blob("log.txt", data=(a + "\n" + b + "\n").encode())],
+                    LoadOptions())
+    got = sorted(((f.facts.get("device"), f.facts.get("event_log_lines")) for f in d.all_findings()
+                  if f.code == "IKE204"), key=str)
+    assert got == [("FGT-A", 1), ("FGT-B", None)]
+
 def test_healthy_log_raises_nothing() -> None:
     for name in ("tunnel-up-syslog.log", "tunnel-down-faz.log"):
         d = api.analyze([str(LOGS / name)], LoadOptions())
