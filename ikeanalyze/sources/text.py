@@ -117,9 +117,10 @@ RECORD_FORMATS = ("sniffer", "tcpdump", "ikedebug", "authd", "flow", "snapshot",
 # one of these (blank lines between) is a piece of a record.
 CUT_AFTER = (*RECORD_FORMATS, "continuation", "hexdump", "prompt", "banner")
 
-# Two `key=value` pairs in a row, or one quoted value: a piece of an event-log record (its
-# last piece may hold one field), not a sentence that quotes a setting (`set psk=newsecret`).
-LOG_FIELDS = r"(?:^|\s)[a-z][a-z_]*=(?:\S*\s+[a-z][a-z_]*=|\"[^\"]*\"(?:\s|$))"
+# Two `key=value` pairs in a row, or a quoted value's tail and one quoted field to the end
+# (`policy" peer_notif="NOT-APPLICABLE"`): a piece of an event-log record, not a sentence
+# that quotes a setting (`set psk=newsecret`, `The fix: vpntunnel="HUB-2" had ...`).
+LOG_FIELDS = r"(?:^|\s)[a-z][a-z_]*=\S*\s+[a-z][a-z_]*=|^[^\"=]*\"\s+[a-z][a-z_]*=\"[^\"]*\"\s*$"
 # A record that opens a quoted value and does not close it (`data = 'VER=1`).
 OPEN_QUOTE = r"= '[^']*$"
 # Time stamps a terminal client writes before every line of its session log (SecureCRT's

@@ -194,7 +194,8 @@ def test_prose_after_a_long_log_line_is_not_its_wrapped_rest() -> None:
     assert ingest.inputs[0].accounting["continuation"] == 1 and ev["text"].iloc[0] == P1_ERROR
     # A sentence quoting one setting is no piece of the record, nor is prose after its last piece.
     quoting = "I then set psk=newsecret on the hub and the tunnel still fails with the same error every time"
-    for body in (P1_ERROR + "\n" + quoting + "\n", wrapped + quoting + "\n"):
+    quoted = 'The fix: vpntunnel="HUB-2" had the wrong proposal on the hub side of this tunnel, as the log says'
+    for body in (P1_ERROR + "\n" + quoting + "\n", wrapped + quoting + "\n", P1_ERROR + "\n" + quoted + "\n"):
         ev, ingest = api.load([Blob("kb.txt", data=body.encode())])
         assert ingest.inputs[0].accounting["unrecognised"] == 1 and ev["text"].iloc[0] == P1_ERROR
     # A last piece holding one quoted field (after a value with blanks) is still the record's.
