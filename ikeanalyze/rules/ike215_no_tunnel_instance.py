@@ -66,15 +66,20 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if d.reason == "no-instance" and d.tunnel:
             groups.setdefault((d.source, d.tunnel), []).append(d)
     for (source, parent), drops in groups.items():
-        instances = _instances(ctx, parent)
-        until = _next_trace(ctx, source, int(drops[-1].row.ref))
-        lists = [_in_force(st, drops[0], until) for st in instances]
-        instances, lists = [st for st, b in zip(instances, lists) if b], [b for b in lists if b]
+        listed = _instances(ctx, parent)
+        until = _next_trace(ctx, source, int(drops[-1].row.ref), parent)
+        found = [_in_force(st, drops[0], until) for st in listed]
+        instances, lists = [st for st, b in zip(listed, found) if b], [b for b in found if b]
         ids = {st.name: str(b.facts["tun_id"]) for st, b in zip(instances, lists) if b.facts.get("tun_id")}
         if set(ids.values()) & {d.route_gw for d in drops}:
             continue  # an instance has the next hop now: the list and the trace disagree (taken at other times)
-        if instances:
-            yield _finding(parent, drops, lists, ids)
+        if listed:
+            f = _finding(parent, drops, lists, ids)
+            if not instances:  # (its "no tunnel list" sentence is not so: the lists come later)
+                f.message = f.message[:f.message.index(" The input holds no tunnel list")] + (
+                    f" The input lists {parent}'s instances only below a later trace into it (line {int(until)}), "
+                    "not as they were when these packets were dropped.")
+            yield f
         elif _arrives_with_tunnel_id(ctx, source, parent):
             f = _finding(parent, drops, lists, ids)
             # A static tunnel also receives with a tunnel ID (its remote gateway's), and a
@@ -97,7 +102,8 @@ def _instances(ctx: Context, parent: str) -> list[TunnelState]:
 def _in_force(st: TunnelState, drop: flowtrace.Drop, until: float) -> Block | None:
     """The tunnel list of an instance nearest the dropped packet: its last block of the
     trace's input above the trace, else its first below it and above the input's next
-    trace (``until``), else its latest when the input lists it nowhere (another input's).
+    trace through the interface (``until``), else its latest when the input lists it
+    nowhere (another input's).
     None for an instance listed only after that next trace: a paste of before and after a
     fix lists, after the fix, instances (or tun_ids) that did not exist at the drop."""
     mine = [b for b in st.history if b.source == drop.source]
@@ -109,14 +115,15 @@ def _in_force(st: TunnelState, drop: flowtrace.Drop, until: float) -> Block | No
     return st.tunnel
 
 
-def _next_trace(ctx: Context, source: str, after: int) -> float:
-    """The line of ``source``'s first packet trace that starts below line ``after`` (inf: none)."""
+def _next_trace(ctx: Context, source: str, after: int, parent: str) -> float:
+    """The first line below line ``after`` of a later trace of ``source`` through ``parent``
+    (sources/flow.py carries a trace's tunnel onto its lines; inf: none). Traces of other
+    traffic in an unfiltered debug flow do not count."""
     ev = ctx.events
     mine = (ev["origin"] == "flow").fillna(False).to_numpy() & (ev["source"] == source).to_numpy() \
-        & (ev["ref"] > after).to_numpy()
-    rows = ev.loc[mine, ["ref", "text"]]
-    starts = rows.loc[rows["text"].astype(str).str.contains(RECEIVED, regex=False), "ref"]
-    return float(starts.min()) if len(starts) else float("inf")
+        & (ev["ref"] > after).to_numpy() & (ev["tunnel"] == parent).fillna(False).to_numpy()
+    refs = ev.loc[mine, "ref"]
+    return float(refs.min()) if len(refs) else float("inf")
 
 
 def _arrives_with_tunnel_id(ctx: Context, source: str, parent: str) -> bool:
