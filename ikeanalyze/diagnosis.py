@@ -264,9 +264,9 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
             bits.append(f"the same on {len(devices)} other FortiGate(s): {_few(devices)}")
         elif code == top.code:
             own = top.peer_ip or top.tunnel
-            others = [x for x in subjects if x != own]
-            bits.append(f"the same for {len(others)} other peer(s): {_few(others)}" if others
-                        else f"{len(fs)} more {code} finding(s)" + (" of the same peer" if own else ""))
+            rest = [x for x in subjects if x != own]
+            bits.append(f"the same for {len(rest)} other peer(s): {_few(rest)}" if rest
+                        else f"{len(fs)} more {code} finding(s)" + (" of the same peer" if subjects else ""))
         elif len(subjects) > 1:
             bits.append(f"{code} {fs[0].title.lower()} for {len(subjects)} peers: {_few(subjects)}")
         else:

@@ -984,6 +984,11 @@ def _gateway(tunnel) -> str | None:
     return None if tunnel is None or pd.isna(tunnel) or "/" in str(tunnel) else str(tunnel)
 
 
+# How far below a phase-less refusal line the line of a known phase that tells the same
+# refusal may be (the notify, then the abort on the next line or two).
+FOLD_LINES = 3
+
+
 def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
     """Failure lines grouped by the proposal blocks they answer (one group per attempt),
     each with the phase 2 it is about when the debug names one: another phase 2's blocks
@@ -1002,11 +1007,13 @@ def _by_pair(n: Negotiation, fails: pd.DataFrame, blocks: list[Block]):
             groups.setdefault(k, []).append(r)
     # A failure line whose phase nothing tells (a NO_PROPOSAL_CHOSEN notify of a negotiation
     # whose exchange line the paste has not tied to it) with no blocks of its own is the same
-    # attempt as the one failure line of a known phase and no blocks beside it (`received
-    # SA_INIT error notify response, abort`): one attempt, not two.
+    # attempt as the failure line of a known phase and no blocks right after it (`received
+    # SA_INIT error notify response, abort`): one attempt, not two; pair by pair, each within
+    # FOLD_LINES lines.
     for k in [k for k in groups if k[0] is None and k[1] is None and k[2] is None]:
         into = [j for j in groups if j[0] is not None and j[1] is None and j[2] is None and j[3] == k[3]]
-        if len(into) == 1:
+        if len(into) == 1 and len(groups[k]) == len(groups[into[0]]) and all(
+                0 <= int(b.ref) - int(a.ref) <= FOLD_LINES for a, b in zip(groups[k], groups[into[0]])):
             groups[into[0]] = sorted(groups.pop(k) + groups[into[0]], key=lambda r: int(r.ref))
     return [(keys[k], v) for k, v in groups.items()]
 
@@ -1627,6 +1634,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
     handed = col.search(LDAP_NO_PASSWORD)  # a hand-over, not a verdict: the EAP proxy may still accept the user
     anchor_all = ((col.search(AUTH_FAILED) & _debug_mask(events)) | timeout_all | saml_all
                   | col.search(EAP_PROXY_FAILED) | handed)
+    unsettled = timeout_all | handed  # anchors a later success undoes
     moved_to = col.extract(PROFILE_CHANGE)
     codes, _ = pd.factorize(ev["source"].to_numpy())
     all_refs, all_tunnels = ev["ref"].to_numpy(), ev["tunnel"].to_numpy()
@@ -1675,7 +1683,7 @@ def _failed_logins(events: pd.DataFrame) -> list[Login]:
             window = pos[np.searchsorted(refs, lo, side="left"):np.searchsorted(refs, hi, side="right")]
             # Only a server that timed out: a login that then succeeds (a second server
             # answered) is no failure.
-            if (timeout_all | handed)[at].all() and _any_between(ok, last, last + 401):
+            if unsettled[at].all() and _any_between(ok, last, last + 401):
                 continue
             login = _login(source, tab.take(at), window, owner, tab, named, col, moved)
             if len(saml_refs) and saml_refs[0] < first and login.reason in (None, "bad-credentials") \
@@ -1807,6 +1815,9 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
         # Not the EAP hand-over's story: an XAUTH login binds with its password, and the EAP
         # proxy's own verdict on the password says more.
         reason, quoted = _reason(window, wtext, cand, skip=LDAP_NO_PASSWORD_REASON)
+        refusal = _eap_refusal(window, wtext, col) if reason in (None, "bad-credentials") else None
+        if refusal is not None:
+            reason, quoted = EAP_METHOD_REJECTED, refusal.at
         reason_rows = tab.take(quoted)
     refs = tab.cols[tab.cls._fields.index("ref")]  # ascending along the window
     return Login(source, grp, reason, reason_rows, user, peer, tunnel, method, (int(refs[lo]), int(refs[hi])),

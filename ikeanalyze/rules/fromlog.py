@@ -216,7 +216,7 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
             made[id(same)] = (first_cause, joined)
             vars(same).update(vars(_finding(code, first_cause, joined)))
             continue
-        if same is not None and joined_by.setdefault(id(same), device) == device:
+        if same is not None and _one_device(joined_by, id(same), device):
             # More evidence of a debug's finding: from one FortiGate's log (the first that
             # joins it, presumably the debug's own); another FortiGate's lines of the same
             # peer are a finding of their own.
@@ -231,6 +231,18 @@ def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
         by_device.setdefault((device, f.peer_ip or f.tunnel), f)
         found.append(f)
         yield f
+
+
+def _one_device(joined_by: dict[int, str | None], key: int, device: str | None) -> bool:
+    """Whether ``device``'s lines may join the debug finding ``key``: the first FortiGate
+    that joins it is taken as the debug's own; a line naming none (no or a blanked
+    `devname`) is of any, and a FortiGate joining after such lines names it."""
+    known = joined_by.get(key)
+    if known is None or device is None or known == device:
+        if device is not None:
+            joined_by[key] = device
+        return True
+    return False
 
 
 class _Subjects:
