@@ -61,8 +61,9 @@ class Thresholds:
 @rule("IKE301", "dpd-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     found = list(_debug_probes(ctx, t))
+    probed = list(found)  # (another device's tunnel list of the same name is its own finding, not more evidence)
     for st in snapshots.dpd_failed(ctx):
-        same = [f for f in found if f.tunnel == st.name or (f.peer_ip and f.peer_ip == _ip(st.remote))]
+        same = [f for f in probed if f.tunnel == st.name or (f.peer_ip and f.peer_ip == _ip(st.remote))]
         if same:  # the debug shows the probes: the tunnel list is more evidence of that finding
             text, ev, facts = _from_tunnel_list(st)
             same[0].message += f" The tunnel list agrees: tunnel {st.name} shows {text}"
@@ -193,7 +194,10 @@ def _tunnel_list_finding(st: snapshots.TunnelState) -> Finding:
     b = st.tunnel
     text, ev, facts = _from_tunnel_list(st)
     to = f" to {st.remote}" if st.remote else ""
-    msg = f"Dead peer detection failed on tunnel {st.name}{to}: its tunnel list shows {text}"
+    on = f" of FortiGate {st.device}" if st.device else ""  # one of several devices in the paste
+    msg = f"Dead peer detection failed on tunnel {st.name}{on}{to}: its tunnel list shows {text}"
+    if st.device:
+        facts = {**facts, "device": st.device}
     return finding("IKE301", msg, start=b.time, t_start=b.t, tunnel=st.name, peer=st.remote, evidence=ev,
-                   timeline=[Moment(b.time, b.t, f"tunnel list: DPD failed on {st.name}", b.source, b.ref)],
+                   timeline=[Moment(b.time, b.t, f"tunnel list: DPD failed on {st.name}{on}", b.source, b.ref)],
                    facts=facts)
