@@ -315,6 +315,7 @@ class OneWay:
     last: Block
     evidence: list[Evidence]
     npu_flag: str | None = None  # the SA's, when printed
+    device: str | None = None  # the tunnel's FortiGate, when the paste holds several (TunnelState.device)
 
     @property
     def growing(self) -> bool:
@@ -343,7 +344,7 @@ def esp_one_way(ctx, min_enc: int = 1) -> list[OneWay]:
             ev = (first.evidence("counters") if first else []) + last.evidence("counters", p, s)
             out.append(OneWay(st.name, st.remote, last.facts["proxyids"][p].get("name"), sa.get("enc_spi"),
                               sa.get("dec_spi"), before, enc, dec, first, last, ev,
-                              str(sa["npu_flag"]) if "npu_flag" in sa else None))
+                              str(sa["npu_flag"]) if "npu_flag" in sa else None, st.device))
     return out
 
 

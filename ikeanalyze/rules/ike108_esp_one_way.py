@@ -287,6 +287,7 @@ def _from_counters(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                 f"(line {at_first}) and {clock_text(last.time, last.t)} (line {at_last})" if ow.growing
                 else f"is {ow.enc_after} (line {at_last})")
         to = f" to {ow.remote}" if ow.remote else ""
+        to = f" of FortiGate {ow.device}{to}" if ow.device else to  # one of several devices in the paste
         msg = (f"Tunnel {ow.tunnel}{to} encrypts and never decrypts: `enc:pkts` of SA {ow.proxyid} "
                f"(SPI 0x{ow.enc_spi}) {grew} while `dec:pkts` (SPI 0x{ow.dec_spi}) stays 0; nothing comes "
                f"back on that SA.")
@@ -299,5 +300,6 @@ def _from_counters(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             timeline=[Moment(last.time, last.t, f"tunnel {ow.tunnel}: {ow.enc_after} packets encrypted, "
                                                 f"none decrypted", last.source, last.ref)],
             facts={"packets": ow.enc_after, "direction": "out", "spis": [ow.enc_spi], "dec_spi": ow.dec_spi,
-                   "enc_before": ow.enc_before, "dec_packets": ow.dec, "from": "tunnel-list counters"},
+                   "enc_before": ow.enc_before, "dec_packets": ow.dec, "from": "tunnel-list counters"}
+            | ({"device": ow.device} if ow.device else {}),
         )
