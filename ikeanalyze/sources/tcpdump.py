@@ -75,9 +75,11 @@ NET = rf"(?:{LINK}|IP6? )(?:{IP_FIELDS} +)?"
 # `src > dst: summary`; the checksum note of `-v` (`[bad udp cksum 0x0765 -> 0xf5df!]`,
 # `[udp sum ok]`, `[no cksum]`) is not part of the summary.
 # A snapped packet's summary may follow two blanks (`10.3.2.7 > 10.55.3.193:  [|esp]`).
+# A host a poster replaced by a placeholder in angle brackets (`<client-ip>.47547`) is read
+# whole, as `x.x.x.x` is: its `>` does not end it.
 # The summary ends at the line's end, or at the first of the lines of payload detail
 # `-v` prints under it (joined with newlines).
-ENDPOINTS = r"(?P<a>[^\s>]+) > (?P<b>\S+):(?: +(?:\[(?:bad udp cksum [^\]]*|udp sum ok|no cksum)\] )?(?P<l4>[^\n]*))?(?:\n|$)"
+ENDPOINTS = r"(?P<a>(?:<[\w-]+>|[^\s<>])+) > (?P<b>\S+):(?: +(?:\[(?:bad udp cksum [^\]]*|udp sum ok|no cksum)\] )?(?P<l4>[^\n]*))?(?:\n|$)"
 LINE = rf"^(?:{STAMP})?(?:{COOKED})?{NET}{ENDPOINTS}"
 # ARP has no addresses in `a > b` form: `ARP, Request who-has 192.1.2.23 tell 192.1.2.254, length 28`.
 # With `-e` the link header names ARP and the summary follows (`..., ethertype ARP (0x0806),
@@ -90,7 +92,7 @@ V_HEAD = rf"(?:{LINK}|IP )(?:{IP_FIELDS})\s*$"
 V_LINE = rf"^(?:{STAMP})?(?:{COOKED})?{V_HEAD}"
 # A line starts a tcpdump packet record when it matches this (used by the line classifier).
 # Never a sniffer line: those have `->` between the addresses and no `IP`/`ethertype` word.
-HEADER_START = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{NET}[^\s>]+ > \S+:(?: |$)"
+HEADER_START = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{NET}(?:<[\w-]+>|[^\s<>])+ > \S+:(?: |$)"
                 rf"|{LINK_ARP}(?:ARP, )?|ARP, |{V_HEAD})")
 
 # The summary forms, tried on the text after `src > dst: `. One row per form: the prefix

@@ -322,3 +322,18 @@ def test_a_note_inside_packet_lines_run_together_ends_at_the_next_line():
     ev = parse_lines([line], report := InputReport("x"))
     assert list(ev["src"]) == ["10.0.0.1", "10.0.0.2"] and list(ev["ref"]) == [1, 1]
     assert report.accounting["event"] == 1
+
+
+def test_hosts_a_poster_replaced_by_placeholders_are_read(tmp_path) -> None:
+    """`IP <client-ip>.47547 > <server-ip>.4500: UDP-encap: ESP(...)`: the placeholder's `>`
+    ended the host, the lines were unread and the paste 'held no IPsec evidence'."""
+    p = tmp_path / "placeholders.txt"
+    p.write_text("IP <client-ip>.47547 > <server-ip>.4500: UDP-encap: ESP(spi=0x0a1b2c3d,seq=0x139b), length 116\n"
+                 "IP <server-ip>.4500 > <client-ip>.57962: UDP-encap: ESP(spi=0x4e5f6071,seq=0x21ff), length 196\n")
+    from ikeanalyze import api
+
+    ev, ingest = api.load([str(p)])
+    assert [(r.kind, r.src, r.sport, r.dst, r.dport, r.esp_spi) for r in ev.itertuples()] == [
+        ("esp", "<client-ip>", 47547, "<server-ip>", 4500, "0a1b2c3d"),
+        ("esp", "<server-ip>", 4500, "<client-ip>", 57962, "4e5f6071")]
+    assert ingest.inputs[0].accounting["unrecognised"] == 0
