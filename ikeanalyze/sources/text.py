@@ -33,6 +33,8 @@ from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
 ANNOTATION = (rf"\s+(?:(?:<-+|<<)(?:\s.*?)?|[←⟵].*?)(\s(?:{ikedebug.RECORD_ANYWHERE}|{ikedebug.AUTHD_ANYWHERE}"
               rf"|{sniffer.RECORD_ANYWHERE}|{tcpdump.RECORD_ANYWHERE})|$)")
 ANNOTATION_ONLY = r"^\s*(?:<-+|<<|[←⟵])"
+# The markers of a quoted line in a mail or forum reply (`> `, `>> `).
+QUOTE_MARKS = r"^(?:>[ \t]?)+"
 ARROW_LEAD = "←".encode()[0]
 # Markdown emphasis a web copy wrapped around a record (`*12.650762 wan1 out ... udp 716*`)
 # or around a value in it (`**name: EDGE_INET1_1**`, `name=**EDGE_INET1_1** ver=2`,
@@ -270,8 +272,8 @@ def clean_margins(raw: pa.Array) -> pa.Array:
 
 
 def _core(raw: pa.Array) -> pa.Array:
-    """The lines without annotations, markdown emphasis and blanks at their ends. Only the
-    lines that may have any are changed (a `<` or `*`; a space or tab first; a control,
+    """The lines without quote markers, annotations, markdown emphasis and blanks at their
+    ends. Only the lines that may have any are changed (a `>` first; a `<` or `*`; a space or tab first; a control,
     space or non-ASCII byte last, which may be Unicode whitespace), in one copy of the
     text; the others stay as they are (the patterns and the trims leave such a line
     unchanged)."""
@@ -279,7 +281,8 @@ def _core(raw: pa.Array) -> pa.Array:
     some = b.end > b.start
     head = b.words(b.start) & np.uint64(0xFF)
     tail = b.words(b.end - 1) & np.uint64(0xFF)
-    trim = some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80))
+    quoted = some & (head == ord(">"))  # a mail or forum quote (`> 10:22:21.858680 IP ...`)
+    trim = some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80)) | quoted
     # The lines holding a `<`, found from where the `<`s are (no pattern run on the others).
     text = b.data[b.start[0] : b.end[-1]]
     # (and of the note arrows, `←` E2 86 90 and `⟵` E2 9F B5, found from their lead byte: two
@@ -298,6 +301,8 @@ def _core(raw: pa.Array) -> pa.Array:
     if not len(rows):
         return raw
     sub = raw.take(pa.array(rows))
+    if quoted.any():  # (no device output starts with `>`: the markers go, the line is read)
+        sub = pc.replace_substring_regex(sub, QUOTE_MARKS, "")
     if len(lt):
         sub = pc.replace_substring_regex(sub, ANNOTATION, r"\1")
     trimmed = pc.utf8_ltrim(pc.utf8_rtrim_whitespace(sub), characters=" \t")

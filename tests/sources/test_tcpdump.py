@@ -337,3 +337,19 @@ def test_hosts_a_poster_replaced_by_placeholders_are_read(tmp_path) -> None:
         ("esp", "<client-ip>", 47547, "<server-ip>", 4500, "0a1b2c3d"),
         ("esp", "<server-ip>", 4500, "<client-ip>", 57962, "4e5f6071")]
     assert ingest.inputs[0].accounting["unrecognised"] == 0
+
+
+def test_lines_quoted_in_a_mail_or_forum_reply_are_read(tmp_path) -> None:
+    """`> 10:22:21.858680 IP ...` (a reply quoting the capture; `>> ` two levels down): the
+    markers go, the packets are read (the quoted paste was all unrecognised and 'held no
+    IPsec evidence')."""
+    lines = ["10:22:21.858680 IP 192.0.2.7.4500 > 198.51.100.9.4500: UDP-encap: ESP(spi=0xd3d21a1d,seq=0x5), length 116",
+             "10:22:26.513637 IP 198.51.100.9.4500 > 192.0.2.7.4500: isakmp-nat-keep-alive"]
+    p = tmp_path / "quoted.txt"
+    p.write_text(f"> I see the keepalive but no ESP back, any idea?\n> {lines[0]}\n>> {lines[1]}\n")
+    from ikeanalyze import api
+
+    ev, ingest = api.load([str(p)])
+    assert ev["kind"].tolist() == ["esp", "nat-keepalive"] and ev["esp_spi"].iloc[0] == "d3d21a1d"
+    assert ev["text"].tolist() == [f"> {lines[0]}", f">> {lines[1]}"]  # the evidence as pasted
+    assert ingest.inputs[0].accounting["unrecognised"] == 1
