@@ -330,6 +330,16 @@ def _debug_mask(events: pd.DataFrame) -> np.ndarray:
     return per_table("debug_mask", events, lambda e: (light(e)["origin"] == DEBUG).to_numpy())
 
 
+def gateway_lines(events: pd.DataFrame, source: str, tunnel: str, after: int | None = None) -> np.ndarray:
+    """Which light() lines are of gateway ``tunnel`` in input ``source`` (below line
+    ``after``, when given): a mask over light()."""
+    lines = light(events)
+    mine = ((lines["source"] == source) & (lines["tunnel"] == tunnel)).to_numpy(dtype=bool, na_value=False)
+    if after is not None:
+        mine = mine & (lines["ref"].to_numpy(np.int64) > after)
+    return mine
+
+
 def debug_rows(events: pd.DataFrame) -> pd.DataFrame:
     return per_table("debug", events, lambda e: light(e)[_debug_mask(e)])
 

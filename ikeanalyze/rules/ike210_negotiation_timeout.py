@@ -69,19 +69,16 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         msg = (f"{len(h.rows)} IKE negotiation(s) with {h.peer or 'the peer'}{gw} timed out and were deleted "
                f"({sas.where(ng._as_row(first))}"
                + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + f"){last_sent}.")
-        f = finding(
-            "IKE210", msg,
-            between=(first, last),
-            tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(sent[-1:], h.rows[:3])],
-            timeline=[moment(last, f"negotiation with {h.peer or 'the peer'} timed out")],
-            facts={"timeouts": len(h.rows)},
-        )
         ddns = _unresolved(ctx, first, h.tunnel)
-        if ddns:
-            f.message += ddns[0]
-            f.evidence.extend(evidence(r) for r in ddns[1])
-            f.facts["unresolved_fqdn"] = ddns[2]
-            f.fix = UNRESOLVED_FIX
+        f = finding(
+            "IKE210", msg + (ddns[0] if ddns else ""),
+            between=(first, last),
+            tunnel=h.tunnel, peer=h.peer,
+            evidence=[evidence(r) for r in [*ng.evidence_rows(sent[-1:], h.rows[:3]), *(ddns[1] if ddns else [])]],
+            timeline=[moment(last, f"negotiation with {h.peer or 'the peer'} timed out")],
+            facts={"timeouts": len(h.rows)} | ({"unresolved_fqdn": ddns[2]} if ddns else {}),
+            fix=UNRESOLVED_FIX if ddns else None,
+        )
         # A gateway list showing that phase 1 still `connecting` joins the evidence.
         note = snapshots.connecting_note(ctx, f.peer_ip, f.tunnel)
         if note:
@@ -98,7 +95,7 @@ def _unresolved(ctx: Context, first, tunnel: str | None) -> tuple[str, list, str
         return None
     lines = ng.light(ctx.events)
     col = ng.light_text(ctx.events)
-    mine = ((lines["source"] == first.source) & (lines["tunnel"] == tunnel)).to_numpy()
+    mine = ng.gateway_lines(ctx.events, first.source, tunnel)
     changed = np.flatnonzero(mine & col.search(UNRESOLVED))
     if not len(changed) or int(lines["ref"].iloc[changed[0]]) < int(first.ref):
         return None

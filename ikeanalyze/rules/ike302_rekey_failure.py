@@ -122,8 +122,7 @@ def _outcomes(ctx: Context, first, tunnel: str | None) -> list[tuple[str, object
     if not len(lines):
         return []
     col = ng.light_text(ctx.events)
-    mine = ((lines["source"] == first["source"]) & (lines["tunnel"] == tunnel)).to_numpy() \
-        & (lines["ref"].astype("int64") > int(first["ref"])).to_numpy()
+    mine = ng.gateway_lines(ctx.events, first["source"], tunnel, after=int(first["ref"]))
     found = []
     for text, pattern in OUTCOMES:
         at = np.flatnonzero(mine & col.search(pattern))
