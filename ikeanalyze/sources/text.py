@@ -260,7 +260,7 @@ def clean_margins(raw: pa.Array) -> pa.Array:
     if not text.any():
         return raw
     if lead:
-        left = lens - pc.utf8_length(pc.utf8_ltrim(raw, characters=" \t")).to_numpy(zero_copy_only=False)
+        left = _leading_blanks(raw, lens)
         k = int(left[text].min())
         raw = pc.utf8_slice_codeunits(raw, k) if k else raw
         lens = lens - np.minimum(lens, k)
@@ -974,7 +974,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     if not widths:
         guessed[heads[form[heads] == "eventlog"]] = True
     has_field = np.zeros(n, dtype=bool)
-    has_field[unknown] = matches(unknown_text, LOG_FIELDS)
+    if guessed.any():  # (only then is a piece asked whether it holds fields)
+        has_field[unknown] = matches(unknown_text, LOG_FIELDS)
     # A trace line that closed its quoted message ended where the device ended it.
     traces = heads[form[heads] == "flow"]
     wrapped[traces[matches(core.take(traces), flow.COMPLETE)]] = False
@@ -1129,10 +1130,15 @@ def _margins(raw: pa.Array, unknown: np.ndarray) -> np.ndarray:
     with (0 for the other lines: only those are asked)."""
     out = np.zeros(len(raw), np.int64)
     rows = np.union1d(unknown, unknown[unknown > 0] - 1)
-    sub = raw.take(pa.array(rows))
-    out[rows] = (pc.utf8_length(sub).to_numpy(zero_copy_only=False)
-                 - pc.utf8_length(pc.utf8_ltrim(sub, characters=" \t")).to_numpy(zero_copy_only=False))
+    out[rows] = _leading_blanks(raw.take(pa.array(rows)))
     return out
+
+
+def _leading_blanks(lines: pa.Array, lens: np.ndarray | None = None) -> np.ndarray:
+    """How many blanks (spaces, tabs) each line starts with (``lens``: their lengths, if known)."""
+    if lens is None:
+        lens = pc.utf8_length(lines).to_numpy(zero_copy_only=False)
+    return lens - pc.utf8_length(pc.utf8_ltrim(lines, characters=" \t")).to_numpy(zero_copy_only=False)
 
 
 def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray) -> set[int]:
