@@ -41,6 +41,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import pandas as pd
+
 from ikeanalyze.analysis import flowtrace
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.snapshots import Block, TunnelState
@@ -51,8 +53,6 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 MAX_SHOWN = 3  # traces and instances told in the message; the facts hold the counts
 # A tunnel list's `mode=` of a dial-up instance (`mode=dial_inst/3`).
 DIAL_INSTANCE = "dial_inst"
-# The first line of a packet's trace (sources/flow.py names its tunnel when it came from one).
-RECEIVED = "received a packet("
 # A route's next hop when it names none (`gw-0.0.0.0 via X`).
 NO_HOP = "0.0.0.0"
 # A dial-up instance's name: its parent's and a number (`EDGE_INET1_1`).
@@ -67,20 +67,19 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             groups.setdefault((d.source, d.tunnel), []).append(d)
     for (source, parent), drops in groups.items():
         listed = _instances(ctx, parent)
-        until = _next_trace(ctx, source, int(drops[-1].row.ref), parent)
+        traced = _traced_through(ctx, source, parent)
+        later = traced.loc[traced["ref"] > int(drops[-1].row.ref), "ref"]
+        until = float(later.min()) if len(later) else float("inf")  # the next trace through it
         found = [_in_force(st, drops[0], until) for st in listed]
         instances, lists = [st for st, b in zip(listed, found) if b], [b for b in found if b]
         ids = {st.name: str(b.facts["tun_id"]) for st, b in zip(instances, lists) if b.facts.get("tun_id")}
         if set(ids.values()) & {d.route_gw for d in drops}:
             continue  # an instance has the next hop now: the list and the trace disagree (taken at other times)
         if listed:
-            f = _finding(parent, drops, lists, ids)
-            if not instances:  # (its "no tunnel list" sentence is not so: the lists come later)
-                f.message = f.message[:f.message.index(" The input holds no tunnel list")] + (
-                    f" The input lists {parent}'s instances only below a later trace into it (line {int(until)}), "
-                    "not as they were when these packets were dropped.")
-            yield f
-        elif _arrives_with_tunnel_id(ctx, source, parent):
+            yield _finding(parent, drops, lists, ids, lists_later_at=None if instances else until)
+        elif traced["text"].astype(str).str.contains(flowtrace.PACKET_WORDS, regex=False).any():
+            # A packet received from the interface with a tunnel ID (sources/flow.py names the
+            # tunnel of such a first line, and of no other first line).
             f = _finding(parent, drops, lists, ids)
             # A static tunnel also receives with a tunnel ID (its remote gateway's), and a
             # paste cut after its `enter` line ends the same way: said as a question.
@@ -115,27 +114,19 @@ def _in_force(st: TunnelState, drop: flowtrace.Drop, until: float) -> Block | No
     return st.tunnel
 
 
-def _next_trace(ctx: Context, source: str, after: int, parent: str) -> float:
-    """The first line below line ``after`` of a later trace of ``source`` through ``parent``
-    (sources/flow.py carries a trace's tunnel onto its lines; inf: none). Traces of other
-    traffic in an unfiltered debug flow do not count."""
-    ev = ctx.events
-    mine = (ev["origin"] == "flow").fillna(False).to_numpy() & (ev["source"] == source).to_numpy() \
-        & (ev["ref"] > after).to_numpy() & (ev["tunnel"] == parent).fillna(False).to_numpy()
-    refs = ev.loc[mine, "ref"]
-    return float(refs.min()) if len(refs) else float("inf")
-
-
-def _arrives_with_tunnel_id(ctx: Context, source: str, parent: str) -> bool:
-    """Does a trace of ``source`` show a packet received from ``parent`` with a tunnel ID?
-    (sources/flow.py names the tunnel of such a line, and only of such a line.)"""
+def _traced_through(ctx: Context, source: str, parent: str) -> pd.DataFrame:
+    """The `debug flow` lines of ``source`` that sources/flow.py gave tunnel ``parent``
+    (the lines of a trace from the one naming it on), their `ref` and `text`."""
     ev = ctx.events
     mine = (ev["origin"] == "flow").fillna(False).to_numpy() & (ev["source"] == source).to_numpy() \
         & (ev["tunnel"] == parent).fillna(False).to_numpy()
-    return bool(ev.loc[mine, "text"].astype(str).str.contains(RECEIVED, regex=False).any())
+    return ev.loc[mine, ["ref", "text"]]
 
 
-def _finding(parent: str, drops: list[flowtrace.Drop], lists: list[Block], ids: dict[str, str]) -> Finding:
+def _finding(parent: str, drops: list[flowtrace.Drop], lists: list[Block], ids: dict[str, str],
+             lists_later_at: float | None = None) -> Finding:
+    """``lists_later_at``: the line of the later trace below which alone the input lists
+    the instances (so none is as it was at the drop)."""
     first, last = drops[0], drops[-1]
     hops = list(dict.fromkeys(d.route_gw for d in drops if d.route_gw))
     real = [h for h in hops if h != NO_HOP]
@@ -152,6 +143,9 @@ def _finding(parent: str, drops: list[flowtrace.Drop], lists: list[Block], ids: 
         listed = ", ".join(f"{name} tun_id={tid}" for name, tid in list(ids.items())[:MAX_SHOWN])
         more = f" and {len(ids) - MAX_SHOWN} more" if len(ids) > MAX_SHOWN else ""
         msg += f" Its instances in the tunnel list: {listed}{more}."
+    elif lists_later_at is not None:
+        msg += (f" The input lists {parent}'s instances only below a later trace into it (line "
+                f"{int(lists_later_at)}), not as they were when these packets were dropped.")
     elif not lists:
         msg += (f" The input holds no tunnel list of its instances: compare the next hop with the `tun_id` of "
                 f"`diagnose vpn tunnel list` for {parent}_N.")
