@@ -1782,17 +1782,12 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
     # One source's lines are usually one run of light(): a slice, not a lookup per line.
     wtext = tab.text[lo:hi + 1] if hi - lo + 1 == len(window) else [tab.text[p] for p in window]
     cand = np.flatnonzero(col.search(REASON_LINES)[window]).tolist()
-    reason, quoted = _reason(window, wtext, cand)
-    refusal = _eap_refusal(window, wtext, col) if reason in (None, "bad-credentials") else None
-    if refusal is not None:
-        reason, quoted = EAP_METHOD_REJECTED, refusal.at
-    reason_rows = tab.take(quoted)
     user = _user(wtext, cand)
     # Literal words: `in` finds them without a regex pass over the text; a samld line
     # (searched already) says `samld_` without reading the window's (long) lines.
-    eap = _regex(r"\bEAP\b")
+    eap_word = _regex(r"\bEAP\b")
     method = ("SAML" if col.search(SAML_LINE)[window].any() or any("samld_" in t or "fsv_saml" in t for t in wtext)
-              else "EAP" if any("EAP" in t and eap.search(t) for t in wtext) else "XAUTH")
+              else "EAP" if any("EAP" in t and eap_word.search(t) for t in wtext) else "XAUTH")
     peer = tunnel = None
     ike = [r for r in grp if str(r.origin) == DEBUG]
     probe = ike[0] if ike else None
@@ -1802,7 +1797,7 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
         if not asked:  # the EAP proxy's own verdict: the `ike` line that handed it the answer is above
             asked = _asked_above(tab, int(window[0]), source, rx)
         probe = tab.take(asked[-1:])[0] if asked else None
-        if probe is not None and method == "XAUTH" and eap.search(str(probe.text).split(": ", 1)[-1]):
+        if probe is not None and method == "XAUTH" and eap_word.search(str(probe.text).split(": ", 1)[-1]):
             method = "EAP"  # the daemon lines name no method (`'EAP_PROXY'`); the handing line does
     if probe is not None:
         n = owner.get((source, int(probe.ref)))
@@ -1821,14 +1816,14 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
             if n_ is not None and n_.peer:
                 peer = n_.peer
                 break
-    if reason == LDAP_NO_PASSWORD_REASON and (method != "EAP" or any(EAP_PROXY_FAILED in t for t in wtext)):
-        # Not the EAP hand-over's story: an XAUTH login binds with its password, and the EAP
-        # proxy's own verdict on the password says more.
-        reason, quoted = _reason(window, wtext, cand, skip=LDAP_NO_PASSWORD_REASON)
-        refusal = _eap_refusal(window, wtext, col) if reason in (None, "bad-credentials") else None
-        if refusal is not None:
-            reason, quoted = EAP_METHOD_REJECTED, refusal.at
-        reason_rows = tab.take(quoted)
+    # The LDAP hand-over is an EAP login's story only: an XAUTH login binds with its
+    # password, and the EAP proxy's own verdict on the password says more.
+    hand_over = method == "EAP" and not any(EAP_PROXY_FAILED in t for t in wtext)
+    reason, quoted = _reason(window, wtext, cand, skip=None if hand_over else LDAP_NO_PASSWORD_REASON)
+    refusal = _eap_refusal(window, wtext, col) if reason in (None, "bad-credentials") else None
+    if refusal is not None:
+        reason, quoted = EAP_METHOD_REJECTED, refusal.at
+    reason_rows = tab.take(quoted)
     refs = tab.cols[tab.cls._fields.index("ref")]  # ascending along the window
     return Login(source, grp, reason, reason_rows, user, peer, tunnel, method, (int(refs[lo]), int(refs[hi])),
                  eap=refusal)
