@@ -28,6 +28,7 @@ import pyarrow as pa
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.errors import WireError
+from ikeanalyze.sources import ikedebug
 from ikeanalyze.wire import eap
 from ikeanalyze.wire.iana import EAP_CODE_FAILURE
 
@@ -851,8 +852,7 @@ def near(rows: pd.DataFrame, ref: int, before: int = 0, after: int = 0) -> pd.Da
 
 
 # ----------------------------------------------------------------------------- failures
-PROPOSAL_REFUSED = linesearch.text_search(r"no (?:SA )?proposal chosen|notify type NO_PROPOSAL_CHOSEN|error notify response"
-                                          r"|no (?:matching|suitable) proposal found|peer SA proposal not match local policy")
+PROPOSAL_REFUSED = linesearch.text_search(rf"{ikedebug.REFUSED_WORDS}|notify type NO_PROPOSAL_CHOSEN|error notify response")
 # `no matching phase2 found`: an IKEv1 quick-mode responder whose phase 2s all refused the
 # peer's selectors (`specified selectors mismatch` before it names each one compared).
 SELECTORS_REFUSED = linesearch.text_search("failed to match peer selectors|traffic selectors unacceptable|TS_UNACCEPTABLE"

@@ -53,6 +53,9 @@ PREFIX = (
 COOKIES = rf"^(?P<c_ispi>{SPI})/(?P<c_rspi>{SPI})$"
 
 # (kind, pattern) in order; the first match wins.
+# A proposal refused, in the words of FortiOS builds and of the event log's reason.
+REFUSED_WORDS = (r"no (?:SA )?proposal chosen|no (?:matching|suitable) proposal found"
+                 r"|peer SA proposal not match local policy")
 MESSAGES: list[tuple[str, str]] = [
     ("ike-received", rf"^(?:IKEv1 Aggressive, )?comes {ENDPOINTS}(?:,ifindex=\d+)?(?:,vrf=\d+)?(?:,len=(?P<length>\d+))?"),
     ("ike-received", rf"^(?:IKEv1 Aggressive, )?comes (?P<src>{IP}):(?P<sport>\d+)->(?P<dst>{IP})\b"),
@@ -72,8 +75,7 @@ MESSAGES: list[tuple[str, str]] = [
     ("negotiation-failed", r"^Negotiate (?:ISAKMP )?SA Error:? ?(?P<detail>.*)$"),
     # The refusal in the words of other builds and of the event log's reason (`no matching
     # proposal found`, `peer SA proposal not match local policy`) is the same failure.
-    ("negotiation-failed", r"^(?P<detail>no (?:SA )?proposal chosen|no (?:matching|suitable) proposal found"
-                           r"|peer SA proposal not match local policy)"),
+    ("negotiation-failed", rf"^(?P<detail>{REFUSED_WORDS})"),
     ("negotiation-failed", r"^(?P<detail>PSK auth failed: .*)$"),
     ("negotiation-failed", r"^(?P<detail>received \S+ error notify response, abort)"),
     ("negotiation-failed", r"^(?P<detail>ignoring (?:IKEv[12] request|IKE request|request to establish IPsec SA), .*)$"),
