@@ -50,10 +50,8 @@ PACKET = (r"received a packet\(proto=(?P<proto>\d+), (?P<src>[^\s,(]+):(?P<sport
 PACKET_WORDS = "received a packet("
 # Address translation of the packet before it reaches the tunnel: the source (`SNAT
 # 10.0.1.6->10.0.11.17:7390`) or the destination (`DNAT 203.0.113.5:443->10.1.1.5:443`).
-NAT = {
-    "snat": r"\bSNAT (?P<before>[^\s\"]+?)(?::\d+)?->(?P<after>[^\s\"]+?)(?::\d+)?(?:\"|\s|$)",
-    "dnat": r"\bDNAT (?P<before>[^\s\"]+?)(?::\d+)?->(?P<after>[^\s\"]+?)(?::\d+)?(?:\"|\s|$)",
-}
+NAT = {kind: rf"\b{kind.upper()} (?P<before>[^\s\"]+?)(?::\d+)?->(?P<after>[^\s\"]+?)(?::\d+)?(?:\"|\s|$)"
+       for kind in ("snat", "dnat")}
 # The ingress a trace prints for a packet the FortiGate sent itself (SLA probes, ping).
 LOCAL = "local"
 IP_PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6", 132: "SCTP"}

@@ -10,10 +10,10 @@ MSCHAPv2 answer (`EAP-MSCHAPV2: Invalid NT-Response`: a wrong password, with or 
 same login name the reason, one of: bad-credentials, user-not-found, radius-unreachable,
 ldap-unreachable, dns-failure, radius-group-mismatch, saml-group-mismatch,
 saml-attribute-mismatch, saml-signature-invalid, saml-clock-skew, saml-config-error,
-eap-method-rejected, ldap-no-password. The last is fnbamd's `__ldap_auth_ctx_prep-Invalid
+eap-method-rejected, ldap-no-password. ldap-no-password is fnbamd's `__ldap_auth_ctx_prep-Invalid
 credential` in an EAP login: the user's group is on LDAP, an MSCHAPv2 answer gives no
 password to bind with, and the login goes to the EAP proxy, which does not know the user
-(the client may only see its retransmissions go unanswered). The last is read from the EAP packets fnbamd prints (`EAP msg from
+(the client may only see its retransmissions go unanswered). eap-method-rejected is read from the EAP packets fnbamd prints (`EAP msg from
 server (6)-01 ED 00 06 19 20` is a Request offering type 25, PEAP): the client answered the
 server's offer with a Nak (type 3) asking for other methods, the server offered none of
 them and rejected the login, so no password was ever checked. A

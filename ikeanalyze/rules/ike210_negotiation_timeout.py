@@ -48,8 +48,7 @@ TIMEOUT = linesearch.text_search(r"negotiation timeout, deleting")
 # A dial-out gateway named by FQDN (DDNS) starts with remote address 0.0.0.0 until the
 # name resolves; the debug prints the change, and the DNS request before it names the FQDN.
 UNRESOLVED = linesearch.text_search(r"remote gateway IP address changed 0\.0\.0\.0->")
-DNS_REQUEST = r"sending DNS request for remote peer (\S+)"
-linesearch.text_search(DNS_REQUEST)
+DNS_REQUEST = linesearch.text_search(r"sending DNS request for remote peer (\S+)")
 UNRESOLVED_FIX = ("Check DNS resolution of the peer's FQDN on the FortiGate (`execute ping <fqdn>`, the DNS "
                   "servers in `config system dns`) and the phase 1's `set remotegw-ddns <fqdn>`: the negotiation "
                   "ran before the name resolved, with remote address 0.0.0.0.")

@@ -654,8 +654,6 @@ EAP_CODE_REQUEST = 1
 EAP_CODE_RESPONSE = 2
 EAP_CODE_SUCCESS = 3
 EAP_CODE_FAILURE = 4
-EAP_CODES: dict[int, str] = {EAP_CODE_REQUEST: "Request", EAP_CODE_RESPONSE: "Response",
-                             EAP_CODE_SUCCESS: "Success", EAP_CODE_FAILURE: "Failure"}
 # "Method Types" (RFC 3748 §5): the registry's names, except where the short name an
 # engineer meets in NPS, FortiOS and FortiClient differs (in brackets: the registry's).
 EAP_TYPE_IDENTITY = 1
