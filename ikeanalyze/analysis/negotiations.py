@@ -1834,6 +1834,16 @@ def _login(source: str, grp: list, window: np.ndarray, owner, tab: _Rows, named:
 ASKED_ABOVE = 200
 
 
+def said(row) -> str:
+    """What a debug or daemon line says, for a finding to quote: without the `ike 0:gw:N: `
+    context or the daemon's `[pid] ` / `func [pid]: ` prefix, at most 160 characters."""
+    text = str(row.text).strip()
+    for sep in ("] ", "]: ", ": "):
+        if sep in text and str(row.origin) == AUTHD:
+            return text.split(sep, 1)[1].strip()[:160]
+    return text.split(": ", 1)[-1].strip()[:160] if str(row.origin) == DEBUG else text[:160]
+
+
 def _asked_above(tab: _Rows, start: int, source: str, rx: re.Pattern) -> list[int]:
     """The last debug line of ``source`` matching ``rx`` within ASKED_ABOVE rows above
     position ``start`` of light(), as a one-position list (or empty)."""

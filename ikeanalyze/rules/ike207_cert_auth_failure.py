@@ -81,7 +81,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                + (f" on gateway {h.tunnel}" if h.tunnel else "")
                + f" failed: `{why}` at {sas.where(ng._as_row(first))}"
                + (f" ({len(h.rows)} failing lines)" if len(h.rows) > 1 else "")
-               + (f"; {reason[1]}: fnbamd says `{_daemon_msg(said[0])}` ({sas.where(ng._as_row(said[0]))})"
+               + (f"; {reason[1]}: fnbamd says `{ng.said(said[0])}` ({sas.where(ng._as_row(said[0]))})"
                   if reason else "")
                + ".")
         resent = ng.unanswered_after(h, int(last.ref))
@@ -119,8 +119,3 @@ def _reason(ctx: Context, first, issued: list) -> tuple[tuple[str, str] | None, 
         return ((name, words.format(peer=peer)), lines,
                 fix.format(peer=peer, issuer=f" ('{issuer}')" if issuer else ""))
     return None, [], None
-
-
-def _daemon_msg(row) -> str:
-    """The daemon line without its `[pid] ` prefix."""
-    return str(row.text).split("] ", 1)[-1].strip()[:160]

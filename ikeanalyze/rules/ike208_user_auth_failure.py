@@ -123,7 +123,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         first, last = login.anchors[0], login.anchors[-1]
         reason = login.reason or "unknown"
         why = ng.REASON_WORDS.get(reason, "the daemons do not say why")
-        quoted = "; ".join(f"`{_msg(r)}` ({sas.where(ng._as_row(r))})" for r in login.reason_rows[:2])
+        quoted = "; ".join(f"`{ng.said(r)}` ({sas.where(ng._as_row(r))})" for r in login.reason_rows[:2])
         if login.eap is not None:
             why, quoted = _refusal_words(login), ""
         who = f'User "{login.user}"' if login.user else "A user"
@@ -187,11 +187,3 @@ def _fix(login: ng.Login) -> str | None:
 def _still_waiting(login: ng.Login) -> bool:
     """Are the login's failure lines only server timeouts (no result line of its own)?"""
     return all(re.search(ng.SERVER_TIMEOUT, str(r.text)) for r in login.anchors)
-
-
-def _msg(row) -> str:
-    text = str(row.text).strip()
-    for sep in ("] ", "]: ", ": "):
-        if sep in text and str(row.origin) == ng.AUTHD:
-            return text.split(sep, 1)[1].strip()[:160]
-    return text.split(": ", 1)[-1].strip()[:160] if str(row.origin) == ng.DEBUG else text[:160]
