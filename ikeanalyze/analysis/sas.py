@@ -194,12 +194,7 @@ def _fragments_by_order(w: pd.DataFrame, frag: np.ndarray, total: np.ndarray) ->
     length is that fragment's (a lost fragment leaves the rest unnumbered)."""
     if not frag.any():
         return
-    key = pd.DataFrame({
-        "source": w["source"].astype(str).to_numpy(), "dir": w["direction"].astype(str).to_numpy(),
-        "ispi": w["ispi"].astype(str).to_numpy(), "rspi": w["rspi"].astype(str).to_numpy(),
-        "msg": w["msg_id"].fillna(-1).astype("int64").to_numpy(),
-        "resp": w["resp"].map({True: "r", False: "q"}).fillna("?").to_numpy(),
-    })
+    key = _message_key(w, w["resp"])
     gid = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
     numbered = frag > 0
     most = pd.Series(total).groupby(gid).transform("max").to_numpy()
@@ -326,6 +321,17 @@ def _step(detail) -> str | None:
     return detail if isinstance(detail, str) and _sent_type(detail)[0] in STEP_EXCHANGES else None
 
 
+def _message_key(w: pd.DataFrame, resp: pd.Series) -> pd.DataFrame:
+    """What one IKE message's sends share: input, direction, SPIs, message ID, and whether
+    it is a request or a response (``resp``; `?` when not known)."""
+    return pd.DataFrame({
+        "source": w["source"].astype(str).to_numpy(), "dir": w["direction"].astype(str).to_numpy(),
+        "ispi": w["ispi"].astype(str).to_numpy(), "rspi": w["rspi"].astype(str).to_numpy(),
+        "msg": w["msg_id"].fillna(-1).astype("int64").to_numpy(),
+        "resp": resp.map({True: "r", False: "q"}).fillna("?").to_numpy(),
+    })
+
+
 def _group_sends(w: pd.DataFrame) -> None:
     """Number the sends: same source, direction, SPIs, message ID and request/response; a
     change of length, of IKEv1 exchange step or of the bytes the debug's hex shows (each
@@ -341,16 +347,8 @@ def _group_sends(w: pd.DataFrame) -> None:
         last = resp.astype(object).groupby(same, sort=False).ffill()
         resp = resp.where(~unsaid, last)
         w["resp"] = resp
-    resp_key = resp.map({True: "r", False: "q"}).fillna("?")
-    key = pd.DataFrame({
-        "source": w["source"].astype(str).to_numpy(),
-        "dir": w["direction"].astype(str).to_numpy(),
-        "ispi": w["ispi"].astype(str).to_numpy(),
-        "rspi": w["rspi"].astype(str).to_numpy(),
-        "msg": w["msg_id"].fillna(-1).astype("int64").to_numpy(),
-        "resp": resp_key.to_numpy(),
-        "frag": w["frag"].to_numpy(),
-    }, index=w.index)
+    key = _message_key(w, resp).set_index(w.index)
+    key["frag"] = w["frag"].to_numpy()
     cols = list(key.columns)
     gid = key.groupby(cols, sort=False).ngroup()
     length = w["length"].astype("Float64")
