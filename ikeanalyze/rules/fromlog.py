@@ -138,26 +138,39 @@ def _assigned(events: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def causes(events: pd.DataFrame, code: str) -> list[tuple[Cause, list]]:
-    """The log lines that state ``code``'s cause, grouped by (source, device, peer, tunnel)."""
+    """The log lines that state ``code``'s cause, grouped by (source, device, peer, tunnel).
+
+    A cause's ``min_lines`` counts the lines of its subject as :func:`add` tells it (device,
+    peer IP, else tunnel), not of each group: two lines of one peer that name another tunnel
+    or port (its NAT mapping moved) are two lines of one finding."""
     if not any(c.code == code for c in CAUSES):
         return []
     rows, which = _assigned(events)
     mine = np.flatnonzero(CODES[which] == code)
-    groups: dict[tuple, tuple[Cause, list]] = {}
+    groups: dict[tuple, tuple[Cause, list, tuple]] = {}
+    subjects: dict[tuple, int] = {}  # what add() tells one finding of -> the code's lines
     refused: dict[str | None, bool] = {}  # per gateway: asked once, not once per line
     for r, k in zip(rows.iloc[mine].itertuples(), which[mine].tolist()):
         c = CAUSES[k]
-        tunnel = None if pd.isna(r.tunnel) else str(r.tunnel)
+        tunnel = _tunnel(r)
+        device = _device(r)
         # The logging FortiGate (`devname`) too: branches of one export failing towards one
         # hub are one finding each, not one hub peer failing N times.
-        key = (str(r.source), _device(r), _peer(r), tunnel)
+        key = (str(r.source), device, _peer(r), tunnel)
         if c.generic:
             if tunnel not in refused:
                 refused[tunnel] = _id_refused(events, tunnel)
             if refused[tunnel]:
                 continue
-        groups.setdefault(key, (c, []))[1].append(r)
-    return [(c, rows) for c, rows in groups.values() if len(rows) >= c.min_lines]
+        # One FortiGate's lines of one peer (by its IP), else of one tunnel.
+        subject = (device, str(r.dst)) if pd.notna(r.dst) else (device, None, tunnel)
+        groups.setdefault(key, (c, [], subject))[1].append(r)
+        subjects[subject] = subjects.get(subject, 0) + 1
+    return [(c, rows) for c, rows, subject in groups.values() if subjects[subject] >= c.min_lines]
+
+
+def _tunnel(r) -> str | None:
+    return None if pd.isna(r.tunnel) else str(r.tunnel)
 
 
 def _id_refused(events: pd.DataFrame, tunnel: str | None) -> bool:
@@ -302,7 +315,7 @@ IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 def _finding(code: str, cause: Cause, rows: list) -> Finding:
     first, last = rows[0], rows[-1]
     text = str(first.text)
-    peer, tunnel = _peer(first), None if pd.isna(first.tunnel) else str(first.tunnel)
+    peer, tunnel = _peer(first), _tunnel(first)
     local = f"{first.src}:{int(first.sport)}" if pd.notna(first.src) and pd.notna(first.sport) else None
     logid = field(text, "logid")
     desc = field(text, "logdesc") or field(text, "msg")
