@@ -182,16 +182,10 @@ def _id_refused(events: pd.DataFrame, tunnel: str | None) -> bool:
     return False
 
 
-# A value a poster blanked out (`devname=(devname)`, `<hostname>`): no FortiGate's name.
-REDACTED = re.compile(r"\(.*\)|<.*>|\[.*\]")
-
-
 def _device(r) -> str | None:
     """The FortiGate that logged the line (`devname`, else the prompt's host name)."""
     device = getattr(r, "device", None)
-    if device is None or pd.isna(device) or REDACTED.fullmatch(str(device)):
-        return None
-    return str(device)
+    return None if device is None or pd.isna(device) else str(device)
 
 
 

@@ -86,6 +86,9 @@ KEYS: dict[str, str | None] = {
 }
 # FortiOS' empty value.
 NONE_VALUES = ("N/A", "")
+# A device name a poster blanked out (`devname=(devname)`, `<hostname>`, `[FGT]`): no
+# FortiGate's name, so the prompt's host name (sources/text.py) still names the device.
+BLANKED_DEVICE = r"^(?:\(.*\)|<.*>|\[.*\])$"
 # `subtype` of VPN lines: `vpn` (5.2+), `ipsec` (4.x-5.0).
 VPN_SUBTYPES = ("vpn", "ipsec")
 
@@ -132,6 +135,8 @@ def parse(core: pa.Array) -> dict[str, object]:
     """Event-log records → event columns (kind, detail, time, tunnel, addresses, cookies)."""
     v = {name: _value(core, name) for name in KEYS}
     out: dict[str, object] = {col: v[name] for name, col in KEYS.items() if col is not None}
+    blanked = pc.fill_null(pc.match_substring_regex(out["device"], BLANKED_DEVICE), False)
+    out["device"] = pc.if_else(blanked, pa.scalar(None, pa.string()), out["device"])
     for port in ("sport", "dport"):  # digits only: a mangled line may hold `locport=outintf=`
         digits = pc.fill_null(pc.match_substring_regex(out[port], r"^\d+$"), False)
         out[port] = to_int(pc.if_else(digits, out[port], pa.scalar(None, pa.string())), pa.int32())

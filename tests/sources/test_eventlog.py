@@ -65,6 +65,19 @@ def test_devname_beats_the_prompt_above() -> None:
     assert ev["device"].tolist() == ["FG100ETK18004310", "FG100ETK18004310"]
 
 
+@pytest.mark.parametrize("blank", ["(devname)", "<hostname>", "[FGT]"])
+def test_a_blanked_devname_leaves_the_prompts_device(blank: str) -> None:
+    """A name the poster blanked out names no FortiGate: the prompt above the log still does,
+    and the finding says so."""
+    line = P1_ERROR.replace("logid=", f"devname={blank} logid=", 1)
+    ev, _ = events(["FGT-HQ # execute log display", line])
+    assert ev["device"].tolist() == ["FGT-HQ"]
+    d = diagnose("FGT-HQ # execute log display\n" + line + "\n")
+    assert [f.facts.get("device") for f in d.all_findings() if f.code == "IKE201"] == ["FGT-HQ"]
+    alone, _ = events([line])  # and no prompt: no device, not the placeholder
+    assert alone["device"].isna().all()
+
+
 def test_syslog_header_and_unquoted_values() -> None:
     ev, report = events((LOGS / "tunnel-up-syslog.log").read_text().splitlines())
     assert ev["kind"].tolist() == ["vpn-up", "vpn-up"]
