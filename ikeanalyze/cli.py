@@ -93,13 +93,14 @@ def _progress(inputs: list[str]):
         yield lambda text: None
         return
     from rich.console import Console
+    from rich.text import Text
 
     with Console(stderr=True).status("", spinner="dots") as status:
         def say(text: str | None) -> None:
             if text is None:
                 status.stop()
             else:
-                status.update(f"ikeanalyze: {text}")
+                status.update(Text(f"ikeanalyze: {text}"))  # a file name's `[...]` is not markup
 
         yield say
 

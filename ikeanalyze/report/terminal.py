@@ -38,13 +38,19 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
         t = Table.grid(padding=(0, 2))
         for m in d.timeline:
             where = f"{unit(d, m.source)} {m.ref}" if m.ref is not None else ""
-            t.add_row(clock_text(m.time, m.t), m.text, Text(where, style="dim"))
+            t.add_row(clock_text(m.time, m.t), Text(m.text), Text(where, style="dim"))
         console.print(t)
         console.print()
     if d.next_steps:
         console.print(Text("What to collect next", style="bold"))
+        # A hanging indent (a wrapped step stays right of its bullet), and the step as plain
+        # text: it quotes commands and lines whose `[...]` rich would take for markup.
+        steps = Table.grid(padding=(0, 1))
+        steps.add_column(width=3, justify="right")
+        steps.add_column()
         for step in d.next_steps:
-            console.print(f"  • {step}")
+            steps.add_row("•", Text(step))
+        console.print(steps)
         console.print()
     console.print(_inputs(d))
     return buf.getvalue()
@@ -92,7 +98,8 @@ def _inputs(d: Diagnosis) -> Table:
     t.add_column("not events (why)")
     for r in d.ingest.inputs:
         why = ", ".join(f"{n} {k}" for k, n in r.accounting.items() if k != "event" and n and k in REASONS)
-        t.add_row(r.source, "+".join(r.formats) or "-", f"{r.total} {r.unit}s", str(r.events), why or "none")
+        # Text, not str: rich would read a `[...]` in a file name as markup (`[/x]` raises).
+        t.add_row(Text(r.source), "+".join(r.formats) or "-", f"{r.total} {r.unit}s", str(r.events), why or "none")
         if r.clock in CLOCK_NOTES:
             t.add_row("", "", "", "", Text(CLOCK_NOTES[r.clock], style="dim"))
         for ref, text in r.examples:

@@ -1,0 +1,43 @@
+"""The terminal report (report/terminal.py): layout that a reader at a narrow terminal relies on."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ikeanalyze import api
+from ikeanalyze.report import terminal
+from ikeanalyze.sources import Blob
+from tests.conftest import SAMPLES
+
+SEED = SAMPLES / "forticlient-udp-fallback-tcp.txt"
+
+
+def _steps(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index("What to collect next") + 1
+    return lines[start:lines.index("", start)]
+
+
+def test_next_steps_wrap_under_their_bullet_and_keep_brackets() -> None:
+    d = api.analyze([str(SEED)])
+    assert len(d.next_steps) == 2
+    d.next_steps.append("Quote the [Nonce] payload and [bold]this[/bold] as printed.")
+    steps = _steps(terminal.render(d, width=72))
+    bullets = [i for i, line in enumerate(steps) if line.startswith("  • ")]
+    assert len(bullets) == 3 and bullets[0] == 0
+    # every wrapped line of a step starts under its text, not at the margin
+    assert all(line.startswith("    ") for i, line in enumerate(steps) if i not in bullets)
+    assert len(steps) > 3  # the seed's steps are longer than 72 columns: they did wrap
+    # rich markup is not read in a step: the brackets are the text's own
+    assert "Quote the [Nonce] payload and [bold]this[/bold] as printed." in steps[-1]
+    assert "timestamp enable" in " ".join(s.strip() for s in steps)
+
+
+def test_file_names_and_timeline_text_are_not_markup() -> None:
+    """A `[...]` in a file name or a timeline line is printed as is: rich markup would eat
+    `[red]` and raise on `[/x]` (a traceback instead of a report)."""
+    d = api.analyze([Blob("paste[red].txt", data=SEED.read_bytes())])
+    d.timeline[0] = dataclasses.replace(d.timeline[0], text=d.timeline[0].text + " [/x] [b]")
+    text = terminal.render(d, width=120)
+    assert "paste[red].txt" in text
+    assert "[/x] [b]" in text
