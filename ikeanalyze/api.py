@@ -11,6 +11,7 @@ import pandas as pd
 from ikeanalyze import diagnosis as dg
 from ikeanalyze.analysis import nextsteps, snapshots
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.endpoints import endpoint, split
 from ikeanalyze.ingest import IngestReport
 from ikeanalyze.sources import Blob, LoadOptions
 from ikeanalyze.sources import load as _load
@@ -22,7 +23,7 @@ def load(inputs: Iterable[str | Blob], options: LoadOptions | None = None) -> tu
 
 
 def focus(events: pd.DataFrame, peer: str | None = None, tunnel: str | None = None) -> pd.DataFrame:
-    """Keep the events of one peer (``IP`` or ``IP:PORT``) and/or one tunnel name.
+    """Keep the events of one peer (``IP``, ``IP:PORT``, ``[IPv6]:PORT``) and/or one tunnel name.
 
     Rows without addresses (most debug lines) are kept when their tunnel was seen with
     that peer; packet rows are kept for a tunnel when they involve an address the tunnel's
@@ -32,13 +33,13 @@ def focus(events: pd.DataFrame, peer: str | None = None, tunnel: str | None = No
     keep = np.ones(len(events), dtype=bool)
     src, dst = events["src"].astype(object), events["dst"].astype(object)
     if peer:
-        ip, _, port = peer.rpartition(":") if peer.count(":") == 1 else (peer, "", "")
-        ip = ip or peer
+        ip, port = split(peer)  # `IP`, `IP:PORT`, `[IPv6]:PORT`
         hit_src = (src == ip).to_numpy()
         hit_dst = (dst == ip).to_numpy()
-        if port.isdigit():
-            hit_src &= (events["sport"] == int(port)).fillna(False).to_numpy()
-            hit_dst &= (events["dport"] == int(port)).fillna(False).to_numpy()
+        if port is not None:
+            # (not `&=`: a comparison of an arrow-backed column can give a read-only array)
+            hit_src = hit_src & (events["sport"] == port).fillna(False).to_numpy()
+            hit_dst = hit_dst & (events["dport"] == port).fillna(False).to_numpy()
         hit = hit_src | hit_dst
         tunnels = set(events.loc[hit, "tunnel"].dropna().astype(str))
         keep &= hit | events["tunnel"].isin(tunnels).fillna(False).to_numpy()
@@ -99,11 +100,6 @@ def diagnose(
 INPUT_CODES = "IKE9"
 
 
-def _end(address, port) -> str:
-    """`address:port`, or the address alone for ESP (no port)."""
-    return str(address) if pd.isna(port) else f"{address}:{int(port)}"
-
-
 def _opening(ctx: Context) -> list[dg.Moment]:
     """The first packet of each packet-source flow that later matters: where the story starts."""
     flows = ctx.packet_flows
@@ -118,8 +114,8 @@ def _opening(ctx: Context) -> list[dg.Moment]:
             f["transport"], str(f["proto"]).upper())
         out.append(dg.Moment(None if pd.isna(r.time) else pd.Timestamp(r.time).to_pydatetime(),
                              None if pd.isna(r.t) else float(r.t),
-                             f"traffic both ways on {transport} between {_end(f['remote'], f['rport'])} and "
-                             f"{_end(f['local'], f['lport'])} "
+                             f"traffic both ways on {transport} between {endpoint(f['remote'], f['rport'])} and "
+                             f"{endpoint(f['local'], f['lport'])} "
                              f"({int(f['n_in'])} in, {int(f['n_out'])} out in total)", str(r.source), int(r.ref)))
     return out
 

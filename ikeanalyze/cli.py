@@ -64,7 +64,7 @@ Select = Annotated[list[str] | None, typer.Option("--select", metavar="RULE", he
 Ignore = Annotated[list[str] | None, typer.Option("--ignore", metavar="RULE", help="Rules to skip (same forms as --select).")]
 Threshold = Annotated[list[str] | None, typer.Option(
     "--threshold", metavar="CODE.NAME=VALUE", help="Override a rule threshold: CODE.name=VALUE, e.g. IKE102.silence=30s.")]
-Peer = Annotated[str | None, typer.Option("--peer", metavar="IP[:PORT]", help="Only this peer: IP or IP:PORT.")]
+Peer = Annotated[str | None, typer.Option("--peer", metavar="IP[:PORT]", help="Only this peer: IP, IP:PORT or [IPv6]:PORT.")]
 Tunnel = Annotated[str | None, typer.Option("--tunnel", metavar="NAME", help="Only this tunnel (phase-1 name).")]
 Local = Annotated[list[str] | None, typer.Option("--local", metavar="IP", help="Address of the local gateway (captures).")]
 TcpPort = Annotated[list[int] | None, typer.Option(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ikeanalyze.endpoints import host
 from ikeanalyze.ingest import IngestReport
 
 SEVERITIES = ("info", "warning", "error", "critical")
@@ -60,8 +61,7 @@ class Finding:
     def peer_ip(self) -> str | None:
         if not self.peer:
             return None
-        ip, _, port = self.peer.rpartition(":")
-        return ip if port.isdigit() and ip else self.peer
+        return host(self.peer)
 
 
 @dataclass

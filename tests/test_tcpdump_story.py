@@ -101,8 +101,8 @@ FRAGMENTED6 = IKE107_CASES / "fires-pcap-fragmented-auth-unanswered-ipv6" / "inp
     (FRAGMENTED, "fragmented-auth-unanswered.v.txt", "198.51.100.2:4500"),
     (FRAGMENTED, "fragmented-auth-unanswered.vv.txt", "198.51.100.2:4500"),
     (FRAGMENTED, "fragmented-auth-unanswered.ttt.txt", "198.51.100.2:4500"),  # since the previous packet
-    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.txt", "2001:db8:100::2:4500"),
-    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.v.txt", "2001:db8:100::2:4500"),
+    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.txt", "[2001:db8:100::2]:4500"),
+    (FRAGMENTED6, "fragmented-auth-unanswered-ipv6.v.txt", "[2001:db8:100::2]:4500"),
 ])
 def test_fragmented_auth_story_as_capture(capture, name, peer):
     """An IKE_AUTH sent 3 times as two IP fragments, never answered: IKE107 from the text as

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.wire.tcpencap import PREFIX, six_byte_streams
 
 IKETCP_PREFIX_LEN = len(PREFIX)  # RFC 8229 §3: the stream prefix
@@ -41,7 +42,7 @@ class TcpIke:
 
     @property
     def peer(self) -> str:
-        return f"{self.client}:{self.cport}"
+        return endpoint(self.client, self.cport)
 
 
 def find(events: pd.DataFrame, wire: pd.DataFrame) -> list[TcpIke]:

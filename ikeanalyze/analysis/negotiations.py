@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis.tablecache import per_table
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.errors import WireError
 from ikeanalyze.sources import ikedebug
 from ikeanalyze.wire import eap
@@ -569,10 +570,10 @@ class _Facts:
         peer = None
         if (k := self._last(self.sent, at)) is not None:
             addr, port = lines["dst"].iat[k], lines["dport"].iat[k]
-            peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
+            peer = endpoint(addr, port)
         elif (k := self._last(self.recv, at)) is not None:
             addr, port = lines["src"].iat[k], lines["sport"].iat[k]
-            peer = f"{addr}:{int(port)}" if pd.notna(port) else str(addr)
+            peer = endpoint(addr, port)
         k = self._first(self.spi_set, at)
         ispi = str(self.ispi[k]) if k is not None else None
         k = self._first(self.versioned, at)
@@ -840,9 +841,9 @@ def wire_offer(events: pd.DataFrame, source: str, ispi: str | None, msg_id: int 
 def peer_text(row) -> str | None:
     """`ip:port` of the remote side of a packet-like row, by its direction."""
     if str(row.direction) == "in" and pd.notna(row.src):
-        return f"{row.src}:{int(row.sport)}" if pd.notna(row.sport) else str(row.src)
+        return endpoint(row.src, row.sport)
     if pd.notna(row.dst):
-        return f"{row.dst}:{int(row.dport)}" if pd.notna(row.dport) else str(row.dst)
+        return endpoint(row.dst, row.dport)
     return None
 
 
@@ -1130,7 +1131,7 @@ def _phase2_offer(proposals: str) -> bool:
 def _other_end(request, response) -> str | None:
     """The peer of a request/response pair as the side that answered (the responder)."""
     if pd.notna(response.src):
-        return f"{response.src}:{int(response.sport)}" if pd.notna(response.sport) else str(response.src)
+        return endpoint(response.src, response.sport)
     return None
 
 
@@ -1378,16 +1379,16 @@ class _Above:
             j = int(np.searchsorted(own, k, side="left"))
             if j:
                 r = self._row(own[j - 1])
-                return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) and int(r.dport) else str(r.dst)
+                return endpoint(r.dst, r.dport if pd.notna(r.dport) and int(r.dport) else None)
             at, found = self._conn[tunnel]
             j = int(np.searchsorted(at, k, side="left"))
             if j:
                 ip, port = found[j - 1]
-                return f"{ip}:{port}" if isinstance(port, str) and port != "0" else ip
+                return endpoint(ip, port if isinstance(port, str) and port != "0" else None)
         j = int(np.searchsorted(self.comes, k, side="left"))
         if j and ref - int(self.refs[self.comes[j - 1]]) <= (80 if tunnel else 3):
             r = self._row(self.comes[j - 1])
-            return f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
+            return endpoint(r.src, r.sport)
         return None
 
     def _connects(self, named: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
@@ -1406,18 +1407,18 @@ def _peer_above(ev: pd.DataFrame, source: str, ref: int, tunnel: str | None) -> 
         own = src[(src["tunnel"] == tunnel).fillna(False).to_numpy() & src["dst"].notna().to_numpy()]
         if len(own):
             r = own.iloc[-1]
-            return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) and int(r.dport) else str(r.dst)
+            return endpoint(r.dst, r.dport if pd.notna(r.dport) and int(r.dport) else None)
         conn = src[(src["tunnel"] == tunnel).fillna(False).to_numpy()]["text"].astype(str).str.extract(CONNECT_LINE)
         conn = conn.dropna(subset=[0])
         if len(conn):
             ip, port = conn.iloc[-1]
-            return f"{ip}:{port}" if isinstance(port, str) and port != "0" else ip
+            return endpoint(ip, port if isinstance(port, str) and port != "0" else None)
     comes = src[(src["kind"] == "ike-received").to_numpy() & src["src"].notna().to_numpy()]
     # The request a gateway-level line answers: the `comes` just above it (the proposal
     # dump of a refused SA_INIT may sit in between).
     if len(comes) and ref - int(comes["ref"].iloc[-1]) <= (80 if tunnel else 3):
         r = comes.iloc[-1]
-        return f"{r.src}:{int(r.sport)}" if pd.notna(r.sport) else str(r.src)
+        return endpoint(r.src, r.sport)
     return None
 
 

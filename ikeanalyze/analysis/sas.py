@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ikeanalyze import endpoints
 from ikeanalyze.analysis import linesearch
 from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import clock_text
@@ -479,7 +480,7 @@ class Send:
     @property
     def peer(self) -> str:
         r = self.last
-        return f"{r['remote']}:{int(r['rport'])}" if pd.notna(r["rport"]) else str(r["remote"])
+        return endpoint(r)
 
     @functools.cached_property
     def tunnel(self) -> str | None:
@@ -756,4 +757,4 @@ def intervals_text(intervals: list[float]) -> str:
 def endpoint(row, side: str = "remote") -> str:
     """`ip:port` of a row's ``remote`` or ``local`` side (the address alone for ESP)."""
     port = row["rport" if side == "remote" else "lport"]
-    return f"{row[side]}:{int(port)}" if pd.notna(port) else str(row[side])
+    return endpoints.endpoint(row[side], port)

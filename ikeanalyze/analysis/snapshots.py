@@ -21,6 +21,7 @@ from datetime import datetime
 import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence, human_duration
+from ikeanalyze.endpoints import host
 
 # The outputs a TunnelState keeps the latest block of (sources/snapshot.py `list`).
 OUTPUTS = ("tunnel", "gateway", "summary", "details")
@@ -251,8 +252,8 @@ class Snapshots:
         """Tunnels whose remote gateway address is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
         if not ip:
             return []
-        ip = ip.rsplit(":", 1)[0] if ip.count(":") == 1 else ip
-        return [s for s in self.tunnels.values() if s.remote and s.remote.rsplit(":", 1)[0] == ip]
+        ip = host(ip)
+        return [s for s in self.tunnels.values() if s.remote and host(s.remote) == ip]
 
     def as_list(self) -> list[dict]:
         return [s.as_dict() for s in self.tunnels.values()]
@@ -443,7 +444,7 @@ def next_steps(ctx) -> list[str]:
     offloaded ESP, so that picture is not IKE108 (the rule keeps quiet about it)."""
     steps: list[str] = [_down_step(st) for st in down_unexplained(ctx)]
     for st in ctx.snapshots.tunnels.values():
-        peer = (st.remote or "").rsplit(":", 1)[0]
+        peer = host(st.remote or "")
         if not peer or not npu_offloaded(ctx, st.name):
             continue
         seen = sniffer_esp_one_way(ctx, peer)
@@ -508,7 +509,7 @@ def transport_note(ctx, peer_ip: str | None, ispi: str | None = None) -> Note | 
     IKE over TCP from the device's own state."""
     for st in tcp_tunnels(ctx):
         same_sa = bool(ispi) and any(sa.get("ispi") == ispi for sa in st.ike_sas)
-        same_peer = bool(peer_ip) and bool(st.remote) and st.remote.rsplit(":", 1)[0] == peer_ip
+        same_peer = bool(peer_ip) and bool(st.remote) and host(st.remote) == peer_ip
         if not (same_sa or same_peer):
             continue
         ev = st.gateway.evidence("transport")
@@ -528,7 +529,7 @@ def has_ike_traffic(ctx, st: TunnelState) -> bool:
     if not ike.any():
         return False
     mine = (ev["tunnel"] == st.name).fillna(False).to_numpy()
-    peer = (st.remote or "").rsplit(":", 1)[0]
+    peer = host(st.remote or "")
     if peer:
         mine |= ((ev["src"] == peer) | (ev["dst"] == peer)).fillna(False).to_numpy()
     return bool((ike & mine).any())
@@ -626,7 +627,7 @@ def _down_step(st: TunnelState) -> str:
         sa = st.ike_sas[-1]
         role = f" as {sa['direction']}" if sa.get("direction") else ""
         said.append(f"phase 1 still `status: {sa.get('status_text', CONNECTING)}`{role}{where}")
-    peer = (st.remote or "").rsplit(":", 1)[0]
+    peer = host(st.remote or "")
     filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
     to = f" (remote gateway {peer})" if peer else ""
     to = f" on {st.device}{to}" if st.device else to  # one of several devices in the paste

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.diagnosis import Diagnosis
+from ikeanalyze.endpoints import bracketed, endpoint, host
 
 # Kinds as a reader tells them apart on the chart (every other kind is "other").
 KIND_CLASS: dict[str, str] = {
@@ -85,7 +86,7 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
     evidence_keys = _evidence_keys(d)
     if not wire.empty:
         transport = wire["transport"].astype(object).where(wire["transport"].notna(), wire["proto"].astype(object))
-        key = (wire["remote"].astype(str) + ":" + wire["rport"].astype(str) + "|" + wire["local"].astype(str) + ":"
+        key = (bracketed(wire["remote"]) + ":" + wire["rport"].astype(str) + "|" + bracketed(wire["local"]) + ":"
                + wire["lport"].astype(str) + "|" + transport.astype(str))
         wire = wire.assign(_key=key.to_numpy(), _row=wire.index.to_numpy(),
                            _ev=_is_evidence(wire, evidence_keys))
@@ -104,7 +105,7 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
         omitted_events = int(stats["n"].sum() - keep["n"].sum())
         # A peer's lanes sit together (its UDP lane, then the TCP one it came back on),
         # peers in the order they first appeared.
-        ip = pd.Series([k.split("|")[0].rsplit(":", 1)[0] for k in keep.index], index=keep.index)
+        ip = pd.Series([host(k.split("|")[0]) for k in keep.index], index=keep.index)
         keep = keep.assign(_ip_first=keep.groupby(ip.to_numpy())["first"].transform("min").to_numpy())
         keep = keep.sort_values(["_ip_first", "first"])
         for i, (k, s) in enumerate(keep.iterrows()):
@@ -289,9 +290,7 @@ def _rows(ev: pd.DataFrame, lane_of: np.ndarray, kclass: np.ndarray, src_index: 
 def _flow_text(r) -> str:
     if pd.isna(r.src) or pd.isna(r.dst):
         return ""
-    sp = "" if pd.isna(r.sport) else f":{int(r.sport)}"
-    dp = "" if pd.isna(r.dport) else f":{int(r.dport)}"
-    return f"{r.src}{sp} → {r.dst}{dp}"
+    return f"{endpoint(r.src, r.sport)} → {endpoint(r.dst, r.dport)}"
 
 
 def _spans(ev: pd.DataFrame, use_time: bool) -> dict[str, dict]:

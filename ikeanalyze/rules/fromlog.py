@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import Finding, Moment
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval, when
 from ikeanalyze.sources import eventlog, regex
 
@@ -192,7 +193,7 @@ def _device(r) -> str | None:
 def _peer(r) -> str | None:
     if pd.isna(r.dst):
         return None
-    return f"{r.dst}:{int(r.dport)}" if pd.notna(r.dport) else str(r.dst)
+    return endpoint(r.dst, r.dport)
 
 
 def add(ctx, code: str, found: list[Finding]) -> Iterator[Finding]:
@@ -310,7 +311,7 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
     first, last = rows[0], rows[-1]
     text = str(first.text)
     peer, tunnel = _peer(first), _tunnel(first)
-    local = f"{first.src}:{int(first.sport)}" if pd.notna(first.src) and pd.notna(first.sport) else None
+    local = endpoint(first.src, first.sport) if pd.notna(first.src) and pd.notna(first.sport) else None
     logid = field(text, "logid")
     desc = field(text, "logdesc") or field(text, "msg")
     reason = _said(str(first.detail))

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -46,7 +47,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         size = f", {c.sa_init_length}-byte SA_INIT" if c.sa_init_length else ""
         spi = f" (initiator SPI {c.sa_init_spi})" if c.sa_init_spi else ""
         how = "; ".join(dict.fromkeys(c.how))
-        msg = (f"IKE over TCP (RFC 8229) from {c.client}:{c.cport} to {c.server}:{c.sport}{at}{size}{spi}; "
+        client, server = endpoint(c.client, c.cport), endpoint(c.server, c.sport)
+        msg = (f"IKE over TCP (RFC 8229) from {client} to {server}{at}{size}{spi}; "
                f"evidence: {how}.")
         state = snapshots.transport_note(ctx, c.client, c.sa_init_spi)
         confirmed.add(state.tunnel if state else "")
@@ -54,12 +56,12 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         timeline = []
         if c.first_time is not None or c.first_t is not None:
             timeline.append(Moment(c.first_time, c.first_t,
-                                   f"TCP connection from {c.client}:{c.cport} to {c.server}:{c.sport} "
+                                   f"TCP connection from {client} to {server} "
                                    f"starts IKE over TCP", c.source, c.syn_ref))
         yield finding(
             "IKE103", msg, start=c.first_time, t_start=c.first_t, peer=c.peer,
             evidence=list(c.evidence) + (state.evidence if state else []), timeline=timeline,
-            facts={"client": f"{c.client}:{c.cport}", "server": f"{c.server}:{c.sport}", "how": list(c.how),
+            facts={"client": client, "server": server, "how": list(c.how),
                    **(state.facts if state else {})},
         )
     yield from _from_gateway_lists(ctx, confirmed)

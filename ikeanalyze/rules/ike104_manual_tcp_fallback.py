@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, human_duration, timeval, tval, when
 from ikeanalyze.rules.registry import rule
 
@@ -63,7 +64,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             transport = "UDP 4500" if s.flow["transport"] == "udp4500" else "UDP 500"
             syn = clock_text(c.first_time, c.first_t)
             msg = (f"The {transport} path from {s.flow['peer']} died at {when(s.last_in)}; a new IKE SA_INIT "
-                   f"over TCP {c.sport} from {c.client}:{c.cport} started only at {syn} ({ctx.unit(c.source)} {c.syn_ref}), "
+                   f"over TCP {c.sport} from {endpoint(c.client, c.cport)} started only at {syn} ({ctx.unit(c.source)} {c.syn_ref}), "
                    f"{human_duration(gap)} later ({gap:.0f} s). The tunnel did not fail over to TCP by itself: "
                    f"the user reconnected by hand.")
             ev = [evidence(s.last_in)] + c.evidence[:2]
@@ -75,6 +76,6 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                                  f"the user reconnected: new SA_INIT over TCP {c.sport}, {human_duration(gap)} "
                                  f"after the last UDP packet from the client", c.source, c.syn_ref)],
                 facts={"gap_s": round(gap, 6), "udp_peer": s.flow["peer"], "tcp_client": c.peer,
-                       "tcp_server": f"{c.server}:{c.sport}"},
+                       "tcp_server": endpoint(c.server, c.sport)},
             )
             break

@@ -44,6 +44,7 @@ from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
@@ -80,7 +81,7 @@ def _unoriented_finding(rows) -> Finding:
     """A repeat from sniffer text with no in/out: told from both sides, since the text does
     not say which one is this FortiGate."""
     first, last, n, gaps, when = _repeat(rows)
-    sender, silent = f"{first['src']}:{int(first['sport'])}", f"{first['dst']}:{int(first['dport'])}"
+    sender, silent = endpoint(first["src"], first["sport"]), endpoint(first["dst"], first["dport"])
     msg = (f"{sender} sent the same `udp {first['length']}` datagram {n} times to {silent}{when}; "
            f"nothing at all came back from "
            f"{first['dst']}. The sniffer text shows no in/out, so which of the two is this FortiGate is not known "

@@ -41,6 +41,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT
@@ -238,7 +239,7 @@ def _responder_view(ctx: Context) -> Iterator[Finding]:
         if np.searchsorted(refs, int(timeout["ref"])) > np.searchsorted(refs, int(r.ref), side="right"):
             continue  # the initiator's next message came (on 500 or 4500)
         gw = f" on gateway {r.tunnel}" if isinstance(r.tunnel, str) else ""
-        msg = (f"{r.src}:{int(r.sport)} answered {r.dst}:{int(r.dport)}'s IKE_SA_INIT{gw} ({sas.where(r)}) after "
+        msg = (f"{endpoint(r.src, r.sport)} answered {endpoint(r.dst, r.dport)}'s IKE_SA_INIT{gw} ({sas.where(r)}) after "
                f"detecting NAT (`{nat.iloc[-1]['detail']}`, {sas.where(nat.iloc[-1])}), so the initiator's next "
                f"message (IKE_AUTH) belongs on UDP 4500; nothing more of IKE SA {r.ispi} arrived before the "
                f"negotiation timed out ({sas.where(timeout)}). UDP 4500 from {r.dst} to {r.src} is probably "

@@ -67,6 +67,7 @@ from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
@@ -115,7 +116,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         spis = sorted(set(busy["esp_spi"].dropna().astype(str)))
         sender, receiver = (local, remote) if out else (remote, local)
         f = _one_way(busy, str(sender), str(receiver), spis,
-                     peer=f"{remote}:{int(first.rport)}" if pd.notna(first.rport) else str(remote),
+                     peer=endpoint(remote, first.rport),
                      tunnel=str(first.tunnel) if isinstance(first.tunnel, str) else None,
                      direction="out" if out else "in", np_offload=offload)
         end = other_end(w, ctx.events, busy, ("esp",), same_length=False) if out else None

@@ -29,11 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pandas as pd
-
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span
 from ikeanalyze.rules.registry import rule
 
@@ -55,8 +54,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if len(rows) < t.min_failures:
             continue
         first, last = rows.iloc[0], rows.iloc[-1]
-        peer = f"{dst}:{int(first.dport)}" if pd.notna(first.dport) else str(dst)
-        local = f"{first.src}:{int(first.sport)}" if pd.notna(first.sport) else str(first.src)
+        peer, local = endpoint(dst, first.dport), endpoint(first.src, first.sport)
         types = list(dict.fromkeys(str(x) for x in rows["exchange"].dropna()))
         took = span(first, last)
         over = f" over {human_duration(took)}" if took else ""

@@ -35,6 +35,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint, host
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT
@@ -63,7 +64,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         seen[key] = f
     for f in seen.values():
         if f.facts["connections"] > 1:
-            f.message += f" {f.facts['connections']} connections from {f.facts['client'].rsplit(':', 1)[0]} failed the same way."
+            f.message += f" {f.facts['connections']} connections from {host(f.facts['client'])} failed the same way."
         yield f
 
 
@@ -84,7 +85,7 @@ def _connections(tcp, ports):
         first = tcp.iloc[pos[0]]
         server_is_local = bool(first["lport"] in ports)
         from_server = ~inbound[pos] if server_is_local else inbound[pos]
-        here, there = f"{first['local']}:{int(first['lport'])}", f"{first['remote']}:{int(first['rport'])}"
+        here, there = endpoint(first["local"], first["lport"]), endpoint(first["remote"], first["rport"])
         client, server = (there, here) if server_is_local else (here, there)
         peer = client if server_is_local else server
         bad = pos[is_bad[pos]]
@@ -93,7 +94,7 @@ def _connections(tcp, ports):
             msg = (f"The TCP connection from {client} to {server} is not IKE over TCP: "
                    f"{str(b.detail)[len(FRAMING):].strip()} ({sas.where(b)}).")
             yield (_finding(first, b, msg, peer, {"client": client, "server": server, "reason": str(b.detail)}),
-                   (client.rsplit(":", 1)[0], server, "framing"))
+                   (host(client), server, "framing"))
             continue
         resets = np.flatnonzero(is_rst[pos])
         if not len(resets):
@@ -110,7 +111,7 @@ def _connections(tcp, ports):
         msg = f"The TCP connection from {client} to {server} (IKE over TCP) was reset by {by} {what} ({sas.where(r)})."
         yield (_finding(first, r, msg, peer, {"client": client, "server": server, "reset_by": by,
                                               "segments_before": int(len(before))}),
-               (client.rsplit(":", 1)[0], server, by))
+               (host(client), server, by))
 
 
 def _finding(first, bad, msg: str, peer: str, facts: dict) -> Finding:

@@ -37,6 +37,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import bracketed
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
@@ -52,7 +53,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     if msgs.empty:
         return
-    ends = msgs["remote"].astype(str) + ":" + msgs["rport"].astype(str)
+    ends = bracketed(msgs["remote"]) + ":" + msgs["rport"].astype(str)
     msgs = msgs.assign(_end=ends.to_numpy())
     # Only SAs whose peer arrived from two or more address:ports can have moved: pick them
     # over the whole table before slicing out any SA.
@@ -141,7 +142,7 @@ def _arrivals(ctx: Context, moved, new: str, until: int | None):
     """Every IKE packet from the new address:port after the move, SPIs printed or not
     (an IKEv1 debug logs a re-sent first message as a bare `comes` line)."""
     w = ctx.wire
-    ends = w["remote"].astype(str) + ":" + w["rport"].astype(str)
+    ends = bracketed(w["remote"]) + ":" + w["rport"].astype(str)
     m = (w["source"] == moved["source"]).to_numpy() & w["in"].to_numpy() & (ends == new).to_numpy()
     m &= w["kind"].isin(["ike", "ike-received"]).to_numpy() & (w["ref"] >= int(moved["ref"])).to_numpy()
     if until is not None:

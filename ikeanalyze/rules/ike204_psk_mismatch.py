@@ -54,6 +54,7 @@ from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -266,7 +267,7 @@ def _aggressive_hash_unreadable(ctx: Context) -> Iterator[Finding]:
         if said.str.contains(r"(?i)certificate|\bEAP\b").any():
             continue  # signed with a certificate: another rule's story
         first = infos.iloc[0]
-        peer = f"{first['src']}:{int(first['sport'])}" if pd.notna(first["src"]) and pd.notna(first["sport"]) else None
+        peer = endpoint(first["src"], first["sport"]) if pd.notna(first["src"]) and pd.notna(first["sport"]) else None
         again = int(((sa["kind"] == "ike-received") & (sa["exchange"] == "Aggressive").fillna(False)).sum())
         timeout = said.str.contains("negotiation timeout").any()
         tunnel = str(am2["tunnel"]) if pd.notna(am2["tunnel"]) else None

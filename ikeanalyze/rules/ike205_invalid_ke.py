@@ -31,6 +31,7 @@ from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint, host
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -55,7 +56,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if str(r.origin) == ng.DEBUG and r.kind != "notify":
             continue  # the decoded hex of the same message the `notify` line already names
         # On the wire the notify comes from the responder: it is the side that refused.
-        peer = (f"{r.src}:{int(r.sport)}" if str(r.origin) != ng.DEBUG and r.src is not None and not pd.isna(r.src)
+        peer = (endpoint(r.src, r.sport) if str(r.origin) != ng.DEBUG and r.src is not None and not pd.isna(r.src)
                 and not pd.isna(r.sport) else None)
         if str(r.origin) == ng.DEBUG:
             if debug_peers is None:  # one search of the whole table (hits() groups per source)
@@ -77,7 +78,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                    & ev["response"].fillna(False).astype(bool).to_numpy()
                    & ~ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()]
         if peer and len(later):
-            ip = peer.rsplit(":", 1)[0]
+            ip = host(peer)
             later = later[((later["src"] == ip) | (later["dst"] == ip)).fillna(False).to_numpy()]
         recovered = len(later) > 0
         offered = f" (the request offered {'/'.join(groups)})" if groups else ""

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, Moment
+from ikeanalyze.endpoints import endpoint, host
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
@@ -126,7 +127,7 @@ def _v1_context(ev, source: str, tunnel: str | None, first_ref: int, last_ref: i
     if tunnel:
         same &= (ev["tunnel"] == tunnel).fillna(False).to_numpy()
     sent = ev[same & (ev["kind"] == "ike-sent").fillna(False).to_numpy() & (ev["ref"] > first_ref).to_numpy()]
-    peer = f"{sent.iloc[0].dst}:{int(sent.iloc[0].dport)}" if len(sent) and isinstance(sent.iloc[0].dst, str) else None
+    peer = endpoint(sent.iloc[0].dst, sent.iloc[0].dport) if len(sent) and isinstance(sent.iloc[0].dst, str) else None
     gone = ev[same & ev["kind"].isin(["sa-deleted", "negotiation-failed"]).fillna(False).to_numpy()
               & (ev["ref"] > last_ref).to_numpy()]
     return peer, (gone.iloc[0] if len(gone) else None)
@@ -154,7 +155,7 @@ def _finding(rows, peer: str | None, tunnel: str | None, what: str, end) -> Find
 
 
 def _ip(addr: str | None) -> str | None:
-    return addr.rsplit(":", 1)[0] if addr and addr.count(":") == 1 else addr
+    return host(addr) if addr else addr
 
 
 def _from_tunnel_list(st: snapshots.TunnelState) -> tuple[str, list, dict]:

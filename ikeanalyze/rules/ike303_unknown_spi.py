@@ -34,11 +34,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pandas as pd
-
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
@@ -75,7 +74,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             continue
         came = ev[(ev["source"] == source).fillna(False).to_numpy() & (ev["ispi"] == ispi).fillna(False).to_numpy()
                   & (ev["kind"] == "ike-received").fillna(False).to_numpy()]
-        peer = f"{came.iloc[0].src}:{int(came.iloc[0].sport)}" if len(came) and isinstance(came.iloc[0].src, str) else None
+        peer = endpoint(came.iloc[0].src, came.iloc[0].sport) if len(came) and isinstance(came.iloc[0].src, str) else None
         yield _finding(rows, f"IKE SA {ispi}/{rspi}", "IKE requests", peer)
     for (_source, spi), rows in esp.groupby(["source", "esp_spi"], sort=False, dropna=False):
         if len(rows) < t.min_messages:
@@ -91,7 +90,7 @@ def _notified(ev) -> Iterator[Finding]:
     for (_source, src), rows in notes.groupby(["source", "src"], sort=False):
         first, last = rows.iloc[0], rows.iloc[-1]
         name = "INVALID_IKE_SPI" if "INVALID_IKE_SPI" in str(first.notify) else "INVALID_SPI"
-        peer = f"{src}:{int(first.sport)}" if pd.notna(first.sport) else str(src)
+        peer = endpoint(src, first.sport)
         sent = ev[(ev["kind"] == "esp").fillna(False).to_numpy() & (ev["dst"] == src).fillna(False).to_numpy()
                   & (ev["source"] == first.source).fillna(False).to_numpy()]
         spis = sorted(set(sent["esp_spi"].dropna().astype(str)))

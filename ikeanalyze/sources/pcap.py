@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze import events as ev
 from ikeanalyze import readahead
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.errors import InputError, WireError
 from ikeanalyze.ingest import MAX_EXAMPLES, InputReport
 from ikeanalyze.readahead import FILE_HEADER, PCAP_MAGIC, RECORD_HEADER
@@ -1194,7 +1195,12 @@ def _fast_frame(ch, st, u8, idx, fast_esp, fast_uesp, fast_ka, l3, l4, ip_end, s
             "",
         ),
     )
-    text = pc.binary_join_element_wise(src, ends, " > ", dst, endd, " ", label, "")
+    src_t, dst_t = src, dst
+    if six.any():  # `[2001:db8::1]:4500`, as the reports write an endpoint (endpoints.py)
+        ported = pa.array(six & ~e)
+        src_t = pc.if_else(ported, pc.binary_join_element_wise("[", src, "]", ""), src)
+        dst_t = pc.if_else(ported, pc.binary_join_element_wise("[", dst, "]", ""), dst)
+    text = pc.binary_join_element_wise(src_t, ends, " > ", dst_t, endd, " ", label, "")
     ts = ch.ts[idx]
     cols = {
         "time": pa.array((ts // 1000).astype("datetime64[us]")),
@@ -1454,7 +1460,7 @@ def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, 
                         "dport": dport,
                         "length": plen,
                         "transport": "udp4500",
-                        "text": f"{src}:{sport} > {dst}:{dport} NAT-keepalive",
+                        "text": f"{endpoint(src, sport)} > {endpoint(dst, dport)} NAT-keepalive",
                     }
                 )
                 return
@@ -1503,7 +1509,7 @@ def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         "transport": transport,
     }
     ends = (
-        f"{base['src']}:{sport} > {base['dst']}:{dport}"
+        f"{endpoint(base['src'], sport)} > {endpoint(base['dst'], dport)}"
         if sport is not None
         else f"{base['src']} > {base['dst']}"
     )
@@ -1532,7 +1538,7 @@ def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         "length": wire_len,
         "transport": transport,
     }
-    ends = f"{base['src']}:{sport} > {base['dst']}:{dport}"
+    ends = f"{endpoint(base['src'], sport)} > {endpoint(base['dst'], dport)}"
     try:
         msg = wike.decode(data)
     except WireError as exc:
@@ -1581,7 +1587,7 @@ def _tcp(st: _State, rows: list[dict], base: dict, body: bytes, wire_len: int) -
         "tcp_seq": seq,
         "tcp_ack": ack,
         "transport": "tcp",
-        "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}] seq={seq} ack={ack} len={plen}",
+        "text": f"{endpoint(src, sport)} > {endpoint(dst, dport)} TCP [{words}] seq={seq} ack={ack} len={plen}",
     }
     produced: list[dict] = [row]
     ported = sport in st.tcp_ports or dport in st.tcp_ports
@@ -1636,7 +1642,7 @@ def _tcp(st: _State, rows: list[dict], base: dict, body: bytes, wire_len: int) -
 
 
 def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dport: int) -> list[dict]:
-    ends = f"{base['src']}:{sport} > {base['dst']}:{dport}"
+    ends = f"{endpoint(base['src'], sport)} > {endpoint(base['dst'], dport)}"
     if unit.kind == "prefix":
         return [
             {

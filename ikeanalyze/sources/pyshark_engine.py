@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze import events as ev
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.wire import iana
@@ -171,7 +172,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
                 "dport": dport,
                 "length": 1,
                 "transport": "udp4500",
-                "text": f"{src}:{sport} > {dst}:{dport} NAT-keepalive",
+                "text": f"{endpoint(src, sport)} > {endpoint(dst, dport)} NAT-keepalive",
             }
         elif f["isakmp.version"]:
             ver = (_int(f["isakmp.version"], 16) or 0) >> 4
@@ -199,7 +200,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
                 "payloads": " ".join(iana.payload_name(ver, t) for t in types) or None,
                 "notify": " ".join(notes) or None,
             }
-            row["text"] = f"{src}:{sport} > {dst}:{dport} IKEv{ver} {row['exchange']} mid={row['msg_id']}"
+            row["text"] = f"{endpoint(src, sport)} > {endpoint(dst, dport)} IKEv{ver} {row['exchange']} mid={row['msg_id']}"
         elif f["esp.spi"]:
             spi = _int(f["esp.spi"], 0) or 0
             udp = "udp" in inner  # ESP in UDP of its own, not an outer tunnel's UDP
@@ -228,7 +229,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
                 "tcp_seq": _int(f["tcp.seq_raw"]),
                 "tcp_ack": _int(f["tcp.ack_raw"]),
                 "transport": "tcp",
-                "text": f"{src}:{sport} > {dst}:{dport} TCP [{words}]",
+                "text": f"{endpoint(src, sport)} > {endpoint(dst, dport)} TCP [{words}]",
             }
         if row is None:
             report.count("other-traffic")

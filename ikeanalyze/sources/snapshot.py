@@ -44,6 +44,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.sources.ikedebug import REDACTED_IP
 from ikeanalyze.sources.regex import int_array, matches
 from ikeanalyze.sources.textclean import WRAP_MIN
@@ -552,8 +553,7 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
             for tok in bare:
                 m = ADDR_PAIR.match(tok)
                 if m:
-                    facts["local"] = f"{m['src']}:{m['sport']}"
-                    facts["remote"] = f"{m['dst']}:{m['dport']}"
+                    facts["local"], facts["remote"] = endpoint(m["src"], m["sport"]), endpoint(m["dst"], m["dport"])
                     mark.update(src=m["src"], sport=_int(m["sport"]), dst=m["dst"], dport=_int(m["dport"]))
             facts.update({k: v for k, v in kv.items() if not k.startswith("options")})
             mark["at"] = "header"
@@ -686,8 +686,7 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
         elif key == "addr":
             a = GW_ADDR.match(value)
             if a:
-                facts["local"] = f"{a['src']}:{a['sport']}"
-                facts["remote"] = f"{a['dst']}:{a['dport']}"
+                facts["local"], facts["remote"] = endpoint(a["src"], a["sport"]), endpoint(a["dst"], a["dport"])
                 mark.update(src=a["src"], sport=_int(a["sport"]), dst=a["dst"], dport=_int(a["dport"]))
             mark["at"] = "addr"
         elif key in ("IKE SA", "IPsec SA") or SA_COUNTS_KEY.match(key):
@@ -790,7 +789,7 @@ def _details_block(lines: list[str]) -> tuple[dict, list[dict]]:
             a = re.match(rf"^(?P<ip>{_ADDR}):(?P<port>\d+)", value)
             side = "local" if key == "local-gateway" else "remote"
             if a:
-                facts[side] = f"{a['ip']}:{a['port']}"
+                facts[side] = endpoint(a["ip"], a["port"])
                 mark.update({"src" if side == "local" else "dst": a["ip"],
                              "sport" if side == "local" else "dport": _int(a["port"])})
             mark["at"] = "addr"
@@ -838,7 +837,7 @@ def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
         facts[key] = [_int(a), _int(b)]
     marks = [{"at": "summary"} for _ in lines]
     if m and m.group("dst"):  # the remote gateway (port 0 where no NAT-T port is in use)
-        facts["remote"] = f"{m.group('dst')}:{m.group('dport')}"
+        facts["remote"] = endpoint(m.group("dst"), m.group("dport"))
         marks[0].update(dst=m.group("dst"), dport=_int(m.group("dport")))
     return facts, marks
 

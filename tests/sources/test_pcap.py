@@ -293,6 +293,10 @@ def test_ipv6_fast_rows_are_what_the_decoder_makes(monkeypatch):
     assert decoded == [4, 8]  # only the IKE messages
     slow, slow_rep = read(frames(True))
     assert list(fast["kind"]) == ["esp", "esp", "nat-keepalive", "ike"] * 2 and fast["src"][1] == "2001:db8:55::1"
+    # an IPv6 endpoint in brackets before its port (endpoints.py); ESP has no port, no brackets
+    assert fast["text"][0].startswith("2001:db8::7 > 2001:db8:55::1 ESP spi=0xc0de00d1")
+    assert fast["text"][1].startswith("[2001:db8:55::1]:4500 > [2001:db8::7]:4500 ESP-in-UDP spi=0xc0de00d2")
+    assert fast["text"][3].startswith("[2001:db8:55::1]:500 > [2001:db8::7]:500 IKEv2")
     pd.testing.assert_frame_equal(fast, slow)
     assert fast_rep.accounting == slow_rep.accounting
 

@@ -1,0 +1,46 @@
+"""How the project writes an address and port, and reads it back: `192.0.2.1:500`, and for
+IPv6 `[2001:db8::1]:500` (RFC 3986's brackets, as RFC 5952 section 6 recommends), since
+`2001:db8::1:500` is itself an IPv6 address. Every message, fact and `--peer` goes through here."""
+
+from __future__ import annotations
+
+import math
+
+
+def endpoint(address: object, port: object = None) -> str:
+    """`address:port`, the IPv6 address in brackets; the address alone when ``port`` is
+    None or NaN (ESP has no port)."""
+    text = str(address)
+    if port is None or (isinstance(port, float) and math.isnan(port)) or _missing(port):
+        return text
+    return f"[{text}]:{int(port)}" if ":" in text else f"{text}:{int(port)}"
+
+
+def _missing(value: object) -> bool:
+    # pandas' NA and NaT (without importing pandas: this module is on the start-up path)
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def split(text: str) -> tuple[str, int | None]:
+    """(address, port) of an endpoint :func:`endpoint` wrote, or of an address alone: an
+    IPv6 address without brackets has no port (`2001:db8::1:500` is an address)."""
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        return address, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if text.count(":") == 1:
+        address, _, port = text.partition(":")
+        if port.isdigit() and address:
+            return address, int(port)
+    return text, None
+
+
+def host(text: str) -> str:
+    """The address of an endpoint (or the text itself when it is an address)."""
+    return split(text)[0]
+
+
+def bracketed(addresses):
+    """A pandas column of addresses as :func:`endpoint` writes them before `:port`: IPv6
+    in brackets (whole column: the caller appends `":" + port`)."""
+    text = addresses.astype(str)
+    return text.where(~text.str.contains(":", regex=False), "[" + text + "]")
