@@ -465,7 +465,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
     frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
-    dumps = raw.to_pylist() if is_hex.any() else []
+    dumps = _unquoted(raw).to_pylist() if is_hex.any() else []
     frame = hexdump.attach(frame, dumps, form, report)  # packets with bytes: decoded like a capture
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, raw, cut_off)
@@ -1188,6 +1188,9 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     conts = np.flatnonzero(is_cont)
     cont_sep = sep[conts]
     cont_raw = raw.take(pa.array(conts))
+    # A wrapped piece is joined as the terminal printed it, blanks and all, but without the
+    # markers a mail or forum reply put before it (`> `): they are not the record's bytes.
+    cont_raw = _unquoted(cont_raw)
     cont_hexed = pc.utf8_trim_whitespace(cont_raw)
     wrap = cont_sep == ""
     body = pc.if_else(pa.array(wrap), cont_raw, pc.binary_join_element_wise(
@@ -1210,6 +1213,14 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     if len(noted):
         records = scatter(records, noted, pc.replace_substring_regex(records.take(pa.array(noted)), ANNOTATION, r"\1"))
     return heads, records, join(head_raw, body_shown)
+
+
+def _unquoted(lines: pa.Array) -> pa.Array:
+    """The lines as printed, only without a mail or forum reply's quote markers (`> `)."""
+    quoted = np.flatnonzero(pc.starts_with(lines, ">").to_numpy(zero_copy_only=False))
+    if not len(quoted):
+        return lines
+    return scatter(lines, quoted, pc.replace_substring_regex(lines.take(pa.array(quoted)), QUOTE_MARKS, ""))
 
 
 class _Patched:

@@ -511,3 +511,18 @@ def test_a_note_between_the_halves_of_a_broken_record_is_not_a_cut(tmp_path):
     d = api.analyze([str(p)])
     assert not [w for w in d.ingest.inputs[0].warnings if "truncated" in w]
     assert "IKE902" not in {f.code for f in d.all_findings()}
+
+
+@pytest.mark.parametrize("paste", [
+    DATA / "ikedebug" / "IKE_LOG_V1_ldap_non_working_pswd_1.txt",  # `in`/`out` hex dumps wrapped over lines
+    ROOT / "samples" / "bench-dialup-udp-stall-v6.txt",  # sniffer -v6: every packet's hex dump
+])
+def test_a_paste_quoted_in_a_mail_reply_reads_as_the_paste(paste):
+    """`> ` before every line (a mail or forum reply): the wrapped pieces of a hex dump, and
+    a sniffer's dump lines, are read without the markers (they were glued into the dump, so
+    its IKE messages were not decoded and IKE304 went quiet)."""
+    clean = _load(paste)
+    quoted = _load(data=b"".join(b"> " + line for line in paste.read_bytes().splitlines(keepends=True)))
+    assert _table(quoted[0]) == _table(clean[0])
+    assert _codes(*quoted) == _codes(*clean)
+    assert "IKE304" in {code for code, _, _ in _codes(*clean)}
