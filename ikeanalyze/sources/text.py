@@ -968,6 +968,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     opens_in_piece[unknown] = matches(unknown_text, OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
+    wrapped[_soft_breaks(raw, lens, unknown, unknown_text)] = True
     # An event-log record is long by nature: with no terminal width to go by, only a piece
     # that holds a `key=value` of the record is its wrapped rest, not the prose after it.
     guessed = np.zeros(n, dtype=bool)
@@ -1139,6 +1140,32 @@ def _leading_blanks(lines: pa.Array, lens: np.ndarray | None = None) -> np.ndarr
     if lens is None:
         lens = pc.utf8_length(lines).to_numpy(zero_copy_only=False)
     return lens - pc.utf8_length(pc.utf8_ltrim(lines, characters=" \t")).to_numpy(zero_copy_only=False)
+
+
+def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_text: pa.Array) -> np.ndarray:
+    """The lines a mail or forum word-wrapped (RFC 3676 `format=flowed`: a soft break is a
+    blank at the end of the line): those that end in a blank and are followed by a line of
+    no known form whose first word would not have fitted after them within the paste's
+    widest line (a greedy wrap, the only kind such editors do, moves a word down only then).
+    Asked only of the lines above a line of no known form; two such breaks make a paste
+    word-wrapped (one may be chance)."""
+    below = unknown[unknown > 0]
+    above = below - 1
+    ends_blank = np.flatnonzero(_ends_blank(raw.take(pa.array(above))))
+    if len(ends_blank) < 2:
+        return np.zeros(0, np.int64)
+    below, above = below[ends_blank], above[ends_blank]
+    text = pc.utf8_ltrim_whitespace(unknown_text.take(pa.array(np.searchsorted(unknown, below))))
+    first_word = pc.utf8_length(pc.extract_regex(text, r"^(?P<w>\S*)").field("w")).to_numpy(zero_copy_only=False)
+    reach = np.where(first_word > 0, lens[above] + first_word, 0)  # where the next word would have ended
+    if np.count_nonzero(reach) < 2:
+        return np.zeros(0, np.int64)
+    # The width: the widest line without its blanks at the end (a soft break's blank may run
+    # past the width). Lines shorter than every reach cannot decide any break: not measured.
+    longer = np.flatnonzero(lens >= reach[reach > 0].min())
+    width = pc.max(pc.utf8_length(pc.utf8_rtrim_whitespace(raw.take(pa.array(longer))))).as_py() if len(longer) else 0
+    soft = reach > (width or 0)
+    return above[soft] if soft.sum() >= 2 else np.zeros(0, np.int64)
 
 
 def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray) -> set[int]:
