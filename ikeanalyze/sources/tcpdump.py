@@ -37,11 +37,16 @@ from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 # its stamps (:func:`_stamp_form`).
 STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<ts_tod>-?\d{2,}:\d\d:\d\d\.\d+)"
          r"|(?P<ts_epoch>\d+\.\d+)) +")
+# The interface of `-i any` (SLL2). An interface index the capturing host cannot name (a
+# container's or another namespace's, print-sll.c) prints as `?` padded to 5 (`?     Out IP
+# ...`): the interface is then unknown, the direction is not.
+UNNAMED_IFACE = "?"
+IFACE = r"[\w.@:-]+|\?"
 CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
 # Where a stamped packet line starts inside a line: several run together on one line is a
 # web copy that lost its line breaks (text.py reads each as an event of that line).
 RECORD_ANYWHERE = (r"(?:\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}|\b\d\d:\d\d:\d\d\.\d{6}|\b\d{9,10}\.\d{6}) +"
-                   r"(?:[\w.@:-]+ +)?(?:(?:In|Out|B|M|P) +)?IP6? ")
+                   rf"(?:(?:{IFACE}) +)?(?:(?:In|Out|B|M|P) +)?IP6? ")
 # How the stamps of the time of day's shape are told apart. A clock goes back only where it
 # passes midnight (by nearly a day), and a capture's reordered packets by little (`-ttttt`
 # too, which otherwise only grows); `-ttt` goes back about every other line.
@@ -58,7 +63,7 @@ SURE_FALLS = 3  # and no doubt left when they go back this many times (fewer: re
 BURST = 1e-3
 # `-i any` (Linux cooked capture): `eth0  In  IP ...` (SLL2: the interface, then the packet
 # type padded to 3) or ` In  IP ...` (SLL1: the type only).
-COOKED = r"(?:(?P<iface>[\w.@:-]+) +)?(?P<dir>In|Out|B|M|P) +"
+COOKED = rf"(?:(?P<iface>{IFACE}) +)?(?P<dir>In|Out|B|M|P) +"
 # The network layer as tcpdump names it: `IP `/`IP6 ` (with `-v`, IPv6's header fields in
 # parentheses on the same line); with `-e` the link-level header ends in
 # `ethertype IPv4 (0x0800), length N: ` and no `IP` follows.
@@ -243,7 +248,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     detail[is_frag] = notes
     kind[is_frag] = "ip-fragment"
     cols = {
-        "iface": line["iface"],
+        "iface": pc.if_else(pc.equal(line["iface"], UNNAMED_IFACE), pa.scalar(None, pa.string()), line["iface"]),
         # `In`/`Out` of `-i any` (DIRECTIONS); `B`, `M`, `P` and no word: unknown.
         "direction": pa.array([*DIRECTIONS.values(), None], pa.string()).take(
             pc.fill_null(pc.index_in(line["dir"], pa.array(list(DIRECTIONS))), len(DIRECTIONS))),

@@ -158,6 +158,12 @@ def test_form(name, ref, want):
     # SLL1 with -e: the packet type right after the stamp
     ("23:17:23.286816 Out 00:09:0f:09:00:01 ethertype IPv4 (0x0800), length 408: 10.55.3.193.4500 > "
      "10.3.2.150.59641: UDP-encap: ESP(spi=0x5a7f0b22,seq=0x1), length 364", dict(direction="out", iface=None)),
+    # SLL2 with an interface index the host cannot name (another network namespace): `?`
+    # padded to 5, the direction still printed. Written by hand after the story of the Kmesh
+    # IPsec guide (a node's `tcpdump -i any`, code index id 15993335483).
+    ("08:15:42.300117 ?     In  IP 198.51.100.20 > 192.0.2.10: ESP(spi=0x5e6f7081,seq=0x2a), length 152",
+     dict(kind="esp", iface=None, direction="in", src="198.51.100.20", dst="192.0.2.10", esp_spi="5e6f7081",
+          esp_seq=0x2a, length=152)),
     # `-t`: no stamp
     ("IP 10.3.2.150.59641 > 10.55.3.193.ipsec-nat-t: UDP-encap: ESP(spi=0xc3a5e101,seq=0x1), length 842",
      dict(kind="esp", dport=4500, time=None, t=None)),
