@@ -42,11 +42,13 @@ STAMP = (r"(?:(?P<ts_date>\d{4}-\d\d-\d\d) (?P<ts_hms>\d\d:\d\d:\d\d\.\d+)|(?P<t
 # ...`): the interface is then unknown, the direction is not.
 UNNAMED_IFACE = "?"
 IFACE = r"[\w.@:-]+|\?"
+# An MPLS label stack before the IP packet (see LINK).
+MPLS_LABELS = r"MPLS(?: \(label \d+, exp \d+(?:, \[S\])?, ttl \d+\))+ "
 CLOCK = r"^(?P<sign>-)?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d\.\d+)$"
 # Where a stamped packet line starts inside a line: several run together on one line is a
 # web copy that lost its line breaks (text.py reads each as an event of that line).
 RECORD_ANYWHERE = (r"(?:\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}|\b\d\d:\d\d:\d\d\.\d{6}|\b\d{9,10}\.\d{6}) +"
-                   rf"(?:(?:{IFACE}) +)?(?:(?:In|Out|B|M|P) +)?IP6? ")
+                   rf"(?:(?:{IFACE}) +)?(?:(?:In|Out|B|M|P) +)?(?:{MPLS_LABELS})?IP6? ")
 # How the stamps of the time of day's shape are told apart. A clock goes back only where it
 # passes midnight (by nearly a day), and a capture's reordered packets by little (`-ttttt`
 # too, which otherwise only grows); `-ttt` goes back about every other line.
@@ -70,8 +72,15 @@ COOKED = rf"(?:(?P<iface>{IFACE}) +)?(?P<dir>In|Out|B|M|P) +"
 # 802.1Q/QinQ tags come between (`ethertype 802.1Q (0x8100), length 258: vlan 100, p 0,
 # ethertype IPv4 (0x0800), `, the length only after the first ethertype); BSD loopback
 # prints `AF IPv4 (2), length 408: `; a raw-IP link `ip: `.
-LINK = (r"(?:[\w:.>, -]*?(?:ethertype 802\.1Q\S* \(0x[0-9a-fA-F]{4}\), (?:length \d+: )?vlan \d+, p \d+, )*"
-        r"ethertype IPv[46] \(0x[0-9a-fA-F]{4}\), (?:length \d+: )?|AF IPv[46] \(\d+\), length \d+: |ip6?: )")
+# An MPLS label stack (print-mpls.c; a provider core, a mirror of one) comes after its
+# ethertype, each label in parentheses (`ethertype MPLS unicast (0x8847), length 830: MPLS
+# (label 16013, exp 0, ttl 63) (label 16, exp 0, [S], ttl 63) `), and the IP packet under it
+# follows without the `IP` word with `-e`, with it otherwise (`MPLS (label 18, exp 0, [S],
+# ttl 255) IP 203.0.113.1 > ...`). (`-v` puts each further label on a line of its own: not read.)
+TAGS = r"[\w:.>, -]*?(?:ethertype 802\.1Q\S* \(0x[0-9a-fA-F]{4}\), (?:length \d+: )?vlan \d+, p \d+, )*"
+LINK = (rf"(?:{TAGS}ethertype IPv[46] \(0x[0-9a-fA-F]{{4}}\), (?:length \d+: )?"
+        rf"|{TAGS}ethertype MPLS \w+ \(0x884[78]\), (?:length \d+: )?{MPLS_LABELS}|{MPLS_LABELS}IP6? "
+        r"|AF IPv[46] \(\d+\), length \d+: |ip6?: )")
 # With `-v`, the IP header's fields in parentheses follow (`IP (tos 0x0, ttl 64, ...,
 # proto UDP (17), length 404)`); IPv4's addresses then go on the next, indented line, which
 # the text reader joins on (blanks kept).

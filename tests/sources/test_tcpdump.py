@@ -164,6 +164,16 @@ def test_form(name, ref, want):
     ("08:15:42.300117 ?     In  IP 198.51.100.20 > 192.0.2.10: ESP(spi=0x5e6f7081,seq=0x2a), length 152",
      dict(kind="esp", iface=None, direction="in", src="198.51.100.20", dst="192.0.2.10", esp_spi="5e6f7081",
           esp_seq=0x2a, length=152)),
+    # an MPLS label stack (print-mpls.c): with `-e` after its ethertype and no `IP` word,
+    # without `-e` before `IP`. Written by hand after the story of 6WIND's Security Gateway
+    # lab (ESP captured on an SR-MPLS core link, code index id 26246304499).
+    ("21:47:03.511208 02:5e:10:00:00:0a > 02:5e:10:00:00:0b, ethertype MPLS unicast (0x8847), length 190: "
+     "MPLS (label 24017, exp 0, ttl 62) (label 20, exp 0, [S], ttl 62) 203.0.113.40 > 198.51.100.60: "
+     "ESP(spi=0x3c4d5e6f,seq=0x40), length 148",
+     dict(kind="esp", src="203.0.113.40", dst="198.51.100.60", esp_spi="3c4d5e6f", esp_seq=0x40, length=148)),
+    ("21:47:03.515335 MPLS (label 31009, exp 0, [S], ttl 61) IP 198.51.100.60.4500 > 203.0.113.40.4500: "
+     "UDP-encap: ESP(spi=0x7a8b9c0d,seq=0x51), length 156",
+     dict(kind="esp", proto="udp", src="198.51.100.60", sport=4500, dport=4500, esp_spi="7a8b9c0d")),
     # `-t`: no stamp
     ("IP 10.3.2.150.59641 > 10.55.3.193.ipsec-nat-t: UDP-encap: ESP(spi=0xc3a5e101,seq=0x1), length 842",
      dict(kind="esp", dport=4500, time=None, t=None)),
