@@ -475,6 +475,10 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 # An IKE debug line's time stamp (`diagnose debug console timestamp enable`): microseconds
 # in 7.x, seconds in older builds.
 DEBUG_STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})? "
+# A line that opens as a record does: a whole date and time (a debug's or a sniffer's stamp),
+# or a tcpdump packet's stamp and network layer (`09:02:05.890652 eth0  Out IP host`; a time
+# of day alone could be any note's).
+OPENS_RECORD = rf"{DEBUG_STAMP}|^(?:{tcpdump.RECORD_ANYWHERE})"
 
 
 def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.Array | None = None) -> None:
@@ -992,11 +996,12 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
     field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
-    # A line that opens with a whole date and time is a record of its own that no form
+    # A line that opens as a record does (OPENS_RECORD) is a record of its own that no form
     # read (cut off mid-line: a scroll-back's or the paste's end), not a wrapped piece:
-    # joined on, it became the record's tail (`udp 1` read `udp 12026`).
+    # joined on, it became the record's tail (`udp 1` read `udp 12026`; a tcpdump packet cut
+    # after its source host, the long packet line above's `other` tail).
     dated = np.zeros(n, dtype=bool)
-    dated[unknown] = matches(unknown_text, DEBUG_STAMP)  # a sniffer's stamp has the same shape
+    dated[unknown] = matches(unknown_text, OPENS_RECORD)
     del unknown_text
     fields = field_line.tolist()
     log_guess, field_piece = guessed.tolist(), has_field.tolist()

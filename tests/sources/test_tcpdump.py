@@ -369,3 +369,18 @@ def test_lines_quoted_in_a_mail_or_forum_reply_are_read(tmp_path) -> None:
     assert ev["kind"].tolist() == ["esp", "nat-keepalive"] and ev["esp_spi"].iloc[0] == "d3d21a1d"
     assert ev["text"].tolist() == [f"> {lines[0]}", f">> {lines[1]}"]  # the evidence as pasted
     assert ingest.inputs[0].accounting["unrecognised"] == 1
+
+
+def test_a_packet_line_cut_at_the_end_is_not_the_tail_of_the_line_above() -> None:
+    """A paste cut mid-line after a packet's source host, with no final newline: the piece
+    opens as a tcpdump packet does, so it is a truncated record, and the long line above
+    keeps its own text (it was joined on as that line's wrapped tail). Written by hand after
+    the story of hwdsl2/setup-ipsec-vpn issue #1728 (host names, no `-n`)."""
+    above = ("14:38:03.061340 ens3  In  IP 198.51.100.77.broadband.example.com.50613 > vpn-gw.example.net.isakmp: "
+             "isakmp: parent_sa ikev2_init[I]")
+    report = InputReport("t")
+    frame = parse_lines([above, "14:38:03.062011 ens3  Out IP vpn-gw.example.net"], report, cut_off=True,
+                        other_traffic=True)
+    assert report.accounting["truncated"] == 1 and report.accounting["continuation"] == 0, dict(report.accounting)
+    assert frame["ref"].tolist() == [1]
+    has(row(frame, 1), kind="ike", exchange="SA_INIT", response=False, sport=50613, text=above)
