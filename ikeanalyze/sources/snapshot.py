@@ -47,7 +47,7 @@ import pyarrow as pa
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.sources.ikedebug import REDACTED_IP
 from ikeanalyze.sources.regex import int_array, matches
-from ikeanalyze.sources.textclean import WRAP_MIN
+from ikeanalyze.sources.textclean import ELISION, WRAP_MIN
 
 # A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
 # after the name (7.x, most 5.6), or straight the gateways (5.6: `name=to_FGT1
@@ -187,6 +187,10 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
             if kind is not None and not _block_goes_on(kind, lines, form, i):
                 kind = None
             head = -1
+            i += 1
+            continue
+        if f == "annotation" and kind is not None and re.match(ELISION, line):
+            head = -1  # lines left out (`...`): the block goes on after them
             i += 1
             continue
         if f is not None:

@@ -23,7 +23,7 @@ from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import fraction_us, groups, matches, matches_at, scatter, take_joined
-from ikeanalyze.sources.textclean import WRAP_MIN, clean_utf8, not_text
+from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`, `← 卡在這`
 # (the arrow character, as CJK and other blogs write it). A note
@@ -109,6 +109,8 @@ LINE_FORMS: list[tuple[str, str]] = [
     # (`dia vpn tunnel list`, `get router info routing-table database`): an echoed command.
     ("prompt", BARE_COMMAND),
     ("annotation", ANNOTATION_ONLY),
+    # Lines left out by the person who pasted (ELISION).
+    ("annotation", ELISION),
     # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
     ("annotation", r"^#(?:\s|$)"),
     # The code fence around a paste in a web page or chat (```, ```text, ~~~).

@@ -44,8 +44,10 @@ FORMS = [
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
     (15, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
-    (16, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (17, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    # an elision line a person put in place of the lines they left out (hand-written fixture)
+    (16, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
+    (17, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (18, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
 ]
 
 
@@ -160,3 +162,21 @@ def test_a_line_below_more_blank_lines_than_a_copy_puts_at_a_break() -> None:
     frame = text.parse_lines(lines, report)
     assert report.balanced and report.accounting["unrecognised"] == 3 and report.accounting["blank"] == 6
     assert list(frame["ref"]) == [6] and frame["src"].isna().all()
+
+
+@pytest.mark.parametrize("line", ["...", "  ...", "\t...", "\u2026", "[...]", "(...)", "<snip>", "-- snip --", "[snipped]"])
+def test_a_line_left_out_is_an_annotation(line: str) -> None:
+    """Elision marks a person puts where they cut lines out of a paste: no output, and not
+    the rest of the record above (a tab-indented `...` under a tab-indented tcpdump packet
+    was joined to it as payload detail). Lines written by hand after the Kmesh IPsec guide's
+    `tcpdump -i any` paste (code index id 15993335483)."""
+    packet = "\t08:15:42.300117 ?     In  IP 198.51.100.20 > 192.0.2.10: ESP(spi=0x5e6f7081,seq=0x2a), length 152"
+    report = InputReport("t")
+    frame = text.parse_lines([packet, line], report)
+    assert report.accounting["annotation"] == 1 and report.accounting["event"] == 1, dict(report.accounting)
+    assert [t.lstrip() for t in frame["text"]] == [packet.lstrip()]  # (a common margin is taken off)
+
+
+@pytest.mark.parametrize("line", ["... and then the tunnel dropped", "etc...", "[...] see below"])
+def test_prose_with_dots_is_not_an_elision(line: str) -> None:
+    assert classify([line])[0] is None
