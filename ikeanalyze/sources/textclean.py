@@ -37,8 +37,10 @@ _DEBRIS = (b"\x00", b"\r", b"\x1b", b"\x08")
 # point): a line of a record at least this long may go on in the next line.
 WRAP_MIN = 78
 # A line a person put in place of lines they left out of a paste (`...`, `…`, `[...]`,
-# `<snip>`, `-- snip --`): no output of its own, and not the end of the block it sits in.
-ELISION = r"^\s*(?:\.{3,}|…+|[\[(](?:\.{3}|…|snip(?:ped)?)[\])]|<snip(?:ped)?>|-+ ?snip(?:ped)? ?-+)\s*$"
+# `<snip>`, `-- snip --`, `<--- output omitted --->`): no output of its own, and not the end
+# of the block it sits in.
+ELISION = (r"^\s*(?:\.{3,}|…+|[\[(](?:\.{3}|…|snip(?:ped)?|output omitted)[\])]|<snip(?:ped)?>"
+           r"|-+ ?snip(?:ped)? ?-+|<?-+ ?(?:output )?omitted ?-+>?)\s*$")
 
 # Files people attach by mistake, named so the error says what the file is. Captures and
 # gzip are recognised before text is tried (sources.load_blob).

@@ -164,7 +164,8 @@ def test_a_line_below_more_blank_lines_than_a_copy_puts_at_a_break() -> None:
     assert list(frame["ref"]) == [6] and frame["src"].isna().all()
 
 
-@pytest.mark.parametrize("line", ["...", "  ...", "\t...", "\u2026", "[...]", "(...)", "<snip>", "-- snip --", "[snipped]"])
+@pytest.mark.parametrize("line", ["...", "  ...", "\t...", "\u2026", "[...]", "(...)", "<snip>", "-- snip --", "[snipped]",
+                                  "<--- output omitted --->", "[output omitted]", "--- omitted ---"])
 def test_a_line_left_out_is_an_annotation(line: str) -> None:
     """Elision marks a person puts where they cut lines out of a paste: no output, and not
     the rest of the record above (a tab-indented `...` under a tab-indented tcpdump packet
