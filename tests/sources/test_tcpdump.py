@@ -332,6 +332,22 @@ def test_stamped_packet_lines_run_together_are_each_read(name):
     assert any("hold several packet lines run together" in w for w in report.warnings)
 
 
+def test_unnamed_interface_and_mpls_lines_run_together_are_each_read():
+    """The two framings RECORD_ANYWHERE learnt with COOKED and LINK (an interface printed `?`,
+    a label stack before `IP`), three packets a web copy ran onto one line. Written by hand
+    after the Kmesh IPsec guide and 6WIND's security-gateway lab (code index ids 15993335483,
+    26246304499)."""
+    line = ("08:15:42.300117 ?     Out IP 192.0.2.10 > 198.51.100.20: ESP(spi=0x0a1b2c3d,seq=0x2a), length 152 "
+            "08:15:42.301002 ?     In  IP 198.51.100.20 > 192.0.2.10: ESP(spi=0x5e6f7081,seq=0x2a), length 152 "
+            "08:15:43.100000 MPLS (label 24017, exp 0, [S], ttl 62) IP 203.0.113.40 > 198.51.100.60: "
+            "ESP(spi=0x3c4d5e6f,seq=0x40), length 148")
+    frame = parse_lines([line], report := InputReport("t"))
+    assert report.accounting["event"] == 1
+    assert frame["src"].tolist() == ["192.0.2.10", "198.51.100.20", "203.0.113.40"]
+    assert frame["esp_spi"].tolist() == ["0a1b2c3d", "5e6f7081", "3c4d5e6f"]
+    assert frame["direction"].tolist()[:2] == ["out", "in"] and pd.isna(frame["direction"].iloc[2])
+
+
 def test_a_note_inside_packet_lines_run_together_ends_at_the_next_line():
     line = ("12:34:56.123456 IP 10.0.0.1.500 > 10.0.0.2.500: isakmp: phase 1 I ident <-- first "
             "12:34:57.123456 IP 10.0.0.2.500 > 10.0.0.1.500: isakmp: phase 1 R ident")
