@@ -87,13 +87,14 @@ LINK = (rf"(?:{TAGS}ethertype IPv[46] \(0x[0-9a-fA-F]{{4}}\), (?:length \d+: )?"
 IP_FIELDS = r"\((?:[^()]|\([^()]*\))*\)"
 NET = rf"(?:{LINK}|IP6? )(?:{IP_FIELDS} +)?"
 # `src > dst: summary`; the checksum note of `-v` (`[bad udp cksum 0x0765 -> 0xf5df!]`,
-# `[udp sum ok]`, `[no cksum]`) is not part of the summary.
+# `[udp sum ok]`, `[no cksum]`; ICMPv6's `[icmp6 sum ok]`, print-icmp6.c) is not part of the summary.
 # A snapped packet's summary may follow two blanks (`10.3.2.7 > 10.55.3.193:  [|esp]`).
 # A host a poster replaced by a placeholder in angle brackets (`<client-ip>.47547`) is read
 # whole, as `x.x.x.x` is: its `>` does not end it.
 # The summary ends at the line's end, or at the first of the lines of payload detail
 # `-v` prints under it (joined with newlines).
-ENDPOINTS = r"(?P<a>(?:<[\w-]+>|[^\s<>])+) > (?P<b>\S+):(?: +(?:\[(?:bad udp cksum [^\]]*|udp sum ok|no cksum)\] )?(?P<l4>[^\n]*))?(?:\n|$)"
+ENDPOINTS = (r"(?P<a>(?:<[\w-]+>|[^\s<>])+) > (?P<b>\S+):(?: +(?:\[(?:bad udp cksum [^\]]*|udp sum ok|no cksum"
+             r"|bad icmp6 cksum [^\]]*|icmp6 sum ok)\] )?(?P<l4>[^\n]*))?(?:\n|$)")
 LINE = rf"^(?:{STAMP})?(?:{COOKED})?{NET}{ENDPOINTS}"
 # ARP has no addresses in `a > b` form: `ARP, Request who-has 192.1.2.23 tell 192.1.2.254, length 28`.
 # With `-e` the link header names ARP and the summary follows (`..., ethertype ARP (0x0806),
@@ -104,6 +105,19 @@ ARP = rf"^(?:{STAMP})?(?:{COOKED})?(?:{LINK_ARP}(?:ARP, )?|ARP, )"
 # The first line of an IPv4 packet with `-v`: the addresses follow on the next line.
 V_HEAD = rf"(?:{LINK}|IP )(?:{IP_FIELDS})\s*$"
 V_LINE = rf"^(?:{STAMP})?(?:{COOKED})?{V_HEAD}"
+# With `-v`, an ICMP error (print-icmp.c ICMP_ERRTYPE: destination unreachable, source quench,
+# redirect, time exceeded, parameter problem) is followed by the datagram it quotes: a newline
+# and a tab, then that datagram as a `-v` packet prints (`IP (tos ...)`, `(tos ...)` with `-e`,
+# and its addresses and summary on the next, indented line). It is part of the ICMP packet
+# (text.py joins it on), never a packet of its own. The summaries, in print-icmp.c's words
+# (`172.16.10.1 udp port 4500 unreachable`, `net ... unreachable - admin prohibited`,
+# `redirect ... to host ...`, `time exceeded in-transit`, `ip reassembly time exceeded`):
+ICMP_ERRORS = (r"\S.*unreachable", r"source quench", r"redirect", r"time exceeded", r"ip reassembly time exceeded",
+               r"parameter problem")
+ICMP_ERROR = rf"(?:^|\s)\S+ > \S+: ICMP (?:{'|'.join(ICMP_ERRORS)})"
+# The quoted datagram's first line: indented (a tab as printed; blanks where a copy turned
+# it into spaces), no stamp, its IP header's `-v` fields.
+QUOTED_HEAD = r"^[ \t]+(?:IP )?\(tos 0x"
 # A line starts a tcpdump packet record when it matches this (used by the line classifier).
 # Never a sniffer line: those have `->` between the addresses and no `IP`/`ethertype` word.
 HEADER_START = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{NET}(?:<[\w-]+>|[^\s<>])+ > \S+:(?: |$)"

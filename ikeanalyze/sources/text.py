@@ -383,10 +383,12 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             form[idx] = np.select([matches(glued, ikedebug.RECORD_START), matches(glued, "^" + eventlog.RECORD_ANYWHERE),
                                    matches(glued, flow.START)], ["ikedebug", "eventlog", "flow"], "authd")
 
+    quotes = _quoted_datagrams(form, patched, raw)
     sep, bridged = _continuations(form, patched, raw)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
     # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
     spaced = sep == " "
+    quoted = _quote_lines(quotes, sep)
     claimed = snapshot_sep != None  # noqa: E711
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
@@ -415,7 +417,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 
     devices = _Devices(core, forms.mask("prompt"))
     is_cont, is_hex = forms.mask("continuation"), forms.mask("hexdump")
-    heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw, forms.mask("eventlog"), bridged, spaced)
+    heads, head_core, head_shown = _join_records(is_cont, sep, patched, raw, forms.mask("eventlog"), bridged, spaced,
+                                                 quoted)
     records, shown = patched.patch(heads, head_core), _Patched(raw).patch(heads, head_shown)
     # The sniffer reads the whole column (rows by index).
     joined = records.whole() if forms.count("sniffer") else None
@@ -901,6 +904,43 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
             take_joined([text.cast(pa.large_string()), extra], pick))
 
 
+def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:
+    """Un-name the `IP (tos ...)` lines that open the datagram a `tcpdump -v` ICMP error quotes
+    (tcpdump.QUOTED_HEAD, indented, right under the ICMP line: tcpdump.ICMP_ERROR), so that
+    the continuation walk joins them and the summary under them to the ICMP packet, as it
+    joins the `-v` detail lines under any packet (counted `continuation`). Named by their
+    shape, they were packets of their own: a NAT keepalive, ESP or IKE message that drew an
+    ICMP error was counted twice, once sent and once quoted (and an IKE request re-sent
+    looked sent twice as often). Returns those lines."""
+    if not (form == "tcpdump").any():
+        return np.zeros(0, np.int64)
+    # (With `-e` the quote's first line, `(tos ...)` without `IP`, is of no form already: it
+    # is asked too, so that the evidence shows the quote with and without `-e` alike.)
+    open_ = (form == "tcpdump") | (form == None)  # noqa: E711
+    heads = np.flatnonzero(open_[1:] & open_[:-1]) + 1
+    if len(heads):
+        heads = heads[matches(raw.take(pa.array(heads)), tcpdump.QUOTED_HEAD)]
+    if not len(heads):
+        return heads
+    # The line above is the ICMP line itself: tcpdump prints the quote right after the ICMP
+    # summary (which `-v` puts under the outer `IP (tos ...)` line).
+    heads = heads[matches(core.take(heads - 1), tcpdump.ICMP_ERROR)]
+    form[heads] = None
+    return heads
+
+
+def _quote_lines(heads: np.ndarray, sep: np.ndarray) -> np.ndarray:
+    """The lines the evidence shows of the quoted datagrams that open at ``heads``
+    (_quoted_datagrams): each head and the line under it, its addresses and summary, when
+    it was joined on. (The payload detail lines under that, a quoted IKE message's `(sa: ...`
+    with `-v`, stay out of the text, as a packet's own do.)"""
+    quoted = np.zeros(len(sep), dtype=bool)
+    quoted[heads] = True
+    under = heads[heads + 1 < len(sep)] + 1
+    quoted[under[sep[under] != None]] = True  # noqa: E711
+    return quoted
+
+
 def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
@@ -1193,7 +1233,7 @@ def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claime
 
 
 def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.Array, whole: np.ndarray,
-                  bridged: np.ndarray, shown: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
+                  bridged: np.ndarray, shown: np.ndarray, quoted: np.ndarray) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """The records that continuation lines (``is_cont``) follow, with those lines joined
     on, whole column at once: (the records' line numbers, what the parsers read, what the
     event's `text` shows), to patch the lines with (:class:`_Patched`). The ``bridged``
@@ -1202,7 +1242,10 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     The parsers get dump blocks too (joined with newlines); `text` gets only the
     terminal-wrapped pieces and the ``shown`` ones, so an evidence line reads as the
     device printed it without a page of XML under it; records of ``whole`` (event-log
-    lines, whose fields a copy may have broken onto lines of their own) show every piece."""
+    lines, whose fields a copy may have broken onto lines of their own) show every piece.
+    The ``quoted`` lines (the datagram a tcpdump ICMP error quotes) are shown after a blank,
+    on the record's one line: the evidence says which datagram drew the error, while the
+    parsers, reading up to the first newline, take the ICMP packet's own summary alone."""
     n = len(is_cont)
     nothing = pa.scalar("", pa.large_string())
     if not is_cont.any():
@@ -1230,6 +1273,9 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     body = pc.if_else(pa.array(wrap), cont_raw, pc.binary_join_element_wise(
         pa.array(cont_sep.tolist(), pa.large_string()), cont_hexed, nothing))
     body_shown = pc.if_else(pa.array(wrap), cont_raw, pc.if_else(pa.array(whole[owner[conts]] | shown[conts]), body, nothing))
+    quote = quoted[conts]
+    if quote.any():
+        body_shown = pc.if_else(pa.array(quote), pc.binary_join_element_wise(pa.scalar(" ", pa.large_string()), cont_hexed, nothing), body_shown)
     where = np.full(n, -1, dtype=np.int64)
     where[heads] = np.arange(len(heads))
     where[conts] = len(heads) + np.arange(len(conts))

@@ -177,12 +177,57 @@ def test_form(name, ref, want):
     # `-t`: no stamp
     ("IP 10.3.2.150.59641 > 10.55.3.193.ipsec-nat-t: UDP-encap: ESP(spi=0xc3a5e101,seq=0x1), length 842",
      dict(kind="esp", dport=4500, time=None, t=None)),
+    # ICMPv6 with -v: print-icmp6.c's checksum note before the summary (tcpdump 4.99.3 on an
+    # ICMPv6 port unreachable quoting a NAT keepalive, made with dpkt)
+    ("23:17:23.000000 IP6 (hlim 64, next-header ICMPv6 (58) payload length: 57) 2001:db8::2 > 2001:db8::1: "
+     "[icmp6 sum ok] ICMP6, destination unreachable, unreachable port, 2001:db8::2 udp port 4500",
+     dict(kind="icmp", proto="icmp", src="2001:db8::2", dst="2001:db8::1",
+          detail="destination unreachable, unreachable port, 2001:db8::2 udp port 4500")),
 ])
 def test_line(line, want):
     report = InputReport("t")
     frame = parse_lines([line], report, other_traffic=True)
     assert report.accounting["event"] == 1, dict(report.accounting)
     has(row(frame, 1), **want)
+
+
+QUOTED = ("icmp-refused.v.txt", "icmp-refused.ve.txt")
+
+
+@pytest.mark.parametrize("name", QUOTED)
+def test_the_datagram_an_icmp_error_quotes_is_no_packet(name):
+    """With -v, tcpdump prints the datagram an ICMP error quotes under the ICMP line (a tab,
+    `IP (tos ...)`, its addresses and summary): part of the ICMP packet, not a packet of its
+    own. Read as one, the NAT keepalive, the ESP and the IKE_SA_INIT that drew the errors
+    were each counted twice. The events are those of the same capture printed without -v;
+    the quote's lines are continuations, and the evidence shows what was quoted."""
+    frame, report = rows(name)
+    plain, _ = rows("icmp-refused.txt")
+    cols = ["kind", "src", "sport", "dst", "dport", "esp_spi", "exchange", "detail"]
+    assert frame[cols].astype(object).where(frame[cols].notna(), None).values.tolist() == \
+        plain[cols].astype(object).where(plain[cols].notna(), None).values.tolist()
+    assert frame["kind"].tolist() == ["nat-keepalive", "icmp", "esp", "icmp", "ike", "icmp"]
+    assert report.accounting["event"] == 6 and report.accounting["continuation"] == report.total - 6
+    icmp = frame[frame["kind"] == "icmp"]
+    assert icmp["detail"].tolist() == ["192.0.2.1 udp port 4500 unreachable"] * 2 + ["192.0.2.1 udp port 500 unreachable"]
+    quoted = [t.split("unreachable, length ")[1] for t in icmp["text"]]
+    assert quoted[0].endswith("proto UDP (17), length 29) 198.51.100.7.4500 > 192.0.2.1.4500: isakmp-nat-keep-alive")
+    assert quoted[1].endswith("192.0.2.1.4500: UDP-encap: ESP(spi=0x01020304,seq=0x1), length 88")
+    # the quoted IKE_SA_INIT's payload lines (`(sa: len=44` ...) are left out, as a packet's own are
+    assert quoted[2].endswith("198.51.100.7.500 > 192.0.2.1.500: isakmp 2.0 msgid 00000000: parent_sa ikev2_init[I]:")
+    assert all("\n" not in t for t in frame["text"])
+
+
+def test_an_indented_ip_header_under_a_packet_that_is_no_icmp_error_stays_a_packet():
+    """Only an ICMP error quotes a datagram: an indented `IP (tos ...)` line under another
+    packet (an echo reply, a margin a copy left) is read as the packet it prints."""
+    lines = ["23:17:23.000200 IP (tos 0x0, ttl 64, id 0, offset 0, flags [none], proto ICMP (1), length 84)",
+             "    192.0.2.1 > 198.51.100.7: ICMP echo reply, id 1, seq 1, length 64",
+             "\tIP (tos 0x0, ttl 64, id 0, offset 0, flags [none], proto UDP (17), length 29)",
+             "    198.51.100.7.4500 > 192.0.2.1.4500: isakmp-nat-keep-alive"]
+    report = InputReport("t")
+    frame = parse_lines(lines, report)
+    assert frame["kind"].tolist() == ["icmp", "nat-keepalive"] and report.accounting["event"] == 2
 
 
 def test_arp_and_other_traffic():

@@ -60,17 +60,19 @@ def unanswered(path: Path) -> None:
             w.writepkt(frame, ts)
 
 
+def ip(src: str, dst: str, proto: int, data) -> dpkt.ip.IP:
+    pkt = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=proto, data=data, ttl=64)
+    pkt.len = 20 + len(bytes(data))
+    return pkt
+
+
+def eth(pkt: dpkt.ip.IP) -> bytes:
+    return bytes(dpkt.ethernet.Ethernet(src=b"\x02\0\0\0\0\x01", dst=b"\x02\0\0\0\0\x02", type=0x0800, data=pkt))
+
+
 def unreachable(path: Path) -> None:
     """A client's NAT keepalive and IKE datagram, each answered by a router's ICMP port
     unreachable quoting it."""
-    def ip(src: str, dst: str, proto: int, data) -> dpkt.ip.IP:
-        pkt = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=proto, data=data, ttl=64)
-        pkt.len = 20 + len(bytes(data))
-        return pkt
-
-    def eth(pkt: dpkt.ip.IP) -> bytes:
-        return bytes(dpkt.ethernet.Ethernet(src=b"\x02\0\0\0\0\x01", dst=b"\x02\0\0\0\0\x02", type=0x0800, data=pkt))
-
     with open(path, "wb") as g:
         w = dpkt.pcap.Writer(g)
         for i, (dport, payload) in enumerate([(4500, b"\xff"), (500, b"\0" * 28)]):
@@ -80,6 +82,27 @@ def unreachable(path: Path) -> None:
             w.writepkt(eth(inner), 1772147843.0 + i)
             icmp = dpkt.icmp.ICMP(type=3, code=3, data=dpkt.icmp.ICMP.Unreach(data=bytes(inner)[:28]))
             w.writepkt(eth(ip("10.10.0.254", "192.168.20.10", 1, icmp)), 1772147843.0001 + i)
+
+
+def refused(path: Path) -> None:
+    """198.51.100.7 sends 192.0.2.1 a NAT keepalive, an ESP-in-UDP packet (both UDP 4500) and
+    an IKE_SA_INIT (the request of joy_ikev2.pcap, UDP 500); 192.0.2.1 answers each with an
+    ICMP port unreachable quoting as much of the datagram as fits in 576 bytes, as Linux
+    does (RFC 1812 4.3.2.3): with -v tcpdump prints the quoted datagram under the ICMP line."""
+    with open(JOY, "rb") as f:
+        _, frame = next(iter(dpkt.pcap.Reader(f)))
+    sa_init = bytes(dpkt.ethernet.Ethernet(frame).data.data.data)
+    sent = [(4500, b"\xff"), (4500, struct.pack("!II", 0x01020304, 1) + bytes(80)), (500, sa_init)]
+    with open(path, "wb") as g:
+        w = dpkt.pcap.Writer(g)
+        for i, (port, payload) in enumerate(sent):
+            udp = dpkt.udp.UDP(sport=port, dport=port, data=payload)
+            udp.ulen = 8 + len(payload)
+            inner = ip("198.51.100.7", "192.0.2.1", 17, udp)
+            w.writepkt(eth(inner), 1772147843.0 + i)
+            quote = bytes(inner)[:576 - 20 - 8]
+            icmp = dpkt.icmp.ICMP(type=3, code=3, data=dpkt.icmp.ICMP.Unreach(data=quote))
+            w.writepkt(eth(ip("192.0.2.1", "198.51.100.7", 1, icmp)), 1772147843.0002 + i)
 
 
 def reordered(path: Path) -> None:
@@ -154,6 +177,11 @@ def main() -> None:
     icmp_cap = HERE / "icmp-unreachable.pcap"
     unreachable(icmp_cap)
     (HERE / "icmp-unreachable.txt").write_text(tcpdump(icmp_cap, "-n"))
+    refused_cap = HERE / "icmp-refused.pcap"
+    refused(refused_cap)
+    for name, flags in (("icmp-refused.txt", ("-n",)), ("icmp-refused.v.txt", ("-n", "-v")),
+                        ("icmp-refused.ve.txt", ("-n", "-v", "-e"))):
+        (HERE / name).write_text(tcpdump(refused_cap, *flags))
     silent_cap = HERE / "sa-init-unanswered.pcap"
     unanswered(silent_cap)
     (HERE / "sa-init-unanswered.txt").write_text(tcpdump(silent_cap, "-n", "-tttt"))
@@ -170,7 +198,7 @@ def main() -> None:
     snap_cap = HERE / "fragmented-auth-unanswered.snapped.pcap"  # 64 bytes a frame: `NONESP-encap:  [|isakmp]`
     snapped(snap_cap, FRAGMENTED, 64)
     (HERE / "fragmented-auth-unanswered.snapped.txt").write_text(tcpdump(snap_cap, "-n"))
-    for cap in (any_cap, icmp_cap, silent_cap, nfs_cap, swapped_cap, snap_cap):
+    for cap in (any_cap, icmp_cap, refused_cap, silent_cap, nfs_cap, swapped_cap, snap_cap):
         cap.unlink()  # the texts are the test data; the captures are made again by this script
 
 
