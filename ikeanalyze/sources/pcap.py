@@ -8,7 +8,8 @@ The reader never builds a Python object for a frame it throws away:
    chunk of frames into arrays;
 2. numpy reads the link, IP and L4 headers of the whole chunk at fixed offsets and
    classifies every frame at once: UDP 500/4500, IP protocol 50/51, IP fragments, TCP that
-   belongs (or may belong) to an RFC 8229 stream, everything else;
+   belongs (or may belong) to an RFC 8229 stream, ICMP destination unreachable (kept when it
+   refuses UDP 500/4500: :data:`ICMP_KEPT`), everything else;
 3. plain ESP, ESP-in-UDP and NAT keepalives of IPv4 become event columns straight from
    those arrays; only IKE messages, IPv6, fragments and IKE-over-TCP streams are decoded
    one by one (:mod:`ikeanalyze.wire`);
@@ -120,12 +121,26 @@ TUNNEL_DEPTH = 3  # tunnels inside tunnels read
 TUNNEL_NAMES = {"mpls": "MPLS", "gre": "GRE", "teb": "Ethernet-over-GRE", "erspan": "ERSPAN",
                 "ipip": "IP-in-IP", "vxlan": "VXLAN", "geneve": "Geneve"}
 
+IPPROTO_ICMP = 1
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 IPPROTO_ESP = 50
 IPPROTO_AH = 51
+IPPROTO_ICMPV6 = 58
 IPV6_EXT = (0, 43, 60)  # hop-by-hop, routing, destination options
 IPV6_FRAGMENT = 44
+# ICMP errors kept as events, by (protocol, type, code): the port unreachable a host (or a
+# firewall rejecting) sends back for a UDP datagram to or from 500/4500, in the words
+# tcpdump 4.99 prints (print-icmp.c, print-icmp6.c) so that rules read a capture's and a
+# text's alike. The datagram it quotes gives the address and port: `{dst}` and `{dport}` are
+# its destination's. Other ICMP is other traffic.
+ICMP_UNREACH, ICMP6_DST_UNREACH = 3, 1
+ICMP_KEPT = {
+    (IPPROTO_ICMP, ICMP_UNREACH, 3): "{dst} udp port {dport} unreachable",
+    (IPPROTO_ICMPV6, ICMP6_DST_UNREACH, 4): "destination unreachable, unreachable port, {dst} udp port {dport}",
+}
+ICMP_NAMES = {IPPROTO_ICMP: "ICMP", IPPROTO_ICMPV6: "ICMP6,"}  # as tcpdump names them before the words
+ICMP_HEADER = 8  # type, code, checksum, 4 bytes unused (RFC 792, RFC 4443): the quoted datagram follows
 
 PCAPNG_SHB = 0x0A0D0D0A
 PCAPNG_IDB = 1
@@ -930,12 +945,16 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
                     & (upay + 8 <= last))
     # The SPI and sequence inside the IP packet, not read from the link's padding.
     esp_fast = ip_plain & (proto == IPPROTO_ESP) & (l4 + 8 <= np.minimum(last, ip_end))
+    # A destination unreachable (ICMP_KEPT's types): what it quotes is read one by one (rare).
+    icmp_err = ip_plain & l4_ok & (((proto == IPPROTO_ICMP) & v4 & (trans[:, 0] == ICMP_UNREACH))
+                                   | ((proto == IPPROTO_ICMPV6) & v6 & (trans[:, 0] == ICMP6_DST_UNREACH)))
     slow = (
         (ip_plain & udp_ipsec & ~keepalive & ~udp_esp_fast)
         | (ip_plain & (proto == IPPROTO_ESP) & ~esp_fast)
         | (ip_plain & (proto == IPPROTO_AH))
         | frag4
         | (v6 & np.isin(nh6, (IPV6_FRAGMENT,) + IPV6_EXT))
+        | icmp_err
     )
     # TCP: RFC 8229 candidates
     tcp_v = ip_plain & is_tcp & ~slow
@@ -1475,7 +1494,36 @@ def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, 
     if proto == IPPROTO_TCP and len(body) >= 20:
         _tcp(st, rows, base, body, wire_len)
         return
+    if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6) and _icmp_row(rows, base, proto, body, wire_len):
+        st.report.count("event")
+        return
     st.report.count("other-traffic")
+
+
+def _icmp_row(rows: list[dict], base: dict, proto: int, body: bytes, wire_len: int) -> bool:
+    """An ICMP error of ICMP_KEPT about a UDP datagram to or from 500/4500 (which it quotes
+    after its 8-byte header: RFC 792, RFC 4443 §3.1) as an `icmp` event, as a tcpdump text
+    line of it reads (sources/tcpdump.py): the error's addresses, its length, tcpdump's words
+    as `detail`. The quoted datagram is not an event of its own. False for any other."""
+    words = ICMP_KEPT.get((proto, body[0], body[1])) if len(body) >= 2 else None
+    quoted = body[ICMP_HEADER:]
+    if words is None:
+        return False
+    if proto == IPPROTO_ICMP and len(quoted) >= 20 and quoted[0] >> 4 == 4:
+        ihl, inner, dst = (quoted[0] & 0x0F) * 4, quoted[9], inet_ntoa(quoted[16:20])
+    elif proto == IPPROTO_ICMPV6 and len(quoted) >= 40 and quoted[0] >> 4 == 6:
+        ihl, inner, dst = 40, quoted[6], str(ipaddress.IPv6Address(quoted[24:40]))
+    else:
+        return False
+    if inner != IPPROTO_UDP or len(quoted) < ihl + 4:
+        return False
+    sport, dport = struct.unpack_from("!HH", quoted, ihl)
+    if not {sport, dport} & {IKE_PORT, IKE_NATT_PORT}:
+        return False
+    detail = words.format(dst=dst, dport=dport)
+    rows.append({**base, "kind": "icmp", "proto": "icmp", "length": wire_len, "detail": detail,
+                 "text": f"{base['src']} > {base['dst']}: {ICMP_NAMES[proto]} {detail}, length {wire_len}"})
+    return True
 
 
 def _duplicate(st: _State, ts: int, ref: int, ip: bytes) -> bool:

@@ -4,7 +4,8 @@ tshark (Wireshark) does the decoding; this module only maps its fields onto the 
 schema. pyshark locates the tshark binary (honouring its config); the fields are read with
 one ``tshark -T fields`` run, which is what pyshark does underneath, without its
 per-packet XML cost. Every frame is accounted for: rows with IKE, ESP or a NAT keepalive
-are events, every other frame is ``other-traffic``.
+(and the ICMP errors the native reader keeps, :data:`pcap.ICMP_KEPT`) are events, every
+other frame is ``other-traffic``.
 
 Limits (Wireshark 4.0): no RFC 8229 decoder (IKE-over-TCP frames on ``--ike-tcp-port``
 ports become ``tcp`` events only), exchange 43 (IKE_INTERMEDIATE) is named from our own
@@ -25,6 +26,7 @@ from ikeanalyze import events as ev
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources.pcap import ICMP_KEPT, ICMP_NAMES, IPPROTO_ICMP, IPPROTO_ICMPV6
 from ikeanalyze.wire import iana
 
 FIELDS = (
@@ -60,6 +62,11 @@ FIELDS = (
     "icmp.type",
     "icmpv6.type",
     "frame.protocols",
+    "icmp.code",
+    "icmpv6.code",
+    "ip.len",
+    "ip.hdr_len",
+    "ipv6.plen",
 )
 TCP_WORDS = ((0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"))
 
@@ -108,6 +115,31 @@ def _last(v: str) -> str:
     return v.rsplit(",", 1)[-1] if v else ""
 
 
+def _icmp_row(f: dict[str, str], ts: float) -> dict | None:
+    """The event of an ICMP error pcap.ICMP_KEPT keeps (a port unreachable about a UDP
+    datagram to or from 500/4500), as the native reader makes it; None for other ICMP.
+    tshark lists every IP header of the frame: the error's own is the last one before the
+    `icmp`/`icmpv6` layer (a tunnel's come before it), the quoted datagram's the next."""
+    proto, fam, name = ((IPPROTO_ICMP, "ip", "icmp") if f["icmp.type"] else (IPPROTO_ICMPV6, "ipv6", "icmpv6"))
+    words = ICMP_KEPT.get((proto, _int(f[f"{name}.type"]), _int(f[f"{name}.code"])))
+    layers = f["frame.protocols"].split(":")
+    if words is None or name not in layers:
+        return None
+    at = layers[:layers.index(name)].count(fam) - 1  # the error's own header among the frame's
+    src, dst = (f[f"{fam}.{k}"].split(",") for k in ("src", "dst"))
+    ports = {_int(f["udp.srcport"], pick=_last), _int(f["udp.dstport"], pick=_last)}
+    if at < 0 or len(dst) < at + 2 or "udp" not in layers[layers.index(name):] or not ports & {500, 4500}:
+        return None
+    if fam == "ip":
+        length = int(f["ip.len"].split(",")[at]) - int(f["ip.hdr_len"].split(",")[at])
+    else:
+        length = int(f["ipv6.plen"].split(",")[at])
+    detail = words.format(dst=dst[at + 1], dport=_int(f["udp.dstport"], pick=_last))
+    return {"ref": int(f["frame.number"]), "ts": ts, "iface": f["frame.interface_name"] or None,
+            "src": src[at], "dst": dst[at], "kind": "icmp", "proto": "icmp", "length": length, "detail": detail,
+            "text": f"{src[at]} > {dst[at]}: {ICMP_NAMES[proto]} {detail}, length {length}"}
+
+
 def _int(v: str, base: int = 10, pick=_first) -> int | None:
     v = pick(v)
     if not v:
@@ -143,7 +175,14 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
         if first_ts is None:
             first_ts = ts
         if f["icmp.type"] or f["icmpv6.type"]:
-            report.count("other-traffic")
+            # An ICMP error: the native reader's event for the few it keeps (pcap.ICMP_KEPT), else
+            # other traffic; never the datagram it quotes, which tshark dissects as a packet.
+            icmp = _icmp_row(f, ts)
+            if icmp is None:
+                report.count("other-traffic")
+            else:
+                report.count("event")
+                events.append(icmp)
             continue
         # Inside a tunnel (GRE, ERSPAN, VXLAN, MPLS...) the packet between the peers is the
         # innermost one, as the native reader takes it.

@@ -44,6 +44,12 @@ def udp(sport: int, dport: int, payload: bytes) -> bytes:
     return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
 
 
+def icmp(icmp_type: int, code: int, quoted: bytes) -> bytes:
+    """An ICMP (or ICMPv6) error: type, code, checksum left 0, 4 unused bytes, then the
+    datagram it quotes (RFC 792, RFC 4443 §3.1)."""
+    return struct.pack("!BBHI", icmp_type, code, 0, 0) + quoted
+
+
 def tcp(sport: int, dport: int, seq: int, ack: int, flags: int, payload: bytes = b"") -> bytes:
     return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 64240, 0, 0) + payload
 

@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ikeanalyze.analysis.direction import fill_direction, infer_local
-from ikeanalyze.ingest import IngestReport
+from ikeanalyze.ingest import IngestReport, InputReport
 from ikeanalyze.sources import Blob, LoadOptions, load, load_blob
+from ikeanalyze.sources.text import parse_lines
 from ikeanalyze.wire import iana
 from ikeanalyze.wire.ike import decode
 from tests.sources import pcapbuild as pb
@@ -581,6 +582,62 @@ def test_pcap_timestamps_ns_big_endian_and_other_traffic():
     assert list(events["length"]) == [len(sa_init()), 1, 48, 68, 4 + len(sa_init(True))]
     assert events["response"][4] is True or bool(events["response"][4])
     assert "NAT-keepalive" in events["text"][1] and "spi=0xdeadbeef" in events["text"][2]
+
+
+def icmp_refusals() -> list[tuple[float, bytes]]:
+    """An IKE_SA_INIT to UDP 500 and a NAT keepalive to UDP 4500 (IPv4, IPv6), each answered by
+    the peer's ICMP port unreachable quoting it; a DNS query answered so (not IPsec) and a host
+    unreachable for UDP 500 (not a code the reader keeps)."""
+    init = pb.ipv4(CL, GW, 17, pb.udp(500, 500, sa_init()))
+    keepalive = pb.ipv6("2001:db8::7", "2001:db8::1", 17, pb.udp(4500, 4500, b"\xff"))
+    dns = pb.ipv4(CL, GW, 17, pb.udp(40000, 53, bytes(30)))
+    return [(1.0, pb.eth(init)), (1.0002, pb.eth(pb.ipv4(GW, CL, 1, pb.icmp(3, 3, init)))),
+            (2.0, pb.eth(keepalive, 0x86DD)),
+            (2.0002, pb.eth(pb.ipv6("2001:db8::1", "2001:db8::7", 58, pb.icmp(1, 4, keepalive)), 0x86DD)),
+            (3.0, pb.eth(dns)), (3.0002, pb.eth(pb.ipv4(GW, CL, 1, pb.icmp(3, 3, dns)))),
+            (4.0002, pb.eth(pb.ipv4(GW, CL, 1, pb.icmp(3, 1, init))))]
+
+
+def test_an_icmp_port_unreachable_for_ike_is_an_event_as_tcpdump_prints_it(tmp_path):
+    """A port unreachable about a datagram to UDP 500/4500 is the evidence that the peer (or a
+    firewall) refuses IKE or NAT-T: an `icmp` event with tcpdump's words as `detail`, as the
+    tcpdump text of the same capture gives it (found by a review: the capture counted it
+    other traffic while the text kept it, so a rule reading it told the two apart). The
+    datagram it quotes is no event; other ICMP stays other traffic."""
+    if not shutil.which("tcpdump"):
+        pytest.fail("tcpdump is needed (CI installs it)")
+    cap = tmp_path / "refused.pcap"
+    cap.write_bytes(pb.pcap(icmp_refusals()))
+    events, rep = read(cap.read_bytes())
+    assert list(events["kind"]) == ["ike", "icmp", "nat-keepalive", "icmp"]
+    assert rep.accounting == {"event": 4, "other-traffic": 3}
+    printed = subprocess.run(["tcpdump", "-n", "-r", str(cap)], capture_output=True, text=True, check=True).stdout
+    text = parse_lines(printed.splitlines(), InputReport("t"))
+    cols = ["ref", "kind", "src", "dst", "length", "detail"]
+    # (The text keeps every ICMP line, as the sniffer's: pings show what a tunnel interface
+    # passed, IKE903. A capture keeps the errors about IKE's ports.)
+    text = text[text["ref"].isin(events["ref"]).to_numpy()]
+    ours, theirs = (f[f["kind"] == "icmp"][cols].astype(object).values.tolist() for f in (events, text))
+    assert ours == theirs == [
+        [2, "icmp", GW, CL, 8 + 20 + 8 + len(sa_init()), f"{GW} udp port 500 unreachable"],
+        [4, "icmp", "2001:db8::1", "2001:db8::7", 8 + 40 + 9,
+         "destination unreachable, unreachable port, 2001:db8::1 udp port 4500"]]
+
+
+@pytest.mark.tshark
+@pytest.mark.skipif(TSHARK is None, reason="tshark binary not installed")
+def test_the_tshark_engine_keeps_the_same_icmp_errors(tmp_path):
+    """`--engine tshark` keeps the ICMP errors the native reader keeps, with the error's own
+    addresses (tshark lists the quoted datagram's after them)."""
+    cap = tmp_path / "refused.pcap"
+    cap.write_bytes(pb.pcap(icmp_refusals()))
+    native, _ = load([cap])
+    deep, ingest = load([cap], LoadOptions(engine="tshark"))
+    assert ingest.inputs[0].balanced and ingest.inputs[0].accounting["event"] == 4
+    cols = ["ref", "kind", "src", "dst", "length", "detail", "text"]
+    ours, theirs = (f[f["kind"] == "icmp"][cols].reset_index(drop=True) for f in (native, deep))
+    assert len(ours) == 2
+    pd.testing.assert_frame_equal(ours, theirs, check_dtype=False)
 
 
 def test_ip_fragment_reassembly_and_lost_fragment():
