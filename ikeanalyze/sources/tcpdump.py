@@ -148,7 +148,8 @@ L4_FORMS: list[tuple[str, str, str]] = [
     ("tcp", "Flags [", r"^Flags \[(?P<tflags>[^\]]*)\](?:, cksum 0x[0-9a-f]+ \([^)]*\))?(?:, seq (?P<seq>\d+)(?::\d+)?)?"
                        r"(?:, ack (?P<ack>\d+))?"
                        r"(?:.*, length (?P<length>\d+))?"),
-    ("icmp", "ICMP", r"^ICMP6?,? (?P<detail>.*?)(?:, length (?P<length>\d+))?$"),
+    # (`-v` notes a bad checksum after the length: ` (wrong icmp cksum 0 (->eb44)!)`, print-icmp.c.)
+    ("icmp", "ICMP", r"^ICMP6?,? (?P<detail>.*?)(?:, length (?P<length>\d+)(?: \(wrong icmp cksum [^()]*\([^()]*\)!\))?)?$"),
     # A later IP fragment (offset > 0): no transport header to print, so the protocol alone,
     # by number (`-n`) or by its /etc/protocols name, and no length (print-ip.c; the
     # protocol of a whole packet tcpdump has no printer for is followed by its length).

@@ -177,6 +177,11 @@ def test_form(name, ref, want):
     # `-t`: no stamp
     ("IP 10.3.2.150.59641 > 10.55.3.193.ipsec-nat-t: UDP-encap: ESP(spi=0xc3a5e101,seq=0x1), length 842",
      dict(kind="esp", dport=4500, time=None, t=None)),
+    # -v: a wrong ICMP checksum noted after the length (print-icmp.c; tcpdump 4.99.3 on a
+    # capture made with the checksum left 0)
+    ("2024-05-01 08:00:00.000400 IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto ICMP (1), length 120, "
+     "bad cksum 0 (->4e4d)!)\n    192.0.2.1 > 198.51.100.2: ICMP 192.0.2.1 udp port 500 unreachable, length 100 "
+     "(wrong icmp cksum 0 (->eb44)!)", dict(kind="icmp", detail="192.0.2.1 udp port 500 unreachable", length=100)),
     # ICMPv6 with -v: print-icmp6.c's checksum note before the summary (tcpdump 4.99.3 on an
     # ICMPv6 port unreachable quoting a NAT keepalive, made with dpkt)
     ("23:17:23.000000 IP6 (hlim 64, next-header ICMPv6 (58) payload length: 57) 2001:db8::2 > 2001:db8::1: "
@@ -186,7 +191,7 @@ def test_form(name, ref, want):
 ])
 def test_line(line, want):
     report = InputReport("t")
-    frame = parse_lines([line], report, other_traffic=True)
+    frame = parse_lines(line.splitlines(), report, other_traffic=True)  # (a `-v` record: two lines)
     assert report.accounting["event"] == 1, dict(report.accounting)
     has(row(frame, 1), **want)
 
