@@ -632,14 +632,17 @@ class Repeat:
 
 def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     """Runs of identical-length datagrams to UDP 500 from sources without SPIs (sniffer text
-    without hex dumps), with no packet from that peer on any port in between or after."""
+    without hex dumps), with no packet from that peer on any port (but an ICMP error) in
+    between or after."""
     w = wire[(wire["origin"] == "sniffer").to_numpy() & (wire["kind"] == "ike").to_numpy()
              & wire["ispi"].isna().to_numpy()]
     if w.empty:
         return _first_message_repeats(wire, min_count)
     out: list[Repeat] = []
     # Peers heard from on any port, once: asking the whole wire table per peer cost ~10 ms each.
-    heard = wire.loc[(wire["origin"] == "sniffer").to_numpy() & wire["in"].to_numpy(), ["source", "remote"]]
+    # An ICMP error from the peer is no answer (IKE105 tells it: rules/fromicmp.py).
+    heard = wire.loc[(wire["origin"] == "sniffer").to_numpy() & wire["in"].to_numpy()
+                     & (wire["kind"] != "icmp").fillna(True).to_numpy(), ["source", "remote"]]
     heard = set(zip(heard["source"].astype(object), heard["remote"].astype(object)))
     for (source, remote), rows in w.groupby(["source", "remote"], sort=False):
         if (source, remote) in heard:
@@ -655,7 +658,7 @@ def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int 
     """Sniffer text that shows no in/out (verbosity 1-3 on one interface, a `--`) and tells
     nothing of which side is the gateway (its rows are not in ``wire``): the same
     `udp <len>` from one address to another's UDP 500 again and again, with nothing at all
-    from the other in that input. Either side may be the local one."""
+    (but an ICMP error) from the other in that input. Either side may be the local one."""
     unknown = events["direction"].isna().to_numpy()  # most sniffer text prints in/out: done
     if not unknown.any():
         return []
@@ -667,7 +670,8 @@ def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int 
     m = m & ~events.index.isin(wire.index)
     if not m.any():
         return []
-    said = events.loc[sniffer & events["src"].notna().to_numpy(), ["source", "src"]]
+    said = events.loc[sniffer & events["src"].notna().to_numpy() & (events["kind"] != "icmp").fillna(True).to_numpy(),
+                      ["source", "src"]]  # (an ICMP error from the other is no answer, as above)
     senders = set(zip(said["source"].astype(object), said["src"].astype(object)))
     out = []
     rows = events[m]

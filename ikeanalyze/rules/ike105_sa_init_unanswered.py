@@ -10,7 +10,10 @@ port 500 repeated while nothing at all arrives from that peer (at verbosity 1-3 
 shows no in/out: when nothing tells which side is this FortiGate, the finding says what
 each possibility means and `--local` settles it). An IKE debug of the
 responder that keeps receiving and ignoring SA_INIT is left to the rule that names the
-reason it gives (IKE209 and friends).
+reason it gives (IKE209 and friends). An ICMP port unreachable for UDP 500 (`192.0.2.1 udp
+port 500 unreachable`, from tcpdump or sniffer text or a capture) is no answer: it joins the
+finding of the requests it refused, and, when there is none (a request sent once) and nothing
+came from that address's UDP 500 in the input, it is the finding.
 
 ## Why it matters
 Nothing was negotiated: no proposal, no authentication, not even an error came back. The
@@ -24,7 +27,9 @@ debug, given on the same command line; its own in/out must put the peer on its s
 only its packets from the same minutes count), how many requests of that length arrived
 there and how many answers it sent: where they were lost, on the way there or back. A `diagnose vpn ike gateway list` whose IKE SA is
 still `status: connecting` joins the evidence; as initiator with no IKE traffic in the
-paste at all, that line alone is the finding.
+paste at all, that line alone is the finding. ICMP port unreachables for UDP 500 of the
+silent side: who sent them (that host, or a router or firewall on the way), how many, the
+first one (`facts.icmp_unreachable`).
 
 ## Fix
 Check, in this order: the remote gateway address in the phase-1 settings (`set
@@ -45,8 +50,10 @@ from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint
+from ikeanalyze.rules import fromicmp
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
+from ikeanalyze.wire.ports import IKE_PORT
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Thresholds:
       explains=("IKE304", "IKE210"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
+    taken: set[int] = set()  # the ICMP port unreachables a finding below told
     for s in sas.sends(msgs, min_count=t.min_sends):
         if (s.exchange not in sas.FIRST_EXCHANGES or not s.request or s.answered or s.count < t.min_sends
                 or str(s.first["rspi"]) != sas.ZERO_SPI):
@@ -66,15 +74,26 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if inbound and str(s.first["origin"]) == "ikedebug":
             continue  # the responder's own log says why it ignores them
         f = _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"]))
+        f = _with_refusals(ctx, f, s.first, inbound, taken)
         yield _with_gateway_list(ctx, _with_other_end(ctx, f, s.rows, inbound))
     for r in sas.udp_repeats(ctx.wire, t.min_sends):
         rows = r.rows
         inbound = bool(rows.iloc[0]["in"])
         f = _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None)
+        f = _with_refusals(ctx, f, rows.iloc[0], inbound, taken)
         yield _with_gateway_list(ctx, _with_other_end(ctx, f, rows, inbound))
     for r in sas.unoriented_repeats(ctx.events, ctx.wire, t.min_sends):
-        yield _unoriented_finding(r.rows)
+        first = r.rows.iloc[0]
+        yield fromicmp.add(ctx, _unoriented_finding(r.rows), IKE_PORT, str(first["source"]), str(first["dst"]), taken)
     yield from _from_gateway_lists(ctx)
+    yield from fromicmp.alone(ctx, "IKE105", IKE_PORT, taken)
+
+
+def _with_refusals(ctx: Context, f: Finding, first, inbound: bool, taken: set[int]) -> Finding:
+    """ICMP port unreachables for UDP 500 of the side that never answered (the peer; this
+    side, when the peer's requests went unanswered) join the finding (rules/fromicmp.py)."""
+    silent = first["local"] if inbound else first["remote"]
+    return fromicmp.add(ctx, f, IKE_PORT, str(first["source"]), str(silent), taken)
 
 
 def _unoriented_finding(rows) -> Finding:

@@ -11,7 +11,11 @@ the peer answered, then within NATT_MOVE_S the same `udp <len>` to the peer's UD
 re-sent, and not one packet from the peer on 4500 in the whole input. From an IKEv2
 responder's debug (severity warning, inferred): SA_INIT answered on UDP 500 after `NAT
 detected`, then nothing more of that SA before `negotiation timeout`. The debug lines `NAT detected`, `NAT-T float port
-4500` or NAT_DETECTION notifies are quoted when the input has them.
+4500` or NAT_DETECTION notifies are quoted when the input has them. An ICMP port unreachable
+for UDP 4500 (`192.0.2.1 udp port 4500 unreachable`, from tcpdump or sniffer text or a capture)
+says the same outright: it joins the finding of the requests it refused, and, when there is
+none (only keepalives or ESP refused) and nothing came from that address's UDP 4500 in the
+input, it is the finding.
 
 ## Why it matters
 UDP 500 works and UDP 4500 does not: a firewall, ISP or hotel network lets IKE's first
@@ -20,7 +24,9 @@ so the tunnel never comes up although the proposals matched.
 
 ## Evidence
 The answered exchange on UDP 500, the first and last unanswered message on UDP 4500, how
-many were sent, and the NAT detection lines.
+many were sent, and the NAT detection lines. ICMP port unreachables for UDP 4500: who sent
+them (the peer, or a router or firewall on the way), how many, the first one
+(`facts.icmp_unreachable`).
 
 ## Fix
 Allow UDP 4500 both ways between the peers (and ESP-in-UDP with it) on every firewall
@@ -42,6 +48,7 @@ from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint
+from ikeanalyze.rules import fromicmp
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT
@@ -55,8 +62,21 @@ class Thresholds:
 @rule("IKE106", "natt-port-blocked", severity="error", thresholds=Thresholds(),
       explains=("IKE304", "IKE210", "IKE212"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
-    yield from _from_sniffer_text(ctx, t)
+    taken: set[int] = set()  # the ICMP port unreachables a finding below told
+    yield from (_with_refusals(ctx, f, first, taken) for f, first in _from_sniffer_text(ctx, t))
     yield from _responder_view(ctx)
+    yield from (_with_refusals(ctx, f, first, taken) for f, first in _from_sa_messages(ctx, t))
+    yield from fromicmp.alone(ctx, "IKE106", IKE_NATT_PORT, taken)
+
+
+def _with_refusals(ctx: Context, f: Finding, first, taken: set[int]) -> Finding:
+    """ICMP port unreachables for UDP 4500 of the peer the requests went to join the finding
+    (rules/fromicmp.py)."""
+    return fromicmp.add(ctx, f, IKE_NATT_PORT, str(first["source"]), str(first["remote"]), taken)
+
+
+def _from_sa_messages(ctx: Context, t: Thresholds) -> Iterator[tuple[Finding, pd.Series]]:
+    """IKE SAs moved to 4500 whose requests there go unanswered, each with its first request."""
     msgs = sas.of(ctx)
     if msgs.empty:
         return
@@ -99,7 +119,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             timeline=[moment(first, f"IKE moved to UDP 4500 towards {s.peer}: no answer on 4500")],
             facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": s.intervals,
                    "exchange": s.exchange, "nat_lines": int(len(nat))},
-        )
+        ), first
 
 
 # IKE moves to 4500 with its very next request, at once: a first datagram on 4500 later than
@@ -107,10 +127,11 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
 NATT_MOVE_S = 5.0
 
 
-def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[tuple[Finding, pd.Series]]:
     """Sniffer text without hex dumps (no SPIs, no exchange names): an exchange on UDP 500
     answered by the peer, then the same `udp <len>` to the peer's UDP 4500 sent again and
-    again, and not one packet from the peer on 4500 in the whole input."""
+    again, and not one packet from the peer on 4500 in the whole input. Each finding with
+    its first datagram on 4500."""
     w = ctx.wire
     # Whole columns first, rows only for the few candidates: on a busy day the wire table
     # is every tunnel's ESP, and a row copy or a Python loop over it costs tenths of a second.
@@ -157,7 +178,7 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             evidence=[evidence(answered.iloc[-1]), evidence(first), evidence(last)],
             timeline=[moment(first, f"IKE moved to UDP 4500 towards {peer}: no answer on 4500")],
             facts={"ispi": None, "attempts": len(same), "intervals_s": gaps, "exchange": None, "nat_lines": 0},
-        )
+        ), first
 
 
 def _heard_on_4500(wire) -> set[tuple[str, str]]:

@@ -2,8 +2,8 @@
 
 ## What it detects
 Inputs that were read without error but hold no IKE message, ESP packet, NAT-T
-keepalive, IKE-over-TCP stream, IKE debug line, state snapshot or `debug flow` line
-showing a packet in IPsec: for example only authentication-daemon (fnbamd, samld) lines,
+keepalive, IKE-over-TCP stream, ICMP port unreachable for UDP 500 or 4500, IKE debug line,
+state snapshot or `debug flow` line showing a packet in IPsec: for example only authentication-daemon (fnbamd, samld) lines,
 a sniffer filter that caught only other traffic, a flow trace of packets that never
 reach an IPsec interface, or an empty paste.
 
@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.rules import fromicmp
 from ikeanalyze.rules.base import evidence, finding
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -58,10 +59,11 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     # Only the kind column per source, counted by arrow (in order of first appearance, as a
     # Counter of the values would be), not a Python string per event.
     kinds_by_source = ({s: _count(g) for s, g in ev.groupby("source", sort=False)["kind"]} if len(ev) else {})
-    tcp_ike_sources = {c.source for c in ctx.tcp_ike}
+    # An ICMP port unreachable for UDP 500/4500 is IKE evidence: IKE or NAT-T was refused (IKE105, IKE106).
+    evidence_sources = {c.source for c in ctx.tcp_ike} | fromicmp.evidence_sources(ctx)
     for r in ctx.ingest.inputs:
         kinds = kinds_by_source.get(r.source, Counter())
-        if any(k not in NOT_IKE for k in kinds) or r.source in tcp_ike_sources:
+        if any(k not in NOT_IKE for k in kinds) or r.source in evidence_sources:
             continue
         held = ", ".join(f"{v} {k}" for k, v in kinds.most_common()) or "no events"
         counts = ", ".join(f"{k} {v}" for k, v in r.accounting.items() if v)
