@@ -23,6 +23,7 @@ import pandas as pd
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.analysis.sas import where
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.sources.tcpdump import PORT_NAMES
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
@@ -146,12 +147,12 @@ def alone(ctx, code: str, port: int, taken: set[int]) -> Iterator[Finding]:
             continue
         ends = [r.first, r.last] if len(r.rows) > 1 else [r.first]
         until = "" if len(r.rows) == 1 else f" to {where(r.last)}"
-        msg = (f"{r.to} sent {sent} to {r.addr}:{port} and {r.by()} answered with ICMP port unreachable "
+        msg = (f"{r.to} sent {sent} to {endpoint(r.addr, port)} and {r.by()} answered with ICMP port unreachable "
                f"{r.times()} ({where(r.first)}{until}); nothing came from {r.addr}'s UDP {port} in this input. {means}")
         yield finding(
             code, msg,
             between=(r.first, r.last),
-            peer=f"{r.addr}:{port}",
+            peer=endpoint(r.addr, port),
             evidence=[evidence(row) for row in ends],
             timeline=[moment(r.first, f"ICMP port unreachable for UDP {port} of {r.addr} from {r.sender}")],
             facts={"icmp_unreachable": [r.facts()], "from": "icmp"},
