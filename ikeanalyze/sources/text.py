@@ -23,7 +23,7 @@ from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import fraction_us, groups, matches, matches_at, scatter, take_joined
-from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, not_text
+from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, html_unescaped, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`, `← 卡在這`
 # (the arrow character, as CJK and other blogs write it). A note
@@ -168,6 +168,9 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
         raise InputError(blob.name, None, f"not a capture or FortiGate text ({why})")
     # The lines are all that is kept: each earlier form of the input goes as soon as the
     # next exists (the bytes, the cleaned UTF-8 for arrow).
+    data, escaped = html_unescaped(data)
+    if escaped:
+        report.warn("the text was HTML-escaped (`-&gt;`, `&quot;`, `&lt;`): read with its entities undone")
     utf8 = clean_utf8(data)
     del data
     blob.release()

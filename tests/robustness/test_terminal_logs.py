@@ -589,3 +589,28 @@ def test_the_seed_word_wrapped_by_a_mail_client_tells_its_story(width):
     story = [c for c in _codes(*clean) if not c[0].startswith("IKE9")]
     assert [c for c in _codes(*wrapped) if not c[0].startswith("IKE9")] == story
     assert {"IKE102", "IKE104"} <= {c[0] for c in story}
+
+
+def test_a_paste_left_html_escaped_reads_as_the_paste():
+    """A paste from a page's HTML source (or a forum post escaped twice) keeps `-&gt;` for the
+    sniffer's and the debug's arrows and `&quot;` for quotes: every packet line was
+    unrecognised (no finding at all from the seed). Its entities are undone, and it says so."""
+    import html
+
+    seed = ROOT / "samples" / "forticlient-udp-fallback-tcp.txt"
+    clean = _load(seed)
+    escaped = _load(data=html.escape(seed.read_text(), quote=True).encode())
+    fields = FIELDS + ["text"]
+    assert _table(escaped[0], fields) == _table(clean[0], fields)
+    assert _codes(*escaped) == _codes(*clean)
+    assert any("HTML-escaped" in w for w in escaped[1].inputs[0].warnings)
+    assert not any("HTML-escaped" in w for w in clean[1].inputs[0].warnings)
+
+
+def test_an_ampersand_alone_does_not_unescape_a_paste():
+    """`R&D` or a URL's `&amp;` is no sign of an escaped paste: the text stays as typed."""
+    lines = ["ike 0:R&D-vpn:42: negotiation timeout, deleting", "see https://example.com/?a=1&amp;b=2"]
+    events, ingest = _load(data=("\n".join(lines) + "\n").encode())
+    assert events["tunnel"].iloc[0] == "R&D-vpn"
+    assert not ingest.inputs[0].warnings
+    assert ingest.inputs[0].examples[0][1] == lines[1]
