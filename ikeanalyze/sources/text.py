@@ -179,6 +179,64 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
 
 
+# A code block copied with its line numbers (`  12  ike 0: ...`, `12 | ike 0: ...`): a number,
+# then blanks or a bar, before every line (a blank line's number may stand alone).
+LINE_NUMBER = r"^(?P<num>[ \t]*\d{1,7})(?P<sep>[ \t]*\|[ \t]?|[ \t]+|$)"
+# How many lines are asked first: a paste whose first lines are not numbered is not.
+NUMBERED_PROBE = 50
+
+
+def clean_line_numbers(raw: pa.Array, report: InputReport) -> pa.Array:
+    """The lines without the numbers a code view put before each (counting up by one down
+    the paste, on nine lines in ten or more), said in the input's warnings. The text starts
+    in one column on every line (the fewest characters any line's number and separator take
+    that has text after them) unless a line's own number reaches further: a line indented
+    under the number keeps its indent. Device output never numbers its lines so (`execute
+    log display`'s `1: date=...` has a colon, left alone), and a sniffer's or debug's time
+    stamp is no number followed by a blank: the first lines decide, in Python, at no cost."""
+    n = len(raw)
+    if n < 5 or not _numbered(raw.slice(0, NUMBERED_PROBE).to_pylist()):
+        return raw
+    g = groups(raw, LINE_NUMBER)
+    num = g["num"]
+    if num.null_count > n // 10:
+        return raw
+    value = pc.cast(pc.utf8_trim_whitespace(num), pa.int64()).to_numpy(zero_copy_only=False)
+    if np.count_nonzero(np.diff(value) == 1) < 0.9 * (n - 1):
+        return raw
+    num_len = pc.utf8_length(num).to_numpy(zero_copy_only=False)
+    sep_len = pc.utf8_length(g["sep"]).to_numpy(zero_copy_only=False)
+    has_text = pc.utf8_length(raw).to_numpy(zero_copy_only=False) > num_len + sep_len
+    if not has_text.any():
+        return raw
+    numbered = ~np.isnan(value)
+    column = int((num_len + sep_len)[numbered & has_text].min())
+    # Aligned numbers put the text in one column; unaligned ones a separator's width after
+    # the number. Never past the line's own separator: an indent under the number stays.
+    cut = np.maximum(column, num_len + sep_len[numbered & has_text].min())
+    cut = np.where(numbered, np.minimum(cut, num_len + sep_len), 0).astype(np.int64)
+    report.warn(f"{int(numbered.sum())} line(s) begin with a line number (a code view copied with its numbers); "
+                "read without them")
+    return _slice_each(raw, cut)
+
+
+def _numbered(lines: list[str]) -> bool:
+    """Whether the first lines count up by one from their first number."""
+    found = [re.match(LINE_NUMBER, line) for line in lines]
+    values = [int(m.group("num")) for m in found if m]
+    return len(values) >= 0.9 * len(lines) and all(b == a + 1 for a, b in zip(values, values[1:]))
+
+
+def _slice_each(raw: pa.Array, starts: np.ndarray) -> pa.Array:
+    """Each line from its own start (in code units), one slice per distinct start (a code
+    view's few widths)."""
+    out = raw
+    for k in np.unique(starts[starts > 0]).tolist():
+        rows = np.flatnonzero(starts == k)
+        out = scatter(out, rows, pc.utf8_slice_codeunits(raw.take(pa.array(rows)), int(k)))
+    return out
+
+
 def clean_stamps(raw: pa.Array, report: InputReport) -> tuple[pa.Array, pa.Array | None]:
     """The lines without the time stamp a terminal client wrote before each (CLIENT_STAMPS),
     said once in the input's warnings, and the times those stamps tell (:func:`client_times`;
@@ -345,6 +403,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         return ev.empty()
     raw = lines.cast(pa.large_string()) if isinstance(lines, pa.Array) else pa.array(lines, pa.large_string())
     del lines  # one copy of the input: the arrow one
+    raw = clean_line_numbers(raw, report)
     raw, told = clean_stamps(raw, report)
     raw = clean_margins(raw)
     core = _core(raw)

@@ -614,3 +614,39 @@ def test_an_ampersand_alone_does_not_unescape_a_paste():
     assert events["tunnel"].iloc[0] == "R&D-vpn"
     assert not ingest.inputs[0].warnings
     assert ingest.inputs[0].examples[0][1] == lines[1]
+
+
+NUMBERINGS = {
+    "right-aligned": lambda i, line: f"{i + 1:>4}  {line}",
+    "bar": lambda i, line: f"{i + 1} | {line}",
+    "unaligned": lambda i, line: f"{i + 1} {line}",
+    "left-aligned": lambda i, line: f"{i + 1:<4}{line}",
+}
+
+
+@pytest.mark.parametrize("style", list(NUMBERINGS))
+@pytest.mark.parametrize("paste", [ROOT / "samples" / "forticlient-udp-fallback-tcp.txt",
+                                   DATA / "state" / "35_tunnel_list_dpd_disabled.txt"])  # indented lines
+def test_a_code_view_copied_with_its_line_numbers_reads_as_the_paste(style, paste):
+    """A code view that numbers its lines copies the numbers too: the seed gave IKE103 alone,
+    a tunnel list nothing (IKE903). Numbers counting up by one before nine lines in ten go,
+    the text's own indent stays, and the warning says so."""
+    number = NUMBERINGS[style]
+    clean = _load(paste)
+    numbered = _load(data="\n".join(number(i, line) for i, line in enumerate(paste.read_text().splitlines())).encode())
+    assert _table(numbered[0], FIELDS + ["text"]) == _table(clean[0], FIELDS + ["text"])
+    assert _codes(*numbered) == _codes(*clean)
+    assert _snapshots(*numbered) == _snapshots(*clean)
+    assert any("line number" in w for w in numbered[1].inputs[0].warnings)
+
+
+def test_numbers_that_do_not_count_up_are_the_lines_own():
+    """`execute log display` numbers its records `1: date=...` (device output, kept), and
+    numbers that do not count up by one are no code view's."""
+    log = (DATA / "eventlog" / "sslvpn-login-fail-wrapped.txt").read_bytes()
+    events, ingest = _load(data=log)
+    assert events["text"].iloc[0].startswith("1: date=")
+    lines = [f"{k} ike 0:vpn:{k}: negotiation timeout, deleting" for k in (7, 3, 12, 4, 5, 9)]
+    events, ingest = _load(data=("\n".join(lines) + "\n").encode())
+    assert not any("line number" in w for w in ingest.inputs[0].warnings)
+    assert events.empty or events["text"].iloc[0].startswith("7 ")
