@@ -558,12 +558,15 @@ MAX_WARNINGS = 10
 NOT_IPSEC_KINDS = ("arp", "icmp")
 
 
-def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: InputReport) -> pd.DataFrame:
+def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: InputReport,
+           kept: np.ndarray | None = None) -> pd.DataFrame:
     """Replace the sniffer header events of packets that have a dump with what the capture
     decoder reads from their bytes (IKE header and payloads, SPIs, RFC 8229 streams).
 
     The events keep the header line's number (``ref``), text, interface, direction and
     time; frames the decoder does not keep (ARP, plain TCP) keep their header event.
+    ``kept``: the input's line index of each of ``lines`` (and ``form``), when they are a
+    selection of the input's lines.
     """
     if not len(frame) or not np.any(form == "hexdump"):
         return frame
@@ -573,6 +576,8 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
     # terminal width): the dumps are read with its decisions, not made again.
     d = scan(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"), headers=form == "sniffer",
              pieces=form == "continuation")
+    if kept is not None:  # the lines were a selection (a double-spaced paste without its blanks)
+        d.header_line, d.first_line, d.last_line = kept[d.header_line], kept[d.first_line], kept[d.last_line]
     _report(d, report)
     if not len(d):
         return frame

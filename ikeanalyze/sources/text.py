@@ -532,8 +532,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
     frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
-    dumps = _unquoted(raw).to_pylist() if is_hex.any() else []
-    frame = hexdump.attach(frame, dumps, form, report)  # packets with bytes: decoded like a capture
+    kept = None
+    if is_hex.any() and _line_step(form) == 2:  # a double-spaced paste: its dumps without the blank lines
+        kept = np.flatnonzero(form != "blank")
+    lines = _unquoted(raw if kept is None else raw.take(pa.array(kept))).to_pylist() if is_hex.any() else []
+    frame = hexdump.attach(frame, lines, form if kept is None else form[kept], report, kept)  # decoded like a capture
     state_snapshot.inherit_times(frame)
     _truncation(frame, report, raw, cut_off)
     return frame
@@ -1047,10 +1050,13 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     is_hex = np.zeros(n, dtype=bool)
     is_hex[unknown] = matches(unknown_text, HEX_CONTINUATION)
     rests = _rests(form, raw, unknown, unknown_text, is_hex)
+    # A copy that put a blank line after every line: the line above a piece is the one
+    # before that blank.
+    step = _line_step(form)
     # A chain of continuations starts at a record line followed by a line of no known
     # form (or by blank lines and the rest of the record): only those records are asked
     # how they end.
-    heads = unknown[unknown > 0] - 1
+    heads = unknown[unknown >= step] - step
     if rests:  # (a mask, not np.union1d: that sorts every head)
         more = np.zeros(n, dtype=bool)
         more[heads] = True
@@ -1074,7 +1080,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # data = 'VER=1`): the dump block then follows that piece.
     opens_in_piece = np.zeros(n, dtype=bool)
     opens_in_piece[unknown] = matches(unknown_text, OPEN_QUOTE)
-    widths = _wrap_widths(form, lens, unknown, claimed)
+    widths = _wrap_widths(form, lens, unknown, claimed, step)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
     wrapped[_soft_breaks(raw, lens, unknown, unknown_text)] = True
     # An event-log record is long by nature: with no terminal width to go by, only a piece
@@ -1096,7 +1102,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     v_head[packets] = matches(core.take(packets), tcpdump.V_LINE)
     indented = np.zeros(n, dtype=bool)
     indented[unknown] = matches(raw.take(pa.array(unknown)), r"^[ \t]")
-    margin = _margins(raw, unknown)
+    margin = _margins(raw, unknown, step)
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
     field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
@@ -1114,7 +1120,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # goes line by line (each line's state is that of the line above).
     in_hex, in_block = (hex_record | hex_open).tolist(), (opens_block | open_quote).tolist()
     in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
-    hexes, wraps, quotes = is_hex.tolist(), (wrapped & ~np.roll(dated, -1)).tolist(), open_quote.tolist()
+    hexes, wraps, quotes = is_hex.tolist(), (wrapped & ~np.roll(dated, -step)).tolist(), open_quote.tolist()
     piece_quotes = opens_in_piece.tolist()
     # A document indents every line of a code block alike, a terminal's wrapped rest of a
     # line included: a line with less margin than the record above it (a chain's record, for
@@ -1127,6 +1133,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     conts, seps = [], []  # written to the arrays at once
     for i in unknown.tolist():  # few: only lines of no known form
         j = i - 1
+        spaced = step == 2 and j > 0 and names[j] == "blank"
+        if spaced:
+            j -= 1
         if j < 0 or names[j] not in joins or claimed[j]:
             # After blank lines: only the rest of a record (found by shape) or a dump's hex.
             if i not in rests:
@@ -1156,13 +1165,15 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         elif in_block[j]:
             seps.append("\n")
             in_block[i] = not (quotes[j] and "'" in core.line(i))
-        elif i in rests and rests[i][0] == j:
+        elif i in rests and rests[i][0] == j and rests[i][1] is not None:
             seps.append(rests[i][1])
         else:
             continue
         conts.append(i)
         names[i] = "continuation"
         edge[i] = edge[j]
+        if spaced:
+            bridged[j + 1] = True
     form[conts] = "continuation"
     sep[conts] = seps
     return sep, bridged
@@ -1235,11 +1246,30 @@ def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: p
     return found
 
 
-def _margins(raw: pa.Array, unknown: np.ndarray) -> np.ndarray:
-    """The number of blanks each of the lines ``unknown``, and each line above one, starts
-    with (0 for the other lines: only those are asked)."""
+# A paste is double-spaced (a web copy that put a blank line after every line) when nine
+# lines of text in ten are followed by one blank line and then text.
+DOUBLE_SPACED = 0.9
+
+
+def _line_step(form: np.ndarray) -> int:
+    """2 for a double-spaced paste (DOUBLE_SPACED), else 1: how far above a line its line
+    above is."""
+    n = len(form)
+    if n < 6:
+        return 1
+    blank = form == "blank"
+    text = np.flatnonzero(~blank[:-2])  # (lines of text two lines from the end or more)
+    if len(text) < 3:
+        return 1
+    once = blank[text + 1] & ~blank[text + 2]
+    return 2 if once.sum() >= DOUBLE_SPACED * len(text) else 1
+
+
+def _margins(raw: pa.Array, unknown: np.ndarray, step: int = 1) -> np.ndarray:
+    """The number of blanks each of the lines ``unknown``, and each line ``step`` above one,
+    starts with (0 for the other lines: only those are asked)."""
     out = np.zeros(len(raw), np.int64)
-    rows = np.union1d(unknown, unknown[unknown > 0] - 1)
+    rows = np.union1d(unknown, unknown[unknown >= step] - step)
     out[rows] = _leading_blanks(raw.take(pa.array(rows)))
     return out
 
@@ -1277,13 +1307,14 @@ def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_t
     return above[soft] if soft.sum() >= 2 else np.zeros(0, np.int64)
 
 
-def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray) -> set[int]:
+def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray,
+                 step: int = 1) -> set[int]:
     """The terminal width(s) of a paste: the lengths (at least WRAP_MIN) of record lines
     that are followed, at least twice, by a line of no known form. A terminal wraps at one
     width, so a long line of any other length ended where the device ended it. A width W
     also admits W-1 (a wide or dropped character at the wrap point). Lines of a snapshot
     block (``claimed``) do not count: what follows them is not theirs."""
-    prev = unknown[unknown > 0] - 1
+    prev = unknown[unknown >= step] - step
     prev = prev[(np.isin(form[prev], RECORD_FORMATS) | (form[prev] == "continuation")) & ~claimed[prev]]
     cand = lens[prev]
     cand = cand[cand >= WRAP_MIN]

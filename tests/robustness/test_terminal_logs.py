@@ -650,3 +650,21 @@ def test_numbers_that_do_not_count_up_are_the_lines_own():
     events, ingest = _load(data=("\n".join(lines) + "\n").encode())
     assert not any("line number" in w for w in ingest.inputs[0].warnings)
     assert events.empty or events["text"].iloc[0].startswith("7 ")
+
+
+@pytest.mark.parametrize("paste", [
+    DATA / "ikedebug" / "IKE_LOG_V1_ldap_non_working_pswd_1.txt",  # hex and VID lines a terminal wrapped
+    ROOT / "samples" / "bench-dialup-udp-stall-v6.txt",  # sniffer -v6: a hex dump under every packet
+    ROOT / "samples" / "forticlient-udp-fallback-tcp.txt",
+])
+def test_a_double_spaced_paste_reads_as_the_paste(paste):
+    """A web copy that put a blank line after every line: a wrapped piece's line above is the
+    one before the blank (IKE304 was lost: the pieces of the `in`/`out` dumps and the VID
+    lines' hex were unrecognised), and a -v6 sniffer's dump lines are read across the blanks
+    (IKE301 and IKE304 were lost with the packets' decoded IKE)."""
+    clean = _load(paste)
+    spaced = _load(data=b"\n\n".join(paste.read_bytes().splitlines()) + b"\n")
+    fields = [f for f in FIELDS if f != "ref"] + ["text", "esp_spi", "payloads"]
+    assert _table(spaced[0], fields) == _table(clean[0], fields)
+    assert _codes(*spaced) == _codes(*clean)
+    assert spaced[1].inputs[0].accounting.get("unrecognised", 0) == clean[1].inputs[0].accounting.get("unrecognised", 0)
