@@ -96,7 +96,12 @@ LINE_FORMS: list[tuple[str, str]] = [
         "banner",
         r"^(?:Debug messages will be on for \d+ minutes\.|Current debug duration is \w+\.?"
         r"|\S+ debugging (?:status:|level is \w+)|timestamp (?:enabled|disabled)|current vf=\S+"
-        r"|<verbose>|Script (?:started|done) on .*|=~=(?:~=)+ ?(?:PuTTY|KiTTY) log .*)\s*$",
+        r"|<verbose>|Script (?:started|done) on .*|=~=(?:~=)+ ?(?:PuTTY|KiTTY) log .*"
+        # The GUI's CLI console opens with `Connected`; an SSH or console session's login
+        # (PuTTY's own lines, the FortiGate's `login:` and `Password:`, `Last login:`).
+        r"|Connected|Disconnected|Connection (?:closed|lost)\.?|[\w.-]+ login: ?\S*|Password: ?|Last login: .*"
+        r"|Using username \".*\"\.|Access granted\. Press Return to begin session\."
+        r"|(?:Pre-authentication banner|End of banner) message from server:?)\s*$",
     ),
     ("prompt", PROMPT),
     # The CLI's pager after a screenful of a paged command (`tunnel list`, `show`).

@@ -36,6 +36,7 @@ FORMS = [
     (7, "eventlog", "eventlog/tunnel-down-faz.log:2", (DATA / "eventlog/tunnel-down-faz.log").read_text().splitlines()[1]),
     (8, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
     (9, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
+    (9, "banner", "ikedebug/IKE_LOG_retrans.txt:1", "Connected"),  # the GUI's CLI console
     (10, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
     (11, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
     (12, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
@@ -181,3 +182,13 @@ def test_a_line_left_out_is_an_annotation(line: str) -> None:
 @pytest.mark.parametrize("line", ["... and then the tunnel dropped", "etc...", "[...] see below"])
 def test_prose_with_dots_is_not_an_elision(line: str) -> None:
     assert classify([line])[0] is None
+
+
+@pytest.mark.parametrize("line", ['Using username "admin".', "Access granted. Press Return to begin session.",
+                                  "FGT60F login: admin", "Password:", "Last login: Sun Nov 29 10:00:01 2026 from 192.0.2.50",
+                                  "Connection closed.", "Pre-authentication banner message from server:"])
+def test_a_sessions_login_lines_are_banners(line: str) -> None:
+    """An SSH or console session's login (PuTTY's own lines, the FortiGate's `login:`) is no
+    device output: counted `banner`, not unrecognised (IKE901 said 'Connected' was input it
+    could not read)."""
+    assert classify([line, "ike 0:to-hq:42: negotiation timeout, deleting"])[0] == "banner"
