@@ -79,7 +79,10 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             waits = f" (waits {sas.intervals_text(iv)}{label})" if any(x > 0 for x in iv) else ""
             parts.append(f"{name}{mid} {_sent(s)}{waits}, {_answer(s, answered)}")
         more = f"; and {len(group) - MAX_TOLD} more" if len(group) > MAX_TOLD else ""
-        who = f"{peer} re-sent to {local}" if inbound else f"{local} re-sent to {peer}"
+        # (A NAT-T float moves the ends between sends: both are named, not the first of one
+        # and the last of the other.)
+        here, there = _ends(worst, "local"), _ends(worst, "remote")
+        who = f"{there} re-sent to {here}" if inbound else f"{here} re-sent to {there}"
         total = sum(s.retransmissions for s in group)
         msg = f"{who} on IKE SA {ispi}: " + "; ".join(parts) + more + f" ({total} retransmissions in all)."
         shapes = {sas.backoff(s.intervals) for s in group} - {"unknown"}
@@ -101,6 +104,13 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                               "backoff": sas.backoff(s.intervals), "answered": s.answered, "answers": n,
                               "first_send_in_input": not _before_input(s)} for s, n in zip(group, told)]},
         )
+
+
+def _ends(s: sas.Send, side: str) -> str:
+    """One side of a message's sends: `a`, or `a (then b)` where the last send left or
+    reached another address or port than the first."""
+    first, last = sas.endpoint(s.first, side), sas.endpoint(s.last, side)
+    return first if first == last else f"{first} (then {last})"
 
 
 def _before_input(s: sas.Send) -> bool:

@@ -116,3 +116,13 @@ def test_root_cause_groups_its_symptoms() -> None:
     top = d.findings[0]
     assert top.code == "IKE212"
     assert {s.code for s in top.symptoms} >= {"IKE210"}
+
+
+def test_a_retransmission_across_a_nat_float_names_both_ends_of_each_side() -> None:
+    """The client's aggressive-mode message 1 came from :49140 to :500, then from :49204 to
+    :4500 after the NAT-T float: IKE304 said `80.215.152.19:49204 re-sent to
+    193.248.63.133:500`, the last of one side and the first of the other."""
+    told = {f.message.split(" on IKE SA")[0] for f in findings("IKE_LOG_retrans.txt")["IKE304"]}
+    assert told == {"80.215.152.19:49140 (then 80.215.152.19:49204) re-sent to 193.248.63.133:500 "
+                    "(then 193.248.63.133:4500)",
+                    "193.248.63.133:500 (then 193.248.63.133:4500) re-sent to 80.215.152.19:49140"}
