@@ -14,6 +14,13 @@ answers and retransmits, this side answers its retransmissions into the void, an
 negotiation (or the tunnel) times out although both ends are configured right and the
 path works.
 
+From packets (a capture or sniffer text, which show ESP and keepalives too): a UDP
+500/4500 flow whose peer went silent while this side kept sending to it (at least
+`min_packets`), and, from the same peer address to the same local address and port, a
+flow that starts after that silence began, brings at least `min_arrivals` packets, and to
+which this side sends nothing. Without it, the old flow alone reads as a dead path
+(IKE102), which it is not: the peer is still there, at a port this side does not use.
+
 ## Evidence
 The last message from the old address:port, the first from the new one, and the
 messages sent to the old one afterwards.
@@ -23,7 +30,11 @@ Make the NAT device in front of the peer keep one mapping for IKE: a longer UDP 
 no port randomisation for UDP 500/4500, or a static mapping. Make sure NAT-T keepalives
 are on (`set keepalive` in the phase-1 settings) so the mapping does not expire. Upgrade
 the gateway if it keeps replying to the first mapping after a NAT-T float (the IKEv1
-Aggressive Mode case), and prefer IKEv2 for dial-up clients.
+Aggressive Mode case), and prefer IKEv2 for dial-up clients. When only ESP or keepalives
+came from the new port (the finding from packets), the gateway has had no IKE message from
+there to follow: an IKEv2 SA moves on the peer's next IKE message from the new port (RFC
+7296 §2.23), so DPD (`set dpd on-idle` with a short `dpd-retryinterval`) on the side
+behind the NAT ends the outage sooner.
 """
 
 from __future__ import annotations
@@ -36,20 +47,69 @@ import pandas as pd
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import bracketed
-from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.base import evidence, finding, moment, tval, when
 from ikeanalyze.rules.registry import rule
 
 
 @dataclass(frozen=True)
 class Thresholds:
     min_stale: int = 1  # messages sent to the old address:port after the peer moved
+    min_packets: int = 3  # from packets: packets sent to the old address:port after the peer's last from it
+    min_arrivals: int = 2  # from packets: packets from the new address:port
 
 
 @rule("IKE111", "nat-mapping-changed", severity="warning", thresholds=Thresholds(),
-      explains=("IKE304", "IKE210", "IKE105", "IKE106", "IKE102"))
+      explains=("IKE304", "IKE210", "IKE105", "IKE106", "IKE102", "IKE101"))
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    yield from _from_messages(ctx, t)
+    yield from _from_packets(ctx, t)
+
+
+def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    """A stalled flow (silence.stalls) whose peer arrives, meanwhile, from another port to
+    the same local end, and gets nothing there."""
+    flows = ctx.packet_flows
+    if flows.empty:
+        return
+    for s in stalls(ctx, 0.0, t.min_packets):
+        old = s.flow
+        same = flows[(flows["source"] == old["source"]).to_numpy() & (flows["remote"] == old["remote"]).to_numpy()
+                     & (flows["local"] == old["local"]).to_numpy() & (flows["lport"] == old["lport"]).to_numpy()
+                     & (flows["transport"] == old["transport"]).to_numpy() & (flows["fid"] != old.name).to_numpy()
+                     & (flows["n_out"] == 0).to_numpy() & (flows["n_in"] >= t.min_arrivals).to_numpy()]
+        if same.empty:
+            continue
+        t_last_in, t_last_out = tval(s.last_in.t), tval(s.last_out.t)
+        for _, new in same.iterrows():
+            arrived = ctx.packets(new)
+            first_new = arrived.iloc[0]
+            t_new = tval(first_new.t)
+            # It came after the old port went quiet and while this side still sent there.
+            if None in (t_last_in, t_last_out, t_new) or not t_last_in <= t_new <= t_last_out:
+                continue
+            remote = old["remote"]
+            msg = (f"{remote} moved from {old['peer']} to {new['peer']}: its last packet from {old['peer']} was at "
+                   f"{when(s.last_in)}, then {len(arrived)} packet(s) came from {new['peer']} ({when(first_new)} to "
+                   f"{when(arrived.iloc[-1])}), but {old['local_end']} kept sending to {old['peer']}: {s.unanswered} "
+                   f"packet(s) ({when(s.first_out)} to {when(s.last_out)}) went to the old NAT mapping and none to "
+                   f"the new one.")
+            yield finding(
+                "IKE111", msg,
+                between=(first_new, s.last_out), peer=new["peer"],
+                tunnel=str(old["tunnel"]) if isinstance(old["tunnel"], str) else None,
+                evidence=[evidence(s.last_in), evidence(first_new), evidence(s.first_out), evidence(s.last_out)],
+                timeline=[moment(first_new, f"peer {remote} now arrives from {new['peer']}; "
+                                            f"packets still go to {old['peer']}")],
+                facts={"old": old["peer"], "new": new["peer"], "stale_sends": int(s.unanswered),
+                       "arrivals_from_new": int(len(arrived)), "from": "packets"},
+            )
+            break
+
+
+def _from_messages(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     if msgs.empty:
         return
