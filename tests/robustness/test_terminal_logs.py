@@ -77,7 +77,7 @@ def test_a_debug_without_device_time_takes_the_terminal_clients_clock():
     assert got["t"].iloc[0] == 0 and got["t"].is_monotonic_increasing and got["t"].iloc[-1] == 8.0  # 09:12:01 to 09:12:09
     assert _codes(got, got_ingest) == _codes(want, want_ingest)
     d = api.diagnose(got, got_ingest)
-    [late] = [f for f in d.all_findings() if f.code == "IKE304" and "193.248.63.133:500 re-sent" in f.message]
+    [late] = [f for f in d.all_findings() if f.code == "IKE304" and "193.248.63.133:500 (then 193.248.63.133:4500) re-sent" in f.message]
     assert "(waits 2.0, 1.0, 3.0 s" in late.message
     assert "09:12:05 (line 49)" in next(f for f in d.all_findings() if f.code == "IKE111").message
     assert not any("no timestamps" in step for step in d.next_steps)

@@ -53,11 +53,11 @@ UNRECOGNISED: dict[str, list[int]] = {
     "ikedebug/IKE_LOG_peer_id.txt": [],
     "ikedebug/IKE_LOG_pwd_psk_mismatch.txt": [],
     "ikedebug/IKE_LOG_pwd_radius_auth_cert.txt": [],
-    "ikedebug/IKE_LOG_retrans.txt": [1],  # `Connected` (the terminal program's own message)
+    "ikedebug/IKE_LOG_retrans.txt": [],  # (its `Connected`, the GUI's CLI console's first line, is a banner)
     "ikedebug/IKE_Log_cert_auth.txt": [],
-    # `Connected`; a hex fragment after two blank lines whose `in/out` head the compiler of
-    # this file cut away (nothing says which message it belongs to)
-    "ikedebug/IKE_Log_combined_all.txt": [963, 1448],
+    # a hex fragment after two blank lines whose `in/out` head the compiler of this file cut
+    # away (nothing says which message it belongs to); its `Connected` (line 963) is a banner
+    "ikedebug/IKE_Log_combined_all.txt": [1448],
     "ikedebug/IKE_SAMPLE_LOG.txt": [],
     "ikedebug/saml_config_issues.txt": [],
     "sniffer/30_sniffer_v6_abs_terminal_noise.txt": [],
