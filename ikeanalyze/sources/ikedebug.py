@@ -17,7 +17,16 @@ import pyarrow.compute as pc
 
 from ikeanalyze.errors import WireError
 from ikeanalyze.sources import spans
-from ikeanalyze.sources.regex import fields, groups, int_array, matches, matches_at, take_joined, to_int
+from ikeanalyze.sources.regex import (
+    distinct,
+    fields,
+    groups,
+    int_array,
+    matches,
+    matches_at,
+    take_joined,
+    to_int,
+)
 from ikeanalyze.wire.iana import FLAG_V1_ENCRYPTION, PAYLOAD_SK, PAYLOAD_SKF
 from ikeanalyze.wire.ike import HEADER_LEN, decode
 from ikeanalyze.wire.natt import NON_ESP_MARKER
@@ -163,17 +172,22 @@ def parse(core: pa.Array) -> dict[str, object]:
     tunnel = pc.if_else(pa.array(no_name), None, gw)
 
     cols: dict[str, np.ndarray] = {name: np.full(n, None, dtype=object) for name in GROUP_COLUMNS}
-    row = _first_row(msg)  # -1 (none): _KINDS' last, ike-other
+    # A debug repeats its messages (a proposal's lines, each retry of a negotiation): each
+    # distinct message is named and read once, and its columns spread to its lines.
+    texts, which = distinct(msg)
+    named = _first_row(texts)  # -1 (none): _KINDS' last, ike-other
+    row = named[which]
     for r, (_, pattern) in enumerate(MESSAGES):
-        idx = np.flatnonzero(row == r)
-        if not len(idx):
+        mine = np.flatnonzero(named == r)
+        if not len(mine):
             continue
-        sub = msg.take(pa.array(idx))
-        g = groups(sub, pattern)
+        idx = np.flatnonzero(row == r)
+        spread = np.searchsorted(mine, which[idx])  # each line's text among ``mine``
+        g = groups(texts.take(pa.array(mine)), pattern)
         for name, values in g.items():
             if name == "msg_id_dec":
                 vals = values.to_pylist()
-                cols["msg_id"][idx] = [None if v is None or len(v) > 20 else int(v) for v in vals]
+                cols["msg_id"][idx] = _objects([None if v is None or len(v) > 20 else int(v) for v in vals])[spread]
                 continue
             if name in INT_GROUPS:  # decimal digits: converted in arrow, a number too big is null
                 values = to_int(values, GROUP_COLUMNS[name])
@@ -182,7 +196,7 @@ def parse(core: pa.Array) -> dict[str, object]:
                 vals = [None if v is None else int(v, 16) for v in vals]
             elif name in ("ispi", "rspi", "esp_spi"):
                 vals = [None if v is None else v.lower() for v in vals]
-            cols[name][idx] = vals
+            cols[name][idx] = _objects(vals)[spread]
 
     # Cookies in the context name the SA before a gateway is matched.
     c_i = np.asarray(cookies["c_ispi"].drop_null().to_pylist(), dtype=object)
@@ -225,6 +239,13 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["vdom"] = pc.coalesce(pre["vdom"], pre["vdidx"])
     out["serial"] = to_int(pre["serial"], pa.int64())
     out["ts_abs"] = pre["ts"]
+    return out
+
+
+def _objects(values: list) -> np.ndarray:
+    """A list as a 1-d object array (numpy would make a sequence of sequences 2-d)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 

@@ -25,6 +25,19 @@ def matches_at(arr: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
     return matches(arr.take(pa.array(rows)), pattern)
 
 
+def distinct(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of ``arr`` and, per row, the index of its value among them (a
+    null row gets an index of its own, past the values, whose value is null): a pattern
+    asked of the values is asked once per text, not once per line that repeats it."""
+    encoded = arr.dictionary_encode()
+    values = encoded.dictionary
+    codes = encoded.indices
+    if codes.null_count:
+        values = pa.concat_arrays([values, pa.nulls(1, values.type)])
+        codes = pc.fill_null(codes, len(values) - 1)
+    return values, codes.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def groups(arr: pa.Array, pattern: str) -> dict[str, pa.Array]:
     """Named groups of ``pattern`` as columns; a row that does not match, or a group that
     did not take part, is null (arrow reports both as empty strings)."""
