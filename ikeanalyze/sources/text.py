@@ -22,7 +22,7 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
-from ikeanalyze.sources.regex import fraction_us, groups, matches, matches_at, scatter, take_joined
+from ikeanalyze.sources.regex import distinct, fraction_us, groups, matches, matches_at, scatter, take_joined
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, html_unescaped, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`, `← 卡在這`
@@ -121,6 +121,8 @@ LINE_FORMS: list[tuple[str, str]] = [
     # The code fence around a paste in a web page or chat (```, ```text, ~~~).
     ("annotation", r"^\s*(?:```|~~~)[\w+-]*\s*$"),
 ]
+# LINE_FORMS' names by row, then None (no form).
+_FORM_NAMES = np.array([name for name, _ in LINE_FORMS] + [None], dtype=object)
 RECORD_FORMATS = ("sniffer", "tcpdump", "ikedebug", "authd", "flow", "snapshot", "eventlog")
 # Forms of device output (and of the command that printed it): a cut-off last line after
 # one of these (blank lines between) is a piece of a record.
@@ -418,15 +420,24 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # HEADER_START that no blank line matches): named first, the forms are tried on the rest.
     fast, shape = sniffer.fast_shape(core)
     form[fast] = "sniffer"
-    todo = np.flatnonzero(~fast)
-    # The lines of no form (wrapped hex, dumps: long) leave after one pass of all forms.
-    todo = todo[matches_at(core, todo, "|".join(f"(?:{pattern})" for _, pattern in LINE_FORMS))]
-    for name, pattern in LINE_FORMS:
+    rest = np.flatnonzero(~fast)
+    # A paste repeats its lines (a debug without stamps, a scroll-back copied twice): each
+    # distinct line is named once. The lines of no form (wrapped hex, dumps: long) leave
+    # after one pass of all forms.
+    texts, which = distinct(core if len(rest) * 2 > n else core.take(pa.array(rest)))
+    if len(which) > len(rest):
+        which = which[rest]
+    named = np.full(len(texts), len(LINE_FORMS))  # LINE_FORMS' rows, then none
+    todo = np.flatnonzero(matches(texts, "|".join(f"(?:{pattern})" for _, pattern in LINE_FORMS)))
+    for k, (_, pattern) in enumerate(LINE_FORMS):
         if not len(todo):
             break
-        m = matches_at(core, todo, pattern)
-        form[todo[m]] = name
+        m = matches_at(texts, todo, pattern)
+        named[todo[m]] = k
         todo = todo[~m]
+    form[rest] = _FORM_NAMES[named[which]]
+    line_text = np.full(n, -1)  # each line's among ``texts`` (-1: a sniffer line named by shape)
+    line_text[rest] = which
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
     snapshot_sep = state_snapshot.claim(form, core)
 
@@ -436,8 +447,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # pattern starts with).
     patched = _Patched(core)
     junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
-    if len(junk):  # most are continuations: split only the lines a record starts in (one fast match)
-        junk = junk[matches(core.take(pa.array(junk)), GLUED)]
+    if len(junk):  # most are continuations: split only the lines a record starts in (one fast match a text)
+        asked = np.unique(line_text[junk])
+        glued = np.zeros(len(texts), dtype=bool)
+        glued[asked] = matches(texts.take(pa.array(asked)), GLUED)
+        junk = junk[glued[line_text[junk]]]
     if len(junk):
         sub = core.take(pa.array(junk))
         g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>{GLUED}.*)$")
