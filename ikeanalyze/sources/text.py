@@ -1439,16 +1439,21 @@ class _Patched:
         return _Patched(self.base, merged[order], take_joined([self.values, values], pick))
 
     def take(self, idx: np.ndarray) -> pa.Array:
-        """The lines ``idx`` as a new column."""
+        """The lines ``idx`` as a new column: taken from the column, then the replaced ones
+        put in. (A take from the column and the replacements together, as one chunked
+        column, would first copy the whole column into one: arrow takes strings so.)"""
+        taken = self.base.take(pa.array(idx, pa.int64()))
         if not len(self.rows):
-            return self.base.take(pa.array(idx, pa.int64()))
+            return taken
         at = np.searchsorted(self.rows, idx)
         hit = at < len(self.rows)
         hit[hit] = self.rows[at[hit]] == idx[hit]
-        return take_joined([self.base, self.values], np.where(hit, len(self.base) + at, idx))
+        if not hit.any():
+            return taken
+        return pc.replace_with_mask(taken, pa.array(hit), self.values.take(pa.array(at[hit])))
 
     def whole(self) -> pa.Array:
-        return self.take(np.arange(len(self.base))) if len(self.rows) else self.base
+        return scatter(self.base, self.rows, self.values) if len(self.rows) else self.base
 
     def line(self, i: int) -> str:
         at = int(np.searchsorted(self.rows, i))
