@@ -87,7 +87,12 @@ def _re2_reads(pattern: str) -> bool:
 
 
 class Column:
-    """One text column (None reads as ""), searched many times with different patterns."""
+    """One text column (None reads as ""), searched many times with different patterns.
+
+    A debug repeats its lines (a negotiation retried every few seconds prints the same
+    lines again when the console prints no stamps): when at most half the lines are
+    distinct, the patterns search each distinct text once (``arr``; ``codes``: each line's
+    text) and their answers are spread to the lines."""
 
     def __init__(self, values, batch: Sequence[str] = ()) -> None:
         """``batch``: patterns to search for together at the first search (:meth:`prefetch`),
@@ -95,17 +100,36 @@ class Column:
         arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(
             np.asarray(values, dtype=object), pa.large_string(), from_pandas=True)
         self.valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)  # False where the value was None
-        self.arr = pc.fill_null(arr, "")
+        self.rows = len(arr)
+        arr = pc.fill_null(arr, "")
+        self.codes: np.ndarray | None = None
+        if self.rows > 1:
+            encoded = (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).dictionary_encode()
+            if 2 * len(encoded.dictionary) <= self.rows:
+                arr, self.codes = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
+        self.arr = arr
         self.odd = _divergent_rows(self.arr)
         self._odd_text: list[str] | None = None
-        self._found: dict[str, np.ndarray] = {}
+        self._found: dict[str, np.ndarray] = {}  # per text of ``arr``
+        self._lines: dict[str, np.ndarray] = {}  # the same per line
         self.batch = batch
 
     def __len__(self) -> int:
-        return len(self.arr)
+        return self.rows
 
     def search(self, pattern: str) -> np.ndarray:
         """Boolean mask: does ``re.search(pattern, line)`` find something (read-only, cached)."""
+        hit = self._lines.get(pattern)
+        if hit is None:
+            hit = self._search(pattern)
+            if self.codes is not None:
+                hit = hit[self.codes]
+                hit.flags.writeable = False
+            self._lines[pattern] = hit
+        return hit
+
+    def _search(self, pattern: str) -> np.ndarray:
+        """:meth:`search` of the texts of ``arr``."""
         hit = self._found.get(pattern)
         if hit is not None:
             return hit
@@ -169,8 +193,8 @@ class Column:
         or the group took no part), as an object array: the search picks the lines, `re`
         reads the groups of those few."""
         out = np.full(len(self.arr), None, dtype=object)
-        at = np.flatnonzero(self.search(pattern))
+        at = np.flatnonzero(self._search(pattern))
         if len(at):
             rx = _regex(pattern)
             out[at] = [rx.search(v).group(group) for v in self.arr.take(pa.array(at)).to_pylist()]
-        return out
+        return out if self.codes is None else out[self.codes]
