@@ -164,19 +164,20 @@ def _ike_fragments(events: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
     # `w` is sorted by (source, ref), so each lookup below is a binary search.
     recv = {s: np.flatnonzero((src == s) & (kinds == "ike-received")) for s in np.unique(src)}
     sent = {s: np.flatnonzero((src == s) & (kinds == "ike-sent")) for s in np.unique(src)}
-    dsrc = lines["source"].to_numpy()[dbg].astype(str)
-    drefs = lines["ref"].to_numpy()[dbg].astype(int)
+    # (Read as Python objects, each converted where a fragment line is: a few of them.)
+    dsrc = lines["source"].to_numpy()[dbg]
+    drefs = lines["ref"].to_numpy()[dbg]
     nums = col.extract(FRAGMENT_IN)[dbg]
     of = col.extract(FRAGMENT_IN, 2)[dbg]
     for j in np.flatnonzero(pd.notna(nums)):
-        pos = recv.get(dsrc[j], np.empty(0, dtype=np.int64))
-        k = np.searchsorted(refs[pos], drefs[j], side="left")  # the last one before this line
+        pos = recv.get(str(dsrc[j]), np.empty(0, dtype=np.int64))
+        k = np.searchsorted(refs[pos], int(drefs[j]), side="left")  # the last one before this line
         if k:
             frag[pos[k - 1]], total[pos[k - 1]] = int(nums[j]), int(of[j])
     totals = col.extract(FRAGMENT_OUT)[dbg]
     for j in np.flatnonzero(pd.notna(totals)):
-        pos = sent.get(dsrc[j], np.empty(0, dtype=np.int64))
-        k = np.searchsorted(refs[pos], drefs[j], side="right")  # the next `total` after this line
+        pos = sent.get(str(dsrc[j]), np.empty(0, dtype=np.int64))
+        k = np.searchsorted(refs[pos], int(drefs[j]), side="right")  # the next `total` after this line
         after = pos[k:k + int(totals[j])]
         frag[after] = np.arange(1, len(after) + 1)
         total[after] = int(totals[j])
