@@ -1088,9 +1088,11 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     hex_open = np.zeros(n, dtype=bool)
     bare = np.flatnonzero(~hex_record[heads])  # (most heads followed by hex are dumps with bytes)
     hex_open[heads[bare]] = matches(head_text.take(pa.array(bare)), ikedebug.HEX_OPEN)
-    # A dump's first bytes under its word: joined with a blank unless the word's line ends in one.
+    # A dump's first bytes under its word: joined with a blank unless the word's line ends in
+    # one. The separator of a piece joined as is onto each line: that blank, else none.
     opened = np.flatnonzero(hex_open)
-    spaced_open = set(opened[~_ends_blank(raw.take(pa.array(opened, pa.int64())))].tolist())
+    gap = np.full(n, "", dtype=object)
+    gap[opened[~_ends_blank(raw.take(pa.array(opened, pa.int64())))]] = " "
     opens_block = np.zeros(n, dtype=bool)
     opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
     open_quote = np.zeros(n, dtype=bool)
@@ -1120,8 +1122,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     v_head = np.zeros(n, dtype=bool)
     v_head[packets] = matches(core.take(packets), tcpdump.V_LINE)
     indented = np.zeros(n, dtype=bool)
-    indented[unknown] = matches(raw.take(pa.array(unknown)), r"^[ \t]")
-    margin = _margins(raw, unknown, step)
+    starts_blank = _starts_blank(raw)
+    indented[unknown] = starts_blank[unknown]
+    margin = _margins(raw, unknown, starts_blank, step)
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
     field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
@@ -1148,35 +1151,35 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # line indented 4), not the record's rest.
     edge = margin.tolist()
     joins = set(RECORD_FORMATS) | {"continuation"}
-    names = form.tolist()
+    names, taken, gaps = form.tolist(), claimed.tolist(), gap.tolist()
     conts, seps = [], []  # written to the arrays at once
     for i in unknown.tolist():  # few: only lines of no known form
         j = i - 1
         spaced = step == 2 and j > 0 and names[j] == "blank"
         if spaced:
             j -= 1
-        if j < 0 or names[j] not in joins or claimed[j]:
+        if j < 0 or names[j] not in joins or taken[j]:
             # After blank lines: only the rest of a record (found by shape) or a dump's hex.
             if i not in rests:
                 continue
             j, rest = rests[i]
-            if names[j] not in joins or claimed[j] or not (rest is not None or (hexes[i] and in_hex[j])):
+            if names[j] not in joins or taken[j] or not (rest is not None or (hexes[i] and in_hex[j])):
                 continue
-            seps.append(_hex_gap(j, spaced_open) if rest is None else rest)
+            seps.append(gaps[j] if rest is None else rest)
             in_hex[i] = rest is None
             bridged[j + 1:i] = True
         elif in_packet[j] and indents[i]:
             seps.append("" if v_heads[j] else "\n")
             in_packet[i] = True
         elif hexes[i] and in_hex[j]:
-            seps.append(_hex_gap(j, spaced_open))
+            seps.append(gaps[j])
             in_hex[i] = True
         elif fields[i] and in_log[j]:
             seps.append(" ")
             in_log[i] = True
             log_guess[i] = log_guess[j]
         elif wraps[j] and edge[i] >= edge[j] and (field_piece[i] or not log_guess[j]):
-            seps.append(_hex_gap(j, spaced_open))
+            seps.append(gaps[j])
             log_guess[i] = log_guess[j]  # (the record's next piece is asked the same)
             in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j] or piece_quotes[i]
@@ -1197,11 +1200,6 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     sep[conts] = seps
     return sep, bridged
 
-
-def _hex_gap(j: int, spaced_open: set[int]) -> str:
-    """The separator of a piece joined as is onto line ``j``: a blank after a dump's word
-    with no bytes and no blank of its own (``spaced_open``), else none."""
-    return " " if j in spaced_open else ""
 
 
 # How many blank lines a web copy may have put between a record and its rest.
@@ -1284,11 +1282,22 @@ def _line_step(form: np.ndarray) -> int:
     return 2 if once.sum() >= DOUBLE_SPACED * len(text) else 1
 
 
-def _margins(raw: pa.Array, unknown: np.ndarray, step: int = 1) -> np.ndarray:
+def _starts_blank(raw: pa.Array) -> np.ndarray:
+    """Which lines start with a blank (a space or a tab), read from their first bytes."""
+    b = spans.Bytes(raw)
+    first = b.words(b.start) & np.uint64(0xFF)
+    return (b.end > b.start) & ((first == ord(" ")) | (first == ord("\t")))
+
+
+def _margins(raw: pa.Array, unknown: np.ndarray, starts_blank: np.ndarray, step: int = 1) -> np.ndarray:
     """The number of blanks each of the lines ``unknown``, and each line ``step`` above one,
-    starts with (0 for the other lines: only those are asked)."""
+    starts with (0 for the other lines: only those are asked; and for a line that does not
+    start with one, ``starts_blank``: only the others are measured)."""
+    asked = np.zeros(len(raw), dtype=bool)
+    asked[unknown] = True
+    asked[unknown[unknown >= step] - step] = True
+    rows = np.flatnonzero(asked & starts_blank)
     out = np.zeros(len(raw), np.int64)
-    rows = np.union1d(unknown, unknown[unknown >= step] - step)
     out[rows] = _leading_blanks(raw.take(pa.array(rows)))
     return out
 
