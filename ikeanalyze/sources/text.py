@@ -474,7 +474,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
 
-    _duplicates(form, patched, report, told)
+    # Each line's text as a number, for the questions of repeated lines: from the distinct
+    # texts the forms were named by (when every line's is among them), not from the lines.
+    _duplicates(form, patched, report, told, None if fast.any() else _line_table(texts, line_text, patched))
     # A header cut before its addresses end is a record only when its rest follows.
     if cut_off and form[n - 1] == "sniffer" and matches(patched.take(np.array([n - 1])), sniffer.HEADER_CUT)[0]:
         form[n - 1] = None
@@ -570,29 +572,62 @@ DEBUG_STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})? "
 OPENS_RECORD = rf"{DEBUG_STAMP}|^(?:{tcpdump.RECORD_ANYWHERE})"
 
 
-def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.Array | None = None) -> None:
+def _line_table(texts: pa.Array, line_text: np.ndarray, lines: _Patched) -> tuple[np.ndarray, pa.Array]:
+    """Each of ``lines`` as a number (equal texts, equal numbers) and the texts the numbers
+    stand for: ``texts`` (distinct; ``line_text``, each line's among them), then the new
+    texts of the lines the column patched."""
+    if not len(lines.rows):
+        return line_text, texts
+    table = pa.concat_arrays([texts.cast(pa.large_string()), lines.values]).dictionary_encode()
+    at = table.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = at[line_text]  # (``texts`` are distinct and first: each is its own number)
+    codes[lines.rows] = at[len(texts):]
+    return codes, table.dictionary
+
+
+def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.Array | None = None,
+                lines: tuple[np.ndarray, pa.Array] | None = None) -> None:
     """Name `duplicate` the IKE debug lines that repeat an earlier line word for word, its
     time stamp included, when the stamps went back in time between the two: a paste
     put together from overlapping copies of one scroll-back. Read twice, every message in
     the overlap looked retransmitted (IKE304). A line repeated with no step back in time
     (the same line printed twice in one second or microsecond) is kept. A debug that
-    prints no stamp is compared with the terminal client's (``told``, per line), if any."""
+    prints no stamp is compared with the terminal client's (``told``, per line), if any.
+    ``lines``: each line's text as a number and the texts (:func:`_line_table`), when
+    known: the questions are then asked of each distinct text once."""
     rows = np.flatnonzero(form == "ikedebug")
     if len(rows) < 2:
         return
-    text = core.take(rows)
-    stamped = matches(text, DEBUG_STAMP)
+    if lines is None:
+        text, table = core.take(rows), None
+        mine = np.arange(len(rows))
+    else:
+        text, table = None, lines[1]
+        mine = lines[0][rows]
+    asked = np.unique(mine)
+    on_table = np.zeros(len(table) if table is not None else len(rows), dtype=bool)
+    on_table[asked] = matches(text if table is None else table.take(pa.array(asked)), DEBUG_STAMP)
+    stamped = on_table[mine]
     whose = "time stamps"
     if stamped.sum() >= 2:
-        rows, text = rows[stamped], text.filter(pa.array(stamped))
+        rows, mine = rows[stamped], mine[stamped]
+        asked = np.unique(mine)
+        sub = text.filter(pa.array(stamped)) if table is None else table.take(pa.array(asked))
         # `YYYY-MM-DD HH:MM:SS` and the microseconds (000000 for a stamp in seconds):
         # compared as text, a stamp in seconds is not taken for a step back.
-        fraction = pc.if_else(pc.equal(pc.utf8_slice_codeunits(text, 19, 20), "."),
-                              pc.utf8_slice_codeunits(text, 20, 26), pa.scalar("000000", pa.large_string()))
-        stamps = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, 19), fraction,
+        fraction = pc.if_else(pc.equal(pc.utf8_slice_codeunits(sub, 19, 20), "."),
+                              pc.utf8_slice_codeunits(sub, 20, 26), pa.scalar("000000", pa.large_string()))
+        stamps = pc.binary_join_element_wise(pc.utf8_slice_codeunits(sub, 0, 19), fraction,
                                              pa.scalar("", pa.large_string()))
         stamps = stamps.to_numpy(zero_copy_only=False).astype("S25")
-        codes = _line_codes(text)  # the stamp is in the text
+        if table is None:
+            codes = _line_codes(sub)  # the stamp is in the text
+        else:  # each line's stamp from its text's; the texts numbered as _line_codes numbers them
+            stamps = stamps[np.searchsorted(asked, mine)]
+            codes = pd.factorize(mine)[0]
+    elif table is not None:  # (read as lines: a debug without stamps is seldom this long)
+        _duplicates(form, core, report, told)
+        return
     elif told is not None and told.null_count < len(told):
         when = told.take(pa.array(rows))
         ok = pc.is_valid(when).to_numpy(zero_copy_only=False)
@@ -610,7 +645,7 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
     dup = _repeated_after_step_back(stamps, codes)
     stepped = stamps[1:] < stamps[:-1]
     if whose == "time stamps" and stepped.any():
-        _authd_repeats(form, core, report, rows[1:][stepped])
+        _authd_repeats(form, core, report, rows[1:][stepped], None if lines is None else lines[0])
     if dup is None:
         return
     lines = rows[dup] + 1
@@ -619,7 +654,8 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
 
 
-def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps: np.ndarray) -> None:
+def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps: np.ndarray,
+                   codes: np.ndarray | None = None) -> None:
     """The daemons' lines (fnbamd `2025-01-15 08:48:43 [594] ...`) of a second copy: around
     each line where the debug's stamps went back (``steps``), the lines that repeat the
     first copy word for word at the same distance. Read twice, a login's failure was cited
@@ -628,7 +664,8 @@ def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps:
     if not (form == "authd").any():
         return
     n = len(form)
-    codes = _line_codes(core.whole())
+    if codes is None:  # (``codes``: each line's text as a number, when known)
+        codes = _line_codes(core.whole())
     uniq, idx = np.unique(codes, return_index=True)
     first_at = np.zeros(int(uniq.max()) + 1, np.int64)
     first_at[uniq] = idx
