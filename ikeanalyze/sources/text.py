@@ -343,28 +343,19 @@ def clean_margins(raw: pa.Array) -> pa.Array:
 
 def _core(raw: pa.Array) -> pa.Array:
     """The lines without quote markers, annotations, markdown emphasis and blanks at their
-    ends. Only the lines that may have any are changed (a `>` first; a `<` or `*`; a space or tab first; a control,
-    space or non-ASCII byte last, which may be Unicode whitespace), in one copy of the
-    text; the others stay as they are (the patterns and the trims leave such a line
-    unchanged)."""
+    ends. Only the lines that may have any are changed (a `>` first; a `<-`, `<<`, note
+    arrow or `*`; a space or tab first; a control, space or non-ASCII byte last, which may
+    be Unicode whitespace), in one copy of the text; the others stay as they are (the
+    patterns and the trims leave such a line unchanged)."""
     b = spans.Bytes(raw)
     some = b.end > b.start
     head = b.words(b.start) & np.uint64(0xFF)
     tail = b.words(b.end - 1) & np.uint64(0xFF)
     quoted = some & (head == ord(">"))  # a mail or forum quote (`> 10:22:21.858680 IP ...`)
     trim = some & ((head == ord(" ")) | (head == ord("\t")) | (tail <= ord(" ")) | (tail >= 0x80)) | quoted
-    # The lines holding a `<`, found from where the `<`s are (no pattern run on the others).
-    text = b.data[b.start[0] : b.end[-1]]
-    # (and of the note arrows, `←` E2 86 90 and `⟵` E2 9F B5, found from their lead byte: two
-    # scans of one byte each are ten times faster than one scan for either; other U+2xxx
-    # characters, `…` or `—`, share the lead byte and are left out by the next two)
-    lead = spans.positions(text, ARROW_LEAD)
-    lead = lead[lead + 2 < len(text)]
-    second, third = text[lead + 1], text[lead + 2]
-    arrows = lead[((second == 0x86) & (third == 0x90)) | ((second == 0x9F) & (third == 0xB5))]
-    lt = np.searchsorted(b.end, np.concatenate([spans.positions(text, ord("<")), arrows]) + b.start[0],
-                         side="right")
+    lt = _note_rows(b)
     trim[lt] = True
+    text = b.data[b.start[0] : b.end[-1]]
     star = np.searchsorted(b.end, spans.positions(text, ord("*")) + b.start[0], side="right")
     trim[star] = True
     rows = np.flatnonzero(trim)
@@ -379,6 +370,27 @@ def _core(raw: pa.Array) -> pa.Array:
     if len(star):
         trimmed = pc.replace_substring_regex(pc.replace_substring_regex(trimmed, BOLD, r"\1"), ITALIC_LINE, r"\1")
     return scatter(raw, rows, trimmed)
+
+
+def _note_rows(b: spans.Bytes) -> np.ndarray:
+    """The lines (of a column, ``b``: its bytes) that may hold an annotation (ANNOTATION
+    needs a `<-`, a `<<` or a note arrow), found from where those bytes are: no pattern is
+    run on the others, and a `<` of markup (`<saml:Assertion`) leaves its line alone."""
+    if not len(b.start):
+        return np.zeros(0, np.int64)
+    text = b.data[b.start[0] : b.end[-1]]
+    lt = spans.positions(text, ord("<"))
+    lt = lt[lt + 1 < len(text)]
+    after = text[lt + 1]
+    lt = lt[(after == ord("-")) | (after == ord("<"))]
+    # (the note arrows, `←` E2 86 90 and `⟵` E2 9F B5, found from their lead byte: two
+    # scans of one byte each are ten times faster than one scan for either; other U+2xxx
+    # characters, `…` or `—`, share the lead byte and are left out by the next two)
+    lead = spans.positions(text, ARROW_LEAD)
+    lead = lead[lead + 2 < len(text)]
+    second, third = text[lead + 1], text[lead + 2]
+    arrows = lead[((second == 0x86) & (third == 0x90)) | ((second == 0x9F) & (third == 0xB5))]
+    return np.unique(np.searchsorted(b.end, np.concatenate([lt, arrows]) + b.start[0], side="right"))
 
 
 def _split(utf8: bytes) -> tuple[pa.Array, bool]:
@@ -1447,7 +1459,7 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     records = join(head_text, body)
     # A note the terminal wrapped onto a continuation line (`... 5500: syn 30` / `9505874
     # <-- First Sync packet.`): taken out of the joined record as out of a line (_core).
-    noted = np.flatnonzero(pc.match_substring_regex(records, "[<←⟵]").to_numpy(zero_copy_only=False))
+    noted = _note_rows(spans.Bytes(records))
     if len(noted):
         records = scatter(records, noted, pc.replace_substring_regex(records.take(pa.array(noted)), ANNOTATION, r"\1"))
     return heads, records, join(head_raw, body_shown)
