@@ -717,13 +717,16 @@ def proposal_blocks(rows: pd.DataFrame) -> list[Block]:
     ended = 0
     refs, kinds, read = rows["ref"].tolist(), kinds.tolist(), np.flatnonzero(named | in_block).tolist()
     named = named.tolist()
+    said: dict[str, str] = {}  # a line printed again (each retry's proposals, no stamps) is read once
     for i in read:
         if ends[i] != ended:
             cur, ended = None, ends[i]
         ref, kind = refs[i], kinds[i]
         if not named[i] and cur is None:
             continue
-        msg = _message(texts[i])
+        msg = said.get(texts[i])
+        if msg is None:
+            msg = said[texts[i]] = _message(texts[i])
         side = None
         if msg.endswith(":"):  # every header ends so
             side = ("peer" if PEER_HEADERS.match(msg) else "local" if LOCAL_HEADERS.match(msg)
