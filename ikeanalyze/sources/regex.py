@@ -38,6 +38,40 @@ def distinct(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return values, codes.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+class Texts:
+    """Lines as the distinct texts among them and each line's number among those: a pattern
+    asked of many lines is asked of each text once (a debug repeats its lines)."""
+
+    def __init__(self, texts: pa.Array, code: np.ndarray) -> None:
+        self.texts = texts
+        self.code = code  # per line, its text among ``texts``
+
+    @classmethod
+    def of_lines(cls, lines: pa.Array) -> Texts:
+        """The lines as they are, each its own text (when their distinct texts are not known)."""
+        return cls(lines, np.arange(len(lines)))
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def rows(self, rows: np.ndarray) -> Texts:
+        """The lines ``rows`` of these, with only their own texts."""
+        asked, code = np.unique(self.code[rows], return_inverse=True)
+        return Texts(self.texts.take(pa.array(asked)), code.ravel())
+
+    def matches(self, pattern: str) -> np.ndarray:
+        """:func:`matches` of the lines."""
+        return matches(self.texts, pattern)[self.code]
+
+    def take(self, rows: np.ndarray) -> pa.Array:
+        """The texts of the lines ``rows``."""
+        return self.texts.take(pa.array(self.code[rows]))
+
+    def lengths(self) -> np.ndarray:
+        """Each line's length in bytes."""
+        return pc.binary_length(self.texts).to_numpy(zero_copy_only=False)[self.code]
+
+
 def groups(arr: pa.Array, pattern: str) -> dict[str, pa.Array]:
     """Named groups of ``pattern`` as columns; a row that does not match, or a group that
     did not take part, is null (arrow reports both as empty strings)."""

@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.sources.ikedebug import REDACTED_IP
-from ikeanalyze.sources.regex import int_array, matches
+from ikeanalyze.sources.regex import Texts, int_array, matches
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN
 
 # A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
@@ -133,24 +133,26 @@ HEX = re.compile(r"^[0-9a-fA-F]+$")
 KV = re.compile(r"^(?P<key>[^=\s]+)=(?P<value>.*)$")
 
 
-def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
+def claim(form: np.ndarray, core: pa.Array, by_text: Texts | None = None) -> np.ndarray:
     """Name the lines of every snapshot block in ``form`` (in place). Returns, per line, the
     separator that joins a `continuation` piece to the logical line above it (`""`: cut
     mid-token; `" "`: cut between tokens), None elsewhere: text.py joins records with it.
     Only lines no other form took are claimed; the walk is Python, but it only starts at
-    a block's first line."""
+    a block's first line. ``by_text``: the lines no form took by their distinct texts, if
+    known (each is then tested once)."""
     sep = np.full(len(form), None, dtype=object)
     free = form == None  # noqa: E711  (elementwise over the object array)
     if not free.any():
         return sep
-    sub = core.take(pa.array(np.flatnonzero(free)))
+    rows = np.flatnonzero(free)
+    sub = Texts.of_lines(core.take(pa.array(rows))) if by_text is None else by_text.rows(rows)
     cmd = np.zeros(len(form), dtype=bool)
-    cmd[np.flatnonzero(free)] = matches(sub, COMMAND)
+    cmd[rows] = sub.matches(COMMAND)
     form[cmd] = "prompt"
     start = np.zeros(len(form), dtype=bool)
-    start[np.flatnonzero(free)] = matches(sub, STARTS)
+    start[rows] = sub.matches(STARTS)
     details = np.zeros(len(form), dtype=bool)  # `tunnel details` opens on a bare word: asked apart
-    details[np.flatnonzero(free)] = matches(sub, DETAILS_START)
+    details[rows] = sub.matches(DETAILS_START)
     if not (start.any() or details.any()):
         return sep
     lines = _Lines(core)  # joined as we go, to judge where the next piece belongs
@@ -159,7 +161,7 @@ def claim(form: np.ndarray, core: pa.Array) -> np.ndarray:
     # list banner changes anything: the walk jumps from one such line to the next (a loose
     # prefix test, a superset of GATEWAY_NAME and BANNER; a long debug is mostly skipped).
     worth = np.zeros(len(form), dtype=bool)
-    worth[np.flatnonzero(free)] = matches(sub, r"^(?:name: |list |-{4}|gateway\s*$)")
+    worth[rows] = sub.matches(r"^(?:name: |list |-{4}|gateway\s*$)")
     worth = np.flatnonzero(worth | start)
     i = int(np.flatnonzero(start | details)[0])
     # The `list ... in vd N` header and `-----` separator just above the first block.

@@ -22,7 +22,16 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
-from ikeanalyze.sources.regex import distinct, fraction_us, groups, matches, matches_at, scatter, take_joined
+from ikeanalyze.sources.regex import (
+    Texts,
+    distinct,
+    fraction_us,
+    groups,
+    matches,
+    matches_at,
+    scatter,
+    take_joined,
+)
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, html_unescaped, not_text
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`, `← 卡在這`
@@ -450,8 +459,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     form[rest] = _FORM_NAMES[named[which]]
     line_text = np.full(n, -1)  # each line's among ``texts`` (-1: a sniffer line named by shape)
     line_text[rest] = which
+    # The lines by their distinct texts, for the tests of lines of no form below (every such
+    # line is among ``rest``; a line freed of a glued prompt below has a form).
+    by_text = Texts(texts, line_text)
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
-    snapshot_sep = state_snapshot.claim(form, core)
+    snapshot_sep = state_snapshot.claim(form, core, by_text)
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
@@ -477,7 +489,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                                    matches(glued, flow.START)], ["ikedebug", "eventlog", "flow"], "authd")
 
     quotes = _quoted_datagrams(form, patched, raw)
-    sep, bridged = _continuations(form, patched, raw)
+    sep, bridged = _continuations(form, patched, raw, by_text)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
     # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
     spaced = sep == " "
@@ -1074,7 +1086,7 @@ def _quote_lines(heads: np.ndarray, sep: np.ndarray) -> np.ndarray:
     return quoted
 
 
-def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:
+def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts | None = None) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
     A line of no known form continues the record (or continuation) above it when:
@@ -1104,7 +1116,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     the line after one (a PDF page footer) is not a wrap of it.
 
     Returns the join separator per line (None for lines that are not continuations), and
-    which blank lines are bridged.
+    which blank lines are bridged. ``by_text``: the lines of no form by their distinct texts,
+    if known (each is then tested once).
     """
     n = len(form)
     sep = np.full(n, None, dtype=object)
@@ -1114,9 +1127,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         return sep, bridged
     claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
-    unknown_text = core.take(unknown)  # taken once: three tests below read these lines
+    # Taken once: the tests below read these lines.
+    unknown_text = Texts.of_lines(core.take(unknown)) if by_text is None else by_text.rows(unknown)
     is_hex = np.zeros(n, dtype=bool)
-    is_hex[unknown] = matches(unknown_text, HEX_CONTINUATION)
+    is_hex[unknown] = unknown_text.matches(HEX_CONTINUATION)
     rests = _rests(form, raw, unknown, unknown_text, is_hex)
     # A copy that put a blank line after every line: the line above a piece is the one
     # before that blank.
@@ -1149,7 +1163,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     # A quote may open in the wrapped piece of a record (`... FCC request len =` / ` 205,
     # data = 'VER=1`): the dump block then follows that piece.
     opens_in_piece = np.zeros(n, dtype=bool)
-    opens_in_piece[unknown] = matches(unknown_text, OPEN_QUOTE)
+    opens_in_piece[unknown] = unknown_text.matches(OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed, step)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
     wrapped[_soft_breaks(raw, lens, unknown, unknown_text)] = True
@@ -1160,7 +1174,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
         guessed[heads[form[heads] == "eventlog"]] = True
     has_field = np.zeros(n, dtype=bool)
     if guessed.any():  # (only then is a piece asked whether it holds fields)
-        has_field[unknown] = matches(unknown_text, LOG_FIELDS)
+        has_field[unknown] = unknown_text.matches(LOG_FIELDS)
     # A trace line that closed its quoted message ended where the device ended it.
     traces = heads[form[heads] == "flow"]
     wrapped[traces[matches(core.take(traces), flow.COMPLETE)]] = False
@@ -1176,13 +1190,13 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarra
     margin = _margins(raw, unknown, starts_blank, step)
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
-    field_line[unknown] = matches(unknown_text, eventlog.FIELD_LINE)
+    field_line[unknown] = unknown_text.matches(eventlog.FIELD_LINE)
     # A line that opens as a record does (OPENS_RECORD) is a record of its own that no form
     # read (cut off mid-line: a scroll-back's or the paste's end), not a wrapped piece:
     # joined on, it became the record's tail (`udp 1` read `udp 12026`; a tcpdump packet cut
     # after its source host, the long packet line above's `other` tail).
     dated = np.zeros(n, dtype=bool)
-    dated[unknown] = matches(unknown_text, OPENS_RECORD)
+    dated[unknown] = unknown_text.matches(OPENS_RECORD)
     del unknown_text
     fields = field_line.tolist()
     log_guess, field_piece = guessed.tolist(), has_field.tolist()
@@ -1261,7 +1275,7 @@ def _ends_blank(lines: pa.Array) -> np.ndarray:
         pc.utf8_rtrim_whitespace(lines)).to_numpy(zero_copy_only=False)
 
 
-def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: pa.Array,
+def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: Texts,
            is_hex: np.ndarray) -> dict[int, tuple[int, str | None]]:
     """Lines of no known form that may be the rest of the record above them, right below
     it or after up to BLANKS_WITHIN blank lines: per such line, the line it would join
@@ -1273,9 +1287,9 @@ def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: p
     row), are asked: most lines of no known form (wrapped hex, dumps) are neither."""
     later = unknown > 0
     after_blank = unknown[later][form[unknown[later] - 1] == "blank"]
-    size = pc.binary_length(unknown_text).to_numpy(zero_copy_only=False)
+    size = unknown_text.lengths()
     short = np.flatnonzero(later & (size > 0) & (size < ikedebug.MSG_ID_DIGITS))
-    short = unknown[short[matches(unknown_text.take(pa.array(short)), ikedebug.RESTS[-1][1])]]
+    short = unknown[short[matches(unknown_text.take(short), ikedebug.RESTS[-1][1])]]
     cand = np.union1d(after_blank, short)
     if not len(cand):
         return {}
@@ -1291,7 +1305,7 @@ def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: p
     # (Not taken from ``core``: a take from the patched column costs as much as the column.
     # The owners' own lines cleaned as ``core`` is; their glued prompts, if any, are not
     # at the end the patterns read.)
-    piece_text = unknown_text.take(pa.array(np.searchsorted(unknown, cand)))
+    piece_text = unknown_text.take(np.searchsorted(unknown, cand))
     owner_raw = raw.take(pa.array(owner))
     owner_text = _core(owner_raw)
     ends_blank = dict(zip(owner.tolist(), _ends_blank(owner_raw).tolist()))
@@ -1358,7 +1372,7 @@ def _leading_blanks(lines: pa.Array, lens: np.ndarray | None = None) -> np.ndarr
     return lens - pc.utf8_length(pc.utf8_ltrim(lines, characters=" \t")).to_numpy(zero_copy_only=False)
 
 
-def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_text: pa.Array) -> np.ndarray:
+def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_text: Texts) -> np.ndarray:
     """The lines a mail or forum word-wrapped (RFC 3676 `format=flowed`: a soft break is a
     blank at the end of the line): those that end in a blank and are followed by a line of
     no known form whose first word would not have fitted after them within the paste's
@@ -1371,7 +1385,7 @@ def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_t
     if len(ends_blank) < 2:
         return np.zeros(0, np.int64)
     below, above = below[ends_blank], above[ends_blank]
-    text = pc.utf8_ltrim_whitespace(unknown_text.take(pa.array(np.searchsorted(unknown, below))))
+    text = pc.utf8_ltrim_whitespace(unknown_text.take(np.searchsorted(unknown, below)))
     first_word = pc.utf8_length(pc.extract_regex(text, r"^(?P<w>\S*)").field("w")).to_numpy(zero_copy_only=False)
     reach = np.where(first_word > 0, lens[above] + first_word, 0)  # where the next word would have ended
     if np.count_nonzero(reach) < 2:

@@ -56,8 +56,8 @@ def classify(lines: list[str]) -> np.ndarray:
     cap = {}
     orig = text._continuations
 
-    def spy(form, core, raw):
-        out = orig(form, core, raw)
+    def spy(form, core, raw, *rest):
+        out = orig(form, core, raw, *rest)
         cap["form"] = form.copy()
         return out
 
