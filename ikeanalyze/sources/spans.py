@@ -297,24 +297,16 @@ def texts_ids(parts: list[tuple[Bytes, np.ndarray, np.ndarray]]) -> list[np.ndar
 
 def occurrences(b: Bytes, literal: bytes) -> np.ndarray:
     """Per row of a string column (``b``: its bytes), how many times ``literal`` (up to 8
-    bytes) starts in it and ends in it: a compare of the word at every byte offset, in
-    steps (no regex, no copy of the text)."""
+    bytes) starts in it and ends in it: the offsets of its first byte (a compare of one
+    byte, in steps), then a compare of the word at each (no regex, no copy of the text)."""
     n = len(b.start)
     if not n:
         return np.zeros(0, np.int64)
     size = len(literal)
     key, mask = np.uint64(int.from_bytes(literal, "little")), np.uint64((1 << 8 * size) - 1)
     lo, hi = int(b.start[0]), int(b.end[-1]) - size + 1  # offsets where it may start
-    whole = len(b.data) - WORD + 1  # offsets a whole word can be read from
-    found = []
-    for k in range(lo, hi, _SCAN):
-        stop = min(k + _SCAN, hi)
-        inner = max(min(stop, whole), k)
-        words = np.ndarray((inner - k,), "<u8", b.data, k, (1,))
-        if stop > inner:  # the last bytes: read past the end as zeros
-            words = np.concatenate([words, b.words(np.arange(inner, stop))])
-        found.append(np.flatnonzero((words & mask) == key) + k)
-    at = np.concatenate(found) if found else np.zeros(0, np.int64)
+    at = positions(b.data[lo:max(hi, lo)], literal[0]) + lo
+    at = at[(b.words(at) & mask) == key]  # (the last bytes' words read past the end as zeros)
     row = np.searchsorted(b.end, at, side="right")
     return np.bincount(row[at + size <= b.end[np.minimum(row, n - 1)]], minlength=n)
 
