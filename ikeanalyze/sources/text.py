@@ -1166,7 +1166,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     opens_in_piece[unknown] = unknown_text.matches(OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed, step)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
-    wrapped[_soft_breaks(raw, lens, unknown, unknown_text)] = True
+    # A soft break is its own proof (a blank at the end, the next word too long for the line):
+    # neither the margin test nor the event log's field test below is asked of it.
+    soft = np.zeros(n, dtype=bool)
+    soft[_soft_breaks(raw, lens, unknown, unknown_text)] = True
     # An event-log record is long by nature: with no terminal width to go by, only a piece
     # that holds a `key=value` of the record is its wrapped rest, not the prose after it.
     guessed = np.zeros(n, dtype=bool)
@@ -1205,7 +1208,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     # goes line by line (each line's state is that of the line above).
     in_hex, in_block = (hex_record | hex_open).tolist(), (opens_block | open_quote).tolist()
     in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
-    hexes, wraps, quotes = is_hex.tolist(), (wrapped & ~np.roll(dated, -step)).tolist(), open_quote.tolist()
+    wrapped &= ~np.roll(dated, -step)
+    hexes, wraps, quotes = is_hex.tolist(), (wrapped | soft).tolist(), open_quote.tolist()
+    softs = soft.tolist()
     piece_quotes = opens_in_piece.tolist()
     # A document indents every line of a code block alike, a terminal's wrapped rest of a
     # line included: a line with less margin than the record above it (a chain's record, for
@@ -1241,7 +1246,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
             seps.append(" ")
             in_log[i] = True
             log_guess[i] = log_guess[j]
-        elif wraps[j] and edge[i] >= edge[j] and (field_piece[i] or not log_guess[j]):
+        elif wraps[j] and (softs[j] or edge[i] >= edge[j] and (field_piece[i] or not log_guess[j])):
             seps.append(gaps[j])
             log_guess[i] = log_guess[j]  # (the record's next piece is asked the same)
             in_hex[i] = in_hex[j] and hexes[i]

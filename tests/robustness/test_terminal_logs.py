@@ -576,6 +576,19 @@ def test_a_record_ending_in_a_blank_keeps_the_prose_under_it() -> None:
     assert ingest.inputs[0].accounting.get("unrecognised") == 1
 
 
+def test_a_word_wrapped_event_log_keeps_its_records():
+    """An event-log record is long by nature, so a piece under it joins only when it holds a
+    field (LOG_FIELDS), and an indented line only under a record as indented: a soft break
+    (a blank at the end, the next word too long for the line) is its own proof, and the
+    piece `not match local policy"` is the record's reason (IKE201 was lost)."""
+    log = DATA / "eventlog" / "elastic-syslog-ipsec-sslvpn.log"
+    clean = _load(log)
+    wrapped = _load(data=_flowed(log.read_text(), 80).encode())
+    fields = [f for f in FIELDS if f != "ref"]  # (a field piece joins with a blank: the text may show two)
+    assert _table(wrapped[0], fields) == _table(clean[0], fields)
+    assert _codes(*wrapped) == _codes(*clean) and "IKE201" in {c for c, _, _ in _codes(*clean)}
+
+
 @pytest.mark.parametrize("width", [72, 80])
 def test_the_seed_word_wrapped_by_a_mail_client_tells_its_story(width):
     """Sniffer headers broken at a blank (`... 10.3.2.150.59641 -> ` / `10.55.3.193.4500: udp
