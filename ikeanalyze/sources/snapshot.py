@@ -133,13 +133,14 @@ HEX = re.compile(r"^[0-9a-fA-F]+$")
 KV = re.compile(r"^(?P<key>[^=\s]+)=(?P<value>.*)$")
 
 
-def claim(form: np.ndarray, core: pa.Array, by_text: Texts | None = None) -> np.ndarray:
+def claim(form: np.ndarray, core: pa.Array, by_text: Texts | None = None, spaced: bool = False) -> np.ndarray:
     """Name the lines of every snapshot block in ``form`` (in place). Returns, per line, the
     separator that joins a `continuation` piece to the logical line above it (`""`: cut
     mid-token; `" "`: cut between tokens), None elsewhere: text.py joins records with it.
     Only lines no other form took are claimed; the walk is Python, but it only starts at
     a block's first line. ``by_text``: the lines no form took by their distinct texts, if
-    known (each is then tested once)."""
+    known (each is then tested once). ``spaced``: a double-spaced paste (a blank line after
+    every line), whose blocks end at two blank lines or more, not at one."""
     sep = np.full(len(form), None, dtype=object)
     free = form == None  # noqa: E711  (elementwise over the object array)
     if not free.any():
@@ -186,6 +187,9 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts | None = None) -> np.
         line = lines[i]
         f = form[i]
         if f == "blank":
+            if spaced and kind is not None and i + 1 < n and form[i + 1] != "blank":
+                i += 1  # the copy's blank after every line: the block goes on
+                continue
             if kind is not None and not _block_goes_on(kind, lines, form, i):
                 kind = None
             head = -1
@@ -200,14 +204,15 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts | None = None) -> np.
             i += 1
             continue
         details_line = kind == "details" and not start[i] and re.match(DETAILS_LINE, line)
-        if re.match(DETAILS_START, line) and i + 1 < n and form[i + 1] is None \
-                and re.match(DETAILS_NAME, lines[i + 1]):
+        below = i + 2 if spaced and i + 2 < n and form[i + 1] == "blank" else i + 1  # the line under it
+        if re.match(DETAILS_START, line) and below < n and form[below] is None \
+                and re.match(DETAILS_NAME, lines[below]):
             kind = "details"
             form[i], head = "snapshot", i
             _introduction(lines, form, i)
         elif details_line:
             form[i], head = "snapshot", i
-        elif start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i)):
+        elif start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i, spaced)):
             kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith(("'", "#'")) else "gateway"
             form[i], head = "snapshot", i
             _introduction(lines, form, i)
@@ -357,8 +362,9 @@ def _collapsed(line: str) -> str | None:
     return None
 
 
-def _gateway_follows(lines: list[str], form: np.ndarray, i: int) -> bool:
-    return i + 1 < len(lines) and form[i + 1] is None and lines[i + 1].startswith(("version: ", "interface: "))
+def _gateway_follows(lines: list[str], form: np.ndarray, i: int, spaced: bool = False) -> bool:
+    j = i + 2 if spaced and i + 2 < len(lines) and form[i + 1] == "blank" else i + 1  # the line under it
+    return j < len(lines) and form[j] is None and lines[j].startswith(("version: ", "interface: "))
 
 
 def _start_follows(start: np.ndarray, form: np.ndarray, i: int) -> bool:

@@ -463,7 +463,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # line is among ``rest``; a line freed of a glued prompt below has a form).
     by_text = Texts(texts, line_text)
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
-    snapshot_sep = state_snapshot.claim(form, core, by_text)
+    snapshot_sep = state_snapshot.claim(form, core, by_text, spaced=_line_step(form) == 2)
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
@@ -1122,6 +1122,12 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     n = len(form)
     sep = np.full(n, None, dtype=object)
     bridged = np.zeros(n, dtype=bool)
+    # A copy's blank line after every line: the blank above a piece snapshot.claim joined on
+    # is the record's, as the walk below makes it for the pieces it joins.
+    step = _line_step(form)
+    if step == 2:
+        above = np.flatnonzero(form == "continuation") - 1
+        bridged[above[(above >= 0) & (form[np.maximum(above, 0)] == "blank")]] = True
     unknown = np.flatnonzero(form == None)  # noqa: E711
     if not len(unknown):
         return sep, bridged
@@ -1132,9 +1138,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     is_hex = np.zeros(n, dtype=bool)
     is_hex[unknown] = unknown_text.matches(HEX_CONTINUATION)
     rests = _rests(form, raw, unknown, unknown_text, is_hex)
-    # A copy that put a blank line after every line: the line above a piece is the one
-    # before that blank.
-    step = _line_step(form)
+    # (In a double-spaced paste, the line above a piece is the one before the blank.)
     # A chain of continuations starts at a record line followed by a line of no known
     # form (or by blank lines and the rest of the record): only those records are asked
     # how they end.
@@ -1332,7 +1336,8 @@ def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: T
 
 
 # A paste is double-spaced (a web copy that put a blank line after every line) when nine
-# lines of text in ten are followed by one blank line and then text.
+# lines of text in ten are followed by a blank line (the paste's own blank lines become
+# runs of three).
 DOUBLE_SPACED = 0.9
 
 
@@ -1343,11 +1348,10 @@ def _line_step(form: np.ndarray) -> int:
     if n < 6:
         return 1
     blank = form == "blank"
-    text = np.flatnonzero(~blank[:-2])  # (lines of text two lines from the end or more)
+    text = np.flatnonzero(~blank[:-1])  # (lines of text but the last line)
     if len(text) < 3:
         return 1
-    once = blank[text + 1] & ~blank[text + 2]
-    return 2 if once.sum() >= DOUBLE_SPACED * len(text) else 1
+    return 2 if blank[text + 1].sum() >= DOUBLE_SPACED * len(text) else 1
 
 
 def _starts_blank(raw: pa.Array) -> np.ndarray:

@@ -669,6 +669,9 @@ def test_numbers_that_do_not_count_up_are_the_lines_own():
     DATA / "ikedebug" / "IKE_LOG_V1_ldap_non_working_pswd_1.txt",  # hex and VID lines a terminal wrapped
     ROOT / "samples" / "bench-dialup-udp-stall-v6.txt",  # sniffer -v6: a hex dump under every packet
     ROOT / "samples" / "forticlient-udp-fallback-tcp.txt",
+    DATA / "state" / "handmade_gateway_connecting_initiator.txt",  # a gateway list with its own blank lines
+    DATA / "text_public" / "blog_get_vpn_ipsec_tunnel_name_two_sas.txt",  # `get vpn ipsec tunnel name`
+    DATA / "state" / "35_tunnel_list_dpd_disabled.txt",
 ])
 def test_a_double_spaced_paste_reads_as_the_paste(paste):
     """A web copy that put a blank line after every line: a wrapped piece's line above is the
@@ -681,3 +684,4 @@ def test_a_double_spaced_paste_reads_as_the_paste(paste):
     assert _table(spaced[0], fields) == _table(clean[0], fields)
     assert _codes(*spaced) == _codes(*clean)
     assert spaced[1].inputs[0].accounting.get("unrecognised", 0) == clean[1].inputs[0].accounting.get("unrecognised", 0)
+    assert _snapshots(*spaced) == _snapshots(*clean)  # a blank line after every line ends no block
