@@ -493,7 +493,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
     # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
     spaced = sep == " "
-    quoted = _quote_lines(quotes, sep)
+    quoted = _quote_lines(quotes, sep, _line_step(form))
     claimed = snapshot_sep != None  # noqa: E711
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
@@ -540,10 +540,15 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             idx, collapsed = _collapsed_sniffer(idx, fast, joined, shown, tcp_ports, report, other_traffic)
             if collapsed is not None:
                 parts.append(collapsed)
-            # A record's joined text is its line's unless continuation lines follow it.
-            same = fast & np.append(~is_cont[1:], True)
+            # A record's joined text is its line's unless continuation lines were joined to it
+            # (the records _join_records joined: in a double-spaced paste they are not the next line).
+            same = fast.copy()
+            same[heads] = False
             if not other_traffic:
-                idx = _skip_other_traffic(idx, joined, is_hex, is_cont, tcp_ports, report, dropped, same[idx], shape)
+                # (the lines a dump's search passes over: the record's pieces, and in a
+                # double-spaced paste the copy's blank lines)
+                passed = is_cont | (forms.mask("blank") if _line_step(form) == 2 else False)
+                idx = _skip_other_traffic(idx, joined, is_hex, passed, tcp_ports, report, dropped, same[idx], shape)
                 if not len(idx):
                     continue
         sub_text = shown.take(idx)
@@ -1062,26 +1067,27 @@ def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.nda
     # (With `-e` the quote's first line, `(tos ...)` without `IP`, is of no form already: it
     # is asked too, so that the evidence shows the quote with and without `-e` alike.)
     open_ = (form == "tcpdump") | (form == None)  # noqa: E711
-    heads = np.flatnonzero(open_[1:] & open_[:-1]) + 1
+    step = _line_step(form)  # (a double-spaced paste: the line above is the one before the blank)
+    heads = np.flatnonzero(open_[step:] & open_[:-step]) + step
     if len(heads):
         heads = heads[matches(raw.take(pa.array(heads)), tcpdump.QUOTED_HEAD)]
     if not len(heads):
         return heads
     # The line above is the ICMP line itself: tcpdump prints the quote right after the ICMP
     # summary (which `-v` puts under the outer `IP (tos ...)` line).
-    heads = heads[matches(core.take(heads - 1), tcpdump.ICMP_ERROR)]
+    heads = heads[matches(core.take(heads - step), tcpdump.ICMP_ERROR)]
     form[heads] = None
     return heads
 
 
-def _quote_lines(heads: np.ndarray, sep: np.ndarray) -> np.ndarray:
+def _quote_lines(heads: np.ndarray, sep: np.ndarray, step: int = 1) -> np.ndarray:
     """The lines the evidence shows of the quoted datagrams that open at ``heads``
     (_quoted_datagrams): each head and the line under it, its addresses and summary, when
     it was joined on. (The payload detail lines under that, a quoted IKE message's `(sa: ...`
     with `-v`, stay out of the text, as a packet's own do.)"""
     quoted = np.zeros(len(sep), dtype=bool)
     quoted[heads] = True
-    under = heads[heads + 1 < len(sep)] + 1
+    under = heads[heads + step < len(sep)] + step
     quoted[under[sep[under] != None]] = True  # noqa: E711
     return quoted
 

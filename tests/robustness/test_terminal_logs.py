@@ -672,6 +672,8 @@ def test_numbers_that_do_not_count_up_are_the_lines_own():
     DATA / "state" / "handmade_gateway_connecting_initiator.txt",  # a gateway list with its own blank lines
     DATA / "text_public" / "blog_get_vpn_ipsec_tunnel_name_two_sas.txt",  # `get vpn ipsec tunnel name`
     DATA / "state" / "35_tunnel_list_dpd_disabled.txt",
+    LOGS / "seed.wrap80.txt",  # sniffer headers a terminal wrapped: read from the joined record
+    DATA / "tcpdump_text" / "icmp-refused.v.txt",  # the datagram an ICMP error quotes is no packet
 ])
 def test_a_double_spaced_paste_reads_as_the_paste(paste):
     """A web copy that put a blank line after every line: a wrapped piece's line above is the
