@@ -14,11 +14,12 @@ answers and retransmits, this side answers its retransmissions into the void, an
 negotiation (or the tunnel) times out although both ends are configured right and the
 path works.
 
-From packets (a capture or sniffer text, which show ESP and keepalives too): a UDP
-500/4500 flow whose peer went silent while this side kept sending to it (at least
+From packets (a capture or sniffer text, which show ESP and keepalives too): a UDP 4500
+flow whose peer went silent while this side kept sending to it (at least
 `min_packets`), and, from the same peer address to the same local address and port, a
 flow that starts after that silence began, brings at least `min_arrivals` packets, and to
-which this side sends nothing. Without it, the old flow alone reads as a dead path
+which this side sends nothing; where both flows name SPIs (ESP, IKE), they share one (two
+clients behind one NAT address are two such flows). Without it, the old flow alone reads as a dead path
 (IKE102), which it is not: the peer is still there, at a port this side does not use.
 
 ## Evidence
@@ -76,6 +77,8 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         return
     for s in stalls(ctx, 0.0, t.min_packets):
         old = s.flow
+        if old["transport"] != "udp4500":
+            continue  # a new port on UDP 500 is a new negotiation (a new client), not a moved one
         same = flows[(flows["source"] == old["source"]).to_numpy() & (flows["remote"] == old["remote"]).to_numpy()
                      & (flows["local"] == old["local"]).to_numpy() & (flows["lport"] == old["lport"]).to_numpy()
                      & (flows["transport"] == old["transport"]).to_numpy() & (flows["fid"] != old.name).to_numpy()
@@ -83,8 +86,14 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if same.empty:
             continue
         t_last_in, t_last_out = tval(s.last_in.t), tval(s.last_out.t)
+        old_spis = _spis(ctx, ctx.packets(pd.Series({"fid": old.name})))
         for _, new in same.iterrows():
             arrived = ctx.packets(new)
+            # Two clients behind one NAT address are two flows too: a moved peer keeps its
+            # SAs, so where both name SPIs they must share one.
+            new_spis = _spis(ctx, arrived)
+            if old_spis and new_spis and not old_spis & new_spis:
+                continue
             first_new = arrived.iloc[0]
             t_new = tval(first_new.t)
             # It came after the old port went quiet and while this side still sent there.
@@ -107,6 +116,14 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                        "arrivals_from_new": int(len(arrived)), "from": "packets"},
             )
             break
+
+
+def _spis(ctx: Context, rows: pd.DataFrame) -> set[str]:
+    """The SPIs the peer's packets of a flow (wire rows) name: its ESP SPIs and IKE SA
+    initiator SPIs (the wire rows keep the events' index)."""
+    inbound = rows[rows["in"].to_numpy().astype(bool)]
+    esp = ctx.events.loc[inbound.index, "esp_spi"].dropna()
+    return {f"esp:{x}" for x in esp} | {f"ike:{x}" for x in inbound["ispi"].dropna()}
 
 
 def _from_messages(ctx: Context, t: Thresholds) -> Iterator[Finding]:
