@@ -11,7 +11,9 @@ import pandas as pd
 from ikeanalyze import diagnosis as dg
 from ikeanalyze.analysis import nextsteps, snapshots
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.endpoints import endpoint, split
+from ikeanalyze.endpoints import endpoint
+from ikeanalyze.endpoints import parse as parse_endpoint
+from ikeanalyze.errors import UsageError
 from ikeanalyze.ingest import IngestReport
 from ikeanalyze.sources import Blob, LoadOptions
 from ikeanalyze.sources import load as _load
@@ -33,7 +35,10 @@ def focus(events: pd.DataFrame, peer: str | None = None, tunnel: str | None = No
     keep = np.ones(len(events), dtype=bool)
     src, dst = events["src"].astype(object), events["dst"].astype(object)
     if peer:
-        ip, port = split(peer)  # `IP`, `IP:PORT`, `[IPv6]:PORT`
+        try:
+            ip, port = parse_endpoint(peer)  # `IP`, `IP:PORT`, `[IPv6]:PORT`
+        except ValueError as exc:
+            raise UsageError(f"--peer '{peer}': {exc} (IP, IP:PORT or [IPv6]:PORT)") from exc
         hit_src = (src == ip).to_numpy()
         hit_dst = (dst == ip).to_numpy()
         if port is not None:

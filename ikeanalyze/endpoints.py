@@ -34,6 +34,31 @@ def split(text: str) -> tuple[str, int | None]:
     return text, None
 
 
+PORT_MAX = 65535
+
+
+def parse(text: str) -> tuple[str, int | None]:
+    """(address, port) of what a person typed (`--peer`): `IP`, `IP:PORT` or `[IPv6]:PORT`,
+    strictly: a ValueError names what is wrong (a port that is not 0-65535 in ASCII digits,
+    a `[` without its `]`)."""
+    if text.startswith("["):
+        address, close, rest = text[1:].partition("]")
+        if not close or not address or (rest and not rest.startswith(":")):
+            raise ValueError("an IPv6 address in brackets is `[2001:db8::1]` or `[2001:db8::1]:4500`")
+        port = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        address, _, port = text.partition(":")
+    else:
+        address, port = text, None
+    if not address:
+        raise ValueError("no address")
+    if port is None:
+        return address, None
+    if not (port.isascii() and port.isdigit()) or int(port) > PORT_MAX:
+        raise ValueError(f"the port must be a number from 0 to {PORT_MAX}")
+    return address, int(port)
+
+
 def host(text: str) -> str:
     """The address of an endpoint (or the text itself when it is an address)."""
     return split(text)[0]

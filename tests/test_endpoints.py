@@ -11,7 +11,7 @@ import pytest
 from ikeanalyze import api
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint, host, split
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 FRAGMENTED6 = ROOT / "tests/rules/fixtures/IKE107/fires-pcap-fragmented-auth-unanswered-ipv6/input.pcap"
 
@@ -55,3 +55,14 @@ def test_peer_option_takes_an_ipv6_address_or_bracketed_endpoint() -> None:
     d = api.diagnose(events, ingest, peer="2001:db8:100::2")
     assert [f.peer for f in d.all_findings() if f.code == "IKE107"] == ["[2001:db8:100::2]:4500"]
     assert d.summary.startswith("[2001:db8:100::2]:4500 sent a 2104-byte AUTH message 3 times")
+
+
+@pytest.mark.parametrize("typed", ["[::1]:²", "[2001:db8::1]:99999999999999999999", "10.0.0.1:99999999999999999999",
+                                   "[::1", "[abc]:x", "10.0.0.1:"])
+def test_a_malformed_peer_is_a_one_line_usage_error(typed: str) -> None:
+    """A port that is no number from 0 to 65535, or a `[` without `]`: exit 2 with one line
+    naming the option (it was an internal error, or matched nothing in silence)."""
+    p = run_cli("analyze", str(ROOT / "samples" / "forticlient-udp-fallback-tcp.txt"), "--peer", typed)
+    err = p.stderr.decode().strip()
+    assert p.returncode == 2 and len(err.splitlines()) == 1 and f"--peer '{typed}'" in err, err
+    assert "Traceback" not in err and "internal error" not in err
