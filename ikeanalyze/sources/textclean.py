@@ -13,7 +13,6 @@ Every step is linear in the input: a 10 MB line of escapes or backspaces costs o
 from __future__ import annotations
 
 import codecs
-import html
 import re
 
 import numpy as np
@@ -47,6 +46,11 @@ ELISION = (r"^\s*(?:\.{3,}|…+|[\[(](?:\.{3}|…|snip(?:ped)?|output omitted)[\
 # `->`, `&quot;` for `"`, `&lt;` for `<`: no FortiGate output holds an entity, so one of these
 # marks the whole paste as escaped.
 HTML_ESCAPED = re.compile(rb"&(?:gt|lt|quot|#0*39|#x27);")
+# What an escaped paste holds, undone in this order (`&amp;` last: `&amp;gt;`, escaped twice,
+# becomes `&gt;` once). Only these: html.unescape also reads old entity names without a `;`
+# (`&timestamp=` in a URL became `×tamp=`), and nothing else is escaped in device output.
+ENTITIES = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&#39;", b"'"), (b"&#039;", b"'"),
+            (b"&#x27;", b"'"), (b"&nbsp;", "\u00a0".encode()), (b"&amp;", b"&"))
 
 
 def html_unescaped(data: bytes) -> tuple[bytes, bool]:
@@ -54,7 +58,9 @@ def html_unescaped(data: bytes) -> tuple[bytes, bool]:
     whether it was. A paste without `&` costs one byte search."""
     if b"&" not in data or not HTML_ESCAPED.search(data):
         return data, False
-    return html.unescape(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape"), True
+    for entity, char in ENTITIES:
+        data = data.replace(entity, char)
+    return data, True
 
 
 # Files people attach by mistake, named so the error says what the file is. Captures and

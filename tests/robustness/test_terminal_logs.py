@@ -604,7 +604,7 @@ def test_the_seed_word_wrapped_by_a_mail_client_tells_its_story(width):
     assert {"IKE102", "IKE104"} <= {c[0] for c in story}
 
 
-def test_a_paste_left_html_escaped_reads_as_the_paste():
+def test_a_paste_left_html_escaped_reads_as_the_paste() -> None:
     """A paste from a page's HTML source (or a forum post escaped twice) keeps `-&gt;` for the
     sniffer's and the debug's arrows and `&quot;` for quotes: every packet line was
     unrecognised (no finding at all from the seed). Its entities are undone, and it says so."""
@@ -687,3 +687,14 @@ def test_a_double_spaced_paste_reads_as_the_paste(paste):
     assert _codes(*spaced) == _codes(*clean)
     assert spaced[1].inputs[0].accounting.get("unrecognised", 0) == clean[1].inputs[0].accounting.get("unrecognised", 0)
     assert _snapshots(*spaced) == _snapshots(*clean)  # a blank line after every line ends no block
+
+
+def test_undoing_html_entities_leaves_bare_ampersands() -> None:
+    """Only the entities an escaped paste holds are undone: html.unescape also read the old
+    names without `;`, and `&timestamp=2&notify=3` in an fnbamd URL became `×tamp=2¬ify=3`."""
+    lines = ["2025-01-10 10:00:00 [123] fnbamd_http_get-GET https://idp.example/saml?x=1&timestamp=2&notify=3",
+             "", "ike 0:vpn:1: negotiation timeout, deleting (&quot;vpn&quot; &amp;gt; 3 tries)"]
+    events, ingest = _load(data=("\n".join(lines) + "\n").encode())
+    assert events["text"].iloc[0].endswith("saml?x=1&timestamp=2&notify=3")
+    assert events["text"].iloc[1].endswith('("vpn" &gt; 3 tries)')  # escaped twice: undone once
+    assert any("HTML-escaped" in w for w in ingest.inputs[0].warnings)
