@@ -789,6 +789,25 @@ class _Headers(NamedTuple):
     dport: np.ndarray
 
 
+QUOTE_WINDOW = 64 + 4  # a quoted IPv4 header (up to 60 bytes) and the UDP ports after it
+
+
+def _quotes_ike_udp(u8: np.ndarray, l4: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Whether each ICMP error (its header at ``l4``) quotes a UDP datagram to or from port
+    500 or 4500, as far as the captured bytes show (a quote cut short is asked of the frame
+    decoder, which says so)."""
+    q = l4 + ICMP_HEADER
+    w = _window(u8, q, QUOTE_WINDOW)
+    v4 = (w[:, 0] >> 4) == 4
+    ihl = np.where(v4, (w[:, 0] & 0x0F).astype(np.int64) * 4, 40)  # IPv6: a fixed 40-byte header
+    udp = np.where(v4, w[:, 9] == IPPROTO_UDP, w[:, 6] == IPPROTO_UDP)
+    at = np.minimum(ihl, QUOTE_WINDOW - 4)[:, None] + np.arange(4)[None, :]
+    ports = np.take_along_axis(w, at, axis=1).astype(np.int64)
+    sport, dport = (ports[:, 0] << 8) | ports[:, 1], (ports[:, 2] << 8) | ports[:, 3]
+    ike = np.isin(sport, (IKE_PORT, IKE_NATT_PORT)) | np.isin(dport, (IKE_PORT, IKE_NATT_PORT))
+    return (udp & ike) | (q + ihl + 4 > last)
+
+
 def _headers(u8, l3, etype, last) -> _Headers:
     has_l3 = (l3 >= 0) & (l3 < last)
     v4 = has_l3 & (etype == ETHERTYPE_IPV4) & (last - l3 >= 20)
@@ -948,6 +967,8 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     # A destination unreachable (ICMP_KEPT's types): what it quotes is read one by one (rare).
     icmp_err = ip_plain & l4_ok & (((proto == IPPROTO_ICMP) & v4 & (trans[:, 0] == ICMP_UNREACH))
                                    | ((proto == IPPROTO_ICMPV6) & v6 & (trans[:, 0] == ICMP6_DST_UNREACH)))
+    if icmp_err.any():  # only those quoting UDP to or from 500/4500 (a scan's DNS refusals are not)
+        icmp_err[np.flatnonzero(icmp_err)] = _quotes_ike_udp(u8, l4[icmp_err], last[icmp_err])
     slow = (
         (ip_plain & udp_ipsec & ~keepalive & ~udp_esp_fast)
         | (ip_plain & (proto == IPPROTO_ESP) & ~esp_fast)
