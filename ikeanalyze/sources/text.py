@@ -211,7 +211,7 @@ def clean_line_numbers(raw: pa.Array, report: InputReport) -> pa.Array:
     log display`'s `1: date=...` has a colon, left alone), and a sniffer's or debug's time
     stamp is no number followed by a blank: the first lines decide, in Python, at no cost."""
     n = len(raw)
-    if n < 5 or not _numbered(raw.slice(0, NUMBERED_PROBE).to_pylist()):
+    if n < 2 or not _numbered(raw.slice(0, NUMBERED_PROBE).to_pylist()):
         return raw
     g = groups(raw, LINE_NUMBER)
     num = g["num"]
@@ -231,7 +231,7 @@ def clean_line_numbers(raw: pa.Array, report: InputReport) -> pa.Array:
     # the number. Never past the line's own separator: an indent under the number stays.
     cut = np.maximum(column, num_len + sep_len[numbered & has_text].min())
     cut = np.where(numbered, np.minimum(cut, num_len + sep_len), 0).astype(np.int64)
-    report.warn(f"{int(numbered.sum())} line(s) begin with a line number (a code view copied with its numbers); "
+    report.warn(f"{int(numbered.sum())} line(s) begin with a line number (a code view's, or tcpdump -#); "
                 "read without them")
     return _slice_each(raw, cut)
 
@@ -240,7 +240,8 @@ def _numbered(lines: list[str]) -> bool:
     """Whether the first lines count up by one from their first number."""
     found = [re.match(LINE_NUMBER, line) for line in lines]
     values = [int(m.group("num")) for m in found if m]
-    return len(values) >= 0.9 * len(lines) and all(b == a + 1 for a, b in zip(values, values[1:]))
+    steps = [b == a + 1 for a, b in zip(values, values[1:])]
+    return len(values) >= 0.9 * len(lines) and len(steps) > 0 and sum(steps) >= 0.9 * len(steps)
 
 
 def _slice_each(raw: pa.Array, starts: np.ndarray) -> pa.Array:

@@ -639,7 +639,8 @@ NUMBERINGS = {
 
 @pytest.mark.parametrize("style", list(NUMBERINGS))
 @pytest.mark.parametrize("paste", [ROOT / "samples" / "forticlient-udp-fallback-tcp.txt",
-                                   DATA / "state" / "35_tunnel_list_dpd_disabled.txt"])  # indented lines
+                                   DATA / "state" / "35_tunnel_list_dpd_disabled.txt",  # indented lines
+                                   DATA / "tcpdump_text" / "sa-init-unanswered.txt"])  # four lines
 def test_a_code_view_copied_with_its_line_numbers_reads_as_the_paste(style, paste):
     """A code view that numbers its lines copies the numbers too: the seed gave IKE103 alone,
     a tunnel list nothing (IKE903). Numbers counting up by one before nine lines in ten go,
