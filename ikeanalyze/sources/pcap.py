@@ -714,17 +714,39 @@ def _nflog(u8, start, endian: str):
     return l3, np.where(l3 >= 0, _af_ethertype(family, (LINUX_AF_INET6,)), 0)
 
 
-def _fixed(header: int, ethertype_at: int):
-    """A link header of fixed length that names the packet's ethertype at a fixed offset."""
+def _vlan_tags(u8: np.ndarray, l3: np.ndarray, et: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Up to VLAN_MAX_TAGS stacked VLAN tags (a TCI, then the next ethertype) where a link
+    header's ethertype names one: libpcap puts the tag the Linux kernel took off a frame back
+    at the Linux cooked header's protocol field (pcap-linux.c, set_vlan_offset), so a
+    capture on `any` of a tagged interface has protocol 0x8100 and the tag before the packet."""
+    tagged = np.flatnonzero(np.isin(et, VLAN_TPIDS))
+    if not len(tagged):
+        return l3, et
+    l3, et = l3.copy(), et.copy()
+    for _ in range(VLAN_MAX_TAGS):
+        et[tagged] = _u16(_window(u8, l3[tagged] + 2, 2), 0)
+        l3[tagged] += 4
+        tagged = tagged[np.isin(et[tagged], VLAN_TPIDS)]
+        if not len(tagged):
+            break
+    return l3, et
+
+
+def _fixed(header: int, ethertype_at: int, tags: bool = False):
+    """A link header of fixed length that names the packet's ethertype at a fixed offset
+    (``tags``: VLAN tags may follow it, :func:`_vlan_tags`)."""
     def read(u8, start):
-        return _pppoe(u8, start + header, _u16(_window(u8, start + ethertype_at, 2), 0))
+        l3, et = start + header, _u16(_window(u8, start + ethertype_at, 2), 0)
+        if tags:
+            l3, et = _vlan_tags(u8, l3, et)
+        return _pppoe(u8, l3, et)
     return read
 
 
 LINK_READERS = {
     LINKTYPE_ETHERNET: _ethernet,
-    LINKTYPE_LINUX_SLL: _fixed(16, 14),
-    LINKTYPE_LINUX_SLL2: _fixed(20, 0),
+    LINKTYPE_LINUX_SLL: _fixed(16, 14, tags=True),
+    LINKTYPE_LINUX_SLL2: _fixed(20, 0, tags=True),
     LINKTYPE_C_HDLC: _fixed(4, 2),
     **dict.fromkeys(RAW_LINKTYPES, _raw),
     LINKTYPE_NULL: _null,

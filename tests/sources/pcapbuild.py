@@ -102,3 +102,32 @@ def pcapng(
         body += b"\0" * (-len(fr) % 4) + opts
         out += _block(6, body)
     return out
+
+
+def records(data: bytes) -> tuple[int, list[tuple[int, int, int, bytes]]]:
+    """A classic little-endian pcap's link-type word and records: (seconds, fraction, original
+    length, captured bytes) each, to write a variant of the same packets with :func:`pcap_records`."""
+    linktype = struct.unpack_from("<I", data, 20)[0]
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack_from("<IIII", data, off)
+        out.append((sec, frac, orig, data[off + 16 : off + 16 + incl]))
+        off += 16 + incl
+    return linktype, out
+
+
+def pcap_records(linktype: int, recs: list[tuple[int, int, int, bytes]], nanos: bool = False) -> bytes:
+    """A classic pcap of :func:`records`' tuples; an original length below the bytes is raised to them."""
+    out = struct.pack("<IHHiIII", 0xA1B23C4D if nanos else 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)
+    for sec, frac, orig, fr in recs:
+        out += struct.pack("<IIII", sec, frac, len(fr), max(orig, len(fr))) + fr
+    return out
+
+
+def eth_split(frame: bytes) -> tuple[bytes, list[bytes], int, bytes]:
+    """An Ethernet frame's MAC addresses, VLAN tags (TPID and TCI, 4 bytes each), ethertype and payload."""
+    off, tags = 12, []
+    while struct.unpack_from("!H", frame, off)[0] in (0x8100, 0x88A8, 0x9100):
+        tags.append(frame[off : off + 4])
+        off += 4
+    return frame[:12], tags, struct.unpack_from("!H", frame, off)[0], frame[off + 2 :]
