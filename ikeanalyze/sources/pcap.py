@@ -1388,8 +1388,7 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
                 (fragf & 0x1FFF) * 8,
                 bool(fragf & 0x2000),
                 body,
-                l3[:ihl],
-                4,
+                wire_len,
             )
             return
         _l4(st, rows, meta, src, dst, proto, body, wire_len, l3)
@@ -1418,8 +1417,7 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
                     offm & 0xFFF8,
                     bool(offm & 1),
                     l3[off + 8 : end],
-                    None,
-                    6,
+                    max(end - off - 8, 0),
                 )
                 return
             else:
@@ -1429,30 +1427,39 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
     st.report.count("other-traffic")
 
 
-def _fragment(st, rows, meta, key, src, dst, proto, offset, more, data, hdr4, version) -> None:
+def _fragment(st, rows, meta, key, src, dst, proto, offset, more, data: bytes, wire: int) -> None:
+    """Hold a piece (``data``: its captured bytes; ``wire``: its length by the IP header) until
+    the pieces cover the packet on the wire. A snapshot length may have cut pieces: the packet
+    is then what was captured of it from its start, up to the first byte not captured, and its
+    length on the wire is still the whole packet's (what it was sent as, for IKE107)."""
     pieces = st.frags.setdefault(key, [])
-    pieces.append((offset, more, data, meta))
+    pieces.append((offset, more, data, meta, max(wire, len(data))))
     total = None
-    for off, mf, d, _m in pieces:
+    for off, mf, _d, _m, w in pieces:
         if not mf:
-            total = off + len(d)
+            total = off + w
     if total is None:
         return
     covered = 0
-    for off, _mf, d, _m in sorted(pieces, key=lambda p: p[0]):
+    in_order = sorted(pieces, key=lambda p: p[0])
+    for off, _mf, _d, _m, w in in_order:
         if off > covered:
             return
-        covered = max(covered, off + len(d))
+        covered = max(covered, off + w)
     if covered < total:
         return
     payload = bytearray(total)
-    for off, _mf, d, _m in sorted(pieces, key=lambda p: p[0]):
+    captured = 0  # the end of the captured bytes that follow on from the packet's start
+    for off, _mf, d, _m, _w in in_order:
         payload[off : off + len(d)] = d[: total - off]
+        if off <= captured:
+            captured = max(captured, min(off + len(d), total))
+    payload = bytes(payload[:captured])
     del st.frags[key]
     before = st.report.accounting.get("event", 0)
-    inner = _carried(st.report, proto, bytes(payload))
+    inner = _carried(st.report, proto, payload)
     if inner is None:
-        _l4(st, rows, meta, src, dst, proto, bytes(payload), total, bytes(payload), reassembled=len(pieces))
+        _l4(st, rows, meta, src, dst, proto, payload, total, payload, reassembled=len(pieces))
     elif inner:
         _ip(inner, meta, st, rows)
     else:
@@ -1639,8 +1646,8 @@ def _ike_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
     else:
         row.update(_ike_fields(msg), proposals=msg.proposals_summary or None,
                    selectors=msg.selectors_summary or None, text=f"{ends} {msg.info()}")
-        if msg.stopped:
-            row["detail"] = f"stopped: {msg.stopped}"
+        if msg.stopped:  # after a reassembly's note (a packet whose pieces a snapshot length cut)
+            row["detail"] = "; ".join(filter(None, (base.get("detail"), f"stopped: {msg.stopped}")))
     if ip is not None and _duplicate(st, base["ts"], base["ref"], ip):
         row["detail"] = DUPLICATE
     if count:
@@ -1775,7 +1782,7 @@ def _finish(st: _State) -> list[pa.Table]:
         if not ipsec:
             st.report.count("other-traffic", len(pieces))
             continue
-        for off, more, data, meta in pieces:
+        for off, more, data, meta, wire in pieces:
             ref, ts, ifname, direction = meta
             st.report.count("event")
             row = {
@@ -1787,10 +1794,10 @@ def _finish(st: _State) -> list[pa.Table]:
                 "src": src,
                 "dst": dst,
                 "proto": _proto_name(proto),
-                "length": len(data),
+                "length": wire,
                 "detail": f"IP fragment id={ident} offset={off} more={'yes' if more else 'no'}; never reassembled",
                 "text": f"{src} > {dst} IP fragment id={ident} offset={off}{' +' if more else ''} "
-                f"({_proto_name(proto)}, {len(data)} bytes)",
+                f"({_proto_name(proto)}, {wire} bytes{f', {len(data)} captured' if len(data) < wire else ''})",
             }
             if off == 0 and proto == IPPROTO_UDP and len(data) >= 8:
                 _first_fragment_ike(row, data)

@@ -54,3 +54,56 @@ def test_linux_cooked_frames_with_vlan_tags_read_as_on_ethernet():
         assert rep.accounting == {"event": 24} and rep.balanced, linktype
         assert rows(events) == rows(original), linktype
         assert list(events["kind"]) == ["ike", "nat-keepalive", "esp", "esp", "ike", "esp"] * 4
+
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "rules" / "fixtures"
+HEADER_COLS = ["ref", "kind", "src", "dst", "sport", "dport", "length", "exchange", "msg_id", "ispi", "rspi", "esp_spi"]
+
+
+def table(events: pd.DataFrame, cols: list[str]) -> list[list]:
+    return events[cols].astype(object).where(events[cols].notna(), None).values.tolist()
+
+
+def snapped(path: Path, snaplen: int) -> bytes:
+    """The capture as taken with a shorter snapshot length: every frame cut to ``snaplen``."""
+    linktype, recs = pb.records(path.read_bytes())
+    return pb.pcap_records(linktype, [(s, f, o, fr[:snaplen]) for s, f, o, fr in recs])
+
+
+def test_fragments_cut_by_the_snapshot_length_are_still_one_packet(tmp_path):
+    """IKE107's fragmented AUTH with a 96-byte snapshot: each piece is cut, but the pieces still
+    cover the packet on the wire (their IP lengths), so it is reassembled from what was captured:
+    the same rows, the message's own length, and a detail that says where the decoder stopped."""
+    from ikeanalyze import api
+
+    path = FIXTURES / "IKE107" / "fires-pcap-fragmented-auth-unanswered" / "input.pcap"
+    original, ingest = load([path])
+    cut = tmp_path / "snap96.pcap"
+    cut.write_bytes(snapped(path, 96))
+    events, rep = load([cut])
+    assert rep.inputs[0].accounting == ingest.inputs[0].accounting == {"event": 5, "continuation": 3}
+    assert table(events, HEADER_COLS) == table(original, HEADER_COLS)
+    auth = events[events["exchange"] == "AUTH"]
+    assert list(auth["length"]) == [2104] * 3
+    assert auth["detail"].str.startswith("reassembled from 2 IP fragments; stopped: ").all()
+    found = [f for f in api.analyze([cut]).findings if f.code == "IKE107"]
+    assert found and found[0].facts["bytes"] == 2104
+    # A first piece whose second never came: its length on the wire, and how much was captured.
+    linktype, recs = pb.records(path.read_bytes())
+    alone, _ = read(pb.pcap_records(linktype, [(s, f, o, fr[:96]) for s, f, o, fr in recs[:3]]))
+    piece = alone.iloc[2]
+    assert piece["kind"] == "ip-fragment" and piece["length"] == 1480 and piece["exchange"] == "AUTH"
+    assert "(udp, 1480 bytes, 62 captured)" in piece["text"]
+
+
+def test_tunnel_fragments_cut_by_the_snapshot_length_keep_the_packets_inside():
+    """synth_tunnel_fragments with a 96-byte snapshot: the tunnels' pieces reassemble to what was
+    captured of them, and the IPsec packets inside are still read (they were all other traffic,
+    and IKE903 said the capture held no IPsec)."""
+    path = DATA / "synth_tunnel_fragments.pcap"
+    original, ingest = load([path])
+    events, rep = read(snapped(path, 96))
+    assert rep.accounting == ingest.inputs[0].accounting == {"event": 4, "continuation": 5}
+    assert table(events, HEADER_COLS) == table(original, HEADER_COLS)
+    assert list(events["esp_spi"].dropna()) == ["c0de00b1", "c0de00b2"]
