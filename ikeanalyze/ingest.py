@@ -21,7 +21,8 @@ REASONS: dict[str, str] = {
     "annotation": "a note written by a person (comment, arrow) with no device output",
     "other-traffic": "a frame or sniffer packet line that is not IPsec",
     "duplicate": "an IKE debug or sniffer line repeating an earlier one word for word, time stamp included, "
-                 "after the time went back (overlapping pastes), or a second copy of an unstamped debug",
+                 "after the time went back (overlapping pastes), or a second copy of an unstamped debug; "
+                 "a capture frame repeating an IP fragment a few frames and ms before it (held once)",
     "unrecognised": "genuinely none of the known forms",
     "truncated": "a record cut off by the end of the input",
 }

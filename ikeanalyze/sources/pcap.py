@@ -22,7 +22,9 @@ first one unless the file is out of time order); ``ref`` is the 1-based frame nu
 Duplicated capture frames (the same IP packet captured twice within
 :data:`DUPLICATE_WINDOW_S` and :data:`DUPLICATE_MAX_FRAMES`; ESP: the same SPI and sequence
 number within the window) keep their rows but carry ``detail = "duplicate-frame"``, so an
-analysis can drop them before it counts retransmissions.
+analysis can drop them before it counts retransmissions. An IP fragment captured twice is held
+once and its copy counted ``duplicate``: a second copy of a piece would make a reassembly of
+three pieces, or a packet of its own that never completes (a lost fragment, for IKE107).
 """
 
 from __future__ import annotations
@@ -1377,6 +1379,9 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
         body = l3[ihl:total] if total >= ihl else l3[ihl:]
         wire_len = max(total - ihl, 0)
         if fragf & 0x3FFF:
+            if _duplicate(st, ts, ref, l3[:total]):  # the same piece captured twice: held once
+                st.report.count("duplicate")
+                return
             _fragment(
                 st,
                 rows,
@@ -1404,6 +1409,9 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
             if nh in IPV6_EXT and off + 2 <= len(l3):
                 nh, off = l3[off], off + (l3[off + 1] + 1) * 8
             elif nh == IPV6_FRAGMENT and off + 8 <= len(l3):
+                if _duplicate(st, ts, ref, l3[:end]):  # the same piece captured twice: held once
+                    st.report.count("duplicate")
+                    return
                 fnh = l3[off]
                 offm, ident = struct.unpack_from("!HI", l3, off + 2)
                 _fragment(

@@ -107,3 +107,45 @@ def test_tunnel_fragments_cut_by_the_snapshot_length_keep_the_packets_inside():
     assert rep.accounting == ingest.inputs[0].accounting == {"event": 4, "continuation": 5}
     assert table(events, HEADER_COLS) == table(original, HEADER_COLS)
     assert list(events["esp_spi"].dropna()) == ["c0de00b1", "c0de00b2"]
+
+
+def doubled(path: Path) -> bytes:
+    """The capture as two taps (or a bridge and its port) record it: every frame twice."""
+    linktype, recs = pb.records(path.read_bytes())
+    return pb.pcap_records(linktype, [r for r in recs for r in (r, r)])
+
+
+def test_fragments_captured_twice_are_one_packet(tmp_path):
+    """IKE107's fragmented AUTH with every frame twice: each piece is held once (its copy is
+    counted `duplicate`), so the AUTH is reassembled from 2 pieces, once per send, as in the
+    original, and no copy is left over as a fragment never reassembled."""
+    from ikeanalyze import api
+
+    path = FIXTURES / "IKE107" / "fires-pcap-fragmented-auth-unanswered" / "input.pcap"
+    original = load([path])[0]
+    twice = tmp_path / "twice.pcap"
+    twice.write_bytes(doubled(path))
+    events, ingest = load([twice])
+    rep = ingest.inputs[0]
+    assert rep.accounting == {"event": 7, "continuation": 3, "duplicate": 6} and rep.total == 16 and rep.balanced
+    kept = events[(events["detail"] != "duplicate-frame").fillna(True)]
+    cols = [c for c in HEADER_COLS if c != "ref"] + ["detail"]
+    assert table(kept, cols) == table(original, cols)
+    assert list(kept["ref"]) == [1, 3, 7, 11, 15]
+    want = api.analyze([path]).findings
+    got = api.analyze([twice]).findings
+    assert [(f.code, f.peer, [s.code for s in f.symptoms]) for f in got] == [
+        (f.code, f.peer, [s.code for s in f.symptoms]) for f in want] == [("IKE107", "198.51.100.2:4500", ["IKE304"])]
+    assert got[0].facts == want[0].facts and "reassembled from 2 IP fragments" in got[0].message
+
+
+def test_fragment_pieces_captured_twice_are_no_lost_packets(tmp_path):
+    """tcpdump's isakmp-various-oobr holds IKE pieces that never complete: twice over they
+    were two sends of an unanswered fragmented message (IKE107, IKE304)."""
+    from ikeanalyze import api
+
+    path = DATA / "tcpdump_isakmp-various-oobr.pcap"
+    twice = tmp_path / "twice.pcap"
+    twice.write_bytes(doubled(path))
+    assert api.analyze([path]).findings == api.analyze([twice]).findings == []
+    assert load([twice])[1].inputs[0].accounting["duplicate"] == 2
