@@ -1068,7 +1068,9 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     dup = []
     for i in np.flatnonzero(slow | sealed):
         if sealed[i]:
-            dup.append(_duplicate(st, int(ch.ts[i]), ch.first_ref + int(i), bytes(buf[l3[i] : last[i]])))
+            # The IP packet, not the frame: a link trailer (Ethernet padding, an FCS) differs
+            # between two copies of one packet that crossed two links (a tunnel, a VLAN).
+            dup.append(_duplicate(st, int(ch.ts[i]), ch.first_ref + int(i), bytes(buf[l3[i] : ip_end[i]])))
         else:
             _slow_frame(ch, int(i), int(l3[i]), st, rows)
     if len(rows):
@@ -1396,7 +1398,7 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
                 wire_len,
             )
             return
-        _l4(st, rows, meta, src, dst, proto, body, wire_len, l3)
+        _l4(st, rows, meta, src, dst, proto, body, wire_len, l3[:total])  # the packet without a link trailer
         return
     if len(l3) >= 40 and l3[0] >> 4 == 6:
         plen = struct.unpack_from("!H", l3, 4)[0]
@@ -1430,7 +1432,7 @@ def _ip(l3: bytes, meta, st: _State, rows: list[dict]) -> None:
                 return
             else:
                 break
-        _l4(st, rows, meta, src, dst, nh, l3[off:end], max(end - off, 0), l3)
+        _l4(st, rows, meta, src, dst, nh, l3[off:end], max(end - off, 0), l3[:end])  # without a link trailer
         return
     st.report.count("other-traffic")
 

@@ -5,6 +5,7 @@ project they were built from."""
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -149,3 +150,26 @@ def test_fragment_pieces_captured_twice_are_no_lost_packets(tmp_path):
     twice.write_bytes(doubled(path))
     assert api.analyze([path]).findings == api.analyze([twice]).findings == []
     assert load([twice])[1].inputs[0].accounting["duplicate"] == 2
+
+
+ETH_MIN_FRAME = 60  # without the FCS (IEEE 802.3 §3.2.8: shorter frames are padded)
+
+
+def with_trailer(frame: bytes) -> bytes:
+    """An Ethernet frame as a NIC that keeps the FCS (ethtool rx-fcs) hands it over: padded to
+    the minimum frame size, then the 4-byte FCS (CRC-32 of the frame)."""
+    frame += bytes(max(0, ETH_MIN_FRAME - len(frame)))
+    return frame + struct.pack("<I", zlib.crc32(frame))
+
+
+def test_copies_of_one_packet_with_different_link_trailers_are_duplicates():
+    """synth_tunnels carries the same IKE packets inside MPLS, GRE, VXLAN ...: copies a few
+    frames apart, which the original marks duplicate-frame. With each frame's FCS kept, the
+    copies' trailers differ (the FCS covers the outer headers): still the same IP packet."""
+    original, ingest = load([DATA / "synth_tunnels.pcap"])
+    linktype, recs = pb.records((DATA / "synth_tunnels.pcap").read_bytes())
+    events, rep = read(pb.pcap_records(linktype, [(s, f, o + len(with_trailer(fr)) - len(fr), with_trailer(fr))
+                                                  for s, f, o, fr in recs]))
+    assert rep.accounting == ingest.inputs[0].accounting == {"event": 53, "other-traffic": 3}
+    assert (original["detail"] == "duplicate-frame").sum() == 7
+    assert rows(events) == rows(original)
