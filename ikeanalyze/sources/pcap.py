@@ -1555,6 +1555,8 @@ def _l4(st, rows, meta, src, dst, proto, body: bytes, wire_len: int, ip: bytes, 
         _tcp(st, rows, base, body, wire_len)
         return
     if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6) and _icmp_row(rows, base, proto, body, wire_len):
+        if _duplicate(st, base["ts"], base["ref"], ip):  # a copy: its words stay in its text only
+            rows[-1]["detail"] = DUPLICATE
         st.report.count("event")
         return
     st.report.count("other-traffic")

@@ -173,3 +173,23 @@ def test_copies_of_one_packet_with_different_link_trailers_are_duplicates():
     assert rep.accounting == ingest.inputs[0].accounting == {"event": 53, "other-traffic": 3}
     assert (original["detail"] == "duplicate-frame").sum() == 7
     assert rows(events) == rows(original)
+
+
+def test_an_icmp_error_captured_twice_is_counted_once(tmp_path):
+    """IKE105's SA_INIT refused by ICMP port unreachable, every frame twice: the copies of the
+    ICMP errors are duplicate-frame as the IKE copies are (their words kept in the text), and
+    the finding counts 3 refusals, not 6."""
+    from ikeanalyze import api
+
+    path = FIXTURES / "IKE105" / "fires-pcap-icmp-refuses-sa-init" / "input.pcap"
+    twice = tmp_path / "twice.pcap"
+    twice.write_bytes(doubled(path))
+    events = load([twice])[0]
+    icmp = events[events["kind"] == "icmp"]
+    assert list(icmp["detail"]) == ["192.0.2.1 udp port 500 unreachable", "duplicate-frame"] * 3
+    assert icmp["text"].str.contains("udp port 500 unreachable").all()
+    want, got = api.analyze([path]).findings, api.analyze([twice]).findings
+    assert [f.code for f in got] == [f.code for f in want] == ["IKE105"]
+    refusal, original = got[0].facts.pop("icmp_unreachable")[0], want[0].facts.pop("icmp_unreachable")[0]
+    assert got[0].facts == want[0].facts and refusal["count"] == original["count"] == 3
+    assert (refusal["first_ref"], original["first_ref"]) == (3, 2)  # frame 2 of the original is frame 3 twice over
