@@ -21,7 +21,7 @@ Times are UTC (``report.clock = "utc"``); ``t`` counts seconds from the earliest
 first one unless the file is out of time order); ``ref`` is the 1-based frame number.
 Duplicated capture frames (the same IP packet captured twice within
 :data:`DUPLICATE_WINDOW_S` and :data:`DUPLICATE_MAX_FRAMES`; ESP: the same SPI and sequence
-number within the window) keep their rows but carry ``detail = "duplicate-frame"``, so an
+number within the window; a NAT keepalive: the same path within both, :data:`REPEAT_KEYS`) keep their rows but carry ``detail = "duplicate-frame"``, so an
 analysis can drop them before it counts retransmissions. An IP fragment captured twice is held
 once and its copy counted ``duplicate``: a second copy of a piece would make a reassembly of
 three pieces, or a packet of its own that never completes (a lost fragment, for IKE107).
@@ -547,7 +547,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     out = ev.from_table(tab)
     if state.min_ts < state.first_ts:  # frames out of time order: t counts from the earliest
         out["t"] = out["t"] + (state.first_ts - state.min_ts) / 1e9
-    return _mark_esp_duplicates(out)
+    return _mark_column_duplicates(out)
 
 
 def _release(buf, upto: int) -> None:
@@ -1310,20 +1310,40 @@ def _epb_direction(st: _State, ch: _Chunk, i: int) -> str | None:
     return None
 
 
-def _mark_esp_duplicates(out: pd.DataFrame) -> pd.DataFrame:
-    """ESP never repeats a (SPI, sequence) pair: a repeat within the window is a capture duplicate.
-    Rows whose header was cut short have no pair to compare."""
-    esp = (out["kind"] == "esp") & out["esp_spi"].notna() & out["esp_seq"].notna()
-    if not esp.any():
-        return out
-    sub = out.loc[esp, ["src", "dst", "esp_spi", "esp_seq", "transport", "t"]]
-    keys = ["src", "dst", "esp_spi", "esp_seq", "transport"]
-    prev = sub.groupby(keys, dropna=False, sort=False)["t"].shift(1)
-    gap = sub["t"] - prev
-    dup = (gap.notna() & (gap <= DUPLICATE_WINDOW_S)).fillna(False).astype(bool)
-    if dup.any():
+# Rows the whole-column reads make without looking at each packet's bytes, by what repeats in a
+# capture duplicate of one, and how many frames apart a copy may be (None: any). ESP never
+# repeats a (SPI, sequence) pair (RFC 4303 §3.3.3). A NAT keepalive is the same byte every
+# time, but a host sends one every 10-20 s (RFC 3948 §2.3): two on one path within the window
+# and a few frames are one captured twice (the frame distance guards captures whose times are
+# all equal, as _duplicate's does).
+REPEAT_KEYS: dict[str, tuple[list[str], int | None]] = {
+    "esp": (["src", "dst", "esp_spi", "esp_seq", "transport"], None),
+    "nat-keepalive": (["src", "dst", "sport", "dport"], DUPLICATE_MAX_FRAMES),
+}
+
+
+def _mark_column_duplicates(out: pd.DataFrame) -> pd.DataFrame:
+    """A repeat of REPEAT_KEYS within the window is a capture duplicate. ESP rows whose header
+    was cut short have no pair to compare."""
+    kind = out["kind"]
+    marks = []
+    for name, (keys, frames) in REPEAT_KEYS.items():
+        rows = (kind == name) & out[keys[2]].notna() & out[keys[3]].notna()
+        if not rows.any():
+            continue
+        sub = out.loc[rows, keys + ["t", "ref"]]
+        prev = sub.groupby(keys, dropna=False, sort=False)[["t", "ref"]].shift(1)
+        gap = sub["t"] - prev["t"]
+        dup = gap.notna() & (gap <= DUPLICATE_WINDOW_S)
+        if frames is not None:
+            dup &= (sub["ref"] - prev["ref"]) <= frames
+        dup = dup.fillna(False).astype(bool)
+        if dup.any():
+            marks.append(dup[dup].index)
+    if marks:
         detail = out["detail"].copy()
-        detail.loc[dup[dup].index] = DUPLICATE
+        for index in marks:
+            detail.loc[index] = DUPLICATE
         out["detail"] = detail
     return out
 
