@@ -7,7 +7,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from ikeanalyze.analysis import direction, iketcp
+from ikeanalyze.analysis import direction, iketcp, sas
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import snapshots as snapshots_mod
 from ikeanalyze.ingest import IngestReport
@@ -24,8 +24,13 @@ class Context:
     @cached_property
     def wire(self) -> pd.DataFrame:
         """Packet rows with local/remote sides (see analysis.flows.oriented). A capture has
-        no in/out: the gateway's addresses are inferred (or given with --local) first."""
+        no in/out: the gateway's addresses are inferred (or given with --local) first. A
+        frame a capture recorded twice (`detail` duplicate-frame, sources/pcap.py) crossed the
+        wire once: its copy is no packet row, so the flows count packets, not frames."""
         events = self.events
+        copies = (events["detail"] == sas.DUPLICATE).fillna(False).to_numpy()
+        if copies.any():
+            events = events[~copies]
         unknown = events["direction"].isna() & events["wire"].fillna(False).astype(bool)
         if unknown.any():
             events = direction.fill_direction(events, direction.infer_local(events, self.local))

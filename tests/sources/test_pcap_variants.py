@@ -214,3 +214,31 @@ def test_nat_keepalives_captured_twice_are_duplicates():
     assert table(kept, cols) == table(original[original["kind"] != "tcp"], cols)
     same = load([DATA / "tcpdump_isakmp4500.pcap"])[0]
     assert (same["detail"] != "duplicate-frame").fillna(True).all()
+
+
+def unframed(facts: dict) -> dict:
+    """Facts without frame numbers (every frame twice moves them)."""
+    return {k: unframed(v) if isinstance(v, dict) else v for k, v in facts.items() if not k.endswith("_ref")}
+
+
+def told(findings: list) -> list[tuple]:
+    """Each finding and its symptoms as (code, peer, facts without frame numbers)."""
+    return [(f.code, f.peer, unframed(f.facts)) for top in findings for f in (top, *top.symptoms)]
+
+
+def test_findings_count_packets_not_the_frames_of_a_capture_that_recorded_them_twice(tmp_path):
+    """The FortiClient story (IKE101/IKE102 count one-way keepalives) and IKE108's one-way ESP,
+    every frame twice: the same findings with the same facts (8 keepalives, 15 ESP packets),
+    as the flows count packets and a copy is none."""
+    from ikeanalyze import api
+
+    for path in (SAMPLES / "forticlient-udp-fallback-tcp-capture.pcap",
+                 FIXTURES / "IKE108" / "fires-pcap-esp-out-only" / "input.pcap"):
+        twice = tmp_path / path.name
+        twice.write_bytes(doubled(path))
+        want, got = told(api.analyze([path]).findings), told(api.analyze([twice]).findings)
+        assert got == want, path
+    facts = {code: facts for code, _, facts in told(api.analyze([SAMPLES / "forticlient-udp-fallback-tcp-capture.pcap"])
+                                                   .findings)}
+    assert facts["IKE101"]["keepalives"] == 8 and facts["IKE102"]["unanswered"] == 8
+    assert want[0][0] == "IKE108" and want[0][2]["packets"] == 15
