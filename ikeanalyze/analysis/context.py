@@ -28,9 +28,9 @@ class Context:
         frame a capture recorded twice (`detail` duplicate-frame, sources/pcap.py) crossed the
         wire once: its copy is no packet row, so the flows count packets, not frames."""
         events = self.events
-        copies = (events["detail"] == sas.DUPLICATE).fillna(False).to_numpy()
-        if copies.any():
-            events = events[~copies]
+        kept = sas.once(events)
+        if not kept.all():
+            events = events[kept]
         unknown = events["direction"].isna() & events["wire"].fillna(False).astype(bool)
         if unknown.any():
             events = direction.fill_direction(events, direction.infer_local(events, self.local))

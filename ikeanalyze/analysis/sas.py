@@ -34,6 +34,12 @@ from ikeanalyze.diagnosis import clock_text
 from ikeanalyze.wire.ports import IKE_PORT
 
 DUPLICATE = "duplicate-frame"  # sources/pcap.py marks capture duplicates with this detail
+
+
+def once(events: pd.DataFrame) -> np.ndarray:
+    """Rows that are not a capture's copy of a frame it recorded twice (``DUPLICATE``): what
+    crossed the wire, for a rule that counts packets or messages from the events."""
+    return (events["detail"] != DUPLICATE).fillna(True).to_numpy(dtype=bool)
 ZERO_SPI = "0000000000000000"
 MESSAGE_KINDS = ("ike", "ike-sent", "ike-received", "ip-fragment")
 

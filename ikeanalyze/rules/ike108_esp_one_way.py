@@ -145,7 +145,7 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     if not m.any():
         return
     m &= ~ev.index.isin(ctx.wire.index) & ev["src"].notna().to_numpy()
-    m &= (ev["detail"] != sas.DUPLICATE).fillna(True).to_numpy()  # a capture's copy is not in ctx.wire either
+    m &= sas.once(ev)  # a capture's copy is not in ctx.wire either
     if not m.any():
         return
     esp = ev.loc[m, ["source", "ref", "origin", "time", "t", "src", "dst", "transport", "text", "esp_spi"]]
@@ -183,7 +183,7 @@ def _short_sample(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     m = (ev["kind"] == "esp").fillna(False).to_numpy()
     if not m.any():
         return
-    m &= ev["origin"].isin(PACKET_ORIGINS).to_numpy() & (ev["detail"] != sas.DUPLICATE).fillna(True).to_numpy()
+    m &= ev["origin"].isin(PACKET_ORIGINS).to_numpy() & sas.once(ev)
     if not m.any():
         return
     rows = np.flatnonzero(m)

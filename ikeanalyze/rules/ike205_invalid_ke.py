@@ -49,7 +49,7 @@ def _groups(proposals: str | None) -> list[str]:
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     ev = ctx.events
     has = ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()
-    rows = ev[has]
+    rows = ev[has & sas.once(ev)]  # a capture's copy of a frame is no second rejection
     by_peer: dict[tuple, list] = {}
     debug_peers: dict[tuple, str | None] | None = None  # (source, ref) of a debug notify -> its peer
     for r in rows.itertuples():

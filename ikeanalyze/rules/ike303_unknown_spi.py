@@ -85,7 +85,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
 
 def _notified(ev) -> Iterator[Finding]:
     """Decoded IKE carrying INVALID_SPI / INVALID_IKE_SPI: its sender does not know an SPI it got."""
-    notes = ev[(ev["kind"] == "ike").fillna(False).to_numpy()
+    notes = ev[(ev["kind"] == "ike").fillna(False).to_numpy() & sas.once(ev)  # a capture's copy is no message
                & ev["notify"].fillna("").astype(str).str.contains(INVALID_SPI_NOTIFY).to_numpy()]
     for (_source, src), rows in notes.groupby(["source", "src"], sort=False):
         first, last = rows.iloc[0], rows.iloc[-1]

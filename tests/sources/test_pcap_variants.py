@@ -242,3 +242,18 @@ def test_findings_count_packets_not_the_frames_of_a_capture_that_recorded_them_t
                                                    .findings)}
     assert facts["IKE101"]["keepalives"] == 8 and facts["IKE102"]["unanswered"] == 8
     assert want[0][0] == "IKE108" and want[0][2]["packets"] == 15
+
+
+def test_notifications_of_a_capture_that_recorded_them_twice_are_counted_once(tmp_path):
+    """IKE303's INVALID_SPI and IKE205's INVALID_KE_PAYLOAD, every frame twice: each rejection or
+    notification once (they counted the copies: 4 INVALID_SPI messages for 2)."""
+    from ikeanalyze import api
+
+    for path, code, fact, n in (
+            (FIXTURES / "IKE303" / "fires-pcap-invalid-spi-notify" / "input.pcap", "IKE303", "messages", [2]),
+            (FIXTURES / "IKE205" / "fires-pcap-invalid-ke-recovered" / "input.pcap", "IKE205", "rejections", [2, 1])):
+        twice = tmp_path / f"{code}.pcap"
+        twice.write_bytes(doubled(path))
+        want, got = told(api.analyze([path]).findings), told(api.analyze([twice]).findings)
+        assert got == want, code
+        assert [facts[fact] for c, _, facts in got if c == code] == n, code
