@@ -80,8 +80,11 @@ LINKTYPE_PFLOG = 117
 LINKTYPE_RADIOTAP = 127  # radiotap header, then an 802.11 frame
 LINKTYPE_NFLOG = 239  # Linux netfilter log: a family byte, then TLVs, one of them the packet
 # The pcap header's link-type word keeps the link type in its low 16 bits; above them it may say
-# that frames end with an FCS, and how long (draft-ietf-opsawg-pcap §4: the F bit and FCS len).
+# that frames end with an FCS, and how long (draft-ietf-opsawg-pcap §4: the F bit and FCS len;
+# libpcap's LT_FCS_LENGTH_PRESENT and LT_FCS_LENGTH, in 16-bit words).
 LINKTYPE_MASK = 0xFFFF
+LT_FCS_LENGTH_PRESENT = 0x04000000
+LT_FCS_LENGTH_SHIFT = 28
 RAW_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_RAW_DLT12, LINKTYPE_RAW_DLT14, LINKTYPE_IPV4, LINKTYPE_IPV6)
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
@@ -169,6 +172,7 @@ class _Iface:
     exact: bool = True  # ns_mul is an integer
     endian: str = "<"  # byte order of its pcapng section (options of its packets are in it)
     offset_ns: int = 0  # if_tsoffset: seconds the interface's timestamps count from
+    fcs: int = 0  # bytes of FCS the header says end every frame (pcap link-type word)
 
 
 @dataclass
@@ -210,7 +214,8 @@ def _pcap_chunks(buf, size: int, report: InputReport, state: _State, walked: rea
             raise InputError(report.source, None, "pcap file header cut short")
         endian, mul = PCAP_MAGIC[head[:4]]
         snaplen, network = struct.unpack(endian + "II", head[16:24])
-        state.ifaces = [_Iface(network & LINKTYPE_MASK, None, float(mul), True, endian)]
+        fcs = 2 * (network >> LT_FCS_LENGTH_SHIFT) if network & LT_FCS_LENGTH_PRESENT else 0
+        state.ifaces = [_Iface(network & LINKTYPE_MASK, None, float(mul), True, endian, fcs=fcs)]
         yield from _pcap_records(buf, size, state, walked, endian, mul, snaplen)
     finally:
         if walked is not None:  # the reader stopped early (damage, an error): the worker too
@@ -949,6 +954,12 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     report = st.report
     buf = st.buf
     u8 = np.frombuffer(buf, np.uint8)
+    if any(f.fcs for f in st.ifaces):
+        # The FCS is no part of the packet: where the frame was captured whole it ends its
+        # bytes (an offload's zero IP length takes the packet from them); a snapshot length
+        # that cut the frame cut the FCS first.
+        fcs = np.array([f.fcs for f in st.ifaces], np.int64)[ch.iface]
+        ch.cap = np.minimum(ch.cap, np.maximum(ch.wire - fcs, 0))
     off, cap = ch.off, ch.cap
     last = off + cap  # end of each frame's bytes
 

@@ -257,3 +257,20 @@ def test_notifications_of_a_capture_that_recorded_them_twice_are_counted_once(tm
         want, got = told(api.analyze([path]).findings), told(api.analyze([twice]).findings)
         assert got == want, code
         assert [facts[fact] for c, _, facts in got if c == code] == n, code
+
+
+LINKTYPE_ETHERNET_WITH_FCS = 1 | 0x04000000 | 2 << 28  # the F bit, FCS length 2 16-bit words
+
+
+def test_an_fcs_the_pcap_header_announces_is_no_part_of_the_packet():
+    """synth_offload_udp (IPv4 total length 0: the packet is what was captured) with each
+    frame's FCS kept and announced in the link-type word: the same rows, ESP 56 bytes long,
+    not 60."""
+    path = DATA / "synth_offload_udp.pcap"
+    original = load([path])[0]
+    _, recs = pb.records(path.read_bytes())
+    fcs = [(s, f, o + 4, fr + struct.pack("<I", zlib.crc32(fr))) for s, f, o, fr in recs]
+    events, rep = read(pb.pcap_records(LINKTYPE_ETHERNET_WITH_FCS, fcs))
+    assert rep.accounting == {"event": 5}
+    assert rows(events) == rows(original)
+    assert list(events.loc[events["kind"] == "esp", "length"]) == [56, 56]
