@@ -78,3 +78,14 @@ def test_whole_article_tells_the_same_story():
     # the prose and the FortiGate configuration shown in the article are not device output
     assert inp["accounting"]["unrecognised"] > 40
     assert "IKE901" in {f["code"] for f in article["findings"]}
+
+
+
+def test_a_blob_given_only_its_bytes_is_read_as_what_they_are() -> None:
+    """`Blob(name, data=...)` of a capture was 'not a capture or FortiGate text (binary
+    data)': the head that names the format was only set by the loaders, not from the bytes."""
+    from ikeanalyze import api
+    from ikeanalyze.sources import Blob
+
+    data = (SAMPLES / "forticlient-udp-fallback-tcp-capture.pcap").read_bytes()
+    assert {"IKE102", "IKE104"} <= {f.code for f in api.analyze([Blob("x.pcap", data=data)]).all_findings()}

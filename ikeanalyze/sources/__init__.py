@@ -74,6 +74,11 @@ class Blob:
     archive: str | None = None  # the ZIP archive it came out of
     refusal: str | None = None  # why its bytes cannot be had (an encrypted ZIP entry): read, it says so
 
+    def __post_init__(self) -> None:
+        # Given its bytes, a blob's head is theirs: `Blob("x.pcap", data=...)` is a capture.
+        if not self.head and self.data is not None:
+            self.head = self.data[:16]
+
     def read(self) -> bytes:
         if self.data is None:
             assert self.path is not None
