@@ -151,13 +151,47 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
     from ikeanalyze.rules import fromlog  # imports rules.base, which imports this module
 
     lost = {i.source: i.lost for i in ctx.ingest.inputs if i.lost}
+    cut = _cut_ends(ctx)
     for r in rules:
         found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
         if r.absence and lost:
             for f in found:
                 _caveat(f, lost)
+        if r.absence and cut:
+            for f in found:
+                _cut_caveat(f, cut)
         yield from found
         yield from fromlog.add(ctx, r.code, found)
+
+
+# How close to the end of a cut-off input a finding built on what never came must end for
+# the cut to matter: an IKE request's retransmissions and a DPD round fit in it.
+CUT_WINDOW_S = 60.0
+
+
+def _cut_ends(ctx) -> dict[str, float]:
+    """The inputs cut off mid-record (a truncated capture or paste: IKE902), each with the
+    time (`t`) of its last event."""
+    cut = {i.source for i in ctx.ingest.inputs if i.accounting.get("truncated")}
+    if not cut or ctx.events.empty:
+        return {}
+    ev = ctx.events[ctx.events["source"].isin(cut).to_numpy()]
+    last = ev.groupby("source")["t"].max().dropna()
+    return {str(k): float(v) for k, v in last.items()}
+
+
+def _cut_caveat(finding, cut: dict[str, float]) -> None:
+    """Say so in a finding built on packets that never came when it ends just before the end
+    of an input that was cut off: the answer may have been after the cut."""
+    end = finding.t_end if finding.t_end is not None else finding.t_start
+    sources = sorted({e.source for e in finding.evidence if e.source in cut})
+    near = [s for s in sources if end is not None and cut[s] - end <= CUT_WINDOW_S]
+    if near:
+        gap = max(0.0, min(cut[s] for s in near) - end)
+        when = "right after this" if gap < 1 else f"{gap:.0f} s after this"
+        finding.message += (f" Caveat: {', '.join(near)} was cut off mid-record {when}; an answer after the cut "
+                            f"would not be in it.")
+        finding.facts["input_cut_off"] = near
 
 
 def _caveat(finding, lost: dict[str, int]) -> None:

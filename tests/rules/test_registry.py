@@ -53,3 +53,20 @@ def test_rule_has_fires_and_quiet_fixtures(r) -> None:
     assert any(c.startswith("quiet-") for c in cases), f"{r.code}: no fixtures/{r.code}/quiet-* case"
     for c in cases:
         assert (FIXTURES / r.code / c / "expected.json").is_file(), f"{r.code}/{c}: no expected.json"
+
+
+def test_a_finding_on_what_never_came_says_when_its_capture_was_cut_off_right_after() -> None:
+    """IKE105 on a capture cut off mid-record: the answer may have been after the cut (found
+    by the capture sweep: 'never answered' with IKE902 beside it and no caveat). A capture
+    that ends whole gets none."""
+    from ikeanalyze import api
+    from ikeanalyze.sources import Blob
+    from tests.conftest import ROOT
+
+    data = (ROOT / "tests/rules/fixtures/IKE105/fires-pcap-sa-init-unanswered/input.pcap").read_bytes()
+    whole = [f for f in api.analyze([Blob("whole.pcap", None, data, data[:16])]).all_findings() if f.code == "IKE105"]
+    cut = [f for f in api.analyze([Blob("cut.pcap", None, data[:-10], data[:16])]).all_findings() if f.code == "IKE105"]
+    assert len(whole) == len(cut) == 1
+    assert "Caveat" not in whole[0].message and "input_cut_off" not in whole[0].facts
+    assert "Caveat: cut.pcap was cut off mid-record right after this; an answer after the cut" in cut[0].message
+    assert cut[0].facts["input_cut_off"] == ["cut.pcap"]
