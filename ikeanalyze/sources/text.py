@@ -464,7 +464,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # line is among ``rest``; a line freed of a glued prompt below has a form).
     by_text = Texts(texts, line_text)
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
-    snapshot_sep = state_snapshot.claim(form, core, by_text, spaced=_line_step(form) == 2)
+    # A copy's blank line after every line (the blank lines are named now, and stay so).
+    step = _line_step(form)
+    snapshot_sep = state_snapshot.claim(form, core, by_text, spaced=step == 2)
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
@@ -489,12 +491,12 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             form[idx] = np.select([matches(glued, ikedebug.RECORD_START), matches(glued, "^" + eventlog.RECORD_ANYWHERE),
                                    matches(glued, flow.START)], ["ikedebug", "eventlog", "flow"], "authd")
 
-    quotes = _quoted_datagrams(form, patched, raw)
-    sep, bridged = _continuations(form, patched, raw, by_text)
+    quotes = _quoted_datagrams(form, patched, raw, step)
+    sep, bridged = _continuations(form, patched, raw, by_text, step)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
     # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
     spaced = sep == " "
-    quoted = _quote_lines(quotes, sep, _line_step(form))
+    quoted = _quote_lines(quotes, sep, step)
     claimed = snapshot_sep != None  # noqa: E711
     if claimed.any():
         sep = np.where(claimed, snapshot_sep, sep)
@@ -548,7 +550,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             if not other_traffic:
                 # (the lines a dump's search passes over: the record's pieces, and in a
                 # double-spaced paste the copy's blank lines)
-                passed = is_cont | (forms.mask("blank") if _line_step(form) == 2 else False)
+                passed = is_cont | (forms.mask("blank") if step == 2 else False)
                 idx = _skip_other_traffic(idx, joined, is_hex, passed, tcp_ports, report, dropped, same[idx], shape)
                 if not len(idx):
                     continue
@@ -584,7 +586,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
     frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
     kept = None
-    if is_hex.any() and _line_step(form) == 2:  # a double-spaced paste: its dumps without the blank lines
+    if is_hex.any() and step == 2:  # a double-spaced paste: its dumps without the blank lines
         kept = np.flatnonzero(form != "blank")
     lines = _unquoted(raw if kept is None else raw.take(pa.array(kept))).to_pylist() if is_hex.any() else []
     frame = hexdump.attach(frame, lines, form if kept is None else form[kept], report, kept)  # decoded like a capture
@@ -1055,7 +1057,7 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
             take_joined([text.cast(pa.large_string()), extra], pick))
 
 
-def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.ndarray:
+def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int = 1) -> np.ndarray:
     """Un-name the `IP (tos ...)` lines that open the datagram a `tcpdump -v` ICMP error quotes
     (tcpdump.QUOTED_HEAD, indented, right under the ICMP line: tcpdump.ICMP_ERROR), so that
     the continuation walk joins them and the summary under them to the ICMP packet, as it
@@ -1068,7 +1070,7 @@ def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array) -> np.nda
     # (With `-e` the quote's first line, `(tos ...)` without `IP`, is of no form already: it
     # is asked too, so that the evidence shows the quote with and without `-e` alike.)
     open_ = (form == "tcpdump") | (form == None)  # noqa: E711
-    step = _line_step(form)  # (a double-spaced paste: the line above is the one before the blank)
+    # (``step``: 2 in a double-spaced paste, where the line above is the one before the blank)
     heads = np.flatnonzero(open_[step:] & open_[:-step]) + step
     if len(heads):
         heads = heads[matches(raw.take(pa.array(heads)), tcpdump.QUOTED_HEAD)]
@@ -1093,7 +1095,8 @@ def _quote_lines(heads: np.ndarray, sep: np.ndarray, step: int = 1) -> np.ndarra
     return quoted
 
 
-def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts | None = None) -> np.ndarray:
+def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts | None = None,
+                   step: int | None = None) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
     A line of no known form continues the record (or continuation) above it when:
@@ -1131,7 +1134,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     bridged = np.zeros(n, dtype=bool)
     # A copy's blank line after every line: the blank above a piece snapshot.claim joined on
     # is the record's, as the walk below makes it for the pieces it joins.
-    step = _line_step(form)
+    step = _line_step(form) if step is None else step
     if step == 2:
         above = np.flatnonzero(form == "continuation") - 1
         bridged[above[(above >= 0) & (form[np.maximum(above, 0)] == "blank")]] = True
