@@ -249,19 +249,24 @@ def _responder_view(ctx: Context) -> Iterator[Finding]:
                  ["source", "ispi", "ref"]]  # the keys and lines only: not every column of every arrival
     got_refs = {k: np.sort(g["ref"].to_numpy(np.int64))
                 for k, g in got.groupby([got["source"].astype(str), got["ispi"].astype(str)])}
-    for _, r in sent.iterrows():
-        key = (str(r.source), int(r.serial))
-        nat, end = nat_all.iloc[nat_of[key]], failed.iloc[end_of[key]]
-        nat, end = nat[nat["ref"] < r.ref], end[end["ref"] > r.ref]
-        if nat.empty or end.empty:
+    nat_ref, end_ref = nat_all["ref"].to_numpy(np.int64), failed["ref"].to_numpy(np.int64)
+    sent_ref = sent["ref"].to_numpy(np.int64)
+    keys = list(zip(sent["source"].astype(str), sent["serial"].astype("int64"), sent["ispi"].astype(str)))
+    for i, (source, serial, ispi) in enumerate(keys):
+        # (Each negotiation's lines are in input order: its NAT lines before the answer, and
+        # its first timeout after it, are found by binary search, not by slicing frames.)
+        ni, ei = nat_of[(source, serial)], end_of[(source, serial)]
+        n_nat = int(np.searchsorted(nat_ref[ni], sent_ref[i]))
+        j = int(np.searchsorted(end_ref[ei], sent_ref[i], side="right"))
+        if not n_nat or j == len(ei):
             continue
-        refs = got_refs.get((str(r.source), str(r.ispi)), np.empty(0, np.int64))
-        timeout = end.iloc[0]
-        if np.searchsorted(refs, int(timeout["ref"])) > np.searchsorted(refs, int(r.ref), side="right"):
+        refs = got_refs.get((source, ispi), np.empty(0, np.int64))
+        if np.searchsorted(refs, end_ref[ei[j]]) > np.searchsorted(refs, sent_ref[i], side="right"):
             continue  # the initiator's next message came (on 500 or 4500)
+        r, timeout, last_nat = sent.iloc[i], failed.iloc[ei[j]], nat_all.iloc[ni[n_nat - 1]]
         gw = f" on gateway {r.tunnel}" if isinstance(r.tunnel, str) else ""
         msg = (f"{endpoint(r.src, r.sport)} answered {endpoint(r.dst, r.dport)}'s IKE_SA_INIT{gw} ({sas.where(r)}) after "
-               f"detecting NAT (`{nat.iloc[-1]['detail']}`, {sas.where(nat.iloc[-1])}), so the initiator's next "
+               f"detecting NAT (`{last_nat['detail']}`, {sas.where(last_nat)}), so the initiator's next "
                f"message (IKE_AUTH) belongs on UDP 4500; nothing more of IKE SA {r.ispi} arrived before the "
                f"negotiation timed out ({sas.where(timeout)}). UDP 4500 from {r.dst} to {r.src} is probably "
                "blocked on the way (the initiator's log would show its IKE_AUTH re-sent to port 4500), unless the "
@@ -269,10 +274,10 @@ def _responder_view(ctx: Context) -> Iterator[Finding]:
         f = finding(
             "IKE106", msg,
             between=(r, timeout),
-            tunnel=r.tunnel if isinstance(r.tunnel, str) else None, peer=f"{r.dst}:4500",
-            evidence=[evidence(nat.iloc[-1]), evidence(r), evidence(timeout)],
+            tunnel=r.tunnel if isinstance(r.tunnel, str) else None, peer=endpoint(r.dst, IKE_NATT_PORT),
+            evidence=[evidence(last_nat), evidence(r), evidence(timeout)],
             timeline=[moment(r, f"SA_INIT answered with NAT detected; nothing from {r.dst} on 4500 after it")],
-            facts={"view": "responder", "ispi": str(r.ispi), "nat_lines": len(nat)},
+            facts={"view": "responder", "ispi": str(r.ispi), "nat_lines": n_nat},
         )
         f.severity = "warning"  # inferred from silence: the initiator's side tells for sure
         yield f
