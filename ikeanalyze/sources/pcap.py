@@ -1325,8 +1325,9 @@ def _epb_direction(st: _State, ch: _Chunk, i: int) -> str | None:
 # capture duplicate of one, and how many frames apart a copy may be (None: any). ESP never
 # repeats a (SPI, sequence) pair (RFC 4303 §3.3.3). A NAT keepalive is the same byte every
 # time, but a host sends one every 10-20 s (RFC 3948 §2.3): two on one path within the window
-# and a few frames are one captured twice (the frame distance guards captures whose times are
-# all equal, as _duplicate's does).
+# and a few frames are one captured twice. The rows carry no IP ID to tell two keepalives
+# apart, so where the two times are equal (a capture whose times are all equal, where the two
+# directions' keepalives alternate a frame apart) only the frame right after is a copy.
 REPEAT_KEYS: dict[str, tuple[list[str], int | None]] = {
     "esp": (["src", "dst", "esp_spi", "esp_seq", "transport"], None),
     "nat-keepalive": (["src", "dst", "sport", "dport"], DUPLICATE_MAX_FRAMES),
@@ -1344,10 +1345,11 @@ def _mark_column_duplicates(out: pd.DataFrame) -> pd.DataFrame:
             continue
         sub = out.loc[rows, keys + ["t", "ref"]]
         prev = sub.groupby(keys, dropna=False, sort=False)[["t", "ref"]].shift(1)
-        gap = sub["t"] - prev["t"]
+        gap = (sub["t"] - prev["t"]).abs()  # (a capture out of time order goes back: a copy is near either way)
         dup = gap.notna() & (gap <= DUPLICATE_WINDOW_S)
         if frames is not None:
-            dup &= (sub["ref"] - prev["ref"]) <= frames
+            apart = sub["ref"] - prev["ref"]
+            dup &= (apart <= frames) & ((gap > 0) | (apart == 1))
         dup = dup.fillna(False).astype(bool)
         if dup.any():
             marks.append(dup[dup].index)

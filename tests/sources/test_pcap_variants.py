@@ -274,3 +274,22 @@ def test_an_fcs_the_pcap_header_announces_is_no_part_of_the_packet():
     assert rep.accounting == {"event": 5}
     assert rows(events) == rows(original)
     assert list(events.loc[events["kind"] == "esp", "length"]) == [56, 56]
+
+
+def test_keepalives_of_an_idle_tunnel_are_not_copies_of_each_other():
+    """A keepalive row carries no IP ID, so the repeat test goes by path, time and frames
+    (found by a review: in a capture whose times are all equal, the two directions'
+    keepalives alternate a frame apart and all but two were marked duplicate-frame; and a
+    keepalive 30 s earlier in a capture out of time order was a copy by a negative gap)."""
+    a, b = "198.51.100.7", "192.0.2.1"
+    ka = [(0.0, pb.eth(pb.ipv4(*((a, b) if i % 2 == 0 else (b, a)), 17, pb.udp(4500, 4500, b"\xff"), ident=10 + i)))
+          for i in range(12)]
+    events, _ = read(pb.pcap(ka))
+    assert list(events["kind"]) == ["nat-keepalive"] * 12
+    assert not (events["detail"] == "duplicate-frame").any()
+    back = [(100.0, ka[0][1]), (70.0, pb.eth(pb.ipv4(a, b, 17, pb.udp(4500, 4500, b"\xff"), ident=99)))]
+    events, _ = read(pb.pcap(back))
+    assert not (events["detail"] == "duplicate-frame").any()
+    copy = [(5.0, ka[0][1]), (5.00001, ka[0][1])]  # the same keepalive captured twice
+    events, _ = read(pb.pcap(copy))
+    assert list(events["detail"].fillna("")) == ["", "duplicate-frame"]
