@@ -77,6 +77,8 @@ def diagnose(
     chosen = rules.select(list(select), list(ignore))
     limits = rules.thresholds_for(dict(thresholds or {}))
     ctx = Context(focus(events, peer, tunnel), ingest, options.local, options.ike_tcp_ports)
+    if peer or tunnel:  # where each input ends is the input's, not the focused rows' (registry._cut_ends)
+        ctx.extras["input_ends"] = rules.input_ends(events, ingest)
     findings = list(rules.run(ctx, chosen, limits))
     for f in findings:
         f.clock = ctx.clock(f.evidence[0].source) if f.evidence else "device"

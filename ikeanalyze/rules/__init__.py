@@ -36,6 +36,6 @@ from ikeanalyze.rules import (  # noqa: F401
     ike902_truncated_input,
     ike903_no_ike_content,
 )
-from ikeanalyze.rules.registry import REGISTRY, Rule, resolve, run, select, thresholds_for
+from ikeanalyze.rules.registry import REGISTRY, Rule, input_ends, resolve, run, select, thresholds_for
 
-__all__ = ["REGISTRY", "Rule", "resolve", "run", "select", "thresholds_for"]
+__all__ = ["REGISTRY", "Rule", "input_ends", "resolve", "run", "select", "thresholds_for"]

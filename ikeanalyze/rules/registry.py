@@ -169,29 +169,44 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
 CUT_WINDOW_S = 60.0
 
 
-def _cut_ends(ctx) -> dict[str, float]:
+def input_ends(events, ingest) -> dict[str, tuple]:
     """The inputs cut off mid-record (a truncated capture or paste: IKE902), each with the
-    time (`t`) of its last event."""
-    cut = {i.source for i in ctx.ingest.inputs if i.accounting.get("truncated")}
-    if not cut or ctx.events.empty:
+    time stamp and the `t` of its last event (from every event, not a --peer's focus)."""
+    cut = {i.source for i in ingest.inputs if i.accounting.get("truncated")}
+    if not cut or events.empty:
         return {}
-    ev = ctx.events[ctx.events["source"].isin(cut).to_numpy()]
-    last = ev.groupby("source")["t"].max().dropna()
-    return {str(k): float(v) for k, v in last.items()}
+    ev = events[events["source"].isin(cut).to_numpy()]
+    last = ev.groupby("source").agg(time=("time", "max"), t=("t", "max"))
+    return {str(k): (r.time, r.t) for k, r in last.iterrows()}
 
 
-def _cut_caveat(finding, cut: dict[str, float]) -> None:
+def _cut_ends(ctx) -> dict[str, tuple]:
+    ends = ctx.extras.get("input_ends")
+    return input_ends(ctx.events, ctx.ingest) if ends is None else ends
+
+
+def _cut_caveat(finding, cut: dict[str, tuple]) -> None:
     """Say so in a finding built on packets that never came when it ends just before the end
-    of an input that was cut off: the answer may have been after the cut."""
-    end = finding.t_end if finding.t_end is not None else finding.t_start
-    sources = sorted({e.source for e in finding.evidence if e.source in cut})
-    near = [s for s in sources if end is not None and cut[s] - end <= CUT_WINDOW_S]
+    of an input that was cut off: the answer may have been after the cut. Measured on the
+    input's own clock: its evidence's time stamps, else (one input) its `t`."""
+    import pandas as pd
+
+    gaps = {}
+    sources = {e.source for e in finding.evidence}
+    for s in sorted(sources & set(cut)):
+        last_time, last_t = cut[s]
+        times = [e.time for e in finding.evidence if e.source == s and e.time is not None]
+        if times and not pd.isna(last_time):
+            gaps[s] = (pd.Timestamp(last_time) - pd.Timestamp(max(times))).total_seconds()
+        elif len(sources) == 1 and finding.t_end is not None and not pd.isna(last_t):
+            gaps[s] = float(last_t) - finding.t_end
+    near = {s: g for s, g in gaps.items() if 0 <= g <= CUT_WINDOW_S}
     if near:
-        gap = max(0.0, min(cut[s] for s in near) - end)
+        gap = min(near.values())
         when = "right after this" if gap < 1 else f"{gap:.0f} s after this"
         finding.message += (f" Caveat: {', '.join(near)} was cut off mid-record {when}; an answer after the cut "
                             f"would not be in it.")
-        finding.facts["input_cut_off"] = near
+        finding.facts["input_cut_off"] = list(near)
 
 
 def _caveat(finding, lost: dict[str, int]) -> None:

@@ -70,3 +70,24 @@ def test_a_finding_on_what_never_came_says_when_its_capture_was_cut_off_right_af
     assert "Caveat" not in whole[0].message and "input_cut_off" not in whole[0].facts
     assert "Caveat: cut.pcap was cut off mid-record right after this; an answer after the cut" in cut[0].message
     assert cut[0].facts["input_cut_off"] == ["cut.pcap"]
+
+
+def test_the_cut_off_caveat_measures_the_input_not_a_peers_focus() -> None:
+    """With --peer, the events are the peer's: the end of the input was the peer's last
+    event, so a capture that went on for an hour after the peer's last request said 'cut off
+    right after this' (found by a review). The input's end is measured on all its events."""
+    from ikeanalyze import api
+    from ikeanalyze.sources import Blob
+    from tests.conftest import ROOT
+    from tests.sources import pcapbuild as pb
+
+    data = (ROOT / "tests/rules/fixtures/IKE105/fires-pcap-sa-init-unanswered/input.pcap").read_bytes()
+    linktype, recs = pb.records(data)
+    start = recs[-1][0]
+    later = [(start + 100.0 * k, pb.eth(pb.ipv4("203.0.113.9", "203.0.113.10", 17, pb.udp(4500, 4500, b"\xff"))))
+             for k in range(1, 40)]
+    cap = pb.pcap([(s, fr) for s, _, _, fr in recs] + later)[:-3]  # an hour more, then cut mid-record
+    events, ingest = api.load([Blob("long.pcap", data=cap)])
+    for peer in (None, "192.0.2.1"):
+        found = [f for f in api.diagnose(events, ingest, peer=peer).all_findings() if f.code == "IKE105"]
+        assert found and "Caveat" not in found[0].message, peer
