@@ -24,7 +24,6 @@ from ikeanalyze.wire.tcpencap import PREFIX, six_byte_streams
 IKETCP_PREFIX_LEN = len(PREFIX)  # RFC 8229 §3: the stream prefix
 
 
-
 @dataclass
 class TcpIke:
     client: str

@@ -75,7 +75,6 @@ def text_search(pattern: str) -> str:
     return pattern
 
 
-
 @functools.lru_cache(maxsize=256)
 def _re2_reads(pattern: str) -> bool:
     """Can RE2 compile ``pattern`` (no look-arounds, back-references, ...)?"""

@@ -189,7 +189,6 @@ def _device(r) -> str | None:
     return None if device is None or pd.isna(device) else str(device)
 
 
-
 def _peer(r) -> str | None:
     if pd.isna(r.dst):
         return None

@@ -73,7 +73,6 @@ class Bytes:
         return trusted
 
 
-
 _SCAN = 1 << 20  # bytes per step of a scan: its temporaries stay small (no page faults)
 
 

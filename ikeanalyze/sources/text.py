@@ -1283,7 +1283,6 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     return sep, bridged
 
 
-
 # How many blank lines a web copy may have put between a record and its rest.
 BLANKS_WITHIN = 2
 
