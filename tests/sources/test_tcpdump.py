@@ -25,6 +25,12 @@ def rows(name: str) -> tuple[pd.DataFrame, InputReport]:
     return parse_lines(lines, report, other_traffic=True), report
 
 
+def parsed(lines: list[str], **kw) -> tuple[pd.DataFrame, InputReport]:
+    """The event table of ``lines`` and their input's report."""
+    report = InputReport("t")
+    return parse_lines(lines, report, **kw), report
+
+
 def row(frame: pd.DataFrame, ref: int) -> dict:
     r = frame[frame["ref"] == ref]
     assert len(r) == 1, (ref, frame["ref"].tolist())
@@ -190,8 +196,7 @@ def test_form(name, ref, want):
           detail="destination unreachable, unreachable port, 2001:db8::2 udp port 4500")),
 ])
 def test_line(line, want):
-    report = InputReport("t")
-    frame = parse_lines(line.splitlines(), report, other_traffic=True)  # (a `-v` record: two lines)
+    frame, report = parsed(line.splitlines(), other_traffic=True)  # (a `-v` record: two lines)
     assert report.accounting["event"] == 1, dict(report.accounting)
     has(row(frame, 1), **want)
 
@@ -230,8 +235,7 @@ def test_an_indented_ip_header_under_a_packet_that_is_no_icmp_error_stays_a_pack
              "    192.0.2.1 > 198.51.100.7: ICMP echo reply, id 1, seq 1, length 64",
              "\tIP (tos 0x0, ttl 64, id 0, offset 0, flags [none], proto UDP (17), length 29)",
              "    198.51.100.7.4500 > 192.0.2.1.4500: isakmp-nat-keep-alive"]
-    report = InputReport("t")
-    frame = parse_lines(lines, report)
+    frame, report = parsed(lines)
     assert frame["kind"].tolist() == ["icmp", "nat-keepalive"] and report.accounting["event"] == 2
 
 
@@ -241,8 +245,7 @@ def test_arp_and_other_traffic():
              "08:31:20.728487 IP 192.168.20.10.59325 > 172.16.10.1.53: 30583+ TXT CHAOS? version.bind. (30)",
              "08:31:20.728915 IP 192.168.20.10.59325 > 172.16.10.1.138: UDP, length 0",
              "08:31:20.729349 IP 192.168.20.10.59325 > 172.16.10.1.500: isakmp: phase 1 I ident"]
-    report = InputReport("t")
-    frame = parse_lines(lines, report)
+    frame, report = parsed(lines)
     assert frame["kind"].tolist() == ["arp", "ike"]
     assert report.accounting["other-traffic"] == 2 and report.accounting["unrecognised"] == 0
 
@@ -316,8 +319,8 @@ def test_a_delta_paste_without_its_first_line_is_summed():
     """`-ttt` copied from its second line on: no 00:00:00 to start from, but the stamps go
     back by more than a second without passing midnight, which no clock does."""
     lines = (TEXT / "forticlient-udp-stall.ttt.txt").read_text().splitlines()[1:]
-    report = InputReport("t")
-    got = parse_lines(lines, report)["t"].tolist()
+    frame, report = parsed(lines)
+    got = frame["t"].tolist()
     frame, _ = rows("forticlient-udp-stall.tttt.txt")
     want = ((frame["time"] - frame["time"].iloc[1]).dt.total_seconds()).tolist()[1:]
     assert got == pytest.approx(want, abs=1e-6)
@@ -330,8 +333,8 @@ def test_a_clock_that_goes_back_once_stays_a_clock():
     day goes back by 23 minutes once, which `-ttt` copied without its first line would do
     on every other line; read as the clock it is, no warning."""
     lines = (TEXT / "forticlient-udp-stall.txt").read_text().splitlines()
-    report = InputReport("t")
-    t = parse_lines(lines * 2, report)["t"].tolist()
+    frame, report = parsed(lines * 2)
+    t = frame["t"].tolist()
     assert t[:len(t) // 2] == t[len(t) // 2:] and report.warnings == []
 
 
@@ -444,9 +447,8 @@ def test_a_packet_line_cut_at_the_end_is_not_the_tail_of_the_line_above() -> Non
     the story of hwdsl2/setup-ipsec-vpn issue #1728 (host names, no `-n`)."""
     above = ("14:38:03.061340 ens3  In  IP 198.51.100.77.broadband.example.com.50613 > vpn-gw.example.net.isakmp: "
              "isakmp: parent_sa ikev2_init[I]")
-    report = InputReport("t")
-    frame = parse_lines([above, "14:38:03.062011 ens3  Out IP vpn-gw.example.net"], report, cut_off=True,
-                        other_traffic=True)
+    frame, report = parsed([above, "14:38:03.062011 ens3  Out IP vpn-gw.example.net"], cut_off=True,
+                           other_traffic=True)
     assert report.accounting["truncated"] == 1 and report.accounting["continuation"] == 0, dict(report.accounting)
     assert frame["ref"].tolist() == [1]
     has(row(frame, 1), kind="ike", exchange="SA_INIT", response=False, sport=50613, text=above)
