@@ -64,8 +64,8 @@ def host(text: str) -> str:
     return split(text)[0]
 
 
-def bracketed(addresses):
-    """A pandas column of addresses as :func:`endpoint` writes them before `:port`: IPv6
-    in brackets (whole column: the caller appends `":" + port`)."""
+def endpoints(addresses, ports):
+    """:func:`endpoint` of pandas columns, whole column: `address:port`, IPv6 in brackets
+    (the port as the column prints it)."""
     text = addresses.astype(str)
-    return text.where(~text.str.contains(":", regex=False), "[" + text + "]")
+    return text.where(~text.str.contains(":", regex=False), "[" + text + "]") + ":" + ports.astype(str)

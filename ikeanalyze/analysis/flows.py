@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ikeanalyze.endpoints import bracketed
+from ikeanalyze.endpoints import endpoints
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
 FLOW_KEY = ["origin", "proto", "local", "lport", "remote", "rport"]
@@ -108,8 +108,8 @@ def build(w: pd.DataFrame) -> pd.DataFrame:
         last = cols.iloc[pos[len(pos) - 1 - from_end]].set_index("fid")
         flows = flows.join(last.add_prefix(side))
     flows = flows.reset_index()
-    flows["peer"] = bracketed(flows["remote"]) + ":" + flows["rport"].astype(str)
-    flows["local_end"] = bracketed(flows["local"]) + ":" + flows["lport"].astype(str)
+    flows["peer"] = endpoints(flows["remote"], flows["rport"])
+    flows["local_end"] = endpoints(flows["local"], flows["lport"])
     return flows
 
 

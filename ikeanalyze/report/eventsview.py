@@ -16,7 +16,7 @@ import pandas as pd
 
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.diagnosis import Diagnosis
-from ikeanalyze.endpoints import bracketed, endpoint, host
+from ikeanalyze.endpoints import endpoint, endpoints, host
 
 # Kinds as a reader tells them apart on the chart (every other kind is "other").
 KIND_CLASS: dict[str, str] = {
@@ -86,8 +86,8 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
     evidence_keys = _evidence_keys(d)
     if not wire.empty:
         transport = wire["transport"].astype(object).where(wire["transport"].notna(), wire["proto"].astype(object))
-        key = (bracketed(wire["remote"]) + ":" + wire["rport"].astype(str) + "|" + bracketed(wire["local"]) + ":"
-               + wire["lport"].astype(str) + "|" + transport.astype(str))
+        key = (endpoints(wire["remote"], wire["rport"]) + "|" + endpoints(wire["local"], wire["lport"]) + "|"
+               + transport.astype(str))
         wire = wire.assign(_key=key.to_numpy(), _row=wire.index.to_numpy(),
                            _ev=_is_evidence(wire, evidence_keys))
         # A debug log's `sent IKE msg` lines echo packets a sniffer or capture of the same flow

@@ -50,7 +50,7 @@ from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.endpoints import bracketed
+from ikeanalyze.endpoints import endpoints
 from ikeanalyze.rules.base import evidence, finding, moment, tval, when
 from ikeanalyze.rules.registry import rule
 
@@ -130,7 +130,7 @@ def _from_messages(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     if msgs.empty:
         return
-    ends = bracketed(msgs["remote"]) + ":" + msgs["rport"].astype(str)
+    ends = endpoints(msgs["remote"], msgs["rport"])
     msgs = msgs.assign(_end=ends.to_numpy())
     # Only SAs whose peer arrived from two or more address:ports can have moved: pick them
     # over the whole table before slicing out any SA.
@@ -219,7 +219,7 @@ def _arrivals(ctx: Context, moved, new: str, until: int | None):
     """Every IKE packet from the new address:port after the move, SPIs printed or not
     (an IKEv1 debug logs a re-sent first message as a bare `comes` line)."""
     w = ctx.wire
-    ends = bracketed(w["remote"]) + ":" + w["rport"].astype(str)
+    ends = endpoints(w["remote"], w["rport"])
     m = (w["source"] == moved["source"]).to_numpy() & w["in"].to_numpy() & (ends == new).to_numpy()
     m &= w["kind"].isin(["ike", "ike-received"]).to_numpy() & (w["ref"] >= int(moved["ref"])).to_numpy()
     if until is not None:
