@@ -1580,7 +1580,7 @@ AUTH_REASONS: list[tuple[str, str, str]] = [
     ("ldap-unreachable", _then("ldap", "result FNBAM_TIMEOUT"), r"result FNBAM_TIMEOUT"),
 ]
 REASON_WORDS = {
-    "ldap-no-password": "the user's group is on an LDAP server, and an EAP (MSCHAPv2) login gives the FortiGate no "
+    LDAP_NO_PASSWORD_REASON: "the user's group is on an LDAP server, and an EAP (MSCHAPv2) login gives the FortiGate no "
                         "password to bind to LDAP with: fnbamd gave up LDAP and passed the login to its built-in EAP "
                         "proxy, which does not know the user",
     "dns-failure": "the authentication server's name does not resolve",

@@ -72,8 +72,7 @@ V1_MODES = {
     "Aggressive": ("Aggressive Mode", "the peer's Aggressive Mode HASH did not verify with this side's pre-shared secret"),
 }
 # Main Mode when this side initiated: the peer's ID and HASH come in message 6.
-V1_MM_INITIATOR = ("the peer's Main Mode message 6 (its ID and HASH, encrypted with keys derived from the "
-                   "pre-shared secret) did not decrypt or verify")
+V1_MM_INITIATOR = V1_MODES["Identity Protection"][1].replace("message 5", "message 6")
 
 
 def _version(h: ng.Hit) -> int | None:

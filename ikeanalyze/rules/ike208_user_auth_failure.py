@@ -68,7 +68,7 @@ from ikeanalyze.wire.iana import EAP_METHODS, eap_method_name
 # The step for a reason whose cause is one setting, instead of the Fix section's list of
 # every reason's; formatted with the finding's names (_fix).
 REASON_FIX = {
-    "ldap-no-password": (
+    ng.LDAP_NO_PASSWORD_REASON: (
         "An EAP-MSCHAPv2 answer cannot be checked against LDAP: it carries no password to bind with. Put a RADIUS "
         "server in front of the directory (Microsoft NPS for Active Directory) and use it in the user group, or "
         "use local users or certificates for IKEv2 dial-up; IKEv1 with XAuth carries the password and can use "
