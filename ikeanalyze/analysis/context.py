@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import direction, iketcp, sas
@@ -75,6 +76,7 @@ class Context:
                 return r.clock
         return "device"
 
-    def packets(self, flow: pd.Series) -> pd.DataFrame:
-        """The oriented wire rows of one flow, in input order."""
-        return self.wire.iloc[self._flow_rows.get(int(flow["fid"]), [])]
+    def packets(self, flow: pd.Series | int) -> pd.DataFrame:
+        """The oriented wire rows of one flow (a row of the flow table, or its `fid`), in input order."""
+        fid = flow if isinstance(flow, (int, np.integer)) else flow["fid"]
+        return self.wire.iloc[self._flow_rows.get(int(fid), [])]

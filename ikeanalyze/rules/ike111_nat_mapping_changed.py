@@ -86,7 +86,7 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if same.empty:
             continue
         t_last_in, t_last_out = tval(s.last_in.t), tval(s.last_out.t)
-        old_spis = _spis(ctx, ctx.packets(pd.Series({"fid": old.name})))
+        old_spis = _spis(ctx, ctx.packets(old.name))
         for _, new in same.iterrows():
             arrived = ctx.packets(new)
             # Two clients behind one NAT address are two flows too: a moved peer keeps its
