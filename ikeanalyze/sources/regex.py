@@ -46,14 +46,6 @@ class Texts:
         self.texts = texts
         self.code = code  # per line, its text among ``texts``
 
-    @classmethod
-    def of_lines(cls, lines: pa.Array) -> Texts:
-        """The lines as they are, each its own text (when their distinct texts are not known)."""
-        return cls(lines, np.arange(len(lines)))
-
-    def __len__(self) -> int:
-        return len(self.code)
-
     def rows(self, rows: np.ndarray) -> Texts:
         """The lines ``rows`` of these, with only their own texts."""
         asked, code = np.unique(self.code[rows], return_inverse=True)

@@ -133,20 +133,20 @@ HEX = re.compile(r"^[0-9a-fA-F]+$")
 KV = re.compile(r"^(?P<key>[^=\s]+)=(?P<value>.*)$")
 
 
-def claim(form: np.ndarray, core: pa.Array, by_text: Texts | None = None, spaced: bool = False) -> np.ndarray:
+def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool) -> np.ndarray:
     """Name the lines of every snapshot block in ``form`` (in place). Returns, per line, the
     separator that joins a `continuation` piece to the logical line above it (`""`: cut
     mid-token; `" "`: cut between tokens), None elsewhere: text.py joins records with it.
     Only lines no other form took are claimed; the walk is Python, but it only starts at
-    a block's first line. ``by_text``: the lines no form took by their distinct texts, if
-    known (each is then tested once). ``spaced``: a double-spaced paste (a blank line after
+    a block's first line. ``by_text``: the lines by their distinct texts (each text is
+    tested once). ``spaced``: a double-spaced paste (a blank line after
     every line), whose blocks end at two blank lines or more, not at one."""
     sep = np.full(len(form), None, dtype=object)
     free = form == None  # noqa: E711  (elementwise over the object array)
     if not free.any():
         return sep
     rows = np.flatnonzero(free)
-    sub = Texts.of_lines(core.take(pa.array(rows))) if by_text is None else by_text.rows(rows)
+    sub = by_text.rows(rows)
     cmd = np.zeros(len(form), dtype=bool)
     cmd[rows] = sub.matches(COMMAND)
     form[cmd] = "prompt"
@@ -362,7 +362,7 @@ def _collapsed(line: str) -> str | None:
     return None
 
 
-def _gateway_follows(lines: list[str], form: np.ndarray, i: int, spaced: bool = False) -> bool:
+def _gateway_follows(lines: list[str], form: np.ndarray, i: int, spaced: bool) -> bool:
     j = i + 2 if spaced and i + 2 < len(lines) and form[i + 1] == "blank" else i + 1  # the line under it
     return j < len(lines) and form[j] is None and lines[j].startswith(("version: ", "interface: "))
 

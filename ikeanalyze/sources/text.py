@@ -1057,7 +1057,7 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
             take_joined([text.cast(pa.large_string()), extra], pick))
 
 
-def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int = 1) -> np.ndarray:
+def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int) -> np.ndarray:
     """Un-name the `IP (tos ...)` lines that open the datagram a `tcpdump -v` ICMP error quotes
     (tcpdump.QUOTED_HEAD, indented, right under the ICMP line: tcpdump.ICMP_ERROR), so that
     the continuation walk joins them and the summary under them to the ICMP packet, as it
@@ -1083,7 +1083,7 @@ def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int
     return heads
 
 
-def _quote_lines(heads: np.ndarray, sep: np.ndarray, step: int = 1) -> np.ndarray:
+def _quote_lines(heads: np.ndarray, sep: np.ndarray, step: int) -> np.ndarray:
     """The lines the evidence shows of the quoted datagrams that open at ``heads``
     (_quoted_datagrams): each head and the line under it, its addresses and summary, when
     it was joined on. (The payload detail lines under that, a quoted IKE message's `(sa: ...`
@@ -1095,8 +1095,7 @@ def _quote_lines(heads: np.ndarray, sep: np.ndarray, step: int = 1) -> np.ndarra
     return quoted
 
 
-def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts | None = None,
-                   step: int | None = None) -> np.ndarray:
+def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts, step: int) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
     A line of no known form continues the record (or continuation) above it when:
@@ -1134,7 +1133,6 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     bridged = np.zeros(n, dtype=bool)
     # A copy's blank line after every line: the blank above a piece snapshot.claim joined on
     # is the record's, as the walk below makes it for the pieces it joins.
-    step = _line_step(form) if step is None else step
     if step == 2:
         above = np.flatnonzero(form == "continuation") - 1
         bridged[above[(above >= 0) & (form[np.maximum(above, 0)] == "blank")]] = True
@@ -1144,7 +1142,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     # Taken once: the tests below read these lines.
-    unknown_text = Texts.of_lines(core.take(unknown)) if by_text is None else by_text.rows(unknown)
+    unknown_text = by_text.rows(unknown)
     is_hex = np.zeros(n, dtype=bool)
     is_hex[unknown] = unknown_text.matches(HEX_CONTINUATION)
     rests = _rests(form, raw, unknown, unknown_text, is_hex)
@@ -1370,7 +1368,7 @@ def _starts_blank(raw: pa.Array) -> np.ndarray:
     return (b.end > b.start) & ((first == ord(" ")) | (first == ord("\t")))
 
 
-def _margins(raw: pa.Array, unknown: np.ndarray, starts_blank: np.ndarray, step: int = 1) -> np.ndarray:
+def _margins(raw: pa.Array, unknown: np.ndarray, starts_blank: np.ndarray, step: int) -> np.ndarray:
     """The number of blanks each of the lines ``unknown``, and each line ``step`` above one,
     starts with (0 for the other lines: only those are asked; and for a line that does not
     start with one, ``starts_blank``: only the others are measured)."""
@@ -1417,7 +1415,7 @@ def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_t
 
 
 def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray,
-                 step: int = 1) -> set[int]:
+                 step: int) -> set[int]:
     """The terminal width(s) of a paste: the lengths (at least WRAP_MIN) of record lines
     that are followed, at least twice, by a line of no known form. A terminal wraps at one
     width, so a long line of any other length ended where the device ended it. A width W
