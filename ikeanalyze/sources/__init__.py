@@ -171,7 +171,7 @@ def _decompress(blob: Blob) -> Blob:
         notes.append(f"{codec} data {'cut off' if cut else 'damaged'} after {out.tell()} bytes "
                      f"of content ({exc}); read what came before")
     data = out.getvalue()
-    return Blob(blob.name, None, data, data[:16], notes=notes, optional=blob.optional)
+    return Blob(blob.name, None, data, notes=notes, optional=blob.optional)
 
 
 def _zip_members(blob: Blob) -> list[Blob]:
@@ -204,7 +204,7 @@ def _zip_members(blob: Blob) -> list[Blob]:
                 if total > limit:
                     raise InputError(blob.name, None, f"ZIP of {len(raw)} bytes expands beyond {limit >> 20} MiB "
                                      "(a compression bomb?); refusing")
-                members.append(Blob(name, None, data, data[:16], optional=True, archive=blob.name))
+                members.append(Blob(name, None, data, optional=True, archive=blob.name))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError,
             zlib.error, OSError, lzma.LZMAError) as exc:
         raise InputError(blob.name, None, f"a ZIP archive that cannot be read ({exc}); extract it first") from exc
@@ -219,7 +219,7 @@ def expand(inputs: Iterable[str]) -> list[Blob]:
     for arg in inputs:
         if arg == "-":
             data = sys.stdin.buffer.read()
-            blobs.append(Blob("<stdin>", None, data, data[:16]))
+            blobs.append(Blob("<stdin>", None, data))
             continue
         p = Path(arg)
         if p.is_dir():
@@ -250,7 +250,7 @@ def _blob(path: Path, name: str, optional: bool = False) -> Blob:
         mode = os.fstat(fd).st_mode
         if stat.S_ISFIFO(mode):
             data = _drain_pipe(fd, name)
-            return Blob(name, None, data, data[:16], optional=optional)
+            return Blob(name, None, data, optional=optional)
         if not stat.S_ISREG(mode):
             raise InputError(name, None, "not a regular file (a device or socket)")
         head = os.pread(fd, 16, 0)

@@ -28,6 +28,7 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources.pcap import ICMP_KEPT, ICMP_NAMES, IPPROTO_ICMP, IPPROTO_ICMPV6
 from ikeanalyze.wire import iana
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
 FIELDS = (
     "frame.number",
@@ -128,7 +129,7 @@ def _icmp_row(f: dict[str, str], ts: float) -> dict | None:
     at = layers[:layers.index(name)].count(fam) - 1  # the error's own header among the frame's
     src, dst = (f[f"{fam}.{k}"].split(",") for k in ("src", "dst"))
     ports = {_int(f["udp.srcport"], pick=_last), _int(f["udp.dstport"], pick=_last)}
-    if at < 0 or len(dst) < at + 2 or "udp" not in layers[layers.index(name):] or not ports & {500, 4500}:
+    if at < 0 or len(dst) < at + 2 or "udp" not in layers[layers.index(name):] or not ports & {IKE_PORT, IKE_NATT_PORT}:
         return None
     if fam == "ip":
         length = int(f["ip.len"].split(",")[at]) - int(f["ip.hdr_len"].split(",")[at])
