@@ -1072,6 +1072,7 @@ def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int
     open_ = (form == "tcpdump") | (form == None)  # noqa: E711
     # (``step``: 2 in a double-spaced paste, where the line above is the one before the blank)
     heads = np.flatnonzero(open_[step:] & open_[:-step]) + step
+    heads = heads[_starts_blank(raw)[heads]]  # (a quote is indented: most packet lines go by their first byte)
     if len(heads):
         heads = heads[matches(raw.take(pa.array(heads)), tcpdump.QUOTED_HEAD)]
     if not len(heads):
