@@ -475,10 +475,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     patched = _Patched(core)
     junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
     if len(junk):  # most are continuations: split only the lines a record starts in (one fast match a text)
-        asked = np.unique(line_text[junk])
-        glued = np.zeros(len(texts), dtype=bool)
-        glued[asked] = matches(texts.take(pa.array(asked)), GLUED)
-        junk = junk[glued[line_text[junk]]]
+        junk = junk[by_text.rows(junk).matches(GLUED)]
     if len(junk):
         sub = core.take(pa.array(junk))
         g = groups(sub, rf"^(?P<junk>.*?)(?P<rec>{GLUED}.*)$")
