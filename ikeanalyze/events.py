@@ -28,7 +28,7 @@ SCHEMA: dict[str, pa.DataType] = {
     "t": pa.float64(),  # seconds since the first timed event of the source
     "source": pa.string(),  # input name
     "ref": pa.int64(),  # 1-based line (text) or frame number (capture)
-    "origin": pa.string(),  # pcap | sniffer | tcpdump | ikedebug | authd | snapshot | flow | eventlog
+    "origin": pa.string(),  # pcap | sniffer | tcpdump | ikedebug | authd | snapshot | flow | eventlog | config
     "kind": pa.string(),  # see KINDS
     "iface": pa.string(),
     "direction": pa.string(),  # in | out | None (unknown: sniffer `--`, captures before inference)
@@ -98,7 +98,8 @@ DEBUG_KINDS = frozenset(
     }
 )
 # `flow`: a `diagnose debug flow` trace line; `flow-ipsec`: one that shows the packet in IPsec.
-OTHER_KINDS = frozenset({"authd", "snapshot", "flow", "flow-ipsec"})
+# `config`: a statement of a pasted FortiOS configuration (sources/fgconfig.py).
+OTHER_KINDS = frozenset({"authd", "snapshot", "flow", "flow-ipsec", "config"})
 # FortiGate event-log lines (sources/eventlog.py): a VPN line by its action and status
 # (`vpn-error`: the status says it failed), `log-other` a line of another subtype or an SSL-VPN one.
 EVENTLOG_KINDS = frozenset(
@@ -107,7 +108,7 @@ EVENTLOG_KINDS = frozenset(
 KINDS = PACKET_KINDS | DEBUG_KINDS | OTHER_KINDS | EVENTLOG_KINDS
 
 TRANSPORTS = frozenset({"udp500", "udp4500", "tcp", "esp"})
-ORIGINS = frozenset({"pcap", "sniffer", "tcpdump", "ikedebug", "authd", "snapshot", "flow", "eventlog"})
+ORIGINS = frozenset({"pcap", "sniffer", "tcpdump", "ikedebug", "authd", "snapshot", "flow", "eventlog", "config"})
 
 # The `wire` column says which rows stand for one packet: every capture frame and sniffer
 # header; a debug `comes`/`sent IKE msg` line; the `NAT keep-alive` notice. The `out FF`

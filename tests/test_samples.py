@@ -74,9 +74,14 @@ def test_whole_article_tells_the_same_story():
     assert story(article) == story(paste)
     assert {c for c, *_ in story(paste)} == {"IKE101", "IKE102", "IKE103", "IKE104"}
     (inp,) = article["inputs"]
-    assert inp["events"] == 38
-    # the prose and the FortiGate configuration shown in the article are not device output
-    assert inp["accounting"]["unrecognised"] > 40
+    # 38 of device output, and the 25 statements of the configuration the article shows
+    assert inp["events"] == 38 + 25
+    # the prose is not device output
+    assert inp["accounting"]["unrecognised"] == 31
+    # Its configuration confirms the gateway allows the fallback: the reconnect is still by hand.
+    (fallback,) = [f for f in article["findings"] if f["code"] == "IKE104"]
+    assert ("The configuration allows the fallback (`set transport udp-fallback-tcp` on phase 1 ipsec, "
+            in fallback["message"]) and fallback["evidence"][-1]["ref"] == 50
     assert "IKE901" in {f["code"] for f in article["findings"]}
 
 

@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ikeanalyze.analysis import configured as configured_mod
 from ikeanalyze.analysis import direction, iketcp, sas
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import snapshots as snapshots_mod
@@ -57,6 +58,11 @@ class Context:
     @cached_property
     def tcp_ike(self) -> list[iketcp.TcpIke]:
         return iketcp.find(self.events, self.wire)
+
+    @cached_property
+    def configured(self) -> configured_mod.Configured:
+        """Phase-1 and phase-2 entries of a pasted configuration; see analysis.configured."""
+        return configured_mod.build(self.events)
 
     @cached_property
     def snapshots(self) -> snapshots_mod.Snapshots:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ikeanalyze.analysis import snapshots
+from ikeanalyze.analysis import configured, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding
@@ -59,8 +59,9 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         msg = (f"{f['peer']} stopped sending at {when(s.last_in)} while {f['local_end']} kept sending "
                f"{s.unanswered} packets ({kinds}) for {human_duration(s.silence)} on {transport}; "
                f"nothing came back.")
-        # A tunnel list with `dpd: mode=off` explains why the tunnel still looks up.
-        dpd = snapshots.dpd_off_note(ctx, str(f["remote"]))
+        # A tunnel list with `dpd: mode=off` (or a configuration's `set dpd disable`)
+        # explains why the tunnel still looks up.
+        dpd = snapshots.dpd_off_note(ctx, str(f["remote"])) or configured.dpd_off_note(ctx, str(f["remote"]))
         msg += f" {dpd.text}" if dpd else ""
         yield finding(
             "IKE102", msg,

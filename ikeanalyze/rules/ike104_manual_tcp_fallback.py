@@ -12,7 +12,9 @@ dead until DPD removes it or the user presses Connect again. The gap between the
 packet and the TCP SYN is the outage the user lived through.
 
 ## Evidence
-The peer's last UDP packet, the TCP SYN of the new connection, and the gap between them.
+The peer's last UDP packet, the TCP SYN of the new connection, and the gap between them;
+when the input holds the phase 1's configuration, its `set transport udp-fallback-tcp`
+(7.6: `auto`).
 
 ## Fix
 Fix the UDP path (see IKE102). To shorten the outage: enable DPD on the gateway and the
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ikeanalyze.analysis import configured
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
@@ -68,9 +71,16 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                    f"{human_duration(gap)} later ({gap:.0f} s). The tunnel did not fail over to TCP by itself: "
                    f"the user reconnected by hand.")
             ev = [evidence(s.last_in)] + c.evidence[:2]
+            tunnel = s.flow["tunnel"] if isinstance(s.flow["tunnel"], str) else None
+            allowed = configured.fallback_transport(ctx, tunnel)
+            if allowed:
+                said = allowed.settings["transport"][1]
+                msg += (f" The configuration allows the fallback (`{allowed.statement('transport')}` on phase 1 {allowed.name}, "
+                        f"{said.source} line {said.ref}), which FortiClient uses only when it sets a connection up.")
+                ev += allowed.evidence("transport")
             yield finding(
                 "IKE104", msg, start=last_time, end=c.first_time, t_start=last_t, t_end=c.first_t,
-                tunnel=s.flow["tunnel"] if isinstance(s.flow["tunnel"], str) else None, peer=s.flow["peer"],
+                tunnel=tunnel or (allowed.name if allowed else None), peer=s.flow["peer"],
                 evidence=ev,
                 timeline=[Moment(c.first_time, c.first_t,
                                  f"the user reconnected: new SA_INIT over TCP {c.sport}, {human_duration(gap)} "

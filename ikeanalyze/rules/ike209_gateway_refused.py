@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from ikeanalyze.analysis import linesearch, sas
+from ikeanalyze.analysis import configured, linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
@@ -95,12 +95,16 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         kind = _kind(first)
         passive = kind == "passive"
         gw = f"gateway {h.tunnel}" if h.tunnel else "the gateway"
+        said = configured.states(ctx, h.tunnel, "passive-mode", "enable") if passive else None
         if passive:
             msg = (f"{gw[0].upper() + gw[1:]} is in passive mode: it refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
                    + f" {len(h.rows)} time(s) ({sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "")
                    + ") and waits for the peer to initiate.")
+            if said:
+                line = said.settings["passive-mode"][1]
+                msg += f" Its configuration says so: `{said.statement('passive-mode')}` ({line.source} line {line.ref})."
         elif kind == "own":  # its own `IPsec SA connect`, not the peer's request
             msg = (f"No firewall policy uses {gw}: the FortiGate refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
@@ -116,7 +120,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         yield finding(
             "IKE209", msg,
             between=(first, last),
-            tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])],
+            tunnel=h.tunnel, peer=h.peer,
+            evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])] + (said.evidence("passive-mode")[1:] if said else []),
             timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
             facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy",
                    "started_by": "peer" if kind == "peer" else "this side"},

@@ -9,7 +9,9 @@ phase-2 selectors, so the FortiGate dropped it before encryption. One finding pe
 protocol, source and destination, the source after SNAT (`SNAT 10.0.1.6->10.0.11.17`),
 where it came from (`from local`: the FortiGate sent it itself). When the input also holds
 the tunnel's `diagnose vpn tunnel list`, its selectors (`src:`/`dst:` under each
-`proxyid=`) are compared with the packet, and the side that falls outside is named.
+`proxyid=`) are compared with the packet, and the side that falls outside is named; without
+one, the phase 2s of a pasted configuration (`config vpn ipsec phase2-interface`, `set
+src-subnet` / `set dst-subnet`, or the defaults `show` leaves out) are.
 (Selectors the two peers disagree on, refused during the negotiation, are IKE203; here
 the phase 2 is up and the packet fits none of its selectors.)
 
@@ -22,7 +24,7 @@ over the tunnel goes down (its routes withdrawn) while the tunnel is up.
 ## Evidence
 Per dropped packet: the trace's `received a packet(...)` line, its SNAT/DNAT line, the line
 naming the tunnel and the drop line; the tunnel list's header and selector lines when the
-input has them. How many traces were dropped on the tunnel.
+input has them, else the configuration's `edit` and selector statements. How many traces were dropped on the tunnel.
 
 ## Fix
 Make the packet fit a phase-2 selector, or a selector fit the packet: compare the packet
@@ -42,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ikeanalyze.analysis import flowtrace
+from ikeanalyze.analysis import configured, flowtrace
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -114,21 +116,23 @@ def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
     msg = (f"{len(drops)} traced packet(s) entering {where} dropped before encryption "
            f"(`No matching IPsec selector, drop`, trace_id {ids}, {span}): no phase-2 selector matches "
            + "; ".join(_packet(d) for d in shown) + (f"; and {more} other packet(s)" if more else "") + ".")
-    st = ctx.snapshots.get(tunnel) if tunnel else None
-    selectors = st.selectors if st else []
+    ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
+    selectors, where, shown_by = _selectors(ctx, tunnel)
     verdicts = [flowtrace.verdict(selectors, d) for d in shown] if selectors else []
     if selectors:
         listed = ", ".join(f"phase 2 {p['proxyid']} (src {_sels(p['src'])}, dst {_sels(p['dst'])})" for p in selectors)
-        said = [VERDICTS[v].format(src=d.out_src, dst=d.out_dst) for v, d in zip(verdicts, shown)]
+        said = [(CONFIGURED_INSIDE if v == "inside" and where.startswith("Its configuration") else VERDICTS[v])
+                .format(src=d.out_src, dst=d.out_dst) for v, d in zip(verdicts, shown)]
         if len(said) > 1:
             said = [f"for {d.out_src} → {d.out_dst}, {v}" for v, d in zip(said, shown)]
-        msg += f" Its tunnel list (line {st.tunnel.header.ref}) has {listed}: {'; '.join(said)}."
+        msg += f" {where} has {listed}: {'; '.join(said)}."
+        ev += shown_by
+    elif where:  # a configuration whose phase 2s name address objects
+        msg += f" {where}"
+        ev += shown_by
     elif tunnel:
         msg += (f" The input holds no tunnel list of {tunnel}: compare the packet with `diagnose vpn tunnel "
                 f"list name {tunnel}` (`src:`/`dst:` under each `proxyid=`).")
-    ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
-    if st and st.tunnel:
-        ev += [st.tunnel.header, *st.tunnel.evidence("selector")]
     cause = "snat" if first.snat else "local" if all(d.local for d in drops) else None
     fix = FIXES[cause].format(src=first.out_src, src_in=first.received("src")) if cause else None
     return finding(
@@ -140,6 +144,35 @@ def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
                "distinct_packets": len(packets), "packets": [_fact(d) for d in list(packets.values())[:MAX_FACTS]],
                "selectors": selectors, "outside": verdicts[0] if verdicts else None},
     )
+
+
+# A configuration's phase 2s that cover the packet: what `inside` means of them.
+CONFIGURED_INSIDE = ("they cover this packet: the phase 2 that holds it had no SA when the packet came, or the "
+                     "configuration pasted is not the one the device ran")
+
+
+def _selectors(ctx: Context, tunnel: str | None) -> tuple[list[dict], str, list]:
+    """The tunnel's phase-2 selectors, where they were read (for the message) and the lines
+    that show them: its tunnel list, else its pasted configuration (`config vpn ipsec
+    phase2-interface`); none when the input has neither. A configuration whose phase 2s
+    name address objects gives no selectors, only the sentence that says so."""
+    st = ctx.snapshots.get(tunnel) if tunnel else None
+    if st and st.selectors:
+        return st.selectors, f"Its tunnel list (line {st.tunnel.header.ref})", [st.tunnel.header,
+                                                                                 *st.tunnel.evidence("selector")]
+    phase2s = ctx.configured.phase2s(tunnel)
+    if not phase2s:
+        return [], "", []
+    shown_by = [e for p2 in phase2s for e in p2.evidence(*configured.SELECTOR_KEYS)]
+    lines = ", ".join(str(p2.header.ref) for p2 in phase2s)
+    read = [(p2, configured.selectors(p2)) for p2 in phase2s]
+    named = [p2.name for p2, sides in read if sides is None]
+    if named:
+        return [], (f"Its configuration (line {lines}) selects by address object in phase 2 {', '.join(named)}, "
+                    "which the input does not resolve: compare the packet with those objects (`show firewall "
+                    "address`, `show firewall addrgrp`)."), shown_by
+    return ([{"proxyid": p2.name, "src": sides[0], "dst": sides[1]} for p2, sides in read],
+            f"Its configuration (`config {phase2s[0].path}`, line {lines})", shown_by)
 
 
 def _packet(d: flowtrace.Drop) -> str:

@@ -49,8 +49,9 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 # gateway list says what the tunnel's state was, and IKE103/IKE105/IKE108 read it. So is a
 # `flow-ipsec` trace line: the packet entered, left or came from an IPsec tunnel; a `flow`
 # line, a packet's session, route or policy, is not.)
-# A FortiGate event-log line of another subtype than `vpn` (`log-other`) is not either.
-NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp", "flow", "log-other"})
+# A FortiGate event-log line of another subtype than `vpn` (`log-other`) is not either, nor a
+# statement of a pasted configuration (`config`): how the tunnel is set up, not what it did.
+NOT_IKE = frozenset({"authd", "other", "icmp", "arp", "tcp", "flow", "log-other", "config"})
 
 
 @rule("IKE903", "no-ike-content", severity="info")
@@ -77,7 +78,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                              "If they are IKE or IPsec output of another kind (another vendor's log, a format this "
                              "version does not read), they were not looked at"))
         mine = ev[(ev["source"] == r.source).to_numpy()] if len(ev) else ev
-        inner = _inner_traffic(mine)
+        inner = " ".join(filter(None, (_inner_traffic(mine), _configuration(mine))))
         if unread:
             msg = (f"{r.source} holds no IKE or IPsec evidence that ikeanalyze can read ({held}; {r.total} "
                    f"{r.unit}s: {counts}): {what}. {unseen}; "
@@ -113,6 +114,18 @@ def _inner_traffic(rows) -> str:
     return (f"its {_n(len(pkts), f'{kinds} packet')}{pings} crossed {', '.join(per)}. If these are tunnel interfaces, that is "
             f"traffic inside the tunnel, not the IKE or ESP that carries it: it shows whether the tunnel passes "
             f"traffic, not why it fails.")
+
+
+def _configuration(rows) -> str:
+    """What a pasted configuration shows: which tunnels it sets up. Empty when there is none."""
+    cfg = rows[(rows["kind"] == "config").fillna(False).to_numpy()]
+    if cfg.empty:
+        return ""
+    tunnels = list(dict.fromkeys(cfg["tunnel"].dropna().astype(str)))
+    of = (f" (of tunnel{'s' if len(tunnels) > 1 else ''} {', '.join(tunnels[:5])}{' …' if len(tunnels) > 5 else ''})"
+          if tunnels else "")
+    return (f"its {_n(len(cfg), 'configuration statement')}{of} say how the tunnel is set up, not what it did: "
+            f"collect a debug or a sniffer beside them.")
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:

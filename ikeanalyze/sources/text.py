@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
-from ikeanalyze.sources import eventlog, flow, hexdump, ikedebug, sniffer, spans, tcpdump
+from ikeanalyze.sources import eventlog, fgconfig, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import (
     Texts,
@@ -132,7 +132,7 @@ LINE_FORMS: list[tuple[str, str]] = [
 ]
 # LINE_FORMS' names by row, then None (no form).
 _FORM_NAMES = np.array([name for name, _ in LINE_FORMS] + [None], dtype=object)
-RECORD_FORMATS = ("sniffer", "tcpdump", "ikedebug", "authd", "flow", "snapshot", "eventlog")
+RECORD_FORMATS = ("sniffer", "tcpdump", "ikedebug", "authd", "flow", "snapshot", "eventlog", "config")
 # Forms of device output (and of the command that printed it): a cut-off last line after
 # one of these (blank lines between) is a piece of a record.
 CUT_AFTER = (*RECORD_FORMATS, "continuation", "hexdump", "prompt", "banner")
@@ -466,7 +466,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
     # A copy's blank line after every line (the blank lines are named now, and stay so).
     step = _line_step(form)
+    # A pasted configuration (`config ... end`): named by context too. (Each claim returns
+    # how the pieces it named join the line above them.)
     snapshot_sep = state_snapshot.claim(form, core, by_text, spaced=step == 2)
+    config_sep = fgconfig.claim(form, core, by_text, spaced=step == 2)
+    claimed_sep = np.where(config_sep != None, config_sep, snapshot_sep)  # noqa: E711
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
@@ -494,9 +498,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
     spaced = sep == " "
     quoted = _quote_lines(quotes, sep, step)
-    claimed = snapshot_sep != None  # noqa: E711
+    claimed = claimed_sep != None  # noqa: E711
     if claimed.any():
-        sep = np.where(claimed, snapshot_sep, sep)
+        sep = np.where(claimed, claimed_sep, sep)
 
     # Each line's text as a number, for the questions of repeated lines: from the distinct
     # texts the forms were named by (when every line's is among them), not from the lines.
@@ -1137,7 +1141,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     unknown = np.flatnonzero(form == None)  # noqa: E711
     if not len(unknown):
         return sep, bridged
-    claimed = np.isin(form, ["snapshot", "continuation"])  # (only snapshot.claim named continuations yet)
+    claimed = np.isin(form, ["snapshot", "config", "continuation"])  # (only the claims named continuations yet)
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     # Taken once: the tests below read these lines.
     unknown_text = by_text.rows(unknown)
@@ -1753,4 +1757,5 @@ FORMAT_PARSERS: dict[str, Callable[[pa.Array], dict]] = {
     "flow": flow.parse,
     "snapshot": state_snapshot.parse,
     "eventlog": eventlog.parse,
+    "config": fgconfig.parse,
 }

@@ -19,15 +19,14 @@ from ikeanalyze.api import load
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
-CONFIG_BLOCK = list(range(395, 404))  # `config system global` ... `end` after `sh`
 SSH_WARNING = list(range(5, 18))  # ssh's "REMOTE HOST IDENTIFICATION HAS CHANGED" block
 
 # file -> the 1-based line numbers that are honestly unrecognised, with what they are.
 UNRECOGNISED: dict[str, list[int]] = {
     "ikedebug/IKE_LOG_PFS_mismatch.txt": [],
     "ikedebug/IKE_LOG_SAML_bug_1.txt": [1],  # the article URL the author pasted on top
-    # `config user saml` ... `end` printed by `show`
-    "ikedebug/IKE_LOG_SAML_group_attribute_mismatch.txt": list(range(618, 632)),
+    # (its `config user saml` ... `end` printed by `show`: `config` events)
+    "ikedebug/IKE_LOG_SAML_group_attribute_mismatch.txt": [],
     "ikedebug/IKE_LOG_SAML_working.txt": [],
     # the CLI's error message after `vpn ike gateway list name` (typed without its prompt)
     "ikedebug/IKE_LOG_SAML_working_2.txt": [756, 757],
@@ -39,7 +38,9 @@ UNRECOGNISED: dict[str, list[int]] = {
     "ikedebug/IKE_LOG_V1_local_pwd_working copy.txt": [],
     "ikedebug/IKE_LOG_V1_radius_DNS_Issues.txt": [],
     # `s`: the tail of an echoed `config sys glo` wrapped by the terminal; then a config block
-    "ikedebug/IKE_LOG_V1_radius_not_reachable.txt": [393, *CONFIG_BLOCK],
+    # the `s` echoed under the typed `config sys glo` (its `config system global` block after
+    # `sh`: `config` events)
+    "ikedebug/IKE_LOG_V1_radius_not_reachable.txt": [393],
     "ikedebug/IKE_LOG_V2.txt": [],
     "ikedebug/IKE_LOG_V2_Mismatch.txt": [],
     "ikedebug/IKE_LOG_V2_PSK.txt": [],

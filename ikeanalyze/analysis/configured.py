@@ -1,0 +1,202 @@
+"""What the FortiGate was told: the phase-1 and phase-2 entries of a pasted configuration
+(`config` events, sources/fgconfig.py), per tunnel, as rules ask of them.
+
+Every answer carries the statement that proves it (`set dpd disable`, with its line), so a
+finding quotes the configuration rather than paraphrase it. `show` prints only what
+differs from FortiOS's defaults: a setting it does not print has its default
+(:data:`DEFAULTS`), and a finding says that it read a default. The latest entry of a name
+wins, as the device keeps the last one it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ikeanalyze.diagnosis import Evidence
+from ikeanalyze.endpoints import host
+from ikeanalyze.sources.fgconfig import PHASE1, PHASE2
+
+PHASES = PHASE1 | PHASE2
+
+# FortiOS's defaults of the settings read here, which `show` leaves out (FortiOS 6.4-7.6
+# CLI reference; `dpd` is `on-demand` on an interface-mode phase 1).
+DEFAULTS = {
+    "dpd": "on-demand",
+    "passive-mode": "disable",
+    "protocol": "0",
+    "src-addr-type": "subnet",
+    "dst-addr-type": "subnet",
+    "src-subnet": "0.0.0.0 0.0.0.0",
+    "dst-subnet": "0.0.0.0 0.0.0.0",
+    "src-port": "0",
+    "dst-port": "0",
+}
+
+
+@dataclass
+class Entry:
+    """One `edit` of a phase-1 or phase-2 table: its settings, each with its statement."""
+
+    path: str
+    name: str
+    tunnel: str | None  # the phase 1 it belongs to (its own name, or a phase 2's `phase1name`)
+    header: Evidence  # the `edit` line
+    device: str | None = None
+    settings: dict[str, tuple[str, Evidence]] = field(default_factory=dict)
+
+    @property
+    def phase(self) -> int:
+        return 1 if self.path in PHASE1 else 2
+
+    def get(self, key: str) -> str | None:
+        """The value as configured, unquoted (`"wan1"` → `wan1`), or FortiOS's default."""
+        if key in self.settings:
+            return " ".join(self.words(key))
+        return DEFAULTS.get(key)
+
+    def words(self, key: str) -> list[str]:
+        """A value's words, each unquoted (`set proposal aes128-sha256 aes256-sha256`)."""
+        value = self.settings[key][0] if key in self.settings else DEFAULTS.get(key, "")
+        try:
+            return shlex.split(value)
+        except ValueError:  # an unclosed quote a cut paste left
+            return value.split()
+
+    def stated(self, key: str) -> bool:
+        """Whether the paste prints the setting (else :meth:`get` gives the default)."""
+        return key in self.settings
+
+    def statement(self, key: str) -> str:
+        """The setting as the device prints it (`set transport udp-fallback-tcp`), without
+        what a person wrote beside it in the paste."""
+        return f"set {key} {self.settings[key][0]}"
+
+    def evidence(self, *keys: str) -> list[Evidence]:
+        """The `edit` line and the statements of ``keys`` that the paste prints."""
+        return [self.header] + [self.settings[k][1] for k in keys if k in self.settings]
+
+
+@dataclass
+class Configured:
+    entries: list[Entry]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def phase1(self, tunnel: str | None) -> Entry | None:
+        """The phase 1 named ``tunnel`` (the latest entry of that name)."""
+        return next((e for e in reversed(self.entries) if e.phase == 1 and e.name == tunnel), None) if tunnel else None
+
+    def phase2s(self, tunnel: str | None) -> list[Entry]:
+        """The phase 2s of the phase 1 ``tunnel`` (the latest entry of each name)."""
+        latest = {e.name: e for e in self.entries if e.phase == 2 and tunnel and e.tunnel == tunnel}
+        return list(latest.values())
+
+    def for_peer(self, ip: str | None) -> list[Entry]:
+        """The phase 1s whose `remote-gw` is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
+        if not ip:
+            return []
+        ip = host(ip)
+        latest = {e.name: e for e in self.entries if e.phase == 1 and e.get("remote-gw") == ip}
+        return list(latest.values())
+
+
+def build(events: pd.DataFrame) -> Configured:
+    """Gather the phase-1 and phase-2 entries of an event table's `config` rows."""
+    rows = events[(events["kind"] == "config").fillna(False).to_numpy()]
+    entries: dict[tuple[str, int], Entry] = {}  # by (source, the `edit` line's ref)
+    current: dict[str, Entry] = {}  # per source: the entry being read
+    for r in rows.itertuples(index=False):  # configuration statements: a few per setting
+        d = json.loads(r.detail) if isinstance(r.detail, str) else {}
+        source = str(r.source)
+        path = str(d.get("path", ""))
+        if path not in PHASES or "entry" not in d:
+            if path.split("/", 1)[0] not in PHASES:  # (a sub-table's rows leave its entry open)
+                current.pop(source, None)
+            continue
+        ev = Evidence(source, int(r.ref), str(r.text).strip(), None)
+        e = current.get(source)
+        if e is None or (e.path, e.name) != (path, d["entry"]) or ev.text.startswith("edit"):
+            e = current[source] = entries.setdefault((source, int(r.ref)), Entry(
+                path, d["entry"], r.tunnel if isinstance(r.tunnel, str) else None, ev,
+                r.device if isinstance(r.device, str) else None))
+        key = d.get("key")
+        if key is None:
+            continue
+        if d.get("verb") == "unset":
+            e.settings.pop(key, None)
+        elif d.get("verb") in (None, "append") and "value" in d:
+            value = d["value"] if d.get("verb") is None or key not in e.settings else f"{e.settings[key][0]} {d['value']}"
+            e.settings[key] = (value, ev)
+    return Configured(list(entries.values()))
+
+
+# -- the questions rules ask
+
+
+def selectors(entry: Entry) -> tuple[list[str], list[str]] | None:
+    """A phase 2's selectors in the tunnel list's form (`0:10.1.0.0/255.255.255.0:0`, see
+    flowtrace.selector), source side then destination side; None when a side is an address
+    object (`src-addr-type name`), which the paste cannot resolve."""
+    proto = entry.get("protocol") or "0"
+    sides = []
+    for side in ("src", "dst"):
+        kind = entry.get(f"{side}-addr-type") or "subnet"
+        port = entry.get(f"{side}-port") or "0"
+        six = "6" if kind.endswith("6") else ""
+        if kind.startswith("subnet"):
+            words = entry.words(f"{side}-subnet{six}") or (["::/0"] if six else ["0.0.0.0", "0.0.0.0"])
+            addr = "/".join(words[:2])
+        elif kind.startswith("ip"):
+            addr = entry.get(f"{side}-start-ip{six}") or ""
+        elif kind.startswith("range"):
+            addr = f"{entry.get(f'{side}-start-ip{six}')}-{entry.get(f'{side}-end-ip{six}')}"
+        else:
+            return None
+        sides.append([f"{proto}:{addr}:{port}"])
+    return sides[0], sides[1]
+
+
+SELECTOR_KEYS = ("src-addr-type", "src-subnet", "src-subnet6", "src-start-ip", "src-end-ip", "src-start-ip6",
+                 "src-end-ip6", "src-name", "src-name6", "src-port", "dst-addr-type", "dst-subnet", "dst-subnet6",
+                 "dst-start-ip", "dst-end-ip", "dst-start-ip6", "dst-end-ip6", "dst-name", "dst-name6", "dst-port",
+                 "protocol")
+
+
+def dpd_off_note(ctx, peer_ip: str | None):
+    """Why a tunnel to a silent peer stayed up: `set dpd disable` on its phase 1 (the
+    configuration's counterpart of snapshots.dpd_off_note, for a paste without a tunnel list)."""
+    from ikeanalyze.analysis.snapshots import Note
+
+    for e in ctx.configured.for_peer(peer_ip):
+        if e.stated("dpd") and e.get("dpd") == "disable":
+            where = e.settings["dpd"][1]
+            text = (f"DPD is off on tunnel {e.name} in its configuration (`set dpd disable`, {where.source} line "
+                    f"{where.ref}), so nothing detects the dead peer: the tunnel stays up until its SAs expire.")
+            return Note(e.name, text, e.evidence("dpd"), {"dpd_off": True, "dpd_tunnel": e.name,
+                                                          "sa_seconds_left": None})
+    return None
+
+
+def states(ctx, tunnel: str | None, key: str, value: str) -> Entry | None:
+    """Phase 1 ``tunnel``, if the paste shows it setting ``key`` to ``value``."""
+    e = ctx.configured.phase1(tunnel)
+    return e if e and e.stated(key) and e.get(key) == value else None
+
+
+# `set transport` of a phase 1 that lets a client move to IKE over TCP (7.4: `udp-fallback-tcp`;
+# 7.6 names it `auto`).
+FALLBACK_TRANSPORTS = ("udp-fallback-tcp", "auto")
+
+
+def fallback_transport(ctx, tunnel: str | None) -> Entry | None:
+    """The phase 1 configured to let clients fall back to TCP: the one named ``tunnel``, or
+    else the only one the input's configuration has."""
+    found = [e for e in {e.name: e for e in ctx.configured.entries if e.phase == 1}.values()
+             if e.stated("transport") and e.get("transport") in FALLBACK_TRANSPORTS]
+    named = [e for e in found if tunnel and e.name == tunnel]
+    return named[0] if named else found[0] if len(found) == 1 and not tunnel else None

@@ -1,0 +1,259 @@
+"""FortiOS configuration pasted beside the debugs → `config` events.
+
+A ticket or a forum post often quotes the tunnel's configuration as `show` prints it
+(`show vpn ipsec phase1-interface to-hq`, `show full-configuration`)::
+
+    config vpn ipsec phase1-interface
+        edit "to-hq"
+            set interface "wan1"
+            set remote-gw 198.51.100.7
+            set dpd disable
+        next
+    end
+
+Each statement is one line: `config <path>` opens a table or an object (inside an `edit`,
+one of the entry's sub-tables), `edit <name>` an entry, `set|unset|append|select|unselect
+<key> [value]` a setting, `next` closes the entry and `end` the `config`. `show` prints
+only what differs from the defaults, `show full-configuration` everything, under its
+`#config-version=...` header lines (`banner`). A quoted value may run over several lines
+(a certificate, a script, a message): those lines are `continuation`s of its setting.
+
+:func:`claim` names a block's lines by context: a `config <path>` line whose next line is a
+statement, then statements (the pager and blank lines between them allowed) until the
+`end` that closes it; a line a terminal cut off a long statement is its `continuation`.
+:func:`parse` makes each statement a `config` event: `tunnel` is the phase-1 name of a
+`vpn ipsec phase1`/`phase1-interface` entry's rows (of a `phase2` entry's: its
+`phase1name`), `vdom` the `config vdom` entry a multi-VDOM configuration puts it in, and
+`detail` a JSON object: `{"path": "vpn ipsec phase1-interface", "entry": "to-hq", "key":
+"remote-gw", "value": "198.51.100.7"}` (`verb` when not `set`; a sub-table's path is its
+parent's, `/`, its own). analysis/configured.py gathers them per tunnel.
+
+Typed at the prompt (`FGT (to-hq) # set dpd disable`) the same statements are `prompt`
+lines: what someone typed, not what the device printed it holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+
+from ikeanalyze.sources.regex import Texts, matches
+from ikeanalyze.sources.snapshot import PAGER
+from ikeanalyze.sources.textclean import WRAP_MIN
+
+# A configuration path: lowercase words (`vpn ipsec phase1-interface`, `system global`).
+_PATH = r"[a-z0-9][\w.-]*(?: +[a-z0-9][\w.-]*)*"
+# An entry's name: quoted (blanks and escaped quotes inside), or one word (`edit 1`).
+_NAME = r'"(?:[^"\\]|\\.)*"|\S+'
+# The statements, by the word that opens them: (name, pattern with the groups parse reads).
+STATEMENTS: list[tuple[str, str]] = [
+    ("config", rf"^\s*config +(?P<path>{_PATH})\s*$"),
+    ("edit", rf"^\s*edit +(?P<name>{_NAME})\s*$"),
+    ("set", r"^\s*(?P<verb>set|unset|append|select|unselect) +(?P<key>[\w.-]+)(?: +(?P<value>.*?))?\s*$"),
+    ("next", r"^\s*next\s*$"),
+    ("end", r"^\s*end\s*$"),
+]
+STATEMENT = "|".join(f"(?:{p})" for _, p in STATEMENTS)
+_COMPILED = [(name, re.compile(p, re.S)) for name, p in STATEMENTS]  # (a value may hold newlines)
+START = STATEMENTS[0][1]
+# `show full-configuration`'s header: the version, build and VDOM mode of the file.
+HEADER = r"^#(?:config-version|conf_file_ver|buildno|global_vdom)=\S*\s*$"
+# The phase-1 and phase-2 tables (interface mode and policy mode), by what they hold.
+PHASE1 = frozenset({"vpn ipsec phase1-interface", "vpn ipsec phase1"})
+PHASE2 = frozenset({"vpn ipsec phase2-interface", "vpn ipsec phase2"})
+# A multi-VDOM configuration's tables sit under `config vdom` / `edit <vdom>`.
+VDOM = "vdom"
+
+
+def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool) -> np.ndarray:
+    """Name the lines of every configuration block in ``form`` (in place): `config`, their
+    `continuation` pieces, the header lines `banner`. Returns per line the separator that
+    joins a piece to the statement above it (`""`: a terminal cut it; a newline: a quoted
+    value that runs over lines), None elsewhere. Only lines no other form took are claimed.
+    ``spaced``: a double-spaced paste (its one blank after every line never ends a block)."""
+    n = len(form)
+    sep = np.full(n, None, dtype=object)
+    rows = np.flatnonzero(form == None)  # noqa: E711  (elementwise over the object array)
+    if not len(rows):
+        return sep
+    sub = by_text.rows(rows)
+    starts = rows[sub.matches(START)]
+    if not len(starts):
+        return sep
+    statement = np.zeros(n, dtype=bool)
+    statement[rows] = sub.matches(STATEMENT)
+    # (A header line is taken for a prompt by its `#` and a word: named here whatever it was.)
+    above = np.flatnonzero(np.isin(form, [None, "prompt"]))
+    header = np.zeros(n, dtype=bool)
+    header[above] = matches(core.take(pa.array(above)), HEADER) if len(above) else False
+    lines: dict[int, str] = {}
+
+    def text(i: int) -> str:
+        if i not in lines:
+            lines[i] = core[i].as_py()
+        return lines[i]
+
+    done = -1
+    for s in starts.tolist():
+        if s <= done or form[s] is not None:
+            continue
+        first = _next_line(form, s + 1, text)
+        if first is None or not statement[first] or form[first] is not None:
+            continue  # a sentence that begins with the word `config`
+        k = s - 1
+        while k >= 0 and header[k]:
+            form[k] = "banner"
+            k -= 1
+        done = _walk(form, sep, statement, text, s, spaced)
+    return sep
+
+
+def _next_line(form: np.ndarray, i: int, text) -> int | None:
+    """The first line from ``i`` on that is neither blank nor the pager's prompt."""
+    while i < len(form) and (form[i] == "blank" or form[i] == "prompt" and re.match(PAGER, text(i))):
+        i += 1
+    return i if i < len(form) else None
+
+
+def _walk(form: np.ndarray, sep: np.ndarray, statement: np.ndarray, text, i: int, spaced: bool) -> int:
+    """Claim one block from its `config` line ``i``; return its last line."""
+    n = len(form)
+    depth, last, quote = 0, -1, False
+    while i < n:
+        f = form[i]
+        if f in ("blank", "prompt"):
+            if f == "prompt" and not re.match(PAGER, text(i)):
+                break  # the next command: the output ended (cut before its `end`)
+            j = _next_line(form, i, text)
+            blanks = j - i if j is not None else 0
+            if j is None or (f == "blank" and blanks > (2 if spaced else 1)) or form[j] is not None \
+                    or not (statement[j] or quote):
+                break
+            i = j
+            continue
+        if f is not None:
+            break
+        line = text(i)
+        if quote:  # the lines of a quoted value, up to the one that closes it (or a terminal's cut)
+            form[i], sep[i] = "continuation", "" if len(text(i - 1)) >= WRAP_MIN else "\n"
+            quote = _quotes(line) % 2 == 0
+            i += 1
+            continue
+        if not statement[i]:
+            if last >= 0 and form[i - 1] in ("config", "continuation") and len(text(i - 1)) >= WRAP_MIN:
+                form[i], sep[i] = "continuation", ""  # the rest of a statement a terminal cut
+                i += 1
+                continue
+            break
+        form[i], last = "config", i
+        word = line.split(None, 1)[0]
+        if word == "config":
+            depth += 1
+        elif word == "end":
+            depth -= 1
+            if depth <= 0:
+                return i
+        elif word != "edit" and word != "next":
+            quote = _quotes(line) % 2 == 1
+        i += 1
+    return max(last, i - 1)
+
+
+def _quotes(line: str) -> int:
+    """The quotes in ``line`` that open or close a value (not the escaped ones)."""
+    return line.count('"') - line.count('\\"')
+
+
+def parse(core: pa.Array) -> dict[str, object]:
+    """Statements (in input order) → event columns, one `config` row each."""
+    lines = core.to_pylist()
+    n = len(lines)
+    vdom: list[str | None] = [None] * n
+    detail: list[str | None] = [None] * n
+    owner = np.full(n, -1)  # the phase-1 or phase-2 entry (in ``entries``) that holds the row
+    entries: list[dict] = []  # path, name, and a phase 2's phase1name
+    stack: list[_Level] = []
+    for i, line in enumerate(lines):
+        word, m = _statement(line)
+        if word == "config":
+            path = m["path"]
+            if " " in path or path in TOP:
+                # A table of the top level (`config vpn ipsec phase2-interface`): the block
+                # before it ended, or was cut before its `end`; inside a VDOM, it stays there.
+                vdom_open = stack and stack[0].path == VDOM and stack[0].entry >= 0 and path not in TOP
+                del stack[1 if vdom_open else 0:]
+            stack.append(_Level(path))
+        elif word == "edit" and stack:
+            chain = _chain(stack)
+            entries.append({"path": chain, "name": _unquoted(m["name"])})
+            stack[-1].entry = len(entries) - 1
+        d: dict = {}
+        if stack:
+            chain = _chain(stack)
+            if chain:
+                d["path"] = chain
+            if stack[-1].entry >= 0:
+                d["entry"] = entries[stack[-1].entry]["name"]
+            if stack[0].path == VDOM and stack[0].entry >= 0 and len(stack) > 1:
+                vdom[i] = entries[stack[0].entry]["name"]
+            owner[i] = next((lv.entry for lv in reversed(stack) if lv.entry >= 0
+                             and entries[lv.entry]["path"] in PHASE1 | PHASE2), -1)
+        if word == "set":
+            d["key"] = m["key"]
+            if m["value"] is not None:
+                d["value"] = m["value"]
+                if m["key"] == "phase1name" and owner[i] >= 0 and stack[-1].entry == owner[i]:
+                    entries[owner[i]]["phase1name"] = _unquoted(m["value"])
+            if m["verb"] != "set":
+                d["verb"] = m["verb"]
+        elif word == "next" and stack:
+            stack[-1].entry = -1
+        elif word == "end" and stack:
+            stack.pop()
+        detail[i] = json.dumps(d, separators=(",", ":"), sort_keys=True)
+    names = [e["name"] if e["path"] in PHASE1 else e.get("phase1name") for e in entries]
+    tunnel = [names[k] if k >= 0 else None for k in owner.tolist()]
+    return {
+        "kind": pa.array(["config"] * n, pa.string()),
+        "tunnel": pa.array(tunnel, pa.string()),
+        "vdom": pa.array(vdom, pa.string()),
+        "detail": pa.array(detail, pa.string()),
+    }
+
+
+# Single-word paths that only the top level holds (a multi-VDOM configuration's sections).
+TOP = frozenset({VDOM, "global"})
+
+
+class _Level:
+    """One open `config`: its path and the entry being edited in it (-1: none)."""
+
+    __slots__ = ("path", "entry")
+
+    def __init__(self, path: str) -> None:
+        self.path, self.entry = path, -1
+
+
+def _chain(stack: list[_Level]) -> str:
+    """The path of the innermost level: its parents' and its own, `/` between (a VDOM's
+    `config vdom` is not part of it)."""
+    return "/".join(lv.path for k, lv in enumerate(stack) if not (k == 0 and lv.path == VDOM))
+
+
+def _statement(line: str) -> tuple[str | None, re.Match | None]:
+    for word, pattern in _COMPILED:
+        m = pattern.match(line)
+        if m:
+            return word, m
+    return None, None
+
+
+def _unquoted(value: str) -> str:
+    """A name or value as FortiOS prints it, without its quotes (`"to hq"` → `to hq`)."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value

@@ -1,0 +1,64 @@
+"""A pasted configuration as evidence: each case runs the same input with and without its
+`config vpn ipsec phase1-interface` part, and the configuration must change the finding
+(quoted with its line) or, where it says nothing that matters, leave it as it was.
+The sniffer part is tests/data/state/handmade_dpd_off_silent_peer.txt's (SOURCES.md);
+the debug and configuration lines are written here (RFC 5737 addresses)."""
+
+from __future__ import annotations
+
+import ikeanalyze
+from ikeanalyze.sources import Blob
+from tests.conftest import DATA
+
+SNIFFER = "".join((DATA / "state" / "handmade_dpd_off_silent_peer.txt").read_text(encoding="utf-8")
+                  .splitlines(keepends=True)[:16])
+
+
+def phase1(name: str, remote: str, *settings: str) -> str:
+    lines = [f"FGT-HQ # show vpn ipsec phase1-interface {name}", "config vpn ipsec phase1-interface",
+             f'    edit "{name}"', '        set interface "port2"', f"        set remote-gw {remote}"]
+    return "\n".join(lines + [f"        set {s}" for s in settings] + ["    next", "end", ""])
+
+
+def findings(code: str, *pastes: str):
+    d = ikeanalyze.analyze([Blob(f"paste{i}.txt", data=p.encode()) for i, p in enumerate(pastes)], select=[code])
+    return [f for f in d.all_findings() if f.code == code]
+
+
+def test_ike102_configured_dpd_disable_explains_why_the_tunnel_stayed_up():
+    (plain,) = findings("IKE102", SNIFFER)
+    (f,) = findings("IKE102", SNIFFER + phase1("to-shop12", "203.0.113.90", "dpd disable"))
+    assert f.message.startswith(plain.message) and "DPD" not in plain.message
+    assert ("DPD is off on tunnel to-shop12 in its configuration (`set dpd disable`, paste0.txt line 22), so "
+            "nothing detects the dead peer") in f.message
+    assert f.tunnel == "to-shop12" and f.facts["dpd_off"] is True
+    assert [e.ref for e in f.evidence][-2:] == [19, 22]  # the `edit` and the `set dpd` statements
+
+
+def test_ike102_dpd_of_another_peer_or_left_on_adds_nothing():
+    (plain,) = findings("IKE102", SNIFFER)
+    for config in (phase1("to-shop12", "203.0.113.91", "dpd disable"), phase1("to-shop12", "203.0.113.90"),
+                   phase1("to-shop12", "203.0.113.90", "dpd on-idle")):
+        (f,) = findings("IKE102", SNIFFER + config)
+        assert f.message == plain.message and "dpd_off" not in f.facts
+
+
+PASSIVE = """\
+ike V=root:0:to-br:to-br: IPsec SA connect 4 198.51.100.1->203.0.113.5:0
+ike V=root:0:to-br:to-br: config found
+ike V=root:0:to-br: ignoring request to establish IPsec SA, gateway is in passive mode
+ike V=root:0:to-br:to-br: IPsec SA connect 4 198.51.100.1->203.0.113.5:0
+ike V=root:0:to-br:to-br: config found
+ike V=root:0:to-br: ignoring request to establish IPsec SA, gateway is in passive mode
+"""
+
+
+def test_ike209_passive_mode_quotes_the_configuration():
+    (plain,) = findings("IKE209", PASSIVE)
+    config = phase1("to-br", "203.0.113.5", "passive-mode enable")
+    (f,) = findings("IKE209", PASSIVE, config)
+    assert f.message == plain.message + " Its configuration says so: `set passive-mode enable` (paste1.txt line 6)."
+    assert (f.evidence[-1].source, f.evidence[-1].ref) == ("paste1.txt", 6)
+    # Another tunnel's passive mode is not this one's.
+    (other,) = findings("IKE209", PASSIVE, phase1("to-hq", "203.0.113.5", "passive-mode enable"))
+    assert other.message == plain.message

@@ -1,0 +1,158 @@
+"""Pasted FortiOS configuration (`config ... end`) through the real text loader: every
+statement a `config` event, phase-1 and phase-2 entries gathered per tunnel with the
+statements that show them, and the shapes a paste gives it (cut before its `end`, the
+pager, a terminal wrap, a certificate over many lines, several VDOMs, typed at the prompt).
+The inputs are written here (RFC 5737 and private addresses)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+import ikeanalyze
+from ikeanalyze.analysis import configured
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.ingest import InputReport
+from ikeanalyze.sources import Blob, text
+
+PHASES = """\
+FGT-EDGE # show vpn ipsec phase1-interface
+config vpn ipsec phase1-interface
+    edit "to dc"
+        set interface "wan1"
+        set proposal aes128-sha256 aes256-sha256
+        set dpd disable
+        set remote-gw 203.0.113.20
+    next
+end
+FGT-EDGE # show vpn ipsec phase2-interface
+config vpn ipsec phase2-interface
+    edit "p2-a"
+        set phase1name "to dc"
+        set src-addr-type range
+        set src-start-ip 10.20.1.10
+        set src-end-ip 10.20.1.20
+        set dst-subnet 172.16.40.0 255.255.255.0
+        set protocol 6
+        set dst-port 443
+    next
+    edit "p2-b"
+        set phase1name "to dc"
+        set src-addr-type name
+        set src-name "lan-grp"
+    next
+end
+"""
+
+
+def load(name: str, paste: str):
+    return ikeanalyze.load([Blob(name, data=paste.encode())])
+
+
+def analyze(name: str, paste: str):
+    return ikeanalyze.analyze([Blob(name, data=paste.encode())])
+
+
+def parse(lines: list[str]) -> tuple[pd.DataFrame, InputReport]:
+    report = InputReport("paste.txt")
+    return text.parse_lines(lines, report), report
+
+
+def details(frame: pd.DataFrame) -> list[dict]:
+    return [json.loads(d) for d in frame["detail"]]
+
+
+def test_statements_are_config_events_with_their_tunnel():
+    frame, report = parse(PHASES.splitlines())
+    assert report.balanced and report.accounting["unrecognised"] == 0
+    assert report.accounting["prompt"] == 2 and report.accounting["event"] == len(frame) == 24
+    assert set(frame["kind"]) == {"config"} and set(frame["origin"]) == {"config"}
+    d = details(frame)
+    dpd = frame.index[[x.get("key") == "dpd" for x in d]][0]
+    assert d[dpd] == {"path": "vpn ipsec phase1-interface", "entry": "to dc", "key": "dpd", "value": "disable"}
+    assert frame.loc[dpd, "ref"] == 6
+    # A phase 2's rows carry its phase 1's name (its `phase1name`), its `edit` line included.
+    p2a = [i for i, x in enumerate(d) if x.get("entry") == "p2-a"]
+    assert set(frame.loc[p2a, "tunnel"]) == {"to dc"} and frame.loc[p2a[0], "ref"] == 12
+    # The `config` and `end` lines belong to no entry and no tunnel.
+    assert frame.loc[0, "tunnel"] is pd.NA and d[0] == {"path": "vpn ipsec phase1-interface"}
+
+
+def test_entries_and_their_settings_with_evidence():
+    events, ingest = load("paste.txt", PHASES)
+    c = Context(events, ingest).configured
+    p1 = c.phase1("to dc")
+    assert p1.get("interface") == "wan1" and p1.words("proposal") == ["aes128-sha256", "aes256-sha256"]
+    assert p1.get("dpd") == "disable" and [e.ref for e in p1.evidence("dpd", "nat-traversal")] == [3, 6]
+    assert p1.get("passive-mode") == "disable" and not p1.stated("passive-mode")  # the default `show` leaves out
+    assert [e.name for e in c.for_peer("203.0.113.20:500")] == ["to dc"] and not c.for_peer("203.0.113.21")
+    a, b = c.phase2s("to dc")
+    assert configured.selectors(a) == (["6:10.20.1.10-10.20.1.20:0"], ["6:172.16.40.0/255.255.255.0:443"])
+    assert configured.selectors(b) is None  # an address object: not resolvable from the paste
+
+
+def test_show_without_selectors_means_the_default_any():
+    events, ingest = load("p.txt", 'config vpn ipsec phase2-interface\n    edit "p2"\n'
+                                   '        set phase1name "t"\n    next\nend\n')
+    (p2,) = Context(events, ingest).configured.phase2s("t")
+    assert configured.selectors(p2) == (["0:0.0.0.0/0.0.0.0:0"], ["0:0.0.0.0/0.0.0.0:0"])
+
+
+def test_a_sentence_that_begins_with_config_is_not_a_block():
+    _, report = parse(["config changes were made yesterday", "then the tunnel went down"])
+    assert report.accounting["unrecognised"] == 2 and report.accounting["event"] == 0
+
+
+def test_cut_before_its_end_then_a_new_block():
+    lines = ["config vpn ipsec phase1-interface", '    edit "a"', "        set remote-gw 198.51.100.1",
+             "config vpn ipsec phase2-interface", '    edit "a-p2"', '        set phase1name "a"', "    next", "end"]
+    frame, report = parse(lines)
+    assert report.accounting["event"] == 8
+    d = details(frame)
+    assert d[3] == {"path": "vpn ipsec phase2-interface"}  # a new top-level table, not a sub-table of "a"
+    assert list(frame["tunnel"].iloc[4:7]) == ["a", "a", "a"]
+
+
+def test_pager_terminal_wrap_and_quoted_value_over_lines():
+    lines = ["config vpn certificate local", '    edit "fgt"',
+             '        set comments "a comment that is long enough for the terminal to cut it somewhere n',
+             'ear here"', "--More--",
+             '        set certificate "-----BEGIN CERTIFICATE-----', "MIIBszCCAVmgAwIBAgIU", '-----END CERTIFICATE-----"',
+             "    next", "end", "after the block"]
+    frame, report = parse(lines)
+    assert report.accounting["continuation"] == 3 and report.accounting["prompt"] == 1
+    assert report.accounting["unrecognised"] == 1 and report.examples[0][0] == 11
+    d = details(frame)
+    assert d[2]["value"].endswith('somewhere near here"')
+    assert d[3]["value"] == '"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----"'
+
+
+def test_full_configuration_of_several_vdoms_and_a_sub_table():
+    lines = ["#config-version=FGT60F-7.2.8-FW-build1639-240313:opmode=0:vdom=1", "#conf_file_ver=1234",
+             "#buildno=1639", "#global_vdom=1", "config vdom", "edit cust1", "config vpn ipsec phase1-interface",
+             'edit "t1"', "set remote-gw 198.51.100.9", "config ipv4-exclude-range", "edit 1",
+             "set start-ip 10.0.0.1", "next", "end", "set dpd on-idle", "next", "end", "next", "end"]
+    frame, report = parse(lines)
+    assert report.accounting["banner"] == 4 and report.accounting["event"] == 15
+    assert set(frame["vdom"].iloc[2:13]) == {"cust1"}
+    d = details(frame)
+    assert d[7] == {"path": "vpn ipsec phase1-interface/ipv4-exclude-range", "entry": "1", "key": "start-ip",
+                    "value": "10.0.0.1"}
+    assert frame["tunnel"].iloc[7] == "t1"
+    events, ingest = load("full.conf", "\n".join(lines))
+    p1 = Context(events, ingest).configured.phase1("t1")
+    assert p1.get("dpd") == "on-idle" and p1.get("remote-gw") == "198.51.100.9" and "start-ip" not in p1.settings
+
+
+def test_typed_at_the_prompt_is_what_was_typed():
+    lines = ["FGT # config vpn ipsec phase1-interface", 'FGT (phase1-interface) # edit "t"',
+             "FGT (t) # set dpd disable", "FGT (t) # end"]
+    frame, report = parse(lines)
+    assert report.accounting["prompt"] == 4 and len(frame) == 0
+
+
+def test_config_only_paste_is_no_ike_content_not_unrecognised():
+    d = analyze("cfg.txt", PHASES)
+    assert [f.code for f in d.findings] == ["IKE903"]
+    assert "24 configuration statements (of tunnel to dc) say how the tunnel is set up" in d.findings[0].message
