@@ -471,6 +471,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     snapshot_sep = state_snapshot.claim(form, core, by_text, spaced=step == 2)
     config_sep = fgconfig.claim(form, core, by_text, spaced=step == 2)
     claimed_sep = np.where(config_sep != None, config_sep, snapshot_sep)  # noqa: E711
+    _echoed_keys(form, by_text)
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
@@ -603,6 +604,24 @@ DEBUG_STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})? "
 # or a tcpdump packet's stamp and network layer (`09:02:05.890652 eth0  Out IP host`; a time
 # of day alone could be any note's).
 OPENS_RECORD = rf"{DEBUG_STAMP}|^(?:{tcpdump.RECORD_ANYWHERE})"
+
+
+# A key or three the terminal echoed on a line of their own between two commands typed at
+# the prompt (`FGT # config sys glo` / `s` / `FGT (global) # sh`): typed, not device output.
+ECHOED_KEYS = r"^\s*\S{1,3}\s*$"
+
+
+def _echoed_keys(form: np.ndarray, by_text: Texts) -> None:
+    """Name `prompt` the short lines of no form right under a prompt line and above another
+    (or a blank line, or the end)."""
+    free = np.flatnonzero(form == None)  # noqa: E711
+    free = free[free > 0]
+    if not len(free):
+        return
+    below = np.append(form, "blank")[free + 1]  # (past the end: as a blank line)
+    free = free[(form[free - 1] == "prompt") & ((below == "prompt") | (below == "blank"))]
+    if len(free):
+        form[free[by_text.rows(free).matches(ECHOED_KEYS)]] = "prompt"
 
 
 def _line_table(texts: pa.Array, line_text: np.ndarray, lines: _Patched) -> tuple[np.ndarray, pa.Array]:

@@ -38,9 +38,9 @@ UNRECOGNISED: dict[str, list[int]] = {
     "ikedebug/IKE_LOG_V1_local_pwd_working copy.txt": [],
     "ikedebug/IKE_LOG_V1_radius_DNS_Issues.txt": [],
     # `s`: the tail of an echoed `config sys glo` wrapped by the terminal; then a config block
-    # the `s` echoed under the typed `config sys glo` (its `config system global` block after
-    # `sh`: `config` events)
-    "ikedebug/IKE_LOG_V1_radius_not_reachable.txt": [393],
+    # (the `s` echoed under the typed `config sys glo`: a `prompt` line; its `config system
+    # global` block after `sh`: `config` events)
+    "ikedebug/IKE_LOG_V1_radius_not_reachable.txt": [],
     "ikedebug/IKE_LOG_V2.txt": [],
     "ikedebug/IKE_LOG_V2_Mismatch.txt": [],
     "ikedebug/IKE_LOG_V2_PSK.txt": [],

@@ -117,6 +117,13 @@ def test_glued_records_and_typed_keys() -> None:
     assert list(form) == ["ikedebug", "authd"]
 
 
+def test_keys_echoed_between_typed_commands() -> None:
+    form = classify(["FortiWiFi-61E # config sys glo", "s", "FortiWiFi-61E (global) # sh", "", "FGT # get", "ok",
+                     "the tunnel"])
+    assert list(form) == ["prompt", "prompt", "prompt", "blank", "prompt", None, None]  # (not above a prompt)
+    assert list(classify(["FGT # get system status", "up"])) == ["prompt", "prompt"]  # the end of the paste
+
+
 def test_collapsed_debug_records_are_split_on_their_line():
     """A web copy that put a daemon-level record and a full one on one line (FORMATS.md):
     two events with the same line number, the line counted once; lines around it stay."""
