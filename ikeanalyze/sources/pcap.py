@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze import events as ev
 from ikeanalyze import readahead
+from ikeanalyze.diagnosis import human_duration
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.errors import InputError, WireError
 from ikeanalyze.ingest import MAX_EXAMPLES, InputReport
@@ -491,6 +492,11 @@ class _State:
     ifaces: list = field(default_factory=list)
     first_ts: int | None = None
     min_ts: int | None = None
+    # Frames stamped earlier than the frame before them by more than REORDERED_NS (and the
+    # most), and the previous chunk's last stamp: see parse.
+    back: int = 0
+    back_most: int = 0
+    tail_ts: int | None = None
     last_ts: int | None = None  # time of the last pcapng frame read (for frames without one)
     truncated_at: int | None = None
     tcp_ports: frozenset = frozenset()
@@ -534,6 +540,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
                 state.first_ts = int(chunk.ts[0])
             low = int(chunk.ts.min())
             state.min_ts = low if state.min_ts is None else min(state.min_ts, low)
+            _steps_back(state, chunk.ts)
         parts.extend(_process(chunk, state))
         if len(chunk.off):
             _release(buf, int(chunk.off[-1]))
@@ -552,7 +559,28 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     out = ev.from_table(tab)
     if state.min_ts < state.first_ts:  # frames out of time order: t counts from the earliest
         out["t"] = out["t"] + (state.first_ts - state.min_ts) / 1e9
+    if state.back:
+        most = state.back_most / 1e9
+        report.warn(f"{state.back} frame(s) stamped earlier than the frame before them (by up to "
+                    f"{f'{most:.3f} s' if most < 10 else human_duration(most)}): the capture is out of time order (merged from several "
+                    f"interfaces or capture points?). The analysis follows frame order, so intervals and who answered "
+                    f"whom may be wrong around those frames; `reordercap` writes the capture in time order.")
     return _mark_column_duplicates(out)
+
+
+# A frame stamped this much earlier than the one before it is out of time order. Less is
+# the jitter of a capture from several queues of one interface, which no finding notices.
+REORDERED_NS = 1_000_000
+
+
+def _steps_back(state: _State, ts: np.ndarray) -> None:
+    """Count the frames of a chunk stamped earlier than the frame before them (REORDERED_NS)."""
+    steps = np.diff(ts.astype(np.int64), prepend=np.int64(ts[0] if state.tail_ts is None else state.tail_ts))
+    back = steps < -REORDERED_NS
+    if back.any():
+        state.back += int(back.sum())
+        state.back_most = max(state.back_most, int(-steps[back].min()))
+    state.tail_ts = int(ts[-1])
 
 
 def _release(buf, upto: int) -> None:

@@ -56,11 +56,22 @@ def sa_init(resp: bool = False) -> bytes:
 
 
 # ----------------------------------------------------------------------------- real captures
+# The warning of the captures whose frames step back in time (their start).
+OUT_OF_ORDER = {
+    "ndpi_ipsec_isakmp_esp.pcap": "10 frame(s) stamped earlier than the frame before them (by up to 19 h 16 min)",
+    "tcpdump_isakmp-various-oobr.pcap": "1 frame(s) stamped earlier than the frame before them (by up to 23715 h 25 min)",
+}
+
+
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
 def test_every_capture_reads_and_accounts_for_every_frame(path):
     events, ingest = load([path])
     rep = ingest.inputs[0]
-    assert rep.balanced and rep.total > 0 and not rep.warnings
+    assert rep.balanced and rep.total > 0
+    # Two real captures step back in time: nDPI's merges captures made 19 h apart; tcpdump's
+    # fuzzed one carries a stamp years off. Every other capture reads without a warning.
+    said = OUT_OF_ORDER.get(path.name)
+    assert ([w[:len(said)] for w in rep.warnings] == [said]) if said else not rep.warnings, rep.warnings
     assert rep.clock == "utc" and rep.unit == "frame"
     assert events["ref"].is_monotonic_increasing
     assert set(events["kind"].unique()) <= {

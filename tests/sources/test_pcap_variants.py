@@ -293,3 +293,16 @@ def test_keepalives_of_an_idle_tunnel_are_not_copies_of_each_other():
     copy = [(5.0, ka[0][1]), (5.00001, ka[0][1])]  # the same keepalive captured twice
     events, _ = read(pb.pcap(copy))
     assert list(events["detail"].fillna("")) == ["", "duplicate-frame"]
+
+
+def test_a_capture_out_of_time_order_says_so():
+    """Frames stamped earlier than the one before them (a capture merged from several
+    interfaces): the analysis follows frame order, so the input says how far it went back.
+    The jitter of one interface's queues (under a millisecond) is not told."""
+    a, b = "198.51.100.7", "192.0.2.1"
+    ka = [pb.eth(pb.ipv4(a, b, 17, pb.udp(4500, 4500, b"\xff"), ident=10 + i)) for i in range(5)]
+    _, rep = read(pb.pcap([(10.0, ka[0]), (12.0, ka[1]), (11.5, ka[2]), (13.0, ka[3]), (12.9999, ka[4])]))
+    (said,) = [w for w in rep.warnings if "out of time order" in w]
+    assert said.startswith("1 frame(s) stamped earlier than the frame before them (by up to 0.500 s)")
+    _, rep = read(pb.pcap([(10.0, ka[0]), (12.0, ka[1]), (11.9999, ka[2])]))
+    assert not any("out of time order" in w for w in rep.warnings)
