@@ -11,6 +11,7 @@ wins, as the device keeps the last one it was given.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -88,13 +89,21 @@ class Configured:
         return bool(self.entries)
 
     def phase1(self, tunnel: str | None) -> Entry | None:
-        """The phase 1 named ``tunnel`` (the latest entry of that name)."""
-        return next((e for e in reversed(self.entries) if e.phase == 1 and e.name == tunnel), None) if tunnel else None
+        """The phase 1 named ``tunnel`` (the latest entry of that name); a dial-up instance's
+        name (`DialUp_0`) finds its phase 1 (`DialUp`)."""
+        for name in _names(tunnel):
+            e = next((e for e in reversed(self.entries) if e.phase == 1 and e.name == name), None)
+            if e:
+                return e
+        return None
 
     def phase2s(self, tunnel: str | None) -> list[Entry]:
         """The phase 2s of the phase 1 ``tunnel`` (the latest entry of each name)."""
-        latest = {e.name: e for e in self.entries if e.phase == 2 and tunnel and e.tunnel == tunnel}
-        return list(latest.values())
+        for name in _names(tunnel):
+            latest = {e.name: e for e in self.entries if e.phase == 2 and e.tunnel == name}
+            if latest:
+                return list(latest.values())
+        return []
 
     def for_peer(self, ip: str | None) -> list[Entry]:
         """The phase 1s whose `remote-gw` is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
@@ -103,6 +112,18 @@ class Configured:
         ip = host(ip)
         latest = {e.name: e for e in self.entries if e.phase == 1 and e.get("remote-gw") == ip}
         return list(latest.values())
+
+
+# A dial-up tunnel's instances are named after their phase 1 with a counter (`DialUp_0`).
+DIALUP_INSTANCE = re.compile(r"^(?P<base>.+)_\d+$")
+
+
+def _names(tunnel: str | None) -> list[str]:
+    """The phase-1 names a tunnel name may stand for: itself, then a dial-up instance's base."""
+    if not tunnel:
+        return []
+    m = DIALUP_INSTANCE.match(tunnel)
+    return [tunnel, m["base"]] if m else [tunnel]
 
 
 def build(events: pd.DataFrame) -> Configured:
@@ -200,3 +221,32 @@ def fallback_transport(ctx, tunnel: str | None) -> Entry | None:
              if e.stated("transport") and e.get("transport") in FALLBACK_TRANSPORTS]
     named = [e for e in found if tunnel and e.name == tunnel]
     return named[0] if named else found[0] if len(found) == 1 and not tunnel else None
+
+
+@dataclass(frozen=True)
+class Said:
+    """A sentence quoting configured statements, and the statements as evidence."""
+
+    text: str
+    evidence: list[Evidence]
+
+
+# The settings a finding of each kind quotes, when the paste shows them.
+PHASE1_PROPOSAL = ("ike-version", "mode", "proposal", "dhgrp", "authmethod")
+PHASE2_PROPOSAL = ("proposal", "pfs", "dhgrp")
+PEER_IDENTITY = ("peertype", "peerid", "peer", "usrgrp", "localid")
+
+
+def said(entries: list[Entry | None], keys: tuple[str, ...]) -> Said | None:
+    """`Its configuration has phase 1 to-dc: `set proposal aes256-sha256`, `set dhgrp 14`
+    (cfg.txt lines 7, 8).` for the ``keys`` the entries state; None when they state none."""
+    parts, ev = [], []
+    for e in entries:
+        stated = [k for k in keys if e is not None and e.stated(k)]
+        if not stated:
+            continue
+        refs = ", ".join(str(e.settings[k][1].ref) for k in stated)
+        parts.append(f"phase {e.phase} {e.name}: " + ", ".join(f"`{e.statement(k)}`" for k in stated)
+                     + f" ({e.header.source} line{'s' if len(stated) > 1 else ''} {refs})")
+        ev += e.evidence(*stated)
+    return Said("Its configuration has " + "; ".join(parts) + ".", ev) if parts else None

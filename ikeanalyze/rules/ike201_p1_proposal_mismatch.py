@@ -20,7 +20,9 @@ be read from the two proposal lists.
 ## Evidence
 The peer's proposal block and the offending transform lines, the local proposal block,
 the `no proposal chosen` line and the `Negotiate SA Error` after it; for a refused
-initiator, the decoded SA payload it sent and the NO_PROPOSAL_CHOSEN it got back.
+initiator, the decoded SA payload it sent and the NO_PROPOSAL_CHOSEN it got back. When the
+input holds the phase 1's configuration, its `set proposal`, `set dhgrp` (and `ike-version`,
+`mode`, `authmethod`) statements are quoted.
 
 ## Fix
 Make the phase-1 proposals share at least one combination on both ends (`config vpn
@@ -34,8 +36,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -65,11 +67,20 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
             message += f" {len(fails)} attempts failed" + (f"; later also {'; '.join(others)}." if others else ".")
         rows = [r for g in fails for r in g.rows]
         first, last = rows[0], rows[-1]
+        # What this side was configured to offer, when the input holds its configuration.
+        cfg = ctx.configured
+        if phase == 1:
+            stated = configured.said([cfg.phase1(f.tunnel)], configured.PHASE1_PROPOSAL)
+        else:
+            p2s = cfg.phase2s(f.tunnel)
+            named = [e for e in p2s if e.name in children or e.name == f.child]
+            stated = configured.said(named or p2s[:3], configured.PHASE2_PROPOSAL)
+        message += f" {stated.text}" if stated else ""
         yield finding(
             code, message,
             between=(first, last),
             tunnel=f.tunnel, peer=f.peer,
-            evidence=[evidence(r) for r in rows],
+            evidence=[evidence(r) for r in rows] + (stated.evidence if stated else []),
             timeline=[moment(last, f"{phase_name} proposals refused" + (f" ({f.tunnel})" if f.tunnel else ""))],
             facts={"peer_proposals": f.peer_block.summary() if f.peer_block else None,
                    "local_proposals": f.local_block.summary() if f.local_block else None,

@@ -18,7 +18,8 @@ data) is never created, or a rekey fails and the tunnel drops when the old SA ex
 
 ## Evidence
 The peer's and the local proposal blocks, the transform lines that differ, the `no
-proposal chosen` line.
+proposal chosen` line; the phase 2's configured `set proposal`, `set pfs`, `set dhgrp` when
+the input holds its configuration.
 
 ## Fix
 Align `config vpn ipsec phase2-interface` on both ends: `set proposal`, and `set pfs`

@@ -22,7 +22,9 @@ the tunnel looks half up, but no ESP SA exists for that traffic and nothing pass
 ## Evidence
 The peer's `TSi`/`TSr` (IKEv1 `peer:`) lines, this side's accepted or configured selectors
 (IKEv1 `mine:`) when printed,
-the failure line, and `established IKE SA` when the IKE SA survived.
+the failure line, and `established IKE SA` when the IKE SA survived; the phase 2's
+configured selectors (`set src-subnet` / `set dst-subnet`, …) when the input holds its
+configuration.
 
 ## Fix
 Make the phase-2 selectors mirror each other: local subnet on one side = remote subnet on
@@ -38,8 +40,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -94,10 +96,15 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
                     f"line {up[0][1]}): only the refused selectors carry no traffic.")
         else:
             msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
+    # This side's selectors as configured, when the input holds its configuration.
+    p2s = ctx.configured.phase2s(f0.tunnel)
+    named = [e for e in p2s if any(e.name == f.child for f in fails)]
+    stated = configured.said(named or p2s[:3], configured.SELECTOR_KEYS)
+    msg += f" {stated.text}" if stated else ""
     return finding(
         "IKE203", msg,
         between=(rows[0], rows[-1]),
-        tunnel=f0.tunnel, peer=f0.peer, evidence=[evidence(r) for r in rows],
+        tunnel=f0.tunnel, peer=f0.peer, evidence=[evidence(r) for r in rows] + (stated.evidence if stated else []),
         timeline=[moment(r, f"traffic selectors refused{gw}" + (f" ({f.child})" if f.child else ""))
                   for f, r in zip(fails, map(_failed_at, fails))],
         facts={"peer_selectors": f0.peer_block.selectors if f0.peer_block else None,

@@ -20,7 +20,8 @@ or certificate is.
 
 ## Evidence
 The peer identifier line, the `gw validation failed` line, and the gateway named in the
-context.
+context; the gateway's configured `set peertype` / `set peerid` (`peer`, `usrgrp`,
+`localid`) when the input holds its configuration.
 
 ## Fix
 Make the peer send the ID the gateway expects (FortiClient: *Local ID*; a FortiGate peer:
@@ -32,8 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
-from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -56,10 +57,14 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         msg = (f"{h.peer or 'The peer'} presented peer identifier {presented}, which does not validate "
                f"against {gw} ({str(first.text).split(': ')[-1].strip().rstrip('.')} at {sas.where(ng._as_row(first))}"
                + (f", {len(h.rows)} times" if len(h.rows) > 1 else "") + ").")
+        # Which peers the gateway accepts, when the input holds its configuration.
+        stated = configured.said([ctx.configured.phase1(h.tunnel)], configured.PEER_IDENTITY)
+        msg += f" {stated.text}" if stated else ""
         yield finding(
             "IKE206", msg,
             between=(first, last),
-            tunnel=h.tunnel, peer=h.peer, evidence=[evidence(r) for r in ng.evidence_rows(ident, h.rows[:3])],
+            tunnel=h.tunnel, peer=h.peer,
+            evidence=[evidence(r) for r in ng.evidence_rows(ident, h.rows[:3])] + (stated.evidence if stated else []),
             timeline=[moment(first, f"peer ID {presented} rejected")],
             facts={"peer_id": presented if ident else None, "failures": len(h.rows)},
         )

@@ -62,3 +62,39 @@ def test_ike209_passive_mode_quotes_the_configuration():
     # Another tunnel's passive mode is not this one's.
     (other,) = findings("IKE209", PASSIVE, phase1("to-hq", "203.0.113.5", "passive-mode enable"))
     assert other.message == plain.message
+
+
+def phase2(name: str, phase1name: str, *settings: str) -> str:
+    lines = ["config vpn ipsec phase2-interface", f'    edit "{name}"', f'        set phase1name "{phase1name}"']
+    return "\n".join(lines + [f"        set {s}" for s in settings] + ["    next", "end", ""])
+
+
+def corpus(name: str) -> str:
+    return (DATA / "ikedebug" / name).read_text(encoding="utf-8", errors="replace")
+
+
+def test_proposal_selector_and_identity_findings_quote_what_this_side_was_configured_with():
+    """Each corpus log's own finding, then the same log with a configuration pasted after
+    it: the finding is the same, with one more sentence quoting the statements, which are
+    its last evidence; a configuration of another tunnel adds nothing."""
+    cases = [
+        ("IKE201", "IKE_LOG_V2_Mismatch.txt", phase1("eveS2S", "2.2.2.254", "proposal aes256-sha256", "dhgrp 21"),
+         "Its configuration has phase 1 eveS2S: `set proposal aes256-sha256`, `set dhgrp 21` (paste1.txt lines 6, 7)."),
+        ("IKE202", "IKE_LOG_PFS_mismatch.txt", phase2("to-FG2-p2", "to-FG2", "proposal aes128-sha1", "pfs disable"),
+         "Its configuration has phase 2 to-FG2-p2: `set proposal aes128-sha1`, `set pfs disable` (paste1.txt lines 4, 5)."),
+        ("IKE203", "IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt",
+         phase2("eveS2S", "to-FG2", "src-subnet 20.0.0.0 255.0.0.0", "dst-subnet 10.0.0.0 255.0.0.0"),
+         "Its configuration has phase 2 eveS2S: `set src-subnet 20.0.0.0 255.0.0.0`, `set dst-subnet 10.0.0.0 "
+         "255.0.0.0` (paste1.txt lines 4, 5)."),
+        # A dial-up instance's name finds its phase 1.
+        ("IKE206", "IKE_LOG_peer_id.txt", phase1("DialUp-wan", "0.0.0.0", "peertype one", 'peerid "branch-7"'),
+         "Its configuration has phase 1 DialUp-wan: `set peertype one`, `set peerid \"branch-7\"` (paste1.txt lines 6, 7)."),
+    ]
+    for code, log, config, sentence in cases:
+        (plain,) = findings(code, corpus(log))
+        (f,) = findings(code, corpus(log), config)
+        assert f.message == f"{plain.message} {sentence}", code
+        assert [e.source for e in f.evidence][-2:] == ["paste1.txt", "paste1.txt"], code
+        (other,) = findings(code, corpus(log), config.replace(f'"{f.tunnel}"', '"elsewhere"')
+                            .replace(f'"{f.tunnel.split("_")[0]}"', '"elsewhere"'))
+        assert other.message == plain.message, code
