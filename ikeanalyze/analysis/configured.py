@@ -128,7 +128,11 @@ def _names(tunnel: str | None) -> list[str]:
 
 def build(events: pd.DataFrame) -> Configured:
     """Gather the phase-1 and phase-2 entries of an event table's `config` rows."""
-    rows = events[(events["kind"] == "config").fillna(False).to_numpy()]
+    # Only the phase tables' statements are read (a full configuration holds thousands of others).
+    phases = (events["kind"] == "config").fillna(False).to_numpy()
+    if phases.any():
+        phases &= events["detail"].str.contains('"path":"vpn ipsec phase', regex=False).fillna(False).to_numpy()
+    rows = events[phases]
     entries: dict[tuple[str, int], Entry] = {}  # by (source, the `edit` line's ref)
     current: dict[str, Entry] = {}  # per source: the entry being read
     for r in rows.itertuples(index=False):  # configuration statements: a few per setting
