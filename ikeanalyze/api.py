@@ -91,9 +91,9 @@ def diagnose(
     summary = dg.summarize(ranked, ingest)
     down = [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := snapshots.partly_down(st)) else "")
             for st in snapshots.down_unexplained(ctx)]
-    if down and all(f.code.startswith(INPUT_CODES) for f in ranked):
-        # "No problem found" (or a note on unread lines) over a tunnel the snapshot shows
-        # down would mislead at 2 a.m.
+    if down and all(f.code.startswith(INPUT_CODES) or f.severity == "info" for f in ranked):
+        # "No problem found" (or a note on unread lines, or on what is worth knowing but no
+        # fault) over a tunnel the snapshot shows down would mislead at 2 a.m.
         summary = (f"No rule found a cause in {sum(r.events for r in ingest.inputs)} events, but the snapshot shows "
                    f"{len(down)} tunnel(s) down: {', '.join(down[:5])}{' …' if len(down) > 5 else ''}. "
                    "What to collect next says what would tell why." + (f" {summary}" if ranked else ""))

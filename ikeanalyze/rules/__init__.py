@@ -32,6 +32,7 @@ from ikeanalyze.rules import (  # noqa: F401
     ike303_unknown_spi,
     ike304_ike_retransmissions,
     ike305_esp_integrity_failure,
+    ike306_dpd_disabled,
     ike901_unrecognised_input,
     ike902_truncated_input,
     ike903_no_ike_content,

@@ -50,7 +50,7 @@ class Thresholds:
 
 
 @rule("IKE102", "udp-path-stalled", severity="error", thresholds=Thresholds(),
-      explains=("IKE101", "IKE104", "IKE108", "IKE301", "IKE304"), absence=True)
+      explains=("IKE101", "IKE104", "IKE108", "IKE301", "IKE304", "IKE306"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     for s in stalls(ctx, t.silence, t.min_packets):
         f = s.flow

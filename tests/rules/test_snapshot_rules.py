@@ -160,8 +160,10 @@ def test_no_finding_over_a_tunnel_shown_down_is_not_no_problem():
     assert d.summary.startswith("No rule found a cause in 13 events, but the snapshot shows 1 tunnel(s) down: "
                                 "to10.189.0.182.")
     assert "No problem found" not in d.summary
-    healthy = ikeanalyze.analyze([str(STATE / "35_tunnel_list_dpd_disabled.txt")])
-    assert healthy.summary.startswith("No problem found")
+    # A tunnel that is up: no sentence of a tunnel down, only what is worth knowing (DPD off).
+    up = ikeanalyze.analyze([str(STATE / "35_tunnel_list_dpd_disabled.txt")])
+    assert [f.code for f in up.findings] == ["IKE306"] and up.summary.startswith("DPD is off on tunnel DisabledDPD")
+    assert "down" not in up.summary.replace("brought down", "")
 
 
 def test_connecting_note_for_ike210_helper():
@@ -243,3 +245,13 @@ def test_one_phase2_down_beside_another_up_is_told_and_only_it_is_restarted():
     # 5.x prints no `options[...]=npu`: the SA's `npu_flag=03` says the tunnel is offloaded.
     (snap,) = d.snapshots
     assert snap["npu"] is True
+
+
+def test_a_finding_of_what_is_worth_knowing_does_not_hide_a_tunnel_shown_down():
+    """A tunnel list with one phase 2 down and DPD off: IKE306 (info) is no cause of the
+    phase 2 being down, so the summary still says the snapshot shows it down."""
+    d = ikeanalyze.analyze([str(DATA / "text_public" / "wiki_fos52_tunnel_list_one_of_two_phase2_down.txt")])
+    assert "IKE306" in [f.code for f in d.findings]
+    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: "
+                                "VPN_NAME (phase 2 SSLVPN-to-GridWay only).")
+    assert "DPD is off on tunnel VPN_NAME" in d.summary
