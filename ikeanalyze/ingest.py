@@ -17,7 +17,8 @@ REASONS: dict[str, str] = {
     "hexdump": "bytes of the packet above (sniffer hex dump)",
     "blank": "empty line",
     "prompt": "CLI prompt or echoed command",
-    "banner": "sniffer/debug header or trailer (interfaces=, filters=, packets received ...)",
+    "banner": "sniffer/debug header or trailer (interfaces=, filters=, packets received ...), a terminal session's "
+              "banner (login:, Connected), the CLI's reply to a refused command (Command fail. Return code -61)",
     "annotation": "a note written by a person (comment, arrow) with no device output",
     "other-traffic": "a frame or sniffer packet line that is not IPsec",
     "duplicate": "an IKE debug or sniffer line repeating an earlier one word for word, time stamp included, "

@@ -110,7 +110,11 @@ LINE_FORMS: list[tuple[str, str]] = [
         # (PuTTY's own lines, the FortiGate's `login:` and `Password:`, `Last login:`).
         r"|Connected|Disconnected|Connection (?:closed|lost)\.?|[\w.-]+ login: ?\S*|Password: ?|Last login: .*"
         r"|Using username \".*\"\.|Access granted\. Press Return to begin session\."
-        r"|(?:Pre-authentication banner|End of banner) message from server:?)\s*$",
+        r"|(?:Pre-authentication banner|End of banner) message from server:?"
+        # The CLI's answers to a command it refused (`vpn ike gateway list name` typed
+        # without its name): `Required arguments missing.`, `Command fail. Return code -61`.
+        r"|Command fail\. Return code -?\d+|Required arguments missing\.|(?:command|value) parse error before '.*'"
+        r"|Unknown action \d+|entry not found in datasource|node_check_object fail!.*|Attribute '[^']+' MUST be set\.)\s*$",
     ),
     ("prompt", PROMPT),
     # The CLI's pager after a screenful of a paged command (`tunnel list`, `show`).

@@ -124,6 +124,14 @@ def test_keys_echoed_between_typed_commands() -> None:
     assert list(classify(["FGT # get system status", "up"])) == ["prompt", "prompt"]  # the end of the paste
 
 
+def test_the_cli_refusing_a_command_is_a_banner_not_unrecognised() -> None:
+    form = classify(["FGT # diagnose vpn ike gateway list name", "Required arguments missing.",
+                     "Command fail. Return code -61", "FGT # set remote-gw 198.51.100.300",
+                     "value parse error before '198.51.100.300'", "Command fail. Return code -61",
+                     "Required arguments missing, said the note"])
+    assert list(form) == ["prompt", "banner", "banner", "prompt", "banner", "banner", None]
+
+
 def test_collapsed_debug_records_are_split_on_their_line():
     """A web copy that put a daemon-level record and a full one on one line (FORMATS.md):
     two events with the same line number, the line counted once; lines around it stay."""
