@@ -40,7 +40,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from ikeanalyze.sources.regex import Texts, matches
+from ikeanalyze.sources.regex import Texts
 from ikeanalyze.sources.snapshot import PAGER
 from ikeanalyze.sources.textclean import WRAP_MIN
 
@@ -58,6 +58,7 @@ STATEMENTS: list[tuple[str, str]] = [
 ]
 STATEMENT = "|".join(f"(?:{p})" for _, p in STATEMENTS)
 _COMPILED = [(name, re.compile(p, re.S)) for name, p in STATEMENTS]  # (a value may hold newlines)
+_STATEMENT = re.compile(STATEMENT)
 START = STATEMENTS[0][1]
 # `show full-configuration`'s header: the version, build and VDOM mode of the file.
 HEADER = r"^#(?:config-version|conf_file_ver|buildno|global_vdom)=\S*\s*$"
@@ -73,77 +74,85 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool) -> np.
     `continuation` pieces, the header lines `banner`. Returns per line the separator that
     joins a piece to the statement above it (`""`: a terminal cut it; a newline: a quoted
     value that runs over lines), None elsewhere. Only lines no other form took are claimed.
-    ``spaced``: a double-spaced paste (its one blank after every line never ends a block)."""
+    ``spaced``: a double-spaced paste (its one blank after every line never ends a block).
+    Only the `config` lines are found over the whole column; a block's other lines are asked
+    one by one as its walk reads them (a debug with a short configuration in it is mostly
+    never read here)."""
     n = len(form)
     sep = np.full(n, None, dtype=object)
     rows = np.flatnonzero(form == None)  # noqa: E711  (elementwise over the object array)
     if not len(rows):
         return sep
-    sub = by_text.rows(rows)
-    starts = rows[sub.matches(START)]
+    starts = rows[by_text.rows(rows).matches(START)]
     if not len(starts):
         return sep
-    statement = np.zeros(n, dtype=bool)
-    statement[rows] = sub.matches(STATEMENT)
-    # (A header line is taken for a prompt by its `#` and a word: named here whatever it was.)
-    above = np.flatnonzero(np.isin(form, [None, "prompt"]))
-    header = np.zeros(n, dtype=bool)
-    header[above] = matches(core.take(pa.array(above)), HEADER) if len(above) else False
-    lines: dict[int, str] = {}
-
-    def text(i: int) -> str:
-        if i not in lines:
-            lines[i] = core[i].as_py()
-        return lines[i]
-
+    lines = _Lines(core)
     done = -1
     for s in starts.tolist():
         if s <= done or form[s] is not None:
             continue
-        first = _next_line(form, s + 1, text)
-        if first is None or not statement[first] or form[first] is not None:
+        first = _next_line(form, s + 1, lines)
+        if first is None or form[first] is not None or not lines.statement(first):
             continue  # a sentence that begins with the word `config`
         k = s - 1
-        while k >= 0 and header[k]:
+        # (A header line is taken for a prompt by its `#` and a word: named here whatever it was.)
+        while k >= 0 and form[k] in (None, "prompt") and re.match(HEADER, lines[k]):
             form[k] = "banner"
             k -= 1
-        done = _walk(form, sep, statement, text, s, spaced)
+        done = _walk(form, sep, lines, s, spaced)
     return sep
 
 
-def _next_line(form: np.ndarray, i: int, text) -> int | None:
+class _Lines:
+    """The lines of ``core`` as Python strings, made as the walks read them, and whether
+    each is a statement."""
+
+    def __init__(self, core: pa.Array) -> None:
+        self.core, self.text = core, {}
+
+    def __getitem__(self, i: int) -> str:
+        line = self.text.get(i)
+        if line is None:
+            line = self.text[i] = self.core[i].as_py()
+        return line
+
+    def statement(self, i: int) -> bool:
+        return _STATEMENT.match(self[i]) is not None
+
+
+def _next_line(form: np.ndarray, i: int, lines: _Lines) -> int | None:
     """The first line from ``i`` on that is neither blank nor the pager's prompt."""
-    while i < len(form) and (form[i] == "blank" or form[i] == "prompt" and re.match(PAGER, text(i))):
+    while i < len(form) and (form[i] == "blank" or form[i] == "prompt" and re.match(PAGER, lines[i])):
         i += 1
     return i if i < len(form) else None
 
 
-def _walk(form: np.ndarray, sep: np.ndarray, statement: np.ndarray, text, i: int, spaced: bool) -> int:
+def _walk(form: np.ndarray, sep: np.ndarray, lines: _Lines, i: int, spaced: bool) -> int:
     """Claim one block from its `config` line ``i``; return its last line."""
     n = len(form)
     depth, last, quote = 0, -1, False
     while i < n:
         f = form[i]
         if f in ("blank", "prompt"):
-            if f == "prompt" and not re.match(PAGER, text(i)):
+            if f == "prompt" and not re.match(PAGER, lines[i]):
                 break  # the next command: the output ended (cut before its `end`)
-            j = _next_line(form, i, text)
+            j = _next_line(form, i, lines)
             blanks = j - i if j is not None else 0
             if j is None or (f == "blank" and blanks > (2 if spaced else 1)) or form[j] is not None \
-                    or not (statement[j] or quote):
+                    or not (quote or lines.statement(j)):
                 break
             i = j
             continue
         if f is not None:
             break
-        line = text(i)
+        line = lines[i]
         if quote:  # the lines of a quoted value, up to the one that closes it (or a terminal's cut)
-            form[i], sep[i] = "continuation", "" if len(text(i - 1)) >= WRAP_MIN else "\n"
+            form[i], sep[i] = "continuation", "" if len(lines[i - 1]) >= WRAP_MIN else "\n"
             quote = _quotes(line) % 2 == 0
             i += 1
             continue
-        if not statement[i]:
-            if last >= 0 and form[i - 1] in ("config", "continuation") and len(text(i - 1)) >= WRAP_MIN:
+        if not lines.statement(i):
+            if last >= 0 and form[i - 1] in ("config", "continuation") and len(lines[i - 1]) >= WRAP_MIN:
                 form[i], sep[i] = "continuation", ""  # the rest of a statement a terminal cut
                 i += 1
                 continue

@@ -154,5 +154,6 @@ def test_typed_at_the_prompt_is_what_was_typed():
 
 def test_config_only_paste_is_no_ike_content_not_unrecognised():
     d = analyze("cfg.txt", PHASES)
-    assert [f.code for f in d.findings] == ["IKE903"]
-    assert "24 configuration statements (of tunnel to dc) say how the tunnel is set up" in d.findings[0].message
+    # (and its `set dpd disable`: IKE306)
+    assert [f.code for f in d.findings] == ["IKE306", "IKE903"]
+    assert "24 configuration statements (of tunnel to dc) say how the tunnel is set up" in d.findings[1].message
