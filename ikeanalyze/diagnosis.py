@@ -92,7 +92,7 @@ class Diagnosis:
 
 
 def human_duration(seconds: float) -> str:
-    """339.4 → '5 min 39 s'; 2.5 → '2.5 s'; 7322 → '2 h 2 min'."""
+    """339.4 → '5 min 39 s'; 2.5 → '2.5 s'; 7322 → '2 h 2 min'; 43200 → '12 h'."""
     if seconds < 10:
         return f"{seconds:.1f} s"
     s = int(round(seconds))
@@ -102,7 +102,7 @@ def human_duration(seconds: float) -> str:
         m, s = divmod(s, 60)
         return f"{m} min {s} s" if s else f"{m} min"
     h, rem = divmod(s, 3600)
-    return f"{h} h {rem // 60} min"
+    return f"{h} h {rem // 60} min" if rem // 60 else f"{h} h"
 
 
 def clock_text(time: datetime | None, t: float | None, precise: bool = True) -> str:

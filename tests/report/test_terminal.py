@@ -41,3 +41,10 @@ def test_file_names_and_timeline_text_are_not_markup() -> None:
     text = terminal.render(d, width=120)
     assert "paste[red].txt" in text
     assert "[/x] [b]" in text
+
+
+def test_durations_as_an_engineer_says_them():
+    from ikeanalyze.diagnosis import human_duration
+
+    assert [human_duration(s) for s in (2.54, 42, 339.4, 600, 7322, 42898, 43200)] == [
+        "2.5 s", "42 s", "5 min 39 s", "10 min", "2 h 2 min", "11 h 54 min", "12 h"]
