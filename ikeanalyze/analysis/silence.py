@@ -21,7 +21,7 @@ UDP_TRANSPORTS = ("udp500", "udp4500")
 REPLY_S = 0.5  # seconds after the peer's last packet within which this side's packets answer it
 
 
-@dataclass
+@dataclass(frozen=True)
 class Stall:
     flow: pd.Series
     last_in: object  # the peer's last packet (a row of ctx.wire)
@@ -68,14 +68,20 @@ def stalls(ctx: Context, min_silence: float, min_packets: int) -> list[Stall]:
     hit = g[(g["n"] >= min_packets) & (g["silence"] >= min_silence)]
     if hit.empty:
         return out
-    by_fid = udp.set_index("fid")
-    fids = tail["fid"].to_numpy()
-    kinds = tail["kind"].astype(object).to_numpy()
+    # Each flow's Stall is made once per context: three rules ask with different thresholds.
+    made: dict = ctx.extras.setdefault("silence.stalls", {})
+    by_fid = fids = kinds = None
     for fid, row in hit.iterrows():
-        rows = np.flatnonzero(fids == fid)
-        last_in = ctx.wire.iloc[int(row["last_in_pos"])]
-        out.append(Stall(by_fid.loc[fid], last_in, tail.iloc[rows[0]], tail.iloc[rows[-1]], len(rows),
-                         Counter(kinds[rows]), float(row["silence"])))
+        if fid not in made:
+            if by_fid is None:
+                by_fid = udp.set_index("fid")
+                fids = tail["fid"].to_numpy()
+                kinds = tail["kind"].astype(object).to_numpy()
+            rows = np.flatnonzero(fids == fid)
+            last_in = ctx.wire.iloc[int(row["last_in_pos"])]
+            made[fid] = Stall(by_fid.loc[fid], last_in, tail.iloc[rows[0]], tail.iloc[rows[-1]], len(rows),
+                              Counter(kinds[rows]), float(row["silence"]))
+        out.append(made[fid])
     return out
 
 
