@@ -69,12 +69,13 @@ PHASE2 = frozenset({"vpn ipsec phase2-interface", "vpn ipsec phase2"})
 VDOM = "vdom"
 
 
-def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool) -> np.ndarray:
+def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, spaced: bool) -> np.ndarray:
     """Name the lines of every configuration block in ``form`` (in place): `config`, their
     `continuation` pieces, the header lines `banner`. Returns per line the separator that
     joins a piece to the statement above it (`""`: a terminal cut it; a newline: a quoted
     value that runs over lines), None elsewhere. Only lines no other form took are claimed.
     ``spaced``: a double-spaced paste (its one blank after every line never ends a block).
+    ``raw``: the lines as pasted, whose widths tell a terminal's cut (``core`` lost their indent).
     Only the `config` lines are found over the whole column; a block's other lines are asked
     one by one as its walk reads them (a debug with a short configuration in it is mostly
     never read here)."""
@@ -86,7 +87,7 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool) -> np.
     starts = rows[by_text.rows(rows).matches(START)]
     if not len(starts):
         return sep
-    lines = _Lines(core)
+    lines = _Lines(core, raw)
     done = -1
     for s in starts.tolist():
         if s <= done or form[s] is not None:
@@ -107,8 +108,12 @@ class _Lines:
     """The lines of ``core`` as Python strings, made as the walks read them, and whether
     each is a statement."""
 
-    def __init__(self, core: pa.Array) -> None:
-        self.core, self.text = core, {}
+    def __init__(self, core: pa.Array, raw: pa.Array) -> None:
+        self.core, self.raw, self.text = core, raw, {}
+
+    def width(self, i: int) -> int:
+        """The length of line ``i`` as pasted, its indent included."""
+        return len(self.raw[i].as_py())
 
     def __getitem__(self, i: int) -> str:
         line = self.text.get(i)
@@ -147,12 +152,12 @@ def _walk(form: np.ndarray, sep: np.ndarray, lines: _Lines, i: int, spaced: bool
             break
         line = lines[i]
         if quote:  # the lines of a quoted value, up to the one that closes it (or a terminal's cut)
-            form[i], sep[i] = "continuation", "" if len(lines[i - 1]) >= WRAP_MIN else "\n"
+            form[i], sep[i] = "continuation", "" if lines.width(i - 1) >= WRAP_MIN else "\n"
             quote = _quotes(line) % 2 == 0
             i += 1
             continue
         if not lines.statement(i):
-            if last >= 0 and form[i - 1] in ("config", "continuation") and len(lines[i - 1]) >= WRAP_MIN:
+            if last >= 0 and form[i - 1] in ("config", "continuation") and lines.width(i - 1) >= WRAP_MIN:
                 form[i], sep[i] = "continuation", ""  # the rest of a statement a terminal cut
                 i += 1
                 continue

@@ -473,7 +473,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # A pasted configuration (`config ... end`): named by context too. (Each claim returns
     # how the pieces it named join the line above them.)
     snapshot_sep = state_snapshot.claim(form, core, by_text, spaced=step == 2)
-    config_sep = fgconfig.claim(form, core, by_text, spaced=step == 2)
+    config_sep = fgconfig.claim(form, core, raw, by_text, spaced=step == 2)
     claimed_sep = np.where(config_sep != None, config_sep, snapshot_sep)  # noqa: E711
     _echoed_keys(form, by_text)
 

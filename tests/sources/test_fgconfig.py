@@ -157,3 +157,18 @@ def test_config_only_paste_is_no_ike_content_not_unrecognised():
     # (and its `set dpd disable`: IKE306)
     assert [f.code for f in d.findings] == ["IKE306", "IKE903"]
     assert "24 configuration statements (of tunnel to dc) say how the tunnel is set up" in d.findings[1].message
+
+
+def test_an_indented_statement_cut_by_the_terminal_is_joined():
+    """The terminal cuts the line as pasted, indent included: 80 columns of which the
+    statement's own text is only 72 (the seed article cut at 80 columns lost IKE104's
+    configuration sentence when the width was measured without the indent)."""
+    cut = "        set proposal aes128-sha256 aes256-sha256 aes128gcm-prfsha256 aes256gcm-prfsha384"
+    lines = ["config vpn ipsec phase1-interface", '    edit "ipsec"', cut[:80], cut[80:],
+             "        set transport udp-fallback-tcp", "    next", "end"]
+    frame, report = parse(lines)
+    assert report.accounting["continuation"] == 1 and report.accounting["unrecognised"] == 0
+    d = details(frame)
+    assert d[2]["value"] == "aes128-sha256 aes256-sha256 aes128gcm-prfsha256 aes256gcm-prfsha384"
+    assert d[3] == {"path": "vpn ipsec phase1-interface", "entry": "ipsec", "key": "transport",
+                    "value": "udp-fallback-tcp"}
