@@ -49,8 +49,10 @@ _PATH = r"[a-z0-9][\w.-]*(?: +[a-z0-9][\w.-]*)*"
 # An entry's name: quoted (blanks and escaped quotes inside), or one word (`edit 1`).
 _NAME = r'"(?:[^"\\]|\\.)*"|\S+'
 # The statements, by the word that opens them: (name, pattern with the groups parse reads).
+# A sub-table of a named object has the name quoted after its path (`show router bgp`:
+# `config redistribute "connected"`).
 STATEMENTS: list[tuple[str, str]] = [
-    ("config", rf"^\s*config +(?P<path>{_PATH})\s*$"),
+    ("config", rf'^\s*config +(?P<path>{_PATH})(?: +(?P<object>"(?:[^"\\]|\\.)*"))?\s*$'),
     ("edit", rf"^\s*edit +(?P<name>{_NAME})\s*$"),
     ("set", r"^\s*(?P<verb>set|unset|append|select|unselect) +(?P<key>[\w.-]+)(?: +(?P<value>.*?))?\s*$"),
     ("next", r"^\s*next\s*$"),
@@ -199,7 +201,8 @@ def parse(core: pa.Array) -> dict[str, object]:
                 # before it ended, or was cut before its `end`; inside a VDOM, it stays there.
                 vdom_open = stack and stack[0].path == VDOM and stack[0].entry >= 0 and path not in TOP
                 del stack[1 if vdom_open else 0:]
-            stack.append(_Level(path))
+            # (the object's name, as printed, is part of the sub-table's path; not a word of it)
+            stack.append(_Level(f"{path} {m['object']}" if m["object"] else path))
         elif word == "edit" and stack:
             chain = _chain(stack)
             entries.append({"path": chain, "name": _unquoted(m["name"])})

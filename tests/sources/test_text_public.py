@@ -574,3 +574,16 @@ def test_debug_flow_message_a_web_copy_put_below_its_record() -> None:
     drop = frame[frame["ref"] == 21].iloc[0]
     assert "No matching IPsec selector, drop" in drop["detail"] and drop["tunnel"] == "HO_port1_2"
     assert drop["text"].endswith('msg=**"No matching IPsec selector, drop"**<-----')
+
+
+def test_sub_table_of_a_named_object_stays_in_its_block() -> None:
+    """`show router bgp` prints `config redistribute "connected"`: a sub-table whose object's
+    name follows its path, quoted. It is a statement of the block (its rows too), not the
+    line that ends it: the 4 lines from it to the block's `end` were unrecognised."""
+    frame, report = _parse(_lines("blog_bgp_redistribute_quoted_subtable.txt"))
+    assert report.accounting["unrecognised"] == 1 and report.examples[0][0] == 1  # the fence's title
+    assert report.accounting["event"] == 37
+    d = [json.loads(x) for x in frame["detail"]]
+    sub = frame.index[frame["ref"] == 39][0]
+    assert d[sub] == {"path": 'router bgp/redistribute "connected"', "key": "status", "value": "enable"}
+    assert d[-1] == {"path": "router bgp"}
