@@ -150,6 +150,16 @@ def _walk(form: np.ndarray, sep: np.ndarray, lines: _Lines, i: int, spaced: bool
                 break
             i = j
             continue
+        if f == "annotation" and not quote and last >= 0:
+            # A statement commented out (`#   set tcp-mss-sender 1350`, a script's comment) or
+            # an elision (`...`) between two statements: a note in the block, not its end.
+            j = _next_line(form, i + 1, lines)
+            while j is not None and form[j] == "annotation":  # (several: a block of comments)
+                j = _next_line(form, j + 1, lines)
+            if j is None or form[j] is not None or not lines.statement(j):
+                break
+            i = j
+            continue
         if f is not None:
             break
         line = lines[i]

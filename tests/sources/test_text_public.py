@@ -587,3 +587,16 @@ def test_sub_table_of_a_named_object_stays_in_its_block() -> None:
     sub = frame.index[frame["ref"] == 39][0]
     assert d[sub] == {"path": 'router bgp/redistribute "connected"', "key": "status", "value": "enable"}
     assert d[-1] == {"path": "router bgp"}
+
+
+def test_commented_out_statements_do_not_end_the_block() -> None:
+    """A markdown copy of a policy block with two statements commented out in each entry
+    (`#       set tcp-mss-sender 1350`): they are annotations between statements, and the
+    block goes on to its `end` (the 15 lines after the first were unrecognised)."""
+    frame, report = _parse(_lines("md_ko_policy_commented_out_statements.txt"))
+    acc = report.accounting
+    assert acc["event"] == 24 and acc["annotation"] == 5  # 4 commented out, the fence
+    assert acc["unrecognised"] == 8 and report.examples[0] == (1, "## 4. Firewall Policy 설정")  # and <table> tags
+    d = [json.loads(x) for x in frame["detail"]]
+    assert frame["ref"].iloc[-1] == 39 and d[-1] == {"path": "firewall policy"}
+    assert d[-3] == {"path": "firewall policy", "entry": "0", "key": "logtraffic", "value": "all"}
