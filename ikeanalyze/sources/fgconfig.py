@@ -55,8 +55,9 @@ STATEMENTS: list[tuple[str, str]] = [
     ("config", rf'^\s*config +(?P<path>{_PATH})(?: +(?P<object>"(?:[^"\\]|\\.)*"))?\s*$'),
     ("edit", rf"^\s*edit +(?P<name>{_NAME})\s*$"),
     ("set", r"^\s*(?P<verb>set|unset|append|select|unselect) +(?P<key>[\w.-]+)(?: +(?P<value>.*?))?\s*$"),
-    ("next", r"^\s*next\s*$"),
-    ("end", r"^\s*end\s*$"),
+    # (capitalised by a forum's editor, or by a poster who typed the block out: `End`)
+    ("next", r"^\s*[nN]ext\s*$"),
+    ("end", r"^\s*[eE]nd\s*$"),
 ]
 STATEMENT = "|".join(f"(?:{p})" for _, p in STATEMENTS)
 _COMPILED = [(name, re.compile(p, re.S)) for name, p in STATEMENTS]  # (a value may hold newlines)
@@ -175,7 +176,7 @@ def _walk(form: np.ndarray, sep: np.ndarray, lines: _Lines, i: int, spaced: bool
                 continue
             break
         form[i], last = "config", i
-        word = line.split(None, 1)[0]
+        word = line.split(None, 1)[0].lower()
         if word == "config":
             depth += 1
         elif word == "end":

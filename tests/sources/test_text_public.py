@@ -600,3 +600,18 @@ def test_commented_out_statements_do_not_end_the_block() -> None:
     d = [json.loads(x) for x in frame["detail"]]
     assert frame["ref"].iloc[-1] == 39 and d[-1] == {"path": "firewall policy"}
     assert d[-3] == {"path": "firewall policy", "entry": "0", "key": "logtraffic", "value": "all"}
+
+
+def test_capitalised_end_closes_the_block() -> None:
+    """A Reddit comment's `show vpn ipsec phase1-interface`/`phase2-interface` of both peers,
+    indentation lost and each block closed by `End` (capitalised, no `next`): the `End` is the
+    block's end (it was unrecognised), and each phase 2 finds its phase 1."""
+    frame, report = _parse(_lines("reddit_show_phases_flat_capital_end.txt"))
+    acc = report.accounting
+    assert acc["event"] == 44 and acc["unrecognised"] == 2 and acc["prompt"] == 4  # `Source Config` and the other
+    d = [json.loads(x) for x in frame["detail"]]
+    ends = [k for k, t in enumerate(frame["text"]) if t == "End"]
+    assert [int(frame["ref"].iloc[k]) for k in ends] == [16, 25, 41, 50]
+    assert all("key" not in d[k] for k in ends)  # a statement of no setting: the block's end
+    p2 = frame[[x.get("key") == "keylifeseconds" for x in d]]
+    assert list(p2["tunnel"]) == ["ToDestination", "ToSource"]
