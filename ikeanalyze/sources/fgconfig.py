@@ -96,6 +96,8 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
         if s <= done or form[s] is not None:
             continue
         first = _next_line(form, s + 1, lines)
+        while first is not None and form[first] == "annotation":  # the table's first rows cut (`[...]`)
+            first = _next_line(form, first + 1, lines)
         if first is None or form[first] is not None or not lines.statement(first):
             continue  # a sentence that begins with the word `config`
         k = s - 1

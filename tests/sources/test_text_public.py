@@ -615,3 +615,16 @@ def test_capitalised_end_closes_the_block() -> None:
     assert all("key" not in d[k] for k in ends)  # a statement of no setting: the block's end
     p2 = frame[[x.get("key") == "keylifeseconds" for x in d]]
     assert list(p2["tunnel"]) == ["ToDestination", "ToSource"]
+
+
+def test_show_whose_first_rows_the_author_cut_is_a_block() -> None:
+    """A blog's `show router static` / `show firewall address` with the entries above the
+    ones it discusses cut (`[...]` right under the `config` line, indented or not): the
+    `config` line still opens a block (all 21 statements were unrecognised)."""
+    frame, report = _parse(_lines("blog_it_show_elided_first_rows.txt"))
+    acc = report.accounting
+    assert acc["event"] == 21 and acc["unrecognised"] == 3  # the policies' heading and prose
+    assert acc["annotation"] == 6  # 4 fences, 2 elisions
+    d = [json.loads(x) for x in frame["detail"]]
+    assert d[0] == {"path": "router static"} and d[1] == {"path": "router static", "entry": "2"}
+    assert frame["ref"].iloc[11] == 24 and d[11] == {"path": "firewall address"}
