@@ -40,7 +40,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from ikeanalyze.sources.regex import Texts
+from ikeanalyze.sources.regex import Texts, matches
 from ikeanalyze.sources.snapshot import PAGER
 from ikeanalyze.sources.textclean import WRAP_MIN
 
@@ -65,6 +65,10 @@ _STATEMENT = re.compile(STATEMENT)
 START = STATEMENTS[0][1]
 # `show full-configuration`'s header: the version, build and VDOM mode of the file.
 HEADER = r"^#(?:config-version|conf_file_ver|buildno|global_vdom)=\S*\s*$"
+# A `config` typed at the prompt (`FGT # config vpn ipsec phase1-interface`, `# config ...`), as
+# a how-to or a forum answer prints it, the statements typed after it shown bare (`edit 1`,
+# `set localid-type address`, `end`): those are typed too, not what the device holds.
+TYPED = rf"#\s*config +{_PATH}\s*$"
 # The phase-1 and phase-2 tables (interface mode and policy mode), by what they hold.
 PHASE1 = frozenset({"vpn ipsec phase1-interface", "vpn ipsec phase1"})
 PHASE2 = frozenset({"vpn ipsec phase2-interface", "vpn ipsec phase2"})
@@ -88,9 +92,13 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
     if not len(rows):
         return sep
     starts = rows[by_text.rows(rows).matches(START)]
-    if not len(starts):
+    prompts = np.flatnonzero(form == "prompt")
+    typed = prompts[matches(core.take(pa.array(prompts)), TYPED)] if len(prompts) else prompts
+    if not len(starts) and not len(typed):
         return sep
     lines = _Lines(core, raw)
+    for t in typed.tolist():
+        _typed(form, lines, t)
     done = -1
     for s in starts.tolist():
         if s <= done or form[s] is not None:
@@ -128,6 +136,22 @@ class _Lines:
 
     def statement(self, i: int) -> bool:
         return _STATEMENT.match(self[i]) is not None
+
+
+def _typed(form: np.ndarray, lines: _Lines, i: int) -> None:
+    """Name `prompt` the bare statements under the `config` typed at prompt line ``i``, to
+    the `end` that closes it (a blank line between them allowed)."""
+    depth, i = 1, i + 1
+    while i < len(form) and depth > 0:
+        if form[i] == "blank" and i + 1 < len(form) and form[i + 1] is None and lines.statement(i + 1):
+            i += 1
+            continue
+        if form[i] is not None or not lines.statement(i):
+            return
+        form[i] = "prompt"
+        word = lines[i].split(None, 1)[0].lower()
+        depth += 1 if word == "config" else -1 if word == "end" else 0
+        i += 1
 
 
 def _next_line(form: np.ndarray, i: int, lines: _Lines) -> int | None:

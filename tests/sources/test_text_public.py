@@ -628,3 +628,13 @@ def test_show_whose_first_rows_the_author_cut_is_a_block() -> None:
     d = [json.loads(x) for x in frame["detail"]]
     assert d[0] == {"path": "router static"} and d[1] == {"path": "router static", "entry": "2"}
     assert frame["ref"].iloc[11] == 24 and d[11] == {"path": "firewall address"}
+
+
+def test_statements_typed_under_a_config_typed_at_the_prompt() -> None:
+    """A GitHub issue's fix: `# config vpn ipsec phase1-interface` typed at a bare prompt, the
+    statements typed after it shown without a prompt (`edit 1`, `set localid-type address`,
+    `end`). They are typed, as the prompt line is (`prompt`), not a configuration the device
+    printed (no `config` event) and no longer unrecognised."""
+    frame, report = _parse(_lines("issue_typed_config_bare_statements.txt"))
+    acc = report.accounting
+    assert acc["prompt"] == 5 and acc["unrecognised"] == 2 and len(frame) == 0  # the 2 sentences above
