@@ -117,12 +117,12 @@ def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
            f"(`No matching IPsec selector, drop`, trace_id {ids}, {span}): no phase-2 selector matches "
            + "; ".join(_packet(d) for d in shown) + (f"; and {more} other packet(s)" if more else "") + ".")
     ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
-    selectors, where, shown_by = _selectors(ctx, tunnel)
+    selectors, where, shown_by, inside = _selectors(ctx, tunnel)
     verdicts = [flowtrace.verdict(selectors, d) for d in shown] if selectors else []
     if selectors:
         listed = ", ".join(f"phase 2 {p['proxyid']} (src {_sels(p['src'])}, dst {_sels(p['dst'])})" for p in selectors)
-        said = [(CONFIGURED_INSIDE if v == "inside" and where.startswith("Its configuration") else VERDICTS[v])
-                .format(src=d.out_src, dst=d.out_dst) for v, d in zip(verdicts, shown)]
+        said = [(inside if v == "inside" else VERDICTS[v]).format(src=d.out_src, dst=d.out_dst)
+                for v, d in zip(verdicts, shown)]
         if len(said) > 1:
             said = [f"for {d.out_src} → {d.out_dst}, {v}" for v, d in zip(said, shown)]
         msg += f" {where} has {listed}: {'; '.join(said)}."
@@ -151,18 +151,19 @@ CONFIGURED_INSIDE = ("they cover this packet: the phase 2 that holds it had no S
                      "configuration pasted is not the one the device ran")
 
 
-def _selectors(ctx: Context, tunnel: str | None) -> tuple[list[dict], str, list]:
-    """The tunnel's phase-2 selectors, where they were read (for the message) and the lines
-    that show them: its tunnel list, else its pasted configuration (`config vpn ipsec
-    phase2-interface`); none when the input has neither. A configuration whose phase 2s
-    name address objects gives no selectors, only the sentence that says so."""
+def _selectors(ctx: Context, tunnel: str | None) -> tuple[list[dict], str, list, str]:
+    """The tunnel's phase-2 selectors, where they were read (for the message), the lines
+    that show them and what a packet inside them means: its tunnel list, else its pasted
+    configuration (`config vpn ipsec phase2-interface`); none when the input has neither. A
+    configuration whose phase 2s name address objects gives no selectors, only the sentence
+    that says so."""
     st = ctx.snapshots.get(tunnel) if tunnel else None
     if st and st.selectors:
-        return st.selectors, f"Its tunnel list (line {st.tunnel.header.ref})", [st.tunnel.header,
-                                                                                 *st.tunnel.evidence("selector")]
+        return (st.selectors, f"Its tunnel list (line {st.tunnel.header.ref})",
+                [st.tunnel.header, *st.tunnel.evidence("selector")], VERDICTS["inside"])
     phase2s = ctx.configured.phase2s(tunnel)
     if not phase2s:
-        return [], "", []
+        return [], "", [], ""
     shown_by = [e for p2 in phase2s for e in p2.evidence(*configured.SELECTOR_KEYS)]
     lines = ", ".join(str(p2.header.ref) for p2 in phase2s)
     read = [(p2, configured.selectors(p2)) for p2 in phase2s]
@@ -170,9 +171,9 @@ def _selectors(ctx: Context, tunnel: str | None) -> tuple[list[dict], str, list]
     if named:
         return [], (f"Its configuration (line {lines}) selects by address object in phase 2 {', '.join(named)}, "
                     "which the input does not resolve: compare the packet with those objects (`show firewall "
-                    "address`, `show firewall addrgrp`)."), shown_by
+                    "address`, `show firewall addrgrp`)."), shown_by, ""
     return ([{"proxyid": p2.name, "src": sides[0], "dst": sides[1]} for p2, sides in read],
-            f"Its configuration (`config {phase2s[0].path}`, line {lines})", shown_by)
+            f"Its configuration (`config {phase2s[0].path}`, line {lines})", shown_by, CONFIGURED_INSIDE)
 
 
 def _packet(d: flowtrace.Drop) -> str:

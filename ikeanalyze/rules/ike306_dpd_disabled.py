@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, human_duration
+from ikeanalyze.endpoints import endpoint, split
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -76,7 +77,7 @@ def _from_tunnel_list(st: snapshots.TunnelState) -> Finding:
     idle = ""
     if stat.get("rxp") == 0 and stat.get("txp") == 0:
         idle = " It carried no traffic (`stat: rxp=0 txp=0`): nothing would show the peer is gone."
-    remote = st.remote
+    remote = _peer(st.remote)
     msg = (f"DPD is off on tunnel {st.name}{f' to {remote}' if remote else ''} (`{dpd[0].text}`, "
            f"{dpd[0].source} line {dpd[0].ref}): a dead peer is not detected, so the tunnel stays up {until}.{idle}")
     return finding(
@@ -95,3 +96,12 @@ def _lifetime(st: snapshots.TunnelState) -> int | None:
         if total.isdigit():
             return int(total)
     return None
+
+
+def _peer(remote: str | None) -> str | None:
+    """The remote gateway as a tunnel list prints it, without its port when that is 0 (a
+    static tunnel's `x.x.x.x:0->y.y.y.y:0`: no port is meant)."""
+    if not remote:
+        return None
+    address, port = split(remote)
+    return endpoint(address, port or None)

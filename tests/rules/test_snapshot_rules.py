@@ -254,4 +254,4 @@ def test_a_finding_of_what_is_worth_knowing_does_not_hide_a_tunnel_shown_down():
     assert "IKE306" in [f.code for f in d.findings]
     assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: "
                                 "VPN_NAME (phase 2 SSLVPN-to-GridWay only).")
-    assert "DPD is off on tunnel VPN_NAME" in d.summary
+    assert "DPD is off on tunnel VPN_NAME to y.y.y.y (`dpd: mode=off" in d.summary  # (its `:0`: no port)
