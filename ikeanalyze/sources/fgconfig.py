@@ -76,26 +76,26 @@ PHASE2 = frozenset({"vpn ipsec phase2-interface", "vpn ipsec phase2"})
 VDOM = "vdom"
 
 
-def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, spaced: bool) -> np.ndarray:
+def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, spaced: bool, sep: np.ndarray,
+          among: np.ndarray) -> None:
     """Name the lines of every configuration block in ``form`` (in place): `config`, their
-    `continuation` pieces, the header lines `banner`. Returns per line the separator that
+    `continuation` pieces, the header lines `banner`. Writes to ``sep`` the separator that
     joins a piece to the statement above it (`""`: a terminal cut it; a newline: a quoted
-    value that runs over lines), None elsewhere. Only lines no other form took are claimed.
+    value that runs over lines). Only lines no other form took are claimed, among the rows
+    ``among`` (those a sniffer run's shape did not name).
     ``spaced``: a double-spaced paste (its one blank after every line never ends a block).
     ``raw``: the lines as pasted, whose widths tell a terminal's cut (``core`` lost their indent).
     Only the `config` lines are found over the whole column; a block's other lines are asked
     one by one as its walk reads them (a debug with a short configuration in it is mostly
     never read here)."""
-    n = len(form)
-    sep = np.full(n, None, dtype=object)
-    rows = np.flatnonzero(form == None)  # noqa: E711  (elementwise over the object array)
+    rows = among[form[among] == None]  # noqa: E711  (elementwise over the object array)
     if not len(rows):
-        return sep
+        return
     starts = rows[by_text.rows(rows).matches(START)]
-    prompts = np.flatnonzero(form == "prompt")
+    prompts = among[form[among] == "prompt"]
     typed = prompts[matches(core.take(pa.array(prompts)), TYPED)] if len(prompts) else prompts
     if not len(starts) and not len(typed):
-        return sep
+        return
     lines = _Lines(core, raw)
     for t in typed.tolist():
         _typed(form, lines, t)
@@ -114,7 +114,6 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
             form[k] = "banner"
             k -= 1
         done = _walk(form, sep, lines, s, spaced)
-    return sep
 
 
 class _Lines:

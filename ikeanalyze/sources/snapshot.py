@@ -133,19 +133,20 @@ HEX = re.compile(r"^[0-9a-fA-F]+$")
 KV = re.compile(r"^(?P<key>[^=\s]+)=(?P<value>.*)$")
 
 
-def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool) -> np.ndarray:
+def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool, among: np.ndarray) -> np.ndarray:
     """Name the lines of every snapshot block in ``form`` (in place). Returns, per line, the
     separator that joins a `continuation` piece to the logical line above it (`""`: cut
     mid-token; `" "`: cut between tokens), None elsewhere: text.py joins records with it.
     Only lines no other form took are claimed; the walk is Python, but it only starts at
     a block's first line. ``by_text``: the lines by their distinct texts (each text is
     tested once). ``spaced``: a double-spaced paste (a blank line after
-    every line), whose blocks end at two blank lines or more, not at one."""
+    every line), whose blocks end at two blank lines or more, not at one. ``among``: the
+    rows that may be free (those a sniffer run's shape did not name: a million-line run's
+    few others are asked, not every row of the object column)."""
     sep = np.full(len(form), None, dtype=object)
-    free = form == None  # noqa: E711  (elementwise over the object array)
-    if not free.any():
+    rows = among[form[among] == None]  # noqa: E711  (elementwise over the object array)
+    if not len(rows):
         return sep
-    rows = np.flatnonzero(free)
     sub = by_text.rows(rows)
     cmd = np.zeros(len(form), dtype=bool)
     cmd[rows] = sub.matches(COMMAND)
@@ -168,7 +169,7 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool) -> np.
     # The `list ... in vd N` header and `-----` separator just above the first block.
     while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
         i -= 1
-    prompts = np.flatnonzero(form == "prompt")
+    prompts = among[form[among] == "prompt"]
     pager = set(prompts[matches(core.take(pa.array(prompts)), PAGER)].tolist()) if len(prompts) else set()
     kind = None  # the output the current block belongs to: tunnel | gateway | summary
     head = -1  # row holding the logical line being built

@@ -467,22 +467,21 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # The lines by their distinct texts, for the tests of lines of no form below (every such
     # line is among ``rest``; a line freed of a glued prompt below has a form).
     by_text = Texts(texts, line_text)
-    # `diagnose vpn tunnel list` / `ike gateway list` blocks: named by context, not per line.
     # A copy's blank line after every line (the blank lines are named now, and stay so).
     step = _line_step(form)
-    # A pasted configuration (`config ... end`): named by context too. (Each claim returns
-    # how the pieces it named join the line above them.)
-    snapshot_sep = state_snapshot.claim(form, core, by_text, spaced=step == 2)
-    config_sep = fgconfig.claim(form, core, raw, by_text, spaced=step == 2)
-    claimed_sep = np.where(config_sep != None, config_sep, snapshot_sep)  # noqa: E711
-    _echoed_keys(form, by_text)
+    # `diagnose vpn tunnel list` / `ike gateway list` blocks and a pasted configuration
+    # (`config ... end`): named by context, not per line, among the lines the sniffer shape
+    # did not name. ``claimed_sep``: how the pieces the claims named join the line above.
+    claimed_sep = state_snapshot.claim(form, core, by_text, step == 2, rest)
+    fgconfig.claim(form, core, raw, by_text, step == 2, claimed_sep, rest)
+    _echoed_keys(form, by_text, rest)
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
     # trace_id=2 func=...`): the record starts mid-line (a trace record after the blank its
     # pattern starts with).
     patched = _Patched(core)
-    junk = np.flatnonzero(np.isin(form, [None, "prompt"]))
+    junk = rest[np.isin(form[rest], [None, "prompt"])]  # (the lines the sniffer shape named are neither)
     if len(junk):  # most are continuations: split only the lines a record starts in (one fast match a text)
         junk = junk[by_text.rows(junk).matches(GLUED)]
     if len(junk):
@@ -497,8 +496,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             form[idx] = np.select([matches(glued, ikedebug.RECORD_START), matches(glued, "^" + eventlog.RECORD_ANYWHERE),
                                    matches(glued, flow.START)], ["ikedebug", "eventlog", "flow"], "authd")
 
-    quotes = _quoted_datagrams(form, patched, raw, step)
-    sep, bridged = _continuations(form, patched, raw, by_text, step)
+    quotes = _quoted_datagrams(form, patched, raw, step, rest)
+    sep, bridged = _continuations(form, patched, raw, by_text, step, rest)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
     # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
     spaced = sep == " "
@@ -615,11 +614,10 @@ OPENS_RECORD = rf"{DEBUG_STAMP}|^(?:{tcpdump.RECORD_ANYWHERE})"
 ECHOED_KEYS = r"^\s*\S{1,3}\s*$"
 
 
-def _echoed_keys(form: np.ndarray, by_text: Texts) -> None:
+def _echoed_keys(form: np.ndarray, by_text: Texts, among: np.ndarray) -> None:
     """Name `prompt` the short lines of no form right under a prompt line and above another
-    (or a blank line, or the end)."""
-    free = np.flatnonzero(form == None)  # noqa: E711
-    free = free[free > 0]
+    (or a blank line, or the end), among the rows ``among``."""
+    free = among[(form[among] == None) & (among > 0)]  # noqa: E711
     if not len(free):
         return
     below = np.append(form, "blank")[free + 1]  # (past the end: as a blank line)
@@ -1081,15 +1079,16 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
             take_joined([text.cast(pa.large_string()), extra], pick))
 
 
-def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int) -> np.ndarray:
+def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int, among: np.ndarray) -> np.ndarray:
     """Un-name the `IP (tos ...)` lines that open the datagram a `tcpdump -v` ICMP error quotes
     (tcpdump.QUOTED_HEAD, indented, right under the ICMP line: tcpdump.ICMP_ERROR), so that
     the continuation walk joins them and the summary under them to the ICMP packet, as it
     joins the `-v` detail lines under any packet (counted `continuation`). Named by their
     shape, they were packets of their own: a NAT keepalive, ESP or IKE message that drew an
     ICMP error was counted twice, once sent and once quoted (and an IKE request re-sent
-    looked sent twice as often). Returns those lines."""
-    if not (form == "tcpdump").any():
+    looked sent twice as often). Returns those lines. ``among``: the lines the sniffer shape
+    did not name (a tcpdump line is among them)."""
+    if not (form[among] == "tcpdump").any():
         return np.zeros(0, np.int64)
     # (With `-e` the quote's first line, `(tos ...)` without `IP`, is of no form already: it
     # is asked too, so that the evidence shows the quote with and without `-e` alike.)
@@ -1120,7 +1119,8 @@ def _quote_lines(heads: np.ndarray, sep: np.ndarray, step: int) -> np.ndarray:
     return quoted
 
 
-def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts, step: int) -> np.ndarray:
+def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts, step: int,
+                   among: np.ndarray) -> np.ndarray:
     """Name the lines that continue the record above them, and say how each joins it.
 
     A line of no known form continues the record (or continuation) above it when:
@@ -1151,7 +1151,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
 
     Returns the join separator per line (None for lines that are not continuations), and
     which blank lines are bridged. ``by_text``: the lines of no form by their distinct texts,
-    if known (each is then tested once).
+    if known (each is then tested once). ``among``: the lines the sniffer shape did not name
+    (only they may be of no form).
     """
     n = len(form)
     sep = np.full(n, None, dtype=object)
@@ -1161,10 +1162,11 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     if step == 2:
         above = np.flatnonzero(form == "continuation") - 1
         bridged[above[(above >= 0) & (form[np.maximum(above, 0)] == "blank")]] = True
-    unknown = np.flatnonzero(form == None)  # noqa: E711
+    unknown = among[form[among] == None]  # noqa: E711
     if not len(unknown):
         return sep, bridged
-    claimed = np.isin(form, ["snapshot", "config", "continuation"])  # (only the claims named continuations yet)
+    claimed = np.zeros(n, dtype=bool)  # (only the claims named continuations yet)
+    claimed[among] = np.isin(form[among], ["snapshot", "config", "continuation"])
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     # Taken once: the tests below read these lines.
     unknown_text = by_text.rows(unknown)
