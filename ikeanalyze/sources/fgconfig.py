@@ -63,6 +63,13 @@ STATEMENT = "|".join(f"(?:{p})" for _, p in STATEMENTS)
 _COMPILED = [(name, re.compile(p, re.S)) for name, p in STATEMENTS]  # (a value may hold newlines)
 _STATEMENT = re.compile(STATEMENT)
 START = STATEMENTS[0][1]
+# A web copy (a knowledge-base page, a PDF) may collapse a whole block onto one line, after
+# the sentence that introduced it: `Fortigate_A Phase1: config vpn ipsec phase1-interface edit
+# "ipsec" set interface "port1" ... next end`. Such a line holds `config <path>`, then `edit` or
+# `set`, another `set`, and an `end` (a sentence rarely holds all three); :func:`unfold` cuts it
+# back into the statements.
+KEYWORDS = ("config", "edit", "set", "unset", "append", "select", "unselect", "next", "end")
+COLLAPSED = r"(?:^|[\s:`>])config +[a-z0-9][\w.-]*(?: +[a-z0-9][\w.-]*)*? +(?:edit|set) +\S.*? set +\S.*?\s[eE]nd\b"
 # `show full-configuration`'s header: the version, build and VDOM mode of the file.
 HEADER = r"^#(?:config-version|conf_file_ver|buildno|global_vdom)=\S*\s*$"
 # A `config` typed at the prompt (`FGT # config vpn ipsec phase1-interface`, `# config ...`), as
@@ -91,7 +98,10 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
     rows = among[form[among] == None]  # noqa: E711  (elementwise over the object array)
     if not len(rows):
         return
-    starts = rows[by_text.rows(rows).matches(START)]
+    starts = rows[by_text.rows(rows).matches(f"(?:{START})|(?:{COLLAPSED})")]  # (one pass: both are rare)
+    collapsed = starts[[re.match(START, core[i].as_py()) is None for i in starts.tolist()]]
+    form[collapsed] = "config"  # a whole block on its line: unfold() cuts it
+    starts = np.setdiff1d(starts, collapsed)
     prompts = among[form[among] == "prompt"]
     typed = prompts[matches(core.take(pa.array(prompts)), TYPED)] if len(prompts) else prompts
     if not len(starts) and not len(typed):
@@ -217,6 +227,50 @@ def _walk(form: np.ndarray, sep: np.ndarray, lines: _Lines, i: int, spaced: bool
 def _quotes(line: str) -> int:
     """The quotes in ``line`` that open or close a value (not the escaped ones)."""
     return line.count('"') - line.count('\\"')
+
+
+def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Statements a web copy collapsed onto one line (:data:`COLLAPSED`) become the
+    statements the device printed, each an event with the line's number (the line is still
+    counted once). What stands before the block's `config` (the sentence that introduced it)
+    and after its last `end` is dropped."""
+    lines = sub.to_pylist()
+    pieces = [_unfold_line(line) if not re.match(START, line) else None for line in lines]
+    if all(p is None for p in pieces):
+        return idx, sub, text
+    pieces = [p or [line] for p, line in zip(pieces, lines)]
+    reps = np.array([len(p) for p in pieces], dtype=np.int64)
+    flat = [x for p in pieces for x in p]
+    owner = np.repeat(np.arange(len(lines)), reps)
+    shown = text.to_pylist()
+    # A line cut into pieces shows each piece; any other keeps the text it had.
+    shown_flat = [x if reps[k] > 1 else shown[k] for k, x in zip(owner, flat)]
+    return idx[owner], pa.array(flat, pa.large_string()), pa.array(shown_flat, pa.large_string())
+
+
+# A token of a collapsed line: a quoted value (blanks inside) or a word.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
+
+
+def _unfold_line(line: str) -> list[str] | None:
+    """The statements of the collapsed block(s) on ``line``: a new statement at each keyword
+    outside a quoted value (a `set`'s key is the word after it, never a keyword), to the
+    `end` that closes the outermost `config`."""
+    m = re.search(COLLAPSED, line)
+    if not m:
+        return None
+    out: list[list[str]] = []
+    depth = 0
+    for tok in _TOKEN.findall(line[line.index("config", m.start()):]):
+        word = tok.lower() if tok in ("End", "Next") else tok
+        after_set = bool(out) and out[-1][0] in ("set", "unset", "append", "select", "unselect") and len(out[-1]) == 1
+        if word in KEYWORDS and not after_set and (depth > 0 or word == "config"):
+            out.append([word])
+            depth += 1 if word == "config" else -1 if word == "end" else 0
+            continue
+        if depth > 0 and out:
+            out[-1].append(tok)
+    return [" ".join(s) for s in out] or None
 
 
 def parse(core: pa.Array) -> dict[str, object]:

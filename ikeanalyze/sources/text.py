@@ -572,6 +572,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                 idx, sub_core, sub_text = _split_tcpdump_records(idx, sub_core, sub_text, report)
             elif fmt == "snapshot":
                 idx, sub_core, sub_text = state_snapshot.unfold(idx, sub_core, sub_text)
+            elif fmt == "config":
+                idx, sub_core, sub_text = fgconfig.unfold(idx, sub_core, sub_text)
             cols = parser(sub_core)
             for note in cols.pop("warnings", ()):  # what a parser read from the whole input and had to guess
                 report.warn(note)

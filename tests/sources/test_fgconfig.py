@@ -172,3 +172,30 @@ def test_an_indented_statement_cut_by_the_terminal_is_joined():
     assert d[2]["value"] == "aes128-sha256 aes256-sha256 aes128gcm-prfsha256 aes256gcm-prfsha384"
     assert d[3] == {"path": "vpn ipsec phase1-interface", "entry": "ipsec", "key": "transport",
                     "value": "udp-fallback-tcp"}
+
+
+def test_a_block_a_web_copy_collapsed_onto_one_line_is_cut_back_into_statements():
+    """A knowledge-base page turned to text puts a whole block on one line after the sentence
+    that introduced it: each statement is an event with the line's number, the line counted
+    once; a keyword inside a quoted value is the value's; the prose after `end` is dropped."""
+    lines = ['Branch phase 1: config vpn ipsec phase1-interface edit "to hq" set interface "wan1" '
+             'set comments "set this up and end it" set remote-gw 203.0.113.9 set dpd disable next End '
+             "and the phase 2 as below.",
+             "In the config system interface, set the IP and the mask, then end the session.",
+             'config vpn ipsec phase2-interface edit "p2" set phase1name "to hq" set src-subnet 10.9.0.0 '
+             "255.255.0.0 next end"]
+    frame, report = parse(lines)
+    assert report.accounting["event"] == 2 and report.accounting["unrecognised"] == 1
+    assert list(frame["ref"]) == [1] * 8 + [3] * 6
+    assert list(frame["text"].iloc[:8]) == [
+        "config vpn ipsec phase1-interface", 'edit "to hq"', 'set interface "wan1"',
+        'set comments "set this up and end it"', "set remote-gw 203.0.113.9", "set dpd disable", "next", "end"]
+    d = details(frame)
+    assert d[3] == {"path": "vpn ipsec phase1-interface", "entry": "to hq", "key": "comments",
+                    "value": '"set this up and end it"'}
+    assert d[7] == {"path": "vpn ipsec phase1-interface"}
+    assert set(frame["tunnel"].iloc[9:13]) == {"to hq"}
+    events, ingest = load("kb.txt", "\n".join(lines))
+    c = Context(events, ingest).configured
+    assert c.phase1("to hq").get("dpd") == "disable"
+    assert configured.selectors(c.phase2s("to hq")[0])[0] == ["0:10.9.0.0/255.255.0.0:0"]
