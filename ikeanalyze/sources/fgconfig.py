@@ -40,7 +40,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from ikeanalyze.sources.regex import Texts, matches
+from ikeanalyze.sources.regex import Texts, matches, spread
 from ikeanalyze.sources.snapshot import PAGER
 from ikeanalyze.sources.textclean import WRAP_MIN
 
@@ -235,17 +235,10 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
     counted once). What stands before the block's `config` (the sentence that introduced it)
     and after its last `end` is dropped."""
     lines = sub.to_pylist()
-    pieces = [_unfold_line(line) if not re.match(START, line) else None for line in lines]
+    pieces = [None if re.match(START, line) else _unfold_line(line) for line in lines]
     if all(p is None for p in pieces):
         return idx, sub, text
-    pieces = [p or [line] for p, line in zip(pieces, lines)]
-    reps = np.array([len(p) for p in pieces], dtype=np.int64)
-    flat = [x for p in pieces for x in p]
-    owner = np.repeat(np.arange(len(lines)), reps)
-    shown = text.to_pylist()
-    # A line cut into pieces shows each piece; any other keeps the text it had.
-    shown_flat = [x if reps[k] > 1 else shown[k] for k, x in zip(owner, flat)]
-    return idx[owner], pa.array(flat, pa.large_string()), pa.array(shown_flat, pa.large_string())
+    return spread(idx, lines, text, pieces)
 
 
 # A token of a collapsed line: a quoted value (blanks inside) or a word.

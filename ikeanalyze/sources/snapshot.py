@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.sources.ikedebug import REDACTED_IP
-from ikeanalyze.sources.regex import Texts, int_array, matches
+from ikeanalyze.sources.regex import Texts, int_array, matches, spread
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN
 
 # A line that opens a block, per output. A tunnel block's header has `ver=`/`serial=`
@@ -411,18 +411,10 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
     the line is still counted once. What stood before the block's first key (the sentence
     that introduced it, `list all ipsec tunnel in vd 0`) and markdown bold are dropped."""
     lines = sub.to_pylist()
-    pieces: list[list[str]] = []
-    for line in lines:
-        pieces.append(_unfold_line(line) or [line])
-    reps = np.array([len(p) for p in pieces], dtype=np.int64)
-    if (reps == 1).all() and all(p[0] is line for p, line in zip(pieces, lines)):
+    pieces = [_unfold_line(line) for line in lines]
+    if all(p is None for p in pieces):
         return idx, sub, text
-    flat = [x for p in pieces for x in p]
-    owner = np.repeat(np.arange(len(lines)), reps)
-    shown = text.to_pylist()
-    # A line cut into pieces shows each piece; any other keeps the text it had.
-    shown_flat = [x if reps[k] > 1 or x is not lines[k] else shown[k] for k, x in zip(owner, flat)]
-    return (idx[owner], pa.array(flat, pa.large_string()), pa.array(shown_flat, pa.large_string()))
+    return spread(idx, lines, text, pieces)
 
 
 def _unfold_line(line: str) -> list[str] | None:
