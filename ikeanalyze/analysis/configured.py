@@ -47,6 +47,7 @@ class Entry:
     tunnel: str | None  # the phase 1 it belongs to (its own name, or a phase 2's `phase1name`)
     header: Evidence  # the `edit` line
     device: str | None = None
+    vdom: str | None = None  # the `config vdom` entry of a multi-VDOM configuration
     settings: dict[str, tuple[str, Evidence]] = field(default_factory=dict)
 
     @property
@@ -148,7 +149,7 @@ def build(events: pd.DataFrame) -> Configured:
         if e is None or (e.path, e.name) != (path, d["entry"]) or ev.text.startswith("edit"):
             e = current[source] = entries.setdefault((source, int(r.ref)), Entry(
                 path, d["entry"], r.tunnel if isinstance(r.tunnel, str) else None, ev,
-                r.device if isinstance(r.device, str) else None))
+                r.device if isinstance(r.device, str) else None, r.vdom if isinstance(r.vdom, str) else None))
         key = d.get("key")
         if key is None:
             continue

@@ -40,16 +40,21 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 
 @rule("IKE306", "dpd-disabled", severity="info")
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
-    # A tunnel list is the running state: its `dpd:` line overrules the configuration's.
-    listed = {st.name for st in ctx.snapshots.tunnels.values() if st.tunnel is not None}
+    # A tunnel list is the running state: its `dpd:` line overrules the configuration's (a
+    # dial-up instance's, `DialUp_0`, its phase 1's: `DialUp`).
+    listed = set()
     for st in ctx.snapshots.tunnels.values():
+        if st.tunnel is not None:
+            p1 = ctx.configured.phase1(st.name)
+            listed |= {st.name, p1.name} if p1 else {st.name}
         if str(st.dpd.get("mode")) == "off":  # (each device's own list, not the latest of the name)
             yield _from_tunnel_list(st)
     seen = set()
     for e in reversed(ctx.configured.entries):  # the latest entry of each phase 1
-        if e.phase != 1 or e.name in seen:
+        # (of each device and VDOM: two FortiGates, or two VDOMs, may each have a `to-hq`)
+        if e.phase != 1 or (key := (e.header.source, e.device, e.vdom, e.name)) in seen:
             continue
-        seen.add(e.name)
+        seen.add(key)
         if e.name in listed or not (e.stated("dpd") and e.get("dpd") == "disable"):
             continue
         line = e.settings["dpd"][1]
@@ -60,7 +65,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             f"(`set dpd disable`, {line.source} line {line.ref}): a dead peer is not detected, so the tunnel "
             f"stays up until its SAs expire.",
             tunnel=e.name, peer=remote, evidence=e.evidence("dpd"),
-            facts={"tunnel": e.name, "from": "configuration", "sa_seconds_left": None},
+            facts={"tunnel": e.name, "from": "configuration", "sa_seconds_left": None}
+            | {k: v for k, v in (("device", e.device), ("vdom", e.vdom)) if v},
         )
 
 

@@ -98,3 +98,27 @@ def test_proposal_selector_and_identity_findings_quote_what_this_side_was_config
         (other,) = findings(code, corpus(log), config.replace(f'"{f.tunnel}"', '"elsewhere"')
                             .replace(f'"{f.tunnel.split("_")[0]}"', '"elsewhere"'))
         assert other.message == plain.message, code
+
+
+def test_ike306_each_device_and_vdom_has_its_own_phase_1_of_a_name():
+    """Two FortiGates' (or two VDOMs') `to-hq`: the one whose DPD is on does not hide the
+    other's `set dpd disable` (the latest entry of a name is the latest of its device and VDOM)."""
+    devices = (phase1("to-hq", "198.51.100.7", "dpd disable")
+               + phase1("to-hq", "203.0.113.9").replace("FGT-HQ", "FGT-DR"))
+    (f,) = findings("IKE306", devices)
+    assert f.peer == "198.51.100.7" and f.facts["device"] == "FGT-HQ"
+    vdoms = ("config vdom\nedit root\n" + phase1("to-hq", "198.51.100.7", "dpd disable").split("\n", 1)[1]
+             + "next\nedit vd2\n" + phase1("to-hq", "203.0.113.9", "dpd on-idle").split("\n", 1)[1] + "next\nend\n")
+    (f,) = findings("IKE306", vdoms)
+    assert f.peer == "198.51.100.7" and f.facts["vdom"] == "root"
+
+
+def test_ike306_a_dial_up_instance_s_tunnel_list_overrules_its_phase_1():
+    """`DialUp_0`'s tunnel list is the running state of phase 1 `DialUp`: its `dpd:` line is
+    the one finding (mode=off), or none (on-idle), never the configuration's besides."""
+    listed = (DATA.parent / "rules" / "fixtures" / "IKE306" / "fires-article-tunnel-list-dpd-off"
+              / "input.txt").read_text(encoding="utf-8").replace("name=DisabledDPD", "name=DialUp_0")
+    config = phase1("DialUp", "0.0.0.0", "type dynamic", "dpd disable")
+    (f,) = findings("IKE306", config + listed)
+    assert f.tunnel == "DialUp_0" and f.facts["from"] == "tunnel-list"
+    assert not findings("IKE306", config + listed.replace("mode=off on=0", "mode=on-idle on=1"))
