@@ -220,12 +220,17 @@ FALLBACK_TRANSPORTS = ("udp-fallback-tcp", "auto")
 
 
 def fallback_transport(ctx, tunnel: str | None) -> Entry | None:
-    """The phase 1 configured to let clients fall back to TCP: the one named ``tunnel``, or
-    else the only one the input's configuration has."""
-    found = [e for e in {e.name: e for e in ctx.configured.entries if e.phase == 1}.values()
-             if e.stated("transport") and e.get("transport") in FALLBACK_TRANSPORTS]
-    named = [e for e in found if tunnel and e.name == tunnel]
-    return named[0] if named else found[0] if len(found) == 1 and not tunnel else None
+    """The phase 1 configured to let clients fall back to TCP: the one named ``tunnel`` (a
+    dial-up instance's, `FCT_0`: its phase 1's), or else the only one the input's
+    configuration has."""
+    def allows(e: Entry | None) -> bool:
+        return e is not None and e.stated("transport") and e.get("transport") in FALLBACK_TRANSPORTS
+
+    if tunnel:
+        e = ctx.configured.phase1(tunnel)
+        return e if allows(e) else None
+    found = [e for e in {e.name: e for e in ctx.configured.entries if e.phase == 1}.values() if allows(e)]
+    return found[0] if len(found) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,14 @@ def test_a_block_a_web_copy_collapsed_onto_one_line_is_cut_back_into_statements(
     c = Context(events, ingest).configured
     assert c.phase1("to hq").get("dpd") == "disable"
     assert configured.selectors(c.phase2s("to hq")[0])[0] == ["0:10.9.0.0/255.255.0.0:0"]
+
+
+def test_fallback_transport_of_a_dial_up_instance_is_its_phase_1_s():
+    """FortiClient's tunnels are dial-up instances (`FCT_0`): IKE104 asks by that name."""
+    paste = ('config vpn ipsec phase1-interface\n    edit "FCT"\n        set type dynamic\n'
+             '        set transport udp-fallback-tcp\n    next\n    edit "to-hq"\n        set remote-gw 198.51.100.7\n'
+             '    next\nend\n')
+    ctx = Context(*load("p.txt", paste))
+    assert configured.fallback_transport(ctx, "FCT_0").name == "FCT"
+    assert configured.fallback_transport(ctx, None).name == "FCT"  # the only one
+    assert configured.fallback_transport(ctx, "to-hq") is None
