@@ -173,55 +173,69 @@ def _next_line(form: np.ndarray, i: int, lines: _Lines) -> int | None:
 def _walk(form: np.ndarray, sep: np.ndarray, lines: _Lines, i: int, spaced: bool) -> int:
     """Claim one block from its `config` line ``i``; return its last line."""
     n = len(form)
-    depth, last, quote = 0, -1, False
-    while i < n:
-        f = form[i]
-        if f in ("blank", "prompt"):
-            if f == "prompt" and not re.match(PAGER, lines[i]):
-                break  # the next command: the output ended (cut before its `end`)
-            j = _next_line(form, i, lines)
-            blanks = j - i if j is not None else 0
-            if j is None or (f == "blank" and blanks > (2 if spaced else 1)) or form[j] is not None \
-                    or not (quote or lines.statement(j)):
+    depth, last, quote, opened = 0, -1, False, -1
+    while True:
+        while i < n:
+            f = form[i]
+            if f in ("blank", "prompt"):
+                if f == "prompt" and not re.match(PAGER, lines[i]):
+                    break  # the next command: the output ended (cut before its `end`)
+                j = _next_line(form, i, lines)
+                blanks = j - i if j is not None else 0
+                if j is None or (f == "blank" and blanks > (2 if spaced else 1)) or form[j] is not None \
+                        or not (quote or lines.statement(j)):
+                    break
+                i = j
+                continue
+            if f == "annotation" and not quote and last >= 0:
+                # A statement commented out (`#   set tcp-mss-sender 1350`, a script's comment) or
+                # an elision (`...`) between two statements: a note in the block, not its end.
+                j = _next_line(form, i + 1, lines)
+                while j is not None and form[j] == "annotation":  # (several: a block of comments)
+                    j = _next_line(form, j + 1, lines)
+                if j is None or form[j] is not None or not lines.statement(j):
+                    break
+                i = j
+                continue
+            if f is not None:
                 break
-            i = j
-            continue
-        if f == "annotation" and not quote and last >= 0:
-            # A statement commented out (`#   set tcp-mss-sender 1350`, a script's comment) or
-            # an elision (`...`) between two statements: a note in the block, not its end.
-            j = _next_line(form, i + 1, lines)
-            while j is not None and form[j] == "annotation":  # (several: a block of comments)
-                j = _next_line(form, j + 1, lines)
-            if j is None or form[j] is not None or not lines.statement(j):
-                break
-            i = j
-            continue
-        if f is not None:
-            break
-        line = lines[i]
-        if quote:  # the lines of a quoted value, up to the one that closes it (or a terminal's cut)
-            form[i], sep[i] = "continuation", "" if lines.width(i - 1) >= WRAP_MIN else "\n"
-            quote = _quotes(line) % 2 == 0
-            i += 1
-            continue
-        if not lines.statement(i):
-            if last >= 0 and form[i - 1] in ("config", "continuation") and lines.width(i - 1) >= WRAP_MIN:
-                form[i], sep[i] = "continuation", ""  # the rest of a statement a terminal cut
+            line = lines[i]
+            if quote:  # the lines of a quoted value, up to the one that closes it (or a terminal's cut)
+                form[i], sep[i] = "continuation", "" if lines.width(i - 1) >= WRAP_MIN else "\n"
+                quote = _quotes(line) % 2 == 0
                 i += 1
                 continue
-            break
-        form[i], last = "config", i
-        word = line.split(None, 1)[0].lower()
-        if word == "config":
-            depth += 1
-        elif word == "end":
-            depth -= 1
-            if depth <= 0:
-                return i
-        elif word != "edit" and word != "next":
-            quote = _quotes(line) % 2 == 1
-        i += 1
-    return max(last, i - 1)
+            if not lines.statement(i):
+                if last >= 0 and form[i - 1] in ("config", "continuation") and lines.width(i - 1) >= WRAP_MIN:
+                    form[i], sep[i] = "continuation", ""  # the rest of a statement a terminal cut
+                    i += 1
+                    continue
+                break
+            form[i], last = "config", i
+            word = line.split(None, 1)[0].lower()
+            if word == "config":
+                depth += 1
+            elif word == "end":
+                depth -= 1
+                if depth <= 0:
+                    return i
+            elif word != "edit" and word != "next":
+                quote, opened = _quotes(line) % 2 == 1, i
+            i += 1
+        if not (quote and _unclosed(form, sep, lines, opened, i)):
+            return max(last, i - 1)
+        i, quote = opened + 1, False  # the statements after the stray quote, read again as statements
+
+
+def _unclosed(form: np.ndarray, sep: np.ndarray, lines: _Lines, opened: int, stop: int) -> bool:
+    """Whether the quote opened on line ``opened`` and still open at ``stop`` was never meant
+    to run over lines (a comment typed with one quote, a value the poster cut): the lines it
+    took hold statements (a certificate's or a cut script's do not). Un-names them if so."""
+    pieces = [k for k in range(opened + 1, stop) if form[k] == "continuation"]
+    if not any(lines.statement(k) for k in pieces):
+        return False
+    form[pieces], sep[pieces] = None, None
+    return True
 
 
 def _quotes(line: str) -> int:

@@ -210,3 +210,17 @@ def test_fallback_transport_of_a_dial_up_instance_is_its_phase_1_s():
     assert configured.fallback_transport(ctx, "FCT_0").name == "FCT"
     assert configured.fallback_transport(ctx, None).name == "FCT"  # the only one
     assert configured.fallback_transport(ctx, "to-hq") is None
+
+
+def test_a_quote_never_closed_does_not_take_the_statements_after_it():
+    """A comment typed with one quote (`set comments "primary link`): the quote never closes,
+    and the statements under it, the next block's too, are statements, not its value's lines."""
+    lines = ["config vpn ipsec phase1-interface", '    edit "to-hq"', '        set comments "primary link (hq',
+             "        set remote-gw 198.51.100.7", "        set dpd disable", "    next", "end",
+             "config vpn ipsec phase2-interface", '    edit "p2"', '        set phase1name "to-hq"', "    next", "end"]
+    frame, report = parse(lines)
+    assert report.accounting["continuation"] == 0 and report.accounting["event"] == len(lines)
+    d = details(frame)
+    assert d[2]["value"] == '"primary link (hq' and d[4] == {
+        "path": "vpn ipsec phase1-interface", "entry": "to-hq", "key": "dpd", "value": "disable"}
+    assert list(frame["tunnel"].iloc[8:11]) == ["to-hq"] * 3
