@@ -97,9 +97,11 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
         else:
             msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
     # This side's selectors as configured, when the input holds its configuration.
+    # (those the debug names; when it names none, the tunnel's first few)
     p2s = ctx.configured.phase2s(f0.tunnel)
-    named = [e for e in p2s if any(e.name == f.child for f in fails)]
-    stated = configured.said(named or p2s[:3], configured.SELECTOR_KEYS)
+    children = {f.child for f in fails if f.child}
+    stated = configured.said([e for e in p2s if e.name in children] if children else p2s[:3],
+                             configured.SELECTOR_KEYS)
     msg += f" {stated.text}" if stated else ""
     return finding(
         "IKE203", msg,

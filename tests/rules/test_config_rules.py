@@ -80,8 +80,8 @@ def test_proposal_selector_and_identity_findings_quote_what_this_side_was_config
     cases = [
         ("IKE201", "IKE_LOG_V2_Mismatch.txt", phase1("eveS2S", "2.2.2.254", "proposal aes256-sha256", "dhgrp 21"),
          "Its configuration has phase 1 eveS2S: `set proposal aes256-sha256`, `set dhgrp 21` (paste1.txt lines 6, 7)."),
-        ("IKE202", "IKE_LOG_PFS_mismatch.txt", phase2("to-FG2-p2", "to-FG2", "proposal aes128-sha1", "pfs disable"),
-         "Its configuration has phase 2 to-FG2-p2: `set proposal aes128-sha1`, `set pfs disable` (paste1.txt lines 4, 5)."),
+        ("IKE202", "IKE_LOG_PFS_mismatch.txt", phase2("eveS2S", "to-FG2", "proposal aes128-sha1", "pfs disable"),
+         "Its configuration has phase 2 eveS2S: `set proposal aes128-sha1`, `set pfs disable` (paste1.txt lines 4, 5)."),
         ("IKE203", "IKE_LOG_V2_ph_2_TS_mismatch_initiator.txt",
          phase2("eveS2S", "to-FG2", "src-subnet 20.0.0.0 255.0.0.0", "dst-subnet 10.0.0.0 255.0.0.0"),
          "Its configuration has phase 2 eveS2S: `set src-subnet 20.0.0.0 255.0.0.0`, `set dst-subnet 10.0.0.0 "
@@ -98,6 +98,10 @@ def test_proposal_selector_and_identity_findings_quote_what_this_side_was_config
         (other,) = findings(code, corpus(log), config.replace(f'"{f.tunnel}"', '"elsewhere"')
                             .replace(f'"{f.tunnel.split("_")[0]}"', '"elsewhere"'))
         assert other.message == plain.message, code
+        if code == "IKE202":  # (its debug names the phase 2: `phase 2 eveS2S`)
+            # Another phase 2 of the tunnel than the one the debug names is not what was refused.
+            (sibling,) = findings(code, corpus(log), config.replace('edit "eveS2S"', 'edit "to-FG2-p2"'))
+            assert sibling.message == plain.message, code
 
 
 def test_ike306_each_device_and_vdom_has_its_own_phase_1_of_a_name():
