@@ -10,6 +10,7 @@ wins, as the device keeps the last one it was given.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import shlex
@@ -77,6 +78,11 @@ class Entry:
         what a person wrote beside it in the paste."""
         return f"set {key} {self.settings[key][0]}"
 
+    @property
+    def remote(self) -> str | None:
+        """The remote gateway's address: `remote-gw`, or an IPv6 phase 1's `remote-gw6`."""
+        return self.get("remote-gw") or self.get("remote-gw6")
+
     def evidence(self, *keys: str) -> list[Evidence]:
         """The `edit` line and the statements of ``keys`` that the paste prints."""
         return [self.header] + [self.settings[k][1] for k in keys if k in self.settings]
@@ -110,9 +116,17 @@ class Configured:
         """The phase 1s whose `remote-gw` is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
         if not ip:
             return []
-        ip = host(ip)
-        latest = {e.name: e for e in self.entries if e.phase == 1 and e.get("remote-gw") == ip}
+        ip = _address(host(ip))
+        latest = {e.name: e for e in self.entries if e.phase == 1 and _address(e.remote) == ip}
         return list(latest.values())
+
+
+def _address(text: str | None) -> str | None:
+    """An address as one spelling (`2001:0db8::1` and `2001:db8::1` alike); else the text."""
+    try:
+        return str(ipaddress.ip_address(text)) if text else text
+    except ValueError:
+        return text
 
 
 # A dial-up tunnel's instances are named after their phase 1 with a counter (`DialUp_0`).

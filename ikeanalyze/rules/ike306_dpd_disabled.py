@@ -58,7 +58,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if e.name in listed or not (e.stated("dpd") and e.get("dpd") == "disable"):
             continue
         line = e.settings["dpd"][1]
-        remote = e.get("remote-gw")
+        remote = e.remote
         yield finding(
             "IKE306",
             f"DPD is off on tunnel {e.name}{f' to {remote}' if remote else ''} in its configuration "

@@ -224,3 +224,11 @@ def test_a_quote_never_closed_does_not_take_the_statements_after_it():
     assert d[2]["value"] == '"primary link (hq' and d[4] == {
         "path": "vpn ipsec phase1-interface", "entry": "to-hq", "key": "dpd", "value": "disable"}
     assert list(frame["tunnel"].iloc[8:11]) == ["to-hq"] * 3
+
+
+def test_an_ipv6_phase_1_s_remote_gateway_is_its_remote_gw6():
+    paste = ('config vpn ipsec phase1-interface\n    edit "v6"\n        set ip-version 6\n'
+             '        set remote-gw6 2001:0db8::7\n        set dpd disable\n    next\nend\n')
+    ctx = Context(*load("p.txt", paste))
+    assert [e.name for e in ctx.configured.for_peer("[2001:db8::7]:500")] == ["v6"]
+    assert ctx.configured.phase1("v6").remote == "2001:0db8::7"
