@@ -14,15 +14,19 @@ import ipaddress
 import json
 import re
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ikeanalyze.analysis.snapshots import Note
 from ikeanalyze.diagnosis import Evidence
 from ikeanalyze.endpoints import host
-from ikeanalyze.sources.fgconfig import PHASE1, PHASE2
+from ikeanalyze.sources.fgconfig import PHASE1, PHASES
 
-PHASES = PHASE1 | PHASE2
+if TYPE_CHECKING:  # (the context builds this module's view)
+    from ikeanalyze.analysis.context import Context
 
 # FortiOS's defaults of the settings read here, which `show` leaves out (FortiOS 6.4-7.6
 # CLI reference; `dpd` is `on-demand` on an interface-mode phase 1).
@@ -95,30 +99,44 @@ class Configured:
     def __bool__(self) -> bool:
         return bool(self.entries)
 
+    # A finding names a tunnel or a peer, not the FortiGate or VDOM whose configuration it
+    # is: where the paste holds entries of that name from two devices or VDOMs, the answers
+    # below are none (quoting another FortiGate's `to-hq` would mislead).
+
     def phase1(self, tunnel: str | None) -> Entry | None:
         """The phase 1 named ``tunnel`` (the latest entry of that name); a dial-up instance's
         name (`DialUp_0`) finds its phase 1 (`DialUp`)."""
         for name in _names(tunnel):
-            e = next((e for e in reversed(self.entries) if e.phase == 1 and e.name == name), None)
-            if e:
-                return e
+            found = _latest(e for e in self.entries if e.phase == 1 and e.name == name)
+            if found:
+                return found[0] if len(found) == 1 else None
         return None
 
     def phase2s(self, tunnel: str | None) -> list[Entry]:
         """The phase 2s of the phase 1 ``tunnel`` (the latest entry of each name)."""
         for name in _names(tunnel):
-            latest = {e.name: e for e in self.entries if e.phase == 2 and e.tunnel == name}
-            if latest:
-                return list(latest.values())
+            found = _latest(e for e in self.entries if e.phase == 2 and e.tunnel == name)
+            if found:
+                return found
         return []
 
     def for_peer(self, ip: str | None) -> list[Entry]:
-        """The phase 1s whose `remote-gw` is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
+        """The phase 1s whose remote gateway is ``ip`` (`1.2.3.4` or `1.2.3.4:500`)."""
         if not ip:
             return []
         ip = _address(host(ip))
-        latest = {e.name: e for e in self.entries if e.phase == 1 and _address(e.remote) == ip}
-        return list(latest.values())
+        return _latest(e for e in self.entries if e.phase == 1 and _address(e.remote) == ip)
+
+
+def _latest(entries: Iterable[Entry]) -> list[Entry]:
+    """The latest entry of each name, in the order first seen; none when the entries are of
+    two devices or two VDOMs (see :class:`Configured`)."""
+    entries = list(entries)
+    latest = {e.name: e for e in entries}
+    owners = {(e.device, e.vdom) for e in entries}
+    if len({d for d, _ in owners if d}) > 1 or len({v for _, v in owners if v}) > 1:
+        return []
+    return list(latest.values())
 
 
 def _address(text: str | None) -> str | None:
@@ -194,7 +212,10 @@ def selectors(entry: Entry) -> tuple[list[str], list[str]] | None:
         elif kind.startswith("ip"):
             addr = entry.get(f"{side}-start-ip{six}") or ""
         elif kind.startswith("range"):
-            addr = f"{entry.get(f'{side}-start-ip{six}')}-{entry.get(f'{side}-end-ip{six}')}"
+            start, end = entry.get(f"{side}-start-ip{six}"), entry.get(f"{side}-end-ip{six}")
+            if not (start and end):
+                return None  # (a range the paste cut: not a selector to compare with)
+            addr = f"{start}-{end}"
         else:
             return None
         sides.append([f"{proto}:{addr}:{port}"])
@@ -207,11 +228,9 @@ SELECTOR_KEYS = ("src-addr-type", "src-subnet", "src-subnet6", "src-start-ip", "
                  "protocol")
 
 
-def dpd_off_note(ctx, peer_ip: str | None):
+def dpd_off_note(ctx: Context, peer_ip: str | None) -> Note | None:
     """Why a tunnel to a silent peer stayed up: `set dpd disable` on its phase 1 (the
     configuration's counterpart of snapshots.dpd_off_note, for a paste without a tunnel list)."""
-    from ikeanalyze.analysis.snapshots import Note
-
     for e in ctx.configured.for_peer(peer_ip):
         if e.stated("dpd") and e.get("dpd") == "disable":
             where = e.settings["dpd"][1]
@@ -222,7 +241,7 @@ def dpd_off_note(ctx, peer_ip: str | None):
     return None
 
 
-def states(ctx, tunnel: str | None, key: str, value: str) -> Entry | None:
+def states(ctx: Context, tunnel: str | None, key: str, value: str) -> Entry | None:
     """Phase 1 ``tunnel``, if the paste shows it setting ``key`` to ``value``."""
     e = ctx.configured.phase1(tunnel)
     return e if e and e.stated(key) and e.get(key) == value else None
@@ -233,7 +252,7 @@ def states(ctx, tunnel: str | None, key: str, value: str) -> Entry | None:
 FALLBACK_TRANSPORTS = ("udp-fallback-tcp", "auto")
 
 
-def fallback_transport(ctx, tunnel: str | None) -> Entry | None:
+def fallback_transport(ctx: Context, tunnel: str | None) -> Entry | None:
     """The phase 1 configured to let clients fall back to TCP: the one named ``tunnel`` (a
     dial-up instance's, `FCT_0`: its phase 1's), or else the only one the input's
     configuration has."""

@@ -80,7 +80,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                 ev += allowed.evidence("transport")
             yield finding(
                 "IKE104", msg, start=last_time, end=c.first_time, t_start=last_t, t_end=c.first_t,
-                tunnel=tunnel or (allowed.name if allowed else None), peer=s.flow["peer"],
+                tunnel=tunnel, peer=s.flow["peer"],
                 evidence=ev,
                 timeline=[Moment(c.first_time, c.first_t,
                                  f"the user reconnected: new SA_INIT over TCP {c.sport}, {human_duration(gap)} "

@@ -95,16 +95,16 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         kind = _kind(first)
         passive = kind == "passive"
         gw = f"gateway {h.tunnel}" if h.tunnel else "the gateway"
-        said = configured.states(ctx, h.tunnel, "passive-mode", "enable") if passive else None
+        told = configured.states(ctx, h.tunnel, "passive-mode", "enable") if passive else None
         if passive:
             msg = (f"{gw[0].upper() + gw[1:]} is in passive mode: it refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
                    + f" {len(h.rows)} time(s) ({sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "")
                    + ") and waits for the peer to initiate.")
-            if said:
-                line = said.settings["passive-mode"][1]
-                msg += f" Its configuration says so: `{said.statement('passive-mode')}` ({line.source} line {line.ref})."
+            if told:
+                line = told.settings["passive-mode"][1]
+                msg += f" Its configuration says so: `{told.statement('passive-mode')}` ({line.source} line {line.ref})."
         elif kind == "own":  # its own `IPsec SA connect`, not the peer's request
             msg = (f"No firewall policy uses {gw}: the FortiGate refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
@@ -121,7 +121,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             "IKE209", msg,
             between=(first, last),
             tunnel=h.tunnel, peer=h.peer,
-            evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])] + (said.evidence("passive-mode")[1:] if said else []),
+            evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])] + (told.evidence("passive-mode")[1:] if told else []),
             timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
             facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy",
                    "started_by": "peer" if kind == "peer" else "this side"},

@@ -165,15 +165,15 @@ def _selectors(ctx: Context, tunnel: str | None) -> tuple[list[dict], str, list,
     if not phase2s:
         return [], "", [], ""
     shown_by = [e for p2 in phase2s for e in p2.evidence(*configured.SELECTOR_KEYS)]
-    lines = ", ".join(str(p2.header.ref) for p2 in phase2s)
+    lines = ("lines " if len(phase2s) > 1 else "line ") + ", ".join(str(p2.header.ref) for p2 in phase2s)
     read = [(p2, configured.selectors(p2)) for p2 in phase2s]
     named = [p2.name for p2, sides in read if sides is None]
     if named:
-        return [], (f"Its configuration (line {lines}) selects by address object in phase 2 {', '.join(named)}, "
+        return [], (f"Its configuration ({lines}) selects by address object in phase 2 {', '.join(named)}, "
                     "which the input does not resolve: compare the packet with those objects (`show firewall "
                     "address`, `show firewall addrgrp`)."), shown_by, ""
     return ([{"proxyid": p2.name, "src": sides[0], "dst": sides[1]} for p2, sides in read],
-            f"Its configuration (`config {phase2s[0].path}`, line {lines})", shown_by, CONFIGURED_INSIDE)
+            f"Its configuration (`config {phase2s[0].path}`, {lines})", shown_by, CONFIGURED_INSIDE)
 
 
 def _packet(d: flowtrace.Drop) -> str:

@@ -43,12 +43,18 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     # A tunnel list is the running state: its `dpd:` line overrules the configuration's (a
     # dial-up instance's, `DialUp_0`, its phase 1's: `DialUp`).
     listed = set()
+    # A dial-up phase 1's instances (`parent=DialUp`), each with DPD off, are one finding: one
+    # phase 1's setting, not one fault per client.
+    off: dict[tuple, list[snapshots.TunnelState]] = {}
     for st in ctx.snapshots.tunnels.values():
         if st.tunnel is not None:
             p1 = ctx.configured.phase1(st.name)
             listed |= {st.name, p1.name} if p1 else {st.name}
         if str(st.dpd.get("mode")) == "off":  # (each device's own list, not the latest of the name)
-            yield _from_tunnel_list(st)
+            parent = st.tunnel.facts.get("parent") if st.tunnel else None
+            off.setdefault((st.device, parent or st.name), []).append(st)
+    for (_, name), states in off.items():
+        yield _from_tunnel_list(states[0], states[1:], name)
     seen = set()
     for e in reversed(ctx.configured.entries):  # the latest entry of each phase 1
         # (of each device and VDOM: two FortiGates, or two VDOMs, may each have a `to-hq`)
@@ -70,7 +76,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         )
 
 
-def _from_tunnel_list(st: snapshots.TunnelState) -> Finding:
+def _from_tunnel_list(st: snapshots.TunnelState, others: list[snapshots.TunnelState], phase1: str) -> Finding:
+    """The finding of tunnel ``st``'s list; ``others``: more instances of its dial-up phase 1."""
     block = st.tunnel
     dpd = block.evidence("dpd")
     left = snapshots.sa_seconds_left(st)
@@ -86,13 +93,24 @@ def _from_tunnel_list(st: snapshots.TunnelState) -> Finding:
     remote = _peer(st.remote)
     msg = (f"DPD is off on tunnel {st.name}{f' to {remote}' if remote else ''} (`{dpd[0].text}`, "
            f"{dpd[0].source} line {dpd[0].ref}): a dead peer is not detected, so the tunnel stays up {until}.{idle}")
+    if others:
+        names = [o.name for o in others]
+        msg += (f" So is it on {len(others)} other instance(s) of dial-up phase 1 {phase1} "
+                f"({', '.join(names[:MAX_NAMED])}{' …' if len(names) > MAX_NAMED else ''}).")
     return finding(
         "IKE306", msg, start=block.time, end=block.time, t_start=block.t, t_end=block.t,
-        tunnel=st.name, peer=remote,
-        evidence=[block.header, *dpd, *block.evidence("life")[:1], *block.evidence("stat")],
+        tunnel=st.name if not others else phase1, peer=remote if not others else None,
+        evidence=[block.header, *dpd, *block.evidence("life")[:1], *block.evidence("stat")]
+        + [e for o in others[:MAX_NAMED] for e in o.tunnel.evidence("dpd")],
         facts={"tunnel": st.name, "from": "tunnel-list", "sa_seconds_left": left, "sa_lifetime": total,
-               "rxp": stat.get("rxp"), "txp": stat.get("txp")} | ({"device": st.device} if st.device else {}),
+               "rxp": stat.get("rxp"), "txp": stat.get("txp")}
+        | ({"device": st.device} if st.device else {})
+        | ({"phase1": phase1, "instances": [st.name, *(o.name for o in others)]} if others else {}),
     )
+
+
+# The other instances of a dial-up phase 1 a finding names (its facts list them all).
+MAX_NAMED = 5
 
 
 def _lifetime(st: snapshots.TunnelState) -> int | None:

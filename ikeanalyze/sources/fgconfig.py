@@ -79,6 +79,7 @@ TYPED = rf"#\s*config +{_PATH}\s*$"
 # The phase-1 and phase-2 tables (interface mode and policy mode), by what they hold.
 PHASE1 = frozenset({"vpn ipsec phase1-interface", "vpn ipsec phase1"})
 PHASE2 = frozenset({"vpn ipsec phase2-interface", "vpn ipsec phase2"})
+PHASES = PHASE1 | PHASE2
 # A multi-VDOM configuration's tables sit under `config vdom` / `edit <vdom>`.
 VDOM = "vdom"
 
@@ -299,22 +300,20 @@ def parse(core: pa.Array) -> dict[str, object]:
                 vdom_open = stack and stack[0].path == VDOM and stack[0].entry >= 0 and path not in TOP
                 del stack[1 if vdom_open else 0:]
             # (the object's name, as printed, is part of the sub-table's path; not a word of it)
-            stack.append(_Level(f"{path} {m['object']}" if m["object"] else path))
+            stack.append(_Level(f"{path} {m['object']}" if m["object"] else path, stack))
         elif word == "edit" and stack:
-            chain = _chain(stack)
-            entries.append({"path": chain, "name": _unquoted(m["name"])})
+            entries.append({"path": stack[-1].chain, "name": _unquoted(m["name"])})
             stack[-1].entry = len(entries) - 1
         d: dict = {}
         if stack:
-            chain = _chain(stack)
-            if chain:
-                d["path"] = chain
+            if stack[-1].chain:
+                d["path"] = stack[-1].chain
             if stack[-1].entry >= 0:
                 d["entry"] = entries[stack[-1].entry]["name"]
             if stack[0].path == VDOM and stack[0].entry >= 0 and len(stack) > 1:
                 vdom[i] = entries[stack[0].entry]["name"]
             owner[i] = next((lv.entry for lv in reversed(stack) if lv.entry >= 0
-                             and entries[lv.entry]["path"] in PHASE1 | PHASE2), -1)
+                             and entries[lv.entry]["path"] in PHASES), -1)
         if word == "set":
             d["key"] = m["key"]
             if m["value"] is not None:
@@ -327,7 +326,7 @@ def parse(core: pa.Array) -> dict[str, object]:
             stack[-1].entry = -1
         elif word == "end" and stack:
             stack.pop()
-        detail[i] = json.dumps(d, separators=(",", ":"), sort_keys=True)
+        detail[i] = _json(d)
     names = [e["name"] if e["path"] in PHASE1 else e.get("phase1name") for e in entries]
     tunnel = [names[k] if k >= 0 else None for k in owner.tolist()]
     return {
@@ -343,18 +342,19 @@ TOP = frozenset({VDOM, "global"})
 
 
 class _Level:
-    """One open `config`: its path and the entry being edited in it (-1: none)."""
+    """One open `config`: its path, its chain (its parents' paths and its own, `/` between;
+    a VDOM's `config vdom` is no part of it) and the entry being edited in it (-1: none)."""
 
-    __slots__ = ("path", "entry")
+    __slots__ = ("path", "chain", "entry")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, parents: list[_Level]) -> None:
         self.path, self.entry = path, -1
+        above = [lv.path for k, lv in enumerate(parents) if not (k == 0 and lv.path == VDOM)]
+        self.chain = "/".join([*above, path]) if not (not parents and path == VDOM) else ""
 
 
-def _chain(stack: list[_Level]) -> str:
-    """The path of the innermost level: its parents' and its own, `/` between (a VDOM's
-    `config vdom` is not part of it)."""
-    return "/".join(lv.path for k, lv in enumerate(stack) if not (k == 0 and lv.path == VDOM))
+# The `detail` of a statement: compact, keys sorted (one encoder for the whole paste).
+_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 def _statement(line: str) -> tuple[str | None, re.Match | None]:

@@ -617,13 +617,13 @@ ECHOED_KEYS = r"^\s*\S{1,3}\s*$"
 
 
 def _echoed_keys(form: np.ndarray, by_text: Texts, among: np.ndarray) -> None:
-    """Name `prompt` the short lines of no form right under a prompt line and above another
-    (or a blank line, or the end), among the rows ``among``."""
-    free = among[(form[among] == None) & (among > 0)]  # noqa: E711
+    """Name `prompt` the short lines of no form right between two prompt lines, among the
+    rows ``among``. (Under a command with no prompt after it, such a line may be its output:
+    `up`, a count.)"""
+    free = among[(form[among] == None) & (among > 0) & (among < len(form) - 1)]  # noqa: E711
     if not len(free):
         return
-    below = np.append(form, "blank")[free + 1]  # (past the end: as a blank line)
-    free = free[(form[free - 1] == "prompt") & ((below == "prompt") | (below == "blank"))]
+    free = free[(form[free - 1] == "prompt") & (form[free + 1] == "prompt")]
     if len(free):
         form[free[by_text.rows(free).matches(ECHOED_KEYS)]] = "prompt"
 

@@ -126,3 +126,15 @@ def test_ike306_a_dial_up_instance_s_tunnel_list_overrules_its_phase_1():
     (f,) = findings("IKE306", config + listed)
     assert f.tunnel == "DialUp_0" and f.facts["from"] == "tunnel-list"
     assert not findings("IKE306", config + listed.replace("mode=off on=0", "mode=on-idle on=1"))
+
+
+def test_a_name_two_fortigates_configure_is_quoted_for_neither():
+    """Two FortiGates' `show` under their prompts, each with a phase 1 `to-br`, one passive:
+    the debug's finding names the tunnel, not the device, so neither is quoted."""
+    one = phase1("to-br", "203.0.113.5", "passive-mode enable")
+    other = one.replace("FGT-HQ #", "FGT-DR #").replace("passive-mode enable", "passive-mode disable")
+    (plain,) = findings("IKE209", PASSIVE)
+    (f,) = findings("IKE209", PASSIVE, other + one)  # (the passive one last: the latest of the name)
+    assert f.message == plain.message
+    (f,) = findings("IKE209", PASSIVE, one)  # one device: quoted
+    assert "Its configuration says so" in f.message

@@ -121,7 +121,9 @@ def test_keys_echoed_between_typed_commands() -> None:
     form = classify(["FortiWiFi-61E # config sys glo", "s", "FortiWiFi-61E (global) # sh", "", "FGT # get", "ok",
                      "the tunnel"])
     assert list(form) == ["prompt", "prompt", "prompt", "blank", "prompt", None, None]  # (not above a prompt)
-    assert list(classify(["FGT # get system status", "up"])) == ["prompt", "prompt"]  # the end of the paste
+    # A command's short output at the end of the paste, or above a blank line, is not typed.
+    assert list(classify(["FGT # get system status", "up"])) == ["prompt", None]
+    assert list(classify(["FGT # diag sys top | grep -c ike", "12", "", "FGT #"])) == ["prompt", None, "blank", "prompt"]
 
 
 def test_the_cli_refusing_a_command_is_a_banner_not_unrecognised() -> None:
