@@ -116,7 +116,25 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|Command fail\. Return code -?\d+|Required arguments missing\.|(?:command|value) parse error before '.*'"
         r"|Unknown action \d+|entry not found in datasource|node_check_object fail!.*|Attribute '[^']+' MUST be set\.)\s*$",
     ),
+    # The OpenSSH client's own messages in a session log: its host-key warning box and
+    # notes (sshconnect.c), the first-connection question, the goodbye line.
+    (
+        "banner",
+        r"^(?:@{20,}|@ +WARNING: [A-Z ]+! +@|IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!"
+        r"|Someone could be eavesdropping on you right now \(man-in-the-middle attack\)!"
+        r"|It is also possible that a (?:host key|\S+ host key) has just been changed\."
+        r"|The fingerprint for the \S+ key sent by the remote host is"
+        r"|(?:SHA256:[A-Za-z0-9+/]{43}|MD5:(?:[0-9a-f]{2}:){15}[0-9a-f]{2}|(?:[0-9a-f]{2}:){15}[0-9a-f]{2})\.?"
+        r"|Please contact your system administrator\.|Add correct host key in \S+ to get rid of this message\."
+        r"|Offending \S+ key in \S+|\S+ host key for \S+ has changed and you have requested strict checking\."
+        r"|(?:Password|Keyboard-interactive) authentication is disabled to avoid man-in-the-middle attacks\."
+        r"|Host key verification failed\.|The authenticity of host .* can't be established\."
+        r"|\S+ key fingerprint is \S+\.?|Are you sure you want to continue connecting .*"
+        r"|Warning: Permanently added .* to the list of known hosts\.|Connection to \S+ closed(?: by remote host)?\.)\s*$",
+    ),
     ("prompt", PROMPT),
+    # bash's reverse history search, echoed into a session log.
+    ("prompt", r"^\(reverse-i-search"),
     # The CLI's pager after a screenful of a paged command (`tunnel list`, `show`).
     ("prompt", state_snapshot.PAGER),
     # A shell prompt of the engineer's own machine (`oho@chaos:~/dir$ exit`).

@@ -37,18 +37,20 @@ FORMS = [
     (8, "banner", "sniffer/31_sniffer_v5_any_relative.txt", "22 packets received by filter"),
     (9, "banner", "sniffer/30_sniffer_v6_abs_terminal_noise.txt:4", "current vf=root:0"),
     (9, "banner", "ikedebug/IKE_LOG_retrans.txt:1", "Connected"),  # the GUI's CLI console
-    (10, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
-    (11, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
-    (12, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
-    (13, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
-    (14, "prompt", "text_public/kb357095_tunnel_list_bare_dia_command.txt:1", "dia vpn tunnel list"),
+    (10, "banner", "sniffer/31_sniffer_v5_any_relative.txt:6", "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @"),
+    (11, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
+    (12, "prompt", "sniffer/31_sniffer_v5_any_relative.txt:3", "(reverse-i-searchh"),
+    (13, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
+    (14, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (15, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (16, "prompt", "text_public/kb357095_tunnel_list_bare_dia_command.txt:1", "dia vpn tunnel list"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (15, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (17, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
     # an elision line a person put in place of the lines they left out (hand-written fixture)
-    (16, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
-    (17, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (18, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    (18, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
+    (19, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (20, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
 ]
 
 
@@ -132,6 +134,24 @@ def test_the_cli_refusing_a_command_is_a_banner_not_unrecognised() -> None:
                      "value parse error before '198.51.100.300'", "Command fail. Return code -61",
                      "Required arguments missing, said the note"])
     assert list(form) == ["prompt", "banner", "banner", "prompt", "banner", "banner", None]
+
+
+def test_the_ssh_client_s_own_messages_are_banner_lines() -> None:
+    """A session log that starts with OpenSSH's host-key warning and ends with its goodbye:
+    terminal noise, not unrecognised input (the two sniftran samples open so)."""
+    form = classify([
+        "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
+        "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @",
+        "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!",
+        "The fingerprint for the ED25519 key sent by the remote host is",
+        "SHA256:3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.",
+        "Offending ED25519 key in /home/ops/.ssh/known_hosts:7",
+        "Host key verification failed.",
+        "Warning: Permanently added '192.0.2.1' (ED25519) to the list of known hosts.",
+        "Connection to 192.0.2.1 closed.",
+        "The tunnel was fine, someone said.",
+    ])
+    assert list(form) == ["banner"] * 9 + [None]
 
 
 def test_collapsed_debug_records_are_split_on_their_line():
