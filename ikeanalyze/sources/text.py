@@ -149,8 +149,10 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("annotation", ELISION),
     # A comment a person typed or pasted in (`# psk mismatch`, `# 4. Error: ...`).
     ("annotation", r"^#(?:\s|$)"),
-    # The code fence around a paste in a web page or chat (```, ```text, ~~~).
-    ("annotation", r"^\s*(?:```|~~~)[\w+-]*\s*$"),
+    # The code fence around a paste in a web page or chat (```, ```text, ~~~). Markdown lets
+    # a fence be longer than three, and a closing one longer than its opening (a blog closed
+    # its ``` with ````), so any run of three or more.
+    ("annotation", r"^\s*(?:`{3,}|~{3,})[\w+-]*\s*$"),
 ]
 # LINE_FORMS' names by row, then None (no form).
 _FORM_NAMES = np.array([name for name, _ in LINE_FORMS] + [None], dtype=object)

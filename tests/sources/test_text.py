@@ -51,6 +51,8 @@ FORMS = [
     (18, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
     (19, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
     (20, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    # a closing fence longer than its opening ``` (markdown allows it)
+    (20, "annotation", "text_public/blog_tunnel_summary_fence_closed_four_backticks.txt:7", "````"),
 ]
 
 
