@@ -74,8 +74,11 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
         out.append(f"The debug cannot show packets lost on the way; run the sniffer at the same time: "
                    f"{sniffer_command(peer)}.")
     if "sniffer" in origins and _filter_too_narrow(ctx):
-        out.append(f"The sniffer shows IKE on UDP 500 only: its filter seems to exclude NAT-T (UDP 4500), IKE "
-                   f"over TCP and ESP, where the rest of the story happens. Capture again with {sniffer_command(peer)}.")
+        # (The paste rarely keeps the filter: whether it left them out or they never came,
+        # the capture below shows which.)
+        out.append(f"The sniffer shows IKE on UDP 500 only: no NAT-T (UDP 4500), IKE over TCP or ESP, where the "
+                   f"rest of the story happens; either its filter left them out or the negotiation never got that "
+                   f"far. Capture again with {sniffer_command(peer)}.")
     hidden = ctx.extras.get(NP_NOTE)
     if hidden:
         out.append(f"ESP is seen one way only by the CPU sniffer for {', '.join(sorted(set(hidden)))}; with NP "
