@@ -89,7 +89,8 @@ def diagnose(
     timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms],
                                  _opening(ctx) + fromlog.moments(ctx.events))
     summary = dg.summarize(ranked, ingest)
-    down = [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := snapshots.partly_down(st)) else "")
+    down = [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := snapshots.partly_down(st))
+                       else " (no phase 2)" if snapshots.no_phase2(st) else "")
             for st in snapshots.down_unexplained(ctx)]
     if down and all(f.code.startswith(INPUT_CODES) or f.severity == "info" for f in ranked):
         # "No problem found" (or a note on unread lines, or on what is worth knowing but no

@@ -564,6 +564,13 @@ def selectors_down(st: TunnelState) -> tuple[int, int] | None:
     return None
 
 
+def no_phase2(st: TunnelState) -> bool:
+    """The tunnel summary's `selectors(total,up): 0/0`: the phase 1 has no phase 2 at all
+    (none configured, or every one deleted), so it can carry no traffic."""
+    sel = st.summary.facts.get("selectors") if st.summary else None
+    return sel == [0, 0]
+
+
 def no_phase2_sa(st: TunnelState) -> list[Evidence]:
     """The `proxyid=... sa=0` lines of a tunnel list: of every phase 2 when none has an SA,
     else of those without one beside others that are up (see :func:`phase2s_up`). Without a
@@ -596,7 +603,7 @@ def down_unexplained(ctx) -> list[TunnelState]:
     list is that rule's evidence)."""
     out = []
     for st in ctx.snapshots.tunnels.values():
-        if not (selectors_down(st) or no_phase2_sa(st) or st.phase1 == CONNECTING):
+        if not (selectors_down(st) or no_phase2(st) or no_phase2_sa(st) or st.phase1 == CONNECTING):
             continue
         if st.phase1 == CONNECTING and st.ike_sas and st.ike_sas[-1].get("direction") == "initiator":
             continue
@@ -606,6 +613,8 @@ def down_unexplained(ctx) -> list[TunnelState]:
 
 
 def _down_step(st: TunnelState) -> str:
+    if no_phase2(st):
+        return _no_phase2_step(st)
     said = []
     sel = selectors_down(st)
     if sel:
@@ -643,6 +652,21 @@ def _down_step(st: TunnelState) -> str:
     return (f"Tunnel {st.name}{to} is down: {' and '.join(said)}; no IKE exchange of it in the input says why. "
             f"Collect {gw}the IKE debug while it negotiates: {debug}, then "
             f"`diagnose vpn ike gateway clear name {st.name}` to start a negotiation.")
+
+
+def _no_phase2_step(st: TunnelState) -> str:
+    """A phase 1 without a phase 2 needs one, not a debug: nothing will negotiate."""
+    ev = st.summary.evidence("summary")
+    where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
+    tx = st.summary.facts.get("tx")
+    dropped = ""
+    if isinstance(tx, list) and len(tx) == 2 and isinstance(tx[1], int) and tx[1] > 0:
+        dropped = (f"; {tx[1]} packet(s) routed into it were dropped (`tx(pkt,err): {tx[0]}/{tx[1]}`): something "
+                   f"sends traffic there")
+    to = f" on {st.device}" if st.device else ""
+    return (f"Tunnel {st.name}{to} has no phase 2 at all (`selectors(total,up): 0/0`{where}){dropped}. Nothing will "
+            f"negotiate on it: configure one (`config vpn ipsec phase2-interface`, `edit <name>`, `set phase1name "
+            f"\"{st.name}\"` and its selectors), mirrored on the peer, or take the routes to it away.")
 
 
 def partly_down(st: TunnelState) -> list[str]:

@@ -255,3 +255,15 @@ def test_a_finding_of_what_is_worth_knowing_does_not_hide_a_tunnel_shown_down():
     assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: "
                                 "VPN_NAME (phase 2 SSLVPN-to-GridWay only).")
     assert "DPD is off on tunnel VPN_NAME to y.y.y.y (`dpd: mode=off" in d.summary  # (its `:0`: no port)
+
+
+def test_a_phase_1_with_no_phase_2_is_down_and_needs_one_not_a_debug():
+    """A tunnel summary's `selectors(total,up): 0/0`: the phase 1 has no phase 2, so nothing
+    will negotiate, and its `tx(pkt,err): 0/4` counts packets routed into it and dropped."""
+    d = ikeanalyze.analyze([str(DATA / "text_public" / "readme_fortivpngen_summary_no_phase2_tx_errors.txt")])
+    assert d.summary.startswith("No rule found a cause in 2 events, but the snapshot shows 2 tunnel(s) down: "
+                                "new_tunnel_2, Datacenter (no phase 2).")
+    (step,) = [s for s in d.next_steps if "Datacenter" in s]
+    assert step.startswith("Tunnel Datacenter has no phase 2 at all (`selectors(total,up): 0/0`")
+    assert "4 packet(s) routed into it were dropped (`tx(pkt,err): 0/4`)" in step
+    assert "set phase1name \"Datacenter\"" in step and "diagnose debug application ike" not in step
