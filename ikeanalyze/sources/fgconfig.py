@@ -28,8 +28,10 @@ statement, then statements (the pager and blank lines between them allowed) unti
 "remote-gw", "value": "198.51.100.7"}` (`verb` when not `set`; a sub-table's path is its
 parent's, `/`, its own). analysis/configured.py gathers them per tunnel.
 
-Typed at the prompt (`FGT (to-hq) # set dpd disable`) the same statements are `prompt`
-lines: what someone typed, not what the device printed it holds.
+Typed at the prompt (`FGT (to-hq) # set dpd disable`, or bare under a typed `# config ...`)
+the same statements are `prompt` lines: what someone typed, not what the device printed it
+holds. A block a web copy collapsed onto one line is one `config` line that :func:`unfold`
+cuts back into its statements.
 """
 
 from __future__ import annotations
