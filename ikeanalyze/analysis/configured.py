@@ -2,10 +2,11 @@
 (`config` events, sources/fgconfig.py), per tunnel, as rules ask of them.
 
 Every answer carries the statement that proves it (`set dpd disable`, with its line), so a
-finding quotes the configuration rather than paraphrase it. `show` prints only what
-differs from FortiOS's defaults: a setting it does not print has its default
-(:data:`DEFAULTS`), and a finding says that it read a default. The latest entry of a name
-wins, as the device keeps the last one it was given.
+finding quotes the configuration rather than paraphrase it (only the statements the paste
+prints are quoted). `show` prints only what differs from FortiOS's defaults: a setting it
+does not print has its default (:data:`DEFAULTS`). The latest entry of a name wins, as the
+device keeps the last one it was given; entries of one name from two devices or VDOMs
+answer nothing (:class:`Configured`).
 """
 
 from __future__ import annotations
