@@ -45,6 +45,9 @@ class InputReport:
     size: int = 0  # bytes
     examples: list[tuple[int, str]] = field(default_factory=list)  # first unrecognised (ref, text)
     lost: int = 0  # packets the capture itself says it dropped (kernel, interface, pcapng statistics)
+    # The sniffer's filter as the paste shows it (its `filters=[...]` line, else the echoed
+    # `diagnose sniffer packet <iface> '<filter>'`): what the run could have seen.
+    capture_filter: str | None = None
 
     def lose(self, n: int, why: str) -> None:
         """The capture says it dropped ``n`` packets (``why``: where it says so)."""
@@ -89,6 +92,7 @@ class InputReport:
             "clock": self.clock,
             "bytes": self.size,
             "unrecognised_examples": [{"ref": r, "text": t} for r, t in self.examples],
+            "capture_filter": self.capture_filter,
         }
 
 

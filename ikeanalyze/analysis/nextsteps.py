@@ -9,6 +9,8 @@ would settle it. The Diagnosis carries them as ``next_steps``; the reports print
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ikeanalyze.analysis.context import Context
@@ -74,11 +76,7 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
         out.append(f"The debug cannot show packets lost on the way; run the sniffer at the same time: "
                    f"{sniffer_command(peer)}.")
     if "sniffer" in origins and _filter_too_narrow(ctx):
-        # (The paste rarely keeps the filter: whether it left them out or they never came,
-        # the capture below shows which.)
-        out.append(f"The sniffer shows IKE on UDP 500 only: no NAT-T (UDP 4500), IKE over TCP or ESP, where the "
-                   f"rest of the story happens; either its filter left them out or the negotiation never got that "
-                   f"far. Capture again with {sniffer_command(peer)}.")
+        out.append(_udp500_only(ctx, peer))
     hidden = ctx.extras.get(NP_NOTE)
     if hidden:
         out.append(f"ESP is seen one way only by the CPU sniffer for {', '.join(sorted(set(hidden)))}; with NP "
@@ -129,6 +127,39 @@ def _needs_debug(ctx: Context, findings: list[Finding]) -> bool:
     encrypted = ev["payloads"][ike].fillna("").astype(str).str.contains(r"\bSKF?\b").any()
     esp = bool((ev["kind"] == "esp").fillna(False).any())
     return bool(encrypted and not esp)
+
+
+# What a sniffer that saw IKE on UDP 500 only may have missed, each with the words of a
+# filter that lets it through (a filter of hosts alone lets everything through).
+BEYOND_UDP500 = [("NAT-T (UDP 4500)", r"\b4500\b"), ("IKE over TCP", r"\btcp\b|\b5500\b|\b443\b"),
+                 ("ESP", r"\besp\b|\bproto\s+50\b")]
+NARROWS = r"\b(?:port|udp|tcp|proto|esp|icmp)\b"
+
+
+def _udp500_only(ctx: Context, peer: str) -> str:
+    """The step for a sniffer that shows IKE on UDP 500 only: what its filter (when the
+    paste shows it) left out, or that the negotiation never got further."""
+    again = f"Capture again with {sniffer_command(peer)}."
+    filt = next((r.capture_filter for r in ctx.ingest.inputs if r.capture_filter is not None), None)
+    if filt is None:  # (the paste kept neither `filters=[...]` nor the command)
+        return (f"The sniffer shows IKE on UDP 500 only: no NAT-T (UDP 4500), IKE over TCP or ESP, where the rest "
+                f"of the story happens; either its filter left them out or the negotiation never got that far. "
+                f"{again}")
+    narrowed = re.search(NARROWS, filt, re.I) is not None
+    left_out = [what for what, passes in BEYOND_UDP500 if narrowed and not re.search(passes, filt, re.I)]
+    let = [what for what, _ in BEYOND_UDP500 if what not in left_out]
+    shown = f"`{filt}`" if filt else "none"
+    if left_out:
+        return (f"The sniffer shows IKE on UDP 500 only, and its filter ({shown}) leaves out {_and(left_out)}, "
+                f"where the rest of the story happens" + (f" (it lets {_and(let)} through: none came)" if let else "")
+                + f". {again}")
+    return (f"The sniffer shows IKE on UDP 500 only, though its filter ({shown}) lets NAT-T, IKE over TCP and ESP "
+            f"through: the negotiation never got past UDP 500 (no NAT between the peers, or it failed before "
+            f"phase 2); the IKE debug says where.")
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _filter_too_narrow(ctx: Context) -> bool:

@@ -539,6 +539,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation", "duplicate"):
         report.count(reason, forms.count(reason))
     _capture_losses(forms.mask("banner"), raw, report)
+    if forms.count("sniffer"):
+        report.capture_filter = _capture_filter(forms, raw)
     unrec = np.flatnonzero(forms.mask(None))
     # A paste cut mid-line inside device output (`2025-01-15 0`, `vd: `, `0x03d0`) ends in a
     # piece of a record, not in a line of an unknown form.
@@ -866,6 +868,24 @@ def _capture_losses(banner: np.ndarray, raw: pa.Array, report: InputReport) -> N
     for i, hit in zip(idx.tolist(), found.to_pylist()):
         if hit is not None:
             report.lose(int(hit["n"]), f"line {i + 1}: {hit['n']} packets dropped by {hit['by']}")
+
+
+# The sniffer's own line for its filter, and the command that started it (any abbreviation,
+# the filter quoted, straight or curly quotes as a web page prints them).
+SNIFFER_FILTERS = r"^\s*filters=\[(?P<f>.*)\]\s*$"
+SNIFFER_COMMAND = r"\bsni\w*\s+pa\w*\s+\S+\s+['\"“”‘’](?P<f>[^'\"“”‘’]*)['\"“”‘’]"
+
+
+def _capture_filter(forms: _Forms, raw: pa.Array) -> str | None:
+    """The first sniffer filter the paste shows (see InputReport.capture_filter), else None."""
+    for name, pattern in (("banner", SNIFFER_FILTERS), ("prompt", SNIFFER_COMMAND)):
+        idx = np.flatnonzero(forms.mask(name))
+        if len(idx):
+            found = pc.extract_regex(raw.take(pa.array(idx)), pattern).to_pylist()
+            hit = next((h for h in found if h is not None), None)
+            if hit is not None:
+                return hit["f"].strip()
+    return None
 
 
 def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:

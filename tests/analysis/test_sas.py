@@ -139,3 +139,27 @@ def test_ikev1_sends_of_different_steps_are_different_messages(tmp_path: Path) -
     assert m["ref"].tolist() == [1, 2, 3, 4]
     assert m["send"].tolist()[1:] == [m["send"].iloc[1]] * 3 and m["send"].iloc[0] != m["send"].iloc[1]
     assert m["retransmit"].tolist() == [False, False, True, True]
+
+
+def test_a_sniffer_with_ike_on_udp_500_only_is_told_by_its_filter() -> None:
+    """The step names what the run's filter left out when the paste shows the filter (the
+    sniffer's `filters=[...]` line, else the echoed command, curly quotes and all), and says
+    the negotiation never got further when the filter let everything through."""
+    from ikeanalyze.sources import Blob
+
+    packets = (FX / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+
+    def step(head: str) -> str:
+        d = ikeanalyze.analyze([Blob("s.txt", data=(head + packets).encode())])
+        (s,) = [s for s in d.next_steps if "UDP 500 only" in s]
+        return s
+
+    s = step("interfaces=[wan1]\nfilters=[host 198.51.100.9 and port 500]\n")
+    assert ("its filter (`host 198.51.100.9 and port 500`) leaves out NAT-T (UDP 4500), IKE over TCP and ESP, "
+            "where the rest of the story happens. Capture again with") in s
+    s = step("FGT# diagnose sniffer packet wan1 “host 198.51.100.9 and (port 500 or port 4500)” 4\n")
+    assert ("leaves out IKE over TCP and ESP, where the rest of the story happens (it lets NAT-T (UDP 4500) "
+            "through: none came)") in s
+    s = step("interfaces=[wan1]\nfilters=[host 198.51.100.9]\n")
+    assert "though its filter (`host 198.51.100.9`) lets NAT-T, IKE over TCP and ESP through" in s
+    assert "Capture again" not in s
