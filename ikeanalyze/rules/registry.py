@@ -152,6 +152,8 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
 
     lost = {i.source: i.lost for i in ctx.ingest.inputs if i.lost}
     cut = _cut_ends(ctx)
+    one_way = {i.source: i.capture_filter for i in ctx.ingest.inputs
+               if i.capture_filter and one_way_filter(i.capture_filter)}
     for r in rules:
         found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
         if r.absence and lost:
@@ -160,6 +162,9 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
         if r.absence and cut:
             for f in found:
                 _cut_caveat(f, cut)
+        if r.absence and one_way:
+            for f in found:
+                _one_way_caveat(f, one_way)
         yield from found
         yield from fromlog.add(ctx, r.code, found)
 
@@ -207,6 +212,28 @@ def _cut_caveat(finding, cut: dict[str, tuple]) -> None:
         finding.message += (f" Caveat: {', '.join(near)} was cut off mid-record {when}; an answer after the cut "
                             f"would not be in it.")
         finding.facts["input_cut_off"] = list(near)
+
+
+# A filter's direction qualifiers (tcpdump's syntax, which the FortiGate sniffer takes).
+DIRECTIONS = re.compile(r"\b(src|dst)\b", re.I)
+
+
+def one_way_filter(text: str) -> bool:
+    """Does a capture filter pass one direction only: it names `src` or `dst`, never both
+    (`src host 10.0.0.1 and port 500`; not `src host A or dst host A`)?"""
+    said = {m.lower() for m in DIRECTIONS.findall(text)}
+    return len(said) == 1
+
+
+def _one_way_caveat(finding, filters: dict[str, str]) -> None:
+    """Say so in a finding built on packets that never came when its sniffer's filter lets
+    one direction only through: the other direction may have crossed the wire unseen."""
+    sources = sorted({e.source for e in finding.evidence if e.source in filters})
+    if sources:
+        said = ", ".join(f"`{filters[s]}`" for s in sources)
+        finding.message += (f" Caveat: the sniffer's filter ({said}) passes one direction only; what it shows "
+                            f"missing may have crossed the wire the other way unseen.")
+        finding.facts["one_way_filter"] = {s: filters[s] for s in sources}
 
 
 def _caveat(finding, lost: dict[str, int]) -> None:

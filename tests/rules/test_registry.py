@@ -91,3 +91,25 @@ def test_the_cut_off_caveat_measures_the_input_not_a_peers_focus() -> None:
     for peer in (None, "192.0.2.1"):
         found = [f for f in api.diagnose(events, ingest, peer=peer).all_findings() if f.code == "IKE105"]
         assert found and "Caveat" not in found[0].message, peer
+
+
+def test_a_one_way_sniffer_filter_is_a_caveat_of_what_never_came() -> None:
+    """A sniffer whose filter passes one direction (`src host ...`) cannot show the answers:
+    a finding built on what never came says so; a filter of both directions does not."""
+    import ikeanalyze
+    from ikeanalyze.sources import Blob
+
+    packets = (FIXTURES / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+
+    def ike105(filters: str):
+        d = ikeanalyze.analyze([Blob("s.txt", data=(f"interfaces=[wan1]\nfilters=[{filters}]\n" + packets).encode())],
+                               select=["IKE105"])
+        (f,) = [f for f in d.all_findings() if f.code == "IKE105"]
+        return f
+
+    f = ike105("src host 203.0.113.1 and port 500")
+    assert ("Caveat: the sniffer's filter (`src host 203.0.113.1 and port 500`) passes one direction only"
+            in f.message)
+    assert f.facts["one_way_filter"] == {"s.txt": "src host 203.0.113.1 and port 500"}
+    for both in ("host 203.0.113.1 and port 500", "src host 203.0.113.1 or dst host 203.0.113.1"):
+        assert "one direction" not in ike105(both).message
