@@ -520,11 +520,12 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     sep, bridged = _continuations(form, patched, raw, by_text, step, rest)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
     # broke): the event's text shows them. (A snapshot's pieces are its parser's.)
-    spaced = sep == " "
+    # (Pieces are among the lines the sniffer shape did not name: only those are compared.)
+    spaced = np.zeros(n, dtype=bool)
+    spaced[rest] = sep[rest] == " "
     quoted = _quote_lines(quotes, sep, step)
-    claimed = claimed_sep != None  # noqa: E711
-    if claimed.any():
-        sep = np.where(claimed, claimed_sep, sep)
+    claimed = rest[claimed_sep[rest] != None]  # noqa: E711
+    sep[claimed] = claimed_sep[claimed]
 
     # Each line's text as a number, for the questions of repeated lines: from the distinct
     # texts the forms were named by (when every line's is among them), not from the lines.
