@@ -148,12 +148,12 @@ def _udp500_only(ctx: Context, peer: str) -> str:
     narrowed = re.search(NARROWS, filt, re.I) is not None
     left_out = [what for what, passes in BEYOND_UDP500 if narrowed and not re.search(passes, filt, re.I)]
     let = [what for what, _ in BEYOND_UDP500 if what not in left_out]
-    shown = f"`{filt}`" if filt else "none"
+    shown = f"its filter (`{filt}`)" if filt else "it ran without a filter, which"
     if left_out:
-        return (f"The sniffer shows IKE on UDP 500 only, and its filter ({shown}) leaves out {_and(left_out)}, "
+        return (f"The sniffer shows IKE on UDP 500 only, and {shown} leaves out {_and(left_out)}, "
                 f"where the rest of the story happens" + (f" (it lets {_and(let)} through: none came)" if let else "")
                 + f". {again}")
-    return (f"The sniffer shows IKE on UDP 500 only, though its filter ({shown}) lets NAT-T, IKE over TCP and ESP "
+    return (f"The sniffer shows IKE on UDP 500 only, though {shown} lets NAT-T, IKE over TCP and ESP "
             f"through: the negotiation never got past UDP 500 (no NAT between the peers, or it failed before "
             f"phase 2); the IKE debug says where.")
 

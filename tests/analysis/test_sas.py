@@ -163,3 +163,5 @@ def test_a_sniffer_with_ike_on_udp_500_only_is_told_by_its_filter() -> None:
     s = step("interfaces=[wan1]\nfilters=[host 198.51.100.9]\n")
     assert "though its filter (`host 198.51.100.9`) lets NAT-T, IKE over TCP and ESP through" in s
     assert "Capture again" not in s
+    s = step("interfaces=[wan1]\nfilters=[]\n")
+    assert "though it ran without a filter, which lets NAT-T, IKE over TCP and ESP through" in s
