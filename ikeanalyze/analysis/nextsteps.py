@@ -9,10 +9,9 @@ would settle it. The Diagnosis carries them as ``next_steps``; the reports print
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
+from ikeanalyze.analysis import capfilter
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.diagnosis import Finding
@@ -129,25 +128,23 @@ def _needs_debug(ctx: Context, findings: list[Finding]) -> bool:
     return bool(encrypted and not esp)
 
 
-# What a sniffer that saw IKE on UDP 500 only may have missed, each with the words of a
-# filter that lets it through (a filter of hosts alone lets everything through).
-BEYOND_UDP500 = [("NAT-T (UDP 4500)", r"\b4500\b"), ("IKE over TCP", r"\btcp\b|\b5500\b|\b443\b"),
-                 ("ESP", r"\besp\b|\bproto\s+50\b")]
-NARROWS = r"\b(?:port|udp|tcp|proto|esp|icmp)\b"
+# What a sniffer that saw IKE on UDP 500 only may have missed (capfilter.passes_with_udp500's kinds).
+BEYOND_UDP500 = [("NAT-T (UDP 4500)", "nat-t"), ("IKE over TCP", "tcp"), ("ESP", "esp")]
 
 
 def _udp500_only(ctx: Context, peer: str) -> str:
     """The step for a sniffer that shows IKE on UDP 500 only: what its filter (when the
-    paste shows it) left out, or that the negotiation never got further."""
+    paste shows it, and it is read: capfilter) left out, or that the negotiation never got further."""
     again = f"Capture again with {sniffer_command(peer)}."
     filt = next((r.capture_filter for r in ctx.ingest.inputs if r.capture_filter is not None), None)
-    if filt is None:  # (the paste kept neither `filters=[...]` nor the command)
+    passes = capfilter.passes_with_udp500(filt) if filt is not None else None
+    if passes is None:  # (the paste kept neither `filters=[...]` nor the command, or its filter is not read)
+        its = f"its filter (`{filt}`)" if filt else "its filter"
         return (f"The sniffer shows IKE on UDP 500 only: no NAT-T (UDP 4500), IKE over TCP or ESP, where the rest "
-                f"of the story happens; either its filter left them out or the negotiation never got that far. "
+                f"of the story happens; either {its} left them out or the negotiation never got that far. "
                 f"{again}")
-    narrowed = re.search(NARROWS, filt, re.I) is not None
-    left_out = [what for what, passes in BEYOND_UDP500 if narrowed and not re.search(passes, filt, re.I)]
-    let = [what for what, _ in BEYOND_UDP500 if what not in left_out]
+    left_out = [what for what, kind in BEYOND_UDP500 if not passes[kind]]
+    let = [what for what, kind in BEYOND_UDP500 if passes[kind]]
     shown = f"its filter (`{filt}`)" if filt else "it ran without a filter, which"
     if left_out:
         return (f"The sniffer shows IKE on UDP 500 only, and {shown} leaves out {_and(left_out)}, "

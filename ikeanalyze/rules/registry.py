@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ikeanalyze.analysis import capfilter
 from ikeanalyze.errors import UsageError
 
 FAMILIES = {
@@ -219,8 +220,13 @@ DIRECTIONS = re.compile(r"\b(src|dst)\b", re.I)
 
 
 def one_way_filter(text: str) -> bool:
-    """Does a capture filter pass one direction only: it names `src` or `dst`, never both
-    (`src host 10.0.0.1 and port 500`; not `src host A or dst host A`)?"""
+    """Does a capture filter pass IKE or ESP one direction only between two hosts
+    (`src host 10.0.0.1 and port 500`, `src host A and dst host B`; not `src host A or dst
+    host A`, `host A and not src port 22`): see analysis.capfilter.one_way. A filter it does
+    not read is judged by its words: it names `src` or `dst`, never both."""
+    judged = capfilter.one_way(text)
+    if judged is not None:
+        return judged
     said = {m.lower() for m in DIRECTIONS.findall(text)}
     return len(said) == 1
 

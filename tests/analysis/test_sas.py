@@ -163,5 +163,13 @@ def test_a_sniffer_with_ike_on_udp_500_only_is_told_by_its_filter() -> None:
     s = step("interfaces=[wan1]\nfilters=[host 198.51.100.9]\n")
     assert "though its filter (`host 198.51.100.9`) lets NAT-T, IKE over TCP and ESP through" in s
     assert "Capture again" not in s
+    # What the filter leaves out is what it lets not through (`not port 22`, a bare `udp`),
+    # not what it names; a filter not read is named, not judged.
+    s = step("interfaces=[wan1]\nfilters=[host 198.51.100.9 and not port 22]\n")
+    assert "lets NAT-T, IKE over TCP and ESP through" in s
+    s = step("interfaces=[wan1]\nfilters=[host 198.51.100.9 and udp]\n")
+    assert "leaves out IKE over TCP and ESP, where the rest of the story happens (it lets NAT-T (UDP 4500)" in s
+    s = step("interfaces=[wan1]\nfilters=[port not 22]\n")
+    assert "either its filter (`port not 22`) left them out or the negotiation never got that far" in s
     s = step("interfaces=[wan1]\nfilters=[]\n")
     assert "though it ran without a filter, which lets NAT-T, IKE over TCP and ESP through" in s

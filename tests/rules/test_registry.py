@@ -111,5 +111,8 @@ def test_a_one_way_sniffer_filter_is_a_caveat_of_what_never_came() -> None:
     assert ("Caveat: the sniffer's filter (`src host 203.0.113.1 and port 500`) passes one direction only"
             in f.message)
     assert f.facts["one_way_filter"] == {"s.txt": "src host 203.0.113.1 and port 500"}
-    for both in ("host 203.0.113.1 and port 500", "src host 203.0.113.1 or dst host 203.0.113.1"):
+    # Both directions named, each one way: still one way.
+    assert "one direction" in ike105("src host 203.0.113.1 and dst host 198.51.100.9").message
+    for both in ("host 203.0.113.1 and port 500", "src host 203.0.113.1 or dst host 203.0.113.1",
+                 "host 198.51.100.9 and not src port 22", "src port 500"):
         assert "one direction" not in ike105(both).message
