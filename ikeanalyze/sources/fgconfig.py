@@ -103,8 +103,9 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
         return
     starts = rows[by_text.rows(rows).matches(f"(?:{START})|(?:{COLLAPSED})")]  # (one pass: both are rare)
     collapsed = starts[[re.match(START, core[i].as_py()) is None for i in starts.tolist()]]
-    form[collapsed] = "config"  # a whole block on its line: unfold() cuts it
     starts = np.setdiff1d(starts, collapsed)
+    # A whole block on its line (unfold() cuts it), unless its words are a sentence's.
+    form[collapsed[[_unfold_line(core[i].as_py()) is not None for i in collapsed.tolist()]]] = "config"
     prompts = among[form[among] == "prompt"]
     typed = prompts[matches(core.take(pa.array(prompts)), TYPED)] if len(prompts) else prompts
     if not len(starts) and not len(typed):
@@ -262,10 +263,16 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
 
 
+# Words a sentence holds and a collapsed block's unquoted names and values do not (prose
+# that mentions `config … set … end`: "edit HQ and set dpd on-idle then …").
+PROSE = frozenset({"and", "then", "the", "to", "of", "was", "were", "is", "are", "with", "for", "we", "it", "but",
+                   "this", "that", "if", "when", "so", "you", "should", "will", "can"})
+
+
 def _unfold_line(line: str) -> list[str] | None:
     """The statements of the collapsed block(s) on ``line``: a new statement at each keyword
     outside a quoted value (a `set`'s key is the word after it, never a keyword), to the
-    `end` that closes the outermost `config`."""
+    `end` that closes the outermost `config`; None when a statement holds a sentence's words."""
     m = re.search(COLLAPSED, line)
     if not m:
         return None
@@ -279,6 +286,8 @@ def _unfold_line(line: str) -> list[str] | None:
             depth += 1 if word == "config" else -1 if word == "end" else 0
             continue
         if depth > 0 and out:
+            if tok.lower() in PROSE:
+                return None
             out[-1].append(tok)
     return [" ".join(s) for s in out] or None
 

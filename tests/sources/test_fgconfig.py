@@ -232,3 +232,14 @@ def test_an_ipv6_phase_1_s_remote_gateway_is_its_remote_gw6():
     ctx = Context(*load("p.txt", paste))
     assert [e.name for e in ctx.configured.for_peer("[2001:db8::7]:500")] == ["v6"]
     assert ctx.configured.phase1("v6").remote == "2001:0db8::7"
+
+
+def test_a_sentence_that_names_config_set_and_end_is_not_a_collapsed_block():
+    """Prose can hold `config <path> … set … end` (found by a review): a statement holding a
+    sentence's words (`and`, `then`, `the`) makes the line prose, left unrecognised."""
+    for line in ["We used config vpn ipsec phase1-interface edit HQ and set dpd on-idle then set "
+                 "dpd-retryinterval 10 and the End result was the same.",
+                 "To fix it, config vpn ipsec phase1-interface then set dpd disable and set nattraversal disable, "
+                 "and at the end reboot."]:
+        frame, report = parse([line])
+        assert report.accounting["event"] == 0 and report.accounting["unrecognised"] == 1, line
