@@ -138,20 +138,19 @@ class _Parser:
         return tok
 
     def expr(self) -> Test:
-        left = self.term()
-        while self.peek() in ("or", "||"):
-            self.take()
-            right = self.term()
-            left = (lambda x, y: lambda p: x(p) or y(p))(left, right)
-        return left
+        return self._chain(("or", "||"), self.term, any)
 
     def term(self) -> Test:
-        left = self.factor()
-        while self.peek() in ("and", "&&"):
+        return self._chain(("and", "&&"), self.factor, all)
+
+    def _chain(self, ops: tuple[str, ...], operand: Callable[[], Test], combine) -> Test:
+        """Operands joined by one operator (``combine``: any for `or`, all for `and`; both
+        stop at the first that settles it)."""
+        parts = [operand()]
+        while self.peek() in ops:
             self.take()
-            right = self.factor()
-            left = (lambda x, y: lambda p: x(p) and y(p))(left, right)
-        return left
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else (lambda p: combine(t(p) for t in parts))
 
     def factor(self) -> Test:
         tok = self.peek()
