@@ -234,19 +234,23 @@ def one_way_filter(text: str) -> bool:
 def _one_way_caveat(finding, filters: dict[str, str]) -> None:
     """Say so in a finding built on packets that never came when its sniffer's filter lets
     one direction only through: the other direction may have crossed the wire unseen."""
-    sources = sorted({e.source for e in finding.evidence if e.source in filters})
-    if sources:
-        said = ", ".join(f"`{filters[s]}`" for s in sources)
-        finding.message += (f" Caveat: the sniffer's filter ({said}) passes one direction only; what it shows "
-                            f"missing may have crossed the wire the other way unseen.")
-        finding.facts["one_way_filter"] = {s: filters[s] for s in sources}
+    _per_source_caveat(finding, filters, "one_way_filter", "`{value}`",
+                       "the sniffer's filter ({}) passes one direction only; what it shows missing may have "
+                       "crossed the wire the other way unseen")
 
 
 def _caveat(finding, lost: dict[str, int]) -> None:
     """Say so in a finding built on packets that never came when its capture dropped some."""
-    sources = sorted({e.source for e in finding.evidence if e.source in lost})
+    _per_source_caveat(finding, lost, "capture_lost", "{source} ({value})",
+                       "the capture itself lost packets ({}); part of what is missing here may have crossed the wire")
+
+
+def _per_source_caveat(finding, per_source: dict, fact: str, each: str, sentence: str) -> None:
+    """Append `Caveat: <sentence>.` to ``finding`` for the inputs of ``per_source`` its
+    evidence comes from (each shown by ``each``, filled with its source and value), and
+    record them in ``facts[fact]``."""
+    sources = sorted({e.source for e in finding.evidence if e.source in per_source})
     if sources:
-        said = ", ".join(f"{s} ({lost[s]})" for s in sources)
-        finding.message += (f" Caveat: the capture itself lost packets ({said}); part of what is missing here may "
-                            f"have crossed the wire.")
-        finding.facts["capture_lost"] = {s: lost[s] for s in sources}
+        said = ", ".join(each.format(source=s, value=per_source[s]) for s in sources)
+        finding.message += f" Caveat: {sentence.format(said)}."
+        finding.facts[fact] = {s: per_source[s] for s in sources}
