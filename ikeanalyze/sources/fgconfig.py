@@ -84,6 +84,8 @@ PHASE2 = frozenset({"vpn ipsec phase2-interface", "vpn ipsec phase2"})
 PHASES = PHASE1 | PHASE2
 # A multi-VDOM configuration's tables sit under `config vdom` / `edit <vdom>`.
 VDOM = "vdom"
+# Single-word paths that only the top level holds (a multi-VDOM configuration's sections).
+TOP = frozenset({VDOM, "global"})
 
 
 def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, spaced: bool, sep: np.ndarray,
@@ -346,10 +348,6 @@ def parse(core: pa.Array) -> dict[str, object]:
         "vdom": pa.array(vdom, pa.string()),
         "detail": pa.array(detail, pa.string()),
     }
-
-
-# Single-word paths that only the top level holds (a multi-VDOM configuration's sections).
-TOP = frozenset({VDOM, "global"})
 
 
 class _Level:
