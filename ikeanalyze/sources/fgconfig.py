@@ -43,20 +43,22 @@ import numpy as np
 import pyarrow as pa
 
 from ikeanalyze.sources.regex import Texts, matches, spread
-from ikeanalyze.sources.snapshot import PAGER
+from ikeanalyze.sources.snapshot import PAGER, LazyLines
 from ikeanalyze.sources.textclean import WRAP_MIN
 
 # A configuration path: lowercase words (`vpn ipsec phase1-interface`, `system global`).
 _PATH = r"[a-z0-9][\w.-]*(?: +[a-z0-9][\w.-]*)*"
 # An entry's name: quoted (blanks and escaped quotes inside), or one word (`edit 1`).
 _NAME = r'"(?:[^"\\]|\\.)*"|\S+'
+# The verbs of a setting's statement.
+VERBS = ("set", "unset", "append", "select", "unselect")
 # The statements, by the word that opens them: (name, pattern with the groups parse reads).
 # A sub-table of a named object has the name quoted after its path (`show router bgp`:
 # `config redistribute "connected"`).
 STATEMENTS: list[tuple[str, str]] = [
     ("config", rf'^\s*config +(?P<path>{_PATH})(?: +(?P<object>"(?:[^"\\]|\\.)*"))?\s*$'),
     ("edit", rf"^\s*edit +(?P<name>{_NAME})\s*$"),
-    ("set", r"^\s*(?P<verb>set|unset|append|select|unselect) +(?P<key>[\w.-]+)(?: +(?P<value>.*?))?\s*$"),
+    ("set", rf"^\s*(?P<verb>{'|'.join(VERBS)}) +(?P<key>[\w.-]+)(?: +(?P<value>.*?))?\s*$"),
     # (capitalised by a forum's editor, or by a poster who typed the block out: `End`)
     ("next", r"^\s*[nN]ext\s*$"),
     ("end", r"^\s*[eE]nd\s*$"),
@@ -70,7 +72,7 @@ START = STATEMENTS[0][1]
 # "ipsec" set interface "port1" ... next end`. Such a line holds `config <path>`, then `edit` or
 # `set`, another `set`, and an `end` (a sentence rarely holds all three); :func:`unfold` cuts it
 # back into the statements.
-KEYWORDS = ("config", "edit", "set", "unset", "append", "select", "unselect", "next", "end")
+KEYWORDS = ("config", "edit", *VERBS, "next", "end")
 COLLAPSED = r"(?:^|[\s:`>])config +[a-z0-9][\w.-]*(?: +[a-z0-9][\w.-]*)*? +(?:edit|set) +\S.*? set +\S.*?\s[eE]nd\b"
 # `show full-configuration`'s header: the version, build and VDOM mode of the file.
 HEADER = r"^#(?:config-version|conf_file_ver|buildno|global_vdom)=\S*\s*$"
@@ -103,9 +105,10 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
     rows = among[form[among] == None]  # noqa: E711  (elementwise over the object array)
     if not len(rows):
         return
-    starts = rows[by_text.rows(rows).matches(f"(?:{START})|(?:{COLLAPSED})")]  # (one pass: both are rare)
-    collapsed = starts[[re.match(START, core[i].as_py()) is None for i in starts.tolist()]]
-    starts = np.setdiff1d(starts, collapsed)
+    sub = by_text.rows(rows)
+    hit = rows[sub.matches(f"(?:{START})|(?:{COLLAPSED})")]  # (one pass over every line of no form)
+    is_start = matches(core.take(pa.array(hit)), START) if len(hit) else np.zeros(0, dtype=bool)
+    starts, collapsed = hit[is_start], hit[~is_start]
     # A whole block on its line (unfold() cuts it), unless its words are a sentence's.
     form[collapsed[[_unfold_line(core[i].as_py()) is not None for i in collapsed.tolist()]]] = "config"
     prompts = among[form[among] == "prompt"]
@@ -132,22 +135,17 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
         done = _walk(form, sep, lines, s, spaced)
 
 
-class _Lines:
-    """The lines of ``core`` as Python strings, made as the walks read them, and whether
-    each is a statement."""
+class _Lines(LazyLines):
+    """The lines as Python strings, made as the walks read them (snapshot's), their widths
+    as pasted, and whether each is a statement."""
 
     def __init__(self, core: pa.Array, raw: pa.Array) -> None:
-        self.core, self.raw, self.text = core, raw, {}
+        super().__init__(core)
+        self.raw = raw
 
     def width(self, i: int) -> int:
         """The length of line ``i`` as pasted, its indent included."""
         return len(self.raw[i].as_py())
-
-    def __getitem__(self, i: int) -> str:
-        line = self.text.get(i)
-        if line is None:
-            line = self.text[i] = self.core[i].as_py()
-        return line
 
     def statement(self, i: int) -> bool:
         return _STATEMENT.match(self[i]) is not None
@@ -282,7 +280,7 @@ def _unfold_line(line: str) -> list[str] | None:
     depth = 0
     for tok in _TOKEN.findall(line[line.index("config", m.start()):]):
         word = tok.lower() if tok in ("End", "Next") else tok
-        after_set = bool(out) and out[-1][0] in ("set", "unset", "append", "select", "unselect") and len(out[-1]) == 1
+        after_set = bool(out) and out[-1][0] in VERBS and len(out[-1]) == 1
         if word in KEYWORDS and not after_set and (depth > 0 or word == "config"):
             out.append([word])
             depth += 1 if word == "config" else -1 if word == "end" else 0

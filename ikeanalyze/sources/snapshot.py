@@ -157,7 +157,7 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool, among:
     details[rows] = sub.matches(DETAILS_START)
     if not (start.any() or details.any()):
         return sep
-    lines = _Lines(core)  # joined as we go, to judge where the next piece belongs
+    lines = LazyLines(core)  # joined as we go, to judge where the next piece belongs
     n = len(lines)
     # Outside a block only a block's first line, a gateway's bare `name:` line or a tunnel
     # list banner changes anything: the walk jumps from one such line to the next (a loose
@@ -249,7 +249,7 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool, among:
     return sep
 
 
-class _Lines:
+class LazyLines:
     """The lines of ``core`` as Python strings, made one by one as the walk reads them (it
     reads few of a long input); the logical lines it joins are kept here."""
 
