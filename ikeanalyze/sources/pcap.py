@@ -493,7 +493,7 @@ class _State:
     first_ts: int | None = None
     min_ts: int | None = None
     # Frames stamped earlier than the frame before them by more than REORDERED_NS (and the
-    # most), and the previous chunk's last stamp: see parse.
+    # most), and the previous chunk's last stamp: see _steps_back.
     back: int = 0
     back_most: int = 0
     tail_ts: int | None = None

@@ -1163,7 +1163,7 @@ def _quote_lines(heads: np.ndarray, sep: np.ndarray, step: int) -> np.ndarray:
 
 
 def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Texts, step: int,
-                   among: np.ndarray) -> np.ndarray:
+                   among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Name the lines that continue the record above them, and say how each joins it.
 
     A line of no known form continues the record (or continuation) above it when:
@@ -1193,8 +1193,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     the line after one (a PDF page footer) is not a wrap of it.
 
     Returns the join separator per line (None for lines that are not continuations), and
-    which blank lines are bridged. ``by_text``: the lines of no form by their distinct texts,
-    if known (each is then tested once). ``among``: the lines the sniffer shape did not name
+    which blank lines are bridged. ``by_text``: the lines of no form by their distinct texts
+    (each is tested once). ``among``: the lines the sniffer shape did not name
     (only they may be of no form).
     """
     n = len(form)
