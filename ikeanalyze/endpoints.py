@@ -16,6 +16,13 @@ def endpoint(address: object, port: object = None) -> str:
     return f"[{text}]:{int(port)}" if ":" in text else f"{text}:{int(port)}"
 
 
+def gateway_end(address: object, port: object = None) -> str:
+    """A gateway's end as its own lines name it: port 0 (a tunnel list's `x.x.x.x:0`, `IPsec
+    SA connect 6 a->b:0`: a port not chosen) is no port."""
+    known = not (port is None or (isinstance(port, float) and math.isnan(port)) or _missing(port)) and int(port) != 0
+    return endpoint(address, port if known else None)
+
+
 def _missing(value: object) -> bool:
     # pandas' NA and NaT (without importing pandas: this module is on the start-up path)
     return type(value).__name__ in ("NAType", "NaTType")

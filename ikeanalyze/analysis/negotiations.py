@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis.tablecache import per_table
-from ikeanalyze.endpoints import endpoint
+from ikeanalyze.endpoints import endpoint, gateway_end
 from ikeanalyze.errors import WireError
 from ikeanalyze.sources import ikedebug
 from ikeanalyze.wire import eap
@@ -1382,12 +1382,12 @@ class _Above:
             j = int(np.searchsorted(own, k, side="left"))
             if j:
                 r = self._row(own[j - 1])
-                return _gateway_end(r.dst, r.dport)
+                return gateway_end(r.dst, r.dport)
             at, found = self._conn[tunnel]
             j = int(np.searchsorted(at, k, side="left"))
             if j:
                 ip, port = found[j - 1]
-                return _gateway_end(ip, port)
+                return gateway_end(ip, port)
         j = int(np.searchsorted(self.comes, k, side="left"))
         if j and ref - int(self.refs[self.comes[j - 1]]) <= (80 if tunnel else 3):
             r = self._row(self.comes[j - 1])
@@ -1404,25 +1404,18 @@ class _Above:
         return np.array([k for k, _ in found], dtype=np.int64), [g for _, g in found]
 
 
-def _gateway_end(address, port) -> str:
-    """A gateway's peer as its own lines name it: port 0 (`IPsec SA connect 6 a->b:0`, a
-    port not chosen yet) is no port."""
-    known = port is not None and not pd.isna(port) and int(port) != 0
-    return endpoint(address, port if known else None)
-
-
 def _peer_above(ev: pd.DataFrame, source: str, ref: int, tunnel: str | None) -> str | None:
     src = ev[(ev["source"] == source).to_numpy() & (ev["ref"] <= ref).to_numpy()]
     if tunnel:  # the gateway's own addressed lines (`IPsec SA connect 6 a->b:0`, `sent IKE msg`)
         own = src[(src["tunnel"] == tunnel).fillna(False).to_numpy() & src["dst"].notna().to_numpy()]
         if len(own):
             r = own.iloc[-1]
-            return _gateway_end(r.dst, r.dport)
+            return gateway_end(r.dst, r.dport)
         conn = src[(src["tunnel"] == tunnel).fillna(False).to_numpy()]["text"].astype(str).str.extract(CONNECT_LINE)
         conn = conn.dropna(subset=[0])
         if len(conn):
             ip, port = conn.iloc[-1]
-            return _gateway_end(ip, port)
+            return gateway_end(ip, port)
     comes = src[(src["kind"] == "ike-received").to_numpy() & src["src"].notna().to_numpy()]
     # The request a gateway-level line answers: the `comes` just above it (the proposal
     # dump of a refused SA_INIT may sit in between).

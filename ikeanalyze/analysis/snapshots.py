@@ -396,11 +396,14 @@ def npu_tunnels(ctx, peer_ip: str | None = None) -> list[TunnelState]:
 
 
 def dpd_off(ctx, tunnel: str | None) -> bool:
-    """`dpd: mode=off`: nothing will notice a dead peer before the SA expires."""
+    """`dpd: mode=off` on the latest list of the tunnel named ``tunnel``."""
     st = ctx.snapshots.get(tunnel)
-    if st is None or not st.dpd:
-        return False
-    return str(st.dpd.get("mode")) == "off"  # `on=0` with a mode only means no probe is due now
+    return st is not None and dpd_mode_off(st)
+
+
+def dpd_mode_off(st: TunnelState) -> bool:
+    """`dpd: mode=off`: nothing will notice a dead peer before the SA expires."""
+    return bool(st.dpd) and str(st.dpd.get("mode")) == "off"  # `on=0` with a mode only means no probe is due now
 
 
 def phase1_connecting(ctx) -> list[TunnelState]:
@@ -475,15 +478,21 @@ class Note:
     facts: dict
 
 
+def _sa_timeouts(st: TunnelState) -> list[tuple[str, str]]:
+    """Per SA of its tunnel list, `life: ... timeout=LEFT/TOTAL` as (LEFT, TOTAL) texts."""
+    return [str((sa.get("life") or {}).get("timeout", "")).partition("/")[::2]
+            for _, _, sa in (st.tunnel.sas() if st.tunnel else [])]
+
+
 def sa_seconds_left(st: TunnelState) -> int | None:
     """Seconds until the first phase-2 SA expires, from `life: ... timeout=LEFT/TOTAL`."""
-    left = []
-    for _, _, sa in st.tunnel.sas() if st.tunnel else []:
-        timeout = str((sa.get("life") or {}).get("timeout", ""))
-        head = timeout.split("/", 1)[0]
-        if head.isdigit():
-            left.append(int(head))
+    left = [int(head) for head, _ in _sa_timeouts(st) if head.isdigit()]
     return min(left) if left else None
+
+
+def sa_lifetime(st: TunnelState) -> int | None:
+    """The phase-2 SA lifetime in seconds (TOTAL of the first SA that prints it)."""
+    return next((int(total) for _, total in _sa_timeouts(st) if total.isdigit()), None)
 
 
 def dpd_off_note(ctx, peer_ip: str | None) -> Note | None:

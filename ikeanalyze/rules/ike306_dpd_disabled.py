@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, human_duration
-from ikeanalyze.endpoints import endpoint, split
+from ikeanalyze.endpoints import gateway_end, split
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -50,7 +50,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if st.tunnel is not None:
             p1 = ctx.configured.phase1(st.name)
             listed |= {st.name, p1.name} if p1 else {st.name}
-        if str(st.dpd.get("mode")) == "off":  # (each device's own list, not the latest of the name)
+        if snapshots.dpd_mode_off(st):  # (each device's own list, not the latest of the name)
             parent = st.tunnel.facts.get("parent") if st.tunnel else None
             off.setdefault((st.device, parent or st.name), []).append(st)
     for (_, name), states in off.items():
@@ -61,7 +61,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if e.phase != 1 or (key := (e.header.source, e.device, e.vdom, e.name)) in seen:
             continue
         seen.add(key)
-        if e.name in listed or not (e.stated("dpd") and e.get("dpd") == "disable"):
+        if e.name in listed or not e.sets("dpd", "disable"):
             continue
         line = e.settings["dpd"][1]
         remote = e.remote
@@ -81,7 +81,7 @@ def _from_tunnel_list(st: snapshots.TunnelState, others: list[snapshots.TunnelSt
     block = st.tunnel
     dpd = block.evidence("dpd")
     left = snapshots.sa_seconds_left(st)
-    total = _lifetime(st)
+    total = snapshots.sa_lifetime(st)
     until = "until its SAs expire"
     if left is not None:
         until = (f"until its phase-2 SA expires: {human_duration(left)} left at the snapshot"
@@ -113,19 +113,6 @@ def _from_tunnel_list(st: snapshots.TunnelState, others: list[snapshots.TunnelSt
 MAX_NAMED = 5
 
 
-def _lifetime(st: snapshots.TunnelState) -> int | None:
-    """The phase-2 SA lifetime in seconds, from `life: ... timeout=LEFT/TOTAL`."""
-    for _, _, sa in st.tunnel.sas() if st.tunnel else []:
-        total = str((sa.get("life") or {}).get("timeout", "")).partition("/")[2]
-        if total.isdigit():
-            return int(total)
-    return None
-
-
 def _peer(remote: str | None) -> str | None:
-    """The remote gateway as a tunnel list prints it, without its port when that is 0 (a
-    static tunnel's `x.x.x.x:0->y.y.y.y:0`: no port is meant)."""
-    if not remote:
-        return None
-    address, port = split(remote)
-    return endpoint(address, port or None)
+    """The remote gateway as a tunnel list prints it (`y.y.y.y:0` of a static tunnel: no port)."""
+    return gateway_end(*split(remote)) if remote else None
