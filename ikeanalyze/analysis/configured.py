@@ -78,6 +78,10 @@ class Entry:
         """Whether the paste prints the setting (else :meth:`get` gives the default)."""
         return key in self.settings
 
+    def sets(self, key: str, *values: str) -> bool:
+        """Whether the paste shows the setting, to one of ``values`` (a default is not shown)."""
+        return self.stated(key) and self.get(key) in values
+
     def statement(self, key: str) -> str:
         """The setting as the device prints it (`set transport udp-fallback-tcp`), without
         what a person wrote beside it in the paste."""
@@ -97,9 +101,6 @@ class Entry:
 class Configured:
     entries: list[Entry]
 
-    def __bool__(self) -> bool:
-        return bool(self.entries)
-
     # A finding names a tunnel or a peer, not the FortiGate or VDOM whose configuration it
     # is: where the paste holds entries of that name from two devices or VDOMs, the answers
     # below are none (quoting another FortiGate's `to-hq` would mislead).
@@ -112,6 +113,12 @@ class Configured:
             if found:
                 return found[0] if len(found) == 1 else None
         return None
+
+    def refused_phase2s(self, tunnel: str | None, children) -> list[Entry]:
+        """The phase 2s of ``tunnel`` a debug names as refused (``children``: another phase
+        2's settings are not what was refused); when it names none, the tunnel's first few."""
+        p2s = self.phase2s(tunnel)
+        return [e for e in p2s if e.name in children] if children else p2s[:3]
 
     def phase2s(self, tunnel: str | None) -> list[Entry]:
         """The phase 2s of the phase 1 ``tunnel`` (the latest entry of each name)."""
@@ -163,10 +170,8 @@ def _names(tunnel: str | None) -> list[str]:
 def build(events: pd.DataFrame) -> Configured:
     """Gather the phase-1 and phase-2 entries of an event table's `config` rows."""
     # Only the phase tables' statements are read (a full configuration holds thousands of others).
-    phases = (events["kind"] == "config").fillna(False).to_numpy()
-    if phases.any():
-        phases &= events["detail"].str.contains('"path":"vpn ipsec phase', regex=False).fillna(False).to_numpy()
-    rows = events[phases]
+    rows = events[(events["kind"] == "config").fillna(False).to_numpy()]
+    rows = rows[rows["detail"].str.contains('"path":"vpn ipsec phase', regex=False).fillna(False).to_numpy()]
     entries: dict[tuple[str, int], Entry] = {}  # by (source, the `edit` line's ref)
     current: dict[str, Entry] = {}  # per source: the entry being read
     for r in rows.itertuples(index=False):  # configuration statements: a few per setting
@@ -233,7 +238,7 @@ def dpd_off_note(ctx: Context, peer_ip: str | None) -> Note | None:
     """Why a tunnel to a silent peer stayed up: `set dpd disable` on its phase 1 (the
     configuration's counterpart of snapshots.dpd_off_note, for a paste without a tunnel list)."""
     for e in ctx.configured.for_peer(peer_ip):
-        if e.stated("dpd") and e.get("dpd") == "disable":
+        if e.sets("dpd", "disable"):
             where = e.settings["dpd"][1]
             text = (f"DPD is off on tunnel {e.name} in its configuration (`set dpd disable`, {where.source} line "
                     f"{where.ref}), so nothing detects the dead peer: the tunnel stays up until its SAs expire.")
@@ -245,7 +250,7 @@ def dpd_off_note(ctx: Context, peer_ip: str | None) -> Note | None:
 def states(ctx: Context, tunnel: str | None, key: str, value: str) -> Entry | None:
     """Phase 1 ``tunnel``, if the paste shows it setting ``key`` to ``value``."""
     e = ctx.configured.phase1(tunnel)
-    return e if e and e.stated(key) and e.get(key) == value else None
+    return e if e and e.sets(key, value) else None
 
 
 # `set transport` of a phase 1 that lets a client move to IKE over TCP (7.4: `udp-fallback-tcp`;
@@ -258,7 +263,7 @@ def fallback_transport(ctx: Context, tunnel: str | None) -> Entry | None:
     dial-up instance's, `FCT_0`: its phase 1's), or else the only one the input's
     configuration has."""
     def allows(e: Entry | None) -> bool:
-        return e is not None and e.stated("transport") and e.get("transport") in FALLBACK_TRANSPORTS
+        return e is not None and e.sets("transport", *FALLBACK_TRANSPORTS)
 
     if tunnel:
         e = ctx.configured.phase1(tunnel)

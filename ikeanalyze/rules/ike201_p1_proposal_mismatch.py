@@ -72,11 +72,7 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
         if phase == 1:
             stated = configured.said([cfg.phase1(f.tunnel)], configured.PHASE1_PROPOSAL)
         else:
-            # The phase 2s the debug names (another phase 2's proposals are not what was refused);
-            # when it names none, the tunnel's first few.
-            p2s = cfg.phase2s(f.tunnel)
-            stated = configured.said([e for e in p2s if e.name in children] if children else p2s[:3],
-                                     configured.PHASE2_PROPOSAL)
+            stated = configured.said(cfg.refused_phase2s(f.tunnel, children), configured.PHASE2_PROPOSAL)
         message += f" {stated.text}" if stated else ""
         yield finding(
             code, message,

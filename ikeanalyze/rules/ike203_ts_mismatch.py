@@ -97,11 +97,8 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
         else:
             msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."
     # This side's selectors as configured, when the input holds its configuration.
-    # (those the debug names; when it names none, the tunnel's first few)
-    p2s = ctx.configured.phase2s(f0.tunnel)
     children = {f.child for f in fails if f.child}
-    stated = configured.said([e for e in p2s if e.name in children] if children else p2s[:3],
-                             configured.SELECTOR_KEYS)
+    stated = configured.said(ctx.configured.refused_phase2s(f0.tunnel, children), configured.SELECTOR_KEYS)
     msg += f" {stated.text}" if stated else ""
     return finding(
         "IKE203", msg,

@@ -157,14 +157,12 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
                if i.capture_filter and one_way_filter(i.capture_filter)}
     for r in rules:
         found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
-        if r.absence and lost:
-            for f in found:
+        for f in found if r.absence else ():  # (built on what never came: what may hide it)
+            if lost:
                 _caveat(f, lost)
-        if r.absence and cut:
-            for f in found:
+            if cut:
                 _cut_caveat(f, cut)
-        if r.absence and one_way:
-            for f in found:
+            if one_way:
                 _one_way_caveat(f, one_way)
         yield from found
         yield from fromlog.add(ctx, r.code, found)
