@@ -31,6 +31,21 @@ REASONS: dict[str, str] = {
 MAX_EXAMPLES = 5
 
 
+@dataclass(frozen=True)
+class CaptureRun:
+    """One sniffer run of a paste, with its filter as the paste shows it (its `filters=[...]`
+    line, else the echoed `diagnose sniffer packet <iface> '<filter>'`): what the packets
+    under it could have been. Lines ``first`` (the command, else the `filters=` line) to
+    ``last`` (above the next prompt or run, else the input's last line), 1-based."""
+
+    first: int
+    last: int
+    filter: str
+
+    def holds(self, ref: int | None) -> bool:
+        return ref is not None and self.first <= ref <= self.last
+
+
 @dataclass
 class InputReport:
     """Accounting for one input (a file, stdin, an upload)."""
@@ -45,9 +60,18 @@ class InputReport:
     size: int = 0  # bytes
     examples: list[tuple[int, str]] = field(default_factory=list)  # first unrecognised (ref, text)
     lost: int = 0  # packets the capture itself says it dropped (kernel, interface, pcapng statistics)
-    # The sniffer's filter as the paste shows it (its `filters=[...]` line, else the echoed
-    # `diagnose sniffer packet <iface> '<filter>'`): what the run could have seen.
-    capture_filter: str | None = None
+    # The sniffer runs the paste shows, in order: each packet is judged by the filter of its own run.
+    capture_runs: list[CaptureRun] = field(default_factory=list)
+
+    @property
+    def capture_filter(self) -> str | None:
+        """The first run's filter (the JSON's `capture_filter`, from before a paste's runs were
+        told apart), else None."""
+        return self.capture_runs[0].filter if self.capture_runs else None
+
+    def run_at(self, ref: int | None) -> CaptureRun | None:
+        """The sniffer run line ``ref`` was printed in, if the paste shows it."""
+        return next((r for r in self.capture_runs if r.holds(ref)), None)
 
     def lose(self, n: int, why: str) -> None:
         """The capture says it dropped ``n`` packets (``why``: where it says so)."""
@@ -93,6 +117,7 @@ class InputReport:
             "bytes": self.size,
             "unrecognised_examples": [{"ref": r, "text": t} for r, t in self.examples],
             "capture_filter": self.capture_filter,
+            "capture_filters": [{"filter": r.filter, "lines": [r.first, r.last]} for r in self.capture_runs],
         }
 
 

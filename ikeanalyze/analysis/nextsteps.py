@@ -9,6 +9,7 @@ would settle it. The Diagnosis carries them as ``next_steps``; the reports print
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import capfilter
@@ -134,25 +135,65 @@ BEYOND_UDP500 = [("NAT-T (UDP 4500)", "nat-t"), ("IKE over TCP", "tcp"), ("ESP",
 
 def _udp500_only(ctx: Context, peer: str) -> str:
     """The step for a sniffer that shows IKE on UDP 500 only: what its filter (when the
-    paste shows it, and it is read: capfilter) left out, or that the negotiation never got further."""
+    paste shows it, and it is read: capfilter) left out, or that the negotiation never got
+    further. A paste of several runs is told by the filters of the runs its packets are
+    in: one that let everything through and saw nothing more settles it."""
     again = f"Capture again with {sniffer_command(peer)}."
-    filt = next((r.capture_filter for r in ctx.ingest.inputs if r.capture_filter is not None), None)
-    passes = capfilter.passes_with_udp500(filt) if filt is not None else None
-    if passes is None:  # (the paste kept neither `filters=[...]` nor the command, or its filter is not read)
-        its = f"its filter (`{filt}`)" if filt else "its filter"
+    runs = _packet_runs(ctx)
+    known = [r for r in runs if r is not None]
+    judged = [(r, capfilter.passes_with_udp500(r.filter)) for r in known]
+    wide = next((r for r, p in judged if p is not None and all(p[kind] for _, kind in BEYOND_UDP500)), None)
+    if wide is not None:
+        shown = _shown(wide, len(runs) > 1)
+        return (f"The sniffer shows IKE on UDP 500 only, though {shown} lets NAT-T, IKE over TCP and ESP "
+                f"through: the negotiation never got past UDP 500 (no NAT between the peers, or it failed before "
+                f"phase 2); the IKE debug says where.")
+    if not known or len(known) < len(runs) or any(p is None for _, p in judged):
+        # (the paste kept neither `filters=[...]` nor the command for some packets, or a filter is not read)
+        named = ", ".join(f"`{r.filter}`" for r in known if r.filter)
+        its = f"its filter{'s' if len(known) > 1 else ''} ({named})" if named else "its filter"
         return (f"The sniffer shows IKE on UDP 500 only: no NAT-T (UDP 4500), IKE over TCP or ESP, where the rest "
                 f"of the story happens; either {its} left them out or the negotiation never got that far. "
                 f"{again}")
-    left_out = [what for what, kind in BEYOND_UDP500 if not passes[kind]]
-    let = [what for what, kind in BEYOND_UDP500 if passes[kind]]
-    shown = f"its filter (`{filt}`)" if filt else "it ran without a filter, which"
-    if left_out:
-        return (f"The sniffer shows IKE on UDP 500 only, and {shown} leaves out {_and(left_out)}, "
-                f"where the rest of the story happens" + (f" (it lets {_and(let)} through: none came)" if let else "")
-                + f". {again}")
-    return (f"The sniffer shows IKE on UDP 500 only, though {shown} lets NAT-T, IKE over TCP and ESP "
-            f"through: the negotiation never got past UDP 500 (no NAT between the peers, or it failed before "
-            f"phase 2); the IKE debug says where.")
+    left_out = [what for what, kind in BEYOND_UDP500 if not any(p[kind] for _, p in judged)]
+    let = [what for what, kind in BEYOND_UDP500 if any(p[kind] for _, p in judged)]
+    if len(known) == 1:
+        shown, verb = _shown(known[0], False), "leaves"
+    else:
+        shown, verb = f"its runs' filters ({', '.join(f'`{r.filter}`' for r in known)})", "leave"
+    return (f"The sniffer shows IKE on UDP 500 only, and {shown} {verb} out {_and(left_out)}, "
+            f"where the rest of the story happens" + (f" ({'it lets' if len(known) == 1 else 'they let'} {_and(let)} through: none came)" if let else "")
+            + f". {again}")
+
+
+def _shown(run, several: bool) -> str:
+    """A run's filter as the step names it (among ``several`` runs, by the line it starts at)."""
+    if several:
+        return f"its run from line {run.first} " + (f"(`{run.filter}`)" if run.filter else "(without a filter)")
+    return f"its filter (`{run.filter}`)" if run.filter else "it ran without a filter, which"
+
+
+def _packet_runs(ctx: Context) -> list:
+    """The sniffer runs (ingest.CaptureRun) the input's sniffer packets were printed in, in
+    order; None for packets under no run the paste shows."""
+    ev = ctx.events
+    mine = (ev["origin"] == "sniffer").fillna(False).to_numpy()
+    out: list = []
+    reports = {r.source: r for r in ctx.ingest.inputs}
+    for source, refs in ev[["source", "ref"]][mine].groupby("source", sort=False, observed=True)["ref"]:
+        report = reports.get(str(source))
+        runs = report.capture_runs if report is not None else []
+        refs = refs.dropna().to_numpy(dtype=np.int64)
+        firsts = np.array([r.first for r in runs], dtype=np.int64)
+        at = np.searchsorted(firsts, refs, side="right") - 1  # the last run starting at or above each packet
+        for k in np.unique(at):
+            # (packets above the first run, or below a run's end after a prompt: under no filter shown)
+            held = refs[at == k] <= runs[k].last if k >= 0 else np.zeros(1, bool)
+            if held.any():
+                out.append(runs[k])
+            if not held.all():
+                out.append(None)
+    return list(dict.fromkeys(out))
 
 
 def _and(words: list[str]) -> str:

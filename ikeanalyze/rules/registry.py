@@ -153,8 +153,7 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
 
     lost = {i.source: i.lost for i in ctx.ingest.inputs if i.lost}
     cut = _cut_ends(ctx)
-    one_way = {i.source: i.capture_filter for i in ctx.ingest.inputs
-               if i.capture_filter and one_way_filter(i.capture_filter)}
+    one_way = {i.source: i for i in ctx.ingest.inputs if any(one_way_filter(r.filter) for r in i.capture_runs)}
     for r in rules:
         found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
         for f in found if r.absence else ():  # (built on what never came: what may hide it)
@@ -229,12 +228,23 @@ def one_way_filter(text: str) -> bool:
     return len(said) == 1
 
 
-def _one_way_caveat(finding, filters: dict[str, str]) -> None:
-    """Say so in a finding built on packets that never came when its sniffer's filter lets
-    one direction only through: the other direction may have crossed the wire unseen."""
-    _per_source_caveat(finding, filters, "one_way_filter", "`{value}`",
-                       "the sniffer's filter ({}) passes one direction only; what it shows missing may have "
-                       "crossed the wire the other way unseen")
+def _one_way_caveat(finding, inputs: dict) -> None:
+    """Say so in a finding built on packets that never came when the sniffer run its evidence
+    was printed in lets one direction only through (``inputs``: the InputReports that hold
+    such a run): the other direction may have crossed the wire unseen. Another run of the
+    same paste, with another filter, says nothing of it; where a paste holds several runs,
+    the caveat names the run's lines."""
+    held: dict[str, list] = {}
+    for e in finding.evidence:
+        run = inputs[e.source].run_at(e.ref) if e.source in inputs else None
+        if run is not None and run not in held.get(e.source, []) and one_way_filter(run.filter):
+            held.setdefault(e.source, []).append(run)
+    shown = {s: "; ".join(f"`{r.filter}`" + (f", lines {r.first}-{r.last}" if len(inputs[s].capture_runs) > 1
+                                             else "") for r in runs) for s, runs in held.items()}
+    # (The fact holds the filters alone: one finding spanning two one-way runs of one input shows both.)
+    _per_source_caveat(finding, {s: "; ".join(r.filter for r in runs) for s, runs in held.items()},
+                       "one_way_filter", "{shown}", "the sniffer's filter ({}) passes one direction only; what it "
+                       "shows missing may have crossed the wire the other way unseen", shown)
 
 
 def _caveat(finding, lost: dict[str, int]) -> None:
@@ -243,12 +253,13 @@ def _caveat(finding, lost: dict[str, int]) -> None:
                        "the capture itself lost packets ({}); part of what is missing here may have crossed the wire")
 
 
-def _per_source_caveat(finding, per_source: dict, fact: str, each: str, sentence: str) -> None:
+def _per_source_caveat(finding, per_source: dict, fact: str, each: str, sentence: str,
+                       shown: dict | None = None) -> None:
     """Append `Caveat: <sentence>.` to ``finding`` for the inputs of ``per_source`` its
-    evidence comes from (each shown by ``each``, filled with its source and value), and
-    record them in ``facts[fact]``."""
+    evidence comes from (each shown by ``each``, filled with its source, value and
+    ``shown`` text), and record them in ``facts[fact]``."""
     sources = sorted({e.source for e in finding.evidence if e.source in per_source})
     if sources:
-        said = ", ".join(each.format(source=s, value=per_source[s]) for s in sources)
+        said = ", ".join(each.format(source=s, value=per_source[s], shown=(shown or {}).get(s)) for s in sources)
         finding.message += f" Caveat: {sentence.format(said)}."
         finding.facts[fact] = {s: per_source[s] for s in sources}

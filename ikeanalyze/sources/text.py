@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
-from ikeanalyze.ingest import InputReport
+from ikeanalyze.ingest import CaptureRun, InputReport
 from ikeanalyze.sources import eventlog, fgconfig, flow, hexdump, ikedebug, sniffer, spans, tcpdump
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import (
@@ -541,7 +541,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         report.count(reason, forms.count(reason))
     _capture_losses(forms.mask("banner"), raw, report)
     if forms.count("sniffer"):
-        report.capture_filter = _capture_filter(forms, raw)
+        report.capture_runs = _capture_runs(forms, raw)
     unrec = np.flatnonzero(forms.mask(None))
     # A paste cut mid-line inside device output (`2025-01-15 0`, `vd: `, `0x03d0`) ends in a
     # piece of a record, not in a line of an unknown form.
@@ -877,16 +877,35 @@ SNIFFER_FILTERS = r"^\s*filters=\[(?P<f>.*)\]\s*$"
 SNIFFER_COMMAND = r"\bsni\w*\s+pa\w*\s+\S+\s+['\"“”‘’](?P<f>[^'\"“”‘’]*)['\"“”‘’]"
 
 
-def _capture_filter(forms: _Forms, raw: pa.Array) -> str | None:
-    """The first sniffer filter the paste shows (see InputReport.capture_filter), else None."""
-    for name, pattern in (("banner", SNIFFER_FILTERS), ("prompt", SNIFFER_COMMAND)):
+def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
+    """The sniffer runs the paste shows, each with its filter (see InputReport.capture_runs).
+
+    A run starts at its echoed command or, without one, at the sniffer's `filters=[...]`
+    line; the `filters=` line printed under a command is that run's (the sniffer's own
+    reading of it wins). A run ends above the next prompt (the sniffer was stopped and
+    something else typed) or the next run: a paste of two runs judges each packet by the
+    filter it was captured with, not by the first one's."""
+    hits: list[tuple[int, str, bool]] = []  # (line, filter, from the sniffer's own `filters=` line)
+    for name, pattern, own in (("banner", SNIFFER_FILTERS, True), ("prompt", SNIFFER_COMMAND, False)):
         idx = np.flatnonzero(forms.mask(name))
         if len(idx):
             found = pc.extract_regex(raw.take(pa.array(idx)), pattern).to_pylist()
-            hit = next((h for h in found if h is not None), None)
-            if hit is not None:
-                return hit["f"].strip()
-    return None
+            hits += [(int(i), h["f"].strip(), own) for i, h in zip(idx, found) if h is not None]
+    prompts = np.flatnonzero(forms.mask("prompt"))
+    starts: list[list] = []  # [first line, filter, told by a `filters=` line]
+    for i, filt, own in sorted(hits):
+        last = starts[-1] if starts else None
+        if own and last is not None and not last[2] and not ((prompts > last[0]) & (prompts < i)).any():
+            last[1:] = [filt, True]
+        else:
+            starts.append([i, filt, own])
+    runs = []
+    for k, (first, filt, _) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(raw)
+        later = prompts[prompts > first]
+        end = min(end, int(later[0])) if len(later) else end
+        runs.append(CaptureRun(first + 1, end, filt))  # (`end` is 0-based exclusive: the 1-based last line)
+    return runs
 
 
 def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:

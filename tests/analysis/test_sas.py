@@ -173,3 +173,28 @@ def test_a_sniffer_with_ike_on_udp_500_only_is_told_by_its_filter() -> None:
     assert "either its filter (`port not 22`) left them out or the negotiation never got that far" in s
     s = step("interfaces=[wan1]\nfilters=[]\n")
     assert "though it ran without a filter, which lets NAT-T, IKE over TCP and ESP through" in s
+
+
+def test_a_paste_of_several_sniffer_runs_is_told_by_the_filters_its_packets_were_captured_with() -> None:
+    """A run that let NAT-T, IKE over TCP and ESP through and still saw UDP 500 only settles
+    it, first run or not; runs that each left something out are told together: what none
+    of them let through."""
+    from ikeanalyze.sources import Blob
+
+    packets = (FX / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+    later = packets.replace("14:00:", "14:20:")
+
+    def step(first: str, second: str) -> str:
+        text = "".join(f"FGT # diagnose sniffer packet wan1 '{f}' 4 0 a\ninterfaces=[wan1]\nfilters=[{f}]\n{body}^C\n"
+                       for f, body in ((first, packets), (second, later)))
+        (s,) = [s for s in ikeanalyze.analyze([Blob("s.txt", data=text.encode())]).next_steps if "UDP 500 only" in s]
+        return s
+
+    for first, second, line in (("port 500", "host 198.51.100.9", 10), ("host 198.51.100.9", "port 500", 1)):
+        s = step(first, second)
+        assert (f"though its run from line {line} (`host 198.51.100.9`) lets NAT-T, IKE over TCP and ESP through: "
+                f"the negotiation never got past UDP 500") in s
+        assert "Capture again" not in s
+    s = step("port 500", "host 198.51.100.9 and udp")
+    assert ("its runs' filters (`port 500`, `host 198.51.100.9 and udp`) leave out IKE over TCP and ESP, where the "
+            "rest of the story happens (they let NAT-T (UDP 4500) through: none came)") in s

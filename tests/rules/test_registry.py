@@ -116,3 +116,33 @@ def test_a_one_way_sniffer_filter_is_a_caveat_of_what_never_came() -> None:
     for both in ("host 203.0.113.1 and port 500", "src host 203.0.113.1 or dst host 203.0.113.1",
                  "host 198.51.100.9 and not src port 22", "src port 500"):
         assert "one direction" not in ike105(both).message
+
+
+def test_each_sniffer_run_of_a_paste_is_judged_by_its_own_filter() -> None:
+    """Two runs in one paste (the first one-way, `src host`, to one peer; the second both
+    ways, to another): the caveat is on the finding from the one-way run only, whichever
+    comes first; each run keeps its filter and lines, `capture_filter` the first's."""
+    import ikeanalyze
+    from ikeanalyze.sources import Blob
+
+    packets = (FIXTURES / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+    other = packets.replace("198.51.100.9", "198.51.100.7").replace("14:00:", "14:20:")
+    one_way, both = "src host 203.0.113.1 and port 500", "host 198.51.100.7 or host 198.51.100.9"
+
+    def run(f: str, body: str) -> str:
+        return f"FGT # diagnose sniffer packet wan1 '{f}' 4 0 a\ninterfaces=[wan1]\nfilters=[{f}]\n{body}^C\n"
+
+    for first, second, caveated in ((one_way, both, "198.51.100.9:500"), (both, one_way, "198.51.100.7:500")):
+        d = ikeanalyze.analyze([Blob("s.txt", data=(run(first, packets) + run(second, other)).encode())],
+                               select=["IKE105"])
+        found = {f.peer: f for f in d.all_findings() if f.code == "IKE105"}
+        assert set(found) == {"198.51.100.9:500", "198.51.100.7:500"}
+        for peer, f in found.items():
+            assert ("one direction only" in f.message) == (peer == caveated), (first, peer)
+        lines = "lines 1-9" if first == one_way else "lines 10-18"
+        assert f"the sniffer's filter (`{one_way}`, {lines}) passes one direction only" in found[caveated].message
+        assert found[caveated].facts["one_way_filter"] == {"s.txt": one_way}
+        (report,) = d.ingest.inputs
+        assert report.as_dict()["capture_filter"] == first
+        assert report.as_dict()["capture_filters"] == [{"filter": first, "lines": [1, 9]},
+                                                       {"filter": second, "lines": [10, 18]}]

@@ -231,3 +231,21 @@ def test_a_sessions_login_lines_are_banners(line: str) -> None:
     device output: counted `banner`, not unrecognised (IKE901 said 'Connected' was input it
     could not read)."""
     assert classify([line, "ike 0:to-hq:42: negotiation timeout, deleting"])[0] == "banner"
+
+
+def test_each_sniffer_run_keeps_its_own_filter_and_lines() -> None:
+    """A run starts at its command (its `filters=` line is the sniffer's reading of it) or,
+    without one, at its `filters=` line, and ends above the next prompt or run; packets
+    above the first run are under no filter the paste shows."""
+    pkt = "2024-05-04 14:00:00.000000 wan1 out 203.0.113.1.500 -> 198.51.100.9.500: udp 596"
+    report = InputReport("t")
+    text.parse_lines([pkt,  # 1
+                      "FGT # diagnose sniffer packet wan1 'port 500' 4 0 a", "interfaces=[wan1]",
+                      "filters=[udp port 500]", pkt, "^C",  # 2-6
+                      "FGT # diagnose debug application ike -1",  # 7
+                      "interfaces=[any]", "filters=[host 198.51.100.9]", pkt, pkt],  # 8-11
+                     report)
+    assert [(r.first, r.last, r.filter) for r in report.capture_runs] == [
+        (2, 6, "udp port 500"), (9, 11, "host 198.51.100.9")]
+    assert report.capture_filter == "udp port 500"
+    assert [report.run_at(k) for k in (1, 7)] == [None, None] and report.run_at(10).filter == "host 198.51.100.9"
