@@ -396,14 +396,27 @@ def npu_tunnels(ctx, peer_ip: str | None = None) -> list[TunnelState]:
 
 
 def dpd_off(ctx, tunnel: str | None) -> bool:
-    """`dpd: mode=off` on the latest list of the tunnel named ``tunnel``."""
+    """DPD off (:func:`dpd_mode_off`) on the latest state of the tunnel named ``tunnel``."""
     st = ctx.snapshots.get(tunnel)
     return st is not None and dpd_mode_off(st)
 
 
+# How the outputs say DPD is off: the tunnel list's `dpd: mode=off`, `tunnel details`'
+# `dpd: disabled` (its mode word before any `/negotiated`).
+DPD_OFF_MODES = frozenset({"off", "disabled", "disable"})
+
+
+def dpd_block(st: TunnelState) -> Block | None:
+    """The block whose `dpd:` line tells this tunnel's DPD: its tunnel list's, else (none
+    printed) its `tunnel details`'. One answer per tunnel, whichever outputs the paste holds."""
+    return next((b for b in (st.tunnel, st.details) if b is not None and b.facts.get("dpd")), None)
+
+
 def dpd_mode_off(st: TunnelState) -> bool:
-    """`dpd: mode=off`: nothing will notice a dead peer before the SA expires."""
-    return bool(st.dpd) and str(st.dpd.get("mode")) == "off"  # `on=0` with a mode only means no probe is due now
+    """`dpd: mode=off` (tunnel list) or `dpd: disabled` (tunnel details): nothing will notice
+    a dead peer before the SA expires."""
+    b = dpd_block(st)  # (`on=0` with a mode only means no probe is due now)
+    return b is not None and str(b.facts["dpd"].get("mode")).lower() in DPD_OFF_MODES
 
 
 def phase1_connecting(ctx) -> list[TunnelState]:
@@ -495,21 +508,62 @@ def sa_lifetime(st: TunnelState) -> int | None:
     return next((int(total) for _, total in _sa_timeouts(st) if total.isdigit()), None)
 
 
+@dataclass(frozen=True)
+class SaExpiry:
+    """How long a tunnel outlives a dead peer without DPD, as its snapshot shows it: the
+    tunnel list's `life: ... timeout=LEFT/TOTAL`, else `tunnel details`' `lifetime/rekey:
+    TOTAL/REKEY` (it prints when the SA is rekeyed, not when it expires: a rekey with a dead
+    peer fails, and the SA lives on to its lifetime)."""
+
+    left: int | None  # seconds until the first phase-2 SA expires (tunnel list)
+    total: int | None  # its lifetime
+    rekey: int | None  # seconds until its rekey (tunnel details)
+    evidence: list[Evidence]
+
+    def until(self) -> str:
+        """`until its phase-2 SA expires: ...`, for "the tunnel stays up ..."."""
+        if self.left is not None:
+            return (f"until its phase-2 SA expires: {human_duration(self.left)} left at the snapshot"
+                    + (f" of {human_duration(self.total)}" if self.total else ""))
+        if self.total is not None:
+            return (f"until its SAs expire: its phase-2 SA lives {human_duration(self.total)}"
+                    + (f", and its rekey was {human_duration(self.rekey)} away at the snapshot"
+                       if self.rekey is not None else ""))
+        return "until its SAs expire"
+
+
+def sa_expiry(st: TunnelState) -> SaExpiry:
+    if st.tunnel is not None and sa_lifetime(st) is not None:
+        return SaExpiry(sa_seconds_left(st), sa_lifetime(st), None, st.tunnel.evidence("life")[:1])
+    lines = [x for x in (st.details.lines if st.details else []) if x.text.strip().startswith("lifetime/rekey:")]
+    for x in lines:  # (the first SA that prints both numbers)
+        total, _, rekey = x.text.strip().partition(":")[2].strip().partition("/")
+        if total.isdigit():
+            return SaExpiry(None, int(total), int(rekey) if rekey.isdigit() else None,
+                            [Evidence(x.source, x.ref, x.text.strip(), x.time)])
+    return SaExpiry(None, None, None, [])
+
+
 def dpd_off_note(ctx, peer_ip: str | None) -> Note | None:
-    """Why a tunnel to a silent peer stayed up: `dpd: mode=off` on its tunnel list."""
+    """Why a tunnel to a silent peer stayed up: DPD off on its tunnel list (`dpd: mode=off`)
+    or `tunnel details` (`dpd: disabled`)."""
     for st in ctx.snapshots.for_peer(peer_ip):
         if not dpd_off(ctx, st.name):
             continue
-        ev = st.tunnel.evidence("dpd")
+        b = dpd_block(st)
+        ev = b.evidence("dpd")
         where = f" ({ev[0].source} line {ev[0].ref})" if ev else ""
-        left = sa_seconds_left(st)
+        said = "`dpd: mode=off`" if b is st.tunnel or not ev else f"`{ev[0].text}`"
+        expiry = sa_expiry(st)
         until = "until its SAs expire"
-        if left is not None:
-            until = f"until its phase-2 SA expires ({human_duration(left)} left at the snapshot)"
-        life = st.tunnel.evidence("life")[:1]
-        text = (f"DPD is off on tunnel {st.name} (`dpd: mode=off`{where}), so nothing detects the dead peer: "
+        if expiry.left is not None:
+            until = f"until its phase-2 SA expires ({human_duration(expiry.left)} left at the snapshot)"
+        elif expiry.total is not None:
+            until = expiry.until()
+        text = (f"DPD is off on tunnel {st.name} ({said}{where}), so nothing detects the dead peer: "
                 f"the tunnel stays up {until}.")
-        return Note(st.name, text, ev + life, {"dpd_off": True, "dpd_tunnel": st.name, "sa_seconds_left": left})
+        return Note(st.name, text, ev + expiry.evidence,
+                    {"dpd_off": True, "dpd_tunnel": st.name, "sa_seconds_left": expiry.left})
     return None
 
 

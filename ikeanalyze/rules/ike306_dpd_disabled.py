@@ -2,10 +2,12 @@
 
 ## What it detects
 A tunnel whose dead peer detection is off: its `diagnose vpn tunnel list` block says
-`dpd: mode=off`, or (with no tunnel list of it) the phase 1 of a pasted configuration says
-`set dpd disable`. From the tunnel list it tells how long the tunnel would outlive a dead
-peer (the first phase-2 SA's `life: ... timeout=LEFT/TOTAL`) and whether the tunnel carried
-traffic (`stat: rxp= txp=`).
+`dpd: mode=off`, or (with no tunnel list of it) its `get vpn ipsec tunnel details` block
+says `dpd: disabled`, or (with neither) the phase 1 of a pasted configuration says `set dpd
+disable`; one finding per tunnel, whichever of them the paste holds. From the tunnel list it
+tells how long the tunnel would outlive a dead peer (the first phase-2 SA's `life: ...
+timeout=LEFT/TOTAL`; from `tunnel details`, its `lifetime/rekey:`) and whether the tunnel
+carried traffic (`stat: rxp= txp=`, or `rx packets:` and `tx packets:`).
 
 ## Why it matters
 Without DPD nothing notices that the peer is gone (rebooted, its address changed, the path
@@ -16,8 +18,9 @@ retry count × interval. It is a risk rather than a fault (severity info): findi
 silent peer (IKE102) tell it as part of their story.
 
 ## Evidence
-The tunnel list's header, `dpd:`, `life:` and `stat:` lines; or the configuration's `edit`
-and `set dpd disable` statements.
+The tunnel list's header, `dpd:`, `life:` and `stat:` lines; or `tunnel details`' `name:`,
+`dpd:`, `lifetime/rekey:` and `rx`/`tx packets:` lines; or the configuration's `edit` and
+`set dpd disable` statements.
 
 ## Fix
 Enable DPD on the phase 1 (`config vpn ipsec phase1-interface`, `edit <name>`, `set dpd
@@ -32,7 +35,7 @@ from collections.abc import Iterator
 
 from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding, human_duration
+from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import gateway_end, split
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import NoThresholds, rule
@@ -40,17 +43,17 @@ from ikeanalyze.rules.registry import NoThresholds, rule
 
 @rule("IKE306", "dpd-disabled", severity="info")
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
-    # A tunnel list is the running state: its `dpd:` line overrules the configuration's (a
-    # dial-up instance's, `DialUp_0`, its phase 1's: `DialUp`).
+    # A tunnel list (or `tunnel details`) is the running state: its `dpd:` line overrules the
+    # configuration's (a dial-up instance's, `DialUp_0`, its phase 1's: `DialUp`).
     listed = set()
     # A dial-up phase 1's instances (`parent=DialUp`), each with DPD off, are one finding: one
     # phase 1's setting, not one fault per client.
     off: dict[tuple, list[snapshots.TunnelState]] = {}
     for st in ctx.snapshots.tunnels.values():
-        if st.tunnel is not None:
+        if snapshots.dpd_block(st) is not None:
             p1 = ctx.configured.phase1(st.name)
             listed |= {st.name, p1.name} if p1 else {st.name}
-        if snapshots.dpd_mode_off(st):  # (each device's own list, not the latest of the name)
+        if snapshots.dpd_mode_off(st):  # (each device's own state, not the latest of the name; one per tunnel)
             parent = st.tunnel.facts.get("parent") if st.tunnel else None
             off.setdefault((st.device, parent or st.name), []).append(st)
     for (_, name), states in off.items():
@@ -77,33 +80,41 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
 
 
 def _from_tunnel_list(st: snapshots.TunnelState, others: list[snapshots.TunnelState], phase1: str) -> Finding:
-    """The finding of tunnel ``st``'s list; ``others``: more instances of its dial-up phase 1."""
-    block = st.tunnel
+    """The finding of tunnel ``st``'s list (or `tunnel details`: snapshots.dpd_block);
+    ``others``: more instances of its dial-up phase 1."""
+    block = snapshots.dpd_block(st)
+    listed = block is st.tunnel
     dpd = block.evidence("dpd")
-    left = snapshots.sa_seconds_left(st)
-    total = snapshots.sa_lifetime(st)
-    until = "until its SAs expire"
-    if left is not None:
-        until = (f"until its phase-2 SA expires: {human_duration(left)} left at the snapshot"
-                 + (f" of {human_duration(total)}" if total else ""))
-    stat = st.stat
+    expiry = snapshots.sa_expiry(st)
+    if listed:
+        count = [*block.evidence("stat")]
+        rxp, txp = st.stat.get("rxp"), st.stat.get("txp")
+        said = "`stat: rxp=0 txp=0`"
+    else:
+        count = block.evidence("counters")
+        rxp, txp = ((block.facts.get(d) or {}).get("packets") for d in ("rx", "tx"))
+        said = "`rx packets: 0`, `tx packets: 0`"
     idle = ""
-    if stat.get("rxp") == 0 and stat.get("txp") == 0:
-        idle = " It carried no traffic (`stat: rxp=0 txp=0`): nothing would show the peer is gone."
+    if rxp == 0 and txp == 0:
+        idle = f" It carried no traffic ({said}): nothing would show the peer is gone."
     remote = _peer(st.remote)
     msg = (f"DPD is off on tunnel {st.name}{f' to {remote}' if remote else ''} (`{dpd[0].text}`, "
-           f"{dpd[0].source} line {dpd[0].ref}): a dead peer is not detected, so the tunnel stays up {until}.{idle}")
+           f"{dpd[0].source} line {dpd[0].ref}): a dead peer is not detected, so the tunnel stays up "
+           f"{expiry.until()}.{idle}")
     if others:
         names = [o.name for o in others]
         msg += (f" So is it on {len(others)} other instance(s) of dial-up phase 1 {phase1} "
                 f"({', '.join(names[:MAX_NAMED])}{' …' if len(names) > MAX_NAMED else ''}).")
+    head = block.header if listed else next((e for e in block.evidence("header") if e.text.startswith("name:")),
+                                            block.header)
     return finding(
         "IKE306", msg, start=block.time, end=block.time, t_start=block.t, t_end=block.t,
         tunnel=st.name if not others else phase1, peer=remote if not others else None,
-        evidence=[block.header, *dpd, *block.evidence("life")[:1], *block.evidence("stat")]
-        + [e for o in others[:MAX_NAMED] for e in o.tunnel.evidence("dpd")],
-        facts={"tunnel": st.name, "from": "tunnel-list", "sa_seconds_left": left, "sa_lifetime": total,
-               "rxp": stat.get("rxp"), "txp": stat.get("txp")}
+        evidence=[head, *dpd, *expiry.evidence, *count]
+        + [e for o in others[:MAX_NAMED] for e in snapshots.dpd_block(o).evidence("dpd")],
+        facts={"tunnel": st.name, "from": "tunnel-list" if listed else "tunnel-details",
+               "sa_seconds_left": expiry.left, "sa_lifetime": expiry.total, "rxp": rxp, "txp": txp}
+        | ({"sa_rekey_left": expiry.rekey} if expiry.rekey is not None else {})
         | ({"device": st.device} if st.device else {})
         | ({"phase1": phase1, "instances": [st.name, *(o.name for o in others)]} if others else {}),
     )

@@ -267,3 +267,16 @@ def test_a_phase_1_with_no_phase_2_is_down_and_needs_one_not_a_debug():
     assert step.startswith("Tunnel Datacenter has no phase 2 at all (`selectors(total,up): 0/0`")
     assert "4 packet(s) routed into it were dropped (`tx(pkt,err): 0/4`)" in step
     assert "set phase1name \"Datacenter\"" in step and "diagnose debug application ike" not in step
+
+
+def test_dpd_off_note_reads_tunnel_details_too() -> None:
+    """IKE102's note of why a tunnel to a silent peer stayed up reads `tunnel details`'
+    `dpd: disabled` and `lifetime/rekey:` where the paste holds no tunnel list."""
+    from ikeanalyze.analysis import snapshots
+    from ikeanalyze.analysis.context import Context
+
+    path = Path(__file__).parent / "fixtures" / "IKE306" / "fires-tunnel-details-dpd-disabled" / "input.txt"
+    note = snapshots.dpd_off_note(Context(*ikeanalyze.load([str(path)])), "203.0.113.70")
+    assert note is not None and note.text.startswith("DPD is off on tunnel to-branch7 (`dpd: disabled` (")
+    assert "its phase-2 SA lives 12 h, and its rekey was 11 h 9 min away at the snapshot" in note.text
+    assert [e.ref for e in note.evidence] == [12, 20]
