@@ -124,7 +124,9 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|Someone could be eavesdropping on you right now \(man-in-the-middle attack\)!"
         r"|It is also possible that a (?:host key|\S+ host key) has just been changed\."
         r"|The fingerprint for the \S+ key sent by the remote host is"
-        r"|(?:SHA256:[A-Za-z0-9+/]{43}|MD5:(?:[0-9a-f]{2}:){15}[0-9a-f]{2}|(?:[0-9a-f]{2}:){15}[0-9a-f]{2})\.?"
+        # (An old client's bare `xx:..:xx` fingerprint, sixteen bytes, is one only under its
+        # heading: see _ssh_fingerprint.)
+        r"|(?:SHA256:[A-Za-z0-9+/]{43}|MD5:(?:[0-9a-f]{2}:){15}[0-9a-f]{2})\.?"
         r"|Please contact your system administrator\.|Add correct host key in \S+ to get rid of this message\."
         r"|Offending \S+ key in \S+|\S+ host key for \S+ has changed and you have requested strict checking\."
         r"|(?:Password|Keyboard-interactive) authentication is disabled to avoid man-in-the-middle attacks\."
@@ -495,6 +497,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     claimed_sep = state_snapshot.claim(form, core, by_text, step == 2, rest)
     fgconfig.claim(form, core, raw, by_text, step == 2, claimed_sep, rest)
     _echoed_keys(form, by_text, rest)
+    _ssh_fingerprint(form, by_text, rest)
 
     # A prompt, typed keys or a cut-off dump glued before a record (`FG1 # ike 0: comes ...`,
     # `dike V=root:0: comes ...`, ` de2025-01-20 14:31:38 [730] __rad_conn...`, `FG1 # id=20085
@@ -649,6 +652,33 @@ def _echoed_keys(form: np.ndarray, by_text: Texts, among: np.ndarray) -> None:
     free = free[(form[free - 1] == "prompt") & (form[free + 1] == "prompt")]
     if len(free):
         form[free[by_text.rows(free).matches(ECHOED_KEYS)]] = "prompt"
+
+
+# An OpenSSH client's host-key fingerprint as clients before 6.8 print it (MD5 without its
+# `MD5:`), and the heading of its warning box it stands under; anywhere else sixteen hex
+# bytes are no SSH session's (key material, a MAC, someone's notes).
+SSH_FINGERPRINT = r"^(?:[0-9a-f]{2}:){15}[0-9a-f]{2}\.?\s*$"
+SSH_FINGERPRINT_HEAD = r"^The fingerprint for the \S+ key sent by the remote host is\s*$"
+
+
+def _ssh_fingerprint(form: np.ndarray, by_text: Texts, among: np.ndarray) -> None:
+    """Name `banner` the lines of no form, among the rows ``among``, that hold a bare
+    fingerprint right under OpenSSH's `The fingerprint for the RSA key sent by the remote
+    host is` (blank lines between, as a double-spaced copy puts them)."""
+    free = among[form[among] == None]  # noqa: E711
+    if not len(free):
+        return
+    free = free[by_text.rows(free).matches(SSH_FINGERPRINT)]
+    if not len(free):
+        return
+    # The nearest line above each that is not blank.
+    above = np.maximum.accumulate(np.where(form != "blank", np.arange(len(form)), -1))
+    head = above[np.maximum(free - 1, 0)]
+    free, head = free[(free > 0) & (head >= 0)], head[(free > 0) & (head >= 0)]
+    ok = form[head] == "banner"
+    if ok.any():
+        ok[ok] = by_text.rows(head[ok]).matches(SSH_FINGERPRINT_HEAD)
+        form[free[ok]] = "banner"
 
 
 def _line_table(texts: pa.Array, line_text: np.ndarray, lines: _Patched) -> tuple[np.ndarray, pa.Array]:

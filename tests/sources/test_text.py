@@ -249,3 +249,18 @@ def test_each_sniffer_run_keeps_its_own_filter_and_lines() -> None:
         (2, 6, "udp port 500"), (9, 11, "host 198.51.100.9")]
     assert report.capture_filter == "udp port 500"
     assert [report.run_at(k) for k in (1, 7)] == [None, None] and report.run_at(10).filter == "host 198.51.100.9"
+
+
+def test_a_bare_fingerprint_is_a_banner_only_under_openssh_s_heading() -> None:
+    """Sixteen colon-separated hex bytes are an old OpenSSH client's fingerprint right under
+    its `The fingerprint for ... is` heading (a blank line between, as a double-spaced copy
+    puts it), and no banner anywhere else: not terminal noise to be set aside."""
+    fp = "3f:2a:9c:01:b4:77:e0:5d:6a:c8:12:fe:90:4b:d3:21"
+    form = classify(["The fingerprint for the RSA key sent by the remote host is", fp + ".",
+                     "Please contact your system administrator.",
+                     "The fingerprint for the RSA key sent by the remote host is", "", fp,
+                     "the key we saw:", fp, fp])
+    assert list(form) == ["banner", "banner", "banner", "banner", "blank", "banner", None, None, None]
+    report = InputReport("t")
+    text.parse_lines(["The tunnel key, as the peer's admin sent it:", fp], report)
+    assert report.accounting["unrecognised"] == 2 and report.accounting["banner"] == 0
