@@ -89,15 +89,15 @@ def diagnose(
     timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms],
                                  _opening(ctx) + fromlog.moments(ctx.events))
     summary = dg.summarize(ranked, ingest)
-    down = [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := snapshots.partly_down(st))
-                       else " (no phase 2)" if snapshots.no_phase2(st) else "")
-            for st in snapshots.down_unexplained(ctx)]
+    down, unexplained = snapshots.down_labels(ctx)
     if down and all(f.code.startswith(INPUT_CODES) or f.severity == "info" for f in ranked):
         # "No problem found" (or a note on unread lines, or on what is worth knowing but no
         # fault) over a tunnel the snapshot shows down would mislead at 2 a.m.
         summary = (f"No rule found a cause in {sum(r.events for r in ingest.inputs)} events, but the snapshot shows "
                    f"{len(down)} tunnel(s) down: {', '.join(down[:5])}{' …' if len(down) > 5 else ''}. "
-                   "What to collect next says what would tell why." + (f" {summary}" if ranked else ""))
+                   + ("What to collect next says what would tell why." if unexplained else
+                      "Nothing negotiates on a tunnel taken down; what to collect next says where to look.")
+                   + (f" {summary}" if ranked else ""))
     d = dg.Diagnosis(ranked, timeline, ingest, summary,
                      next_steps=list(dict.fromkeys(snapshots.next_steps(ctx) + nextsteps.suggest(ctx, ranked))),
                      snapshots=ctx.snapshots.as_list(), events=ctx.events)

@@ -458,7 +458,10 @@ def next_steps(ctx) -> list[str]:
     with nothing else in the input about it (:func:`down_unexplained`); an NPU-offloaded
     tunnel whose ESP a packet source saw in one direction only: the CPU sniffer does not see
     offloaded ESP, so that picture is not IKE108 (the rule keeps quiet about it)."""
-    steps: list[str] = [_down_step(st) for st in down_unexplained(ctx)]
+    admin = admin_down(ctx)
+    several = len({b.device for b in ctx.snapshots.blocks if b.device}) > 1  # (as build tells devices apart)
+    steps: list[str] = [_admin_down_step(b, several) for b in admin]
+    steps += [_down_step(st) for st in down_unexplained(ctx) if st.name not in {b.tunnel for b in admin}]
     for st in ctx.snapshots.tunnels.values():
         peer = host(st.remote or "")
         if not peer or not npu_offloaded(ctx, st.name):
@@ -587,12 +590,16 @@ IKE_KINDS = ("ike", "ike-sent", "ike-received", "ike-exchange", "retransmit", "n
 
 def has_ike_traffic(ctx, st: TunnelState) -> bool:
     """Any IKE packet or debug line of this gateway (by tunnel name or remote address)."""
+    return _ike_traffic(ctx, st.name, st.remote)
+
+
+def _ike_traffic(ctx, name: str, remote: str | None) -> bool:
     ev = ctx.events
     ike = ev["kind"].isin(IKE_KINDS).fillna(False).to_numpy()
     if not ike.any():
         return False
-    mine = (ev["tunnel"] == st.name).fillna(False).to_numpy()
-    peer = host(st.remote or "")
+    mine = (ev["tunnel"] == name).fillna(False).to_numpy()
+    peer = host(remote or "")
     if peer:
         mine |= ((ev["src"] == peer) | (ev["dst"] == peer)).fillna(False).to_numpy()
     return bool((ike & mine).any())
@@ -659,11 +666,37 @@ def phase2s_up(st: TunnelState) -> list[str]:
     return [str(p2.get("name")) for p, p2 in enumerate(p2s) if p not in down]
 
 
+def admin_down(ctx) -> list[Block]:
+    """`diagnose vpn ike config` blocks that say `status.admin: down` (the latest of each
+    tunnel of each device), of tunnels with no IKE exchange in the input: an administrator
+    took the tunnel down, and FortiOS negotiates nothing on it. That is why nothing does."""
+    latest: dict[tuple, Block] = {}
+    for b in ctx.snapshots.blocks:
+        if b.kind == "ike-config" and b.tunnel:
+            latest[(b.device, b.tunnel)] = b
+    return [b for b in latest.values() if str(b.facts.get("status.admin", "")).lower() == "down"
+            and not _ike_traffic(ctx, b.tunnel, b.facts.get("remote"))]
+
+
+def down_labels(ctx) -> tuple[list[str], bool]:
+    """The tunnels the snapshots show down, as the summary names them, and whether any of
+    them is down for no reason the input shows (not administratively down)."""
+    admin = admin_down(ctx)
+    said = {b.tunnel for b in admin}
+    labels = [f"{b.tunnel} (administratively down: `status.admin: down`"
+              + "".join(f", line {e.ref}" for e in b.evidence("status.admin")[:1]) + ")" for b in admin]
+    rest = [st for st in down_unexplained(ctx) if st.name not in said]
+    labels += [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := partly_down(st))
+                          else " (no phase 2)" if no_phase2(st) else "") for st in rest]
+    return labels, bool(rest)
+
+
 def down_unexplained(ctx) -> list[TunnelState]:
     """Tunnels a snapshot shows down, wholly or partly (`selectors(total,up): 1/0`, a
     tunnel list with a `proxyid=` at `sa=0`, or phase 1 `connecting`) of which the input holds no IKE traffic:
     nothing here says why. An initiator stuck `connecting` is left to IKE105 (its gateway
-    list is that rule's evidence)."""
+    list is that rule's evidence). (A tunnel `diagnose vpn ike config` shows administratively
+    down is among them: :func:`admin_down` tells why.)"""
     out = []
     for st in ctx.snapshots.tunnels.values():
         if not (selectors_down(st) or no_phase2(st) or no_phase2_sa(st) or st.phase1 == CONNECTING):
@@ -715,6 +748,19 @@ def _down_step(st: TunnelState) -> str:
     return (f"Tunnel {st.name}{to} is down: {' and '.join(said)}; no IKE exchange of it in the input says why. "
             f"Collect {gw}the IKE debug while it negotiates: {debug}, then "
             f"`diagnose vpn ike gateway clear name {st.name}` to start a negotiation.")
+
+
+def _admin_down_step(b: Block, several: bool) -> str:
+    """A tunnel taken down by an administrator needs bringing up, not a debug: nothing negotiates."""
+    ev = b.evidence("status.admin")
+    where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
+    peer = host(str(b.facts.get("remote") or ""))
+    to = f" (remote gateway {peer})" if peer and peer[0].isalnum() else ""
+    to = f" on {b.device}{to}" if b.device and several else to
+    return (f"Tunnel {b.tunnel}{to} is administratively down (`status.admin: down` in `diagnose vpn ike config`"
+            f"{where}): FortiOS negotiates nothing on it, so an IKE debug would show no attempt. If that is not "
+            f"meant, find where it was taken down (is its interface `set status down` in `show system interface "
+            f"{b.tunnel}`?), bring it up, and check that `diagnose vpn ike config` then says `status.admin: up` for it.")
 
 
 def _no_phase2_step(st: TunnelState) -> str:

@@ -701,6 +701,9 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
         elif key == "transport":
             facts["transport"] = value
             mark["at"] = "transport"
+        elif key in ("status.admin", "status.operational"):  # `diagnose vpn ike config`'s
+            facts[key] = value
+            mark["at"] = key
         elif key:
             facts[key.replace(" ", "_").replace("-", "_").lower()] = value
         marks.append(mark)

@@ -280,3 +280,23 @@ def test_dpd_off_note_reads_tunnel_details_too() -> None:
     assert note is not None and note.text.startswith("DPD is off on tunnel to-branch7 (`dpd: disabled` (")
     assert "its phase-2 SA lives 12 h, and its rekey was 11 h 9 min away at the snapshot" in note.text
     assert [e.ref for e in note.evidence] == [12, 20]
+
+
+def test_a_tunnel_administratively_down_is_told_so() -> None:
+    """`diagnose vpn ike config`'s `status.admin: down` explains why nothing negotiates: the
+    summary says so, and the step asks where it was taken down instead of for an IKE debug;
+    with `status.admin: up` the tunnel is down for no reason shown, as before."""
+    text = (STATE / "handmade_ike_config_admin_down.txt").read_text(encoding="utf-8")
+    d = ikeanalyze.analyze([str(STATE / "handmade_ike_config_admin_down.txt")])
+    assert not d.findings
+    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: to-dc3 "
+                                "(administratively down: `status.admin: down`, line 6). Nothing negotiates")
+    (step,) = [s for s in d.next_steps if "to-dc3" in s]
+    assert step.startswith("Tunnel to-dc3 (remote gateway 203.0.113.30) is administratively down (`status.admin: "
+                           "down` in `diagnose vpn ike config`, ")
+    assert "debug application ike" not in step
+    from ikeanalyze.sources import Blob
+
+    up = ikeanalyze.analyze([Blob("up.txt", data=text.replace("status.admin: down", "status.admin: up").encode())])
+    assert "administratively" not in up.summary + " ".join(up.next_steps)
+    assert up.summary.endswith("1 tunnel(s) down: to-dc3. What to collect next says what would tell why.")
