@@ -67,6 +67,12 @@ class Block:
         x = self.lines[0]
         return Evidence(x.source, x.ref, x.text.strip(), x.time)
 
+    def line(self, prefix: str) -> Evidence:
+        """The first line that starts with ``prefix`` (`name:` of a block whose first line
+        names no tunnel: `gateway`, `vd: root/0`), else the first line."""
+        return next((Evidence(x.source, x.ref, x.text.strip(), x.time) for x in self.lines
+                     if x.text.strip().startswith(prefix)), self.header)
+
     def sas(self) -> list[tuple[int, int, dict]]:
         """(proxyid index, SA index, SA facts) of a tunnel-list block."""
         return [(p, s, sa) for p, p2 in enumerate(self.facts.get("proxyids", []))
@@ -676,6 +682,14 @@ def admin_down(ctx) -> list[Block]:
             latest[(b.device, b.tunnel)] = b
     return [b for b in latest.values() if str(b.facts.get("status.admin", "")).lower() == "down"
             and not _ike_traffic(ctx, b.tunnel, b.facts.get("remote"))]
+
+
+def ike_config_selectors(ctx, tunnel: str | None) -> Block | None:
+    """The latest `diagnose vpn ike config` block of ``tunnel`` whose `phase2s:` lines were
+    read as selectors (its facts' `selectors`, as TunnelState.selectors), else None."""
+    found = [b for b in ctx.snapshots.blocks if b.kind == "ike-config" and b.tunnel == tunnel
+             and b.facts.get("selectors")] if tunnel else []
+    return found[-1] if found else None
 
 
 def down_labels(ctx) -> tuple[list[str], bool]:

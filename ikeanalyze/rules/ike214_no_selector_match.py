@@ -10,7 +10,8 @@ protocol, source and destination, the source after SNAT (`SNAT 10.0.1.6->10.0.11
 where it came from (`from local`: the FortiGate sent it itself). When the input also holds
 the tunnel's `diagnose vpn tunnel list`, its selectors (`src:`/`dst:` under each
 `proxyid=`) are compared with the packet, and the side that falls outside is named; without
-one, the phase 2s of a pasted configuration (`config vpn ipsec phase2-interface`, `set
+one, the `phase2s:` lines of its `diagnose vpn ike config` (`<p2> proto 0 src <addr>/<mask>:0
+dst ...`), or else the phase 2s of a pasted configuration (`config vpn ipsec phase2-interface`, `set
 src-subnet` / `set dst-subnet`, or the defaults `show` leaves out) are.
 (Selectors the two peers disagree on, refused during the negotiation, are IKE203; here
 the phase 2 is up and the packet fits none of its selectors.)
@@ -24,7 +25,8 @@ over the tunnel goes down (its routes withdrawn) while the tunnel is up.
 ## Evidence
 Per dropped packet: the trace's `received a packet(...)` line, its SNAT/DNAT line, the line
 naming the tunnel and the drop line; the tunnel list's header and selector lines when the
-input has them, else the configuration's `edit` and selector statements. How many traces were dropped on the tunnel.
+input has them, else `ike config`'s `name:` and `phase2s:` lines, else the configuration's
+`edit` and selector statements. How many traces were dropped on the tunnel.
 
 ## Fix
 Make the packet fit a phase-2 selector, or a selector fit the packet: compare the packet
@@ -44,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ikeanalyze.analysis import configured, flowtrace
+from ikeanalyze.analysis import configured, flowtrace, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -146,6 +148,9 @@ def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
     )
 
 
+# `diagnose vpn ike config`'s phase 2s that cover the packet: what `inside` means of them.
+IKE_CONFIG_INSIDE = ("they cover this packet: the output is from another moment than the trace, or the phase 2 "
+                     "that holds it had no SA when the packet came")
 # A configuration's phase 2s that cover the packet: what `inside` means of them.
 CONFIGURED_INSIDE = ("they cover this packet: the phase 2 that holds it had no SA when the packet came, or the "
                      "configuration pasted is not the one the device ran")
@@ -153,14 +158,19 @@ CONFIGURED_INSIDE = ("they cover this packet: the phase 2 that holds it had no S
 
 def _selectors(ctx: Context, tunnel: str | None) -> tuple[list[dict], str, list, str]:
     """The tunnel's phase-2 selectors, where they were read (for the message), the lines
-    that show them and what a packet inside them means: its tunnel list, else its pasted
-    configuration (`config vpn ipsec phase2-interface`); none when the input has neither. A
+    that show them and what a packet inside them means: its tunnel list, else the `phase2s:`
+    of its `diagnose vpn ike config`, else its pasted configuration (`config vpn ipsec
+    phase2-interface`); none when the input has none of them. A
     configuration whose phase 2s name address objects gives no selectors, only the sentence
     that says so."""
     st = ctx.snapshots.get(tunnel) if tunnel else None
     if st and st.selectors:
         return (st.selectors, f"Its tunnel list (line {st.tunnel.header.ref})",
                 [st.tunnel.header, *st.tunnel.evidence("selector")], VERDICTS["inside"])
+    b = snapshots.ike_config_selectors(ctx, tunnel)
+    if b is not None:
+        return (b.facts["selectors"], f"Its `diagnose vpn ike config` (line {b.line('name:').ref})",
+                [b.line("name:"), *b.evidence("selector")], IKE_CONFIG_INSIDE)
     phase2s = ctx.configured.phase2s(tunnel)
     if not phase2s:
         return [], "", [], ""

@@ -105,8 +105,7 @@ def _from_tunnel_list(st: snapshots.TunnelState, others: list[snapshots.TunnelSt
         names = [o.name for o in others]
         msg += (f" So is it on {len(others)} other instance(s) of dial-up phase 1 {phase1} "
                 f"({', '.join(names[:MAX_NAMED])}{' …' if len(names) > MAX_NAMED else ''}).")
-    head = block.header if listed else next((e for e in block.evidence("header") if e.text.startswith("name:")),
-                                            block.header)
+    head = block.header if listed else block.line("name:")
     return finding(
         "IKE306", msg, start=block.time, end=block.time, t_start=block.t, t_end=block.t,
         tunnel=st.name if not others else phase1, peer=remote if not others else None,

@@ -126,6 +126,8 @@ OTHER_GATEWAY_OUTPUTS: list[tuple[str, frozenset[str]]] = [
 SA_COUNTS_KEY = re.compile(r"^(?:IKE|IPsec) SA +created$")
 GATEWAY_LIST_KEYS = frozenset({"addr", "created", "id/spi", "tun_id", "direction"})
 PHASE2S_LINE = r"^\s*\S+ proto \d+ src \S+ dst \S+"
+# Its parts: the phase 2, the protocol and the two selectors (`0.0.0.0/0.0.0.0:0`: address, port).
+PHASE2S = re.compile(r"^(?P<name>\S+) proto (?P<proto>\d+) src (?P<src>\S+) dst (?P<dst>\S+)")
 ADDR_PAIR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+)->(?P<dst>{_ADDR}):(?P<dport>\d+)$")
 # (A web copy may drop a blank around the arrow: `addr: 172.20.120.123:4500 ->172.20.120.254:64916`.)
 GW_ADDR = re.compile(rf"^(?P<src>{_ADDR}):(?P<sport>\d+) ?-> ?(?P<dst>{_ADDR}):(?P<dport>\d+)")
@@ -683,6 +685,13 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
                 mark.update(ispi=ispi, rspi=rspi)
             facts["ike_sas"].append(sa)
             mark.update(at="ike-sa", s=len(facts["ike_sas"]) - 1)
+        elif not key and (p2 := PHASE2S.match(value)):
+            # A `phase2s:` line of `ike config`: its selectors as a tunnel list prints them
+            # (`proto:address:port`, flowtrace.selector), for IKE214 where no tunnel list is.
+            proto = p2["proto"]
+            facts.setdefault("selectors", []).append(
+                {"proxyid": p2["name"], "src": [f"{proto}:{p2['src']}"], "dst": [f"{proto}:{p2['dst']}"]})
+            mark.update(at="selector", p=len(facts["selectors"]) - 1)
         elif sa is not None:
             mark.update(at=_gateway_sa_fact(sa, key, value), s=len(facts["ike_sas"]) - 1)
         elif key == "vd":
