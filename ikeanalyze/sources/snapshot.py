@@ -55,6 +55,14 @@ from ikeanalyze.sources.textclean import ELISION, WRAP_MIN
 # An address as printed, or redacted in a published paste (`x.x.x.x`, as the debug lines).
 _ADDR = rf"(?:{REDACTED_IP}|[0-9A-Fa-f.:]+)"
 TUNNEL_START = rf"^name=\S+ (?:ver=\d+\b|{_ADDR}:\d+->{_ADDR}:\d+(?:\s|$))"
+# A header a web copy damaged: its `name=` (and perhaps the name) lost, `ver=`, `serial=` and
+# the gateways kept (`inet ver=1 serial=2 198.51.100.4:0->203.0.113.40:0 tun_id=...`). The
+# word left before `ver=` may be a piece of the name, or of something else: the block is read
+# without a tunnel name (a `name=<tunnel>` line of its own just above, a copy's cut, gives it
+# back). Nothing but a tunnel list prints `ver=N serial=N <ip>:<port>-><ip>:<port>`.
+TUNNEL_DAMAGED = rf"^(?:[\w.-]+ )?ver=\d+ serial=\w+ {_ADDR}:\d+->{_ADDR}:\d+(?:\s|$)"
+TUNNEL_NAME_ALONE = r"^name=\S+\s*$"
+TUNNEL_HEADER = rf"{TUNNEL_START}|{TUNNEL_DAMAGED}"
 GATEWAY_START = r"^vd: \S+/\d+\s*$"
 GATEWAY_NAME = r"^name: \S+\s*$"  # a gateway block copied without its `vd:` line
 # `get vpn ipsec tunnel details`: a bare `gateway` line, its (indented) `name: '<tunnel>'`
@@ -77,7 +85,7 @@ TUNNEL_COLLAPSED = r"[\s:]name=\S+ ver=\d+ serial=\w+ "
 # tunnel's line starts at its quoted name.
 SUMMARY_AT = rf"(?<=\s)(?='[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):)"
 SUMMARY_COLLAPSED = rf"\s'[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):"
-STARTS = (rf"{TUNNEL_START}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
+STARTS = (rf"{TUNNEL_START}|{TUNNEL_DAMAGED}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
           rf"|{SUMMARY_COLLAPSED}")
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
@@ -169,8 +177,9 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool, among:
     worth = np.flatnonzero(worth | start)
     i = int(np.flatnonzero(start | details)[0])
     # The `list ... in vd N` header and `-----` separator just above the first block.
-    while i > 0 and form[i - 1] is None and re.match(BANNER, lines[i - 1]):
-        i -= 1
+    while i > 0 and form[i - 1] is None and (re.match(BANNER, lines[i - 1]) or (
+            re.match(TUNNEL_NAME_ALONE, lines[i - 1]) and re.match(TUNNEL_DAMAGED, lines[i]))):
+        i -= 1  # (and a `name=` cut from the damaged header under it, the walk joins them)
     prompts = among[form[among] == "prompt"]
     pager = set(prompts[matches(core.take(pa.array(prompts)), PAGER)].tolist()) if len(prompts) else set()
     kind = None  # the output the current block belongs to: tunnel | gateway | summary
@@ -216,9 +225,16 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool, among:
         elif details_line:
             form[i], head = "snapshot", i
         elif start[i] or (kind is None and re.match(GATEWAY_NAME, line) and _gateway_follows(lines, form, i, spaced)):
-            kind = "tunnel" if line.startswith("name=") else "summary" if line.startswith(("'", "#'")) else "gateway"
+            kind = ("tunnel" if re.match(TUNNEL_HEADER, line) else "summary" if line.startswith(("'", "#'"))
+                    else "gateway")
             form[i], head = "snapshot", i
-            _introduction(lines, form, i)
+            if kind == "tunnel" and not line.startswith("name=") and i > 0 and form[i - 1] in (None, "snapshot") \
+                    and re.match(TUNNEL_NAME_ALONE, lines[i - 1]) and not re.match(r"^\S+ ver=", line):
+                # `name=to-hq` cut from its header (`ver=1 serial=2 ...` below it): one line again.
+                head = i - 1
+                lines[head] += " " + line
+                form[head], form[i], sep[i] = "snapshot", "continuation", " "
+            _introduction(lines, form, head)
             collapsed = _collapsed(line)
             if collapsed:
                 # A whole block on one line: no terminal cut continues it (the next line
@@ -354,7 +370,7 @@ def _block_goes_on(kind: str, lines: list[str], form: np.ndarray, i: int) -> boo
 
 def _collapsed(line: str) -> str | None:
     """The output a collapsed block on ``line`` belongs to (tunnel | gateway | summary), or None."""
-    if re.match(TUNNEL_START, line) or re.match(GATEWAY_START, line):
+    if re.match(TUNNEL_HEADER, line) or re.match(GATEWAY_START, line):
         return None
     if re.search(TUNNEL_COLLAPSED, line):
         return "tunnel"
@@ -487,7 +503,7 @@ def parse(core: pa.Array) -> dict[str, object]:
 def _blocks(lines: list[str]) -> list[tuple[str, list[int]]]:
     out: list[tuple[str, list[int]]] = []
     for i, line in enumerate(lines):
-        if re.match(TUNNEL_START, line):
+        if re.match(TUNNEL_HEADER, line):
             out.append(("tunnel", [i]))
         elif re.match(SUMMARY_LINE, line):
             out.append(("summary", [i]))
@@ -546,16 +562,17 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
         for piece in _pieces(line):
             pieces.append(piece)
             rows.append(k)
-    for line in pieces:
+    for k, line in enumerate(pieces):
         # A label joined to its values without a space where the copy broke the line.
         line = re.sub(r"^(stat|dpd|natt|fec|life|SA):(?=\S)", r"\1: ", line)
         first = line.split(None, 1)[0]
         label = first[:-1] if first.endswith(":") and "=" not in first else None
         body = line[len(first):].strip() if label else line
         mark: dict = {}
-        if first.startswith("name="):
+        if first.startswith("name=") or (k == 0 and re.match(TUNNEL_DAMAGED, line)):
             kv, bare = _tokens(line)
-            facts["name"] = str(kv.pop("name"))
+            if "name" in kv:  # (a damaged header's name is lost: no tunnel name)
+                facts["name"] = str(kv.pop("name"))
             _header_options(facts, line)
             for tok in bare:
                 m = ADDR_PAIR.match(tok)

@@ -293,3 +293,26 @@ def test_redacted_56_tunnel_header_opens_its_block():
     ctx = Context(events, None, (), ())
     t = ctx.snapshots.get("to_FGT1").tunnel
     assert (t.facts["local"], t.facts["remote"]) == ("x.x.x.x:0", "y.y.y.y:0")
+
+
+def test_a_tunnel_header_that_lost_its_name_still_opens_its_block():
+    """A web copy that lost a header's `name=` (`inet ver=1 serial=2 <gw>-><gw> ...`, or
+    the name too) leaves a block read without a tunnel name, not 5 unrecognised lines; a
+    `name=` cut onto a line of its own just above gives the name back. Prose quoting
+    `ver=1` without the gateways is not a header."""
+    block = ["ver=1 serial=2 198.51.100.4:0->203.0.113.40:0 tun_id=203.0.113.40 dst_mtu=1500 dpd-link=on weight=1",
+             "bound_if=5 lgwy=static/1 tun=intf mode=auto/1 encap=none/552 frag-rfc run_state=0 role=primary",
+             "proxyid_num=1 child_num=0 refcnt=4 ilast=2 olast=2 ad=/0", "stat: rxp=0 txp=310 rxb=0 txb=26040",
+             "dpd: mode=on-demand on=1 idle=20000ms retry=3 count=0 seqno=0"]
+    for head in ("inet ", ""):
+        frame, report = parse_lines(["list all ipsec tunnel in vd 0", head + block[0], *block[1:]])
+        assert report.accounting["event"] == 5 and report.accounting["banner"] == 1, head
+        assert not report.accounting.get("unrecognised") and report.balanced
+        facts = json.loads(frame["detail"].iloc[0])["facts"]
+        assert "name" not in facts and facts["remote"] == "203.0.113.40:0" and facts["stat"]["txp"] == 310
+        assert frame["tunnel"].isna().all()
+    frame, report = parse_lines(["list all ipsec tunnel in vd 0", "name=to-dc4", *block])
+    assert report.accounting["event"] == 5 and report.accounting["continuation"] == 1
+    assert set(frame["tunnel"]) == {"to-dc4"}
+    _, report = parse_lines(["we saw ver=1 serial=2 in the header", "ver=1 serial=2 and nothing else"])
+    assert report.accounting["unrecognised"] == 2
