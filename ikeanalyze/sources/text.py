@@ -1674,6 +1674,9 @@ STAMP = r"^(?P<sec>\S+ \d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?$"
 STAMP_FIXED = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$"
 
 
+LAST_REL_S = 1e12  # seconds since a sniffer run started
+
+
 def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa.Array, np.ndarray]:
     """Parse absolute (`YYYY-MM-DD HH:MM:SS[.ffffff]`) and relative (`S.ffffff`) stamps."""
     time = pa.nulls(n, pa.timestamp("us"))
@@ -1692,6 +1695,9 @@ def _times(ts_abs: pa.Array | None, ts_rel: pa.Array | None, n: int) -> tuple[pa
         time = pc.cast(pc.add(pc.cast(base, pa.int64()), fraction_us(parts["frac"])), pa.timestamp("us"))
     if ts_rel is not None and ts_rel.null_count < n:
         rel = pc.cast(ts_rel, pa.float64()).to_numpy(zero_copy_only=False)
+        # A mangled stamp of hundreds of digits reads as inf; as hexdump's reader does, more
+        # than 12 digits of seconds (31,000 years since the run started) is no stamp.
+        rel = np.where(rel < LAST_REL_S, rel, np.nan)
     return time, rel
 
 
