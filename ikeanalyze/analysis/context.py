@@ -13,6 +13,7 @@ from ikeanalyze.analysis import direction, iketcp, sas
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import snapshots as snapshots_mod
 from ikeanalyze.ingest import IngestReport
+from ikeanalyze.wire.ports import IKE_NATT_PORT
 
 
 @dataclass
@@ -58,6 +59,21 @@ class Context:
     @cached_property
     def tcp_ike(self) -> list[iketcp.TcpIke]:
         return iketcp.find(self.events, self.wire)
+
+    @cached_property
+    def ike_tcp_server_ports(self) -> frozenset[int]:
+        """TCP ports an IKE-over-TCP server listens on: 4500, IKE's own; the `--ike-tcp-port`s;
+        and those where the input shows IKE over TCP."""
+        return frozenset({IKE_NATT_PORT, *self.ike_tcp_ports, *(c.sport for c in self.tcp_ike)})
+
+    @cached_property
+    def ike_tcp_port_packets(self) -> pd.DataFrame:
+        """TCP packets to or from an IKE-over-TCP server port: IKE evidence even when no IKE
+        message got through (a connection reset answering its SYN, IKE110)."""
+        w = self.wire
+        tcp = w[(w["proto"] == "tcp").fillna(False).to_numpy()]
+        ports = list(self.ike_tcp_server_ports)
+        return tcp[tcp["lport"].isin(ports).fillna(False).to_numpy() | tcp["rport"].isin(ports).fillna(False).to_numpy()]
 
     @cached_property
     def configured(self) -> configured_mod.Configured:

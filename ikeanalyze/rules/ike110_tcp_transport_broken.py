@@ -38,23 +38,19 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint, host
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
-from ikeanalyze.wire.ports import IKE_NATT_PORT
 
 FRAMING = "RFC 8229 framing:"  # sources/pcap.py marks a broken stream with this detail
 
 
 @rule("IKE110", "tcp-transport-broken", severity="error", explains=("IKE105",))
 def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
-    w = ctx.wire
-    tcp = w[(w["proto"] == "tcp").fillna(False).to_numpy()]
+    # TCP 4500 is IKE's own port; others count once the input (or --ike-tcp-port) shows IKE there.
+    tcp = ctx.ike_tcp_port_packets
     if tcp.empty:
         return
-    # TCP 4500 is IKE's own port; others count once the input (or --ike-tcp-port) shows IKE there.
-    ports = {IKE_NATT_PORT} | set(ctx.ike_tcp_ports) | {c.sport for c in ctx.tcp_ike}
     tcp = tcp.join(ctx.events.loc[tcp.index, ["detail"]])
-    on_port = tcp["lport"].isin(list(ports)).fillna(False).to_numpy() | tcp["rport"].isin(list(ports)).fillna(False).to_numpy()
     seen: dict[tuple, Finding] = {}
-    for f, key in _connections(tcp[on_port], ports):
+    for f, key in _connections(tcp, ctx.ike_tcp_server_ports):
         if key in seen:  # another connection of the same client to the same server: count it there
             kept = seen[key]
             kept.facts["connections"] += 1

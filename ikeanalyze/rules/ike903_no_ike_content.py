@@ -2,7 +2,8 @@
 
 ## What it detects
 Inputs that were read without error but hold no IKE message, ESP packet, NAT-T
-keepalive, IKE-over-TCP stream, ICMP port unreachable for UDP 500 or 4500, IKE debug line,
+keepalive, IKE-over-TCP stream or TCP packet on IKE's TCP port (a connection reset there:
+IKE110), ICMP port unreachable for UDP 500 or 4500, IKE debug line,
 state snapshot or `debug flow` line showing a packet in IPsec: for example only authentication-daemon (fnbamd, samld) lines,
 a sniffer filter that caught only other traffic, a flow trace of packets that never
 reach an IPsec interface, or an empty paste.
@@ -61,7 +62,9 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     # Counter of the values would be), not a Python string per event.
     kinds_by_source = ({s: _count(g) for s, g in ev.groupby("source", sort=False)["kind"]} if len(ev) else {})
     # An ICMP port unreachable for UDP 500/4500 is IKE evidence: IKE or NAT-T was refused (IKE105, IKE106).
-    evidence_sources = {c.source for c in ctx.tcp_ike} | fromicmp.evidence_sources(ctx)
+    # So is TCP to IKE's TCP port when nothing got through (a reset answering the SYN: IKE110).
+    evidence_sources = ({c.source for c in ctx.tcp_ike} | set(ctx.ike_tcp_port_packets["source"])
+                        | fromicmp.evidence_sources(ctx))
     for r in ctx.ingest.inputs:
         kinds = kinds_by_source.get(r.source, Counter())
         if any(k not in NOT_IKE for k in kinds) or r.source in evidence_sources:

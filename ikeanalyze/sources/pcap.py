@@ -500,6 +500,10 @@ class _State:
     last_ts: int | None = None  # time of the last pcapng frame read (for frames without one)
     truncated_at: int | None = None
     tcp_ports: frozenset = frozenset()
+    # TCP 4500, IKE's own port: its streams are looked at even without the `IKETCP` prefix.
+    # One that never carries data (a SYN answered by a reset) is kept as evidence (IKE110),
+    # as the sniffer text's is; one whose data does not start with the prefix is not IKE.
+    watch_ports: frozenset = frozenset({IKE_NATT_PORT})
     tcp_hashes: set = field(default_factory=set)  # hashes of IKE-over-TCP stream candidates
     streams: dict = field(default_factory=dict)
     frags: dict = field(default_factory=dict)  # (src, dst, id, proto) -> list of pieces
@@ -1063,11 +1067,9 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
             pfx[np.flatnonzero(part)[begins]] = True
         h = _stream_hash(u8, l3[tcp_rows], sport[tcp_rows], dport[tcp_rows], v6[tcp_rows])
         new = set(h[pfx].tolist())
-        if st.tcp_ports:
-            portm = np.isin(sport[tcp_rows], list(st.tcp_ports)) | np.isin(
-                dport[tcp_rows], list(st.tcp_ports)
-            )
-            new |= set(h[portm].tolist())
+        watched = list(st.tcp_ports | st.watch_ports)
+        portm = np.isin(sport[tcp_rows], watched) | np.isin(dport[tcp_rows], watched)
+        new |= set(h[portm].tolist())
         new -= st.tcp_hashes
         if new and st.prev is not None:
             ph, pchunk, pidx, pl3 = st.prev
@@ -1842,8 +1844,13 @@ def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dpor
 def _finish(st: _State) -> list[pa.Table]:
     rows = []
     for s in st.streams.values():
-        for _held in s.held:
-            st.report.count("other-traffic")
+        # A stream on a watched port that never carried data: its SYNs and resets are evidence.
+        bare = (not s.rejected and {s.key[0][1], s.key[1][1]} & st.watch_ports
+                and not any(r_.get("length") for held_rows in s.held for r_ in held_rows))
+        for held_rows in s.held:
+            st.report.count("event" if bare else "other-traffic")
+            if bare:
+                rows.extend(held_rows)
         s.held.clear()
     for (src, dst, ident, proto), pieces in st.frags.items():
         first = [p for p in pieces if p[0] == 0]

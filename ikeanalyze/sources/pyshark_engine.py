@@ -28,7 +28,7 @@ from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources.pcap import ICMP_KEPT, ICMP_NAMES, IPPROTO_ICMP, IPPROTO_ICMPV6
 from ikeanalyze.wire import iana
-from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT, tcp_ike_ports
 
 FIELDS = (
     "frame.number",
@@ -165,7 +165,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
             tmp.write(data)
             tmp.flush()
             rows = _run(tmp.name)
-    tcp_ports = set(getattr(options, "ike_tcp_ports", ()) or ())
+    tcp_ports = tcp_ike_ports(options)
     events: list[dict] = []
     first_ts = None
     for r in rows:
