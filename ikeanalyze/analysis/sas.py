@@ -566,8 +566,7 @@ def answers(msgs: pd.DataFrame, s: Send) -> np.ndarray:
     ix = _sa_index(msgs)
     other = ix.of(first["source"], first["ispi"])
     other = other[ix.inbound[other] != bool(first["in"])]
-    v2 = pd.notna(first["resp"]) or (pd.notna(first.get("ike_version")) and int(first["ike_version"]) == 2)
-    if v2:
+    if is_v2(first):
         mid = -1 if pd.isna(first["msg_id"]) else int(first["msg_id"])
         other = other[ix.response[other] & (ix.msg_id[other] == mid)]
     refs = s.rows["ref"].astype("int64").to_numpy()
@@ -576,6 +575,11 @@ def answers(msgs: pd.DataFrame, s: Send) -> np.ndarray:
     bounds = np.append(refs, np.iinfo(np.int64).max)
     got = np.searchsorted(np.sort(ix.ref[other]), bounds)
     return np.diff(got) > 0
+
+
+def is_v2(row) -> bool:
+    """Is ``row``'s message IKEv2: it has a response flag (IKEv1 has none), or its version says so."""
+    return pd.notna(row["resp"]) or (pd.notna(row.get("ike_version")) and int(row["ike_version"]) == 2)
 
 
 def came_in_after(msgs: pd.DataFrame, row) -> bool:

@@ -5,8 +5,8 @@ An IKE request (or IKEv1 message) sent again with the same SPI pair and message 
 either side, at least `min_retransmissions` times: decoded capture frames, sniffer hex
 dumps, and IKE debug (`sent IKE msg (RETRANSMIT_*)`, `(retransmit)`, `(P1_RETRANSMIT)`,
 `(CFG_RETRANS)`, or the same `comes … exchange=… id=` arriving again). One finding per
-IKE SA and direction, with the count, the waits between attempts and whether they grow
-like the exponential back-off RFC 7296 §2.1 asks for. The same frame captured twice a few
+IKE SA and direction, with the count, the waits between attempts and, for IKEv2, whether
+they grow like the exponential back-off RFC 7296 §2.1 asks for (IKEv1 sets no timer). The same frame captured twice a few
 microseconds apart is a capture duplicate, not a retransmission. The RFC 7383 fragments of
 one message (numbered by the debug's `fragment N of M` lines, the capture, or the Fragment
 Number in the `in`/`out` hex) are one message: a 7-fragment AUTH sent 3 times is told once.
@@ -85,8 +85,11 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         who = f"{there} re-sent to {here}" if inbound else f"{here} re-sent to {there}"
         total = sum(s.retransmissions for s in group)
         msg = f"{who} on IKE SA {ispi}: " + "; ".join(parts) + more + f" ({total} retransmissions in all)."
-        shapes = {sas.backoff(s.intervals) for s in group} - {"unknown"}
-        if not inbound and shapes and "exponential" not in shapes and any(len(s.intervals) >= 2 for s in group):
+        # RFC 7296's back-off is IKEv2's: IKEv1 (RFC 2409) sets no timer, and FortiOS re-sends
+        # its Main, Aggressive and Quick Mode messages at a constant interval.
+        v2 = [s for s in group if sas.is_v2(s.first)]
+        shapes = {sas.backoff(s.intervals) for s in v2} - {"unknown"}
+        if not inbound and shapes and "exponential" not in shapes and any(len(s.intervals) >= 2 for s in v2):
             msg += " The waits do not grow: RFC 7296 §2.1 expects an exponentially increasing timer."
         rows = [worst.first] + [s.last for s in group[:3]]
         rows = [r for k, r in enumerate(rows) if int(r["ref"]) not in {int(x["ref"]) for x in rows[:k]}]
