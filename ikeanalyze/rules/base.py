@@ -9,7 +9,10 @@ import pandas as pd
 from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration
 from ikeanalyze.rules.registry import REGISTRY
 
-__all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval"]
+__all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text"]
+
+# Packet kinds as a message names them.
+KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
 
 
 def finding(code: str, message: str, *, between=None, fix: str | None = None, **kw) -> Finding:
@@ -56,3 +59,8 @@ def span(a, b) -> float | None:
             return (pd.Timestamp(b.time) - pd.Timestamp(a.time)).total_seconds()
         return None
     return tb - ta
+
+
+def kinds_text(counts) -> str:
+    """`6 NAT keepalives, 5 ESP`: how many packets of each kind (a Counter), most first."""
+    return ", ".join(f"{n} {KIND_WORDS.get(k, k)}" for k, n in counts.most_common())

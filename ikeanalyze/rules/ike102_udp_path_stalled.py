@@ -37,10 +37,8 @@ from ikeanalyze.analysis import configured, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, when
+from ikeanalyze.rules.base import evidence, finding, human_duration, kinds_text, moment, when
 from ikeanalyze.rules.registry import rule
-
-KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Thresholds:
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     for s in stalls(ctx, t.silence, t.min_packets):
         f = s.flow
-        kinds = ", ".join(f"{n} {KIND_WORDS.get(k, k)}" for k, n in s.kinds.most_common())
+        kinds = kinds_text(s.kinds)
         transport = "UDP 4500" if f["transport"] == "udp4500" else "UDP 500"
         msg = (f"{f['peer']} stopped sending at {when(s.last_in)} while {f['local_end']} kept sending "
                f"{s.unanswered} packets ({kinds}) for {human_duration(s.silence)} on {transport}; "

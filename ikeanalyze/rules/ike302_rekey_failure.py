@@ -10,7 +10,9 @@ arriving again).
 When nothing at all came from the peer on that IKE SA after the request, the finding says
 so: a peer that refuses the rekey (proposal or PFS mismatch) answers with an error notify
 (NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD); silence points at a dead or unreachable peer, or
-one that lost the IKE SA. The outcome lines that follow in the debug (the child SA's hard
+one that lost the IKE SA. Other packets from the peer's address after the request (ESP of
+the old child SA, keepalives, IKE of another SA) show it up and reachable: the finding
+names them instead of a dead peer. The outcome lines that follow in the debug (the child SA's hard
 expiry and the tunnel going down, the IKE SA given up on `retransmission timeout` and
 expired) are named with their times, in the message and the timeline.
 
@@ -38,6 +40,7 @@ list name <phase1>` on the peer), and capture both ends (`diagnose sniffer packe
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -48,7 +51,7 @@ from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment
+from ikeanalyze.rules.base import evidence, finding, human_duration, kinds_text, moment
 from ikeanalyze.rules.registry import rule
 
 REKEY_EXCHANGES = ("CREATE_CHILD_SA", "Quick Mode")
@@ -91,7 +94,15 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         msg = (f"{who} {s.exchange}{mid} on IKE SA {first['ispi']}{to} {s.count} times{over} "
                f"({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}); no response came")
         silent = not bool(first["in"]) and not sas.came_in_after(msgs, first)
-        if silent:
+        alive = _peer_packets_after(ctx, first) if silent else ctx.wire.iloc[:0]
+        if silent and len(alive):
+            # ESP (or keepalives) still arriving: the peer is up and its packets get here.
+            msg += (f", and nothing else came from {s.peer} on that IKE SA afterwards, though {len(alive)} other "
+                    f"packet(s) from {alive.iloc[-1]['remote']} did ({kinds_text(Counter(alive['kind'].astype(str)))}, the last at "
+                    f"{sas.where(alive.iloc[-1])}): the peer is up and reachable, yet it does not answer on this "
+                    "IKE SA: it no longer holds it, or the request is lost on the way (a path that drops "
+                    "larger UDP datagrams: see IKE107)")
+        elif silent:
             msg += (f", and nothing else came from {s.peer} on that IKE SA afterwards: a refused rekey (proposal "
                     "or PFS mismatch) is answered with an error notify, so the peer is down or unreachable, "
                     "or no longer holds the IKE SA")
@@ -105,13 +116,23 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             tunnel=s.tunnel, peer=s.peer,
             evidence=[evidence(first), evidence(last)] + [evidence(r) for _, r in after],
             timeline=[moment(first, f"{s.exchange} request on IKE SA {first['ispi']}: no response"
-                                    + (f", nothing from {s.peer}" if silent else ""))]
+                                    + (f", nothing from {s.peer}" if silent and not len(alive) else ""))]
             + [moment(r, text[0].upper() + text[1:]) for text, r in after],
             facts={"ispi": str(first["ispi"]), "attempts": s.count, "intervals_s": gaps,
-                   "backoff": sas.backoff(gaps), "peer_silent": silent,
+                   "backoff": sas.backoff(gaps), "peer_silent": silent, "peer_packets_after": len(alive),
                    "outcomes": [{"what": text, "ref": int(r.ref)} for text, r in after]},
             fix=SILENT_FIX if silent else None,  # the proposal comparison is for a peer that answered
         )
+
+
+def _peer_packets_after(ctx: Context, first) -> pd.DataFrame:
+    """Packets that came from the peer's address after ``first``, in the same input: ESP,
+    keepalives or IKE of another SA, each proof that the peer is up and reaches this side."""
+    w = ctx.wire
+    mine = ((w["source"] == first["source"]).to_numpy() & w["in"].to_numpy(dtype=bool)
+            & (w["remote"] == first["remote"]).fillna(False).to_numpy()
+            & (w["ref"].to_numpy() > int(first["ref"])))
+    return w[mine]
 
 
 def _outcomes(ctx: Context, first, tunnel: str | None) -> list[tuple[str, object]]:
