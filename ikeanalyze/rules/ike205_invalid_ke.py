@@ -51,7 +51,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     has = ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()
     rows = ev[has & sas.once(ev)]  # a capture's copy of a frame is no second rejection
     by_peer: dict[tuple, list] = {}
-    debug_peers: dict[tuple, str | None] | None = None  # (source, ref) of a debug notify -> its peer
+    debug_peers: dict[tuple, tuple] | None = None  # (source, ref) of a debug notify -> (peer, tunnel)
     for r in rows.itertuples():
         if str(r.origin) == ng.DEBUG and r.kind != "notify":
             continue  # the decoded hex of the same message the `notify` line already names
@@ -60,11 +60,15 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                 and not pd.isna(r.sport) else None)
         if str(r.origin) == ng.DEBUG:
             if debug_peers is None:  # one search of the whole table (hits() groups per source)
-                debug_peers = {(h.source, int(y.ref)): h.peer for h in ng.hits(ev, NOTIFY, kinds=("notify",))
-                               for y in h.rows}
-            peer = debug_peers.get((str(r.source), int(r.ref)))
-        by_peer.setdefault((str(r.source), peer), []).append(r)
-    for (source, peer), hits in by_peer.items():
+                debug_peers = {(h.source, int(y.ref)): (h.peer, h.tunnel)
+                               for h in ng.hits(ev, NOTIFY, kinds=("notify",)) for y in h.rows}
+            peer, tunnel = debug_peers.get((str(r.source), int(r.ref)), (None, None))
+        else:
+            tunnel = r.tunnel if isinstance(r.tunnel, str) else None
+        by_peer.setdefault((str(r.source), peer), []).append((r, tunnel))
+    for (source, peer), found in by_peer.items():
+        hits = [r for r, _ in found]
+        tunnel = next((tun for _, tun in found if tun), None)
         # In time order: a capture merged from several files may not be.
         hits.sort(key=lambda h: (pd.isna(h.t), 0.0 if pd.isna(h.t) else float(h.t)))
         first, last = hits[0], hits[-1]
@@ -72,10 +76,12 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         offers = (ng.wire_offer(ev, source, s) for s in ispis)
         offer = next((o for o in offers if o is not None), None)
         groups = _groups(offer.proposals if offer is not None else None)
-        # Recovered: a later answer from the same responder without the notify.
+        # Recovered: a later answer from the same responder without the notify (the debug
+        # names a response by its exchange, `exchange=SA_INIT_RESPONSE`; the wire by its flag).
+        exchange = ev["exchange"]
         later = ev[(ev["source"] == source).to_numpy() & (ev["ref"] > int(last.ref)).to_numpy()
-                   & ev["exchange"].isin(["SA_INIT", "IKE_SA_INIT", "SA_INIT_RESPONSE"]).to_numpy()
-                   & ev["response"].fillna(False).astype(bool).to_numpy()
+                   & ((exchange.isin(["SA_INIT", "IKE_SA_INIT"]) & ev["response"].fillna(False).astype(bool))
+                      | (exchange == "SA_INIT_RESPONSE")).fillna(False).to_numpy()
                    & ~ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()]
         if peer and len(later):
             ip = host(peer)
@@ -89,7 +95,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         f = finding(
             "IKE205", msg,
             between=(first, last),
-            peer=peer, evidence=[evidence(r) for r in ng.evidence_rows([offer] if offer is not None else [], hits[:3])],
+            tunnel=tunnel, peer=peer, evidence=[evidence(r) for r in ng.evidence_rows([offer] if offer is not None else [], hits[:3])],
             timeline=[moment(first, "DH group rejected (INVALID_KE_PAYLOAD)")],
             facts={"rejections": len(hits), "offered_groups": groups, "recovered": recovered},
         )
