@@ -584,9 +584,19 @@ def is_v2(row) -> bool:
 
 def came_in_after(msgs: pd.DataFrame, row) -> bool:
     """Did any message come in on ``row``'s IKE SA (same source and initiator SPI) after it?"""
+    return _came_in(msgs, row, after=True)
+
+
+def came_in_before(msgs: pd.DataFrame, row) -> bool:
+    """Did any message come in on ``row``'s IKE SA before it (the peer answered an earlier try)?"""
+    return _came_in(msgs, row, after=False)
+
+
+def _came_in(msgs: pd.DataFrame, row, after: bool) -> bool:
     ix = _sa_index(msgs)
     on_sa = ix.of(row["source"], row["ispi"])
-    return bool((ix.inbound[on_sa] & (ix.ref[on_sa] > int(row["ref"]))).any())
+    when = ix.ref[on_sa] > int(row["ref"]) if after else ix.ref[on_sa] < int(row["ref"])
+    return bool((ix.inbound[on_sa] & when).any())
 
 
 def sa_tunnel(msgs: pd.DataFrame, source: str, ispi: str) -> str | None:

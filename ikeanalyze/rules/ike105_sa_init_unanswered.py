@@ -3,7 +3,8 @@
 ## What it detects
 An IKEv2 IKE_SA_INIT request, or the first IKEv1 Main/Aggressive mode message (responder
 SPI still zero), sent at least `min_sends` times (the original and its retransmissions)
-with no message at all coming back on that SA. Read from decoded captures and sniffer hex
+with no message at all coming back on that SA (a retry after the peer answered an earlier
+try, with INVALID_KE_PAYLOAD or a COOKIE, is not unanswered: the peer is there). Read from decoded captures and sniffer hex
 dumps, from IKE debug (`sent IKE msg (SA_INIT)` then `(RETRANSMIT_SA_INIT)` with no
 `comes` for the SPI), and from sniffer text without hex dumps as the same `udp <len>` to
 port 500 repeated while nothing at all arrives from that peer (at verbosity 1-3 the text
@@ -73,6 +74,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         inbound = bool(s.first["in"])
         if inbound and str(s.first["origin"]) == "ikedebug":
             continue  # the responder's own log says why it ignores them
+        if sas.came_in_before(msgs, s.first):
+            continue  # the peer answered an earlier try (INVALID_KE_PAYLOAD, a COOKIE): it is there
         f = _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"]))
         f = _with_refusals(ctx, f, s.first, inbound, taken)
         yield _with_gateway_list(ctx, _with_other_end(ctx, f, s.rows, inbound))
