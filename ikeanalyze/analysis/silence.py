@@ -85,6 +85,62 @@ def stalls(ctx: Context, min_silence: float, min_packets: int) -> list[Stall]:
     return out
 
 
+@dataclass(frozen=True)
+class OpenStall:
+    """A stall in packet text that shows no in/out (sniffer verbosity 1-3 on one interface,
+    a `--`) where nothing tells which side is this one: either may be."""
+
+    silent: str  # `addr:port` of the side that stopped
+    sender: str  # `addr:port` of the side that kept sending
+    silent_last: object  # the silent side's last packet (a row of ctx.events)
+    first_out: object  # the sender's first packet after it
+    last_out: object  # and its last
+    sent: int
+    kinds: Counter
+    silence: float
+    transport: str
+
+
+def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> list[OpenStall]:
+    """UDP 500/4500 pairs of packet text with no in/out whose one side sent at least once,
+    then nothing while the other sent >= ``min_packets`` over >= ``min_silence`` seconds.
+    (Rows the direction inference placed are in ``ctx.wire``: :func:`stalls` has them.)"""
+    ev = ctx.events
+    unknown = ev["direction"].isna().to_numpy()
+    if not unknown.any():
+        return []
+    m = (unknown & ev["origin"].isin(flows_mod.HEADER_ORIGINS).to_numpy()
+         & ev["transport"].isin(UDP_TRANSPORTS).fillna(False).to_numpy()
+         & ev["src"].notna().to_numpy() & ev["dst"].notna().to_numpy())
+    if not m.any():
+        return []
+    m &= ~ev.index.isin(ctx.wire.index)
+    rows = ev[m]
+    if rows.empty:
+        return []
+    a = rows["src"].astype(str) + ":" + rows["sport"].astype(str)
+    b = rows["dst"].astype(str) + ":" + rows["dport"].astype(str)
+    pair = np.where(a < b, a + " " + b, b + " " + a)
+    t = rows["t"].astype("float64").to_numpy()
+    out = []
+    for (_, _), idx in pd.DataFrame({"s": rows["source"].astype(str).to_numpy(), "p": pair}).groupby(
+            ["s", "p"], sort=False).indices.items():
+        sides = a.to_numpy()[idx]
+        ends = list(dict.fromkeys(sides))
+        if len(ends) != 2:
+            continue  # one side only: never answered (IKE105, IKE108), not stopped
+        last = {e: idx[np.flatnonzero(sides == e)[-1]] for e in ends}
+        silent, sender = sorted(ends, key=lambda e: t[last[e]])
+        quiet_at = t[last[silent]]
+        after = idx[(sides == sender) & (t[idx] > quiet_at + REPLY_S)]
+        if len(after) < min_packets or np.isnan(quiet_at) or t[after[-1]] - quiet_at < min_silence:
+            continue
+        out.append(OpenStall(silent, sender, rows.iloc[last[silent]], rows.iloc[after[0]], rows.iloc[after[-1]],
+                             len(after), Counter(rows["kind"].astype(str).to_numpy()[after]),
+                             float(t[after[-1]] - quiet_at), str(rows["transport"].iloc[after[0]])))
+    return out
+
+
 def _per_flow(ctx: Context):
     """(UDP flows whose peer sent, their tails, per-flow count/last time/silence), once per
     context: IKE102 and IKE104 ask with different thresholds, which only filter it."""

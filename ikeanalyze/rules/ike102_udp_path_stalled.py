@@ -6,7 +6,9 @@ this side kept sending (ESP, IKE requests, NAT-T keepalives) for at least `silen
 seconds and at least `min_packets` packets. What this side sent within half a second of
 the peer's last packet answered it, and is not counted as sent into the silence. Needs a
 source that sees every packet (a capture or sniffer text); a debug log cannot show ESP and
-is not used for this.
+is not used for this. Sniffer text with no in/out (verbosity 1, the default, on one
+interface) where nothing tells which side is this FortiGate: the side that stopped and the
+side that kept sending are named as printed, with what each being this FortiGate means.
 
 ## Why it matters
 The tunnel still looks up on the gateway, but nothing from the peer reaches it: a
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 
 from ikeanalyze.analysis import configured, snapshots
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.analysis.silence import stalls
+from ikeanalyze.analysis.silence import stalls, unoriented_stalls
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, human_duration, kinds_text, moment, when
 from ikeanalyze.rules.registry import rule
@@ -50,6 +52,7 @@ class Thresholds:
 @rule("IKE102", "udp-path-stalled", severity="error", thresholds=Thresholds(),
       explains=("IKE101", "IKE104", "IKE108", "IKE301", "IKE304", "IKE306"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    yield from _unoriented(ctx, t)
     for s in stalls(ctx, t.silence, t.min_packets):
         f = s.flow
         kinds = kinds_text(s.kinds)
@@ -81,3 +84,26 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
 def _tunnel(flow) -> str | None:
     v = flow.get("tunnel")
     return v if isinstance(v, str) else None
+
+
+def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
+    """The same stall in sniffer text with no in/out (verbosity 1, the default, on one
+    interface): told as printed, with what each side being this FortiGate would mean."""
+    for s in unoriented_stalls(ctx, t.silence, t.min_packets):
+        transport = "UDP 4500" if s.transport == "udp4500" else "UDP 500"
+        here, there = s.sender.rsplit(":", 1)[0], s.silent.rsplit(":", 1)[0]
+        msg = (f"{s.silent} stopped sending at {when(s.silent_last)} while {s.sender} kept sending {s.sent} packets "
+               f"({kinds_text(s.kinds)}) for {human_duration(s.silence)} on {transport}; nothing came back. The "
+               f"text shows no in/out, so which of the two is this FortiGate is not known (`--local ADDRESS` "
+               f"tells): if it is {here}, the peer went silent or its packets are lost on the way; if it is "
+               f"{there}, the peer's packets arrive and this FortiGate stopped answering them.")
+        yield finding(
+            "IKE102", msg,
+            between=(s.silent_last, s.last_out), peer=s.silent,
+            evidence=[evidence(s.silent_last), evidence(s.first_out), evidence(s.last_out)],
+            timeline=[moment(s.silent_last, f"last packet from {s.silent} on {transport}"),
+                      moment(s.last_out, f"still no reply: {s.sent} packets sent to {s.silent} since its last packet")],
+            facts={"peer": s.silent, "local": None, "sender": s.sender, "transport": s.transport,
+                   "silence_s": round(s.silence, 6), "unanswered": s.sent, "unanswered_by_kind": dict(s.kinds),
+                   "last_in_ref": int(s.silent_last.ref)},
+        )
