@@ -116,6 +116,19 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|Command fail\. Return code -?\d+|Required arguments missing\.|(?:command|value) parse error before '.*'"
         r"|Unknown action \d+|entry not found in datasource|node_check_object fail!.*|Attribute '[^']+' MUST be set\.)\s*$",
     ),
+    # `get system status`, pasted beside a debug because support asks for it: the device's
+    # version, databases, serial, modes and clock; no IPsec evidence. (Its keys are
+    # capitalised; the gateway and tunnel lists' are not.)
+    (
+        "banner",
+        r"^(?:Version: Forti\S+ v\d.*|(?:Firmware Signature|Virus-DB|Extended DB|Extreme DB|AV AI/ML Model|IPS-DB"
+        r"|IPS-ETDB|APP-DB|FMWP-DB|INDUSTRIAL-DB|IPS Malicious URL Database|IoT-Detect|OT-Detect-DB|OT-Patch-DB"
+        r"|OT-Threat-DB|Serial-Number|License Status|License Expiration Date|VM Resources|BIOS version"
+        r"|System Part-Number|Log hard disk|Hostname|Private Encryption|Operation Mode|Current virtual domain"
+        r"|Max number of virtual domains|Virtual domains status|Virtual domain configuration|FIPS-CC mode"
+        r"|Current HA mode|Cluster uptime|Cluster state change time|Branch point|Release Version Information"
+        r"|FortiOS x86-64|System time|Last reboot reason): .*)$",
+    ),
     # The OpenSSH client's own messages in a session log: its host-key warning box and
     # notes (sshconnect.c), the first-connection question, the goodbye line.
     (
