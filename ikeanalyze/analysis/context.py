@@ -61,6 +61,12 @@ class Context:
         return iketcp.find(self.events, self.wire)
 
     @cached_property
+    def opener_wire(self) -> pd.DataFrame:
+        """Sniffer text with no in/out that ``wire`` could not orient, oriented with the
+        opener of each UDP 500 exchange as local (analysis.direction.opener_oriented)."""
+        return direction.opener_oriented(self.events, self.wire)
+
+    @cached_property
     def ike_tcp_server_ports(self) -> frozenset[int]:
         """TCP ports an IKE-over-TCP server listens on: 4500, IKE's own; the `--ike-tcp-port`s;
         and those where the input shows IKE over TCP."""

@@ -23,7 +23,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis.flows import HEADER_ORIGINS
+from ikeanalyze.analysis.flows import HEADER_ORIGINS, oriented
 from ikeanalyze.wire.tcpencap import six_byte_hits
 
 IKE_PORTS = (500, 4500)
@@ -107,3 +107,22 @@ def fill_direction(events: pd.DataFrame, local_addrs: set[str] | tuple[str, ...]
         events["direction"].dtype
     )
     return out
+
+
+def opener_oriented(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
+    """Sniffer rows that nothing oriented (no in/out: verbosity 1-3 on one interface; not in
+    ``wire``), oriented with the side that sent the first UDP 500 datagram between each pair
+    of addresses as local. A guess: the rules that read these rows say what either side
+    being this FortiGate would mean."""
+    m = events["direction"].isna().to_numpy() & (events["origin"] == "sniffer").fillna(False).to_numpy()
+    if not m.any():
+        return wire.iloc[:0]
+    m &= events["src"].notna().to_numpy() & events["dst"].notna().to_numpy() & ~events.index.isin(wire.index)
+    rows = events[m]
+    on500 = rows[(rows["transport"] == "udp500").fillna(False).to_numpy()]
+    if on500.empty:
+        return wire.iloc[:0]
+    a, b = on500["src"].astype(str), on500["dst"].astype(str)
+    pair = np.where(a < b, a + " " + b, b + " " + a)
+    openers = set(on500.groupby([on500["source"].astype(str).to_numpy(), pair], sort=False)["src"].first().astype(str))
+    return oriented(fill_direction(rows, openers))

@@ -46,8 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis import direction, sas
-from ikeanalyze.analysis import flows as flows_mod
+from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint
@@ -137,33 +136,12 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[tuple[Finding, p
     its first datagram on 4500. Text with no in/out (verbosity 1-3 on one interface) is read
     with the side that opened the UDP 500 exchange in this side's place, and says so."""
     yield from _sniffer_text_stories(ctx.wire, t)
-    unoriented = _opener_as_local(ctx)
-    for f, first in _sniffer_text_stories(unoriented, t):
+    for f, first in _sniffer_text_stories(ctx.opener_wire, t):
         opener, other = str(first["local"]), str(first["remote"])
         f.message += (f" The text shows no in/out, so which of the two is this FortiGate is not known (`--local "
                       f"ADDRESS` tells): if it is {opener}, UDP 4500 is blocked on the way to {other} or there; if it "
                       f"is {other}, the datagrams arrive and this FortiGate does not answer on 4500.")
         yield f, first
-
-
-def _opener_as_local(ctx: Context) -> pd.DataFrame:
-    """Sniffer rows on UDP 500/4500 that nothing oriented (not in ``ctx.wire``), oriented
-    with the side that sent the first UDP 500 datagram of each pair of addresses as local."""
-    ev = ctx.events
-    m = ev["direction"].isna().to_numpy() & (ev["origin"] == "sniffer").fillna(False).to_numpy()
-    if not m.any():
-        return ctx.wire.iloc[:0]
-    m &= (ev["transport"].isin(["udp500", "udp4500"]).fillna(False).to_numpy() & ev["src"].notna().to_numpy()
-          & ~ev.index.isin(ctx.wire.index))
-    rows = ev[m]
-    on500 = rows[(rows["transport"] == "udp500").to_numpy()]
-    if on500.empty:
-        return ctx.wire.iloc[:0]
-    pair = np.where(on500["src"].astype(str) < on500["dst"].astype(str),
-                    on500["src"].astype(str) + " " + on500["dst"].astype(str),
-                    on500["dst"].astype(str) + " " + on500["src"].astype(str))
-    openers = set(on500.groupby([on500["source"].astype(str).to_numpy(), pair], sort=False)["src"].first().astype(str))
-    return flows_mod.oriented(direction.fill_direction(rows, openers))
 
 
 def _sniffer_text_stories(w: pd.DataFrame, t: Thresholds) -> Iterator[tuple[Finding, pd.Series]]:

@@ -4,7 +4,8 @@
 An IKE message too large for one packet (typically IKE_AUTH carrying certificates) that
 is re-sent at least `min_retransmissions` times without an answer, where the message
 went out as IP fragments: reassembled or left-over fragments in a capture, `(frag …)`
-datagrams to UDP 500/4500 in sniffer text, first fragments of one IKE message in tcpdump
+datagrams to UDP 500/4500 in sniffer text (with no in/out, verbosity 1-3: the side that opened
+the UDP 500 exchange read as this one, and what either side being this FortiGate means said), first fragments of one IKE message in tcpdump
 text (either way: tcpdump runs on either end), or, in IKE debug, a `sent IKE msg` whose
 `len=` plus IP/UDP headers exceeds `mtu` while no IKE fragmentation (`splitting payload`,
 `encrypted fragment`) was used for it.
@@ -33,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
@@ -115,8 +117,18 @@ def _sniffer(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     """`udp N (frag id:len@0+)` to UDP 500/4500 repeated with nothing coming back; in
     tcpdump text, which runs on either end (see sas._first_message_repeats), the first
     piece of the same IKE message (exchange and message ID as printed) sent either way.
-    A first piece that names its SPIs (`-vv`) is an IKE message of :func:`check`'s."""
-    w = ctx.wire
+    A first piece that names its SPIs (`-vv`) is an IKE message of :func:`check`'s. Sniffer
+    text with no in/out is read with the opener of the UDP 500 exchange as this side, and
+    says what either side being this FortiGate means."""
+    yield from _fragment_stories(ctx.wire, t)
+    yield from _fragment_stories(ctx.opener_wire, t, guessed=True)
+
+
+def _fragment_stories(w: pd.DataFrame, t: Thresholds, guessed: bool = False) -> Iterator[Finding]:
+    """The stories of :func:`_sniffer` in the oriented packet rows ``w`` (``guessed``: sides
+    that the text does not tell, see :func:`_sniffer`)."""
+    if w.empty:
+        return
     sent = ~w["in"].to_numpy() | (w["origin"] == "tcpdump").to_numpy()
     first_frag = w["origin"].isin(HEADER_ORIGINS).to_numpy() & (w["kind"] == "ip-fragment").to_numpy() & sent \
         & w["dport"].isin([IKE_PORT, IKE_NATT_PORT]).fillna(False).to_numpy() & w["ispi"].isna().to_numpy()
@@ -138,7 +150,15 @@ def _sniffer(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                 else f"the same {exchange} message" if isinstance(exchange, str) else "the same UDP datagram")
         msg = (f"{sender} sent {what} to {receiver} as IP fragments "
                f"{len(rows)} times ({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}) and nothing came "
-               f"back from {silent}: the fragments are being dropped on the way. Enable IKE fragmentation (RFC 7383).")
+               f"back from {silent}: ")
+        if guessed:
+            here, there = sender.rsplit(":", 1)[0], receiver.rsplit(":", 1)[0]
+            msg += (f"the text shows no in/out, so which of the two is this FortiGate is not known (`--local ADDRESS` "
+                    f"tells): if it is {here}, the fragments are dropped on the way to {there}; if it is {there}, "
+                    "they arrive and the message is never answered (not reassembled?).")
+        else:
+            msg += "the fragments are being dropped on the way."
+        msg += " Enable IKE fragmentation (RFC 7383)."
         yield _finding(rows, msg, peer, None, {"bytes": size, "attempts": len(rows), "ip_fragments": True})
 
 
