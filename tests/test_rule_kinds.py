@@ -1,0 +1,58 @@
+"""Rules in the kinds of evidence their fixtures did not cover: each case is one input (a
+capture, sniffer text at another verbosity or clock, an IKE debug in another FortiOS
+release's wording) with the codes a whole analysis must report (among its findings and
+their symptoms), the codes it must not, and a number the expected finding's message must
+carry (count, message ID, duration). Inputs: tests/data/rule_kinds/ (SOURCES.md there)
+and, where a rule fixture already holds the input, that fixture's file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ikeanalyze import api
+
+TESTS = Path(__file__).resolve().parent
+KINDS = TESTS / "data" / "rule_kinds"
+
+# (input, codes it must report, codes it must not, (code, text its message holds) or None)
+CASES = [
+    # IKE301 (dead peer detection): a capture, sniffer hex at verbosity 5, FortiOS 6.4 and 7.4 debug.
+    ("ike301-dpd-unanswered.pcap", {"IKE301"}, set(), ("IKE301", "sent 5 times over 20 s")),
+    ("ike301-dpd-answered-late.pcap", set(), {"IKE301", "IKE102"}, None),
+    ("ike301-sniffer-v5-dpd-unanswered.txt", {"IKE301"}, set(),
+     ("IKE301", "INFORMATIONAL request msg 7 to 198.51.100.2:4500 sent 5 times")),
+    ("ike301-debug-64-dpd-unanswered.txt", {"IKE301"}, set(),
+     ("IKE301", "INFORMATIONAL request msg 5 to 203.0.113.45:4500 sent 4 times")),
+    ("ike301-debug-74-dpd-answered-late.txt", set(), {"IKE301"}, None),
+    # IKE302 (rekey): an IKEv1 Quick Mode request in FortiOS 6.4's debug.
+    ("ike302-debug-64-quick-mode-unanswered.txt", {"IKE302"}, {"IKE105"},
+     ("IKE302", "Quick Mode msg 7c2e1a90 on IKE SA 3f6e9d2c1b0a4958 to 198.51.100.150:500 4 times")),
+    # IKE105 (first message unanswered): sniffer hex at verbosity 6; IKEv1 Main Mode in 7.2's debug.
+    ("ike105-sniffer-v6-sa-init-unanswered.txt", {"IKE105", "IKE304"}, set(),
+     ("IKE105", "IKE_SA_INIT (initiator SPI a1b2c3d4e5f60718) 5 times")),
+    ("ike105-sniffer-v6-sa-init-answered.txt", {"IKE304"}, {"IKE105"}, None),
+    (TESTS / "rules/fixtures/IKE304/fires-ikev1-main-mode-constant-waits/input.txt", {"IKE105"}, {"IKE201", "IKE204"},
+     ("IKE105", "IKEv1 Main Mode first message (initiator SPI 5c3e7a9102bd4f18) 4 times")),
+    # IKE111 (NAT mapping changed) and IKE101's near miss in a capture.
+    ("ike111-nat-port-moved.pcap", {"IKE111"}, set(), ("IKE111", "10 packet(s) (08:00:07.500 (frame 16)")),
+    ("ike111-nat-port-followed.pcap", set(), {"IKE111", "IKE102"}, None),
+    ("ike101-keepalives-both-ways.pcap", set(), {"IKE101", "IKE102"}, None),
+]
+
+
+def _codes(d) -> list:
+    return [f for top in d.findings for f in (top, *top.symptoms)]
+
+
+@pytest.mark.parametrize(("name", "want", "never", "said"), CASES, ids=[Path(str(c[0])).name for c in CASES])
+def test_rule_in_this_kind_of_evidence(name, want: set, never: set, said) -> None:
+    path = name if isinstance(name, Path) else KINDS / name
+    found = _codes(api.analyze([path]))
+    codes = {f.code for f in found}
+    assert want <= codes, f"missing {want - codes}: " + "; ".join(f"{f.code} {f.message}" for f in found)
+    assert not codes & never, "; ".join(f"{f.code} {f.message}" for f in found if f.code in never)
+    if said:
+        code, text = said
+        assert any(text in f.message for f in found if f.code == code), [f.message for f in found if f.code == code]
