@@ -129,6 +129,15 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|Current HA mode|Cluster uptime|Cluster state change time|Branch point|Release Version Information"
         r"|FortiOS x86-64|System time|Last reboot reason): .*)$",
     ),
+    # `get router info routing-table all|database|details` beside a debug (is the route to
+    # the peer or into the tunnel there?): its legend, its VRF header and its routes, an ECMP
+    # route's further next hops on lines of their own. No IPsec evidence.
+    (
+        "banner",
+        r"^(?:Codes: [A-Z] - \w.*|(?:[A-Za-z0-9*>]{1,3} - [A-Za-z][\w /-]*(?:, |$))+|Routing table for VRF=\d+"
+        r"|[A-Za-z*> ]{1,6}\s+[0-9A-Fa-f.:]+/\d+ (?:\[\d+/\d+\] via \S+|is directly connected,).*"
+        r"|\s*\[\d+/\d+\] via \S+.*)$",
+    ),
     # The OpenSSH client's own messages in a session log: its host-key warning box and
     # notes (sshconnect.c), the first-connection question, the goodbye line.
     (

@@ -40,22 +40,25 @@ FORMS = [
     # `get system status` beside a debug (hand-written fixture)
     (10, "banner", "rules/fixtures/IKE901/quiet-debug-beside-system-status/input.txt:26",
      "Version: FortiGate-60F v7.4.4,build2662,240514 (GA.F)"),
-    (11, "banner", "sniffer/31_sniffer_v5_any_relative.txt:6", "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @"),
-    (12, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
-    (13, "prompt", "sniffer/31_sniffer_v5_any_relative.txt:3", "(reverse-i-searchh"),
-    (14, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
-    (15, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
-    (16, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
-    (17, "prompt", "text_public/kb357095_tunnel_list_bare_dia_command.txt:1", "dia vpn tunnel list"),
+    # `get router info routing-table all`: a route into a tunnel (hand-written fixture)
+    (11, "banner", "rules/fixtures/IKE901/quiet-tunnel-list-beside-routing-table/input.txt:12",
+     "S       10.10.0.0/16 [10/0] via to-dc1 tunnel 203.0.113.45, [1/0]"),
+    (12, "banner", "sniffer/31_sniffer_v5_any_relative.txt:6", "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @"),
+    (13, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
+    (14, "prompt", "sniffer/31_sniffer_v5_any_relative.txt:3", "(reverse-i-searchh"),
+    (15, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
+    (16, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (17, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (18, "prompt", "text_public/kb357095_tunnel_list_bare_dia_command.txt:1", "dia vpn tunnel list"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (18, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (19, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
     # an elision line a person put in place of the lines they left out (hand-written fixture)
-    (19, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
-    (20, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (21, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    (20, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
+    (21, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (22, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
     # a closing fence longer than its opening ``` (markdown allows it)
-    (21, "annotation", "text_public/blog_tunnel_summary_fence_closed_four_backticks.txt:7", "````"),
+    (22, "annotation", "text_public/blog_tunnel_summary_fence_closed_four_backticks.txt:7", "````"),
 ]
 
 
