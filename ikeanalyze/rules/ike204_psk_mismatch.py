@@ -13,7 +13,8 @@ how many attempts failed; the message is worded by IKE version.
 When neither end states it, the IKEv1 initiator's view is told as a probable mismatch
 (severity warning): Main Mode message 5, the first one encrypted with keys derived from
 the secret, sent again and again and never answered after the peer answered messages 1
-and 3 on the same SA. Not when message 5 moved to UDP 4500 (NAT-T: a blocked port,
+and 3 on the same SA (in a capture or a sniffer's hex dumps, which name no step, message 5
+is the initiator's third message, and either end may have captured it). Not when message 5 moved to UDP 4500 (NAT-T: a blocked port,
 IKE106, looks the same), is larger than an ID and a hash (certificates), was sent fewer
 than 3 times with no `negotiation timeout` (the paste may end before the answer), or the
 negotiation has certificate, EAP or XAUTH lines. The IKEv1 Aggressive Mode responder's view
@@ -193,11 +194,17 @@ def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
         return
     for s in sas.sends(msgs, min_count=2):
         first = s.first
-        if (s.answered or not s.request or s.exchange != "Identity Protection" or bool(first["in"])
-                or str(first["origin"]) != "ikedebug" or str(first["detail"]) != MM5_SEND):
+        debug = str(first["origin"]) == "ikedebug"
+        inbound = bool(first["in"])
+        if (s.answered or not s.request or s.exchange != "Identity Protection"
+                or (debug and (inbound or str(first["detail"]) != MM5_SEND))):
             continue
-        same_sa = msgs[(msgs["source"] == first["source"]).to_numpy() & (msgs["ispi"] == first["ispi"]).to_numpy()
-                       & msgs["in"].to_numpy().astype(bool) & (msgs["ref"] < first["ref"]).to_numpy()]
+        on_sa = msgs[(msgs["source"] == first["source"]).to_numpy() & (msgs["ispi"] == first["ispi"]).to_numpy()
+                     & (msgs["ref"] < first["ref"]).to_numpy()]
+        mine = on_sa["in"].to_numpy().astype(bool) == inbound
+        if not debug and not _third_of_initiator(on_sa[mine]):
+            continue  # on the wire, message 5 is the initiator's third message (no step names)
+        same_sa = on_sa[~mine]
         if len(same_sa) < 2:
             continue  # message 4 never came: that is a lost answer, not a key that failed
         if str(first["transport"]) != str(same_sa["transport"].iloc[-1]):
@@ -213,13 +220,15 @@ def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
         if s.count < MM5_MIN_SENDS and not said.str.contains("negotiation timeout").any():
             continue  # the paste may just end before the answer
         gw = f" on gateway {s.tunnel}" if s.tunnel else ""
-        msg = (f"Probable pre-shared key mismatch with {s.peer}{gw}: this side's Main Mode message 5 (its ID and "
+        sender, answerer, whose = ((f"{s.peer}'s", "this side", "this side's") if inbound
+                                   else ("this side's", "the peer", "the peer's"))
+        msg = (f"Probable pre-shared key mismatch with {s.peer}{gw}: {sender} Main Mode message 5 (its ID and "
                f"HASH, encrypted with keys derived from the pre-shared secret) was sent {s.count} times "
-               f"({sas.where(first)} to {sas.where(s.last)}) and never answered, although the peer answered "
+               f"({sas.where(first)} to {sas.where(s.last)}) and never answered, although {answerer} answered "
                f"messages 1 and 3 on the same SA (message 4 at {sas.where(same_sa.iloc[-1])}). A responder that cannot "
-               f"decrypt or verify message 5 drops it without a word: the keys differ, or (the same from this "
-               f"side) the responder matched another phase 1 or rejects this side's ID. The peer's IKE debug "
-               f"says which (`probable pre-shared secret mismatch`).")
+               f"decrypt or verify message 5 drops it without a word: the keys differ, or (the same from the "
+               f"initiator's side) the responder matched another phase 1 or rejects the initiator's ID. "
+               f"{whose[0].upper() + whose[1:]} IKE debug says which (`probable pre-shared secret mismatch`).")
         f = finding(
             "IKE204", msg,
             between=(first, s.last),
@@ -230,6 +239,14 @@ def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
         )
         f.severity = "warning"  # inferred from silence, not stated by either end
         yield f
+
+
+def _third_of_initiator(earlier) -> bool:
+    """The sender's earlier messages on the SA (``earlier``) are two distinct ones, the first
+    with a zero responder SPI: it is the initiator, and this is its third message, Main
+    Mode's message 5 (a capture or sniffer hex dump names no step)."""
+    sends = earlier.drop_duplicates("send")
+    return len(sends) == 2 and str(sends["rspi"].iloc[0]) == sas.ZERO_SPI
 
 
 AM2_SEND = "agg_r1send"  # the responder's Aggressive Mode message 2 (its hash, and the keys' material)
