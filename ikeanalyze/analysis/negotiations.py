@@ -890,6 +890,7 @@ class Failure:
     serial: int | None = None
     child: str | None = None  # the phase 2 refused, when the debug names it
     proposed: str | None = None  # traffic selectors of the refused request, decoded from its `enc` dump
+    refused_here: bool = False  # a capture's refusal that this side sent (the offer was the peer's)
 
 
 def _exchange_before(rows: pd.DataFrame, ref: int) -> str | None:
@@ -1152,6 +1153,9 @@ def proposal_message(f: Failure, phase_name: str) -> str:
         return (f"The {phase_name} proposals {who}{gw} match none of this side's: each transform type has a "
                 f"value in common but no single proposal has them all. Peer offered "
                 f"{f.peer_block.summary()}; local accepts {f.local_block.summary()}{where}.")
+    if f.offered and f.refused_here:
+        return (f"This side refused the {phase_name} proposals of {f.peer or 'the peer'}{gw} ({f.how}){where}. "
+                f"The peer offered {f.offered}; this side's own proposals are not in this input.")
     if f.offered:
         return (f"The peer {f.peer or ''} refused the {phase_name} proposals{gw} "
                 f"({f.how}){where}. This side offered {f.offered}; the peer's own proposals are not "

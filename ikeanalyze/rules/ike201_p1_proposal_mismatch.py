@@ -5,7 +5,8 @@ A phase-1 (IKEv2 IKE_SA_INIT, IKEv1 Main or Aggressive mode) negotiation that en
 proposals: the FortiGate debug's `no proposal chosen` / `no SA proposal chosen` after the
 `incoming proposal:` and `my proposal` blocks, a NO_PROPOSAL_CHOSEN notify the device
 processed in answer to its own SA_INIT, or a decoded SA_INIT response carrying it
-(capture, hex dump). When both sides' proposals are printed they are compared transform
+(capture, hex dump: its sides are the wire's, `--local` or the gateway inferred from the IKE
+roles, so a refusal this side sent is of the peer's offer). When both sides' proposals are printed they are compared transform
 type by transform type (encryption, integrity, PRF/hash, DH group, authentication
 method) and the types with nothing in common are named.
 A FortiGate event-log line stating the same cause (`reason="peer SA proposal not match local policy"` on a phase-1 line: `stage=1`, a phase-1 logid (37120, 37121, 37124, 37127, 37128), or a `logdesc`/`msg` saying phase 1; a line that says no phase counts as phase 1) is told too, with the
@@ -36,10 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
+
 from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -51,6 +55,7 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
             groups.setdefault((f.source, f.tunnel, f.peer), []).append(f)
     for fails in groups.values():
         f = fails[0]
+        _orient(ctx, f)
         message = ng.proposal_message(f, phase_name)
         others = list(dict.fromkeys(m.text() for g in fails[1:] for m in g.mismatched
                                     if m not in f.mismatched))
@@ -85,6 +90,21 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
                    "mismatched": [m.type for m in f.mismatched],
                    "offered": f.offered, "attempts": len(fails)},
         )
+
+
+def _orient(ctx: Context, f: ng.Failure) -> None:
+    """A capture's refusal read as the wire reads the sides (`--local`, or the gateway
+    inferred from the IKE roles): when this side sent the NO_PROPOSAL_CHOSEN, the offer it
+    refused was the peer's, and the peer is the side that offered."""
+    if not f.offered or f.offered_row is None or not f.rows:
+        return
+    idx = getattr(f.rows[-1], "Index", None)
+    w = ctx.wire
+    if idx is None or idx not in w.index or bool(w.at[idx, "in"]):
+        return
+    offer = f.offered_row
+    f.refused_here = True
+    f.peer = endpoint(offer.src, offer.sport) if pd.notna(offer.src) else None
 
 
 @rule("IKE201", "p1-proposal-mismatch", severity="error",
