@@ -577,7 +577,7 @@ def _tunnel_block(lines: list[str]) -> tuple[dict, list[dict]]:
             for tok in bare:
                 m = ADDR_PAIR.match(tok)
                 if m:
-                    facts["local"], facts["remote"] = endpoint(m["src"], m["sport"]), endpoint(m["dst"], m["dport"])
+                    facts["local"], facts["remote"] = endpoint(m["src"], _int(m["sport"])), endpoint(m["dst"], _int(m["dport"]))
                     mark.update(src=m["src"], sport=_int(m["sport"]), dst=m["dst"], dport=_int(m["dport"]))
             facts.update({k: v for k, v in kv.items() if not k.startswith("options")})
             mark["at"] = "header"
@@ -717,7 +717,7 @@ def _gateway_block(lines: list[str]) -> tuple[dict, list[dict]]:
         elif key == "addr":
             a = GW_ADDR.match(value)
             if a:
-                facts["local"], facts["remote"] = endpoint(a["src"], a["sport"]), endpoint(a["dst"], a["dport"])
+                facts["local"], facts["remote"] = endpoint(a["src"], _int(a["sport"])), endpoint(a["dst"], _int(a["dport"]))
                 mark.update(src=a["src"], sport=_int(a["sport"]), dst=a["dst"], dport=_int(a["dport"]))
             mark["at"] = "addr"
         elif key in ("IKE SA", "IPsec SA") or SA_COUNTS_KEY.match(key):
@@ -823,7 +823,7 @@ def _details_block(lines: list[str]) -> tuple[dict, list[dict]]:
             a = re.match(rf"^(?P<ip>{_ADDR}):(?P<port>\d+)", value)
             side = "local" if key == "local-gateway" else "remote"
             if a:
-                facts[side] = endpoint(a["ip"], a["port"])
+                facts[side] = endpoint(a["ip"], _int(a["port"]))
                 mark.update({"src" if side == "local" else "dst": a["ip"],
                              "sport" if side == "local" else "dport": _int(a["port"])})
             mark["at"] = "addr"
@@ -871,7 +871,7 @@ def _summary_block(lines: list[str]) -> tuple[dict, list[dict]]:
         facts[key] = [_int(a), _int(b)]
     marks = [{"at": "summary"} for _ in lines]
     if m and m.group("dst"):  # the remote gateway (port 0 where no NAT-T port is in use)
-        facts["remote"] = endpoint(m.group("dst"), m.group("dport"))
+        facts["remote"] = endpoint(m.group("dst"), _int(m.group("dport")))
         marks[0].update(dst=m.group("dst"), dport=_int(m.group("dport")))
     return facts, marks
 

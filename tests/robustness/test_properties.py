@@ -116,6 +116,7 @@ def mutated(draw, files) -> tuple[str, bytes]:
 @example(("crasher.txt", (CRASHERS / "text-tcpdump-clock-5000-digit-hours.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-tcpdump-address-5000-digits.txt").read_bytes()))
 @example(("crasher.txt", (CRASHERS / "text-sniffer-glued-record-5000-digit-seconds.txt").read_bytes()))
+@example(("crasher.txt", (CRASHERS / "text-snapshot-header-port-5000-digits.txt").read_bytes()))
 def test_mutated_text_inputs(case):
     name, data = case
     load_bytes(data, name)
