@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze import diagnosis as dg
-from ikeanalyze.analysis import nextsteps, snapshots
+from ikeanalyze.analysis import nextsteps, snapshots, views
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.endpoints import parse as parse_endpoint
@@ -86,8 +86,8 @@ def diagnose(
     ranked = dg.rank(findings, explains)
     from ikeanalyze.rules import fromlog
 
-    timeline = dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms],
-                                 _opening(ctx) + fromlog.moments(ctx.events))
+    timeline = views.in_run_order(ctx, dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms],
+                                                         _opening(ctx) + fromlog.moments(ctx.events)))
     summary = dg.summarize(ranked, ingest)
     down, unexplained = snapshots.down_labels(ctx)
     if down and all(f.code.startswith(INPUT_CODES) or f.severity == "info" for f in ranked):
@@ -124,7 +124,9 @@ def _opening(ctx: Context) -> list[dg.Moment]:
                              None if pd.isna(r.t) else float(r.t),
                              f"traffic both ways on {transport} between {endpoint(f['remote'], f['rport'])} and "
                              f"{endpoint(f['local'], f['lport'])} "
-                             f"({int(f['n_in'])} in, {int(f['n_out'])} out in total)", str(r.source), int(r.ref)))
+                             f"({int(f['n_in'])} in, {int(f['n_out'])} out in total)"
+                             + (f", in {views.said(f['view'])}" if isinstance(f.get("view"), str) else ""),
+                             str(r.source), int(r.ref)))
     return out
 
 

@@ -182,8 +182,9 @@ def _same_subject(a: Finding, b: Finding) -> bool:
 # peer that name different values are two stories (two IKE SAs, two users, two gateways).
 # `resent_by` (IKE304): the client's re-sent requests and this side's re-sent answers on
 # one IKE SA are two stories; so are this side's refused starts and the peer's refused
-# requests (IKE209 `started_by`), and two FortiGates' logs (`device`).
-IDENTITY_FACTS = ("ispi", "user", "gateway", "resent_by", "device", "started_by")
+# requests (IKE209 `started_by`), two FortiGates' logs (`device`), and two runs of a
+# paste's packets (`view`: rules/registry.py).
+IDENTITY_FACTS = ("ispi", "user", "gateway", "resent_by", "device", "started_by", "view")
 SAME_STORY_SLACK_S = 1.0  # a sniffer and a debug stamp one packet up to this far apart
 
 

@@ -12,6 +12,7 @@ from ikeanalyze.analysis import configured as configured_mod
 from ikeanalyze.analysis import direction, iketcp, sas
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import snapshots as snapshots_mod
+from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.ingest import IngestReport
 from ikeanalyze.wire.ports import IKE_NATT_PORT
 
@@ -37,7 +38,13 @@ class Context:
         unknown = events["direction"].isna() & events["wire"].fillna(False).astype(bool)
         if unknown.any():
             events = direction.fill_direction(events, direction.infer_local(events, self.local))
-        return flows_mod.oriented(events)
+        return flows_mod.oriented(events, self.views)
+
+    @cached_property
+    def views(self) -> pd.Series | None:
+        """Which capture point saw each packet-text row when an input holds several (the
+        sniffer runs of two FortiGates, or two runs of one: analysis.views); None when none does."""
+        return views_mod.views(self.events)
 
     @cached_property
     def flows(self) -> pd.DataFrame:

@@ -14,10 +14,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ikeanalyze.analysis.views import labels
+from ikeanalyze.analysis.views import views as views_of
 from ikeanalyze.endpoints import endpoints
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
-FLOW_KEY = ["origin", "proto", "local", "lport", "remote", "rport"]
+# `view`: which of several capture points of one input saw the packet (analysis.views):
+# the two ends' sniffer runs in one paste see one conversation as two flows.
+FLOW_KEY = ["origin", "view", "proto", "local", "lport", "remote", "rport"]
 # Per-direction counters by kind (column name → kinds).
 COUNTED = {
     "ike": ("ike", "ike-sent", "ike-received"),
@@ -32,8 +36,10 @@ HEADER_ORIGINS = ("sniffer", "tcpdump")
 WELL_KNOWN = (IKE_PORT, IKE_NATT_PORT)
 
 
-def oriented(events: pd.DataFrame) -> pd.DataFrame:
-    """Wire rows with `local`/`remote` sides and a known direction."""
+def oriented(events: pd.DataFrame, views: pd.Series | None = None) -> pd.DataFrame:
+    """Wire rows with `local`/`remote` sides and a known direction, and the `view` (capture
+    point) each was seen from: ``views`` (analysis.views, of these events or a table they
+    were taken from), computed here when not given."""
     wire = events["wire"].fillna(False).astype(bool) & events["src"].notna() & events["dst"].notna()
     w = events.loc[wire, ["time", "t", "source", "ref", "origin", "kind", "direction", "src", "sport",
                           "dst", "dport", "proto", "transport", "tunnel", "length", "tcp_flags",
@@ -62,6 +68,9 @@ def oriented(events: pd.DataFrame) -> pd.DataFrame:
     w["proto"] = pd.Series(pc.if_else(pc.is_valid(pa.array(w["proto"].array)), pa.array(w["proto"].array), guess),
                            index=w.index, dtype=w["proto"].dtype)
     w["in"] = inbound
+    if views is None:
+        views = views_of(events)
+    w["view"] = None if views is None else labels(views.reindex(w.index), len(w))
     w["fid"] = w.groupby(FLOW_KEY, sort=False, dropna=False).ngroup().to_numpy()
     return w
 

@@ -13,8 +13,12 @@ an address, or clocks further apart than that, hide the match: then nothing is s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
+import numpy as np
 import pandas as pd
+
+from ikeanalyze.analysis.views import said as view_said
 
 CLOCK_SLACK_S = 120.0
 
@@ -24,6 +28,8 @@ class OtherEnd:
     sources: list[str]
     arrived: pd.DataFrame  # packets from this side that reached the other end, in input order
     answered: pd.DataFrame  # packets the other end sent back in that time
+    untimed: bool = False  # relative clocks: the other run's packets of the pair, whenever they came
+    views: bool = False  # the other end is another device's run in one of the inputs
 
     def facts(self) -> dict:
         """The finding's facts: ``other_end`` (counts) and ``other_end_inputs`` (names)."""
@@ -41,20 +47,32 @@ def other_end(wire: pd.DataFrame, events: pd.DataFrame, rows: pd.DataFrame, kind
         return None
     first, last = rows.iloc[0], rows.iloc[-1]
     source, local, remote = str(first["source"]), str(first["local"]), str(first["remote"])
-    if pd.isna(first["time"]) or pd.isna(last["time"]):
-        return None
-    others = (wire["source"] != source).to_numpy()
+    view = first.get("view")
+    untimed = pd.isna(first["time"]) or pd.isna(last["time"])
+    # Another input, or another view of this one (the other FortiGate's run in one paste).
+    same_input = (wire["source"] == source).to_numpy()
+    viewed = wire["view"].to_numpy(dtype=object) if "view" in wire else np.full(len(wire), None)
+    has_view = np.array([isinstance(v, str) for v in viewed], dtype=bool)
+    others = ~same_input | (has_view & (viewed != view)) if isinstance(view, str) else ~same_input | has_view
+    if untimed:
+        # Relative stamps (seconds since each run started): only another run of this paste
+        # can be set beside them, and not by time; another input's clock cannot be matched.
+        others &= same_input & has_view
     pair = others & (((wire["local"] == remote) & (wire["remote"] == local))
                      | ((wire["local"] == local) & (wire["remote"] == remote))).fillna(False).to_numpy()
     if not pair.any():
         return None
     w = wire[pair]
     printed = events.loc[w.index, "direction"].notna().to_numpy()
-    this_side = set(w["source"][(w["local"] == local).to_numpy() | ~printed].astype(str))
-    slack = pd.Timedelta(seconds=CLOCK_SLACK_S)
-    when = (w["time"] >= first["time"] - slack) & (w["time"] <= last["time"] + slack)
+    ends = _ends(w, source)
+    this_side = set(ends[(w["local"] == local).to_numpy() | ~printed])
+    if untimed:
+        when = pd.Series(True, index=w.index)
+    else:
+        slack = pd.Timedelta(seconds=CLOCK_SLACK_S)
+        when = (w["time"] >= first["time"] - slack) & (w["time"] <= last["time"] + slack)
     far = (w["local"] == remote).to_numpy() & when.fillna(False).to_numpy() & w["kind"].isin(kinds).to_numpy()
-    far &= ~w["source"].astype(str).isin(this_side).to_numpy()
+    far &= ~pd.Series(ends).isin(this_side).to_numpy()
     if not far.any():
         return None
     w = w[far]
@@ -63,7 +81,20 @@ def other_end(wire: pd.DataFrame, events: pd.DataFrame, rows: pd.DataFrame, kind
     if same_length:
         lengths = set(rows["length"].dropna().astype(int))
         arrived = inbound & w["length"].isin(lengths).fillna(False).to_numpy()
-    return OtherEnd(sorted({str(s) for s in w["source"]}), w[arrived], w[~inbound])
+    seen_by = w["view"].map(lambda v: isinstance(v, str)) if "view" in w else pd.Series(False, index=w.index)
+    return OtherEnd(sorted(set(_ends(w, source))), w[arrived], w[~inbound], untimed, bool(seen_by.any()))
+
+
+def _ends(w: pd.DataFrame, source: str) -> np.ndarray:
+    """Each row's capture point as a finding names it: its input, or the view (the
+    device's run) within it when the input holds several (and that input, when it is
+    not ``source``, the finding's own)."""
+    names = w["source"].astype(str).to_numpy(dtype=object)
+    if "view" not in w:
+        return names
+    views = w["view"].to_numpy(dtype=object)
+    return np.array([n if not isinstance(v, str) else view_said(v) if n == source
+                     else f"{view_said(v)} ({PurePath(n).name})" for n, v in zip(names, views)], dtype=object)
 
 
 def told(end: OtherEnd, local: str, remote: str, what: str, back: str, maybe_unseen: bool = False) -> str:
@@ -73,7 +104,13 @@ def told(end: OtherEnd, local: str, remote: str, what: str, back: str, maybe_uns
     from ikeanalyze.analysis.sas import where  # sas imports the rules' helpers
 
     names = ", ".join(end.sources)
-    said = f" The input from the other end ({names}) shows, in the same minutes,"
+    if end.untimed:
+        said = (f" The other end ({names}) shows, over its whole run (each run's clock counts from its own "
+                f"start: the two cannot be lined up),")
+    elif end.views:
+        said = f" The other end ({names}) shows, in the same minutes,"
+    else:
+        said = f" The input from the other end ({names}) shows, in the same minutes,"
     if len(end.arrived) and len(end.answered):
         lost = (f"either it is lost on the way to {local} or {local}'s NP offload keeps it from the CPU sniffer"
                 if maybe_unseen else f"what it sends is lost on the way to {local} (a firewall, NAT or ISP "

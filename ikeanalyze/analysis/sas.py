@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze import endpoints
 from ikeanalyze.analysis import linesearch
+from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import clock_text
 from ikeanalyze.wire.ports import IKE_PORT
@@ -662,11 +663,13 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     out: list[Repeat] = []
     # Peers heard from on any port, once: asking the whole wire table per peer cost ~10 ms each.
     # An ICMP error from the peer is no answer (IKE105 tells it: rules/fromicmp.py).
+    # Per view: another FortiGate's run in the paste, or this one's earlier run, hears for itself.
+    key = ["source", "view", "remote"]
     heard = wire.loc[(wire["origin"] == "sniffer").to_numpy() & wire["in"].to_numpy()
-                     & (wire["kind"] != "icmp").fillna(True).to_numpy(), ["source", "remote"]]
-    heard = set(zip(heard["source"].astype(object), heard["remote"].astype(object)))
-    for (source, remote), rows in w.groupby(["source", "remote"], sort=False):
-        if (source, remote) in heard:
+                     & (wire["kind"] != "icmp").fillna(True).to_numpy(), key]
+    heard = set(zip(*(heard[k].astype(object) for k in key)))
+    for peer, rows in w.groupby(key, sort=False, dropna=False):
+        if tuple(None if pd.isna(k) else k for k in peer) in heard:
             continue
         out_rows = rows[~rows["in"].to_numpy() & (rows["rport"] == IKE_PORT).fillna(False).to_numpy()]
         for _, same in out_rows.groupby("length", sort=False):
@@ -675,11 +678,13 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     return out + _first_message_repeats(wire, min_count)
 
 
-def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
+def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int = 2,
+                       views: pd.Series | None = None) -> list[Repeat]:
     """Sniffer text that shows no in/out (verbosity 1-3 on one interface, a `--`) and tells
     nothing of which side is the gateway (its rows are not in ``wire``): the same
     `udp <len>` from one address to another's UDP 500 again and again, with nothing at all
-    (but an ICMP error) from the other in that input. Either side may be the local one."""
+    (but an ICMP error) from the other in that input, or in that view of it (``views``,
+    analysis.views: each FortiGate's run of a paste). Either side may be the local one."""
     unknown = events["direction"].isna().to_numpy()  # most sniffer text prints in/out: done
     if not unknown.any():
         return []
@@ -691,13 +696,15 @@ def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int 
     m = m & ~events.index.isin(wire.index)
     if not m.any():
         return []
-    said = events.loc[sniffer & events["src"].notna().to_numpy() & (events["kind"] != "icmp").fillna(True).to_numpy(),
-                      ["source", "src"]]  # (an ICMP error from the other is no answer, as above)
-    senders = set(zip(said["source"].astype(object), said["src"].astype(object)))
+    view = pd.Series(views_mod.labels(views, len(events)), index=events.index, name="view")
+    said = sniffer & events["src"].notna().to_numpy() & (events["kind"] != "icmp").fillna(True).to_numpy()
+    # (an ICMP error from the other is no answer, as above)
+    senders = set(zip(events["source"][said].astype(object), view[said], events["src"][said].astype(object)))
     out = []
     rows = events[m]
-    for (source, _src, dst, _len), same in rows.groupby(["source", "src", "dst", "length"], sort=False):
-        if (source, dst) not in senders and len(same) >= min_count:
+    for (source, at, _src, dst, _len), same in rows.groupby(
+            [rows["source"], view[m].fillna(""), rows["src"], rows["dst"], rows["length"]], sort=False):
+        if (source, at or None, dst) not in senders and len(same) >= min_count:
             out.append(Repeat(same))
     return out
 

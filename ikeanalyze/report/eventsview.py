@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import flows as flows_mod
+from ikeanalyze.analysis.views import labels
 from ikeanalyze.diagnosis import Diagnosis
 from ikeanalyze.endpoints import endpoint, endpoints, host
 
@@ -86,8 +87,11 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
     evidence_keys = _evidence_keys(d)
     if not wire.empty:
         transport = wire["transport"].astype(object).where(wire["transport"].notna(), wire["proto"].astype(object))
-        key = (endpoints(wire["remote"], wire["rport"]) + "|" + endpoints(wire["local"], wire["lport"]) + "|"
-               + transport.astype(str))
+        local = endpoints(wire["local"], wire["lport"])
+        if "view" in wire:  # several FortiGates' runs in one paste: a lane per run (analysis.views)
+            view = pd.Series(labels(wire["view"], len(wire)), index=wire.index)
+            local = local.where(view.isna(), local + " on " + view.fillna(""))
+        key = endpoints(wire["remote"], wire["rport"]) + "|" + local + "|" + transport.astype(str)
         wire = wire.assign(_key=key.to_numpy(), _row=wire.index.to_numpy(),
                            _ev=_is_evidence(wire, evidence_keys))
         # A debug log's `sent IKE msg` lines echo packets a sniffer or capture of the same flow

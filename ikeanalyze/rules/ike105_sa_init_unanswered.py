@@ -24,8 +24,9 @@ there. Proposal, key and certificate settings cannot be the cause yet.
 ## Evidence
 The first and the last attempt, how many were sent, the waits between them, and the
 peer address and port they went to. With an input from the other end (its sniffer or
-debug, given on the same command line; its own in/out must put the peer on its side, and
-only its packets from the same minutes count), how many requests of that length arrived
+debug, given on the same command line, or the other FortiGate's sniffer run under its own
+prompt in the same paste; its own in/out must put the peer on its side, and only its
+packets from the same minutes count, or its whole run when both runs print relative stamps), how many requests of that length arrived
 there and how many answers it sent: where they were lost, on the way there or back. A `diagnose vpn ike gateway list` whose IKE SA is
 still `status: connecting` joins the evidence; as initiator with no IKE traffic in the
 paste at all, that line alone is the finding. ICMP port unreachables for UDP 500 of the
@@ -85,7 +86,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         f = _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None)
         f = _with_refusals(ctx, f, rows.iloc[0], inbound, taken)
         yield _with_gateway_list(ctx, _with_other_end(ctx, f, rows, inbound))
-    for r in sas.unoriented_repeats(ctx.events, ctx.wire, t.min_sends):
+    for r in sas.unoriented_repeats(ctx.events, ctx.wire, t.min_sends, ctx.views):
         first = r.rows.iloc[0]
         yield fromicmp.add(ctx, _unoriented_finding(r.rows), IKE_PORT, str(first["source"]), str(first["dst"]), taken)
     yield from _from_gateway_lists(ctx)

@@ -48,6 +48,7 @@ import pandas as pd
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.views import capture_point
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules import fromicmp
@@ -95,7 +96,7 @@ def _from_sa_messages(ctx: Context, t: Thresholds) -> Iterator[tuple[Finding, pd
             per_sa = msgs.groupby([msgs["source"].astype(str), msgs["ispi"].astype(str)], sort=False).indices
             established = _established_sas(ctx)
             nat_all = _nat_events(ctx)
-        if (first["source"], first["remote"]) in heard_on_4500:
+        if (capture_point(rows.head(1)).iat[0], first["remote"]) in heard_on_4500:
             continue  # the peer does reach 4500: not blocked (see IKE111 for a changed mapping)
         same_sa = msgs.iloc[per_sa.get((str(first["source"]), str(first["ispi"])), [])]
         on500 = same_sa[(same_sa["transport"] == "udp500").to_numpy()]
@@ -157,21 +158,22 @@ def _sniffer_text_stories(w: pd.DataFrame, t: Thresholds) -> Iterator[tuple[Find
     on4500 = (w["transport"] == "udp4500").fillna(False).to_numpy()
     # A (source, peer) pair, not an address: another input's working 4500 hides nothing here.
     heard = _heard_on_4500(w)
-    answering = pd.MultiIndex.from_arrays([w["source"].astype(str), w["remote"].astype(str)]).isin(list(heard))
+    point = capture_point(w)  # (each FortiGate's run of a paste hears for itself: analysis.views)
+    answering = pd.MultiIndex.from_arrays([point, w["remote"].astype(str)]).isin(list(heard))
     cand = (text & ~inbound & ~answering & on4500 & (w["length"] > 1).fillna(False).to_numpy()
             & (w["rport"] == IKE_NATT_PORT).fillna(False).to_numpy())
     if not cand.any():
         return
-    sent = w[cand]
-    rows = w[text & (w["transport"] == "udp500").fillna(False).to_numpy()
-             & w["remote"].isin(sent["remote"].unique()).fillna(False).to_numpy()]
-    for (source, remote, length), same in sent.groupby(["source", "remote", "length"], sort=False):
+    sent = w[cand].assign(point=point[cand])
+    on = text & (w["transport"] == "udp500").fillna(False).to_numpy() & w["remote"].isin(sent["remote"].unique()).fillna(False).to_numpy()
+    rows = w[on].assign(point=point[on])
+    for (source, remote, length), same in sent.groupby(["point", "remote", "length"], sort=False):
         if len(same) < t.min_retransmissions + 1:
             continue
         if same["text"].astype(str).str.contains("(frag ", regex=False).any():
             continue  # sent as IP fragments: lost fragments are IKE107's story, not a blocked port
         first, last = same.iloc[0], same.iloc[-1]
-        on500 = rows[(rows["source"] == source).to_numpy() & (rows["remote"] == remote).to_numpy()
+        on500 = rows[(rows["point"] == source).to_numpy() & (rows["remote"] == remote).to_numpy()
                      & (rows["ref"] < first["ref"]).to_numpy()]
         answered = on500[on500["in"].to_numpy().astype(bool)]
         if answered.empty or on500["in"].to_numpy().astype(bool).all():
@@ -197,10 +199,11 @@ def _sniffer_text_stories(w: pd.DataFrame, t: Thresholds) -> Iterator[tuple[Find
 
 
 def _heard_on_4500(wire) -> set[tuple[str, str]]:
-    """(source, remote address) of every peer that sent anything on UDP 4500."""
+    """(source, remote address) of every peer that sent anything on UDP 4500; the source
+    with its view when it has one (analysis.views.capture_point)."""
     on = wire["in"].to_numpy() & (wire["transport"] == "udp4500").fillna(False).to_numpy()
-    both = wire.loc[on, ["source", "remote"]].drop_duplicates()
-    return set(zip(both["source"].astype(str), both["remote"].astype(str)))
+    both = pd.DataFrame({"source": capture_point(wire[on]), "remote": wire.loc[on, "remote"].astype(str)})
+    return set(zip(both["source"], both["remote"]))
 
 
 def _established_sas(ctx: Context) -> set[tuple[str, str]]:

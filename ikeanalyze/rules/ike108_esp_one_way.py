@@ -40,8 +40,10 @@ Users see a tunnel that is up but passes no traffic.
 
 ## Evidence
 The first and last ESP packet of the busy direction, the SPI(s), the packet counts both
-ways and the time span. With an input from the other end (its own sniffer or capture),
-from the same minutes, how many of the packets arrived there and how many it sent back:
+ways and the time span. With an input from the other end (its own sniffer or capture, or
+the other FortiGate's sniffer run pasted under its own prompt in the same input), from the
+same minutes (over its whole run when both runs print relative stamps, which cannot be
+lined up), how many of the packets arrived there and how many it sent back:
 ESP it sent that never showed here was lost on the return path or, when this end's view
 is a CPU sniffer, may be hidden by NP offload (the severity stays as above).
 
@@ -95,7 +97,9 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         return
     # Decide on the key columns which paths are one-way and busy; only those become frames
     # (most of a capture is ESP: a frame of it all would copy every column).
-    group = w[["source", "local", "remote"]].iloc[pos].groupby(["source", "local", "remote"], sort=False).ngroup()
+    # (per view: the two ends' sniffer runs in one paste each see their own side of the path)
+    keys = ["source", "view", "local", "remote"]
+    group = w[keys].iloc[pos].groupby(keys, sort=False, dropna=False).ngroup()
     group = group.to_numpy()
     known = group >= 0
     sizes = np.bincount(group[known])

@@ -163,8 +163,31 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
                 _cut_caveat(f, cut)
             if one_way:
                 _one_way_caveat(f, one_way)
+        if getattr(ctx, "views", None) is not None:
+            _name_views(ctx, found)
         yield from found
         yield from fromlog.add(ctx, r.code, found)
+
+
+def _name_views(ctx, found: list) -> None:
+    """Name the capture point a finding's packets were seen from when an input holds
+    several (two FortiGates' sniffer runs in one paste, two runs of one: analysis.views):
+    the view of its first evidence, in its message and in ``facts`` (`view`, and `device`
+    for a named one, which keep two devices' findings apart in the dedup)."""
+    from ikeanalyze.analysis.views import at_lines, said
+
+    at = at_lines(ctx)
+    for f in found:
+        view = next((at.get((e.source, e.ref)) for e in f.evidence[:1]), None)
+        if view is None or "view" in f.facts:
+            continue
+        f.message = f"In {said(view)}: {f.message}"
+        f.timeline = [dataclasses.replace(m, text=f"{m.text}, in {said(at[(m.source, m.ref)])}")
+                      if (m.source, m.ref) in at else m for m in f.timeline]
+        f.facts["view"] = view
+        device = view.partition(" run ")[0]
+        if not view.startswith("run "):
+            f.facts.setdefault("device", device)
 
 
 # How close to the end of a cut-off input a finding built on what never came must end for

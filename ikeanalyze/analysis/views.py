@@ -1,0 +1,150 @@
+"""Views: which capture point saw each packet, when one paste holds several.
+
+Engineers paste the sniffer runs of both ends of a tunnel (`HQ-FGT # diagnose sniffer
+packet …`, then `BR-FGT # diagnose sniffer packet …`), of both members of an HA pair, or
+two runs of one FortiGate one after the other, as one input. Each run saw the wire from
+its own place and, at the default verbosity 4, on its own clock: seconds since the run
+started, so a second run's stamps start again near 0. Judged as one capture, a packet
+leaving HQ and the same packet arriving at BR look like two packets, and a second run's
+packets interleave with the first's on one time axis.
+
+A view is one device (the prompt's hostname, the `device` column) and, for a clock that
+restarts (relative stamps going back), one run of it: a label per packet row, `None` when
+the input holds a single view (nearly every input: nothing changes for them). Rules group
+packets by (source, view) where they grouped by source, and name the view in their
+findings (rules/registry.py). Absolute stamps are one time axis: the runs of one device
+with them are one view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Origins whose packet lines a device's run prints (a capture file is one view of its own).
+RUN_ORIGINS = ("sniffer", "tcpdump")
+
+
+def views(events: pd.DataFrame) -> pd.Series | None:
+    """The view label of each packet-text row of ``events`` (index-aligned, null for the
+    other rows), or None when no input holds more than one view. Labels: the device
+    (`HQ-FGT`), `HQ-FGT run 2` when that device's relative clock restarted, `run 2` for a
+    run under no named prompt."""
+    if events.empty or "device" not in events:
+        return None
+    packet = events["origin"].isin(RUN_ORIGINS).to_numpy()
+    if not packet.any():
+        return None
+    rows = events[packet]
+    device = rows["device"].astype(object).where(rows["device"].notna(), None).to_numpy()
+    t = rows["t"].to_numpy(dtype="float64", na_value=np.nan)
+    relative = rows["time"].isna().to_numpy() & ~np.isnan(t)
+    source = rows["source"].astype(object).to_numpy()
+    labels = np.full(len(rows), None, dtype=object)
+    for name in pd.unique(source):
+        at = np.flatnonzero(source == name)
+        dev, names = pd.factorize(pd.Series(device[at], dtype=object), use_na_sentinel=False)
+        run = _runs(dev, t[at], relative[at])
+        width = int(run.max()) + 1
+        key, first, inverse = np.unique(dev.astype(np.int64) * width + run, return_index=True, return_inverse=True)
+        if len(key) < 2:
+            continue
+        runs_of = np.zeros(len(names), dtype=np.int64)
+        np.maximum.at(runs_of, dev, run + 1)
+        ordinal = np.empty(len(key), dtype=np.int64)
+        ordinal[np.argsort(first)] = np.arange(len(key))  # views numbered in order of their first packet
+        text = [_label(names[d], n + 1, int(runs_of[d]), int(o))
+                for (d, n), o in zip((divmod(int(k), width) for k in key), ordinal)]
+        labels[at] = np.array(text, dtype=object)[inverse]
+    if all(v is None for v in labels):
+        return None
+    out = pd.Series(None, index=events.index, dtype=object)
+    out[packet] = labels
+    return out
+
+
+def _runs(dev: np.ndarray, t: np.ndarray, relative: np.ndarray) -> np.ndarray:
+    """Each row's run of its device (0, 1, …): a device's relative stamps going back
+    start a new run; absolute stamps never do (one time axis)."""
+    order = np.argsort(dev, kind="stable")  # each device's rows together, in input order
+    d, ts, rel = dev[order], t[order], relative[order]
+    brk = np.zeros(len(order), dtype=np.int64)
+    ri = np.flatnonzero(rel)
+    if len(ri) > 1:
+        back = (d[ri[1:]] == d[ri[:-1]]) & (ts[ri[1:]] < ts[ri[:-1]])
+        brk[ri[1:][back]] = 1
+    counted = np.cumsum(brk)
+    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+    base = (counted - brk)[starts]  # breaks before each device's first row
+    run = np.empty(len(order), dtype=np.int64)
+    run[order] = counted - np.repeat(base, np.diff(np.r_[starts, len(order)]))
+    return run
+
+
+def _label(device: str | None, n: int, of: int, ordinal: int) -> str:
+    """`HQ-FGT`, `HQ-FGT run 2` (the device's second run), `run 3` (the input's third, unnamed)."""
+    if device is None or pd.isna(device):
+        return f"run {ordinal + 1}"
+    return device if of == 1 else f"{device} run {n}"
+
+
+def said(view: object) -> str:
+    """How a finding names a view: `HQ-FGT's run`, `HQ-FGT's second run`, `the paste's second run`."""
+    if not isinstance(view, str) or not view:
+        return ""
+    if view.startswith("run "):
+        return f"the paste's {_ordinal(view)} run"
+    device, _, n = view.partition(" run ")
+    return f"{device}'s {_ordinal('run ' + n) + ' ' if n else ''}run"
+
+
+def _ordinal(run: str) -> str:
+    n = int(run.split()[-1])
+    return {1: "first", 2: "second", 3: "third", 4: "fourth"}.get(n, f"{n}th")
+
+
+def at_lines(ctx) -> dict[tuple[str, int], str]:
+    """(source, line) → view label of every packet row in a view, in input order; built
+    once per context (``ctx.extras``). Empty when no input holds several views."""
+    at = ctx.extras.get("views.at")
+    if at is None:
+        v = ctx.views
+        at = {}
+        if v is not None:
+            on = v.notna().to_numpy()
+            ev = ctx.events[on]
+            at = dict(zip(zip(ev["source"].astype(str), ev["ref"].astype(int)), v[on]))
+        ctx.extras["views.at"] = at
+    return at
+
+
+def in_run_order(ctx, moments: list) -> list:
+    """``moments`` (the incident timeline) with the runs of a paste kept apart when no
+    moment has a clock time: relative stamps restart with each run, so one time axis would
+    interleave them (a second run's packets before the first's). Each view's moments in
+    order of its `t`, the views in the order of their first packet; others first."""
+    at = at_lines(ctx)
+    if not at or any(m.time is not None for m in moments):
+        return moments
+    rank = {v: i + 1 for i, v in enumerate(dict.fromkeys(at.values()))}
+    return sorted(moments, key=lambda m: (rank.get(at.get((m.source, m.ref)), 0), m.t is None, m.t or 0.0))
+
+
+def labels(views: pd.Series | None, n: int) -> np.ndarray:
+    """``views`` (of :func:`views`, or None) as an object array: a label or None per row."""
+    if views is None:
+        return np.full(n, None, dtype=object)
+    return np.array([v if isinstance(v, str) else None for v in views.to_numpy(dtype=object)], dtype=object)
+
+
+def capture_point(w: pd.DataFrame) -> pd.Series:
+    """Each row's input, with its view when it has one (`paste.txt` / `paste.txt|HQ-FGT`):
+    the key to group packets by where rules grouped them by `source`."""
+    source = w["source"].astype(str)
+    if "view" not in w:
+        return source
+    view = w["view"].astype(object)
+    has = view.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    if not has.any():
+        return source
+    return source.where(~has, source + "|" + view.where(has, "").astype(str))
