@@ -35,12 +35,16 @@ def views(events: pd.DataFrame) -> pd.Series | None:
     packet = events["origin"].isin(RUN_ORIGINS).to_numpy()
     if not packet.any():
         return None
-    rows = events[packet]
-    device = rows["device"].astype(object).where(rows["device"].notna(), None).to_numpy()
-    t = rows["t"].to_numpy(dtype="float64", na_value=np.nan)
-    relative = rows["time"].isna().to_numpy() & ~np.isnan(t)
-    source = rows["source"].astype(object).to_numpy()
-    labels = np.full(len(rows), None, dtype=object)
+    # The few columns asked, not a copy of the rows: a long sniffer run is most of the table.
+    named = events["device"].notna().to_numpy() & packet
+    t = events["t"].to_numpy(dtype="float64", na_value=np.nan)[packet]
+    relative = events["time"].isna().to_numpy()[packet] & ~np.isnan(t)
+    source = events["source"].to_numpy(dtype=object)[packet]
+    if not named.any() and not _goes_back(t, relative, source):
+        return None  # one unnamed run per input (nearly every input): no view to tell apart
+    device = np.where(named, events["device"].to_numpy(dtype=object), None)[packet]
+    labels = np.full(len(t), None, dtype=object)
+    several = False
     for name in pd.unique(source):
         at = np.flatnonzero(source == name)
         dev, names = pd.factorize(pd.Series(device[at], dtype=object), use_na_sentinel=False)
@@ -49,6 +53,7 @@ def views(events: pd.DataFrame) -> pd.Series | None:
         key, first, inverse = np.unique(dev.astype(np.int64) * width + run, return_index=True, return_inverse=True)
         if len(key) < 2:
             continue
+        several = True
         runs_of = np.zeros(len(names), dtype=np.int64)
         np.maximum.at(runs_of, dev, run + 1)
         ordinal = np.empty(len(key), dtype=np.int64)
@@ -56,11 +61,17 @@ def views(events: pd.DataFrame) -> pd.Series | None:
         text = [_label(names[d], n + 1, int(runs_of[d]), int(o))
                 for (d, n), o in zip((divmod(int(k), width) for k in key), ordinal)]
         labels[at] = np.array(text, dtype=object)[inverse]
-    if all(v is None for v in labels):
+    if not several:
         return None
     out = pd.Series(None, index=events.index, dtype=object)
     out[packet] = labels
     return out
+
+
+def _goes_back(t: np.ndarray, relative: np.ndarray, source: np.ndarray) -> bool:
+    """Whether a relative clock of one input goes back (a second run started)."""
+    at = np.flatnonzero(relative)
+    return bool(((np.diff(t[at]) < 0) & (source[at][1:] == source[at][:-1])).any())
 
 
 def _runs(dev: np.ndarray, t: np.ndarray, relative: np.ndarray) -> np.ndarray:
