@@ -525,12 +525,16 @@ def _unnumbered(assigned: np.ndarray, tunnel: np.ndarray, ispi: np.ndarray, name
     no SA proposal chosen`, as guides and blogs trim their pastes): its negotiations are
     told by gateway and initiator SPI, a line without an SPI going with the last one its
     gateway's lines named (the first one, above that): two clients of one dial-up gateway
-    interleaved stay two negotiations. Each gets a negative serial (:attr:`Negotiation.numbered`
+    interleaved stay two negotiations; lines that name no gateway, where none does, are one
+    gateway's. Each gets a negative serial (:attr:`Negotiation.numbered`
     is False), which no line carries; the rows given one are returned, like the rows of
     printed serials."""
     key = -1
+    # A paste whose lines name no gateway at all (their `ike 0:gw:` context stripped,
+    # ikedebug.BARE_BODY) is one unknown gateway's.
+    named = named if named.any() else np.ones(len(tunnel), dtype=bool)
     for gw in dict.fromkeys(tunnel[named].tolist()):
-        rows = np.flatnonzero(named & (tunnel == gw))
+        rows = np.flatnonzero(named & (tunnel == gw)) if gw is not None else np.flatnonzero(named & pd.isna(tunnel))
         spis = pd.Series(ispi[rows], dtype=object)
         spis = spis.where(spis.notna() & (spis != sas.ZERO_SPI)).ffill().bfill()
         codes, uniques = pd.factorize(spis, use_na_sentinel=False)

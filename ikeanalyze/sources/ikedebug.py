@@ -24,6 +24,7 @@ from ikeanalyze.sources.regex import (
     int_array,
     matches,
     matches_at,
+    scatter,
     take_joined,
     to_int,
 )
@@ -158,6 +159,7 @@ def parse(core: pa.Array) -> dict[str, object]:
     """Parse IKE debug records (prompt junk removed) into event columns."""
     n = len(core)
     pre, msg = _prefix(core)
+    pre, msg = _bare_messages(core, pre, msg)
     gw = pre["gw"]
     # Cookies (two SPIs and a slash) in place of a gateway name, or an elision (ELIDED):
     # no tunnel's name. Only names of those lengths are asked.
@@ -240,6 +242,25 @@ def parse(core: pa.Array) -> dict[str, object]:
     out["serial"] = to_int(pre["serial"], pa.int64())
     out["ts_abs"] = pre["ts"]
     return out
+
+
+# What PREFIX begins with: lines without it are bare messages (BARE_BODY).
+HEAD = rf"^(?:{TS} )?ike "
+
+
+def _bare_messages(core: pa.Array, pre: dict[str, pa.Array], msg: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    """``pre`` and ``msg`` with the lines that have no `ike ` context (BARE_BODY's, which
+    the text reader took for their block) read as their message, after a console stamp
+    if any; their other context fields stay null. (Only lines with no message are asked.)"""
+    empty = np.flatnonzero(pc.equal(pc.binary_length(msg), 0).to_numpy(zero_copy_only=False))
+    if not len(empty):
+        return pre, msg
+    bare = empty[~matches_at(core, empty, HEAD)]
+    if not len(bare):
+        return pre, msg
+    found = groups(core.take(pa.array(bare)), BARE_SPLIT)
+    return ({**pre, "ts": scatter(pre["ts"], bare, found["ts"])},
+            scatter(msg, bare, pc.fill_null(found["msg"], "")))
 
 
 def _objects(values: list) -> np.ndarray:
@@ -377,6 +398,80 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 # Each wrapped in its own group: a union of them must not let one row's flags (`(?i)`) or
 # alternation reach into the next.
 _PLAIN = ["(?:" + re.sub(r"\(\?P<\w+>", "(?:", pattern) + ")" for _, pattern in MESSAGES]
+
+
+# A message pasted without its `ike 0:gw:123:` context (a forum poster strips it, or the
+# page shows the lines so): read when its body is unmistakably the daemon's (FORMATS.md §2)
+# by BARE_BODY, MESSAGES without what prose says too: a row's alternatives that take any
+# text before a word (`.*DPD.*`, `.*certificate.*`), the hex dumps (`in 1234…`: a word and
+# a number) and the teardown and retransmission words (`deleting`). Which bare lines are
+# read is decided by their block (sources/text.py): one with a prefixed IKE debug line or a
+# BARE_STRONG body, which names a packet's addresses, an SA's SPIs or the failure in the
+# daemon's own words. The line is then read by MESSAGES as any other.
+BARE_LEFT_OUT = ("ike-hex", "sa-deleted", "retransmit")
+_STRONG_SIGNS = ("(?P<src>", "(?P<ispi>", "(?P<esp_spi>", REFUSED_WORDS, "PSK auth failed: ", "Negotiate (?:ISAKMP )?SA Error")
+
+
+def _scan(text: str):
+    """(index, character, depth) of ``text``'s characters outside escapes and character
+    classes; depth counts the groups open before each."""
+    depth, i, in_class = 0, 0, False
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        else:
+            depth -= c == ")"
+            yield i, c, depth
+            depth += c == "("
+        i += 1
+
+
+def _leading_group_end(text: str) -> int | None:
+    """Where the group ``text`` opens with (`(?:`) closes, None when it does not open with one."""
+    if not text.startswith("(?:"):
+        return None
+    return next(i for i, c, depth in _scan(text) if c == ")" and depth == 0)
+
+
+def _without_any_first(alternation: str) -> str:
+    """``alternation`` without its alternatives that take any text first (`.*DPD.*`), also
+    inside an alternative that is one group; empty when none is left."""
+    cuts = [i for i, c, depth in _scan(alternation) if c == "|" and depth == 0]
+    kept = []
+    for a, b in zip([-1, *cuts], [*cuts, len(alternation)]):
+        alt = alternation[a + 1:b]
+        if _leading_group_end(alt) == len(alt) - 1:  # one group: its own alternatives
+            inner = _without_any_first(alt[3:-1])
+            alt = f"(?:{inner})" if inner else ""
+        if alt and not alt.startswith(".*"):
+            kept.append(alt)
+    return "|".join(kept)
+
+
+def _bare(pattern: str) -> str | None:
+    """``pattern`` (a MESSAGES row) as BARE_BODY takes it: group names gone, not anchored,
+    without the alternatives of a leading group that take any text first; None when
+    nothing is left."""
+    plain = re.sub(r"\(\?P<\w+>", "(?:", pattern).removeprefix("^")
+    end = _leading_group_end(plain)
+    if end is not None:
+        inner = _without_any_first(plain[3:end])
+        plain = f"(?:{inner}){plain[end + 1:]}" if inner else ""
+    return plain if plain and not plain.startswith(".*") else None
+
+
+_BARE = [(kind, pattern, _bare(pattern)) for kind, pattern in MESSAGES if kind not in BARE_LEFT_OUT]
+BARE_BODY = rf"^(?:{TS} )? *(?:" + "|".join(f"(?:{b})" for _, _, b in _BARE if b) + ")"
+BARE_STRONG = rf"^(?:{TS} )? *(?:" + "|".join(f"(?:{b})" for _, p, b in _BARE
+                                              if b and any(w in p for w in _STRONG_SIGNS)) + ")"
+# The stamp and message of a bare line (BARE_BODY's), for :func:`parse`.
+BARE_SPLIT = rf"^(?:(?P<ts>{TS}) )? *(?P<msg>.*)$"
 
 
 def _first_row(msg: pa.Array, rows: np.ndarray | None = None, lo: int = 0, hi: int = len(MESSAGES)) -> np.ndarray:

@@ -541,6 +541,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             form[idx] = np.select([matches(glued, ikedebug.RECORD_START), matches(glued, "^" + eventlog.RECORD_ANYWHERE),
                                    matches(glued, flow.START)], ["ikedebug", "eventlog", "flow"], "authd")
 
+    _bare_debug(form, by_text, rest, report)
     quotes = _quoted_datagrams(form, patched, raw, step, rest)
     sep, bridged = _continuations(form, patched, raw, by_text, step, rest)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
@@ -958,6 +959,42 @@ def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
         end = min(end, int(later[0])) if len(later) else end
         runs.append(CaptureRun(first + 1, end, filt))  # (`end` is 0-based exclusive: the 1-based last line)
     return runs
+
+
+def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport) -> None:
+    """IKE debug messages pasted without their `ike 0:gw:123:` context (a forum poster
+    strips it: `comes 198.51.100.7:500->203.0.113.5:500,ifindex=7...`, `no SA proposal
+    chosen`) are `ikedebug` records (ikedebug.BARE_BODY), their tunnel and VDOM unknown,
+    when their block says whose they are: the run of debug lines and lines of no form
+    around them (a blank line or a line of another form ends it) holds a prefixed IKE debug
+    line or a message only the daemon words so (ikedebug.BARE_STRONG), and more of its
+    lines are the daemon's (prefixed or bare) than not. A paragraph of prose that quotes a
+    message or says a phrase the daemon shares with people (`NAT detected on both sides,
+    so …`) stays lines of no form; so do the daemon's messages no table names (`responder
+    received AUTH msg`)."""
+    unknown = rest[form[rest] == None]  # noqa: E711 (an object array)
+    if not len(unknown):
+        return
+    bare = unknown[by_text.rows(unknown).matches(ikedebug.BARE_BODY)]
+    if not len(bare):
+        return
+    strong = bare[by_text.rows(bare).matches(ikedebug.BARE_STRONG)]
+    # Blocks: runs of debug lines and lines of no form; any other line ends one.
+    member = (form == "ikedebug") | (form == None)  # noqa: E711
+    block = np.cumsum(~member)
+    debug = form == "ikedebug"
+    anchor = debug.copy()
+    anchor[strong] = True
+    debug[bare] = True
+    size = int(block[-1]) + 1
+    held = np.bincount(block, weights=anchor, minlength=size) > 0
+    held &= 2 * np.bincount(block, weights=debug, minlength=size) > np.bincount(block, weights=member, minlength=size)
+    taken = bare[held[block[bare]]]
+    if not len(taken):
+        return
+    form[taken] = "ikedebug"
+    report.warn(f"{len(taken)} IKE debug line(s) without their `ike` prefix (line {int(taken[0]) + 1} first) read "
+                f"as the daemon's messages; their tunnel and VDOM are not known")
 
 
 def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:

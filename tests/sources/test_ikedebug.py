@@ -397,3 +397,19 @@ def test_arrow_character_notes_are_annotations(tmp_path) -> None:
     ev, ingest = ikeanalyze.load([str(p)])
     assert ev["detail"].tolist() == ["gw validation OK", "responder preparing EAP identity request", "gw validation OK"]
     assert ingest.inputs[0].accounting["annotation"] == 1
+
+
+def test_a_bare_message_is_read_by_the_table_without_what_prose_says_too() -> None:
+    # Taken: bodies the table names, a catch-all row's other alternatives among them.
+    for line in ("VID DPD", "peer identifier IPV4_ADDR 198.51.100.7", "no SA proposal chosen",
+                 "2024-05-02 10:00:00.120000 comes 198.51.100.7:500->203.0.113.5:500,ifindex=7...."):
+        assert re.search(ikedebug.BARE_BODY, line), line
+    # Left out: the alternatives that take any text first, hex dumps, teardown words.
+    for line in ("I think DPD is broken", "The certificate is bad", "EAP is not set up", "the narrowing fails",
+                 "in 0123ABCD", "deleting", "retransmission, re-send last message"):
+        assert not re.search(ikedebug.BARE_BODY, line), line
+    [ev] = [parse("2024-05-02 10:00:00.120000 comes 198.51.100.7:500->203.0.113.5:500,ifindex=7,vrf=0....")
+            .iloc[0]]
+    assert (ev["kind"], ev["src"], ev["dport"], str(ev["time"])) == ("ike-received", "198.51.100.7", 500,
+                                                                     "2024-05-02 10:00:00.120000")
+    assert pd.isna(ev["tunnel"]) and pd.isna(ev["vdom"]) and pd.isna(ev["serial"])

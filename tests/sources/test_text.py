@@ -270,3 +270,37 @@ def test_a_bare_fingerprint_is_a_banner_only_under_openssh_s_heading() -> None:
     report = InputReport("t")
     text.parse_lines(["The tunnel key, as the peer's admin sent it:", fp], report)
     assert report.accounting["unrecognised"] == 2 and report.accounting["banner"] == 0
+
+
+# A negotiation pasted without the `ike 0:gw:serial:` context of its lines (hand-written,
+# RFC 5737 addresses): the messages the reader's table names are IKE debug records; the
+# daemon's messages no row names stay lines of no form.
+STRIPPED = ["comes 198.51.100.7:500->203.0.113.5:500,ifindex=7,vrf=0,len=464....",
+            "IKEv2 exchange=SA_INIT id=7d3e91a0c4b25f16/0000000000000000 len=464",
+            "responder received SA_INIT msg",
+            "received notify type NAT_DETECTION_SOURCE_IP",
+            "incoming proposal:",
+            "  protocol = IKEv2:",
+            "no SA proposal chosen"]
+
+
+def test_a_debug_pasted_without_its_prefixes_is_read() -> None:
+    form = classify(STRIPPED)
+    assert list(form) == ["ikedebug", "ikedebug", None, "ikedebug", "ikedebug", "ikedebug", "ikedebug"]
+    # Beside prefixed lines, a line whose prefix the poster cut is the daemon's too.
+    form = classify(["ike 0:to-hq:5: incoming proposal:", "proposal id = 1:", "no SA proposal chosen"])
+    assert list(form) == ["ikedebug"] * 3
+
+
+@pytest.mark.parametrize("lines", [
+    # A paragraph that quotes the daemon: more prose than messages.
+    ["Hi all, my tunnel to the branch does not come up.", "NAT detected on both sides, so I enabled NAT-T.",
+     "In the debug I only see this:", "no SA proposal chosen", "Any idea? I checked the proposals twice."],
+    # The daemon's words alone, with nothing that only the daemon prints.
+    ["negotiation result", "proposal id = 1:"],
+    # A message beside prose, a blank line away from a debug block.
+    ["ike 0:to-hq:5: incoming proposal:", "", "NAT detected on both sides, so I enabled NAT-T."],
+])
+def test_prose_in_the_daemons_words_is_not_its_debug(lines: list[str]) -> None:
+    form = classify(lines)
+    assert all(f in (None, "blank") for f, line in zip(form, lines) if not line.startswith("ike "))
