@@ -23,6 +23,17 @@ import pandas as pd
 
 # Origins whose packet lines a device's run prints (a capture file is one view of its own).
 RUN_ORIGINS = ("sniffer", "tcpdump")
+# When a relative clock has started again: a new run's stamps restart near 0 (within
+# RESTART_S, or in the first half of how far the clock had gone), going back more than
+# REORDER_S; packets printed out of order (tcpdump -ttt's `-00:00:00.000021`) go back
+# microseconds, where the clock already was.
+RESTART_S = 1.0
+REORDER_S = 0.001
+
+
+def _restarts(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Whether each stamp ``after`` (the next packet's) starts the clock again after ``before``."""
+    return (after < before - REORDER_S) & ((after <= RESTART_S) | (after <= before / 2))
 
 
 def views(events: pd.DataFrame) -> pd.Series | None:
@@ -69,20 +80,20 @@ def views(events: pd.DataFrame) -> pd.Series | None:
 
 
 def _goes_back(t: np.ndarray, relative: np.ndarray, source: np.ndarray) -> bool:
-    """Whether a relative clock of one input goes back (a second run started)."""
+    """Whether a relative clock of one input starts again (:func:`_restarts`: a second run)."""
     at = np.flatnonzero(relative)
-    return bool(((np.diff(t[at]) < 0) & (source[at][1:] == source[at][:-1])).any())
+    return bool((_restarts(t[at][:-1], t[at][1:]) & (source[at][1:] == source[at][:-1])).any())
 
 
 def _runs(dev: np.ndarray, t: np.ndarray, relative: np.ndarray) -> np.ndarray:
-    """Each row's run of its device (0, 1, …): a device's relative stamps going back
-    start a new run; absolute stamps never do (one time axis)."""
+    """Each row's run of its device (0, 1, …): a device's relative clock starting again
+    (:func:`_restarts`) starts a new run; absolute stamps never do (one time axis)."""
     order = np.argsort(dev, kind="stable")  # each device's rows together, in input order
     d, ts, rel = dev[order], t[order], relative[order]
     brk = np.zeros(len(order), dtype=np.int64)
     ri = np.flatnonzero(rel)
     if len(ri) > 1:
-        back = (d[ri[1:]] == d[ri[:-1]]) & (ts[ri[1:]] < ts[ri[:-1]])
+        back = (d[ri[1:]] == d[ri[:-1]]) & _restarts(ts[ri[:-1]], ts[ri[1:]])
         brk[ri[1:][back]] = 1
     counted = np.cumsum(brk)
     starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])

@@ -50,6 +50,12 @@ def test_one_run_or_one_time_axis_is_one_view():
     assert _labels(abs_runs) is None
 
 
+def test_packets_printed_a_little_out_of_order_are_one_run():
+    # A stamp 21 µs before the one above it is the capture's order, not a run started again.
+    assert _labels(_run(["0.100000", "5.300021", "5.300000", "7.100000"])) is None
+    assert _labels(_run(["0.100000", "5.300000"]) + _run(["0.200000", "2.100000"])) == ["run 1", "run 2"]
+
+
 def test_the_timeline_keeps_the_runs_of_a_relative_clock_apart():
     d = ikeanalyze.analyze([str(SECOND_RUN_ONE_WAY)])
     texts = [m.text for m in d.timeline]
