@@ -1345,7 +1345,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     # one. The separator of a piece joined as is onto each line: that blank, else none.
     opened = np.flatnonzero(hex_open)
     gap = np.full(n, "", dtype=object)
-    gap[opened[~_ends_blank(raw.take(pa.array(opened, pa.int64())))]] = " "
+    gap[opened[~_ends_blank(raw, opened)]] = " "
     opens_block = np.zeros(n, dtype=bool)
     opens_block[heads] = matches(head_text, ikedebug.BLOCK_OPEN)
     open_quote = np.zeros(n, dtype=bool)
@@ -1463,10 +1463,27 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
 BLANKS_WITHIN = 2
 
 
-def _ends_blank(lines: pa.Array) -> np.ndarray:
-    """Whether each line ends in a blank."""
-    return pc.utf8_length(lines).to_numpy(zero_copy_only=False) > pc.utf8_length(
-        pc.utf8_rtrim_whitespace(lines)).to_numpy(zero_copy_only=False)
+# The ASCII bytes arrow's utf8_rtrim_whitespace takes for whitespace.
+ASCII_BLANKS = np.zeros(256, dtype=bool)
+ASCII_BLANKS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+
+
+def _ends_blank(lines: pa.Array, rows: np.ndarray | None = None) -> np.ndarray:
+    """Whether each line (of ``rows``, default all) ends in a blank, as utf8_rtrim_whitespace
+    would trim it: told by its last byte (no copy of the lines, which may be long wrapped
+    hex), and only a line ending in a non-ASCII character (Unicode whitespace, `\u3000`?)
+    asked of arrow."""
+    b = spans.Bytes(lines)
+    start, end = (b.start, b.end) if rows is None else (b.start[rows], b.end[rows])
+    some = end > start
+    last = (b.words(end - 1) & np.uint64(0xFF)).astype(np.uint8)
+    out = some & ASCII_BLANKS[last]
+    wide = np.flatnonzero(some & (last >= 0x80))
+    if len(wide):
+        picked = lines.take(pa.array(wide if rows is None else rows[wide], pa.int64()))
+        out[wide] = pc.utf8_length(picked).to_numpy(zero_copy_only=False) > pc.utf8_length(
+            pc.utf8_rtrim_whitespace(picked)).to_numpy(zero_copy_only=False)
+    return out
 
 
 def _rests(form: np.ndarray, raw: pa.Array, unknown: np.ndarray, unknown_text: Texts,
@@ -1575,7 +1592,7 @@ def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_t
     word-wrapped (one may be chance)."""
     below = unknown[unknown > 0]
     above = below - 1
-    ends_blank = np.flatnonzero(_ends_blank(raw.take(pa.array(above))))
+    ends_blank = np.flatnonzero(_ends_blank(raw, above))
     if len(ends_blank) < 2:
         return np.zeros(0, np.int64)
     below, above = below[ends_blank], above[ends_blank]

@@ -1,17 +1,18 @@
 """Byte-level readers of the text load agree with what they replace: ikedebug._prefix with
-PREFIX (its fields and message), spans.occurrences with a count of the literal, and
-textclean.clean_utf8's UTF-8 path with decode + clean; on lines made to sit near every
-edge of the patterns."""
+PREFIX (its fields and message), spans.occurrences with a count of the literal,
+textclean.clean_utf8's UTF-8 path with decode + clean, and text._ends_blank with arrow's
+trim; on lines made to sit near every edge of the patterns."""
 
 from __future__ import annotations
 
 import random
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ikeanalyze.sources import ikedebug, spans, textclean
+from ikeanalyze.sources import ikedebug, spans, text, textclean
 from ikeanalyze.sources.regex import fields
 
 FIELDS = ("ts", "vdom", "vdidx", "gw", "serial")
@@ -67,3 +68,19 @@ def test_clean_utf8_equals_decode_and_clean(seed):
         data = b"".join(rnd.choice(parts) for _ in range(rnd.randint(0, 12)))
         decoded, _ = textclean.decode(data)
         assert textclean.clean_utf8(data) == textclean.clean(decoded).encode("utf-8"), data
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ends_blank_is_what_rtrim_takes(seed):
+    rnd = random.Random(seed)
+    ends = [chr(c) for c in range(0x21)] + ["\x7f", "\x85", "\xa0", "\u1680", "\u2003", "\u200b", "\u202f", "\u3000",
+                                            "\ufeff", "é", "x", "A1"]
+    lines = ["".join(rnd.choice(["", "ab", " ", "é"]) for _ in range(rnd.randint(0, 3))) + rnd.choice(ends) * rnd.randint(0, 2)
+             for _ in range(3000)]
+    arr = pa.array(lines, pa.large_string())
+    for sub in (arr, arr.slice(5, 900)):
+        want = (pc.utf8_length(sub).to_numpy(zero_copy_only=False)
+                > pc.utf8_length(pc.utf8_rtrim_whitespace(sub)).to_numpy(zero_copy_only=False))
+        assert text._ends_blank(sub).tolist() == want.tolist()
+        rows = np.array(sorted(rnd.sample(range(len(sub)), 300)), np.int64)
+        assert text._ends_blank(sub, rows).tolist() == want[rows].tolist()
