@@ -30,6 +30,7 @@ from ikeanalyze.sources.regex import (
     matches,
     matches_at,
     scatter,
+    spliced,
     take_joined,
 )
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, html_unescaped, not_text
@@ -1221,13 +1222,9 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
         reps[k] = len(mine)
     # Every other line stays as it is; a collapsed one is replaced by its pieces, in place.
     owner = np.repeat(np.arange(len(sub)), reps)
-    pick = owner.copy()
-    is_multi = np.zeros(len(sub), dtype=bool)
-    is_multi[multi] = True
-    pick[is_multi[owner]] = len(sub) + np.arange(len(pieces))
     extra = pa.array(pieces, pa.large_string())
-    return (idx[owner], take_joined([sub.cast(pa.large_string()), extra], pick),
-            take_joined([text.cast(pa.large_string()), extra], pick))
+    return (idx[owner], spliced(sub.cast(pa.large_string()), multi, extra, reps[multi]),
+            spliced(text.cast(pa.large_string()), multi, extra, reps[multi]))
 
 
 def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int, among: np.ndarray) -> np.ndarray:

@@ -9,7 +9,8 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ikeanalyze.sources.regex import groups, groups_at, hex_to_int, scatter
+from ikeanalyze.sources import regex
+from ikeanalyze.sources.regex import groups, groups_at, hex_to_int, scatter, spliced
 
 HEXISH = st.one_of(st.none(), st.text(alphabet="0123456789abcdefABCDEFxg ", max_size=18))
 
@@ -48,4 +49,28 @@ def test_scatter_replaces_those_rows(values, data, typ):
     for r, v in zip(rows, new):
         want[r] = v
     got = scatter(base, np.array(rows, dtype=np.int64), pa.array(new, typ))
+    assert got.type == base.type and got.to_pylist() == want
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=200), st.data(), st.sampled_from([1, 64]))
+def test_spliced_puts_each_rows_pieces_in_its_place(values, data, runs):
+    """Each replaced row gives way to its pieces (none, one or several), every other row
+    stays, in a sliced column too: by slices (few rows replaced) and by a take (many;
+    ``runs`` moves the limit) alike."""
+    base = pa.array(values, pa.large_string()).slice(1) if values else pa.array(values, pa.large_string())
+    rows = sorted(data.draw(st.sets(st.integers(0, max(len(base) - 1, 0)), max_size=len(base))) if len(base) else [])
+    counts = [data.draw(st.integers(0, 3)) for _ in rows]
+    pieces = [data.draw(st.one_of(st.none(), st.text(max_size=3))) for _ in range(sum(counts))]
+    want, at, k = [], dict(zip(rows, counts)), 0
+    for r, v in enumerate(base.to_pylist()):
+        if r in at:
+            want += pieces[k:k + at[r]]
+            k += at[r]
+        else:
+            want.append(v)
+    old, regex.SPLICE_RUNS = regex.SPLICE_RUNS, runs
+    try:
+        got = spliced(base, np.array(rows, np.int64), pa.array(pieces, pa.large_string()), np.array(counts, np.int64))
+    finally:
+        regex.SPLICE_RUNS = old
     assert got.type == base.type and got.to_pylist() == want
