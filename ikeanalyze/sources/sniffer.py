@@ -404,7 +404,7 @@ def fast_shape(core: pa.Array) -> tuple[np.ndarray, FastShape]:
     over 15 bytes, more than two flag words) is tried by RE2."""
     b = spans.Bytes(core)
     n = len(core)
-    split = parallel.enabled(n)
+    split = parallel.enabled(n) and parallel.enabled(_stamped(b, n))
     shape = FastShape(n, shared=split)
     # In blocks of lines: the temporaries stay in cache (whole-column temporaries of a
     # million rows cost more in page faults than in arithmetic). Blocks are independent:
@@ -424,6 +424,18 @@ _BLOCK = 1 << 15
 # last ended, even past a short line's end: stamp, 16 bytes of interface, direction, two
 # endpoints of 24 bytes, separators, a word of `udp`/flags).
 _REACH = 200
+
+# One line in this many is asked whether it starts with the stamp (:func:`_stamped`).
+_SAMPLE_STEP = 64
+
+
+def _stamped(b: spans.Bytes, n: int) -> int:
+    """About how many of the ``n`` lines start with a sniffer stamp (counted on a sample):
+    only they are read past it, so only they make the work worth a fork. A column of
+    other lines (an IKE debug: its stamped lines leave at the interface test) costs a
+    fork more than the half of it saves."""
+    sample = np.arange(0, n, _SAMPLE_STEP)
+    return int(np.count_nonzero(spans.fits(b, b.start[sample], _STAMP))) * _SAMPLE_STEP
 
 
 def _prove(b: spans.Bytes, rows: np.ndarray, shape: FastShape) -> np.ndarray:
