@@ -155,6 +155,8 @@ def scatter(base: pa.Array, idx: np.ndarray, values) -> pa.Array:
     sequence): one pass over the whole column, no Python object per row."""
     new = values.cast(base.type) if isinstance(values, pa.Array) else pa.array(list(values), base.type)
     idx = np.asarray(idx)
+    if not len(idx):  # (nothing replaced: the column as it is, not a copy)
+        return base
     if isinstance(base, pa.Array) and (np.diff(idx) > 0).all():  # rows in order, each once: the usual case
         # A masked replace copies the kept rows in runs; a take of two chunks resolves the
         # chunk of every row (3-4 times slower on a 50 MB column).
@@ -172,6 +174,19 @@ def take_joined(arrays: list[pa.Array], index: np.ndarray | pa.Array) -> pa.Arra
     fresh memory, costs more than the take)."""
     out = pa.chunked_array(arrays).take(index if isinstance(index, pa.Array) else pa.array(index))
     return out.chunk(0) if out.num_chunks == 1 else out.combine_chunks()
+
+
+def concatenated(values: pa.Array, offsets: np.ndarray) -> pa.Array:
+    """Each run ``values[offsets[k]:offsets[k + 1]]`` (a large_string column) as one string,
+    as arrow's binary_join of such lists with no separator gives it (null where the run
+    holds a null). Without a null, the values' bytes are read in place, cut anew: the
+    runs' bytes lie one after the other already, so nothing is copied."""
+    offsets = np.asarray(offsets, np.int64)
+    if values.null_count:
+        return pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), values), pa.scalar("", values.type))
+    bounds = np.frombuffer(values.buffers()[1], np.int64)[values.offset : values.offset + len(values) + 1]
+    return pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(np.ascontiguousarray(bounds[offsets])),
+                                            values.buffers()[2])
 
 
 # A splice copies the rows between the replaced ones as slices while it replaces at most one

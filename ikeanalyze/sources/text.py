@@ -24,6 +24,7 @@ from ikeanalyze.sources import eventlog, fgconfig, flow, hexdump, ikedebug, snif
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import (
     Texts,
+    concatenated,
     distinct,
     fraction_us,
     groups,
@@ -1660,23 +1661,27 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     # A wrapped piece is joined as the terminal printed it, blanks and all, but without the
     # markers a mail or forum reply put before it (`> `): they are not the record's bytes.
     cont_raw = _unquoted(cont_raw)
-    cont_hexed = pc.utf8_trim_whitespace(cont_raw)
-    wrap = cont_sep == ""
-    body = pc.if_else(pa.array(wrap), cont_raw, pc.binary_join_element_wise(
-        pa.array(cont_sep.tolist(), pa.large_string()), cont_hexed, nothing))
-    body_shown = pc.if_else(pa.array(wrap), cont_raw, pc.if_else(pa.array(whole[owner[conts]] | shown[conts]), body, nothing))
-    quote = quoted[conts]
-    if quote.any():
-        body_shown = pc.if_else(pa.array(quote), pc.binary_join_element_wise(pa.scalar(" ", pa.large_string()), cont_hexed, nothing), body_shown)
+    # The other pieces (a dump block's lines, an event-log field: most pieces are wrapped)
+    # are joined trimmed, after their separator: only they are rebuilt, in one copy each.
+    spaced = np.flatnonzero(cont_sep != "")
+    piece = pc.binary_join_element_wise(pa.array(cont_sep[spaced].tolist(), pa.large_string()),
+                                        pc.utf8_trim_whitespace(cont_raw.take(pa.array(spaced))), nothing)
+    body = scatter(cont_raw, spaced, piece)
+    body_shown = scatter(cont_raw, spaced, pc.if_else(pa.array(whole[owner[conts[spaced]]] | shown[conts[spaced]]),
+                                                      piece, nothing))
+    quote = np.flatnonzero(quoted[conts])
+    if len(quote):
+        body_shown = scatter(body_shown, quote, pc.binary_join_element_wise(
+            pa.scalar(" ", pa.large_string()), pc.utf8_trim_whitespace(cont_raw.take(pa.array(quote))), nothing))
     where = np.full(n, -1, dtype=np.int64)
     where[heads] = np.arange(len(heads))
     where[conts] = len(heads) + np.arange(len(conts))
     order = where[lines]
-    offsets = pa.array(np.append(np.flatnonzero(~is_cont[lines]), len(lines)).astype(np.int64))
+    offsets = np.append(np.flatnonzero(~is_cont[lines]), len(lines))
 
     def join(head_values: pa.Array, cont_values: pa.Array) -> pa.Array:
         values = take_joined([head_values.cast(pa.large_string()), cont_values.cast(pa.large_string())], order)
-        return pc.utf8_rtrim_whitespace(pc.binary_join(pa.LargeListArray.from_arrays(offsets, values), nothing))
+        return pc.utf8_rtrim_whitespace(concatenated(values, offsets))
 
     records = join(head_text, body)
     # A note the terminal wrapped onto a continuation line (`... 5500: syn 30` / `9505874

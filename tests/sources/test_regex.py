@@ -6,11 +6,12 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ikeanalyze.sources import regex
-from ikeanalyze.sources.regex import groups, groups_at, hex_to_int, scatter, spliced
+from ikeanalyze.sources.regex import concatenated, groups, groups_at, hex_to_int, scatter, spliced
 
 HEXISH = st.one_of(st.none(), st.text(alphabet="0123456789abcdefABCDEFxg ", max_size=18))
 
@@ -74,3 +75,15 @@ def test_spliced_puts_each_rows_pieces_in_its_place(values, data, runs):
     finally:
         regex.SPLICE_RUNS = old
     assert got.type == base.type and got.to_pylist() == want
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=30), st.data())
+def test_concatenated_is_binary_join_of_the_runs(values, data):
+    """Runs of a (sliced) column as arrow's binary_join with "" gives them: empty runs,
+    empty strings and nulls (a null run) too."""
+    base = pa.array(values, pa.large_string()).slice(min(1, len(values)))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(base)), max_size=8)))
+    offsets = np.array([0, *cuts, len(base)], np.int64)
+    want = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), base), pa.scalar("", pa.large_string()))
+    got = concatenated(base, offsets)
+    assert got.type == pa.large_string() and got.to_pylist() == want.to_pylist()
