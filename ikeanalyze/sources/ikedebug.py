@@ -539,9 +539,15 @@ def _decode_hex(rows: np.ndarray, cols: dict[str, np.ndarray], sa: list[tuple[ob
         if known is None:
             known = decoded[(word, hx or "", head)] = _decoded_fields(word, hx or "", head)
         found.append(known)
-    for name in {name for known in found for name in known}:  # a column at a time
-        have = [k for k, known in enumerate(found) if name in known]
-        cols[name][rows[have]] = [found[k][name] for k in have]
+    # A column at a time, from each distinct result once (a message dumped again shares its
+    # first dump's dict): a debug repeats its messages far more often than it prints new ones.
+    distinct: dict[int, int] = {}
+    which = np.array([distinct.setdefault(id(known), len(distinct)) for known in found], np.int64)
+    results = list({id(known): known for known in found}.values())
+    for name in {name for known in results for name in known}:
+        has = np.array([name in known for known in results], dtype=bool)[which]
+        values = _objects([known.get(name) for known in results])
+        cols[name][rows[has]] = values[which[has]]
 
 
 _ENC = {"detail": "enc; not decoded: plaintext payload chain before encryption, and no `out` dump of the "
