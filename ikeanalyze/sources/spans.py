@@ -318,6 +318,9 @@ def texts(b: Bytes, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None
     bytes in the view, or where they are), which arrow copies out at once."""
     start = np.asarray(start, np.int64)
     n = len(start)
+    if valid is not None and 2 * np.count_nonzero(valid) < n:  # (a field most lines lack: the others alone)
+        rows = np.flatnonzero(valid)
+        return _spread(texts(b, start[rows], np.asarray(end, np.int64)[rows]), rows, valid)
     length = np.maximum(np.asarray(end, np.int64) - start, 0)
     if len(b.data) >= 2**31 or (valid is None and n and length.max() <= _GATHER_MAX):  # a view's offset is 32-bit
         out = _gather(b, start, length)
@@ -331,6 +334,22 @@ def texts(b: Bytes, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None
     bitmap = None if valid is None else pa.array(valid, pa.bool_()).buffers()[1]
     view = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views), pa.py_buffer(b.data)])
     return view.cast(pa.large_string())
+
+
+def _spread(some: pa.Array, rows: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """A large_string column of ``len(valid)`` rows: ``some`` (no nulls) at ``rows`` (the
+    ``valid`` ones, in order), null elsewhere. Its bytes are ``some``'s, in place: only the
+    offsets are new."""
+    inner = np.frombuffer(some.buffers()[1], np.int64)[some.offset : some.offset + len(some) + 1]
+    size = np.zeros(len(valid), np.int64)
+    size[rows] = np.diff(inner)
+    offsets = np.empty(len(valid) + 1, np.int64)
+    offsets[0] = inner[0]
+    np.cumsum(size, out=offsets[1:])
+    offsets[1:] += inner[0]
+    bitmap = pa.array(valid, pa.bool_()).buffers()[1]
+    return pa.LargeStringArray.from_buffers(len(valid), pa.py_buffer(offsets), some.buffers()[2], bitmap,
+                                            len(valid) - len(rows))
 
 
 _GATHER_MAX = 2 * WORD  # measured: gathering words is faster up to here, string views beyond
