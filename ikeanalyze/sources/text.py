@@ -800,12 +800,14 @@ def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps:
     n = len(form)
     if codes is None:  # (``codes``: each line's text as a number, when known)
         codes = _line_codes(core.whole())
-    uniq, idx = np.unique(codes, return_index=True)
-    first_at = np.zeros(int(uniq.max()) + 1, np.int64)
-    first_at[uniq] = idx
+    # Each line's text numbered anew in order of first appearance: the place where the
+    # running highest number first reaches a number is that text's first line (a pass of
+    # a hash table, not a sort of every line).
+    labels = pd.factorize(codes)[0]
+    first_at = np.flatnonzero(np.diff(np.maximum.accumulate(labels), prepend=-1) > 0)
     copy = np.zeros(n, dtype=bool)
     for p in steps.tolist():
-        q = int(first_at[codes[p]])
+        q = int(first_at[labels[p]])
         if q >= p:
             continue
         ahead = min(p - q, n - p)
