@@ -528,7 +528,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # trace_id=2 func=...`): the record starts mid-line (a trace record after the blank its
     # pattern starts with).
     patched = _Patched(core)
-    junk = rest[np.isin(form[rest], [None, "prompt"])]  # (the lines the sniffer shape named are neither)
+    junk = rest[_among(form[rest], (None, "prompt"))]  # (the lines the sniffer shape named are neither)
     if len(junk):  # most are continuations: split only the lines a record starts in (one fast match a text)
         junk = junk[by_text.rows(junk).matches(GLUED)]
     if len(junk):
@@ -704,6 +704,14 @@ def _ssh_fingerprint(form: np.ndarray, by_text: Texts, among: np.ndarray) -> Non
     if ok.any():
         ok[ok] = by_text.rows(head[ok]).matches(SSH_FINGERPRINT_HEAD)
         form[free[ok]] = "banner"
+
+
+def _among(form: np.ndarray, names) -> np.ndarray:
+    """Which lines of ``form`` (form names, None for none: an object array) are named one of
+    ``names``: one set lookup per line, where numpy's isin compares the column with each
+    name in turn (2-3 times slower on the few names of a form column)."""
+    names = frozenset(names)
+    return np.fromiter(map(names.__contains__, form), bool, len(form))
 
 
 def _line_table(texts: pa.Array, line_text: np.ndarray, lines: _Patched) -> tuple[np.ndarray, pa.Array]:
@@ -1317,7 +1325,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     if not len(unknown):
         return sep, bridged
     claimed = np.zeros(n, dtype=bool)  # (only the claims named continuations yet)
-    claimed[among] = np.isin(form[among], ["snapshot", "config", "continuation"])
+    claimed[among] = _among(form[among], ("snapshot", "config", "continuation"))
     lens = pc.utf8_length(raw).to_numpy(zero_copy_only=False)
     # Taken once: the tests below read these lines.
     unknown_text = by_text.rows(unknown)
@@ -1334,7 +1342,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
         more[heads] = True
         more[[j for j, _ in rests.values()]] = True
         heads = np.flatnonzero(more)
-    heads = heads[np.isin(form[heads], RECORD_FORMATS) & ~claimed[heads]]
+    heads = heads[_among(form[heads], RECORD_FORMATS) & ~claimed[heads]]
     head_text = core.take(heads)
     hex_record = np.zeros(n, dtype=bool)
     hex_record[heads] = matches(head_text, ikedebug.HEX_RECORD)
@@ -1617,7 +1625,7 @@ def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claime
     also admits W-1 (a wide or dropped character at the wrap point). Lines of a snapshot
     block (``claimed``) do not count: what follows them is not theirs."""
     prev = unknown[unknown >= step] - step
-    prev = prev[(np.isin(form[prev], RECORD_FORMATS) | (form[prev] == "continuation")) & ~claimed[prev]]
+    prev = prev[_among(form[prev], (*RECORD_FORMATS, "continuation")) & ~claimed[prev]]
     cand = lens[prev]
     cand = cand[cand >= WRAP_MIN]
     if not len(cand):

@@ -304,3 +304,12 @@ def test_a_debug_pasted_without_its_prefixes_is_read() -> None:
 def test_prose_in_the_daemons_words_is_not_its_debug(lines: list[str]) -> None:
     form = classify(lines)
     assert all(f in (None, "blank") for f, line in zip(form, lines) if not line.startswith("ike "))
+
+
+def test_among_is_isin_of_form_names():
+    """A form column (names and None) asked for some names, None among them or not: what
+    numpy's isin answers, on every line and on none."""
+    form = np.array(["ikedebug", None, "prompt", "continuation", "blank", None, "snapshot", "sniffer"], dtype=object)
+    for names in ((None, "prompt"), ("snapshot", "config", "continuation"), text.RECORD_FORMATS, ()):
+        assert text._among(form, names).tolist() == np.isin(form, list(names)).tolist()
+    assert text._among(form[:0], ("blank",)).tolist() == []
