@@ -201,11 +201,12 @@ def parse(core: pa.Array) -> dict[str, object]:
             cols[name][idx] = _objects(vals)[spread]
 
     # Cookies in the context name the SA before a gateway is matched.
-    c_i = np.asarray(cookies["c_ispi"].drop_null().to_pylist(), dtype=object)
-    c_r = np.asarray(cookies["c_rspi"].drop_null().to_pylist(), dtype=object)
+    # (lowered by arrow: the SPIs are hex digits, which it lowers as Python does)
+    c_i = pc.utf8_lower(cookies["c_ispi"].drop_null()).to_numpy(zero_copy_only=False)
+    c_r = pc.utf8_lower(cookies["c_rspi"].drop_null()).to_numpy(zero_copy_only=False)
     fill = cols["ispi"][cookie_rows] == None  # noqa: E711 (object arrays)
-    cols["ispi"][cookie_rows[fill]] = [v.lower() for v in c_i[fill]]
-    cols["rspi"][cookie_rows[fill]] = [v.lower() for v in c_r[fill]]
+    cols["ispi"][cookie_rows[fill]] = c_i[fill]
+    cols["rspi"][cookie_rows[fill]] = c_r[fill]
 
     # A keepalive's `id=` is derived from the 0xFF payload, not an SPI (FORMATS.md §2.2).
     keep = _kind_in(row, "nat-keepalive-sent")
