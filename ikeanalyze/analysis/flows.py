@@ -36,10 +36,14 @@ HEADER_ORIGINS = ("sniffer", "tcpdump")
 WELL_KNOWN = (IKE_PORT, IKE_NATT_PORT)
 
 
-def oriented(events: pd.DataFrame, views: pd.Series | None = None) -> pd.DataFrame:
+# oriented()'s `views` when the caller has not computed them (None is an answer: one view).
+UNKNOWN = object()
+
+
+def oriented(events: pd.DataFrame, views: pd.Series | None | object = UNKNOWN) -> pd.DataFrame:
     """Wire rows with `local`/`remote` sides and a known direction, and the `view` (capture
     point) each was seen from: ``views`` (analysis.views, of these events or a table they
-    were taken from), computed here when not given."""
+    were taken from; None: a single view), computed here when not given."""
     wire = events["wire"].fillna(False).astype(bool) & events["src"].notna() & events["dst"].notna()
     w = events.loc[wire, ["time", "t", "source", "ref", "origin", "kind", "direction", "src", "sport",
                           "dst", "dport", "proto", "transport", "tunnel", "length", "tcp_flags",
@@ -68,7 +72,7 @@ def oriented(events: pd.DataFrame, views: pd.Series | None = None) -> pd.DataFra
     w["proto"] = pd.Series(pc.if_else(pc.is_valid(pa.array(w["proto"].array)), pa.array(w["proto"].array), guess),
                            index=w.index, dtype=w["proto"].dtype)
     w["in"] = inbound
-    if views is None:
+    if views is UNKNOWN:
         views = views_of(events)
     w["view"] = None if views is None else labels(views.reindex(w.index), len(w))
     w["fid"] = w.groupby(FLOW_KEY, sort=False, dropna=False).ngroup().to_numpy()

@@ -165,8 +165,7 @@ def capture_point(w: pd.DataFrame) -> pd.Series:
     source = w["source"].astype(str)
     if "view" not in w:
         return source
-    view = w["view"].astype(object)
-    has = view.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    has = w["view"].notna().to_numpy()
     if not has.any():
         return source
-    return source.where(~has, source + "|" + view.where(has, "").astype(str))
+    return source.where(~has, source + "|" + w["view"].astype(object).where(has, "").astype(str))

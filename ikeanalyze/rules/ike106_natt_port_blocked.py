@@ -156,17 +156,21 @@ def _sniffer_text_stories(w: pd.DataFrame, t: Thresholds) -> Iterator[tuple[Find
         return
     inbound = w["in"].to_numpy().astype(bool)
     on4500 = (w["transport"] == "udp4500").fillna(False).to_numpy()
-    # A (source, peer) pair, not an address: another input's working 4500 hides nothing here.
-    heard = _heard_on_4500(w)
-    point = capture_point(w)  # (each FortiGate's run of a paste hears for itself: analysis.views)
-    answering = pd.MultiIndex.from_arrays([point, w["remote"].astype(str)]).isin(list(heard))
-    cand = (text & ~inbound & ~answering & on4500 & (w["length"] > 1).fillna(False).to_numpy()
+    cand = (text & ~inbound & on4500 & (w["length"] > 1).fillna(False).to_numpy()
             & (w["rport"] == IKE_NATT_PORT).fillna(False).to_numpy())
     if not cand.any():
         return
-    sent = w[cand].assign(point=point[cand])
+    # A (source, peer) pair, not an address: another input's working 4500 hides nothing here.
+    # (Each FortiGate's run of a paste hears for itself: analysis.views.)
+    sent = w[cand]
+    sent = sent.assign(point=capture_point(sent).to_numpy())
+    heard = _heard_on_4500(w)
+    sent = sent[~pd.MultiIndex.from_arrays([sent["point"], sent["remote"].astype(str)]).isin(list(heard))]
+    if sent.empty:
+        return
     on = text & (w["transport"] == "udp500").fillna(False).to_numpy() & w["remote"].isin(sent["remote"].unique()).fillna(False).to_numpy()
-    rows = w[on].assign(point=point[on])
+    rows = w[on]
+    rows = rows.assign(point=capture_point(rows).to_numpy())
     for (source, remote, length), same in sent.groupby(["point", "remote", "length"], sort=False):
         if len(same) < t.min_retransmissions + 1:
             continue
@@ -202,8 +206,8 @@ def _heard_on_4500(wire) -> set[tuple[str, str]]:
     """(source, remote address) of every peer that sent anything on UDP 4500; the source
     with its view when it has one (analysis.views.capture_point)."""
     on = wire["in"].to_numpy() & (wire["transport"] == "udp4500").fillna(False).to_numpy()
-    both = pd.DataFrame({"source": capture_point(wire[on]), "remote": wire.loc[on, "remote"].astype(str)})
-    return set(zip(both["source"], both["remote"]))
+    heard = wire.loc[on, ["source", "remote"] + (["view"] if "view" in wire else [])].drop_duplicates()
+    return set(zip(capture_point(heard), heard["remote"].astype(str)))
 
 
 def _established_sas(ctx: Context) -> set[tuple[str, str]]:
