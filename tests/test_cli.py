@@ -199,3 +199,34 @@ def test_progress_status_only_on_a_terminal(tmp_path):
     assert "IKE102" in {f["code"] for f in json.loads(out.read_text())["findings"]}
     piped = run_cli("analyze", str(path), "--format", "json", "-o", str(out))
     assert piped.returncode == 0 and piped.stderr == b""
+
+
+def test_glibc_is_told_to_reuse_freed_blocks(monkeypatch):
+    """On glibc, main() raises malloc's mmap threshold to its top and keeps freed memory at
+    the heap's top (mallopt); a C library without the call, or none found, is left alone."""
+    import ctypes
+
+    from ikeanalyze import cli
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(cli.os, "confstr", lambda name: "glibc 2.36")
+    cli._reuse_freed_memory()
+    assert calls == [(-3, 32 << 20), (-1, 1 << 30)]
+    calls.clear()
+    monkeypatch.setattr(cli.os, "confstr", lambda name: None)  # musl: no GNU libc version
+    cli._reuse_freed_memory()
+
+    def missing(name):
+        raise OSError(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    monkeypatch.setattr(cli.os, "confstr", lambda name: "glibc 2.36")
+    cli._reuse_freed_memory()
+    assert calls == []
