@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Origins whose packet lines a device's run prints (a capture file is one view of its own).
 RUN_ORIGINS = ("sniffer", "tcpdump")
@@ -50,9 +52,17 @@ def views(events: pd.DataFrame) -> pd.Series | None:
     named = events["device"].notna().to_numpy() & packet
     t = events["t"].to_numpy(dtype="float64", na_value=np.nan)[packet]
     relative = events["time"].isna().to_numpy()[packet] & ~np.isnan(t)
+    # One input of one run, named or not (nearly every input): no view to tell apart. Asked
+    # of arrow's columns first: the object arrays below cost more than the whole answer.
+    mask = pa.array(packet)
+    sources = pc.count_distinct(pa.array(events["source"].array).filter(mask)).as_py()
+    devices = pa.array(events["device"].array).filter(mask)
+    one_name = devices.null_count in (0, len(devices)) and pc.count_distinct(devices).as_py() <= 1
+    if sources == 1 and one_name and not _goes_back(t, relative, None):
+        return None
     source = events["source"].to_numpy(dtype=object)[packet]
     if not named.any() and not _goes_back(t, relative, source):
-        return None  # one unnamed run per input (nearly every input): no view to tell apart
+        return None  # one unnamed run per input: no view to tell apart
     device = np.where(named, events["device"].to_numpy(dtype=object), None)[packet]
     labels = np.full(len(t), None, dtype=object)
     several = False
@@ -79,10 +89,12 @@ def views(events: pd.DataFrame) -> pd.Series | None:
     return out
 
 
-def _goes_back(t: np.ndarray, relative: np.ndarray, source: np.ndarray) -> bool:
-    """Whether a relative clock of one input starts again (:func:`_restarts`: a second run)."""
+def _goes_back(t: np.ndarray, relative: np.ndarray, source: np.ndarray | None) -> bool:
+    """Whether a relative clock of one input starts again (:func:`_restarts`: a second run);
+    ``source`` None: the rows are of one input."""
     at = np.flatnonzero(relative)
-    return bool((_restarts(t[at][:-1], t[at][1:]) & (source[at][1:] == source[at][:-1])).any())
+    back = _restarts(t[at][:-1], t[at][1:])
+    return bool((back if source is None else back & (source[at][1:] == source[at][:-1])).any())
 
 
 def _runs(dev: np.ndarray, t: np.ndarray, relative: np.ndarray) -> np.ndarray:
