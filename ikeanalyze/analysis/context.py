@@ -71,7 +71,7 @@ class Context:
     def opener_wire(self) -> pd.DataFrame:
         """Sniffer text with no in/out that ``wire`` could not orient, oriented with the
         opener of each UDP 500 exchange as local (analysis.direction.opener_oriented)."""
-        return direction.opener_oriented(self.events, self.wire)
+        return direction.opener_oriented(self.events, self.wire, self.views)
 
     @cached_property
     def ike_tcp_server_ports(self) -> frozenset[int]:

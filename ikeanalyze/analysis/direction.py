@@ -23,7 +23,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis.flows import HEADER_ORIGINS, oriented
+from ikeanalyze.analysis.flows import HEADER_ORIGINS, UNKNOWN, oriented
 from ikeanalyze.wire.tcpencap import six_byte_hits
 
 IKE_PORTS = (500, 4500)
@@ -109,11 +109,11 @@ def fill_direction(events: pd.DataFrame, local_addrs: set[str] | tuple[str, ...]
     return out
 
 
-def opener_oriented(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
+def opener_oriented(events: pd.DataFrame, wire: pd.DataFrame, views: pd.Series | None | object = UNKNOWN) -> pd.DataFrame:
     """Sniffer rows that nothing oriented (no in/out: verbosity 1-3 on one interface; not in
     ``wire``), oriented with the side that sent the first UDP 500 datagram between each pair
     of addresses as local. A guess: the rules that read these rows say what either side
-    being this FortiGate would mean."""
+    being this FortiGate would mean. ``views``: of ``events`` (analysis.views), worked out when not given."""
     m = events["direction"].isna().to_numpy() & (events["origin"] == "sniffer").fillna(False).to_numpy()
     if not m.any():
         return wire.iloc[:0]
@@ -125,4 +125,4 @@ def opener_oriented(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
     a, b = on500["src"].astype(str), on500["dst"].astype(str)
     pair = np.where(a < b, a + " " + b, b + " " + a)
     openers = set(on500.groupby([on500["source"].astype(str).to_numpy(), pair], sort=False)["src"].first().astype(str))
-    return oriented(fill_direction(rows, openers))
+    return oriented(fill_direction(rows, openers), views)  # (the views of all the events: Context.views)

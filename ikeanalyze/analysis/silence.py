@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import flows as flows_mod
+from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.analysis.context import Context
 
 UDP_TRANSPORTS = ("udp500", "udp4500")
@@ -122,8 +123,13 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
     b = rows["dst"].astype(str) + ":" + rows["dport"].astype(str)
     pair = np.where(a < b, a + " " + b, b + " " + a)
     t = rows["t"].astype("float64").to_numpy()
+    # Per capture point, not per input: two runs of a paste restart their relative clocks
+    # (analysis.views), and one run's late packets are no answer missing from the other's.
+    point = rows["source"].astype(str)
+    if ctx.views is not None:
+        point = views_mod.capture_point(rows.assign(view=views_mod.labels(ctx.views.reindex(rows.index), len(rows))))
     out = []
-    for (_, _), idx in pd.DataFrame({"s": rows["source"].astype(str).to_numpy(), "p": pair}).groupby(
+    for (_, _), idx in pd.DataFrame({"s": point.to_numpy(), "p": pair}).groupby(
             ["s", "p"], sort=False).indices.items():
         sides = a.to_numpy()[idx]
         ends = list(dict.fromkeys(sides))
