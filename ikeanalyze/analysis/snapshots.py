@@ -467,7 +467,8 @@ def next_steps(ctx) -> list[str]:
     admin = admin_down(ctx)
     several = len({b.device for b in ctx.snapshots.blocks if b.device}) > 1  # (as build tells devices apart)
     steps: list[str] = [_admin_down_step(b, several) for b in admin]
-    steps += [_down_step(st) for st in down_unexplained(ctx) if st.name not in {b.tunnel for b in admin}]
+    said = _admin_keys(admin, several)
+    steps += [_down_step(st) for st in down_unexplained(ctx) if (st.device, st.name) not in said]
     for st in ctx.snapshots.tunnels.values():
         peer = host(st.remote or "")
         if not peer or not npu_offloaded(ctx, st.name):
@@ -692,14 +693,21 @@ def ike_config_selectors(ctx, tunnel: str | None) -> Block | None:
     return found[-1] if found else None
 
 
+def _admin_keys(admin: list[Block], several: bool) -> set[tuple]:
+    """The (device, tunnel) keys of TunnelState of the tunnels ``admin`` explains: each
+    device's own (another FortiGate's tunnel of the same name may be down for no reason);
+    the device is None where the paste holds one (as build keys them)."""
+    return {(b.device if several else None, b.tunnel) for b in admin}
+
+
 def down_labels(ctx) -> tuple[list[str], bool]:
     """The tunnels the snapshots show down, as the summary names them, and whether any of
     them is down for no reason the input shows (not administratively down)."""
     admin = admin_down(ctx)
-    said = {b.tunnel for b in admin}
+    said = _admin_keys(admin, len({b.device for b in ctx.snapshots.blocks if b.device}) > 1)
     labels = [f"{b.tunnel} (administratively down: `status.admin: down`"
               + "".join(f", line {e.ref}" for e in b.evidence("status.admin")[:1]) + ")" for b in admin]
-    rest = [st for st in down_unexplained(ctx) if st.name not in said]
+    rest = [st for st in down_unexplained(ctx) if (st.device, st.name) not in said]
     labels += [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := partly_down(st))
                           else " (no phase 2)" if no_phase2(st) else "") for st in rest]
     return labels, bool(rest)

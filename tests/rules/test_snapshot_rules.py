@@ -300,3 +300,16 @@ def test_a_tunnel_administratively_down_is_told_so() -> None:
     up = ikeanalyze.analyze([Blob("up.txt", data=text.replace("status.admin: down", "status.admin: up").encode())])
     assert "administratively" not in up.summary + " ".join(up.next_steps)
     assert up.summary.endswith("1 tunnel(s) down: to-dc3. What to collect next says what would tell why.")
+
+
+def test_another_fortigates_tunnel_of_the_same_name_down_is_still_unexplained() -> None:
+    """One FortiGate's `status.admin: down` explains its own tunnel, not another device's
+    tunnel of the same name that is down in the same paste."""
+    from ikeanalyze.sources import Blob
+
+    text = (STATE / "handmade_ike_config_admin_down.txt").read_text(encoding="utf-8")
+    other = ("\nFGT-EDGE2 # get vpn ipsec tunnel summary\n"
+             "'to-dc3' 203.0.113.30:0  selectors(total,up): 1/0  rx(pkt,err): 0/0  tx(pkt,err): 0/12\n")
+    d = ikeanalyze.analyze([Blob("two.txt", data=(text + other).encode())])
+    assert "2 tunnel(s) down" in d.summary and d.summary.endswith("What to collect next says what would tell why.")
+    assert any(s.startswith("Tunnel to-dc3 on FGT-EDGE2") for s in d.next_steps)
