@@ -543,7 +543,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
             form[idx] = np.select([matches(glued, ikedebug.RECORD_START), matches(glued, "^" + eventlog.RECORD_ANYWHERE),
                                    matches(glued, flow.START)], ["ikedebug", "eventlog", "flow"], "authd")
 
-    _bare_debug(form, by_text, rest, report)
+    _bare_debug(form, by_text, rest, report, step)
     quotes = _quoted_datagrams(form, patched, raw, step, rest)
     sep, bridged = _continuations(form, patched, raw, by_text, step, rest)
     # Pieces joined with a blank (an event-log field, the rest of a debug record a copy
@@ -973,7 +973,7 @@ def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
     return runs
 
 
-def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport) -> None:
+def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport, step: int = 1) -> None:
     """IKE debug messages pasted without their `ike 0:gw:123:` context (a forum poster
     strips it: `comes 198.51.100.7:500->203.0.113.5:500,ifindex=7...`, `no SA proposal
     chosen`) are `ikedebug` records (ikedebug.BARE_BODY), their tunnel and VDOM unknown,
@@ -983,7 +983,8 @@ def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: Inpu
     lines are the daemon's (prefixed or bare) than not. A paragraph of prose that quotes a
     message or says a phrase the daemon shares with people (`NAT detected on both sides,
     so …`) stays lines of no form; so do the daemon's messages no table names (`responder
-    received AUTH msg`)."""
+    received AUTH msg`). In a double-spaced paste (``step`` 2: a web page's copy puts a
+    blank line after every line) a blank line ends no block; it counts for neither side."""
     unknown = rest[form[rest] == None]  # noqa: E711 (an object array)
     if not len(unknown):
         return
@@ -993,7 +994,7 @@ def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: Inpu
     strong = bare[by_text.rows(bare).matches(ikedebug.BARE_STRONG)]
     # Blocks: runs of debug lines and lines of no form; any other line ends one.
     member = (form == "ikedebug") | (form == None)  # noqa: E711
-    block = np.cumsum(~member)
+    block = np.cumsum(~(member | ((form == "blank") if step == 2 else False)))
     debug = form == "ikedebug"
     anchor = debug.copy()
     anchor[strong] = True

@@ -313,3 +313,10 @@ def test_among_is_isin_of_form_names():
     for names in ((None, "prompt"), ("snapshot", "config", "continuation"), text.RECORD_FORMATS, ()):
         assert text._among(form, names).tolist() == np.isin(form, list(names)).tolist()
     assert text._among(form[:0], ("blank",)).tolist() == []
+
+
+def test_a_double_spaced_paste_without_prefixes_is_read_whole() -> None:
+    # A web page's copy puts a blank line after each line: the blanks end no block, so the
+    # proposal lines are read beside the strong lines as in the single-spaced paste.
+    form = classify([x for line in STRIPPED for x in (line, "")])
+    assert list(form[::2]) == ["ikedebug", "ikedebug", None, "ikedebug", "ikedebug", "ikedebug", "ikedebug"]
