@@ -44,7 +44,7 @@ class Context:
     def views(self) -> pd.Series | None:
         """Which capture point saw each packet-text row when an input holds several (the
         sniffer runs of two FortiGates, or two runs of one: analysis.views); None when none does."""
-        return views_mod.views(self.events)
+        return views_mod.views(self.events, {r.source: r.capture_runs for r in self.ingest.inputs})
 
     @cached_property
     def flows(self) -> pd.DataFrame:

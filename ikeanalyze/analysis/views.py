@@ -38,11 +38,13 @@ def _restarts(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return (after < before - REORDER_S) & ((after <= RESTART_S) | (after <= before / 2))
 
 
-def views(events: pd.DataFrame) -> pd.Series | None:
+def views(events: pd.DataFrame, runs: dict[str, list] | None = None) -> pd.Series | None:
     """The view label of each packet-text row of ``events`` (index-aligned, null for the
     other rows), or None when no input holds more than one view. Labels: the device
     (`HQ-FGT`), `HQ-FGT run 2` when that device's relative clock restarted, `run 2` for a
-    run under no named prompt."""
+    run under no named prompt. ``runs``: each input's sniffer runs as the paste shows them
+    (ingest.CaptureRun): two packets of one shown run are one run whatever their stamps
+    (printed out of order), and a run shown starting between them starts a new one."""
     if events.empty or "device" not in events:
         return None
     packet = events["origin"].isin(RUN_ORIGINS).to_numpy()
@@ -52,16 +54,17 @@ def views(events: pd.DataFrame) -> pd.Series | None:
     named = events["device"].notna().to_numpy() & packet
     t = events["t"].to_numpy(dtype="float64", na_value=np.nan)[packet]
     relative = events["time"].isna().to_numpy()[packet] & ~np.isnan(t)
+    shown = _shown_runs(events, packet, runs)
     # One input of one run, named or not (nearly every input): no view to tell apart. Asked
     # of arrow's columns first: the object arrays below cost more than the whole answer.
     mask = pa.array(packet)
     sources = pc.count_distinct(pa.array(events["source"].array).filter(mask)).as_py()
     devices = pa.array(events["device"].array).filter(mask)
     one_name = devices.null_count in (0, len(devices)) and pc.count_distinct(devices).as_py() <= 1
-    if sources == 1 and one_name and not _goes_back(t, relative, None):
+    if sources == 1 and one_name and not _goes_back(t, relative, None, shown):
         return None
     source = events["source"].to_numpy(dtype=object)[packet]
-    if not named.any() and not _goes_back(t, relative, source):
+    if not named.any() and not _goes_back(t, relative, source, shown):
         return None  # one unnamed run per input: no view to tell apart
     device = np.where(named, events["device"].to_numpy(dtype=object), None)[packet]
     labels = np.full(len(t), None, dtype=object)
@@ -69,7 +72,7 @@ def views(events: pd.DataFrame) -> pd.Series | None:
     for name in pd.unique(source):
         at = np.flatnonzero(source == name)
         dev, names = pd.factorize(pd.Series(device[at], dtype=object), use_na_sentinel=False)
-        run = _runs(dev, t[at], relative[at])
+        run = _runs(dev, t[at], relative[at], shown[at])
         width = int(run.max()) + 1
         key, first, inverse = np.unique(dev.astype(np.int64) * width + run, return_index=True, return_inverse=True)
         if len(key) < 2:
@@ -89,23 +92,54 @@ def views(events: pd.DataFrame) -> pd.Series | None:
     return out
 
 
-def _goes_back(t: np.ndarray, relative: np.ndarray, source: np.ndarray | None) -> bool:
-    """Whether a relative clock of one input starts again (:func:`_restarts`: a second run);
+def _shown_runs(events: pd.DataFrame, packet: np.ndarray, runs: dict[str, list] | None) -> np.ndarray:
+    """Each packet row's shown run (an index into its input's ``runs``), -1 where the paste
+    shows none."""
+    out = np.full(int(packet.sum()), -1, dtype=np.int64)
+    if not runs:
+        return out
+    source = pa.array(events["source"].array).filter(pa.array(packet))
+    names = pc.unique(source).to_pylist()
+    ref = events["ref"].to_numpy(dtype="float64", na_value=np.nan)[packet]
+    for name in names:
+        shown = runs.get(name)
+        if not shown:
+            continue
+        # (arrow's compare: the object array of a long sniffer run's sources costs more)
+        at = np.arange(len(out)) if len(names) == 1 else \
+            np.flatnonzero(pc.fill_null(pc.equal(source, name), False).to_numpy(zero_copy_only=False))
+        firsts = np.array([r.first for r in shown], dtype=np.float64)
+        lasts = np.array([r.last for r in shown], dtype=np.float64)
+        k = np.searchsorted(firsts, ref[at], side="right") - 1
+        inside = (k >= 0) & (ref[at] <= lasts[np.maximum(k, 0)])
+        out[at[inside]] = k[inside]
+    return out
+
+
+def _new_run(t: np.ndarray, shown: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether row ``b`` starts a run after row ``a`` (index arrays): a run the paste shows
+    starts between them, else (one shown run, or none shown) the clock starts again."""
+    known = (shown[a] >= 0) & (shown[b] >= 0)
+    return np.where(known, shown[a] != shown[b], _restarts(t[a], t[b]))
+
+
+def _goes_back(t: np.ndarray, relative: np.ndarray, source: np.ndarray | None, shown: np.ndarray) -> bool:
+    """Whether a relative clock of one input starts again (:func:`_new_run`: a second run);
     ``source`` None: the rows are of one input."""
     at = np.flatnonzero(relative)
-    back = _restarts(t[at][:-1], t[at][1:])
+    back = _new_run(t, shown, at[:-1], at[1:])
     return bool((back if source is None else back & (source[at][1:] == source[at][:-1])).any())
 
 
-def _runs(dev: np.ndarray, t: np.ndarray, relative: np.ndarray) -> np.ndarray:
+def _runs(dev: np.ndarray, t: np.ndarray, relative: np.ndarray, shown: np.ndarray) -> np.ndarray:
     """Each row's run of its device (0, 1, …): a device's relative clock starting again
     (:func:`_restarts`) starts a new run; absolute stamps never do (one time axis)."""
     order = np.argsort(dev, kind="stable")  # each device's rows together, in input order
-    d, ts, rel = dev[order], t[order], relative[order]
+    d, ts, rel, sh = dev[order], t[order], relative[order], shown[order]
     brk = np.zeros(len(order), dtype=np.int64)
     ri = np.flatnonzero(rel)
     if len(ri) > 1:
-        back = (d[ri[1:]] == d[ri[:-1]]) & _restarts(ts[ri[:-1]], ts[ri[1:]])
+        back = (d[ri[1:]] == d[ri[:-1]]) & _new_run(ts, sh, ri[:-1], ri[1:])
         brk[ri[1:][back]] = 1
     counted = np.cumsum(brk)
     starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
