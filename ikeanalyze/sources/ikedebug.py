@@ -252,7 +252,10 @@ HEAD = rf"^(?:{TS} )?ike "
 def _bare_messages(core: pa.Array, pre: dict[str, pa.Array], msg: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     """``pre`` and ``msg`` with the lines that have no `ike ` context (BARE_BODY's, which
     the text reader took for their block) read as their message, after a console stamp
-    if any; their other context fields stay null. (Only lines with no message are asked.)"""
+    if any. Their context (VDOM, gateway, serial) is that of the nearest prefixed line
+    above them, where there is one: a poster who kept the first line's prefix and cut the
+    rest pasted one negotiation (without it the lines would join none); else it stays
+    null. (Only lines with no message are asked.)"""
     empty = np.flatnonzero(pc.equal(pc.binary_length(msg), 0).to_numpy(zero_copy_only=False))
     if not len(empty):
         return pre, msg
@@ -260,8 +263,20 @@ def _bare_messages(core: pa.Array, pre: dict[str, pa.Array], msg: pa.Array) -> t
     if not len(bare):
         return pre, msg
     found = groups(core.take(pa.array(bare)), BARE_SPLIT)
-    return ({**pre, "ts": scatter(pre["ts"], bare, found["ts"])},
-            scatter(msg, bare, pc.fill_null(found["msg"], "")))
+    pre = {**pre, "ts": scatter(pre["ts"], bare, found["ts"])}
+    prefixed = np.ones(len(core), dtype=bool)
+    prefixed[empty] = False
+    above = np.flatnonzero(prefixed)
+    k = np.searchsorted(above, bare) - 1
+    heir = bare[k >= 0]
+    if len(heir):
+        src = pa.array(above[k[k >= 0]])
+        pre.update({f: scatter(pre[f], heir, pre[f].take(src)) for f in BARE_CONTEXT if f in pre})
+    return pre, scatter(msg, bare, pc.fill_null(found["msg"], ""))
+
+
+# The context fields a bare line takes from the prefixed line above it (_bare_messages).
+BARE_CONTEXT = ("vdom", "vdidx", "gw", "serial")
 
 
 def _objects(values: list) -> np.ndarray:
