@@ -23,7 +23,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis.flows import HEADER_ORIGINS, UNKNOWN, oriented
+from ikeanalyze.analysis.flows import HEADER_ORIGINS, UNKNOWN, oriented, pair_key
 from ikeanalyze.wire.tcpencap import six_byte_hits
 
 IKE_PORTS = (500, 4500)
@@ -75,7 +75,7 @@ def _six_byte_servers(events: pd.DataFrame) -> list[str]:
         return []
     a = tcp["src"].astype(str) + "." + tcp["sport"].astype(str)
     b = tcp["dst"].astype(str) + "." + tcp["dport"].astype(str)
-    sid, _ = pd.factorize(np.where(a < b, a + " " + b, b + " " + a))
+    sid, _ = pd.factorize(pair_key(a, b))
     seq, ack = (tcp[k].to_numpy(dtype="float64", na_value=np.nan) for k in ("tcp_seq", "tcp_ack"))
     hits = six_byte_hits(sid, (a < b).to_numpy(), seq, ack)
     return tcp["dst"][hits].astype(str).tolist()
@@ -123,6 +123,6 @@ def opener_oriented(events: pd.DataFrame, wire: pd.DataFrame, views: pd.Series |
     if on500.empty:
         return wire.iloc[:0]
     a, b = on500["src"].astype(str), on500["dst"].astype(str)
-    pair = np.where(a < b, a + " " + b, b + " " + a)
+    pair = pair_key(a, b)
     openers = set(on500.groupby([on500["source"].astype(str).to_numpy(), pair], sort=False)["src"].first().astype(str))
     return oriented(fill_direction(rows, openers), views)  # (the views of all the events: Context.views)

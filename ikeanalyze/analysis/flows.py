@@ -40,6 +40,12 @@ WELL_KNOWN = (IKE_PORT, IKE_NATT_PORT)
 UNKNOWN = object()
 
 
+def pair_key(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """One key per unordered pair of ends (`a b` with the lesser first): a packet and its
+    answer share it, whichever way each went."""
+    return np.where(a < b, a + " " + b, b + " " + a)
+
+
 def oriented(events: pd.DataFrame, views: pd.Series | None | object = UNKNOWN) -> pd.DataFrame:
     """Wire rows with `local`/`remote` sides and a known direction, and the `view` (capture
     point) each was seen from: ``views`` (analysis.views, of these events or a table they

@@ -121,7 +121,7 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
         return []
     a = rows["src"].astype(str) + ":" + rows["sport"].astype(str)
     b = rows["dst"].astype(str) + ":" + rows["dport"].astype(str)
-    pair = np.where(a < b, a + " " + b, b + " " + a)
+    pair = flows_mod.pair_key(a, b)
     t = rows["t"].astype("float64").to_numpy()
     # Per capture point, not per input: two runs of a paste restart their relative clocks
     # (analysis.views), and one run's late packets are no answer missing from the other's.

@@ -61,6 +61,14 @@ def span(a, b) -> float | None:
     return tb - ta
 
 
+def sides_unknown(text: str, cases: tuple[tuple[str, str], ...] = ()) -> str:
+    """What sniffer text with no in/out cannot say, in the words every rule that guesses
+    the sides uses: ``text`` (`The text`, `the sniffer text`) shows no in/out, and ``cases``
+    ((address, what it means if that address is this FortiGate), …) say both readings."""
+    said = f"{text} shows no in/out, so which of the two is this FortiGate is not known (`--local ADDRESS` tells)"
+    return said + (": " + "; ".join(f"if it is {who}, {then}" for who, then in cases) if cases else "") + "."
+
+
 def kinds_text(counts) -> str:
     """`6 NAT keepalives, 5 ESP`: how many packets of each kind (a Counter), most first."""
     return ", ".join(f"{n} {KIND_WORDS.get(k, k)}" for k, n in counts.most_common())

@@ -39,7 +39,7 @@ from ikeanalyze.analysis import configured, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls, unoriented_stalls
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, human_duration, kinds_text, moment, when
+from ikeanalyze.rules.base import evidence, finding, human_duration, kinds_text, moment, sides_unknown, when
 from ikeanalyze.rules.registry import rule
 
 
@@ -93,10 +93,9 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         transport = "UDP 4500" if s.transport == "udp4500" else "UDP 500"
         here, there = s.sender.rsplit(":", 1)[0], s.silent.rsplit(":", 1)[0]
         msg = (f"{s.silent} stopped sending at {when(s.silent_last)} while {s.sender} kept sending {s.sent} packets "
-               f"({kinds_text(s.kinds)}) for {human_duration(s.silence)} on {transport}; nothing came back. The "
-               f"text shows no in/out, so which of the two is this FortiGate is not known (`--local ADDRESS` "
-               f"tells): if it is {here}, the peer went silent or its packets are lost on the way; if it is "
-               f"{there}, the peer's packets arrive and this FortiGate stopped answering them.")
+               f"({kinds_text(s.kinds)}) for {human_duration(s.silence)} on {transport}; nothing came back. "
+               + sides_unknown("The text", ((here, "the peer went silent or its packets are lost on the way"),
+                                            (there, "the peer's packets arrive and this FortiGate stopped answering them"))))
         yield finding(
             "IKE102", msg,
             between=(s.silent_last, s.last_out), peer=s.silent,

@@ -53,7 +53,7 @@ from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules import fromicmp
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
 from ikeanalyze.wire.ports import IKE_PORT
 
@@ -107,10 +107,10 @@ def _unoriented_finding(rows) -> Finding:
     sender, silent = endpoint(first["src"], first["sport"]), endpoint(first["dst"], first["dport"])
     msg = (f"{sender} sent the same `udp {first['length']}` datagram {n} times to {silent}{when}; "
            f"nothing at all came back from "
-           f"{first['dst']}. The sniffer text shows no in/out, so which of the two is this FortiGate is not known "
-           f"(`--local ADDRESS` tells): if it is {first['src']}, the peer never answered or its answers never "
-           f"arrived; if it is {first['dst']}, this FortiGate ignored the requests (its IKE debug says why). "
-           "The text has no payload: a repeated datagram to UDP 500 with no reply is taken as an unanswered "
+           f"{first['dst']}. "
+           + sides_unknown("The sniffer text", ((first["src"], "the peer never answered or its answers never arrived"),
+                                                (first["dst"], "this FortiGate ignored the requests (its IKE debug says why)")))
+           + " The text has no payload: a repeated datagram to UDP 500 with no reply is taken as an unanswered "
            "first IKE message.")
     return finding(
         "IKE105", msg,

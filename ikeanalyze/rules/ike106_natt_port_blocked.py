@@ -52,7 +52,7 @@ from ikeanalyze.analysis.views import capture_point
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules import fromicmp
-from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.base import evidence, finding, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT
 
@@ -139,9 +139,9 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[tuple[Finding, p
     yield from _sniffer_text_stories(ctx.wire, t)
     for f, first in _sniffer_text_stories(ctx.opener_wire, t):
         opener, other = str(first["local"]), str(first["remote"])
-        f.message += (f" The text shows no in/out, so which of the two is this FortiGate is not known (`--local "
-                      f"ADDRESS` tells): if it is {opener}, UDP 4500 is blocked on the way to {other} or there; if it "
-                      f"is {other}, the datagrams arrive and this FortiGate does not answer on 4500.")
+        f.message += " " + sides_unknown("The text", (
+            (opener, f"UDP 4500 is blocked on the way to {other} or there"),
+            (other, "the datagrams arrive and this FortiGate does not answer on 4500")))
         yield f, first
 
 

@@ -40,7 +40,7 @@ from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import HEADER_ORIGINS
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.base import evidence, finding, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
@@ -153,9 +153,8 @@ def _fragment_stories(w: pd.DataFrame, t: Thresholds, guessed: bool = False) -> 
                f"back from {silent}: ")
         if guessed:
             here, there = sender.rsplit(":", 1)[0], receiver.rsplit(":", 1)[0]
-            msg += (f"the text shows no in/out, so which of the two is this FortiGate is not known (`--local ADDRESS` "
-                    f"tells): if it is {here}, the fragments are dropped on the way to {there}; if it is {there}, "
-                    "they arrive and the message is never answered (not reassembled?).")
+            msg += sides_unknown("the text", ((here, f"the fragments are dropped on the way to {there}"),
+                                              (there, "they arrive and the message is never answered (not reassembled?)")))
         else:
             msg += "the fragments are being dropped on the way."
         msg += " Enable IKE fragmentation (RFC 7383)."

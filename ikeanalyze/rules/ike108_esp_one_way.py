@@ -70,7 +70,7 @@ from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.endpoints import endpoint
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment
+from ikeanalyze.rules.base import evidence, finding, human_duration, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
 
 NP_NOTE = "np-offload-may-hide-esp"  # ctx.extras key read by analysis.nextsteps
@@ -163,8 +163,7 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         spis = sorted(set(busy["esp_spi"].dropna().astype(str)))
         f = _one_way(busy, str(src), str(dst), spis, peer=str(dst), tunnel=None, direction=None, np_offload=None)
         if str(first["origin"]) == "sniffer":
-            f.message += (" The sniffer text shows no in/out, so which of the two is this FortiGate is not known "
-                          "(`--local ADDRESS` tells)." + NP_CAVEAT)
+            f.message += " " + sides_unknown("The sniffer text") + NP_CAVEAT
             f.severity = "info"  # as for any sniffer text: NP offload may hide the other direction
         else:
             f.message += (" The capture has no IKE to tell which of the two is this side (`--local ADDRESS` "
