@@ -102,7 +102,7 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             evidence=[evidence(s.silent_last), evidence(s.first_out), evidence(s.last_out)],
             timeline=[moment(s.silent_last, f"last packet from {s.silent} on {transport}"),
                       moment(s.last_out, f"still no reply: {s.sent} packets sent to {s.silent} since its last packet")],
-            facts={"peer": s.silent, "local": None, "sender": s.sender, "transport": s.transport,
+            facts={"peer": s.silent, "local": None, "sender": s.sender, "sides_guessed": True, "transport": s.transport,
                    "silence_s": round(s.silence, 6), "unanswered": s.sent, "unanswered_by_kind": dict(s.kinds),
                    "last_in_ref": int(s.silent_last.ref)},
         )

@@ -142,6 +142,7 @@ def _from_sniffer_text(ctx: Context, t: Thresholds) -> Iterator[tuple[Finding, p
         f.message += " " + sides_unknown("The text", (
             (opener, f"UDP 4500 is blocked on the way to {other} or there"),
             (other, "the datagrams arrive and this FortiGate does not answer on 4500")))
+        f.facts["sides_guessed"] = True  # (the opener taken as this side: `local`/`peer` are a reading, not seen)
         yield f, first
 
 

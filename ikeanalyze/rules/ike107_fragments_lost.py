@@ -158,7 +158,8 @@ def _fragment_stories(w: pd.DataFrame, t: Thresholds, guessed: bool = False) -> 
         else:
             msg += "the fragments are being dropped on the way."
         msg += " Enable IKE fragmentation (RFC 7383)."
-        yield _finding(rows, msg, peer, None, {"bytes": size, "attempts": len(rows), "ip_fragments": True})
+        yield _finding(rows, msg, peer, None, {"bytes": size, "attempts": len(rows), "ip_fragments": True,
+                                               **({"sides_guessed": True} if guessed else {})})
 
 
 def _finding(rows, msg: str, peer: str, tunnel: str | None, facts: dict) -> Finding:
