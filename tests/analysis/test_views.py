@@ -20,10 +20,11 @@ SECOND_RUN_ONE_WAY = FIXTURES / "IKE108" / "fires-one-paste-second-run-esp-one-w
 HQ, BR = "203.0.113.5", "198.51.100.7"
 
 
-def _labels(text: str) -> list[str | None]:
+def _labels(text: str, shown_runs: bool = False) -> list[str | None]:
+    """The views of a paste in order; ``shown_runs``: given the sniffer runs the paste shows."""
     data = text.encode()
-    events, _ = api.load([Blob("paste.txt", None, data, data[:16])])
-    v = views(events)
+    events, report = api.load([Blob("paste.txt", None, data, data[:16])])
+    v = views(events, {r.source: r.capture_runs for r in report.inputs} if shown_runs else None)
     return None if v is None else list(dict.fromkeys(v.dropna()))
 
 
@@ -60,15 +61,9 @@ def test_a_stamp_printed_early_in_one_shown_run_is_that_run():
     # 5 ms back in the run's first second (the SA_INIT's answer printed by another CPU):
     # no command between them, one run; a command between two runs is a second run even
     # when its clock goes back only 0.1 s.
-    def labels(text: str):
-        data = text.encode()
-        events, report = api.load([Blob("paste.txt", None, data, data[:16])])
-        v = views(events, {r.source: r.capture_runs for r in report.inputs})
-        return None if v is None else list(dict.fromkeys(v.dropna()))
-
-    assert labels(_run(["0.310000", "0.305000", "0.350000", "2.350000"], "HQ-FGT")) is None
-    assert labels(_run(["0.500000", "0.530000"], "HQ-FGT") + _run(["0.400000", "2.400000"], "HQ-FGT")) == [
-        "HQ-FGT run 1", "HQ-FGT run 2"]
+    assert _labels(_run(["0.310000", "0.305000", "0.350000", "2.350000"], "HQ-FGT"), shown_runs=True) is None
+    assert _labels(_run(["0.500000", "0.530000"], "HQ-FGT") + _run(["0.400000", "2.400000"], "HQ-FGT"),
+                   shown_runs=True) == ["HQ-FGT run 1", "HQ-FGT run 2"]
 
 
 def test_the_timeline_keeps_the_runs_of_a_relative_clock_apart():
