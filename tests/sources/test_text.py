@@ -284,9 +284,15 @@ STRIPPED = ["comes 198.51.100.7:500->203.0.113.5:500,ifindex=7,vrf=0,len=464....
             "no SA proposal chosen"]
 
 
-def test_a_debug_pasted_without_its_prefixes_is_read() -> None:
-    form = classify(STRIPPED)
-    assert list(form) == ["ikedebug", "ikedebug", None, "ikedebug", "ikedebug", "ikedebug", "ikedebug"]
+@pytest.mark.parametrize("spacing", [1, 2], ids=["single-spaced", "double-spaced"])
+def test_a_debug_pasted_without_its_prefixes_is_read(spacing: int) -> None:
+    # A web page's copy puts a blank line after each line (double-spaced): the blanks end no
+    # block, so the proposal lines are read beside the strong lines as in the single-spaced paste.
+    form = classify([x for line in STRIPPED for x in (line, "")[:spacing]])
+    assert list(form[::spacing]) == ["ikedebug", "ikedebug", None, "ikedebug", "ikedebug", "ikedebug", "ikedebug"]
+
+
+def test_a_line_whose_prefix_was_cut_beside_prefixed_lines_is_read() -> None:
     # Beside prefixed lines, a line whose prefix the poster cut is the daemon's too.
     form = classify(["ike 0:to-hq:5: incoming proposal:", "proposal id = 1:", "no SA proposal chosen"])
     assert list(form) == ["ikedebug"] * 3
@@ -313,10 +319,3 @@ def test_among_is_isin_of_form_names():
     for names in ((None, "prompt"), ("snapshot", "config", "continuation"), text.RECORD_FORMATS, ()):
         assert text._among(form, names).tolist() == np.isin(form, list(names)).tolist()
     assert text._among(form[:0], ("blank",)).tolist() == []
-
-
-def test_a_double_spaced_paste_without_prefixes_is_read_whole() -> None:
-    # A web page's copy puts a blank line after each line: the blanks end no block, so the
-    # proposal lines are read beside the strong lines as in the single-spaced paste.
-    form = classify([x for line in STRIPPED for x in (line, "")])
-    assert list(form[::2]) == ["ikedebug", "ikedebug", None, "ikedebug", "ikedebug", "ikedebug", "ikedebug"]
