@@ -408,8 +408,7 @@ def test_a_bare_message_is_read_by_the_table_without_what_prose_says_too() -> No
     for line in ("I think DPD is broken", "The certificate is bad", "EAP is not set up", "the narrowing fails",
                  "in 0123ABCD", "deleting", "retransmission, re-send last message"):
         assert not re.search(ikedebug.BARE_BODY, line), line
-    [ev] = [parse("2024-05-02 10:00:00.120000 comes 198.51.100.7:500->203.0.113.5:500,ifindex=7,vrf=0....")
-            .iloc[0]]
+    ev = parse("2024-05-02 10:00:00.120000 comes 198.51.100.7:500->203.0.113.5:500,ifindex=7,vrf=0....").iloc[0]
     assert (ev["kind"], ev["src"], ev["dport"], str(ev["time"])) == ("ike-received", "198.51.100.7", 500,
                                                                      "2024-05-02 10:00:00.120000")
     assert pd.isna(ev["tunnel"]) and pd.isna(ev["vdom"]) and pd.isna(ev["serial"])
