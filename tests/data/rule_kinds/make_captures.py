@@ -22,8 +22,8 @@ from tests.wire import ikebuild as ib  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 GW, PEER, T0 = mp.GW, mp.PEER, mp.T0
-INFORMATIONAL, SK = 37, 46
-INITIATOR, RESPONSE = 0x08, 0x20
+SA_INIT, INFORMATIONAL, NONCE, SK = mp.SA_INIT, mp.INFORMATIONAL, mp.NONCE, mp.SK
+INITIATOR, RESPONSE = mp.INITIATOR, mp.RESPONSE
 
 
 def write(name: str, frames: list[tuple[float, bytes]]) -> None:
@@ -64,13 +64,13 @@ def udp_ip(src: str, dst: str, sport: int, dport: int, payload: bytes) -> bytes:
 
 def sniffer_stories() -> None:
     # IKE105: GW's IKE_SA_INIT re-sent with RFC 7296 back-off, never answered (verbosity 6).
-    init = ib.message(bytes.fromhex("a1b2c3d4e5f60718"), bytes(8), 34, INITIATOR, 0, [(40, bytes(32))])
+    init = ib.message(bytes.fromhex("a1b2c3d4e5f60718"), bytes(8), SA_INIT, INITIATOR, 0, [(NONCE, bytes(32))])
     command = "diagnose sniffer packet wan1 'host 198.51.100.2 and udp port 500' 6"
     sniffer_text("ike105-sniffer-v6-sa-init-unanswered.txt", command,
                  [(T0 + d, udp_ip(GW, PEER, 500, 500, init)) for d in (0, 2, 6, 14, 30)], 6, "relative")
     # ... and answered after one retransmission (no IKE105).
-    reply = ib.message(bytes.fromhex("a1b2c3d4e5f60718"), bytes.fromhex("0f1e2d3c4b5a6978"), 34, RESPONSE, 0,
-                       [(40, bytes(32))])
+    reply = ib.message(bytes.fromhex("a1b2c3d4e5f60718"), bytes.fromhex("0f1e2d3c4b5a6978"), SA_INIT, RESPONSE, 0,
+                       [(NONCE, bytes(32))])
     sniffer_text("ike105-sniffer-v6-sa-init-answered.txt", command,
                  [(T0, udp_ip(GW, PEER, 500, 500, init)), (T0 + 2, udp_ip(GW, PEER, 500, 500, init)),
                   (T0 + 2.04, udp_ip(PEER, GW, 500, 500, reply))], 6, "relative")
