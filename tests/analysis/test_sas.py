@@ -7,9 +7,11 @@ from pathlib import Path
 import ikeanalyze
 from ikeanalyze.analysis import nextsteps, sas
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.sources import LoadOptions
+from ikeanalyze.sources import Blob, LoadOptions
 
 FX = Path(__file__).resolve().parents[1] / "rules" / "fixtures"
+# A sniffer's IKE_SA_INIT re-sent on UDP 500 with no reply, nothing else on the wire.
+UDP500_NO_REPLY = FX / "IKE105/fires-sniffer-udp500-no-reply/input.txt"
 
 
 def context(*paths: Path) -> Context:
@@ -79,7 +81,7 @@ def test_next_steps_name_the_commands() -> None:
     d = ikeanalyze.analyze([str(FX / "IKE105/fires-pcap-sa-init-unanswered/input.pcap")])
     assert any("diagnose vpn ike log filter rem-addr4 198.51.100.2" in s for s in d.next_steps)
     # A sniffer filter that let only UDP 500 through.
-    d = ikeanalyze.analyze([str(FX / "IKE105/fires-sniffer-udp500-no-reply/input.txt")])
+    d = ikeanalyze.analyze([str(UDP500_NO_REPLY)])
     assert any("either its filter left them out or the negotiation never got that far" in s for s in d.next_steps)
     # ESP one way in sniffer text with no snapshot: say NP offload may hide the other direction.
     d = ikeanalyze.analyze([str(FX / "IKE108/fires-sniffer-esp-out-only/input.txt")])
@@ -145,9 +147,7 @@ def test_a_sniffer_with_ike_on_udp_500_only_is_told_by_its_filter() -> None:
     """The step names what the run's filter left out when the paste shows the filter (the
     sniffer's `filters=[...]` line, else the echoed command, curly quotes and all), and says
     the negotiation never got further when the filter let everything through."""
-    from ikeanalyze.sources import Blob
-
-    packets = (FX / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+    packets = UDP500_NO_REPLY.read_text(encoding="utf-8")
 
     def step(head: str) -> str:
         d = ikeanalyze.analyze([Blob("s.txt", data=(head + packets).encode())])
@@ -179,9 +179,7 @@ def test_a_paste_of_several_sniffer_runs_is_told_by_the_filters_its_packets_were
     """A run that let NAT-T, IKE over TCP and ESP through and still saw UDP 500 only settles
     it, first run or not; runs that each left something out are told together: what none
     of them let through."""
-    from ikeanalyze.sources import Blob
-
-    packets = (FX / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+    packets = UDP500_NO_REPLY.read_text(encoding="utf-8")
     later = packets.replace("14:00:", "14:20:")
 
     def step(first: str, second: str) -> str:

@@ -12,6 +12,7 @@ from ikeanalyze import rules
 from ikeanalyze.rules.registry import CODE, FAMILIES, SECTIONS, SEVERITIES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+UDP500_NO_REPLY = FIXTURES / "IKE105/fires-sniffer-udp500-no-reply/input.txt"
 INIT = Path(rules.__file__).read_text(encoding="utf-8")
 ALL = sorted(rules.REGISTRY.values(), key=lambda r: r.code)
 
@@ -99,7 +100,7 @@ def test_a_one_way_sniffer_filter_is_a_caveat_of_what_never_came() -> None:
     import ikeanalyze
     from ikeanalyze.sources import Blob
 
-    packets = (FIXTURES / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+    packets = UDP500_NO_REPLY.read_text(encoding="utf-8")
 
     def ike105(filters: str):
         d = ikeanalyze.analyze([Blob("s.txt", data=(f"interfaces=[wan1]\nfilters=[{filters}]\n" + packets).encode())],
@@ -125,7 +126,7 @@ def test_each_sniffer_run_of_a_paste_is_judged_by_its_own_filter() -> None:
     import ikeanalyze
     from ikeanalyze.sources import Blob
 
-    packets = (FIXTURES / "IKE105/fires-sniffer-udp500-no-reply/input.txt").read_text(encoding="utf-8")
+    packets = UDP500_NO_REPLY.read_text(encoding="utf-8")
     other = packets.replace("198.51.100.9", "198.51.100.7").replace("14:00:", "14:20:")
     one_way, both = "src host 203.0.113.1 and port 500", "host 198.51.100.7 or host 198.51.100.9"
 
