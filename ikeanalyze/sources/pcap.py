@@ -53,7 +53,7 @@ from ikeanalyze.readahead import FILE_HEADER, PCAP_MAGIC, RECORD_HEADER
 from ikeanalyze.wire import esp as wesp
 from ikeanalyze.wire import iana, natt, tcpencap
 from ikeanalyze.wire import ike as wike
-from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT, tcp_ike_ports
 
 CHUNK = 1 << 16  # frames per chunk
 DUPLICATE_WINDOW_S = 0.05  # identical IP packets closer than this are one frame captured twice
@@ -500,10 +500,11 @@ class _State:
     last_ts: int | None = None  # time of the last pcapng frame read (for frames without one)
     truncated_at: int | None = None
     tcp_ports: frozenset = frozenset()
-    # TCP 4500, IKE's own port: its streams are looked at even without the `IKETCP` prefix.
-    # One that never carries data (a SYN answered by a reset) is kept as evidence (IKE110),
-    # as the sniffer text's is; one whose data does not start with the prefix is not IKE.
-    watch_ports: frozenset = frozenset({IKE_NATT_PORT})
+    # Those and TCP 4500, IKE's own port (wire.ports.tcp_ike_ports): their streams are looked
+    # at even without the `IKETCP` prefix. One on 4500 that never carries data (a SYN answered
+    # by a reset) is kept as evidence (IKE110), as the sniffer text's is; one whose data does
+    # not start with the prefix is not IKE.
+    watched_ports: frozenset = frozenset()
     tcp_hashes: set = field(default_factory=set)  # hashes of IKE-over-TCP stream candidates
     streams: dict = field(default_factory=dict)
     frags: dict = field(default_factory=dict)  # (src, dst, id, proto) -> list of pieces
@@ -527,6 +528,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     magic = bytes(buf[:4])
     state = _State(report, options, buf)
     state.tcp_ports = frozenset(getattr(options, "ike_tcp_ports", ()) or ())
+    state.watched_ports = tcp_ike_ports(options)
     if magic in PCAP_MAGIC:
         report.formats.append("pcap")
         walked = readahead.take(blob.path) if blob.data is None else None
@@ -1067,7 +1069,7 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
             pfx[np.flatnonzero(part)[begins]] = True
         h = _stream_hash(u8, l3[tcp_rows], sport[tcp_rows], dport[tcp_rows], v6[tcp_rows])
         new = set(h[pfx].tolist())
-        watched = list(st.tcp_ports | st.watch_ports)
+        watched = list(st.watched_ports)
         portm = np.isin(sport[tcp_rows], watched) | np.isin(dport[tcp_rows], watched)
         new |= set(h[portm].tolist())
         new -= st.tcp_hashes
@@ -1844,8 +1846,8 @@ def _framed_rows(st: _State, base: dict, unit: tcpencap.Framed, sport: int, dpor
 def _finish(st: _State) -> list[pa.Table]:
     rows = []
     for s in st.streams.values():
-        # A stream on a watched port that never carried data: its SYNs and resets are evidence.
-        bare = (not s.rejected and {s.key[0][1], s.key[1][1]} & st.watch_ports
+        # A stream on TCP 4500 that never carried data: its SYNs and resets are evidence.
+        bare = (not s.rejected and IKE_NATT_PORT in (s.key[0][1], s.key[1][1])
                 and not any(r_.get("length") for held_rows in s.held for r_ in held_rows))
         for held_rows in s.held:
             st.report.count("event" if bare else "other-traffic")
