@@ -252,11 +252,11 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
     statements the device printed, each an event with the line's number (the line is still
     counted once). What stands before the block's `config` (the sentence that introduced it)
     and after its last `end` is dropped."""
-    lines = sub.to_pylist()
-    pieces = [None if re.match(START, line) else _unfold_line(line) for line in lines]
-    if all(p is None for p in pieces):
+    pieces = [None if re.match(START, line) else _unfold_line(line) for line in sub.to_pylist()]
+    cut = [k for k, p in enumerate(pieces) if p]
+    if not cut:
         return idx, sub, text
-    return spread(idx, lines, text, pieces)
+    return spread(idx, sub, text, np.array(cut, np.int64), [pieces[k] for k in cut])
 
 
 # A token of a collapsed line: a quoted value (blanks inside) or a word.

@@ -242,19 +242,15 @@ def forms(text: pa.Array, table: list[tuple[str, str, str]], untried: np.ndarray
         yield name, rows, groups(sub.filter(pa.array(hit)), pattern)
 
 
-def spread(idx: np.ndarray, lines: list[str], shown: pa.Array, pieces: list[list[str] | None]) -> tuple[
-        np.ndarray, pa.Array, pa.Array]:
-    """Lines some of which a parser cuts into ``pieces`` (None or none: the line stays whole), as
-    rows: each piece a row with its line's number from ``idx``; a cut line's rows show their
-    piece, a whole line keeps the text it had (``shown``). For the records a web copy
-    collapsed onto one line."""
-    whole = [not p for p in pieces]
-    if all(whole):
-        return idx, pa.array(lines, pa.large_string()), shown
-    pieces = [p or [line] for p, line in zip(pieces, lines)]
-    reps = np.array([len(p) for p in pieces], dtype=np.int64)
-    owner = np.repeat(np.arange(len(lines)), reps)
-    flat = [x for p in pieces for x in p]
-    told = shown.to_pylist()
-    shown_flat = [told[k] if whole[k] else x for k, x in zip(owner.tolist(), flat)]
-    return idx[owner], pa.array(flat, pa.large_string()), pa.array(shown_flat, pa.large_string())
+def spread(idx: np.ndarray, sub: pa.Array, shown: pa.Array, rows: np.ndarray,
+           pieces: list[list[str]]) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """Lines ``sub`` (numbered ``idx``, shown as ``shown``) whose ``rows`` (sorted, distinct) a
+    parser cut into ``pieces`` (one list per row), as rows: each piece a row with its line's
+    number, showing itself; every other line stays as it is, in place. For the records a
+    web copy collapsed onto one line."""
+    counts = np.array([len(p) for p in pieces], np.int64)
+    extra = pa.array([x for p in pieces for x in p], pa.large_string())
+    reps = np.ones(len(sub), np.int64)
+    reps[rows] = counts
+    return (idx[np.repeat(np.arange(len(sub)), reps)], spliced(sub.cast(pa.large_string()), rows, extra, counts),
+            spliced(shown.cast(pa.large_string()), rows, extra, counts))

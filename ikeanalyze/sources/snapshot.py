@@ -428,11 +428,11 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
     lines, on one line) become the device's lines, each an event with the line's number;
     the line is still counted once. What stood before the block's first key (the sentence
     that introduced it, `list all ipsec tunnel in vd 0`) and markdown bold are dropped."""
-    lines = sub.to_pylist()
-    pieces = [_unfold_line(line) for line in lines]
-    if all(p is None for p in pieces):
+    pieces = [_unfold_line(line) for line in sub.to_pylist()]
+    cut = [k for k, p in enumerate(pieces) if p]
+    if not cut:
         return idx, sub, text
-    return spread(idx, lines, text, pieces)
+    return spread(idx, sub, text, np.array(cut, np.int64), [pieces[k] for k in cut])
 
 
 def _unfold_line(line: str) -> list[str] | None:

@@ -31,7 +31,7 @@ from ikeanalyze.sources.regex import (
     matches,
     matches_at,
     scatter,
-    spliced,
+    spread,
     take_joined,
 )
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, html_unescaped, not_text
@@ -1223,20 +1223,14 @@ def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np
                        start: re.Pattern, head_is_record: bool = False) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """The lines ``multi`` of ``sub`` cut before each match of ``start`` (but the first
     character; with ``head_is_record``, but the first match), each piece an event of its line."""
-    pieces: list[str] = []
-    reps = np.ones(len(sub), dtype=np.int64)
-    for k, line in zip(multi, sub.take(pa.array(multi)).to_pylist()):  # only the collapsed lines
+    pieces: list[list[str]] = []
+    for line in sub.take(pa.array(multi)).to_pylist():  # only the collapsed lines
         cuts = [m.start() for m in start.finditer(line)][1 if head_is_record else 0:]
         # A timestamped record's `ike` is found after its timestamp: cut before the stamp.
         bounds = [0] + [b for b in cuts if b > 0] + [len(line)]
-        mine = [p for p in (line[a:b].strip() for a, b in zip(bounds, bounds[1:])) if p]
-        pieces.extend(mine)
-        reps[k] = len(mine)
+        pieces.append([p for p in (line[a:b].strip() for a, b in zip(bounds, bounds[1:])) if p])
     # Every other line stays as it is; a collapsed one is replaced by its pieces, in place.
-    owner = np.repeat(np.arange(len(sub)), reps)
-    extra = pa.array(pieces, pa.large_string())
-    return (idx[owner], spliced(sub.cast(pa.large_string()), multi, extra, reps[multi]),
-            spliced(text.cast(pa.large_string()), multi, extra, reps[multi]))
+    return spread(idx, sub, text, multi, pieces)
 
 
 def _quoted_datagrams(form: np.ndarray, core: _Patched, raw: pa.Array, step: int, among: np.ndarray) -> np.ndarray:
