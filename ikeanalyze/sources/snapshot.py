@@ -85,7 +85,7 @@ TUNNEL_COLLAPSED = r"[\s:]name=\S+ ver=\d+ serial=\w+ "
 # tunnel's line starts at its quoted name.
 SUMMARY_AT = rf"(?<=\s)(?='[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):)"
 SUMMARY_COLLAPSED = rf"\s'[^'\s]+' +(?:{_ADDR}:\d+ +)?selectors\(total,up\):"
-STARTS = (rf"{TUNNEL_START}|{TUNNEL_DAMAGED}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
+STARTS = (rf"{TUNNEL_HEADER}|{GATEWAY_START}|{SUMMARY_LINE}|{GATEWAY_COLLAPSED}|{TUNNEL_COLLAPSED}"
           rf"|{SUMMARY_COLLAPSED}")
 # Echoed commands (no prompt before them) and the tunnel list's own header/separators.
 COMMAND = r"^(?:(?:diag(?:nose)?|get|show)\s+)?vpn\s+(?:ike\s+gateway|tunnel|ipsec\s+tunnel)\b.*$"
