@@ -249,6 +249,10 @@ def parse(core: pa.Array) -> dict[str, object]:
 HEAD = rf"^(?:{TS} )?ike "
 
 
+# The context fields a bare line takes from the prefixed line above it (_bare_messages).
+BARE_CONTEXT = ("vdom", "vdidx", "gw", "serial")
+
+
 def _bare_messages(core: pa.Array, pre: dict[str, pa.Array], msg: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     """``pre`` and ``msg`` with the lines that have no `ike ` context (BARE_BODY's, which
     the text reader took for their block) read as their message, after a console stamp
@@ -271,12 +275,9 @@ def _bare_messages(core: pa.Array, pre: dict[str, pa.Array], msg: pa.Array) -> t
     heir = bare[k >= 0]
     if len(heir):
         src = pa.array(above[k[k >= 0]])
-        pre.update({f: scatter(pre[f], heir, pre[f].take(src)) for f in BARE_CONTEXT if f in pre})
+        pre.update({f: scatter(pre[f], heir, pre[f].take(src)) for f in BARE_CONTEXT})
     return pre, scatter(msg, bare, pc.fill_null(found["msg"], ""))
 
-
-# The context fields a bare line takes from the prefixed line above it (_bare_messages).
-BARE_CONTEXT = ("vdom", "vdidx", "gw", "serial")
 
 
 def _objects(values: list) -> np.ndarray:

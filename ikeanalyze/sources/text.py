@@ -973,7 +973,7 @@ def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
     return runs
 
 
-def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport, step: int = 1) -> None:
+def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport, step: int) -> None:
     """IKE debug messages pasted without their `ike 0:gw:123:` context (a forum poster
     strips it: `comes 198.51.100.7:500->203.0.113.5:500,ifindex=7...`, `no SA proposal
     chosen`) are `ikedebug` records (ikedebug.BARE_BODY), their tunnel and VDOM unknown,
