@@ -52,7 +52,7 @@ def other_end(wire: pd.DataFrame, events: pd.DataFrame, rows: pd.DataFrame, kind
     # Another input, or another view of this one (the other FortiGate's run in one paste).
     same_input = (wire["source"] == source).to_numpy()
     viewed = wire["view"].to_numpy(dtype=object) if "view" in wire else np.full(len(wire), None)
-    has_view = np.array([isinstance(v, str) for v in viewed], dtype=bool)
+    has_view = pd.notna(viewed)  # (a view is a label or None: analysis.views.labels)
     others = ~same_input | (has_view & (viewed != view)) if isinstance(view, str) else ~same_input | has_view
     if untimed:
         # Relative stamps (seconds since each run started): only another run of this paste
@@ -81,8 +81,8 @@ def other_end(wire: pd.DataFrame, events: pd.DataFrame, rows: pd.DataFrame, kind
     if same_length:
         lengths = set(rows["length"].dropna().astype(int))
         arrived = inbound & w["length"].isin(lengths).fillna(False).to_numpy()
-    seen_by = w["view"].map(lambda v: isinstance(v, str)) if "view" in w else pd.Series(False, index=w.index)
-    return OtherEnd(sorted(set(_ends(w, source))), w[arrived], w[~inbound], untimed, bool(seen_by.any()))
+    seen_by = "view" in w and bool(w["view"].notna().any())
+    return OtherEnd(sorted(set(_ends(w, source))), w[arrived], w[~inbound], untimed, seen_by)
 
 
 def _ends(w: pd.DataFrame, source: str) -> np.ndarray:

@@ -202,7 +202,10 @@ def labels(views: pd.Series | None, n: int) -> np.ndarray:
     """``views`` (of :func:`views`, or None) as an object array: a label or None per row."""
     if views is None:
         return np.full(n, None, dtype=object)
-    return np.array([v if isinstance(v, str) else None for v in views.to_numpy(dtype=object)], dtype=object)
+    # (whole-array: a label is a string, and a row without one None, or NaN where reindexed)
+    out = views.to_numpy(dtype=object).copy()
+    out[pd.isna(out)] = None
+    return out
 
 
 def capture_point(w: pd.DataFrame) -> pd.Series:
