@@ -26,7 +26,6 @@ class Packet:
 
 Test = Callable[[Packet], bool]
 PROTOS = {"udp": 17, "tcp": 6, "esp": 50, "ah": 51, "icmp": 1}
-NUMBERS = {"udp": 17, "tcp": 6, "esp": 50}
 SERVICES = {"isakmp": 500, "ipsec-nat-t": 4500, "https": 443, "ssh": 22, "domain": 53}
 OTHERS = ("other-a", "other-b")  # addresses the filter does not name
 # What tcpdump takes that is not read here: a filter holding one is not judged.
@@ -178,7 +177,7 @@ class _Parser:
         if self.peek() == "proto":
             self.take()
             num = self._proto_number(self.take())
-            return lambda p: NUMBERS.get(p.proto) == num
+            return lambda p: PROTOS.get(p.proto) == num
         if self.peek() in PROTOS:
             proto = self.take()
             if self.peek() in (None, "and", "or", "&&", "||", ")"):
@@ -196,8 +195,6 @@ class _Parser:
             kind = "host"
         value = self.take()
         if value in ("and", "or", "&&", "||", "not", "!", "(", ")") or value in PROTOS:
-            raise _Unread
-        if kind == "net" and self.peek() in ("mask",):
             raise _Unread
         self.last = (direction, kind, proto)
         match = self._match(kind, value)
