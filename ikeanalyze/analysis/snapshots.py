@@ -286,7 +286,7 @@ def build(events: pd.DataFrame) -> Snapshots:
     # apart: one member's block never replaces another's. With one device named, or none,
     # a tunnel's state is keyed by its name alone, as a block without a prompt above it
     # is most likely that device's.
-    per_device = len({b.device for b in ordered if b.device and b.kind in OUTPUTS}) > 1
+    per_device = keyed_per_device(ordered)
     tunnels: dict[tuple[str | None, str], TunnelState] = {}
     latest: dict[str, TunnelState] = {}
     for b in ordered:
@@ -467,7 +467,7 @@ def next_steps(ctx) -> list[str]:
     admin = admin_down(ctx)
     several = len({b.device for b in ctx.snapshots.blocks if b.device}) > 1  # (as build tells devices apart)
     steps: list[str] = [_admin_down_step(b, several) for b in admin]
-    said = _admin_keys(admin, several)
+    said = _admin_keys(admin, keyed_per_device(ctx.snapshots.blocks))
     steps += [_down_step(st) for st in down_unexplained(ctx) if (st.device, st.name) not in said]
     for st in ctx.snapshots.tunnels.values():
         peer = host(st.remote or "")
@@ -693,18 +693,25 @@ def ike_config_selectors(ctx, tunnel: str | None) -> Block | None:
     return found[-1] if found else None
 
 
-def _admin_keys(admin: list[Block], several: bool) -> set[tuple]:
+def _admin_keys(admin: list[Block], per_device: bool) -> set[tuple]:
     """The (device, tunnel) keys of TunnelState of the tunnels ``admin`` explains: each
     device's own (another FortiGate's tunnel of the same name may be down for no reason);
-    the device is None where the paste holds one (as build keys them)."""
-    return {(b.device if several else None, b.tunnel) for b in admin}
+    the device is None where build keys states by name alone (``per_device``:
+    :func:`keyed_per_device`)."""
+    return {(b.device if per_device else None, b.tunnel) for b in admin}
+
+
+def keyed_per_device(blocks) -> bool:
+    """Whether tunnel states are keyed by (device, tunnel) (:func:`build`): the tunnel
+    outputs of the blocks name more than one device."""
+    return len({b.device for b in blocks if b.device and b.kind in OUTPUTS}) > 1
 
 
 def down_labels(ctx) -> tuple[list[str], bool]:
     """The tunnels the snapshots show down, as the summary names them, and whether any of
     them is down for no reason the input shows (not administratively down)."""
     admin = admin_down(ctx)
-    said = _admin_keys(admin, len({b.device for b in ctx.snapshots.blocks if b.device}) > 1)
+    said = _admin_keys(admin, keyed_per_device(ctx.snapshots.blocks))
     labels = [f"{b.tunnel} (administratively down: `status.admin: down`"
               + "".join(f", line {e.ref}" for e in b.evidence("status.admin")[:1]) + ")" for b in admin]
     rest = [st for st in down_unexplained(ctx) if (st.device, st.name) not in said]

@@ -313,3 +313,19 @@ def test_another_fortigates_tunnel_of_the_same_name_down_is_still_unexplained() 
     d = ikeanalyze.analyze([Blob("two.txt", data=(text + other).encode())])
     assert "2 tunnel(s) down" in d.summary and d.summary.endswith("What to collect next says what would tell why.")
     assert any(s.startswith("Tunnel to-dc3 on FGT-EDGE2") for s in d.next_steps)
+
+
+def test_a_second_devices_ike_config_alone_does_not_list_an_admin_down_tunnel_twice() -> None:
+    """Tunnel states are keyed per device only when the tunnel outputs name several
+    devices (snapshots.keyed_per_device); a second FortiGate's `diagnose vpn ike config`
+    alone does not make the admin-down tunnel a second, unexplained one."""
+    from ikeanalyze.sources import Blob
+
+    text = (STATE / "handmade_ike_config_admin_down.txt").read_text(encoding="utf-8")
+    other = ("\nFGT-B # diagnose vpn ike config\nvd: root/0\nname: to-br9\nserial: 4\nversion: 2\n"
+             "status.admin: up\nstatus.operational: down\ntype: static\nlocal: 198.51.100.2\n"
+             "remote: 203.0.113.99\n")
+    d = ikeanalyze.analyze([Blob("edge2.txt", data=(text + other).encode())])
+    assert "1 tunnel(s) down" in d.summary and "administratively down" in d.summary
+    assert [s for s in d.next_steps if s.startswith("Tunnel to-dc3")] == \
+        [s for s in d.next_steps if s.startswith("Tunnel to-dc3") and "administratively down" in s]
