@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis import flows as flows_mod
-from ikeanalyze.analysis.views import labels
 from ikeanalyze.diagnosis import Diagnosis
 from ikeanalyze.endpoints import endpoint, endpoints, host
 
@@ -89,7 +88,7 @@ def build(d: Diagnosis, events: pd.DataFrame | None, limits: Limits = DEFAULT) -
         transport = wire["transport"].astype(object).where(wire["transport"].notna(), wire["proto"].astype(object))
         local = endpoints(wire["local"], wire["lport"])
         if "view" in wire:  # several FortiGates' runs in one paste: a lane per run (analysis.views)
-            view = pd.Series(labels(wire["view"], len(wire)), index=wire.index)
+            view = wire["view"]  # (flows.oriented wrote it as views.labels: a label or None)
             local = local.where(view.isna(), local + " on " + view.fillna(""))
         key = endpoints(wire["remote"], wire["rport"]) + "|" + local + "|" + transport.astype(str)
         wire = wire.assign(_key=key.to_numpy(), _row=wire.index.to_numpy(),
