@@ -248,8 +248,7 @@ def _pcap_records(buf, size: int, state: _State, walked: readahead.Walk | None, 
         if not len(hdr):
             off = max(off, last_header + 1)  # no record starts before the end
         # header words: ts_sec, ts_frac, incl_len, orig_len
-        idx = hdr[:, None] + np.arange(RECORD_HEADER)[None, :]
-        words = u8[idx].copy().view(order).reshape(len(hdr), 4).astype(np.int64)
+        words = _window(u8, hdr, RECORD_HEADER).view(order).astype(np.int64)
         incl = words[:, 2]
         if len(hdr):  # where the walk goes next, as it computes it
             off = int(hdr[-1]) + RECORD_HEADER + int(incl[-1])
