@@ -19,7 +19,7 @@ import collections
 import functools
 import heapq
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -895,6 +895,22 @@ class Failure:
     child: str | None = None  # the phase 2 refused, when the debug names it
     proposed: str | None = None  # traffic selectors of the refused request, decoded from its `enc` dump
     refused_here: bool = False  # a capture's refusal that this side sent (the offer was the peer's)
+
+
+def oriented(f: Failure, wire: pd.DataFrame) -> Failure:
+    """A capture's refusal read as the wire reads the sides (`--local`, or the gateway
+    inferred from the IKE roles): when this side sent the NO_PROPOSAL_CHOSEN, the offer it
+    refused was the peer's, and the peer is the side that offered. A new Failure: the ones
+    ``proposal_failures`` keeps are shared by every rule on the table, and the sides depend
+    on the options of one analysis (``--local``), so they are never written into."""
+    if not f.offered or f.offered_row is None or not f.rows:
+        return f
+    idx = getattr(f.rows[-1], "Index", None)
+    if idx is None or idx not in wire.index or bool(wire.at[idx, "in"]):
+        return f
+    offer = f.offered_row
+    return replace(f, refused_here=True,
+                   peer=endpoint(offer.src, offer.sport) if pd.notna(offer.src) else None)
 
 
 def _exchange_before(rows: pd.DataFrame, ref: int) -> str | None:

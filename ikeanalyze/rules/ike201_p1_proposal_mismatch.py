@@ -37,13 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pandas as pd
-
 from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -54,8 +51,7 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
         if (f.phase or 1) == phase:
             groups.setdefault((f.source, f.tunnel, f.peer), []).append(f)
     for fails in groups.values():
-        f = fails[0]
-        _orient(ctx, f)
+        f = ng.oriented(fails[0], ctx.wire)
         message = ng.proposal_message(f, phase_name)
         others = list(dict.fromkeys(m.text() for g in fails[1:] for m in g.mismatched
                                     if m not in f.mismatched))
@@ -90,21 +86,6 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
                    "mismatched": [m.type for m in f.mismatched],
                    "offered": f.offered, "attempts": len(fails)},
         )
-
-
-def _orient(ctx: Context, f: ng.Failure) -> None:
-    """A capture's refusal read as the wire reads the sides (`--local`, or the gateway
-    inferred from the IKE roles): when this side sent the NO_PROPOSAL_CHOSEN, the offer it
-    refused was the peer's, and the peer is the side that offered."""
-    if not f.offered or f.offered_row is None or not f.rows:
-        return
-    idx = getattr(f.rows[-1], "Index", None)
-    w = ctx.wire
-    if idx is None or idx not in w.index or bool(w.at[idx, "in"]):
-        return
-    offer = f.offered_row
-    f.refused_here = True
-    f.peer = endpoint(offer.src, offer.sport) if pd.notna(offer.src) else None
 
 
 @rule("IKE201", "p1-proposal-mismatch", severity="error",

@@ -130,3 +130,35 @@ def test_two_clients_of_one_gateway_interleaved_without_serials_stay_two_negotia
     told = [(n.ispi, n.peer, n.column("ref").tolist()) for n in ng.negotiations(events)]
     assert told == [("1111aaaa2222bbbb", "203.0.113.10:500", [1, 2, 6]),
                     ("3333cccc4444dddd", "203.0.113.20:500", [3, 4, 5])]
+
+
+REFUSED_HERE = "tests/rules/fixtures/IKE201/fires-pcap-no-proposal-chosen-local-responder/input.pcap"
+
+
+def test_ike201_reads_the_sides_without_writing_into_the_kept_failures() -> None:
+    """The Failures `proposal_failures` keeps are shared by every rule asking about the
+    table; the sides a capture's refusal is read with depend on one analysis's `--local`.
+    IKE201 used to write `peer`/`refused_here` into the kept Failure, so a second context
+    on the same table (other options) was told the first one's sides."""
+    from ikeanalyze import rules
+    from ikeanalyze.analysis.context import Context
+
+    events, ingest = api.load([REFUSED_HERE])
+    kept = ng.proposal_failures(events)
+    before = [(f.peer, f.refused_here) for f in kept]
+    assert before and not any(here for _, here in before)
+
+    def told(local: tuple[str, ...]) -> list[str]:
+        ctx = Context(events, ingest, local)
+        return [f.message for f in rules.run(ctx, rules.select(["IKE201"]), rules.thresholds_for({}))]
+
+    mine = told(("198.51.100.2",))
+    assert any("This side refused the phase-1 proposals of 192.0.2.1:500" in m for m in mine)
+    assert ng.proposal_failures(events) is kept  # the same kept view, not rebuilt
+    assert [(f.peer, f.refused_here) for f in kept] == before
+    # The other side as local: the peer refused what this side offered, as a fresh table tells it.
+    theirs = told(("192.0.2.1",))
+    assert not any("This side refused" in m for m in theirs)
+    fresh, fresh_ingest = api.load([REFUSED_HERE])
+    ctx = Context(fresh, fresh_ingest, ("192.0.2.1",))
+    assert theirs == [f.message for f in rules.run(ctx, rules.select(["IKE201"]), rules.thresholds_for({}))]
