@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis import capfilter
+from ikeanalyze.analysis import capfilter, views
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.diagnosis import Finding
@@ -183,12 +183,11 @@ def _packet_runs(ctx: Context) -> list:
     for source, refs in ev[["source", "ref"]][mine].groupby("source", sort=False, observed=True)["ref"]:
         report = reports.get(str(source))
         runs = report.capture_runs if report is not None else []
-        refs = refs.dropna().to_numpy(dtype=np.int64)
-        firsts = np.array([r.first for r in runs], dtype=np.int64)
-        at = np.searchsorted(firsts, refs, side="right") - 1  # the last run starting at or above each packet
+        at, inside = views.runs_at(refs.dropna().to_numpy(dtype=np.float64), runs)
         for k in np.unique(at):
-            # (packets above the first run, or below a run's end after a prompt: under no filter shown)
-            held = refs[at == k] <= runs[k].last if k >= 0 else np.zeros(1, bool)
+            # (packets above the first run, or below a run's end after a prompt: under no filter
+            # shown; listed where they come, after the run a prompt ended, not first as -1 would)
+            held = inside[at == k]
             if held.any():
                 out.append(runs[k])
             if not held.all():

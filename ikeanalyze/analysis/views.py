@@ -54,11 +54,12 @@ def views(events: pd.DataFrame, runs: dict[str, list] | None = None) -> pd.Serie
     named = events["device"].notna().to_numpy() & packet
     t = events["t"].to_numpy(dtype="float64", na_value=np.nan)[packet]
     relative = events["time"].isna().to_numpy()[packet] & ~np.isnan(t)
-    shown = _shown_runs(events, packet, runs)
+    mask = pa.array(packet)
+    packet_sources = pa.array(events["source"].array).filter(mask)
+    shown = _shown_runs(events, packet, packet_sources, runs)
     # One input of one run, named or not (nearly every input): no view to tell apart. Asked
     # of arrow's columns first: the object arrays below cost more than the whole answer.
-    mask = pa.array(packet)
-    sources = pc.count_distinct(pa.array(events["source"].array).filter(mask)).as_py()
+    sources = pc.count_distinct(packet_sources).as_py()
     devices = pa.array(events["device"].array).filter(mask)
     one_name = devices.null_count in (0, len(devices)) and pc.count_distinct(devices).as_py() <= 1
     if sources == 1 and one_name and not _goes_back(t, relative, None, shown):
@@ -92,13 +93,25 @@ def views(events: pd.DataFrame, runs: dict[str, list] | None = None) -> pd.Serie
     return out
 
 
-def _shown_runs(events: pd.DataFrame, packet: np.ndarray, runs: dict[str, list] | None) -> np.ndarray:
+def runs_at(refs: np.ndarray, runs: list) -> tuple[np.ndarray, np.ndarray]:
+    """For each line number in ``refs``: the last of ``runs`` (ingest.CaptureRun, in line
+    order) starting at or above it (its index, -1 for a line above the first run), and
+    whether the line is in that run (not below its end, where a prompt ended it)."""
+    if not runs:
+        return np.full(len(refs), -1, dtype=np.int64), np.zeros(len(refs), dtype=bool)
+    firsts = np.array([r.first for r in runs], dtype=np.float64)
+    lasts = np.array([r.last for r in runs], dtype=np.float64)
+    k = np.searchsorted(firsts, refs, side="right") - 1
+    return k, (k >= 0) & (refs <= lasts[np.maximum(k, 0)])
+
+
+def _shown_runs(events: pd.DataFrame, packet: np.ndarray, source: pa.Array,
+                runs: dict[str, list] | None) -> np.ndarray:
     """Each packet row's shown run (an index into its input's ``runs``), -1 where the paste
-    shows none."""
+    shows none. ``source``: the packet rows' sources (arrow)."""
     out = np.full(int(packet.sum()), -1, dtype=np.int64)
     if not runs:
         return out
-    source = pa.array(events["source"].array).filter(pa.array(packet))
     names = pc.unique(source).to_pylist()
     ref = events["ref"].to_numpy(dtype="float64", na_value=np.nan)[packet]
     for name in names:
@@ -108,10 +121,7 @@ def _shown_runs(events: pd.DataFrame, packet: np.ndarray, runs: dict[str, list] 
         # (arrow's compare: the object array of a long sniffer run's sources costs more)
         at = np.arange(len(out)) if len(names) == 1 else \
             np.flatnonzero(pc.fill_null(pc.equal(source, name), False).to_numpy(zero_copy_only=False))
-        firsts = np.array([r.first for r in shown], dtype=np.float64)
-        lasts = np.array([r.last for r in shown], dtype=np.float64)
-        k = np.searchsorted(firsts, ref[at], side="right") - 1
-        inside = (k >= 0) & (ref[at] <= lasts[np.maximum(k, 0)])
+        k, inside = runs_at(ref[at], shown)
         out[at[inside]] = k[inside]
     return out
 

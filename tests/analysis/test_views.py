@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import ikeanalyze
 from ikeanalyze import api
-from ikeanalyze.analysis.views import views
+from ikeanalyze.analysis import nextsteps
+from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.views import runs_at, views
+from ikeanalyze.ingest import CaptureRun
 from ikeanalyze.sources import Blob
 
 FIXTURES = Path(__file__).resolve().parents[1] / "rules" / "fixtures"
@@ -81,3 +86,23 @@ def test_the_html_report_gives_each_fortigate_its_lanes():
     html = api.render(d, "html")
     assert "203.0.113.5:4500 on HQ-FGT" in html
     assert "198.51.100.7:4500 on BR-FGT" in html
+
+
+def test_a_line_is_in_the_last_run_starting_at_or_above_it_until_that_run_ends() -> None:
+    runs = [CaptureRun(3, 5, "port 500"), CaptureRun(8, 9, "")]
+    at, inside = runs_at(np.array([1, 3, 5, 6, 8, 9, 12], dtype=np.float64), runs)
+    assert at.tolist() == [-1, 0, 0, 0, 1, 1, 1]
+    assert inside.tolist() == [False, True, True, False, True, True, False]
+    at, inside = runs_at(np.array([4.0]), [])
+    assert (at.tolist(), inside.tolist()) == ([-1], [False])
+
+
+def test_the_next_step_lists_a_pastes_runs_and_the_packets_under_none_in_line_order() -> None:
+    """The packets a prompt left under no run come after the run the prompt ended, not
+    first: the step names the runs in the order the paste shows them."""
+    packet = f"wan1 out {HQ}.500 -> {BR}.500: udp 116\n"
+    text = (f"FGT # diagnose sniffer packet wan1 'port 500' 4\n1.000000 {packet}FGT # get system status\n"
+            f"2.000000 {packet}FGT # diagnose sniffer packet wan1 'host {BR}' 4\n3.000000 {packet}")
+    events, report = api.load([Blob("paste.txt", data=text.encode())])
+    found = nextsteps._packet_runs(Context(events, report))
+    assert [None if r is None else (r.first, r.filter) for r in found] == [(1, "port 500"), None, (5, f"host {BR}")]
