@@ -153,7 +153,7 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
 
     lost = {i.source: i.lost for i in ctx.ingest.inputs if i.lost}
     cut = _cut_ends(ctx)
-    one_way = {i.source: i for i in ctx.ingest.inputs if any(one_way_filter(r.filter) for r in i.capture_runs)}
+    one_way = one_way_runs(ctx.ingest.inputs)
     for r in rules:
         found = list(r.check(ctx, thresholds.get(r.code, r.thresholds)))
         for f in found if r.absence else ():  # (built on what never came: what may hide it)
@@ -251,18 +251,35 @@ def one_way_filter(text: str) -> bool:
     return len(said) == 1
 
 
-def _one_way_caveat(finding, inputs: dict) -> None:
+def one_way_runs(inputs: list) -> dict[str, tuple[object, frozenset]]:
+    """The inputs (ingest.InputReport) holding a sniffer run whose filter passes one
+    direction only, each with those runs. Each distinct filter is judged once: a paste of
+    many runs repeats one filter, and a finding's evidence lines share a few runs."""
+    judged: dict[str, bool] = {}
+    out = {}
+    for i in inputs:
+        for r in i.capture_runs:
+            if r.filter not in judged:
+                judged[r.filter] = one_way_filter(r.filter)
+        runs = frozenset(r for r in i.capture_runs if judged[r.filter])
+        if runs:
+            out[i.source] = (i, runs)
+    return out
+
+
+def _one_way_caveat(finding, inputs: dict[str, tuple[object, frozenset]]) -> None:
     """Say so in a finding built on packets that never came when the sniffer run its evidence
-    was printed in lets one direction only through (``inputs``: the InputReports that hold
-    such a run): the other direction may have crossed the wire unseen. Another run of the
-    same paste, with another filter, says nothing of it; where a paste holds several runs,
-    the caveat names the run's lines."""
+    was printed in lets one direction only through (``inputs``: :func:`one_way_runs`): the
+    other direction may have crossed the wire unseen. Another run of the same paste, with
+    another filter, says nothing of it; where a paste holds several runs, the caveat names
+    the run's lines."""
     held: dict[str, list] = {}
     for e in finding.evidence:
-        run = inputs[e.source].run_at(e.ref) if e.source in inputs else None
-        if run is not None and run not in held.get(e.source, []) and one_way_filter(run.filter):
+        report, one_way = inputs.get(e.source, (None, frozenset()))
+        run = report.run_at(e.ref) if report is not None else None
+        if run in one_way and run not in held.get(e.source, []):
             held.setdefault(e.source, []).append(run)
-    shown = {s: "; ".join(f"`{r.filter}`" + (f", lines {r.first}-{r.last}" if len(inputs[s].capture_runs) > 1
+    shown = {s: "; ".join(f"`{r.filter}`" + (f", lines {r.first}-{r.last}" if len(inputs[s][0].capture_runs) > 1
                                              else "") for r in runs) for s, runs in held.items()}
     # (The fact holds the filters alone: one finding spanning two one-way runs of one input shows both.)
     _per_source_caveat(finding, {s: "; ".join(r.filter for r in runs) for s, runs in held.items()},

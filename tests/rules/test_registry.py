@@ -119,6 +119,39 @@ def test_a_one_way_sniffer_filter_is_a_caveat_of_what_never_came() -> None:
         assert "one direction" not in ike105(both).message
 
 
+def test_each_distinct_filter_of_a_paste_is_judged_once(monkeypatch) -> None:
+    """Three runs of one paste, two with the same one-way filter: each filter is judged
+    once per analysis, not again for every evidence line of every finding; the caveat is
+    still on the findings from the one-way runs, naming each run's lines."""
+    import collections
+
+    import ikeanalyze
+    from ikeanalyze.rules import registry
+    from ikeanalyze.sources import Blob
+
+    asked: collections.Counter = collections.Counter()
+    judge = registry.one_way_filter
+
+    def counted(text: str) -> bool:
+        asked[text] += 1
+        return judge(text)
+
+    monkeypatch.setattr(registry, "one_way_filter", counted)
+    packets = UDP500_NO_REPLY.read_text(encoding="utf-8")
+    one_way, both = "src host 203.0.113.1 and port 500", "host 198.51.100.7 or host 198.51.100.9"
+    bodies = [(one_way, packets), (both, packets.replace("198.51.100.9", "198.51.100.7").replace("14:00:", "14:20:")),
+              (one_way, packets.replace("198.51.100.9", "198.51.100.5").replace("14:00:", "14:40:"))]
+    text = "".join(f"FGT # diagnose sniffer packet wan1 '{f}' 4 0 a\ninterfaces=[wan1]\nfilters=[{f}]\n{body}^C\n"
+                   for f, body in bodies)
+    d = ikeanalyze.analyze([Blob("s.txt", data=text.encode())], select=["IKE105"])
+    found = {f.peer: f.message for f in d.all_findings() if f.code == "IKE105"}
+    assert set(found) == {"198.51.100.9:500", "198.51.100.7:500", "198.51.100.5:500"}
+    assert f"(`{one_way}`, lines 1-9)" in found["198.51.100.9:500"]
+    assert f"(`{one_way}`, lines 19-27)" in found["198.51.100.5:500"]
+    assert "one direction only" not in found["198.51.100.7:500"]
+    assert asked == {one_way: 1, both: 1}
+
+
 def test_each_sniffer_run_of_a_paste_is_judged_by_its_own_filter() -> None:
     """Two runs in one paste (the first one-way, `src host`, to one peer; the second both
     ways, to another): the caveat is on the finding from the one-way run only, whichever
