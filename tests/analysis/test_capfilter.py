@@ -49,3 +49,79 @@ def test_a_filter_not_read_has_no_answer(text) -> None:
 ])
 def test_a_filter_passing_one_direction_only(text, one_way) -> None:
     assert capfilter.one_way(text) is one_way
+
+
+# Filters an engineer types in `diagnose sniffer packet <if> '<filter>'` against the packets
+# of one tunnel between GW and PEER, and a third pair's. What each lets through was checked
+# against tcpdump (libpcap's own compiler) reading these packets from a capture file.
+GW, PEER, THIRD, FOURTH = "203.0.113.5", "198.51.100.7", "192.0.2.10", "192.0.2.20"
+PACKETS = {
+    "ike": capfilter.Packet("udp", GW, PEER, 500, 500),
+    "ike-back": capfilter.Packet("udp", PEER, GW, 500, 500),
+    "natt": capfilter.Packet("udp", GW, PEER, 4500, 4500),
+    "natt-back": capfilter.Packet("udp", PEER, GW, 40000, 4500),  # (from behind a NAT)
+    "esp": capfilter.Packet("esp", GW, PEER),
+    "esp-back": capfilter.Packet("esp", PEER, GW),
+    "ssh": capfilter.Packet("tcp", THIRD, GW, 40000, 22),
+    "ike-tcp": capfilter.Packet("tcp", PEER, GW, 40000, 443),
+    "third": capfilter.Packet("udp", THIRD, FOURTH, 500, 500),
+}
+TUNNEL = {"ike", "ike-back", "natt", "natt-back", "esp", "esp-back"}
+UDP = {"ike", "ike-back", "natt", "natt-back", "third"}
+ALL = set(PACKETS)
+
+
+@pytest.mark.parametrize(("text", "passed"), [
+    ("", ALL),
+    ("none", ALL),  # (the sniffer's word for no filter)
+    (f"host {GW}", ALL - {"third"}),
+    ("udp port 500 or udp port 4500", UDP),
+    ("udp port isakmp or udp port ipsec-nat-t", UDP),
+    ("port 500 or 4500", UDP),  # a bare value takes the qualifiers before it
+    ("udp dst port 500 or 4500", UDP),
+    ("portrange 500-4500", UDP),
+    ("dst portrange 4000-5000 and udp", {"natt", "natt-back"}),
+    ("udp and port 500", {"ike", "ike-back", "third"}),
+    ("esp", {"esp", "esp-back"}),
+    ("proto 50", {"esp", "esp-back"}),
+    ("ip proto 50", {"esp", "esp-back"}),
+    ("proto \\esp", {"esp", "esp-back"}),
+    ("ip and esp", {"esp", "esp-back"}),
+    ("ip", ALL),
+    ("tcp or udp", ALL - {"esp", "esp-back"}),
+    ("! tcp", ALL - {"ssh", "ike-tcp"}),
+    (f"host {GW} and host {PEER}", TUNNEL | {"ike-tcp"}),
+    ("not port 22", ALL - {"ssh"}),  # ESP has no port: not port 22
+    ("not (port 500 or port 4500)", {"esp", "esp-back", "ssh", "ike-tcp"}),
+    (f"host {GW} and not port 22 and not port 443", TUNNEL),
+    (f"host {GW} && !port 22 || esp", TUNNEL | {"ike-tcp"}),
+    ("net 198.51.100.0/24", TUNNEL | {"ike-tcp"}),
+    ("src and dst net 192.0.2.0/24", {"third"}),
+    (f"src or dst host {THIRD}", {"ssh", "third"}),
+    (f"src host {GW} and dst port 4500", {"natt"}),
+    (f"src host {GW} and dst host {PEER} or esp", {"ike", "natt", "esp", "esp-back"}),
+    ("src port 40000", {"natt-back", "ssh", "ike-tcp"}),
+    (f"not host {GW} and {FOURTH}", {"third"}),  # `not host A and host B`, not `not (host A or B)`
+    (f"host {PEER} and (udp port 500 or 4500 or esp)", TUNNEL),
+    (f"udp port 500 and not host {THIRD} or esp", {"ike", "ike-back", "esp", "esp-back"}),
+    (f"port 500 and host {GW} or host {THIRD}", {"ike", "ike-back", "ssh", "third"}),
+])
+def test_which_packets_a_filter_lets_through(text, passed) -> None:
+    test = capfilter.compile_filter(text)
+    assert test is not None, text
+    assert {name for name, p in PACKETS.items() if test(p)} == passed
+
+
+@pytest.mark.parametrize("text", [
+    "net 198.51.100.0 mask 255.255.255.0",  # (`mask` is not read)
+    "ether host 00:11:22:33:44:55",
+    "vlan 100 and esp",
+    "host (",
+    "udp port",
+    f"host {GW} port 500",  # two primitives need an `and`
+    "tcp port 22 or",
+    "udp port x",
+    "foo bar baz",
+])
+def test_a_filter_not_read_tests_no_packet(text) -> None:
+    assert capfilter.compile_filter(text) is None
