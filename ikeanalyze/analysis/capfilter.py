@@ -121,8 +121,10 @@ def one_way(text: str) -> bool | None:
 
 
 class _Parser:
-    """tcpdump's grammar: `or`/`||` over `and`/`&&` over `not`/`!`, parentheses, and
-    primitives whose bare value takes the qualifiers of the one before (`port 500 or 4500`)."""
+    """tcpdump's grammar (pcap-filter(7)): `not`/`!` binds tightest; `and`/`&&` and `or`/`||`
+    bind alike, left to right (`port 500 or port 4500 and host A` is `(port 500 or port
+    4500) and host A`); parentheses; primitives whose bare value takes the qualifiers of the
+    one before (`port 500 or 4500`)."""
 
     def __init__(self, toks: list[str]):
         self.toks, self.i = toks, 0
@@ -137,19 +139,11 @@ class _Parser:
         return tok
 
     def expr(self) -> Test:
-        return self._chain(("or", "||"), self.term, any)
-
-    def term(self) -> Test:
-        return self._chain(("and", "&&"), self.factor, all)
-
-    def _chain(self, ops: tuple[str, ...], operand: Callable[[], Test], combine) -> Test:
-        """Operands joined by one operator (``combine``: any for `or`, all for `and`; both
-        stop at the first that settles it)."""
-        parts = [operand()]
-        while self.peek() in ops:
-            self.take()
-            parts.append(operand())
-        return parts[0] if len(parts) == 1 else (lambda p: combine(t(p) for t in parts))
+        test = self.factor()
+        while self.peek() in ("and", "&&", "or", "||"):
+            either = self.take() in ("or", "||")
+            test = _or(test, self.factor()) if either else _and(test, self.factor())
+        return test
 
     def factor(self) -> Test:
         tok = self.peek()
@@ -238,3 +232,11 @@ class _Parser:
         lo, _, hi = value.partition("-")
         low, high = int(lo), int(hi)
         return lambda p, end: (port := getattr(p, "sport" if end == "src" else "dport")) is not None and low <= port <= high
+
+
+def _or(a: Test, b: Test) -> Test:
+    return lambda p: a(p) or b(p)
+
+
+def _and(a: Test, b: Test) -> Test:
+    return lambda p: a(p) and b(p)

@@ -105,6 +105,10 @@ ALL = set(PACKETS)
     (f"host {PEER} and (udp port 500 or 4500 or esp)", TUNNEL),
     (f"udp port 500 and not host {THIRD} or esp", {"ike", "ike-back", "esp", "esp-back"}),
     (f"port 500 and host {GW} or host {THIRD}", {"ike", "ike-back", "ssh", "third"}),
+    # `and` and `or` bind alike, left to right: `(A or B) and C`, not `A or (B and C)`
+    (f"udp port 500 or port 4500 and host {PEER}", {"ike", "ike-back", "natt", "natt-back"}),
+    (f"esp or udp port 500 and host {THIRD}", {"third"}),
+    (f"host {THIRD} or host {PEER} and not tcp", TUNNEL | {"third"}),
 ])
 def test_which_packets_a_filter_lets_through(text, passed) -> None:
     test = capfilter.compile_filter(text)
