@@ -23,11 +23,19 @@ class Packet:
     sport: int | None = None
     dport: int | None = None
 
+    @property
+    def v6(self) -> bool:
+        """An IPv6 packet: one end is an IPv6 address (the other may be a name, or one of
+        the OTHERS the filter does not name)."""
+        return ":" in self.src or ":" in self.dst
+
 
 Test = Callable[[Packet], bool]
 PROTOS = {"udp": 17, "tcp": 6, "esp": 50, "ah": 51, "icmp": 1}
 SERVICES = {"isakmp": 500, "ipsec-nat-t": 4500, "https": 443, "ssh": 22, "domain": 53}
-OTHERS = ("other-a", "other-b")  # addresses the filter does not name
+# Addresses the filter does not name: two of each family (`:` makes a packet IPv6, Packet.v6),
+# so `ip6` or `ip6 proto 50` naming no host still has packets it lets through.
+OTHERS = ("other-a", "other-b", "other:a", "other:b")
 # What tcpdump takes that is not read here: a filter holding one is not judged.
 UNREAD = {"vlan", "mpls", "ether", "arp", "rarp", "len", "less", "greater", "broadcast", "multicast", "gateway",
           "inbound", "outbound", "ifname", "on", "pppoes", "geneve", "sctp", "icmp6", "igmp", "mask", "protochain"}
@@ -58,7 +66,7 @@ def compile_filter(text: str) -> Test | None:
 
 def named_hosts(text: str) -> list[str]:
     """The addresses a filter names (a net by its first address, a name as written), and
-    two it does not."""
+    OTHERS it does not."""
     toks = _TOKEN.findall(text)
     out = []
     for k, tok in enumerate(toks):
@@ -161,17 +169,17 @@ class _Parser:
 
     def primitive(self) -> Test:
         proto = direction = kind = None
-        if self.peek() in ("ip", "ip6") and self.toks[self.i + 1:self.i + 2] == ["proto"]:
-            self.take()
+        family = None  # `ip` / `ip6`: IPv4 or IPv6 packets only
         if self.peek() in ("ip", "ip6"):
-            self.take()
+            family = self.take() == "ip6"
             if self.peek() in (None, "and", "or", "&&", "||", ")"):
-                return lambda p: True  # (every packet here is IP)
-            raise _Unread
+                return lambda p: p.v6 == family
+            if self.peek() != "proto":
+                raise _Unread
         if self.peek() == "proto":
             self.take()
             num = self._proto_number(self.take())
-            return lambda p: PROTOS.get(p.proto) == num
+            return lambda p: PROTOS.get(p.proto) == num and family in (None, p.v6)
         if self.peek() in PROTOS:
             proto = self.take()
             if self.peek() in (None, "and", "or", "&&", "||", ")"):

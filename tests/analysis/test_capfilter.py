@@ -23,6 +23,8 @@ A, B = "203.0.113.1", "198.51.100.9"
     ("udp port isakmp or udp port ipsec-nat-t or ip proto 50", True, False, True),
     (f"host {B} and (udp port 500 or udp port 4500 or tcp port 5500 or esp)", True, True, True),
     ("net 198.51.100.0/24 and udp portrange 500-4500", True, False, False),
+    ("ip6", True, True, True),  # (naming no host: between addresses of its family)
+    ("ip6 and (udp or ip6 proto 50)", True, False, True),
 ])
 def test_what_a_filter_lets_through_beside_udp_500(text, nat_t, tcp, esp) -> None:
     assert capfilter.passes_with_udp500(text) == {"nat-t": nat_t, "tcp": tcp, "esp": esp}
@@ -65,45 +67,55 @@ PACKETS = {
     "ssh": capfilter.Packet("tcp", THIRD, GW, 40000, 22),
     "ike-tcp": capfilter.Packet("tcp", PEER, GW, 40000, 443),
     "third": capfilter.Packet("udp", THIRD, FOURTH, 500, 500),
+    "esp6": capfilter.Packet("esp", "2001:db8::1", "2001:db8::2"),
+    "ike6": capfilter.Packet("udp", "2001:db8::2", "2001:db8::1", 500, 500),
 }
 TUNNEL = {"ike", "ike-back", "natt", "natt-back", "esp", "esp-back"}
-UDP = {"ike", "ike-back", "natt", "natt-back", "third"}
+UDP = {"ike", "ike-back", "natt", "natt-back", "third", "ike6"}
 ALL = set(PACKETS)
+V6 = {"esp6", "ike6"}
+ESP = {"esp", "esp-back", "esp6"}
 
 
 @pytest.mark.parametrize(("text", "passed"), [
     ("", ALL),
     ("none", ALL),  # (the sniffer's word for no filter)
-    (f"host {GW}", ALL - {"third"}),
+    (f"host {GW}", ALL - {"third"} - V6),
     ("udp port 500 or udp port 4500", UDP),
     ("udp port isakmp or udp port ipsec-nat-t", UDP),
     ("port 500 or 4500", UDP),  # a bare value takes the qualifiers before it
     ("udp dst port 500 or 4500", UDP),
     ("portrange 500-4500", UDP),
     ("dst portrange 4000-5000 and udp", {"natt", "natt-back"}),
-    ("udp and port 500", {"ike", "ike-back", "third"}),
-    ("esp", {"esp", "esp-back"}),
-    ("proto 50", {"esp", "esp-back"}),
+    ("udp and port 500", {"ike", "ike-back", "third", "ike6"}),
+    ("esp", ESP),
+    ("proto 50", ESP),
+    ("proto \\esp", ESP),
     ("ip proto 50", {"esp", "esp-back"}),
-    ("proto \\esp", {"esp", "esp-back"}),
     ("ip and esp", {"esp", "esp-back"}),
-    ("ip", ALL),
-    ("tcp or udp", ALL - {"esp", "esp-back"}),
+    ("ip", ALL - V6),
+    ("ip6", V6),
+    ("ip6 proto 50", {"esp6"}),
+    ("ip6 and udp port 500", {"ike6"}),
+    ("ip and not ip6", ALL - V6),
+    ("host 2001:db8::1", V6),
+    ("net 2001:db8::/32 and esp", {"esp6"}),
+    ("tcp or udp", ALL - ESP),
     ("! tcp", ALL - {"ssh", "ike-tcp"}),
     (f"host {GW} and host {PEER}", TUNNEL | {"ike-tcp"}),
     ("not port 22", ALL - {"ssh"}),  # ESP has no port: not port 22
-    ("not (port 500 or port 4500)", {"esp", "esp-back", "ssh", "ike-tcp"}),
+    ("not (port 500 or port 4500)", ESP | {"ssh", "ike-tcp"}),
     (f"host {GW} and not port 22 and not port 443", TUNNEL),
-    (f"host {GW} && !port 22 || esp", TUNNEL | {"ike-tcp"}),
+    (f"host {GW} && !port 22 || esp", TUNNEL | {"ike-tcp", "esp6"}),
     ("net 198.51.100.0/24", TUNNEL | {"ike-tcp"}),
     ("src and dst net 192.0.2.0/24", {"third"}),
     (f"src or dst host {THIRD}", {"ssh", "third"}),
     (f"src host {GW} and dst port 4500", {"natt"}),
-    (f"src host {GW} and dst host {PEER} or esp", {"ike", "natt", "esp", "esp-back"}),
+    (f"src host {GW} and dst host {PEER} or esp", {"ike", "natt"} | ESP),
     ("src port 40000", {"natt-back", "ssh", "ike-tcp"}),
     (f"not host {GW} and {FOURTH}", {"third"}),  # `not host A and host B`, not `not (host A or B)`
     (f"host {PEER} and (udp port 500 or 4500 or esp)", TUNNEL),
-    (f"udp port 500 and not host {THIRD} or esp", {"ike", "ike-back", "esp", "esp-back"}),
+    (f"udp port 500 and not host {THIRD} or esp", {"ike", "ike-back", "ike6"} | ESP),
     (f"port 500 and host {GW} or host {THIRD}", {"ike", "ike-back", "ssh", "third"}),
     # `and` and `or` bind alike, left to right: `(A or B) and C`, not `A or (B and C)`
     (f"udp port 500 or port 4500 and host {PEER}", {"ike", "ike-back", "natt", "natt-back"}),
