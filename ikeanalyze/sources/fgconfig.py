@@ -48,8 +48,10 @@ from ikeanalyze.sources.textclean import WRAP_MIN
 
 # A configuration path: lowercase words (`vpn ipsec phase1-interface`, `system global`).
 _PATH = r"[a-z0-9][\w.-]*(?: +[a-z0-9][\w.-]*)*"
-# An entry's name: quoted (blanks and escaped quotes inside), or one word (`edit 1`).
-_NAME = r'"(?:[^"\\]|\\.)*"|\S+'
+# A quoted value or name: blanks and escaped quotes inside.
+_QUOTED_TEXT = r'"(?:[^"\\]|\\.)*"'
+# An entry's name: quoted, or one word (`edit 1`).
+_NAME = rf"{_QUOTED_TEXT}|\S+"
 # The verbs of a setting's statement.
 VERBS = ("set", "unset", "append", "select", "unselect")
 # The statements, by the word that opens them: (name, pattern with the groups parse reads).
@@ -74,6 +76,11 @@ START = STATEMENTS[0][1]
 # back into the statements.
 KEYWORDS = ("config", "edit", *VERBS, "next", "end")
 COLLAPSED = r"(?:^|[\s:`>])config +[a-z0-9][\w.-]*(?: +[a-z0-9][\w.-]*)*? +(?:edit|set) +\S.*? set +\S.*?\s[eE]nd\b"
+# The lines that may hold one, asked of arrow (RE2) before Python's COLLAPSED is: every line
+# COLLAPSED matches holds `config ` and, after it, ` set `, spelt out in it. Only those plain
+# characters are asked (RE2's `\s`, `\w` and `\b` are ASCII, Python's Unicode: COLLAPSED itself
+# in RE2 would miss a block after a no-break space that Python cuts), so no such line is missed.
+MAYBE_COLLAPSED = r"(?s)config .* set "
 # `show full-configuration`'s header: the version, build and VDOM mode of the file.
 HEADER = r"^#(?:config-version|conf_file_ver|buildno|global_vdom)=\S*\s*$"
 # A `config` typed at the prompt (`FGT # config vpn ipsec phase1-interface`, `# config ...`), as
@@ -106,7 +113,7 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
     if not len(rows):
         return
     sub = by_text.rows(rows)
-    hit = rows[sub.matches(f"(?:{START})|(?:{COLLAPSED})")]  # (one pass over every line of no form)
+    hit = rows[sub.matches(f"(?:{START})|(?:{MAYBE_COLLAPSED})")]  # (one pass over every line of no form)
     is_start = matches(core.take(pa.array(hit)), START) if len(hit) else np.zeros(0, dtype=bool)
     starts, collapsed = hit[is_start], hit[~is_start]
     # A whole block on its line (unfold() cuts it), unless its words are a sentence's.
@@ -251,16 +258,20 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
     """Statements a web copy collapsed onto one line (:data:`COLLAPSED`) become the
     statements the device printed, each an event with the line's number (the line is still
     counted once). What stands before the block's `config` (the sentence that introduced it)
-    and after its last `end` is dropped."""
-    pieces = [None if re.match(START, line) else _unfold_line(line) for line in sub.to_pylist()]
+    and after its last `end` is dropped. Python's patterns read only the lines
+    :data:`MAYBE_COLLAPSED` finds (a whole configuration's statements are not read twice)."""
+    maybe = np.flatnonzero(matches(sub, MAYBE_COLLAPSED))
+    lines = sub.take(pa.array(maybe)).to_pylist() if len(maybe) else []
+    pieces = [None if re.match(START, line) else _unfold_line(line) for line in lines]
     cut = [k for k, p in enumerate(pieces) if p]
     if not cut:
         return idx, sub, text
-    return spread(idx, sub, text, np.array(cut, np.int64), [pieces[k] for k in cut])
+    return spread(idx, sub, text, maybe[cut], [pieces[k] for k in cut])
 
 
 # A token of a collapsed line: a quoted value (blanks inside) or a word.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
+_QUOTED = re.compile(_QUOTED_TEXT)
+_TOKEN = re.compile(_NAME)
 
 
 # Words a sentence holds and a collapsed block's unquoted names and values do not (prose
@@ -273,7 +284,9 @@ def _unfold_line(line: str) -> list[str] | None:
     """The statements of the collapsed block(s) on ``line``: a new statement at each keyword
     outside a quoted value (a `set`'s key is the word after it, never a keyword), to the
     `end` that closes the outermost `config`; None when a statement holds a sentence's words."""
-    m = re.search(COLLAPSED, line)
+    # (searched with the quoted values blanked: `set comments "moved: config … set … end"` is one
+    # value, not a block; the positions are the line's)
+    m = re.search(COLLAPSED, _QUOTED.sub(lambda q: '"' + "_" * (len(q.group()) - 2) + '"', line))
     if not m:
         return None
     out: list[list[str]] = []

@@ -243,3 +243,53 @@ def test_a_sentence_that_names_config_set_and_end_is_not_a_collapsed_block():
                  "and at the end reboot."]:
         frame, report = parse([line])
         assert report.accounting["event"] == 0 and report.accounting["unrecognised"] == 1, line
+
+
+def test_a_block_quoted_in_a_settings_value_is_that_value():
+    """A comment can quote a collapsed block (`set comments "moved to new hub: config … set …
+    end"`): it is the setting's value. It was cut into statements, a phase 1 `to-hub1` that
+    is not configured, and the block's own statements after it left unrecognised."""
+    comment = ('"moved to new hub: config vpn ipsec phase1-interface edit to-hub1 set remote-gw 203.0.113.9 '
+               'set status disable end"')
+    lines = ["FGT-BR # show vpn ipsec phase1-interface", "config vpn ipsec phase1-interface", '    edit "to-hub2"',
+             '        set interface "wan1"', "        set remote-gw 198.51.100.7", f"        set comments {comment}",
+             "        set dpd on-idle", "    next", "end"]
+    frame, report = parse(lines)
+    assert report.accounting["event"] == 8 and report.accounting["unrecognised"] == 0
+    assert list(frame["ref"]) == list(range(2, 10))
+    assert details(frame)[4] == {"path": "vpn ipsec phase1-interface", "entry": "to-hub2", "key": "comments",
+                                 "value": comment}
+    c = Context(*load("p.txt", "\n".join(lines))).configured
+    assert c.phase1("to-hub1") is None
+    assert (c.phase1("to-hub2").get("dpd"), c.phase1("to-hub2").remote) == ("on-idle", "198.51.100.7")
+
+
+def test_a_collapsed_block_after_a_unicode_blank_is_cut_too():
+    """The lines Python's pattern reads are found first with RE2, whose `\\s` is ASCII: the
+    first pass asks only for plain characters, so a block a web copy set after an em space
+    or an ideographic space is found as Python reads it."""
+    for blank in ("\u2003", "\u3000"):
+        line = (f"Branch phase 1:{blank}config vpn ipsec phase1-interface edit \"to hq\" set interface \"wan1\" "
+                f"set remote-gw 203.0.113.9 set dpd disable next{blank}End")
+        frame, report = parse([line])
+        assert report.accounting["event"] == 1, repr(blank)
+        assert list(frame["text"]) == ["config vpn ipsec phase1-interface", 'edit "to hq"', 'set interface "wan1"',
+                                       "set remote-gw 203.0.113.9", "set dpd disable", "next", "end"]
+
+
+def test_only_the_lines_that_may_hold_a_collapsed_block_are_read_for_one(monkeypatch):
+    """A configuration's statements hold no `config … set …` on one line: none is read by
+    Python's pattern for a collapsed block (each was, on every `config` line of the paste)."""
+    from ikeanalyze.sources import fgconfig
+
+    read: list[str] = []
+    unfold_line = fgconfig._unfold_line
+
+    def counted(line: str):
+        read.append(line)
+        return unfold_line(line)
+
+    monkeypatch.setattr(fgconfig, "_unfold_line", counted)
+    frame, report = parse(PHASES.splitlines())
+    assert report.accounting["event"] == len(frame) == 24
+    assert read == []
