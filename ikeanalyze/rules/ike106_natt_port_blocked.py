@@ -300,7 +300,8 @@ def _responder_view(ctx: Context) -> Iterator[Finding]:
             tunnel=r.tunnel if isinstance(r.tunnel, str) else None, peer=endpoint(r.dst, IKE_NATT_PORT),
             evidence=[evidence(last_nat), evidence(r), evidence(timeout)],
             timeline=[moment(r, f"SA_INIT answered with NAT detected; nothing from {r.dst} on 4500 after it")],
-            facts={"view": "responder", "ispi": str(r.ispi), "nat_lines": n_nat},
+            # (`story_side`, not `view`: a view is a capture point, analysis.views; registry names it)
+            facts={"story_side": "responder", "ispi": str(r.ispi), "nat_lines": n_nat},
         )
         f.severity = "warning"  # inferred from silence: the initiator's side tells for sure
         yield f
