@@ -49,12 +49,41 @@ def tails(ctx: Context) -> pd.DataFrame:
         last_in = np.full(int(fid.max()) + 1, -1, dtype=np.int64)
         np.maximum.at(last_in, fid[inbound], pos[inbound])
         packet = w["origin"].isin(flows_mod.PACKET_ORIGINS).to_numpy()
+        last_in = _with_signs_of_life(w, fid, inbound & packet, pos, last_in)
         mask = packet & ~inbound & (last_in[fid] >= 0) & (pos > last_in[fid])
         # What left within REPLY_S of the peer's last packet answered it: not a send into silence.
         t = w["t"].astype("float64").to_numpy()
         mask &= ~(t - t[np.maximum(last_in[fid], 0)] <= REPLY_S)
         out = w[mask].assign(pos=pos[mask], last_in_pos=last_in[fid[mask]])
     ctx.extras["silence.tails"] = out
+    return out
+
+
+# What else from the peer's address shows it alive beside a UDP 4500 flow: without NAT on
+# its side, IKE stays on UDP 500 and ESP is IP protocol 50, and only the other side (if
+# any) sends NAT-T keepalives on 4500 (RFC 3948 §4): keepalives going one way while the
+# peer's ESP or IKE still arrives are by design, not a path that stopped.
+SIGNS_OF_LIFE = ("esp", "udp500")
+
+
+def _with_signs_of_life(w: pd.DataFrame, fid: np.ndarray, inbound: np.ndarray, pos: np.ndarray,
+                        last_in: np.ndarray) -> np.ndarray:
+    """``last_in`` (per flow, the position of the peer's last packet) moved, for each UDP
+    4500 flow the peer sent on, to the peer's last ESP or UDP 500 packet to the same
+    local address seen from the same capture point, when that came later."""
+    transport = w["transport"].to_numpy(dtype=object, na_value=None)
+    alive = inbound & np.isin(transport, SIGNS_OF_LIFE)
+    on4500 = transport == "udp4500"
+    if not (alive.any() and on4500.any()):
+        return last_in
+    # One key per (origin, capture point, local, remote): the peer's address, any port or protocol.
+    pid = w.groupby(["origin", "view", "local", "remote"], sort=False, dropna=False).ngroup().to_numpy()
+    last_alive = np.full(int(pid.max()) + 1, -1, dtype=np.int64)
+    np.maximum.at(last_alive, pid[alive], pos[alive])
+    out = last_in.copy()
+    f, p = fid[on4500], pid[on4500]
+    heard = last_in[f] >= 0  # a flow the peer never sent on is never "stopped" (IKE106's story)
+    out[f[heard]] = np.maximum(last_in[f[heard]], last_alive[p[heard]])
     return out
 
 
@@ -110,9 +139,9 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
     unknown = ev["direction"].isna().to_numpy()
     if not unknown.any():
         return []
-    m = (unknown & ev["origin"].isin(flows_mod.HEADER_ORIGINS).to_numpy()
-         & ev["transport"].isin(UDP_TRANSPORTS).fillna(False).to_numpy()
-         & ev["src"].notna().to_numpy() & ev["dst"].notna().to_numpy())
+    text = (ev["origin"].isin(flows_mod.HEADER_ORIGINS).to_numpy()
+            & ev["src"].notna().to_numpy() & ev["dst"].notna().to_numpy())
+    m = unknown & text & ev["transport"].isin(UDP_TRANSPORTS).fillna(False).to_numpy()
     if not m.any():
         return []
     m &= ~ev.index.isin(ctx.wire.index)
@@ -123,11 +152,8 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
     b = rows["dst"].astype(str) + ":" + rows["dport"].astype(str)
     pair = flows_mod.pair_key(a, b)
     t = rows["t"].astype("float64").to_numpy()
-    # Per capture point, not per input: two runs of a paste restart their relative clocks
-    # (analysis.views), and one run's late packets are no answer missing from the other's.
-    point = rows["source"].astype(str)
-    if ctx.views is not None:
-        point = views_mod.capture_point(rows.assign(view=views_mod.labels(ctx.views.reindex(rows.index), len(rows))))
+    point = _points(ctx, rows)
+    life = _last_signs_of_life(ctx, ev[text & ev["transport"].isin(SIGNS_OF_LIFE).fillna(False).to_numpy()])
     out = []
     for (_, _), idx in pd.DataFrame({"s": point.to_numpy(), "p": pair}).groupby(
             ["s", "p"], sort=False).indices.items():
@@ -137,14 +163,40 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
             continue  # one side only: never answered (IKE105, IKE108), not stopped
         last = {e: idx[np.flatnonzero(sides == e)[-1]] for e in ends}
         silent, sender = sorted(ends, key=lambda e: t[last[e]])
-        quiet_at = t[last[silent]]
+        silent_last, quiet_at = rows.iloc[last[silent]], t[last[silent]]
+        if str(rows["transport"].iloc[idx[0]]) == "udp4500":
+            # The silent side's last ESP or UDP 500 to the sender's address (SIGNS_OF_LIFE).
+            seen = life.get((point.iloc[idx[0]], silent.rsplit(":", 1)[0], sender.rsplit(":", 1)[0]))
+            if seen is not None and not float(ev.at[seen, "t"]) <= quiet_at:
+                silent_last, quiet_at = ev.loc[seen], float(ev.at[seen, "t"])
         after = idx[(sides == sender) & (t[idx] > quiet_at + REPLY_S)]
         if len(after) < min_packets or np.isnan(quiet_at) or t[after[-1]] - quiet_at < min_silence:
             continue
-        out.append(OpenStall(silent, sender, rows.iloc[last[silent]], rows.iloc[after[0]], rows.iloc[after[-1]],
+        out.append(OpenStall(silent, sender, silent_last, rows.iloc[after[0]], rows.iloc[after[-1]],
                              len(after), Counter(rows["kind"].astype(str).to_numpy()[after]),
                              float(t[after[-1]] - quiet_at), str(rows["transport"].iloc[after[0]])))
     return out
+
+
+def _points(ctx: Context, rows: pd.DataFrame) -> pd.Series:
+    """Each row's capture point. Per capture point, not per input: two runs of a paste
+    restart their relative clocks (analysis.views), and one run's late packets are no
+    answer missing from the other's."""
+    if ctx.views is None:
+        return rows["source"].astype(str)
+    return views_mod.capture_point(rows.assign(view=views_mod.labels(ctx.views.reindex(rows.index), len(rows))))
+
+
+def _last_signs_of_life(ctx: Context, rows: pd.DataFrame) -> dict[tuple[str, str, str], object]:
+    """(capture point, source address, destination address) → the event index of the last
+    such packet text row (``rows``: the SIGNS_OF_LIFE ones; rows with no time are left out)."""
+    rows = rows[rows["t"].notna().to_numpy()]
+    if rows.empty:
+        return {}
+    g = pd.DataFrame({"p": _points(ctx, rows).to_numpy(), "s": rows["src"].astype(str).to_numpy(),
+                      "d": rows["dst"].astype(str).to_numpy(), "t": rows["t"].astype("float64").to_numpy()},
+                     index=rows.index)
+    return g.groupby(["p", "s", "d"], sort=False)["t"].idxmax().to_dict()
 
 
 def _per_flow(ctx: Context):

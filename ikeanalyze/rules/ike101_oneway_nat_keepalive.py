@@ -3,7 +3,10 @@
 ## What it detects
 NAT-T keepalives (the 1-byte 0xFF datagram of RFC 3948 §2.3 on UDP 4500) that keep
 leaving for a peer while nothing at all arrives from it: at least `min_keepalives` in a
-row, spanning at least `min_silence` seconds since the peer's last packet.
+row, spanning at least `min_silence` seconds since the peer's last packet. The peer's ESP
+(IP protocol 50) or IKE on UDP 500 to the same address counts as its packets: without NAT
+on the peer's side only this side sends keepalives (RFC 3948 §4), so keepalives going one
+way while its ESP still arrives are normal.
 
 ## Why it matters
 Keepalives exist to hold a NAT mapping open; they are never answered, so on their own

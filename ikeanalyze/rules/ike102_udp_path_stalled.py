@@ -4,7 +4,9 @@
 A UDP 500/4500 session in which the peer sent at least once and then nothing more, while
 this side kept sending (ESP, IKE requests, NAT-T keepalives) for at least `silence`
 seconds and at least `min_packets` packets. What this side sent within half a second of
-the peer's last packet answered it, and is not counted as sent into the silence. Needs a
+the peer's last packet answered it, and is not counted as sent into the silence. On UDP
+4500, the peer's ESP (IP protocol 50) or IKE on UDP 500 to the same address counts as its
+packets: keepalives that only this side sends are normal while those still arrive. Needs a
 source that sees every packet (a capture or sniffer text); a debug log cannot show ESP and
 is not used for this. Sniffer text with no in/out (verbosity 1, the default, on one
 interface) where nothing tells which side is this FortiGate: the side that stopped and the
