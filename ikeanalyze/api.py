@@ -126,7 +126,7 @@ def _opening(ctx: Context) -> list[dg.Moment]:
                              f"{endpoint(f['local'], f['lport'])} "
                              f"({int(f['n_in'])} in, {int(f['n_out'])} out in total)"
                              + (f", in {views.said(f['view'])}" if isinstance(f.get("view"), str) else ""),
-                             str(r.source), int(r.ref)))
+                             str(r.source), int(r.ref), dg.printed_stamp(r.text) if pd.isna(r.time) else None))
     return out
 
 

@@ -6,6 +6,7 @@ the JSON, terminal, Markdown and HTML reports all tell the same story.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +36,7 @@ class Moment:
     text: str
     source: str | None = None
     ref: int | None = None
+    stamp: str | None = None  # the line's stamp as printed, when the input has no clock (printed_stamp)
 
 
 @dataclass
@@ -56,6 +58,9 @@ class Finding:
     facts: dict = field(default_factory=dict)  # machine-readable numbers behind the message
     symptoms: list[Finding] = field(default_factory=list)  # findings this one explains
     clock: str = "device"  # how to print times: utc | device | relative
+    # t_start/t_end's lines' stamps as printed, when the input has no clock (printed_stamp)
+    stamp_start: str | None = None
+    stamp_end: str | None = None
 
     @property
     def peer_ip(self) -> str | None:
@@ -105,12 +110,28 @@ def human_duration(seconds: float) -> str:
     return f"{h} h {rem // 60} min" if rem // 60 else f"{h} h"
 
 
-def clock_text(time: datetime | None, t: float | None, precise: bool = True) -> str:
-    """How a moment is printed: the input's own clock, or seconds from its start. A clock
-    that tells whole seconds only (older debug stamps, a terminal client's) gets no `.000`."""
+# A stamp with no date, as packet text prints it at the start of its line: sniffer text's
+# seconds since the run started (`10.031234`), tcpdump's time of day or `-ttt`/`-ttttt`
+# forms. Cited as printed, a search of the paste finds it; `+10.031 s` (seconds since the
+# input's first stamp) matches nothing there.
+PRINTED_STAMP = re.compile(r"[ \t]*(\d+\.\d+|\d{1,2}:\d\d:\d\d(?:\.\d+)?)(?=[ \t])")
+
+
+def printed_stamp(text: object) -> str | None:
+    """The relative stamp ``text`` (a line of the input) starts with, or None."""
+    m = PRINTED_STAMP.match(text) if isinstance(text, str) else None
+    return m.group(1) if m else None
+
+
+def clock_text(time: datetime | None, t: float | None, precise: bool = True, stamp: str | None = None) -> str:
+    """How a moment is printed: the input's own clock; with none, the line's ``stamp`` as
+    printed (printed_stamp), else seconds from the input's start. A clock that tells whole
+    seconds only (older debug stamps, a terminal client's) gets no `.000`."""
     if time is not None:
         whole = not precise or not time.microsecond
         return time.strftime("%H:%M:%S") if whole else time.strftime("%H:%M:%S.%f")[:-3]
+    if stamp:
+        return stamp
     if t is not None:
         return f"+{t:.3f} s"
     return "(no time)"

@@ -420,7 +420,7 @@ def diagnosis(d: Diagnosis, table: pd.DataFrame | None = None) -> Diagnosis:
         g = copy.copy(f)
         g.message, g.peer = s(f.message), s(f.peer)
         g.evidence = [Evidence(s(e.source), e.ref, s(e.text), e.time) for e in f.evidence]
-        g.timeline = [Moment(t.time, t.t, s(t.text), s(t.source), t.ref) for t in f.timeline]
+        g.timeline = [Moment(t.time, t.t, s(t.text), s(t.source), t.ref, t.stamp) for t in f.timeline]
         g.facts = facts(f.facts)
         g.symptoms = [finding(x) for x in f.symptoms]
         return g
@@ -432,7 +432,7 @@ def diagnosis(d: Diagnosis, table: pd.DataFrame | None = None) -> Diagnosis:
         r.examples = [(ref, s(t)) for ref, t in r.examples]
     out = copy.copy(d)  # any field not named here is carried over unchanged
     out.findings = [finding(f) for f in d.findings]
-    out.timeline = [Moment(t.time, t.t, s(t.text), s(t.source), t.ref) for t in d.timeline]
+    out.timeline = [Moment(t.time, t.t, s(t.text), s(t.source), t.ref, t.stamp) for t in d.timeline]
     out.ingest, out.summary, out.next_steps = ingest, s(d.summary), [s(x) for x in d.next_steps]
     if hasattr(d, "snapshots"):
         out.snapshots = facts(d.snapshots)

@@ -31,7 +31,7 @@ from ikeanalyze import endpoints
 from ikeanalyze.analysis import linesearch
 from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.analysis.tablecache import per_table
-from ikeanalyze.diagnosis import clock_text
+from ikeanalyze.diagnosis import clock_text, printed_stamp
 from ikeanalyze.wire.ports import IKE_PORT
 
 DUPLICATE = "duplicate-frame"  # sources/pcap.py marks capture duplicates with this detail
@@ -758,7 +758,7 @@ def where(row) -> str:
         return f"{unit} {int(row['ref'])}"
     time = None if pd.isna(row["time"]) else pd.Timestamp(row["time"]).to_pydatetime()
     t = None if pd.isna(row["t"]) else float(row["t"])
-    return f"{clock_text(time, t)} ({unit} {int(row['ref'])})"
+    return f"{clock_text(time, t, stamp=printed_stamp(row.get('text')))} ({unit} {int(row['ref'])})"
 
 
 def gaps(rows: pd.DataFrame) -> list[float]:

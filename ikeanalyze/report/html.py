@@ -121,6 +121,8 @@ def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview
 def _clock(t: dict) -> str:
     if t.get("time"):
         return t["time"][11:23]
+    if t.get("stamp"):
+        return t["stamp"]
     if t.get("t") is not None:
         return f"+{t['t']:.3f} s"
     return ""
@@ -134,9 +136,11 @@ def _window(f) -> str:
         b = f.end.strftime("%H:%M:%S") if f.end.date() == f.start.date() else f.end.strftime("%Y-%m-%d %H:%M:%S")
         return f"{a} – {b} ({human_duration((f.end - f.start).total_seconds())})"
     if f.t_start is not None:
+        a = f.stamp_start or f"+{f.t_start:.3f} s"
         if f.t_end is None:
-            return f"+{f.t_start:.3f} s"
-        return f"+{f.t_start:.3f} s – +{f.t_end:.3f} s ({human_duration(f.t_end - f.t_start)})"
+            return a
+        b = f.stamp_end or f"+{f.t_end:.3f} s"
+        return f"{a} – {b} ({human_duration(f.t_end - f.t_start)})"
     return "no time in the input"
 
 

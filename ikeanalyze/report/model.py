@@ -54,6 +54,8 @@ def finding(f: Finding, rank: int, symptom_of: str | None = None) -> dict:
         "end": iso(f.end, f.clock),
         "t_start": _num(f.t_start),
         "t_end": _num(f.t_end),
+        "stamp_start": f.stamp_start,
+        "stamp_end": f.stamp_end,
         "tunnel": f.tunnel,
         "peer": f.peer,
         "evidence": [
@@ -80,6 +82,7 @@ def moment(m: Moment, clocks: dict[str, str]) -> dict:
         "text": m.text,
         "source": m.source,
         "ref": m.ref,
+        "stamp": m.stamp,
     }
 
 

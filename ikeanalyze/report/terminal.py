@@ -38,7 +38,7 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
         t = Table.grid(padding=(0, 2))
         for m in d.timeline:
             where = f"{unit(d, m.source)} {m.ref}" if m.ref is not None else ""
-            t.add_row(clock_text(m.time, m.t), Text(m.text), Text(where, style="dim"))
+            t.add_row(clock_text(m.time, m.t, stamp=m.stamp), Text(m.text), Text(where, style="dim"))
         console.print(t)
         console.print()
     if d.next_steps:

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration
+from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration, printed_stamp
 from ikeanalyze.rules.registry import REGISTRY
 
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text"]
@@ -23,7 +23,8 @@ def finding(code: str, message: str, *, between=None, fix: str | None = None, **
         a, b = between
         if tval(a.t) is not None and tval(b.t) is not None and tval(a.t) > tval(b.t):
             a, b = b, a  # a capture out of time order (merged files): the span still runs forward
-        kw.update(start=timeval(a.time), end=timeval(b.time), t_start=tval(a.t), t_end=tval(b.t))
+        kw.update(start=timeval(a.time), end=timeval(b.time), t_start=tval(a.t), t_end=tval(b.t),
+                  stamp_start=stamp(a), stamp_end=stamp(b))
     r = REGISTRY[code]
     return Finding(code=code, name=r.name, severity=r.severity, title=r.title, message=message,
                    fix=fix or r.fix, **kw)
@@ -42,13 +43,18 @@ def evidence(row) -> Evidence:
 
 
 def moment(row, text: str) -> Moment:
-    return Moment(timeval(row.time), tval(row.t), text, str(row.source), int(row.ref))
+    return Moment(timeval(row.time), tval(row.t), text, str(row.source), int(row.ref), stamp(row))
+
+
+def stamp(row) -> str | None:
+    """The row's stamp as its line printed it, when the input has no clock (diagnosis.printed_stamp)."""
+    return printed_stamp(getattr(row, "text", None)) if timeval(row.time) is None else None
 
 
 def when(row, precise: bool = True) -> str:
     """`23:34:42.766 (line 20)` — the time as the input printed it, and where to look."""
     unit = "frame" if str(row.origin) == "pcap" else "line"
-    return f"{clock_text(timeval(row.time), tval(row.t), precise)} ({unit} {int(row.ref)})"
+    return f"{clock_text(timeval(row.time), tval(row.t), precise, stamp(row))} ({unit} {int(row.ref)})"
 
 
 def span(a, b) -> float | None:

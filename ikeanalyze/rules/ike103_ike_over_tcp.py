@@ -42,7 +42,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         at = ""
         if c.first_time is not None or c.first_t is not None:
             unit = ctx.unit(c.source)
-            at = f" at {clock_text(c.first_time, c.first_t)}"
+            at = f" at {clock_text(c.first_time, c.first_t, stamp=c.first_stamp)}"
             at += f" ({unit} {c.syn_ref})" if c.syn_ref else ""
         size = f", {c.sa_init_length}-byte SA_INIT" if c.sa_init_length else ""
         spi = f" (initiator SPI {c.sa_init_spi})" if c.sa_init_spi else ""
@@ -57,7 +57,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if c.first_time is not None or c.first_t is not None:
             timeline.append(Moment(c.first_time, c.first_t,
                                    f"TCP connection from {client} to {server} "
-                                   f"starts IKE over TCP", c.source, c.syn_ref))
+                                   f"starts IKE over TCP", c.source, c.syn_ref, c.first_stamp))
         yield finding(
             "IKE103", msg, start=c.first_time, t_start=c.first_t, peer=c.peer,
             evidence=list(c.evidence) + (state.evidence if state else []), timeline=timeline,

@@ -65,7 +65,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             if gap < t.min_gap:
                 continue
             transport = "UDP 4500" if s.flow["transport"] == "udp4500" else "UDP 500"
-            syn = clock_text(c.first_time, c.first_t)
+            syn = clock_text(c.first_time, c.first_t, stamp=c.first_stamp)
             msg = (f"The {transport} path from {s.flow['peer']} died at {when(s.last_in)}; a new IKE SA_INIT "
                    f"over TCP {c.sport} from {endpoint(c.client, c.cport)} started only at {syn} ({ctx.unit(c.source)} {c.syn_ref}), "
                    f"{human_duration(gap)} later ({gap:.0f} s). The tunnel did not fail over to TCP by itself: "
@@ -84,7 +84,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                 evidence=ev,
                 timeline=[Moment(c.first_time, c.first_t,
                                  f"the user reconnected: new SA_INIT over TCP {c.sport}, {human_duration(gap)} "
-                                 f"after the last UDP packet from the client", c.source, c.syn_ref)],
+                                 f"after the last UDP packet from the client", c.source, c.syn_ref, c.first_stamp)],
                 facts={"gap_s": round(gap, 6), "udp_peer": s.flow["peer"], "tcp_client": c.peer,
                        "tcp_server": endpoint(c.server, c.sport)},
             )
