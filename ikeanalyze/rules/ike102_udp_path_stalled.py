@@ -41,6 +41,7 @@ from ikeanalyze.analysis import configured, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls, unoriented_stalls
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import host
 from ikeanalyze.rules.base import evidence, finding, human_duration, kinds_text, moment, sides_unknown, when
 from ikeanalyze.rules.registry import rule
 
@@ -72,7 +73,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             tunnel=_tunnel(f) or (dpd.tunnel if dpd else None), peer=f["peer"],
             evidence=[evidence(s.last_in), evidence(s.first_out), evidence(s.last_out)] + (dpd.evidence if dpd else []),
             timeline=[
-                moment(s.last_in, f"last packet from {f['peer']} on {transport}"),
+                moment(s.last_in, f"last packet from {_last(s.last_in, f['peer'], f['transport'])}"),
                 moment(s.last_out, f"still no reply: {s.unanswered} packets sent to {f['peer']} "
                                    f"since its last packet"),
             ],
@@ -81,6 +82,15 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                    "unanswered_by_kind": dict(s.kinds), "last_in_ref": int(s.last_in.ref),
                    **(dpd.facts if dpd else {})},
         )
+
+
+def _last(row, peer: str, transport: str) -> str:
+    """`198.51.100.7:4500 on UDP 4500`; when the peer's last packet was its ESP (IP protocol
+    50) or IKE on UDP 500 (analysis.silence.SIGNS_OF_LIFE), that one, from its address."""
+    said = {"udp4500": "UDP 4500", "udp500": "UDP 500", "esp": "ESP"}
+    if row["transport"] == transport:
+        return f"{peer} on {said.get(transport, transport)}"
+    return f"{host(peer)} ({said.get(row['transport'], row['transport'])})"
 
 
 def _tunnel(flow) -> str | None:
@@ -102,7 +112,7 @@ def _unoriented(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             "IKE102", msg,
             between=(s.silent_last, s.last_out), peer=s.silent,
             evidence=[evidence(s.silent_last), evidence(s.first_out), evidence(s.last_out)],
-            timeline=[moment(s.silent_last, f"last packet from {s.silent} on {transport}"),
+            timeline=[moment(s.silent_last, f"last packet from {_last(s.silent_last, s.silent, s.transport)}"),
                       moment(s.last_out, f"still no reply: {s.sent} packets sent to {s.silent} since its last packet")],
             facts={"peer": s.silent, "local": None, "sender": s.sender, "sides_guessed": True, "transport": s.transport,
                    "silence_s": round(s.silence, 6), "unanswered": s.sent, "unanswered_by_kind": dict(s.kinds),

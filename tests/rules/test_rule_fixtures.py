@@ -76,3 +76,11 @@ def test_fixture(case: Path) -> None:
     assert len(got) == len(wanted), f"{case}: {len(got)} findings: " + "; ".join(f.message for f in got)
     for i, (f, want) in enumerate(zip(got, wanted)):
         check_finding(f, want, f"{case.name}[{i}]")
+
+
+def test_stall_timeline_names_the_peers_last_esp() -> None:
+    """No NAT: the peer's last packet before the unanswered keepalives on 4500 is its ESP
+    (IP protocol 50, line 31), and the timeline says so, not `on UDP 4500`."""
+    case = FIXTURES / "IKE102" / "fires-no-nat-peer-esp-stops"
+    d = ikeanalyze.analyze([str(case / "input.txt")], select=["IKE102"])
+    assert [m.text for m in d.timeline if m.ref == 31] == ["last packet from 198.51.100.7 (ESP)"]
