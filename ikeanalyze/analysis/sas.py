@@ -124,7 +124,11 @@ def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
     det = pd.Series(detail, index=w.index).fillna("").astype(str)
     w["fragmented"] = (w["kind"] == "ip-fragment").to_numpy() | det.str.startswith("reassembled from").to_numpy()
     w["rspi"] = w["rspi"].astype(object).where(w["rspi"].notna(), ZERO_SPI)
-    w = w.sort_values(["source", "ref"], kind="stable")
+    # Each message's place in its input: its line order in text, and in a capture out of
+    # time order (sources.pcap sorts its rows by time) its time order, where frame numbers
+    # (`ref`) would have an answer come before the request it answers.
+    w["order"] = events.index.get_indexer(w.index)
+    w = w.sort_values(["source", "order"], kind="stable")
     w["frag"] = _ike_fragments(events, w)
     w["content"] = _contents(events, w)
     _group_sends(w)
@@ -134,7 +138,7 @@ def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["source", "ref", "t", "time", "direction", "in", "ispi", "rspi", "msg_id", "exch",
-                                 "resp", "send", "attempt", "retransmit", "answered", "fragmented", "named_retx",
+                                 "resp", "send", "attempt", "retransmit", "answered", "fragmented", "named_retx", "order",
                                  "content"])
 
 
@@ -389,12 +393,12 @@ def _answered(w: pd.DataFrame) -> None:
     """Did the other side answer each send? IKEv2: a response with the same SPI and
     message ID travelling the other way, after the first attempt. IKEv1 (no response
     flag): any message on the same SA travelling the other way afterwards."""
-    first_ref = w.groupby("send")["ref"].transform("min").to_numpy()
+    first_ref = w.groupby("send")["order"].transform("min").to_numpy()
     src = w["source"].astype(str).to_numpy()
     ispi = w["ispi"].astype(str).to_numpy()
     msg = w["msg_id"].fillna(-1).astype("int64").to_numpy()
     inbound = w["in"].to_numpy().astype(bool)
-    refs = w["ref"].to_numpy()
+    refs = w["order"].to_numpy()  # (in input order: see messages)
     resp = w["resp"].to_numpy()
     is_resp = resp == True  # noqa: E712 (an object array of True/False/None)
     v2 = (w["ike_version"].fillna(0).astype(int).to_numpy() == 2) | pd.notna(resp)
@@ -548,7 +552,7 @@ class _SaIndex:
         self.inbound = msgs["in"].to_numpy().astype(bool)
         self.response = (msgs["resp"] == True).to_numpy()  # noqa: E712 (object column)
         self.msg_id = msgs["msg_id"].fillna(-1).astype("int64").to_numpy()
-        self.ref = msgs["ref"].astype("int64").to_numpy()
+        self.order = msgs["order"].astype("int64").to_numpy()
         self.tunnel = msgs["tunnel"].to_numpy()
 
     def of(self, source, ispi) -> np.ndarray:
@@ -570,11 +574,11 @@ def answers(msgs: pd.DataFrame, s: Send) -> np.ndarray:
     if is_v2(first):
         mid = -1 if pd.isna(first["msg_id"]) else int(first["msg_id"])
         other = other[ix.response[other] & (ix.msg_id[other] == mid)]
-    refs = s.rows["ref"].astype("int64").to_numpy()
+    order = s.rows["order"].astype("int64").to_numpy()
     if not len(other):
-        return np.zeros(len(refs), dtype=bool)
-    bounds = np.append(refs, np.iinfo(np.int64).max)
-    got = np.searchsorted(np.sort(ix.ref[other]), bounds)
+        return np.zeros(len(order), dtype=bool)
+    bounds = np.append(order, np.iinfo(np.int64).max)
+    got = np.searchsorted(np.sort(ix.order[other]), bounds)
     return np.diff(got) > 0
 
 
@@ -596,7 +600,7 @@ def came_in_before(msgs: pd.DataFrame, row) -> bool:
 def _came_in(msgs: pd.DataFrame, row, after: bool) -> bool:
     ix = _sa_index(msgs)
     on_sa = ix.of(row["source"], row["ispi"])
-    when = ix.ref[on_sa] > int(row["ref"]) if after else ix.ref[on_sa] < int(row["ref"])
+    when = ix.order[on_sa] > int(row["order"]) if after else ix.order[on_sa] < int(row["order"])
     return bool((ix.inbound[on_sa] & when).any())
 
 

@@ -18,7 +18,8 @@ The reader never builds a Python object for a frame it throws away:
    ``truncated``.
 
 Times are UTC (``report.clock = "utc"``); ``t`` counts seconds from the earliest frame (the
-first one unless the file is out of time order); ``ref`` is the 1-based frame number.
+first one unless the file is out of time order, whose rows are then sorted by time:
+:func:`_in_time_order`); ``ref`` is the 1-based frame number.
 Duplicated capture frames (the same IP packet captured twice within
 :data:`DUPLICATE_WINDOW_S` and :data:`DUPLICATE_MAX_FRAMES`; ESP: the same SPI and sequence
 number within the window; a NAT keepalive: the same path within both, :data:`REPEAT_KEYS`) keep their rows but carry ``detail = "duplicate-frame"``, so an
@@ -573,13 +574,27 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     out = ev.from_table(tab)
     if state.min_ts < state.first_ts:  # frames out of time order: t counts from the earliest
         out["t"] = out["t"] + (state.first_ts - state.min_ts) / 1e9
+    out = _mark_column_duplicates(out)
     if state.back:
         most = state.back_most / 1e9
         report.warn(f"{state.back} frame(s) stamped earlier than the frame before them (by up to "
                     f"{f'{most:.3f} s' if most < 10 else human_duration(most)}): the capture is out of time order (merged from several "
-                    f"interfaces or capture points?). The analysis follows frame order, so intervals and who answered "
-                    f"whom may be wrong around those frames; `reordercap` writes the capture in time order.")
-    return _mark_column_duplicates(out)
+                    f"interfaces or capture points?). The analysis follows the frames' time order; they keep their "
+                    f"frame numbers.")
+        out = _in_time_order(out)
+    return out
+
+
+def _in_time_order(out: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a capture out of time order (`mergecap -a`, two interfaces' captures
+    appended) sorted by time, each keeping its frame number (`ref`, as tshark numbers it):
+    rules read silence, retransmissions and answers in row order. Frames with one time keep
+    their frame order (a stable sort); a row without a time stays after the frame before it."""
+    t = out["t"].to_numpy(dtype="float64", na_value=np.nan)
+    # (A row with no time sorts as the last timed row above it: it is no jump in time.)
+    filled = pd.Series(t).ffill().fillna(-np.inf).to_numpy()
+    order = np.argsort(filled, kind="stable")
+    return out.iloc[order].reset_index(drop=True)
 
 
 # A frame stamped this much earlier than the one before it is out of time order. Less is

@@ -1,0 +1,59 @@
+"""A capture out of time order (`mergecap -a` of two interfaces' captures, each in time
+order): the analysis reads it in time order, and every finding still cites the frames by
+their number in the file, as tshark numbers them."""
+
+from __future__ import annotations
+
+import struct
+
+from ikeanalyze import api
+from ikeanalyze.sources import Blob, LoadOptions
+from tests.sources import pcapbuild as pb
+from tests.wire import ikebuild as ib
+
+GW, PEER = "192.0.2.1", "198.51.100.7"
+T0 = 1714550400.0  # 2024-05-01 08:00:00 UTC
+ISPI, RSPI = bytes.fromhex("1122334455667788"), bytes.fromhex("99aabbccddeeff00")
+
+
+def _udp(src: str, dst: str, port: int, payload: bytes, ident: int) -> bytes:
+    return pb.eth(pb.ipv4(src, dst, 17, pb.udp(port, port, payload), ident=ident))
+
+
+def _run(frames: list[tuple[float, bytes]], code: str):
+    d = api.analyze([Blob("merged.pcap", data=pb.pcap(frames))], LoadOptions(local=(GW,)), select=[code])
+    return [f for f in d.all_findings() if f.code == code]
+
+
+def _stall() -> tuple[list, list]:
+    """ESP both ways every 2 s for 20 s, then the peer goes silent while the gateway sends six
+    NAT keepalives 10 s apart: the outbound capture (16 frames) and the inbound one (10)."""
+    esp = [(T0 + 2 * i, _udp(GW, PEER, 4500, struct.pack("!II", 0x1111, i + 1) + bytes(48), i + 1)) for i in range(10)]
+    ka = [(T0 + 30 + 10 * i, _udp(GW, PEER, 4500, b"\xff", 100 + i)) for i in range(6)]
+    back = [(T0 + 2 * i + 0.05, _udp(PEER, GW, 4500, struct.pack("!II", 0x2222, i + 1) + bytes(48), 200 + i))
+            for i in range(10)]
+    return esp + ka, back
+
+
+def test_a_stall_is_found_whichever_capture_was_appended_first() -> None:
+    out, back = _stall()
+    [in_order] = _run(sorted(out + back, key=lambda f: f[0]), "IKE102")
+    assert [e.ref for e in in_order.evidence] == [20, 21, 26]
+    # `mergecap -a out.pcap in.pcap`: every answer's frame comes after all the keepalives.
+    [merged] = _run(out + back, "IKE102")
+    assert [e.ref for e in merged.evidence] == [26, 11, 16]  # the peer's last ESP is frame 26 here
+    assert merged.facts["unanswered"] == 6 and merged.facts["silence_s"] == in_order.facts["silence_s"] == 80.0 - 18.05
+    assert "stopped sending at 08:00:18.050 (frame 26)" in merged.message
+
+
+def test_an_answer_in_an_earlier_appended_capture_is_still_an_answer() -> None:
+    """The responder's capture appended first: its SA_INIT response (frame 1) answers the
+    third request (frame 5), sent 0.05 s before it."""
+    def sa_init(response: bool) -> bytes:
+        return ib.message(ISPI, RSPI if response else bytes(8), 34, 0x20 if response else 0x08, 0, [(40, bytes(32))])
+    out = [(T0 + 6.05, _udp(GW, PEER, 500, sa_init(True), 1))]
+    back = [(T0 + t, _udp(PEER, GW, 500, sa_init(False), 10 + i)) for i, t in enumerate((0.0, 2.0, 6.0))]
+    assert not _run(out + back, "IKE105")
+    [retx] = _run(out + back, "IKE304")
+    assert "answered after the last attempt" in retx.message
+    assert [e.ref for e in retx.evidence][:1] == [2]
