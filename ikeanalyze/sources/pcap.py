@@ -158,6 +158,10 @@ PCAPNG_ISB = 5  # interface statistics: what the capturing host counted received
 ISB_IFDROP, ISB_OSDROP = 5, 7  # dropped by the interface, by the OS (draft-ietf-opsawg-pcapng §4.6)
 IF_TSRESOL = 9  # pcapng interface options (draft-ietf-opsawg-pcapng §4.2)
 IF_TSOFFSET = 14
+IF_FCSLEN = 13
+# if_fcslen's unit: the pcapng draft says bits, Wireshark reads bytes (the draft's issue #60
+# is open). An Ethernet or HDLC FCS is 2 or 4 bytes, 16 or 32 bits: each value says which.
+FCSLEN_BYTES = {0: 0, 2: 2, 4: 4, 16: 2, 32: 4}
 UNTIMED = -1  # raw timestamp of a packet without one (see _carry_time)
 FAR_NS = 4.1e18  # ns after 1970: 2099-12-04; a time (or if_tsoffset) past it is a damaged block
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
@@ -174,7 +178,7 @@ class _Iface:
     exact: bool = True  # ns_mul is an integer
     endian: str = "<"  # byte order of its pcapng section (options of its packets are in it)
     offset_ns: int = 0  # if_tsoffset: seconds the interface's timestamps count from
-    fcs: int = 0  # bytes of FCS the header says end every frame (pcap link-type word)
+    fcs: int = 0  # bytes of FCS the header says end every frame (pcap link-type word, pcapng if_fcslen)
 
 
 @dataclass
@@ -382,6 +386,12 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
                     iface.name = value.split(b"\0", 1)[0].decode("utf-8", "replace")
                 elif code == IF_TSRESOL and value:
                     iface.ns_mul, iface.exact = _tsresol(value[0])
+                elif code == IF_FCSLEN and value:
+                    if value[0] in FCSLEN_BYTES:
+                        iface.fcs = FCSLEN_BYTES[value[0]]
+                    else:  # no FCS is that long: frames are read as they are
+                        report.warn(f"interface {len(state.ifaces)}: if_fcslen {value[0]} is no FCS length "
+                                    f"(2 or 4 bytes, 16 or 32 bits); its frames are read with no FCS taken off")
                 elif code == IF_TSOFFSET and len(value) == 8:
                     seconds = struct.unpack(endian + "q", value)[0]
                     if abs(seconds) * 1e9 < FAR_NS:

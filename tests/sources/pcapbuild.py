@@ -87,14 +87,18 @@ def _block(btype: int, body: bytes) -> bytes:
 
 
 def pcapng(
-    ifaces: list[tuple[int, str, int | None]], packets: list[tuple[int, int, bytes, int | None]]
+    ifaces: list[tuple[int, str, int | None]], packets: list[tuple[int, int, bytes, int | None]],
+    fcslen: int | None = None,
 ) -> bytes:
-    """ifaces: (linktype, name, tsresol byte or None); packets: (iface, ts units, frame, epb_flags or None)."""
+    """ifaces: (linktype, name, tsresol byte or None); packets: (iface, ts units, frame, epb_flags or None);
+    ``fcslen``: every interface's if_fcslen option (13), as given."""
     out = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
     for lt, name, res in ifaces:
         opts = _opt(2, name.encode())
         if res is not None:
             opts += _opt(9, bytes([res]))
+        if fcslen is not None:
+            opts += _opt(13, bytes([fcslen]))
         out += _block(1, struct.pack("<HHI", lt, 0, 0) + opts + b"\0\0\0\0")
     for ifid, ts, fr, flags in packets:
         opts = (_opt(2, struct.pack("<I", flags)) + b"\0\0\0\0") if flags is not None else b""

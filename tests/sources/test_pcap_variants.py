@@ -306,3 +306,25 @@ def test_a_capture_out_of_time_order_says_so():
     assert said.startswith("1 frame(s) stamped earlier than the frame before them (by up to 0.500 s)")
     _, rep = read(pb.pcap([(10.0, ka[0]), (12.0, ka[1]), (11.9999, ka[2])]))
     assert not any("out of time order" in w for w in rep.warnings)
+
+
+def test_pcapng_if_fcslen_takes_the_fcs_off_every_frame():
+    """An interface whose IDB says frames end with an FCS (if_fcslen, option 13): the FCS
+    is no part of the packet. It shows where a checksum offload left the IP total length 0
+    and the packet is taken from the frame's bytes: an ESP packet of 48 bytes read as 52
+    with its FCS. The option's unit is bits in the draft, bytes in Wireshark: 4 and 32 both
+    say a 4-byte FCS; a value no FCS has is said and read as no FCS."""
+    ip = pb.ipv4("192.0.2.1", "198.51.100.2", 50, struct.pack("!II", 0xDEADBEEF, 1) + bytes(40))
+    offloaded = ip[:2] + b"\0\0" + ip[4:]  # IP total length 0 (TSO/checksum offload)
+    frames = [pb.eth(offloaded), pb.eth(ip)]
+    with_fcs = [fr + struct.pack("<I", zlib.crc32(fr)) for fr in frames]
+    packets = [(0, 1_000_000 * i, fr, None) for i, fr in enumerate(with_fcs)]
+    for fcslen in (4, 32):
+        events, rep = read(pb.pcapng([(1, "eth0", None)], packets, fcslen=fcslen), "fcs.pcapng")
+        assert list(events["length"]) == [48, 48] and not rep.warnings
+    events, rep = read(pb.pcapng([(1, "eth0", None)], packets), "no-option.pcapng")
+    assert list(events["length"]) == [52, 48]  # nothing says the 4 last bytes are an FCS
+    events, rep = read(pb.pcapng([(1, "eth0", None)], packets, fcslen=5), "odd.pcapng")
+    assert list(events["length"]) == [52, 48]
+    assert rep.warnings == ["interface 0: if_fcslen 5 is no FCS length (2 or 4 bytes, 16 or 32 bits); "
+                            "its frames are read with no FCS taken off"]
