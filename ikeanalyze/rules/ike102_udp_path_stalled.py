@@ -88,9 +88,10 @@ def _last(row, peer: str, transport: str) -> str:
     """`198.51.100.7:4500 on UDP 4500`; when the peer's last packet was its ESP (IP protocol
     50) or IKE on UDP 500 (analysis.silence.SIGNS_OF_LIFE), that one, from its address."""
     said = {"udp4500": "UDP 4500", "udp500": "UDP 500", "esp": "ESP"}
-    if row["transport"] == transport:
-        return f"{peer} on {said.get(transport, transport)}"
-    return f"{host(peer)} ({said.get(row['transport'], row['transport'])})"
+    other = row["transport"]  # (NA where the line's summary was not read: a packet of the flow)
+    if isinstance(other, str) and other != transport and other in said:
+        return f"{host(peer)} ({said[other]})"
+    return f"{peer} on {said.get(transport, transport)}"
 
 
 def _tunnel(flow) -> str | None:

@@ -84,3 +84,19 @@ def test_stall_timeline_names_the_peers_last_esp() -> None:
     case = FIXTURES / "IKE102" / "fires-no-nat-peer-esp-stops"
     d = ikeanalyze.analyze([str(case / "input.txt")], select=["IKE102"])
     assert [m.text for m in d.timeline if m.ref == 31] == ["last packet from 198.51.100.7 (ESP)"]
+
+
+def test_stall_whose_last_packet_has_no_transport_read() -> None:
+    """The peer's last line is a tcpdump packet on 4500 whose summary was cut (`UDP-encap:`
+    and nothing after: no transport read). The timeline names it as a packet of the flow
+    (an NA transport had raised instead of a report)."""
+    from ikeanalyze.sources import Blob
+
+    lines = ["10:00:00.000000 IP 198.51.100.7.61001 > 192.0.2.1.4500: UDP-encap: ESP(spi=0x0a0b0c0d,seq=0x1), length 100",
+             "10:00:00.100000 IP 192.0.2.1.4500 > 198.51.100.7.61001: UDP-encap: ESP(spi=0x01020304,seq=0x1), length 100",
+             "10:00:02.000000 IP 198.51.100.7.61001 > 192.0.2.1.4500: UDP-encap:"]
+    lines += [f"10:00:{s:02d}.000000 IP 192.0.2.1.4500 > 198.51.100.7.61001: isakmp-nat-keep-alive" for s in range(10, 60, 10)]
+    d = ikeanalyze.analyze([Blob("cut.txt", data=("\n".join(lines) + "\n").encode())], select=["IKE102"])
+    [f] = d.all_findings()
+    assert f.facts["last_in_ref"] == 3 and f.facts["unanswered"] == 5
+    assert [m.text for m in d.timeline if m.ref == 3] == ["last packet from 198.51.100.7:61001 on UDP 4500"]
