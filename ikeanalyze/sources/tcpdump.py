@@ -18,6 +18,8 @@ prefix picks, as in the sniffer.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -118,10 +120,31 @@ ICMP_ERROR = rf"(?:^|\s)\S+ > \S+: ICMP (?:{'|'.join(ICMP_ERRORS)})"
 # The quoted datagram's first line: indented (a tab as printed; blanks where a copy turned
 # it into spaces), no stamp, its IP header's `-v` fields.
 QUOTED_HEAD = r"^[ \t]+(?:IP )?\(tos 0x"
+# The first line of an IPv4 `-v` packet that a wrap broke inside its parentheses (a
+# terminal at 80 columns cuts `..., flags [DF], pr` / `oto UDP (17), length 870)`; a mail
+# client at 72 breaks at a blank): its rest follows on the next line(s), joined by text.py
+# up to the closing parenthesis (v_rest_separator).
+V_OPEN_HEAD = rf"(?:{LINK}|IP )\(tos 0x(?:[^()]|\([^()]*\))*(?:\([^()]*)?$"
+V_OPEN = rf"^(?:{STAMP})?(?:{COOKED})?{V_OPEN_HEAD}"
 # A line starts a tcpdump packet record when it matches this (used by the line classifier).
 # Never a sniffer line: those have `->` between the addresses and no `IP`/`ethertype` word.
 HEADER_START = (rf"^(?:{STAMP})?(?:{COOKED})?(?:{NET}(?:<[\w-]+>|[^\s<>])+ > \S+:(?: |$)"
-                rf"|{LINK_ARP}(?:ARP, )?|ARP, |{V_HEAD})")
+                rf"|{LINK_ARP}(?:ARP, )?|ARP, |{V_HEAD}|{V_OPEN_HEAD})")
+# The words of an IPv4 `-v` header (print-ip.c): its field names, a protocol's name, a
+# number, a hex value, the flags in brackets, a protocol number in parentheses.
+V_WORD = re.compile(r"(?:tos|ttl|id|offset|flags|proto|length|bad|cksum|options|[A-Z][A-Z0-9-]*|\(?\d+\)?"
+                    r"|0x[0-9a-f]+|\[[^\]\s]*\]|->)[,!)]*")
+
+
+def v_rest_separator(head: str, rest: str) -> str:
+    """How the ``rest`` of a `-v` first line (V_OPEN) joins the ``head`` a wrap left: as is
+    where the break fell inside a word (a terminal cuts at its width: `pr` / `oto`, `id 40` /
+    `97,`), with a blank where a mail client's wrap took one (`offset 0,` / `flags [DF]`,
+    `ttl` / `64,`): no two words of the header run together as one it holds."""
+    if not head.strip() or head[-1].isspace() or not rest.strip() or rest[0].isspace():
+        return ""
+    a, b = head.rsplit(None, 1)[-1], rest.split(None, 1)[0]
+    return "" if V_WORD.fullmatch(a + b) and not a.endswith(",") else " "
 
 # The summary forms, tried on the text after `src > dst: `. One row per form: the prefix
 # picks the lines a form is tried on (first row whose prefix matches), the pattern's groups

@@ -1359,6 +1359,9 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     opens_in_piece[unknown] = unknown_text.matches(OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed, step)
     wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
+    # Cut at the paste's terminal width (none when no width repeats): a packet's indented
+    # line cut there goes on in the next line, which a cut at a blank indents too.
+    cut = (np.isin(lens, list(widths)) if widths else np.zeros(n, dtype=bool)).tolist()
     # A soft break is its own proof (a blank at the end, the next word too long for the line):
     # neither the margin test nor the event log's field test below is asked of it.
     soft = np.zeros(n, dtype=bool)
@@ -1380,9 +1383,15 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     in_tcpdump[packets] = True
     v_head = np.zeros(n, dtype=bool)
     v_head[packets] = matches(core.take(packets), tcpdump.V_LINE)
+    # A `-v` first line a wrap broke inside its parentheses: the parentheses it leaves open,
+    # closed by the line(s) under it (tcpdump.V_OPEN).
+    broken = packets[matches(core.take(packets), tcpdump.V_OPEN)] if len(packets) else packets
+    v_open = {j: _unquoted_line(raw, j) for j in broken.tolist()}
+    v_left = {j: text.count("(") - text.count(")") for j, text in v_open.items()}
     indented = np.zeros(n, dtype=bool)
     starts_blank = _starts_blank(raw)
-    indented[unknown] = starts_blank[unknown]
+    # (Under a reply's quote markers: `>     10.3.2.150.59641 > ...` is indented under its packet.)
+    indented[unknown] = _starts_blank(_unquoted(raw.take(pa.array(unknown))))
     margin = _margins(raw, unknown, starts_blank, step)
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
@@ -1429,8 +1438,13 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
             seps.append(gaps[j] if rest is None else rest)
             in_hex[i] = rest is None
             bridged[j + 1:i] = True
+        elif v_left.get(j, 0) > 0:  # the rest of a broken `-v` first line, up to its `)`
+            piece = _unquoted_line(raw, i)  # (as printed: a blank at either side of the break counts)
+            seps.append(tcpdump.v_rest_separator(v_open[j], piece))
+            v_open[i], v_left[i] = piece, v_left[j] + piece.count("(") - piece.count(")")
+            in_packet[i], v_heads[i] = True, v_left[i] <= 0
         elif in_packet[j] and indents[i]:
-            seps.append("" if v_heads[j] else "\n")
+            seps.append("" if v_heads[j] or cut[j] else "\n")
             in_packet[i] = True
         elif hexes[i] and in_hex[j]:
             seps.append(gaps[j])
@@ -1599,17 +1613,28 @@ def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_t
     if len(ends_blank) < 2:
         return np.zeros(0, np.int64)
     below, above = below[ends_blank], above[ends_blank]
-    text = pc.utf8_ltrim_whitespace(unknown_text.take(np.searchsorted(unknown, below)))
+    # (A reply's quote markers are no word: the marker was put before the line the wrap left.)
+    text = pc.utf8_ltrim_whitespace(_unquoted(unknown_text.take(np.searchsorted(unknown, below))))
     first_word = pc.utf8_length(pc.extract_regex(text, r"^(?P<w>\S*)").field("w")).to_numpy(zero_copy_only=False)
     reach = np.where(first_word > 0, lens[above] + first_word, 0)  # where the next word would have ended
     if np.count_nonzero(reach) < 2:
         return np.zeros(0, np.int64)
     # The width: the widest line without its blanks at the end (a soft break's blank may run
     # past the width). Lines shorter than every reach cannot decide any break: not measured.
-    longer = np.flatnonzero(lens >= reach[reach > 0].min())
-    width = pc.max(pc.utf8_length(pc.utf8_rtrim_whitespace(raw.take(pa.array(longer))))).as_py() if len(longer) else 0
-    soft = reach > (width or 0)
+    width = _wrap_width(raw, np.flatnonzero(lens >= reach[reach > 0].min()))
+    soft = reach > width
     return above[soft] if soft.sum() >= 2 else np.zeros(0, np.int64)
+
+
+def _wrap_width(raw: pa.Array, rows: np.ndarray) -> int:
+    """The width a word wrap kept ``rows`` within: the widest of them without its blanks at
+    the end. A line of one word (a hex run, a URL; indented or not) is left out: a wrap that
+    does not break words (most mail clients) leaves it as long as it is, past the width."""
+    if not len(rows):
+        return 0
+    text = pc.utf8_rtrim_whitespace(raw.take(pa.array(rows)))
+    words = pc.match_substring_regex(pc.utf8_ltrim_whitespace(_unquoted(text)), r"\s")  # (a quote marker is no word)
+    return pc.max(pc.filter(pc.utf8_length(text), words)).as_py() or 0
 
 
 def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray,
@@ -1695,6 +1720,11 @@ def _join_records(is_cont: np.ndarray, sep: np.ndarray, core: _Patched, raw: pa.
     if len(noted):
         records = scatter(records, noted, pc.replace_substring_regex(records.take(pa.array(noted)), ANNOTATION, r"\1"))
     return heads, records, join(head_raw, body_shown)
+
+
+def _unquoted_line(raw: pa.Array, i: int) -> str:
+    """Line ``i`` as printed, without a reply's quote markers."""
+    return re.sub(QUOTE_MARKS, "", raw[i].as_py())
 
 
 def _unquoted(lines: pa.Array) -> pa.Array:

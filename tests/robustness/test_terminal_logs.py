@@ -528,15 +528,16 @@ def test_a_paste_quoted_in_a_mail_reply_reads_as_the_paste(paste):
     assert "IKE304" in {code for code, _, _ in _codes(*clean)}
 
 
-def _flowed(text: str, width: int) -> str:
+def _flowed(text: str, width: int, cut_words: bool = True) -> str:
     """What a mail client sending `format=flowed` (RFC 3676) makes of each line: a greedy
     word wrap at ``width`` that keeps each soft break's blank at the end of its line; a
-    word longer than the width (hex) is cut at the width."""
+    word longer than the width (hex) is cut at the width, or with ``cut_words=False`` (as
+    most clients do) left whole on a line of its own."""
     out = []
     for line in text.split("\n"):
         cur = ""
         for word in re.findall(r"\s*\S+\s*|\s+", line):
-            while len(word.rstrip()) > width:  # a long word: cut (a line of its own)
+            while cut_words and len(word.rstrip()) > width:  # a long word: cut (a line of its own)
                 if cur:
                     out.append(cur)
                     cur = ""
@@ -602,6 +603,60 @@ def test_the_seed_word_wrapped_by_a_mail_client_tells_its_story(width):
     story = [c for c in _codes(*clean) if not c[0].startswith("IKE9")]
     assert [c for c in _codes(*wrapped) if not c[0].startswith("IKE9")] == story
     assert {"IKE102", "IKE104"} <= {c[0] for c in story}
+
+
+def _quoted(text: str) -> str:
+    """A mail reply's quote: `> ` before every line."""
+    return "\n".join("> " + line for line in text.split("\n"))
+
+
+def _terminal(text: str, width: int = 80) -> str:
+    """As copied from a terminal window ``width`` columns wide that cuts long lines."""
+    out = []
+    for line in text.split("\n"):
+        while len(line) > width:
+            out, line = out + [line[:width]], line[width:]
+        out.append(line)
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("quote", [False, True])
+def test_the_seed_flowed_with_a_long_word_left_whole_tells_its_story(quote):
+    """A mail client that leaves a word longer than its width whole (the debug's hex line,
+    100 characters) on a line of its own: that line is no measure of the wrap width (which
+    then read as 100, so no break of the 72-column wrap was found); a reply's `> ` before
+    every line is no word of the line below a break."""
+    seed = ROOT / "samples" / "forticlient-udp-fallback-tcp.txt"
+    clean = _load(seed)
+    text = _flowed(seed.read_text(), 70, cut_words=False)
+    wrapped = _load(data=(_quoted(text) if quote else text).encode())
+    fields = [f for f in FIELDS if f not in ("ref", "detail")]
+    assert _table(wrapped[0], fields) == _table(clean[0], fields)
+    story = [c for c in _codes(*clean) if not c[0].startswith("IKE9")]
+    assert [c for c in _codes(*wrapped) if not c[0].startswith("IKE9")] == story
+    assert {"IKE102", "IKE104"} <= {c[0] for c in story}
+
+
+@pytest.mark.parametrize("how", ["terminal-80", "flowed-72", "flowed-72-quoted"])
+def test_a_tcpdump_v_paste_whose_ip_header_line_was_wrapped_reads_as_the_paste(how):
+    """`tcpdump -v`'s first line of a packet (`IP (tos 0x0, ttl 64, id 4097, offset 0, flags
+    [DF], proto UDP (17), length 870)`, 100 columns) broken inside its parentheses, by a
+    terminal mid-word (`..., p` / `roto UDP ...`) or by a mail client at a blank: no line
+    of the paste was read at all. The rest joins the line up to its `)`, with the blank a
+    mail wrap took and none where a terminal cut a word; the indented line under it, cut at
+    the terminal's width before a blank, goes on in the next (indented) line."""
+    paste = DATA / "tcpdump_text" / "forticlient-udp-stall.v.txt"
+    clean = _load(paste)
+    text = paste.read_text()
+    text = {"terminal-80": _terminal(text), "flowed-72": _flowed(text, 72),
+            "flowed-72-quoted": _quoted(_flowed(text, 70))}[how]
+    wrapped = _load(data=text.encode())
+    assert wrapped[1].inputs[0].accounting.get("unrecognised", 0) == 0
+    # (The evidence of a quoted paste shows the quote marker before the record.)
+    fields = [f for f in FIELDS if f != "ref"] + ([] if how.endswith("quoted") else ["text"])
+    assert _table(wrapped[0], fields) == _table(clean[0], fields)
+    assert _codes(*wrapped) == _codes(*clean)
+    assert {"IKE102", "IKE104"} <= {c[0] for c in _codes(*clean)}
 
 
 def test_a_paste_left_html_escaped_reads_as_the_paste() -> None:
