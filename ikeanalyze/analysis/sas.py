@@ -658,8 +658,9 @@ class Repeat:
 
 def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     """Runs of identical-length datagrams to UDP 500 from sources without SPIs (sniffer text
-    without hex dumps), with no packet from that peer on any port (but an ICMP error) in
-    between or after."""
+    without hex dumps), with no packet from the other side on any port (but an ICMP error)
+    in between or after: this side's requests the peer never answered, and the peer's
+    requests this side never answered (a responder's sniffer; the rows' `in` tells which)."""
     w = wire[(wire["origin"] == "sniffer").to_numpy() & (wire["kind"] == "ike").to_numpy()
              & wire["ispi"].isna().to_numpy()]
     if w.empty:
@@ -672,13 +673,20 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     heard = wire.loc[(wire["origin"] == "sniffer").to_numpy() & wire["in"].to_numpy()
                      & (wire["kind"] != "icmp").fillna(True).to_numpy(), key]
     heard = set(zip(*(heard[k].astype(object) for k in key)))
+    # Peers this side sent anything to (an ICMP error of its own is no answer either).
+    said = wire.loc[(wire["origin"] == "sniffer").to_numpy() & ~wire["in"].to_numpy()
+                    & (wire["kind"] != "icmp").fillna(True).to_numpy(), key]
+    said = set(zip(*(said[k].astype(object) for k in key)))
     for peer, rows in w.groupby(key, sort=False, dropna=False):
-        if tuple(None if pd.isna(k) else k for k in peer) in heard:
-            continue
-        out_rows = rows[~rows["in"].to_numpy() & (rows["rport"] == IKE_PORT).fillna(False).to_numpy()]
-        for _, same in out_rows.groupby("length", sort=False):
-            if len(same) >= min_count:
-                out.append(Repeat(same))
+        peer = tuple(None if pd.isna(k) else k for k in peer)
+        inbound = rows["in"].to_numpy()
+        for silent, sent in ((heard, ~inbound & (rows["rport"] == IKE_PORT).fillna(False).to_numpy()),
+                             (said, inbound & (rows["lport"] == IKE_PORT).fillna(False).to_numpy())):
+            if peer in silent:
+                continue
+            for _, same in rows[sent].groupby("length", sort=False):
+                if len(same) >= min_count:
+                    out.append(Repeat(same))
     return out + _first_message_repeats(wire, min_count)
 
 

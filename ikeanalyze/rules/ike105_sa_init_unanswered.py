@@ -7,11 +7,12 @@ with no message at all coming back on that SA (a retry after the peer answered a
 try, with INVALID_KE_PAYLOAD or a COOKIE, is not unanswered: the peer is there). Read from decoded captures and sniffer hex
 dumps, from IKE debug (`sent IKE msg (SA_INIT)` then `(RETRANSMIT_SA_INIT)` with no
 `comes` for the SPI), and from sniffer text without hex dumps as the same `udp <len>` to
-port 500 repeated while nothing at all arrives from that peer (at verbosity 1-3 the text
+port 500 repeated while nothing at all arrives from that peer, or, in the responder's sniffer,
+arriving from the peer while this side sends nothing back to it (at verbosity 1-3 the text
 shows no in/out: when nothing tells which side is this FortiGate, the finding says what
 each possibility means and `--local` settles it). An IKE debug of the
 responder that keeps receiving and ignoring SA_INIT is left to the rule that names the
-reason it gives (IKE209 and friends). An ICMP port unreachable for UDP 500 (`192.0.2.1 udp
+reason it gives (IKE209 and friends), and so is the responder's sniffer of those requests. An ICMP port unreachable for UDP 500 (`192.0.2.1 udp
 port 500 unreachable`, from tcpdump or sniffer text or a capture) is no answer: it joins the
 finding of the requests it refused, and, when there is none (a request sent once) and nothing
 came from that address's UDP 500 in the input, it is the finding.
@@ -80,9 +81,14 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         f = _finding(s.rows, s.exchange, s.peer, s.tunnel, inbound, spi=str(s.first["ispi"]))
         f = _with_refusals(ctx, f, s.first, inbound, taken)
         yield _with_gateway_list(ctx, _with_other_end(ctx, f, s.rows, inbound))
+    # Peers whose requests an IKE debug shows arriving: its rule tells why they were ignored.
+    debugged = set() if msgs.empty else set(
+        msgs.loc[(msgs["origin"] == "ikedebug").to_numpy() & msgs["in"].fillna(False).to_numpy(), "remote"].astype(str))
     for r in sas.udp_repeats(ctx.wire, t.min_sends):
         rows = r.rows
         inbound = bool(rows.iloc[0]["in"])
+        if inbound and str(rows.iloc[0]["remote"]) in debugged:
+            continue
         f = _finding(rows, r.exchange, sas.endpoint(rows.iloc[0]), None, inbound, spi=None)
         f = _with_refusals(ctx, f, rows.iloc[0], inbound, taken)
         yield _with_gateway_list(ctx, _with_other_end(ctx, f, rows, inbound))
@@ -149,6 +155,7 @@ def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound:
     return finding(
         "IKE105", msg,
         between=(first, last),
+        fix=INBOUND_FIX if inbound and str(first["origin"]) == "sniffer" else None,
         tunnel=tunnel, peer=peer,
         evidence=[evidence(first), evidence(last)] if n > 1 else [evidence(first)],
         timeline=[moment(first, f"first {what} to {peer}" if not inbound else f"first {what} from {peer}"),
@@ -157,6 +164,15 @@ def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound:
                "backoff": sas.backoff(gaps)},
     )
 
+
+# The Fix section is for the initiator's side; when this side received the requests and
+# kept quiet, the reason is in its own IKE debug and settings. Only the FortiGate's sniffer
+# says which side it ran on (a capture's or tcpdump's local side is inferred).
+INBOUND_FIX = ("The requests reached this side and it never answered: run `diagnose vpn ike log filter rem-addr4 "
+               "<peer>` and `diagnose debug application ike -1` here to see why it ignores them (no phase 1 for "
+               "that peer or interface, `no matching gateway`, no firewall policy for the tunnel, a passive "
+               "phase 1); check that IKE listens on the interface the requests arrive on and that no local-in "
+               "policy drops UDP 500.")
 
 IKE_KINDS = ("ike", "ike-received", "ike-sent")  # a packet's, a debug's
 
