@@ -8,6 +8,10 @@ gateway` / `peer ID check failed` / `ignoring IKE request, incorrect ID.` forms.
 often ends such a negotiation with its generic `Negotiate ISAKMP SA Error: ... no SA
 proposal chosen`; with no proposals compared that line is a consequence, not IKE201.
 The identifier the peer presented (`received peer identifier FQDN 'admin'`) is quoted.
+An IKEv2 responder's `no matching gateway for new request` right after `responder
+received SA_INIT msg` comes before any ID was sent: the finding says so, and its fix
+points at the settings that choose a phase 1 for an SA_INIT (interface, remote gateway,
+IKE version).
 A FortiGate event-log line stating the same cause (a reason of peer ID verification failed or no matching gateway) is told too, with the
 log's numbers; beside a debug of the same peer or tunnel it is more evidence of that
 finding, not a second one (rules/fromlog.py).
@@ -40,6 +44,16 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
+# The responder's lines of an IKEv2 first message (`IKEv2 exchange=SA_INIT`, `responder
+# received SA_INIT msg`): refused there, the peer had sent no ID yet.
+SA_INIT = r"exchange=SA_INIT\b|received SA_INIT msg"
+BEFORE_ID = ("The requests were IKEv2 IKE_SA_INITs, which carry no ID: FortiOS picks the phase 1 for them by "
+             "the interface they arrive on, the peer's address and the IKE version, so no phase 1 accepts this "
+             "peer there.")
+BEFORE_ID_FIX = ("Check the phase 1 meant for this peer: `set interface` (the one the requests arrive on), `set "
+                 "remote-gw` (the peer's address as it arrives, after any NAT) or `set type dynamic` for a dial-up "
+                 "peer, and `set ike-version 2`. The peer's ID only matters once a phase 1 takes the request.")
+
 
 @rule("IKE206", "peer-id-mismatch", severity="error",
       explains=("IKE210", "IKE304", "IKE303"))
@@ -52,11 +66,20 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if ng.recovered(h):
             continue  # another gateway or a retry validated and the IKE SA came up
         first, last = h.rows[0], h.rows[-1]
-        presented = str(ident[0].text).split("peer identifier", 1)[1].strip() if ident else "an ID not in this log"
         gw = f"gateway {h.tunnel}" if h.tunnel else "any configured gateway"
-        msg = (f"{h.peer or 'The peer'} presented peer identifier {presented}, which does not validate "
-               f"against {gw} ({str(first.text).split(': ')[-1].strip().rstrip('.')} at {sas.where(ng._as_row(first))}"
-               + (f", {len(h.rows)} times" if len(h.rows) > 1 else "") + ").")
+        said = (f"({str(first.text).split(': ')[-1].strip().rstrip('.')} at {sas.where(ng._as_row(first))}"
+                + (f", {len(h.rows)} times" if len(h.rows) > 1 else "") + ")")
+        fix = None
+        if ident:
+            presented = str(ident[0].text).split("peer identifier", 1)[1].strip()
+            msg = f"{h.peer or 'The peer'} presented peer identifier {presented}, which does not validate against {gw} {said}."
+        else:
+            presented = None
+            msg = f"{h.peer or 'The peer'}'s request matched {'no configured gateway' if not h.tunnel else gw} {said}; the log shows no peer identifier."
+            if ng.context_lines(h, SA_INIT):
+                # An IKEv2 IKE_SA_INIT carries no ID: the gateway was refused before any was sent.
+                msg += f" {BEFORE_ID}"
+                fix = BEFORE_ID_FIX
         # Which peers the gateway accepts, when the input holds its configuration.
         stated = configured.said([ctx.configured.phase1(h.tunnel)], configured.PEER_IDENTITY)
         msg += f" {stated.text}" if stated else ""
@@ -65,6 +88,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             between=(first, last),
             tunnel=h.tunnel, peer=h.peer,
             evidence=[evidence(r) for r in ng.evidence_rows(ident, h.rows[:3])] + (stated.evidence if stated else []),
-            timeline=[moment(first, f"peer ID {presented} rejected")],
-            facts={"peer_id": presented if ident else None, "failures": len(h.rows)},
+            timeline=[moment(first, f"peer ID {presented} rejected" if presented else f"no gateway matched {h.peer or 'the peer'}")],
+            facts={"peer_id": presented, "failures": len(h.rows)},
+            fix=fix,
         )
