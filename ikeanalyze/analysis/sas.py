@@ -677,11 +677,19 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     said = wire.loc[(wire["origin"] == "sniffer").to_numpy() & ~wire["in"].to_numpy()
                     & (wire["kind"] != "icmp").fillna(True).to_numpy(), key]
     said = set(zip(*(said[k].astype(object) for k in key)))
+    # A request that arrives and leaves again unchanged crossed a firewall in between (its
+    # sniffer on two ports): that box is neither end, and kept nothing unanswered.
+    hop = w["source"].astype(str)
+    for k in ("view", "src", "dst", "length"):
+        hop = hop + "|" + w[k].astype(str)
+    arrived = w["in"].to_numpy()
+    transit = pd.Series(arrived & hop.isin(hop[~arrived]).to_numpy(), index=w.index)
     for peer, rows in w.groupby(key, sort=False, dropna=False):
         peer = tuple(None if pd.isna(k) else k for k in peer)
         inbound = rows["in"].to_numpy()
+        arrived_here = inbound & ~transit[rows.index].to_numpy()
         for silent, sent in ((heard, ~inbound & (rows["rport"] == IKE_PORT).fillna(False).to_numpy()),
-                             (said, inbound & (rows["lport"] == IKE_PORT).fillna(False).to_numpy())):
+                             (said, arrived_here & (rows["lport"] == IKE_PORT).fillna(False).to_numpy())):
             if peer in silent:
                 continue
             for _, same in rows[sent].groupby("length", sort=False):
