@@ -223,8 +223,19 @@ def _dedup(findings: list[Finding]) -> list[Finding]:
             continue
         seen = {(e.source, e.ref) for e in kept.evidence}
         kept.evidence.extend(e for e in f.evidence if (e.source, e.ref) not in seen)
-        kept.timeline.extend(f.timeline)
+        # The other source's moments of the same story tell its first and last packet again
+        # (the sniffer's `udp 480` a few ms after the debug's `sent IKE msg`): the timeline
+        # keeps one line per moment.
+        kept.timeline.extend(m for m in f.timeline if not _told(m, kept.timeline))
     return [f for same in out.values() for f in same]
+
+
+def _told(m: Moment, moments: list[Moment]) -> bool:
+    """Is ``m`` already among ``moments``: one at most SAME_STORY_SLACK_S away on the clock?"""
+    if m.time is None:
+        return False  # relative stamps of two inputs do not line up
+    return any(k.time is not None and abs((k.time - m.time).total_seconds()) <= SAME_STORY_SLACK_S
+               for k in moments)
 
 
 def _same_story(a: Finding, b: Finding) -> bool:

@@ -7,7 +7,7 @@ import dataclasses
 from ikeanalyze import api
 from ikeanalyze.report import terminal
 from ikeanalyze.sources import Blob
-from tests.conftest import SAMPLES
+from tests.conftest import DATA, SAMPLES
 
 SEED = SAMPLES / "forticlient-udp-fallback-tcp.txt"
 
@@ -48,3 +48,17 @@ def test_durations_as_an_engineer_says_them():
 
     assert [human_duration(s) for s in (2.54, 42, 339.4, 600, 7322, 42898, 43200)] == [
         "2.5 s", "42 s", "5 min 39 s", "10 min", "2 h 2 min", "11 h 54 min", "12 h"]
+
+
+def test_one_story_told_by_sniffer_and_debug_has_one_timeline_line_per_moment() -> None:
+    """The debug's `sent IKE msg` and the sniffer's `udp 480` 100 ms later are one packet:
+    the merged finding kept both inputs' first and last attempts, so the timeline said
+    `attempt 4, still no answer` twice (02:10:35 and 02:10:35.100)."""
+    d = api.analyze([str(DATA / "report" / "sa-init-debug-and-sniffer.txt")])
+    ike105 = [f for f in d.findings if f.code == "IKE105"]
+    assert len(ike105) == 1
+    refs = {e.ref for e in ike105[0].evidence}
+    assert {4, 7, 11, 14} <= refs  # both inputs' first and last attempts are still evidence
+    texts = [m.text for m in d.timeline]
+    assert sum("still no answer" in t for t in texts) == 1, texts
+    assert sum(t.startswith("first ") and "203.0.113.30:500" in t for t in texts) == 1, texts
