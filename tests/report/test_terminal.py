@@ -62,3 +62,14 @@ def test_one_story_told_by_sniffer_and_debug_has_one_timeline_line_per_moment() 
     texts = [m.text for m in d.timeline]
     assert sum("still no answer" in t for t in texts) == 1, texts
     assert sum(t.startswith("first ") and "203.0.113.30:500" in t for t in texts) == 1, texts
+
+
+def test_a_fix_already_printed_is_referred_to_not_repeated() -> None:
+    """Two peers with the same unanswered SA_INIT get the same fix: the terminal printed its
+    five lines once per finding (24 times for a capture of 24 one-way ESP peers)."""
+    d = api.analyze([str(DATA / "report" / "two-peers-sa-init-unanswered.txt")])
+    found = [f for f in d.findings if f.code == "IKE105"]
+    assert len(found) == 2 and found[0].fix == found[1].fix
+    text = terminal.render(d, width=200)
+    assert text.count("Fix: " + found[0].fix[:40]) == 1
+    assert text.count("Fix: as for 1 above.") == 1
