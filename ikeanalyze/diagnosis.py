@@ -261,12 +261,26 @@ def _same_story(a: Finding, b: Finding) -> bool:
 
 
 def build_timeline(findings: list[Finding], extra: list[Moment] = ()) -> list[Moment]:
+    """The findings' moments and ``extra`` in time order, each once. A symptom's moment on
+    the very line a moment of its cause, or of an earlier symptom of that cause, is on
+    (IKE304's `INFORMATIONAL ... first sent` beside IKE301's `first unanswered DPD probe`)
+    tells that packet again: left out. ``findings``: the causes, then their symptoms."""
     moments: dict[tuple, Moment] = {}
     for m in extra:
         moments.setdefault((m.time, m.t, m.text), m)
+    family: dict[int, set] = {}  # a cause and each of its symptoms -> one set of lines told
     for f in findings:
+        for s in f.symptoms:
+            family[id(s)] = family.setdefault(id(f), set())
+    for f in findings:
+        told = family.get(id(f), set())
+        lines = set()
         for m in f.timeline:
+            if m.ref is not None and f.symptoms == [] and (m.source, m.ref) in told:
+                continue
+            lines.add((m.source, m.ref))
             moments.setdefault((m.time, m.t, m.text), m)
+        told.update(lines)
     return sorted(moments.values(), key=lambda m: (
         m.time is None and m.t is None,
         m.time.timestamp() if m.time is not None else (m.t or 0.0),

@@ -73,3 +73,13 @@ def test_a_fix_already_printed_is_referred_to_not_repeated() -> None:
     text = terminal.render(d, width=200)
     assert text.count("Fix: " + found[0].fix[:40]) == 1
     assert text.count("Fix: as for 1 above.") == 1
+
+
+def test_a_symptom_does_not_retell_its_causes_moment_in_the_timeline() -> None:
+    """IKE301 (`first unanswered DPD probe`) and its symptom IKE304 (`INFORMATIONAL ... first
+    sent; 4 attempts in all`) are one packet on line 7: the timeline listed it twice."""
+    d = api.analyze([str(DATA / "report" / "dpd-probes-unanswered.txt")])
+    [f] = d.findings
+    assert f.code == "IKE301" and [s.code for s in f.symptoms] == ["IKE304"]
+    on_line_7 = [m.text for m in d.timeline if m.ref == 7]
+    assert on_line_7 == ["first unanswered DPD probe to 203.0.113.55:4500"], on_line_7
