@@ -764,11 +764,15 @@ def seconds(a, b) -> float | None:
 
 
 def msg_id_text(v) -> str:
-    """IKEv2 message IDs count up from 0; IKEv1's are random 32-bit values, shown as the debug prints them."""
+    """IKEv2 message IDs count up from 0; IKEv1's are random 32-bit values, shown as the debug prints them.
+    From 10 on an IKEv2 ID is also given in hex: the debug prints `...:00000022` for msg 34,
+    and the reader looks for it there."""
     if v is None or pd.isna(v):
         return "?"
     v = int(v)
-    return str(v) if v < 0x10000 else f"{v:08x}"
+    if v < 10:
+        return str(v)
+    return f"{v} (0x{v:x})" if v < 0x10000 else f"{v:08x}"
 
 
 def where(row) -> str:
