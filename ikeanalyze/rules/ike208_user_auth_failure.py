@@ -47,6 +47,8 @@ match (`config user group` → `config match` against the Fortinet-Group-Name / 
 attribute value); the SAML SP/IdP URLs, entity IDs, IdP certificate and the clocks (NTP).
 For eap-method-rejected the finding gives its own step: allow the method the client asks for
 in the RADIUS server's policy for this FortiGate, or make the client use the one offered.
+So it does for radius-unreachable, ldap-unreachable and dns-failure (the password was never
+checked) and for radius-group-mismatch and saml-group-mismatch (it was right).
 """
 
 from __future__ import annotations
@@ -79,6 +81,32 @@ REASON_FIX = {
         "Authentication Methods → EAP Types), or configure the client for {offered} if it supports it. The password was never "
         "sent, so resetting it or a `diagnose test authserver radius <server> pap <user> <password>` "
         "test will not show this fault."),
+    # The Fix section's list opens with the password: for a server that never answered or a
+    # name that does not resolve, that sends the reader to reset a password that was never checked.
+    "radius-unreachable": (
+        "The password was never checked: the RADIUS server did not answer. Check the route from the FortiGate to "
+        "the server and that UDP 1812 is allowed both ways (`execute ping <server>`, `diagnose sniffer packet any "
+        "'port 1812' 4`), that the server lists this FortiGate's source address as a RADIUS client (requests "
+        "from an unknown client are dropped silently) with the same shared secret, and `set remoteauthtimeout` in `config system global` (FortiClient gives up "
+        "sooner than a slow server with MFA answers)."),
+    "ldap-unreachable": (
+        "The password was never checked: the LDAP server could not be reached. Check the route from the "
+        "FortiGate to the server and that TCP 389 (636 for LDAPS) is allowed (`execute ping <server>`, "
+        "`diagnose sniffer packet any 'port 389 or port 636' 4`), the server address and port in `config user "
+        "ldap`, and `diagnose test authserver ldap <server> <user> <password>` once it answers."),
+    "dns-failure": (
+        "The password was never checked: the authentication server's name did not resolve. Check the DNS "
+        "servers in `config system dns` and the name itself (`execute ping <fqdn>`), or put the server's "
+        "address in `config user radius` / `config user ldap` instead of the name."),
+    "radius-group-mismatch": (
+        "The password was right: RADIUS accepted the user, but no user group matched. Make the attribute the "
+        "server returns (Fortinet-Group-Name, or the one `config user group` → `config match` expects) carry the "
+        "group name configured there, and check that the group is the one in the phase 1's `set authusrgrp` "
+        "or the firewall policy."),
+    "saml-group-mismatch": (
+        "The IdP authenticated the user, but no user group matched the groups it asserted. Make `config user "
+        "group` → `config match` (group-name) hold the value the IdP sends (Entra ID sends group object IDs), "
+        "and the SAML server's `set group-name` the attribute it is sent in."),
 }
 
 # A login pending longer than this cannot have been cut by the restart (FortiClient gives
