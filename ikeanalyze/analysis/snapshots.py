@@ -761,6 +761,13 @@ def _down_step(st: TunnelState) -> str:
         sa = st.ike_sas[-1]
         role = f" as {sa['direction']}" if sa.get("direction") else ""
         said.append(f"phase 1 still `status: {sa.get('status_text', CONNECTING)}`{role}{where}")
+    elif st.phase1 == ESTABLISHED and st.gateway and said and not partly_down(st):
+        # Phase 1 is up: what is missing is phase 2, which narrows the debug to read.
+        ev = st.gateway.evidence("status")
+        where = f" (`{' '.join(ev[-1].text.split())}`, line {ev[-1].ref})" if ev else ""
+        said.append(f"phase 1 is established{where}, so phase 2 is what does not come up: its proposals, PFS "
+                    f"group or selectors against the peer's, or nothing started it (no traffic for its "
+                    f"selectors and no `set auto-negotiate enable`)")
     peer = host(st.remote or "")
     filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
     to = f" (remote gateway {peer})" if peer else ""

@@ -329,3 +329,13 @@ def test_a_second_devices_ike_config_alone_does_not_list_an_admin_down_tunnel_tw
     assert "1 tunnel(s) down" in d.summary and "administratively down" in d.summary
     assert [s for s in d.next_steps if s.startswith("Tunnel to-dc3")] == \
         [s for s in d.next_steps if s.startswith("Tunnel to-dc3") and "administratively down" in s]
+
+
+def test_a_tunnel_down_with_phase_1_established_points_at_phase_2():
+    """The gateway list shows phase 1 established for an hour while the tunnel list's phase 2
+    has no SA: the step said only "no phase-2 SA", not that phase 1 is up and phase 2 is what fails."""
+    d = ikeanalyze.analyze([str(STATE / "handmade_phase1_up_no_phase2_sa.txt")])
+    assert not d.findings
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel to-hq")]
+    assert "phase 1 is established (`status: established 3590-3590s ago = 30ms`, line 31)" in step
+    assert "phase 2 is what does not come up" in step
