@@ -1,0 +1,20 @@
+"""The headline (diagnosis.summarize): what it names, and how."""
+
+from __future__ import annotations
+
+from ikeanalyze.diagnosis import Finding, summarize
+from ikeanalyze.ingest import IngestReport
+
+
+def _p1(peer: str | None, tunnel: str | None) -> Finding:
+    return Finding(code="IKE201", name="p1-proposal-mismatch", severity="error",
+                   title="Phase-1 proposals do not match", message=f"mismatch with {peer or tunnel}.",
+                   fix="", peer=peer, tunnel=tunnel)
+
+
+def test_a_finding_without_a_peer_is_named_as_its_gateway_among_peers() -> None:
+    """IKE_Log_combined_all's IKEv1 mismatch names no address, only gateway `ipsec`: the
+    headline said "the same for 2 other peer(s): 192.0.2.7, ipsec", as if `ipsec` were a host."""
+    text = summarize([_p1("198.51.100.2:500", "to-hq"), _p1("192.0.2.7:500", "dialup"), _p1(None, "ipsec")],
+                     IngestReport(inputs=[]))
+    assert text.endswith("Also: the same for 2 other peer(s): 192.0.2.7, gateway ipsec.")
