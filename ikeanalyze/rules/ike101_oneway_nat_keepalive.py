@@ -75,14 +75,15 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         last_in, first, last = ctx.wire.iloc[int(last_in_pos[rows[0]])], kas.iloc[rows[0]], kas.iloc[rows[-1]]
         sent_span = float(t_last - t_first)
         msg = (f"{flow['local_end']} sent {len(rows)} NAT keepalives to {flow['peer']} over "
-               f"{human_duration(sent_span)} ({when(first)} to {when(last)}) with no reply; "
+               f"{human_duration(sent_span)} ({when(first)} to {when(last)}) while nothing at all arrived from it "
+               f"(keepalives are never answered: what matters is that the peer's own traffic stopped); "
                f"last packet from the peer at {when(last_in)}.")
         yield finding(
             "IKE101", msg,
             between=(first, last),
             tunnel=flow["tunnel"] if isinstance(flow["tunnel"], str) else None, peer=flow["peer"],
             evidence=[evidence(last_in), evidence(first), evidence(last)],
-            timeline=[moment(first, f"first unanswered NAT keepalive to {flow['peer']}")],
+            timeline=[moment(first, f"first NAT keepalive to {flow['peer']} since it went silent")],
             facts={"keepalives": len(rows), "span_s": round(sent_span, 6), "silence_s": round(silence, 6),
                    "last_in_ref": int(last_in.ref)},
         )
