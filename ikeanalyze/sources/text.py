@@ -643,6 +643,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
     frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
+    if report.capture_runs:
+        _utc_beside_local(frame, forms, raw, report)
     kept = None
     if is_hex.any() and step == 2:  # a double-spaced paste: its dumps without the blank lines
         kept = np.flatnonzero(form != "blank")
@@ -971,6 +973,30 @@ def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
         end = min(end, int(later[0])) if len(later) else end
         runs.append(CaptureRun(first + 1, end, filt))  # (`end` is 0-based exclusive: the 1-based last line)
     return runs
+
+
+# The command's arguments after the filter: verbosity, count, and the stamp format, `a` for
+# absolute UTC (FORMATS.md §1.2); `l` prints the FortiGate's local time, as the debug does.
+SNIFFER_UTC = SNIFFER_COMMAND + r"\s+\d\s+\d+\s+a(?:\s|$)"
+
+
+def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report: InputReport) -> None:
+    """Warn when a sniffer run stamps its packets in UTC (`... 4 0 a`) and the same paste's
+    IKE debug in the FortiGate's local time: unless the FortiGate runs on UTC the two clocks
+    are hours apart, and one packet told by both reads as two events hours apart."""
+    idx = np.flatnonzero(forms.mask("prompt"))
+    if not len(idx):
+        return
+    utc = [int(i) + 1 for i, hit in zip(idx, matches(raw.take(pa.array(idx)), SNIFFER_UTC)) if hit]
+    if not utc or frame.empty:
+        return
+    timed = frame["time"].notna().to_numpy()
+    origin = frame["origin"].to_numpy()
+    if not (timed & (origin == "ikedebug")).any() or not (timed & (origin == "sniffer")).any():
+        return
+    report.warn(f"line {utc[0]}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: unless "
+                f"its time zone is UTC the two clocks are hours apart (one packet told by both reads as two events, "
+                f"and the timeline's order across them is wrong); run the sniffer with `l` for local time")
 
 
 def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport, step: int) -> None:

@@ -273,3 +273,23 @@ def test_tcp_and_udp_without_addresses_are_other_traffic():
     lines = ["2024-04-18 09:12:06.200000 port1 out -> udp 116", "2024-04-18 09:12:06.300000 port1 out -> syn 12345",
              "2024-04-18 09:12:06.400000 port1 in -> 12346 ack 999"]
     assert parse_lines(lines, r).empty and r.accounting["other-traffic"] == 3 and r.balanced
+
+
+UTC_RUN = "FGT-A # diagnose sniffer packet wan1 'udp port 500' 4 0 {flag}"
+DEBUG_LINE = ("2026-04-10 02:10:00 ike V=root:0:to-dc2:31: sent IKE msg (SA_INIT): 192.0.2.10:500->203.0.113.30:500, "
+              "len=480, vrf=0, id=1111aaaa2222bbbb/0000000000000000, oif=5")
+
+
+@pytest.mark.parametrize("flag, warned", [("a", True), ("l", False)])
+def test_a_utc_sniffer_run_beside_a_local_time_debug_is_warned_of(flag, warned):
+    """`4 0 a` stamps packets in UTC, the debug console in the FortiGate's local time: in a
+    paste of both, the same SA_INIT two hours apart was told as two IKE105 findings with no
+    word of why. `l` prints local time, as the debug does: nothing to say."""
+    r = InputReport("t")
+    parse_lines([UTC_RUN.format(flag=flag), "interfaces=[wan1]", "filters=[udp port 500]",
+                 "2026-04-10 00:10:00.100000 wan1 out 192.0.2.10.500 -> 203.0.113.30.500: udp 480",
+                 "FGT-A # diagnose debug enable", DEBUG_LINE], r)
+    said = [w for w in r.warnings if "prints UTC (`a`)" in w]
+    assert bool(said) is warned, r.warnings
+    if warned:
+        assert said[0].startswith("line 1: ") and "run the sniffer with `l`" in said[0]
