@@ -666,36 +666,47 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     if w.empty:
         return _first_message_repeats(wire, min_count)
     out: list[Repeat] = []
-    # Peers heard from on any port, once: asking the whole wire table per peer cost ~10 ms each.
-    # An ICMP error from the peer is no answer (IKE105 tells it: rules/fromicmp.py).
-    # Per view: another FortiGate's run in the paste, or this one's earlier run, hears for itself.
+    # Peers heard from on any port, and peers this side sent anything to, once: asking the
+    # whole wire table per peer cost ~10 ms each. An ICMP error is no answer (IKE105 tells
+    # it: rules/fromicmp.py). Per view: another FortiGate's run in the paste, or this one's
+    # earlier run, hears for itself.
     key = ["source", "view", "remote"]
-    heard = wire.loc[(wire["origin"] == "sniffer").to_numpy() & wire["in"].to_numpy()
-                     & (wire["kind"] != "icmp").fillna(True).to_numpy(), key]
-    heard = set(zip(*(heard[k].astype(object) for k in key)))
-    # Peers this side sent anything to (an ICMP error of its own is no answer either).
-    said = wire.loc[(wire["origin"] == "sniffer").to_numpy() & ~wire["in"].to_numpy()
-                    & (wire["kind"] != "icmp").fillna(True).to_numpy(), key]
-    said = set(zip(*(said[k].astype(object) for k in key)))
-    # A request that arrives and leaves again unchanged crossed a firewall in between (its
-    # sniffer on two ports): that box is neither end, and kept nothing unanswered.
-    hop = w["source"].astype(str)
-    for k in ("view", "src", "dst", "length"):
-        hop = hop + "|" + w[k].astype(str)
-    arrived = w["in"].to_numpy()
-    transit = pd.Series(arrived & hop.isin(hop[~arrived]).to_numpy(), index=w.index)
-    for peer, rows in w.groupby(key, sort=False, dropna=False):
-        peer = tuple(None if pd.isna(k) else k for k in peer)
-        inbound = rows["in"].to_numpy()
-        arrived_here = inbound & ~transit[rows.index].to_numpy()
-        for silent, sent in ((heard, ~inbound & (rows["rport"] == IKE_PORT).fillna(False).to_numpy()),
-                             (said, arrived_here & (rows["lport"] == IKE_PORT).fillna(False).to_numpy())):
-            if peer in silent:
-                continue
-            for _, same in rows[sent].groupby("length", sort=False):
+    sniffed = (wire["origin"] == "sniffer").to_numpy() & (wire["kind"] != "icmp").fillna(True).to_numpy()
+    came = wire["in"].to_numpy()
+    heard, said = _peers(wire.loc[sniffed & came, key]), _peers(wire.loc[sniffed & ~came, key])
+    # Each peer of `w` asked once; only the rows of peers that never answered (or were never
+    # answered) are grouped below.
+    group = w.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    _, first = np.unique(group, return_index=True)
+    peers = _peers(w.iloc[first][key], ordered=True)
+    inbound = w["in"].to_numpy()
+    unheard = np.array([p not in heard for p in peers], dtype=bool)[group]
+    unsaid = np.array([p not in said for p in peers], dtype=bool)[group]
+    sent_out = unheard & ~inbound & (w["rport"] == IKE_PORT).fillna(False).to_numpy()
+    came_in = unsaid & inbound & (w["lport"] == IKE_PORT).fillna(False).to_numpy()
+    if came_in.any():
+        # A request that arrives and leaves again unchanged crossed a firewall in between (its
+        # sniffer on two ports): that box is neither end, and kept nothing unanswered.
+        hop = w["source"].astype(str)
+        for k in ("view", "src", "dst", "length"):
+            hop = hop + "|" + w[k].astype(str)
+        came_in &= ~hop.isin(hop[~inbound]).to_numpy()
+    for g in np.unique(group[sent_out | came_in]).tolist():  # (ngroup numbers peers in order)
+        mine = group == g
+        for sent in (sent_out & mine, came_in & mine):
+            for _, same in w[sent].groupby("length", sort=False):
                 if len(same) >= min_count:
                     out.append(Repeat(same))
     return out + _first_message_repeats(wire, min_count)
+
+
+def _peers(rows: pd.DataFrame, ordered: bool = False):
+    """The distinct rows as tuples, a missing value as None (a set; ``ordered``: a list in
+    row order, duplicates kept)."""
+    if not ordered:
+        rows = rows.drop_duplicates()
+    tuples = zip(*(rows[k].astype(object).where(rows[k].notna(), None) for k in rows.columns))
+    return list(tuples) if ordered else set(tuples)
 
 
 def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int = 2,

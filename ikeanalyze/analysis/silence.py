@@ -71,20 +71,37 @@ def _with_signs_of_life(w: pd.DataFrame, fid: np.ndarray, inbound: np.ndarray, p
     """``last_in`` (per flow, the position of the peer's last packet) moved, for each UDP
     4500 flow the peer sent on, to the peer's last ESP or UDP 500 packet to the same
     local address seen from the same capture point, when that came later."""
-    transport = w["transport"].to_numpy(dtype=object, na_value=None)
-    alive = inbound & np.isin(transport, SIGNS_OF_LIFE)
-    on4500 = transport == "udp4500"
+    transport = w["transport"]
+    alive = inbound & transport.isin(SIGNS_OF_LIFE).to_numpy()
+    on4500 = (transport == "udp4500").fillna(False).to_numpy()
     if not (alive.any() and on4500.any()):
         return last_in
-    # One key per (origin, capture point, local, remote): the peer's address, any port or protocol.
-    pid = w.groupby(["origin", "view", "local", "remote"], sort=False, dropna=False).ngroup().to_numpy()
+    # Per flow, then per peer: a flow's origin, capture point and addresses are its key's
+    # (flows.FLOW_KEY), so the peer (origin, capture point, local, remote: any port or
+    # protocol) is grouped over one row of each flow, not over every packet.
+    flows = len(last_in)
+    alive_f = np.full(flows, -1, dtype=np.int64)
+    np.maximum.at(alive_f, fid[alive], pos[alive])
+    fids, first = _first_rows(fid)
+    pid = np.full(flows, -1, dtype=np.int64)
+    pid[fids] = w.iloc[first].groupby(["origin", "view", "local", "remote"], sort=False, dropna=False).ngroup().to_numpy()
     last_alive = np.full(int(pid.max()) + 1, -1, dtype=np.int64)
-    np.maximum.at(last_alive, pid[alive], pos[alive])
+    np.maximum.at(last_alive, pid[fids], alive_f[fids])
     out = last_in.copy()
-    f, p = fid[on4500], pid[on4500]
-    heard = last_in[f] >= 0  # a flow the peer never sent on is never "stopped" (IKE106's story)
-    out[f[heard]] = np.maximum(last_in[f[heard]], last_alive[p[heard]])
+    f = np.flatnonzero(np.bincount(fid[on4500], minlength=flows))
+    f = f[last_in[f] >= 0]  # a flow the peer never sent on is never "stopped" (IKE106's story)
+    out[f] = np.maximum(last_in[f], last_alive[pid[f]])
     return out
+
+
+def _first_rows(fid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flow ids and the position of each one's first row. flows.oriented numbers flows
+    in the order they first appear, so a running maximum steps up exactly there (a sort of
+    every row otherwise)."""
+    steps = np.flatnonzero(np.diff(np.maximum.accumulate(fid), prepend=-1) > 0)
+    if np.array_equal(fid[steps], np.arange(len(steps))):
+        return fid[steps], steps
+    return np.unique(fid, return_index=True)
 
 
 def stalls(ctx: Context, min_silence: float, min_packets: int) -> list[Stall]:
