@@ -75,10 +75,18 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     flows = ctx.packet_flows
     if flows.empty:
         return
+    # Flows that could be a moved peer's new mapping: nothing sent there, enough arrived.
+    # Asked once: most stalls have none beside them (a stall costs a table scan below).
+    landed = flows[(flows["n_out"] == 0).to_numpy() & (flows["n_in"] >= t.min_arrivals).to_numpy()]
+    if landed.empty:
+        return
+    beside = set(zip(*(landed[k].astype(object) for k in _MOVED_KEY)))
     for s in stalls(ctx, 0.0, t.min_packets):
         old = s.flow
         if old["transport"] != "udp4500":
             continue  # a new port on UDP 500 is a new negotiation (a new client), not a moved one
+        if tuple(old[k] for k in _MOVED_KEY) not in beside:
+            continue
         same = flows[(flows["source"] == old["source"]).to_numpy() & (flows["remote"] == old["remote"]).to_numpy()
                      & (flows["local"] == old["local"]).to_numpy() & (flows["lport"] == old["lport"]).to_numpy()
                      & (flows["transport"] == old["transport"]).to_numpy() & (flows["fid"] != old.name).to_numpy()
@@ -116,6 +124,11 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                        "arrivals_from_new": int(len(arrived)), "from": "packets"},
             )
             break
+
+
+# What a moved peer's old and new flows share: the input, both local and remote addresses,
+# the local port and the transport (only the peer's port changed with its NAT mapping).
+_MOVED_KEY = ("source", "remote", "local", "lport", "transport")
 
 
 def _spis(ctx: Context, rows: pd.DataFrame) -> set[str]:
