@@ -975,9 +975,11 @@ def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
     return runs
 
 
-# The command's arguments after the filter: verbosity, count, and the stamp format, `a` for
-# absolute UTC (FORMATS.md §1.2); `l` prints the FortiGate's local time, as the debug does.
-SNIFFER_UTC = SNIFFER_COMMAND + r"\s+\d\s+\d+\s+a(?:\s|$)"
+# The command's arguments after the filter (quoted, or one word: `none` is typed bare as
+# often as not): verbosity, count, and the stamp format, `a` for absolute UTC (FORMATS.md
+# §1.2); `l` prints the FortiGate's local time, as the debug does.
+SNIFFER_UTC = (r"\bsni\w*\s+pa\w*\s+\S+\s+(?:['\"“”‘’][^'\"“”‘’]*['\"“”‘’]|[^\s'\"“”‘’]\S*)"
+               r"\s+\d\s+\d+\s+a(?:\s|$)")
 
 
 def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report: InputReport) -> None:

@@ -293,3 +293,13 @@ def test_a_utc_sniffer_run_beside_a_local_time_debug_is_warned_of(flag, warned):
     assert bool(said) is warned, r.warnings
     if warned:
         assert said[0].startswith("line 1: ") and "run the sniffer with `l`" in said[0]
+
+
+def test_a_utc_sniffer_run_with_the_unquoted_filter_none_is_warned_of_too():
+    """`none` (no filter) is typed unquoted as often as not (`diagnose sniffer packet wan1 none
+    4 0 a`): its run stamps in UTC as a quoted filter's does."""
+    r = InputReport("t")
+    parse_lines(["FGT-A # diagnose sniffer packet wan1 none 4 0 a", "interfaces=[wan1]", "filters=[none]",
+                 "2026-04-10 00:10:00.100000 wan1 out 192.0.2.10.500 -> 203.0.113.30.500: udp 480",
+                 "FGT-A # diagnose debug enable", DEBUG_LINE], r)
+    assert [w[:8] for w in r.warnings if "prints UTC (`a`)" in w] == ["line 1: "], r.warnings
