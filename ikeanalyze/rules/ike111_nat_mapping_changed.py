@@ -87,10 +87,10 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             continue  # a new port on UDP 500 is a new negotiation (a new client), not a moved one
         if tuple(old[k] for k in _MOVED_KEY) not in beside:
             continue
-        same = flows[(flows["source"] == old["source"]).to_numpy() & (flows["remote"] == old["remote"]).to_numpy()
-                     & (flows["local"] == old["local"]).to_numpy() & (flows["lport"] == old["lport"]).to_numpy()
-                     & (flows["transport"] == old["transport"]).to_numpy() & (flows["fid"] != old.name).to_numpy()
-                     & (flows["n_out"] == 0).to_numpy() & (flows["n_in"] >= t.min_arrivals).to_numpy()]
+        beside_old = (landed["fid"] != old.name).to_numpy()
+        for k in _MOVED_KEY:
+            beside_old = beside_old & (landed[k] == old[k]).to_numpy()
+        same = landed[beside_old]
         if same.empty:
             continue
         t_last_in, t_last_out = tval(s.last_in.t), tval(s.last_out.t)
