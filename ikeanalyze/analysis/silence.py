@@ -170,7 +170,7 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
     pair = flows_mod.pair_key(a, b)
     t = rows["t"].astype("float64").to_numpy()
     point = _points(ctx, rows)
-    life = _last_signs_of_life(ctx, ev[text & ev["transport"].isin(SIGNS_OF_LIFE).fillna(False).to_numpy()])
+    life = None  # (asked at the first UDP 4500 pair: an ESP-only paste's IKE on 500 never needs it)
     out = []
     for (_, _), idx in pd.DataFrame({"s": point.to_numpy(), "p": pair}).groupby(
             ["s", "p"], sort=False).indices.items():
@@ -183,6 +183,8 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
         silent_last, quiet_at = rows.iloc[last[silent]], t[last[silent]]
         if str(rows["transport"].iloc[idx[0]]) == "udp4500":
             # The silent side's last ESP or UDP 500 to the sender's address (SIGNS_OF_LIFE).
+            if life is None:
+                life = _last_signs_of_life(ctx, ev[text & ev["transport"].isin(SIGNS_OF_LIFE).fillna(False).to_numpy()])
             seen = life.get((point.iloc[idx[0]], silent.rsplit(":", 1)[0], sender.rsplit(":", 1)[0]))
             if seen is not None and not float(ev.at[seen, "t"]) <= quiet_at:
                 silent_last, quiet_at = ev.loc[seen], float(ev.at[seen, "t"])
