@@ -225,8 +225,9 @@ def _dedup(findings: list[Finding]) -> list[Finding]:
         kept.evidence.extend(e for e in f.evidence if (e.source, e.ref) not in seen)
         # The other source's moments of the same story tell its first and last packet again
         # (the sniffer's `udp 480` a few ms after the debug's `sent IKE msg`): the timeline
-        # keeps one line per moment.
-        kept.timeline.extend(m for m in f.timeline if not _told(m, kept.timeline))
+        # keeps one line per moment. (A list first: extending by a generator would compare
+        # each of f's moments with those just added from f too.)
+        kept.timeline.extend([m for m in f.timeline if not _told(m, kept.timeline)])
     return [f for same in out.values() for f in same]
 
 

@@ -4,12 +4,12 @@ another's, and no finding of either is lost in the merge."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from ikeanalyze import api
-from ikeanalyze.diagnosis import Evidence, Finding, rank
+from ikeanalyze.diagnosis import Evidence, Finding, Moment, rank
 from ikeanalyze.sources import Blob
 from tests.robustness.helpers import TESTS
 
@@ -100,6 +100,21 @@ def test_one_story_told_by_a_sniffer_and_a_debug_is_one_finding():
     assert len(rank([_f("IKE105", start=at, end=at), _f("IKE105", start=later.start, source="capture.pcap")], {})) == 1
     assert len(rank([_f("IKE105", ispi="aa"), _f("IKE105", ispi="bb")], {})) == 2  # another IKE SA
     assert len(rank([_f("IKE201", tunnel="a"), _f("IKE201", tunnel="b")], {})) == 2  # another gateway
+
+
+def test_the_other_inputs_new_moments_close_together_both_stay() -> None:
+    """Merged into the debug's finding, the sniffer's moments that the debug already told
+    (its first SA_INIT, 100 ms later) are left out; two it did not tell stay, however close
+    to each other they are (each was compared with the moments just added from it too)."""
+    at = datetime(2026, 2, 26, 10, 0, 0)
+    debug, sniffer = _f("IKE105", start=at, end=at, tunnel="to-hq"), _f("IKE105", start=at, end=at)
+    debug.timeline = [Moment(at, None, "first SA_INIT to 10.0.0.1:500", "debug.txt", 3)]
+    sniffer.evidence = [Evidence("sniffer.txt", 4, "")]
+    sniffer.timeline = [Moment(at + timedelta(seconds=0.1), None, "first SA_INIT to 10.0.0.1:500", "sniffer.txt", 4),
+                        Moment(at + timedelta(seconds=5.0), None, "ICMP port unreachable from 10.0.0.1", "sniffer.txt", 9),
+                        Moment(at + timedelta(seconds=5.4), None, "attempt 2, still no answer", "sniffer.txt", 10)]
+    [kept] = rank([debug, sniffer], {})
+    assert [(m.source, m.ref) for m in kept.timeline] == [("debug.txt", 3), ("sniffer.txt", 9), ("sniffer.txt", 10)]
 
 
 def test_a_symptom_of_a_symptom_reaches_the_report():
