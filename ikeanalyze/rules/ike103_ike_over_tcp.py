@@ -59,7 +59,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                                    f"TCP connection from {client} to {server} "
                                    f"starts IKE over TCP", c.source, c.syn_ref, c.first_stamp))
         yield finding(
-            "IKE103", msg, start=c.first_time, t_start=c.first_t, peer=c.peer,
+            "IKE103", msg, start=c.first_time, t_start=c.first_t, stamp_start=c.first_stamp, peer=c.peer,
             evidence=list(c.evidence) + (state.evidence if state else []), timeline=timeline,
             facts={"client": client, "server": server, "how": list(c.how),
                    **(state.facts if state else {})},

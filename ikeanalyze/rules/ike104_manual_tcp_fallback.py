@@ -33,7 +33,7 @@ from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.endpoints import endpoint
-from ikeanalyze.rules.base import evidence, finding, human_duration, timeval, tval, when
+from ikeanalyze.rules.base import evidence, finding, human_duration, stamp, timeval, tval, when
 from ikeanalyze.rules.registry import rule
 
 
@@ -80,6 +80,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                 ev += allowed.evidence("transport")
             yield finding(
                 "IKE104", msg, start=last_time, end=c.first_time, t_start=last_t, t_end=c.first_t,
+                stamp_start=stamp(s.last_in), stamp_end=c.first_stamp,
                 tunnel=tunnel, peer=s.flow["peer"],
                 evidence=ev,
                 timeline=[Moment(c.first_time, c.first_t,

@@ -54,3 +54,32 @@ def test_printed_stamp_forms() -> None:
     assert printed_stamp("2026-02-26 23:34:42.766087 port2 in 10.3.2.150.59641 -> …") is None
     assert printed_stamp("ike 0:vpn1:12: sent IKE msg (SA_INIT): 192.0.2.1:500->198.51.100.2:500") is None
     assert printed_stamp(None) is None
+
+
+# The same story over a reconnect: ESP-in-UDP both ways, the client silent while NAT
+# keepalives go on, then its new IKE over TCP 5500 (6-byte first segment: the IKETCP prefix).
+TCP = "\n".join(
+    ["FGT # diagnose sniffer packet port2 'port 4500 or port 5500' 4", "interfaces=[port2]",
+     "filters=[port 4500 or port 5500]"]
+    + [f"{s:.6f} port2 in 198.51.100.7.61001 -> 192.0.2.1.4500: udp 116\n"
+       f"{s + 0.0001:.6f} port2 out 192.0.2.1.4500 -> 198.51.100.7.61001: udp 132" for s in (3.5, 5.5, 7.5)]
+    + [f"{s + 0.5:.6f} port2 out 192.0.2.1.4500 -> 198.51.100.7.61001: udp 1" for s in range(17, 78, 10)]
+    + ["90.100000 port2 in 198.51.100.7.62002 -> 192.0.2.1.5500: syn 309505874",
+       "90.100100 port2 out 192.0.2.1.5500 -> 198.51.100.7.62002: syn 3060518285 ack 309505875",
+       "90.101000 port2 in 198.51.100.7.62002 -> 192.0.2.1.5500: ack 3060518286",
+       "90.102000 port2 in 198.51.100.7.62002 -> 192.0.2.1.5500: psh 309505875 ack 3060518286",
+       "90.102100 port2 out 192.0.2.1.5500 -> 198.51.100.7.62002: ack 309505881",
+       "90.103000 port2 in 198.51.100.7.62002 -> 192.0.2.1.5500: psh 309505881 ack 3060518286"]) + "\n"
+
+
+def test_tcp_findings_window_cites_the_stamps_their_messages_cite() -> None:
+    """IKE103 and IKE104 take their window from the TCP connection's first packet (and IKE104
+    from the UDP peer's last): their stamp_start/stamp_end were null, and the HTML window
+    said `+4.000 s – +86.600 s` beside a message citing 7.500000 and 90.100000."""
+    d = api.analyze([Blob("tcp.txt", data=TCP.encode())], select=["IKE103", "IKE104"])
+    got = {f.code: f for f in d.all_findings()}
+    assert "at 90.100000 (line 17)" in got["IKE103"].message
+    assert (got["IKE103"].stamp_start, got["IKE103"].stamp_end) == ("90.100000", None)
+    assert "died at 7.500000 (line 8)" in got["IKE104"].message
+    assert (got["IKE104"].stamp_start, got["IKE104"].stamp_end) == ("7.500000", "90.100000")
+    assert "<dd>7.500000 – 90.100000 (1 min 23 s)</dd>" in html.render(d)
