@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from ikeanalyze import __version__
-from ikeanalyze.diagnosis import SEVERITIES, Diagnosis, human_duration
+from ikeanalyze.diagnosis import SEVERITIES, Diagnosis, clock_text, human_duration
 from ikeanalyze.ingest import REASONS
 from ikeanalyze.report import chart as chart_mod
 from ikeanalyze.report import eventsview, model
@@ -136,10 +136,10 @@ def _window(f) -> str:
         b = f.end.strftime("%H:%M:%S") if f.end.date() == f.start.date() else f.end.strftime("%Y-%m-%d %H:%M:%S")
         return f"{a} – {b} ({human_duration((f.end - f.start).total_seconds())})"
     if f.t_start is not None:
-        a = f.stamp_start or f"+{f.t_start:.3f} s"
+        a = clock_text(None, f.t_start, stamp=f.stamp_start)
         if f.t_end is None:
             return a
-        b = f.stamp_end or f"+{f.t_end:.3f} s"
+        b = clock_text(None, f.t_end, stamp=f.stamp_end)
         return f"{a} – {b} ({human_duration(f.t_end - f.t_start)})"
     return "no time in the input"
 
