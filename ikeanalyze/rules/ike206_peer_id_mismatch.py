@@ -44,9 +44,6 @@ from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
-# The responder's lines of an IKEv2 first message (`IKEv2 exchange=SA_INIT`, `responder
-# received SA_INIT msg`): refused there, the peer had sent no ID yet.
-SA_INIT = r"exchange=SA_INIT\b|received SA_INIT msg"
 BEFORE_ID = ("The requests were IKEv2 IKE_SA_INITs, which carry no ID: FortiOS picks the phase 1 for them by "
              "the interface they arrive on, the peer's address and the IKE version, so no phase 1 accepts this "
              "peer there.")
@@ -76,8 +73,9 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         else:
             presented = None
             msg = f"{h.peer or 'The peer'}'s request matched {'no configured gateway' if not h.tunnel else gw} {said}; the log shows no peer identifier."
-            if ng.context_lines(h, SA_INIT):
-                # An IKEv2 IKE_SA_INIT carries no ID: the gateway was refused before any was sent.
+            # The exchange of the request refused: an IKEv2 IKE_SA_INIT carries no ID, so the
+            # gateway was refused before any was sent (an AUTH refused after it carried one).
+            if next((x for n in h.negotiations if (x := n.exchange_before(int(first.ref)))), None) == "SA_INIT":
                 msg += f" {BEFORE_ID}"
                 fix = BEFORE_ID_FIX
         # Which peers the gateway accepts, when the input holds its configuration.
