@@ -304,16 +304,14 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
         by_code.setdefault(f.code, []).append(f)
     bits = []
     for code, fs in list(by_code.items())[:4]:
-        # A finding without a peer address is named by its gateway, as such: a bare `ipsec`
-        # in a list of peers reads as a host.
-        subjects = list(dict.fromkeys(f.peer_ip or f"gateway {f.tunnel}" for f in fs if f.peer_ip or f.tunnel))
+        subjects = list(dict.fromkeys(s for f in fs if (s := _subject(f))))
         devices = list(dict.fromkeys(str(f.facts["device"]) for f in fs if f.facts.get("device")))
         if code == top.code and top.facts.get("device") and len(devices) == len(fs) \
                 and top.facts["device"] not in devices:
             # Another FortiGate's log (one export of several devices), maybe of the same peer.
             bits.append(f"the same on {len(devices)} other FortiGate(s): {_few(devices)}")
         elif code == top.code:
-            own = top.peer_ip or (f"gateway {top.tunnel}" if top.tunnel else None)
+            own = _subject(top)
             rest = [x for x in subjects if x != own]
             bits.append(f"the same for {len(rest)} other peer(s): {_few(rest)}" if rest
                         else f"{len(fs)} more {code} finding(s)" + (" of the same peer" if subjects else ""))
@@ -324,6 +322,12 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
     if bits:
         parts.append("Also: " + "; ".join(bits) + ".")
     return " ".join(parts)
+
+
+def _subject(f: Finding) -> str | None:
+    """What the headline names a finding by: its peer's address, else its gateway, as such
+    (a bare `ipsec` in a list of peers reads as a host)."""
+    return f.peer_ip or (f"gateway {f.tunnel}" if f.tunnel else None)
 
 
 def _few(items: list[str], n: int = 4) -> str:
