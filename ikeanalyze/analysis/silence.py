@@ -49,10 +49,10 @@ def tails(ctx: Context) -> pd.DataFrame:
         last_in = np.full(int(fid.max()) + 1, -1, dtype=np.int64)
         np.maximum.at(last_in, fid[inbound], pos[inbound])
         packet = w["origin"].isin(flows_mod.PACKET_ORIGINS).to_numpy()
-        last_in = _with_signs_of_life(w, fid, inbound & packet, pos, last_in)
+        t = w["t"].astype("float64").to_numpy()
+        last_in = _with_signs_of_life(w, fid, inbound & packet, packet & ~inbound, pos, t, last_in)
         mask = packet & ~inbound & (last_in[fid] >= 0) & (pos > last_in[fid])
         # What left within REPLY_S of the peer's last packet answered it: not a send into silence.
-        t = w["t"].astype("float64").to_numpy()
         mask &= ~(t - t[np.maximum(last_in[fid], 0)] <= REPLY_S)
         out = w[mask].assign(pos=pos[mask], last_in_pos=last_in[fid[mask]])
     ctx.extras["silence.tails"] = out
@@ -60,17 +60,21 @@ def tails(ctx: Context) -> pd.DataFrame:
 
 
 # What else from the peer's address shows it alive beside a UDP 4500 flow: without NAT on
-# its side, IKE stays on UDP 500 and ESP is IP protocol 50, and only the other side (if
-# any) sends NAT-T keepalives on 4500 (RFC 3948 §4): keepalives going one way while the
-# peer's ESP or IKE still arrives are by design, not a path that stopped.
-SIGNS_OF_LIFE = ("esp", "udp500")
+# its side, ESP is IP protocol 50 (RFC 3948 §4), and only the other side (if any) sends
+# NAT-T keepalives on 4500: keepalives going one way while the peer's ESP still arrives are
+# by design, not a path that stopped. It counts only when that ESP was already coming when
+# this side began sending into the silence: ESP that starts later is a new SA (a
+# reconnect). IKE on UDP 500 is no sign: a NAT-T peer whose 4500 path died reconnects with
+# a fresh SA_INIT on 500, and its first negotiation was on 500 too.
+SIGNS_OF_LIFE = ("esp",)
 
 
-def _with_signs_of_life(w: pd.DataFrame, fid: np.ndarray, inbound: np.ndarray, pos: np.ndarray,
-                        last_in: np.ndarray) -> np.ndarray:
+def _with_signs_of_life(w: pd.DataFrame, fid: np.ndarray, inbound: np.ndarray, outbound: np.ndarray,
+                        pos: np.ndarray, t: np.ndarray, last_in: np.ndarray) -> np.ndarray:
     """``last_in`` (per flow, the position of the peer's last packet) moved, for each UDP
-    4500 flow the peer sent on, to the peer's last ESP or UDP 500 packet to the same
-    local address seen from the same capture point, when that came later."""
+    4500 flow the peer sent on, to the peer's last ESP packet to the same local address
+    seen from the same capture point, when that came later and the peer's ESP had begun
+    before this side's first packet into the silence (SIGNS_OF_LIFE)."""
     transport = w["transport"]
     alive = inbound & transport.isin(SIGNS_OF_LIFE).to_numpy()
     on4500 = (transport == "udp4500").fillna(False).to_numpy()
@@ -82,14 +86,24 @@ def _with_signs_of_life(w: pd.DataFrame, fid: np.ndarray, inbound: np.ndarray, p
     flows = len(last_in)
     alive_f = np.full(flows, -1, dtype=np.int64)
     np.maximum.at(alive_f, fid[alive], pos[alive])
+    began_f = np.full(flows, np.inf)
+    np.minimum.at(began_f, fid[alive], t[alive])
     fids, first = _first_rows(fid)
     pid = np.full(flows, -1, dtype=np.int64)
     pid[fids] = w.iloc[first].groupby(["origin", "view", "local", "remote"], sort=False, dropna=False).ngroup().to_numpy()
     last_alive = np.full(int(pid.max()) + 1, -1, dtype=np.int64)
     np.maximum.at(last_alive, pid[fids], alive_f[fids])
+    began = np.full(len(last_alive), np.inf)
+    np.minimum.at(began, pid[fids], began_f[fids])
+    # Each 4500 flow's first packet from this side after the peer's last one (and its reply window).
+    into = outbound & on4500 & (last_in[fid] >= 0)
+    into &= t > t[np.maximum(last_in[fid], 0)] + REPLY_S
+    silence_from = np.full(flows, np.inf)
+    np.minimum.at(silence_from, fid[into], t[into])
     out = last_in.copy()
     f = np.flatnonzero(np.bincount(fid[on4500], minlength=flows))
     f = f[last_in[f] >= 0]  # a flow the peer never sent on is never "stopped" (IKE106's story)
+    f = f[began[pid[f]] < silence_from[f]]
     out[f] = np.maximum(last_in[f], last_alive[pid[f]])
     return out
 
@@ -182,11 +196,14 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
         silent, sender = sorted(ends, key=lambda e: t[last[e]])
         silent_last, quiet_at = rows.iloc[last[silent]], t[last[silent]]
         if str(rows["transport"].iloc[idx[0]]) == "udp4500":
-            # The silent side's last ESP or UDP 500 to the sender's address (SIGNS_OF_LIFE).
+            # The silent side's ESP to the sender's address, coming before the sender's first
+            # packet into the silence (SIGNS_OF_LIFE).
             if life is None:
                 life = _last_signs_of_life(ctx, ev[text & ev["transport"].isin(SIGNS_OF_LIFE).fillna(False).to_numpy()])
-            seen = life.get((point.iloc[idx[0]], silent.rsplit(":", 1)[0], sender.rsplit(":", 1)[0]))
-            if seen is not None and not float(ev.at[seen, "t"]) <= quiet_at:
+            began, seen = life.get((point.iloc[idx[0]], silent.rsplit(":", 1)[0], sender.rsplit(":", 1)[0]), (None, None))
+            into = t[idx[(sides == sender) & (t[idx] > quiet_at + REPLY_S)]]
+            if (seen is not None and len(into) and float(ev.at[began, "t"]) < into[0]
+                    and not float(ev.at[seen, "t"]) <= quiet_at):
                 silent_last, quiet_at = ev.loc[seen], float(ev.at[seen, "t"])
         after = idx[(sides == sender) & (t[idx] > quiet_at + REPLY_S)]
         if len(after) < min_packets or np.isnan(quiet_at) or t[after[-1]] - quiet_at < min_silence:
@@ -206,16 +223,19 @@ def _points(ctx: Context, rows: pd.DataFrame) -> pd.Series:
     return views_mod.capture_point(rows.assign(view=views_mod.labels(ctx.views.reindex(rows.index), len(rows))))
 
 
-def _last_signs_of_life(ctx: Context, rows: pd.DataFrame) -> dict[tuple[str, str, str], object]:
-    """(capture point, source address, destination address) → the event index of the last
-    such packet text row (``rows``: the SIGNS_OF_LIFE ones; rows with no time are left out)."""
+def _last_signs_of_life(ctx: Context, rows: pd.DataFrame) -> dict[tuple[str, str, str], tuple[object, object]]:
+    """(capture point, source address, destination address) → the event indexes of the
+    first and the last such packet text row (``rows``: the SIGNS_OF_LIFE ones; rows with no
+    time are left out)."""
     rows = rows[rows["t"].notna().to_numpy()]
     if rows.empty:
         return {}
     g = pd.DataFrame({"p": _points(ctx, rows).to_numpy(), "s": rows["src"].astype(str).to_numpy(),
                       "d": rows["dst"].astype(str).to_numpy(), "t": rows["t"].astype("float64").to_numpy()},
                      index=rows.index)
-    return g.groupby(["p", "s", "d"], sort=False)["t"].idxmax().to_dict()
+    by = g.groupby(["p", "s", "d"], sort=False)["t"]
+    first, last = by.idxmin(), by.idxmax()
+    return {key: (first[key], last[key]) for key in first.index}
 
 
 def _per_flow(ctx: Context):

@@ -4,9 +4,10 @@
 NAT-T keepalives (the 1-byte 0xFF datagram of RFC 3948 §2.3 on UDP 4500) that keep
 leaving for a peer while nothing at all arrives from it: at least `min_keepalives` in a
 row, spanning at least `min_silence` seconds since the peer's last packet. The peer's ESP
-(IP protocol 50) or IKE on UDP 500 to the same address counts as its packets: without NAT
-on the peer's side only this side sends keepalives (RFC 3948 §4), so keepalives going one
-way while its ESP still arrives are normal.
+(IP protocol 50) to the same address counts as its packets when it was already arriving
+as the keepalives began: without NAT on the peer's side only this side sends keepalives
+(RFC 3948 §4), so keepalives going one way while its ESP still arrives are normal. A
+reconnect after the silence (a new SA_INIT on UDP 500, ESP of a new SA) is no such sign.
 
 ## Why it matters
 Keepalives exist to hold a NAT mapping open; they are never answered, so on their own

@@ -5,8 +5,10 @@ A UDP 500/4500 session in which the peer sent at least once and then nothing mor
 this side kept sending (ESP, IKE requests, NAT-T keepalives) for at least `silence`
 seconds and at least `min_packets` packets. What this side sent within half a second of
 the peer's last packet answered it, and is not counted as sent into the silence. On UDP
-4500, the peer's ESP (IP protocol 50) or IKE on UDP 500 to the same address counts as its
-packets: keepalives that only this side sends are normal while those still arrive. Needs a
+4500, the peer's ESP (IP protocol 50) to the same address counts as its packets when it
+was already arriving as this side began sending into the silence: keepalives that only
+this side sends are normal while it still arrives (a reconnect after the silence, a new
+SA_INIT on UDP 500 or a new SA's ESP, is no such sign). Needs a
 source that sees every packet (a capture or sniffer text); a debug log cannot show ESP and
 is not used for this. Sniffer text with no in/out (verbosity 1, the default, on one
 interface) where nothing tells which side is this FortiGate: the side that stopped and the
@@ -86,7 +88,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
 
 def _last(row, peer: str, transport: str) -> str:
     """`198.51.100.7:4500 on UDP 4500`; when the peer's last packet was its ESP (IP protocol
-    50) or IKE on UDP 500 (analysis.silence.SIGNS_OF_LIFE), that one, from its address."""
+    50: analysis.silence.SIGNS_OF_LIFE), that one, from its address."""
     said = {"udp4500": "UDP 4500", "udp500": "UDP 500", "esp": "ESP"}
     other = row["transport"]  # (NA where the line's summary was not read: a packet of the flow)
     if isinstance(other, str) and other != transport and other in said:
