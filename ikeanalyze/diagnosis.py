@@ -138,7 +138,8 @@ def clock_text(time: datetime | None, t: float | None, precise: bool = True, sta
 
 
 def rank(findings: list[Finding], explains: dict[str, tuple[str, ...]]) -> list[Finding]:
-    """Group symptoms under their cause (same peer or tunnel) and order the causes.
+    """Group symptoms under their cause (same peer or tunnel, and the same IKE SA when both
+    name theirs: :func:`_same_episode`) and order the causes.
 
     ``explains`` maps a code to the codes it explains. A root cause outranks its symptoms
     whatever their severities; causes are ordered by severity, then by time.
@@ -162,7 +163,7 @@ def rank(findings: list[Finding], explains: dict[str, tuple[str, ...]]) -> list[
                 # A finding explained by one of its own symptoms would leave the report with both.
                 if id(sym) == id(cause) or id(sym) in parent or id(sym) in above(cause):
                     continue
-                if _same_subject(cause, sym):
+                if _same_subject(cause, sym) and _same_episode(cause, sym):
                     cause.symptoms.append(sym)
                     parent[id(sym)] = cause
     top = [f for f in merged if id(f) not in parent]
@@ -189,6 +190,21 @@ def _descendants(f: Finding) -> list[Finding]:
         out.append(s)
         out.extend(_descendants(s))
     return out
+
+
+def _ike_sas(f: Finding) -> set[str]:
+    """The initiator SPIs of the IKE SAs ``f`` is about (facts `ispi`, `ispis`), when it names them."""
+    out = {str(s) for s in f.facts.get("ispis") or ()}
+    return out | {str(f.facts["ispi"])} if f.facts.get("ispi") else out
+
+
+def _same_episode(cause: Finding, sym: Finding) -> bool:
+    """Could ``cause`` explain ``sym``: unless both name the IKE SAs they are about and share
+    none. An SA_INIT that went unanswered and timed out is not explained by the peer's
+    NO_PROPOSAL_CHOSEN to a later attempt (a new SA): the peer that answered the one was
+    silent to the other, which proposals cannot explain."""
+    a, b = _ike_sas(cause), _ike_sas(sym)
+    return not (a and b) or bool(a & b)
 
 
 def _same_subject(a: Finding, b: Finding) -> bool:

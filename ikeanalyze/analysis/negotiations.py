@@ -895,6 +895,7 @@ class Failure:
     child: str | None = None  # the phase 2 refused, when the debug names it
     proposed: str | None = None  # traffic selectors of the refused request, decoded from its `enc` dump
     refused_here: bool = False  # a capture's refusal that this side sent (the offer was the peer's)
+    ispi: str | None = None  # the initiator SPI of the IKE SA refused, when the input shows it
 
 
 def oriented(f: Failure, wire: pd.DataFrame) -> Failure:
@@ -951,7 +952,7 @@ def _proposal_failures(events: pd.DataFrame) -> list[Failure]:
             if peer_b is None and local_b is None and _after_id_rejection(events, n, grp):
                 continue  # the generic error after a refused peer ID (IKE206), no proposals compared
             f = Failure(n.source, phase, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial if n.numbered else None,
-                        child=child if phase == 2 else None)
+                        child=child if phase == 2 else None, ispi=n.ispi)
             if peer_b and local_b:
                 f.mismatched = mismatches(peer_b, local_b)
             notify = [r for r in grp if r.kind == "notify"]
@@ -1137,7 +1138,8 @@ def _wire_failures(events: pd.DataFrame, notify: str, seen_spi: set) -> list[Fai
         # The rejected request went the other way: its sender is the side that offered.
         offer = wire_offer(events, str(r.source), str(r.ispi) if pd.notna(r.ispi) else None,
                            msg_id=int(r.msg_id) if pd.notna(r.msg_id) and phase == 2 else None)
-        f = Failure(str(r.source), phase, [r], None, responder, how=f"{notify} notify in a response")
+        f = Failure(str(r.source), phase, [r], None, responder, how=f"{notify} notify in a response",
+                    ispi=str(r.ispi) if pd.notna(r.ispi) else None)
         if offer is not None:
             f.offered, f.offered_row = str(offer.proposals), offer
             f.rows = [offer, r]
@@ -1233,7 +1235,7 @@ def _selector_failure(n: Negotiation, child: int | None, name: str | None, grp: 
                     and (peer_b is None or b.header_ref > peer_b.header_ref)), None)
     if peer_b is None and local_b is None:
         peer_b, local_b = _v1_selector_blocks(n, first)
-    f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial if n.numbered else None, child=name)
+    f = Failure(n.source, 2, [], n.tunnel, n.peer, peer_b, local_b, serial=n.serial if n.numbered else None, child=name, ispi=n.ispi)
     f.how = ("the peer answered TS_UNACCEPTABLE" if all(r.kind == "notify" for r in grp)
              else "`no matching phase2 found`" if "no matching phase2 found" in str(grp[0].text)
              else "`failed to match peer selectors`")

@@ -84,7 +84,10 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
             facts={"peer_proposals": f.peer_block.summary() if f.peer_block else None,
                    "local_proposals": f.local_block.summary() if f.local_block else None,
                    "mismatched": [m.type for m in f.mismatched],
-                   "offered": f.offered, "attempts": len(fails)},
+                   "offered": f.offered, "attempts": len(fails),
+                   # The IKE SAs refused: an unanswered or re-sent negotiation of another SA
+                   # of this peer is another episode, not a symptom of this one (diagnosis.rank).
+                   "ispis": list(dict.fromkeys(g.ispi for g in fails if g.ispi))},
         )
 
 

@@ -110,7 +110,10 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
                "local_selectors": mines[0] or None,
                "proposed": f0.proposed,
                "refused": [{"phase2": f.child, "peer_selectors": f.peer_block.selectors if f.peer_block else None,
-                            "proposed": f.proposed} for f in fails]},
+                            "proposed": f.proposed} for f in fails],
+               # The IKE SA the selectors were refused on: another SA's retransmissions are
+               # another episode (diagnosis.rank).
+               "ispis": list(dict.fromkeys(f.ispi for f in fails if f.ispi))},
     )
 
 

@@ -124,6 +124,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])] + (told.evidence("passive-mode")[1:] if told else []),
             timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
             facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy",
-                   "started_by": "peer" if kind == "peer" else "this side"},
+                   "started_by": "peer" if kind == "peer" else "this side",
+                   # The IKE SAs refused: another SA's silence is another episode (diagnosis.rank).
+                   "ispis": list(dict.fromkeys(n.ispi for n in h.negotiations if n.ispi))},
             fix=FIXES["passive" if passive else "no-policy"],
         )

@@ -125,6 +125,49 @@ def test_a_symptom_of_a_symptom_reaches_the_report():
     assert top == [cause] and cause.symptoms == [middle, leaf] and middle.symptoms == []
 
 
+def test_a_symptom_of_another_ike_sa_is_not_grouped_under_the_cause():
+    """IKE201 and IKE105 of one peer that name different IKE SAs are two episodes; a
+    symptom goes to the cause of its own SA before a cause of its peer that names none."""
+    explains = {"IKE201": ("IKE105",), "IKE209": ("IKE304",), "IKE203": ("IKE304",)}
+    refused, silent = _f("IKE201", ispis=["bb"]), _f("IKE105", ispi="aa")
+    assert len(rank([refused, silent], explains)) == 2 and refused.symptoms == []
+    again = _f("IKE105", ispi="bb")  # the refused SA's own retries: the same episode
+    assert rank([_f("IKE201", ispis=["bb"]), again], explains)[0].symptoms == [again]
+    # IKE203 (another SA) comes first; IKE209 names the re-sent SA and takes it.
+    selectors, ignored, resent = _f("IKE203", ispis=["dd"]), _f("IKE209", ispis=["cc"]), _f("IKE304", ispi="cc")
+    rank([selectors, ignored, resent], explains)
+    assert ignored.symptoms == [resent] and selectors.symptoms == []
+    unnamed = _f("IKE304")  # a symptom naming no SA (sniffer text) still joins its peer's cause
+    assert rank([_f("IKE209", ispis=["cc"]), unnamed], explains)[0].symptoms == [unnamed]
+
+
+def _sa_init(serial: int, spi: str, kind: str = "SA_INIT") -> str:
+    return (f"ike 0:vpn1:{serial}: sent IKE msg ({kind}): 192.0.2.1:500->198.51.100.7:500, len=532, vrf=0, "
+            f"id={spi}/0000000000000000\n")
+
+
+def test_an_unanswered_sa_init_is_not_a_symptom_of_a_later_refusal():
+    """A long debug: SA_INIT 4ba9... is re-sent and times out; a later attempt (7c1d...)
+    gets NO_PROPOSAL_CHOSEN. The unanswered one was listed `(symptom of IKE201)`, though
+    the peer that refused the later proposals was silent to the earlier attempt."""
+    text = (_sa_init(101, "4ba9b36df027bec4") + 3 * _sa_init(101, "4ba9b36df027bec4", "RETRANSMIT_SA_INIT")
+            + "ike 0:vpn1:101: negotiation timeout, deleting\n"
+            "ike 0:vpn1: connection expiring due to phase1 down\n"
+            "ike 0:vpn1: IPsec SA connect 5 192.0.2.1->198.51.100.7:500 negotiating\n"
+            + _sa_init(102, "7c1d2e3f40516273")
+            + "ike 0: comes 198.51.100.7:500->192.0.2.1:500,ifindex=5,vrf=0,len=36....\n"
+            "ike 0: IKEv2 exchange=SA_INIT_RESPONSE id=7c1d2e3f40516273/0000000000000000 len=36\n"
+            "ike 0:vpn1:102: initiator received SA_INIT response\n"
+            "ike 0:vpn1:102: processing notify type NO_PROPOSAL_CHOSEN\n"
+            "ike 0:vpn1:102: received SA_INIT error notify response, abort\n"
+            "ike 0:vpn1:102: negotiation timeout, deleting\n").encode()
+    events, ingest = api.load([Blob("debug.txt", None, text, text[:16])])
+    d = api.diagnose(events, ingest)
+    top = {f.code: [s.code for s in f.symptoms] for f in d.findings}
+    assert "IKE105" in top and "IKE105" not in top["IKE201"]
+    assert "IKE304" in top["IKE105"]  # the re-sends of the unanswered SA_INIT stay with it
+
+
 def test_findings_that_explain_each_other_both_stay():
     a, b = _f("IKE105"), _f("IKE304")
     top = rank([a, b], {"IKE105": ("IKE304",), "IKE304": ("IKE105",)})
