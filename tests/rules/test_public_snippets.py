@@ -347,7 +347,7 @@ def test_own_start_refused_for_no_policy_is_one_finding_towards_the_peer() -> No
     assert f.message == ("No firewall policy uses gateway dc-wan2: the FortiGate refused to start the IPsec SA towards "
                          "203.0.113.150 7 time(s) (`ignoring request to establish IPsec SA, no policy configured`, "
                          "line 1 to line 13).")
-    assert f.facts == {"refusals": 7, "reason": "no-policy", "started_by": "this side"}
+    assert f.facts == {"refusals": 7, "reason": "no-policy", "started_by": "this side", "ispis": []}
     assert [e.ref for e in f.evidence][:3] == [1, 3, 5] and f.evidence[-1].ref == 13
 
 
