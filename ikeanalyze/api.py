@@ -94,7 +94,7 @@ def diagnose(
         # "No problem found" (or a note on unread lines, or on what is worth knowing but no
         # fault) over a tunnel the snapshot shows down would mislead at 2 a.m.
         summary = (f"No rule found a cause in {sum(r.events for r in ingest.inputs)} events, but the snapshot shows "
-                   f"{len(down)} tunnel(s) down: {', '.join(down[:5])}{' …' if len(down) > 5 else ''}. "
+                   f"{dg.counted(len(down), 'tunnel')} down: {', '.join(down[:5])}{' …' if len(down) > 5 else ''}. "
                    + ("What to collect next says what would tell why." if unexplained else
                       "Nothing negotiates on a tunnel taken down; what to collect next says where to look.")
                    + (f" {summary}" if ranked else ""))

@@ -96,6 +96,12 @@ class Diagnosis:
         return max((f.severity for f in fs), key=SEVERITY_RANK.__getitem__) if fs else None
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and its noun as a message prints them: `1 time`, `3 times`; ``many`` where the
+    plural is not ``one`` + s (`1 echo reply`, `2 echo replies`)."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def human_duration(seconds: float) -> str:
     """339.4 → '5 min 39 s'; 2.5 → '2.5 s'; 7322 → '2 h 2 min'; 43200 → '12 h'."""
     if seconds < 10:
@@ -309,7 +315,7 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
     the user lived through), then the other problems grouped by code."""
     if not findings:
         n = sum(r.events for r in ingest.inputs)
-        return f"No problem found in {n} events from {len(ingest.inputs)} input(s)."
+        return f"No problem found in {counted(n, 'event')} from {counted(len(ingest.inputs), 'input')}."
     top = findings[0]
     parts = [top.message]
     parts.extend(s.message for s in top.symptoms if s.code == "IKE104")
@@ -325,12 +331,12 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
         if code == top.code and top.facts.get("device") and len(devices) == len(fs) \
                 and top.facts["device"] not in devices:
             # Another FortiGate's log (one export of several devices), maybe of the same peer.
-            bits.append(f"the same on {len(devices)} other FortiGate(s): {_few(devices)}")
+            bits.append(f"the same on {counted(len(devices), 'other FortiGate')}: {_few(devices)}")
         elif code == top.code:
             own = _subject(top)
             rest = [x for x in subjects if x != own]
-            bits.append(f"the same for {len(rest)} other peer(s): {_few(rest)}" if rest
-                        else f"{len(fs)} more {code} finding(s)" + (" of the same peer" if subjects else ""))
+            bits.append(f"the same for {counted(len(rest), 'other peer')}: {_few(rest)}" if rest
+                        else f"{counted(len(fs), f'more {code} finding')}" + (" of the same peer" if subjects else ""))
         elif len(subjects) > 1:
             bits.append(f"{code} {fs[0].title.lower()} for {len(subjects)} peers: {_few(subjects)}")
         else:

@@ -36,7 +36,7 @@ CASES = [
     (TESTS / "rules/fixtures/IKE304/fires-ikev1-main-mode-constant-waits/input.txt", {"IKE105"}, {"IKE201", "IKE204"},
      ("IKE105", "IKEv1 Main Mode first message (initiator SPI 5c3e7a9102bd4f18) 4 times")),
     # IKE111 (NAT mapping changed) and IKE101's near miss in a capture.
-    ("ike111-nat-port-moved.pcap", {"IKE111"}, set(), ("IKE111", "10 packet(s) (08:00:07.500 (frame 16)")),
+    ("ike111-nat-port-moved.pcap", {"IKE111"}, set(), ("IKE111", "10 packets (08:00:07.500 (frame 16)")),
     ("ike111-nat-port-followed.pcap", set(), {"IKE111", "IKE102"}, None),
     ("ike101-keepalives-both-ways.pcap", set(), {"IKE101", "IKE102"}, None),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ikeanalyze.diagnosis import Finding, summarize
+from ikeanalyze.diagnosis import Finding, counted, summarize
 from ikeanalyze.ingest import IngestReport
 
 
@@ -14,7 +14,20 @@ def _p1(peer: str | None, tunnel: str | None) -> Finding:
 
 def test_a_finding_without_a_peer_is_named_as_its_gateway_among_peers() -> None:
     """IKE_Log_combined_all's IKEv1 mismatch names no address, only gateway `ipsec`: the
-    headline said "the same for 2 other peer(s): 192.0.2.7, ipsec", as if `ipsec` were a host."""
+    headline said "the same for 2 other peers: 192.0.2.7, ipsec", as if `ipsec` were a host."""
     text = summarize([_p1("198.51.100.2:500", "to-hq"), _p1("192.0.2.7:500", "dialup"), _p1(None, "ipsec")],
                      IngestReport(inputs=[]))
-    assert text.endswith("Also: the same for 2 other peer(s): 192.0.2.7, gateway ipsec.")
+    assert text.endswith("Also: the same for 2 other peers: 192.0.2.7, gateway ipsec.")
+
+
+def test_a_count_of_one_takes_the_singular() -> None:
+    """`1 retransmissions in all`, `1 time(s)`: a count and its noun as a message prints them."""
+    assert [counted(n, "time") for n in (0, 1, 2)] == ["0 times", "1 time", "2 times"]
+    assert counted(1, "echo reply", "echo replies") == "1 echo reply"
+    assert counted(3, "echo reply", "echo replies") == "3 echo replies"
+    assert counted(2, "other phase 2") == "2 other phase 2s"
+
+
+def test_one_more_finding_of_the_same_code_is_singular() -> None:
+    top, other = _p1("192.0.2.7:500", "vpn1"), _p1("192.0.2.7:500", "vpn1")
+    assert summarize([top, other], IngestReport()).endswith("Also: 1 more IKE201 finding of the same peer.")

@@ -20,7 +20,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from ikeanalyze.diagnosis import Evidence, human_duration
+from ikeanalyze.diagnosis import Evidence, counted, human_duration
 from ikeanalyze.endpoints import host
 
 # The outputs a TunnelState keeps the latest block of (sources/snapshot.py `list`).
@@ -745,10 +745,10 @@ def _down_step(st: TunnelState) -> str:
     if sel:
         ev = st.summary.evidence("summary")
         where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
-        said.append(f"{sel[1]} of {sel[0]} phase-2 selector(s) up (`selectors(total,up): {sel[0]}/{sel[1]}`{where})")
+        said.append(f"{sel[1]} of {counted(sel[0], 'phase-2 selector')} up (`selectors(total,up): {sel[0]}/{sel[1]}`{where})")
     elif (ev := no_phase2_sa(st)) and (up := phase2s_up(st)):
         shown = "; ".join(f"`{' '.join(e.text.split()[:4])}`, line {e.ref}" for e in ev)
-        said.append(f"{len(ev)} phase 2(s) without an SA in its tunnel list ({shown}) while {', '.join(up)} "
+        said.append(f"{counted(len(ev), 'phase 2')} without an SA in its tunnel list ({shown}) while {', '.join(up)} "
                     f"{'is' if len(up) == 1 else 'are'} up: phase 1 is up, these selectors did not "
                     f"negotiate (does the peer have the mirror selectors?)")
     elif ev:

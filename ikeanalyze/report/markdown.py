@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from ikeanalyze.diagnosis import Diagnosis
+from ikeanalyze.diagnosis import Diagnosis, counted
 from ikeanalyze.report import html
 
 _SPECIAL = re.compile(r"([\\`*_\[\]{}#|!~])")
@@ -46,7 +46,7 @@ def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
     out: list[str] = [f"# {md(c['title'])}", ""]
     if c["worst"]:
         counts = ", ".join(f"{c['counts'][s]} {s}" for s in reversed(c["severities"]) if c["counts"][s])
-        out.append(f"**{c['worst'].upper()}** · {len(c['findings'])} finding(s): {counts} · ikeanalyze {c['version']}")
+        out.append(f"**{c['worst'].upper()}** · {counted(len(c['findings']), 'finding')}: {counts} · ikeanalyze {c['version']}")
     else:
         out.append(f"**OK** · no findings · ikeanalyze {c['version']}")
     out += ["", "## What happened", "", md(m["summary"]), ""]

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.tablecache import per_table
-from ikeanalyze.diagnosis import Finding, Moment
+from ikeanalyze.diagnosis import Finding, Moment, counted
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment, timeval, tval, when
 from ikeanalyze.sources import eventlog, regex
@@ -321,7 +321,7 @@ def _finding(code: str, cause: Cause, rows: list) -> Finding:
     gw = (f" in phase 2 of tunnel {tunnel}" if cause.phase == 2 else f" on gateway {tunnel}") if tunnel else ""
     user = field(text, "xauthuser") or field(text, "user")
     by = f" for user {user}" if code == "IKE208" and user else ""
-    times = f"{len(rows)} time(s), first at {when(first)}" + (f", last at {when(last)}" if len(rows) > 1 else "")
+    times = f"{counted(len(rows), 'time')}, first at {when(first)}" + (f", last at {when(last)}" if len(rows) > 1 else "")
     selectors = _selectors(text)
     spis = list(dict.fromkeys(str(r.esp_spi).lower() for r in rows if pd.notna(getattr(r, "esp_spi", None))))
     msg = ((f"The event log of FortiGate {device}" if device else "The FortiGate's event log")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, span
 from ikeanalyze.rules.registry import rule
@@ -59,7 +59,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         took = span(first, last)
         over = f" over {human_duration(took)}" if took else ""
         error = str(first.detail)
-        msg = (f"{local} could not send IKE to {peer}: {len(rows)} attempt(s)"
+        msg = (f"{local} could not send IKE to {peer}: {counted(len(rows), 'attempt')}"
                f"{' (' + ', '.join(types) + ')' if types else ''} failed with `{error}`{over} "
                f"({sas.where(first)} to {sas.where(last)}); no IKE packet left the device.")
         tunnel = rows["tunnel"].dropna()

@@ -49,7 +49,7 @@ import pandas as pd
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.silence import stalls
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.endpoints import endpoints
 from ikeanalyze.rules.base import evidence, finding, moment, tval, when
 from ikeanalyze.rules.registry import rule
@@ -109,9 +109,9 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                 continue
             remote = old["remote"]
             msg = (f"{remote} moved from {old['peer']} to {new['peer']}: its last packet from {old['peer']} was at "
-                   f"{when(s.last_in)}, then {len(arrived)} packet(s) came from {new['peer']} ({when(first_new)} to "
-                   f"{when(arrived.iloc[-1])}), but {old['local_end']} kept sending to {old['peer']}: {s.unanswered} "
-                   f"packet(s) ({when(s.first_out)} to {when(s.last_out)}) went to the old NAT mapping and none to "
+                   f"{when(s.last_in)}, then {counted(len(arrived), 'packet')} came from {new['peer']} ({when(first_new)} to "
+                   f"{when(arrived.iloc[-1])}), but {old['local_end']} kept sending to {old['peer']}: "
+                   f"{counted(s.unanswered, 'packet')} ({when(s.first_out)} to {when(s.last_out)}) went to the old NAT mapping and none to "
                    f"the new one.")
             yield finding(
                 "IKE111", msg,
@@ -188,9 +188,9 @@ def _from_messages(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             last_old = msgs.iloc[in_pos[i - 1]]
             later_in = _arrivals(ctx, moved, new, until)
             msg = (f"{rows.iloc[0]['remote']} (IKE SA {ispi}) moved from {old} to {new} at {sas.where(moved)}, but "
-                   f"{sas.endpoint(stale.iloc[0], 'local')} kept sending to {old}: {len(stale)} message(s) "
+                   f"{sas.endpoint(stale.iloc[0], 'local')} kept sending to {old}: {counted(len(stale), 'message')} "
                    f"({sas.where(stale.iloc[0])} to {sas.where(stale.iloc[-1])}) went to the old NAT mapping while "
-                   f"{len(later_in)} message(s) arrived from {new}.")
+                   f"{counted(len(later_in), 'message')} arrived from {new}.")
             tunnel = rows["tunnel"].dropna()
             yield finding(
                 "IKE111", msg,

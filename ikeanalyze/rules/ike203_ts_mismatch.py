@@ -43,7 +43,7 @@ import pandas as pd
 from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -92,7 +92,7 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
         up = _children_up(ctx.events, f0.source, serials)
         if up:
             names = ", ".join(dict.fromkeys(name for name, _ in up))
-            msg += (f" The IKE SA itself was established and {len(up)} other phase 2(s) of it came up ({names}; "
+            msg += (f" The IKE SA itself was established and {counted(len(up), 'other phase 2')} of it came up ({names}; "
                     f"line {up[0][1]}): only the refused selectors carry no traffic.")
         else:
             msg += " The IKE SA itself was established, so the tunnel looks up but carries no traffic."

@@ -54,7 +54,7 @@ import pandas as pd
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
@@ -139,12 +139,12 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         where = f"first at {sas.where(ng._as_row(first))}, last at {sas.where(ng._as_row(last))}"
         facts: dict[str, object] = {"attempts": attempts}
         if any(r.kind not in ("notify", "ike-hex") for r in rows):  # this side found the keys differ
-            msg = f"Pre-shared key mismatch with {who}{gw}{ids}: {_what(h, first)} {attempts} time(s), {where}."
+            msg = f"Pre-shared key mismatch with {who}{gw}{ids}: {_what(h, first)} {counted(attempts, 'time')}, {where}."
         else:  # the peer refused this side's AUTH: its key, or this side's ID
             shown = any(len(n.lines(USES_PSK)) for n in h.negotiations)
             asked = "answered this side's IKE_AUTH with" if _version(h) != 1 else "sent"
             msg = (f"{who[0].upper()}{who[1:]}{gw} refused this side's authentication: it {asked} AUTHENTICATION_FAILED "
-                   f"{attempts} time(s), {where}. The pre-shared keys differ, or the peer does not accept this "
+                   f"{counted(attempts, 'time')}, {where}. The pre-shared keys differ, or the peer does not accept this "
                    f"side's local ID (`set localid-type` / `set localid`, the peer's peer-ID setting); the peer's "
                    f"own log says which. "
                    + ("The negotiation used a pre-shared key." if shown else
@@ -292,7 +292,7 @@ def _aggressive_hash_unreadable(ctx: Context) -> Iterator[Finding]:
                f"answer (message 2, {sas.where(am2)}) the peer sent no message 3 but {len(infos)} encrypted "
                f"Informational message(s) on the same SA that this side could not decrypt ({sas.where(first)}"
                + (f" to {sas.where(infos.iloc[-1])}" if len(infos) > 1 else "") + ")"
-               + (f", and sent its message 1 again {again} time(s)" if again else "")
+               + (f", and sent its message 1 again {counted(again, 'time')}" if again else "")
                + ("; the negotiation timed out" if timeout else "")
                + ". In Aggressive Mode the initiator checks the responder's hash first; keys derived from another "
                "pre-shared key fail it, and the initiator's notify, encrypted with its own keys, cannot be read "

@@ -30,7 +30,7 @@ import pandas as pd
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.endpoints import endpoint, host
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
@@ -89,7 +89,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         recovered = len(later) > 0
         offered = f" (the request offered {'/'.join(groups)})" if groups else ""
         msg = (f"{peer or 'The responder'} rejected the initiator's DH group with INVALID_KE_PAYLOAD "
-               f"{len(hits)} time(s){offered}, first at {sas.where(ng._as_row(first))}; "
+               f"{counted(len(hits), 'time')}{offered}, first at {sas.where(ng._as_row(first))}; "
                + ("the initiator retried with another group and got an answer."
                   if recovered else "no successful answer followed in this input."))
         f = finding(

@@ -62,7 +62,7 @@ import pandas as pd
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 from ikeanalyze.wire.iana import EAP_METHODS, eap_method_name
@@ -162,7 +162,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             # in this input (remoteauthtimeout may still be running), or its end was cut off.
             msg = (f"{who}'s {login.method} login{where} got no answer from the authentication server: "
                    f"{reason} — {why}" + (f"; the daemons say {quoted}" if quoted else "")
-                   + f". The server timed out {len(login.anchors)} time(s), from {sas.where(ng._as_row(first))} "
+                   + f". The server timed out {counted(len(login.anchors), 'time')}, from {sas.where(ng._as_row(first))} "
                    f"to {sas.where(ng._as_row(last))}, and the input shows no result for the login after that "
                    "(still pending, or cut off).")
         else:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from ikeanalyze.analysis import configured, linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -99,7 +99,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         if passive:
             msg = (f"{gw[0].upper() + gw[1:]} is in passive mode: it refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
-                   + f" {len(h.rows)} time(s) ({sas.where(ng._as_row(first))}"
+                   + f" {counted(len(h.rows), 'time')} ({sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "")
                    + ") and waits for the peer to initiate.")
             if told:
@@ -108,13 +108,13 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         elif kind == "own":  # its own `IPsec SA connect`, not the peer's request
             msg = (f"No firewall policy uses {gw}: the FortiGate refused to start the IPsec SA"
                    + (f" towards {h.peer}" if h.peer else "")
-                   + f" {len(h.rows)} time(s) (`{str(first.text).split(': ', 1)[-1].strip()}`, "
+                   + f" {counted(len(h.rows), 'time')} (`{str(first.text).split(': ', 1)[-1].strip()}`, "
                    f"{sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + ").")
         else:
             msg = (f"No firewall policy uses {gw}: the FortiGate ignored "
                    + (f"{h.peer}'s" if h.peer else "the peer's")
-                   + f" request {len(h.rows)} time(s) (`{str(first.text).split(': ', 1)[-1].strip()}`, "
+                   + f" request {counted(len(h.rows), 'time')} (`{str(first.text).split(': ', 1)[-1].strip()}`, "
                    f"{sas.where(ng._as_row(first))}"
                    + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + ").")
         yield finding(

@@ -40,7 +40,7 @@ import pandas as pd
 from ikeanalyze.analysis import linesearch, sas, snapshots
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -65,7 +65,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
                 sent.append(s.iloc[-1])
         last_sent = f"; the last message sent was `{sent[-1].detail}` at {sas.where(sent[-1])}" if sent else ""
         gw = f" on gateway {h.tunnel}" if h.tunnel else ""
-        msg = (f"{len(h.rows)} IKE negotiation(s) with {h.peer or 'the peer'}{gw} timed out and were deleted "
+        msg = (f"{counted(len(h.rows), 'IKE negotiation')} with {h.peer or 'the peer'}{gw} timed out and "
+               f"{'was' if len(h.rows) == 1 else 'were'} deleted "
                f"({sas.where(ng._as_row(first))}"
                + (f" to {sas.where(ng._as_row(last))}" if len(h.rows) > 1 else "") + f"){last_sent}.")
         ddns = _unresolved(ctx, first, h.tunnel)

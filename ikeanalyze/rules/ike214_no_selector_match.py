@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator
 
 from ikeanalyze.analysis import configured, flowtrace, snapshots
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -115,9 +115,9 @@ def _finding(ctx: Context, drops: list[flowtrace.Drop]) -> Finding:
     ids = ", ".join(d.trace_id for d in drops[:MAX_SHOWN]) + (", …" if len(drops) > MAX_SHOWN else "")
     span = first.where + (f" to {last.where}" if len(drops) > 1 else "")
     where = f"IPsec tunnel {tunnel}" if tunnel else "an IPsec tunnel the trace does not name"
-    msg = (f"{len(drops)} traced packet(s) entering {where} dropped before encryption "
+    msg = (f"{counted(len(drops), 'traced packet')} entering {where} dropped before encryption "
            f"(`No matching IPsec selector, drop`, trace_id {ids}, {span}): no phase-2 selector matches "
-           + "; ".join(_packet(d) for d in shown) + (f"; and {more} other packet(s)" if more else "") + ".")
+           + "; ".join(_packet(d) for d in shown) + (f"; and {counted(more, 'other packet')}" if more else "") + ".")
     ev = [evidence(r) for d in drops[:MAX_SHOWN] for r in d.rows]
     selectors, where, shown_by, inside = _selectors(ctx, tunnel)
     verdicts = [flowtrace.verdict(selectors, d) for d in shown] if selectors else []

@@ -50,7 +50,7 @@ import pandas as pd
 from ikeanalyze.analysis import linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, human_duration, kinds_text, moment
 from ikeanalyze.rules.registry import rule
 
@@ -97,8 +97,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         alive = _peer_packets_after(ctx, first) if silent else ctx.wire.iloc[:0]
         if silent and len(alive):
             # ESP (or keepalives) still arriving: the peer is up and its packets get here.
-            msg += (f", and nothing else came from {s.peer} on that IKE SA afterwards, though {len(alive)} other "
-                    f"packet(s) from {alive.iloc[-1]['remote']} did ({kinds_text(Counter(alive['kind'].astype(str)))}, the last at "
+            msg += (f", and nothing else came from {s.peer} on that IKE SA afterwards, though "
+                    f"{counted(len(alive), 'other packet')} from {alive.iloc[-1]['remote']} did ({kinds_text(Counter(alive['kind'].astype(str)))}, the last at "
                     f"{sas.where(alive.iloc[-1])}): the peer is up and reachable, yet it does not answer on this "
                     "IKE SA: it no longer holds it, or the request is lost on the way (a path that drops "
                     "larger UDP datagrams: see IKE107)")

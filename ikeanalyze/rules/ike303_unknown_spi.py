@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
@@ -95,7 +95,7 @@ def _notified(ev) -> Iterator[Finding]:
                   & (ev["source"] == first.source).fillna(False).to_numpy()]
         spis = sorted(set(sent["esp_spi"].dropna().astype(str)))
         using = f"; the ESP sent to it uses SPI {', '.join('0x' + x for x in spis[:3])}" if spis else ""
-        msg = (f"{peer} sent {len(rows)} {name} notification(s) to {first.dst} ({sas.where(first)} to "
+        msg = (f"{peer} sent {counted(len(rows), f'{name} notification')} to {first.dst} ({sas.where(first)} to "
                f"{sas.where(last)}): it does not know an SPI this side still uses{using}.")
         yield finding(
             "IKE303", msg,

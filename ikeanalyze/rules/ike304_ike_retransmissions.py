@@ -38,7 +38,7 @@ import pandas as pd
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
@@ -84,7 +84,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         here, there = _ends(worst, "local"), _ends(worst, "remote")
         who = f"{there} re-sent to {here}" if inbound else f"{here} re-sent to {there}"
         total = sum(s.retransmissions for s in group)
-        msg = f"{who} on IKE SA {ispi}: " + "; ".join(parts) + more + f" ({total} retransmissions in all)."
+        msg = f"{who} on IKE SA {ispi}: " + "; ".join(parts) + more + f" ({counted(total, 'retransmission')} in all)."
         # RFC 7296's back-off is IKEv2's: IKEv1 (RFC 2409) sets no timer, and FortiOS re-sends
         # its Main, Aggressive and Quick Mode messages at a constant interval.
         v2 = [s for s in group if sas.is_v2(s.first)]

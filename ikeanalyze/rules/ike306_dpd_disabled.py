@@ -35,7 +35,7 @@ from collections.abc import Iterator
 
 from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.endpoints import gateway_end, split
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import NoThresholds, rule
@@ -103,7 +103,7 @@ def _from_tunnel_list(st: snapshots.TunnelState, others: list[snapshots.TunnelSt
            f"{expiry.until()}.{idle}")
     if others:
         names = [o.name for o in others]
-        msg += (f" So is it on {len(others)} other instance(s) of dial-up phase 1 {phase1} "
+        msg += (f" So is it on {counted(len(others), 'other instance')} of dial-up phase 1 {phase1} "
                 f"({', '.join(names[:MAX_NAMED])}{' …' if len(names) > MAX_NAMED else ''}).")
     head = block.header if listed else block.line("name:")
     return finding(

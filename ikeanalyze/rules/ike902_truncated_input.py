@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Evidence, Finding
+from ikeanalyze.diagnosis import Evidence, Finding, counted
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -42,8 +42,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         n = r.accounting.get("truncated", 0)
         if not cuts and not n:
             continue
-        counted = f"{n} {r.unit}(s) counted truncated; " if n else ""
-        msg = f"{r.source} was cut off: {counted}" + "; ".join(cuts[:3]) + (
+        told = f"{counted(n, r.unit)} counted truncated; " if n else ""
+        msg = f"{r.source} was cut off: {told}" + "; ".join(cuts[:3]) + (
             f" (and {len(cuts) - 3} more)" if len(cuts) > 3 else "") + "."
         yield finding(
             "IKE902", msg,

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules import fromicmp
 from ikeanalyze.rules.base import evidence, finding
 from ikeanalyze.rules.registry import NoThresholds, rule
@@ -77,7 +77,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             what, unseen = ((f"{unread} frames are on a link layer it does not decode{first}",
                              "If they carry IKE or IPsec, it was not looked at")
                             if r.unit == "frame" else
-                            (f"{unread} {r.unit}s are of no form it knows{first}",
+                            (f"{counted(unread, r.unit)} {'is' if unread == 1 else 'are'} of no form it knows{first}",
                              "If they are IKE or IPsec output of another kind (another vendor's log, a format this "
                              "version does not read), they were not looked at"))
         mine = ev[(ev["source"] == r.source).to_numpy()] if len(ev) else ev
@@ -111,10 +111,10 @@ def _inner_traffic(rows) -> str:
         per.append(f"{iface} ({int(ways.get('out', 0))} out, {int(ways.get('in', 0))} in)")
     echo = pkts["detail"].astype(object).map(ECHO).value_counts()
     asked, answered = int(echo.get("request", 0)), int(echo.get("reply", 0))
-    pings = (f" ({_n(asked, 'echo request')}, {_n(answered, 'echo reply', 'echo replies')})"
+    pings = (f" ({counted(asked, 'echo request')}, {counted(answered, 'echo reply', 'echo replies')})"
              if asked or answered else "")
     kinds = " and ".join(k.upper() for k in dict.fromkeys(pkts["kind"].astype(str)))
-    return (f"its {_n(len(pkts), f'{kinds} packet')}{pings} crossed {', '.join(per)}. If these are tunnel interfaces, that is "
+    return (f"its {counted(len(pkts), f'{kinds} packet')}{pings} crossed {', '.join(per)}. If these are tunnel interfaces, that is "
             f"traffic inside the tunnel, not the IKE or ESP that carries it: it shows whether the tunnel passes "
             f"traffic, not why it fails.")
 
@@ -127,12 +127,10 @@ def _configuration(rows) -> str:
     tunnels = list(dict.fromkeys(cfg["tunnel"].dropna().astype(str)))
     of = (f" (of tunnel{'s' if len(tunnels) > 1 else ''} {', '.join(tunnels[:5])}{' …' if len(tunnels) > 5 else ''})"
           if tunnels else "")
-    return (f"its {_n(len(cfg), 'configuration statement')}{of} say how the tunnel is set up, not what it did: "
+    return (f"its {counted(len(cfg), 'configuration statement')}{of} say how the tunnel is set up, not what it did: "
             f"collect a debug or a sniffer beside them.")
 
 
-def _n(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def _count(kinds) -> Counter:

@@ -52,7 +52,7 @@ def test_received_authentication_failed_is_ike204_naming_key_and_local_id() -> N
     (f,) = got["IKE204"]
     assert f.tunnel == "IPSECVPN_Test" and f.peer is None
     assert f.message.startswith("The peer on gateway IPSECVPN_Test refused this side's authentication: it answered "
-                                "this side's IKE_AUTH with AUTHENTICATION_FAILED 1 time(s), first at line 4")
+                                "this side's IKE_AUTH with AUTHENTICATION_FAILED 1 time, first at line 4")
     assert "local ID" in f.message and "pre-shared key is assumed" in f.message
     assert f.facts == {"attempts": 1, "refused_by": "peer", "method": "psk (assumed)"}
     assert "IKE903" not in got
@@ -68,7 +68,7 @@ def test_authentication_failed_in_the_decrypted_answer_alone_is_ike204(tmp_path)
     d = ikeanalyze.analyze([str(cut)])
     (f,) = [f for f in d.all_findings() if f.code == "IKE204"]
     assert f.message.startswith("The peer on gateway IPSECVPN_Test refused this side's authentication: it answered "
-                                "this side's IKE_AUTH with AUTHENTICATION_FAILED 1 time(s), first at line 2")
+                                "this side's IKE_AUTH with AUTHENTICATION_FAILED 1 time, first at line 2")
     assert [e.text.split(": ", 1)[1][:4] for e in f.evidence] == ["dec "]
     # With the line there, the dump does not count as a second refusal.
     (g,) = findings("ikev2-initiator-authentication-failed.txt")["IKE204"]
@@ -84,7 +84,7 @@ def test_ikev1_main_mode_psk_mismatch_is_worded_for_ikev1_and_has_no_retransmiss
     assert (f.peer, f.tunnel) == ("200.1.1.2:500", "VPN-to-SH")
     assert "IKE_AUTH" not in f.message
     assert "Main Mode message 5" in f.message and "probable pre-shared secret mismatch" in f.message
-    assert "1 time(s), first at line 55" in f.message
+    assert "1 time, first at line 55" in f.message
 
 
 def test_near_misses_keep_their_proposal_codes() -> None:
@@ -173,7 +173,7 @@ def test_a_tunnel_the_summary_shows_down_gets_the_commands_that_would_say_why() 
     d = ikeanalyze.analyze([str(TEXT / "docs_sdwan_tunnel_summary_collapsed.txt")])
     assert {f.code for f in d.all_findings()} == {"IKE901"}
     (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
-    assert step.startswith("Tunnel T5 (remote gateway 172.16.210.2) is down: 0 of 1 phase-2 selector(s) up "
+    assert step.startswith("Tunnel T5 (remote gateway 172.16.210.2) is down: 0 of 1 phase-2 selector up "
                            "(`selectors(total,up): 1/0`, ")
     assert "docs_sdwan_tunnel_summary_collapsed.txt line 2" in step
     assert "`diagnose vpn ike gateway list name T5`" in step and "rem-addr4 172.16.210.2" in step
@@ -201,7 +201,7 @@ def test_fortios4_no_matching_gateway_log_is_ike206() -> None:
     assert f.peer == "xxx:1049"
     assert f.message.startswith("The FortiGate's event log says the peer's ID matches no gateway with xxx:1049 "
                                 "(local end xxx:500): logid 0101037124 \"IPsec phase 1 error\", "
-                                "`no matching gateway for new request`, 1 time(s), first at 13:08:51 (line 2).")
+                                "`no matching gateway for new request`, 1 time, first at 13:08:51 (line 2).")
     assert f.facts["logid"] == "0101037124"
 
 
@@ -216,7 +216,7 @@ def test_fortios4_alert_mail_proposal_mismatch_in_prose_is_ike201() -> None:
     assert f.message.startswith("The FortiGate's event log says the phase-1 proposals do not match with "
                                 "(client' s public ip):885 on gateway IPSec-VPN (local end (gateway ip):500): "
                                 "logid 0101037124 \"IPsec phase 1 error\", `peer SA proposal not match local "
-                                "policy`, 1 time(s), first at 12:47:27 (line 1).")
+                                "policy`, 1 time, first at 12:47:27 (line 1).")
 
 
 def test_a_tunnel_list_with_no_phase2_sa_gets_the_commands_that_would_say_why() -> None:
@@ -290,7 +290,7 @@ def test_summaries_of_two_ha_members_are_kept_per_device(tmp_path: Path) -> None
     d = ikeanalyze.analyze([str(first)])
     (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
     assert step.startswith("Tunnel to-fgt101 on FGT-2 (remote gateway 10.30.99.101) is down: 0 of 1 phase-2 "
-                           "selector(s) up")
+                           "selector up")
 
 
 def test_one_device_named_by_its_prompt_keeps_one_state_per_tunnel() -> None:
@@ -328,7 +328,7 @@ def test_session_resume_answered_and_re_sent_is_not_reported_unanswered() -> Non
     (f,) = got["IKE304"]
     assert f.message == ("198.51.100.200:500 re-sent to 192.0.2.44:500 on IKE SA f707560e01167d59: SESSION_RESUME "
                          "sent 2 times, answered every time and re-sent anyway (the answers were lost or not accepted) "
-                         "(1 retransmissions in all).")
+                         "(1 retransmission in all).")
     assert [e.ref for e in f.evidence] == [1, 6]
     assert f.facts["direction"] == "in" and f.facts["sends"][0]["answered"] is True
     (g,) = got["IKE206"]
@@ -339,13 +339,13 @@ def test_own_start_refused_for_no_policy_is_one_finding_towards_the_peer() -> No
     """`ignoring request to establish IPsec SA, no policy configured` refuses this side's own
     `IPsec SA connect`, not a request of the peer; the first refusal, whose connect line the
     excerpt cut off, counts with the 6 that name 203.0.113.150. It was `ignored the peer's
-    request 1 time(s)` plus `the same for 1 other peer(s): <the connect lines' peer>`."""
+    request 1 time` plus `the same for 1 other peer: <the connect lines' peer>`."""
     got = findings("ikev2-initiator-no-policy-connect-cut.txt")
     assert set(got) == {"IKE209"}
     (f,) = got["IKE209"]
     assert (f.tunnel, f.peer) == ("dc-wan2", "203.0.113.150")
     assert f.message == ("No firewall policy uses gateway dc-wan2: the FortiGate refused to start the IPsec SA towards "
-                         "203.0.113.150 7 time(s) (`ignoring request to establish IPsec SA, no policy configured`, "
+                         "203.0.113.150 7 times (`ignoring request to establish IPsec SA, no policy configured`, "
                          "line 1 to line 13).")
     assert f.facts == {"refusals": 7, "reason": "no-policy", "started_by": "this side", "ispis": []}
     assert [e.ref for e in f.evidence][:3] == [1, 3, 5] and f.evidence[-1].ref == 13
@@ -384,7 +384,7 @@ def test_refusals_of_two_kinds_on_one_gateway_are_two_findings(tmp_path) -> None
 
 def test_own_starts_and_the_peers_requests_refused_are_two_findings(tmp_path) -> None:
     """This side's refused starts and the peer's refused request, interleaved: both `no
-    policy`, but two stories (the dedup merged them: '2 time(s)' with the peer's line as
+    policy`, but two stories (the dedup merged them: '2 times' with the peer's line as
     evidence)."""
     p = tmp_path / "both.txt"
     p.write_text(
@@ -398,7 +398,7 @@ def test_own_starts_and_the_peers_requests_refused_are_two_findings(tmp_path) ->
     got = sorted((f.facts["started_by"], f.facts["refusals"], [e.ref for e in f.evidence])
                  for f in ikeanalyze.analyze([str(p)]).all_findings() if f.code == "IKE209")
     assert got == [("peer", 1, [5]), ("this side", 2, [2, 7])]
-    assert ikeanalyze.analyze([str(p)]).summary.endswith("Also: 1 more IKE209 finding(s) of the same peer.")
+    assert ikeanalyze.analyze([str(p)]).summary.endswith("Also: 1 more IKE209 finding of the same peer.")
 
 
 def test_both_ends_initiating_main_mode_words_the_first_failure_by_its_own_role() -> None:
@@ -406,4 +406,4 @@ def test_both_ends_initiating_main_mode_words_the_first_failure_by_its_own_role(
     side's initiator negotiation 7: 'message 5' (the spanning initiator made it 6)."""
     (f,) = findings("ikev1-main-both-ends-initiate-psk-mismatch.txt")["IKE204"]
     assert "the peer's Main Mode message 5 (its ID and HASH" in f.message
-    assert "2 time(s), first at 09:00:01 (line 14), last at 09:00:02 (line 20)" in f.message
+    assert "2 times, first at 09:00:01 (line 14), last at 09:00:02 (line 20)" in f.message

@@ -157,7 +157,7 @@ def test_no_finding_over_a_tunnel_shown_down_is_not_no_problem():
     responder) and no rule can tell why: the headline said "No problem found"."""
     d = ikeanalyze.analyze([str(STATE / "05_gateway_list_connecting.txt")])
     assert not d.findings
-    assert d.summary.startswith("No rule found a cause in 13 events, but the snapshot shows 1 tunnel(s) down: "
+    assert d.summary.startswith("No rule found a cause in 13 events, but the snapshot shows 1 tunnel down: "
                                 "to10.189.0.182.")
     assert "No problem found" not in d.summary
     # A tunnel that is up: no sentence of a tunnel down, only what is worth knowing (DPD off).
@@ -235,12 +235,12 @@ def test_one_phase2_down_beside_another_up_is_told_and_only_it_is_restarted():
     was said (every phase 2 had to be down); clearing the gateway would drop the working one."""
     d = ikeanalyze.analyze([str(DATA / "text_public" / "wiki_fos52_tunnel_list_one_of_two_phase2_down.txt")])
     (step,) = [s for s in d.next_steps if "VPN_NAME" in s]
-    assert step.startswith("Tunnel VPN_NAME (remote gateway y.y.y.y) is partly down: 1 phase 2(s) without an SA "
+    assert step.startswith("Tunnel VPN_NAME (remote gateway y.y.y.y) is partly down: 1 phase 2 without an SA "
                            "in its tunnel list (`proxyid=SSLVPN-to-GridWay proto=0 sa=0 ref=1`, line 25) while "
                            "PHASE2_NAME is up")
     assert "`diagnose vpn tunnel up SSLVPN-to-GridWay VPN_NAME`" in step
     assert "gateway clear name" not in step
-    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: "
+    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel down: "
                                 "VPN_NAME (phase 2 SSLVPN-to-GridWay only).")
     # 5.x prints no `options[...]=npu`: the SA's `npu_flag=03` says the tunnel is offloaded.
     (snap,) = d.snapshots
@@ -252,7 +252,7 @@ def test_a_finding_of_what_is_worth_knowing_does_not_hide_a_tunnel_shown_down():
     phase 2 being down, so the summary still says the snapshot shows it down."""
     d = ikeanalyze.analyze([str(DATA / "text_public" / "wiki_fos52_tunnel_list_one_of_two_phase2_down.txt")])
     assert "IKE306" in [f.code for f in d.findings]
-    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: "
+    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel down: "
                                 "VPN_NAME (phase 2 SSLVPN-to-GridWay only).")
     assert "DPD is off on tunnel VPN_NAME to y.y.y.y (`dpd: mode=off" in d.summary  # (its `:0`: no port)
 
@@ -261,7 +261,7 @@ def test_a_phase_1_with_no_phase_2_is_down_and_needs_one_not_a_debug():
     """A tunnel summary's `selectors(total,up): 0/0`: the phase 1 has no phase 2, so nothing
     will negotiate, and its `tx(pkt,err): 0/4` counts packets routed into it and dropped."""
     d = ikeanalyze.analyze([str(DATA / "text_public" / "readme_fortivpngen_summary_no_phase2_tx_errors.txt")])
-    assert d.summary.startswith("No rule found a cause in 2 events, but the snapshot shows 2 tunnel(s) down: "
+    assert d.summary.startswith("No rule found a cause in 2 events, but the snapshot shows 2 tunnels down: "
                                 "new_tunnel_2, Datacenter (no phase 2).")
     (step,) = [s for s in d.next_steps if "Datacenter" in s]
     assert step.startswith("Tunnel Datacenter has no phase 2 at all (`selectors(total,up): 0/0`")
@@ -289,7 +289,7 @@ def test_a_tunnel_administratively_down_is_told_so() -> None:
     text = (STATE / "handmade_ike_config_admin_down.txt").read_text(encoding="utf-8")
     d = ikeanalyze.analyze([str(STATE / "handmade_ike_config_admin_down.txt")])
     assert not d.findings
-    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel(s) down: to-dc3 "
+    assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel down: to-dc3 "
                                 "(administratively down: `status.admin: down`, line 6). Nothing negotiates")
     (step,) = [s for s in d.next_steps if "to-dc3" in s]
     assert step.startswith("Tunnel to-dc3 (remote gateway 203.0.113.30) is administratively down (`status.admin: "
@@ -299,7 +299,7 @@ def test_a_tunnel_administratively_down_is_told_so() -> None:
 
     up = ikeanalyze.analyze([Blob("up.txt", data=text.replace("status.admin: down", "status.admin: up").encode())])
     assert "administratively" not in up.summary + " ".join(up.next_steps)
-    assert up.summary.endswith("1 tunnel(s) down: to-dc3. What to collect next says what would tell why.")
+    assert up.summary.endswith("1 tunnel down: to-dc3. What to collect next says what would tell why.")
 
 
 def test_another_fortigates_tunnel_of_the_same_name_down_is_still_unexplained() -> None:
@@ -311,7 +311,7 @@ def test_another_fortigates_tunnel_of_the_same_name_down_is_still_unexplained() 
     other = ("\nFGT-EDGE2 # get vpn ipsec tunnel summary\n"
              "'to-dc3' 203.0.113.30:0  selectors(total,up): 1/0  rx(pkt,err): 0/0  tx(pkt,err): 0/12\n")
     d = ikeanalyze.analyze([Blob("two.txt", data=(text + other).encode())])
-    assert "2 tunnel(s) down" in d.summary and d.summary.endswith("What to collect next says what would tell why.")
+    assert "2 tunnels down" in d.summary and d.summary.endswith("What to collect next says what would tell why.")
     assert any(s.startswith("Tunnel to-dc3 on FGT-EDGE2") for s in d.next_steps)
 
 
@@ -326,7 +326,7 @@ def test_a_second_devices_ike_config_alone_does_not_list_an_admin_down_tunnel_tw
              "status.admin: up\nstatus.operational: down\ntype: static\nlocal: 198.51.100.2\n"
              "remote: 203.0.113.99\n")
     d = ikeanalyze.analyze([Blob("edge2.txt", data=(text + other).encode())])
-    assert "1 tunnel(s) down" in d.summary and "administratively down" in d.summary
+    assert "1 tunnel down" in d.summary and "administratively down" in d.summary
     assert [s for s in d.next_steps if s.startswith("Tunnel to-dc3")] == \
         [s for s in d.next_steps if s.startswith("Tunnel to-dc3") and "administratively down" in s]
 

@@ -131,7 +131,7 @@ CAUSES = [
     ("IKE301", {'action="negotiate"': 'action="dpd"', 'status="negotiate_error"': 'status="dpd_failure"',
                 ' reason="peer SA proposal not match local policy"': ""},
      "dead peer detection failed with 66.97.178.25:500 (local end 12.188.176.140:500): logid 0101037124 "
-     "\"IPsec phase 1 error\", `action=dpd status=dpd_failure`, 1 time(s), first at 14:56:10.250 (line 1). "
+     "\"IPsec phase 1 error\", `action=dpd status=dpd_failure`, 1 time, first at 14:56:10.250 (line 1). "
      "The log says the peer stopped answering the probes, not why"),
     ("IKE208", {'xauthuser="N/A"': 'xauthuser="vito"',
                 "peer SA proposal not match local policy": "XAUTH authentication failure"}, "for user vito"),
@@ -170,14 +170,14 @@ def test_log_lines_of_one_peer_in_two_groups_make_one_finding_counting_both() ->
     """The real 37124 line, and again 6 s later without `remport` and for a dial-up instance
     (no published pair found): grouped apart (peer with and without its port, two tunnel
     names), joined as one finding of the same peer, which counts and shows both lines (it
-    said `1 time(s)` over two lines of evidence)."""
+    said `1 time` over two lines of evidence)."""
     later = (P1_ERROR.replace("time=14:56:10", "time=14:56:16").replace(" remport=500", "")
              .replace('vpntunnel="N/A"', 'vpntunnel="dialup_0"'))
     d = diagnose(P1_ERROR + "\n" + later + "\n")
     [f] = d.all_findings()
     assert f.code == "IKE201" and f.facts["lines"] == 2
     assert [e.ref for e in f.evidence] == [1, 2]
-    assert "2 time(s), first at 14:56:10.250 (line 1), last at 14:56:16" in f.message
+    assert "2 times, first at 14:56:10.250 (line 1), last at 14:56:16" in f.message
 
 
 def test_two_fortigates_logging_one_peer_are_two_findings_and_the_summary_names_the_other() -> None:
@@ -190,7 +190,7 @@ def test_two_fortigates_logging_one_peer_are_two_findings_and_the_summary_names_
     got = [(f.code, f.facts["device"], f.facts["lines"]) for f in d.all_findings()]
     assert got == [("IKE201", "FGT-EAST", 1), ("IKE201", "FGT-WEST", 1)]
     assert d.summary.startswith("The event log of FortiGate FGT-EAST says the phase-1 proposals do not match")
-    assert d.summary.endswith("Also: the same on 1 other FortiGate(s): FGT-WEST.")
+    assert d.summary.endswith("Also: the same on 1 other FortiGate: FGT-WEST.")
 
 
 def test_prose_after_a_long_log_line_is_not_its_wrapped_rest() -> None:
@@ -241,7 +241,7 @@ def test_a_devices_lines_grouped_apart_join_its_own_finding_not_the_other_device
 
 def test_the_summary_names_other_fortigates_only_when_the_top_finding_names_its_own() -> None:
     """A debug's finding (no device) above a log's of another peer: 'the same for 1 other
-    peer(s)', not 'on 1 other FortiGate(s)' (it may be the same FortiGate)."""
+    peer(s)', not 'on 1 other FortiGate' (it may be the same FortiGate)."""
     debug = ("2025-03-04 09:00:00 ike 0:to-hq:5: sent IKE msg (ident_i3send): 192.0.2.1:500->198.51.100.20:500, "
              "len=76, id=5b1d0e7a9c3f2d11/a40c6e3b9d7f1208\n"
              "2025-03-04 09:00:00 ike 0:to-hq:5: probable pre-shared secret mismatch\n")
@@ -250,7 +250,7 @@ def test_the_summary_names_other_fortigates_only_when_the_top_finding_names_its_
     d = api.analyze([Blob("debug.txt", data=debug.encode()), Blob("log.txt", data=(log + "\n").encode())],
                     LoadOptions())
     assert [f.code for f in d.findings] == ["IKE204", "IKE204"]
-    assert d.summary.endswith("Also: the same for 1 other peer(s): 66.97.178.25.")
+    assert d.summary.endswith("Also: the same for 1 other peer: 66.97.178.25.")
 
 def test_two_dial_up_clients_of_one_tunnel_are_two_findings() -> None:
     """One FortiGate, one dial-up tunnel, two clients failing their PSK: two peers, two
