@@ -136,7 +136,9 @@ class _Parser:
 
     def __init__(self, toks: list[str]):
         self.toks, self.i = toks, 0
-        self.last: tuple[str | None, str, str | None] | None = None  # (direction, type, protocol)
+        # (direction, type, protocol) of the primitive before, whose qualifiers a bare value
+        # repeats; for `[ip|ip6] proto N`, (None, "proto", its family: True for ip6).
+        self.last: tuple[str | None, str, str | bool | None] | None = None
 
     def peek(self) -> str | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -173,16 +175,17 @@ class _Parser:
         if self.peek() in ("ip", "ip6"):
             family = self.take() == "ip6"
             if self.peek() in (None, "and", "or", "&&", "||", ")"):
+                self.last = None  # (a bare value after `ip` is tcpdump's syntax error)
                 return lambda p: p.v6 == family
             if self.peek() != "proto":
                 raise _Unread
         if self.peek() == "proto":
             self.take()
-            num = self._proto_number(self.take())
-            return lambda p: PROTOS.get(p.proto) == num and family in (None, p.v6)
+            return self._proto(family)
         if self.peek() in PROTOS:
             proto = self.take()
             if self.peek() in (None, "and", "or", "&&", "||", ")"):
+                self.last = None  # (`esp or 51`, `port 500 or esp or 4500`: tcpdump's syntax error)
                 return lambda p: p.proto == proto
         if self.peek() in ("src", "dst"):
             direction = self.take()
@@ -191,10 +194,16 @@ class _Parser:
                 self.take()
         if self.peek() in ("host", "net", "port", "portrange"):
             kind = self.take()
-        elif direction is None and proto is None and self.last is not None:
+        elif direction is None and proto is None:
+            if self.last is None:
+                raise _Unread  # a bare value with no qualifiers before it: tcpdump's syntax error
             direction, kind, proto = self.last  # a bare value: the qualifiers of the one before
+            if kind == "proto":
+                return self._proto(proto)  # `ip proto 50 or 51`: `ip proto 51`
+        elif direction is not None:
+            kind = "host"  # `src 192.0.2.1`
         else:
-            kind = "host"
+            raise _Unread  # `udp 192.0.2.1`: tcpdump's "'udp' modifier applied to host"
         value = self.take()
         if value in ("and", "or", "&&", "||", "not", "!", "(", ")") or value in PROTOS:
             raise _Unread
@@ -210,6 +219,13 @@ class _Parser:
             hits = [match(p, end) for end in ends]
             return all(hits) if every else any(hits)
         return test
+
+    def _proto(self, family: bool | None) -> Test:
+        """`[ip|ip6] proto N`; a bare value after it repeats it (`ip proto 50 or 51`), as
+        after any primitive, with its family."""
+        num = self._proto_number(self.take())
+        self.last = (None, "proto", family)
+        return lambda p: PROTOS.get(p.proto) == num and family in (None, p.v6)
 
     @staticmethod
     def _proto_number(tok: str) -> int:

@@ -128,6 +128,31 @@ def test_which_packets_a_filter_lets_through(text, passed) -> None:
     assert {name for name, p in PACKETS.items() if test(p)} == passed
 
 
+# AH beside them, for `ip proto 50 or 51`. Checked against tcpdump 4.99.3 (libpcap 1.10.3)
+# reading these packets and PACKETS' from a capture file built with tests/sources/pcapbuild.
+AH = {"ah": capfilter.Packet("ah", GW, PEER), "ah-back": capfilter.Packet("ah", PEER, GW),
+      "ah6": capfilter.Packet("ah", "2001:db8::1", "2001:db8::2")}
+
+
+@pytest.mark.parametrize(("text", "passed"), [
+    # A bare value after `[ip|ip6] proto N` is `[ip|ip6] proto <value>` (pcap-filter(7)), not a host.
+    ("ip proto 50 or 51", {"esp", "esp-back", "ah", "ah-back"}),
+    ("proto 50 or 51", ESP | set(AH)),
+    ("ip6 proto 50 or 51", {"esp6", "ah6"}),
+    ("ip proto 50 or (51)", {"esp", "esp-back", "ah", "ah-back"}),
+    ("ip proto 50 or not 51", ALL | {"ah6"}),
+    (f"host {PEER} and ip proto 50 or 51", {"esp", "esp-back", "ah", "ah-back"}),
+    ("port 500 or ip proto 50 or 51", {"ike", "ike-back", "third", "ike6", "esp", "esp-back", "ah", "ah-back"}),
+    ("ip proto 50 or 51 or udp port 4500", {"natt", "natt-back", "esp", "esp-back", "ah", "ah-back"}),
+    (f"host {GW} or {THIRD}", ALL - V6 | {"ah", "ah-back"}),
+    (f"src host {THIRD} or {PEER}", {"ike-back", "natt-back", "esp-back", "ah-back", "ssh", "ike-tcp", "third"}),
+])
+def test_a_bare_value_repeats_the_qualifiers_before_it(text, passed) -> None:
+    test = capfilter.compile_filter(text)
+    assert test is not None, text
+    assert {name for name, p in {**PACKETS, **AH}.items() if test(p)} == passed
+
+
 @pytest.mark.parametrize("text", [
     "net 198.51.100.0 mask 255.255.255.0",  # (`mask` is not read)
     "ether host 00:11:22:33:44:55",
@@ -138,6 +163,14 @@ def test_which_packets_a_filter_lets_through(text, passed) -> None:
     "tcp port 22 or",
     "udp port x",
     "foo bar baz",
+    # tcpdump's syntax errors: a bare value with no qualifiers to repeat, or after a protocol alone
+    GW,
+    f"not {THIRD}",
+    "udp 4500",
+    f"udp {THIRD}",
+    "esp or 51",
+    "udp port 500 or esp or 4500",
+    f"ip proto 50 or 51 and {THIRD}",  # ('proto' modifier applied to ip host)
 ])
 def test_a_filter_not_read_tests_no_packet(text) -> None:
     assert capfilter.compile_filter(text) is None
