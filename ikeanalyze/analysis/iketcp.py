@@ -78,8 +78,11 @@ def _from_packets(wire: pd.DataFrame, conn) -> None:
         return
     # Candidate streams are few, but each may be long: columns become arrays once and each
     # stream is a set of positions; only evidence rows become pandas rows.
+    # The wire rows are in input order: each source's rows in time order (a capture out of
+    # time order is sorted by sources.pcap, its rows keeping their frame numbers) or line
+    # order. Not by `ref`: in `mergecap -a` of two interfaces the SYN-ACK's frame may come
+    # before the SYN's, and its sender would be taken for the client.
     order = pd.unique(tcp["_sid"].to_numpy())  # streams in the order they begin
-    tcp = tcp.iloc[np.argsort(tcp["ref"].to_numpy(), kind="stable")]
     sid = tcp["_sid"].to_numpy()
     inbound_all = tcp["in"].to_numpy()
     kinds = tcp["kind"].astype(object).to_numpy()

@@ -57,3 +57,24 @@ def test_an_answer_in_an_earlier_appended_capture_is_still_an_answer() -> None:
     [retx] = _run(out + back, "IKE304")
     assert "answered after the last attempt" in retx.message
     assert [e.ref for e in retx.evidence][:1] == [2]
+
+
+def _seg(a: tuple[str, int], b: tuple[str, int], seq: int, ack: int, flags: int, data: bytes = b"") -> bytes:
+    return pb.eth(pb.ipv4(a[0], b[0], 6, pb.tcp(a[1], b[1], seq, ack, flags, data)))
+
+
+def test_ike_over_tcp_is_told_from_its_syn_whichever_capture_was_appended_first() -> None:
+    """IKE over TCP (RFC 8229) from the peer to the gateway's TCP 4500: the gateway's
+    outbound capture (its SYN-ACK, frame 1) appended before the inbound one (the peer's SYN,
+    frame 3). The client is the side that sent the SYN, frame 3, not the SYN-ACK's sender."""
+    c, g = (PEER, 40000), (GW, 4500)
+    init = b"\0\0\0\0" + ib.message(ISPI, bytes(8), 34, 0x08, 0, [(40, bytes(32))])
+    framed = struct.pack("!H", 2 + len(init)) + init
+    out = [(T0 + 0.001, _seg(g, c, 5000, 1001, 0x12)), (T0 + 0.05, _seg(g, c, 5001, 1007 + len(framed), 0x10))]
+    back = [(T0, _seg(c, g, 1000, 0, 0x02)), (T0 + 0.002, _seg(c, g, 1001, 5001, 0x10)),
+            (T0 + 0.003, _seg(c, g, 1001, 5001, 0x18, b"IKETCP" + framed))]
+    [in_order] = _run(sorted(out + back, key=lambda f: f[0]), "IKE103")
+    [merged] = _run(out + back, "IKE103")
+    assert in_order.facts["client"] == merged.facts["client"] == f"{PEER}:40000"
+    assert merged.facts["server"] == f"{GW}:4500"
+    assert "(frame 3)" in merged.message and merged.evidence[0].ref == 3  # the SYN
