@@ -199,8 +199,10 @@ def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
         if (s.answered or not s.request or s.exchange != "Identity Protection"
                 or (debug and (inbound or str(first["detail"]) != MM5_SEND))):
             continue
+        # Earlier by place in the input (`order`), not frame number: in a capture out of time
+        # order (mergecap -a, the outbound capture first) messages 2 and 4 follow message 5's frames.
         on_sa = msgs[(msgs["source"] == first["source"]).to_numpy() & (msgs["ispi"] == first["ispi"]).to_numpy()
-                     & (msgs["ref"] < first["ref"]).to_numpy()]
+                     & (msgs["order"] < first["order"]).to_numpy()]
         mine = on_sa["in"].to_numpy().astype(bool) == inbound
         if not debug and not _third_of_initiator(on_sa[mine]):
             continue  # on the wire, message 5 is the initiator's third message (no step names)
@@ -211,9 +213,9 @@ def _main_mode_5_unanswered(ctx: Context) -> Iterator[Finding]:
             continue  # moved to 4500 by NAT-T: a blocked port (IKE106) looks just the same
         if pd.notna(first["length"]) and int(first["length"]) > MM5_PSK_MAX:
             continue  # too big for an ID and a hash: certificates, and maybe lost fragments
-        negotiation = ctx.events[(ctx.events["source"] == first["source"]).to_numpy()
-                                 & (ctx.events["ref"] <= int(s.last["ref"])).to_numpy()
-                                 & (ctx.events["ref"] >= int(same_sa["ref"].min())).to_numpy()]
+        # (The input's rows from message 2 to the last send: `order` is a position in ctx.events.)
+        negotiation = ctx.events.iloc[int(same_sa["order"].min()):int(s.last["order"]) + 1]
+        negotiation = negotiation[(negotiation["source"] == first["source"]).to_numpy()]
         said = negotiation["text"].fillna("").astype(str)
         if said.str.contains(r"(?i)certificate|\bEAP\b|XAUTH").any():
             continue  # signed with a certificate: another rule's story

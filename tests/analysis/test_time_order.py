@@ -78,3 +78,24 @@ def test_ike_over_tcp_is_told_from_its_syn_whichever_capture_was_appended_first(
     assert in_order.facts["client"] == merged.facts["client"] == f"{PEER}:40000"
     assert merged.facts["server"] == f"{GW}:4500"
     assert "(frame 3)" in merged.message and merged.evidence[0].ref == 3  # the SYN
+
+
+def test_main_mode_5_unanswered_whichever_capture_was_appended_first() -> None:
+    """IKEv1 Main Mode from the gateway: the peer answers messages 1 and 3, then message 5
+    (encrypted with keys of the pre-shared secret) goes out four times unanswered (IKE204,
+    inferred). With the outbound capture appended first, messages 2 and 4 (frames 7, 8) come
+    after message 5's frames, yet they came before it."""
+    zero, ident = bytes(8), 2
+    sa = [(1, ib.sa_v1([(1, 7), (2, 4), (3, 1), (4, 14)]))]
+    ke = [(4, bytes(256)), (10, bytes(32))]
+    mm = [ib.message(ISPI, zero, ident, 0, 0, sa, version=0x10), ib.message(ISPI, RSPI, ident, 0, 0, sa, version=0x10),
+          ib.message(ISPI, RSPI, ident, 0, 0, ke, version=0x10), ib.message(ISPI, RSPI, ident, 0, 0, ke, version=0x10)]
+    mm5 = ISPI + RSPI + bytes([5, 0x10, ident, 0x01]) + struct.pack("!II", 0, 28 + 64) + bytes(64)
+    out = [(T0, _udp(GW, PEER, 500, mm[0], 1)), (T0 + 0.1, _udp(GW, PEER, 500, mm[2], 2))]
+    out += [(T0 + 0.3 + d, _udp(GW, PEER, 500, mm5, 3 + d)) for d in (0, 10, 20, 30)]
+    back = [(T0 + 0.05, _udp(PEER, GW, 500, mm[1], 100)), (T0 + 0.15, _udp(PEER, GW, 500, mm[3], 101))]
+    [in_order] = _run(sorted(out + back, key=lambda f: f[0]), "IKE204")
+    [merged] = _run(out + back, "IKE204")
+    assert merged.facts["inferred_from"] == in_order.facts["inferred_from"] == "main-mode-5-unanswered"
+    assert merged.facts["attempts"] == 4
+    assert [e.ref for e in merged.evidence] == [8, 3, 6]  # message 4, then message 5's first and last send
