@@ -157,7 +157,10 @@ def _from_messages(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(group.max() + 2))
     is_in = msgs["in"].to_numpy().astype(bool)
-    end_all, ref_all, ispi_all = msgs["_end"].to_numpy(), msgs["ref"].to_numpy().astype("int64"), msgs["ispi"].to_numpy()
+    # Before and after by place in the input (sas `order`), not by `ref`: in a capture out of
+    # time order (mergecap -a, the outbound capture first) the answers sent to the old port
+    # have lower frame numbers than the request from the new one they follow.
+    end_all, place_all, ispi_all = msgs["_end"].to_numpy(), msgs["order"].to_numpy().astype("int64"), msgs["ispi"].to_numpy()
     for g in range(group.max() + 1):
         pos = order[bounds[g]:bounds[g + 1]]
         in_pos, out_pos = pos[is_in[pos]], pos[~is_in[pos]]
@@ -165,22 +168,22 @@ def _from_messages(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         if len(set(seen)) < 2:
             continue
         ispi = ispi_all[pos[0]]
-        in_refs = ref_all[in_pos]
-        out_refs = ref_all[out_pos]
+        in_place = place_all[in_pos]
+        out_place = place_all[out_pos]
         out_end = end_all[out_pos]
         # Per address:port, where it occurs (ascending): each move below is then a few
         # binary searches, not a scan of the SA (a long log repeats the same SA many times).
         in_at = _positions(seen)
         out_at = _positions(out_end)
-        ordered = bool((np.diff(out_refs) >= 0).all())
+        ordered = bool((np.diff(out_place) >= 0).all())
         for i in np.flatnonzero(seen[1:] != seen[:-1]) + 1:
             old, new = seen[i - 1], seen[i]
-            moved_ref = int(in_refs[i])
+            moved_at = int(in_place[i])
             # Until the peer comes back from the old address:port, sending there is stale.
             back = in_at[old][np.searchsorted(in_at[old], i):]
-            until = int(in_refs[back[0]]) if len(back) else None
-            stale_pos = _sent_between(out_at.get(old), out_refs, moved_ref, until, ordered)
-            if len(stale_pos) < t.min_stale or len(_sent_between(out_at.get(new), out_refs, moved_ref, until, ordered)):
+            until = int(in_place[back[0]]) if len(back) else None
+            stale_pos = _sent_between(out_at.get(old), out_place, moved_at, until, ordered)
+            if len(stale_pos) < t.min_stale or len(_sent_between(out_at.get(new), out_place, moved_at, until, ordered)):
                 continue
             rows = msgs.iloc[pos]  # the SA's rows: taken only for a finding
             moved = msgs.iloc[in_pos[i]]
@@ -212,13 +215,13 @@ def _positions(values: np.ndarray) -> dict[str, np.ndarray]:
     return {u: order[bounds[k]:bounds[k + 1]] for k, u in enumerate(uniques)}
 
 
-def _sent_between(pos: np.ndarray | None, refs: np.ndarray, after: int, until: int | None,
+def _sent_between(pos: np.ndarray | None, places: np.ndarray, after: int, until: int | None,
                   ordered: bool) -> np.ndarray:
-    """Those of ``pos`` whose line is after ``after`` (and before ``until``)."""
+    """Those of ``pos`` whose place (``places``: sas order) is after ``after`` (and before ``until``)."""
     if pos is None:
         return np.empty(0, dtype=np.int64)
-    r = refs[pos]
-    if ordered:  # lines ascend with position: a slice
+    r = places[pos]
+    if ordered:  # places ascend with position: a slice
         lo = np.searchsorted(r, after, side="right")
         hi = len(r) if until is None else np.searchsorted(r, until, side="left")
         return pos[lo:max(lo, hi)]
@@ -230,11 +233,14 @@ def _sent_between(pos: np.ndarray | None, refs: np.ndarray, after: int, until: i
 
 def _arrivals(ctx: Context, moved, new: str, until: int | None):
     """Every IKE packet from the new address:port after the move, SPIs printed or not
-    (an IKEv1 debug logs a re-sent first message as a bare `comes` line)."""
+    (an IKEv1 debug logs a re-sent first message as a bare `comes` line). After the move
+    and before ``until`` by place in ctx.events, as sas ``order`` counts (see _from_messages)."""
     w = ctx.wire
     ends = endpoints(w["remote"], w["rport"])
     m = (w["source"] == moved["source"]).to_numpy() & w["in"].to_numpy() & (ends == new).to_numpy()
-    m &= w["kind"].isin(["ike", "ike-received"]).to_numpy() & (w["ref"] >= int(moved["ref"])).to_numpy()
+    got = w[m & w["kind"].isin(["ike", "ike-received"]).to_numpy()]
+    at = ctx.events.index.get_indexer(got.index)  # (the wire rows keep the events' index)
+    keep = at >= int(moved["order"])
     if until is not None:
-        m &= (w["ref"] < until).to_numpy()
-    return w[m]
+        keep &= at < until
+    return got[keep]

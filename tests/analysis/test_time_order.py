@@ -99,3 +99,22 @@ def test_main_mode_5_unanswered_whichever_capture_was_appended_first() -> None:
     assert merged.facts["inferred_from"] == in_order.facts["inferred_from"] == "main-mode-5-unanswered"
     assert merged.facts["attempts"] == 4
     assert [e.ref for e in merged.evidence] == [8, 3, 6]  # message 4, then message 5's first and last send
+
+
+def test_a_moved_nat_mapping_whichever_capture_was_appended_first() -> None:
+    """The peer's NAT maps it anew (port 40000 to 40001) and the gateway keeps answering the
+    old port (IKE111). With the outbound capture appended first, the stale answers (frames 2,
+    3) come before the request from the new port (frame 5) that they follow."""
+    def natt(src: str, dst: str, sport: int, dport: int, mid: int, response: bool, ident: int) -> bytes:
+        msg = ib.message(ISPI, RSPI, 37, 0x20 if response else 0x08, mid, [(46, bytes(64))])
+        return pb.eth(pb.ipv4(src, dst, 17, pb.udp(sport, dport, bytes(4) + msg), ident=ident))
+    out = [(T0 + at + 0.01, natt(GW, PEER, 4500, port, mid, True, i + 1))
+           for i, (at, port, mid) in enumerate([(0, 40000, 2), (10, 40000, 3), (12, 40000, 3)])]
+    back = [(T0 + at, natt(PEER, GW, port, 4500, mid, False, i + 10))
+            for i, (at, port, mid) in enumerate([(0, 40000, 2), (10, 40001, 3), (12, 40001, 3)])]
+    [in_order] = _run(sorted(out + back, key=lambda f: f[0]), "IKE111")
+    [merged] = _run(out + back, "IKE111")
+    assert merged.facts["old"] == f"{PEER}:40000" and merged.facts["new"] == f"{PEER}:40001"
+    assert merged.facts["stale_sends"] == in_order.facts["stale_sends"] == 2
+    assert merged.facts["arrivals_from_new"] == in_order.facts["arrivals_from_new"] == 2
+    assert [e.ref for e in merged.evidence] == [4, 5, 2, 3]
