@@ -78,11 +78,14 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         groups = _groups(offer.proposals if offer is not None else None)
         # Recovered: a later answer from the same responder without the notify (the debug
         # names a response by its exchange, `exchange=SA_INIT_RESPONSE`; the wire by its flag).
-        exchange = ev["exchange"]
-        later = ev[(ev["source"] == source).to_numpy() & (ev["ref"] > int(last.ref)).to_numpy()
-                   & ((exchange.isin(["SA_INIT", "IKE_SA_INIT"]) & ev["response"].fillna(False).astype(bool))
+        # Later by place in the input, not by `ref`: a capture out of time order (files appended
+        # out of turn) is read in time order with each frame keeping its number (sources.pcap).
+        after = ev.iloc[ev.index.get_loc(last.Index) + 1:]
+        exchange = after["exchange"]
+        later = after[(after["source"] == source).to_numpy()
+                   & ((exchange.isin(["SA_INIT", "IKE_SA_INIT"]) & after["response"].fillna(False).astype(bool))
                       | (exchange == "SA_INIT_RESPONSE")).fillna(False).to_numpy()
-                   & ~ev["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()]
+                   & ~after["notify"].fillna("").astype(str).str.contains(NOTIFY, regex=False).to_numpy()]
         if peer and len(later):
             ip = host(peer)
             later = later[((later["src"] == ip) | (later["dst"] == ip)).fillna(False).to_numpy()]

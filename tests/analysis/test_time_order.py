@@ -118,3 +118,20 @@ def test_a_moved_nat_mapping_whichever_capture_was_appended_first() -> None:
     assert merged.facts["stale_sends"] == in_order.facts["stale_sends"] == 2
     assert merged.facts["arrivals_from_new"] == in_order.facts["arrivals_from_new"] == 2
     assert [e.ref for e in merged.evidence] == [4, 5, 2, 3]
+
+
+def test_a_retry_after_invalid_ke_in_a_file_appended_first_still_recovers() -> None:
+    """Two captures of one interface appended out of turn (`mergecap -a later.pcap
+    earlier.pcap`): the peer's INVALID_KE_PAYLOAD (frame 4) and, 0.1 s later, its answer
+    to the retry with group 19 (frame 2). The rejection was recovered from (IKE205 info)."""
+    def sa_init(group: int, response: bool) -> bytes:
+        sa = ib.sa_v2([(1, 12, 256), (2, 5, None), (3, 12, None), (4, group, None)])
+        return ib.message(ISPI, RSPI if response else bytes(8), 34, 0x20 if response else 0x08, 0,
+                          [(33, sa), (34, struct.pack("!HH", group, 0) + bytes(64)), (40, bytes(32))])
+    invalid_ke = ib.message(ISPI, bytes(8), 34, 0x20, 0, [(41, ib.notify_v2(17, struct.pack("!H", 19)))])
+    earlier = [(T0, _udp(GW, PEER, 500, sa_init(14, False), 1)), (T0 + 0.03, _udp(PEER, GW, 500, invalid_ke, 2))]
+    later = [(T0 + 0.1, _udp(GW, PEER, 500, sa_init(19, False), 3)), (T0 + 0.13, _udp(PEER, GW, 500, sa_init(19, True), 4))]
+    [in_order] = _run(earlier + later, "IKE205")
+    [merged] = _run(later + earlier, "IKE205")
+    assert in_order.facts["recovered"] is merged.facts["recovered"] is True
+    assert merged.severity == "info" and "(frame 4)" in merged.message
