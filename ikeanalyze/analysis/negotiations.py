@@ -1120,9 +1120,12 @@ def _type_word(typ: str) -> str:
 
 
 def _wire_failures(events: pd.DataFrame, notify: str, seen_spi: set) -> list[Failure]:
-    """Decoded responses (captures, sniffer hex) carrying ``notify``."""
-    ev = events[(events["origin"] != DEBUG).to_numpy() & events["notify"].fillna("").astype(str)
-                .str.contains(notify, regex=False).to_numpy()]
+    """Decoded responses (captures, sniffer hex) carrying ``notify`` (its IKEv2 name; an
+    IKEv1 notify of the same type is named as RFC 2408 spells it, with hyphens:
+    wire.iana.NOTIFY_V1)."""
+    said = events["notify"].fillna("").astype(str)
+    ev = events[(events["origin"] != DEBUG).to_numpy() & (said.str.contains(notify, regex=False)
+                                                         | said.str.contains(notify.replace("_", "-"), regex=False)).to_numpy()]
     out = []
     for r in ev.itertuples():
         if (str(r.source), str(r.ispi)) in seen_spi:
