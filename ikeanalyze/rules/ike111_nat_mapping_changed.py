@@ -175,15 +175,14 @@ def _from_messages(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         # binary searches, not a scan of the SA (a long log repeats the same SA many times).
         in_at = _positions(seen)
         out_at = _positions(out_end)
-        ordered = bool((np.diff(out_place) >= 0).all())
         for i in np.flatnonzero(seen[1:] != seen[:-1]) + 1:
             old, new = seen[i - 1], seen[i]
             moved_at = int(in_place[i])
             # Until the peer comes back from the old address:port, sending there is stale.
             back = in_at[old][np.searchsorted(in_at[old], i):]
             until = int(in_place[back[0]]) if len(back) else None
-            stale_pos = _sent_between(out_at.get(old), out_place, moved_at, until, ordered)
-            if len(stale_pos) < t.min_stale or len(_sent_between(out_at.get(new), out_place, moved_at, until, ordered)):
+            stale_pos = _sent_between(out_at.get(old), out_place, moved_at, until)
+            if len(stale_pos) < t.min_stale or len(_sent_between(out_at.get(new), out_place, moved_at, until)):
                 continue
             rows = msgs.iloc[pos]  # the SA's rows: taken only for a finding
             moved = msgs.iloc[in_pos[i]]
@@ -215,20 +214,15 @@ def _positions(values: np.ndarray) -> dict[str, np.ndarray]:
     return {u: order[bounds[k]:bounds[k + 1]] for k, u in enumerate(uniques)}
 
 
-def _sent_between(pos: np.ndarray | None, places: np.ndarray, after: int, until: int | None,
-                  ordered: bool) -> np.ndarray:
-    """Those of ``pos`` whose place (``places``: sas order) is after ``after`` (and before ``until``)."""
+def _sent_between(pos: np.ndarray | None, places: np.ndarray, after: int, until: int | None) -> np.ndarray:
+    """Those of ``pos`` whose place (``places``: sas order, ascending: the message table is
+    sorted by it) is after ``after`` (and before ``until``): a slice."""
     if pos is None:
         return np.empty(0, dtype=np.int64)
     r = places[pos]
-    if ordered:  # places ascend with position: a slice
-        lo = np.searchsorted(r, after, side="right")
-        hi = len(r) if until is None else np.searchsorted(r, until, side="left")
-        return pos[lo:max(lo, hi)]
-    keep = r > after
-    if until is not None:
-        keep &= r < until
-    return pos[keep]
+    lo = np.searchsorted(r, after, side="right")
+    hi = len(r) if until is None else np.searchsorted(r, until, side="left")
+    return pos[lo:max(lo, hi)]
 
 
 def _arrivals(ctx: Context, moved, new: str, until: int | None):
