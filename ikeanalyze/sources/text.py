@@ -20,7 +20,17 @@ import pyarrow.compute as pc
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import CaptureRun, InputReport
-from ikeanalyze.sources import eventlog, fgconfig, flow, hexdump, ikedebug, sniffer, spans, tcpdump
+from ikeanalyze.sources import (
+    clockoffset,
+    eventlog,
+    fgconfig,
+    flow,
+    hexdump,
+    ikedebug,
+    sniffer,
+    spans,
+    tcpdump,
+)
 from ikeanalyze.sources import snapshot as state_snapshot
 from ikeanalyze.sources.regex import (
     Texts,
@@ -983,9 +993,11 @@ SNIFFER_UTC = (r"\bsni\w*\s+pa\w*\s+\S+\s+(?:['\"“”‘’][^'\"“”‘’]
 
 
 def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report: InputReport) -> None:
-    """Warn when a sniffer run stamps its packets in UTC (`... 4 0 a`) and the same paste's
+    """A sniffer run that stamps its packets in UTC (`... 4 0 a`) beside the same paste's
     IKE debug in the FortiGate's local time: unless the FortiGate runs on UTC the two clocks
-    are hours apart, and one packet told by both reads as two events hours apart."""
+    are hours apart, and one packet told by both reads as two events hours apart. When the
+    messages both tell agree on the offset (clockoffset.utc_offset), the run's times are put
+    on the debug's clock (in place); otherwise the paste is warned of."""
     idx = np.flatnonzero(forms.mask("prompt"))
     if not len(idx):
         return
@@ -996,9 +1008,59 @@ def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report:
     origin = frame["origin"].to_numpy()
     if not (timed & (origin == "ikedebug")).any() or not (timed & (origin == "sniffer")).any():
         return
-    report.warn(f"line {utc[0]}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: unless "
-                f"its time zone is UTC the two clocks are hours apart (one packet told by both reads as two events, "
-                f"and the timeline's order across them is wrong); run the sniffer with `l` for local time")
+    ref = frame["ref"].to_numpy(dtype=np.int64)
+    sniffed = origin == "sniffer"
+    unshifted = []
+    for line in utc:
+        run = _run_of(report.capture_runs, line, idx + 1)
+        rows = sniffed & (ref >= run.first) & (ref <= run.last) if run is not None else None
+        found = clockoffset.utc_offset(frame, rows) if rows is not None and rows.any() else None
+        if found is None:
+            unshifted.append(line)
+            continue
+        offset, agreed = found
+        if not offset:  # the FortiGate's clock is UTC: the two agree
+            report.warn(f"line {line}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: "
+                        f"{agreed} IKE messages told by both show the same time (the FortiGate's time zone is UTC)")
+            continue
+        _shift(frame, rows, offset)
+        report.warn(f"line {line}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: "
+                    f"{agreed} IKE messages told by both are {clockoffset.label(offset)} apart, so the run's times "
+                    f"(lines {run.first}-{run.last}) are shifted by {clockoffset.label(offset)} onto the debug's clock")
+    if unshifted:
+        report.warn(f"line {unshifted[0]}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local "
+                    f"time: unless its time zone is UTC the two clocks are hours apart (one packet told by both reads "
+                    f"as two events, and the timeline's order across them is wrong); run the sniffer with `l` for "
+                    f"local time")
+
+
+def _run_of(runs: list[CaptureRun], line: int, prompts: np.ndarray) -> CaptureRun | None:
+    """The capture run the command on ``line`` (1-based) started: the first run from it on
+    with no other prompt (``prompts``, 1-based) before it begins."""
+    for run in runs:
+        if run.first >= line:
+            return run if not ((prompts > line) & (prompts < run.first)).any() else None
+    return None
+
+
+def _shift(frame: pd.DataFrame, rows: np.ndarray, offset_us: int) -> None:
+    """Move the ``rows``' `time` by ``offset_us`` and count every timed row's `t` again from
+    the earliest stamp. (The stamp of a line not kept that `t` counted from, when it was
+    earlier than every row's, was of the sniffer's other traffic, so of its clock: it moves
+    with the run.)"""
+    us, timed = clockoffset.time_us(frame)
+    t = frame["t"].to_numpy(dtype=float, na_value=np.nan)
+    counted = timed & ~np.isnan(t)  # the rows whose `t` is their `time` counted from the first stamp
+    floor = None
+    if counted.any():
+        first = int(np.round(us[counted] - t[counted] * 1e6).min())
+        floor = first + offset_us if first < us[counted].min() else None
+    moved = rows & timed
+    us = np.where(moved, us + offset_us, us)
+    frame["time"] = pd.arrays.ArrowExtensionArray(pa.array(us, pa.timestamp("us"), mask=~timed))
+    if counted.any():
+        first = us[counted].min() if floor is None else min(us[counted].min(), floor)
+        frame["t"] = np.where(counted, (us - first) / 1e6, t)
 
 
 def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport, step: int) -> None:

@@ -303,3 +303,125 @@ def test_a_utc_sniffer_run_with_the_unquoted_filter_none_is_warned_of_too():
                  "2026-04-10 00:10:00.100000 wan1 out 192.0.2.10.500 -> 203.0.113.30.500: udp 480",
                  "FGT-A # diagnose debug enable", DEBUG_LINE], r)
     assert [w[:8] for w in r.warnings if "prints UTC (`a`)" in w] == ["line 1: "], r.warnings
+
+
+def _utc_paste(flag: str, hours: float, sniffed_len: int = 480, debug_len: int = 480, waits=(0, 2, 6, 14)) -> list[str]:
+    """A `4 0 <flag>` run of an SA_INIT sent 4 times (stamped ``hours`` before the debug's
+    clock) and the debug of the same sends in local time."""
+    import datetime as dt
+    local = dt.datetime(2026, 4, 10, 9, 40, 0, 100000)
+    utc = local - dt.timedelta(hours=hours)
+    sniffed = [f"{(utc + dt.timedelta(seconds=w, microseconds=300)):%Y-%m-%d %H:%M:%S.%f} wan1 out "
+               f"192.0.2.10.500 -> 203.0.113.30.500: udp {sniffed_len}" for w in waits]
+    sent = [f"{(local + dt.timedelta(seconds=w)):%Y-%m-%d %H:%M:%S.%f} ike V=root:0:to-dc2:31: sent IKE msg "
+            f"({'RETRANSMIT_SA_INIT' if w else 'SA_INIT'}): 192.0.2.10:500->203.0.113.30:500, len={debug_len}, "
+            f"vrf=0, id=1111aaaa2222bbbb/0000000000000000, oif=5" for w in waits]
+    return [UTC_RUN.format(flag=flag), "interfaces=[wan1]", "filters=[udp port 500]", *sniffed,
+            "FGT-A # diagnose debug enable", *sent]
+
+
+def _clocks(frame) -> tuple[list, list]:
+    sniffed, debug = frame[frame["origin"] == "sniffer"], frame[frame["kind"] == "ike-sent"]
+    return [str(x) for x in sniffed["time"]], [str(x) for x in debug["time"]]
+
+
+@pytest.mark.parametrize("hours, label", [(2, "+02:00"), (5.5, "+05:30"), (-3.5, "-03:30")])
+def test_a_utc_sniffer_run_is_put_on_the_debug_clock_by_the_messages_both_tell(hours, label):
+    """The four sends the debug and the UTC run both tell are ``hours`` apart (a whole number
+    of quarter hours): the run's stamps move onto the debug's clock, where each packet lies
+    within a millisecond of its `sent IKE msg`, and `t` counts from the first of them all.
+    Before, the run stayed hours away (two IKE105 findings, a timeline out of order)."""
+    r = InputReport("t")
+    frame = parse_lines(_utc_paste("a", hours), r)
+    sniffed, debug = _clocks(frame)
+    assert [s[:22] for s in sniffed] == [d[:22] for d in debug], (sniffed, debug)
+    assert sniffed[0] == "2026-04-10 09:40:00.100300"
+    assert frame["t"].min() == 0 and abs(frame["t"].max() - 14.0003) < 1e-6
+    assert not [w for w in r.warnings if "hours apart" in w], r.warnings
+    said = [w for w in r.warnings if "prints UTC (`a`)" in w]
+    assert len(said) == 1 and said[0].startswith("line 1: ")
+    assert f"4 IKE messages told by both are {label} apart" in said[0]
+    assert f"(lines 1-7) are shifted by {label} onto the debug's clock" in said[0]
+
+
+@pytest.mark.parametrize("case", ["other length", "one message", "offsets disagree"])
+def test_a_utc_run_the_debug_does_not_line_up_with_is_only_warned_of(case):
+    """Datagrams of another length than the debug's messages, a single message both tell, or
+    messages that put the clocks at different offsets are no offset: the run keeps its
+    stamps and the paste is warned of, as before."""
+    if case == "other length":
+        lines = _utc_paste("a", 2, sniffed_len=484)
+    elif case == "one message":
+        lines = _utc_paste("a", 2, waits=(0,))
+    else:  # the first two sends 2 hours after the run's, the last two 3 hours: a tie
+        lines = _utc_paste("a", 2)
+        lines[10:12] = [x.replace(" 09:40:", " 10:40:") for x in lines[10:12]]
+    r = InputReport("t")
+    frame = parse_lines(lines, r)
+    sniffed, _ = _clocks(frame)
+    assert [s[11:19] for s in sniffed] == ["07:40:00", "07:40:02", "07:40:06", "07:40:14"][:len(sniffed)], sniffed
+    said = [w for w in r.warnings if "prints UTC (`a`)" in w]
+    assert len(said) == 1 and "hours apart" in said[0] and "shifted" not in said[0], r.warnings
+
+
+def test_a_local_time_run_hours_from_the_debug_is_left_as_printed():
+    """`l` prints the FortiGate's local time, as the debug does: two hours between them are
+    what the paste shows (another day's capture), not a clock to move."""
+    r = InputReport("t")
+    frame = parse_lines(_utc_paste("l", 2), r)
+    sniffed, _ = _clocks(frame)
+    assert sniffed[0] == "2026-04-10 07:40:00.100300"
+    assert not [w for w in r.warnings if "prints UTC" in w], r.warnings
+
+
+def test_a_utc_run_without_directions_on_4500_lines_up_with_the_debug_by_either_length():
+    """At verbosity 1 the run prints no in/out, and on UDP 4500 its `udp N` counts the
+    4-byte non-ESP marker the debug's `len=` may leave out: the AUTH request (`udp 260`,
+    `len=260`) and its answer (`udp 228`, `len=224`) still name the offset (+01:00)."""
+    r = InputReport("t")
+    lines = ["FGT-A # diagnose sniffer packet wan1 'udp port 4500' 1 0 a", "interfaces=[wan1]",
+             "filters=[udp port 4500]",
+             "2026-04-10 08:20:00.000400 192.0.2.10.4500 -> 198.51.100.7.4500: udp 260",
+             "2026-04-10 08:20:00.030400 198.51.100.7.4500 -> 192.0.2.10.4500: udp 228",
+             "FGT-A # diagnose debug enable",
+             "2026-04-10 09:20:00.000000 ike V=root:0:to-br:7: sent IKE msg (AUTH): 192.0.2.10:4500->198.51.100.7:4500, "
+             "len=260, vrf=0, id=3333cccc4444dddd/5555eeee6666ffff:00000001",
+             "2026-04-10 09:20:00.030200 ike V=root:0: comes 198.51.100.7:4500->192.0.2.10:4500,ifindex=5,vrf=0,len=224...."]
+    frame = parse_lines(lines, r)
+    assert [str(x) for x in frame.loc[frame["origin"] == "sniffer", "time"]] == [
+        "2026-04-10 09:20:00.000400", "2026-04-10 09:20:00.030400"]
+    assert [w for w in r.warnings if "2 IKE messages told by both are +01:00 apart" in w], r.warnings
+
+
+def test_a_utc_run_beside_a_debug_on_utc_is_not_said_to_be_hours_apart():
+    """A FortiGate whose time zone is UTC prints both in one clock: the messages both tell
+    agree as printed, which is said instead of a warning that the clocks differ."""
+    r = InputReport("t")
+    frame = parse_lines(_utc_paste("a", 0), r)
+    assert _clocks(frame)[0][0] == "2026-04-10 09:40:00.100300"
+    said = [w for w in r.warnings if "prints UTC (`a`)" in w]
+    assert len(said) == 1 and "4 IKE messages told by both show the same time" in said[0], r.warnings
+
+
+def test_a_shifted_run_counts_t_from_its_own_first_line_kept_out():
+    """`t` counts from the input's first stamp, a line of other traffic kept out included
+    (a DNS query 1 s before the first SA_INIT): that line is the run's, so in its clock,
+    and it moves with the run."""
+    r = InputReport("t")
+    lines = _utc_paste("a", 2)
+    lines.insert(3, "2026-04-10 07:39:59.100300 wan1 out 192.0.2.10.53000 -> 198.51.100.1.53: udp 40")
+    frame = parse_lines(lines, r)
+    assert r.accounting["other-traffic"] == 1
+    assert list(frame.loc[frame["origin"] == "sniffer", "t"].round(4)) == [1.0, 3.0, 7.0, 15.0]
+
+
+def test_the_offset_a_sample_of_a_long_debug_favours_is_counted_over_all_its_messages(monkeypatch):
+    """A long debug asks every quarter hour of a sample of its messages (clockoffset.SAMPLE)
+    and the offsets the sample favours of all of them: the warning counts all four sends,
+    not the sample's two."""
+    from ikeanalyze.sources import clockoffset
+    monkeypatch.setattr(clockoffset, "SAMPLE", 2)
+    r = InputReport("t")
+    frame = parse_lines(_utc_paste("a", 5.5), r)
+    assert _clocks(frame)[0][0] == "2026-04-10 09:40:00.100300"
+    assert [w for w in r.warnings if "4 IKE messages told by both are +05:30 apart" in w], r.warnings

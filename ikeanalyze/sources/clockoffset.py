@@ -1,0 +1,139 @@
+"""The offset between a sniffer run stamped in UTC and an IKE debug in local time.
+
+`diagnose sniffer packet <if> '<filter>' 4 0 a` stamps its packets in UTC; the debug
+console (`diagnose debug console timestamp enable`) and a sniffer run with `l` in the
+FortiGate's local time. A message both tell (the debug's `sent IKE msg (…): A:pa->B:pb,
+len=N` or `comes A:pa->B:pb,…,len=N`, the sniffer's `A.pa -> B.pb: udp N`) is then read
+twice, the two stamps the FortiGate's UTC offset apart: a whole number of quarter hours
+between -12 h and +14 h. :func:`utc_offset` finds it from the messages both show.
+
+Whole columns: the candidate offsets are few (105 quarter hours), the messages many; each
+offset is one sorted search of the debug's messages among the sniffer's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+QUARTER_US = 15 * 60 * 1_000_000
+# Time zones run from UTC-12:00 to UTC+14:00 (Kiribati's Line Islands).
+OFFSETS_US = np.arange(-12 * 4, 14 * 4 + 1, dtype=np.int64) * QUARTER_US
+# How far the debug's stamp of a message may lie from the sniffer's, beyond the offset: the
+# daemon logs `sent IKE msg` around the moment the kernel sends it, and a debug of older
+# builds stamps whole seconds.
+SLACK_US = 2_000_000
+AGREE_MIN = 2  # messages that must agree on one offset: one could be chance
+SAMPLE = 4096  # debug messages every offset is asked of (see utc_offset)
+CANDIDATES = 4  # offsets the sample favours most, asked of every message
+NON_ESP_MARKER = 4  # RFC 3948 §2.2: IKE on UDP 4500 carries four zero bytes first
+DEBUG_KINDS = ("ike-sent", "ike-received")
+KEY = ["src", "sport", "dst", "dport", "direction", "length"]
+# A message's key and its time in ms share one 64-bit number: the time below TIME_BITS
+# (34 years: a paste's stamps spanning more are no one session's), the key above.
+TIME_BITS = 40
+KEYS_MAX = 1 << (63 - TIME_BITS)
+
+
+def time_us(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The frame's `time` as µs since the epoch, and which rows have one."""
+    arr = pa.array(frame["time"].array)
+    ok = pc.is_valid(arr).to_numpy(zero_copy_only=False)
+    return pc.fill_null(pc.cast(arr, pa.int64()), 0).to_numpy(zero_copy_only=False), ok
+
+
+def utc_offset(frame: pd.DataFrame, sniffed: np.ndarray) -> tuple[int, int] | None:
+    """(offset in µs, messages that agree on it) that puts the rows ``sniffed`` (a mask: a
+    UTC sniffer run's packets) on the clock of the frame's IKE debug: local = UTC + offset.
+    None when fewer than AGREE_MIN messages agree on one quarter hour, or two offsets are
+    told by as many (a run of equal datagrams, hours apart, is no clock)."""
+    us, timed = time_us(frame)
+    kind = frame["kind"].to_numpy(dtype=object, na_value=None)
+    full = np.ones(len(frame), bool)
+    for name in KEY[:4] + ["length"]:
+        full &= frame[name].notna().to_numpy()
+    debug = timed & full & np.isin(kind, DEBUG_KINDS) & (frame["origin"] == "ikedebug").to_numpy(dtype=bool)
+    sniff = timed & full & sniffed & (frame["proto"] == "udp").fillna(False).to_numpy(dtype=bool)
+    if debug.sum() < AGREE_MIN:
+        return None
+    # Only datagrams of a length the debug printed (or that plus the marker) can be its
+    # messages: the rest (ESP-in-UDP, keepalives) go before the keys are built.
+    length = frame["length"].to_numpy(dtype=np.float64, na_value=np.nan)
+    said = np.unique(length[debug])
+    sniff &= np.isin(length, np.concatenate([said, said + NON_ESP_MARKER]))
+    if sniff.sum() < AGREE_MIN:
+        return None
+    d, s = np.flatnonzero(debug), np.flatnonzero(sniff)
+    low, high = min(us[d].min(), us[s].min()), max(us[d].max(), us[s].max())
+    if (high - low) // 1000 >= (1 << TIME_BITS) // 2:
+        return None
+    s_keys, s_rows = _sniffer_keys(frame, s)
+    d_keys = frame.loc[d, KEY].reset_index(drop=True)
+    d_keys["direction"] = d_keys["direction"].astype(object)
+    # Each key as a number (equal keys, equal numbers; a debug row with no in/out: -1, no
+    # sniffer row's).
+    codes = pd.concat([s_keys, d_keys], ignore_index=True).groupby(KEY, sort=False).ngroup().to_numpy(np.int64)
+    if codes.max() >= KEYS_MAX:
+        return None
+    s_code, d_code = codes[: len(s_keys)], codes[len(s_keys):]
+    # One sorted number per sniffer message: its key above its time (ms since a day before
+    # the earliest stamp, so that every time shifted by an offset stays above zero).
+    base = low - 24 * 3600 * 1_000_000
+    s_num = np.sort((s_code << TIME_BITS) + (us[s_rows] - base) // 1000)
+    # (Sorted too: numpy searches sorted queries in a sorted array several times faster.)
+    d_num = np.sort((d_code << TIME_BITS) + (us[d] - base) // 1000)
+    # Every offset asked of a spread sample of the debug's messages, then the few the sample
+    # favours of all of them: a debug of 200,000 messages costs a few searches, not 105.
+    sample = d_num[:: -(-len(d_num) // SAMPLE)]
+    told = _told(s_num, sample, OFFSETS_US // 1000)
+    likely = np.argsort(-told, kind="stable")[:CANDIDATES]
+    likely = likely[told[likely] > 0]
+    if not len(likely):
+        return None
+    told = _told(s_num, d_num, OFFSETS_US[likely] // 1000) if len(sample) < len(d_num) else told[likely]
+    best = int(np.argmax(told))
+    if told[best] < AGREE_MIN or (told == told[best]).sum() > 1:
+        return None
+    return int(OFFSETS_US[likely[best]]), int(told[best])
+
+
+def _told(s_num: np.ndarray, d_num: np.ndarray, offsets_ms: np.ndarray) -> np.ndarray:
+    """For each offset, how many of ``d_num`` (sorted debug messages) have a sniffer message
+    (``s_num``, sorted) of their key within SLACK_US of their time less the offset."""
+    slack = SLACK_US // 1000
+    told = np.zeros(len(offsets_ms), np.int64)
+    for k, off in enumerate(offsets_ms):  # (one search of the debug's messages per offset, not one per row)
+        q = d_num - off
+        told[k] = (np.searchsorted(s_num, q + slack, "right") > np.searchsorted(s_num, q - slack, "left")).sum()
+    return told
+
+
+def _sniffer_keys(frame: pd.DataFrame, s: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sniffer rows ``s``'s keys as the debug would print them, with the row each is
+    of: a packet with no in/out (`--`, verbosity 1-3) under both directions; a datagram to
+    or from UDP 4500 under its length and its length without the non-ESP marker (the debug's
+    `len=` may count it or not)."""
+    keys = frame.loc[s, KEY].reset_index(drop=True)
+    keys["direction"] = keys["direction"].astype(object)
+    rows = s
+    unknown = keys["direction"].isna().to_numpy()
+    if unknown.any():
+        extra = keys[unknown].copy()
+        keys.loc[unknown, "direction"] = "in"
+        extra["direction"] = "out"
+        keys, rows = pd.concat([keys, extra], ignore_index=True), np.concatenate([rows, s[unknown]])
+    natt = ((keys["sport"] == 4500) | (keys["dport"] == 4500)).fillna(False).to_numpy(dtype=bool)
+    if natt.any():
+        extra = keys[natt].copy()
+        extra["length"] = extra["length"] - NON_ESP_MARKER
+        keys, rows = pd.concat([keys, extra], ignore_index=True), np.concatenate([rows, rows[natt]])
+    return keys, rows
+
+
+def label(offset_us: int) -> str:
+    """`+02:00`, `+05:30`, `-03:30`."""
+    sign = "-" if offset_us < 0 else "+"
+    minutes = abs(offset_us) // 60_000_000
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
