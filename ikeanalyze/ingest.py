@@ -62,6 +62,9 @@ class InputReport:
     lost: int = 0  # packets the capture itself says it dropped (kernel, interface, pcapng statistics)
     # The sniffer runs the paste shows, in order: each packet is judged by the filter of its own run.
     capture_runs: list[CaptureRun] = field(default_factory=list)
+    # Those of the runs stamped in UTC (`... 4 0 a`) beside no IKE debug of this input's own:
+    # another input's debug may put them on its clock (sources.clockoffset.line_up).
+    utc_runs: list[CaptureRun] = field(default_factory=list)
 
     @property
     def capture_filter(self) -> str | None:

@@ -27,6 +27,7 @@ import pandas as pd
 from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import IngestReport, InputReport
+from ikeanalyze.sources import clockoffset
 
 # Magic numbers of the capture formats we read (first four bytes, either byte order).
 PCAP_MAGICS = {
@@ -346,5 +347,6 @@ def load(
         where = os.path.dirname(where) if len(refused) == 1 else where
         raise InputError(where, None,
                          f"directory holds no readable input: {names}{more}")
+    clockoffset.line_up(parts, ingest.inputs)  # a UTC sniffer run and a local-time debug given as two inputs
     events = ev.concat(parts)
     return events, ingest

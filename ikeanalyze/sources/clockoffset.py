@@ -132,6 +132,59 @@ def _sniffer_keys(frame: pd.DataFrame, s: np.ndarray) -> tuple[pd.DataFrame, np.
     return keys, rows
 
 
+def shift(frame: pd.DataFrame, rows: np.ndarray, offset_us: int) -> None:
+    """Move the ``rows``' `time` by ``offset_us`` and count every timed row's `t` again from
+    the earliest stamp. (The stamp of a line not kept that `t` counted from, when it was
+    earlier than every row's, was of the sniffer's other traffic, so of its clock: it moves
+    with the run.)"""
+    us, timed = time_us(frame)
+    t = frame["t"].to_numpy(dtype=float, na_value=np.nan)
+    counted = timed & ~np.isnan(t)  # the rows whose `t` is their `time` counted from the first stamp
+    floor = None
+    if counted.any():
+        first = int(np.round(us[counted] - t[counted] * 1e6).min())
+        floor = first + offset_us if first < us[counted].min() else None
+    moved = rows & timed
+    us = np.where(moved, us + offset_us, us)
+    frame["time"] = pd.arrays.ArrowExtensionArray(pa.array(us, pa.timestamp("us"), mask=~timed))
+    if counted.any():
+        first = us[counted].min() if floor is None else min(us[counted].min(), floor)
+        frame["t"] = np.where(counted, (us - first) / 1e6, t)
+
+
+def line_up(parts: list[pd.DataFrame], reports: list) -> None:
+    """Put the UTC sniffer runs of one input (its InputReport.utc_runs: no debug of its own
+    beside them) on the clock of another input's IKE debug, in place, when the messages
+    both tell agree on one offset (:func:`utc_offset`), and say so in the run's input's
+    warnings. A debug in local time given as a file of its own is as common as one pasted
+    under the run. Nothing is said when they do not agree: the debug may be another
+    FortiGate's, in another zone."""
+    by_name = {r.source: r for r in reports}
+    named = [(str(p["source"].iloc[0]), p) for p in parts if len(p)]
+    debugs = [(name, p) for name, p in named
+              if (p["origin"] == "ikedebug").fillna(False).to_numpy(dtype=bool).any() and p["time"].notna().any()]
+    for name, part in named:
+        report = by_name.get(name)
+        others = [(n, p) for n, p in debugs if n != name]
+        if report is None or not report.utc_runs or not others:
+            continue
+        cols = KEY + ["time", "kind", "origin", "proto"]
+        both = pd.concat([part[cols]] + [p[cols] for _, p in others], ignore_index=True)
+        ref = part["ref"].to_numpy(dtype=np.int64)
+        sniffer = (part["origin"] == "sniffer").fillna(False).to_numpy(dtype=bool)
+        for run in report.utc_runs:
+            rows = sniffer & (ref >= run.first) & (ref <= run.last)
+            found = utc_offset(both, np.concatenate([rows, np.zeros(len(both) - len(part), bool)]))
+            if found is None or not found[0]:
+                continue
+            offset, agreed = found
+            shift(part, rows, offset)
+            told = ", ".join(n for n, _ in others)
+            report.warn(f"line {run.first}: the sniffer run prints UTC (`a`), the IKE debug of {told} the FortiGate's "
+                        f"local time: {agreed} IKE messages told by both are {label(offset)} apart, so the run's "
+                        f"times (lines {run.first}-{run.last}) are shifted by {label(offset)} onto the debug's clock")
+
+
 def label(offset_us: int) -> str:
     """`+02:00`, `+05:30`, `-03:30`."""
     sign = "-" if offset_us < 0 else "+"

@@ -1006,7 +1006,11 @@ def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report:
         return
     timed = frame["time"].notna().to_numpy()
     origin = frame["origin"].to_numpy()
-    if not (timed & (origin == "ikedebug")).any() or not (timed & (origin == "sniffer")).any():
+    if not (timed & (origin == "sniffer")).any():
+        return
+    if not (timed & (origin == "ikedebug")).any():
+        # Another input's debug may tell the same messages (sources.load lines them up).
+        report.utc_runs = [run for run in (_run_of(report.capture_runs, line, idx + 1) for line in utc) if run]
         return
     ref = frame["ref"].to_numpy(dtype=np.int64)
     sniffed = origin == "sniffer"
@@ -1023,7 +1027,7 @@ def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report:
             report.warn(f"line {line}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: "
                         f"{agreed} IKE messages told by both show the same time (the FortiGate's time zone is UTC)")
             continue
-        _shift(frame, rows, offset)
+        clockoffset.shift(frame, rows, offset)
         report.warn(f"line {line}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: "
                     f"{agreed} IKE messages told by both are {clockoffset.label(offset)} apart, so the run's times "
                     f"(lines {run.first}-{run.last}) are shifted by {clockoffset.label(offset)} onto the debug's clock")
@@ -1041,26 +1045,6 @@ def _run_of(runs: list[CaptureRun], line: int, prompts: np.ndarray) -> CaptureRu
         if run.first >= line:
             return run if not ((prompts > line) & (prompts < run.first)).any() else None
     return None
-
-
-def _shift(frame: pd.DataFrame, rows: np.ndarray, offset_us: int) -> None:
-    """Move the ``rows``' `time` by ``offset_us`` and count every timed row's `t` again from
-    the earliest stamp. (The stamp of a line not kept that `t` counted from, when it was
-    earlier than every row's, was of the sniffer's other traffic, so of its clock: it moves
-    with the run.)"""
-    us, timed = clockoffset.time_us(frame)
-    t = frame["t"].to_numpy(dtype=float, na_value=np.nan)
-    counted = timed & ~np.isnan(t)  # the rows whose `t` is their `time` counted from the first stamp
-    floor = None
-    if counted.any():
-        first = int(np.round(us[counted] - t[counted] * 1e6).min())
-        floor = first + offset_us if first < us[counted].min() else None
-    moved = rows & timed
-    us = np.where(moved, us + offset_us, us)
-    frame["time"] = pd.arrays.ArrowExtensionArray(pa.array(us, pa.timestamp("us"), mask=~timed))
-    if counted.any():
-        first = us[counted].min() if floor is None else min(us[counted].min(), floor)
-        frame["t"] = np.where(counted, (us - first) / 1e6, t)
 
 
 def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport, step: int) -> None:

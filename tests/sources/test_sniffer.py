@@ -425,3 +425,23 @@ def test_the_offset_a_sample_of_a_long_debug_favours_is_counted_over_all_its_mes
     frame = parse_lines(_utc_paste("a", 5.5), r)
     assert _clocks(frame)[0][0] == "2026-04-10 09:40:00.100300"
     assert [w for w in r.warnings if "4 IKE messages told by both are +05:30 apart" in w], r.warnings
+
+
+@pytest.mark.parametrize("debug_lines, shifted", [(slice(7, None), True), (slice(8, 9), False)])
+def test_a_utc_run_and_a_local_time_debug_given_as_two_inputs_are_lined_up(tmp_path, debug_lines, shifted):
+    """The run in one file, the debug in another (as often as in one paste): the run moves
+    onto the other input's debug clock when its four sends name the offset, and its input
+    says whose debug that was; a single send names none, and nothing is said (the debug
+    may be another FortiGate's)."""
+    from ikeanalyze.sources import load
+    lines = _utc_paste("a", 5.5)
+    (tmp_path / "sniffer.txt").write_text("\n".join(lines[:7]) + "\n", encoding="utf-8")
+    (tmp_path / "debug.txt").write_text("\n".join(lines[debug_lines]) + "\n", encoding="utf-8")
+    events, ingest = load([str(tmp_path / "sniffer.txt"), str(tmp_path / "debug.txt")])
+    sniffed = events[events["origin"] == "sniffer"]
+    assert str(sniffed["time"].iloc[0]) == ("2026-04-10 09:40:00.100300" if shifted else "2026-04-10 04:10:00.100300")
+    assert list(sniffed["t"].round(4)) == [0.0, 2.0, 6.0, 14.0]
+    said = [w for w in ingest.inputs[0].warnings if "prints UTC" in w]
+    assert said == ([f"line 1: the sniffer run prints UTC (`a`), the IKE debug of {tmp_path / 'debug.txt'} the "
+                     f"FortiGate's local time: 4 IKE messages told by both are +05:30 apart, so the run's times "
+                     f"(lines 1-7) are shifted by +05:30 onto the debug's clock"] if shifted else []), said
