@@ -159,6 +159,8 @@ def line_up(parts: list[pd.DataFrame], reports: list) -> None:
     warnings. A debug in local time given as a file of its own is as common as one pasted
     under the run. Nothing is said when they do not agree: the debug may be another
     FortiGate's, in another zone."""
+    if not any(r.utc_runs for r in reports):  # (nearly every load: nothing to line up)
+        return
     by_name = {r.source: r for r in reports}
     named = [(str(p["source"].iloc[0]), p) for p in parts if len(p)]
     debugs = [(name, p) for name, p in named
