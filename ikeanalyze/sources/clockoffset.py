@@ -81,7 +81,9 @@ def utc_offset(frame: pd.DataFrame, sniffed: np.ndarray) -> tuple[int, int] | No
     # One sorted number per sniffer message: its key above its time (ms since a day before
     # the earliest stamp, so that every time shifted by an offset stays above zero).
     base = low - 24 * 3600 * 1_000_000
-    s_num = np.sort((s_code << TIME_BITS) + (us[s_rows] - base) // 1000)
+    s_num = (s_code << TIME_BITS) + (us[s_rows] - base) // 1000
+    by_num = np.argsort(s_num, kind="stable")
+    s_num, s_rows = s_num[by_num], s_rows[by_num]
     # (Sorted too: numpy searches sorted queries in a sorted array several times faster.)
     d_num = np.sort((d_code << TIME_BITS) + (us[d] - base) // 1000)
     # Every offset asked of a spread sample of the debug's messages, then the few the sample
@@ -92,7 +94,10 @@ def utc_offset(frame: pd.DataFrame, sniffed: np.ndarray) -> tuple[int, int] | No
     likely = likely[told[likely] > 0]
     if not len(likely):
         return None
-    told = _told(s_num, d_num, OFFSETS_US[likely] // 1000) if len(sample) < len(d_num) else told[likely]
+    # A packet both tell pairs one debug message with one sniffer packet: two debug messages
+    # near one packet (a send and its retransmission 2 s later) are one, not two.
+    told = np.minimum(_told(s_num, d_num, OFFSETS_US[likely] // 1000) if len(sample) < len(d_num) else told[likely],
+                      _sniffed(s_num, s_rows, d_num, OFFSETS_US[likely] // 1000))
     best = int(np.argmax(told))
     if told[best] < AGREE_MIN or (told == told[best]).sum() > 1:
         return None
@@ -107,6 +112,19 @@ def _told(s_num: np.ndarray, d_num: np.ndarray, offsets_ms: np.ndarray) -> np.nd
     for k, off in enumerate(offsets_ms):  # (one search of the debug's messages per offset, not one per row)
         q = d_num - off
         told[k] = (np.searchsorted(s_num, q + slack, "right") > np.searchsorted(s_num, q - slack, "left")).sum()
+    return told
+
+
+def _sniffed(s_num: np.ndarray, s_rows: np.ndarray, d_num: np.ndarray, offsets_ms: np.ndarray) -> np.ndarray:
+    """For each offset, how many sniffer packets (``s_rows``: the row of each of ``s_num``, a
+    packet under several keys counted once) have a debug message (``d_num``, sorted) of their
+    key within SLACK_US of their time plus the offset: :func:`_told` seen from the sniffer."""
+    slack = SLACK_US // 1000
+    told = np.zeros(len(offsets_ms), np.int64)
+    for k, off in enumerate(offsets_ms):
+        q = s_num + off
+        hit = np.searchsorted(d_num, q + slack, "right") > np.searchsorted(d_num, q - slack, "left")
+        told[k] = len(np.unique(s_rows[hit]))
     return told
 
 

@@ -445,3 +445,17 @@ def test_a_utc_run_and_a_local_time_debug_given_as_two_inputs_are_lined_up(tmp_p
     assert said == ([f"line 1: the sniffer run prints UTC (`a`), the IKE debug of {tmp_path / 'debug.txt'} the "
                      f"FortiGate's local time: 4 IKE messages told by both are +05:30 apart, so the run's times "
                      f"(lines 1-7) are shifted by +05:30 onto the debug's clock"] if shifted else []), said
+
+
+def test_two_debug_sends_beside_one_sniffed_packet_are_one_message_told_by_both():
+    """The debug's SA_INIT and its retransmission 2 s later both lie within the slack of the
+    one packet the run caught of them (its other packet is ten minutes later): one message
+    told by both is no offset (clockoffset.AGREE_MIN), so the run keeps its stamps and the
+    paste is warned of. Before, each debug send counted the same packet: '2 IKE messages'."""
+    r = InputReport("t")
+    lines = _utc_paste("a", 2, waits=(0, 2))
+    lines[4] = lines[4].replace(" 07:40:02", " 07:50:02")
+    frame = parse_lines(lines, r)
+    assert _clocks(frame)[0] == ["2026-04-10 07:40:00.100300", "2026-04-10 07:50:02.100300"]
+    said = [w for w in r.warnings if "prints UTC (`a`)" in w]
+    assert len(said) == 1 and "hours apart" in said[0] and "shifted" not in said[0], r.warnings
