@@ -150,20 +150,21 @@ def _sniffer_keys(frame: pd.DataFrame, s: np.ndarray) -> tuple[pd.DataFrame, np.
     return keys, rows
 
 
-def shift(frame: pd.DataFrame, rows: np.ndarray, offset_us: int) -> None:
-    """Move the ``rows``' `time` by ``offset_us`` and count every timed row's `t` again from
-    the earliest stamp. (The stamp of a line not kept that `t` counted from, when it was
-    earlier than every row's, was of the sniffer's other traffic, so of its clock: it moves
-    with the run.)"""
+def shift(frame: pd.DataFrame, moves: list[tuple[np.ndarray, int]]) -> None:
+    """Move each ``(rows, offset_us)`` of ``moves`` (an input's shifted runs) and count every
+    timed row's `t` again from the earliest stamp, once all have moved (a run not yet moved
+    would lie hours from the rest). (The stamp of a line not kept that `t` counted from, when
+    it was earlier than every row's, was of the sniffer's other traffic, so of its clock: it
+    moves with the first run, once.)"""
     us, timed = time_us(frame)
     t = frame["t"].to_numpy(dtype=float, na_value=np.nan)
     counted = timed & ~np.isnan(t)  # the rows whose `t` is their `time` counted from the first stamp
     floor = None
     if counted.any():
         first = int(np.round(us[counted] - t[counted] * 1e6).min())
-        floor = first + offset_us if first < us[counted].min() else None
-    moved = rows & timed
-    us = np.where(moved, us + offset_us, us)
+        floor = first + moves[0][1] if first < us[counted].min() else None
+    for rows, offset_us in moves:
+        us = np.where(rows & timed, us + offset_us, us)
     frame["time"] = pd.arrays.ArrowExtensionArray(pa.array(us, pa.timestamp("us"), mask=~timed))
     if counted.any():
         first = us[counted].min() if floor is None else min(us[counted].min(), floor)
@@ -189,6 +190,7 @@ def line_up(parts: list[pd.DataFrame], reports: list) -> None:
         if report is None or not report.utc_runs or not others:
             continue
         cols = KEY + ["time", "kind", "origin", "proto"]
+        moves = []
         both = pd.concat([part[cols]] + [p[cols] for _, p in others], ignore_index=True)
         ref = part["ref"].to_numpy(dtype=np.int64)
         sniffer = (part["origin"] == "sniffer").fillna(False).to_numpy(dtype=bool)
@@ -198,11 +200,13 @@ def line_up(parts: list[pd.DataFrame], reports: list) -> None:
             if found is None or not found[0]:
                 continue
             offset, agreed = found
-            shift(part, rows, offset)
+            moves.append((rows, offset))
             told = ", ".join(n for n, _ in others)
             report.warn(f"line {run.first}: the sniffer run prints UTC (`a`), the IKE debug of {told} the FortiGate's "
                         f"local time: {agreed} IKE messages told by both are {label(offset)} apart, so the run's "
                         f"times (lines {run.first}-{run.last}) are shifted by {label(offset)} onto the debug's clock")
+        if moves:
+            shift(part, moves)
 
 
 def label(offset_us: int) -> str:

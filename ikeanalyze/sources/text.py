@@ -1014,7 +1014,7 @@ def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report:
         return
     ref = frame["ref"].to_numpy(dtype=np.int64)
     sniffed = origin == "sniffer"
-    unshifted = []
+    unshifted, moves = [], []
     for line in utc:
         run = _run_of(report.capture_runs, line, idx + 1)
         rows = sniffed & (ref >= run.first) & (ref <= run.last) if run is not None else None
@@ -1027,10 +1027,12 @@ def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report:
             report.warn(f"line {line}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: "
                         f"{agreed} IKE messages told by both show the same time (the FortiGate's time zone is UTC)")
             continue
-        clockoffset.shift(frame, rows, offset)
+        moves.append((rows, offset))
         report.warn(f"line {line}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: "
                     f"{agreed} IKE messages told by both are {clockoffset.label(offset)} apart, so the run's times "
                     f"(lines {run.first}-{run.last}) are shifted by {clockoffset.label(offset)} onto the debug's clock")
+    if moves:
+        clockoffset.shift(frame, moves)  # (once: `t` is counted again when every run has moved)
     if unshifted:
         report.warn(f"line {unshifted[0]}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local "
                     f"time: unless its time zone is UTC the two clocks are hours apart (one packet told by both reads "

@@ -459,3 +459,18 @@ def test_two_debug_sends_beside_one_sniffed_packet_are_one_message_told_by_both(
     assert _clocks(frame)[0] == ["2026-04-10 07:40:00.100300", "2026-04-10 07:50:02.100300"]
     said = [w for w in r.warnings if "prints UTC (`a`)" in w]
     assert len(said) == 1 and "hours apart" in said[0] and "shifted" not in said[0], r.warnings
+
+
+def test_a_second_shifted_run_keeps_t_counting_from_the_first_runs_line_kept_out():
+    """Two UTC runs, each beside its debug: the line kept out before the first run (a DNS
+    query 1 s before its first SA_INIT) moves once, with the first run; the second run's
+    shift leaves it where it is. Before, it moved again (by +02:00, past every row) and `t`
+    counted from the debug's first send."""
+    r = InputReport("t")
+    lines = _utc_paste("a", 2)
+    lines.insert(3, "2026-04-10 07:39:59.100300 wan1 out 192.0.2.10.53000 -> 198.51.100.1.53: udp 40")
+    lines += [x.replace(" 09:40:", " 09:50:").replace(" 07:40:", " 07:50:") for x in _utc_paste("a", 2)]
+    frame = parse_lines(lines, r)
+    assert len([w for w in r.warnings if "are +02:00 apart" in w]) == 2, r.warnings
+    assert list(frame.loc[frame["origin"] == "sniffer", "t"].round(4)) == [1.0, 3.0, 7.0, 15.0,
+                                                                           601.0, 603.0, 607.0, 615.0]
