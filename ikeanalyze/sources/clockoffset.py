@@ -201,12 +201,18 @@ def line_up(parts: list[pd.DataFrame], reports: list) -> None:
                 continue
             offset, agreed = found
             moves.append((rows, offset))
-            told = ", ".join(n for n, _ in others)
-            report.warn(f"line {run.first}: the sniffer run prints UTC (`a`), the IKE debug of {told} the FortiGate's "
-                        f"local time: {agreed} IKE messages told by both are {label(offset)} apart, so the run's "
-                        f"times (lines {run.first}-{run.last}) are shifted by {label(offset)} onto the debug's clock")
+            report.warn(shifted(run.first, run, agreed, offset, ", ".join(n for n, _ in others)))
         if moves:
             shift(part, moves)
+
+
+def shifted(line: int, run, agreed: int, offset_us: int, debug_of: str | None = None) -> str:
+    """The warning that the UTC run ``run`` (a CaptureRun; its command on ``line``) was put on
+    the clock of the IKE debug (of the input ``debug_of``, when another input's)."""
+    whose = f" of {debug_of}" if debug_of else ""
+    return (f"line {line}: the sniffer run prints UTC (`a`), the IKE debug{whose} the FortiGate's local time: "
+            f"{agreed} IKE messages told by both are {label(offset_us)} apart, so the run's times "
+            f"(lines {run.first}-{run.last}) are shifted by {label(offset_us)} onto the debug's clock")
 
 
 def label(offset_us: int) -> str:

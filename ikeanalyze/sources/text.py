@@ -1028,9 +1028,7 @@ def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report:
                         f"{agreed} IKE messages told by both show the same time (the FortiGate's time zone is UTC)")
             continue
         moves.append((rows, offset))
-        report.warn(f"line {line}: the sniffer run prints UTC (`a`), the IKE debug the FortiGate's local time: "
-                    f"{agreed} IKE messages told by both are {clockoffset.label(offset)} apart, so the run's times "
-                    f"(lines {run.first}-{run.last}) are shifted by {clockoffset.label(offset)} onto the debug's clock")
+        report.warn(clockoffset.shifted(line, run, agreed, offset))
     if moves:
         clockoffset.shift(frame, moves)  # (once: `t` is counted again when every run has moved)
     if unshifted:
