@@ -204,6 +204,8 @@ class _Parser:
             kind = "host"  # `src 192.0.2.1`
         else:
             raise _Unread  # `udp 192.0.2.1`: tcpdump's "'udp' modifier applied to host"
+        if proto and (kind in ("host", "net") or proto not in ("udp", "tcp")):
+            raise _Unread  # `udp host …`, `esp port 500`: "'udp' modifier applied to host", "illegal qualifier of 'port'"
         value = self.take()
         if value in ("and", "or", "&&", "||", "not", "!", "(", ")") or value in PROTOS:
             raise _Unread

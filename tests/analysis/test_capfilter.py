@@ -171,6 +171,14 @@ def test_a_bare_value_repeats_the_qualifiers_before_it(text, passed) -> None:
     "esp or 51",
     "udp port 500 or esp or 4500",
     f"ip proto 50 or 51 and {THIRD}",  # ('proto' modifier applied to ip host)
+    # A protocol qualifying a host or net, or a port of no port's protocol (tcpdump 4.99.3:
+    # "'udp' modifier applied to host", "illegal qualifier of 'port'")
+    f"udp host {THIRD}",
+    f"udp src {THIRD}",
+    f"esp dst host {PEER}",
+    "tcp net 198.51.100.0/24",
+    "esp port 500",
+    "icmp portrange 1-5",
 ])
 def test_a_filter_not_read_tests_no_packet(text) -> None:
     assert capfilter.compile_filter(text) is None
