@@ -1123,9 +1123,9 @@ def _wire_failures(events: pd.DataFrame, notify: str, seen_spi: set) -> list[Fai
     """Decoded responses (captures, sniffer hex) carrying ``notify`` (its IKEv2 name; an
     IKEv1 notify of the same type is named as RFC 2408 spells it, with hyphens:
     wire.iana.NOTIFY_V1)."""
-    said = events["notify"].fillna("").astype(str)
-    ev = events[(events["origin"] != DEBUG).to_numpy() & (said.str.contains(notify, regex=False)
-                                                         | said.str.contains(notify.replace("_", "-"), regex=False)).to_numpy()]
+    names = "|".join(re.escape(n) for n in dict.fromkeys([notify, notify.replace("_", "-")]))
+    said = events["notify"].fillna("").astype(str).str.contains(names, regex=True)  # (one pass: either spelling)
+    ev = events[(events["origin"] != DEBUG).to_numpy() & said.to_numpy()]
     out = []
     for r in ev.itertuples():
         if (str(r.source), str(r.ispi)) in seen_spi:
