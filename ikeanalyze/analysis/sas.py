@@ -32,6 +32,7 @@ from ikeanalyze.analysis import linesearch
 from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import clock_text, printed_stamp
+from ikeanalyze.wire import iana
 from ikeanalyze.wire.ports import IKE_PORT
 
 DUPLICATE = "duplicate-frame"  # sources/pcap.py marks capture duplicates with this detail
@@ -478,7 +479,7 @@ class Send:
 
     @functools.cached_property
     def request(self) -> bool:
-        return not (self.rows["resp"] == True).any()  # noqa: E712 (object column)
+        return not (self.rows["resp"] == True).any() and not _v1_refusal(self.rows)  # noqa: E712 (object column)
 
     @property
     def intervals(self) -> list[float]:
@@ -610,6 +611,21 @@ def sa_tunnel(msgs: pd.DataFrame, source: str, ispi: str) -> str | None:
     ix = _sa_index(msgs)
     named = [t for t in ix.tunnel[ix.of(source, ispi)] if isinstance(t, str)]
     return named[0] if named else None
+
+
+# IKEv1 error notifies (RFC 2408 §3.14.1: types 1-8191), as the wire decoder names them.
+V1_ERRORS = frozenset(name for t, name in iana.NOTIFY_V1.items() if 0 < t <= iana.NOTIFY_V1_ERROR_MAX)
+
+
+def _v1_refusal(rows: pd.DataFrame) -> bool:
+    """An IKEv1 Informational whose notifies are errors (NO-PROPOSAL-CHOSEN, INVALID-COOKIE…):
+    it answers the message it refuses, sent again with each retry of that message. IKEv1 has
+    no response flag, so only its content says it is no request awaiting an answer."""
+    v1 = (rows["ike_version"] == 1).fillna(False).to_numpy() & (rows["exch"] == "Informational").fillna(False).to_numpy()
+    if not v1.any():
+        return False
+    said = rows["notify"].to_numpy(dtype=object, na_value=None)[v1]
+    return all(n is not None and set(str(n).split(",")) <= V1_ERRORS for n in said)
 
 
 def retransmitted_requests(msgs: pd.DataFrame, min_retransmissions: int = 1) -> list[Send]:

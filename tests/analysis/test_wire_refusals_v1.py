@@ -34,3 +34,18 @@ def test_an_ikev1_offer_refused_with_no_proposal_chosen_on_the_wire_is_ike201() 
     assert len(found) == 1, [f"{f.code} {f.message}" for f in d.all_findings()]
     assert "198.51.100.7" in found[0].message
     assert "NO-PROPOSAL-CHOSEN" in found[0].message or "NO_PROPOSAL_CHOSEN" in found[0].message
+
+
+def test_the_peers_refusal_repeated_for_each_retry_is_no_retransmitted_request() -> None:
+    """IKEv1 has no response flag: the Informational refusing each re-sent Main Mode 1 is an
+    answer, not a request re-sent and left unanswered (IKE304 told it as one)."""
+    offer = ib.sa_v1([(1, 7), (2, 4), (3, 1), (4, 14)])
+    mm1 = ib.message(ISPI, bytes(8), IDENTITY_PROTECTION, 0, 0, [(SA_V1, offer)], version=0x10)
+    notify = struct.pack("!IBBH", 1, 1, 0, NO_PROPOSAL_CHOSEN)
+    refusal = ib.message(ISPI, bytes(8), INFORMATIONAL_V1, 0, 0, [(NOTIFICATION_V1, notify)], version=0x10)
+    frames = [fr for k in range(2) for fr in ((T0 + 10 * k, _ike(GW, PEER, mm1, 2 * k + 1)),
+                                               (T0 + 10 * k + 0.03, _ike(PEER, GW, refusal, 2 * k + 2)))]
+    d = api.analyze([Blob("v1.pcap", data=pb.pcap(frames))], LoadOptions(local=(GW,)))
+    resent = [f for f in d.all_findings() if f.code == "IKE304"]
+    assert resent and all("Informational" not in f.message for f in resent), [f.message for f in resent]
+    assert all(f.facts["direction"] == "out" for f in resent)  # this side's Main Mode 1, re-sent
