@@ -1432,10 +1432,11 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     opens_in_piece = np.zeros(n, dtype=bool)
     opens_in_piece[unknown] = unknown_text.matches(OPEN_QUOTE)
     widths = _wrap_widths(form, lens, unknown, claimed, step)
-    wrapped = np.isin(lens, list(widths)) if widths else lens >= WRAP_MIN
     # Cut at the paste's terminal width (none when no width repeats): a packet's indented
     # line cut there goes on in the next line, which a cut at a blank indents too.
-    cut = (np.isin(lens, list(widths)) if widths else np.zeros(n, dtype=bool)).tolist()
+    at_width = np.isin(lens, list(widths)) if widths else np.zeros(n, dtype=bool)
+    cut = at_width.tolist()
+    wrapped = at_width if widths else lens >= WRAP_MIN  # (changed below: cut is a copy already)
     # A soft break is its own proof (a blank at the end, the next word too long for the line):
     # neither the margin test nor the event log's field test below is asked of it.
     soft = np.zeros(n, dtype=bool)
