@@ -1466,7 +1466,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     indented = np.zeros(n, dtype=bool)
     starts_blank = _starts_blank(raw)
     # (Under a reply's quote markers: `>     10.3.2.150.59641 > ...` is indented under its packet.)
-    indented[unknown] = _starts_blank(_unquoted(raw.take(pa.array(unknown))))
+    indented[unknown] = starts_blank[unknown]
+    quoted = unknown[pc.starts_with(raw, ">").to_numpy(zero_copy_only=False)[unknown]]
+    if len(quoted):  # (only a quoted line is copied to be read without its markers)
+        indented[quoted] = _starts_blank(_unquoted(raw.take(pa.array(quoted))))
     margin = _margins(raw, unknown, starts_blank, step)
     in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
