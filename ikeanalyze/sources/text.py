@@ -1457,10 +1457,12 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     in_tcpdump = np.zeros(n, dtype=bool)
     in_tcpdump[packets] = True
     v_head = np.zeros(n, dtype=bool)
-    v_head[packets] = matches(core.take(packets), tcpdump.V_LINE)
+    packet_text = core.take(packets)  # (taken once: both tests below read these lines)
+    v_head[packets] = matches(packet_text, tcpdump.V_LINE)
     # A `-v` first line a wrap broke inside its parentheses: the parentheses it leaves open,
     # closed by the line(s) under it (tcpdump.V_OPEN).
-    broken = packets[matches(core.take(packets), tcpdump.V_OPEN)] if len(packets) else packets
+    broken = packets[matches(packet_text, tcpdump.V_OPEN)] if len(packets) else packets
+    del packet_text
     v_open = {j: _unquoted_line(raw, j) for j in broken.tolist()}
     v_left = {j: text.count("(") - text.count(")") for j, text in v_open.items()}
     indented = np.zeros(n, dtype=bool)
