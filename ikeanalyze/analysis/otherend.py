@@ -75,14 +75,14 @@ def other_end(wire: pd.DataFrame, events: pd.DataFrame, rows: pd.DataFrame, kind
     far &= ~pd.Series(ends).isin(this_side).to_numpy()
     if not far.any():
         return None
-    w = w[far]
+    w, ends = w[far], ends[far]
     inbound = w["in"].to_numpy().astype(bool)
     arrived = inbound
     if same_length:
         lengths = set(rows["length"].dropna().astype(int))
         arrived = inbound & w["length"].isin(lengths).fillna(False).to_numpy()
     seen_by = "view" in w and bool(w["view"].notna().any())
-    return OtherEnd(sorted(set(_ends(w, source))), w[arrived], w[~inbound], untimed, seen_by)
+    return OtherEnd(sorted(set(ends)), w[arrived], w[~inbound], untimed, seen_by)
 
 
 def _ends(w: pd.DataFrame, source: str) -> np.ndarray:
@@ -93,8 +93,12 @@ def _ends(w: pd.DataFrame, source: str) -> np.ndarray:
     if "view" not in w:
         return names
     views = w["view"].to_numpy(dtype=object)
-    return np.array([n if not isinstance(v, str) else view_said(v) if n == source
-                     else f"{view_said(v)} ({PurePath(n).name})" for n, v in zip(names, views)], dtype=object)
+    # Named once per (input, view), not per row: the pair's packets may be a long run's ESP.
+    group = pd.DataFrame({"n": names, "v": views}).groupby(["n", "v"], sort=False, dropna=False).ngroup().to_numpy()
+    _, first = np.unique(group, return_index=True)
+    said = [n if not isinstance(v, str) else view_said(v) if n == source else f"{view_said(v)} ({PurePath(n).name})"
+            for n, v in zip(names[first], views[first])]
+    return np.array(said, dtype=object)[group]
 
 
 def told(end: OtherEnd, local: str, remote: str, what: str, back: str, maybe_unseen: bool = False) -> str:
