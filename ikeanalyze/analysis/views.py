@@ -181,19 +181,33 @@ def _ordinal(run: str) -> str:
     return {1: "first", 2: "second", 3: "third", 4: "fourth"}.get(n, f"{n}th")
 
 
-def at_lines(ctx) -> dict[tuple[str, int], str]:
-    """(source, line) → view label of every packet row in a view, in input order; built
-    once per context (``ctx.extras``). Empty when no input holds several views."""
+def _by_line(ctx) -> pd.Series:
+    """The view label of every packet row in a view, on a (source, line) index, in input
+    order; built once per context (``ctx.extras``) from whole columns. Empty when no input
+    holds several views."""
     at = ctx.extras.get("views.at")
     if at is None:
         v = ctx.views
-        at = {}
+        at = pd.Series([], dtype=object)
         if v is not None:
             on = v.notna().to_numpy()
             ev = ctx.events[on]
-            at = dict(zip(zip(ev["source"].astype(str), ev["ref"].astype(int)), v[on]))
+            lines = pd.MultiIndex.from_arrays([ev["source"].astype(str).to_numpy(dtype=object),
+                                               ev["ref"].astype(int).to_numpy()])
+            at = pd.Series(v[on].to_numpy(dtype=object), index=lines)
+            at = at[~at.index.duplicated(keep="last")]
         ctx.extras["views.at"] = at
     return at
+
+
+def at_lines(ctx, lines: list[tuple]) -> list:
+    """The view label of each (source, line) of ``lines``, None for a line in no view."""
+    at = _by_line(ctx)
+    if at.empty or not lines:
+        return [None] * len(lines)
+    pos = at.index.get_indexer(pd.MultiIndex.from_tuples(lines))
+    labels = at.to_numpy()
+    return [labels[k] if k >= 0 else None for k in pos]
 
 
 def in_run_order(ctx, moments: list) -> list:
@@ -201,11 +215,13 @@ def in_run_order(ctx, moments: list) -> list:
     moment has a clock time: relative stamps restart with each run, so one time axis would
     interleave them (a second run's packets before the first's). Each view's moments in
     order of its `t`, the views in the order of their first packet; others first."""
-    at = at_lines(ctx)
-    if not at or any(m.time is not None for m in moments):
+    at = _by_line(ctx)
+    if at.empty or any(m.time is not None for m in moments):
         return moments
-    rank = {v: i + 1 for i, v in enumerate(dict.fromkeys(at.values()))}
-    return sorted(moments, key=lambda m: (rank.get(at.get((m.source, m.ref)), 0), m.t is None, m.t or 0.0))
+    rank = {v: i + 1 for i, v in enumerate(pd.unique(at.to_numpy()))}
+    view = at_lines(ctx, [(m.source, m.ref) for m in moments])
+    order = sorted(range(len(moments)), key=lambda k: (rank.get(view[k], 0), moments[k].t is None, moments[k].t or 0.0))
+    return [moments[k] for k in order]
 
 
 def labels(views: pd.Series | None, n: int) -> np.ndarray:

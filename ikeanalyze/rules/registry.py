@@ -176,14 +176,14 @@ def _name_views(ctx, found: list) -> None:
     for a named one, which keep two devices' findings apart in the dedup)."""
     from ikeanalyze.analysis.views import at_lines, said
 
-    at = at_lines(ctx)
     for f in found:
-        view = next((at.get((e.source, e.ref)) for e in f.evidence[:1]), None)
+        view = at_lines(ctx, [(e.source, e.ref) for e in f.evidence[:1]])[0] if f.evidence else None
         if view is None or "view" in f.facts:
             continue
         f.message = f"In {said(view)}: {f.message}"
-        f.timeline = [dataclasses.replace(m, text=f"{m.text}, in {said(at[(m.source, m.ref)])}")
-                      if (m.source, m.ref) in at else m for m in f.timeline]
+        seen = at_lines(ctx, [(m.source, m.ref) for m in f.timeline])
+        f.timeline = [dataclasses.replace(m, text=f"{m.text}, in {said(v)}") if v is not None else m
+                      for m, v in zip(f.timeline, seen)]
         f.facts["view"] = view
         device = view.partition(" run ")[0]
         if not view.startswith("run "):
