@@ -110,6 +110,8 @@ INPUT_CODES = "IKE9"
 
 def _opening(ctx: Context) -> list[dg.Moment]:
     """The first packet of each packet-source flow that later matters: where the story starts."""
+    from ikeanalyze.rules.base import moment
+
     flows = ctx.packet_flows
     if flows.empty:
         return []
@@ -120,13 +122,10 @@ def _opening(ctx: Context) -> list[dg.Moment]:
         r = rows.iloc[0]
         transport = {"udp4500": "UDP 4500", "udp500": "UDP 500", "tcp": "TCP", "esp": "ESP"}.get(
             f["transport"], str(f["proto"]).upper())
-        out.append(dg.Moment(None if pd.isna(r.time) else pd.Timestamp(r.time).to_pydatetime(),
-                             None if pd.isna(r.t) else float(r.t),
-                             f"traffic both ways on {transport} between {endpoint(f['remote'], f['rport'])} and "
+        out.append(moment(r, f"traffic both ways on {transport} between {endpoint(f['remote'], f['rport'])} and "
                              f"{endpoint(f['local'], f['lport'])} "
                              f"({int(f['n_in'])} in, {int(f['n_out'])} out in total)"
-                             + (f", in {views.said(f['view'])}" if isinstance(f.get("view"), str) else ""),
-                             str(r.source), int(r.ref), dg.printed_stamp(r.text) if pd.isna(r.time) else None))
+                             + (f", in {views.said(f['view'])}" if isinstance(f.get("view"), str) else "")))
     return out
 
 
