@@ -63,7 +63,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
     kinds_by_source = ({s: _count(g) for s, g in ev.groupby("source", sort=False)["kind"]} if len(ev) else {})
     # An ICMP port unreachable for UDP 500/4500 is IKE evidence: IKE or NAT-T was refused (IKE105, IKE106).
     # So is TCP to IKE's TCP port when nothing got through (a reset answering the SYN: IKE110).
-    evidence_sources = ({c.source for c in ctx.tcp_ike} | set(ctx.ike_tcp_port_packets["source"])
+    evidence_sources = ({c.source for c in ctx.tcp_ike} | set(ctx.ike_tcp_port_packets["source"].unique())
                         | fromicmp.evidence_sources(ctx))
     for r in ctx.ingest.inputs:
         kinds = kinds_by_source.get(r.source, Counter())
