@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import pandas as pd
+
 from ikeanalyze.endpoints import host
 from ikeanalyze.ingest import IngestReport
 
@@ -127,6 +129,13 @@ def printed_stamp(text: object) -> str | None:
     """The relative stamp ``text`` (a line of the input) starts with, or None."""
     m = PRINTED_STAMP.match(text) if isinstance(text, str) else None
     return m.group(1) if m else None
+
+
+def row_stamp(row) -> str | None:
+    """An event row's stamp as its line printed it, when the input has no clock (its `time`
+    is empty): what a finding or an analysis prints for that row's moment (clock_text)."""
+    time = getattr(row, "time", None)
+    return printed_stamp(getattr(row, "text", None)) if time is None or pd.isna(time) else None
 
 
 def clock_text(time: datetime | None, t: float | None, precise: bool = True, stamp: str | None = None) -> str:

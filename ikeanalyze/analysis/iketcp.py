@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.diagnosis import Evidence, printed_stamp
+from ikeanalyze.diagnosis import Evidence, row_stamp
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.wire.tcpencap import PREFIX, six_byte_streams
 
@@ -32,7 +32,7 @@ class TcpIke:
     sport: int
     first_time: pd.Timestamp | None = None  # the connection's first packet (SYN when seen)
     first_t: float | None = None
-    first_stamp: str | None = None  # its stamp as printed, in text with no clock (diagnosis.printed_stamp)
+    first_stamp: str | None = None  # its stamp as printed, in text with no clock (diagnosis.row_stamp)
     syn_ref: int | None = None
     source: str | None = None
     how: list[str] = field(default_factory=list)
@@ -115,7 +115,7 @@ def _from_packets(wire: pd.DataFrame, conn) -> None:
                  first.local if client_in else first.remote, first.lport if client_in else first.rport)
         c.first_time, c.first_t, c.syn_ref, c.source = _time(first.time), _num(first.t), int(first.ref), str(
             first.source)
-        c.first_stamp = printed_stamp(first.text) if c.first_time is None else None
+        c.first_stamp = row_stamp(first)
         syn = pos[np.array(["syn" in f for f in flags], bool) & from_client]
         if len(syn):
             evidence.insert(0, _ev(tcp.iloc[syn[0]]))

@@ -6,7 +6,8 @@ import math
 
 import pandas as pd
 
-from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration, printed_stamp
+from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration
+from ikeanalyze.diagnosis import row_stamp as stamp
 from ikeanalyze.rules.registry import REGISTRY
 
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text"]
@@ -44,11 +45,6 @@ def evidence(row) -> Evidence:
 
 def moment(row, text: str) -> Moment:
     return Moment(timeval(row.time), tval(row.t), text, str(row.source), int(row.ref), stamp(row))
-
-
-def stamp(row) -> str | None:
-    """The row's stamp as its line printed it, when the input has no clock (diagnosis.printed_stamp)."""
-    return printed_stamp(getattr(row, "text", None)) if timeval(row.time) is None else None
 
 
 def when(row, precise: bool = True) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from ikeanalyze import api
-from ikeanalyze.diagnosis import printed_stamp
+from ikeanalyze.diagnosis import printed_stamp, row_stamp
 from ikeanalyze.report import html, terminal
 from ikeanalyze.report import json as json_report
 from ikeanalyze.sources import Blob
@@ -54,6 +54,18 @@ def test_printed_stamp_forms() -> None:
     assert printed_stamp("2026-02-26 23:34:42.766087 port2 in 10.3.2.150.59641 -> …") is None
     assert printed_stamp("ike 0:vpn1:12: sent IKE msg (SA_INIT): 192.0.2.1:500->198.51.100.2:500") is None
     assert printed_stamp(None) is None
+
+
+def test_row_stamp_only_when_the_row_has_no_clock() -> None:
+    """Rules (rules.base.stamp) and analyses (iketcp's first_stamp) share this one helper."""
+    import pandas as pd
+
+    from ikeanalyze.rules.base import stamp
+
+    line = "10.031234 port1 in 192.0.2.1.500 -> 198.51.100.2.500: udp 300"
+    assert stamp is row_stamp
+    assert row_stamp(pd.Series({"time": pd.NaT, "text": line})) == "10.031234"
+    assert row_stamp(pd.Series({"time": pd.Timestamp("2026-02-26 23:34:42"), "text": line})) is None
 
 
 # The same story over a reconnect: ESP-in-UDP both ways, the client silent while NAT
