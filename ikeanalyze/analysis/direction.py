@@ -109,15 +109,31 @@ def fill_direction(events: pd.DataFrame, local_addrs: set[str] | tuple[str, ...]
     return out
 
 
+def unoriented(events: pd.DataFrame, wire: pd.DataFrame, origins: tuple[str, ...] = ("sniffer",)) -> np.ndarray:
+    """Mask of ``events``: packet text of ``origins`` that shows no in/out (sniffer verbosity
+    1-3 on one interface, a `--`; tcpdump) between two printed addresses, and that the
+    direction inference could not place either (not in ``wire``, the context's oriented rows).
+    Which origins a caller asks for is its own choice (see each caller)."""
+    m = events["direction"].isna().to_numpy(copy=True)  # (callers narrow it in place)
+    if not m.any():  # most sniffer text prints in/out: nothing more to ask
+        return m
+    m &= (events["origin"].isin(origins).fillna(False).to_numpy()
+          & events["src"].notna().to_numpy() & events["dst"].notna().to_numpy())
+    if m.any():
+        m &= ~events.index.isin(wire.index)
+    return m
+
+
 def opener_oriented(events: pd.DataFrame, wire: pd.DataFrame, views: pd.Series | None | object = UNKNOWN) -> pd.DataFrame:
     """Sniffer rows that nothing oriented (no in/out: verbosity 1-3 on one interface; not in
     ``wire``), oriented with the side that sent the first UDP 500 datagram between each pair
     of addresses as local. A guess: the rules that read these rows say what either side
     being this FortiGate would mean. ``views``: of ``events`` (analysis.views), worked out when not given."""
-    m = events["direction"].isna().to_numpy() & (events["origin"] == "sniffer").fillna(False).to_numpy()
+    # Sniffer text only: tcpdump runs on either end, and its rows with no in/out are told
+    # from both sides where they are read (sas._first_message_repeats, IKE107), not guessed here.
+    m = unoriented(events, wire)
     if not m.any():
         return wire.iloc[:0]
-    m &= events["src"].notna().to_numpy() & events["dst"].notna().to_numpy() & ~events.index.isin(wire.index)
     rows = events[m]
     on500 = rows[(rows["transport"] == "udp500").fillna(False).to_numpy()]
     if on500.empty:

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from ikeanalyze import endpoints
 from ikeanalyze.analysis import linesearch
 from ikeanalyze.analysis import views as views_mod
+from ikeanalyze.analysis.direction import unoriented
 from ikeanalyze.analysis.tablecache import per_table
 from ikeanalyze.diagnosis import clock_text, printed_stamp
 from ikeanalyze.wire import iana
@@ -735,17 +736,16 @@ def unoriented_repeats(events: pd.DataFrame, wire: pd.DataFrame, min_count: int 
     `udp <len>` from one address to another's UDP 500 again and again, with nothing at all
     (but an ICMP error) from the other in that input, or in that view of it (``views``,
     analysis.views: each FortiGate's run of a paste). Either side may be the local one."""
-    unknown = events["direction"].isna().to_numpy()  # most sniffer text prints in/out: done
-    if not unknown.any():
+    # Sniffer text only: tcpdump's repeats without SPIs are _first_message_repeats'. (A sniffer
+    # line to UDP 500 prints both addresses, which unoriented asks for.)
+    m = unoriented(events, wire)
+    if not m.any():
+        return []
+    m &= ((events["kind"] == "ike").fillna(False).to_numpy() & events["ispi"].isna().to_numpy()
+          & (events["dport"] == IKE_PORT).fillna(False).to_numpy())
+    if not m.any():
         return []
     sniffer = (events["origin"] == "sniffer").fillna(False).to_numpy()
-    m = (unknown & sniffer & (events["kind"] == "ike").fillna(False).to_numpy() & events["ispi"].isna().to_numpy()
-         & (events["dport"] == IKE_PORT).fillna(False).to_numpy())
-    if not m.any():
-        return []
-    m = m & ~events.index.isin(wire.index)
-    if not m.any():
-        return []
     view = pd.Series(views_mod.labels(views, len(events)), index=events.index, name="view")
     said = sniffer & events["src"].notna().to_numpy() & (events["kind"] != "icmp").fillna(True).to_numpy()
     # (an ICMP error from the other is no answer, as above)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ikeanalyze.analysis import direction
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.analysis.context import Context
@@ -167,16 +168,11 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
     then nothing while the other sent >= ``min_packets`` over >= ``min_silence`` seconds.
     (Rows the direction inference placed are in ``ctx.wire``: :func:`stalls` has them.)"""
     ev = ctx.events
-    unknown = ev["direction"].isna().to_numpy()
-    if not unknown.any():
-        return []
-    text = (ev["origin"].isin(flows_mod.HEADER_ORIGINS).to_numpy()
-            & ev["src"].notna().to_numpy() & ev["dst"].notna().to_numpy())
-    m = unknown & text & ev["transport"].isin(UDP_TRANSPORTS).fillna(False).to_numpy()
+    # tcpdump text too (unlike the opener-oriented rows): a stall is told from both sides here.
+    m = direction.unoriented(ev, ctx.wire, flows_mod.HEADER_ORIGINS)
     if not m.any():
         return []
-    m &= ~ev.index.isin(ctx.wire.index)
-    rows = ev[m]
+    rows = ev[m & ev["transport"].isin(UDP_TRANSPORTS).fillna(False).to_numpy()]
     if rows.empty:
         return []
     a = rows["src"].astype(str) + ":" + rows["sport"].astype(str)
@@ -199,6 +195,8 @@ def unoriented_stalls(ctx: Context, min_silence: float, min_packets: int) -> lis
             # The silent side's ESP to the sender's address, coming before the sender's first
             # packet into the silence (SIGNS_OF_LIFE).
             if life is None:
+                text = (ev["origin"].isin(flows_mod.HEADER_ORIGINS).to_numpy()  # in/out or not
+                        & ev["src"].notna().to_numpy() & ev["dst"].notna().to_numpy())
                 life = _last_signs_of_life(ctx, ev[text & ev["transport"].isin(SIGNS_OF_LIFE).fillna(False).to_numpy()])
             began, seen = life.get((point.iloc[idx[0]], silent.rsplit(":", 1)[0], sender.rsplit(":", 1)[0]), (None, None))
             into = t[idx[(sides == sender) & (t[idx] > quiet_at + REPLY_S)]]
