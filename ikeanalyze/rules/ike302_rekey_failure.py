@@ -129,10 +129,12 @@ def _peer_packets_after(ctx: Context, first) -> pd.DataFrame:
     """Packets that came from the peer's address after ``first``, in the same input: ESP,
     keepalives or IKE of another SA, each proof that the peer is up and reaches this side."""
     w = ctx.wire
-    mine = ((w["source"] == first["source"]).to_numpy() & w["in"].to_numpy(dtype=bool)
-            & (w["remote"] == first["remote"]).fillna(False).to_numpy()
-            & (w["ref"].to_numpy() > int(first["ref"])))
-    return w[mine]
+    mine = w[(w["source"] == first["source"]).to_numpy() & w["in"].to_numpy(dtype=bool)
+             & (w["remote"] == first["remote"]).fillna(False).to_numpy()]
+    # After by place in the input (sas `order`: a position in ctx.events), not by `ref`: in a
+    # capture out of time order (mergecap -a, the outbound capture first) the peer's frames all
+    # follow the request's, including those that came before it.
+    return mine[ctx.events.index.get_indexer(mine.index) > int(first["order"])]
 
 
 def _outcomes(ctx: Context, first, tunnel: str | None) -> list[tuple[str, object]]:

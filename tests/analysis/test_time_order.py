@@ -135,3 +135,21 @@ def test_a_retry_after_invalid_ke_in_a_file_appended_first_still_recovers() -> N
     [merged] = _run(later + earlier, "IKE205")
     assert in_order.facts["recovered"] is merged.facts["recovered"] is True
     assert merged.severity == "info" and "(frame 4)" in merged.message
+
+
+def test_peer_packets_after_an_unanswered_rekey_whichever_capture_was_appended_first() -> None:
+    """The gateway re-sends a CREATE_CHILD_SA request (at 20, 22 and 26 s) that is never
+    answered (IKE302). The peer's ESP came every 2 s until 18 s, and once more at 30 s:
+    one packet after the request. With the outbound capture appended first, all eleven of the
+    peer's frames (11-21) come after the request's frames (8-10), yet ten came before it."""
+    rekey = bytes(4) + ib.message(ISPI, RSPI, 36, 0x08, 2, [(46, bytes(80))])
+    esp = [(T0 + 2 * i + 0.01, _udp(GW, PEER, 4500, struct.pack("!II", 0x1111, i + 1) + bytes(48), i + 1))
+           for i in range(7)]
+    out = esp + [(T0 + at, _udp(GW, PEER, 4500, rekey, 50 + i)) for i, at in enumerate((20, 22, 26))]
+    back = [(T0 + at, _udp(PEER, GW, 4500, struct.pack("!II", 0x2222, i + 1) + bytes(48), 100 + i))
+            for i, at in enumerate([2 * k for k in range(10)] + [30])]
+    [in_order] = _run(sorted(out + back, key=lambda f: f[0]), "IKE302")
+    [merged] = _run(out + back, "IKE302")
+    assert in_order.facts["peer_silent"] is merged.facts["peer_silent"] is True
+    assert in_order.facts["peer_packets_after"] == merged.facts["peer_packets_after"] == 1
+    assert "though 1 other packet from 198.51.100.7 did (1 ESP, the last at 08:00:30 (frame 21))" in merged.message
