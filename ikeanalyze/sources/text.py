@@ -1067,9 +1067,9 @@ def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: Inpu
         return
     strong = bare[by_text.rows(bare).matches(ikedebug.BARE_STRONG)]
     # Blocks: runs of debug lines and lines of no form; any other line ends one.
-    member = (form == "ikedebug") | (form == None)  # noqa: E711
-    block = np.cumsum(~(member | ((form == "blank") if step == 2 else False)))
     debug = form == "ikedebug"
+    member = debug | (form == None)  # noqa: E711
+    block = np.cumsum(~(member | ((form == "blank") if step == 2 else False)))
     anchor = debug.copy()
     anchor[strong] = True
     debug[bare] = True
