@@ -54,7 +54,7 @@ from ikeanalyze.readahead import FILE_HEADER, PCAP_MAGIC, RECORD_HEADER
 from ikeanalyze.wire import esp as wesp
 from ikeanalyze.wire import iana, natt, tcpencap
 from ikeanalyze.wire import ike as wike
-from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT, tcp_ike_ports
+from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT, given_tcp_ports, tcp_ike_ports
 
 CHUNK = 1 << 16  # frames per chunk
 DUPLICATE_WINDOW_S = 0.05  # identical IP packets closer than this are one frame captured twice
@@ -518,6 +518,9 @@ class _State:
     tail_ts: int | None = None
     last_ts: int | None = None  # time of the last pcapng frame read (for frames without one)
     truncated_at: int | None = None
+    # The `--ike-tcp-port`s as given: a stream on one is IKE over TCP without the prefix.
+    # Not watched_ports less 4500: `--ike-tcp-port 4500` puts 4500 here too (its streams are
+    # then IKE without the prefix; by default a 4500 stream's data must start with it).
     tcp_ports: frozenset = frozenset()
     # Those and TCP 4500, IKE's own port (wire.ports.tcp_ike_ports): their streams are looked
     # at even without the `IKETCP` prefix. One on 4500 that never carries data (a SYN answered
@@ -546,7 +549,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     report.unit = "frame"
     magic = bytes(buf[:4])
     state = _State(report, options, buf)
-    state.tcp_ports = frozenset(getattr(options, "ike_tcp_ports", ()) or ())
+    state.tcp_ports = given_tcp_ports(options)
     state.watched_ports = tcp_ike_ports(options)
     if magic in PCAP_MAGIC:
         report.formats.append("pcap")

@@ -803,6 +803,19 @@ def test_https_without_prefix_is_other_traffic_unless_port_given():
     assert story
 
 
+def test_ike_tcp_port_4500_given_takes_a_4500_stream_without_the_prefix():
+    """TCP 4500 is watched by default, yet its stream must start with `IKETCP`; given as an
+    `--ike-tcp-port` it is IKE without (so the reader's given ports are not the watched ones
+    less 4500: sources.pcap._State.tcp_ports)."""
+    init = b"\0\0\0\0" + sa_init()
+    framed = struct.pack("!H", 2 + len(init)) + init
+    noprefix = pb.pcap([(1.0, pb.eth(pb.ipv4(CL, GW, 6, pb.tcp(40001, 4500, 10, 20, 0x18, framed))))])
+    events, rep = read(noprefix)
+    assert events.empty and rep.accounting == {"other-traffic": 1}
+    events, _ = read(noprefix, ike_tcp_ports=(4500,))
+    assert list(events["kind"]) == ["tcp", "ike"]
+
+
 def test_pcapng_interfaces_tsresol_flags():
     v4 = pb.ipv4(CL, GW, 17, pb.udp(500, 500, sa_init()))
     ka = pb.ipv4(GW, CL, 17, pb.udp(4500, 40000, b"\xff"))
