@@ -116,7 +116,9 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
     hit = rows[sub.matches(f"(?:{START})|(?:{MAYBE_COLLAPSED})")]  # (one pass over every line of no form)
     is_start = matches(core.take(pa.array(hit)), START) if len(hit) else np.zeros(0, dtype=bool)
     starts, collapsed = hit[is_start], hit[~is_start]
-    # A whole block on its line (unfold() cuts it), unless its words are a sentence's.
+    # A whole block on its line (unfold() cuts it), unless its words are a sentence's. (Parsed
+    # again there, not kept from here: unfold reads the record as joined, this line with the
+    # pieces a terminal cut off it, which are named only after this; here the line is all there is.)
     form[collapsed[[_unfold_line(core[i].as_py()) is not None for i in collapsed.tolist()]]] = "config"
     prompts = among[form[among] == "prompt"]
     typed = prompts[matches(core.take(pa.array(prompts)), TYPED)] if len(prompts) else prompts
@@ -260,6 +262,7 @@ def unfold(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, 
     counted once). What stands before the block's `config` (the sentence that introduced it)
     and after its last `end` is dropped. Python's patterns read only the lines
     :data:`MAYBE_COLLAPSED` finds (a whole configuration's statements are not read twice)."""
+    # (claim() parsed each such line on its own to name it; ``sub`` holds the joined records.)
     maybe = np.flatnonzero(matches(sub, MAYBE_COLLAPSED))
     lines = sub.take(pa.array(maybe)).to_pylist() if len(maybe) else []
     pieces = [None if re.match(START, line) else _unfold_line(line) for line in lines]
