@@ -194,6 +194,9 @@ def line_up(parts: list[pd.DataFrame], reports: list) -> None:
         both = pd.concat([part[cols]] + [p[cols] for _, p in others], ignore_index=True)
         ref = part["ref"].to_numpy(dtype=np.int64)
         sniffer = (part["origin"] == "sniffer").fillna(False).to_numpy(dtype=bool)
+        # (Like text._utc_beside_local's loop over a paste's own debug, not merged with it: the
+        # offset is sought in this input joined with the others' debug (``both``), and a zero
+        # offset or none agreed goes untold, where for the paste's own debug both are told.)
         for run in report.utc_runs:
             rows = sniffer & (ref >= run.first) & (ref <= run.last)
             found = utc_offset(both, np.concatenate([rows, np.zeros(len(both) - len(part), bool)]))

@@ -1015,6 +1015,9 @@ def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report:
     ref = frame["ref"].to_numpy(dtype=np.int64)
     sniffed = origin == "sniffer"
     unshifted, moves = [], []
+    # (clockoffset.line_up's loop for another input's debug is alike but not merged: there
+    # the offset is sought in both inputs joined, and a zero offset or none agreed is not
+    # told, as that debug may be another FortiGate's; here both are. They share the parts.)
     for line in utc:
         run = _run_of(report.capture_runs, line, idx + 1)
         rows = sniffed & (ref >= run.first) & (ref <= run.last) if run is not None else None
