@@ -267,7 +267,9 @@ class Snapshots:
 
 def build(events: pd.DataFrame) -> Snapshots:
     """Gather the snapshot blocks of an event table (see module docstring)."""
-    rows = events[(events["kind"] == "snapshot").fillna(False).to_numpy()]
+    # Only the columns read below: itertuples over arrow columns boxes every cell it passes.
+    cols = [c for c in ("detail", "source", "time", "tunnel", "ref", "t", "device", "text") if c in events.columns]
+    rows = events.loc[(events["kind"] == "snapshot").fillna(False).to_numpy(), cols]
     blocks: dict[tuple[str, int], Block] = {}
     for r in rows.itertuples(index=False):  # snapshot rows: a few per tunnel, never packets
         d = json.loads(r.detail) if isinstance(r.detail, str) else {}
