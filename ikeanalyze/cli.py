@@ -77,7 +77,8 @@ HtmlOut = Annotated[Path | None, typer.Option("--html", help="Also write the HTM
 Jobs = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, metavar="N",
     help="Processes to use: with 2 or more (and 2 or more CPUs), a worker reads large captures ahead while "
-         "the analysis starts up, and sniffer text is read by two processes.")]
+         "the analysis starts up, sniffer text is read by two processes, and on a big input two groups of "
+         "rules run side by side.")]
 
 
 # Inputs this big take about a second or more: show what is being done meanwhile.
@@ -217,9 +218,9 @@ def analyze(
         say(f"reading {_describe(inputs)}")
         with parallel.jobs(jobs):
             events, ingest = api.load(inputs, options)
-        say(f"analysing {len(events):,} events")
-        d = api.diagnose(events, ingest, options=options, select=select or sel, ignore=ignore or ign,
-                         thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
+            say(f"analysing {len(events):,} events")
+            d = api.diagnose(events, ingest, options=options, select=select or sel, ignore=ignore or ign,
+                             thresholds=_thresholds(threshold), peer=peer, tunnel=tunnel)
         say("writing the report")
         if redact:
             d = api.redact(d)

@@ -1,16 +1,17 @@
-"""Row-block work split across two processes, for the whole-column steps that dominate a
-big input and treat every block of rows alike (the byte tests of sniffer lines).
+"""Work split across two processes with ``--jobs 2`` or more (the CLI sets it with
+:func:`jobs`), a second CPU and ``os.fork``: the whole-column steps that dominate a big
+input and treat every block of rows alike (the byte tests of sniffer lines), and the rules
+(rules.registry: two groups of rules that share few views).
 
-With ``--jobs 2`` or more (the CLI sets it with :func:`jobs`), a second CPU and
-``os.fork``, :func:`halves` runs the second half of the blocks in a forked child while
-this process does the first; results the blocks write go to arrays from :func:`zeros`,
-which live in memory the two processes share, and what the work returns comes back
-through a pipe. Otherwise (and for small inputs, where a fork costs more than it saves)
-everything runs here, the same way. A child that fails is not trusted: its half is done
-again here.
+:func:`apart` runs one part of the work in a forked child while this process does the
+other; what the child's part returns comes back through a pipe, pickled, and results the
+blocks write may go to arrays from :func:`zeros`, which live in memory the two processes
+share. Otherwise (and for small inputs, where a fork costs more than it saves) everything
+runs here, the same way. A child that fails is not trusted: its part is done again here.
 
-The child runs only numpy over arrays this process already holds: no arrow kernels, no
-threads of its own, nothing that might wait on a lock another thread held at the fork.
+The child starts with no thread but the one that forked: it never touches the terminal
+(a progress line's thread stays the parent's), and Arrow's thread pool, which the rules'
+kernels may use, is started afresh in a forked process (Arrow resets it at fork).
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ def jobs(n: int) -> Iterator[None]:
         _JOBS = before
 
 
-def enabled(rows: int) -> bool:
-    """Whether work over ``rows`` rows is split."""
-    return _JOBS >= 2 and rows >= MIN_ROWS and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
+def enabled(rows: int, least: int | None = None) -> bool:
+    """Whether work over ``rows`` rows is split (``least``: the rows below which a split
+    costs more than it saves; MIN_ROWS when not given)."""
+    return _JOBS >= 2 and rows >= (MIN_ROWS if least is None else least) and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
 
 
 def zeros(n: int, dtype, shared: bool) -> np.ndarray:
@@ -60,12 +62,19 @@ def halves(items: Sequence, work: Callable[[Sequence], list], split: bool) -> li
     if not split or len(items) < 2:
         return work(items)
     mid = len(items) // 2
+    return apart(items[:mid], items[mid:], work, split)
+
+
+def apart(here: Sequence, there: Sequence, work: Callable[[Sequence], list], split: bool) -> list:
+    """``work(here) + work(there)``, ``there`` done by a forked child when ``split``."""
+    if not split or not len(there):
+        return work(here) + work(there)
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: its half, through the pipe; never the parent's exit code
+    if pid == 0:  # the child: its part, through the pipe; never the parent's exit code
         os.close(read)
         try:
-            data = pickle.dumps(work(items[mid:]), pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(work(there), pickle.HIGHEST_PROTOCOL)
         except BaseException:
             data = b""
         try:
@@ -75,10 +84,10 @@ def halves(items: Sequence, work: Callable[[Sequence], list], split: bool) -> li
             os._exit(0)
     os.close(write)
     try:
-        first = work(items[:mid])
+        first = work(here)
     finally:
         with os.fdopen(read, "rb") as got:
             data = got.read()
         os.waitpid(pid, 0)
-    second = pickle.loads(data) if data else work(items[mid:])
+    second = pickle.loads(data) if data else work(there)
     return first + second

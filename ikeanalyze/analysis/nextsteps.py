@@ -22,7 +22,7 @@ UNANSWERED = {"IKE101", "IKE102", "IKE105", "IKE106", "IKE107", "IKE111", "IKE21
 # Codes whose cause the input shows outside IKE (a packet dropped before encryption: IKE is
 # up): the IKE debug cannot add to them, so they do not call for it.
 NOT_IKE = frozenset({"IKE214"})
-NP_NOTE = "np-offload-may-hide-esp"  # set by rules/ike108_esp_one_way.py
+NP_NOTE = "np-offload-may-hide-esp"  # a list rules/ike108_esp_one_way.py appends to (rules.registry.NOTES)
 PEER = "<peer>"
 
 

@@ -67,13 +67,13 @@ import pandas as pd
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
+from ikeanalyze.analysis.nextsteps import NP_NOTE
 from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
 
-NP_NOTE = "np-offload-may-hide-esp"  # ctx.extras key read by analysis.nextsteps
 NP_CAVEAT = (" The FortiGate sniffer may miss one direction of an NP-offloaded tunnel; check `diagnose vpn tunnel "
              "list` (npu_flag, enc/dec counters) before concluding.")
 
