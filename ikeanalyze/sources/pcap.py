@@ -159,6 +159,8 @@ ISB_IFDROP, ISB_OSDROP = 5, 7  # dropped by the interface, by the OS (draft-ietf
 IF_TSRESOL = 9  # pcapng interface options (draft-ietf-opsawg-pcapng §4.2)
 IF_TSOFFSET = 14
 IF_FCSLEN = 13
+EPB_FLAGS = 2  # an enhanced packet block's flags option: direction in bits 0-1, FCS length
+EPB_FCS_SHIFT, EPB_FCS_MASK = 5, 0xF  # in bytes in bits 5-8 (0: not known)
 # if_fcslen's unit: the pcapng draft says bits, Wireshark reads bytes (the draft's issue #60
 # is open). An Ethernet or HDLC FCS is 2 or 4 bytes, 16 or 32 bits: each value says which.
 FCSLEN_BYTES = {0: 0, 2: 2, 4: 4, 16: 2, 32: 4}
@@ -1076,11 +1078,14 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     buf = st.buf
     u8 = np.frombuffer(buf, np.uint8)
     fr = _Frames(u8, ch.off, ch.head, ch.head_at)
-    if any(f.fcs for f in st.ifaces):
+    fcs = _epb_fcs(u8, ch, st)
+    if any(f.fcs for f in st.ifaces) or fcs is not None:
         # The FCS is no part of the packet: where the frame was captured whole it ends its
         # bytes (an offload's zero IP length takes the packet from them); a snapshot length
-        # that cut the frame cut the FCS first.
-        fcs = np.array([f.fcs for f in st.ifaces], np.int64)[ch.iface]
+        # that cut the frame cut the FCS first. A packet's own epb_flags say more than its
+        # interface's if_fcslen (a link may carry frames with and without one).
+        iface_fcs = np.array([f.fcs for f in st.ifaces], np.int64)[ch.iface]
+        fcs = iface_fcs if fcs is None else np.where(fcs > 0, fcs, iface_fcs)
         ch.cap = np.minimum(ch.cap, np.maximum(ch.wire - fcs, 0))
     off, cap = ch.off, ch.cap
     last = off + cap  # end of each frame's bytes
@@ -1426,6 +1431,34 @@ def _iface_columns(cols, ch, st, idx) -> None:
         cols["iface"] = [names[int(i)] for i in ch.iface[idx]]
     if (ch.opt[idx] >= 0).any():
         cols["direction"] = [_epb_direction(st, ch, int(i)) for i in idx]
+
+
+def _epb_fcs(u8: np.ndarray, ch: _Chunk, st: _State) -> np.ndarray | None:
+    """Each frame's FCS length in bytes by its pcapng epb_flags option (bits 5-8, 0: not
+    known; draft-ietf-opsawg-pcapng §4.3.1), or None when no frame of the chunk has options.
+    The options lists are walked whole-column, one option of every list still open a pass
+    (epb_flags is most often the first), each read in its section's byte order."""
+    rows = np.flatnonzero(ch.opt + 4 <= ch.opt_end)
+    if not len(rows):
+        return None
+    out = np.zeros(len(ch.opt), np.int64)
+    at, end = ch.opt[rows], ch.opt_end[rows]
+    big = np.array([f.endian == ">" for f in st.ifaces], bool)[ch.iface[rows]]
+
+    def word(pos: np.ndarray, size: int, big: np.ndarray) -> np.ndarray:
+        b = u8[pos[:, None] + np.arange(size)].astype(np.int64)
+        shifts = 8 * np.arange(size)
+        return np.where(big, (b << shifts[::-1]).sum(axis=1), (b << shifts).sum(axis=1))
+
+    while len(rows):  # each pass moves every list on by at least one option header: it ends
+        code, length = word(at, 2, big), word(at + 2, 2, big)
+        flags = (code == EPB_FLAGS) & (length >= 4) & (at + 8 <= end)
+        if flags.any():  # (the value after the option's code and length)
+            out[rows[flags]] = (word(at[flags] + 4, 4, big[flags]) >> EPB_FCS_SHIFT) & EPB_FCS_MASK
+        at = at + 4 + ((length + 3) & ~3)
+        more = ~flags & (code != 0) & (at + 4 <= end)  # (opt_endofopt, 0, ends a list)
+        rows, at, end, big = rows[more], at[more], end[more], big[more]
+    return out if out.any() else None
 
 
 def _epb_direction(st: _State, ch: _Chunk, i: int) -> str | None:

@@ -88,10 +88,11 @@ def _block(btype: int, body: bytes) -> bytes:
 
 def pcapng(
     ifaces: list[tuple[int, str, int | None]], packets: list[tuple[int, int, bytes, int | None]],
-    fcslen: int | None = None,
+    fcslen: int | None = None, epb_comment: str | None = None,
 ) -> bytes:
     """ifaces: (linktype, name, tsresol byte or None); packets: (iface, ts units, frame, epb_flags or None);
-    ``fcslen``: every interface's if_fcslen option (13), as given."""
+    ``fcslen``: every interface's if_fcslen option (13), as given; ``epb_comment``: an
+    opt_comment (1) before each packet's epb_flags."""
     out = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
     for lt, name, res in ifaces:
         opts = _opt(2, name.encode())
@@ -102,6 +103,8 @@ def pcapng(
         out += _block(1, struct.pack("<HHI", lt, 0, 0) + opts + b"\0\0\0\0")
     for ifid, ts, fr, flags in packets:
         opts = (_opt(2, struct.pack("<I", flags)) + b"\0\0\0\0") if flags is not None else b""
+        if opts and epb_comment is not None:
+            opts = _opt(1, epb_comment.encode()) + opts
         body = struct.pack("<IIIII", ifid, ts >> 32, ts & 0xFFFFFFFF, len(fr), len(fr)) + fr
         body += b"\0" * (-len(fr) % 4) + opts
         out += _block(6, body)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ikeanalyze.sources import load
 from tests.sources import pcapbuild as pb
-from tests.sources.test_pcap import read
+from tests.sources.test_pcap import read, sa_init
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pcap"
 # Every column the reader fills from the packet itself (not the frame's container).
@@ -328,3 +328,41 @@ def test_pcapng_if_fcslen_takes_the_fcs_off_every_frame():
     assert list(events["length"]) == [52, 48]
     assert rep.warnings == ["interface 0: if_fcslen 5 is no FCS length (2 or 4 bytes, 16 or 32 bits); "
                             "its frames are read with no FCS taken off"]
+
+
+def test_pcapng_epb_flags_fcs_length_takes_the_fcs_off_its_frame():
+    """A packet's own epb_flags option (code 2) says in bits 5-8 how many FCS bytes end its
+    frame (0: not known), whatever its interface's if_fcslen says. Where an offload left the
+    IP total length 0 the packet is taken from the frame's bytes: the FCS was read as the
+    start of the next IKE-over-TCP message (RFC 8229), and as 4 more bytes of ESP. Trimmed,
+    the rows are those of the frames without an FCS (tshark reads the same: tcp.len 224).
+    The flags may follow another option (a comment); a packet whose flags say 0 takes its
+    interface's if_fcslen."""
+    cl, gw = "192.0.2.1", "198.51.100.2"
+    first, second = sa_init(), sa_init()[:20] + struct.pack("!I", 1) + sa_init()[24:]  # message IDs 0 and 1
+
+    def stream(msg: bytes) -> bytes:
+        return struct.pack("!H", len(msg) + 6) + b"\0\0\0\0" + msg
+
+    packets = [pb.ipv4(cl, gw, 6, pb.tcp(40000, 4500, 1, 1, 0x18, b"IKETCP" + stream(first))),
+               pb.ipv4(cl, gw, 6, pb.tcp(40000, 4500, 225, 1, 0x18, stream(second))),
+               pb.ipv4(cl, gw, 50, struct.pack("!II", 0xDEADBEEF, 1) + bytes(40))]
+    frames = [pb.eth(ip[:2] + b"\0\0" + ip[4:]) for ip in packets]  # IP total length 0 (offload)
+    with_fcs = [fr + struct.pack("<I", zlib.crc32(fr)) for fr in frames]
+    cols = ["kind", "length", "exchange", "msg_id"]
+
+    def rows_of(data: bytes) -> list[list]:
+        events, rep = read(data, "fcs.pcapng", ike_tcp_ports=(4500,))
+        assert not rep.warnings
+        return table(events, cols)
+
+    clean = rows_of(pb.pcapng([(1, "eth0", None)], [(0, i, fr, 1) for i, fr in enumerate(frames)]))
+    assert [r for r in clean if r[0] == "ike"] == [["ike", 212, "SA_INIT", 0], ["ike", 212, "SA_INIT", 1]]
+    assert clean[-1] == ["esp", 48, None, None]
+    four = 1 | 4 << 5  # inbound, a 4-byte FCS
+    flagged = [(0, i, fr, four) for i, fr in enumerate(with_fcs)]
+    assert rows_of(pb.pcapng([(1, "eth0", None)], flagged)) == clean
+    assert rows_of(pb.pcapng([(1, "eth0", None)], flagged, epb_comment="from the tap")) == clean
+    unknown = [(0, i, fr, 1) for i, fr in enumerate(with_fcs)]  # FCS length 0: the interface's
+    assert rows_of(pb.pcapng([(1, "eth0", None)], unknown, fcslen=4)) == clean
+    assert rows_of(pb.pcapng([(1, "eth0", None)], unknown)) != clean  # nothing says there is one
