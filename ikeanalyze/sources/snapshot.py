@@ -248,11 +248,18 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool, among:
         elif kind == "tunnel" and _tunnel_piece(line):
             head = _tunnel_line(lines, form, sep, i, head)
         elif kind in ("tunnel", "summary") and head >= 0 and form[i - 1] in ("snapshot", "continuation") \
-                and lines.width(i - 1) >= WRAP_MIN and _token_rest(line):
+                and lines.run(i - 1, form) >= WRAP_MIN and _token_rest(line):
             # The rest of a token a terminal cut at its width (`... options[0228]=npu f` /
-            # `rag-rfc run_state=0 role=primary`, `... tx(pkt,err): 69` / `/2`).
+            # `rag-rfc run_state=0 role=primary`, `... tx(pkt,err): 69` / `/2`; the terminal
+            # line may be pieces a mail client broke it into).
             lines[head] += line
             form[i], sep[i] = "continuation", ""
+        elif kind in ("tunnel", "summary") and head >= 0 and form[i - 1] in ("snapshot", "continuation") \
+                and _ends_terminal_line(lines, form, i) and _token_rest(line):
+            # A mail client's break inside a terminal line (`... encap=none/74408 ` / `options[122`
+            # / `a8]=npu ...`): the piece that ends the terminal line, after the blank it broke at.
+            lines[head] += " " + line
+            form[i], sep[i] = "continuation", " "
         elif kind == "gateway" and line.strip():
             if GATEWAY_KEY.match(line) or re.match(PHASE2S_LINE, line):
                 form[i], head = "snapshot", i
@@ -265,6 +272,11 @@ def claim(form: np.ndarray, core: pa.Array, by_text: Texts, spaced: bool, among:
             kind, head = None, -1
         i += 1
     return sep
+
+
+# How many physical lines up LazyLines.run looks for the start of a terminal line (a mail
+# client wrapping at 20 columns or more breaks an 80-column line into at most 4 pieces).
+RUN_PIECES = 8
 
 
 class LazyLines:
@@ -292,6 +304,22 @@ class LazyLines:
         """The length of physical line ``i`` (not of the logical line joined there)."""
         return len(self.core[i].as_py())
 
+    def run(self, i: int, form: np.ndarray) -> int:
+        """The length of the terminal line that physical line ``i`` ends, as far as it got:
+        a paste wrapped twice (a terminal's cut at its width, then a mail client's word wrap)
+        breaks a terminal line into pieces joined with a blank, the one the mail broke at
+        (kept at a `format=flowed` break, dropped by other clients; not in ``width``): their
+        widths and those blanks add up to the terminal's width. A terminal line starts at
+        a logical line's first line, or after a line that ended one (at least WRAP_MIN);
+        counted from at most RUN_PIECES lines up."""
+        top = i
+        while top > 0 and i - top < RUN_PIECES and form[top] == "continuation":
+            top -= 1
+        run = self.width(top)
+        for k in range(top + 1, i + 1):
+            run = run + 1 + self.width(k) if run < WRAP_MIN else self.width(k)
+        return run
+
 
 def _introduction(lines: list[str], form: np.ndarray, i: int) -> None:
     """A short sentence ending in a colon just above a block (`For example:`, as articles
@@ -310,6 +338,14 @@ def _tunnel_piece(line: str) -> bool:
             or bool(HEX.match(first)))
 
 
+def _ends_terminal_line(lines: LazyLines, form: np.ndarray, i: int) -> bool:
+    """Is line ``i`` the last piece a mail client broke a terminal line into: the pieces
+    above it fell short of a terminal's width and with it (and the blank between) reach
+    it? Each piece is narrower than a terminal (a longer line is no mail wrap's)."""
+    run, width = lines.run(i - 1, form), lines.width(i)
+    return run < WRAP_MIN and width < WRAP_MIN and run + 1 + width >= WRAP_MIN
+
+
 def _token_rest(line: str) -> bool:
     """Can ``line`` be the rest of a cut token and the line's further tokens: one short word,
     or words holding a `key=value` (a PDF page footer after a block is neither)."""
@@ -324,6 +360,10 @@ def _tunnel_line(lines: list[str], form: np.ndarray, sep: np.ndarray, i: int, he
     key = first.split("=", 1)[0].rstrip(":")
     if head >= 0:
         last = lines[head].rsplit(None, 1)[-1]
+        if last.count("[") > last.count("]") or last.endswith("=") and "=" not in first:
+            lines[head] += line  # cut inside brackets or before a value: `options[122` + `a8]=npu`, `overlay_id=` + `0`
+            form[i], sep[i] = "continuation", ""
+            return head
         if "=" not in last and last.rstrip(":") not in LABELS and (last + key) in TUNNEL_KEYS:
             lines[head] += line  # cut mid-key: `dp` + `d-link=on`
             form[i], sep[i] = "continuation", ""

@@ -1434,16 +1434,19 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     # data = 'VER=1`): the dump block then follows that piece.
     opens_in_piece = np.zeros(n, dtype=bool)
     opens_in_piece[unknown] = unknown_text.matches(OPEN_QUOTE)
-    widths = _wrap_widths(form, lens, unknown, claimed, step)
-    # Cut at the paste's terminal width (none when no width repeats): a packet's indented
-    # line cut there goes on in the next line, which a cut at a blank indents too.
-    at_width = np.isin(lens, list(widths)) if widths else np.zeros(n, dtype=bool)
-    cut = at_width.tolist()
-    wrapped = at_width if widths else lens >= WRAP_MIN  # (changed below: cut is a copy already)
     # A soft break is its own proof (a blank at the end, the next word too long for the line):
     # neither the margin test nor the event log's field test below is asked of it.
     soft = np.zeros(n, dtype=bool)
     soft[_soft_breaks(raw, lens, unknown, unknown_text)] = True
+    # A paste wrapped twice (a terminal's cut, then a mail client's word wrap): a terminal
+    # line is the run of pieces the mail broke it into, as long as they are together.
+    units, unit_head = _terminal_lines(lens, soft)
+    widths = _wrap_widths(form, units, unknown, claimed, step, unit_head)
+    # Cut at the paste's terminal width (none when no width repeats): a packet's indented
+    # line cut there goes on in the next line, which a cut at a blank indents too.
+    at_width = np.isin(units, list(widths)) if widths else np.zeros(n, dtype=bool)
+    cut = at_width.tolist()
+    wrapped = at_width if widths else lens >= WRAP_MIN  # (changed below: cut is a copy already)
     # An event-log record is long by nature: with no terminal width to go by, only a piece
     # that holds a `key=value` of the record is its wrapped rest, not the prose after it.
     guessed = np.zeros(n, dtype=bool)
@@ -1720,15 +1723,33 @@ def _wrap_width(raw: pa.Array, rows: np.ndarray) -> int:
     return pc.max(pc.filter(pc.utf8_length(text), words)).as_py() or 0
 
 
+def _terminal_lines(lens: np.ndarray, soft: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, the length of the terminal line it ends and the row that line starts at:
+    the line's own, or, after the soft breaks of a mail wrap above it, those of the run of
+    pieces from the first (each piece as long as the wrap left it: a `format=flowed` break
+    keeps its blank). A terminal cut at its width, then a mail client wrapped each piece:
+    the run, not its last line, is as long as the terminal's width."""
+    pos = np.arange(len(lens))
+    after_soft = np.zeros(len(lens), dtype=bool)
+    after_soft[1:] = soft[:-1]
+    head = np.maximum.accumulate(np.where(after_soft, 0, pos))
+    total = np.cumsum(lens)
+    return total - total[head] + lens[head], head
+
+
 def _wrap_widths(form: np.ndarray, lens: np.ndarray, unknown: np.ndarray, claimed: np.ndarray,
-                 step: int) -> set[int]:
+                 step: int, head: np.ndarray | None = None) -> set[int]:
     """The terminal width(s) of a paste: the lengths (at least WRAP_MIN) of record lines
     that are followed, at least twice, by a line of no known form. A terminal wraps at one
     width, so a long line of any other length ended where the device ended it. A width W
     also admits W-1 (a wide or dropped character at the wrap point). Lines of a snapshot
-    block (``claimed``) do not count: what follows them is not theirs."""
+    block (``claimed``) do not count: what follows them is not theirs. ``head``: where each
+    line's terminal line starts (_terminal_lines; ``lens`` are then those lines' lengths):
+    the form asked is the first piece's."""
     prev = unknown[unknown >= step] - step
-    prev = prev[_among(form[prev], (*RECORD_FORMATS, "continuation")) & ~claimed[prev]]
+    first = prev if head is None else head[prev]
+    keep = _among(form[first], (*RECORD_FORMATS, "continuation")) & ~claimed[first]
+    prev = prev[keep]
     cand = lens[prev]
     cand = cand[cand >= WRAP_MIN]
     if not len(cand):

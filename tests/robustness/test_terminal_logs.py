@@ -754,3 +754,29 @@ def test_undoing_html_entities_leaves_bare_ampersands() -> None:
     assert events["text"].iloc[0].endswith("saml?x=1&timestamp=2&notify=3")
     assert events["text"].iloc[1].endswith('("vpn" &gt; 3 tries)')  # escaped twice: undone once
     assert any("HTML-escaped" in w for w in ingest.inputs[0].warnings)
+
+
+# The typed commands' pieces a wrap left on lines of their own (a prompt takes no rest).
+TYPED_PIECES = {"port 4500'", " 6 0 l", "2001:db8:5e:91::45' 4 0 l", "port 4500' 6 0 l", "4500'", "0 l"}
+
+
+@pytest.mark.parametrize("variant", ["ipsec-mix.wrap80.txt", "ipsec-mix.wrap80-mail72.txt",
+                                     "ipsec-mix.wrap80-mail76.txt"])
+def test_a_paste_wrapped_twice_reads_as_the_paste(variant):
+    """Copied from an 80-column terminal, then word-wrapped by a mail client at 72 or 76
+    (`format=flowed`): a terminal line is the run of pieces the mail broke it into, so no
+    single line is as long as the terminal's width. The terminal's cut after the mail's
+    piece (`... 203.0.113.45.500 -> ` / `192.0.2.10.500: ` / `udp 220`, `... dec ` /
+    `7C3E19A04B5D2F81E0A4C2` / 80 hex digits) was not joined: 19 of 37 events lost (the
+    sniffer's packets, the debug's received, sent and established lines, the whole tunnel
+    list after `tun_id=10.212` / `.134.1 ...`). The tunnel list's `options[122` / `a8]=npu`
+    (cut inside the brackets, a terminal's cut of its own) read `a8]` as a key."""
+    got, got_ingest = _load(LOGS / variant)
+    want, want_ingest = _load(LOGS / "ipsec-mix.txt")
+    [report], [clean] = got_ingest.inputs, want_ingest.inputs
+    assert clean.accounting["unrecognised"] == 0 and report.events == clean.events == 37
+    assert {text for _, text in report.examples} <= TYPED_PIECES
+    fields = [f for f in FIELDS if f != "ref"]
+    assert _table(got, fields) == _table(want, fields)
+    assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)
+

@@ -25,6 +25,7 @@ LOCAL_PWD = DATA / "ikedebug" / "IKE_LOG_V1_local_pwd_non_working_2.txt"
 SNIFFER_V6 = DATA / "sniffer" / "30_sniffer_v6_abs_terminal_noise.txt"
 TUNNEL_LIST = DATA / "state" / "35_tunnel_list_dpd_disabled.txt"
 RETRANS = DATA / "ikedebug" / "IKE_LOG_retrans.txt"
+MIX = HERE / "ipsec-mix.txt"  # written by hand for this folder (SOURCES.md)
 
 DEVICE_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)")
 DAYS = {"2026-02-26": "Thu"}
@@ -72,6 +73,23 @@ def wrapped(text_lines: list[str], width: int) -> list[str]:
             out.append(line[:width])
             line = line[width:]
         out.append(line)
+    return out
+
+
+def mailed(text_lines: list[str], width: int, keep_blank: bool = True) -> list[str]:
+    """As a mail client word-wraps each line at ``width``: greedy, at blanks only, a word
+    longer than the width left whole on a line of its own; the blank at each break kept at
+    the end of its line (``keep_blank``: `format=flowed`, RFC 3676) or dropped."""
+    out = []
+    for line in text_lines:
+        cur = ""
+        for word in re.findall(r"\s*\S+\s*|\s+", line):
+            if cur and len(cur) + len(word.rstrip()) > width:
+                out.append(cur if keep_blank else cur.rstrip())
+                cur = ""
+                word = word if keep_blank else word.lstrip()
+            cur += word
+        out.append(cur)
     return out
 
 
@@ -133,6 +151,12 @@ def main() -> None:
     # end (the UDP 4500 answers and the first one-way keepalives, twice).
     seed = lines(SEED)
     write("seed.overlapping-copies.txt", seed[:27] + seed[15:])
+    # Copied from an 80-column terminal, then sent by a mail client that wraps at 72 or 76
+    # (`format=flowed`).
+    mix = lines(MIX)
+    write("ipsec-mix.wrap80.txt", wrapped(mix, 80))
+    write("ipsec-mix.wrap80-mail72.txt", mailed(wrapped(mix, 80), 72))
+    write("ipsec-mix.wrap80-mail76.txt", mailed(wrapped(mix, 80), 76))
 
 
 if __name__ == "__main__":
