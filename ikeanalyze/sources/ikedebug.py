@@ -726,6 +726,12 @@ RESTS: list[tuple[str, str, str]] = [
     (r"\bsent IKE msg \([^)]*\):\s*$", rf"^{IP}:\d+->{IP}:\d+\b", " "),
     # `IKEv2 exchange=AUTH_RESPONSE` / `id=d877b92d9f8675a0/5929808be8170f37:00000001 len=80`
     (r"\bIKEv[12] exchange=[A-Za-z_ ]*[A-Za-z_]\s*$", rf"^id={SPI}/{SPI}\b", " "),
+    # `comes` / `192.0.2.7:500->198.51.100.1:500,ifindex=5,...`
+    (r"\bcomes\s*$", rf"^{IP}:\d+->{IP}:\d+\b", " "),
+    # `sent IKE msg` / `(AUTH_RESPONSE): 192.0.2.1:4500->...`
+    (r"\bsent IKE msg\s*$", r"^\([A-Za-z0-9_ ]*\):", " "),
+    # `established IKE SA` / `7c3e19a04b5d2f81/e0a4c2917f3b5d06`
+    (r"\bestablished IKE SA\s*$", rf"^{SPI}/{SPI}\s*$", " "),
     # `..., id=d877b92d9f8675a0/5929808be8170f37:0000` / `0001`: the message id cut inside
     # its 8 digits (the two parts must make 8: MSG_ID_DIGITS).
     (rf"\bid={SPI}/{SPI}:[0-9A-Fa-f]{{1,7}}\s*$", r"^[0-9A-Fa-f]{1,7}\s*$", ""),

@@ -1438,9 +1438,14 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     # neither the margin test nor the event log's field test below is asked of it.
     soft = np.zeros(n, dtype=bool)
     soft[_soft_breaks(raw, lens, unknown, unknown_text)] = True
+    # A mail client that drops the blank it broke at: only breaks whose piece can only be
+    # a record's rest, joined with the blank they lost.
+    dropped = np.zeros(n, dtype=bool)
+    dropped[_dropped_blank_breaks(raw, lens, unknown, unknown_text, soft)] = True
+    soft |= dropped
     # A paste wrapped twice (a terminal's cut, then a mail client's word wrap): a terminal
     # line is the run of pieces the mail broke it into, as long as they are together.
-    units, unit_head = _terminal_lines(lens, soft)
+    units, unit_head = _terminal_lines(lens + dropped, soft)
     widths = _wrap_widths(form, units, unknown, claimed, step, unit_head)
     # Cut at the paste's terminal width (none when no width repeats): a packet's indented
     # line cut there goes on in the next line, which a cut at a blank indents too.
@@ -1498,7 +1503,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
     wrapped &= ~np.roll(dated, -step)
     hexes, wraps, quotes = is_hex.tolist(), (wrapped | soft).tolist(), open_quote.tolist()
-    softs = soft.tolist()
+    softs, drops = soft.tolist(), dropped.tolist()
     piece_quotes = opens_in_piece.tolist()
     # A document indents every line of a code block alike, a terminal's wrapped rest of a
     # line included: a line with less margin than the record above it (a chain's record, for
@@ -1540,7 +1545,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
             in_log[i] = True
             log_guess[i] = log_guess[j]
         elif wraps[j] and (softs[j] or edge[i] >= edge[j] and (field_piece[i] or not log_guess[j])):
-            seps.append(gaps[j])
+            seps.append(" " if drops[j] else gaps[j])
             log_guess[i] = log_guess[j]  # (the record's next piece is asked the same)
             in_hex[i] = in_hex[j] and hexes[i]
             in_block[i] = in_block[j] or piece_quotes[i]
@@ -1703,13 +1708,56 @@ def _soft_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_t
     text = pc.utf8_ltrim_whitespace(_unquoted(unknown_text.take(np.searchsorted(unknown, below))))
     first_word = pc.utf8_length(pc.extract_regex(text, r"^(?P<w>\S*)").field("w")).to_numpy(zero_copy_only=False)
     reach = np.where(first_word > 0, lens[above] + first_word, 0)  # where the next word would have ended
+    return _past_width(raw, lens, above, reach)
+
+
+def _past_width(raw: pa.Array, lens: np.ndarray, above: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """Those of the lines ``above`` whose next word would have ended past the paste's
+    width (at ``reach``; 0: no word), if two are (one may be chance). The width: the
+    widest line without its blanks at the end (a soft break's blank may run past the
+    width). Lines shorter than every reach cannot decide any break: not measured."""
     if np.count_nonzero(reach) < 2:
         return np.zeros(0, np.int64)
-    # The width: the widest line without its blanks at the end (a soft break's blank may run
-    # past the width). Lines shorter than every reach cannot decide any break: not measured.
     width = _wrap_width(raw, np.flatnonzero(lens >= reach[reach > 0].min()))
     soft = reach > width
     return above[soft] if soft.sum() >= 2 else np.zeros(0, np.int64)
+
+
+# A line that ends where no record ends (an arrow or a comma before the rest of its
+# addresses or fields), or a piece that starts where no line starts: a break inside a record.
+# (A mail client breaks at a blank: a piece starts after one, as an arrow does.)
+OPEN_END = r"(?:->|,)\s*$"
+OPEN_START = r"^->"
+
+
+def _dropped_blank_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_text: Texts,
+                          soft: np.ndarray) -> np.ndarray:
+    """The lines a mail client word-wrapped without keeping the blank it broke at (no
+    `format=flowed`): nothing marks the break, and a line of prose under a record is as
+    much a line of no form as the record's rest, so only a break that can only be one is
+    taken: the line ends or the piece under it starts where no record does (OPEN_END,
+    OPEN_START), or the line ends as a record that a rest follows (ikedebug.RESTS,
+    flow.RESTS, joined with a blank). As with _soft_breaks, the piece's first word must
+    not have fitted after the line and its lost blank, and two such breaks be in the paste."""
+    below = unknown[unknown > 0]
+    above = below - 1
+    # A line that kept its blank is _soft_breaks'; one as wide as a terminal may be its cut
+    # (`...:500->` / `198.51.100.7:500`: no blank was lost), and a mail wrap is narrower.
+    keep = ~soft[above] & ~_ends_blank(raw, above) & (lens[above] < WRAP_MIN)
+    below, above = below[keep], above[keep]
+    if len(below) < 2:
+        return np.zeros(0, np.int64)
+    piece = pc.utf8_ltrim_whitespace(_unquoted(unknown_text.take(np.searchsorted(unknown, below))))
+    line = _core(raw.take(pa.array(above)))
+    shaped = matches(line, OPEN_END) | matches(piece, OPEN_START)
+    for end, _start, joiner in (*ikedebug.RESTS, *flow.RESTS):
+        if joiner == " ":  # (the piece's shape not asked: a terminal may have cut it, `id=7c3e19a04b5d2f81`)
+            shaped |= matches(line, end)
+    below, above, piece = below[shaped], above[shaped], piece.filter(pa.array(shaped))
+    if len(below) < 2:
+        return np.zeros(0, np.int64)
+    first_word = pc.utf8_length(pc.extract_regex(piece, r"^(?P<w>\S*)").field("w")).to_numpy(zero_copy_only=False)
+    return _past_width(raw, lens, above, np.where(first_word > 0, lens[above] + 1 + first_word, 0))
 
 
 def _wrap_width(raw: pa.Array, rows: np.ndarray) -> int:

@@ -780,3 +780,45 @@ def test_a_paste_wrapped_twice_reads_as_the_paste(variant):
     assert _table(got, fields) == _table(want, fields)
     assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)
 
+
+@pytest.mark.parametrize("variant", ["ipsec-mix.mail72-no-blank.txt", "ipsec-mix.wrap80-mail72-no-blank.txt"])
+def test_a_mail_wrap_that_drops_its_blank_joins_where_only_a_rest_can_follow(variant):
+    """A mail client that wraps at 72 and drops the blank it broke at leaves no mark of the
+    break: the sniffer's headers broken after `->` were packets of no address (`other`), the
+    debug's `comes` / `203.0.113.45:4500->...`, `IKEv2 exchange=AUTH` / `id=...`, `sent IKE
+    msg` / `(AUTH_RESPONSE): ...`, `established IKE SA` / `SPI/SPI` lost what they say. A
+    line that ends where no record ends (an arrow, a comma, a record its rest must follow)
+    takes the piece under it, with the blank it lost. A break in a debug's prose (`received
+    peer` / `identifier FQDN ...`) has no such mark: its pieces stay apart, and that event
+    alone differs."""
+    got, got_ingest = _load(LOGS / variant)
+    want, want_ingest = _load(LOGS / "ipsec-mix.txt")
+    [report] = got_ingest.inputs
+    fields = [f for f in FIELDS if f != "ref"]
+    got_rows, want_rows = _table(got, fields), _table(want, fields)
+    assert len(got_rows) == len(want_rows) == 37
+    differ = [w for g, w in zip(got_rows, want_rows) if g != w]
+    assert [(w[0], w[-1]) for w in differ] == [("auth", "received peer identifier FQDN 'vpnuser@example.com'")]
+    assert _snapshots(got, got_ingest) == _snapshots(want, want_ingest)
+    assert not any("hex dump lines under no packet header" in w for w in report.warnings)
+
+
+def test_a_mail_wrap_without_blanks_leaves_whole_lines_apart():
+    """Without the blank a `format=flowed` break keeps, a record and a line under it are a
+    break only where the record cannot end there: a whole record above a sentence whose
+    first word would not have fitted, and a record ending in a comma above a word that
+    would have, stay two lines; the headers broken after `->` are joined."""
+    lines = ["2026-03-04 09:12:01.120034 wan1_vlan2048 in 203.0.113.45.500 ->",
+             "192.0.2.10.500: udp 220",
+             "2026-03-04 09:12:01.121876 wan1_vlan2048 out 192.0.2.10.500 ->",
+             "203.0.113.45.500: udp 220",
+             "2026-03-04 09:12:31.004512 ike V=root:0:to-hq: negotiation timeout, deleting",
+             "Afterwards the peer never answered again.",
+             "ike 0:to-hq:42: sent IKE msg (SA_INIT): 192.0.2.1:500->198.51.100.7:500,",
+             "ok"]
+    events, ingest = _load(data=("\n".join(lines) + "\n").encode())
+    [report] = ingest.inputs
+    assert [(r.kind, r.src, r.dst, r.length) for r in events[events["origin"] == "sniffer"].itertuples()] == [
+        ("ike", "203.0.113.45", "192.0.2.10", 220), ("ike", "192.0.2.10", "203.0.113.45", 220)]
+    assert report.accounting["continuation"] == 2
+    assert sorted(text for _, text in report.examples) == ["Afterwards the peer never answered again.", "ok"]

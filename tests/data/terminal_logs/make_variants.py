@@ -152,11 +152,14 @@ def main() -> None:
     seed = lines(SEED)
     write("seed.overlapping-copies.txt", seed[:27] + seed[15:])
     # Copied from an 80-column terminal, then sent by a mail client that wraps at 72 or 76
-    # (`format=flowed`).
+    # (`format=flowed`), or at 72 dropping the blank at each break (with and without the
+    # terminal's cut before it).
     mix = lines(MIX)
     write("ipsec-mix.wrap80.txt", wrapped(mix, 80))
     write("ipsec-mix.wrap80-mail72.txt", mailed(wrapped(mix, 80), 72))
     write("ipsec-mix.wrap80-mail76.txt", mailed(wrapped(mix, 80), 76))
+    write("ipsec-mix.mail72-no-blank.txt", mailed(mix, 72, keep_blank=False))
+    write("ipsec-mix.wrap80-mail72-no-blank.txt", mailed(wrapped(mix, 80), 72, keep_blank=False))
 
 
 if __name__ == "__main__":
