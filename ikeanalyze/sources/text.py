@@ -579,7 +579,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         report.count(reason, forms.count(reason))
     _capture_losses(forms.mask("banner"), raw, report)
     if forms.count("sniffer"):
-        report.capture_runs = _capture_runs(forms, raw)
+        report.capture_runs = _capture_runs(forms, _typed(raw, forms, sep))
     unrec = np.flatnonzero(forms.mask(None))
     # A paste cut mid-line inside device output (`2025-01-15 0`, `vd: `, `0x03d0`) ends in a
     # piece of a record, not in a line of an unknown form.
@@ -654,7 +654,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
     frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
     if report.capture_runs:
-        _utc_beside_local(frame, forms, raw, report)
+        _utc_beside_local(frame, forms, _typed(raw, forms, sep), report)
     kept = None
     if is_hex.any() and step == 2:  # a double-spaced paste: its dumps without the blank lines
         kept = np.flatnonzero(form != "blank")
@@ -952,6 +952,25 @@ def _capture_losses(banner: np.ndarray, raw: pa.Array, report: InputReport) -> N
 # the filter quoted, straight or curly quotes as a web page prints them).
 SNIFFER_FILTERS = r"^\s*filters=\[(?P<f>.*)\]\s*$"
 SNIFFER_COMMAND = r"\bsni\w*\s+pa\w*\s+\S+\s+['\"“”‘’](?P<f>[^'\"“”‘’]*)['\"“”‘’]"
+
+
+def _typed(raw: pa.Array, forms: _Forms, sep: np.ndarray) -> pa.Array:
+    """The lines, with each command typed at a prompt that a wrap broke (its rest the
+    `continuation` lines under it) whole again: the sniffer's command is read for its
+    filter and its stamp format (`... 'udp port 500' 6 0` / ` a`)."""
+    prompt, cont = forms.mask("prompt"), forms.mask("continuation")
+    heads = np.flatnonzero(prompt[:-1] & cont[1:])
+    if not len(heads):
+        return raw
+    texts = []
+    for h in heads.tolist():  # (few: the typed commands a wrap broke)
+        text, k = _unquoted_line(raw, h), h + 1
+        while k < len(raw) and cont[k]:
+            piece = _unquoted_line(raw, k)
+            text += piece if sep[k] == "" else sep[k] + piece.strip()
+            k += 1
+        texts.append(text)
+    return scatter(raw, heads, pa.array(texts, raw.type))
 
 
 def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
@@ -1414,7 +1433,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
         more[heads] = True
         more[[j for j, _ in rests.values()]] = True
         heads = np.flatnonzero(more)
-    heads = heads[_among(form[heads], RECORD_FORMATS) & ~claimed[heads]]
+    heads = heads[_among(form[heads], (*RECORD_FORMATS, "prompt")) & ~claimed[heads]]
     head_text = core.take(heads)
     hex_record = np.zeros(n, dtype=bool)
     hex_record[heads] = matches(head_text, ikedebug.HEX_RECORD)
@@ -1452,6 +1471,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     at_width = np.isin(units, list(widths)) if widths else np.zeros(n, dtype=bool)
     cut = at_width.tolist()
     wrapped = at_width if widths else lens >= WRAP_MIN  # (changed below: cut is a copy already)
+    if not widths:  # a command typed at the prompt is cut only at a width the records show
+        wrapped[heads[form[heads] == "prompt"]] = False
     # An event-log record is long by nature: with no terminal width to go by, only a piece
     # that holds a `key=value` of the record is its wrapped rest, not the prose after it.
     guessed = np.zeros(n, dtype=bool)
@@ -1511,7 +1532,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     # page's prose after the block (`  • On the cloud FortiGate-VM, run ...` under a packet
     # line indented 4), not the record's rest.
     edge = margin.tolist()
-    joins = set(RECORD_FORMATS) | {"continuation"}
+    joins = set(RECORD_FORMATS) | {"continuation", "prompt"}  # (a typed command's rest: only a wrap's)
     names, taken, gaps = form.tolist(), claimed.tolist(), gap.tolist()
     conts, seps = [], []  # written to the arrays at once
     for i in unknown.tolist():  # few: only lines of no known form
