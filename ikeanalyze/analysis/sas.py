@@ -111,15 +111,25 @@ def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
     kind = w["kind"].astype(object).to_numpy()
     detail = w["detail"].astype(object).to_numpy()
     exch = w["exchange"].astype(object).to_numpy().copy()
-    resp = np.array([None if pd.isna(v) else bool(v) for v in w["response"].astype(object)], dtype=object)
+    resp = _objects(w["response"])
     named = np.zeros(len(w), dtype=bool)
-    for i in np.flatnonzero(kind == "ike-sent"):
-        x, r, retx = _sent_type(detail[i])
-        exch[i], resp[i], named[i] = x, r, retx
-    version = w["ike_version"].astype(object).to_numpy()
-    for i in np.flatnonzero(kind == "ike-received"):
-        x, r = _received_exchange(None if pd.isna(exch[i]) else exch[i], None if pd.isna(version[i]) else int(version[i]))
-        exch[i], resp[i] = x, r if r is not None else resp[i]
+    # Each distinct `sent IKE msg (<type>)`, and each distinct (exchange, version) of an
+    # arrival, is read once: a long debug repeats a few of them thousands of times.
+    sent = np.flatnonzero(kind == "ike-sent")
+    codes, types = pd.factorize(pd.Series(detail[sent], dtype=object))
+    said = [_sent_type(t) for t in types] + [_sent_type(None)]
+    for col, out in enumerate((exch, resp, named)):
+        out[sent] = np.array([v[col] for v in said], dtype=object)[codes]
+    came = np.flatnonzero(kind == "ike-received")
+    if len(came):
+        version = _objects(w["ike_version"])[came]
+        pairs = pd.MultiIndex.from_arrays([pd.Series(exch[came], dtype=object), pd.Series(version, dtype=object)])
+        codes, distinct = pd.factorize(pairs)
+        read = [_received_exchange(None if pd.isna(x) else x, None if pd.isna(v) else int(v)) for x, v in distinct]
+        read.append(_received_exchange(None, None))
+        exch[came] = np.array([x for x, _ in read], dtype=object)[codes]
+        told = np.array([r for _, r in read], dtype=object)[codes]
+        resp[came] = np.where(pd.isna(told), resp[came], told)
     w["exch"] = exch
     w["resp"] = resp
     w["named_retx"] = named
@@ -136,6 +146,13 @@ def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
     _group_sends(w)
     _answered(w)
     return w
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """A column as Python objects, None where missing (numpy's booleans and integers boxed
+    as Python's, as ``astype(object)`` gives them)."""
+    values = column.astype(object).to_numpy()
+    return np.where(pd.isna(values), None, values)
 
 
 def _empty() -> pd.DataFrame:
@@ -230,7 +247,9 @@ def _fragments_by_order(w: pd.DataFrame, frag: np.ndarray, total: np.ndarray) ->
     frag[at[same]] = guess[same]
 
 
-SKF_HEX = re.compile(r"\b(in|out) ([0-9A-Fa-f]{72,})")
+# (The first 72 hex digits are read: where 72 or more follow is where 72 do; a greedy
+# match would run over each record's thousands.)
+SKF_HEX = re.compile(r"\b(in|out) ([0-9A-Fa-f]{72})")
 SKF_PAYLOAD = "35"  # RFC 7383 Encrypted and Authenticated Fragment (53), as the IKE header's next payload
 
 
@@ -242,18 +261,18 @@ def _fragments_from_hex(events: pd.DataFrame, frag: np.ndarray, total: np.ndarra
     each fragment had looked like a re-send of the first."""
     skf = events.loc[(events["kind"] == "ike-hex").to_numpy() & (events["payloads"] == "SKF").fillna(False).to_numpy(),
                      ["source", "ref", "text"]]
-    for r in skf.itertuples():
-        m = SKF_HEX.search(str(r.text))
+    for source, ref, text in zip(skf["source"].tolist(), skf["ref"].tolist(), skf["text"].tolist()):
+        m = SKF_HEX.search(str(text))
         if not m or m.group(2)[32:34] != SKF_PAYLOAD:
             continue
         number = int(m.group(2)[64:68], 16)
         if m.group(1) == "in":  # printed after its `comes` line
-            pos = recv.get(str(r.source), np.empty(0, dtype=np.int64))
-            k = int(np.searchsorted(refs[pos], int(r.ref), side="left"))
+            pos = recv.get(str(source), np.empty(0, dtype=np.int64))
+            k = int(np.searchsorted(refs[pos], int(ref), side="left"))
             at = pos[k - 1] if k else None
         else:  # printed before its `sent IKE msg` line
-            pos = sent.get(str(r.source), np.empty(0, dtype=np.int64))
-            k = int(np.searchsorted(refs[pos], int(r.ref), side="right"))
+            pos = sent.get(str(source), np.empty(0, dtype=np.int64))
+            k = int(np.searchsorted(refs[pos], int(ref), side="right"))
             at = pos[k] if k < len(pos) else None
         if at is not None and not frag[at]:
             frag[at], total[at] = number, int(m.group(2)[68:72], 16)
