@@ -16,6 +16,7 @@ kernels may use, is started afresh in a forked process (Arrow resets it at fork)
 
 from __future__ import annotations
 
+import gc
 import mmap
 import os
 import pickle
@@ -73,6 +74,9 @@ def apart(here: Sequence, there: Sequence, work: Callable[[Sequence], list], spl
     pid = os.fork()
     if pid == 0:  # the child: its part, through the pipe; never the parent's exit code
         os.close(read)
+        # A collection would walk every object the child shares with this process, and
+        # writing their headers copies those pages: the short-lived child never collects.
+        gc.disable()
         try:
             data = pickle.dumps(work(there), pickle.HIGHEST_PROTOCOL)
         except BaseException:
