@@ -325,14 +325,36 @@ def texts(b: Bytes, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None
     if len(b.data) >= 2**31 or (valid is None and n and length.max() <= _GATHER_MAX):  # a view's offset is 32-bit
         out = _gather(b, start, length)
         return out if valid is None else pc.if_else(pa.array(valid), out, pa.scalar(None, out.type))
+    return _views([b], start, length, np.zeros(n, np.int64), valid)
+
+
+def texts_of(columns: list[Bytes], which: np.ndarray, start: np.ndarray, end: np.ndarray) -> pa.Array:
+    """:func:`texts` of several columns at once: row k is ``[start[k], end[k])`` of the
+    column ``columns[which[k]]``. One copy of the bytes, where a take from each column and
+    a replace of one's rows by the other's would copy them twice or more."""
+    start = np.asarray(start, np.int64)
+    return _views(columns, start, np.maximum(np.asarray(end, np.int64) - start, 0), np.asarray(which, np.int64))
+
+
+def _views(columns: list[Bytes], start: np.ndarray, length: np.ndarray, which: np.ndarray,
+           valid: np.ndarray | None = None) -> pa.Array:
+    """The texts as arrow string views of the columns' bytes (the first bytes in the view, or
+    where they are: column ``which``, from ``start``), copied out by arrow at once."""
+    n = len(start)
     inline = length <= _INLINE
+    first, more = np.empty(n, np.uint64), np.empty(n, np.uint64)
+    for k, b in enumerate(columns):
+        rows = np.flatnonzero(which == k) if len(columns) > 1 else slice(None)
+        first[rows], more[rows] = b.words(start[rows]), b.words(start[rows] + 4)
     views = np.empty((n, 2), np.uint64)
-    # Bytes 0-3 the length, 4-7 the first bytes; 8-15 the next bytes (inline) or buffer 0's offset.
-    views[:, 0] = length.astype(np.uint64) | (masked(b.words(start), np.minimum(length, 4)) << np.uint64(32))
-    views[:, 1] = np.where(inline, masked(b.words(start + 4), length - 4),
-                           start.astype(np.uint64) << np.uint64(32))
+    # Bytes 0-3 the length, 4-7 the first bytes; 8-15 the next bytes (inline) or the
+    # buffer's number and offset.
+    views[:, 0] = length.astype(np.uint64) | (masked(first, np.minimum(length, 4)) << np.uint64(32))
+    views[:, 1] = np.where(inline, masked(more, length - 4),
+                           which.astype(np.uint64) | (start.astype(np.uint64) << np.uint64(32)))
     bitmap = None if valid is None else pa.array(valid, pa.bool_()).buffers()[1]
-    view = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views), pa.py_buffer(b.data)])
+    view = pa.Array.from_buffers(pa.string_view(), n, [bitmap, pa.py_buffer(views),
+                                                       *(pa.py_buffer(b.data) for b in columns)])
     return view.cast(pa.large_string())
 
 

@@ -1908,6 +1908,12 @@ def _unquoted(lines: pa.Array) -> pa.Array:
     return scatter(lines, quoted, pc.replace_substring_regex(lines.take(pa.array(quoted)), QUOTE_MARKS, ""))
 
 
+# A take of patched lines is read as views of the column's and the replacements' bytes
+# when one line in this many or more is replaced (measured: below, a take from the column
+# and a replace of the few costs less).
+VIEWS_FROM = 32
+
+
 class _Patched:
     """A column of lines with some rows replaced (a record freed of the prompt glued before
     it, a record with its continuation lines joined on). Rows are taken from the column
@@ -1935,15 +1941,23 @@ class _Patched:
         """The lines ``idx`` as a new column: taken from the column, then the replaced ones
         put in. (A take from the column and the replacements together, as one chunked
         column, would first copy the whole column into one: arrow takes strings so.)"""
-        taken = self.base.take(pa.array(idx, pa.int64()))
+        idx = np.asarray(idx, np.int64)
         if not len(self.rows):
-            return taken
+            return self.base.take(pa.array(idx))
         at = np.searchsorted(self.rows, idx)
         hit = at < len(self.rows)
         hit[hit] = self.rows[at[hit]] == idx[hit]
         if not hit.any():
-            return taken
-        return pc.replace_with_mask(taken, pa.array(hit), self.values.take(pa.array(at[hit])))
+            return self.base.take(pa.array(idx))
+        base, values = spans.Bytes(self.base), spans.Bytes(self.values)
+        if (np.count_nonzero(hit) * VIEWS_FROM < len(idx) or self.base.null_count or self.values.null_count
+                or max(len(base.data), len(values.data)) >= 2**31):  # (a string view's offset is 32-bit)
+            return pc.replace_with_mask(self.base.take(pa.array(idx)), pa.array(hit), self.values.take(pa.array(at[hit])))
+        # Each line's bytes where they are, in the column or among the replacements: one copy
+        # (a take, then a replace, copied the lines twice).
+        start, end = base.start[idx], base.end[idx]
+        start[hit], end[hit] = values.start[at[hit]], values.end[at[hit]]
+        return spans.texts_of([base, values], hit, start, end)
 
     def whole(self) -> pa.Array:
         return scatter(self.base, self.rows, self.values) if len(self.rows) else self.base

@@ -84,3 +84,30 @@ def test_ends_blank_is_what_rtrim_takes(seed):
         assert text._ends_blank(sub).tolist() == want.tolist()
         rows = np.array(sorted(rnd.sample(range(len(sub)), 300)), np.int64)
         assert text._ends_blank(sub, rows).tolist() == want[rows].tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_patched_take_reads_the_lines_and_their_replacements(seed):
+    """A take of patched lines (as views of both columns' bytes when many are replaced,
+    VIEWS_FROM; else a take and a replace) gives each line, or its replacement where it
+    has one: lines of any length (inline in a view or not), non-ASCII, sliced columns."""
+    rnd = random.Random(seed)
+    words = ["", "a", "é", "ike 0: in ", "0123456789AB", "0123456789ABC", "x" * 40]
+
+    def line() -> str:
+        return "".join(rnd.choice(words) for _ in range(rnd.randint(0, 4)))
+
+    base = pa.array([line() for _ in range(600)], pa.large_string()).slice(7)
+    rows = np.array(sorted(rnd.sample(range(len(base)), 150)), np.int64)
+    values = pa.array(["#" + line() for _ in range(len(rows) + 5)], pa.large_string()).slice(5)
+    patched = text._Patched(base, rows, values)
+    replaced = dict(zip(rows.tolist(), values.to_pylist()))
+    for idx in (np.arange(len(base)), np.array(sorted(rnd.sample(range(len(base)), 200)), np.int64),
+                rows[::3], np.zeros(0, np.int64)):
+        want = [replaced.get(i, base[i].as_py()) for i in idx.tolist()]
+        for views_from in (0, 10**9):  # (0: never views; 10**9: views whenever a line is replaced)
+            old, text.VIEWS_FROM = text.VIEWS_FROM, views_from
+            try:
+                assert patched.take(idx).to_pylist() == want
+            finally:
+                text.VIEWS_FROM = old
