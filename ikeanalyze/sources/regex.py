@@ -158,6 +158,8 @@ def scatter(base: pa.Array, idx: np.ndarray, values) -> pa.Array:
     if not len(idx):  # (nothing replaced: the column as it is, not a copy)
         return base
     if isinstance(base, pa.Array) and (np.diff(idx) > 0).all():  # rows in order, each once: the usual case
+        if len(idx) * BYTE_RUNS <= len(base) and _plain_strings(base, new):  # a few rows of a text column
+            return _spliced_bytes(base, idx, new, np.ones(len(idx), np.int64))
         # A masked replace copies the kept rows in runs; a take of two chunks resolves the
         # chunk of every row (3-4 times slower on a 50 MB column).
         mask = np.zeros(len(base), dtype=bool)
@@ -192,6 +194,10 @@ def concatenated(values: pa.Array, offsets: np.ndarray) -> pa.Array:
 # A splice copies the rows between the replaced ones as slices while it replaces at most one
 # row in this many; more, and one take is faster than a slice per run.
 SPLICE_RUNS = 64
+# A text column without nulls is spliced (or scattered into) by its bytes while at most one
+# row in this many is replaced: measured on a 50 MB debug, twice as fast as a masked
+# replace at one in 32, as fast at one in 16.
+BYTE_RUNS = 32
 
 
 def spliced(base: pa.Array, rows: np.ndarray, values: pa.Array, counts: np.ndarray) -> pa.Array:
@@ -201,6 +207,8 @@ def spliced(base: pa.Array, rows: np.ndarray, values: pa.Array, counts: np.ndarr
     speed, where a take copies row by row and, from two arrays, resolves each row's)."""
     rows = np.asarray(rows, np.int64)
     counts = np.asarray(counts, np.int64)
+    if len(rows) * BYTE_RUNS <= len(base) and _plain_strings(base, values):
+        return _spliced_bytes(base, rows, values, counts)
     if len(rows) * SPLICE_RUNS > len(base):
         reps = np.ones(len(base), np.int64)
         reps[rows] = counts
@@ -216,6 +224,51 @@ def spliced(base: pa.Array, rows: np.ndarray, values: pa.Array, counts: np.ndarr
         prev = row + 1
     parts.append(base.slice(prev))
     return pa.concat_arrays(parts)
+
+
+def _plain_strings(*arrays: pa.Array) -> bool:
+    """Whether the arrays are large_string columns without nulls: their bytes and offsets
+    are all there is to them."""
+    return all(pa.types.is_large_string(a.type) and not a.null_count for a in arrays)
+
+
+def _offsets(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A large_string column's offsets (its rows') and bytes, as numpy arrays, in place."""
+    at, data = arr.buffers()[1:3]
+    offsets = np.frombuffer(at, np.int64)[arr.offset : arr.offset + len(arr) + 1] if at is not None else np.zeros(1, np.int64)
+    return offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def _spliced_bytes(base: pa.Array, rows: np.ndarray, values: pa.Array, counts: np.ndarray) -> pa.Array:
+    """:func:`spliced` of large_string columns without nulls, by their bytes: the runs of
+    kept rows and each replaced row's values are byte ranges, joined in one copy (numpy's
+    concatenate of views) under offsets worked out as a whole column."""
+    n = len(base)
+    base_at, base_data = _offsets(base)
+    values_at, values_data = _offsets(values)
+    ends = np.cumsum(counts)
+    size = np.diff(base_at)
+    if len(values) == len(rows) and (counts == 1).all():  # one row for one (a scatter)
+        size[rows] = np.diff(values_at)
+    else:
+        replaced = np.zeros(n, bool)
+        replaced[rows] = True
+        reps = np.where(replaced, 0, 1)
+        reps[rows] = counts
+        pick = np.repeat(np.arange(n), reps)
+        size = size[pick]
+        size[replaced[pick]] = np.diff(values_at)  # (the values in order, as their rows are)
+    offsets = np.zeros(len(size) + 1, np.int64)
+    np.cumsum(size, out=offsets[1:])
+    # Kept bytes from the column's start or after each replaced row, up to the next one;
+    # between them, the replaced row's values (one range: they are one after the other).
+    kept_from = np.concatenate([base_at[:1], base_at[rows + 1]]).tolist()
+    kept_to = np.concatenate([base_at[rows], base_at[-1:]]).tolist()
+    new_from, new_to = values_at[ends - counts].tolist(), values_at[ends].tolist()
+    pieces = [base_data[kept_from[0]:kept_to[0]]]
+    for a, b, c, d in zip(new_from, new_to, kept_from[1:], kept_to[1:]):  # (a few rows: see BYTE_RUNS)
+        pieces += (values_data[a:b], base_data[c:d])
+    return pa.LargeStringArray.from_buffers(len(size), pa.py_buffer(offsets), pa.py_buffer(np.concatenate(pieces)))
 
 
 def forms(text: pa.Array, table: list[tuple[str, str, str]], untried: np.ndarray,

@@ -53,6 +53,25 @@ def test_scatter_replaces_those_rows(values, data, typ):
     assert got.type == base.type and got.to_pylist() == want
 
 
+@given(st.lists(st.text(max_size=4), max_size=40), st.data(), st.sampled_from([1, 64]))
+def test_scatter_of_text_rows_by_their_bytes(values, data, runs):
+    """A text column without nulls with a few rows replaced (``runs``: one in that many at
+    most, 1 for any number; BYTE_RUNS) is spliced by its bytes: what a Python loop gives, in a sliced
+    column too, rows of any length (empty, non-ASCII) at either end."""
+    base = pa.array(values, pa.large_string()).slice(min(1, len(values)))
+    rows = sorted(data.draw(st.sets(st.integers(0, max(len(base) - 1, 0)), max_size=len(base))) if len(base) else [])
+    new = [data.draw(st.text(max_size=3)) for _ in rows]
+    want = base.to_pylist()
+    for r, v in zip(rows, new):
+        want[r] = v
+    old, regex.BYTE_RUNS = regex.BYTE_RUNS, runs
+    try:
+        got = scatter(base, np.array(rows, np.int64), pa.array(new, pa.large_string()))
+    finally:
+        regex.BYTE_RUNS = old
+    assert got.type == base.type and got.to_pylist() == want
+
+
 @given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=200), st.data(), st.sampled_from([1, 64]))
 def test_spliced_puts_each_rows_pieces_in_its_place(values, data, runs):
     """Each replaced row gives way to its pieces (none, one or several), every other row
