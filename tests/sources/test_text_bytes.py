@@ -49,6 +49,23 @@ def test_prefix_reads_what_prefix_extracts(seed):
 
 
 @pytest.mark.parametrize("seed", range(4))
+def test_prefix_once_is_prefix_of_every_line(seed):
+    """The prefix read once per distinct line and spread (lines that repeat, most without
+    a stamp) is what a read of every line gives; stamped or distinct lines are read so."""
+    rnd = random.Random(seed)
+    texts = [line for line in _debug_lines(seed, 300) if not line.startswith("2")] + ELIDED_CONTEXTS
+    stamped = [rnd.choice(STAMPS[1:3]) + line for line in texts]
+    for lines in ([rnd.choice(texts) for _ in range(3000)], [rnd.choice(stamped) for _ in range(3000)], texts):
+        arr = pa.array(lines, pa.large_string())
+        for sub in (arr, arr.slice(17, 1000)):
+            got, got_msg = ikedebug._prefix_once(sub)
+            want, want_msg = ikedebug._prefix(sub)
+            for name in FIELDS:
+                assert got[name].to_pylist() == want[name].to_pylist(), name
+            assert got_msg.to_pylist() == want_msg.to_pylist()
+
+
+@pytest.mark.parametrize("seed", range(4))
 def test_occurrences_counts_the_literal(seed):
     rnd = random.Random(seed)
     lines = ["".join(rnd.choice(["ike ", "ike", "ik", "e ", " ", "x", "é", "ike V=root:"]) for _ in range(rnd.randint(0, 8)))
