@@ -415,19 +415,28 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 _STAMP_SAMPLE = 64
 
 
-def _prefix_once(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
-    """:func:`_prefix` of each distinct line once, spread to its lines, where the lines
-    repeat: a debug without time stamps repeats its records (a proposal's lines, each retry
-    of a negotiation; the 500k-line benchmark's 180k records are 3k texts). Stamped lines
-    seldom repeat: a sample of the lines that mostly starts with a stamp is read line by
-    line, as is a column whose distinct texts are over half its lines."""
+def repeated(core: pa.Array) -> tuple[pa.Array, np.ndarray] | None:
+    """The distinct records of ``core`` and each line's among them (regex.distinct), where
+    the records repeat: a debug without time stamps repeats them (a proposal's lines, each
+    retry of a negotiation; the 500k-line benchmark's 180k records are 3k texts), and a
+    question of each line is then asked once per text. None where they do not: a sample
+    of the lines (one in _STAMP_SAMPLE) that mostly starts with a stamp (stamped lines
+    seldom repeat; not looked for further), or over half the lines distinct."""
     b = spans.Bytes(core)
     sample = b.start[::_STAMP_SAMPLE]
     if np.count_nonzero((b.end[::_STAMP_SAMPLE] - sample >= len(_STAMP)) & spans.fits(b, sample, _STAMP)) * 2 > len(sample):
-        return _prefix(core)
+        return None
     texts, which = distinct(core)
-    if len(texts) * 2 > len(core):
+    return None if len(texts) * 2 > len(core) else (texts, which)
+
+
+def _prefix_once(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    """:func:`_prefix` of each distinct line once, spread to its lines, where the lines
+    repeat (:func:`repeated`); else of every line."""
+    once = repeated(core)
+    if once is None:
         return _prefix(core)
+    texts, which = once
     pre, msg = _prefix(texts)
     at = pa.array(which)
     return {name: values.take(at) for name, values in pre.items()}, msg.take(at)

@@ -1297,7 +1297,18 @@ def _split_log_records(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[
 
 def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """Several debug records collapsed onto one line (web copies) become several events with
-    the same line number; the line is still counted once."""
+    the same line number; the line is still counted once. (Records a debug repeats are
+    counted once per text: ikedebug.repeated.)"""
+    once = ikedebug.repeated(sub)
+    counts = _debug_records(sub) if once is None else _debug_records(once[0])[once[1]]
+    multi = np.flatnonzero(counts > 1)
+    if not len(multi):
+        return idx, sub, text
+    return _replace_by_pieces(idx, sub, text, multi, re.compile(ikedebug.RECORD_ANYWHERE))
+
+
+def _debug_records(sub: pa.Array) -> np.ndarray:
+    """How many debug records each line holds (0 where it is not asked: one at most)."""
     anywhere = ikedebug.RECORD_ANYWHERE
     at_start = matches(sub, "^" + anywhere)
     # Records are counted only on the lines that may hold two: `ike ` twice, or once in a
@@ -1308,11 +1319,7 @@ def _split_collapsed(idx: np.ndarray, sub: pa.Array, text: pa.Array) -> tuple[np
     counts[maybe] = pc.count_substring_regex(sub.take(pa.array(maybe)), anywhere).to_numpy(zero_copy_only=False)
     # `ike Negotiate ISAKMP SA Error: ike 0:...: no SA proposal chosen`: one full record
     # after a daemon-level one that has no context of its own.
-    counts = counts + (~at_start & (counts > 0))
-    multi = np.flatnonzero(counts > 1)
-    if not len(multi):
-        return idx, sub, text
-    return _replace_by_pieces(idx, sub, text, multi, re.compile(ikedebug.RECORD_ANYWHERE))
+    return counts + (~at_start & (counts > 0))
 
 
 def _replace_by_pieces(idx: np.ndarray, sub: pa.Array, text: pa.Array, multi: np.ndarray,

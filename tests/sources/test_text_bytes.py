@@ -128,3 +128,24 @@ def test_patched_take_reads_the_lines_and_their_replacements(seed):
                 assert patched.take(idx).to_pylist() == want
             finally:
                 text.VIEWS_FROM = old
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_split_collapsed_counts_repeated_records_once_alike(seed, monkeypatch):
+    """Collapsed debug records (a web copy's) are cut alike whether the repeated records are
+    counted once per distinct text (a debug without stamps) or line by line."""
+    rnd = random.Random(seed)
+    records = ["ike 0:to-hub:7: sent IKE msg (ident_r1send): 192.0.2.1:500->198.51.100.2:500, len=156",
+               "ike 0: comes 198.51.100.2:500->192.0.2.1:500,ifindex=3,vrf=0....",
+               "ike Negotiate ISAKMP SA Error: ike 0:to-hub:7: no SA proposal chosen",
+               "ike 0:to-hub:7: negotiation timeout, deleting ike 0:to-hub: connection expiring due to phase1 down",
+               "ike shrank heap by 159744 bytes", "x ike 0:to-hub:7: ike 0:to-hub:8: deleting"]
+    lines = [rnd.choice(records) for _ in range(400)]
+    sub = pa.array(lines, pa.large_string())
+    idx = np.arange(len(lines)) * 2
+    assert ikedebug.repeated(sub) is not None  # (the path asked: every text repeats)
+    got = text._split_collapsed(idx, sub, sub)
+    monkeypatch.setattr(ikedebug, "repeated", lambda core: None)
+    want = text._split_collapsed(idx, sub, sub)
+    assert got[0].tolist() == want[0].tolist() and len(got[0]) > len(lines)
+    assert got[1].to_pylist() == want[1].to_pylist() and got[2].to_pylist() == want[2].to_pylist()
