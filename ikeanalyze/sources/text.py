@@ -758,14 +758,14 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
     else:
         text, table = None, lines[1]
         mine = lines[0][rows]
-    asked = np.unique(mine)
+    asked = _distinct_codes(mine, len(table) if table is not None else len(rows))
     on_table = np.zeros(len(table) if table is not None else len(rows), dtype=bool)
     on_table[asked] = matches(text if table is None else table.take(pa.array(asked)), DEBUG_STAMP)
     stamped = on_table[mine]
     whose = "time stamps"
     if stamped.sum() >= 2:
         rows, mine = rows[stamped], mine[stamped]
-        asked = np.unique(mine)
+        asked = _distinct_codes(mine, len(on_table))
         sub = text.filter(pa.array(stamped)) if table is None else table.take(pa.array(asked))
         # `YYYY-MM-DD HH:MM:SS` and the microseconds (000000 for a stamp in seconds):
         # compared as text, a stamp in seconds is not taken for a step back.
@@ -808,6 +808,25 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
                 f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
 
 
+def _distinct_codes(codes: np.ndarray, size: int) -> np.ndarray:
+    """np.unique of ``codes`` (integers in ``[0, size)``) by a mask: no sort of every line."""
+    present = np.zeros(size, dtype=bool)
+    present[codes] = True
+    return np.flatnonzero(present)
+
+
+def _equal_run(a: np.ndarray, b: np.ndarray) -> int:
+    """How many of the first items of ``a`` and ``b`` (of one length) are equal, compared
+    in blocks that double in size: a repeat that ends early is not compared to its end."""
+    done, size = 0, 64
+    while done < len(a):
+        eq = a[done:done + size] == b[done:done + size]
+        if not eq.all():
+            return done + int(np.argmin(eq))
+        done, size = done + len(eq), size * 2
+    return len(a)
+
+
 def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps: np.ndarray,
                    codes: np.ndarray | None = None) -> None:
     """The daemons' lines (fnbamd `2025-01-15 08:48:43 [594] ...`) of a second copy: around
@@ -815,7 +834,8 @@ def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps:
     first copy word for word at the same distance. Read twice, a login's failure was cited
     at its copy. (fnbamd stamps whole seconds and prints the same line many times a second:
     a line's repeat alone would not tell a copy from the daemon's own.)"""
-    if not (form == "authd").any():
+    authd = form == "authd"
+    if not authd.any():
         return
     n = len(form)
     if codes is None:  # (``codes``: each line's text as a number, when known)
@@ -831,13 +851,11 @@ def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps:
         if q >= p:
             continue
         ahead = min(p - q, n - p)
-        eq = codes[p:p + ahead] == codes[q:q + ahead]
-        fwd = ahead if eq.all() else int(np.argmin(eq))
+        fwd = _equal_run(codes[p:p + ahead], codes[q:q + ahead])
         behind = min(q, p - q - fwd) if fwd < p - q else 0
-        eq = codes[p - behind:p][::-1] == codes[q - behind:q][::-1]
-        back = behind if eq.all() else int(np.argmin(eq))
+        back = _equal_run(codes[p - behind:p][::-1], codes[q - behind:q][::-1])
         copy[p - back:p + fwd] = True
-    dup = np.flatnonzero(copy & (form == "authd"))
+    dup = np.flatnonzero(copy & authd)
     if not len(dup):
         return
     form[dup] = "duplicate"

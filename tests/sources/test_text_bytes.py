@@ -149,3 +149,20 @@ def test_split_collapsed_counts_repeated_records_once_alike(seed, monkeypatch):
     want = text._split_collapsed(idx, sub, sub)
     assert got[0].tolist() == want[0].tolist() and len(got[0]) > len(lines)
     assert got[1].to_pylist() == want[1].to_pylist() and got[2].to_pylist() == want[2].to_pylist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_equal_run_is_the_first_difference(seed):
+    """The leading run of equal items, found block by block, is where a whole compare
+    first differs (the whole length when none does), at any length and place."""
+    rnd = random.Random(seed)
+    for _ in range(300):
+        n = rnd.choice([0, 1, 5, 63, 64, 65, 200, 1000])
+        a = np.array([rnd.randint(0, 2) for _ in range(n)], np.int64)
+        b = a.copy()
+        if n and rnd.random() < 0.7:
+            k = rnd.randrange(n)
+            b[k] += 1
+        eq = a == b
+        assert text._equal_run(a, b) == (n if eq.all() else int(np.argmin(eq)))
+        assert text._equal_run(a[::-1], b[::-1]) == (n if eq.all() else int(np.argmin(eq[::-1])))
