@@ -46,7 +46,7 @@ import pandas as pd
 from ikeanalyze.analysis import flowtrace
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.snapshots import Block, TunnelState
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -132,20 +132,21 @@ def _finding(parent: str, drops: list[flowtrace.Drop], lists: list[Block], ids: 
     real = [h for h in hops if h != NO_HOP]
     span = first.where + (f" to {last.where}" if len(drops) > 1 else "")
     told = list(dict.fromkeys(f"{d.proto_name or 'a packet'} {d.address('src')} → {d.address('dst')}" for d in drops))
-    packets = "; ".join(told[:MAX_SHOWN]) + (f"; and {len(told) - MAX_SHOWN} other packet(s)" if len(told) > MAX_SHOWN else "")
+    packets = "; ".join(told[:MAX_SHOWN]) + (f"; and {counted(len(told) - MAX_SHOWN, 'other packet')}" if len(told) > MAX_SHOWN else "")
     why = (f"no instance of {parent} has the route's next hop {', '.join(real)} as its tunnel ID" if real else
            f"the route names no next hop ({'gw-' + NO_HOP if hops else 'none printed'}), so there is no tunnel ID "
            f"to pick an instance of {parent} by")
-    msg = (f"{len(drops)} traced packet(s) routed into dial-up tunnel interface {parent} entered it with "
+    them, these = ("it", "this packet was") if len(drops) == 1 else ("them", "these packets were")
+    msg = (f"{counted(len(drops), 'traced packet')} routed into dial-up tunnel interface {parent} entered it with "
            f"tun_id=0.0.0.0 and went no further ({span}: {packets}): {why}, so the hub cannot pick the tunnel to "
-           "send them into and drops them without a word.")
+           f"send {them} into and drops {them} without a word.")
     if ids:
         listed = ", ".join(f"{name} tun_id={tid}" for name, tid in list(ids.items())[:MAX_SHOWN])
         more = f" and {len(ids) - MAX_SHOWN} more" if len(ids) > MAX_SHOWN else ""
         msg += f" Its instances in the tunnel list: {listed}{more}."
     elif lists_later_at is not None:
         msg += (f" The input lists {parent}'s instances only below a later trace into it (line "
-                f"{int(lists_later_at)}), not as they were when these packets were dropped.")
+                f"{int(lists_later_at)}), not as they were when {these} dropped.")
     elif not lists:
         msg += (f" The input holds no tunnel list of its instances: compare the next hop with the `tun_id` of "
                 f"`diagnose vpn tunnel list` for {parent}_N.")

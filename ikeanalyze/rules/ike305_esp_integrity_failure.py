@@ -46,7 +46,7 @@ import pandas as pd
 
 from ikeanalyze.analysis import sas
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Finding
+from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
 from ikeanalyze.rules.registry import rule
 
@@ -86,9 +86,10 @@ def _finding(rows: pd.DataFrame) -> Finding:
     seq = SEQ.search(str(first.text))
     spi_text = ", ".join(f"0x{s}" for s in spis[:MAX_SPIS]) + (f" and {len(spis) - MAX_SPIS} more" if len(spis) > MAX_SPIS else "")
     span = f"{sas.where(first)}" + (f" to {sas.where(last)}" if len(rows) > 1 else "")
-    msg = (f"{len(rows)} ESP packet(s){frm}{on} failed their integrity check and were dropped (`invalid ESP ... "
+    their, were = ("its", "was") if len(rows) == 1 else ("their", "were")
+    msg = (f"{counted(len(rows), 'ESP packet')}{frm}{on} failed {their} integrity check and {were} dropped (`invalid ESP ... "
            f"(HMAC)`, {span}): SPI {spi_text or 'not printed'}"
-           + (f", first at sequence number 0x{seq.group(1)}" if seq else "")
+           + (f", {'first ' if len(rows) > 1 else ''}at sequence number 0x{seq.group(1)}" if seq else "")
            + ". The MAC computed here differs from the packet's: the ends hold different keys for the SA, or "
            "the packets are altered on the path or by the offload hardware.")
     return finding(
