@@ -14,6 +14,7 @@ import pandas as pd
 
 from ikeanalyze.endpoints import host
 from ikeanalyze.ingest import IngestReport
+from ikeanalyze.words import counted  # the rules import it from here
 
 SEVERITIES = ("info", "warning", "error", "critical")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -96,12 +97,6 @@ class Diagnosis:
     def worst(self) -> str | None:
         fs = self.all_findings()
         return max((f.severity for f in fs), key=SEVERITY_RANK.__getitem__) if fs else None
-
-
-def counted(n: int, one: str, many: str | None = None) -> str:
-    """``n`` and its noun as a message prints them: `1 time`, `3 times`; ``many`` where the
-    plural is not ``one`` + s (`1 echo reply`, `2 echo replies`)."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def human_duration(seconds: float) -> str:

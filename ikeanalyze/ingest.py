@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ikeanalyze.words import counted
+
 # Reasons a line or frame is not an event. `event` is the one that is.
 REASONS: dict[str, str] = {
     "event": "starts or carries an event",
@@ -80,7 +82,7 @@ class InputReport:
         """The capture says it dropped ``n`` packets (``why``: where it says so)."""
         if n > 0:
             self.lost += n
-            self.warn(f"{why}: the capture lost {n} packets, so a packet missing from it may still have "
+            self.warn(f"{why}: the capture lost {counted(n, 'packet')}, so a packet missing from it may still have "
                       f"crossed the wire")
 
     def count(self, reason: str, n: int = 1) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ikeanalyze.analysis.context import Context
-from ikeanalyze.diagnosis import Evidence, Finding
+from ikeanalyze.diagnosis import Evidence, Finding, counted
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import rule
 
@@ -47,7 +47,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(r.accounting.items(), key=lambda kv: -kv[1]) if v)
         share = f" ({100 * n / r.total:.1f} %)" if r.total else ""
         examples = "; ".join(f"{r.unit} {ref}: {text[:80]!r}" for ref, text in r.examples[:3])
-        msg = (f"{r.source}: {n} of {r.total} {r.unit}s{share} matched no known form ({counts}). "
+        msg = (f"{r.source}: {n} of {counted(r.total, r.unit)}{share} matched no known form ({counts}). "
                f"First: {examples}.")
         yield finding(
             "IKE901", msg,

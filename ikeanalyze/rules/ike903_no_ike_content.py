@@ -74,20 +74,21 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         unread = r.accounting.get("unrecognised", 0)
         if unread:
             first = f" (first: {r.unit} {r.examples[0][0]}: {r.examples[0][1][:80]!r})" if r.examples else ""
-            what, unseen = ((f"{unread} frames are on a link layer it does not decode{first}",
-                             "If they carry IKE or IPsec, it was not looked at")
+            they, are, were, carry = ("it", "is", "was", "carries") if unread == 1 else ("they", "are", "were", "carry")
+            what, unseen = ((f"{counted(unread, 'frame')} {are} on a link layer it does not decode{first}",
+                             f"If {they} {carry} IKE or IPsec, it was not looked at")
                             if r.unit == "frame" else
-                            (f"{counted(unread, r.unit)} {'is' if unread == 1 else 'are'} of no form it knows{first}",
-                             "If they are IKE or IPsec output of another kind (another vendor's log, a format this "
-                             "version does not read), they were not looked at"))
+                            (f"{counted(unread, r.unit)} {are} of no form it knows{first}",
+                             f"If {they} {are} IKE or IPsec output of another kind (another vendor's log, a format this "
+                             f"version does not read), {they} {were} not looked at"))
         mine = ev[(ev["source"] == r.source).to_numpy()] if len(ev) else ev
         inner = " ".join(filter(None, (_inner_traffic(mine), _configuration(mine))))
         if unread:
-            msg = (f"{r.source} holds no IKE or IPsec evidence that ikeanalyze can read ({held}; {r.total} "
-                   f"{r.unit}s: {counts}): {what}. {unseen}; "
+            msg = (f"{r.source} holds no IKE or IPsec evidence that ikeanalyze can read ({held}; "
+                   f"{counted(r.total, r.unit)}: {counts}): {what}. {unseen}; "
                    + (inner or "nothing read here shows what the tunnel did."))
         else:
-            msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {r.total} {r.unit}s: {counts or 'empty'}): "
+            msg = (f"{r.source} holds no IKE or IPsec evidence ({held}; {counted(r.total, r.unit)}: {counts or 'empty'}): "
                    + (inner or "nothing here can show what the tunnel did."))
         rows = mine.head(2)
         yield finding("IKE903", msg, evidence=[evidence(row) for row in rows.itertuples()],
@@ -127,7 +128,7 @@ def _configuration(rows) -> str:
     tunnels = list(dict.fromkeys(cfg["tunnel"].dropna().astype(str)))
     of = (f" (of tunnel{'s' if len(tunnels) > 1 else ''} {', '.join(tunnels[:5])}{' …' if len(tunnels) > 5 else ''})"
           if tunnels else "")
-    return (f"its {counted(len(cfg), 'configuration statement')}{of} say how the tunnel is set up, not what it did: "
+    return (f"its {counted(len(cfg), 'configuration statement')}{of} {'says' if len(cfg) == 1 else 'say'} how the tunnel is set up, not what it did: "
             f"collect a debug or a sniffer beside them.")
 
 

@@ -28,6 +28,7 @@ from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import IngestReport, InputReport
 from ikeanalyze.sources import clockoffset
+from ikeanalyze.words import counted
 
 # Magic numbers of the capture formats we read (first four bytes, either byte order).
 PCAP_MAGICS = {
@@ -146,7 +147,7 @@ def _decompress(blob: Blob) -> Blob:
             pos = m.start()
             if pos and raw[pos : pos + len(magic)] != magic:
                 # Not another member: a tool's trailer or a copy's junk, not a cut stream.
-                notes.append(f"{len(raw) - pos} bytes after the last {codec} stream are not {codec}; ignored")
+                notes.append(f"{counted(len(raw) - pos, 'byte')} after the last {codec} stream, not {codec}: ignored")
                 break
             d = _Stream(codec)
             pending = b""

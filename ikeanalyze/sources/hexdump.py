@@ -39,6 +39,7 @@ from ikeanalyze.ingest import InputReport
 from ikeanalyze.sources import sniffer
 from ikeanalyze.sources.regex import fraction_us, groups, matches, scatter
 from ikeanalyze.sources.textclean import WRAP_MIN
+from ikeanalyze.words import counted
 
 # ---------------------------------------------------------------------------- dump lines
 # Canonical: `0x0010<TAB> 00a4 1dc7 ... c0a8<TAB>ascii`: groups in columns 8..46.
@@ -629,6 +630,6 @@ def _report(d: Dumps, report: InputReport) -> None:
     for ref, note in flagged[:MAX_WARNINGS]:
         report.warn(f"line {ref}: {note}")
     if len(flagged) > MAX_WARNINGS:
-        report.warn(f"{len(flagged) - MAX_WARNINGS} more packets with damaged hex dumps")
+        report.warn(f"{counted(len(flagged) - MAX_WARNINGS, 'more packet')} with damaged hex dumps")
     if d.orphan_lines:
-        report.warn(f"{d.orphan_lines} hex dump lines under no packet header (or after a lost line) were not decoded")
+        report.warn(f"{counted(d.orphan_lines, 'hex dump line')} under no packet header (or after a lost line), not decoded")

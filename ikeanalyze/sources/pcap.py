@@ -55,6 +55,7 @@ from ikeanalyze.wire import esp as wesp
 from ikeanalyze.wire import iana, natt, tcpencap
 from ikeanalyze.wire import ike as wike
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT, given_tcp_ports, tcp_ike_ports
+from ikeanalyze.words import counted
 
 CHUNK = 1 << 16  # frames per chunk
 DUPLICATE_WINDOW_S = 0.05  # identical IP packets closer than this are one frame captured twice
@@ -422,7 +423,7 @@ def _pcapng_chunks(buf, size: int, report: InputReport, state: _State):
         yield _ng_chunk(first, *cols, state)
     for i, n in sorted({**pb_drops, **isb_drops}.items()):
         name = state.ifaces[i].name if i < len(state.ifaces) and state.ifaces[i].name else f"#{i}"
-        report.lose(n, f"interface {name}: {n} packets dropped "
+        report.lose(n, f"interface {name}: {counted(n, 'packet')} dropped "
                        f"({'pcapng interface statistics' if i in isb_drops else 'packet blocks'})")
 
 
@@ -592,7 +593,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     out = _mark_column_duplicates(out)
     if state.back:
         most = state.back_most / 1e9
-        report.warn(f"{state.back} frame(s) stamped earlier than the frame before them (by up to "
+        report.warn(f"{counted(state.back, 'frame')} stamped earlier than the frame before {'it' if state.back == 1 else 'them'} (by up to "
                     f"{f'{most:.3f} s' if most < 10 else human_duration(most)}): the capture is out of time order (merged from several "
                     f"interfaces or capture points?). The analysis follows the frames' time order; they keep their "
                     f"frame numbers.")

@@ -30,6 +30,7 @@ from ikeanalyze.sources import sniffer
 from ikeanalyze.sources.regex import forms, groups, groups_at, hex_to_int, matches, scatter, to_int
 from ikeanalyze.wire import iana
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
+from ikeanalyze.words import counted
 
 # Time stamps: default `HH:MM:SS.ffffff` (time of day), `-tttt` `YYYY-MM-DD HH:MM:SS.ffffff`,
 # `-tt` seconds since the epoch; `-t` none. `-ttt` (since the previous packet) and `-ttttt`
@@ -450,7 +451,7 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
     # Far stamps would overflow the microsecond cast: such a line keeps no time, and says so.
     far = pc.sum(pc.greater(epoch, LAST_EPOCH)).as_py() or 0
     if far:
-        warnings.append(f"{far} line(s) with an epoch stamp past the year 2262 (a mangled line); they keep no time")
+        warnings.append(f"{counted(far, 'line')} with an epoch stamp past the year 2262 (a mangled line), read with no time")
         epoch = pc.if_else(pc.less_equal(epoch, LAST_EPOCH), epoch, pa.scalar(None, pa.float64()))
     from_epoch = pc.strftime(pc.cast(pc.cast(pc.round(pc.multiply(epoch, 1e6)), pa.int64()), pa.timestamp("us")),
                              format="%Y-%m-%d %H:%M:%S")
@@ -464,8 +465,8 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
         signed = pc.is_valid(g["sign"]).to_numpy(zero_copy_only=False)
         far = ~(h <= LAST_HOUR)  # NaN too: a line mangled past any clock keeps no time
         if far.any():
-            warnings.append(f"{int(far.sum())} line(s) with a clock past {LAST_HOUR:.0f} hours (a mangled line); "
-                            "they keep no time")
+            warnings.append(f"{counted(int(far.sum()), 'line')} with a clock past {LAST_HOUR:.0f} hours (a mangled line); "
+                            "read with no time")
             has, h, m, sec, signed = has[~far], h[~far], m[~far], sec[~far], signed[~far]
     if len(has):
         sec = np.where(signed, -1, 1) * (h * 3600 + m * 60 + sec)
@@ -502,7 +503,9 @@ def _stamp_form(sec: np.ndarray, signed: bool) -> tuple[str, str | None]:
     if often:
         if back.sum() >= SURE_FALLS:
             return "-ttt", None
-        return "-ttt", (f"the {len(sec)} tcpdump stamps start at {_span(sec[0])} and go back {int(back.sum())} time(s), "
+        falls = int(back.sum())
+        return "-ttt", (f"the {len(sec)} tcpdump stamps start at {_span(sec[0])} and go back "
+                        f"{'once' if falls == 1 else f'{falls} times'}, "
                         f"by at most {_span(-step[back].min())}: read as -ttt (the time since the previous packet); "
                         f"if they were printed with -ttttt (since the first packet) of reordered packets, the last "
                         f"packet came {_span(sec[-1])} after the first, not {_span(float(np.sum(sec)))}")

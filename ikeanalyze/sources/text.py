@@ -45,6 +45,7 @@ from ikeanalyze.sources.regex import (
     take_joined,
 )
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, html_unescaped, not_text
+from ikeanalyze.words import counted
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`, `← 卡在這`
 # (the arrow character, as CJK and other blogs write it). A note
@@ -291,7 +292,7 @@ def clean_line_numbers(raw: pa.Array, report: InputReport) -> pa.Array:
     # the number. Never past the line's own separator: an indent under the number stays.
     cut = np.maximum(column, num_len + sep_len[numbered & has_text].min())
     cut = np.where(numbered, np.minimum(cut, num_len + sep_len), 0).astype(np.int64)
-    report.warn(f"{int(numbered.sum())} line(s) begin with a line number (a code view's, or tcpdump -#); "
+    report.warn(f"{counted(int(numbered.sum()), 'line begins', 'lines begin')} with a line number (a code view's, or tcpdump -#); "
                 "read without them")
     return _slice_each(raw, cut)
 
@@ -345,7 +346,7 @@ def clean_stamps(raw: pa.Array, report: InputReport) -> tuple[pa.Array, pa.Array
         return raw, None
     rows, sub = rows[hit], sub.filter(pa.array(hit))
     example = sub[0].as_py()[:40]
-    report.warn(f"{len(rows)} line(s) begin with a time stamp added by the terminal client "
+    report.warn(f"{counted(len(rows), 'line begins', 'lines begin')} with a time stamp added by the terminal client "
                 f"(line {rows[0] + 1}: {example!r}); read without it")
     times = pa.nulls(len(raw), pa.timestamp("us"))
     told = client_times(sub)
@@ -804,8 +805,8 @@ def _duplicates(form: np.ndarray, core: _Patched, report: InputReport, told: pa.
         return
     lines = rows[dup] + 1
     form[rows[dup]] = "duplicate"
-    report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
-                f"word, {whose} included, after the time went back (overlapping pastes?): each read once")
+    report.warn(f"{_repeating('IKE debug', lines[0], lines[-1], len(lines))} word for "
+                f"word, {whose} included, after the time went back (overlapping pastes?): {_once(len(lines))}")
 
 
 def _distinct_codes(codes: np.ndarray, size: int) -> np.ndarray:
@@ -859,8 +860,22 @@ def _authd_repeats(form: np.ndarray, core: _Patched, report: InputReport, steps:
     if not len(dup):
         return
     form[dup] = "duplicate"
-    report.warn(f"{len(dup)} authentication daemon line(s) from line {dup[0] + 1} to {dup[-1] + 1} repeat the lines of "
-                "an earlier copy word for word, time stamps included (overlapping pastes?): each read once")
+    report.warn(f"{_repeating('authentication daemon', dup[0] + 1, dup[-1] + 1, len(dup), 'of an earlier copy')} "
+                f"word for word, time stamps included (overlapping pastes?): {_once(len(dup))}")
+
+
+def _repeating(what: str, first: int, last: int, n: int, of: str = "") -> str:
+    """The head of a warning of repeated lines, its count agreeing: `3 sniffer lines from
+    line 28 to 39 repeat earlier lines`, `1 sniffer line (line 28) repeats an earlier line`;
+    ``of`` names what they repeat (`of an earlier copy`)."""
+    if n == 1:
+        return f"1 {what} line (line {first}) repeats " + (f"the line {of}" if of else "an earlier line")
+    return f"{n} {what} lines from line {first} to {last} repeat " + (f"the lines {of}" if of else "earlier lines")
+
+
+def _once(n: int) -> str:
+    """How often repeated lines are read: `read once` (one line), `each read once`."""
+    return "read once" if n == 1 else "each read once"
 
 
 def _repeated_after_step_back(stamps: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
@@ -901,8 +916,8 @@ def _sniffer_repeats(frame: pd.DataFrame, report: InputReport) -> pd.DataFrame:
         return frame
     report.count("event", -len(lines))
     report.count("duplicate", len(lines))
-    report.warn(f"{len(lines)} sniffer line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
-                f"word, time stamps included, after the time went back (overlapping pastes?): each read once")
+    report.warn(f"{_repeating('sniffer', lines[0], lines[-1], len(lines))} word for "
+                f"word, time stamps included, after the time went back (overlapping pastes?): {_once(len(lines))}")
     return frame[~np.isin(ref, lines)].reset_index(drop=True)
 
 
@@ -940,9 +955,9 @@ def _pasted_twice(rows: np.ndarray, text: pa.Array, form: np.ndarray, report: In
         return
     lines = rows[dup] + 1
     form[rows[dup]] = "duplicate"
-    report.warn(f"{len(lines)} IKE debug line(s) from line {lines[0]} to {lines[-1]} repeat earlier lines word for "
+    report.warn(f"{_repeating('IKE debug', lines[0], lines[-1], len(lines))} word for "
                 f"word, with an IKE SA established twice under the same SPIs (the same text pasted twice?): "
-                f"each read once")
+                f"{_once(len(lines))}")
 
 
 def _line_codes(text: pa.Array) -> np.ndarray:
@@ -963,7 +978,7 @@ def _capture_losses(banner: np.ndarray, raw: pa.Array, report: InputReport) -> N
     found = pc.extract_regex(raw.take(pa.array(idx)), DROP_COUNT)
     for i, hit in zip(idx.tolist(), found.to_pylist()):
         if hit is not None:
-            report.lose(int(hit["n"]), f"line {i + 1}: {hit['n']} packets dropped by {hit['by']}")
+            report.lose(int(hit["n"]), f"line {i + 1}: {counted(int(hit['n']), 'packet')} dropped by {hit['by']}")
 
 
 # The sniffer's own line for its filter, and the command that started it (any abbreviation,
@@ -1120,8 +1135,8 @@ def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: Inpu
     if not len(taken):
         return
     form[taken] = "ikedebug"
-    report.warn(f"{len(taken)} IKE debug line(s) without their `ike` prefix (line {int(taken[0]) + 1} first) read "
-                f"as the daemon's messages; their tunnel and VDOM are not known")
+    report.warn(f"{counted(len(taken), 'IKE debug line')} without the `ike` prefix (line {int(taken[0]) + 1} first) "
+                f"read as the daemon's messages, with no tunnel or VDOM known")
 
 
 def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:
@@ -1256,7 +1271,7 @@ def _collapsed_sniffer(idx: np.ndarray, fast: np.ndarray, joined: pa.Array, show
     owner, core, text = _replace_by_pieces(lines, joined.take(pa.array(lines)), shown.take(lines),
                                            np.arange(len(lines)), re.compile(sniffer.RECORD_ANYWHERE),
                                            head_is_record=True)
-    report.warn(f"{len(lines)} sniffer line(s) hold several packet records run together (a web copy?), "
+    report.warn(f"{counted(len(lines), 'sniffer line holds', 'sniffer lines hold')} several packet records run together (a web copy?), "
                 f"{len(owner)} records in all, the first on line {lines[0] + 1}: each is read as an event of its line")
     cols = sniffer.parse(core)
     for note in cols.pop("warnings", ()):
@@ -1297,7 +1312,7 @@ def _split_tcpdump_records(idx: np.ndarray, sub: pa.Array, text: pa.Array,
     if not len(multi):
         return idx, sub, text
     out = _replace_by_pieces(idx, sub, text, multi, re.compile(tcpdump.RECORD_ANYWHERE), head_is_record=True)
-    report.warn(f"{len(multi)} tcpdump line(s) hold several packet lines run together (a web copy?), "
+    report.warn(f"{counted(len(multi), 'tcpdump line holds', 'tcpdump lines hold')} several packet lines run together (a web copy?), "
                 f"{len(out[0]) - len(idx) + len(multi)} in all, the first on line {idx[multi[0]] + 1}: "
                 f"each is read as an event of its line")
     return out
@@ -2044,7 +2059,7 @@ def _within_range(time: pa.Array, ref: np.ndarray | None = None, report: InputRe
         return time
     if report is not None:
         first = int(ref[np.flatnonzero(far.to_numpy(zero_copy_only=False))[0]])
-        report.warn(f"{n_far} line(s) stamped outside 1677-2262 (line {first}: a mangled stamp); they keep no time")
+        report.warn(f"{counted(n_far, 'line')} stamped outside 1677-2262 (line {first}: a mangled stamp), read with no time")
     return pc.if_else(far, pa.scalar(None, pa.timestamp("us")), time)
 
 
@@ -2132,7 +2147,7 @@ def _client_clock(told: pa.Array | None, ref: np.ndarray, report: InputReport,
     t[has] = (us[has] - us[has].min()) / 1e6
     report.clock = "client"
     report.warn(f"the lines print no device time: times are the terminal client's stamps "
-                f"({int(has.sum())} event(s)), when each line reached the screen")
+                f"({counted(int(has.sum()), 'event')}), when each line reached the screen")
     return time, t
 
 

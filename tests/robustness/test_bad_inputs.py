@@ -390,5 +390,5 @@ def test_junk_after_the_last_compressed_stream_is_not_a_cut_stream(tmp_path):
         events, ingest = load([str(f)])
         same, _ = load([str(plain)])
         codec = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}[name.rsplit(".", 1)[1]]
-        assert ingest.inputs[0].warnings == [f"24 bytes after the last {codec} stream are not {codec}; ignored"], name
+        assert ingest.inputs[0].warnings == [f"24 bytes after the last {codec} stream, not {codec}: ignored"], name
         assert events.drop(columns="source").equals(same.drop(columns="source")), name

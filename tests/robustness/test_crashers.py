@@ -69,7 +69,7 @@ def test_an_epoch_stamp_past_year_2262_keeps_the_line_without_a_time():
     assert events["time"].isna().tolist() == [True, False]
     assert str(events["time"].iloc[1]) == "2023-11-14 22:13:20.286816"
     assert ingest.inputs[0].warnings == [
-        "1 line(s) with an epoch stamp past the year 2262 (a mangled line); they keep no time"]
+        "1 line with an epoch stamp past the year 2262 (a mangled line), read with no time"]
 
 
 REPORTED = [p for p in FILES if p.name.split("-", 1)[0] in ("text", "pcap")]
@@ -95,13 +95,13 @@ FAR_STAMPS = {
     # a `-tt` epoch with one digit mangled: 2286, within year 9999 but past what pandas holds
     "tcpdump-epoch-2286": ("9999999999.208180 IP 10.0.0.1.500 > 10.0.0.2.500: isakmp: phase 1 I ident\n"
                            "1700000001.208180 IP 10.0.0.2.500 > 10.0.0.1.500: isakmp: phase 1 R ident\n",
-                           "1 line(s) with an epoch stamp past the year 2262 (a mangled line); they keep no time"),
+                           "1 line with an epoch stamp past the year 2262 (a mangled line), read with no time"),
     "tcpdump-date-3000": ("3000-01-01 10:00:00.000000 IP 10.0.0.1.500 > 10.0.0.2.500: isakmp: phase 1 I ident\n"
                           "2024-01-01 10:00:01.208180 IP 10.0.0.2.500 > 10.0.0.1.500: isakmp: phase 1 R ident\n",
-                          "1 line(s) stamped outside 1677-2262 (line 1: a mangled stamp); they keep no time"),
+                          "1 line stamped outside 1677-2262 (line 1: a mangled stamp), read with no time"),
     "sniffer-year-0201": ("2024-01-01 10:00:00.000000 port1 in 10.0.0.1.500 -> 10.0.0.2.500: udp 300\n"
                           "0201-01-01 10:00:01.000000 port1 out 10.0.0.2.500 -> 10.0.0.1.500: udp 300\n",
-                          "1 line(s) stamped outside 1677-2262 (line 2: a mangled stamp); they keep no time"),
+                          "1 line stamped outside 1677-2262 (line 2: a mangled stamp), read with no time"),
 }
 
 

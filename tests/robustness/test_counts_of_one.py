@@ -1,0 +1,59 @@
+"""An input warning or finding that counts one thing says it in the singular, its verb
+agreeing: `the capture lost 1 packet`, `1 sniffer line (line 5) repeats an earlier line`,
+`1 of 1 line`; never `1 packets`, `1 line(s)`, `1 event(s)`, `1 lines are`.
+
+The inputs are tiny pastes written here (RFC 5737 addresses), each holding one such thing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import ikeanalyze
+from ikeanalyze import api
+from ikeanalyze.sources import LoadOptions
+
+SENT = "0.918390 port1 out 192.0.2.1.500 -> 198.51.100.2.500: udp 300\n"
+RUN = 'FGT # diagnose sniffer packet any "udp port 500" 4\ninterfaces=[any]\nfilters=[udp port 500]\n'
+# A count of one before a plural noun, or a noun that hedges its plural.
+DISAGREES = re.compile(r"\b1 (?:[A-Za-z-]+ )?(?:packets|lines|frames|events|bytes)\b|\((?:s)\)")
+
+
+def _warnings(tmp_path, text: str) -> list[str]:
+    paste = tmp_path / "paste.txt"
+    paste.write_text(text)
+    [report] = api.load([str(paste)], LoadOptions())[1].inputs
+    return report.warnings
+
+
+def test_a_run_that_dropped_one_packet_says_one_packet(tmp_path) -> None:
+    said = _warnings(tmp_path, RUN + SENT + "1 packets received by filter\n1 packets dropped by kernel\n")
+    assert said == ["line 6: 1 packet dropped by kernel: the capture lost 1 packet, so a packet missing from it "
+                    "may still have crossed the wire"]
+
+
+def test_one_repeated_sniffer_line_repeats_an_earlier_line(tmp_path) -> None:
+    later = SENT.replace("0.918390", "2.918390", 1)
+    said = _warnings(tmp_path, RUN + SENT + later + SENT)
+    assert said == ["1 sniffer line (line 6) repeats an earlier line word for word, time stamps included, after "
+                    "the time went back (overlapping pastes?): read once"]
+
+
+def test_one_line_with_a_client_stamp_is_one_line_and_one_event(tmp_path) -> None:
+    said = _warnings(tmp_path, "[2025-06-11 08:14:02] ike 0:to-branch9: comes "
+                               "198.51.100.77:500->203.0.113.20:500,ifindex=7....\n")
+    assert said[0].startswith("1 line begins with a time stamp added by the terminal client (line 1: ")
+    assert "the terminal client's stamps (1 event), when" in said[1]
+    assert not any(DISAGREES.search(w) for w in said), said
+
+
+def test_one_unrecognised_line_is_one_line_in_ike901_and_ike903(tmp_path) -> None:
+    paste = tmp_path / "note.txt"
+    paste.write_text("hello there, this is not a log\n")
+    d = ikeanalyze.analyze([str(paste)], LoadOptions(), select=["IKE901", "IKE903"])
+    said = {f.code: f.message for f in d.all_findings()}
+    assert f"{paste}: 1 of 1 line (100.0 %) matched no known form" in said["IKE901"]
+    assert "(no events; 1 line: unrecognised 1): 1 line is of no form it knows" in said["IKE903"]
+    assert "If it is IKE or IPsec output of another kind" in said["IKE903"]
+    assert "it was not looked at" in said["IKE903"]
+    assert not any(DISAGREES.search(m) or " they " in m for m in said.values()), said
