@@ -98,7 +98,7 @@ TOP = frozenset({VDOM, "global"})
 
 
 def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, spaced: bool, sep: np.ndarray,
-          among: np.ndarray) -> None:
+          among: np.ndarray, foreign: str | None = None) -> None:
     """Name the lines of every configuration block in ``form`` (in place): `config`, their
     `continuation` pieces, the header lines `banner`. Writes to ``sep`` the separator that
     joins a piece to the statement above it (`""`: a terminal cut it; a newline: a quoted
@@ -106,6 +106,10 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
     ``among`` (those a sniffer run's shape did not name).
     ``spaced``: a double-spaced paste (its one blank after every line never ends a block).
     ``raw``: the lines as pasted, whose widths tell a terminal's cut (``core`` lost their indent).
+    ``foreign``: a pattern (Python's `re`, searched) of lines another form reads after this
+    claim (a record glued after typed keys, a debug message without its `ike` prefix): such
+    a line is not configuration, so a block cut before its `end` stops there, and neither a
+    long statement's cut rest nor a quoted value's next line runs into it.
     Only the `config` lines are found over the whole column; a block's other lines are asked
     one by one as its walk reads them (a debug with a short configuration in it is mostly
     never read here)."""
@@ -124,7 +128,7 @@ def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, space
     typed = prompts[matches(core.take(pa.array(prompts)), TYPED)] if len(prompts) else prompts
     if not len(starts) and not len(typed):
         return
-    lines = _Lines(core, raw)
+    lines = _Lines(core, raw, foreign)
     for t in typed.tolist():
         _typed(form, lines, t)
     done = -1
@@ -148,9 +152,10 @@ class _Lines(LazyLines):
     """The lines as Python strings, made as the walks read them (snapshot's), their widths
     as pasted, and whether each is a statement."""
 
-    def __init__(self, core: pa.Array, raw: pa.Array) -> None:
+    def __init__(self, core: pa.Array, raw: pa.Array, foreign: str | None = None) -> None:
         super().__init__(core)
         self.raw = raw
+        self._foreign = re.compile(foreign) if foreign else None
 
     def width(self, i: int) -> int:
         """The length of line ``i`` as pasted, its indent included."""
@@ -158,6 +163,11 @@ class _Lines(LazyLines):
 
     def statement(self, i: int) -> bool:
         return _STATEMENT.match(self[i]) is not None
+
+    def foreign(self, i: int) -> bool:
+        """Whether line ``i`` is another form's (claim's ``foreign``): asked only of the lines
+        a block would take as the rest of a statement, never of every line."""
+        return self._foreign is not None and self._foreign.search(self[i]) is not None
 
 
 def _typed(form: np.ndarray, lines: _Lines, i: int) -> None:
@@ -214,12 +224,15 @@ def _walk(form: np.ndarray, sep: np.ndarray, lines: _Lines, i: int, spaced: bool
                 break
             line = lines[i]
             if quote:  # the lines of a quoted value, up to the one that closes it (or a terminal's cut)
+                if lines.foreign(i):
+                    break  # the paste goes on with other output: the value (and the block) was cut
                 form[i], sep[i] = "continuation", "" if lines.width(i - 1) >= WRAP_MIN else "\n"
                 quote = _quotes(line) % 2 == 0
                 i += 1
                 continue
             if not lines.statement(i):
-                if last >= 0 and form[i - 1] in ("config", "continuation") and lines.width(i - 1) >= WRAP_MIN:
+                if last >= 0 and form[i - 1] in ("config", "continuation") and lines.width(i - 1) >= WRAP_MIN \
+                        and not lines.foreign(i):
                     form[i], sep[i] = "continuation", ""  # the rest of a statement a terminal cut
                     i += 1
                     continue

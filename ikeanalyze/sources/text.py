@@ -530,7 +530,9 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # (`config ... end`): named by context, not per line, among the lines the sniffer shape
     # did not name. ``claimed_sep``: how the pieces the claims named join the line above.
     claimed_sep = state_snapshot.claim(form, core, by_text, step == 2, rest)
-    fgconfig.claim(form, core, raw, by_text, step == 2, claimed_sep, rest)
+    # (A glued record or a bare debug message is named below, after the claim: a block cut
+    # before its `end` must not take one as a cut statement's rest.)
+    fgconfig.claim(form, core, raw, by_text, step == 2, claimed_sep, rest, foreign=f"{GLUED}|{ikedebug.BARE_BODY}")
     _echoed_keys(form, by_text, rest)
     _ssh_fingerprint(form, by_text, rest)
 

@@ -226,6 +226,33 @@ def test_a_quote_never_closed_does_not_take_the_statements_after_it():
     assert list(frame["tunnel"].iloc[8:11]) == ["to-hq"] * 3
 
 
+# A `show` cut before its `end`, whose last statement fills a terminal's line (a cut one, as
+# far as its width tells), or opens a quote: the paste goes on with other output.
+CUT_SHOW = ["config vpn ipsec phase1-interface", '    edit "to-hq"', "        set remote-gw 198.51.100.1",
+            "        set psksecret ENC 3q9kL0m2Zb7fVx1HcPq8R4tYw6NnEa5Ud0Gs3Jk9Lz2Xv4Bc7Mf1Qe8Pr5Ty"]
+AFTER = ["comes 198.51.100.1:500->192.0.2.33:500,ifindex=6....", "ike 0:to-hq: no SA proposal chosen"]
+
+
+def test_a_show_cut_before_its_end_leaves_a_bare_debug_message_after_a_long_statement_to_the_debug():
+    """The 80-column statement's next line is no rest of it when it is a debug message
+    without its prefix: it was read as the statement's cut rest, lost to the debug."""
+    frame, report = parse(CUT_SHOW + AFTER)
+    assert report.accounting["continuation"] == 0 and report.accounting["event"] == 6
+    assert list(frame.loc[frame["ref"] == 5, "origin"]) == ["ikedebug"]
+    assert details(frame[frame["kind"] == "config"])[3]["value"].endswith("Pr5Ty")  # its whole value, no more
+
+
+def test_a_show_cut_inside_a_quoted_value_leaves_a_record_glued_after_typed_keys_to_the_debug():
+    """A comment's quote the cut left open takes the lines of a value up to its closing quote,
+    but not another form's record (`dike 0:...`: `d` typed before the debug line)."""
+    lines = CUT_SHOW[:3] + ['        set comments "primary link', "dike 0:to-hq: comes 198.51.100.1:500->"
+                                                                     "192.0.2.33:500,ifindex=6...."]
+    frame, report = parse(lines)
+    assert report.accounting["continuation"] == 0 and report.accounting["event"] == 5
+    assert list(frame.loc[frame["ref"] == 5, "kind"]) == ["ike-received"]
+    assert details(frame[frame["kind"] == "config"])[3]["value"] == '"primary link'
+
+
 def test_an_ipv6_phase_1_s_remote_gateway_is_its_remote_gw6():
     paste = ('config vpn ipsec phase1-interface\n    edit "v6"\n        set ip-version 6\n'
              '        set remote-gw6 2001:0db8::7\n        set dpd disable\n    next\nend\n')
