@@ -55,13 +55,20 @@ class Entry:
     device: str | None = None
     vdom: str | None = None  # the `config vdom` entry of a multi-VDOM configuration
     settings: dict[str, tuple[str, Evidence]] = field(default_factory=dict)
+    # The keys the paste only `append`s to, with no `set` before (nor a default here): the
+    # list is FortiOS's default, which depends on the version (`proposal`) and the paste
+    # does not print, then the words in ``settings``. Their value is not known.
+    on_default: set[str] = field(default_factory=set)
 
     @property
     def phase(self) -> int:
         return 1 if self.path in PHASE1 else 2
 
     def get(self, key: str) -> str | None:
-        """The value as configured, unquoted (`"wan1"` → `wan1`), or FortiOS's default."""
+        """The value as configured, unquoted (`"wan1"` → `wan1`), or FortiOS's default; None
+        when the paste appends to a default it does not know (:attr:`on_default`)."""
+        if key in self.on_default:
+            return None
         if key in self.settings:
             return " ".join(self.words(key))
         return DEFAULTS.get(key)
@@ -84,8 +91,9 @@ class Entry:
 
     def statement(self, key: str) -> str:
         """The setting as the device prints it (`set transport udp-fallback-tcp`), without
-        what a person wrote beside it in the paste."""
-        return f"set {key} {self.settings[key][0]}"
+        what a person wrote beside it in the paste; `append <key> <words>` for a list the
+        paste appends to a default it does not print (:attr:`on_default`)."""
+        return f"{'append' if key in self.on_default else 'set'} {key} {self.settings[key][0]}"
 
     @property
     def remote(self) -> str | None:
@@ -191,10 +199,20 @@ def build(events: pd.DataFrame) -> Configured:
         key = d.get("key")
         if key is None:
             continue
-        if d.get("verb") == "unset":
+        verb = d.get("verb")
+        if verb == "unset":
             e.settings.pop(key, None)
-        elif d.get("verb") in (None, "append") and "value" in d:
-            value = d["value"] if d.get("verb") is None or key not in e.settings else f"{e.settings[key][0]} {d['value']}"
+            e.on_default.discard(key)
+        elif verb in (None, "append") and "value" in d:
+            value = d["value"]
+            if verb is None:
+                e.on_default.discard(key)
+            elif key in e.settings:
+                value = f"{e.settings[key][0]} {value}"
+            elif key in DEFAULTS:
+                value = f"{DEFAULTS[key]} {value}"
+            else:  # (not the appended words alone: the list starts with a default not known here)
+                e.on_default.add(key)
             e.settings[key] = (value, ev)
     return Configured(list(entries.values()))
 
@@ -295,7 +313,9 @@ def said(entries: list[Entry | None], keys: tuple[str, ...]) -> Said | None:
         if not stated:
             continue
         refs = ", ".join(str(e.settings[k][1].ref) for k in stated)
-        parts.append(f"phase {e.phase} {e.name}: " + ", ".join(f"`{e.statement(k)}`" for k in stated)
+        parts.append(f"phase {e.phase} {e.name}: " + ", ".join(f"`{e.statement(k)}`" + (
+                         " (after FortiOS's default list, which the paste does not show)" if k in e.on_default else "")
+                         for k in stated)
                      + f" ({e.header.source} line{'s' if len(stated) > 1 else ''} {refs})")
         ev += e.evidence(*stated)
     return Said("Its configuration has " + "; ".join(parts) + ".", ev) if parts else None

@@ -253,6 +253,28 @@ def test_a_show_cut_inside_a_quoted_value_leaves_a_record_glued_after_typed_keys
     assert details(frame[frame["kind"] == "config"])[3]["value"] == '"primary link'
 
 
+def test_append_to_a_list_not_set_before_is_the_version_s_default_then_the_appended_words():
+    """`append proposal` with no `set proposal` above adds to FortiOS's default list, which
+    depends on the version and the paste does not print: the entry does not take the appended
+    words for the whole list (it did, and quoted `set proposal aes256gcm-prfsha384`), as
+    after `unset` it does not invent a value; after a `set`, the list is known."""
+    paste = ('config vpn ipsec phase1-interface\n    edit "to-hq"\n        set remote-gw 198.51.100.7\n'
+             '        append proposal aes256gcm-prfsha384\n    next\n    edit "to-dc"\n'
+             '        set proposal aes128-sha256\n        append proposal aes256-sha256\n    next\n'
+             '    edit "to-br"\n        set proposal aes128-sha256\n        unset proposal\n'
+             '        append proposal aes256-sha256\n    next\nend\n')
+    c = Context(*load("p.txt", paste)).configured
+    hq, dc, br = c.phase1("to-hq"), c.phase1("to-dc"), c.phase1("to-br")
+    assert hq.get("proposal") is None and hq.on_default == {"proposal"} and hq.stated("proposal")
+    assert hq.statement("proposal") == "append proposal aes256gcm-prfsha384"
+    assert configured.said([hq], configured.PHASE1_PROPOSAL).text == (
+        "Its configuration has phase 1 to-hq: `append proposal aes256gcm-prfsha384` (after FortiOS's default "
+        "list, which the paste does not show) (p.txt line 4).")
+    assert dc.get("proposal") == "aes128-sha256 aes256-sha256" and not dc.on_default
+    assert dc.statement("proposal") == "set proposal aes128-sha256 aes256-sha256"
+    assert br.get("proposal") is None and br.on_default == {"proposal"}
+
+
 def test_an_ipv6_phase_1_s_remote_gateway_is_its_remote_gw6():
     paste = ('config vpn ipsec phase1-interface\n    edit "v6"\n        set ip-version 6\n'
              '        set remote-gw6 2001:0db8::7\n        set dpd disable\n    next\nend\n')
