@@ -128,7 +128,7 @@ def _configuration(rows) -> str:
     tunnels = list(dict.fromkeys(cfg["tunnel"].dropna().astype(str)))
     of = (f" (of tunnel{'s' if len(tunnels) > 1 else ''} {', '.join(tunnels[:5])}{' …' if len(tunnels) > 5 else ''})"
           if tunnels else "")
-    return (f"its {counted(len(cfg), 'configuration statement')}{of} {'says' if len(cfg) == 1 else 'say'} how the tunnel is set up, not what it did: "
+    return (f"its {counted(len(cfg), 'configuration statement')}{of} say how the tunnel is set up, not what it did: "
             f"collect a debug or a sniffer beside them.")
 
 
