@@ -2,7 +2,8 @@
 agreeing: `the capture lost 1 packet`, `1 sniffer line (line 5) repeats an earlier line`,
 `1 of 1 line`; never `1 packets`, `1 line(s)`, `1 event(s)`, `1 lines are`.
 
-The inputs are tiny pastes written here (RFC 5737 addresses), each holding one such thing.
+The inputs are tiny pastes and a one-frame capture written here (RFC 5737 addresses), each
+holding one such thing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import ikeanalyze
 from ikeanalyze import api
 from ikeanalyze.sources import LoadOptions
+from tests.sources import pcapbuild as pb
+from tests.sources import synthcaps
 
 SENT = "0.918390 port1 out 192.0.2.1.500 -> 198.51.100.2.500: udp 300\n"
 RUN = 'FGT # diagnose sniffer packet any "udp port 500" 4\ninterfaces=[any]\nfilters=[udp port 500]\n'
@@ -57,3 +60,15 @@ def test_one_unrecognised_line_is_one_line_in_ike901_and_ike903(tmp_path) -> Non
     assert "If it is IKE or IPsec output of another kind" in said["IKE903"]
     assert "it was not looked at" in said["IKE903"]
     assert not any(DISAGREES.search(m) or " they " in m for m in said.values()), said
+
+
+def test_one_frame_on_a_link_layer_not_decoded_is_one_frame_in_ike903(tmp_path) -> None:
+    capture = tmp_path / "usb.pcap"
+    frame = pb.eth(pb.ipv4("192.0.2.7", "198.51.100.9", 50, synthcaps.esp(0xC0DE00A1, 1)))
+    capture.write_bytes(pb.pcap([(1.0, frame)], linktype=189))  # Linux USB: not a network link
+    d = ikeanalyze.analyze([str(capture)], LoadOptions(), select=["IKE901", "IKE903"])
+    said = {f.code: f.message for f in d.all_findings()}
+    assert f"{capture}: 1 of 1 frame (100.0 %) matched no known form" in said["IKE901"]
+    assert "(no events; 1 frame: unrecognised 1): 1 frame is on a link layer it does not decode" in said["IKE903"]
+    assert "If it carries IKE or IPsec, it was not looked at" in said["IKE903"]
+    assert not any(DISAGREES.search(m) for m in said.values()), said
