@@ -1796,9 +1796,11 @@ def _past_width(raw: pa.Array, lens: np.ndarray, above: np.ndarray, reach: np.nd
 
 # A line that ends where no record ends (an arrow or a comma before the rest of its
 # addresses or fields), or a piece that starts where no line starts: a break inside a record.
-# (A mail client breaks at a blank: a piece starts after one, as an arrow does.)
+# (A mail client breaks at a blank: a piece starts after one, as an arrow does, and the
+# address the arrow leads to follows it; an engineer's note under a line, `-> no answer`,
+# starts with an arrow too, but with a word.)
 OPEN_END = r"(?:->|,)\s*$"
-OPEN_START = r"^->"
+OPEN_START = r"^->\s*(?:$|\d{1,3}(?:\.|\s*$)|[0-9A-Fa-f]{0,4}:|[xXyYzZ]{1,3}\.)"
 
 
 def _dropped_blank_breaks(raw: pa.Array, lens: np.ndarray, unknown: np.ndarray, unknown_text: Texts,

@@ -849,3 +849,27 @@ def test_a_long_typed_command_with_no_terminal_width_takes_no_line():
     [report] = ingest.inputs
     assert report.accounting["continuation"] == 0 and report.accounting["prompt"] == 1
     assert [text for _, text in report.examples] == [lines[1]]
+
+
+def test_a_note_under_a_line_that_starts_with_an_arrow_stays_a_note():
+    """An engineer's note under a sniffer line (`-> no answer after this one`) starts with
+    an arrow as a header's piece a mail client broke off before its `->` does; the piece
+    goes on with the address the arrow leads to, the note with a word: only the piece is
+    joined (the notes under the paste's widest lines were read as the packets' text)."""
+    notes = ["FGT # diag sni pa port1 'udp port 4500' 4 0 0",
+             "01.120034 port1 in 203.0.113.45.500 -> 192.0.2.10.500: udp 220",
+             "-> first one from the branch",
+             "02.201876 port1 in 203.0.113.45.4500 -> 192.0.2.10.4500: udp 300",
+             "-> then it moves to NAT-T",
+             "12.301876 port1 out 192.0.2.10.4500 -> 203.0.113.45.4500: udp 88",
+             "-> no answer after this one"]
+    events, ingest = _load(data=("\n".join(notes) + "\n").encode())
+    assert [t.split(": ")[-1] for t in events["text"]] == ["udp 220", "udp 300", "udp 88"]
+    assert sorted(text for _, text in ingest.inputs[0].examples) == sorted(notes[2::2])
+    pieces = ["2026-03-04 09:12:01.120034 wan1_vlan2048_branch_01 in 203.0.113.45.500",
+              "-> 192.0.2.10.500: udp 220",
+              "2026-03-04 09:12:01.121876 wan1_vlan2048_branch_012 out 192.0.2.10.500",
+              "-> 203.0.113.45.500: udp 220"]
+    events, ingest = _load(data=("\n".join(pieces) + "\n").encode())
+    assert [(r.kind, r.src, r.dst, r.length) for r in events.itertuples()] == [
+        ("ike", "203.0.113.45", "192.0.2.10", 220), ("ike", "192.0.2.10", "203.0.113.45", 220)]
