@@ -71,27 +71,32 @@ def apart(here: Sequence, there: Sequence, work: Callable[[Sequence], list], spl
     if not split or not len(there):
         return work(here) + work(there)
     read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: its part, through the pipe; never the parent's exit code
+    try:
+        pid = os.fork()
+    except OSError:  # no child to be had (memory, a process limit): all here
         os.close(read)
-        # A collection would walk every object the child shares with this process, and
-        # writing their headers copies those pages: the short-lived child never collects.
-        gc.disable()
+        os.close(write)
+        return work(here) + work(there)
+    if pid == 0:  # the child: its part, through the pipe; never the parent's code after
+        sent = False
         try:
+            os.close(read)
+            # A collection would walk every object the child shares with this process, and
+            # writing their headers copies those pages: the short-lived child never collects.
+            gc.disable()
             data = pickle.dumps(work(there), pickle.HIGHEST_PROTOCOL)
-        except BaseException:
-            data = b""
-        try:
             with os.fdopen(write, "wb") as out:
                 out.write(data)
+            sent = True
         finally:
-            os._exit(0)
+            os._exit(0 if sent else 1)
     os.close(write)
     try:
         first = work(here)
     finally:
         with os.fdopen(read, "rb") as got:
             data = got.read()
-        os.waitpid(pid, 0)
-    second = pickle.loads(data) if data else work(there)
+        _, status = os.waitpid(pid, 0)
+    # (a child that ended otherwise, killed mid-write by the OOM killer, sent part of it)
+    second = pickle.loads(data) if status == 0 else work(there)
     return first + second

@@ -3,9 +3,11 @@ child that fails is redone here; the sniffer reader's byte tests are the same sp
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +65,44 @@ def test_a_failed_child_is_redone_here(split):
 
     res = parallel.halves(range(0, 100, 10), fragile, split=True)
     assert (out == np.arange(100) ** 2).all() and {p for p, _ in res} == {parent}
+
+
+def test_a_child_killed_mid_write_is_redone_here(split, monkeypatch):
+    """A child killed while it writes its part (the OOM killer, on a big input) sent part of
+    a pickle: its part is done again here, not unpickled."""
+    parent = os.getpid()
+    fdopen = os.fdopen
+
+    class Killed:
+        def __init__(self, fd):
+            self.fd = fd
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, data):
+            os.write(self.fd, data[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(parallel.os, "fdopen", lambda fd, mode="r", *a: Killed(fd)
+                        if mode == "wb" and os.getpid() != parent else fdopen(fd, mode, *a))
+    res = parallel.apart([1, 2], list(range(3, 2000)), lambda xs: [(os.getpid(), x) for x in xs], split=True)
+    assert [x for _, x in res] == list(range(1, 2000)) and {p for p, _ in res} == {parent}
+
+
+def test_no_fork_to_be_had_is_done_here(split, monkeypatch):
+    """A fork that fails (no memory for the child, a process limit) leaves the work to this
+    process, and no pipe open."""
+    def fail():
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(parallel.os, "fork", fail)
+    fds = len(os.listdir("/proc/self/fd"))
+    assert parallel.apart([1], [2, 3], lambda xs: [x * 2 for x in xs], split=True) == [2, 4, 6]
+    assert len(os.listdir("/proc/self/fd")) == fds
 
 
 def test_not_split_without_jobs_or_a_second_cpu(monkeypatch):
