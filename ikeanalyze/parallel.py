@@ -20,6 +20,7 @@ import gc
 import mmap
 import os
 import pickle
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -81,6 +82,9 @@ def apart(here: Sequence, there: Sequence, work: Callable[[Sequence], list], spl
         sent = False
         try:
             os.close(read)
+            # Nothing it says (a warning) reaches the terminal, nor waits on the lock of
+            # sys.stderr that a thread of this process (the progress line) held at the fork.
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the child ends in os._exit)
             # A collection would walk every object the child shares with this process, and
             # writing their headers copies those pages: the short-lived child never collects.
             gc.disable()

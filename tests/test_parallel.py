@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,22 @@ def test_a_child_killed_mid_write_is_redone_here(split, monkeypatch):
                         if mode == "wb" and os.getpid() != parent else fdopen(fd, mode, *a))
     res = parallel.apart([1, 2], list(range(3, 2000)), lambda xs: [(os.getpid(), x) for x in xs], split=True)
     assert [x for _, x in res] == list(range(1, 2000)) and {p for p, _ in res} == {parent}
+
+
+def test_the_child_says_nothing_on_the_terminal(split, capfd):
+    """What the child's part prints (a warning, on stderr) never reaches the terminal, where
+    the parent's progress line is."""
+    parent = os.getpid()
+
+    def work(xs):
+        if os.getpid() != parent:
+            print("the child on stdout")
+            print("the child on stderr", file=sys.stderr)
+        return list(xs)
+
+    assert parallel.apart([1], [2, 3], work, split=True) == [1, 2, 3]
+    out, err = capfd.readouterr()
+    assert "child" not in out + err
 
 
 def test_no_fork_to_be_had_is_done_here(split, monkeypatch):
