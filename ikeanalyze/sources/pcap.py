@@ -162,6 +162,7 @@ IF_TSOFFSET = 14
 IF_FCSLEN = 13
 EPB_FLAGS = 2  # an enhanced packet block's flags option: direction in bits 0-1, FCS length
 EPB_FCS_SHIFT, EPB_FCS_MASK = 5, 0xF  # in bytes in bits 5-8 (0: not known)
+EPB_DIRECTIONS = np.array([None, "in", "out", None], dtype=object)  # by bits 0-1
 # if_fcslen's unit: the pcapng draft says bits, Wireshark reads bytes (the draft's issue #60
 # is open). An Ethernet or HDLC FCS is 2 or 4 bytes, 16 or 32 bits: each value says which.
 FCSLEN_BYTES = {0: 0, 2: 2, 4: 4, 16: 2, 32: 4}
@@ -200,6 +201,7 @@ class _Chunk:
     # array whose row holds frame data from column ``head_at`` on (see _Frames).
     head: np.ndarray | None = None
     head_at: int = 0
+    flags: np.ndarray | None = None  # pcapng: each frame's epb_flags word, 0 when none (_epb_flags)
 
 
 def _buffer(blob) -> tuple[object, int]:
@@ -1079,14 +1081,14 @@ def _process(ch: _Chunk, st: _State) -> list[pa.Table]:
     buf = st.buf
     u8 = np.frombuffer(buf, np.uint8)
     fr = _Frames(u8, ch.off, ch.head, ch.head_at)
-    fcs = _epb_fcs(u8, ch, st)
-    if any(f.fcs for f in st.ifaces) or fcs is not None:
+    fcs = (_epb_flags(ch, st) >> EPB_FCS_SHIFT) & EPB_FCS_MASK  # (in bytes, 0: not known)
+    if any(f.fcs for f in st.ifaces) or fcs.any():
         # The FCS is no part of the packet: where the frame was captured whole it ends its
         # bytes (an offload's zero IP length takes the packet from them); a snapshot length
         # that cut the frame cut the FCS first. A packet's own epb_flags say more than its
         # interface's if_fcslen (a link may carry frames with and without one).
         iface_fcs = np.array([f.fcs for f in st.ifaces], np.int64)[ch.iface]
-        fcs = iface_fcs if fcs is None else np.where(fcs > 0, fcs, iface_fcs)
+        fcs = np.where(fcs > 0, fcs, iface_fcs)
         ch.cap = np.minimum(ch.cap, np.maximum(ch.wire - fcs, 0))
     off, cap = ch.off, ch.cap
     last = off + cap  # end of each frame's bytes
@@ -1431,18 +1433,22 @@ def _iface_columns(cols, ch, st, idx) -> None:
     if any(names):
         cols["iface"] = [names[int(i)] for i in ch.iface[idx]]
     if (ch.opt[idx] >= 0).any():
-        cols["direction"] = [_epb_direction(st, ch, int(i)) for i in idx]
+        cols["direction"] = EPB_DIRECTIONS[_epb_flags(ch, st)[idx] & 3].tolist()
 
 
-def _epb_fcs(u8: np.ndarray, ch: _Chunk, st: _State) -> np.ndarray | None:
-    """Each frame's FCS length in bytes by its pcapng epb_flags option (bits 5-8, 0: not
-    known; draft-ietf-opsawg-pcapng §4.3.1), or None when no frame of the chunk has options.
-    The options lists are walked whole-column, one option of every list still open a pass
-    (epb_flags is most often the first), each read in its section's byte order."""
+def _epb_flags(ch: _Chunk, st: _State) -> np.ndarray:
+    """Each frame's pcapng epb_flags word (0 when it has none: a classic pcap's frames):
+    its direction in bits 0-1, its FCS length in bytes in bits 5-8 (0: not known;
+    draft-ietf-opsawg-pcapng §4.3.1). Read once per chunk (kept in ``ch.flags``): the options
+    lists are walked whole-column, one option of every list still open a pass (epb_flags is
+    most often the first), each read in its section's byte order."""
+    if ch.flags is not None:
+        return ch.flags
+    out = ch.flags = np.zeros(len(ch.opt), np.int64)
     rows = np.flatnonzero(ch.opt + 4 <= ch.opt_end)
     if not len(rows):
-        return None
-    out = np.zeros(len(ch.opt), np.int64)
+        return out
+    u8 = np.frombuffer(st.buf, np.uint8)
     at, end = ch.opt[rows], ch.opt_end[rows]
     big = np.array([f.endian == ">" for f in st.ifaces], bool)[ch.iface[rows]]
 
@@ -1455,24 +1461,11 @@ def _epb_fcs(u8: np.ndarray, ch: _Chunk, st: _State) -> np.ndarray | None:
         code, length = word(at, 2, big), word(at + 2, 2, big)
         flags = (code == EPB_FLAGS) & (length >= 4) & (at + 8 <= end)
         if flags.any():  # (the value after the option's code and length)
-            out[rows[flags]] = (word(at[flags] + 4, 4, big[flags]) >> EPB_FCS_SHIFT) & EPB_FCS_MASK
+            out[rows[flags]] = word(at[flags] + 4, 4, big[flags])
         at = at + 4 + ((length + 3) & ~3)
         more = ~flags & (code != 0) & (at + 4 <= end)  # (opt_endofopt, 0, ends a list)
         rows, at, end, big = rows[more], at[more], end[more], big[more]
-    return out if out.any() else None
-
-
-def _epb_direction(st: _State, ch: _Chunk, i: int) -> str | None:
-    """The direction in a pcapng packet's epb_flags option, read in its section's byte order."""
-    start, end = int(ch.opt[i]), int(ch.opt_end[i])
-    if start < 0:
-        return None
-    endian = st.ifaces[int(ch.iface[i])].endian
-    for code, value in _options(st.buf, start, end, endian):
-        if code == 2 and len(value) >= 4:
-            flags = struct.unpack(endian + "I", value[:4])[0]
-            return {1: "in", 2: "out"}.get(flags & 3)
-    return None
+    return out
 
 
 # Rows the whole-column reads make without looking at each packet's bytes, by what repeats in a
@@ -1547,7 +1540,7 @@ def _slow_frame(ch: _Chunk, i: int, at: int, st: _State, rows: list[dict]) -> No
     """Decode frame ``i`` of ``ch`` one field at a time, from its network-layer packet at ``at``
     (found for the whole chunk by _link_layer and _decapsulate)."""
     ref = ch.first_ref + i
-    meta = (ref, int(ch.ts[i]), st.ifaces[int(ch.iface[i])].name, _epb_direction(st, ch, i))
+    meta = (ref, int(ch.ts[i]), st.ifaces[int(ch.iface[i])].name, EPB_DIRECTIONS[_epb_flags(ch, st)[i] & 3])
     _ip(bytes(st.buf[at : int(ch.off[i]) + int(ch.cap[i])]), meta, st, rows)
 
 
