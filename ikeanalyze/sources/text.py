@@ -169,6 +169,11 @@ LINE_FORMS: list[tuple[str, str]] = [
         r"|\S+ key fingerprint is \S+\.?|Are you sure you want to continue connecting .*"
         r"|Warning: Permanently added .* to the list of known hosts\.|Connection to \S+ closed(?: by remote host)?\.)\s*$",
     ),
+    # The tunnel list's own header (`list all ipsec tunnel in vd 0`) is FortiOS's wherever it
+    # stands: the snapshot walk names it only above a block, so one with no block under it
+    # (an empty list, or a page cut right after it) matched no form. (Its `-----` separator
+    # stays the walk's to judge: a bare rule is markdown too.)
+    ("banner", rf"^{state_snapshot.LIST_HEADER}\s*$"),
     ("prompt", PROMPT),
     # bash's reverse history search, echoed into a session log.
     ("prompt", r"^\(reverse-i-search"),
@@ -188,8 +193,11 @@ LINE_FORMS: list[tuple[str, str]] = [
     ("annotation", r"^#(?:\s|$)"),
     # The code fence around a paste in a web page or chat (```, ```text, ~~~). Markdown lets
     # a fence be longer than three, and a closing one longer than its opening (a blog closed
-    # its ``` with ````), so any run of three or more.
-    ("annotation", r"^\s*(?:`{3,}|~{3,})[\w+-]*\s*$"),
+    # its ``` with ````), so any run of three or more. A site generator's fence may carry
+    # attributes after the language: mkdocs' ``` title="diagnose sniffer packet ..." ```,
+    # ```console title="..."```, Pandoc's ```{.bash}``` (the title is the author's caption,
+    # not an echo: the sniffer's own `filters=[...]` line is read below it).
+    ("annotation", r"^\s*(?:`{3,}|~{3,})[\w+-]*(?:\s*\{[^{}]*\}|\s+[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s\"'`]+))*\s*$"),
 ]
 # LINE_FORMS' names by row, then None (no form).
 _FORM_NAMES = np.array([name for name, _ in LINE_FORMS] + [None], dtype=object)

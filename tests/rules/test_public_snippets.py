@@ -4,6 +4,7 @@ give (a generic FortiOS line read as the root cause, a retransmission that is no
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -407,3 +408,45 @@ def test_both_ends_initiating_main_mode_words_the_first_failure_by_its_own_role(
     (f,) = findings("ikev1-main-both-ends-initiate-psk-mismatch.txt")["IKE204"]
     assert "the peer's Main Mode message 5 (its ID and HASH" in f.message
     assert "2 times, first at 09:00:01 (line 14), last at 09:00:02 (line 20)" in f.message
+
+
+def test_healthy_ikev1_aggressive_debug_annotated_in_chinese_gives_no_diagnosis() -> None:
+    """Handbook page (IKEv1 aggressive mode, responder FGT-BJ): every step of a successful
+    negotiation with the author's Chinese notes between the records. Phase 1 and quick mode
+    both up (`established IKE SA`, `added IPsec SA`): nothing to diagnose, only the notes."""
+    d = ikeanalyze.analyze([str(DATA / "ikev1-aggressive-healthy-annotated-zh.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}
+    events, _ = ikeanalyze.load([str(DATA / "ikev1-aggressive-healthy-annotated-zh.txt")])
+    got = events[events["kind"] == "ike-received"]
+    assert list(got["exchange"]) == ["Aggressive", "Aggressive", "Quick", "Quick"]
+    assert set(got["src"]) == {"200.1.1.2"}
+    sel = events[events["kind"] == "selectors"]
+    assert sel["tunnel"].unique().tolist() == ["VPN-to-SH"]
+
+
+def test_healthy_certificate_tunnel_with_dn_peer_ids_gives_no_diagnosis() -> None:
+    """Handbook page (PKI authentication): a gateway list whose `peer-id:` is a certificate
+    DN with commas and `=` (`C = CN, ST = Beijing, ... emailAddress = xxxxxx@fortinet.com`),
+    two established IKE SAs (responder and initiator), a tunnel list with both SAs offloaded
+    (`npu_flag=03`) and traffic both ways: healthy."""
+    name = "handbook_pki_cert_gwlist_dn_peer_id.txt"
+    d = ikeanalyze.analyze([str(TEXT / name)])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}  # the page's headings
+    assert not [s for s in d.next_steps if s.startswith("Tunnel ")]
+    events, _ = ikeanalyze.load([str(TEXT / name)])
+    facts = json.loads(events["detail"].iloc[0])["facts"]
+    assert facts["peer_id"].startswith("C = CN, ST = Beijing, L = Beijing, O = FTNT, OU = tac, CN = FGTSH")
+    assert [(s["direction"], s["status"]) for s in facts["ike_sas"]] == [("responder", "established"),
+                                                                        ("initiator", "established")]
+
+
+def test_japanese_blog_tunnel_list_down_asks_for_the_negotiation() -> None:
+    """A Japanese blog (Azure, FortiGate 100E): its example of a tunnel that does not connect,
+    `proxyid=Azure ... sa=0` and zero counters (the author's note `//切断状態なので、TX/RX
+    ともに 0` on the `stat:` line). No IKE line says why: the report names the tunnel down
+    and what to collect, nothing more."""
+    d = ikeanalyze.analyze([str(TEXT / "blog_ja_tunnel_list_slash_comment_azure_down.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}  # the blog's three sentences
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert step.startswith("Tunnel Azure (remote gateway aa.aa.aa.aa) is down: no phase-2 SA in its tunnel list "
+                           "(`proxyid=Azure proto=0 sa=0 ref=1`")

@@ -44,21 +44,28 @@ FORMS = [
     (11, "banner", "rules/fixtures/IKE901/quiet-tunnel-list-beside-routing-table/input.txt:12",
      "S       10.10.0.0/16 [10/0] via to-dc1 tunnel 203.0.113.45, [1/0]"),
     (12, "banner", "sniffer/31_sniffer_v5_any_relative.txt:6", "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @"),
-    (13, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
-    (14, "prompt", "sniffer/31_sniffer_v5_any_relative.txt:3", "(reverse-i-searchh"),
-    (15, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
-    (16, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
-    (17, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
-    (18, "prompt", "text_public/kb357095_tunnel_list_bare_dia_command.txt:1", "dia vpn tunnel list"),
+    # the tunnel list's header with no block under it (the page's copy ends there)
+    (13, "banner", "text_public/blog_ja_tunnel_list_slash_comment_azure_down.txt:21", "list all ipsec tunnel in vd 0"),
+    (14, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", 'FG600C3913802320 (root) # diag snif pack any "port not 22" 5'),
+    (15, "prompt", "sniffer/31_sniffer_v5_any_relative.txt:3", "(reverse-i-searchh"),
+    (16, "prompt", "terminal_logs/lists.putty-paged.txt:24", "--More-- "),
+    (17, "prompt", "sniffer/31_sniffer_v5_any_relative.txt", "oho@chaos:~/miniprojects/sniftran$ exit"),
+    (18, "prompt", "ikedebug/IKE_LOG_V2_PSK.txt:100", " de di"),
+    (19, "prompt", "text_public/kb357095_tunnel_list_bare_dia_command.txt:1", "dia vpn tunnel list"),
     # No input has an arrow note on a line of its own; this is the seed paste's trailing
     # note of line 23 (`... udp 1  << Oneway traffic`) as a line by itself.
-    (19, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
+    (20, "annotation", "seed/forticlient-udp-fallback-tcp.paste.txt:23 (its note)", "<< Oneway traffic"),
     # an elision line a person put in place of the lines they left out (hand-written fixture)
-    (20, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
-    (21, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
-    (22, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
+    (21, "annotation", "rules/fixtures/IKE108/fires-tunnel-list-elided-lines/input.txt:17", "  [...]"),
+    (22, "annotation", "ikedebug/saml_config_issues.txt:26", "# Case scenario #3 - Error: Failed to verify signature"),
+    (23, "annotation", "text_public/handbook_debug_flow_ipsec.txt:23", "   ```"),
     # a closing fence longer than its opening ``` (markdown allows it)
-    (22, "annotation", "text_public/blog_tunnel_summary_fence_closed_four_backticks.txt:7", "````"),
+    (23, "annotation", "text_public/blog_tunnel_summary_fence_closed_four_backticks.txt:7", "````"),
+    # a site generator's fence with attributes: mkdocs' title, here the command it shows
+    (23, "annotation", "text_public/lab_sdwan_sniffer_title_fence_flow_elided.txt:34",
+     '    ``` title="diagnose sniffer packet any \'host 10.0.2.101\' 4"'),
+    (23, "annotation", "text_public/blog_bgp_redistribute_quoted_subtable.txt:1",
+     '```console title="Customer-FW BGP configuration"'),
 ]
 
 

@@ -581,7 +581,7 @@ def test_sub_table_of_a_named_object_stays_in_its_block() -> None:
     name follows its path, quoted. It is a statement of the block (its rows too), not the
     line that ends it: the 4 lines from it to the block's `end` were unrecognised."""
     frame, report = _parse(_lines("blog_bgp_redistribute_quoted_subtable.txt"))
-    assert report.accounting["unrecognised"] == 1 and report.examples[0][0] == 1  # the fence's title
+    assert report.accounting["unrecognised"] == 0  # the fence with its title is markup (annotation)
     assert report.accounting["event"] == 37
     d = [json.loads(x) for x in frame["detail"]]
     sub = frame.index[frame["ref"] == 39][0]
@@ -638,3 +638,33 @@ def test_statements_typed_under_a_config_typed_at_the_prompt() -> None:
     frame, report = _parse(_lines("issue_typed_config_bare_statements.txt"))
     acc = report.accounting
     assert acc["prompt"] == 5 and acc["unrecognised"] == 2 and len(frame) == 0  # the 2 sentences above
+
+
+def test_tunnel_list_header_with_no_block_under_it_is_the_lists_banner() -> None:
+    """A Japanese blog's copy ends right after the second `diagnose vpn tunnel list` and its
+    `list all ipsec tunnel in vd 0` (line 21): the header is FortiOS's even with no block
+    under it (as an empty list prints it), not a line of no form. The down tunnel's `stat:`
+    line carries the author's `//` note (`//切断状態なので...`): its counters are still read."""
+    frame, report = _parse(_lines("blog_ja_tunnel_list_slash_comment_azure_down.txt"))
+    acc = report.accounting
+    assert (acc["banner"], acc["unrecognised"], acc["event"]) == (3, 3, 9)  # the 3 sentences only
+    assert [r for r, _ in report.examples] == [1, 3, 18]
+    head = json.loads(frame["detail"].iloc[0])["facts"]
+    assert (head["name"], head["remote"], head["stat"]) == ("Azure", "aa.aa.aa.aa:0",
+                                                            {"rxb": 0, "rxp": 0, "txb": 0, "txp": 0})
+    assert head["proxyids"][0]["sa"] == 0
+
+
+def test_mkdocs_title_fences_around_sniffer_runs_and_an_elided_flow_trace() -> None:
+    """An SD-WAN lab (mkdocs, 4-blank list indent): a `debug flow` trace cut with `...`, then
+    two sniffer runs each in a fence whose opening carries the command as its title
+    (``` title="diagnose sniffer packet any 'host 10.0.2.101' 4"```): the fences are markup
+    (they were lines of no form), the runs' packets and the trace's records all read."""
+    frame, report = _parse(_lines("lab_sdwan_sniffer_title_fence_flow_elided.txt"))
+    acc = report.accounting
+    assert (acc["event"], acc["other-traffic"], acc["annotation"]) == (11, 13, 10)
+    assert acc["unrecognised"] == 14  # the lab's own sentences and admonitions
+    assert not any("```" in t for _, t in report.examples)
+    assert [r.filter for r in report.capture_runs] == ["host 10.0.2.101", "host 10.0.2.101"]
+    flow = frame[frame["origin"] == "flow"]
+    assert flow["tunnel"].dropna().unique().tolist() == ["HUB1-VPN1_0"]
