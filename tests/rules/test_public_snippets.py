@@ -450,3 +450,30 @@ def test_japanese_blog_tunnel_list_down_asks_for_the_negotiation() -> None:
     (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
     assert step.startswith("Tunnel Azure (remote gateway aa.aa.aa.aa) is down: no phase-2 SA in its tunnel list "
                            "(`proxyid=Azure proto=0 sa=0 ref=1`")
+
+
+def test_l2tp_over_ipsec_dialup_parent_without_sas_is_not_a_tunnel_down() -> None:
+    """Handbook page (L2TP over IPsec, Windows native client): the dial-up template
+    `L2TP_over_IPSEC` (`mode=dialup/2`, `proxyid_num=0 child_num=1`, remote `0.0.0.0`) has no
+    SA by design; its instance `L2TP_over_IPSEC_0` (`mode=dial_inst/3`, `parent=`) carries the
+    transport-mode UDP 1701 selector with traffic both ways. Healthy: no tunnel called down."""
+    name = "handbook_l2tp_dialup_parent_instance_transport.txt"
+    d = ikeanalyze.analyze([str(TEXT / name)])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}  # the list item's line and its image
+    assert not [s for s in d.next_steps if s.startswith("Tunnel ")]
+    events, _ = ikeanalyze.load([str(TEXT / name)])
+    facts = [json.loads(x)["facts"] for x in events["detail"] if "facts" in json.loads(x)]
+    assert [(f["list"], f["name"], f.get("mode")) for f in facts] == [
+        ("gateway", "L2TP_over_IPSEC_0", None), ("tunnel", "L2TP_over_IPSEC", "dialup/2"),
+        ("tunnel", "L2TP_over_IPSEC_0", "dial_inst/3")]
+    (p,) = facts[2]["proxyids"]
+    assert (p["proto"], p["flags"], p["src"]) == (17, ["transport-mode", "add-route"], ["17:201.1.1.3-201.1.1.3:1701"])
+
+
+def test_both_peers_lists_pasted_without_hostnames_give_no_diagnosis() -> None:
+    """Handbook page (FortiGuard DDNS): the gateway and tunnel lists of both FortiGates of one
+    tunnel, each after a bare `# ` prompt (no hostname), both up with mirrored SPIs and no
+    traffic yet (`stat: rxp=0 txp=0`): two devices' healthy lists, nothing to diagnose."""
+    d = ikeanalyze.analyze([str(TEXT / "handbook_ddns_both_peers_lists_no_hostname.txt")])
+    assert {f.code for f in d.all_findings()} == {"IKE901"}  # the page's headings and images
+    assert not [s for s in d.next_steps if s.startswith("Tunnel ")]
