@@ -1519,7 +1519,7 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     # Cut at the paste's terminal width (none when no width repeats): a packet's indented
     # line cut there goes on in the next line, which a cut at a blank indents too.
     at_width = np.isin(units, list(widths)) if widths else np.zeros(n, dtype=bool)
-    cut = at_width.tolist()
+    cut = at_width.copy()
     wrapped = at_width if widths else lens >= WRAP_MIN  # (changed below: cut is a copy already)
     if not widths:  # a command typed at the prompt is cut only at a width the records show
         wrapped[heads[form[heads] == "prompt"]] = False
@@ -1555,7 +1555,6 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     if len(quoted):  # (only a quoted line is copied to be read without its markers)
         indented[quoted] = _starts_blank(_unquoted(raw.take(pa.array(quoted))))
     margin = _margins(raw, unknown, starts_blank, step)
-    in_log = (form == "eventlog").tolist()
     field_line = np.zeros(n, dtype=bool)
     field_line[unknown] = unknown_text.matches(eventlog.FIELD_LINE)
     # A line that opens as a record does (OPENS_RECORD) is a record of its own that no form
@@ -1565,77 +1564,163 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     dated = np.zeros(n, dtype=bool)
     dated[unknown] = unknown_text.matches(OPENS_RECORD)
     del unknown_text
-    fields = field_line.tolist()
-    log_guess, field_piece = guessed.tolist(), has_field.tolist()
+    in_log = form == "eventlog"
+    wrapped &= ~np.roll(dated, -step)
+    wraps = wrapped | soft
+    in_hex, in_block, quotes, log_guess = hex_record | hex_open, opens_block | open_quote, open_quote, guessed
+    # A piece takes its record's margin (below): the margins are carried down the chains.
+    edge = margin
+    # The pieces the walk below would join first thing under their record, with no state
+    # but the record's: joined here as whole columns (most pieces), the walk takes the others.
+    walked = np.zeros(len(unknown), bool) if len(broken) else _plain_runs(
+        form, unknown, claimed, is_hex, in_hex, in_tcpdump, indented, in_log, wraps, soft, margin, has_field, guessed,
+        step)
+    if walked.any():
+        runs = unknown[walked]
+        chained = np.zeros(n, dtype=bool)
+        chained[runs] = True
+        head = np.maximum.accumulate(np.where(chained, -1, np.arange(n)))[runs]  # the record above each run
+        first = runs - 1 == head
+        dump = in_hex[head]
+        # (a wrapped piece under a break that dropped its blank: joined with that blank)
+        sep[runs] = np.where(~dump & dropped[runs - 1], " ", np.where(first, gap[head], ""))
+        form[runs] = "continuation"
+        edge, in_hex = edge.copy(), in_hex.copy()
+        edge[runs] = edge[head]
+        in_hex[runs] = dump  # (a dump's hex; a wrapped piece of a record that is no dump: not in one)
+        # A wrapped piece carries its record's guess and block on, and opens a block with a quote.
+        wrap, wrap_head = runs[~dump], head[~dump]
+        log_guess, quotes, in_block = log_guess.copy(), quotes.copy(), in_block.copy()
+        log_guess[wrap] = log_guess[wrap_head]
+        quotes[wrap] |= opens_in_piece[wrap]
+        quoted = np.cumsum(opens_in_piece[wrap])  # quotes opened so far down the chain
+        opened = first[~dump]
+        before = (quoted - opens_in_piece[wrap])[opened][np.cumsum(opened) - 1]
+        in_block[wrap] = in_block[wrap_head] | (quoted > before)
+        unknown = unknown[~walked]
 
     # State carried down a record's continuation lines, read as Python lists: the walk
-    # goes line by line (each line's state is that of the line above).
-    in_hex, in_block = (hex_record | hex_open).tolist(), (opens_block | open_quote).tolist()
-    in_packet, v_heads, indents = in_tcpdump.tolist(), v_head.tolist(), indented.tolist()
-    wrapped &= ~np.roll(dated, -step)
-    hexes, wraps, quotes = is_hex.tolist(), (wrapped | soft).tolist(), open_quote.tolist()
-    softs, drops = soft.tolist(), dropped.tolist()
-    piece_quotes = opens_in_piece.tolist()
+    # goes line by line (each line's state is that of the line above). Only the lines the
+    # walk reads are listed (the lines it asks, those above them, the rests' records):
+    # ``at`` gives each line's place among them.
+    owners = np.array([j for j, _ in rests.values()], np.int64)
+    read = np.zeros(n, dtype=bool)
+    read[unknown] = True
+    read[unknown[unknown >= 1] - 1] = True
+    if step == 2:
+        read[unknown[unknown >= 2] - 2] = True
+    read[owners] = True
+    lines = np.flatnonzero(read)
+    at = np.cumsum(read) - 1
+
+    def listed(values: np.ndarray) -> list:
+        return values[lines].tolist()
+
+    fields, in_log = listed(field_line), listed(in_log)
+    log_guess, field_piece = listed(log_guess), listed(has_field)
+    in_hex, in_block = listed(in_hex), listed(in_block)
+    in_packet, v_heads, indents = listed(in_tcpdump), listed(v_head), listed(indented)
+    hexes, wraps, quotes = listed(is_hex), listed(wraps), listed(quotes)
+    softs, drops, cut = listed(soft), listed(dropped), listed(cut)
+    piece_quotes = listed(opens_in_piece)
     # A document indents every line of a code block alike, a terminal's wrapped rest of a
     # line included: a line with less margin than the record above it (a chain's record, for
     # the pieces after the first, which may start with the blank the wrap fell on) is the
     # page's prose after the block (`  • On the cloud FortiGate-VM, run ...` under a packet
     # line indented 4), not the record's rest.
-    edge = margin.tolist()
+    edge = listed(edge)
     joins = set(RECORD_FORMATS) | {"continuation", "prompt"}  # (a typed command's rest: only a wrap's)
-    names, taken, gaps = form.tolist(), claimed.tolist(), gap.tolist()
+    names, taken, gaps = listed(form), listed(claimed), listed(gap)
+    rest_at = {i: int(at[j]) for i, (j, _) in rests.items()}
     conts, seps = [], []  # written to the arrays at once
-    for i in unknown.tolist():  # few: only lines of no known form
+    # (each line, its place, and the places of the lines one and two above it; -1 for none)
+    mine = at[unknown]
+    above = np.where(unknown >= 1, at[np.maximum(unknown - 1, 0)], -1)
+    above2 = np.where(unknown >= 2, at[np.maximum(unknown - 2, 0)], -1) if step == 2 else above
+    for i, a, b, b2 in zip(unknown.tolist(), mine.tolist(), above.tolist(), above2.tolist()):  # few: lines of no known form
         j = i - 1
-        spaced = step == 2 and j > 0 and names[j] == "blank"
+        spaced = step == 2 and j > 0 and names[b] == "blank"
         if spaced:
-            j -= 1
-        if j < 0 or names[j] not in joins or taken[j]:
+            j, b = j - 1, b2
+        if j < 0 or names[b] not in joins or taken[b]:
             # After blank lines: only the rest of a record (found by shape) or a dump's hex.
             if i not in rests:
                 continue
             j, rest = rests[i]
-            if names[j] not in joins or taken[j] or not (rest is not None or (hexes[i] and in_hex[j])):
+            b = rest_at[i]
+            if names[b] not in joins or taken[b] or not (rest is not None or (hexes[a] and in_hex[b])):
                 continue
-            seps.append(gaps[j] if rest is None else rest)
-            in_hex[i] = rest is None
+            seps.append(gaps[b] if rest is None else rest)
+            in_hex[a] = rest is None
             bridged[j + 1:i] = True
         elif v_left.get(j, 0) > 0:  # the rest of a broken `-v` first line, up to its `)`
             piece = _unquoted_line(raw, i)  # (as printed: a blank at either side of the break counts)
             seps.append(tcpdump.v_rest_separator(v_open[j], piece))
             v_open[i], v_left[i] = piece, v_left[j] + piece.count("(") - piece.count(")")
-            in_packet[i], v_heads[i] = True, v_left[i] <= 0
-        elif in_packet[j] and indents[i]:
-            seps.append("" if v_heads[j] or cut[j] else "\n")
-            in_packet[i] = True
-        elif hexes[i] and in_hex[j]:
-            seps.append(gaps[j])
-            in_hex[i] = True
-        elif fields[i] and in_log[j]:
+            in_packet[a], v_heads[a] = True, v_left[i] <= 0
+        elif in_packet[b] and indents[a]:
+            seps.append("" if v_heads[b] or cut[b] else "\n")
+            in_packet[a] = True
+        elif hexes[a] and in_hex[b]:
+            seps.append(gaps[b])
+            in_hex[a] = True
+        elif fields[a] and in_log[b]:
             seps.append(" ")
-            in_log[i] = True
-            log_guess[i] = log_guess[j]
-        elif wraps[j] and (softs[j] or edge[i] >= edge[j] and (field_piece[i] or not log_guess[j])):
-            seps.append(" " if drops[j] else gaps[j])
-            log_guess[i] = log_guess[j]  # (the record's next piece is asked the same)
-            in_hex[i] = in_hex[j] and hexes[i]
-            in_block[i] = in_block[j] or piece_quotes[i]
-            quotes[i] = quotes[i] or piece_quotes[i]
-        elif in_block[j]:
+            in_log[a] = True
+            log_guess[a] = log_guess[b]
+        elif wraps[b] and (softs[b] or edge[a] >= edge[b] and (field_piece[a] or not log_guess[b])):
+            seps.append(" " if drops[b] else gaps[b])
+            log_guess[a] = log_guess[b]  # (the record's next piece is asked the same)
+            in_hex[a] = in_hex[b] and hexes[a]
+            in_block[a] = in_block[b] or piece_quotes[a]
+            quotes[a] = quotes[a] or piece_quotes[a]
+        elif in_block[b]:
             seps.append("\n")
-            in_block[i] = not (quotes[j] and "'" in core.line(i))
+            in_block[a] = not (quotes[b] and "'" in core.line(i))
         elif i in rests and rests[i][0] == j and rests[i][1] is not None:
             seps.append(rests[i][1])
         else:
             continue
         conts.append(i)
-        names[i] = "continuation"
-        edge[i] = edge[j]
+        names[a] = "continuation"
+        edge[a] = edge[b]
         if spaced:
             bridged[j + 1] = True
     form[conts] = "continuation"
     sep[conts] = seps
     return sep, bridged
+
+
+def _plain_runs(form: np.ndarray, unknown: np.ndarray, claimed: np.ndarray, is_hex: np.ndarray, in_hex: np.ndarray,
+                in_packet: np.ndarray, indented: np.ndarray, in_log: np.ndarray, wraps: np.ndarray, soft: np.ndarray,
+                margin: np.ndarray, field_piece: np.ndarray, log_guess: np.ndarray, step: int) -> np.ndarray:
+    """Which of the lines ``unknown`` (sorted: the lines of no known form) the walk of
+    :func:`_continuations` joins with nothing to ask but the record above their run (of
+    consecutive such lines): in a run under a dump's record (``in_hex``), its hex lines
+    up to the first that is not; under another record, its pieces up to the first that
+    does not go on a line cut at the wrap (the walk's wrap test, the record's margin and
+    guess carried down). Such a line's state is the record's, whole column at once; the
+    walk takes the others (a tcpdump packet's or an event log's pieces, which carry more).
+    None in a double-spaced paste, whose pieces sit between blank lines. The arrays are
+    per line; ``in_hex``, ``in_packet``, ``in_log`` and ``log_guess`` as the walk starts."""
+    if step != 1 or not len(unknown):
+        return np.zeros(len(unknown), bool)
+    opens = np.ones(len(unknown), bool)  # where a run of consecutive such lines opens
+    opens[1:] = np.diff(unknown) != 1
+    run = np.cumsum(opens) - 1
+    first = unknown[opens]
+    head = np.maximum(first - 1, 0)
+    # (the walk's questions of the line above, in its order: a record, a typed command or a
+    # piece not claimed by a block, not a tcpdump packet whose indented lines go on; a dump,
+    # or a record that is no event log, whose fields go on)
+    ok = (first >= 1) & _among(form[head], (*RECORD_FORMATS, "continuation", "prompt")) & ~claimed[head]
+    ok &= ~(in_packet[head] & indented[first]) & (in_hex[head] | ~in_log[head])
+    above, root = np.maximum(unknown - 1, 0), head[run]
+    wrap = wraps[above] & (soft[above] | (margin[unknown] >= margin[root]) & (field_piece[unknown] | ~log_guess[root]))
+    joined = np.where(in_hex[root], is_hex[unknown], wrap)
+    # A line is joined while no line of its run before it failed.
+    failed = np.cumsum(~joined)
+    return ok[run] & (failed == (failed - ~joined)[opens][run])
 
 
 # How many blank lines a web copy may have put between a record and its rest.

@@ -326,3 +326,80 @@ def test_among_is_isin_of_form_names():
     for names in ((None, "prompt"), ("snapshot", "config", "continuation"), text.RECORD_FORMATS, ()):
         assert text._among(form, names).tolist() == np.isin(form, list(names)).tolist()
     assert text._among(form[:0], ("blank",)).tolist() == []
+
+
+# Records and the lines a terminal or a daemon put under them (hand-written, RFC 5737
+# addresses): a dump wrapped at the terminal's width, a samld block of XML whose long
+# lines wrapped too, a quote opened in a wrapped piece, prose after a block.
+_DUMP = "ike 0:to-hub:7: in " + "A1B2C3D4" * 9
+_BLOCK = [
+    "__samld_sp_login_resp [866]:",
+    "<saml:Assertion ID=\"a1\" IssueInstant=\"2025-01-20T14:31:38Z\" Version=\"2.0\">" + "x" * 6,
+    "<saml:Issuer>https://idp.example.net/</saml:Issuer>",
+    "<saml:Attribute Name=\"group\"><saml:AttributeValue>vpn</saml:AttributeValue></sam",
+    "l:Attribute>",
+]
+_WRAPPED = ["ike 0:to-hub:7: sent IKE msg (ident_r1send): 192.0.2.1:500->198.51.100.2:500, len=156, vrf=0, i",
+            "d=0123456789abcdef/fedcba9876543210"]
+
+
+def _continuation_pieces(seed: int) -> list[str]:
+    import random
+    rnd = random.Random(seed)
+    lines = []
+    for _ in range(60):
+        pick = rnd.randrange(7)
+        if pick == 0:
+            lines += [_DUMP[:80]] + ["A1B2C3D4" * 10] * rnd.randint(1, 3) + ["ike 0:to-hub:7: negotiation timeout, deleting"]
+        elif pick == 1:
+            lines += _BLOCK[: rnd.randint(1, len(_BLOCK))]
+        elif pick == 5:  # a quote opened in a block, closed lines below
+            lines += _BLOCK[:2] + ["<data = 'VER=1", rnd.choice(["<more>", "end' of it"]), "<after/>", "ike 0: comes 192.0.2.1:500->198.51.100.2:500"]
+        elif pick == 6:  # a dump's hex, then more after a blank line (a copy's)
+            lines += [_DUMP[:80], "A1B2C3D4" * 10, "", "A1B2C3D4" * 3, "ike 0:to-hub:7: deleting"]
+        elif pick == 2:
+            lines += ["fnbamd_dbg_hex_pnt[50] FCC request len = " + "9" * 40, "205, data = 'VER=1", "more data'", ""]
+        elif pick == 3:
+            lines += _WRAPPED + ["  indented prose under it", "A1B2"]
+        else:
+            lines += ["ike 0:to-hub:7: established IKE SA 0123456789abcdef/fedcba9876543210", "some prose", ""]
+    return lines
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pieces_joined_as_columns_as_the_walk_joins_them(seed, monkeypatch):
+    """The pieces joined as whole columns under their record (a dump's hex, wrapped pieces,
+    a block's lines: _plain_runs) are named and joined as the line-by-line walk names and
+    joins them: the same forms, separators and events."""
+    _columns_as_the_walk(_continuation_pieces(seed), monkeypatch)
+
+
+@pytest.mark.parametrize("name", ["ipsec-mix.wrap80.txt", "ipsec-mix.wrap80-mail72.txt", "ipsec-mix.wrap80-mail76.txt",
+                                  "ipsec-mix.mail72-no-blank.txt", "ipsec-mix.wrap80-mail72-no-blank.txt"])
+def test_wrapped_pastes_joined_as_columns_as_the_walk_joins_them(name, monkeypatch):
+    """The same on pastes wrapped twice (a terminal's cut after a mail's pieces), mail
+    wraps that dropped the blank they broke at (joined with it), and a typed command cut
+    by the wrap (its rest under the prompt)."""
+    lines = (DATA / "terminal_logs" / name).read_text().splitlines()
+    _columns_as_the_walk(lines, monkeypatch)
+
+
+def _columns_as_the_walk(lines: list[str], monkeypatch) -> None:
+    seen = {}
+    orig = text._continuations
+
+    def spy(form, *rest):
+        out = orig(form, *rest)
+        seen.setdefault("form", []).append(form.copy())
+        seen.setdefault("sep", []).append(out[0].copy())
+        return out
+
+    monkeypatch.setattr(text, "_continuations", spy)
+    got = text.parse_lines(lines, InputReport("t"))
+    walked = text._plain_runs
+    monkeypatch.setattr(text, "_plain_runs", lambda *a: np.zeros_like(walked(*a)))
+    want = text.parse_lines(lines, InputReport("t"))
+    assert (seen["form"][0] == "continuation").sum() > 10  # (pieces there were)
+    assert seen["form"][0].tolist() == seen["form"][1].tolist()
+    assert seen["sep"][0].tolist() == seen["sep"][1].tolist()
+    assert got.astype(str).equals(want.astype(str))
