@@ -1572,18 +1572,18 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     edge = margin
     # The pieces the walk below would join first thing under their record, with no state
     # but the record's: joined here as whole columns (most pieces), the walk takes the others.
-    walked = np.zeros(len(unknown), bool) if len(broken) else _plain_runs(
+    walked, lined = (np.zeros(len(unknown), bool),) * 2 if len(broken) else _plain_runs(
         form, unknown, claimed, is_hex, in_hex, in_tcpdump, indented, in_log, wraps, soft, margin, has_field, guessed,
-        step)
+        in_block, open_quote, opens_in_piece, step)
     if walked.any():
-        runs = unknown[walked]
+        runs, block = unknown[walked], lined[walked]
         chained = np.zeros(n, dtype=bool)
         chained[runs] = True
         head = np.maximum.accumulate(np.where(chained, -1, np.arange(n)))[runs]  # the record above each run
         first = runs - 1 == head
         dump = in_hex[head]
         # (a wrapped piece under a break that dropped its blank: joined with that blank)
-        sep[runs] = np.where(~dump & dropped[runs - 1], " ", np.where(first, gap[head], ""))
+        sep[runs] = np.where(block, "\n", np.where(~dump & dropped[runs - 1], " ", np.where(first, gap[head], "")))
         form[runs] = "continuation"
         edge, in_hex = edge.copy(), in_hex.copy()
         edge[runs] = edge[head]
@@ -1596,7 +1596,10 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
         quoted = np.cumsum(opens_in_piece[wrap])  # quotes opened so far down the chain
         opened = first[~dump]
         before = (quoted - opens_in_piece[wrap])[opened][np.cumsum(opened) - 1]
-        in_block[wrap] = in_block[wrap_head] | (quoted > before)
+        in_block[wrap] = in_block[wrap_head] | (quoted > before)  # (a block's line: in it, no quote opened)
+        # (a block's line keeps its own guess and quote: none, as a line of no form starts)
+        log_guess[runs[block]] = guessed[runs[block]]
+        quotes[runs[block]] = open_quote[runs[block]]
         unknown = unknown[~walked]
 
     # State carried down a record's continuation lines, read as Python lists: the walk
@@ -1693,18 +1696,22 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
 
 def _plain_runs(form: np.ndarray, unknown: np.ndarray, claimed: np.ndarray, is_hex: np.ndarray, in_hex: np.ndarray,
                 in_packet: np.ndarray, indented: np.ndarray, in_log: np.ndarray, wraps: np.ndarray, soft: np.ndarray,
-                margin: np.ndarray, field_piece: np.ndarray, log_guess: np.ndarray, step: int) -> np.ndarray:
+                margin: np.ndarray, field_piece: np.ndarray, log_guess: np.ndarray, in_block: np.ndarray,
+                open_quote: np.ndarray, piece_quotes: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
     """Which of the lines ``unknown`` (sorted: the lines of no known form) the walk of
     :func:`_continuations` joins with nothing to ask but the record above their run (of
     consecutive such lines): in a run under a dump's record (``in_hex``), its hex lines
     up to the first that is not; under another record, its pieces up to the first that
     does not go on a line cut at the wrap (the walk's wrap test, the record's margin and
-    guess carried down). Such a line's state is the record's, whole column at once; the
-    walk takes the others (a tcpdump packet's or an event log's pieces, which carry more).
-    None in a double-spaced paste, whose pieces sit between blank lines. The arrays are
-    per line; ``in_hex``, ``in_packet``, ``in_log`` and ``log_guess`` as the walk starts."""
+    guess carried down), or, under a record that opened a block (``in_block``) with no
+    quote open (``open_quote``, ``piece_quotes``: none yet), every line, a line of the
+    block where it is no wrapped piece. Such a line's state is the record's, whole column
+    at once; the walk takes the others (a tcpdump packet's or an event log's pieces, which
+    carry more; a block's lines after a quote). None in a double-spaced paste, whose
+    pieces sit between blank lines. The arrays are per line, as the walk starts. Returns
+    those lines, and which of them are a block's lines (joined with a newline)."""
     if step != 1 or not len(unknown):
-        return np.zeros(len(unknown), bool)
+        return np.zeros(len(unknown), bool), np.zeros(len(unknown), bool)
     opens = np.ones(len(unknown), bool)  # where a run of consecutive such lines opens
     opens[1:] = np.diff(unknown) != 1
     run = np.cumsum(opens) - 1
@@ -1717,10 +1724,15 @@ def _plain_runs(form: np.ndarray, unknown: np.ndarray, claimed: np.ndarray, is_h
     ok &= ~(in_packet[head] & indented[first]) & (in_hex[head] | ~in_log[head])
     above, root = np.maximum(unknown - 1, 0), head[run]
     wrap = wraps[above] & (soft[above] | (margin[unknown] >= margin[root]) & (field_piece[unknown] | ~log_guess[root]))
-    joined = np.where(in_hex[root], is_hex[unknown], wrap)
+    # (no quote opened in the run up to each line, the line included)
+    quoted = np.cumsum(piece_quotes[unknown])
+    unquoted = quoted == (quoted - piece_quotes[unknown])[opens][run]
+    block = ~in_hex[root] & in_block[root] & ~open_quote[root] & unquoted & ~wrap
+    joined = np.where(in_hex[root], is_hex[unknown], wrap | block)
     # A line is joined while no line of its run before it failed.
     failed = np.cumsum(~joined)
-    return ok[run] & (failed == (failed - ~joined)[opens][run])
+    walked = ok[run] & (failed == (failed - ~joined)[opens][run])
+    return walked, walked & block
 
 
 # How many blank lines a web copy may have put between a record and its rest.

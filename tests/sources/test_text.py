@@ -397,7 +397,7 @@ def _columns_as_the_walk(lines: list[str], monkeypatch) -> None:
     monkeypatch.setattr(text, "_continuations", spy)
     got = text.parse_lines(lines, InputReport("t"))
     walked = text._plain_runs
-    monkeypatch.setattr(text, "_plain_runs", lambda *a: np.zeros_like(walked(*a)))
+    monkeypatch.setattr(text, "_plain_runs", lambda *a: tuple(np.zeros_like(x) for x in walked(*a)))
     want = text.parse_lines(lines, InputReport("t"))
     assert (seen["form"][0] == "continuation").sum() > 10  # (pieces there were)
     assert seen["form"][0].tolist() == seen["form"][1].tolist()
