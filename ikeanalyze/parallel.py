@@ -45,8 +45,11 @@ def jobs(n: int) -> Iterator[None]:
 
 def enabled(rows: int, least: int | None = None) -> bool:
     """Whether work over ``rows`` rows is split (``least``: the rows below which a split
-    costs more than it saves; MIN_ROWS when not given)."""
-    return _JOBS >= 2 and rows >= (MIN_ROWS if least is None else least) and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
+    costs more than it saves; MIN_ROWS when not given). Only on Linux: the fork comes after
+    pandas and pyarrow are loaded, and elsewhere (macOS) system libraries a child may reach
+    are not safe to use in a forked copy of a process with threads."""
+    return (_JOBS >= 2 and rows >= (MIN_ROWS if least is None else least) and (os.cpu_count() or 1) >= 2
+            and hasattr(os, "fork") and sys.platform.startswith("linux"))
 
 
 def zeros(n: int, dtype, shared: bool) -> np.ndarray:

@@ -252,3 +252,15 @@ def test_rules_checked_in_two_processes_tell_the_same(monkeypatch, apart):
         assert a == b, inputs
     told = [m for m in serial if any("NP offload" in s for s in m.get("next_steps", []))]
     assert told and len(serial) > 30 and sum(len(m["findings"]) for m in serial) > 40
+
+
+def test_not_split_off_linux(monkeypatch):
+    """A fork after pandas and pyarrow are loaded is made on Linux only (macOS's system
+    libraries are not safe in a forked copy of a process with threads)."""
+    monkeypatch.setattr(parallel, "MIN_ROWS", 0)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    with parallel.jobs(2):
+        monkeypatch.setattr(parallel.sys, "platform", "linux")
+        assert parallel.enabled(10)
+        monkeypatch.setattr(parallel.sys, "platform", "darwin")
+        assert not parallel.enabled(10)
