@@ -96,6 +96,32 @@ def test_spliced_puts_each_rows_pieces_in_its_place(values, data, runs):
     assert got.type == base.type and got.to_pylist() == want
 
 
+@given(st.lists(st.text(max_size=4), max_size=60), st.data())
+def test_spliced_by_bytes_puts_each_rows_pieces_in_its_place(values, data):
+    """The splice of a text column without nulls by its bytes (BYTE_RUNS: here at any number
+    of rows) gives what a Python loop gives: none, one or several pieces a row, sliced
+    columns, empty and non-ASCII rows at either end."""
+    base = pa.array(values, pa.large_string()).slice(min(1, len(values)))
+    rows = sorted(data.draw(st.sets(st.integers(0, max(len(base) - 1, 0)), max_size=len(base))) if len(base) else [])
+    counts = [data.draw(st.integers(0, 3)) for _ in rows]
+    pieces = [data.draw(st.text(max_size=3)) for _ in range(sum(counts) + 2)]
+    want, at, k = [], dict(zip(rows, counts)), 2
+    for r, v in enumerate(base.to_pylist()):
+        if r in at:
+            want += pieces[k:k + at[r]]
+            k += at[r]
+        else:
+            want.append(v)
+    old, regex.BYTE_RUNS = regex.BYTE_RUNS, 0
+    try:
+        got = spliced(base, np.array(rows, np.int64), pa.array(pieces, pa.large_string()).slice(2),
+                      np.array(counts, np.int64))
+    finally:
+        regex.BYTE_RUNS = old
+    got.validate(full=True)
+    assert got.type == base.type and got.to_pylist() == want
+
+
 @given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=30), st.data())
 def test_concatenated_is_binary_join_of_the_runs(values, data):
     """Runs of a (sliced) column as arrow's binary_join with "" gives them: empty runs,

@@ -77,3 +77,25 @@ def test_texts_are_the_byte_ranges_either_way(lines, data):
     got = spans.texts(b, lo, hi, valid)
     got.validate(full=True)
     assert got.to_pylist() == [w if v else None for w, v in zip(want, valid)]
+
+
+@given(st.lists(st.lists(st.text(max_size=30), min_size=1, max_size=12), min_size=1, max_size=3), st.data())
+def test_texts_of_reads_each_row_from_its_column(columns, data):
+    """Rows read from several (sliced) columns at once, short (inline in a view) and long,
+    non-ASCII, empty: each row the bytes of its range in its own column."""
+    arrs = [pa.array(c, pa.large_string()).slice(data.draw(st.integers(0, len(c) - 1))) for c in columns]
+    bs = [spans.Bytes(a) for a in arrs]
+    picks = data.draw(st.lists(st.tuples(st.integers(0, len(arrs) - 1), st.integers(0, 10**6),
+                                         st.integers(0, 40), st.integers(0, 40)), max_size=25))
+    which, start, end, want = [], [], [], []
+    for k, r, i, j in picks:
+        line = arrs[k][r % len(arrs[k])].as_py()
+        i, j = sorted((min(i, len(line)), min(j, len(line))))
+        at = int(bs[k].start[r % len(arrs[k])])
+        which.append(k)
+        start.append(at + len(line[:i].encode()))
+        end.append(at + len(line[:j].encode()))
+        want.append(line[i:j])
+    got = spans.texts_of(bs, np.array(which, np.int64), np.array(start, np.int64), np.array(end, np.int64))
+    got.validate(full=True)
+    assert got.to_pylist() == want
