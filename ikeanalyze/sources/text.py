@@ -1144,9 +1144,16 @@ def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: Inpu
     taken = bare[held[block[bare]]]
     if not len(taken):
         return
+    # ikedebug._bare_messages gives each the context of the nearest prefixed line above it
+    prefixed = np.flatnonzero(form == "ikedebug")
+    heirs = np.count_nonzero(taken > prefixed[0]) if len(prefixed) else 0
     form[taken] = "ikedebug"
-    report.warn(f"{counted(len(taken), 'IKE debug line')} without the `ike` prefix (line {int(taken[0]) + 1} first) "
-                f"read as the daemon's messages, with no tunnel or VDOM known")
+    one = len(taken) == 1
+    context = ("with no tunnel or VDOM known" if not heirs else
+               f"in the context (VDOM, tunnel) of the prefixed line above {'it' if one else 'them'}"
+               + ("" if heirs == len(taken) else " where there is one, else with none known"))
+    report.warn(f"{counted(len(taken), 'IKE debug line')} without the `ike` prefix (line {int(taken[0]) + 1}"
+                f"{'' if one else ' first'}) read as the daemon's {'message' if one else 'messages'}, {context}")
 
 
 def _after_device_output(form: np.ndarray, raw: pa.Array, i: int) -> bool:

@@ -72,3 +72,22 @@ def test_one_frame_on_a_link_layer_not_decoded_is_one_frame_in_ike903(tmp_path) 
     assert "(no events; 1 frame: unrecognised 1): 1 frame is on a link layer it does not decode" in said["IKE903"]
     assert "If it carries IKE or IPsec, it was not looked at" in said["IKE903"]
     assert not any(DISAGREES.search(m) for m in said.values()), said
+
+
+BARE = "sent IKE msg (ident_r1send): 203.0.113.20:500->198.51.100.41:500, len=156, vrf=0, id=aabbccddeeff0011/2233445566778899\n"
+PREFIXED = "ike 0:to-branch4: comes 198.51.100.41:500->203.0.113.20:500,ifindex=7....\n"
+
+
+def test_one_bare_debug_line_under_a_prefixed_one_says_whose_context_it_takes(tmp_path) -> None:
+    """A debug line without its `ike` prefix takes the context of the prefixed line above it
+    (ikedebug._bare_messages): the warning says so, in the singular, and says no context is
+    known only where none is above."""
+    said = _warnings(tmp_path, PREFIXED + BARE)
+    assert said == ["1 IKE debug line without the `ike` prefix (line 2) read as the daemon's message, in the "
+                    "context (VDOM, tunnel) of the prefixed line above it"]
+    said = _warnings(tmp_path, BARE + PREFIXED + BARE)
+    assert said == ["2 IKE debug lines without the `ike` prefix (line 1 first) read as the daemon's messages, in "
+                    "the context (VDOM, tunnel) of the prefixed line above them where there is one, else with none known"]
+    said = _warnings(tmp_path, PREFIXED.removeprefix("ike 0:to-branch4: ") + BARE)
+    assert said == ["2 IKE debug lines without the `ike` prefix (line 1 first) read as the daemon's messages, with no "
+                    "tunnel or VDOM known"]
