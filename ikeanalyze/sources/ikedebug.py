@@ -318,10 +318,6 @@ def _run(b: spans.Bytes, at: np.ndarray, end: np.ndarray, stop, rows: np.ndarray
     return length, long
 
 
-def _byte_is(b: spans.Bytes, at: np.ndarray, end: np.ndarray, byte: int) -> np.ndarray:
-    return (at < end) & ((b.words(at) & np.uint64(0xFF)) == byte)
-
-
 # ELIDED's two spellings: the same length in UTF-8.
 _ELISION_NAMES = ["...", "\u2026"]
 _ELISIONS = tuple(e.encode() for e in _ELISION_NAMES)
@@ -356,11 +352,11 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     slow = np.zeros(n, bool)
     # `TS ` (a fraction optional) or nothing, then `ike `.
     stamp = (e - s >= 20) & spans.fits(b, s, _STAMP)
-    dot = stamp & _byte_is(b, s + 19, e, ord("."))
+    dot = stamp & spans.byte_is(b, s + 19, e, ord("."))
     frac, long = _run(b, s + 20, e, spans.nondigit_bits, np.flatnonzero(dot))
     slow |= long
     ts_end = np.where(dot & (frac > 0), s + 20 + frac, s + 19)
-    stamp = stamp & _byte_is(b, ts_end, e, ord(" "))
+    stamp = stamp & spans.byte_is(b, ts_end, e, ord(" "))
     at = np.where(stamp, ts_end + 1, s)
     ok = (e - at >= 4) & spans.starts(b, at, b"ike ")
     at = at + 4
@@ -369,7 +365,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     has = ok & (e - at >= 2) & spans.starts(b, at, b"V=")
     length, long = _run(b, at + 2, e, _name_end, np.flatnonzero(has))
     slow |= long
-    has = has & (length > 0) & _byte_is(b, at + 2 + length, e, ord(":"))
+    has = has & (length > 0) & spans.byte_is(b, at + 2 + length, e, ord(":"))
     ranges["vdom"] = (has, at + 2, at + 2 + length)
     at = np.where(has, at + 3 + length, at)
     # `vdidx`, then `:gw`, `:serial`, (`:p2`, `:p2serial`: walked past, not kept), each
@@ -383,7 +379,7 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     at = np.where(has, at + np.where(elided, _ELISION_LEN, length), at)
     for name, stop in (("gw", _name_end), ("serial", spans.nondigit_bits), (None, _name_end),
                        (None, spans.nondigit_bits)):
-        has = has & _byte_is(b, at, e, ord(":"))
+        has = has & spans.byte_is(b, at, e, ord(":"))
         length, long = _run(b, at + 1, e, stop, np.flatnonzero(has))
         slow |= long
         if name:
@@ -392,8 +388,8 @@ def _prefix(core: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
             length = np.where(_elided(b, at + 1, e, has & (length == 0)), _ELISION_LEN, length)
         at = np.where(has, at + 1 + length, at)
     # `:? *`, and the message is the rest of the line.
-    at = np.where(ok & _byte_is(b, at, e, ord(":")), at + 1, at)
-    spaced = ok & _byte_is(b, at, e, ord(" "))
+    at = np.where(ok & spans.byte_is(b, at, e, ord(":")), at + 1, at)
+    spaced = ok & spans.byte_is(b, at, e, ord(" "))
     length, long = _run(b, at, e, lambda w: spans.unequal_bits(w, ord(" ")), np.flatnonzero(spaced))
     slow |= long
     at = np.where(ok, at + length, e)

@@ -216,6 +216,11 @@ def small_number_before(b: Bytes, end: np.ndarray, n: np.ndarray) -> np.ndarray:
     return _eight_digits(w & _TOP_BYTES[n]).astype(np.int64)
 
 
+def byte_is(b: Bytes, at: np.ndarray, end: np.ndarray, byte: int) -> np.ndarray:
+    """Per row, whether the byte at ``at`` (before ``end``: none at or past it) is ``byte``."""
+    return (at < end) & ((b.words(at) & np.uint64(0xFF)) == byte)
+
+
 def starts(b: Bytes, at: np.ndarray, text: bytes) -> np.ndarray:
     """Per row, whether the bytes from ``at`` are ``text`` (at most 8 bytes)."""
     mask = np.uint64((1 << 8 * len(text)) - 1)

@@ -1558,7 +1558,8 @@ def _continuations(form: np.ndarray, core: _Patched, raw: pa.Array, by_text: Tex
     starts_blank = _starts_blank(raw)
     # (Under a reply's quote markers: `>     10.3.2.150.59641 > ...` is indented under its packet.)
     indented[unknown] = starts_blank[unknown]
-    quoted = unknown[_first_byte_is(raw, unknown, ord(">"))]
+    raw_bytes = spans.Bytes(raw)
+    quoted = unknown[spans.byte_is(raw_bytes, raw_bytes.start[unknown], raw_bytes.end[unknown], ord(">"))]
     if len(quoted):  # (only a quoted line is copied to be read without its markers)
         indented[quoted] = _starts_blank(_unquoted(raw.take(pa.array(quoted))))
     margin = _margins(raw, unknown, starts_blank, step)
@@ -1844,14 +1845,6 @@ def _starts_blank(raw: pa.Array) -> np.ndarray:
     b = spans.Bytes(raw)
     first = b.words(b.start) & np.uint64(0xFF)
     return (b.end > b.start) & ((first == ord(" ")) | (first == ord("\t")))
-
-
-def _first_byte_is(lines: pa.Array, rows: np.ndarray, byte: int) -> np.ndarray:
-    """Whether each of the lines ``rows`` starts with ``byte`` (ASCII): read from the first
-    bytes of those lines only."""
-    b = spans.Bytes(lines)
-    start = b.start[rows]
-    return (b.end[rows] > start) & ((b.words(start) & np.uint64(0xFF)) == byte)
 
 
 def _margins(raw: pa.Array, unknown: np.ndarray, starts_blank: np.ndarray, step: int) -> np.ndarray:
