@@ -630,6 +630,7 @@ def _report(d: Dumps, report: InputReport) -> None:
     for ref, note in flagged[:MAX_WARNINGS]:
         report.warn(f"line {ref}: {note}")
     if len(flagged) > MAX_WARNINGS:
-        report.warn(f"{counted(len(flagged) - MAX_WARNINGS, 'more packet')} with damaged hex dumps")
+        more = len(flagged) - MAX_WARNINGS
+        report.warn(f"{counted(more, 'more packet')} with {'a damaged hex dump' if more == 1 else 'damaged hex dumps'}")
     if d.orphan_lines:
         report.warn(f"{counted(d.orphan_lines, 'hex dump line')} under no packet header (or after a lost line), not decoded")

@@ -91,3 +91,18 @@ def test_one_bare_debug_line_under_a_prefixed_one_says_whose_context_it_takes(tm
     said = _warnings(tmp_path, PREFIXED.removeprefix("ike 0:to-branch4: ") + BARE)
     assert said == ["2 IKE debug lines without the `ike` prefix (line 1 first) read as the daemon's messages, with no "
                     "tunnel or VDOM known"]
+
+
+def test_one_more_damaged_dump_is_one_packet_with_a_damaged_hex_dump() -> None:
+    """Past the damaged dumps named one by one, the rest is counted: one more is one packet
+    with a damaged hex dump."""
+    from types import SimpleNamespace
+
+    from ikeanalyze.ingest import InputReport
+    from ikeanalyze.sources import hexdump
+
+    for more, said in ((1, "1 more packet with a damaged hex dump"), (2, "2 more packets with damaged hex dumps")):
+        n = hexdump.MAX_WARNINGS + more
+        report = InputReport("paste.txt")
+        hexdump._report(SimpleNamespace(header_line=list(range(n)), notes=["cut short"] * n, orphan_lines=0), report)
+        assert report.warnings[-1] == said
