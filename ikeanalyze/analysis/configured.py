@@ -55,7 +55,7 @@ class Entry:
     device: str | None = None
     vdom: str | None = None  # the `config vdom` entry of a multi-VDOM configuration
     settings: dict[str, tuple[str, Evidence]] = field(default_factory=dict)
-    # The keys the paste only `append`s to, with no `set` before (nor a default here): the
+    # The keys the paste only `append`s to, with no `set` before: the
     # list is FortiOS's default, which depends on the version (`proposal`) and the paste
     # does not print, then the words in ``settings``. Their value is not known.
     on_default: set[str] = field(default_factory=set)
@@ -209,9 +209,7 @@ def build(events: pd.DataFrame) -> Configured:
                 e.on_default.discard(key)
             elif key in e.settings:
                 value = f"{e.settings[key][0]} {value}"
-            elif key in DEFAULTS:
-                value = f"{DEFAULTS[key]} {value}"
-            else:  # (not the appended words alone: the list starts with a default not known here)
+            else:  # (not the appended words alone: the list starts with a default not printed)
                 e.on_default.add(key)
             e.settings[key] = (value, ev)
     return Configured(list(entries.values()))
