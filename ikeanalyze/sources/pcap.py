@@ -595,7 +595,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     out = _mark_column_duplicates(out)
     if state.back:
         most = state.back_most / 1e9
-        report.warn(f"{counted(state.back, 'frame')} stamped earlier than the frame before {'it' if state.back == 1 else 'them'} (by up to "
+        report.warn(f"{counted(state.back, 'frame')} stamped earlier than the frame before {'it (by' if state.back == 1 else 'them (by up to'} "
                     f"{f'{most:.3f} s' if most < 10 else human_duration(most)}): the capture is out of time order (merged from several "
                     f"interfaces or capture points?). The analysis follows the frames' time order; they keep their "
                     f"frame numbers.")

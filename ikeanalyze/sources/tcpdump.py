@@ -465,7 +465,7 @@ def _times(line: dict[str, pa.Array]) -> dict[str, pa.Array]:
         signed = pc.is_valid(g["sign"]).to_numpy(zero_copy_only=False)
         far = ~(h <= LAST_HOUR)  # NaN too: a line mangled past any clock keeps no time
         if far.any():
-            warnings.append(f"{counted(int(far.sum()), 'line')} with a clock past {LAST_HOUR:.0f} hours (a mangled line); "
+            warnings.append(f"{counted(int(far.sum()), 'line')} with a clock past {LAST_HOUR:.0f} hours (a mangled line), "
                             "read with no time")
             has, h, m, sec, signed = has[~far], h[~far], m[~far], sec[~far], signed[~far]
     if len(has):
