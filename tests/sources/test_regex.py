@@ -72,6 +72,19 @@ def test_scatter_of_text_rows_by_their_bytes(values, data, runs):
     assert got.type == base.type and got.to_pylist() == want
 
 
+def _spliced_by_hand(values: list, rows: list[int], counts: list[int], pieces: list) -> list:
+    """What a splice gives, by a Python loop: row ``rows[i]`` gives way to the next
+    ``counts[i]`` of ``pieces``, every other row stays."""
+    out, at, k = [], dict(zip(rows, counts)), 0
+    for r, v in enumerate(values):
+        if r in at:
+            out += pieces[k:k + at[r]]
+            k += at[r]
+        else:
+            out.append(v)
+    return out
+
+
 @given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=200), st.data(), st.sampled_from([1, 64]))
 def test_spliced_puts_each_rows_pieces_in_its_place(values, data, runs):
     """Each replaced row gives way to its pieces (none, one or several), every other row
@@ -81,13 +94,7 @@ def test_spliced_puts_each_rows_pieces_in_its_place(values, data, runs):
     rows = sorted(data.draw(st.sets(st.integers(0, max(len(base) - 1, 0)), max_size=len(base))) if len(base) else [])
     counts = [data.draw(st.integers(0, 3)) for _ in rows]
     pieces = [data.draw(st.one_of(st.none(), st.text(max_size=3))) for _ in range(sum(counts))]
-    want, at, k = [], dict(zip(rows, counts)), 0
-    for r, v in enumerate(base.to_pylist()):
-        if r in at:
-            want += pieces[k:k + at[r]]
-            k += at[r]
-        else:
-            want.append(v)
+    want = _spliced_by_hand(base.to_pylist(), rows, counts, pieces)
     old, regex.SPLICE_RUNS = regex.SPLICE_RUNS, runs
     try:
         got = spliced(base, np.array(rows, np.int64), pa.array(pieces, pa.large_string()), np.array(counts, np.int64))
@@ -105,13 +112,7 @@ def test_spliced_by_bytes_puts_each_rows_pieces_in_its_place(values, data):
     rows = sorted(data.draw(st.sets(st.integers(0, max(len(base) - 1, 0)), max_size=len(base))) if len(base) else [])
     counts = [data.draw(st.integers(0, 3)) for _ in rows]
     pieces = [data.draw(st.text(max_size=3)) for _ in range(sum(counts) + 2)]
-    want, at, k = [], dict(zip(rows, counts)), 2
-    for r, v in enumerate(base.to_pylist()):
-        if r in at:
-            want += pieces[k:k + at[r]]
-            k += at[r]
-        else:
-            want.append(v)
+    want = _spliced_by_hand(base.to_pylist(), rows, counts, pieces[2:])
     old, regex.BYTE_RUNS = regex.BYTE_RUNS, 0
     try:
         got = spliced(base, np.array(rows, np.int64), pa.array(pieces, pa.large_string()).slice(2),
