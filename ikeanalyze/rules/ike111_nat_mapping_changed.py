@@ -75,22 +75,18 @@ def _from_packets(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     flows = ctx.packet_flows
     if flows.empty:
         return
-    # Flows that could be a moved peer's new mapping: nothing sent there, enough arrived.
-    # Asked once: most stalls have none beside them (a stall costs a table scan below).
+    # Flows that could be a moved peer's new mapping: nothing sent there, enough arrived;
+    # grouped once by what they share with the old flow (no table scan per stall).
     landed = flows[(flows["n_out"] == 0).to_numpy() & (flows["n_in"] >= t.min_arrivals).to_numpy()]
     if landed.empty:
         return
-    beside = set(zip(*(landed[k].astype(object) for k in _MOVED_KEY)))
+    beside = landed.groupby(list(_MOVED_KEY), sort=False).indices
     for s in stalls(ctx, 0.0, t.min_packets):
         old = s.flow
         if old["transport"] != "udp4500":
             continue  # a new port on UDP 500 is a new negotiation (a new client), not a moved one
-        if tuple(old[k] for k in _MOVED_KEY) not in beside:
-            continue
-        beside_old = (landed["fid"] != old.name).to_numpy()
-        for k in _MOVED_KEY:
-            beside_old = beside_old & (landed[k] == old[k]).to_numpy()
-        same = landed[beside_old]
+        same = landed.iloc[beside.get(tuple(old[k] for k in _MOVED_KEY), [])]
+        same = same[(same["fid"] != old.name).to_numpy()]
         if same.empty:
             continue
         t_last_in, t_last_out = tval(s.last_in.t), tval(s.last_out.t)
