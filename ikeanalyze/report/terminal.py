@@ -31,9 +31,9 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
                         border_style=STYLE.get(worst or "info", "cyan")))
     fixes: dict[str, str] = {}  # a fix already printed -> the number of its finding
     for i, f in enumerate(d.findings, 1):
-        console.print(_finding(f, str(i), fixes=fixes))
+        console.print(_finding(f, str(i), fixes))
         for j, s in enumerate(f.symptoms, 1):
-            console.print(_finding(s, f"{i}.{j}", symptom_of=f.code, fixes=fixes), style="dim" if not color else None)
+            console.print(_finding(s, f"{i}.{j}", fixes, symptom_of=f.code), style="dim" if not color else None)
     if d.timeline:
         console.print(Text("Timeline", style="bold"))
         t = Table.grid(padding=(0, 2))
@@ -57,7 +57,7 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
     return buf.getvalue()
 
 
-def _finding(f: Finding, number: str, symptom_of: str | None = None, fixes: dict[str, str] | None = None) -> Group:
+def _finding(f: Finding, number: str, fixes: dict[str, str], symptom_of: str | None = None) -> Group:
     """One finding; ``fixes`` (updated) holds the fixes printed so far: the same step for
     the next finding of a code (24 peers with one-way ESP) is referred to, not repeated."""
     head = Text()
@@ -77,7 +77,6 @@ def _finding(f: Finding, number: str, symptom_of: str | None = None, fixes: dict
     if len(f.evidence) > MAX_EVIDENCE:
         parts.append(Padding(Text(f"… {len(f.evidence) - MAX_EVIDENCE} more evidence lines (see --format json)",
                                   style="dim"), (0, 0, 0, 5)))
-    fixes = {} if fixes is None else fixes
     if f.fix in fixes:
         parts.append(Padding(Text(f"Fix: as for {fixes[f.fix]} above.", style="green"), (0, 0, 0, 3)))
     else:
