@@ -136,16 +136,21 @@ def messages(events: pd.DataFrame, wire: pd.DataFrame) -> pd.DataFrame:
     det = pd.Series(detail, index=w.index).fillna("").astype(str)
     w["fragmented"] = (w["kind"] == "ip-fragment").to_numpy() | det.str.startswith("reassembled from").to_numpy()
     w["rspi"] = w["rspi"].astype(object).where(w["rspi"].notna(), ZERO_SPI)
-    # Each message's place in its input: its line order in text, and in a capture out of
-    # time order (sources.pcap sorts its rows by time) its time order, where frame numbers
-    # (`ref`) would have an answer come before the request it answers.
-    w["order"] = events.index.get_indexer(w.index)
+    w["order"] = order(events, w)
     w = w.sort_values(["source", "order"], kind="stable")
     w["frag"] = _ike_fragments(events, w)
     w["content"] = _contents(events, w)
     _group_sends(w)
     _answered(w)
     return w
+
+
+def order(events: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """Each of ``rows``' place in its input (wire and message rows keep the events' index):
+    its line order in text, and in a capture out of time order (sources.pcap sorts its rows
+    by time) its time order, where frame numbers (`ref`) would have an answer come before the
+    request it answers. The ``order`` column of :func:`messages`."""
+    return events.index.get_indexer(rows.index)
 
 
 def _objects(column: pd.Series) -> np.ndarray:

@@ -229,7 +229,7 @@ def _arrivals(ctx: Context, moved, new: str, until: int | None):
     ends = endpoints(w["remote"], w["rport"])
     m = (w["source"] == moved["source"]).to_numpy() & w["in"].to_numpy() & (ends == new).to_numpy()
     got = w[m & w["kind"].isin(["ike", "ike-received"]).to_numpy()]
-    at = ctx.events.index.get_indexer(got.index)  # (the wire rows keep the events' index)
+    at = sas.order(ctx.events, got)
     keep = at >= int(moved["order"])
     if until is not None:
         keep &= at < until

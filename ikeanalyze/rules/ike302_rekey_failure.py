@@ -134,7 +134,7 @@ def _peer_packets_after(ctx: Context, first) -> pd.DataFrame:
     # After by place in the input (sas `order`: a position in ctx.events), not by `ref`: in a
     # capture out of time order (mergecap -a, the outbound capture first) the peer's frames all
     # follow the request's, including those that came before it.
-    return mine[ctx.events.index.get_indexer(mine.index) > int(first["order"])]
+    return mine[sas.order(ctx.events, mine) > int(first["order"])]
 
 
 def _outcomes(ctx: Context, first, tunnel: str | None) -> list[tuple[str, object]]:

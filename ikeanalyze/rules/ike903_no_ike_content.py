@@ -132,8 +132,6 @@ def _configuration(rows) -> str:
             f"collect a debug or a sniffer beside them.")
 
 
-
-
 def _count(kinds) -> Counter:
     counts = pc.value_counts(pa.array(kinds.array))
     return Counter({("<NA>" if v is None else v): n for v, n in zip(counts.field("values").to_pylist(),
