@@ -589,8 +589,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation", "duplicate"):
         report.count(reason, forms.count(reason))
     _capture_losses(forms.mask("banner"), raw, report)
+    utc: list[int] = []  # the lines of the runs' commands that stamp in UTC (_utc_commands)
     if forms.count("sniffer"):
-        report.capture_runs = _capture_runs(forms, _typed(raw, forms, sep))
+        typed = _typed(raw, forms, sep)  # (read once, for the runs and their clocks)
+        report.capture_runs = _capture_runs(forms, typed)
+        utc = _utc_commands(forms, typed) if report.capture_runs else []
     unrec = np.flatnonzero(forms.mask(None))
     # A paste cut mid-line inside device output (`2025-01-15 0`, `vd: `, `0x03d0`) ends in a
     # piece of a record, not in a line of an unknown form.
@@ -664,8 +667,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
     frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
-    if report.capture_runs:
-        _utc_beside_local(frame, forms, _typed(raw, forms, sep), report)
+    if utc:
+        _utc_beside_local(frame, forms, utc, report)
     kept = None
     if is_hex.any() and step == 2:  # a double-spaced paste: its dumps without the blank lines
         kept = np.flatnonzero(form != "blank")
@@ -1054,18 +1057,25 @@ SNIFFER_UTC = (r"\bsni\w*\s+pa\w*\s+\S+\s+(?:['\"“”‘’][^'\"“”‘’]
                r"\s+\d\s+\d+\s+a(?:\s|$)")
 
 
-def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, raw: pa.Array, report: InputReport) -> None:
-    """A sniffer run that stamps its packets in UTC (`... 4 0 a`) beside the same paste's
-    IKE debug in the FortiGate's local time: unless the FortiGate runs on UTC the two clocks
-    are hours apart, and one packet told by both reads as two events hours apart. When the
-    messages both tell agree on the offset (clockoffset.utc_offset), the run's times are put
-    on the debug's clock (in place); otherwise the paste is warned of."""
+def _utc_commands(forms: _Forms, raw: pa.Array) -> list[int]:
+    """The lines (1-based) of the sniffer commands typed at a prompt that stamp in UTC
+    (SNIFFER_UTC; ``raw``: the lines with each wrapped typed command whole, _typed)."""
     idx = np.flatnonzero(forms.mask("prompt"))
     if not len(idx):
+        return []
+    return [int(i) + 1 for i, hit in zip(idx, matches(raw.take(pa.array(idx)), SNIFFER_UTC)) if hit]
+
+
+def _utc_beside_local(frame: pd.DataFrame, forms: _Forms, utc: list[int], report: InputReport) -> None:
+    """The sniffer runs whose commands (on the lines ``utc``, _utc_commands) stamp their
+    packets in UTC (`... 4 0 a`) beside the same paste's IKE debug in the FortiGate's local
+    time: unless the FortiGate runs on UTC the two clocks are hours apart, and one packet
+    told by both reads as two events hours apart. When the messages both tell agree on the
+    offset (clockoffset.utc_offset), the run's times are put on the debug's clock (in
+    place); otherwise the paste is warned of."""
+    if frame.empty:
         return
-    utc = [int(i) + 1 for i, hit in zip(idx, matches(raw.take(pa.array(idx)), SNIFFER_UTC)) if hit]
-    if not utc or frame.empty:
-        return
+    idx = np.flatnonzero(forms.mask("prompt"))
     timed = frame["time"].notna().to_numpy()
     origin = frame["origin"].to_numpy()
     if not (timed & (origin == "sniffer")).any():
