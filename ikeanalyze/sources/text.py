@@ -45,6 +45,7 @@ from ikeanalyze.sources.regex import (
     take_joined,
 )
 from ikeanalyze.sources.textclean import ELISION, WRAP_MIN, clean_utf8, html_unescaped, not_text
+from ikeanalyze.wire.ports import given_tcp_ports
 from ikeanalyze.words import counted
 
 # Annotations people add to pastes: `<-- Select this option.`, `<< Oneway traffic`, `← 卡在這`
@@ -261,7 +262,7 @@ def parse(blob, report: InputReport, options) -> pd.DataFrame:
     blob.release()
     lines, cut = _split(utf8)
     del utf8
-    return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(getattr(options, "ike_tcp_ports", ()) or ()))
+    return parse_lines(lines, report, cut_off=cut, tcp_ports=tuple(given_tcp_ports(options)))
 
 
 # A code block copied with its line numbers (`  12  ike 0: ...`, `12 | ike 0: ...`): a number,
