@@ -18,6 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ikeanalyze.wire import natt
+from ikeanalyze.wire.ports import IKE_NATT_PORT
+
 QUARTER_US = 15 * 60 * 1_000_000
 # Time zones run from UTC-12:00 to UTC+14:00 (Kiribati's Line Islands).
 OFFSETS_US = np.arange(-12 * 4, 14 * 4 + 1, dtype=np.int64) * QUARTER_US
@@ -28,7 +31,7 @@ SLACK_US = 2_000_000
 AGREE_MIN = 2  # messages that must agree on one offset: one could be chance
 SAMPLE = 4096  # debug messages every offset is asked of (see utc_offset)
 CANDIDATES = 4  # offsets the sample favours most, asked of every message
-NON_ESP_MARKER = 4  # RFC 3948 §2.2: IKE on UDP 4500 carries four zero bytes first
+MARKER_LEN = len(natt.NON_ESP_MARKER)  # RFC 3948 §2.2: IKE on UDP 4500 carries four zero bytes first
 DEBUG_KINDS = ("ike-sent", "ike-received")
 KEY = ["src", "sport", "dst", "dport", "direction", "length"]
 # A message's key and its time in ms share one 64-bit number: the time below TIME_BITS
@@ -62,7 +65,7 @@ def utc_offset(frame: pd.DataFrame, sniffed: np.ndarray) -> tuple[int, int] | No
     # messages: the rest (ESP-in-UDP, keepalives) go before the keys are built.
     length = frame["length"].to_numpy(dtype=np.float64, na_value=np.nan)
     said = np.unique(length[debug])
-    sniff &= np.isin(length, np.concatenate([said, said + NON_ESP_MARKER]))
+    sniff &= np.isin(length, np.concatenate([said, said + MARKER_LEN]))
     if sniff.sum() < AGREE_MIN:
         return None
     d, s = np.flatnonzero(debug), np.flatnonzero(sniff)
@@ -142,10 +145,10 @@ def _sniffer_keys(frame: pd.DataFrame, s: np.ndarray) -> tuple[pd.DataFrame, np.
         keys.loc[unknown, "direction"] = "in"
         extra["direction"] = "out"
         keys, rows = pd.concat([keys, extra], ignore_index=True), np.concatenate([rows, s[unknown]])
-    natt = ((keys["sport"] == 4500) | (keys["dport"] == 4500)).fillna(False).to_numpy(dtype=bool)
+    natt = ((keys["sport"] == IKE_NATT_PORT) | (keys["dport"] == IKE_NATT_PORT)).fillna(False).to_numpy(dtype=bool)
     if natt.any():
         extra = keys[natt].copy()
-        extra["length"] = extra["length"] - NON_ESP_MARKER
+        extra["length"] = extra["length"] - MARKER_LEN
         keys, rows = pd.concat([keys, extra], ignore_index=True), np.concatenate([rows, rows[natt]])
     return keys, rows
 
