@@ -53,11 +53,10 @@ def utc_offset(frame: pd.DataFrame, sniffed: np.ndarray) -> tuple[int, int] | No
     None when fewer than AGREE_MIN messages agree on one quarter hour, or two offsets are
     told by as many (a run of equal datagrams, hours apart, is no clock)."""
     us, timed = time_us(frame)
-    kind = frame["kind"].to_numpy(dtype=object, na_value=None)
     full = np.ones(len(frame), bool)
     for name in KEY[:4] + ["length"]:
         full &= frame[name].notna().to_numpy()
-    debug = timed & full & np.isin(kind, DEBUG_KINDS) & (frame["origin"] == "ikedebug").to_numpy(dtype=bool)
+    debug = timed & full & frame["kind"].isin(DEBUG_KINDS).to_numpy(dtype=bool) & (frame["origin"] == "ikedebug").to_numpy(dtype=bool)
     sniff = timed & full & sniffed & (frame["proto"] == "udp").fillna(False).to_numpy(dtype=bool)
     if debug.sum() < AGREE_MIN:
         return None
