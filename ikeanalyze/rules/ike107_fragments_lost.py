@@ -42,10 +42,10 @@ from ikeanalyze.analysis.flows import HEADER_ORIGINS
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.rules.base import evidence, finding, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
+from ikeanalyze.wire import natt
 from ikeanalyze.wire.ports import IKE_NATT_PORT, IKE_PORT
 
 IPV4_UDP_HEADERS = 28  # IPv4 header without options (20) + UDP header (8)
-NON_ESP_MARKER = 4  # RFC 3948 §2.2: IKE on UDP 4500 carries four zero bytes first
 IKE_FRAGMENTATION = r"splitting payload|encrypted fragment|fragment \d+ of \d+"
 
 
@@ -95,7 +95,7 @@ def _ip_size(row) -> int | None:
     n = _int(row["length"])
     if n is None:
         return None
-    return n + IPV4_UDP_HEADERS + (NON_ESP_MARKER if row["transport"] == "udp4500" else 0)
+    return n + IPV4_UDP_HEADERS + (len(natt.NON_ESP_MARKER) if row["transport"] == "udp4500" else 0)
 
 
 def _fragment_note(rows) -> str | None:
