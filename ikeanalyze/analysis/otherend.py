@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ikeanalyze.analysis.views import said as view_said
+from ikeanalyze.words import counted
 
 CLOCK_SLACK_S = 120.0
 
@@ -101,8 +102,10 @@ def _ends(w: pd.DataFrame, source: str) -> np.ndarray:
     return np.array(said, dtype=object)[group]
 
 
-def told(end: OtherEnd, local: str, remote: str, what: str, back: str, maybe_unseen: bool = False) -> str:
+def told(end: OtherEnd, local: str, remote: str, what: tuple[str, str], back: tuple[str, str],
+         maybe_unseen: bool = False) -> str:
     """The sentence a finding adds: where the packets were lost, from both ends' view.
+    ``what`` and ``back`` are the nouns (one, many) of the packets sent and answered.
     ``maybe_unseen``: this end's view is a CPU sniffer that NP offload may blind to what
     comes back."""
     from ikeanalyze.analysis.sas import where  # sas imports the rules' helpers
@@ -119,10 +122,12 @@ def told(end: OtherEnd, local: str, remote: str, what: str, back: str, maybe_uns
         lost = (f"either it is lost on the way to {local} or {local}'s NP offload keeps it from the CPU sniffer"
                 if maybe_unseen else f"what it sends is lost on the way to {local} (a firewall, NAT or ISP "
                 f"filter on the return path)")
-        return (f"{said} {len(end.arrived)} {what} arriving at {remote} (first at {where(end.arrived.iloc[0])}) and "
-                f"{len(end.answered)} {back} sent back (first at {where(end.answered.iloc[0])}): {remote} sends "
-                f"back, and {lost}.")
+        return (f"{said} {counted(len(end.arrived), *what)} arriving at {remote} (first at "
+                f"{where(end.arrived.iloc[0])}) and {counted(len(end.answered), *back)} sent back (first at "
+                f"{where(end.answered.iloc[0])}): {remote} sends back, and {lost}.")
     if len(end.arrived):
-        return (f"{said} {len(end.arrived)} {what} arriving at {remote} (first at {where(end.arrived.iloc[0])}) and "
-                f"nothing sent back: {remote} receives them and does not answer (its own IKE debug says why).")
-    return f"{said} none of these {what} arriving at {remote}: they are lost on the way there."
+        them = "it" if len(end.arrived) == 1 else "them"
+        return (f"{said} {counted(len(end.arrived), *what)} arriving at {remote} (first at "
+                f"{where(end.arrived.iloc[0])}) and nothing sent back: {remote} receives {them} and does not answer "
+                f"(its own IKE debug says why).")
+    return f"{said} none of these {what[1]} arriving at {remote}: they are lost on the way there."

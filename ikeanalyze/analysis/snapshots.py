@@ -808,8 +808,8 @@ def _no_phase2_step(st: TunnelState) -> str:
     tx = st.summary.facts.get("tx")
     dropped = ""
     if isinstance(tx, list) and len(tx) == 2 and isinstance(tx[1], int) and tx[1] > 0:
-        dropped = (f"; {tx[1]} packet(s) routed into it were dropped (`tx(pkt,err): {tx[0]}/{tx[1]}`): something "
-                   f"sends traffic there")
+        dropped = (f"; {counted(tx[1], 'packet')} routed into it {'was' if tx[1] == 1 else 'were'} dropped "
+                   f"(`tx(pkt,err): {tx[0]}/{tx[1]}`): something sends traffic there")
     to = f" on {st.device}" if st.device else ""
     return (f"Tunnel {st.name}{to} has no phase 2 at all (`selectors(total,up): 0/0`{where}){dropped}. Nothing will "
             f"negotiate on it: configure one (`config vpn ipsec phase2-interface`, `edit <name>`, `set phase1name "

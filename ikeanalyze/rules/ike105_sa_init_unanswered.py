@@ -185,7 +185,8 @@ def _with_other_end(ctx: Context, f: Finding, rows, inbound: bool) -> Finding:
     if end is None:
         return f
     first = rows.iloc[0]
-    f.message += told(end, str(first["local"]), str(first["remote"]), "request(s) of that length", "answer(s)")
+    f.message += told(end, str(first["local"]), str(first["remote"]), ("request of that length", "requests of that length"),
+                     ("answer", "answers"))
     f.evidence += [evidence(r) for r in (end.arrived.head(1), end.answered.head(1)) for r in r.itertuples()]
     f.facts.update(end.facts())
     return f

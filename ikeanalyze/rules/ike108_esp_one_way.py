@@ -125,7 +125,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                      direction="out" if out else "in", np_offload=offload)
         end = other_end(w, ctx.events, busy, ("esp",), same_length=False) if out else None
         if end is not None:
-            f.message += told(end, str(local), str(remote), "ESP packet(s)", "ESP packet(s)",
+            f.message += told(end, str(local), str(remote), ("ESP packet", "ESP packets"), ("ESP packet", "ESP packets"),
                               maybe_unseen=origin == "sniffer" and offload is None)
             f.evidence += [evidence(r) for r in (end.arrived.head(1), end.answered.head(1)) for r in r.itertuples()]
             f.facts.update(end.facts())

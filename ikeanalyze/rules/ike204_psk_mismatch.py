@@ -291,8 +291,8 @@ def _aggressive_hash_unreadable(ctx: Context) -> Iterator[Finding]:
         tunnel = str(am2["tunnel"]) if pd.notna(am2["tunnel"]) else None
         gw = f" on gateway {tunnel}" if tunnel else ""
         msg = (f"Probable pre-shared key mismatch with {peer or 'the peer'}{gw}: after this side's Aggressive Mode "
-               f"answer (message 2, {sas.where(am2)}) the peer sent no message 3 but {len(infos)} encrypted "
-               f"Informational message(s) on the same SA that this side could not decrypt ({sas.where(first)}"
+               f"answer (message 2, {sas.where(am2)}) the peer sent no message 3 but "
+               f"{counted(len(infos), 'encrypted Informational message')} on the same SA that this side could not decrypt ({sas.where(first)}"
                + (f" to {sas.where(infos.iloc[-1])}" if len(infos) > 1 else "") + ")"
                + (f", and sent its message 1 again {counted(again, 'time')}" if again else "")
                + ("; the negotiation timed out" if timeout else "")

@@ -55,3 +55,34 @@ def test_the_peers_capture_of_another_day_is_not_the_other_end(tmp_path):
     b = (TWO_ENDS / "input-b.txt").read_text().replace("2024-05-02", "2024-05-03")
     facts, _ = _other_end_facts(tmp_path, b)
     assert facts is None
+
+
+def _other_end_message(tmp_path, lines: int) -> str:
+    """IKE105's message with the first ``lines`` lines of the other end's sniffer as its input."""
+    other = tmp_path / "other.txt"
+    other.write_text("".join((TWO_ENDS / "input-b.txt").read_text().splitlines(keepends=True)[:lines]))
+    d = ikeanalyze.analyze([str(TWO_ENDS / "input-a.txt"), str(other)])
+    [f] = [f for f in d.all_findings() if f.code == "IKE105"]
+    return f.message
+
+
+def test_one_request_and_one_answer_at_the_other_end_are_counted_in_the_singular(tmp_path):
+    msg = _other_end_message(tmp_path, 2)
+    assert "shows, in the same minutes, 1 request of that length arriving at 192.0.2.9" in msg
+    assert "and 1 answer sent back (first at" in msg
+
+
+def test_one_request_unanswered_at_the_other_end_is_it_not_them(tmp_path):
+    msg = _other_end_message(tmp_path, 1)
+    assert "1 request of that length arriving at 192.0.2.9" in msg
+    assert "nothing sent back: 192.0.2.9 receives it and does not answer" in msg
+
+
+def test_several_requests_unanswered_at_the_other_end_are_plural(tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("".join(ln for ln in (TWO_ENDS / "input-b.txt").read_text().splitlines(keepends=True)
+                             if " in " in ln))
+    d = ikeanalyze.analyze([str(TWO_ENDS / "input-a.txt"), str(other)])
+    [f] = [f for f in d.all_findings() if f.code == "IKE105"]
+    assert "4 requests of that length arriving at 192.0.2.9" in f.message
+    assert "receives them and does not answer" in f.message

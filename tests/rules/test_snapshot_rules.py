@@ -265,8 +265,16 @@ def test_a_phase_1_with_no_phase_2_is_down_and_needs_one_not_a_debug():
                                 "new_tunnel_2, Datacenter (no phase 2).")
     (step,) = [s for s in d.next_steps if "Datacenter" in s]
     assert step.startswith("Tunnel Datacenter has no phase 2 at all (`selectors(total,up): 0/0`")
-    assert "4 packet(s) routed into it were dropped (`tx(pkt,err): 0/4`)" in step
+    assert "4 packets routed into it were dropped (`tx(pkt,err): 0/4`)" in step
     assert "set phase1name \"Datacenter\"" in step and "diagnose debug application ike" not in step
+
+
+def test_one_packet_dropped_into_a_phase_1_without_phase_2_is_singular(tmp_path):
+    """`tx(pkt,err): 0/1`: one packet routed into the tunnel and dropped, said so."""
+    paste = tmp_path / "summary.txt"
+    paste.write_text("'Datacenter' 203.0.113.9:0  selectors(total,up): 0/0  rx(pkt,err): 0/0  tx(pkt,err): 0/1\n")
+    (step,) = [s for s in ikeanalyze.analyze([str(paste)]).next_steps if "Datacenter" in s]
+    assert "; 1 packet routed into it was dropped (`tx(pkt,err): 0/1`)" in step
 
 
 def test_dpd_off_note_reads_tunnel_details_too() -> None:
