@@ -23,6 +23,7 @@ from ikeanalyze.diagnosis import SEVERITIES, Diagnosis, clock_text, human_durati
 from ikeanalyze.ingest import REASONS
 from ikeanalyze.report import chart as chart_mod
 from ikeanalyze.report import eventsview, model
+from ikeanalyze.words import counted
 
 MAX_EVIDENCE = 12  # evidence lines quoted per finding; the JSON has them all
 
@@ -58,7 +59,7 @@ def code_spans(text: str | None) -> Markup:
 def _size(n: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            return counted(n, "byte") if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n}"
 

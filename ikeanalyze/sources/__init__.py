@@ -174,7 +174,7 @@ def _decompress(blob: Blob) -> Blob:
             what = (f"{codec} file cut off after {len(raw)} bytes, before any of its content could be read"
                     if cut else f"not a readable {codec} file ({exc})")
             raise InputError(blob.name, None, what) from exc
-        notes.append(f"{codec} data {'cut off' if cut else 'damaged'} after {out.tell()} bytes "
+        notes.append(f"{codec} data {'cut off' if cut else 'damaged'} after {counted(out.tell(), 'byte')} "
                      f"of content ({exc}); read what came before")
     data = out.getvalue()
     return Blob(blob.name, None, data, notes=notes, optional=blob.optional)

@@ -1812,7 +1812,7 @@ def _esp_row(st, rows, base, data: bytes, wire_len: int, transport, sport, dport
         row["detail"] = f"ESP header cut short ({exc})"
         if len(data) >= 4:  # the SPI before the cut still names the SA
             row["esp_spi"] = bytes(data[:4]).hex()
-        row["text"] = f"{ends} ESP (truncated: {len(data)} bytes)"
+        row["text"] = f"{ends} ESP (truncated: {counted(len(data), 'byte')})"
     if count:
         st.report.count("event")
     rows.append(row)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ikeanalyze.errors import WireError
 from ikeanalyze.wire import iana
+from ikeanalyze.words import counted
 
 HEADER_LEN = 28
 _HEADER = struct.Struct("!8s8sBBBBII")
@@ -233,7 +234,7 @@ class _Walker:
             if off + 4 > self.end:
                 self.stop(
                     f"offset {off}: payload {iana.payload_name(v, ptype)} header past the end "
-                    f"({self.end - off} bytes left)"
+                    f"({counted(self.end - off, 'byte')} left)"
                 )
                 break
             nxt, _crit, plen = _GENERIC.unpack_from(data, off)
@@ -257,14 +258,14 @@ class _Walker:
                 if nxt:
                     self.encrypted_first = iana.payload_name(2, nxt)
                 if body_end < self.end:
-                    self.stop(f"offset {body_end}: {self.end - body_end} bytes after the encrypted payload")
+                    self.stop(f"offset {body_end}: {counted(self.end - body_end, 'byte')} after the encrypted payload")
                 break
             if body_end >= self.end and body_end - off < plen:
                 break
             off, ptype = body_end, nxt
         else:
             if off < self.end:
-                self.stop(f"offset {off}: {self.end - off} bytes after the last payload")
+                self.stop(f"offset {off}: {counted(self.end - off, 'byte')} after the last payload")
         self.finish()
 
     def finish(self) -> None:

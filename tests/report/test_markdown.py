@@ -73,3 +73,11 @@ def test_escaping_helpers():
     assert md("a <b> | *x* _y_ [l](u) `c`") == r"a &lt;b&gt; \| \*x\* \_y\_ \[l\](u) \`c\`"
     assert md("two\nlines") == "two lines"
     assert md_ticks("run `diag vpn ike gateway list` on <fw>") == "run `diag vpn ike gateway list` on &lt;fw&gt;"
+
+
+def test_an_input_of_one_byte_is_one_byte(tmp_path):
+    """The inputs table's size: `1 byte`, `2 bytes` (the HTML page's size filter words it)."""
+    for content, said in (("x", "| 1 byte |"), ("xy", "| 2 bytes |")):
+        f = tmp_path / "one.txt"
+        f.write_text(content)
+        assert said in api.render(api.analyze([str(f)]), "markdown"), said

@@ -392,3 +392,12 @@ def test_junk_after_the_last_compressed_stream_is_not_a_cut_stream(tmp_path):
         codec = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}[name.rsplit(".", 1)[1]]
         assert ingest.inputs[0].warnings == [f"24 bytes after the last {codec} stream, not {codec}: ignored"], name
         assert events.drop(columns="source").equals(same.drop(columns="source")), name
+
+
+def test_a_cut_stream_counts_its_content_in_bytes_one_or_many(tmp_path):
+    """The note of a stream cut off says how much content came before: `1 byte`, `2 bytes`."""
+    for content, said in ((b"x", "1 byte"), (b"xy", "2 bytes")):
+        f = tmp_path / "paste.txt.gz"
+        f.write_bytes(gzip.compress(content)[:-8])  # without the trailer (CRC-32, size)
+        _, ingest = load([str(f)])
+        assert ingest.inputs[0].warnings[0].startswith(f"gzip data cut off after {said} of content ("), said

@@ -294,6 +294,17 @@ def test_healthy_log_raises_nothing() -> None:
                      "0 bytes received"]
 
 
+def test_a_tunnel_that_carried_one_byte_says_byte() -> None:
+    """`sentbyte=1` / `rcvdbyte=1`: the timeline counts them in the singular, the others in the plural."""
+    log = (LOGS / "tunnel-down-faz.log").read_text()
+    for sent, rcvd, said in (("1", "1", "1 byte sent, 1 byte received"), ("1", "2", "1 byte sent, 2 bytes received"),
+                             ("10", "1", "10 bytes sent, 1 byte received")):
+        text = log.replace("sentbyte=0 rcvdbyte=0", f"sentbyte={sent} rcvdbyte={rcvd}")
+        d = api.analyze([Blob("log.txt", data=text.encode())], LoadOptions())
+        (down,) = [m.text for m in d.timeline if m.text.startswith("event log: tunnel IronMTN_3 down")]
+        assert down.endswith(f"after 35 s up, {said}"), down
+
+
 def test_sslvpn_lines_are_not_ipsec_events() -> None:
     """Elastic's syslog test stream mixes IPsec and SSL-VPN records of one device: the SSL-VPN
     new connection (39943, `tunneltype="ssl"`) and tunnel up (39947, `action="tunnel-up"

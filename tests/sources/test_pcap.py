@@ -1049,3 +1049,11 @@ def test_esp_rows_cut_short_are_not_duplicates_of_each_other():
     events, rep = read(pb.pcap(frames))
     assert list(events["kind"]) == ["esp"] * 3 and rep.balanced
     assert events["detail"].str.startswith("ESP header cut short").all()
+
+
+def test_an_esp_packet_cut_to_one_byte_says_byte():
+    """The row's text counts what the ESP packet cut short holds: `1 byte`, `2 bytes`."""
+    frames = [(1.0 + i / 1000, pb.eth(pb.ipv4(CL, GW, 17, pb.udp(4500, 4500, body))))
+              for i, body in enumerate((b"\x12", b"\x12\x34"))]
+    events, _ = read(pb.pcap(frames))
+    assert [t.rsplit(" ESP ", 1)[1] for t in events["text"]] == ["(truncated: 1 byte)", "(truncated: 2 bytes)"]

@@ -162,6 +162,22 @@ def test_payload_length_below_four_stops():
     assert m.payloads == ("SA",) and "length 2 < 4" in m.stopped
 
 
+@pytest.mark.parametrize("extra, said", [(1, "1 byte"), (2, "2 bytes")])
+def test_what_is_left_past_the_payloads_is_counted_one_or_many(extra, said):
+    """A message's bytes after its last payload, after its SK payload, or too few for a
+    payload header: `1 byte`, `2 bytes`."""
+    last = message(ISPI, ZERO, 34, 8, 0, [(41, notify_v2(16390))])
+    after = last[:24] + struct.pack("!I", len(last) + extra) + last[28:] + bytes(extra)
+    assert decode(after).stopped == f"offset {len(last)}: {said} after the last payload"
+    sk = message(ISPI, ISPI, 35, 8, 1, [(46, bytes(32))], last_next=41)
+    after_sk = sk[:24] + struct.pack("!I", len(sk) + extra) + sk[28:] + bytes(extra)
+    assert decode(after_sk).stopped == f"offset {len(sk)}: {said} after the encrypted payload"
+    # The last payload says another follows (next payload 41), and only ``extra`` bytes do.
+    cut = message(ISPI, ZERO, 34, 8, 0, [(41, notify_v2(16390))], last_next=41)
+    short = cut[:24] + struct.pack("!I", len(cut) + extra) + cut[28:] + bytes(extra)
+    assert decode(short).stopped == f"offset {len(cut)}: payload N header past the end ({said} left)"
+
+
 def test_short_header_raises_wire_error():
     with pytest.raises(WireError) as exc:
         decode(b"\x00" * 19)
