@@ -43,6 +43,7 @@ def environment() -> Environment:
         )
         _env.filters["duration"] = lambda s: "" if s is None else human_duration(float(s))
         _env.filters["size"] = _size
+        _env.filters["counted"] = counted
         _env.filters["ticks"] = code_spans
     return _env
 

@@ -107,7 +107,7 @@ def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
         span = f"{r['span']['first']} → {r['span']['last']}" if r["span"] else "no timestamps"
         why = ", ".join(f"{n} {k}" for k, n, _ in r["why"]) or "none"
         out.append(f"| {md(r['source'])} | {md(' + '.join(r['formats']) or '-')} | {html._size(r['bytes'])} | "
-                   f"{md(span)} | {r['total']} {r['unit']}s | {r['events']} | {md(why)} |")
+                   f"{md(span)} | {counted(r['total'], r['unit'])} | {r['events']} | {md(why)} |")
     notes: list[str] = []
     for r in c["inputs"]:
         notes += [f"{r['source']}: warning: {' '.join(w.split())}" for w in r["warnings"]]

@@ -106,7 +106,7 @@ def _inputs(d: Diagnosis) -> Table:
     for r in d.ingest.inputs:
         why = ", ".join(f"{n} {k}" for k, n in r.accounting.items() if k != "event" and n and k in REASONS)
         # Text, not str: rich would read a `[...]` in a file name as markup (`[/x]` raises).
-        t.add_row(Text(r.source), "+".join(r.formats) or "-", f"{r.total} {r.unit}s", str(r.events), why or "none")
+        t.add_row(Text(r.source), "+".join(r.formats) or "-", counted(r.total, r.unit), str(r.events), why or "none")
         if r.clock in CLOCK_NOTES:
             t.add_row("", "", "", "", Text(CLOCK_NOTES[r.clock], style="dim"))
         for ref, text in r.examples:

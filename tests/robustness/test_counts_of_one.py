@@ -106,3 +106,14 @@ def test_one_more_damaged_dump_is_one_packet_with_a_damaged_hex_dump() -> None:
         report = InputReport("paste.txt")
         hexdump._report(SimpleNamespace(header_line=list(range(n)), notes=["cut short"] * n, orphan_lines=0), report)
         assert report.warnings[-1] == said
+
+
+def test_an_input_of_one_line_is_one_line_in_every_report(tmp_path) -> None:
+    """The inputs table's total in the terminal, Markdown and HTML reports: `1 line`, `2 lines`."""
+    for text, said in (("hello there\n", "1 line"), ("hello there\nand here\n", "2 lines")):
+        paste = tmp_path / "note.txt"
+        paste.write_text(text)
+        d = ikeanalyze.analyze([str(paste)])
+        assert f"│ {said} │" in api.render(d, "terminal"), said
+        assert f"| {said} |" in api.render(d, "markdown"), said
+        assert f'<td class="num">{said}</td>' in api.render(d, "html"), said
