@@ -2,8 +2,8 @@
 agreeing: `the capture lost 1 packet`, `1 sniffer line (line 5) repeats an earlier line`,
 `1 of 1 line`; never `1 packets`, `1 line(s)`, `1 event(s)`, `1 lines are`.
 
-The inputs are tiny pastes and a one-frame capture written here (RFC 5737 addresses), each
-holding one such thing.
+The inputs are tiny pastes (sniffer lines and hex dumps, tcpdump text, debug lines) and a
+one-frame capture written here (RFC 5737 addresses), each holding one such thing.
 """
 
 from __future__ import annotations
@@ -93,19 +93,40 @@ def test_one_bare_debug_line_under_a_prefixed_one_says_whose_context_it_takes(tm
                     "tunnel or VDOM known"]
 
 
-def test_one_more_damaged_dump_is_one_packet_with_a_damaged_hex_dump() -> None:
-    """Past the damaged dumps named one by one, the rest is counted: one more is one packet
-    with a damaged hex dump."""
-    from types import SimpleNamespace
+def _dumps(n: int) -> str:
+    """``n`` sniffer packets whose hex dump holds 28 of the 48 bytes their IP header says."""
+    return "".join(f"0.{i + 1:06d} port2 in 192.0.2.1.500 -> 198.51.100.2.500: truncated-ip - 20 bytes missing!\n"
+                   "0x0000\t 4500 0030 0001 0000 4011 0000 c000 0201\tE..0....@.......\n"
+                   "0x0010\t c633 6402 01f4 01f4 001c 0000          \t............\n\n" for i in range(n))
 
-    from ikeanalyze.ingest import InputReport
+
+def test_one_more_damaged_dump_is_one_packet_with_a_damaged_hex_dump(tmp_path) -> None:
+    """Past the damaged dumps named one by one (hexdump.MAX_WARNINGS), the rest is counted:
+    one more is one packet with a damaged hex dump."""
     from ikeanalyze.sources import hexdump
 
     for more, said in ((1, "1 more packet with a damaged hex dump"), (2, "2 more packets with damaged hex dumps")):
-        n = hexdump.MAX_WARNINGS + more
-        report = InputReport("paste.txt")
-        hexdump._report(SimpleNamespace(header_line=list(range(n)), notes=["cut short"] * n, orphan_lines=0), report)
-        assert report.warnings[-1] == said
+        said_all = _warnings(tmp_path, _dumps(hexdump.MAX_WARNINGS + more))
+        assert said_all[hexdump.MAX_WARNINGS - 1].endswith(": hex dump holds 28 of 48 bytes; header says truncated-ip")
+        assert said_all[hexdump.MAX_WARNINGS:] == [said]
+
+
+def _deltas(*stamps: str) -> str:
+    """NAT keepalives with `-ttt`-shaped stamps (from 00:00:00), in the order given."""
+    return "".join(f"00:00:{s} IP 192.0.2.1.4500 > 198.51.100.2.4500: isakmp-nat-keep-alive\n" for s in stamps)
+
+
+def test_tcpdump_stamps_that_go_back_once_say_once(tmp_path) -> None:
+    """A few stamps from 00:00:00 that fall back by less than a second, once or twice: read as
+    `-ttt` with a note that says how often they went back."""
+    said = _warnings(tmp_path, _deltas("00.000000", "02.000000", "04.000000", "03.500000", "08.000000"))
+    assert said == ["the 5 tcpdump stamps start at 0 s and go back once, by at most 0.5 s: read as -ttt (the time "
+                    "since the previous packet); if they were printed with -ttttt (since the first packet) of "
+                    "reordered packets, the last packet came 8 s after the first, not 17.5 s"]
+    said = _warnings(tmp_path, _deltas("00.000000", "02.000000", "04.000000", "03.500000", "08.000000",
+                                       "07.750000", "09.000000"))
+    assert [w.split(": read as")[0] for w in said] == ["the 7 tcpdump stamps start at 0 s and go back 2 times, by "
+                                                      "at most 0.5 s"]
 
 
 def test_an_input_of_one_line_is_one_line_in_every_report(tmp_path) -> None:
