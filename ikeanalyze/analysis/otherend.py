@@ -18,6 +18,7 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
+from ikeanalyze.analysis.tablecache import groups
 from ikeanalyze.analysis.views import said as view_said
 from ikeanalyze.words import counted
 
@@ -95,8 +96,7 @@ def _ends(w: pd.DataFrame, source: str) -> np.ndarray:
         return names
     views = w["view"].to_numpy(dtype=object)
     # Named once per (input, view), not per row: the pair's packets may be a long run's ESP.
-    group = pd.DataFrame({"n": names, "v": views}).groupby(["n", "v"], sort=False, dropna=False).ngroup().to_numpy()
-    _, first = np.unique(group, return_index=True)
+    group, first = groups(pd.DataFrame({"n": names, "v": views}), ["n", "v"])
     said = [n if not isinstance(v, str) else view_said(v) if n == source else f"{view_said(v)} ({PurePath(n).name})"
             for n, v in zip(names[first], views[first])]
     return np.array(said, dtype=object)[group]

@@ -31,7 +31,7 @@ from ikeanalyze import endpoints
 from ikeanalyze.analysis import linesearch
 from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.analysis.direction import unoriented
-from ikeanalyze.analysis.tablecache import per_table
+from ikeanalyze.analysis.tablecache import groups, per_table
 from ikeanalyze.diagnosis import clock_text, printed_stamp
 from ikeanalyze.wire import iana
 from ikeanalyze.wire.ports import IKE_PORT
@@ -717,8 +717,7 @@ def udp_repeats(wire: pd.DataFrame, min_count: int = 2) -> list[Repeat]:
     heard, said = _peers(wire.loc[sniffed & came, key]), _peers(wire.loc[sniffed & ~came, key])
     # Each peer of `w` asked once; only the rows of peers that never answered (or were never
     # answered) are grouped below.
-    group = w.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
-    _, first = np.unique(group, return_index=True)
+    group, first = groups(w, key)
     peers = _peers(w.iloc[first][key], ordered=True)
     inbound = w["in"].to_numpy()
     unheard = np.array([p not in heard for p in peers], dtype=bool)[group]

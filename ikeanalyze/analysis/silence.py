@@ -16,6 +16,7 @@ from ikeanalyze.analysis import direction
 from ikeanalyze.analysis import flows as flows_mod
 from ikeanalyze.analysis import views as views_mod
 from ikeanalyze.analysis.context import Context
+from ikeanalyze.analysis.tablecache import first_rows
 
 UDP_TRANSPORTS = ("udp500", "udp4500")
 
@@ -89,7 +90,7 @@ def _with_signs_of_life(w: pd.DataFrame, fid: np.ndarray, inbound: np.ndarray, o
     np.maximum.at(alive_f, fid[alive], pos[alive])
     began_f = np.full(flows, np.inf)
     np.minimum.at(began_f, fid[alive], t[alive])
-    fids, first = _first_rows(fid)
+    fids, first = first_rows(fid)  # (`fid` numbers flows in order, but only some are here)
     pid = np.full(flows, -1, dtype=np.int64)
     pid[fids] = w.iloc[first].groupby(["origin", "view", "local", "remote"], sort=False, dropna=False).ngroup().to_numpy()
     last_alive = np.full(int(pid.max()) + 1, -1, dtype=np.int64)
@@ -107,16 +108,6 @@ def _with_signs_of_life(w: pd.DataFrame, fid: np.ndarray, inbound: np.ndarray, o
     f = f[began[pid[f]] < silence_from[f]]
     out[f] = np.maximum(last_in[f], last_alive[pid[f]])
     return out
-
-
-def _first_rows(fid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The flow ids and the position of each one's first row. flows.oriented numbers flows
-    in the order they first appear, so a running maximum steps up exactly there (a sort of
-    every row otherwise)."""
-    steps = np.flatnonzero(np.diff(np.maximum.accumulate(fid), prepend=-1) > 0)
-    if np.array_equal(fid[steps], np.arange(len(steps))):
-        return fid[steps], steps
-    return np.unique(fid, return_index=True)
 
 
 def stalls(ctx: Context, min_silence: float, min_packets: int) -> list[Stall]:

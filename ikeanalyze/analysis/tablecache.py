@@ -6,13 +6,17 @@ new table at a reused address is never served an old answer. Bounded: the long-r
 `serve` keeps at most a few tables' views alive this way. The least recently asked view
 goes first, so a view an analysis is still using is never dropped under it: views hold
 objects that other views point to (a negotiation's `owners`, `id_rejections` compare
-negotiations by identity), and a view built again would answer with new ones."""
+negotiations by identity), and a view built again would answer with new ones.
+
+The views group rows and read each group's first row: `groups` and `first_rows` do that
+one way for all of them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 
 T = TypeVar("T")
@@ -38,3 +42,22 @@ def per_table(name: Hashable, table: pd.DataFrame, build: Callable[[pd.DataFrame
 def forget() -> None:
     """Drop every view (and the tables they hold): a new analysis starts."""
     _VIEWS.clear()
+
+
+def groups(table: pd.DataFrame, key: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group by the columns ``key`` (numbered from 0 in the order the groups
+    first appear; a missing value is a value of its own) and, group by group, the position
+    of its first row."""
+    group = table.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    return group, first_rows(group)[1]
+
+
+def first_rows(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ids in ``ids`` (ascending) and the position of each one's first row. Ids numbered
+    in the order they first appear (`groups`, flows' `fid` over the whole wire table) step
+    the running maximum up exactly there: one pass, not a sort of every row; other ids (a
+    subset's) are sorted."""
+    steps = np.flatnonzero(np.diff(np.maximum.accumulate(ids), prepend=-1) > 0)
+    if np.array_equal(ids[steps], np.arange(len(steps))):
+        return ids[steps], steps
+    return np.unique(ids, return_index=True)

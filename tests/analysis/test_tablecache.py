@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import ikeanalyze
@@ -42,3 +43,19 @@ def test_an_analysis_reads_the_same_after_others() -> None:
             tablecache.per_table("view", t, lambda t: None)
         after = sorted(f.code for f in ikeanalyze.analyze([path]).all_findings())
         assert after == alone, f"with {n} views of other tables kept: {after}"
+
+
+def test_groups_number_rows_in_order_and_find_each_groups_first_row():
+    """A missing value is a group of its own; the first rows are the ones np.unique finds."""
+    table = pd.DataFrame({"a": ["x", None, "x", "y", None, "y"], "b": [1, 2, 1, 1, 2, 3]})
+    group, first = tablecache.groups(table, ["a", "b"])
+    assert group.tolist() == [0, 1, 0, 2, 1, 3]
+    assert first.tolist() == [0, 1, 3, 5]
+
+
+def test_first_rows_of_ids_out_of_order_or_with_gaps_are_sorted_by_id():
+    for ids in ([0, 1, 0, 2, 1], [2, 0, 2, 1], [3, 5, 3, 7], []):
+        ids = np.array(ids, dtype=np.int64)
+        got, at = tablecache.first_rows(ids)
+        want, want_at = np.unique(ids, return_index=True)
+        assert got.tolist() == want.tolist() and at.tolist() == want_at.tolist(), ids
