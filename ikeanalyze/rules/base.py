@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -10,7 +11,8 @@ from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_du
 from ikeanalyze.diagnosis import row_stamp as stamp
 from ikeanalyze.rules.registry import REGISTRY
 
-__all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text"]
+__all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text",
+           "ispis"]
 
 # Packet kinds as a message names them.
 KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
@@ -74,3 +76,11 @@ def sides_unknown(text: str, cases: tuple[tuple[str, str], ...] = ()) -> str:
 def kinds_text(counts) -> str:
     """`6 NAT keepalives, 5 ESP`: how many packets of each kind (a Counter), most first."""
     return ", ".join(f"{n} {KIND_WORDS.get(k, k)}" for k, n in counts.most_common())
+
+
+def ispis(items: Iterable) -> list[str]:
+    """The `ispis` fact: the initiator SPIs of the IKE SAs a finding is about (of ``items``,
+    each with an `ispi`, None where unknown), each once, in order. diagnosis.rank reads it:
+    another SA's retransmissions or silence from the same peer are another episode, not a
+    symptom of this one."""
+    return list(dict.fromkeys(x.ispi for x in items if x.ispi))

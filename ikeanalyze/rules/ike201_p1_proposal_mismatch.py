@@ -41,7 +41,7 @@ from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.base import evidence, finding, ispis, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 
@@ -84,10 +84,7 @@ def findings_for(ctx: Context, code: str, phase: int, phase_name: str) -> Iterat
             facts={"peer_proposals": f.peer_block.summary() if f.peer_block else None,
                    "local_proposals": f.local_block.summary() if f.local_block else None,
                    "mismatched": [m.type for m in f.mismatched],
-                   "offered": f.offered, "attempts": len(fails),
-                   # The IKE SAs refused: an unanswered or re-sent negotiation of another SA
-                   # of this peer is another episode, not a symptom of this one (diagnosis.rank).
-                   "ispis": list(dict.fromkeys(g.ispi for g in fails if g.ispi))},
+                   "offered": f.offered, "attempts": len(fails), "ispis": ispis(fails)},
         )
 
 

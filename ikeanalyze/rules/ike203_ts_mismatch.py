@@ -44,7 +44,7 @@ from ikeanalyze.analysis import configured, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, counted
-from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.base import evidence, finding, ispis, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 
@@ -111,9 +111,7 @@ def _finding(ctx: Context, fails: list[ng.Failure]) -> Finding:
                "proposed": f0.proposed,
                "refused": [{"phase2": f.child, "peer_selectors": f.peer_block.selectors if f.peer_block else None,
                             "proposed": f.proposed} for f in fails],
-               # The IKE SA the selectors were refused on: another SA's retransmissions are
-               # another episode (diagnosis.rank).
-               "ispis": list(dict.fromkeys(f.ispi for f in fails if f.ispi))},
+               "ispis": ispis(fails)},
     )
 
 

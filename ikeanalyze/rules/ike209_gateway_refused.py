@@ -32,7 +32,7 @@ from ikeanalyze.analysis import configured, linesearch, sas
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, counted
-from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.base import evidence, finding, ispis, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 REFUSED = linesearch.text_search(r"ignoring (?:IKEv[12] request|request to establish IPsec SA), (?:no policy configured|gateway is in passive mode)")
@@ -124,8 +124,6 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             evidence=[evidence(r) for r in ng.evidence_rows(h.rows[:3], h.rows[-1:])] + (told.evidence("passive-mode")[1:] if told else []),
             timeline=[moment(first, f"{gw} refused the SA ({'passive mode' if passive else 'no policy'})")],
             facts={"refusals": len(h.rows), "reason": "passive-mode" if passive else "no-policy",
-                   "started_by": "peer" if kind == "peer" else "this side",
-                   # The IKE SAs refused: another SA's silence is another episode (diagnosis.rank).
-                   "ispis": list(dict.fromkeys(n.ispi for n in h.negotiations if n.ispi))},
+                   "started_by": "peer" if kind == "peer" else "this side", "ispis": ispis(h.negotiations)},
             fix=FIXES["passive" if passive else "no-policy"],
         )

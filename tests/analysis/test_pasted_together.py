@@ -227,3 +227,13 @@ def test_a_capture_where_nothing_failed_is_not_told_why_ike_failed():
     [step] = [s for s in d.next_steps if "packets alone cannot show why" in s.lower()]
     assert step.startswith("The IKE negotiation reached its encrypted exchanges and no ESP followed")
     assert "why IKE failed" not in step
+
+
+def test_the_ispis_fact_names_each_sa_once_in_order_and_skips_the_unknown():
+    """rules.base.ispis, the fact IKE201, IKE203 and IKE209 give rank above."""
+    from types import SimpleNamespace
+
+    from ikeanalyze.rules.base import ispis
+
+    sas = [SimpleNamespace(ispi=s) for s in ("bb", None, "aa", "bb", "", "cc")]
+    assert ispis(sas) == ["bb", "aa", "cc"]
