@@ -16,6 +16,7 @@ from ikeanalyze.analysis import capfilter, views
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.diagnosis import Finding
+from ikeanalyze.endpoints import host
 
 # Codes whose story is "something was not answered": only the peer's side can say why.
 UNANSWERED = {"IKE101", "IKE102", "IKE105", "IKE106", "IKE107", "IKE111", "IKE212", "IKE301", "IKE302", "IKE304"}
@@ -58,7 +59,7 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
         # peer's Linux, a jump host): the same again there is tcpdump, with its date.
         here = tcpdump_command(peer) if origins & set(PACKET_ORIGINS) == {"tcpdump"} else sniffer_command(peer)
         out.append(f"Only this side's view shows what went unanswered; collect the same on {peer} (or at "
-                   f"the firewall in between) to see whether the packets arrive: {sniffer_command(_local_or(ctx))} "
+                   f"the firewall in between) to see whether the packets arrive: {sniffer_command(_local_or(ctx, peer))} "
                    f"there, and {here} here.")
     of_ike = [f for f in every if f.code not in NOT_IKE]
     if not origins & {"ikedebug"} and (origins & set(PACKET_ORIGINS)) and _needs_debug(ctx, of_ike):
@@ -100,13 +101,24 @@ def _only_peer(ctx: Context) -> str | None:
     return peers.pop() if len(peers) == 1 else None
 
 
-def _local_or(ctx: Context) -> str:
-    """The local side's address, for the sniffer command run on the peer."""
+def _local_or(ctx: Context, peer: str) -> str:
+    """The local side's address, for the sniffer command run on ``peer``. Never ``peer``
+    itself: where the flows took it for the local side (a tcpdump of one host refusing
+    another's IKE with ICMP: which end captured cannot be told, and the finding names the
+    refusing host as the peer), this side is the other end of its flows."""
     flows = ctx.flows
     if flows.empty or "local" not in flows:
-        return "<this gateway>"
-    local = flows["local"].dropna().astype(str).value_counts()
-    return str(local.index[0]) if len(local) else "<this gateway>"
+        # No packets: a tunnel list or gateway list of that peer names this side's address.
+        mine = [host(str(s["local"])) for s in ctx.snapshots.as_list()
+                if s.get("local") and s.get("remote") and host(str(s["remote"])) == peer]
+        return next((a for a in mine if a != peer), "<this gateway>")
+    local = flows["local"].astype(str)
+    ends = local[flows["local"].notna().to_numpy() & (local != peer).to_numpy()]
+    if not len(ends) and "remote" in flows:
+        ends = flows["remote"][(local == peer).to_numpy()].dropna().astype(str)
+        ends = ends[ends != peer]
+    counts = ends.value_counts()
+    return str(counts.index[0]) if len(counts) else "<this gateway>"
 
 
 def _several_peers(ctx: Context) -> bool:
