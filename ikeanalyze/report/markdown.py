@@ -59,8 +59,11 @@ def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
             out.append(f"- **Peer / tunnel:** {who}")
         out.append(f"- **When:** {md(top['window'])}")
         out.append(f"- **What to do:** {md_ticks(top['fix'])}")
-        for s in m["next_steps"]:
-            out.append(f"- **Collect next:** {md_ticks(s)}")
+    # Also without a finding: a tunnel the snapshot shows down, or an exchange the capture
+    # cannot see into, is told there, and the summary points at it.
+    for s in m["next_steps"]:
+        out.append(f"- **Collect next:** {md_ticks(s)}")
+    if top or m["next_steps"]:
         out.append("")
     if c["timeline"]:
         out += ["## Timeline", "", "| time | what happened | where |", "|---|---|---|"]

@@ -235,3 +235,10 @@ def test_many_findings_get_an_index():
     roots = [f"#finding-{i}" for i, f in enumerate(d.all_findings(), 1) if id(f) in top]
     links = [a["href"] for a in page.all("a") if a.get("href", "").startswith("#finding-")]
     assert set(roots) <= set(links) and len(roots) == len(d.findings)
+
+
+def test_next_steps_are_told_without_a_finding():
+    """As the Markdown report: with no finding, the steps the summary points at are still shown."""
+    page = html.render(api.analyze([str(DATA / "state" / "handmade_phase1_up_no_phase2_sa.txt")]))
+    assert "<dt>Collect next</dt>" in page
+    assert "Tunnel to-hq (remote gateway 198.51.100.9) is down: no phase-2 SA" in page

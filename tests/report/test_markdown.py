@@ -81,3 +81,12 @@ def test_an_input_of_one_byte_is_one_byte(tmp_path):
         f = tmp_path / "one.txt"
         f.write_text(content)
         assert said in api.render(api.analyze([str(f)]), "markdown"), said
+
+
+def test_next_steps_are_told_without_a_finding():
+    """A tunnel list with phase 1 up and no phase-2 SA: no rule fires, and the summary says
+    "What to collect next says what would tell why", but the steps were printed only beside
+    a root cause, so the report pointed at a section it did not have."""
+    text = api.render(api.analyze([str(DATA / "state" / "handmade_phase1_up_no_phase2_sa.txt")]), "markdown")
+    assert "What to collect next says what would tell why." in text
+    assert "- **Collect next:** Tunnel to-hq (remote gateway 198.51.100.9) is down: no phase-2 SA" in text
