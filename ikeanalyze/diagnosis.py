@@ -308,9 +308,12 @@ def build_timeline(findings: list[Finding], extra: list[Moment] = ()) -> list[Mo
             lines.add((m.source, m.ref))
             moments.setdefault((m.time, m.t, m.text), m)
         told.update(lines)
+    # Moments with no time at all (a debug without console stamps) in the order of their lines:
+    # the findings' order would put a retransmission's first send after the timeout it led to.
     return sorted(moments.values(), key=lambda m: (
         m.time is None and m.t is None,
         m.time.timestamp() if m.time is not None else (m.t or 0.0),
+        (m.source or "", m.ref or 0) if m.time is None and m.t is None else ("", 0),
     ))
 
 

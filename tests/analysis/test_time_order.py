@@ -8,6 +8,7 @@ import struct
 
 from ikeanalyze import api
 from ikeanalyze.sources import Blob, LoadOptions
+from tests.conftest import DATA
 from tests.sources import pcapbuild as pb
 from tests.wire import ikebuild as ib
 
@@ -153,3 +154,12 @@ def test_peer_packets_after_an_unanswered_rekey_whichever_capture_was_appended_f
     assert in_order.facts["peer_silent"] is merged.facts["peer_silent"] is True
     assert in_order.facts["peer_packets_after"] == merged.facts["peer_packets_after"] == 1
     assert "though 1 other packet from 198.51.100.7 did (1 ESP, the last at 08:00:30 (frame 21))" in merged.message
+
+
+def test_a_timeline_without_time_is_in_line_order():
+    """IKE_LOG_retrans.txt (a debug without console stamps): the timeline listed the NAT move
+    (line 44), the timeout (line 57), then the first send of the retransmitted message
+    (line 43), the findings' order, so the cause read as coming after its outcome."""
+    d = api.analyze([str(DATA / "ikedebug" / "IKE_LOG_retrans.txt")])
+    untimed = [m for m in d.timeline if m.time is None and m.t is None]
+    assert [m.ref for m in untimed] == [43, 44, 57]
