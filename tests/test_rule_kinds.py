@@ -56,3 +56,13 @@ def test_rule_in_this_kind_of_evidence(name, want: set, never: set, said) -> Non
     if said:
         code, text = said
         assert any(text in f.message for f in found if f.code == code), [f.message for f in found if f.code == code]
+
+
+def test_the_timeout_of_an_unanswered_quick_mode_is_its_outcome():
+    """ike302-debug-64: the Quick Mode sent 4 times, then `negotiation timeout, deleting` of
+    the same negotiation (line 10). The timeout was a second root cause beside IKE302, the
+    one story told as two problems ("Also: IKE210 …" in the headline)."""
+    d = api.analyze([KINDS / "ike302-debug-64-quick-mode-unanswered.txt"])
+    assert [f.code for f in d.findings] == ["IKE302"]
+    assert [s.code for s in d.findings[0].symptoms] == ["IKE304", "IKE210"]
+    assert "Also:" not in d.summary

@@ -77,7 +77,10 @@ class Thresholds:
     min_retransmissions: int = 1  # unanswered re-sends of one rekey request
 
 
-@rule("IKE302", "rekey-failure", severity="error", thresholds=Thresholds(), explains=("IKE304",), absence=True)
+# The `negotiation timeout, deleting` that ends the unanswered request (IKE210) is its outcome,
+# not a second problem: grouped under it, as IKE105 groups the timeout of an unanswered SA_INIT.
+@rule("IKE302", "rekey-failure", severity="error", thresholds=Thresholds(), explains=("IKE304", "IKE210"),
+      absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     msgs = sas.of(ctx)
     for s in sas.retransmitted_requests(msgs, t.min_retransmissions):
