@@ -345,12 +345,22 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
             bits.append(f"the same for {counted(len(rest), 'other peer')}: {_few(rest)}" if rest
                         else f"{counted(len(fs), f'more {code} finding')}" + (" of the same peer" if subjects else ""))
         elif len(subjects) > 1:
-            bits.append(f"{code} {fs[0].title.lower()} for {len(subjects)} peers: {_few(subjects)}")
+            bits.append(f"{code} {_in_sentence(fs[0].title)} for {len(subjects)} peers: {_few(subjects)}")
         else:
-            bits.append(f"{code} {fs[0].title.lower()}" + (f" ({subjects[0]})" if subjects else ""))
+            bits.append(f"{code} {_in_sentence(fs[0].title)}" + (f" ({subjects[0]})" if subjects else ""))
     if bits:
         parts.append("Also: " + "; ".join(bits) + ".")
     return " ".join(parts)
+
+
+def _in_sentence(title: str) -> str:
+    """A rule's title inside the headline's sentence: its first letter lower case unless the
+    first word is a protocol's name (`IKE_SA_INIT`, `NAT-T`, `UDP`), and every other word as
+    written: lower-casing the whole title gave `ike_sa_init unanswered`, `nat-t port blocked`."""
+    first = title.split(" ", 1)[0]
+    if sum(c.isupper() for c in first) > 1 or "_" in first:
+        return title
+    return title[:1].lower() + title[1:]
 
 
 def _subject(f: Finding) -> str | None:

@@ -31,3 +31,17 @@ def test_a_count_of_one_takes_the_singular() -> None:
 def test_one_more_finding_of_the_same_code_is_singular() -> None:
     top, other = _p1("192.0.2.7:500", "vpn1"), _p1("192.0.2.7:500", "vpn1")
     assert summarize([top, other], IngestReport()).endswith("Also: 1 more IKE201 finding of the same peer.")
+
+
+def test_another_codes_title_keeps_its_protocol_names() -> None:
+    """icmp-refused.txt's headline read "Also: IKE105 ike_sa_init unanswered: …": the whole
+    title lower-cased. Only a first word that is no protocol name loses its capital."""
+    sa_init = Finding(code="IKE105", name="sa-init-unanswered", severity="error",
+                      title="IKE_SA_INIT unanswered: nothing comes back", message="m.", fix="",
+                      peer="192.0.2.1:500")
+    dpd = Finding(code="IKE301", name="dpd-failure", severity="error",
+                  title="Dead peer detection failed: probes go unanswered", message="m.", fix="",
+                  peer="192.0.2.9:4500")
+    text = summarize([_p1("198.51.100.2:500", "to-hq"), sa_init, dpd], IngestReport())
+    assert text.endswith("Also: IKE105 IKE_SA_INIT unanswered: nothing comes back (192.0.2.1); "
+                         "IKE301 dead peer detection failed: probes go unanswered (192.0.2.9).")
