@@ -239,3 +239,16 @@ def test_packets_the_capture_dropped_weaken_what_never_came(tmp_path, dropped):
     assert [w for w in report.warnings if "dropped" in w] == ([
         f"line {lines}: 3 packets dropped by kernel: the capture lost 3 packets, so a packet missing from it "
         f"may still have crossed the wire"] if dropped else [])
+
+
+def test_fragments_from_the_peer_are_not_said_to_leave_for_it():
+    """fragmented-auth-unanswered.txt: 198.51.100.2 sends the fragmented IKE_AUTH to
+    192.0.2.1, taken as this side. The timeline said "large IKE message to 198.51.100.2:4500
+    leaves as IP fragments", the wrong way round; the message said the fragments are dropped
+    on the way, which tcpdump text (run on either end) cannot tell."""
+    f = findings(TEXT / "fragmented-auth-unanswered.txt")["IKE107"]
+    assert [m.text for m in f.timeline] == ["large IKE message from 198.51.100.2:4500, sent as IP fragments: never answered"]
+    assert "the fragments are being dropped on the way" not in f.message
+    given = api.analyze([str(TEXT / "fragmented-auth-unanswered.txt")], LoadOptions(local=("192.0.2.1",)))
+    [f] = [f for f in given.all_findings() if f.code == "IKE107"]
+    assert "nothing came back from 192.0.2.1: they arrive and the message is never answered" in f.message

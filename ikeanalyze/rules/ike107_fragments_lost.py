@@ -6,7 +6,8 @@ is re-sent at least `min_retransmissions` times without an answer, where the mes
 went out as IP fragments: reassembled or left-over fragments in a capture, `(frag …)`
 datagrams to UDP 500/4500 in sniffer text (with no in/out, verbosity 1-3: the side that opened
 the UDP 500 exchange read as this one, and what either side being this FortiGate means said), first fragments of one IKE message in tcpdump
-text (either way: tcpdump runs on either end), or, in IKE debug, a `sent IKE msg` whose
+text (either way: tcpdump runs on either end, so unless it prints in/out or `--local` names
+this side, what either side being this one means is said), or, in IKE debug, a `sent IKE msg` whose
 `len=` plus IP/UDP headers exceeds `mtu` while no IKE fragmentation (`splitting payload`,
 `encrypted fragment`) was used for it.
 
@@ -80,7 +81,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                f"({sas.where(first)} to {sas.where(s.last)}{sas.waits(s.intervals)}); it {how}; "
                f"no answer came. Enable IKE fragmentation (RFC 7383).")
         yield _finding(s.rows, msg, s.peer, s.tunnel, {"ispi": str(first["ispi"]), "bytes": _int(first["length"]),
-                                                       "ip_bytes": size, "attempts": s.count, "ip_fragments": frames})
+                                                       "ip_bytes": size, "attempts": s.count, "ip_fragments": frames},
+                       inbound=bool(first["in"]))
     yield from _sniffer(ctx, t)
 
 
@@ -120,13 +122,19 @@ def _sniffer(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     A first piece that names its SPIs (`-vv`) is an IKE message of :func:`check`'s. Sniffer
     text with no in/out is read with the opener of the UDP 500 exchange as this side, and
     says what either side being this FortiGate means."""
-    yield from _fragment_stories(ctx.wire, t)
+    # tcpdump text prints no in/out (but with `-i any`) and runs on either end: unless --local
+    # says which address is this side, its rows' sides are the inference's guess.
+    ev = ctx.events
+    unsure = () if ctx.local else ev.index[ev["direction"].isna().to_numpy()
+                                          & (ev["origin"] == "tcpdump").fillna(False).to_numpy()]
+    yield from _fragment_stories(ctx.wire, t, unsure=unsure)
     yield from _fragment_stories(ctx.opener_wire, t, guessed=True)
 
 
-def _fragment_stories(w: pd.DataFrame, t: Thresholds, guessed: bool = False) -> Iterator[Finding]:
+def _fragment_stories(w: pd.DataFrame, t: Thresholds, guessed: bool = False, unsure=()) -> Iterator[Finding]:
     """The stories of :func:`_sniffer` in the oriented packet rows ``w`` (``guessed``: sides
-    that the text does not tell, see :func:`_sniffer`)."""
+    that the text does not tell, see :func:`_sniffer`; ``unsure``: the index of rows whose
+    sides were guessed too, tcpdump's)."""
     if w.empty:
         return
     sent = ~w["in"].to_numpy() | (w["origin"] == "tcpdump").to_numpy()
@@ -151,24 +159,30 @@ def _fragment_stories(w: pd.DataFrame, t: Thresholds, guessed: bool = False) -> 
         msg = (f"{sender} sent {what} to {receiver} as IP fragments "
                f"{len(rows)} times ({sas.where(first)} to {sas.where(last)}{sas.waits(gaps)}) and nothing came "
                f"back from {silent}: ")
-        if guessed:
+        # Fragments seen coming in reached this side: "dropped on the way" is only for those
+        # seen leaving, and neither can be said when which end captured is a guess.
+        unknown = guessed or rows.index[0] in unsure
+        arrive = "they arrive and the message is never answered (not reassembled?)"
+        if unknown:
             here, there = sender.rsplit(":", 1)[0], receiver.rsplit(":", 1)[0]
             msg += sides_unknown("the text", ((here, f"the fragments are dropped on the way to {there}"),
-                                              (there, "they arrive and the message is never answered (not reassembled?)")))
+                                              (there, arrive)))
         else:
-            msg += "the fragments are being dropped on the way."
+            msg += f"{arrive}." if inbound else "the fragments are being dropped on the way."
         msg += " Enable IKE fragmentation (RFC 7383)."
         yield _finding(rows, msg, peer, None, {"bytes": size, "attempts": len(rows), "ip_fragments": True,
-                                               **({"sides_guessed": True} if guessed else {})})
+                                               **({"sides_guessed": True} if unknown else {})}, inbound=inbound)
 
 
-def _finding(rows, msg: str, peer: str, tunnel: str | None, facts: dict) -> Finding:
+def _finding(rows, msg: str, peer: str, tunnel: str | None, facts: dict, inbound: bool = False) -> Finding:
     first, last = rows.iloc[0], rows.iloc[-1]
+    told = (f"large IKE message from {peer}, sent as IP fragments: never answered" if inbound
+            else f"large IKE message to {peer} leaves as IP fragments: never answered")
     facts["intervals_s"] = [round(float(x), 6) for x in np.diff(rows["t"].astype(float).to_numpy())]
     return finding(
         "IKE107", msg,
         between=(first, last),
         tunnel=tunnel, peer=peer, evidence=[evidence(first), evidence(last)],
-        timeline=[moment(first, f"large IKE message to {peer} leaves as IP fragments: never answered")],
+        timeline=[moment(first, told)],
         facts=facts,
     )
