@@ -159,7 +159,9 @@ def _finding(rows, exchange: str | None, peer: str, tunnel: str | None, inbound:
         tunnel=tunnel, peer=peer,
         evidence=[evidence(first), evidence(last)] if n > 1 else [evidence(first)],
         timeline=[moment(first, f"first {what} to {peer}" if not inbound else f"first {what} from {peer}"),
-                  moment(last, f"attempt {n}, still no answer")],
+                  # Named: with two peers unanswered, their attempts interleave in the timeline.
+                  moment(last, f"attempt {n} to {peer}, still no answer" if not inbound
+                         else f"attempt {n} from {peer}, still no answer")],
         facts={"sends": n, "intervals_s": gaps, "exchange": exchange, "ispi": spi, "direction": "in" if inbound else "out",
                "backoff": sas.backoff(gaps)},
     )

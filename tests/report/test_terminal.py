@@ -64,6 +64,15 @@ def test_one_story_told_by_sniffer_and_debug_has_one_timeline_line_per_moment() 
     assert sum(t.startswith("first ") and "203.0.113.30:500" in t for t in texts) == 1, texts
 
 
+def test_two_peers_attempts_in_the_timeline_name_their_peer() -> None:
+    """Two peers' unanswered SA_INITs interleave: the timeline said `attempt 3, still no
+    answer` at 02:10:15 and again at 02:10:16, and which peer each was had to be found from
+    the line number."""
+    d = api.analyze([str(DATA / "report" / "two-peers-sa-init-unanswered.txt")])
+    texts = [m.text for m in d.timeline if "still no answer" in m.text]
+    assert texts == ["attempt 3 to 203.0.113.30:500, still no answer", "attempt 3 to 198.51.100.40:500, still no answer"]
+
+
 def test_a_fix_already_printed_is_referred_to_not_repeated() -> None:
     """Two peers with the same unanswered SA_INIT get the same fix: the terminal printed its
     five lines once per finding (24 times for a capture of 24 one-way ESP peers)."""
