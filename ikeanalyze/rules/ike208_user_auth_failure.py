@@ -48,7 +48,8 @@ attribute value); the SAML SP/IdP URLs, entity IDs, IdP certificate and the cloc
 For eap-method-rejected the finding gives its own step: allow the method the client asks for
 in the RADIUS server's policy for this FortiGate, or make the client use the one offered.
 So it does for radius-unreachable, ldap-unreachable and dns-failure (the password was never
-checked) and for radius-group-mismatch and saml-group-mismatch (it was right).
+checked), for radius-group-mismatch and saml-group-mismatch (it was right), and for
+bad-credentials (the server refused the user name or password: those, and the RADIUS shared secret).
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ REASON_FIX = {
         "The password was never checked: the authentication server's name did not resolve. Check the DNS "
         "servers in `config system dns` and the name itself (`execute ping <fqdn>`), or put the server's "
         "address in `config user radius` / `config user ldap` instead of the name."),
+    # The commonest reason: the Fix section's other reasons' steps (servers, DNS, groups, SAML)
+    # are beside the point once the server has answered that the credentials are wrong.
+    "bad-credentials": (
+        "The server refused the credentials: check the user name and password the client sends (a user the "
+        "server does not know is refused the same way), and test them from the FortiGate against the server "
+        "the user group uses (`diagnose test authserver ldap <server> <user> <password>`, `diagnose test "
+        "authserver radius <server> pap <user> <password>`); for a local user, its entry in `config user "
+        "local`. With RADIUS PAP, a shared secret that differs between the FortiGate (`set secret` in `config "
+        "user radius`) and the server garbles the password the same way."),
     "radius-group-mismatch": (
         "The password was right: RADIUS accepted the user, but no user group matched. Make the attribute the "
         "server returns (Fortinet-Group-Name, or the one `config user group` → `config match` expects) carry the "
