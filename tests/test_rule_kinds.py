@@ -66,3 +66,14 @@ def test_the_timeout_of_an_unanswered_quick_mode_is_its_outcome():
     assert [f.code for f in d.findings] == ["IKE302"]
     assert [s.code for s in d.findings[0].symptoms] == ["IKE304", "IKE210"]
     assert "Also:" not in d.summary
+
+
+def test_a_rekey_the_stalled_peer_never_answered_is_the_stalls_symptom():
+    """IKE302's capture with the peer silent: the 5 packets IKE102 says this side kept sending
+    are the CREATE_CHILD_SA retransmissions IKE302 tells. They were two root causes of one
+    peer ("Also: IKE302 …"), and the timeline told the first request twice."""
+    d = api.analyze([TESTS / "rules/fixtures/IKE302/fires-pcap-create-child-unanswered-peer-silent/input.pcap"])
+    assert [f.code for f in d.findings] == ["IKE102"]
+    assert {s.code for s in d.findings[0].symptoms} == {"IKE302", "IKE304"}
+    assert "Also:" not in d.summary
+    assert sum(m.ref == 11 for m in d.timeline) == 1

@@ -54,8 +54,10 @@ class Thresholds:
     min_packets: int = 3  # unanswered packets needed
 
 
+# IKE302: a rekey the silent peer never answered is the stall seen from IKE, as IKE301's DPD
+# probes are (the packets this side kept sending are those requests).
 @rule("IKE102", "udp-path-stalled", severity="error", thresholds=Thresholds(),
-      explains=("IKE101", "IKE104", "IKE108", "IKE301", "IKE304", "IKE306"), absence=True)
+      explains=("IKE101", "IKE104", "IKE108", "IKE301", "IKE302", "IKE304", "IKE306"), absence=True)
 def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     yield from _unoriented(ctx, t)
     for s in stalls(ctx, t.silence, t.min_packets):
