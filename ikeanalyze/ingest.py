@@ -62,6 +62,9 @@ class InputReport:
     size: int = 0  # bytes
     examples: list[tuple[int, str]] = field(default_factory=list)  # first unrecognised (ref, text)
     lost: int = 0  # packets the capture itself says it dropped (kernel, interface, pcapng statistics)
+    # The capture runs a paste holds fewer packets of than their count lines say they printed:
+    # (first line, last line, packets left out), 1-based.
+    left_out: list[tuple[int, int, int]] = field(default_factory=list)
     # The sniffer runs the paste shows, in order: each packet is judged by the filter of its own run.
     capture_runs: list[CaptureRun] = field(default_factory=list)
     # Those of the runs stamped in UTC (`... 4 0 a`) beside no IKE debug of this input's own:

@@ -587,10 +587,11 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     # Accounting: every line once.
     for reason in ("blank", "hexdump", "banner", "prompt", "annotation", "continuation", "duplicate"):
         report.count(reason, forms.count(reason))
-    _capture_losses(forms.mask("banner"), raw, report)
+    trailers = _capture_trailers(forms.mask("banner"), raw, report)
     utc: list[int] = []  # the lines of the runs' commands that stamp in UTC (_utc_commands)
+    typed = raw
     if forms.count("sniffer"):
-        typed = _typed(raw, forms, sep)  # (read once, for the runs and their clocks)
+        typed = _typed(raw, forms, sep)  # (read once, for the runs, their clocks and counts)
         report.capture_runs = _capture_runs(forms, typed)
         utc = _utc_commands(forms, typed) if report.capture_runs else []
     unrec = np.flatnonzero(forms.mask(None))
@@ -613,13 +614,14 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
     joined = records.whole() if forms.count("sniffer") else None
     parts = []
     dropped: list[dict] = []  # stamps of lines counted as other traffic: `t` still counts from the first line
+    several: list[np.ndarray] = []  # a line for each packet record beyond a line's first (a web copy's)
     for fmt, parser in FORMAT_PARSERS.items():
         if not forms.count(fmt):
             continue
         idx = np.flatnonzero(forms.mask(fmt))
         report.formats.append(fmt)
         if fmt == "sniffer":
-            idx, collapsed = _collapsed_sniffer(idx, fast, joined, shown, tcp_ports, report, other_traffic)
+            idx, collapsed = _collapsed_sniffer(idx, fast, joined, shown, tcp_ports, report, other_traffic, several)
             if collapsed is not None:
                 parts.append(collapsed)
             # A record's joined text is its line's unless continuation lines were joined to it
@@ -644,6 +646,7 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
                 idx, sub_core, sub_text = _split_log_records(idx, sub_core, sub_text)
             elif fmt == "tcpdump":
                 idx, sub_core, sub_text = _split_tcpdump_records(idx, sub_core, sub_text, report)
+                several.append(idx[1:][np.diff(idx) == 0])
             elif fmt == "snapshot":
                 idx, sub_core, sub_text = state_snapshot.unfold(idx, sub_core, sub_text)
             elif fmt == "config":
@@ -665,6 +668,8 @@ def parse_lines(lines: list[str] | pa.Array, report: InputReport, cut_off: bool 
         parts.append(cols)
 
     del core, patched, records, joined  # the parsed lines' text: not kept while the table is built
+    if trailers:
+        _left_out(trailers, forms, typed, np.concatenate(several) if several else np.zeros(0, np.int64), report)
     frame = _sniffer_repeats(_assemble(parts, report, dropped, told), report)
     if utc:
         _utc_beside_local(frame, forms, utc, report)
@@ -978,19 +983,29 @@ def _line_codes(text: pa.Array) -> np.ndarray:
     return text.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
-# The count a sniffer or tcpdump prints when it stops (`12 packets dropped by kernel`).
-DROP_COUNT = r"^\s*(?P<n>\d+) packets? dropped by (?P<by>kernel|interface)\s*$"
+# The counts a sniffer or tcpdump prints when it stops: tcpdump's `12 packets captured`
+# (the packets it printed) first, then both tools' `12 packets received by filter` and
+# `0 packets dropped by kernel` (or `by interface`).
+TRAILER = r"^\s*(?P<n>\d+) packets? (?P<what>captured|received by filter|dropped by (?P<by>kernel|interface))\s*$"
 
 
-def _capture_losses(banner: np.ndarray, raw: pa.Array, report: InputReport) -> None:
-    """Packets a sniffer or tcpdump run says it dropped: the capture is not the whole wire."""
+def _capture_trailers(banner: np.ndarray, raw: pa.Array, report: InputReport) -> list[tuple[int, str, int]]:
+    """The count lines sniffer and tcpdump runs end with, as (line, `captured` | `received`
+    | `dropped`, count), the line 0-based. The packets a run says it dropped are told at
+    once: the capture is not the whole wire."""
     idx = np.flatnonzero(banner)
     if not len(idx):
-        return
-    found = pc.extract_regex(raw.take(pa.array(idx)), DROP_COUNT)
+        return []
+    found = pc.extract_regex(raw.take(pa.array(idx)), TRAILER)
+    out = []
     for i, hit in zip(idx.tolist(), found.to_pylist()):
-        if hit is not None:
-            report.lose(int(hit["n"]), f"line {i + 1}: {counted(int(hit['n']), 'packet')} dropped by {hit['by']}")
+        if hit is None:
+            continue
+        n = int(hit["n"])
+        if hit["by"]:
+            report.lose(n, f"line {i + 1}: {counted(n, 'packet')} dropped by {hit['by']}")
+        out.append((i, hit["what"].split()[0], n))
+    return out
 
 
 # The sniffer's own line for its filter, and the command that started it (any abbreviation,
@@ -1052,8 +1067,9 @@ def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
 # The command's arguments after the filter (quoted, or one word: `none` is typed bare as
 # often as not): verbosity, count, and the stamp format, `a` for absolute UTC (FORMATS.md
 # §1.2); `l` prints the FortiGate's local time, as the debug does.
-SNIFFER_UTC = (r"\bsni\w*\s+pa\w*\s+\S+\s+(?:['\"“”‘’][^'\"“”‘’]*['\"“”‘’]|[^\s'\"“”‘’]\S*)"
-               r"\s+\d\s+\d+\s+a(?:\s|$)")
+SNIFFER_ARGS = (r"\bsni\w*\s+pa\w*\s+\S+\s+(?:['\"“”‘’][^'\"“”‘’]*['\"“”‘’]|[^\s'\"“”‘’]\S*)"
+                r"\s+\d\s+(?P<count>\d+)")
+SNIFFER_UTC = SNIFFER_ARGS + r"\s+a(?:\s|$)"
 
 
 def _utc_commands(forms: _Forms, raw: pa.Array) -> list[int]:
@@ -1119,6 +1135,99 @@ def _run_of(runs: list[CaptureRun], line: int, prompts: np.ndarray) -> CaptureRu
         if run.first >= line:
             return run if not ((prompts > line) & (prompts < run.first)).any() else None
     return None
+
+
+# The lines that open a capture run, its packets under them, by form: the sniffer's own
+# header and tcpdump's, and either command typed at a prompt. (The count lines close one.)
+RUN_OPENS: dict[str, str] = {
+    "banner": r"^\s*(?:(?P<sniffer>interfaces=\[|filters=\[)|tcpdump: (?:verbose output suppressed|listening on)\b"
+              r"|(?:listening on|reading from file) \S+, link-type )",
+    "prompt": r"(?P<sniffer>\bsni\w*\s+pa\w*\s)|\btcpdump\b",
+}
+# The line forms a packet printed by a run is read as (None: a line of no form, which may be one).
+PACKET_FORMS = ("sniffer", "tcpdump")
+
+
+def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Array, several: np.ndarray,
+              report: InputReport) -> None:
+    """Warn of each capture run whose count line (``trailers``, :func:`_capture_trailers`)
+    says it printed more packets than the paste holds (the terminal's scroll-back lost the
+    first ones, or the middle was cut out): a packet missing from the paste may have been
+    printed all the same. The short runs go to ``report.left_out`` (the rules' caveat).
+
+    A run is the lines from the last line that opens one (RUN_OPENS) after the previous
+    count lines up to its own; what it printed is tcpdump's `captured`, else the sniffer's
+    `received by filter`, or the count its command asked for when that is smaller (the
+    sniffer stops there, though its filter may have passed more). A run held in the paste
+    with more packet lines than that (two runs with one count, a run pasted twice) or with
+    no count line (a cut-off paste) is not judged. ``typed``: the lines, typed commands
+    whole (_typed); ``several``: a line for each record beyond the first of a line that
+    holds several (a web copy)."""
+    if all(what == "dropped" for _, what, _ in trailers):
+        return
+    opens = _run_opens(forms, typed)
+    at = np.array([line for line, _, _ in opens], np.int64)
+    blocks: list[dict[str, tuple[int, int]]] = []  # a run's count lines: what -> (line, count)
+    for line, what, n in trailers:
+        last = max(v[0] for v in blocks[-1].values()) if blocks else -1
+        if (blocks and what not in blocks[-1] and not ((at > last) & (at < line)).any()
+                and not forms.count_in((*PACKET_FORMS, None), last + 1, line)):
+            blocks[-1][what] = (line, n)
+        else:
+            blocks.append({what: (line, n)})
+    end = 0  # where the lines after the previous count lines begin
+    for block in blocks:
+        lines = sorted(v[0] for v in block.values())
+        close, prev_end, end = lines[0], end, lines[-1] + 1
+        mine = [o for o in opens if prev_end <= o[0] < close]
+        start = mine[-1][0] + 1 if mine else prev_end
+        if "captured" in block:
+            tool, (told_at, printed) = "tcpdump", block["captured"]
+        elif "received" in block and not (forms.count_in(("tcpdump",), start, close)
+                                          or (mine and mine[-1][1] == "tcpdump")):
+            tool, (told_at, printed) = "sniffer", block["received"]
+        else:  # (tcpdump's `received by filter` counts packets it had not printed yet when stopped)
+            continue
+        # The run's header: the opening lines right above its first packet.
+        head = [o for o in mine if not forms.count_in((*PACKET_FORMS, None), o[0], start)]
+        told = f"(line {told_at + 1})"
+        command = next((o for o in reversed(head) if o[2]), None)
+        if tool == "sniffer" and command is not None and 0 < command[2] < printed:
+            told = (f"(the count its command asked for, line {command[0] + 1}; {printed} received by filter, "
+                    f"line {told_at + 1})")
+            printed = command[2]
+        held = forms.count_in(PACKET_FORMS, start, close) + int(np.count_nonzero((several >= start) & (several < close)))
+        unread = forms.count_in((None,), start, close)
+        left = printed - held - unread
+        if left <= 0:
+            continue
+        first = head[0][0] + 1 if head else start + 1
+        # (`close` is 0-based: the 1-based line above the count lines)
+        where = f"lines {first}-{close}" if first < close else f"line {min(first, close + 1)}"
+        holds = f"{held or 'none'} of them" + (f" and {counted(unread, 'line')} not read" if unread else "")
+        report.left_out.append((first, close + 1, left))
+        report.warn(f"{where}: the {tool} run printed {counted(printed, 'packet')} {told}, the paste holds {holds}: "
+                    f"{'at least ' if unread else ''}{counted(left, 'packet was', 'packets were')} left out of the "
+                    f"paste, so a packet missing from it may still have crossed the wire")
+
+
+def _run_opens(forms: _Forms, typed: pa.Array) -> list[tuple[int, str, int]]:
+    """The lines that open a capture run (RUN_OPENS), in order, each as (line 0-based,
+    `sniffer` | `tcpdump`, the count a typed sniffer command asked for, else 0)."""
+    opens = []
+    for name, pattern in RUN_OPENS.items():
+        idx = np.flatnonzero(forms.mask(name))
+        if not len(idx):
+            continue
+        lines = typed.take(pa.array(idx))
+        found = pc.extract_regex(lines, pattern).to_pylist()
+        asked = pc.extract_regex(lines, SNIFFER_ARGS).to_pylist() if name == "prompt" else [None] * len(idx)
+        for i, f, a in zip(idx.tolist(), found, asked):
+            if f is None:
+                continue
+            count = int(a["count"]) if a is not None else 0
+            opens.append((i, "sniffer" if f["sniffer"] else "tcpdump", count))
+    return sorted(opens)
 
 
 def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: InputReport, step: int) -> None:
@@ -1222,6 +1331,11 @@ class _Forms:
         k = self._code(name)
         return 0 if k is None else int(self.counts[k + 1])
 
+    def count_in(self, names: tuple[str | None, ...], start: int, stop: int) -> int:
+        """How many of the lines ``start`` to ``stop`` (exclusive, 0-based) are of the forms ``names``."""
+        codes = [k for k in map(self._code, names) if k is not None]
+        return int(np.isin(self.code[start:stop], codes).sum()) if codes and stop > start else 0
+
     def mask(self, name: str | None) -> np.ndarray:
         k = self._code(name)
         return np.zeros(len(self.code), bool) if k is None else self.code == k
@@ -1281,11 +1395,12 @@ def _drop_other_traffic(idx: np.ndarray, cols: dict, text: pa.Array, is_hex: np.
 
 def _collapsed_sniffer(idx: np.ndarray, fast: np.ndarray, joined: pa.Array, shown: _Patched,
                        tcp_ports: tuple[int, ...], report: InputReport,
-                       other_traffic: bool) -> tuple[np.ndarray, dict | None]:
+                       other_traffic: bool, several: list[np.ndarray]) -> tuple[np.ndarray, dict | None]:
     """Sniffer lines holding several packet records run together (a web copy that lost its
     line breaks): each record is an event of that line, read by the patterns (not the
     byte tests, which prove one record per line). Returns the other lines, and the
-    collapsed ones' columns. A line stays one line in the books: `other-traffic` only
+    collapsed ones' columns (and, to ``several``, the line of each record beyond a line's
+    first). A line stays one line in the books: `other-traffic` only
     when every record on it is. Lines the byte tests proved (``fast``) hold one record
     each: only the others are looked at."""
     rest = idx[~fast[idx]]
@@ -1299,6 +1414,7 @@ def _collapsed_sniffer(idx: np.ndarray, fast: np.ndarray, joined: pa.Array, show
                                            head_is_record=True)
     report.warn(f"{counted(len(lines), 'sniffer line holds', 'sniffer lines hold')} several packet records run together (a web copy?), "
                 f"{len(owner)} records in all, the first on line {lines[0] + 1}: each is read as an event of its line")
+    several.append(owner[1:][np.diff(owner) == 0])  # (before other traffic goes: each record was printed)
     cols = sniffer.parse(core)
     for note in cols.pop("warnings", ()):
         report.warn(note)
