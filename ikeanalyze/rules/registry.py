@@ -153,6 +153,7 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
     from ikeanalyze.rules import fromlog  # imports rules.base, which imports this module
 
     lost = {i.source: i.lost for i in ctx.ingest.inputs if i.lost}
+    left_out = {i.source: i.left_out for i in ctx.ingest.inputs if i.left_out}
     cut = _cut_ends(ctx)
     one_way = one_way_runs(ctx.ingest.inputs)
     checked = _checked(ctx, rules, thresholds)
@@ -161,6 +162,8 @@ def run(ctx, rules: list[Rule], thresholds: dict[str, object]) -> Iterator:
         for f in found if r.absence else ():  # (built on what never came: what may hide it)
             if lost:
                 _caveat(f, lost)
+            if left_out:
+                _left_out_caveat(f, left_out)
             if cut:
                 _cut_caveat(f, cut)
             if one_way:
@@ -344,6 +347,21 @@ def _caveat(finding, lost: dict[str, int]) -> None:
     """Say so in a finding built on packets that never came when its capture dropped some."""
     _per_source_caveat(finding, lost, "capture_lost", "{source} ({value})",
                        "the capture itself lost packets ({}); part of what is missing here may have crossed the wire")
+
+
+def _left_out_caveat(finding, short: dict[str, list[tuple[int, int, int]]]) -> None:
+    """Say so in a finding built on packets that never came when its evidence lies in a
+    capture run the paste holds only part of (``short``: each input's runs as (first line,
+    last line, packets left out), ingest.InputReport.left_out): what never came may be among
+    the packets left out, as it may be among those a capture lost."""
+    held: dict[str, set] = {}
+    for e in finding.evidence:
+        for run in short.get(e.source, ()):
+            if e.ref is not None and run[0] <= e.ref <= run[1]:
+                held.setdefault(e.source, set()).add(run)
+    _per_source_caveat(finding, {s: sum(n for *_, n in runs) for s, runs in held.items()}, "paste_left_out",
+                       "{source} ({value})", "the paste leaves out packets its capture printed ({}); part of what "
+                       "is missing here may be among them")
 
 
 def _per_source_caveat(finding, per_source: dict, fact: str, each: str, sentence: str,

@@ -1,12 +1,15 @@
 """A sniffer or tcpdump run whose count lines say it printed more packets than the paste
 holds (the scroll-back lost the first ones, the middle was cut out): the input warns, with
-the run's lines and both counts. A run held whole, one held with more packet lines
+the run's lines and both counts, and the findings built on packets that never came say the
+missing one may be among those left out. A run held whole, one held with more packet lines
 than its count (two runs under one count), and one with no count line are not judged.
 
 Every paste is written here (RFC 5737 addresses); each test holds a short run beside the
 runs that must stay silent, so it fails where nothing is told."""
 
 from __future__ import annotations
+
+import json
 
 from ikeanalyze import api
 from ikeanalyze.sources import LoadOptions
@@ -109,6 +112,28 @@ def test_packet_records_a_web_copy_ran_together_are_each_counted(tmp_path):
     report = _load(tmp_path, together + short)
     assert _told(report) == [f"lines 10-14: the sniffer run printed 2 packets (line 15), the paste holds 1 of them: "
                              f"1 packet was left out of the paste, {TAIL}"]
+
+
+def _sa_init(peer: str, first: int) -> list[str]:
+    """An IKE_SA_INIT sent 5 times with no answer (IKE105)."""
+    return [_v4(first + d, dst=peer) for d in (0, 2, 6, 14, 30)]
+
+
+def test_a_finding_in_the_short_run_says_the_answer_may_have_been_left_out(tmp_path):
+    short = _sniffer("4 0 l", _sa_init("192.0.2.9", 0), 8)
+    whole = _sniffer("4 0 l", _sa_init("192.0.2.77", 100), 5)
+    paste = tmp_path / "paste.txt"
+    paste.write_text("\n".join(short + whole) + "\n")
+    doc = json.loads(run_cli("analyze", str(paste), "--format", "json").stdout)
+    found = {f["peer"]: f for f in doc["findings"] if f["code"] == "IKE105"}
+    assert set(found) == {"192.0.2.9:500", "192.0.2.77:500"}
+    assert found["192.0.2.9:500"]["facts"]["paste_left_out"] == {str(paste): 3}
+    assert "Caveat: the paste leaves out packets its capture printed" in found["192.0.2.9:500"]["message"]
+    assert "paste_left_out" not in found["192.0.2.77:500"]["facts"]
+    assert "leaves out" not in found["192.0.2.77:500"]["message"]
+    assert doc["inputs"][0]["warnings"] == [
+        f"lines 1-9: the sniffer run printed 8 packets (line 10), the paste holds 5 of them: 3 packets were left out "
+        f"of the paste, {TAIL}"]
 
 
 def test_the_terminal_shows_the_warning(tmp_path):
