@@ -1144,8 +1144,9 @@ RUN_OPENS: dict[str, str] = {
               r"|(?:listening on|reading from file) \S+, link-type )",
     "prompt": r"(?P<sniffer>\bsni\w*\s+pa\w*\s)|\btcpdump\b",
 }
-# The line forms a packet printed by a run is read as (None: a line of no form, which may be one).
-PACKET_FORMS = ("sniffer", "tcpdump")
+# The line forms a packet printed by a run is read as: the sniffer's and tcpdump's header
+# lines, and None, a line of no form (which may be one).
+RUN_LINES = ("sniffer", "tcpdump", None)
 
 
 def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Array, several: np.ndarray,
@@ -1171,7 +1172,7 @@ def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Arr
     for line, what, n in trailers:
         last = max(v[0] for v in blocks[-1].values()) if blocks else -1
         if (blocks and what not in blocks[-1] and not ((at > last) & (at < line)).any()
-                and not forms.count_in((*PACKET_FORMS, None), last + 1, line)):
+                and not sum(forms.count_in(RUN_LINES, last + 1, line))):
             blocks[-1][what] = (line, n)
         else:
             blocks.append({what: (line, n)})
@@ -1181,23 +1182,22 @@ def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Arr
         close, prev_end, end = lines[0], end, lines[-1] + 1
         mine = [o for o in opens if prev_end <= o[0] < close]
         start = mine[-1][0] + 1 if mine else prev_end
+        sniffed, dumped, unread = forms.count_in(RUN_LINES, start, close)  # (sniffer, tcpdump, no form)
         if "captured" in block:
             tool, (told_at, printed) = "tcpdump", block["captured"]
-        elif "received" in block and not (forms.count_in(("tcpdump",), start, close)
-                                          or (mine and mine[-1][1] == "tcpdump")):
+        elif "received" in block and not (dumped or (mine and mine[-1][1] == "tcpdump")):
             tool, (told_at, printed) = "sniffer", block["received"]
         else:  # (tcpdump's `received by filter` counts packets it had not printed yet when stopped)
             continue
         # The run's header: the opening lines right above its first packet.
-        head = [o for o in mine if not forms.count_in((*PACKET_FORMS, None), o[0], start)]
+        head = [o for o in mine if not sum(forms.count_in(RUN_LINES, o[0], start))]
         told = f"(line {told_at + 1})"
         command = next((o for o in reversed(head) if o[2]), None)
         if tool == "sniffer" and command is not None and 0 < command[2] < printed:
             told = (f"(the count its command asked for, line {command[0] + 1}; {printed} received by filter, "
                     f"line {told_at + 1})")
             printed = command[2]
-        held = forms.count_in(PACKET_FORMS, start, close) + int(np.count_nonzero((several >= start) & (several < close)))
-        unread = forms.count_in((None,), start, close)
+        held = sniffed + dumped + int(np.count_nonzero((several >= start) & (several < close)))
         left = printed - held - unread
         if left <= 0:
             continue
@@ -1331,10 +1331,11 @@ class _Forms:
         k = self._code(name)
         return 0 if k is None else int(self.counts[k + 1])
 
-    def count_in(self, names: tuple[str | None, ...], start: int, stop: int) -> int:
-        """How many of the lines ``start`` to ``stop`` (exclusive, 0-based) are of the forms ``names``."""
-        codes = [k for k in map(self._code, names) if k is not None]
-        return int(np.isin(self.code[start:stop], codes).sum()) if codes and stop > start else 0
+    def count_in(self, names: tuple[str | None, ...], start: int, stop: int) -> list[int]:
+        """How many of the lines ``start`` to ``stop`` (exclusive, 0-based) are of each form
+        of ``names`` (one pass over them)."""
+        tally = np.bincount(self.code[start:stop] + 1, minlength=len(self.counts)) if stop > start else self.counts * 0
+        return [0 if k is None else int(tally[k + 1]) for k in map(self._code, names)]
 
     def mask(self, name: str | None) -> np.ndarray:
         k = self._code(name)
