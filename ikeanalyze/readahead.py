@@ -153,8 +153,7 @@ def start(paths: list[str], jobs: int) -> int:
                 magic = f.read(4)
             if magic not in PCAP_MAGIC:
                 if st.st_size >= TEXT_MIN_BYTES and texts < jobs - 1:
-                    _start_text(path, st)
-                    texts += 1
+                    texts += _start_text(path, st)
                     started += 1
                 continue
             if st.st_size < MIN_BYTES:
@@ -179,8 +178,8 @@ def start(paths: list[str], jobs: int) -> int:
     return started
 
 
-def _start_text(path: str, st: os.stat_result) -> None:
-    """Fork the text worker for ``path``."""
+def _start_text(path: str, st: os.stat_result) -> int:
+    """Fork the text worker for ``path``; returns 1."""
     body_at = 8 * (_TEXT_SLOTS + st.st_size // _TEXT_LINE_BYTES + 2)
     shared = mmap.mmap(-1, body_at + st.st_size)  # untouched pages cost nothing
     pid = os.fork()
@@ -192,6 +191,7 @@ def _start_text(path: str, st: os.stat_result) -> None:
         finally:
             os._exit(code)
     _TEXTS[_identity(st)] = _TextWorker(pid, shared, body_at)
+    return 1
 
 
 def _prepare_text(path: str, shared: mmap.mmap, body_at: int) -> None:
