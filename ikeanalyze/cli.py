@@ -76,9 +76,9 @@ Redact = Annotated[bool, typer.Option(
 HtmlOut = Annotated[Path | None, typer.Option("--html", help="Also write the HTML report to this file.")]
 Jobs = Annotated[int, typer.Option(
     "--jobs", "-j", min=1, metavar="N",
-    help="Processes to use: with 2 or more (and 2 or more CPUs), a worker reads a large capture or text "
-         "file ahead while the analysis starts up, sniffer text is read by two processes, and `analyze` "
-         "checks two groups of rules side by side on a big input.")]
+    help="Processes to use: with 2 or more (and 2 or more CPUs), a worker reads large captures ahead while "
+         "the analysis starts up, sniffer text is read by two processes, and `analyze` checks two groups of "
+         "rules side by side on a big input.")]
 
 
 # Inputs this big take about a second or more: show what is being done meanwhile.

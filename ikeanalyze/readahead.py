@@ -14,11 +14,6 @@ checks every header itself after either walk, so the events are the same; when a
 is off (no worker, the file changed since the fork) the reader walks in-process, and where
 the worker stopped early (it failed) the reader walks on from there.
 
-A large text input is read ahead too: a worker reads it, cleans it and cuts it into lines
-as the text reader would (the same functions, :mod:`ikeanalyze.sources.textclean`, which
-import numpy only), and leaves the text without its newlines and the line offsets in memory
-shared with the main process, whose reader makes its lines of them instead of reading.
-
 This module imports only the standard library: it runs before pandas is loaded.
 """
 
@@ -50,15 +45,6 @@ BATCH = 1 << 16
 # The shared block: count, end offset, done flag, then the offsets (int64 each).
 _SLOTS = 3
 _COUNT = struct.Struct("q")  # a progress report on the pipe: the offsets written so far
-# A text input at least this large is read ahead (its read, cleaning and cut into lines cost
-# about 3 ms per MB, done beside the start-up instead of after it).
-TEXT_MIN_BYTES = 4 << 20
-# A text worker's block: done flag, lines, body bytes, cut off, HTML-escaped, bytes read;
-# then the line offsets (room for a line per 8 bytes of the file: a file of shorter lines is
-# left to the reader), then the text without its newlines (no larger than the file: valid
-# UTF-8 only shrinks when cleaned; a decode that grows it is left to the reader).
-_TEXT_SLOTS = 6
-_TEXT_LINE_BYTES = 8
 
 
 def u32_views(buf, size: int, endian: str) -> list:
@@ -110,53 +96,28 @@ class _Worker:
 _PENDING: dict[tuple, _Worker] = {}
 
 
-@dataclass
-class _TextWorker:
-    pid: int
-    shared: mmap.mmap
-    body_at: int  # where the text starts in ``shared``
-
-
-@dataclass
-class Text:
-    """A text input as a worker left it: what :func:`ikeanalyze.sources.textclean.line_cuts`
-    gives, as views of the shared block."""
-
-    size: int  # bytes read
-    escaped: bool
-    cut: bool
-    offsets: memoryview  # int64, one more than the lines
-    body: memoryview
-
-
-_TEXTS: dict[tuple, _TextWorker] = {}
-
-
 def _identity(st: os.stat_result) -> tuple:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def start(paths: list[str], jobs: int) -> int:
     """Fork a walker for each large classic pcap among ``paths`` (plain file paths; other
-    inputs are the loader's), and a text worker for each other large file up to ``jobs`` - 1
-    of them; returns how many were started. No-op with ``jobs`` < 2, on one CPU (the worker
-    would only take turns with the start-up it is meant to overlap), or without ``os.fork``."""
+    inputs are the loader's); returns how many were started. No-op with ``jobs`` < 2, on
+    one CPU (the worker would only take turns with the start-up it is meant to overlap), or
+    without ``os.fork``."""
     if jobs < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         return 0
-    started = texts = 0
+    started = 0
     for path in paths:
         with suppress(OSError):
             st = os.stat(path)
-            if not stat.S_ISREG(st.st_mode) or _identity(st) in _PENDING or _identity(st) in _TEXTS:
+            if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
+                continue
+            if _identity(st) in _PENDING:
                 continue
             with open(path, "rb") as f:
                 magic = f.read(4)
             if magic not in PCAP_MAGIC:
-                if st.st_size >= TEXT_MIN_BYTES and texts < jobs - 1:
-                    texts += _start_text(path, st)
-                    started += 1
-                continue
-            if st.st_size < MIN_BYTES:
                 continue
             # At most one record per 16 bytes; untouched pages of the mapping cost nothing.
             shared = mmap.mmap(-1, 8 * (_SLOTS + max(st.st_size - FILE_HEADER, 0) // RECORD_HEADER + 1))
@@ -176,73 +137,6 @@ def start(paths: list[str], jobs: int) -> int:
             _PENDING[_identity(st)] = _Worker(pid, shared, r)
             started += 1
     return started
-
-
-def _start_text(path: str, st: os.stat_result) -> int:
-    """Fork the text worker for ``path``; returns 1."""
-    body_at = 8 * (_TEXT_SLOTS + st.st_size // _TEXT_LINE_BYTES + 2)
-    shared = mmap.mmap(-1, body_at + st.st_size)  # untouched pages cost nothing
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            _prepare_text(path, shared, body_at)
-            code = 0
-        finally:
-            os._exit(code)
-    _TEXTS[_identity(st)] = _TextWorker(pid, shared, body_at)
-    return 1
-
-
-def _prepare_text(path: str, shared: mmap.mmap, body_at: int) -> None:
-    """The text worker's job: the file's lines as the text reader makes them into
-    ``shared``, then the done flag. A file the reader does not read as plain text (a
-    capture, compressed, an archive, binary) or whose lines do not fit is left to it."""
-    # (this process only: numpy, beside the main process's imports)
-    from ikeanalyze.sources import COMPRESSED, PCAP_MAGICS, ZIP_MAGICS, textclean
-
-    with open(path, "rb") as f:
-        head = f.read(textclean.SNIFF_BYTES)
-        if (head[:4] in PCAP_MAGICS or head.startswith(ZIP_MAGICS)
-                or any(head.startswith(magic) for magic, _codec in COMPRESSED) or textclean.not_text(head)):
-            return
-        f.seek(0)
-        data = f.read()
-    size = len(data)
-    if textclean.not_text(data):
-        return
-    utf8, escaped = textclean.cleaned(data)
-    del data
-    offsets, body, cut = textclean.line_cuts(utf8)
-    del utf8
-    room = body_at // 8 - _TEXT_SLOTS
-    if len(offsets) > room or len(body) > len(shared) - body_at:
-        return
-    out = memoryview(shared)[:body_at].cast("q")  # (the header and the offsets: whole words)
-    out[_TEXT_SLOTS : _TEXT_SLOTS + len(offsets)] = memoryview(offsets).cast("B").cast("q")
-    shared[body_at : body_at + len(body)] = body
-    out[1], out[2], out[3], out[4], out[5] = len(offsets) - 1, len(body), cut, escaped, size
-    out[0] = 1
-
-
-def take_text(path: os.PathLike | str | None) -> Text | None:
-    """The lines the worker started for ``path`` made, once it has finished (None: no
-    worker for this file as it is now, or the worker left the file to the reader)."""
-    worker = _claim(_TEXTS, path)
-    if worker is None:
-        return None
-    try:
-        _, status = os.waitpid(worker.pid, 0)
-    except ChildProcessError:
-        return None
-    out = memoryview(worker.shared)[: worker.body_at].cast("q")
-    if status != 0 or out[0] != 1:
-        return None
-    raw = memoryview(worker.shared)
-    lines, length = out[1], out[2]
-    return Text(size=out[5], escaped=bool(out[4]), cut=bool(out[3]),
-                offsets=raw[8 * _TEXT_SLOTS : 8 * (_TEXT_SLOTS + lines + 1)],
-                body=raw[worker.body_at : worker.body_at + length])
 
 
 def _walk_file(path: str, endian: str, shared: mmap.mmap, progress: int) -> None:
@@ -323,16 +217,11 @@ class Walk:
 def take(path: str | None) -> Walk | None:
     """The walk of the worker started for ``path`` (None: no worker for this file as it
     is now), to be read as it goes."""
-    worker = _claim(_PENDING, path)
-    return None if worker is None else Walk(worker)
-
-
-def _claim(pending: dict, path: os.PathLike | str | None):
-    """The worker ``pending`` holds for ``path`` as the file is now (its identity at the
-    fork), taken out; None when there is none."""
     if path is None:
         return None
     try:
-        return pending.pop(_identity(os.stat(path)), None)
+        key = _identity(os.stat(path))
     except OSError:
         return None
+    worker = _PENDING.pop(key, None)
+    return None if worker is None else Walk(worker)

@@ -21,18 +21,14 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from ikeanalyze import events as ev
 from ikeanalyze.errors import InputError
 from ikeanalyze.ingest import IngestReport, InputReport
+from ikeanalyze.sources import clockoffset
 from ikeanalyze.words import counted
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-# pandas (and the modules that need it) are imported where the events are made: a read-ahead
-# worker forked before the start-up's imports reads text with this package's tables and
-# textclean (ikeanalyze.readahead) without loading pandas.
 
 # Magic numbers of the capture formats we read (first four bytes, either byte order).
 PCAP_MAGICS = {
@@ -296,10 +292,6 @@ def unpacked(blob: Blob) -> list[Blob]:
 
 def load_blob(blob: Blob, options: LoadOptions, ingest: IngestReport) -> pd.DataFrame:
     """Parse one input into events, adding its accounting to ``ingest``."""
-    import pandas as pd
-
-    from ikeanalyze import events as ev
-
     blob = opened(blob)
     report = ingest.add(InputReport(blob.name))
     for note in blob.notes:
@@ -356,9 +348,6 @@ def load(
         where = os.path.dirname(where) if len(refused) == 1 else where
         raise InputError(where, None,
                          f"directory holds no readable input: {names}{more}")
-    from ikeanalyze import events as ev
-    from ikeanalyze.sources import clockoffset
-
     clockoffset.line_up(parts, ingest.inputs)  # a UTC sniffer run and a local-time debug given as two inputs
     events = ev.concat(parts)
     return events, ingest

@@ -19,8 +19,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ikeanalyze.sources.textclean import positions
-
 WORD = 8
 # Bytes before the start and past the end of the data read as zero (up to this many): the
 # first and last lines' words may reach there.
@@ -73,6 +71,15 @@ class Bytes:
         trusted = copy.copy(self)
         trusted.words = self._words.__getitem__
         return trusted
+
+
+_SCAN = 1 << 20  # bytes per step of a scan: its temporaries stay small (no page faults)
+
+
+def positions(data: np.ndarray, byte: int) -> np.ndarray:
+    """Offsets of every ``byte`` in ``data`` (uint8)."""
+    found = [np.flatnonzero(data[k : k + _SCAN] == byte) + k for k in range(0, len(data), _SCAN)]
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 def _gather(b: Bytes, start: np.ndarray, size: np.ndarray) -> pa.Array:

@@ -8,10 +8,6 @@ here adds or removes a line break, except that a bare CR counts as a line end.
 
 Every step is linear in the input: a 10 MB line of escapes or backspaces costs one pass
 (the patterns have bounded repeats, backspaces are undone with a stack).
-
-A read-ahead worker forked before the analysis imports pandas runs these steps on a large
-text input (:mod:`ikeanalyze.readahead`): this module imports numpy only, and pyarrow where
-a function needs it.
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ import codecs
 import re
 
 import numpy as np
+import pyarrow as pa
 
 # CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL|ST`, bounded: an unterminated one must not
 # make every later ESC rescan the rest of the line), and two-byte escapes (`ESC =`, `ESC M`).
@@ -241,8 +238,6 @@ def clean_utf8(data: bytes) -> bytes:
 
 def _is_utf8(data: bytes) -> bool:
     """Whether ``data`` is valid UTF-8 (as Python's strict decode decides)."""
-    import pyarrow as pa
-
     blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], np.int64)),
                                                           pa.py_buffer(data)])
     try:
@@ -250,47 +245,6 @@ def _is_utf8(data: bytes) -> bool:
     except pa.ArrowInvalid:
         return False
     return True
-
-
-def cleaned(data: bytes) -> tuple[bytes, bool]:
-    """A text input's bytes as cleaned UTF-8 (:func:`clean_utf8`), and whether they were
-    HTML-escaped (:func:`html_unescaped`); the caller has checked :func:`not_text`."""
-    data, escaped = html_unescaped(data)
-    return clean_utf8(data), escaped
-
-
-_SCAN = 1 << 20  # bytes per step of a scan: its temporaries stay small (no page faults)
-
-
-def positions(data: np.ndarray, byte: int) -> np.ndarray:
-    """Offsets of every ``byte`` in ``data`` (uint8)."""
-    found = [np.flatnonzero(data[k : k + _SCAN] == byte) + k for k in range(0, len(data), _SCAN)]
-    return np.concatenate(found) if found else np.zeros(0, np.int64)
-
-
-def line_cuts(utf8: bytes) -> tuple[np.ndarray, bytes, bool]:
-    """The lines of cleaned UTF-8 text as the text without its newlines and the offsets of
-    each line in it (one more than the lines, from 0), and whether the text ended without a
-    newline (a cut-off paste?). The same cuts as :func:`split_lines`; one copy of the bytes."""
-    # Newline offsets by numpy and the text without its newlines by one bytes.replace: a
-    # third of the time of arrow's split_pattern on the same text.
-    nl = positions(np.frombuffer(utf8, np.uint8), 10)
-    cut = utf8[-1:] not in (b"\n", b"")
-    n = len(nl) + cut
-    offsets = np.empty(n + 1, np.int64)
-    offsets[0] = 0
-    offsets[1 : len(nl) + 1] = nl - np.arange(len(nl))  # each earlier newline is one byte fewer
-    offsets[-1] = len(utf8) - len(nl)
-    return offsets, utf8.replace(b"\n", b""), cut
-
-
-def arrow_lines(offsets, body):
-    """:func:`line_cuts`' lines as one arrow array, without a Python object per line;
-    ``offsets`` and ``body`` are any buffers (numpy arrays, a shared mapping's views)."""
-    import pyarrow as pa
-
-    n = memoryview(offsets).nbytes // 8 - 1
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body))
 
 
 def split_lines(text: str) -> tuple[list[str], bool]:

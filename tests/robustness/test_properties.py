@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ikeanalyze import convert
 from ikeanalyze.errors import InputError, WireError
 from ikeanalyze.sources import Blob, _decompress
-from ikeanalyze.sources.textclean import arrow_lines, clean, decode, line_cuts, not_text, split_lines
+from ikeanalyze.sources.textclean import clean, decode, not_text, split_lines
 from ikeanalyze.wire import esp, ike, natt, tcpencap
 from tests.robustness.helpers import CRASHERS, load_bytes, small_inputs
 
@@ -224,9 +224,10 @@ def test_clean_keeps_the_line_count(text):
 @given(st.text())
 def test_arrow_split_is_split_lines(text):
     """The text parser splits into one arrow array; it cuts where split_lines cuts."""
+    from ikeanalyze.sources.text import _split
+
     text = clean(text)
-    offsets, body, cut = line_cuts(text.encode("utf-8"))
-    lines = arrow_lines(offsets, body)
+    lines, cut = _split(text.encode("utf-8"))
     assert (lines.to_pylist(), cut) == split_lines(text)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -38,22 +37,17 @@ def any_size(monkeypatch):
     monkeypatch.setattr(readahead, "MIN_BYTES", 0)
     monkeypatch.setattr(readahead, "BATCH", 2)
     monkeypatch.setattr(pcap, "CHUNK", 3)
-    yield _spied(monkeypatch, "take")
-    readahead._PENDING.clear()
-
-
-def _spied(monkeypatch, name: str) -> list:
-    """What ``readahead.<name>`` gives the readers, from now on, in order."""
     taken: list = []
-    take = getattr(readahead, name)
+    take = readahead.take
 
     def spy(path):
         got = take(path)
         taken.append(got)
         return got
 
-    monkeypatch.setattr(readahead, name, spy)
-    return taken
+    monkeypatch.setattr(readahead, "take", spy)
+    yield taken
+    readahead._PENDING.clear()
 
 
 def _load(path: Path) -> tuple[pd.DataFrame, list]:
@@ -162,15 +156,10 @@ def test_only_large_classic_pcaps_with_two_jobs(tmp_path, monkeypatch):
     assert readahead.start([str(pcap)], jobs=2) == 0  # one CPU: nothing to overlap with
 
 
-@pytest.mark.parametrize("source, threshold, take", [
-    ("pcap/tcpdump_isakmp4500.pcap", "MIN_BYTES", "take"),
-    ("terminal_logs/seed.securecrt-stamps.txt", "TEXT_MIN_BYTES", "take_text"),
-])
-def test_cli_jobs_do_not_change_the_report(tmp_path, monkeypatch, source, threshold, take):
-    monkeypatch.setattr(readahead, threshold, 0)
-    path = tmp_path / Path(source).name
-    path.write_bytes((DATA / source).read_bytes())
-    taken = _spied(monkeypatch, take)
+def test_cli_jobs_do_not_change_the_report(tmp_path, monkeypatch):
+    monkeypatch.setattr(readahead, "MIN_BYTES", 0)
+    path = tmp_path / "t.pcap"
+    path.write_bytes((DATA / "pcap" / "tcpdump_isakmp4500.pcap").read_bytes())
     reports = []
     for jobs in ("1", "2"):
         out = tmp_path / f"j{jobs}.json"
@@ -179,9 +168,8 @@ def test_cli_jobs_do_not_change_the_report(tmp_path, monkeypatch, source, thresh
         report = json.loads(out.read_text())
         report.pop("generated_at", None)
         reports.append(report)
-    assert [t is not None for t in taken] == [False, True]  # the --jobs 2 run's worker was used
-    assert not readahead._PENDING and not readahead._TEXTS
-    assert reports[0] == reports[1] and reports[0]["inputs"][0]["total"] > 0 and reports[0]["findings"]
+    assert not readahead._PENDING  # the --jobs 2 run's worker was taken
+    assert reports[0] == reports[1] and reports[0]["inputs"][0]["total"] > 0
 
 
 def test_cli_events_with_a_worker_writes_the_same_table(tmp_path, monkeypatch):
@@ -199,112 +187,3 @@ def test_cli_events_with_a_worker_writes_the_same_table(tmp_path, monkeypatch):
         tables.append(out.read_text())
     assert started == [1, 0]
     assert tables[0] == tables[1] and tables[0].count("\n") > 2
-
-
-# ------------------------------------------------------------------ text read ahead
-TEXTS = sorted(p for d in ("terminal_logs", "sniffer") for p in (DATA / d).glob("*.txt") if p.name != "SOURCES.md")
-
-
-@pytest.fixture
-def any_text(monkeypatch):
-    """Read ahead every text input, however small, and record what the reader was given."""
-    monkeypatch.setattr(readahead, "TEXT_MIN_BYTES", 0)
-    yield _spied(monkeypatch, "take_text")
-    readahead._TEXTS.clear()
-
-
-def _same_text(path: Path, taken: list, *, used: bool = True) -> None:
-    """Load ``path`` after starting a text worker, then without: the same events,
-    accounting and warnings (or the same error); ``used``: the reader took the worker's
-    lines (else the worker left the file to it)."""
-    assert readahead.start([str(path)], jobs=2) == 1
-    outcomes = []
-    for _ in range(2):
-        try:
-            outcomes.append(_load(path))
-        except InputError as exc:
-            outcomes.append(str(exc))
-    if used:
-        assert taken[0] is not None and taken[1:] in ([], [None])  # the second load read in-process
-        assert not readahead._TEXTS
-    else:  # (a compressed file is not asked for: its bytes are had by decompressing)
-        assert set(map(type, taken)) <= {type(None)}
-    if isinstance(outcomes[0], str):
-        assert outcomes[0] == outcomes[1]
-        return
-    pd.testing.assert_frame_equal(outcomes[0][0], outcomes[1][0])
-    assert outcomes[0][1] == outcomes[1][1]
-
-
-@pytest.mark.parametrize("path", TEXTS, ids=lambda p: p.name)
-def test_text_worker_gives_the_same_events(path, any_text):
-    _same_text(path, any_text)
-
-
-BASE_TEXT = (DATA / "sniffer" / "32_sniffer_v1_relative_noiface.txt").read_bytes()
-
-
-@pytest.mark.parametrize(
-    "name, data",
-    [
-        ("html-escaped", BASE_TEXT.replace(b"->", b"-&gt;")),
-        ("nbsp", BASE_TEXT.replace(b" ", "\u00a0".encode(), 40)),
-        ("crlf", BASE_TEXT.replace(b"\n", b"\r\n")),
-        ("utf16", BASE_TEXT.decode("utf-8", "replace").encode("utf-16")),
-        ("cp1252-note", BASE_TEXT + "note: caf\u00e9 \u2013 ok\n".encode("cp1252")),
-        ("no-final-newline", BASE_TEXT.rstrip(b"\n")),
-        ("empty", b""),
-    ],
-    ids=lambda v: v if isinstance(v, str) else "",
-)
-def test_text_worker_cleans_as_the_reader_does(tmp_path, any_text, name, data):
-    path = tmp_path / f"{name}.txt"
-    path.write_bytes(data)
-    _same_text(path, any_text)
-
-
-@pytest.mark.parametrize(
-    "name, data",
-    [
-        ("short-lines", b"a\n" * 5000),  # more lines than the shared block has room for
-        ("growing", "\u00e9\n".encode("cp1252") * 500),  # Windows-1252 read as UTF-8: twice the bytes
-        ("gzip", __import__("gzip").compress(BASE_TEXT)),
-        ("png", b"\x89PNG\r\n\x1a\n" + bytes(200)),
-        ("binary", bytes(range(256)) * 40),
-    ],
-    ids=lambda v: v if isinstance(v, str) else "",
-)
-def test_files_the_text_worker_leaves_to_the_reader(tmp_path, any_text, name, data):
-    path = tmp_path / f"{name}.txt"
-    path.write_bytes(data)
-    _same_text(path, any_text, used=False)
-
-
-def test_a_text_changed_after_the_fork_is_read_again(tmp_path, any_text):
-    path = tmp_path / "t.txt"
-    path.write_bytes(BASE_TEXT)
-    assert readahead.start([str(path)], jobs=2) == 1
-    (worker,) = readahead._TEXTS.values()
-    while memoryview(worker.shared)[:8].cast("q")[0] != 1:  # the worker has read and cut the file
-        time.sleep(0.01)
-    other = (DATA / "terminal_logs" / "seed.wrap80.txt").read_bytes()
-    path.write_bytes(other)
-    os.utime(path, ns=(1, 1))
-    events, _ = _load(path)
-    assert any_text == [None]
-    now = tmp_path / "now.txt"
-    now.write_bytes(other)
-    pd.testing.assert_frame_equal(events, _load(now)[0].assign(source=events["source"]))
-
-
-def test_text_workers_only_for_large_files_and_spare_jobs(tmp_path, monkeypatch):
-    texts = []
-    for k in range(3):
-        texts.append(tmp_path / f"{k}.txt")
-        texts[-1].write_bytes(BASE_TEXT)
-    assert readahead.start([str(p) for p in texts], jobs=2) == 0  # below TEXT_MIN_BYTES
-    monkeypatch.setattr(readahead, "TEXT_MIN_BYTES", len(BASE_TEXT))
-    assert readahead.start([str(p) for p in texts], jobs=1) == 0
-    assert readahead.start([str(p) for p in texts], jobs=3) == 2  # one process of the jobs is this one
-    assert readahead.take_text(str(texts[0])) is not None and readahead.take_text(str(texts[0])) is None
-    assert readahead.take_text(str(texts[1])) is not None and readahead.take_text(str(texts[2])) is None
