@@ -1146,6 +1146,11 @@ RUN_OPENS: dict[str, str] = {
               r"|(?:listening on|reading from file) \S+, link-type )",
     "prompt": r"(?P<sniffer>\bsni\w*\s+pa\w*\s)|\btcpdump\b",
 }
+# A typed command whose packets are not printed here: tcpdump writing them to a file (`-w`),
+# either tool's output piped or redirected (`| grep 192.0.2.9`, `> out.txt`). Read with the
+# quoted filter taken out (its `||` and `len > 1400` are the filter's).
+PRINTS_ELSEWHERE = r"(?:\btcpdump\b|\bsni\w*\s+pa\w*\s).*?(?:[|>]|\s-[A-Za-z]*w)"
+QUOTED = r"['\"“”‘’][^'\"“”‘’]*['\"“”‘’]"
 # The line forms a packet printed by a run is read as: the sniffer's and tcpdump's header
 # lines, and None, a line of no form (which may be one).
 RUN_LINES = ("sniffer", "tcpdump", None)
@@ -1162,14 +1167,15 @@ def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Arr
     count lines up to its own; what it printed is tcpdump's `captured`, else the sniffer's
     `received by filter`, or the count its command asked for when that is smaller (the
     sniffer stops there, though its filter may have passed more). A run held in the paste
-    with more packet lines than that (two runs with one count, a run pasted twice) or with
-    no count line (a cut-off paste) is not judged. ``typed``: the lines, typed commands
+    with more packet lines than that (two runs with one count, a run pasted twice), with
+    no count line (a cut-off paste), or typed to print its packets elsewhere
+    (PRINTS_ELSEWHERE) is not judged. ``typed``: the lines, typed commands
     whole (_typed); ``several``: a line for each record beyond the first of a line that
     holds several (a web copy)."""
     if all(what == "dropped" for _, what, _ in trailers):
         return
     opens = _run_opens(forms, typed)
-    at = np.array([line for line, _, _ in opens], np.int64)
+    at = np.array([o[0] for o in opens], np.int64)
     blocks: list[dict[str, tuple[int, int]]] = []  # a run's count lines: what -> (line, count)
     for line, what, n in trailers:
         last = max(v[0] for v in blocks[-1].values()) if blocks else -1
@@ -1193,6 +1199,8 @@ def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Arr
             continue
         # The run's header: the opening lines right above its first packet.
         head = [o for o in mine if not sum(forms.count_in(RUN_LINES, o[0], start))]
+        if any(o[3] for o in head):  # (its count lines count packets printed to a file or a pipe)
+            continue
         told = f"(line {told_at + 1})"
         command = next((o for o in reversed(head) if o[2]), None)
         if tool == "sniffer" and command is not None and 0 < command[2] < printed:
@@ -1213,9 +1221,10 @@ def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Arr
                     f"paste, so a packet missing from it may still have crossed the wire")
 
 
-def _run_opens(forms: _Forms, typed: pa.Array) -> list[tuple[int, str, int]]:
+def _run_opens(forms: _Forms, typed: pa.Array) -> list[tuple[int, str, int, bool]]:
     """The lines that open a capture run (RUN_OPENS), in order, each as (line 0-based,
-    `sniffer` | `tcpdump`, the count a typed sniffer command asked for, else 0)."""
+    `sniffer` | `tcpdump`, the count a typed sniffer command asked for, else 0, whether a
+    typed command prints its packets elsewhere: PRINTS_ELSEWHERE)."""
     opens = []
     for name, pattern in RUN_OPENS.items():
         idx = np.flatnonzero(forms.mask(name))
@@ -1223,12 +1232,15 @@ def _run_opens(forms: _Forms, typed: pa.Array) -> list[tuple[int, str, int]]:
             continue
         lines = typed.take(pa.array(idx))
         found = pc.extract_regex(lines, pattern).to_pylist()
-        asked = pc.extract_regex(lines, SNIFFER_ARGS).to_pylist() if name == "prompt" else [None] * len(idx)
-        for i, f, a in zip(idx.tolist(), found, asked):
+        typed_here = name == "prompt"
+        asked = pc.extract_regex(lines, SNIFFER_ARGS).to_pylist() if typed_here else [None] * len(idx)
+        away = (pc.match_substring_regex(pc.replace_substring_regex(lines, QUOTED, ""), PRINTS_ELSEWHERE)
+                .to_pylist() if typed_here else [False] * len(idx))
+        for i, f, a, w in zip(idx.tolist(), found, asked, away):
             if f is None:
                 continue
             count = int(a["count"]) if a is not None else 0
-            opens.append((i, "sniffer" if f["sniffer"] else "tcpdump", count))
+            opens.append((i, "sniffer" if f["sniffer"] else "tcpdump", count, bool(w)))
     return sorted(opens)
 
 

@@ -153,3 +153,25 @@ def test_a_line_not_read_may_be_one_of_the_packets(tmp_path):
     report = _load(tmp_path, _sniffer("4 0 l", [_v4(1), "", mangled, "", _v4(3)], 5))
     assert _told(report) == [f"lines 1-9: the sniffer run printed 5 packets (line 10), the paste holds 2 of them and "
                              f"1 line not read: at least 2 packets were left out of the paste, {TAIL}"]
+
+
+def test_a_run_whose_packets_went_to_a_file_or_a_pipe_is_not_judged(tmp_path):
+    """tcpdump writing to a file (`-w`) prints no packet, and one piped to grep prints only
+    the lines grep keeps: their `captured` counts packets the paste was never to hold. A
+    quoted `>` or `||` is the filter's, not a redirection: that run is judged."""
+    pkt = "10:00:0{}.100330 IP 198.51.100.1.500 > 192.0.2.9.500: isakmp: parent_sa ikev2_init[I]"
+    listening = "listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes"
+    to_file = ["admin@edge:~$ sudo tcpdump -ni eth0 -w /tmp/ike.pcap udp port 500", "tcpdump: " + listening, "^C",
+               "12 packets captured", "12 packets received by filter", "0 packets dropped by kernel"]
+    grepped = ["admin@edge:~$ sudo tcpdump -lni eth0 | grep 192.0.2.9",
+               "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode", listening,
+               *[pkt.format(k) for k in range(3)], "^C", "1500 packets captured", "1502 packets received by filter",
+               "0 packets dropped by kernel"]
+    quoted = ["admin@edge:~$ sudo tcpdump -ni eth0 'udp port 500 || (udp and len > 1400)'",
+              "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode", listening,
+              *[pkt.format(k) for k in range(2)], "^C", "4 packets captured", "4 packets received by filter",
+              "0 packets dropped by kernel"]
+    report = _load(tmp_path, to_file + grepped + quoted)
+    first = len(to_file + grepped) + 1
+    assert _told(report) == [f"lines {first}-{first + 5}: the tcpdump run printed 4 packets (line {first + 6}), the "
+                             f"paste holds 2 of them: 2 packets were left out of the paste, {TAIL}"]
