@@ -77,3 +77,32 @@ def test_a_rekey_the_stalled_peer_never_answered_is_the_stalls_symptom():
     assert {s.code for s in d.findings[0].symptoms} == {"IKE302", "IKE304"}
     assert "Also:" not in d.summary
     assert sum(m.ref == 11 for m in d.timeline) == 1
+
+
+def test_a_timeout_of_another_ike_sa_hours_later_is_not_the_rekeys_outcome(tmp_path):
+    """A rekey on dc1's IKE SA unanswered at 03:59, then hours later gateway dc2's new IKE SA
+    to the same peer answered its SA_INIT and timed out in IKE_AUTH: another story, not the
+    rekey's timeout. Grouped under IKE302, it left the headline (no "Also: IKE210")."""
+    spi = "0a0b0c0d0e0f1011/1213141516171819"
+    dc1 = "2024-05-07 03:59:{:02d}.000000 ike V=root:0:dc1:4242:dc1-p2:9: sent IKE msg ({}): 192.0.2.50:500->" \
+          "198.51.100.60:500, len=496, vrf=0, id=" + spi + ":00000009, oif=5"
+    dc2 = "2024-05-07 09:00:{} ike V=root:0:dc2:88: "
+    lines = [f"2024-05-07 03:00:00.000000 ike V=root:0:dc1:4242: established IKE SA {spi}",
+             *[dc1.format(s, kind) for s, kind in ((0, "CREATE_CHILD"), (2, "RETRANSMIT_CREATE_CHILD"),
+                                                   (6, "RETRANSMIT_CREATE_CHILD"), (14, "RETRANSMIT_CREATE_CHILD"))],
+             f"2024-05-07 03:59:30.000000 ike V=root:0:dc1:4242: {spi} retransmission timeout",
+             dc2.format("00.000000") + "sent IKE msg (SA_INIT): 192.0.2.51:500->198.51.100.60:500, len=300, vrf=0, "
+                                       "id=a1a2a3a4a5a6a7a8/0000000000000000",
+             "2024-05-07 09:00:00.050000 ike V=root:0: comes 198.51.100.60:500->192.0.2.51:500,ifindex=5,vrf=0,len=300....",
+             "2024-05-07 09:00:00.050000 ike V=root:0: IKEv2 exchange=SA_INIT_RESPONSE id=a1a2a3a4a5a6a7a8/"
+             "b1b2b3b4b5b6b7b8 len=300",
+             dc2.format("00.100000") + "sent IKE msg (AUTH): 192.0.2.51:500->198.51.100.60:500, len=400, vrf=0, "
+                                       "id=a1a2a3a4a5a6a7a8/b1b2b3b4b5b6b7b8:00000001",
+             dc2.format("30.000000") + "negotiation timeout, deleting"]
+    paste = tmp_path / "debug.txt"
+    paste.write_text("\n".join(lines) + "\n")
+    d = api.analyze([paste])
+    assert [f.code for f in d.findings] == ["IKE302", "IKE210"]
+    assert [s.code for s in d.findings[0].symptoms] == ["IKE304"]
+    assert d.findings[1].facts["ispis"] == ["a1a2a3a4a5a6a7a8"]
+    assert "Also: IKE210" in d.summary

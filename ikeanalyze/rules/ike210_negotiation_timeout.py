@@ -41,7 +41,7 @@ from ikeanalyze.analysis import linesearch, sas, snapshots
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, counted
-from ikeanalyze.rules.base import evidence, finding, moment
+from ikeanalyze.rules.base import evidence, finding, ispis, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 TIMEOUT = linesearch.text_search(r"negotiation timeout, deleting")
@@ -76,7 +76,8 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
             tunnel=h.tunnel, peer=h.peer,
             evidence=[evidence(r) for r in [*ng.evidence_rows(sent[-1:], h.rows[:3]), *(ddns[1] if ddns else [])]],
             timeline=[moment(last, f"negotiation with {h.peer or 'the peer'} timed out")],
-            facts={"timeouts": len(h.rows)} | ({"unresolved_fqdn": ddns[2]} if ddns else {}),
+            facts={"timeouts": len(h.rows), "ispis": ispis(h.negotiations)}
+            | ({"unresolved_fqdn": ddns[2]} if ddns else {}),
             fix=UNRESOLVED_FIX if ddns else None,
         )
         # A gateway list showing that phase 1 still `connecting` joins the evidence.
