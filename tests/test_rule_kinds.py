@@ -106,3 +106,32 @@ def test_a_timeout_of_another_ike_sa_hours_later_is_not_the_rekeys_outcome(tmp_p
     assert [s.code for s in d.findings[0].symptoms] == ["IKE304"]
     assert d.findings[1].facts["ispis"] == ["a1a2a3a4a5a6a7a8"]
     assert "Also: IKE210" in d.summary
+
+
+def test_a_rekey_refused_hours_before_the_peer_went_silent_is_not_the_stalls(tmp_path):
+    """The rekey at 14:00 went unanswered while the peer still sent (its INFORMATIONALs came):
+    not the path. The UDP path stalled at 16:00, two hours after it was over. Grouped under
+    IKE102, the rekey failure was in no headline."""
+    ids = "id=4c1d2e3f5a6b7c8d/9e8f7a6b5c4d3e2f"
+    sent = ("2024-09-03 14:00:{:02d}.100000 ike V=root:0:to-br7:811: sent IKE msg ({}): 192.0.2.10:4500->"
+            "198.51.100.77:4500, len=240, vrf=0, " + ids + ":00000012, oif=4")
+    came = ["2024-09-03 14:00:{:02d}.500000 ike V=root:0: comes 198.51.100.77:4500->192.0.2.10:4500,ifindex=4,vrf=0,"
+            "len=80....", "2024-09-03 14:00:{:02d}.500001 ike V=root:0: IKEv2 exchange=INFORMATIONAL " + ids
+            + ":0000000{} len=80 vrf=0"]
+    debug = [sent.format(0, "CREATE_CHILD"), sent.format(2, "RETRANSMIT_CREATE_CHILD"),
+             came[0].format(3), came[1].format(3, 3), sent.format(6, "RETRANSMIT_CREATE_CHILD"),
+             came[0].format(10), came[1].format(10, 4), sent.format(14, "RETRANSMIT_CREATE_CHILD"),
+             sent.format(30, "RETRANSMIT_CREATE_CHILD")]
+    sniffer = ["FGT-A # diagnose sniffer packet wan1 'host 198.51.100.77' 4 0 l", "interfaces=[wan1]",
+               "filters=[host 198.51.100.77]",
+               "2024-09-03 16:00:00.100000 wan1 in 198.51.100.77.4500 -> 192.0.2.10.4500: udp 116",
+               "2024-09-03 16:00:00.100300 wan1 out 192.0.2.10.4500 -> 198.51.100.77.4500: udp 132",
+               *[f"2024-09-03 16:0{s // 60}:{s % 60:02d}.100000 wan1 out 192.0.2.10.4500 -> 198.51.100.77.4500: udp 1"
+                 for s in range(10, 80, 10)]]
+    (tmp_path / "debug.txt").write_text("\n".join(debug) + "\n")
+    (tmp_path / "sniffer.txt").write_text("\n".join(sniffer) + "\n")
+    d = api.analyze([tmp_path / "debug.txt", tmp_path / "sniffer.txt"])
+    tops = {f.code: f for f in d.findings}
+    assert {"IKE102", "IKE302"} <= set(tops)
+    assert tops["IKE302"].facts["peer_silent"] is False
+    assert "IKE302" not in {s.code for s in tops["IKE102"].symptoms}
