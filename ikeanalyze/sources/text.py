@@ -1203,10 +1203,14 @@ def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Arr
             continue
         told = f"(line {told_at + 1})"
         command = next((o for o in reversed(head) if o[2]), None)
-        if tool == "sniffer" and command is not None and 0 < command[2] < printed:
+        # A sniffer stopped by hand counts the packets its filter passed, and a few of them
+        # may still have been waiting to be printed: "up to"; stopped by its own count, it
+        # printed that many.
+        stopped = tool == "sniffer"
+        if stopped and command is not None and 0 < command[2] <= printed:
             told = (f"(the count its command asked for, line {command[0] + 1}; {printed} received by filter, "
-                    f"line {told_at + 1})")
-            printed = command[2]
+                    f"line {told_at + 1})") if command[2] < printed else told
+            printed, stopped = command[2], False
         held = sniffed + dumped + int(np.count_nonzero((several >= start) & (several < close)))
         left = printed - held - unread
         if left <= 0:
@@ -1216,9 +1220,13 @@ def _left_out(trailers: list[tuple[int, str, int]], forms: _Forms, typed: pa.Arr
         where = f"lines {first}-{close}" if first < close else f"line {min(first, close + 1)}"
         holds = f"{held or 'none'} of them" + (f" and {counted(unread, 'line')} not read" if unread else "")
         report.left_out.append((first, close + 1, left))
-        report.warn(f"{where}: the {tool} run printed {counted(printed, 'packet')} {told}, the paste holds {holds}: "
-                    f"{'at least ' if unread else ''}{counted(left, 'packet was', 'packets were')} left out of the "
-                    f"paste, so a packet missing from it may still have crossed the wire")
+        # (lines not read may be packets: "at least"; both bounds at once: "about")
+        did = "counted" if stopped else "printed"
+        how_many = {(True, False): "up to ", (False, True): "at least ", (True, True): "about "}.get((stopped, bool(unread)), "")
+        report.warn(f"{where}: the {tool} run {did} {counted(printed, 'packet')} {told}, the paste holds {holds}: "
+                    f"{how_many}{counted(left, 'packet was', 'packets were')} left out of the paste"
+                    f"{' (a few may not have been printed before it was stopped)' if stopped else ''}, "
+                    f"so a packet missing from it may still have crossed the wire")
 
 
 def _run_opens(forms: _Forms, typed: pa.Array) -> list[tuple[int, str, int, bool]]:

@@ -45,8 +45,8 @@ def _told(report) -> list[str]:
 def test_a_short_verbosity_1_run_is_told_with_its_lines_and_counts(tmp_path):
     v1 = [f"{k}.117204 192.0.2.10.500 -> 198.51.100.7.500: udp 300" for k in range(3, 6)]
     report = _load(tmp_path, _sniffer("1 0", v1, 9))
-    assert _told(report) == [f"lines 1-7: the sniffer run printed 9 packets (line 8), the paste holds 3 of them: "
-                             f"6 packets were left out of the paste, {TAIL}"]
+    assert _told(report) == [f"lines 1-7: the sniffer run counted 9 packets (line 8), the paste holds 3 of them: "
+                             f"up to 6 packets were left out of the paste (a few may not have been printed before it was stopped), {TAIL}"]
     assert report.left_out == [(1, 8, 6)]
 
 
@@ -58,8 +58,8 @@ def test_only_the_short_run_of_a_paste_is_told(tmp_path):
                                                            "0 packets dropped by kernel", ""]
     cut = _sniffer("4 0 l", [_v4(30)], None)  # a paste cut before the count: nothing to compare
     report = _load(tmp_path, whole + short + merged + cut)
-    assert _told(report) == [f"lines 10-15: the sniffer run printed 5 packets (line 16), the paste holds 2 of them: "
-                             f"3 packets were left out of the paste, {TAIL}"]
+    assert _told(report) == [f"lines 10-15: the sniffer run counted 5 packets (line 16), the paste holds 2 of them: "
+                             f"up to 3 packets were left out of the paste (a few may not have been printed before it was stopped), {TAIL}"]
     assert report.left_out == [(10, 16, 3)]
 
 
@@ -110,8 +110,8 @@ def test_packet_records_a_web_copy_ran_together_are_each_counted(tmp_path):
     together = _sniffer("4 0 l", [_v4(1) + " " + _v4(2), _v4(3) + " " + _v4(4)], 4)
     short = _sniffer("4 0 l", [_v4(10)], 2)
     report = _load(tmp_path, together + short)
-    assert _told(report) == [f"lines 10-14: the sniffer run printed 2 packets (line 15), the paste holds 1 of them: "
-                             f"1 packet was left out of the paste, {TAIL}"]
+    assert _told(report) == [f"lines 10-14: the sniffer run counted 2 packets (line 15), the paste holds 1 of them: "
+                             f"up to 1 packet was left out of the paste (a few may not have been printed before it was stopped), {TAIL}"]
 
 
 def _sa_init(peer: str, first: int) -> list[str]:
@@ -132,8 +132,8 @@ def test_a_finding_in_the_short_run_says_the_answer_may_have_been_left_out(tmp_p
     assert "paste_left_out" not in found["192.0.2.77:500"]["facts"]
     assert "leaves out" not in found["192.0.2.77:500"]["message"]
     assert doc["inputs"][0]["warnings"] == [
-        f"lines 1-9: the sniffer run printed 8 packets (line 10), the paste holds 5 of them: 3 packets were left out "
-        f"of the paste, {TAIL}"]
+        f"lines 1-9: the sniffer run counted 8 packets (line 10), the paste holds 5 of them: up to 3 packets were "
+        f"left out of the paste (a few may not have been printed before it was stopped), {TAIL}"]
 
 
 def test_the_terminal_shows_the_warning(tmp_path):
@@ -142,17 +142,18 @@ def test_the_terminal_shows_the_warning(tmp_path):
     out = run_cli("analyze", str(paste)).stdout.decode()
     # The Inputs table wraps its last column: its cells, joined again.
     cells = " ".join(line.rsplit("│", 1)[-1].strip() for line in out.split("Inputs", 1)[1].splitlines())
-    assert (f"warning: lines 1-6: the sniffer run printed 12 packets (line 7), the paste holds 2 of them: 10 packets "
-            f"were left out of the paste, {TAIL}") in cells
+    assert (f"warning: lines 1-6: the sniffer run counted 12 packets (line 7), the paste holds 2 of them: up to 10 "
+            f"packets were left out of the paste (a few may not have been printed before it was stopped), {TAIL}") in cells
 
 
 def test_a_line_not_read_may_be_one_of_the_packets(tmp_path):
     """A mangled line inside the run (no form) may be a packet the paste holds: the claim
-    counts it as one and says `at least`."""
+    counts it as one (`at least`); a sniffer stopped by hand may not have printed a few it
+    counted (`up to`): both, `about`."""
     mangled = "2024-05-02 10:00:07.10033 wan1 out 198.51.100.1.500 -> 192.0.2"
     report = _load(tmp_path, _sniffer("4 0 l", [_v4(1), "", mangled, "", _v4(3)], 5))
-    assert _told(report) == [f"lines 1-9: the sniffer run printed 5 packets (line 10), the paste holds 2 of them and "
-                             f"1 line not read: at least 2 packets were left out of the paste, {TAIL}"]
+    assert _told(report) == [f"lines 1-9: the sniffer run counted 5 packets (line 10), the paste holds 2 of them and "
+                             f"1 line not read: about 2 packets were left out of the paste (a few may not have been printed before it was stopped), {TAIL}"]
 
 
 def test_a_run_whose_packets_went_to_a_file_or_a_pipe_is_not_judged(tmp_path):
