@@ -90,7 +90,8 @@ def diagnose(
                                                          _opening(ctx) + fromlog.moments(ctx.events)))
     summary = dg.summarize(ranked, ingest)
     down, unexplained = snapshots.down_labels(ctx)
-    if down and all(f.code.startswith(INPUT_CODES) or f.severity == "info" for f in ranked):
+    no_cause = all(f.code.startswith(INPUT_CODES) or f.severity == "info" for f in ranked)
+    if down and no_cause:
         # "No problem found" (or a note on unread lines, or on what is worth knowing but no
         # fault) over a tunnel the snapshot shows down would mislead at 2 a.m.
         summary = (f"No rule found a cause in {sum(r.events for r in ingest.inputs)} events, but the snapshot shows "
@@ -100,7 +101,8 @@ def diagnose(
                    + (f" {summary}" if ranked else ""))
     d = dg.Diagnosis(ranked, timeline, ingest, summary,
                      next_steps=list(dict.fromkeys(snapshots.next_steps(ctx) + nextsteps.suggest(ctx, ranked))),
-                     snapshots=ctx.snapshots.as_list(), events=ctx.events)
+                     snapshots=ctx.snapshots.as_list(), events=ctx.events,
+                     down_tunnels=snapshots.down_tunnels(ctx) if down and no_cause else [])
     return d
 
 

@@ -80,6 +80,9 @@ class Diagnosis:
     summary: str
     next_steps: list[str] = field(default_factory=list)
     snapshots: list[dict] = field(default_factory=list)  # per-tunnel state snapshots (analysis.snapshots)
+    # Tunnels the state shows down while no rule found a cause (analysis.snapshots.down_tunnels):
+    # the headline names them instead of saying nothing is wrong.
+    down_tunnels: list[dict] = field(default_factory=list)
     # The (focused) event table it was made from; the HTML chart and event table draw it.
     events: object = field(default=None, repr=False, compare=False)
 
@@ -93,6 +96,26 @@ class Diagnosis:
     def reaches(self, severity: str) -> bool:
         """Does any finding reach ``severity`` (for --fail-on)?"""
         return any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[severity] for f in self.all_findings())
+
+    def down_verdict(self) -> str | None:
+        """`No rule found a cause, but 1 tunnel is down: to-hq (remote gateway 198.51.100.9)`
+        (as the state outputs show it), or None when no such tunnel is known."""
+        if not self.down_tunnels:
+            return None
+        names = [t["tunnel"] + (f" (remote gateway {t['remote_gateway']})" if t.get("remote_gateway") else "")
+                 + (f" on {t['device']}" if t.get("device") else "") for t in self.down_tunnels]
+        are = "1 tunnel is" if len(names) == 1 else f"{len(names)} tunnels are"
+        return f"No rule found a cause, but {are} down: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
+
+    def headline(self) -> str:
+        """The report's one-line verdict: the findings' count and worst severity, and the
+        tunnels down that no rule explains (:meth:`down_verdict`), or that nothing was found."""
+        worst = self.worst()
+        found = f"{counted(len(self.all_findings()), 'finding')}, worst: {worst}" if worst else ""
+        down = self.down_verdict()
+        if down:
+            return f"{found}; {down[0].lower()}{down[1:]}" if found else down
+        return found or "no findings"
 
     def worst(self) -> str | None:
         fs = self.all_findings()

@@ -436,6 +436,7 @@ def diagnosis(d: Diagnosis, table: pd.DataFrame | None = None) -> Diagnosis:
     out.ingest, out.summary, out.next_steps = ingest, s(d.summary), [s(x) for x in d.next_steps]
     if hasattr(d, "snapshots"):
         out.snapshots = facts(d.snapshots)
+    out.down_tunnels = facts(getattr(d, "down_tunnels", []))  # names and addresses, as in the summary
     if table is not None:
         out.events = _apply_events(table, m)
     return out
@@ -459,6 +460,7 @@ def _diagnosis_strings(d: Diagnosis) -> Iterable[str]:
             yield t.text
         yield from _fact_strings(f.facts)
     yield from _fact_strings(getattr(d, "snapshots", []))
+    yield from _fact_strings(getattr(d, "down_tunnels", []))
     for r in d.ingest.inputs:
         yield r.source
         yield from r.warnings

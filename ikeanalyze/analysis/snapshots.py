@@ -709,17 +709,36 @@ def keyed_per_device(blocks) -> bool:
     return len({b.device for b in blocks if b.device and b.kind in OUTPUTS}) > 1
 
 
+def _down(ctx) -> tuple[list[Block], list[TunnelState]]:
+    """The `diagnose vpn ike config` blocks of tunnels taken down administratively, and the
+    tunnel states down for no reason the input shows (each told once)."""
+    admin = admin_down(ctx)
+    said = _admin_keys(admin, keyed_per_device(ctx.snapshots.blocks))
+    return admin, [st for st in down_unexplained(ctx) if (st.device, st.name) not in said]
+
+
 def down_labels(ctx) -> tuple[list[str], bool]:
     """The tunnels the snapshots show down, as the summary names them, and whether any of
     them is down for no reason the input shows (not administratively down)."""
-    admin = admin_down(ctx)
-    said = _admin_keys(admin, keyed_per_device(ctx.snapshots.blocks))
+    admin, rest = _down(ctx)
     labels = [f"{b.tunnel} (administratively down: `status.admin: down`"
               + "".join(f", line {e.ref}" for e in b.evidence("status.admin")[:1]) + ")" for b in admin]
-    rest = [st for st in down_unexplained(ctx) if (st.device, st.name) not in said]
     labels += [st.name + (f" (phase 2 {', '.join(part)} only)" if (part := partly_down(st))
                           else " (no phase 2)" if no_phase2(st) else "") for st in rest]
     return labels, bool(rest)
+
+
+def down_tunnels(ctx) -> list[dict]:
+    """The tunnels of :func:`down_labels` as data, for the report's headline and the JSON:
+    ``tunnel``, ``remote_gateway`` (the address, or None), ``device`` (or None) and
+    ``admin_down``."""
+    admin, rest = _down(ctx)
+    # An ike config's `remote` may be no address (a dial-up's): named only when it is one.
+    out = [{"tunnel": b.tunnel, "remote_gateway": peer if (peer := host(str(b.facts.get("remote") or "")))
+            and peer[0].isalnum() else None, "device": b.device, "admin_down": True} for b in admin]
+    out += [{"tunnel": st.name, "remote_gateway": host(st.remote or "") or None, "device": st.device,
+             "admin_down": False} for st in rest]
+    return out
 
 
 def down_unexplained(ctx) -> list[TunnelState]:

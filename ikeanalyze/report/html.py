@@ -117,6 +117,7 @@ def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview
         "chart": chart,
         "lane_names": {ln["id"]: f"{ln['peer']} ↔ {ln['local']} ({ln['transport_name']})" for ln in view["lanes"]},
         "title": _title(d),
+        "down_verdict": d.down_verdict(),
     }
 
 
@@ -147,6 +148,9 @@ def _window(f) -> str:
 
 
 def _title(d: Diagnosis) -> str:
+    if d.down_tunnels:  # no rule found a cause, but the state shows tunnels down: not "no problem"
+        verdict = d.down_verdict() or ""
+        return f"IPsec/IKE analysis: {verdict[0].lower()}{verdict[1:]}"
     if not d.findings:
         return "IPsec/IKE analysis: no problem found"
     f = d.findings[0]

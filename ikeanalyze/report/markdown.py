@@ -47,6 +47,8 @@ def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
     if c["worst"]:
         counts = ", ".join(f"{c['counts'][s]} {s}" for s in reversed(c["severities"]) if c["counts"][s])
         out.append(f"**{c['worst'].upper()}** · {counted(len(c['findings']), 'finding')}: {counts} · ikeanalyze {c['version']}")
+    elif c["down_verdict"]:
+        out.append(f"**DOWN** · {md(c['down_verdict'])} · ikeanalyze {c['version']}")
     else:
         out.append(f"**OK** · no findings · ikeanalyze {c['version']}")
     out += ["", "## What happened", "", md(m["summary"]), ""]

@@ -97,4 +97,5 @@ def build(d: Diagnosis) -> dict:
         "timeline": [moment(m, clocks) for m in d.timeline],
         "next_steps": list(d.next_steps),
         "snapshots": list(d.snapshots),
+        "down_tunnels": [dict(t) for t in d.down_tunnels],
     }

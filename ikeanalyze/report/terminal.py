@@ -26,7 +26,7 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False,
                       soft_wrap=False)
     worst = d.worst()
-    title = "ikeanalyze — " + (f"{counted(len(d.all_findings()), 'finding')}, worst: {worst}" if worst else "no findings")
+    title = "ikeanalyze — " + d.headline()
     console.print(Panel(Text(d.summary), title=title, title_align="left",
                         border_style=STYLE.get(worst or "info", "cyan")))
     fixes: dict[str, str] = {}  # a fix already printed -> the number of its finding

@@ -90,3 +90,21 @@ def test_next_steps_are_told_without_a_finding():
     text = api.render(api.analyze([str(DATA / "state" / "handmade_phase1_up_no_phase2_sa.txt")]), "markdown")
     assert "What to collect next says what would tell why." in text
     assert "- **Collect next:** Tunnel to-hq (remote gateway 198.51.100.9) is down: no phase-2 SA" in text
+
+
+def test_headline_names_a_tunnel_down_that_no_rule_explains():
+    """Phase 1 up and no phase-2 SA: no rule fires, and every format's headline said "no
+    findings" / "no problem found", which an engineer reads as "nothing wrong". Each now
+    says no rule found a cause and names the tunnel down and its remote gateway."""
+    import json
+
+    d = api.analyze([str(DATA / "state" / "handmade_phase1_up_no_phase2_sa.txt")])
+    verdict = "No rule found a cause, but 1 tunnel is down: to-hq (remote gateway 198.51.100.9)"
+    assert verdict in api.render(d, "terminal", width=140).splitlines()[0]
+    md_text = api.render(d, "markdown")
+    assert md_text.startswith("# IPsec/IKE analysis: no rule found a cause, but 1 tunnel is down: to-hq")
+    assert f"**DOWN** · {verdict}" in md_text and "**OK**" not in md_text
+    page = api.render(d, "html")
+    assert "no problem found" not in page and f"<span class=\"badge sev-warning\">down</span> {verdict}" in page
+    assert json.loads(api.render(d, "json"))["down_tunnels"] == [
+        {"tunnel": "to-hq", "remote_gateway": "198.51.100.9", "device": None, "admin_down": False}]
