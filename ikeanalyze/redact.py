@@ -418,7 +418,7 @@ def diagnosis(d: Diagnosis, table: pd.DataFrame | None = None) -> Diagnosis:
 
     def finding(f: Finding) -> Finding:
         g = copy.copy(f)
-        g.message, g.peer = s(f.message), s(f.peer)
+        g.message, g.peer, g.fix = s(f.message), s(f.peer), s(f.fix)  # a fix names the peer (rules.base.fill_fix)
         g.evidence = [Evidence(s(e.source), e.ref, s(e.text), e.time) for e in f.evidence]
         g.timeline = [Moment(t.time, t.t, s(t.text), s(t.source), t.ref, t.stamp) for t in f.timeline]
         g.facts = facts(f.facts)
@@ -451,6 +451,7 @@ def _diagnosis_strings(d: Diagnosis) -> Iterable[str]:
             yield t.source
     for f in d.all_findings():
         yield f.message
+        yield f.fix
         if f.peer:
             yield f.peer
         for e in f.evidence:

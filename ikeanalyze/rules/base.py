@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from collections.abc import Iterable
 
 import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration
 from ikeanalyze.diagnosis import row_stamp as stamp
+from ikeanalyze.endpoints import host
 from ikeanalyze.rules.registry import REGISTRY
 
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text",
-           "ispis"]
+           "ispis", "fill_fix"]
 
 # Packet kinds as a message names them.
 KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
@@ -31,6 +34,59 @@ def finding(code: str, message: str, *, between=None, fix: str | None = None, **
     r = REGISTRY[code]
     return Finding(code=code, name=r.name, severity=r.severity, title=r.title, message=message,
                    fix=fix or r.fix, **kw)
+
+
+# A clause of a fix that runs its command on the peer's end, or on both, keeps the
+# placeholders: there `<peer>` is this FortiGate and the tunnel has the peer's own name.
+# (`filtered on the peer` is a debug filter on this side.)
+ELSEWHERE = re.compile(r"both ends|other end|(?<!filtered )on the peer\b|the peer's", re.IGNORECASE)
+# A clause ends at `.` or `;` outside a quoted command.
+CLAUSE_END = re.compile(r"(?<=[.;])(?=\s)")
+
+
+def _address(text) -> str | None:
+    """The address of an endpoint text when it is one (a redacted `(client's ip):885` is not)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return str(ipaddress.ip_address(host(text)))
+    except ValueError:
+        return None
+
+
+def _clauses(text: str) -> list[str]:
+    """``text`` cut after each `.` or `;` outside backticks; joined again they are ``text``."""
+    out, current = [], ""
+    for i, part in enumerate(re.split(r"(`[^`]*`)", text)):
+        pieces = [part] if i % 2 else CLAUSE_END.split(part)
+        current += pieces[0]
+        for p in pieces[1:]:
+            out.append(current)
+            current = p
+    return out + [current]
+
+
+def fill_fix(f: Finding) -> None:
+    """Put the finding's own peer address, tunnel name and local address in place of the
+    Fix section's `<peer>`, `<tunnel>`/`<phase1>` and `<local>` where the command runs on
+    this side; each rule's Fix is written once for every finding, and a placeholder where
+    the value is known sends the engineer hunting for it. Clauses for the peer's end or both
+    ends keep them (:data:`ELSEWHERE`), and so does a value the finding does not know."""
+    peer, local = _address(f.peer), _address(f.facts.get("local"))
+    tunnel = f.tunnel if isinstance(f.tunnel, str) and re.fullmatch(r"[^\s`'\"<>]+", f.tunnel) else None
+    values = {"<peer>": peer, "<tunnel>": tunnel, "<phase1>": tunnel, "<local>": local}
+    if not f.fix or not any(v and k in f.fix for k, v in values.items()):
+        return
+    filled = []
+    for clause in _clauses(f.fix):
+        if not ELSEWHERE.search(clause):
+            if peer and ":" in peer:  # an IPv6 peer is filtered on with rem-addr6
+                clause = clause.replace("rem-addr4 <peer>", "rem-addr6 <peer>")
+            for k, v in values.items():
+                if v:
+                    clause = clause.replace(k, v)
+        filled.append(clause)
+    f.fix = "".join(filled)
 
 
 def timeval(v):
