@@ -23,6 +23,14 @@ UNANSWERED = {"IKE101", "IKE102", "IKE105", "IKE106", "IKE107", "IKE111", "IKE21
 # Codes whose cause the input shows outside IKE (a packet dropped before encryption: IKE is
 # up): the IKE debug cannot add to them, so they do not call for it.
 NOT_IKE = frozenset({"IKE214"})
+# Codes whose story is a negotiation that failed or went unanswered: why is in the
+# encrypted exchanges. Other troubles come with IKE up (a path that stalled, ESP one way),
+# and "why IKE failed" would send the reader after a failure that did not happen.
+NEGOTIATION_FAILED = frozenset({"IKE105", "IKE106", "IKE107", "IKE109", "IKE110", "IKE201", "IKE202", "IKE203",
+                                "IKE204", "IKE205", "IKE206", "IKE207", "IKE208", "IKE209", "IKE210", "IKE211",
+                                "IKE212", "IKE213", "IKE302", "IKE304"})
+# Codes of a peer that stopped answering an established tunnel.
+PEER_SILENT = frozenset({"IKE101", "IKE102", "IKE301"})
 NP_NOTE = "np-offload-may-hide-esp"  # a list rules/ike108_esp_one_way.py appends to (rules.registry.NOTES)
 PEER = "<peer>"
 
@@ -63,13 +71,20 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
                    f"there, and {here} here.")
     of_ike = [f for f in every if f.code not in NOT_IKE]
     if not origins & {"ikedebug"} and (origins & set(PACKET_ORIGINS)) and _needs_debug(ctx, of_ike):
-        failed = any(f.severity in ("warning", "error", "critical") for f in of_ike)
-        lead = ("Packets alone cannot show why IKE failed" if failed else
-                "The IKE negotiation reached its encrypted exchanges and no ESP followed in the capture: if the "
-                "tunnel did not come up, packets alone cannot show why")
-        out.append(f"{lead} (IKE_AUTH and later exchanges are encrypted and "
-                   f"hide the notify): collect the IKE debug on the gateway: {debug_commands(peer)}, then "
-                   f"reproduce.")
+        troubles = {f.code for f in of_ike if f.severity in ("warning", "error", "critical")}
+        hidden = "(IKE_AUTH and later exchanges are encrypted and hide the notify)"
+        if troubles & NEGOTIATION_FAILED:
+            lead = f"Packets alone cannot show why IKE failed {hidden}"
+        elif troubles & PEER_SILENT:
+            lead = ("Packets alone cannot show why the peer went silent or what IKE did about it (DPD probes, "
+                    "deletes and notifies travel in encrypted exchanges)")
+        elif troubles:
+            lead = ("Packets alone cannot show what IKE knew of it (deletes, rekeys and notifies travel in "
+                    "encrypted exchanges)")
+        else:
+            lead = ("The IKE negotiation reached its encrypted exchanges and no ESP followed in the capture: if "
+                    f"the tunnel did not come up, packets alone cannot show why {hidden}")
+        out.append(f"{lead}: collect the IKE debug on the gateway: {debug_commands(peer)}, then reproduce.")
     elif "ikedebug" in origins and _several_peers(ctx) and peer != PEER:
         out.append(f"The debug mixes several peers; filter it to the one that fails with "
                    f"`diagnose vpn ike log filter rem-addr4 {peer}` before `diagnose debug application ike -1`.")

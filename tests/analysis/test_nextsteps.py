@@ -33,3 +33,14 @@ def test_a_tunnel_list_without_packets_names_this_sides_address():
     command for the peer said `host <this gateway>` though the list names this side."""
     on, there, here = _other_end_step(DATA / "text_public" / "kb416613_tunnel_list_dpd_fail_still_up.txt")
     assert (on, there, here) == ("10.10.88.246", "10.56.6.245", "10.10.88.246")
+
+
+def test_a_peer_silent_on_an_up_tunnel_is_not_told_why_ike_failed() -> None:
+    """A sniffer of an established tunnel whose peer stopped answering (IKE102, DPD off): no
+    negotiation failed, so the debug step asks why the peer went silent, not why IKE failed."""
+    d = ikeanalyze.analyze([str(DATA / "state" / "handmade_dpd_off_silent_peer.txt")])
+    assert {f.code for f in d.all_findings()} >= {"IKE102"}
+    assert not any("IKE failed" in s for s in d.next_steps), d.next_steps
+    [step] = [s for s in d.next_steps if s.startswith("Packets alone")]
+    assert step.startswith("Packets alone cannot show why the peer went silent or what IKE did about it")
+    assert "rem-addr4 203.0.113.90" in step
