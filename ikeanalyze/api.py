@@ -84,10 +84,12 @@ def diagnose(
         f.clock = ctx.clock(f.evidence[0].source) if f.evidence else "device"
     explains = {r.code: r.explains for r in rules.REGISTRY.values()}
     ranked = dg.rank(findings, explains)
-    from ikeanalyze.rules.base import fill_fix
+    from ikeanalyze.rules.base import fill_fix, ungrouped_fix
 
     for f in findings:  # every finding, ranked or grouped as a symptom
         fill_fix(f)
+    for f in ranked:  # the causes and the findings no cause took
+        ungrouped_fix(f)
     from ikeanalyze.rules import fromlog
 
     timeline = views.in_run_order(ctx, dg.build_timeline(ranked + [s for f in ranked for s in f.symptoms],

@@ -15,7 +15,7 @@ from ikeanalyze.endpoints import host
 from ikeanalyze.rules.registry import REGISTRY
 
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text",
-           "ispis", "fill_fix"]
+           "ispis", "fill_fix", "ungrouped_fix"]
 
 # Packet kinds as a message names them.
 KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
@@ -87,6 +87,20 @@ def fill_fix(f: Finding) -> None:
                     clause = clause.replace(k, v)
         filled.append(clause)
     f.fix = "".join(filled)
+
+
+# A Fix that first points at the cause grouped above the finding, then says what to do
+# `Without one` (IKE210's, IKE304's): a finding no cause took is told the second part only.
+GROUPED_ABOVE = re.compile(r"^Look at the [^.]*? grouped above it(?: \([^)]*\))?\. Without one, (?=\S)")
+
+
+def ungrouped_fix(f: Finding) -> None:
+    """Drop the pointer to a cause "grouped above it" from the fix of a finding that no
+    cause took: the report shows nothing above it, and the engineer would look for it."""
+    m = GROUPED_ABOVE.match(f.fix or "")
+    if m:
+        rest = f.fix[m.end():]
+        f.fix = rest[0].upper() + rest[1:]
 
 
 def timeval(v):

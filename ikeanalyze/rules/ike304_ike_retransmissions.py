@@ -30,6 +30,7 @@ see which direction loses packets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -57,6 +58,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
     by_sa: dict[tuple, list[sas.Send]] = {}
     for s in resent:
         by_sa.setdefault((str(s.first["source"]), str(s.first["ispi"]), bool(s.first["in"])), []).append(s)
+    idle = _idle_probes(ctx) if resent else {}
+    probes: dict[int, str] = {}  # a send -> what it is, when a DPD probe
     for (source, ispi, inbound), group in by_sa.items():
         group.sort(key=lambda s: int(s.first["ref"]))
         group, fragments = _one_per_message(group)
@@ -73,6 +76,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             mid = f" msg {sas.msg_id_text(s.first['msg_id'])}" if pd.notna(s.first["msg_id"]) else ""
             n_frag = fragments.get(id(s), 0)
             mid += f" ({n_frag} fragments)" if n_frag > 1 else ""
+            mid += probes.setdefault(id(s), _dpd_probe(s, idle))
             iv = s.intervals
             shape = sas.backoff(iv)
             label = "" if shape == "unknown" else f": {shape}"
@@ -98,7 +102,7 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             between=(first, last),
             tunnel=worst.tunnel or sas.sa_tunnel(msgs, source, ispi), peer=peer,
             evidence=[evidence(r) for r in rows],
-            timeline=[moment(worst.first, f"{worst.exchange or 'IKE message'} to {peer} first sent; "
+            timeline=[moment(worst.first, f"{worst.exchange or 'IKE message'}{probes.get(id(worst), '')} to {peer} first sent; "
                                           f"{worst.count} attempts in all (last {sas.where(worst.last)})")]
             if not inbound and not _before_input(worst) else [],
             facts={"ispi": ispi, "direction": "in" if inbound else "out", "messages": len(group),
@@ -107,6 +111,42 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
                               "backoff": sas.backoff(s.intervals), "answered": s.answered, "answers": n,
                               "first_send_in_input": not _before_input(s)} for s, n in zip(group, told)]},
         )
+
+
+# The debug line FortiOS writes before it sends a DPD probe on an idle IKEv2 SA: its seqno
+# is the probe's message ID (`link is idle 5 192.0.2.10->203.0.113.45:4500 dpd=1 seqno=9`).
+IDLE_PROBE = re.compile(r"\blink is idle\b.*\bdpd=1 seqno=(?P<seq>[0-9a-fA-F]+)\b")
+IDLE_LOOKBACK = 3  # lines before the send the idle line may be on
+
+
+def _idle_probes(ctx: Context) -> dict[tuple[str, int], int]:
+    """(source, line) -> the message ID of each debug line announcing an idle link's DPD probe."""
+    ev = ctx.events
+    text = ev["text"].astype("string")
+    hit = text.str.contains("dpd=1 seqno=", regex=False).fillna(False).to_numpy()
+    out = {}
+    for source, ref, line in zip(ev["source"][hit], ev["ref"][hit], text[hit]):
+        m = IDLE_PROBE.search(str(line))
+        if m:
+            out[(str(source), int(ref))] = int(m["seq"], 16)
+    return out
+
+
+def _dpd_probe(s: sas.Send, idle: dict[tuple[str, int], int]) -> str:
+    """` (a DPD probe, R-U-THERE)` after an IKEv1 notify `R-U-THERE`, ` (a DPD probe)` after an
+    IKEv2 INFORMATIONAL that the debug announced as the idle link's probe of that message
+    ID (``idle``: :func:`_idle_probes`), else nothing: "INFORMATIONAL" alone could be a
+    delete or a notify."""
+    if s.exchange not in ("INFORMATIONAL", "Informational"):
+        return ""
+    if s.rows["detail"].astype(str).eq("R-U-THERE").any():
+        return " (a DPD probe, R-U-THERE)"
+    first = s.first
+    if pd.isna(first["msg_id"]):
+        return ""
+    ref = int(first["ref"])
+    seqs = {idle.get((str(first["source"]), ref - k)) for k in range(1, IDLE_LOOKBACK + 1)}
+    return " (a DPD probe)" if int(first["msg_id"]) in seqs else ""
 
 
 def _ends(s: sas.Send, side: str) -> str:
