@@ -564,8 +564,8 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
     """Replace the sniffer header events of packets that have a dump with what the capture
     decoder reads from their bytes (IKE header and payloads, SPIs, RFC 8229 streams).
 
-    The events keep the header line's number (``ref``), text, interface, direction and
-    time; frames the decoder does not keep (ARP, plain TCP) keep their header event.
+    The events keep the header line's number (``ref``), text, interface, direction, time
+    and device; frames the decoder does not keep (ARP, plain TCP) keep their header event.
     ``kept``: the input's line index of each of ``lines`` (and ``form``), when they are a
     selection of the input's lines.
     """
@@ -610,7 +610,9 @@ def attach(frame: pd.DataFrame, lines: list[str], form: np.ndarray, report: Inpu
     line = line_of[pkt]
     decoded["ref"] = pd.array(line, dtype=ev.DTYPES["ref"])
     src = hdr.loc[line]
-    for col in ("time", "t", "iface", "direction", "text", "origin", "source"):
+    # (and the device the paste's prompt named: without it a run with dumps under a named
+    # prompt read as another, unnamed capture point beside the same device's later run)
+    for col in ("time", "t", "iface", "direction", "text", "origin", "source", "device"):
         decoded[col] = src[col].to_numpy()
     decoded["wire"] = pd.array(np.ones(len(decoded), bool), dtype=ev.DTYPES["wire"])
     notes = np.asarray(d.notes, dtype=object)[pkt]

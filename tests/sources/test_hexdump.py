@@ -339,3 +339,19 @@ def test_scan_never_fails_and_accounts_for_every_dump_line(text):
     assert len(d.frames.offsets) == len(d) + 1 and d.frames.offsets[-1] == len(d.frames.data)
     kept = int(sum(d.last_line - d.first_line + 1)) if len(d) else 0
     assert kept + d.orphan_lines == d.dump_lines
+
+
+def test_a_decoded_dump_keeps_the_device_its_prompt_names():
+    """ipsec-mix.txt: two sniffer runs under `FGT-EDGE #`, the first at verbosity 6 (dumps).
+    The decoded packets lost the prompt's device, so the report told that run as "the
+    paste's first run" and the second as "FGT-EDGE's run", two capture points of one
+    FortiGate. Both runs are FGT-EDGE's, on one clock: one view, told with no run label."""
+    from ikeanalyze import api
+
+    events, _ = load([str(DATA / "terminal_logs" / "ipsec-mix.txt")])
+    sniffed = events[events["origin"] == "sniffer"]
+    assert sniffed["ref"].tolist()[:2] == [5, 23] and (sniffed["wire"] == True).sum() >= 2  # noqa: E712
+    assert sniffed["device"].tolist() == ["FGT-EDGE"] * len(sniffed)
+    text = api.render(api.analyze([str(DATA / "terminal_logs" / "ipsec-mix.txt")]), "terminal", width=140)
+    assert "the paste's first run" not in text and "FGT-EDGE's run" not in text
+    assert "traffic both ways on UDP 500 between 203.0.113.45:500 and 192.0.2.10:500" in text
