@@ -64,6 +64,9 @@ class Finding:
     # t_start/t_end's lines' stamps as printed, when the input has no clock (printed_stamp)
     stamp_start: str | None = None
     stamp_end: str | None = None
+    # Sentences of other evidence joined to the message (a gateway list that agrees:
+    # rules.base.join_note), so that a symptom does not tell its cause's again (rank).
+    notes: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def peer_ip(self) -> str | None:
@@ -214,7 +217,17 @@ def rank(findings: list[Finding], explains: dict[str, tuple[str, ...]]) -> list[
     top.sort(key=key)
     for f in top:
         f.symptoms.sort(key=key)
+        for sym in f.symptoms:
+            _untell(sym, f)
     return top
+
+
+def _untell(sym: Finding, cause: Finding) -> None:
+    """Drop from a symptom's message the joined notes its cause's message already tells
+    (IKE210's "The gateway list agrees: ..." under IKE105's): said once, on the cause."""
+    for note in [n for n in sym.notes if n in cause.notes]:
+        sym.message = sym.message.replace(f" {note}", "", 1)
+        sym.notes.remove(note)
 
 
 def _descendants(f: Finding) -> list[Finding]:

@@ -15,7 +15,7 @@ from ikeanalyze.endpoints import host
 from ikeanalyze.rules.registry import REGISTRY
 
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text",
-           "ispis", "fill_fix", "ungrouped_fix"]
+           "ispis", "fill_fix", "ungrouped_fix", "join_note"]
 
 # Packet kinds as a message names them.
 KIND_WORDS = {"esp": "ESP", "nat-keepalive": "NAT keepalives", "ike": "IKE", "ip-fragment": "fragments"}
@@ -101,6 +101,16 @@ def ungrouped_fix(f: Finding) -> None:
     if m:
         rest = f.fix[m.end():]
         f.fix = rest[0].upper() + rest[1:]
+
+
+def join_note(f: Finding, note) -> None:
+    """Join ``note`` (analysis.snapshots.Note: a sentence, the lines behind it and their
+    facts) to the finding's message, evidence and facts; kept in ``f.notes`` so that a
+    symptom does not repeat what its cause says (diagnosis.rank)."""
+    f.message += f" {note.text}"
+    f.evidence.extend(note.evidence)
+    f.facts.update(note.facts)
+    f.notes.append(note.text)
 
 
 def timeval(v):

@@ -54,7 +54,7 @@ from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding
 from ikeanalyze.endpoints import endpoint
 from ikeanalyze.rules import fromicmp
-from ikeanalyze.rules.base import evidence, finding, human_duration, moment, sides_unknown
+from ikeanalyze.rules.base import evidence, finding, human_duration, join_note, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
 from ikeanalyze.wire.ports import IKE_PORT
 
@@ -198,9 +198,7 @@ def _with_gateway_list(ctx: Context, f: Finding) -> Finding:
     """A gateway list showing the same phase 1 still `connecting` joins the evidence."""
     note = snapshots.connecting_note(ctx, f.peer_ip, f.tunnel)
     if note:
-        f.message += f" {note.text}"
-        f.evidence.extend(note.evidence)
-        f.facts.update(note.facts)
+        join_note(f, note)
         f.tunnel = f.tunnel or note.tunnel
     return f
 

@@ -41,7 +41,7 @@ from ikeanalyze.analysis import linesearch, sas, snapshots
 from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, counted
-from ikeanalyze.rules.base import evidence, finding, ispis, moment
+from ikeanalyze.rules.base import evidence, finding, ispis, join_note, moment
 from ikeanalyze.rules.registry import NoThresholds, rule
 
 TIMEOUT = linesearch.text_search(r"negotiation timeout, deleting")
@@ -83,9 +83,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         # A gateway list showing that phase 1 still `connecting` joins the evidence.
         note = snapshots.connecting_note(ctx, f.peer_ip, f.tunnel)
         if note:
-            f.message += f" {note.text}"
-            f.evidence.extend(note.evidence)
-            f.facts.update(note.facts)
+            join_note(f, note)
         yield f
 
 

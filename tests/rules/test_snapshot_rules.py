@@ -196,6 +196,19 @@ def test_ike210_connecting_gateway_list_joins_the_timeout(tmp_path):
     assert f.facts["phase1"] == "connecting" and f.facts["timeouts"] == 1
 
 
+def test_the_gateway_list_note_is_told_once_on_the_root_cause():
+    """The same file with every rule: IKE105 takes IKE210 as a symptom, and both told "The
+    gateway list agrees: ..." word for word; the symptom now leaves it to its cause (its
+    evidence still cites the gateway list's line)."""
+    d = ikeanalyze.analyze([str(STATE / "handmade_negotiation_timeout_connecting.txt")])
+    [top] = [f for f in d.findings if f.code == "IKE105"]
+    [sym] = [s for s in top.symptoms if s.code == "IKE210"]
+    assert "The gateway list agrees: phase 1 of to-hq is `status: connecting" in top.message
+    assert "gateway list" not in sym.message
+    assert sym.message.endswith("the last message sent was `RETRANSMIT_SA_INIT` at 07:41:37 (line 6).")
+    assert 25 in [e.ref for e in sym.evidence]
+
+
 def test_merged_snapshot_takes_addresses_with_their_ports():
     """A tunnel list prints ports 0 without NAT-T, the gateway list the IKE port: the merged
     tunnel's local and remote both carry the port (not 202.106.1.1:500 -> 101.100.1.1:0)."""
