@@ -100,7 +100,7 @@ def test_headline_names_a_tunnel_down_that_no_rule_explains():
 
     d = api.analyze([str(DATA / "state" / "handmade_phase1_up_no_phase2_sa.txt")])
     verdict = "No rule found a cause, but 1 tunnel is down: to-hq (remote gateway 198.51.100.9)"
-    assert verdict in api.render(d, "terminal", width=140).splitlines()[0]
+    assert verdict in api.render(d, "terminal", width=140).splitlines()[1]  # the panel's first line
     md_text = api.render(d, "markdown")
     assert md_text.startswith("# IPsec/IKE analysis: no rule found a cause, but 1 tunnel is down: to-hq")
     assert f"**DOWN** · {verdict}" in md_text and "**OK**" not in md_text

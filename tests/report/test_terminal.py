@@ -92,3 +92,25 @@ def test_a_symptom_does_not_retell_its_causes_moment_in_the_timeline() -> None:
     assert f.code == "IKE301" and [s.code for s in f.symptoms] == ["IKE304"]
     on_line_7 = [m.text for m in d.timeline if m.ref == 7]
     assert on_line_7 == ["first unanswered DPD probe to 203.0.113.55:4500"], on_line_7
+
+
+def _panel(text: str) -> tuple[str, str]:
+    """The summary panel's border title line, and its body as one line (wrapping undone)."""
+    lines = text.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("╰"))
+    return lines[0], " ".join(line.strip("│ ") for line in lines[1:end])
+
+
+def test_the_down_tunnel_verdict_is_read_whole_at_80_and_110_columns() -> None:
+    """With an info finding before it, the headline `1 finding, worst: info; no rule found
+    a cause, but 1 tunnel is down: xxxx (remote gateway …` was the panel's title, cut
+    with `…` at 110 columns (and at 80 without a finding). The title now counts the
+    tunnels down; the whole verdict is the panel's first line, wrapped when it must."""
+    for name in ("text_public/reddit_gwlist_connecting_prose_below.txt", "state/handmade_phase1_up_no_phase2_sa.txt"):
+        d = api.analyze([str(DATA / name)])
+        verdict = d.down_verdict()
+        assert verdict and len(d.down_tunnels) == 1
+        for width in (80, 110):
+            title, body = _panel(terminal.render(d, width=width))
+            assert "…" not in title and title.rstrip("─╮").rstrip().endswith("1 tunnel down"), (width, title)
+            assert body.startswith(verdict), (width, body)
