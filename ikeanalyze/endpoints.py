@@ -4,6 +4,7 @@ IPv6 `[2001:db8::1]:500` (RFC 3986's brackets, as RFC 5952 section 6 recommends)
 
 from __future__ import annotations
 
+import ipaddress
 import math
 
 
@@ -69,6 +70,18 @@ def parse(text: str) -> tuple[str, int | None]:
 def host(text: str) -> str:
     """The address of an endpoint (or the text itself when it is an address)."""
     return split(text)[0]
+
+
+def address(text: object) -> str | None:
+    """The address of an endpoint text when it is one, else None: published pastes blank
+    the gateway (`x.x.x.x:0`, `y.y.y.y`, `<redacted>`, `*.*.*.*`, `(client's ip):885`), and
+    a sentence or a debug filter naming that placeholder would read as an address."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return str(ipaddress.ip_address(host(text)))
+    except ValueError:
+        return None
 
 
 def endpoints(addresses, ports):

@@ -66,3 +66,13 @@ def test_a_malformed_peer_is_a_one_line_usage_error(typed: str) -> None:
     err = p.stderr.decode().strip()
     assert p.returncode == 2 and len(err.splitlines()) == 1 and f"--peer '{typed}'" in err, err
     assert "Traceback" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("198.51.100.9:0", "198.51.100.9"), ("[2001:db8::1]:500", "2001:db8::1"), ("203.0.113.5", "203.0.113.5"),
+    ("y.y.y.y:0", None), ("XXX.XXX.XXX.XXX", None), ("<redacted>", None), ("*.*.*.*", None),
+    ("(client's ip):885", None), ("", None), (None, None)])
+def test_a_placeholder_a_paste_blanked_the_address_with_is_no_address(text, expected) -> None:
+    from ikeanalyze.endpoints import address
+
+    assert address(text) == expected

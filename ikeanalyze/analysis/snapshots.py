@@ -21,7 +21,7 @@ from datetime import datetime
 import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence, counted, human_duration
-from ikeanalyze.endpoints import host
+from ikeanalyze.endpoints import address, host
 
 # The outputs a TunnelState keeps the latest block of (sources/snapshot.py `list`).
 OUTPUTS = ("tunnel", "gateway", "summary", "details")
@@ -733,10 +733,11 @@ def down_tunnels(ctx) -> list[dict]:
     ``tunnel``, ``remote_gateway`` (the address, or None), ``device`` (or None) and
     ``admin_down``."""
     admin, rest = _down(ctx)
-    # An ike config's `remote` may be no address (a dial-up's): named only when it is one.
-    out = [{"tunnel": b.tunnel, "remote_gateway": peer if (peer := host(str(b.facts.get("remote") or "")))
-            and peer[0].isalnum() else None, "device": b.device, "admin_down": True} for b in admin]
-    out += [{"tunnel": st.name, "remote_gateway": host(st.remote or "") or None, "device": st.device,
+    # An ike config's `remote` may be no address (a dial-up's), a published list's a
+    # placeholder (`y.y.y.y`): named only when it is one.
+    out = [{"tunnel": b.tunnel, "remote_gateway": address(b.facts.get("remote")), "device": b.device,
+            "admin_down": True} for b in admin]
+    out += [{"tunnel": st.name, "remote_gateway": address(st.remote), "device": st.device,
              "admin_down": False} for st in rest]
     return out
 
@@ -789,7 +790,7 @@ def _down_step(st: TunnelState) -> str:
         said.append(f"phase 1 is established{where}, so phase 2 is what does not come up: its proposals, PFS "
                     f"group or selectors against the peer's, or nothing started it (no traffic for its "
                     f"selectors and no `set auto-negotiate enable`)")
-    peer = host(st.remote or "")
+    peer = address(st.remote)  # not a placeholder (`x.x.x.x`): no filter on that
     filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
     to = f" (remote gateway {peer})" if peer else ""
     to = f" on {st.device}{to}" if st.device else to  # one of several devices in the paste
@@ -811,8 +812,8 @@ def _admin_down_step(b: Block, several: bool) -> str:
     """A tunnel taken down by an administrator needs bringing up, not a debug: nothing negotiates."""
     ev = b.evidence("status.admin")
     where = f", {ev[0].source} line {ev[0].ref}" if ev else ""
-    peer = host(str(b.facts.get("remote") or ""))
-    to = f" (remote gateway {peer})" if peer and peer[0].isalnum() else ""
+    peer = address(b.facts.get("remote"))
+    to = f" (remote gateway {peer})" if peer else ""
     to = f" on {b.device}{to}" if b.device and several else to
     return (f"Tunnel {b.tunnel}{to} is administratively down (`status.admin: down` in `diagnose vpn ike config`"
             f"{where}): FortiOS negotiates nothing on it, so an IKE debug would show no attempt. If that is not "

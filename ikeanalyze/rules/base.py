@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 from collections.abc import Iterable
@@ -11,7 +10,7 @@ import pandas as pd
 
 from ikeanalyze.diagnosis import Evidence, Finding, Moment, clock_text, human_duration
 from ikeanalyze.diagnosis import row_stamp as stamp
-from ikeanalyze.endpoints import host
+from ikeanalyze.endpoints import address as _address
 from ikeanalyze.rules.registry import REGISTRY
 
 __all__ = ["finding", "evidence", "moment", "when", "human_duration", "span", "tval", "timeval", "kinds_text",
@@ -42,16 +41,6 @@ def finding(code: str, message: str, *, between=None, fix: str | None = None, **
 ELSEWHERE = re.compile(r"both ends|other end|(?<!filtered )on the peer\b|the peer's", re.IGNORECASE)
 # A clause ends at `.` or `;` outside a quoted command.
 CLAUSE_END = re.compile(r"(?<=[.;])(?=\s)")
-
-
-def _address(text) -> str | None:
-    """The address of an endpoint text when it is one (a redacted `(client's ip):885` is not)."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return str(ipaddress.ip_address(host(text)))
-    except ValueError:
-        return None
 
 
 def _clauses(text: str) -> list[str]:

@@ -52,7 +52,7 @@ from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding
-from ikeanalyze.endpoints import endpoint
+from ikeanalyze.endpoints import address, endpoint
 from ikeanalyze.rules import fromicmp
 from ikeanalyze.rules.base import evidence, finding, human_duration, join_note, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
@@ -214,7 +214,7 @@ def _from_gateway_lists(ctx: Context) -> Iterator[Finding]:
         status = g.evidence("status")[-1:]
         counts = (g.facts.get("ike_sa_counts") or {}).get("created")
         tries = f"; `IKE SA: created {counts}`" if counts else ""
-        to = f" to {st.remote}" if st.remote else ""
+        to = f" to {st.remote}" if address(st.remote) else ""  # not a placeholder (`y.y.y.y`)
         where = f" ({status[0].source} line {status[0].ref})" if status else ""
         msg = (f"Phase 1 of {st.name}{to} is still `status: {sa.get('status_text')}`{where}{tries}: "
                f"it never established and the paste shows no IKE traffic with that peer.")

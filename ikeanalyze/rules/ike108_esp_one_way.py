@@ -70,7 +70,7 @@ from ikeanalyze.analysis.flows import PACKET_ORIGINS
 from ikeanalyze.analysis.nextsteps import NP_NOTE
 from ikeanalyze.analysis.otherend import other_end, told
 from ikeanalyze.diagnosis import Finding, Moment, clock_text
-from ikeanalyze.endpoints import endpoint
+from ikeanalyze.endpoints import address, endpoint
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment, sides_unknown
 from ikeanalyze.rules.registry import rule
 
@@ -291,7 +291,7 @@ def _from_counters(ctx: Context, t: Thresholds) -> Iterator[Finding]:
         grew = (f"grew from {ow.enc_before} to {ow.enc_after} between {clock_text(first.time, first.t)} "
                 f"(line {at_first}) and {clock_text(last.time, last.t)} (line {at_last})" if ow.growing
                 else f"is {ow.enc_after} (line {at_last})")
-        to = f" to {ow.remote}" if ow.remote else ""
+        to = f" to {ow.remote}" if address(ow.remote) else ""  # not a placeholder (`y.y.y.y`)
         to = f" of FortiGate {ow.device}{to}" if ow.device else to  # one of several devices in the paste
         msg = (f"Tunnel {ow.tunnel}{to} encrypts and never decrypts: `enc:pkts` of SA {ow.proxyid} "
                f"(SPI 0x{ow.enc_spi}) {grew} while `dec:pkts` (SPI 0x{ow.dec_spi}) stays 0; nothing comes "

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from ikeanalyze.analysis import sas, snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, Moment
-from ikeanalyze.endpoints import endpoint, host
+from ikeanalyze.endpoints import address, endpoint, host
 from ikeanalyze.rules.base import evidence, finding, human_duration, moment
 from ikeanalyze.rules.registry import rule
 
@@ -194,7 +194,7 @@ def _from_tunnel_list(st: snapshots.TunnelState) -> tuple[str, list, dict]:
 def _tunnel_list_finding(st: snapshots.TunnelState) -> Finding:
     b = st.tunnel
     text, ev, facts = _from_tunnel_list(st)
-    to = f" to {st.remote}" if st.remote else ""
+    to = f" to {st.remote}" if address(st.remote) else ""  # not a placeholder (`y.y.y.y`)
     on = f" of FortiGate {st.device}" if st.device else ""  # one of several devices in the paste
     msg = f"Dead peer detection failed on tunnel {st.name}{on}{to}: its tunnel list shows {text}"
     if st.device:

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from ikeanalyze.analysis import snapshots
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, counted
-from ikeanalyze.endpoints import gateway_end, split
+from ikeanalyze.endpoints import address, gateway_end, split
 from ikeanalyze.rules.base import finding
 from ikeanalyze.rules.registry import NoThresholds, rule
 
@@ -70,7 +70,7 @@ def check(ctx: Context, t: NoThresholds) -> Iterator[Finding]:
         remote = e.remote
         yield finding(
             "IKE306",
-            f"DPD is off on tunnel {e.name}{f' to {remote}' if remote else ''} in its configuration "
+            f"DPD is off on tunnel {e.name}{f' to {remote}' if address(remote) else ''} in its configuration "
             f"(`set dpd disable`, {line.source} line {line.ref}): a dead peer is not detected, so the tunnel "
             f"stays up until its SAs expire.",
             tunnel=e.name, peer=remote, evidence=e.evidence("dpd"),
@@ -98,7 +98,7 @@ def _from_tunnel_list(st: snapshots.TunnelState, others: list[snapshots.TunnelSt
     if rxp == 0 and txp == 0:
         idle = f" It carried no traffic ({said}): nothing would show the peer is gone."
     remote = _peer(st.remote)
-    msg = (f"DPD is off on tunnel {st.name}{f' to {remote}' if remote else ''} (`{dpd[0].text}`, "
+    msg = (f"DPD is off on tunnel {st.name}{f' to {remote}' if address(remote) else ''} (`{dpd[0].text}`, "
            f"{dpd[0].source} line {dpd[0].ref}): a dead peer is not detected, so the tunnel stays up "
            f"{expiry.until()}.{idle}")
     if others:

@@ -248,7 +248,7 @@ def test_one_phase2_down_beside_another_up_is_told_and_only_it_is_restarted():
     was said (every phase 2 had to be down); clearing the gateway would drop the working one."""
     d = ikeanalyze.analyze([str(DATA / "text_public" / "wiki_fos52_tunnel_list_one_of_two_phase2_down.txt")])
     (step,) = [s for s in d.next_steps if "VPN_NAME" in s]
-    assert step.startswith("Tunnel VPN_NAME (remote gateway y.y.y.y) is partly down: 1 phase 2 without an SA "
+    assert step.startswith("Tunnel VPN_NAME is partly down: 1 phase 2 without an SA "
                            "in its tunnel list (`proxyid=SSLVPN-to-GridWay proto=0 sa=0 ref=1`, line 25) while "
                            "PHASE2_NAME is up")
     assert "`diagnose vpn tunnel up SSLVPN-to-GridWay VPN_NAME`" in step
@@ -267,7 +267,7 @@ def test_a_finding_of_what_is_worth_knowing_does_not_hide_a_tunnel_shown_down():
     assert "IKE306" in [f.code for f in d.findings]
     assert d.summary.startswith("No rule found a cause in 19 events, but the snapshot shows 1 tunnel down: "
                                 "VPN_NAME (phase 2 SSLVPN-to-GridWay only).")
-    assert "DPD is off on tunnel VPN_NAME to y.y.y.y (`dpd: mode=off" in d.summary  # (its `:0`: no port)
+    assert "DPD is off on tunnel VPN_NAME (`dpd: mode=off" in d.summary  # `y.y.y.y:0`: no address
 
 
 def test_a_phase_1_with_no_phase_2_is_down_and_needs_one_not_a_debug():
@@ -360,3 +360,19 @@ def test_a_tunnel_down_with_phase_1_established_points_at_phase_2():
     (step,) = [s for s in d.next_steps if s.startswith("Tunnel to-hq")]
     assert "phase 1 is established (`status: established 3590-3590s ago = 30ms`, line 31)" in step
     assert "phase 2 is what does not come up" in step
+
+
+def test_a_remote_gateway_the_paste_blanked_is_not_named_as_an_address() -> None:
+    """A published tunnel list blanks the gateway (`y.y.y.y:0`): the verdict said "to-hq
+    (remote gateway y.y.y.y)" and the step asked for `diagnose vpn ike log filter rem-addr4
+    y.y.y.y`. The tunnel is named alone, and the debug is filtered on its name."""
+    from ikeanalyze.sources import Blob
+
+    text = (STATE / "handmade_phase1_up_no_phase2_sa.txt").read_text(encoding="utf-8")
+    for placeholder in ("y.y.y.y", "XXX.XXX.XXX.XXX"):
+        d = ikeanalyze.analyze([Blob("blanked.txt", data=text.replace("198.51.100.9", placeholder).encode())])
+        assert d.down_verdict() == "No rule found a cause, but 1 tunnel is down: to-hq"
+        assert d.down_tunnels[0]["remote_gateway"] is None
+        (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+        assert step.startswith("Tunnel to-hq is down: ") and placeholder not in step
+        assert "`diagnose vpn ike log filter name to-hq`" in step
