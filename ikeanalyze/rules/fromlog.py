@@ -408,8 +408,8 @@ def moments(events: pd.DataFrame) -> list[Moment]:
         peer = _peer(r)
         text = str(r.text)
         # A tunnel-down line counts what the tunnel carried (37138: duration, sentbyte, rcvdbyte).
-        # The values are the line's own digits: `1` is the only one said in the singular.
-        lived = [f"{v} {one if v == '1' else many}"
+        # The values are the line's own digits, printed as they are.
+        lived = [counted(v, one, many)
                  for key, one, many in (("duration", "s up", "s up"), ("sentbyte", "byte sent", "bytes sent"),
                                         ("rcvdbyte", "byte received", "bytes received"))
                  if state == "down" and (v := field(text, key)) is not None]

@@ -138,3 +138,13 @@ def test_an_input_of_one_line_is_one_line_in_every_report(tmp_path) -> None:
         assert f"│ {said} │" in api.render(d, "terminal"), said
         assert f"| {said} |" in api.render(d, "markdown"), said
         assert f'<td class="num">{said}</td>' in api.render(d, "html"), said
+
+
+def test_a_count_as_a_line_printed_it_is_counted_as_its_number() -> None:
+    """An event log's `sentbyte="1"` is a string: fromlog wrote its own `one if v == '1'
+    else many` beside words.counted, which said `1 bytes sent` of a string `'1'`."""
+    from ikeanalyze.words import counted
+
+    assert counted("1", "byte sent", "bytes sent") == "1 byte sent"
+    assert counted("12", "byte sent", "bytes sent") == "12 bytes sent"
+    assert counted("0", "byte") == "0 bytes" and counted(1, "byte") == "1 byte"
