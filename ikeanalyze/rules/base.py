@@ -39,6 +39,12 @@ def finding(code: str, message: str, *, between=None, fix: str | None = None, **
 # placeholders: there `<peer>` is this FortiGate and the tunnel has the peer's own name.
 # (`filtered on the peer` is a debug filter on this side.)
 ELSEWHERE = re.compile(r"both ends|other end|(?<!filtered )on the peer\b|the peer's", re.IGNORECASE)
+# Words of a clause that mention the other end without running a command there: the
+# command is this side's and is filled. A purpose (IKE305: clear the SA `so both ends
+# derive fresh keys`), and a last step with no command of its own (IKE214: `..., then
+# mirror it on the peer.`). `then `cmd`` is not one: that command follows.
+ASIDES = (re.compile(r"\bso (?:that )?both ends\b", re.IGNORECASE),
+          re.compile(r"\bthen\b[^`]*$", re.IGNORECASE))
 # A clause ends at `.` or `;` outside a quoted command.
 CLAUSE_END = re.compile(r"(?<=[.;])(?=\s)")
 
@@ -55,6 +61,14 @@ def _clauses(text: str) -> list[str]:
     return out + [current]
 
 
+def _elsewhere(clause: str) -> bool:
+    """Whether a clause of a fix runs its command on the peer's end or on both (:data:`ELSEWHERE`),
+    its :data:`ASIDES` left out."""
+    for aside in ASIDES:
+        clause = aside.sub("", clause)
+    return bool(ELSEWHERE.search(clause))
+
+
 def fill_fix(f: Finding) -> None:
     """Put the finding's own peer address, tunnel name and local address in place of the
     Fix section's `<peer>`, `<tunnel>`/`<phase1>` and `<local>` where the command runs on
@@ -68,7 +82,7 @@ def fill_fix(f: Finding) -> None:
         return
     filled = []
     for clause in _clauses(f.fix):
-        if not ELSEWHERE.search(clause):
+        if not _elsewhere(clause):
             if peer and ":" in peer:  # an IPv6 peer is filtered on with rem-addr6
                 clause = clause.replace("rem-addr4 <peer>", "rem-addr6 <peer>")
             for k, v in values.items():

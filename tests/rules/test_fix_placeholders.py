@@ -56,3 +56,27 @@ def test_redaction_reaches_the_filled_in_fix():
     d = api.redact(api.analyze([str(FIXTURES / "IKE109" / "fires-network-unreachable" / "input.txt")]))
     fix = next(f.fix for f in d.all_findings() if f.code == "IKE109")
     assert "2.2.2.254" not in fix and "1.1.1.254" not in fix and "`execute ping <peer>`" not in fix
+
+
+def test_a_clause_whose_command_runs_here_is_filled_though_it_names_the_peer():
+    """IKE305's `Renegotiate the SA so both ends derive fresh keys (`... clear name <tunnel>`)`
+    and IKE214's `compare ... with `... list name <phase1>` ..., then mirror it on the peer`
+    kept their placeholders: the clause mentions the other end, but only to say why, or
+    what to do there after, and the command is this FortiGate's. A command that runs on
+    the peer's end, or on both, in the same fix keeps them."""
+    from ikeanalyze.rules.registry import REGISTRY
+
+    for code, here, there in (
+            ("IKE305", "so both ends derive fresh keys (`diagnose vpn ike gateway clear name to-dc`)",
+             "compare the SPIs both ends show for the tunnel (`diagnose vpn tunnel list name <tunnel>`)"),
+            ("IKE214", "with `diagnose vpn tunnel list name to-dc` and add or widen a phase 2", None)):
+        f = _finding(REGISTRY[code].fix, "198.51.100.7:500", "to-dc")
+        fill_fix(f)
+        assert here in f.fix, (code, f.fix)
+        assert there is None or there in f.fix, (code, f.fix)
+    # What runs on the peer stays a placeholder even after a `then`, or beside `so both ends`.
+    for fix in ("Clear it here, then clear it on the peer (`diagnose vpn ike gateway clear name <tunnel>`).",
+                "Run `diagnose vpn tunnel list name <tunnel>` on both ends so both ends agree."):
+        f = _finding(fix, "198.51.100.7:500", "to-dc")
+        fill_fix(f)
+        assert f.fix == fix
