@@ -114,7 +114,8 @@ def _reason(ctx: Context, first, issued: list) -> tuple[tuple[str, str] | None, 
             continue
         refused = [m.group(1) for r in ng.daemon_lines_before(ctx.events, first, PEER_REFUSED)
                    if (m := re.search(PEER_REFUSED, str(r.text)))]
-        peer = f"'{refused[0]}'" if refused else "<peer>"
+        # (`<entry>`, not `<peer>`: rules.base.fill_fix puts the peer's address in a `<peer>`)
+        peer = f"'{refused[0]}'" if refused else "<entry>"
         issuer = next((m.group(1) for r in issued if (m := ISSUER.search(str(r.text)))), None)
         return ((name, words.format(peer=peer)), lines,
                 fix.format(peer=peer, issuer=f" ('{issuer}')" if issuer else ""))

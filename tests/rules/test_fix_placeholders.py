@@ -80,3 +80,34 @@ def test_a_clause_whose_command_runs_here_is_filled_though_it_names_the_peer():
         f = _finding(fix, "198.51.100.7:500", "to-dc")
         fill_fix(f)
         assert f.fix == fix
+
+
+# fnbamd refuses the client's CA for a `config user peer` entry it does not name: the entry's
+# placeholder is no address, and the peer's address in its place would name a wrong entry.
+UNNAMED_PEER_ENTRY = """\
+ike V=root:0: comes 192.0.2.44:500->198.51.100.20:500,ifindex=3,vrf=0,len=600....
+ike V=root:0: IKEv2 exchange=SA_INIT id=a1b2c3d4e5f60718/0000000000000000 len=600
+ike V=root:0:a1b2c3d4e5f60718/0000000000000000:501: responder received SA_INIT msg
+ike V=root:0:dialcert:501: sent IKE msg (SA_INIT_RESPONSE): 198.51.100.20:500->192.0.2.44:500, len=380, vrf=0, \
+id=a1b2c3d4e5f60718/0f1e2d3c4b5a6978, oif=3
+ike V=root:0: comes 192.0.2.44:4500->198.51.100.20:4500,ifindex=3,vrf=0,len=1700....
+ike V=root:0: IKEv2 exchange=AUTH id=a1b2c3d4e5f60718/0f1e2d3c4b5a6978:00000001 len=1696
+ike V=root:0:dialcert:501: responder received AUTH msg
+ike V=root:0:dialcert:501: peer cert, subject='host-7', issuer='Lab-Sub-CA'
+ike V=root:0:dialcert:501: certificate validation pending
+[2388] handle_req-Rcvd auth_cert req id=77, len=2000, opt=6
+[1011] __cert_verify-Chain is complete.
+[488] __quick_check_peer-CA does not match.
+[1542] fnbamd_auth_session_done-Session done, id=77
+ike V=root:0:dialcert:501: fnbam cert group matching failed
+ike V=root:0:dialcert:501: certificate validation failed
+ike V=root:0:dialcert:501: authentication failed
+"""
+
+
+def test_an_unnamed_user_peer_entry_is_not_given_the_peers_address(tmp_path):
+    path = tmp_path / "ike.txt"
+    path.write_text(UNNAMED_PEER_ENTRY)
+    fix = _fixes(path)["IKE207"]
+    assert "`config user peer` 192.0.2.44" not in fix
+    assert "Set `set ca` of `config user peer` <" in fix
