@@ -119,24 +119,25 @@ IDLE_PROBE = re.compile(r"\blink is idle\b.*\bdpd=1 seqno=(?P<seq>[0-9a-fA-F]+)\
 IDLE_LOOKBACK = 3  # lines before the send the idle line may be on
 
 
-def _idle_probes(ctx: Context) -> dict[tuple[str, int], int]:
-    """(source, line) -> the message ID of each debug line announcing an idle link's DPD probe."""
+def _idle_probes(ctx: Context) -> dict[tuple[str, int], tuple[int, str]]:
+    """(source, line) -> the message ID and gateway of each debug line announcing an idle
+    link's DPD probe."""
     ev = ctx.events
     text = ev["text"].astype("string")
     hit = text.str.contains("dpd=1 seqno=", regex=False).fillna(False).to_numpy()
     out = {}
-    for source, ref, line in zip(ev["source"][hit], ev["ref"][hit], text[hit]):
+    for source, ref, line, tunnel in zip(ev["source"][hit], ev["ref"][hit], text[hit], ev["tunnel"][hit]):
         m = IDLE_PROBE.search(str(line))
         if m:
-            out[(str(source), int(ref))] = int(m["seq"], 16)
+            out[(str(source), int(ref))] = (int(m["seq"], 16), str(tunnel))
     return out
 
 
-def _dpd_probe(s: sas.Send, idle: dict[tuple[str, int], int]) -> str:
+def _dpd_probe(s: sas.Send, idle: dict[tuple[str, int], tuple[int, str]]) -> str:
     """` (a DPD probe, R-U-THERE)` after an IKEv1 notify `R-U-THERE`, ` (a DPD probe)` after an
     IKEv2 INFORMATIONAL that the debug announced as the idle link's probe of that message
-    ID (``idle``: :func:`_idle_probes`), else nothing: "INFORMATIONAL" alone could be a
-    delete or a notify."""
+    ID on that gateway (``idle``: :func:`_idle_probes`; another gateway's probe of the same
+    ID may be a line above), else nothing: "INFORMATIONAL" alone could be a delete or a notify."""
     if s.exchange not in ("INFORMATIONAL", "Informational"):
         return ""
     if s.rows["detail"].astype(str).eq("R-U-THERE").any():
@@ -146,7 +147,7 @@ def _dpd_probe(s: sas.Send, idle: dict[tuple[str, int], int]) -> str:
         return ""
     ref = int(first["ref"])
     seqs = {idle.get((str(first["source"]), ref - k)) for k in range(1, IDLE_LOOKBACK + 1)}
-    return " (a DPD probe)" if int(first["msg_id"]) in seqs else ""
+    return " (a DPD probe)" if (int(first["msg_id"]), str(first["tunnel"])) in seqs else ""
 
 
 def _ends(s: sas.Send, side: str) -> str:

@@ -33,3 +33,25 @@ def test_a_grouped_retransmission_keeps_the_pointer_and_an_unannounced_informati
     [f] = [s for s in top.symptoms if s.code == "IKE304"]
     assert f.fix.startswith("Look at the root cause grouped above it")
     assert "DPD probe" not in f.message
+
+
+def test_another_gateways_idle_line_does_not_make_a_probe(tmp_path):
+    """to-dc1's `link is idle ... seqno=9` is a line above to-dc2's INFORMATIONAL msg 9, which
+    is re-sent: the probe announced is to-dc1's, and to-dc2's message may be a delete."""
+    stamp = "2026-03-11 09:14:{} ike V=root:0:"
+    dc2 = ("to-dc2:2900: sent IKE msg ({}): 192.0.2.10:4500->198.51.100.8:4500, len=96, vrf=0, "
+           "id=aa1e20c7a9b3f015/bbaa7c11d2e83b46:00000009")
+    lines = [stamp.format("00.000000") + "to-dc1: link is idle 5 192.0.2.10->203.0.113.45:4500 dpd=1 seqno=9 rr=0",
+             stamp.format("00.000100") + dc2.format("INFORMATIONAL"),
+             stamp.format("00.000200") + "to-dc1:2841: sent IKE msg (INFORMATIONAL): 192.0.2.10:4500->"
+                                         "203.0.113.45:4500, len=80, vrf=0, id=4d1e20c7a9b3f015/90aa7c11d2e83b46:00000009",
+             stamp.format("00.100000") + " comes 203.0.113.45:4500->192.0.2.10:4500,ifindex=5,vrf=0,len=80....",
+             stamp.format("00.100000") + " IKEv2 exchange=INFORMATIONAL_RESPONSE id=4d1e20c7a9b3f015/"
+                                         "90aa7c11d2e83b46:00000009 len=80",
+             stamp.format("05.000000") + dc2.format("RETRANSMIT_INFORMATIONAL"),
+             stamp.format("10.000000") + dc2.format("RETRANSMIT_INFORMATIONAL")]
+    paste = tmp_path / "debug.txt"
+    paste.write_text("\n".join(lines) + "\n")
+    [f] = _ike304(paste)
+    assert f.tunnel == "to-dc2" and "INFORMATIONAL msg 9 sent 3 times" in f.message
+    assert "DPD probe" not in f.message
