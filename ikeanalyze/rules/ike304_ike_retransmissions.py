@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ikeanalyze.analysis import sas
+from ikeanalyze.analysis import linesearch, sas
+from ikeanalyze.analysis import negotiations as ng
 from ikeanalyze.analysis.context import Context
 from ikeanalyze.diagnosis import Finding, counted
 from ikeanalyze.rules.base import evidence, finding, moment
@@ -115,25 +116,31 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
 
 # The debug line FortiOS writes before it sends a DPD probe on an idle IKEv2 SA: its seqno
 # is the probe's message ID (`link is idle 5 192.0.2.10->203.0.113.45:4500 dpd=1 seqno=9`).
-IDLE_PROBE = re.compile(r"\blink is idle\b.*\bdpd=1 seqno=(?P<seq>[0-9a-fA-F]+)\b")
+IDLE_PROBE = linesearch.text_search(r"\blink is idle\b.*\bdpd=1 seqno=(?P<seq>[0-9a-fA-F]+)\b")
 IDLE_LOOKBACK = 3  # lines before the send the idle line may be on
 
 
-def _idle_probes(ctx: Context) -> dict[tuple[str, int], tuple[int, str]]:
+def _idle_probes(ctx: Context) -> dict[tuple[str, int], tuple[int, str | None]]:
     """(source, line) -> the message ID and gateway of each debug line announcing an idle
-    link's DPD probe."""
-    ev = ctx.events
-    text = ev["text"].astype("string")
-    hit = text.str.contains("dpd=1 seqno=", regex=False).fillna(False).to_numpy()
+    link's DPD probe (searched with the debug text's other patterns: no pass of its own)."""
+    hit = ng.light_text(ctx.events).search(IDLE_PROBE)
+    if not hit.any():
+        return {}
+    lines = ng.light(ctx.events)[hit]
+    rx = re.compile(IDLE_PROBE)
     out = {}
-    for source, ref, line, tunnel in zip(ev["source"][hit], ev["ref"][hit], text[hit], ev["tunnel"][hit]):
-        m = IDLE_PROBE.search(str(line))
+    for source, ref, line, tunnel in zip(lines["source"], lines["ref"], lines["text"], lines["tunnel"]):
+        m = rx.search(str(line))
         if m:
-            out[(str(source), int(ref))] = (int(m["seq"], 16), str(tunnel))
+            out[(str(source), int(ref))] = (int(m["seq"], 16), _name(tunnel))
     return out
 
 
-def _dpd_probe(s: sas.Send, idle: dict[tuple[str, int], tuple[int, str]]) -> str:
+def _name(tunnel) -> str | None:
+    return None if tunnel is None or pd.isna(tunnel) else str(tunnel)
+
+
+def _dpd_probe(s: sas.Send, idle: dict[tuple[str, int], tuple[int, str | None]]) -> str:
     """` (a DPD probe, R-U-THERE)` after an IKEv1 notify `R-U-THERE`, ` (a DPD probe)` after an
     IKEv2 INFORMATIONAL that the debug announced as the idle link's probe of that message
     ID on that gateway (``idle``: :func:`_idle_probes`; another gateway's probe of the same
@@ -147,7 +154,7 @@ def _dpd_probe(s: sas.Send, idle: dict[tuple[str, int], tuple[int, str]]) -> str
         return ""
     ref = int(first["ref"])
     seqs = {idle.get((str(first["source"]), ref - k)) for k in range(1, IDLE_LOOKBACK + 1)}
-    return " (a DPD probe)" if (int(first["msg_id"]), str(first["tunnel"])) in seqs else ""
+    return " (a DPD probe)" if (int(first["msg_id"]), _name(first["tunnel"])) in seqs else ""
 
 
 def _ends(s: sas.Send, side: str) -> str:
