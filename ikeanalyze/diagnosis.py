@@ -246,12 +246,14 @@ def _ike_sas(f: Finding) -> set[str]:
 
 def _same_episode(cause: Finding, sym: Finding) -> bool:
     """Could ``cause`` explain ``sym``: unless both name the IKE SAs they are about and share
-    none, or ``sym`` was over before ``cause`` began (beyond EPISODE_CLOCK_SLACK_S). An
+    none, or ``sym`` was over before ``cause`` began (beyond EPISODE_CLOCK_SLACK_S, on clocks
+    of one kind: a capture's UTC and a FortiGate's local time may differ by hours). An
     SA_INIT that went unanswered and timed out is not explained by the peer's
     NO_PROPOSAL_CHOSEN to a later attempt (a new SA): the peer that answered the one was
     silent to the other, which proposals cannot explain. Nor is a rekey refused at 14:00 by
     the peer going silent at 16:00."""
-    if cause.start is not None and sym.end is not None and (cause.start - sym.end).total_seconds() > EPISODE_CLOCK_SLACK_S:
+    if (cause.clock == sym.clock and cause.start is not None and sym.end is not None
+            and (cause.start - sym.end).total_seconds() > EPISODE_CLOCK_SLACK_S):
         return False
     a, b = _ike_sas(cause), _ike_sas(sym)
     return not (a and b) or bool(a & b)
@@ -272,8 +274,8 @@ def _same_subject(a: Finding, b: Finding) -> bool:
 # requests (IKE209 `started_by`), two FortiGates' logs (`device`), and two runs of a
 # paste's packets (`view`: rules/registry.py).
 IDENTITY_FACTS = ("ispi", "user", "gateway", "resent_by", "device", "started_by", "view")
-# Two inputs' clocks may differ this much: a symptom that ended longer before its cause began
-# is another episode (_same_episode).
+# Two inputs' clocks of one kind (two FortiGates' device time) may differ this much: a symptom
+# that ended longer before its cause began is another episode (_same_episode).
 EPISODE_CLOCK_SLACK_S = 120.0
 SAME_STORY_SLACK_S = 1.0  # a sniffer and a debug stamp one packet up to this far apart
 

@@ -135,3 +135,48 @@ def test_a_rekey_refused_hours_before_the_peer_went_silent_is_not_the_stalls(tmp
     assert {"IKE102", "IKE302"} <= set(tops)
     assert tops["IKE302"].facts["peer_silent"] is False
     assert "IKE302" not in {s.code for s in tops["IKE102"].symptoms}
+
+
+def _pcap(path: Path, packets: list[tuple[float, str, str, bytes]]) -> None:
+    """A raw-IPv4 capture (link type 101) of UDP 4500 datagrams: (UTC time, from, to, payload)."""
+    import struct
+
+    def ip(a: str) -> bytes:
+        return bytes(int(x) for x in a.split("."))
+
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)]
+    for ts, src, dst, payload in sorted(packets):
+        udp = struct.pack("!HHHH", 4500, 4500, 8 + len(payload), 0) + payload
+        frame = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0x4000, 64, 17, 0, ip(src), ip(dst)) + udp
+        out.append(struct.pack("<IIII", int(ts), round(ts % 1 * 1e6), len(frame), len(frame)) + frame)
+    path.write_bytes(b"".join(out))
+
+
+def test_a_capture_in_utc_and_a_debug_in_local_time_are_not_two_episodes(tmp_path):
+    """The capture (UTC) shows the peer silent from 14:00:00; the FortiGate, five hours west
+    of UTC, re-sent its rekey from 09:00:05 on its own clock: the same minute, seen by two
+    clocks that differ by hours. The rekey failure is the stall's symptom; compared as if
+    one clock, it was "over" five hours before the stall and headed the report on its own."""
+    import datetime as dt
+
+    sent = ("2024-09-03 09:00:{:02d}.100000 ike V=root:0:to-br7:811: sent IKE msg ({}): 192.0.2.10:4500->"
+            "198.51.100.77:4500, len=240, vrf=0, id=4c1d2e3f5a6b7c8d/9e8f7a6b5c4d3e2f:00000012, oif=4")
+    (tmp_path / "debug.txt").write_text("\n".join(
+        sent.format(s, kind) for s, kind in ((5, "CREATE_CHILD"), (7, "RETRANSMIT_CREATE_CHILD"),
+                                             (11, "RETRANSMIT_CREATE_CHILD"), (19, "RETRANSMIT_CREATE_CHILD"),
+                                             (35, "RETRANSMIT_CREATE_CHILD"))) + "\n")
+    t0 = dt.datetime(2024, 9, 3, 14, 0, 0, tzinfo=dt.timezone.utc).timestamp()
+
+    def esp(n: int) -> bytes:
+        return bytes.fromhex("0a0b0c0d") + n.to_bytes(4, "big") + bytes(100)
+
+    here, silent, other = "192.0.2.10", "198.51.100.77", "198.51.100.88"
+    packets = [(t0 + 0.1, silent, here, esp(1)), (t0 + 0.1003, here, silent, esp(2))]
+    packets += [(t0 + s + 0.1, here, silent, esp(s)) for s in range(10, 80, 10)]
+    # A second peer that keeps answering names this side of the capture.
+    packets += [p for s in range(0, 80, 5) for p in ((t0 + s + 0.2, other, here, esp(s)),
+                                                     (t0 + s + 0.3, here, other, esp(s)))]
+    _pcap(tmp_path / "capture.pcap", packets)
+    d = api.analyze([tmp_path / "debug.txt", tmp_path / "capture.pcap"])
+    assert [f.code for f in d.findings] == ["IKE102"]
+    assert [s.code for s in d.findings[0].symptoms] == ["IKE302", "IKE304"]
