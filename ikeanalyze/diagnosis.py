@@ -117,7 +117,7 @@ class Diagnosis:
         found = f"{counted(len(self.all_findings()), 'finding')}, worst: {worst}" if worst else ""
         down = self.down_verdict()
         if down:
-            return f"{found}; {down[0].lower()}{down[1:]}" if found else down
+            return f"{found}; {in_sentence(down)}" if found else down
         return found or "no findings"
 
     def worst(self) -> str | None:
@@ -390,16 +390,16 @@ def summarize(findings: list[Finding], ingest: IngestReport) -> str:
             bits.append(f"the same for {counted(len(rest), 'other peer')}: {_few(rest)}" if rest
                         else f"{counted(len(fs), f'more {code} finding')}" + (" of the same peer" if subjects else ""))
         elif len(subjects) > 1:
-            bits.append(f"{code} {_in_sentence(fs[0].title)} for {len(subjects)} peers: {_few(subjects)}")
+            bits.append(f"{code} {in_sentence(fs[0].title)} for {len(subjects)} peers: {_few(subjects)}")
         else:
-            bits.append(f"{code} {_in_sentence(fs[0].title)}" + (f" ({subjects[0]})" if subjects else ""))
+            bits.append(f"{code} {in_sentence(fs[0].title)}" + (f" ({subjects[0]})" if subjects else ""))
     if bits:
         parts.append("Also: " + "; ".join(bits) + ".")
     return " ".join(parts)
 
 
-def _in_sentence(title: str) -> str:
-    """A rule's title inside the headline's sentence: its first letter lower case unless the
+def in_sentence(title: str) -> str:
+    """A rule's title (or a verdict) inside a sentence: its first letter lower case unless the
     first word is a protocol's name (`IKE_SA_INIT`, `NAT-T`, `UDP`), and every other word as
     written: lower-casing the whole title gave `ike_sa_init unanswered`, `nat-t port blocked`."""
     first = title.split(" ", 1)[0]

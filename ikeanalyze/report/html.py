@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from ikeanalyze import __version__
-from ikeanalyze.diagnosis import SEVERITIES, Diagnosis, clock_text, human_duration
+from ikeanalyze.diagnosis import SEVERITIES, Diagnosis, clock_text, human_duration, in_sentence
 from ikeanalyze.ingest import REASONS
 from ikeanalyze.report import chart as chart_mod
 from ikeanalyze.report import eventsview, model
@@ -148,9 +148,9 @@ def _window(f) -> str:
 
 
 def _title(d: Diagnosis) -> str:
-    if d.down_tunnels:  # no rule found a cause, but the state shows tunnels down: not "no problem"
-        verdict = d.down_verdict() or ""
-        return f"IPsec/IKE analysis: {verdict[0].lower()}{verdict[1:]}"
+    verdict = d.down_verdict()
+    if verdict:  # no rule found a cause, but the state shows tunnels down: not "no problem"
+        return f"IPsec/IKE analysis: {in_sentence(verdict)}"
     if not d.findings:
         return "IPsec/IKE analysis: no problem found"
     f = d.findings[0]

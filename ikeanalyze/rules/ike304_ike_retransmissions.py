@@ -77,7 +77,8 @@ def check(ctx: Context, t: Thresholds) -> Iterator[Finding]:
             mid = f" msg {sas.msg_id_text(s.first['msg_id'])}" if pd.notna(s.first["msg_id"]) else ""
             n_frag = fragments.get(id(s), 0)
             mid += f" ({n_frag} fragments)" if n_frag > 1 else ""
-            mid += probes.setdefault(id(s), _dpd_probe(s, idle))
+            probes[id(s)] = _dpd_probe(s, idle)
+            mid += probes[id(s)]
             iv = s.intervals
             shape = sas.backoff(iv)
             label = "" if shape == "unknown" else f": {shape}"
