@@ -44,11 +44,16 @@ def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
     c = html.context(d, events)
     m = c["m"]
     out: list[str] = [f"# {md(c['title'])}", ""]
+    found = ""
     if c["worst"]:
         counts = ", ".join(f"{c['counts'][s]} {s}" for s in reversed(c["severities"]) if c["counts"][s])
-        out.append(f"**{c['worst'].upper()}** · {counted(len(c['findings']), 'finding')}: {counts} · ikeanalyze {c['version']}")
-    elif c["down_verdict"]:
-        out.append(f"**DOWN** · {md(c['down_verdict'])} · ikeanalyze {c['version']}")
+        found = f"{counted(len(c['findings']), 'finding')}: {counts}"
+    # A tunnel down that no rule explains outranks the findings beside it (info, or notes
+    # on the input): "**INFO**" first would read as nothing wrong.
+    if c["down_verdict"]:
+        out.append(f"**DOWN** · {md(c['down_verdict'])}{f' · {found}' if found else ''} · ikeanalyze {c['version']}")
+    elif found:
+        out.append(f"**{c['worst'].upper()}** · {found} · ikeanalyze {c['version']}")
     else:
         out.append(f"**OK** · no findings · ikeanalyze {c['version']}")
     out += ["", "## What happened", "", md(m["summary"]), ""]

@@ -108,3 +108,16 @@ def test_headline_names_a_tunnel_down_that_no_rule_explains():
     assert "no problem found" not in page and f"<span class=\"badge sev-warning\">down</span> {verdict}" in page
     assert json.loads(api.render(d, "json"))["down_tunnels"] == [
         {"tunnel": "to-hq", "remote_gateway": "198.51.100.9", "device": None, "admin_down": False}]
+
+
+def test_a_tunnel_down_comes_before_the_info_findings_beside_it():
+    """A tunnel list with a tunnel down, an info finding beside it: the Markdown status read
+    `**INFO** · 1 finding: 1 info` and the HTML badge `info`, which an engineer takes for
+    nothing wrong. The down verdict comes first in both, the findings' counts after it."""
+    d = api.analyze([str(DATA / "text_public" / "reddit_gwlist_connecting_prose_below.txt")])
+    assert d.worst() == "info" and d.down_verdict()
+    status = api.render(d, "markdown").splitlines()[2]
+    assert status.startswith(f"**DOWN** · {d.down_verdict()} · 1 finding: 1 info"), status
+    page = api.render(d, "html")
+    assert '<header class="top sev-warning">' in page
+    assert page.index('<span class="badge sev-warning">down</span>') < page.index('<span class="badge sev-info">info</span>')
