@@ -113,12 +113,16 @@ class Diagnosis:
     def headline(self) -> str:
         """The report's one-line verdict: the findings' count and worst severity, and the
         tunnels down that no rule explains (:meth:`down_verdict`), or that nothing was found."""
-        worst = self.worst()
-        found = f"{counted(len(self.all_findings()), 'finding')}, worst: {worst}" if worst else ""
+        found = self.found()
         down = self.down_verdict()
         if down:
             return f"{found}; {in_sentence(down)}" if found else down
         return found or "no findings"
+
+    def found(self) -> str:
+        """`3 findings, worst: error`, or "" when there are none."""
+        worst = self.worst()
+        return f"{counted(len(self.all_findings()), 'finding')}, worst: {worst}" if worst else ""
 
     def worst(self) -> str | None:
         fs = self.all_findings()

@@ -62,9 +62,8 @@ def _panel_title(d: Diagnosis) -> str:
     or 110 columns. The whole verdict is the panel's first line (:func:`_panel_body`)."""
     if not d.down_verdict():
         return d.headline()
-    worst = d.worst()
-    found = f"{counted(len(d.all_findings()), 'finding')}, worst: {worst}; " if worst else ""
-    return f"{found}{counted(len(d.down_tunnels), 'tunnel')} down"
+    found = d.found()
+    return (f"{found}; " if found else "") + f"{counted(len(d.down_tunnels), 'tunnel')} down"
 
 
 def _panel_body(d: Diagnosis) -> Text:
