@@ -35,9 +35,17 @@ NP_NOTE = "np-offload-may-hide-esp"  # a list rules/ike108_esp_one_way.py append
 PEER = "<peer>"
 
 
+# What follows the debug's filter: timestamps on, the IKE debug on.
+DEBUG_ON = "`diagnose debug console timestamp enable`, `diagnose debug application ike -1`, `diagnose debug enable`"
+
+
+def log_filter(peer: str) -> str:
+    """The IKE debug's filter on ``peer``: `rem-addr6` for an IPv6 address (`rem-addr4` takes none)."""
+    return f"`diagnose vpn ike log filter rem-addr{6 if ':' in peer else 4} {peer}`"
+
+
 def debug_commands(peer: str) -> str:
-    return (f"`diagnose vpn ike log filter rem-addr4 {peer}`, `diagnose debug console timestamp enable`, "
-            f"`diagnose debug application ike -1`, `diagnose debug enable`")
+    return f"{log_filter(peer)}, {DEBUG_ON}"
 
 
 def sniffer_command(peer: str) -> str:
@@ -87,7 +95,7 @@ def suggest(ctx: Context, findings: list[Finding]) -> list[str]:
         out.append(f"{lead}: collect the IKE debug on the gateway: {debug_commands(peer)}, then reproduce.")
     elif "ikedebug" in origins and _several_peers(ctx) and peer != PEER:
         out.append(f"The debug mixes several peers; filter it to the one that fails with "
-                   f"`diagnose vpn ike log filter rem-addr4 {peer}` before `diagnose debug application ike -1`.")
+                   f"{log_filter(peer)} before `diagnose debug application ike -1`.")
     if "ikedebug" in origins and not origins & set(PACKET_ORIGINS) and codes & UNANSWERED:
         out.append(f"The debug cannot show packets lost on the way; run the sniffer at the same time: "
                    f"{sniffer_command(peer)}.")

@@ -790,11 +790,14 @@ def _down_step(st: TunnelState) -> str:
         said.append(f"phase 1 is established{where}, so phase 2 is what does not come up: its proposals, PFS "
                     f"group or selectors against the peer's, or nothing started it (no traffic for its "
                     f"selectors and no `set auto-negotiate enable`)")
+    # (here: nextsteps imports this module, by analysis.context)
+    from ikeanalyze.analysis.nextsteps import DEBUG_ON, log_filter
+
     peer = address(st.remote)  # not a placeholder (`x.x.x.x`): no filter on that
-    filt = f"`diagnose vpn ike log filter rem-addr4 {peer}`" if peer else f"`diagnose vpn ike log filter name {st.name}`"
+    filt = log_filter(peer) if peer else f"`diagnose vpn ike log filter name {st.name}`"
     to = f" (remote gateway {peer})" if peer else ""
     to = f" on {st.device}{to}" if st.device else to  # one of several devices in the paste
-    debug = f"{filt}, `diagnose debug console timestamp enable`, `diagnose debug application ike -1`, `diagnose debug enable`"
+    debug = f"{filt}, {DEBUG_ON}"
     partly = partly_down(st)
     if partly:
         # Clearing the gateway would also drop the phase 2s that work: start only the others.

@@ -4,6 +4,7 @@ Data: tests/data/state/ (SOURCES.md) and the seed story (tests/data/seed/)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import ikeanalyze
@@ -376,3 +377,16 @@ def test_a_remote_gateway_the_paste_blanked_is_not_named_as_an_address() -> None
         (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
         assert step.startswith("Tunnel to-hq is down: ") and placeholder not in step
         assert "`diagnose vpn ike log filter name to-hq`" in step
+
+
+def test_an_ipv6_remote_gateway_is_filtered_on_with_rem_addr6() -> None:
+    """`rem-addr4` takes no IPv6 address: a tunnel down to 2001:db8:9::9 was to be debugged
+    with `diagnose vpn ike log filter rem-addr4 2001:db8:9::9`, which FortiOS refuses."""
+    from ikeanalyze.sources import Blob
+
+    text = (STATE / "handmade_phase1_up_no_phase2_sa.txt").read_text(encoding="utf-8")
+    text = re.sub(r"198\.51\.100\.9:(\d+)", r"2001:db8:9::9:\1", re.sub(r"192\.0\.2\.77:(\d+)", r"2001:db8:1::77:\1", text))
+    d = ikeanalyze.analyze([Blob("v6.txt", data=text.encode())])
+    assert d.down_tunnels[0]["remote_gateway"] == "2001:db8:9::9"
+    (step,) = [s for s in d.next_steps if s.startswith("Tunnel ")]
+    assert "`diagnose vpn ike log filter rem-addr6 2001:db8:9::9`" in step and "rem-addr4" not in step
