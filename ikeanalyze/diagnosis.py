@@ -111,13 +111,15 @@ class Diagnosis:
         return f"No rule found a cause, but {are} down: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
 
     def headline(self) -> str:
-        """The report's one-line verdict: the findings' count and worst severity, and the
-        tunnels down that no rule explains (:meth:`down_verdict`), or that nothing was found."""
-        found = self.found()
-        down = self.down_verdict()
-        if down:
-            return f"{found}; {in_sentence(down)}" if found else down
-        return found or "no findings"
+        """The report's one-line verdict, short enough for a border line: the findings' count
+        and worst severity, and how many tunnels the state shows down that no rule explains
+        (:meth:`down`; the title or summary names them), or that nothing was found."""
+        return "; ".join(x for x in (self.found(), self.down()) if x) or "no findings"
+
+    def down(self) -> str:
+        """`2 tunnels down` (:meth:`down_verdict`'s, short: for a status line beside the title
+        that names them), or "" when there are none."""
+        return f"{counted(len(self.down_tunnels), 'tunnel')} down" if self.down_tunnels else ""
 
     def found(self) -> str:
         """`3 findings, worst: error`, or "" when there are none."""

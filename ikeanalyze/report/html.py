@@ -118,6 +118,7 @@ def context(d: Diagnosis, events: pd.DataFrame | None = None, limits: eventsview
         "lane_names": {ln["id"]: f"{ln['peer']} ↔ {ln['local']} ({ln['transport_name']})" for ln in view["lanes"]},
         "title": _title(d),
         "down_verdict": d.down_verdict(),
+        "down": d.down(),
     }
 
 

@@ -51,7 +51,7 @@ def render(d: Diagnosis, events: pd.DataFrame | None = None, **_kw) -> str:
     # A tunnel down that no rule explains outranks the findings beside it (info, or notes
     # on the input): "**INFO**" first would read as nothing wrong.
     if c["down_verdict"]:
-        out.append(f"**DOWN** · {md(c['down_verdict'])}{f' · {found}' if found else ''} · ikeanalyze {c['version']}")
+        out.append(f"**DOWN** · {c['down']}{f' · {found}' if found else ''} · ikeanalyze {c['version']}")
     elif found:
         out.append(f"**{c['worst'].upper()}** · {found} · ikeanalyze {c['version']}")
     else:

@@ -26,7 +26,7 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False,
                       soft_wrap=False)
     worst = d.worst()
-    console.print(Panel(_panel_body(d), title="ikeanalyze — " + _panel_title(d), title_align="left",
+    console.print(Panel(Text(d.summary), title="ikeanalyze — " + d.headline(), title_align="left",
                         border_style=STYLE.get(worst or "info", "cyan")))
     fixes: dict[str, str] = {}  # a fix already printed -> the number of its finding
     for i, f in enumerate(d.findings, 1):
@@ -54,27 +54,6 @@ def render(d: Diagnosis, color: bool = False, width: int | None = None, **_kw) -
         console.print()
     console.print(_inputs(d))
     return buf.getvalue()
-
-
-def _panel_title(d: Diagnosis) -> str:
-    """The headline short enough for a border line: rich cuts a long title with `…`, and
-    the down-tunnel verdict (names and remote gateways) made it lose what mattered at 80
-    or 110 columns. The whole verdict is the panel's first line (:func:`_panel_body`)."""
-    if not d.down_verdict():
-        return d.headline()
-    found = d.found()
-    return (f"{found}; " if found else "") + f"{counted(len(d.down_tunnels), 'tunnel')} down"
-
-
-def _panel_body(d: Diagnosis) -> Text:
-    """The summary, under the down-tunnel verdict when there is one (it wraps there)."""
-    verdict = d.down_verdict()
-    body = Text()
-    if verdict:
-        body.append(verdict, style="bold")
-        body.append("\n")
-    body.append(d.summary)
-    return body
 
 
 def _finding(f: Finding, number: str, fixes: dict[str, str], symptom_of: str | None = None) -> Group:

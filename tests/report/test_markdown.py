@@ -100,12 +100,16 @@ def test_headline_names_a_tunnel_down_that_no_rule_explains():
 
     d = api.analyze([str(DATA / "state" / "handmade_phase1_up_no_phase2_sa.txt")])
     verdict = "No rule found a cause, but 1 tunnel is down: to-hq (remote gateway 198.51.100.9)"
-    assert verdict in api.render(d, "terminal", width=140).splitlines()[1]  # the panel's first line
+    assert d.down_verdict() == verdict
+    term = api.render(d, "terminal", width=140).splitlines()
+    assert term[0].startswith("╭─ ikeanalyze — 1 tunnel down ")
+    assert "No rule found a cause in 29 events, but the snapshot shows 1 tunnel down: to-hq." in term[1]
     md_text = api.render(d, "markdown")
-    assert md_text.startswith("# IPsec/IKE analysis: no rule found a cause, but 1 tunnel is down: to-hq")
-    assert f"**DOWN** · {verdict}" in md_text and "**OK**" not in md_text
+    assert md_text.startswith(f"# IPsec/IKE analysis: n{verdict[1:]}\n")
+    assert "**DOWN** · 1 tunnel down · ikeanalyze" in md_text and "**OK**" not in md_text
     page = api.render(d, "html")
-    assert "no problem found" not in page and f"<span class=\"badge sev-warning\">down</span> {verdict}" in page
+    assert "no problem found" not in page and f"<h1>IPsec/IKE analysis: n{verdict[1:]}</h1>" in page
+    assert "<span class=\"badge sev-warning\">down</span> 1 tunnel down" in page
     assert json.loads(api.render(d, "json"))["down_tunnels"] == [
         {"tunnel": "to-hq", "remote_gateway": "198.51.100.9", "device": None, "admin_down": False}]
 
@@ -117,7 +121,7 @@ def test_a_tunnel_down_comes_before_the_info_findings_beside_it():
     d = api.analyze([str(DATA / "text_public" / "reddit_gwlist_connecting_prose_below.txt")])
     assert d.worst() == "info" and d.down_verdict()
     status = api.render(d, "markdown").splitlines()[2]
-    assert status.startswith(f"**DOWN** · {d.down_verdict()} · 1 finding: 1 info"), status
+    assert status.startswith("**DOWN** · 1 tunnel down · 1 finding: 1 info"), status
     page = api.render(d, "html")
     assert '<header class="top sev-warning">' in page
     assert page.index('<span class="badge sev-warning">down</span>') < page.index('<span class="badge sev-info">info</span>')

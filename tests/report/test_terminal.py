@@ -105,12 +105,13 @@ def test_the_down_tunnel_verdict_is_read_whole_at_80_and_110_columns() -> None:
     """With an info finding before it, the headline `1 finding, worst: info; no rule found
     a cause, but 1 tunnel is down: xxxx (remote gateway …` was the panel's title, cut
     with `…` at 110 columns (and at 80 without a finding). The title now counts the
-    tunnels down; the whole verdict is the panel's first line, wrapped when it must."""
+    tunnels down; the summary under it, which starts with what no rule explained and names
+    the tunnels, wraps whole (said once: not a verdict line over a summary that repeats it)."""
     for name in ("text_public/reddit_gwlist_connecting_prose_below.txt", "state/handmade_phase1_up_no_phase2_sa.txt"):
         d = api.analyze([str(DATA / name)])
-        verdict = d.down_verdict()
-        assert verdict and len(d.down_tunnels) == 1
+        assert d.down_verdict() and len(d.down_tunnels) == 1
         for width in (80, 110):
             title, body = _panel(terminal.render(d, width=width))
             assert "…" not in title and title.rstrip("─╮").rstrip().endswith("1 tunnel down"), (width, title)
-            assert body.startswith(verdict), (width, body)
+            assert body.startswith("No rule found a cause in "), (width, body)
+            assert body.count("No rule found a cause") == 1 and d.down_tunnels[0]["tunnel"] in body, (width, body)
