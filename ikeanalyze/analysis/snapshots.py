@@ -466,11 +466,9 @@ def next_steps(ctx) -> list[str]:
     with nothing else in the input about it (:func:`down_unexplained`); an NPU-offloaded
     tunnel whose ESP a packet source saw in one direction only: the CPU sniffer does not see
     offloaded ESP, so that picture is not IKE108 (the rule keeps quiet about it)."""
-    admin = admin_down(ctx)
+    admin, rest = _down(ctx)
     several = len({b.device for b in ctx.snapshots.blocks if b.device}) > 1  # (as build tells devices apart)
-    steps: list[str] = [_admin_down_step(b, several) for b in admin]
-    said = _admin_keys(admin, keyed_per_device(ctx.snapshots.blocks))
-    steps += [_down_step(st) for st in down_unexplained(ctx) if (st.device, st.name) not in said]
+    steps: list[str] = [_admin_down_step(b, several) for b in admin] + [_down_step(st) for st in rest]
     for st in ctx.snapshots.tunnels.values():
         peer = host(st.remote or "")
         if not peer or not npu_offloaded(ctx, st.name):
