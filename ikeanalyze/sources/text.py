@@ -1014,6 +1014,8 @@ def _capture_trailers(banner: np.ndarray, raw: pa.Array, report: InputReport) ->
 # the filter quoted, straight or curly quotes as a web page prints them).
 SNIFFER_FILTERS = r"^\s*filters=\[(?P<f>.*)\]\s*$"
 SNIFFER_COMMAND = r"\bsni\w*\s+pa\w*\s+\S+\s+['\"“”‘’](?P<f>[^'\"“”‘’]*)['\"“”‘’]"
+# A quoted argument (the filter), in any of those quotes.
+QUOTED = r"['\"“”‘’][^'\"“”‘’]*['\"“”‘’]"
 
 
 def _typed(raw: pa.Array, forms: _Forms, sep: np.ndarray) -> pa.Array:
@@ -1069,7 +1071,7 @@ def _capture_runs(forms: _Forms, raw: pa.Array) -> list[CaptureRun]:
 # The command's arguments after the filter (quoted, or one word: `none` is typed bare as
 # often as not): verbosity, count, and the stamp format, `a` for absolute UTC (FORMATS.md
 # §1.2); `l` prints the FortiGate's local time, as the debug does.
-SNIFFER_ARGS = (r"\bsni\w*\s+pa\w*\s+\S+\s+(?:['\"“”‘’][^'\"“”‘’]*['\"“”‘’]|[^\s'\"“”‘’]\S*)"
+SNIFFER_ARGS = (rf"\bsni\w*\s+pa\w*\s+\S+\s+(?:{QUOTED}|[^\s'\"“”‘’]\S*)"
                 r"\s+\d\s+(?P<count>\d+)")
 SNIFFER_UTC = SNIFFER_ARGS + r"\s+a(?:\s|$)"
 
@@ -1150,7 +1152,6 @@ RUN_OPENS: dict[str, str] = {
 # either tool's output piped or redirected (`| grep 192.0.2.9`, `> out.txt`). Read with the
 # quoted filter taken out (its `||` and `len > 1400` are the filter's).
 PRINTS_ELSEWHERE = r"(?:\btcpdump\b|\bsni\w*\s+pa\w*\s).*?(?:[|>]|\s-[A-Za-z]*w)"
-QUOTED = r"['\"“”‘’][^'\"“”‘’]*['\"“”‘’]"
 # The line forms a packet printed by a run is read as: the sniffer's and tcpdump's header
 # lines, and None, a line of no form (which may be one).
 RUN_LINES = ("sniffer", "tcpdump", None)
