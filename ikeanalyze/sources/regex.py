@@ -186,7 +186,7 @@ def concatenated(values: pa.Array, offsets: np.ndarray) -> pa.Array:
     offsets = np.asarray(offsets, np.int64)
     if values.null_count:
         return pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), values), pa.scalar("", values.type))
-    bounds = np.frombuffer(values.buffers()[1], np.int64)[values.offset : values.offset + len(values) + 1]
+    bounds = _offsets(values)[0]
     return pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(np.ascontiguousarray(bounds[offsets])),
                                             values.buffers()[2])
 
