@@ -144,11 +144,11 @@ def _sniffer_keys(frame: pd.DataFrame, s: np.ndarray) -> tuple[pd.DataFrame, np.
         keys.loc[unknown, "direction"] = "in"
         extra["direction"] = "out"
         keys, rows = pd.concat([keys, extra], ignore_index=True), np.concatenate([rows, s[unknown]])
-    natt = ((keys["sport"] == IKE_NATT_PORT) | (keys["dport"] == IKE_NATT_PORT)).fillna(False).to_numpy(dtype=bool)
-    if natt.any():
-        extra = keys[natt].copy()
+    on_natt = ((keys["sport"] == IKE_NATT_PORT) | (keys["dport"] == IKE_NATT_PORT)).fillna(False).to_numpy(dtype=bool)
+    if on_natt.any():
+        extra = keys[on_natt].copy()
         extra["length"] = extra["length"] - MARKER_LEN
-        keys, rows = pd.concat([keys, extra], ignore_index=True), np.concatenate([rows, rows[natt]])
+        keys, rows = pd.concat([keys, extra], ignore_index=True), np.concatenate([rows, rows[on_natt]])
     return keys, rows
 
 
