@@ -1274,6 +1274,7 @@ def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: Inpu
     strong = bare[by_text.rows(bare).matches(ikedebug.BARE_STRONG)]
     # Blocks: runs of debug lines and lines of no form; any other line ends one.
     debug = form == "ikedebug"
+    prefixed = np.flatnonzero(debug)  # (before the bare lines join it below)
     member = debug | (form == None)  # noqa: E711
     block = np.cumsum(~(member | ((form == "blank") if step == 2 else False)))
     anchor = debug.copy()
@@ -1286,7 +1287,6 @@ def _bare_debug(form: np.ndarray, by_text: Texts, rest: np.ndarray, report: Inpu
     if not len(taken):
         return
     # ikedebug._bare_messages gives each the context of the nearest prefixed line above it
-    prefixed = np.flatnonzero(form == "ikedebug")
     heirs = np.count_nonzero(taken > prefixed[0]) if len(prefixed) else 0
     form[taken] = "ikedebug"
     one = len(taken) == 1
