@@ -98,7 +98,7 @@ TOP = frozenset({VDOM, "global"})
 
 
 def claim(form: np.ndarray, core: pa.Array, raw: pa.Array, by_text: Texts, spaced: bool, sep: np.ndarray,
-          among: np.ndarray, foreign: str | None = None) -> None:
+          among: np.ndarray, foreign: str) -> None:
     """Name the lines of every configuration block in ``form`` (in place): `config`, their
     `continuation` pieces, the header lines `banner`. Writes to ``sep`` the separator that
     joins a piece to the statement above it (`""`: a terminal cut it; a newline: a quoted
@@ -152,10 +152,10 @@ class _Lines(LazyLines):
     """The lines as Python strings, made as the walks read them (snapshot's), their widths
     as pasted, and whether each is a statement."""
 
-    def __init__(self, core: pa.Array, raw: pa.Array, foreign: str | None = None) -> None:
+    def __init__(self, core: pa.Array, raw: pa.Array, foreign: str) -> None:
         super().__init__(core)
         self.raw = raw
-        self._foreign = re.compile(foreign) if foreign else None
+        self._foreign = re.compile(foreign)
 
     def width(self, i: int) -> int:
         """The length of line ``i`` as pasted, its indent included."""
@@ -167,7 +167,7 @@ class _Lines(LazyLines):
     def foreign(self, i: int) -> bool:
         """Whether line ``i`` is another form's (claim's ``foreign``): asked only of the lines
         a block would take as the rest of a statement, never of every line."""
-        return self._foreign is not None and self._foreign.search(self[i]) is not None
+        return self._foreign.search(self[i]) is not None
 
 
 def _typed(form: np.ndarray, lines: _Lines, i: int) -> None:
